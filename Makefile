@@ -1,0 +1,66 @@
+# The two commands: `make run` and `make test`. Everything else is a helper for them.
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+BUILD_DIR ?= build/release
+FUZZ_DIR ?= build/fuzz
+CONFIG ?= examples/quickstart.yml
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build run test unit e2e fuzz-smoke fuzz bench bench-micro bench-smoke format clean
+
+all: build
+
+deps:
+	@scripts/install-deps build test
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+# Release binary at build/release/causeway, plus unit tests and micro-benchmarks.
+build: $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# Starts a whoami upstream and causeway on the quickstart configuration.
+run: deps build
+	@scripts/run-quickstart $(BUILD_DIR)/causeway $(CONFIG)
+
+test: deps build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
+	$(MAKE) fuzz-smoke
+
+unit: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L unit
+
+e2e: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L e2e
+
+$(FUZZ_DIR)/build.ninja:
+	CXX=clang++ cmake -S . -B $(FUZZ_DIR) -G Ninja -DCAUSEWAY_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug
+
+# A few seconds per fuzz target over the checked-in corpora (part of make test).
+fuzz-smoke: $(FUZZ_DIR)/build.ninja
+	cmake --build $(FUZZ_DIR) -j $(JOBS)
+	cd $(FUZZ_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# Long fuzz runs: FUZZ_SECONDS per target (default 300).
+fuzz: $(FUZZ_DIR)/build.ninja
+	@scripts/install-deps fuzz
+	cmake --build $(FUZZ_DIR) -j $(JOBS)
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-300} tests/fuzz/run-long $(FUZZ_DIR)
+
+bench: deps build
+	@scripts/install-deps bench
+	bench/run $(BUILD_DIR)/causeway
+
+bench-smoke: build
+	@scripts/install-deps bench
+	BENCH_SMOKE=1 bench/run $(BUILD_DIR)/causeway
+
+bench-micro: build
+	$(BUILD_DIR)/bench/micro/causeway_micro_bench
+
+format:
+	find src tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf build

@@ -1,0 +1,26 @@
+# Every library comes from a Debian 12 package (see scripts/install-deps).
+find_package(Boost 1.81 REQUIRED COMPONENTS json url)
+find_package(OpenSSL 3 REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(tomlplusplus REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
+pkg_check_modules(NGHTTP2 REQUIRED IMPORTED_TARGET libnghttp2)
+pkg_check_modules(BROTLI REQUIRED IMPORTED_TARGET libbrotlienc libbrotlidec)
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+if(CAUSEWAY_MIMALLOC)
+  find_package(mimalloc REQUIRED)
+endif()
+
+
+
+# Asio is header-only; BOOST_ASIO_SEPARATE_COMPILATION moves its implementation into one
+# translation unit (src/server/asio_impl.cpp) so other files compile faster.
+add_library(causeway_asio INTERFACE)
+add_library(causeway::asio ALIAS causeway_asio)
+target_link_libraries(causeway_asio INTERFACE Boost::headers Threads::Threads)
+target_compile_options(causeway_asio INTERFACE -pthread)
+target_compile_definitions(causeway_asio INTERFACE
+  BOOST_ASIO_NO_DEPRECATED BOOST_ASIO_DISABLE_BOOST_COROUTINE BOOST_ASIO_SEPARATE_COMPILATION)

@@ -1,0 +1,52 @@
+#include "core/arena.h"
+
+#include <algorithm>
+
+namespace causeway {
+
+void* Arena::allocate(size_t size, size_t align) {
+  while (true) {
+    if (current_ < blocks_.size()) {
+      Block& block = blocks_[current_];
+      size_t start = (offset_ + align - 1) & ~(align - 1);
+      if (start + size <= block.size) {
+        offset_ = start + size;
+        used_ += size;
+        return block.data.get() + start;
+      }
+      if (current_ + 1 < blocks_.size() && blocks_[current_ + 1].size >= size + align) {
+        ++current_;
+        offset_ = 0;
+        continue;
+      }
+    }
+    size_t want = std::max(blockSize_, size + align);
+    // Oversized allocations get their own block; it is released on reset().
+    blocks_.insert(blocks_.begin() + (blocks_.empty() ? 0 : current_ + 1),
+                   Block{std::make_unique<char[]>(want), want});
+    current_ = blocks_.size() == 1 ? 0 : current_ + 1;
+    offset_ = 0;
+  }
+}
+
+std::string_view Arena::concat(std::initializer_list<std::string_view> pieces) {
+  size_t total = 0;
+  for (auto piece : pieces) total += piece.size();
+  if (total == 0) return {};
+  char* p = static_cast<char*>(allocate(total, 1));
+  size_t at = 0;
+  for (auto piece : pieces) {
+    std::memcpy(p + at, piece.data(), piece.size());
+    at += piece.size();
+  }
+  return {p, total};
+}
+
+void Arena::reset() {
+  if (blocks_.size() > 1) blocks_.resize(1);
+  current_ = 0;
+  offset_ = 0;
+  used_ = 0;
+}
+
+}  // namespace causeway
