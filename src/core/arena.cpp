@@ -43,6 +43,7 @@ std::string_view Arena::concat(std::initializer_list<std::string_view> pieces) {
 }
 
 void Arena::reset() {
+  runDestructors();
   if (blocks_.size() > 1) blocks_.resize(1);
   current_ = 0;
   offset_ = 0;

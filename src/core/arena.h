@@ -7,6 +7,8 @@
 #include <cstring>
 #include <memory>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace causeway {
@@ -16,6 +18,7 @@ class Arena {
   explicit Arena(size_t blockSize = 4096) : blockSize_(blockSize) {}
   Arena(const Arena&) = delete;
   Arena& operator=(const Arena&) = delete;
+  ~Arena() { runDestructors(); }
 
   // Returns `size` bytes aligned to `align`. Never returns nullptr.
   void* allocate(size_t size, size_t align = alignof(std::max_align_t));
@@ -31,12 +34,32 @@ class Arena {
   // Concatenates the pieces into one arena string.
   std::string_view concat(std::initializer_list<std::string_view> pieces);
 
-  // Releases everything but the first block.
+  // Constructs a T in the arena. Its destructor runs on reset() (in reverse order of
+  // creation), so objects that own resources (sockets, leases) are safe to place here.
+  template <class T, class... Args>
+  T* make(Args&&... args) {
+    void* p = allocate(sizeof(T), alignof(T));
+    T* object = new (p) T(std::forward<Args>(args)...);
+    if constexpr (!std::is_trivially_destructible_v<T>) {
+      destructors_.push_back({object, [](void* o) { static_cast<T*>(o)->~T(); }});
+    }
+    return object;
+  }
+
+  // Runs pending destructors, then releases everything but the first block.
   void reset();
 
   size_t bytesInUse() const { return used_; }
 
  private:
+  void runDestructors() {
+    while (!destructors_.empty()) {
+      Destructor d = destructors_.back();
+      destructors_.pop_back();
+      d.destroy(d.object);
+    }
+  }
+
   struct Block {
     std::unique_ptr<char[]> data;
     size_t size;
@@ -46,6 +69,11 @@ class Arena {
   size_t current_ = 0;  // index into blocks_
   size_t offset_ = 0;   // offset in blocks_[current_]
   size_t used_ = 0;
+  struct Destructor {
+    void* object;
+    void (*destroy)(void*);
+  };
+  std::vector<Destructor> destructors_;
 };
 
 }  // namespace causeway

@@ -1,0 +1,165 @@
+// `causeway [run]`: serve until SIGTERM/SIGINT. The main thread is the control thread: it
+// runs the providers, the configuration pipeline and the signal handling on its own
+// io_context, while the workers serve traffic.
+#include <csignal>
+#include <iostream>
+
+#include "app/commands.h"
+#include "app/setup.h"
+#include "core/log.h"
+#include "core/version.h"
+#include "server/config_pipeline.h"
+#include "server/server.h"
+
+namespace causeway::app {
+namespace {
+
+class Controller {
+ public:
+  Controller(const config::StaticConfig& config, server::Server& server,
+             std::vector<std::unique_ptr<provider::Provider>>& providers)
+      : config_(config), server_(server), providers_(providers),
+        pipeline_(io_, config, server.entryPoints(), server.workerCount(), server.terminating(),
+                  server.snapshots()),
+        signals_(io_, SIGINT, SIGTERM),
+        reloadSignals_(io_, SIGHUP, SIGUSR1),
+        timer_(io_) {}
+
+  int run() {
+    // Initial configuration, before the first connection is accepted.
+    for (auto& provider : providers_) {
+      provider::LoadResult loaded = provider->load();
+      for (const auto& error : loaded.errors) {
+        if (error.warning) log::warn(error.toString(), {{"providerName", provider->name()}});
+        else log::error(error.toString(), {{"providerName", provider->name()}});
+      }
+      if (loaded.ok) pipeline_.submit(provider->name(), std::move(loaded.config.root));
+    }
+    pipeline_.publishNow();
+
+    server_.start();
+    for (auto& provider : providers_) {
+      provider->watch(io_, [this](provider::ProviderConfig config) {
+        pipeline_.submit(config.provider, std::move(config.root));
+      });
+    }
+    waitTermination();
+    waitReload();
+    log::info("causeway started", {{"version", kVersion}, {"workers", server_.workerCount()}});
+    io_.run();
+    server_.stop();
+    log::info("causeway stopped");
+    return 0;
+  }
+
+ private:
+  void waitTermination() {
+    signals_.async_wait([this](error_code ec, int signal) {
+      if (ec) return;
+      if (terminating_) {
+        log::warn("second signal: stopping now");
+        io_.stop();
+        return;
+      }
+      terminating_ = true;
+      log::info("shutting down", {{"signal", signal}});
+      beginShutdown();
+      waitTermination();
+    });
+  }
+
+  void waitReload() {
+    reloadSignals_.async_wait([this](error_code ec, int signal) {
+      if (ec) return;
+      if (signal == SIGHUP) {
+        log::info("SIGHUP: re-reading the configuration");
+        for (auto& provider : providers_) provider->reload();
+      } else {
+        log::reopen();
+      }
+      waitReload();
+    });
+  }
+
+  void beginShutdown() {
+    server_.beginTermination();
+    std::chrono::nanoseconds acceptGrace{0}, grace{0};
+    for (const auto& ep : server_.entryPoints()) {
+      acceptGrace = std::max(acceptGrace, ep.requestAcceptGraceTimeout);
+      grace = std::max(grace, ep.graceTimeout);
+    }
+    timer_.expires_after(acceptGrace);
+    timer_.async_wait([this, grace](error_code ec) {
+      if (ec) return;
+      server_.stopAccepting();
+      server_.drain();
+      deadline_ = server::Clock::now() + grace;
+      pollDrained();
+    });
+  }
+
+  void pollDrained() {
+    if (server_.activeConnections() == 0 || server::Clock::now() >= deadline_) {
+      if (server_.activeConnections() > 0)
+        log::warn("grace period over: closing remaining connections",
+                  {{"connections", server_.activeConnections()}});
+      io_.stop();
+      return;
+    }
+    timer_.expires_after(std::chrono::milliseconds(20));
+    timer_.async_wait([this](error_code ec) {
+      if (!ec) pollDrained();
+    });
+  }
+
+  asio::io_context io_;
+  const config::StaticConfig& config_;
+  server::Server& server_;
+  std::vector<std::unique_ptr<provider::Provider>>& providers_;
+  server::ConfigPipeline pipeline_;
+  asio::signal_set signals_;
+  asio::signal_set reloadSignals_;
+  asio::steady_timer timer_;
+  bool terminating_ = false;
+  server::Clock::time_point deadline_{};
+};
+
+}  // namespace
+
+int runCommand(const CommandLine& cl) {
+  std::string configFile;
+  auto config = loadStatic(cl, &configFile);
+  if (!config) return 1;
+  if (!setupLogging(*config)) return 1;
+  if (!configFile.empty()) log::info("static configuration loaded", {{"file", configFile}});
+
+  std::vector<config::ConfigError> errors;
+  auto entryPoints = server::resolveEntryPoints(*config, errors);
+  auto providers = makeProviders(*config, errors);
+  bool failed = false;
+  for (const auto& error : errors) {
+    if (error.warning) {
+      log::warn(error.toString());
+    } else {
+      std::cerr << error.toString() << "\n";
+      failed = true;
+    }
+  }
+  if (failed) return 1;
+
+  std::signal(SIGPIPE, SIG_IGN);
+
+  server::Server server(*config, std::move(entryPoints));
+  std::string error;
+  if (!server.bind(error)) {
+    std::cerr << error << "\n";
+    log::error(error);
+    return 1;
+  }
+  for (const auto& ep : server.entryPoints())
+    log::info("entryPoint listening", {{"entryPoint", ep.name}, {"address", ep.address}});
+  Controller controller(*config, server, providers);
+  return controller.run();
+}
+
+}  // namespace causeway::app

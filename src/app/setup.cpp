@@ -1,0 +1,71 @@
+#include "app/setup.h"
+
+#include <iostream>
+
+#include "core/log.h"
+#include "provider/file_provider.h"
+
+namespace causeway::app {
+
+std::optional<config::StaticConfig> loadStatic(const CommandLine& cl, std::string* configFile) {
+  auto result = config::loadStaticConfig(cl.args, cl.environ, cl.workingDir);
+  for (const auto& error : result.errors) std::cerr << error.toString() << "\n";
+  if (configFile) *configFile = result.configFile;
+  if (!result.ok()) return std::nullopt;
+  return std::move(result.config);
+}
+
+bool setupLogging(const config::StaticConfig& config) {
+  log::Options options;
+  if (!log::parseLevel(config.log.level, options.level)) options.level = log::Level::Error;
+  options.json = iequals(config.log.format, "json");
+  options.filePath = config.log.filePath;
+  std::string error;
+  if (!log::configure(options, error)) {
+    std::cerr << "log.filePath: " << error << "\n";
+    return false;
+  }
+  return true;
+}
+
+std::vector<std::unique_ptr<provider::Provider>> makeProviders(const config::StaticConfig& config,
+                                                               std::vector<config::ConfigError>& errors) {
+  std::vector<std::unique_ptr<provider::Provider>> providers;
+  const auto& p = config.providers;
+  if (p.file) {
+    provider::FileProviderOptions options;
+    options.filename = p.file->filename;
+    options.directory = p.file->directory;
+    options.watch = p.file->watch;
+    providers.push_back(std::make_unique<provider::FileProvider>(options));
+  }
+  auto unsupported = [&](const std::optional<config::Node>& section, const char* name) {
+    if (!section) return;
+    config::ConfigError warning;
+    warning.location = section->location();
+    warning.element = std::string("providers.") + name;
+    warning.message = "this provider is not supported yet; it is ignored";
+    warning.warning = true;
+    errors.push_back(warning);
+  };
+  unsupported(p.docker, "docker");
+  unsupported(p.swarm, "swarm");
+  unsupported(p.kubernetesIngress, "kubernetesIngress");
+  unsupported(p.kubernetesIngressNGINX, "kubernetesIngressNGINX");
+  unsupported(p.kubernetesCRD, "kubernetesCRD");
+  unsupported(p.kubernetesGateway, "kubernetesGateway");
+  unsupported(p.knative, "knative");
+  unsupported(p.rest, "rest");
+  unsupported(p.consulCatalog, "consulCatalog");
+  unsupported(p.nomad, "nomad");
+  unsupported(p.ecs, "ecs");
+  unsupported(p.consul, "consul");
+  unsupported(p.etcd, "etcd");
+  unsupported(p.zooKeeper, "zooKeeper");
+  unsupported(p.redis, "redis");
+  unsupported(p.http, "http");
+  unsupported(p.plugin, "plugin");
+  return providers;
+}
+
+}  // namespace causeway::app

@@ -1,0 +1,43 @@
+// Where a configuration value came from, and what was wrong with it.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace causeway::config {
+
+// The origin of a value. Every node of the generic tree carries one; copying is cheap (the
+// source name is shared by all nodes of one file).
+struct Location {
+  // File path, or "command line", or "environment"; null when unknown (e.g. built in code).
+  std::shared_ptr<const std::string> source;
+  int line = 0, column = 0; // 1-based; 0 when the source has no lines.
+  // For flags and environment variables: the flag or variable name, e.g.
+  // "--entryPoints.web.address" or "TRAEFIK_LOG_LEVEL". Empty for files.
+  std::string key;
+
+  bool known() const { return source != nullptr; }
+  // "conf/dyn.yml:12:5", "conf/dyn.yml:12", "command line --log.level",
+  // "environment TRAEFIK_LOG_LEVEL", or "" when unknown.
+  std::string toString() const;
+};
+
+// Convenience for building locations: the shared source name.
+std::shared_ptr<const std::string> sourceName(std::string name);
+
+struct ConfigError {
+  Location location;
+  std::string element; // dotted path of the element at fault, e.g. "http.routers.api"
+  std::string message; // what was wrong and what was expected
+  bool warning = false;
+
+  // "conf/dyn.yml:12:5: http.routers.api: unknown key 'rul'; expected one of: rule, ..."
+  // Empty parts are left out. The severity is not included: printers prefix it themselves.
+  std::string toString() const;
+};
+
+// True when `errors` holds at least one entry that is not a warning.
+bool hasErrors(const std::vector<ConfigError>& errors);
+
+} // namespace causeway::config

@@ -1,0 +1,57 @@
+#include "config/dynamic_config.h"
+
+namespace causeway::config {
+
+void Service::validate(DecodeContext& context) const {
+  std::string present;
+  int count = 0;
+  auto check = [&](bool set, std::string_view name) {
+    if (!set) return;
+    ++count;
+    if (!present.empty()) present += ", ";
+    present += name;
+  };
+  check(loadBalancer.has_value(), "loadBalancer");
+  check(weighted.has_value(), "weighted");
+  check(mirroring.has_value(), "mirroring");
+  check(failover.has_value(), "failover");
+  check(highestRandomWeight.has_value(), "highestRandomWeight");
+  if (count == 1) return;
+  context.error(
+      "expected exactly one of: loadBalancer, weighted, mirroring, failover, highestRandomWeight; "
+      "got " +
+      (count == 0 ? std::string("none") : present));
+}
+
+void Middleware::decodeNode(const Node& node, DecodeContext& context) {
+  const std::string expected =
+      "expected exactly one middleware type (e.g. stripPrefix: {...}); got ";
+  if (!node.isMap()) {
+    context.error(expected + std::string(node.kindName()));
+    return;
+  }
+  if (node.size() != 1) {
+    std::string keys;
+    for (const NodeEntry& entry : node.entries())
+      keys += (keys.empty() ? "" : ", ") + entry.key;
+    context.error(expected + (keys.empty() ? "none" : keys));
+    return;
+  }
+  type = node.entries().front().key;
+  options = node.entries().front().value;
+}
+
+DynamicConfig decodeDynamic(const Node& root, std::vector<ConfigError>& errors) {
+  DynamicConfig config;
+  DecodeContext context;
+  if (root.isMap() || root.isNull())
+    decode(root, config, context);
+  else
+    context.error(root.location(), "expected a map with keys: http, tcp, udp, tls; got " +
+                                       std::string(root.kindName()));
+  std::vector<ConfigError> decodeErrors = context.takeErrors();
+  errors.insert(errors.end(), decodeErrors.begin(), decodeErrors.end());
+  return config;
+}
+
+} // namespace causeway::config

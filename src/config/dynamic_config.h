@@ -1,0 +1,117 @@
+// Dynamic ("routing") configuration (reference §2), decoded per provider from the generic tree.
+// Routers, services, middlewares and servers transports are Element<T>s: an element with
+// errors carries them and is disabled later; its siblings decode normally.
+#pragma once
+
+#include "config/config_error.h"
+#include "config/decode.h"
+#include "config/domain.h"
+#include "config/dynamic_service.h"
+#include "config/dynamic_tls.h"
+#include "config/node.h"
+#include "config/servers_transport.h"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace causeway::config {
+
+struct RouterTls {
+  std::string options; // empty → "default"
+  std::string certResolver;
+  std::vector<Domain> domains;
+
+  static void describe(auto& self, auto& v) {
+    v("options", self.options);
+    v("certResolver", self.certResolver);
+    v("domains", self.domains);
+  }
+};
+
+// Unset flags inherit the entry point's observability defaults.
+struct RouterObservability {
+  std::optional<bool> accessLogs;
+  std::optional<bool> metrics;
+  std::optional<bool> tracing;
+  std::string traceVerbosity = "minimal";
+
+  static void describe(auto& self, auto& v) {
+    v("accessLogs", self.accessLogs);
+    v("metrics", self.metrics);
+    v("tracing", self.tracing);
+    v("traceVerbosity", self.traceVerbosity, OneOf{"minimal", "detailed"});
+  }
+};
+
+struct Router {
+  std::string rule;
+  std::optional<std::string> ruleSyntax; // absent → core.defaultRuleSyntax
+  int64_t priority = 0;                  // 0 → length of the rule
+  std::vector<std::string> entryPoints;  // empty → the default entry points
+  std::vector<std::string> middlewares;
+  std::string service;
+  std::optional<RouterTls> tls; // present → TLS-only router
+  std::optional<RouterObservability> observability;
+  std::vector<std::string> parentRefs; // multi-layer routing
+
+  static void describe(auto& self, auto& v) {
+    v("rule", self.rule);
+    v("ruleSyntax", self.ruleSyntax, OneOf{"v3", "v2"});
+    v("priority", self.priority);
+    v("entryPoints", self.entryPoints);
+    v("middlewares", self.middlewares);
+    v("service", self.service);
+    v("tls", self.tls);
+    v("observability", self.observability);
+    v("parentRefs", self.parentRefs);
+  }
+};
+
+// A middleware is a map with exactly one key, its type (e.g. `stripPrefix`, matched
+// case-insensitively by the middleware registry), whose value holds its options, kept raw.
+struct Middleware {
+  std::string type; // as written
+  Node options;
+
+  void decodeNode(const Node& node, DecodeContext& context);
+};
+
+struct HttpConfig {
+  std::map<std::string, Element<Router>> routers;
+  std::map<std::string, Element<Service>> services;
+  std::map<std::string, Element<Middleware>> middlewares;
+  std::map<std::string, Element<ServersTransport>> serversTransports;
+  std::optional<Node> models; // Traefik-internal router defaults; accepted and ignored
+
+  static void describe(auto& self, auto& v) {
+    v("routers", self.routers);
+    v("services", self.services);
+    v("middlewares", self.middlewares);
+    v("serversTransports", self.serversTransports);
+    v("models", self.models);
+  }
+};
+
+struct DynamicConfig {
+  HttpConfig http;
+  std::optional<Node> tcp; // raw until TCP routing is typed
+  std::optional<Node> udp; // raw until UDP routing is typed
+  TlsConfig tls;
+
+  static void describe(auto& self, auto& v) {
+    v("http", self.http);
+    v("tcp", self.tcp);
+    v("udp", self.udp);
+    v("tls", self.tls);
+  }
+};
+
+// Decodes one provider's configuration tree. An empty document is an empty configuration.
+// Every error and warning is appended to `errors`; those about a router, service, middleware or
+// servers transport are also attached to that element. Never throws.
+DynamicConfig decodeDynamic(const Node& root, std::vector<ConfigError>& errors);
+
+} // namespace causeway::config

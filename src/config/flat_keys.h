@@ -1,0 +1,28 @@
+// Flat key paths (CLI flags, environment variables) → the generic tree.
+#pragma once
+
+#include "config/config_error.h"
+#include "config/node.h"
+
+#include <string>
+#include <vector>
+
+namespace causeway::config {
+
+// Builds a map tree from flags: "--entryPoints.web.address=:8080" sets entryPoints.web.address;
+// "--api" (no value) means "true"; "--a.domains[0].main=x" addresses list item 0 (stored as a map
+// key "0"; the decoder reads maps whose keys are all indexes as lists). Values are kept as text
+// (comma-separated lists are split by the decoder). "--key value" is NOT supported. Arguments not
+// starting with "--" and malformed paths are reported in `errors` and skipped. Later flags win;
+// a bare "true" on a key that other flags configure as a section keeps that section.
+// `args` are the arguments after the program name and sub-command. Returns a map (maybe empty).
+Node nodeFromFlags(const std::vector<std::string>& args, std::vector<ConfigError>& errors);
+
+// Builds a map tree from "NAME=value" strings: CAUSEWAY_ENTRYPOINTS_WEB_ADDRESS and
+// TRAEFIK_ENTRYPOINTS_WEB_ADDRESS both set entrypoints.web.address (prefix matched ignoring case,
+// the rest split on '_' and lower-cased; the decoder matches keys case-insensitively). A numeric
+// segment addresses a list item (…_TRUSTEDIPS_0=1.2.3.4). CAUSEWAY_ variables win over TRAEFIK_
+// ones for the same key, whatever their order. Other variables are ignored. Returns a map.
+Node nodeFromEnvironment(const std::vector<std::string>& environ, std::vector<ConfigError>& errors);
+
+} // namespace causeway::config

@@ -1,0 +1,98 @@
+// The generic configuration tree. Every format (YAML, TOML, CLI flags, environment variables,
+// later Docker labels and KV keys) decodes into a Node; one decoder (decode.h) turns a Node into
+// typed structs. No format has its own schema.
+#pragma once
+
+#include "config/config_error.h"
+#include "core/strings.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace causeway::config {
+
+struct NodeEntry;
+
+// A value tree node: null, scalar (the text as written, never interpreted here), list, or map.
+// Maps keep insertion order and look keys up case-insensitively; a key is unique ignoring case.
+// Every node carries the Location it came from. Nodes are plain values: copying copies the tree.
+class Node {
+public:
+  enum class Kind : uint8_t { Null, Scalar, List, Map };
+
+  Node() = default; // null, unknown location
+  static Node null(Location location = {});
+  static Node scalar(std::string text, Location location = {});
+  static Node list(Location location = {});
+  static Node map(Location location = {});
+
+  Kind kind() const { return kind_; }
+  bool isNull() const { return kind_ == Kind::Null; }
+  bool isScalar() const { return kind_ == Kind::Scalar; }
+  bool isList() const { return kind_ == Kind::List; }
+  bool isMap() const { return kind_ == Kind::Map; }
+  // For messages: "an empty value", "a value", "a list" or "a map".
+  std::string_view kindName() const;
+
+  const Location& location() const { return location_; }
+  void setLocation(Location location) { location_ = std::move(location); }
+
+  // Scalar text as written; empty for other kinds.
+  const std::string& text() const { return text_; }
+
+  // List items; empty for other kinds.
+  const std::vector<Node>& items() const { return items_; }
+  // Appends a list item (a null node becomes a list first; other kinds are a bug). Returns it.
+  Node& append(Node item);
+
+  // Map entries in insertion order; empty for other kinds.
+  const std::vector<NodeEntry>& entries() const { return entries_; }
+  // Case-insensitive key lookup; nullptr when absent or when this is not a map.
+  const Node* find(std::string_view key) const;
+  Node* find(std::string_view key);
+  std::optional<size_t> indexOf(std::string_view key) const;
+  // Sets a map entry (a null node becomes a map first; other kinds are a bug). An existing key
+  // (compared case-insensitively) keeps its position and spelling and gets the new value and
+  // key location. Returns the stored value.
+  Node& set(std::string key, Node value, Location keyLocation = {});
+  // Removes a map entry; false when absent.
+  bool erase(std::string_view key);
+
+  // Number of list items or map entries; 0 for null and scalars.
+  size_t size() const;
+
+  // Compact flow-style rendering for tests and debug logs, e.g. {a: 1, b: [x, y], c: ~}.
+  std::string toString() const;
+
+private:
+  void rebuildIndex();
+
+  Kind kind_ = Kind::Null;
+  std::string text_;
+  std::vector<Node> items_;
+  std::vector<NodeEntry> entries_;
+  // Key → position in entries_, maintained only for maps with many entries.
+  std::unordered_map<std::string, size_t, CaseInsensitiveHash, CaseInsensitiveEqual> index_;
+  Location location_;
+};
+
+struct NodeEntry {
+  std::string key;      // as written
+  Location keyLocation; // where the key was written (errors about the entry point here)
+  Node value;
+};
+
+// Merges `top` into `base`: when both are maps, entries merge recursively (keys compared
+// case-insensitively; new keys are appended); otherwise `top` replaces `base`, locations
+// included. Used to layer file < environment < flags.
+void overlay(Node& base, const Node& top);
+
+// Hash of the content (kinds, scalar text, keys compared case-insensitively, list order; not
+// map order, not locations). Equal content gives an equal fingerprint, in every process.
+uint64_t fingerprint(const Node& node);
+
+} // namespace causeway::config

@@ -1,0 +1,33 @@
+// Parsers from configuration file formats into the generic tree (node.h). They never throw:
+// syntax errors come back in ParseResult::errors with the file, line and column.
+#pragma once
+
+#include "config/config_error.h"
+#include "config/node.h"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace causeway::config {
+
+struct ParseResult {
+  Node root; // null for an empty document or when parsing failed
+  std::vector<ConfigError> errors;
+};
+
+// YAML 1.2 (first document only). Scalars keep their text as written; `key:` with no value,
+// `~` and `null` give null nodes; merge keys (`<<: *anchor`) are applied. Keys that differ only
+// in case are reported (warning) and the later one wins. `sourceName` names the text in
+// locations (usually the file path).
+ParseResult parseYaml(std::string_view text, const std::string& sourceName);
+
+// TOML 1.0. Integers, floats, booleans and dates become scalars with their canonical text; map
+// entries keep their document order.
+ParseResult parseToml(std::string_view text, const std::string& sourceName);
+
+// Reads a file and parses it by extension: .yml / .yaml / .toml (case-insensitive). Another
+// extension, an unreadable file or one larger than 64 MiB is an error.
+ParseResult parseConfigFile(const std::string& path);
+
+} // namespace causeway::config

@@ -1,0 +1,44 @@
+#include "config/parse.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace causeway::config {
+
+namespace {
+
+constexpr std::streamoff kMaxConfigFileBytes = 64 << 20;
+
+bool endsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && iequals(s.substr(s.size() - suffix.size()), suffix);
+}
+
+ParseResult failure(const std::string& path, std::string message) {
+  ParseResult result;
+  result.errors.push_back({Location{sourceName(path), 0, 0, {}}, {}, std::move(message), false});
+  return result;
+}
+
+} // namespace
+
+ParseResult parseConfigFile(const std::string& path) {
+  const bool yaml = endsWith(path, ".yml") || endsWith(path, ".yaml");
+  const bool toml = endsWith(path, ".toml");
+  if (!yaml && !toml)
+    return failure(path, "unsupported configuration file extension; expected .yml, .yaml or .toml");
+
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return failure(path, "cannot read configuration file");
+  file.seekg(0, std::ios::end);
+  const std::streamoff size = file.tellg();
+  if (size < 0) return failure(path, "cannot read configuration file");
+  if (size > kMaxConfigFileBytes) return failure(path, "configuration file larger than 64 MiB");
+  file.seekg(0, std::ios::beg);
+  std::string text(size > 0 ? size_t(size) : 0, '\0');
+  if (size > 0 && !file.read(text.data(), size))
+    return failure(path, "cannot read configuration file");
+
+  return yaml ? parseYaml(text, path) : parseToml(text, path);
+}
+
+} // namespace causeway::config

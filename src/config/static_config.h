@@ -1,0 +1,270 @@
+// Static configuration (reference §1): read once at start from a file, environment variables
+// and CLI flags, with Traefik's key names and defaults.
+#pragma once
+
+#include "config/config_error.h"
+#include "config/decode.h"
+#include "config/duration.h"
+#include "config/entry_point.h"
+#include "config/node.h"
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace causeway::config {
+
+struct FileProvider {
+  std::string filename;  // one dynamic configuration file
+  std::string directory; // or every .yml/.yaml/.toml file in a directory
+  bool watch = true;
+  bool debugLogGeneratedTemplate = false;
+
+  static void describe(auto& self, auto& v) {
+    v("filename", self.filename);
+    v("directory", self.directory);
+    v("watch", self.watch);
+    v("debugLogGeneratedTemplate", self.debugLogGeneratedTemplate);
+  }
+
+  void validate(DecodeContext& context) const {
+    if (filename.empty() && directory.empty()) context.error("expected a filename or a directory");
+  }
+};
+
+// Providers other than `file` are kept raw until they are implemented: absent → nullopt;
+// present (even as an empty value, which enables them with defaults) → the node as written.
+struct Providers {
+  Duration providersThrottleDuration = std::chrono::seconds(2);
+  std::vector<std::string> precedence = {"kubernetesgateway",
+                                         "kubernetescrd",
+                                         "kubernetes",
+                                         "kubernetesingressnginx",
+                                         "swarm",
+                                         "docker",
+                                         "file",
+                                         "redis",
+                                         "knative",
+                                         "consul",
+                                         "consulcatalog",
+                                         "nomad",
+                                         "etcd",
+                                         "ecs",
+                                         "http",
+                                         "zookeeper",
+                                         "rest"};
+  std::optional<FileProvider> file;
+  std::optional<Node> docker, swarm, kubernetesIngress, kubernetesIngressNGINX, kubernetesCRD,
+      kubernetesGateway, knative, rest, consulCatalog, nomad, ecs, consul, etcd, zooKeeper, redis,
+      http, plugin;
+
+  static void describe(auto& self, auto& v) {
+    v("providersThrottleDuration", self.providersThrottleDuration);
+    v("precedence", self.precedence);
+    v("file", self.file);
+    v("docker", self.docker);
+    v("swarm", self.swarm);
+    v("kubernetesIngress", self.kubernetesIngress);
+    v("kubernetesIngressNGINX", self.kubernetesIngressNGINX);
+    v("kubernetesCRD", self.kubernetesCRD);
+    v("kubernetesGateway", self.kubernetesGateway);
+    v("knative", self.knative);
+    v("rest", self.rest);
+    v("consulCatalog", self.consulCatalog);
+    v("nomad", self.nomad);
+    v("ecs", self.ecs);
+    v("consul", self.consul);
+    v("etcd", self.etcd);
+    v("zooKeeper", self.zooKeeper);
+    v("redis", self.redis);
+    v("http", self.http);
+    v("plugin", self.plugin);
+  }
+};
+
+struct StaticForwardingTimeouts {
+  Duration dialTimeout = std::chrono::seconds(30);
+  Duration responseHeaderTimeout; // 0 = none
+  Duration idleConnTimeout = std::chrono::seconds(90);
+
+  static void describe(auto& self, auto& v) {
+    v("dialTimeout", self.dialTimeout);
+    v("responseHeaderTimeout", self.responseHeaderTimeout);
+    v("idleConnTimeout", self.idleConnTimeout);
+  }
+};
+
+// Defaults of the `default@internal` servers transport.
+struct StaticServersTransport {
+  bool insecureSkipVerify = false;
+  std::vector<std::string> rootCAs; // file paths or PEM
+  int maxIdleConnsPerHost = 200;    // negative disables connection reuse
+  StaticForwardingTimeouts forwardingTimeouts;
+  std::optional<Node> spiffe;
+
+  static void describe(auto& self, auto& v) {
+    v("insecureSkipVerify", self.insecureSkipVerify);
+    v("rootCAs", self.rootCAs);
+    v("maxIdleConnsPerHost", self.maxIdleConnsPerHost);
+    v("forwardingTimeouts", self.forwardingTimeouts);
+    v("spiffe", self.spiffe);
+  }
+};
+
+struct Log {
+  std::string level = "ERROR";
+  std::string format = "common"; // "json" or anything else (Traefik treats it as common)
+  std::string filePath;          // empty → stdout
+  bool noColor = false;
+  int maxSize = 0; // MB before rotation
+  int maxBackups = 0;
+  int maxAge = 0; // days
+  bool compress = false;
+  std::optional<Node> otlp;
+
+  static void describe(auto& self, auto& v) {
+    v("level", self.level, OneOf{"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "PANIC"});
+    v("format", self.format);
+    v("filePath", self.filePath);
+    v("noColor", self.noColor);
+    v("maxSize", self.maxSize);
+    v("maxBackups", self.maxBackups);
+    v("maxAge", self.maxAge);
+    v("compress", self.compress);
+    v("otlp", self.otlp);
+  }
+};
+
+struct Api {
+  bool insecure = false; // serve api@internal/dashboard@internal on entry point `traefik`
+  bool dashboard = true;
+  std::string basePath = "/";
+  bool debug = false;
+  bool disableDashboardAd = false;
+  std::string dashboardName;
+
+  static void describe(auto& self, auto& v) {
+    v("insecure", self.insecure);
+    v("dashboard", self.dashboard);
+    v("basePath", self.basePath);
+    v("debug", self.debug);
+    v("disableDashboardAd", self.disableDashboardAd);
+    v("dashboardName", self.dashboardName);
+  }
+};
+
+struct Ping {
+  std::string entryPoint = "traefik";
+  bool manualRouting = false;
+  int terminatingStatusCode = 503;
+
+  static void describe(auto& self, auto& v) {
+    v("entryPoint", self.entryPoint);
+    v("manualRouting", self.manualRouting);
+    v("terminatingStatusCode", self.terminatingStatusCode);
+  }
+};
+
+struct Core {
+  std::string defaultRuleSyntax = "v3";
+
+  static void describe(auto& self, auto& v) {
+    v("defaultRuleSyntax", self.defaultRuleSyntax, OneOf{"v3", "v2"});
+  }
+};
+
+struct Global {
+  bool checkNewVersion = true;
+  bool sendAnonymousUsage = false;
+  bool notAppendXForwardedFor = false;
+
+  static void describe(auto& self, auto& v) {
+    v("checkNewVersion", self.checkNewVersion);
+    v("sendAnonymousUsage", self.sendAnonymousUsage);
+    v("notAppendXForwardedFor", self.notAppendXForwardedFor);
+  }
+};
+
+// The whole static configuration. Sections typed as std::optional<Node> are Traefik sections
+// that causeway accepts but does not interpret yet (kept raw; nullopt when absent).
+struct StaticConfig {
+  Global global;
+  StaticServersTransport serversTransport;
+  std::optional<Node> tcpServersTransport;
+  std::map<std::string, EntryPoint> entryPoints;
+  Providers providers;
+  std::optional<Api> api;
+  std::optional<Node> metrics;
+  std::optional<Ping> ping;
+  Log log;
+  std::optional<Node> accessLog;
+  std::optional<Node> tracing;
+  std::optional<Node> hostResolver;
+  std::optional<Node> certificatesResolvers;
+  std::optional<Node> experimental;
+  Core core;
+  std::optional<Node> spiffe;
+  std::optional<Node> ocsp;
+  int workers = 0; // causeway extension: worker threads; 0 = one per CPU core
+
+  static void describe(auto& self, auto& v) {
+    v("global", self.global);
+    v("serversTransport", self.serversTransport);
+    v("tcpServersTransport", self.tcpServersTransport);
+    v("entryPoints", self.entryPoints);
+    v("providers", self.providers);
+    v("api", self.api);
+    v("metrics", self.metrics);
+    v("ping", self.ping);
+    v("log", self.log);
+    v("accessLog", self.accessLog);
+    v("tracing", self.tracing);
+    v("hostResolver", self.hostResolver);
+    v("certificatesResolvers", self.certificatesResolvers);
+    v("experimental", self.experimental);
+    v("core", self.core);
+    v("spiffe", self.spiffe);
+    v("ocsp", self.ocsp);
+    v("workers", self.workers);
+  }
+
+  void validate(DecodeContext& context) const {
+    if (workers < 0) context.error("workers must be 0 (one per CPU core) or more");
+  }
+};
+
+// Adds Traefik's implicit entry points: `http` on ":80" when none is defined, and `traefik` on
+// ":8080" when api.insecure is set or ping uses the `traefik` entry point without manual
+// routing, unless the user defined `traefik`. (metrics.prometheus and providers.rest.insecure
+// will trigger it too once they are typed.)
+void applyImplicitEntryPoints(StaticConfig& config);
+
+struct StaticLoadResult {
+  StaticConfig config;
+  std::vector<ConfigError> errors; // errors and warnings, each with its location
+  std::string configFile;          // the file used; empty when none
+
+  bool ok() const { return !hasErrors(errors); }
+};
+
+// Loads the static configuration: a file, then environment variables over it, then CLI flags
+// over both (flags win). The file is `--configFile=path` (or CAUSEWAY_CONFIGFILE /
+// TRAEFIK_CONFIGFILE; relative to `workingDir`; a missing file is an error), else the first of
+// findStaticConfigFile(staticConfigSearchDirectories(workingDir)); no file is fine.
+// Environment variables whose first segment is not a static section are ignored (as Traefik).
+// `args` are the arguments after the program name and sub-command; `environ` holds
+// "NAME=value" strings. Implicit entry points are applied. Never throws.
+StaticLoadResult loadStaticConfig(const std::vector<std::string>& args,
+                                  const std::vector<std::string>& environ,
+                                  const std::string& workingDir);
+
+// `workingDir`, then /etc/causeway, then /etc/traefik.
+std::vector<std::string> staticConfigSearchDirectories(const std::string& workingDir);
+
+// The first existing file among causeway.yml, causeway.yaml, causeway.toml, traefik.yml,
+// traefik.yaml, traefik.toml in the first directory, then the next directory...; "" if none.
+std::string findStaticConfigFile(const std::vector<std::string>& directories);
+
+} // namespace causeway::config

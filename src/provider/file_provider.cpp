@@ -1,0 +1,272 @@
+#include "provider/file_provider.h"
+
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "config/parse.h"
+#include "core/log.h"
+#include "core/strings.h"
+
+namespace causeway::provider {
+namespace fs = std::filesystem;
+
+namespace {
+
+bool isConfigFile(const fs::path& path) {
+  std::string ext = toLower(path.extension().string());
+  return ext == ".yml" || ext == ".yaml" || ext == ".toml";
+}
+
+bool isHidden(const fs::path& path) {
+  std::string name = path.filename().string();
+  return !name.empty() && name[0] == '.';
+}
+
+// Sections whose children are named elements, merged across files (first file wins).
+constexpr std::string_view kElementSections[][2] = {
+    {"http", "routers"},  {"http", "services"}, {"http", "middlewares"},
+    {"http", "serversTransports"}, {"tcp", "routers"}, {"tcp", "services"},
+    {"tcp", "middlewares"}, {"tcp", "serversTransports"}, {"udp", "routers"},
+    {"udp", "services"},  {"tls", "options"},   {"tls", "stores"}};
+
+void mergeInto(config::Node& merged, const config::Node& file, const std::string& path,
+               std::vector<config::ConfigError>& errors) {
+  if (!file.isMap()) return;
+  for (const auto& top : file.entries()) {
+    if (!top.value.isMap()) {
+      if (iequals(top.key, "tls") || iequals(top.key, "http") || iequals(top.key, "tcp") ||
+          iequals(top.key, "udp")) {
+        if (!merged.find(top.key)) merged.set(top.key, top.value, top.keyLocation);
+        continue;
+      }
+      merged.set(top.key, top.value, top.keyLocation);
+      continue;
+    }
+    config::Node* section = merged.find(top.key);
+    if (!section) section = &merged.set(top.key, config::Node::map(top.value.location()), top.keyLocation);
+    if (!section->isMap()) continue;
+    for (const auto& second : top.value.entries()) {
+      bool elements = false;
+      for (auto [a, b] : kElementSections)
+        if (iequals(a, top.key) && iequals(b, second.key)) elements = true;
+      if (iequals(top.key, "tls") && iequals(second.key, "certificates")) {
+        // Certificates are a list: concatenate.
+        config::Node* list = section->find(second.key);
+        if (!list) list = &section->set(second.key, config::Node::list(second.value.location()), second.keyLocation);
+        if (list->isList() && second.value.isList())
+          for (const auto& item : second.value.items()) list->append(item);
+        continue;
+      }
+      config::Node* target = section->find(second.key);
+      if (!elements || !second.value.isMap()) {
+        if (!target) section->set(second.key, second.value, second.keyLocation);
+        continue;
+      }
+      if (!target) target = &section->set(second.key, config::Node::map(second.value.location()), second.keyLocation);
+      for (const auto& element : second.value.entries()) {
+        if (const config::Node* existing = target->find(element.key)) {
+          config::ConfigError warning;
+          warning.location = element.keyLocation;
+          warning.element = std::string(top.key) + "." + second.key + "." + element.key;
+          warning.message = "defined again in " + path + "; the first definition (" +
+                            existing->location().toString() + ") is kept";
+          warning.warning = true;
+          errors.push_back(std::move(warning));
+          continue;
+        }
+        target->set(element.key, element.value, element.keyLocation);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+FileProvider::FileProvider(FileProviderOptions options) : options_(std::move(options)) {}
+
+FileProvider::~FileProvider() {
+  inotify_.reset();
+}
+
+std::vector<std::string> FileProvider::listFiles(std::vector<config::ConfigError>& errors) const {
+  std::vector<std::string> files;
+  if (!options_.filename.empty()) {
+    files.push_back(options_.filename);
+    return files;
+  }
+  std::error_code ec;
+  fs::recursive_directory_iterator it(options_.directory, fs::directory_options::follow_directory_symlink, ec);
+  if (ec) {
+    config::ConfigError error;
+    error.location.source = config::sourceName(options_.directory);
+    error.element = "providers.file.directory";
+    error.message = "cannot read directory: " + ec.message();
+    errors.push_back(std::move(error));
+    return files;
+  }
+  for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    const fs::path& path = it->path();
+    if (isHidden(path)) {
+      if (it->is_directory(ec)) it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_regular_file(ec) && isConfigFile(path)) files.push_back(path.string());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+const config::ParseResult& FileProvider::parse(const std::string& path,
+                                               std::vector<config::ConfigError>& errors) {
+  std::error_code ec;
+  auto mtime = fs::last_write_time(path, ec);
+  int64_t mtimeNs = ec ? 0 : int64_t(mtime.time_since_epoch().count());
+  uint64_t size = ec ? 0 : fs::file_size(path, ec);
+  auto it = cache_.find(path);
+  if (it == cache_.end() || it->second.mtimeNs != mtimeNs || it->second.size != size || mtimeNs == 0) {
+    CachedFile entry;
+    entry.mtimeNs = mtimeNs;
+    entry.size = size;
+    entry.parsed = config::parseConfigFile(path);
+    it = cache_.insert_or_assign(path, std::move(entry)).first;
+  }
+  return it->second.parsed;
+}
+
+LoadResult FileProvider::load() {
+  LoadResult result;
+  result.config.provider = name_;
+  if (options_.filename.empty() == options_.directory.empty()) {
+    config::ConfigError error;
+    error.element = "providers.file";
+    error.message = options_.filename.empty() ? "one of filename or directory is required"
+                                              : "filename and directory are mutually exclusive";
+    result.errors.push_back(std::move(error));
+    return result;
+  }
+  std::vector<std::string> files = listFiles(result.errors);
+  if (config::hasErrors(result.errors)) return result;
+  // Forget files that disappeared.
+  for (auto it = cache_.begin(); it != cache_.end();) {
+    if (std::find(files.begin(), files.end(), it->first) == files.end()) it = cache_.erase(it);
+    else ++it;
+  }
+  config::Node merged = config::Node::map();
+  bool ok = true;
+  for (const auto& file : files) {
+    const config::ParseResult& parsed = parse(file, result.errors);
+    for (const auto& error : parsed.errors) {
+      result.errors.push_back(error);
+      if (!error.warning) ok = false;
+    }
+    if (config::hasErrors(parsed.errors)) continue;
+    mergeInto(merged, parsed.root, file, result.errors);
+  }
+  result.ok = ok;
+  result.config.root = std::move(merged);
+  return result;
+}
+
+void FileProvider::watch(asio::io_context& control, ConfigSink sink) {
+  control_ = &control;
+  sink_ = std::move(sink);
+  debounce_ = std::make_unique<asio::steady_timer>(control);
+  if (!options_.watch) return;
+  inotifyFd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (inotifyFd_ < 0) {
+    log::error("cannot watch configuration files (inotify)", {{"providerName", name_}});
+    return;
+  }
+  inotify_ = std::make_unique<asio::posix::stream_descriptor>(control, inotifyFd_);
+  addWatches();
+  readEvents();
+}
+
+void FileProvider::addWatches() {
+  // Watch directories, not files: editors and config tools replace files by rename.
+  std::vector<std::string> directories;
+  if (!options_.filename.empty()) {
+    fs::path parent = fs::path(options_.filename).parent_path();
+    directories.push_back(parent.empty() ? "." : parent.string());
+  } else {
+    directories.push_back(options_.directory);
+    std::error_code ec;
+    for (fs::recursive_directory_iterator it(options_.directory, ec), end; !ec && it != end; it.increment(ec))
+      if (it->is_directory(ec) && !isHidden(it->path())) directories.push_back(it->path().string());
+  }
+  for (const auto& dir : directories) {
+    bool known = false;
+    for (const auto& [wd, path] : watches_) known = known || path == dir;
+    if (known) continue;
+    int wd = inotify_add_watch(inotifyFd_, dir.c_str(),
+                               IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
+                                   IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF);
+    if (wd >= 0) watches_[wd] = dir;
+  }
+}
+
+void FileProvider::readEvents() {
+  inotify_->async_read_some(asio::buffer(eventBuffer_), [this](error_code ec, size_t n) {
+    if (ec) {
+      if (ec != asio::error::operation_aborted) log::error("inotify read failed", {{"error", ec.message()}});
+      return;
+    }
+    bool relevant = false;
+    std::string watchedName =
+        options_.filename.empty() ? std::string() : fs::path(options_.filename).filename().string();
+    for (size_t at = 0; at + sizeof(inotify_event) <= n;) {
+      auto* event = reinterpret_cast<const inotify_event*>(eventBuffer_.data() + at);
+      std::string file = event->len ? std::string(event->name) : std::string();
+      at += sizeof(inotify_event) + event->len;
+      if (!watchedName.empty()) {
+        // Single-file mode watches the parent directory: only that file matters.
+        if (file == watchedName) relevant = true;
+        continue;
+      }
+      bool hidden = !file.empty() && file[0] == '.';
+      if (!hidden && (file.empty() || isConfigFile(file) || (event->mask & IN_ISDIR))) relevant = true;
+    }
+    if (relevant) scheduleReload();
+    readEvents();
+  });
+}
+
+void FileProvider::scheduleReload() {
+  debounce_->expires_after(options_.debounce);
+  debounce_->async_wait([this](error_code ec) {
+    if (ec) return;
+    if (!options_.directory.empty()) addWatches();
+    emitIfChanged();
+  });
+}
+
+void FileProvider::reload() {
+  if (control_) asio::post(*control_, [this] { emitIfChanged(); });
+}
+
+void FileProvider::emitIfChanged() {
+  LoadResult result = load();
+  for (const auto& error : result.errors) {
+    if (error.warning) log::warn(error.toString(), {{"providerName", name_}});
+    else log::error(error.toString(), {{"providerName", name_}});
+  }
+  if (!result.ok) {
+    log::error("configuration not applied: keeping the last good configuration",
+               {{"providerName", name_}});
+    return;
+  }
+  uint64_t fingerprint = config::fingerprint(result.config.root);
+  if (emitted_ && fingerprint == lastFingerprint_) {
+    log::debug("configuration unchanged", {{"providerName", name_}});
+    return;
+  }
+  emitted_ = true;
+  lastFingerprint_ = fingerprint;
+  if (sink_) sink_(std::move(result.config));
+}
+
+}  // namespace causeway::provider

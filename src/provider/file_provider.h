@@ -1,0 +1,61 @@
+// providers.file: dynamic configuration from one file (`filename`) or every YAML/TOML
+// file under a directory (`directory`, recursively, hidden files skipped), merged. With
+// `watch` (default true) changes are picked up through inotify, debounced; SIGHUP re-reads
+// too. A file that does not parse keeps the last good configuration of the provider
+// running and the error (file:line) is logged. When two files define the same element,
+// the first file (by path order) wins and a warning names both, as Traefik does.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "config/parse.h"
+#include "provider/provider.h"
+
+namespace causeway::provider {
+
+struct FileProviderOptions {
+  std::string filename;
+  std::string directory;
+  bool watch = true;
+  std::chrono::milliseconds debounce{50};
+};
+
+class FileProvider final : public Provider {
+ public:
+  explicit FileProvider(FileProviderOptions options);
+  ~FileProvider() override;
+  const std::string& name() const override { return name_; }
+  LoadResult load() override;
+  void watch(asio::io_context& control, ConfigSink sink) override;
+  void reload() override;
+
+ private:
+  struct CachedFile {
+    int64_t mtimeNs = 0;
+    uint64_t size = 0;
+    config::ParseResult parsed;
+  };
+  void addWatches();
+  void readEvents();
+  void scheduleReload();
+  void emitIfChanged();
+  std::vector<std::string> listFiles(std::vector<config::ConfigError>& errors) const;
+  const config::ParseResult& parse(const std::string& path, std::vector<config::ConfigError>& errors);
+
+  std::string name_ = "file";
+  FileProviderOptions options_;
+  std::map<std::string, CachedFile> cache_;
+  ConfigSink sink_;
+  asio::io_context* control_ = nullptr;
+  int inotifyFd_ = -1;
+  std::unique_ptr<asio::posix::stream_descriptor> inotify_;
+  std::unique_ptr<asio::steady_timer> debounce_;
+  std::map<int, std::string> watches_;  // watch descriptor → directory
+  std::array<char, 16384> eventBuffer_{};
+  uint64_t lastFingerprint_ = 0;
+  bool emitted_ = false;
+};
+
+}  // namespace causeway::provider

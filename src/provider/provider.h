@@ -1,0 +1,47 @@
+// A provider discovers dynamic configuration (file, KV stores, Docker, Kubernetes, ...)
+// and emits it as a generic tree. It knows nothing of routers or sockets (design:
+// "A provider only emits configuration").
+//
+// Threading: providers run on the control thread's io_context; they call the sink from
+// that thread only.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "config/config_error.h"
+#include "config/node.h"
+#include "server/asio.h"
+
+namespace causeway::provider {
+
+// One complete configuration from one provider (not a diff).
+struct ProviderConfig {
+  std::string provider;  // "file", "redis", ... (the @suffix of qualified names)
+  config::Node root;     // dynamic configuration: {http: ..., tls: ..., tcp: ..., udp: ...}
+};
+
+// Outcome of loading: `ok` false means the configuration could not be read at all and
+// the previous one must stay (errors say why, with file and line).
+struct LoadResult {
+  bool ok = false;
+  ProviderConfig config;
+  std::vector<config::ConfigError> errors;  // errors and warnings
+};
+
+using ConfigSink = std::function<void(ProviderConfig)>;
+
+class Provider {
+ public:
+  virtual ~Provider() = default;
+  virtual const std::string& name() const = 0;
+  // Reads the configuration once, synchronously (start-up and `causeway check`).
+  virtual LoadResult load() = 0;
+  // Starts watching; calls `sink` with every new complete configuration.
+  virtual void watch(asio::io_context& control, ConfigSink sink) = 0;
+  // Re-reads now (SIGHUP).
+  virtual void reload() = 0;
+};
+
+}  // namespace causeway::provider

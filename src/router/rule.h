@@ -1,0 +1,90 @@
+// Traefik's HTTP router rule language (v3, and the deprecated v2 syntax), compiled into an
+// immutable matcher. compileRule() parses a rule such as
+//   Host(`example.com`) && (PathPrefix(`/api`) || Header(`X-Api`, `1`))
+// and returns a CompiledRule, or a RuleError that points at the offending byte.
+//
+// Threading: compileRule() may run on any thread (the control thread builds snapshots); a
+// CompiledRule is immutable and matches() may be called from many workers at once.
+#pragma once
+
+#include "http/headers.h"
+#include "net/ip.h"
+#include "router/rule_program.h"
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace causeway::router {
+
+// Traefik's `ruleSyntax` router option (and `core.defaultRuleSyntax`).
+enum class RuleSyntax { V3, V2 };
+
+// "v3" or "v2", case-insensitive; std::nullopt for anything else.
+std::optional<RuleSyntax> parseRuleSyntax(std::string_view text);
+
+// What a rule can look at. The connection builds it once per request; every view must stay
+// valid while matches() runs. Nothing here is copied or retained by the router.
+struct MatchInput {
+  std::string_view host;     // lower-cased, port and one trailing dot stripped; "" when none
+  std::string_view path;     // routing path (sanitized, unreserved %XX decoded, reserved kept)
+  std::string_view method;   // as received (case-sensitive)
+  std::string_view rawQuery; // text after '?', not decoded ("" when none)
+  const http::Headers* headers = nullptr;   // nullptr = no header fields
+  const net::IpAddress* clientIp = nullptr; // TCP peer (after PROXY protocol); nullptr = unknown
+};
+
+// A rule's parse or compile error. `offset` is the byte offset into the rule text of the
+// character at fault (the rule's length when the problem is a premature end).
+struct RuleError {
+  size_t offset = 0;
+  std::string message; // e.g. "expected ')' after the arguments of Host"
+
+  // Multi-line text: the message, the line of the rule holding the offset, and a caret under
+  // the offending character. `rule` must be the text that was compiled.
+  std::string describe(std::string_view rule) const;
+};
+
+// An immutable, compiled rule. Create it with compileRule().
+class CompiledRule {
+public:
+  // True when the request described by `input` satisfies the rule. Never allocates unless the
+  // rule holds a query matcher that has to percent-decode a value. Thread-safe.
+  bool matches(const MatchInput& input) const { return program_.matches(input); }
+
+  // When every match of this rule requires MatchInput::host to be one of a finite set, that
+  // set: lower-case exact names ("a.example.com") and one-label wildcards ("*.example.com"),
+  // without duplicates. std::nullopt when the rule can match other hosts (no Host() at all,
+  // HostRegexp, `||` with a branch that does not constrain the host, `!Host(...)`, Host(`*`)).
+  const std::optional<std::vector<std::string>>& hostIndex() const { return hostIndex_; }
+
+  // Every literal Host() argument in the rule, lower-cased, in rule order, without
+  // duplicates (what Traefik's ParseDomains returns: used for TLS options and certificate
+  // domains). Includes hosts under `!`; excludes the v2 alias HostHeader.
+  const std::vector<std::string>& hosts() const { return hosts_; }
+
+  // The rule text as compiled.
+  std::string_view text() const { return text_; }
+
+private:
+  friend class RuleCompiler;
+  CompiledRule() = default;
+
+  std::string text_;
+  detail::Program program_;
+  std::optional<std::vector<std::string>> hostIndex_;
+  std::vector<std::string> hosts_;
+};
+
+using CompiledRulePtr = std::shared_ptr<const CompiledRule>;
+
+// Parses and compiles `rule` with the given syntax. Never throws on bad input: every problem
+// (syntax, unknown matcher, wrong argument count, invalid regex, IP or path) comes back as a
+// RuleError. The returned rule owns copies of everything it needs.
+std::variant<CompiledRulePtr, RuleError> compileRule(std::string_view rule, RuleSyntax syntax);
+
+} // namespace causeway::router

@@ -1,0 +1,76 @@
+// The configuration pipeline (design: providers → aggregator → merge → build → publish).
+// Providers hand complete configurations to submit(); the pipeline keeps the latest per
+// provider, throttles each provider (providers.providersThrottleDuration: the first
+// change applies at once, later ones within the window are coalesced and only the latest
+// is applied), decodes it, builds a new Snapshot and publishes it atomically.
+//
+// Threading: everything runs on the control thread's io_context.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "config/dynamic_config.h"
+#include "config/node.h"
+#include "config/static_config.h"
+#include "server/asio.h"
+#include "server/entry_point.h"
+#include "server/snapshot.h"
+#include "server/snapshot_builder.h"
+#include "server/watchdog.h"
+
+namespace causeway::server {
+
+class ConfigPipeline {
+ public:
+  ConfigPipeline(asio::io_context& control, const config::StaticConfig& staticConfig,
+                 const std::vector<EntryPoint>& entryPoints, unsigned workers,
+                 const std::atomic<bool>& terminating, SnapshotHolder& holder);
+
+  // A provider's latest complete configuration. Unchanged content is ignored.
+  void submit(const std::string& provider, config::Node root);
+  // Applies what is pending, ignoring the throttle; publishes at least once (an empty
+  // configuration when no provider delivered one).
+  void publishNow();
+
+  // Runs after every publish (on the control thread).
+  std::function<void(const Snapshot&)> onPublish;
+
+  // Decodes and builds without publishing (causeway check). Errors of every element.
+  static SnapshotPtr buildOnce(const config::StaticConfig& staticConfig,
+                               const std::vector<EntryPoint>& entryPoints,
+                               std::map<std::string, config::Node> roots,
+                               std::vector<config::ConfigError>& decodeErrors);
+
+ private:
+  struct ProviderState {
+    config::Node pending;
+    bool hasPending = false;
+    uint64_t appliedFingerprint = 0;
+    bool applied = false;
+    Clock::time_point lastApplied{};
+    std::unique_ptr<asio::steady_timer> timer;
+    std::shared_ptr<const config::DynamicConfig> decoded;
+  };
+  void apply(const std::string& provider);
+  void rebuild();
+  void logNewErrors(const Snapshot& snapshot);
+
+  asio::io_context& control_;
+  const config::StaticConfig& staticConfig_;
+  const std::vector<EntryPoint>& entryPoints_;
+  unsigned workers_;
+  const std::atomic<bool>& terminating_;
+  SnapshotHolder& holder_;
+  std::chrono::nanoseconds throttle_;
+  std::map<std::string, ProviderState> providers_;
+  SnapshotBuilder builder_;
+  std::set<std::string> loggedErrors_;
+  bool published_ = false;
+};
+
+}  // namespace causeway::server

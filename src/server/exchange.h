@@ -1,0 +1,97 @@
+// The one internal HTTP message model (design: "one internal model for every codec").
+// A codec (HTTP/1 today, HTTP/2 later) fills a Request, the handler chain fills the
+// Response, and the codec writes it back. Middlewares see only this model: no framing.
+//
+// Ownership: every string_view in Request and Response points into the Exchange's arena
+// (or static storage); the codec resets the arena when the exchange ends. An Exchange
+// lives on one worker and is touched by that worker's thread only.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string_view>
+
+#include "core/arena.h"
+#include "http/headers.h"
+#include "net/ip.h"
+#include "server/body.h"
+
+namespace causeway::server {
+
+class Worker;
+struct EntryPoint;
+struct Snapshot;
+
+// Facts about the downstream connection that carried a request.
+struct ConnectionInfo {
+  const EntryPoint* entryPoint = nullptr;
+  net::IpAddress peerIp;
+  uint16_t peerPort = 0;
+  std::string peerIpText;     // "127.0.0.1" or "::1"
+  std::string peerAddress;    // "127.0.0.1:5678" or "[::1]:5678"
+  uint16_t localPort = 0;
+  bool tls = false;
+  bool peerTrusted = false;   // peer may supply X-Forwarded-* (forwardedHeaders)
+};
+
+struct Request {
+  std::string_view method;
+  std::string_view path;       // normalized path: what routing sees and what is forwarded
+  std::string_view rawPath;    // as received
+  std::string_view query;      // raw query, without '?'
+  bool hasQuery = false;
+  std::string_view authority;  // host[:port] as received (Host field or absolute-form target)
+  std::string_view host;       // lower-case host without port or trailing dot (routing)
+  std::string_view scheme;     // "http" or "https"
+  int versionMajor = 1;
+  int versionMinor = 1;
+  http::Headers headers;
+  BodySource* body = nullptr;  // null: no body
+  bool upgrade = false;        // Connection: upgrade with an Upgrade field (WebSocket)
+  bool websocket = false;      // Upgrade: websocket
+};
+
+// A bidirectional byte stream after a successful upgrade (101): the downstream codec
+// hands over its socket and the tunnel copies bytes both ways until either side ends.
+class UpgradeTunnel {
+ public:
+  virtual ~UpgradeTunnel() = default;
+  // `pending` holds bytes the client already sent after the request head.
+  virtual awaitable<void> run(tcp::socket& downstream, std::string_view pending) = 0;
+};
+
+struct Response {
+  int status = 0;
+  std::string_view reason;      // empty: the standard reason phrase
+  http::Headers headers;
+  BodySource* body = nullptr;   // null: no body
+  UpgradeTunnel* tunnel = nullptr;  // set together with status 101
+  bool closeConnection = false;     // the codec must close the downstream connection after it
+};
+
+// What the access log, metrics and tracing need to know about one request.
+struct RequestRecord {
+  std::chrono::steady_clock::time_point start;
+  std::string_view routerName;
+  std::string_view serviceName;
+  std::string_view serviceUrl;
+  int originStatus = 0;          // 0 when answered by causeway itself
+  int retryAttempts = 0;
+  std::string_view errorDetail;  // why causeway answered 4xx/5xx itself
+};
+
+struct Exchange {
+  Exchange(Worker& w, Arena& a, const ConnectionInfo& c) : worker(w), arena(a), connection(c) {}
+  Exchange(const Exchange&) = delete;
+  Exchange& operator=(const Exchange&) = delete;
+
+  Worker& worker;
+  Arena& arena;
+  const ConnectionInfo& connection;
+  const Snapshot* snapshot = nullptr;
+  Request request;
+  Response response;
+  RequestRecord record;
+};
+
+}  // namespace causeway::server

@@ -1,0 +1,32 @@
+// Header hygiene that runs on every request before routing, as Traefik's entryPoint
+// forwardedHeaders handler does (reference §9.1):
+//  - from peers that are not trusted (forwardedHeaders.trustedIPs / insecure), every
+//    X-Forwarded-*, X-Real-Ip and X-Scheme field (and underscore spellings of them) is
+//    dropped, so clients cannot spoof them;
+//  - X-Forwarded-Proto/-Host/-Port/-Server and X-Real-Ip are set when absent, several
+//    X-Forwarded-For fields are folded into one;
+//  - hop-by-hop fields and the fields named in Connection are removed (except the
+//    managed X- fields and forwardedHeaders.connection), so a client cannot make the
+//    proxy drop headers it adds (CVE-2021-32813, CVE-2024-45410).
+#pragma once
+
+#include <string_view>
+
+#include "server/exchange.h"
+
+namespace causeway::server {
+
+struct EntryPoint;
+
+void applyForwardedHeaders(Exchange& ex, const EntryPoint& entryPoint);
+
+// The name this host reports in X-Forwarded-Server (the machine's host name).
+std::string_view forwardedServerName();
+
+// True for the fields a proxy must not forward (RFC 9110 §7.6.1 and Go's list):
+// Connection, Keep-Alive, Proxy-Connection, Proxy-Authenticate, Proxy-Authorization, TE,
+// Transfer-Encoding, Upgrade, HTTP2-Settings. `Trailer` is kept: causeway forwards
+// trailers, so their announcement stays true (Go's proxy re-announces them too).
+bool isHopByHop(std::string_view name);
+
+}  // namespace causeway::server

@@ -1,0 +1,526 @@
+#include "server/h1_client.h"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <charconv>
+
+#include "core/strings.h"
+#include "http/h1/parser.h"
+#include "server/forwarded_headers.h"
+#include "server/worker.h"
+
+namespace causeway::server {
+namespace {
+
+constexpr size_t kMaxResponseHead = size_t(1) << 20;
+constexpr size_t kReadChunk = 16384;
+
+using http::h1::Framing;
+
+void appendField(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name);
+  out.append(": ");
+  out.append(value);
+  out.append("\r\n");
+}
+
+void appendNumber(std::string& out, uint64_t value) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  out.append(buf, size_t(end - buf));
+}
+
+void appendHex(std::string& out, uint64_t value) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, 16);
+  out.append(buf, size_t(end - buf));
+}
+
+bool methodExpectsBody(std::string_view method) {
+  return method == "POST" || method == "PUT" || method == "PATCH";
+}
+
+// The request head as it goes upstream: always HTTP/1.1, re-serialized from the parsed
+// form (never the client's bytes), framing decided here.
+void serializeRequestHead(const Exchange& ex, const UpstreamEndpoint& endpoint,
+                          const ForwardOptions& options, std::string& out) {
+  const Request& r = ex.request;
+  out.clear();
+  out.append(r.method);
+  out.push_back(' ');
+  if (options.preservePath && !endpoint.path.empty() && endpoint.path != "/") {
+    std::string_view base = endpoint.path;
+    if (base.back() == '/') base.remove_suffix(1);
+    out.append(base);
+  }
+  out.append(r.path.empty() ? std::string_view("/") : r.path);
+  if (r.hasQuery) {
+    out.push_back('?');
+    if (r.query.find(';') == std::string_view::npos) {
+      out.append(r.query);
+    } else {
+      // Go's proxy does not forward ';' as a separator: Traefik rewrites it to '&',
+      // or encodes it with encodeQuerySemicolons.
+      for (char c : r.query) {
+        if (c != ';') out.push_back(c);
+        else if (options.encodeQuerySemicolons) out.append("%3B");
+        else out.push_back('&');
+      }
+    }
+  }
+  out.append(" HTTP/1.1\r\nHost: ");
+  out.append(options.passHostHeader && !r.authority.empty() ? r.authority
+                                                            : std::string_view(endpoint.authority));
+  out.append("\r\n");
+
+  bool sawForwardedFor = false;
+  bool trailers = false;
+  for (const auto& f : r.headers) {
+    if (iequals(f.name, "Host") || iequals(f.name, "Content-Length")) continue;
+    if (isHopByHop(f.name)) {
+      if (iequals(f.name, "TE") && listContainsToken(f.value, "trailers")) trailers = true;
+      continue;
+    }
+    if (options.appendXForwardedFor && iequals(f.name, "X-Forwarded-For")) {
+      sawForwardedFor = true;
+      out.append(f.name);
+      out.append(": ");
+      out.append(f.value);
+      out.append(", ");
+      out.append(ex.connection.peerIpText);
+      out.append("\r\n");
+      continue;
+    }
+    appendField(out, f.name, f.value);
+  }
+  if (options.appendXForwardedFor && !sawForwardedFor)
+    appendField(out, "X-Forwarded-For", ex.connection.peerIpText);
+  if (trailers) appendField(out, "Te", "trailers");
+  if (r.upgrade) {
+    appendField(out, "Connection", "Upgrade");
+    appendField(out, "Upgrade", r.headers.get("Upgrade"));
+  }
+  if (r.body) {
+    if (auto length = r.body->length()) {
+      out.append("Content-Length: ");
+      appendNumber(out, *length);
+      out.append("\r\n");
+    } else {
+      out.append("Transfer-Encoding: chunked\r\n");
+    }
+  } else if (methodExpectsBody(r.method)) {
+    out.append("Content-Length: 0\r\n");
+  }
+  out.append("\r\n");
+}
+
+std::string_view rebase(std::string_view v, const char* from, const char* to) {
+  if (v.empty()) return v;
+  return {to + (v.data() - from), v.size()};
+}
+
+// Streams the response body from the upstream connection. Owns the connection: gives it
+// back to the pool when destroyed after a complete keep-alive response.
+class H1ResponseBody final : public BodySource {
+ public:
+  H1ResponseBody(UpstreamPool& pool, const UpstreamEndpoint& endpoint,
+                 UpstreamConnectionPtr connection, Framing framing, uint64_t length,
+                 bool keepAlive, Arena& arena)
+      : pool_(pool),
+        endpoint_(endpoint),
+        connection_(std::move(connection)),
+        framing_(framing),
+        remaining_(length),
+        length_(length),
+        keepAlive_(keepAlive && framing != Framing::UntilClose),
+        decoder_(arena) {}
+
+  ~H1ResponseBody() override {
+    if (!connection_) return;
+    connection_->buffer.consume(pendingConsume_);
+    if (finished_ && keepAlive_ && !broken_ && connection_->buffer.empty())
+      pool_.release(endpoint_, std::move(connection_));
+  }
+
+  awaitable<BodyChunk> read() override {
+    connection_->buffer.consume(pendingConsume_);
+    pendingConsume_ = 0;
+    switch (framing_) {
+      case Framing::ContentLength: co_return co_await readFixed();
+      case Framing::Chunked: co_return co_await readChunked();
+      case Framing::UntilClose: co_return co_await readUntilClose();
+      case Framing::None: break;
+    }
+    finished_ = true;
+    co_return BodyChunk{{}, true, false};
+  }
+
+  std::optional<uint64_t> length() const override {
+    if (framing_ == Framing::ContentLength) return length_;
+    return std::nullopt;
+  }
+  const http::Headers* trailers() const override {
+    return framing_ == Framing::Chunked && finished_ ? &decoder_.trailers() : nullptr;
+  }
+  bool finished() const override { return finished_; }
+
+ private:
+  awaitable<bool> fill() {
+    auto buffer = connection_->buffer.prepare(kReadChunk);
+    auto [ec, n] = co_await connection_->socket.async_read_some(buffer, nothrow);
+    if (ec) co_return false;
+    connection_->buffer.commit(n);
+    co_return true;
+  }
+
+  BodyChunk fail() {
+    broken_ = true;
+    return BodyChunk{{}, false, true};
+  }
+
+  awaitable<BodyChunk> readFixed() {
+    if (remaining_ == 0) {
+      finished_ = true;
+      co_return BodyChunk{{}, true, false};
+    }
+    if (connection_->buffer.empty() && !co_await fill()) co_return fail();
+    std::string_view data = connection_->buffer.data();
+    size_t n = size_t(std::min<uint64_t>(data.size(), remaining_));
+    remaining_ -= n;
+    pendingConsume_ = n;
+    bool last = remaining_ == 0;
+    if (last) finished_ = true;
+    co_return BodyChunk{data.substr(0, n), last, false};
+  }
+
+  awaitable<BodyChunk> readChunked() {
+    if (runIndex_ < runs_.size()) co_return nextRun();
+    runs_.clear();
+    runIndex_ = 0;
+    if (done_) {
+      finished_ = true;
+      co_return BodyChunk{{}, true, false};
+    }
+    while (true) {
+      if (!connection_->buffer.empty()) {
+        auto result = decoder_.decode(connection_->buffer.data(),
+                                      [this](std::string_view run) { runs_.push_back(run); });
+        if (result.status == http::h1::ChunkedDecoder::Status::Error) co_return fail();
+        pendingConsume_ = result.consumed;
+        if (result.status == http::h1::ChunkedDecoder::Status::Done) done_ = true;
+        if (!runs_.empty()) co_return nextRun();
+        if (done_) {
+          finished_ = true;
+          co_return BodyChunk{{}, true, false};
+        }
+        connection_->buffer.consume(pendingConsume_);
+        pendingConsume_ = 0;
+      }
+      if (!co_await fill()) co_return fail();
+    }
+  }
+
+  BodyChunk nextRun() {
+    std::string_view run = runs_[runIndex_++];
+    bool last = done_ && runIndex_ == runs_.size();
+    if (last) finished_ = true;
+    return BodyChunk{run, last, false};
+  }
+
+  awaitable<BodyChunk> readUntilClose() {
+    if (connection_->buffer.empty()) {
+      auto buffer = connection_->buffer.prepare(kReadChunk);
+      auto [ec, n] = co_await connection_->socket.async_read_some(buffer, nothrow);
+      if (ec == asio::error::eof) {
+        finished_ = true;
+        co_return BodyChunk{{}, true, false};
+      }
+      if (ec) co_return fail();
+      connection_->buffer.commit(n);
+    }
+    std::string_view data = connection_->buffer.data();
+    pendingConsume_ = data.size();
+    co_return BodyChunk{data, false, false};
+  }
+
+  UpstreamPool& pool_;
+  const UpstreamEndpoint& endpoint_;
+  UpstreamConnectionPtr connection_;
+  Framing framing_;
+  uint64_t remaining_;
+  uint64_t length_;
+  bool keepAlive_;
+  bool finished_ = false;
+  bool broken_ = false;
+  bool done_ = false;
+  size_t pendingConsume_ = 0;
+  http::h1::ChunkedDecoder decoder_;
+  std::vector<std::string_view> runs_;
+  size_t runIndex_ = 0;
+};
+
+awaitable<void> pump(tcp::socket& from, tcp::socket& to) {
+  std::unique_ptr<char[]> buffer(new char[kReadChunk]);
+  while (true) {
+    auto [readError, n] = co_await from.async_read_some(asio::buffer(buffer.get(), kReadChunk), nothrow);
+    if (readError) {
+      error_code ignored;
+      if (readError == asio::error::eof) {
+        to.shutdown(tcp::socket::shutdown_send, ignored);
+      } else {
+        // A reset on one side ends both directions.
+        from.close(ignored);
+        to.close(ignored);
+      }
+      co_return;
+    }
+    auto [writeError, written] = co_await asio::async_write(to, asio::buffer(buffer.get(), n), nothrow);
+    if (writeError) {
+      error_code ignored;
+      from.close(ignored);
+      to.close(ignored);
+      co_return;
+    }
+  }
+}
+
+// After a 101 the upstream connection becomes a byte tunnel to the client.
+class H1UpgradeTunnel final : public UpgradeTunnel {
+ public:
+  explicit H1UpgradeTunnel(UpstreamConnectionPtr connection) : connection_(std::move(connection)) {}
+
+  awaitable<void> run(tcp::socket& downstream, std::string_view pending) override {
+    tcp::socket& upstream = connection_->socket;
+    if (!pending.empty()) {
+      auto [ec, n] = co_await asio::async_write(upstream, asio::buffer(pending), nothrow);
+      if (ec) co_return;
+    }
+    if (!connection_->buffer.empty()) {
+      auto [ec, n] = co_await asio::async_write(downstream, asio::buffer(connection_->buffer.data()), nothrow);
+      if (ec) co_return;
+      connection_->buffer.consume(n);
+    }
+    using namespace asio::experimental::awaitable_operators;
+    co_await (pump(downstream, upstream) && pump(upstream, downstream));
+  }
+
+ private:
+  UpstreamConnectionPtr connection_;
+};
+
+struct Attempt {
+  ProxyError error = ProxyError::None;
+  bool requestSent = false;
+  bool staleRetryable = false;  // a reused connection failed before any response byte
+};
+
+// Writes the request head and body. Returns false with `error` set when the upstream
+// write failed or the client body broke.
+awaitable<bool> sendRequest(Exchange& ex, UpstreamConnection& c, Attempt& attempt) {
+  BodySource* body = ex.request.body;
+  std::string& head = c.writeBuffer;
+  if (!body) {
+    auto [ec, n] = co_await asio::async_write(c.socket, asio::buffer(head), nothrow);
+    if (ec) {
+      attempt.error = ProxyError::UpstreamClosed;
+      co_return false;
+    }
+    attempt.requestSent = true;
+    co_return true;
+  }
+
+  bool chunked = !body->length().has_value();
+  bool headPending = true;
+  std::string framing;
+  while (true) {
+    BodyChunk chunk = co_await body->read();
+    if (chunk.error) {
+      attempt.error = ProxyError::RequestBodyFailed;
+      co_return false;
+    }
+    std::array<asio::const_buffer, 4> buffers;
+    size_t count = 0;
+    if (headPending) buffers[count++] = asio::buffer(head);
+    framing.clear();
+    if (chunked && !chunk.data.empty()) {
+      appendHex(framing, chunk.data.size());
+      framing.append("\r\n");
+      buffers[count++] = asio::buffer(framing);
+    }
+    if (!chunk.data.empty()) buffers[count++] = asio::buffer(chunk.data);
+    std::string tail;
+    if (chunked) {
+      if (!chunk.data.empty()) tail.append("\r\n");
+      if (chunk.last) {
+        tail.append("0\r\n");
+        if (const http::Headers* trailers = body->trailers())
+          for (const auto& f : *trailers) appendField(tail, f.name, f.value);
+        tail.append("\r\n");
+      }
+      if (!tail.empty()) buffers[count++] = asio::buffer(tail);
+    }
+    if (count > 0) {
+      auto [ec, n] = co_await asio::async_write(
+          c.socket, std::span<const asio::const_buffer>(buffers.data(), count), nothrow);
+      if (ec) {
+        attempt.error = ProxyError::UpstreamClosed;
+        co_return false;
+      }
+      attempt.requestSent = true;
+      headPending = false;
+    }
+    if (chunk.last) co_return true;
+  }
+}
+
+}  // namespace
+
+int statusFor(ProxyError error) {
+  switch (error) {
+    case ProxyError::None: return 200;
+    case ProxyError::DialFailed: return 502;
+    case ProxyError::DialTimeout: return 504;
+    case ProxyError::ResponseHeaderTimeout: return 504;
+    case ProxyError::UpstreamClosed: return 502;
+    case ProxyError::BadResponse: return 502;
+    case ProxyError::RequestBodyFailed: return 400;
+  }
+  return 502;
+}
+
+const char* describe(ProxyError error) {
+  switch (error) {
+    case ProxyError::None: return "";
+    case ProxyError::DialFailed: return "dial upstream failed";
+    case ProxyError::DialTimeout: return "dial upstream timed out";
+    case ProxyError::ResponseHeaderTimeout: return "upstream response header timeout";
+    case ProxyError::UpstreamClosed: return "upstream closed the connection";
+    case ProxyError::BadResponse: return "malformed upstream response";
+    case ProxyError::RequestBodyFailed: return "client request body failed";
+  }
+  return "";
+}
+
+awaitable<ForwardResult> forwardHttp1(Exchange& ex, const UpstreamEndpoint& endpoint,
+                                      const ForwardOptions& options) {
+  UpstreamPool& pool = ex.worker.pool();
+  ForwardResult result;
+  bool allowReuse = true;
+  for (int attemptNumber = 0; attemptNumber < 2; ++attemptNumber) {
+    Acquired acquired = co_await pool.acquire(endpoint, allowReuse);
+    if (!acquired.connection) {
+      result.error = acquired.timedOut ? ProxyError::DialTimeout : ProxyError::DialFailed;
+      co_return result;
+    }
+    UpstreamConnectionPtr connection = std::move(acquired.connection);
+    UpstreamConnection& c = *connection;
+    ++c.requests;
+    serializeRequestHead(ex, endpoint, options, c.writeBuffer);
+
+    Attempt attempt;
+    c.timedOut = false;
+    bool sent = co_await sendRequest(ex, c, attempt);
+    result.requestSent = result.requestSent || attempt.requestSent;
+    if (!sent && attempt.error == ProxyError::RequestBodyFailed) {
+      result.error = attempt.error;
+      co_return result;
+    }
+    // Even when the body write failed, the upstream may have answered early (413...).
+
+    c.armIn(endpoint.transport->responseHeaderTimeout);
+    http::h1::ResponseHead head;
+    http::h1::ParseError parseError;
+    http::h1::Limits limits;
+    limits.maxHeadBytes = kMaxResponseHead;
+    limits.maxHeaderCount = 1000;
+    ProxyError error = ProxyError::None;
+    bool gotBytes = false;
+    while (true) {
+      if (!c.buffer.empty()) {
+        gotBytes = true;
+        auto status = http::h1::parseResponseHead(c.buffer.data(), ex.request.method, limits, head,
+                                                  parseError);
+        if (status == http::h1::ParseStatus::Error) {
+          error = ProxyError::BadResponse;
+          break;
+        }
+        if (status == http::h1::ParseStatus::Complete) {
+          if (head.status >= 100 && head.status < 200 && head.status != 101) {
+            // Interim responses (100 Continue, 103 Early Hints) are not forwarded.
+            c.buffer.consume(head.headBytes);
+            continue;
+          }
+          break;
+        }
+      }
+      auto buffer = c.buffer.prepare(4096, kMaxResponseHead + 4096);
+      if (buffer.size() == 0) {
+        error = ProxyError::BadResponse;
+        break;
+      }
+      auto [ec, n] = co_await c.socket.async_read_some(buffer, nothrow);
+      if (ec) {
+        error = c.timedOut ? ProxyError::ResponseHeaderTimeout : ProxyError::UpstreamClosed;
+        break;
+      }
+      c.buffer.commit(n);
+    }
+    c.disarm();
+
+    if (error != ProxyError::None) {
+      // A pooled connection the upstream had already closed: try once more on a new one,
+      // when nothing of a body could have been consumed.
+      bool replayable = ex.request.body == nullptr;
+      if (error == ProxyError::UpstreamClosed && acquired.reused && !gotBytes && replayable &&
+          attemptNumber == 0) {
+        allowReuse = false;
+        continue;
+      }
+      result.error = error;
+      co_return result;
+    }
+
+    // Copy the head into the exchange's arena so the connection buffer can move on.
+    std::string_view raw = c.buffer.data().substr(0, head.headBytes);
+    std::string_view copy = ex.arena.copy(raw);
+    const char* from = raw.data();
+    const char* to = copy.data();
+    Response& response = ex.response;
+    response.status = head.status;
+    response.reason = rebase(head.reason, from, to);
+    response.headers.clear();
+    for (const auto& f : head.headers) {
+      if (isHopByHop(f.name) && !(head.status == 101 && iequals(f.name, "Upgrade"))) continue;
+      response.headers.add(rebase(f.name, from, to), rebase(f.value, from, to));
+    }
+    // Fields named in the response's Connection are hop-by-hop too.
+    if (std::string_view connectionField = head.headers.get("Connection"); !connectionField.empty())
+      for (auto token : splitTrimmed(connectionField, ','))
+        if (!iequals(token, "Upgrade")) response.headers.remove(token);
+    c.buffer.consume(head.headBytes);
+    response.body = nullptr;
+    response.tunnel = nullptr;
+    ex.record.originStatus = head.status;
+
+    if (head.status == 101) {
+      if (!ex.request.upgrade) {
+        result.error = ProxyError::BadResponse;
+        co_return result;
+      }
+      response.tunnel = ex.arena.make<H1UpgradeTunnel>(std::move(connection));
+      co_return result;
+    }
+    bool keepAlive = head.keepAlive && !ex.request.upgrade && sent;
+    if (head.framing == Framing::None) {
+      if (keepAlive && c.buffer.empty()) pool.release(endpoint, std::move(connection));
+      co_return result;
+    }
+    response.body = ex.arena.make<H1ResponseBody>(pool, endpoint, std::move(connection),
+                                                  head.framing, head.contentLength, keepAlive,
+                                                  ex.arena);
+    co_return result;
+  }
+  result.error = ProxyError::UpstreamClosed;
+  co_return result;
+}
+
+}  // namespace causeway::server

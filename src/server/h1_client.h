@@ -1,0 +1,41 @@
+// The HTTP/1.1 upstream side of the proxy: sends the exchange's request to one upstream
+// server over a pooled connection and fills the exchange's response, whose body then
+// streams from the upstream socket as the downstream codec pulls it.
+#pragma once
+
+#include "server/exchange.h"
+#include "server/upstream_pool.h"
+
+namespace causeway::server {
+
+enum class ProxyError {
+  None,
+  DialFailed,             // 502
+  DialTimeout,            // 504
+  ResponseHeaderTimeout,  // 504
+  UpstreamClosed,         // 502: closed or reset before a complete response head
+  BadResponse,            // 502: the response head broke HTTP/1.1 rules
+  RequestBodyFailed,      // the client's body broke off (client error, 400/499)
+};
+int statusFor(ProxyError error);
+const char* describe(ProxyError error);
+
+struct ForwardOptions {
+  bool passHostHeader = true;
+  bool preservePath = false;
+  bool encodeQuerySemicolons = false;
+  bool appendXForwardedFor = true;
+};
+
+struct ForwardResult {
+  ProxyError error = ProxyError::None;
+  bool requestSent = false;  // some bytes of the request reached the upstream
+};
+
+// On success ex.response holds the upstream's status, headers and a body that reads from
+// the upstream connection; the connection goes back to the pool when that body has been
+// read to its end and the exchange is reset. On failure ex.response is untouched.
+awaitable<ForwardResult> forwardHttp1(Exchange& ex, const UpstreamEndpoint& endpoint,
+                                      const ForwardOptions& options);
+
+}  // namespace causeway::server

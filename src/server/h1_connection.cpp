@@ -1,0 +1,537 @@
+#include "server/h1_connection.h"
+
+#include <charconv>
+#include <cstring>
+
+#include "core/log.h"
+#include "core/strings.h"
+#include "http/uri.h"
+#include "router/rule.h"
+#include "server/entry_point.h"
+#include "server/forwarded_headers.h"
+#include "server/local_reply.h"
+#include "server/snapshot.h"
+
+namespace causeway::server {
+namespace {
+
+using http::h1::Framing;
+
+constexpr size_t kBodyChunk = 16384;
+
+std::string_view rebase(std::string_view v, const char* from, const char* to) {
+  if (v.empty()) return v;
+  return {to + (v.data() - from), v.size()};
+}
+
+void appendNumber(std::string& out, uint64_t value, int base = 10) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, base);
+  out.append(buf, size_t(end - buf));
+}
+
+void appendStatusLine(std::string& out, int minor, int status, std::string_view reason) {
+  out.append(minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  appendNumber(out, uint64_t(status));
+  out.push_back(' ');
+  out.append(reason.empty() ? reasonPhrase(status) : reason);
+  out.append("\r\n");
+}
+
+bool statusHasNoBody(int status) { return (status >= 100 && status < 200) || status == 204 || status == 304; }
+
+bool hasUnderscore(std::string_view name) { return name.find('_') != std::string_view::npos; }
+
+}  // namespace
+
+// The request body as the handler pulls it: bytes come from the connection's buffer
+// first, then from the socket. Sends "100 Continue" on the first read when asked to.
+class Http1Connection::RequestBody final : public BodySource {
+ public:
+  RequestBody(Http1Connection& c, Framing framing, uint64_t length, bool expectContinue)
+      : c_(c), framing_(framing), remaining_(length), length_(length),
+        expectContinue_(expectContinue), decoder_(c.arena_) {}
+
+  awaitable<BodyChunk> read() override {
+    c_.in_.consume(pendingConsume_);
+    pendingConsume_ = 0;
+    if (finished_) co_return BodyChunk{{}, true, false};
+    if (expectContinue_) {
+      expectContinue_ = false;
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      asio::const_buffer buffer = asio::buffer(kContinue);
+      if (!co_await c_.writeAll(std::span<const asio::const_buffer>(&buffer, 1))) co_return fail();
+    }
+    if (framing_ == Framing::ContentLength) co_return co_await readFixed();
+    co_return co_await readChunked();
+  }
+  std::optional<uint64_t> length() const override {
+    if (framing_ == Framing::ContentLength) return length_;
+    return std::nullopt;
+  }
+  const http::Headers* trailers() const override {
+    return framing_ == Framing::Chunked && finished_ ? &decoder_.trailers() : nullptr;
+  }
+  bool finished() const override { return finished_; }
+  bool broken() const { return broken_; }
+
+  ~RequestBody() override { c_.in_.consume(pendingConsume_); }
+
+ private:
+  BodyChunk fail() {
+    broken_ = true;
+    return BodyChunk{{}, false, true};
+  }
+  void complete() {
+    finished_ = true;
+    c_.readingBody_ = false;
+    c_.updateDeadline();
+  }
+
+  awaitable<bool> fill() {
+    auto buffer = c_.in_.prepare(kBodyChunk);
+    auto [ec, n] = co_await c_.socket_.async_read_some(buffer, nothrow);
+    if (ec) co_return false;
+    c_.in_.commit(n);
+    co_return true;
+  }
+
+  awaitable<BodyChunk> readFixed() {
+    if (c_.in_.empty() && !co_await fill()) co_return fail();
+    std::string_view data = c_.in_.data();
+    size_t n = size_t(std::min<uint64_t>(data.size(), remaining_));
+    remaining_ -= n;
+    pendingConsume_ = n;
+    bool last = remaining_ == 0;
+    if (last) complete();
+    co_return BodyChunk{data.substr(0, n), last, false};
+  }
+
+  awaitable<BodyChunk> readChunked() {
+    if (runIndex_ < runs_.size()) co_return nextRun();
+    runs_.clear();
+    runIndex_ = 0;
+    while (true) {
+      if (!c_.in_.empty()) {
+        auto result = decoder_.decode(c_.in_.data(), [this](std::string_view run) { runs_.push_back(run); });
+        if (result.status == http::h1::ChunkedDecoder::Status::Error) co_return fail();
+        pendingConsume_ = result.consumed;
+        if (result.status == http::h1::ChunkedDecoder::Status::Done) done_ = true;
+        if (!runs_.empty()) co_return nextRun();
+        if (done_) {
+          complete();
+          co_return BodyChunk{{}, true, false};
+        }
+        c_.in_.consume(pendingConsume_);
+        pendingConsume_ = 0;
+      }
+      if (!co_await fill()) co_return fail();
+    }
+  }
+
+  BodyChunk nextRun() {
+    std::string_view run = runs_[runIndex_++];
+    bool last = done_ && runIndex_ == runs_.size();
+    if (last) complete();
+    return BodyChunk{run, last, false};
+  }
+
+  Http1Connection& c_;
+  Framing framing_;
+  uint64_t remaining_;
+  uint64_t length_;
+  bool expectContinue_;
+  bool finished_ = false;
+  bool broken_ = false;
+  bool done_ = false;
+  size_t pendingConsume_ = 0;
+  http::h1::ChunkedDecoder decoder_;
+  std::vector<std::string_view> runs_;
+  size_t runIndex_ = 0;
+};
+
+Http1Connection::Http1Connection(Worker& worker, const EntryPoint& entryPoint, tcp::socket socket)
+    : worker_(worker), entryPoint_(entryPoint), socket_(std::move(socket)), in_(4096), arena_(4096) {
+  openedAt_ = Clock::now();
+  info_.entryPoint = &entryPoint;
+  error_code ec;
+  auto remote = socket_.remote_endpoint(ec);
+  if (!ec) {
+    auto address = remote.address();
+    if (address.is_v6() && address.to_v6().is_v4_mapped())
+      address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+    info_.peerIpText = address.to_string();
+    info_.peerPort = remote.port();
+    info_.peerAddress = address.is_v6() ? "[" + info_.peerIpText + "]:" + std::to_string(info_.peerPort)
+                                        : info_.peerIpText + ":" + std::to_string(info_.peerPort);
+    if (auto ip = net::IpAddress::parse(info_.peerIpText)) info_.peerIp = *ip;
+  }
+  auto local = socket_.local_endpoint(ec);
+  if (!ec) info_.localPort = local.port();
+  info_.peerTrusted = entryPoint.trusts(info_.peerIp);
+  socket_.set_option(tcp::no_delay(true), ec);
+  worker_.track(*this);
+  worker_.watchdog().watch(*this);
+  worker_.connectionOpened();
+}
+
+Http1Connection::~Http1Connection() {
+  arena_.reset();
+  worker_.connectionClosed();
+}
+
+void Http1Connection::drain() {
+  draining_ = true;
+  if (phase_ == Phase::Idle) {
+    error_code ignored;
+    socket_.cancel(ignored);
+  }
+}
+
+void Http1Connection::onDeadline() {
+  timedOut_ = true;
+  error_code ignored;
+  socket_.cancel(ignored);
+}
+
+void Http1Connection::updateDeadline() {
+  Clock::time_point at = writeDeadline_;
+  if (readingBody_ && readDeadline_ < at) at = readDeadline_;
+  armAt(at);
+}
+
+awaitable<bool> Http1Connection::writeAll(std::span<const asio::const_buffer> buffers) {
+  auto [ec, n] = co_await asio::async_write(socket_, buffers, nothrow);
+  co_return !ec;
+}
+
+awaitable<bool> Http1Connection::readHead(http::h1::RequestHead& head) {
+  phase_ = Phase::Idle;
+  if (in_.empty()) {
+    armIn(entryPoint_.idleTimeout);
+    scanned_ = 0;
+  } else {
+    armIn(entryPoint_.readTimeout);
+  }
+  bool started = !in_.empty();
+  while (true) {
+    if (!in_.empty()) {
+      // Only parse once the end of a head has arrived (a slow client cannot make us
+      // rescan a growing head for every byte it sends).
+      std::string_view data = in_.data();
+      size_t from = scanned_ > 3 ? scanned_ - 3 : 0;
+      bool complete = data.find("\n\r\n", from) != std::string_view::npos ||
+                      data.find("\n\n", from) != std::string_view::npos;
+      scanned_ = data.size();
+      if (complete || data.size() > entryPoint_.limits.maxHeadBytes ||
+          data.size() > entryPoint_.limits.maxRequestLine) {
+        http::h1::ParseError error;
+        auto status = http::h1::parseRequestHead(data, entryPoint_.limits, head, error);
+        if (status == http::h1::ParseStatus::Complete) co_return true;
+        if (status == http::h1::ParseStatus::Error) {
+          log::debug("rejected malformed request", {{"peer", info_.peerAddress}, {"status", error.status},
+                                                     {"reason", error.reason}});
+          co_await writeError(error.status);
+          co_return false;
+        }
+      }
+    }
+    if (draining_ && in_.empty()) co_return false;
+    auto buffer = in_.prepare(2048, entryPoint_.limits.maxHeadBytes + 4096);
+    if (buffer.size() == 0) {
+      co_await writeError(431);
+      co_return false;
+    }
+    auto [ec, n] = co_await socket_.async_read_some(buffer, nothrow);
+    if (ec) co_return false;  // closed, reset, timed out or drained: nothing to answer
+    in_.commit(n);
+    if (!started) {
+      started = true;
+      phase_ = Phase::ReadingHead;
+      armIn(entryPoint_.readTimeout);
+    }
+  }
+}
+
+int Http1Connection::buildRequest(Exchange& ex, const http::h1::RequestHead& head) {
+  Request& r = ex.request;
+  // Move the head into the exchange's arena; the read buffer moves on to the body.
+  std::string_view raw = in_.data().substr(0, head.headBytes);
+  std::string_view copy = arena_.copy(raw);
+  const char* from = raw.data();
+  const char* to = copy.data();
+  r.method = rebase(head.method, from, to);
+  std::string_view target = rebase(head.target, from, to);
+  r.versionMajor = 1;
+  r.versionMinor = head.versionMinor;
+  r.headers.clear();
+  for (const auto& f : head.headers) {
+    if (entryPoint_.underscoreHeaders != EntryPoint::UnderscoreHeaders::Keep && hasUnderscore(f.name)) {
+      if (entryPoint_.underscoreHeaders == EntryPoint::UnderscoreHeaders::Reject) return 400;
+      continue;
+    }
+    r.headers.add(rebase(f.name, from, to), rebase(f.value, from, to));
+  }
+  in_.consume(head.headBytes);
+  scanned_ = 0;
+
+  if (r.method == "CONNECT") return 501;
+  auto parsed = http::parseTarget(target, r.method);
+  if (!parsed) return 400;
+  r.rawPath = parsed->path;
+  r.query = parsed->query;
+  r.hasQuery = parsed->hasQuery;
+  r.scheme = info_.tls ? "https" : "http";
+
+  r.authority = head.host.empty() ? std::string_view() : rebase(head.host, from, to);
+  if (!parsed->absoluteAuthority.empty()) r.authority = parsed->absoluteAuthority;
+  r.host = {};
+  if (!r.authority.empty()) {
+    auto authority = http::parseAuthority(r.authority);
+    if (!authority) return 400;
+    http::normalizeHost(authority->host, scratch_);
+    r.host = arena_.copy(scratch_);
+  }
+
+  if (r.rawPath == "*") {
+    r.path = r.rawPath;
+  } else {
+    auto encoded = http::findEncodedCharacters(r.rawPath);
+    const auto& allow = entryPoint_.allowEncoded;
+    if ((encoded.slash && !allow.slash) || (encoded.backslash && !allow.backslash) ||
+        (encoded.nul && !allow.nul) || (encoded.semicolon && !allow.semicolon) ||
+        (encoded.percent && !allow.percent) || (encoded.questionMark && !allow.questionMark) ||
+        (encoded.hash && !allow.hash))
+      return 400;
+    if (!http::normalizePath(r.rawPath, entryPoint_.sanitizePath, scratch_)) return 400;
+    r.path = scratch_ == r.rawPath ? r.rawPath : arena_.copy(scratch_);
+  }
+
+  r.upgrade = head.upgrade;
+  r.websocket = head.upgrade && iequals(r.headers.get("Upgrade"), "websocket");
+  r.body = nullptr;
+  if (head.framing == Framing::Chunked ||
+      (head.framing == Framing::ContentLength && head.contentLength > 0)) {
+    r.body = arena_.make<RequestBody>(*this, head.framing, head.contentLength, head.expectContinue);
+    readingBody_ = true;
+  }
+  return 0;
+}
+
+awaitable<void> Http1Connection::route(Exchange& ex) {
+  const SnapshotPtr& snapshot = worker_.snapshot();
+  ex.snapshot = snapshot.get();
+  if (!snapshot || entryPoint_.index >= snapshot->routes.size()) {
+    errorReply(ex, 404, "404 page not found");
+    co_return;
+  }
+  router::MatchInput input;
+  input.host = ex.request.host;
+  input.path = ex.request.path;
+  input.method = ex.request.method;
+  input.rawQuery = ex.request.query;
+  input.headers = &ex.request.headers;
+  input.clientIp = &info_.peerIp;
+  const RouteTargetPtr* target = snapshot->routes[entryPoint_.index].table.match(input);
+  if (!target) {
+    errorReply(ex, 404, "404 page not found");
+    co_return;
+  }
+  ex.record.routerName = (*target)->name;
+  ex.record.serviceName = (*target)->service;
+  co_await (*target)->handler->handle(ex);
+}
+
+awaitable<bool> Http1Connection::writeResponse(Exchange& ex, bool headRequest, bool& close) {
+  phase_ = Phase::Writing;
+  Response& response = ex.response;
+  const Request& request = ex.request;
+  if (response.status < 100 || response.status > 999) statusTextReply(ex, 500);
+  int status = response.status;
+  bool upgraded = status == 101 && response.tunnel != nullptr;
+  BodySource* body = statusHasNoBody(status) ? nullptr : response.body;
+
+  out_.clear();
+  appendStatusLine(out_, request.versionMinor, status, response.reason);
+  bool hasDate = false;
+  for (const auto& f : response.headers) {
+    if (body && (iequals(f.name, "Content-Length") || iequals(f.name, "Transfer-Encoding"))) continue;
+    if (!upgraded && (iequals(f.name, "Connection") || iequals(f.name, "Keep-Alive"))) continue;
+    if (iequals(f.name, "Date")) hasDate = true;
+    out_.append(f.name);
+    out_.append(": ");
+    out_.append(f.value);
+    out_.append("\r\n");
+  }
+  if (!hasDate) {
+    out_.append("Date: ");
+    out_.append(worker_.httpDate());
+    out_.append("\r\n");
+  }
+
+  std::optional<uint64_t> length = body ? body->length() : std::nullopt;
+  bool chunked = false;
+  if (body) {
+    if (length) {
+      out_.append("Content-Length: ");
+      appendNumber(out_, *length);
+      out_.append("\r\n");
+    } else if (request.versionMinor >= 1) {
+      out_.append("Transfer-Encoding: chunked\r\n");
+      chunked = true;
+    } else {
+      close = true;  // HTTP/1.0: the body ends with the connection
+    }
+  } else if (!statusHasNoBody(status) && !response.headers.has("Content-Length") && !headRequest) {
+    out_.append("Content-Length: 0\r\n");
+  }
+  if (upgraded) {
+    out_.append("\r\n");
+  } else if (close) {
+    out_.append("Connection: close\r\n\r\n");
+  } else if (request.versionMinor == 0) {
+    out_.append("Connection: keep-alive\r\n\r\n");
+  } else {
+    out_.append("\r\n");
+  }
+
+  if (!body || headRequest) {
+    asio::const_buffer buffer = asio::buffer(out_);
+    if (!co_await writeAll(std::span<const asio::const_buffer>(&buffer, 1))) co_return false;
+    if (upgraded) {
+      phase_ = Phase::Handling;
+      disarm();
+      co_await response.tunnel->run(socket_, in_.data());
+      in_.consume(in_.size());
+      close = true;
+    }
+    co_return true;
+  }
+
+  bool headPending = true;
+  char sizeLine[24];
+  while (true) {
+    BodyChunk chunk = co_await body->read();
+    if (chunk.error) {
+      close = true;
+      co_return false;  // cannot signal a broken body over HTTP/1: cut the connection
+    }
+    std::array<asio::const_buffer, 5> buffers;
+    size_t count = 0;
+    if (headPending) buffers[count++] = asio::buffer(out_);
+    if (chunked && !chunk.data.empty()) {
+      auto [end, ec] = std::to_chars(sizeLine, sizeLine + 20, chunk.data.size(), 16);
+      *end++ = '\r';
+      *end++ = '\n';
+      buffers[count++] = asio::buffer(sizeLine, size_t(end - sizeLine));
+    }
+    if (!chunk.data.empty()) buffers[count++] = asio::buffer(chunk.data);
+    std::string_view crlf = "\r\n";
+    if (chunked && !chunk.data.empty()) buffers[count++] = asio::buffer(crlf);
+    if (chunked && chunk.last) {
+      scratch_.assign("0\r\n");
+      if (const http::Headers* trailers = body->trailers()) {
+        for (const auto& f : *trailers) {
+          scratch_.append(f.name);
+          scratch_.append(": ");
+          scratch_.append(f.value);
+          scratch_.append("\r\n");
+        }
+      }
+      scratch_.append("\r\n");
+      buffers[count++] = asio::buffer(scratch_);
+    }
+    if (count > 0) {
+      if (!co_await writeAll(std::span<const asio::const_buffer>(buffers.data(), count))) co_return false;
+      headPending = false;
+    }
+    if (chunk.last) co_return true;
+  }
+}
+
+awaitable<void> Http1Connection::writeError(int status) {
+  // Go's server answers malformed requests this way, then closes.
+  out_.clear();
+  appendStatusLine(out_, 1, status, {});
+  std::string body = std::to_string(status) + " " + std::string(reasonPhrase(status));
+  out_.append("Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: ");
+  appendNumber(out_, body.size());
+  out_.append("\r\n\r\n");
+  out_.append(body);
+  armIn(std::chrono::seconds(5));
+  asio::const_buffer buffer = asio::buffer(out_);
+  co_await writeAll(std::span<const asio::const_buffer>(&buffer, 1));
+  co_await lingeringClose();
+}
+
+awaitable<void> Http1Connection::lingeringClose() {
+  // Half-close, then read and discard for a moment so that closing with unread input
+  // does not reset the connection before the client has read our answer.
+  phase_ = Phase::Closing;
+  error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_send, ignored);
+  armIn(std::chrono::seconds(2));
+  char discard[4096];
+  size_t total = 0;
+  while (total < (1 << 20)) {
+    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(discard), nothrow);
+    if (ec) break;
+    total += n;
+  }
+  socket_.close(ignored);
+}
+
+awaitable<void> Http1Connection::run() {
+  http::h1::RequestHead head;
+  while (true) {
+    if (!co_await readHead(head)) break;
+
+    Exchange ex(worker_, arena_, info_);
+    ex.record.start = Clock::now();
+    phase_ = Phase::Handling;
+    timedOut_ = false;
+    readDeadline_ = entryPoint_.readTimeout.count() > 0 ? Clock::now() + entryPoint_.readTimeout
+                                                         : Clock::time_point::max();
+    writeDeadline_ = entryPoint_.writeTimeout.count() > 0 ? Clock::now() + entryPoint_.writeTimeout
+                                                           : Clock::time_point::max();
+    readingBody_ = false;
+    bool keepAlive = head.keepAlive;
+    bool headRequest = head.method == "HEAD";
+    int rejected = buildRequest(ex, head);
+    if (rejected) {
+      arena_.reset();
+      co_await writeError(rejected);
+      break;
+    }
+    updateDeadline();
+    ++served_;
+
+    applyForwardedHeaders(ex, entryPoint_);
+    co_await route(ex);
+
+    auto* body = static_cast<RequestBody*>(ex.request.body);
+    bool close = !keepAlive || draining_ || worker_.draining() || ex.response.closeConnection ||
+                 (entryPoint_.keepAliveMaxRequests > 0 && served_ >= entryPoint_.keepAliveMaxRequests) ||
+                 (entryPoint_.keepAliveMaxTime.count() > 0 &&
+                  Clock::now() - openedAt_ >= entryPoint_.keepAliveMaxTime);
+    // An unread request body would be parsed as the next request: never reuse then.
+    if (body && !body->finished()) close = true;
+    if (ex.request.upgrade && ex.response.status == 101) close = true;
+
+    bool written = co_await writeResponse(ex, headRequest, close);
+    arena_.reset();
+    if (!written || close) break;
+  }
+  if (socket_.is_open()) {
+    error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
+}
+
+awaitable<void> serveHttp1(Worker& worker, const EntryPoint& entryPoint, tcp::socket socket) {
+  Http1Connection connection(worker, entryPoint, std::move(socket));
+  co_await connection.run();
+}
+
+}  // namespace causeway::server

@@ -1,0 +1,74 @@
+// The HTTP/1.1 downstream codec: one coroutine per client connection, on the worker that
+// accepted it. It reads request heads (pipelined requests are answered in order), turns
+// each into the internal Request, runs the routed handler, and writes the Response with
+// HTTP/1.1 framing. Malformed input gets a 4xx and a closed connection; nothing of it
+// reaches an upstream.
+//
+// Timeouts (entryPoint transport.respondingTimeouts): idleTimeout between requests,
+// readTimeout for the whole request including its body, writeTimeout from the end of the
+// request head to the end of the response.
+#pragma once
+
+#include <string>
+
+#include "core/arena.h"
+#include "http/h1/parser.h"
+#include "server/asio.h"
+#include "server/exchange.h"
+#include "server/read_buffer.h"
+#include "server/watchdog.h"
+#include "server/worker.h"
+
+namespace causeway::server {
+
+struct EntryPoint;
+
+class Http1Connection final : public DownstreamConnection, public Watched {
+ public:
+  Http1Connection(Worker& worker, const EntryPoint& entryPoint, tcp::socket socket);
+  ~Http1Connection() override;
+
+  // Serves requests until the connection ends.
+  awaitable<void> run();
+
+  void drain() override;
+  void onDeadline() override;
+
+ private:
+  class RequestBody;
+  friend class RequestBody;
+  enum class Phase { Idle, ReadingHead, Handling, Writing, Closing };
+
+  awaitable<bool> readHead(http::h1::RequestHead& head);
+  // Fills ex.request from the parsed head; returns 0 or the 4xx status to answer.
+  int buildRequest(Exchange& ex, const http::h1::RequestHead& head);
+  awaitable<void> route(Exchange& ex);
+  awaitable<bool> writeResponse(Exchange& ex, bool headRequest, bool& close);
+  awaitable<void> writeError(int status);
+  awaitable<void> lingeringClose();
+  awaitable<bool> writeAll(std::span<const asio::const_buffer> buffers);
+  void updateDeadline();
+
+  Worker& worker_;
+  const EntryPoint& entryPoint_;
+  tcp::socket socket_;
+  ConnectionInfo info_;
+  ReadBuffer in_;
+  Arena arena_;
+  std::string out_;
+  std::string scratch_;
+  size_t scanned_ = 0;  // bytes of in_ already searched for the end of a head
+  Phase phase_ = Phase::Idle;
+  bool timedOut_ = false;
+  bool draining_ = false;
+  uint64_t served_ = 0;
+  Clock::time_point openedAt_;
+  Clock::time_point readDeadline_ = Clock::time_point::max();
+  Clock::time_point writeDeadline_ = Clock::time_point::max();
+  bool readingBody_ = false;
+};
+
+// Accept-side entry point: serves one accepted socket until it closes.
+awaitable<void> serveHttp1(Worker& worker, const EntryPoint& entryPoint, tcp::socket socket);
+
+}  // namespace causeway::server

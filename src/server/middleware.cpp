@@ -1,0 +1,29 @@
+#include "server/middleware.h"
+
+#include "core/strings.h"
+
+namespace causeway::server {
+
+MiddlewareRegistry& MiddlewareRegistry::instance() {
+  static MiddlewareRegistry registry;
+  return registry;
+}
+
+void MiddlewareRegistry::add(std::string type, MiddlewareCreator creator) {
+  std::string key = toLower(type);
+  creators_[key] = std::move(creator);
+  names_[key] = std::move(type);
+}
+
+const MiddlewareCreator* MiddlewareRegistry::find(std::string_view type) const {
+  auto it = creators_.find(toLower(type));
+  return it == creators_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> MiddlewareRegistry::types() const {
+  std::vector<std::string> out;
+  for (const auto& [key, name] : names_) out.push_back(name);
+  return out;
+}
+
+}  // namespace causeway::server

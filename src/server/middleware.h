@@ -1,0 +1,91 @@
+// Middlewares register themselves by type name (Traefik's `stripPrefix`, `headers`, ...).
+// Adding one touches only its own file: a `MiddlewareRegistration` at namespace scope
+// in that file adds it to the registry when the program starts.
+//
+// Lifecycle: when a configuration is built, the registry's creator turns a middleware's
+// options into a MiddlewareFactory (validating them once; errors go to the element).
+// The factory then wraps the next handler once for every router that uses the
+// middleware, so per-router state (Traefik's rate-limit buckets are per router) lives in
+// the wrapping handler.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/node.h"
+#include "server/handler.h"
+
+namespace causeway::server {
+
+struct WrapContext {
+  std::string_view routerName;      // qualified name of the router being built
+  std::string_view middlewareName;  // qualified name of this middleware
+  unsigned workers = 1;             // number of workers (for per-worker state)
+};
+
+class MiddlewareFactory {
+ public:
+  virtual ~MiddlewareFactory() = default;
+  // Returns a handler that applies this middleware and then calls `next`.
+  virtual HandlerPtr wrap(HandlerPtr next, const WrapContext& context) const = 0;
+};
+using MiddlewareFactoryPtr = std::shared_ptr<const MiddlewareFactory>;
+
+// What a creator gets: the middleware's options (the value under its type key) and a
+// place to report problems. A creator returns nullptr after reporting at least one error.
+class MiddlewareBuildContext {
+ public:
+  MiddlewareBuildContext(std::string qualifiedName, std::string provider)
+      : name_(std::move(qualifiedName)), provider_(std::move(provider)) {}
+  const std::string& name() const { return name_; }
+  const std::string& provider() const { return provider_; }
+  void error(std::string message) { errors_.push_back(std::move(message)); }
+  std::vector<std::string>& errors() { return errors_; }
+
+ private:
+  std::string name_;
+  std::string provider_;
+  std::vector<std::string> errors_;
+};
+
+using MiddlewareCreator =
+    std::function<MiddlewareFactoryPtr(const config::Node& options, MiddlewareBuildContext& context)>;
+
+class MiddlewareRegistry {
+ public:
+  static MiddlewareRegistry& instance();
+  void add(std::string type, MiddlewareCreator creator);
+  // Case-insensitive lookup ("stripprefix" finds "stripPrefix"); nullptr if unknown.
+  const MiddlewareCreator* find(std::string_view type) const;
+  std::vector<std::string> types() const;
+
+ private:
+  std::map<std::string, MiddlewareCreator> creators_;  // keyed by lower-case type
+  std::map<std::string, std::string> names_;           // lower-case → as registered
+};
+
+struct MiddlewareRegistration {
+  MiddlewareRegistration(std::string type, MiddlewareCreator creator) {
+    MiddlewareRegistry::instance().add(std::move(type), std::move(creator));
+  }
+};
+
+// A factory for middlewares that need only their decoded options: `Make(options, next)`
+// builds the handler.
+template <class Options, class HandlerType>
+class SimpleMiddlewareFactory final : public MiddlewareFactory {
+ public:
+  explicit SimpleMiddlewareFactory(Options options) : options_(std::move(options)) {}
+  HandlerPtr wrap(HandlerPtr next, const WrapContext& context) const override {
+    return std::make_shared<HandlerType>(options_, std::move(next), context);
+  }
+
+ private:
+  Options options_;
+};
+
+}  // namespace causeway::server

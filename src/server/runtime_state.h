@@ -1,0 +1,52 @@
+// The runtime view of the dynamic configuration that the API, the dashboard and
+// `causeway check` show: every router, service and middleware with its status and errors
+// (Traefik's runtime.*Info with AddError).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace causeway::server {
+
+enum class ElementStatus { Enabled, Warning, Disabled };
+const char* statusName(ElementStatus status);  // "enabled", "warning", "disabled"
+
+struct ElementState {
+  std::string provider;
+  ElementStatus status = ElementStatus::Enabled;
+  std::vector<std::string> errors;  // "file:line: what went wrong"
+  void addError(std::string message, bool critical = true) {
+    errors.push_back(std::move(message));
+    if (critical) status = ElementStatus::Disabled;
+    else if (status == ElementStatus::Enabled) status = ElementStatus::Warning;
+  }
+};
+
+struct RouterState : ElementState {
+  std::string rule;
+  std::string service;
+  int64_t priority = 0;
+  std::vector<std::string> entryPoints;  // effective ("using")
+  std::vector<std::string> middlewares;  // qualified, in order
+};
+
+struct ServiceState : ElementState {
+  std::string type;                      // "loadbalancer", "weighted", ...
+  std::vector<std::string> usedBy;
+  std::map<std::string, std::string> serverStatus;  // url → "UP"/"DOWN"
+};
+
+struct MiddlewareState : ElementState {
+  std::string type;
+  std::vector<std::string> usedBy;
+};
+
+struct RuntimeState {
+  std::map<std::string, RouterState> routers;          // by qualified name
+  std::map<std::string, ServiceState> services;
+  std::map<std::string, MiddlewareState> middlewares;
+  std::vector<std::string> globalErrors;               // not tied to one element (e.g. unparsable file)
+};
+
+}  // namespace causeway::server

@@ -1,0 +1,54 @@
+// The data plane as a whole: the entryPoints resolved from the static configuration, the
+// workers that serve them, and the holder through which the control thread publishes
+// snapshots. Graceful shutdown follows Traefik's lifeCycle: keep accepting for
+// requestAcceptGraceTimeout (ping answers terminatingStatusCode meanwhile), then stop
+// accepting and let in-flight requests finish within graceTimeOut.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config_error.h"
+#include "config/static_config.h"
+#include "server/entry_point.h"
+#include "server/snapshot.h"
+#include "server/worker.h"
+
+namespace causeway::server {
+
+// Turns the static entryPoints into data-plane EntryPoints (addresses resolved, networks
+// parsed). UDP entryPoints are reported as not supported yet and skipped.
+std::vector<EntryPoint> resolveEntryPoints(const config::StaticConfig& config,
+                                           std::vector<config::ConfigError>& errors);
+
+class Server {
+ public:
+  Server(const config::StaticConfig& config, std::vector<EntryPoint> entryPoints);
+  ~Server();
+
+  const std::vector<EntryPoint>& entryPoints() const { return entryPoints_; }
+  SnapshotHolder& snapshots() { return snapshots_; }
+  const std::atomic<bool>& terminating() const { return terminating_; }
+  unsigned workerCount() const { return unsigned(workers_.size()); }
+
+  // Binds every listener on every worker. Returns false with `error` when a port is taken.
+  bool bind(std::string& error);
+  void start();
+  // Marks the server as terminating (ping answers terminatingStatusCode).
+  void beginTermination() { terminating_.store(true); }
+  void stopAccepting();
+  void drain();
+  size_t activeConnections() const;
+  void stop();
+
+ private:
+  const config::StaticConfig& config_;
+  std::vector<EntryPoint> entryPoints_;
+  SnapshotHolder snapshots_;
+  std::atomic<bool> terminating_{false};
+  std::vector<std::unique_ptr<Worker>> workers_;
+};
+
+}  // namespace causeway::server

@@ -1,0 +1,58 @@
+// The running dynamic configuration: immutable once published, shared by every worker.
+// A reload builds a new Snapshot on the control thread and swaps a pointer; a request
+// keeps the snapshot it started with until it ends.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "router/route_table.h"
+#include "server/handler.h"
+#include "server/runtime_state.h"
+
+namespace causeway::server {
+
+// What a router resolves to once its rule matched.
+struct RouteTarget {
+  std::string name;      // qualified router name, e.g. "whoami@file"
+  std::string service;   // qualified service name
+  HandlerPtr handler;    // entryPoint middlewares → router middlewares → service
+};
+using RouteTargetPtr = std::shared_ptr<const RouteTarget>;
+
+struct EntryPointRoutes {
+  router::RouteTable<RouteTargetPtr> table;
+};
+
+struct Snapshot {
+  uint64_t generation = 0;
+  std::vector<EntryPointRoutes> routes;  // indexed by EntryPoint::index
+  RuntimeState runtime;                  // every element with its status and errors
+};
+using SnapshotPtr = std::shared_ptr<const Snapshot>;
+
+// Where the control thread publishes and workers pick up snapshots.
+class SnapshotHolder {
+ public:
+  void publish(SnapshotPtr snapshot) {
+    std::lock_guard lock(mutex_);
+    current_ = std::move(snapshot);
+    generation_.fetch_add(1, std::memory_order_release);
+  }
+  SnapshotPtr load() const {
+    std::lock_guard lock(mutex_);
+    return current_;
+  }
+  // Changes whenever publish() runs; cheap enough to read on every request.
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+
+ private:
+  mutable std::mutex mutex_;
+  SnapshotPtr current_;
+  std::atomic<uint64_t> generation_{0};
+};
+
+}  // namespace causeway::server

@@ -1,0 +1,596 @@
+#include "server/snapshot_builder.h"
+
+#include <boost/url/parse.hpp>
+#include <limits>
+#include <set>
+
+#include "core/log.h"
+#include "core/strings.h"
+#include "server/internal_services.h"
+#include "server/load_balancer.h"
+
+namespace causeway::server {
+namespace {
+
+constexpr int64_t kMaxPriority = std::numeric_limits<int64_t>::max();
+
+std::string locationPrefix(const config::Location& location) {
+  std::string where = location.toString();
+  return where.empty() ? std::string() : where + ": ";
+}
+
+std::string describeErrors(const std::vector<config::ConfigError>& errors) {
+  std::string out;
+  for (const auto& e : errors) {
+    if (e.warning) continue;
+    if (!out.empty()) out += "; ";
+    out += e.toString();
+  }
+  return out;
+}
+
+// A composed chain: middlewares in order, the innermost wrapping `last`.
+HandlerPtr compose(const std::vector<std::pair<std::string, MiddlewareFactoryPtr>>& chain,
+                   HandlerPtr last, std::string_view routerName, unsigned workers) {
+  HandlerPtr handler = std::move(last);
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    WrapContext context{routerName, it->first, workers};
+    handler = it->second->wrap(std::move(handler), context);
+  }
+  return handler;
+}
+
+bool parseServerUrl(const std::string& url, std::shared_ptr<const Transport> transport,
+                    UpstreamEndpoint& endpoint, std::string& error) {
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed) {
+    error = "invalid server URL \"" + url + "\": " + parsed.error().message();
+    return false;
+  }
+  endpoint.url = url;
+  endpoint.scheme = toLower(std::string(parsed->scheme()));
+  if (endpoint.scheme != "http") {
+    if (endpoint.scheme == "https" || endpoint.scheme == "h2c")
+      error = "server URL \"" + url + "\": the " + endpoint.scheme +
+              " scheme is not supported yet (only http:// upstreams)";
+    else
+      error = "server URL \"" + url + "\": unknown scheme \"" + endpoint.scheme +
+              "\"; expected http, https or h2c";
+    return false;
+  }
+  if (!parsed->has_authority() || parsed->host().empty()) {
+    error = "server URL \"" + url + "\" has no host";
+    return false;
+  }
+  std::string host = parsed->host_address();  // without brackets for IPv6
+  endpoint.host = host;
+  endpoint.port = parsed->has_port() ? parsed->port_number() : 80;
+  if (parsed->has_port() && endpoint.port == 0) {
+    error = "server URL \"" + url + "\" has an invalid port";
+    return false;
+  }
+  endpoint.authority = std::string(parsed->encoded_host_and_port());
+  endpoint.path = std::string(parsed->encoded_path());
+  error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (!ec) endpoint.address = tcp::endpoint(address, endpoint.port);
+  endpoint.transport = std::move(transport);
+  std::string key = endpoint.scheme + "|" + host + "|" + std::to_string(endpoint.port) + "|" +
+                    endpoint.transport->name + "|" +
+                    std::to_string(reinterpret_cast<uintptr_t>(endpoint.transport.get()));
+  endpoint.poolId = poolIdFor(key);
+  return true;
+}
+
+std::shared_ptr<Transport> transportFrom(std::string name, const config::ForwardingTimeouts& timeouts,
+                                         int maxIdle) {
+  auto t = std::make_shared<Transport>();
+  t->name = std::move(name);
+  t->dialTimeout = timeouts.dialTimeout.value;
+  t->responseHeaderTimeout = timeouts.responseHeaderTimeout.value;
+  t->idleConnTimeout = timeouts.idleConnTimeout.value;
+  t->maxIdleConnsPerHost = maxIdle;
+  return t;
+}
+
+struct MiddlewareEntry {
+  std::string provider;
+  std::string type;
+  MiddlewareFactoryPtr factory;          // null for chains and broken middlewares
+  std::vector<std::string> chain;        // qualified members when type is chain
+  bool ok = true;
+};
+
+class Build {
+ public:
+  Build(const BuildInputs& in, SnapshotBuilder& owner, Snapshot& snapshot,
+        std::map<std::string, router::CompiledRulePtr>& rules,
+        std::map<std::string, std::pair<uint64_t, HandlerPtr>>& serviceCache,
+        std::map<std::string, std::pair<uint64_t, MiddlewareFactoryPtr>>& middlewareCache)
+      : in_(in), snapshot_(snapshot), runtime_(snapshot.runtime), rules_(rules),
+        serviceCache_(serviceCache), middlewareCache_(middlewareCache) {}
+
+  void run() {
+    snapshot_.routes.resize(in_.entryPoints->size());
+    buildTransports();
+    buildMiddlewares();
+    buildInternal();
+    buildServices();
+    buildRouters();
+    for (auto& routes : snapshot_.routes) routes.table.build();
+  }
+
+ private:
+  // --- transports ---------------------------------------------------------------------
+  void buildTransports() {
+    const auto& st = in_.staticConfig->serversTransport;
+    config::ForwardingTimeouts timeouts;
+    timeouts.dialTimeout = st.forwardingTimeouts.dialTimeout;
+    timeouts.responseHeaderTimeout = st.forwardingTimeouts.responseHeaderTimeout;
+    timeouts.idleConnTimeout = st.forwardingTimeouts.idleConnTimeout;
+    transports_["default@internal"] = transportFrom("default@internal", timeouts, st.maxIdleConnsPerHost);
+    for (const auto& [provider, config] : in_.providers) {
+      for (const auto& [name, element] : config->http.serversTransports) {
+        std::string qualified = qualify(name, provider);
+        if (!element.ok()) {
+          transportErrors_[qualified] = describeErrors(element.errors);
+          continue;
+        }
+        int maxIdle = element.value.maxIdleConnsPerHost == 0 ? 2 : element.value.maxIdleConnsPerHost;
+        transports_[qualified] = transportFrom(qualified, element.value.forwardingTimeouts, maxIdle);
+      }
+    }
+  }
+
+  // --- middlewares --------------------------------------------------------------------
+  void buildMiddlewares() {
+    for (const auto& [provider, config] : in_.providers) {
+      for (const auto& [name, element] : config->http.middlewares) {
+        std::string qualified = qualify(name, provider);
+        MiddlewareState& state = runtime_.middlewares[qualified];
+        state.provider = provider;
+        state.type = element.value.type;
+        MiddlewareEntry& entry = middlewares_[qualified];
+        entry.provider = provider;
+        entry.type = element.value.type;
+        for (const auto& e : element.errors) state.addError(e.toString(), !e.warning);
+        if (!element.ok()) {
+          entry.ok = false;
+          continue;
+        }
+        if (iequals(element.value.type, "chain")) {
+          buildChain(qualified, provider, element.value.options, entry, state);
+          continue;
+        }
+        const MiddlewareCreator* creator = MiddlewareRegistry::instance().find(element.value.type);
+        if (!creator) {
+          entry.ok = false;
+          state.addError(locationPrefix(element.location) + "unknown middleware type \"" +
+                         element.value.type + "\"");
+          continue;
+        }
+        auto cached = middlewareCache_.find(qualified);
+        if (cached != middlewareCache_.end() && cached->second.first == element.fingerprint) {
+          entry.factory = cached->second.second;
+          continue;
+        }
+        MiddlewareBuildContext context(qualified, provider);
+        MiddlewareFactoryPtr factory = (*creator)(element.value.options, context);
+        for (const auto& message : context.errors())
+          state.addError(locationPrefix(element.location) + message);
+        if (!factory || !context.errors().empty()) {
+          entry.ok = false;
+          if (context.errors().empty()) state.addError("invalid middleware configuration");
+          continue;
+        }
+        entry.factory = factory;
+        middlewareCache_[qualified] = {element.fingerprint, factory};
+      }
+    }
+  }
+
+  void buildChain(const std::string& qualified, const std::string& provider, const config::Node& options,
+                  MiddlewareEntry& entry, MiddlewareState& state) {
+    const config::Node* list = options.find("middlewares");
+    if (!options.isMap() || !list) {
+      entry.ok = false;
+      state.addError(locationPrefix(options.location()) + "chain needs a middlewares list");
+      return;
+    }
+    std::vector<std::string> names;
+    config::DecodeContext context;
+    config::decode(*list, names, context);
+    for (const auto& e : context.errors()) state.addError(e.toString());
+    for (const auto& name : names) entry.chain.push_back(qualify(name, provider));
+    if (hasErrors(context.errors())) entry.ok = false;
+  }
+
+  // Appends the factories of `name` (expanding chains) to `out`; false with `error` set
+  // when a middleware is missing, broken, or a chain loops.
+  bool expandMiddleware(const std::string& name, std::vector<std::string>& visiting,
+                        std::vector<std::pair<std::string, MiddlewareFactoryPtr>>& out, std::string& error,
+                        const std::string& usedBy) {
+    auto it = middlewares_.find(name);
+    if (it == middlewares_.end()) {
+      error = "middleware \"" + name + "\" does not exist";
+      return false;
+    }
+    runtime_.middlewares[name].usedBy.push_back(usedBy);
+    if (!it->second.ok) {
+      error = "middleware \"" + name + "\" has errors";
+      return false;
+    }
+    if (!iequals(it->second.type, "chain")) {
+      out.emplace_back(name, it->second.factory);
+      return true;
+    }
+    if (std::find(visiting.begin(), visiting.end(), name) != visiting.end()) {
+      error = "recursion detected in chain \"" + name + "\"";
+      runtime_.middlewares[name].addError(error);
+      return false;
+    }
+    visiting.push_back(name);
+    for (const auto& member : it->second.chain)
+      if (!expandMiddleware(member, visiting, out, error, name)) return false;
+    visiting.pop_back();
+    return true;
+  }
+
+  bool resolveChain(const std::vector<std::string>& names, const std::string& provider,
+                    std::vector<std::pair<std::string, MiddlewareFactoryPtr>>& out, std::string& error,
+                    const std::string& usedBy) {
+    for (const auto& name : names) {
+      std::vector<std::string> visiting;
+      if (!expandMiddleware(qualify(name, provider), visiting, out, error, usedBy)) return false;
+    }
+    return true;
+  }
+
+  // --- services -----------------------------------------------------------------------
+  void buildInternal() {
+    services_["noop@internal"] = std::make_shared<NoopService>();
+    runtime_.services["noop@internal"].provider = "internal";
+    runtime_.services["noop@internal"].type = "internal";
+    if (in_.staticConfig->ping && in_.terminating) {
+      services_["ping@internal"] =
+          std::make_shared<PingService>(*in_.terminating, in_.staticConfig->ping->terminatingStatusCode);
+      runtime_.services["ping@internal"].provider = "internal";
+      runtime_.services["ping@internal"].type = "internal";
+    }
+  }
+
+  void buildServices() {
+    for (const auto& [provider, config] : in_.providers) {
+      for (const auto& [name, element] : config->http.services) {
+        std::string qualified = qualify(name, provider);
+        ServiceState& state = runtime_.services[qualified];
+        state.provider = provider;
+        for (const auto& e : element.errors) state.addError(e.toString(), !e.warning);
+        if (!element.ok()) continue;
+        const config::Service& service = element.value;
+        if (!service.loadBalancer) {
+          state.type = service.weighted ? "weighted" : service.mirroring ? "mirroring"
+                       : service.failover ? "failover" : "highestrandomweight";
+          state.addError(locationPrefix(element.location) + "service type \"" + state.type +
+                         "\" is not supported yet");
+          continue;
+        }
+        state.type = "loadbalancer";
+        HandlerPtr handler = buildLoadBalancer(qualified, provider, element, state);
+        if (!handler) continue;
+        for (const auto& server : service.loadBalancer->servers) state.serverStatus[server.url] = "UP";
+        if (!service.middlewares.empty()) {
+          std::vector<std::pair<std::string, MiddlewareFactoryPtr>> chain;
+          std::string error;
+          if (!resolveChain(service.middlewares, provider, chain, error, qualified)) {
+            state.addError(error);
+            continue;
+          }
+          handler = compose(chain, handler, qualified, in_.workers);
+        }
+        services_[qualified] = handler;
+      }
+    }
+  }
+
+  HandlerPtr buildLoadBalancer(const std::string& qualified, const std::string& provider,
+                               const config::Element<config::Service>& element, ServiceState& state) {
+    const config::LoadBalancer& lb = *element.value.loadBalancer;
+    std::string transportName = lb.serversTransport.empty() ? "default@internal"
+                                                             : qualify(lb.serversTransport, provider);
+    auto transport = transports_.find(transportName);
+    if (transport == transports_.end()) {
+      auto broken = transportErrors_.find(transportName);
+      state.addError(locationPrefix(element.location) + "servers transport \"" + transportName + "\" " +
+                     (broken != transportErrors_.end() ? "has errors: " + broken->second : "does not exist"));
+      return nullptr;
+    }
+    if (lb.strategy != "wrr")
+      state.addError("strategy \"" + lb.strategy + "\" is not supported yet; using wrr", false);
+    if (lb.sticky) state.addError("sticky sessions are not supported yet; ignored", false);
+    if (lb.healthCheck) state.addError("health checks are not supported yet; ignored", false);
+    if (lb.passiveHealthCheck) state.addError("passive health checks are not supported yet; ignored", false);
+
+    uint64_t key = element.fingerprint ^ (std::hash<std::string>{}(transportName) * 31) ^
+                   transportFingerprint(transportName);
+    auto cached = serviceCache_.find(qualified);
+    if (cached != serviceCache_.end() && cached->second.first == key) return cached->second.second;
+
+    std::vector<BalancedServer> servers;
+    for (const auto& server : lb.servers) {
+      BalancedServer balanced;
+      std::string error;
+      if (!parseServerUrl(server.url, transport->second, balanced.endpoint, error)) {
+        state.addError(locationPrefix(element.location) + error);
+        return nullptr;
+      }
+      balanced.weight = server.effectiveWeight();
+      balanced.preservePath = server.preservePath;
+      servers.push_back(std::move(balanced));
+    }
+    ForwardOptions options;
+    options.passHostHeader = lb.passHostHeader;
+    options.appendXForwardedFor = !in_.staticConfig->global.notAppendXForwardedFor;
+    auto handler = std::make_shared<LoadBalancerService>(qualified, std::move(servers), options, in_.workers);
+    serviceCache_[qualified] = {key, handler};
+    return handler;
+  }
+
+  uint64_t transportFingerprint(const std::string& qualified) {
+    size_t at = qualified.rfind('@');
+    if (at == std::string::npos) return 0;
+    std::string provider = qualified.substr(at + 1);
+    auto it = in_.providers.find(provider);
+    if (it == in_.providers.end()) return 0x5157;  // default@internal: static, never changes
+    auto t = it->second->http.serversTransports.find(qualified.substr(0, at));
+    return t == it->second->http.serversTransports.end() ? 0 : t->second.fingerprint;
+  }
+
+  // --- routers ------------------------------------------------------------------------
+  std::vector<const EntryPoint*> defaultEntryPoints() const {
+    std::vector<const EntryPoint*> all, marked;
+    for (const auto& ep : *in_.entryPoints) {
+      if (ep.name == "traefik") continue;
+      all.push_back(&ep);
+      if (ep.asDefault) marked.push_back(&ep);
+    }
+    return marked.empty() ? all : marked;
+  }
+
+  const EntryPoint* findEntryPoint(const std::string& name) const {
+    for (const auto& ep : *in_.entryPoints)
+      if (ep.name == name) return &ep;
+    return nullptr;
+  }
+
+  router::CompiledRulePtr compile(const std::string& rule, router::RuleSyntax syntax, std::string& error) {
+    std::string key = (syntax == router::RuleSyntax::V2 ? "2:" : "3:") + rule;
+    auto it = rules_.find(key);
+    if (it != rules_.end()) {
+      usedRules_.insert(key);
+      return it->second;
+    }
+    auto result = router::compileRule(rule, syntax);
+    if (auto* failure = std::get_if<router::RuleError>(&result)) {
+      error = "invalid rule: " + failure->describe(rule);
+      return nullptr;
+    }
+    auto compiled = std::get<router::CompiledRulePtr>(result);
+    rules_[key] = compiled;
+    usedRules_.insert(key);
+    return compiled;
+  }
+
+  void addRoute(const std::string& name, const std::string& service, router::CompiledRulePtr rule,
+                int64_t priority, HandlerPtr handler, const std::vector<const EntryPoint*>& entryPoints) {
+    auto target = std::make_shared<RouteTarget>();
+    target->name = name;
+    target->service = service;
+    target->handler = std::move(handler);
+    for (const EntryPoint* ep : entryPoints)
+      snapshot_.routes[ep->index].table.add(rule, priority, name, target);
+  }
+
+  void buildRouters() {
+    router::RuleSyntax defaultSyntax =
+        router::parseRuleSyntax(in_.staticConfig->core.defaultRuleSyntax).value_or(router::RuleSyntax::V3);
+    for (const auto& [provider, config] : in_.providers) {
+      for (const auto& [name, element] : config->http.routers) {
+        std::string qualified = qualify(name, provider);
+        RouterState& state = runtime_.routers[qualified];
+        state.provider = provider;
+        state.rule = element.value.rule;
+        for (const auto& e : element.errors) state.addError(e.toString(), !e.warning);
+        if (!element.ok()) continue;
+        buildRouter(qualified, provider, element, defaultSyntax, state);
+      }
+    }
+    buildRedirections();
+    buildPing();
+    // Rules no router uses any more are dropped from the cache.
+    for (auto it = rules_.begin(); it != rules_.end();) {
+      if (!usedRules_.count(it->first)) it = rules_.erase(it);
+      else ++it;
+    }
+  }
+
+  void buildRouter(const std::string& qualified, const std::string& provider,
+                   const config::Element<config::Router>& element, router::RuleSyntax defaultSyntax,
+                   RouterState& state) {
+    const config::Router& r = element.value;
+    std::string where = locationPrefix(element.location);
+    if (r.rule.empty()) {
+      state.addError(where + "missing rule");
+      return;
+    }
+    if (!r.parentRefs.empty()) {
+      state.addError(where + "parentRefs (multi-layer routing) are not supported yet");
+      return;
+    }
+    // Entry points.
+    std::vector<const EntryPoint*> entryPoints;
+    if (r.entryPoints.empty()) {
+      entryPoints = defaultEntryPoints();
+    } else {
+      for (const auto& name : r.entryPoints) {
+        if (const EntryPoint* ep = findEntryPoint(name)) entryPoints.push_back(ep);
+        else state.addError(where + "entryPoint \"" + name + "\" doesn't exist", false);
+      }
+    }
+    for (const EntryPoint* ep : entryPoints) state.entryPoints.push_back(ep->name);
+    if (entryPoints.empty()) {
+      state.addError(where + "no valid entryPoint for this router");
+      return;
+    }
+    if (r.tls) {
+      state.addError(where + "TLS routers are not supported yet");
+      return;
+    }
+    // Rule.
+    router::RuleSyntax syntax = r.ruleSyntax ? *router::parseRuleSyntax(*r.ruleSyntax) : defaultSyntax;
+    std::string error;
+    router::CompiledRulePtr rule = compile(r.rule, syntax, error);
+    if (!rule) {
+      state.addError(where + error);
+      return;
+    }
+    int64_t priority = r.priority != 0 ? r.priority : int64_t(r.rule.size());
+    state.priority = priority;
+    // Service.
+    if (r.service.empty()) {
+      state.addError(where + "missing service");
+      return;
+    }
+    std::string serviceName = qualify(r.service, provider);
+    state.service = serviceName;
+    auto service = services_.find(serviceName);
+    if (service == services_.end()) {
+      auto known = runtime_.services.find(serviceName);
+      if (known != runtime_.services.end()) {
+        known->second.usedBy.push_back(qualified);
+        state.addError(where + "the service \"" + serviceName + "\" has errors");
+      } else {
+        state.addError(where + "the service \"" + serviceName + "\" does not exist");
+      }
+      return;
+    }
+    runtime_.services[serviceName].usedBy.push_back(qualified);
+    // Middlewares: each entryPoint's defaults, then the router's own. Entry points with
+    // different defaults get different chains.
+    for (const EntryPoint* ep : entryPoints) {
+      std::vector<std::pair<std::string, MiddlewareFactoryPtr>> chain;
+      std::vector<std::string> names = ep->defaultMiddlewares;
+      names.insert(names.end(), r.middlewares.begin(), r.middlewares.end());
+      if (!resolveChain(names, provider, chain, error, qualified)) {
+        state.addError(where + error);
+        return;
+      }
+      if (state.middlewares.empty())
+        for (const auto& [name, factory] : chain) state.middlewares.push_back(name);
+      chains_.push_back(std::move(chain));
+    }
+    size_t first = chains_.size() - entryPoints.size();
+    for (size_t i = 0; i < entryPoints.size(); ++i) {
+      HandlerPtr handler = compose(chains_[first + i], service->second, qualified, in_.workers);
+      addRoute(qualified, serviceName, rule, priority, handler, {entryPoints[i]});
+    }
+  }
+
+  // entryPoints.<ep>.http.redirections.entryPoint → router <ep>-to-<target>@internal.
+  void buildRedirections() {
+    for (const auto& [epName, epConfig] : in_.staticConfig->entryPoints) {
+      if (!epConfig.http.redirections || !epConfig.http.redirections->entryPoint) continue;
+      const auto& redirect = *epConfig.http.redirections->entryPoint;
+      const EntryPoint* from = findEntryPoint(epName);
+      if (!from) continue;
+      std::string port;
+      std::string targetName = redirect.to;
+      if (!redirect.to.empty() && redirect.to[0] == ':') {
+        port = redirect.to.substr(1);
+      } else if (const EntryPoint* to = findEntryPoint(redirect.to)) {
+        port = std::to_string(to->endpoint.port());
+      } else {
+        log::error("redirection target entryPoint does not exist",
+                   {{"entryPoint", epName}, {"to", redirect.to}});
+        continue;
+      }
+      std::string routerName = epName + "-to-" + (targetName[0] == ':' ? targetName.substr(1) : targetName) + "@internal";
+      std::string middlewareName = "redirect-" + routerName;
+      const MiddlewareCreator* creator = MiddlewareRegistry::instance().find("redirectScheme");
+      if (!creator) continue;
+      config::Node options = config::Node::map();
+      options.set("scheme", config::Node::scalar(redirect.scheme));
+      options.set("port", config::Node::scalar(port));
+      options.set("permanent", config::Node::scalar(redirect.permanent ? "true" : "false"));
+      MiddlewareBuildContext context(middlewareName, "internal");
+      MiddlewareFactoryPtr factory = (*creator)(options, context);
+      std::string error;
+      auto rule = compile("HostRegexp(`^.+$`)", router::RuleSyntax::V3, error);
+      if (!factory || !rule) continue;
+      RouterState& state = runtime_.routers[routerName];
+      state.provider = "internal";
+      state.rule = "HostRegexp(`^.+$`)";
+      state.service = "noop@internal";
+      state.priority = redirect.priority;
+      state.entryPoints = {epName};
+      state.middlewares = {middlewareName};
+      runtime_.middlewares[middlewareName].provider = "internal";
+      runtime_.middlewares[middlewareName].type = "redirectscheme";
+      HandlerPtr handler = compose({{middlewareName, factory}}, services_["noop@internal"], routerName, in_.workers);
+      addRoute(routerName, "noop@internal", rule, redirect.priority, handler, {from});
+    }
+  }
+
+  // ping@internal on ping.entryPoint, unless ping.manualRouting.
+  void buildPing() {
+    const auto& ping = in_.staticConfig->ping;
+    if (!ping || ping->manualRouting) return;
+    const EntryPoint* ep = findEntryPoint(ping->entryPoint);
+    std::string error;
+    auto rule = compile("PathPrefix(`/ping`)", router::RuleSyntax::V3, error);
+    if (!ep || !rule) {
+      runtime_.globalErrors.push_back("ping: entryPoint \"" + ping->entryPoint + "\" does not exist");
+      return;
+    }
+    RouterState& state = runtime_.routers["ping@internal"];
+    state.provider = "internal";
+    state.rule = "PathPrefix(`/ping`)";
+    state.service = "ping@internal";
+    state.priority = kMaxPriority;
+    state.entryPoints = {ep->name};
+    addRoute("ping@internal", "ping@internal", rule, kMaxPriority, services_["ping@internal"], {ep});
+  }
+
+  const BuildInputs& in_;
+  Snapshot& snapshot_;
+  RuntimeState& runtime_;
+  std::map<std::string, router::CompiledRulePtr>& rules_;
+  std::set<std::string> usedRules_;
+  std::map<std::string, std::pair<uint64_t, HandlerPtr>>& serviceCache_;
+  std::map<std::string, std::pair<uint64_t, MiddlewareFactoryPtr>>& middlewareCache_;
+  std::map<std::string, std::shared_ptr<const Transport>> transports_;
+  std::map<std::string, std::string> transportErrors_;
+  std::map<std::string, MiddlewareEntry> middlewares_;
+  std::map<std::string, HandlerPtr> services_;
+  std::vector<std::vector<std::pair<std::string, MiddlewareFactoryPtr>>> chains_;
+};
+
+}  // namespace
+
+std::string qualify(std::string_view name, std::string_view provider) {
+  if (name.find('@') != std::string_view::npos) return std::string(name);
+  std::string out(name);
+  out += '@';
+  out += provider;
+  return out;
+}
+
+SnapshotPtr SnapshotBuilder::build(const BuildInputs& inputs) {
+  auto snapshot = std::make_shared<Snapshot>();
+  snapshot->generation = ++generation_;
+  Build build(inputs, *this, *snapshot, rules_, serviceCache_, middlewareCache_);
+  build.run();
+  return snapshot;
+}
+
+}  // namespace causeway::server

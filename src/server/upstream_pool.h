@@ -1,0 +1,91 @@
+// Per-worker pools of idle upstream connections, keyed by endpoint and transport. A
+// worker owns its pool and never locks it. Connections come back only after a complete,
+// keep-alive response; anything else closes them.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "server/asio.h"
+#include "server/read_buffer.h"
+#include "server/watchdog.h"
+
+namespace causeway::server {
+
+// How to talk to upstream servers (a serversTransport, resolved). Immutable, shared.
+struct Transport {
+  std::string name;  // qualified, e.g. "default@internal"
+  std::chrono::nanoseconds dialTimeout{std::chrono::seconds(30)};
+  std::chrono::nanoseconds responseHeaderTimeout{0};
+  std::chrono::nanoseconds idleConnTimeout{std::chrono::seconds(90)};
+  int maxIdleConnsPerHost = 200;  // < 0: no reuse
+};
+
+// One upstream server (a loadBalancer server URL), resolved at snapshot build.
+struct UpstreamEndpoint {
+  std::string url;          // as configured
+  std::string scheme;       // "http", "https", "h2c"
+  std::string host;         // without brackets
+  uint16_t port = 80;
+  std::string authority;    // host[:port] as it goes in Host when passHostHeader is false
+  std::string path;         // URL path (used with preservePath)
+  std::optional<tcp::endpoint> address;  // set when host is an IP literal
+  std::shared_ptr<const Transport> transport;
+  uint64_t poolId = 0;      // same id ⇔ connections are interchangeable
+};
+
+// Interns (scheme, host, port, transport) into small integers for the pools' hash maps.
+uint64_t poolIdFor(const std::string& key);
+
+class UpstreamConnection : public Watched {
+ public:
+  explicit UpstreamConnection(asio::io_context& io) : socket(io), buffer(16384) {}
+  void onDeadline() override {
+    timedOut = true;
+    error_code ignored;
+    socket.cancel(ignored);
+  }
+  tcp::socket socket;
+  ReadBuffer buffer;
+  std::string writeBuffer;  // the request head being sent
+  Clock::time_point idleSince{};
+  uint64_t requests = 0;   // requests sent on this connection
+  bool timedOut = false;
+};
+using UpstreamConnectionPtr = std::unique_ptr<UpstreamConnection>;
+
+struct Acquired {
+  UpstreamConnectionPtr connection;
+  bool reused = false;
+  error_code error;        // dial failure (connection is null)
+  bool timedOut = false;   // the dial hit dialTimeout
+};
+
+class UpstreamPool {
+ public:
+  UpstreamPool(asio::io_context& io, Watchdog& watchdog) : io_(io), watchdog_(watchdog) {}
+  // An idle connection to `endpoint`, or a newly dialed one.
+  awaitable<Acquired> acquire(const UpstreamEndpoint& endpoint, bool allowReuse = true);
+  // Gives back a connection after a complete keep-alive exchange.
+  void release(const UpstreamEndpoint& endpoint, UpstreamConnectionPtr connection);
+  // Closes connections idle longer than their transport's idleConnTimeout.
+  void sweep(Clock::time_point now);
+  void clear() { idle_.clear(); }
+  size_t idleCount() const;
+
+ private:
+  struct IdleList {
+    std::vector<UpstreamConnectionPtr> connections;
+    std::chrono::nanoseconds idleTimeout{0};
+  };
+  asio::io_context& io_;
+  Watchdog& watchdog_;
+  std::unordered_map<uint64_t, IdleList> idle_;
+};
+
+}  // namespace causeway::server

@@ -1,0 +1,31 @@
+import pytest
+
+from harness import Causeway, Whoami
+
+
+@pytest.fixture
+def start_whoami():
+    started = []
+
+    def start(name="whoami", port=None):
+        w = Whoami(name=name, port=port)
+        started.append(w)
+        return w
+
+    yield start
+    for w in started:
+        w.stop()
+
+
+@pytest.fixture
+def start_causeway():
+    started = []
+
+    def start(**kwargs):
+        c = Causeway(**kwargs)
+        started.append(c)
+        return c
+
+    yield start
+    for c in started:
+        c.stop()

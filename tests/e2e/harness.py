@@ -1,0 +1,259 @@
+"""End-to-end test harness: starts the real causeway binary and real peers on loopback.
+
+Every process a test starts is stopped by PID when the test ends. Ports come from the
+kernel (bind to port 0, then release) and are below the ephemeral range only by chance,
+so each start retries once on a bind failure.
+"""
+
+import json
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+BIN = os.environ.get("CAUSEWAY_BIN") or str(
+    pathlib.Path(__file__).resolve().parents[2] / "build" / "release" / "causeway")
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, host="127.0.0.1", timeout=10.0, proc=None):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on {host}:{port}")
+
+
+class Process:
+    """A child process with its output in a file, stopped by PID."""
+
+    def __init__(self, args, cwd=None, env=None, name="proc"):
+        self.args = args
+        self.logdir = tempfile.mkdtemp(prefix=f"cw-{name}-")
+        self.logpath = os.path.join(self.logdir, "output.log")
+        self.log = open(self.logpath, "wb")
+        self.proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def output(self):
+        self.log.flush()
+        with open(self.logpath, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def signal(self, sig):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, sig)
+
+    def wait(self, timeout=15):
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self, timeout=15):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.logdir, ignore_errors=True)
+
+
+class Whoami(Process):
+    def __init__(self, name="whoami", port=None):
+        self.port = port or free_port()
+        self.name = name
+        super().__init__([BIN, "whoami", "--port", str(self.port), "--name", name], name=name)
+        wait_for_port(self.port, proc=self.proc)
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+
+class Causeway(Process):
+    """causeway with a static config file and a directory of dynamic config files.
+
+    static: dict (YAML-able via JSON) or str; dynamic: {filename: text}.
+    `entrypoints` maps entryPoint names to ports chosen here.
+    """
+
+    def __init__(self, entrypoints=("web",), dynamic=None, static_extra="", args=(), wait=True,
+                 env=None, workers=2):
+        self.dir = pathlib.Path(tempfile.mkdtemp(prefix="cw-config-"))
+        self.dynamic_dir = self.dir / "dynamic"
+        self.dynamic_dir.mkdir()
+        self.ports = {name: free_port() for name in entrypoints}
+        for name, text in (dynamic or {}).items():
+            (self.dynamic_dir / name).write_text(text)
+        lines = ["entryPoints:"]
+        for name, port in self.ports.items():
+            lines.append(f"  {name}:")
+            lines.append(f"    address: \"127.0.0.1:{port}\"")
+        lines += ["providers:", "  providersThrottleDuration: 100ms", "  file:",
+                  f"    directory: \"{self.dynamic_dir}\"", "log:", "  level: DEBUG",
+                  f"workers: {workers}"]
+        self.static_path = self.dir / "causeway.yml"
+        self.static_path.write_text("\n".join(lines) + "\n" + static_extra)
+        full_env = dict(os.environ)
+        for key in list(full_env):
+            if key.startswith("TRAEFIK_") or key.startswith("CAUSEWAY_"):
+                del full_env[key]
+        full_env.update(env or {})
+        super().__init__([BIN, f"--configFile={self.static_path}", *args], cwd=str(self.dir), env=full_env,
+                         name="causeway")
+        if wait:
+            for port in self.ports.values():
+                wait_for_port(port, proc=self.proc)
+
+    def port(self, name="web"):
+        return self.ports[name]
+
+    def url(self, name="web", path="/"):
+        return f"http://127.0.0.1:{self.ports[name]}{path}"
+
+    def write(self, filename, text):
+        """Replaces a dynamic config file atomically (as editors and config tools do)."""
+        tmp = self.dynamic_dir / (f".{filename}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, self.dynamic_dir / filename)
+
+    def stop(self, timeout=15):
+        super().stop(timeout)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def curl(url, *args, host=None, method=None, data=None, headers=(), timeout=10):
+    """Runs curl and returns (status, headers dict (lower-case names), body bytes)."""
+    cmd = ["curl", "-sS", "--max-time", str(timeout), "-D", "-", "-o", "-", "--http1.1"]
+    if host:
+        cmd += ["-H", f"Host: {host}"]
+    if method:
+        cmd += ["-X", method]
+    if data is not None:
+        cmd += ["--data-binary", "@-"]
+    for h in headers:
+        cmd += ["-H", h]
+    cmd += list(args) + [url]
+    out = subprocess.run(cmd, input=data if isinstance(data, (bytes, type(None))) else data.encode(),
+                         capture_output=True, timeout=timeout + 5)
+    if out.returncode != 0:
+        raise RuntimeError(f"curl failed ({out.returncode}): {out.stderr.decode()}")
+    raw = out.stdout
+    # Skip interim responses (100 Continue).
+    while True:
+        head, _, rest = raw.partition(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        if 100 <= status < 200 and status != 101:
+            raw = rest
+            continue
+        break
+    lines = head.decode("latin-1").split("\r\n")
+    hdrs = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        hdrs.setdefault(k.strip().lower(), []).append(v.strip())
+    return status, {k: ", ".join(v) for k, v in hdrs.items()}, rest
+
+
+def raw_request(port, payload, read_timeout=3.0, host="127.0.0.1"):
+    """Sends raw bytes and returns everything received until the peer closes or goes quiet."""
+    with socket.create_connection((host, port), timeout=5) as s:
+        s.sendall(payload)
+        s.settimeout(read_timeout)
+        chunks = []
+        try:
+            while True:
+                data = s.recv(65536)
+                if not data:
+                    break
+                chunks.append(data)
+        except (socket.timeout, ConnectionResetError):
+            pass
+        return b"".join(chunks)
+
+
+def responses(raw):
+    """Splits raw HTTP/1.1 response bytes into [(status, headers, body)] (CL or chunked)."""
+    out = []
+    while raw:
+        head, sep, rest = raw.partition(b"\r\n\r\n")
+        if not sep:
+            break
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ")[1])
+        hdrs = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            hdrs[k.strip().lower()] = v.strip()
+        if "content-length" in hdrs:
+            n = int(hdrs["content-length"])
+            body, raw = rest[:n], rest[n:]
+        elif hdrs.get("transfer-encoding", "").lower() == "chunked":
+            body = b""
+            while True:
+                line, _, rest = rest.partition(b"\r\n")
+                size = int(line.split(b";")[0], 16)
+                if size == 0:
+                    _, _, rest = rest.partition(b"\r\n")
+                    break
+                body += rest[:size]
+                rest = rest[size + 2:]
+            raw = rest
+        elif 100 <= status < 200 or status in (204, 304):
+            body, raw = b"", rest
+        else:
+            body, raw = rest, b""
+        out.append((status, hdrs, body))
+    return out
+
+
+def wait_until(predicate, timeout=10.0, interval=0.05, message="condition"):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            last = predicate()
+            if last:
+                return last
+        except Exception as e:  # noqa: BLE001 - retried until the deadline
+            last = e
+        time.sleep(interval)
+    raise TimeoutError(f"timed out waiting for {message} (last: {last!r})")
+
+
+def routed(cw, host, path="/", status=200, entrypoint="web"):
+    """Waits until a request for host+path answers with `status`; returns the body."""
+    def check():
+        code, _, body = curl(cw.url(entrypoint, path), host=host)
+        return body if code == status else None
+    return wait_until(check, message=f"{host}{path} → {status}")
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def dump(obj):
+    return json.dumps(obj, indent=2)
