@@ -8,6 +8,7 @@ so each start retries once on a bind failure.
 import json
 import os
 import pathlib
+import re
 import shutil
 import signal
 import socket
@@ -92,24 +93,36 @@ class Causeway(Process):
     """causeway with a static config file and a directory of dynamic config files.
 
     static: dict (YAML-able via JSON) or str; dynamic: {filename: text}.
-    `entrypoints` maps entryPoint names to ports chosen here.
+    `entrypoints` maps entryPoint names to ports chosen here; `entrypoint_extra` adds options
+    under some of them ({"web": "forwardedHeaders:\n  insecure: true"} or a dict).
     """
 
     def __init__(self, entrypoints=("web",), dynamic=None, static_extra="", args=(), wait=True,
-                 env=None, workers=2):
+                 env=None, workers=2, entrypoint_extra=None, file_provider=None, ports=None):
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="cw-config-"))
         self.dynamic_dir = self.dir / "dynamic"
         self.dynamic_dir.mkdir()
-        self.ports = {name: free_port() for name in entrypoints}
+        # ports: {entryPoint name: port} to use instead of a free one (e.g. a port in use).
+        self.ports = {name: (ports or {}).get(name) or free_port() for name in entrypoints}
         for name, text in (dynamic or {}).items():
             (self.dynamic_dir / name).write_text(text)
         lines = ["entryPoints:"]
         for name, port in self.ports.items():
             lines.append(f"  {name}:")
             lines.append(f"    address: \"127.0.0.1:{port}\"")
-        lines += ["providers:", "  providersThrottleDuration: 100ms", "  file:",
-                  f"    directory: \"{self.dynamic_dir}\"", "log:", "  level: DEBUG",
-                  f"workers: {workers}"]
+            # entrypoint_extra: {name: YAML text (or dict) of more options of that entryPoint}.
+            extra = (entrypoint_extra or {}).get(name)
+            if extra:
+                text = to_yaml(extra) if isinstance(extra, dict) else extra
+                lines += ["    " + line for line in text.strip("\n").split("\n")]
+        # file_provider: options of providers.file instead of `directory: <dynamic_dir>`, e.g.
+        # {"filename": str(path), "watch": False} (paths relative to dynamic_dir allowed).
+        provider = {"directory": str(self.dynamic_dir)} if file_provider is None else {
+            k: (str(self.dynamic_dir / v) if k in ("filename", "directory") else v)
+            for k, v in file_provider.items()}
+        lines += ["providers:", "  providersThrottleDuration: 100ms", "  file:"]
+        lines += ["    " + line for line in to_yaml(provider).split("\n")]
+        lines += ["log:", "  level: DEBUG", f"workers: {workers}"]
         self.static_path = self.dir / "causeway.yml"
         self.static_path.write_text("\n".join(lines) + "\n" + static_extra)
         full_env = dict(os.environ)
@@ -257,3 +270,71 @@ def rss_kib(pid):
 
 def dump(obj):
     return json.dumps(obj, indent=2)
+
+
+def to_yaml(obj, indent=0):
+    """Block-style YAML for dicts, lists and scalars (strings double-quoted as JSON)."""
+    pad = "  " * indent
+    lines = []
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if isinstance(value, (dict, list)) and value:
+                lines.append(f"{pad}{key}:")
+                lines.append(to_yaml(value, indent + 1))
+            else:
+                lines.append(f"{pad}{key}: {_yaml_scalar(value)}")
+    elif isinstance(obj, list):
+        for item in obj:
+            if isinstance(item, (dict, list)) and item:
+                first, *rest = to_yaml(item, indent + 1).split("\n")
+                lines.append(f"{pad}- {first.strip()}")
+                lines.extend(rest)
+            else:
+                lines.append(f"{pad}- {_yaml_scalar(item)}")
+    else:
+        lines.append(pad + _yaml_scalar(obj))
+    return "\n".join(lines)
+
+
+def _yaml_scalar(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, dict):
+        return "{}"
+    if isinstance(value, list):
+        return "[]"
+    return json.dumps(str(value))
+
+
+def whoami_echo(body):
+    """Parses whoami's answer to `/`: (request line, [(name, value)] in order, fields dict).
+
+    The fields dict has whoami's own lines (Name, IP, RemoteAddr, Body-Length...)."""
+    text = body.decode("latin-1")
+    lines = text.split("\n")
+    own, request_line, headers = {}, None, []
+    for line in lines:
+        line = line.rstrip("\r")
+        if request_line is None:
+            if re.fullmatch(r"\S+ \S+ HTTP/\d\.\d", line):
+                request_line = line
+            else:
+                k, _, v = line.partition(": ")
+                if k:
+                    own[k] = v
+            continue
+        if not line:
+            continue
+        k, _, v = line.partition(":")
+        if k == "Body-Length":
+            own[k] = v.strip()
+        else:
+            headers.append((k, v.strip()))
+    return request_line, headers, own
+
+
+def header_values(headers, name):
+    """All values of `name` (case-insensitive) in a [(name, value)] list."""
+    return [v for k, v in headers if k.lower() == name.lower()]
