@@ -61,7 +61,7 @@ std::string rewriteNamedGroups(std::string_view pattern) {
   return out;
 }
 
-std::unique_ptr<const re2::RE2> compile(std::string pattern, std::string& error) {
+std::unique_ptr<const re2::RE2> compile(const std::string& pattern, std::string& error) {
   RE2::Options options;
   options.set_log_errors(false);
   auto regex = std::make_unique<const re2::RE2>(pattern, options);

@@ -30,7 +30,8 @@ std::string spellings(std::string_view canonical) {
   for (char& c : upper)
     c = asciiUpper(c);
   std::vector<std::string> forms;
-  for (std::string form : {std::string(canonical), toLower(canonical), upper, titleCase(canonical)})
+  for (const std::string& form :
+       {std::string(canonical), toLower(canonical), upper, titleCase(canonical)})
     if (std::find(forms.begin(), forms.end(), form) == forms.end()) forms.push_back(form);
   std::string out;
   for (size_t i = 0; i < forms.size(); ++i) {

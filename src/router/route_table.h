@@ -62,7 +62,7 @@ public:
 private:
   struct Entry {
     CompiledRulePtr rule;
-    int64_t priority;
+    int64_t priority = 0;
     std::string tieBreak;
     T value;
   };

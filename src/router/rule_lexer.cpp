@@ -84,8 +84,6 @@ std::string describeToken(const Token& token) {
     return "end of rule";
   case TokenKind::String:
     return "string " + std::string(token.text);
-  case TokenKind::Identifier:
-    return "'" + std::string(token.text) + "'";
   default:
     return "'" + std::string(token.text) + "'";
   }

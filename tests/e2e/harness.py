@@ -338,3 +338,110 @@ def whoami_echo(body):
 def header_values(headers, name):
     """All values of `name` (case-insensitive) in a [(name, value)] list."""
     return [v for k, v in headers if k.lower() == name.lower()]
+
+
+class ScriptedUpstream:
+    """A tiny threaded TCP upstream on loopback for behaviour whoami cannot show.
+
+    `handler(conn, head, rest, upstream, index)` is called in a thread per connection once a
+    request head has arrived: head is the request head bytes (with the final CRLFCRLF), rest
+    whatever followed, index the connection's number. `upstream.requests` collects every head;
+    `upstream.received[index]` every byte read from that connection (read more with
+    `upstream.recv(conn, index)`). stop() closes the listener and every accepted connection.
+    """
+
+    def __init__(self, handler):
+        import threading
+        self.handler = handler
+        self.requests = []
+        self.received = []
+        self.lock = threading.Lock()
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(128)
+        self.port = self.listener.getsockname()[1]
+        self.connections = []
+        self.threads = []
+        self._stopped = False
+        self._acceptor = threading.Thread(target=self._accept, daemon=True)
+        self._acceptor.start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def _accept(self):
+        import threading
+        while not self._stopped:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.connections.append(conn)
+                index = len(self.received)
+                self.received.append(bytearray())
+            t = threading.Thread(target=self._serve, args=(conn, index), daemon=True)
+            self.threads.append(t)
+            t.start()
+
+    def recv(self, conn, index, n=65536):
+        """Reads from conn, recording the bytes as received on connection `index`."""
+        data = conn.recv(n)
+        with self.lock:
+            self.received[index] += data
+        return data
+
+    def _serve(self, conn, index):
+        try:
+            conn.settimeout(30)
+            buf = b""
+            while b"\r\n\r\n" not in buf:
+                data = self.recv(conn, index)
+                if not data:
+                    return
+                buf += data
+            head, _, rest = buf.partition(b"\r\n\r\n")
+            head += b"\r\n\r\n"
+            with self.lock:
+                self.requests.append(head)
+            self.handler(conn, head, rest, self, index)
+        except OSError:
+            pass
+        finally:
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def stop(self):
+        self._stopped = True
+        try:
+            self.listener.close()
+        except OSError:
+            pass
+        with self.lock:
+            for conn in self.connections:
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                try:
+                    conn.close()
+                except OSError:
+                    pass
+        for t in self.threads:
+            t.join(timeout=5)
+
+
+def parse_head(head):
+    """(status or method line, {lower-case name: [values]}) of an HTTP/1.x head (bytes)."""
+    lines = head.decode("latin-1").split("\r\n")
+    fields = {}
+    for line in lines[1:]:
+        if not line:
+            continue
+        k, _, v = line.partition(":")
+        fields.setdefault(k.strip().lower(), []).append(v.strip())
+    return lines[0], fields

@@ -254,6 +254,7 @@ TEST(CompiledRuleTest, SharedAcrossThreadsIsSafeToMatch) {
   auto rule = compileOk("HostRegexp(`^a`) && QueryRegexp(`x`, `^[0-9]+$`)");
   ASSERT_TRUE(rule);
   std::vector<std::thread> threads;
+  threads.reserve(4);
   std::atomic<int> hits{0};
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {

@@ -22,7 +22,7 @@ std::string matchName(const RouteTable<std::string>& table, const Request& reque
 }
 
 void add(RouteTable<std::string>& table, std::string_view rule, int64_t priority,
-         std::string name) {
+         const std::string& name) {
   table.add(compileOk(rule), priority, name, name);
 }
 
