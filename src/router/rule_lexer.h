@@ -6,6 +6,7 @@
 #include "router/rule.h"
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
