@@ -7,18 +7,27 @@ namespace causeway::http {
 namespace {
 
 constexpr std::array<std::string_view, 10> kHopByHop = {
-    "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
-    "TE",         "Trailer",          "Transfer-Encoding", "Upgrade",     "HTTP2-Settings",
+    "Connection",
+    "Proxy-Connection",
+    "Keep-Alive",
+    "Proxy-Authenticate",
+    "Proxy-Authorization",
+    "TE",
+    "Trailer",
+    "Transfer-Encoding",
+    "Upgrade",
+    "HTTP2-Settings",
 };
 
 constexpr std::array<std::string_view, 8> kProtected = {
-    "Host",      "Content-Length", "Transfer-Encoding", "Authorization",
-    "Cookie",    "Forwarded",      "X-Real-Ip",         "X-Scheme",
+    "Host",   "Content-Length", "Transfer-Encoding", "Authorization",
+    "Cookie", "Forwarded",      "X-Real-Ip",         "X-Scheme",
 };
 
 bool nominated(const Headers& headers, std::string_view name) {
   bool found = false;
-  forEachConnectionToken(headers, [&](std::string_view token) { found = found || iequals(token, name); });
+  forEachConnectionToken(headers,
+                         [&](std::string_view token) { found = found || iequals(token, name); });
   return found;
 }
 
@@ -41,7 +50,8 @@ size_t removeHopByHop(Headers& headers, const HopByHopOptions& options) {
   bool teTrailers = false;
   if (options.keepTeTrailers) {
     for (const HeaderField& field : headers)
-      if (iequals(field.name, "TE") && listContainsToken(field.value, "trailers")) teTrailers = true;
+      if (iequals(field.name, "TE") && listContainsToken(field.value, "trailers"))
+        teTrailers = true;
   }
   auto& fields = headers.fields();
   // Pass 1: mark fields nominated by Connection with an empty name (a parsed name is never
@@ -50,7 +60,8 @@ size_t removeHopByHop(Headers& headers, const HopByHopOptions& options) {
     if (isHopByHopField(field.name) || isProtectedFromConnection(field.name)) continue;
     if (!nominated(headers, field.name)) continue;
     bool keep = false;
-    for (std::string_view name : options.keepNominated) keep = keep || iequals(name, field.name);
+    for (std::string_view name : options.keepNominated)
+      keep = keep || iequals(name, field.name);
     if (!keep) field.name = {};
   }
   // Pass 2: compact.

@@ -23,16 +23,17 @@ bool isHopByHopField(std::string_view name);
 bool isProtectedFromConnection(std::string_view name);
 
 // Calls fn(std::string_view token) for every non-empty token of every Connection field.
-template <class Fn>
-void forEachConnectionToken(const Headers& headers, Fn&& fn) {
+template <class Fn> void forEachConnectionToken(const Headers& headers, Fn&& fn) {
   for (const HeaderField& field : headers) {
     if (!iequals(field.name, "Connection")) continue;
     std::string_view v = field.value;
     size_t i = 0;
     while (i < v.size()) {
-      while (i < v.size() && (v[i] == ' ' || v[i] == '\t' || v[i] == ',')) ++i;
+      while (i < v.size() && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+        ++i;
       size_t start = i;
-      while (i < v.size() && v[i] != ',' && v[i] != ' ' && v[i] != '\t') ++i;
+      while (i < v.size() && v[i] != ',' && v[i] != ' ' && v[i] != '\t')
+        ++i;
       if (i > start) fn(v.substr(start, i - start));
     }
   }

@@ -4,6 +4,7 @@
 
 #include "core/strings.h"
 #include "http/h1/char_class.h"
+#include "http/scan.h"
 #include "net/ip.h"
 
 namespace causeway::http {
@@ -13,7 +14,9 @@ namespace {
 using chars::is;
 
 // Bytes allowed in a reg-name (RFC 3986 §3.2.2) minus pct-encoded.
-constexpr bool isRegNameChar(char c) { return is(c, chars::kUnreserved | chars::kSubDelim); }
+constexpr bool isRegNameChar(char c) {
+  return is(c, chars::kUnreserved | chars::kSubDelim);
+}
 
 // Validates the IP-literal between brackets: an IPv6 address, no zone, no IPvFuture.
 bool validIpLiteral(std::string_view inner) {
@@ -33,18 +36,28 @@ bool validPort(std::string_view port) {
   return value <= 65535;
 }
 
-// Validates raw request-target bytes: VCHAR except '#', and every '%' starting a valid escape.
+// Validates raw request-target bytes: VCHAR except '#'. In the path every '%' must start a
+// valid escape; in the query a stray '%' is accepted ("?q=100%"), as Go, Traefik, nginx and
+// browsers do: the query is forwarded as is and only decoded on demand (Query matchers).
 bool validTargetBytes(std::string_view s) {
-  const size_t n = s.size();
-  for (size_t i = 0; i < n; ++i) {
-    char c = s[i];
-    if (!is(c, chars::kTarget)) return false;
-    if (c == '%') {
-      if (i + 2 >= n || !chars::isHex(s[i + 1]) || !chars::isHex(s[i + 2])) return false;
-      i += 2;
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  bool inQuery = false;
+  while (true) {
+    p = scan::findTargetStop(p, end);
+    if (p == end) return true;
+    if (*p != '%') return false;
+    if (end - p < 3 || !chars::isHex(p[1]) || !chars::isHex(p[2])) {
+      if (!inQuery) {
+        const void* q = std::memchr(s.data(), '?', size_t(p - s.data()));
+        inQuery = q != nullptr;
+      }
+      if (!inQuery) return false;
+      ++p;
+      continue;
     }
+    p += 3;
   }
-  return true;
 }
 
 // Splits "path?query" (path already known to be valid bytes).
@@ -59,8 +72,7 @@ void splitQuery(std::string_view rest, Target& t) {
   t.hasQuery = true;
 }
 
-template <bool PlusIsSpace>
-bool unescape(std::string_view in, std::string& out) {
+template <bool PlusIsSpace> bool unescape(std::string_view in, std::string& out) {
   out.clear();
   out.reserve(in.size());
   const size_t n = in.size();
@@ -88,7 +100,8 @@ void cleanRootedPath(std::string& p) {
   const size_t n = p.size();
   auto segmentEndsAt = [&](size_t k) { return k == n || p[k] == '/' || p[k] == ';'; };
   auto skipSegment = [&](size_t k) {
-    while (k < n && p[k] != '/') ++k;
+    while (k < n && p[k] != '/')
+      ++k;
     return k;
   };
   size_t r = 1, w = 1;
@@ -102,11 +115,13 @@ void cleanRootedPath(std::string& p) {
       r = skipSegment(r + 2);
       if (w > dotdot) {
         --w;
-        while (w > dotdot && p[w] != '/') --w;
+        while (w > dotdot && p[w] != '/')
+          --w;
       }
     } else {
       if (w != 1) p[w++] = '/';
-      while (r < n && p[r] != '/') p[w++] = p[r++];
+      while (r < n && p[r] != '/')
+        p[w++] = p[r++];
     }
   }
   p.resize(w);
@@ -154,7 +169,8 @@ void normalizeHost(std::string_view host, std::string& out) {
     if (!host.empty() && host.back() == '.') host.remove_suffix(1);
   }
   out.resize(host.size());
-  for (size_t i = 0; i < host.size(); ++i) out[i] = asciiLower(host[i]);
+  for (size_t i = 0; i < host.size(); ++i)
+    out[i] = asciiLower(host[i]);
 }
 
 std::optional<Target> parseTarget(std::string_view target, std::string_view method) {
@@ -214,7 +230,8 @@ bool normalizePath(std::string_view rawPath, bool sanitize, std::string& out) {
   for (size_t i = 0; i < n; ++i) {
     char c = rawPath[i];
     if (c == '%') {
-      if (i + 2 >= n || !chars::isHex(rawPath[i + 1]) || !chars::isHex(rawPath[i + 2])) return false;
+      if (i + 2 >= n || !chars::isHex(rawPath[i + 1]) || !chars::isHex(rawPath[i + 2]))
+        return false;
       char decoded = char(chars::hexValue(rawPath[i + 1]) << 4 | chars::hexValue(rawPath[i + 2]));
       if (decoded == 0) return false;
       if (is(decoded, chars::kUnreserved)) {
@@ -238,8 +255,12 @@ bool normalizePath(std::string_view rawPath, bool sanitize, std::string& out) {
   return true;
 }
 
-bool queryUnescape(std::string_view in, std::string& out) { return unescape<true>(in, out); }
-bool pathUnescape(std::string_view in, std::string& out) { return unescape<false>(in, out); }
+bool queryUnescape(std::string_view in, std::string& out) {
+  return unescape<true>(in, out);
+}
+bool pathUnescape(std::string_view in, std::string& out) {
+  return unescape<false>(in, out);
+}
 
 EncodedCharacters findEncodedCharacters(std::string_view rawPath) {
   EncodedCharacters found;
@@ -249,18 +270,23 @@ EncodedCharacters findEncodedCharacters(std::string_view rawPath) {
     char hi = rawPath[i + 1], lo = asciiUpper(rawPath[i + 2]);
     if (!chars::isHex(hi) || !chars::isHex(lo)) continue;
     switch (hi) {
-      case '0': found.nul |= lo == '0'; break;
-      case '2':
-        found.slash |= lo == 'F';
-        found.percent |= lo == '5';
-        found.hash |= lo == '3';
-        break;
-      case '3':
-        found.semicolon |= lo == 'B';
-        found.questionMark |= lo == 'F';
-        break;
-      case '5': found.backslash |= lo == 'C'; break;
-      default: break;
+    case '0':
+      found.nul |= lo == '0';
+      break;
+    case '2':
+      found.slash |= lo == 'F';
+      found.percent |= lo == '5';
+      found.hash |= lo == '3';
+      break;
+    case '3':
+      found.semicolon |= lo == 'B';
+      found.questionMark |= lo == 'F';
+      break;
+    case '5':
+      found.backslash |= lo == 'C';
+      break;
+    default:
+      break;
     }
     i += 2;
   }

@@ -53,8 +53,8 @@ struct Target {
   // absolute-form path becomes "/" — or "*" for OPTIONS without a query (RFC 9112 §3.2.4).
   // Asterisk form: "*". Authority form: empty.
   std::string_view path;
-  std::string_view query;  // without the '?'
-  bool hasQuery = false;   // tells "/p?" (empty query) from "/p"
+  std::string_view query;              // without the '?'
+  bool hasQuery = false;               // tells "/p?" (empty query) from "/p"
   std::string_view absoluteAuthority;  // absolute form and authority form (CONNECT)
   std::string_view absoluteScheme;     // absolute form: "http" or "https" as written
 };
@@ -67,7 +67,8 @@ struct Target {
 //    CONNECT only.
 // Rejected (nullopt): anything else ("a", "GET *", "OPTIONS */x", "CONNECT /p"), '#'
 // anywhere, CTLs, SP, DEL, bytes >= 0x80 (they must be percent-encoded), and invalid
-// %-escapes ("%", "%1", "%zz") in the path or in the query. Other printable ASCII that RFC
+// %-escapes ("%", "%1", "%zz") in the path. A stray '%' in the query is accepted (Go and
+// browsers do; "?q=100%"). Other printable ASCII that RFC
 // 3986 does not allow raw ('"', '<', '>', '\\', '^', '`', '{', '|', '}') is accepted, as Go,
 // nginx and browsers do; normalizePath() percent-encodes it before routing and forwarding.
 std::optional<Target> parseTarget(std::string_view target, std::string_view method);
@@ -103,7 +104,9 @@ bool pathUnescape(std::string_view in, std::string& out);
 struct EncodedCharacters {
   bool slash = false, backslash = false, nul = false, semicolon = false, percent = false,
        questionMark = false, hash = false;
-  bool any() const { return slash || backslash || nul || semicolon || percent || questionMark || hash; }
+  bool any() const {
+    return slash || backslash || nul || semicolon || percent || questionMark || hash;
+  }
 };
 EncodedCharacters findEncodedCharacters(std::string_view rawPath);
 

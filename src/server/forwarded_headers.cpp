@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/strings.h"
+#include "http/hop_by_hop.h"
 #include "server/entry_point.h"
 
 namespace causeway::server {
@@ -40,20 +41,6 @@ bool isManaged(std::string_view name) {
 
 }  // namespace
 
-bool isHopByHop(std::string_view name) {
-  switch (name.size()) {
-    case 2: return iequals(name, "TE");
-    case 7: return iequals(name, "Upgrade");
-    case 10: return iequals(name, "Connection") || iequals(name, "Keep-Alive");
-    case 14: return iequals(name, "HTTP2-Settings");
-    case 16: return iequals(name, "Proxy-Connection");
-    case 17: return iequals(name, "Transfer-Encoding");
-    case 18: return iequals(name, "Proxy-Authenticate");
-    case 19: return iequals(name, "Proxy-Authorization");
-    default: return false;
-  }
-}
-
 std::string_view forwardedServerName() {
   static const std::string name = [] {
     char buf[256] = {};
@@ -67,34 +54,27 @@ void applyForwardedHeaders(Exchange& ex, const EntryPoint& entryPoint) {
   http::Headers& headers = ex.request.headers;
   const ConnectionInfo& conn = ex.connection;
 
-  // 1. Fields named in Connection are hop-by-hop for this message. Remove them first
-  //    (except managed X- fields and the entryPoint's allow-list), then the hop-by-hop set.
-  //    Upgrade and TE: trailers survive for the proxy to re-add.
-  std::string_view connection = headers.get("Connection");
-  if (!connection.empty()) {
-    for (auto token : splitTrimmed(connection, ',')) {
-      if (isManaged(token) || isHopByHop(token)) continue;
-      bool keep = false;
-      for (const auto& allowed : entryPoint.keepConnectionHeaders)
-        if (iequals(allowed, token)) keep = true;
-      if (!keep) headers.remove(token);
-    }
-  }
+  // 1. Hop-by-hop fields and those nominated by Connection go first, so a client cannot
+  //    make us drop what we add below. Upgrade stays for an accepted upgrade request and
+  //    "TE: trailers" for gRPC; the proxy re-adds both when forwarding.
+  std::array<std::string_view, 16> kept;
+  size_t keptCount = 0;
+  for (const auto& name : entryPoint.keepConnectionHeaders)
+    if (keptCount < kept.size()) kept[keptCount++] = name;
+  http::HopByHopOptions options;
+  options.keepUpgrade = ex.request.upgrade;
+  options.keepTeTrailers = true;
+  options.keepNominated = std::span<const std::string_view>(kept.data(), keptCount);
+  http::removeHopByHop(headers, options);
+  if (ex.request.upgrade && !headers.has("Upgrade")) ex.request.upgrade = false;
 
   bool trusted = conn.peerTrusted;
   size_t xffCount = 0;
   headers.removeIf([&](const http::HeaderField& f) {
-    if (isHopByHop(f.name)) {
-      // Keep Upgrade for WebSocket and "TE: trailers" (gRPC); the proxy re-adds them.
-      if (iequals(f.name, "Upgrade") && ex.request.upgrade) return false;
-      if (iequals(f.name, "TE") && listContainsToken(f.value, "trailers")) return false;
-      return true;
-    }
     if (!trusted && isManaged(f.name)) return true;
     if (sameFieldName(f.name, "X-Forwarded-For")) ++xffCount;
     return false;
   });
-  if (ex.request.upgrade && !ex.request.headers.has("Upgrade")) ex.request.upgrade = false;
 
   // 2. Fold several X-Forwarded-For fields into one, as Go joins header values.
   if (xffCount > 1) {

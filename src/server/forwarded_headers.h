@@ -23,10 +23,5 @@ void applyForwardedHeaders(Exchange& ex, const EntryPoint& entryPoint);
 // The name this host reports in X-Forwarded-Server (the machine's host name).
 std::string_view forwardedServerName();
 
-// True for the fields a proxy must not forward (RFC 9110 §7.6.1 and Go's list):
-// Connection, Keep-Alive, Proxy-Connection, Proxy-Authenticate, Proxy-Authorization, TE,
-// Transfer-Encoding, Upgrade, HTTP2-Settings. `Trailer` is kept: causeway forwards
-// trailers, so their announcement stays true (Go's proxy re-announces them too).
-bool isHopByHop(std::string_view name);
 
 }  // namespace causeway::server

@@ -5,7 +5,7 @@
 
 #include "core/strings.h"
 #include "http/h1/parser.h"
-#include "server/forwarded_headers.h"
+#include "http/hop_by_hop.h"
 #include "server/worker.h"
 
 namespace causeway::server {
@@ -76,7 +76,7 @@ void serializeRequestHead(const Exchange& ex, const UpstreamEndpoint& endpoint,
   bool trailers = false;
   for (const auto& f : r.headers) {
     if (iequals(f.name, "Host") || iequals(f.name, "Content-Length")) continue;
-    if (isHopByHop(f.name)) {
+    if (http::isHopByHopField(f.name)) {
       if (iequals(f.name, "TE") && listContainsToken(f.value, "trailers")) trailers = true;
       continue;
     }
@@ -113,9 +113,12 @@ void serializeRequestHead(const Exchange& ex, const UpstreamEndpoint& endpoint,
   out.append("\r\n");
 }
 
-std::string_view rebase(std::string_view v, const char* from, const char* to) {
-  if (v.empty()) return v;
-  return {to + (v.data() - from), v.size()};
+// Moves a view into a copy of the buffer it points into. Views that point elsewhere
+// (string literals chosen by the parser, such as "/" for an empty absolute-form path) are
+// returned unchanged.
+std::string_view rebase(std::string_view v, std::string_view from, const char* to) {
+  if (v.empty() || v.data() < from.data() || v.data() + v.size() > from.data() + from.size()) return v;
+  return {to + (v.data() - from.data()), v.size()};
 }
 
 // Streams the response body from the upstream connection. Owns the connection: gives it
@@ -482,14 +485,17 @@ awaitable<ForwardResult> forwardHttp1(Exchange& ex, const UpstreamEndpoint& endp
     // Copy the head into the exchange's arena so the connection buffer can move on.
     std::string_view raw = c.buffer.data().substr(0, head.headBytes);
     std::string_view copy = ex.arena.copy(raw);
-    const char* from = raw.data();
+    std::string_view from = raw;
     const char* to = copy.data();
     Response& response = ex.response;
     response.status = head.status;
     response.reason = rebase(head.reason, from, to);
     response.headers.clear();
     for (const auto& f : head.headers) {
-      if (isHopByHop(f.name) && !(head.status == 101 && iequals(f.name, "Upgrade"))) continue;
+      // Trailer stays: the trailers it announces are forwarded.
+      if (http::isHopByHopField(f.name) && !iequals(f.name, "Trailer") &&
+          !(head.status == 101 && iequals(f.name, "Upgrade")))
+        continue;
       response.headers.add(rebase(f.name, from, to), rebase(f.value, from, to));
     }
     // Fields named in the response's Connection are hop-by-hop too.

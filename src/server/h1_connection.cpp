@@ -19,9 +19,12 @@ using http::h1::Framing;
 
 constexpr size_t kBodyChunk = 16384;
 
-std::string_view rebase(std::string_view v, const char* from, const char* to) {
-  if (v.empty()) return v;
-  return {to + (v.data() - from), v.size()};
+// Moves a view into a copy of the buffer it points into. Views that point elsewhere
+// (string literals chosen by the parser, such as "/" for an empty absolute-form path) are
+// returned unchanged.
+std::string_view rebase(std::string_view v, std::string_view from, const char* to) {
+  if (v.empty() || v.data() < from.data() || v.data() + v.size() > from.data() + from.size()) return v;
+  return {to + (v.data() - from.data()), v.size()};
 }
 
 void appendNumber(std::string& out, uint64_t value, int base = 10) {
@@ -209,22 +212,20 @@ awaitable<bool> Http1Connection::readHead(http::h1::RequestHead& head) {
   phase_ = Phase::Idle;
   if (in_.empty()) {
     armIn(entryPoint_.idleTimeout);
-    scanned_ = 0;
   } else {
     armIn(entryPoint_.readTimeout);
   }
   bool started = !in_.empty();
+  bool firstParse = true;
+  scanner_.reset();
   while (true) {
     if (!in_.empty()) {
-      // Only parse once the end of a head has arrived (a slow client cannot make us
-      // rescan a growing head for every byte it sends).
+      // Parse on the first bytes (rejects garbage at once), then only when the scanner says
+      // the head is complete or over a limit: a slow client cannot make us rescan a
+      // growing head for every byte it sends.
       std::string_view data = in_.data();
-      size_t from = scanned_ > 3 ? scanned_ - 3 : 0;
-      bool complete = data.find("\n\r\n", from) != std::string_view::npos ||
-                      data.find("\n\n", from) != std::string_view::npos;
-      scanned_ = data.size();
-      if (complete || data.size() > entryPoint_.limits.maxHeadBytes ||
-          data.size() > entryPoint_.limits.maxRequestLine) {
+      if (firstParse || scanner_.ready(data, entryPoint_.limits)) {
+        firstParse = false;
         http::h1::ParseError error;
         auto status = http::h1::parseRequestHead(data, entryPoint_.limits, head, error);
         if (status == http::h1::ParseStatus::Complete) co_return true;
@@ -258,10 +259,9 @@ int Http1Connection::buildRequest(Exchange& ex, const http::h1::RequestHead& hea
   // Move the head into the exchange's arena; the read buffer moves on to the body.
   std::string_view raw = in_.data().substr(0, head.headBytes);
   std::string_view copy = arena_.copy(raw);
-  const char* from = raw.data();
+  std::string_view from = raw;
   const char* to = copy.data();
   r.method = rebase(head.method, from, to);
-  std::string_view target = rebase(head.target, from, to);
   r.versionMajor = 1;
   r.versionMinor = head.versionMinor;
   r.headers.clear();
@@ -273,38 +273,37 @@ int Http1Connection::buildRequest(Exchange& ex, const http::h1::RequestHead& hea
     r.headers.add(rebase(f.name, from, to), rebase(f.value, from, to));
   }
   in_.consume(head.headBytes);
-  scanned_ = 0;
 
-  if (r.method == "CONNECT") return 501;
-  auto parsed = http::parseTarget(target, r.method);
-  if (!parsed) return 400;
-  r.rawPath = parsed->path;
-  r.query = parsed->query;
-  r.hasQuery = parsed->hasQuery;
+  if (r.method == "CONNECT") return 501;  // Traefik v3.7.9: HTTP/1 CONNECT is not proxied
+  const http::Target& target = head.uri;
+  r.rawPath = rebase(target.path, from, to);
+  r.query = rebase(target.query, from, to);
+  r.hasQuery = target.hasQuery;
   r.scheme = info_.tls ? "https" : "http";
-
-  r.authority = head.host.empty() ? std::string_view() : rebase(head.host, from, to);
-  if (!parsed->absoluteAuthority.empty()) r.authority = parsed->absoluteAuthority;
+  // Routing host: the absolute-form authority when present (S42), else Host.
+  r.authority = rebase(head.host, from, to);
   r.host = {};
   if (!r.authority.empty()) {
-    auto authority = http::parseAuthority(r.authority);
-    if (!authority) return 400;
-    http::normalizeHost(authority->host, scratch_);
+    http::normalizeHost(head.authority.host, scratch_);
     r.host = arena_.copy(scratch_);
   }
 
-  if (r.rawPath == "*") {
+  if (target.form == http::TargetForm::Asterisk) {
     r.path = r.rawPath;
   } else {
-    auto encoded = http::findEncodedCharacters(r.rawPath);
-    const auto& allow = entryPoint_.allowEncoded;
-    if ((encoded.slash && !allow.slash) || (encoded.backslash && !allow.backslash) ||
-        (encoded.nul && !allow.nul) || (encoded.semicolon && !allow.semicolon) ||
-        (encoded.percent && !allow.percent) || (encoded.questionMark && !allow.questionMark) ||
-        (encoded.hash && !allow.hash))
-      return 400;
     if (!http::normalizePath(r.rawPath, entryPoint_.sanitizePath, scratch_)) return 400;
     r.path = scratch_ == r.rawPath ? r.rawPath : arena_.copy(scratch_);
+    // Traefik checks encoded characters on the normalized path (a raw '\' is %5C there).
+    const auto& allow = entryPoint_.allowEncoded;
+    if (!(allow.slash && allow.backslash && allow.nul && allow.semicolon && allow.percent &&
+          allow.questionMark && allow.hash)) {
+      auto encoded = http::findEncodedCharacters(r.path);
+      if ((encoded.slash && !allow.slash) || (encoded.backslash && !allow.backslash) ||
+          (encoded.nul && !allow.nul) || (encoded.semicolon && !allow.semicolon) ||
+          (encoded.percent && !allow.percent) || (encoded.questionMark && !allow.questionMark) ||
+          (encoded.hash && !allow.hash))
+        return 400;
+    }
   }
 
   r.upgrade = head.upgrade;

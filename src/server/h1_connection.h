@@ -57,7 +57,7 @@ class Http1Connection final : public DownstreamConnection, public Watched {
   Arena arena_;
   std::string out_;
   std::string scratch_;
-  size_t scanned_ = 0;  // bytes of in_ already searched for the end of a head
+  http::h1::HeadScanner scanner_;
   Phase phase_ = Phase::Idle;
   bool timedOut_ = false;
   bool draining_ = false;

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "core/arena.h"
+#include "http/h1/char_class.h"
 #include "http/h1/chunked.h"
 #include "http/h1/head_scanner.h"
 #include "http/h1/request_parser.h"
@@ -21,12 +22,12 @@ using namespace causeway::http::h1;
 
 namespace {
 
-#define CHECK(cond)                                                        \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                        \
-    }                                                                      \
+#define CHECK(cond)                                                                                \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                \
+      std::abort();                                                                                \
+    }                                                                                              \
   } while (0)
 
 bool inside(std::string_view part, std::string_view whole) {
@@ -67,7 +68,8 @@ Body decodeChunked(std::string_view input, size_t step, const Limits& limits) {
     pos += piece.size();
   } while (pos < input.size());
   b.trailers = decoder.trailers().size();
-  for (const auto& f : decoder.trailers()) CHECK(!isForbiddenTrailer(f.name));
+  for (const auto& f : decoder.trailers())
+    CHECK(!isForbiddenTrailer(f.name));
   return b;
 }
 
@@ -75,7 +77,23 @@ void checkHead(std::string_view input, const RequestHead& h) {
   CHECK(h.headBytes > 0 && h.headBytes <= input.size());
   std::string_view head = input.substr(0, h.headBytes);
   CHECK(inside(h.method, head) && inside(h.target, head) && !h.method.empty() && !h.target.empty());
-  for (const auto& f : h.headers) CHECK(inside(f.name, head) && inside(f.value, head) && !f.name.empty());
+  for (const auto& f : h.headers) {
+    CHECK(inside(f.name, head) && inside(f.value, head) && !f.name.empty());
+    for (char c : f.name)
+      CHECK(chars::isTchar(c));
+    for (char c : f.value) {
+      unsigned char u = static_cast<unsigned char>(c);
+      CHECK((u >= 0x20 && u != 0x7f) || u == '\t');
+    }
+    if (!f.value.empty()) {
+      CHECK(f.value.front() != ' ' && f.value.front() != '\t');
+      CHECK(f.value.back() != ' ' && f.value.back() != '\t');
+    }
+  }
+  for (char c : h.method)
+    CHECK(chars::isTchar(c));
+  for (char c : h.target)
+    CHECK(chars::is(c, chars::kTarget));
   CHECK(h.versionMinor == 0 || h.versionMinor == 1);
   CHECK(h.framing != Framing::UntilClose);
   if (h.versionMinor == 1) CHECK(!h.host.empty());
@@ -139,7 +157,8 @@ void run(std::string_view input, const Limits& limits, bool incremental) {
     if (status == ParseStatus::Complete) {
       HeadScanner scanner;
       bool ready = false;
-      for (size_t n = 1; n <= head.headBytes && !ready; ++n) ready = scanner.ready(input.substr(0, n), limits);
+      for (size_t n = 1; n <= head.headBytes && !ready; ++n)
+        ready = scanner.ready(input.substr(0, n), limits);
       CHECK(ready);
     }
   }

@@ -17,12 +17,12 @@ using namespace causeway::http::h1;
 
 namespace {
 
-#define CHECK(cond)                                                        \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                        \
-    }                                                                      \
+#define CHECK(cond)                                                                                \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                \
+      std::abort();                                                                                \
+    }                                                                                              \
   } while (0)
 
 bool inside(std::string_view part, std::string_view whole) {
@@ -94,7 +94,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     CHECK(head.headBytes <= input.size());
     std::string_view h = input.substr(0, head.headBytes);
     CHECK(inside(head.reason, h));
-    for (const auto& f : head.headers) CHECK(inside(f.name, h) && inside(f.value, h));
+    for (const auto& f : head.headers)
+      CHECK(inside(f.name, h) && inside(f.value, h));
     CHECK(head.status >= 100 && head.status <= 999);
     if (head.framing == Framing::UntilClose) CHECK(!head.keepAlive);
     if (head.framing == Framing::Chunked) checkChunked(input.substr(head.headBytes), limits);

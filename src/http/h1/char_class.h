@@ -20,8 +20,12 @@ enum : uint16_t {
   kQdText = 1 << 7,      // qdtext of a quoted-string: HTAB SP 0x21 0x23-5B 0x5D-7E obs-text
 };
 
-constexpr bool isAlpha(unsigned c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-constexpr bool isDigit(unsigned c) { return c >= '0' && c <= '9'; }
+constexpr bool isAlpha(unsigned c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+constexpr bool isDigit(unsigned c) {
+  return c >= '0' && c <= '9';
+}
 
 constexpr std::array<uint16_t, 256> makeTable() {
   std::array<uint16_t, 256> t{};
@@ -30,30 +34,52 @@ constexpr std::array<uint16_t, 256> makeTable() {
     bool alnum = isAlpha(c) || isDigit(c);
     if (alnum) v |= kTchar;
     switch (c) {
-      case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-      case '.': case '^': case '_': case '`': case '|': case '~':
-        v |= kTchar;
-        break;
-      default:
-        break;
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
+      v |= kTchar;
+      break;
+    default:
+      break;
     }
     if ((c >= 0x20 && c != 0x7f) || c == '\t') v |= kFieldValue;
     if (c > 0x20 && c < 0x7f && c != '#') v |= kTarget;
     if (isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) v |= kHex;
     if (alnum || c == '-' || c == '.' || c == '_' || c == '~') v |= kUnreserved;
     switch (c) {
-      case '!': case '$': case '&': case '\'': case '(': case ')': case '*': case '+': case ',':
-      case ';': case '=':
-        v |= kSubDelim;
-        break;
-      default:
-        break;
+    case '!':
+    case '$':
+    case '&':
+    case '\'':
+    case '(':
+    case ')':
+    case '*':
+    case '+':
+    case ',':
+    case ';':
+    case '=':
+      v |= kSubDelim;
+      break;
+    default:
+      break;
     }
     if ((v & (kUnreserved | kSubDelim)) || c == ':' || c == '@' || c == '[' || c == ']' ||
         c == '/' || c == '%')
       v |= kPathKeep;
-    if (c == '\t' || c == ' ' || c == 0x21 || (c >= 0x23 && c <= 0x5b) || (c >= 0x5d && c <= 0x7e) ||
-        c >= 0x80)
+    if (c == '\t' || c == ' ' || c == 0x21 || (c >= 0x23 && c <= 0x5b) ||
+        (c >= 0x5d && c <= 0x7e) || c >= 0x80)
       v |= kQdText;
     t[c] = v;
   }
@@ -62,9 +88,15 @@ constexpr std::array<uint16_t, 256> makeTable() {
 
 inline constexpr std::array<uint16_t, 256> kTable = makeTable();
 
-constexpr bool is(char c, uint16_t mask) { return (kTable[static_cast<unsigned char>(c)] & mask) != 0; }
-constexpr bool isTchar(char c) { return is(c, kTchar); }
-constexpr bool isHex(char c) { return is(c, kHex); }
+constexpr bool is(char c, uint16_t mask) {
+  return (kTable[static_cast<unsigned char>(c)] & mask) != 0;
+}
+constexpr bool isTchar(char c) {
+  return is(c, kTchar);
+}
+constexpr bool isHex(char c) {
+  return is(c, kHex);
+}
 
 // Value of a hex digit already known to satisfy isHex().
 constexpr unsigned hexValue(char c) {

@@ -46,8 +46,7 @@ class ChunkedDecoder {
 
   // Decodes from the start of `input`. After Done or Error, further calls consume nothing and
   // repeat that status until reset().
-  template <class OnData>
-  Result decode(std::string_view input, OnData&& onData);
+  template <class OnData> Result decode(std::string_view input, OnData&& onData);
 
   const Headers& trailers() const { return trailers_; }
   uint64_t bodyBytes() const { return bodyBytes_; }  // decoded data bytes so far
@@ -122,10 +121,14 @@ ChunkedDecoder::Result ChunkedDecoder::decode(std::string_view input, OnData&& o
     Step step = advance(input.substr(pos), used);
     pos += used;
     switch (step) {
-      case Step::Data: continue;
-      case Step::NeedMore: return {pos, Status::NeedMore, {}};
-      case Step::Done: return {pos, Status::Done, {}};
-      case Step::Error: return {pos, Status::Error, error_};
+    case Step::Data:
+      continue;
+    case Step::NeedMore:
+      return {pos, Status::NeedMore, {}};
+    case Step::Done:
+      return {pos, Status::Done, {}};
+    case Step::Error:
+      return {pos, Status::Error, error_};
     }
   }
 }

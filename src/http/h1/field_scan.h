@@ -8,38 +8,22 @@
 
 #include "http/h1/char_class.h"
 #include "http/headers.h"
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include "http/scan.h"
 
 namespace causeway::http::h1::detail {
 
-// First byte in [p, end) that is a CTL (< 0x20, HTAB included) or DEL, or `end`.
-// SSE2 checks 16 bytes per step; field values and targets are mostly long runs of VCHAR.
-inline const char* findControl(const char* p, const char* end) {
-#if defined(__SSE2__)
-  const __m128i bias = _mm_set1_epi8(char(0x80));
-  const __m128i below = _mm_set1_epi8(char(0x20 ^ 0x80));  // unsigned c < 0x20, signed compare
-  const __m128i del = _mm_set1_epi8(0x7f);
-  while (end - p >= 16) {
-    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    __m128i bad = _mm_or_si128(_mm_cmplt_epi8(_mm_xor_si128(v, bias), below), _mm_cmpeq_epi8(v, del));
-    int mask = _mm_movemask_epi8(bad);
-    if (mask != 0) return p + __builtin_ctz(unsigned(mask));
-    p += 16;
-  }
-#endif
-  while (p < end) {
-    unsigned char c = static_cast<unsigned char>(*p);
-    if (c < 0x20 || c == 0x7f) return p;
-    ++p;
-  }
-  return end;
-}
+using scan::findControl;
 
 // Fields whose value the parsers interpret. Everything else is stored untouched.
-enum class FieldId : uint8_t { Other, Host, ContentLength, TransferEncoding, Connection, Expect, Upgrade };
+enum class FieldId : uint8_t {
+  Other,
+  Host,
+  ContentLength,
+  TransferEncoding,
+  Connection,
+  Expect,
+  Upgrade
+};
 
 // `lower` is a lower-case constant made of letters and '-'. OR-ing 0x20 maps only A–Z onto
 // a–z among token characters ('-' already has the bit), so this is an exact ASCII
@@ -53,14 +37,20 @@ inline bool equalsLowerToken(std::string_view name, std::string_view lower) {
 
 inline FieldId classifyField(std::string_view name) {
   switch (name.size()) {
-    case 4: return equalsLowerToken(name, "host") ? FieldId::Host : FieldId::Other;
-    case 6: return equalsLowerToken(name, "expect") ? FieldId::Expect : FieldId::Other;
-    case 7: return equalsLowerToken(name, "upgrade") ? FieldId::Upgrade : FieldId::Other;
-    case 10: return equalsLowerToken(name, "connection") ? FieldId::Connection : FieldId::Other;
-    case 14: return equalsLowerToken(name, "content-length") ? FieldId::ContentLength : FieldId::Other;
-    case 17:
-      return equalsLowerToken(name, "transfer-encoding") ? FieldId::TransferEncoding : FieldId::Other;
-    default: return FieldId::Other;
+  case 4:
+    return equalsLowerToken(name, "host") ? FieldId::Host : FieldId::Other;
+  case 6:
+    return equalsLowerToken(name, "expect") ? FieldId::Expect : FieldId::Other;
+  case 7:
+    return equalsLowerToken(name, "upgrade") ? FieldId::Upgrade : FieldId::Other;
+  case 10:
+    return equalsLowerToken(name, "connection") ? FieldId::Connection : FieldId::Other;
+  case 14:
+    return equalsLowerToken(name, "content-length") ? FieldId::ContentLength : FieldId::Other;
+  case 17:
+    return equalsLowerToken(name, "transfer-encoding") ? FieldId::TransferEncoding : FieldId::Other;
+  default:
+    return FieldId::Other;
   }
 }
 
@@ -90,15 +80,24 @@ struct ConnectionTokens {
 inline void scanConnection(std::string_view v, ConnectionTokens& tokens) {
   size_t i = 0;
   while (i < v.size()) {
-    while (i < v.size() && (v[i] == ' ' || v[i] == '\t' || v[i] == ',')) ++i;
+    while (i < v.size() && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+      ++i;
     size_t start = i;
-    while (i < v.size() && v[i] != ',' && v[i] != ' ' && v[i] != '\t') ++i;
+    while (i < v.size() && v[i] != ',' && v[i] != ' ' && v[i] != '\t')
+      ++i;
     std::string_view token = v.substr(start, i - start);
     switch (token.size()) {
-      case 5: tokens.close |= equalsLowerToken(token, "close"); break;
-      case 7: tokens.upgrade |= equalsLowerToken(token, "upgrade"); break;
-      case 10: tokens.keepAlive |= equalsLowerToken(token, "keep-alive"); break;
-      default: break;
+    case 5:
+      tokens.close |= equalsLowerToken(token, "close");
+      break;
+    case 7:
+      tokens.upgrade |= equalsLowerToken(token, "upgrade");
+      break;
+    case 10:
+      tokens.keepAlive |= equalsLowerToken(token, "keep-alive");
+      break;
+    default:
+      break;
     }
   }
 }
@@ -119,16 +118,19 @@ inline bool addTransferCodings(std::string_view v, TransferCodings& codings) {
   size_t i = 0;
   const size_t n = v.size();
   while (true) {
-    while (i < n && (v[i] == ' ' || v[i] == '\t')) ++i;
+    while (i < n && (v[i] == ' ' || v[i] == '\t'))
+      ++i;
     size_t start = i;
-    while (i < n && chars::isTchar(v[i])) ++i;
+    while (i < n && chars::isTchar(v[i]))
+      ++i;
     std::string_view coding = v.substr(start, i - start);
     if (coding.empty()) return false;
     bool chunked = equalsLowerToken(coding, "chunked");
     codings.chunked += chunked;
     codings.others += !chunked;
     codings.lastIsChunked = chunked;
-    while (i < n && (v[i] == ' ' || v[i] == '\t')) ++i;
+    while (i < n && (v[i] == ' ' || v[i] == '\t'))
+      ++i;
     if (i == n) return true;
     if (v[i] != ',') return false;
     ++i;
@@ -150,12 +152,12 @@ struct FieldsResult {
 // reason for a 400. Errors: a line starting with SP/HTAB (obs-fold or leading whitespace,
 // S14/S36), an empty or non-token name, whitespace before ':' (S07/S34), a line without
 // ':' (S35), a CTL other than HTAB or DEL in a value (S31–S33), more than maxCount fields
-// (431, S51). NeedMore when `end` is reached before the section is complete; a decision
-// never depends on bytes past the byte that triggers it, so feeding input in pieces gives
-// the same answer as feeding it at once.
+// (431, S51). `underscore` is set when a field name contains '_'. NeedMore when `end` is reached
+// before the section is complete; a decision never depends on bytes past the byte that triggers it,
+// so feeding input in pieces gives the same answer as feeding it at once.
 template <class OnField>
 inline FieldsResult scanFields(const char* p, const char* end, size_t maxCount, Headers& headers,
-                               OnField&& onField) {
+                               bool& underscore, OnField&& onField) {
   size_t count = 0;
   while (true) {
     if (p == end) return {FieldsResult::NeedMore, p, {}, 0};
@@ -171,7 +173,11 @@ inline FieldsResult scanFields(const char* p, const char* end, size_t maxCount, 
     if (++count > maxCount) return {FieldsResult::Error, p, "too many header fields", 431};
 
     const char* nameStart = p;
-    while (p < end && chars::isTchar(*p)) ++p;
+    p = scan::skipCommonTchars(p, end);
+    while (p < end && chars::isTchar(*p)) {
+      underscore |= *p == '_';
+      ++p;
+    }
     if (p == end) return {FieldsResult::NeedMore, p, {}, 0};
     if (*p != ':') {
       if (*p == '\r' || *p == '\n')
@@ -182,10 +188,12 @@ inline FieldsResult scanFields(const char* p, const char* end, size_t maxCount, 
     std::string_view name(nameStart, size_t(p - nameStart));
     ++p;
 
-    while (p < end && (*p == ' ' || *p == '\t')) ++p;
+    while (p < end && (*p == ' ' || *p == '\t'))
+      ++p;
     const char* valueStart = p;
     const char* q = findControl(p, end);
-    while (q < end && *q == '\t') q = findControl(q + 1, end);
+    while (q < end && *q == '\t')
+      q = findControl(q + 1, end);
     if (q == end) return {FieldsResult::NeedMore, q, {}, 0};
     const char* valueEnd = q;
     if (*q == '\n') {
@@ -197,7 +205,8 @@ inline FieldsResult scanFields(const char* p, const char* end, size_t maxCount, 
     } else {
       return {FieldsResult::Error, q, "control character in header value", 400};
     }
-    while (valueEnd > valueStart && (valueEnd[-1] == ' ' || valueEnd[-1] == '\t')) --valueEnd;
+    while (valueEnd > valueStart && (valueEnd[-1] == ' ' || valueEnd[-1] == '\t'))
+      --valueEnd;
     std::string_view value(valueStart, size_t(valueEnd - valueStart));
     headers.add(name, value);
     if (const char* reason = onField(classifyField(name), name, value))
@@ -212,7 +221,8 @@ inline int parseVersion(const char* p, const char* end) {
   for (int i = 0; i < 8; ++i) {
     if (p + i == end) return -2;
     char c = p[i];
-    bool ok = i < 5 ? c == kName[i] : (i == 6 ? c == '.' : chars::isDigit(static_cast<unsigned char>(c)));
+    bool ok =
+        i < 5 ? c == kName[i] : (i == 6 ? c == '.' : chars::isDigit(static_cast<unsigned char>(c)));
     if (!ok) return -1;
   }
   return (p[5] - '0') * 10 + (p[7] - '0');

@@ -31,8 +31,8 @@ class HeadScanner {
   void reset() { *this = HeadScanner{}; }
 
  private:
-  size_t scanned_ = 0;    // bytes of input already looked at
-  size_t lineStart_ = 0;  // offset of the line being read
+  size_t scanned_ = 0;     // bytes of input already looked at
+  size_t lineStart_ = 0;   // offset of the line being read
   size_t emptyLines_ = 0;  // empty lines before the start line
   size_t fieldLines_ = 0;
   bool startLineSeen_ = false;

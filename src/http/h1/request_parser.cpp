@@ -1,7 +1,6 @@
 #include "http/h1/request_parser.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "http/h1/field_scan.h"
 
@@ -62,7 +61,8 @@ ParseStatus parseRequestHead(std::string_view input, const Limits& limits, Reque
     } else {
       ++p;
     }
-    if (++empty > kMaxLeadingEmptyLines) return fail(400, "too many empty lines before the request line");
+    if (++empty > kMaxLeadingEmptyLines)
+      return fail(400, "too many empty lines before the request line");
   }
 
   // Request line. Content bytes past maxRequestLine are never accepted: reaching lineEnd
@@ -72,14 +72,16 @@ ParseStatus parseRequestHead(std::string_view input, const Limits& limits, Reque
   auto outOfLine = [&] { return lineLimited ? fail(414, "request line too long") : needMore(); };
 
   const char* q = p;
-  while (q < lineEnd && chars::isTchar(*q)) ++q;
+  while (q < lineEnd && chars::isTchar(*q))
+    ++q;
   if (q == lineEnd) return outOfLine();
   if (q == p || *q != ' ') return fail(400, "invalid method");
   out.method = std::string_view(p, size_t(q - p));
 
   p = q + 1;
-  q = p;
-  while (q < lineEnd && chars::is(*q, chars::kTarget)) ++q;
+  q = scan::findTargetStop(p, lineEnd);
+  while (q < lineEnd && *q == '%')
+    q = scan::findTargetStop(q + 1, lineEnd);  // escapes: parseTarget
   if (q == lineEnd) return outOfLine();
   // Stops at: two SPs (S46), HTAB, CTL, '#' (S43), bytes >= 0x80, or a line end without a
   // version (HTTP/0.9 "GET /", S47).
@@ -111,35 +113,40 @@ ParseStatus parseRequestHead(std::string_view input, const Limits& limits, Reque
   // Field lines.
   RequestFields f;
   const bool http10 = out.versionMinor == 0;
-  auto onField = [&](FieldId id, std::string_view name, std::string_view value) -> const char* {
-    if (std::memchr(name.data(), '_', name.size()) != nullptr) f.underscore = true;
+  auto onField = [&](FieldId id, std::string_view, std::string_view value) -> const char* {
     switch (id) {
-      case FieldId::Other: return nullptr;
-      case FieldId::Host:
-        if (++f.hostCount > 1) return "duplicate Host";
-        f.hostValue = value;
-        return nullptr;
-      case FieldId::ContentLength:
-        if (f.contentLengthSeen) return "duplicate Content-Length";
-        f.contentLengthSeen = true;
-        if (!detail::parseContentLength(value, out.contentLength)) return "invalid Content-Length";
-        return nullptr;
-      case FieldId::TransferEncoding:
-        if (!detail::addTransferCodings(value, f.codings)) return "malformed Transfer-Encoding";
-        return nullptr;
-      case FieldId::Connection: detail::scanConnection(value, f.connection); return nullptr;
-      case FieldId::Expect:
-        if (value.empty()) return nullptr;
-        if (detail::equalsLowerToken(value, "100-continue"))
-          f.expectContinue = true;
-        else
-          f.expectOther = true;
-        return nullptr;
-      case FieldId::Upgrade: f.upgradeField = true; return nullptr;
+    case FieldId::Other:
+      return nullptr;
+    case FieldId::Host:
+      if (++f.hostCount > 1) return "duplicate Host";
+      f.hostValue = value;
+      return nullptr;
+    case FieldId::ContentLength:
+      if (f.contentLengthSeen) return "duplicate Content-Length";
+      f.contentLengthSeen = true;
+      if (!detail::parseContentLength(value, out.contentLength)) return "invalid Content-Length";
+      return nullptr;
+    case FieldId::TransferEncoding:
+      if (!detail::addTransferCodings(value, f.codings)) return "malformed Transfer-Encoding";
+      return nullptr;
+    case FieldId::Connection:
+      detail::scanConnection(value, f.connection);
+      return nullptr;
+    case FieldId::Expect:
+      if (value.empty()) return nullptr;
+      if (detail::equalsLowerToken(value, "100-continue"))
+        f.expectContinue = true;
+      else
+        f.expectOther = true;
+      return nullptr;
+    case FieldId::Upgrade:
+      f.upgradeField = true;
+      return nullptr;
     }
     return nullptr;
   };
-  auto fields = detail::scanFields(p, end, limits.maxHeaderCount, out.headers, onField);
+  auto fields =
+      detail::scanFields(p, end, limits.maxHeaderCount, out.headers, f.underscore, onField);
   if (fields.kind == detail::FieldsResult::NeedMore) return needMore();
   if (fields.kind == detail::FieldsResult::Error) return fail(fields.status, fields.reason);
 

@@ -18,18 +18,21 @@
 namespace causeway::http::h1 {
 
 struct RequestHead {
-  std::string_view method;  // a token, case kept as received ("get" is not "GET", S48)
-  std::string_view target;  // the raw request-target
-  Target uri;               // target split by parseTarget() (form, path, query, authority)
-  int versionMinor = 1;     // 0 or 1; HTTP/1.2–1.9 are processed as 1.1 (RFC 9110 §2.5)
-  Headers headers;          // every field line in order, values OWS-trimmed
+  std::string_view method;          // a token, case kept as received ("get" is not "GET", S48)
+  std::string_view target;          // the raw request-target
+  Target uri;                       // target split by parseTarget() (form, path, query, authority)
+  int versionMinor = 1;             // 0 or 1; HTTP/1.2–1.9 are processed as 1.1 (RFC 9110 §2.5)
+  Headers headers;                  // every field line in order, values OWS-trimmed
   Framing framing = Framing::None;  // None, ContentLength or Chunked (never UntilClose)
   uint64_t contentLength = 0;       // valid when framing == ContentLength (≤ INT64_MAX)
-  bool keepAlive = true;       // HTTP/1.1 unless "close"; HTTP/1.0 only with "keep-alive"
-  bool expectContinue = false;  // Expect: 100-continue on HTTP/1.1 (ignored on 1.0, RFC 9110 §10.1.1)
-  bool upgrade = false;         // Connection lists "upgrade" and an Upgrade field is present
-  bool underscoreInNames = false;  // some field name contains '_' (S37 and Traefik's
-                                   // http.underscoreHeadersStrategy act on it)
+  // HTTP/1.1 unless "close"; HTTP/1.0 only with "keep-alive".
+  bool keepAlive = true;
+  // Expect: 100-continue on HTTP/1.1 (ignored on HTTP/1.0, RFC 9110 §10.1.1).
+  bool expectContinue = false;
+  // Connection lists "upgrade" and an Upgrade field is present.
+  bool upgrade = false;
+  // Some field name contains '_' (S37; Traefik's http.underscoreHeadersStrategy acts on it).
+  bool underscoreInNames = false;
   // The host to route on: the absolute-form or authority-form (CONNECT) authority when the
   // target has one (S42: the caller forwards it as Host), else the Host field value ("" only
   // for an HTTP/1.0 request without Host). Always accepted by parseAuthority(); `authority`

@@ -55,7 +55,8 @@ ParseStatus parseResponseHead(std::string_view input, std::string_view requestMe
   if (*p == ' ') {
     const char* reasonStart = ++p;
     p = detail::findControl(p, lineEnd);
-    while (p < lineEnd && *p == '\t') p = detail::findControl(p + 1, lineEnd);
+    while (p < lineEnd && *p == '\t')
+      p = detail::findControl(p + 1, lineEnd);
     if (p == lineEnd) return outOfLine();
     out.reason = std::string_view(reasonStart, size_t(p - reasonStart));
   }
@@ -73,20 +74,26 @@ ParseStatus parseResponseHead(std::string_view input, std::string_view requestMe
   detail::ConnectionTokens connection;
   std::string_view contentLengthText;
   bool contentLengthSeen = false;
+  bool underscore = false;
   auto onField = [&](FieldId id, std::string_view, std::string_view value) -> const char* {
     switch (id) {
-      case FieldId::ContentLength:
-        if (contentLengthSeen) return value == contentLengthText ? nullptr : "conflicting Content-Length";
-        contentLengthSeen = true;
-        contentLengthText = value;
-        return detail::parseContentLength(value, out.contentLength) ? nullptr : "invalid Content-Length";
-      case FieldId::TransferEncoding:
-        return detail::addTransferCodings(value, codings) ? nullptr : "malformed Transfer-Encoding";
-      case FieldId::Connection: detail::scanConnection(value, connection); return nullptr;
-      default: return nullptr;
+    case FieldId::ContentLength:
+      if (contentLengthSeen)
+        return value == contentLengthText ? nullptr : "conflicting Content-Length";
+      contentLengthSeen = true;
+      contentLengthText = value;
+      return detail::parseContentLength(value, out.contentLength) ? nullptr
+                                                                  : "invalid Content-Length";
+    case FieldId::TransferEncoding:
+      return detail::addTransferCodings(value, codings) ? nullptr : "malformed Transfer-Encoding";
+    case FieldId::Connection:
+      detail::scanConnection(value, connection);
+      return nullptr;
+    default:
+      return nullptr;
     }
   };
-  auto fields = detail::scanFields(p, end, limits.maxHeaderCount, out.headers, onField);
+  auto fields = detail::scanFields(p, end, limits.maxHeaderCount, out.headers, underscore, onField);
   if (fields.kind == detail::FieldsResult::NeedMore) return needMore();
   if (fields.kind == detail::FieldsResult::Error) return fail(fields.reason);
 

@@ -27,14 +27,16 @@ struct ResponseHead {
 // request this answers: HEAD responses and 2xx answers to CONNECT have no body. Framing:
 // 1xx, 204 and 304 → None; Transfer-Encoding chunked → Chunked; Content-Length →
 // ContentLength; neither → UntilClose (keepAlive false).
-// Errors (ParseError::status is always 502): a status line other than
-// "HTTP/1.x SP 3DIGIT [SP reason]" (the SP before an empty reason may be missing), CTLs in
-// the reason, every field-line error of the request parser (obs-fold, bare CR, CR/LF/NUL
-// or other CTL in a value, bad names, no colon), Content-Length with Transfer-Encoding,
-// Content-Length values that are invalid or differ (identical duplicates are merged, as Go
-// does), Transfer-Encoding other than exactly one "chunked" (including any Transfer-Encoding
-// on an HTTP/1.0 response), a status line over limits.maxRequestLine, a head over
-// limits.maxHeadBytes or with more than limits.maxHeaderCount fields.
+// Errors (ParseError::status is always 502):
+//  - a status line other than "HTTP/1.x SP 3DIGIT [SP reason]" (the SP before an empty
+//    reason may be missing; no empty line may precede it), CTLs in the reason;
+//  - every field-line error of the request parser (obs-fold, bare CR, CR/LF/NUL or other CTL
+//    in a value, bad names, no colon);
+//  - Content-Length with Transfer-Encoding; Content-Length values that are invalid or differ
+//    (identical duplicates are merged, as Go does); Transfer-Encoding other than exactly one
+//    "chunked", or any Transfer-Encoding on an HTTP/1.0 response;
+//  - a status line over limits.maxRequestLine, a head over limits.maxHeadBytes or with more
+//    than limits.maxHeaderCount fields.
 ParseStatus parseResponseHead(std::string_view input, std::string_view requestMethod,
                               const Limits& limits, ResponseHead& out, ParseError& error);
 

@@ -1,11 +1,10 @@
 // Chunked decoder (S16–S23) and the chunk writers.
-#include "http/h1/chunked.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "core/arena.h"
+#include "http/h1/chunked.h"
 
 namespace causeway::http::h1 {
 namespace {
@@ -44,7 +43,8 @@ Decoded decodeAll(std::string_view input, size_t step = 0, const Limits& limits 
     EXPECT_EQ(r.consumed, piece.size());
     pos += piece.size();
   } while (pos < input.size());
-  for (const auto& f : decoder.trailers()) d.trailers.emplace_back(f.name, f.value);
+  for (const auto& f : decoder.trailers())
+    d.trailers.emplace_back(f.name, f.value);
   return d;
 }
 
@@ -77,15 +77,16 @@ TEST(H1Chunked, EmptyBody) {
 }
 
 TEST(H1Chunked, NeedMore) {
-  for (std::string_view in : {"", "5", "5\r", "5\r\nhel", "5\r\nhello", "5\r\nhello\r", "5\r\nhello\r\n0",
-                              "0\r\n", "0\r\n\r", "0\r\nX-A: b", "0\r\nX-A: b\r\n", "1;a=\"x"})
+  for (std::string_view in :
+       {"", "5", "5\r", "5\r\nhel", "5\r\nhello", "5\r\nhello\r", "5\r\nhello\r\n0", "0\r\n",
+        "0\r\n\r", "0\r\nX-A: b", "0\r\nX-A: b\r\n", "1;a=\"x"})
     EXPECT_EQ(decodeAll(in).status, kNeedMore) << testing::PrintToString(std::string(in));
 }
 
 TEST(H1ChunkedS, S16_ChunkSizeSyntax) {
-  for (std::string_view in : {"Z\r\n", "0x2\r\nab\r\n", " 2\r\nab\r\n", "+2\r\nab\r\n", "-2\r\nab\r\n",
-                              "_2\r\nab\r\n", "2_\r\nab\r\n", "\r\n", ";a\r\n", "2 \r\nab\r\n",
-                              "\t2\r\nab\r\n", "2\x01\r\n", "2,\r\n"}) {
+  for (std::string_view in :
+       {"Z\r\n", "0x2\r\nab\r\n", " 2\r\nab\r\n", "+2\r\nab\r\n", "-2\r\nab\r\n", "_2\r\nab\r\n",
+        "2_\r\nab\r\n", "\r\n", ";a\r\n", "2 \r\nab\r\n", "\t2\r\nab\r\n", "2\x01\r\n", "2,\r\n"}) {
     Decoded d = decodeAll(in);
     EXPECT_EQ(d.status, kError) << testing::PrintToString(std::string(in));
     EXPECT_EQ(d.errorStatus, 400);
@@ -93,8 +94,8 @@ TEST(H1ChunkedS, S16_ChunkSizeSyntax) {
 }
 
 TEST(H1ChunkedS, S17_ChunkSizeOverflow) {
-  EXPECT_EQ(decodeAll("10000000000000000\r\n").status, kError);   // 17 digits
-  EXPECT_EQ(decodeAll("00000000000000002\r\n").status, kError);   // 17 digits, small value
+  EXPECT_EQ(decodeAll("10000000000000000\r\n").status, kError);    // 17 digits
+  EXPECT_EQ(decodeAll("00000000000000002\r\n").status, kError);    // 17 digits, small value
   EXPECT_EQ(decodeAll("ffffffffffffffff\r\n").status, kNeedMore);  // 16 digits: data pending
 }
 
@@ -124,15 +125,15 @@ TEST(H1ChunkedS, S20_DataLongerThanSize) {
 }
 
 TEST(H1ChunkedS, S21_ExtensionsAcceptedAndDropped) {
-  for (std::string_view ext : {";name=val", ";name", ";a;b;c", ";a=b;c=d", " ;a=b", "\t; a = b",
-                               ";a=\"quoted value\"", ";a=\"esc\\\"aped\"", ";a=\"\"", ";a=b ;c",
-                               ";a=\"x\" ;c=d"}) {
+  for (std::string_view ext :
+       {";name=val", ";name", ";a;b;c", ";a=b;c=d", " ;a=b", "\t; a = b", ";a=\"quoted value\"",
+        ";a=\"esc\\\"aped\"", ";a=\"\"", ";a=b ;c", ";a=\"x\" ;c=d"}) {
     Decoded d = decodeAll("2" + std::string(ext) + "\r\nab\r\n0" + std::string(ext) + "\r\n\r\n");
     EXPECT_EQ(d.status, kDone) << ext << " " << d.reason;
     EXPECT_EQ(d.data, "ab");
   }
-  for (std::string_view ext : {";", ";=b", ";a=", ";a b", ";a=b c", ";a=\"x", ";a=\"x\"y", ";a =",
-                               ";a=\"\x01\"", ";a=(b)", "; ", ";a=b ", ";a "}) {
+  for (std::string_view ext : {";", ";=b", ";a=", ";a b", ";a=b c", ";a=\"x", ";a=\"x\"y",
+                               ";a =", ";a=\"\x01\"", ";a=(b)", "; ", ";a=b ", ";a "}) {
     Decoded d = decodeAll("2" + std::string(ext) + "\r\nab\r\n0\r\n\r\n");
     EXPECT_EQ(d.status, kError) << testing::PrintToString(std::string(ext));
   }
@@ -140,7 +141,8 @@ TEST(H1ChunkedS, S21_ExtensionsAcceptedAndDropped) {
 
 TEST(H1ChunkedS, S22_ChunkLineCap) {
   std::string many;
-  while (many.size() < (1 << 20)) many += ";a=b";
+  while (many.size() < (1 << 20))
+    many += ";a=b";
   Decoded d = decodeAll("2" + many + "\r\nab\r\n0\r\n\r\n");
   EXPECT_EQ(d.status, kError);
   EXPECT_EQ(d.errorStatus, 400);
@@ -148,15 +150,16 @@ TEST(H1ChunkedS, S22_ChunkLineCap) {
   // The cap counts the line content (CRLF excluded): exactly maxChunkLine is fine.
   Limits limits;
   limits.maxChunkLine = 10;
-  EXPECT_EQ(decodeAll("2;aaaaaaaa\r\nab\r\n0\r\n\r\n", 0, limits).status, kDone);   // 10 bytes
+  EXPECT_EQ(decodeAll("2;aaaaaaaa\r\nab\r\n0\r\n\r\n", 0, limits).status, kDone);    // 10 bytes
   EXPECT_EQ(decodeAll("2;aaaaaaaaa\r\nab\r\n0\r\n\r\n", 0, limits).status, kError);  // 11 bytes
   EXPECT_EQ(decodeAll("2;aaaaaaaa\r\nab\r\n0;aaaaaaaa\r\n\r\n", 1, limits).status, kDone);
 }
 
 TEST(H1ChunkedS, S23_TrailersFilteredAndCopied) {
-  std::string in = "2\r\nab\r\n0\r\nX-Checksum: abc\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n"
-                   "Host: evil\r\nAuthorization: Bearer x\r\nX-Forwarded-For: 1.2.3.4\r\n"
-                   "grpc-status:  0 \r\n\r\n";
+  std::string in =
+      "2\r\nab\r\n0\r\nX-Checksum: abc\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n"
+      "Host: evil\r\nAuthorization: Bearer x\r\nX-Forwarded-For: 1.2.3.4\r\n"
+      "grpc-status:  0 \r\n\r\n";
   Decoded d = decodeAll(in);
   ASSERT_EQ(d.status, kDone);
   ASSERT_EQ(d.trailers.size(), 2u);
@@ -272,7 +275,8 @@ TEST(H1Chunked, Writers) {
 
 TEST(H1Chunked, ReencodeRoundTrip) {
   std::string body;
-  for (int i = 0; i < 300; ++i) body += char('a' + i % 26);
+  for (int i = 0; i < 300; ++i)
+    body += char('a' + i % 26);
   std::string encoded;
   appendChunkHeader(encoded, 100);
   encoded += body.substr(0, 100) + "\r\n";

@@ -1,10 +1,9 @@
 // HeadScanner: linear-time "is it worth parsing yet" checks.
-#include "http/h1/head_scanner.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
 
+#include "http/h1/head_scanner.h"
 #include "http/h1/request_parser.h"
 
 namespace causeway::http::h1 {

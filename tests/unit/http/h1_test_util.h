@@ -16,9 +16,12 @@ inline int requestStatus(std::string_view input, const Limits& limits = {}) {
   RequestHead head;
   ParseError error;
   switch (parseRequestHead(input, limits, head, error)) {
-    case ParseStatus::Complete: return 0;
-    case ParseStatus::Incomplete: return -1;
-    case ParseStatus::Error: return error.status;
+  case ParseStatus::Complete:
+    return 0;
+  case ParseStatus::Incomplete:
+    return -1;
+  case ParseStatus::Error:
+    return error.status;
   }
   return -2;
 }
@@ -28,9 +31,12 @@ inline int responseStatus(std::string_view input, std::string_view method = "GET
   ResponseHead head;
   ParseError error;
   switch (parseResponseHead(input, method, limits, head, error)) {
-    case ParseStatus::Complete: return 0;
-    case ParseStatus::Incomplete: return -1;
-    case ParseStatus::Error: return error.status;
+  case ParseStatus::Complete:
+    return 0;
+  case ParseStatus::Incomplete:
+    return -1;
+  case ParseStatus::Error:
+    return error.status;
   }
   return -2;
 }
@@ -46,7 +52,8 @@ inline void expectIncrementalAgrees(std::string_view input, const Limits& limits
   for (size_t n = 0; n <= input.size(); ++n) {
     ParseStatus s = parseRequestHead(input.substr(0, n), limits, part, partError);
     if (s == ParseStatus::Incomplete) continue;
-    ASSERT_EQ(s, wholeStatus) << "prefix " << n << " of " << testing::PrintToString(std::string(input));
+    ASSERT_EQ(s, wholeStatus) << "prefix " << n << " of "
+                              << testing::PrintToString(std::string(input));
     if (s == ParseStatus::Error) {
       EXPECT_EQ(partError.status, wholeError.status);
       EXPECT_EQ(partError.reason, wholeError.reason);

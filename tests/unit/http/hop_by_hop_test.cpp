@@ -1,26 +1,28 @@
 // Hop-by-hop field removal (reliability S60–S62).
-#include "http/hop_by_hop.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
+
+#include "http/hop_by_hop.h"
 
 namespace causeway::http {
 namespace {
 
 std::vector<std::string> names(const Headers& h) {
   std::vector<std::string> out;
-  for (const auto& f : h) out.emplace_back(f.name);
+  for (const auto& f : h)
+    out.emplace_back(f.name);
   return out;
 }
 
 TEST(HopByHop, FixedSet) {
-  for (std::string_view n : {"Connection", "proxy-connection", "Keep-Alive", "Proxy-Authenticate",
-                             "Proxy-Authorization", "te", "Trailer", "Transfer-Encoding", "Upgrade",
-                             "HTTP2-Settings"})
+  for (std::string_view n :
+       {"Connection", "proxy-connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+        "te", "Trailer", "Transfer-Encoding", "Upgrade", "HTTP2-Settings"})
     EXPECT_TRUE(isHopByHopField(n)) << n;
-  for (std::string_view n : {"Host", "Trailers", "Content-Length", "X-Forwarded-For", "Authorization"})
+  for (std::string_view n :
+       {"Host", "Trailers", "Content-Length", "X-Forwarded-For", "Authorization"})
     EXPECT_FALSE(isHopByHopField(n)) << n;
 }
 
