@@ -23,4 +23,6 @@ add_library(causeway::asio ALIAS causeway_asio)
 target_link_libraries(causeway_asio INTERFACE Boost::headers Threads::Threads)
 target_compile_options(causeway_asio INTERFACE -pthread)
 target_compile_definitions(causeway_asio INTERFACE
-  BOOST_ASIO_NO_DEPRECATED BOOST_ASIO_DISABLE_BOOST_COROUTINE BOOST_ASIO_SEPARATE_COMPILATION)
+  BOOST_ASIO_NO_DEPRECATED BOOST_ASIO_DISABLE_BOOST_COROUTINE BOOST_ASIO_SEPARATE_COMPILATION
+  # Coroutine frames and handlers are recycled per thread; a request nests ~10 frames.
+  BOOST_ASIO_RECYCLING_ALLOCATOR_CACHE_SIZE=16)

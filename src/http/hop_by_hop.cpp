@@ -6,37 +6,27 @@ namespace causeway::http {
 
 namespace {
 
-constexpr std::array<std::string_view, 10> kHopByHop = {
-    "Connection",
-    "Proxy-Connection",
-    "Keep-Alive",
-    "Proxy-Authenticate",
-    "Proxy-Authorization",
-    "TE",
-    "Trailer",
-    "Transfer-Encoding",
-    "Upgrade",
-    "HTTP2-Settings",
-};
 
 constexpr std::array<std::string_view, 8> kProtected = {
     "Host",   "Content-Length", "Transfer-Encoding", "Authorization",
     "Cookie", "Forwarded",      "X-Real-Ip",         "X-Scheme",
 };
 
-bool nominated(const Headers& headers, std::string_view name) {
-  bool found = false;
-  forEachConnectionToken(headers,
-                         [&](std::string_view token) { found = found || iequals(token, name); });
-  return found;
-}
-
 }  // namespace
 
 bool isHopByHopField(std::string_view name) {
-  for (std::string_view hop : kHopByHop)
-    if (iequals(name, hop)) return true;
-  return false;
+  // Switch on the length first: most fields are rejected without a comparison.
+  switch (name.size()) {
+    case 2: return iequals(name, "TE");
+    case 7: return iequals(name, "Trailer") || iequals(name, "Upgrade");
+    case 10: return iequals(name, "Connection") || iequals(name, "Keep-Alive");
+    case 14: return iequals(name, "HTTP2-Settings");
+    case 16: return iequals(name, "Proxy-Connection");
+    case 17: return iequals(name, "Transfer-Encoding");
+    case 18: return iequals(name, "Proxy-Authenticate");
+    case 19: return iequals(name, "Proxy-Authorization");
+    default: return false;
+  }
 }
 
 bool isProtectedFromConnection(std::string_view name) {
@@ -47,22 +37,40 @@ bool isProtectedFromConnection(std::string_view name) {
 
 size_t removeHopByHop(Headers& headers, const HopByHopOptions& options) {
   // Decide for every field before removing anything: Connection itself goes away too.
+  // Connection tokens that are not themselves hop-by-hop ("keep-alive", "close" and
+  // "upgrade" are the usual ones) nominate extra fields; collect those once.
   bool teTrailers = false;
-  if (options.keepTeTrailers) {
-    for (const HeaderField& field : headers)
-      if (iequals(field.name, "TE") && listContainsToken(field.value, "trailers"))
-        teTrailers = true;
+  std::array<std::string_view, 16> nominatedNames;
+  size_t nominatedCount = 0;
+  bool tooMany = false;
+  for (const HeaderField& field : headers) {
+    if (options.keepTeTrailers && field.name.size() == 2 && iequals(field.name, "TE") &&
+        listContainsToken(field.value, "trailers"))
+      teTrailers = true;
   }
+  forEachConnectionToken(headers, [&](std::string_view token) {
+    if (isHopByHopField(token) || iequals(token, "close") || isProtectedFromConnection(token)) return;
+    if (nominatedCount < nominatedNames.size()) nominatedNames[nominatedCount++] = token;
+    else tooMany = true;
+  });
+  auto isNominated = [&](std::string_view name) {
+    for (size_t i = 0; i < nominatedCount; ++i)
+      if (iequals(nominatedNames[i], name)) return true;
+    if (!tooMany) return false;
+    bool found = false;
+    forEachConnectionToken(headers, [&](std::string_view token) { found = found || iequals(token, name); });
+    return found;
+  };
   auto& fields = headers.fields();
-  // Pass 1: mark fields nominated by Connection with an empty name (a parsed name is never
-  // empty). Connection fields are hop-by-hop, so they are still intact while this runs.
-  for (HeaderField& field : fields) {
-    if (isHopByHopField(field.name) || isProtectedFromConnection(field.name)) continue;
-    if (!nominated(headers, field.name)) continue;
-    bool keep = false;
-    for (std::string_view name : options.keepNominated)
-      keep = keep || iequals(name, field.name);
-    if (!keep) field.name = {};
+  // Pass 1: mark nominated fields with an empty name (a parsed name is never empty).
+  if (nominatedCount > 0) {
+    for (HeaderField& field : fields) {
+      if (isHopByHopField(field.name) || !isNominated(field.name)) continue;
+      bool keep = false;
+      for (std::string_view name : options.keepNominated)
+        keep = keep || iequals(name, field.name);
+      if (!keep) field.name = {};
+    }
   }
   // Pass 2: compact.
   size_t removed = 0;

@@ -50,9 +50,9 @@ std::string_view forwardedServerName() {
   return name;
 }
 
-void applyForwardedHeaders(Exchange& ex, const EntryPoint& entryPoint) {
-  http::Headers& headers = ex.request.headers;
-  const ConnectionInfo& conn = ex.connection;
+void applyForwardedHeaders(Request& request, Arena& arena, const ConnectionInfo& conn,
+                           const EntryPoint& entryPoint) {
+  http::Headers& headers = request.headers;
 
   // 1. Hop-by-hop fields and those nominated by Connection go first, so a client cannot
   //    make us drop what we add below. Upgrade stays for an accepted upgrade request and
@@ -62,56 +62,86 @@ void applyForwardedHeaders(Exchange& ex, const EntryPoint& entryPoint) {
   for (const auto& name : entryPoint.keepConnectionHeaders)
     if (keptCount < kept.size()) kept[keptCount++] = name;
   http::HopByHopOptions options;
-  options.keepUpgrade = ex.request.upgrade;
+  options.keepUpgrade = request.upgrade;
   options.keepTeTrailers = true;
   options.keepNominated = std::span<const std::string_view>(kept.data(), keptCount);
   http::removeHopByHop(headers, options);
-  if (ex.request.upgrade && !headers.has("Upgrade")) ex.request.upgrade = false;
+  if (request.upgrade && !headers.has("Upgrade")) request.upgrade = false;
 
+  // 2. One pass: drop what an untrusted peer may not send, note what is present.
+  enum Field { kProto, kPort, kHost, kServer, kRealIp, kScheme, kXScheme, kCount };
+  std::array<int, kCount> present;
+  present.fill(-1);
+  size_t forwardedFor = 0;
   bool trusted = conn.peerTrusted;
-  size_t xffCount = 0;
-  headers.removeIf([&](const http::HeaderField& f) {
-    if (!trusted && isManaged(f.name)) return true;
-    if (sameFieldName(f.name, "X-Forwarded-For")) ++xffCount;
-    return false;
-  });
+  auto& fields = headers.fields();
+  size_t w = 0;
+  for (size_t r = 0; r < fields.size(); ++r) {
+    const http::HeaderField f = fields[r];
+    if (isManaged(f.name)) {
+      if (!trusted) continue;
+      if (sameFieldName(f.name, "X-Forwarded-For")) ++forwardedFor;
+      else if (sameFieldName(f.name, "X-Forwarded-Proto")) present[kProto] = int(w);
+      else if (sameFieldName(f.name, "X-Forwarded-Port")) present[kPort] = int(w);
+      else if (sameFieldName(f.name, "X-Forwarded-Host")) present[kHost] = int(w);
+      else if (sameFieldName(f.name, "X-Forwarded-Server")) present[kServer] = int(w);
+      else if (sameFieldName(f.name, "X-Real-Ip")) present[kRealIp] = int(w);
+      else if (sameFieldName(f.name, "X-Forwarded-Scheme")) present[kScheme] = int(w);
+      else if (sameFieldName(f.name, "X-Scheme")) present[kXScheme] = int(w);
+    }
+    fields[w++] = f;
+  }
+  fields.resize(w);
+  auto valueOf = [&](Field field) -> std::string_view {
+    return present[field] < 0 ? std::string_view() : fields[size_t(present[field])].value;
+  };
 
-  // 2. Fold several X-Forwarded-For fields into one, as Go joins header values.
-  if (xffCount > 1) {
+  // 3. Fold several X-Forwarded-For fields into one, as Go joins header values.
+  if (forwardedFor > 1) {
     std::string joined;
     for (const auto& f : headers)
       if (sameFieldName(f.name, "X-Forwarded-For")) {
         if (!joined.empty()) joined += ", ";
         joined += f.value;
       }
-    headers.set("X-Forwarded-For", ex.arena.copy(joined));
+    headers.set("X-Forwarded-For", arena.copy(joined));
   }
 
-  // 3. Fill in what is missing.
+  // 4. Fill in what is missing (an empty value counts as missing, as in Traefik).
   bool secure = conn.tls;
-  std::string_view proto = headers.get("X-Forwarded-Proto");
+  std::string_view proto = valueOf(kProto);
   if (proto.empty()) {
-    if (ex.request.websocket) proto = secure ? "wss" : "ws";
+    if (request.websocket) proto = secure ? "wss" : "ws";
     else proto = secure ? "https" : "http";
-    headers.set("X-Forwarded-Proto", proto);
+    if (present[kProto] >= 0) fields[size_t(present[kProto])].value = proto;
+    else headers.add("X-Forwarded-Proto", proto);
   }
   if (entryPoint.addXForwardedSchemeHeaders) {
-    if (!headers.has("X-Forwarded-Scheme")) headers.set("X-Forwarded-Scheme", proto);
-    if (!headers.has("X-Scheme")) headers.set("X-Scheme", proto);
+    if (present[kScheme] < 0) headers.add("X-Forwarded-Scheme", proto);
+    if (present[kXScheme] < 0) headers.add("X-Scheme", proto);
   }
-  if (headers.get("X-Forwarded-Port").empty()) {
-    std::string_view authority = ex.request.authority;
+  if (valueOf(kPort).empty()) {
+    std::string_view authority = request.authority;
     std::string_view port;
     size_t colon = authority.rfind(':');
     if (colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos)
       port = authority.substr(colon + 1);
     if (port.empty()) port = (secure || proto == "https" || proto == "wss") ? "443" : "80";
-    headers.set("X-Forwarded-Port", port);
+    if (present[kPort] >= 0) fields[size_t(present[kPort])].value = port;
+    else headers.add("X-Forwarded-Port", port);
   }
-  if (headers.get("X-Forwarded-Host").empty() && !ex.request.authority.empty())
-    headers.set("X-Forwarded-Host", ex.request.authority);
-  if (!forwardedServerName().empty()) headers.set("X-Forwarded-Server", forwardedServerName());
-  if (headers.get("X-Real-Ip").empty()) headers.set("X-Real-Ip", conn.peerIpText);
+  if (valueOf(kHost).empty() && !request.authority.empty()) {
+    if (present[kHost] >= 0) fields[size_t(present[kHost])].value = request.authority;
+    else headers.add("X-Forwarded-Host", request.authority);
+  }
+  if (std::string_view server = forwardedServerName(); !server.empty()) {
+    if (present[kServer] >= 0) fields[size_t(present[kServer])].value = server;
+    else headers.add("X-Forwarded-Server", server);
+  }
+  if (valueOf(kRealIp).empty()) {
+    if (present[kRealIp] >= 0) fields[size_t(present[kRealIp])].value = conn.peerIpText;
+    else headers.add("X-Real-Ip", conn.peerIpText);
+  }
 }
 
 }  // namespace causeway::server

@@ -18,7 +18,10 @@ namespace causeway::server {
 
 struct EntryPoint;
 
-void applyForwardedHeaders(Exchange& ex, const EntryPoint& entryPoint);
+// `arena` holds any value built here (a folded X-Forwarded-For); `conn` is the downstream
+// connection that carried the request.
+void applyForwardedHeaders(Request& request, Arena& arena, const ConnectionInfo& conn,
+                           const EntryPoint& entryPoint);
 
 // The name this host reports in X-Forwarded-Server (the machine's host name).
 std::string_view forwardedServerName();

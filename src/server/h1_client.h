@@ -32,6 +32,14 @@ struct ForwardResult {
   bool requestSent = false;  // some bytes of the request reached the upstream
 };
 
+// The request head as it goes upstream: always HTTP/1.1, re-serialized from the parsed
+// form (never the client's bytes); hop-by-hop fields dropped; Host from the request
+// (passHostHeader) or the server; X-Forwarded-For with the peer appended; framing decided
+// here (Content-Length, or chunked for a body of unknown length).
+void serializeRequestHead(const Request& request, const ConnectionInfo& connection,
+                          const UpstreamEndpoint& endpoint, const ForwardOptions& options,
+                          std::string& out);
+
 // On success ex.response holds the upstream's status, headers and a body that reads from
 // the upstream connection; the connection goes back to the pool when that body has been
 // read to its end and the exchange is reset. On failure ex.response is untouched.

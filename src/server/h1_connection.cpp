@@ -318,8 +318,7 @@ int Http1Connection::buildRequest(Exchange& ex, const http::h1::RequestHead& hea
 }
 
 awaitable<void> Http1Connection::route(Exchange& ex) {
-  const SnapshotPtr& snapshot = worker_.snapshot();
-  ex.snapshot = snapshot.get();
+  const Snapshot* snapshot = ex.snapshot;
   if (!snapshot || entryPoint_.index >= snapshot->routes.size()) {
     errorReply(ex, 404, "404 page not found");
     co_return;
@@ -505,7 +504,11 @@ awaitable<void> Http1Connection::run() {
     updateDeadline();
     ++served_;
 
-    applyForwardedHeaders(ex, entryPoint_);
+    // Pin the snapshot for the whole exchange, body included: a reload must not free the
+    // handlers or endpoints this request uses (the copy touches only this worker's count).
+    SnapshotPtr pinned = worker_.snapshot();
+    ex.snapshot = pinned.get();
+    applyForwardedHeaders(ex.request, arena_, info_, entryPoint_);
     co_await route(ex);
 
     auto* body = static_cast<RequestBody*>(ex.request.body);

@@ -1,0 +1,135 @@
+// Micro-benchmarks of the per-request work around the parser and the router: header
+// hygiene (X-Forwarded-*, hop-by-hop), the upstream request head, and the upstream pool.
+#include <benchmark/benchmark.h>
+
+#include "core/arena.h"
+#include "http/h1/parser.h"
+#include "server/entry_point.h"
+#include "server/forwarded_headers.h"
+#include "server/h1_client.h"
+#include "server/upstream_pool.h"
+
+namespace {
+
+using namespace causeway;
+
+constexpr std::string_view kBrowserRequest =
+    "GET /api/v1/users?id=42 HTTP/1.1\r\n"
+    "Host: app.example.com\r\n"
+    "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36\r\n"
+    "Accept: text/html,application/xhtml+xml\r\n"
+    "Accept-Language: en-US,en;q=0.9\r\n"
+    "Accept-Encoding: gzip, deflate, br\r\n"
+    "Connection: keep-alive\r\n"
+    "Cookie: session=abc123; theme=dark\r\n"
+    "X-Forwarded-For: 10.0.0.1\r\n"
+    "\r\n";
+
+struct Fixture {
+  server::EntryPoint entryPoint;
+  server::ConnectionInfo connection;
+  server::UpstreamEndpoint endpoint;
+  Fixture() {
+    entryPoint.name = "web";
+    connection.peerIpText = "127.0.0.1";
+    connection.peerIp = *net::IpAddress::parse("127.0.0.1");
+    endpoint.authority = "127.0.0.1:8081";
+    endpoint.transport = std::make_shared<server::Transport>();
+  }
+};
+
+void fillRequest(const http::h1::RequestHead& head, server::Request& r) {
+  r.method = head.method;
+  r.path = head.uri.path;
+  r.rawPath = head.uri.path;
+  r.query = head.uri.query;
+  r.hasQuery = head.uri.hasQuery;
+  r.authority = head.host;
+  r.host = "app.example.com";
+  r.headers = head.headers;
+}
+
+void BM_ForwardedHeaders(benchmark::State& state) {
+  Fixture f;
+  Arena arena;
+  http::h1::RequestHead head;
+  http::h1::ParseError error;
+  http::h1::parseRequestHead(kBrowserRequest, {}, head, error);
+  server::Request request;
+  for (auto _ : state) {
+    fillRequest(head, request);
+    server::applyForwardedHeaders(request, arena, f.connection, f.entryPoint);
+    benchmark::DoNotOptimize(request.headers.size());
+    arena.reset();
+  }
+}
+BENCHMARK(BM_ForwardedHeaders);
+
+void BM_SerializeUpstreamHead(benchmark::State& state) {
+  Fixture f;
+  Arena arena;
+  http::h1::RequestHead head;
+  http::h1::ParseError error;
+  http::h1::parseRequestHead(kBrowserRequest, {}, head, error);
+  server::Request request;
+  fillRequest(head, request);
+  server::applyForwardedHeaders(request, arena, f.connection, f.entryPoint);
+  std::string out;
+  server::ForwardOptions options;
+  for (auto _ : state) {
+    server::serializeRequestHead(request, f.connection, f.endpoint, options, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(int64_t(state.iterations() * out.size()));
+}
+BENCHMARK(BM_SerializeUpstreamHead);
+
+// Parse + header hygiene + upstream head: the user-space work of a request's way in.
+void BM_RequestWayIn(benchmark::State& state) {
+  Fixture f;
+  Arena arena;
+  http::h1::RequestHead head;
+  http::h1::ParseError error;
+  server::Request request;
+  std::string out;
+  server::ForwardOptions options;
+  for (auto _ : state) {
+    http::h1::parseRequestHead(kBrowserRequest, {}, head, error);
+    fillRequest(head, request);
+    server::applyForwardedHeaders(request, arena, f.connection, f.entryPoint);
+    server::serializeRequestHead(request, f.connection, f.endpoint, options, out);
+    benchmark::DoNotOptimize(out.data());
+    arena.reset();
+  }
+}
+BENCHMARK(BM_RequestWayIn);
+
+// Taking an idle connection from the pool and giving it back (a keep-alive request's cost).
+void BM_UpstreamPoolReuse(benchmark::State& state) {
+  asio::io_context io(1);
+  server::Watchdog watchdog;
+  server::UpstreamPool pool(io, watchdog);
+  Fixture f;
+  f.endpoint.poolId = server::poolIdFor("bench");
+  pool.release(f.endpoint, std::make_unique<server::UpstreamConnection>(io));
+  for (auto _ : state) {
+    server::Acquired acquired;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> { acquired = co_await pool.acquire(f.endpoint); },
+                   asio::detached);
+    io.run();
+    io.restart();
+    pool.release(f.endpoint, std::move(acquired.connection));
+  }
+}
+BENCHMARK(BM_UpstreamPoolReuse);
+
+void BM_ArenaCopies(benchmark::State& state) {
+  Arena arena;
+  for (auto _ : state) {
+    for (int i = 0; i < 16; ++i) benchmark::DoNotOptimize(arena.copy("x-forwarded-host: example.com"));
+    arena.reset();
+  }
+}
+BENCHMARK(BM_ArenaCopies);
+
+}  // namespace
