@@ -26,6 +26,13 @@ class Controller {
         timer_(io_) {}
 
   int run() {
+    // Watches first, then the initial load: a change made while we load is not lost (it
+    // triggers a reload once the loop runs; unchanged content is skipped by fingerprint).
+    for (auto& provider : providers_) {
+      provider->watch(io_, [this](provider::ProviderConfig config) {
+        pipeline_.submit(config.provider, std::move(config.root));
+      });
+    }
     // Initial configuration, before the first connection is accepted.
     for (auto& provider : providers_) {
       provider::LoadResult loaded = provider->load();
@@ -36,13 +43,7 @@ class Controller {
       if (loaded.ok) pipeline_.submit(provider->name(), std::move(loaded.config.root));
     }
     pipeline_.publishNow();
-
     server_.start();
-    for (auto& provider : providers_) {
-      provider->watch(io_, [this](provider::ProviderConfig config) {
-        pipeline_.submit(config.provider, std::move(config.root));
-      });
-    }
     waitTermination();
     waitReload();
     log::info("causeway started", {{"version", kVersion}, {"workers", server_.workerCount()}});

@@ -53,8 +53,21 @@ void applyImplicitEntryPoints(StaticConfig& config) {
     config.entryPoints["traefik"].address = ":8080";
 }
 
-std::vector<std::string> staticConfigSearchDirectories(const std::string& workingDir) {
-  return {workingDir, "/etc/causeway", "/etc/traefik"};
+std::vector<std::string> staticConfigSearchDirectories(const std::string& workingDir,
+                                                       const std::vector<std::string>& environ) {
+  auto variable = [&](std::string_view name) -> std::string {
+    for (const auto& entry : environ)
+      if (entry.size() > name.size() && entry.compare(0, name.size(), name) == 0 && entry[name.size()] == '=')
+        return entry.substr(name.size() + 1);
+    return {};
+  };
+  std::vector<std::string> directories = {workingDir};
+  // Traefik also searches $XDG_CONFIG_HOME/ and $HOME/.config/.
+  if (std::string xdg = variable("XDG_CONFIG_HOME"); !xdg.empty()) directories.push_back(xdg);
+  if (std::string home = variable("HOME"); !home.empty()) directories.push_back(home + "/.config");
+  directories.push_back("/etc/causeway");
+  directories.push_back("/etc/traefik");
+  return directories;
 }
 
 std::string findStaticConfigFile(const std::vector<std::string>& directories) {
@@ -90,7 +103,7 @@ StaticLoadResult loadStaticConfig(const std::vector<std::string>& args,
       result.configFile = path.string();
     if (!result.ok()) return result;
   } else {
-    result.configFile = findStaticConfigFile(staticConfigSearchDirectories(workingDir));
+    result.configFile = findStaticConfigFile(staticConfigSearchDirectories(workingDir, environ));
   }
 
   // File < environment < flags.

@@ -260,8 +260,10 @@ StaticLoadResult loadStaticConfig(const std::vector<std::string>& args,
                                   const std::vector<std::string>& environ,
                                   const std::string& workingDir);
 
-// `workingDir`, then /etc/causeway, then /etc/traefik.
-std::vector<std::string> staticConfigSearchDirectories(const std::string& workingDir);
+// `workingDir`, then $XDG_CONFIG_HOME and $HOME/.config (from `environ`, as Traefik),
+// then /etc/causeway, then /etc/traefik.
+std::vector<std::string> staticConfigSearchDirectories(const std::string& workingDir,
+                                                       const std::vector<std::string>& environ = {});
 
 // The first existing file among causeway.yml, causeway.yaml, causeway.toml, traefik.yml,
 // traefik.yaml, traefik.toml in the first directory, then the next directory...; "" if none.

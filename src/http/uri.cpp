@@ -294,3 +294,37 @@ EncodedCharacters findEncodedCharacters(std::string_view rawPath) {
 }
 
 }  // namespace causeway::http
+
+namespace causeway::http {
+
+bool routingPath(std::string_view path, std::string& out) {
+  if (path.find('%') == std::string_view::npos) return false;
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  constexpr std::string_view kReserved = ":/?#[]@!$&'()*+,;=%";
+  out.clear();
+  out.reserve(path.size());
+  bool changed = false;
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (path[i] == '%' && i + 2 < path.size()) {
+      int hi = hex(path[i + 1]), lo = hex(path[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        char decoded = char(hi * 16 + lo);
+        if (kReserved.find(decoded) == std::string_view::npos) {
+          out.push_back(decoded);
+          i += 2;
+          changed = true;
+          continue;
+        }
+      }
+    }
+    out.push_back(path[i]);
+  }
+  return changed;
+}
+
+}  // namespace causeway::http

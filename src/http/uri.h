@@ -111,3 +111,13 @@ struct EncodedCharacters {
 EncodedCharacters findEncodedCharacters(std::string_view rawPath);
 
 }  // namespace causeway::http
+
+namespace causeway::http {
+
+// Traefik's routing path (pkg/muxer/http): the escaped path with every %XX decoded except
+// the reserved characters of RFC 3986 §2.2 and '%' itself, so PathPrefix(`/foo bar`)
+// matches /foo%20bar while /foo%2Fbar stays distinct from /foo/bar. Writes into `out` and
+// returns true when it differs from `path` (paths without '%' are returned unchanged, fast).
+bool routingPath(std::string_view path, std::string& out);
+
+}  // namespace causeway::http

@@ -1,6 +1,7 @@
 #include "provider/file_provider.h"
 
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -122,14 +123,21 @@ std::vector<std::string> FileProvider::listFiles(std::vector<config::ConfigError
 
 const config::ParseResult& FileProvider::parse(const std::string& path,
                                                std::vector<config::ConfigError>& errors) {
-  std::error_code ec;
-  auto mtime = fs::last_write_time(path, ec);
-  int64_t mtimeNs = ec ? 0 : int64_t(mtime.time_since_epoch().count());
-  uint64_t size = ec ? 0 : fs::file_size(path, ec);
+  // Reuse the parsed tree only while the file is the same: same inode, size, mtime and
+  // ctime (ctime changes on every write, even when a copy restores the old mtime).
+  struct stat st{};
+  bool known = ::stat(path.c_str(), &st) == 0;
+  int64_t mtimeNs = known ? int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec : 0;
+  int64_t ctimeNs = known ? int64_t(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec : 0;
+  uint64_t size = known ? uint64_t(st.st_size) : 0;
+  uint64_t inode = known ? uint64_t(st.st_ino) : 0;
   auto it = cache_.find(path);
-  if (it == cache_.end() || it->second.mtimeNs != mtimeNs || it->second.size != size || mtimeNs == 0) {
+  if (!known || it == cache_.end() || it->second.mtimeNs != mtimeNs || it->second.ctimeNs != ctimeNs ||
+      it->second.size != size || it->second.inode != inode) {
     CachedFile entry;
     entry.mtimeNs = mtimeNs;
+    entry.ctimeNs = ctimeNs;
+    entry.inode = inode;
     entry.size = size;
     entry.parsed = config::parseConfigFile(path);
     it = cache_.insert_or_assign(path, std::move(entry)).first;
@@ -227,8 +235,10 @@ void FileProvider::readEvents() {
         if (file == watchedName) relevant = true;
         continue;
       }
-      bool hidden = !file.empty() && file[0] == '.';
-      if (!hidden && (file.empty() || isConfigFile(file) || (event->mask & IN_ISDIR))) relevant = true;
+      // Any change in a watched directory counts, hidden names included: Kubernetes
+      // ConfigMap volumes swap a hidden "..data" symlink. Unchanged content is dropped
+      // later by fingerprint.
+      relevant = true;
     }
     if (relevant) scheduleReload();
     readEvents();

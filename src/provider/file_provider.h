@@ -34,6 +34,8 @@ class FileProvider final : public Provider {
  private:
   struct CachedFile {
     int64_t mtimeNs = 0;
+    int64_t ctimeNs = 0;
+    uint64_t inode = 0;
     uint64_t size = 0;
     config::ParseResult parsed;
   };

@@ -7,6 +7,7 @@
 // lives on one worker and is touched by that worker's thread only.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <string_view>
@@ -36,7 +37,8 @@ struct ConnectionInfo {
 
 struct Request {
   std::string_view method;
-  std::string_view path;       // normalized path: what routing sees and what is forwarded
+  std::string_view path;       // normalized path (escaped): what is forwarded
+  std::string_view routingPath;  // path as rules see it (Traefik: non-reserved %XX decoded)
   std::string_view rawPath;    // as received
   std::string_view query;      // raw query, without '?'
   bool hasQuery = false;
@@ -49,6 +51,10 @@ struct Request {
   BodySource* body = nullptr;  // null: no body
   bool upgrade = false;        // Connection: upgrade with an Upgrade field (WebSocket)
   bool websocket = false;      // Upgrade: websocket
+  // Fields the client nominated in Connection that forwardedHeaders.connection keeps
+  // through the middleware chain; the proxy still drops them upstream (as Go does).
+  std::array<std::string_view, 4> nominatedKept{};
+  size_t nominatedKeptCount = 0;
 };
 
 // A bidirectional byte stream after a successful upgrade (101): the downstream codec

@@ -61,6 +61,15 @@ void applyForwardedHeaders(Request& request, Arena& arena, const ConnectionInfo&
   size_t keptCount = 0;
   for (const auto& name : entryPoint.keepConnectionHeaders)
     if (keptCount < kept.size()) kept[keptCount++] = name;
+  request.nominatedKeptCount = 0;
+  if (keptCount > 0) {
+    // Remember the kept ones the client nominated: they reach middlewares, not upstreams.
+    http::forEachConnectionToken(headers, [&](std::string_view token) {
+      for (size_t i = 0; i < keptCount; ++i)
+        if (iequals(token, kept[i]) && request.nominatedKeptCount < request.nominatedKept.size())
+          request.nominatedKept[request.nominatedKeptCount++] = kept[i];
+    });
+  }
   http::HopByHopOptions options;
   options.keepUpgrade = request.upgrade;
   options.keepTeTrailers = true;

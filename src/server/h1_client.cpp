@@ -120,8 +120,14 @@ void serializeRequestHead(const Request& r, const ConnectionInfo& connection,
 
   bool sawForwardedFor = false;
   bool trailers = false;
+  auto nominated = [&](std::string_view name) {
+    for (size_t i = 0; i < r.nominatedKeptCount; ++i)
+      if (iequals(r.nominatedKept[i], name)) return true;
+    return false;
+  };
   for (const auto& f : r.headers) {
     if (isHeaderNamed(f, "Host") || isHeaderNamed(f, "Content-Length")) continue;
+    if (r.nominatedKeptCount > 0 && nominated(f.name)) continue;
     if (http::isHopByHopField(f.name)) {
       if (isHeaderNamed(f, "TE") && listContainsToken(f.value, "trailers")) trailers = true;
       continue;

@@ -192,8 +192,11 @@ void Http1Connection::drain() {
 }
 
 void Http1Connection::onDeadline() {
+  // Shut the socket down rather than cancel: the exchange may be waiting on its upstream,
+  // with no operation pending here, and must still never write after its deadline.
   timedOut_ = true;
   error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_both, ignored);
   socket_.cancel(ignored);
 }
 
@@ -211,7 +214,10 @@ awaitable<bool> Http1Connection::writeAll(std::span<const asio::const_buffer> bu
 awaitable<bool> Http1Connection::readHead(http::h1::RequestHead& head) {
   phase_ = Phase::Idle;
   if (in_.empty()) {
-    armIn(entryPoint_.idleTimeout);
+    // Go arms ReadTimeout as soon as it reads a connection's first request; idleTimeout
+    // only applies between requests of a keep-alive connection.
+    bool first = served_ == 0 && entryPoint_.readTimeout.count() > 0;
+    armIn(first ? entryPoint_.readTimeout : entryPoint_.idleTimeout);
   } else {
     armIn(entryPoint_.readTimeout);
   }
@@ -279,6 +285,17 @@ int Http1Connection::buildRequest(Exchange& ex, const http::h1::RequestHead& hea
   r.rawPath = rebase(target.path, from, to);
   r.query = rebase(target.query, from, to);
   r.hasQuery = target.hasQuery;
+  if (r.query.find(';') != std::string_view::npos) {
+    // Go's proxy does not treat ';' as a separator: Traefik rewrites it to '&' before
+    // routing (or encodes it, with http.encodeQuerySemicolons).
+    std::string rewritten;
+    for (char c : r.query) {
+      if (c != ';') rewritten.push_back(c);
+      else if (entryPoint_.encodeQuerySemicolons) rewritten.append("%3B");
+      else rewritten.push_back('&');
+    }
+    r.query = arena_.copy(rewritten);
+  }
   r.scheme = info_.tls ? "https" : "http";
   // Routing host: the absolute-form authority when present (S42), else Host.
   r.authority = rebase(head.host, from, to);
@@ -290,9 +307,11 @@ int Http1Connection::buildRequest(Exchange& ex, const http::h1::RequestHead& hea
 
   if (target.form == http::TargetForm::Asterisk) {
     r.path = r.rawPath;
+    r.routingPath = r.path;
   } else {
     if (!http::normalizePath(r.rawPath, entryPoint_.sanitizePath, scratch_)) return 400;
     r.path = scratch_ == r.rawPath ? r.rawPath : arena_.copy(scratch_);
+    r.routingPath = http::routingPath(r.path, scratch_) ? arena_.copy(scratch_) : r.path;
     // Traefik checks encoded characters on the normalized path (a raw '\' is %5C there).
     const auto& allow = entryPoint_.allowEncoded;
     if (!(allow.slash && allow.backslash && allow.nul && allow.semicolon && allow.percent &&
@@ -306,7 +325,9 @@ int Http1Connection::buildRequest(Exchange& ex, const http::h1::RequestHead& hea
     }
   }
 
-  r.upgrade = head.upgrade;
+  // An h2c upgrade is never forwarded (reliability S62, Traefik GHSA-w4v4-9rw7-5326): the
+  // request goes on as plain HTTP/1.1 and the upgrade fields are dropped as hop-by-hop.
+  r.upgrade = head.upgrade && !listContainsToken(r.headers.get("Upgrade"), "h2c");
   r.websocket = head.upgrade && iequals(r.headers.get("Upgrade"), "websocket");
   r.body = nullptr;
   if (head.framing == Framing::Chunked ||
@@ -325,7 +346,7 @@ awaitable<void> Http1Connection::route(Exchange& ex) {
   }
   router::MatchInput input;
   input.host = ex.request.host;
-  input.path = ex.request.path;
+  input.path = ex.request.routingPath;
   input.method = ex.request.method;
   input.rawQuery = ex.request.query;
   input.headers = &ex.request.headers;
@@ -354,7 +375,7 @@ awaitable<bool> Http1Connection::writeResponse(Exchange& ex, bool headRequest, b
   bool hasDate = false;
   for (const auto& f : response.headers) {
     if (body && (iequals(f.name, "Content-Length") || iequals(f.name, "Transfer-Encoding"))) continue;
-    if (!upgraded && (iequals(f.name, "Connection") || iequals(f.name, "Keep-Alive"))) continue;
+    if (iequals(f.name, "Connection") || iequals(f.name, "Keep-Alive")) continue;
     if (iequals(f.name, "Date")) hasDate = true;
     out_.append(f.name);
     out_.append(": ");
@@ -384,7 +405,7 @@ awaitable<bool> Http1Connection::writeResponse(Exchange& ex, bool headRequest, b
     out_.append("Content-Length: 0\r\n");
   }
   if (upgraded) {
-    out_.append("\r\n");
+    out_.append("Connection: Upgrade\r\n\r\n");
   } else if (close) {
     out_.append("Connection: close\r\n\r\n");
   } else if (request.versionMinor == 0) {

@@ -1,6 +1,9 @@
 #include "server/server.h"
 
 #include <netdb.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <thread>
 
@@ -156,13 +159,32 @@ Server::Server(const config::StaticConfig& config, std::vector<EntryPoint> entry
   for (unsigned i = 0; i < count; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
 }
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+  for (int lock : portLocks_) ::close(lock);
+}
 
 bool Server::bind(std::string& error) {
   // SO_REUSEPORT lets our workers share a port, but would also let a second process share
-  // it silently. Probe with a plain bind first (unless the user asked for reusePort).
+  // it silently. Unless the user asked for reusePort: first take a per-port lock (an
+  // abstract Unix socket, held for the life of the process, so two causeway processes
+  // starting at the same moment cannot both pass), then probe with a plain bind, which
+  // fails when any other program holds the port.
   for (const auto& ep : entryPoints_) {
     if (ep.reusePort) continue;
+    int lock = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::string name = "causeway-port-" + std::to_string(ep.endpoint.port());
+    std::memcpy(address.sun_path + 1, name.data(), std::min(name.size(), sizeof(address.sun_path) - 2));
+    socklen_t length = socklen_t(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+    if (lock < 0 || ::bind(lock, reinterpret_cast<sockaddr*>(&address), length) != 0) {
+      if (lock >= 0) ::close(lock);
+      error = "entryPoint " + ep.name + ": cannot listen on " + ep.address +
+              ": the port is in use by another causeway process";
+      return false;
+    }
+    portLocks_.push_back(lock);
     try {
       asio::io_context probeContext;
       tcp::acceptor probe(probeContext);

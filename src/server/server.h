@@ -49,6 +49,7 @@ class Server {
   SnapshotHolder snapshots_;
   std::atomic<bool> terminating_{false};
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<int> portLocks_;  // abstract Unix sockets held while we own the ports
 };
 
 }  // namespace causeway::server

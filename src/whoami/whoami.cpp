@@ -92,6 +92,7 @@ class Session {
       bool expectContinue = head.expectContinue;
       buffer_.erase(0, head.headBytes);
 
+      head_ = method == "HEAD";
       std::string path = target, query;
       if (auto q = target.find('?'); q != std::string::npos) {
         path = target.substr(0, q);
@@ -203,7 +204,7 @@ class Session {
     out += "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
     if (close) out += "Connection: close\r\n";
     out += "\r\n";
-    out.append(body);
+    if (!head_) out.append(body);
     co_return co_await writeRaw(out);
   }
 
@@ -211,6 +212,7 @@ class Session {
     std::string head = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
                        std::to_string(size) + "\r\n" + (keepAlive ? "" : "Connection: close\r\n") + "\r\n";
     if (!co_await writeRaw(head)) co_return false;
+    if (head_) co_return true;
     static const std::string pattern = [] {
       std::string p(65536, 0);
       for (size_t i = 0; i < p.size(); ++i) p[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[i % 36];
@@ -274,6 +276,7 @@ class Session {
   std::string buffer_;
   std::string remoteIp_;
   std::string remoteAddr_;
+  bool head_ = false;  // answering a HEAD request: headers only
 };
 
 awaitable<void> acceptLoop(tcp::acceptor& acceptor, Shared& shared) {

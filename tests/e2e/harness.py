@@ -445,3 +445,10 @@ def parse_head(head):
         k, _, v = line.partition(":")
         fields.setdefault(k.strip().lower(), []).append(v.strip())
     return lines[0], fields
+
+
+def wait_log(proc, text, timeout=10.0):
+    """Waits until `text` appears in a Process's output (e.g. "causeway started", which causeway
+    logs once its providers watch their sources); returns the output."""
+    return wait_until(lambda: text in proc.output() and proc.output(), timeout=timeout,
+                      message=f"{text!r} in the log")

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from harness import curl, free_port, header_values, raw_request, routed, to_yaml, whoami_echo
+from harness import curl, free_port, header_values, raw_request, responses, routed, to_yaml, whoami_echo
 
 READY = "ready.sentinel"
 
@@ -39,8 +39,8 @@ def lb(*urls, **options):
     return {"loadBalancer": {"servers": [{"url": u} for u in urls], **options}}
 
 
-def send(cw, path="/", host="x.test", method=None, headers=(), iface=None, entrypoint="web"):
-    args = ["--interface", iface] if iface else []
+def send(cw, path="/", host="x.test", method=None, headers=(), iface=None, entrypoint="web", curl_args=()):
+    args = (["--interface", iface] if iface else []) + list(curl_args)
     return curl(cw.url(entrypoint, path), *args, host=host, method=method, headers=headers)
 
 
@@ -133,11 +133,30 @@ MATCHER_CASES = [
     ("matcher-lower-case-name", "pathprefix(`/lc`)", dict(path="/lc/1"), 200),
     ("matcher-upper-case-name", "PATHPREFIX(`/uc`)", dict(path="/uc/1"), 200),
     ("matcher-title-case-name", "Pathprefix(`/tc`)", dict(path="/tc/1"), 200),
+    # More request details
+    ("header-value-with-comma", "Header(`X-Env`, `a, b`)", dict(headers=["X-Env: a, b"]), 200),
+    ("headerregexp-unanchored", "HeaderRegexp(`X-Env`, `rod`)", dict(headers=["X-Env: prod"]), 200),
+    ("method-head-is-not-get", "Method(`GET`)", dict(method="HEAD", curl_args=["-I"]), 404),
+    ("query-encoded-key", "Query(`lang`, `fr`)", dict(path="/?la%6Eg=fr"), 200),
+    ("query-plus-is-space", "Query(`q`, `a b`)", dict(path="/?q=a+b"), 200),
+    ("pathregexp-case-sensitive", "PathRegexp(`^/CaSe`)", dict(path="/case"), 404),
+    ("queryregexp-any-value", "QueryRegexp(`k`, `^v`)", dict(path="/?k=x&k=vv"), 200),
+    # Routing path (reference §1.2 sanitizePath, §3.2 routing path)
+    ("path-sanitized-dot-segments", "Path(`/bar/`)", dict(path="/./foo/../bar//", curl_args=["--path-as-is"]), 200),
+    ("path-unreserved-decoded", "Path(`/foo/bar`)", dict(path="/%66oo/b%61r"), 200),
+    ("path-encoded-slash-kept", "PathPrefix(`/foo/bar`)", dict(path="/foo%2Fbar"), 404),
+    ("path-percent-encoded-space-decoded", "PathPrefix(`/foo bar`)", dict(path="/foo%20bar/x"), 200),
+    ("query-semicolon-separator", "Query(`lang`, `fr`)", dict(path="/?x=1;lang=fr"), 200),
 ]
 
 
-@pytest.mark.parametrize("rule,request_kwargs,expected", [c[1:] for c in MATCHER_CASES],
-                         ids=[c[0] for c in MATCHER_CASES])
+def matcher_params():
+    for case in MATCHER_CASES:
+        name, rule, request, expected, *marks = case
+        yield pytest.param(rule, request, expected, id=name, marks=marks)
+
+
+@pytest.mark.parametrize("rule,request_kwargs,expected", list(matcher_params()))
 def test_matcher(start_whoami, start_causeway, rule, request_kwargs, expected):
     w = start_whoami("matched")
     cw = start_causeway(dynamic=dynamic({"m": {"rule": rule, "service": "s"}}, {"s": lb(w.url)},
@@ -145,6 +164,8 @@ def test_matcher(start_whoami, start_causeway, rule, request_kwargs, expected):
     ready(cw)
     status, _, body = send(cw, **request_kwargs)
     assert status == expected, body
+    if request_kwargs.get("method") == "HEAD":
+        return  # no body (curl -I prints the head twice)
     if expected == 200:
         assert b"Name: matched" in body
     else:
@@ -568,3 +589,87 @@ def test_ping_on_web_entrypoint(start_whoami, start_causeway):
     head, _, rest = raw.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200 ")
     assert rest == b""
+
+
+# ---------------------------------------------------------------------------------------
+# More routing details
+
+def test_absolute_form_target_routes_on_its_host(start_whoami, start_causeway):
+    # RFC 9112 §3.2.2: the authority of an absolute-form target replaces Host (reliability S42).
+    w1, w2 = start_whoami("target-host"), start_whoami("header-host")
+    routers = {"b": {"rule": "Host(`b.test`)", "service": "one"}, "a": {"rule": "Host(`a.test`)", "service": "two"}}
+    cw = start_causeway(dynamic=dynamic(routers, {"one": lb(w1.url), "two": lb(w2.url)}, upstream=w1.url))
+    ready(cw)
+    raw = raw_request(cw.port(), b"GET http://b.test/x?y=1 HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+    (status, _, body), = responses(raw)
+    assert status == 200
+    request_line, headers, own = whoami_echo(body)
+    assert own["Name"] == "target-host"
+    assert request_line == "GET /x?y=1 HTTP/1.1"
+    assert header_values(headers, "Host") == ["b.test"]
+
+
+def test_http10_without_host_matches_no_host_rule(start_whoami, start_causeway):
+    w = start_whoami("no-host")
+    routers = {"host": {"rule": "Host(`old.test`)", "service": "s"},
+               "path": {"rule": "Path(`/any-host`)", "service": "s"}}
+    cw = start_causeway(dynamic=dynamic(routers, {"s": lb(w.url)}, upstream=w.url))
+    ready(cw)
+    raw = raw_request(cw.port(), b"GET / HTTP/1.0\r\n\r\n")
+    assert responses(raw)[0][0] == 404
+    raw = raw_request(cw.port(), b"GET /any-host HTTP/1.0\r\n\r\n")
+    assert responses(raw)[0][0] == 200
+
+
+def test_negative_priority_loses_to_everything(start_whoami, start_causeway):
+    w1, w2 = two_upstreams(start_whoami)
+    routers = {
+        "negative": {"rule": "Host(`p.test`) && PathPrefix(`/`)", "service": "one", "priority": -1},
+        "short": {"rule": "PathPrefix(`/`)", "service": "two"},
+    }
+    cw = start_causeway(dynamic=dynamic(routers, {"one": lb(w1.url), "two": lb(w2.url)}, upstream=w1.url))
+    ready(cw)
+    assert b"Name: second" in send(cw, host="p.test")[2]
+
+
+def test_redirect_scheme_middleware(start_whoami, start_causeway):
+    w = start_whoami()
+    mws = {"to-https": {"redirectScheme": {"scheme": "https", "port": "8443", "permanent": True}},
+           "to-https-default-port": {"redirectScheme": {"scheme": "https"}}}
+    routers = {"r": {"rule": "Host(`r.test`)", "service": "s", "middlewares": ["to-https"]},
+               "d": {"rule": "Host(`d.test`)", "service": "s", "middlewares": ["to-https-default-port"]}}
+    cw = start_causeway(dynamic=dynamic(routers, {"s": lb(w.url)}, mws, upstream=w.url))
+    ready(cw)
+    status, headers, _ = send(cw, host="r.test:8080", path="/p?q=1")
+    assert status == 301
+    assert headers["location"] == "https://r.test:8443/p?q=1"
+    status, headers, _ = send(cw, host="r.test", path="/p", method="POST")
+    assert status == 308
+    status, headers, _ = send(cw, host="d.test:8080", path="/p")
+    assert status == 302
+    assert headers["location"] == "https://d.test/p"
+
+
+def test_zero_weight_server_gets_nothing(start_whoami, start_causeway):
+    w1, w2 = start_whoami("zero"), start_whoami("one")
+    services = {"s": {"loadBalancer": {"servers": [{"url": w1.url, "weight": 0}, {"url": w2.url, "weight": 1}]}}}
+    cw = start_causeway(dynamic=dynamic({"r": {"rule": "Host(`w.test`)", "service": "s"}}, services,
+                                        upstream=w2.url))
+    ready(cw)
+    names = {whoami_echo(send(cw, host="w.test")[2])[2]["Name"] for _ in range(10)}
+    assert names == {"one"}
+
+
+def test_strip_prefix_plain_prefix_and_encoding(start_whoami, start_causeway):
+    w = start_whoami()
+    routers = {"r": {"rule": "PathPrefix(`/`)", "service": "s", "middlewares": ["strip"]}}
+    mws = {"strip": {"stripPrefix": {"prefixes": ["/api", "/v2/api"]}}}
+    cw = start_causeway(dynamic=dynamic(routers, {"s": lb(w.url)}, mws, upstream=w.url))
+    ready(cw)
+    # Traefik's stripPrefix is a plain string prefix; a leading slash is ensured.
+    path, headers = path_seen(send(cw, path="/apix")[2])
+    assert path == "/x" and header_values(headers, "X-Forwarded-Prefix") == ["/api"]
+    path, _ = path_seen(send(cw, path="/api/a%2Fb?q=1")[2])
+    assert path == "/a%2Fb?q=1"
+    path, headers = path_seen(send(cw, path="/other")[2])
+    assert path == "/other" and header_values(headers, "X-Forwarded-Prefix") == []

@@ -327,3 +327,17 @@ TEST(EncodedCharacters, Detection) {
 
 }  // namespace
 }  // namespace causeway::http
+
+namespace causeway::http {
+
+TEST(RoutingPath, DecodesAllButReservedCharacters) {
+  std::string out;
+  EXPECT_FALSE(routingPath("/plain/path", out));
+  EXPECT_TRUE(routingPath("/foo%20bar", out));
+  EXPECT_EQ(out, "/foo bar");
+  EXPECT_TRUE(routingPath("/caf%C3%A9/x%2Fy%3Bz%25", out));
+  EXPECT_EQ(out, "/caf\xc3\xa9/x%2Fy%3Bz%25");
+  EXPECT_FALSE(routingPath("/a%2Fb%3F", out));  // only reserved escapes: unchanged
+}
+
+}  // namespace causeway::http
