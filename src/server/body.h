@@ -65,4 +65,8 @@ class OwnedBody final : public BodySource {
   bool done_ = false;
 };
 
+// Reads a whole body into `out`, up to `limit` bytes. Returns false when the body broke
+// off or is larger than `limit` (then `tooLarge` is set and `out` holds the first bytes).
+awaitable<bool> readAll(BodySource& body, std::string& out, size_t limit, bool& tooLarge);
+
 }  // namespace causeway::server

@@ -4,6 +4,14 @@
 
 namespace causeway::server {
 
+ServiceRefPtr MiddlewareBuildContext::service(std::string_view name) {
+  std::string qualified(name);
+  if (qualified.find('@') == std::string::npos) qualified += "@" + provider_;
+  auto ref = std::make_shared<ServiceRef>(std::move(qualified));
+  serviceRefs_.push_back(ref);
+  return ref;
+}
+
 MiddlewareRegistry& MiddlewareRegistry::instance() {
   static MiddlewareRegistry registry;
   return registry;

@@ -35,8 +35,27 @@ class MiddlewareFactory {
 };
 using MiddlewareFactoryPtr = std::shared_ptr<const MiddlewareFactory>;
 
-// What a creator gets: the middleware's options (the value under its type key) and a
-// place to report problems. A creator returns nullptr after reporting at least one error.
+// A middleware's reference to a service (errors.service, ...). Services are built after
+// middlewares, so the reference is filled in when the snapshot is complete; handler() is
+// never null once the snapshot is published (a missing service disables the middleware).
+class ServiceRef {
+ public:
+  explicit ServiceRef(std::string name) : name_(std::move(name)) {}
+  const std::string& name() const { return name_; }
+  const HandlerPtr& handler() const { return handler_; }
+  void resolve(HandlerPtr handler) { handler_ = std::move(handler); }
+
+ private:
+  std::string name_;
+  HandlerPtr handler_;
+};
+using ServiceRefPtr = std::shared_ptr<ServiceRef>;
+
+struct Transport;
+
+// What a creator gets: the middleware's options (the value under its type key), a place
+// to report problems, and access to the rest of the configuration being built. A creator
+// returns nullptr after reporting at least one error.
 class MiddlewareBuildContext {
  public:
   MiddlewareBuildContext(std::string qualifiedName, std::string provider)
@@ -46,10 +65,25 @@ class MiddlewareBuildContext {
   void error(std::string message) { errors_.push_back(std::move(message)); }
   std::vector<std::string>& errors() { return errors_; }
 
+  // A reference to service `name` (qualified with this middleware's provider unless it
+  // has an @). A middleware that asks for one is rebuilt on every configuration change.
+  ServiceRefPtr service(std::string_view name);
+  const std::vector<ServiceRefPtr>& serviceRefs() const { return serviceRefs_; }
+
+  // The default servers transport (default@internal), for middlewares that call out
+  // (forwardAuth).
+  std::shared_ptr<const Transport> defaultTransport() const { return defaultTransport_; }
+  void setDefaultTransport(std::shared_ptr<const Transport> t) { defaultTransport_ = std::move(t); }
+  unsigned workers() const { return workers_; }
+  void setWorkers(unsigned n) { workers_ = n; }
+
  private:
   std::string name_;
   std::string provider_;
   std::vector<std::string> errors_;
+  std::vector<ServiceRefPtr> serviceRefs_;
+  std::shared_ptr<const Transport> defaultTransport_;
+  unsigned workers_ = 1;
 };
 
 using MiddlewareCreator =

@@ -1,6 +1,5 @@
 #include "server/snapshot_builder.h"
 
-#include <boost/url/parse.hpp>
 #include <limits>
 #include <set>
 
@@ -40,48 +39,6 @@ HandlerPtr compose(const std::vector<std::pair<std::string, MiddlewareFactoryPtr
   return handler;
 }
 
-bool parseServerUrl(const std::string& url, std::shared_ptr<const Transport> transport,
-                    UpstreamEndpoint& endpoint, std::string& error) {
-  auto parsed = boost::urls::parse_uri(url);
-  if (!parsed) {
-    error = "invalid server URL \"" + url + "\": " + parsed.error().message();
-    return false;
-  }
-  endpoint.url = url;
-  endpoint.scheme = toLower(std::string(parsed->scheme()));
-  if (endpoint.scheme != "http") {
-    if (endpoint.scheme == "https" || endpoint.scheme == "h2c")
-      error = "server URL \"" + url + "\": the " + endpoint.scheme +
-              " scheme is not supported yet (only http:// upstreams)";
-    else
-      error = "server URL \"" + url + "\": unknown scheme \"" + endpoint.scheme +
-              "\"; expected http, https or h2c";
-    return false;
-  }
-  if (!parsed->has_authority() || parsed->host().empty()) {
-    error = "server URL \"" + url + "\" has no host";
-    return false;
-  }
-  std::string host = parsed->host_address();  // without brackets for IPv6
-  endpoint.host = host;
-  endpoint.port = parsed->has_port() ? parsed->port_number() : 80;
-  if (parsed->has_port() && endpoint.port == 0) {
-    error = "server URL \"" + url + "\" has an invalid port";
-    return false;
-  }
-  endpoint.authority = std::string(parsed->encoded_host_and_port());
-  endpoint.path = std::string(parsed->encoded_path());
-  error_code ec;
-  auto address = asio::ip::make_address(host, ec);
-  if (!ec) endpoint.address = tcp::endpoint(address, endpoint.port);
-  endpoint.transport = std::move(transport);
-  std::string key = endpoint.scheme + "|" + host + "|" + std::to_string(endpoint.port) + "|" +
-                    endpoint.transport->name + "|" +
-                    std::to_string(reinterpret_cast<uintptr_t>(endpoint.transport.get()));
-  endpoint.poolId = poolIdFor(key);
-  return true;
-}
-
 std::shared_ptr<Transport> transportFrom(std::string name, const config::ForwardingTimeouts& timeouts,
                                          int maxIdle) {
   auto t = std::make_shared<Transport>();
@@ -98,6 +55,7 @@ struct MiddlewareEntry {
   std::string type;
   MiddlewareFactoryPtr factory;          // null for chains and broken middlewares
   std::vector<std::string> chain;        // qualified members when type is chain
+  std::vector<ServiceRefPtr> serviceRefs;  // services it calls, resolved after services
   bool ok = true;
 };
 
@@ -175,6 +133,8 @@ class Build {
           continue;
         }
         MiddlewareBuildContext context(qualified, provider);
+        context.setDefaultTransport(transports_["default@internal"]);
+        context.setWorkers(in_.workers);
         MiddlewareFactoryPtr factory = (*creator)(element.value.options, context);
         for (const auto& message : context.errors())
           state.addError(locationPrefix(element.location) + message);
@@ -184,7 +144,10 @@ class Build {
           continue;
         }
         entry.factory = factory;
-        middlewareCache_[qualified] = {element.fingerprint, factory};
+        entry.serviceRefs = context.serviceRefs();
+        // Factories that call services hold references filled by this build: never reused.
+        if (entry.serviceRefs.empty()) middlewareCache_[qualified] = {element.fingerprint, factory};
+        else middlewareCache_.erase(qualified);
       }
     }
   }
@@ -260,6 +223,8 @@ class Build {
   }
 
   void buildServices() {
+    // 1. Every service's own handler.
+    std::vector<std::tuple<std::string, std::string, const config::Service*>> withMiddlewares;
     for (const auto& [provider, config] : in_.providers) {
       for (const auto& [name, element] : config->http.services) {
         std::string qualified = qualify(name, provider);
@@ -279,17 +244,33 @@ class Build {
         HandlerPtr handler = buildLoadBalancer(qualified, provider, element, state);
         if (!handler) continue;
         for (const auto& server : service.loadBalancer->servers) state.serverStatus[server.url] = "UP";
-        if (!service.middlewares.empty()) {
-          std::vector<std::pair<std::string, MiddlewareFactoryPtr>> chain;
-          std::string error;
-          if (!resolveChain(service.middlewares, provider, chain, error, qualified)) {
-            state.addError(error);
-            continue;
-          }
-          handler = compose(chain, handler, qualified, in_.workers);
-        }
         services_[qualified] = handler;
+        if (!service.middlewares.empty()) withMiddlewares.emplace_back(qualified, provider, &service);
       }
+    }
+    // 2. Middlewares that call services (errors.service, ...) get their handlers.
+    for (auto& [name, entry] : middlewares_) {
+      for (const auto& ref : entry.serviceRefs) {
+        auto service = services_.find(ref->name());
+        if (service != services_.end()) {
+          ref->resolve(service->second);
+          runtime_.services[ref->name()].usedBy.push_back(name);
+          continue;
+        }
+        entry.ok = false;
+        runtime_.middlewares[name].addError("the service \"" + ref->name() + "\" does not exist");
+      }
+    }
+    // 3. Service-level middlewares (v3.7) wrap their service.
+    for (const auto& [qualified, provider, service] : withMiddlewares) {
+      std::vector<std::pair<std::string, MiddlewareFactoryPtr>> chain;
+      std::string error;
+      if (!resolveChain(service->middlewares, provider, chain, error, qualified)) {
+        runtime_.services[qualified].addError(error);
+        services_.erase(qualified);
+        continue;
+      }
+      services_[qualified] = compose(chain, services_[qualified], qualified, in_.workers);
     }
   }
 
@@ -320,7 +301,7 @@ class Build {
     for (const auto& server : lb.servers) {
       BalancedServer balanced;
       std::string error;
-      if (!parseServerUrl(server.url, transport->second, balanced.endpoint, error)) {
+      if (!makeEndpoint(server.url, transport->second, balanced.endpoint, error)) {
         state.addError(locationPrefix(element.location) + error);
         return nullptr;
       }

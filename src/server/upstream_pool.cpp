@@ -1,6 +1,9 @@
 #include "server/upstream_pool.h"
 
+#include <boost/url/parse.hpp>
 #include <mutex>
+
+#include "core/strings.h"
 
 namespace causeway::server {
 
@@ -10,6 +13,48 @@ uint64_t poolIdFor(const std::string& key) {
   std::lock_guard lock(mutex);
   auto [it, inserted] = ids.try_emplace(key, ids.size() + 1);
   return it->second;
+}
+
+bool makeEndpoint(const std::string& url, std::shared_ptr<const Transport> transport,
+                    UpstreamEndpoint& endpoint, std::string& error) {
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed) {
+    error = "invalid server URL \"" + url + "\": " + parsed.error().message();
+    return false;
+  }
+  endpoint.url = url;
+  endpoint.scheme = toLower(std::string(parsed->scheme()));
+  if (endpoint.scheme != "http") {
+    if (endpoint.scheme == "https" || endpoint.scheme == "h2c")
+      error = "server URL \"" + url + "\": the " + endpoint.scheme +
+              " scheme is not supported yet (only http:// upstreams)";
+    else
+      error = "server URL \"" + url + "\": unknown scheme \"" + endpoint.scheme +
+              "\"; expected http, https or h2c";
+    return false;
+  }
+  if (!parsed->has_authority() || parsed->host().empty()) {
+    error = "server URL \"" + url + "\" has no host";
+    return false;
+  }
+  std::string host = parsed->host_address();  // without brackets for IPv6
+  endpoint.host = host;
+  endpoint.port = parsed->has_port() ? parsed->port_number() : 80;
+  if (parsed->has_port() && endpoint.port == 0) {
+    error = "server URL \"" + url + "\" has an invalid port";
+    return false;
+  }
+  endpoint.authority = std::string(parsed->encoded_host_and_port());
+  endpoint.path = std::string(parsed->encoded_path());
+  error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (!ec) endpoint.address = tcp::endpoint(address, endpoint.port);
+  endpoint.transport = std::move(transport);
+  std::string key = endpoint.scheme + "|" + host + "|" + std::to_string(endpoint.port) + "|" +
+                    endpoint.transport->name + "|" +
+                    std::to_string(reinterpret_cast<uintptr_t>(endpoint.transport.get()));
+  endpoint.poolId = poolIdFor(key);
+  return true;
 }
 
 awaitable<Acquired> UpstreamPool::acquire(const UpstreamEndpoint& endpoint, bool allowReuse) {

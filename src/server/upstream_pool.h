@@ -42,6 +42,11 @@ struct UpstreamEndpoint {
 // Interns (scheme, host, port, transport) into small integers for the pools' hash maps.
 uint64_t poolIdFor(const std::string& key);
 
+// Parses a server URL ("http://10.0.0.1:8080/base") into an endpoint using `transport`.
+// False with `error` set for malformed URLs and schemes causeway cannot reach yet.
+bool makeEndpoint(const std::string& url, std::shared_ptr<const Transport> transport,
+                  UpstreamEndpoint& endpoint, std::string& error);
+
 class UpstreamConnection : public Watched {
  public:
   explicit UpstreamConnection(asio::io_context& io) : socket(io), buffer(16384) {}
