@@ -6,17 +6,13 @@
 #include "core/log.h"
 #include "core/strings.h"
 #include "server/internal_services.h"
-#include "server/load_balancer.h"
+#include "server/service_builder.h"
 
 namespace causeway::server {
 namespace {
 
 constexpr int64_t kMaxPriority = std::numeric_limits<int64_t>::max();
 
-std::string locationPrefix(const config::Location& location) {
-  std::string where = location.toString();
-  return where.empty() ? std::string() : where + ": ";
-}
 
 std::string describeErrors(const std::vector<config::ConfigError>& errors) {
   std::string out;
@@ -223,31 +219,9 @@ class Build {
   }
 
   void buildServices() {
-    // 1. Every service's own handler.
-    std::vector<std::tuple<std::string, std::string, const config::Service*>> withMiddlewares;
-    for (const auto& [provider, config] : in_.providers) {
-      for (const auto& [name, element] : config->http.services) {
-        std::string qualified = qualify(name, provider);
-        ServiceState& state = runtime_.services[qualified];
-        state.provider = provider;
-        for (const auto& e : element.errors) state.addError(e.toString(), !e.warning);
-        if (!element.ok()) continue;
-        const config::Service& service = element.value;
-        if (!service.loadBalancer) {
-          state.type = service.weighted ? "weighted" : service.mirroring ? "mirroring"
-                       : service.failover ? "failover" : "highestrandomweight";
-          state.addError(locationPrefix(element.location) + "service type \"" + state.type +
-                         "\" is not supported yet");
-          continue;
-        }
-        state.type = "loadbalancer";
-        HandlerPtr handler = buildLoadBalancer(qualified, provider, element, state);
-        if (!handler) continue;
-        for (const auto& server : service.loadBalancer->servers) state.serverStatus[server.url] = "UP";
-        services_[qualified] = handler;
-        if (!service.middlewares.empty()) withMiddlewares.emplace_back(qualified, provider, &service);
-      }
-    }
+    // 1. Every service's own handler (service_builder.cpp).
+    ServiceBuildEnv env{in_, runtime_, transports_, transportErrors_, serviceCache_};
+    buildServiceHandlers(env, services_);
     // 2. Middlewares that call services (errors.service, ...) get their handlers.
     for (auto& [name, entry] : middlewares_) {
       for (const auto& ref : entry.serviceRefs) {
@@ -262,69 +236,20 @@ class Build {
       }
     }
     // 3. Service-level middlewares (v3.7) wrap their service.
-    for (const auto& [qualified, provider, service] : withMiddlewares) {
-      std::vector<std::pair<std::string, MiddlewareFactoryPtr>> chain;
-      std::string error;
-      if (!resolveChain(service->middlewares, provider, chain, error, qualified)) {
-        runtime_.services[qualified].addError(error);
-        services_.erase(qualified);
-        continue;
+    for (const auto& [provider, config] : in_.providers) {
+      for (const auto& [name, element] : config->http.services) {
+        std::string qualified = qualify(name, provider);
+        if (element.value.middlewares.empty() || !services_.count(qualified)) continue;
+        std::vector<std::pair<std::string, MiddlewareFactoryPtr>> chain;
+        std::string error;
+        if (!resolveChain(element.value.middlewares, provider, chain, error, qualified)) {
+          runtime_.services[qualified].addError(error);
+          services_.erase(qualified);
+          continue;
+        }
+        services_[qualified] = compose(chain, services_[qualified], qualified, in_.workers);
       }
-      services_[qualified] = compose(chain, services_[qualified], qualified, in_.workers);
     }
-  }
-
-  HandlerPtr buildLoadBalancer(const std::string& qualified, const std::string& provider,
-                               const config::Element<config::Service>& element, ServiceState& state) {
-    const config::LoadBalancer& lb = *element.value.loadBalancer;
-    std::string transportName = lb.serversTransport.empty() ? "default@internal"
-                                                             : qualify(lb.serversTransport, provider);
-    auto transport = transports_.find(transportName);
-    if (transport == transports_.end()) {
-      auto broken = transportErrors_.find(transportName);
-      state.addError(locationPrefix(element.location) + "servers transport \"" + transportName + "\" " +
-                     (broken != transportErrors_.end() ? "has errors: " + broken->second : "does not exist"));
-      return nullptr;
-    }
-    if (lb.strategy != "wrr")
-      state.addError("strategy \"" + lb.strategy + "\" is not supported yet; using wrr", false);
-    if (lb.sticky) state.addError("sticky sessions are not supported yet; ignored", false);
-    if (lb.healthCheck) state.addError("health checks are not supported yet; ignored", false);
-    if (lb.passiveHealthCheck) state.addError("passive health checks are not supported yet; ignored", false);
-
-    uint64_t key = element.fingerprint ^ (std::hash<std::string>{}(transportName) * 31) ^
-                   transportFingerprint(transportName);
-    auto cached = serviceCache_.find(qualified);
-    if (cached != serviceCache_.end() && cached->second.first == key) return cached->second.second;
-
-    std::vector<BalancedServer> servers;
-    for (const auto& server : lb.servers) {
-      BalancedServer balanced;
-      std::string error;
-      if (!makeEndpoint(server.url, transport->second, balanced.endpoint, error)) {
-        state.addError(locationPrefix(element.location) + error);
-        return nullptr;
-      }
-      balanced.weight = server.effectiveWeight();
-      balanced.preservePath = server.preservePath;
-      servers.push_back(std::move(balanced));
-    }
-    ForwardOptions options;
-    options.passHostHeader = lb.passHostHeader;
-    options.appendXForwardedFor = !in_.staticConfig->global.notAppendXForwardedFor;
-    auto handler = std::make_shared<LoadBalancerService>(qualified, std::move(servers), options, in_.workers);
-    serviceCache_[qualified] = {key, handler};
-    return handler;
-  }
-
-  uint64_t transportFingerprint(const std::string& qualified) {
-    size_t at = qualified.rfind('@');
-    if (at == std::string::npos) return 0;
-    std::string provider = qualified.substr(at + 1);
-    auto it = in_.providers.find(provider);
-    if (it == in_.providers.end()) return 0x5157;  // default@internal: static, never changes
-    auto t = it->second->http.serversTransports.find(qualified.substr(0, at));
-    return t == it->second->http.serversTransports.end() ? 0 : t->second.fingerprint;
   }
 
   // --- routers ------------------------------------------------------------------------
