@@ -85,7 +85,7 @@ void ConfigPipeline::rebuild() {
   holder_.publish(snapshot);
   published_ = true;
   size_t routes = 0;
-  for (const auto& r : snapshot->routes) routes += r.table.size();
+  for (const auto& r : snapshot->routes) routes += r.table.size() + r.tlsTable.size();
   log::info("configuration published", {{"generation", snapshot->generation},
                                          {"routers", snapshot->runtime.routers.size()},
                                          {"routes", routes},

@@ -48,6 +48,14 @@ struct EntryPoint {
   bool encodeQuerySemicolons = false;
   enum class UnderscoreHeaders { Keep, Delete, Reject } underscoreHeaders = UnderscoreHeaders::Keep;
   std::vector<std::string> defaultMiddlewares;  // http.middlewares (qualified names)
+  // http.tls: every router on this entryPoint is a TLS router with these defaults.
+  bool defaultTls = false;
+  std::string defaultTlsOptions;
+
+  // http2
+  uint32_t http2MaxConcurrentStreams = 250;
+  uint32_t http2MaxDecoderHeaderTableSize = 4096;
+  uint32_t http2MaxEncoderHeaderTableSize = 4096;
 
   bool trusts(const net::IpAddress& peer) const {
     if (forwardedInsecure) return true;

@@ -11,17 +11,22 @@
 #include <chrono>
 #include <cstdint>
 #include <string_view>
+#include <tuple>
 
 #include "core/arena.h"
 #include "http/headers.h"
 #include "net/ip.h"
 #include "server/body.h"
 
+typedef struct x509_st X509;
+
 namespace causeway::server {
 
 class Worker;
 struct EntryPoint;
 struct Snapshot;
+struct TlsOptionSet;
+class TlsStore;
 
 // Facts about the downstream connection that carried a request.
 struct ConnectionInfo {
@@ -31,8 +36,16 @@ struct ConnectionInfo {
   std::string peerIpText;     // "127.0.0.1" or "::1"
   std::string peerAddress;    // "127.0.0.1:5678" or "[::1]:5678"
   uint16_t localPort = 0;
-  bool tls = false;
   bool peerTrusted = false;   // peer may supply X-Forwarded-* (forwardedHeaders)
+  // TLS (when tls is true): what the handshake settled.
+  bool tls = false;
+  std::string_view tlsVersion;        // "TLS 1.3"
+  std::string_view tlsCipher;         // OpenSSL cipher name
+  std::string serverName;             // SNI, lower-case
+  const TlsOptionSet* tlsOptions = nullptr;  // chosen by SNI
+  const TlsStore* tlsStore = nullptr;        // the store the handshake used (kept alive by the connection)
+  X509* peerCertificate = nullptr;    // client certificate, owned by the TLS stream
+  bool http2 = false;
 };
 
 struct Request {
@@ -57,13 +70,23 @@ struct Request {
   size_t nominatedKeptCount = 0;
 };
 
+// The downstream side of a tunnel: the client connection, plain or TLS.
+class DuplexStream {
+ public:
+  virtual ~DuplexStream() = default;
+  virtual awaitable<std::tuple<error_code, size_t>> readSome(asio::mutable_buffer buffer) = 0;
+  virtual awaitable<std::tuple<error_code, size_t>> writeAll(asio::const_buffer buffer) = 0;
+  virtual void shutdownSend() = 0;  // the client sees EOF
+  virtual void close() = 0;         // both directions end
+};
+
 // A bidirectional byte stream after a successful upgrade (101): the downstream codec
-// hands over its socket and the tunnel copies bytes both ways until either side ends.
+// hands over its stream and the tunnel copies bytes both ways until either side ends.
 class UpgradeTunnel {
  public:
   virtual ~UpgradeTunnel() = default;
   // `pending` holds bytes the client already sent after the request head.
-  virtual awaitable<void> run(tcp::socket& downstream, std::string_view pending) = 0;
+  virtual awaitable<void> run(DuplexStream& downstream, std::string_view pending) = 0;
 };
 
 struct Response {

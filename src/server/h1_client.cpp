@@ -315,26 +315,50 @@ class H1ResponseBody final : public BodySource {
   size_t runIndex_ = 0;
 };
 
-awaitable<void> pump(tcp::socket& from, tcp::socket& to) {
+// Client → upstream until the client ends its side.
+awaitable<void> pumpUp(DuplexStream& from, tcp::socket& to) {
   std::unique_ptr<char[]> buffer(new char[kReadChunk]);
   while (true) {
-    auto [readError, n] = co_await from.async_read_some(asio::buffer(buffer.get(), kReadChunk), nothrow);
+    auto [readError, n] = co_await from.readSome(asio::buffer(buffer.get(), kReadChunk));
+    error_code ignored;
     if (readError) {
-      error_code ignored;
       if (readError == asio::error::eof) {
         to.shutdown(tcp::socket::shutdown_send, ignored);
       } else {
         // A reset on one side ends both directions.
-        from.close(ignored);
+        from.close();
         to.close(ignored);
       }
       co_return;
     }
     auto [writeError, written] = co_await asio::async_write(to, asio::buffer(buffer.get(), n), nothrow);
     if (writeError) {
-      error_code ignored;
-      from.close(ignored);
+      from.close();
       to.close(ignored);
+      co_return;
+    }
+  }
+}
+
+// Upstream → client until the upstream ends its side.
+awaitable<void> pumpDown(tcp::socket& from, DuplexStream& to) {
+  std::unique_ptr<char[]> buffer(new char[kReadChunk]);
+  while (true) {
+    auto [readError, n] = co_await from.async_read_some(asio::buffer(buffer.get(), kReadChunk), nothrow);
+    error_code ignored;
+    if (readError) {
+      if (readError == asio::error::eof) {
+        to.shutdownSend();
+      } else {
+        from.close(ignored);
+        to.close();
+      }
+      co_return;
+    }
+    auto [writeError, written] = co_await to.writeAll(asio::buffer(buffer.get(), n));
+    if (writeError) {
+      from.close(ignored);
+      to.close();
       co_return;
     }
   }
@@ -345,19 +369,19 @@ class H1UpgradeTunnel final : public UpgradeTunnel {
  public:
   explicit H1UpgradeTunnel(UpstreamConnectionPtr connection) : connection_(std::move(connection)) {}
 
-  awaitable<void> run(tcp::socket& downstream, std::string_view pending) override {
+  awaitable<void> run(DuplexStream& downstream, std::string_view pending) override {
     tcp::socket& upstream = connection_->socket;
     if (!pending.empty()) {
       auto [ec, n] = co_await asio::async_write(upstream, asio::buffer(pending), nothrow);
       if (ec) co_return;
     }
     if (!connection_->buffer.empty()) {
-      auto [ec, n] = co_await asio::async_write(downstream, asio::buffer(connection_->buffer.data()), nothrow);
+      auto [ec, n] = co_await downstream.writeAll(asio::buffer(connection_->buffer.data()));
       if (ec) co_return;
       connection_->buffer.consume(n);
     }
     using namespace asio::experimental::awaitable_operators;
-    co_await (pump(downstream, upstream) && pump(upstream, downstream));
+    co_await (pumpUp(downstream, upstream) && pumpDown(upstream, downstream));
   }
 
  private:

@@ -10,7 +10,10 @@
 #include "server/entry_point.h"
 #include "server/forwarded_headers.h"
 #include "server/local_reply.h"
+#include "server/request_prep.h"
 #include "server/snapshot.h"
+#include "server/streams.h"
+#include "server/tls_stream.h"
 
 namespace causeway::server {
 namespace {
@@ -49,9 +52,10 @@ bool hasUnderscore(std::string_view name) { return name.find('_') != std::string
 
 // The request body as the handler pulls it: bytes come from the connection's buffer
 // first, then from the socket. Sends "100 Continue" on the first read when asked to.
-class Http1Connection::RequestBody final : public BodySource {
+template <class Stream>
+class Http1Connection<Stream>::RequestBody final : public BodySource {
  public:
-  RequestBody(Http1Connection& c, Framing framing, uint64_t length, bool expectContinue)
+  RequestBody(Http1Connection<Stream>& c, Framing framing, uint64_t length, bool expectContinue)
       : c_(c), framing_(framing), remaining_(length), length_(length),
         expectContinue_(expectContinue), decoder_(c.arena_) {}
 
@@ -93,7 +97,7 @@ class Http1Connection::RequestBody final : public BodySource {
 
   awaitable<bool> fill() {
     auto buffer = c_.in_.prepare(kBodyChunk);
-    auto [ec, n] = co_await c_.socket_.async_read_some(buffer, nothrow);
+    auto [ec, n] = co_await c_.stream_.readSome(buffer);
     if (ec) co_return false;
     c_.in_.commit(n);
     co_return true;
@@ -139,7 +143,7 @@ class Http1Connection::RequestBody final : public BodySource {
     return BodyChunk{run, last, false};
   }
 
-  Http1Connection& c_;
+  Http1Connection<Stream>& c_;
   Framing framing_;
   uint64_t remaining_;
   uint64_t length_;
@@ -153,37 +157,23 @@ class Http1Connection::RequestBody final : public BodySource {
   size_t runIndex_ = 0;
 };
 
-Http1Connection::Http1Connection(Worker& worker, const EntryPoint& entryPoint, tcp::socket socket)
-    : worker_(worker), entryPoint_(entryPoint), socket_(std::move(socket)), in_(4096), arena_(4096) {
+template <class Stream>
+Http1Connection<Stream>::Http1Connection(Worker& worker, const EntryPoint& entryPoint, tcp::socket& socket,
+                                         Stream& stream, ConnectionInfo& info, ReadBuffer initial)
+    : worker_(worker), entryPoint_(entryPoint), socket_(socket), stream_(stream), info_(info),
+      in_(std::move(initial)), arena_(4096) {
   openedAt_ = Clock::now();
-  info_.entryPoint = &entryPoint;
-  error_code ec;
-  auto remote = socket_.remote_endpoint(ec);
-  if (!ec) {
-    auto address = remote.address();
-    if (address.is_v6() && address.to_v6().is_v4_mapped())
-      address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
-    info_.peerIpText = address.to_string();
-    info_.peerPort = remote.port();
-    info_.peerAddress = address.is_v6() ? "[" + info_.peerIpText + "]:" + std::to_string(info_.peerPort)
-                                        : info_.peerIpText + ":" + std::to_string(info_.peerPort);
-    if (auto ip = net::IpAddress::parse(info_.peerIpText)) info_.peerIp = *ip;
-  }
-  auto local = socket_.local_endpoint(ec);
-  if (!ec) info_.localPort = local.port();
-  info_.peerTrusted = entryPoint.trusts(info_.peerIp);
-  socket_.set_option(tcp::no_delay(true), ec);
   worker_.track(*this);
   worker_.watchdog().watch(*this);
-  worker_.connectionOpened();
 }
 
-Http1Connection::~Http1Connection() {
+template <class Stream>
+Http1Connection<Stream>::~Http1Connection() {
   arena_.reset();
-  worker_.connectionClosed();
 }
 
-void Http1Connection::drain() {
+template <class Stream>
+void Http1Connection<Stream>::drain() {
   draining_ = true;
   if (phase_ == Phase::Idle) {
     error_code ignored;
@@ -191,7 +181,8 @@ void Http1Connection::drain() {
   }
 }
 
-void Http1Connection::onDeadline() {
+template <class Stream>
+void Http1Connection<Stream>::onDeadline() {
   // Shut the socket down rather than cancel: the exchange may be waiting on its upstream,
   // with no operation pending here, and must still never write after its deadline.
   timedOut_ = true;
@@ -200,18 +191,21 @@ void Http1Connection::onDeadline() {
   socket_.cancel(ignored);
 }
 
-void Http1Connection::updateDeadline() {
+template <class Stream>
+void Http1Connection<Stream>::updateDeadline() {
   Clock::time_point at = writeDeadline_;
   if (readingBody_ && readDeadline_ < at) at = readDeadline_;
   armAt(at);
 }
 
-awaitable<bool> Http1Connection::writeAll(std::span<const asio::const_buffer> buffers) {
-  auto [ec, n] = co_await asio::async_write(socket_, buffers, nothrow);
+template <class Stream>
+awaitable<bool> Http1Connection<Stream>::writeAll(std::span<const asio::const_buffer> buffers) {
+  auto [ec, n] = co_await stream_.write(buffers);
   co_return !ec;
 }
 
-awaitable<bool> Http1Connection::readHead(http::h1::RequestHead& head) {
+template <class Stream>
+awaitable<bool> Http1Connection<Stream>::readHead(http::h1::RequestHead& head) {
   phase_ = Phase::Idle;
   if (in_.empty()) {
     // Go arms ReadTimeout as soon as it reads a connection's first request; idleTimeout
@@ -249,7 +243,7 @@ awaitable<bool> Http1Connection::readHead(http::h1::RequestHead& head) {
       co_await writeError(431);
       co_return false;
     }
-    auto [ec, n] = co_await socket_.async_read_some(buffer, nothrow);
+    auto [ec, n] = co_await stream_.readSome(buffer);
     if (ec) co_return false;  // closed, reset, timed out or drained: nothing to answer
     in_.commit(n);
     if (!started) {
@@ -260,7 +254,8 @@ awaitable<bool> Http1Connection::readHead(http::h1::RequestHead& head) {
   }
 }
 
-int Http1Connection::buildRequest(Exchange& ex, const http::h1::RequestHead& head) {
+template <class Stream>
+int Http1Connection<Stream>::buildRequest(Exchange& ex, const http::h1::RequestHead& head) {
   Request& r = ex.request;
   // Move the head into the exchange's arena; the read buffer moves on to the body.
   std::string_view raw = in_.data().substr(0, head.headBytes);
@@ -282,48 +277,14 @@ int Http1Connection::buildRequest(Exchange& ex, const http::h1::RequestHead& hea
 
   if (r.method == "CONNECT") return 501;  // Traefik v3.7.9: HTTP/1 CONNECT is not proxied
   const http::Target& target = head.uri;
-  r.rawPath = rebase(target.path, from, to);
-  r.query = rebase(target.query, from, to);
-  r.hasQuery = target.hasQuery;
-  if (r.query.find(';') != std::string_view::npos) {
-    // Go's proxy does not treat ';' as a separator: Traefik rewrites it to '&' before
-    // routing (or encodes it, with http.encodeQuerySemicolons).
-    std::string rewritten;
-    for (char c : r.query) {
-      if (c != ';') rewritten.push_back(c);
-      else if (entryPoint_.encodeQuerySemicolons) rewritten.append("%3B");
-      else rewritten.push_back('&');
-    }
-    r.query = arena_.copy(rewritten);
-  }
   r.scheme = info_.tls ? "https" : "http";
   // Routing host: the absolute-form authority when present (S42), else Host.
   r.authority = rebase(head.host, from, to);
-  r.host = {};
-  if (!r.authority.empty()) {
-    http::normalizeHost(head.authority.host, scratch_);
-    r.host = arena_.copy(scratch_);
-  }
-
-  if (target.form == http::TargetForm::Asterisk) {
-    r.path = r.rawPath;
-    r.routingPath = r.path;
-  } else {
-    if (!http::normalizePath(r.rawPath, entryPoint_.sanitizePath, scratch_)) return 400;
-    r.path = scratch_ == r.rawPath ? r.rawPath : arena_.copy(scratch_);
-    r.routingPath = http::routingPath(r.path, scratch_) ? arena_.copy(scratch_) : r.path;
-    // Traefik checks encoded characters on the normalized path (a raw '\' is %5C there).
-    const auto& allow = entryPoint_.allowEncoded;
-    if (!(allow.slash && allow.backslash && allow.nul && allow.semicolon && allow.percent &&
-          allow.questionMark && allow.hash)) {
-      auto encoded = http::findEncodedCharacters(r.path);
-      if ((encoded.slash && !allow.slash) || (encoded.backslash && !allow.backslash) ||
-          (encoded.nul && !allow.nul) || (encoded.semicolon && !allow.semicolon) ||
-          (encoded.percent && !allow.percent) || (encoded.questionMark && !allow.questionMark) ||
-          (encoded.hash && !allow.hash))
-        return 400;
-    }
-  }
+  int status = prepareRequestPath(r, arena_, entryPoint_, scratch_, rebase(target.path, from, to),
+                                  rebase(target.query, from, to), target.hasQuery,
+                                  target.form == http::TargetForm::Asterisk,
+                                  r.authority.empty() ? std::string_view() : head.authority.host);
+  if (status) return status;
 
   // An h2c upgrade is never forwarded (reliability S62, Traefik GHSA-w4v4-9rw7-5326): the
   // request goes on as plain HTTP/1.1 and the upgrade fields are dropped as hop-by-hop.
@@ -338,30 +299,8 @@ int Http1Connection::buildRequest(Exchange& ex, const http::h1::RequestHead& hea
   return 0;
 }
 
-awaitable<void> Http1Connection::route(Exchange& ex) {
-  const Snapshot* snapshot = ex.snapshot;
-  if (!snapshot || entryPoint_.index >= snapshot->routes.size()) {
-    errorReply(ex, 404, "404 page not found");
-    co_return;
-  }
-  router::MatchInput input;
-  input.host = ex.request.host;
-  input.path = ex.request.routingPath;
-  input.method = ex.request.method;
-  input.rawQuery = ex.request.query;
-  input.headers = &ex.request.headers;
-  input.clientIp = &info_.peerIp;
-  const RouteTargetPtr* target = snapshot->routes[entryPoint_.index].table.match(input);
-  if (!target) {
-    errorReply(ex, 404, "404 page not found");
-    co_return;
-  }
-  ex.record.routerName = (*target)->name;
-  ex.record.serviceName = (*target)->service;
-  co_await (*target)->handler->handle(ex);
-}
-
-awaitable<bool> Http1Connection::writeResponse(Exchange& ex, bool headRequest, bool& close) {
+template <class Stream>
+awaitable<bool> Http1Connection<Stream>::writeResponse(Exchange& ex, bool headRequest, bool& close) {
   phase_ = Phase::Writing;
   Response& response = ex.response;
   const Request& request = ex.request;
@@ -420,7 +359,8 @@ awaitable<bool> Http1Connection::writeResponse(Exchange& ex, bool headRequest, b
     if (upgraded) {
       phase_ = Phase::Handling;
       disarm();
-      co_await response.tunnel->run(socket_, in_.data());
+      StreamDuplex<Stream> duplex(stream_);
+      co_await response.tunnel->run(duplex, in_.data());
       in_.consume(in_.size());
       close = true;
     }
@@ -468,7 +408,8 @@ awaitable<bool> Http1Connection::writeResponse(Exchange& ex, bool headRequest, b
   }
 }
 
-awaitable<void> Http1Connection::writeError(int status) {
+template <class Stream>
+awaitable<void> Http1Connection<Stream>::writeError(int status) {
   // Go's server answers malformed requests this way, then closes.
   out_.clear();
   appendStatusLine(out_, 1, status, {});
@@ -483,7 +424,8 @@ awaitable<void> Http1Connection::writeError(int status) {
   co_await lingeringClose();
 }
 
-awaitable<void> Http1Connection::lingeringClose() {
+template <class Stream>
+awaitable<void> Http1Connection<Stream>::lingeringClose() {
   // Half-close, then read and discard for a moment so that closing with unread input
   // does not reset the connection before the client has read our answer.
   phase_ = Phase::Closing;
@@ -493,14 +435,15 @@ awaitable<void> Http1Connection::lingeringClose() {
   char discard[4096];
   size_t total = 0;
   while (total < (1 << 20)) {
-    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(discard), nothrow);
+    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(discard), nothrow);  // raw: discard
     if (ec) break;
     total += n;
   }
   socket_.close(ignored);
 }
 
-awaitable<void> Http1Connection::run() {
+template <class Stream>
+awaitable<void> Http1Connection<Stream>::run() {
   http::h1::RequestHead head;
   while (true) {
     if (!co_await readHead(head)) break;
@@ -530,7 +473,7 @@ awaitable<void> Http1Connection::run() {
     SnapshotPtr pinned = worker_.snapshot();
     ex.snapshot = pinned.get();
     applyForwardedHeaders(ex.request, arena_, info_, entryPoint_);
-    co_await route(ex);
+    co_await routeAndServe(ex, entryPoint_);
 
     auto* body = static_cast<RequestBody*>(ex.request.body);
     bool close = !keepAlive || draining_ || worker_.draining() || ex.response.closeConnection ||
@@ -552,9 +495,7 @@ awaitable<void> Http1Connection::run() {
   }
 }
 
-awaitable<void> serveHttp1(Worker& worker, const EntryPoint& entryPoint, tcp::socket socket) {
-  Http1Connection connection(worker, entryPoint, std::move(socket));
-  co_await connection.run();
-}
+template class Http1Connection<PlainStream>;
+template class Http1Connection<TlsStream>;
 
 }  // namespace causeway::server

@@ -1,12 +1,13 @@
 // The HTTP/1.1 downstream codec: one coroutine per client connection, on the worker that
-// accepted it. It reads request heads (pipelined requests are answered in order), turns
-// each into the internal Request, runs the routed handler, and writes the Response with
-// HTTP/1.1 framing. Malformed input gets a 4xx and a closed connection; nothing of it
-// reaches an upstream.
+// accepted it, over a plain or TLS stream. It reads request heads (pipelined requests are
+// answered in order), turns each into the internal Request, runs the routed handler, and
+// writes the Response with HTTP/1.1 framing. Malformed input gets a 4xx and a closed
+// connection; nothing of it reaches an upstream.
 //
-// Timeouts (entryPoint transport.respondingTimeouts): idleTimeout between requests,
-// readTimeout for the whole request including its body, writeTimeout from the end of the
-// request head to the end of the response.
+// Timeouts (entryPoint transport.respondingTimeouts): readTimeout for the whole request
+// including its body (also while waiting for a connection's first request), idleTimeout
+// between requests, writeTimeout from the end of the request head to the end of the
+// response.
 #pragma once
 
 #include <string>
@@ -22,10 +23,14 @@
 namespace causeway::server {
 
 struct EntryPoint;
+class TlsStore;
 
+template <class Stream>
 class Http1Connection final : public DownstreamConnection, public Watched {
  public:
-  Http1Connection(Worker& worker, const EntryPoint& entryPoint, tcp::socket socket);
+  // `initial` holds bytes already read from the connection (its first bytes).
+  Http1Connection(Worker& worker, const EntryPoint& entryPoint, tcp::socket& socket, Stream& stream,
+                  ConnectionInfo& info, ReadBuffer initial);
   ~Http1Connection() override;
 
   // Serves requests until the connection ends.
@@ -42,7 +47,6 @@ class Http1Connection final : public DownstreamConnection, public Watched {
   awaitable<bool> readHead(http::h1::RequestHead& head);
   // Fills ex.request from the parsed head; returns 0 or the 4xx status to answer.
   int buildRequest(Exchange& ex, const http::h1::RequestHead& head);
-  awaitable<void> route(Exchange& ex);
   awaitable<bool> writeResponse(Exchange& ex, bool headRequest, bool& close);
   awaitable<void> writeError(int status);
   awaitable<void> lingeringClose();
@@ -51,8 +55,9 @@ class Http1Connection final : public DownstreamConnection, public Watched {
 
   Worker& worker_;
   const EntryPoint& entryPoint_;
-  tcp::socket socket_;
-  ConnectionInfo info_;
+  tcp::socket& socket_;
+  Stream& stream_;
+  ConnectionInfo& info_;
   ReadBuffer in_;
   Arena arena_;
   std::string out_;
@@ -68,7 +73,9 @@ class Http1Connection final : public DownstreamConnection, public Watched {
   bool readingBody_ = false;
 };
 
-// Accept-side entry point: serves one accepted socket until it closes.
-awaitable<void> serveHttp1(Worker& worker, const EntryPoint& entryPoint, tcp::socket socket);
+class PlainStream;
+class TlsStream;
+extern template class Http1Connection<PlainStream>;
+extern template class Http1Connection<TlsStream>;
 
 }  // namespace causeway::server

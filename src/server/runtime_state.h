@@ -29,6 +29,7 @@ struct RouterState : ElementState {
   int64_t priority = 0;
   std::vector<std::string> entryPoints;  // effective ("using")
   std::vector<std::string> middlewares;  // qualified, in order
+  bool tls = false;
 };
 
 struct ServiceState : ElementState {

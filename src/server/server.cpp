@@ -142,10 +142,12 @@ std::vector<EntryPoint> resolveEntryPoints(const config::StaticConfig& config,
       ep.defaultMiddlewares.push_back(middleware);
     }
     if (cfg.http.tls) {
-      auto warning = entryPointError(name, "http.tls: TLS is not supported yet; routers on this entryPoint are served without TLS");
-      warning.warning = true;
-      errors.push_back(warning);
+      ep.defaultTls = true;
+      ep.defaultTlsOptions = cfg.http.tls->options;
     }
+    ep.http2MaxConcurrentStreams = uint32_t(std::max(1, cfg.http2.maxConcurrentStreams));
+    ep.http2MaxDecoderHeaderTableSize = uint32_t(std::max(0, cfg.http2.maxDecoderHeaderTableSize));
+    ep.http2MaxEncoderHeaderTableSize = uint32_t(std::max(0, cfg.http2.maxEncoderHeaderTableSize));
     ep.index = out.size();
     out.push_back(std::move(ep));
   }
@@ -175,7 +177,8 @@ bool Server::bind(std::string& error) {
     int lock = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
-    std::string name = "causeway-port-" + std::to_string(ep.endpoint.port());
+    std::string name = "causeway-listen-" + ep.endpoint.address().to_string() + "-" +
+                       std::to_string(ep.endpoint.port());
     std::memcpy(address.sun_path + 1, name.data(), std::min(name.size(), sizeof(address.sun_path) - 2));
     socklen_t length = socklen_t(offsetof(sockaddr_un, sun_path) + 1 + name.size());
     if (lock < 0 || ::bind(lock, reinterpret_cast<sockaddr*>(&address), length) != 0) {
@@ -192,8 +195,8 @@ bool Server::bind(std::string& error) {
       probe.set_option(asio::socket_base::reuse_address(true));
       if (ep.endpoint.protocol() == tcp::v6()) probe.set_option(asio::ip::v6_only(!ep.dualStack));
       probe.bind(ep.endpoint);
-    } catch (const std::exception& e) {
-      error = "entryPoint " + ep.name + ": cannot listen on " + ep.address + ": " + e.what();
+    } catch (const boost::system::system_error& e) {
+      error = "entryPoint " + ep.name + ": cannot listen on " + ep.address + ": " + e.code().message();
       return false;
     }
   }
@@ -201,6 +204,9 @@ bool Server::bind(std::string& error) {
   for (const auto& ep : entryPoints_) all.push_back(&ep);
   try {
     for (auto& worker : workers_) worker->listen(all);
+  } catch (const boost::system::system_error& e) {
+    error = std::string("cannot listen: ") + e.code().message();
+    return false;
   } catch (const std::exception& e) {
     error = std::string("cannot listen: ") + e.what();
     return false;

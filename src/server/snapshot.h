@@ -12,6 +12,7 @@
 #include "router/route_table.h"
 #include "server/handler.h"
 #include "server/runtime_state.h"
+#include "server/tls_store.h"
 
 namespace causeway::server {
 
@@ -24,13 +25,16 @@ struct RouteTarget {
 using RouteTargetPtr = std::shared_ptr<const RouteTarget>;
 
 struct EntryPointRoutes {
-  router::RouteTable<RouteTargetPtr> table;
+  router::RouteTable<RouteTargetPtr> table;     // routers without tls: cleartext connections
+  router::RouteTable<RouteTargetPtr> tlsTable;  // routers with tls: TLS connections
+  bool sniCheck = false;  // some host on this entryPoint has non-default TLS options (421 rule)
 };
 
 struct Snapshot {
   uint64_t generation = 0;
   std::vector<EntryPointRoutes> routes;  // indexed by EntryPoint::index
   RuntimeState runtime;                  // every element with its status and errors
+  TlsStorePtr tls;                       // certificates and TLS options
 };
 using SnapshotPtr = std::shared_ptr<const Snapshot>;
 

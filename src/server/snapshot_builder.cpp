@@ -64,14 +64,18 @@ class Build {
       : in_(in), snapshot_(snapshot), runtime_(snapshot.runtime), rules_(rules),
         serviceCache_(serviceCache), middlewareCache_(middlewareCache) {}
 
-  void run() {
+  void run(TlsStoreBuilder& tlsBuilder) {
     snapshot_.routes.resize(in_.entryPoints->size());
     buildTransports();
     buildMiddlewares();
     buildInternal();
     buildServices();
     buildRouters();
-    for (auto& routes : snapshot_.routes) routes.table.build();
+    buildTls(tlsBuilder);
+    for (auto& routes : snapshot_.routes) {
+      routes.table.build();
+      routes.tlsTable.build();
+    }
   }
 
  private:
@@ -288,13 +292,39 @@ class Build {
   }
 
   void addRoute(const std::string& name, const std::string& service, router::CompiledRulePtr rule,
-                int64_t priority, HandlerPtr handler, const std::vector<const EntryPoint*>& entryPoints) {
+                int64_t priority, HandlerPtr handler, const std::vector<const EntryPoint*>& entryPoints,
+                bool tls = false) {
     auto target = std::make_shared<RouteTarget>();
     target->name = name;
     target->service = service;
     target->handler = std::move(handler);
-    for (const EntryPoint* ep : entryPoints)
-      snapshot_.routes[ep->index].table.add(rule, priority, name, target);
+    for (const EntryPoint* ep : entryPoints) {
+      auto& routes = snapshot_.routes[ep->index];
+      (tls ? routes.tlsTable : routes.table).add(rule, priority, name, target);
+    }
+  }
+
+  // Does TLS option set `name` exist (the implicit "default" always does)?
+  bool tlsOptionsExist(const std::string& name) const {
+    if (name == "default") return true;
+    size_t at = name.rfind('@');
+    std::string provider = at == std::string::npos ? "" : name.substr(at + 1);
+    std::string bare = at == std::string::npos ? name : name.substr(0, at);
+    auto it = in_.providers.find(provider);
+    return it != in_.providers.end() && it->second->tls.options.count(bare) > 0;
+  }
+
+  // The TLS store: certificates, options, and which options serve which host.
+  void buildTls(TlsStoreBuilder& builder) {
+    TlsStoreBuilder::Input input;
+    input.entryPoints = in_.entryPoints->size();
+    for (const auto& [provider, config] : in_.providers) input.providers.emplace_back(provider, &config->tls);
+    input.hostOptions = tlsHosts_;
+    std::vector<std::string> errors;
+    snapshot_.tls = builder.build(input, errors);
+    for (auto& error : errors) runtime_.globalErrors.push_back(std::move(error));
+    for (const auto& [entryPoint, host, options] : tlsHosts_)
+      if (options != "default") snapshot_.routes[entryPoint].sniCheck = true;
   }
 
   void buildRouters() {
@@ -348,9 +378,19 @@ class Build {
       state.addError(where + "no valid entryPoint for this router");
       return;
     }
+    // TLS: the router's own tls section, else the entryPoint's http.tls defaults.
+    std::string tlsOptions;
     if (r.tls) {
-      state.addError(where + "TLS routers are not supported yet");
-      return;
+      tlsOptions = r.tls->options.empty() ? "default"
+                   : (r.tls->options == "default" ? "default" : qualify(r.tls->options, provider));
+      if (!tlsOptionsExist(tlsOptions)) {
+        state.addError(where + "unknown TLS options: " + tlsOptions);
+        return;
+      }
+      if (!r.tls->certResolver.empty())
+        state.addError(where + "certificate resolver \"" + r.tls->certResolver +
+                           "\" is not available (ACME is not supported yet); the default certificate store is used",
+                       false);
     }
     // Rule.
     router::RuleSyntax syntax = r.ruleSyntax ? *router::parseRuleSyntax(*r.ruleSyntax) : defaultSyntax;
@@ -397,9 +437,20 @@ class Build {
     }
     size_t first = chains_.size() - entryPoints.size();
     for (size_t i = 0; i < entryPoints.size(); ++i) {
+      const EntryPoint* ep = entryPoints[i];
+      bool tls = r.tls.has_value() || ep->defaultTls;
+      std::string options = tlsOptions;
+      if (tls && options.empty())
+        options = ep->defaultTlsOptions.empty() ? "default" : qualify(ep->defaultTlsOptions, provider);
+      if (tls) {
+        // The router's Host() domains carry its TLS options on this entryPoint.
+        for (const auto& host : rule->hosts()) tlsHosts_.emplace_back(ep->index, host, options);
+      }
       HandlerPtr handler = compose(chains_[first + i], service->second, qualified, in_.workers);
-      addRoute(qualified, serviceName, rule, priority, handler, {entryPoints[i]});
+      addRoute(qualified, serviceName, rule, priority, handler, {ep}, tls);
     }
+    state.tls = r.tls.has_value() || std::any_of(entryPoints.begin(), entryPoints.end(),
+                                                  [](const EntryPoint* ep) { return ep->defaultTls; });
   }
 
   // entryPoints.<ep>.http.redirections.entryPoint → router <ep>-to-<target>@internal.
@@ -479,6 +530,7 @@ class Build {
   std::map<std::string, MiddlewareEntry> middlewares_;
   std::map<std::string, HandlerPtr> services_;
   std::vector<std::vector<std::pair<std::string, MiddlewareFactoryPtr>>> chains_;
+  std::vector<std::tuple<size_t, std::string, std::string>> tlsHosts_;  // (entryPoint, host, options)
 };
 
 }  // namespace
@@ -495,7 +547,7 @@ SnapshotPtr SnapshotBuilder::build(const BuildInputs& inputs) {
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->generation = ++generation_;
   Build build(inputs, *this, *snapshot, rules_, serviceCache_, middlewareCache_);
-  build.run();
+  build.run(tlsBuilder_);
   return snapshot;
 }
 

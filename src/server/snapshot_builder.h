@@ -19,6 +19,7 @@
 #include "server/entry_point.h"
 #include "server/middleware.h"
 #include "server/snapshot.h"
+#include "server/tls_store.h"
 
 namespace causeway::server {
 
@@ -40,6 +41,7 @@ class SnapshotBuilder {
   // By qualified name: the fingerprint the object was built from, and the object.
   std::map<std::string, std::pair<uint64_t, HandlerPtr>> serviceCache_;
   std::map<std::string, std::pair<uint64_t, MiddlewareFactoryPtr>> middlewareCache_;
+  TlsStoreBuilder tlsBuilder_;  // keeps loaded certificates between builds
   uint64_t generation_ = 0;
 };
 

@@ -6,7 +6,7 @@
 
 #include "core/log.h"
 #include "server/entry_point.h"
-#include "server/h1_connection.h"
+#include "server/connection.h"
 #include "server/server.h"
 
 namespace causeway::server {
@@ -104,7 +104,7 @@ awaitable<void> Worker::acceptLoop(tcp::acceptor& acceptor, const EntryPoint& en
       co_await timer.async_wait(nothrow);
       continue;
     }
-    asio::co_spawn(io_, serveHttp1(*this, entryPoint, std::move(socket)), [](std::exception_ptr e) {
+    asio::co_spawn(io_, serveConnection(*this, entryPoint, std::move(socket)), [](std::exception_ptr e) {
       if (e) {
         try {
           std::rethrow_exception(e);

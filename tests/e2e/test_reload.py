@@ -7,13 +7,15 @@ or on a keep-alive connection is lost to a reload.
 import http.client
 import os
 import re
+import shutil
 import signal
+import subprocess
 import threading
 import time
 
 import pytest
 
-from harness import wait_until
+from harness import BIN, free_port, wait_log, wait_until
 
 
 def router(name, host, service):
@@ -64,13 +66,24 @@ def wait_status(cw, host, status, timeout=5.0, path="/"):
 
 
 @pytest.fixture
+def start_watched(start_causeway):
+    """start_causeway, then wait until the file provider watches its files: a change made
+    before that is lost (test_change_while_the_watch_is_being_set_up_is_not_lost)."""
+    def start(**kwargs):
+        cw = start_causeway(**kwargs)
+        wait_log(cw, "causeway started")
+        return cw
+    return start
+
+
+@pytest.fixture
 def upstreams(start_whoami):
     return start_whoami("alpha"), start_whoami("beta")
 
 
-def test_added_router_answers_within_two_seconds(start_causeway, upstreams):
+def test_added_router_answers_within_two_seconds(start_watched, upstreams):
     alpha, beta = upstreams
-    cw = start_causeway(dynamic={"a.yml": dynamic([("r1", "one.test", "s1")], [("s1", alpha.url)])})
+    cw = start_watched(dynamic={"a.yml": dynamic([("r1", "one.test", "s1")], [("s1", alpha.url)])})
     wait_status(cw, "one.test", 200)
     assert status_of(cw.port(), "two.test") == 404
 
@@ -87,10 +100,10 @@ def test_added_router_answers_within_two_seconds(start_causeway, upstreams):
     assert status == 200 and b"Name: alpha" in body
 
 
-def test_removed_router_answers_404(start_causeway, upstreams):
+def test_removed_router_answers_404(start_watched, upstreams):
     alpha, beta = upstreams
     both = dynamic([("r1", "one.test", "s1"), ("r2", "two.test", "s2")], [("s1", alpha.url), ("s2", beta.url)])
-    cw = start_causeway(dynamic={"a.yml": both})
+    cw = start_watched(dynamic={"a.yml": both})
     wait_status(cw, "two.test", 200)
     cw.write("a.yml", dynamic([("r1", "one.test", "s1")], [("s1", alpha.url)]))
     elapsed = wait_status(cw, "two.test", 404)
@@ -101,9 +114,9 @@ def test_removed_router_answers_404(start_causeway, upstreams):
     assert status == 200 and b"Name: alpha" in body
 
 
-def test_changed_server_url_moves_traffic(start_causeway, upstreams):
+def test_changed_server_url_moves_traffic(start_watched, upstreams):
     alpha, beta = upstreams
-    cw = start_causeway(dynamic={"a.yml": dynamic([("r1", "one.test", "s1")], [("s1", alpha.url)])})
+    cw = start_watched(dynamic={"a.yml": dynamic([("r1", "one.test", "s1")], [("s1", alpha.url)])})
     wait_status(cw, "one.test", 200)
     assert b"Name: alpha" in get(cw.port(), "one.test")[1]
     cw.write("a.yml", dynamic([("r1", "one.test", "s1")], [("s1", beta.url)]))
@@ -132,9 +145,9 @@ BROKEN = """http:
 """
 
 
-def test_broken_file_keeps_old_routes_and_names_file_and_line(start_causeway, upstreams):
+def test_broken_file_keeps_old_routes_and_names_file_and_line(start_watched, upstreams):
     alpha, beta = upstreams
-    cw = start_causeway(dynamic={"a.yml": dynamic([("r1", "one.test", "s1")], [("s1", alpha.url)])})
+    cw = start_watched(dynamic={"a.yml": dynamic([("r1", "one.test", "s1")], [("s1", alpha.url)])})
     wait_status(cw, "one.test", 200)
     path = str(cw.dynamic_dir / "a.yml")
 
@@ -154,9 +167,44 @@ def test_broken_file_keeps_old_routes_and_names_file_and_line(start_causeway, up
     assert b"Name: alpha" in get(cw.port(), "two.test")[1]
 
 
-def test_broken_file_in_a_directory_keeps_the_other_files_serving(start_causeway, upstreams):
+def toml_config(host, url):
+    return (f'[http.routers.r1]\nrule = "Host(`{host}`)"\nservice = "s1"\n'
+            f'[[http.services.s1.loadBalancer.servers]]\nurl = "{url}"\n')
+
+
+def test_broken_toml_file_keeps_old_routes_and_names_file_and_line(start_watched, upstreams):
     alpha, beta = upstreams
-    cw = start_causeway(dynamic={
+    cw = start_watched(dynamic={"a.toml": toml_config("one.test", alpha.url)})
+    wait_status(cw, "one.test", 200)
+    path = str(cw.dynamic_dir / "a.toml")
+    cw.write("a.toml", '[http.routers.r1]\nrule = "Host(`one.test`)"\nservice = = "s1"\n')  # line 3
+    wait_until(lambda: path in cw.output(), timeout=5, message="an error naming the broken file")
+    line = next(l for l in cw.output().splitlines() if path in l)
+    assert re.search(re.escape(path) + r":3\b", line), f"the error does not name line 3: {line}"
+    time.sleep(0.3)
+    assert b"Name: alpha" in get(cw.port(), "one.test")[1]
+    cw.write("a.toml", toml_config("two.test", beta.url))
+    wait_status(cw, "two.test", 200)
+    assert status_of(cw.port(), "one.test") == 404
+
+
+def test_single_file_deleted_then_recreated(start_watched, upstreams):
+    alpha, beta = upstreams
+    cw = start_watched(dynamic={"a.yml": dynamic([("r1", "one.test", "s1")], [("s1", alpha.url)])},
+                       file_provider={"filename": "a.yml"})
+    wait_status(cw, "one.test", 200)
+    (cw.dynamic_dir / "a.yml").unlink()
+    time.sleep(0.5)
+    # A missing file is an error, not an empty configuration: the last good one keeps serving.
+    assert b"Name: alpha" in get(cw.port(), "one.test")[1]
+    (cw.dynamic_dir / "a.yml").write_text(dynamic([("r2", "two.test", "s1")], [("s1", beta.url)]))
+    assert wait_status(cw, "two.test", 200) < 2.0
+    assert status_of(cw.port(), "one.test") == 404
+
+
+def test_broken_file_in_a_directory_keeps_the_other_files_serving(start_watched, upstreams):
+    alpha, beta = upstreams
+    cw = start_watched(dynamic={
         "a.yml": dynamic([("r1", "one.test", "s1")], [("s1", alpha.url)]),
         "b.yml": dynamic([("r2", "two.test", "s2")], [("s2", beta.url)]),
     })
@@ -169,10 +217,10 @@ def test_broken_file_in_a_directory_keeps_the_other_files_serving(start_causeway
     assert b"Name: beta" in get(cw.port(), "two.test")[1]
 
 
-def test_in_flight_requests_complete_across_reloads(start_causeway, upstreams):
+def test_in_flight_requests_complete_across_reloads(start_watched, upstreams):
     alpha, beta = upstreams
     both = dynamic([("r1", "one.test", "s1"), ("r2", "two.test", "s2")], [("s1", alpha.url), ("s2", beta.url)])
-    cw = start_causeway(dynamic={"a.yml": both})
+    cw = start_watched(dynamic={"a.yml": both})
     wait_status(cw, "one.test", 200)
 
     results = [None] * 20
@@ -213,7 +261,7 @@ def test_in_flight_requests_complete_across_reloads(start_causeway, upstreams):
         assert b"Name: alpha" in body and b"GET /?wait=1s HTTP/1.1" in body, body
 
 
-def test_keep_alive_load_survives_ten_rewrites(start_causeway, upstreams):
+def test_keep_alive_load_survives_ten_rewrites(start_watched, upstreams):
     alpha, beta = upstreams
 
     def config(i):
@@ -222,7 +270,7 @@ def test_keep_alive_load_survives_ten_rewrites(start_causeway, upstreams):
             routers.append(("extra", "extra.test", "s1"))
         return dynamic(routers, [("s1", alpha.url if i % 2 == 0 else beta.url)])
 
-    cw = start_causeway(dynamic={"a.yml": config(0)})
+    cw = start_watched(dynamic={"a.yml": config(0)})
     wait_status(cw, "one.test", 200)
 
     stop = threading.Event()
@@ -285,9 +333,9 @@ def test_keep_alive_load_survives_ten_rewrites(start_causeway, upstreams):
     assert stats["connections"] == 8  # all on keep-alive connections, none reopened
 
 
-def test_sighup_rereads_the_file_when_watch_is_false(start_causeway, upstreams):
+def test_sighup_rereads_the_file_when_watch_is_false(start_watched, upstreams):
     alpha, beta = upstreams
-    cw = start_causeway(dynamic={"a.yml": dynamic([("r1", "one.test", "s1")], [("s1", alpha.url)])},
+    cw = start_watched(dynamic={"a.yml": dynamic([("r1", "one.test", "s1")], [("s1", alpha.url)])},
                         file_provider={"directory": "", "watch": False})
     wait_status(cw, "one.test", 200)
     cw.write("a.yml", dynamic([("r1", "one.test", "s1"), ("r2", "two.test", "s1")], [("s1", beta.url)]))
@@ -301,11 +349,11 @@ def test_sighup_rereads_the_file_when_watch_is_false(start_causeway, upstreams):
     assert cw.proc.poll() is None
 
 
-def test_directory_merges_files_and_first_duplicate_wins(start_causeway, upstreams):
+def test_directory_merges_files_and_first_duplicate_wins(start_watched, upstreams):
     alpha, beta = upstreams
     a = dynamic([("r1", "one.test", "s1"), ("dup", "dup.test", "s1")], [("s1", alpha.url)])
     b = dynamic([("r2", "two.test", "s2"), ("dup", "dup.test", "s2")], [("s2", beta.url)])
-    cw = start_causeway(dynamic={"a.yml": a, "b.yml": b})
+    cw = start_watched(dynamic={"a.yml": a, "b.yml": b})
     wait_status(cw, "two.test", 200)
     assert b"Name: alpha" in get(cw.port(), "one.test")[1]
     assert b"Name: beta" in get(cw.port(), "two.test")[1]
@@ -323,9 +371,9 @@ def test_directory_merges_files_and_first_duplicate_wins(start_causeway, upstrea
     assert b"Name: alpha" in get(cw.port(), "one.test")[1]
 
 
-def test_single_file_mode_is_watched_across_renames(start_causeway, upstreams):
+def test_single_file_mode_is_watched_across_renames(start_watched, upstreams):
     alpha, beta = upstreams
-    cw = start_causeway(dynamic={"a.yml": dynamic([("r1", "one.test", "s1")], [("s1", alpha.url)])},
+    cw = start_watched(dynamic={"a.yml": dynamic([("r1", "one.test", "s1")], [("s1", alpha.url)])},
                         file_provider={"filename": "a.yml"})
     wait_status(cw, "one.test", 200)
     # Replaced by rename within the directory (cw.write), three times: the watch must follow
@@ -345,3 +393,164 @@ def test_single_file_mode_is_watched_across_renames(start_causeway, upstreams):
     (cw.dynamic_dir / "b.yml").write_text(dynamic([("rb", "six.test", "sb")], [("sb", beta.url)]))
     time.sleep(0.5)
     assert status_of(cw.port(), "six.test") == 404
+
+
+def test_directory_files_added_and_deleted(start_watched, upstreams):
+    alpha, beta = upstreams
+    cw = start_watched(dynamic={"a.yml": dynamic([("r1", "one.test", "s1")], [("s1", alpha.url)])})
+    wait_status(cw, "one.test", 200)
+    # A new file (written in place, not renamed) and a new subdirectory with a file.
+    (cw.dynamic_dir / "b.yml").write_text(dynamic([("r2", "two.test", "s2")], [("s2", beta.url)]))
+    assert wait_status(cw, "two.test", 200) < 2.0
+    (cw.dynamic_dir / "sub").mkdir()
+    (cw.dynamic_dir / "sub" / "c.toml").write_text(
+        '[http.routers.r3]\nrule = "Host(`three.test`)"\nservice = "s3"\n'
+        f'[[http.services.s3.loadBalancer.servers]]\nurl = "{alpha.url}"\n')
+    assert wait_status(cw, "three.test", 200) < 2.0
+    # Deleting a file removes what it defined, and only that.
+    (cw.dynamic_dir / "b.yml").unlink()
+    assert wait_status(cw, "two.test", 404) < 2.0
+    assert status_of(cw.port(), "one.test") == 200
+    assert status_of(cw.port(), "three.test") == 200
+
+
+def test_file_rewritten_in_place_is_picked_up(start_watched, upstreams):
+    alpha, beta = upstreams
+    cw = start_watched(dynamic={"a.yml": dynamic([("r1", "one.test", "s1")], [("s1", alpha.url)])})
+    wait_status(cw, "one.test", 200)
+    # Truncate-and-write in two steps, as some editors do: the half-written state may be seen,
+    # but the final content must win.
+    text = dynamic([("r1", "one.test", "s1"), ("r2", "two.test", "s1")], [("s1", beta.url)])
+    with open(cw.dynamic_dir / "a.yml", "w") as f:
+        f.write(text[:40])
+        f.flush()
+        time.sleep(0.2)
+        f.write(text[40:])
+    assert wait_status(cw, "two.test", 200) < 2.0
+    assert b"Name: beta" in get(cw.port(), "one.test")[1]
+
+
+def test_burst_of_writes_ends_on_the_last_one(start_watched, upstreams):
+    alpha, beta = upstreams
+    cw = start_watched(dynamic={"a.yml": dynamic([("r1", "one.test", "s1")], [("s1", alpha.url)])})
+    wait_status(cw, "one.test", 200)
+    for i in range(20):
+        cw.write("a.yml", dynamic([("r1", "one.test", "s1"), ("rx", f"burst{i}.test", "s1")],
+                                  [("s1", beta.url if i == 19 else alpha.url)]))
+        time.sleep(0.01)
+    assert wait_status(cw, "burst19.test", 200) < 2.0
+    time.sleep(0.5)  # any late, older configuration would be applied by now
+    assert status_of(cw.port(), "burst19.test") == 200
+    assert status_of(cw.port(), "burst18.test") == 404
+    assert b"Name: beta" in get(cw.port(), "one.test")[1]
+
+
+def test_kubernetes_configmap_symlink_swap_is_picked_up(start_watched, upstreams):
+    """A ConfigMap volume: a.yml → ..data/a.yml, ..data → ..<version>; an update writes a new
+    hidden version directory and renames a new ..data symlink over the old one. Traefik's
+    directory watcher reloads on any event in the directory, hidden names included."""
+    alpha, beta = upstreams
+    cw = start_watched()
+    d = cw.dynamic_dir
+    (d / "..v1").mkdir()
+    (d / "..v1" / "a.yml").write_text(dynamic([("r1", "one.test", "s1")], [("s1", alpha.url)]))
+    os.symlink("..v1", d / "..data")
+    os.symlink("..data/a.yml", d / "a.yml")
+    assert wait_status(cw, "one.test", 200) < 2.0
+    assert b"Name: alpha" in get(cw.port(), "one.test")[1]
+
+    (d / "..v2").mkdir()
+    (d / "..v2" / "a.yml").write_text(dynamic([("r1", "one.test", "s1"), ("r2", "two.test", "s1")],
+                                              [("s1", beta.url)]))
+    os.symlink("..v2", d / "..data_tmp")
+    os.replace(d / "..data_tmp", d / "..data")
+    (d / "..v1" / "a.yml").unlink()
+    (d / "..v1").rmdir()
+    assert wait_status(cw, "two.test", 200) < 2.0
+    assert b"Name: beta" in get(cw.port(), "one.test")[1]
+
+
+def test_replacement_with_same_size_and_mtime_is_applied(start_watched, upstreams):
+    """An mtime-preserving copy (cp -p, rsync -a, tar) or a filesystem with coarse timestamps
+    (1 s on ext3, NFS, FAT) gives a new content the old (mtime, size). Traefik re-reads the
+    files on every event."""
+    alpha, beta = upstreams
+    before = dynamic([("r1", "one.test", "s1")], [("s1", alpha.url)])
+    after = dynamic([("r1", "one.test", "s1")], [("s1", beta.url)])
+    width = max(len(before), len(after))
+    before, after = (t + "#" * (width - len(t) + 1) + "\n" for t in (before, after))  # same size
+    cw = start_watched(dynamic={"a.yml": before})
+    wait_status(cw, "one.test", 200)
+    path = cw.dynamic_dir / "a.yml"
+    old = os.stat(path)
+    staged = cw.dynamic_dir / ".a.yml.staged"
+    staged.write_text(after)
+    assert staged.stat().st_size == old.st_size
+    os.utime(staged, ns=(old.st_atime_ns, old.st_mtime_ns))
+    os.replace(staged, path)
+    wait_until(lambda: b"Name: beta" in get(cw.port(), "one.test")[1], timeout=3, interval=0.02,
+               message="the new content")
+
+
+INOTIFY_ADD_WATCH = {"x86_64": 254, "aarch64": 27}.get(os.uname().machine)
+
+
+def strace_can_delay(syscall):
+    if not shutil.which("strace") or INOTIFY_ADD_WATCH is None:
+        return False
+    probe = subprocess.run(["strace", "-qq", "-o", "/dev/null", "-e", f"trace={syscall}",
+                            "-e", f"inject={syscall}:delay_enter=1000", "true"], capture_output=True)
+    return probe.returncode == 0
+
+
+def test_change_while_the_watch_is_being_set_up_is_not_lost(tmp_path, upstreams):
+    """Traefik adds the fsnotify watcher before it reads the files, so no change can fall in
+    between. Here strace holds causeway inside inotify_add_watch while the file changes."""
+    if not strace_can_delay("inotify_add_watch"):
+        pytest.skip("needs strace with syscall delay injection (and ptrace)")
+    alpha, beta = upstreams
+    dynamic_dir = tmp_path / "dynamic"
+    dynamic_dir.mkdir()
+    (dynamic_dir / "a.yml").write_text(dynamic([("r1", "one.test", "s1")], [("s1", alpha.url)]))
+    port = free_port()
+    config = tmp_path / "causeway.yml"
+    config.write_text(f"""entryPoints:
+  web:
+    address: "127.0.0.1:{port}"
+providers:
+  providersThrottleDuration: 100ms
+  file:
+    directory: "{dynamic_dir}"
+workers: 2
+""")
+    tracer = subprocess.Popen(["strace", "-qq", "-o", "/dev/null", "-e", "trace=inotify_add_watch",
+                               "-e", "inject=inotify_add_watch:delay_enter=1500000", BIN,
+                               f"--configFile={config}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pid = None
+    try:
+        def in_add_watch():
+            children = open(f"/proc/{tracer.pid}/task/{tracer.pid}/children").read().split()
+            if not children:
+                return None
+            with open(f"/proc/{children[0]}/syscall") as f:
+                return int(children[0]) if f.read().split(" ", 1)[0] == str(INOTIFY_ADD_WATCH) else None
+        pid = wait_until(in_add_watch, timeout=10, interval=0.005, message="causeway in inotify_add_watch")
+        tmp = dynamic_dir / ".a.yml.tmp"
+        tmp.write_text(dynamic([("r1", "one.test", "s1"), ("r2", "two.test", "s1")], [("s1", beta.url)]))
+        os.replace(tmp, dynamic_dir / "a.yml")
+        wait_until(lambda: status_of(port, "one.test") in (200, 404), timeout=10, message="serving")
+        # Allowed: the watch delay (1.5 s) plus the usual reload time.
+        wait_until(lambda: status_of(port, "two.test") == 200, timeout=4, interval=0.02,
+                   message="the change made during start-up")
+        assert b"Name: beta" in get(port, "one.test")[1]
+    finally:
+        if pid is not None:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        try:
+            tracer.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            tracer.kill()
+            tracer.wait()

@@ -1,0 +1,53 @@
+// Small pieces shared by the middlewares that answer, replay or discard bodies (buffering,
+// circuitBreaker, compress, errors, retry, redirects). Everything runs on the exchange's
+// worker; objects placed in the exchange arena die when the exchange ends.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "server/exchange.h"
+
+namespace causeway::middleware {
+
+// Go's http.StatusText(status): the reason phrase of Go's table ("" for unknown codes).
+std::string_view goStatusText(int status);
+
+// A response as Traefik writes it with `rw.WriteHeader(status); rw.Write(body)`: the
+// entryPoint disables Content-Type sniffing (contenttype.DisableAutoDetection), so there is
+// no Content-Type and no nosniff. An empty body leaves ex.response.body null.
+void bareReply(server::Exchange& ex, int status, std::string_view body);
+
+// Reads and discards at most `limit` bytes of `body` so that an upstream connection can go
+// back to its pool; stops at the end, at an error, or at the limit (the body's owner then
+// closes the connection). Null bodies are fine.
+awaitable<void> drainBody(server::BodySource* body, size_t limit);
+
+// Bytes already taken from a body (held for a decision), then the rest of that body.
+// `held` is owned. The inner body's length and trailers are reported when known.
+class HeldBody final : public server::BodySource {
+ public:
+  HeldBody(std::string held, server::BodySource* rest, bool restFinished)
+      : held_(std::move(held)), rest_(rest), restFinished_(restFinished || rest == nullptr) {}
+  awaitable<server::BodyChunk> read() override;
+  std::optional<uint64_t> length() const override { return std::nullopt; }
+  const http::Headers* trailers() const override { return rest_ ? rest_->trailers() : nullptr; }
+  bool finished() const override { return finished_; }
+
+ private:
+  std::string held_;
+  server::BodySource* rest_;
+  bool restFinished_;
+  bool heldSent_ = false;
+  bool finished_ = false;
+};
+
+// A body whose read() always reports a broken stream (the downstream codec then cuts the
+// connection, as Go does when a proxied body breaks after the head was committed).
+class BrokenBody final : public server::BodySource {
+ public:
+  awaitable<server::BodyChunk> read() override { co_return server::BodyChunk{{}, false, true}; }
+  bool finished() const override { return false; }
+};
+
+}  // namespace causeway::middleware

@@ -1,0 +1,299 @@
+// rateLimit: a token bucket per source (sourceCriterion; the peer address by default) at
+// average/period tokens per second holding `burst` tokens. A request that would wait up to
+// maxDelay (half a token's interval, 500 ms below 1 req/s) is delayed; a longer wait is a
+// 429 with Retry-After (whole seconds, rounded up) and X-Retry-In (Go duration) as Traefik.
+//
+// In memory the buckets are per router and shared by every worker, so the figure holds for
+// the process. With `redis` the bucket lives in Redis under "rate:<middleware>:<source>"
+// (shared by every router and every proxy using it), updated by Traefik's Lua script; when
+// Redis cannot be reached the request is refused with 500 "Could not insert/update bucket",
+// as Traefik does.
+#include <openssl/sha.h>
+
+#include <charconv>
+#include <cmath>
+
+#include "core/log.h"
+#include "middleware/common.h"
+#include "middleware/http_util.h"
+#include "middleware/redis_client.h"
+#include "middleware/source_criterion.h"
+#include "middleware/token_bucket.h"
+#include "server/local_reply.h"
+#include "server/worker.h"
+
+namespace causeway::middleware {
+namespace {
+
+struct ClientTlsOptions {
+  std::string ca;
+  std::string cert;
+  std::string key;
+  bool insecureSkipVerify = false;
+  std::optional<bool> caOptional;
+  static void describe(auto& self, auto& v) {
+    v("ca", self.ca);
+    v("cert", self.cert);
+    v("key", self.key);
+    v("insecureSkipVerify", self.insecureSkipVerify);
+    v("caOptional", self.caOptional);
+  }
+};
+
+struct RedisOptions {
+  std::vector<std::string> endpoints{"localhost:6379"};
+  std::optional<ClientTlsOptions> tls;
+  std::string username;
+  std::string password;
+  int64_t db = 0;
+  int64_t poolSize = 0;
+  int64_t minIdleConns = 0;
+  int64_t maxActiveConns = 0;
+  config::Duration readTimeout = std::chrono::seconds(3);
+  config::Duration writeTimeout = std::chrono::seconds(3);
+  config::Duration dialTimeout = std::chrono::seconds(5);
+
+  static void describe(auto& self, auto& v) {
+    v("endpoints", self.endpoints);
+    v("tls", self.tls);
+    v("username", self.username);
+    v("password", self.password);
+    v("db", self.db);
+    v("poolSize", self.poolSize);
+    v("minIdleConns", self.minIdleConns);
+    v("maxActiveConns", self.maxActiveConns);
+    v("readTimeout", self.readTimeout);
+    v("writeTimeout", self.writeTimeout);
+    v("dialTimeout", self.dialTimeout);
+  }
+};
+
+struct Options {
+  int64_t average = 0;
+  config::Duration period = std::chrono::seconds(1);
+  int64_t burst = 1;
+  std::optional<SourceCriterionOptions> sourceCriterion;
+  std::optional<RedisOptions> redis;
+
+  static void describe(auto& self, auto& v) {
+    v("average", self.average);
+    v("period", self.period);
+    v("burst", self.burst);
+    v("sourceCriterion", self.sourceCriterion);
+    v("redis", self.redis);
+  }
+};
+
+// The bucket update, atomic in Redis. Same storage as Traefik's script (a hash with fields
+// "last" (µs) and "tokens", expiring after ttl seconds) and the same arithmetic as the
+// in-memory bucket, so a bucket can be shared with Traefik instances.
+// ARGV: rate (tokens per µs), burst, ttl (s), now (µs), max delay (µs).
+// Returns {"true", wait (µs), tokens left}.
+constexpr std::string_view kScript = R"lua(local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local ttl = tonumber(ARGV[3])
+local now = tonumber(ARGV[4])
+local max_delay = tonumber(ARGV[5])
+local state = redis.call('HMGET', KEYS[1], 'last', 'tokens')
+local last, tokens = 0, 0
+if state[1] and state[2] then
+  last = tonumber(state[1])
+  tokens = tonumber(state[2])
+end
+if last > now then last = now end
+tokens = math.min(tokens + (now - last) * rate, burst) - 1
+local wait = 0
+if tokens < 0 then
+  wait = -tokens / rate
+  if wait > max_delay then
+    tokens = math.min(tokens + 1, burst)
+  end
+end
+redis.call('HSET', KEYS[1], 'last', now, 'tokens', tokens)
+redis.call('EXPIRE', KEYS[1], ttl)
+return {'true', tostring(wait), tostring(tokens)}
+)lua";
+
+std::string sha1Hex(std::string_view data) {
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
+  return hexEncode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+}
+
+// strconv.FormatFloat(f, 'f', -1, 64): the shortest decimal that reads back as f.
+std::string goFloat(double f) {
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, f, std::chars_format::fixed);
+  return std::string(buf, end);
+}
+
+// strconv.ParseBool.
+std::optional<bool> goParseBool(std::string_view s) {
+  if (s == "1" || s == "t" || s == "T" || s == "TRUE" || s == "true" || s == "True") return true;
+  if (s == "0" || s == "f" || s == "F" || s == "FALSE" || s == "false" || s == "False") return false;
+  return std::nullopt;
+}
+
+struct Compiled {
+  RateParameters params;
+  SourceExtractor extractor;
+  std::optional<RedisSettings> redis;
+  std::string scriptSha;
+};
+
+int64_t steadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+class RateLimit final : public Handler {
+ public:
+  RateLimit(const Compiled& c, HandlerPtr next, const WrapContext& context)
+      : c_(c), next_(std::move(next)), name_(context.middlewareName), buckets_(c.params) {}
+
+  awaitable<void> handle(Exchange& ex) const override {
+    std::string source = name_ + ":" + c_.extractor.extract(ex);
+    Nanos delay{0};
+    if (c_.redis) {
+      auto result = co_await redisAllow(ex, source);
+      if (!result) {
+        ex.record.errorDetail = "rate limit bucket unavailable";
+        server::errorReply(ex, 500, "Could not insert/update bucket");
+        co_return;
+      }
+      delay = *result;
+    } else {
+      int64_t now = steadyNanos();
+      delay = buckets_.allow(source, now, now / 1000000000);
+    }
+    if (delay > c_.params.maxDelay) {
+      reject(ex, delay);
+      co_return;
+    }
+    if (delay.count() > 0) {
+      asio::steady_timer timer(ex.worker.io(), delay);
+      co_await timer.async_wait(nothrow);
+    }
+    co_await next_->handle(ex);
+  }
+
+ private:
+  void reject(Exchange& ex, Nanos delay) const {
+    ex.record.errorDetail = "rate limit exceeded";
+    server::localReply(ex, 429, goStatusText(429));
+    ex.response.headers.remove("X-Content-Type-Options");
+    double seconds = std::ceil(double(delay.count()) / 1e9);
+    ex.response.headers.set("Retry-After", ex.arena.copy(std::to_string(int64_t(seconds))));
+    ex.response.headers.set("X-Retry-In", ex.arena.copy(goDurationString(delay)));
+  }
+
+  // The delay Redis grants, or nullopt when the bucket could not be read or updated.
+  awaitable<std::optional<Nanos>> redisAllow(Exchange& ex, const std::string& source) const {
+    if (c_.params.unlimited()) co_return Nanos(0);
+    auto client = RedisClient::forWorker(ex.worker, *c_.redis);
+    int64_t nowMicros =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    std::vector<std::string> args{goFloat(c_.params.rate / 1000000.0), std::to_string(c_.params.burst),
+                                  std::to_string(c_.params.ttlSeconds), std::to_string(nowMicros),
+                                  std::to_string(c_.params.maxDelay.count() / 1000)};
+    resp::Value reply;
+    std::string error;
+    bool ok = co_await client->runScript(std::string(kScript), c_.scriptSha, {"rate:" + source}, std::move(args),
+                                         reply, error);
+    if (ok && reply.isError()) {
+      error = "redis: " + reply.text;
+      ok = false;
+    }
+    std::optional<bool> allowed;
+    double micros = 0;
+    if (ok) {
+      if (reply.type != resp::Value::Type::Array || reply.items.size() < 2) {
+        error = "unexpected reply from the rate limit script";
+        ok = false;
+      } else {
+        allowed = goParseBool(reply.items[0].text);
+        const std::string& text = reply.items[1].text;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), micros);
+        if (!allowed || ec != std::errc() || end != text.data() + text.size()) {
+          error = "parsing the rate limit script's reply";
+          ok = false;
+        }
+      }
+    }
+    if (!ok) {
+      log::error("Could not insert/update bucket", {{"middlewareName", name_}, {"error", error}});
+      co_return std::nullopt;
+    }
+    if (!*allowed) co_return Nanos::max();
+    co_return Nanos(int64_t(micros * 1000.0));
+  }
+
+  Compiled c_;
+  HandlerPtr next_;
+  std::string name_;
+  mutable BucketTable buckets_;  // per router, shared by every worker (locked inside)
+};
+
+class Factory final : public server::MiddlewareFactory {
+ public:
+  explicit Factory(Compiled c) : c_(std::move(c)) {}
+  HandlerPtr wrap(HandlerPtr next, const WrapContext& context) const override {
+    return std::make_shared<RateLimit>(c_, std::move(next), context);
+  }
+
+ private:
+  Compiled c_;
+};
+
+MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& context) {
+  Options options;
+  config::DecodeContext decode;
+  config::decode(node, options, decode);
+  for (const auto& error : decode.errors())
+    if (!error.warning) context.error(error.toString());
+  if (!context.errors().empty()) return nullptr;
+  std::string error;
+  auto extractor = SourceExtractor::make(options.sourceCriterion, SourceExtractor::Fallback::PeerIp, error);
+  if (!extractor) {
+    context.error("rateLimit: getting source extractor: " + error);
+    return nullptr;
+  }
+  if (options.period.value.count() < 0) {
+    context.error("rateLimit: negative value not valid for period: " + options.period.toString());
+    return nullptr;
+  }
+  Compiled c{rateParameters(options.average, options.period.value, options.burst), std::move(*extractor), {}, {}};
+  if (options.redis) {
+    const auto& r = *options.redis;
+    if (r.tls) {
+      context.error("rateLimit: redis.tls is not supported yet (causeway has no upstream TLS client)");
+      return nullptr;
+    }
+    if (r.endpoints.empty()) {
+      context.error("rateLimit: redis.endpoints is empty");
+      return nullptr;
+    }
+    RedisSettings s;
+    s.endpoints = r.endpoints;
+    s.username = r.username;
+    s.password = r.password;
+    s.db = r.db;
+    s.poolSize = r.poolSize;
+    // maxActiveConns limits the whole process in go-redis: share it out between workers.
+    unsigned workers = std::max(1u, context.workers());
+    s.maxActiveConns = r.maxActiveConns > 0 ? std::max<int64_t>(1, (r.maxActiveConns + workers - 1) / workers) : 0;
+    s.readTimeout = r.readTimeout.value;
+    s.writeTimeout = r.writeTimeout.value;
+    // go-redis keeps its 5 s default for a dial timeout that is not positive.
+    s.dialTimeout = r.dialTimeout.value.count() > 0 ? r.dialTimeout.value : std::chrono::seconds(5);
+    c.redis = std::move(s);
+    c.scriptSha = sha1Hex(kScript);
+  }
+  return std::make_shared<Factory>(std::move(c));
+}
+
+const server::MiddlewareRegistration registration("rateLimit", create);
+
+}  // namespace
+}  // namespace causeway::middleware

@@ -1,0 +1,262 @@
+#include "middleware/redis_client.h"
+
+#include <unordered_map>
+
+#include "core/strings.h"
+#include "server/watchdog.h"
+#include "server/worker.h"
+
+namespace causeway::middleware {
+
+class RedisClient::Connection final : public server::Watched {
+ public:
+  explicit Connection(asio::io_context& io) : socket(io) {}
+  void onDeadline() override {
+    timedOut = true;
+    error_code ignored;
+    socket.cancel(ignored);
+  }
+  tcp::socket socket;
+  std::string in;
+  bool timedOut = false;
+};
+
+namespace {
+
+constexpr size_t kMaxReply = (16u << 20) + 4096;
+
+bool splitHostPort(std::string_view endpoint, std::string& host, std::string& port) {
+  if (!endpoint.empty() && endpoint.front() == '[') {
+    size_t end = endpoint.find(']');
+    if (end == std::string_view::npos) return false;
+    host = std::string(endpoint.substr(1, end - 1));
+    if (end + 1 < endpoint.size()) {
+      if (endpoint[end + 1] != ':') return false;
+      port = std::string(endpoint.substr(end + 2));
+    } else {
+      port = "6379";
+    }
+    return !host.empty();
+  }
+  size_t colon = endpoint.rfind(':');
+  if (colon == std::string_view::npos) {
+    host = std::string(endpoint);
+    port = "6379";
+  } else {
+    host = std::string(endpoint.substr(0, colon));
+    port = std::string(endpoint.substr(colon + 1));
+  }
+  return !host.empty() && !port.empty();
+}
+
+}  // namespace
+
+std::string RedisSettings::key() const {
+  std::string k;
+  for (const auto& e : endpoints) k += e + ",";
+  k += "|" + username + "|" + password + "|" + std::to_string(db) + "|" + std::to_string(poolSize) + "|" +
+       std::to_string(maxActiveConns) + "|" + std::to_string(readTimeout.count()) + "|" +
+       std::to_string(writeTimeout.count()) + "|" + std::to_string(dialTimeout.count());
+  return k;
+}
+
+std::shared_ptr<RedisClient> RedisClient::forWorker(server::Worker& worker, const RedisSettings& settings) {
+  // Per thread (= per worker): sockets are created, used and closed on their worker only.
+  thread_local std::unordered_map<std::string, std::shared_ptr<RedisClient>> clients;
+  std::string key = std::to_string(worker.index()) + "#" + settings.key();
+  auto& client = clients[key];
+  if (!client) client = std::make_shared<RedisClient>(worker, settings);
+  return client;
+}
+
+RedisClient::RedisClient(server::Worker& worker, RedisSettings settings)
+    : worker_(worker), settings_(std::move(settings)) {}
+
+RedisClient::~RedisClient() = default;
+
+void RedisClient::slotFreed() {
+  if (waiters_.empty()) return;
+  asio::steady_timer* waiter = waiters_.front();
+  waiters_.erase(waiters_.begin());
+  waiter->cancel();
+}
+
+void RedisClient::release(ConnectionPtr connection) {
+  size_t maxIdle = settings_.poolSize > 0 ? size_t(settings_.poolSize) : 10;
+  if (connection && idle_.size() < maxIdle) {
+    connection->disarm();
+    idle_.push_back(std::move(connection));
+    slotFreed();
+    return;
+  }
+  --active_;
+  slotFreed();
+}
+
+awaitable<RedisClient::ConnectionPtr> RedisClient::acquire(std::string& error) {
+  while (true) {
+    if (!idle_.empty()) {
+      ConnectionPtr c = std::move(idle_.back());
+      idle_.pop_back();
+      co_return c;
+    }
+    if (settings_.maxActiveConns > 0 && active_ >= settings_.maxActiveConns) {
+      // go-redis waits PoolTimeout (readTimeout + 1s) for a free connection.
+      asio::steady_timer timer(worker_.io());
+      auto wait = settings_.readTimeout.count() > 0 ? settings_.readTimeout : std::chrono::nanoseconds(0);
+      timer.expires_after(wait + std::chrono::seconds(1));
+      waiters_.push_back(&timer);
+      auto [ec] = co_await timer.async_wait(nothrow);
+      std::erase(waiters_, &timer);
+      if (!ec) {
+        error = "redis: connection pool timeout";
+        co_return nullptr;
+      }
+      continue;
+    }
+    ++active_;
+    for (const auto& endpoint : settings_.endpoints) {
+      ConnectionPtr c = co_await dial(endpoint, error);
+      if (c) co_return c;
+    }
+    --active_;
+    slotFreed();
+    co_return nullptr;
+  }
+}
+
+awaitable<RedisClient::ConnectionPtr> RedisClient::dial(const std::string& endpoint, std::string& error) {
+  std::string host, port;
+  if (!splitHostPort(endpoint, host, port)) {
+    error = "redis: invalid endpoint \"" + endpoint + "\"";
+    co_return nullptr;
+  }
+  auto c = std::make_unique<Connection>(worker_.io());
+  worker_.watchdog().watch(*c);
+  c->armIn(settings_.dialTimeout);
+  tcp::resolver resolver(worker_.io());
+  auto [resolveError, results] = co_await resolver.async_resolve(host, port, nothrow);
+  if (resolveError) {
+    error = "redis: resolve " + endpoint + ": " + resolveError.message();
+    co_return nullptr;
+  }
+  error_code lastError = asio::error::host_not_found;
+  for (const auto& entry : results) {
+    error_code ignored;
+    if (c->socket.is_open()) c->socket.close(ignored);
+    auto [connectError] = co_await c->socket.async_connect(entry.endpoint(), nothrow);
+    lastError = connectError;
+    if (!connectError || c->timedOut) break;
+  }
+  c->disarm();
+  if (lastError) {
+    error = "redis: dial " + endpoint + ": " + (c->timedOut ? std::string("i/o timeout") : lastError.message());
+    co_return nullptr;
+  }
+  error_code ignored;
+  c->socket.set_option(tcp::no_delay(true), ignored);
+
+  auto handshake = [&](std::vector<std::string> args) -> awaitable<bool> {
+    resp::Value reply;
+    if (!co_await exchange(*c, resp::encodeCommand(args), reply, error)) co_return false;
+    if (reply.isError()) {
+      error = "redis: " + args[0] + ": " + reply.text;
+      co_return false;
+    }
+    co_return true;
+  };
+  if (!settings_.password.empty()) {
+    std::vector<std::string> auth{"AUTH"};
+    if (!settings_.username.empty()) auth.push_back(settings_.username);
+    auth.push_back(settings_.password);
+    if (!co_await handshake(std::move(auth))) co_return nullptr;
+  }
+  if (settings_.db != 0 && !co_await handshake({"SELECT", std::to_string(settings_.db)})) co_return nullptr;
+  co_return c;
+}
+
+awaitable<bool> RedisClient::exchange(Connection& c, const std::string& request, resp::Value& reply,
+                                      std::string& error) {
+  c.timedOut = false;
+  c.armIn(settings_.writeTimeout);
+  auto [writeError, written] = co_await asio::async_write(c.socket, asio::buffer(request), nothrow);
+  if (writeError) {
+    c.disarm();
+    error = c.timedOut ? "redis: write: i/o timeout" : "redis: write: " + writeError.message();
+    co_return false;
+  }
+  c.armIn(settings_.readTimeout);
+  while (true) {
+    if (!c.in.empty()) {
+      size_t consumed = 0;
+      std::string why;
+      auto status = resp::parse(c.in, reply, consumed, why);
+      if (status == resp::Status::Complete) {
+        c.in.erase(0, consumed);
+        c.disarm();
+        co_return true;
+      }
+      if (status == resp::Status::Error) {
+        c.disarm();
+        error = "redis: protocol error: " + why;
+        co_return false;
+      }
+    }
+    if (c.in.size() > kMaxReply) {
+      c.disarm();
+      error = "redis: reply too large";
+      co_return false;
+    }
+    char buffer[4096];
+    auto [readError, n] = co_await c.socket.async_read_some(asio::buffer(buffer), nothrow);
+    if (readError) {
+      c.disarm();
+      error = c.timedOut ? "redis: read: i/o timeout" : "redis: read: " + readError.message();
+      co_return false;
+    }
+    c.in.append(buffer, n);
+  }
+}
+
+awaitable<bool> RedisClient::call(std::vector<std::string> args, resp::Value& reply, std::string& error) {
+  auto self = shared_from_this();  // the pool outlives this call even if the worker stops
+  std::string request = resp::encodeCommand(args);
+  ConnectionPtr c = co_await acquire(error);
+  if (!c) co_return false;
+  if (!co_await exchange(*c, request, reply, error)) {
+    c.reset();
+    release(nullptr);
+    co_return false;
+  }
+  bool moved = reply.isError() && reply.text.starts_with("MOVED ");
+  bool ask = reply.isError() && reply.text.starts_with("ASK ");
+  release(std::move(c));
+  if (!moved && !ask) co_return true;
+
+  // Cluster redirection: "MOVED <slot> <host:port>". One more try on that node.
+  auto parts = splitTrimmed(reply.text, ' ');
+  if (parts.size() < 3) co_return true;
+  std::string target(parts[2]);
+  ConnectionPtr other = co_await dial(target, error);
+  if (!other) co_return false;
+  if (ask) {
+    std::vector<std::string> asking{"ASKING"};
+    if (!co_await exchange(*other, resp::encodeCommand(asking), reply, error)) co_return false;
+  }
+  co_return co_await exchange(*other, request, reply, error);
+}
+
+awaitable<bool> RedisClient::runScript(const std::string& script, const std::string& sha1,
+                                       std::vector<std::string> keys, std::vector<std::string> args,
+                                       resp::Value& reply, std::string& error) {
+  std::vector<std::string> command{"EVALSHA", sha1, std::to_string(keys.size())};
+  for (auto& k : keys) command.push_back(k);
+  for (auto& a : args) command.push_back(a);
+  if (!co_await call(command, reply, error)) co_return false;
+  if (!(reply.isError() && reply.text.starts_with("NOSCRIPT"))) co_return true;
+  command[0] = "EVAL";
+  command[1] = script;
+  co_return co_await call(std::move(command), reply, error);
+}
+
+}  // namespace causeway::middleware

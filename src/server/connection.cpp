@@ -1,0 +1,126 @@
+#include "server/connection.h"
+
+#include "core/log.h"
+#include "server/entry_point.h"
+#include "server/h1_connection.h"
+#include "server/h2_connection.h"
+#include "server/snapshot.h"
+#include "server/streams.h"
+#include "server/tls_stream.h"
+#include "server/worker.h"
+
+namespace causeway::server {
+namespace {
+
+constexpr std::string_view kH2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+ConnectionInfo describe(tcp::socket& socket, const EntryPoint& entryPoint) {
+  ConnectionInfo info;
+  info.entryPoint = &entryPoint;
+  error_code ec;
+  auto remote = socket.remote_endpoint(ec);
+  if (!ec) {
+    auto address = remote.address();
+    if (address.is_v6() && address.to_v6().is_v4_mapped())
+      address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+    info.peerIpText = address.to_string();
+    info.peerPort = remote.port();
+    info.peerAddress = address.is_v6() ? "[" + info.peerIpText + "]:" + std::to_string(info.peerPort)
+                                       : info.peerIpText + ":" + std::to_string(info.peerPort);
+    if (auto ip = net::IpAddress::parse(info.peerIpText)) info.peerIp = *ip;
+  }
+  auto local = socket.local_endpoint(ec);
+  if (!ec) info.localPort = local.port();
+  info.peerTrusted = entryPoint.trusts(info.peerIp);
+  socket.set_option(tcp::no_delay(true), ec);
+  return info;
+}
+
+// Deadline for the connection's first bytes and the TLS handshake (readTimeout).
+class StartDeadline final : public Watched {
+ public:
+  explicit StartDeadline(tcp::socket& socket) : socket_(socket) {}
+  void onDeadline() override {
+    error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.cancel(ignored);
+  }
+
+ private:
+  tcp::socket& socket_;
+};
+
+struct OpenConnection {
+  explicit OpenConnection(Worker& w) : worker(w) { worker.connectionOpened(); }
+  ~OpenConnection() { worker.connectionClosed(); }
+  Worker& worker;
+};
+
+awaitable<void> serveTls(Worker& worker, const EntryPoint& entryPoint, tcp::socket& socket, ConnectionInfo& info,
+                         ReadBuffer& first, StartDeadline& deadline) {
+  // The TLS store of the snapshot current at accept time serves the whole connection.
+  SnapshotPtr snapshot = worker.snapshot();
+  if (!snapshot || !snapshot->tls) co_return;
+  TlsStorePtr store = snapshot->tls;
+  snapshot.reset();
+  TlsHandshakeState state;
+  state.store = store.get();
+  state.entryPointIndex = entryPoint.index;
+  TlsStream tls(socket, state);
+  tls.feed(first.data());
+  first.consume(first.size());
+  if (!co_await tls.handshake()) {
+    log::debug("TLS handshake failed", {{"peer", info.peerAddress}, {"error", tls.error()}});
+    co_return;
+  }
+  deadline.disarm();
+  info.tls = true;
+  info.tlsVersion = tls.version();
+  info.tlsCipher = tls.cipher();
+  info.serverName = state.serverName;
+  info.tlsOptions = state.options;
+  info.tlsStore = store.get();
+  info.peerCertificate = tls.peerCertificate();
+  if (tls.alpn() == "h2") {
+    co_await serveHttp2(worker, entryPoint, socket, tls, info, ReadBuffer(4096));
+  } else {
+    Http1Connection<TlsStream> connection(worker, entryPoint, socket, tls, info, ReadBuffer(4096));
+    co_await connection.run();
+  }
+  co_await tls.close();
+}
+
+}  // namespace
+
+awaitable<void> serveConnection(Worker& worker, const EntryPoint& entryPoint, tcp::socket socket) {
+  OpenConnection open(worker);
+  ConnectionInfo info = describe(socket, entryPoint);
+  StartDeadline deadline(socket);
+  worker.watchdog().watch(deadline);
+  deadline.armIn(entryPoint.readTimeout.count() > 0 ? entryPoint.readTimeout : entryPoint.idleTimeout);
+
+  ReadBuffer first(4096);
+  auto [ec, n] = co_await socket.async_read_some(first.prepare(4096, 4096), nothrow);
+  if (ec) co_return;
+  first.commit(n);
+
+  std::string_view start = first.data();
+  if (uint8_t(start[0]) == 0x16) {
+    co_await serveTls(worker, entryPoint, socket, info, first, deadline);
+  } else {
+    deadline.disarm();
+    PlainStream plain(socket);
+    if (start.size() >= 3 && start.substr(0, 3) == kH2Preface.substr(0, 3) &&
+        kH2Preface.starts_with(start.substr(0, std::min(start.size(), kH2Preface.size())))) {
+      co_await serveHttp2(worker, entryPoint, socket, plain, info, std::move(first));
+    } else {
+      Http1Connection<PlainStream> connection(worker, entryPoint, socket, plain, info, std::move(first));
+      co_await connection.run();
+    }
+  }
+  error_code ignored;
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  socket.close(ignored);
+}
+
+}  // namespace causeway::server

@@ -1,0 +1,618 @@
+#include "server/h2_connection.h"
+
+#include <nghttp2/nghttp2.h>
+
+#include <charconv>
+#include <deque>
+#include <memory>
+#include <unordered_map>
+
+#include "core/log.h"
+#include "core/strings.h"
+#include "http/hop_by_hop.h"
+#include "http/uri.h"
+#include "server/entry_point.h"
+#include "server/forwarded_headers.h"
+#include "server/local_reply.h"
+#include "server/request_prep.h"
+#include "server/snapshot.h"
+#include "server/streams.h"
+#include "server/tls_stream.h"
+#include "server/watchdog.h"
+#include "server/worker.h"
+
+namespace causeway::server {
+namespace {
+
+constexpr size_t kConnectionHeaderBudget = 4 << 20;  // decoded header bytes across open streams
+constexpr int32_t kStreamWindow = 256 * 1024;
+constexpr int32_t kConnectionWindow = 4 << 20;
+
+bool isConnectionSpecific(std::string_view name) {
+  return iequals(name, "connection") || iequals(name, "keep-alive") || iequals(name, "proxy-connection") ||
+         iequals(name, "transfer-encoding") || iequals(name, "upgrade");
+}
+
+nghttp2_nv makeNv(std::string_view name, std::string_view value) {
+  nghttp2_nv nv;
+  nv.name = reinterpret_cast<uint8_t*>(const_cast<char*>(name.data()));
+  nv.namelen = name.size();
+  nv.value = reinterpret_cast<uint8_t*>(const_cast<char*>(value.data()));
+  nv.valuelen = value.size();
+  nv.flags = NGHTTP2_NV_FLAG_NONE;
+  return nv;
+}
+
+// A one-waiter wake-up for coroutines of one worker: wait() suspends until notify().
+class Signal {
+ public:
+  explicit Signal(asio::any_io_executor executor) : timer_(executor) {}
+  awaitable<void> wait() {
+    timer_.expires_at(asio::steady_timer::time_point::max());
+    co_await timer_.async_wait(nothrow);
+  }
+  void notify() { timer_.cancel(); }
+
+ private:
+  asio::steady_timer timer_;
+};
+
+}  // namespace
+
+template <class Stream>
+class Http2Connection final : public DownstreamConnection, public Watched {
+ public:
+  Http2Connection(Worker& worker, const EntryPoint& entryPoint, tcp::socket& socket, Stream& stream,
+                  ConnectionInfo& info)
+      : worker_(worker), entryPoint_(entryPoint), socket_(socket), stream_(stream), info_(info),
+        handlersDone_(socket.get_executor()) {
+    info_.http2 = true;
+    worker_.track(*this);
+    worker_.watchdog().watch(*this);
+  }
+
+  ~Http2Connection() override {
+    if (session_) nghttp2_session_del(session_);
+  }
+
+  awaitable<void> run(ReadBuffer initial);
+
+  void drain() override {
+    if (!session_ || goingAway_) return;
+    goingAway_ = true;
+    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_),
+                          NGHTTP2_NO_ERROR, nullptr, 0);
+    asio::co_spawn(socket_.get_executor(), flush(), asio::detached);
+    if (streams_.empty()) closeSocket();
+  }
+
+  void onDeadline() override { closeSocket(); }
+
+ private:
+  struct H2Stream;
+  class RequestBody;
+  friend class RequestBody;
+
+  void closeSocket() {
+    dead_ = true;
+    error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.cancel(ignored);
+  }
+
+  awaitable<void> flush();
+  awaitable<void> serveStream(std::shared_ptr<H2Stream> stream);
+  awaitable<void> sendResponse(H2Stream& stream, Exchange& ex, bool headRequest);
+  void startStream(std::shared_ptr<H2Stream> stream);
+
+  // nghttp2 callbacks.
+  static int onBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* self);
+  static int onHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name, size_t namelen,
+                      const uint8_t* value, size_t valuelen, uint8_t flags, void* self);
+  static int onFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* self);
+  static int onDataChunk(nghttp2_session*, uint8_t flags, int32_t id, const uint8_t* data, size_t len,
+                         void* self);
+  static int onStreamClose(nghttp2_session*, int32_t id, uint32_t error, void* self);
+  static ssize_t readResponse(nghttp2_session*, int32_t id, uint8_t* buf, size_t length, uint32_t* flags,
+                              nghttp2_data_source* source, void* self);
+
+  H2Stream* find(int32_t id) {
+    auto it = streams_.find(id);
+    return it == streams_.end() ? nullptr : it->second.get();
+  }
+
+  Worker& worker_;
+  const EntryPoint& entryPoint_;
+  tcp::socket& socket_;
+  Stream& stream_;
+  ConnectionInfo& info_;
+  nghttp2_session* session_ = nullptr;
+  std::unordered_map<int32_t, std::shared_ptr<H2Stream>> streams_;
+  std::vector<std::shared_ptr<H2Stream>> ready_;  // complete request heads not started yet
+  std::string out_;
+  bool writing_ = false;
+  bool flushAgain_ = false;
+  bool dead_ = false;
+  bool goingAway_ = false;
+  size_t headerBytes_ = 0;  // decoded header bytes held by open streams
+  size_t handlers_ = 0;     // stream coroutines running
+  Signal handlersDone_;
+};
+
+// Per-stream state. Owned by the connection's map while nghttp2 has the stream open, and by
+// its handler coroutine while that runs.
+template <class Stream>
+struct Http2Connection<Stream>::H2Stream {
+  H2Stream(int32_t streamId, asio::any_io_executor executor)
+      : id(streamId), arena(2048), bodyReady(executor), sendReady(executor) {}
+  int32_t id;
+  Arena arena;
+  // Request head as decoded.
+  std::string_view method, scheme, authority, path, protocol;
+  http::Headers headers;
+  size_t headerBytes = 0;
+  bool badHeaders = false;
+  std::optional<uint64_t> contentLength;
+  // Request body: pieces delivered by DATA frames, consumed by the handler.
+  std::deque<std::string> body;
+  size_t bodyConsumedPending = 0;  // bytes read by the handler not yet credited to the window
+  bool endStream = false;          // the client finished sending
+  bool closed = false;             // nghttp2 closed the stream (done or reset)
+  uint32_t closeError = 0;
+  Signal bodyReady;
+  // Response body: the current piece and whether it is the last.
+  std::string_view pending;
+  bool responseLast = false;
+  bool responseError = false;
+  const http::Headers* trailers = nullptr;
+  Signal sendReady;
+  std::vector<nghttp2_nv> trailerNv;
+  std::vector<std::string> trailerNames;
+};
+
+// The request body of one stream, as a pulled BodySource. Returning window credit only when
+// the handler has taken a piece is what gives HTTP/2 uploads back-pressure.
+template <class Stream>
+class Http2Connection<Stream>::RequestBody final : public BodySource {
+ public:
+  RequestBody(Http2Connection& connection, std::shared_ptr<H2Stream> stream)
+      : connection_(connection), stream_(std::move(stream)) {}
+
+  awaitable<BodyChunk> read() override {
+    H2Stream& s = *stream_;
+    if (returned_) {
+      // Credit the flow-control windows for the piece the caller is done with.
+      size_t n = s.body.front().size();
+      s.body.pop_front();
+      returned_ = false;
+      if (!s.closed && connection_.session_) {
+        nghttp2_session_consume(connection_.session_, s.id, n);
+        co_await connection_.flush();
+      }
+    }
+    while (s.body.empty() && !s.endStream && !s.closed && !connection_.dead_) co_await s.bodyReady.wait();
+    if (!s.body.empty()) {
+      returned_ = true;
+      bool last = s.endStream && s.body.size() == 1;
+      if (last) finished_ = true;
+      co_return BodyChunk{s.body.front(), last, false};
+    }
+    if (s.endStream) {
+      finished_ = true;
+      co_return BodyChunk{{}, true, false};
+    }
+    co_return BodyChunk{{}, false, true};  // reset or connection gone
+  }
+  std::optional<uint64_t> length() const override { return stream_->contentLength; }
+  bool finished() const override { return finished_; }
+
+ private:
+  Http2Connection& connection_;
+  std::shared_ptr<H2Stream> stream_;
+  bool returned_ = false;
+  bool finished_ = false;
+};
+
+template <class Stream>
+int Http2Connection<Stream>::onBeginHeaders(nghttp2_session* session, const nghttp2_frame* frame, void* self) {
+  auto* c = static_cast<Http2Connection*>(self);
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  // Streams whose handlers still run count against the limit even after a reset, so
+  // resetting streams cannot multiply the work sent upstream (Rapid Reset).
+  if (c->handlers_ >= c->entryPoint_.http2MaxConcurrentStreams || c->goingAway_) {
+    nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_REFUSED_STREAM);
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  }
+  auto stream = std::make_shared<H2Stream>(frame->hd.stream_id, c->socket_.get_executor());
+  c->streams_[frame->hd.stream_id] = stream;
+  return 0;
+}
+
+template <class Stream>
+int Http2Connection<Stream>::onHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
+                                      size_t namelen, const uint8_t* value, size_t valuelen, uint8_t,
+                                      void* self) {
+  auto* c = static_cast<Http2Connection*>(self);
+  H2Stream* s = c->find(frame->hd.stream_id);
+  if (!s) return 0;
+  // HPACK bomb guard: the decoded list is bounded per stream and per connection.
+  size_t cost = namelen + valuelen + 32;
+  s->headerBytes += cost;
+  c->headerBytes_ += cost;
+  if (s->headerBytes > c->entryPoint_.limits.maxHeadBytes || c->headerBytes_ > kConnectionHeaderBudget ||
+      s->headers.size() >= c->entryPoint_.limits.maxHeaderCount * 2)
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // resets the stream
+  std::string_view n(reinterpret_cast<const char*>(name), namelen);
+  std::string_view v(reinterpret_cast<const char*>(value), valuelen);
+  bool trailer = frame->headers.cat == NGHTTP2_HCAT_HEADERS;
+  if (trailer) return 0;  // request trailers are not forwarded
+  if (!n.empty() && n[0] == ':') {
+    std::string_view copy = s->arena.copy(v);
+    if (n == ":method") s->method = copy;
+    else if (n == ":scheme") s->scheme = copy;
+    else if (n == ":authority") s->authority = copy;
+    else if (n == ":path") s->path = copy;
+    else if (n == ":protocol") s->protocol = copy;
+    return 0;
+  }
+  if (n == "content-length") {
+    auto length = parseDecimal(v);
+    if (!length) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    s->contentLength = *length;
+  }
+  if (n == "cookie" && !s->headers.empty()) {
+    // RFC 9113 §8.2.3: several cookie fields become one for HTTP/1.1 ("; ").
+    for (auto& f : s->headers.fields()) {
+      if (f.name == "cookie") {
+        f.value = s->arena.concat({f.value, "; ", v});
+        return 0;
+      }
+    }
+  }
+  s->headers.add(s->arena.copy(n), s->arena.copy(v));
+  return 0;
+}
+
+template <class Stream>
+int Http2Connection<Stream>::onFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* self) {
+  auto* c = static_cast<Http2Connection*>(self);
+  H2Stream* s = c->find(frame->hd.stream_id);
+  if (!s) return 0;
+  bool endStream = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
+  if (frame->hd.type == NGHTTP2_HEADERS) {
+    if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+      if (endStream) s->endStream = true;
+      c->ready_.push_back(c->streams_[frame->hd.stream_id]);
+    } else if (endStream) {
+      s->endStream = true;  // trailers end the body
+      s->bodyReady.notify();
+    }
+  } else if (frame->hd.type == NGHTTP2_DATA && endStream) {
+    s->endStream = true;
+    s->bodyReady.notify();
+  }
+  return 0;
+}
+
+template <class Stream>
+int Http2Connection<Stream>::onDataChunk(nghttp2_session* session, uint8_t, int32_t id, const uint8_t* data,
+                                         size_t len, void* self) {
+  auto* c = static_cast<Http2Connection*>(self);
+  H2Stream* s = c->find(id);
+  if (!s || s->closed) {
+    nghttp2_session_consume(session, id, len);  // nobody reads it: keep the connection window open
+    return 0;
+  }
+  s->body.emplace_back(reinterpret_cast<const char*>(data), len);
+  s->bodyReady.notify();
+  return 0;
+}
+
+template <class Stream>
+int Http2Connection<Stream>::onStreamClose(nghttp2_session*, int32_t id, uint32_t error, void* self) {
+  auto* c = static_cast<Http2Connection*>(self);
+  auto it = c->streams_.find(id);
+  if (it == c->streams_.end()) return 0;
+  H2Stream& s = *it->second;
+  s.closed = true;
+  s.closeError = error;
+  c->headerBytes_ -= std::min(c->headerBytes_, s.headerBytes);
+  s.bodyReady.notify();
+  s.sendReady.notify();
+  c->streams_.erase(it);
+  if (c->goingAway_ && c->streams_.empty()) c->closeSocket();
+  return 0;
+}
+
+template <class Stream>
+ssize_t Http2Connection<Stream>::readResponse(nghttp2_session* session, int32_t id, uint8_t* buf, size_t length,
+                                              uint32_t* flags, nghttp2_data_source* source, void*) {
+  auto* s = static_cast<H2Stream*>(source->ptr);
+  if (s->responseError) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  if (s->pending.empty()) {
+    if (!s->responseLast) {
+      s->sendReady.notify();
+      return NGHTTP2_ERR_DEFERRED;
+    }
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (!s->trailerNv.empty()) {
+      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      nghttp2_submit_trailer(session, id, s->trailerNv.data(), s->trailerNv.size());
+    }
+    return 0;
+  }
+  size_t n = std::min(length, s->pending.size());
+  std::memcpy(buf, s->pending.data(), n);
+  s->pending.remove_prefix(n);
+  if (s->pending.empty()) {
+    if (s->responseLast) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+      if (!s->trailerNv.empty()) {
+        *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+        nghttp2_submit_trailer(session, id, s->trailerNv.data(), s->trailerNv.size());
+      }
+    } else {
+      s->sendReady.notify();  // the pump may fetch the next piece
+    }
+  }
+  return ssize_t(n);
+}
+
+template <class Stream>
+awaitable<void> Http2Connection<Stream>::flush() {
+  // One writer at a time; callers that find it busy leave their frames to it.
+  if (writing_) {
+    flushAgain_ = true;
+    co_return;
+  }
+  writing_ = true;
+  do {
+    flushAgain_ = false;
+    out_.clear();
+    while (!dead_ && out_.size() < 64 * 1024) {
+      const uint8_t* data = nullptr;
+      ssize_t n = nghttp2_session_mem_send(session_, &data);
+      if (n <= 0) break;
+      out_.append(reinterpret_cast<const char*>(data), size_t(n));
+    }
+    if (out_.empty()) break;
+    auto [ec, written] = co_await stream_.write(asio::buffer(out_));
+    if (ec) {
+      closeSocket();
+      break;
+    }
+    flushAgain_ = true;
+  } while (flushAgain_ && !dead_);
+  writing_ = false;
+}
+
+template <class Stream>
+void Http2Connection<Stream>::startStream(std::shared_ptr<H2Stream> stream) {
+  ++handlers_;
+  asio::co_spawn(socket_.get_executor(), serveStream(std::move(stream)), [this](std::exception_ptr e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        log::error("HTTP/2 stream failed", {{"error", ex.what()}});
+      }
+    }
+    if (--handlers_ == 0) handlersDone_.notify();
+  });
+}
+
+template <class Stream>
+awaitable<void> Http2Connection<Stream>::serveStream(std::shared_ptr<H2Stream> streamPtr) {
+  H2Stream& s = *streamPtr;
+  // A stream reset in the same read as its HEADERS never reaches a handler.
+  if (s.closed) co_return;
+  Exchange ex(worker_, s.arena, info_);
+  ex.record.start = Clock::now();
+  SnapshotPtr pinned = worker_.snapshot();
+  ex.snapshot = pinned.get();
+  Request& r = ex.request;
+  r.versionMajor = 2;
+  r.versionMinor = 0;
+  r.method = s.method;
+  r.scheme = info_.tls ? "https" : "http";
+  r.headers = s.headers;
+  // :authority wins over a host field (RFC 9113 §8.3.1); the host field is dropped.
+  std::string_view authority = s.authority.empty() ? r.headers.get("host") : s.authority;
+  r.headers.remove("host");
+  int status = 0;
+  std::string scratch;
+  std::optional<http::Authority> parsedAuthority;
+  if (!authority.empty()) {
+    parsedAuthority = http::parseAuthority(authority);
+    if (!parsedAuthority) status = 400;
+  }
+  r.authority = authority;
+  if (!status && (s.method == "CONNECT")) status = 501;
+  std::optional<http::Target> target;
+  if (!status) {
+    target = http::parseTarget(s.path, s.method);
+    if (!target || target->form == http::TargetForm::Absolute) status = 400;
+  }
+  if (!status)
+    status = prepareRequestPath(r, s.arena, entryPoint_, scratch, target->path, target->query, target->hasQuery,
+                                target->form == http::TargetForm::Asterisk,
+                                parsedAuthority ? parsedAuthority->host : std::string_view());
+  RequestBody* body = nullptr;
+  if (!s.endStream || !s.body.empty()) {
+    body = s.arena.template make<RequestBody>(*this, streamPtr);
+    r.body = body;
+  }
+  if (status) {
+    errorReply(ex, status, reasonPhrase(status));
+  } else {
+    applyForwardedHeaders(r, s.arena, info_, entryPoint_);
+    co_await routeAndServe(ex, entryPoint_);
+  }
+  if (!s.closed && !dead_) co_await sendResponse(s, ex, r.method == "HEAD");
+  // A body the handler did not read: stop the client (NO_ERROR reset after our answer).
+  if (!s.closed && !dead_ && !s.endStream) {
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_NO_ERROR);
+    co_await flush();
+  }
+  s.arena.reset();
+}
+
+template <class Stream>
+awaitable<void> Http2Connection<Stream>::sendResponse(H2Stream& s, Exchange& ex, bool headRequest) {
+  Response& response = ex.response;
+  if (response.status < 200 || response.status > 999 || response.tunnel) statusTextReply(ex, 502);
+  char statusText[4];
+  std::to_chars(statusText, statusText + 3, response.status);
+  statusText[3] = 0;
+  bool noBody = headRequest || response.status == 204 || response.status == 304;
+  BodySource* body = noBody ? nullptr : response.body;
+
+  std::vector<nghttp2_nv> nv;
+  std::vector<std::string> names;  // lower-cased names (HTTP/2 requires lower case)
+  names.reserve(response.headers.size());
+  nv.reserve(response.headers.size() + 3);
+  nv.push_back(makeNv(":status", std::string_view(statusText, 3)));
+  for (const auto& f : response.headers) {
+    if (isConnectionSpecific(f.name) || iequals(f.name, "Trailer")) continue;
+    if (body && iequals(f.name, "Content-Length")) continue;
+    names.push_back(toLower(f.name));
+    nv.push_back(makeNv(names.back(), f.value));
+  }
+  std::string length;
+  if (body) {
+    if (auto known = body->length()) {
+      length = std::to_string(*known);
+      nv.push_back(makeNv("content-length", length));
+    }
+  }
+  if (!response.headers.has("Date")) nv.push_back(makeNv("date", worker_.httpDate()));
+
+  if (!body) {
+    nghttp2_submit_response(session_, s.id, nv.data(), nv.size(), nullptr);
+    co_await flush();
+    co_return;
+  }
+  nghttp2_data_provider provider;
+  provider.source.ptr = &s;
+  provider.read_callback = &Http2Connection::readResponse;
+  nghttp2_submit_response(session_, s.id, nv.data(), nv.size(), &provider);
+  co_await flush();
+  // Pump: fetch the next piece only when the previous one has gone into frames.
+  while (!s.closed && !dead_) {
+    if (!s.pending.empty()) {
+      co_await s.sendReady.wait();
+      continue;
+    }
+    if (s.responseLast) break;
+    BodyChunk chunk = co_await body->read();
+    if (s.closed || dead_) break;
+    if (chunk.error) {
+      s.responseError = true;
+      nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
+      co_await flush();
+      break;
+    }
+    s.pending = chunk.data;
+    if (chunk.last) {
+      s.responseLast = true;
+      if (const http::Headers* trailers = body->trailers()) {
+        for (const auto& f : *trailers) {
+          if (isConnectionSpecific(f.name)) continue;
+          s.trailerNames.push_back(toLower(f.name));
+        }
+        size_t i = 0;
+        for (const auto& f : *trailers) {
+          if (isConnectionSpecific(f.name)) continue;
+          s.trailerNv.push_back(makeNv(s.trailerNames[i++], f.value));
+        }
+      }
+    }
+    nghttp2_session_resume_data(session_, s.id);
+    co_await flush();
+  }
+  // Wait until the stream is done so the last piece's memory stays valid while framed.
+  while (!s.closed && !dead_ && (!s.pending.empty() || !s.responseLast)) co_await s.sendReady.wait();
+}
+
+template <class Stream>
+awaitable<void> Http2Connection<Stream>::run(ReadBuffer initial) {
+  nghttp2_session_callbacks* callbacks = nullptr;
+  nghttp2_session_callbacks_new(&callbacks);
+  nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, &Http2Connection::onBeginHeaders);
+  nghttp2_session_callbacks_set_on_header_callback(callbacks, &Http2Connection::onHeader);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, &Http2Connection::onFrameRecv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, &Http2Connection::onDataChunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &Http2Connection::onStreamClose);
+  nghttp2_option* option = nullptr;
+  nghttp2_option_new(&option);
+  nghttp2_option_set_no_auto_window_update(option, 1);
+  nghttp2_option_set_max_deflate_dynamic_table_size(option, entryPoint_.http2MaxEncoderHeaderTableSize);
+  // CVE-2023-44487 (Rapid Reset) and CVE-2024-28182 (CONTINUATION flood) mitigations.
+  nghttp2_option_set_stream_reset_rate_limit(option, 1000, 33);
+  nghttp2_option_set_max_continuations(option, 8);
+  nghttp2_option_set_max_outbound_ack(option, 1000);
+  nghttp2_option_set_max_settings(option, 32);
+  nghttp2_session_server_new2(&session_, callbacks, this, option);
+  nghttp2_option_del(option);
+  nghttp2_session_callbacks_del(callbacks);
+
+  nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, entryPoint_.http2MaxConcurrentStreams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, uint32_t(kStreamWindow)},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, uint32_t(std::min<size_t>(entryPoint_.limits.maxHeadBytes, UINT32_MAX))},
+      {NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, entryPoint_.http2MaxDecoderHeaderTableSize},
+  };
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
+  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
+
+  ReadBuffer in = std::move(initial);
+  auto process = [&]() -> bool {
+    if (in.empty()) return true;
+    ssize_t consumed = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(in.data().data()),
+                                                in.size());
+    if (consumed < 0) {
+      log::debug("HTTP/2 connection error", {{"peer", info_.peerAddress}, {"error", nghttp2_strerror(int(consumed))}});
+      return false;
+    }
+    in.consume(size_t(consumed));
+    for (auto& stream : ready_) startStream(std::move(stream));
+    ready_.clear();
+    return true;
+  };
+
+  bool ok = process();
+  co_await flush();
+  while (ok && !dead_) {
+    if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) break;
+    if (streams_.empty()) armIn(entryPoint_.idleTimeout);
+    else disarm();
+    auto [ec, n] = co_await stream_.readSome(in.prepare(16384, 1 << 20));
+    if (ec) break;
+    in.commit(n);
+    ok = process();
+    co_await flush();
+  }
+  dead_ = true;
+  disarm();
+  // Stream coroutines reference this connection: let them finish before it goes away.
+  for (auto& [id, stream] : streams_) {
+    stream->closed = true;
+    stream->bodyReady.notify();
+    stream->sendReady.notify();
+  }
+  while (handlers_ > 0) co_await handlersDone_.wait();
+}
+
+template <class Stream>
+awaitable<void> serveHttp2(Worker& worker, const EntryPoint& entryPoint, tcp::socket& socket, Stream& stream,
+                           ConnectionInfo& info, ReadBuffer initial) {
+  Http2Connection<Stream> connection(worker, entryPoint, socket, stream, info);
+  co_await connection.run(std::move(initial));
+}
+
+template awaitable<void> serveHttp2<PlainStream>(Worker&, const EntryPoint&, tcp::socket&, PlainStream&,
+                                                 ConnectionInfo&, ReadBuffer);
+template awaitable<void> serveHttp2<TlsStream>(Worker&, const EntryPoint&, tcp::socket&, TlsStream&,
+                                               ConnectionInfo&, ReadBuffer);
+
+}  // namespace causeway::server

@@ -1,0 +1,43 @@
+// One active health check request (Traefik's checkHealthHTTP): an HTTP/1.1 request to the
+// server's health URL, judged healthy on 2xx/3xx, or on exactly `status` when configured.
+// Redirects are followed (up to 10, as Go's client) unless followRedirects is false. The
+// whole check, redirects included, is bounded by `timeout`. Runs on the control thread's
+// io_context, never on a worker; the connection is closed after each check.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/dynamic_service.h"
+#include "server/asio.h"
+
+namespace causeway::server {
+
+struct ProbeConfig {
+  std::string url;       // absolute http URL: server URL + path, scheme and port overrides
+  std::string method = "GET";
+  std::string hostname;  // Host field override ("" = the URL's host)
+  std::vector<std::pair<std::string, std::string>> headers;
+  int status = 0;        // 0: any 2xx/3xx is healthy
+  bool followRedirects = true;
+  std::chrono::nanoseconds timeout{std::chrono::seconds(5)};
+  std::chrono::nanoseconds interval{std::chrono::seconds(30)};
+  std::chrono::nanoseconds unhealthyInterval{std::chrono::seconds(30)};
+
+  bool operator==(const ProbeConfig&) const = default;
+};
+
+// Builds the check of server `serverUrl` (Traefik's newRequest: the path is resolved
+// against the server URL like a relative reference, then scheme and port are replaced).
+// False with `error` set when the path is not a relative URL. `warnings` receives
+// non-fatal notes (invalid intervals replaced by defaults).
+bool makeProbeConfig(const config::ServerHealthCheck& check, const std::string& serverUrl, ProbeConfig& out,
+                     std::string& error, std::vector<std::string>& warnings);
+
+// Runs one check. Returns "" when the server is healthy, otherwise why it is not
+// ("received error status code: 500", "connection refused", "timeout after 5s", ...).
+awaitable<std::string> runProbe(asio::any_io_executor executor, const ProbeConfig& probe);
+
+}  // namespace causeway::server

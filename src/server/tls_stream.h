@@ -1,0 +1,79 @@
+// TLS termination on a worker's socket with OpenSSL 3. The engine runs on memory BIOs: the
+// ciphertext moves through Asio's own socket operations (speculative reads, epoll), and
+// OpenSSL only transforms bytes. One process-wide SSL_CTX carries the callbacks; each
+// connection picks its certificate and TLS options at ClientHello time from the snapshot
+// it pinned (TlsStore), by SNI.
+//
+// Threading: a TlsStream belongs to the worker of its connection.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+#include "server/asio.h"
+#include "server/tls_store.h"
+
+namespace causeway::server {
+
+// What the ClientHello callback decided for one connection.
+struct TlsHandshakeState {
+  const TlsStore* store = nullptr;
+  size_t entryPointIndex = 0;
+  std::string serverName;  // SNI, lower-case, no trailing dot ("" when absent)
+  const TlsOptionSet* options = nullptr;
+};
+
+// The process-wide server context (callbacks for SNI, ALPN and rotating ticket keys).
+SSL_CTX* tlsServerContext();
+
+class TlsStream {
+ public:
+  TlsStream(tcp::socket& socket, TlsHandshakeState& state);
+  ~TlsStream();
+  TlsStream(const TlsStream&) = delete;
+  TlsStream& operator=(const TlsStream&) = delete;
+
+  // Ciphertext the connection already read from the socket (the first bytes it peeked at).
+  void feed(std::string_view ciphertext);
+  // Runs the handshake; false when it failed (the reason is in error()).
+  awaitable<bool> handshake();
+  const std::string& error() const { return error_; }
+
+  awaitable<std::tuple<error_code, size_t>> readSome(asio::mutable_buffer buffer);
+  awaitable<std::tuple<error_code, size_t>> write(std::span<const asio::const_buffer> buffers);
+  awaitable<std::tuple<error_code, size_t>> write(asio::const_buffer buffer) {
+    return write(std::span<const asio::const_buffer>(&buffer, 1));
+  }
+  // Sends close_notify (best effort).
+  awaitable<void> close();
+
+  tcp::socket& socket() { return socket_; }
+  std::string_view alpn() const;
+  std::string_view version() const;  // "TLS 1.3"
+  std::string_view cipher() const;   // OpenSSL name
+  X509* peerCertificate() const;     // owned by the stream; null without client certificate
+  SSL* ssl() const { return ssl_; }
+
+ private:
+  awaitable<bool> flush();
+  awaitable<bool> fill();
+
+  tcp::socket& socket_;
+  SSL* ssl_ = nullptr;
+  BIO* in_ = nullptr;   // ciphertext from the peer
+  BIO* out_ = nullptr;  // ciphertext to the peer
+  std::vector<char> cipherBuffer_;
+  std::string plain_;    // small writes coalesced into one record
+  std::string sending_;  // ciphertext being written to the socket
+  bool flushing_ = false;
+  bool failed_ = false;
+  std::string error_;
+  mutable X509* peer_ = nullptr;
+};
+
+}  // namespace causeway::server
