@@ -1,5 +1,10 @@
-// addPrefix: prepends a prefix to the request path.
+// addPrefix: prepends `prefix` to the path (a leading '/' is added when the prefix has
+// none). As in Traefik the prefix is taken as decoded text (Go's URL.Path), so characters
+// that cannot stay raw in a path (and '%') are percent-encoded. The request path was
+// normalized before routing and the prefix is configuration, so nothing is re-checked.
+#include "http/uri.h"
 #include "middleware/common.h"
+#include "middleware/go_url.h"
 
 namespace causeway::middleware {
 namespace {
@@ -9,20 +14,23 @@ struct Options {
 
   static void describe(auto& self, auto& v) { v("prefix", self.prefix); }
   void check(MiddlewareBuildContext& context) const {
-    if (prefix.empty()) context.error("addPrefix: prefix is required");
+    if (prefix.empty()) context.error("addPrefix: prefix cannot be empty");
   }
 };
 
 class AddPrefix final : public Handler {
  public:
   AddPrefix(const Options& options, HandlerPtr next, const WrapContext&)
-      : prefix_(options.prefix.starts_with('/') ? options.prefix : "/" + options.prefix),
-        next_(std::move(next)) {}
+      : prefix_(gourl::escapedPath(options.prefix, options.prefix)), next_(std::move(next)) {
+    if (!prefix_.starts_with('/')) prefix_.insert(0, "/");
+  }
 
   awaitable<void> handle(Exchange& ex) const override {
     auto& r = ex.request;
-    r.path = ex.arena.concat({prefix_, r.path});
+    r.path = ex.arena.concat({prefix_, r.path.empty() ? std::string_view("/") : r.path});
     r.rawPath = r.path;
+    std::string routing;
+    r.routingPath = http::routingPath(r.path, routing) ? ex.arena.copy(routing) : r.path;
     co_await next_->handle(ex);
   }
 

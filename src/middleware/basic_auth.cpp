@@ -103,7 +103,6 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     return nullptr;
   }
   auto c = std::make_shared<Compiled>();
-  std::string firstSecret;
   for (const auto& line : lines) {
     // Exactly one colon: "name:hash".
     size_t colon = line.find(':');

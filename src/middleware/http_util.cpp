@@ -14,6 +14,7 @@ std::string_view goStatusText(int status) {
   switch (status) {
     case 208: return "Already Reported";
     case 226: return "IM Used";
+    case 305: return "Use Proxy";
     case 423: return "Locked";
     case 424: return "Failed Dependency";
     case 451: return "Unavailable For Legal Reasons";

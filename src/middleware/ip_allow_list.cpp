@@ -32,6 +32,13 @@ struct WhiteListOptions {
   }
 };
 
+std::string concat(std::string_view a, std::string_view b, std::string_view c = {}, std::string_view d = {}) {
+  std::string out;
+  out.reserve(a.size() + b.size() + c.size() + d.size());
+  out.append(a).append(b).append(c).append(d);
+  return out;
+}
+
 struct Compiled {
   IpChecker checker;
   IpStrategy strategy;
@@ -42,13 +49,13 @@ std::optional<Compiled> compile(std::string_view type, const std::vector<std::st
                                 const std::optional<IpStrategyOptions>& ipStrategy, int64_t rejectStatus,
                                 MiddlewareBuildContext& context) {
   if (sourceRange.empty()) {
-    context.error(std::string(type) + ": sourceRange is empty, IPAllowLister not created");
+    context.error(concat(type, ": sourceRange is empty, IPAllowLister not created"));
     return std::nullopt;
   }
   Compiled c;
   if (rejectStatus != 0) {
     if (rejectStatus < 100 || rejectStatus > 999 || goStatusText(int(rejectStatus)).empty()) {
-      context.error(std::string(type) + ": invalid HTTP status code " + std::to_string(rejectStatus));
+      context.error(concat(type, ": invalid HTTP status code ", std::to_string(rejectStatus)));
       return std::nullopt;
     }
     c.status = int(rejectStatus);
@@ -56,14 +63,14 @@ std::optional<Compiled> compile(std::string_view type, const std::vector<std::st
   for (const auto& entry : sourceRange) {
     std::string error;
     if (!c.checker.add(entry, error)) {
-      context.error(std::string(type) + ": cannot parse CIDRs: " + error);
+      context.error(concat(type, ": cannot parse CIDRs: ", error));
       return std::nullopt;
     }
   }
   std::string error;
   auto strategy = IpStrategy::make(ipStrategy ? &*ipStrategy : nullptr, error);
   if (!strategy) {
-    context.error(std::string(type) + ": " + error);
+    context.error(concat(type, ": ", error));
     return std::nullopt;
   }
   c.strategy = std::move(*strategy);

@@ -4,24 +4,6 @@
 
 namespace causeway::middleware {
 
-std::string_view goStatusText(int status) {
-  switch (status) {
-    case 208: return "Already Reported";
-    case 226: return "IM Used";
-    case 305: return "Use Proxy";
-    case 423: return "Locked";
-    case 424: return "Failed Dependency";
-    case 451: return "Unavailable For Legal Reasons";
-    case 499: return "";  // not in Go's table
-    case 506: return "Variant Also Negotiates";
-    case 507: return "Insufficient Storage";
-    case 508: return "Loop Detected";
-    case 510: return "Not Extended";
-    case 511: return "Network Authentication Required";
-    default: return server::reasonPhrase(status);
-  }
-}
-
 void bareReply(server::Exchange& ex, int status, std::string_view body) {
   server::Response& r = ex.response;
   r.status = status;
@@ -29,6 +11,13 @@ void bareReply(server::Exchange& ex, int status, std::string_view body) {
   r.headers.clear();
   r.body = body.empty() ? nullptr : ex.arena.make<server::MemoryBody>(ex.arena.copy(body));
   r.tunnel = nullptr;
+}
+
+void redirectReply(server::Exchange& ex, std::string_view location, bool permanent) {
+  bool get = ex.request.method == "GET";
+  int status = permanent ? (get ? 301 : 308) : (get ? 302 : 307);
+  bareReply(ex, status, goStatusText(status));
+  ex.response.headers.add("Location", ex.arena.copy(location));
 }
 
 awaitable<void> drainBody(server::BodySource* body, size_t limit) {

@@ -6,17 +6,21 @@
 #include <string>
 #include <string_view>
 
+#include "middleware/http_util.h"
 #include "server/exchange.h"
 
 namespace causeway::middleware {
 
-// Go's http.StatusText(status): the reason phrase of Go's table ("" for unknown codes).
-std::string_view goStatusText(int status);
+// goStatusText (Go's http.StatusText) lives in middleware/http_util.h.
 
 // A response as Traefik writes it with `rw.WriteHeader(status); rw.Write(body)`: the
 // entryPoint disables Content-Type sniffing (contenttype.DisableAutoDetection), so there is
 // no Content-Type and no nosniff. An empty body leaves ex.response.body null.
 void bareReply(server::Exchange& ex, int status, std::string_view body);
+
+// Traefik's redirect answer (moveHandler): Location, 302 for GET and 307 for any other
+// method (301/308 when permanent), the status text as body, no Content-Type.
+void redirectReply(server::Exchange& ex, std::string_view location, bool permanent);
 
 // Reads and discards at most `limit` bytes of `body` so that an upstream connection can go
 // back to its pool; stops at the end, at an error, or at the limit (the body's owner then
@@ -27,10 +31,12 @@ awaitable<void> drainBody(server::BodySource* body, size_t limit);
 // `held` is owned. The inner body's length and trailers are reported when known.
 class HeldBody final : public server::BodySource {
  public:
-  HeldBody(std::string held, server::BodySource* rest, bool restFinished)
-      : held_(std::move(held)), rest_(rest), restFinished_(restFinished || rest == nullptr) {}
+  // `length`: the total (held + rest) when known, e.g. the client's Content-Length.
+  HeldBody(std::string held, server::BodySource* rest, bool restFinished,
+           std::optional<uint64_t> length = std::nullopt)
+      : held_(std::move(held)), rest_(rest), restFinished_(restFinished || rest == nullptr), length_(length) {}
   awaitable<server::BodyChunk> read() override;
-  std::optional<uint64_t> length() const override { return std::nullopt; }
+  std::optional<uint64_t> length() const override { return length_; }
   const http::Headers* trailers() const override { return rest_ ? rest_->trailers() : nullptr; }
   bool finished() const override { return finished_; }
 
@@ -38,6 +44,7 @@ class HeldBody final : public server::BodySource {
   std::string held_;
   server::BodySource* rest_;
   bool restFinished_;
+  std::optional<uint64_t> length_;
   bool heldSent_ = false;
   bool finished_ = false;
 };

@@ -194,12 +194,11 @@ class RateLimit final : public Handler {
     int64_t nowMicros =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
             .count();
-    std::vector<std::string> args{goFloat(c_.params.rate / 1000000.0), std::to_string(c_.params.burst),
-                                  std::to_string(c_.params.ttlSeconds), std::to_string(nowMicros),
-                                  std::to_string(c_.params.maxDelay.count() / 1000)};
+    std::vector<std::string> args = scriptArguments(nowMicros);
     resp::Value reply;
     std::string error;
-    bool ok = co_await client->runScript(std::string(kScript), c_.scriptSha, {"rate:" + source}, std::move(args),
+    std::vector<std::string> keys(1, "rate:" + source);
+    bool ok = co_await client->runScript(std::string(kScript), c_.scriptSha, std::move(keys), std::move(args),
                                          reply, error);
     if (ok && reply.isError()) {
       error = "redis: " + reply.text;
@@ -222,11 +221,20 @@ class RateLimit final : public Handler {
       }
     }
     if (!ok) {
-      log::error("Could not insert/update bucket", {{"middlewareName", name_}, {"error", error}});
+      logBucketError(error);
       co_return std::nullopt;
     }
     if (!*allowed) co_return Nanos::max();
     co_return Nanos(int64_t(micros * 1000.0));
+  }
+
+  std::vector<std::string> scriptArguments(int64_t nowMicros) const {
+    return {goFloat(c_.params.rate / 1000000.0), std::to_string(c_.params.burst), std::to_string(c_.params.ttlSeconds),
+            std::to_string(nowMicros), std::to_string(c_.params.maxDelay.count() / 1000)};
+  }
+
+  void logBucketError(const std::string& error) const {
+    log::error("Could not insert/update bucket", {{"middlewareName", name_}, {"error", error}});
   }
 
   Compiled c_;

@@ -1,11 +1,19 @@
-// redirectScheme: redirects to the same URL with another scheme (and port), unless the
-// request already uses it (TLS, or X-Forwarded-Proto from a trusted peer).
-// Status: 302/307 (301/308 when permanent; the 30x7/30x8 forms for non-GET methods).
+// redirectScheme: redirects to the same URL with another scheme (and port) unless that
+// changes nothing. As Traefik: the client URL is rebuilt from the Host field (port kept
+// unless it is the default of the current scheme), the current scheme is https with TLS and
+// X-Forwarded-Proto (http/ws, https/wss) overrides it; the new URL is that URL rewritten by
+// `^(https?://)?(host)?(:port)?(rest)$` → `<scheme>://${2}<:port>${4}`, the port being
+// omitted when it is the default of the target scheme. Same URL → pass through.
+// Status: 302/307 (301/308 when permanent; the 30x7/30x8 forms for every method but GET).
 #include "middleware/common.h"
-#include "server/local_reply.h"
+#include "middleware/go_regexp.h"
+#include "middleware/go_url.h"
+#include "middleware/mw_util.h"
 
 namespace causeway::middleware {
 namespace {
+
+constexpr std::string_view kUriPattern = R"(^(https?:\/\/)?(\[[\w:.]+\]|[\w\._-]+)?(:\d+)?(.*)$)";
 
 struct Options {
   std::string scheme;
@@ -18,50 +26,87 @@ struct Options {
     v("permanent", self.permanent);
   }
   void check(MiddlewareBuildContext& context) const {
-    if (scheme.empty()) context.error("redirectScheme: scheme is required");
+    if (scheme.empty()) context.error("redirectScheme: you must provide a target scheme");
   }
 };
 
-std::string_view hostWithoutPort(std::string_view authority) {
-  if (!authority.empty() && authority.front() == '[') {
-    size_t end = authority.find(']');
-    return end == std::string_view::npos ? authority : authority.substr(0, end + 1);
+// Go's net.SplitHostPort; false when it reports an error.
+bool splitHostPort(std::string_view hostport, std::string_view& host, std::string_view& port) {
+  size_t i = hostport.rfind(':');
+  if (i == std::string_view::npos) return false;
+  size_t j = 0, k = 0;
+  if (!hostport.empty() && hostport[0] == '[') {
+    size_t end = hostport.find(']');
+    if (end == std::string_view::npos) return false;
+    if (end + 1 == hostport.size() || end + 1 != i) return false;
+    host = hostport.substr(1, end - 1);
+    j = 1;
+    k = end + 1;
+  } else {
+    host = hostport.substr(0, i);
+    if (host.find(':') != std::string_view::npos) return false;
   }
-  size_t colon = authority.rfind(':');
-  return colon == std::string_view::npos ? authority : authority.substr(0, colon);
+  if (hostport.substr(j).find('[') != std::string_view::npos) return false;
+  if (hostport.substr(k).find(']') != std::string_view::npos) return false;
+  port = hostport.substr(i + 1);
+  return true;
 }
 
 class RedirectScheme final : public Handler {
  public:
   RedirectScheme(const Options& options, HandlerPtr next, const WrapContext&)
-      : options_(options), next_(std::move(next)) {}
+      : permanent_(options.permanent), next_(std::move(next)) {
+    std::string port;
+    if (!options.port.empty() && !((options.scheme == "http" && options.port == "80") ||
+                                   (options.scheme == "https" && options.port == "443")))
+      port = ":" + options.port;
+    replacement_ = options.scheme + "://${2}" + port + "${4}";
+    std::string error;
+    regex_ = GoRegexp::compile(kUriPattern, error);
+  }
 
   awaitable<void> handle(Exchange& ex) const override {
     const auto& r = ex.request;
-    std::string_view current = ex.connection.tls ? "https" : "http";
-    if (std::string_view proto = r.headers.get("X-Forwarded-Proto"); !proto.empty()) current = proto;
-    if (iequals(current, options_.scheme)) {
+    std::string_view scheme = ex.connection.tls ? "https" : "http";
+    std::string_view host = r.authority, port;
+    std::string portText;
+    if (std::string_view h, p; splitHostPort(r.authority, h, p)) {
+      host = h;
+      portText = ":" + std::string(p);
+    }
+    if (std::string_view proto = r.headers.get("X-Forwarded-Proto"); !proto.empty()) {
+      if (iequals(proto, "http") || iequals(proto, "ws")) scheme = "http";
+      else if (iequals(proto, "https") || iequals(proto, "wss")) scheme = "https";
+    }
+    if ((scheme == "http" && portText == ":80") || (scheme == "https" && portText == ":443")) portText.clear();
+    std::string oldUrl = std::string(scheme) + "://" + std::string(host) + portText;
+    oldUrl += r.path.empty() ? std::string_view("/") : r.path;
+    if (r.hasQuery) {
+      oldUrl += '?';
+      oldUrl += r.query;
+    }
+    if (!regex_->matchString(oldUrl)) {
       co_await next_->handle(ex);
       co_return;
     }
-    std::string location = options_.scheme + "://" + std::string(hostWithoutPort(r.authority));
-    bool defaultPort = options_.port.empty() || (options_.scheme == "https" && options_.port == "443") ||
-                       (options_.scheme == "http" && options_.port == "80");
-    if (!defaultPort) location += ":" + options_.port;
-    location += r.rawPath.empty() ? std::string_view("/") : r.rawPath;
-    if (r.hasQuery) {
-      location += '?';
-      location += r.query;
+    std::string newUrl = regex_->replaceAllString(oldUrl, replacement_);
+    std::string error;
+    auto parsed = gourl::parse(newUrl, error);
+    if (!parsed) {
+      bareReply(ex, 500, goStatusText(500));
+      co_return;
     }
-    bool get = r.method == "GET" || r.method == "HEAD";
-    int status = options_.permanent ? (get ? 301 : 308) : (get ? 302 : 307);
-    server::localReply(ex, status, server::reasonPhrase(status));
-    ex.response.headers.clear();
-    ex.response.headers.add("Location", ex.arena.copy(location));
+    if (newUrl != oldUrl) {
+      redirectReply(ex, parsed->string(), permanent_);
+      co_return;
+    }
+    co_await next_->handle(ex);
   }
 
  private:
-  Options options_;
+  bool permanent_;
+  std::string replacement_;
+  std::unique_ptr<GoRegexp> regex_;
   HandlerPtr next_;
 };
 

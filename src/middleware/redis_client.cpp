@@ -49,6 +49,27 @@ bool splitHostPort(std::string_view endpoint, std::string& host, std::string& po
   return !host.empty() && !port.empty();
 }
 
+// AUTH and SELECT, as the settings ask, sent on every new connection.
+std::vector<std::vector<std::string>> handshakeCommands(const RedisSettings& s) {
+  std::vector<std::vector<std::string>> commands;
+  if (!s.password.empty()) {
+    std::vector<std::string> auth(1, "AUTH");
+    if (!s.username.empty()) auth.push_back(s.username);
+    auth.push_back(s.password);
+    commands.push_back(std::move(auth));
+  }
+  if (s.db != 0) commands.push_back(std::vector<std::string>{"SELECT", std::to_string(s.db)});
+  return commands;
+}
+
+std::vector<std::string> scriptCommand(const std::string& sha1, const std::vector<std::string>& keys,
+                                       const std::vector<std::string>& args) {
+  std::vector<std::string> command{"EVALSHA", sha1, std::to_string(keys.size())};
+  command.insert(command.end(), keys.begin(), keys.end());
+  command.insert(command.end(), args.begin(), args.end());
+  return command;
+}
+
 }  // namespace
 
 std::string RedisSettings::key() const {
@@ -156,22 +177,14 @@ awaitable<RedisClient::ConnectionPtr> RedisClient::dial(const std::string& endpo
   error_code ignored;
   c->socket.set_option(tcp::no_delay(true), ignored);
 
-  auto handshake = [&](std::vector<std::string> args) -> awaitable<bool> {
+  for (const auto& command : handshakeCommands(settings_)) {
     resp::Value reply;
-    if (!co_await exchange(*c, resp::encodeCommand(args), reply, error)) co_return false;
+    if (!co_await exchange(*c, resp::encodeCommand(command), reply, error)) co_return nullptr;
     if (reply.isError()) {
-      error = "redis: " + args[0] + ": " + reply.text;
-      co_return false;
+      error = "redis: " + command[0] + ": " + reply.text;
+      co_return nullptr;
     }
-    co_return true;
-  };
-  if (!settings_.password.empty()) {
-    std::vector<std::string> auth{"AUTH"};
-    if (!settings_.username.empty()) auth.push_back(settings_.username);
-    auth.push_back(settings_.password);
-    if (!co_await handshake(std::move(auth))) co_return nullptr;
   }
-  if (settings_.db != 0 && !co_await handshake({"SELECT", std::to_string(settings_.db)})) co_return nullptr;
   co_return c;
 }
 
@@ -239,19 +252,15 @@ awaitable<bool> RedisClient::call(std::vector<std::string> args, resp::Value& re
   std::string target(parts[2]);
   ConnectionPtr other = co_await dial(target, error);
   if (!other) co_return false;
-  if (ask) {
-    std::vector<std::string> asking{"ASKING"};
-    if (!co_await exchange(*other, resp::encodeCommand(asking), reply, error)) co_return false;
-  }
+  if (ask && !co_await exchange(*other, resp::encodeCommand(std::vector<std::string>(1, "ASKING")), reply, error))
+    co_return false;
   co_return co_await exchange(*other, request, reply, error);
 }
 
 awaitable<bool> RedisClient::runScript(const std::string& script, const std::string& sha1,
                                        std::vector<std::string> keys, std::vector<std::string> args,
                                        resp::Value& reply, std::string& error) {
-  std::vector<std::string> command{"EVALSHA", sha1, std::to_string(keys.size())};
-  for (auto& k : keys) command.push_back(k);
-  for (auto& a : args) command.push_back(a);
+  std::vector<std::string> command = scriptCommand(sha1, keys, args);
   if (!co_await call(command, reply, error)) co_return false;
   if (!(reply.isError() && reply.text.starts_with("NOSCRIPT"))) co_return true;
   command[0] = "EVAL";

@@ -1,8 +1,12 @@
-// stripPrefix: removes the first matching prefix from the path, records it in
-// X-Forwarded-Prefix, and answers 400 when the stripped path would change under
-// normalization (Traefik v3.7.3, CVE-2026-48020: no `..` smuggled past routing).
+// stripPrefix: removes the first configured prefix the (decoded) path starts with, adds it
+// to X-Forwarded-Prefix, and answers 400 "Bad Request" when the stripped path would change
+// under normalization (Traefik v3.7.3, CVE-2026-48020: no `..` smuggled past routing).
+// Prefixes are compared with the decoded path (Go's URL.Path) and cut from the escaped path
+// as many decoded bytes as the prefix holds, as Traefik does. `forceSlash` is deprecated
+// and has no visible effect (an empty result is forwarded as "/").
 #include "http/uri.h"
 #include "middleware/common.h"
+#include "middleware/go_url.h"
 #include "server/local_reply.h"
 
 namespace causeway::middleware {
@@ -10,7 +14,7 @@ namespace {
 
 struct Options {
   std::vector<std::string> prefixes;
-  bool forceSlash = true;  // deprecated in Traefik; accepted
+  std::optional<bool> forceSlash;  // deprecated
 
   static void describe(auto& self, auto& v) {
     v("prefixes", self.prefixes);
@@ -18,32 +22,45 @@ struct Options {
   }
 };
 
+std::vector<std::string> trimmed(const std::vector<std::string>& in) {
+  std::vector<std::string> out;
+  for (const auto& p : in) out.emplace_back(trim(p));
+  return out;
+}
+
 class StripPrefix final : public Handler {
  public:
   StripPrefix(const Options& options, HandlerPtr next, const WrapContext&)
-      : options_(options), next_(std::move(next)) {}
+      : prefixes_(trimmed(options.prefixes)), next_(std::move(next)) {}
 
   awaitable<void> handle(Exchange& ex) const override {
     auto& r = ex.request;
-    for (const auto& prefix : options_.prefixes) {
-      if (!r.path.starts_with(prefix)) continue;
-      std::string_view rest = r.path.substr(prefix.size());
-      std::string_view stripped = rest.starts_with('/') ? rest : ex.arena.concat({"/", rest});
-      std::string normalized;
-      if (!http::normalizePath(stripped, true, normalized) || normalized != stripped) {
-        server::errorReply(ex, 400, "Bad Request");
-        co_return;
+    std::string decoded;
+    if (!prefixes_.empty() && gourl::pathUnescape(r.path, decoded)) {
+      for (const auto& prefix : prefixes_) {
+        if (!std::string_view(decoded).starts_with(prefix)) continue;
+        std::string_view rest = r.path.substr(gourl::encodedPrefixLen(r.path, prefix));
+        std::string normalized = "/";
+        if (!rest.empty()) {
+          std::string stripped = rest.starts_with('/') ? std::string(rest) : "/" + std::string(rest);
+          if (!gourl::renormalize(stripped, normalized)) {
+            server::errorReply(ex, 400, "Bad Request");
+            co_return;
+          }
+        }
+        r.path = ex.arena.copy(normalized);
+        r.rawPath = r.path;
+        std::string routing;
+        r.routingPath = http::routingPath(r.path, routing) ? ex.arena.copy(routing) : r.path;
+        r.headers.add("X-Forwarded-Prefix", ex.arena.copy(prefix));
+        break;
       }
-      r.path = stripped;
-      r.rawPath = stripped;
-      r.headers.add("X-Forwarded-Prefix", ex.arena.copy(prefix));
-      break;
     }
     co_await next_->handle(ex);
   }
 
  private:
-  Options options_;
+  std::vector<std::string> prefixes_;
   HandlerPtr next_;
 };
 

@@ -13,7 +13,8 @@ ConfigPipeline::ConfigPipeline(asio::io_context& control, const config::StaticCo
       workers_(workers),
       terminating_(terminating),
       holder_(holder),
-      throttle_(staticConfig.providers.providersThrottleDuration.value) {}
+      throttle_(staticConfig.providers.providersThrottleDuration.value),
+      health_(control) {}
 
 void ConfigPipeline::submit(const std::string& provider, config::Node root) {
   ProviderState& state = providers_[provider];
@@ -76,6 +77,7 @@ void ConfigPipeline::rebuild() {
   inputs.entryPoints = &entryPoints_;
   inputs.workers = workers_;
   inputs.terminating = &terminating_;
+  inputs.health = &health_;
   for (const auto& [name, state] : providers_)
     if (state.decoded) inputs.providers[name] = state.decoded;
   auto started = Clock::now();

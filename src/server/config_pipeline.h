@@ -19,6 +19,7 @@
 #include "config/static_config.h"
 #include "server/asio.h"
 #include "server/entry_point.h"
+#include "server/health_registry.h"
 #include "server/snapshot.h"
 #include "server/snapshot_builder.h"
 #include "server/watchdog.h"
@@ -39,6 +40,10 @@ class ConfigPipeline {
 
   // Runs after every publish (on the control thread).
   std::function<void(const Snapshot&)> onPublish;
+
+  // The health of every loadBalancer server, kept across reloads; its active checks run on
+  // the control io_context. serverStatus() may be read from any thread (API, metrics).
+  HealthRegistry& health() { return health_; }
 
   // Decodes and builds without publishing (causeway check). Errors of every element.
   static SnapshotPtr buildOnce(const config::StaticConfig& staticConfig,
@@ -68,6 +73,7 @@ class ConfigPipeline {
   SnapshotHolder& holder_;
   std::chrono::nanoseconds throttle_;
   std::map<std::string, ProviderState> providers_;
+  HealthRegistry health_;  // outlives every build; the snapshots share its entries
   SnapshotBuilder builder_;
   std::set<std::string> loggedErrors_;
   bool published_ = false;

@@ -17,6 +17,7 @@
 #include "http/headers.h"
 #include "net/ip.h"
 #include "server/body.h"
+#include "server/task_group.h"
 
 typedef struct x509_st X509;
 
@@ -68,6 +69,9 @@ struct Request {
   // through the middleware chain; the proxy still drops them upstream (as Go does).
   std::array<std::string_view, 4> nominatedKept{};
   size_t nominatedKeptCount = 0;
+  // Send no X-Forwarded-For upstream at all (Go's nil header value: the headers middleware
+  // with customRequestHeaders "X-Forwarded-For": "").
+  bool omitForwardedFor = false;
 };
 
 // The downstream side of a tunnel: the client connection, plain or TLS.
@@ -106,7 +110,12 @@ struct RequestRecord {
   std::string_view serviceUrl;
   int originStatus = 0;          // 0 when answered by causeway itself
   int retryAttempts = 0;
+  // The proxy reached an upstream server but no byte of the request was written to it
+  // (dial failure or timeout, connection refused or reset before the request went out):
+  // the retry middleware may send the request again (Traefik: proxyReached && !wroteRequest).
+  bool networkError = false;
   std::string_view errorDetail;  // why causeway answered 4xx/5xx itself
+  std::string_view user;         // authenticated (or attempted) user name, for the access log
 };
 
 struct Exchange {
@@ -121,6 +130,7 @@ struct Exchange {
   Request request;
   Response response;
   RequestRecord record;
+  TaskGroup background;  // joined by the codec before the arena is reset
 };
 
 }  // namespace causeway::server

@@ -6,6 +6,7 @@
 #include "core/strings.h"
 #include "http/h1/parser.h"
 #include "http/hop_by_hop.h"
+#include "server/h2_client.h"
 #include "server/worker.h"
 
 namespace causeway::server {
@@ -144,7 +145,8 @@ void serializeRequestHead(const Request& r, const ConnectionInfo& connection,
     }
     w.field(f.name, f.value);
   }
-  if (options.appendXForwardedFor && !sawForwardedFor) w.field("X-Forwarded-For", connection.peerIpText);
+  if (options.appendXForwardedFor && !sawForwardedFor && !r.omitForwardedFor)
+    w.field("X-Forwarded-For", connection.peerIpText);
   if (trailers) w.field("Te", "trailers");
   if (r.upgrade) {
     w.field("Connection", "Upgrade");
@@ -223,7 +225,7 @@ class H1ResponseBody final : public BodySource {
  private:
   awaitable<bool> fill() {
     auto buffer = connection_->buffer.prepare(kReadChunk);
-    auto [ec, n] = co_await connection_->socket.async_read_some(buffer, nothrow);
+    auto [ec, n] = co_await connection_->readSome(buffer);
     if (ec) co_return false;
     connection_->buffer.commit(n);
     co_return true;
@@ -286,7 +288,7 @@ class H1ResponseBody final : public BodySource {
   awaitable<BodyChunk> readUntilClose() {
     if (connection_->buffer.empty()) {
       auto buffer = connection_->buffer.prepare(kReadChunk);
-      auto [ec, n] = co_await connection_->socket.async_read_some(buffer, nothrow);
+      auto [ec, n] = co_await connection_->readSome(buffer);
       if (ec == asio::error::eof) {
         finished_ = true;
         co_return BodyChunk{{}, true, false};
@@ -316,48 +318,48 @@ class H1ResponseBody final : public BodySource {
 };
 
 // Client → upstream until the client ends its side.
-awaitable<void> pumpUp(DuplexStream& from, tcp::socket& to) {
+awaitable<void> pumpUp(DuplexStream& from, UpstreamConnection& to) {
   std::unique_ptr<char[]> buffer(new char[kReadChunk]);
   while (true) {
     auto [readError, n] = co_await from.readSome(asio::buffer(buffer.get(), kReadChunk));
     error_code ignored;
     if (readError) {
       if (readError == asio::error::eof) {
-        to.shutdown(tcp::socket::shutdown_send, ignored);
+        to.socket.shutdown(tcp::socket::shutdown_send, ignored);
       } else {
         // A reset on one side ends both directions.
         from.close();
-        to.close(ignored);
+        to.socket.close(ignored);
       }
       co_return;
     }
-    auto [writeError, written] = co_await asio::async_write(to, asio::buffer(buffer.get(), n), nothrow);
+    auto [writeError, written] = co_await to.write(asio::buffer(buffer.get(), n));
     if (writeError) {
       from.close();
-      to.close(ignored);
+      to.socket.close(ignored);
       co_return;
     }
   }
 }
 
 // Upstream → client until the upstream ends its side.
-awaitable<void> pumpDown(tcp::socket& from, DuplexStream& to) {
+awaitable<void> pumpDown(UpstreamConnection& from, DuplexStream& to) {
   std::unique_ptr<char[]> buffer(new char[kReadChunk]);
   while (true) {
-    auto [readError, n] = co_await from.async_read_some(asio::buffer(buffer.get(), kReadChunk), nothrow);
+    auto [readError, n] = co_await from.readSome(asio::buffer(buffer.get(), kReadChunk));
     error_code ignored;
     if (readError) {
       if (readError == asio::error::eof) {
         to.shutdownSend();
       } else {
-        from.close(ignored);
+        from.socket.close(ignored);
         to.close();
       }
       co_return;
     }
     auto [writeError, written] = co_await to.writeAll(asio::buffer(buffer.get(), n));
     if (writeError) {
-      from.close(ignored);
+      from.socket.close(ignored);
       to.close();
       co_return;
     }
@@ -370,9 +372,9 @@ class H1UpgradeTunnel final : public UpgradeTunnel {
   explicit H1UpgradeTunnel(UpstreamConnectionPtr connection) : connection_(std::move(connection)) {}
 
   awaitable<void> run(DuplexStream& downstream, std::string_view pending) override {
-    tcp::socket& upstream = connection_->socket;
+    UpstreamConnection& upstream = *connection_;
     if (!pending.empty()) {
-      auto [ec, n] = co_await asio::async_write(upstream, asio::buffer(pending), nothrow);
+      auto [ec, n] = co_await upstream.write(asio::buffer(pending));
       if (ec) co_return;
     }
     if (!connection_->buffer.empty()) {
@@ -400,7 +402,7 @@ awaitable<bool> sendRequest(Exchange& ex, UpstreamConnection& c, Attempt& attemp
   BodySource* body = ex.request.body;
   std::string& head = c.writeBuffer;
   if (!body) {
-    auto [ec, n] = co_await asio::async_write(c.socket, asio::buffer(head), nothrow);
+    auto [ec, n] = co_await c.write(asio::buffer(head));
     if (ec) {
       attempt.error = ProxyError::UpstreamClosed;
       co_return false;
@@ -440,8 +442,7 @@ awaitable<bool> sendRequest(Exchange& ex, UpstreamConnection& c, Attempt& attemp
       if (!tail.empty()) buffers[count++] = asio::buffer(tail);
     }
     if (count > 0) {
-      auto [ec, n] = co_await asio::async_write(
-          c.socket, std::span<const asio::const_buffer>(buffers.data(), count), nothrow);
+      auto [ec, n] = co_await c.write(std::span<const asio::const_buffer>(buffers.data(), count));
       if (ec) {
         attempt.error = ProxyError::UpstreamClosed;
         co_return false;
@@ -493,6 +494,11 @@ awaitable<ForwardResult> forwardHttp1(Exchange& ex, const UpstreamEndpoint& endp
       co_return result;
     }
     UpstreamConnectionPtr connection = std::move(acquired.connection);
+    if (endpoint.scheme == "https" && !acquired.reused) {
+      // ALPN decided the protocol of this server; remember it for the next requests.
+      ex.worker.h2Sessions().setProtocol(endpoint.poolId, connection->http2);
+      if (connection->http2) co_return co_await forwardHttp2(ex, endpoint, options, std::move(connection));
+    }
     UpstreamConnection& c = *connection;
     ++c.requests;
     serializeRequestHead(ex.request, ex.connection, endpoint, options, c.writeBuffer);
@@ -538,7 +544,7 @@ awaitable<ForwardResult> forwardHttp1(Exchange& ex, const UpstreamEndpoint& endp
         error = ProxyError::BadResponse;
         break;
       }
-      auto [ec, n] = co_await c.socket.async_read_some(buffer, nothrow);
+      auto [ec, n] = co_await c.readSome(buffer);
       if (ec) {
         error = c.timedOut ? ProxyError::ResponseHeaderTimeout : ProxyError::UpstreamClosed;
         break;

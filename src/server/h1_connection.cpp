@@ -473,9 +473,11 @@ awaitable<void> Http1Connection<Stream>::run() {
     SnapshotPtr pinned = worker_.snapshot();
     ex.snapshot = pinned.get();
     applyForwardedHeaders(ex.request, arena_, info_, entryPoint_);
+    // The codec's own body: a middleware may replace ex.request.body (forwardAuth replays a
+    // buffered copy), but whether the connection can be reused depends on this one.
+    auto* body = static_cast<RequestBody*>(ex.request.body);
     co_await routeAndServe(ex, entryPoint_);
 
-    auto* body = static_cast<RequestBody*>(ex.request.body);
     bool close = !keepAlive || draining_ || worker_.draining() || ex.response.closeConnection ||
                  (entryPoint_.keepAliveMaxRequests > 0 && served_ >= entryPoint_.keepAliveMaxRequests) ||
                  (entryPoint_.keepAliveMaxTime.count() > 0 &&
@@ -485,6 +487,16 @@ awaitable<void> Http1Connection<Stream>::run() {
     if (ex.request.upgrade && ex.response.status == 101) close = true;
 
     bool written = co_await writeResponse(ex, headRequest, close);
+    if (!ex.background.empty()) {
+      // A request-body pump still runs beside the exchange (HTTP/2 upstream): stop it from
+      // waiting on a client that will send no more, then let it finish.
+      if (body && !body->finished()) {
+        close = true;
+        error_code ignored;
+        socket_.cancel(ignored);
+      }
+      co_await ex.background.join();
+    }
     arena_.reset();
     if (!written || close) break;
   }

@@ -454,6 +454,11 @@ awaitable<void> Http2Connection<Stream>::serveStream(std::shared_ptr<H2Stream> s
     nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_NO_ERROR);
     co_await flush();
   }
+  if (!ex.background.empty()) {
+    s.closed = s.closed || dead_;
+    s.bodyReady.notify();
+    co_await ex.background.join();
+  }
   s.arena.reset();
 }
 

@@ -6,6 +6,7 @@
 
 #include "core/log.h"
 #include "core/strings.h"
+#include "server/h2_client.h"
 #include "server/local_reply.h"
 #include "server/worker.h"
 
@@ -190,7 +191,7 @@ awaitable<void> LoadBalancerService::handle(Exchange& ex) const {
   ForwardOptions options = options_.forward;
   options.preservePath = server.preservePath;
   auto started = Clock::now();
-  ForwardResult result = co_await forwardHttp1(ex, server.endpoint, options);
+  ForwardResult result = co_await forward(ex, server.endpoint, options);
   if (result.error == ProxyError::None) {
     if (options_.strategy == BalancerStrategy::LeastTime) {
       auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
@@ -199,6 +200,7 @@ awaitable<void> LoadBalancerService::handle(Exchange& ex) const {
   } else {
     int status = statusFor(result.error);
     ex.record.errorDetail = describe(result.error);
+    ex.record.networkError = !result.requestSent && result.error != ProxyError::RequestBodyFailed;
     log::debug("proxy error", {{"service", name_}, {"server", server.endpoint.url},
                                {"error", describe(result.error)}, {"status", status}});
     statusTextReply(ex, status);

@@ -7,6 +7,7 @@
 #include "core/strings.h"
 #include "server/internal_services.h"
 #include "server/service_builder.h"
+#include "server/tls_stream.h"
 
 namespace causeway::server {
 namespace {
@@ -46,6 +47,25 @@ std::shared_ptr<Transport> transportFrom(std::string name, const config::Forward
   return t;
 }
 
+// TLS towards https:// servers: trust, client certificates, SNI, versions, ALPN.
+bool configureTls(Transport& t, const std::vector<std::string>& rootCAs,
+                  const std::vector<config::CertificateFiles>& certificates, const std::string& serverName,
+                  bool insecureSkipVerify, bool disableHTTP2, const std::string& minVersion,
+                  const std::string& maxVersion, const std::vector<std::string>& cipherSuites, std::string& error) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (const auto& c : certificates) pairs.emplace_back(c.certFile, c.keyFile);
+  t.tls.context = makeClientContext(rootCAs, pairs, minVersion, maxVersion, cipherSuites, error);
+  if (!t.tls.context) return false;
+  t.tls.serverName = serverName;
+  t.tls.verify = !insecureSkipVerify;
+  t.disableHTTP2 = disableHTTP2;
+  static constexpr unsigned char kH2AndHttp11[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  static constexpr unsigned char kHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  if (disableHTTP2) t.tls.alpn.assign(std::begin(kHttp11), std::end(kHttp11));
+  else t.tls.alpn.assign(std::begin(kH2AndHttp11), std::end(kH2AndHttp11));
+  return true;
+}
+
 struct MiddlewareEntry {
   std::string provider;
   std::string type;
@@ -60,9 +80,10 @@ class Build {
   Build(const BuildInputs& in, SnapshotBuilder& owner, Snapshot& snapshot,
         std::map<std::string, router::CompiledRulePtr>& rules,
         std::map<std::string, std::pair<uint64_t, HandlerPtr>>& serviceCache,
-        std::map<std::string, std::pair<uint64_t, MiddlewareFactoryPtr>>& middlewareCache)
+        std::map<std::string, std::pair<uint64_t, MiddlewareFactoryPtr>>& middlewareCache,
+        std::map<std::string, std::pair<uint64_t, std::shared_ptr<const Transport>>>& transportCache)
       : in_(in), snapshot_(snapshot), runtime_(snapshot.runtime), rules_(rules),
-        serviceCache_(serviceCache), middlewareCache_(middlewareCache) {}
+        serviceCache_(serviceCache), middlewareCache_(middlewareCache), transportCache_(transportCache) {}
 
   void run(TlsStoreBuilder& tlsBuilder) {
     snapshot_.routes.resize(in_.entryPoints->size());
@@ -81,12 +102,24 @@ class Build {
  private:
   // --- transports ---------------------------------------------------------------------
   void buildTransports() {
+    // Transports are kept across builds while unchanged: pooled connections are keyed by
+    // them, so a reload that does not touch a transport keeps its idle connections.
     const auto& st = in_.staticConfig->serversTransport;
-    config::ForwardingTimeouts timeouts;
-    timeouts.dialTimeout = st.forwardingTimeouts.dialTimeout;
-    timeouts.responseHeaderTimeout = st.forwardingTimeouts.responseHeaderTimeout;
-    timeouts.idleConnTimeout = st.forwardingTimeouts.idleConnTimeout;
-    transports_["default@internal"] = transportFrom("default@internal", timeouts, st.maxIdleConnsPerHost);
+    auto cachedDefault = transportCache_.find("default@internal");
+    if (cachedDefault != transportCache_.end()) {
+      transports_["default@internal"] = cachedDefault->second.second;
+    } else {
+      config::ForwardingTimeouts timeouts;
+      timeouts.dialTimeout = st.forwardingTimeouts.dialTimeout;
+      timeouts.responseHeaderTimeout = st.forwardingTimeouts.responseHeaderTimeout;
+      timeouts.idleConnTimeout = st.forwardingTimeouts.idleConnTimeout;
+      auto t = transportFrom("default@internal", timeouts, st.maxIdleConnsPerHost);
+      std::string error;
+      if (!configureTls(*t, st.rootCAs, {}, "", st.insecureSkipVerify, false, "", "", {}, error))
+        runtime_.globalErrors.push_back("serversTransport: " + error);
+      transports_["default@internal"] = t;
+      transportCache_["default@internal"] = {0, t};
+    }
     for (const auto& [provider, config] : in_.providers) {
       for (const auto& [name, element] : config->http.serversTransports) {
         std::string qualified = qualify(name, provider);
@@ -94,8 +127,22 @@ class Build {
           transportErrors_[qualified] = describeErrors(element.errors);
           continue;
         }
-        int maxIdle = element.value.maxIdleConnsPerHost == 0 ? 2 : element.value.maxIdleConnsPerHost;
-        transports_[qualified] = transportFrom(qualified, element.value.forwardingTimeouts, maxIdle);
+        auto cached = transportCache_.find(qualified);
+        if (cached != transportCache_.end() && cached->second.first == element.fingerprint) {
+          transports_[qualified] = cached->second.second;
+          continue;
+        }
+        const config::ServersTransport& v = element.value;
+        int maxIdle = v.maxIdleConnsPerHost == 0 ? 2 : v.maxIdleConnsPerHost;
+        auto t = transportFrom(qualified, v.forwardingTimeouts, maxIdle);
+        std::string error;
+        if (!configureTls(*t, v.rootCAs, v.certificates, v.serverName, v.insecureSkipVerify, v.disableHTTP2,
+                          v.minVersion, v.maxVersion, v.cipherSuites, error)) {
+          transportErrors_[qualified] = error;
+          continue;
+        }
+        transports_[qualified] = t;
+        transportCache_[qualified] = {element.fingerprint, t};
       }
     }
   }
@@ -223,8 +270,16 @@ class Build {
   }
 
   void buildServices() {
-    // 1. Every service's own handler (service_builder.cpp).
+    // 1. Every service's handler (service_builder.cpp), wrapped in its service-level
+    //    middlewares (v3.7), so parents and routers call the same thing.
     ServiceBuildEnv env{in_, runtime_, transports_, transportErrors_, serviceCache_};
+    env.wrapMiddlewares = [this](const std::string& qualified, const std::string& provider,
+                                 const std::vector<std::string>& names, HandlerPtr& handler, std::string& error) {
+      std::vector<std::pair<std::string, MiddlewareFactoryPtr>> chain;
+      if (!resolveChain(names, provider, chain, error, qualified)) return false;
+      handler = compose(chain, handler, qualified, in_.workers);
+      return true;
+    };
     buildServiceHandlers(env, services_);
     // 2. Middlewares that call services (errors.service, ...) get their handlers.
     for (auto& [name, entry] : middlewares_) {
@@ -237,21 +292,6 @@ class Build {
         }
         entry.ok = false;
         runtime_.middlewares[name].addError("the service \"" + ref->name() + "\" does not exist");
-      }
-    }
-    // 3. Service-level middlewares (v3.7) wrap their service.
-    for (const auto& [provider, config] : in_.providers) {
-      for (const auto& [name, element] : config->http.services) {
-        std::string qualified = qualify(name, provider);
-        if (element.value.middlewares.empty() || !services_.count(qualified)) continue;
-        std::vector<std::pair<std::string, MiddlewareFactoryPtr>> chain;
-        std::string error;
-        if (!resolveChain(element.value.middlewares, provider, chain, error, qualified)) {
-          runtime_.services[qualified].addError(error);
-          services_.erase(qualified);
-          continue;
-        }
-        services_[qualified] = compose(chain, services_[qualified], qualified, in_.workers);
       }
     }
   }
@@ -525,6 +565,7 @@ class Build {
   std::set<std::string> usedRules_;
   std::map<std::string, std::pair<uint64_t, HandlerPtr>>& serviceCache_;
   std::map<std::string, std::pair<uint64_t, MiddlewareFactoryPtr>>& middlewareCache_;
+  std::map<std::string, std::pair<uint64_t, std::shared_ptr<const Transport>>>& transportCache_;
   std::map<std::string, std::shared_ptr<const Transport>> transports_;
   std::map<std::string, std::string> transportErrors_;
   std::map<std::string, MiddlewareEntry> middlewares_;
@@ -546,7 +587,7 @@ std::string qualify(std::string_view name, std::string_view provider) {
 SnapshotPtr SnapshotBuilder::build(const BuildInputs& inputs) {
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->generation = ++generation_;
-  Build build(inputs, *this, *snapshot, rules_, serviceCache_, middlewareCache_);
+  Build build(inputs, *this, *snapshot, rules_, serviceCache_, middlewareCache_, transportCache_);
   build.run(tlsBuilder_);
   return snapshot;
 }

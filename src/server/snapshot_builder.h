@@ -20,8 +20,11 @@
 #include "server/middleware.h"
 #include "server/snapshot.h"
 #include "server/tls_store.h"
+#include "server/upstream_pool.h"
 
 namespace causeway::server {
+
+class HealthRegistry;
 
 struct BuildInputs {
   const config::StaticConfig* staticConfig = nullptr;
@@ -30,6 +33,9 @@ struct BuildInputs {
   // Decoded configuration per provider name ("file", ...). The builder adds @internal.
   std::map<std::string, std::shared_ptr<const config::DynamicConfig>> providers;
   const std::atomic<bool>* terminating = nullptr;  // for ping@internal
+  // Long-lived health of loadBalancer servers (owned by the pipeline, outlives builds);
+  // null: each build starts every server UP and runs no active checks (causeway check).
+  HealthRegistry* health = nullptr;
 };
 
 class SnapshotBuilder {
@@ -41,6 +47,7 @@ class SnapshotBuilder {
   // By qualified name: the fingerprint the object was built from, and the object.
   std::map<std::string, std::pair<uint64_t, HandlerPtr>> serviceCache_;
   std::map<std::string, std::pair<uint64_t, MiddlewareFactoryPtr>> middlewareCache_;
+  std::map<std::string, std::pair<uint64_t, std::shared_ptr<const Transport>>> transportCache_;
   TlsStoreBuilder tlsBuilder_;  // keeps loaded certificates between builds
   uint64_t generation_ = 0;
 };

@@ -3,7 +3,9 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/x509v3.h>
 
 #include <array>
 #include <chrono>
@@ -193,6 +195,116 @@ TlsStream::TlsStream(tcp::socket& socket, TlsHandshakeState& state)
   SSL_set_bio(ssl_, in_, out_);
   SSL_set_accept_state(ssl_);
   SSL_set_ex_data(ssl_, stateIndex(), &state);
+}
+
+TlsStream::TlsStream(tcp::socket& socket, const TlsClientSettings& settings, const std::string& serverName)
+    : socket_(socket), cipherBuffer_(kCipherChunk) {
+  ssl_ = SSL_new(settings.context.get());
+  in_ = BIO_new(BIO_s_mem());
+  out_ = BIO_new(BIO_s_mem());
+  BIO_set_mem_eof_return(in_, -1);
+  SSL_set_bio(ssl_, in_, out_);
+  SSL_set_connect_state(ssl_);
+  std::string name = settings.serverName.empty() ? serverName : settings.serverName;
+  error_code ec;
+  asio::ip::make_address(name, ec);
+  bool literalAddress = !ec;
+  if (!literalAddress && !name.empty()) SSL_set_tlsext_host_name(ssl_, name.c_str());
+  if (settings.verify) {
+    SSL_set_verify(ssl_, SSL_VERIFY_PEER, nullptr);
+    if (literalAddress) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), name.c_str());
+    else SSL_set1_host(ssl_, name.c_str());
+  } else {
+    SSL_set_verify(ssl_, SSL_VERIFY_NONE, nullptr);
+  }
+  if (!settings.alpn.empty()) SSL_set_alpn_protos(ssl_, settings.alpn.data(), unsigned(settings.alpn.size()));
+}
+
+std::shared_ptr<SSL_CTX> makeClientContext(const std::vector<std::string>& rootCAs,
+                                           const std::vector<std::pair<std::string, std::string>>& certificates,
+                                           const std::string& minVersion, const std::string& maxVersion,
+                                           const std::vector<std::string>& cipherSuites, std::string& error) {
+  std::shared_ptr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+  if (int v = tlsVersionFromName(minVersion); v > 0) SSL_CTX_set_min_proto_version(ctx.get(), v);
+  if (int v = tlsVersionFromName(maxVersion); v > 0) SSL_CTX_set_max_proto_version(ctx.get(), v);
+  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_CLIENT);
+  std::string ciphers;
+  for (const auto& suite : cipherSuites) {
+    std::string_view mapped = opensslCipherName(suite);
+    if (mapped.empty()) continue;
+    if (!ciphers.empty()) ciphers += ':';
+    ciphers += mapped;
+  }
+  if (!ciphers.empty()) SSL_CTX_set_cipher_list(ctx.get(), ciphers.c_str());
+  if (rootCAs.empty()) {
+    SSL_CTX_set_default_verify_paths(ctx.get());
+  } else {
+    X509_STORE* store = SSL_CTX_get_cert_store(ctx.get());
+    for (const auto& ca : rootCAs) {
+      std::string text;
+      if (ca.find("-----BEGIN") != std::string::npos) {
+        text = ca;
+      } else {
+        std::FILE* f = std::fopen(ca.c_str(), "rb");
+        if (!f) {
+          error = "rootCAs: cannot read " + ca;
+          return nullptr;
+        }
+        char buf[4096];
+        size_t n;
+        while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+        std::fclose(f);
+      }
+      BIO* bio = BIO_new_mem_buf(text.data(), int(text.size()));
+      int loaded = 0;
+      while (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+        X509_STORE_add_cert(store, cert);
+        X509_free(cert);
+        ++loaded;
+      }
+      ERR_clear_error();
+      BIO_free(bio);
+      if (loaded == 0) {
+        error = "rootCAs: no certificate in " + (text == ca ? std::string("inline PEM") : ca);
+        return nullptr;
+      }
+    }
+  }
+  for (const auto& [certFile, keyFile] : certificates) {
+    // The first usable client certificate is presented.
+    bool inlineCert = certFile.find("-----BEGIN") != std::string::npos;
+    bool inlineKey = keyFile.find("-----BEGIN") != std::string::npos;
+    int ok = 0;
+    if (inlineCert) {
+      BIO* bio = BIO_new_mem_buf(certFile.data(), int(certFile.size()));
+      X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+      BIO_free(bio);
+      ok = cert && SSL_CTX_use_certificate(ctx.get(), cert) == 1;
+      if (cert) X509_free(cert);
+    } else {
+      ok = SSL_CTX_use_certificate_chain_file(ctx.get(), certFile.c_str()) == 1;
+    }
+    if (ok) {
+      if (inlineKey) {
+        BIO* bio = BIO_new_mem_buf(keyFile.data(), int(keyFile.size()));
+        EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+        BIO_free(bio);
+        ok = key && SSL_CTX_use_PrivateKey(ctx.get(), key) == 1;
+        if (key) EVP_PKEY_free(key);
+      } else {
+        ok = SSL_CTX_use_PrivateKey_file(ctx.get(), keyFile.c_str(), SSL_FILETYPE_PEM) == 1;
+      }
+    }
+    ERR_clear_error();
+    if (!ok) {
+      error = "certificates: cannot load the client certificate " + (inlineCert ? std::string("(inline)") : certFile);
+      return nullptr;
+    }
+    break;
+  }
+  return ctx;
 }
 
 TlsStream::~TlsStream() {

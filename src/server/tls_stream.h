@@ -31,9 +31,26 @@ struct TlsHandshakeState {
 // The process-wide server context (callbacks for SNI, ALPN and rotating ticket keys).
 SSL_CTX* tlsServerContext();
 
+// How to reach an upstream over TLS (from a serversTransport).
+struct TlsClientSettings {
+  std::shared_ptr<SSL_CTX> context;  // trust roots, client certificate, versions, ciphers
+  std::string serverName;            // SNI and the name verified in the certificate
+  bool verify = true;                // false: insecureSkipVerify
+  std::vector<unsigned char> alpn;   // offered protocols, wire format
+};
+
+// Builds the client context of a serversTransport. False with `error` set on bad input.
+std::shared_ptr<SSL_CTX> makeClientContext(const std::vector<std::string>& rootCAs,
+                                           const std::vector<std::pair<std::string, std::string>>& certificates,
+                                           const std::string& minVersion, const std::string& maxVersion,
+                                           const std::vector<std::string>& cipherSuites, std::string& error);
+
 class TlsStream {
  public:
+  // Server side of a downstream connection.
   TlsStream(tcp::socket& socket, TlsHandshakeState& state);
+  // Client side of an upstream connection (SNI `serverName` unless it is an IP address).
+  TlsStream(tcp::socket& socket, const TlsClientSettings& settings, const std::string& serverName);
   ~TlsStream();
   TlsStream(const TlsStream&) = delete;
   TlsStream& operator=(const TlsStream&) = delete;

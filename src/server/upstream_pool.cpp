@@ -24,13 +24,8 @@ bool makeEndpoint(const std::string& url, std::shared_ptr<const Transport> trans
   }
   endpoint.url = url;
   endpoint.scheme = toLower(std::string(parsed->scheme()));
-  if (endpoint.scheme != "http") {
-    if (endpoint.scheme == "https" || endpoint.scheme == "h2c")
-      error = "server URL \"" + url + "\": the " + endpoint.scheme +
-              " scheme is not supported yet (only http:// upstreams)";
-    else
-      error = "server URL \"" + url + "\": unknown scheme \"" + endpoint.scheme +
-              "\"; expected http, https or h2c";
+  if (endpoint.scheme != "http" && endpoint.scheme != "https" && endpoint.scheme != "h2c") {
+    error = "server URL \"" + url + "\": unknown scheme \"" + endpoint.scheme + "\"; expected http, https or h2c";
     return false;
   }
   if (!parsed->has_authority() || parsed->host().empty()) {
@@ -39,7 +34,7 @@ bool makeEndpoint(const std::string& url, std::shared_ptr<const Transport> trans
   }
   std::string host = parsed->host_address();  // without brackets for IPv6
   endpoint.host = host;
-  endpoint.port = parsed->has_port() ? parsed->port_number() : 80;
+  endpoint.port = parsed->has_port() ? parsed->port_number() : (endpoint.scheme == "https" ? 443 : 80);
   if (parsed->has_port() && endpoint.port == 0) {
     error = "server URL \"" + url + "\" has an invalid port";
     return false;
@@ -105,14 +100,27 @@ awaitable<Acquired> UpstreamPool::acquire(const UpstreamEndpoint& endpoint, bool
     lastError = connectError;
     if (connection->timedOut) break;
   }
-  connection->disarm();
   if (lastError) {
+    connection->disarm();
     result.error = lastError;
     result.timedOut = connection->timedOut;
     co_return result;
   }
   error_code ignored;
   connection->socket.set_option(tcp::no_delay(true), ignored);
+  if (endpoint.scheme == "https") {
+    // The handshake counts against dialTimeout too.
+    connection->tls = std::make_unique<TlsStream>(connection->socket, endpoint.transport->tls, endpoint.host);
+    if (!co_await connection->tls->handshake()) {
+      connection->disarm();
+      result.error = asio::error::connection_refused;
+      result.timedOut = connection->timedOut;
+      result.tlsError = connection->tls->error();
+      co_return result;
+    }
+    connection->http2 = connection->tls->alpn() == "h2";
+  }
+  connection->disarm();
   result.connection = std::move(connection);
   co_return result;
 }

@@ -13,6 +13,7 @@
 
 #include "server/asio.h"
 #include "server/read_buffer.h"
+#include "server/tls_stream.h"
 #include "server/watchdog.h"
 
 namespace causeway::server {
@@ -24,6 +25,9 @@ struct Transport {
   std::chrono::nanoseconds responseHeaderTimeout{0};
   std::chrono::nanoseconds idleConnTimeout{std::chrono::seconds(90)};
   int maxIdleConnsPerHost = 200;  // < 0: no reuse
+  // https:// servers: trust, client certificate, SNI, ALPN (h2 unless disableHTTP2).
+  TlsClientSettings tls;
+  bool disableHTTP2 = false;
 };
 
 // One upstream server (a loadBalancer server URL), resolved at snapshot build.
@@ -55,7 +59,22 @@ class UpstreamConnection : public Watched {
     error_code ignored;
     socket.cancel(ignored);
   }
+  // Reads and writes go through TLS for https:// servers.
+  awaitable<std::tuple<error_code, size_t>> readSome(asio::mutable_buffer b) {
+    if (tls) return tls->readSome(b);
+    return socket.async_read_some(b, nothrow);
+  }
+  awaitable<std::tuple<error_code, size_t>> write(std::span<const asio::const_buffer> b) {
+    if (tls) return tls->write(b);
+    return asio::async_write(socket, b, nothrow);
+  }
+  awaitable<std::tuple<error_code, size_t>> write(asio::const_buffer b) {
+    if (tls) return tls->write(b);
+    return asio::async_write(socket, b, nothrow);
+  }
   tcp::socket socket;
+  std::unique_ptr<TlsStream> tls;  // set for https:// servers
+  bool http2 = false;              // ALPN chose h2: the connection belongs to an HTTP/2 session
   ReadBuffer buffer;
   std::string writeBuffer;  // the request head being sent
   Clock::time_point idleSince{};
@@ -69,6 +88,7 @@ struct Acquired {
   bool reused = false;
   error_code error;        // dial failure (connection is null)
   bool timedOut = false;   // the dial hit dialTimeout
+  std::string tlsError;    // TLS handshake failure
 };
 
 class UpstreamPool {

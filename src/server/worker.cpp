@@ -143,6 +143,7 @@ void Worker::drainConnections() {
     draining_ = true;
     for (auto& connection : connections_) connection.drain();
     pool_.clear();
+    h2Sessions_.closeAll();
   });
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "server/asio.h"
+#include "server/h2_client.h"
 #include "server/snapshot.h"
 #include "server/upstream_pool.h"
 #include "server/watchdog.h"
@@ -40,6 +41,7 @@ class Worker {
   asio::io_context& io() { return io_; }
   Server& server() { return server_; }
   UpstreamPool& pool() { return pool_; }
+  H2SessionPool& h2Sessions() { return h2Sessions_; }
   Watchdog& watchdog() { return watchdog_; }
 
   // The current snapshot, refreshed when the control thread published a new one. Copies
@@ -75,6 +77,7 @@ class Worker {
   std::vector<const EntryPoint*> acceptorEntryPoints_;
   Watchdog watchdog_;
   UpstreamPool pool_;
+  H2SessionPool h2Sessions_;
   SnapshotPtr snapshot_;
   uint64_t snapshotGeneration_ = ~uint64_t(0);
   std::string date_;

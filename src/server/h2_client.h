@@ -1,0 +1,43 @@
+// The HTTP/2 upstream side: h2c:// servers, and https:// servers that chose h2 by ALPN.
+// Each worker keeps a few HTTP/2 connections per server and multiplexes requests over
+// them. Requests and responses stream both ways at once (gRPC client streaming and
+// bidirectional calls): the request body is pumped in the exchange's background while the
+// response is already flowing back; trailers (grpc-status) are carried through.
+#pragma once
+
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "server/h1_client.h"
+#include "server/upstream_pool.h"
+
+namespace causeway::server {
+
+class H2UpstreamSession;
+
+// Per-worker registry of HTTP/2 upstream connections (single-threaded).
+class H2SessionPool {
+ public:
+  // A live session to the endpoint with room for one more stream, or null.
+  std::shared_ptr<H2UpstreamSession> find(const UpstreamEndpoint& endpoint);
+  void add(const UpstreamEndpoint& endpoint, std::shared_ptr<H2UpstreamSession> session);
+  // https:// endpoints whose ALPN answer is known: true = h2, false = http/1.1.
+  std::optional<bool> protocolOf(uint64_t poolId) const;
+  void setProtocol(uint64_t poolId, bool http2) { protocols_[poolId] = http2; }
+  void closeAll();
+
+ private:
+  std::unordered_map<uint64_t, std::vector<std::shared_ptr<H2UpstreamSession>>> sessions_;
+  std::unordered_map<uint64_t, bool> protocols_;
+};
+
+// Sends the exchange's request over HTTP/2. `connection`, when given, is a freshly dialed
+// connection that negotiated h2 (it becomes a new session).
+awaitable<ForwardResult> forwardHttp2(Exchange& ex, const UpstreamEndpoint& endpoint, const ForwardOptions& options,
+                                      UpstreamConnectionPtr connection = nullptr);
+
+// Picks HTTP/1.1 or HTTP/2 for the endpoint (scheme, ALPN, disableHTTP2) and forwards.
+awaitable<ForwardResult> forward(Exchange& ex, const UpstreamEndpoint& endpoint, const ForwardOptions& options);
+
+}  // namespace causeway::server
