@@ -25,6 +25,7 @@ run: deps build
 	@scripts/run-quickstart $(BUILD_DIR)/causeway $(CONFIG)
 
 test: deps build
+	@scripts/npm-deps
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
 	$(MAKE) fuzz-smoke
 
