@@ -73,8 +73,10 @@ class Controller {
     reloadSignals_.async_wait([this](error_code ec, int signal) {
       if (ec) return;
       if (signal == SIGHUP) {
-        log::info("SIGHUP: re-reading the configuration");
+        log::info("SIGHUP: re-reading the configuration and the files it points to");
         for (auto& provider : providers_) provider->reload();
+        // Certificates and other referenced files may have changed without the configuration.
+        asio::post(io_, [this] { pipeline_.forceRebuild(); });
       } else {
         log::reopen();
       }

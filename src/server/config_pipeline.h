@@ -38,6 +38,10 @@ class ConfigPipeline {
   // configuration when no provider delivered one).
   void publishNow();
 
+  // Rebuilds from the current configurations even when nothing changed (SIGHUP: files the
+  // configuration only points to, such as certificates, are read again).
+  void forceRebuild() { rebuild(); }
+
   // Runs after every publish (on the control thread).
   std::function<void(const Snapshot&)> onPublish;
 

@@ -357,6 +357,9 @@ TlsStorePtr TlsStoreBuilder::build(const Input& input, std::vector<std::string>&
         else store->exact_.emplace(name, c);
       }
     }
+    if (auto it = tls->stores.find("default"); it != tls->stores.end() && it->second.defaultGeneratedCert)
+      errors.push_back("tls.stores.default.defaultGeneratedCert needs a certificate resolver (ACME), which is not "
+                       "supported yet; the default certificate is used");
     if (auto it = tls->stores.find("default"); it != tls->stores.end() && it->second.defaultCertificate) {
       std::string error;
       const auto& d = *it->second.defaultCertificate;
