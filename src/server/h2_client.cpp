@@ -5,10 +5,12 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <charconv>
 #include <deque>
+#include <optional>
 
 #include "core/log.h"
 #include "core/strings.h"
 #include "http/hop_by_hop.h"
+#include "server/signal.h"
 #include "server/worker.h"
 
 namespace causeway::server {
@@ -16,18 +18,6 @@ namespace {
 
 constexpr int32_t kWindow = 1 << 20;
 
-class Signal {
- public:
-  explicit Signal(asio::any_io_executor executor) : timer_(executor) {}
-  awaitable<void> wait() {
-    timer_.expires_at(asio::steady_timer::time_point::max());
-    co_await timer_.async_wait(nothrow);
-  }
-  void notify() { timer_.cancel(); }
-
- private:
-  asio::steady_timer timer_;
-};
 
 nghttp2_nv makeNv(std::string_view name, std::string_view value) {
   nghttp2_nv nv;
@@ -89,7 +79,10 @@ class H2UpstreamSession : public std::enable_shared_from_this<H2UpstreamSession>
   asio::any_io_executor executor() { return connection_->socket.get_executor(); }
 
   int32_t submit(const std::shared_ptr<H2UpstreamStream>& stream, const std::vector<nghttp2_nv>& nv, bool withBody);
-  awaitable<void> flush();
+  // Frames were queued: the writer coroutine sends everything queued this turn in one write.
+  void requestFlush() {
+    if (writeWanted_) writeWanted_->notify();
+  }
   void cancel(H2UpstreamStream& stream, uint32_t code) {
     if (!dead_ && stream.id > 0 && !stream.ended && !stream.reset)
       nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream.id, code);
@@ -97,6 +90,8 @@ class H2UpstreamSession : public std::enable_shared_from_this<H2UpstreamSession>
 
  private:
   awaitable<void> readLoop();
+  awaitable<void> writerLoop();
+  awaitable<void> flush();
   void fail();
   H2UpstreamStream* find(int32_t id) {
     auto it = streams_.find(id);
@@ -120,6 +115,7 @@ class H2UpstreamSession : public std::enable_shared_from_this<H2UpstreamSession>
   bool flushAgain_ = false;
   bool dead_ = false;
   bool goingAway_ = false;
+  std::optional<Signal> writeWanted_;
 };
 
 int H2UpstreamSession::onHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name, size_t namelen,
@@ -235,7 +231,10 @@ bool H2UpstreamSession::start() {
                                        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, uint32_t(kWindow)}};
   nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
   nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, 4 * kWindow);
+  writeWanted_.emplace(executor());
   asio::co_spawn(executor(), [self = shared_from_this()]() -> awaitable<void> { co_await self->readLoop(); },
+                 asio::detached);
+  asio::co_spawn(executor(), [self = shared_from_this()]() -> awaitable<void> { co_await self->writerLoop(); },
                  asio::detached);
   return true;
 }
@@ -281,9 +280,19 @@ awaitable<void> H2UpstreamSession::flush() {
   writing_ = false;
 }
 
+awaitable<void> H2UpstreamSession::writerLoop() {
+  auto self = shared_from_this();
+  while (!dead_) {
+    co_await flush();
+    if (dead_) break;
+    co_await writeWanted_->wait();
+  }
+}
+
 void H2UpstreamSession::fail() {
   if (dead_) return;
   dead_ = true;
+  if (writeWanted_) writeWanted_->notify();
   error_code ignored;
   connection_->socket.shutdown(tcp::socket::shutdown_both, ignored);
   connection_->socket.cancel(ignored);
@@ -298,7 +307,7 @@ void H2UpstreamSession::fail() {
 
 awaitable<void> H2UpstreamSession::readLoop() {
   auto self = shared_from_this();
-  co_await flush();
+  requestFlush();
   ReadBuffer& in = connection_->buffer;
   while (!dead_) {
     if (!in.empty()) {
@@ -306,7 +315,7 @@ awaitable<void> H2UpstreamSession::readLoop() {
                                                   in.size());
       if (consumed < 0) break;
       in.consume(size_t(consumed));
-      co_await flush();
+      requestFlush();
       if (goingAway_ && streams_.empty()) break;
     }
     if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) break;
@@ -328,8 +337,7 @@ class H2ResponseBody final : public BodySource {
     H2UpstreamStream& s = *stream_;
     if (!s.ended && !s.reset && !s.session->dead()) {
       s.session->cancel(s, NGHTTP2_CANCEL);
-      asio::co_spawn(s.session->executor(), [session = s.session]() -> awaitable<void> { co_await session->flush(); },
-                     asio::detached);
+      s.session->requestFlush();
     }
   }
 
@@ -341,7 +349,7 @@ class H2ResponseBody final : public BodySource {
       returned_ = false;
       if (!s.session->dead()) {
         nghttp2_session_consume(s.session->session(), s.id, n);
-        co_await s.session->flush();
+        s.session->requestFlush();
       }
     }
     while (s.data.empty() && !s.ended && !s.reset) co_await s.dataReady.wait();
@@ -383,13 +391,13 @@ awaitable<void> pumpRequestBody(std::shared_ptr<H2UpstreamStream> stream, BodySo
     if (chunk.error) {
       s.requestError = true;
       session->cancel(s, NGHTTP2_CANCEL);
-      co_await session->flush();
+      session->requestFlush();
       break;
     }
     s.pending = chunk.data;
     s.requestLast = chunk.last;
     nghttp2_session_resume_data(session->session(), s.id);
-    co_await session->flush();
+    session->requestFlush();
     while (!s.pending.empty() && !s.reset && !session->dead()) co_await s.sendReady.wait();
     if (chunk.last) break;
   }
@@ -493,7 +501,7 @@ awaitable<ForwardResult> forwardHttp2(Exchange& ex, const UpstreamEndpoint& endp
   }
   result.requestSent = true;
   if (r.body) ex.background.spawn(session->executor(), pumpRequestBody(stream, r.body));
-  co_await session->flush();
+  session->requestFlush();
 
   // Wait for the response head (responseHeaderTimeout when set).
   auto timeout = endpoint.transport->responseHeaderTimeout;
@@ -504,7 +512,7 @@ awaitable<ForwardResult> forwardHttp2(Exchange& ex, const UpstreamEndpoint& endp
       auto which = co_await (stream->headReady.wait() || timer.async_wait(asio::use_awaitable));
       if (which.index() == 1) {
         session->cancel(*stream, NGHTTP2_CANCEL);
-        co_await session->flush();
+        session->requestFlush();
         result.error = ProxyError::ResponseHeaderTimeout;
         co_return result;
       }

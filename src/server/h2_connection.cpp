@@ -12,6 +12,7 @@
 #include "http/hop_by_hop.h"
 #include "http/uri.h"
 #include "server/entry_point.h"
+#include "server/signal.h"
 #include "server/forwarded_headers.h"
 #include "server/local_reply.h"
 #include "server/request_prep.h"
@@ -43,19 +44,6 @@ nghttp2_nv makeNv(std::string_view name, std::string_view value) {
   return nv;
 }
 
-// A one-waiter wake-up for coroutines of one worker: wait() suspends until notify().
-class Signal {
- public:
-  explicit Signal(asio::any_io_executor executor) : timer_(executor) {}
-  awaitable<void> wait() {
-    timer_.expires_at(asio::steady_timer::time_point::max());
-    co_await timer_.async_wait(nothrow);
-  }
-  void notify() { timer_.cancel(); }
-
- private:
-  asio::steady_timer timer_;
-};
 
 }  // namespace
 
@@ -65,7 +53,7 @@ class Http2Connection final : public DownstreamConnection, public Watched {
   Http2Connection(Worker& worker, const EntryPoint& entryPoint, tcp::socket& socket, Stream& stream,
                   ConnectionInfo& info)
       : worker_(worker), entryPoint_(entryPoint), socket_(socket), stream_(stream), info_(info),
-        handlersDone_(socket.get_executor()) {
+        handlersDone_(socket.get_executor()), writeWanted_(socket.get_executor()) {
     info_.http2 = true;
     worker_.track(*this);
     worker_.watchdog().watch(*this);
@@ -82,7 +70,7 @@ class Http2Connection final : public DownstreamConnection, public Watched {
     goingAway_ = true;
     nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_),
                           NGHTTP2_NO_ERROR, nullptr, 0);
-    asio::co_spawn(socket_.get_executor(), flush(), asio::detached);
+    requestFlush();
     if (streams_.empty()) closeSocket();
   }
 
@@ -101,6 +89,9 @@ class Http2Connection final : public DownstreamConnection, public Watched {
   }
 
   awaitable<void> flush();
+  awaitable<void> writerLoop();
+  // Frames were queued: the writer sends everything queued during this turn in one write.
+  void requestFlush() { writeWanted_.notify(); }
   awaitable<void> serveStream(std::shared_ptr<H2Stream> stream);
   awaitable<void> sendResponse(H2Stream& stream, Exchange& ex, bool headRequest);
   void startStream(std::shared_ptr<H2Stream> stream);
@@ -137,6 +128,8 @@ class Http2Connection final : public DownstreamConnection, public Watched {
   size_t headerBytes_ = 0;  // decoded header bytes held by open streams
   size_t handlers_ = 0;     // stream coroutines running
   Signal handlersDone_;
+  Signal writeWanted_;       // frames are waiting: the writer coroutine sends them in one batch
+  bool writerRunning_ = false;
 };
 
 // Per-stream state. Owned by the connection's map while nghttp2 has the stream open, and by
@@ -187,7 +180,7 @@ class Http2Connection<Stream>::RequestBody final : public BodySource {
       returned_ = false;
       if (!s.closed && connection_.session_) {
         nghttp2_session_consume(connection_.session_, s.id, n);
-        co_await connection_.flush();
+        connection_.requestFlush();
       }
     }
     while (s.body.empty() && !s.endStream && !s.closed && !connection_.dead_) co_await s.bodyReady.wait();
@@ -452,7 +445,7 @@ awaitable<void> Http2Connection<Stream>::serveStream(std::shared_ptr<H2Stream> s
   // A body the handler did not read: stop the client (NO_ERROR reset after our answer).
   if (!s.closed && !dead_ && !s.endStream) {
     nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_NO_ERROR);
-    co_await flush();
+    requestFlush();
   }
   if (!ex.background.empty()) {
     s.closed = s.closed || dead_;
@@ -494,14 +487,14 @@ awaitable<void> Http2Connection<Stream>::sendResponse(H2Stream& s, Exchange& ex,
 
   if (!body) {
     nghttp2_submit_response(session_, s.id, nv.data(), nv.size(), nullptr);
-    co_await flush();
+    requestFlush();
     co_return;
   }
   nghttp2_data_provider provider;
   provider.source.ptr = &s;
   provider.read_callback = &Http2Connection::readResponse;
   nghttp2_submit_response(session_, s.id, nv.data(), nv.size(), &provider);
-  co_await flush();
+  requestFlush();
   // Pump: fetch the next piece only when the previous one has gone into frames.
   while (!s.closed && !dead_) {
     if (!s.pending.empty()) {
@@ -514,7 +507,7 @@ awaitable<void> Http2Connection<Stream>::sendResponse(H2Stream& s, Exchange& ex,
     if (chunk.error) {
       s.responseError = true;
       nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
-      co_await flush();
+      requestFlush();
       break;
     }
     s.pending = chunk.data;
@@ -533,10 +526,21 @@ awaitable<void> Http2Connection<Stream>::sendResponse(H2Stream& s, Exchange& ex,
       }
     }
     nghttp2_session_resume_data(session_, s.id);
-    co_await flush();
+    requestFlush();
   }
   // Wait until the stream is done so the last piece's memory stays valid while framed.
   while (!s.closed && !dead_ && (!s.pending.empty() || !s.responseLast)) co_await s.sendReady.wait();
+}
+
+template <class Stream>
+awaitable<void> Http2Connection<Stream>::writerLoop() {
+  while (!dead_) {
+    co_await flush();
+    if (dead_) break;
+    co_await writeWanted_.wait();
+  }
+  writerRunning_ = false;
+  handlersDone_.notify();
 }
 
 template <class Stream>
@@ -585,8 +589,10 @@ awaitable<void> Http2Connection<Stream>::run(ReadBuffer initial) {
     return true;
   };
 
+  writerRunning_ = true;  // before the spawn: run() must not return while the writer may run
+  asio::co_spawn(socket_.get_executor(), writerLoop(), asio::detached);
   bool ok = process();
-  co_await flush();
+  requestFlush();
   while (ok && !dead_) {
     if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) break;
     if (streams_.empty()) armIn(entryPoint_.idleTimeout);
@@ -595,7 +601,7 @@ awaitable<void> Http2Connection<Stream>::run(ReadBuffer initial) {
     if (ec) break;
     in.commit(n);
     ok = process();
-    co_await flush();
+    requestFlush();
   }
   dead_ = true;
   disarm();
@@ -605,7 +611,8 @@ awaitable<void> Http2Connection<Stream>::run(ReadBuffer initial) {
     stream->bodyReady.notify();
     stream->sendReady.notify();
   }
-  while (handlers_ > 0) co_await handlersDone_.wait();
+  writeWanted_.notify();
+  while (handlers_ > 0 || writerRunning_) co_await handlersDone_.wait();
 }
 
 template <class Stream>
