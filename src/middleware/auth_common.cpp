@@ -36,7 +36,8 @@ bool loadUserLines(const std::string& usersFile, const std::vector<std::string>&
 
 bool parseBasicAuth(std::string_view authorization, std::string& user, std::string& password) {
   constexpr std::string_view kPrefix = "Basic ";
-  if (authorization.size() < kPrefix.size() || !iequals(authorization.substr(0, kPrefix.size()), kPrefix))
+  if (authorization.size() < kPrefix.size() ||
+      !iequals(authorization.substr(0, kPrefix.size()), kPrefix))
     return false;
   std::string decoded;
   if (!base64Decode(authorization.substr(kPrefix.size()), decoded)) return false;
@@ -66,7 +67,8 @@ asio::thread_pool& slowChecks() {
 
 awaitable<bool> offload(std::function<bool()> check) {
   co_return co_await asio::co_spawn(
-      slowChecks(), [check = std::move(check)]() -> awaitable<bool> { co_return check(); }, asio::use_awaitable);
+      slowChecks(), [check = std::move(check)]() -> awaitable<bool> { co_return check(); },
+      asio::use_awaitable);
 }
 
 }  // namespace causeway::middleware

@@ -50,9 +50,10 @@ class BasicAuth final : public Handler {
       auto it = c_->users.find(user);
       bool known = it != c_->users.end();
       const std::string& secret = known ? it->second : c_->notFoundSecret;
-      bool match = htpasswd::isSlow(secret)
-                       ? co_await offload([&password, &secret] { return htpasswd::checkSecret(password, secret); })
-                       : htpasswd::checkSecret(password, secret);
+      bool match = htpasswd::isSlow(secret) ? co_await offload([&password, &secret] {
+        return htpasswd::checkSecret(password, secret);
+      })
+                                            : htpasswd::checkSecret(password, secret);
       authenticated = known && match;
     }
     ex.record.user = ex.arena.copy(user);
@@ -113,7 +114,8 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     c->users[line.substr(0, colon)] = line.substr(colon + 1);
   }
   if (c->users.empty()) {
-    context.error("basicAuth: no users found in " + (options.usersFile.empty() ? std::string("users") : options.usersFile));
+    context.error("basicAuth: no users found in " +
+                  (options.usersFile.empty() ? std::string("users") : options.usersFile));
     return nullptr;
   }
   // Any existing hash will do for unknown users (Traefik picks one at random from a map).

@@ -54,13 +54,17 @@ struct Options {
   }
   void check(MiddlewareBuildContext& context) const {
     if (maxRequestBodyBytes < 0)
-      context.error("buffering: max bytes should be >= 0 got " + std::to_string(maxRequestBodyBytes));
+      context.error("buffering: max bytes should be >= 0 got " +
+                    std::to_string(maxRequestBodyBytes));
     if (memRequestBodyBytes < 0)
-      context.error("buffering: mem bytes should be >= 0 got " + std::to_string(memRequestBodyBytes));
+      context.error("buffering: mem bytes should be >= 0 got " +
+                    std::to_string(memRequestBodyBytes));
     if (maxResponseBodyBytes < 0)
-      context.error("buffering: max bytes should be >= 0 got " + std::to_string(maxResponseBodyBytes));
+      context.error("buffering: max bytes should be >= 0 got " +
+                    std::to_string(maxResponseBodyBytes));
     if (memResponseBodyBytes < 0)
-      context.error("buffering: mem bytes should be >= 0 got " + std::to_string(memResponseBodyBytes));
+      context.error("buffering: mem bytes should be >= 0 got " +
+                    std::to_string(memResponseBodyBytes));
     std::string error;
     if (!retryExpression.empty() && !predicate::parse(retryExpression, retryFunctions(), error))
       context.error("buffering: invalid retryExpression \"" + retryExpression + "\": " + error);
@@ -72,15 +76,18 @@ bool expectBody(std::string_view method, const server::Response& r) {
   if (method == "HEAD") return false;
   if ((r.status >= 100 && r.status < 200) || r.status == 204 || r.status == 304) return false;
   if (r.headers.get("Content-Length") == "0") return false;
-  if (std::string_view grpc = r.headers.get("Grpc-Status"); !grpc.empty() && grpc != "0") return false;
+  if (std::string_view grpc = r.headers.get("Grpc-Status"); !grpc.empty() && grpc != "0")
+    return false;
   return true;
 }
 
 class Buffering final : public Handler {
  public:
-  Buffering(const Options& options, HandlerPtr next, const WrapContext&) : o_(options), next_(std::move(next)) {
+  Buffering(const Options& options, HandlerPtr next, const WrapContext&)
+      : o_(options), next_(std::move(next)) {
     std::string error;
-    if (!o_.retryExpression.empty()) retry_ = predicate::parse(o_.retryExpression, retryFunctions(), error);
+    if (!o_.retryExpression.empty())
+      retry_ = predicate::parse(o_.retryExpression, retryFunctions(), error);
   }
 
   awaitable<void> handle(Exchange& ex) const override {
@@ -147,7 +154,8 @@ class Buffering final : public Handler {
       if (retry_ && attempt <= kMaxRetryAttempts && replayable && shouldRetry(ex, attempt)) {
         ex.response = server::Response{};
         ex.record.networkError = false;
-        ex.request.body = request && request->size() > 0 ? ex.arena.make<SpillBody>(*request) : nullptr;
+        ex.request.body =
+            request && request->size() > 0 ? ex.arena.make<SpillBody>(*request) : nullptr;
         continue;
       }
       if (!expect) {
@@ -192,20 +200,20 @@ class Buffering final : public Handler {
     return retry_->evaluate([&](int function, const std::vector<predicate::Value>&) {
       predicate::Value v;
       switch (function) {
-        case kRequestMethod:
-          v.type = predicate::Type::String;
-          v.s = std::string(method);
-          break;
-        case kIsNetworkError:
-          v.type = predicate::Type::Predicate;
-          v.i = code == 502 || code == 504;
-          break;
-        case kAttempts:
-          v.i = attempt;
-          break;
-        case kResponseCode:
-          v.i = code;
-          break;
+      case kRequestMethod:
+        v.type = predicate::Type::String;
+        v.s = std::string(method);
+        break;
+      case kIsNetworkError:
+        v.type = predicate::Type::Predicate;
+        v.i = code == 502 || code == 504;
+        break;
+      case kAttempts:
+        v.i = attempt;
+        break;
+      case kResponseCode:
+        v.i = code;
+        break;
       }
       return v;
     });

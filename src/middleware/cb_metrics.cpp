@@ -29,7 +29,8 @@ void RollingCounter::inc(Nanos now, int64_t v) {
 int64_t RollingCounter::count(Nanos now) {
   cleanup(now);
   int64_t sum = 0;
-  for (int64_t v : values_) sum += v;
+  for (int64_t v : values_)
+    sum += v;
   return sum;
 }
 
@@ -86,12 +87,14 @@ int64_t HdrHistogram::highestEquivalentValue(int64_t v) {
 int64_t HdrHistogram::valueAtQuantile(const std::vector<const HdrHistogram*>& parts, double q) {
   if (q > 100) q = 100;
   int64_t totalCount = 0;
-  for (const auto* p : parts) totalCount += p->total_;
+  for (const auto* p : parts)
+    totalCount += p->total_;
   auto countAtPercentile = int64_t((q / 100) * double(totalCount) + 0.5);
   int64_t total = 0;
   for (size_t i = 0; i < kCountsLen && total < totalCount; ++i) {
     int64_t count = 0;
-    for (const auto* p : parts) count += p->counts_[i];
+    for (const auto* p : parts)
+      count += p->counts_[i];
     total += count;
     if (total >= countAtPercentile) return highestEquivalentValue(valueFromCountsIndex(i));
   }
@@ -114,13 +117,15 @@ void RollingHistogram::reset(Nanos now) {
   idx_ = 0;
   lastRoll_ = now;
   rolled_ = true;
-  for (auto& b : buckets_) b.reset();
+  for (auto& b : buckets_)
+    b.reset();
 }
 
 int64_t RollingHistogram::valueAtQuantile(double q) const {
   std::vector<const HdrHistogram*> parts;
   parts.reserve(buckets_.size());
-  for (const auto& b : buckets_) parts.push_back(&b);
+  for (const auto& b : buckets_)
+    parts.push_back(&b);
   return HdrHistogram::valueAtQuantile(parts, q);
 }
 
@@ -146,7 +151,8 @@ double RtMetrics::networkErrorRatio(Nanos now) {
   return double(netErrors_.count(now)) / double(total);
 }
 
-double RtMetrics::responseCodeRatio(Nanos now, int64_t startA, int64_t endA, int64_t startB, int64_t endB) {
+double RtMetrics::responseCodeRatio(Nanos now, int64_t startA, int64_t endA, int64_t startB,
+                                    int64_t endB) {
   int64_t a = 0, b = 0;
   for (auto& [code, counter] : statusCodes_) {
     int64_t n = counter.count(now);

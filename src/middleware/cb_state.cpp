@@ -37,32 +37,32 @@ bool Breaker::allowRequest() {
   std::lock_guard lock(mutex_);
   Nanos now = clock_();
   switch (state()) {
-    case State::Standby:
+  case State::Standby:
+    return true;
+  case State::Tripped:
+    if (now < until_) return false;
+    // Fallback duration over: recover.
+    setState(State::Recovering, now + settings_.recoveryDuration);
+    rampStart_ = now;
+    allowed_ = 0;
+    denied_ = 0;
+    [[fallthrough]];
+  case State::Recovering: {
+    if (now > until_) {
+      setState(State::Standby, now);
       return true;
-    case State::Tripped:
-      if (now < until_) return false;
-      // Fallback duration over: recover.
-      setState(State::Recovering, now + settings_.recoveryDuration);
-      rampStart_ = now;
-      allowed_ = 0;
-      denied_ = 0;
-      [[fallthrough]];
-    case State::Recovering: {
-      if (now > until_) {
-        setState(State::Standby, now);
-        return true;
-      }
-      double target = settings_.recoveryDuration > 0
-                          ? 0.5 / double(settings_.recoveryDuration) * double(now - rampStart_)
-                          : 1.0;
-      double current = double(allowed_ + 1) / double(allowed_ + 1 + denied_);
-      if (current < target) {
-        ++allowed_;
-        return true;
-      }
-      ++denied_;
-      return false;
     }
+    double target = settings_.recoveryDuration > 0
+                        ? 0.5 / double(settings_.recoveryDuration) * double(now - rampStart_)
+                        : 1.0;
+    double current = double(allowed_ + 1) / double(allowed_ + 1 + denied_);
+    if (current < target) {
+      ++allowed_;
+      return true;
+    }
+    ++denied_;
+    return false;
+  }
   }
   return true;
 }
@@ -71,22 +71,22 @@ bool Breaker::evaluateLocked(Nanos now) {
   return condition_.evaluate([&](int function, const std::vector<predicate::Value>& args) {
     predicate::Value v;
     switch (function) {
-      case kNetworkErrorRatio:
-        v.type = predicate::Type::Float;
-        v.f = metrics_.networkErrorRatio(now);
-        break;
-      case kResponseCodeRatio:
-        v.type = predicate::Type::Float;
-        v.f = metrics_.responseCodeRatio(now, args[0].i, args[1].i, args[2].i, args[3].i);
-        break;
-      case kLatencyAtQuantileMS:
-        v.type = predicate::Type::Int;
-        v.i = metrics_.latencyAtQuantileMs(args[0].f);
-        break;
-      case kRequestThreshold:
-        v.type = predicate::Type::Int;
-        v.i = metrics_.totalCount(now);
-        break;
+    case kNetworkErrorRatio:
+      v.type = predicate::Type::Float;
+      v.f = metrics_.networkErrorRatio(now);
+      break;
+    case kResponseCodeRatio:
+      v.type = predicate::Type::Float;
+      v.f = metrics_.responseCodeRatio(now, args[0].i, args[1].i, args[2].i, args[3].i);
+      break;
+    case kLatencyAtQuantileMS:
+      v.type = predicate::Type::Int;
+      v.i = metrics_.latencyAtQuantileMs(args[0].f);
+      break;
+    case kRequestThreshold:
+      v.type = predicate::Type::Int;
+      v.i = metrics_.totalCount(now);
+      break;
     }
     return v;
   });

@@ -38,14 +38,16 @@ struct Options {
 };
 
 cb::Nanos steadyNow() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
 // Records the exchange in the breaker once the response body has ended (or was dropped).
 class RecordingBody final : public server::BodySource {
  public:
-  RecordingBody(std::shared_ptr<cb::Breaker> breaker, server::BodySource* inner, int status, cb::Nanos start)
+  RecordingBody(std::shared_ptr<cb::Breaker> breaker, server::BodySource* inner, int status,
+                cb::Nanos start)
       : breaker_(std::move(breaker)), inner_(inner), status_(status), start_(start) {}
   ~RecordingBody() override { finish(); }
 
@@ -79,7 +81,8 @@ cb::Nanos nanos(const config::Duration& d, cb::Nanos fallback) {
 class CircuitBreaker final : public Handler {
  public:
   CircuitBreaker(const Options& options, HandlerPtr next, const WrapContext& context)
-      : next_(std::move(next)), responseCode_(options.responseCode), expression_(options.expression) {
+      : next_(std::move(next)), responseCode_(options.responseCode),
+        expression_(options.expression) {
     std::string error;
     auto condition = cb::compileExpression(options.expression, error);
     cb::Settings settings;
@@ -115,7 +118,8 @@ class CircuitBreaker final : public Handler {
   std::shared_ptr<cb::Breaker> breaker_;
 };
 
-const server::MiddlewareRegistration registration("circuitBreaker", makeFactory<Options, CircuitBreaker>);
+const server::MiddlewareRegistration registration("circuitBreaker",
+                                                  makeFactory<Options, CircuitBreaker>);
 
 }  // namespace
 }  // namespace causeway::middleware

@@ -17,7 +17,8 @@ struct Options {
 // Replays the piece read for sniffing, then reads on from the original body.
 class ReplayFirstPiece final : public server::BodySource {
  public:
-  ReplayFirstPiece(server::BodySource& inner, server::BodyChunk first) : inner_(inner), first_(first) {}
+  ReplayFirstPiece(server::BodySource& inner, server::BodyChunk first)
+      : inner_(inner), first_(first) {}
   awaitable<server::BodyChunk> read() override {
     if (pending_) {
       pending_ = false;
@@ -77,7 +78,8 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     if (!error.warning) context.error(error.toString());
   if (!context.errors().empty()) return nullptr;
   if (options.autoDetect)
-    log::warn("AutoDetect option is deprecated, Content-Type middleware is only meant to be used to enable the "
+    log::warn("AutoDetect option is deprecated, Content-Type middleware is only meant to be used "
+              "to enable the "
               "content-type detection, please remove any usage of this option.",
               {{"middlewareName", context.name()}});
   return std::make_shared<Factory>(options.autoDetect.value_or(true));

@@ -58,9 +58,11 @@ std::map<std::string, std::string> parsePairs(std::string_view value) {
   return pairs;
 }
 
-std::optional<std::map<std::string, std::string>> authorizationParams(std::string_view authorization) {
+std::optional<std::map<std::string, std::string>>
+authorizationParams(std::string_view authorization) {
   size_t space = authorization.find(' ');
-  if (space == std::string_view::npos || authorization.substr(0, space) != "Digest") return std::nullopt;
+  if (space == std::string_view::npos || authorization.substr(0, space) != "Digest")
+    return std::nullopt;
   return parsePairs(authorization.substr(space + 1));
 }
 
@@ -77,10 +79,12 @@ std::string expectedResponse(std::string_view ha1, std::string_view method, std:
 void NonceTable::purgeLocked(size_t count) {
   std::vector<std::pair<int64_t, std::string>> byAge;
   byAge.reserve(clients_.size());
-  for (const auto& [nonce, client] : clients_) byAge.emplace_back(client.lastSeen, nonce);
+  for (const auto& [nonce, client] : clients_)
+    byAge.emplace_back(client.lastSeen, nonce);
   count = std::min(count, byAge.size());
   std::partial_sort(byAge.begin(), byAge.begin() + long(count), byAge.end());
-  for (size_t i = 0; i < count; ++i) clients_.erase(byAge[i].second);
+  for (size_t i = 0; i < count; ++i)
+    clients_.erase(byAge[i].second);
 }
 
 void NonceTable::add(const std::string& nonce, int64_t nowNs) {

@@ -24,7 +24,8 @@ std::vector<std::string> parseList(std::string_view value);
 // key=value pairs of a list; values unquoted; an element without '=' maps to "".
 std::map<std::string, std::string> parsePairs(std::string_view value);
 // The parameters of "Digest k=v, ..." (scheme compared exactly), or nullopt.
-std::optional<std::map<std::string, std::string>> authorizationParams(std::string_view authorization);
+std::optional<std::map<std::string, std::string>>
+authorizationParams(std::string_view authorization);
 
 // KD(HA1, nonce:nc:cnonce:qop:H(method:uri)).
 std::string expectedResponse(std::string_view ha1, std::string_view method, std::string_view uri,
@@ -34,7 +35,8 @@ std::string expectedResponse(std::string_view ha1, std::string_view method, std:
 // Nonces handed out in challenges and the last nonce count seen for each.
 class NonceTable {
  public:
-  explicit NonceTable(size_t cacheSize = 1000, size_t tolerance = 100) : size_(cacheSize), tolerance_(tolerance) {}
+  explicit NonceTable(size_t cacheSize = 1000, size_t tolerance = 100)
+      : size_(cacheSize), tolerance_(tolerance) {}
 
   // Records a new nonce (purging the oldest when the table is over size + tolerance).
   void add(const std::string& nonce, int64_t nowNs);

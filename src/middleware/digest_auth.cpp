@@ -59,17 +59,22 @@ std::optional<uint64_t> parseHex(std::string_view s) {
   uint64_t v = 0;
   for (char c : s) {
     int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-    else return std::nullopt;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      d = c - 'A' + 10;
+    else
+      return std::nullopt;
     v = v << 4 | uint64_t(d);
   }
   return v;
 }
 
 int64_t nowNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -88,19 +93,21 @@ class DigestAuth final : public Handler {
       verdict = check(ex, *params, username);
 
     if (verdict != Verdict::Ok) {
-      std::string_view field = c_->headerField.empty() ? std::string_view("Authorization") : c_->headerField;
+      std::string_view field =
+          c_->headerField.empty() ? std::string_view("Authorization") : c_->headerField;
       if (auto params = digest::authorizationParams(ex.request.headers.get(field))) {
         if (auto it = params->find("username"); it != params->end() && !it->second.empty())
           ex.record.user = ex.arena.copy(it->second);
       }
-      log::debug(verdict == Verdict::Stale ? "Digest authentication failed, possibly because out of order requests"
-                                           : "Digest authentication failed",
+      log::debug(verdict == Verdict::Stale
+                     ? "Digest authentication failed, possibly because out of order requests"
+                     : "Digest authentication failed",
                  {{"middlewareName", name_}});
       ex.record.errorDetail = "Digest authentication failed";
       std::string nonce = base64Encode(randomBytes(12));
       nonces_.add(nonce, nowNanos());
-      std::string challenge =
-          "Digest realm=\"" + c_->realm + "\", nonce=\"" + nonce + "\", opaque=\"" + opaque_ + "\", ";
+      std::string challenge = "Digest realm=\"" + c_->realm + "\", nonce=\"" + nonce +
+                              "\", opaque=\"" + opaque_ + "\", ";
       if (verdict == Verdict::Stale) challenge += "stale=\"true\", ";
       challenge += "algorithm=\"MD5\", qop=\"auth\"";
       unauthorizedReply(ex, challenge);
@@ -118,7 +125,8 @@ class DigestAuth final : public Handler {
 
  private:
   // go-http-auth's CheckAuth.
-  Verdict check(const Exchange& ex, std::map<std::string, std::string>& auth, std::string& username) const {
+  Verdict check(const Exchange& ex, std::map<std::string, std::string>& auth,
+                std::string& username) const {
     auto get = [&](const char* key) -> const std::string& {
       static const std::string empty;
       auto it = auth.find(key);
@@ -126,7 +134,8 @@ class DigestAuth final : public Handler {
     };
     // Clients that leave the algorithm out mean MD5.
     if (auth.find("algorithm") == auth.end()) auth["algorithm"] = "MD5";
-    if (get("opaque") != opaque_ || get("algorithm") != "MD5" || get("qop") != "auth") return Verdict::Fail;
+    if (get("opaque") != opaque_ || get("algorithm") != "MD5" || get("qop") != "auth")
+      return Verdict::Fail;
 
     // The uri parameter is the request-target, or (historically) a path prefix of it.
     const auto& r = ex.request;
@@ -136,26 +145,27 @@ class DigestAuth final : public Handler {
     if (requestUri != uri) {
       auto given = decodedPath(uri);
       auto actual = decodedPath(r.rawPath);
-      if (!given || !actual || given->size() > actual->size() || !actual->starts_with(*given)) return Verdict::Fail;
+      if (!given || !actual || given->size() > actual->size() || !actual->starts_with(*given))
+        return Verdict::Fail;
     }
 
     const std::string& user = get("username");
     auto it = c_->users.find(user + ":" + c_->realm);
     std::string ha1 = it == c_->users.end() ? std::string() : it->second;
-    std::string expected =
-        digest::expectedResponse(ha1, r.method, uri, get("nonce"), get("nc"), get("cnonce"), get("qop"));
+    std::string expected = digest::expectedResponse(ha1, r.method, uri, get("nonce"), get("nc"),
+                                                    get("cnonce"), get("qop"));
     if (!constantTimeEquals(expected, get("response"))) return Verdict::Fail;
 
     auto nc = parseHex(get("nc"));
     if (!nc) return Verdict::Fail;
     switch (nonces_.use(get("nonce"), *nc, nowNanos())) {
-      case digest::NonceTable::Check::Ok:
-        username = user;
-        return Verdict::Ok;
-      case digest::NonceTable::Check::Stale:
-        return Verdict::Stale;
-      default:
-        return Verdict::Fail;
+    case digest::NonceTable::Check::Ok:
+      username = user;
+      return Verdict::Ok;
+    case digest::NonceTable::Check::Stale:
+      return Verdict::Stale;
+    default:
+      return Verdict::Fail;
     }
   }
 

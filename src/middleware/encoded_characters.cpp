@@ -30,10 +30,12 @@ struct Options {
 
 class EncodedCharacters final : public Handler {
  public:
-  EncodedCharacters(const Options& o, HandlerPtr next, const WrapContext&) : next_(std::move(next)) {
+  EncodedCharacters(const Options& o, HandlerPtr next, const WrapContext&)
+      : next_(std::move(next)) {
     auto deny = [&](bool allowed, std::initializer_list<std::string_view> codes) {
       if (!allowed)
-        for (auto c : codes) denied_.emplace_back(c);
+        for (auto c : codes)
+          denied_.emplace_back(c);
     };
     deny(o.allowEncodedSlash, {"%2F", "%2f"});
     deny(o.allowEncodedBackSlash, {"%5C", "%5c"});
@@ -72,7 +74,8 @@ class EncodedCharacters final : public Handler {
   HandlerPtr next_;
 };
 
-const server::MiddlewareRegistration registration("encodedCharacters", makeFactory<Options, EncodedCharacters>);
+const server::MiddlewareRegistration registration("encodedCharacters",
+                                                  makeFactory<Options, EncodedCharacters>);
 
 }  // namespace
 }  // namespace causeway::middleware

@@ -11,9 +11,7 @@ constexpr size_t kOutStep = 16 * 1024;
 
 class GzipEncoder final : public Encoder {
  public:
-  GzipEncoder() {
-    ok_ = deflateInit2(&z_, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
-  }
+  GzipEncoder() { ok_ = deflateInit2(&z_, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK; }
   ~GzipEncoder() override {
     if (ok_) deflateEnd(&z_);
   }
@@ -74,7 +72,8 @@ class BrotliEncoder final : public Encoder {
       out.resize(at + kOutStep);
       size_t availOut = kOutStep;
       uint8_t* nextOut = reinterpret_cast<uint8_t*>(out.data() + at);
-      if (!BrotliEncoderCompressStream(state_, op, &availIn, &nextIn, &availOut, &nextOut, nullptr)) return false;
+      if (!BrotliEncoderCompressStream(state_, op, &availIn, &nextIn, &availOut, &nextOut, nullptr))
+        return false;
       out.resize(at + (kOutStep - availOut));
       bool more = BrotliEncoderHasMoreOutput(state_);
       if (op == BROTLI_OPERATION_FINISH) {
@@ -104,7 +103,9 @@ class ZstdEncoder final : public Encoder {
   std::string_view name() const override { return "zstd"; }
 
   bool compress(std::string_view input, Flush flush, std::string& out) override {
-    ZSTD_EndDirective mode = flush == Flush::Finish ? ZSTD_e_end : flush == Flush::Sync ? ZSTD_e_flush : ZSTD_e_continue;
+    ZSTD_EndDirective mode = flush == Flush::Finish ? ZSTD_e_end
+                             : flush == Flush::Sync ? ZSTD_e_flush
+                                                    : ZSTD_e_continue;
     ZSTD_inBuffer in{input.data(), input.size(), 0};
     while (true) {
       size_t at = out.size();
@@ -125,8 +126,7 @@ class ZstdEncoder final : public Encoder {
   ZSTD_CCtx* cctx_;
 };
 
-template <class T>
-std::unique_ptr<Encoder> make() {
+template <class T> std::unique_ptr<Encoder> make() {
   auto e = std::make_unique<T>();
   if (!e->valid()) return nullptr;
   return e;

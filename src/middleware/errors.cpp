@@ -42,7 +42,8 @@ struct Rewrite {
 };
 
 void replaceAll(std::string& s, std::string_view from, std::string_view to) {
-  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+    s.replace(at, from.size(), to);
 }
 
 struct Config {
@@ -125,7 +126,8 @@ class Errors final : public Handler {
           if (iequals(f.name, name) && !iequals(f.name, "Host")) pr.headers.add(f.name, f.value);
     } else {
       for (const auto& f : q.headers)
-        if (!iequals(f.name, "Host") && !iequals(f.name, "Content-Length") && !iequals(f.name, "Transfer-Encoding"))
+        if (!iequals(f.name, "Host") && !iequals(f.name, "Content-Length") &&
+            !iequals(f.name, "Transfer-Encoding"))
           pr.headers.add(f.name, f.value);
     }
     co_await service->handle(sub);
@@ -183,7 +185,8 @@ server::MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildCon
     return nullptr;
   }
   auto service = context.service(options.service);
-  auto config = std::make_shared<Config>(Config{std::move(options), std::move(*ranges), std::move(rewrites), std::move(service)});
+  auto config = std::make_shared<Config>(
+      Config{std::move(options), std::move(*ranges), std::move(rewrites), std::move(service)});
   return std::make_shared<Factory>(std::move(config));
 }
 

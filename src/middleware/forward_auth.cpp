@@ -8,7 +8,8 @@
 // client as it is (status, headers, body), Location resolved against the auth address
 // unless preserveLocationHeader; a 401 becomes a 302 to authSigninURL when that is set.
 // Failures to reach the server are a bare 500, the whole call being bounded by 30 s as
-// Traefik's HTTP client.
+// Traefik's HTTP client. https addresses use the system trust roots, or tls.ca, a client
+// certificate (tls.cert/tls.key) and tls.insecureSkipVerify.
 #include <re2/re2.h>
 
 #include <boost/url.hpp>
@@ -20,6 +21,7 @@
 #include "middleware/http_util.h"
 #include "router/go_regex.h"
 #include "server/h1_client.h"
+#include "server/tls_stream.h"
 #include "server/worker.h"
 
 namespace causeway::middleware {
@@ -75,14 +77,23 @@ struct Options {
 };
 
 // Traefik's managed X-headers (forwardedheaders.XHeadersSet).
-constexpr std::array<std::string_view, 13> kXHeaders = {
-    "X-Forwarded-Proto", "X-Forwarded-Scheme", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Port",
-    "X-Forwarded-Server", "X-Forwarded-Uri", "X-Forwarded-Method", "X-Forwarded-Prefix",
-    "X-Forwarded-Tls-Client-Cert", "X-Forwarded-Tls-Client-Cert-Info", "X-Scheme", "X-Real-Ip"};
+constexpr std::array<std::string_view, 13> kXHeaders = {"X-Forwarded-Proto",
+                                                        "X-Forwarded-Scheme",
+                                                        "X-Forwarded-For",
+                                                        "X-Forwarded-Host",
+                                                        "X-Forwarded-Port",
+                                                        "X-Forwarded-Server",
+                                                        "X-Forwarded-Uri",
+                                                        "X-Forwarded-Method",
+                                                        "X-Forwarded-Prefix",
+                                                        "X-Forwarded-Tls-Client-Cert",
+                                                        "X-Forwarded-Tls-Client-Cert-Info",
+                                                        "X-Scheme",
+                                                        "X-Real-Ip"};
 
 // Not sent to the authentication server (oxy's hop headers; Proxy-Authorization is sent).
-constexpr std::array<std::string_view, 6> kHopHeaders = {"Connection", "Keep-Alive", "Te",
-                                                         "Trailers", "Transfer-Encoding", "Upgrade"};
+constexpr std::array<std::string_view, 6> kHopHeaders = {
+    "Connection", "Keep-Alive", "Te", "Trailers", "Transfer-Encoding", "Upgrade"};
 
 bool isManagedXHeader(std::string_view name) {
   std::string canonical = canonicalHeaderKey(name);
@@ -109,11 +120,13 @@ std::string cookieName(std::string_view line) {
   std::string_view name = trim(first.substr(0, eq));
   if (name.empty()) return {};
   for (unsigned char c : name) {
-    bool token = std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(char(c)) != std::string_view::npos;
+    bool token = std::isalnum(c) ||
+                 std::string_view("!#$%&'*+-.^_`|~").find(char(c)) != std::string_view::npos;
     if (!token) return {};
   }
   std::string_view value = trim(first.substr(eq + 1));
-  if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+  if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+    value = value.substr(1, value.size() - 2);
   for (unsigned char c : value)
     if (c < 0x20 || c >= 0x7f || c == '"' || c == ';' || c == '\\') return {};
   return std::string(name);
@@ -163,10 +176,12 @@ class ForwardAuth final : public Handler {
     out.authority = c_->endpoint.authority;
     out.scheme = "http";
 
-    if (c_->forwardBody && ex.request.body && !(ex.request.method == "CONNECT" && !ex.request.body->length())) {
+    if (c_->forwardBody && ex.request.body &&
+        !(ex.request.method == "CONNECT" && !ex.request.body->length())) {
       std::string buffered;
       bool tooLarge = false;
-      size_t limit = c_->maxBodySize < 0 ? std::numeric_limits<size_t>::max() : size_t(c_->maxBodySize);
+      size_t limit =
+          c_->maxBodySize < 0 ? std::numeric_limits<size_t>::max() : size_t(c_->maxBodySize);
       bool ok = co_await server::readAll(*ex.request.body, buffered, limit, tooLarge);
       if (tooLarge) {
         ex.record.errorDetail = "request body too large for forwardAuth";
@@ -194,7 +209,8 @@ class ForwardAuth final : public Handler {
       if (winner.index() == 1) result.failed = true;
     }
     if (result.failed) {
-      log::error("Error calling forwardAuth address", {{"middlewareName", name_}, {"address", c_->address}});
+      log::error("Error calling forwardAuth address",
+                 {{"middlewareName", name_}, {"address", c_->address}});
       ex.record.errorDetail = "forwardAuth server unreachable";
       bareStatusReply(ex, 500);
       co_return;
@@ -219,9 +235,11 @@ class ForwardAuth final : public Handler {
     copyAuthHeaders(ex, auth.headers);
     std::vector<std::string_view> authCookies;
     for (const auto& f : auth.headers)
-      if (iequals(f.name, "Set-Cookie") && !cookieName(f.value).empty()) authCookies.push_back(f.value);
+      if (iequals(f.name, "Set-Cookie") && !cookieName(f.value).empty())
+        authCookies.push_back(f.value);
     co_await next_->handle(ex);
-    if (!authCookies.empty() && ex.response.status >= 200) mergeCookies(ex.response.headers, authCookies);
+    if (!authCookies.empty() && ex.response.status >= 200)
+      mergeCookies(ex.response.headers, authCookies);
   }
 
  private:
@@ -240,8 +258,10 @@ class ForwardAuth final : public Handler {
                                                    : size_t(c_->maxResponseBodySize);
         bool tooLarge = false;
         bool ok = co_await server::readAll(*sub.response.body, result.body, limit, tooLarge);
-        if (tooLarge) result.tooLarge = true;
-        else if (!ok) result.failed = true;
+        if (tooLarge)
+          result.tooLarge = true;
+        else if (!ok)
+          result.failed = true;
       }
       co_return true;
     } catch (...) {
@@ -254,7 +274,8 @@ class ForwardAuth final : public Handler {
     const auto& in = ex.request.headers;
     bool trusted = c_->trust.has_value();
     for (const auto& f : in) {
-      if (iequals(f.name, "Host") || iequals(f.name, "Content-Length") || isHopHeader(f.name)) continue;
+      if (iequals(f.name, "Host") || iequals(f.name, "Content-Length") || isHopHeader(f.name))
+        continue;
       if (c_->trust == false && isManagedXHeader(f.name)) continue;
       out.add(f.name, f.value);
     }
@@ -268,7 +289,8 @@ class ForwardAuth final : public Handler {
         return true;
       });
       bool listed = false;
-      for (const auto& allowed : c_->requestHeaders) listed = listed || iequals(allowed, "User-Agent");
+      for (const auto& allowed : c_->requestHeaders)
+        listed = listed || iequals(allowed, "User-Agent");
       if (!listed) userAgentKey = false;
     }
     if (!userAgentKey) out.add("User-Agent", "Go-http-client/1.1");
@@ -369,7 +391,8 @@ class ForwardAuth final : public Handler {
     }
   }
 
-  void mergeCookies(http::Headers& response, const std::vector<std::string_view>& authCookies) const {
+  void mergeCookies(http::Headers& response,
+                    const std::vector<std::string_view>& authCookies) const {
     std::vector<std::string_view> kept;
     for (const auto& f : response) {
       if (!iequals(f.name, "Set-Cookie")) continue;
@@ -377,7 +400,8 @@ class ForwardAuth final : public Handler {
       if (!name.empty() && !c_->cookies.count(name)) kept.push_back(f.value);
     }
     response.remove("Set-Cookie");
-    for (auto value : kept) response.add("Set-Cookie", value);
+    for (auto value : kept)
+      response.add("Set-Cookie", value);
     for (auto value : authCookies)
       if (c_->cookies.count(cookieName(value))) response.add("Set-Cookie", value);
   }
@@ -398,6 +422,31 @@ class Factory final : public server::MiddlewareFactory {
   std::shared_ptr<const Compiled> c_;
 };
 
+// The auth client's transport: Go's default client (30 s dial, 2 idle connections per host,
+// system trust roots) unless `tls` says otherwise. Not the serversTransport of services.
+std::shared_ptr<const server::Transport> authTransport(const MiddlewareBuildContext& context,
+                                                       const std::optional<ClientTlsOptions>& tls,
+                                                       std::string& error) {
+  auto t = std::make_shared<server::Transport>();
+  t->name = context.name() + "#forwardAuth";
+  t->dialTimeout = std::chrono::seconds(30);
+  t->idleConnTimeout = std::chrono::seconds(90);
+  t->maxIdleConnsPerHost = 2;
+  std::vector<std::string> roots;
+  std::vector<std::pair<std::string, std::string>> certificates;
+  if (tls && !tls->ca.empty()) roots.push_back(tls->ca);
+  if (tls && !tls->cert.empty() && !tls->key.empty())
+    certificates.emplace_back(tls->cert, tls->key);
+  t->tls.context = server::makeClientContext(roots, certificates, "", "", {}, error);
+  if (!t->tls.context) return nullptr;
+  t->tls.verify = !(tls && tls->insecureSkipVerify);
+  // HTTP/1.1 only: the whole auth call can then be cancelled at its deadline safely.
+  static constexpr unsigned char kHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  t->tls.alpn.assign(std::begin(kHttp11), std::end(kHttp11));
+  t->disableHTTP2 = true;
+  return t;
+}
+
 MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& context) {
   Options options;
   config::DecodeContext decode;
@@ -411,12 +460,19 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     context.error("forwardAuth: address is required");
     return nullptr;
   }
-  auto transport = context.defaultTransport();
-  if (!transport) transport = std::make_shared<server::Transport>();
+  if (options.tls && options.tls->caOptional)
+    log::warn("tls.CAOptional option is deprecated, TLS client authentication is a server side "
+              "option, please "
+              "remove any usage of this option.",
+              {{"middlewareName", context.name()}});
   std::string error;
+  auto transport = authTransport(context, options.tls, error);
+  if (!transport) {
+    context.error("forwardAuth: unable to create client TLS configuration: " + error);
+    return nullptr;
+  }
   if (!server::makeEndpoint(options.address, transport, c->endpoint, error)) {
-    context.error("forwardAuth: " + error +
-                  (options.tls ? " (tls options need upstream TLS, which causeway does not have yet)" : ""));
+    context.error("forwardAuth: " + error);
     return nullptr;
   }
   auto parsed = boost::urls::parse_uri(options.address);
@@ -430,17 +486,20 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
   c->trust = options.trustForwardHeader;
   c->responseHeaders = options.authResponseHeaders;
   if (!options.authResponseHeadersRegex.empty()) {
-    c->responseHeadersRegex = router::detail::compileGoRegex(options.authResponseHeadersRegex, error);
+    c->responseHeadersRegex =
+        router::detail::compileGoRegex(options.authResponseHeadersRegex, error);
     if (!c->responseHeadersRegex) {
-      context.error("forwardAuth: error compiling regular expression " + options.authResponseHeadersRegex + ": " +
-                    error);
+      context.error("forwardAuth: error compiling regular expression " +
+                    options.authResponseHeadersRegex + ": " + error);
       return nullptr;
     }
   }
   c->requestHeaders = options.authRequestHeaders;
   if (options.trustForwardHeader == true && !c->requestHeaders.empty())
-    for (auto x : kXHeaders) c->requestHeaders.emplace_back(x);
-  c->cookies.insert(options.addAuthCookiesToResponse.begin(), options.addAuthCookiesToResponse.end());
+    for (auto x : kXHeaders)
+      c->requestHeaders.emplace_back(x);
+  c->cookies.insert(options.addAuthCookiesToResponse.begin(),
+                    options.addAuthCookiesToResponse.end());
   c->headerField = options.headerField;
   c->forwardBody = options.forwardBody;
   c->maxBodySize = options.maxBodySize.value_or(-1);
@@ -449,7 +508,8 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
   c->preserveMethod = options.preserveRequestMethod;
   c->signinUrl = options.authSigninURL;
   if (!options.trustForwardHeader)
-    log::warn("trustForwardHeader is not configured: some X-Forwarded headers are replaced, others forwarded "
+    log::warn("trustForwardHeader is not configured: some X-Forwarded headers are replaced, others "
+              "forwarded "
               "untouched; set it to false to remove them all, or true to trust them all",
               {{"middlewareName", context.name()}});
   return std::make_shared<Factory>(std::move(c));

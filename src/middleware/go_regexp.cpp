@@ -8,7 +8,8 @@ namespace causeway::middleware {
 namespace {
 
 bool isNameChar(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c >= 0x80;
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c >= 0x80;
 }
 
 // Go's extract(): a group reference after '$'. `num` is -1 for a named reference.
@@ -20,7 +21,8 @@ bool extract(std::string_view s, std::string_view& name, int& num, std::string_v
     s.remove_prefix(1);
   }
   size_t i = 0;
-  while (i < s.size() && isNameChar(static_cast<unsigned char>(s[i]))) ++i;
+  while (i < s.size() && isNameChar(static_cast<unsigned char>(s[i])))
+    ++i;
   if (i == 0) return false;
   name = s.substr(0, i);
   if (brace) {
@@ -67,17 +69,20 @@ GoRegexp::GoRegexp(std::unique_ptr<const re2::RE2> re) : re_(std::move(re)) {
 GoRegexp::~GoRegexp() = default;
 
 bool GoRegexp::matchString(std::string_view s) const {
-  return re_->Match(re2::StringPiece(s.data(), s.size()), 0, s.size(), re2::RE2::UNANCHORED, nullptr, 0);
+  return re_->Match(re2::StringPiece(s.data(), s.size()), 0, s.size(), re2::RE2::UNANCHORED,
+                    nullptr, 0);
 }
 
 std::optional<std::string_view> GoRegexp::findString(std::string_view s) const {
   re2::StringPiece match;
-  if (!re_->Match(re2::StringPiece(s.data(), s.size()), 0, s.size(), re2::RE2::UNANCHORED, &match, 1))
+  if (!re_->Match(re2::StringPiece(s.data(), s.size()), 0, s.size(), re2::RE2::UNANCHORED, &match,
+                  1))
     return std::nullopt;
   return std::string_view(match.data(), match.size());
 }
 
-void GoRegexp::expand(std::string& out, std::string_view templ, const std::vector<std::string_view>& groups) const {
+void GoRegexp::expand(std::string& out, std::string_view templ,
+                      const std::vector<std::string_view>& groups) const {
   while (!templ.empty()) {
     size_t dollar = templ.find('$');
     if (dollar == std::string_view::npos) break;
@@ -96,7 +101,8 @@ void GoRegexp::expand(std::string& out, std::string_view templ, const std::vecto
     }
     templ = rest;
     if (num >= 0) {
-      if (size_t(num) < groups.size() && groups[size_t(num)].data()) out.append(groups[size_t(num)]);
+      if (size_t(num) < groups.size() && groups[size_t(num)].data())
+        out.append(groups[size_t(num)]);
     } else {
       for (size_t i = 0; i < names_.size(); ++i) {
         if (!names_[i].empty() && names_[i] == name && i < groups.size() && groups[i].data()) {
@@ -118,21 +124,26 @@ std::string GoRegexp::replaceAllString(std::string_view src, std::string_view te
   size_t lastMatchEnd = 0;
   size_t searchPos = 0;
   while (searchPos <= src.size()) {
-    if (!re_->Match(text, searchPos, src.size(), re2::RE2::UNANCHORED, pieces.data(), int(ngroups))) break;
+    if (!re_->Match(text, searchPos, src.size(), re2::RE2::UNANCHORED, pieces.data(), int(ngroups)))
+      break;
     size_t a0 = size_t(pieces[0].data() - src.data());
     size_t a1 = a0 + pieces[0].size();
     out.append(src.substr(lastMatchEnd, a0 - lastMatchEnd));
     // No replacement for an empty match right after the previous match.
     if (a1 > lastMatchEnd || a0 == 0) {
       for (size_t i = 0; i < ngroups; ++i)
-        groups[i] = pieces[i].data() ? std::string_view(pieces[i].data(), pieces[i].size()) : std::string_view();
+        groups[i] = pieces[i].data() ? std::string_view(pieces[i].data(), pieces[i].size())
+                                     : std::string_view();
       expand(out, templ, groups);
     }
     lastMatchEnd = a1;
     size_t width = utf8Width(src, searchPos);
-    if (searchPos + width > a1) searchPos += width;
-    else if (searchPos + 1 > a1) searchPos += 1;
-    else searchPos = a1;
+    if (searchPos + width > a1)
+      searchPos += width;
+    else if (searchPos + 1 > a1)
+      searchPos += 1;
+    else
+      searchPos = a1;
   }
   out.append(src.substr(lastMatchEnd));
   return out;

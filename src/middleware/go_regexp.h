@@ -30,7 +30,8 @@ class GoRegexp {
 
  private:
   explicit GoRegexp(std::unique_ptr<const re2::RE2> re);
-  void expand(std::string& out, std::string_view templ, const std::vector<std::string_view>& groups) const;
+  void expand(std::string& out, std::string_view templ,
+              const std::vector<std::string_view>& groups) const;
 
   std::unique_ptr<const re2::RE2> re_;
   std::vector<std::string> names_;  // names_[i]: name of group i ("" when unnamed; [0] = "")

@@ -5,21 +5,39 @@
 namespace causeway::middleware::gourl {
 namespace {
 
-bool isHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool isHex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
 int hexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   return c - 'A' + 10;
 }
-bool isAlnum(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+bool isAlnum(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
 
 // shouldEscape(c, encodePath).
 bool shouldEscapePath(unsigned char c) {
   if (isAlnum(c)) return false;
   switch (c) {
-    case '-': case '_': case '.': case '~': return false;
-    case '$': case '&': case '+': case ',': case '/': case ':': case ';': case '=': case '@': return false;
-    default: return true;
+  case '-':
+  case '_':
+  case '.':
+  case '~':
+    return false;
+  case '$':
+  case '&':
+  case '+':
+  case ',':
+  case '/':
+  case ':':
+  case ';':
+  case '=':
+  case '@':
+    return false;
+  default:
+    return true;
   }
 }
 
@@ -72,11 +90,25 @@ std::string escapePath(std::string_view decoded) {
 bool validEncodedPath(std::string_view raw) {
   for (unsigned char c : raw) {
     switch (c) {
-      case '!': case '$': case '&': case '\'': case '(': case ')': case '*': case '+': case ',':
-      case ';': case '=': case ':': case '@': case '[': case ']': case '%':
-        continue;
-      default:
-        if (shouldEscapePath(c)) return false;
+    case '!':
+    case '$':
+    case '&':
+    case '\'':
+    case '(':
+    case ')':
+    case '*':
+    case '+':
+    case ',':
+    case ';':
+    case '=':
+    case ':':
+    case '@':
+    case '[':
+    case ']':
+    case '%':
+      continue;
+    default:
+      if (shouldEscapePath(c)) return false;
     }
   }
   return true;
@@ -112,8 +144,10 @@ size_t encodedPrefixLen(std::string_view rawPath, std::string_view decodedPrefix
   size_t decoded = 0;
   size_t i = 0;
   while (i < rawPath.size() && decoded < decodedPrefix.size()) {
-    if (rawPath[i] == '%' && i + 2 < rawPath.size()) i += 3;
-    else ++i;
+    if (rawPath[i] == '%' && i + 2 < rawPath.size())
+      i += 3;
+    else
+      ++i;
     ++decoded;
   }
   return i;
@@ -154,7 +188,8 @@ std::optional<ParsedUrl> parse(std::string_view text, std::string& error) {
         error = "missing protocol scheme";
         return std::nullopt;
       }
-      for (char s : rest.substr(0, i)) u.scheme += char(s >= 'A' && s <= 'Z' ? s + 32 : s);
+      for (char s : rest.substr(0, i))
+        u.scheme += char(s >= 'A' && s <= 'Z' ? s + 32 : s);
       rest = rest.substr(i + 1);
     }
     break;
@@ -186,7 +221,8 @@ std::optional<ParsedUrl> parse(std::string_view text, std::string& error) {
     authority = authority.substr(0, slash);
     u.hasAuthority = true;
     u.authority = std::string(authority);
-    std::string_view host = authority.substr(authority.rfind('@') == std::string_view::npos ? 0 : authority.rfind('@') + 1);
+    std::string_view host = authority.substr(
+        authority.rfind('@') == std::string_view::npos ? 0 : authority.rfind('@') + 1);
     size_t colon = host.rfind(':');
     if (!host.empty() && host.front() == '[') {
       size_t close = host.find(']');
@@ -194,7 +230,8 @@ std::optional<ParsedUrl> parse(std::string_view text, std::string& error) {
         error = "missing ']' in host";
         return std::nullopt;
       }
-      colon = host.size() > close + 1 && host[close + 1] == ':' ? close + 1 : std::string_view::npos;
+      colon =
+          host.size() > close + 1 && host[close + 1] == ':' ? close + 1 : std::string_view::npos;
       if (host.size() > close + 1 && host[close + 1] != ':') {
         error = "invalid port \"" + std::string(host.substr(close + 1)) + "\" after host";
         return std::nullopt;

@@ -44,13 +44,13 @@ bool renormalize(std::string_view escaped, std::string& out);
 // scheme-less leading ':', bad escapes in the path or fragment, a non-numeric port, a colon
 // in the first segment of a scheme-less relative reference).
 struct ParsedUrl {
-  std::string scheme;       // lower-case
-  bool opaque = false;      // "scheme:opaque" (no '/' after the scheme)
+  std::string scheme;   // lower-case
+  bool opaque = false;  // "scheme:opaque" (no '/' after the scheme)
   std::string opaqueText;
   bool hasAuthority = false;
-  std::string authority;    // userinfo@host:port as written
-  std::string rawPath;      // as written
-  std::string path;         // decoded
+  std::string authority;  // userinfo@host:port as written
+  std::string rawPath;    // as written
+  std::string path;       // decoded
   std::string rawQuery;
   bool forceQuery = false;  // a '?' with nothing after it
   bool hasFragment = false;

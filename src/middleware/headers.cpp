@@ -91,18 +91,21 @@ struct Options {
 
   bool hasCustom() const { return !customRequestHeaders.empty() || !customResponseHeaders.empty(); }
   bool hasCors() const {
-    return accessControlAllowCredentials || !accessControlAllowHeaders.empty() || !accessControlAllowMethods.empty() ||
-           !accessControlAllowOriginList.empty() || !accessControlAllowOriginListRegex.empty() ||
-           !accessControlExposeHeaders.empty() || accessControlMaxAge || addVaryHeader;
+    return accessControlAllowCredentials || !accessControlAllowHeaders.empty() ||
+           !accessControlAllowMethods.empty() || !accessControlAllowOriginList.empty() ||
+           !accessControlAllowOriginListRegex.empty() || !accessControlExposeHeaders.empty() ||
+           accessControlMaxAge || addVaryHeader;
   }
   bool hasSecure() const {
     return !allowedHosts.empty() || !hostsProxyHeaders.empty() || sslRedirect.value_or(false) ||
-           sslTemporaryRedirect.value_or(false) || sslForceHost.value_or(false) || !sslHost.value_or("").empty() ||
-           !sslProxyHeaders.empty() || stsSeconds || stsIncludeSubdomains || stsPreload || forceSTSHeader ||
-           frameDeny || !customFrameOptionsValue.empty() || contentTypeNosniff || browserXssFilter ||
+           sslTemporaryRedirect.value_or(false) || sslForceHost.value_or(false) ||
+           !sslHost.value_or("").empty() || !sslProxyHeaders.empty() || stsSeconds ||
+           stsIncludeSubdomains || stsPreload || forceSTSHeader || frameDeny ||
+           !customFrameOptionsValue.empty() || contentTypeNosniff || browserXssFilter ||
            !customBrowserXSSValue.empty() || !contentSecurityPolicy.empty() ||
-           !contentSecurityPolicyReportOnly.empty() || !publicKey.empty() || !referrerPolicy.empty() ||
-           !featurePolicy.value_or("").empty() || !permissionsPolicy.empty() || isDevelopment;
+           !contentSecurityPolicyReportOnly.empty() || !publicKey.empty() ||
+           !referrerPolicy.empty() || !featurePolicy.value_or("").empty() ||
+           !permissionsPolicy.empty() || isDevelopment;
   }
 };
 
@@ -166,7 +169,8 @@ class Headers final : public Handler {
       collectSecureHeaders(ex, secureHeaders);
       co_await next_->handle(ex);
       if (ex.response.status >= 200)
-        for (const auto& f : secureHeaders) ex.response.headers.set(f.name, f.value);
+        for (const auto& f : secureHeaders)
+          ex.response.headers.set(f.name, f.value);
     } else {
       co_await next_->handle(ex);
     }
@@ -194,8 +198,10 @@ class Headers final : public Handler {
     auto& response = ex.response;
     if (response.status < 200) return;
     for (const auto& h : c_->responseHeaders) {
-      if (h.value.empty()) response.headers.remove(h.name);
-      else response.headers.set(h.name, h.value);
+      if (h.value.empty())
+        response.headers.remove(h.name);
+      else
+        response.headers.set(h.name, h.value);
     }
     if (c_->cors) c_->cors->decorate(ex.request.headers.get("Origin"), response.headers, ex.arena);
   }
@@ -227,21 +233,28 @@ class Headers final : public Handler {
     bool ssl = isSsl(ex);
     if (!c_->stsValue.empty() && (ssl || o.forceSTSHeader) && !o.isDevelopment)
       out.push_back({"Strict-Transport-Security", c_->stsValue});
-    if (!o.customFrameOptionsValue.empty()) out.push_back({"X-Frame-Options", o.customFrameOptionsValue});
-    else if (o.frameDeny) out.push_back({"X-Frame-Options", "DENY"});
+    if (!o.customFrameOptionsValue.empty())
+      out.push_back({"X-Frame-Options", o.customFrameOptionsValue});
+    else if (o.frameDeny)
+      out.push_back({"X-Frame-Options", "DENY"});
     if (o.contentTypeNosniff) out.push_back({"X-Content-Type-Options", "nosniff"});
-    if (!o.customBrowserXSSValue.empty()) out.push_back({"X-Xss-Protection", o.customBrowserXSSValue});
-    else if (o.browserXssFilter) out.push_back({"X-Xss-Protection", "1; mode=block"});
-    if (!o.publicKey.empty() && ssl && !o.isDevelopment) out.push_back({"Public-Key-Pins", o.publicKey});
+    if (!o.customBrowserXSSValue.empty())
+      out.push_back({"X-Xss-Protection", o.customBrowserXSSValue});
+    else if (o.browserXssFilter)
+      out.push_back({"X-Xss-Protection", "1; mode=block"});
+    if (!o.publicKey.empty() && ssl && !o.isDevelopment)
+      out.push_back({"Public-Key-Pins", o.publicKey});
     std::string_view nonce;
     if (c_->cspNonce) nonce = ex.arena.copy("'nonce-" + base64Encode(randomBytes(16), false) + "'");
     auto policy = [&](const std::string& value) -> std::string_view {
       if (!c_->cspNonce) return value;
       return ex.arena.copy(replaceAll(value, kNonceMarker, nonce));
     };
-    if (!o.contentSecurityPolicy.empty()) out.push_back({"Content-Security-Policy", policy(o.contentSecurityPolicy)});
+    if (!o.contentSecurityPolicy.empty())
+      out.push_back({"Content-Security-Policy", policy(o.contentSecurityPolicy)});
     if (!o.contentSecurityPolicyReportOnly.empty())
-      out.push_back({"Content-Security-Policy-Report-Only", policy(o.contentSecurityPolicyReportOnly)});
+      out.push_back(
+          {"Content-Security-Policy-Report-Only", policy(o.contentSecurityPolicyReportOnly)});
     if (!o.referrerPolicy.empty()) out.push_back({"Referrer-Policy", o.referrerPolicy});
     if (!o.permissionsPolicy.empty()) out.push_back({"Permissions-Policy", o.permissionsPolicy});
   }
@@ -261,7 +274,8 @@ class Factory final : public server::MiddlewareFactory {
   std::shared_ptr<const Compiled> c_;
 };
 
-std::vector<CustomHeader> customHeaders(const std::map<std::string, std::string>& map, bool request) {
+std::vector<CustomHeader> customHeaders(const std::map<std::string, std::string>& map,
+                                        bool request) {
   std::vector<CustomHeader> out;
   for (const auto& [name, value] : map) {
     CustomHeader h;

@@ -59,7 +59,8 @@ std::optional<std::string> Cors::matchOrigin(std::string_view origin) const {
     }
   }
   for (const auto& regex : regexes_)
-    if (re2::RE2::PartialMatch(re2::StringPiece(origin.data(), origin.size()), *regex)) return std::string(origin);
+    if (re2::RE2::PartialMatch(re2::StringPiece(origin.data(), origin.size()), *regex))
+      return std::string(origin);
   return std::nullopt;
 }
 
@@ -73,7 +74,8 @@ void Cors::preflight(const http::Headers& request, http::Headers& response, Aren
   if (o_.allowCredentials) response.set("Access-Control-Allow-Credentials", "true");
 
   if (contains(o_.allowHeaders, "*") && o_.allowCredentials) {
-    if (std::string_view requested = request.get("Access-Control-Request-Headers"); !requested.empty())
+    if (std::string_view requested = request.get("Access-Control-Request-Headers");
+        !requested.empty())
       response.set("Access-Control-Allow-Headers", requested);
   } else if (std::string value = join(o_.allowHeaders); !value.empty()) {
     response.set("Access-Control-Allow-Headers", arena.copy(value));
@@ -86,14 +88,16 @@ void Cors::preflight(const http::Headers& request, http::Headers& response, Aren
     response.set("Access-Control-Allow-Methods", arena.copy(value));
   }
 
-  if (auto match = matchOrigin(request.get("Origin"))) response.set("Access-Control-Allow-Origin", arena.copy(*match));
+  if (auto match = matchOrigin(request.get("Origin")))
+    response.set("Access-Control-Allow-Origin", arena.copy(*match));
   if (o_.maxAge) response.set("Access-Control-Max-Age", arena.copy(std::to_string(*o_.maxAge)));
   if (std::string expose = exposeValue(); !expose.empty())
     response.set("Access-Control-Expose-Headers", arena.copy(expose));
 }
 
 void Cors::decorate(std::string_view origin, http::Headers& response, Arena& arena) const {
-  if (auto match = matchOrigin(origin)) response.set("Access-Control-Allow-Origin", arena.copy(*match));
+  if (auto match = matchOrigin(origin))
+    response.set("Access-Control-Allow-Origin", arena.copy(*match));
   if (o_.allowCredentials) response.set("Access-Control-Allow-Credentials", "true");
   if (std::string expose = exposeValue(); !expose.empty())
     response.set("Access-Control-Expose-Headers", arena.copy(expose));

@@ -36,7 +36,8 @@ class Md5 {
   EVP_MD_CTX* ctx_;
 };
 
-constexpr std::string_view kCryptAlphabet = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+constexpr std::string_view kCryptAlphabet =
+    "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 bool isBcrypt(std::string_view secret) {
   return secret.starts_with("$2a$") || secret.starts_with("$2b$") || secret.starts_with("$2x$") ||
@@ -61,20 +62,26 @@ std::string md5Crypt(std::string_view password, std::string_view salt, std::stri
   for (size_t left = password.size(); left > 0; left -= std::min<size_t>(left, 16))
     main.add(mix, std::min<size_t>(left, 16));
   for (size_t bits = password.size(); bits != 0; bits >>= 1) {
-    if (bits & 1) main.addByte(0);
-    else main.addByte(static_cast<unsigned char>(password[0]));
+    if (bits & 1)
+      main.addByte(0);
+    else
+      main.addByte(static_cast<unsigned char>(password[0]));
   }
   Digest state = main.finish();
 
   Md5 round;
   for (int i = 0; i < 1000; ++i) {
     round.reset();
-    if (i & 1) round.add(password);
-    else round.add(state);
+    if (i & 1)
+      round.add(password);
+    else
+      round.add(state);
     if (i % 3 != 0) round.add(salt);
     if (i % 7 != 0) round.add(password);
-    if (i & 1) round.add(state);
-    else round.add(password);
+    if (i & 1)
+      round.add(state);
+    else
+      round.add(password);
     state = round.finish();
   }
 
@@ -106,7 +113,8 @@ std::string md5Crypt(std::string_view password, std::string_view salt, std::stri
 std::string sha1Secret(std::string_view password) {
   unsigned char digest[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(password.data()), password.size(), digest);
-  return "{SHA}" + base64Encode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+  return "{SHA}" +
+         base64Encode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 std::string bcryptWithSettingsOf(std::string_view password, std::string_view hash) {
@@ -120,7 +128,9 @@ std::string bcryptWithSettingsOf(std::string_view password, std::string_view has
   return result;
 }
 
-bool isSlow(std::string_view secret) { return isBcrypt(secret); }
+bool isSlow(std::string_view secret) {
+  return isBcrypt(secret);
+}
 
 bool checkSecret(std::string_view password, std::string_view secret) {
   if (secret.starts_with("{SHA}")) return constantTimeEquals(secret, sha1Secret(password));

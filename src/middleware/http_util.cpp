@@ -12,19 +12,32 @@ namespace causeway::middleware {
 
 std::string_view goStatusText(int status) {
   switch (status) {
-    case 208: return "Already Reported";
-    case 226: return "IM Used";
-    case 305: return "Use Proxy";
-    case 423: return "Locked";
-    case 424: return "Failed Dependency";
-    case 451: return "Unavailable For Legal Reasons";
-    case 506: return "Variant Also Negotiates";
-    case 507: return "Insufficient Storage";
-    case 508: return "Loop Detected";
-    case 510: return "Not Extended";
-    case 511: return "Network Authentication Required";
-    case 499: return "";
-    default: return server::reasonPhrase(status);
+  case 208:
+    return "Already Reported";
+  case 226:
+    return "IM Used";
+  case 305:
+    return "Use Proxy";
+  case 423:
+    return "Locked";
+  case 424:
+    return "Failed Dependency";
+  case 451:
+    return "Unavailable For Legal Reasons";
+  case 506:
+    return "Variant Also Negotiates";
+  case 507:
+    return "Insufficient Storage";
+  case 508:
+    return "Loop Detected";
+  case 510:
+    return "Not Extended";
+  case 511:
+    return "Network Authentication Required";
+  case 499:
+    return "";
+  default:
+    return server::reasonPhrase(status);
   }
 }
 
@@ -35,15 +48,29 @@ bool isTokenChar(unsigned char c) {
   if (c >= 'A' && c <= 'Z') return true;
   if (c >= '0' && c <= '9') return true;
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
+  case '!':
+  case '#':
+  case '$':
+  case '%':
+  case '&':
+  case '\'':
+  case '*':
+  case '+':
+  case '-':
+  case '.':
+  case '^':
+  case '_':
+  case '`':
+  case '|':
+  case '~':
+    return true;
+  default:
+    return false;
   }
 }
 
-constexpr std::string_view kBase64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr std::string_view kBase64 =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 }  // namespace
 
@@ -53,8 +80,10 @@ std::string canonicalHeaderKey(std::string_view name) {
   std::string out(name);
   bool upper = true;
   for (char& c : out) {
-    if (upper && c >= 'a' && c <= 'z') c = char(c - 32);
-    else if (!upper && c >= 'A' && c <= 'Z') c = char(c + 32);
+    if (upper && c >= 'a' && c <= 'z')
+      c = char(c - 32);
+    else if (!upper && c >= 'A' && c <= 'Z')
+      c = char(c + 32);
     upper = c == '-';
   }
   return out;
@@ -65,7 +94,8 @@ std::string base64Encode(std::string_view data, bool pad) {
   out.reserve((data.size() + 2) / 3 * 4);
   size_t i = 0;
   for (; i + 3 <= data.size(); i += 3) {
-    uint32_t v = uint32_t(uint8_t(data[i])) << 16 | uint32_t(uint8_t(data[i + 1])) << 8 | uint8_t(data[i + 2]);
+    uint32_t v = uint32_t(uint8_t(data[i])) << 16 | uint32_t(uint8_t(data[i + 1])) << 8 |
+                 uint8_t(data[i + 2]);
     out.push_back(kBase64[v >> 18 & 63]);
     out.push_back(kBase64[v >> 12 & 63]);
     out.push_back(kBase64[v >> 6 & 63]);
@@ -172,12 +202,23 @@ std::string htmlEscape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
+    case '&':
+      out += "&amp;";
+      break;
+    case '<':
+      out += "&lt;";
+      break;
+    case '>':
+      out += "&gt;";
+      break;
+    case '"':
+      out += "&#34;";
+      break;
+    case '\'':
+      out += "&#39;";
+      break;
+    default:
+      out.push_back(c);
     }
   }
   return out;
@@ -231,7 +272,8 @@ void goRedirect(server::Exchange& ex, std::string_view target, int status) {
     for (size_t k = 0; k < colon; ++k) {
       char c = url[k];
       bool ok = std::isalpha(static_cast<unsigned char>(c)) ||
-                (k > 0 && (std::isdigit(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.'));
+                (k > 0 &&
+                 (std::isdigit(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.'));
       if (!ok) {
         hasScheme = false;
         break;
@@ -263,7 +305,8 @@ void goRedirect(server::Exchange& ex, std::string_view target, int status) {
   bool get = ex.request.method == "GET";
   if (get || ex.request.method == "HEAD") r.headers.add("Content-Type", "text/html; charset=utf-8");
   if (get) {
-    std::string body = "<a href=\"" + htmlEscape(url) + "\">" + std::string(goStatusText(status)) + "</a>.\n\n";
+    std::string body =
+        "<a href=\"" + htmlEscape(url) + "\">" + std::string(goStatusText(status)) + "</a>.\n\n";
     r.body = ex.arena.make<server::MemoryBody>(ex.arena.copy(body));
   }
 }

@@ -49,7 +49,9 @@ class InFlightTable {
     std::mutex mutex;
     std::unordered_map<std::string, int64_t> counts;
   };
-  Shard& shardFor(const std::string& key) { return shards_[std::hash<std::string>{}(key) % shards_.size()]; }
+  Shard& shardFor(const std::string& key) {
+    return shards_[std::hash<std::string>{}(key) % shards_.size()];
+  }
   std::array<Shard, 16> shards_;
 };
 
@@ -57,7 +59,8 @@ class InFlightTable {
 // releases the slot.
 class Lease {
  public:
-  Lease(std::shared_ptr<InFlightTable> table, std::string key) : table_(std::move(table)), key_(std::move(key)) {}
+  Lease(std::shared_ptr<InFlightTable> table, std::string key)
+      : table_(std::move(table)), key_(std::move(key)) {}
   ~Lease() { table_->release(key_); }
   Lease(const Lease&) = delete;
   Lease& operator=(const Lease&) = delete;
@@ -114,7 +117,8 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     if (!error.warning) context.error(error.toString());
   if (!context.errors().empty()) return nullptr;
   std::string error;
-  auto extractor = SourceExtractor::make(options.sourceCriterion, SourceExtractor::Fallback::RequestHost, error);
+  auto extractor =
+      SourceExtractor::make(options.sourceCriterion, SourceExtractor::Fallback::RequestHost, error);
   if (!extractor) {
     context.error("inFlightReq: error creating requests limiter: " + error);
     return nullptr;

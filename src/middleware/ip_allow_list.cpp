@@ -32,7 +32,8 @@ struct WhiteListOptions {
   }
 };
 
-std::string concat(std::string_view a, std::string_view b, std::string_view c = {}, std::string_view d = {}) {
+std::string concat(std::string_view a, std::string_view b, std::string_view c = {},
+                   std::string_view d = {}) {
   std::string out;
   out.reserve(a.size() + b.size() + c.size() + d.size());
   out.append(a).append(b).append(c).append(d);
@@ -46,8 +47,8 @@ struct Compiled {
 };
 
 std::optional<Compiled> compile(std::string_view type, const std::vector<std::string>& sourceRange,
-                                const std::optional<IpStrategyOptions>& ipStrategy, int64_t rejectStatus,
-                                MiddlewareBuildContext& context) {
+                                const std::optional<IpStrategyOptions>& ipStrategy,
+                                int64_t rejectStatus, MiddlewareBuildContext& context) {
   if (sourceRange.empty()) {
     context.error(concat(type, ": sourceRange is empty, IPAllowLister not created"));
     return std::nullopt;
@@ -83,7 +84,8 @@ class IpAllowList final : public Handler {
       : c_(std::move(compiled)), next_(std::move(next)), name_(context.middlewareName) {}
 
   awaitable<void> handle(Exchange& ex) const override {
-    std::string ip = c_.strategy.clientIp(ex.request.headers.get("X-Forwarded-For"), ex.connection.peerIpText);
+    std::string ip =
+        c_.strategy.clientIp(ex.request.headers.get("X-Forwarded-For"), ex.connection.peerIpText);
     if (!c_.checker.authorizes(ip)) {
       log::debug("rejecting IP", {{"middlewareName", name_}, {"ip", ip}});
       ex.record.errorDetail = "client IP not allowed";
@@ -113,7 +115,8 @@ class Factory final : public server::MiddlewareFactory {
 };
 
 template <class Options>
-MiddlewareFactoryPtr create(std::string_view type, const config::Node& node, MiddlewareBuildContext& context) {
+MiddlewareFactoryPtr create(std::string_view type, const config::Node& node,
+                            MiddlewareBuildContext& context) {
   Options options;
   config::DecodeContext decode;
   config::decode(node, options, decode);
@@ -127,10 +130,12 @@ MiddlewareFactoryPtr create(std::string_view type, const config::Node& node, Mid
   return std::make_shared<Factory>(std::move(*compiled));
 }
 
-const server::MiddlewareRegistration allowList("ipAllowList", [](const config::Node& node, MiddlewareBuildContext& c) {
+const server::MiddlewareRegistration allowList("ipAllowList", [](const config::Node& node,
+                                                                 MiddlewareBuildContext& c) {
   return create<AllowListOptions>("ipAllowList", node, c);
 });
-const server::MiddlewareRegistration whiteList("ipWhiteList", [](const config::Node& node, MiddlewareBuildContext& c) {
+const server::MiddlewareRegistration whiteList("ipWhiteList", [](const config::Node& node,
+                                                                 MiddlewareBuildContext& c) {
   return create<WhiteListOptions>("ipWhiteList", node, c);
 });
 

@@ -34,7 +34,8 @@ class HeldBody final : public server::BodySource {
   // `length`: the total (held + rest) when known, e.g. the client's Content-Length.
   HeldBody(std::string held, server::BodySource* rest, bool restFinished,
            std::optional<uint64_t> length = std::nullopt)
-      : held_(std::move(held)), rest_(rest), restFinished_(restFinished || rest == nullptr), length_(length) {}
+      : held_(std::move(held)), rest_(rest), restFinished_(restFinished || rest == nullptr),
+        length_(length) {}
   awaitable<server::BodyChunk> read() override;
   std::optional<uint64_t> length() const override { return length_; }
   const http::Headers* trailers() const override { return rest_ ? rest_->trailers() : nullptr; }

@@ -17,8 +17,12 @@ struct Token {
   size_t pos = 0;
 };
 
-bool isLetter(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80; }
-bool isDigit(unsigned char c) { return c >= '0' && c <= '9'; }
+bool isLetter(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
+}
+bool isDigit(unsigned char c) {
+  return c >= '0' && c <= '9';
+}
 
 void appendUtf8(std::string& out, uint32_t cp) {
   if (cp < 0x80) {
@@ -46,7 +50,8 @@ class Lexer {
   bool run(std::vector<Token>& out, std::string& error) {
     while (true) {
       // Whitespace; a newline after an operand ends the statement (Go's semicolon rule).
-      while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\r' || s_[pos_] == '\n')) {
+      while (pos_ < s_.size() &&
+             (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\r' || s_[pos_] == '\n')) {
         if (s_[pos_] == '\n' && insertSemicolon(out)) out.push_back({Tok::Semicolon, "\n", pos_});
         ++pos_;
       }
@@ -58,10 +63,12 @@ class Lexer {
       size_t start = pos_;
       unsigned char c = static_cast<unsigned char>(s_[pos_]);
       if (isLetter(c)) {
-        while (pos_ < s_.size() && (isLetter(static_cast<unsigned char>(s_[pos_])) || isDigit(static_cast<unsigned char>(s_[pos_]))))
+        while (pos_ < s_.size() && (isLetter(static_cast<unsigned char>(s_[pos_])) ||
+                                    isDigit(static_cast<unsigned char>(s_[pos_]))))
           ++pos_;
         out.push_back({Tok::Ident, std::string(s_.substr(start, pos_ - start)), start});
-      } else if (isDigit(c) || (c == '.' && pos_ + 1 < s_.size() && isDigit(static_cast<unsigned char>(s_[pos_ + 1])))) {
+      } else if (isDigit(c) || (c == '.' && pos_ + 1 < s_.size() &&
+                                isDigit(static_cast<unsigned char>(s_[pos_ + 1])))) {
         if (!number(out, error)) return false;
       } else if (c == '"' || c == '`') {
         if (!stringLiteral(out, error)) return false;
@@ -71,7 +78,8 @@ class Lexer {
         pos_ = end + 1;
         out.push_back({Tok::Char, std::string(s_.substr(start, pos_ - start)), start});
       } else {
-        static constexpr std::string_view kTwo[] = {"||", "&&", "==", "!=", "<=", ">=", "<<", ">>", "&^", "<-", "++", "--", ":="};
+        static constexpr std::string_view kTwo[] = {"||", "&&", "==", "!=", "<=", ">=", "<<",
+                                                    ">>", "&^", "<-", "++", "--", ":="};
         std::string op;
         for (auto two : kTwo)
           if (s_.substr(pos_, 2) == two) op = two;
@@ -91,9 +99,17 @@ class Lexer {
     if (out.empty()) return false;
     const Token& t = out.back();
     switch (t.kind) {
-      case Tok::Ident: case Tok::Int: case Tok::Float: case Tok::Imag: case Tok::Char: case Tok::String: return true;
-      case Tok::Operator: return t.text == ")" || t.text == "]" || t.text == "}" || t.text == "++" || t.text == "--";
-      default: return false;
+    case Tok::Ident:
+    case Tok::Int:
+    case Tok::Float:
+    case Tok::Imag:
+    case Tok::Char:
+    case Tok::String:
+      return true;
+    case Tok::Operator:
+      return t.text == ")" || t.text == "]" || t.text == "}" || t.text == "++" || t.text == "--";
+    default:
+      return false;
     }
   }
 
@@ -108,8 +124,10 @@ class Lexer {
     bool hex = s_.substr(pos_, 2) == "0x" || s_.substr(pos_, 2) == "0X";
     while (pos_ < s_.size()) {
       char c = s_[pos_];
-      if (isDigit(static_cast<unsigned char>(c)) || c == '_' || (hex && std::isxdigit(static_cast<unsigned char>(c))) ||
-          ((c == 'x' || c == 'X' || c == 'o' || c == 'O' || c == 'b' || c == 'B') && pos_ == start + 1 && s_[start] == '0')) {
+      if (isDigit(static_cast<unsigned char>(c)) || c == '_' ||
+          (hex && std::isxdigit(static_cast<unsigned char>(c))) ||
+          ((c == 'x' || c == 'X' || c == 'o' || c == 'O' || c == 'b' || c == 'B') &&
+           pos_ == start + 1 && s_[start] == '0')) {
         ++pos_;
       } else if (c == '.') {
         isFloat = true;
@@ -147,7 +165,8 @@ class Lexer {
       return true;
     }
     while (true) {
-      if (pos_ >= s_.size() || s_[pos_] == '\n') return fail(error, "string literal not terminated");
+      if (pos_ >= s_.size() || s_[pos_] == '\n')
+        return fail(error, "string literal not terminated");
       char c = s_[pos_++];
       if (c == '"') break;
       if (c != '\\') {
@@ -157,36 +176,60 @@ class Lexer {
       if (pos_ >= s_.size()) return fail(error, "string literal not terminated");
       char e = s_[pos_++];
       switch (e) {
-        case 'a': value += '\a'; break;
-        case 'b': value += '\b'; break;
-        case 'f': value += '\f'; break;
-        case 'n': value += '\n'; break;
-        case 'r': value += '\r'; break;
-        case 't': value += '\t'; break;
-        case 'v': value += '\v'; break;
-        case '\\': value += '\\'; break;
-        case '"': value += '"'; break;
-        case 'x': case 'u': case 'U': {
-          size_t digits = e == 'x' ? 2 : e == 'u' ? 4 : 8;
-          if (pos_ + digits > s_.size()) return fail(error, "invalid escape sequence");
-          uint32_t cp = 0;
-          auto [p, ec] = std::from_chars(s_.data() + pos_, s_.data() + pos_ + digits, cp, 16);
-          if (ec != std::errc() || p != s_.data() + pos_ + digits) return fail(error, "invalid escape sequence");
-          pos_ += digits;
-          if (e == 'x') value += char(cp);
-          else appendUtf8(value, cp);
+      case 'a':
+        value += '\a';
+        break;
+      case 'b':
+        value += '\b';
+        break;
+      case 'f':
+        value += '\f';
+        break;
+      case 'n':
+        value += '\n';
+        break;
+      case 'r':
+        value += '\r';
+        break;
+      case 't':
+        value += '\t';
+        break;
+      case 'v':
+        value += '\v';
+        break;
+      case '\\':
+        value += '\\';
+        break;
+      case '"':
+        value += '"';
+        break;
+      case 'x':
+      case 'u':
+      case 'U': {
+        size_t digits = e == 'x' ? 2 : e == 'u' ? 4 : 8;
+        if (pos_ + digits > s_.size()) return fail(error, "invalid escape sequence");
+        uint32_t cp = 0;
+        auto [p, ec] = std::from_chars(s_.data() + pos_, s_.data() + pos_ + digits, cp, 16);
+        if (ec != std::errc() || p != s_.data() + pos_ + digits)
+          return fail(error, "invalid escape sequence");
+        pos_ += digits;
+        if (e == 'x')
+          value += char(cp);
+        else
+          appendUtf8(value, cp);
+        break;
+      }
+      default:
+        if (e >= '0' && e <= '7' && pos_ + 2 <= s_.size()) {
+          uint32_t v = 0;
+          auto [p, ec] = std::from_chars(s_.data() + pos_ - 1, s_.data() + pos_ + 2, v, 8);
+          if (ec != std::errc() || p != s_.data() + pos_ + 2 || v > 255)
+            return fail(error, "invalid escape sequence");
+          pos_ += 2;
+          value += char(v);
           break;
         }
-        default:
-          if (e >= '0' && e <= '7' && pos_ + 2 <= s_.size()) {
-            uint32_t v = 0;
-            auto [p, ec] = std::from_chars(s_.data() + pos_ - 1, s_.data() + pos_ + 2, v, 8);
-            if (ec != std::errc() || p != s_.data() + pos_ + 2 || v > 255) return fail(error, "invalid escape sequence");
-            pos_ += 2;
-            value += char(v);
-            break;
-          }
-          return fail(error, "unknown escape sequence");
+        return fail(error, "unknown escape sequence");
       }
     }
     out.push_back({Tok::String, value, start});
@@ -201,8 +244,8 @@ class Lexer {
 
 struct Ast {
   enum class Kind { Binary, Paren, Unary, Literal, Call, Ident, Selector, Other } kind;
-  std::string op;     // Binary / Unary operator; Ident name; Selector "a.b"
-  Token literal;      // Literal
+  std::string op;  // Binary / Unary operator; Ident name; Selector "a.b"
+  Token literal;   // Literal
   std::vector<std::unique_ptr<Ast>> children;  // Binary: x, y; Paren/Unary: x; Call: fun, args...
 };
 using AstPtr = std::unique_ptr<Ast>;
@@ -214,7 +257,8 @@ int precedence(const Token& t) {
   if (op == "&&") return 2;
   if (op == "==" || op == "!=" || op == "<" || op == "<=" || op == ">" || op == ">=") return 3;
   if (op == "+" || op == "-" || op == "|" || op == "^") return 4;
-  if (op == "*" || op == "/" || op == "%" || op == "<<" || op == ">>" || op == "&" || op == "&^") return 5;
+  if (op == "*" || op == "/" || op == "%" || op == "<<" || op == ">>" || op == "&" || op == "&^")
+    return 5;
   return 0;
 }
 
@@ -236,10 +280,14 @@ class Parser {
 
   static std::string describe(const Token& t) {
     switch (t.kind) {
-      case Tok::End: return "EOF";
-      case Tok::Semicolon: return "newline";
-      case Tok::String: return "string literal";
-      default: return t.text;
+    case Tok::End:
+      return "EOF";
+    case Tok::Semicolon:
+      return "newline";
+    case Tok::String:
+      return "string literal";
+    default:
+      return t.text;
     }
   }
 
@@ -284,28 +332,32 @@ class Parser {
     AstPtr x;
     const Token& t = peek();
     switch (t.kind) {
-      case Tok::Ident:
-        x = std::make_unique<Ast>(Ast{Ast::Kind::Ident, t.text, {}, {}});
+    case Tok::Ident:
+      x = std::make_unique<Ast>(Ast{Ast::Kind::Ident, t.text, {}, {}});
+      ++i_;
+      break;
+    case Tok::Int:
+    case Tok::Float:
+    case Tok::Imag:
+    case Tok::Char:
+    case Tok::String:
+      x = std::make_unique<Ast>(Ast{Ast::Kind::Literal, "", t, {}});
+      ++i_;
+      break;
+    case Tok::Operator:
+      if (t.text == "(") {
         ++i_;
-        break;
-      case Tok::Int: case Tok::Float: case Tok::Imag: case Tok::Char: case Tok::String:
-        x = std::make_unique<Ast>(Ast{Ast::Kind::Literal, "", t, {}});
+        AstPtr inner = binary(1);
+        if (!inner) return nullptr;
+        if (!isOp(")")) return fail("expected ')', found '" + describe(peek()) + "'");
         ++i_;
+        x = std::make_unique<Ast>(Ast{Ast::Kind::Paren, "", {}, {}});
+        x->children.push_back(std::move(inner));
         break;
-      case Tok::Operator:
-        if (t.text == "(") {
-          ++i_;
-          AstPtr inner = binary(1);
-          if (!inner) return nullptr;
-          if (!isOp(")")) return fail("expected ')', found '" + describe(peek()) + "'");
-          ++i_;
-          x = std::make_unique<Ast>(Ast{Ast::Kind::Paren, "", {}, {}});
-          x->children.push_back(std::move(inner));
-          break;
-        }
-        return fail("expected operand, found '" + describe(t) + "'");
-      default:
-        return fail("expected operand, found '" + describe(t) + "'");
+      }
+      return fail("expected operand, found '" + describe(t) + "'");
+    default:
+      return fail("expected operand, found '" + describe(t) + "'");
     }
     // Postfix: calls, selectors; indexes and the rest parse in Go but are unsupported.
     while (true) {
@@ -327,8 +379,11 @@ class Parser {
         x = std::move(call);
       } else if (isOp(".")) {
         ++i_;
-        if (peek().kind != Tok::Ident) return fail("expected selector, found '" + describe(peek()) + "'");
-        std::string name = (x->kind == Ast::Kind::Ident || x->kind == Ast::Kind::Selector ? x->op : "?") + "." + peek().text;
+        if (peek().kind != Tok::Ident)
+          return fail("expected selector, found '" + describe(peek()) + "'");
+        std::string name =
+            (x->kind == Ast::Kind::Ident || x->kind == Ast::Kind::Selector ? x->op : "?") + "." +
+            peek().text;
         ++i_;
         auto sel = std::make_unique<Ast>(Ast{Ast::Kind::Selector, name, {}, {}});
         sel->children.push_back(std::move(x));
@@ -356,30 +411,38 @@ using Item = std::variant<Node, Mapper, Value>;  // predicate, value function, l
 
 const char* typeName(Type t) {
   switch (t) {
-    case Type::Int: return "int";
-    case Type::Float: return "float64";
-    case Type::String: return "string";
-    case Type::Predicate: return "predicate";
+  case Type::Int:
+    return "int";
+  case Type::Float:
+    return "float64";
+  case Type::String:
+    return "string";
+  case Type::Predicate:
+    return "predicate";
   }
   return "?";
 }
 
 class Checker {
  public:
-  Checker(std::span<const Function> functions, std::string& error) : fns_(functions), error_(error) {}
+  Checker(std::span<const Function> functions, std::string& error)
+      : fns_(functions), error_(error) {}
 
   std::optional<Item> parse(const Ast& a) {
     switch (a.kind) {
-      case Ast::Kind::Binary: {
-        auto x = parse(*a.children[0]);
-        if (!x) return std::nullopt;
-        auto y = parse(*a.children[1]);
-        if (!y) return std::nullopt;
-        return join(a.op, std::move(*x), std::move(*y));
-      }
-      case Ast::Kind::Paren: return parse(*a.children[0]);
-      case Ast::Kind::Unary: return fail(a.op + " is not supported");
-      default: return evaluate(a);
+    case Ast::Kind::Binary: {
+      auto x = parse(*a.children[0]);
+      if (!x) return std::nullopt;
+      auto y = parse(*a.children[1]);
+      if (!y) return std::nullopt;
+      return join(a.op, std::move(*x), std::move(*y));
+    }
+    case Ast::Kind::Paren:
+      return parse(*a.children[0]);
+    case Ast::Kind::Unary:
+      return fail(a.op + " is not supported");
+    default:
+      return evaluate(a);
     }
   }
 
@@ -392,84 +455,87 @@ class Checker {
   std::optional<Value> literal(const Token& t) {
     Value v;
     switch (t.kind) {
-      case Tok::Int: {
-        // strconv.Atoi: decimal digits only.
-        int64_t n = 0;
-        auto [p, ec] = std::from_chars(t.text.data(), t.text.data() + t.text.size(), n, 10);
-        if (ec != std::errc() || p != t.text.data() + t.text.size()) {
-          fail("failed to parse argument: " + t.text);
-          return std::nullopt;
-        }
-        v.type = Type::Int;
-        v.i = n;
-        return v;
-      }
-      case Tok::Float: {
-        double d = 0;
-        auto [p, ec] = std::from_chars(t.text.data(), t.text.data() + t.text.size(), d, std::chars_format::general);
-        if (ec != std::errc() || p != t.text.data() + t.text.size()) {
-          fail("failed to parse argument: " + t.text);
-          return std::nullopt;
-        }
-        v.type = Type::Float;
-        v.f = d;
-        return v;
-      }
-      case Tok::String:
-        v.type = Type::String;
-        v.s = t.text;
-        return v;
-      default:
-        fail("unsupported function argument type: '" + t.text + "'");
+    case Tok::Int: {
+      // strconv.Atoi: decimal digits only.
+      int64_t n = 0;
+      auto [p, ec] = std::from_chars(t.text.data(), t.text.data() + t.text.size(), n, 10);
+      if (ec != std::errc() || p != t.text.data() + t.text.size()) {
+        fail("failed to parse argument: " + t.text);
         return std::nullopt;
+      }
+      v.type = Type::Int;
+      v.i = n;
+      return v;
+    }
+    case Tok::Float: {
+      double d = 0;
+      auto [p, ec] = std::from_chars(t.text.data(), t.text.data() + t.text.size(), d,
+                                     std::chars_format::general);
+      if (ec != std::errc() || p != t.text.data() + t.text.size()) {
+        fail("failed to parse argument: " + t.text);
+        return std::nullopt;
+      }
+      v.type = Type::Float;
+      v.f = d;
+      return v;
+    }
+    case Tok::String:
+      v.type = Type::String;
+      v.s = t.text;
+      return v;
+    default:
+      fail("unsupported function argument type: '" + t.text + "'");
+      return std::nullopt;
     }
   }
 
   std::optional<Item> evaluate(const Ast& a) {
     switch (a.kind) {
-      case Ast::Kind::Literal: {
-        auto v = literal(a.literal);
-        if (!v) return std::nullopt;
-        return Item(std::move(*v));
+    case Ast::Kind::Literal: {
+      auto v = literal(a.literal);
+      if (!v) return std::nullopt;
+      return Item(std::move(*v));
+    }
+    case Ast::Kind::Ident:
+    case Ast::Kind::Selector:
+      return fail(a.op + " is not defined");
+    case Ast::Kind::Call: {
+      const Ast& fun = *a.children[0];
+      if (fun.kind != Ast::Kind::Ident && fun.kind != Ast::Kind::Selector)
+        return fail("expected identifier, got a " +
+                    std::string(fun.kind == Ast::Kind::Call ? "call" : "expression"));
+      int index = -1;
+      for (size_t i = 0; i < fns_.size(); ++i)
+        if (fns_[i].name == fun.op) index = int(i);
+      if (index < 0) return fail("unsupported function: " + fun.op);
+      const Function& f = fns_[size_t(index)];
+      std::vector<Value> args;
+      for (size_t i = 1; i < a.children.size(); ++i) {
+        auto arg = evaluate(*a.children[i]);
+        if (!arg) return std::nullopt;
+        Value* v = std::get_if<Value>(&*arg);
+        if (!v) return fail("function " + std::string(f.name) + ": arguments must be literals");
+        args.push_back(std::move(*v));
       }
-      case Ast::Kind::Ident:
-      case Ast::Kind::Selector:
-        return fail(a.op + " is not defined");
-      case Ast::Kind::Call: {
-        const Ast& fun = *a.children[0];
-        if (fun.kind != Ast::Kind::Ident && fun.kind != Ast::Kind::Selector)
-          return fail("expected identifier, got a " + std::string(fun.kind == Ast::Kind::Call ? "call" : "expression"));
-        int index = -1;
-        for (size_t i = 0; i < fns_.size(); ++i)
-          if (fns_[i].name == fun.op) index = int(i);
-        if (index < 0) return fail("unsupported function: " + fun.op);
-        const Function& f = fns_[size_t(index)];
-        std::vector<Value> args;
-        for (size_t i = 1; i < a.children.size(); ++i) {
-          auto arg = evaluate(*a.children[i]);
-          if (!arg) return std::nullopt;
-          Value* v = std::get_if<Value>(&*arg);
-          if (!v) return fail("function " + std::string(f.name) + ": arguments must be literals");
-          args.push_back(std::move(*v));
-        }
-        if (args.size() != f.params.size())
-          return fail("function " + std::string(f.name) + " expects " + std::to_string(f.params.size()) +
-                      " argument(s), got " + std::to_string(args.size()));
-        for (size_t i = 0; i < args.size(); ++i)
-          if (args[i].type != f.params[i])
-            return fail(std::string("reflect: Call using ") + typeName(args[i].type) + " as type " +
-                        typeName(f.params[i]) + " (" + std::string(f.name) + ")");
-        if (f.result == Type::Predicate) {
-          Node n;
-          n.op = Op::Call;
-          n.function = index;
-          n.args = std::move(args);
-          return Item(std::move(n));
-        }
-        return Item(Mapper{index, std::move(args)});
+      if (args.size() != f.params.size())
+        return fail("function " + std::string(f.name) + " expects " +
+                    std::to_string(f.params.size()) + " argument(s), got " +
+                    std::to_string(args.size()));
+      for (size_t i = 0; i < args.size(); ++i)
+        if (args[i].type != f.params[i])
+          return fail(std::string("reflect: Call using ") + typeName(args[i].type) + " as type " +
+                      typeName(f.params[i]) + " (" + std::string(f.name) + ")");
+      if (f.result == Type::Predicate) {
+        Node n;
+        n.op = Op::Call;
+        n.function = index;
+        n.args = std::move(args);
+        return Item(std::move(n));
       }
-      default:
-        return fail("expression is not supported");
+      return Item(Mapper{index, std::move(args)});
+    }
+    default:
+      return fail("expression is not supported");
     }
   }
 
@@ -485,13 +551,20 @@ class Checker {
       return Item(std::move(n));
     }
     Op cmp;
-    if (op == "==") cmp = Op::Eq;
-    else if (op == "!=") cmp = Op::Ne;
-    else if (op == "<") cmp = Op::Lt;
-    else if (op == "<=") cmp = Op::Le;
-    else if (op == ">") cmp = Op::Gt;
-    else if (op == ">=") cmp = Op::Ge;
-    else return fail(op + " is not supported");
+    if (op == "==")
+      cmp = Op::Eq;
+    else if (op == "!=")
+      cmp = Op::Ne;
+    else if (op == "<")
+      cmp = Op::Lt;
+    else if (op == "<=")
+      cmp = Op::Le;
+    else if (op == ">")
+      cmp = Op::Gt;
+    else if (op == ">=")
+      cmp = Op::Ge;
+    else
+      return fail(op + " is not supported");
     Mapper* m = std::get_if<Mapper>(&x);
     if (!m) return fail(op + ": unsupported argument on the left (expected a function)");
     const Function& f = fns_[size_t(m->function)];
@@ -499,8 +572,8 @@ class Checker {
       return fail(op + ": unsupported argument: " + std::string(f.name) + "() is a string");
     Value* v = std::get_if<Value>(&y);
     if (!v || v->type != f.result)
-      return fail(std::string("expected ") + typeName(f.result) + " on the right of " + op + " for " +
-                  std::string(f.name) + "()");
+      return fail(std::string("expected ") + typeName(f.result) + " on the right of " + op +
+                  " for " + std::string(f.name) + "()");
     Node n;
     n.op = cmp;
     n.function = m->function;
@@ -513,16 +586,22 @@ class Checker {
   std::string& error_;
 };
 
-template <class T>
-bool compare(Op op, const T& a, const T& b) {
+template <class T> bool compare(Op op, const T& a, const T& b) {
   switch (op) {
-    case Op::Eq: return a == b;
-    case Op::Ne: return !(a == b);
-    case Op::Lt: return a < b;
-    case Op::Le: return a < b || a == b;
-    case Op::Gt: return a > b;
-    case Op::Ge: return a > b || a == b;
-    default: return false;
+  case Op::Eq:
+    return a == b;
+  case Op::Ne:
+    return !(a == b);
+  case Op::Lt:
+    return a < b;
+  case Op::Le:
+    return a < b || a == b;
+  case Op::Gt:
+    return a > b;
+  case Op::Ge:
+    return a > b || a == b;
+  default:
+    return false;
   }
 }
 
@@ -530,22 +609,31 @@ bool compare(Op op, const T& a, const T& b) {
 
 bool Expression::eval(const Node& node, const Resolver& resolve) {
   switch (node.op) {
-    case Op::And: return eval(node.children[0], resolve) && eval(node.children[1], resolve);
-    case Op::Or: return eval(node.children[0], resolve) || eval(node.children[1], resolve);
-    case Op::Call: return resolve(node.function, node.args).i != 0;
-    default: break;
+  case Op::And:
+    return eval(node.children[0], resolve) && eval(node.children[1], resolve);
+  case Op::Or:
+    return eval(node.children[0], resolve) || eval(node.children[1], resolve);
+  case Op::Call:
+    return resolve(node.function, node.args).i != 0;
+  default:
+    break;
   }
   Value v = resolve(node.function, node.args);
   switch (node.literal.type) {
-    case Type::Int: return compare(node.op, v.i, node.literal.i);
-    case Type::Float: return compare(node.op, v.f, node.literal.f);
-    case Type::String: return compare(node.op, v.s, node.literal.s);
-    case Type::Predicate: return false;
+  case Type::Int:
+    return compare(node.op, v.i, node.literal.i);
+  case Type::Float:
+    return compare(node.op, v.f, node.literal.f);
+  case Type::String:
+    return compare(node.op, v.s, node.literal.s);
+  case Type::Predicate:
+    return false;
   }
   return false;
 }
 
-std::optional<Expression> parse(std::string_view text, std::span<const Function> functions, std::string& error) {
+std::optional<Expression> parse(std::string_view text, std::span<const Function> functions,
+                                std::string& error) {
   error.clear();
   std::vector<Token> tokens;
   if (!Lexer(text).run(tokens, error)) return std::nullopt;

@@ -35,9 +35,9 @@ enum class Type { Int, Float, String, Predicate };
 // A literal, or the current value of a function.
 struct Value {
   Type type = Type::Int;
-  int64_t i = 0;      // Int; Predicate: 0 or 1
-  double f = 0;       // Float
-  std::string s;      // String
+  int64_t i = 0;  // Int; Predicate: 0 or 1
+  double f = 0;   // Float
+  std::string s;  // String
 };
 
 struct Function {

@@ -7,7 +7,7 @@
 // the process. With `redis` the bucket lives in Redis under "rate:<middleware>:<source>"
 // (shared by every router and every proxy using it), updated by Traefik's Lua script; when
 // Redis cannot be reached the request is refused with 500 "Could not insert/update bucket",
-// as Traefik does.
+// as Traefik does. redis.tls (ca, cert/key, insecureSkipVerify) puts TLS on every connection.
 #include <openssl/sha.h>
 
 #include <charconv>
@@ -130,7 +130,8 @@ std::string goFloat(double f) {
 // strconv.ParseBool.
 std::optional<bool> goParseBool(std::string_view s) {
   if (s == "1" || s == "t" || s == "T" || s == "TRUE" || s == "true" || s == "True") return true;
-  if (s == "0" || s == "f" || s == "F" || s == "FALSE" || s == "false" || s == "False") return false;
+  if (s == "0" || s == "f" || s == "F" || s == "FALSE" || s == "false" || s == "False")
+    return false;
   return std::nullopt;
 }
 
@@ -142,7 +143,8 @@ struct Compiled {
 };
 
 int64_t steadyNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -191,15 +193,15 @@ class RateLimit final : public Handler {
   awaitable<std::optional<Nanos>> redisAllow(Exchange& ex, const std::string& source) const {
     if (c_.params.unlimited()) co_return Nanos(0);
     auto client = RedisClient::forWorker(ex.worker, *c_.redis);
-    int64_t nowMicros =
-        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count();
+    int64_t nowMicros = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
     std::vector<std::string> args = scriptArguments(nowMicros);
     resp::Value reply;
     std::string error;
     std::vector<std::string> keys(1, "rate:" + source);
-    bool ok = co_await client->runScript(std::string(kScript), c_.scriptSha, std::move(keys), std::move(args),
-                                         reply, error);
+    bool ok = co_await client->runScript(std::string(kScript), c_.scriptSha, std::move(keys),
+                                         std::move(args), reply, error);
     if (ok && reply.isError()) {
       error = "redis: " + reply.text;
       ok = false;
@@ -229,8 +231,9 @@ class RateLimit final : public Handler {
   }
 
   std::vector<std::string> scriptArguments(int64_t nowMicros) const {
-    return {goFloat(c_.params.rate / 1000000.0), std::to_string(c_.params.burst), std::to_string(c_.params.ttlSeconds),
-            std::to_string(nowMicros), std::to_string(c_.params.maxDelay.count() / 1000)};
+    return {goFloat(c_.params.rate / 1000000.0), std::to_string(c_.params.burst),
+            std::to_string(c_.params.ttlSeconds), std::to_string(nowMicros),
+            std::to_string(c_.params.maxDelay.count() / 1000)};
   }
 
   void logBucketError(const std::string& error) const {
@@ -262,7 +265,8 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     if (!error.warning) context.error(error.toString());
   if (!context.errors().empty()) return nullptr;
   std::string error;
-  auto extractor = SourceExtractor::make(options.sourceCriterion, SourceExtractor::Fallback::PeerIp, error);
+  auto extractor =
+      SourceExtractor::make(options.sourceCriterion, SourceExtractor::Fallback::PeerIp, error);
   if (!extractor) {
     context.error("rateLimit: getting source extractor: " + error);
     return nullptr;
@@ -271,13 +275,12 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     context.error("rateLimit: negative value not valid for period: " + options.period.toString());
     return nullptr;
   }
-  Compiled c{rateParameters(options.average, options.period.value, options.burst), std::move(*extractor), {}, {}};
+  Compiled c{rateParameters(options.average, options.period.value, options.burst),
+             std::move(*extractor),
+             {},
+             {}};
   if (options.redis) {
     const auto& r = *options.redis;
-    if (r.tls) {
-      context.error("rateLimit: redis.tls is not supported yet (causeway has no upstream TLS client)");
-      return nullptr;
-    }
     if (r.endpoints.empty()) {
       context.error("rateLimit: redis.endpoints is empty");
       return nullptr;
@@ -290,11 +293,27 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     s.poolSize = r.poolSize;
     // maxActiveConns limits the whole process in go-redis: share it out between workers.
     unsigned workers = std::max(1u, context.workers());
-    s.maxActiveConns = r.maxActiveConns > 0 ? std::max<int64_t>(1, (r.maxActiveConns + workers - 1) / workers) : 0;
+    s.maxActiveConns =
+        r.maxActiveConns > 0 ? std::max<int64_t>(1, (r.maxActiveConns + workers - 1) / workers) : 0;
     s.readTimeout = r.readTimeout.value;
     s.writeTimeout = r.writeTimeout.value;
     // go-redis keeps its 5 s default for a dial timeout that is not positive.
     s.dialTimeout = r.dialTimeout.value.count() > 0 ? r.dialTimeout.value : std::chrono::seconds(5);
+    if (r.tls) {
+      std::vector<std::string> roots;
+      std::vector<std::pair<std::string, std::string>> certificates;
+      if (!r.tls->ca.empty()) roots.push_back(r.tls->ca);
+      if (!r.tls->cert.empty() && !r.tls->key.empty())
+        certificates.emplace_back(r.tls->cert, r.tls->key);
+      std::string tlsError;
+      s.tls.context = server::makeClientContext(roots, certificates, "", "", {}, tlsError);
+      if (!s.tls.context) {
+        context.error("rateLimit: creating redis TLS config: " + tlsError);
+        return nullptr;
+      }
+      s.tls.verify = !r.tls->insecureSkipVerify;
+      s.useTls = true;
+    }
     c.redis = std::move(s);
     c.scriptSha = sha1Hex(kScript);
   }

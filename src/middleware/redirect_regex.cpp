@@ -23,7 +23,8 @@ struct Options {
   }
   void check(MiddlewareBuildContext& context) const {
     std::string error;
-    if (!GoRegexp::compile(regex, error)) context.error("redirectRegex: error parsing regexp: " + error);
+    if (!GoRegexp::compile(regex, error))
+      context.error("redirectRegex: error parsing regexp: " + error);
   }
 };
 
@@ -70,7 +71,8 @@ class RedirectRegex final : public Handler {
   HandlerPtr next_;
 };
 
-const server::MiddlewareRegistration registration("redirectRegex", makeFactory<Options, RedirectRegex>);
+const server::MiddlewareRegistration registration("redirectRegex",
+                                                  makeFactory<Options, RedirectRegex>);
 
 }  // namespace
 }  // namespace causeway::middleware

@@ -75,10 +75,13 @@ class RedirectScheme final : public Handler {
       portText = ":" + std::string(p);
     }
     if (std::string_view proto = r.headers.get("X-Forwarded-Proto"); !proto.empty()) {
-      if (iequals(proto, "http") || iequals(proto, "ws")) scheme = "http";
-      else if (iequals(proto, "https") || iequals(proto, "wss")) scheme = "https";
+      if (iequals(proto, "http") || iequals(proto, "ws"))
+        scheme = "http";
+      else if (iequals(proto, "https") || iequals(proto, "wss"))
+        scheme = "https";
     }
-    if ((scheme == "http" && portText == ":80") || (scheme == "https" && portText == ":443")) portText.clear();
+    if ((scheme == "http" && portText == ":80") || (scheme == "https" && portText == ":443"))
+      portText.clear();
     std::string oldUrl = std::string(scheme) + "://" + std::string(host) + portText;
     oldUrl += r.path.empty() ? std::string_view("/") : r.path;
     if (r.hasQuery) {
@@ -110,7 +113,8 @@ class RedirectScheme final : public Handler {
   HandlerPtr next_;
 };
 
-const server::MiddlewareRegistration registration("redirectScheme", makeFactory<Options, RedirectScheme>);
+const server::MiddlewareRegistration registration("redirectScheme",
+                                                  makeFactory<Options, RedirectScheme>);
 
 }  // namespace
 }  // namespace causeway::middleware

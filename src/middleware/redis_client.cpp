@@ -17,6 +17,7 @@ class RedisClient::Connection final : public server::Watched {
     socket.cancel(ignored);
   }
   tcp::socket socket;
+  std::unique_ptr<server::TlsStream> tls;  // set for TLS connections, after the TCP connect
   std::string in;
   bool timedOut = false;
 };
@@ -62,7 +63,8 @@ std::vector<std::vector<std::string>> handshakeCommands(const RedisSettings& s) 
   return commands;
 }
 
-std::vector<std::string> scriptCommand(const std::string& sha1, const std::vector<std::string>& keys,
+std::vector<std::string> scriptCommand(const std::string& sha1,
+                                       const std::vector<std::string>& keys,
                                        const std::vector<std::string>& args) {
   std::vector<std::string> command{"EVALSHA", sha1, std::to_string(keys.size())};
   command.insert(command.end(), keys.begin(), keys.end());
@@ -74,14 +76,18 @@ std::vector<std::string> scriptCommand(const std::string& sha1, const std::vecto
 
 std::string RedisSettings::key() const {
   std::string k;
-  for (const auto& e : endpoints) k += e + ",";
-  k += "|" + username + "|" + password + "|" + std::to_string(db) + "|" + std::to_string(poolSize) + "|" +
-       std::to_string(maxActiveConns) + "|" + std::to_string(readTimeout.count()) + "|" +
-       std::to_string(writeTimeout.count()) + "|" + std::to_string(dialTimeout.count());
+  for (const auto& e : endpoints)
+    k += e + ",";
+  k += "|" + username + "|" + password + "|" + std::to_string(db) + "|" + std::to_string(poolSize) +
+       "|" + std::to_string(maxActiveConns) + "|" + std::to_string(readTimeout.count()) + "|" +
+       std::to_string(writeTimeout.count()) + "|" + std::to_string(dialTimeout.count()) + "|" +
+       (useTls ? std::to_string(reinterpret_cast<uintptr_t>(tls.context.get()))
+               : std::string("plain"));
   return k;
 }
 
-std::shared_ptr<RedisClient> RedisClient::forWorker(server::Worker& worker, const RedisSettings& settings) {
+std::shared_ptr<RedisClient> RedisClient::forWorker(server::Worker& worker,
+                                                    const RedisSettings& settings) {
   // Per thread (= per worker): sockets are created, used and closed on their worker only.
   thread_local std::unordered_map<std::string, std::shared_ptr<RedisClient>> clients;
   std::string key = std::to_string(worker.index()) + "#" + settings.key();
@@ -124,7 +130,8 @@ awaitable<RedisClient::ConnectionPtr> RedisClient::acquire(std::string& error) {
     if (settings_.maxActiveConns > 0 && active_ >= settings_.maxActiveConns) {
       // go-redis waits PoolTimeout (readTimeout + 1s) for a free connection.
       asio::steady_timer timer(worker_.io());
-      auto wait = settings_.readTimeout.count() > 0 ? settings_.readTimeout : std::chrono::nanoseconds(0);
+      auto wait =
+          settings_.readTimeout.count() > 0 ? settings_.readTimeout : std::chrono::nanoseconds(0);
       timer.expires_after(wait + std::chrono::seconds(1));
       waiters_.push_back(&timer);
       auto [ec] = co_await timer.async_wait(nothrow);
@@ -146,7 +153,8 @@ awaitable<RedisClient::ConnectionPtr> RedisClient::acquire(std::string& error) {
   }
 }
 
-awaitable<RedisClient::ConnectionPtr> RedisClient::dial(const std::string& endpoint, std::string& error) {
+awaitable<RedisClient::ConnectionPtr> RedisClient::dial(const std::string& endpoint,
+                                                        std::string& error) {
   std::string host, port;
   if (!splitHostPort(endpoint, host, port)) {
     error = "redis: invalid endpoint \"" + endpoint + "\"";
@@ -169,13 +177,25 @@ awaitable<RedisClient::ConnectionPtr> RedisClient::dial(const std::string& endpo
     lastError = connectError;
     if (!connectError || c->timedOut) break;
   }
-  c->disarm();
   if (lastError) {
-    error = "redis: dial " + endpoint + ": " + (c->timedOut ? std::string("i/o timeout") : lastError.message());
+    c->disarm();
+    error = "redis: dial " + endpoint + ": " +
+            (c->timedOut ? std::string("i/o timeout") : lastError.message());
     co_return nullptr;
   }
   error_code ignored;
   c->socket.set_option(tcp::no_delay(true), ignored);
+  if (settings_.useTls) {
+    // The handshake counts against the dial timeout.
+    c->tls = std::make_unique<server::TlsStream>(c->socket, settings_.tls, host);
+    if (!co_await c->tls->handshake()) {
+      c->disarm();
+      error = "redis: tls handshake with " + endpoint + ": " +
+              (c->timedOut ? std::string("i/o timeout") : c->tls->error());
+      co_return nullptr;
+    }
+  }
+  c->disarm();
 
   for (const auto& command : handshakeCommands(settings_)) {
     resp::Value reply;
@@ -192,7 +212,9 @@ awaitable<bool> RedisClient::exchange(Connection& c, const std::string& request,
                                       std::string& error) {
   c.timedOut = false;
   c.armIn(settings_.writeTimeout);
-  auto [writeError, written] = co_await asio::async_write(c.socket, asio::buffer(request), nothrow);
+  auto [writeError, written] =
+      c.tls ? co_await c.tls->write(asio::buffer(request))
+            : co_await asio::async_write(c.socket, asio::buffer(request), nothrow);
   if (writeError) {
     c.disarm();
     error = c.timedOut ? "redis: write: i/o timeout" : "redis: write: " + writeError.message();
@@ -221,7 +243,8 @@ awaitable<bool> RedisClient::exchange(Connection& c, const std::string& request,
       co_return false;
     }
     char buffer[4096];
-    auto [readError, n] = co_await c.socket.async_read_some(asio::buffer(buffer), nothrow);
+    auto [readError, n] = c.tls ? co_await c.tls->readSome(asio::buffer(buffer))
+                                : co_await c.socket.async_read_some(asio::buffer(buffer), nothrow);
     if (readError) {
       c.disarm();
       error = c.timedOut ? "redis: read: i/o timeout" : "redis: read: " + readError.message();
@@ -231,7 +254,8 @@ awaitable<bool> RedisClient::exchange(Connection& c, const std::string& request,
   }
 }
 
-awaitable<bool> RedisClient::call(std::vector<std::string> args, resp::Value& reply, std::string& error) {
+awaitable<bool> RedisClient::call(std::vector<std::string> args, resp::Value& reply,
+                                  std::string& error) {
   auto self = shared_from_this();  // the pool outlives this call even if the worker stops
   std::string request = resp::encodeCommand(args);
   ConnectionPtr c = co_await acquire(error);
@@ -252,7 +276,8 @@ awaitable<bool> RedisClient::call(std::vector<std::string> args, resp::Value& re
   std::string target(parts[2]);
   ConnectionPtr other = co_await dial(target, error);
   if (!other) co_return false;
-  if (ask && !co_await exchange(*other, resp::encodeCommand(std::vector<std::string>(1, "ASKING")), reply, error))
+  if (ask && !co_await exchange(*other, resp::encodeCommand(std::vector<std::string>(1, "ASKING")),
+                                reply, error))
     co_return false;
   co_return co_await exchange(*other, request, reply, error);
 }

@@ -2,7 +2,8 @@
 // `redis` option. Each worker has its own pool of connections per configuration (made on
 // first use, kept in thread-local storage so that sockets never leave their worker);
 // commands on one connection are never interleaved. Timeouts (dial, read, write) use the
-// worker's watchdog. Cluster redirections (MOVED/ASK) are followed once.
+// worker's watchdog. Cluster redirections (MOVED/ASK) are followed once. With TLS, each
+// connection runs its handshake right after the TCP connect (within the dial timeout).
 #pragma once
 
 #include <chrono>
@@ -12,6 +13,7 @@
 
 #include "middleware/resp.h"
 #include "server/asio.h"
+#include "server/tls_stream.h"
 
 namespace causeway::server {
 class Worker;
@@ -29,6 +31,8 @@ struct RedisSettings {
   std::chrono::nanoseconds readTimeout{std::chrono::seconds(3)};   // <= 0: none
   std::chrono::nanoseconds writeTimeout{std::chrono::seconds(3)};  // <= 0: none
   std::chrono::nanoseconds dialTimeout{std::chrono::seconds(5)};   // <= 0: none
+  bool useTls = false;            // TLS on every connection (the `tls` option)
+  server::TlsClientSettings tls;  // trust roots, client certificate, verification
 
   // Identifies the pool: equal keys share connections.
   std::string key() const;
@@ -37,7 +41,8 @@ struct RedisSettings {
 class RedisClient : public std::enable_shared_from_this<RedisClient> {
  public:
   // The pool for `settings` on the calling worker's thread.
-  static std::shared_ptr<RedisClient> forWorker(server::Worker& worker, const RedisSettings& settings);
+  static std::shared_ptr<RedisClient> forWorker(server::Worker& worker,
+                                                const RedisSettings& settings);
 
   RedisClient(server::Worker& worker, RedisSettings settings);
   ~RedisClient();
@@ -60,7 +65,8 @@ class RedisClient : public std::enable_shared_from_this<RedisClient> {
   awaitable<ConnectionPtr> dial(const std::string& endpoint, std::string& error);
   void release(ConnectionPtr connection);
   void slotFreed();
-  awaitable<bool> exchange(Connection& c, const std::string& request, resp::Value& reply, std::string& error);
+  awaitable<bool> exchange(Connection& c, const std::string& request, resp::Value& reply,
+                           std::string& error);
 
   server::Worker& worker_;
   RedisSettings settings_;

@@ -64,7 +64,8 @@ class ReplacePathRegex final : public Handler {
   HandlerPtr next_;
 };
 
-const server::MiddlewareRegistration registration("replacePathRegex", makeFactory<Options, ReplacePathRegex>);
+const server::MiddlewareRegistration registration("replacePathRegex",
+                                                  makeFactory<Options, ReplacePathRegex>);
 
 }  // namespace
 }  // namespace causeway::middleware

@@ -43,84 +43,85 @@ struct Parser {
     Status s = line(text);
     if (s != Status::Complete) return s;
     switch (kind) {
-      case '+':
-        out.type = Value::Type::Simple;
-        out.text.assign(text);
-        return Status::Complete;
-      case '-':
-        out.type = Value::Type::Error;
-        out.text.assign(text);
-        return Status::Complete;
-      case ':':
-        out.type = Value::Type::Integer;
-        if (!integer(text, out.integer)) {
-          error = "bad integer";
-          return Status::Error;
-        }
-        return Status::Complete;
-      case '$': {
-        int64_t length = 0;
-        if (!integer(text, length) || length < -1) {
-          error = "bad bulk length";
-          return Status::Error;
-        }
-        if (length == -1) {
-          out.type = Value::Type::Nil;
-          return Status::Complete;
-        }
-        if (size_t(length) > limits.maxBulk) {
-          error = "bulk string too large";
-          return Status::Error;
-        }
-        if (data.size() - pos < size_t(length) + 2) return Status::Incomplete;
-        if (data.substr(pos + size_t(length), 2) != "\r\n") {
-          error = "bulk string not terminated by CRLF";
-          return Status::Error;
-        }
-        out.type = Value::Type::Bulk;
-        out.text.assign(data.substr(pos, size_t(length)));
-        pos += size_t(length) + 2;
-        return Status::Complete;
-      }
-      case '*': {
-        int64_t count = 0;
-        if (!integer(text, count) || count < -1) {
-          error = "bad array length";
-          return Status::Error;
-        }
-        if (count == -1) {
-          out.type = Value::Type::Nil;
-          return Status::Complete;
-        }
-        if (size_t(count) > limits.maxItems) {
-          error = "array too large";
-          return Status::Error;
-        }
-        if (depth >= limits.maxDepth) {
-          error = "arrays nested too deeply";
-          return Status::Error;
-        }
-        out.type = Value::Type::Array;
-        out.items.clear();
-        out.items.reserve(size_t(std::min<int64_t>(count, 64)));
-        for (int64_t i = 0; i < count; ++i) {
-          Value item;
-          Status st = value(item, depth + 1);
-          if (st != Status::Complete) return st;
-          out.items.push_back(std::move(item));
-        }
-        return Status::Complete;
-      }
-      default:
-        error = std::string("unknown reply type '") + kind + "'";
+    case '+':
+      out.type = Value::Type::Simple;
+      out.text.assign(text);
+      return Status::Complete;
+    case '-':
+      out.type = Value::Type::Error;
+      out.text.assign(text);
+      return Status::Complete;
+    case ':':
+      out.type = Value::Type::Integer;
+      if (!integer(text, out.integer)) {
+        error = "bad integer";
         return Status::Error;
+      }
+      return Status::Complete;
+    case '$': {
+      int64_t length = 0;
+      if (!integer(text, length) || length < -1) {
+        error = "bad bulk length";
+        return Status::Error;
+      }
+      if (length == -1) {
+        out.type = Value::Type::Nil;
+        return Status::Complete;
+      }
+      if (size_t(length) > limits.maxBulk) {
+        error = "bulk string too large";
+        return Status::Error;
+      }
+      if (data.size() - pos < size_t(length) + 2) return Status::Incomplete;
+      if (data.substr(pos + size_t(length), 2) != "\r\n") {
+        error = "bulk string not terminated by CRLF";
+        return Status::Error;
+      }
+      out.type = Value::Type::Bulk;
+      out.text.assign(data.substr(pos, size_t(length)));
+      pos += size_t(length) + 2;
+      return Status::Complete;
+    }
+    case '*': {
+      int64_t count = 0;
+      if (!integer(text, count) || count < -1) {
+        error = "bad array length";
+        return Status::Error;
+      }
+      if (count == -1) {
+        out.type = Value::Type::Nil;
+        return Status::Complete;
+      }
+      if (size_t(count) > limits.maxItems) {
+        error = "array too large";
+        return Status::Error;
+      }
+      if (depth >= limits.maxDepth) {
+        error = "arrays nested too deeply";
+        return Status::Error;
+      }
+      out.type = Value::Type::Array;
+      out.items.clear();
+      out.items.reserve(size_t(std::min<int64_t>(count, 64)));
+      for (int64_t i = 0; i < count; ++i) {
+        Value item;
+        Status st = value(item, depth + 1);
+        if (st != Status::Complete) return st;
+        out.items.push_back(std::move(item));
+      }
+      return Status::Complete;
+    }
+    default:
+      error = std::string("unknown reply type '") + kind + "'";
+      return Status::Error;
     }
   }
 };
 
 }  // namespace
 
-Status parse(std::string_view data, Value& out, size_t& consumed, std::string& error, const Limits& limits) {
+Status parse(std::string_view data, Value& out, size_t& consumed, std::string& error,
+             const Limits& limits) {
   Parser p{data, 0, error, limits};
   Value v;
   Status s = p.value(v, 0);

@@ -23,15 +23,16 @@ struct Value {
 enum class Status { Complete, Incomplete, Error };
 
 struct Limits {
-  size_t maxBulk = 16u << 20;    // bytes in one bulk string
-  size_t maxItems = 1u << 16;    // elements in one array
-  int maxDepth = 8;              // nested arrays
+  size_t maxBulk = 16u << 20;  // bytes in one bulk string
+  size_t maxItems = 1u << 16;  // elements in one array
+  int maxDepth = 8;            // nested arrays
 };
 
 // Parses one reply at the start of `data`. Complete: `out` is set and `consumed` is its
 // length. Incomplete: more bytes are needed. Error: the bytes are not RESP2 (or exceed
 // `limits`); `error` says why.
-Status parse(std::string_view data, Value& out, size_t& consumed, std::string& error, const Limits& limits = {});
+Status parse(std::string_view data, Value& out, size_t& consumed, std::string& error,
+             const Limits& limits = {});
 
 // "*<n>\r\n$<len>\r\n<arg>\r\n..." for a command and its arguments.
 std::string encodeCommand(std::span<const std::string> args);

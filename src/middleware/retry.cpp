@@ -46,9 +46,11 @@ struct Options {
     if (status.empty() && disableRetryOnNetworkError)
       context.error("retry: retry middleware requires at least HTTP status codes or retry on TCP");
     if (attempts <= 0)
-      context.error("retry: incorrect (or empty) value for attempt (" + std::to_string(attempts) + ")");
+      context.error("retry: incorrect (or empty) value for attempt (" + std::to_string(attempts) +
+                    ")");
     std::string error;
-    if (!parseStatusRanges(status, error)) context.error("retry: creating HTTP code ranges: " + error);
+    if (!parseStatusRanges(status, error))
+      context.error("retry: creating HTTP code ranges: " + error);
   }
 };
 
@@ -91,7 +93,8 @@ class Retry final : public Handler {
     }
     std::string_view method = ex.request.method;
     bool idempotent = method != "POST" && method != "PATCH" && method != "LOCK";
-    const StatusRanges* statusCodes = (o_.retryNonIdempotentMethod || idempotent) && !ranges_.empty() ? &ranges_ : nullptr;
+    const StatusRanges* statusCodes =
+        (o_.retryNonIdempotentMethod || idempotent) && !ranges_.empty() ? &ranges_ : nullptr;
 
     // The body: kept in memory for status retries when it fits, else read once.
     std::string_view replay;
@@ -114,7 +117,8 @@ class Retry final : public Handler {
           // Too large to replay: no status retry; the body goes on as peeked + rest.
           tooLarge = true;
           statusCodes = nullptr;
-          once = ex.arena.make<OnceBody>(ex.arena.make<HeldBody>(std::move(*kept), body, chunk.last, body->length()));
+          once = ex.arena.make<OnceBody>(
+              ex.arena.make<HeldBody>(std::move(*kept), body, chunk.last, body->length()));
           break;
         }
         if (chunk.last) break;
@@ -132,18 +136,22 @@ class Retry final : public Handler {
     ExponentialBackoff backoff(o_.initialInterval.value, o_.attempts, randomUnit);
     for (int attempt = 1;; ++attempt) {
       if (hadBody) {
-        if (replayable) ex.request.body = ex.arena.make<server::MemoryBody>(replay);
-        else ex.request.body = once;
+        if (replayable)
+          ex.request.body = ex.arena.make<server::MemoryBody>(replay);
+        else
+          ex.request.body = once;
       }
       ex.record.networkError = false;
       co_await next_->handle(ex);
       if (attempt >= o_.attempts) co_return;
       server::Response& r = ex.response;
       if (r.tunnel) co_return;
-      bool timedOut = o_.timeout.value.count() > 0 && std::chrono::steady_clock::now() - start >= o_.timeout.value;
+      bool timedOut = o_.timeout.value.count() > 0 &&
+                      std::chrono::steady_clock::now() - start >= o_.timeout.value;
       if (timedOut) co_return;
       bool again = false;
-      if (!o_.disableRetryOnNetworkError && ex.record.networkError && (replayable || !once || !once->touched())) {
+      if (!o_.disableRetryOnNetworkError && ex.record.networkError &&
+          (replayable || !once || !once->touched())) {
         again = true;
       } else if (statusCodes && statusCodes->contains(r.status)) {
         again = true;

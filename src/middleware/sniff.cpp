@@ -5,7 +5,9 @@
 namespace causeway::middleware {
 namespace {
 
-bool isWhitespace(unsigned char b) { return b == '\t' || b == '\n' || b == '\x0c' || b == '\r' || b == ' '; }
+bool isWhitespace(unsigned char b) {
+  return b == '\t' || b == '\n' || b == '\x0c' || b == '\r' || b == ' ';
+}
 
 enum class Kind { Html, Masked, Exact, Mp4, Text };
 
@@ -44,8 +46,10 @@ constexpr Signature kSignatures[] = {
     {Kind::Exact, "%PDF-", {}, false, "application/pdf"},
     {Kind::Exact, "%!PS-Adobe-", {}, false, "application/postscript"},
     // Byte order marks.
-    {Kind::Masked, "\xFE\xFF\x00\x00"sv, "\xFF\xFF\x00\x00"sv, false, "text/plain; charset=utf-16be"},
-    {Kind::Masked, "\xFF\xFE\x00\x00"sv, "\xFF\xFF\x00\x00"sv, false, "text/plain; charset=utf-16le"},
+    {Kind::Masked, "\xFE\xFF\x00\x00"sv, "\xFF\xFF\x00\x00"sv, false,
+     "text/plain; charset=utf-16be"},
+    {Kind::Masked, "\xFF\xFE\x00\x00"sv, "\xFF\xFF\x00\x00"sv, false,
+     "text/plain; charset=utf-16le"},
     {Kind::Masked, "\xEF\xBB\xBF\x00"sv, "\xFF\xFF\xFF\x00"sv, false, "text/plain; charset=utf-8"},
     // Images.
     {Kind::Exact, "\x00\x00\x01\x00"sv, {}, false, "image/x-icon"},
@@ -53,28 +57,35 @@ constexpr Signature kSignatures[] = {
     {Kind::Exact, "BM", {}, false, "image/bmp"},
     {Kind::Exact, "GIF87a", {}, false, "image/gif"},
     {Kind::Exact, "GIF89a", {}, false, "image/gif"},
-    {Kind::Masked, "RIFF\x00\x00\x00\x00WEBPVP"sv, "\xFF\xFF\xFF\xFF\x00\x00\x00\x00\xFF\xFF\xFF\xFF\xFF\xFF"sv, false,
-     "image/webp"},
+    {Kind::Masked, "RIFF\x00\x00\x00\x00WEBPVP"sv,
+     "\xFF\xFF\xFF\xFF\x00\x00\x00\x00\xFF\xFF\xFF\xFF\xFF\xFF"sv, false, "image/webp"},
     {Kind::Exact, "\x89PNG\x0D\x0A\x1A\x0A", {}, false, "image/png"},
     {Kind::Exact, "\xFF\xD8\xFF", {}, false, "image/jpeg"},
     // Audio and video.
     {Kind::Masked, ".snd", "\xFF\xFF\xFF\xFF", false, "audio/basic"},
-    {Kind::Masked, "FORM\x00\x00\x00\x00" "AIFF"sv, "\xFF\xFF\xFF\xFF\x00\x00\x00\x00\xFF\xFF\xFF\xFF"sv, false,
-     "audio/aiff"},
+    {Kind::Masked,
+     "FORM\x00\x00\x00\x00"
+     "AIFF"sv,
+     "\xFF\xFF\xFF\xFF\x00\x00\x00\x00\xFF\xFF\xFF\xFF"sv, false, "audio/aiff"},
     {Kind::Masked, "ID3", "\xFF\xFF\xFF", false, "audio/mpeg"},
     {Kind::Masked, "OggS\x00"sv, "\xFF\xFF\xFF\xFF\xFF"sv, false, "application/ogg"},
-    {Kind::Masked, "MThd\x00\x00\x00\x06"sv, "\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF"sv, false, "audio/midi"},
-    {Kind::Masked, "RIFF\x00\x00\x00\x00" "AVI "sv, "\xFF\xFF\xFF\xFF\x00\x00\x00\x00\xFF\xFF\xFF\xFF"sv, false,
-     "video/avi"},
-    {Kind::Masked, "RIFF\x00\x00\x00\x00WAVE"sv, "\xFF\xFF\xFF\xFF\x00\x00\x00\x00\xFF\xFF\xFF\xFF"sv, false,
-     "audio/wave"},
+    {Kind::Masked, "MThd\x00\x00\x00\x06"sv, "\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF"sv, false,
+     "audio/midi"},
+    {Kind::Masked,
+     "RIFF\x00\x00\x00\x00"
+     "AVI "sv,
+     "\xFF\xFF\xFF\xFF\x00\x00\x00\x00\xFF\xFF\xFF\xFF"sv, false, "video/avi"},
+    {Kind::Masked, "RIFF\x00\x00\x00\x00WAVE"sv,
+     "\xFF\xFF\xFF\xFF\x00\x00\x00\x00\xFF\xFF\xFF\xFF"sv, false, "audio/wave"},
     {Kind::Mp4, {}, {}, false, "video/mp4"},
     {Kind::Exact, "\x1A\x45\xDF\xA3", {}, false, "video/webm"},
     // Fonts.
     {Kind::Masked,
-     "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+     "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+     "\x00\x00\x00\x00"
      "\x00\x00\x00\x00\x00\x00\x00LP"sv,
-     "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+     "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+     "\x00\x00\x00\x00"
      "\x00\x00\x00\x00\x00\x00\x00\xFF\xFF"sv,
      false, "application/vnd.ms-fontobject"},
     {Kind::Exact, "\x00\x01\x00\x00"sv, {}, false, "font/ttf"},
@@ -127,7 +138,8 @@ bool matchMp4(std::string_view data) {
 
 bool matchText(std::string_view data) {
   for (unsigned char b : data) {
-    if (b <= 0x08 || b == 0x0B || (b >= 0x0E && b <= 0x1A) || (b >= 0x1C && b <= 0x1F)) return false;
+    if (b <= 0x08 || b == 0x0B || (b >= 0x0E && b <= 0x1A) || (b >= 0x1C && b <= 0x1F))
+      return false;
   }
   return true;
 }
@@ -137,16 +149,27 @@ bool matchText(std::string_view data) {
 std::string_view detectContentType(std::string_view data) {
   if (data.size() > kSniffLength) data = data.substr(0, kSniffLength);
   size_t firstNonWs = 0;
-  while (firstNonWs < data.size() && isWhitespace(static_cast<unsigned char>(data[firstNonWs]))) ++firstNonWs;
+  while (firstNonWs < data.size() && isWhitespace(static_cast<unsigned char>(data[firstNonWs])))
+    ++firstNonWs;
   std::string_view trimmed = data.substr(firstNonWs);
   for (const auto& sig : kSignatures) {
     bool match = false;
     switch (sig.kind) {
-      case Kind::Html: match = matchHtml(trimmed, sig.pattern); break;
-      case Kind::Masked: match = matchMasked(sig.skipWhitespace ? trimmed : data, sig.pattern, sig.mask); break;
-      case Kind::Exact: match = data.starts_with(sig.pattern); break;
-      case Kind::Mp4: match = matchMp4(data); break;
-      case Kind::Text: match = matchText(trimmed); break;
+    case Kind::Html:
+      match = matchHtml(trimmed, sig.pattern);
+      break;
+    case Kind::Masked:
+      match = matchMasked(sig.skipWhitespace ? trimmed : data, sig.pattern, sig.mask);
+      break;
+    case Kind::Exact:
+      match = data.starts_with(sig.pattern);
+      break;
+    case Kind::Mp4:
+      match = matchMp4(data);
+      break;
+    case Kind::Text:
+      match = matchText(trimmed);
+      break;
     }
     if (match) return sig.type;
   }

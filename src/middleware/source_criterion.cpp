@@ -6,7 +6,8 @@
 namespace causeway::middleware {
 
 bool IpChecker::add(std::string_view entry, std::string& error) {
-  auto network = entry.empty() || entry.front() == '[' ? std::nullopt : net::IpNetwork::parse(entry);
+  auto network =
+      entry.empty() || entry.front() == '[' ? std::nullopt : net::IpNetwork::parse(entry);
   if (!network) {
     error = "invalid IP address or CIDR \"" + std::string(entry) + "\"";
     return false;
@@ -32,7 +33,8 @@ bool IpChecker::authorizes(std::string_view address) const {
     size_t end = address.find("]:");
     if (end != std::string_view::npos) host = address.substr(1, end - 1);
   } else if (size_t colon = address.find(':');
-             colon != std::string_view::npos && address.find(':', colon + 1) == std::string_view::npos) {
+             colon != std::string_view::npos &&
+             address.find(':', colon + 1) == std::string_view::npos) {
     host = address.substr(0, colon);
   }
   return contains(host);
@@ -100,37 +102,40 @@ std::vector<std::string_view> splitComma(std::string_view s) {
 }
 
 // strings.TrimSpace: ASCII white space.
-std::string_view goTrimSpace(std::string_view s) { return trim(s); }
+std::string_view goTrimSpace(std::string_view s) {
+  return trim(s);
+}
 
 }  // namespace
 
 std::string IpStrategy::clientIp(std::string_view forwardedFor, std::string_view peerIp) const {
   switch (kind_) {
-    case Kind::RemoteAddr:
-      if (ipv6Subnet_) return ipv6SubnetIp(peerIp, *ipv6Subnet_);
-      return std::string(peerIp);
-    case Kind::Depth: {
-      auto pieces = splitComma(forwardedFor);
-      if (int64_t(pieces.size()) < depth_) return {};
-      std::string_view ip = goTrimSpace(pieces[pieces.size() - size_t(depth_)]);
-      if (ipv6Subnet_) return ipv6SubnetIp(ip, *ipv6Subnet_);
-      return std::string(ip);
+  case Kind::RemoteAddr:
+    if (ipv6Subnet_) return ipv6SubnetIp(peerIp, *ipv6Subnet_);
+    return std::string(peerIp);
+  case Kind::Depth: {
+    auto pieces = splitComma(forwardedFor);
+    if (int64_t(pieces.size()) < depth_) return {};
+    std::string_view ip = goTrimSpace(pieces[pieces.size() - size_t(depth_)]);
+    if (ipv6Subnet_) return ipv6SubnetIp(ip, *ipv6Subnet_);
+    return std::string(ip);
+  }
+  case Kind::Excluded: {
+    auto pieces = splitComma(forwardedFor);
+    for (auto it = pieces.rbegin(); it != pieces.rend(); ++it) {
+      std::string_view ip = goTrimSpace(*it);
+      if (ip.empty()) continue;
+      if (!excluded_.contains(ip)) return std::string(ip);
     }
-    case Kind::Excluded: {
-      auto pieces = splitComma(forwardedFor);
-      for (auto it = pieces.rbegin(); it != pieces.rend(); ++it) {
-        std::string_view ip = goTrimSpace(*it);
-        if (ip.empty()) continue;
-        if (!excluded_.contains(ip)) return std::string(ip);
-      }
-      return {};
-    }
+    return {};
+  }
   }
   return {};
 }
 
-std::optional<SourceExtractor> SourceExtractor::make(const std::optional<SourceCriterionOptions>& options,
-                                                     Fallback fallback, std::string& error) {
+std::optional<SourceExtractor>
+SourceExtractor::make(const std::optional<SourceCriterionOptions>& options, Fallback fallback,
+                      std::string& error) {
   SourceExtractor e;
   if (options) {
     const auto& o = *options;
@@ -147,7 +152,8 @@ std::optional<SourceExtractor> SourceExtractor::make(const std::optional<SourceC
       return std::nullopt;
     }
   }
-  bool none = !options || (!options->ipStrategy && options->requestHeaderName.empty() && !options->requestHost);
+  bool none = !options ||
+              (!options->ipStrategy && options->requestHeaderName.empty() && !options->requestHost);
   if (none) {
     if (fallback == Fallback::RequestHost) {
       e.kind_ = Kind::Host;
@@ -174,12 +180,12 @@ std::optional<SourceExtractor> SourceExtractor::make(const std::optional<SourceC
 
 std::string SourceExtractor::extract(const server::Exchange& ex) const {
   switch (kind_) {
-    case Kind::Ip:
-      return strategy_->clientIp(ex.request.headers.get("X-Forwarded-For"), ex.connection.peerIpText);
-    case Kind::Header:
-      return std::string(ex.request.headers.get(header_));
-    case Kind::Host:
-      return std::string(ex.request.authority);
+  case Kind::Ip:
+    return strategy_->clientIp(ex.request.headers.get("X-Forwarded-For"), ex.connection.peerIpText);
+  case Kind::Header:
+    return std::string(ex.request.headers.get(header_));
+  case Kind::Host:
+    return std::string(ex.request.authority);
   }
   return {};
 }

@@ -19,14 +19,16 @@ std::optional<long long> goAtoi(std::string_view text) {
     if (c < '0' || c > '9') return std::nullopt;
     if (value > (std::numeric_limits<unsigned long long>::max() - 9) / 10) return std::nullopt;
     value = value * 10 + unsigned(c - '0');
-    if (value > static_cast<unsigned long long>(std::numeric_limits<long long>::max()) + 1) return std::nullopt;
+    if (value > static_cast<unsigned long long>(std::numeric_limits<long long>::max()) + 1)
+      return std::nullopt;
   }
   if (!negative && value > static_cast<unsigned long long>(std::numeric_limits<long long>::max()))
     return std::nullopt;
   return negative ? static_cast<long long>(0ULL - value) : static_cast<long long>(value);
 }
 
-std::optional<StatusRanges> parseStatusRanges(const std::vector<std::string>& entries, std::string& error) {
+std::optional<StatusRanges> parseStatusRanges(const std::vector<std::string>& entries,
+                                              std::string& error) {
   StatusRanges ranges;
   for (const auto& entry : entries) {
     std::string_view text = entry;
@@ -48,7 +50,8 @@ std::optional<StatusRanges> parseStatusRanges(const std::vector<std::string>& en
       return std::nullopt;
     }
     auto clamp = [](long long v) {
-      return int(std::max<long long>(std::numeric_limits<int>::min(), std::min<long long>(v, std::numeric_limits<int>::max())));
+      return int(std::max<long long>(std::numeric_limits<int>::min(),
+                                     std::min<long long>(v, std::numeric_limits<int>::max())));
     };
     ranges.blocks.emplace_back(clamp(*lowValue), clamp(*highValue));
   }

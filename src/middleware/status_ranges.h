@@ -24,7 +24,8 @@ struct StatusRanges {
 // Parses the entries as Traefik does: split on '-', the first two pieces are the bounds
 // (a single code is both), each parsed like Go's strconv.Atoi (optional sign, decimal).
 // nullopt with `error` set (Go's wording) when a bound is not a number.
-std::optional<StatusRanges> parseStatusRanges(const std::vector<std::string>& entries, std::string& error);
+std::optional<StatusRanges> parseStatusRanges(const std::vector<std::string>& entries,
+                                              std::string& error);
 
 // Go's strconv.Atoi for an int: optional '+'/'-' then decimal digits, no spaces.
 std::optional<long long> goAtoi(std::string_view text);

@@ -24,7 +24,8 @@ struct Options {
 
 std::vector<std::string> trimmed(const std::vector<std::string>& in) {
   std::vector<std::string> out;
-  for (const auto& p : in) out.emplace_back(trim(p));
+  for (const auto& p : in)
+    out.emplace_back(trim(p));
   return out;
 }
 
@@ -42,7 +43,8 @@ class StripPrefix final : public Handler {
         std::string_view rest = r.path.substr(gourl::encodedPrefixLen(r.path, prefix));
         std::string normalized = "/";
         if (!rest.empty()) {
-          std::string stripped = rest.starts_with('/') ? std::string(rest) : "/" + std::string(rest);
+          std::string stripped =
+              rest.starts_with('/') ? std::string(rest) : "/" + std::string(rest);
           if (!gourl::renormalize(stripped, normalized)) {
             server::errorReply(ex, 400, "Bad Request");
             co_return;

@@ -17,14 +17,16 @@ struct Options {
   void check(MiddlewareBuildContext& context) const {
     for (const auto& r : regex) {
       std::string error;
-      if (!GoRegexp::compile(trim(r), error)) context.error("stripPrefixRegex: error parsing regexp " + r + ": " + error);
+      if (!GoRegexp::compile(trim(r), error))
+        context.error("stripPrefixRegex: error parsing regexp " + r + ": " + error);
     }
   }
 };
 
 class StripPrefixRegex final : public Handler {
  public:
-  StripPrefixRegex(const Options& options, HandlerPtr next, const WrapContext&) : next_(std::move(next)) {
+  StripPrefixRegex(const Options& options, HandlerPtr next, const WrapContext&)
+      : next_(std::move(next)) {
     for (const auto& r : options.regex) {
       std::string error;
       expressions_.push_back(GoRegexp::compile(trim(r), error));
@@ -44,7 +46,8 @@ class StripPrefixRegex final : public Handler {
         std::string_view rest = r.path.substr(gourl::encodedPrefixLen(r.path, prefix));
         std::string normalized = "/";
         if (!rest.empty()) {
-          std::string stripped = rest.starts_with('/') ? std::string(rest) : "/" + std::string(rest);
+          std::string stripped =
+              rest.starts_with('/') ? std::string(rest) : "/" + std::string(rest);
           if (!gourl::renormalize(stripped, normalized)) {
             server::errorReply(ex, 400, "Bad Request");
             co_return;
@@ -65,7 +68,8 @@ class StripPrefixRegex final : public Handler {
   HandlerPtr next_;
 };
 
-const server::MiddlewareRegistration registration("stripPrefixRegex", makeFactory<Options, StripPrefixRegex>);
+const server::MiddlewareRegistration registration("stripPrefixRegex",
+                                                  makeFactory<Options, StripPrefixRegex>);
 
 }  // namespace
 }  // namespace causeway::middleware

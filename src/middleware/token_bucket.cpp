@@ -22,8 +22,10 @@ RateParameters rateParameters(int64_t average, Nanos period, int64_t burst) {
     }
   }
   p.ttlSeconds = 1;
-  if (p.rate >= 1) p.ttlSeconds += 1;
-  else if (p.rate > 0) p.ttlSeconds += int64_t(1 / p.rate);
+  if (p.rate >= 1)
+    p.ttlSeconds += 1;
+  else if (p.rate > 0)
+    p.ttlSeconds += int64_t(1 / p.rate);
   return p;
 }
 
@@ -70,8 +72,9 @@ Nanos BucketTable::allow(const std::string& source, int64_t nowNs, int64_t nowSe
   }
   if (it == shard.entries.end()) {
     if (shard.entries.size() >= perShard_) {
-      auto victim = std::min_element(shard.entries.begin(), shard.entries.end(),
-                                     [](const auto& a, const auto& b) { return a.second.expiry < b.second.expiry; });
+      auto victim = std::min_element(
+          shard.entries.begin(), shard.entries.end(),
+          [](const auto& a, const auto& b) { return a.second.expiry < b.second.expiry; });
       shard.entries.erase(victim);
     }
     it = shard.entries.emplace(source, Entry{}).first;
@@ -89,6 +92,8 @@ size_t BucketTable::size() {
   return n;
 }
 
-std::string goDurationString(Nanos d) { return config::Duration(d).toString(); }
+std::string goDurationString(Nanos d) {
+  return config::Duration(d).toString();
+}
 
 }  // namespace causeway::middleware

@@ -43,7 +43,8 @@ Nanos reserve(TokenBucket& bucket, int64_t nowNs, const RateParameters& p);
 // sources are kept, the one expiring first is dropped to make room.
 class BucketTable {
  public:
-  explicit BucketTable(RateParameters p, size_t capacity = 65536) : p_(p), perShard_(capacity / kShards + 1) {}
+  explicit BucketTable(RateParameters p, size_t capacity = 65536)
+      : p_(p), perShard_(capacity / kShards + 1) {}
   // The delay for a request from `source` at `now` (monotonic ns) and `nowSeconds` (clock
   // seconds for expiry).
   Nanos allow(const std::string& source, int64_t nowNs, int64_t nowSeconds);

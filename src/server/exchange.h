@@ -110,9 +110,10 @@ struct RequestRecord {
   std::string_view serviceUrl;
   int originStatus = 0;          // 0 when answered by causeway itself
   int retryAttempts = 0;
-  // The proxy reached an upstream server but no byte of the request was written to it
-  // (dial failure or timeout, connection refused or reset before the request went out):
-  // the retry middleware may send the request again (Traefik: proxyReached && !wroteRequest).
+  // The proxy reached an upstream server but the request did not reach a live one (dial
+  // failure or timeout, possibly after a stale pooled connection; or nothing was written):
+  // the retry middleware may send it again (Traefik: proxyReached && !wroteRequest). Set by
+  // the load balancer.
   bool networkError = false;
   std::string_view errorDetail;  // why causeway answered 4xx/5xx itself
   std::string_view user;         // authenticated (or attempted) user name, for the access log

@@ -7,6 +7,7 @@
 #include "config/duration.h"
 #include "core/strings.h"
 #include "http/h1/response_parser.h"
+#include "server/tls_stream.h"
 
 namespace causeway::server {
 namespace {
@@ -25,8 +26,10 @@ std::string canonicalHeaderName(std::string_view name) {
   }
   bool upper = true;
   for (char& c : out) {
-    if (upper && c >= 'a' && c <= 'z') c = char(c - 32);
-    else if (!upper && c >= 'A' && c <= 'Z') c = char(c + 32);
+    if (upper && c >= 'a' && c <= 'z')
+      c = char(c - 32);
+    else if (!upper && c >= 'A' && c <= 'Z')
+      c = char(c + 32);
     upper = c == '-';
   }
   return out;
@@ -41,20 +44,34 @@ struct Answer {
 awaitable<std::string> exchangeOnce(asio::any_io_executor executor, const std::string& url,
                                     const std::string& method, const std::string& hostname,
                                     const std::vector<std::pair<std::string, std::string>>& headers,
-                                    Answer& answer) {
+                                    const Transport* transport, Answer& answer) {
   auto parsed = boost::urls::parse_uri(url);
   if (!parsed) co_return "invalid health check URL \"" + url + "\"";
   std::string scheme = toLower(std::string(parsed->scheme()));
-  if (scheme != "http") co_return "unsupported protocol scheme \"" + scheme + "\"";
+  if (scheme != "http" && scheme != "https")
+    co_return "unsupported protocol scheme \"" + scheme + "\"";
+  bool secure = scheme == "https";
+  if (secure && (!transport || !transport->tls.context))
+    co_return "no TLS settings for an https health check";
   std::string host = parsed->host_address();
-  uint16_t port = parsed->has_port() ? parsed->port_number() : 80;
+  uint16_t port = parsed->has_port() ? parsed->port_number() : (secure ? 443 : 80);
 
   tcp::socket socket(executor);
   tcp::resolver resolver(executor);
-  auto [resolveError, results] = co_await resolver.async_resolve(host, std::to_string(port), nothrow);
+  auto [resolveError, results] =
+      co_await resolver.async_resolve(host, std::to_string(port), nothrow);
   if (resolveError) co_return "dial " + host + ": " + resolveError.message();
   auto [connectError, connected] = co_await asio::async_connect(socket, results, nothrow);
-  if (connectError) co_return "dial tcp " + host + ":" + std::to_string(port) + ": " + connectError.message();
+  if (connectError)
+    co_return "dial tcp " + host + ":" + std::to_string(port) + ": " + connectError.message();
+  std::unique_ptr<TlsStream> tls;
+  if (secure) {
+    TlsClientSettings settings = transport->tls;
+    static constexpr unsigned char kHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+    settings.alpn.assign(std::begin(kHttp11), std::end(kHttp11));  // this client speaks HTTP/1.1
+    tls = std::make_unique<TlsStream>(socket, settings, host);
+    if (!co_await tls->handshake()) co_return "tls handshake: " + tls->error();
+  }
 
   std::string request = method + " ";
   std::string_view path = parsed->encoded_path();
@@ -64,7 +81,8 @@ awaitable<std::string> exchangeOnce(asio::any_io_executor executor, const std::s
     request.append(parsed->encoded_query());
   }
   request += " HTTP/1.1\r\nHost: ";
-  request.append(hostname.empty() ? std::string_view(parsed->encoded_host_and_port()) : std::string_view(hostname));
+  request.append(hostname.empty() ? std::string_view(parsed->encoded_host_and_port())
+                                  : std::string_view(hostname));
   request += "\r\n";
   for (const auto& [name, value] : headers) {
     if (iequals(name, "Host")) continue;  // Go takes the Host from the URL or `hostname`
@@ -72,7 +90,9 @@ awaitable<std::string> exchangeOnce(asio::any_io_executor executor, const std::s
   }
   if (method == "POST" || method == "PUT" || method == "PATCH") request += "Content-Length: 0\r\n";
   request += "\r\n";
-  auto [writeError, written] = co_await asio::async_write(socket, asio::buffer(request), nothrow);
+  auto [writeError, written] =
+      tls ? co_await tls->write(asio::buffer(request))
+          : co_await asio::async_write(socket, asio::buffer(request), nothrow);
   if (writeError) co_return "write request: " + writeError.message();
 
   std::string buffer;
@@ -81,7 +101,8 @@ awaitable<std::string> exchangeOnce(asio::any_io_executor executor, const std::s
   limits.maxHeadBytes = kMaxHead;
   limits.maxHeaderCount = 1000;
   while (true) {
-    auto [readError, n] = co_await socket.async_read_some(asio::buffer(chunk), nothrow);
+    auto [readError, n] = tls ? co_await tls->readSome(asio::buffer(chunk))
+                              : co_await socket.async_read_some(asio::buffer(chunk), nothrow);
     if (readError) co_return "read response: " + readError.message();
     buffer.append(chunk, n);
     http::h1::ResponseHead head;
@@ -102,13 +123,15 @@ awaitable<std::string> exchangeOnce(asio::any_io_executor executor, const std::s
   co_return std::string();
 }
 
-awaitable<std::string> probeWithRedirects(asio::any_io_executor executor, const ProbeConfig& probe) {
+awaitable<std::string> probeWithRedirects(asio::any_io_executor executor,
+                                          const ProbeConfig& probe) {
   std::string url = probe.url;
   std::string method = probe.method.empty() ? "GET" : probe.method;
   std::string hostname = probe.hostname;
   for (int redirects = 0;; ++redirects) {
     Answer answer;
-    std::string error = co_await exchangeOnce(executor, url, method, hostname, probe.headers, answer);
+    std::string error = co_await exchangeOnce(executor, url, method, hostname, probe.headers,
+                                              probe.transport.get(), answer);
     if (!error.empty()) co_return error;
     bool redirect = answer.status == 301 || answer.status == 302 || answer.status == 303 ||
                     answer.status == 307 || answer.status == 308;
@@ -116,9 +139,11 @@ awaitable<std::string> probeWithRedirects(asio::any_io_executor executor, const 
       if (redirects == kMaxRedirects) co_return "stopped after 10 redirects";
       auto base = boost::urls::parse_uri(url);
       auto reference = boost::urls::parse_uri_reference(answer.location);
-      if (!base || !reference) co_return "failed to parse Location header \"" + answer.location + "\"";
+      if (!base || !reference)
+        co_return "failed to parse Location header \"" + answer.location + "\"";
       boost::urls::url next;
-      if (!boost::urls::resolve(*base, *reference, next)) co_return "failed to resolve Location \"" + answer.location + "\"";
+      if (!boost::urls::resolve(*base, *reference, next))
+        co_return "failed to resolve Location \"" + answer.location + "\"";
       // A custom Host survives only redirects to a relative location (Go, issue 22233).
       if (reference->has_scheme()) hostname.clear();
       if (answer.status <= 303 && method != "GET" && method != "HEAD") method = "GET";
@@ -129,15 +154,15 @@ awaitable<std::string> probeWithRedirects(asio::any_io_executor executor, const 
       co_return "received error status code: " + std::to_string(answer.status);
     if (probe.status != 0 && probe.status != answer.status)
       co_return "received error status code: " + std::to_string(answer.status) +
-                " expected status code: " + std::to_string(probe.status);
+          " expected status code: " + std::to_string(probe.status);
     co_return std::string();
   }
 }
 
 }  // namespace
 
-bool makeProbeConfig(const config::ServerHealthCheck& check, const std::string& serverUrl, ProbeConfig& out,
-                     std::string& error, std::vector<std::string>& warnings) {
+bool makeProbeConfig(const config::ServerHealthCheck& check, const std::string& serverUrl,
+                     ProbeConfig& out, std::string& error, std::vector<std::string>& warnings) {
   auto base = boost::urls::parse_uri(serverUrl);
   if (!base) {
     error = "invalid server URL \"" + serverUrl + "\"";
@@ -170,23 +195,27 @@ bool makeProbeConfig(const config::ServerHealthCheck& check, const std::string& 
   out.method = check.method.empty() ? "GET" : check.method;
   out.hostname = check.hostname;
   out.headers.clear();
-  for (const auto& [name, value] : check.headers) out.headers.emplace_back(canonicalHeaderName(name), value);
+  for (const auto& [name, value] : check.headers)
+    out.headers.emplace_back(canonicalHeaderName(name), value);
   out.status = check.status;
   out.followRedirects = check.followRedirects;
   using std::chrono::seconds;
   out.interval = check.interval.value;
   if (out.interval.count() <= 0) {
-    warnings.push_back("health check interval smaller than zero, default value will be used instead");
+    warnings.push_back(
+        "health check interval smaller than zero, default value will be used instead");
     out.interval = seconds(30);
   }
   out.unhealthyInterval = check.unhealthyInterval ? check.unhealthyInterval->value : out.interval;
   if (out.unhealthyInterval.count() <= 0) {
-    warnings.push_back("health check unhealthy interval smaller than zero, default value will be used instead");
+    warnings.push_back(
+        "health check unhealthy interval smaller than zero, default value will be used instead");
     out.unhealthyInterval = seconds(30);
   }
   out.timeout = check.timeout.value;
   if (out.timeout.count() <= 0) {
-    warnings.push_back("health check timeout smaller than zero, default value will be used instead");
+    warnings.push_back(
+        "health check timeout smaller than zero, default value will be used instead");
     out.timeout = seconds(5);
   }
   return true;

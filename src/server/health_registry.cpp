@@ -9,7 +9,7 @@ struct HealthRegistry::CheckLoop {
       : timer(io), health(std::move(h)), probe(std::move(p)) {}
   asio::steady_timer timer;
   ServerHealthPtr health;
-  ProbeConfig probe;          // replaced on reconfiguration (control thread only)
+  ProbeConfig probe;  // replaced on reconfiguration (control thread only)
   bool stopped = false;
   bool reconfigured = false;  // the wait in progress used the previous interval
   bool started = false;
@@ -19,9 +19,11 @@ namespace {
 
 void logTransition(const ServerHealth& health, bool up, std::string_view why) {
   if (up)
-    log::info("server is UP", {{"serviceName", health.service()}, {"targetURL", health.url()}, {"reason", why}});
+    log::info("server is UP",
+              {{"serviceName", health.service()}, {"targetURL", health.url()}, {"reason", why}});
   else
-    log::warn("server is DOWN", {{"serviceName", health.service()}, {"targetURL", health.url()}, {"reason", why}});
+    log::warn("server is DOWN",
+              {{"serviceName", health.service()}, {"targetURL", health.url()}, {"reason", why}});
 }
 
 }  // namespace
@@ -34,12 +36,14 @@ HealthRegistry::HealthRegistry(asio::io_context& control) : control_(control) {}
 
 HealthRegistry::~HealthRegistry() {
   std::lock_guard lock(mutex_);
-  for (auto& [key, entry] : entries_) stop(entry);
+  for (auto& [key, entry] : entries_)
+    stop(entry);
 }
 
 void HealthRegistry::beginBuild() {
   std::lock_guard lock(mutex_);
-  for (auto& [key, entry] : entries_) entry.used = false;
+  for (auto& [key, entry] : entries_)
+    entry.used = false;
 }
 
 ServerHealthPtr HealthRegistry::server(const std::string& service, const std::string& url) {
@@ -70,7 +74,10 @@ void HealthRegistry::setActiveCheck(const std::string& service, const std::strin
     entry.loop = std::make_shared<CheckLoop>(control_, entry.health, std::move(*probe));
     return;
   }
-  if (entry.loop->probe == *probe) return;
+  if (entry.loop->probe == *probe) {
+    entry.loop->probe.transport = std::move(probe->transport);  // same settings, new object
+    return;
+  }
   entry.loop->probe = std::move(*probe);
   entry.loop->reconfigured = true;
   entry.loop->timer.cancel();
@@ -110,8 +117,8 @@ void HealthRegistry::stop(Entry& entry) {
 std::map<std::string, std::string> HealthRegistry::serverStatus(const std::string& service) const {
   std::map<std::string, std::string> out;
   std::lock_guard lock(mutex_);
-  for (auto it = entries_.lower_bound({service, std::string()}); it != entries_.end() && it->first.first == service;
-       ++it)
+  for (auto it = entries_.lower_bound({service, std::string()});
+       it != entries_.end() && it->first.first == service; ++it)
     out[it->first.second] = it->second.health->up() ? "UP" : "DOWN";
   return out;
 }
@@ -119,7 +126,8 @@ std::map<std::string, std::string> HealthRegistry::serverStatus(const std::strin
 size_t HealthRegistry::activeChecks() const {
   std::lock_guard lock(mutex_);
   size_t n = 0;
-  for (const auto& [key, entry] : entries_) n += entry.loop != nullptr;
+  for (const auto& [key, entry] : entries_)
+    n += entry.loop != nullptr;
   return n;
 }
 
@@ -127,7 +135,8 @@ static awaitable<void> runCheckLoop(std::shared_ptr<HealthRegistry::CheckLoop> l
   auto executor = co_await asio::this_coro::executor;
   while (!loop->stopped) {
     loop->reconfigured = false;
-    loop->timer.expires_after(loop->health->activeUp() ? loop->probe.interval : loop->probe.unhealthyInterval);
+    loop->timer.expires_after(loop->health->activeUp() ? loop->probe.interval
+                                                       : loop->probe.unhealthyInterval);
     co_await loop->timer.async_wait(nothrow);
     if (loop->stopped) break;
     if (loop->reconfigured) continue;  // wait again with the new interval
@@ -137,7 +146,8 @@ static awaitable<void> runCheckLoop(std::shared_ptr<HealthRegistry::CheckLoop> l
     bool up = error.empty();
     if (!up)
       log::warn("Health check failed.", {{"serviceName", loop->health->service()},
-                                         {"targetURL", loop->health->url()}, {"error", error}});
+                                         {"targetURL", loop->health->url()},
+                                         {"error", error}});
     if (loop->health->setActiveUp(up))
       logTransition(*loop->health, up, up ? "active health check succeeded" : error);
   }

@@ -38,7 +38,8 @@ class HealthRegistry {
   // The active check of that server for this build (nullopt: none). An unchanged check keeps
   // running untouched; a changed one applies from its next wait; a removed one stops and
   // the server is UP again as far as active checks go.
-  void setActiveCheck(const std::string& service, const std::string& url, std::optional<ProbeConfig> probe);
+  void setActiveCheck(const std::string& service, const std::string& url,
+                      std::optional<ProbeConfig> probe);
   // Ends a build: stops the checks of servers that are gone and starts the new ones.
   void commitBuild();
 

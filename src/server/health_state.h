@@ -34,7 +34,8 @@ struct PassiveHealthOptions {
 
 class ServerHealth : public std::enable_shared_from_this<ServerHealth> {
  public:
-  ServerHealth(std::string service, std::string url) : service_(std::move(service)), url_(std::move(url)) {}
+  ServerHealth(std::string service, std::string url)
+      : service_(std::move(service)), url_(std::move(url)) {}
 
   const std::string& service() const { return service_; }
   const std::string& url() const { return url_; }

@@ -36,9 +36,9 @@ struct alignas(64) LoadBalancerService::WorkerState {
 };
 
 struct alignas(64) LoadBalancerService::ServerStats {
-  std::atomic<int64_t> active{0};       // requests in flight, body included
-  std::atomic<double> averageMs{0};     // leasttime: mean of the samples below
-  std::mutex mutex;                     // guards the samples (one update per answer)
+  std::atomic<int64_t> active{0};    // requests in flight, body included
+  std::atomic<double> averageMs{0};  // leasttime: mean of the samples below
+  std::mutex mutex;                  // guards the samples (one update per answer)
   std::array<double, 100> samples{};
   size_t next = 0;
   size_t count = 0;
@@ -76,13 +76,15 @@ LoadBalancerService::LoadBalancerService(std::string name, std::vector<BalancedS
     state.random = (uint64_t(seed()) << 32 | seed()) ^ (0x9E3779B97F4A7C15ull * (i + 1));
     if (state.random == 0) state.random = 1;
   }
-  if (options_.strategy == BalancerStrategy::P2c || options_.strategy == BalancerStrategy::LeastTime)
+  if (options_.strategy == BalancerStrategy::P2c ||
+      options_.strategy == BalancerStrategy::LeastTime)
     stats_ = std::make_unique<ServerStats[]>(servers_.size());
   if (options_.sticky && options_.strategy != BalancerStrategy::Hrw) {
     sticky_.emplace(*options_.sticky);
     setCookies_.resize(servers_.size());
     for (size_t i = 0; i < servers_.size(); ++i)
-      if (options_.strategy == BalancerStrategy::P2c || weights_[i] > 0) setCookies_[i] = sticky_->add(names_[i], i);
+      if (options_.strategy == BalancerStrategy::P2c || weights_[i] > 0)
+        setCookies_[i] = sticky_->add(names_[i], i);
   }
 }
 
@@ -106,51 +108,54 @@ size_t LoadBalancerService::pick(unsigned worker, std::string_view clientIp) con
   WorkerState& state = workers_[worker];
   auto isUp = [this](size_t i) { return servers_[i].health->up(); };
   switch (options_.strategy) {
-    case BalancerStrategy::Wrr:
-      return smoothWrrPick(state.wrr, weights_, isUp);
-    case BalancerStrategy::Hrw:
-      return hrwPick(clientIp, names_, weights_, isUp);
-    case BalancerStrategy::P2c: {
-      state.healthy.clear();
-      for (size_t i = 0; i < servers_.size(); ++i)
-        if (eligible(i)) state.healthy.push_back(i);
-      size_t n = state.healthy.size();
-      if (n == 0) return none;
-      if (n == 1) return state.healthy[0];
-      size_t first = size_t(state.next() % n);
-      size_t second = size_t(state.next() % n);
-      if (second == first) second = (second + 1) % n;
-      size_t a = state.healthy[first], b = state.healthy[second];
-      return stats_[b].active.load(std::memory_order_relaxed) < stats_[a].active.load(std::memory_order_relaxed)
-                 ? b
-                 : a;
-    }
-    case BalancerStrategy::LeastTime: {
-      state.healthy.clear();
-      for (size_t i = 0; i < servers_.size(); ++i)
-        if (eligible(i)) state.healthy.push_back(i);
-      if (state.healthy.empty()) return none;
-      if (state.healthy.size() == 1) return state.healthy[0];
-      // Score = average TTFB × (1 + active) / weight; the lowest scores compete.
-      double best = std::numeric_limits<double>::max();
-      size_t kept = 0;
-      for (size_t i : state.healthy) {
-        double score = stats_[i].averageMs.load(std::memory_order_relaxed) *
-                       double(1 + stats_[i].active.load(std::memory_order_relaxed)) / double(weights_[i]);
-        if (score < best) {
-          best = score;
-          kept = 0;
-        }
-        if (score == best) state.healthy[kept++] = i;
+  case BalancerStrategy::Wrr:
+    return smoothWrrPick(state.wrr, weights_, isUp);
+  case BalancerStrategy::Hrw:
+    return hrwPick(clientIp, names_, weights_, isUp);
+  case BalancerStrategy::P2c: {
+    state.healthy.clear();
+    for (size_t i = 0; i < servers_.size(); ++i)
+      if (eligible(i)) state.healthy.push_back(i);
+    size_t n = state.healthy.size();
+    if (n == 0) return none;
+    if (n == 1) return state.healthy[0];
+    size_t first = size_t(state.next() % n);
+    size_t second = size_t(state.next() % n);
+    if (second == first) second = (second + 1) % n;
+    size_t a = state.healthy[first], b = state.healthy[second];
+    return stats_[b].active.load(std::memory_order_relaxed) <
+                   stats_[a].active.load(std::memory_order_relaxed)
+               ? b
+               : a;
+  }
+  case BalancerStrategy::LeastTime: {
+    state.healthy.clear();
+    for (size_t i = 0; i < servers_.size(); ++i)
+      if (eligible(i)) state.healthy.push_back(i);
+    if (state.healthy.empty()) return none;
+    if (state.healthy.size() == 1) return state.healthy[0];
+    // Score = average TTFB × (1 + active) / weight; the lowest scores compete.
+    double best = std::numeric_limits<double>::max();
+    size_t kept = 0;
+    for (size_t i : state.healthy) {
+      double score = stats_[i].averageMs.load(std::memory_order_relaxed) *
+                     double(1 + stats_[i].active.load(std::memory_order_relaxed)) /
+                     double(weights_[i]);
+      if (score < best) {
+        best = score;
+        kept = 0;
       }
-      if (kept == 1) return state.healthy[0];
-      return state.edf.pick(std::span<const size_t>(state.healthy.data(), kept), weights_);
+      if (score == best) state.healthy[kept++] = i;
     }
+    if (kept == 1) return state.healthy[0];
+    return state.edf.pick(std::span<const size_t>(state.healthy.data(), kept), weights_);
+  }
   }
   return none;
 }
 
-void LoadBalancerService::recordAnswer(size_t index, const Exchange& ex, const ForwardResult& result) const {
+void LoadBalancerService::recordAnswer(size_t index, const Exchange& ex,
+                                       const ForwardResult& result) const {
   const PassiveHealthOptions& passive = *options_.passive;
   ServerHealth& health = *servers_[index].health;
   // Traefik counts a failure when the upstream was never reached or the status is 5xx.
@@ -160,10 +165,11 @@ void LoadBalancerService::recordAnswer(size_t index, const Exchange& ex, const F
     return;
   }
   if (health.recordFailure(Clock::now(), passive)) {
-    log::warn("server is DOWN", {{"serviceName", name_},
-                                 {"targetURL", servers_[index].endpoint.url},
-                                 {"reason", "passive health check: " + std::to_string(passive.maxFailedAttempts) +
-                                                " failed attempt(s) within the failure window"}});
+    log::warn("server is DOWN",
+              {{"serviceName", name_},
+               {"targetURL", servers_[index].endpoint.url},
+               {"reason", "passive health check: " + std::to_string(passive.maxFailedAttempts) +
+                              " failed attempt(s) within the failure window"}});
   }
 }
 
@@ -190,19 +196,26 @@ awaitable<void> LoadBalancerService::handle(Exchange& ex) const {
   ex.record.serviceUrl = server.endpoint.url;
   ForwardOptions options = options_.forward;
   options.preservePath = server.preservePath;
-  auto started = Clock::now();
+  bool timed = options_.strategy == BalancerStrategy::LeastTime;
+  auto started = timed ? Clock::now() : Clock::time_point();
   ForwardResult result = co_await forward(ex, server.endpoint, options);
   if (result.error == ProxyError::None) {
-    if (options_.strategy == BalancerStrategy::LeastTime) {
+    if (timed) {
       auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
       stats_[index].addSample(double(elapsed.count()));
     }
   } else {
     int status = statusFor(result.error);
     ex.record.errorDetail = describe(result.error);
-    ex.record.networkError = !result.requestSent && result.error != ProxyError::RequestBodyFailed;
-    log::debug("proxy error", {{"service", name_}, {"server", server.endpoint.url},
-                               {"error", describe(result.error)}, {"status", status}});
+    // Nothing reached a live server: the dial failed (perhaps after a stale pooled connection
+    // that forwardHttp1 already replaced), or no request byte was written.
+    ex.record.networkError = result.error == ProxyError::DialFailed ||
+                             result.error == ProxyError::DialTimeout ||
+                             (!result.requestSent && result.error != ProxyError::RequestBodyFailed);
+    log::debug("proxy error", {{"service", name_},
+                               {"server", server.endpoint.url},
+                               {"error", describe(result.error)},
+                               {"status", status}});
     statusTextReply(ex, status);
     if (result.error == ProxyError::RequestBodyFailed) ex.response.closeConnection = true;
   }

@@ -54,7 +54,8 @@ struct LoadBalancerOptions {
 
 class LoadBalancerService final : public ServiceHandler {
  public:
-  LoadBalancerService(std::string name, std::vector<BalancedServer> servers, LoadBalancerOptions options);
+  LoadBalancerService(std::string name, std::vector<BalancedServer> servers,
+                      LoadBalancerOptions options);
   ~LoadBalancerService() override;
   awaitable<void> handle(Exchange& ex) const override;
   bool up() const override;
@@ -73,9 +74,9 @@ class LoadBalancerService final : public ServiceHandler {
   std::string name_;
   std::vector<BalancedServer> servers_;
   LoadBalancerOptions options_;
-  std::vector<int> weights_;              // as configured
-  std::vector<std::string> names_;        // server URLs (hrw, sticky)
-  std::vector<std::string> setCookies_;   // Set-Cookie value per server (sticky)
+  std::vector<int> weights_;             // as configured
+  std::vector<std::string> names_;       // server URLs (hrw, sticky)
+  std::vector<std::string> setCookies_;  // Set-Cookie value per server (sticky)
   std::optional<StickyTable> sticky_;
   std::unique_ptr<WorkerState[]> workers_;
   std::unique_ptr<ServerStats[]> stats_;  // p2c and leasttime

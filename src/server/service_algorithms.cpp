@@ -81,8 +81,12 @@ std::string digestHex(const EVP_MD* md, std::string_view data) {
 
 }  // namespace
 
-std::string sha1Hex(std::string_view data) { return digestHex(EVP_sha1(), data); }
-std::string sha256Hex(std::string_view data) { return digestHex(EVP_sha256(), data); }
+std::string sha1Hex(std::string_view data) {
+  return digestHex(EVP_sha1(), data);
+}
+std::string sha256Hex(std::string_view data) {
+  return digestHex(EVP_sha256(), data);
+}
 
 std::string hexNumber(uint64_t value) {
   char buf[20];
@@ -105,8 +109,10 @@ bool StatusRanges::parse(const std::vector<std::string>& entries, std::string& e
     size_t dash = text.find('-');
     int low = 0, high = 0;
     if (!number(text.substr(0, dash), low)) return false;
-    if (dash == std::string_view::npos) high = low;
-    else if (!number(text.substr(dash + 1), high)) return false;
+    if (dash == std::string_view::npos)
+      high = low;
+    else if (!number(text.substr(dash + 1), high))
+      return false;
     ranges_.emplace_back(low, high);
   }
   return true;

@@ -20,7 +20,8 @@ namespace causeway::server {
 // Entries with weight <= 0 or not eligible are skipped and keep their `current`. Returns
 // weights.size() when nothing is eligible.
 template <class Eligible>
-size_t smoothWrrPick(std::span<int64_t> current, std::span<const int> weights, Eligible&& eligible) {
+size_t smoothWrrPick(std::span<int64_t> current, std::span<const int> weights,
+                     Eligible&& eligible) {
   size_t best = weights.size();
   int64_t total = 0;
   for (size_t i = 0; i < weights.size(); ++i) {
@@ -60,8 +61,8 @@ double hrwScore(std::string_view key, std::string_view name, double weight);
 // Index of the highest hrwScore among entries with weight > 0 for which eligible(i) holds
 // (first on ties), or names.size().
 template <class Eligible>
-size_t hrwPick(std::string_view key, std::span<const std::string> names, std::span<const int> weights,
-               Eligible&& eligible) {
+size_t hrwPick(std::string_view key, std::span<const std::string> names,
+               std::span<const int> weights, Eligible&& eligible) {
   size_t best = names.size();
   double bestScore = 0;
   for (size_t i = 0; i < names.size(); ++i) {

@@ -18,10 +18,14 @@ uint64_t mix(uint64_t hash, const void* pointer) {
 
 const char* strategyLabel(BalancerStrategy strategy) {
   switch (strategy) {
-    case BalancerStrategy::Wrr: return "WRR";
-    case BalancerStrategy::P2c: return "P2C";
-    case BalancerStrategy::Hrw: return "HRW";
-    case BalancerStrategy::LeastTime: return "LeastTime";
+  case BalancerStrategy::Wrr:
+    return "WRR";
+  case BalancerStrategy::P2c:
+    return "P2C";
+  case BalancerStrategy::Hrw:
+    return "HRW";
+  case BalancerStrategy::LeastTime:
+    return "LeastTime";
   }
   return "WRR";
 }
@@ -45,7 +49,8 @@ class GraphBuilder {
     for (const auto& [provider, config] : env_.in.providers)
       for (const auto& [name, element] : config->http.services)
         configs_[qualify(name, provider)] = Config{provider, &element};
-    for (const auto& [qualified, config] : configs_) resolve(qualified);
+    for (const auto& [qualified, config] : configs_)
+      resolve(qualified);
     if (health_) health_->commitBuild();
   }
 
@@ -75,10 +80,13 @@ class GraphBuilder {
     }
     if (auto at = std::find(stack_.begin(), stack_.end(), qualified); at != stack_.end()) {
       std::string path;
-      for (auto it = at; it != stack_.end(); ++it) path += "service:" + *it + "->";
+      for (auto it = at; it != stack_.end(); ++it)
+        path += "service:" + *it + "->";
       path += "service:" + qualified;
-      std::string message = "could not instantiate service " + qualified + ": recursion detected in " + path;
-      for (auto it = at; it != stack_.end(); ++it) cycles_.emplace(*it, message);
+      std::string message =
+          "could not instantiate service " + qualified + ": recursion detected in " + path;
+      for (auto it = at; it != stack_.end(); ++it)
+        cycles_.emplace(*it, message);
       return &failed_;
     }
     stack_.push_back(qualified);
@@ -97,18 +105,25 @@ class GraphBuilder {
     ServiceState& state = env_.runtime.services[qualified];
     state.provider = config.provider;
     state.type = typeOf(element.value);
-    for (const auto& e : element.errors) state.addError(e.toString(), !e.warning);
+    for (const auto& e : element.errors)
+      state.addError(e.toString(), !e.warning);
     if (!element.ok()) return {};
     const config::Service& service = element.value;
     Built built;
-    if (service.loadBalancer) built = buildLoadBalancer(qualified, config.provider, element, state);
-    else if (service.weighted) built = buildWeighted(qualified, config.provider, element, state);
-    else if (service.highestRandomWeight) built = buildHighestRandomWeight(qualified, config.provider, element, state);
-    else if (service.mirroring) built = buildMirroring(qualified, config.provider, element, state);
-    else if (service.failover) built = buildFailover(qualified, config.provider, element, state);
+    if (service.loadBalancer)
+      built = buildLoadBalancer(qualified, config.provider, element, state);
+    else if (service.weighted)
+      built = buildWeighted(qualified, config.provider, element, state);
+    else if (service.highestRandomWeight)
+      built = buildHighestRandomWeight(qualified, config.provider, element, state);
+    else if (service.mirroring)
+      built = buildMirroring(qualified, config.provider, element, state);
+    else if (service.failover)
+      built = buildFailover(qualified, config.provider, element, state);
     if (!built.ok || service.middlewares.empty() || !env_.wrapMiddlewares) return built;
     std::string error;
-    if (!env_.wrapMiddlewares(qualified, config.provider, service.middlewares, built.handler, error)) {
+    if (!env_.wrapMiddlewares(qualified, config.provider, service.middlewares, built.handler,
+                              error)) {
       state.addError(error);
       return {};
     }
@@ -116,8 +131,8 @@ class GraphBuilder {
   }
 
   // A child service; nullptr (with the error on `state`) when it is missing or broken.
-  const Built* child(const std::string& parent, const std::string& provider, const std::string& name,
-                     ServiceState& state, const std::string& where) {
+  const Built* child(const std::string& parent, const std::string& provider,
+                     const std::string& name, ServiceState& state, const std::string& where) {
     std::string qualified = qualify(name, provider);
     const Built* built = resolve(qualified);
     if (!built) {
@@ -125,14 +140,16 @@ class GraphBuilder {
       return nullptr;
     }
     if (!built->ok) {
-      if (!cycles_.count(parent)) state.addError(where + "the service \"" + qualified + "\" has errors");
+      if (!cycles_.count(parent))
+        state.addError(where + "the service \"" + qualified + "\" has errors");
       return nullptr;
     }
     return built;
   }
 
   // Whether `parent` can watch the status of `child` (Traefik's RegisterStatusUpdater).
-  static bool watchable(const std::string& parent, const std::string& name, const Built& child, std::string& error) {
+  static bool watchable(const std::string& parent, const std::string& name, const Built& child,
+                        std::string& error) {
     if (!child.core) {
       error = "child service " + name + " of " + parent + " not a healthcheck.StatusUpdater";
       return false;
@@ -171,7 +188,8 @@ class GraphBuilder {
     if (transport == env_.transports.end()) {
       auto broken = env_.transportErrors.find(transportName);
       state.addError(where + "servers transport \"" + transportName + "\" " +
-                     (broken != env_.transportErrors.end() ? "has errors: " + broken->second : "does not exist"));
+                     (broken != env_.transportErrors.end() ? "has errors: " + broken->second
+                                                           : "does not exist"));
       return {};
     }
     auto strategy = parseBalancerStrategy(lb.strategy);
@@ -185,17 +203,21 @@ class GraphBuilder {
     bool runChecks = check.has_value();
     if (check && iequals(check->mode, "grpc")) {
       state.addError(where + "healthCheck mode grpc is not supported until HTTP/2 upstreams exist; "
-                     "the servers are not checked", false);
+                             "the servers are not checked",
+                     false);
       runChecks = false;
-    } else if (check && !check->scheme.empty() && !iequals(check->scheme, "http")) {
+    } else if (check && !check->scheme.empty() && !iequals(check->scheme, "http") &&
+               !iequals(check->scheme, "https")) {
       state.addError(where + "healthCheck scheme \"" + check->scheme +
-                     "\" is not supported yet (only http); the servers are not checked", false);
+                         "\" is not supported (http or https); the servers are not checked",
+                     false);
       runChecks = false;
     }
 
     std::vector<BalancedServer> servers;
     std::vector<std::optional<ProbeConfig>> probes;
     bool warned = false;
+    bool unchecked = false;  // some servers get no active check
     for (const auto& server : lb.servers) {
       BalancedServer balanced;
       std::string error;
@@ -204,15 +226,25 @@ class GraphBuilder {
         return {};
       }
       std::optional<ProbeConfig> probe;
-      if (runChecks) {
+      if (runChecks && check->scheme.empty() && balanced.endpoint.scheme == "h2c") {
+        // An h2c server speaks only HTTP/2, which the checks cannot do yet.
+        if (!warned)
+          state.addError(where + "healthCheck of h2c:// servers is not supported yet; "
+                                 "they are not checked",
+                         false);
+        warned = true;
+        unchecked = true;
+      } else if (runChecks) {
         std::vector<std::string> warnings;
         probe.emplace();
         if (!makeProbeConfig(*check, server.url, *probe, error, warnings)) {
           state.addError(where + "healthCheck: " + error);
           return {};
         }
+        probe->transport = transport->second;
         if (!warned)
-          for (const auto& warning : warnings) state.addError(where + "healthCheck: " + warning, false);
+          for (const auto& warning : warnings)
+            state.addError(where + "healthCheck: " + warning, false);
         warned = true;
       }
       balanced.weight = server.effectiveWeight();
@@ -222,14 +254,16 @@ class GraphBuilder {
       probes.push_back(std::move(probe));
     }
     if (health_)
-      for (size_t i = 0; i < servers.size(); ++i) health_->setActiveCheck(qualified, lb.servers[i].url, probes[i]);
+      for (size_t i = 0; i < servers.size(); ++i)
+        health_->setActiveCheck(qualified, lb.servers[i].url, probes[i]);
 
     Built built;
     built.ok = true;
-    if (!check) built.statusError = std::string("healthCheck not enabled in config for this ") +
-                                    strategyLabel(*strategy) + " service";
+    if (!check)
+      built.statusError = std::string("healthCheck not enabled in config for this ") +
+                          strategyLabel(*strategy) + " service";
 
-    uint64_t key = element.fingerprint ^ (std::hash<std::string>{}(transportName) * 31) ^
+    uint64_t key = element.fingerprint ^ (std::hash<std::string>{}(transportName)*31) ^
                    transportFingerprint(transportName);
     if (auto reused = cached<LoadBalancerService>(qualified, key)) {
       // With a registry, reusable only while it reads the registry's current health
@@ -246,7 +280,8 @@ class GraphBuilder {
       }
     }
     for (auto& server : servers) {
-      if (!server.health) server.health = std::make_shared<ServerHealth>(qualified, server.endpoint.url);
+      if (!server.health)
+        server.health = std::make_shared<ServerHealth>(qualified, server.endpoint.url);
       state.serverStatus[server.endpoint.url] = server.health->up() ? "UP" : "DOWN";
     }
 
@@ -255,15 +290,17 @@ class GraphBuilder {
     options.forward.passHostHeader = lb.passHostHeader;
     options.forward.appendXForwardedFor = !env_.in.staticConfig->global.notAppendXForwardedFor;
     options.workers = env_.in.workers;
-    if (lb.sticky && lb.sticky->cookie) options.sticky = StickyCookieOptions::from(*lb.sticky->cookie, qualified);
+    if (lb.sticky && lb.sticky->cookie)
+      options.sticky = StickyCookieOptions::from(*lb.sticky->cookie, qualified);
     if (lb.passiveHealthCheck) {
       PassiveHealthOptions passive;
       passive.failureWindow = lb.passiveHealthCheck->failureWindow.value;
       passive.maxFailedAttempts = lb.passiveHealthCheck->maxFailedAttempts;
-      passive.activeCheck = runChecks;
+      passive.activeCheck = runChecks && !unchecked;  // else the window brings servers back
       options.passive = passive;
     }
-    auto handler = std::make_shared<LoadBalancerService>(qualified, std::move(servers), std::move(options));
+    auto handler =
+        std::make_shared<LoadBalancerService>(qualified, std::move(servers), std::move(options));
     env_.cache[qualified] = {key, handler};
     built.core = handler;
     built.handler = handler;
@@ -272,8 +309,9 @@ class GraphBuilder {
 
   // --- weighted and highestRandomWeight -------------------------------------------------
   bool children(const std::string& qualified, const std::string& provider,
-                const std::vector<config::WeightedService>& configured, bool healthCheck, ServiceState& state,
-                const std::string& where, std::vector<ServiceChild>& out, uint64_t& key) {
+                const std::vector<config::WeightedService>& configured, bool healthCheck,
+                ServiceState& state, const std::string& where, std::vector<ServiceChild>& out,
+                uint64_t& key) {
     bool ok = true;
     for (const auto& entry : configured) {
       const Built* built = child(qualified, provider, entry.name, state, where);
@@ -300,7 +338,8 @@ class GraphBuilder {
     std::vector<ServiceChild> list;
     uint64_t key = element.fingerprint * 7 + env_.in.workers;
     bool healthCheck = weighted.healthCheck.has_value();
-    if (!children(qualified, provider, weighted.services, healthCheck, state, where, list, key)) return {};
+    if (!children(qualified, provider, weighted.services, healthCheck, state, where, list, key))
+      return {};
     Built built;
     built.ok = true;
     if (!healthCheck) built.statusError = "healthCheck not enabled in config for this WRR service";
@@ -309,7 +348,8 @@ class GraphBuilder {
       std::optional<StickyCookieOptions> sticky;
       if (weighted.sticky && weighted.sticky->cookie)
         sticky = StickyCookieOptions::from(*weighted.sticky->cookie, qualified);
-      handler = std::make_shared<WeightedService>(std::move(list), std::move(sticky), healthCheck, env_.in.workers);
+      handler = std::make_shared<WeightedService>(std::move(list), std::move(sticky), healthCheck,
+                                                  env_.in.workers);
       env_.cache[qualified] = {key, handler};
     }
     built.core = handler;
@@ -318,13 +358,15 @@ class GraphBuilder {
   }
 
   Built buildHighestRandomWeight(const std::string& qualified, const std::string& provider,
-                                 const config::Element<config::Service>& element, ServiceState& state) {
+                                 const config::Element<config::Service>& element,
+                                 ServiceState& state) {
     const config::HighestRandomWeight& hrw = *element.value.highestRandomWeight;
     const std::string where = locationPrefix(element.location);
     std::vector<ServiceChild> list;
     uint64_t key = element.fingerprint * 11;
     bool healthCheck = hrw.healthCheck.has_value();
-    if (!children(qualified, provider, hrw.services, healthCheck, state, where, list, key)) return {};
+    if (!children(qualified, provider, hrw.services, healthCheck, state, where, list, key))
+      return {};
     Built built;
     built.ok = true;
     if (!healthCheck) built.statusError = "healthCheck not enabled in config for this HRW service";
@@ -345,7 +387,8 @@ class GraphBuilder {
     const std::string where = locationPrefix(element.location);
     const Built* main = child(qualified, provider, mirroring.service, state, where);
     if (!main) return {};
-    uint64_t key = mix(mix(element.fingerprint * 13 + env_.in.workers, main->handler.get()), main->core.get());
+    uint64_t key =
+        mix(mix(element.fingerprint * 13 + env_.in.workers, main->handler.get()), main->core.get());
     std::vector<MirrorTarget> mirrors;
     bool ok = true;
     for (const auto& mirror : mirroring.mirrors) {
@@ -366,15 +409,19 @@ class GraphBuilder {
     Built built;
     built.ok = true;
     bool mainWatchable = main->core && main->statusError.empty();
-    if (!mirroring.healthCheck) built.statusError = "healthCheck not enabled in config for this mirroring service";
-    else if (!main->core) built.statusError = "service of mirroring not a healthcheck.StatusUpdater";
+    if (!mirroring.healthCheck)
+      built.statusError = "healthCheck not enabled in config for this mirroring service";
+    else if (!main->core)
+      built.statusError = "service of mirroring not a healthcheck.StatusUpdater";
     else if (!main->statusError.empty())
       built.statusError = "cannot register service of mirroring as updater: " + main->statusError;
     auto handler = cached<MirroringService>(qualified, key);
     if (!handler) {
-      ServiceChild mainChild{mirroring.service, 1, main->handler, mainWatchable ? main->core : nullptr};
-      handler = std::make_shared<MirroringService>(qualified, std::move(mainChild), std::move(mirrors),
-                                                   mirroring.mirrorBody, mirroring.maxBodySize, env_.in.workers);
+      ServiceChild mainChild{mirroring.service, 1, main->handler,
+                             mainWatchable ? main->core : nullptr};
+      handler = std::make_shared<MirroringService>(qualified, std::move(mainChild),
+                                                   std::move(mirrors), mirroring.mirrorBody,
+                                                   mirroring.maxBodySize, env_.in.workers);
       env_.cache[qualified] = {key, handler};
     }
     built.core = handler;
@@ -393,7 +440,8 @@ class GraphBuilder {
     if (failover.errors && !failover.errors->status.empty()) {
       std::string error;
       if (!errorStatus.parse(failover.errors->status, error)) {
-        state.addError(where + "error creating failover service " + qualified + ": creating HTTP code ranges: " + error);
+        state.addError(where + "error creating failover service " + qualified +
+                       ": creating HTTP code ranges: " + error);
         return {};
       }
     }
@@ -417,14 +465,18 @@ class GraphBuilder {
     }
     Built built;
     built.ok = true;
-    if (!failover.healthCheck) built.statusError = "healthCheck not enabled in config for this failover service";
+    if (!failover.healthCheck)
+      built.statusError = "healthCheck not enabled in config for this failover service";
     int64_t maxBody = failover.errors ? failover.errors->maxRequestBodyBytes : -1;
     uint64_t key = element.fingerprint * 17;
-    for (const Built* side : {main, fallback}) key = mix(mix(key, side->handler.get()), side->core.get());
+    for (const Built* side : {main, fallback})
+      key = mix(mix(key, side->handler.get()), side->core.get());
     auto handler = cached<FailoverService>(qualified, key);
     if (!handler) {
-      ServiceChild mainChild{failover.service, 1, main->handler, mainWatched ? main->core : nullptr};
-      ServiceChild fallbackChild{failover.fallback, 1, fallback->handler, fallbackWatched ? fallback->core : nullptr};
+      ServiceChild mainChild{failover.service, 1, main->handler,
+                             mainWatched ? main->core : nullptr};
+      ServiceChild fallbackChild{failover.fallback, 1, fallback->handler,
+                                 fallbackWatched ? fallback->core : nullptr};
       handler = std::make_shared<FailoverService>(std::move(mainChild), std::move(fallbackChild),
                                                   std::move(errorStatus), maxBody);
       env_.cache[qualified] = {key, handler};

@@ -42,8 +42,9 @@ struct ServiceBuildEnv {
   std::map<std::string, std::pair<uint64_t, HandlerPtr>>& cache;
   // Wraps `handler` in the service-level middlewares `names` of service `qualified` (from
   // `provider`); false with `error` set when one is missing or broken. Unset: none applied.
-  std::function<bool(const std::string& qualified, const std::string& provider, const std::vector<std::string>& names,
-                     HandlerPtr& handler, std::string& error)>
+  std::function<bool(const std::string& qualified, const std::string& provider,
+                     const std::vector<std::string>& names, HandlerPtr& handler,
+                     std::string& error)>
       wrapMiddlewares = nullptr;
 };
 

@@ -6,9 +6,7 @@ namespace causeway::server {
 
 FailoverService::FailoverService(ServiceChild main, ServiceChild fallback, StatusRanges errorStatus,
                                  int64_t maxRequestBodyBytes)
-    : main_(std::move(main)),
-      fallback_(std::move(fallback)),
-      errorStatus_(std::move(errorStatus)),
+    : main_(std::move(main)), fallback_(std::move(fallback)), errorStatus_(std::move(errorStatus)),
       maxRequestBodyBytes_(maxRequestBodyBytes) {}
 
 awaitable<void> FailoverService::handle(Exchange& ex) const {
@@ -45,8 +43,10 @@ awaitable<void> FailoverService::handle(Exchange& ex) const {
     ex.request = std::move(sent);
     if (original) ex.request.body = ex.arena.make<MemoryBody>(bytes);
   }
-  if (fallbackUp()) co_await fallback_.handler->handle(ex);
-  else errorReply(ex, 503, reasonPhrase(503));
+  if (fallbackUp())
+    co_await fallback_.handler->handle(ex);
+  else
+    errorReply(ex, 503, reasonPhrase(503));
   ex.request.body = original;
 }
 

@@ -16,7 +16,8 @@ namespace causeway::server {
 class FailoverService final : public ServiceHandler {
  public:
   // `main.health` / `fallback.health` null: that side's status is not watched (always up).
-  FailoverService(ServiceChild main, ServiceChild fallback, StatusRanges errorStatus, int64_t maxRequestBodyBytes);
+  FailoverService(ServiceChild main, ServiceChild fallback, StatusRanges errorStatus,
+                  int64_t maxRequestBodyBytes);
   awaitable<void> handle(Exchange& ex) const override;
   // DOWN only when both the service and the fallback are down (Traefik).
   bool up() const override { return mainUp() || fallbackUp(); }

@@ -34,11 +34,13 @@ Request copyRequest(const Request& request, Arena& arena) {
   copy.scheme = arena.copy(request.scheme);
   copy.versionMajor = request.versionMajor;
   copy.versionMinor = request.versionMinor;
-  for (const auto& field : request.headers) copy.headers.add(arena.copy(field.name), arena.copy(field.value));
+  for (const auto& field : request.headers)
+    copy.headers.add(arena.copy(field.name), arena.copy(field.value));
   copy.upgrade = request.upgrade;
   copy.websocket = request.websocket;
   copy.nominatedKeptCount = request.nominatedKeptCount;
-  for (size_t i = 0; i < request.nominatedKeptCount; ++i) copy.nominatedKept[i] = arena.copy(request.nominatedKept[i]);
+  for (size_t i = 0; i < request.nominatedKeptCount; ++i)
+    copy.nominatedKept[i] = arena.copy(request.nominatedKept[i]);
   return copy;
 }
 

@@ -50,7 +50,9 @@ Request copyRequest(const Request& request, Arena& arena);
 // (arena reset), i.e. after the response body has been sent. The counter's owner (a
 // handler of the snapshot the exchange pinned) outlives the arena reset.
 struct InflightGuard {
-  explicit InflightGuard(std::atomic<int64_t>& c) : counter(c) { counter.fetch_add(1, std::memory_order_relaxed); }
+  explicit InflightGuard(std::atomic<int64_t>& c) : counter(c) {
+    counter.fetch_add(1, std::memory_order_relaxed);
+  }
   ~InflightGuard() { counter.fetch_sub(1, std::memory_order_relaxed); }
   std::atomic<int64_t>& counter;
 };

@@ -38,19 +38,18 @@ awaitable<void> runMirrorJob(std::unique_ptr<MirrorJob> job) {
         if (chunk.error || chunk.last) break;
       }
     }
+    // Coroutines beside the exchange (an HTTP/2 body pump) end before its arena goes.
+    if (!sub.background.empty()) co_await sub.background.join();
   }
 }
 
 }  // namespace
 
-MirroringService::MirroringService(std::string name, ServiceChild main, std::vector<MirrorTarget> mirrors,
-                                   bool mirrorBody, int64_t maxBodySize, unsigned workers)
-    : name_(std::move(name)),
-      main_(std::move(main)),
-      mirrors_(std::move(mirrors)),
-      mirrorBody_(mirrorBody),
-      maxBodySize_(maxBodySize),
-      counts_(mirrors_.size(), 0),
+MirroringService::MirroringService(std::string name, ServiceChild main,
+                                   std::vector<MirrorTarget> mirrors, bool mirrorBody,
+                                   int64_t maxBodySize, unsigned workers)
+    : name_(std::move(name)), main_(std::move(main)), mirrors_(std::move(mirrors)),
+      mirrorBody_(mirrorBody), maxBodySize_(maxBodySize), counts_(mirrors_.size(), 0),
       slots_(std::make_unique<Slot[]>(std::max(workers, 1u))) {}
 
 std::vector<HandlerPtr> MirroringService::dueMirrors() const {

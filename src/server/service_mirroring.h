@@ -31,12 +31,13 @@ struct MirrorTarget {
   HandlerPtr handler;
 };
 
-class MirroringService final : public ServiceHandler, public std::enable_shared_from_this<MirroringService> {
+class MirroringService final : public ServiceHandler,
+                               public std::enable_shared_from_this<MirroringService> {
  public:
   static constexpr size_t kMaxMirrorJobs = 1024;
 
-  MirroringService(std::string name, ServiceChild main, std::vector<MirrorTarget> mirrors, bool mirrorBody,
-                   int64_t maxBodySize, unsigned workers);
+  MirroringService(std::string name, ServiceChild main, std::vector<MirrorTarget> mirrors,
+                   bool mirrorBody, int64_t maxBodySize, unsigned workers);
   awaitable<void> handle(Exchange& ex) const override;
   // The main service's status (Traefik propagates it through a mirroring service).
   bool up() const override { return !main_.health || main_.health->up(); }
@@ -56,10 +57,10 @@ class MirroringService final : public ServiceHandler, public std::enable_shared_
   std::vector<MirrorTarget> mirrors_;
   bool mirrorBody_;
   int64_t maxBodySize_;
-  mutable std::mutex mutex_;           // guards the counters below (process-wide shares)
+  mutable std::mutex mutex_;  // guards the counters below (process-wide shares)
   mutable uint64_t total_ = 0;
   mutable std::vector<uint64_t> counts_;
-  std::unique_ptr<Slot[]> slots_;      // per worker
+  std::unique_ptr<Slot[]> slots_;  // per worker
 };
 
 }  // namespace causeway::server

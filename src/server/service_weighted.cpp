@@ -6,11 +6,14 @@
 
 namespace causeway::server {
 
-WeightedService::WeightedService(std::vector<ServiceChild> children, std::optional<StickyCookieOptions> sticky,
-                                 bool healthCheck, unsigned workers)
+WeightedService::WeightedService(std::vector<ServiceChild> children,
+                                 std::optional<StickyCookieOptions> sticky, bool healthCheck,
+                                 unsigned workers)
     : children_(std::move(children)), healthCheck_(healthCheck), cursors_(std::max(workers, 1u)) {
-  for (const auto& child : children_) weights_.push_back(child.weight);
-  for (auto& cursor : cursors_) cursor.current.assign(children_.size(), 0);
+  for (const auto& child : children_)
+    weights_.push_back(child.weight);
+  for (auto& cursor : cursors_)
+    cursor.current.assign(children_.size(), 0);
   if (sticky) {
     sticky_.emplace(std::move(*sticky));
     setCookies_.resize(children_.size());
@@ -42,7 +45,8 @@ awaitable<void> WeightedService::handle(Exchange& ex) const {
     }
   }
   if (index == none) {
-    index = smoothWrrPick(cursors_[ex.worker.index()].current, weights_, [this](size_t i) { return available(i); });
+    index = smoothWrrPick(cursors_[ex.worker.index()].current, weights_,
+                          [this](size_t i) { return available(i); });
     if (index == none) {
       errorReply(ex, 503, "no available server");
       co_return;
@@ -53,7 +57,8 @@ awaitable<void> WeightedService::handle(Exchange& ex) const {
   if (writeCookie && !setCookies_[index].empty()) addSetCookie(ex.response, setCookies_[index]);
 }
 
-HighestRandomWeightService::HighestRandomWeightService(std::vector<ServiceChild> children, bool healthCheck)
+HighestRandomWeightService::HighestRandomWeightService(std::vector<ServiceChild> children,
+                                                       bool healthCheck)
     : children_(std::move(children)), healthCheck_(healthCheck) {
   for (const auto& child : children_) {
     names_.push_back(child.name);
@@ -73,7 +78,8 @@ bool HighestRandomWeightService::up() const {
 }
 
 awaitable<void> HighestRandomWeightService::handle(Exchange& ex) const {
-  size_t index = hrwPick(ex.connection.peerIpText, names_, weights_, [this](size_t i) { return available(i); });
+  size_t index = hrwPick(ex.connection.peerIpText, names_, weights_,
+                         [this](size_t i) { return available(i); });
   if (index == children_.size()) {
     errorReply(ex, 503, "no available server");
     co_return;

@@ -19,10 +19,10 @@
 namespace causeway::server {
 
 struct ServiceChild {
-  std::string name;           // as written in the configuration
+  std::string name;  // as written in the configuration
   int weight = 1;
-  HandlerPtr handler;         // the child with its service-level middlewares
-  ServiceHandlerPtr health;   // the child's own handler, for its status (null: internal service)
+  HandlerPtr handler;        // the child with its service-level middlewares
+  ServiceHandlerPtr health;  // the child's own handler, for its status (null: internal service)
 };
 
 class WeightedService final : public ServiceHandler {

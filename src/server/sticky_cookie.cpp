@@ -8,11 +8,24 @@ namespace {
 
 bool isTokenChar(unsigned char c) {
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '.': case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  case '!':
+  case '#':
+  case '$':
+  case '%':
+  case '&':
+  case '\'':
+  case '*':
+  case '+':
+  case '-':
+  case '.':
+  case '^':
+  case '_':
+  case '`':
+  case '|':
+  case '~':
+    return true;
+  default:
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
   }
 }
 
@@ -85,19 +98,24 @@ bool isIpv4Literal(std::string_view s) {
   return parts == 3 && digits > 0;
 }
 
-bool validCookieValueByte(unsigned char b) { return b >= 0x20 && b < 0x7f && b != '"' && b != ';' && b != '\\'; }
+bool validCookieValueByte(unsigned char b) {
+  return b >= 0x20 && b < 0x7f && b != '"' && b != ';' && b != '\\';
+}
 
 // Go's parseCookieValue with allowDoubleQuote: strips one pair of quotes.
 std::optional<std::string_view> parseCookieValue(std::string_view raw) {
-  if (raw.size() > 1 && raw.front() == '"' && raw.back() == '"') raw = raw.substr(1, raw.size() - 2);
+  if (raw.size() > 1 && raw.front() == '"' && raw.back() == '"')
+    raw = raw.substr(1, raw.size() - 2);
   for (unsigned char c : raw)
     if (!validCookieValueByte(c)) return std::nullopt;
   return raw;
 }
 
 std::string_view trimSpaces(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -114,9 +132,12 @@ std::string stickyCookieName(std::string_view configured, std::string_view quali
   return defaultStickyCookieName(qualifiedService);
 }
 
-std::string stickyCookieValue(std::string_view childName) { return sha256Hex(childName).substr(0, 16); }
+std::string stickyCookieValue(std::string_view childName) {
+  return sha256Hex(childName).substr(0, 16);
+}
 
-StickyCookieOptions StickyCookieOptions::from(const config::Cookie& cookie, std::string_view qualifiedService) {
+StickyCookieOptions StickyCookieOptions::from(const config::Cookie& cookie,
+                                              std::string_view qualifiedService) {
   StickyCookieOptions options;
   options.name = stickyCookieName(cookie.name, qualifiedService);
   options.path = cookie.path;
@@ -144,13 +165,18 @@ std::string StickyCookieOptions::render(std::string_view value) const {
     out += "; Domain=";
     out.append(domain[0] == '.' ? std::string_view(domain).substr(1) : std::string_view(domain));
   }
-  if (maxAge > 0) out += "; Max-Age=" + std::to_string(maxAge);
-  else if (maxAge < 0) out += "; Max-Age=0";
+  if (maxAge > 0)
+    out += "; Max-Age=" + std::to_string(maxAge);
+  else if (maxAge < 0)
+    out += "; Max-Age=0";
   if (httpOnly) out += "; HttpOnly";
   if (secure) out += "; Secure";
-  if (iequals(sameSite, "none")) out += "; SameSite=None";
-  else if (iequals(sameSite, "lax")) out += "; SameSite=Lax";
-  else if (iequals(sameSite, "strict")) out += "; SameSite=Strict";
+  if (iequals(sameSite, "none"))
+    out += "; SameSite=None";
+  else if (iequals(sameSite, "lax"))
+    out += "; SameSite=Lax";
+  else if (iequals(sameSite, "strict"))
+    out += "; SameSite=Strict";
   return out;
 }
 
@@ -166,7 +192,8 @@ std::optional<std::string_view> findCookie(const http::Headers& headers, std::st
       size_t equals = part.find('=');
       std::string_view cookieName = trimSpaces(part.substr(0, equals));
       if (cookieName != name || !isToken(cookieName)) continue;
-      std::string_view raw = equals == std::string_view::npos ? std::string_view() : part.substr(equals + 1);
+      std::string_view raw =
+          equals == std::string_view::npos ? std::string_view() : part.substr(equals + 1);
       if (auto value = parseCookieValue(raw)) return value;
     }
   }
