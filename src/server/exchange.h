@@ -117,6 +117,26 @@ struct RequestRecord {
   bool networkError = false;
   std::string_view errorDetail;  // why causeway answered 4xx/5xx itself
   std::string_view user;         // authenticated (or attempted) user name, for the access log
+  // Filled by the codec for observers (metrics, access log, tracing).
+  int downstreamStatus = 0;      // what the client got (0: the connection broke first)
+  uint64_t requestBytes = 0;     // request body bytes read from the client
+  uint64_t responseBytes = 0;    // response body bytes written to the client
+  std::chrono::steady_clock::time_point originStart{};  // request sent upstream
+  std::chrono::steady_clock::time_point originEnd{};    // response head received
+  std::chrono::system_clock::time_point startWall{};    // wall clock at start (logs)
+  bool clientGone = false;       // the client went away before the response was complete
+};
+
+// Watches exchanges: metrics, access logs, tracing. Called on the worker thread that
+// serves the exchange; implementations keep per-worker state or use atomics, and must not
+// block. onRequest runs after the request head is parsed and before routing (it may add
+// headers, e.g. trace context); onComplete runs once the response has been written or the
+// exchange broke off.
+class ExchangeObserver {
+ public:
+  virtual ~ExchangeObserver() = default;
+  virtual void onRequest(struct Exchange& ex) {}
+  virtual void onComplete(const struct Exchange& ex) {}
 };
 
 struct Exchange {

@@ -505,6 +505,7 @@ awaitable<ForwardResult> forwardHttp1(Exchange& ex, const UpstreamEndpoint& endp
 
     Attempt attempt;
     c.timedOut = false;
+    ex.record.originStart = Clock::now();
     bool sent = co_await sendRequest(ex, c, attempt);
     result.requestSent = result.requestSent || attempt.requestSent;
     if (!sent && attempt.error == ProxyError::RequestBodyFailed) {
@@ -590,6 +591,7 @@ awaitable<ForwardResult> forwardHttp1(Exchange& ex, const UpstreamEndpoint& endp
     response.body = nullptr;
     response.tunnel = nullptr;
     ex.record.originStatus = head.status;
+    ex.record.originEnd = Clock::now();
 
     if (head.status == 101) {
       if (!ex.request.upgrade) {

@@ -109,6 +109,7 @@ class Http1Connection<Stream>::RequestBody final : public BodySource {
     size_t n = size_t(std::min<uint64_t>(data.size(), remaining_));
     remaining_ -= n;
     pendingConsume_ = n;
+    bytes_ += n;
     bool last = remaining_ == 0;
     if (last) complete();
     co_return BodyChunk{data.substr(0, n), last, false};
@@ -138,11 +139,17 @@ class Http1Connection<Stream>::RequestBody final : public BodySource {
 
   BodyChunk nextRun() {
     std::string_view run = runs_[runIndex_++];
+    bytes_ += run.size();
     bool last = done_ && runIndex_ == runs_.size();
     if (last) complete();
     return BodyChunk{run, last, false};
   }
 
+ public:
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  uint64_t bytes_ = 0;
   Http1Connection<Stream>& c_;
   Framing framing_;
   uint64_t remaining_;
@@ -385,6 +392,7 @@ awaitable<bool> Http1Connection<Stream>::writeResponse(Exchange& ex, bool headRe
       buffers[count++] = asio::buffer(sizeLine, size_t(end - sizeLine));
     }
     if (!chunk.data.empty()) buffers[count++] = asio::buffer(chunk.data);
+    ex.record.responseBytes += chunk.data.size();
     std::string_view crlf = "\r\n";
     if (chunked && !chunk.data.empty()) buffers[count++] = asio::buffer(crlf);
     if (chunked && chunk.last) {
@@ -450,6 +458,7 @@ awaitable<void> Http1Connection<Stream>::run() {
 
     Exchange ex(worker_, arena_, info_);
     ex.record.start = Clock::now();
+    ex.record.startWall = std::chrono::system_clock::now();
     phase_ = Phase::Handling;
     timedOut_ = false;
     readDeadline_ = entryPoint_.readTimeout.count() > 0 ? Clock::now() + entryPoint_.readTimeout
@@ -476,6 +485,7 @@ awaitable<void> Http1Connection<Stream>::run() {
     // The codec's own body: a middleware may replace ex.request.body (forwardAuth replays a
     // buffered copy), but whether the connection can be reused depends on this one.
     auto* body = static_cast<RequestBody*>(ex.request.body);
+    worker_.observeRequest(ex);
     co_await routeAndServe(ex, entryPoint_);
 
     bool close = !keepAlive || draining_ || worker_.draining() || ex.response.closeConnection ||
@@ -497,6 +507,10 @@ awaitable<void> Http1Connection<Stream>::run() {
       }
       co_await ex.background.join();
     }
+    ex.record.downstreamStatus = written ? ex.response.status : 0;
+    ex.record.clientGone = !written;
+    if (body) ex.record.requestBytes = body->bytes();
+    worker_.observeComplete(ex);
     arena_.reset();
     if (!written || close) break;
   }

@@ -500,6 +500,7 @@ awaitable<ForwardResult> forwardHttp2(Exchange& ex, const UpstreamEndpoint& endp
     co_return result;
   }
   result.requestSent = true;
+  ex.record.originStart = Clock::now();
   if (r.body) ex.background.spawn(session->executor(), pumpRequestBody(stream, r.body));
   session->requestFlush();
 
@@ -536,6 +537,7 @@ awaitable<ForwardResult> forwardHttp2(Exchange& ex, const UpstreamEndpoint& endp
   }
   response.tunnel = nullptr;
   ex.record.originStatus = stream->status;
+  ex.record.originEnd = Clock::now();
   if (stream->ended && stream->data.empty()) {
     response.body = nullptr;  // headers only (or a gRPC trailers-only answer)
     co_return result;

@@ -148,6 +148,7 @@ struct Http2Connection<Stream>::H2Stream {
   std::optional<uint64_t> contentLength;
   // Request body: pieces delivered by DATA frames, consumed by the handler.
   std::deque<std::string> body;
+  uint64_t bodyBytes = 0;
   size_t bodyConsumedPending = 0;  // bytes read by the handler not yet credited to the window
   bool endStream = false;          // the client finished sending
   bool closed = false;             // nghttp2 closed the stream (done or reset)
@@ -297,6 +298,7 @@ int Http2Connection<Stream>::onDataChunk(nghttp2_session* session, uint8_t, int3
     return 0;
   }
   s->body.emplace_back(reinterpret_cast<const char*>(data), len);
+  s->bodyBytes += len;
   s->bodyReady.notify();
   return 0;
 }
@@ -401,6 +403,7 @@ awaitable<void> Http2Connection<Stream>::serveStream(std::shared_ptr<H2Stream> s
   if (s.closed) co_return;
   Exchange ex(worker_, s.arena, info_);
   ex.record.start = Clock::now();
+  ex.record.startWall = std::chrono::system_clock::now();
   SnapshotPtr pinned = worker_.snapshot();
   ex.snapshot = pinned.get();
   Request& r = ex.request;
@@ -439,6 +442,7 @@ awaitable<void> Http2Connection<Stream>::serveStream(std::shared_ptr<H2Stream> s
     errorReply(ex, status, reasonPhrase(status));
   } else {
     applyForwardedHeaders(r, s.arena, info_, entryPoint_);
+    worker_.observeRequest(ex);
     co_await routeAndServe(ex, entryPoint_);
   }
   if (!s.closed && !dead_) co_await sendResponse(s, ex, r.method == "HEAD");
@@ -452,6 +456,10 @@ awaitable<void> Http2Connection<Stream>::serveStream(std::shared_ptr<H2Stream> s
     s.bodyReady.notify();
     co_await ex.background.join();
   }
+  ex.record.downstreamStatus = s.closeError == 0 && !dead_ ? ex.response.status : 0;
+  ex.record.clientGone = s.closeError != 0 || dead_;
+  ex.record.requestBytes = s.bodyBytes;
+  worker_.observeComplete(ex);
   s.arena.reset();
 }
 
@@ -511,6 +519,7 @@ awaitable<void> Http2Connection<Stream>::sendResponse(H2Stream& s, Exchange& ex,
       break;
     }
     s.pending = chunk.data;
+    ex.record.responseBytes += chunk.data.size();
     if (chunk.last) {
       s.responseLast = true;
       if (const http::Headers* trailers = body->trailers()) {

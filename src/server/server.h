@@ -43,6 +43,10 @@ class Server {
   size_t activeConnections() const;
   void stop();
 
+  // Observers see every exchange (metrics, access log, tracing). Add them before start().
+  void addObserver(std::shared_ptr<ExchangeObserver> observer) { observers_.push_back(std::move(observer)); }
+  const std::vector<std::shared_ptr<ExchangeObserver>>& observers() const { return observers_; }
+
  private:
   const config::StaticConfig& config_;
   std::vector<EntryPoint> entryPoints_;
@@ -50,6 +54,7 @@ class Server {
   std::atomic<bool> terminating_{false};
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<int> portLocks_;  // abstract Unix sockets held while we own the ports
+  std::vector<std::shared_ptr<ExchangeObserver>> observers_;
 };
 
 }  // namespace causeway::server

@@ -149,6 +149,14 @@ void Worker::drainConnections() {
 
 void Worker::track(DownstreamConnection& connection) { connections_.push_back(connection); }
 
+void Worker::observeRequest(Exchange& ex) {
+  for (const auto& observer : server_.observers()) observer->onRequest(ex);
+}
+
+void Worker::observeComplete(const Exchange& ex) {
+  for (const auto& observer : server_.observers()) observer->onComplete(ex);
+}
+
 void Worker::stop() {
   if (!thread_.joinable()) return;
   io_.stop();

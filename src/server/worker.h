@@ -61,6 +61,9 @@ class Worker {
   size_t activeConnections() const { return activeConnections_.load(std::memory_order_relaxed); }
 
   void track(DownstreamConnection& connection);
+  // Exchange observers (metrics, access log, tracing): the codecs call these.
+  void observeRequest(Exchange& ex);
+  void observeComplete(const Exchange& ex);
   bool draining() const { return draining_; }
   void connectionOpened() { activeConnections_.fetch_add(1, std::memory_order_relaxed); }
   void connectionClosed() { activeConnections_.fetch_sub(1, std::memory_order_relaxed); }
