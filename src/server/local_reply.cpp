@@ -78,8 +78,9 @@ void errorReply(Exchange& ex, int status, std::string_view text) {
 void statusTextReply(Exchange& ex, int status) {
   std::string_view text = reasonPhrase(status);
   localReply(ex, status, text);
-  // Traefik's proxy error handler writes the bare status text without nosniff.
-  ex.response.headers.remove("X-Content-Type-Options");
+  // Traefik's proxy error handler writes the bare status text: no Content-Type (v3 turns
+  // sniffing off at the entryPoint) and no nosniff.
+  ex.response.headers.clear();
 }
 
 }  // namespace causeway::server

@@ -14,7 +14,7 @@ from harness import curl
 from mw_upstream import Reply, start_upstream  # noqa: F401 (fixture)
 from mwkit import request, start, values
 
-FALLBACK = 1.5
+FALLBACK = 2.0
 RECOVERY = 1.5
 
 
@@ -69,14 +69,16 @@ def test_trips_falls_back_recovers_and_closes(setup):
     # While open, the service is not called at all, even once it is healthy again.
     switch.status = 200
     calls = up.count("/work")
-    while time.time() < tripped_at + FALLBACK - 0.3:
+    while time.time() < tripped_at + FALLBACK - 0.6:
         assert request(cw, "a.test", "/work")[0] == 503
         time.sleep(0.05)
     assert up.count("/work") == calls
-    # Recovering: a growing share goes through (linear ramp), the rest still gets 503.
+    # Recovering (from the first request after fallbackDuration): a growing share goes through
+    # (a linear ramp towards 50%), the rest still gets 503.
     time.sleep(max(0.0, tripped_at + FALLBACK + 0.1 - time.time()))
+    recovering_from = time.time()
     ramp = []
-    while time.time() < tripped_at + FALLBACK + RECOVERY - 0.2:
+    while time.time() < recovering_from + RECOVERY - 0.3:
         ramp.append(request(cw, "a.test", "/work")[0])
         time.sleep(0.01)
     assert 200 in ramp and 503 in ramp, ramp
@@ -85,7 +87,7 @@ def test_trips_falls_back_recovers_and_closes(setup):
     assert first_half.count(200) <= second_half.count(200), ramp
     assert ramp.count(200) < len(ramp) * 0.6, ramp  # the ramp tops out at 50%
     # Closed again after recoveryDuration.
-    time.sleep(max(0.0, tripped_at + FALLBACK + RECOVERY + 0.2 - time.time()))
+    time.sleep(max(0.0, recovering_from + RECOVERY + 0.3 - time.time()))
     assert [request(cw, "a.test", "/work")[0] for _ in range(10)] == [200] * 10
 
 
