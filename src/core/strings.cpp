@@ -8,6 +8,12 @@ std::string toLower(std::string_view s) {
   return out;
 }
 
+std::string toUpper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = asciiUpper(c);
+  return out;
+}
+
 void toLowerInPlace(std::string& s) {
   for (char& c : s) c = asciiLower(c);
 }

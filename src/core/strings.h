@@ -27,6 +27,7 @@ constexpr bool istartsWith(std::string_view s, std::string_view prefix) {
 }
 
 std::string toLower(std::string_view s);
+std::string toUpper(std::string_view s);
 void toLowerInPlace(std::string& s);
 
 // Trims spaces and horizontal tabs (HTTP optional whitespace) from both ends.

@@ -51,9 +51,12 @@ class StartDeadline final : public Watched {
 };
 
 struct OpenConnection {
-  explicit OpenConnection(Worker& w) : worker(w) { worker.connectionOpened(); }
-  ~OpenConnection() { worker.connectionClosed(); }
+  OpenConnection(Worker& w, const EntryPoint& ep) : worker(w), entryPoint(ep.index) {
+    worker.connectionOpened(entryPoint);
+  }
+  ~OpenConnection() { worker.connectionClosed(entryPoint); }
   Worker& worker;
+  size_t entryPoint;
 };
 
 awaitable<void> serveTls(Worker& worker, const EntryPoint& entryPoint, tcp::socket& socket, ConnectionInfo& info,
@@ -81,6 +84,7 @@ awaitable<void> serveTls(Worker& worker, const EntryPoint& entryPoint, tcp::sock
   info.tlsOptions = state.options;
   info.tlsStore = store.get();
   info.peerCertificate = tls.peerCertificate();
+  info.peerChain = SSL_get_peer_cert_chain(tls.ssl());
   if (tls.alpn() == "h2") {
     co_await serveHttp2(worker, entryPoint, socket, tls, info, ReadBuffer(4096));
   } else {
@@ -93,7 +97,7 @@ awaitable<void> serveTls(Worker& worker, const EntryPoint& entryPoint, tcp::sock
 }  // namespace
 
 awaitable<void> serveConnection(Worker& worker, const EntryPoint& entryPoint, tcp::socket socket) {
-  OpenConnection open(worker);
+  OpenConnection open(worker, entryPoint);
   ConnectionInfo info = describe(socket, entryPoint);
   StartDeadline deadline(socket);
   worker.watchdog().watch(deadline);

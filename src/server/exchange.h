@@ -20,6 +20,12 @@
 #include "server/task_group.h"
 
 typedef struct x509_st X509;
+struct stack_st_X509;
+using STACK_OF_X509 = struct stack_st_X509;
+
+namespace causeway::observe {
+struct ExchangeNotes;
+}
 
 namespace causeway::server {
 
@@ -46,6 +52,7 @@ struct ConnectionInfo {
   const TlsOptionSet* tlsOptions = nullptr;  // chosen by SNI
   const TlsStore* tlsStore = nullptr;        // the store the handshake used (kept alive by the connection)
   X509* peerCertificate = nullptr;    // client certificate, owned by the TLS stream
+  STACK_OF_X509* peerChain = nullptr; // certificates the client sent after its own (may be null)
   bool http2 = false;
 };
 
@@ -125,6 +132,9 @@ struct RequestRecord {
   std::chrono::steady_clock::time_point originEnd{};    // response head received
   std::chrono::system_clock::time_point startWall{};    // wall clock at start (logs)
   bool clientGone = false;       // the client went away before the response was complete
+  // The observers' own per-exchange state (src/observe: the request as it entered the chain,
+  // trace context), placed in the arena by onRequest; null when no observer needed it.
+  observe::ExchangeNotes* notes = nullptr;
 };
 
 // Watches exchanges: metrics, access logs, tracing. Called on the worker thread that
