@@ -419,6 +419,27 @@ void H2SessionPool::add(const UpstreamEndpoint& endpoint, std::shared_ptr<H2Upst
   sessions_[endpoint.poolId].push_back(std::move(session));
 }
 
+std::shared_ptr<H2SessionPool::PendingDial> H2SessionPool::dialing(uint64_t poolId) const {
+  auto it = dialing_.find(poolId);
+  return it == dialing_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<H2SessionPool::PendingDial> H2SessionPool::beginDial(uint64_t poolId,
+                                                                     asio::any_io_executor executor) {
+  auto dial = std::make_shared<PendingDial>(std::move(executor));
+  dialing_[poolId] = dial;
+  return dial;
+}
+
+void H2SessionPool::endDial(uint64_t poolId, ProxyError error) {
+  auto it = dialing_.find(poolId);
+  if (it == dialing_.end()) return;
+  it->second->finished = true;
+  it->second->error = error;
+  it->second->done.cancel();
+  dialing_.erase(it);
+}
+
 std::optional<bool> H2SessionPool::protocolOf(uint64_t poolId) const {
   auto it = protocols_.find(poolId);
   if (it == protocols_.end()) return std::nullopt;
@@ -441,7 +462,26 @@ awaitable<ForwardResult> forwardHttp2(Exchange& ex, const UpstreamEndpoint& endp
     pool.add(endpoint, session);
   } else {
     session = pool.find(endpoint);
+    // Wait for a dial already under way; its session usually has room for this stream too.
+    while (!session) {
+      std::shared_ptr<H2SessionPool::PendingDial> dial = pool.dialing(endpoint.poolId);
+      if (!dial) break;
+      while (!dial->finished) co_await dial->done.async_wait(nothrow);
+      if (dial->error != ProxyError::None) {
+        result.error = dial->error;
+        co_return result;
+      }
+      session = pool.find(endpoint);
+    }
     if (!session) {
+      pool.beginDial(endpoint.poolId, ex.worker.io().get_executor());
+      // Waiters are released however this frame ends.
+      struct EndDial {
+        H2SessionPool& pool;
+        uint64_t poolId;
+        ProxyError& error;
+        ~EndDial() { pool.endDial(poolId, error); }
+      } endDial{pool, endpoint.poolId, result.error};
       Acquired acquired = co_await ex.worker.pool().acquire(endpoint, false);
       if (!acquired.connection) {
         result.error = acquired.timedOut ? ProxyError::DialTimeout : ProxyError::DialFailed;
@@ -548,14 +588,16 @@ awaitable<ForwardResult> forwardHttp2(Exchange& ex, const UpstreamEndpoint& endp
   co_return result;
 }
 
+// Not a coroutine: it hands back the chosen codec's awaitable (every argument is a
+// reference the caller keeps alive while it awaits), saving a frame per request.
 awaitable<ForwardResult> forward(Exchange& ex, const UpstreamEndpoint& endpoint, const ForwardOptions& options) {
-  if (endpoint.scheme == "h2c") co_return co_await forwardHttp2(ex, endpoint, options);
+  if (endpoint.scheme == "h2c") return forwardHttp2(ex, endpoint, options);
   if (endpoint.scheme == "https" && !endpoint.transport->disableHTTP2) {
     H2SessionPool& pool = ex.worker.h2Sessions();
     auto known = pool.protocolOf(endpoint.poolId);
-    if (known && *known) co_return co_await forwardHttp2(ex, endpoint, options);
+    if (known && *known) return forwardHttp2(ex, endpoint, options);
   }
-  co_return co_await forwardHttp1(ex, endpoint, options);
+  return forwardHttp1(ex, endpoint, options);
 }
 
 }  // namespace causeway::server

@@ -19,9 +19,24 @@ class H2UpstreamSession;
 // Per-worker registry of HTTP/2 upstream connections (single-threaded).
 class H2SessionPool {
  public:
+  // A dial in progress to one endpoint. Requests that find no session while it runs wait
+  // for it instead of dialing their own (as Go's transport coalesces dials), so a cold
+  // burst opens one connection per worker, not one per request.
+  struct PendingDial {
+    explicit PendingDial(asio::any_io_executor executor)
+        : done(executor, asio::steady_timer::time_point::max()) {}
+    asio::steady_timer done;  // cancelled when the dial finishes: wakes every waiter
+    bool finished = false;
+    ProxyError error = ProxyError::None;
+  };
+
   // A live session to the endpoint with room for one more stream, or null.
   std::shared_ptr<H2UpstreamSession> find(const UpstreamEndpoint& endpoint);
   void add(const UpstreamEndpoint& endpoint, std::shared_ptr<H2UpstreamSession> session);
+  // The dial in progress to the endpoint, or null.
+  std::shared_ptr<PendingDial> dialing(uint64_t poolId) const;
+  std::shared_ptr<PendingDial> beginDial(uint64_t poolId, asio::any_io_executor executor);
+  void endDial(uint64_t poolId, ProxyError error);
   // https:// endpoints whose ALPN answer is known: true = h2, false = http/1.1.
   std::optional<bool> protocolOf(uint64_t poolId) const;
   void setProtocol(uint64_t poolId, bool http2) { protocols_[poolId] = http2; }
@@ -30,6 +45,7 @@ class H2SessionPool {
  private:
   std::unordered_map<uint64_t, std::vector<std::shared_ptr<H2UpstreamSession>>> sessions_;
   std::unordered_map<uint64_t, bool> protocols_;
+  std::unordered_map<uint64_t, std::shared_ptr<PendingDial>> dialing_;
 };
 
 // Sends the exchange's request over HTTP/2. `connection`, when given, is a freshly dialed

@@ -28,6 +28,7 @@ namespace {
 constexpr size_t kConnectionHeaderBudget = 4 << 20;  // decoded header bytes across open streams
 constexpr int32_t kStreamWindow = 256 * 1024;
 constexpr int32_t kConnectionWindow = 4 << 20;
+constexpr std::chrono::seconds kCloseLinger{2};  // for the last frames once reading has stopped
 
 bool isConnectionSpecific(std::string_view name) {
   return iequals(name, "connection") || iequals(name, "keep-alive") || iequals(name, "proxy-connection") ||
@@ -144,7 +145,7 @@ struct Http2Connection<Stream>::H2Stream {
   std::string_view method, scheme, authority, path, protocol;
   http::Headers headers;
   size_t headerBytes = 0;
-  bool badHeaders = false;
+  bool malformed = false;  // RFC 9113 §8.1.1: reset with PROTOCOL_ERROR, never served
   std::optional<uint64_t> contentLength;
   // Request body: pieces delivered by DATA frames, consumed by the handler.
   std::deque<std::string> body;
@@ -244,7 +245,11 @@ int Http2Connection<Stream>::onHeader(nghttp2_session*, const nghttp2_frame* fra
     std::string_view copy = s->arena.copy(v);
     if (n == ":method") s->method = copy;
     else if (n == ":scheme") s->scheme = copy;
-    else if (n == ":authority") s->authority = copy;
+    else if (n == ":authority") {
+      s->authority = copy;
+      // §8.3.1: :authority must not carry userinfo.
+      if (v.find('@') != std::string_view::npos) s->malformed = true;
+    }
     else if (n == ":path") s->path = copy;
     else if (n == ":protocol") s->protocol = copy;
     return 0;
@@ -275,6 +280,10 @@ int Http2Connection<Stream>::onFrameRecv(nghttp2_session*, const nghttp2_frame* 
   bool endStream = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
   if (frame->hd.type == NGHTTP2_HEADERS) {
     if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+      if (s->malformed) {
+        nghttp2_submit_rst_stream(c->session_, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_PROTOCOL_ERROR);
+        return 0;
+      }
       if (endStream) s->endStream = true;
       c->ready_.push_back(c->streams_[frame->hd.stream_id]);
     } else if (endStream) {
@@ -613,7 +622,9 @@ awaitable<void> Http2Connection<Stream>::run(ReadBuffer initial) {
     requestFlush();
   }
   dead_ = true;
-  disarm();
+  // The writer may still be sending (a GOAWAY after a protocol error or a flood) to a peer
+  // that does not read: give it a moment, then the watchdog closes the socket.
+  armIn(kCloseLinger);
   // Stream coroutines reference this connection: let them finish before it goes away.
   for (auto& [id, stream] : streams_) {
     stream->closed = true;
@@ -622,6 +633,7 @@ awaitable<void> Http2Connection<Stream>::run(ReadBuffer initial) {
   }
   writeWanted_.notify();
   while (handlers_ > 0 || writerRunning_) co_await handlersDone_.wait();
+  disarm();
 }
 
 template <class Stream>

@@ -91,8 +91,9 @@ class Build {
     buildMiddlewares();
     buildInternal();
     buildServices();
+    buildTlsStore(tlsBuilder);
     buildRouters();
-    buildTls(tlsBuilder);
+    bindTlsHosts();
     for (auto& routes : snapshot_.routes) {
       routes.table.build();
       routes.tlsTable.build();
@@ -354,15 +355,21 @@ class Build {
     return it != in_.providers.end() && it->second->tls.options.count(bare) > 0;
   }
 
-  // The TLS store: certificates, options, and which options serve which host.
-  void buildTls(TlsStoreBuilder& builder) {
-    TlsStoreBuilder::Input input;
-    input.entryPoints = in_.entryPoints->size();
-    for (const auto& [provider, config] : in_.providers) input.providers.emplace_back(provider, &config->tls);
-    input.hostOptions = tlsHosts_;
+  // The TLS store's certificates and options, before the routers that refer to them.
+  void buildTlsStore(TlsStoreBuilder& builder) {
+    TlsStoreBuilder::Providers providers;
+    for (const auto& [provider, config] : in_.providers) providers.emplace_back(provider, &config->tls);
     std::vector<std::string> errors;
-    snapshot_.tls = builder.build(input, errors);
+    tlsStore_ = builder.build(providers, errors);
     for (auto& error : errors) runtime_.globalErrors.push_back(std::move(error));
+  }
+
+  // Which options serve which host, from the routers' Host() domains.
+  void bindTlsHosts() {
+    std::vector<std::string> errors;
+    TlsStoreBuilder::bindHosts(*tlsStore_, in_.entryPoints->size(), tlsHosts_, errors);
+    for (auto& error : errors) runtime_.globalErrors.push_back(std::move(error));
+    snapshot_.tls = std::move(tlsStore_);
     for (const auto& [entryPoint, host, options] : tlsHosts_)
       if (options != "default") snapshot_.routes[entryPoint].sniCheck = true;
   }
@@ -427,6 +434,10 @@ class Build {
         state.addError(where + "unknown TLS options: " + tlsOptions);
         return;
       }
+      if (tlsStore_->invalid(tlsOptions)) {
+        state.addError(where + "TLS options " + tlsOptions + " are invalid (see the errors above); not served");
+        return;
+      }
       if (!r.tls->certResolver.empty())
         state.addError(where + "certificate resolver \"" + r.tls->certResolver +
                            "\" is not available (ACME is not supported yet); the default certificate store is used",
@@ -483,6 +494,11 @@ class Build {
       if (tls && options.empty())
         options = ep->defaultTlsOptions.empty() ? "default" : qualify(ep->defaultTlsOptions, provider);
       if (tls) {
+        if (tlsStore_->invalid(options)) {
+          state.addError(where + "TLS options " + options + " (entryPoint " + ep->name +
+                         ") are invalid (see the errors above); not served there");
+          continue;
+        }
         // The router's Host() domains carry its TLS options on this entryPoint.
         for (const auto& host : rule->hosts()) tlsHosts_.emplace_back(ep->index, host, options);
       }
@@ -572,6 +588,7 @@ class Build {
   std::map<std::string, HandlerPtr> services_;
   std::vector<std::vector<std::pair<std::string, MiddlewareFactoryPtr>>> chains_;
   std::vector<std::tuple<size_t, std::string, std::string>> tlsHosts_;  // (entryPoint, host, options)
+  std::shared_ptr<TlsStore> tlsStore_;  // being built; moved into the snapshot
 };
 
 }  // namespace

@@ -206,6 +206,9 @@ std::shared_ptr<const TlsOptionSet> buildOptions(const std::string& name, const 
     }
     set->verifyMode = SSL_VERIFY_PEER | (type == "RequireAndVerifyClientCert" ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0);
     set->verifyChain = true;
+  } else {
+    errors.push_back(where + "unknown clientAuthType \"" + type + "\"");
+    return nullptr;
   }
   return set;
 }
@@ -324,26 +327,33 @@ TlsCertificatePtr TlsStoreBuilder::load(const std::string& certFile, const std::
   return c;
 }
 
-TlsStorePtr TlsStoreBuilder::build(const Input& input, std::vector<std::string>& errors) {
+std::shared_ptr<TlsStore> TlsStoreBuilder::build(const Providers& providers, std::vector<std::string>& errors) {
   auto store = std::make_shared<TlsStore>();
   // Options: "default" (from any provider, else built in), then name@provider.
   config::TlsOptions defaults;
-  for (const auto& [provider, tls] : input.providers) {
+  for (const auto& [provider, tls] : providers) {
     if (auto it = tls->options.find("default"); it != tls->options.end()) defaults = it->second;
   }
-  if (auto set = buildOptions("default", defaults, errors)) store->options_["default"] = set;
-  else store->options_["default"] = buildOptions("default", config::TlsOptions{}, errors);
+  // A broken "default" still leaves built-in defaults for handshakes with no router, but
+  // routers that use "default" are not served.
+  if (auto set = buildOptions("default", defaults, errors)) {
+    store->options_["default"] = set;
+  } else {
+    store->options_["default"] = buildOptions("default", config::TlsOptions{}, errors);
+    store->invalid_.insert("default");
+  }
   store->defaultOptions_ = store->options_["default"].get();
-  for (const auto& [provider, tls] : input.providers) {
+  for (const auto& [provider, tls] : providers) {
     for (const auto& [name, options] : tls->options) {
       if (name == "default") continue;
       std::string qualified = qualifyOptions(name, provider);
       if (auto set = buildOptions(qualified, options, errors)) store->options_[qualified] = set;
+      else store->invalid_.insert(qualified);
     }
   }
 
   // Certificates.
-  for (const auto& [provider, tls] : input.providers) {
+  for (const auto& [provider, tls] : providers) {
     for (const auto& entry : tls->certificates) {
       std::string error;
       TlsCertificatePtr c = load(entry.certFile, entry.keyFile, error);
@@ -368,12 +378,16 @@ TlsStorePtr TlsStoreBuilder::build(const Input& input, std::vector<std::string>&
     }
   }
   if (!store->default_) store->default_ = generatedDefaultCertificate();
+  return store;
+}
 
+void TlsStoreBuilder::bindHosts(TlsStore& store, size_t entryPoints, const HostOptions& hostOptions,
+                                std::vector<std::string>& errors) {
   // Which options serve which host, per entryPoint.
-  store->hostOptions_.resize(input.entryPoints);
+  store.hostOptions_.assign(entryPoints, {});
   std::map<std::pair<size_t, std::string>, std::string> chosen;
-  for (const auto& [entryPoint, host, optionsName] : input.hostOptions) {
-    if (entryPoint >= input.entryPoints) continue;
+  for (const auto& [entryPoint, host, optionsName] : hostOptions) {
+    if (entryPoint >= entryPoints) continue;
     auto [it, inserted] = chosen.emplace(std::make_pair(entryPoint, host), optionsName);
     if (!inserted && it->second != optionsName) {
       errors.push_back("host \"" + host + "\" has conflicting TLS options \"" + it->second + "\" and \"" +
@@ -382,10 +396,9 @@ TlsStorePtr TlsStoreBuilder::build(const Input& input, std::vector<std::string>&
     }
   }
   for (const auto& [where, optionsName] : chosen) {
-    const TlsOptionSet* set = store->options(optionsName);
-    if (set) store->hostOptions_[where.first][where.second] = set;
+    const TlsOptionSet* set = store.options(optionsName);
+    if (set) store.hostOptions_[where.first][where.second] = set;
   }
-  return store;
 }
 
 TlsCertificatePtr generatedDefaultCertificate() {

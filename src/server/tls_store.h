@@ -12,6 +12,7 @@
 #include <openssl/x509.h>
 
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -70,6 +71,9 @@ class TlsStore {
   // Host() is that name, else "default".
   const TlsOptionSet* optionsFor(size_t entryPointIndex, std::string_view serverName) const;
   const TlsOptionSet* options(std::string_view name) const;
+  // True when option set `name` was configured but could not be built (a router that uses
+  // it is not served: failing open would drop client authentication).
+  bool invalid(std::string_view name) const { return invalid_.count(name) > 0; }
   const TlsOptionSet& defaultOptions() const { return *defaultOptions_; }
   // Every loaded certificate (for metrics and the API).
   const std::vector<TlsCertificatePtr>& certificates() const { return all_; }
@@ -81,6 +85,7 @@ class TlsStore {
   TlsCertificatePtr default_;
   std::vector<TlsCertificatePtr> all_;
   std::map<std::string, std::shared_ptr<const TlsOptionSet>, std::less<>> options_;
+  std::set<std::string, std::less<>> invalid_;
   const TlsOptionSet* defaultOptions_ = nullptr;
   // Per entryPoint: host (exact or "*.parent") → options.
   std::vector<std::unordered_map<std::string, const TlsOptionSet*>> hostOptions_;
@@ -90,15 +95,17 @@ using TlsStorePtr = std::shared_ptr<const TlsStore>;
 // Builds TlsStores; keeps loaded certificates between builds (control thread only).
 class TlsStoreBuilder {
  public:
-  struct Input {
-    std::vector<std::pair<std::string, const config::TlsConfig*>> providers;  // provider, tls
-    size_t entryPoints = 0;
-    // Router host bindings: (entryPoint index, lower-case host or "*.parent", options name).
-    std::vector<std::tuple<size_t, std::string, std::string>> hostOptions;
-  };
-  // Builds a store; problems are appended to `errors` (file names included). A broken
-  // certificate is skipped; the store always has a default certificate and options.
-  TlsStorePtr build(const Input& input, std::vector<std::string>& errors);
+  using Providers = std::vector<std::pair<std::string, const config::TlsConfig*>>;  // provider, tls
+  // Router host bindings: (entryPoint index, lower-case host or "*.parent", options name).
+  using HostOptions = std::vector<std::tuple<size_t, std::string, std::string>>;
+
+  // Builds the options and certificates; problems are appended to `errors` (file names
+  // included). A broken certificate is skipped and a broken option set is marked invalid;
+  // the store always has a default certificate and options.
+  std::shared_ptr<TlsStore> build(const Providers& providers, std::vector<std::string>& errors);
+  // Binds routers' hosts to their options, once the routers are known.
+  static void bindHosts(TlsStore& store, size_t entryPoints, const HostOptions& hostOptions,
+                        std::vector<std::string>& errors);
 
  private:
   struct Cached {

@@ -14,6 +14,7 @@
 
 #include "core/log.h"
 #include "core/strings.h"
+#include "server/send_now.h"
 
 namespace causeway::server {
 namespace {
@@ -129,6 +130,9 @@ int clientHelloCallback(SSL* ssl, int* alert, void*) {
   }
   SSL_set_min_proto_version(ssl, options->minVersion);
   SSL_set_max_proto_version(ssl, options->maxVersion);
+  // TLS 1.0/1.1 sign with SHA-1, which OpenSSL's default security level refuses; an explicit
+  // minVersion below 1.2 asks for them (as Go allows).
+  if (options->minVersion < TLS1_2_VERSION) SSL_set_security_level(ssl, 0);
   SSL_set_cipher_list(ssl, options->cipherList.c_str());
   if (!options->groups.empty()) SSL_set1_groups_list(ssl, options->groups.c_str());
   if (options->disableSessionTickets) SSL_set_options(ssl, SSL_OP_NO_TICKET);
@@ -226,7 +230,10 @@ std::shared_ptr<SSL_CTX> makeClientContext(const std::vector<std::string>& rootC
                                            const std::vector<std::string>& cipherSuites, std::string& error) {
   std::shared_ptr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
-  if (int v = tlsVersionFromName(minVersion); v > 0) SSL_CTX_set_min_proto_version(ctx.get(), v);
+  if (int v = tlsVersionFromName(minVersion); v > 0) {
+    SSL_CTX_set_min_proto_version(ctx.get(), v);
+    if (v < TLS1_2_VERSION) SSL_CTX_set_security_level(ctx.get(), 0);  // SHA-1 signatures
+  }
   if (int v = tlsVersionFromName(maxVersion); v > 0) SSL_CTX_set_max_proto_version(ctx.get(), v);
   SSL_CTX_set_options(ctx.get(), SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
   SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_CLIENT);
@@ -329,8 +336,14 @@ awaitable<bool> TlsStream::flush() {
     sending_.resize(pending);
     int n = BIO_read(out_, sending_.data(), int(pending));
     if (n <= 0) break;
-    auto [ec, written] = co_await asio::async_write(socket_, asio::buffer(sending_.data(), size_t(n)), nothrow);
-    if (ec) failed_ = true;
+    asio::const_buffer records(sending_.data(), size_t(n));
+    SendResult now = sendNow(socket_, std::span(&records, 1));
+    if (now.error) {
+      failed_ = true;
+    } else if (!now.complete) {
+      auto [ec, written] = co_await asio::async_write(socket_, records + now.sent, nothrow);
+      if (ec) failed_ = true;
+    }
   }
   flushing_ = false;
   co_return !failed_;

@@ -63,8 +63,10 @@ class TlsStream {
 
   awaitable<std::tuple<error_code, size_t>> readSome(asio::mutable_buffer buffer);
   awaitable<std::tuple<error_code, size_t>> write(std::span<const asio::const_buffer> buffers);
+  // A coroutine, not a forwarding call: the span must point into this frame,
+  // which lives until the write completes.
   awaitable<std::tuple<error_code, size_t>> write(asio::const_buffer buffer) {
-    return write(std::span<const asio::const_buffer>(&buffer, 1));
+    co_return co_await write(std::span<const asio::const_buffer>(&buffer, 1));
   }
   // Sends close_notify (best effort).
   awaitable<void> close();

@@ -17,7 +17,6 @@ a block the server rejects cannot leave the two HPACK tables out of step; `index
 import select
 import socket
 import ssl
-import struct
 import time
 
 import hpack

@@ -14,8 +14,9 @@ codec, but through different streams underneath.
 import time
 
 import pytest
+from hyperframe.frame import DataFrame
 
-from h2probe import (NO_ERROR, PROTOCOL_ERROR, ERROR_NAMES, DataFrame, H2Client, block, request_headers)
+from h2probe import NO_ERROR, PROTOCOL_ERROR, H2Client, block, request_headers
 from harness import Causeway, to_yaml, wait_until
 from recorder import Recorder
 from tls_certs import Pki
@@ -207,10 +208,7 @@ def settle(rec, before, timeout=0.1):
     return [r for r in rec.requests() if id(r) not in before]
 
 
-D13_BUG = pytest.mark.xfail(
-    reason="BUG: :authority with userinfo gets a 400 with END_STREAM, no RST_STREAM(PROTOCOL_ERROR)", strict=True)
-CASES = [pytest.param(case_id, send, id=case_id, marks=[D13_BUG] if case_id.startswith("D13") else [])
-         for case_id, send in MALFORMED]
+CASES = [pytest.param(case_id, send, id=case_id) for case_id, send in MALFORMED]
 
 
 @pytest.mark.parametrize("transport", ["h2c", "tls"])

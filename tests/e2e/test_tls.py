@@ -6,10 +6,12 @@ Python's ssl module to read the certificate a server presents for an SNI. Certif
 made for each run by tls_certs.py (ECDSA P-256, one test CA).
 """
 import base64
-import http.client
 import os
 import signal
 import socket
+import subprocess
+
+from http.client import HTTPConnection
 
 import pytest
 
@@ -174,7 +176,7 @@ def test_sni_strict(pki, whoamis, start_causeway):
     for sni in ("unknown.test", None):
         r = s_client(cw.port(), servername=sni)
         assert not r.connected, r
-        assert any("unrecognized name" in a or "handshake failure" in a for a in r.alerts()), r
+        assert "unrecognized name" in r.alerts(), r  # RFC 6066 §3
     r = s_client(cw.port(), servername="a.example.test")
     assert r.connected and "CN = a.example.test" in r.subject, r
     for http in ("1.1", "2"):
@@ -200,9 +202,6 @@ def test_tls_1_2_and_1_3_accepted_by_default(proxy, flag, version):
     assert r.connected and r.protocol == version, r
 
 
-@pytest.mark.xfail(reason="BUG: minVersion VersionTLS11 does not enable TLS 1.1 (handshake fails: no suitable "
-                          "signature algorithm, OpenSSL security level); Go/Traefik accepts TLS 1.1 then",
-                   strict=True)
 def test_min_version_tls11_accepts_tls_1_1(proxy):
     r = s_client(proxy.port(), "-tls1_1", *OLD, servername="min11.example.test")
     assert r.connected and r.protocol == "TLSv1.1", r
@@ -340,8 +339,6 @@ def websocket_tls(port, sni, ca, path="/echo"):
     return sock, status, headers, rest, key
 
 
-@pytest.mark.xfail(reason="BUG: causeway dies with SIGSEGV (SSL_write_ex from TlsStream::write) on the first "
-                          "WebSocket frame through a TLS connection", strict=True)
 def test_websocket_over_tls(pki, whoamis, start_causeway):
     secure, _ = whoamis
     cw = start_causeway(dynamic=config({"r": {"rule": "Host(`a.example.test`)", "service": "s", "tls": {}}},
@@ -360,6 +357,10 @@ def test_websocket_over_tls(pki, whoamis, start_causeway):
             assert ws.recv() == (OP_PONG, b"p")
             assert ws.close()[0] == 1000
         finally:
+            try:  # a crash shows as an EOF first: give the exit a moment to be seen
+                cw.proc.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                pass
             assert cw.proc.poll() is None, f"causeway exited with {cw.proc.poll()}"
     finally:
         sock.close()
@@ -368,7 +369,7 @@ def test_websocket_over_tls(pki, whoamis, start_causeway):
 # ---------------------------------------------------------------------------------------
 # Certificate reload (SIGHUP) and session resumption
 
-class TlsConnection(http.client.HTTPConnection):
+class TlsConnection(HTTPConnection):
     """A keep-alive HTTPS connection to 127.0.0.1 with a given SNI."""
 
     def __init__(self, port, sni, ctx):

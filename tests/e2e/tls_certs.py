@@ -154,8 +154,14 @@ class SClient:
         m = re.search(r"^(New|Reused), (\S+), Cipher is (\S+)", self.stdout, re.M)
         self.session = m.group(1) if m else None
         self.cipher = m.group(3) if m else None
-        # The negotiated version ("TLSv1.3"); None when the handshake did not complete.
+        # The negotiated version ("TLSv1.3"); None when the handshake did not complete. The
+        # "New, ..." line names the cipher's first version (TLSv1.0 for a CBC suite under
+        # TLS 1.1), so the session's "Protocol :" line is preferred.
         self.protocol = m.group(2) if m and m.group(2) != "(NONE)" else None
+        if self.protocol:
+            p = re.search(r"^\s+Protocol\s*:\s*(\S+)", self.stdout, re.M)
+            if p:
+                self.protocol = p.group(1)
         m = re.search(r"^Server Temp Key: (.*)$", self.stdout, re.M)
         self.temp_key = m.group(1).strip() if m else None
         m = re.search(r"^ALPN protocol: (\S+)", self.stdout, re.M)
