@@ -4,8 +4,10 @@
 // Headers copies only views. Names keep the case they arrived with; lookups ignore case.
 #pragma once
 
+#include <algorithm>
 #include <string_view>
-#include <vector>
+
+#include <boost/container/small_vector.hpp>
 
 #include "core/strings.h"
 
@@ -18,9 +20,10 @@ struct HeaderField {
 
 class Headers {
  public:
-  Headers() { fields_.reserve(24); }
-
-  using const_iterator = std::vector<HeaderField>::const_iterator;
+  // Typical messages carry fewer than 16 fields: those live inline, so creating a message
+  // (several per proxied request) allocates nothing.
+  using FieldList = boost::container::small_vector<HeaderField, 16>;
+  using const_iterator = FieldList::const_iterator;
   const_iterator begin() const { return fields_.begin(); }
   const_iterator end() const { return fields_.end(); }
   size_t size() const { return fields_.size(); }
@@ -54,17 +57,18 @@ class Headers {
   // Removes fields for which pred(field) is true.
   template <class Pred>
   size_t removeIf(Pred pred) {
-    size_t before = fields_.size();
-    std::erase_if(fields_, pred);
-    return before - fields_.size();
+    auto end = std::remove_if(fields_.begin(), fields_.end(), pred);
+    size_t removed = size_t(fields_.end() - end);
+    fields_.erase(end, fields_.end());
+    return removed;
   }
   void clear() { fields_.clear(); }
 
-  std::vector<HeaderField>& fields() { return fields_; }
-  const std::vector<HeaderField>& fields() const { return fields_; }
+  FieldList& fields() { return fields_; }
+  const FieldList& fields() const { return fields_; }
 
  private:
-  std::vector<HeaderField> fields_;
+  FieldList fields_;
 };
 
 inline void Headers::set(std::string_view name, std::string_view value) {

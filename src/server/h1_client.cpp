@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "core/strings.h"
+#include "http/h1/head_writer.h"
 #include "http/h1/parser.h"
 #include "http/hop_by_hop.h"
 #include "server/h2_client.h"
@@ -17,25 +18,6 @@ constexpr size_t kReadChunk = 16384;
 
 using http::h1::Framing;
 
-void appendField(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name);
-  out.append(": ");
-  out.append(value);
-  out.append("\r\n");
-}
-
-void appendNumber(std::string& out, uint64_t value) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
-  out.append(buf, size_t(end - buf));
-}
-
-void appendHex(std::string& out, uint64_t value) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, 16);
-  out.append(buf, size_t(end - buf));
-}
-
 bool methodExpectsBody(std::string_view method) {
   return method == "POST" || method == "PUT" || method == "PATCH";
 }
@@ -44,34 +26,7 @@ bool methodExpectsBody(std::string_view method) {
 
 namespace {
 
-// Writes into a buffer sized in advance: the hot path makes no capacity checks per piece.
-class HeadWriter {
- public:
-  explicit HeadWriter(char* at) : at_(at) {}
-  void put(std::string_view s) {
-    std::memcpy(at_, s.data(), s.size());
-    at_ += s.size();
-  }
-  void put(char c) { *at_++ = c; }
-  void field(std::string_view name, std::string_view value) {
-    put(name);
-    put(": ", 2);
-    put(value);
-    put("\r\n", 2);
-  }
-  void number(uint64_t value) {
-    auto [end, ec] = std::to_chars(at_, at_ + 20, value);
-    at_ = end;
-  }
-  char* at() const { return at_; }
-
- private:
-  void put(const char* s, size_t n) {
-    std::memcpy(at_, s, n);
-    at_ += n;
-  }
-  char* at_;
-};
+using http::h1::HeadWriter;
 
 bool isHeaderNamed(const http::HeaderField& f, std::string_view name) {
   return f.name.size() == name.size() && iequals(f.name, name);
@@ -425,7 +380,7 @@ awaitable<bool> sendRequest(Exchange& ex, UpstreamConnection& c, Attempt& attemp
     if (headPending) buffers[count++] = asio::buffer(head);
     framing.clear();
     if (chunked && !chunk.data.empty()) {
-      appendHex(framing, chunk.data.size());
+      http::h1::appendNumber(framing, chunk.data.size(), 16);
       framing.append("\r\n");
       buffers[count++] = asio::buffer(framing);
     }
@@ -436,7 +391,7 @@ awaitable<bool> sendRequest(Exchange& ex, UpstreamConnection& c, Attempt& attemp
       if (chunk.last) {
         tail.append("0\r\n");
         if (const http::Headers* trailers = body->trailers())
-          for (const auto& f : *trailers) appendField(tail, f.name, f.value);
+          for (const auto& f : *trailers) http::h1::appendField(tail, f.name, f.value);
         tail.append("\r\n");
       }
       if (!tail.empty()) buffers[count++] = asio::buffer(tail);
@@ -506,7 +461,22 @@ awaitable<ForwardResult> forwardHttp1(Exchange& ex, const UpstreamEndpoint& endp
     Attempt attempt;
     c.timedOut = false;
     ex.record.originStart = Clock::now();
-    bool sent = co_await sendRequest(ex, c, attempt);
+    bool sent = false;
+    if (!ex.request.body && !c.tls) {
+      // The usual case, a bodiless request on a plain connection: send the head from here.
+      asio::const_buffer headBuffer = asio::buffer(c.writeBuffer);
+      SendResult now = sendNow(c.socket, std::span(&headBuffer, 1));
+      if (now.complete) {
+        attempt.requestSent = sent = true;
+      } else if (now.error) {
+        attempt.error = ProxyError::UpstreamClosed;
+      } else {
+        c.writeBuffer.erase(0, now.sent);
+        sent = co_await sendRequest(ex, c, attempt);
+      }
+    } else {
+      sent = co_await sendRequest(ex, c, attempt);
+    }
     result.requestSent = result.requestSent || attempt.requestSent;
     if (!sent && attempt.error == ProxyError::RequestBodyFailed) {
       result.error = attempt.error;
@@ -515,7 +485,9 @@ awaitable<ForwardResult> forwardHttp1(Exchange& ex, const UpstreamEndpoint& endp
     // Even when the body write failed, the upstream may have answered early (413...).
 
     c.armIn(endpoint.transport->responseHeaderTimeout);
-    http::h1::ResponseHead head;
+    // The head lives in the connection, not in this frame: a frame over 1 KiB is not
+    // recycled by Asio's per-thread cache and would cost an allocation per request.
+    http::h1::ResponseHead& head = c.responseHead;
     http::h1::ParseError parseError;
     http::h1::Limits limits;
     limits.maxHeadBytes = kMaxResponseHead;
@@ -583,10 +555,13 @@ awaitable<ForwardResult> forwardHttp1(Exchange& ex, const UpstreamEndpoint& endp
         continue;
       response.headers.add(rebase(f.name, from, to), rebase(f.value, from, to));
     }
-    // Fields named in the response's Connection are hop-by-hop too.
-    if (std::string_view connectionField = head.headers.get("Connection"); !connectionField.empty())
-      for (auto token : splitTrimmed(connectionField, ','))
-        if (!iequals(token, "Upgrade")) response.headers.remove(token);
+    // Fields named in the response's Connection are hop-by-hop too ("keep-alive" and the
+    // other hop-by-hop names are gone already).
+    if (head.connectionField)
+      http::forEachConnectionToken(head.headers, [&](std::string_view token) {
+        if (!iequals(token, "Upgrade") && !iequals(token, "close") && !http::isHopByHopField(token))
+          response.headers.remove(token);
+      });
     c.buffer.consume(head.headBytes);
     response.body = nullptr;
     response.tunnel = nullptr;
@@ -602,13 +577,14 @@ awaitable<ForwardResult> forwardHttp1(Exchange& ex, const UpstreamEndpoint& endp
       co_return result;
     }
     bool keepAlive = head.keepAlive && !ex.request.upgrade && sent;
-    if (head.framing == Framing::None) {
+    Framing framing = head.framing;
+    uint64_t contentLength = head.contentLength;
+    if (framing == Framing::None) {
       if (keepAlive && c.buffer.empty()) pool.release(endpoint, std::move(connection));
       co_return result;
     }
-    response.body = ex.arena.make<H1ResponseBody>(pool, endpoint, std::move(connection),
-                                                  head.framing, head.contentLength, keepAlive,
-                                                  ex.arena);
+    response.body = ex.arena.make<H1ResponseBody>(pool, endpoint, std::move(connection), framing, contentLength,
+                                                  keepAlive, ex.arena);
     co_return result;
   }
   result.error = ProxyError::UpstreamClosed;

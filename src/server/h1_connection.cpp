@@ -2,9 +2,11 @@
 
 #include <charconv>
 #include <cstring>
+#include <type_traits>
 
 #include "core/log.h"
 #include "core/strings.h"
+#include "http/h1/head_writer.h"
 #include "http/uri.h"
 #include "router/rule.h"
 #include "server/entry_point.h"
@@ -30,18 +32,26 @@ std::string_view rebase(std::string_view v, std::string_view from, const char* t
   return {to + (v.data() - from.data()), v.size()};
 }
 
-void appendNumber(std::string& out, uint64_t value, int base = 10) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, base);
-  out.append(buf, size_t(end - buf));
+void appendStatusLine(http::h1::HeadWriter& w, int minor, int status, std::string_view reason) {
+  w.put(minor == 0 ? std::string_view("HTTP/1.0 ") : std::string_view("HTTP/1.1 "));
+  w.number(uint64_t(status));
+  w.put(' ');
+  w.put(reason.empty() ? reasonPhrase(status) : reason);
+  w.put("\r\n");
 }
 
-void appendStatusLine(std::string& out, int minor, int status, std::string_view reason) {
-  out.append(minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ");
-  appendNumber(out, uint64_t(status));
-  out.push_back(' ');
-  out.append(reason.empty() ? reasonPhrase(status) : reason);
-  out.append("\r\n");
+// Response fields the codec writes itself instead of copying.
+enum class OwnField { None, Date, Framing, Connection };
+
+OwnField classifyResponseField(std::string_view name) {
+  switch (name.size()) {
+  case 4: return iequals(name, "Date") ? OwnField::Date : OwnField::None;
+  case 10:
+    return iequals(name, "Connection") || iequals(name, "Keep-Alive") ? OwnField::Connection : OwnField::None;
+  case 14: return iequals(name, "Content-Length") ? OwnField::Framing : OwnField::None;
+  case 17: return iequals(name, "Transfer-Encoding") ? OwnField::Framing : OwnField::None;
+  default: return OwnField::None;
+  }
 }
 
 bool statusHasNoBody(int status) { return (status >= 100 && status < 200) || status == 204 || status == 304; }
@@ -207,8 +217,18 @@ void Http1Connection<Stream>::updateDeadline() {
 
 template <class Stream>
 awaitable<bool> Http1Connection<Stream>::writeAll(std::span<const asio::const_buffer> buffers) {
-  auto [ec, n] = co_await stream_.write(buffers);
-  co_return !ec;
+  if constexpr (std::is_same_v<Stream, PlainStream>) {
+    // Straight to the socket; Asio only for what it could not take now.
+    SendResult now = sendNow(socket_, buffers);
+    if (now.error) co_return false;
+    if (now.complete) co_return true;
+    BufferTail rest(buffers, now.sent);
+    auto [ec, n] = co_await asio::async_write(socket_, rest.span(), nothrow);
+    co_return !ec;
+  } else {
+    auto [ec, n] = co_await stream_.write(buffers);
+    co_return !ec;
+  }
 }
 
 template <class Stream>
@@ -317,48 +337,55 @@ awaitable<bool> Http1Connection<Stream>::writeResponse(Exchange& ex, bool headRe
   BodySource* body = statusHasNoBody(status) ? nullptr : response.body;
 
   out_.clear();
-  appendStatusLine(out_, request.versionMinor, status, response.reason);
+  std::string_view reason = response.reason.empty() ? reasonPhrase(status) : response.reason;
+  std::string_view date = worker_.httpDate();
+  size_t bound = reason.size() + date.size() + 128;
+  for (const auto& f : response.headers) bound += f.name.size() + f.value.size() + 4;
+  http::h1::HeadBuffer head(out_, bound);
+  http::h1::HeadWriter& w = head.writer();
+  appendStatusLine(w, request.versionMinor, status, reason);
   bool hasDate = false;
+  bool hasLength = false;
   for (const auto& f : response.headers) {
-    if (body && (iequals(f.name, "Content-Length") || iequals(f.name, "Transfer-Encoding"))) continue;
-    if (iequals(f.name, "Connection") || iequals(f.name, "Keep-Alive")) continue;
-    if (iequals(f.name, "Date")) hasDate = true;
-    out_.append(f.name);
-    out_.append(": ");
-    out_.append(f.value);
-    out_.append("\r\n");
+    switch (classifyResponseField(f.name)) {
+    case OwnField::Framing:
+      hasLength = hasLength || f.name.size() == 14;
+      if (body) continue;
+      break;
+    case OwnField::Connection: continue;
+    case OwnField::Date: hasDate = true; break;
+    case OwnField::None: break;
+    }
+    w.field(f.name, f.value);
   }
-  if (!hasDate) {
-    out_.append("Date: ");
-    out_.append(worker_.httpDate());
-    out_.append("\r\n");
-  }
+  if (!hasDate) w.field("Date", date);
 
   std::optional<uint64_t> length = body ? body->length() : std::nullopt;
   bool chunked = false;
   if (body) {
     if (length) {
-      out_.append("Content-Length: ");
-      appendNumber(out_, *length);
-      out_.append("\r\n");
+      w.put("Content-Length: ");
+      w.number(*length);
+      w.put("\r\n");
     } else if (request.versionMinor >= 1) {
-      out_.append("Transfer-Encoding: chunked\r\n");
+      w.put("Transfer-Encoding: chunked\r\n");
       chunked = true;
     } else {
       close = true;  // HTTP/1.0: the body ends with the connection
     }
-  } else if (!statusHasNoBody(status) && !response.headers.has("Content-Length") && !headRequest) {
-    out_.append("Content-Length: 0\r\n");
+  } else if (!statusHasNoBody(status) && !hasLength && !headRequest) {
+    w.put("Content-Length: 0\r\n");
   }
   if (upgraded) {
-    out_.append("Connection: Upgrade\r\n\r\n");
+    w.put("Connection: Upgrade\r\n\r\n");
   } else if (close) {
-    out_.append("Connection: close\r\n\r\n");
+    w.put("Connection: close\r\n\r\n");
   } else if (request.versionMinor == 0) {
-    out_.append("Connection: keep-alive\r\n\r\n");
+    w.put("Connection: keep-alive\r\n\r\n");
   } else {
-    out_.append("\r\n");
+    w.put("\r\n");
   }
+  head.finish();
 
   if (!body || headRequest) {
     asio::const_buffer buffer = asio::buffer(out_);
@@ -397,14 +424,8 @@ awaitable<bool> Http1Connection<Stream>::writeResponse(Exchange& ex, bool headRe
     if (chunked && !chunk.data.empty()) buffers[count++] = asio::buffer(crlf);
     if (chunked && chunk.last) {
       scratch_.assign("0\r\n");
-      if (const http::Headers* trailers = body->trailers()) {
-        for (const auto& f : *trailers) {
-          scratch_.append(f.name);
-          scratch_.append(": ");
-          scratch_.append(f.value);
-          scratch_.append("\r\n");
-        }
-      }
+      if (const http::Headers* trailers = body->trailers())
+        for (const auto& f : *trailers) http::h1::appendField(scratch_, f.name, f.value);
       scratch_.append("\r\n");
       buffers[count++] = asio::buffer(scratch_);
     }
@@ -420,12 +441,17 @@ template <class Stream>
 awaitable<void> Http1Connection<Stream>::writeError(int status) {
   // Go's server answers malformed requests this way, then closes.
   out_.clear();
-  appendStatusLine(out_, 1, status, {});
-  std::string body = std::to_string(status) + " " + std::string(reasonPhrase(status));
-  out_.append("Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: ");
-  appendNumber(out_, body.size());
-  out_.append("\r\n\r\n");
-  out_.append(body);
+  std::string_view reason = reasonPhrase(status);
+  http::h1::HeadBuffer head(out_, 2 * reason.size() + 160);
+  http::h1::HeadWriter& w = head.writer();
+  appendStatusLine(w, 1, status, reason);
+  w.put("Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: ");
+  w.number(4 + reason.size());
+  w.put("\r\n\r\n");
+  w.number(uint64_t(status));
+  w.put(' ');
+  w.put(reason);
+  head.finish();
   armIn(std::chrono::seconds(5));
   asio::const_buffer buffer = asio::buffer(out_);
   co_await writeAll(std::span<const asio::const_buffer>(&buffer, 1));

@@ -8,6 +8,7 @@
 
 #include "server/asio.h"
 #include "server/exchange.h"
+#include "server/send_now.h"
 
 namespace causeway::server {
 
@@ -15,8 +16,8 @@ class PlainStream {
  public:
   explicit PlainStream(tcp::socket& socket) : socket_(socket) {}
   auto readSome(asio::mutable_buffer buffer) { return socket_.async_read_some(buffer, nothrow); }
-  auto write(std::span<const asio::const_buffer> buffers) { return asio::async_write(socket_, buffers, nothrow); }
-  auto write(asio::const_buffer buffer) { return asio::async_write(socket_, buffer, nothrow); }
+  auto write(std::span<const asio::const_buffer> buffers) { return writeAllDirect(socket_, buffers); }
+  auto write(asio::const_buffer buffer) { return writeAllDirect(socket_, buffer); }
   awaitable<void> close() { co_return; }
   tcp::socket& socket() { return socket_; }
 

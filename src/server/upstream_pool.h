@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "server/asio.h"
+#include "http/h1/response_parser.h"
 #include "server/read_buffer.h"
+#include "server/send_now.h"
 #include "server/tls_stream.h"
 #include "server/watchdog.h"
 
@@ -66,17 +68,18 @@ class UpstreamConnection : public Watched {
   }
   awaitable<std::tuple<error_code, size_t>> write(std::span<const asio::const_buffer> b) {
     if (tls) return tls->write(b);
-    return asio::async_write(socket, b, nothrow);
+    return writeAllDirect(socket, b);
   }
   awaitable<std::tuple<error_code, size_t>> write(asio::const_buffer b) {
     if (tls) return tls->write(b);
-    return asio::async_write(socket, b, nothrow);
+    return writeAllDirect(socket, b);
   }
   tcp::socket socket;
   std::unique_ptr<TlsStream> tls;  // set for https:// servers
   bool http2 = false;              // ALPN chose h2: the connection belongs to an HTTP/2 session
   ReadBuffer buffer;
   std::string writeBuffer;  // the request head being sent
+  http::h1::ResponseHead responseHead;  // the response head being read (views into `buffer`)
   Clock::time_point idleSince{};
   uint64_t requests = 0;   // requests sent on this connection
   bool timedOut = false;

@@ -28,6 +28,7 @@ ParseStatus parseResponseHead(std::string_view input, std::string_view requestMe
   out.framing = Framing::None;
   out.contentLength = 0;
   out.keepAlive = true;
+  out.connectionField = false;
   out.reason = {};
   out.headBytes = 0;
 
@@ -87,6 +88,7 @@ ParseStatus parseResponseHead(std::string_view input, std::string_view requestMe
     case FieldId::TransferEncoding:
       return detail::addTransferCodings(value, codings) ? nullptr : "malformed Transfer-Encoding";
     case FieldId::Connection:
+      out.connectionField = true;
       detail::scanConnection(value, connection);
       return nullptr;
     default:

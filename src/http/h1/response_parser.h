@@ -20,6 +20,7 @@ struct ResponseHead {
   Framing framing = Framing::None;
   uint64_t contentLength = 0;  // the Content-Length value when present (also for HEAD/304)
   bool keepAlive = true;       // false for HTTP/1.0 without keep-alive, "close", UntilClose
+  bool connectionField = false;  // a Connection field is present (it may nominate fields)
   size_t headBytes = 0;
 };
 
