@@ -49,7 +49,10 @@ void applyImplicitEntryPoints(StaticConfig& config) {
   const bool apiNeedsIt = config.api && config.api->insecure;
   const bool pingNeedsIt =
       config.ping && !config.ping->manualRouting && config.ping->entryPoint == "traefik";
-  if ((apiNeedsIt || pingNeedsIt) && !config.entryPoints.contains("traefik"))
+  const bool metricsNeedIt = config.metrics && config.metrics->prometheus &&
+                             !config.metrics->prometheus->manualRouting &&
+                             config.metrics->prometheus->entryPoint == "traefik";
+  if ((apiNeedsIt || pingNeedsIt || metricsNeedIt) && !config.entryPoints.contains("traefik"))
     config.entryPoints["traefik"].address = ":8080";
 }
 

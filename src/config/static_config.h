@@ -7,6 +7,7 @@
 #include "config/duration.h"
 #include "config/entry_point.h"
 #include "config/node.h"
+#include "config/observability_config.h"
 
 #include <chrono>
 #include <map>
@@ -196,11 +197,11 @@ struct StaticConfig {
   std::map<std::string, EntryPoint> entryPoints;
   Providers providers;
   std::optional<Api> api;
-  std::optional<Node> metrics;
+  std::optional<Metrics> metrics;
   std::optional<Ping> ping;
   Log log;
-  std::optional<Node> accessLog;
-  std::optional<Node> tracing;
+  std::optional<AccessLog> accessLog;
+  std::optional<Tracing> tracing;
   std::optional<Node> hostResolver;
   std::optional<Node> certificatesResolvers;
   std::optional<Node> experimental;
@@ -236,9 +237,9 @@ struct StaticConfig {
 };
 
 // Adds Traefik's implicit entry points: `http` on ":80" when none is defined, and `traefik` on
-// ":8080" when api.insecure is set or ping uses the `traefik` entry point without manual
-// routing, unless the user defined `traefik`. (metrics.prometheus and providers.rest.insecure
-// will trigger it too once they are typed.)
+// ":8080" when api.insecure is set, or ping or metrics.prometheus use the `traefik` entry point
+// without manual routing, unless the user defined `traefik`. (providers.rest.insecure will
+// trigger it too once it is typed.)
 void applyImplicitEntryPoints(StaticConfig& config);
 
 struct StaticLoadResult {

@@ -226,6 +226,12 @@ void Server::drain() {
   for (auto& worker : workers_) worker->drainConnections();
 }
 
+int64_t Server::openConnections(size_t entryPointIndex) const {
+  int64_t n = 0;
+  for (const auto& worker : workers_) n += worker->openConnections(entryPointIndex);
+  return n;
+}
+
 size_t Server::activeConnections() const {
   size_t n = 0;
   for (const auto& worker : workers_) n += worker->activeConnections();

@@ -41,6 +41,8 @@ class Server {
   void stopAccepting();
   void drain();
   size_t activeConnections() const;
+  // Open downstream connections of one entryPoint, over every worker (any thread).
+  int64_t openConnections(size_t entryPointIndex) const;
   void stop();
 
   // Observers see every exchange (metrics, access log, tracing). Add them before start().

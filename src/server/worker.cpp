@@ -17,7 +17,8 @@ Worker::Worker(Server& server, unsigned index)
       // Sockets never leave their worker, so the reactor needs no per-socket locking;
       // the scheduler keeps its lock for the few cross-thread posts (drain, stop).
       io_(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO),
-      pool_(io_, watchdog_) {}
+      pool_(io_, watchdog_),
+      openByEntryPoint_(new std::atomic<int64_t>[server.entryPoints().size() + 1]()) {}
 
 Worker::~Worker() { stop(); }
 

@@ -65,8 +65,19 @@ class Worker {
   void observeRequest(Exchange& ex);
   void observeComplete(const Exchange& ex);
   bool draining() const { return draining_; }
-  void connectionOpened() { activeConnections_.fetch_add(1, std::memory_order_relaxed); }
-  void connectionClosed() { activeConnections_.fetch_sub(1, std::memory_order_relaxed); }
+  // Counted per entryPoint too (traefik_open_connections); the worker thread writes, any
+  // thread may read.
+  void connectionOpened(size_t entryPoint) {
+    activeConnections_.fetch_add(1, std::memory_order_relaxed);
+    openByEntryPoint_[entryPoint].fetch_add(1, std::memory_order_relaxed);
+  }
+  void connectionClosed(size_t entryPoint) {
+    activeConnections_.fetch_sub(1, std::memory_order_relaxed);
+    openByEntryPoint_[entryPoint].fetch_sub(1, std::memory_order_relaxed);
+  }
+  int64_t openConnections(size_t entryPoint) const {
+    return openByEntryPoint_[entryPoint].load(std::memory_order_relaxed);
+  }
 
  private:
   awaitable<void> acceptLoop(tcp::acceptor& acceptor, const EntryPoint& entryPoint);
@@ -87,6 +98,7 @@ class Worker {
   int64_t dateSecond_ = -1;
   bool draining_ = false;
   std::atomic<size_t> activeConnections_{0};
+  std::unique_ptr<std::atomic<int64_t>[]> openByEntryPoint_;  // by EntryPoint::index
   boost::intrusive::list<DownstreamConnection, boost::intrusive::constant_time_size<false>> connections_;
 };
 

@@ -1,0 +1,316 @@
+#include "observe/http_post.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "core/strings.h"
+
+namespace causeway::observe {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+std::string openSslError() {
+  unsigned long code = ERR_get_error();
+  if (!code) return "TLS error";
+  char text[256];
+  ERR_error_string_n(code, text, sizeof text);
+  ERR_clear_error();
+  return text;
+}
+
+// A file path or inline PEM (Traefik's FileOrContent).
+bool readPem(const std::string& value, std::string& out, std::string& error) {
+  if (value.find("-----BEGIN") != std::string::npos) {
+    out = value;
+    return true;
+  }
+  std::ifstream file(value);
+  if (!file) {
+    error = "cannot read " + value;
+    return false;
+  }
+  std::stringstream text;
+  text << file.rdbuf();
+  out = text.str();
+  return true;
+}
+
+int remainingMillis(SteadyClock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now()).count();
+  return left > 0 ? int(left) : 0;
+}
+
+bool waitFor(int fd, short events, SteadyClock::time_point deadline) {
+  while (true) {
+    pollfd p{fd, events, 0};
+    int n = ::poll(&p, 1, remainingMillis(deadline));
+    if (n > 0) return true;
+    if (n == 0) return false;
+    if (errno != EINTR) return false;
+  }
+}
+
+int connectTo(const HttpEndpoint& e, SteadyClock::time_point deadline, std::string& error) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* list = nullptr;
+  int rc = ::getaddrinfo(e.host.c_str(), e.port.c_str(), &hints, &list);
+  if (rc != 0) {
+    error = "resolving " + e.host + ": " + gai_strerror(rc);
+    return -1;
+  }
+  int fd = -1;
+  for (addrinfo* a = list; a && fd < 0; a = a->ai_next) {
+    fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+    if (fd < 0) continue;
+    if (::connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+      int err = errno;
+      if (err != EINPROGRESS || !waitFor(fd, POLLOUT, deadline)) {
+        error = err == EINPROGRESS ? "connect timeout" : std::strerror(err);
+        ::close(fd);
+        fd = -1;
+        continue;
+      }
+      int soError = 0;
+      socklen_t length = sizeof soError;
+      getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &length);
+      if (soError != 0) {
+        error = std::strerror(soError);
+        ::close(fd);
+        fd = -1;
+        continue;
+      }
+    }
+  }
+  freeaddrinfo(list);
+  if (fd >= 0) {
+    // Blocking from here, with socket timeouts as the deadline.
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    int left = std::max(remainingMillis(deadline), 1);
+    timeval tv{left / 1000, (left % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  } else if (error.empty()) {
+    error = "no address for " + e.host;
+  }
+  return fd;
+}
+
+class Connection {
+ public:
+  Connection(int fd, SSL* ssl) : fd_(fd), ssl_(ssl) {}
+  ~Connection() {
+    if (ssl_) {
+      SSL_shutdown(ssl_);
+      SSL_free(ssl_);
+    }
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool writeAll(std::string_view data) {
+    while (!data.empty()) {
+      long n = ssl_ ? SSL_write(ssl_, data.data(), int(std::min<size_t>(data.size(), 1 << 30)))
+                    : ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) {
+        if (!ssl_ && n < 0 && errno == EINTR) continue;
+        return false;
+      }
+      data.remove_prefix(size_t(n));
+    }
+    return true;
+  }
+  long readSome(char* buffer, size_t size) {
+    while (true) {
+      long n = ssl_ ? SSL_read(ssl_, buffer, int(size)) : ::recv(fd_, buffer, size, 0);
+      if (n < 0 && !ssl_ && errno == EINTR) continue;
+      return n;
+    }
+  }
+
+ private:
+  int fd_;
+  SSL* ssl_;
+};
+
+bool isIpLiteral(const std::string& host) {
+  in6_addr v6;
+  in_addr v4;
+  return inet_pton(AF_INET, host.c_str(), &v4) == 1 || inet_pton(AF_INET6, host.c_str(), &v6) == 1;
+}
+
+}  // namespace
+
+bool parseHttpEndpoint(std::string_view url, std::string_view defaultPath, HttpEndpoint& out, std::string& error) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) {
+    error = "invalid collector endpoint \"" + std::string(url) + "\": expected http://host:port or https://...";
+    return false;
+  }
+  std::string_view s = url.substr(0, scheme);
+  if (iequals(s, "https")) out.tls = true;
+  else if (!iequals(s, "http")) {
+    error = "invalid collector endpoint \"" + std::string(url) + "\": unsupported scheme";
+    return false;
+  }
+  std::string_view rest = url.substr(scheme + 3);
+  size_t slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  out.path = slash == std::string_view::npos ? std::string() : std::string(rest.substr(slash));
+  if (out.path.empty() || out.path == "/") out.path = std::string(defaultPath);
+  if (authority.empty()) {
+    error = "invalid collector endpoint \"" + std::string(url) + "\": no host";
+    return false;
+  }
+  out.authority = std::string(authority);
+  std::string_view host = authority, port;
+  if (authority[0] == '[') {
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos) {
+      error = "invalid collector endpoint \"" + std::string(url) + "\"";
+      return false;
+    }
+    host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size() && authority[close + 1] == ':') port = authority.substr(close + 2);
+  } else if (size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  out.host = std::string(host);
+  out.port = port.empty() ? (out.tls ? "443" : "80") : std::string(port);
+  return true;
+}
+
+HttpPost::HttpPost(HttpEndpoint endpoint, const config::OtelClientTls* tls, std::map<std::string, std::string> headers)
+    : endpoint_(std::move(endpoint)), headers_(std::move(headers)) {
+  if (!endpoint_.tls) return;
+  ctx_ = SSL_CTX_new(TLS_client_method());
+  if (!ctx_) {
+    setupError_ = openSslError();
+    return;
+  }
+  SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
+  bool verify = !(tls && tls->insecureSkipVerify);
+  SSL_CTX_set_verify(ctx_, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+  if (tls && !tls->ca.empty()) {
+    std::string pem;
+    if (!readPem(tls->ca, pem, setupError_)) return;
+    BIO* bio = BIO_new_mem_buf(pem.data(), int(pem.size()));
+    X509_STORE* store = SSL_CTX_get_cert_store(ctx_);
+    int loaded = 0;
+    while (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+      X509_STORE_add_cert(store, cert);
+      X509_free(cert);
+      ++loaded;
+    }
+    BIO_free(bio);
+    ERR_clear_error();
+    if (!loaded) setupError_ = "tls.ca: no certificate found";
+  } else {
+    SSL_CTX_set_default_verify_paths(ctx_);
+  }
+  if (tls && !tls->cert.empty() && !tls->key.empty()) {
+    std::string certPem, keyPem;
+    if (!readPem(tls->cert, certPem, setupError_) || !readPem(tls->key, keyPem, setupError_)) return;
+    BIO* certBio = BIO_new_mem_buf(certPem.data(), int(certPem.size()));
+    BIO* keyBio = BIO_new_mem_buf(keyPem.data(), int(keyPem.size()));
+    X509* cert = PEM_read_bio_X509(certBio, nullptr, nullptr, nullptr);
+    EVP_PKEY* key = PEM_read_bio_PrivateKey(keyBio, nullptr, nullptr, nullptr);
+    if (!cert || !key || SSL_CTX_use_certificate(ctx_, cert) != 1 || SSL_CTX_use_PrivateKey(ctx_, key) != 1)
+      setupError_ = "tls.cert/tls.key: " + openSslError();
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    BIO_free(certBio);
+    BIO_free(keyBio);
+  }
+}
+
+HttpPost::~HttpPost() {
+  if (ctx_) SSL_CTX_free(ctx_);
+}
+
+bool HttpPost::ready(std::string& error) const {
+  if (setupError_.empty()) return true;
+  error = setupError_;
+  return false;
+}
+
+int HttpPost::post(std::string_view contentType, std::string_view body, std::chrono::milliseconds timeout,
+                   std::string& error) {
+  if (!setupError_.empty()) {
+    error = setupError_;
+    return 0;
+  }
+  const auto deadline = SteadyClock::now() + timeout;
+  int fd = connectTo(endpoint_, deadline, error);
+  if (fd < 0) return 0;
+  SSL* ssl = nullptr;
+  if (ctx_) {
+    ssl = SSL_new(ctx_);
+    SSL_set_fd(ssl, fd);
+    if (isIpLiteral(endpoint_.host)) {
+      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), endpoint_.host.c_str());
+    } else {
+      SSL_set_tlsext_host_name(ssl, endpoint_.host.c_str());
+      SSL_set1_host(ssl, endpoint_.host.c_str());
+    }
+    if (SSL_connect(ssl) != 1) {
+      error = "TLS handshake with " + endpoint_.authority + ": " + openSslError();
+      SSL_free(ssl);
+      ::close(fd);
+      return 0;
+    }
+  }
+  Connection connection(fd, ssl);
+  std::string head;
+  head.reserve(256);
+  head.append("POST ").append(endpoint_.path).append(" HTTP/1.1\r\nHost: ").append(endpoint_.authority);
+  head.append("\r\nUser-Agent: causeway\r\nContent-Type: ").append(contentType);
+  head.append("\r\nContent-Length: ").append(std::to_string(body.size()));
+  head.append("\r\nConnection: close\r\n");
+  for (const auto& [name, value] : headers_) head.append(name).append(": ").append(value).append("\r\n");
+  head.append("\r\n");
+  if (!connection.writeAll(head) || !connection.writeAll(body)) {
+    error = "sending to " + endpoint_.authority + " failed";
+    return 0;
+  }
+  std::string response;
+  char buffer[4096];
+  while (response.find("\r\n") == std::string::npos && response.size() < 65536) {
+    long n = connection.readSome(buffer, sizeof buffer);
+    if (n <= 0) break;
+    response.append(buffer, size_t(n));
+  }
+  // Read the rest (the server closes: Connection: close), so closing does not reset it.
+  while (response.size() < 65536) {
+    long n = connection.readSome(buffer, sizeof buffer);
+    if (n <= 0) break;
+    response.append(buffer, size_t(n));
+  }
+  // "HTTP/1.1 200 OK"
+  size_t space = response.find(' ');
+  if (response.compare(0, 5, "HTTP/") != 0 || space == std::string::npos || response.size() < space + 4) {
+    error = "no HTTP response from " + endpoint_.authority;
+    return 0;
+  }
+  auto status = parseDecimal(std::string_view(response).substr(space + 1, 3));
+  if (!status) {
+    error = "malformed response from " + endpoint_.authority;
+    return 0;
+  }
+  return int(*status);
+}
+
+}  // namespace causeway::observe

@@ -1,0 +1,51 @@
+// A small blocking HTTP/1.1 client for the exporters' background threads (never a worker):
+// POSTs a body to a fixed endpoint over TCP, or TLS with OpenSSL, with a deadline on the whole
+// exchange. One connection per request (exports are batched, so they are few).
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "config/observability_config.h"
+
+namespace causeway::observe {
+
+struct HttpEndpoint {
+  bool tls = false;
+  std::string host;       // without brackets
+  std::string port;       // "4318"
+  std::string authority;  // Host field: "collector:4318"
+  std::string path;       // "/v1/traces"
+};
+
+// "http[s]://host[:port][/path]"; an empty path becomes `defaultPath`.
+bool parseHttpEndpoint(std::string_view url, std::string_view defaultPath, HttpEndpoint& out, std::string& error);
+
+class HttpPost {
+ public:
+  // `tls` (may be null) configures trust and a client certificate for https endpoints.
+  HttpPost(HttpEndpoint endpoint, const config::OtelClientTls* tls, std::map<std::string, std::string> headers);
+  ~HttpPost();
+  HttpPost(const HttpPost&) = delete;
+  HttpPost& operator=(const HttpPost&) = delete;
+
+  // False with the reason when the TLS settings cannot be loaded.
+  bool ready(std::string& error) const;
+  // Sends the request and reads the status; 0 with `error` on failure.
+  int post(std::string_view contentType, std::string_view body, std::chrono::milliseconds timeout,
+           std::string& error);
+  const HttpEndpoint& endpoint() const { return endpoint_; }
+
+ private:
+  HttpEndpoint endpoint_;
+  std::map<std::string, std::string> headers_;
+  SSL_CTX* ctx_ = nullptr;
+  std::string setupError_;
+};
+
+}  // namespace causeway::observe

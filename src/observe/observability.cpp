@@ -1,0 +1,287 @@
+#include "observe/observability.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "core/log.h"
+#include "core/strings.h"
+#include "core/version.h"
+#include "observe/notes.h"
+#include "observe/otlp_json.h"
+#include "observe/prometheus_service.h"
+#include "observe/request_facts.h"
+#include "config/dynamic_config.h"
+#include "server/snapshot.h"
+#include "server/worker.h"
+
+namespace causeway::observe {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+bool isInternal(std::string_view service) { return service.ends_with("@internal"); }
+
+void setAttribute(std::vector<std::pair<std::string, std::string>>& list, const std::string& key, std::string value) {
+  for (auto& [k, v] : list) {
+    if (k == key) {
+      v = std::move(value);
+      return;
+    }
+  }
+  list.emplace_back(key, std::move(value));
+}
+
+std::string percentDecode(std::string_view s) {
+  auto hex = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out.push_back(char(hex(s[i + 1]) << 4 | hex(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> tracingResource(const config::Tracing& tracing) {
+  std::vector<std::pair<std::string, std::string>> out;
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  setAttribute(out, "host.name", host);
+  setAttribute(out, "os.type", "linux");
+  setAttribute(out, "process.pid", std::to_string(getpid()));
+  setAttribute(out, "telemetry.sdk.language", "cpp");
+  setAttribute(out, "telemetry.sdk.name", "causeway");
+  setAttribute(out, "telemetry.sdk.version", kVersion);
+  setAttribute(out, "service.name", tracing.serviceName);
+  setAttribute(out, "service.version", kVersion);
+  const auto& extra = tracing.resourceAttributes.empty() ? tracing.globalAttributes : tracing.resourceAttributes;
+  for (const auto& [k, v] : extra) setAttribute(out, k, v);
+  if (const char* env = std::getenv("OTEL_RESOURCE_ATTRIBUTES")) {
+    for (std::string_view pair : splitTrimmed(env, ',')) {
+      size_t eq = pair.find('=');
+      if (eq == std::string_view::npos || eq == 0) continue;
+      setAttribute(out, std::string(trim(pair.substr(0, eq))), percentDecode(trim(pair.substr(eq + 1))));
+    }
+  }
+  if (const char* name = std::getenv("OTEL_SERVICE_NAME"); name && *name) setAttribute(out, "service.name", name);
+  return out;
+}
+
+std::shared_ptr<Observability> Observability::create(const config::StaticConfig& config,
+                                                      const std::vector<server::EntryPoint>& entryPoints,
+                                                      unsigned workers, std::vector<std::string>& warnings,
+                                                      std::vector<std::string>& errors) {
+  auto o = std::make_shared<Observability>();
+  std::vector<std::string> names(entryPoints.size());
+  o->entryPoints_.resize(entryPoints.size());
+  for (const auto& ep : entryPoints) {
+    if (ep.index >= names.size()) continue;
+    names[ep.index] = ep.name;
+    auto it = config.entryPoints.find(ep.name);
+    if (it == config.entryPoints.end()) continue;
+    const auto& obs = it->second.observability;
+    o->entryPoints_[ep.index] = {obs.metrics, obs.accessLogs, obs.tracing, obs.traceVerbosity == "detailed"};
+  }
+  for (unsigned i = 0; i < std::max(workers, 1u); ++i) o->routerCaches_.push_back(std::make_unique<RouterCache>());
+
+  if (config.metrics) {
+    const auto& m = *config.metrics;
+    if (m.datadog) warnings.push_back("metrics.datadog is not supported yet; use metrics.prometheus");
+    if (m.statsD) warnings.push_back("metrics.statsD is not supported yet; use metrics.prometheus");
+    if (m.influxDB2) warnings.push_back("metrics.influxDB2 is not supported yet; use metrics.prometheus");
+    if (m.otlp) warnings.push_back("metrics.otlp is not supported yet; use metrics.prometheus");
+    if (m.prometheus) {
+      MetricsOptions options;
+      options.entryPoints = m.prometheus->addEntryPointsLabels;
+      options.routers = m.prometheus->addRoutersLabels;
+      options.services = m.prometheus->addServicesLabels;
+      options.buckets = m.prometheus->buckets;
+      for (const auto& [label, header] : m.prometheus->headerLabels) options.headerLabels.emplace_back(label, header);
+      o->metrics_ = std::make_shared<Metrics>(std::move(options), names, workers);
+      o->metricsInternals_ = m.addInternals;
+    }
+  }
+
+  if (config.accessLog) {
+    if (config.accessLog->otlp) warnings.push_back("accessLog.otlp is not supported yet; lines go to the file");
+    AccessLogOptions options = AccessLogOptions::from(*config.accessLog, warnings);
+    o->accessLog_ = std::make_unique<AccessLog>(std::move(options), names, workers);
+    o->accessLogInternals_ = config.accessLog->addInternals;
+  }
+
+  if (config.tracing) {
+    const auto& t = *config.tracing;
+    config::OtelHttp http;  // the default exporter: OTLP over HTTP
+    bool usable = true;
+    if (t.otlp && t.otlp->http) {
+      http = *t.otlp->http;
+    } else if (t.otlp && t.otlp->grpc) {
+      warnings.push_back("tracing.otlp.grpc is not supported yet (use tracing.otlp.http); tracing is disabled");
+      usable = false;
+    }
+    HttpEndpoint endpoint;
+    std::string error;
+    if (usable && !parseHttpEndpoint(http.endpoint, "/v1/traces", endpoint, error)) {
+      errors.push_back("tracing.otlp.http.endpoint: " + error);
+      usable = false;
+    }
+    if (usable) {
+      auto client = std::make_unique<HttpPost>(endpoint, http.tls ? &*http.tls : nullptr, http.headers);
+      if (!client->ready(error)) {
+        errors.push_back("tracing.otlp.http.tls: " + error);
+      } else {
+        ExporterOptions exporterOptions;
+        exporterOptions.applyEnvironment();
+        exporterOptions.resourceAttributes = resourceAttributesJson(tracingResource(t));
+        o->exporter_ = std::make_shared<SpanExporter>(std::move(exporterOptions), std::move(client), workers);
+        TracerOptions options;
+        options.sampleRate = t.sampleRate;
+        options.capturedRequestHeaders = t.capturedRequestHeaders;
+        options.capturedResponseHeaders = t.capturedResponseHeaders;
+        options.safeQueryParams = t.safeQueryParams;
+        o->tracer_ = std::make_unique<Tracer>(std::move(options), o->exporter_, workers);
+        o->tracingInternals_ = t.addInternals;
+      }
+    }
+  }
+  if (!o->metrics_ && !o->accessLog_ && !o->tracer_) return nullptr;
+  return o;
+}
+
+bool Observability::start(std::string& error) {
+  if (accessLog_ && !accessLog_->start(error)) {
+    // As Traefik: the error is logged and the proxy runs without an access log.
+    log::error("Unable to create access logger", {{"error", error}});
+    accessLog_.reset();
+    error.clear();
+  }
+  if (exporter_) exporter_->start();
+  return true;
+}
+
+void Observability::stop() {
+  if (accessLog_) accessLog_->stop();
+  if (exporter_) exporter_->stop();
+}
+
+void Observability::reopenLogs() {
+  if (accessLog_) accessLog_->reopen();
+}
+
+void Observability::configPublished(const server::Snapshot&) {
+  if (metrics_) {
+    auto now = std::chrono::system_clock::now().time_since_epoch();
+    metrics_->configReloaded(double(std::chrono::duration_cast<std::chrono::seconds>(now).count()));
+  }
+}
+
+server::HandlerPtr Observability::prometheusService(const server::Server& server,
+                                                    const server::HealthRegistry* health) const {
+  if (!metrics_) return nullptr;
+  return std::make_shared<PrometheusService>(metrics_, server, health);
+}
+
+struct Observability::RouterCache {
+  const server::Snapshot* snapshot = nullptr;
+  uint64_t generation = 0;
+  // By the address of the router's name in the snapshot (stable while it lives).
+  std::unordered_map<const char*, std::optional<config::RouterObservability>> routers;
+  alignas(64) char end = 0;
+};
+
+const Observability::Flags& Observability::entryPointFlags(const server::Exchange& ex) const {
+  static const Flags defaults;
+  const server::EntryPoint* ep = ex.connection.entryPoint;
+  return ep && ep->index < entryPoints_.size() ? entryPoints_[ep->index] : defaults;
+}
+
+Observability::Flags Observability::flagsOf(const server::Exchange& ex) {
+  Flags flags = entryPointFlags(ex);
+  const std::string_view router = ex.record.routerName;
+  const server::Snapshot* snapshot = ex.snapshot;
+  if (router.empty() || !snapshot || snapshot->configs.empty()) return flags;
+  RouterCache& cache = *routerCaches_[ex.worker.index() < routerCaches_.size() ? ex.worker.index() : 0];
+  if (cache.snapshot != snapshot || cache.generation != snapshot->generation) {
+    cache.routers.clear();
+    cache.snapshot = snapshot;
+    cache.generation = snapshot->generation;
+  }
+  auto it = cache.routers.find(router.data());
+  if (it == cache.routers.end()) {
+    std::optional<config::RouterObservability> found;
+    size_t at = router.rfind('@');
+    if (at != std::string_view::npos) {
+      auto provider = snapshot->configs.find(std::string(router.substr(at + 1)));
+      if (provider != snapshot->configs.end() && provider->second) {
+        const auto& routers = provider->second->http.routers;
+        auto element = routers.find(std::string(router.substr(0, at)));
+        if (element != routers.end()) found = element->second.value.observability;
+      }
+    }
+    it = cache.routers.emplace(router.data(), std::move(found)).first;
+  }
+  if (const auto& o = it->second) {
+    if (o->accessLogs) flags.accessLogs = *o->accessLogs;
+    if (o->metrics) flags.metrics = *o->metrics;
+    if (o->tracing) flags.tracing = *o->tracing;
+    if (o->traceVerbosity == "detailed") flags.detailed = true;  // "minimal" is also the unset value
+  }
+  return flags;
+}
+
+void Observability::onRequest(server::Exchange& ex) {
+  // Before routing only the entryPoint's options are known: the notes are kept whenever there
+  // is an access log (a router may switch it on), the trace context only where the entryPoint
+  // traces (a router can switch tracing off, not on).
+  const bool logs = accessLog_ != nullptr;
+  const bool traces = tracer_ && entryPointFlags(ex).tracing;
+  if (!logs && !traces) return;
+  auto* notes = ex.arena.make<ExchangeNotes>();
+  notes->path = ex.request.path;
+  notes->query = ex.request.query;
+  notes->hasQuery = ex.request.hasQuery;
+  ex.record.notes = notes;
+  if (traces) tracer_->onRequest(ex, *notes);
+}
+
+void Observability::onComplete(const server::Exchange& ex) {
+  const Flags flags = flagsOf(ex);
+  const bool internal = isInternal(ex.record.serviceName);
+  if (metrics_ && flags.metrics && (!internal || metricsInternals_)) {
+    const server::Request& req = ex.request;
+    RequestSample s;
+    s.entryPoint = ex.connection.entryPoint ? uint32_t(ex.connection.entryPoint->index) : 0;
+    s.method = methodId(req.method);
+    s.protocol = requestProtocol(req);
+    s.code = (s.protocol == Protocol::Grpc || s.protocol == Protocol::GrpcWeb) ? grpcStatus(ex.response)
+                                                                               : ex.response.status;
+    s.router = ex.record.routerName;
+    s.service = ex.record.serviceName;
+    s.durationNanos = uint64_t(std::max<int64_t>(
+        0, std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - ex.record.start).count()));
+    s.requestBytes = ex.record.requestBytes;
+    s.responseBytes = ex.record.responseBytes;
+    s.retries = uint32_t(std::max(ex.record.retryAttempts, 0));
+    s.tls = ex.connection.tls;
+    s.tlsVersion = ex.connection.tlsVersion;
+    s.tlsCipher = ex.connection.tlsCipher;
+    s.headers = &req.headers;
+    metrics_->record(ex.worker.index(), s);
+  }
+  if (tracer_ && flags.tracing && ex.record.notes && (!internal || tracingInternals_))
+    tracer_->onComplete(ex, *ex.record.notes, flags.detailed);
+  if (accessLog_ && flags.accessLogs && (!internal || accessLogInternals_)) accessLog_->log(ex);
+}
+
+}  // namespace causeway::observe
