@@ -4,10 +4,12 @@
 #include <csignal>
 #include <iostream>
 
+#include "admin/admin_handlers.h"
 #include "app/commands.h"
 #include "app/setup.h"
 #include "core/log.h"
 #include "core/version.h"
+#include "observe/observability.h"
 #include "server/config_pipeline.h"
 #include "server/server.h"
 
@@ -25,7 +27,16 @@ class Controller {
         reloadSignals_(io_, SIGHUP, SIGUSR1),
         timer_(io_) {}
 
+  // Metrics, access log and tracing (null when none is configured).
+  void setObservability(std::shared_ptr<observe::Observability> observability) {
+    observe_ = std::move(observability);
+  }
+
   int run() {
+    // api@internal and dashboard@internal, when `api` is configured.
+    for (auto& [name, handler] : admin::makeInternalServices(config_))
+      pipeline_.setInternalService(name, std::move(handler));
+    startObservability();  // before the first build: prometheus@internal, reload counters
     // Watches first, then the initial load: a change made while we load is not lost (it
     // triggers a reload once the loop runs; unchanged content is skipped by fingerprint).
     for (auto& provider : providers_) {
@@ -49,6 +60,7 @@ class Controller {
     log::info("causeway started", {{"version", kVersion}, {"workers", server_.workerCount()}});
     io_.run();
     server_.stop();
+    if (observe_) observe_->stop();
     log::info("causeway stopped");
     return 0;
   }
@@ -79,9 +91,24 @@ class Controller {
         asio::post(io_, [this] { pipeline_.forceRebuild(); });
       } else {
         log::reopen();
+        if (observe_) observe_->reopenLogs();
       }
       waitReload();
     });
+  }
+
+  // prometheus@internal, the reload counters, the access-log writer and the span exporter.
+  void startObservability() {
+    if (!observe_) return;
+    if (auto prometheus = observe_->prometheusService(server_, &pipeline_.health()))
+      pipeline_.setInternalService("prometheus@internal", std::move(prometheus));
+    auto previous = std::move(pipeline_.onPublish);
+    pipeline_.onPublish = [this, previous](const server::Snapshot& snapshot) {
+      if (previous) previous(snapshot);
+      observe_->configPublished(snapshot);
+    };
+    std::string error;
+    observe_->start(error);
   }
 
   void beginShutdown() {
@@ -125,6 +152,7 @@ class Controller {
   asio::steady_timer timer_;
   bool terminating_ = false;
   server::Clock::time_point deadline_{};
+  std::shared_ptr<observe::Observability> observe_;
 };
 
 }  // namespace
@@ -161,7 +189,20 @@ int runCommand(const CommandLine& cl) {
   }
   for (const auto& ep : server.entryPoints())
     log::info("entryPoint listening", {{"entryPoint", ep.name}, {"address", ep.address}});
+  std::vector<std::string> observeWarnings, observeErrors;
+  auto observability =
+      observe::Observability::create(*config, server.entryPoints(), server.workerCount(), observeWarnings, observeErrors);
+  for (const auto& warning : observeWarnings) log::warn(warning);
+  if (!observeErrors.empty()) {
+    for (const auto& e : observeErrors) {
+      std::cerr << e << "\n";
+      log::error(e);
+    }
+    return 1;
+  }
+  if (observability) server.addObserver(observability);
   Controller controller(*config, server, providers);
+  controller.setObservability(std::move(observability));
   return controller.run();
 }
 

@@ -78,6 +78,7 @@ void ConfigPipeline::rebuild() {
   inputs.workers = workers_;
   inputs.terminating = &terminating_;
   inputs.health = &health_;
+  inputs.internalServices = internalServices_;
   for (const auto& [name, state] : providers_)
     if (state.decoded) inputs.providers[name] = state.decoded;
   auto started = Clock::now();

@@ -49,6 +49,12 @@ class ConfigPipeline {
   // the control io_context. serverStatus() may be read from any thread (API, metrics).
   HealthRegistry& health() { return health_; }
 
+  // Registers the handler of an internal service ("api@internal", ...) for every build.
+  // Call before the first publish.
+  void setInternalService(const std::string& name, HandlerPtr handler) {
+    internalServices_[name] = std::move(handler);
+  }
+
   // Decodes and builds without publishing (causeway check). Errors of every element.
   static SnapshotPtr buildOnce(const config::StaticConfig& staticConfig,
                                const std::vector<EntryPoint>& entryPoints,
@@ -78,6 +84,7 @@ class ConfigPipeline {
   std::chrono::nanoseconds throttle_;
   std::map<std::string, ProviderState> providers_;
   HealthRegistry health_;  // outlives every build; the snapshots share its entries
+  std::map<std::string, HandlerPtr> internalServices_;
   SnapshotBuilder builder_;
   std::set<std::string> loggedErrors_;
   bool published_ = false;

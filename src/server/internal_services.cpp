@@ -9,11 +9,8 @@ awaitable<void> NoopService::handle(Exchange& ex) const {
   co_return;
 }
 
+// Traefik v3's ping handler answers every method and every path its router sends it.
 awaitable<void> PingService::handle(Exchange& ex) const {
-  if (ex.request.method != "GET" && ex.request.method != "HEAD") {
-    errorReply(ex, 405, "Method Not Allowed");
-    co_return;
-  }
   if (terminating_.load(std::memory_order_relaxed)) {
     localReply(ex, terminatingStatusCode_, reasonPhrase(terminatingStatusCode_));
   } else {

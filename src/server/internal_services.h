@@ -13,7 +13,8 @@ class NoopService final : public Handler {
   awaitable<void> handle(Exchange& ex) const override;
 };
 
-// ping@internal: GET/HEAD /ping → 200 "OK"; while shutting down → terminatingStatusCode.
+// ping@internal: 200 "OK" (any method, as Traefik v3); while shutting down →
+// terminatingStatusCode with its status text.
 class PingService final : public Handler {
  public:
   PingService(const std::atomic<bool>& terminating, int terminatingStatusCode)

@@ -4,10 +4,17 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+namespace causeway::config {
+class Node;
+}
+
 namespace causeway::server {
+
+class ServerHealth;
 
 enum class ElementStatus { Enabled, Warning, Disabled };
 const char* statusName(ElementStatus status);  // "enabled", "warning", "disabled"
@@ -35,12 +42,17 @@ struct RouterState : ElementState {
 struct ServiceState : ElementState {
   std::string type;                      // "loadbalancer", "weighted", ...
   std::vector<std::string> usedBy;
-  std::map<std::string, std::string> serverStatus;  // url → "UP"/"DOWN"
+  std::map<std::string, std::string> serverStatus;  // url → "UP"/"DOWN" when built
+  // loadBalancer servers in order, for their live status (API, dashboard).
+  std::vector<std::shared_ptr<const ServerHealth>> servers;
 };
 
 struct MiddlewareState : ElementState {
   std::string type;
   std::vector<std::string> usedBy;
+  // Options of middlewares causeway creates itself (@internal), for the API; the others'
+  // come from Snapshot::configs.
+  std::shared_ptr<const config::Node> internalOptions;
 };
 
 struct RuntimeState {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -13,6 +14,10 @@
 #include "server/handler.h"
 #include "server/runtime_state.h"
 #include "server/tls_store.h"
+
+namespace causeway::config {
+struct DynamicConfig;
+}
 
 namespace causeway::server {
 
@@ -35,6 +40,9 @@ struct Snapshot {
   std::vector<EntryPointRoutes> routes;  // indexed by EntryPoint::index
   RuntimeState runtime;                  // every element with its status and errors
   TlsStorePtr tls;                       // certificates and TLS options
+  // The decoded configuration of each provider this snapshot was built from (the API shows
+  // each element's configuration).
+  std::map<std::string, std::shared_ptr<const config::DynamicConfig>> configs;
 };
 using SnapshotPtr = std::shared_ptr<const Snapshot>;
 

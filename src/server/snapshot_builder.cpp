@@ -90,6 +90,8 @@ class Build {
     buildTransports();
     buildMiddlewares();
     buildInternal();
+    buildApiServices();
+    buildPrometheusService();
     buildServices();
     buildTlsStore(tlsBuilder);
     buildRouters();
@@ -390,6 +392,8 @@ class Build {
     }
     buildRedirections();
     buildPing();
+    buildApiRouters();
+    buildPrometheusRouter();
     // Rules no router uses any more are dropped from the cache.
     for (auto it = rules_.begin(); it != rules_.end();) {
       if (!usedRules_.count(it->first)) it = rules_.erase(it);
@@ -571,7 +575,119 @@ class Build {
     state.service = "ping@internal";
     state.priority = kMaxPriority;
     state.entryPoints = {ep->name};
+    runtime_.services["ping@internal"].usedBy.push_back("ping@internal");
     addRoute("ping@internal", "ping@internal", rule, kMaxPriority, services_["ping@internal"], {ep});
+  }
+
+  // --- api and dashboard ----------------------------------------------------------------
+  // api@internal and dashboard@internal exist whenever `api` is configured (users may route
+  // to them); their handlers come from the application (src/admin), a placeholder when it
+  // gives none (causeway check). The dashboard's own middlewares are made here too, so any
+  // router may use them.
+  void buildApiServices() {
+    const auto& api = in_.staticConfig->api;
+    if (!api) return;
+    std::vector<std::string> names = {"api@internal"};
+    if (api->dashboard) names.push_back("dashboard@internal");
+    for (const auto& name : names) {
+      auto given = in_.internalServices.find(name);
+      services_[name] = given != in_.internalServices.end() && given->second
+                            ? given->second
+                            : std::make_shared<NoopService>();
+      runtime_.services[name].provider = "internal";
+    }
+    if (!api->insecure || !api->dashboard) return;
+    auto scalar = [](const char* text) { return config::Node::scalar(text); };
+    config::Node redirect = config::Node::map();
+    redirect.set("regex", scalar(R"(^(http:\/\/(\[[\w:.]+\]|[\w\._-]+)(:\d+)?)\/$)"));
+    redirect.set("replacement", scalar("${1}/dashboard/"));
+    redirect.set("permanent", scalar("true"));
+    config::Node strip = config::Node::map();
+    config::Node prefixes = config::Node::list();
+    prefixes.append(scalar("/dashboard/"));
+    prefixes.append(scalar("/dashboard"));
+    strip.set("prefixes", std::move(prefixes));
+    addInternalMiddleware("dashboard_redirect@internal", "redirectRegex", std::move(redirect));
+    addInternalMiddleware("dashboard_stripprefix@internal", "stripPrefix", std::move(strip));
+  }
+
+  void addInternalMiddleware(const std::string& name, const std::string& type, config::Node options) {
+    MiddlewareState& state = runtime_.middlewares[name];
+    state.provider = "internal";
+    state.type = type;
+    MiddlewareEntry& entry = middlewares_[name];
+    entry.provider = "internal";
+    entry.type = type;
+    MiddlewareBuildContext context(name, "internal");
+    const MiddlewareCreator* creator = MiddlewareRegistry::instance().find(type);
+    if (creator) entry.factory = (*creator)(options, context);
+    entry.ok = entry.factory != nullptr;
+    if (!entry.ok) state.addError(type + " is not available");
+    state.internalOptions = std::make_shared<const config::Node>(std::move(options));
+  }
+
+  // api.insecure: routers api@internal (PathPrefix(`/api`), MaxInt-1) and, with the
+  // dashboard, dashboard@internal (PathPrefix(`/`), MaxInt-2) on the `traefik` entryPoint.
+  void buildApiRouters() {
+    const auto& api = in_.staticConfig->api;
+    if (!api || !api->insecure) return;
+    const EntryPoint* ep = findEntryPoint("traefik");
+    if (!ep) {
+      runtime_.globalErrors.push_back("api.insecure: entryPoint \"traefik\" does not exist");
+      return;
+    }
+    addInternalRouter("api@internal", "PathPrefix(`/api`)", kMaxPriority - 1, "api@internal", {}, *ep);
+    if (api->dashboard)
+      addInternalRouter("dashboard@internal", "PathPrefix(`/`)", kMaxPriority - 2, "dashboard@internal",
+                        {"dashboard_redirect@internal", "dashboard_stripprefix@internal"}, *ep);
+  }
+
+  void addInternalRouter(const std::string& name, const std::string& ruleText, int64_t priority,
+                         const std::string& service, const std::vector<std::string>& middlewares,
+                         const EntryPoint& ep) {
+    RouterState& state = runtime_.routers[name];
+    state.provider = "internal";
+    state.rule = ruleText;
+    state.service = service;
+    state.priority = priority;
+    state.entryPoints = {ep.name};
+    runtime_.services[service].usedBy.push_back(name);
+    std::string error;
+    std::vector<std::pair<std::string, MiddlewareFactoryPtr>> chain;
+    auto rule = compile(ruleText, router::RuleSyntax::V3, error);
+    if (!rule || !resolveChain(middlewares, "internal", chain, error, name)) {
+      state.addError(error);
+      return;
+    }
+    for (const auto& entry : chain) state.middlewares.push_back(entry.first);
+    addRoute(name, service, rule, priority, compose(chain, services_[service], name, in_.workers), {&ep});
+  }
+
+  // --- prometheus -------------------------------------------------------------------------
+  // prometheus@internal exists whenever metrics.prometheus is configured; its handler comes
+  // from the application (src/observe), a placeholder when it gives none (causeway check).
+  void buildPrometheusService() {
+    const auto& metrics = in_.staticConfig->metrics;
+    if (!metrics || !metrics->prometheus) return;
+    auto given = in_.internalServices.find("prometheus@internal");
+    services_["prometheus@internal"] = given != in_.internalServices.end() && given->second
+                                           ? given->second
+                                           : std::make_shared<NoopService>();
+    runtime_.services["prometheus@internal"].provider = "internal";
+  }
+
+  // Unless metrics.prometheus.manualRouting: router prometheus@internal (PathPrefix(`/metrics`),
+  // MaxInt) on metrics.prometheus.entryPoint.
+  void buildPrometheusRouter() {
+    const auto& metrics = in_.staticConfig->metrics;
+    if (!metrics || !metrics->prometheus || metrics->prometheus->manualRouting) return;
+    const std::string& name = metrics->prometheus->entryPoint;
+    const EntryPoint* ep = findEntryPoint(name);
+    if (!ep) {
+      runtime_.globalErrors.push_back("metrics.prometheus: entryPoint \"" + name + "\" does not exist");
+      return;
+    }
+    addInternalRouter("prometheus@internal", "PathPrefix(`/metrics`)", kMaxPriority, "prometheus@internal", {}, *ep);
   }
 
   const BuildInputs& in_;
@@ -606,6 +722,7 @@ SnapshotPtr SnapshotBuilder::build(const BuildInputs& inputs) {
   snapshot->generation = ++generation_;
   Build build(inputs, *this, *snapshot, rules_, serviceCache_, middlewareCache_, transportCache_);
   build.run(tlsBuilder_);
+  snapshot->configs = inputs.providers;
   return snapshot;
 }
 

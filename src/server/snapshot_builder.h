@@ -36,6 +36,10 @@ struct BuildInputs {
   // Long-lived health of loadBalancer servers (owned by the pipeline, outlives builds);
   // null: each build starts every server UP and runs no active checks (causeway check).
   HealthRegistry* health = nullptr;
+  // Handlers of internal services the application provides ("api@internal",
+  // "dashboard@internal", ...). An enabled feature whose handler is missing (causeway check)
+  // still gets its routers and runtime state, served by a placeholder.
+  std::map<std::string, HandlerPtr> internalServices;
 };
 
 class SnapshotBuilder {

@@ -1,0 +1,54 @@
+// The internal services behind Traefik's API and dashboard:
+//
+// - api@internal (ApiHandler): under api.basePath, GET /api/{overview, entrypoints[/name],
+//   http/{routers,services,middlewares}[/name], tcp/..., udp/..., rawdata, version}; with the
+//   dashboard, also GET basePath → 302 to basePath/dashboard/, basePath/dashboard → 302 to
+//   basePath/dashboard/, and basePath/dashboard/... → the embedded files. This is what users
+//   route to (`service: api@internal`, usually with an auth middleware).
+// - dashboard@internal (DashboardHandler): the dashboard files at the root, what the
+//   api.insecure router reaches through dashboard_stripprefix@internal.
+//
+// Both read the snapshot the exchange pinned (ex.snapshot): no lock, no copy; the JSON is
+// built per request, and servers' health is read live. They are created once at start and
+// shared by every worker and every snapshot.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "config/static_config.h"
+#include "server/handler.h"
+
+namespace causeway::admin {
+
+class ApiHandler final : public server::Handler {
+ public:
+  // `config` must outlive the handler (the static configuration lives as long as the process).
+  ApiHandler(const config::StaticConfig& config, std::chrono::system_clock::time_point startDate);
+  awaitable<void> handle(server::Exchange& ex) const override;
+
+ private:
+  void serveApi(server::Exchange& ex, std::string_view route) const;
+
+  const config::StaticConfig& config_;
+  std::chrono::system_clock::time_point startDate_;
+  std::string base_;  // api.basePath without its trailing '/' ("" for "/")
+  bool dashboard_ = false;
+};
+
+class DashboardHandler final : public server::Handler {
+ public:
+  awaitable<void> handle(server::Exchange& ex) const override;
+};
+
+// Serves dashboard file `path` ("" = index.html) for GET and HEAD, with its ETag (304 on
+// If-None-Match); 404 "404 page not found" when there is no such file.
+void serveDashboardFile(server::Exchange& ex, std::string_view path);
+
+// The handlers of api@internal and dashboard@internal for this static configuration (none
+// when `api` is not configured), for ConfigPipeline::setInternalService.
+std::map<std::string, server::HandlerPtr> makeInternalServices(const config::StaticConfig& config);
+
+}  // namespace causeway::admin

@@ -1,0 +1,264 @@
+#include <boost/json.hpp>
+
+#include "admin/admin_handlers.h"
+#include "admin/api_json.h"
+#include "admin/api_query.h"
+#include "server/local_reply.h"
+#include "server/snapshot.h"
+
+namespace causeway::admin {
+namespace json = boost::json;
+namespace {
+
+using server::Exchange;
+
+void jsonReply(Exchange& ex, const json::value& value, std::string_view contentType = "application/json") {
+  std::string body = json::serialize(value);
+  body += '\n';  // Go's json.Encoder ends with a newline
+  server::Response& r = ex.response;
+  r.status = 200;
+  r.reason = {};
+  r.headers.clear();
+  r.headers.add("Content-Type", contentType);
+  r.body = ex.arena.make<server::OwnedBody>(std::move(body));
+  r.tunnel = nullptr;
+}
+
+// Traefik's writeError: http.Error with {"message": ...}.
+void apiError(Exchange& ex, int status, const std::string& message) {
+  server::errorReply(ex, status, json::serialize(json::object{{"message", message}}));
+}
+
+void notFound(Exchange& ex) { server::errorReply(ex, 404, "404 page not found"); }
+
+void methodNotAllowed(Exchange& ex) {
+  server::Response& r = ex.response;
+  r.status = 405;
+  r.reason = {};
+  r.headers.clear();
+  r.body = nullptr;
+  r.tunnel = nullptr;
+}
+
+void redirect(Exchange& ex, std::string_view location) {
+  server::localReply(ex, 302, "");
+  ex.response.headers.clear();
+  ex.response.headers.add("Location", ex.arena.copy(location));
+  ex.response.headers.add("Content-Type", "text/html; charset=utf-8");
+  std::string body = "<a href=\"" + std::string(location) + "\">Found</a>.\n\n";
+  ex.response.body = ex.arena.make<server::OwnedBody>(std::move(body));
+}
+
+// X-Forwarded-Prefix, when it is a plain path (Traefik ignores absolute URLs).
+std::string forwardedPrefix(const Exchange& ex) {
+  std::string_view prefix = ex.request.headers.get("X-Forwarded-Prefix");
+  if (prefix.empty() || prefix[0] != '/' || (prefix.size() > 1 && (prefix[1] == '/' || prefix[1] == '\\')))
+    return {};
+  for (char c : prefix)
+    if (c == ':' || c == '\\' || c == '"' || c == '<' || c == '>' || static_cast<unsigned char>(c) < 0x20) return {};
+  std::string out(prefix);
+  while (!out.empty() && out.back() == '/') out.pop_back();
+  return out;
+}
+
+// A list endpoint: filter, sort, paginate, with X-Next-Page.
+template <class Map, class ToJson, class Keep>
+void serveList(Exchange& ex, const server::Snapshot& snapshot, const Map& elements, std::string_view kind,
+               ToJson toJson, Keep keep) {
+  std::string error;
+  auto query = ListQuery::parse(ex.request.query, error);
+  std::vector<json::object> items;
+  if (query) {
+    items.reserve(elements.size());
+    for (const auto& [name, state] : elements) {
+      json::object item = toJson(snapshot, name, state);
+      if (keep(*query, item)) items.push_back(std::move(item));
+    }
+    sortItems(items, kind, *query);
+  }
+  std::optional<PageSlice> page = query ? paginate(*query, items.size(), error) : std::nullopt;
+  if (!page) {
+    apiError(ex, 400, error);
+    return;
+  }
+  json::array out;
+  out.reserve(page->end - page->begin);
+  for (size_t i = page->begin; i < page->end; ++i) out.push_back(std::move(items[i]));
+  jsonReply(ex, out);
+  ex.response.headers.add("X-Next-Page", ex.arena.copy(std::to_string(page->nextPage)));
+}
+
+// An empty list (TCP and UDP, which causeway does not route yet), paginated like the others.
+void serveEmptyList(Exchange& ex) {
+  std::string error;
+  auto query = ListQuery::parse(ex.request.query, error);
+  auto page = query ? paginate(*query, 0, error) : std::nullopt;
+  if (!page) {
+    apiError(ex, 400, error);
+    return;
+  }
+  jsonReply(ex, json::array());
+  ex.response.headers.add("X-Next-Page", "1");
+}
+
+// "name" from the rest of a route after its collection ("/name"); nullopt when the rest is
+// not one segment.
+std::optional<std::string> oneSegment(std::string_view rest) {
+  if (rest.size() < 2 || rest[0] != '/' || rest.find('/', 1) != std::string_view::npos) return std::nullopt;
+  return std::string(rest.substr(1));
+}
+
+}  // namespace
+
+ApiHandler::ApiHandler(const config::StaticConfig& config, std::chrono::system_clock::time_point startDate)
+    : config_(config), startDate_(startDate) {
+  base_ = config.api ? config.api->basePath : "/";
+  while (!base_.empty() && base_.back() == '/') base_.pop_back();
+  dashboard_ = config.api && config.api->dashboard;
+}
+
+awaitable<void> ApiHandler::handle(Exchange& ex) const {
+  std::string_view path = ex.request.path;
+  if (!path.starts_with(base_)) {
+    notFound(ex);
+    co_return;
+  }
+  std::string_view rest = path.substr(base_.size());
+  if (!rest.empty() && rest[0] != '/') {
+    notFound(ex);
+    co_return;
+  }
+  bool get = ex.request.method == "GET";
+  if (dashboard_) {
+    bool isBase = base_.empty() ? rest == "/" : rest.empty();
+    if (isBase || rest == "/dashboard") {
+      if (!get) {
+        methodNotAllowed(ex);
+        co_return;
+      }
+      redirect(ex, forwardedPrefix(ex) + base_ + "/dashboard/");
+      co_return;
+    }
+    if (rest.starts_with("/dashboard/")) {
+      serveDashboardFile(ex, rest.substr(11));
+      co_return;
+    }
+  }
+  if (rest.starts_with("/api/")) {
+    serveApi(ex, rest.substr(4));
+    co_return;
+  }
+  notFound(ex);
+}
+
+void ApiHandler::serveApi(Exchange& ex, std::string_view route) const {
+  const server::Snapshot* snapshot = ex.snapshot;
+  static const server::Snapshot empty;
+  if (!snapshot) snapshot = &empty;
+  const auto& runtime = snapshot->runtime;
+  bool get = ex.request.method == "GET";
+
+  // Single-segment routes.
+  using Simple = void (*)(const ApiHandler&, Exchange&, const server::Snapshot&);
+  static const std::pair<std::string_view, Simple> simple[] = {
+      {"/overview", [](const ApiHandler& h, Exchange& e, const server::Snapshot& s) {
+         jsonReply(e, overviewJson(s, h.config_));
+       }},
+      {"/rawdata", [](const ApiHandler&, Exchange& e, const server::Snapshot& s) { jsonReply(e, rawDataJson(s)); }},
+      {"/version", [](const ApiHandler& h, Exchange& e, const server::Snapshot&) {
+         jsonReply(e, versionJson(h.config_, h.startDate_), "application/json; charset=UTF-8");
+       }},
+  };
+  for (const auto& [name, serve] : simple) {
+    if (route != name) continue;
+    if (!get) return methodNotAllowed(ex);
+    return serve(*this, ex, *snapshot);
+  }
+
+  // Collections, with an optional "/{name}".
+  auto collection = [&](std::string_view prefix, std::optional<std::string>& id) {
+    if (!route.starts_with(prefix)) return false;
+    std::string_view rest = route.substr(prefix.size());
+    if (rest.empty()) return true;
+    id = oneSegment(rest);
+    return id.has_value();
+  };
+  // The decoded element name; false (reply sent) when it does not decode.
+  auto decodeId = [&](const std::string& raw, std::string& out, const char* what) {
+    auto decoded = pathUnescape(raw);
+    if (!decoded) {
+      apiError(ex, 400, "unable to decode " + std::string(what) + " \"" + raw + "\": invalid URL escape");
+      return false;
+    }
+    out = std::move(*decoded);
+    return true;
+  };
+
+  std::optional<std::string> id;
+  if (collection("/entrypoints", id)) {
+    if (!get) return methodNotAllowed(ex);
+    if (!id) {
+      std::string error;
+      auto query = ListQuery::parse(ex.request.query, error);
+      auto page = query ? paginate(*query, config_.entryPoints.size(), error) : std::nullopt;
+      if (!page) return apiError(ex, 400, error);
+      json::array out;
+      size_t index = 0;
+      for (const auto& [name, ep] : config_.entryPoints) {  // std::map: sorted by name
+        if (index >= page->begin && index < page->end) out.push_back(entryPointJson(name, ep));
+        ++index;
+      }
+      jsonReply(ex, out);
+      ex.response.headers.add("X-Next-Page", ex.arena.copy(std::to_string(page->nextPage)));
+      return;
+    }
+    std::string name;
+    if (!decodeId(*id, name, "entryPointID")) return;
+    auto it = config_.entryPoints.find(name);
+    if (it == config_.entryPoints.end()) return apiError(ex, 404, "entry point not found: " + name);
+    return jsonReply(ex, entryPointJson(name, it->second));
+  }
+
+  auto element = [&](const auto& map, std::string_view kind, auto toJson, auto keep, const char* idName,
+                     const char* notFoundText) {
+    if (!get) return methodNotAllowed(ex);
+    if (!id) return serveList(ex, *snapshot, map, kind, toJson, keep);
+    std::string name;
+    if (!decodeId(*id, name, idName)) return;
+    auto it = map.find(name);
+    if (it == map.end()) return apiError(ex, 404, std::string(notFoundText) + name);
+    jsonReply(ex, toJson(*snapshot, name, it->second));
+  };
+  if (collection("/http/routers", id))
+    return element(runtime.routers, "routers", routerJson, keepRouter, "routerID", "router not found: ");
+  if (collection("/http/services", id))
+    return element(runtime.services, "services", serviceJson, keepService, "serviceID", "service not found: ");
+  if (collection("/http/middlewares", id))
+    return element(runtime.middlewares, "middlewares", middlewareJson, keepMiddleware, "middlewareID",
+                   "middleware not found: ");
+
+  // TCP and UDP: causeway routes neither yet; the lists are empty.
+  static const std::pair<std::string_view, const char*> others[] = {
+      {"/tcp/routers", "router not found: "},    {"/tcp/services", "service not found: "},
+      {"/tcp/middlewares", "middleware not found: "}, {"/udp/routers", "router not found: "},
+      {"/udp/services", "service not found: "}};
+  for (const auto& [prefix, message] : others) {
+    if (!collection(prefix, id)) continue;
+    if (!get) return methodNotAllowed(ex);
+    if (!id) return serveEmptyList(ex);
+    std::string name;
+    if (!decodeId(*id, name, "ID")) return;
+    return apiError(ex, 404, message + name);
+  }
+  notFound(ex);
+}
+
+std::map<std::string, server::HandlerPtr> makeInternalServices(const config::StaticConfig& config) {
+  std::map<std::string, server::HandlerPtr> out;
+  if (!config.api) return out;
+  out["api@internal"] = std::make_shared<ApiHandler>(config, std::chrono::system_clock::now());
+  if (config.api->dashboard) out["dashboard@internal"] = std::make_shared<DashboardHandler>();
+  return out;
+}
+
+}  // namespace causeway::admin

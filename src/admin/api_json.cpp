@@ -1,0 +1,281 @@
+#include "admin/api_json.h"
+
+#include <algorithm>
+#include <ctime>
+#include <set>
+
+#include "admin/json_encode.h"
+#include "config/dynamic_config.h"
+#include "core/version.h"
+#include "server/health_state.h"
+#include "server/middleware.h"
+
+namespace causeway::admin {
+namespace {
+
+// The configuration element `name` ("bare@provider") comes from, or nullptr (internal ones).
+template <class T>
+const config::Element<T>* findElement(const server::Snapshot& snapshot, const std::string& name,
+                                      const std::map<std::string, config::Element<T>> config::HttpConfig::*member) {
+  size_t at = name.find('@');
+  if (at == std::string::npos) return nullptr;
+  auto provider = snapshot.configs.find(name.substr(at + 1));
+  if (provider == snapshot.configs.end() || !provider->second) return nullptr;
+  const auto& elements = provider->second->http.*member;
+  auto it = elements.find(name.substr(0, at));
+  return it == elements.end() ? nullptr : &it->second;
+}
+
+json::array stringArray(const std::vector<std::string>& values) {
+  json::array out;
+  out.reserve(values.size());
+  for (const auto& v : values) out.emplace_back(json::string(v));
+  return out;
+}
+
+// Sorted, without duplicates (Traefik sorts usedBy and using).
+json::array sortedUnique(std::vector<std::string> values) {
+  std::sort(values.begin(), values.end());
+  values.erase(std::unique(values.begin(), values.end()), values.end());
+  return stringArray(values);
+}
+
+// Adds status and error (each message once, in order).
+void addRuntime(json::object& out, const std::string& name, const server::ElementState& state) {
+  std::vector<std::string> errors;
+  for (const auto& e : state.errors)
+    if (std::find(errors.begin(), errors.end(), e) == errors.end()) errors.push_back(e);
+  if (!errors.empty()) out["error"] = stringArray(errors);
+  out["status"] = server::statusName(state.status);
+  out["name"] = name;
+  if (!state.provider.empty()) out["provider"] = state.provider;
+  else if (size_t at = name.find('@'); at != std::string::npos) out["provider"] = name.substr(at + 1);
+}
+
+std::string lower(std::string text) {
+  for (char& c : text)
+    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+  return text;
+}
+
+// "stripprefix" or "StripPrefix" → "stripPrefix" (the registered spelling = Traefik's key).
+std::string canonicalType(const std::string& type) {
+  std::string folded = lower(type);
+  for (const auto& known : server::MiddlewareRegistry::instance().types())
+    if (lower(known) == folded) return known;
+  return type;
+}
+
+json::object section(size_t total, size_t warnings, size_t errors) {
+  json::object out;
+  out["total"] = total;
+  out["warnings"] = warnings;
+  out["errors"] = errors;
+  return out;
+}
+
+template <class Map>
+json::object countSection(const Map& elements) {
+  size_t warnings = 0, errors = 0;
+  for (const auto& [name, state] : elements) {
+    if (state.status == server::ElementStatus::Disabled) ++errors;
+    else if (state.status == server::ElementStatus::Warning) ++warnings;
+  }
+  return section(elements.size(), warnings, errors);
+}
+
+// The first metrics exporter set (Traefik reports it by its Go field name).
+std::string metricsExporter(const std::optional<config::Metrics>& metrics) {
+  if (!metrics) return {};
+  if (metrics->prometheus) return "Prometheus";
+  if (metrics->datadog) return "Datadog";
+  if (metrics->statsD) return "StatsD";
+  if (metrics->influxDB2) return "InfluxDB2";
+  if (metrics->otlp) return "OTLP";
+  return {};
+}
+
+json::array providerNames(const config::StaticConfig& config) {
+  const auto& p = config.providers;
+  json::array out;
+  auto add = [&](bool present, const char* name) {
+    if (present) out.emplace_back(name);
+  };
+  add(p.docker.has_value(), "Docker");
+  add(p.swarm.has_value(), "Swarm");
+  add(p.file.has_value(), "File");
+  add(p.kubernetesIngress.has_value(), "KubernetesIngress");
+  add(p.kubernetesIngressNGINX.has_value(), "KubernetesIngressNGINX");
+  add(p.kubernetesCRD.has_value(), "KubernetesCRD");
+  add(p.kubernetesGateway.has_value(), "KubernetesGateway");
+  add(p.knative.has_value(), "Knative");
+  add(p.rest.has_value(), "Rest");
+  add(p.consulCatalog.has_value(), "ConsulCatalog");
+  add(p.nomad.has_value(), "Nomad");
+  add(p.ecs.has_value(), "Ecs");
+  add(p.consul.has_value(), "Consul");
+  add(p.etcd.has_value(), "Etcd");
+  add(p.zooKeeper.has_value(), "ZooKeeper");
+  add(p.redis.has_value(), "Redis");
+  add(p.http.has_value(), "HTTP");
+  if (p.plugin && p.plugin->isMap())
+    for (const auto& entry : p.plugin->entries()) out.emplace_back("plugin-" + entry.key);
+  return out;
+}
+
+}  // namespace
+
+json::object routerJson(const server::Snapshot& snapshot, const std::string& name,
+                        const server::RouterState& state) {
+  const auto* element = findElement(snapshot, name, &config::HttpConfig::routers);
+  json::object out;
+  int64_t priority = state.priority;
+  if (element) {
+    out = toJsonObject(element->value);
+    priority = element->value.priority;
+  } else {
+    // Routers causeway makes itself (@internal).
+    if (!state.entryPoints.empty()) out["entryPoints"] = stringArray(state.entryPoints);
+    if (!state.middlewares.empty()) out["middlewares"] = stringArray(state.middlewares);
+    if (!state.service.empty()) out["service"] = state.service;
+    if (!state.rule.empty()) out["rule"] = state.rule;
+    if (priority != 0) out["priority"] = priority;
+  }
+  // Routers without entryPoints listen on the default ones (Traefik fills them in).
+  if (!out.contains("entryPoints") && !state.entryPoints.empty())
+    out["entryPoints"] = stringArray(state.entryPoints);
+  if (auto tls = out.find("tls"); tls != out.end()) {
+    if (!tls->value().is_object()) tls->value() = json::object();
+    if (!tls->value().as_object().contains("options")) tls->value().as_object()["options"] = "default";
+  } else if (state.tls) {
+    // TLS from the entryPoint's http.tls: shown as the router's, as Traefik does.
+    out["tls"] = json::object{{"options", "default"}};
+  }
+  addRuntime(out, name, state);
+  if (!state.entryPoints.empty()) out["using"] = sortedUnique(state.entryPoints);
+  out["priorityStr"] = std::to_string(priority);
+  return out;
+}
+
+json::object serviceJson(const server::Snapshot& snapshot, const std::string& name,
+                         const server::ServiceState& state) {
+  const auto* element = findElement(snapshot, name, &config::HttpConfig::services);
+  json::object out;
+  if (element) out = toJsonObject(element->value);
+  addRuntime(out, name, state);
+  if (!state.usedBy.empty()) out["usedBy"] = sortedUnique(state.usedBy);
+  if (!state.type.empty() && state.type != "internal") out["type"] = state.type;
+  std::map<std::string, std::string> status;
+  for (const auto& server : state.servers)
+    if (server) status[server->url()] = server->up() ? "UP" : "DOWN";
+  if (state.servers.empty()) status = state.serverStatus;
+  if (!status.empty()) {
+    json::object servers;
+    for (const auto& [url, value] : status) servers[url] = value;
+    out["serverStatus"] = std::move(servers);
+  }
+  return out;
+}
+
+json::object middlewareJson(const server::Snapshot& snapshot, const std::string& name,
+                            const server::MiddlewareState& state) {
+  const auto* element = findElement(snapshot, name, &config::HttpConfig::middlewares);
+  json::object out;
+  std::string type = element ? element->value.type : state.type;
+  const config::Node* options = element ? &element->value.options : state.internalOptions.get();
+  if (!type.empty()) {
+    json::value value = options ? nodeToJson(*options) : json::value(json::object());
+    if (value.is_null()) value = json::object();
+    out[canonicalType(type)] = std::move(value);
+  }
+  addRuntime(out, name, state);
+  if (!state.usedBy.empty()) out["usedBy"] = sortedUnique(state.usedBy);
+  if (!type.empty()) out["type"] = lower(type);
+  return out;
+}
+
+json::object entryPointJson(const std::string& name, const config::EntryPoint& entryPoint) {
+  json::object out = toJsonObject(entryPoint);
+  out["name"] = name;
+  return out;
+}
+
+json::object overviewJson(const server::Snapshot& snapshot, const config::StaticConfig& config) {
+  json::object out;
+  out["http"] = json::object{{"routers", countSection(snapshot.runtime.routers)},
+                             {"services", countSection(snapshot.runtime.services)},
+                             {"middlewares", countSection(snapshot.runtime.middlewares)}};
+  out["tcp"] = json::object{{"routers", section(0, 0, 0)},
+                            {"services", section(0, 0, 0)},
+                            {"middlewares", section(0, 0, 0)}};
+  out["udp"] = json::object{{"routers", section(0, 0, 0)}, {"services", section(0, 0, 0)}};
+  json::object features;
+  features["tracing"] = config.tracing ? "OTLP" : "";
+  features["metrics"] = metricsExporter(config.metrics);
+  features["accessLog"] = config.accessLog.has_value();
+  out["features"] = std::move(features);
+  json::array providers = providerNames(config);
+  if (!providers.empty()) out["providers"] = std::move(providers);
+  return out;
+}
+
+json::object rawDataJson(const server::Snapshot& snapshot) {
+  json::object routers, services, middlewares;
+  for (const auto& [name, state] : snapshot.runtime.routers) {
+    json::object r = routerJson(snapshot, name, state);
+    for (const char* key : {"name", "provider", "priorityStr"}) r.erase(key);
+    routers[name] = std::move(r);
+  }
+  for (const auto& [name, state] : snapshot.runtime.services) {
+    json::object s = serviceJson(snapshot, name, state);
+    for (const char* key : {"name", "provider", "type"}) s.erase(key);
+    services[name] = std::move(s);
+  }
+  for (const auto& [name, state] : snapshot.runtime.middlewares) {
+    json::object m = middlewareJson(snapshot, name, state);
+    for (const char* key : {"name", "provider", "type"}) m.erase(key);
+    middlewares[name] = std::move(m);
+  }
+  json::object out;
+  if (!routers.empty()) out["routers"] = std::move(routers);
+  if (!middlewares.empty()) out["middlewares"] = std::move(middlewares);
+  if (!services.empty()) out["services"] = std::move(services);
+  return out;
+}
+
+json::object versionJson(const config::StaticConfig& config,
+                         std::chrono::system_clock::time_point startDate) {
+  json::object out;
+  out["Version"] = kVersion;
+  out["Codename"] = kCodename;
+  out["startDate"] = rfc3339Nano(startDate);
+  if (config.api && config.api->disableDashboardAd) out["disableDashboardAd"] = true;
+  if (config.api && !config.api->dashboardName.empty()) out["dashboardName"] = config.api->dashboardName;
+  return out;
+}
+
+std::string rfc3339Nano(std::chrono::system_clock::time_point time) {
+  auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(time.time_since_epoch()).count();
+  std::time_t seconds = std::time_t(nanos / 1000000000);
+  long fraction = long(nanos % 1000000000);
+  if (fraction < 0) {
+    fraction += 1000000000;
+    --seconds;
+  }
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buffer[64];
+  size_t n = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::string out(buffer, n);
+  if (fraction != 0) {
+    char digits[16];
+    std::snprintf(digits, sizeof digits, ".%09ld", fraction);
+    std::string f = digits;
+    while (f.back() == '0') f.pop_back();
+    out += f;
+  }
+  out += 'Z';
+  return out;
+}
+
+}  // namespace causeway::admin

@@ -1,0 +1,46 @@
+// The JSON representations of Traefik's API (pkg/api/handler*.go, pkg/config/runtime): each
+// element's configuration as decoded (json_encode.h) plus its runtime state: `name`
+// (name@provider), `provider`, `status` (enabled, warning, disabled), `error` (the list of
+// its errors), and for routers `using` (the entryPoints it really listens on) and
+// `priorityStr`, for services `usedBy`, `type` and `serverStatus` (url → UP/DOWN, read live
+// from the health of each server), for middlewares `usedBy` and `type`.
+//
+// Pure functions of an immutable snapshot and the static configuration; any thread (the
+// live server status is read through atomics).
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <string>
+
+#include "config/static_config.h"
+#include "server/snapshot.h"
+
+namespace causeway::admin {
+
+boost::json::object routerJson(const server::Snapshot& snapshot, const std::string& name,
+                               const server::RouterState& state);
+boost::json::object serviceJson(const server::Snapshot& snapshot, const std::string& name,
+                                const server::ServiceState& state);
+boost::json::object middlewareJson(const server::Snapshot& snapshot, const std::string& name,
+                                   const server::MiddlewareState& state);
+
+// An entryPoint's static configuration with its name.
+boost::json::object entryPointJson(const std::string& name, const config::EntryPoint& entryPoint);
+
+// /api/overview: counts per kind with warnings and errors, features and providers.
+boost::json::object overviewJson(const server::Snapshot& snapshot, const config::StaticConfig& config);
+
+// /api/rawdata: routers, middlewares and services keyed by name (without the list fields
+// name, provider, type and priorityStr, as Traefik).
+boost::json::object rawDataJson(const server::Snapshot& snapshot);
+
+// /api/version: Version, Codename, startDate (+ dashboard options).
+boost::json::object versionJson(const config::StaticConfig& config,
+                                std::chrono::system_clock::time_point startDate);
+
+// Go's time.Time JSON form (RFC 3339 with nanoseconds, trailing zeros dropped), in UTC.
+std::string rfc3339Nano(std::chrono::system_clock::time_point time);
+
+}  // namespace causeway::admin

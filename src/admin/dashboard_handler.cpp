@@ -1,0 +1,68 @@
+#include "admin/admin_handlers.h"
+#include "admin/dashboard_assets.h"
+#include "server/local_reply.h"
+
+namespace causeway::admin {
+
+const DashboardAsset* findDashboardAsset(std::string_view path) {
+  if (path.empty()) path = "index.html";
+  for (size_t i = 0; i < kDashboardAssetCount; ++i)
+    if (kDashboardAssets[i].path == path) return &kDashboardAssets[i];
+  return nullptr;
+}
+
+void serveDashboardFile(server::Exchange& ex, std::string_view path) {
+  server::Response& r = ex.response;
+  if (ex.request.method != "GET" && ex.request.method != "HEAD") {
+    r.status = 405;
+    r.reason = {};
+    r.headers.clear();
+    r.body = nullptr;
+    return;
+  }
+  const DashboardAsset* asset = findDashboardAsset(path);
+  if (!asset) {
+    server::errorReply(ex, 404, "404 page not found");
+    return;
+  }
+  r.status = 200;
+  r.reason = {};
+  r.headers.clear();
+  r.tunnel = nullptr;
+  r.headers.add("Content-Type", asset->contentType);
+  r.headers.add("ETag", asset->etag);
+  // Hashed names never change; index.html must be revalidated to see a new build.
+  r.headers.add("Cache-Control", asset->immutable ? "public, max-age=31536000, immutable" : "no-cache");
+  r.headers.add("X-Content-Type-Options", "nosniff");
+  std::string_view match = ex.request.headers.get("If-None-Match");
+  if (!match.empty() && (match == "*" || match.find(asset->etag) != std::string_view::npos)) {
+    r.status = 304;
+    r.headers.remove("Content-Type");
+    r.body = nullptr;
+    return;
+  }
+  r.body = ex.arena.make<server::MemoryBody>(
+      std::string_view(reinterpret_cast<const char*>(asset->data), asset->size));
+}
+
+// Reached through dashboard_stripprefix@internal: the path is what followed /dashboard/.
+// "/dashboard" without its slash arrives as "/" with X-Forwarded-Prefix "/dashboard": the
+// browser must be sent to "/dashboard/" or relative asset paths would miss.
+awaitable<void> DashboardHandler::handle(server::Exchange& ex) const {
+  std::string_view path = ex.request.path;
+  std::string_view prefix;
+  for (const auto& field : ex.request.headers)
+    if (iequals(field.name, "X-Forwarded-Prefix")) prefix = field.value;
+  if (path == "/" && prefix == "/dashboard" && ex.request.method == "GET") {
+    server::localReply(ex, 302, "");
+    ex.response.headers.clear();
+    ex.response.headers.add("Location", "/dashboard/");
+    ex.response.body = nullptr;
+    co_return;
+  }
+  if (!path.empty() && path[0] == '/') path.remove_prefix(1);
+  serveDashboardFile(ex, path);
+  co_return;
+}
+
+}  // namespace causeway::admin

@@ -1,0 +1,107 @@
+// Small building blocks shared by the pages.
+import { href } from './router.js'
+
+const STATUS_LABEL = { enabled: 'Success', warning: 'Warning', disabled: 'Error' }
+
+export function StatusBadge({ status }) {
+  const s = status || 'enabled'
+  return (
+    <span className={'badge badge-' + s} data-testid="status" data-status={s} title={s}>
+      {STATUS_LABEL[s] || s}
+    </span>
+  )
+}
+
+export function HealthBadge({ health }) {
+  const h = (health || 'unknown').toUpperCase()
+  return (
+    <span className={'badge health-' + h.toLowerCase()} data-testid="server-status" data-health={h}>
+      {h}
+    </span>
+  )
+}
+
+// An element's errors, always shown in full (a disabled element says why).
+export function ErrorList({ errors, status }) {
+  if (!errors || errors.length === 0) return null
+  const warning = status === 'warning'
+  return (
+    <div className={'errors ' + (warning ? 'errors-warning' : 'errors-error')} data-testid="errors" role="alert">
+      <div className="errors-title">{warning ? 'Warnings' : 'Errors'}</div>
+      <ul>
+        {errors.map((e, i) => (
+          <li key={i} data-testid="error">
+            {e}
+          </li>
+        ))}
+      </ul>
+    </div>
+  )
+}
+
+export function Card({ title, children, className = '', testid }) {
+  return (
+    <section className={'card ' + className} data-testid={testid}>
+      {title && <h3 className="card-title">{title}</h3>}
+      {children}
+    </section>
+  )
+}
+
+export function Field({ label, children, testid }) {
+  return (
+    <div className="field" data-testid={testid}>
+      <div className="field-label">{label}</div>
+      <div className="field-value">{children ?? <span className="muted">—</span>}</div>
+    </div>
+  )
+}
+
+export function Chips({ items, link }) {
+  if (!items || items.length === 0) return <span className="muted">none</span>
+  return (
+    <span className="chips">
+      {items.map((item) =>
+        link ? (
+          <a key={item} className="chip" href={link(item)}>
+            {item}
+          </a>
+        ) : (
+          <span key={item} className="chip">
+            {item}
+          </span>
+        ),
+      )}
+    </span>
+  )
+}
+
+export function Loading() {
+  return <div className="loading">Loading…</div>
+}
+
+export function Problem({ error }) {
+  if (!error) return null
+  return (
+    <div className="problem" role="alert" data-testid="load-error">
+      {error.status === 404 ? 'Not found: ' : 'Could not load: '}
+      {error.message}
+    </div>
+  )
+}
+
+export function ProviderTag({ provider }) {
+  return <span className={'provider provider-' + (provider || 'unknown')}>{provider || '—'}</span>
+}
+
+export function NameLink({ kind, name }) {
+  return (
+    <a href={href('http', kind, name)} className="name-link">
+      {name}
+    </a>
+  )
+}
+
+export function JsonBlock({ value }) {
+  return <pre className="json">{JSON.stringify(value, null, 2)}</pre>
+}

@@ -1,0 +1,144 @@
+// The causeway dashboard: what Traefik's dashboard shows (overview, routers, services,
+// middlewares with their status and errors), read from the API and refreshed automatically.
+import { StrictMode, useEffect, useMemo, useState } from 'react'
+import { createRoot } from 'react-dom/client'
+import { RefreshContext, useApi } from './api.js'
+import { href, useRoute } from './router.js'
+import List from './pages/List.jsx'
+import MiddlewareDetail from './pages/MiddlewareDetail.jsx'
+import Overview from './pages/Overview.jsx'
+import RouterDetail from './pages/RouterDetail.jsx'
+import ServiceDetail from './pages/ServiceDetail.jsx'
+import './style.css'
+
+const INTERVALS = [
+  [0, 'Off'],
+  [2000, '2 s'],
+  [5000, '5 s'],
+  [15000, '15 s'],
+]
+
+function storedInterval() {
+  const v = parseInt(window.localStorage?.getItem('causeway.refresh') ?? '', 10)
+  return INTERVALS.some(([ms]) => ms === v) ? v : 2000
+}
+
+function Version() {
+  const { data } = useApi('/version')
+  if (!data) return null
+  return (
+    <span className="version" title={data.startDate ? 'started ' + new Date(data.startDate).toLocaleString() : ''}>
+      {data.dashboardName || 'causeway'} {data.Version}
+    </span>
+  )
+}
+
+function Nav({ section }) {
+  const links = [
+    ['', 'Dashboard', href()],
+    ['routers', 'Routers', href('http', 'routers')],
+    ['services', 'Services', href('http', 'services')],
+    ['middlewares', 'Middlewares', href('http', 'middlewares')],
+  ]
+  return (
+    <nav className="nav">
+      {links.map(([key, label, to]) => (
+        <a key={key} href={to} className={section === key ? 'active' : ''} data-testid={'nav-' + (key || 'dashboard')}>
+          {label}
+        </a>
+      ))}
+    </nav>
+  )
+}
+
+function Page({ parts, query }) {
+  if (parts.length === 0) return <Overview />
+  if (parts[0] === 'http' && parts.length >= 2) {
+    const kind = parts[1]
+    const name = parts.slice(2).join('/')
+    if (['routers', 'services', 'middlewares'].includes(kind)) {
+      if (!name) return <List key={kind} kind={kind} query={query} />
+      if (kind === 'routers') return <RouterDetail name={name} />
+      if (kind === 'services') return <ServiceDetail name={name} />
+      return <MiddlewareDetail name={name} />
+    }
+  }
+  return (
+    <div className="page">
+      <h1>Not found</h1>
+      <p>
+        There is no such page. <a href={href()}>Back to the dashboard</a>.
+      </p>
+    </div>
+  )
+}
+
+function App() {
+  const { parts, query } = useRoute()
+  const [interval, setIntervalMs] = useState(storedInterval)
+  const [tick, setTick] = useState(0)
+  const [updated, setUpdated] = useState(() => new Date())
+  useEffect(() => {
+    if (!interval) return undefined
+    const id = window.setInterval(() => {
+      setTick((t) => t + 1)
+      setUpdated(new Date())
+    }, interval)
+    return () => window.clearInterval(id)
+  }, [interval])
+  const context = useMemo(() => ({ tick }), [tick])
+  const section = parts[0] === 'http' ? parts[1] : ''
+  const choose = (ms) => {
+    setIntervalMs(ms)
+    try {
+      window.localStorage.setItem('causeway.refresh', String(ms))
+    } catch {
+      /* private mode */
+    }
+  }
+  return (
+    <RefreshContext.Provider value={context}>
+      <header className="top">
+        <a className="brand" href={href()}>
+          <span className="logo" aria-hidden="true" />
+          causeway
+        </a>
+        <Nav section={section} />
+        <div className="top-right">
+          <label className="refresh" title={'Last refresh ' + updated.toLocaleTimeString()}>
+            Refresh
+            <select value={interval} onChange={(e) => choose(parseInt(e.target.value, 10))} data-testid="refresh-interval">
+              {INTERVALS.map(([ms, label]) => (
+                <option key={ms} value={ms}>
+                  {label}
+                </option>
+              ))}
+            </select>
+          </label>
+          <button
+            type="button"
+            className="refresh-now"
+            onClick={() => {
+              setTick((t) => t + 1)
+              setUpdated(new Date())
+            }}
+            title="Refresh now"
+            data-testid="refresh-now"
+          >
+            ⟳
+          </button>
+          <Version />
+        </div>
+      </header>
+      <main className="main">
+        <Page parts={parts} query={query} />
+      </main>
+    </RefreshContext.Provider>
+  )
+}
+
+createRoot(document.getElementById('root')).render(
+  <StrictMode>
+    <App />
+  </StrictMode>,
+)

@@ -1,0 +1,40 @@
+// One middleware: its type, options and who uses it.
+import { seg, useApi } from '../api.js'
+import { Card, Chips, ErrorList, JsonBlock, Loading, Problem, ProviderTag, StatusBadge } from '../components.jsx'
+import { href } from '../router.js'
+
+const RUNTIME_KEYS = ['name', 'provider', 'status', 'error', 'usedBy', 'type']
+
+export default function MiddlewareDetail({ name }) {
+  const { data: m, error } = useApi('/http/middlewares/' + seg(name))
+  if (!m && !error) return <Loading />
+  if (!m) return <Problem error={error} />
+  const config = Object.entries(m).filter(([k]) => !RUNTIME_KEYS.includes(k))
+  return (
+    <div className="page" data-testid="middleware-detail">
+      <div className="title-row">
+        <h1>
+          <span className="kind">Middleware</span> {m.name}
+        </h1>
+        <StatusBadge status={m.status} />
+        <ProviderTag provider={m.provider} />
+        {m.type && <span className="chip">{m.type}</span>}
+      </div>
+      <Problem error={error} />
+      <ErrorList errors={m.error} status={m.status} />
+      <div className="grid two">
+        <Card title="Options" testid="options">
+          {config.length ? config.map(([k, v]) => (
+            <div key={k}>
+              <div className="field-label">{k}</div>
+              <JsonBlock value={v} />
+            </div>
+          )) : <span className="muted">No options.</span>}
+        </Card>
+        <Card title="Used by" testid="used-by">
+          <Chips items={m.usedBy} link={(n) => href('http', 'routers', n)} />
+        </Card>
+      </div>
+    </div>
+  )
+}

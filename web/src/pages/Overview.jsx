@@ -1,0 +1,142 @@
+// The overview: entryPoints, HTTP routers/services/middlewares with their warnings and
+// errors, features and providers, and every element that has a problem.
+import { useApi } from '../api.js'
+import { Card, Loading, Problem, StatusBadge } from '../components.jsx'
+import { href } from '../router.js'
+
+function StatsCard({ kind, title, stats }) {
+  const total = stats?.total ?? 0
+  const warnings = stats?.warnings ?? 0
+  const errors = stats?.errors ?? 0
+  const success = Math.max(0, total - warnings - errors)
+  const pct = (n) => (total ? Math.round((n * 100) / total) : 0)
+  return (
+    <a className="card stats" href={href('http', kind)} data-testid={'overview-' + kind}>
+      <div className="stats-head">
+        <h3 className="card-title">{title}</h3>
+        <span className="stats-total" data-testid="total">
+          {total}
+        </span>
+      </div>
+      <div className="meter" aria-hidden="true">
+        <span className="meter-ok" style={{ width: pct(success) + '%' }} />
+        <span className="meter-warn" style={{ width: pct(warnings) + '%' }} />
+        <span className="meter-err" style={{ width: pct(errors) + '%' }} />
+      </div>
+      <dl className="stats-counts">
+        <div>
+          <dt>Success</dt>
+          <dd className="ok" data-testid="success">
+            {success}
+          </dd>
+        </div>
+        <div>
+          <dt>Warnings</dt>
+          <dd className={warnings ? 'warn' : ''} data-testid="warnings">
+            {warnings}
+          </dd>
+        </div>
+        <div>
+          <dt>Errors</dt>
+          <dd className={errors ? 'err' : ''} data-testid="errors-count">
+            {errors}
+          </dd>
+        </div>
+      </dl>
+    </a>
+  )
+}
+
+// Every router, service and middleware that is not enabled, with its first error.
+function Problems() {
+  const routers = useApi('/http/routers?per_page=1000')
+  const services = useApi('/http/services?per_page=1000')
+  const middlewares = useApi('/http/middlewares?per_page=1000')
+  const rows = []
+  for (const [kind, res] of [
+    ['routers', routers],
+    ['services', services],
+    ['middlewares', middlewares],
+  ]) {
+    for (const item of res.data || []) if (item.status !== 'enabled') rows.push({ kind, item })
+  }
+  if (rows.length === 0) return null
+  return (
+    <Card title="Problems" className="problems" testid="problems">
+      <table className="table">
+        <tbody>
+          {rows.map(({ kind, item }) => (
+            <tr key={kind + item.name} className={'problem-' + item.status}>
+              <td className="col-status">
+                <StatusBadge status={item.status} />
+              </td>
+              <td className="muted col-kind">{kind.slice(0, -1)}</td>
+              <td>
+                <a href={href('http', kind, item.name)}>{item.name}</a>
+              </td>
+              <td className="error-text">{(item.error || []).join('; ')}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Card>
+  )
+}
+
+export default function Overview() {
+  const overview = useApi('/overview')
+  const entryPoints = useApi('/entrypoints?per_page=1000')
+  if (!overview.data && !overview.error) return <Loading />
+  const o = overview.data || {}
+  const features = o.features || {}
+  return (
+    <div className="page">
+      <h1>Dashboard</h1>
+      <Problem error={overview.error || entryPoints.error} />
+      <h2>Entrypoints</h2>
+      <div className="grid grid-small">
+        {(entryPoints.data || []).map((ep) => (
+          <div className="card entrypoint" key={ep.name} data-testid="entrypoint">
+            <div className="entrypoint-name">{ep.name}</div>
+            <div className="entrypoint-address">{ep.address}</div>
+          </div>
+        ))}
+      </div>
+      <h2>HTTP</h2>
+      <div className="grid">
+        <StatsCard kind="routers" title="Routers" stats={o.http?.routers} />
+        <StatsCard kind="services" title="Services" stats={o.http?.services} />
+        <StatsCard kind="middlewares" title="Middlewares" stats={o.http?.middlewares} />
+      </div>
+      <Problems />
+      <div className="grid two">
+        <Card title="Features">
+          <ul className="features">
+            <li>
+              Tracing <b className={features.tracing ? 'on' : 'off'}>{features.tracing || 'off'}</b>
+            </li>
+            <li>
+              Metrics <b className={features.metrics ? 'on' : 'off'}>{features.metrics || 'off'}</b>
+            </li>
+            <li>
+              Access log <b className={features.accessLog ? 'on' : 'off'}>{features.accessLog ? 'on' : 'off'}</b>
+            </li>
+          </ul>
+        </Card>
+        <Card title="Providers">
+          <div className="chips">
+            {(o.providers || []).length ? (
+              o.providers.map((p) => (
+                <span className="chip" key={p}>
+                  {p}
+                </span>
+              ))
+            ) : (
+              <span className="muted">none</span>
+            )}
+          </div>
+        </Card>
+      </div>
+    </div>
+  )
+}

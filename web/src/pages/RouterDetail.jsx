@@ -1,0 +1,159 @@
+// One router: its rule, entryPoints, TLS, middleware chain in order and service, drawn as
+// the path a request takes (entryPoints → router → middlewares → service).
+import { qualify, seg, useApi, useElement } from '../api.js'
+import { Card, ErrorList, Field, HealthBadge, Loading, Problem, ProviderTag, StatusBadge } from '../components.jsx'
+import { href } from '../router.js'
+
+function MiddlewareStep({ name, index }) {
+  const { data, error } = useElement('middlewares', name)
+  return (
+    <li className="chain-step" data-testid="chain-item" data-name={name}>
+      <span className="chain-index">{index + 1}</span>
+      <div className="chain-body">
+        <a href={href('http', 'middlewares', name)} className="chain-name">
+          {name}
+        </a>
+        <div className="chain-meta">
+          {data ? (
+            <>
+              <span className="chip">{data.type}</span> <StatusBadge status={data.status} />
+            </>
+          ) : error ? (
+            <span className="error-text">{error.status === 404 ? 'does not exist' : error.message}</span>
+          ) : null}
+        </div>
+      </div>
+    </li>
+  )
+}
+
+function ServiceCard({ name }) {
+  const { data, error } = useElement('services', name)
+  if (!name) return <Card title="Service">No service</Card>
+  const servers = data?.loadBalancer?.servers || []
+  const status = data?.serverStatus || {}
+  return (
+    <Card title="Service" testid="router-service">
+      <div className="service-head">
+        <a href={href('http', 'services', name)} className="strong">
+          {name}
+        </a>
+        {data && <StatusBadge status={data.status} />}
+        {data?.type && <span className="chip">{data.type}</span>}
+      </div>
+      {error && <div className="error-text">{error.status === 404 ? 'The service does not exist.' : error.message}</div>}
+      {servers.length > 0 && (
+        <ul className="servers-mini">
+          {servers.map((s) => (
+            <li key={s.url}>
+              <HealthBadge health={status[s.url]} /> <span className="mono">{s.url}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+      {data?.error && <ErrorList errors={data.error} status={data.status} />}
+    </Card>
+  )
+}
+
+export default function RouterDetail({ name }) {
+  const { data: r, error } = useApi('/http/routers/' + seg(name))
+  if (!r && !error) return <Loading />
+  if (!r) return <Problem error={error} />
+  const provider = r.provider
+  const middlewares = (r.middlewares || []).map((m) => qualify(m, provider))
+  const service = qualify(r.service, provider)
+  const entryPoints = r.using || r.entryPoints || []
+  return (
+    <div className="page" data-testid="router-detail">
+      <div className="title-row">
+        <h1>
+          <span className="kind">Router</span> {r.name}
+        </h1>
+        <StatusBadge status={r.status} />
+        <ProviderTag provider={provider} />
+      </div>
+      <Problem error={error} />
+      <ErrorList errors={r.error} status={r.status} />
+
+      <div className="flow" data-testid="flow">
+        <div className="flow-node">
+          <div className="flow-label">Entrypoints</div>
+          {entryPoints.map((e) => (
+            <div key={e} className="flow-value">
+              {e}
+            </div>
+          ))}
+        </div>
+        <div className="flow-arrow">→</div>
+        <div className="flow-node">
+          <div className="flow-label">Router</div>
+          <div className="flow-value">{r.name}</div>
+        </div>
+        {middlewares.length > 0 && <div className="flow-arrow">→</div>}
+        {middlewares.length > 0 && (
+          <div className="flow-node">
+            <div className="flow-label">Middlewares</div>
+            {middlewares.map((m) => (
+              <div key={m} className="flow-value">
+                {m}
+              </div>
+            ))}
+          </div>
+        )}
+        <div className="flow-arrow">→</div>
+        <div className="flow-node">
+          <div className="flow-label">Service</div>
+          <div className="flow-value">{service || '—'}</div>
+        </div>
+      </div>
+
+      <div className="grid two">
+        <Card title="Router" testid="router-fields">
+          <Field label="Rule" testid="rule">
+            <code className="rule">{r.rule}</code>
+          </Field>
+          <Field label="Entrypoints" testid="entrypoints">
+            {entryPoints.join(', ') || null}
+          </Field>
+          {r.entryPoints && r.using && r.entryPoints.join() !== r.using.join() && (
+            <Field label="Configured entrypoints">{r.entryPoints.join(', ')}</Field>
+          )}
+          <Field label="Priority">{r.priorityStr}</Field>
+          {r.ruleSyntax && <Field label="Rule syntax">{r.ruleSyntax}</Field>}
+          <Field label="Provider">{provider}</Field>
+        </Card>
+        <Card title="TLS" testid="tls">
+          {r.tls ? (
+            <>
+              <Field label="Options">{r.tls.options || 'default'}</Field>
+              {r.tls.certResolver && <Field label="Certificate resolver">{r.tls.certResolver}</Field>}
+              {(r.tls.domains || []).map((d, i) => (
+                <Field key={i} label="Domain">
+                  {d.main}
+                  {d.sans && d.sans.length ? ' (' + d.sans.join(', ') + ')' : ''}
+                </Field>
+              ))}
+            </>
+          ) : (
+            <span className="muted">No TLS: this router serves cleartext connections.</span>
+          )}
+        </Card>
+      </div>
+      <div className="grid two">
+        <Card title="Middlewares" testid="middleware-chain">
+          {middlewares.length ? (
+            <ol className="chain">
+              {middlewares.map((m, i) => (
+                <MiddlewareStep key={m + i} name={m} index={i} />
+              ))}
+            </ol>
+          ) : (
+            <span className="muted">No middleware.</span>
+          )}
+        </Card>
+        <ServiceCard name={service} />
+      </div>
+    </div>
+  )
+}
