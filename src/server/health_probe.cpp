@@ -7,6 +7,7 @@
 #include "config/duration.h"
 #include "core/strings.h"
 #include "http/h1/response_parser.h"
+#include "server/health_probe_h2.h"
 #include "server/tls_stream.h"
 
 namespace causeway::server {
@@ -48,13 +49,30 @@ awaitable<std::string> exchangeOnce(asio::any_io_executor executor, const std::s
   auto parsed = boost::urls::parse_uri(url);
   if (!parsed) co_return "invalid health check URL \"" + url + "\"";
   std::string scheme = toLower(std::string(parsed->scheme()));
-  if (scheme != "http" && scheme != "https")
+  if (scheme != "http" && scheme != "https" && scheme != "h2c")
     co_return "unsupported protocol scheme \"" + scheme + "\"";
   bool secure = scheme == "https";
   if (secure && (!transport || !transport->tls.context))
     co_return "no TLS settings for an https health check";
   std::string host = parsed->host_address();
   uint16_t port = parsed->has_port() ? parsed->port_number() : (secure ? 443 : 80);
+  if (scheme == "h2c") {  // the server speaks only HTTP/2: prior knowledge, cleartext
+    h2probe::Request request;
+    request.method = method;
+    request.scheme = "http";
+    request.authority = hostname.empty() ? std::string(parsed->encoded_host_and_port()) : hostname;
+    request.path = parsed->encoded_path().empty() ? "/" : std::string(parsed->encoded_path());
+    if (parsed->has_query()) request.path += "?" + std::string(parsed->encoded_query());
+    request.headers = headers;
+    h2probe::Response response;
+    std::string error =
+        co_await h2probe::exchange(executor, host, port, nullptr, request, false, response);
+    if (!error.empty()) co_return error;
+    answer.status = response.status;
+    for (const auto& [name, value] : response.headers)
+      if (name == "location") answer.location = value;
+    co_return std::string();
+  }
 
   tcp::socket socket(executor);
   tcp::resolver resolver(executor);
@@ -192,6 +210,7 @@ bool makeProbeConfig(const config::ServerHealthCheck& check, const std::string& 
     resolved.set_port_number(uint16_t(check.port));
   }
   out.url = std::string(resolved.buffer());
+  out.grpc = iequals(check.mode, "grpc");
   out.method = check.method.empty() ? "GET" : check.method;
   out.hostname = check.hostname;
   out.headers.clear();
@@ -224,7 +243,13 @@ bool makeProbeConfig(const config::ServerHealthCheck& check, const std::string& 
 awaitable<std::string> runProbe(asio::any_io_executor executor, const ProbeConfig& probe) {
   using namespace asio::experimental::awaitable_operators;
   asio::steady_timer timer(executor, probe.timeout);
-  auto result = co_await (probeWithRedirects(executor, probe) || timer.async_wait(nothrow));
+  // A named awaitable: GCC 12 mishandles a conditional expression inside co_await.
+  awaitable<std::string> check =
+      probe.grpc ? h2probe::checkGrpc(executor, probe) : probeWithRedirects(executor, probe);
+  auto result = co_await (std::move(check) || timer.async_wait(nothrow));
+  if (result.index() == 1 && probe.grpc)
+    co_return "gRPC health check timeout: rpc error: code = DeadlineExceeded desc = context "
+              "deadline exceeded";
   if (result.index() == 1) co_return "timeout after " + config::Duration(probe.timeout).toString();
   co_return std::get<0>(std::move(result));
 }

@@ -1,9 +1,12 @@
-// One active health check request (Traefik's checkHealthHTTP): an HTTP/1.1 request to the
-// server's health URL (http, or https with the service's serversTransport TLS settings),
-// judged healthy on 2xx/3xx, or on exactly `status` when configured. Redirects are followed
-// (up to 10, as Go's client) unless followRedirects is false. The whole check, redirects
-// included, is bounded by `timeout`. Runs on the control thread's io_context, never on a
-// worker; the connection is closed after each check.
+// One active health check (Traefik's executeHealthCheck).
+// - mode http (checkHealthHTTP): a request to the server's health URL — HTTP/1.1 for http
+//   and https (the service's serversTransport TLS settings), HTTP/2 with prior knowledge for
+//   h2c — judged healthy on 2xx/3xx, or on exactly `status` when configured. Redirects are
+//   followed (up to 10, as Go's client) unless followRedirects is false.
+// - mode grpc (checkHealthGRPC): grpc.health.v1.Health/Check over HTTP/2 (cleartext for
+//   http and h2c, TLS with ALPN h2 for https), healthy when the answer is SERVING.
+// The whole check, redirects included, is bounded by `timeout`. Runs on the control
+// thread's io_context, never on a worker; the connection is closed after each check.
 #pragma once
 
 #include <chrono>
@@ -18,7 +21,8 @@
 namespace causeway::server {
 
 struct ProbeConfig {
-  std::string url;  // absolute http URL: server URL + path, scheme and port overrides
+  std::string url;    // absolute URL: server URL + path, scheme and port overrides
+  bool grpc = false;  // mode: grpc (only the URL's scheme, host and port matter)
   std::string method = "GET";
   std::string hostname;  // Host field override ("" = the URL's host)
   std::vector<std::pair<std::string, std::string>> headers;
@@ -31,9 +35,10 @@ struct ProbeConfig {
 
   // Equal checks: every field but the transport (rebuilt by every reload, same content).
   bool operator==(const ProbeConfig& o) const {
-    return url == o.url && method == o.method && hostname == o.hostname && headers == o.headers &&
-           status == o.status && followRedirects == o.followRedirects && timeout == o.timeout &&
-           interval == o.interval && unhealthyInterval == o.unhealthyInterval;
+    return url == o.url && grpc == o.grpc && method == o.method && hostname == o.hostname &&
+           headers == o.headers && status == o.status && followRedirects == o.followRedirects &&
+           timeout == o.timeout && interval == o.interval &&
+           unhealthyInterval == o.unhealthyInterval;
   }
 };
 

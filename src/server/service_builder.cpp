@@ -201,15 +201,12 @@ class GraphBuilder {
     // Active health check: which servers get one, and how.
     const std::optional<config::ServerHealthCheck>& check = lb.healthCheck;
     bool runChecks = check.has_value();
-    if (check && iequals(check->mode, "grpc")) {
-      state.addError(where + "healthCheck mode grpc is not supported until HTTP/2 upstreams exist; "
-                             "the servers are not checked",
-                     false);
-      runChecks = false;
-    } else if (check && !check->scheme.empty() && !iequals(check->scheme, "http") &&
-               !iequals(check->scheme, "https")) {
+    // mode grpc calls grpc.health.v1.Health/Check over HTTP/2; h2c servers (or scheme h2c)
+    // get their HTTP check over HTTP/2 with prior knowledge (health_probe.h).
+    if (check && !check->scheme.empty() && !iequals(check->scheme, "http") &&
+        !iequals(check->scheme, "https") && !iequals(check->scheme, "h2c")) {
       state.addError(where + "healthCheck scheme \"" + check->scheme +
-                         "\" is not supported (http or https); the servers are not checked",
+                         "\" is not supported (http, https or h2c); the servers are not checked",
                      false);
       runChecks = false;
     }
@@ -217,7 +214,6 @@ class GraphBuilder {
     std::vector<BalancedServer> servers;
     std::vector<std::optional<ProbeConfig>> probes;
     bool warned = false;
-    bool unchecked = false;  // some servers get no active check
     for (const auto& server : lb.servers) {
       BalancedServer balanced;
       std::string error;
@@ -226,15 +222,7 @@ class GraphBuilder {
         return {};
       }
       std::optional<ProbeConfig> probe;
-      if (runChecks && check->scheme.empty() && balanced.endpoint.scheme == "h2c") {
-        // An h2c server speaks only HTTP/2, which the checks cannot do yet.
-        if (!warned)
-          state.addError(where + "healthCheck of h2c:// servers is not supported yet; "
-                                 "they are not checked",
-                         false);
-        warned = true;
-        unchecked = true;
-      } else if (runChecks) {
+      if (runChecks) {
         std::vector<std::string> warnings;
         probe.emplace();
         if (!makeProbeConfig(*check, server.url, *probe, error, warnings)) {
@@ -272,8 +260,10 @@ class GraphBuilder {
       for (size_t i = 0; health_ && same && i < servers.size(); ++i)
         same = reused->servers()[i].health == servers[i].health;
       if (same) {
-        for (const auto& server : reused->servers())
+        for (const auto& server : reused->servers()) {
           state.serverStatus[server.endpoint.url] = server.health->up() ? "UP" : "DOWN";
+          state.servers.push_back(server.health);
+        }
         built.core = reused;
         built.handler = reused;
         return built;
@@ -283,6 +273,7 @@ class GraphBuilder {
       if (!server.health)
         server.health = std::make_shared<ServerHealth>(qualified, server.endpoint.url);
       state.serverStatus[server.endpoint.url] = server.health->up() ? "UP" : "DOWN";
+      state.servers.push_back(server.health);
     }
 
     LoadBalancerOptions options;
@@ -296,7 +287,7 @@ class GraphBuilder {
       PassiveHealthOptions passive;
       passive.failureWindow = lb.passiveHealthCheck->failureWindow.value;
       passive.maxFailedAttempts = lb.passiveHealthCheck->maxFailedAttempts;
-      passive.activeCheck = runChecks && !unchecked;  // else the window brings servers back
+      passive.activeCheck = runChecks;  // else the window brings servers back
       options.passive = passive;
     }
     auto handler =

@@ -3,15 +3,21 @@
 by health (switch within one interval, back again, chains), passive health checks, and an
 upstream killed under load.
 
-Upstreams: `causeway whoami` (its /health answers the status last POSTed to it) and small
-Python servers (service_upstreams.py). Short intervals (100-200 ms) keep the file fast.
+Upstreams: `causeway whoami` (its /health answers the status last POSTed to it), small
+Python servers (service_upstreams.py), and Node peers (node/health_peer.js) for the HTTP/2
+checks: a grpc.health.v1 server for `mode: grpc`, an h2c server for h2c:// servers. Short
+intervals (100-200 ms) keep the file fast.
 """
+import collections
+import http.client
+import json
+import pathlib
 import signal
 import time
 
 import pytest
 
-from harness import Whoami, curl, routed, wait_until
+from harness import Process, Whoami, curl, free_port, routed, wait_until
 from service_upstreams import Load, PyUpstream, get, hammer, name_of
 from test_services import READY, default_cookie_name, dynamic, lb, post_health, router  # noqa: F401
 
@@ -286,3 +292,155 @@ def test_one_upstream_killed_mid_load(start_whoami, start_causeway, retry):
         # Only requests in flight on the killed server when it died (at most one per client).
         assert len(failures) <= clients
         assert all(r[0] <= killed_at + 0.05 for r in failures)
+
+
+# ---------------------------------------------------------------------------------------
+# HTTP/2 health checks: mode grpc (grpc.health.v1.Health/Check) and h2c:// servers
+
+NODE_DIR = pathlib.Path(__file__).resolve().parent / "node"
+needs_node = pytest.mark.skipif(not (NODE_DIR / "node_modules" / "@grpc" / "grpc-js").exists(),
+                                reason="npm packages not installed (make test runs npm ci in tests/e2e/node)")
+
+
+class NodePeer(Process):
+    """tests/e2e/node/health_peer.js: a grpc.health.v1 server (status read from a file) or
+    an h2c server answering "Name: <name>"."""
+
+    def __init__(self, mode, name, *extra, port=None):
+        self.port = port or free_port()
+        self.name = name
+        super().__init__(["node", str(NODE_DIR / "health_peer.js"), mode, str(self.port), name, *extra],
+                         name=f"{mode}-{name}")
+        wait_until(lambda: "listening" in self.output() or self.proc.poll() is not None,
+                   message=f"{mode} peer {name} listening")
+        assert self.proc.poll() is None, self.output()
+
+
+@pytest.fixture
+def node_peers():
+    started = []
+
+    def make(*args, **kwargs):
+        peer = NodePeer(*args, **kwargs)
+        started.append(peer)
+        return peer
+
+    yield make
+    for peer in started:
+        peer.stop()
+
+
+def grpc_calls(cw, host, n=1):
+    """`n` gRPC Health/Check calls through causeway on one keep-alive connection (HTTP/1.1 to
+    causeway, HTTP/2 upstream): [(status, the upstream's x-served-by or the body)]."""
+    conn = http.client.HTTPConnection("127.0.0.1", cw.port(), timeout=5)
+    results = []
+    try:
+        for _ in range(n):
+            conn.request("POST", "/grpc.health.v1.Health/Check", body=b"\0\0\0\0\0",
+                         headers={"Host": host, "Content-Type": "application/grpc", "TE": "trailers"})
+            response = conn.getresponse()
+            body = response.read()
+            results.append((response.status, response.getheader("x-served-by") or body))
+            if response.will_close:
+                conn.close()
+    finally:
+        conn.close()
+    return results
+
+
+def grpc_call(cw, host):
+    return grpc_calls(cw, host)[0]
+
+
+def set_status(status_file, status):
+    tmp = status_file.with_suffix(".tmp")
+    tmp.write_text(status)
+    tmp.replace(status_file)
+
+
+@needs_node
+def test_grpc_mode_follows_the_serving_status(start_whoami, start_causeway, node_peers, tmp_path):
+    status_a, status_b = tmp_path / "a.status", tmp_path / "b.status"
+    a = node_peers("grpc", "ga", str(status_a))
+    b = node_peers("grpc", "gb", str(status_b))
+    plain = node_peers("grpc", "plain", str(tmp_path / "plain.status"))
+    set_status(tmp_path / "plain.status", "UNIMPLEMENTED")  # answers like a server without the service
+    sentinel = start_whoami("sentinel")
+    check = {"mode": "grpc", "path": "/", "interval": "200ms", "timeout": "500ms",
+             "hostname": "health.grpc", "headers": {"X-Probe": "causeway"}}
+    services = {"g": lb(f"h2c://127.0.0.1:{a.port}", f"h2c://127.0.0.1:{b.port}", healthCheck=check),
+                # an http:// URL: the gRPC check is still cleartext HTTP/2
+                "h": lb(f"http://127.0.0.1:{b.port}", healthCheck=check),
+                "p": lb(f"h2c://127.0.0.1:{plain.port}", healthCheck=check)}
+    routers = {"g": router("grpc.test", "g"), "p": router("plain.test", "p")}
+    cw = start(start_causeway, routers, services, sentinel.url)
+
+    # The checks reach the servers with the hostname (:authority) and the headers (metadata).
+    wait_until(lambda: a.output().count('"check"') >= 2, timeout=5)
+    line = next(json.loads(l) for l in a.output().splitlines() if l.startswith('{"check"'))
+    assert line["authority"] == "health.grpc"
+    assert line["metadata"]["x-probe"] == "causeway"
+    wait_until(lambda: b.output().count('"check"') >= 4, timeout=5)  # g and h both check b
+
+    def served(n=10):
+        return collections.Counter(served_by for _, served_by in grpc_calls(cw, "grpc.test", n))
+    assert served() == {"ga": 5, "gb": 5}
+    set_status(status_a, "NOT_SERVING")
+    wait_until(lambda: served() == {"gb": 10}, timeout=3)
+    log = wait_until(lambda: cw.output() if "received gRPC status code: NOT_SERVING" in cw.output() else None,
+                     timeout=3)
+    assert "server is DOWN" in log
+    set_status(status_b, "NOT_SERVING")  # every server down: 503
+
+    def unavailable():
+        status, body = grpc_call(cw, "grpc.test")
+        return (status, body) if status == 503 else None
+    assert wait_until(unavailable, timeout=3) == (503, b"no available server\n")
+    set_status(status_a, "SERVING")
+    set_status(status_b, "SERVING")
+    wait_until(lambda: served() == {"ga": 5, "gb": 5}, timeout=3)
+    assert "server is UP" in cw.output()
+
+    # A server without the health service stays out of rotation.
+    assert grpc_call(cw, "plain.test")[0] == 503
+    assert "gRPC server does not implement the health protocol" in cw.output()
+
+
+@needs_node
+def test_grpc_mode_over_tls(start_whoami, start_causeway, node_peers, tmp_path):
+    from tls_certs import Pki
+    pki = Pki(tmp_path)
+    leaf = pki.issue(pki.ca(), "localhost", dns=["localhost"])
+    status = tmp_path / "tls.status"
+    peer = node_peers("grpc", "gtls", str(status), str(leaf.cert), str(leaf.key))
+    sentinel = start_whoami("sentinel")
+    check = {"mode": "grpc", "path": "/", "interval": "200ms", "timeout": "1s"}
+    services = {"s": lb(f"https://127.0.0.1:{peer.port}", serversTransport="insecure", healthCheck=check)}
+    cw = start_causeway(dynamic=dynamic({"r": router("grpctls.test", "s")}, services, sentinel=sentinel.url,
+                                        transports={"insecure": {"insecureSkipVerify": True}}))
+    routed(cw, READY)
+    wait_until(lambda: peer.output().count('"check"') >= 2, timeout=5)
+    assert grpc_call(cw, "grpctls.test") == (200, "gtls")
+    set_status(status, "NOT_SERVING")
+    wait_until(lambda: grpc_call(cw, "grpctls.test")[0] == 503, timeout=3)
+    set_status(status, "SERVING")
+    wait_until(lambda: grpc_call(cw, "grpctls.test") == (200, "gtls"), timeout=3)
+
+
+@needs_node
+def test_h2c_servers_are_checked_over_http2(start_whoami, start_causeway, node_peers):
+    a, b = node_peers("h2c", "a"), node_peers("h2c", "b")
+    sentinel = start_whoami("sentinel")
+    services = {"s": lb(f"h2c://127.0.0.1:{a.port}", f"h2c://127.0.0.1:{b.port}", healthCheck=CHECK)}
+    cw = start(start_causeway, {"r": router("h2c.test", "s")}, services, sentinel.url)
+    wait_until(lambda: '"path":"/health"' in b.output(), timeout=3)  # the check arrived over HTTP/2
+    assert names_of(cw, "h2c.test") == {"a": 10, "b": 10}
+    port = b.port
+    b.proc.send_signal(signal.SIGKILL)
+    b.proc.wait()
+    wait_until(lambda: names_of(cw, "h2c.test") == {"a": 20}, timeout=3)
+    assert "server is DOWN" in cw.output()
+    node_peers("h2c", "b", port=port)
+    wait_until(lambda: names_of(cw, "h2c.test").get("b", 0) == 10, timeout=3)
+    assert "server is UP" in cw.output()

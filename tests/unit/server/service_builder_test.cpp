@@ -121,7 +121,7 @@ TEST_F(ServiceBuilderTest, HealthPropagationNeedsHealthChecksBelow) {
   EXPECT_NE(errors(*s, "f@file").find("cannot register plain as updater for f@file"),
             std::string::npos);
   EXPECT_NE(errors(*s, "internal@file").find("not a healthcheck.StatusUpdater"), std::string::npos);
-  EXPECT_EQ(s->runtime.services.at("grpc@file").status, ElementStatus::Warning);
+  EXPECT_EQ(s->runtime.services.at("grpc@file").status, ElementStatus::Enabled);  // mode grpc is checked
   EXPECT_NE(errors(*s, "badmirror@file").find("percent must be between 0 and 100"),
             std::string::npos);
 }
