@@ -23,7 +23,7 @@ void* Arena::allocate(size_t size, size_t align) {
     size_t want = std::max(blockSize_, size + align);
     // Oversized allocations get their own block; it is released on reset().
     blocks_.insert(blocks_.begin() + (blocks_.empty() ? 0 : current_ + 1),
-                   Block{std::make_unique<char[]>(want), want});
+                   Block{std::make_unique_for_overwrite<char[]>(want), want});
     current_ = blocks_.size() == 1 ? 0 : current_ + 1;
     offset_ = 0;
   }

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <charconv>
 #include <cstring>
 
 namespace causeway::net {
@@ -52,10 +53,15 @@ bool IpAddress::isV4() const {
 std::string IpAddress::toString() const {
   char buf[INET6_ADDRSTRLEN];
   if (isV4()) {
-    inet_ntop(AF_INET, bytes_.data() + 12, buf, sizeof buf);
-  } else {
-    inet_ntop(AF_INET6, bytes_.data(), buf, sizeof buf);
+    // Dotted quad without inet_ntop's sprintf: this runs for every accepted connection.
+    char* p = buf;
+    for (int i = 12; i < 16; ++i) {
+      if (i > 12) *p++ = '.';
+      p = std::to_chars(p, buf + sizeof buf, unsigned(bytes_[i])).ptr;
+    }
+    return std::string(buf, size_t(p - buf));
   }
+  inet_ntop(AF_INET6, bytes_.data(), buf, sizeof buf);
   return buf;
 }
 

@@ -1,5 +1,7 @@
 #include "server/connection.h"
 
+#include <charconv>
+
 #include "core/log.h"
 #include "server/entry_point.h"
 #include "server/h1_connection.h"
@@ -14,24 +16,26 @@ namespace {
 
 constexpr std::string_view kH2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
-ConnectionInfo describe(tcp::socket& socket, const EntryPoint& entryPoint) {
+ConnectionInfo describe(tcp::socket& socket, const EntryPoint& entryPoint, const tcp::endpoint& remote,
+                        uint16_t localPort) {
   ConnectionInfo info;
   info.entryPoint = &entryPoint;
-  error_code ec;
-  auto remote = socket.remote_endpoint(ec);
-  if (!ec) {
-    auto address = remote.address();
-    if (address.is_v6() && address.to_v6().is_v4_mapped())
-      address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
-    info.peerIpText = address.to_string();
-    info.peerPort = remote.port();
-    info.peerAddress = address.is_v6() ? "[" + info.peerIpText + "]:" + std::to_string(info.peerPort)
-                                       : info.peerIpText + ":" + std::to_string(info.peerPort);
-    if (auto ip = net::IpAddress::parse(info.peerIpText)) info.peerIp = *ip;
-  }
-  auto local = socket.local_endpoint(ec);
-  if (!ec) info.localPort = local.port();
+  auto address = remote.address();
+  info.peerIp = address.is_v4() ? net::IpAddress::v4(address.to_v4().to_uint())
+                                : net::IpAddress::v6(address.to_v6().to_bytes());  // v4-mapped counts as v4
+  info.peerIpText = info.peerIp.toString();
+  info.peerPort = remote.port();
+  char port[8];
+  auto end = std::to_chars(port, port + sizeof port, info.peerPort).ptr;
+  bool v6 = !info.peerIp.isV4();
+  info.peerAddress.reserve(info.peerIpText.size() + 8);
+  if (v6) info.peerAddress += '[';
+  info.peerAddress += info.peerIpText;
+  info.peerAddress += v6 ? "]:" : ":";
+  info.peerAddress.append(port, size_t(end - port));
+  info.localPort = localPort;
   info.peerTrusted = entryPoint.trusts(info.peerIp);
+  error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
   return info;
 }
@@ -96,9 +100,10 @@ awaitable<void> serveTls(Worker& worker, const EntryPoint& entryPoint, tcp::sock
 
 }  // namespace
 
-awaitable<void> serveConnection(Worker& worker, const EntryPoint& entryPoint, tcp::socket socket) {
+awaitable<void> serveConnection(Worker& worker, const EntryPoint& entryPoint, tcp::socket socket, tcp::endpoint peer,
+                                uint16_t localPort) {
   OpenConnection open(worker, entryPoint);
-  ConnectionInfo info = describe(socket, entryPoint);
+  ConnectionInfo info = describe(socket, entryPoint, peer, localPort);
   StartDeadline deadline(socket);
   worker.watchdog().watch(deadline);
   deadline.armIn(entryPoint.readTimeout.count() > 0 ? entryPoint.readTimeout : entryPoint.idleTimeout);

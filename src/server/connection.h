@@ -12,6 +12,7 @@ class Worker;
 struct EntryPoint;
 
 // Serves one accepted socket until it closes (runs on the accepting worker).
-awaitable<void> serveConnection(Worker& worker, const EntryPoint& entryPoint, tcp::socket socket);
+awaitable<void> serveConnection(Worker& worker, const EntryPoint& entryPoint, tcp::socket socket, tcp::endpoint peer,
+                                uint16_t localPort);
 
 }  // namespace causeway::server

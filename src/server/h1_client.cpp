@@ -1,6 +1,9 @@
 #include "server/h1_client.h"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <charconv>
 
 #include "core/strings.h"
@@ -15,6 +18,7 @@ namespace {
 
 constexpr size_t kMaxResponseHead = size_t(1) << 20;
 constexpr size_t kReadChunk = 16384;
+constexpr uint64_t kTopUpLimit = 64 * 1024;  // bodies up to this size are gathered before writing
 
 using http::h1::Framing;
 
@@ -191,11 +195,25 @@ class H1ResponseBody final : public BodySource {
     return BodyChunk{{}, false, true};
   }
 
+  // Takes what the socket already holds of a small body, without waiting: the head and
+  // the whole body then leave in one write instead of a write per read.
+  void topUp() {
+    ReadBuffer& buffer = connection_->buffer;
+    if (connection_->tls || buffer.size() >= remaining_ || remaining_ > kTopUpLimit) return;
+    auto space = buffer.prepare(size_t(remaining_) - buffer.size());
+    ssize_t n;
+    do {
+      n = ::recv(connection_->socket.native_handle(), space.data(), space.size(), MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) buffer.commit(size_t(n));
+  }
+
   awaitable<BodyChunk> readFixed() {
     if (remaining_ == 0) {
       finished_ = true;
       co_return BodyChunk{{}, true, false};
     }
+    topUp();
     if (connection_->buffer.empty() && !co_await fill()) co_return fail();
     std::string_view data = connection_->buffer.data();
     size_t n = size_t(std::min<uint64_t>(data.size(), remaining_));

@@ -95,8 +95,13 @@ void Worker::start() {
 }
 
 awaitable<void> Worker::acceptLoop(tcp::acceptor& acceptor, const EntryPoint& entryPoint) {
+  // accept() reports the peer and the listener knows the local port: no getpeername or
+  // getsockname per connection.
+  error_code localError;
+  uint16_t localPort = acceptor.local_endpoint(localError).port();
+  tcp::endpoint peer;
   while (acceptor.is_open()) {
-    auto [ec, socket] = co_await acceptor.async_accept(nothrow);
+    auto [ec, socket] = co_await acceptor.async_accept(peer, nothrow);
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
       // EMFILE and friends: back off briefly instead of spinning.
@@ -105,7 +110,7 @@ awaitable<void> Worker::acceptLoop(tcp::acceptor& acceptor, const EntryPoint& en
       co_await timer.async_wait(nothrow);
       continue;
     }
-    asio::co_spawn(io_, serveConnection(*this, entryPoint, std::move(socket)), [](std::exception_ptr e) {
+    asio::co_spawn(io_, serveConnection(*this, entryPoint, std::move(socket), peer, localPort), [](std::exception_ptr e) {
       if (e) {
         try {
           std::rethrow_exception(e);
