@@ -52,7 +52,7 @@ awaitable<std::string> exchangeOnce(asio::any_io_executor executor, const std::s
   if (scheme != "http" && scheme != "https" && scheme != "h2c")
     co_return "unsupported protocol scheme \"" + scheme + "\"";
   bool secure = scheme == "https";
-  if (secure && (!transport || !transport->tls.context))
+  if (secure && (!transport || !transport->tls.available()))
     co_return "no TLS settings for an https health check";
   std::string host = parsed->host_address();
   uint16_t port = parsed->has_port() ? parsed->port_number() : (secure ? 443 : 80);

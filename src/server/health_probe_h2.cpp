@@ -178,7 +178,7 @@ awaitable<std::string> exchange(asio::any_io_executor executor, const std::strin
                                 uint16_t port, const Transport* transport, const Request& request,
                                 bool wholeResponse, Response& response) {
   bool secure = transport != nullptr;
-  if (secure && !transport->tls.context) co_return "no TLS settings for an https health check";
+  if (secure && !transport->tls.available()) co_return "no TLS settings for an https health check";
   tcp::socket socket(executor);
   tcp::resolver resolver(executor);
   auto [resolveError, results] =
@@ -308,7 +308,7 @@ awaitable<std::string> checkGrpc(asio::any_io_executor executor, const ProbeConf
   std::string address = joinHostPort(host, port);
   if (scheme != "http" && scheme != "h2c" && !secure)
     co_return "fail to connect to " + address + ": unsupported scheme \"" + scheme + "\"";
-  if (secure && (!probe.transport || !probe.transport->tls.context))
+  if (secure && (!probe.transport || !probe.transport->tls.available()))
     co_return "fail to connect to " + address + ": no TLS settings";
 
   Request request;

@@ -54,8 +54,12 @@ bool configureTls(Transport& t, const std::vector<std::string>& rootCAs,
                   const std::string& maxVersion, const std::vector<std::string>& cipherSuites, std::string& error) {
   std::vector<std::pair<std::string, std::string>> pairs;
   for (const auto& c : certificates) pairs.emplace_back(c.certFile, c.keyFile);
-  t.tls.context = makeClientContext(rootCAs, pairs, minVersion, maxVersion, cipherSuites, error);
-  if (!t.tls.context) return false;
+  if (rootCAs.empty() && pairs.empty() && minVersion.empty() && maxVersion.empty() && cipherSuites.empty()) {
+    t.tls.sharedDefault = true;  // nothing to check now; built on the first https dial
+  } else {
+    t.tls.context = makeClientContext(rootCAs, pairs, minVersion, maxVersion, cipherSuites, error);
+    if (!t.tls.context) return false;
+  }
   t.tls.serverName = serverName;
   t.tls.verify = !insecureSkipVerify;
   t.disableHTTP2 = disableHTTP2;

@@ -246,21 +246,25 @@ std::string_view opensslCipherName(std::string_view goName) {
   return {};
 }
 
-const TlsCertificate* TlsStore::certificateFor(std::string_view serverName) const {
-  if (!serverName.empty()) {
-    if (auto it = exact_.find(std::string(serverName)); it != exact_.end()) return it->second.get();
-    size_t dot = serverName.find('.');
-    if (dot != std::string_view::npos) {
-      if (auto it = wildcard_.find(std::string(serverName.substr(dot + 1))); it != wildcard_.end())
-        return it->second.get();
-    }
+const TlsCertificate* TlsStore::match(std::string_view serverName) const {
+  if (serverName.empty()) return nullptr;
+  if (auto it = exact_.find(std::string(serverName)); it != exact_.end()) return it->second.get();
+  size_t dot = serverName.find('.');
+  if (dot != std::string_view::npos) {
+    if (auto it = wildcard_.find(std::string(serverName.substr(dot + 1))); it != wildcard_.end())
+      return it->second.get();
   }
-  return default_.get();
+  return nullptr;
 }
 
-bool TlsStore::covers(std::string_view serverName) const {
-  return !serverName.empty() && certificateFor(serverName) != default_.get();
+const TlsCertificate* TlsStore::certificateFor(std::string_view serverName) const {
+  if (const TlsCertificate* found = match(serverName)) return found;
+  // The generated certificate is made on the first handshake that needs it, so a
+  // configuration without TLS never initializes OpenSSL.
+  return default_ ? default_.get() : generatedDefaultCertificate().get();
 }
+
+bool TlsStore::covers(std::string_view serverName) const { return match(serverName) != nullptr; }
 
 const TlsOptionSet* TlsStore::optionsFor(size_t entryPointIndex, std::string_view serverName) const {
   if (entryPointIndex < hostOptions_.size() && !serverName.empty()) {
@@ -377,7 +381,6 @@ std::shared_ptr<TlsStore> TlsStoreBuilder::build(const Providers& providers, std
       else errors.push_back("tls.stores.default.defaultCertificate: " + error);
     }
   }
-  if (!store->default_) store->default_ = generatedDefaultCertificate();
   return store;
 }
 

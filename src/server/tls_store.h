@@ -80,6 +80,7 @@ class TlsStore {
 
  private:
   friend class TlsStoreBuilder;
+  const TlsCertificate* match(std::string_view serverName) const;  // exact or wildcard, else null
   std::unordered_map<std::string, TlsCertificatePtr> exact_;
   std::unordered_map<std::string, TlsCertificatePtr> wildcard_;  // by parent domain
   TlsCertificatePtr default_;

@@ -203,7 +203,7 @@ TlsStream::TlsStream(tcp::socket& socket, TlsHandshakeState& state)
 
 TlsStream::TlsStream(tcp::socket& socket, const TlsClientSettings& settings, const std::string& serverName)
     : socket_(socket), cipherBuffer_(kCipherChunk) {
-  ssl_ = SSL_new(settings.context.get());
+  ssl_ = SSL_new(settings.get());
   in_ = BIO_new(BIO_s_mem());
   out_ = BIO_new(BIO_s_mem());
   BIO_set_mem_eof_return(in_, -1);
@@ -222,6 +222,15 @@ TlsStream::TlsStream(tcp::socket& socket, const TlsClientSettings& settings, con
     SSL_set_verify(ssl_, SSL_VERIFY_NONE, nullptr);
   }
   if (!settings.alpn.empty()) SSL_set_alpn_protos(ssl_, settings.alpn.data(), unsigned(settings.alpn.size()));
+}
+
+SSL_CTX* TlsClientSettings::get() const {
+  if (context || !sharedDefault) return context.get();
+  static std::shared_ptr<SSL_CTX> shared = [] {
+    std::string error;
+    return makeClientContext({}, {}, "", "", {}, error);
+  }();
+  return shared.get();
 }
 
 std::shared_ptr<SSL_CTX> makeClientContext(const std::vector<std::string>& rootCAs,

@@ -34,9 +34,15 @@ SSL_CTX* tlsServerContext();
 // How to reach an upstream over TLS (from a serversTransport).
 struct TlsClientSettings {
   std::shared_ptr<SSL_CTX> context;  // trust roots, client certificate, versions, ciphers
+  // No context of its own: the process-wide default (system roots, TLS 1.2+), created on
+  // first use so a configuration without https upstreams never initializes OpenSSL.
+  bool sharedDefault = false;
   std::string serverName;            // SNI and the name verified in the certificate
   bool verify = true;                // false: insecureSkipVerify
   std::vector<unsigned char> alpn;   // offered protocols, wire format
+
+  bool available() const { return context || sharedDefault; }
+  SSL_CTX* get() const;
 };
 
 // Builds the client context of a serversTransport. False with `error` set on bad input.
