@@ -9,8 +9,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 def test_quickstart_routes_to_whoami(tmp_path):
     # The quickstart files with the ports moved out of the way of anything running locally.
-    web, upstream = free_port(), free_port()
+    web, upstream, admin = free_port(), free_port(), free_port()
     static = (ROOT / "examples/quickstart.yml").read_text().replace(":8080", f"127.0.0.1:{web}")
+    static = static.replace("127.0.0.1:8082", f"127.0.0.1:{admin}")
     dynamic = (ROOT / "examples/quickstart-dynamic.yml").read_text().replace("8081", str(upstream))
     (tmp_path / "examples").mkdir()
     (tmp_path / "examples/quickstart.yml").write_text(static)
@@ -27,6 +28,14 @@ def test_quickstart_routes_to_whoami(tmp_path):
         status, _, body = curl(f"http://127.0.0.1:{web}/", host="other.localhost")
         assert status == 404
         assert body == b"404 page not found\n"
+        # The dashboard, the API and the metrics the README points at.
+        wait_for_port(admin, proc=proxy.proc)
+        status, _, body = curl(f"http://127.0.0.1:{admin}/api/http/routers/whoami@file")
+        assert status == 200 and b'"status":"enabled"' in body, body
+        status, _, body = curl(f"http://127.0.0.1:{admin}/dashboard/")
+        assert status == 200 and b"<html" in body.lower()
+        status, _, body = curl(f"http://127.0.0.1:{admin}/metrics")
+        assert status == 200 and b'traefik_entrypoint_requests_total{code="200",entrypoint="web"' in body, body
     finally:
         proxy.stop()
         whoami.stop()
