@@ -1,7 +1,8 @@
 // libFuzzer target: HTTP/1.1 request heads, chunked request bodies and the path helpers.
 // Checks, besides the sanitizers: views stay inside the input, parsing a prefix gives
 // Incomplete or the one-shot answer (byte-by-byte on small inputs), the chunked decoder gives
-// the same result however the body is split, and normalizePath is idempotent.
+// the same result however the body is split, normalizePath is idempotent and leaves no
+// dot segment in the path rules see.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -106,6 +107,14 @@ void checkHead(std::string_view input, const RequestHead& h) {
       CHECK(!once.empty() && (once[0] == '/' || once == "*"));
       CHECK(normalizePath(once, true, twice) && twice == once);
       CHECK(parseTarget(once, "GET").has_value() || once == "*");
+      // What rules see has no dot segment left, however it was spelled (.., %2e%2e, %2E.,
+      // ;params): a PathPrefix cannot be escaped (the path bypasses Traefik has had).
+      std::string routed;
+      if (routingPath(once, routed)) {
+        std::string_view r = routed;
+        CHECK(r.find("/../") == std::string_view::npos && r.find("/./") == std::string_view::npos);
+        CHECK(!r.ends_with("/..") && !r.ends_with("/."));
+      }
     }
     findEncodedCharacters(h.uri.path);
     queryUnescape(h.uri.query, once);
