@@ -100,7 +100,9 @@ if state[1] and state[2] then
   last = tonumber(state[1])
   tokens = tonumber(state[2])
 end
-if last > now then last = now end
+-- Calls from several workers or proxies can arrive out of order: an older "now" adds
+-- nothing and never moves "last" back (which would refill the same interval twice).
+if last > now then now = last end
 tokens = math.min(tokens + (now - last) * rate, burst) - 1
 local wait = 0
 if tokens < 0 then

@@ -54,6 +54,35 @@ def test_limit_holds_across_workers(start_whoami, start_causeway):
     assert statuses == [200] * 5 + [429] * 7, statuses
 
 
+def wrk_counts(cw, host, seconds=5, connections=8):
+    """wrk for `seconds` (bounded in time): (answered 2xx/3xx, refused, elapsed seconds)."""
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "2s",
+                          "-H", f"Host: {host}", cw.url("web", "/")],
+                         capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
+    m = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
+    assert m, out
+    elapsed = float(m.group(2)) / (1000 if m.group(3) == "ms" else 1)
+    refused = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    refused = int(refused.group(1)) if refused else 0
+    return int(m.group(1)) - refused, refused, elapsed
+
+
+def assert_rate(admitted, refused, elapsed, average=100, burst=50):
+    # The bucket starts full (burst) and refills at `average` per second.
+    rate = (admitted - burst) / elapsed
+    assert refused > 0, "wrk never reached the limit"
+    assert average * 0.9 <= rate <= average * 1.1, (admitted, refused, elapsed, rate)
+
+
+def test_rate_precision_under_load_across_workers(start_whoami, start_causeway):
+    """average 100/s, burst 50, wrk for 5 s on two workers: 100/s admitted within ±10%."""
+    w = start_whoami()
+    cw = start(start_causeway, w.url, workers=2, middlewares={
+        "limit": {"rateLimit": {"average": 100, "burst": 50}}},
+        routers={"r": ("Host(`a.test`)", ["limit"])})
+    assert_rate(*wrk_counts(cw, "a.test"))
+
+
 def test_sources_routers_and_unlimited(start_whoami, start_causeway):
     w = start_whoami()
     one = {"average": 1, "period": "60s", "burst": 1}
@@ -179,6 +208,17 @@ def start_redis():
 def redis_limit(port, **extra):
     return {"rateLimit": {"average": 1, "period": "10s", "burst": 2,
                           "redis": {"endpoints": [f"127.0.0.1:{port}"], **extra}}}
+
+
+@needs_redis
+def test_redis_rate_precision_under_load(start_whoami, start_causeway, start_redis):
+    """The same precision with the bucket in Redis."""
+    r = start_redis()
+    w = start_whoami()
+    cw = start(start_causeway, w.url, workers=2, middlewares={"limit": {"rateLimit": {
+        "average": 100, "burst": 50, "redis": {"endpoints": [f"127.0.0.1:{r.port}"]}}}},
+        routers={"r": ("Host(`a.test`)", ["limit"])})
+    assert_rate(*wrk_counts(cw, "a.test"))
 
 
 @needs_redis
