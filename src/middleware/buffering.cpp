@@ -224,7 +224,7 @@ class Buffering final : public Handler {
   std::optional<predicate::Expression> retry_;
 };
 
-const server::MiddlewareRegistration registration("buffering", makeFactory<Options, Buffering>);
+const server::MiddlewareRegistration registration("buffering", makeFactory<Options, Buffering>, "Buffer");
 
 }  // namespace
 }  // namespace causeway::middleware

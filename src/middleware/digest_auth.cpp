@@ -218,7 +218,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
   return std::make_shared<Factory>(std::move(c));
 }
 
-const server::MiddlewareRegistration registration("digestAuth", create);
+const server::MiddlewareRegistration registration("digestAuth", create, "digestAuth");
 
 }  // namespace
 }  // namespace causeway::middleware

@@ -190,7 +190,7 @@ server::MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildCon
   return std::make_shared<Factory>(std::move(config));
 }
 
-const server::MiddlewareRegistration registration("errors", create);
+const server::MiddlewareRegistration registration("errors", create, "customError");
 
 }  // namespace
 }  // namespace causeway::middleware

@@ -167,7 +167,7 @@ class GrpcWeb final : public Handler {
   HandlerPtr next_;
 };
 
-const server::MiddlewareRegistration registration("grpcWeb", makeFactory<Options, GrpcWeb>);
+const server::MiddlewareRegistration registration("grpcWeb", makeFactory<Options, GrpcWeb>, "GRPCWeb");
 
 }  // namespace
 }  // namespace causeway::middleware

@@ -133,11 +133,11 @@ MiddlewareFactoryPtr create(std::string_view type, const config::Node& node,
 const server::MiddlewareRegistration allowList("ipAllowList", [](const config::Node& node,
                                                                  MiddlewareBuildContext& c) {
   return create<AllowListOptions>("ipAllowList", node, c);
-});
+}, "IPAllowLister");
 const server::MiddlewareRegistration whiteList("ipWhiteList", [](const config::Node& node,
                                                                  MiddlewareBuildContext& c) {
   return create<WhiteListOptions>("ipWhiteList", node, c);
-});
+}, "IPWhiteLister");
 
 }  // namespace
 }  // namespace causeway::middleware

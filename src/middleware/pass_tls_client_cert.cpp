@@ -249,7 +249,8 @@ class PassTlsClientCert final : public Handler {
   HandlerPtr next_;
 };
 
-const server::MiddlewareRegistration registration("passTLSClientCert", makeFactory<Options, PassTlsClientCert>);
+const server::MiddlewareRegistration registration("passTLSClientCert", makeFactory<Options, PassTlsClientCert>,
+                                                    "PassClientTLSCert");
 
 }  // namespace
 }  // namespace causeway::middleware

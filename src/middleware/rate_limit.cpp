@@ -322,7 +322,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
   return std::make_shared<Factory>(std::move(c));
 }
 
-const server::MiddlewareRegistration registration("rateLimit", create);
+const server::MiddlewareRegistration registration("rateLimit", create, "RateLimiter");
 
 }  // namespace
 }  // namespace causeway::middleware

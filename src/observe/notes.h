@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <string_view>
 
@@ -10,6 +11,15 @@ namespace causeway::observe {
 
 using TraceId = std::array<uint8_t, 16>;
 using SpanId = std::array<uint8_t, 8>;
+
+// One middleware's span (traceVerbosity detailed), recorded by server::MiddlewareSpan as
+// the request passes through it. The strings belong to the snapshot's handlers.
+struct MiddlewareSpanRecord {
+  std::string_view name;  // qualified middleware name (traefik.middleware.name)
+  std::string_view type;  // span name: Traefik's type name ("StripPrefix", "RateLimiter")
+  std::chrono::steady_clock::time_point start{}, end{};
+  int16_t parent = -1;    // index of the enclosing middleware; -1: the Router span
+};
 
 struct ExchangeNotes {
   // The request as it entered the handler chain (middlewares may rewrite ex.request).
@@ -28,6 +38,15 @@ struct ExchangeNotes {
   SpanId serviceSpan{};          // Service (traceVerbosity detailed)
   SpanId clientSpan{};           // ReverseProxy (CLIENT): the parent the upstream sees
   std::string_view traceState;   // the client's tracestate, passed on
+
+  // Middleware spans (detailed), in the order the middlewares were entered. `openMiddleware`
+  // is the innermost one running now; `serviceParent` the one that called the service.
+  static constexpr uint16_t kMaxMiddlewareSpans = 32;
+  MiddlewareSpanRecord* middlewareSpans = nullptr;  // arena array of kMaxMiddlewareSpans
+  uint16_t middlewareSpanCount = 0;
+  int16_t openMiddleware = -1;
+  int16_t serviceParent = -1;
+  std::chrono::steady_clock::time_point serviceStart{};  // when the router's service was entered
 };
 
 }  // namespace causeway::observe

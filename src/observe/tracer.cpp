@@ -48,6 +48,21 @@ int64_t portOf(std::string_view port, std::string_view scheme) {
   return scheme == "https" ? 443 : 80;
 }
 
+// The id of the `index`th middleware span, derived from the Router span's random id so that
+// recording a middleware needs no random numbers (the splitmix64 finalizer).
+SpanId derivedSpanId(const SpanId& router, uint16_t index) {
+  uint64_t x = 0;
+  for (uint8_t b : router) x = (x << 8) | b;
+  x += 0x9E3779B97F4A7C15ull * (uint64_t(index) + 1);
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  x ^= x >> 31;
+  if (x == 0) x = 1;  // the zero id is invalid
+  SpanId id;
+  for (int i = 7; i >= 0; --i, x >>= 8) id[size_t(i)] = uint8_t(x);
+  return id;
+}
+
 }  // namespace
 
 struct Tracer::WorkerState {
@@ -144,15 +159,38 @@ uint8_t Tracer::encode(const server::Exchange& ex, const ExchangeNotes& notes, b
     router.attribute("traefik.router.name", rec.routerName);
     router.attribute("http.route", rule);
     router.end(0);
-    out.push_back(',');
-    SpanJson service(out);
-    int64_t serviceStart = rec.originStart != SteadyClock::time_point{} ? wall(rec.originStart) : start;
-    service.begin(notes.traceId, notes.serviceSpan, &notes.routerSpan, notes.traceState, "Service",
-                  SpanKind::Internal, serviceStart, end);
-    service.attribute("traefik.service.name", rec.serviceName);
-    service.end(0);
-    count += 2;
-    proxyParent = &notes.serviceSpan;
+    ++count;
+    // Middleware spans, nested as the middlewares ran (server/middleware_span.h).
+    std::array<SpanId, ExchangeNotes::kMaxMiddlewareSpans> middlewareIds;
+    for (uint16_t i = 0; i < notes.middlewareSpanCount; ++i) {
+      const MiddlewareSpanRecord& m = notes.middlewareSpans[i];
+      middlewareIds[i] = derivedSpanId(notes.routerSpan, i);
+      out.push_back(',');
+      SpanJson span(out);
+      span.begin(notes.traceId, middlewareIds[i], m.parent >= 0 ? &middlewareIds[m.parent] : &notes.routerSpan,
+                 notes.traceState, m.type, SpanKind::Internal, wall(m.start),
+                 m.end != SteadyClock::time_point{} ? wall(m.end) : end);
+      span.attribute("traefik.middleware.name", m.name);
+      span.end(0);
+      ++count;
+    }
+    // The Service span, unless a middleware answered before the service was reached.
+    if (notes.serviceStart != SteadyClock::time_point{} || notes.middlewareSpanCount == 0) {
+      int64_t serviceStart = notes.serviceStart != SteadyClock::time_point{} ? wall(notes.serviceStart)
+                             : rec.originStart != SteadyClock::time_point{}  ? wall(rec.originStart)
+                                                                             : start;
+      const SpanId* serviceParent = notes.serviceParent >= 0 && notes.serviceParent < int(notes.middlewareSpanCount)
+                                        ? &middlewareIds[notes.serviceParent]
+                                        : &notes.routerSpan;
+      out.push_back(',');
+      SpanJson service(out);
+      service.begin(notes.traceId, notes.serviceSpan, serviceParent, notes.traceState, "Service", SpanKind::Internal,
+                    serviceStart, end);
+      service.attribute("traefik.service.name", rec.serviceName);
+      service.end(0);
+      ++count;
+      proxyParent = &notes.serviceSpan;
+    }
   }
   if (rec.originStart != SteadyClock::time_point{} && !rec.serviceUrl.empty()) {
     // ReverseProxy: from sending the request to receiving the response head.

@@ -3,7 +3,8 @@
 // the client (W3C traceparent) is continued, or a trace is started and sampled by
 // ParentBased(TraceIDRatioBased(sampleRate)); the upstream gets a traceparent naming the
 // proxy's ReverseProxy span. Spans: the entryPoint span (SERVER, named after the method), with
-// traceVerbosity detailed a Router and a Service span (INTERNAL), and ReverseProxy (CLIENT).
+// traceVerbosity detailed a Router span, a span per middleware (server/middleware_span.h) and a
+// Service span (INTERNAL), and ReverseProxy (CLIENT).
 //
 // Threads: onRequest/onComplete run on the worker serving the exchange, with per-worker state
 // only; finished spans go to the SpanExporter's queue of that worker.

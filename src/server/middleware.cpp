@@ -17,10 +17,26 @@ MiddlewareRegistry& MiddlewareRegistry::instance() {
   return registry;
 }
 
-void MiddlewareRegistry::add(std::string type, MiddlewareCreator creator) {
+namespace {
+
+std::string derivedSpanName(std::string_view type) {
+  std::string name(type);
+  if (!name.empty() && name[0] >= 'a' && name[0] <= 'z') name[0] = char(name[0] - 'a' + 'A');
+  return name;
+}
+
+}  // namespace
+
+void MiddlewareRegistry::add(std::string type, MiddlewareCreator creator, std::string spanName) {
   std::string key = toLower(type);
   creators_[key] = std::move(creator);
+  spanNames_[key] = spanName.empty() ? derivedSpanName(type) : std::move(spanName);
   names_[key] = std::move(type);
+}
+
+std::string MiddlewareRegistry::spanName(std::string_view type) const {
+  auto it = spanNames_.find(toLower(type));
+  return it == spanNames_.end() ? derivedSpanName(type) : it->second;
 }
 
 const MiddlewareCreator* MiddlewareRegistry::find(std::string_view type) const {

@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "core/strings.h"
 #include "server/internal_services.h"
+#include "server/middleware_span.h"
 #include "server/service_builder.h"
 #include "server/tls_stream.h"
 
@@ -25,13 +26,18 @@ std::string describeErrors(const std::vector<config::ConfigError>& errors) {
   return out;
 }
 
-// A composed chain: middlewares in order, the innermost wrapping `last`.
+// A composed chain: middlewares in order, the innermost wrapping `last`. With `spanNames`
+// (one per middleware: the router traces in detail), each middleware and the service are
+// wrapped to record their spans.
 HandlerPtr compose(const std::vector<std::pair<std::string, MiddlewareFactoryPtr>>& chain,
-                   HandlerPtr last, std::string_view routerName, unsigned workers) {
+                   HandlerPtr last, std::string_view routerName, unsigned workers,
+                   const std::vector<std::string>* spanNames = nullptr) {
   HandlerPtr handler = std::move(last);
-  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-    WrapContext context{routerName, it->first, workers};
-    handler = it->second->wrap(std::move(handler), context);
+  if (spanNames) handler = std::make_shared<ServiceSpanMark>(std::move(handler));
+  for (size_t i = chain.size(); i-- > 0;) {
+    WrapContext context{routerName, chain[i].first, workers};
+    handler = chain[i].second->wrap(std::move(handler), context);
+    if (spanNames) handler = std::make_shared<MiddlewareSpan>(chain[i].first, (*spanNames)[i], std::move(handler));
   }
   return handler;
 }
@@ -510,11 +516,26 @@ class Build {
         // The router's Host() domains carry its TLS options on this entryPoint.
         for (const auto& host : rule->hosts()) tlsHosts_.emplace_back(ep->index, host, options);
       }
-      HandlerPtr handler = compose(chains_[first + i], service->second, qualified, in_.workers);
+      const auto& chain = chains_[first + i];
+      std::vector<std::string> spanNames;
+      const bool detailed = tracesInDetail(r, *ep) && !chain.empty();
+      if (detailed)
+        for (const auto& [name, factory] : chain)
+          spanNames.push_back(MiddlewareRegistry::instance().spanName(middlewares_[name].type));
+      HandlerPtr handler = compose(chain, service->second, qualified, in_.workers, detailed ? &spanNames : nullptr);
       addRoute(qualified, serviceName, rule, priority, handler, {ep}, tls);
     }
     state.tls = r.tls.has_value() || std::any_of(entryPoints.begin(), entryPoints.end(),
                                                   [](const EntryPoint* ep) { return ep->defaultTls; });
+  }
+
+  // Whether the router's traces on `ep` are detailed (tracing on, traceVerbosity detailed on
+  // the router or, unset there, on the entryPoint): its middlewares then get spans.
+  bool tracesInDetail(const config::Router& r, const EntryPoint& ep) const {
+    if (!in_.staticConfig->tracing) return false;
+    if (r.observability && r.observability->traceVerbosity == "detailed") return true;
+    auto it = in_.staticConfig->entryPoints.find(ep.name);
+    return it != in_.staticConfig->entryPoints.end() && it->second.observability.traceVerbosity == "detailed";
   }
 
   // entryPoints.<ep>.http.redirections.entryPoint → router <ep>-to-<target>@internal.

@@ -50,6 +50,11 @@ def upstream_traceparent(body):
     return values[0].split("-")
 
 
+def apr1_hash(password):
+    return subprocess.run(["openssl", "passwd", "-apr1", password], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
 def by_trace(spans, trace_id):
     return [s for s in spans if s["traceId"] == trace_id]
 
@@ -260,3 +265,76 @@ def test_router_observability_overrides_the_entrypoint(start_whoami, start_cause
     assert sorted(s["name"] for s in by_trace(spans, detailed)) == ["GET", "ReverseProxy", "Router", "Service"]
     time.sleep(0.3)
     assert by_trace(otel.spans(), untraced) == []
+
+
+def test_detailed_traces_have_a_span_per_middleware_nested_in_chain_order(start_whoami, start_causeway, collector):
+    # traceVerbosity detailed (reference §1.2, §6.3): Router → one INTERNAL span per middleware,
+    # named after Traefik's type name, each the child of the one before → Service → ReverseProxy.
+    # A middleware that answers itself (basicAuth rejecting) ends the trace there.
+    app = start_whoami("app")
+    otel = collector()
+    files = {"dyn.yml": to_yaml({"http": {
+        "routers": {
+            "app": {"rule": "Host(`app.test`)", "service": "app", "middlewares": ["tag", "limits"],
+                    "observability": {"traceVerbosity": "detailed"}},
+            "locked": {"rule": "Host(`locked.test`)", "service": "app", "middlewares": ["tag", "auth"],
+                       "observability": {"traceVerbosity": "detailed"}},
+            "plain": {"rule": "Host(`plain.test`)", "service": "app", "middlewares": ["tag", "limits"]}},
+        "middlewares": {
+            "tag": {"headers": {"customRequestHeaders": {"X-Tag": "t"}}},
+            "limits": {"chain": {"middlewares": ["rate", "strip"]}},
+            "rate": {"rateLimit": {"average": 1000, "burst": 1000}},
+            "strip": {"stripPrefix": {"prefixes": ["/api"]}},
+            "auth": {"basicAuth": {"users": ["u:" + apr1_hash("secret")]}}},
+        "services": {"app": {"loadBalancer": {"servers": [{"url": app.url}]}}}}}) + "\n"}
+    cw = start_causeway(static_extra=tracing_static(otel.endpoint), dynamic=files, env=FAST_EXPORT)
+    routed(cw, "app.test")
+    status, _, body = curl(cw.url("web", "/api/items"), host="app.test")
+    assert status == 200
+    request_line, headers, _ = whoami_echo(body)
+    assert "GET /items " in request_line and ("X-Tag", "t") in headers
+    _, trace, parent, _ = upstream_traceparent(body)
+    spans = by_trace(otel.wait_spans(lambda s: len(by_trace(s, trace)) >= 7), trace)
+    names = {s["name"]: s for s in spans}
+    assert sorted(names) == sorted(["GET", "Router", "Headers", "RateLimiter", "StripPrefix", "Service",
+                                    "ReverseProxy"]), [s["name"] for s in spans]
+    assert len(spans) == 7
+    router, headers_span, rate, strip = names["Router"], names["Headers"], names["RateLimiter"], names["StripPrefix"]
+    assert headers_span["parentSpanId"] == router["spanId"]
+    assert rate["parentSpanId"] == headers_span["spanId"]
+    assert strip["parentSpanId"] == rate["spanId"]
+    assert names["Service"]["parentSpanId"] == strip["spanId"]
+    assert names["ReverseProxy"]["parentSpanId"] == names["Service"]["spanId"]
+    assert names["ReverseProxy"]["spanId"] == parent
+    assert headers_span["attrs"]["traefik.middleware.name"] == "tag@file"
+    assert rate["attrs"]["traefik.middleware.name"] == "rate@file"
+    assert strip["attrs"]["traefik.middleware.name"] == "strip@file"
+    ids = [s["spanId"] for s in spans]
+    assert len(set(ids)) == len(ids) and all(i != "0" * 16 for i in ids)
+    for s in (headers_span, rate, strip):
+        assert s["kind"] == 1  # INTERNAL
+        # A middleware's span lies within its parent's.
+        outer = next(p for p in spans if p["spanId"] == s["parentSpanId"])
+        assert int(outer["startTimeUnixNano"]) <= int(s["startTimeUnixNano"])
+        assert int(s["endTimeUnixNano"]) <= int(outer["endTimeUnixNano"])
+
+    # Rejected by basicAuth: its span is the last; no Service, no ReverseProxy.
+    status, _, body = curl(cw.url(), host="locked.test",
+                           headers=[f"traceparent: 00-{CLIENT_TRACE}-{CLIENT_SPAN}-01"])
+    assert status == 401
+    spans = by_trace(otel.wait_spans(lambda s: len(by_trace(s, CLIENT_TRACE)) >= 4), CLIENT_TRACE)
+    time.sleep(0.3)
+    spans = by_trace(otel.spans(), CLIENT_TRACE)
+    names = {s["name"]: s for s in spans}
+    assert sorted(names) == ["BasicAuth", "GET", "Headers", "Router"], [s["name"] for s in spans]
+    assert names["BasicAuth"]["parentSpanId"] == names["Headers"]["spanId"]
+    assert names["BasicAuth"]["attrs"]["traefik.middleware.name"] == "auth@file"
+    assert names["GET"]["attrs"]["http.response.status_code"] == 401
+
+    # The same middlewares on a minimal router: no middleware spans.
+    status, _, body = curl(cw.url("web", "/api/x"), host="plain.test")
+    assert status == 200
+    _, plain, _, _ = upstream_traceparent(body)
+    otel.wait_spans(lambda s: len(by_trace(s, plain)) >= 2)
+    time.sleep(0.3)
+    assert sorted(s["name"] for s in by_trace(otel.spans(), plain)) == ["GET", "ReverseProxy"]

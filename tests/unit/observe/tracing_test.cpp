@@ -243,5 +243,46 @@ TEST_F(TracerExchangeTest, DetailedAddsRouterAndServiceSpansAndRatioZeroSamplesN
   EXPECT_EQ(spans[2].at("parentSpanId").as_string(), spans[1].at("spanId").as_string());
 }
 
+TEST_F(TracerExchangeTest, DetailedMiddlewareSpansNestAndAnAnsweringMiddlewareEndsTheTrace) {
+  Tracer tracer({}, nullptr, 1);
+  server::Exchange ex(worker_, arena_, info_);
+  ex.record.start = std::chrono::steady_clock::now();
+  ex.record.startWall = std::chrono::system_clock::now();
+  ex.request.method = "GET";
+  ExchangeNotes notes;
+  tracer.onRequest(ex, notes);
+  ASSERT_TRUE(notes.sampled);
+  ex.record.routerName = "r@file";
+  ex.record.serviceName = "s@file";
+  const auto t0 = ex.record.start;
+  MiddlewareSpanRecord records[2] = {
+      {"outer@file", "Headers", t0 + std::chrono::microseconds(1), t0 + std::chrono::microseconds(50), -1},
+      {"inner@file", "RateLimiter", t0 + std::chrono::microseconds(2), t0 + std::chrono::microseconds(40), 0}};
+  notes.middlewareSpans = records;
+  notes.middlewareSpanCount = 2;
+  auto encode = [&] {
+    std::string out = "[";
+    tracer.encode(ex, notes, true, 0, out);
+    out += "]";
+    return json::parse(out).as_array();
+  };
+  // The innermost middleware answered: no Service span.
+  json::array spans = encode();
+  ASSERT_EQ(spans.size(), 4u);
+  EXPECT_EQ(spans[2].at("name").as_string(), "Headers");
+  EXPECT_EQ(spans[2].at("parentSpanId").as_string(), spans[1].at("spanId").as_string());
+  EXPECT_EQ(spans[3].at("name").as_string(), "RateLimiter");
+  EXPECT_EQ(spans[3].at("parentSpanId").as_string(), spans[2].at("spanId").as_string());
+  EXPECT_NE(spans[3].at("spanId").as_string(), spans[2].at("spanId").as_string());
+  EXPECT_EQ(spans[3].at("attributes").at(0).at("value").at("stringValue").as_string(), "inner@file");
+  // It called the service: Service is the child of the innermost middleware.
+  notes.serviceParent = 1;
+  notes.serviceStart = t0 + std::chrono::microseconds(3);
+  spans = encode();
+  ASSERT_EQ(spans.size(), 5u);
+  EXPECT_EQ(spans[4].at("name").as_string(), "Service");
+  EXPECT_EQ(spans[4].at("parentSpanId").as_string(), spans[3].at("spanId").as_string());
+}
+
 }  // namespace
 }  // namespace causeway::observe
