@@ -366,7 +366,7 @@ void AccessLog::log(const server::Exchange& ex) {
   r.durationNanos = duration;
   r.routerName = rec.routerName;
   if (!rec.serviceUrl.empty()) {
-    r.serviceName = rec.serviceName;
+    r.serviceName = rec.upstreamService.empty() ? rec.serviceName : rec.upstreamService;  // the innermost
     r.serviceUrl = rec.serviceUrl;
     std::string_view addr = rec.serviceUrl;
     if (size_t scheme = addr.find("://"); scheme != std::string_view::npos) addr.remove_prefix(scheme + 3);

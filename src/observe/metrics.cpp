@@ -257,26 +257,32 @@ void Metrics::configReloaded(double unixSeconds) {
 void Metrics::record(unsigned worker, const RequestSample& s) {
   WorkerTables& w = *workers_[worker < workers_.size() ? worker : 0];
   const uint64_t cmp = codeMethodProtocol(s);
-  size_t bucket = 0;
-  while (bucket < bucketNanos_.size() && int64_t(s.durationNanos) > bucketNanos_[bucket]) ++bucket;
+  auto bucketOf = [&](uint64_t nanos) {
+    size_t bucket = 0;
+    while (bucket < bucketNanos_.size() && int64_t(nanos) > bucketNanos_[bucket]) ++bucket;
+    return bucket;
+  };
   const bool byHeaders = !options_.headerLabels.empty();
   const bool routed = !s.router.empty();
-  uint32_t routerId = 0, serviceId = 0;
+  const bool proxied = routed && !s.upstreamService.empty();
+  uint32_t routerId = 0, serviceId = 0, upstreamId = 0;
   if (routed && (options_.routers || options_.services)) {
     routerId = w.names.id(s.router);
     serviceId = w.names.id(s.service);
-    if (routerId == NameInterner::kFull || serviceId == NameInterner::kFull) return;
+    upstreamId = proxied ? w.names.id(s.upstreamService) : 0;
+    if (routerId == NameInterner::kFull || serviceId == NameInterner::kFull || upstreamId == NameInterner::kFull)
+      return;
   }
   std::string code;  // formatted only when a series is created
   auto codeText = [&]() -> std::string_view {
     if (code.empty()) code = std::to_string(std::clamp(s.code, 0, 999));
     return code;
   };
-  auto observe = [&](std::atomic<uint64_t>* v) {
+  auto observe = [&](std::atomic<uint64_t>* v, uint64_t nanos) {
     SeriesTable::add(v[kRequestBytes], s.requestBytes);
     SeriesTable::add(v[kResponseBytes], s.responseBytes);
-    SeriesTable::add(v[kDurationSum], s.durationNanos);
-    SeriesTable::add(v[kBuckets + bucket], 1);
+    SeriesTable::add(v[kDurationSum], nanos);
+    SeriesTable::add(v[kBuckets + bucketOf(nanos)], 1);
     if (!byHeaders) SeriesTable::add(v[kRequests], 1);
   };
   // The *_requests_total counter with header labels: one series per (request series, values).
@@ -307,12 +313,12 @@ void Metrics::record(unsigned worker, const RequestSample& s) {
     SeriesTable::add(v[0], 1);
   };
   auto countRequest = [&](SeriesTable& main, SeriesTable& headers, uint64_t key, auto&& labels,
-                          std::string_view router, std::string_view service) {
+                          std::string_view router, std::string_view service, uint64_t nanos) {
     uint32_t index = main.indexOf(key);
     std::atomic<uint64_t>* v = index != ~uint32_t(0) ? main.valuesOf(index)
                                                      : main.create(key, formatLabels(labels()), router, service, &index);
     if (!v) return;
-    observe(v);
+    observe(v, nanos);
     if (byHeaders) countByHeaders(headers, index, labels(), router, service);
   };
   auto countTls = [&](SeriesTable& table, uint64_t baseKey, auto&& labels, std::string_view router,
@@ -339,7 +345,8 @@ void Metrics::record(unsigned worker, const RequestSample& s) {
     auto labels = [&] {
       return LabelPairs{{"code", codeText()}, {"method", method}, {"protocol", protocol}, {"entrypoint", ep}};
     };
-    countRequest(w.entryPoint, w.entryPointByHeaders, uint64_t(s.entryPoint) << 17 | cmp, labels, {}, {});
+    countRequest(w.entryPoint, w.entryPointByHeaders, uint64_t(s.entryPoint) << 17 | cmp, labels, {}, {},
+                 s.durationNanos);
     if (s.tls)
       countTls(w.entryPointTls, s.entryPoint, [&] { return LabelPairs{{"entrypoint", ep}}; }, {}, {});
   }
@@ -350,21 +357,22 @@ void Metrics::record(unsigned worker, const RequestSample& s) {
                         {"router", s.router}, {"service", s.service}};
     };
     countRequest(w.router, w.routerByHeaders, uint64_t(routerId) << 40 | uint64_t(serviceId) << 17 | cmp, labels,
-                 s.router, s.service);
+                 s.router, s.service, s.durationNanos);
     if (s.tls)
       countTls(w.routerTls, uint64_t(routerId) << 23 | serviceId,
                [&] { return LabelPairs{{"router", s.router}, {"service", s.service}}; }, s.router, s.service);
   }
-  if (options_.services) {
+  if (options_.services && proxied) {
+    const std::string_view service = s.upstreamService;
     auto labels = [&] {
-      return LabelPairs{{"code", codeText()}, {"method", method}, {"protocol", protocol}, {"service", s.service}};
+      return LabelPairs{{"code", codeText()}, {"method", method}, {"protocol", protocol}, {"service", service}};
     };
-    countRequest(w.service, w.serviceByHeaders, uint64_t(serviceId) << 17 | cmp, labels, {}, s.service);
-    if (s.tls)
-      countTls(w.serviceTls, serviceId, [&] { return LabelPairs{{"service", s.service}}; }, {}, s.service);
+    countRequest(w.service, w.serviceByHeaders, uint64_t(upstreamId) << 17 | cmp, labels, {}, service,
+                 s.upstreamNanos);
+    if (s.tls) countTls(w.serviceTls, upstreamId, [&] { return LabelPairs{{"service", service}}; }, {}, service);
     if (s.retries > 0) {
-      std::atomic<uint64_t>* v = w.retries.find(serviceId);
-      if (!v) v = w.retries.create(serviceId, formatLabels({{"service", s.service}}), {}, s.service);
+      std::atomic<uint64_t>* v = w.retries.find(upstreamId);
+      if (!v) v = w.retries.create(upstreamId, formatLabels({{"service", service}}), {}, service);
       if (v) SeriesTable::add(v[0], s.retries);
     }
   }

@@ -44,7 +44,12 @@ struct RequestSample {
   Protocol protocol = Protocol::Http;
   int code = 0;             // status (gRPC status for grpc and grpc-web)
   std::string_view router;  // qualified; empty when no router matched
-  std::string_view service;
+  std::string_view service;  // the router's service (router series)
+  // The loadBalancer service that proxied the request (RequestRecord::upstreamService) and the
+  // time from its pick to the end: the service series. Empty: no service series, as in
+  // Traefik, where they are counted around the server proxies.
+  std::string_view upstreamService;
+  uint64_t upstreamNanos = 0;
   uint64_t durationNanos = 0;
   uint64_t requestBytes = 0;
   uint64_t responseBytes = 0;

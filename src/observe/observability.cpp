@@ -268,8 +268,13 @@ void Observability::onComplete(const server::Exchange& ex) {
                                                                                : ex.response.status;
     s.router = ex.record.routerName;
     s.service = ex.record.serviceName;
-    s.durationNanos = uint64_t(std::max<int64_t>(
-        0, std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - ex.record.start).count()));
+    const auto now = SteadyClock::now();
+    s.durationNanos = uint64_t(
+        std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(now - ex.record.start).count()));
+    s.upstreamService = ex.record.upstreamService;
+    if (!s.upstreamService.empty())
+      s.upstreamNanos = uint64_t(std::max<int64_t>(
+          0, std::chrono::duration_cast<std::chrono::nanoseconds>(now - ex.record.upstreamStart).count()));
     s.requestBytes = ex.record.requestBytes;
     s.responseBytes = ex.record.responseBytes;
     s.retries = uint32_t(std::max(ex.record.retryAttempts, 0));

@@ -186,7 +186,7 @@ uint8_t Tracer::encode(const server::Exchange& ex, const ExchangeNotes& notes, b
       SpanJson service(out);
       service.begin(notes.traceId, notes.serviceSpan, serviceParent, notes.traceState, "Service", SpanKind::Internal,
                     serviceStart, end);
-      service.attribute("traefik.service.name", rec.serviceName);
+      service.attribute("traefik.service.name", rec.upstreamService.empty() ? rec.serviceName : rec.upstreamService);
       service.end(0);
       ++count;
       proxyParent = &notes.serviceSpan;

@@ -113,7 +113,12 @@ struct Response {
 struct RequestRecord {
   std::chrono::steady_clock::time_point start;
   std::string_view routerName;
-  std::string_view serviceName;
+  std::string_view serviceName;      // the router's service
+  // The loadBalancer service that picked a server: the innermost of nested services, Traefik's
+  // service in service metrics, the access log and the Service span. Empty when no server was
+  // tried (a middleware answered, or no server was available).
+  std::string_view upstreamService;
+  std::chrono::steady_clock::time_point upstreamStart{};  // when that service picked its server
   std::string_view serviceUrl;
   int originStatus = 0;          // 0 when answered by causeway itself
   int retryAttempts = 0;

@@ -318,3 +318,19 @@ def test_router_and_entrypoint_observability_options(start_whoami, start_causewa
     time.sleep(0.3)
     paths = [COMMON.match(l)["path"] for l in path.read_text().splitlines()]
     assert paths == ["/", "/loud"]
+
+
+def test_service_name_is_the_load_balancer_that_proxied(start_whoami, start_causeway, tmp_path):
+    # As in Traefik, ServiceName is set by the loadBalancer service whose server took the request:
+    # behind a weighted service it is the child that answered.
+    a = start_whoami("a")
+    path = tmp_path / "access.json"
+    files = {"dyn.yml": to_yaml({"http": {
+        "routers": {"app": {"rule": "Host(`app.test`)", "service": "split"}},
+        "services": {"split": {"weighted": {"services": [{"name": "a", "weight": 1}]}},
+                     "a": {"loadBalancer": {"servers": [{"url": a.url}]}}}}}) + "\n"}
+    cw = start_causeway(static_extra=access_static(filePath=str(path), format="json"), dynamic=files)
+    routed(cw, "app.test")
+    line = wait_until(lambda: next((json.loads(x) for x in path.read_text().splitlines()
+                                    if json.loads(x)["DownstreamStatus"] == 200), None) if path.exists() else None)
+    assert line["RouterName"] == "app@file" and line["ServiceName"] == "a@file" and line["ServiceURL"] == a.url

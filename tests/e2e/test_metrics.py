@@ -301,3 +301,33 @@ def test_router_and_entrypoint_observability_switch_metrics_off(start_whoami, st
     assert not [ls for (n, ls) in samples(text) if n == "traefik_entrypoint_requests_total"
                 and ("entrypoint", "quiet") in ls]
     assert value(text, "traefik_open_connections", entrypoint="quiet") == 0  # gauges stay
+
+
+def test_service_series_name_the_load_balancer_that_proxied(start_whoami, start_causeway):
+    # As in Traefik, service series are counted around the server proxies of loadBalancer
+    # services: behind a weighted service they carry the child that answered, the router series
+    # keep the router's service, and a request a middleware answers has no service series.
+    a, b = start_whoami("a"), start_whoami("b")
+    cw = start_causeway(
+        entrypoints=("web", "traefik"),
+        static_extra="metrics:\n  prometheus:\n    addRoutersLabels: true\n",
+        dynamic=dynamic({"app": {"rule": "Host(`app.test`)", "service": "split"},
+                         "locked": {"rule": "Host(`locked.test`)", "service": "split", "middlewares": ["deny"]}},
+                        {"split": {"weighted": {"services": [{"name": "a", "weight": 1}, {"name": "b", "weight": 1}]}},
+                         "a": lb(a.url), "b": lb(b.url)},
+                        {"deny": {"ipAllowList": {"sourceRange": ["192.0.2.0/24"]}}}))
+    routed(cw, "app.test")
+    for _ in range(9):
+        assert curl(cw.url(), host="app.test")[0] == 200
+    for _ in range(2):
+        assert curl(cw.url(), host="locked.test")[0] == 403
+    text = scrape(cw)
+    assert value(text, "traefik_router_requests_total", router="app@file", service="split@file", code="200") == 10
+    assert value(text, "traefik_router_requests_total", router="locked@file", service="split@file", code="403") == 2
+    served_a = value(text, "traefik_service_requests_total", service="a@file", code="200")
+    served_b = value(text, "traefik_service_requests_total", service="b@file", code="200")
+    assert served_a + served_b == 10 and served_a >= 4 and served_b >= 4
+    assert 'traefik_service_requests_total{code="403"' not in text
+    assert not any(n.startswith("traefik_service_request") and ("service", "split@file") in ls
+                   for (n, ls) in samples(text))
+    assert value(text, "traefik_service_request_duration_seconds_count", service="a@file") == served_a

@@ -18,7 +18,9 @@ RequestSample get(std::string_view router = "web@file", std::string_view service
   s.code = code;
   s.router = router;
   s.service = service;
+  s.upstreamService = service;  // proxied by the router's own loadBalancer service
   s.durationNanos = durationNanos;
+  s.upstreamNanos = durationNanos;
   s.requestBytes = 10;
   s.responseBytes = 100;
   return s;
@@ -72,6 +74,30 @@ TEST(MetricsTest, DefaultsLeaveRoutersOutAndCustomBuckets) {
                         "service=\"s@file\",le=\"0.01\"} 1"));
   EXPECT_TRUE(has(text, "traefik_service_request_duration_seconds_bucket{code=\"200\",method=\"GET\",protocol=\"http\","
                         "service=\"s@file\",le=\"2.5\"} 1"));
+}
+
+TEST(MetricsTest, ServiceSeriesNameTheLoadBalancerThatProxiedWithItsOwnDuration) {
+  MetricsOptions options;
+  options.routers = true;
+  Metrics m(options, {"web"}, 1);
+  RequestSample nested = get("web@file", "split@file", 200, 900'000'000);
+  nested.upstreamService = "a@file";
+  nested.upstreamNanos = 50'000'000;
+  m.record(0, nested);
+  RequestSample answered = get("web@file", "split@file", 403);
+  answered.upstreamService = {};  // a middleware answered
+  m.record(0, answered);
+  std::string text = m.render(plain());
+  EXPECT_TRUE(has(text, "traefik_router_requests_total{code=\"200\",method=\"GET\",protocol=\"http\",router=\"web@file\","
+                        "service=\"split@file\"} 1")) << text;
+  EXPECT_TRUE(has(text, "traefik_router_requests_total{code=\"403\",method=\"GET\",protocol=\"http\",router=\"web@file\","
+                        "service=\"split@file\"} 1"));
+  EXPECT_TRUE(has(text, "traefik_service_requests_total{code=\"200\",method=\"GET\",protocol=\"http\",service=\"a@file\"} 1"));
+  EXPECT_TRUE(has(text, "traefik_service_request_duration_seconds_sum{code=\"200\",method=\"GET\",protocol=\"http\","
+                        "service=\"a@file\"} 0.05"));
+  EXPECT_EQ(text.find("traefik_service_requests_total{code=\"403\""), std::string::npos);
+  EXPECT_EQ(text.find("traefik_service_requests_total{code=\"200\",method=\"GET\",protocol=\"http\",service=\"split@file\""),
+            std::string::npos);
 }
 
 TEST(MetricsTest, UnroutedRequestsCountOnTheEntryPointOnly) {
@@ -166,21 +192,26 @@ TEST(MetricsTest, GaugesFromTheScrapeAndGoneElementsHidden) {
 
 TEST(MetricsTest, ScrapeWhileWorkersCount) {
   Metrics m(MetricsOptions{}, {"web"}, 2);
-  std::atomic<bool> done{false};
+  std::atomic<int> running{2};
   std::thread w0([&] {
     for (int i = 0; i < 20000; ++i) m.record(0, get("r@file", "s" + std::to_string(i % 300) + "@file", 200 + i % 7));
+    --running;
   });
   std::thread w1([&] {
     for (int i = 0; i < 20000; ++i) m.record(1, get("r@file", "s@file", 200));
+    --running;
   });
-  while (!done) {
+  int scrapes = 0;
+  while (running > 0) {  // scrapes race the workers until both are done
     std::string text = m.render(plain());
     EXPECT_NE(text.find("traefik_config_reloads_total"), std::string::npos);
-    if (text.find("s299@file") != std::string::npos) done = true;
+    ++scrapes;
   }
   w0.join();
   w1.join();
+  EXPECT_GT(scrapes, 0);
   std::string text = m.render(plain());
+  EXPECT_NE(text.find("s299@file"), std::string::npos);
   EXPECT_TRUE(has(text, "traefik_service_requests_total{code=\"200\",method=\"GET\",protocol=\"http\",service=\"s@file\"} "
                         "20000"));
 }
