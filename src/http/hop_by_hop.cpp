@@ -85,7 +85,8 @@ size_t removeHopByHop(Headers& headers, const HopByHopOptions& options) {
         teWritten = true;
         continue;
       }
-      drop = !(options.keepUpgrade && iequals(field.name, "Upgrade"));
+      drop = !(options.keepUpgrade && iequals(field.name, "Upgrade")) &&
+             !(options.keepProxyAuthorization && iequals(field.name, "Proxy-Authorization"));
     }
     if (drop) {
       ++removed;

@@ -45,6 +45,9 @@ struct HopByHopOptions {
   bool keepUpgrade = false;
   // Forward "TE: trailers" when the TE field lists "trailers" (RFC 9110 §10.1.4; Go does).
   bool keepTeTrailers = true;
+  // Keep Proxy-Authorization: Traefik's forwardAuth sends it to the authentication server
+  // (RFC 7235 §4.4), so it reaches the middlewares; the forwarders still drop it upstream.
+  bool keepProxyAuthorization = false;
   // Names nominated by Connection that must still be forwarded (Traefik's
   // entryPoints.<ep>.forwardedHeaders.connection).
   std::span<const std::string_view> keepNominated = {};

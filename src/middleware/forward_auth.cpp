@@ -248,6 +248,7 @@ class ForwardAuth final : public Handler {
       server::ForwardOptions options;
       options.passHostHeader = false;
       options.appendXForwardedFor = false;
+      options.sendProxyAuthorization = true;
       auto forwarded = co_await server::forwardHttp1(sub, c_->endpoint, options);
       if (forwarded.error != server::ProxyError::None) {
         result.failed = true;

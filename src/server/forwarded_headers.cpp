@@ -56,7 +56,8 @@ void applyForwardedHeaders(Request& request, Arena& arena, const ConnectionInfo&
 
   // 1. Hop-by-hop fields and those nominated by Connection go first, so a client cannot
   //    make us drop what we add below. Upgrade stays for an accepted upgrade request and
-  //    "TE: trailers" for gRPC; the proxy re-adds both when forwarding.
+  //    "TE: trailers" for gRPC; the proxy re-adds both when forwarding. Proxy-Authorization
+  //    stays for forwardAuth; the forwarders drop it.
   std::array<std::string_view, 16> kept;
   size_t keptCount = 0;
   for (const auto& name : entryPoint.keepConnectionHeaders)
@@ -73,6 +74,7 @@ void applyForwardedHeaders(Request& request, Arena& arena, const ConnectionInfo&
   http::HopByHopOptions options;
   options.keepUpgrade = request.upgrade;
   options.keepTeTrailers = true;
+  options.keepProxyAuthorization = true;  // for forwardAuth; never sent upstream
   options.keepNominated = std::span<const std::string_view>(kept.data(), keptCount);
   http::removeHopByHop(headers, options);
   if (request.upgrade && !headers.has("Upgrade")) request.upgrade = false;

@@ -88,7 +88,7 @@ void serializeRequestHead(const Request& r, const ConnectionInfo& connection,
   for (const auto& f : r.headers) {
     if (isHeaderNamed(f, "Host") || isHeaderNamed(f, "Content-Length")) continue;
     if (r.nominatedKeptCount > 0 && nominated(f.name)) continue;
-    if (http::isHopByHopField(f.name)) {
+    if (http::isHopByHopField(f.name) && !(options.sendProxyAuthorization && isHeaderNamed(f, "Proxy-Authorization"))) {
       if (isHeaderNamed(f, "TE") && listContainsToken(f.value, "trailers")) trailers = true;
       continue;
     }

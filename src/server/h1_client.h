@@ -25,6 +25,9 @@ struct ForwardOptions {
   bool preservePath = false;
   bool encodeQuerySemicolons = false;
   bool appendXForwardedFor = true;
+  // Send Proxy-Authorization (forwardAuth's request to its authentication server, as
+  // Traefik does); a proxied request never carries it.
+  bool sendProxyAuthorization = false;
 };
 
 struct ForwardResult {

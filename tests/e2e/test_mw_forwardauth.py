@@ -98,7 +98,8 @@ def test_allow_copies_listed_headers(start_whoami, start_causeway, auth):
     }, routers={"r": ("Host(`a.test`)", ["auth"])})
     status, _, body = request(cw, "a.test", path="/some/path?q=1", method="POST", body=b"payload",
                               headers={"Authorization": "Bearer token", "X-Auth-User": "spoofed",
-                                       "X-Auth-Rank": "client", "Content-Type": "text/plain"})
+                                       "X-Auth-Rank": "client", "Content-Type": "text/plain",
+                                       "Proxy-Authorization": "Basic cHJveHk6cHc="})
     assert status == 200
     sub = auth.last()
     assert sub["method"] == "GET"
@@ -106,6 +107,8 @@ def test_allow_copies_listed_headers(start_whoami, start_causeway, auth):
     assert sub["body"] == b""
     assert header(sub, "Host") == [f"127.0.0.1:{auth.port}"]
     assert header(sub, "Authorization") == ["Bearer token"]
+    # Proxy-Authorization is for the authentication server (RFC 7235 §4.4), never the upstream.
+    assert header(sub, "Proxy-Authorization") == ["Basic cHJveHk6cHc="]
     assert header(sub, "X-Forwarded-Method") == ["POST"]
     assert header(sub, "X-Forwarded-Proto") == ["http"]
     assert header(sub, "X-Forwarded-Host") == ["a.test"]
@@ -119,6 +122,7 @@ def test_allow_copies_listed_headers(start_whoami, start_causeway, auth):
     assert header_values(echoed, "X-Auth-Role") == ["admin", "ops"]
     assert header_values(echoed, "X-Auth-Rank") == []  # matched the regex: removed
     assert header_values(echoed, "X-Other") == []
+    assert header_values(echoed, "Proxy-Authorization") == []
 
 
 def test_deny_returns_the_auth_answer(start_whoami, start_causeway, auth):

@@ -111,6 +111,17 @@ TEST(HopByHop, KeepUpgradeForAcceptedWebSocket) {
   EXPECT_EQ(names(h), (std::vector<std::string>{"Upgrade"}));
 }
 
+TEST(HopByHop, KeepProxyAuthorizationForForwardAuth) {
+  Headers h;
+  h.add("Proxy-Authorization", "Basic eA==");
+  h.add("Proxy-Authenticate", "Basic");
+  h.add("Connection", "Proxy-Authorization");  // a nomination cannot remove it either
+  HopByHopOptions options;
+  options.keepProxyAuthorization = true;
+  removeHopByHop(h, options);
+  EXPECT_EQ(names(h), (std::vector<std::string>{"Proxy-Authorization"}));
+}
+
 TEST(HopByHop, ConnectionTokens) {
   Headers h;
   h.add("Connection", " a ,, b\t,c ");
