@@ -17,6 +17,7 @@
 #include "middleware/mw_util.h"
 #include "middleware/status_ranges.h"
 #include "server/local_reply.h"
+#include "server/middleware_span.h"
 
 namespace causeway::middleware {
 namespace {
@@ -88,7 +89,9 @@ class Retry final : public Handler {
 
   awaitable<void> handle(Exchange& ex) const override {
     if (o_.attempts == 1) {
+      const int span = server::openMiddlewareSpan(ex, name_, "Retry");
       co_await next_->handle(ex);
+      server::closeMiddlewareSpan(ex, span);
       co_return;
     }
     std::string_view method = ex.request.method;
@@ -142,7 +145,10 @@ class Retry final : public Handler {
           ex.request.body = once;
       }
       ex.record.networkError = false;
+      // Detailed traces: a Retry span per attempt, as in Traefik.
+      const int span = server::openMiddlewareSpan(ex, name_, "Retry", uint16_t(attempt - 1));
       co_await next_->handle(ex);
+      server::closeMiddlewareSpan(ex, span);
       if (attempt >= o_.attempts) co_return;
       server::Response& r = ex.response;
       if (r.tunnel) co_return;
@@ -178,7 +184,7 @@ class Retry final : public Handler {
   StatusRanges ranges_;
 };
 
-const server::MiddlewareRegistration registration("retry", makeFactory<Options, Retry>);
+const server::MiddlewareRegistration registration("retry", makeFactory<Options, Retry>, "Retry", /*ownSpans=*/true);
 
 }  // namespace
 }  // namespace causeway::middleware

@@ -19,6 +19,7 @@ struct MiddlewareSpanRecord {
   std::string_view type;  // span name: Traefik's type name ("StripPrefix", "RateLimiter")
   std::chrono::steady_clock::time_point start{}, end{};
   int16_t parent = -1;    // index of the enclosing middleware; -1: the Router span
+  uint16_t resendCount = 0;  // retry attempts before this one (http.request.resend_count)
 };
 
 struct ExchangeNotes {
@@ -42,6 +43,7 @@ struct ExchangeNotes {
   // Middleware spans (detailed), in the order the middlewares were entered. `openMiddleware`
   // is the innermost one running now; `serviceParent` the one that called the service.
   static constexpr uint16_t kMaxMiddlewareSpans = 32;
+  bool detailed = false;  // the router traces in detail: middlewares record spans
   MiddlewareSpanRecord* middlewareSpans = nullptr;  // arena array of kMaxMiddlewareSpans
   uint16_t middlewareSpanCount = 0;
   int16_t openMiddleware = -1;

@@ -171,6 +171,7 @@ uint8_t Tracer::encode(const server::Exchange& ex, const ExchangeNotes& notes, b
                  notes.traceState, m.type, SpanKind::Internal, wall(m.start),
                  m.end != SteadyClock::time_point{} ? wall(m.end) : end);
       span.attribute("traefik.middleware.name", m.name);
+      if (m.resendCount > 0) span.attribute("http.request.resend_count", int64_t(m.resendCount));
       span.end(0);
       ++count;
     }

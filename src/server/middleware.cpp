@@ -27,9 +27,10 @@ std::string derivedSpanName(std::string_view type) {
 
 }  // namespace
 
-void MiddlewareRegistry::add(std::string type, MiddlewareCreator creator, std::string spanName) {
+void MiddlewareRegistry::add(std::string type, MiddlewareCreator creator, std::string spanName, bool ownSpans) {
   std::string key = toLower(type);
   creators_[key] = std::move(creator);
+  ownSpans_[key] = ownSpans;
   spanNames_[key] = spanName.empty() ? derivedSpanName(type) : std::move(spanName);
   names_[key] = std::move(type);
 }
@@ -42,6 +43,11 @@ std::string MiddlewareRegistry::spanName(std::string_view type) const {
 const MiddlewareCreator* MiddlewareRegistry::find(std::string_view type) const {
   auto it = creators_.find(toLower(type));
   return it == creators_.end() ? nullptr : &it->second;
+}
+
+bool MiddlewareRegistry::recordsOwnSpans(std::string_view type) const {
+  auto it = ownSpans_.find(toLower(type));
+  return it != ownSpans_.end() && it->second;
 }
 
 std::vector<std::string> MiddlewareRegistry::types() const {

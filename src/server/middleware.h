@@ -93,23 +93,27 @@ class MiddlewareRegistry {
  public:
   static MiddlewareRegistry& instance();
   // `spanName` is the middleware's span name in detailed traces (Traefik's typeName
-  // constant); empty derives it from the type ("stripPrefix" → "StripPrefix").
-  void add(std::string type, MiddlewareCreator creator, std::string spanName = {});
+  // constant); empty derives it from the type ("stripPrefix" → "StripPrefix"). A middleware
+  // with `ownSpans` records its spans itself (retry: one per attempt) and is not wrapped.
+  void add(std::string type, MiddlewareCreator creator, std::string spanName = {}, bool ownSpans = false);
   // Case-insensitive lookup ("stripprefix" finds "stripPrefix"); nullptr if unknown.
   const MiddlewareCreator* find(std::string_view type) const;
   // The span name for `type` (case-insensitive); derived from it when not registered.
   std::string spanName(std::string_view type) const;
+  bool recordsOwnSpans(std::string_view type) const;
   std::vector<std::string> types() const;
 
  private:
   std::map<std::string, MiddlewareCreator> creators_;  // keyed by lower-case type
   std::map<std::string, std::string> names_;           // lower-case → as registered
   std::map<std::string, std::string> spanNames_;       // lower-case → span name
+  std::map<std::string, bool> ownSpans_;               // lower-case → records its own spans
 };
 
 struct MiddlewareRegistration {
-  MiddlewareRegistration(std::string type, MiddlewareCreator creator, std::string spanName = {}) {
-    MiddlewareRegistry::instance().add(std::move(type), std::move(creator), std::move(spanName));
+  MiddlewareRegistration(std::string type, MiddlewareCreator creator, std::string spanName = {},
+                         bool ownSpans = false) {
+    MiddlewareRegistry::instance().add(std::move(type), std::move(creator), std::move(spanName), ownSpans);
   }
 };
 

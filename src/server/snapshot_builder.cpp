@@ -27,8 +27,8 @@ std::string describeErrors(const std::vector<config::ConfigError>& errors) {
 }
 
 // A composed chain: middlewares in order, the innermost wrapping `last`. With `spanNames`
-// (one per middleware: the router traces in detail), each middleware and the service are
-// wrapped to record their spans.
+// (one per middleware: the router traces in detail), the chain records middleware spans
+// (server/middleware_span.h); an empty name is a middleware that records its own.
 HandlerPtr compose(const std::vector<std::pair<std::string, MiddlewareFactoryPtr>>& chain,
                    HandlerPtr last, std::string_view routerName, unsigned workers,
                    const std::vector<std::string>* spanNames = nullptr) {
@@ -37,8 +37,10 @@ HandlerPtr compose(const std::vector<std::pair<std::string, MiddlewareFactoryPtr
   for (size_t i = chain.size(); i-- > 0;) {
     WrapContext context{routerName, chain[i].first, workers};
     handler = chain[i].second->wrap(std::move(handler), context);
-    if (spanNames) handler = std::make_shared<MiddlewareSpan>(chain[i].first, (*spanNames)[i], std::move(handler));
+    if (spanNames && !(*spanNames)[i].empty())
+      handler = std::make_shared<MiddlewareSpan>(chain[i].first, (*spanNames)[i], std::move(handler));
   }
+  if (spanNames) handler = std::make_shared<DetailedTraceMark>(std::move(handler));
   return handler;
 }
 
@@ -520,8 +522,11 @@ class Build {
       std::vector<std::string> spanNames;
       const bool detailed = tracesInDetail(r, *ep) && !chain.empty();
       if (detailed)
-        for (const auto& [name, factory] : chain)
-          spanNames.push_back(MiddlewareRegistry::instance().spanName(middlewares_[name].type));
+        for (const auto& [name, factory] : chain) {
+          const std::string& type = middlewares_[name].type;
+          const MiddlewareRegistry& registry = MiddlewareRegistry::instance();
+          spanNames.push_back(registry.recordsOwnSpans(type) ? std::string() : registry.spanName(type));
+        }
       HandlerPtr handler = compose(chain, service->second, qualified, in_.workers, detailed ? &spanNames : nullptr);
       addRoute(qualified, serviceName, rule, priority, handler, {ep}, tls);
     }

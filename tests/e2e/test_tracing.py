@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from harness import curl, routed, to_yaml, wait_until, whoami_echo
+from harness import curl, free_port, routed, to_yaml, wait_until, whoami_echo
 from otlp_collector_fake import FakeOtlpCollector
 
 CLIENT_TRACE = "0af7651916cd43dd8448eb211c80319c"
@@ -338,3 +338,33 @@ def test_detailed_traces_have_a_span_per_middleware_nested_in_chain_order(start_
     otel.wait_spans(lambda s: len(by_trace(s, plain)) >= 2)
     time.sleep(0.3)
     assert sorted(s["name"] for s in by_trace(otel.spans(), plain)) == ["GET", "ReverseProxy"]
+
+
+def test_detailed_retry_has_a_span_per_attempt(start_causeway, collector):
+    # Traefik's retry records one Retry span per attempt, http.request.resend_count from the
+    # second on; each is a child of what encloses the retry middleware.
+    otel = collector()
+    dead = free_port()
+    files = {"dyn.yml": to_yaml({"http": {
+        "routers": {"flaky": {"rule": "Host(`flaky.test`)", "service": "dead", "middlewares": ["tag", "again"],
+                              "observability": {"traceVerbosity": "detailed"}}},
+        "middlewares": {"tag": {"headers": {"customRequestHeaders": {"X-Tag": "t"}}},
+                        "again": {"retry": {"attempts": 3}}},
+        "services": {"dead": {"loadBalancer": {"servers": [{"url": f"http://127.0.0.1:{dead}"}]}}}}}) + "\n"}
+    cw = start_causeway(static_extra=tracing_static(otel.endpoint), dynamic=files, env=FAST_EXPORT)
+    wait_until(lambda: curl(cw.url(), host="flaky.test",
+                            headers=[f"traceparent: 00-{CLIENT_TRACE}-{CLIENT_SPAN}-01"])[0] == 502)
+    spans = otel.wait_spans(lambda s: any(x["name"] == "Retry" for x in by_trace(s, CLIENT_TRACE)))
+    time.sleep(0.3)
+    spans = by_trace(otel.spans(), CLIENT_TRACE)
+    # Only the last request's spans: group by their entryPoint span.
+    server = [s for s in spans if s["name"] == "GET"][-1]
+    router = next(s for s in spans if s["name"] == "Router" and s["parentSpanId"] == server["spanId"])
+    headers_span = next(s for s in spans if s["name"] == "Headers" and s["parentSpanId"] == router["spanId"])
+    retries = [s for s in spans if s["name"] == "Retry" and s["parentSpanId"] == headers_span["spanId"]]
+    assert len(retries) == 3, [s["name"] for s in spans]
+    retries.sort(key=lambda s: int(s["startTimeUnixNano"]))
+    assert [s["attrs"].get("http.request.resend_count") for s in retries] == [None, 1, 2]
+    assert all(s["attrs"]["traefik.middleware.name"] == "again@file" for s in retries)
+    service = next(s for s in spans if s["name"] == "Service" and s["parentSpanId"] in {r["spanId"] for r in retries})
+    assert service["parentSpanId"] == retries[-1]["spanId"]

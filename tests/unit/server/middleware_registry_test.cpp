@@ -20,6 +20,10 @@ TEST(MiddlewareRegistryTest, SpanNamesAreTraefiksTypeNames) {
   EXPECT_EQ(registry.spanName("passTLSClientCert"), "PassClientTLSCert");
   EXPECT_EQ(registry.spanName("digestAuth"), "digestAuth");  // sic, as in Traefik
   EXPECT_EQ(registry.spanName("pluginX"), "PluginX");  // unknown: derived
+  // retry records a span per attempt itself; the others are wrapped.
+  EXPECT_TRUE(registry.recordsOwnSpans("retry"));
+  EXPECT_FALSE(registry.recordsOwnSpans("headers"));
+  EXPECT_FALSE(registry.recordsOwnSpans("pluginX"));
 }
 
 }  // namespace
