@@ -45,10 +45,10 @@ BuildResult eachArgument(const RuleCall& call, MatcherSink sink, Op op, One one)
 BuildResult buildHost(const RuleCall& call, MatcherSink sink, bool literalHost) {
   return eachArgument(call, sink, Op::Or, [&](const RuleArgument& arg, Matcher& m) {
     if (auto error = checkAsciiHost(arg, "Host")) return error;
-    if (literalHost) sink.hosts.push_back(toLower(arg.value));
     m.kind = MatcherKind::HostExact;
     m.value = toLower(arg.value);
     if (m.value.ends_with('.')) m.value.pop_back();
+    if (literalHost) sink.hosts.push_back(m.value);  // as matched (reliability T08)
     return std::optional<RuleError>();
   });
 }

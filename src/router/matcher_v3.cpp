@@ -20,11 +20,13 @@ BuildResult leaf(MatcherSink sink, Matcher matcher) {
 BuildResult buildHost(const RuleCall& call, MatcherSink sink) {
   const RuleArgument& arg = call.args[0];
   Matcher m;
-  sink.hosts.push_back(toLower(arg.value));
-  if (arg.value == "*") return leaf(sink, std::move(m)); // Always: every host, even none
-  if (auto error = checkAsciiHost(arg, "Host")) return *error;
+  // Hosts are recorded as matched: lower case, without a trailing dot (the TLS options bound
+  // to them are looked up by SNI and Host, which never carry one; reliability T08).
   std::string expression = toLower(arg.value);
   if (expression.ends_with('.')) expression.pop_back();
+  sink.hosts.push_back(expression);
+  if (arg.value == "*") return leaf(sink, std::move(m)); // Always: every host, even none
+  if (auto error = checkAsciiHost(arg, "Host")) return *error;
   if (expression.starts_with('*')) {
     // One-label wildcard: "*.example.com" matches "a.example.com" only.
     m.kind = MatcherKind::HostWildcard;

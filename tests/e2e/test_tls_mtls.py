@@ -60,8 +60,10 @@ def setup(tmp_path_factory):
     whoami = Whoami("mtls")
     dynamic = {
         "http": {
-            "routers": {name: {"rule": f"Host(`{name}.mtls.test`)", "service": "s", "tls": {"options": name}}
-                        for name in TYPES},
+            "routers": {**{name: {"rule": f"Host(`{name}.mtls.test`)", "service": "s", "tls": {"options": name}}
+                           for name in TYPES},
+                        # A fully qualified host with a trailing dot, in mixed case (reliability T08).
+                        "dotted": {"rule": "Host(`DOTTED.mtls.test.`)", "service": "s", "tls": {"options": "rv"}}},
             "services": {"s": {"loadBalancer": {"servers": [{"url": whoami.url}]}}},
         },
         "tls": {"certificates": [{"certFile": server.cert, "keyFile": server.key}], "options": options},
@@ -157,3 +159,18 @@ def test_broken_client_auth_never_serves_without_client_authentication(tmp_path,
         wait_until(lambda: error in cw.output(), timeout=3, message=f"{error!r} in the log")
     finally:
         whoami.stop()
+
+
+@pytest.mark.parametrize("http", ["1.1", "2"])
+def test_a_trailing_dot_in_the_rule_does_not_skip_client_authentication(setup, http):
+    # Host(`DOTTED.mtls.test.`) binds its mTLS options to dotted.mtls.test: a client without a
+    # certificate is refused by SNI, and gets 421 when it names another host in SNI.
+    cw, ca, clients = setup
+    r = curl_tls(cw.port(), "dotted.mtls.test", ca=ca, http=http)
+    assert r.rc != 0 and r.status is None, r
+    r = curl_tls(cw.port(), "dotted.mtls.test", ca=ca, http=http, args=cert_args(clients["good"], ("--cert", "--key")))
+    assert r.status == 200 and b"Name: mtls" in r.body, r
+    r = curl_tls(cw.port(), "none.mtls.test", ca=ca, http=http, headers=["Host: dotted.mtls.test"])
+    assert r.status == 421, r
+    r = curl_tls(cw.port(), "none.mtls.test", ca=ca, http=http, headers=["Host: Dotted.MTLS.test."])
+    assert r.status == 421, r
