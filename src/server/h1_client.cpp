@@ -455,6 +455,16 @@ const char* describe(ProxyError error) {
   return "";
 }
 
+namespace {
+
+bool mayResend(const Request& request) {
+  std::string_view m = request.method;
+  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || request.headers.has("Idempotency-Key") ||
+         request.headers.has("X-Idempotency-Key");
+}
+
+}  // namespace
+
 awaitable<ForwardResult> forwardHttp1(Exchange& ex, const UpstreamEndpoint& endpoint,
                                       const ForwardOptions& options) {
   UpstreamPool& pool = ex.worker.pool();
@@ -546,8 +556,10 @@ awaitable<ForwardResult> forwardHttp1(Exchange& ex, const UpstreamEndpoint& endp
 
     if (error != ProxyError::None) {
       // A pooled connection the upstream had already closed: try once more on a new one,
-      // when nothing of a body could have been consumed.
-      bool replayable = ex.request.body == nullptr;
+      // when nothing of a body could have been consumed and the request may be sent twice,
+      // as Go's Transport decides: nothing of it was written, or its method is idempotent
+      // (GET, HEAD, OPTIONS, TRACE) or it carries an Idempotency-Key (reliability R06).
+      bool replayable = ex.request.body == nullptr && (!attempt.requestSent || mayResend(ex.request));
       if (error == ProxyError::UpstreamClosed && acquired.reused && !gotBytes && replayable &&
           attemptNumber == 0) {
         allowReuse = false;
@@ -587,7 +599,10 @@ awaitable<ForwardResult> forwardHttp1(Exchange& ex, const UpstreamEndpoint& endp
     ex.record.originEnd = Clock::now();
 
     if (head.status == 101) {
-      if (!ex.request.upgrade) {
+      // Only to the protocol the client asked for, as Go's ReverseProxy checks (S63).
+      if (!ex.request.upgrade ||
+          !iequals(trim(response.headers.get("Upgrade")), trim(ex.request.headers.get("Upgrade")))) {
+        response.headers.clear();
         result.error = ProxyError::BadResponse;
         co_return result;
       }

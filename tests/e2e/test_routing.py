@@ -7,6 +7,7 @@ another. A sentinel router (Host `ready.sentinel`) tells when the dynamic config
 is live, so that a 404 is never the answer of a proxy that has not loaded it yet.
 """
 import http.client
+import socket
 import time
 
 import pytest
@@ -548,6 +549,91 @@ def test_refused_upstream_is_502(start_whoami, start_causeway):
     assert body == b"Bad Gateway"
     # The proxy is unharmed.
     assert send(cw, host=READY)[0] == 200
+
+
+class ClosingUpstream:
+    """A raw HTTP/1.1 upstream that answers the first request of each connection and, on a
+    later request to /close-me, reads it whole and closes without answering: what a server
+    does when it drops an idle keep-alive connection just as the proxy reuses it. Records
+    every request it read as (method, path, idempotency key)."""
+
+    def __init__(self):
+        import threading
+        self.seen = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import threading
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        buf, count = b"", 0
+        with conn:
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    buf += data
+                head, _, buf = buf.partition(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, path, _ = lines[0].split(" ", 2)
+                fields = {k.strip().lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
+                length = int(fields.get("content-length", "0"))
+                while len(buf) < length:
+                    buf += conn.recv(65536)
+                buf = buf[length:]
+                count += 1
+                self.seen.append((method, path, fields.get("idempotency-key")))
+                if count > 1 and path == "/close-me":
+                    return
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    def stop(self):
+        self.sock.close()
+
+
+def test_a_dropped_keepalive_connection_resends_only_what_may_be_sent_twice(start_causeway):
+    # Reliability R06, as Go's Transport decides: a request lost on a reused connection that the
+    # upstream closed is sent again on a new one when it is GET/HEAD/OPTIONS/TRACE or carries an
+    # Idempotency-Key; a bodiless POST the upstream may have acted on is not (502).
+    up = ClosingUpstream()
+    try:
+        cw = start_causeway(workers=1, dynamic=dynamic({"r": {"rule": "Host(`up.test`)", "service": "up"}},
+                                                       {"up": lb(up.url)}, upstream=up.url))
+        ready(cw)
+        client = http.client.HTTPConnection("127.0.0.1", cw.port(), timeout=10)
+
+        def ask(method, path, headers=None):
+            client.request(method, path, headers={"Host": "up.test", **(headers or {})})
+            response = client.getresponse()
+            response.read()
+            return response.status
+
+        assert ask("GET", "/warm") == 200
+        up.seen.clear()
+        assert ask("GET", "/close-me") == 200  # dropped, then sent again on a new connection
+        assert [s[:2] for s in up.seen] == [("GET", "/close-me"), ("GET", "/close-me")]
+        up.seen.clear()
+        assert ask("POST", "/close-me", {"Content-Length": "0"}) == 502
+        assert [s[:2] for s in up.seen] == [("POST", "/close-me")]  # exactly once
+        assert ask("GET", "/warm") == 200
+        up.seen.clear()
+        assert ask("POST", "/close-me", {"Content-Length": "0", "Idempotency-Key": "k1"}) == 200
+        assert up.seen == [("POST", "/close-me", "k1"), ("POST", "/close-me", "k1")]
+        client.close()
+    finally:
+        up.stop()
 
 
 def test_response_header_timeout_is_504(start_whoami, start_causeway):

@@ -193,6 +193,37 @@ def test_websocket_stays_open_across_five_reloads(start_whoami, start_causeway):
         assert ws.close() == (1000, b"")
 
 
+def test_switch_to_another_protocol_is_a_502_not_a_tunnel(start_causeway):
+    # Reliability S63, as Go's ReverseProxy: a 101 to a protocol the client did not ask for
+    # (here h2c for a websocket request) is a bad gateway; nothing is tunnelled.
+    def handler(conn, head, rest, upstream, index):
+        conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n"
+                     b"UPSTREAM-BYTES")
+        try:
+            while upstream.recv(conn, index):
+                pass
+        except OSError:
+            pass
+
+    upstream = ScriptedUpstream(handler)
+    try:
+        cw = start_causeway(dynamic={"a.yml": route(upstream.url)})
+
+        def answered():
+            sock, status, hdrs, rest, key = handshake(cw.port(), "/echo", host="ws.test", timeout=5)
+            if status == 404:
+                sock.close()
+                return None
+            return sock, status, hdrs, rest
+        sock, status, hdrs, rest = wait_until(answered, message="the upstream's answer")
+        with sock:
+            assert status == 502, (status, hdrs)
+            assert hdrs.get("upgrade") is None
+            assert b"UPSTREAM-BYTES" not in rest
+    finally:
+        upstream.stop()
+
+
 def test_upgrade_answered_with_200_is_not_a_tunnel(start_causeway):
     def handler(conn, head, rest, upstream, index):
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\r\nno upgrade\n")
