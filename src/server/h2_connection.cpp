@@ -72,15 +72,24 @@ class Http2Connection final : public DownstreamConnection, public Watched {
     nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_),
                           NGHTTP2_NO_ERROR, nullptr, 0);
     requestFlush();
-    if (streams_.empty()) closeSocket();
+    if (streams_.empty()) closeWhenFlushed();
   }
 
-  void onDeadline() override { closeSocket(); }
+  // The watchdog's one deadline per connection is the earliest of: the idle timeout (no
+  // stream open) and each open stream's read and write deadlines, which expire that stream
+  // only, as Go's HTTP/2 server applies readTimeout and writeTimeout per stream.
+  void onDeadline() override;
 
  private:
   struct H2Stream;
   class RequestBody;
   friend class RequestBody;
+
+  // Closes once the writer has sent what is queued (the GOAWAY, a last response's frames).
+  void closeWhenFlushed() {
+    closeWhenFlushed_ = true;
+    requestFlush();
+  }
 
   void closeSocket() {
     dead_ = true;
@@ -108,6 +117,11 @@ class Http2Connection final : public DownstreamConnection, public Watched {
   static ssize_t readResponse(nghttp2_session*, int32_t id, uint8_t* buf, size_t length, uint32_t* flags,
                               nghttp2_data_source* source, void* self);
 
+  // Re-arms the watchdog for the earliest deadline (after streams start or end).
+  void armDeadline();
+  // After a response: the connection goes away after keepAliveMaxRequests or keepAliveMaxTime.
+  void countServed();
+
   H2Stream* find(int32_t id) {
     auto it = streams_.find(id);
     return it == streams_.end() ? nullptr : it->second.get();
@@ -131,6 +145,9 @@ class Http2Connection final : public DownstreamConnection, public Watched {
   Signal handlersDone_;
   Signal writeWanted_;       // frames are waiting: the writer coroutine sends them in one batch
   bool writerRunning_ = false;
+  bool closeWhenFlushed_ = false;
+  uint64_t served_ = 0;                   // responses sent (keepAliveMaxRequests)
+  Clock::time_point openedAt_ = Clock::now();  // keepAliveMaxTime
 };
 
 // Per-stream state. Owned by the connection's map while nghttp2 has the stream open, and by
@@ -153,7 +170,12 @@ struct Http2Connection<Stream>::H2Stream {
   size_t bodyConsumedPending = 0;  // bytes read by the handler not yet credited to the window
   bool endStream = false;          // the client finished sending
   bool closed = false;             // nghttp2 closed the stream (done or reset)
+  bool readTimedOut = false;       // readTimeout passed before the client finished its body
   uint32_t closeError = 0;
+  // Per-stream deadlines (max: none): the body must be complete by readDeadline, the whole
+  // exchange done by writeDeadline.
+  Clock::time_point readDeadline = Clock::time_point::max();
+  Clock::time_point writeDeadline = Clock::time_point::max();
   Signal bodyReady;
   // Response body: the current piece and whether it is the last.
   std::string_view pending;
@@ -185,7 +207,8 @@ class Http2Connection<Stream>::RequestBody final : public BodySource {
         connection_.requestFlush();
       }
     }
-    while (s.body.empty() && !s.endStream && !s.closed && !connection_.dead_) co_await s.bodyReady.wait();
+    while (s.body.empty() && !s.endStream && !s.closed && !s.readTimedOut && !connection_.dead_)
+      co_await s.bodyReady.wait();
     if (!s.body.empty()) {
       returned_ = true;
       bool last = s.endStream && s.body.size() == 1;
@@ -285,6 +308,9 @@ int Http2Connection<Stream>::onFrameRecv(nghttp2_session*, const nghttp2_frame* 
         return 0;
       }
       if (endStream) s->endStream = true;
+      const Clock::time_point now = Clock::now();
+      if (!s->endStream && c->entryPoint_.readTimeout.count() > 0) s->readDeadline = now + c->entryPoint_.readTimeout;
+      if (c->entryPoint_.writeTimeout.count() > 0) s->writeDeadline = now + c->entryPoint_.writeTimeout;
       c->ready_.push_back(c->streams_[frame->hd.stream_id]);
     } else if (endStream) {
       s->endStream = true;  // trailers end the body
@@ -324,8 +350,56 @@ int Http2Connection<Stream>::onStreamClose(nghttp2_session*, int32_t id, uint32_
   s.bodyReady.notify();
   s.sendReady.notify();
   c->streams_.erase(it);
-  if (c->goingAway_ && c->streams_.empty()) c->closeSocket();
+  if (c->goingAway_ && c->streams_.empty()) c->closeWhenFlushed();  // called while framing: write first
+  else if (c->streams_.empty() && !c->dead_) c->armDeadline();  // idle from now, even while a read waits
   return 0;
+}
+
+template <class Stream>
+void Http2Connection<Stream>::armDeadline() {
+  if (streams_.empty()) {
+    armIn(entryPoint_.idleTimeout);
+    return;
+  }
+  Clock::time_point next = Clock::time_point::max();
+  for (const auto& [id, stream] : streams_) {
+    if (!stream->endStream && !stream->readTimedOut) next = std::min(next, stream->readDeadline);
+    if (!stream->responseError) next = std::min(next, stream->writeDeadline);
+  }
+  armAt(next);
+}
+
+template <class Stream>
+void Http2Connection<Stream>::onDeadline() {
+  if (streams_.empty() || dead_) {
+    closeSocket();  // idle timeout, or the close linger after reading stopped
+    return;
+  }
+  const Clock::time_point now = Clock::now();
+  bool reset = false;
+  for (const auto& [id, streamPtr] : streams_) {
+    H2Stream& stream = *streamPtr;
+    if (!stream.endStream && !stream.readTimedOut && now >= stream.readDeadline) {
+      // The body fails for the handler (Go: os.ErrDeadlineExceeded), which answers.
+      stream.readTimedOut = true;
+      stream.bodyReady.notify();
+    }
+    if (!stream.responseError && now >= stream.writeDeadline) {
+      stream.responseError = true;
+      nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream.id, NGHTTP2_INTERNAL_ERROR);
+      reset = true;
+    }
+  }
+  if (reset) requestFlush();
+  armDeadline();
+}
+
+template <class Stream>
+void Http2Connection<Stream>::countServed() {
+  ++served_;
+  if ((entryPoint_.keepAliveMaxRequests > 0 && served_ >= entryPoint_.keepAliveMaxRequests) ||
+      (entryPoint_.keepAliveMaxTime.count() > 0 && Clock::now() - openedAt_ >= entryPoint_.keepAliveMaxTime))
+    drain();  // GOAWAY, as Go does for a handler's "Connection: close"
 }
 
 template <class Stream>
@@ -388,6 +462,7 @@ awaitable<void> Http2Connection<Stream>::flush() {
     flushAgain_ = true;
   } while (flushAgain_ && !dead_);
   writing_ = false;
+  if (closeWhenFlushed_ && !dead_ && !nghttp2_session_want_write(session_)) closeSocket();
 }
 
 template <class Stream>
@@ -455,6 +530,7 @@ awaitable<void> Http2Connection<Stream>::serveStream(std::shared_ptr<H2Stream> s
     co_await routeAndServe(ex, entryPoint_);
   }
   if (!s.closed && !dead_) co_await sendResponse(s, ex, r.method == "HEAD");
+  if (!dead_) countServed();
   // A body the handler did not read: stop the client (NO_ERROR reset after our answer).
   if (!s.closed && !dead_ && !s.endStream) {
     nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_NO_ERROR);
@@ -613,8 +689,7 @@ awaitable<void> Http2Connection<Stream>::run(ReadBuffer initial) {
   requestFlush();
   while (ok && !dead_) {
     if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) break;
-    if (streams_.empty()) armIn(entryPoint_.idleTimeout);
-    else disarm();
+    armDeadline();
     auto [ec, n] = co_await stream_.readSome(in.prepare(16384, 1 << 20));
     if (ec) break;
     in.commit(n);

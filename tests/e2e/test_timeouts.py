@@ -252,3 +252,69 @@ def test_write_timeout_cuts_a_long_response(start_whoami, start_causeway):
     assert received > 0
     assert ended_after is not None, f"still streaming 2.5s into a 1s writeTimeout ({received >> 20} MiB sent)"
     assert ended_after <= 2.0
+
+
+# ---------------------------------------------------------------------------------------
+# The same limits over HTTP/2 (h2c with prior knowledge): Go's HTTP/2 server applies
+# readTimeout and writeTimeout per stream, idleTimeout once no stream is open, and answers a
+# handler's "Connection: close" (keepAliveMaxRequests/keepAliveMaxTime) with GOAWAY
+# (reliability L01–L03, L08, T09 parity).
+
+def h2(cw):
+    from h2probe import H2Client
+    return H2Client(cw.port(), timeout=5)
+
+
+def test_h2_idle_timeout_starts_when_the_last_stream_ends(start_whoami, start_causeway):
+    cw = start(start_whoami, start_causeway, idleTimeout="1s")
+    with h2(cw) as c:
+        sid = c.request(authority="app.test", path="/?wait=300ms")
+        r = c.wait_stream(sid)
+        assert r.status == 200, r
+        ended = time.monotonic()
+        assert c.wait_closed(4), "an HTTP/2 connection outlived idleTimeout after its last stream"
+        assert time.monotonic() - ended <= 2.5
+
+
+def test_h2_read_timeout_fails_one_stalled_stream_not_the_connection(start_whoami, start_causeway):
+    cw = start(start_whoami, start_causeway, readTimeout="1s")
+    with h2(cw) as c:
+        from h2probe import request_headers
+        stalled = c.send_headers(request_headers("POST", "/", "app.test", extra=[("content-length", "100")]),
+                                 end_stream=False)
+        c.data(stalled, b"only a part", end_stream=False)
+        started = time.monotonic()
+        # Meanwhile another stream on the same connection is served.
+        ok = c.request(authority="app.test", path="/?n=2")
+        assert c.wait_stream(ok).status == 200
+        r = c.wait_stream(stalled, timeout=5)
+        assert r.done, f"a stalled request body held its stream past readTimeout: {r}"
+        assert time.monotonic() - started <= 3.0
+        assert r.status != 200, r
+        # The connection still serves new streams.
+        again = c.request(authority="app.test", path="/?n=3")
+        assert c.wait_stream(again).status == 200
+
+
+def test_h2_write_timeout_resets_the_stream(start_whoami, start_causeway):
+    cw = start(start_whoami, start_causeway, writeTimeout="1s")
+    with h2(cw) as c:
+        slow = c.request(authority="app.test", path="/?wait=3s")
+        started = time.monotonic()
+        r = c.wait_stream(slow, timeout=5)
+        assert r.reset is not None and r.status is None, f"a response was delivered after writeTimeout: {r}"
+        assert time.monotonic() - started <= 2.5
+        fast = c.request(authority="app.test", path="/")
+        assert c.wait_stream(fast).status == 200
+
+
+def test_h2_keep_alive_max_requests_sends_goaway(start_whoami, start_causeway):
+    cw = start(start_whoami, start_causeway, keepAliveMaxRequests=2)
+    with h2(cw) as c:
+        for n in (1, 2):
+            sid = c.request(authority="app.test", path=f"/?n={n}")
+            r = c.wait_stream(sid)
+            assert r.status == 200 and f"GET /?n={n} HTTP/1.1".encode() in r.body, r
+        assert c.wait(lambda: c.goaway is not None, 3), "no GOAWAY after keepAliveMaxRequests"
+        assert c.goaway.error_code == 0 and c.goaway.last_stream_id == 3
+        assert c.wait_closed(3)
