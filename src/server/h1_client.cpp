@@ -7,6 +7,7 @@
 #include <charconv>
 
 #include "core/strings.h"
+#include "http/h1/chunked.h"
 #include "http/h1/head_writer.h"
 #include "http/h1/parser.h"
 #include "http/hop_by_hop.h"
@@ -409,7 +410,8 @@ awaitable<bool> sendRequest(Exchange& ex, UpstreamConnection& c, Attempt& attemp
       if (chunk.last) {
         tail.append("0\r\n");
         if (const http::Headers* trailers = body->trailers())
-          for (const auto& f : *trailers) http::h1::appendField(tail, f.name, f.value);
+          for (const auto& f : *trailers)
+            if (!http::h1::isForbiddenTrailer(f.name)) http::h1::appendField(tail, f.name, f.value);
         tail.append("\r\n");
       }
       if (!tail.empty()) buffers[count++] = asio::buffer(tail);

@@ -6,6 +6,7 @@
 
 #include "core/log.h"
 #include "core/strings.h"
+#include "http/h1/chunked.h"
 #include "http/h1/head_writer.h"
 #include "http/uri.h"
 #include "router/rule.h"
@@ -425,7 +426,8 @@ awaitable<bool> Http1Connection<Stream>::writeResponse(Exchange& ex, bool headRe
     if (chunked && chunk.last) {
       scratch_.assign("0\r\n");
       if (const http::Headers* trailers = body->trailers())
-        for (const auto& f : *trailers) http::h1::appendField(scratch_, f.name, f.value);
+        for (const auto& f : *trailers)  // from any upstream (HTTP/2 too): never framing or routing fields
+          if (!http::h1::isForbiddenTrailer(f.name)) http::h1::appendField(scratch_, f.name, f.value);
       scratch_.append("\r\n");
       buffers[count++] = asio::buffer(scratch_);
     }

@@ -9,6 +9,7 @@
 
 #include "core/log.h"
 #include "core/strings.h"
+#include "http/h1/chunked.h"
 #include "http/hop_by_hop.h"
 #include "http/uri.h"
 #include "server/entry_point.h"
@@ -609,12 +610,12 @@ awaitable<void> Http2Connection<Stream>::sendResponse(H2Stream& s, Exchange& ex,
       s.responseLast = true;
       if (const http::Headers* trailers = body->trailers()) {
         for (const auto& f : *trailers) {
-          if (isConnectionSpecific(f.name)) continue;
+          if (isConnectionSpecific(f.name) || http::h1::isForbiddenTrailer(f.name)) continue;
           s.trailerNames.push_back(toLower(f.name));
         }
         size_t i = 0;
         for (const auto& f : *trailers) {
-          if (isConnectionSpecific(f.name)) continue;
+          if (isConnectionSpecific(f.name) || http::h1::isForbiddenTrailer(f.name)) continue;
           s.trailerNv.push_back(makeNv(s.trailerNames[i++], f.value));
         }
       }

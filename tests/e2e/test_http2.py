@@ -153,8 +153,8 @@ class Nghttpd(Process):
     def __init__(self, htdocs, cert=None, trailer=None):
         self.port = free_port()
         args = ["stdbuf", "-oL", "nghttpd", "-v", "-a", "127.0.0.1", "-d", str(htdocs)]
-        if trailer:
-            args.append(f"--trailer={trailer}")
+        for t in ([trailer] if isinstance(trailer, str) else trailer or []):
+            args.append(f"--trailer={t}")
         args += [str(self.port), cert.key, cert.cert] if cert else ["--no-tls", str(self.port)]
         super().__init__(args, name="nghttpd")
         wait_for_port(self.port, proc=self.proc)
@@ -288,7 +288,9 @@ def test_https_upstream_signed_by_another_ca_is_502(pki, nghttpd, start_causeway
 
 @pytest.mark.parametrize("scheme", ["https", "http"])
 def test_trailers_from_h2_upstream_reach_h2_client(pki, nghttpd, start_causeway, scheme):
-    upstream = nghttpd(cert=pki.backend if scheme == "https" else None, trailer="x-upstream-trailer: yes")
+    # Set-Cookie is no trailer field (RFC 9110 §6.5.1; reliability S10): it is dropped.
+    upstream = nghttpd(cert=pki.backend if scheme == "https" else None,
+                       trailer=["x-upstream-trailer: yes", "set-cookie: evil=1"])
     url = f"https://127.0.0.1:{upstream.port}" if scheme == "https" else f"h2c://127.0.0.1:{upstream.port}"
     transports = {"tr": {"rootCAs": [pki.ca_cert.cert]}}
     cw = start_causeway(dynamic=dynamic(pki, lb(url, "tr" if scheme == "https" else None), transports))
@@ -301,6 +303,7 @@ def test_trailers_from_h2_upstream_reach_h2_client(pki, nghttpd, start_causeway,
     trailer_at = out.find("recv (stream_id=13) x-upstream-trailer: yes")
     assert data_at >= 0 and trailer_at > data_at, out  # a trailer: after the body
     assert re.search(r"recv HEADERS frame <length=\d+, flags=0x05, stream_id=13>", out[trailer_at:]), out
+    assert "evil=1" not in out, out
 
 
 # ---------------------------------------------------------------------------------------
