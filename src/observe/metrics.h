@@ -46,7 +46,7 @@ struct RequestSample {
   std::string_view router;  // qualified; empty when no router matched
   std::string_view service;  // the router's service (router series)
   // The loadBalancer service that proxied the request (RequestRecord::upstreamService) and the
-  // time from its pick to the end: the service series. Empty: no service series, as in
+  // time from sending the request upstream to the end: the service series. Empty: no service series, as in
   // Traefik, where they are counted around the server proxies.
   std::string_view upstreamService;
   uint64_t upstreamNanos = 0;

@@ -272,9 +272,12 @@ void Observability::onComplete(const server::Exchange& ex) {
     s.durationNanos = uint64_t(
         std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(now - ex.record.start).count()));
     s.upstreamService = ex.record.upstreamService;
-    if (!s.upstreamService.empty())
-      s.upstreamNanos = uint64_t(std::max<int64_t>(
-          0, std::chrono::duration_cast<std::chrono::nanoseconds>(now - ex.record.upstreamStart).count()));
+    if (!s.upstreamService.empty()) {
+      // From sending the request upstream (the time of the last attempt's dial is not counted).
+      const auto from = ex.record.originStart != SteadyClock::time_point{} ? ex.record.originStart : ex.record.start;
+      s.upstreamNanos =
+          uint64_t(std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(now - from).count()));
+    }
     s.requestBytes = ex.record.requestBytes;
     s.responseBytes = ex.record.responseBytes;
     s.retries = uint32_t(std::max(ex.record.retryAttempts, 0));

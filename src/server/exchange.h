@@ -118,7 +118,6 @@ struct RequestRecord {
   // service in service metrics, the access log and the Service span. Empty when no server was
   // tried (a middleware answered, or no server was available).
   std::string_view upstreamService;
-  std::chrono::steady_clock::time_point upstreamStart{};  // when that service picked its server
   std::string_view serviceUrl;
   int originStatus = 0;          // 0 when answered by causeway itself
   int retryAttempts = 0;

@@ -195,11 +195,10 @@ awaitable<void> LoadBalancerService::handle(Exchange& ex) const {
   if (stats_) ex.arena.make<InflightGuard>(stats_[index].active);
   ex.record.serviceUrl = server.endpoint.url;
   ex.record.upstreamService = name_;
-  ex.record.upstreamStart = Clock::now();
   ForwardOptions options = options_.forward;
   options.preservePath = server.preservePath;
   bool timed = options_.strategy == BalancerStrategy::LeastTime;
-  auto started = ex.record.upstreamStart;
+  auto started = timed ? Clock::now() : Clock::time_point();
   ForwardResult result = co_await forward(ex, server.endpoint, options);
   if (result.error == ProxyError::None) {
     if (timed) {
