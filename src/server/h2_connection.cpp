@@ -30,6 +30,9 @@ constexpr size_t kConnectionHeaderBudget = 4 << 20;  // decoded header bytes acr
 constexpr int32_t kStreamWindow = 256 * 1024;
 constexpr int32_t kConnectionWindow = 4 << 20;
 constexpr std::chrono::seconds kCloseLinger{2};  // for the last frames once reading has stopped
+// After a GOAWAY that ends the session (an error, or nothing left to serve), the peer gets this
+// long to read it before the socket closes, as Go's goAwayTimeout (reliability F08, F11).
+constexpr std::chrono::seconds kGoAwayLinger{1};
 
 bool isConnectionSpecific(std::string_view name) {
   return iequals(name, "connection") || iequals(name, "keep-alive") || iequals(name, "proxy-connection") ||
@@ -147,6 +150,7 @@ class Http2Connection final : public DownstreamConnection, public Watched {
   Signal writeWanted_;       // frames are waiting: the writer coroutine sends them in one batch
   bool writerRunning_ = false;
   bool closeWhenFlushed_ = false;
+  bool terminating_ = false;  // the session is over (GOAWAY sent, nothing left): close after kGoAwayLinger
   uint64_t served_ = 0;                   // responses sent (keepAliveMaxRequests)
   Clock::time_point openedAt_ = Clock::now();  // keepAliveMaxTime
 };
@@ -238,7 +242,8 @@ int Http2Connection<Stream>::onBeginHeaders(nghttp2_session* session, const nght
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   // Streams whose handlers still run count against the limit even after a reset, so
   // resetting streams cannot multiply the work sent upstream (Rapid Reset).
-  if (c->handlers_ >= c->entryPoint_.http2MaxConcurrentStreams || c->goingAway_) {
+  // Streams decoded in this read but not started yet count too (reliability F02).
+  if (c->handlers_ + c->ready_.size() >= c->entryPoint_.http2MaxConcurrentStreams || c->goingAway_) {
     nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_REFUSED_STREAM);
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   }
@@ -358,6 +363,7 @@ int Http2Connection<Stream>::onStreamClose(nghttp2_session*, int32_t id, uint32_
 
 template <class Stream>
 void Http2Connection<Stream>::armDeadline() {
+  if (terminating_) return;  // the linger deadline stands
   if (streams_.empty()) {
     armIn(entryPoint_.idleTimeout);
     return;
@@ -372,8 +378,8 @@ void Http2Connection<Stream>::armDeadline() {
 
 template <class Stream>
 void Http2Connection<Stream>::onDeadline() {
-  if (streams_.empty() || dead_) {
-    closeSocket();  // idle timeout, or the close linger after reading stopped
+  if (streams_.empty() || dead_ || terminating_) {
+    closeSocket();  // idle timeout, the linger after a final GOAWAY, or after reading stopped
     return;
   }
   const Clock::time_point now = Clock::now();
@@ -463,7 +469,15 @@ awaitable<void> Http2Connection<Stream>::flush() {
     flushAgain_ = true;
   } while (flushAgain_ && !dead_);
   writing_ = false;
-  if (closeWhenFlushed_ && !dead_ && !nghttp2_session_want_write(session_)) closeSocket();
+  if (closeWhenFlushed_ && !dead_ && !nghttp2_session_want_write(session_)) {
+    closeSocket();
+  } else if (!dead_ && !terminating_ && !nghttp2_session_want_read(session_) &&
+             !nghttp2_session_want_write(session_)) {
+    // nghttp2 ended the session (a GOAWAY for a protocol error or a flood is written): the
+    // read loop may wait on a peer that sends nothing more, so the watchdog closes it.
+    terminating_ = true;
+    armIn(kGoAwayLinger);
+  }
 }
 
 template <class Stream>
