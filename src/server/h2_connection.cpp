@@ -2,6 +2,7 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include <algorithm>
 #include <charconv>
 #include <deque>
 #include <memory>
@@ -150,7 +151,10 @@ class Http2Connection final : public DownstreamConnection, public Watched {
   Signal writeWanted_;       // frames are waiting: the writer coroutine sends them in one batch
   bool writerRunning_ = false;
   bool closeWhenFlushed_ = false;
-  bool terminating_ = false;  // the session is over (GOAWAY sent, nothing left): close after kGoAwayLinger
+  bool terminating_ = false;
+  // The earliest stream deadline set since the last scan; may belong to a stream that has
+  // finished (onDeadline then rescans), so the read loop never walks the streams.
+  Clock::time_point nextStreamDeadline_ = Clock::time_point::max();  // the session is over (GOAWAY sent, nothing left): close after kGoAwayLinger
   uint64_t served_ = 0;                   // responses sent (keepAliveMaxRequests)
   Clock::time_point openedAt_ = Clock::now();  // keepAliveMaxTime
 };
@@ -317,6 +321,7 @@ int Http2Connection<Stream>::onFrameRecv(nghttp2_session*, const nghttp2_frame* 
       const Clock::time_point now = Clock::now();
       if (!s->endStream && c->entryPoint_.readTimeout.count() > 0) s->readDeadline = now + c->entryPoint_.readTimeout;
       if (c->entryPoint_.writeTimeout.count() > 0) s->writeDeadline = now + c->entryPoint_.writeTimeout;
+      c->nextStreamDeadline_ = std::min({c->nextStreamDeadline_, s->readDeadline, s->writeDeadline});
       c->ready_.push_back(c->streams_[frame->hd.stream_id]);
     } else if (endStream) {
       s->endStream = true;  // trailers end the body
@@ -365,15 +370,11 @@ template <class Stream>
 void Http2Connection<Stream>::armDeadline() {
   if (terminating_) return;  // the linger deadline stands
   if (streams_.empty()) {
+    nextStreamDeadline_ = Clock::time_point::max();
     armIn(entryPoint_.idleTimeout);
     return;
   }
-  Clock::time_point next = Clock::time_point::max();
-  for (const auto& [id, stream] : streams_) {
-    if (!stream->endStream && !stream->readTimedOut) next = std::min(next, stream->readDeadline);
-    if (!stream->responseError) next = std::min(next, stream->writeDeadline);
-  }
-  armAt(next);
+  armAt(nextStreamDeadline_);
 }
 
 template <class Stream>
@@ -384,6 +385,7 @@ void Http2Connection<Stream>::onDeadline() {
   }
   const Clock::time_point now = Clock::now();
   bool reset = false;
+  Clock::time_point next = Clock::time_point::max();
   for (const auto& [id, streamPtr] : streams_) {
     H2Stream& stream = *streamPtr;
     if (!stream.endStream && !stream.readTimedOut && now >= stream.readDeadline) {
@@ -396,8 +398,11 @@ void Http2Connection<Stream>::onDeadline() {
       nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream.id, NGHTTP2_INTERNAL_ERROR);
       reset = true;
     }
+    if (!stream.endStream && !stream.readTimedOut) next = std::min(next, stream.readDeadline);
+    if (!stream.responseError) next = std::min(next, stream.writeDeadline);
   }
   if (reset) requestFlush();
+  nextStreamDeadline_ = next;
   armDeadline();
 }
 
