@@ -16,6 +16,7 @@
 #include "core/arena.h"
 #include "http/headers.h"
 #include "net/ip.h"
+#include "server/abandonable.h"
 #include "server/body.h"
 #include "server/task_group.h"
 
@@ -166,6 +167,14 @@ struct Exchange {
   Response response;
   RequestRecord record;
   TaskGroup background;  // joined by the codec before the arena is reset
+  Abandonable* waiting = nullptr;  // see Abandonable
+
+  // Called by the downstream codec when the client went away (an HTTP/2 stream reset, the
+  // connection lost): the upstream request still waiting for its answer is given up.
+  void clientGone() {
+    record.clientGone = true;
+    if (waiting) waiting->abandon();
+  }
 };
 
 }  // namespace causeway::server

@@ -440,6 +440,7 @@ int statusFor(ProxyError error) {
     case ProxyError::UpstreamClosed: return 502;
     case ProxyError::BadResponse: return 502;
     case ProxyError::RequestBodyFailed: return 400;
+    case ProxyError::ClientGone: return 499;
   }
   return 502;
 }
@@ -453,6 +454,7 @@ const char* describe(ProxyError error) {
     case ProxyError::UpstreamClosed: return "upstream closed the connection";
     case ProxyError::BadResponse: return "malformed upstream response";
     case ProxyError::RequestBodyFailed: return "client request body failed";
+    case ProxyError::ClientGone: return "client went away";
   }
   return "";
 }
@@ -524,7 +526,14 @@ awaitable<ForwardResult> forwardHttp1(Exchange& ex, const UpstreamEndpoint& endp
     limits.maxHeaderCount = 1000;
     ProxyError error = ProxyError::None;
     bool gotBytes = false;
-    while (true) {
+    // While waiting, a client that goes away abandons this connection (Exchange::clientGone).
+    struct Waiting {
+      Exchange& ex;
+      ~Waiting() { ex.waiting = nullptr; }
+    } waiting{ex};
+    ex.waiting = &c;
+    if (ex.record.clientGone) error = ProxyError::ClientGone;
+    while (error == ProxyError::None) {
       if (!c.buffer.empty()) {
         gotBytes = true;
         auto status = http::h1::parseResponseHead(c.buffer.data(), ex.request.method, limits, head,
@@ -549,11 +558,14 @@ awaitable<ForwardResult> forwardHttp1(Exchange& ex, const UpstreamEndpoint& endp
       }
       auto [ec, n] = co_await c.readSome(buffer);
       if (ec) {
-        error = c.timedOut ? ProxyError::ResponseHeaderTimeout : ProxyError::UpstreamClosed;
+        error = c.abandoned  ? ProxyError::ClientGone
+                : c.timedOut ? ProxyError::ResponseHeaderTimeout
+                             : ProxyError::UpstreamClosed;
         break;
       }
       c.buffer.commit(n);
     }
+    ex.waiting = nullptr;
     c.disarm();
 
     if (error != ProxyError::None) {

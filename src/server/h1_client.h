@@ -16,6 +16,7 @@ enum class ProxyError {
   UpstreamClosed,         // 502: closed or reset before a complete response head
   BadResponse,            // 502: the response head broke HTTP/1.1 rules
   RequestBodyFailed,      // the client's body broke off (client error, 400/499)
+  ClientGone,             // 499: the client went away while the upstream had not answered
 };
 int statusFor(ProxyError error);
 const char* describe(ProxyError error);

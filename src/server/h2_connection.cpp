@@ -34,6 +34,11 @@ constexpr std::chrono::seconds kCloseLinger{2};  // for the last frames once rea
 // After a GOAWAY that ends the session (an error, or nothing left to serve), the peer gets this
 // long to read it before the socket closes, as Go's goAwayTimeout (reliability F08, F11).
 constexpr std::chrono::seconds kGoAwayLinger{1};
+// Streams this server resets because of the peer's errors share one budget per connection,
+// as nghttp2 budgets the peer's own resets (1000, then 33 per second): MadeYouReset
+// (CVE-2025-8671, reliability F02) makes the server reset streams with invalid frames instead.
+constexpr double kResetBurst = 1000;
+constexpr double kResetsPerSecond = 33;
 
 bool isConnectionSpecific(std::string_view name) {
   return iequals(name, "connection") || iequals(name, "keep-alive") || iequals(name, "proxy-connection") ||
@@ -119,6 +124,7 @@ class Http2Connection final : public DownstreamConnection, public Watched {
   static int onDataChunk(nghttp2_session*, uint8_t flags, int32_t id, const uint8_t* data, size_t len,
                          void* self);
   static int onStreamClose(nghttp2_session*, int32_t id, uint32_t error, void* self);
+  static int onFrameSend(nghttp2_session*, const nghttp2_frame* frame, void* self);
   static ssize_t readResponse(nghttp2_session*, int32_t id, uint8_t* buf, size_t length, uint32_t* flags,
                               nghttp2_data_source* source, void* self);
 
@@ -152,6 +158,8 @@ class Http2Connection final : public DownstreamConnection, public Watched {
   bool writerRunning_ = false;
   bool closeWhenFlushed_ = false;
   bool terminating_ = false;
+  double resetTokens_ = kResetBurst;  // server-sent resets left (see kResetBurst)
+  Clock::time_point resetRefill_ = Clock::now();
   // The earliest stream deadline set since the last scan; may belong to a stream that has
   // finished (onDeadline then rescans), so the read loop never walks the streams.
   Clock::time_point nextStreamDeadline_ = Clock::time_point::max();  // the session is over (GOAWAY sent, nothing left): close after kGoAwayLinger
@@ -180,6 +188,7 @@ struct Http2Connection<Stream>::H2Stream {
   bool endStream = false;          // the client finished sending
   bool closed = false;             // nghttp2 closed the stream (done or reset)
   bool readTimedOut = false;       // readTimeout passed before the client finished its body
+  Exchange* exchange = nullptr;    // while the handler runs: told when the client resets
   uint32_t closeError = 0;
   // Per-stream deadlines (max: none): the body must be complete by readDeadline, the whole
   // exchange done by writeDeadline.
@@ -357,12 +366,34 @@ int Http2Connection<Stream>::onStreamClose(nghttp2_session*, int32_t id, uint32_
   H2Stream& s = *it->second;
   s.closed = true;
   s.closeError = error;
+  if (error != NGHTTP2_NO_ERROR && s.exchange) s.exchange->clientGone();  // gives up the upstream wait
   c->headerBytes_ -= std::min(c->headerBytes_, s.headerBytes);
   s.bodyReady.notify();
   s.sendReady.notify();
   c->streams_.erase(it);
   if (c->goingAway_ && c->streams_.empty()) c->closeWhenFlushed();  // called while framing: write first
   else if (c->streams_.empty() && !c->dead_) c->armDeadline();  // idle from now, even while a read waits
+  return 0;
+}
+
+template <class Stream>
+int Http2Connection<Stream>::onFrameSend(nghttp2_session* session, const nghttp2_frame* frame, void* self) {
+  auto* c = static_cast<Http2Connection*>(self);
+  if (frame->hd.type != NGHTTP2_RST_STREAM) return 0;
+  uint32_t code = frame->rst_stream.error_code;
+  // Our own answers do not count: NO_ERROR (an unread body), REFUSED_STREAM (over the stream
+  // limit, no work done), INTERNAL_ERROR (writeTimeout or an upstream failure).
+  if (code == NGHTTP2_NO_ERROR || code == NGHTTP2_REFUSED_STREAM || code == NGHTTP2_INTERNAL_ERROR) return 0;
+  const Clock::time_point now = Clock::now();
+  c->resetTokens_ = std::min(kResetBurst, c->resetTokens_ + std::chrono::duration<double>(now - c->resetRefill_).count() *
+                                                                kResetsPerSecond);
+  c->resetRefill_ = now;
+  if (c->resetTokens_ >= 1) {
+    c->resetTokens_ -= 1;
+    return 0;
+  }
+  log::debug("HTTP/2 peer made too many streams fail; closing", {{"peer", c->info_.peerAddress}});
+  nghttp2_session_terminate_session(session, NGHTTP2_ENHANCE_YOUR_CALM);
   return 0;
 }
 
@@ -506,6 +537,11 @@ awaitable<void> Http2Connection<Stream>::serveStream(std::shared_ptr<H2Stream> s
   // A stream reset in the same read as its HEADERS never reaches a handler.
   if (s.closed) co_return;
   Exchange ex(worker_, s.arena, info_);
+  s.exchange = &ex;
+  struct Detach {
+    H2Stream& s;
+    ~Detach() { s.exchange = nullptr; }
+  } detach{s};
   ex.record.start = Clock::now();
   ex.record.startWall = std::chrono::system_clock::now();
   SnapshotPtr pinned = worker_.snapshot();
@@ -666,6 +702,7 @@ awaitable<void> Http2Connection<Stream>::run(ReadBuffer initial) {
   nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, &Http2Connection::onFrameRecv);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, &Http2Connection::onDataChunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &Http2Connection::onStreamClose);
+  nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, &Http2Connection::onFrameSend);
   nghttp2_option* option = nullptr;
   nghttp2_option_new(&option);
   nghttp2_option_set_no_auto_window_update(option, 1);
@@ -723,6 +760,7 @@ awaitable<void> Http2Connection<Stream>::run(ReadBuffer initial) {
   // Stream coroutines reference this connection: let them finish before it goes away.
   for (auto& [id, stream] : streams_) {
     stream->closed = true;
+    if (stream->exchange) stream->exchange->clientGone();
     stream->bodyReady.notify();
     stream->sendReady.notify();
   }

@@ -13,6 +13,7 @@
 
 #include "server/asio.h"
 #include "http/h1/response_parser.h"
+#include "server/abandonable.h"
 #include "server/read_buffer.h"
 #include "server/send_now.h"
 #include "server/tls_stream.h"
@@ -53,12 +54,19 @@ uint64_t poolIdFor(const std::string& key);
 bool makeEndpoint(const std::string& url, std::shared_ptr<const Transport> transport,
                   UpstreamEndpoint& endpoint, std::string& error);
 
-class UpstreamConnection : public Watched {
+class UpstreamConnection : public Watched, public Abandonable {
  public:
   // 32 KiB: a head and a 16 KiB body arrive in one read (untouched pages cost no memory).
   explicit UpstreamConnection(asio::io_context& io) : socket(io), buffer(32768) {}
   void onDeadline() override {
     timedOut = true;
+    error_code ignored;
+    socket.cancel(ignored);
+  }
+  // The client went away while this connection waited for a response head: it is closed
+  // (never reused, the upstream sees the request given up).
+  void abandon() override {
+    abandoned = true;
     error_code ignored;
     socket.cancel(ignored);
   }
@@ -84,6 +92,7 @@ class UpstreamConnection : public Watched {
   Clock::time_point idleSince{};
   uint64_t requests = 0;   // requests sent on this connection
   bool timedOut = false;
+  bool abandoned = false;
 };
 using UpstreamConnectionPtr = std::unique_ptr<UpstreamConnection>;
 

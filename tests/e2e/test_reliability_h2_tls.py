@@ -717,3 +717,52 @@ def test_t01_client_renegotiation_refused(tls_proxy):
         if p.poll() is None:
             p.kill()
         p.wait()
+
+
+# ---------------------------------------------------------------------------------------
+# A client that goes away gives up its upstream request (Go's ReverseProxy cancels through the
+# request context): an HTTP/2 stream reset, or the whole connection closed, while the upstream
+# has not answered yet closes that upstream connection at once.
+
+@pytest.mark.parametrize("how", ["rst-stream", "close-connection"])
+def test_client_gone_abandons_the_waiting_upstream_request(start_causeway, how):
+    from h2probe import CANCEL, H2Client
+    eof = {}
+    got_request = threading.Event()
+
+    def handler(conn, head, rest, upstream, index):
+        got_request.set()
+        started = time.monotonic()
+        try:
+            conn.settimeout(10)
+            while conn.recv(4096):  # never answers; waits for the proxy to give up
+                pass
+        except OSError:
+            pass
+        eof[index] = time.monotonic() - started
+
+    upstream = ScriptedUpstream(handler)
+    try:
+        files = {"hang.yml": to_yaml({"http": {
+            "routers": {"hang": {"rule": "Host(`hang.test`)", "service": "hang"}},
+            "services": {"hang": {"loadBalancer": {"servers": [{"url": upstream.url}]}}}}}) + "\n"}
+        cw = start_causeway(dynamic=files)
+        c = H2Client(cw.port(), timeout=5)
+        wait_until(lambda: c.wait_stream(c.request(authority="nothing.test"), timeout=2).status == 404,
+                   message="the proxy is up")
+        sid = c.request(authority="hang.test", path="/long-poll")
+        assert got_request.wait(5), "the request never reached the upstream"
+        time.sleep(0.3)
+        if how == "rst-stream":
+            c.rst(sid, CANCEL)
+        else:
+            c.close()
+        assert wait_until(lambda: 0 in eof, timeout=5, message="the upstream connection closed"), eof
+        assert eof[0] < 2.0, f"the upstream request outlived its client by {eof[0]:.1f}s"
+        if how == "rst-stream":
+            # The client's connection goes on serving.
+            ok = c.request(authority="nothing.test")
+            assert c.wait_stream(ok).status == 404
+            c.close()
+    finally:
+        upstream.stop()
