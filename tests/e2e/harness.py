@@ -77,12 +77,30 @@ class Process:
         shutil.rmtree(self.logdir, ignore_errors=True)
 
 
+def lost_port_race(process, chose_ports, attempt):
+    """True when `process` could not listen because a port picked by free_port() was taken
+    between the pick and its bind (tests run in parallel): the caller picks again."""
+    if not chose_ports or attempt >= 4 or process.proc.poll() is None:
+        return False
+    if "Address already in use" not in process.output():
+        return False
+    process.log.close()
+    shutil.rmtree(process.logdir, ignore_errors=True)
+    return True
+
+
 class Whoami(Process):
     def __init__(self, name="whoami", port=None):
-        self.port = port or free_port()
         self.name = name
-        super().__init__([BIN, "whoami", "--port", str(self.port), "--name", name], name=name)
-        wait_for_port(self.port, proc=self.proc)
+        for attempt in range(5):
+            self.port = port or free_port()
+            super().__init__([BIN, "whoami", "--port", str(self.port), "--name", name], name=name)
+            try:
+                wait_for_port(self.port, proc=self.proc)
+                return
+            except RuntimeError:
+                if not lost_port_race(self, port is None, attempt):
+                    raise
 
     @property
     def url(self):
@@ -102,6 +120,21 @@ class Causeway(Process):
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="cw-config-"))
         self.dynamic_dir = self.dir / "dynamic"
         self.dynamic_dir.mkdir()
+        for attempt in range(5):
+            self._start(entrypoints, dynamic, static_extra, args, env, workers, entrypoint_extra,
+                        file_provider, ports)
+            if not wait:
+                return
+            try:
+                for port in self.ports.values():
+                    wait_for_port(port, proc=self.proc)
+                return
+            except RuntimeError:
+                if not lost_port_race(self, not ports, attempt):
+                    raise
+
+    def _start(self, entrypoints, dynamic, static_extra, args, env, workers, entrypoint_extra, file_provider,
+               ports):
         # ports: {entryPoint name: port} to use instead of a free one (e.g. a port in use).
         self.ports = {name: (ports or {}).get(name) or free_port() for name in entrypoints}
         for name, text in (dynamic or {}).items():
@@ -132,9 +165,6 @@ class Causeway(Process):
         full_env.update(env or {})
         super().__init__([BIN, f"--configFile={self.static_path}", *args], cwd=str(self.dir), env=full_env,
                          name="causeway")
-        if wait:
-            for port in self.ports.values():
-                wait_for_port(port, proc=self.proc)
 
     def port(self, name="web"):
         return self.ports[name]
