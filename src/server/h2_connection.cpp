@@ -157,12 +157,12 @@ class Http2Connection final : public DownstreamConnection, public Watched {
   Signal writeWanted_;       // frames are waiting: the writer coroutine sends them in one batch
   bool writerRunning_ = false;
   bool closeWhenFlushed_ = false;
-  bool terminating_ = false;
+  bool terminating_ = false;  // the session is over (GOAWAY sent, nothing left): close after kGoAwayLinger
   double resetTokens_ = kResetBurst;  // server-sent resets left (see kResetBurst)
   Clock::time_point resetRefill_ = Clock::now();
   // The earliest stream deadline set since the last scan; may belong to a stream that has
   // finished (onDeadline then rescans), so the read loop never walks the streams.
-  Clock::time_point nextStreamDeadline_ = Clock::time_point::max();  // the session is over (GOAWAY sent, nothing left): close after kGoAwayLinger
+  Clock::time_point nextStreamDeadline_ = Clock::time_point::max();
   uint64_t served_ = 0;                   // responses sent (keepAliveMaxRequests)
   Clock::time_point openedAt_ = Clock::now();  // keepAliveMaxTime
 };
@@ -327,10 +327,16 @@ int Http2Connection<Stream>::onFrameRecv(nghttp2_session*, const nghttp2_frame* 
         return 0;
       }
       if (endStream) s->endStream = true;
-      const Clock::time_point now = Clock::now();
-      if (!s->endStream && c->entryPoint_.readTimeout.count() > 0) s->readDeadline = now + c->entryPoint_.readTimeout;
-      if (c->entryPoint_.writeTimeout.count() > 0) s->writeDeadline = now + c->entryPoint_.writeTimeout;
-      c->nextStreamDeadline_ = std::min({c->nextStreamDeadline_, s->readDeadline, s->writeDeadline});
+      // Per-stream deadlines; the clock is read only when one applies (a bodiless request
+      // with the default writeTimeout of 0 has none).
+      const bool reads = !s->endStream && c->entryPoint_.readTimeout.count() > 0;
+      const bool writes = c->entryPoint_.writeTimeout.count() > 0;
+      if (reads || writes) {
+        const Clock::time_point now = Clock::now();
+        if (reads) s->readDeadline = now + c->entryPoint_.readTimeout;
+        if (writes) s->writeDeadline = now + c->entryPoint_.writeTimeout;
+        c->nextStreamDeadline_ = std::min({c->nextStreamDeadline_, s->readDeadline, s->writeDeadline});
+      }
       c->ready_.push_back(c->streams_[frame->hd.stream_id]);
     } else if (endStream) {
       s->endStream = true;  // trailers end the body
