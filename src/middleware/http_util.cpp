@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "http/h1/char_class.h"
 #include "server/exchange.h"
 #include "server/local_reply.h"
 
@@ -43,32 +44,6 @@ std::string_view goStatusText(int status) {
 
 namespace {
 
-bool isTokenChar(unsigned char c) {
-  if (c >= 'a' && c <= 'z') return true;
-  if (c >= 'A' && c <= 'Z') return true;
-  if (c >= '0' && c <= '9') return true;
-  switch (c) {
-  case '!':
-  case '#':
-  case '$':
-  case '%':
-  case '&':
-  case '\'':
-  case '*':
-  case '+':
-  case '-':
-  case '.':
-  case '^':
-  case '_':
-  case '`':
-  case '|':
-  case '~':
-    return true;
-  default:
-    return false;
-  }
-}
-
 constexpr std::string_view kBase64 =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -76,7 +51,7 @@ constexpr std::string_view kBase64 =
 
 std::string canonicalHeaderKey(std::string_view name) {
   for (unsigned char c : name)
-    if (!isTokenChar(c)) return std::string(name);
+    if (!http::chars::isTchar(char(c))) return std::string(name);
   std::string out(name);
   bool upper = true;
   for (char& c : out) {

@@ -31,7 +31,8 @@ Digits shortestDigits(double value) {
   return d;
 }
 
-void appendExponentForm(std::string& out, const Digits& d) {
+// d.ddde±XX: strconv's 'g' pads the exponent to two digits ("e-09"); encoding/json trims it.
+void appendExponentForm(std::string& out, const Digits& d, bool twoDigitExponent) {
   out.push_back(d.digits[0]);
   if (d.count > 1) {
     out.push_back('.');
@@ -41,7 +42,7 @@ void appendExponentForm(std::string& out, const Digits& d) {
   out.push_back('e');
   out.push_back(exponent < 0 ? '-' : '+');
   if (exponent < 0) exponent = -exponent;
-  if (exponent < 10) out.push_back('0');
+  if (twoDigitExponent && exponent < 10) out.push_back('0');
   appendDecimal(out, uint64_t(exponent));
 }
 
@@ -178,7 +179,7 @@ void appendGoFloat(std::string& out, double value) {
   int exponent = d.dp - 1;
   if (exponent < -4 || exponent >= 6) {
     // Go's shortest 'g': %e when the exponent is below -4 or at least 6.
-    appendExponentForm(out, d);
+    appendExponentForm(out, d, true);
   } else {
     appendFixedForm(out, d);
   }
@@ -197,15 +198,7 @@ void appendJsonFloat(std::string& out, double value) {
   Digits d = shortestDigits(value);
   double magnitude = std::fabs(value);
   if (magnitude < 1e-6 || magnitude >= 1e21) {
-    out.push_back(d.digits[0]);
-    if (d.count > 1) {
-      out.push_back('.');
-      out.append(d.digits + 1, size_t(d.count - 1));
-    }
-    int exponent = d.dp - 1;
-    out.push_back('e');
-    out.push_back(exponent < 0 ? '-' : '+');
-    appendDecimal(out, uint64_t(std::abs(exponent)));  // Go trims e-09 to e-9
+    appendExponentForm(out, d, false);  // Go trims e-09 to e-9
   } else {
     appendFixedForm(out, d);
   }

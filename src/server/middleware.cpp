@@ -28,31 +28,34 @@ std::string derivedSpanName(std::string_view type) {
 }  // namespace
 
 void MiddlewareRegistry::add(std::string type, MiddlewareCreator creator, std::string spanName, bool ownSpans) {
+  if (spanName.empty()) spanName = derivedSpanName(type);
   std::string key = toLower(type);
-  creators_[key] = std::move(creator);
-  ownSpans_[key] = ownSpans;
-  spanNames_[key] = spanName.empty() ? derivedSpanName(type) : std::move(spanName);
-  names_[key] = std::move(type);
+  entries_[key] = Entry{std::move(type), std::move(creator), std::move(spanName), ownSpans};
 }
 
-std::string MiddlewareRegistry::spanName(std::string_view type) const {
-  auto it = spanNames_.find(toLower(type));
-  return it == spanNames_.end() ? derivedSpanName(type) : it->second;
+const MiddlewareRegistry::Entry* MiddlewareRegistry::entry(std::string_view type) const {
+  auto it = entries_.find(toLower(type));
+  return it == entries_.end() ? nullptr : &it->second;
 }
 
 const MiddlewareCreator* MiddlewareRegistry::find(std::string_view type) const {
-  auto it = creators_.find(toLower(type));
-  return it == creators_.end() ? nullptr : &it->second;
+  const Entry* e = entry(type);
+  return e ? &e->creator : nullptr;
+}
+
+std::string MiddlewareRegistry::spanName(std::string_view type) const {
+  const Entry* e = entry(type);
+  return e ? e->spanName : derivedSpanName(type);
 }
 
 bool MiddlewareRegistry::recordsOwnSpans(std::string_view type) const {
-  auto it = ownSpans_.find(toLower(type));
-  return it != ownSpans_.end() && it->second;
+  const Entry* e = entry(type);
+  return e && e->ownSpans;
 }
 
 std::vector<std::string> MiddlewareRegistry::types() const {
   std::vector<std::string> out;
-  for (const auto& [key, name] : names_) out.push_back(name);
+  for (const auto& [key, e] : entries_) out.push_back(e.type);
   return out;
 }
 

@@ -104,10 +104,14 @@ class MiddlewareRegistry {
   std::vector<std::string> types() const;
 
  private:
-  std::map<std::string, MiddlewareCreator> creators_;  // keyed by lower-case type
-  std::map<std::string, std::string> names_;           // lower-case → as registered
-  std::map<std::string, std::string> spanNames_;       // lower-case → span name
-  std::map<std::string, bool> ownSpans_;               // lower-case → records its own spans
+  struct Entry {
+    std::string type;  // as registered
+    MiddlewareCreator creator;
+    std::string spanName;
+    bool ownSpans = false;
+  };
+  const Entry* entry(std::string_view type) const;
+  std::map<std::string, Entry> entries_;  // keyed by lower-case type
 };
 
 struct MiddlewareRegistration {

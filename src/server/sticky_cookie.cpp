@@ -1,38 +1,16 @@
 #include "server/sticky_cookie.h"
 
 #include "core/strings.h"
+#include "http/h1/char_class.h"
 #include "server/service_algorithms.h"
 
 namespace causeway::server {
 namespace {
 
-bool isTokenChar(unsigned char c) {
-  switch (c) {
-  case '!':
-  case '#':
-  case '$':
-  case '%':
-  case '&':
-  case '\'':
-  case '*':
-  case '+':
-  case '-':
-  case '.':
-  case '^':
-  case '_':
-  case '`':
-  case '|':
-  case '~':
-    return true;
-  default:
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-  }
-}
-
 bool isToken(std::string_view s) {
   if (s.empty()) return false;
   for (unsigned char c : s)
-    if (!isTokenChar(c)) return false;
+    if (!http::chars::isTchar(char(c))) return false;
   return true;
 }
 
@@ -48,7 +26,7 @@ std::string sanitizeName(std::string_view name) {
       out += '_';
       continue;
     }
-    bool kept = isTokenChar(c);  // '_' stays '_' either way
+    bool kept = http::chars::isTchar(char(c));  // '_' stays '_' either way
     out += kept ? char(c) : '_';
   }
   return out;

@@ -1,6 +1,7 @@
 import pytest
 
 from harness import Causeway, Whoami
+from service_upstreams import PyUpstream
 
 
 @pytest.fixture
@@ -29,3 +30,18 @@ def start_causeway():
     yield start
     for c in started:
         c.stop()
+
+
+@pytest.fixture
+def py_upstreams():
+    """make(*args) → a PyUpstream (service_upstreams.py), stopped after the test."""
+    started = []
+
+    def make(*args, **kwargs):
+        u = PyUpstream(*args, **kwargs)
+        started.append(u)
+        return u
+
+    yield make
+    for u in started:
+        u.stop()

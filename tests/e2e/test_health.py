@@ -18,7 +18,7 @@ import time
 import pytest
 
 from harness import Process, Whoami, curl, free_port, routed, wait_until
-from service_upstreams import Load, PyUpstream, get, hammer, name_of
+from service_upstreams import Load, get, hammer, name_of
 from test_services import READY, default_cookie_name, dynamic, lb, post_health, router  # noqa: F401
 
 CHECK = {"path": "/health", "interval": "200ms", "timeout": "150ms"}
@@ -28,20 +28,6 @@ def start(start_causeway, routers, services, sentinel, **kwargs):
     cw = start_causeway(dynamic=dynamic(routers, services, sentinel=sentinel), **kwargs)
     routed(cw, READY)
     return cw
-
-
-@pytest.fixture
-def py_upstreams():
-    started = []
-
-    def make(*args, **kwargs):
-        u = PyUpstream(*args, **kwargs)
-        started.append(u)
-        return u
-
-    yield make
-    for u in started:
-        u.stop()
 
 
 def names_of(cw, host, n=20):

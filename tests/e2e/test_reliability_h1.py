@@ -49,8 +49,10 @@ def start(dynamic, workers=1):
 
 
 def read_all(sock, timeout=3.0, until=None, linger=0.2):
-    """Reads until EOF/reset, `timeout`, or (with `until`) the data ends with `until` (then
-    `linger` more seconds to see a close). Returns (bytes, "eof" | "reset" | "open")."""
+    """Reads until EOF/reset, `timeout`, or (with `until`: bytes the data ends with, or a
+    predicate on the data) `linger` more seconds once it is satisfied, to see a close.
+    Returns (bytes, "eof" | "reset" | "open")."""
+    done = until if callable(until) else (lambda raw: until is not None and raw.endswith(until))
     raw, ended = b"", "open"
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -66,7 +68,7 @@ def read_all(sock, timeout=3.0, until=None, linger=0.2):
             ended = "eof"
             break
         raw += data
-        if until is not None and raw.endswith(until):
+        if done(raw):
             deadline = min(deadline, time.time() + linger)
     return raw, ended
 
@@ -543,23 +545,7 @@ def raw_get(port, path, timeout=3.0):
     EOF/reset or `timeout`. Returns (raw, "eof" | "reset" | "open")."""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
         s.sendall(f"GET {path} HTTP/1.1\r\nHost: up.test\r\n\r\n".encode())
-        raw, ended, deadline = b"", "open", time.time() + timeout
-        while time.time() < deadline:
-            s.settimeout(max(0.01, deadline - time.time()))
-            try:
-                data = s.recv(65536)
-            except socket.timeout:
-                break
-            except ConnectionResetError:
-                ended = "reset"
-                break
-            if not data:
-                ended = "eof"
-                break
-            raw += data
-            if response_done(raw):
-                deadline = min(deadline, time.time() + 0.2)
-        return raw, ended
+        return read_all(s, timeout=timeout, until=response_done)
 
 
 def chunked_body_complete(rest):

@@ -19,7 +19,7 @@ R04  SIGTERM with an HTTP/2 request in flight: GOAWAY, the stream completes, new
 T01  default TLS options: TLS 1.2 suites are ECDHE with AES-GCM or ChaCha20-Poly1305 only (no
      CBC, no RSA key exchange), TLS 1.0/1.1 refused, no renegotiation, no compression.
 
-The flood tests run causeway with one worker and a canary (test_h2_floods.Canary) on the same
+The flood tests use test_h2_floods' `target`: causeway with one worker and a canary on the same
 event loop; they bound RSS growth (VmRSS) and CPU time (utime+stime) of the causeway process,
 and check that a fresh connection is served afterwards. Figures are printed (run with -s).
 """
@@ -36,9 +36,8 @@ from hyperframe.frame import DataFrame, WindowUpdateFrame
 
 from h2probe import (ERROR_NAMES, FLOW_CONTROL_ERROR, INITIAL_WINDOW_SIZE, NO_ERROR, PREFACE, PROTOCOL_ERROR,
                      REFUSED_STREAM, STREAM_CLOSED, H2Client, block, request_headers)
-from harness import Causeway, ScriptedUpstream, Whoami, rss_kib, to_yaml, wait_until
-from recorder import Recorder
-from test_h2_floods import Canary, cpu_seconds, tcp_state
+from harness import Causeway, ScriptedUpstream, Whoami, to_yaml, wait_until
+from test_h2_floods import Canary, measure, report, target, tcp_state  # target: causeway + canary
 from tls_certs import Pki, s_client
 
 MiB = 1024  # rss_kib() is in KiB
@@ -57,14 +56,6 @@ def priority_payload(depends_on, weight, exclusive):
     return ((depends_on & 0x7FFFFFFF) | (0x80000000 if exclusive else 0)).to_bytes(4, "big") + bytes([weight])
 
 
-def measure(cw):
-    return rss_kib(cw.pid), cpu_seconds(cw.pid)
-
-
-def report(name, **figures):
-    print(f"\n[{name}] " + ", ".join(f"{k}={v}" for k, v in figures.items()))
-
-
 def fresh_connection_served(cw):
     """A normal request on a new HTTP/2 connection: (ok, stream)."""
     with H2Client(cw.port()) as c:
@@ -75,40 +66,6 @@ def fresh_connection_served(cw):
 def goaway_text(c):
     g = c.goaway
     return g and (g.last_stream_id, ERROR_NAMES.get(g.error_code, g.error_code), bytes(g.additional_data)[:80])
-
-
-@pytest.fixture
-def flood():
-    """start(upstream_url=None, entrypoint_extra=None) → causeway (1 worker): Host canary.test →
-    whoami "canary" (also serves /data?size=N); anything else → upstream_url or a recorder."""
-    rec = Recorder()
-    whoami = Whoami("canary")
-    started = []
-
-    def start(upstream_url=None, entrypoint_extra=None):
-        dynamic = {"http": {
-            "routers": {
-                "canary": {"rule": "Host(`canary.test`)", "service": "canary"},
-                "rest": {"rule": "PathPrefix(`/`)", "service": "rest", "priority": 1},
-            },
-            "services": {
-                "canary": {"loadBalancer": {"servers": [{"url": whoami.url}]}},
-                "rest": {"loadBalancer": {"servers": [{"url": upstream_url or rec.url}]}},
-            }}}
-        cw = Causeway(dynamic={"d.yml": to_yaml(dynamic) + "\n"}, workers=1, entrypoint_extra=entrypoint_extra)
-        started.append(cw)
-
-        def ready():
-            with H2Client(cw.port()) as c:
-                return c.wait_stream(c.request(authority="canary.test", path="/")).status == 200
-        wait_until(ready, message="routes ready")
-        return cw
-
-    yield start, rec
-    for cw in started:
-        cw.stop()
-    whoami.stop()
-    rec.stop()
 
 
 # ---------------------------------------------------------------------------------------
@@ -139,8 +96,8 @@ def connect_extended(c):
 
 @pytest.mark.parametrize("send", [connect_plain, connect_tunnel, connect_extended],
                          ids=["connect", "connect-with-tunnel-data", "extended-connect"])
-def test_s65_connect_over_h2_is_refused(flood, send):
-    start, rec = flood
+def test_s65_connect_over_h2_is_refused(target, send):
+    start, rec = target
     cw = start()
     with H2Client(cw.port()) as c:
         settings = c.wait_settings()
@@ -166,7 +123,7 @@ MYR_STREAMS = 3000
 
 
 @pytest.mark.parametrize("trigger", ["window-update-0", "data-on-half-closed", "window-overflow"])
-def test_f02_made_you_reset_bounded_by_concurrency(flood, trigger):
+def test_f02_made_you_reset_bounded_by_concurrency(target, trigger):
     """Batches of ten valid GETs (END_STREAM), then 2 ms later a frame on each that makes the
     server reset it (WINDOW_UPDATE increment 0 → PROTOCOL_ERROR; DATA on a half-closed(remote)
     stream → STREAM_CLOSED; a WINDOW_UPDATE that overflows the stream's send window →
@@ -174,7 +131,7 @@ def test_f02_made_you_reset_bounded_by_concurrency(flood, trigger):
     closes its connection, which cancels it): what it still holds is the upstream work in
     flight, which must stay within SETTINGS_MAX_CONCURRENT_STREAMS (250) although the protocol
     considers every one of those streams closed; the total is bounded as for F01."""
-    start, _ = flood
+    start, _ = target
     release = threading.Event()
     cancelled = []  # upstream requests whose connection causeway closed before the answer
 
@@ -248,11 +205,11 @@ def test_f02_made_you_reset_bounded_by_concurrency(flood, trigger):
 EMPTY_FRAMES = 10000
 
 
-def test_f06_empty_data_frames(flood):
+def test_f06_empty_data_frames(target):
     """An upload of 10,000 empty DATA frames (no END_STREAM), then the real body: the
     connection is closed with an error GOAWAY, or the frames cost nothing and the request
     completes with its body."""
-    start, rec = flood
+    start, rec = target
     cw = start()
     with Canary(cw.port()) as canary:
         rss0, cpu0 = measure(cw)
@@ -287,10 +244,10 @@ def test_f06_empty_data_frames(flood):
     assert ok, s
 
 
-def test_f06_empty_continuation_frames(flood):
+def test_f06_empty_continuation_frames(target):
     """HEADERS without END_HEADERS, then empty CONTINUATION frames: the connection is closed
     after a small number (nothing is decoded, so no size limit would ever be reached)."""
-    start, rec = flood
+    start, rec = target
     cw = start()
     rss0, cpu0 = measure(cw)
     c = H2Client(cw.port())
@@ -326,11 +283,11 @@ PRIORITY_FRAMES = 10000
 
 
 @pytest.mark.parametrize("pattern", ["many-idle-streams", "reshuffle"])
-def test_f07_priority_flood(flood, pattern):
+def test_f07_priority_flood(target, pattern):
     """10,000 PRIORITY frames: each on a new idle stream depending on an earlier one
     ("many-idle-streams"), or moving 200 idle streams around each other, half of them
     exclusive ("reshuffle"). Either GOAWAY or cheap, and the connection then still serves."""
-    start, _ = flood
+    start, _ = target
     cw = start()
     with Canary(cw.port()) as canary:
         rss0, cpu0 = measure(cw)
@@ -384,14 +341,14 @@ def test_f07_priority_flood(flood, pattern):
 RST_FLOOD_MAX = 400_000
 
 
-def test_f08_reset_flood_while_not_reading(flood):
+def test_f08_reset_flood_while_not_reading(target):
     """Each HEADERS carries an upper-case field name, so the server answers it with
     RST_STREAM(PROTOCOL_ERROR); the client's receive buffer is tiny and never read. The kernel
     buffers alone hold ~230k RST_STREAM frames on loopback, so the flood has to be a few
     hundred thousand HEADERS (bounded: 400k frames, 4 s) before the server has to queue.
     Pass: memory and CPU bounded, other clients unaffected; then, once the client reads, the
     connection ends (error GOAWAY and close within 3 s) or still serves a request."""
-    start, _ = flood
+    start, _ = target
     cw = start()
     hb = block(request_headers(authority="a.test", path="/rst", extra=[("X-Upper", "1")]))
     with Canary(cw.port()) as canary:
@@ -441,12 +398,12 @@ def test_f08_reset_flood_while_not_reading(flood):
 # ---------------------------------------------------------------------------------------
 # F09 WINDOW_UPDATE dribble (CVE-2019-9511)
 
-def test_f09_window_update_dribble_ends_at_write_timeout(flood):
+def test_f09_window_update_dribble_ends_at_write_timeout(target):
     """SETTINGS_INITIAL_WINDOW_SIZE 1, a 1 MB response, then one 1-byte WINDOW_UPDATE every
     ~2 ms: each buys one 1-byte DATA frame. With writeTimeout 2s the stream must end (reset or
     connection closed) within the timeout plus 1.5 s, the server never sends more DATA frames
     than it was given window for, and the whole thing costs little CPU."""
-    start, _ = flood
+    start, _ = target
     cw = start(entrypoint_extra={"web": "transport:\n  respondingTimeouts:\n    writeTimeout: 2s"})
     with Canary(cw.port()) as canary:
         rss0, cpu0 = measure(cw)
@@ -545,12 +502,12 @@ def test_f11_silent_h2c_connection_closed_after_timeout(idle_proxy, payload):
 
 
 @pytest.mark.parametrize("with_stream", [False, True], ids=["no-stream", "stream-in-flight"])
-def test_f11_connection_silent_after_error_goaway_is_closed(flood, with_stream):
+def test_f11_connection_silent_after_error_goaway_is_closed(target, with_stream):
     """A connection error (WINDOW_UPDATE increment 0 on stream 0, RFC 9113 §6.9) gets a GOAWAY;
     the client then sends nothing more. The server must close the connection itself soon after
     (Go's http2 server, hence Traefik, closes goAwayTimeout = 1 s after a GOAWAY with an error),
     not hold it until the idle timeout (default 180 s) or, with a stream open, indefinitely."""
-    start, _ = flood
+    start, _ = target
     cw = start()
     c = H2Client(cw.port())
     c.wait_settings()

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from harness import curl, routed, to_yaml, wait_until, whoami_echo
-from service_upstreams import Load, PyUpstream, SseUpstream, get, hammer, name_of
+from service_upstreams import Load, SseUpstream, get, hammer, name_of
 
 READY = "ready.sentinel"
 
@@ -49,20 +49,6 @@ def start(start_causeway, routers, services, sentinel, **kwargs):
     cw = start_causeway(dynamic=dynamic(routers, services, sentinel=sentinel, **kwargs))
     routed(cw, READY)
     return cw
-
-
-@pytest.fixture
-def py_upstreams():
-    started = []
-
-    def make(*args, **kwargs):
-        u = PyUpstream(*args, **kwargs)
-        started.append(u)
-        return u
-
-    yield make
-    for u in started:
-        u.stop()
 
 
 def default_cookie_name(service):
