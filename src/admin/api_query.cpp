@@ -4,45 +4,12 @@
 #include <charconv>
 
 #include "core/strings.h"
+#include "http/uri.h"
+#include "router/query_string.h"
 
 namespace causeway::admin {
 namespace json = boost::json;
 namespace {
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decoding; `plusIsSpace` for query components.
-std::optional<std::string> unescape(std::string_view text, bool plusIsSpace) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '%') {
-      if (i + 2 >= text.size()) return std::nullopt;
-      int high = hexValue(text[i + 1]), low = hexValue(text[i + 2]);
-      if (high < 0 || low < 0) return std::nullopt;
-      out.push_back(char(high * 16 + low));
-      i += 2;
-    } else if (c == '+' && plusIsSpace) {
-      out.push_back(' ');
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-  return out;
-}
 
 std::string stringField(const json::object& object, std::string_view key) {
   auto it = object.find(key);
@@ -51,7 +18,7 @@ std::string stringField(const json::object& object, std::string_view key) {
 }
 
 bool containsFolded(std::string_view haystack, const std::string& needleLower) {
-  return lower(haystack).find(needleLower) != std::string::npos;
+  return toLower(haystack).find(needleLower) != std::string::npos;
 }
 
 bool withStatus(const ListQuery& query, const json::object& item) {
@@ -60,7 +27,7 @@ bool withStatus(const ListQuery& query, const json::object& item) {
 
 bool searchIn(const ListQuery& query, std::initializer_list<std::string> values) {
   if (query.search.empty()) return true;
-  std::string needle = lower(query.search);
+  std::string needle = toLower(query.search);
   for (const auto& value : values)
     if (containsFolded(value, needle)) return true;
   return false;
@@ -120,22 +87,21 @@ SortKey keyOf(const json::object& item, std::string_view field) {
 }  // namespace
 
 std::string queryValue(std::string_view rawQuery, std::string_view key) {
-  while (!rawQuery.empty()) {
-    size_t amp = rawQuery.find('&');
-    std::string_view pair = rawQuery.substr(0, amp);
-    rawQuery = amp == std::string_view::npos ? std::string_view() : rawQuery.substr(amp + 1);
-    if (pair.empty() || pair.find(';') != std::string_view::npos) continue;
-    size_t eq = pair.find('=');
-    auto name = unescape(pair.substr(0, eq), true);
-    if (!name || *name != key) continue;
-    auto value = unescape(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true);
-    if (!value) continue;
-    return *value;
-  }
-  return {};
+  // Go's url.Values.Get: the first value of the first pair whose decoded key is `key`.
+  std::string value;
+  router::detail::forEachQueryPair(rawQuery, [&](std::string_view rawKey, std::string_view rawValue) {
+    if (!router::detail::queryUnescapedEquals(rawKey, key)) return false;
+    router::detail::appendQueryUnescaped(rawValue, value);
+    return true;
+  });
+  return value;
 }
 
-std::optional<std::string> pathUnescape(std::string_view text) { return unescape(text, false); }
+std::optional<std::string> pathUnescape(std::string_view text) {
+  std::string out;
+  if (!http::pathUnescape(text, out)) return std::nullopt;
+  return out;
+}
 
 std::optional<ListQuery> ListQuery::parse(std::string_view rawQuery, std::string& error) {
   ListQuery query;

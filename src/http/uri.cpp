@@ -255,6 +255,22 @@ bool normalizePath(std::string_view rawPath, bool sanitize, std::string& out) {
   return true;
 }
 
+void appendQueryEscaped(std::string& out, std::string_view in) {
+  static constexpr char kHexDigits[] = "0123456789ABCDEF";
+  for (unsigned char c : in) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+        c == '.' || c == '~') {
+      out.push_back(char(c));
+    } else if (c == ' ') {
+      out.push_back('+');
+    } else {
+      out.push_back('%');
+      out.push_back(kHexDigits[c >> 4]);
+      out.push_back(kHexDigits[c & 15]);
+    }
+  }
+}
+
 bool queryUnescape(std::string_view in, std::string& out) {
   return unescape<true>(in, out);
 }

@@ -97,6 +97,15 @@ bool normalizePath(std::string_view rawPath, bool sanitize, std::string& out);
 bool queryUnescape(std::string_view in, std::string& out);
 bool pathUnescape(std::string_view in, std::string& out);
 
+// Go's url.QueryEscape: ALPHA DIGIT - _ . ~ kept, ' ' becomes '+', every other byte %XX.
+void appendQueryEscaped(std::string& out, std::string_view in);
+inline std::string queryEscape(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  appendQueryEscaped(out, in);
+  return out;
+}
+
 // Which of Traefik's encodedCharacters (entry point http.encodedCharacters and the
 // EncodedCharacters middleware) appear in a raw or normalised path: %2F %5C %00 %3B %25 %3F
 // %23, hex case-insensitive. Escapes are read left to right as Traefik does, so "%252F" has

@@ -10,6 +10,7 @@
 
 #include "core/log.h"
 #include "middleware/common.h"
+#include "http/uri.h"
 #include "middleware/go_url.h"
 #include "middleware/mw_util.h"
 #include "middleware/status_ranges.h"
@@ -94,7 +95,7 @@ class Errors final : public Handler {
         url += '?';
         url += q.query;
       }
-      replaceAll(query, "{url}", gourl::queryEscape(url));
+      replaceAll(query, "{url}", http::queryEscape(url));
     }
     std::string error;
     auto page = gourl::parse("http://" + std::string(q.authority) + query, error);

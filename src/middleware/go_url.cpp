@@ -123,23 +123,6 @@ std::string escapedPath(std::string_view raw, std::string_view decoded) {
   return escapePath(decoded);
 }
 
-std::string queryEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    if (isAlnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += char(c);
-    } else if (c == ' ') {
-      out += '+';
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 size_t encodedPrefixLen(std::string_view rawPath, std::string_view decodedPrefix) {
   size_t decoded = 0;
   size_t i = 0;

@@ -24,9 +24,6 @@ bool validEncodedPath(std::string_view raw);
 // a valid encoding of `decoded`, else escapePath(decoded).
 std::string escapedPath(std::string_view raw, std::string_view decoded);
 
-// url.QueryEscape: unreserved characters kept, ' ' → '+', everything else %XX.
-std::string queryEscape(std::string_view s);
-
 // The number of bytes of `rawPath` that decode to the first `decodedPrefix.size()` bytes
 // (Traefik's encodedPrefixLen: each %XX counts as one decoded byte).
 size_t encodedPrefixLen(std::string_view rawPath, std::string_view decodedPrefix);

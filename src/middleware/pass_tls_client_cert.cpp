@@ -12,6 +12,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "http/uri.h"
 #include "middleware/common.h"
 
 namespace causeway::middleware {
@@ -54,25 +55,6 @@ struct Options {
     v("info", self.info);
   }
 };
-
-// Go's url.QueryEscape: unreserved bytes stay, space becomes '+', the rest %XX.
-std::string queryEscape(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-        c == '.' || c == '~') {
-      out.push_back(char(c));
-    } else if (c == ' ') {
-      out.push_back('+');
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
 
 std::string pemBody(X509* cert) {
   BIO* bio = BIO_new(BIO_s_mem());
@@ -238,7 +220,7 @@ class PassTlsClientCert final : public Handler {
             all += parts[i];
           }
         }
-        ex.request.headers.set("X-Forwarded-Tls-Client-Cert-Info", ex.arena.copy(queryEscape(all)));
+        ex.request.headers.set("X-Forwarded-Tls-Client-Cert-Info", ex.arena.copy(http::queryEscape(all)));
       }
     }
     co_await next_->handle(ex);

@@ -4,6 +4,8 @@
 #include <map>
 #include <random>
 
+#include "http/uri.h"
+
 namespace causeway::observe {
 namespace {
 
@@ -50,23 +52,6 @@ std::string queryUnescape(std::string_view s) {
     }
   }
   return out;
-}
-
-// url.QueryEscape.
-void appendQueryEscaped(std::string& out, std::string_view s) {
-  static const char kHex[] = "0123456789ABCDEF";
-  for (unsigned char c : s) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-        c == '.' || c == '~') {
-      out.push_back(char(c));
-    } else if (c == ' ') {
-      out.push_back('+');
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
 }
 
 }  // namespace
@@ -176,9 +161,9 @@ std::string redactQuery(std::string_view rawQuery, const std::vector<std::string
     if (!isSafe) list = {"REDACTED"};
     for (const auto& value : list) {
       if (!out.empty()) out.push_back('&');
-      appendQueryEscaped(out, key);
+      http::appendQueryEscaped(out, key);
       out.push_back('=');
-      appendQueryEscaped(out, value);
+      http::appendQueryEscaped(out, value);
     }
   }
   return out;

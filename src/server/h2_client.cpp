@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/strings.h"
 #include "http/hop_by_hop.h"
+#include "server/nghttp2_nv.h"
 #include "server/signal.h"
 #include "server/worker.h"
 
@@ -18,16 +19,6 @@ namespace {
 
 constexpr int32_t kWindow = 1 << 20;
 
-
-nghttp2_nv makeNv(std::string_view name, std::string_view value) {
-  nghttp2_nv nv;
-  nv.name = reinterpret_cast<uint8_t*>(const_cast<char*>(name.data()));
-  nv.namelen = name.size();
-  nv.value = reinterpret_cast<uint8_t*>(const_cast<char*>(value.data()));
-  nv.valuelen = value.size();
-  nv.flags = NGHTTP2_NV_FLAG_NONE;
-  return nv;
-}
 
 bool isLowerCase(std::string_view s) {
   for (char c : s)

@@ -14,10 +14,11 @@
 #include "http/hop_by_hop.h"
 #include "http/uri.h"
 #include "server/entry_point.h"
-#include "server/signal.h"
 #include "server/forwarded_headers.h"
 #include "server/local_reply.h"
+#include "server/nghttp2_nv.h"
 #include "server/request_prep.h"
+#include "server/signal.h"
 #include "server/snapshot.h"
 #include "server/streams.h"
 #include "server/tls_stream.h"
@@ -44,17 +45,6 @@ bool isConnectionSpecific(std::string_view name) {
   return iequals(name, "connection") || iequals(name, "keep-alive") || iequals(name, "proxy-connection") ||
          iequals(name, "transfer-encoding") || iequals(name, "upgrade");
 }
-
-nghttp2_nv makeNv(std::string_view name, std::string_view value) {
-  nghttp2_nv nv;
-  nv.name = reinterpret_cast<uint8_t*>(const_cast<char*>(name.data()));
-  nv.namelen = name.size();
-  nv.value = reinterpret_cast<uint8_t*>(const_cast<char*>(value.data()));
-  nv.valuelen = value.size();
-  nv.flags = NGHTTP2_NV_FLAG_NONE;
-  return nv;
-}
-
 
 }  // namespace
 

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "core/strings.h"
+#include "server/nghttp2_nv.h"
 #include "server/tls_stream.h"
 
 namespace causeway::server::h2probe {
@@ -15,16 +16,6 @@ namespace {
 
 constexpr size_t kMaxBody = 64 << 10;         // a health answer is a few bytes
 constexpr size_t kMaxHeaderBytes = 64 << 10;  // head and trailers together
-
-nghttp2_nv makeNv(std::string_view name, std::string_view value) {
-  nghttp2_nv nv;
-  nv.name = reinterpret_cast<uint8_t*>(const_cast<char*>(name.data()));
-  nv.namelen = name.size();
-  nv.value = reinterpret_cast<uint8_t*>(const_cast<char*>(value.data()));
-  nv.valuelen = value.size();
-  nv.flags = NGHTTP2_NV_FLAG_NONE;
-  return nv;
-}
 
 // Fields HTTP/2 forbids or that the exchange sets itself (Go's http2 transport drops them).
 bool droppedField(std::string_view lower, std::string_view value) {

@@ -340,4 +340,9 @@ TEST(RoutingPath, DecodesAllButReservedCharacters) {
   EXPECT_FALSE(routingPath("/a%2Fb%3F", out));  // only reserved escapes: unchanged
 }
 
+TEST(QueryEscape, AsGo) {
+  EXPECT_EQ(queryEscape("http://h/p?a=1&b=c d"), "http%3A%2F%2Fh%2Fp%3Fa%3D1%26b%3Dc+d");
+  EXPECT_EQ(queryEscape("A-z_0.9~\xff"), "A-z_0.9~%FF");
+}
+
 }  // namespace causeway::http

@@ -25,10 +25,6 @@ TEST(GoUrlTest, EscapedPath) {
   EXPECT_EQ(escapedPath("/a%41", "/aA"), "/a%41");
 }
 
-TEST(GoUrlTest, QueryEscape) {
-  EXPECT_EQ(queryEscape("http://h/p?a=1&b=c d"), "http%3A%2F%2Fh%2Fp%3Fa%3D1%26b%3Dc+d");
-}
-
 TEST(GoUrlTest, EncodedPrefixLen) {
   EXPECT_EQ(encodedPrefixLen("/api/foo", "/api"), 4u);
   EXPECT_EQ(encodedPrefixLen("/a%20b/c", "/a b"), 6u);
