@@ -38,8 +38,16 @@ def test_burst_then_429_with_retry_headers(start_whoami, start_causeway):
     m = re.fullmatch(r"(\d+(?:\.\d+)?)s", retry_in)
     assert m and 3 < float(m.group(1)) <= 6, retry_in
     assert values(headers, "Retry-After") == [str(math.ceil(float(m.group(1))))]
-    # When the next token is due, exactly one more request passes: the one after it is 6 s
-    # away, slack for a loaded machine.
+    # Traefik keeps a source's bucket for ttl = 1/rate = 6 s after its last request (ttlmap,
+    # whole seconds), then starts a full one: waiting a whole token interval after the 429 would
+    # race that expiry. A request 4 s in keeps the bucket and is refused with the time left...
+    time.sleep(4)
+    status, headers, _ = request(cw, "a.test")
+    assert status == 429
+    (retry_in,) = values(headers, "X-Retry-In")
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)s", retry_in)
+    assert m and 0.5 < float(m.group(1)) <= 2.1, retry_in
+    # ...and when that token is due, exactly one more request passes (the next is 6 s away).
     time.sleep(float(m.group(1)) + 0.05)
     assert burst_then_limit(cw, "a.test", 2) == [200, 429]
 
