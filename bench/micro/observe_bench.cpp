@@ -10,10 +10,9 @@
 #include "observe/metrics.h"
 #include "observe/observability.h"
 #include "observe/tracer.h"
-#include "server/entry_point.h"
-#include "server/server.h"
-#include "server/snapshot.h"
-#include "server/worker.h"
+#include "runtime/entry_point.h"
+#include "runtime/snapshot.h"
+#include "runtime/worker.h"
 
 namespace {
 
@@ -21,28 +20,23 @@ using namespace causeway;
 
 // A finished proxied request on a real Exchange (the observers read nothing else).
 struct ExchangeFixture {
-  static config::StaticConfig makeConfig() {
-    config::StaticConfig c;
-    c.workers = 1;
-    return c;
-  }
-  static std::vector<server::EntryPoint> entryPoints() {
-    std::vector<server::EntryPoint> eps(1);
+  static std::vector<runtime::EntryPoint> entryPoints() {
+    std::vector<runtime::EntryPoint> eps(1);
     eps[0].name = "web";
     return eps;
   }
-  ExchangeFixture() : server(config, entryPoints()), worker(server, 0) {
+  ExchangeFixture() : worker(0, snapshots, observers, entryPointList.size()) {
     // The snapshot a request pins: the router's own observability options are looked up in it.
     auto file = std::make_shared<config::DynamicConfig>();
     file->http.routers["app"];
     snapshot.configs["file"] = file;
     snapshot.runtime.routers["app@file"].rule = "Host(`app.example.com`)";
-    info.entryPoint = &server.entryPoints()[0];
+    info.entryPoint = &entryPointList[0];
     info.peerIpText = "192.0.2.1";
     info.peerPort = 51000;
     info.peerAddress = "192.0.2.1:51000";
   }
-  void fill(server::Exchange& ex) {
+  void fill(exchange::Exchange& ex) {
     ex.snapshot = &snapshot;
     ex.record.start = std::chrono::steady_clock::now();
     ex.record.startWall = std::chrono::system_clock::now();
@@ -70,11 +64,12 @@ struct ExchangeFixture {
     ex.response.headers.add("Content-Type", "application/json");
     ex.response.headers.add("Content-Length", "1234");
   }
-  config::StaticConfig config = makeConfig();
-  server::Server server;
-  server::Worker worker;
-  server::ConnectionInfo info;
-  server::Snapshot snapshot;
+  std::vector<runtime::EntryPoint> entryPointList = entryPoints();
+  runtime::SnapshotHolder snapshots;
+  runtime::Observers observers;
+  runtime::Worker worker;
+  exchange::ConnectionInfo info;
+  runtime::Snapshot snapshot;
   Arena arena;
 };
 
@@ -98,7 +93,7 @@ BENCHMARK(BM_MetricsRecord);
 
 std::shared_ptr<observe::Observability> make(const config::StaticConfig& c, ExchangeFixture& f) {
   std::vector<std::string> warnings, errors;
-  auto o = observe::Observability::create(c, f.server.entryPoints(), 1, warnings, errors);
+  auto o = observe::Observability::create(c, f.entryPointList, 1, warnings, errors);
   std::string error;
   o->start(error);
   return o;
@@ -108,7 +103,7 @@ void runObserver(benchmark::State& state, const config::StaticConfig& c) {
   ExchangeFixture f;
   auto observer = make(c, f);
   for (auto _ : state) {
-    server::Exchange ex(f.worker, f.arena, f.info);
+    exchange::Exchange ex(f.worker, f.arena, f.info);
     f.fill(ex);
     observer->onRequest(ex);
     observer->onComplete(ex);
@@ -121,7 +116,7 @@ void runObserver(benchmark::State& state, const config::StaticConfig& c) {
 void BM_ExchangeOnly(benchmark::State& state) {
   ExchangeFixture f;
   for (auto _ : state) {
-    server::Exchange ex(f.worker, f.arena, f.info);
+    exchange::Exchange ex(f.worker, f.arena, f.info);
     f.fill(ex);
     benchmark::DoNotOptimize(ex.record.start);
     f.arena.reset();
@@ -170,9 +165,9 @@ void BM_TracingSampledEncode(benchmark::State& state) {
   observe::Tracer tracer(observe::TracerOptions{}, nullptr, 1);
   std::string out;
   for (auto _ : state) {
-    server::Exchange ex(f.worker, f.arena, f.info);
+    exchange::Exchange ex(f.worker, f.arena, f.info);
     f.fill(ex);
-    observe::ExchangeNotes notes;
+    exchange::ExchangeNotes notes;
     notes.path = ex.request.path;
     tracer.onRequest(ex, notes);
     out.clear();

@@ -3,11 +3,11 @@
 #include <benchmark/benchmark.h>
 
 #include "core/arena.h"
+#include "downstream/forwarded_headers.h"
 #include "http/h1/parser.h"
-#include "server/entry_point.h"
-#include "server/forwarded_headers.h"
-#include "server/h1_client.h"
-#include "server/upstream_pool.h"
+#include "runtime/entry_point.h"
+#include "upstream/connection_pool.h"
+#include "upstream/h1_client.h"
 
 namespace {
 
@@ -26,19 +26,19 @@ constexpr std::string_view kBrowserRequest =
     "\r\n";
 
 struct Fixture {
-  server::EntryPoint entryPoint;
-  server::ConnectionInfo connection;
-  server::UpstreamEndpoint endpoint;
+  runtime::EntryPoint entryPoint;
+  exchange::ConnectionInfo connection;
+  upstream::UpstreamEndpoint endpoint;
   Fixture() {
     entryPoint.name = "web";
     connection.peerIpText = "127.0.0.1";
     connection.peerIp = *net::IpAddress::parse("127.0.0.1");
     endpoint.authority = "127.0.0.1:8081";
-    endpoint.transport = std::make_shared<server::Transport>();
+    endpoint.transport = std::make_shared<upstream::Transport>();
   }
 };
 
-void fillRequest(const http::h1::RequestHead& head, server::Request& r) {
+void fillRequest(const http::h1::RequestHead& head, exchange::Request& r) {
   r.method = head.method;
   r.path = head.uri.path;
   r.rawPath = head.uri.path;
@@ -55,10 +55,10 @@ void BM_ForwardedHeaders(benchmark::State& state) {
   http::h1::RequestHead head;
   http::h1::ParseError error;
   http::h1::parseRequestHead(kBrowserRequest, {}, head, error);
-  server::Request request;
+  exchange::Request request;
   for (auto _ : state) {
     fillRequest(head, request);
-    server::applyForwardedHeaders(request, arena, f.connection, f.entryPoint);
+    downstream::applyForwardedHeaders(request, arena, f.connection, f.entryPoint);
     benchmark::DoNotOptimize(request.headers.size());
     arena.reset();
   }
@@ -71,13 +71,13 @@ void BM_SerializeUpstreamHead(benchmark::State& state) {
   http::h1::RequestHead head;
   http::h1::ParseError error;
   http::h1::parseRequestHead(kBrowserRequest, {}, head, error);
-  server::Request request;
+  exchange::Request request;
   fillRequest(head, request);
-  server::applyForwardedHeaders(request, arena, f.connection, f.entryPoint);
+  downstream::applyForwardedHeaders(request, arena, f.connection, f.entryPoint);
   std::string out;
-  server::ForwardOptions options;
+  upstream::ForwardOptions options;
   for (auto _ : state) {
-    server::serializeRequestHead(request, f.connection, f.endpoint, options, out);
+    upstream::serializeRequestHead(request, f.connection, f.endpoint, options, out);
     benchmark::DoNotOptimize(out.data());
   }
   state.SetBytesProcessed(int64_t(state.iterations() * out.size()));
@@ -90,14 +90,14 @@ void BM_RequestWayIn(benchmark::State& state) {
   Arena arena;
   http::h1::RequestHead head;
   http::h1::ParseError error;
-  server::Request request;
+  exchange::Request request;
   std::string out;
-  server::ForwardOptions options;
+  upstream::ForwardOptions options;
   for (auto _ : state) {
     http::h1::parseRequestHead(kBrowserRequest, {}, head, error);
     fillRequest(head, request);
-    server::applyForwardedHeaders(request, arena, f.connection, f.entryPoint);
-    server::serializeRequestHead(request, f.connection, f.endpoint, options, out);
+    downstream::applyForwardedHeaders(request, arena, f.connection, f.entryPoint);
+    upstream::serializeRequestHead(request, f.connection, f.endpoint, options, out);
     benchmark::DoNotOptimize(out.data());
     arena.reset();
   }
@@ -107,13 +107,13 @@ BENCHMARK(BM_RequestWayIn);
 // Taking an idle connection from the pool and giving it back (a keep-alive request's cost).
 void BM_UpstreamPoolReuse(benchmark::State& state) {
   asio::io_context io(1);
-  server::Watchdog watchdog;
-  server::UpstreamPool pool(io, watchdog);
+  io::Watchdog watchdog;
+  upstream::UpstreamPool pool(io, watchdog);
   Fixture f;
-  f.endpoint.poolId = server::poolIdFor("bench");
-  pool.release(f.endpoint, std::make_unique<server::UpstreamConnection>(io));
+  f.endpoint.poolId = upstream::poolIdFor("bench");
+  pool.release(f.endpoint, std::make_unique<upstream::UpstreamConnection>(io));
   for (auto _ : state) {
-    server::Acquired acquired;
+    upstream::Acquired acquired;
     asio::co_spawn(io, [&]() -> asio::awaitable<void> { acquired = co_await pool.acquire(f.endpoint); },
                    asio::detached);
     io.run();

@@ -1,12 +1,13 @@
 // Router micro-benchmarks: rule compilation, and route-table lookups with one router, with
 // 10,000 Host() routers (hit on the last added, and a miss), and with a table of PathPrefix
 // routers that have no host.
-#include "router/route_table.h"
-#include "router/rule.h"
 
 #include <benchmark/benchmark.h>
 #include <string>
 #include <variant>
+
+#include "router/route_table.h"
+#include "router/rule.h"
 
 namespace {
 

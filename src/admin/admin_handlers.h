@@ -19,18 +19,18 @@
 #include <string_view>
 
 #include "config/static_config.h"
-#include "server/handler.h"
+#include "exchange/handler.h"
 
 namespace causeway::admin {
 
-class ApiHandler final : public server::Handler {
+class ApiHandler final : public exchange::Handler {
  public:
   // `config` must outlive the handler (the static configuration lives as long as the process).
   ApiHandler(const config::StaticConfig& config, std::chrono::system_clock::time_point startDate);
-  awaitable<void> handle(server::Exchange& ex) const override;
+  awaitable<void> handle(exchange::Exchange& ex) const override;
 
  private:
-  void serveApi(server::Exchange& ex, std::string_view route) const;
+  void serveApi(exchange::Exchange& ex, std::string_view route) const;
 
   const config::StaticConfig& config_;
   std::chrono::system_clock::time_point startDate_;
@@ -38,17 +38,17 @@ class ApiHandler final : public server::Handler {
   bool dashboard_ = false;
 };
 
-class DashboardHandler final : public server::Handler {
+class DashboardHandler final : public exchange::Handler {
  public:
-  awaitable<void> handle(server::Exchange& ex) const override;
+  awaitable<void> handle(exchange::Exchange& ex) const override;
 };
 
 // Serves dashboard file `path` ("" = index.html) for GET and HEAD, with its ETag (304 on
 // If-None-Match); 404 "404 page not found" when there is no such file.
-void serveDashboardFile(server::Exchange& ex, std::string_view path);
+void serveDashboardFile(exchange::Exchange& ex, std::string_view path);
 
 // The handlers of api@internal and dashboard@internal for this static configuration (none
 // when `api` is not configured), for ConfigPipeline::setInternalService.
-std::map<std::string, server::HandlerPtr> makeInternalServices(const config::StaticConfig& config);
+std::map<std::string, exchange::HandlerPtr> makeInternalServices(const config::StaticConfig& config);
 
 }  // namespace causeway::admin

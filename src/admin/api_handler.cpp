@@ -3,36 +3,36 @@
 #include "admin/admin_handlers.h"
 #include "admin/api_json.h"
 #include "admin/api_query.h"
-#include "server/local_reply.h"
-#include "server/snapshot.h"
+#include "exchange/local_reply.h"
+#include "runtime/snapshot.h"
 
 namespace causeway::admin {
 namespace json = boost::json;
 namespace {
 
-using server::Exchange;
+using exchange::Exchange;
 
 void jsonReply(Exchange& ex, const json::value& value, std::string_view contentType = "application/json") {
   std::string body = json::serialize(value);
   body += '\n';  // Go's json.Encoder ends with a newline
-  server::Response& r = ex.response;
+  exchange::Response& r = ex.response;
   r.status = 200;
   r.reason = {};
   r.headers.clear();
   r.headers.add("Content-Type", contentType);
-  r.body = ex.arena.make<server::OwnedBody>(std::move(body));
+  r.body = ex.arena.make<exchange::OwnedBody>(std::move(body));
   r.tunnel = nullptr;
 }
 
 // Traefik's writeError: http.Error with {"message": ...}.
 void apiError(Exchange& ex, int status, const std::string& message) {
-  server::errorReply(ex, status, json::serialize(json::object{{"message", message}}));
+  exchange::errorReply(ex, status, json::serialize(json::object{{"message", message}}));
 }
 
-void notFound(Exchange& ex) { server::errorReply(ex, 404, "404 page not found"); }
+void notFound(Exchange& ex) { exchange::errorReply(ex, 404, "404 page not found"); }
 
 void methodNotAllowed(Exchange& ex) {
-  server::Response& r = ex.response;
+  exchange::Response& r = ex.response;
   r.status = 405;
   r.reason = {};
   r.headers.clear();
@@ -41,12 +41,12 @@ void methodNotAllowed(Exchange& ex) {
 }
 
 void redirect(Exchange& ex, std::string_view location) {
-  server::localReply(ex, 302, "");
+  exchange::localReply(ex, 302, "");
   ex.response.headers.clear();
   ex.response.headers.add("Location", ex.arena.copy(location));
   ex.response.headers.add("Content-Type", "text/html; charset=utf-8");
   std::string body = "<a href=\"" + std::string(location) + "\">Found</a>.\n\n";
-  ex.response.body = ex.arena.make<server::OwnedBody>(std::move(body));
+  ex.response.body = ex.arena.make<exchange::OwnedBody>(std::move(body));
 }
 
 // X-Forwarded-Prefix, when it is a plain path (Traefik ignores absolute URLs).
@@ -63,7 +63,7 @@ std::string forwardedPrefix(const Exchange& ex) {
 
 // A list endpoint: filter, sort, paginate, with X-Next-Page.
 template <class Map, class ToJson, class Keep>
-void serveList(Exchange& ex, const server::Snapshot& snapshot, const Map& elements, std::string_view kind,
+void serveList(Exchange& ex, const runtime::Snapshot& snapshot, const Map& elements, std::string_view kind,
                ToJson toJson, Keep keep) {
   std::string error;
   auto query = ListQuery::parse(ex.request.query, error);
@@ -152,20 +152,20 @@ awaitable<void> ApiHandler::handle(Exchange& ex) const {
 }
 
 void ApiHandler::serveApi(Exchange& ex, std::string_view route) const {
-  const server::Snapshot* snapshot = ex.snapshot;
-  static const server::Snapshot empty;
+  const runtime::Snapshot* snapshot = ex.snapshot;
+  static const runtime::Snapshot empty;
   if (!snapshot) snapshot = &empty;
   const auto& runtime = snapshot->runtime;
   bool get = ex.request.method == "GET";
 
   // Single-segment routes.
-  using Simple = void (*)(const ApiHandler&, Exchange&, const server::Snapshot&);
+  using Simple = void (*)(const ApiHandler&, Exchange&, const runtime::Snapshot&);
   static const std::pair<std::string_view, Simple> simple[] = {
-      {"/overview", [](const ApiHandler& h, Exchange& e, const server::Snapshot& s) {
+      {"/overview", [](const ApiHandler& h, Exchange& e, const runtime::Snapshot& s) {
          jsonReply(e, overviewJson(s, h.config_));
        }},
-      {"/rawdata", [](const ApiHandler&, Exchange& e, const server::Snapshot& s) { jsonReply(e, rawDataJson(s)); }},
-      {"/version", [](const ApiHandler& h, Exchange& e, const server::Snapshot&) {
+      {"/rawdata", [](const ApiHandler&, Exchange& e, const runtime::Snapshot& s) { jsonReply(e, rawDataJson(s)); }},
+      {"/version", [](const ApiHandler& h, Exchange& e, const runtime::Snapshot&) {
          jsonReply(e, versionJson(h.config_, h.startDate_), "application/json; charset=UTF-8");
        }},
   };
@@ -253,8 +253,8 @@ void ApiHandler::serveApi(Exchange& ex, std::string_view route) const {
   notFound(ex);
 }
 
-std::map<std::string, server::HandlerPtr> makeInternalServices(const config::StaticConfig& config) {
-  std::map<std::string, server::HandlerPtr> out;
+std::map<std::string, exchange::HandlerPtr> makeInternalServices(const config::StaticConfig& config) {
+  std::map<std::string, exchange::HandlerPtr> out;
   if (!config.api) return out;
   out["api@internal"] = std::make_shared<ApiHandler>(config, std::chrono::system_clock::now());
   if (config.api->dashboard) out["dashboard@internal"] = std::make_shared<DashboardHandler>();

@@ -7,15 +7,15 @@
 #include "admin/json_encode.h"
 #include "config/dynamic_config.h"
 #include "core/version.h"
-#include "server/health_state.h"
-#include "server/middleware.h"
+#include "exchange/middleware_registry.h"
+#include "upstream/health/state.h"
 
 namespace causeway::admin {
 namespace {
 
 // The configuration element `name` ("bare@provider") comes from, or nullptr (internal ones).
 template <class T>
-const config::Element<T>* findElement(const server::Snapshot& snapshot, const std::string& name,
+const config::Element<T>* findElement(const runtime::Snapshot& snapshot, const std::string& name,
                                       const std::map<std::string, config::Element<T>> config::HttpConfig::*member) {
   size_t at = name.find('@');
   if (at == std::string::npos) return nullptr;
@@ -41,12 +41,12 @@ json::array sortedUnique(std::vector<std::string> values) {
 }
 
 // Adds status and error (each message once, in order).
-void addRuntime(json::object& out, const std::string& name, const server::ElementState& state) {
+void addRuntime(json::object& out, const std::string& name, const runtime::ElementState& state) {
   std::vector<std::string> errors;
   for (const auto& e : state.errors)
     if (std::find(errors.begin(), errors.end(), e) == errors.end()) errors.push_back(e);
   if (!errors.empty()) out["error"] = stringArray(errors);
-  out["status"] = server::statusName(state.status);
+  out["status"] = runtime::statusName(state.status);
   out["name"] = name;
   if (!state.provider.empty()) out["provider"] = state.provider;
   else if (size_t at = name.find('@'); at != std::string::npos) out["provider"] = name.substr(at + 1);
@@ -61,7 +61,7 @@ std::string lower(std::string text) {
 // "stripprefix" or "StripPrefix" → "stripPrefix" (the registered spelling = Traefik's key).
 std::string canonicalType(const std::string& type) {
   std::string folded = lower(type);
-  for (const auto& known : server::MiddlewareRegistry::instance().types())
+  for (const auto& known : exchange::MiddlewareRegistry::instance().types())
     if (lower(known) == folded) return known;
   return type;
 }
@@ -78,8 +78,8 @@ template <class Map>
 json::object countSection(const Map& elements) {
   size_t warnings = 0, errors = 0;
   for (const auto& [name, state] : elements) {
-    if (state.status == server::ElementStatus::Disabled) ++errors;
-    else if (state.status == server::ElementStatus::Warning) ++warnings;
+    if (state.status == runtime::ElementStatus::Disabled) ++errors;
+    else if (state.status == runtime::ElementStatus::Warning) ++warnings;
   }
   return section(elements.size(), warnings, errors);
 }
@@ -125,8 +125,8 @@ json::array providerNames(const config::StaticConfig& config) {
 
 }  // namespace
 
-json::object routerJson(const server::Snapshot& snapshot, const std::string& name,
-                        const server::RouterState& state) {
+json::object routerJson(const runtime::Snapshot& snapshot, const std::string& name,
+                        const runtime::RouterState& state) {
   const auto* element = findElement(snapshot, name, &config::HttpConfig::routers);
   json::object out;
   int64_t priority = state.priority;
@@ -157,8 +157,8 @@ json::object routerJson(const server::Snapshot& snapshot, const std::string& nam
   return out;
 }
 
-json::object serviceJson(const server::Snapshot& snapshot, const std::string& name,
-                         const server::ServiceState& state) {
+json::object serviceJson(const runtime::Snapshot& snapshot, const std::string& name,
+                         const runtime::ServiceState& state) {
   const auto* element = findElement(snapshot, name, &config::HttpConfig::services);
   json::object out;
   if (element) out = toJsonObject(element->value);
@@ -177,8 +177,8 @@ json::object serviceJson(const server::Snapshot& snapshot, const std::string& na
   return out;
 }
 
-json::object middlewareJson(const server::Snapshot& snapshot, const std::string& name,
-                            const server::MiddlewareState& state) {
+json::object middlewareJson(const runtime::Snapshot& snapshot, const std::string& name,
+                            const runtime::MiddlewareState& state) {
   const auto* element = findElement(snapshot, name, &config::HttpConfig::middlewares);
   json::object out;
   std::string type = element ? element->value.type : state.type;
@@ -200,7 +200,7 @@ json::object entryPointJson(const std::string& name, const config::EntryPoint& e
   return out;
 }
 
-json::object overviewJson(const server::Snapshot& snapshot, const config::StaticConfig& config) {
+json::object overviewJson(const runtime::Snapshot& snapshot, const config::StaticConfig& config) {
   json::object out;
   out["http"] = json::object{{"routers", countSection(snapshot.runtime.routers)},
                              {"services", countSection(snapshot.runtime.services)},
@@ -219,7 +219,7 @@ json::object overviewJson(const server::Snapshot& snapshot, const config::Static
   return out;
 }
 
-json::object rawDataJson(const server::Snapshot& snapshot) {
+json::object rawDataJson(const runtime::Snapshot& snapshot) {
   json::object routers, services, middlewares;
   for (const auto& [name, state] : snapshot.runtime.routers) {
     json::object r = routerJson(snapshot, name, state);

@@ -15,26 +15,26 @@
 #include <string>
 
 #include "config/static_config.h"
-#include "server/snapshot.h"
+#include "runtime/snapshot.h"
 
 namespace causeway::admin {
 
-boost::json::object routerJson(const server::Snapshot& snapshot, const std::string& name,
-                               const server::RouterState& state);
-boost::json::object serviceJson(const server::Snapshot& snapshot, const std::string& name,
-                                const server::ServiceState& state);
-boost::json::object middlewareJson(const server::Snapshot& snapshot, const std::string& name,
-                                   const server::MiddlewareState& state);
+boost::json::object routerJson(const runtime::Snapshot& snapshot, const std::string& name,
+                               const runtime::RouterState& state);
+boost::json::object serviceJson(const runtime::Snapshot& snapshot, const std::string& name,
+                                const runtime::ServiceState& state);
+boost::json::object middlewareJson(const runtime::Snapshot& snapshot, const std::string& name,
+                                   const runtime::MiddlewareState& state);
 
 // An entryPoint's static configuration with its name.
 boost::json::object entryPointJson(const std::string& name, const config::EntryPoint& entryPoint);
 
 // /api/overview: counts per kind with warnings and errors, features and providers.
-boost::json::object overviewJson(const server::Snapshot& snapshot, const config::StaticConfig& config);
+boost::json::object overviewJson(const runtime::Snapshot& snapshot, const config::StaticConfig& config);
 
 // /api/rawdata: routers, middlewares and services keyed by name (without the list fields
 // name, provider, type and priorityStr, as Traefik).
-boost::json::object rawDataJson(const server::Snapshot& snapshot);
+boost::json::object rawDataJson(const runtime::Snapshot& snapshot);
 
 // /api/version: Version, Codename, startDate (+ dashboard options).
 boost::json::object versionJson(const config::StaticConfig& config,

@@ -1,6 +1,6 @@
 #include "admin/admin_handlers.h"
 #include "admin/dashboard_assets.h"
-#include "server/local_reply.h"
+#include "exchange/local_reply.h"
 
 namespace causeway::admin {
 
@@ -11,8 +11,8 @@ const DashboardAsset* findDashboardAsset(std::string_view path) {
   return nullptr;
 }
 
-void serveDashboardFile(server::Exchange& ex, std::string_view path) {
-  server::Response& r = ex.response;
+void serveDashboardFile(exchange::Exchange& ex, std::string_view path) {
+  exchange::Response& r = ex.response;
   if (ex.request.method != "GET" && ex.request.method != "HEAD") {
     r.status = 405;
     r.reason = {};
@@ -22,7 +22,7 @@ void serveDashboardFile(server::Exchange& ex, std::string_view path) {
   }
   const DashboardAsset* asset = findDashboardAsset(path);
   if (!asset) {
-    server::errorReply(ex, 404, "404 page not found");
+    exchange::errorReply(ex, 404, "404 page not found");
     return;
   }
   r.status = 200;
@@ -41,20 +41,20 @@ void serveDashboardFile(server::Exchange& ex, std::string_view path) {
     r.body = nullptr;
     return;
   }
-  r.body = ex.arena.make<server::MemoryBody>(
+  r.body = ex.arena.make<exchange::MemoryBody>(
       std::string_view(reinterpret_cast<const char*>(asset->data), asset->size));
 }
 
 // Reached through dashboard_stripprefix@internal: the path is what followed /dashboard/.
 // "/dashboard" without its slash arrives as "/" with X-Forwarded-Prefix "/dashboard": the
 // browser must be sent to "/dashboard/" or relative asset paths would miss.
-awaitable<void> DashboardHandler::handle(server::Exchange& ex) const {
+awaitable<void> DashboardHandler::handle(exchange::Exchange& ex) const {
   std::string_view path = ex.request.path;
   std::string_view prefix;
   for (const auto& field : ex.request.headers)
     if (iequals(field.name, "X-Forwarded-Prefix")) prefix = field.value;
   if (path == "/" && prefix == "/dashboard" && ex.request.method == "GET") {
-    server::localReply(ex, 302, "");
+    exchange::localReply(ex, 302, "");
     ex.response.headers.clear();
     ex.response.headers.add("Location", "/dashboard/");
     ex.response.body = nullptr;

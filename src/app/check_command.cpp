@@ -5,8 +5,8 @@
 
 #include "app/commands.h"
 #include "app/setup.h"
-#include "server/config_pipeline.h"
-#include "server/server.h"
+#include "control/config_pipeline.h"
+#include "control/server.h"
 
 namespace causeway::app {
 
@@ -26,7 +26,7 @@ int checkCommand(const CommandLine& cl) {
   if (!result.configFile.empty()) std::cout << "static configuration: " << result.configFile << "\n";
 
   std::vector<config::ConfigError> startErrors;
-  auto entryPoints = server::resolveEntryPoints(config, startErrors);
+  auto entryPoints = control::resolveEntryPoints(config, startErrors);
   auto providers = makeProviders(config, startErrors);
   for (const auto& e : startErrors) print(e.toString(), e.warning);
 
@@ -37,8 +37,8 @@ int checkCommand(const CommandLine& cl) {
     if (loaded.ok) roots[provider->name()] = std::move(loaded.config.root);
   }
   std::vector<config::ConfigError> decodeErrors;
-  server::SnapshotPtr snapshot =
-      server::ConfigPipeline::buildOnce(config, entryPoints, std::move(roots), decodeErrors);
+  runtime::SnapshotPtr snapshot =
+      control::ConfigPipeline::buildOnce(config, entryPoints, std::move(roots), decodeErrors);
   // Element errors appear again on their element below; print the others here.
   for (const auto& e : decodeErrors) {
     if (e.element.rfind("http.routers.", 0) == 0 || e.element.rfind("http.services.", 0) == 0 ||
@@ -46,9 +46,9 @@ int checkCommand(const CommandLine& cl) {
       continue;
     print(e.toString(), e.warning);
   }
-  auto report = [&](const char* kind, const std::string& name, const server::ElementState& state) {
+  auto report = [&](const char* kind, const std::string& name, const runtime::ElementState& state) {
     for (const auto& error : state.errors)
-      print(std::string(kind) + " " + name + ": " + error, state.status != server::ElementStatus::Disabled);
+      print(std::string(kind) + " " + name + ": " + error, state.status != runtime::ElementStatus::Disabled);
   };
   for (const auto& [name, state] : snapshot->runtime.routers) report("router", name, state);
   for (const auto& [name, state] : snapshot->runtime.services) report("service", name, state);
@@ -57,7 +57,7 @@ int checkCommand(const CommandLine& cl) {
 
   size_t routers = 0;
   for (const auto& [name, state] : snapshot->runtime.routers)
-    if (state.status != server::ElementStatus::Disabled) ++routers;
+    if (state.status != runtime::ElementStatus::Disabled) ++routers;
   std::cout << "routers: " << routers << " enabled of " << snapshot->runtime.routers.size()
             << "; " << errors << " error(s), " << warnings << " warning(s)\n";
   return errors > 0 ? 1 : 0;

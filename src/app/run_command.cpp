@@ -7,18 +7,18 @@
 #include "admin/admin_handlers.h"
 #include "app/commands.h"
 #include "app/setup.h"
+#include "control/config_pipeline.h"
+#include "control/server.h"
 #include "core/log.h"
 #include "core/version.h"
 #include "observe/observability.h"
-#include "server/config_pipeline.h"
-#include "server/server.h"
 
 namespace causeway::app {
 namespace {
 
 class Controller {
  public:
-  Controller(const config::StaticConfig& config, server::Server& server,
+  Controller(const config::StaticConfig& config, control::Server& server,
              std::vector<std::unique_ptr<provider::Provider>>& providers)
       : config_(config), server_(server), providers_(providers),
         pipeline_(io_, config, server.entryPoints(), server.workerCount(), server.terminating(),
@@ -100,10 +100,15 @@ class Controller {
   // prometheus@internal, the reload counters, the access-log writer and the span exporter.
   void startObservability() {
     if (!observe_) return;
-    if (auto prometheus = observe_->prometheusService(server_, &pipeline_.health()))
+    auto openConnections = [this] {
+      std::vector<std::pair<std::string, int64_t>> counts;
+      for (const auto& ep : server_.entryPoints()) counts.emplace_back(ep.name, server_.openConnections(ep.index));
+      return counts;
+    };
+    if (auto prometheus = observe_->prometheusService(openConnections, &pipeline_.health()))
       pipeline_.setInternalService("prometheus@internal", std::move(prometheus));
     auto previous = std::move(pipeline_.onPublish);
-    pipeline_.onPublish = [this, previous](const server::Snapshot& snapshot) {
+    pipeline_.onPublish = [this, previous](const runtime::Snapshot& snapshot) {
       if (previous) previous(snapshot);
       observe_->configPublished(snapshot);
     };
@@ -123,13 +128,13 @@ class Controller {
       if (ec) return;
       server_.stopAccepting();
       server_.drain();
-      deadline_ = server::Clock::now() + grace;
+      deadline_ = Clock::now() + grace;
       pollDrained();
     });
   }
 
   void pollDrained() {
-    if (server_.activeConnections() == 0 || server::Clock::now() >= deadline_) {
+    if (server_.activeConnections() == 0 || Clock::now() >= deadline_) {
       if (server_.activeConnections() > 0)
         log::warn("grace period over: closing remaining connections",
                   {{"connections", server_.activeConnections()}});
@@ -144,14 +149,14 @@ class Controller {
 
   asio::io_context io_;
   const config::StaticConfig& config_;
-  server::Server& server_;
+  control::Server& server_;
   std::vector<std::unique_ptr<provider::Provider>>& providers_;
-  server::ConfigPipeline pipeline_;
+  control::ConfigPipeline pipeline_;
   asio::signal_set signals_;
   asio::signal_set reloadSignals_;
   asio::steady_timer timer_;
   bool terminating_ = false;
-  server::Clock::time_point deadline_{};
+  Clock::time_point deadline_{};
   std::shared_ptr<observe::Observability> observe_;
 };
 
@@ -165,7 +170,7 @@ int runCommand(const CommandLine& cl) {
   if (!configFile.empty()) log::info("static configuration loaded", {{"file", configFile}});
 
   std::vector<config::ConfigError> errors;
-  auto entryPoints = server::resolveEntryPoints(*config, errors);
+  auto entryPoints = control::resolveEntryPoints(*config, errors);
   auto providers = makeProviders(*config, errors);
   bool failed = false;
   for (const auto& error : errors) {
@@ -180,7 +185,7 @@ int runCommand(const CommandLine& cl) {
 
   std::signal(SIGPIPE, SIG_IGN);
 
-  server::Server server(*config, std::move(entryPoints));
+  control::Server server(*config, std::move(entryPoints));
   std::string error;
   if (!server.bind(error)) {
     std::cerr << error << "\n";

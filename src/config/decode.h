@@ -37,11 +37,6 @@
 // An empty value (`key:` in YAML) leaves a scalar, list or map field at its default.
 #pragma once
 
-#include "config/config_error.h"
-#include "config/decode_context.h"
-#include "config/duration.h"
-#include "config/node.h"
-
 #include <array>
 #include <cstdint>
 #include <limits>
@@ -52,6 +47,11 @@
 #include <string_view>
 #include <type_traits>
 #include <vector>
+
+#include "config/config_error.h"
+#include "config/decode_context.h"
+#include "config/duration.h"
+#include "config/node.h"
 
 namespace causeway::config {
 

@@ -1,11 +1,11 @@
 // Error collection while decoding the generic tree into typed structs.
 #pragma once
 
-#include "config/config_error.h"
-
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "config/config_error.h"
 
 namespace causeway::config {
 

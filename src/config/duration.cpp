@@ -1,8 +1,8 @@
 #include "config/duration.h"
 
-#include "core/strings.h"
-
 #include <cstdint>
+
+#include "core/strings.h"
 
 namespace causeway::config {
 

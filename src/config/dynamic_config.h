@@ -3,6 +3,12 @@
 // errors carries them and is disabled later; its siblings decode normally.
 #pragma once
 
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "config/config_error.h"
 #include "config/decode.h"
 #include "config/domain.h"
@@ -10,12 +16,6 @@
 #include "config/dynamic_tls.h"
 #include "config/node.h"
 #include "config/servers_transport.h"
-
-#include <cstdint>
-#include <map>
-#include <optional>
-#include <string>
-#include <vector>
 
 namespace causeway::config {
 

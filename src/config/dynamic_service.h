@@ -2,15 +2,15 @@
 // defaults.
 #pragma once
 
-#include "config/decode.h"
-#include "config/duration.h"
-
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "config/decode.h"
+#include "config/duration.h"
 
 namespace causeway::config {
 

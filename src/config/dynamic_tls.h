@@ -1,13 +1,13 @@
 // Dynamic configuration: the `tls` section (reference §2.5).
 #pragma once
 
-#include "config/decode.h"
-#include "config/domain.h"
-
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "config/decode.h"
+#include "config/domain.h"
 
 namespace causeway::config {
 

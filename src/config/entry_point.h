@@ -2,15 +2,15 @@
 // defaults. Decoded by decode.h; see static_config.h for the whole static configuration.
 #pragma once
 
-#include "config/decode.h"
-#include "config/domain.h"
-#include "config/duration.h"
-
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "config/decode.h"
+#include "config/domain.h"
+#include "config/duration.h"
 
 namespace causeway::config {
 

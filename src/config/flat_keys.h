@@ -1,11 +1,11 @@
 // Flat key paths (CLI flags, environment variables) → the generic tree.
 #pragma once
 
-#include "config/config_error.h"
-#include "config/node.h"
-
 #include <string>
 #include <vector>
+
+#include "config/config_error.h"
+#include "config/node.h"
 
 namespace causeway::config {
 

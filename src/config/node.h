@@ -3,15 +3,15 @@
 // typed structs. No format has its own schema.
 #pragma once
 
-#include "config/config_error.h"
-#include "core/strings.h"
-
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include "config/config_error.h"
+#include "core/strings.h"
 
 namespace causeway::config {
 

@@ -2,15 +2,15 @@
 // with Traefik's key names and defaults. Included by static_config.h; interpreted by observe/.
 #pragma once
 
-#include "config/decode.h"
-#include "config/duration.h"
-#include "config/node.h"
-
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "config/decode.h"
+#include "config/duration.h"
+#include "config/node.h"
 
 namespace causeway::config {
 

@@ -2,12 +2,12 @@
 // syntax errors come back in ParseResult::errors with the file, line and column.
 #pragma once
 
-#include "config/config_error.h"
-#include "config/node.h"
-
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "config/config_error.h"
+#include "config/node.h"
 
 namespace causeway::config {
 

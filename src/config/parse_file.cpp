@@ -1,7 +1,8 @@
-#include "config/parse.h"
 
 #include <fstream>
 #include <sstream>
+
+#include "config/parse.h"
 
 namespace causeway::config {
 

@@ -1,15 +1,15 @@
 // Dynamic configuration: `http.serversTransports.<name>` (reference §2.3).
 #pragma once
 
-#include "config/decode.h"
-#include "config/duration.h"
-#include "config/dynamic_tls.h"
-#include "config/node.h"
-
 #include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "config/decode.h"
+#include "config/duration.h"
+#include "config/dynamic_tls.h"
+#include "config/node.h"
 
 namespace causeway::config {
 

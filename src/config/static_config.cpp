@@ -1,10 +1,10 @@
 #include "config/static_config.h"
 
-#include "config/flat_keys.h"
-#include "config/parse.h"
-
 #include <filesystem>
 #include <system_error>
+
+#include "config/flat_keys.h"
+#include "config/parse.h"
 
 namespace causeway::config {
 

@@ -2,18 +2,18 @@
 // and CLI flags, with Traefik's key names and defaults.
 #pragma once
 
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "config/config_error.h"
 #include "config/decode.h"
 #include "config/duration.h"
 #include "config/entry_point.h"
 #include "config/node.h"
 #include "config/observability_config.h"
-
-#include <chrono>
-#include <map>
-#include <optional>
-#include <string>
-#include <vector>
 
 namespace causeway::config {
 

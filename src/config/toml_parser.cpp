@@ -1,10 +1,11 @@
 // TOML → Node, with toml++.
-#include "config/parse.h"
 
 #include <algorithm>
 #include <charconv>
 #include <sstream>
 #include <toml++/toml.h>
+
+#include "config/parse.h"
 
 namespace causeway::config {
 

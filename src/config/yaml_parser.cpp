@@ -1,8 +1,9 @@
 // YAML → Node, with yaml-cpp. yaml-cpp throws; nothing escapes this file.
-#include "config/parse.h"
 
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
+
+#include "config/parse.h"
 
 namespace causeway::config {
 

@@ -6,7 +6,6 @@ namespace causeway::http {
 
 namespace {
 
-
 constexpr std::array<std::string_view, 8> kProtected = {
     "Host",   "Content-Length", "Transfer-Encoding", "Authorization",
     "Cookie", "Forwarded",      "X-Real-Ip",         "X-Scheme",

@@ -4,10 +4,10 @@
 // src/http.
 #pragma once
 
-#include "http/h1/char_class.h"
-
 #if defined(__SSE2__)
 #include <emmintrin.h>
+
+#include "http/h1/char_class.h"
 #endif
 
 namespace causeway::http::scan {

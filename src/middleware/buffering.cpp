@@ -10,10 +10,11 @@
 //  - disableRequestBuffer / disableResponseBuffer skip one side (both: pass through).
 #include <array>
 
-#include "middleware/common.h"
-#include "middleware/mw_util.h"
-#include "middleware/predicate.h"
-#include "middleware/spill_buffer.h"
+#include "exchange/replies.h"
+#include "exchange/spill_buffer.h"
+#include "expr/predicate.h"
+#include "http/go_text.h"
+#include "middleware/contract.h"
 
 namespace causeway::middleware {
 namespace {
@@ -23,9 +24,9 @@ constexpr int kMaxRetryAttempts = 10;
 
 enum RetryFn { kRequestMethod, kIsNetworkError, kAttempts, kResponseCode };
 
-const std::array<predicate::Function, 4>& retryFunctions() {
-  using predicate::Type;
-  static const std::array<predicate::Function, 4> fns = {{
+const std::array<expr::predicate::Function, 4>& retryFunctions() {
+  using expr::predicate::Type;
+  static const std::array<expr::predicate::Function, 4> fns = {{
       {"RequestMethod", {}, Type::String},
       {"IsNetworkError", {}, Type::Predicate},
       {"Attempts", {}, Type::Int},
@@ -66,13 +67,13 @@ struct Options {
       context.error("buffering: mem bytes should be >= 0 got " +
                     std::to_string(memResponseBodyBytes));
     std::string error;
-    if (!retryExpression.empty() && !predicate::parse(retryExpression, retryFunctions(), error))
+    if (!retryExpression.empty() && !expr::predicate::parse(retryExpression, retryFunctions(), error))
       context.error("buffering: invalid retryExpression \"" + retryExpression + "\": " + error);
   }
 };
 
 // oxy's bufferWriter.expectBody.
-bool expectBody(std::string_view method, const server::Response& r) {
+bool expectBody(std::string_view method, const exchange::Response& r) {
   if (method == "HEAD") return false;
   if ((r.status >= 100 && r.status < 200) || r.status == 204 || r.status == 304) return false;
   if (r.headers.get("Content-Length") == "0") return false;
@@ -87,7 +88,7 @@ class Buffering final : public Handler {
       : o_(options), next_(std::move(next)) {
     std::string error;
     if (!o_.retryExpression.empty())
-      retry_ = predicate::parse(o_.retryExpression, retryFunctions(), error);
+      retry_ = expr::predicate::parse(o_.retryExpression, retryFunctions(), error);
   }
 
   awaitable<void> handle(Exchange& ex) const override {
@@ -95,13 +96,13 @@ class Buffering final : public Handler {
       co_await next_->handle(ex);
       co_return;
     }
-    const SpillBuffer* request = nullptr;
+    const exchange::SpillBuffer* request = nullptr;
     bool replayable = true;
     if (!o_.disableRequestBuffer) {
       int status = co_await bufferRequest(ex, request);
       if (status != 0) {
         if (status == 413) ex.record.errorDetail = "request body over limit";
-        bareReply(ex, status, goStatusText(status));
+        exchange::bareReply(ex, status, http::goStatusText(status));
         if (status == 500) ex.response.closeConnection = true;
         co_return;
       }
@@ -115,16 +116,16 @@ class Buffering final : public Handler {
     int64_t memLimit = o_.memResponseBodyBytes == 0 ? kDefaultMemBytes : o_.memResponseBodyBytes;
     for (int attempt = 1;; ++attempt) {
       co_await next_->handle(ex);
-      server::Response& r = ex.response;
+      exchange::Response& r = ex.response;
       if (r.tunnel) co_return;
-      SpillBuffer* response = nullptr;
+      exchange::SpillBuffer* response = nullptr;
       bool expect = expectBody(ex.request.method, r);
       if (expect && r.body) {
-        response = ex.arena.make<SpillBuffer>(size_t(memLimit));
+        response = ex.arena.make<exchange::SpillBuffer>(size_t(memLimit));
         bool tooLarge = false;
         bool broken = false;
         while (!r.body->finished()) {
-          server::BodyChunk chunk = co_await r.body->read();
+          exchange::BodyChunk chunk = co_await r.body->read();
           if (chunk.error) {
             broken = true;
             break;
@@ -142,26 +143,26 @@ class Buffering final : public Handler {
         }
         if (tooLarge) {
           ex.record.errorDetail = "response body over limit";
-          bareReply(ex, 500, goStatusText(500));
+          exchange::bareReply(ex, 500, http::goStatusText(500));
           co_return;
         }
         if (broken) {
           // The upstream body broke after its head: cut the client connection, as Go does.
-          r.body = ex.arena.make<BrokenBody>();
+          r.body = ex.arena.make<exchange::BrokenBody>();
           co_return;
         }
       }
       if (retry_ && attempt <= kMaxRetryAttempts && replayable && shouldRetry(ex, attempt)) {
-        ex.response = server::Response{};
+        ex.response = exchange::Response{};
         ex.record.networkError = false;
         ex.request.body =
-            request && request->size() > 0 ? ex.arena.make<SpillBody>(*request) : nullptr;
+            request && request->size() > 0 ? ex.arena.make<exchange::SpillBody>(*request) : nullptr;
         continue;
       }
       if (!expect) {
         r.body = nullptr;
       } else {
-        r.body = response ? ex.arena.make<SpillBody>(*response) : nullptr;
+        r.body = response ? ex.arena.make<exchange::SpillBody>(*response) : nullptr;
         if (!response) r.headers.set("Content-Length", "0");
       }
       co_return;
@@ -170,8 +171,8 @@ class Buffering final : public Handler {
 
  private:
   // Reads the request body into a SpillBuffer. Returns 0, or the status to answer with.
-  awaitable<int> bufferRequest(Exchange& ex, const SpillBuffer*& out) const {
-    server::BodySource* body = ex.request.body;
+  awaitable<int> bufferRequest(Exchange& ex, const exchange::SpillBuffer*& out) const {
+    exchange::BodySource* body = ex.request.body;
     if (!body) co_return 0;
     int64_t max = o_.maxRequestBodyBytes;
     if (max > 0) {
@@ -179,16 +180,16 @@ class Buffering final : public Handler {
     }
     int64_t mem = o_.memRequestBodyBytes == 0 ? kDefaultMemBytes : o_.memRequestBodyBytes;
     if (max > 0 && max < mem) mem = max;
-    auto* buffer = ex.arena.make<SpillBuffer>(size_t(mem));
+    auto* buffer = ex.arena.make<exchange::SpillBuffer>(size_t(mem));
     while (!body->finished()) {
-      server::BodyChunk chunk = co_await body->read();
+      exchange::BodyChunk chunk = co_await body->read();
       if (chunk.error) co_return 500;
       if (max > 0 && int64_t(buffer->size() + chunk.data.size()) > max) co_return 413;
       if (!buffer->append(chunk.data)) co_return 500;
       if (chunk.last) break;
     }
     out = buffer;
-    ex.request.body = buffer->size() > 0 ? ex.arena.make<SpillBody>(*buffer) : nullptr;
+    ex.request.body = buffer->size() > 0 ? ex.arena.make<exchange::SpillBody>(*buffer) : nullptr;
     // The request now goes upstream with Content-Length.
     ex.request.headers.remove("Transfer-Encoding");
     co_return 0;
@@ -197,15 +198,15 @@ class Buffering final : public Handler {
   bool shouldRetry(const Exchange& ex, int attempt) const {
     int code = ex.response.status;
     std::string_view method = ex.request.method;
-    return retry_->evaluate([&](int function, const std::vector<predicate::Value>&) {
-      predicate::Value v;
+    return retry_->evaluate([&](int function, const std::vector<expr::predicate::Value>&) {
+      expr::predicate::Value v;
       switch (function) {
       case kRequestMethod:
-        v.type = predicate::Type::String;
+        v.type = expr::predicate::Type::String;
         v.s = std::string(method);
         break;
       case kIsNetworkError:
-        v.type = predicate::Type::Predicate;
+        v.type = expr::predicate::Type::Predicate;
         v.i = code == 502 || code == 504;
         break;
       case kAttempts:
@@ -221,10 +222,10 @@ class Buffering final : public Handler {
 
   Options o_;
   HandlerPtr next_;
-  std::optional<predicate::Expression> retry_;
+  std::optional<expr::predicate::Expression> retry_;
 };
 
-const server::MiddlewareRegistration registration("buffering", makeFactory<Options, Buffering>, "Buffer");
+const exchange::MiddlewareRegistration registration("buffering", makeFactory<Options, Buffering>, "Buffer");
 
 }  // namespace
 }  // namespace causeway::middleware

@@ -3,8 +3,8 @@
 // middleware. Like Go: not for 1xx/204/304, not when Content-Encoding is set, not for an
 // empty body. The deprecated `autoDetect: false` turns the middleware into a no-op.
 #include "core/log.h"
-#include "middleware/common.h"
-#include "middleware/sniff.h"
+#include "http/sniff.h"
+#include "middleware/contract.h"
 
 namespace causeway::middleware {
 namespace {
@@ -15,11 +15,11 @@ struct Options {
 };
 
 // Replays the piece read for sniffing, then reads on from the original body.
-class ReplayFirstPiece final : public server::BodySource {
+class ReplayFirstPiece final : public exchange::BodySource {
  public:
-  ReplayFirstPiece(server::BodySource& inner, server::BodyChunk first)
+  ReplayFirstPiece(exchange::BodySource& inner, exchange::BodyChunk first)
       : inner_(inner), first_(first) {}
-  awaitable<server::BodyChunk> read() override {
+  awaitable<exchange::BodyChunk> read() override {
     if (pending_) {
       pending_ = false;
       co_return first_;
@@ -31,8 +31,8 @@ class ReplayFirstPiece final : public server::BodySource {
   bool finished() const override { return !pending_ && inner_.finished(); }
 
  private:
-  server::BodySource& inner_;
-  server::BodyChunk first_;
+  exchange::BodySource& inner_;
+  exchange::BodyChunk first_;
   bool pending_ = true;
 };
 
@@ -45,12 +45,12 @@ class ContentType final : public Handler {
     auto& r = ex.response;
     if (r.status < 200 || r.status == 204 || r.status == 304 || !r.body || r.tunnel) co_return;
     if (r.headers.has("Content-Type") || !r.headers.get("Content-Encoding").empty()) co_return;
-    server::BodyChunk first;
+    exchange::BodyChunk first;
     do {
       first = co_await r.body->read();
     } while (first.data.empty() && !first.last && !first.error);
     if (!first.error && !first.data.empty())
-      r.headers.add("Content-Type", detectContentType(first.data));
+      r.headers.add("Content-Type", http::detectContentType(first.data));
     r.body = ex.arena.make<ReplayFirstPiece>(*r.body, first);
   }
 
@@ -58,7 +58,7 @@ class ContentType final : public Handler {
   HandlerPtr next_;
 };
 
-class Factory final : public server::MiddlewareFactory {
+class Factory final : public exchange::MiddlewareFactory {
  public:
   explicit Factory(bool enabled) : enabled_(enabled) {}
   HandlerPtr wrap(HandlerPtr next, const WrapContext& context) const override {
@@ -85,7 +85,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
   return std::make_shared<Factory>(options.autoDetect.value_or(true));
 }
 
-const server::MiddlewareRegistration registration("contentType", create);
+const exchange::MiddlewareRegistration registration("contentType", create);
 
 }  // namespace
 }  // namespace causeway::middleware

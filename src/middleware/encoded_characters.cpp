@@ -2,8 +2,8 @@
 // allow* option defaults to false here: a path holding a percent-encoded character that is
 // not allowed (%2F/%2f, %5C/%5c, %00, %3B/%3b, %25, %3F/%3f, %23) is answered with 400 and
 // an empty body, as Traefik writes it (rw.WriteHeader(400)).
-#include "middleware/common.h"
-#include "middleware/mw_util.h"
+#include "exchange/replies.h"
+#include "middleware/contract.h"
 
 namespace causeway::middleware {
 namespace {
@@ -52,14 +52,14 @@ class EncodedCharacters final : public Handler {
       for (size_t i = 0; i < path.size(); ++i) {
         if (path[i] != '%') continue;
         if (i + 2 >= path.size()) {
-          bareReply(ex, 400, {});
+          exchange::bareReply(ex, 400, {});
           co_return;
         }
         std::string_view code = path.substr(i, 3);
         for (const auto& d : denied_) {
           if (d == code) {
             ex.record.errorDetail = "encoded character not allowed in the path";
-            bareReply(ex, 400, {});
+            exchange::bareReply(ex, 400, {});
             co_return;
           }
         }
@@ -74,7 +74,7 @@ class EncodedCharacters final : public Handler {
   HandlerPtr next_;
 };
 
-const server::MiddlewareRegistration registration("encodedCharacters",
+const exchange::MiddlewareRegistration registration("encodedCharacters",
                                                   makeFactory<Options, EncodedCharacters>);
 
 }  // namespace

@@ -9,12 +9,13 @@
 #include <map>
 
 #include "core/log.h"
-#include "middleware/common.h"
+#include "exchange/local_reply.h"
+#include "exchange/replies.h"
+#include "http/go_text.h"
+#include "http/go_url.h"
+#include "http/status_ranges.h"
 #include "http/uri.h"
-#include "middleware/go_url.h"
-#include "middleware/mw_util.h"
-#include "middleware/status_ranges.h"
-#include "server/local_reply.h"
+#include "middleware/contract.h"
 
 namespace causeway::middleware {
 namespace {
@@ -38,7 +39,7 @@ struct Options {
 };
 
 struct Rewrite {
-  StatusRanges from;
+  http::StatusRanges from;
   int to;
 };
 
@@ -49,9 +50,9 @@ void replaceAll(std::string& s, std::string_view from, std::string_view to) {
 
 struct Config {
   Options options_;
-  StatusRanges ranges_;
+  http::StatusRanges ranges_;
   std::vector<Rewrite> rewrites_;
-  server::ServiceRefPtr service_;
+  exchange::ServiceRefPtr service_;
 };
 
 class Errors final : public Handler {
@@ -61,7 +62,7 @@ class Errors final : public Handler {
 
   awaitable<void> handle(Exchange& ex) const override {
     co_await next_->handle(ex);
-    server::Response& r = ex.response;
+    exchange::Response& r = ex.response;
     int code = r.status == 0 ? 200 : r.status;
     if (r.tunnel || code < 200 || !c_->ranges_.contains(code)) co_return;
     const HandlerPtr& service = c_->service_->handler();
@@ -77,7 +78,7 @@ class Errors final : public Handler {
     log::debug("caught error status, returning the error page",
                {{"middleware", name_}, {"status", originalCode}, {"rewritten", code}});
     // The original body is not sent: release it (bounded drain for connection reuse).
-    co_await drainBody(r.body, kDrainLimit);
+    co_await exchange::drainBody(r.body, kDrainLimit);
     r.body = nullptr;
 
     const auto& q = ex.request;
@@ -98,17 +99,17 @@ class Errors final : public Handler {
       replaceAll(query, "{url}", http::queryEscape(url));
     }
     std::string error;
-    auto page = gourl::parse("http://" + std::string(q.authority) + query, error);
+    auto page = http::gourl::parse("http://" + std::string(q.authority) + query, error);
     if (!page) {
       log::error("unable to create error page request", {{"middleware", name_}, {"error", error}});
-      server::errorReply(ex, code, goStatusText(code));
+      exchange::errorReply(ex, code, http::goStatusText(code));
       co_return;
     }
 
     Exchange sub(ex.worker, ex.arena, ex.connection);
     sub.snapshot = ex.snapshot;
     sub.record = ex.record;
-    server::Request& pr = sub.request;
+    exchange::Request& pr = sub.request;
     pr.method = "GET";
     pr.path = ex.arena.copy(page->escapedPath());
     if (pr.path.empty()) pr.path = "/";
@@ -147,7 +148,7 @@ class Errors final : public Handler {
   std::string name_;
 };
 
-class Factory final : public server::MiddlewareFactory {
+class Factory final : public exchange::MiddlewareFactory {
  public:
   explicit Factory(std::shared_ptr<const Config> config) : config_(std::move(config)) {}
   HandlerPtr wrap(HandlerPtr next, const WrapContext& context) const override {
@@ -158,7 +159,7 @@ class Factory final : public server::MiddlewareFactory {
   std::shared_ptr<const Config> config_;
 };
 
-server::MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& context) {
+exchange::MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& context) {
   Options options;
   config::DecodeContext decode;
   config::decode(node, options, decode);
@@ -166,7 +167,7 @@ server::MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildCon
     if (!e.warning) context.error(e.toString());
   if (!context.errors().empty()) return nullptr;
   std::string error;
-  auto ranges = parseStatusRanges(options.status, error);
+  auto ranges = http::parseStatusRanges(options.status, error);
   if (!ranges) {
     context.error("errors: " + error);
     return nullptr;
@@ -174,7 +175,7 @@ server::MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildCon
   std::vector<Rewrite> rewrites;
   // Go iterates the map in random order; a sorted order keeps overlapping ranges deterministic.
   for (const auto& [from, to] : options.statusRewrites) {
-    auto parsed = parseStatusRanges({from}, error);
+    auto parsed = http::parseStatusRanges({from}, error);
     if (!parsed) {
       context.error("errors: statusRewrites: " + error);
       return nullptr;
@@ -191,7 +192,7 @@ server::MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildCon
   return std::make_shared<Factory>(std::move(config));
 }
 
-const server::MiddlewareRegistration registration("errors", create, "customError");
+const exchange::MiddlewareRegistration registration("errors", create, "customError");
 
 }  // namespace
 }  // namespace causeway::middleware

@@ -5,9 +5,10 @@
 // lines) at the end of the body, and text mode is base64-encoded as one stream. CORS
 // preflights from allowed origins (allowOrigins, "*" for any) are answered here, as
 // Traefik's wrapper (improbable-eng/grpc-web with rs/cors) does. Other requests pass.
-#include "middleware/common.h"
-#include "middleware/http_util.h"
-#include "server/local_reply.h"
+#include "core/bytes.h"
+#include "exchange/local_reply.h"
+#include "http/go_text.h"
+#include "middleware/contract.h"
 
 namespace causeway::middleware {
 namespace {
@@ -20,48 +21,48 @@ struct Options {
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 // Decodes base64 text arriving in pieces of any size.
-class Base64DecodingBody final : public server::BodySource {
+class Base64DecodingBody final : public exchange::BodySource {
  public:
-  explicit Base64DecodingBody(server::BodySource* inner) : inner_(inner) {}
-  awaitable<server::BodyChunk> read() override {
+  explicit Base64DecodingBody(exchange::BodySource* inner) : inner_(inner) {}
+  awaitable<exchange::BodyChunk> read() override {
     while (true) {
-      server::BodyChunk chunk = co_await inner_->read();
+      exchange::BodyChunk chunk = co_await inner_->read();
       if (chunk.error) co_return chunk;
       for (char c : chunk.data)
         if (c != '\n' && c != '\r') pending_.push_back(c);
       size_t usable = chunk.last ? pending_.size() : pending_.size() / 4 * 4;
       decoded_.clear();
       if (usable > 0 && !base64Decode(std::string_view(pending_).substr(0, usable), decoded_))
-        co_return server::BodyChunk{{}, false, true};
+        co_return exchange::BodyChunk{{}, false, true};
       pending_.erase(0, usable);
       if (chunk.last) finished_ = true;
-      if (!decoded_.empty() || chunk.last) co_return server::BodyChunk{decoded_, chunk.last, false};
+      if (!decoded_.empty() || chunk.last) co_return exchange::BodyChunk{decoded_, chunk.last, false};
     }
   }
   bool finished() const override { return finished_; }
 
  private:
-  server::BodySource* inner_;
+  exchange::BodySource* inner_;
   std::string pending_;
   std::string decoded_;
   bool finished_ = false;
 };
 
 // The gRPC response body followed by the gRPC-Web trailer frame; base64 in text mode.
-class GrpcWebResponseBody final : public server::BodySource {
+class GrpcWebResponseBody final : public exchange::BodySource {
  public:
-  GrpcWebResponseBody(server::BodySource* inner, const http::Headers& headers, bool text)
+  GrpcWebResponseBody(exchange::BodySource* inner, const http::Headers& headers, bool text)
       : inner_(inner), text_(text) {
     // A trailers-only answer carries the status in its headers.
     for (const auto& f : headers)
       if (istartsWith(f.name, "grpc-")) headerStatus_.emplace_back(toLower(f.name), std::string(f.value));
   }
-  awaitable<server::BodyChunk> read() override {
-    if (done_) co_return server::BodyChunk{{}, true, false};
+  awaitable<exchange::BodyChunk> read() override {
+    if (done_) co_return exchange::BodyChunk{{}, true, false};
     out_.clear();
     bool last = true;
     if (inner_) {
-      server::BodyChunk chunk = co_await inner_->read();
+      exchange::BodyChunk chunk = co_await inner_->read();
       if (chunk.error) co_return chunk;
       out_.append(chunk.data);
       last = chunk.last;
@@ -79,18 +80,18 @@ class GrpcWebResponseBody final : public server::BodySource {
       out_ += frame;
       done_ = true;
     }
-    if (!text_) co_return server::BodyChunk{out_, last, false};
+    if (!text_) co_return exchange::BodyChunk{out_, last, false};
     // One base64 stream: encode whole 3-byte groups now, the rest with the next piece.
     carry_ += out_;
     size_t usable = last ? carry_.size() : carry_.size() / 3 * 3;
     encoded_ = base64Encode(std::string_view(carry_).substr(0, usable));
     carry_.erase(0, usable);
-    co_return server::BodyChunk{encoded_, last, false};
+    co_return exchange::BodyChunk{encoded_, last, false};
   }
   bool finished() const override { return done_; }
 
  private:
-  server::BodySource* inner_;
+  exchange::BodySource* inner_;
   bool text_;
   std::vector<std::pair<std::string, std::string>> headerStatus_;
   std::string out_, carry_, encoded_;
@@ -105,7 +106,7 @@ class GrpcWeb final : public Handler {
     auto& r = ex.request;
     std::string_view origin = r.headers.get("Origin");
     if (r.method == "OPTIONS" && r.headers.has("Access-Control-Request-Method")) {
-      server::localReply(ex, 204, "");
+      exchange::localReply(ex, 204, "");
       ex.response.headers.clear();
       ex.response.body = nullptr;
       ex.response.headers.add("Vary", "Origin, Access-Control-Request-Method, Access-Control-Request-Headers");
@@ -167,7 +168,7 @@ class GrpcWeb final : public Handler {
   HandlerPtr next_;
 };
 
-const server::MiddlewareRegistration registration("grpcWeb", makeFactory<Options, GrpcWeb>, "GRPCWeb");
+const exchange::MiddlewareRegistration registration("grpcWeb", makeFactory<Options, GrpcWeb>, "GRPCWeb");
 
 }  // namespace
 }  // namespace causeway::middleware

@@ -5,16 +5,16 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "middleware/common.h"
-#include "middleware/source_criterion.h"
-#include "server/local_reply.h"
+#include "exchange/local_reply.h"
+#include "limits/source_criterion.h"
+#include "middleware/contract.h"
 
 namespace causeway::middleware {
 namespace {
 
 struct Options {
   int64_t amount = 0;
-  std::optional<SourceCriterionOptions> sourceCriterion;
+  std::optional<limits::SourceCriterionOptions> sourceCriterion;
 
   static void describe(auto& self, auto& v) {
     v("amount", self.amount);
@@ -72,7 +72,7 @@ class Lease {
 
 struct Compiled {
   int64_t amount = 0;
-  SourceExtractor extractor;
+  limits::SourceExtractor extractor;
 };
 
 class InFlightReq final : public Handler {
@@ -84,7 +84,7 @@ class InFlightReq final : public Handler {
     std::string key = c_.extractor.extract(ex);
     if (!table_->acquire(key, c_.amount)) {
       ex.record.errorDetail = "too many requests in flight";
-      server::localReply(ex, 429, "max connections reached: " + std::to_string(c_.amount));
+      exchange::localReply(ex, 429, "max connections reached: " + std::to_string(c_.amount));
       ex.response.headers.remove("X-Content-Type-Options");
       co_return;
     }
@@ -98,7 +98,7 @@ class InFlightReq final : public Handler {
   std::shared_ptr<InFlightTable> table_;  // one per router, shared by every worker
 };
 
-class Factory final : public server::MiddlewareFactory {
+class Factory final : public exchange::MiddlewareFactory {
  public:
   explicit Factory(Compiled c) : c_(std::move(c)) {}
   HandlerPtr wrap(HandlerPtr next, const WrapContext& context) const override {
@@ -118,7 +118,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
   if (!context.errors().empty()) return nullptr;
   std::string error;
   auto extractor =
-      SourceExtractor::make(options.sourceCriterion, SourceExtractor::Fallback::RequestHost, error);
+      limits::SourceExtractor::make(options.sourceCriterion, limits::SourceExtractor::Fallback::RequestHost, error);
   if (!extractor) {
     context.error("inFlightReq: error creating requests limiter: " + error);
     return nullptr;
@@ -126,7 +126,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
   return std::make_shared<Factory>(Compiled{options.amount, std::move(*extractor)});
 }
 
-const server::MiddlewareRegistration registration("inFlightReq", create);
+const exchange::MiddlewareRegistration registration("inFlightReq", create);
 
 }  // namespace
 }  // namespace causeway::middleware

@@ -2,17 +2,17 @@
 // ipStrategy picks it (the peer address by default), is in sourceRange reach the next
 // handler; the others get rejectStatusCode (403) with the status text as body.
 #include "core/log.h"
-#include "middleware/common.h"
-#include "middleware/http_util.h"
-#include "middleware/source_criterion.h"
-#include "server/local_reply.h"
+#include "exchange/local_reply.h"
+#include "http/go_text.h"
+#include "limits/source_criterion.h"
+#include "middleware/contract.h"
 
 namespace causeway::middleware {
 namespace {
 
 struct AllowListOptions {
   std::vector<std::string> sourceRange;
-  std::optional<IpStrategyOptions> ipStrategy;
+  std::optional<limits::IpStrategyOptions> ipStrategy;
   int64_t rejectStatusCode = 0;
 
   static void describe(auto& self, auto& v) {
@@ -24,7 +24,7 @@ struct AllowListOptions {
 
 struct WhiteListOptions {
   std::vector<std::string> sourceRange;
-  std::optional<IpStrategyOptions> ipStrategy;
+  std::optional<limits::IpStrategyOptions> ipStrategy;
 
   static void describe(auto& self, auto& v) {
     v("sourceRange", self.sourceRange);
@@ -41,13 +41,13 @@ std::string concat(std::string_view a, std::string_view b, std::string_view c = 
 }
 
 struct Compiled {
-  IpChecker checker;
-  IpStrategy strategy;
+  limits::IpChecker checker;
+  limits::IpStrategy strategy;
   int status = 403;
 };
 
 std::optional<Compiled> compile(std::string_view type, const std::vector<std::string>& sourceRange,
-                                const std::optional<IpStrategyOptions>& ipStrategy,
+                                const std::optional<limits::IpStrategyOptions>& ipStrategy,
                                 int64_t rejectStatus, MiddlewareBuildContext& context) {
   if (sourceRange.empty()) {
     context.error(concat(type, ": sourceRange is empty, IPAllowLister not created"));
@@ -55,7 +55,7 @@ std::optional<Compiled> compile(std::string_view type, const std::vector<std::st
   }
   Compiled c;
   if (rejectStatus != 0) {
-    if (rejectStatus < 100 || rejectStatus > 999 || goStatusText(int(rejectStatus)).empty()) {
+    if (rejectStatus < 100 || rejectStatus > 999 || http::goStatusText(int(rejectStatus)).empty()) {
       context.error(concat(type, ": invalid HTTP status code ", std::to_string(rejectStatus)));
       return std::nullopt;
     }
@@ -69,7 +69,7 @@ std::optional<Compiled> compile(std::string_view type, const std::vector<std::st
     }
   }
   std::string error;
-  auto strategy = IpStrategy::make(ipStrategy ? &*ipStrategy : nullptr, error);
+  auto strategy = limits::IpStrategy::make(ipStrategy ? &*ipStrategy : nullptr, error);
   if (!strategy) {
     context.error(concat(type, ": ", error));
     return std::nullopt;
@@ -90,7 +90,7 @@ class IpAllowList final : public Handler {
       log::debug("rejecting IP", {{"middlewareName", name_}, {"ip", ip}});
       ex.record.errorDetail = "client IP not allowed";
       // Traefik writes the status text with no Content-Type: Go sniffs text/plain.
-      server::localReply(ex, c_.status, goStatusText(c_.status));
+      exchange::localReply(ex, c_.status, http::goStatusText(c_.status));
       ex.response.headers.remove("X-Content-Type-Options");
       co_return;
     }
@@ -103,7 +103,7 @@ class IpAllowList final : public Handler {
   std::string name_;
 };
 
-class Factory final : public server::MiddlewareFactory {
+class Factory final : public exchange::MiddlewareFactory {
  public:
   explicit Factory(Compiled c) : c_(std::move(c)) {}
   HandlerPtr wrap(HandlerPtr next, const WrapContext& context) const override {
@@ -130,11 +130,11 @@ MiddlewareFactoryPtr create(std::string_view type, const config::Node& node,
   return std::make_shared<Factory>(std::move(*compiled));
 }
 
-const server::MiddlewareRegistration allowList("ipAllowList", [](const config::Node& node,
+const exchange::MiddlewareRegistration allowList("ipAllowList", [](const config::Node& node,
                                                                  MiddlewareBuildContext& c) {
   return create<AllowListOptions>("ipAllowList", node, c);
 }, "IPAllowLister");
-const server::MiddlewareRegistration whiteList("ipWhiteList", [](const config::Node& node,
+const exchange::MiddlewareRegistration whiteList("ipWhiteList", [](const config::Node& node,
                                                                  MiddlewareBuildContext& c) {
   return create<WhiteListOptions>("ipWhiteList", node, c);
 }, "IPWhiteLister");

@@ -13,7 +13,7 @@
 #include <openssl/x509v3.h>
 
 #include "http/uri.h"
-#include "middleware/common.h"
+#include "middleware/contract.h"
 
 namespace causeway::middleware {
 namespace {
@@ -231,7 +231,7 @@ class PassTlsClientCert final : public Handler {
   HandlerPtr next_;
 };
 
-const server::MiddlewareRegistration registration("passTLSClientCert", makeFactory<Options, PassTlsClientCert>,
+const exchange::MiddlewareRegistration registration("passTLSClientCert", makeFactory<Options, PassTlsClientCert>,
                                                     "PassClientTLSCert");
 
 }  // namespace

@@ -13,14 +13,14 @@
 #include <charconv>
 #include <cmath>
 
+#include "clients/redis/redis_client.h"
+#include "core/bytes.h"
 #include "core/log.h"
-#include "middleware/common.h"
-#include "middleware/http_util.h"
-#include "middleware/redis_client.h"
-#include "middleware/source_criterion.h"
-#include "middleware/token_bucket.h"
-#include "server/local_reply.h"
-#include "server/worker.h"
+#include "exchange/local_reply.h"
+#include "http/go_text.h"
+#include "limits/source_criterion.h"
+#include "limits/token_bucket.h"
+#include "middleware/contract.h"
 
 namespace causeway::middleware {
 namespace {
@@ -72,7 +72,7 @@ struct Options {
   int64_t average = 0;
   config::Duration period = std::chrono::seconds(1);
   int64_t burst = 1;
-  std::optional<SourceCriterionOptions> sourceCriterion;
+  std::optional<limits::SourceCriterionOptions> sourceCriterion;
   std::optional<RedisOptions> redis;
 
   static void describe(auto& self, auto& v) {
@@ -138,9 +138,9 @@ std::optional<bool> goParseBool(std::string_view s) {
 }
 
 struct Compiled {
-  RateParameters params;
-  SourceExtractor extractor;
-  std::optional<RedisSettings> redis;
+  limits::RateParameters params;
+  limits::SourceExtractor extractor;
+  std::optional<clients::redis::RedisSettings> redis;
   std::string scriptSha;
 };
 
@@ -157,12 +157,12 @@ class RateLimit final : public Handler {
 
   awaitable<void> handle(Exchange& ex) const override {
     std::string source = name_ + ":" + c_.extractor.extract(ex);
-    Nanos delay{0};
+    limits::Nanos delay{0};
     if (c_.redis) {
       auto result = co_await redisAllow(ex, source);
       if (!result) {
         ex.record.errorDetail = "rate limit bucket unavailable";
-        server::errorReply(ex, 500, "Could not insert/update bucket");
+        exchange::errorReply(ex, 500, "Could not insert/update bucket");
         co_return;
       }
       delay = *result;
@@ -182,24 +182,24 @@ class RateLimit final : public Handler {
   }
 
  private:
-  void reject(Exchange& ex, Nanos delay) const {
+  void reject(Exchange& ex, limits::Nanos delay) const {
     ex.record.errorDetail = "rate limit exceeded";
-    server::localReply(ex, 429, goStatusText(429));
+    exchange::localReply(ex, 429, http::goStatusText(429));
     ex.response.headers.remove("X-Content-Type-Options");
     double seconds = std::ceil(double(delay.count()) / 1e9);
     ex.response.headers.set("Retry-After", ex.arena.copy(std::to_string(int64_t(seconds))));
-    ex.response.headers.set("X-Retry-In", ex.arena.copy(goDurationString(delay)));
+    ex.response.headers.set("X-Retry-In", ex.arena.copy(limits::goDurationString(delay)));
   }
 
   // The delay Redis grants, or nullopt when the bucket could not be read or updated.
-  awaitable<std::optional<Nanos>> redisAllow(Exchange& ex, const std::string& source) const {
-    if (c_.params.unlimited()) co_return Nanos(0);
-    auto client = RedisClient::forWorker(ex.worker, *c_.redis);
+  awaitable<std::optional<limits::Nanos>> redisAllow(Exchange& ex, const std::string& source) const {
+    if (c_.params.unlimited()) co_return limits::Nanos(0);
+    auto client = clients::redis::RedisClient::forWorker(ex.worker.index(), ex.worker.io(), ex.worker.watchdog(), *c_.redis);
     int64_t nowMicros = std::chrono::duration_cast<std::chrono::microseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
     std::vector<std::string> args = scriptArguments(nowMicros);
-    resp::Value reply;
+    clients::redis::resp::Value reply;
     std::string error;
     std::vector<std::string> keys(1, "rate:" + source);
     bool ok = co_await client->runScript(std::string(kScript), c_.scriptSha, std::move(keys),
@@ -211,7 +211,7 @@ class RateLimit final : public Handler {
     std::optional<bool> allowed;
     double micros = 0;
     if (ok) {
-      if (reply.type != resp::Value::Type::Array || reply.items.size() < 2) {
+      if (reply.type != clients::redis::resp::Value::Type::Array || reply.items.size() < 2) {
         error = "unexpected reply from the rate limit script";
         ok = false;
       } else {
@@ -228,8 +228,8 @@ class RateLimit final : public Handler {
       logBucketError(error);
       co_return std::nullopt;
     }
-    if (!*allowed) co_return Nanos::max();
-    co_return Nanos(int64_t(micros * 1000.0));
+    if (!*allowed) co_return limits::Nanos::max();
+    co_return limits::Nanos(int64_t(micros * 1000.0));
   }
 
   std::vector<std::string> scriptArguments(int64_t nowMicros) const {
@@ -245,10 +245,10 @@ class RateLimit final : public Handler {
   Compiled c_;
   HandlerPtr next_;
   std::string name_;
-  mutable BucketTable buckets_;  // per router, shared by every worker (locked inside)
+  mutable limits::BucketTable buckets_;  // per router, shared by every worker (locked inside)
 };
 
-class Factory final : public server::MiddlewareFactory {
+class Factory final : public exchange::MiddlewareFactory {
  public:
   explicit Factory(Compiled c) : c_(std::move(c)) {}
   HandlerPtr wrap(HandlerPtr next, const WrapContext& context) const override {
@@ -268,7 +268,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
   if (!context.errors().empty()) return nullptr;
   std::string error;
   auto extractor =
-      SourceExtractor::make(options.sourceCriterion, SourceExtractor::Fallback::PeerIp, error);
+      limits::SourceExtractor::make(options.sourceCriterion, limits::SourceExtractor::Fallback::PeerIp, error);
   if (!extractor) {
     context.error("rateLimit: getting source extractor: " + error);
     return nullptr;
@@ -277,7 +277,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     context.error("rateLimit: negative value not valid for period: " + options.period.toString());
     return nullptr;
   }
-  Compiled c{rateParameters(options.average, options.period.value, options.burst),
+  Compiled c{limits::rateParameters(options.average, options.period.value, options.burst),
              std::move(*extractor),
              {},
              {}};
@@ -287,7 +287,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
       context.error("rateLimit: redis.endpoints is empty");
       return nullptr;
     }
-    RedisSettings s;
+    clients::redis::RedisSettings s;
     s.endpoints = r.endpoints;
     s.username = r.username;
     s.password = r.password;
@@ -308,7 +308,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
       if (!r.tls->cert.empty() && !r.tls->key.empty())
         certificates.emplace_back(r.tls->cert, r.tls->key);
       std::string tlsError;
-      s.tls.context = server::makeClientContext(roots, certificates, "", "", {}, tlsError);
+      s.tls.context = tls::makeClientContext(roots, certificates, "", "", {}, tlsError);
       if (!s.tls.context) {
         context.error("rateLimit: creating redis TLS config: " + tlsError);
         return nullptr;
@@ -322,7 +322,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
   return std::make_shared<Factory>(std::move(c));
 }
 
-const server::MiddlewareRegistration registration("rateLimit", create, "RateLimiter");
+const exchange::MiddlewareRegistration registration("rateLimit", create, "RateLimiter");
 
 }  // namespace
 }  // namespace causeway::middleware

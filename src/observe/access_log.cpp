@@ -14,12 +14,13 @@
 
 #include "core/log.h"
 #include "core/strings.h"
-#include "observe/notes.h"
+#include "exchange/trace_notes.h"
+#include "http/go_text.h"
 #include "observe/request_facts.h"
 #include "observe/text_format.h"
 #include "observe/trace_context.h"
-#include "server/entry_point.h"
-#include "server/worker.h"
+#include "runtime/entry_point.h"
+#include "runtime/worker.h"
 
 namespace causeway::observe {
 namespace {
@@ -120,7 +121,7 @@ AccessLogOptions AccessLogOptions::from(const config::AccessLog& c, std::vector<
   }
   o.headersDefault = parseMode(c.fields.headers.defaultMode, HeaderMode::Keep);
   for (const auto& [name, mode] : c.fields.headers.names)
-    o.headerModes[canonicalHeaderKey(name)] = parseMode(mode, o.headersDefault);
+    o.headerModes[http::canonicalHeaderKey(name)] = parseMode(mode, o.headersDefault);
   o.keepQuery = c.fields.queryParameters.defaultMode != "drop";
   if (c.bufferingSize > 0)
     o.queueBytes = size_t(std::clamp<int64_t>(c.bufferingSize * 1024, 1 << 20, int64_t(64) << 20));
@@ -327,7 +328,7 @@ void AccessLog::collectHeaders(const http::Headers& headers, bool request, std::
   std::string name;
   for (const auto& field : headers) {
     name.clear();
-    appendCanonicalHeaderKey(name, field.name);
+    http::appendCanonicalHeaderKey(name, field.name);
     if (request && name == "Host") continue;  // Go keeps it out of Header
     auto it = std::find_if(out.begin(), out.end(), [&](const LogHeader& h) { return h.name == name; });
     if (it != out.end()) {
@@ -346,12 +347,12 @@ void AccessLog::collectHeaders(const http::Headers& headers, bool request, std::
   std::sort(out.begin(), out.end(), [](const LogHeader& a, const LogHeader& b) { return a.name < b.name; });
 }
 
-void AccessLog::log(const server::Exchange& ex) {
+void AccessLog::log(const exchange::Exchange& ex) {
   const unsigned index = ex.worker.index() < workers_.size() ? ex.worker.index() : 0;
   WorkerState& w = *workers_[index];
-  const server::RequestRecord& rec = ex.record;
-  const server::Request& req = ex.request;
-  const server::ConnectionInfo& conn = ex.connection;
+  const exchange::RequestRecord& rec = ex.record;
+  const exchange::Request& req = ex.request;
+  const exchange::ConnectionInfo& conn = ex.connection;
   const auto steadyNow = SteadyClock::now();
   const int64_t duration = std::chrono::duration_cast<std::chrono::nanoseconds>(steadyNow - rec.start).count();
   const int status = ex.response.status;
@@ -386,7 +387,7 @@ void AccessLog::log(const server::Exchange& ex) {
     r.requestPort = port;
   }
   r.requestMethod = req.method;
-  const ExchangeNotes* notes = rec.notes;
+  const exchange::ExchangeNotes* notes = rec.notes;
   w.path.assign(notes ? notes->path : req.path);
   bool hasQuery = notes ? notes->hasQuery : req.hasQuery;
   if (hasQuery && options_.keepQuery) {

@@ -20,9 +20,9 @@
 #include <vector>
 
 #include "config/observability_config.h"
+#include "exchange/exchange.h"
 #include "observe/access_log_format.h"
 #include "observe/byte_ring.h"
-#include "server/exchange.h"
 
 namespace causeway::observe {
 
@@ -72,7 +72,7 @@ class AccessLog {
   void reopen() { reopen_.store(true, std::memory_order_release); }
 
   // Worker thread: logs one finished exchange.
-  void log(const server::Exchange& ex);
+  void log(const exchange::Exchange& ex);
   // Worker thread: formats a record into the worker's queue (what log() does after gathering).
   void push(unsigned worker, const LogRecord& record);
 

@@ -15,7 +15,7 @@
 
 #include "observe/series_table.h"
 #include "observe/text_format.h"
-#include "server/snapshot.h"
+#include "runtime/snapshot.h"
 
 namespace causeway::observe {
 namespace {
@@ -379,7 +379,7 @@ void Metrics::record(unsigned worker, const RequestSample& s) {
 }
 
 std::string Metrics::render(const ScrapeInputs& in) const {
-  const server::RuntimeState* runtime = in.snapshot ? &in.snapshot->runtime : nullptr;
+  const runtime::RuntimeState* runtime = in.snapshot ? &in.snapshot->runtime : nullptr;
   auto exists = [&](const SeriesTable::Series& series) {
     if (!runtime) return true;
     if (!series.router.empty() && !runtime->routers.count(series.router)) return false;

@@ -21,9 +21,9 @@
 #include "http/headers.h"
 #include "observe/request_facts.h"
 
-namespace causeway::server {
+namespace causeway::runtime {
 struct Snapshot;
-}
+}  // namespace causeway::runtime
 
 namespace causeway::observe {
 
@@ -62,7 +62,7 @@ struct RequestSample {
 
 // What a scrape reads besides the counters.
 struct ScrapeInputs {
-  const server::Snapshot* snapshot = nullptr;  // existing routers/services, certificates
+  const runtime::Snapshot* snapshot = nullptr;  // existing routers/services, certificates
   // Live status of a service's servers: URL → "UP"/"DOWN" (HealthRegistry::serverStatus).
   std::function<std::map<std::string, std::string>(const std::string&)> serverStatus;
   std::vector<std::pair<std::string, int64_t>> openConnections;  // entryPoint → count

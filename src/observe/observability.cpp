@@ -4,16 +4,16 @@
 
 #include <cstdlib>
 
+#include "config/dynamic_config.h"
 #include "core/log.h"
 #include "core/strings.h"
 #include "core/version.h"
-#include "observe/notes.h"
+#include "exchange/trace_notes.h"
 #include "observe/otlp_json.h"
 #include "observe/prometheus_service.h"
 #include "observe/request_facts.h"
-#include "config/dynamic_config.h"
-#include "server/snapshot.h"
-#include "server/worker.h"
+#include "runtime/snapshot.h"
+#include "runtime/worker.h"
 
 namespace causeway::observe {
 namespace {
@@ -79,7 +79,7 @@ std::vector<std::pair<std::string, std::string>> tracingResource(const config::T
 }
 
 std::shared_ptr<Observability> Observability::create(const config::StaticConfig& config,
-                                                      const std::vector<server::EntryPoint>& entryPoints,
+                                                      const std::vector<runtime::EntryPoint>& entryPoints,
                                                       unsigned workers, std::vector<std::string>& warnings,
                                                       std::vector<std::string>& errors) {
   auto o = std::make_shared<Observability>();
@@ -179,37 +179,37 @@ void Observability::reopenLogs() {
   if (accessLog_) accessLog_->reopen();
 }
 
-void Observability::configPublished(const server::Snapshot&) {
+void Observability::configPublished(const runtime::Snapshot&) {
   if (metrics_) {
     auto now = std::chrono::system_clock::now().time_since_epoch();
     metrics_->configReloaded(double(std::chrono::duration_cast<std::chrono::seconds>(now).count()));
   }
 }
 
-server::HandlerPtr Observability::prometheusService(const server::Server& server,
-                                                    const server::HealthRegistry* health) const {
+exchange::HandlerPtr Observability::prometheusService(OpenConnectionCounts openConnections,
+                                                    const upstream::HealthRegistry* health) const {
   if (!metrics_) return nullptr;
-  return std::make_shared<PrometheusService>(metrics_, server, health);
+  return std::make_shared<PrometheusService>(metrics_, std::move(openConnections), health);
 }
 
 struct Observability::RouterCache {
-  const server::Snapshot* snapshot = nullptr;
+  const runtime::Snapshot* snapshot = nullptr;
   uint64_t generation = 0;
   // By the address of the router's name in the snapshot (stable while it lives).
   std::unordered_map<const char*, std::optional<config::RouterObservability>> routers;
   alignas(64) char end = 0;
 };
 
-const Observability::Flags& Observability::entryPointFlags(const server::Exchange& ex) const {
+const Observability::Flags& Observability::entryPointFlags(const exchange::Exchange& ex) const {
   static const Flags defaults;
-  const server::EntryPoint* ep = ex.connection.entryPoint;
+  const runtime::EntryPoint* ep = ex.connection.entryPoint;
   return ep && ep->index < entryPoints_.size() ? entryPoints_[ep->index] : defaults;
 }
 
-Observability::Flags Observability::flagsOf(const server::Exchange& ex) {
+Observability::Flags Observability::flagsOf(const exchange::Exchange& ex) {
   Flags flags = entryPointFlags(ex);
   const std::string_view router = ex.record.routerName;
-  const server::Snapshot* snapshot = ex.snapshot;
+  const runtime::Snapshot* snapshot = ex.snapshot;
   if (router.empty() || !snapshot || snapshot->configs.empty()) return flags;
   RouterCache& cache = *routerCaches_[ex.worker.index() < routerCaches_.size() ? ex.worker.index() : 0];
   if (cache.snapshot != snapshot || cache.generation != snapshot->generation) {
@@ -240,14 +240,14 @@ Observability::Flags Observability::flagsOf(const server::Exchange& ex) {
   return flags;
 }
 
-void Observability::onRequest(server::Exchange& ex) {
+void Observability::onRequest(exchange::Exchange& ex) {
   // Before routing only the entryPoint's options are known: the notes are kept whenever there
   // is an access log (a router may switch it on), the trace context only where the entryPoint
   // traces (a router can switch tracing off, not on).
   const bool logs = accessLog_ != nullptr;
   const bool traces = tracer_ && entryPointFlags(ex).tracing;
   if (!logs && !traces) return;
-  auto* notes = ex.arena.make<ExchangeNotes>();
+  auto* notes = ex.arena.make<exchange::ExchangeNotes>();
   notes->path = ex.request.path;
   notes->query = ex.request.query;
   notes->hasQuery = ex.request.hasQuery;
@@ -255,11 +255,11 @@ void Observability::onRequest(server::Exchange& ex) {
   if (traces) tracer_->onRequest(ex, *notes);
 }
 
-void Observability::onComplete(const server::Exchange& ex) {
+void Observability::onComplete(const exchange::Exchange& ex) {
   const Flags flags = flagsOf(ex);
   const bool internal = isInternal(ex.record.serviceName);
   if (metrics_ && flags.metrics && (!internal || metricsInternals_)) {
-    const server::Request& req = ex.request;
+    const exchange::Request& req = ex.request;
     RequestSample s;
     s.entryPoint = ex.connection.entryPoint ? uint32_t(ex.connection.entryPoint->index) : 0;
     s.method = methodId(req.method);

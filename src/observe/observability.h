@@ -14,28 +14,30 @@
 #include <vector>
 
 #include "config/static_config.h"
+#include "exchange/exchange.h"
+#include "exchange/handler.h"
 #include "observe/access_log.h"
 #include "observe/metrics.h"
+#include "observe/prometheus_service.h"
 #include "observe/span_exporter.h"
 #include "observe/tracer.h"
-#include "server/entry_point.h"
-#include "server/exchange.h"
-#include "server/handler.h"
+#include "runtime/entry_point.h"
 
-namespace causeway::server {
-class Server;
+namespace causeway::upstream {
 class HealthRegistry;
+}  // namespace causeway::upstream
+namespace causeway::runtime {
 struct Snapshot;
-}  // namespace causeway::server
+}  // namespace causeway::runtime
 
 namespace causeway::observe {
 
-class Observability final : public server::ExchangeObserver {
+class Observability final : public exchange::ExchangeObserver {
  public:
   // What the configuration enables; nullptr when nothing is. Configuration problems that
   // Traefik only logs are appended to `warnings`; those that stop it to `errors`.
   static std::shared_ptr<Observability> create(const config::StaticConfig& config,
-                                               const std::vector<server::EntryPoint>& entryPoints, unsigned workers,
+                                               const std::vector<runtime::EntryPoint>& entryPoints, unsigned workers,
                                                std::vector<std::string>& warnings, std::vector<std::string>& errors);
 
   // Opens the access log and starts the writer and exporter threads; false with `error`.
@@ -45,25 +47,25 @@ class Observability final : public server::ExchangeObserver {
   // SIGUSR1.
   void reopenLogs();
   // After every publish of a configuration (reload counters).
-  void configPublished(const server::Snapshot& snapshot);
+  void configPublished(const runtime::Snapshot& snapshot);
 
   // The prometheus@internal handler, or null when metrics.prometheus is off.
-  server::HandlerPtr prometheusService(const server::Server& server, const server::HealthRegistry* health) const;
+  exchange::HandlerPtr prometheusService(OpenConnectionCounts openConnections, const upstream::HealthRegistry* health) const;
 
   Metrics* metrics() const { return metrics_.get(); }
   AccessLog* accessLog() const { return accessLog_.get(); }
   Tracer* tracer() const { return tracer_.get(); }
 
-  void onRequest(server::Exchange& ex) override;
-  void onComplete(const server::Exchange& ex) override;
+  void onRequest(exchange::Exchange& ex) override;
+  void onComplete(const exchange::Exchange& ex) override;
 
  private:
   struct Flags {
     bool metrics = true, accessLogs = true, tracing = true, detailed = false;
   };
-  const Flags& entryPointFlags(const server::Exchange& ex) const;
+  const Flags& entryPointFlags(const exchange::Exchange& ex) const;
   // The entryPoint's defaults with the matched router's `observability` over them.
-  Flags flagsOf(const server::Exchange& ex);
+  Flags flagsOf(const exchange::Exchange& ex);
   struct RouterCache;  // per worker: router name → its observability options
 
   std::vector<Flags> entryPoints_;  // by EntryPoint::index

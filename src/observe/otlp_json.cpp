@@ -5,7 +5,7 @@
 
 namespace causeway::observe {
 
-void SpanJson::begin(const TraceId& traceId, const SpanId& spanId, const SpanId* parent, std::string_view traceState,
+void SpanJson::begin(const exchange::TraceId& traceId, const exchange::SpanId& spanId, const exchange::SpanId* parent, std::string_view traceState,
                      std::string_view name, SpanKind kind, int64_t startUnixNanos, int64_t endUnixNanos) {
   out_.append("{\"traceId\":\"");
   appendHex(out_, traceId.data(), traceId.size());

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "observe/notes.h"
+#include "exchange/trace_notes.h"
 
 namespace causeway::observe {
 
@@ -19,7 +19,7 @@ enum class SpanKind : int { Internal = 1, Server = 2, Client = 3 };
 class SpanJson {
  public:
   explicit SpanJson(std::string& out) : out_(out) {}
-  void begin(const TraceId& traceId, const SpanId& spanId, const SpanId* parent, std::string_view traceState,
+  void begin(const exchange::TraceId& traceId, const exchange::SpanId& spanId, const exchange::SpanId* parent, std::string_view traceState,
              std::string_view name, SpanKind kind, int64_t startUnixNanos, int64_t endUnixNanos);
   void attribute(std::string_view key, std::string_view value);
   void attribute(std::string_view key, int64_t value);

@@ -1,31 +1,37 @@
 // prometheus@internal: serves the metrics exposition (any method, as promhttp does).
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
+#include "exchange/handler.h"
 #include "observe/metrics.h"
-#include "server/handler.h"
 
-namespace causeway::server {
-class Server;
+namespace causeway::upstream {
 class HealthRegistry;
-}  // namespace causeway::server
+}  // namespace causeway::upstream
 
 namespace causeway::observe {
 
-class PrometheusService final : public server::Handler {
+// Open downstream connections per entryPoint name, read at scrape time (any thread).
+using OpenConnectionCounts = std::function<std::vector<std::pair<std::string, int64_t>>()>;
+
+class PrometheusService final : public exchange::Handler {
  public:
-  // `server` gives the open connections, `health` the live server status (may be null). Both
-  // outlive the handler.
-  PrometheusService(std::shared_ptr<const Metrics> metrics, const server::Server& server,
-                    const server::HealthRegistry* health)
-      : metrics_(std::move(metrics)), server_(server), health_(health) {}
-  awaitable<void> handle(server::Exchange& ex) const override;
+  // `openConnections` gives the open connections, `health` the live server status (may be
+  // null; it outlives the handler).
+  PrometheusService(std::shared_ptr<const Metrics> metrics, OpenConnectionCounts openConnections,
+                    const upstream::HealthRegistry* health)
+      : metrics_(std::move(metrics)), openConnections_(std::move(openConnections)), health_(health) {}
+  awaitable<void> handle(exchange::Exchange& ex) const override;
 
  private:
   std::shared_ptr<const Metrics> metrics_;
-  const server::Server& server_;
-  const server::HealthRegistry* health_;
+  OpenConnectionCounts openConnections_;
+  const upstream::HealthRegistry* health_;
 };
 
 }  // namespace causeway::observe

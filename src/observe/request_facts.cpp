@@ -62,7 +62,7 @@ uint8_t methodId(std::string_view method) {
 
 std::string_view methodName(uint8_t id) { return id < kMethods.size() ? kMethods[id] : kMethods.back(); }
 
-Protocol requestProtocol(const server::Request& request) {
+Protocol requestProtocol(const exchange::Request& request) {
   const http::Headers& h = request.headers;
   if (request.upgrade && request.websocket) return Protocol::Websocket;
   if (hasToken(h, "Connection", "upgrade") && hasToken(h, "Upgrade", "websocket")) return Protocol::Websocket;
@@ -73,7 +73,7 @@ Protocol requestProtocol(const server::Request& request) {
   return Protocol::Http;
 }
 
-int grpcStatus(const server::Response& response) {
+int grpcStatus(const exchange::Response& response) {
   const http::HeaderField* field = response.headers.find("Grpc-Status");
   if (!field && response.body) {
     if (const http::Headers* trailers = response.body->trailers()) field = trailers->find("Grpc-Status");
@@ -99,13 +99,13 @@ std::string cipherLabel(std::string_view opensslName) {
   return it == names.end() ? std::string("unknown") : it->second;
 }
 
-std::string_view protoText(const server::Request& request) {
+std::string_view protoText(const exchange::Request& request) {
   if (request.versionMajor == 2) return "HTTP/2.0";
   if (request.versionMajor == 1 && request.versionMinor == 0) return "HTTP/1.0";
   return "HTTP/1.1";
 }
 
-std::string_view protoVersion(const server::Request& request) {
+std::string_view protoVersion(const exchange::Request& request) {
   if (request.versionMajor == 2) return "2";
   if (request.versionMajor == 1 && request.versionMinor == 0) return "1.0";
   return "1.1";

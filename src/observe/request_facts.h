@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "server/exchange.h"
+#include "exchange/exchange.h"
 
 namespace causeway::observe {
 
@@ -20,10 +20,10 @@ constexpr size_t kMethodCount = 11;
 uint8_t methodId(std::string_view method);
 std::string_view methodName(uint8_t id);
 
-Protocol requestProtocol(const server::Request& request);
+Protocol requestProtocol(const exchange::Request& request);
 // The gRPC status of a response (Grpc-Status in the head or the trailers; 2 "Unknown" when
 // absent or unreadable).
-int grpcStatus(const server::Response& response);
+int grpcStatus(const exchange::Response& response);
 
 // "TLS 1.3" (ConnectionInfo) → "1.3" (Traefik's label); "unknown" otherwise.
 std::string_view tlsVersionLabel(std::string_view connectionVersion);
@@ -33,9 +33,9 @@ std::string_view tlsVersionLabel(std::string_view connectionVersion);
 std::string cipherLabel(std::string_view opensslName);
 
 // "HTTP/1.1", "HTTP/1.0", "HTTP/2.0" (Go's Request.Proto).
-std::string_view protoText(const server::Request& request);
+std::string_view protoText(const exchange::Request& request);
 // "1.1", "1.0", "2" (OpenTelemetry network.protocol.version).
-std::string_view protoVersion(const server::Request& request);
+std::string_view protoVersion(const exchange::Request& request);
 
 // net.SplitHostPort without errors: ("host", "port"), or (value, "-") when there is no port.
 std::pair<std::string_view, std::string_view> splitHostPort(std::string_view value);

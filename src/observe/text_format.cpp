@@ -140,11 +140,6 @@ void appendDate(std::string& out, const Civil& c) {
   append2(out, c.second);
 }
 
-bool isTokenChar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != 0;
-}
-
 const char kHex[] = "0123456789abcdef";
 
 }  // namespace
@@ -360,29 +355,6 @@ void appendRfc3339(std::string& out, int64_t unixNanos, int offsetSeconds) {
   Civil c = civil(unixNanos, offsetSeconds);
   appendDate(out, c);
   appendOffset(out, offsetSeconds, true, true);
-}
-
-void appendCanonicalHeaderKey(std::string& out, std::string_view name) {
-  for (char c : name) {
-    if (!isTokenChar(c)) {
-      out.append(name);
-      return;
-    }
-  }
-  bool upper = true;
-  for (char c : name) {
-    if (upper && c >= 'a' && c <= 'z') c = char(c - 32);
-    else if (!upper && c >= 'A' && c <= 'Z') c = char(c + 32);
-    out.push_back(c);
-    upper = c == '-';
-  }
-}
-
-std::string canonicalHeaderKey(std::string_view name) {
-  std::string out;
-  out.reserve(name.size());
-  appendCanonicalHeaderKey(out, name);
-  return out;
 }
 
 }  // namespace causeway::observe

@@ -42,7 +42,5 @@ void appendRfc3339(std::string& out, int64_t unixNanos, int offsetSeconds);
 
 // textproto.CanonicalMIMEHeaderKey: "content-type" → "Content-Type". Names with characters
 // that are not token characters (or with spaces) are returned unchanged.
-std::string canonicalHeaderKey(std::string_view name);
-void appendCanonicalHeaderKey(std::string& out, std::string_view name);
 
 }  // namespace causeway::observe

@@ -77,7 +77,7 @@ void appendHex(std::string& out, const uint8_t* data, size_t size) {
   }
 }
 
-void appendTraceparent(std::string& out, const TraceId& traceId, const SpanId& spanId, bool sampled) {
+void appendTraceparent(std::string& out, const exchange::TraceId& traceId, const exchange::SpanId& spanId, bool sampled) {
   out.append("00-");
   appendHex(out, traceId.data(), traceId.size());
   out.push_back('-');
@@ -92,7 +92,7 @@ std::string_view acceptableTracestate(std::string_view value) {
   return value;
 }
 
-bool sampleByRatio(const TraceId& id, double rate) {
+bool sampleByRatio(const exchange::TraceId& id, double rate) {
   if (rate >= 1) return true;
   if (!(rate > 0)) return false;
   uint64_t x = 0;
@@ -118,8 +118,8 @@ uint64_t IdGenerator::next() {
   return result;
 }
 
-TraceId IdGenerator::traceId() {
-  TraceId id{};
+exchange::TraceId IdGenerator::traceId() {
+  exchange::TraceId id{};
   do {
     uint64_t a = next(), b = next();
     for (int i = 0; i < 8; ++i) {
@@ -130,8 +130,8 @@ TraceId IdGenerator::traceId() {
   return id;
 }
 
-SpanId IdGenerator::spanId() {
-  SpanId id{};
+exchange::SpanId IdGenerator::spanId() {
+  exchange::SpanId id{};
   do {
     uint64_t a = next();
     for (int i = 0; i < 8; ++i) id[i] = uint8_t(a >> (56 - 8 * i));

@@ -8,13 +8,13 @@
 #include <string_view>
 #include <vector>
 
-#include "observe/notes.h"
+#include "exchange/trace_notes.h"
 
 namespace causeway::observe {
 
 struct ParentContext {
-  TraceId traceId{};
-  SpanId spanId{};
+  exchange::TraceId traceId{};
+  exchange::SpanId spanId{};
   bool sampled = false;
 };
 
@@ -22,7 +22,7 @@ struct ParentContext {
 // version ff invalid; a future version may carry more after a '-'). False when invalid.
 bool parseTraceparent(std::string_view value, ParentContext& out);
 // "00-<trace>-<span>-01" (sampled) or "...-00".
-void appendTraceparent(std::string& out, const TraceId& traceId, const SpanId& spanId, bool sampled);
+void appendTraceparent(std::string& out, const exchange::TraceId& traceId, const exchange::SpanId& spanId, bool sampled);
 // A tracestate worth passing on: at most 512 bytes of printable ASCII (empty otherwise).
 std::string_view acceptableTracestate(std::string_view value);
 
@@ -30,14 +30,14 @@ void appendHex(std::string& out, const uint8_t* data, size_t size);
 
 // TraceIDRatioBased: sampled when the trace id's last 8 bytes (big-endian, shifted right by
 // one) are below rate × 2^63; rate ≥ 1 always, ≤ 0 never.
-bool sampleByRatio(const TraceId& traceId, double rate);
+bool sampleByRatio(const exchange::TraceId& traceId, double rate);
 
 // Random non-zero trace and span ids (xoshiro256**, seeded from the system).
 class IdGenerator {
  public:
   IdGenerator();
-  TraceId traceId();
-  SpanId spanId();
+  exchange::TraceId traceId();
+  exchange::SpanId spanId();
 
  private:
   uint64_t next();

@@ -5,9 +5,9 @@
 #include "core/strings.h"
 #include "observe/otlp_json.h"
 #include "observe/request_facts.h"
-#include "server/entry_point.h"
-#include "server/snapshot.h"
-#include "server/worker.h"
+#include "runtime/entry_point.h"
+#include "runtime/snapshot.h"
+#include "runtime/worker.h"
 
 namespace causeway::observe {
 namespace {
@@ -50,7 +50,7 @@ int64_t portOf(std::string_view port, std::string_view scheme) {
 
 // The id of the `index`th middleware span, derived from the Router span's random id so that
 // recording a middleware needs no random numbers (the splitmix64 finalizer).
-SpanId derivedSpanId(const SpanId& router, uint16_t index) {
+exchange::SpanId derivedSpanId(const exchange::SpanId& router, uint16_t index) {
   uint64_t x = 0;
   for (uint8_t b : router) x = (x << 8) | b;
   x += 0x9E3779B97F4A7C15ull * (uint64_t(index) + 1);
@@ -58,7 +58,7 @@ SpanId derivedSpanId(const SpanId& router, uint16_t index) {
   x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
   x ^= x >> 31;
   if (x == 0) x = 1;  // the zero id is invalid
-  SpanId id;
+  exchange::SpanId id;
   for (int i = 7; i >= 0; --i, x >>= 8) id[size_t(i)] = uint8_t(x);
   return id;
 }
@@ -79,7 +79,7 @@ Tracer::Tracer(TracerOptions options, std::shared_ptr<SpanExporter> exporter, un
 
 Tracer::~Tracer() = default;
 
-void Tracer::onRequest(server::Exchange& ex, ExchangeNotes& notes) {
+void Tracer::onRequest(exchange::Exchange& ex, exchange::ExchangeNotes& notes) {
   WorkerState& w = *workers_[ex.worker.index() < workers_.size() ? ex.worker.index() : 0];
   ParentContext parent;
   bool hasParent = false;
@@ -100,11 +100,11 @@ void Tracer::onRequest(server::Exchange& ex, ExchangeNotes& notes) {
   ex.request.headers.set("traceparent", ex.arena.copy(w.scratch));
 }
 
-uint8_t Tracer::encode(const server::Exchange& ex, const ExchangeNotes& notes, bool detailed, int64_t end,
+uint8_t Tracer::encode(const exchange::Exchange& ex, const exchange::ExchangeNotes& notes, bool detailed, int64_t end,
                        std::string& out) const {
-  const server::RequestRecord& rec = ex.record;
-  const server::Request& req = ex.request;
-  const server::ConnectionInfo& conn = ex.connection;
+  const exchange::RequestRecord& rec = ex.record;
+  const exchange::Request& req = ex.request;
+  const exchange::ConnectionInfo& conn = ex.connection;
   const int64_t start = unixNanos(rec.startWall);
   auto wall = [&](SteadyClock::time_point t) {
     return start + std::chrono::duration_cast<std::chrono::nanoseconds>(t - rec.start).count();
@@ -144,7 +144,7 @@ uint8_t Tracer::encode(const server::Exchange& ex, const ExchangeNotes& notes, b
     ++count;
   }
   const bool routed = !rec.routerName.empty();
-  const SpanId* proxyParent = &notes.serverSpan;
+  const exchange::SpanId* proxyParent = &notes.serverSpan;
   if (detailed && routed) {
     std::string_view rule;
     if (ex.snapshot) {
@@ -161,9 +161,9 @@ uint8_t Tracer::encode(const server::Exchange& ex, const ExchangeNotes& notes, b
     router.end(0);
     ++count;
     // Middleware spans, nested as the middlewares ran (server/middleware_span.h).
-    std::array<SpanId, ExchangeNotes::kMaxMiddlewareSpans> middlewareIds;
+    std::array<exchange::SpanId, exchange::ExchangeNotes::kMaxMiddlewareSpans> middlewareIds;
     for (uint16_t i = 0; i < notes.middlewareSpanCount; ++i) {
-      const MiddlewareSpanRecord& m = notes.middlewareSpans[i];
+      const exchange::MiddlewareSpanRecord& m = notes.middlewareSpans[i];
       middlewareIds[i] = derivedSpanId(notes.routerSpan, i);
       out.push_back(',');
       SpanJson span(out);
@@ -180,7 +180,7 @@ uint8_t Tracer::encode(const server::Exchange& ex, const ExchangeNotes& notes, b
       int64_t serviceStart = notes.serviceStart != SteadyClock::time_point{} ? wall(notes.serviceStart)
                              : rec.originStart != SteadyClock::time_point{}  ? wall(rec.originStart)
                                                                              : start;
-      const SpanId* serviceParent = notes.serviceParent >= 0 && notes.serviceParent < int(notes.middlewareSpanCount)
+      const exchange::SpanId* serviceParent = notes.serviceParent >= 0 && notes.serviceParent < int(notes.middlewareSpanCount)
                                         ? &middlewareIds[notes.serviceParent]
                                         : &notes.routerSpan;
       out.push_back(',');
@@ -231,11 +231,11 @@ uint8_t Tracer::encode(const server::Exchange& ex, const ExchangeNotes& notes, b
   return count;
 }
 
-void Tracer::onComplete(const server::Exchange& ex, const ExchangeNotes& notes, bool detailed) {
+void Tracer::onComplete(const exchange::Exchange& ex, const exchange::ExchangeNotes& notes, bool detailed) {
   if (!notes.traced || !notes.sampled || !exporter_) return;
   WorkerState& w = *workers_[ex.worker.index() < workers_.size() ? ex.worker.index() : 0];
   w.spans.clear();
-  const server::RequestRecord& rec = ex.record;
+  const exchange::RequestRecord& rec = ex.record;
   int64_t end = unixNanos(rec.startWall) +
                 std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - rec.start).count();
   uint8_t count = encode(ex, notes, detailed, end, w.spans);

@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "observe/notes.h"
+#include "exchange/exchange.h"
+#include "exchange/trace_notes.h"
 #include "observe/span_exporter.h"
 #include "observe/trace_context.h"
-#include "server/exchange.h"
 
 namespace causeway::observe {
 
@@ -35,14 +35,14 @@ class Tracer {
 
   // Before routing: sets up the trace context in `notes` and the traceparent the upstream
   // will see.
-  void onRequest(server::Exchange& ex, ExchangeNotes& notes);
+  void onRequest(exchange::Exchange& ex, exchange::ExchangeNotes& notes);
   // After the response: encodes the sampled spans (detailed: with Router and Service spans,
   // as traceVerbosity detailed) and queues them for export.
-  void onComplete(const server::Exchange& ex, const ExchangeNotes& notes, bool detailed);
+  void onComplete(const exchange::Exchange& ex, const exchange::ExchangeNotes& notes, bool detailed);
 
   // The spans of an exchange as OTLP JSON objects joined with commas; returns their number.
   // `endUnixNanos` is when the exchange ended. (Exposed for tests.)
-  uint8_t encode(const server::Exchange& ex, const ExchangeNotes& notes, bool detailed, int64_t endUnixNanos,
+  uint8_t encode(const exchange::Exchange& ex, const exchange::ExchangeNotes& notes, bool detailed, int64_t endUnixNanos,
                  std::string& out) const;
 
  private:

@@ -12,7 +12,7 @@
 
 #include "config/config_error.h"
 #include "config/node.h"
-#include "server/asio.h"
+#include "io/asio.h"
 
 namespace causeway::provider {
 

@@ -1,10 +1,11 @@
 // compileRule(): parse, build the matcher program, derive the host index.
+
+#include <new>
+
 #include "router/host_index.h"
 #include "router/matcher_factory.h"
 #include "router/rule.h"
 #include "router/rule_parser.h"
-
-#include <new>
 
 namespace causeway::router {
 

@@ -1,11 +1,11 @@
 // Which hosts a compiled rule can match, for the route table's host maps.
 #pragma once
 
-#include "router/rule_program.h"
-
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "router/rule_program.h"
 
 namespace causeway::router::detail {
 

@@ -1,11 +1,12 @@
 // Evaluation of one leaf matcher against a request (the semantics of Traefik's
 // pkg/muxer/http/matcher.go and matcher_v2.go, re-expressed over MatchInput).
+
+#include <re2/re2.h>
+
 #include "core/strings.h"
 #include "router/query_string.h"
 #include "router/rule.h"
 #include "router/rule_program.h"
-
-#include <re2/re2.h>
 
 namespace causeway::router::detail {
 

@@ -1,11 +1,12 @@
 // Helpers shared by the v3 and v2 matcher builders: name spellings, argument checks.
-#include "core/strings.h"
-#include "router/go_regex.h"
-#include "router/matcher_factory.h"
 
 #include <algorithm>
 #include <array>
 #include <re2/re2.h>
+
+#include "core/strings.h"
+#include "router/go_regex.h"
+#include "router/matcher_factory.h"
 
 namespace causeway::router::detail {
 

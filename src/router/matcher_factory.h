@@ -3,14 +3,14 @@
 // several values, compiled as an Or (or, for key/value pairs, an And) of single-value leaves.
 #pragma once
 
-#include "router/rule.h"
-#include "router/rule_parser.h"
-#include "router/rule_program.h"
-
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
+
+#include "router/rule.h"
+#include "router/rule_parser.h"
+#include "router/rule_program.h"
 
 namespace causeway::router::detail {
 

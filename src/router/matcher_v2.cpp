@@ -1,15 +1,16 @@
 // The deprecated v2 matchers (Traefik pkg/muxer/http/matcher_v2.go, built on gorilla/mux):
 // every matcher takes one or more values; Host/HostRegexp/Path/PathPrefix/Query values are
 // gorilla/mux templates where applicable.
-#include "core/strings.h"
-#include "router/go_regex.h"
-#include "router/matcher_factory.h"
-#include "router/mux_template.h"
 
 #include <algorithm>
 #include <array>
 #include <map>
 #include <re2/re2.h>
+
+#include "core/strings.h"
+#include "router/go_regex.h"
+#include "router/matcher_factory.h"
+#include "router/mux_template.h"
 
 namespace causeway::router::detail {
 

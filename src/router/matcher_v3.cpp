@@ -1,11 +1,12 @@
 // The v3 matchers (Traefik pkg/muxer/http/matcher.go): fixed argument counts, Go regexps.
-#include "core/strings.h"
-#include "router/go_regex.h"
-#include "router/matcher_factory.h"
 
 #include <algorithm>
 #include <array>
 #include <re2/re2.h>
+
+#include "core/strings.h"
+#include "router/go_regex.h"
+#include "router/matcher_factory.h"
 
 namespace causeway::router::detail {
 

@@ -4,8 +4,6 @@
 // any-host list. A lookup merges the (at most three) candidate lists in match order.
 #pragma once
 
-#include "router/rule.h"
-
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -13,6 +11,8 @@
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include "router/rule.h"
 
 namespace causeway::router::detail {
 

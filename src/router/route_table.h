@@ -8,14 +8,14 @@
 // at once. add() after build() requires another build() before match() finds anything.
 #pragma once
 
-#include "router/route_index.h"
-#include "router/rule.h"
-
 #include <algorithm>
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "router/route_index.h"
+#include "router/rule.h"
 
 namespace causeway::router {
 

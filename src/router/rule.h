@@ -7,10 +7,6 @@
 // CompiledRule is immutable and matches() may be called from many workers at once.
 #pragma once
 
-#include "http/headers.h"
-#include "net/ip.h"
-#include "router/rule_program.h"
-
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -18,6 +14,10 @@
 #include <string_view>
 #include <variant>
 #include <vector>
+
+#include "http/headers.h"
+#include "net/ip.h"
+#include "router/rule_program.h"
 
 namespace causeway::router {
 

@@ -1,8 +1,9 @@
 // RuleError::describe() and parseRuleSyntax().
-#include "core/strings.h"
-#include "router/rule.h"
 
 #include <algorithm>
+
+#include "core/strings.h"
+#include "router/rule.h"
 
 namespace causeway::router {
 

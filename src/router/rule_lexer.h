@@ -3,13 +3,13 @@
 // '&&', '||', '!', parentheses, commas, identifiers; spaces, tabs and newlines between tokens.
 #pragma once
 
-#include "router/rule.h"
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "router/rule.h"
 
 namespace causeway::router::detail {
 

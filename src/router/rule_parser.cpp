@@ -1,8 +1,8 @@
 #include "router/rule_parser.h"
 
-#include "router/rule_lexer.h"
-
 #include <optional>
+
+#include "router/rule_lexer.h"
 
 namespace causeway::router::detail {
 

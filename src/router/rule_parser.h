@@ -4,13 +4,13 @@
 // matchers; it keeps byte offsets so later errors can point into the rule.
 #pragma once
 
-#include "router/rule.h"
-
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
+
+#include "router/rule.h"
 
 namespace causeway::router::detail {
 

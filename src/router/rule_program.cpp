@@ -1,9 +1,9 @@
 #include "router/rule_program.h"
 
-#include "router/rule.h"
-
 #include <algorithm>
 #include <re2/re2.h>
+
+#include "router/rule.h"
 
 namespace causeway::router::detail {
 

@@ -3,13 +3,13 @@
 // no allocation. Internal to the router module (use CompiledRule).
 #pragma once
 
-#include "net/ip.h"
-
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
+
+#include "net/ip.h"
 
 namespace re2 {
 class RE2;

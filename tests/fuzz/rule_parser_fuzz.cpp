@@ -1,14 +1,15 @@
 // libFuzzer target for the rule language: compiles the input as a v3 and as a v2 rule; a
 // rule that compiles is matched against fixed requests, and its host index is checked against
 // what it matches (a match outside the index would make the route table skip a router).
-#include "router/route_table.h"
-#include "router/rule.h"
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
+
+#include "router/route_table.h"
+#include "router/rule.h"
 
 namespace {
 

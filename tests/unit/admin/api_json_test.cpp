@@ -1,11 +1,11 @@
-#include "admin/api_json.h"
 
 #include <gtest/gtest.h>
 
+#include "admin/api_json.h"
 #include "admin/json_encode.h"
 #include "config/parse.h"
-#include "server/server.h"
-#include "server/snapshot_builder.h"
+#include "control/server.h"
+#include "control/snapshot_builder.h"
 
 namespace causeway::admin {
 namespace {
@@ -67,7 +67,7 @@ class ApiJsonTest : public ::testing::Test {
     config::decode(loaded.root, static_, context);
     ASSERT_TRUE(context.errors().empty());
     std::vector<config::ConfigError> errors;
-    entryPoints_ = server::resolveEntryPoints(static_, errors);
+    entryPoints_ = control::resolveEntryPoints(static_, errors);
     ASSERT_TRUE(errors.empty());
     auto parsed = config::parseYaml(
         "http:\n"
@@ -80,7 +80,7 @@ class ApiJsonTest : public ::testing::Test {
         "  middlewares:\n"
         "    p: {addPrefix: {prefix: /x}}\n",
         "dynamic.yml");
-    server::BuildInputs inputs;
+    control::BuildInputs inputs;
     inputs.staticConfig = &static_;
     inputs.entryPoints = &entryPoints_;
     inputs.terminating = &terminating_;
@@ -93,10 +93,10 @@ class ApiJsonTest : public ::testing::Test {
   }
 
   config::StaticConfig static_;
-  std::vector<server::EntryPoint> entryPoints_;
+  std::vector<runtime::EntryPoint> entryPoints_;
   std::atomic<bool> terminating_{false};
-  server::SnapshotBuilder builder_;
-  server::SnapshotPtr snapshot_;
+  control::SnapshotBuilder builder_;
+  runtime::SnapshotPtr snapshot_;
 };
 
 TEST_F(ApiJsonTest, RouterRepresentation) {

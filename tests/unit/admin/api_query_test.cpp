@@ -1,6 +1,7 @@
-#include "admin/api_query.h"
 
 #include <gtest/gtest.h>
+
+#include "admin/api_query.h"
 
 namespace causeway::admin {
 namespace {

@@ -1,8 +1,9 @@
+
+#include <gtest/gtest.h>
+
 #include "config/decode.h"
 #include "config/flat_keys.h"
 #include "config/parse.h"
-
-#include <gtest/gtest.h>
 
 namespace causeway::config {
 namespace {

@@ -1,6 +1,7 @@
-#include "config/duration.h"
 
 #include <gtest/gtest.h>
+
+#include "config/duration.h"
 
 namespace causeway::config {
 namespace {

@@ -1,9 +1,10 @@
-#include "config/dynamic_config.h"
-#include "config/parse.h"
-#include "test_encode.h"
 
 #include <filesystem>
 #include <gtest/gtest.h>
+
+#include "config/dynamic_config.h"
+#include "config/parse.h"
+#include "test_encode.h"
 
 namespace causeway::config {
 namespace {

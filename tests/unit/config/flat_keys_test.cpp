@@ -1,6 +1,7 @@
-#include "config/flat_keys.h"
 
 #include <gtest/gtest.h>
+
+#include "config/flat_keys.h"
 
 namespace causeway::config {
 namespace {

@@ -1,7 +1,8 @@
-#include "config/node.h"
-#include "config/parse.h"
 
 #include <gtest/gtest.h>
+
+#include "config/node.h"
+#include "config/parse.h"
 
 namespace causeway::config {
 namespace {

@@ -1,9 +1,10 @@
-#include "config/parse.h"
 
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <unistd.h>
+
+#include "config/parse.h"
 
 namespace causeway::config {
 namespace {

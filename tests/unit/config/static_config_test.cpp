@@ -1,11 +1,12 @@
-#include "config/parse.h"
-#include "config/static_config.h"
-#include "test_encode.h"
 
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <unistd.h>
+
+#include "config/parse.h"
+#include "config/static_config.h"
+#include "test_encode.h"
 
 namespace causeway::config {
 namespace {

@@ -2,10 +2,10 @@
 // decoded configurations can be compared field by field (fingerprint or toString).
 #pragma once
 
+#include <string>
+
 #include "config/decode.h"
 #include "config/dynamic_config.h"
-
-#include <string>
 
 namespace causeway::config::testing {
 

@@ -2,7 +2,7 @@
 // tests), gzhttp's gzip acceptance, and mime.ParseMediaType.
 #include <gtest/gtest.h>
 
-#include "middleware/accept_encoding.h"
+#include "middleware/compress/accept_encoding.h"
 
 namespace causeway::middleware::compress {
 namespace {

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "middleware/backoff.h"
+#include "middleware/retry/backoff.h"
 
 namespace causeway::middleware {
 namespace {

@@ -2,8 +2,8 @@
 // clock.
 #include <gtest/gtest.h>
 
-#include "middleware/cb_metrics.h"
-#include "middleware/cb_state.h"
+#include "middleware/circuit_breaker/metrics.h"
+#include "middleware/circuit_breaker/state.h"
 
 namespace causeway::middleware::cb {
 namespace {

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "core/arena.h"
-#include "middleware/headers_cors.h"
+#include "middleware/headers/cors.h"
 
 namespace causeway::middleware {
 namespace {

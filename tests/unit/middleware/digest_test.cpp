@@ -1,7 +1,7 @@
 // Digest computation and nonce bookkeeping of digestAuth (go-http-auth's algorithm).
 #include <gtest/gtest.h>
 
-#include "middleware/digest.h"
+#include "middleware/auth/digest.h"
 
 namespace causeway::middleware::digest {
 namespace {

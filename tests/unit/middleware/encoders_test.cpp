@@ -7,7 +7,7 @@
 
 #include <random>
 
-#include "middleware/encoders.h"
+#include "middleware/compress/encoders.h"
 
 namespace causeway::middleware::compress {
 namespace {

@@ -2,9 +2,10 @@
 // Debian's htpasswd (apache2-utils) and `openssl passwd`.
 #include <gtest/gtest.h>
 
-#include "middleware/auth_common.h"
-#include "middleware/htpasswd.h"
-#include "middleware/http_util.h"
+#include "core/bytes.h"
+#include "http/go_text.h"
+#include "middleware/auth/credentials.h"
+#include "middleware/auth/htpasswd.h"
 
 namespace causeway::middleware {
 namespace {
@@ -85,10 +86,10 @@ TEST(BasicAuthHeaderTest, ParsesLikeGo) {
 }
 
 TEST(HttpUtilTest, CanonicalHeaderKey) {
-  EXPECT_EQ(canonicalHeaderKey("x-auth-user"), "X-Auth-User");
-  EXPECT_EQ(canonicalHeaderKey("WWW-AUTHENTICATE"), "Www-Authenticate");
-  EXPECT_EQ(canonicalHeaderKey("x-xss-protection"), "X-Xss-Protection");
-  EXPECT_EQ(canonicalHeaderKey("bad header"), "bad header");
+  EXPECT_EQ(http::canonicalHeaderKey("x-auth-user"), "X-Auth-User");
+  EXPECT_EQ(http::canonicalHeaderKey("WWW-AUTHENTICATE"), "Www-Authenticate");
+  EXPECT_EQ(http::canonicalHeaderKey("x-xss-protection"), "X-Xss-Protection");
+  EXPECT_EQ(http::canonicalHeaderKey("bad header"), "bad header");
 }
 
 TEST(HttpUtilTest, Base64RoundTrip) {

@@ -1,10 +1,11 @@
-#include "observe/byte_ring.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "observe/byte_ring.h"
 
 namespace causeway::observe {
 namespace {

@@ -1,11 +1,11 @@
-#include "observe/metrics.h"
 
 #include <gtest/gtest.h>
 
 #include <thread>
 
+#include "observe/metrics.h"
 #include "observe/series_table.h"
-#include "server/snapshot.h"
+#include "runtime/snapshot.h"
 
 namespace causeway::observe {
 namespace {
@@ -169,7 +169,7 @@ TEST(MetricsTest, GaugesFromTheScrapeAndGoneElementsHidden) {
   m.record(0, get("old@file", "gone@file"));
   m.record(0, get("new@file", "kept@file"));
   m.configReloaded(1700000000);
-  server::Snapshot snapshot;
+  runtime::Snapshot snapshot;
   snapshot.runtime.routers["new@file"];
   snapshot.runtime.services["kept@file"];
   ScrapeInputs in = plain();
@@ -259,7 +259,7 @@ TEST(LabelInterningTest, SeriesTableIsBounded) {
 TEST(RequestFactsTest, MethodsProtocolsAndGrpcStatus) {
   EXPECT_EQ(methodName(methodId("PATCH")), "PATCH");
   EXPECT_EQ(methodName(methodId("PROPFIND")), "EXTENSION_METHOD");
-  server::Request r;
+  exchange::Request r;
   r.headers.add("Content-Type", "application/grpc+proto");
   EXPECT_EQ(requestProtocol(r), Protocol::Grpc);
   r.headers.set("Content-Type", "application/grpc-web-text");
@@ -270,7 +270,7 @@ TEST(RequestFactsTest, MethodsProtocolsAndGrpcStatus) {
   r.headers.add("Connection", "keep-alive, Upgrade");
   r.headers.add("Upgrade", "websocket");
   EXPECT_EQ(requestProtocol(r), Protocol::Websocket);
-  server::Response response;
+  exchange::Response response;
   EXPECT_EQ(grpcStatus(response), 2);
   response.headers.add("Grpc-Status", "14");
   EXPECT_EQ(grpcStatus(response), 14);

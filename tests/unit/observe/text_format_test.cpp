@@ -1,9 +1,10 @@
-#include "observe/text_format.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
+
+#include "observe/text_format.h"
 
 namespace causeway::observe {
 namespace {
@@ -117,14 +118,5 @@ TEST(TextFormatTest, GoTimeLayouts) {
   appendClfTime(out, 0, 0);
   EXPECT_EQ(out, "01/Jan/1970:00:00:00 +0000");
 }
-
-TEST(TextFormatTest, CanonicalHeaderKeys) {
-  EXPECT_EQ(canonicalHeaderKey("user-agent"), "User-Agent");
-  EXPECT_EQ(canonicalHeaderKey("X-FORWARDED-FOR"), "X-Forwarded-For");
-  EXPECT_EQ(canonicalHeaderKey("traceparent"), "Traceparent");
-  EXPECT_EQ(canonicalHeaderKey("x_custom_header"), "X_custom_header");
-  EXPECT_EQ(canonicalHeaderKey("bad header"), "bad header");
-}
-
 }  // namespace
 }  // namespace causeway::observe

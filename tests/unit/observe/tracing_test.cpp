@@ -6,9 +6,8 @@
 #include "observe/otlp_json.h"
 #include "observe/trace_context.h"
 #include "observe/tracer.h"
-#include "server/entry_point.h"
-#include "server/server.h"
-#include "server/worker.h"
+#include "runtime/entry_point.h"
+#include "runtime/worker.h"
 
 namespace causeway::observe {
 namespace {
@@ -63,7 +62,7 @@ TEST(TraceparentTest, FormatsForTheUpstream) {
 }
 
 TEST(SamplerTest, TraceIdRatioBased) {
-  TraceId low{}, high{};
+  exchange::TraceId low{}, high{};
   low[15] = 1;
   high.fill(0xff);
   EXPECT_TRUE(sampleByRatio(high, 1.0));
@@ -71,7 +70,7 @@ TEST(SamplerTest, TraceIdRatioBased) {
   EXPECT_TRUE(sampleByRatio(low, 0.001));
   EXPECT_FALSE(sampleByRatio(high, 0.999));
   // The upper half of the id space is sampled at 0.5 only below the threshold.
-  TraceId mid{};
+  exchange::TraceId mid{};
   mid[8] = 0x7f;
   EXPECT_TRUE(sampleByRatio(mid, 0.5));
   mid[8] = 0x80;
@@ -92,9 +91,9 @@ TEST(RedactQueryTest, ValuesRedactedUnlessSafeKeysSorted) {
 
 TEST(OtlpJsonTest, SpanAndExportRequestAreValidJson) {
   std::string spans;
-  TraceId trace{};
+  exchange::TraceId trace{};
   trace[0] = 0xab;
-  SpanId span{}, parent{};
+  exchange::SpanId span{}, parent{};
   span[7] = 1;
   parent[7] = 2;
   SpanJson s(spans);
@@ -126,27 +125,23 @@ TEST(OtlpJsonTest, SpanAndExportRequestAreValidJson) {
 // span names, kinds, parents and attributes.
 class TracerExchangeTest : public ::testing::Test {
  protected:
-  TracerExchangeTest() : server_(config_, entryPoints()), worker_(server_, 0) {
-    info_.entryPoint = &server_.entryPoints()[0];
+  TracerExchangeTest() : worker_(0, snapshots_, observers_, entryPoints_.size()) {
+    info_.entryPoint = &entryPoints_[0];
     info_.peerIpText = "192.0.2.9";
     info_.peerPort = 40000;
     info_.peerAddress = "192.0.2.9:40000";
   }
-  static std::vector<server::EntryPoint> entryPoints() {
-    std::vector<server::EntryPoint> eps(1);
+  static std::vector<runtime::EntryPoint> entryPoints() {
+    std::vector<runtime::EntryPoint> eps(1);
     eps[0].name = "web";
     return eps;
   }
-  static config::StaticConfig makeConfig() {
-    config::StaticConfig c;
-    c.workers = 1;
-    return c;
-  }
-  config::StaticConfig config_ = makeConfig();
-  server::Server server_;
-  server::Worker worker_;
+  std::vector<runtime::EntryPoint> entryPoints_ = entryPoints();
+  runtime::SnapshotHolder snapshots_;
+  runtime::Observers observers_;
+  runtime::Worker worker_;
   Arena arena_;
-  server::ConnectionInfo info_;
+  exchange::ConnectionInfo info_;
 };
 
 TEST_F(TracerExchangeTest, ContinuesTheClientTraceAndNamesTheUpstreamParent) {
@@ -154,7 +149,7 @@ TEST_F(TracerExchangeTest, ContinuesTheClientTraceAndNamesTheUpstreamParent) {
   options.capturedRequestHeaders = {"X-Request-Id"};
   options.capturedResponseHeaders = {"content-type"};
   Tracer tracer(options, nullptr, 1);
-  server::Exchange ex(worker_, arena_, info_);
+  exchange::Exchange ex(worker_, arena_, info_);
   ex.record.start = std::chrono::steady_clock::now();
   ex.record.startWall = std::chrono::system_clock::now();
   ex.request.method = "GET";
@@ -164,7 +159,7 @@ TEST_F(TracerExchangeTest, ContinuesTheClientTraceAndNamesTheUpstreamParent) {
   ex.request.authority = "app.example";
   ex.request.headers.add("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
   ex.request.headers.add("X-Request-Id", "r-1");
-  ExchangeNotes notes;
+  exchange::ExchangeNotes notes;
   notes.path = ex.request.path;
   notes.query = ex.request.query;
   notes.hasQuery = true;
@@ -219,9 +214,9 @@ TEST_F(TracerExchangeTest, DetailedAddsRouterAndServiceSpansAndRatioZeroSamplesN
   TracerOptions options;
   options.sampleRate = 0;
   Tracer tracer(options, nullptr, 1);
-  server::Exchange ex(worker_, arena_, info_);
+  exchange::Exchange ex(worker_, arena_, info_);
   ex.request.method = "POST";
-  ExchangeNotes notes;
+  exchange::ExchangeNotes notes;
   tracer.onRequest(ex, notes);
   EXPECT_TRUE(notes.traced);
   EXPECT_FALSE(notes.sampled);
@@ -245,17 +240,17 @@ TEST_F(TracerExchangeTest, DetailedAddsRouterAndServiceSpansAndRatioZeroSamplesN
 
 TEST_F(TracerExchangeTest, DetailedMiddlewareSpansNestAndAnAnsweringMiddlewareEndsTheTrace) {
   Tracer tracer({}, nullptr, 1);
-  server::Exchange ex(worker_, arena_, info_);
+  exchange::Exchange ex(worker_, arena_, info_);
   ex.record.start = std::chrono::steady_clock::now();
   ex.record.startWall = std::chrono::system_clock::now();
   ex.request.method = "GET";
-  ExchangeNotes notes;
+  exchange::ExchangeNotes notes;
   tracer.onRequest(ex, notes);
   ASSERT_TRUE(notes.sampled);
   ex.record.routerName = "r@file";
   ex.record.serviceName = "s@file";
   const auto t0 = ex.record.start;
-  MiddlewareSpanRecord records[2] = {
+  exchange::MiddlewareSpanRecord records[2] = {
       {"outer@file", "Headers", t0 + std::chrono::microseconds(1), t0 + std::chrono::microseconds(50), -1},
       {"inner@file", "RateLimiter", t0 + std::chrono::microseconds(2), t0 + std::chrono::microseconds(40), 0}};
   notes.middlewareSpans = records;

@@ -1,8 +1,9 @@
 // CompiledRule::hostIndex() and hosts().
-#include "router/rule.h"
-#include "rule_test_support.h"
 
 #include <gtest/gtest.h>
+
+#include "router/rule.h"
+#include "rule_test_support.h"
 
 namespace causeway::router {
 namespace {

@@ -1,8 +1,9 @@
 // The deprecated v2 syntax (ruleSyntax: v2; Traefik matcher_v2.go on gorilla/mux).
-#include "router/rule.h"
-#include "rule_test_support.h"
 
 #include <gtest/gtest.h>
+
+#include "router/rule.h"
+#include "rule_test_support.h"
 
 namespace causeway::router {
 namespace {

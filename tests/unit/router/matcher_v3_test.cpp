@@ -1,10 +1,11 @@
 // The v3 matchers, positive and negative (Traefik pkg/muxer/http/matcher.go semantics).
-#include "router/rule.h"
-#include "rule_test_support.h"
 
 #include <atomic>
 #include <gtest/gtest.h>
 #include <thread>
+
+#include "router/rule.h"
+#include "rule_test_support.h"
 
 namespace causeway::router {
 namespace {

@@ -1,11 +1,12 @@
 // RouteTable: ordering by priority and tie-break, merging of exact, wildcard and any-host
 // candidates, and lookups in large tables.
-#include "router/route_table.h"
-#include "rule_test_support.h"
 
 #include <chrono>
 #include <gtest/gtest.h>
 #include <memory>
+
+#include "router/route_table.h"
+#include "rule_test_support.h"
 
 namespace causeway::router {
 namespace {

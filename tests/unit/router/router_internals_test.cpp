@@ -1,10 +1,11 @@
 // Internal helpers: query-string decoding, gorilla/mux templates, Go regexp spelling.
-#include "router/go_regex.h"
-#include "router/mux_template.h"
-#include "router/query_string.h"
 
 #include <gtest/gtest.h>
 #include <re2/re2.h>
+
+#include "router/go_regex.h"
+#include "router/mux_template.h"
+#include "router/query_string.h"
 
 namespace causeway::router::detail {
 namespace {

@@ -1,8 +1,9 @@
 // Every way a rule can be rejected, with the offset the error points at.
-#include "router/rule.h"
-#include "rule_test_support.h"
 
 #include <gtest/gtest.h>
+
+#include "router/rule.h"
+#include "rule_test_support.h"
 
 namespace causeway::router {
 namespace {

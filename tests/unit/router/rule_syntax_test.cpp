@@ -1,9 +1,10 @@
 // The rule language's syntax: quoting, escapes, whitespace, operators and precedence, matcher
 // name spellings.
-#include "router/rule.h"
-#include "rule_test_support.h"
 
 #include <gtest/gtest.h>
+
+#include "router/rule.h"
+#include "rule_test_support.h"
 
 namespace causeway::router {
 namespace {

@@ -2,13 +2,13 @@
 // to compile rules and expect success or an error.
 #pragma once
 
-#include "router/rule.h"
-
 #include <gtest/gtest.h>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "router/rule.h"
 
 namespace causeway::router::testing {
 

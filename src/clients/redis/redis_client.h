@@ -1,0 +1,77 @@
+// A small Redis client on Boost.Asio coroutines (RESP2), for the rateLimit middleware's
+// `redis` option. Each worker has its own pool of connections per configuration (made on
+// first use, kept in thread-local storage so that sockets never leave their worker);
+// commands on one connection are never interleaved. Timeouts (dial, read, write) use the
+// worker's watchdog. Cluster redirections (MOVED/ASK) are followed once. With TLS, each
+// connection runs its handshake right after the TCP connect (within the dial timeout).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "clients/redis/resp_protocol.h"
+#include "io/asio.h"
+#include "io/watchdog.h"
+#include "tls/tls_stream.h"
+
+namespace causeway::clients::redis {
+
+struct RedisSettings {
+  std::vector<std::string> endpoints{"localhost:6379"};  // host:port, tried in order
+  std::string username;
+  std::string password;
+  int64_t db = 0;
+  int64_t poolSize = 0;        // idle connections kept per worker (0: 10)
+  int64_t maxActiveConns = 0;  // connections per worker at most (0: no limit)
+  std::chrono::nanoseconds readTimeout{std::chrono::seconds(3)};   // <= 0: none
+  std::chrono::nanoseconds writeTimeout{std::chrono::seconds(3)};  // <= 0: none
+  std::chrono::nanoseconds dialTimeout{std::chrono::seconds(5)};   // <= 0: none
+  bool useTls = false;            // TLS on every connection (the `tls` option)
+  tls::TlsClientSettings tls;  // trust roots, client certificate, verification
+
+  // Identifies the pool: equal keys share connections.
+  std::string key() const;
+};
+
+class RedisClient : public std::enable_shared_from_this<RedisClient> {
+ public:
+  // The pool for `settings` on the calling worker's thread (`workerIndex`, its event loop and
+  // watchdog).
+  static std::shared_ptr<RedisClient> forWorker(unsigned workerIndex, asio::io_context& io, io::Watchdog& watchdog,
+                                                const RedisSettings& settings);
+
+  RedisClient(asio::io_context& io, io::Watchdog& watchdog, RedisSettings settings);
+  ~RedisClient();
+
+  // Sends one command and reads its reply. False with `error` set on a connection failure,
+  // timeout or malformed reply; a Redis error reply ("-ERR ...") is a successful call.
+  awaitable<bool> call(std::vector<std::string> args, resp::Value& reply, std::string& error);
+
+  // EVALSHA of `script` (loading it with EVAL when Redis answers NOSCRIPT), as go-redis's
+  // Script.Run does.
+  awaitable<bool> runScript(const std::string& script, const std::string& sha1,
+                            std::vector<std::string> keys, std::vector<std::string> args,
+                            resp::Value& reply, std::string& error);
+
+ private:
+  class Connection;
+  using ConnectionPtr = std::unique_ptr<Connection>;
+
+  awaitable<ConnectionPtr> acquire(std::string& error);
+  awaitable<ConnectionPtr> dial(const std::string& endpoint, std::string& error);
+  void release(ConnectionPtr connection);
+  void slotFreed();
+  awaitable<bool> exchange(Connection& c, const std::string& request, resp::Value& reply,
+                           std::string& error);
+
+  asio::io_context& io_;
+  io::Watchdog& watchdog_;
+  RedisSettings settings_;
+  std::vector<ConnectionPtr> idle_;
+  int64_t active_ = 0;  // connections in use or idle
+  std::vector<asio::steady_timer*> waiters_;
+};
+
+}  // namespace causeway::clients::redis

@@ -1,0 +1,138 @@
+#include "control/config_pipeline.h"
+
+#include "core/log.h"
+
+namespace causeway::control {
+
+ConfigPipeline::ConfigPipeline(asio::io_context& control, const config::StaticConfig& staticConfig,
+                               const std::vector<runtime::EntryPoint>& entryPoints, unsigned workers,
+                               const std::atomic<bool>& terminating, runtime::SnapshotHolder& holder)
+    : control_(control),
+      staticConfig_(staticConfig),
+      entryPoints_(entryPoints),
+      workers_(workers),
+      terminating_(terminating),
+      holder_(holder),
+      throttle_(staticConfig.providers.providersThrottleDuration.value),
+      health_(control) {}
+
+void ConfigPipeline::submit(const std::string& provider, config::Node root) {
+  ProviderState& state = providers_[provider];
+  uint64_t fingerprint = config::fingerprint(root);
+  if (state.applied && !state.hasPending && fingerprint == state.appliedFingerprint) {
+    log::debug("skipping unchanged configuration", {{"providerName", provider}});
+    return;
+  }
+  state.pending = std::move(root);
+  state.hasPending = true;
+  auto now = Clock::now();
+  auto due = state.lastApplied + throttle_;
+  if (!state.applied || now >= due) {
+    apply(provider);
+    return;
+  }
+  if (!state.timer) state.timer = std::make_unique<asio::steady_timer>(control_);
+  if (state.timer->expiry() > now) return;  // already scheduled; it applies the latest
+  state.timer->expires_at(due);
+  state.timer->async_wait([this, provider](error_code ec) {
+    if (!ec) apply(provider);
+  });
+}
+
+void ConfigPipeline::apply(const std::string& provider) {
+  ProviderState& state = providers_[provider];
+  if (!state.hasPending) return;
+  std::vector<config::ConfigError> errors;
+  auto decoded = std::make_shared<config::DynamicConfig>(config::decodeDynamic(state.pending, errors));
+  for (const auto& error : errors) {
+    // Element errors are logged with the element after the build; others now.
+    if (!error.element.empty() && (error.element.rfind("http.", 0) == 0)) continue;
+    if (error.warning) log::warn(error.toString(), {{"providerName", provider}});
+    else log::error(error.toString(), {{"providerName", provider}});
+  }
+  state.appliedFingerprint = config::fingerprint(state.pending);
+  state.applied = true;
+  state.hasPending = false;
+  state.pending = config::Node();
+  state.lastApplied = Clock::now();
+  state.decoded = std::move(decoded);
+  rebuild();
+}
+
+void ConfigPipeline::publishNow() {
+  bool applied = false;
+  for (auto& [name, state] : providers_) {
+    if (state.hasPending) {
+      std::string provider = name;
+      apply(provider);
+      applied = true;
+    }
+  }
+  if (!applied && !published_) rebuild();
+}
+
+void ConfigPipeline::rebuild() {
+  BuildInputs inputs;
+  inputs.staticConfig = &staticConfig_;
+  inputs.entryPoints = &entryPoints_;
+  inputs.workers = workers_;
+  inputs.terminating = &terminating_;
+  inputs.health = &health_;
+  inputs.internalServices = internalServices_;
+  for (const auto& [name, state] : providers_)
+    if (state.decoded) inputs.providers[name] = state.decoded;
+  auto started = Clock::now();
+  runtime::SnapshotPtr snapshot = builder_.build(inputs);
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
+  logNewErrors(*snapshot);
+  holder_.publish(snapshot);
+  published_ = true;
+  size_t routes = 0;
+  for (const auto& r : snapshot->routes) routes += r.table.size() + r.tlsTable.size();
+  log::info("configuration published", {{"generation", snapshot->generation},
+                                         {"routers", snapshot->runtime.routers.size()},
+                                         {"routes", routes},
+                                         {"buildMicros", micros}});
+  if (onPublish) onPublish(*snapshot);
+}
+
+void ConfigPipeline::logNewErrors(const runtime::Snapshot& snapshot) {
+  std::set<std::string> current;
+  auto report = [&](const char* kind, const std::string& name, const runtime::ElementState& state) {
+    for (const auto& error : state.errors) {
+      std::string key = std::string(kind) + "|" + name + "|" + error;
+      current.insert(key);
+      if (loggedErrors_.count(key)) continue;
+      if (state.status == runtime::ElementStatus::Disabled)
+        log::error(error, {{"kind", kind}, {"name", name}, {"status", statusName(state.status)}});
+      else
+        log::warn(error, {{"kind", kind}, {"name", name}, {"status", statusName(state.status)}});
+    }
+  };
+  for (const auto& [name, state] : snapshot.runtime.routers) report("router", name, state);
+  for (const auto& [name, state] : snapshot.runtime.services) report("service", name, state);
+  for (const auto& [name, state] : snapshot.runtime.middlewares) report("middleware", name, state);
+  for (const auto& error : snapshot.runtime.globalErrors) {
+    if (!loggedErrors_.count(error)) log::error(error);
+    current.insert(error);
+  }
+  loggedErrors_ = std::move(current);
+}
+
+runtime::SnapshotPtr ConfigPipeline::buildOnce(const config::StaticConfig& staticConfig,
+                                      const std::vector<runtime::EntryPoint>& entryPoints,
+                                      std::map<std::string, config::Node> roots,
+                                      std::vector<config::ConfigError>& decodeErrors) {
+  static const std::atomic<bool> notTerminating{false};
+  BuildInputs inputs;
+  inputs.staticConfig = &staticConfig;
+  inputs.entryPoints = &entryPoints;
+  inputs.workers = 1;
+  inputs.terminating = &notTerminating;
+  for (auto& [name, root] : roots)
+    inputs.providers[name] = std::make_shared<config::DynamicConfig>(config::decodeDynamic(root, decodeErrors));
+  SnapshotBuilder builder;
+  return builder.build(inputs);
+}
+
+}  // namespace causeway::control

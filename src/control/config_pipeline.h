@@ -1,0 +1,93 @@
+// The configuration pipeline (design: providers → aggregator → merge → build → publish).
+// Providers hand complete configurations to submit(); the pipeline keeps the latest per
+// provider, throttles each provider (providers.providersThrottleDuration: the first
+// change applies at once, later ones within the window are coalesced and only the latest
+// is applied), decodes it, builds a new Snapshot and publishes it atomically.
+//
+// Threading: everything runs on the control thread's io_context.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "config/dynamic_config.h"
+#include "config/node.h"
+#include "config/static_config.h"
+#include "control/snapshot_builder.h"
+#include "io/asio.h"
+#include "io/watchdog.h"
+#include "runtime/entry_point.h"
+#include "runtime/snapshot.h"
+#include "upstream/health/registry.h"
+
+namespace causeway::control {
+
+class ConfigPipeline {
+ public:
+  ConfigPipeline(asio::io_context& control, const config::StaticConfig& staticConfig,
+                 const std::vector<runtime::EntryPoint>& entryPoints, unsigned workers,
+                 const std::atomic<bool>& terminating, runtime::SnapshotHolder& holder);
+
+  // A provider's latest complete configuration. Unchanged content is ignored.
+  void submit(const std::string& provider, config::Node root);
+  // Applies what is pending, ignoring the throttle; publishes at least once (an empty
+  // configuration when no provider delivered one).
+  void publishNow();
+
+  // Rebuilds from the current configurations even when nothing changed (SIGHUP: files the
+  // configuration only points to, such as certificates, are read again).
+  void forceRebuild() { rebuild(); }
+
+  // Runs after every publish (on the control thread).
+  std::function<void(const runtime::Snapshot&)> onPublish;
+
+  // The health of every loadBalancer server, kept across reloads; its active checks run on
+  // the control io_context. serverStatus() may be read from any thread (API, metrics).
+  upstream::HealthRegistry& health() { return health_; }
+
+  // Registers the handler of an internal service ("api@internal", ...) for every build.
+  // Call before the first publish.
+  void setInternalService(const std::string& name, exchange::HandlerPtr handler) {
+    internalServices_[name] = std::move(handler);
+  }
+
+  // Decodes and builds without publishing (causeway check). Errors of every element.
+  static runtime::SnapshotPtr buildOnce(const config::StaticConfig& staticConfig,
+                               const std::vector<runtime::EntryPoint>& entryPoints,
+                               std::map<std::string, config::Node> roots,
+                               std::vector<config::ConfigError>& decodeErrors);
+
+ private:
+  struct ProviderState {
+    config::Node pending;
+    bool hasPending = false;
+    uint64_t appliedFingerprint = 0;
+    bool applied = false;
+    Clock::time_point lastApplied{};
+    std::unique_ptr<asio::steady_timer> timer;
+    std::shared_ptr<const config::DynamicConfig> decoded;
+  };
+  void apply(const std::string& provider);
+  void rebuild();
+  void logNewErrors(const runtime::Snapshot& snapshot);
+
+  asio::io_context& control_;
+  const config::StaticConfig& staticConfig_;
+  const std::vector<runtime::EntryPoint>& entryPoints_;
+  unsigned workers_;
+  const std::atomic<bool>& terminating_;
+  runtime::SnapshotHolder& holder_;
+  std::chrono::nanoseconds throttle_;
+  std::map<std::string, ProviderState> providers_;
+  upstream::HealthRegistry health_;  // outlives every build; the snapshots share its entries
+  std::map<std::string, exchange::HandlerPtr> internalServices_;
+  SnapshotBuilder builder_;
+  std::set<std::string> loggedErrors_;
+  bool published_ = false;
+};
+
+}  // namespace causeway::control

@@ -1,0 +1,25 @@
+#include "control/internal_services.h"
+
+#include "http/go_text.h"
+
+#include "exchange/local_reply.h"
+
+namespace causeway::control {
+
+awaitable<void> NoopService::handle(exchange::Exchange& ex) const {
+  exchange::localReply(ex, 418, "");
+  co_return;
+}
+
+// Traefik v3's ping handler answers every method and every path its router sends it.
+awaitable<void> PingService::handle(exchange::Exchange& ex) const {
+  if (terminating_.load(std::memory_order_relaxed)) {
+    exchange::localReply(ex, terminatingStatusCode_, http::reasonPhrase(terminatingStatusCode_));
+  } else {
+    exchange::localReply(ex, 200, "OK");
+  }
+  ex.response.headers.remove("X-Content-Type-Options");
+  co_return;
+}
+
+}  // namespace causeway::control

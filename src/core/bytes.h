@@ -1,0 +1,24 @@
+// Byte helpers: base64 as Go's encoding/base64 writes and reads it, lower-case hex,
+// comparison in constant time and random bytes from the kernel's CSPRNG.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace causeway {
+
+std::string base64Encode(std::string_view data, bool pad = true);
+// Strict standard base64 with padding (Go's base64.StdEncoding.DecodeString, which also
+// skips CR and LF); false on malformed input.
+bool base64Decode(std::string_view text, std::string& out);
+
+// Compares in time that depends only on the lengths.
+bool constantTimeEquals(std::string_view a, std::string_view b);
+
+// `n` random bytes from the kernel (getrandom).
+std::string randomBytes(size_t n);
+
+// Lower-case hex of `data`.
+std::string hexEncode(std::string_view data);
+
+}  // namespace causeway

@@ -1,0 +1,135 @@
+#include "downstream/connection.h"
+
+#include <charconv>
+
+#include "core/log.h"
+#include "downstream/h1_connection.h"
+#include "downstream/h2_connection.h"
+#include "downstream/streams.h"
+#include "runtime/entry_point.h"
+#include "runtime/snapshot.h"
+#include "runtime/worker.h"
+#include "tls/tls_stream.h"
+
+namespace causeway::downstream {
+namespace {
+
+constexpr std::string_view kH2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+exchange::ConnectionInfo describe(tcp::socket& socket, const runtime::EntryPoint& entryPoint, const tcp::endpoint& remote,
+                        uint16_t localPort) {
+  exchange::ConnectionInfo info;
+  info.entryPoint = &entryPoint;
+  auto address = remote.address();
+  info.peerIp = address.is_v4() ? net::IpAddress::v4(address.to_v4().to_uint())
+                                : net::IpAddress::v6(address.to_v6().to_bytes());  // v4-mapped counts as v4
+  info.peerIpText = info.peerIp.toString();
+  info.peerPort = remote.port();
+  char port[8];
+  auto end = std::to_chars(port, port + sizeof port, info.peerPort).ptr;
+  bool v6 = !info.peerIp.isV4();
+  info.peerAddress.reserve(info.peerIpText.size() + 8);
+  if (v6) info.peerAddress += '[';
+  info.peerAddress += info.peerIpText;
+  info.peerAddress += v6 ? "]:" : ":";
+  info.peerAddress.append(port, size_t(end - port));
+  info.localPort = localPort;
+  info.peerTrusted = entryPoint.trusts(info.peerIp);
+  error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
+  return info;
+}
+
+// Deadline for the connection's first bytes and the TLS handshake (readTimeout).
+class StartDeadline final : public io::Watched {
+ public:
+  explicit StartDeadline(tcp::socket& socket) : socket_(socket) {}
+  void onDeadline() override {
+    error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.cancel(ignored);
+  }
+
+ private:
+  tcp::socket& socket_;
+};
+
+struct OpenConnection {
+  OpenConnection(runtime::Worker& w, const runtime::EntryPoint& ep) : worker(w), entryPoint(ep.index) {
+    worker.connectionOpened(entryPoint);
+  }
+  ~OpenConnection() { worker.connectionClosed(entryPoint); }
+  runtime::Worker& worker;
+  size_t entryPoint;
+};
+
+awaitable<void> serveTls(runtime::Worker& worker, const runtime::EntryPoint& entryPoint, tcp::socket& socket, exchange::ConnectionInfo& info,
+                         io::ReadBuffer& first, StartDeadline& deadline) {
+  // The TLS store of the snapshot current at accept time serves the whole connection.
+  runtime::SnapshotPtr snapshot = worker.snapshot();
+  if (!snapshot || !snapshot->tls) co_return;
+  tls::TlsStorePtr store = snapshot->tls;
+  snapshot.reset();
+  tls::TlsHandshakeState state;
+  state.store = store.get();
+  state.entryPointIndex = entryPoint.index;
+  tls::TlsStream tls(socket, state);
+  tls.feed(first.data());
+  first.consume(first.size());
+  if (!co_await tls.handshake()) {
+    log::debug("TLS handshake failed", {{"peer", info.peerAddress}, {"error", tls.error()}});
+    co_return;
+  }
+  deadline.disarm();
+  info.tls = true;
+  info.tlsVersion = tls.version();
+  info.tlsCipher = tls.cipher();
+  info.serverName = state.serverName;
+  info.tlsOptions = state.options;
+  info.tlsStore = store.get();
+  info.peerCertificate = tls.peerCertificate();
+  info.peerChain = SSL_get_peer_cert_chain(tls.ssl());
+  if (tls.alpn() == "h2") {
+    co_await serveHttp2(worker, entryPoint, socket, tls, info, io::ReadBuffer(4096));
+  } else {
+    Http1Connection<tls::TlsStream> connection(worker, entryPoint, socket, tls, info, io::ReadBuffer(4096));
+    co_await connection.run();
+  }
+  co_await tls.close();
+}
+
+}  // namespace
+
+awaitable<void> serveConnection(runtime::Worker& worker, const runtime::EntryPoint& entryPoint, tcp::socket socket, tcp::endpoint peer,
+                                uint16_t localPort) {
+  OpenConnection open(worker, entryPoint);
+  exchange::ConnectionInfo info = describe(socket, entryPoint, peer, localPort);
+  StartDeadline deadline(socket);
+  worker.watchdog().watch(deadline);
+  deadline.armIn(entryPoint.readTimeout.count() > 0 ? entryPoint.readTimeout : entryPoint.idleTimeout);
+
+  io::ReadBuffer first(4096);
+  auto [ec, n] = co_await socket.async_read_some(first.prepare(4096, 4096), nothrow);
+  if (ec) co_return;
+  first.commit(n);
+
+  std::string_view start = first.data();
+  if (uint8_t(start[0]) == 0x16) {
+    co_await serveTls(worker, entryPoint, socket, info, first, deadline);
+  } else {
+    deadline.disarm();
+    PlainStream plain(socket);
+    if (start.size() >= 3 && start.substr(0, 3) == kH2Preface.substr(0, 3) &&
+        kH2Preface.starts_with(start.substr(0, std::min(start.size(), kH2Preface.size())))) {
+      co_await serveHttp2(worker, entryPoint, socket, plain, info, std::move(first));
+    } else {
+      Http1Connection<PlainStream> connection(worker, entryPoint, socket, plain, info, std::move(first));
+      co_await connection.run();
+    }
+  }
+  error_code ignored;
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  socket.close(ignored);
+}
+
+}  // namespace causeway::downstream

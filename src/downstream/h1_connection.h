@@ -1,0 +1,82 @@
+// The HTTP/1.1 downstream codec: one coroutine per client connection, on the worker that
+// accepted it, over a plain or TLS stream. It reads request heads (pipelined requests are
+// answered in order), turns each into the internal Request, runs the routed handler, and
+// writes the Response with HTTP/1.1 framing. Malformed input gets a 4xx and a closed
+// connection; nothing of it reaches an upstream.
+//
+// Timeouts (entryPoint transport.respondingTimeouts): readTimeout for the whole request
+// including its body (also while waiting for a connection's first request), idleTimeout
+// between requests, writeTimeout from the end of the request head to the end of the
+// response.
+#pragma once
+
+#include <string>
+
+#include "core/arena.h"
+#include "exchange/exchange.h"
+#include "http/h1/parser.h"
+#include "io/asio.h"
+#include "io/read_buffer.h"
+#include "io/watchdog.h"
+#include "runtime/entry_point.h"
+#include "runtime/worker.h"
+
+namespace causeway::tls {
+class TlsStream;
+}  // namespace causeway::tls
+
+namespace causeway::downstream {
+
+template <class Stream>
+class Http1Connection final : public runtime::DownstreamConnection, public io::Watched {
+ public:
+  // `initial` holds bytes already read from the connection (its first bytes).
+  Http1Connection(runtime::Worker& worker, const runtime::EntryPoint& entryPoint, tcp::socket& socket, Stream& stream,
+                  exchange::ConnectionInfo& info, io::ReadBuffer initial);
+  ~Http1Connection() override;
+
+  // Serves requests until the connection ends.
+  awaitable<void> run();
+
+  void drain() override;
+  void onDeadline() override;
+
+ private:
+  class RequestBody;
+  friend class RequestBody;
+  enum class Phase { Idle, ReadingHead, Handling, Writing, Closing };
+
+  awaitable<bool> readHead(http::h1::RequestHead& head);
+  // Fills ex.request from the parsed head; returns 0 or the 4xx status to answer.
+  int buildRequest(exchange::Exchange& ex, const http::h1::RequestHead& head);
+  awaitable<bool> writeResponse(exchange::Exchange& ex, bool headRequest, bool& close);
+  awaitable<void> writeError(int status);
+  awaitable<void> lingeringClose();
+  awaitable<bool> writeAll(std::span<const asio::const_buffer> buffers);
+  void updateDeadline();
+
+  runtime::Worker& worker_;
+  const runtime::EntryPoint& entryPoint_;
+  tcp::socket& socket_;
+  Stream& stream_;
+  exchange::ConnectionInfo& info_;
+  io::ReadBuffer in_;
+  Arena arena_;
+  std::string out_;
+  std::string scratch_;
+  http::h1::HeadScanner scanner_;
+  Phase phase_ = Phase::Idle;
+  bool timedOut_ = false;
+  bool draining_ = false;
+  uint64_t served_ = 0;
+  Clock::time_point openedAt_;
+  Clock::time_point readDeadline_ = Clock::time_point::max();
+  Clock::time_point writeDeadline_ = Clock::time_point::max();
+  bool readingBody_ = false;
+};
+
+class PlainStream;
+extern template class Http1Connection<PlainStream>;
+extern template class Http1Connection<tls::TlsStream>;
+
+}  // namespace causeway::downstream

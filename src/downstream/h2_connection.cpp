@@ -1,0 +1,781 @@
+#include "downstream/h2_connection.h"
+
+#include <nghttp2/nghttp2.h>
+
+#include <algorithm>
+#include <charconv>
+#include <deque>
+#include <memory>
+#include <unordered_map>
+
+#include "core/log.h"
+#include "core/strings.h"
+#include "downstream/forwarded_headers.h"
+#include "downstream/request_prep.h"
+#include "downstream/streams.h"
+#include "exchange/local_reply.h"
+#include "http/go_text.h"
+#include "http/h1/chunked.h"
+#include "http/hop_by_hop.h"
+#include "http/nghttp2_nv.h"
+#include "http/uri.h"
+#include "io/signal.h"
+#include "io/watchdog.h"
+#include "runtime/entry_point.h"
+#include "runtime/snapshot.h"
+#include "runtime/worker.h"
+#include "tls/tls_stream.h"
+
+namespace causeway::downstream {
+namespace {
+
+constexpr size_t kConnectionHeaderBudget = 4 << 20;  // decoded header bytes across open streams
+constexpr int32_t kStreamWindow = 256 * 1024;
+constexpr int32_t kConnectionWindow = 4 << 20;
+constexpr std::chrono::seconds kCloseLinger{2};  // for the last frames once reading has stopped
+// After a GOAWAY that ends the session (an error, or nothing left to serve), the peer gets this
+// long to read it before the socket closes, as Go's goAwayTimeout (reliability F08, F11).
+constexpr std::chrono::seconds kGoAwayLinger{1};
+// Streams this server resets because of the peer's errors share one budget per connection,
+// as nghttp2 budgets the peer's own resets (1000, then 33 per second): MadeYouReset
+// (CVE-2025-8671, reliability F02) makes the server reset streams with invalid frames instead.
+constexpr double kResetBurst = 1000;
+constexpr double kResetsPerSecond = 33;
+
+bool isConnectionSpecific(std::string_view name) {
+  return iequals(name, "connection") || iequals(name, "keep-alive") || iequals(name, "proxy-connection") ||
+         iequals(name, "transfer-encoding") || iequals(name, "upgrade");
+}
+
+}  // namespace
+
+template <class Stream>
+class Http2Connection final : public runtime::DownstreamConnection, public io::Watched {
+ public:
+  Http2Connection(runtime::Worker& worker, const runtime::EntryPoint& entryPoint, tcp::socket& socket, Stream& stream,
+                  exchange::ConnectionInfo& info)
+      : worker_(worker), entryPoint_(entryPoint), socket_(socket), stream_(stream), info_(info),
+        handlersDone_(socket.get_executor()), writeWanted_(socket.get_executor()) {
+    info_.http2 = true;
+    worker_.track(*this);
+    worker_.watchdog().watch(*this);
+  }
+
+  ~Http2Connection() override {
+    if (session_) nghttp2_session_del(session_);
+  }
+
+  awaitable<void> run(io::ReadBuffer initial);
+
+  void drain() override {
+    if (!session_ || goingAway_) return;
+    goingAway_ = true;
+    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_),
+                          NGHTTP2_NO_ERROR, nullptr, 0);
+    requestFlush();
+    if (streams_.empty()) closeWhenFlushed();
+  }
+
+  // The watchdog's one deadline per connection is the earliest of: the idle timeout (no
+  // stream open) and each open stream's read and write deadlines, which expire that stream
+  // only, as Go's HTTP/2 server applies readTimeout and writeTimeout per stream.
+  void onDeadline() override;
+
+ private:
+  struct H2Stream;
+  class RequestBody;
+  friend class RequestBody;
+
+  // Closes once the writer has sent what is queued (the GOAWAY, a last response's frames).
+  void closeWhenFlushed() {
+    closeWhenFlushed_ = true;
+    requestFlush();
+  }
+
+  void closeSocket() {
+    dead_ = true;
+    error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.cancel(ignored);
+  }
+
+  awaitable<void> flush();
+  awaitable<void> writerLoop();
+  // Frames were queued: the writer sends everything queued during this turn in one write.
+  void requestFlush() { writeWanted_.notify(); }
+  awaitable<void> serveStream(std::shared_ptr<H2Stream> stream);
+  awaitable<void> sendResponse(H2Stream& stream, exchange::Exchange& ex, bool headRequest);
+  void startStream(std::shared_ptr<H2Stream> stream);
+
+  // nghttp2 callbacks.
+  static int onBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* self);
+  static int onHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name, size_t namelen,
+                      const uint8_t* value, size_t valuelen, uint8_t flags, void* self);
+  static int onFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* self);
+  static int onDataChunk(nghttp2_session*, uint8_t flags, int32_t id, const uint8_t* data, size_t len,
+                         void* self);
+  static int onStreamClose(nghttp2_session*, int32_t id, uint32_t error, void* self);
+  static int onFrameSend(nghttp2_session*, const nghttp2_frame* frame, void* self);
+  static ssize_t readResponse(nghttp2_session*, int32_t id, uint8_t* buf, size_t length, uint32_t* flags,
+                              nghttp2_data_source* source, void* self);
+
+  // Re-arms the watchdog for the earliest deadline (after streams start or end).
+  void armDeadline();
+  // After a response: the connection goes away after keepAliveMaxRequests or keepAliveMaxTime.
+  void countServed();
+
+  H2Stream* find(int32_t id) {
+    auto it = streams_.find(id);
+    return it == streams_.end() ? nullptr : it->second.get();
+  }
+
+  runtime::Worker& worker_;
+  const runtime::EntryPoint& entryPoint_;
+  tcp::socket& socket_;
+  Stream& stream_;
+  exchange::ConnectionInfo& info_;
+  nghttp2_session* session_ = nullptr;
+  std::unordered_map<int32_t, std::shared_ptr<H2Stream>> streams_;
+  std::vector<std::shared_ptr<H2Stream>> ready_;  // complete request heads not started yet
+  std::string out_;
+  bool writing_ = false;
+  bool flushAgain_ = false;
+  bool dead_ = false;
+  bool goingAway_ = false;
+  size_t headerBytes_ = 0;  // decoded header bytes held by open streams
+  size_t handlers_ = 0;     // stream coroutines running
+  io::Signal handlersDone_;
+  io::Signal writeWanted_;       // frames are waiting: the writer coroutine sends them in one batch
+  bool writerRunning_ = false;
+  bool closeWhenFlushed_ = false;
+  bool terminating_ = false;  // the session is over (GOAWAY sent, nothing left): close after kGoAwayLinger
+  double resetTokens_ = kResetBurst;  // server-sent resets left (see kResetBurst)
+  Clock::time_point resetRefill_ = Clock::now();
+  // The earliest stream deadline set since the last scan; may belong to a stream that has
+  // finished (onDeadline then rescans), so the read loop never walks the streams.
+  Clock::time_point nextStreamDeadline_ = Clock::time_point::max();
+  uint64_t served_ = 0;                   // responses sent (keepAliveMaxRequests)
+  Clock::time_point openedAt_ = Clock::now();  // keepAliveMaxTime
+};
+
+// Per-stream state. Owned by the connection's map while nghttp2 has the stream open, and by
+// its handler coroutine while that runs.
+template <class Stream>
+struct Http2Connection<Stream>::H2Stream {
+  H2Stream(int32_t streamId, asio::any_io_executor executor)
+      : id(streamId), arena(2048), bodyReady(executor), sendReady(executor) {}
+  int32_t id;
+  Arena arena;
+  // Request head as decoded.
+  std::string_view method, scheme, authority, path, protocol;
+  http::Headers headers;
+  size_t headerBytes = 0;
+  bool malformed = false;  // RFC 9113 §8.1.1: reset with PROTOCOL_ERROR, never served
+  std::optional<uint64_t> contentLength;
+  // Request body: pieces delivered by DATA frames, consumed by the handler.
+  std::deque<std::string> body;
+  uint64_t bodyBytes = 0;
+  size_t bodyConsumedPending = 0;  // bytes read by the handler not yet credited to the window
+  bool endStream = false;          // the client finished sending
+  bool closed = false;             // nghttp2 closed the stream (done or reset)
+  bool readTimedOut = false;       // readTimeout passed before the client finished its body
+  exchange::Exchange* exchange = nullptr;    // while the handler runs: told when the client resets
+  uint32_t closeError = 0;
+  // Per-stream deadlines (max: none): the body must be complete by readDeadline, the whole
+  // exchange done by writeDeadline.
+  Clock::time_point readDeadline = Clock::time_point::max();
+  Clock::time_point writeDeadline = Clock::time_point::max();
+  io::Signal bodyReady;
+  // Response body: the current piece and whether it is the last.
+  std::string_view pending;
+  bool responseLast = false;
+  bool responseError = false;
+  const http::Headers* trailers = nullptr;
+  io::Signal sendReady;
+  std::vector<nghttp2_nv> trailerNv;
+  std::vector<std::string> trailerNames;
+};
+
+// The request body of one stream, as a pulled BodySource. Returning window credit only when
+// the handler has taken a piece is what gives HTTP/2 uploads back-pressure.
+template <class Stream>
+class Http2Connection<Stream>::RequestBody final : public exchange::BodySource {
+ public:
+  RequestBody(Http2Connection& connection, std::shared_ptr<H2Stream> stream)
+      : connection_(connection), stream_(std::move(stream)) {}
+
+  awaitable<exchange::BodyChunk> read() override {
+    H2Stream& s = *stream_;
+    if (returned_) {
+      // Credit the flow-control windows for the piece the caller is done with.
+      size_t n = s.body.front().size();
+      s.body.pop_front();
+      returned_ = false;
+      if (!s.closed && connection_.session_) {
+        nghttp2_session_consume(connection_.session_, s.id, n);
+        connection_.requestFlush();
+      }
+    }
+    while (s.body.empty() && !s.endStream && !s.closed && !s.readTimedOut && !connection_.dead_)
+      co_await s.bodyReady.wait();
+    if (!s.body.empty()) {
+      returned_ = true;
+      bool last = s.endStream && s.body.size() == 1;
+      if (last) finished_ = true;
+      co_return exchange::BodyChunk{s.body.front(), last, false};
+    }
+    if (s.endStream) {
+      finished_ = true;
+      co_return exchange::BodyChunk{{}, true, false};
+    }
+    co_return exchange::BodyChunk{{}, false, true};  // reset or connection gone
+  }
+  std::optional<uint64_t> length() const override { return stream_->contentLength; }
+  bool finished() const override { return finished_; }
+
+ private:
+  Http2Connection& connection_;
+  std::shared_ptr<H2Stream> stream_;
+  bool returned_ = false;
+  bool finished_ = false;
+};
+
+template <class Stream>
+int Http2Connection<Stream>::onBeginHeaders(nghttp2_session* session, const nghttp2_frame* frame, void* self) {
+  auto* c = static_cast<Http2Connection*>(self);
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  // Streams whose handlers still run count against the limit even after a reset, so
+  // resetting streams cannot multiply the work sent upstream (Rapid Reset).
+  // Streams decoded in this read but not started yet count too (reliability F02).
+  if (c->handlers_ + c->ready_.size() >= c->entryPoint_.http2MaxConcurrentStreams || c->goingAway_) {
+    nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_REFUSED_STREAM);
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  }
+  auto stream = std::make_shared<H2Stream>(frame->hd.stream_id, c->socket_.get_executor());
+  c->streams_[frame->hd.stream_id] = stream;
+  return 0;
+}
+
+template <class Stream>
+int Http2Connection<Stream>::onHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
+                                      size_t namelen, const uint8_t* value, size_t valuelen, uint8_t,
+                                      void* self) {
+  auto* c = static_cast<Http2Connection*>(self);
+  H2Stream* s = c->find(frame->hd.stream_id);
+  if (!s) return 0;
+  // HPACK bomb guard: the decoded list is bounded per stream and per connection.
+  size_t cost = namelen + valuelen + 32;
+  s->headerBytes += cost;
+  c->headerBytes_ += cost;
+  if (s->headerBytes > c->entryPoint_.limits.maxHeadBytes || c->headerBytes_ > kConnectionHeaderBudget ||
+      s->headers.size() >= c->entryPoint_.limits.maxHeaderCount * 2)
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // resets the stream
+  std::string_view n(reinterpret_cast<const char*>(name), namelen);
+  std::string_view v(reinterpret_cast<const char*>(value), valuelen);
+  bool trailer = frame->headers.cat == NGHTTP2_HCAT_HEADERS;
+  if (trailer) return 0;  // request trailers are not forwarded
+  if (!n.empty() && n[0] == ':') {
+    std::string_view copy = s->arena.copy(v);
+    if (n == ":method") s->method = copy;
+    else if (n == ":scheme") s->scheme = copy;
+    else if (n == ":authority") {
+      s->authority = copy;
+      // §8.3.1: :authority must not carry userinfo.
+      if (v.find('@') != std::string_view::npos) s->malformed = true;
+    }
+    else if (n == ":path") s->path = copy;
+    else if (n == ":protocol") s->protocol = copy;
+    return 0;
+  }
+  if (n == "content-length") {
+    auto length = parseDecimal(v);
+    if (!length) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    s->contentLength = *length;
+  }
+  if (n == "cookie" && !s->headers.empty()) {
+    // RFC 9113 §8.2.3: several cookie fields become one for HTTP/1.1 ("; ").
+    for (auto& f : s->headers.fields()) {
+      if (f.name == "cookie") {
+        f.value = s->arena.concat({f.value, "; ", v});
+        return 0;
+      }
+    }
+  }
+  s->headers.add(s->arena.copy(n), s->arena.copy(v));
+  return 0;
+}
+
+template <class Stream>
+int Http2Connection<Stream>::onFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* self) {
+  auto* c = static_cast<Http2Connection*>(self);
+  H2Stream* s = c->find(frame->hd.stream_id);
+  if (!s) return 0;
+  bool endStream = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
+  if (frame->hd.type == NGHTTP2_HEADERS) {
+    if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+      if (s->malformed) {
+        nghttp2_submit_rst_stream(c->session_, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_PROTOCOL_ERROR);
+        return 0;
+      }
+      if (endStream) s->endStream = true;
+      // Per-stream deadlines; the clock is read only when one applies (a bodiless request
+      // with the default writeTimeout of 0 has none).
+      const bool reads = !s->endStream && c->entryPoint_.readTimeout.count() > 0;
+      const bool writes = c->entryPoint_.writeTimeout.count() > 0;
+      if (reads || writes) {
+        const Clock::time_point now = Clock::now();
+        if (reads) s->readDeadline = now + c->entryPoint_.readTimeout;
+        if (writes) s->writeDeadline = now + c->entryPoint_.writeTimeout;
+        c->nextStreamDeadline_ = std::min({c->nextStreamDeadline_, s->readDeadline, s->writeDeadline});
+      }
+      c->ready_.push_back(c->streams_[frame->hd.stream_id]);
+    } else if (endStream) {
+      s->endStream = true;  // trailers end the body
+      s->bodyReady.notify();
+    }
+  } else if (frame->hd.type == NGHTTP2_DATA && endStream) {
+    s->endStream = true;
+    s->bodyReady.notify();
+  }
+  return 0;
+}
+
+template <class Stream>
+int Http2Connection<Stream>::onDataChunk(nghttp2_session* session, uint8_t, int32_t id, const uint8_t* data,
+                                         size_t len, void* self) {
+  auto* c = static_cast<Http2Connection*>(self);
+  H2Stream* s = c->find(id);
+  if (!s || s->closed) {
+    nghttp2_session_consume(session, id, len);  // nobody reads it: keep the connection window open
+    return 0;
+  }
+  s->body.emplace_back(reinterpret_cast<const char*>(data), len);
+  s->bodyBytes += len;
+  s->bodyReady.notify();
+  return 0;
+}
+
+template <class Stream>
+int Http2Connection<Stream>::onStreamClose(nghttp2_session*, int32_t id, uint32_t error, void* self) {
+  auto* c = static_cast<Http2Connection*>(self);
+  auto it = c->streams_.find(id);
+  if (it == c->streams_.end()) return 0;
+  H2Stream& s = *it->second;
+  s.closed = true;
+  s.closeError = error;
+  if (error != NGHTTP2_NO_ERROR && s.exchange) s.exchange->clientGone();  // gives up the upstream wait
+  c->headerBytes_ -= std::min(c->headerBytes_, s.headerBytes);
+  s.bodyReady.notify();
+  s.sendReady.notify();
+  c->streams_.erase(it);
+  if (c->goingAway_ && c->streams_.empty()) c->closeWhenFlushed();  // called while framing: write first
+  else if (c->streams_.empty() && !c->dead_) c->armDeadline();  // idle from now, even while a read waits
+  return 0;
+}
+
+template <class Stream>
+int Http2Connection<Stream>::onFrameSend(nghttp2_session* session, const nghttp2_frame* frame, void* self) {
+  auto* c = static_cast<Http2Connection*>(self);
+  if (frame->hd.type != NGHTTP2_RST_STREAM) return 0;
+  uint32_t code = frame->rst_stream.error_code;
+  // Our own answers do not count: NO_ERROR (an unread body), REFUSED_STREAM (over the stream
+  // limit, no work done), INTERNAL_ERROR (writeTimeout or an upstream failure).
+  if (code == NGHTTP2_NO_ERROR || code == NGHTTP2_REFUSED_STREAM || code == NGHTTP2_INTERNAL_ERROR) return 0;
+  const Clock::time_point now = Clock::now();
+  c->resetTokens_ = std::min(kResetBurst, c->resetTokens_ + std::chrono::duration<double>(now - c->resetRefill_).count() *
+                                                                kResetsPerSecond);
+  c->resetRefill_ = now;
+  if (c->resetTokens_ >= 1) {
+    c->resetTokens_ -= 1;
+    return 0;
+  }
+  log::debug("HTTP/2 peer made too many streams fail; closing", {{"peer", c->info_.peerAddress}});
+  nghttp2_session_terminate_session(session, NGHTTP2_ENHANCE_YOUR_CALM);
+  return 0;
+}
+
+template <class Stream>
+void Http2Connection<Stream>::armDeadline() {
+  if (terminating_) return;  // the linger deadline stands
+  if (streams_.empty()) {
+    nextStreamDeadline_ = Clock::time_point::max();
+    armIn(entryPoint_.idleTimeout);
+    return;
+  }
+  armAt(nextStreamDeadline_);
+}
+
+template <class Stream>
+void Http2Connection<Stream>::onDeadline() {
+  if (streams_.empty() || dead_ || terminating_) {
+    closeSocket();  // idle timeout, the linger after a final GOAWAY, or after reading stopped
+    return;
+  }
+  const Clock::time_point now = Clock::now();
+  bool reset = false;
+  Clock::time_point next = Clock::time_point::max();
+  for (const auto& [id, streamPtr] : streams_) {
+    H2Stream& stream = *streamPtr;
+    if (!stream.endStream && !stream.readTimedOut && now >= stream.readDeadline) {
+      // The body fails for the handler (Go: os.ErrDeadlineExceeded), which answers.
+      stream.readTimedOut = true;
+      stream.bodyReady.notify();
+    }
+    if (!stream.responseError && now >= stream.writeDeadline) {
+      stream.responseError = true;
+      nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream.id, NGHTTP2_INTERNAL_ERROR);
+      reset = true;
+    }
+    if (!stream.endStream && !stream.readTimedOut) next = std::min(next, stream.readDeadline);
+    if (!stream.responseError) next = std::min(next, stream.writeDeadline);
+  }
+  if (reset) requestFlush();
+  nextStreamDeadline_ = next;
+  armDeadline();
+}
+
+template <class Stream>
+void Http2Connection<Stream>::countServed() {
+  ++served_;
+  if ((entryPoint_.keepAliveMaxRequests > 0 && served_ >= entryPoint_.keepAliveMaxRequests) ||
+      (entryPoint_.keepAliveMaxTime.count() > 0 && Clock::now() - openedAt_ >= entryPoint_.keepAliveMaxTime))
+    drain();  // GOAWAY, as Go does for a handler's "Connection: close"
+}
+
+template <class Stream>
+ssize_t Http2Connection<Stream>::readResponse(nghttp2_session* session, int32_t id, uint8_t* buf, size_t length,
+                                              uint32_t* flags, nghttp2_data_source* source, void*) {
+  auto* s = static_cast<H2Stream*>(source->ptr);
+  if (s->responseError) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  if (s->pending.empty()) {
+    if (!s->responseLast) {
+      s->sendReady.notify();
+      return NGHTTP2_ERR_DEFERRED;
+    }
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (!s->trailerNv.empty()) {
+      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      nghttp2_submit_trailer(session, id, s->trailerNv.data(), s->trailerNv.size());
+    }
+    return 0;
+  }
+  size_t n = std::min(length, s->pending.size());
+  std::memcpy(buf, s->pending.data(), n);
+  s->pending.remove_prefix(n);
+  if (s->pending.empty()) {
+    if (s->responseLast) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+      if (!s->trailerNv.empty()) {
+        *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+        nghttp2_submit_trailer(session, id, s->trailerNv.data(), s->trailerNv.size());
+      }
+    } else {
+      s->sendReady.notify();  // the pump may fetch the next piece
+    }
+  }
+  return ssize_t(n);
+}
+
+template <class Stream>
+awaitable<void> Http2Connection<Stream>::flush() {
+  // One writer at a time; callers that find it busy leave their frames to it.
+  if (writing_) {
+    flushAgain_ = true;
+    co_return;
+  }
+  writing_ = true;
+  do {
+    flushAgain_ = false;
+    out_.clear();
+    while (!dead_ && out_.size() < 64 * 1024) {
+      const uint8_t* data = nullptr;
+      ssize_t n = nghttp2_session_mem_send(session_, &data);
+      if (n <= 0) break;
+      out_.append(reinterpret_cast<const char*>(data), size_t(n));
+    }
+    if (out_.empty()) break;
+    auto [ec, written] = co_await stream_.write(asio::buffer(out_));
+    if (ec) {
+      closeSocket();
+      break;
+    }
+    flushAgain_ = true;
+  } while (flushAgain_ && !dead_);
+  writing_ = false;
+  if (closeWhenFlushed_ && !dead_ && !nghttp2_session_want_write(session_)) {
+    closeSocket();
+  } else if (!dead_ && !terminating_ && !nghttp2_session_want_read(session_) &&
+             !nghttp2_session_want_write(session_)) {
+    // nghttp2 ended the session (a GOAWAY for a protocol error or a flood is written): the
+    // read loop may wait on a peer that sends nothing more, so the watchdog closes it.
+    terminating_ = true;
+    armIn(kGoAwayLinger);
+  }
+}
+
+template <class Stream>
+void Http2Connection<Stream>::startStream(std::shared_ptr<H2Stream> stream) {
+  ++handlers_;
+  asio::co_spawn(socket_.get_executor(), serveStream(std::move(stream)), [this](std::exception_ptr e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        log::error("HTTP/2 stream failed", {{"error", ex.what()}});
+      }
+    }
+    if (--handlers_ == 0) handlersDone_.notify();
+  });
+}
+
+template <class Stream>
+awaitable<void> Http2Connection<Stream>::serveStream(std::shared_ptr<H2Stream> streamPtr) {
+  H2Stream& s = *streamPtr;
+  // A stream reset in the same read as its HEADERS never reaches a handler.
+  if (s.closed) co_return;
+  exchange::Exchange ex(worker_, s.arena, info_);
+  s.exchange = &ex;
+  struct Detach {
+    H2Stream& s;
+    ~Detach() { s.exchange = nullptr; }
+  } detach{s};
+  ex.record.start = Clock::now();
+  ex.record.startWall = std::chrono::system_clock::now();
+  runtime::SnapshotPtr pinned = worker_.snapshot();
+  ex.snapshot = pinned.get();
+  exchange::Request& r = ex.request;
+  r.versionMajor = 2;
+  r.versionMinor = 0;
+  r.method = s.method;
+  r.scheme = info_.tls ? "https" : "http";
+  r.headers = s.headers;
+  // :authority wins over a host field (RFC 9113 §8.3.1); the host field is dropped.
+  std::string_view authority = s.authority.empty() ? r.headers.get("host") : s.authority;
+  r.headers.remove("host");
+  int status = 0;
+  std::string scratch;
+  std::optional<http::Authority> parsedAuthority;
+  if (!authority.empty()) {
+    parsedAuthority = http::parseAuthority(authority);
+    if (!parsedAuthority) status = 400;
+  }
+  r.authority = authority;
+  if (!status && (s.method == "CONNECT")) status = 501;
+  std::optional<http::Target> target;
+  if (!status) {
+    target = http::parseTarget(s.path, s.method);
+    if (!target || target->form == http::TargetForm::Absolute) status = 400;
+  }
+  if (!status)
+    status = prepareRequestPath(r, s.arena, entryPoint_, scratch, target->path, target->query, target->hasQuery,
+                                target->form == http::TargetForm::Asterisk,
+                                parsedAuthority ? parsedAuthority->host : std::string_view());
+  RequestBody* body = nullptr;
+  if (!s.endStream || !s.body.empty()) {
+    body = s.arena.template make<RequestBody>(*this, streamPtr);
+    r.body = body;
+  }
+  if (status) {
+    exchange::errorReply(ex, status, http::reasonPhrase(status));
+  } else {
+    applyForwardedHeaders(r, s.arena, info_, entryPoint_);
+    worker_.observeRequest(ex);
+    co_await routeAndServe(ex, entryPoint_);
+  }
+  if (!s.closed && !dead_) co_await sendResponse(s, ex, r.method == "HEAD");
+  if (!dead_) countServed();
+  // A body the handler did not read: stop the client (NO_ERROR reset after our answer).
+  if (!s.closed && !dead_ && !s.endStream) {
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_NO_ERROR);
+    requestFlush();
+  }
+  if (!ex.background.empty()) {
+    s.closed = s.closed || dead_;
+    s.bodyReady.notify();
+    co_await ex.background.join();
+  }
+  ex.record.downstreamStatus = s.closeError == 0 && !dead_ ? ex.response.status : 0;
+  ex.record.clientGone = s.closeError != 0 || dead_;
+  ex.record.requestBytes = s.bodyBytes;
+  worker_.observeComplete(ex);
+  s.arena.reset();
+}
+
+template <class Stream>
+awaitable<void> Http2Connection<Stream>::sendResponse(H2Stream& s, exchange::Exchange& ex, bool headRequest) {
+  exchange::Response& response = ex.response;
+  if (response.status < 200 || response.status > 999 || response.tunnel) exchange::statusTextReply(ex, 502);
+  char statusText[4];
+  std::to_chars(statusText, statusText + 3, response.status);
+  statusText[3] = 0;
+  bool noBody = headRequest || response.status == 204 || response.status == 304;
+  exchange::BodySource* body = noBody ? nullptr : response.body;
+
+  std::vector<nghttp2_nv> nv;
+  std::vector<std::string> names;  // lower-cased names (HTTP/2 requires lower case)
+  names.reserve(response.headers.size());
+  nv.reserve(response.headers.size() + 3);
+  nv.push_back(http::makeNv(":status", std::string_view(statusText, 3)));
+  for (const auto& f : response.headers) {
+    if (isConnectionSpecific(f.name) || iequals(f.name, "Trailer")) continue;
+    if (body && iequals(f.name, "Content-Length")) continue;
+    names.push_back(toLower(f.name));
+    nv.push_back(http::makeNv(names.back(), f.value));
+  }
+  std::string length;
+  if (body) {
+    if (auto known = body->length()) {
+      length = std::to_string(*known);
+      nv.push_back(http::makeNv("content-length", length));
+    }
+  }
+  if (!response.headers.has("Date")) nv.push_back(http::makeNv("date", worker_.httpDate()));
+
+  if (!body) {
+    nghttp2_submit_response(session_, s.id, nv.data(), nv.size(), nullptr);
+    requestFlush();
+    co_return;
+  }
+  nghttp2_data_provider provider;
+  provider.source.ptr = &s;
+  provider.read_callback = &Http2Connection::readResponse;
+  nghttp2_submit_response(session_, s.id, nv.data(), nv.size(), &provider);
+  requestFlush();
+  // Pump: fetch the next piece only when the previous one has gone into frames.
+  while (!s.closed && !dead_) {
+    if (!s.pending.empty()) {
+      co_await s.sendReady.wait();
+      continue;
+    }
+    if (s.responseLast) break;
+    exchange::BodyChunk chunk = co_await body->read();
+    if (s.closed || dead_) break;
+    if (chunk.error) {
+      s.responseError = true;
+      nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
+      requestFlush();
+      break;
+    }
+    s.pending = chunk.data;
+    ex.record.responseBytes += chunk.data.size();
+    if (chunk.last) {
+      s.responseLast = true;
+      if (const http::Headers* trailers = body->trailers()) {
+        for (const auto& f : *trailers) {
+          if (isConnectionSpecific(f.name) || http::h1::isForbiddenTrailer(f.name)) continue;
+          s.trailerNames.push_back(toLower(f.name));
+        }
+        size_t i = 0;
+        for (const auto& f : *trailers) {
+          if (isConnectionSpecific(f.name) || http::h1::isForbiddenTrailer(f.name)) continue;
+          s.trailerNv.push_back(http::makeNv(s.trailerNames[i++], f.value));
+        }
+      }
+    }
+    nghttp2_session_resume_data(session_, s.id);
+    requestFlush();
+  }
+  // Wait until the stream is done so the last piece's memory stays valid while framed.
+  while (!s.closed && !dead_ && (!s.pending.empty() || !s.responseLast)) co_await s.sendReady.wait();
+}
+
+template <class Stream>
+awaitable<void> Http2Connection<Stream>::writerLoop() {
+  while (!dead_) {
+    co_await flush();
+    if (dead_) break;
+    co_await writeWanted_.wait();
+  }
+  writerRunning_ = false;
+  handlersDone_.notify();
+}
+
+template <class Stream>
+awaitable<void> Http2Connection<Stream>::run(io::ReadBuffer initial) {
+  nghttp2_session_callbacks* callbacks = nullptr;
+  nghttp2_session_callbacks_new(&callbacks);
+  nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, &Http2Connection::onBeginHeaders);
+  nghttp2_session_callbacks_set_on_header_callback(callbacks, &Http2Connection::onHeader);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, &Http2Connection::onFrameRecv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, &Http2Connection::onDataChunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &Http2Connection::onStreamClose);
+  nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, &Http2Connection::onFrameSend);
+  nghttp2_option* option = nullptr;
+  nghttp2_option_new(&option);
+  nghttp2_option_set_no_auto_window_update(option, 1);
+  nghttp2_option_set_max_deflate_dynamic_table_size(option, entryPoint_.http2MaxEncoderHeaderTableSize);
+  // CVE-2023-44487 (Rapid Reset) and CVE-2024-28182 (CONTINUATION flood) mitigations.
+  nghttp2_option_set_stream_reset_rate_limit(option, 1000, 33);
+  nghttp2_option_set_max_continuations(option, 8);
+  nghttp2_option_set_max_outbound_ack(option, 1000);
+  nghttp2_option_set_max_settings(option, 32);
+  nghttp2_session_server_new2(&session_, callbacks, this, option);
+  nghttp2_option_del(option);
+  nghttp2_session_callbacks_del(callbacks);
+
+  nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, entryPoint_.http2MaxConcurrentStreams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, uint32_t(kStreamWindow)},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, uint32_t(std::min<size_t>(entryPoint_.limits.maxHeadBytes, UINT32_MAX))},
+      {NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, entryPoint_.http2MaxDecoderHeaderTableSize},
+  };
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
+  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
+
+  io::ReadBuffer in = std::move(initial);
+  auto process = [&]() -> bool {
+    if (in.empty()) return true;
+    ssize_t consumed = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(in.data().data()),
+                                                in.size());
+    if (consumed < 0) {
+      log::debug("HTTP/2 connection error", {{"peer", info_.peerAddress}, {"error", nghttp2_strerror(int(consumed))}});
+      return false;
+    }
+    in.consume(size_t(consumed));
+    for (auto& stream : ready_) startStream(std::move(stream));
+    ready_.clear();
+    return true;
+  };
+
+  writerRunning_ = true;  // before the spawn: run() must not return while the writer may run
+  asio::co_spawn(socket_.get_executor(), writerLoop(), asio::detached);
+  bool ok = process();
+  requestFlush();
+  while (ok && !dead_) {
+    if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) break;
+    armDeadline();
+    auto [ec, n] = co_await stream_.readSome(in.prepare(16384, 1 << 20));
+    if (ec) break;
+    in.commit(n);
+    ok = process();
+    requestFlush();
+  }
+  dead_ = true;
+  // The writer may still be sending (a GOAWAY after a protocol error or a flood) to a peer
+  // that does not read: give it a moment, then the watchdog closes the socket.
+  armIn(kCloseLinger);
+  // Stream coroutines reference this connection: let them finish before it goes away.
+  for (auto& [id, stream] : streams_) {
+    stream->closed = true;
+    if (stream->exchange) stream->exchange->clientGone();
+    stream->bodyReady.notify();
+    stream->sendReady.notify();
+  }
+  writeWanted_.notify();
+  while (handlers_ > 0 || writerRunning_) co_await handlersDone_.wait();
+  disarm();
+}
+
+template <class Stream>
+awaitable<void> serveHttp2(runtime::Worker& worker, const runtime::EntryPoint& entryPoint, tcp::socket& socket, Stream& stream,
+                           exchange::ConnectionInfo& info, io::ReadBuffer initial) {
+  Http2Connection<Stream> connection(worker, entryPoint, socket, stream, info);
+  co_await connection.run(std::move(initial));
+}
+
+template awaitable<void> serveHttp2<PlainStream>(runtime::Worker&, const runtime::EntryPoint&, tcp::socket&, PlainStream&,
+                                                 exchange::ConnectionInfo&, io::ReadBuffer);
+template awaitable<void> serveHttp2<tls::TlsStream>(runtime::Worker&, const runtime::EntryPoint&, tcp::socket&, tls::TlsStream&,
+                                               exchange::ConnectionInfo&, io::ReadBuffer);
+
+}  // namespace causeway::downstream

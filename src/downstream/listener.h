@@ -1,0 +1,36 @@
+// One worker's listening sockets: one per TCP entryPoint, bound with SO_REUSEPORT so that
+// every worker accepts on the same port and the kernel spreads connections between them.
+// Accepted sockets are served on the worker that accepted them (downstream/connection.h).
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "io/asio.h"
+#include "runtime/entry_point.h"
+#include "runtime/worker.h"
+
+namespace causeway::downstream {
+
+class Listener {
+ public:
+  explicit Listener(runtime::Worker& worker) : worker_(worker) {}
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+
+  // Binds a socket per entryPoint. Throws on failure (at start-up only).
+  void bind(const std::vector<const runtime::EntryPoint*>& entryPoints);
+  // Starts the accept loops on the worker's event loop (before or after the worker starts).
+  void start();
+  // Closes the listening sockets, on the worker thread.
+  void close();
+
+ private:
+  awaitable<void> acceptLoop(tcp::acceptor& acceptor, const runtime::EntryPoint& entryPoint);
+
+  runtime::Worker& worker_;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
+  std::vector<const runtime::EntryPoint*> entryPoints_;
+};
+
+}  // namespace causeway::downstream

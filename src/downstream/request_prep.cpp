@@ -1,0 +1,90 @@
+#include "downstream/request_prep.h"
+
+#include "core/strings.h"
+#include "exchange/local_reply.h"
+#include "http/uri.h"
+#include "router/rule.h"
+#include "runtime/entry_point.h"
+#include "runtime/snapshot.h"
+
+namespace causeway::downstream {
+
+int prepareRequestPath(exchange::Request& r, Arena& arena, const runtime::EntryPoint& entryPoint, std::string& scratch,
+                       std::string_view rawPath, std::string_view rawQuery, bool hasQuery, bool asterisk,
+                       std::string_view routingHost) {
+  r.rawPath = rawPath;
+  r.query = rawQuery;
+  r.hasQuery = hasQuery;
+  if (r.query.find(';') != std::string_view::npos) {
+    // Go's proxy does not treat ';' as a separator: Traefik rewrites it to '&' before
+    // routing (or encodes it, with http.encodeQuerySemicolons).
+    std::string rewritten;
+    for (char c : r.query) {
+      if (c != ';') rewritten.push_back(c);
+      else if (entryPoint.encodeQuerySemicolons) rewritten.append("%3B");
+      else rewritten.push_back('&');
+    }
+    r.query = arena.copy(rewritten);
+  }
+  r.host = {};
+  if (!routingHost.empty()) {
+    http::normalizeHost(routingHost, scratch);
+    r.host = arena.copy(scratch);
+  }
+  if (asterisk) {
+    r.path = r.rawPath;
+    r.routingPath = r.path;
+    return 0;
+  }
+  if (!http::normalizePath(r.rawPath, entryPoint.sanitizePath, scratch)) return 400;
+  r.path = scratch == r.rawPath ? r.rawPath : arena.copy(scratch);
+  r.routingPath = http::routingPath(r.path, scratch) ? arena.copy(scratch) : r.path;
+  // Traefik checks encoded characters on the normalized path (a raw '\' is %5C there).
+  const auto& allow = entryPoint.allowEncoded;
+  if (!(allow.slash && allow.backslash && allow.nul && allow.semicolon && allow.percent && allow.questionMark &&
+        allow.hash)) {
+    auto encoded = http::findEncodedCharacters(r.path);
+    if ((encoded.slash && !allow.slash) || (encoded.backslash && !allow.backslash) || (encoded.nul && !allow.nul) ||
+        (encoded.semicolon && !allow.semicolon) || (encoded.percent && !allow.percent) ||
+        (encoded.questionMark && !allow.questionMark) || (encoded.hash && !allow.hash))
+      return 400;
+  }
+  return 0;
+}
+
+awaitable<void> routeAndServe(exchange::Exchange& ex, const runtime::EntryPoint& entryPoint) {
+  const runtime::Snapshot* snapshot = ex.snapshot;
+  if (!snapshot || entryPoint.index >= snapshot->routes.size()) {
+    exchange::errorReply(ex, 404, "404 page not found");
+    co_return;
+  }
+  const exchange::ConnectionInfo& info = ex.connection;
+  const runtime::EntryPointRoutes& routes = snapshot->routes[entryPoint.index];
+  if (info.tls && routes.sniCheck && info.tlsStore) {
+    // Traefik's domain-fronting guard: the TLS options chosen by SNI must be those of the
+    // host the request asks for, else 421 Misdirected Request.
+    const tls::TlsOptionSet* bySni = info.tlsOptions;
+    const tls::TlsOptionSet* byHost = info.tlsStore->optionsFor(entryPoint.index, ex.request.host);
+    if (bySni && byHost && bySni != byHost && bySni->name != byHost->name) {
+      exchange::errorReply(ex, 421, "Misdirected Request");
+      co_return;
+    }
+  }
+  router::MatchInput input;
+  input.host = ex.request.host;
+  input.path = ex.request.routingPath;
+  input.method = ex.request.method;
+  input.rawQuery = ex.request.query;
+  input.headers = &ex.request.headers;
+  input.clientIp = &info.peerIp;
+  const runtime::RouteTargetPtr* target = (info.tls ? routes.tlsTable : routes.table).match(input);
+  if (!target) {
+    exchange::errorReply(ex, 404, "404 page not found");
+    co_return;
+  }
+  ex.record.routerName = (*target)->name;
+  ex.record.serviceName = (*target)->service;
+  co_await (*target)->handler->handle(ex);
+}
+
+}  // namespace causeway::downstream

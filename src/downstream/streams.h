@@ -1,0 +1,53 @@
+// The byte streams a downstream codec runs on. PlainStream is a zero-cost wrapper over the
+// socket (its operations are the socket's own Asio operations, no extra coroutine frame);
+// TlsStream (tls_stream.h) has the same shape. Codecs are templates over the stream type.
+#pragma once
+
+#include <span>
+#include <tuple>
+
+#include "exchange/exchange.h"
+#include "io/asio.h"
+#include "io/send_now.h"
+
+namespace causeway::downstream {
+
+class PlainStream {
+ public:
+  explicit PlainStream(tcp::socket& socket) : socket_(socket) {}
+  auto readSome(asio::mutable_buffer buffer) { return socket_.async_read_some(buffer, nothrow); }
+  auto write(std::span<const asio::const_buffer> buffers) { return io::writeAllDirect(socket_, buffers); }
+  auto write(asio::const_buffer buffer) { return io::writeAllDirect(socket_, buffer); }
+  awaitable<void> close() { co_return; }
+  tcp::socket& socket() { return socket_; }
+
+ private:
+  tcp::socket& socket_;
+};
+
+// A codec's stream seen through the virtual interface tunnels use (after a 101).
+template <class Stream>
+class StreamDuplex final : public exchange::DuplexStream {
+ public:
+  explicit StreamDuplex(Stream& stream) : stream_(stream) {}
+  awaitable<std::tuple<error_code, size_t>> readSome(asio::mutable_buffer buffer) override {
+    co_return co_await stream_.readSome(buffer);
+  }
+  awaitable<std::tuple<error_code, size_t>> writeAll(asio::const_buffer buffer) override {
+    co_return co_await stream_.write(buffer);
+  }
+  void shutdownSend() override {
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+  void close() override {
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().cancel(ignored);
+  }
+
+ private:
+  Stream& stream_;
+};
+
+}  // namespace causeway::downstream

@@ -1,0 +1,183 @@
+// The one internal HTTP message model (design: "one internal model for every codec").
+// A codec (HTTP/1 today, HTTP/2 later) fills a Request, the handler chain fills the
+// Response, and the codec writes it back. Middlewares see only this model: no framing.
+//
+// Ownership: every string_view in Request and Response points into the Exchange's arena
+// (or static storage); the codec resets the arena when the exchange ends. An Exchange
+// lives on one worker and is touched by that worker's thread only.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <string_view>
+#include <tuple>
+
+#include "core/arena.h"
+#include "exchange/body.h"
+#include "exchange/worker_context.h"
+#include "http/headers.h"
+#include "io/abandonable.h"
+#include "io/task_group.h"
+#include "net/ip.h"
+
+typedef struct x509_st X509;
+struct stack_st_X509;
+using STACK_OF_X509 = struct stack_st_X509;
+
+// Named here, defined in the layers that fill them in (the contract only carries pointers).
+namespace causeway::runtime {
+struct EntryPoint;
+struct Snapshot;
+}  // namespace causeway::runtime
+namespace causeway::tls {
+struct TlsOptionSet;
+class TlsStore;
+}  // namespace causeway::tls
+
+namespace causeway::exchange {
+
+struct ExchangeNotes;
+
+// Facts about the downstream connection that carried a request.
+struct ConnectionInfo {
+  const runtime::EntryPoint* entryPoint = nullptr;
+  net::IpAddress peerIp;
+  uint16_t peerPort = 0;
+  std::string peerIpText;     // "127.0.0.1" or "::1"
+  std::string peerAddress;    // "127.0.0.1:5678" or "[::1]:5678"
+  uint16_t localPort = 0;
+  bool peerTrusted = false;   // peer may supply X-Forwarded-* (forwardedHeaders)
+  // TLS (when tls is true): what the handshake settled.
+  bool tls = false;
+  std::string_view tlsVersion;        // "TLS 1.3"
+  std::string_view tlsCipher;         // OpenSSL cipher name
+  std::string serverName;             // SNI, lower-case
+  const tls::TlsOptionSet* tlsOptions = nullptr;  // chosen by SNI
+  const tls::TlsStore* tlsStore = nullptr;        // the store the handshake used (kept alive by the connection)
+  X509* peerCertificate = nullptr;    // client certificate, owned by the TLS stream
+  STACK_OF_X509* peerChain = nullptr; // certificates the client sent after its own (may be null)
+  bool http2 = false;
+};
+
+struct Request {
+  std::string_view method;
+  std::string_view path;       // normalized path (escaped): what is forwarded
+  std::string_view routingPath;  // path as rules see it (Traefik: non-reserved %XX decoded)
+  std::string_view rawPath;    // as received
+  std::string_view query;      // raw query, without '?'
+  bool hasQuery = false;
+  std::string_view authority;  // host[:port] as received (Host field or absolute-form target)
+  std::string_view host;       // lower-case host without port or trailing dot (routing)
+  std::string_view scheme;     // "http" or "https"
+  int versionMajor = 1;
+  int versionMinor = 1;
+  http::Headers headers;
+  BodySource* body = nullptr;  // null: no body
+  bool upgrade = false;        // Connection: upgrade with an Upgrade field (WebSocket)
+  bool websocket = false;      // Upgrade: websocket
+  // Fields the client nominated in Connection that forwardedHeaders.connection keeps
+  // through the middleware chain; the proxy still drops them upstream (as Go does).
+  std::array<std::string_view, 4> nominatedKept{};
+  size_t nominatedKeptCount = 0;
+  // Send no X-Forwarded-For upstream at all (Go's nil header value: the headers middleware
+  // with customRequestHeaders "X-Forwarded-For": "").
+  bool omitForwardedFor = false;
+};
+
+// The downstream side of a tunnel: the client connection, plain or TLS.
+class DuplexStream {
+ public:
+  virtual ~DuplexStream() = default;
+  virtual awaitable<std::tuple<error_code, size_t>> readSome(asio::mutable_buffer buffer) = 0;
+  virtual awaitable<std::tuple<error_code, size_t>> writeAll(asio::const_buffer buffer) = 0;
+  virtual void shutdownSend() = 0;  // the client sees EOF
+  virtual void close() = 0;         // both directions end
+};
+
+// A bidirectional byte stream after a successful upgrade (101): the downstream codec
+// hands over its stream and the tunnel copies bytes both ways until either side ends.
+class UpgradeTunnel {
+ public:
+  virtual ~UpgradeTunnel() = default;
+  // `pending` holds bytes the client already sent after the request head.
+  virtual awaitable<void> run(DuplexStream& downstream, std::string_view pending) = 0;
+};
+
+struct Response {
+  int status = 0;
+  std::string_view reason;      // empty: the standard reason phrase
+  http::Headers headers;
+  BodySource* body = nullptr;   // null: no body
+  UpgradeTunnel* tunnel = nullptr;  // set together with status 101
+  bool closeConnection = false;     // the codec must close the downstream connection after it
+};
+
+// What the access log, metrics and tracing need to know about one request.
+struct RequestRecord {
+  std::chrono::steady_clock::time_point start;
+  std::string_view routerName;
+  std::string_view serviceName;      // the router's service
+  // The loadBalancer service that picked a server: the innermost of nested services, Traefik's
+  // service in service metrics, the access log and the Service span. Empty when no server was
+  // tried (a middleware answered, or no server was available).
+  std::string_view upstreamService;
+  std::string_view serviceUrl;
+  int originStatus = 0;          // 0 when answered by causeway itself
+  int retryAttempts = 0;
+  // The proxy reached an upstream server but the request did not reach a live one (dial
+  // failure or timeout, possibly after a stale pooled connection; or nothing was written):
+  // the retry middleware may send it again (Traefik: proxyReached && !wroteRequest). Set by
+  // the load balancer.
+  bool networkError = false;
+  std::string_view errorDetail;  // why causeway answered 4xx/5xx itself
+  std::string_view user;         // authenticated (or attempted) user name, for the access log
+  // Filled by the codec for observers (metrics, access log, tracing).
+  int downstreamStatus = 0;      // what the client got (0: the connection broke first)
+  uint64_t requestBytes = 0;     // request body bytes read from the client
+  uint64_t responseBytes = 0;    // response body bytes written to the client
+  std::chrono::steady_clock::time_point originStart{};  // request sent upstream
+  std::chrono::steady_clock::time_point originEnd{};    // response head received
+  std::chrono::system_clock::time_point startWall{};    // wall clock at start (logs)
+  bool clientGone = false;       // the client went away before the response was complete
+  // The observers' own per-exchange state (src/observe: the request as it entered the chain,
+  // trace context), placed in the arena by onRequest; null when no observer needed it.
+  ExchangeNotes* notes = nullptr;
+};
+
+// Watches exchanges: metrics, access logs, tracing. Called on the worker thread that
+// serves the exchange; implementations keep per-worker state or use atomics, and must not
+// block. onRequest runs after the request head is parsed and before routing (it may add
+// headers, e.g. trace context); onComplete runs once the response has been written or the
+// exchange broke off.
+class ExchangeObserver {
+ public:
+  virtual ~ExchangeObserver() = default;
+  virtual void onRequest(struct Exchange& ex) {}
+  virtual void onComplete(const struct Exchange& ex) {}
+};
+
+struct Exchange {
+  Exchange(WorkerContext& w, Arena& a, const ConnectionInfo& c) : worker(w), arena(a), connection(c) {}
+  Exchange(const Exchange&) = delete;
+  Exchange& operator=(const Exchange&) = delete;
+
+  WorkerContext& worker;
+  Arena& arena;
+  const ConnectionInfo& connection;
+  const runtime::Snapshot* snapshot = nullptr;
+  Request request;
+  Response response;
+  RequestRecord record;
+  io::TaskGroup background;  // joined by the codec before the arena is reset
+  io::Abandonable* waiting = nullptr;  // see Abandonable
+
+  // Called by the downstream codec when the client went away (an HTTP/2 stream reset, the
+  // connection lost): the upstream request still waiting for its answer is given up.
+  void clientGone() {
+    record.clientGone = true;
+    if (waiting) waiting->abandon();
+  }
+};
+
+}  // namespace causeway::exchange

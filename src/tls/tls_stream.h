@@ -1,0 +1,104 @@
+// TLS termination on a worker's socket with OpenSSL 3. The engine runs on memory BIOs: the
+// ciphertext moves through Asio's own socket operations (speculative reads, epoll), and
+// OpenSSL only transforms bytes. One process-wide SSL_CTX carries the callbacks; each
+// connection picks its certificate and TLS options at ClientHello time from the snapshot
+// it pinned (TlsStore), by SNI.
+//
+// Threading: a TlsStream belongs to the worker of its connection.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+#include "io/asio.h"
+#include "tls/tls_store.h"
+
+namespace causeway::tls {
+
+// What the ClientHello callback decided for one connection.
+struct TlsHandshakeState {
+  const TlsStore* store = nullptr;
+  size_t entryPointIndex = 0;
+  std::string serverName;  // SNI, lower-case, no trailing dot ("" when absent)
+  const TlsOptionSet* options = nullptr;
+};
+
+// The process-wide server context (callbacks for SNI, ALPN and rotating ticket keys).
+SSL_CTX* tlsServerContext();
+
+// How to reach an upstream over TLS (from a serversTransport).
+struct TlsClientSettings {
+  std::shared_ptr<SSL_CTX> context;  // trust roots, client certificate, versions, ciphers
+  // No context of its own: the process-wide default (system roots, TLS 1.2+), created on
+  // first use so a configuration without https upstreams never initializes OpenSSL.
+  bool sharedDefault = false;
+  std::string serverName;            // SNI and the name verified in the certificate
+  bool verify = true;                // false: insecureSkipVerify
+  std::vector<unsigned char> alpn;   // offered protocols, wire format
+
+  bool available() const { return context || sharedDefault; }
+  SSL_CTX* get() const;
+};
+
+// Builds the client context of a serversTransport. False with `error` set on bad input.
+std::shared_ptr<SSL_CTX> makeClientContext(const std::vector<std::string>& rootCAs,
+                                           const std::vector<std::pair<std::string, std::string>>& certificates,
+                                           const std::string& minVersion, const std::string& maxVersion,
+                                           const std::vector<std::string>& cipherSuites, std::string& error);
+
+class TlsStream {
+ public:
+  // Server side of a downstream connection.
+  TlsStream(tcp::socket& socket, TlsHandshakeState& state);
+  // Client side of an upstream connection (SNI `serverName` unless it is an IP address).
+  TlsStream(tcp::socket& socket, const TlsClientSettings& settings, const std::string& serverName);
+  ~TlsStream();
+  TlsStream(const TlsStream&) = delete;
+  TlsStream& operator=(const TlsStream&) = delete;
+
+  // Ciphertext the connection already read from the socket (the first bytes it peeked at).
+  void feed(std::string_view ciphertext);
+  // Runs the handshake; false when it failed (the reason is in error()).
+  awaitable<bool> handshake();
+  const std::string& error() const { return error_; }
+
+  awaitable<std::tuple<error_code, size_t>> readSome(asio::mutable_buffer buffer);
+  awaitable<std::tuple<error_code, size_t>> write(std::span<const asio::const_buffer> buffers);
+  // A coroutine, not a forwarding call: the span must point into this frame,
+  // which lives until the write completes.
+  awaitable<std::tuple<error_code, size_t>> write(asio::const_buffer buffer) {
+    co_return co_await write(std::span<const asio::const_buffer>(&buffer, 1));
+  }
+  // Sends close_notify (best effort).
+  awaitable<void> close();
+
+  tcp::socket& socket() { return socket_; }
+  std::string_view alpn() const;
+  std::string_view version() const;  // "TLS 1.3"
+  std::string_view cipher() const;   // OpenSSL name
+  X509* peerCertificate() const;     // owned by the stream; null without client certificate
+  SSL* ssl() const { return ssl_; }
+
+ private:
+  awaitable<bool> flush();
+  awaitable<bool> fill();
+
+  tcp::socket& socket_;
+  SSL* ssl_ = nullptr;
+  BIO* in_ = nullptr;   // ciphertext from the peer
+  BIO* out_ = nullptr;  // ciphertext to the peer
+  std::vector<char> cipherBuffer_;
+  std::string plain_;    // small writes coalesced into one record
+  std::string sending_;  // ciphertext being written to the socket
+  bool flushing_ = false;
+  bool failed_ = false;
+  std::string error_;
+  mutable X509* peer_ = nullptr;
+};
+
+}  // namespace causeway::tls

@@ -1,0 +1,155 @@
+#include "upstream/connection_pool.h"
+
+#include <boost/url/parse.hpp>
+#include <mutex>
+
+#include "core/strings.h"
+
+namespace causeway::upstream {
+
+uint64_t poolIdFor(const std::string& key) {
+  static std::mutex mutex;
+  static std::unordered_map<std::string, uint64_t> ids;
+  std::lock_guard lock(mutex);
+  auto [it, inserted] = ids.try_emplace(key, ids.size() + 1);
+  return it->second;
+}
+
+bool makeEndpoint(const std::string& url, std::shared_ptr<const Transport> transport,
+                    UpstreamEndpoint& endpoint, std::string& error) {
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed) {
+    error = "invalid server URL \"" + url + "\": " + parsed.error().message();
+    return false;
+  }
+  endpoint.url = url;
+  endpoint.scheme = toLower(std::string(parsed->scheme()));
+  if (endpoint.scheme != "http" && endpoint.scheme != "https" && endpoint.scheme != "h2c") {
+    error = "server URL \"" + url + "\": unknown scheme \"" + endpoint.scheme + "\"; expected http, https or h2c";
+    return false;
+  }
+  if (!parsed->has_authority() || parsed->host().empty()) {
+    error = "server URL \"" + url + "\" has no host";
+    return false;
+  }
+  std::string host = parsed->host_address();  // without brackets for IPv6
+  endpoint.host = host;
+  endpoint.port = parsed->has_port() ? parsed->port_number() : (endpoint.scheme == "https" ? 443 : 80);
+  if (parsed->has_port() && endpoint.port == 0) {
+    error = "server URL \"" + url + "\" has an invalid port";
+    return false;
+  }
+  endpoint.authority = std::string(parsed->encoded_host_and_port());
+  endpoint.path = std::string(parsed->encoded_path());
+  error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (!ec) endpoint.address = tcp::endpoint(address, endpoint.port);
+  endpoint.transport = std::move(transport);
+  std::string key = endpoint.scheme + "|" + host + "|" + std::to_string(endpoint.port) + "|" +
+                    endpoint.transport->name + "|" +
+                    std::to_string(reinterpret_cast<uintptr_t>(endpoint.transport.get()));
+  endpoint.poolId = poolIdFor(key);
+  return true;
+}
+
+awaitable<Acquired> UpstreamPool::acquire(const UpstreamEndpoint& endpoint, bool allowReuse) {
+  Acquired result;
+  if (allowReuse) {
+    auto it = idle_.find(endpoint.poolId);
+    if (it != idle_.end()) {
+      auto& list = it->second.connections;
+      auto now = Clock::now();
+      while (!list.empty()) {
+        UpstreamConnectionPtr connection = std::move(list.back());
+        list.pop_back();
+        if (now - connection->idleSince < it->second.idleTimeout) {
+          result.connection = std::move(connection);
+          result.reused = true;
+          co_return result;
+        }
+      }
+    }
+  }
+
+  auto connection = std::make_unique<UpstreamConnection>(io_);
+  std::vector<tcp::endpoint> candidates;
+  if (endpoint.address) {
+    candidates.push_back(*endpoint.address);
+  } else {
+    tcp::resolver resolver(io_);
+    auto [ec, results] =
+        co_await resolver.async_resolve(endpoint.host, std::to_string(endpoint.port), nothrow);
+    if (ec) {
+      result.error = ec;
+      co_return result;
+    }
+    for (const auto& entry : results) candidates.push_back(entry.endpoint());
+  }
+
+  watchdog_.watch(*connection);
+  connection->armIn(endpoint.transport->dialTimeout);
+  error_code lastError = asio::error::host_not_found;
+  for (const auto& candidate : candidates) {
+    error_code ec;
+    if (connection->socket.is_open()) connection->socket.close(ec);
+    auto [connectError] = co_await connection->socket.async_connect(candidate, nothrow);
+    if (!connectError) {
+      lastError = {};
+      break;
+    }
+    lastError = connectError;
+    if (connection->timedOut) break;
+  }
+  if (lastError) {
+    connection->disarm();
+    result.error = lastError;
+    result.timedOut = connection->timedOut;
+    co_return result;
+  }
+  error_code ignored;
+  connection->socket.set_option(tcp::no_delay(true), ignored);
+  if (endpoint.scheme == "https") {
+    // The handshake counts against dialTimeout too.
+    connection->tls = std::make_unique<tls::TlsStream>(connection->socket, endpoint.transport->tls, endpoint.host);
+    if (!co_await connection->tls->handshake()) {
+      connection->disarm();
+      result.error = asio::error::connection_refused;
+      result.timedOut = connection->timedOut;
+      result.tlsError = connection->tls->error();
+      co_return result;
+    }
+    connection->http2 = connection->tls->alpn() == "h2";
+  }
+  connection->disarm();
+  result.connection = std::move(connection);
+  co_return result;
+}
+
+void UpstreamPool::release(const UpstreamEndpoint& endpoint, UpstreamConnectionPtr connection) {
+  int maxIdle = endpoint.transport->maxIdleConnsPerHost;
+  if (maxIdle < 0) return;
+  if (maxIdle == 0) maxIdle = 2;
+  IdleList& list = idle_[endpoint.poolId];
+  list.idleTimeout = endpoint.transport->idleConnTimeout;
+  if (list.idleTimeout.count() <= 0) list.idleTimeout = std::chrono::hours(24 * 365);
+  if (list.connections.size() >= size_t(maxIdle)) return;  // closes it
+  connection->idleSince = Clock::now();
+  connection->disarm();
+  list.connections.push_back(std::move(connection));
+}
+
+void UpstreamPool::sweep(Clock::time_point now) {
+  for (auto& [id, list] : idle_) {
+    std::erase_if(list.connections, [&](const UpstreamConnectionPtr& c) {
+      return now - c->idleSince >= list.idleTimeout;
+    });
+  }
+}
+
+size_t UpstreamPool::idleCount() const {
+  size_t n = 0;
+  for (const auto& [id, list] : idle_) n += list.connections.size();
+  return n;
+}
+
+}  // namespace causeway::upstream

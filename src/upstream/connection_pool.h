@@ -1,0 +1,129 @@
+// Per-worker pools of idle upstream connections, keyed by endpoint and transport. A
+// worker owns its pool and never locks it. Connections come back only after a complete,
+// keep-alive response; anything else closes them.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "http/h1/response_parser.h"
+#include "io/abandonable.h"
+#include "io/asio.h"
+#include "io/read_buffer.h"
+#include "io/send_now.h"
+#include "io/watchdog.h"
+#include "tls/tls_stream.h"
+
+namespace causeway::upstream {
+
+// How to talk to upstream servers (a serversTransport, resolved). Immutable, shared.
+struct Transport {
+  std::string name;  // qualified, e.g. "default@internal"
+  std::chrono::nanoseconds dialTimeout{std::chrono::seconds(30)};
+  std::chrono::nanoseconds responseHeaderTimeout{0};
+  std::chrono::nanoseconds idleConnTimeout{std::chrono::seconds(90)};
+  int maxIdleConnsPerHost = 200;  // < 0: no reuse
+  // https:// servers: trust, client certificate, SNI, ALPN (h2 unless disableHTTP2).
+  tls::TlsClientSettings tls;
+  bool disableHTTP2 = false;
+};
+
+// One upstream server (a loadBalancer server URL), resolved at snapshot build.
+struct UpstreamEndpoint {
+  std::string url;          // as configured
+  std::string scheme;       // "http", "https", "h2c"
+  std::string host;         // without brackets
+  uint16_t port = 80;
+  std::string authority;    // host[:port] as it goes in Host when passHostHeader is false
+  std::string path;         // URL path (used with preservePath)
+  std::optional<tcp::endpoint> address;  // set when host is an IP literal
+  std::shared_ptr<const Transport> transport;
+  uint64_t poolId = 0;      // same id ⇔ connections are interchangeable
+};
+
+// Interns (scheme, host, port, transport) into small integers for the pools' hash maps.
+uint64_t poolIdFor(const std::string& key);
+
+// Parses a server URL ("http://10.0.0.1:8080/base") into an endpoint using `transport`.
+// False with `error` set for malformed URLs and schemes causeway cannot reach yet.
+bool makeEndpoint(const std::string& url, std::shared_ptr<const Transport> transport,
+                  UpstreamEndpoint& endpoint, std::string& error);
+
+class UpstreamConnection : public io::Watched, public io::Abandonable {
+ public:
+  // 32 KiB: a head and a 16 KiB body arrive in one read (untouched pages cost no memory).
+  explicit UpstreamConnection(asio::io_context& io) : socket(io), buffer(32768) {}
+  void onDeadline() override {
+    timedOut = true;
+    error_code ignored;
+    socket.cancel(ignored);
+  }
+  // The client went away while this connection waited for a response head: it is closed
+  // (never reused, the upstream sees the request given up).
+  void abandon() override {
+    abandoned = true;
+    error_code ignored;
+    socket.cancel(ignored);
+  }
+  // Reads and writes go through TLS for https:// servers.
+  awaitable<std::tuple<error_code, size_t>> readSome(asio::mutable_buffer b) {
+    if (tls) return tls->readSome(b);
+    return socket.async_read_some(b, nothrow);
+  }
+  awaitable<std::tuple<error_code, size_t>> write(std::span<const asio::const_buffer> b) {
+    if (tls) return tls->write(b);
+    return io::writeAllDirect(socket, b);
+  }
+  awaitable<std::tuple<error_code, size_t>> write(asio::const_buffer b) {
+    if (tls) return tls->write(b);
+    return io::writeAllDirect(socket, b);
+  }
+  tcp::socket socket;
+  std::unique_ptr<tls::TlsStream> tls;  // set for https:// servers
+  bool http2 = false;              // ALPN chose h2: the connection belongs to an HTTP/2 session
+  io::ReadBuffer buffer;
+  std::string writeBuffer;  // the request head being sent
+  http::h1::ResponseHead responseHead;  // the response head being read (views into `buffer`)
+  Clock::time_point idleSince{};
+  uint64_t requests = 0;   // requests sent on this connection
+  bool timedOut = false;
+  bool abandoned = false;
+};
+using UpstreamConnectionPtr = std::unique_ptr<UpstreamConnection>;
+
+struct Acquired {
+  UpstreamConnectionPtr connection;
+  bool reused = false;
+  error_code error;        // dial failure (connection is null)
+  bool timedOut = false;   // the dial hit dialTimeout
+  std::string tlsError;    // TLS handshake failure
+};
+
+class UpstreamPool {
+ public:
+  UpstreamPool(asio::io_context& io, io::Watchdog& watchdog) : io_(io), watchdog_(watchdog) {}
+  // An idle connection to `endpoint`, or a newly dialed one.
+  awaitable<Acquired> acquire(const UpstreamEndpoint& endpoint, bool allowReuse = true);
+  // Gives back a connection after a complete keep-alive exchange.
+  void release(const UpstreamEndpoint& endpoint, UpstreamConnectionPtr connection);
+  // Closes connections idle longer than their transport's idleConnTimeout.
+  void sweep(Clock::time_point now);
+  void clear() { idle_.clear(); }
+  size_t idleCount() const;
+
+ private:
+  struct IdleList {
+    std::vector<UpstreamConnectionPtr> connections;
+    std::chrono::nanoseconds idleTimeout{0};
+  };
+  asio::io_context& io_;
+  io::Watchdog& watchdog_;
+  std::unordered_map<uint64_t, IdleList> idle_;
+};
+
+}  // namespace causeway::upstream

@@ -1,0 +1,615 @@
+#include "upstream/h1_client.h"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <charconv>
+
+#include "core/strings.h"
+#include "http/h1/chunked.h"
+#include "http/h1/head_writer.h"
+#include "http/h1/parser.h"
+#include "http/hop_by_hop.h"
+#include "upstream/h2_client.h"
+
+namespace causeway::upstream {
+namespace {
+
+constexpr size_t kMaxResponseHead = size_t(1) << 20;
+constexpr size_t kReadChunk = 16384;
+constexpr uint64_t kTopUpLimit = 64 * 1024;  // bodies up to this size are gathered before writing
+
+using http::h1::Framing;
+
+bool methodExpectsBody(std::string_view method) {
+  return method == "POST" || method == "PUT" || method == "PATCH";
+}
+
+}  // namespace
+
+namespace {
+
+using http::h1::HeadWriter;
+
+bool isHeaderNamed(const http::HeaderField& f, std::string_view name) {
+  return f.name.size() == name.size() && iequals(f.name, name);
+}
+
+}  // namespace
+
+void serializeRequestHead(const exchange::Request& r, const exchange::ConnectionInfo& connection,
+                          const UpstreamEndpoint& endpoint, const ForwardOptions& options,
+                          std::string& out) {
+  std::string_view host = options.passHostHeader && !r.authority.empty()
+                              ? r.authority
+                              : std::string_view(endpoint.authority);
+  std::string_view base;
+  if (options.preservePath && !endpoint.path.empty() && endpoint.path != "/") {
+    base = endpoint.path;
+    if (base.back() == '/') base.remove_suffix(1);
+  }
+  // An upper bound of the head's size; every piece below fits in it.
+  size_t bound = r.method.size() + base.size() + r.path.size() + 3 * r.query.size() + host.size() +
+                 2 * connection.peerIpText.size() + 256;
+  for (const auto& f : r.headers) bound += f.name.size() + f.value.size() + 4;
+  out.resize(bound);
+  HeadWriter w(out.data());
+
+  w.put(r.method);
+  w.put(' ');
+  w.put(base);
+  w.put(r.path.empty() ? std::string_view("/") : r.path);
+  if (r.hasQuery) {
+    w.put('?');
+    if (r.query.find(';') == std::string_view::npos) {
+      w.put(r.query);
+    } else {
+      // Go's proxy does not forward ';' as a separator: Traefik rewrites it to '&',
+      // or encodes it with encodeQuerySemicolons.
+      for (char c : r.query) {
+        if (c != ';') w.put(c);
+        else if (options.encodeQuerySemicolons) w.put("%3B");
+        else w.put('&');
+      }
+    }
+  }
+  w.put(" HTTP/1.1\r\nHost: ");
+  w.put(host);
+  w.put("\r\n");
+
+  bool sawForwardedFor = false;
+  bool trailers = false;
+  auto nominated = [&](std::string_view name) {
+    for (size_t i = 0; i < r.nominatedKeptCount; ++i)
+      if (iequals(r.nominatedKept[i], name)) return true;
+    return false;
+  };
+  for (const auto& f : r.headers) {
+    if (isHeaderNamed(f, "Host") || isHeaderNamed(f, "Content-Length")) continue;
+    if (r.nominatedKeptCount > 0 && nominated(f.name)) continue;
+    if (http::isHopByHopField(f.name) && !(options.sendProxyAuthorization && isHeaderNamed(f, "Proxy-Authorization"))) {
+      if (isHeaderNamed(f, "TE") && listContainsToken(f.value, "trailers")) trailers = true;
+      continue;
+    }
+    if (options.appendXForwardedFor && isHeaderNamed(f, "X-Forwarded-For")) {
+      sawForwardedFor = true;
+      w.put(f.name);
+      w.put(": ");
+      w.put(f.value);
+      w.put(", ");
+      w.put(connection.peerIpText);
+      w.put("\r\n");
+      continue;
+    }
+    w.field(f.name, f.value);
+  }
+  if (options.appendXForwardedFor && !sawForwardedFor && !r.omitForwardedFor)
+    w.field("X-Forwarded-For", connection.peerIpText);
+  if (trailers) w.field("Te", "trailers");
+  if (r.upgrade) {
+    w.field("Connection", "Upgrade");
+    w.field("Upgrade", r.headers.get("Upgrade"));
+  }
+  if (r.body) {
+    if (auto length = r.body->length()) {
+      w.put("Content-Length: ");
+      w.number(*length);
+      w.put("\r\n");
+    } else {
+      w.put("Transfer-Encoding: chunked\r\n");
+    }
+  } else if (methodExpectsBody(r.method)) {
+    w.put("Content-Length: 0\r\n");
+  }
+  w.put("\r\n");
+  out.resize(size_t(w.at() - out.data()));
+}
+
+// Moves a view into a copy of the buffer it points into. Views that point elsewhere
+// (string literals chosen by the parser, such as "/" for an empty absolute-form path) are
+// returned unchanged.
+namespace {
+
+std::string_view rebase(std::string_view v, std::string_view from, const char* to) {
+  if (v.empty() || v.data() < from.data() || v.data() + v.size() > from.data() + from.size()) return v;
+  return {to + (v.data() - from.data()), v.size()};
+}
+
+// Streams the response body from the upstream connection. Owns the connection: gives it
+// back to the pool when destroyed after a complete keep-alive response.
+class H1ResponseBody final : public exchange::BodySource {
+ public:
+  H1ResponseBody(UpstreamPool& pool, const UpstreamEndpoint& endpoint,
+                 UpstreamConnectionPtr connection, Framing framing, uint64_t length,
+                 bool keepAlive, Arena& arena)
+      : pool_(pool),
+        endpoint_(endpoint),
+        connection_(std::move(connection)),
+        framing_(framing),
+        remaining_(length),
+        length_(length),
+        keepAlive_(keepAlive && framing != Framing::UntilClose),
+        decoder_(arena) {}
+
+  ~H1ResponseBody() override {
+    if (!connection_) return;
+    connection_->buffer.consume(pendingConsume_);
+    if (finished_ && keepAlive_ && !broken_ && connection_->buffer.empty())
+      pool_.release(endpoint_, std::move(connection_));
+  }
+
+  awaitable<exchange::BodyChunk> read() override {
+    connection_->buffer.consume(pendingConsume_);
+    pendingConsume_ = 0;
+    switch (framing_) {
+      case Framing::ContentLength: co_return co_await readFixed();
+      case Framing::Chunked: co_return co_await readChunked();
+      case Framing::UntilClose: co_return co_await readUntilClose();
+      case Framing::None: break;
+    }
+    finished_ = true;
+    co_return exchange::BodyChunk{{}, true, false};
+  }
+
+  std::optional<uint64_t> length() const override {
+    if (framing_ == Framing::ContentLength) return length_;
+    return std::nullopt;
+  }
+  const http::Headers* trailers() const override {
+    return framing_ == Framing::Chunked && finished_ ? &decoder_.trailers() : nullptr;
+  }
+  bool finished() const override { return finished_; }
+
+ private:
+  awaitable<bool> fill() {
+    auto buffer = connection_->buffer.prepare(kReadChunk);
+    auto [ec, n] = co_await connection_->readSome(buffer);
+    if (ec) co_return false;
+    connection_->buffer.commit(n);
+    co_return true;
+  }
+
+  exchange::BodyChunk fail() {
+    broken_ = true;
+    return exchange::BodyChunk{{}, false, true};
+  }
+
+  // Takes what the socket already holds of a small body, without waiting: the head and
+  // the whole body then leave in one write instead of a write per read.
+  void topUp() {
+    io::ReadBuffer& buffer = connection_->buffer;
+    if (connection_->tls || buffer.size() >= remaining_ || remaining_ > kTopUpLimit) return;
+    auto space = buffer.prepare(size_t(remaining_) - buffer.size());
+    ssize_t n;
+    do {
+      n = ::recv(connection_->socket.native_handle(), space.data(), space.size(), MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) buffer.commit(size_t(n));
+  }
+
+  awaitable<exchange::BodyChunk> readFixed() {
+    if (remaining_ == 0) {
+      finished_ = true;
+      co_return exchange::BodyChunk{{}, true, false};
+    }
+    topUp();
+    if (connection_->buffer.empty() && !co_await fill()) co_return fail();
+    std::string_view data = connection_->buffer.data();
+    size_t n = size_t(std::min<uint64_t>(data.size(), remaining_));
+    remaining_ -= n;
+    pendingConsume_ = n;
+    bool last = remaining_ == 0;
+    if (last) finished_ = true;
+    co_return exchange::BodyChunk{data.substr(0, n), last, false};
+  }
+
+  awaitable<exchange::BodyChunk> readChunked() {
+    if (runIndex_ < runs_.size()) co_return nextRun();
+    runs_.clear();
+    runIndex_ = 0;
+    if (done_) {
+      finished_ = true;
+      co_return exchange::BodyChunk{{}, true, false};
+    }
+    while (true) {
+      if (!connection_->buffer.empty()) {
+        auto result = decoder_.decode(connection_->buffer.data(),
+                                      [this](std::string_view run) { runs_.push_back(run); });
+        if (result.status == http::h1::ChunkedDecoder::Status::Error) co_return fail();
+        pendingConsume_ = result.consumed;
+        if (result.status == http::h1::ChunkedDecoder::Status::Done) done_ = true;
+        if (!runs_.empty()) co_return nextRun();
+        if (done_) {
+          finished_ = true;
+          co_return exchange::BodyChunk{{}, true, false};
+        }
+        connection_->buffer.consume(pendingConsume_);
+        pendingConsume_ = 0;
+      }
+      if (!co_await fill()) co_return fail();
+    }
+  }
+
+  exchange::BodyChunk nextRun() {
+    std::string_view run = runs_[runIndex_++];
+    bool last = done_ && runIndex_ == runs_.size();
+    if (last) finished_ = true;
+    return exchange::BodyChunk{run, last, false};
+  }
+
+  awaitable<exchange::BodyChunk> readUntilClose() {
+    if (connection_->buffer.empty()) {
+      auto buffer = connection_->buffer.prepare(kReadChunk);
+      auto [ec, n] = co_await connection_->readSome(buffer);
+      if (ec == asio::error::eof) {
+        finished_ = true;
+        co_return exchange::BodyChunk{{}, true, false};
+      }
+      if (ec) co_return fail();
+      connection_->buffer.commit(n);
+    }
+    std::string_view data = connection_->buffer.data();
+    pendingConsume_ = data.size();
+    co_return exchange::BodyChunk{data, false, false};
+  }
+
+  UpstreamPool& pool_;
+  const UpstreamEndpoint& endpoint_;
+  UpstreamConnectionPtr connection_;
+  Framing framing_;
+  uint64_t remaining_;
+  uint64_t length_;
+  bool keepAlive_;
+  bool finished_ = false;
+  bool broken_ = false;
+  bool done_ = false;
+  size_t pendingConsume_ = 0;
+  http::h1::ChunkedDecoder decoder_;
+  std::vector<std::string_view> runs_;
+  size_t runIndex_ = 0;
+};
+
+// Client → upstream until the client ends its side.
+awaitable<void> pumpUp(exchange::DuplexStream& from, UpstreamConnection& to) {
+  std::unique_ptr<char[]> buffer(new char[kReadChunk]);
+  while (true) {
+    auto [readError, n] = co_await from.readSome(asio::buffer(buffer.get(), kReadChunk));
+    error_code ignored;
+    if (readError) {
+      if (readError == asio::error::eof) {
+        to.socket.shutdown(tcp::socket::shutdown_send, ignored);
+      } else {
+        // A reset on one side ends both directions.
+        from.close();
+        to.socket.close(ignored);
+      }
+      co_return;
+    }
+    auto [writeError, written] = co_await to.write(asio::buffer(buffer.get(), n));
+    if (writeError) {
+      from.close();
+      to.socket.close(ignored);
+      co_return;
+    }
+  }
+}
+
+// Upstream → client until the upstream ends its side.
+awaitable<void> pumpDown(UpstreamConnection& from, exchange::DuplexStream& to) {
+  std::unique_ptr<char[]> buffer(new char[kReadChunk]);
+  while (true) {
+    auto [readError, n] = co_await from.readSome(asio::buffer(buffer.get(), kReadChunk));
+    error_code ignored;
+    if (readError) {
+      if (readError == asio::error::eof) {
+        to.shutdownSend();
+      } else {
+        from.socket.close(ignored);
+        to.close();
+      }
+      co_return;
+    }
+    auto [writeError, written] = co_await to.writeAll(asio::buffer(buffer.get(), n));
+    if (writeError) {
+      from.socket.close(ignored);
+      to.close();
+      co_return;
+    }
+  }
+}
+
+// After a 101 the upstream connection becomes a byte tunnel to the client.
+class H1UpgradeTunnel final : public exchange::UpgradeTunnel {
+ public:
+  explicit H1UpgradeTunnel(UpstreamConnectionPtr connection) : connection_(std::move(connection)) {}
+
+  awaitable<void> run(exchange::DuplexStream& downstream, std::string_view pending) override {
+    UpstreamConnection& upstream = *connection_;
+    if (!pending.empty()) {
+      auto [ec, n] = co_await upstream.write(asio::buffer(pending));
+      if (ec) co_return;
+    }
+    if (!connection_->buffer.empty()) {
+      auto [ec, n] = co_await downstream.writeAll(asio::buffer(connection_->buffer.data()));
+      if (ec) co_return;
+      connection_->buffer.consume(n);
+    }
+    using namespace asio::experimental::awaitable_operators;
+    co_await (pumpUp(downstream, upstream) && pumpDown(upstream, downstream));
+  }
+
+ private:
+  UpstreamConnectionPtr connection_;
+};
+
+struct Attempt {
+  ProxyError error = ProxyError::None;
+  bool requestSent = false;
+  bool staleRetryable = false;  // a reused connection failed before any response byte
+};
+
+// Writes the request head and body. Returns false with `error` set when the upstream
+// write failed or the client body broke.
+awaitable<bool> sendRequest(exchange::Exchange& ex, UpstreamConnection& c, Attempt& attempt) {
+  exchange::BodySource* body = ex.request.body;
+  std::string& head = c.writeBuffer;
+  if (!body) {
+    auto [ec, n] = co_await c.write(asio::buffer(head));
+    if (ec) {
+      attempt.error = ProxyError::UpstreamClosed;
+      co_return false;
+    }
+    attempt.requestSent = true;
+    co_return true;
+  }
+
+  bool chunked = !body->length().has_value();
+  bool headPending = true;
+  std::string framing;
+  while (true) {
+    exchange::BodyChunk chunk = co_await body->read();
+    if (chunk.error) {
+      attempt.error = ProxyError::RequestBodyFailed;
+      co_return false;
+    }
+    std::array<asio::const_buffer, 4> buffers;
+    size_t count = 0;
+    if (headPending) buffers[count++] = asio::buffer(head);
+    framing.clear();
+    if (chunked && !chunk.data.empty()) {
+      http::h1::appendNumber(framing, chunk.data.size(), 16);
+      framing.append("\r\n");
+      buffers[count++] = asio::buffer(framing);
+    }
+    if (!chunk.data.empty()) buffers[count++] = asio::buffer(chunk.data);
+    std::string tail;
+    if (chunked) {
+      if (!chunk.data.empty()) tail.append("\r\n");
+      if (chunk.last) {
+        tail.append("0\r\n");
+        if (const http::Headers* trailers = body->trailers())
+          for (const auto& f : *trailers)
+            if (!http::h1::isForbiddenTrailer(f.name)) http::h1::appendField(tail, f.name, f.value);
+        tail.append("\r\n");
+      }
+      if (!tail.empty()) buffers[count++] = asio::buffer(tail);
+    }
+    if (count > 0) {
+      auto [ec, n] = co_await c.write(std::span<const asio::const_buffer>(buffers.data(), count));
+      if (ec) {
+        attempt.error = ProxyError::UpstreamClosed;
+        co_return false;
+      }
+      attempt.requestSent = true;
+      headPending = false;
+    }
+    if (chunk.last) co_return true;
+  }
+}
+
+}  // namespace
+
+namespace {
+
+bool mayResend(const exchange::Request& request) {
+  std::string_view m = request.method;
+  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || request.headers.has("Idempotency-Key") ||
+         request.headers.has("X-Idempotency-Key");
+}
+
+}  // namespace
+
+awaitable<ForwardResult> forwardHttp1(exchange::Exchange& ex, const UpstreamEndpoint& endpoint,
+                                      const ForwardOptions& options) {
+  UpstreamPool& pool = ex.worker.pool();
+  ForwardResult result;
+  bool allowReuse = true;
+  for (int attemptNumber = 0; attemptNumber < 2; ++attemptNumber) {
+    Acquired acquired = co_await pool.acquire(endpoint, allowReuse);
+    if (!acquired.connection) {
+      result.error = acquired.timedOut ? ProxyError::DialTimeout : ProxyError::DialFailed;
+      co_return result;
+    }
+    UpstreamConnectionPtr connection = std::move(acquired.connection);
+    if (endpoint.scheme == "https" && !acquired.reused) {
+      // ALPN decided the protocol of this server; remember it for the next requests.
+      ex.worker.h2Sessions().setProtocol(endpoint.poolId, connection->http2);
+      if (connection->http2) {
+        result.http2Connection = std::move(connection);
+        co_return result;
+      }
+    }
+    UpstreamConnection& c = *connection;
+    ++c.requests;
+    serializeRequestHead(ex.request, ex.connection, endpoint, options, c.writeBuffer);
+
+    Attempt attempt;
+    c.timedOut = false;
+    ex.record.originStart = Clock::now();
+    bool sent = false;
+    if (!ex.request.body && !c.tls) {
+      // The usual case, a bodiless request on a plain connection: send the head from here.
+      asio::const_buffer headBuffer = asio::buffer(c.writeBuffer);
+      io::SendResult now = io::sendNow(c.socket, std::span(&headBuffer, 1));
+      if (now.complete) {
+        attempt.requestSent = sent = true;
+      } else if (now.error) {
+        attempt.error = ProxyError::UpstreamClosed;
+      } else {
+        c.writeBuffer.erase(0, now.sent);
+        sent = co_await sendRequest(ex, c, attempt);
+      }
+    } else {
+      sent = co_await sendRequest(ex, c, attempt);
+    }
+    result.requestSent = result.requestSent || attempt.requestSent;
+    if (!sent && attempt.error == ProxyError::RequestBodyFailed) {
+      result.error = attempt.error;
+      co_return result;
+    }
+    // Even when the body write failed, the upstream may have answered early (413...).
+
+    c.armIn(endpoint.transport->responseHeaderTimeout);
+    // The head lives in the connection, not in this frame: a frame over 1 KiB is not
+    // recycled by Asio's per-thread cache and would cost an allocation per request.
+    http::h1::ResponseHead& head = c.responseHead;
+    http::h1::ParseError parseError;
+    http::h1::Limits limits;
+    limits.maxHeadBytes = kMaxResponseHead;
+    limits.maxHeaderCount = 1000;
+    ProxyError error = ProxyError::None;
+    bool gotBytes = false;
+    // While waiting, a client that goes away abandons this connection (Exchange::clientGone).
+    struct Waiting {
+      exchange::Exchange& ex;
+      ~Waiting() { ex.waiting = nullptr; }
+    } waiting{ex};
+    ex.waiting = &c;
+    if (ex.record.clientGone) error = ProxyError::ClientGone;
+    while (error == ProxyError::None) {
+      if (!c.buffer.empty()) {
+        gotBytes = true;
+        auto status = http::h1::parseResponseHead(c.buffer.data(), ex.request.method, limits, head,
+                                                  parseError);
+        if (status == http::h1::ParseStatus::Error) {
+          error = ProxyError::BadResponse;
+          break;
+        }
+        if (status == http::h1::ParseStatus::Complete) {
+          if (head.status >= 100 && head.status < 200 && head.status != 101) {
+            // Interim responses (100 Continue, 103 Early Hints) are not forwarded.
+            c.buffer.consume(head.headBytes);
+            continue;
+          }
+          break;
+        }
+      }
+      auto buffer = c.buffer.prepare(4096, kMaxResponseHead + 4096);
+      if (buffer.size() == 0) {
+        error = ProxyError::BadResponse;
+        break;
+      }
+      auto [ec, n] = co_await c.readSome(buffer);
+      if (ec) {
+        error = c.abandoned  ? ProxyError::ClientGone
+                : c.timedOut ? ProxyError::ResponseHeaderTimeout
+                             : ProxyError::UpstreamClosed;
+        break;
+      }
+      c.buffer.commit(n);
+    }
+    ex.waiting = nullptr;
+    c.disarm();
+
+    if (error != ProxyError::None) {
+      // A pooled connection the upstream had already closed: try once more on a new one,
+      // when nothing of a body could have been consumed and the request may be sent twice,
+      // as Go's Transport decides: nothing of it was written, or its method is idempotent
+      // (GET, HEAD, OPTIONS, TRACE) or it carries an Idempotency-Key (reliability R06).
+      bool replayable = ex.request.body == nullptr && (!attempt.requestSent || mayResend(ex.request));
+      if (error == ProxyError::UpstreamClosed && acquired.reused && !gotBytes && replayable &&
+          attemptNumber == 0) {
+        allowReuse = false;
+        continue;
+      }
+      result.error = error;
+      co_return result;
+    }
+
+    // Copy the head into the exchange's arena so the connection buffer can move on.
+    std::string_view raw = c.buffer.data().substr(0, head.headBytes);
+    std::string_view copy = ex.arena.copy(raw);
+    std::string_view from = raw;
+    const char* to = copy.data();
+    exchange::Response& response = ex.response;
+    response.status = head.status;
+    response.reason = rebase(head.reason, from, to);
+    response.headers.clear();
+    for (const auto& f : head.headers) {
+      // Trailer stays: the trailers it announces are forwarded.
+      if (http::isHopByHopField(f.name) && !iequals(f.name, "Trailer") &&
+          !(head.status == 101 && iequals(f.name, "Upgrade")))
+        continue;
+      response.headers.add(rebase(f.name, from, to), rebase(f.value, from, to));
+    }
+    // Fields named in the response's Connection are hop-by-hop too ("keep-alive" and the
+    // other hop-by-hop names are gone already).
+    if (head.connectionField)
+      http::forEachConnectionToken(head.headers, [&](std::string_view token) {
+        if (!iequals(token, "Upgrade") && !iequals(token, "close") && !http::isHopByHopField(token))
+          response.headers.remove(token);
+      });
+    c.buffer.consume(head.headBytes);
+    response.body = nullptr;
+    response.tunnel = nullptr;
+    ex.record.originStatus = head.status;
+    ex.record.originEnd = Clock::now();
+
+    if (head.status == 101) {
+      // Only to the protocol the client asked for, as Go's ReverseProxy checks (S63).
+      if (!ex.request.upgrade ||
+          !iequals(trim(response.headers.get("Upgrade")), trim(ex.request.headers.get("Upgrade")))) {
+        response.headers.clear();
+        result.error = ProxyError::BadResponse;
+        co_return result;
+      }
+      response.tunnel = ex.arena.make<H1UpgradeTunnel>(std::move(connection));
+      co_return result;
+    }
+    bool keepAlive = head.keepAlive && !ex.request.upgrade && sent;
+    Framing framing = head.framing;
+    uint64_t contentLength = head.contentLength;
+    if (framing == Framing::None) {
+      if (keepAlive && c.buffer.empty()) pool.release(endpoint, std::move(connection));
+      co_return result;
+    }
+    response.body = ex.arena.make<H1ResponseBody>(pool, endpoint, std::move(connection), framing, contentLength,
+                                                  keepAlive, ex.arena);
+    co_return result;
+  }
+  result.error = ProxyError::UpstreamClosed;
+  co_return result;
+}
+
+}  // namespace causeway::upstream
