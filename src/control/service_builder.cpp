@@ -492,11 +492,6 @@ class GraphBuilder {
 
 }  // namespace
 
-std::string locationPrefix(const config::Location& location) {
-  std::string where = location.toString();
-  return where.empty() ? std::string() : where + ": ";
-}
-
 void buildServiceHandlers(ServiceBuildEnv& env, std::map<std::string, exchange::HandlerPtr>& services) {
   GraphBuilder(env, services).run();
 }

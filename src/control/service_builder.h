@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "control/snapshot_builder.h"
+#include "control/build_inputs.h"
 #include "exchange/handler.h"
 #include "runtime/runtime_state.h"
 #include "upstream/connection_pool.h"
@@ -52,8 +52,5 @@ struct ServiceBuildEnv {
 // service that builds; the others get their errors in env.runtime.services and no handler.
 // `services` may already hold internal services (noop@internal, ...): they can be children.
 void buildServiceHandlers(ServiceBuildEnv& env, std::map<std::string, exchange::HandlerPtr>& services);
-
-// "file.yml:3:5: " for a location, or "" when unknown.
-std::string locationPrefix(const config::Location& location);
 
 }  // namespace causeway::control

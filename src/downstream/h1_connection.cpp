@@ -6,6 +6,7 @@
 
 #include "core/log.h"
 #include "core/strings.h"
+#include "exchange/h1_body_reader.h"
 #include "downstream/forwarded_headers.h"
 #include "downstream/request_prep.h"
 #include "downstream/streams.h"
@@ -68,112 +69,45 @@ template <class Stream>
 class Http1Connection<Stream>::RequestBody final : public exchange::BodySource {
  public:
   RequestBody(Http1Connection<Stream>& c, Framing framing, uint64_t length, bool expectContinue)
-      : c_(c), framing_(framing), remaining_(length), length_(length),
-        expectContinue_(expectContinue), decoder_(c.arena_) {}
+      : c_(c), expectContinue_(expectContinue), reader_(*this, framing, length, c.arena_) {}
+  ~RequestBody() override { reader_.consumePending(); }
 
+  // Not a coroutine unless a 100 Continue is due: hands back the reader's awaitable.
   awaitable<exchange::BodyChunk> read() override {
-    c_.in_.consume(pendingConsume_);
-    pendingConsume_ = 0;
-    if (finished_) co_return exchange::BodyChunk{{}, true, false};
-    if (expectContinue_) {
-      expectContinue_ = false;
-      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      asio::const_buffer buffer = asio::buffer(kContinue);
-      if (!co_await c_.writeAll(std::span<const asio::const_buffer>(&buffer, 1))) co_return fail();
-    }
-    if (framing_ == Framing::ContentLength) co_return co_await readFixed();
-    co_return co_await readChunked();
+    if (expectContinue_ && !reader_.finished()) return continueThenRead();
+    return reader_.read();
   }
-  std::optional<uint64_t> length() const override {
-    if (framing_ == Framing::ContentLength) return length_;
-    return std::nullopt;
-  }
-  const http::Headers* trailers() const override {
-    return framing_ == Framing::Chunked && finished_ ? &decoder_.trailers() : nullptr;
-  }
-  bool finished() const override { return finished_; }
-  bool broken() const { return broken_; }
+  std::optional<uint64_t> length() const override { return reader_.length(); }
+  const http::Headers* trailers() const override { return reader_.trailers(); }
+  bool finished() const override { return reader_.finished(); }
+  bool broken() const { return reader_.broken(); }
+  uint64_t bytes() const { return reader_.bytes(); }
 
-  ~RequestBody() override { c_.in_.consume(pendingConsume_); }
-
- private:
-  exchange::BodyChunk fail() {
-    broken_ = true;
-    return exchange::BodyChunk{{}, false, true};
+  // The reader's source (exchange/h1_body_reader.h).
+  io::ReadBuffer& buffer() { return c_.in_; }
+  awaitable<error_code> fill() {
+    auto buffer = c_.in_.prepare(kBodyChunk);
+    auto [ec, n] = co_await c_.stream_.readSome(buffer);
+    if (!ec) c_.in_.commit(n);
+    co_return ec;
   }
-  void complete() {
-    finished_ = true;
+  void bodyComplete() {
     c_.readingBody_ = false;
     c_.updateDeadline();
   }
 
-  awaitable<bool> fill() {
-    auto buffer = c_.in_.prepare(kBodyChunk);
-    auto [ec, n] = co_await c_.stream_.readSome(buffer);
-    if (ec) co_return false;
-    c_.in_.commit(n);
-    co_return true;
-  }
-
-  awaitable<exchange::BodyChunk> readFixed() {
-    if (c_.in_.empty() && !co_await fill()) co_return fail();
-    std::string_view data = c_.in_.data();
-    size_t n = size_t(std::min<uint64_t>(data.size(), remaining_));
-    remaining_ -= n;
-    pendingConsume_ = n;
-    bytes_ += n;
-    bool last = remaining_ == 0;
-    if (last) complete();
-    co_return exchange::BodyChunk{data.substr(0, n), last, false};
-  }
-
-  awaitable<exchange::BodyChunk> readChunked() {
-    if (runIndex_ < runs_.size()) co_return nextRun();
-    runs_.clear();
-    runIndex_ = 0;
-    while (true) {
-      if (!c_.in_.empty()) {
-        auto result = decoder_.decode(c_.in_.data(), [this](std::string_view run) { runs_.push_back(run); });
-        if (result.status == http::h1::ChunkedDecoder::Status::Error) co_return fail();
-        pendingConsume_ = result.consumed;
-        if (result.status == http::h1::ChunkedDecoder::Status::Done) done_ = true;
-        if (!runs_.empty()) co_return nextRun();
-        if (done_) {
-          complete();
-          co_return exchange::BodyChunk{{}, true, false};
-        }
-        c_.in_.consume(pendingConsume_);
-        pendingConsume_ = 0;
-      }
-      if (!co_await fill()) co_return fail();
-    }
-  }
-
-  exchange::BodyChunk nextRun() {
-    std::string_view run = runs_[runIndex_++];
-    bytes_ += run.size();
-    bool last = done_ && runIndex_ == runs_.size();
-    if (last) complete();
-    return exchange::BodyChunk{run, last, false};
-  }
-
- public:
-  uint64_t bytes() const { return bytes_; }
-
  private:
-  uint64_t bytes_ = 0;
+  awaitable<exchange::BodyChunk> continueThenRead() {
+    expectContinue_ = false;
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    asio::const_buffer buffer = asio::buffer(kContinue);
+    if (!co_await c_.writeAll(std::span<const asio::const_buffer>(&buffer, 1))) co_return reader_.fail();
+    co_return co_await reader_.read();
+  }
+
   Http1Connection<Stream>& c_;
-  Framing framing_;
-  uint64_t remaining_;
-  uint64_t length_;
   bool expectContinue_;
-  bool finished_ = false;
-  bool broken_ = false;
-  bool done_ = false;
-  size_t pendingConsume_ = 0;
-  http::h1::ChunkedDecoder decoder_;
-  std::vector<std::string_view> runs_;
-  size_t runIndex_ = 0;
+  exchange::H1BodyReader<RequestBody> reader_;
 };
 
 template <class Stream>

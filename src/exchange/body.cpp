@@ -2,20 +2,43 @@
 
 namespace causeway::exchange {
 
-awaitable<bool> readAll(BodySource& body, std::string& out, size_t limit, bool& tooLarge) {
-  tooLarge = false;
+awaitable<BodyChunk> PrefixedBody::read() {
+  bool restDone = rest_ == nullptr || rest_->finished();
+  if (!prefixSent_) {
+    prefixSent_ = true;
+    if (restDone) {
+      finished_ = true;
+      co_return BodyChunk{prefix_, true, false};
+    }
+    if (!prefix_.empty()) co_return BodyChunk{prefix_, false, false};
+  }
+  if (restDone) {
+    finished_ = true;
+    co_return BodyChunk{{}, true, false};
+  }
+  BodyChunk chunk = co_await rest_->read();
+  if (chunk.last) finished_ = true;
+  co_return chunk;
+}
+
+awaitable<ReadResult> readBody(BodySource& body, std::string& out, int64_t limit) {
   while (!body.finished()) {
     BodyChunk chunk = co_await body.read();
-    if (chunk.error) co_return false;
-    if (out.size() + chunk.data.size() > limit) {
-      tooLarge = true;
-      out.append(chunk.data.substr(0, limit - out.size()));
-      co_return false;
-    }
+    if (chunk.error) co_return ReadResult::Failed;
     out.append(chunk.data);
+    if (limit >= 0 && out.size() > uint64_t(limit)) co_return ReadResult::TooLarge;
     if (chunk.last) break;
   }
-  co_return true;
+  co_return ReadResult::Complete;
+}
+
+awaitable<void> drainBody(BodySource* body, size_t limit) {
+  size_t seen = 0;
+  while (body && !body->finished() && seen <= limit) {
+    BodyChunk chunk = co_await body->read();
+    if (chunk.error || chunk.last) break;
+    seen += chunk.data.size();
+  }
 }
 
 }  // namespace causeway::exchange

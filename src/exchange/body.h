@@ -65,8 +65,44 @@ class OwnedBody final : public BodySource {
   bool done_ = false;
 };
 
-// Reads a whole body into `out`, up to `limit` bytes. Returns false when the body broke
-// off or is larger than `limit` (then `tooLarge` is set and `out` holds the first bytes).
-awaitable<bool> readAll(BodySource& body, std::string& out, size_t limit, bool& tooLarge);
+// Bytes already taken from a body (held for a decision or kept for a replay), then the rest
+// of that body. `prefix` must outlive the body (arena or the caller's storage); `rest` may be
+// null or finished, and then the prefix is the whole body. `length` is the total (prefix +
+// rest) when known, e.g. the client's Content-Length; trailers are the rest's.
+class PrefixedBody final : public BodySource {
+ public:
+  PrefixedBody(std::string_view prefix, BodySource* rest, std::optional<uint64_t> length)
+      : prefix_(prefix), rest_(rest), length_(length) {}
+  awaitable<BodyChunk> read() override;
+  std::optional<uint64_t> length() const override { return length_; }
+  const http::Headers* trailers() const override { return rest_ ? rest_->trailers() : nullptr; }
+  bool finished() const override { return finished_; }
+
+ private:
+  std::string_view prefix_;
+  BodySource* rest_;
+  std::optional<uint64_t> length_;
+  bool prefixSent_ = false;
+  bool finished_ = false;
+};
+
+// A body whose read() always reports a broken stream (the downstream codec then cuts the
+// connection, as Go does when a proxied body breaks after the head was committed).
+class BrokenBody final : public BodySource {
+ public:
+  awaitable<BodyChunk> read() override { co_return BodyChunk{{}, false, true}; }
+  bool finished() const override { return false; }
+};
+
+enum class ReadResult { Complete, TooLarge, Failed };
+// Reads `body` to its end into `out`. Stops with TooLarge once `out` would hold more than
+// `limit` bytes (limit < 0: no limit), keeping every byte read so far so that the body can
+// still be replayed (PrefixedBody over `out` and the rest); Failed when the body broke off.
+awaitable<ReadResult> readBody(BodySource& body, std::string& out, int64_t limit);
+
+// Reads and discards at most `limit` bytes of `body` so that an upstream connection can go
+// back to its pool; stops at the end, at an error, or at the limit (the body's owner then
+// closes the connection). Null bodies are fine.
+awaitable<void> drainBody(BodySource* body, size_t limit);
 
 }  // namespace causeway::exchange

@@ -85,6 +85,9 @@ struct Request {
   bool omitForwardedFor = false;
 };
 
+// A copy of `request` whose strings live in `arena` (no body).
+Request copyRequest(const Request& request, Arena& arena);
+
 // The downstream side of a tunnel: the client connection, plain or TLS.
 class DuplexStream {
  public:

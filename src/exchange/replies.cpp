@@ -21,33 +21,6 @@ void redirectReply(Exchange& ex, std::string_view location, bool permanent) {
   ex.response.headers.add("Location", ex.arena.copy(location));
 }
 
-awaitable<void> drainBody(BodySource* body, size_t limit) {
-  size_t seen = 0;
-  while (body && !body->finished() && seen <= limit) {
-    BodyChunk chunk = co_await body->read();
-    if (chunk.error || chunk.last) break;
-    seen += chunk.data.size();
-  }
-}
-
-awaitable<BodyChunk> HeldBody::read() {
-  if (!heldSent_) {
-    heldSent_ = true;
-    if (restFinished_) {
-      finished_ = true;
-      co_return BodyChunk{held_, true, false};
-    }
-    if (!held_.empty()) co_return BodyChunk{held_, false, false};
-  }
-  if (restFinished_) {
-    finished_ = true;
-    co_return BodyChunk{{}, true, false};
-  }
-  BodyChunk chunk = co_await rest_->read();
-  if (chunk.last) finished_ = true;
-  co_return chunk;
-}
-
 void bareStatusReply(Exchange& ex, int status) {
   auto& r = ex.response;
   r.status = status;

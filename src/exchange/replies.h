@@ -1,6 +1,6 @@
-// Small pieces shared by the middlewares that answer, replay or discard bodies (buffering,
-// circuitBreaker, compress, errors, retry, redirects). Everything runs on the exchange's
-// worker; objects placed in the exchange arena die when the exchange ends.
+// Answers written the way Go's net/http and Traefik write them (a bare status, a status with
+// a body and no Content-Type, redirects). Local replies with a text body are in
+// local_reply.h.
 #pragma once
 
 #include <string>
@@ -25,41 +25,5 @@ void bareReply(Exchange& ex, int status, std::string_view body);
 // Traefik's redirect answer (moveHandler): Location, 302 for GET and 307 for any other
 // method (301/308 when permanent), the status text as body, no Content-Type.
 void redirectReply(Exchange& ex, std::string_view location, bool permanent);
-
-// Reads and discards at most `limit` bytes of `body` so that an upstream connection can go
-// back to its pool; stops at the end, at an error, or at the limit (the body's owner then
-// closes the connection). Null bodies are fine.
-awaitable<void> drainBody(BodySource* body, size_t limit);
-
-// Bytes already taken from a body (held for a decision), then the rest of that body.
-// `held` is owned. The inner body's length and trailers are reported when known.
-class HeldBody final : public BodySource {
- public:
-  // `length`: the total (held + rest) when known, e.g. the client's Content-Length.
-  HeldBody(std::string held, BodySource* rest, bool restFinished,
-           std::optional<uint64_t> length = std::nullopt)
-      : held_(std::move(held)), rest_(rest), restFinished_(restFinished || rest == nullptr),
-        length_(length) {}
-  awaitable<BodyChunk> read() override;
-  std::optional<uint64_t> length() const override { return length_; }
-  const http::Headers* trailers() const override { return rest_ ? rest_->trailers() : nullptr; }
-  bool finished() const override { return finished_; }
-
- private:
-  std::string held_;
-  BodySource* rest_;
-  bool restFinished_;
-  std::optional<uint64_t> length_;
-  bool heldSent_ = false;
-  bool finished_ = false;
-};
-
-// A body whose read() always reports a broken stream (the downstream codec then cuts the
-// connection, as Go does when a proxied body breaks after the head was committed).
-class BrokenBody final : public BodySource {
- public:
-  awaitable<BodyChunk> read() override { co_return BodyChunk{{}, false, true}; }
-  bool finished() const override { return false; }
-};
 
 }  // namespace causeway::exchange

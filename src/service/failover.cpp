@@ -21,13 +21,13 @@ awaitable<void> FailoverService::handle(exchange::Exchange& ex) const {
     std::string_view bytes;
     if (original) {
       auto* held = ex.arena.make<std::string>();
-      BufferResult read = co_await bufferBody(*original, *held, maxRequestBodyBytes_);
-      if (read == BufferResult::Failed) {
+      exchange::ReadResult read = co_await exchange::readBody(*original, *held, maxRequestBodyBytes_);
+      if (read == exchange::ReadResult::Failed) {
         exchange::errorReply(ex, 500, http::reasonPhrase(500));
         ex.response.closeConnection = true;
         co_return;
       }
-      if (read == BufferResult::TooLarge) {
+      if (read == exchange::ReadResult::TooLarge) {
         exchange::errorReply(ex, 413, "Request body too large");
         co_return;
       }

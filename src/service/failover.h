@@ -8,7 +8,7 @@
 #pragma once
 
 #include "http/status_ranges.h"
-#include "service/service_node.h"
+#include "service/service.h"
 #include "service/strategies.h"
 #include "service/weighted.h"
 

@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "service/service_node.h"
+#include "service/service.h"
 #include "service/sticky_cookie.h"
 #include "service/strategies.h"
 #include "upstream/connection_pool.h"

@@ -89,15 +89,15 @@ awaitable<void> MirroringService::handle(exchange::Exchange& ex) const {
     body = std::make_shared<std::string>();
     // The exchange keeps the bytes alive for the main service's MemoryBody.
     ex.arena.make<std::shared_ptr<std::string>>(body);
-    BufferResult read = co_await bufferBody(*original, *body, maxBodySize_);
-    if (read == BufferResult::Failed) {
+    exchange::ReadResult read = co_await exchange::readBody(*original, *body, maxBodySize_);
+    if (read == exchange::ReadResult::Failed) {
       exchange::errorReply(ex, 500, http::reasonPhrase(500));
       ex.response.closeConnection = true;
       co_return;
     }
-    if (read == BufferResult::TooLarge) {
+    if (read == exchange::ReadResult::TooLarge) {
       log::debug("No mirroring, request body larger than allowed size", {{"service", name_}});
-      ex.request.body = ex.arena.make<PrefixedBody>(*body, *original);
+      ex.request.body = ex.arena.make<exchange::PrefixedBody>(*body, original, original->length());
       co_await main_.handler->handle(ex);
       ex.request.body = original;
       co_return;
@@ -110,7 +110,7 @@ awaitable<void> MirroringService::handle(exchange::Exchange& ex) const {
   job->owner = shared_from_this();
   job->mirrors = std::move(due);
   job->body = std::move(body);
-  job->request = copyRequest(ex.request, job->requestArena);
+  job->request = exchange::copyRequest(ex.request, job->requestArena);
   ++slots_[worker].jobs;
 
   co_await main_.handler->handle(ex);

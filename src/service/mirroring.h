@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "service/service_node.h"
+#include "service/service.h"
 #include "service/weighted.h"
 
 namespace causeway::service {

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "service/service_node.h"
+#include "service/service.h"
 #include "service/sticky_cookie.h"
 
 namespace causeway::service {

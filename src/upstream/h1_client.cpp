@@ -7,6 +7,7 @@
 #include <charconv>
 
 #include "core/strings.h"
+#include "exchange/h1_body_reader.h"
 #include "http/h1/chunked.h"
 #include "http/h1/head_writer.h"
 #include "http/h1/parser.h"
@@ -140,67 +141,41 @@ std::string_view rebase(std::string_view v, std::string_view from, const char* t
 // back to the pool when destroyed after a complete keep-alive response.
 class H1ResponseBody final : public exchange::BodySource {
  public:
-  H1ResponseBody(UpstreamPool& pool, const UpstreamEndpoint& endpoint,
-                 UpstreamConnectionPtr connection, Framing framing, uint64_t length,
-                 bool keepAlive, Arena& arena)
+  H1ResponseBody(UpstreamPool& pool, const UpstreamEndpoint& endpoint, UpstreamConnectionPtr connection,
+                 Framing framing, uint64_t length, bool keepAlive, Arena& arena)
       : pool_(pool),
         endpoint_(endpoint),
         connection_(std::move(connection)),
-        framing_(framing),
-        remaining_(length),
-        length_(length),
         keepAlive_(keepAlive && framing != Framing::UntilClose),
-        decoder_(arena) {}
+        reader_(*this, framing, length, arena) {}
 
   ~H1ResponseBody() override {
     if (!connection_) return;
-    connection_->buffer.consume(pendingConsume_);
-    if (finished_ && keepAlive_ && !broken_ && connection_->buffer.empty())
+    reader_.consumePending();
+    if (reader_.finished() && keepAlive_ && !reader_.broken() && connection_->buffer.empty())
       pool_.release(endpoint_, std::move(connection_));
   }
 
-  awaitable<exchange::BodyChunk> read() override {
-    connection_->buffer.consume(pendingConsume_);
-    pendingConsume_ = 0;
-    switch (framing_) {
-      case Framing::ContentLength: co_return co_await readFixed();
-      case Framing::Chunked: co_return co_await readChunked();
-      case Framing::UntilClose: co_return co_await readUntilClose();
-      case Framing::None: break;
-    }
-    finished_ = true;
-    co_return exchange::BodyChunk{{}, true, false};
-  }
+  // Not a coroutine: hands back the reader's awaitable.
+  awaitable<exchange::BodyChunk> read() override { return reader_.read(); }
+  std::optional<uint64_t> length() const override { return reader_.length(); }
+  const http::Headers* trailers() const override { return reader_.trailers(); }
+  bool finished() const override { return reader_.finished(); }
 
-  std::optional<uint64_t> length() const override {
-    if (framing_ == Framing::ContentLength) return length_;
-    return std::nullopt;
-  }
-  const http::Headers* trailers() const override {
-    return framing_ == Framing::Chunked && finished_ ? &decoder_.trailers() : nullptr;
-  }
-  bool finished() const override { return finished_; }
-
- private:
-  awaitable<bool> fill() {
+  // The reader's source (exchange/h1_body_reader.h).
+  io::ReadBuffer& buffer() { return connection_->buffer; }
+  awaitable<error_code> fill() {
     auto buffer = connection_->buffer.prepare(kReadChunk);
     auto [ec, n] = co_await connection_->readSome(buffer);
-    if (ec) co_return false;
-    connection_->buffer.commit(n);
-    co_return true;
+    if (!ec) connection_->buffer.commit(n);
+    co_return ec;
   }
-
-  exchange::BodyChunk fail() {
-    broken_ = true;
-    return exchange::BodyChunk{{}, false, true};
-  }
-
   // Takes what the socket already holds of a small body, without waiting: the head and
   // the whole body then leave in one write instead of a write per read.
-  void topUp() {
+  void topUp(uint64_t remaining) {
     io::ReadBuffer& buffer = connection_->buffer;
-    if (connection_->tls || buffer.size() >= remaining_ || remaining_ > kTopUpLimit) return;
-    auto space = buffer.prepare(size_t(remaining_) - buffer.size());
+    if (connection_->tls || buffer.size() >= remaining || remaining > kTopUpLimit) return;
+    auto space = buffer.prepare(size_t(remaining) - buffer.size());
     ssize_t n;
     do {
       n = ::recv(connection_->socket.native_handle(), space.data(), space.size(), MSG_DONTWAIT);
@@ -208,86 +183,12 @@ class H1ResponseBody final : public exchange::BodySource {
     if (n > 0) buffer.commit(size_t(n));
   }
 
-  awaitable<exchange::BodyChunk> readFixed() {
-    if (remaining_ == 0) {
-      finished_ = true;
-      co_return exchange::BodyChunk{{}, true, false};
-    }
-    topUp();
-    if (connection_->buffer.empty() && !co_await fill()) co_return fail();
-    std::string_view data = connection_->buffer.data();
-    size_t n = size_t(std::min<uint64_t>(data.size(), remaining_));
-    remaining_ -= n;
-    pendingConsume_ = n;
-    bool last = remaining_ == 0;
-    if (last) finished_ = true;
-    co_return exchange::BodyChunk{data.substr(0, n), last, false};
-  }
-
-  awaitable<exchange::BodyChunk> readChunked() {
-    if (runIndex_ < runs_.size()) co_return nextRun();
-    runs_.clear();
-    runIndex_ = 0;
-    if (done_) {
-      finished_ = true;
-      co_return exchange::BodyChunk{{}, true, false};
-    }
-    while (true) {
-      if (!connection_->buffer.empty()) {
-        auto result = decoder_.decode(connection_->buffer.data(),
-                                      [this](std::string_view run) { runs_.push_back(run); });
-        if (result.status == http::h1::ChunkedDecoder::Status::Error) co_return fail();
-        pendingConsume_ = result.consumed;
-        if (result.status == http::h1::ChunkedDecoder::Status::Done) done_ = true;
-        if (!runs_.empty()) co_return nextRun();
-        if (done_) {
-          finished_ = true;
-          co_return exchange::BodyChunk{{}, true, false};
-        }
-        connection_->buffer.consume(pendingConsume_);
-        pendingConsume_ = 0;
-      }
-      if (!co_await fill()) co_return fail();
-    }
-  }
-
-  exchange::BodyChunk nextRun() {
-    std::string_view run = runs_[runIndex_++];
-    bool last = done_ && runIndex_ == runs_.size();
-    if (last) finished_ = true;
-    return exchange::BodyChunk{run, last, false};
-  }
-
-  awaitable<exchange::BodyChunk> readUntilClose() {
-    if (connection_->buffer.empty()) {
-      auto buffer = connection_->buffer.prepare(kReadChunk);
-      auto [ec, n] = co_await connection_->readSome(buffer);
-      if (ec == asio::error::eof) {
-        finished_ = true;
-        co_return exchange::BodyChunk{{}, true, false};
-      }
-      if (ec) co_return fail();
-      connection_->buffer.commit(n);
-    }
-    std::string_view data = connection_->buffer.data();
-    pendingConsume_ = data.size();
-    co_return exchange::BodyChunk{data, false, false};
-  }
-
+ private:
   UpstreamPool& pool_;
   const UpstreamEndpoint& endpoint_;
   UpstreamConnectionPtr connection_;
-  Framing framing_;
-  uint64_t remaining_;
-  uint64_t length_;
   bool keepAlive_;
-  bool finished_ = false;
-  bool broken_ = false;
-  bool done_ = false;
-  size_t pendingConsume_ = 0;
-  http::h1::ChunkedDecoder decoder_;
-  std::vector<std::string_view> runs_;
-  size_t runIndex_ = 0;
+  exchange::H1BodyReader<H1ResponseBody> reader_;
 };
 
 // Client → upstream until the client ends its side.

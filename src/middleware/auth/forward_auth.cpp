@@ -179,16 +179,13 @@ class ForwardAuth final : public Handler {
     if (c_->forwardBody && ex.request.body &&
         !(ex.request.method == "CONNECT" && !ex.request.body->length())) {
       std::string buffered;
-      bool tooLarge = false;
-      size_t limit =
-          c_->maxBodySize < 0 ? std::numeric_limits<size_t>::max() : size_t(c_->maxBodySize);
-      bool ok = co_await exchange::readAll(*ex.request.body, buffered, limit, tooLarge);
-      if (tooLarge) {
+      exchange::ReadResult read = co_await exchange::readBody(*ex.request.body, buffered, c_->maxBodySize);
+      if (read == exchange::ReadResult::TooLarge) {
         ex.record.errorDetail = "request body too large for forwardAuth";
         exchange::bareStatusReply(ex, 401);
         co_return;
       }
-      if (!ok) {
+      if (read == exchange::ReadResult::Failed) {
         ex.record.errorDetail = "error while reading the request body";
         exchange::bareStatusReply(ex, 500);
         co_return;
@@ -255,14 +252,9 @@ class ForwardAuth final : public Handler {
         co_return false;
       }
       if (sub.response.body) {
-        size_t limit = c_->maxResponseBodySize < 0 ? std::numeric_limits<size_t>::max()
-                                                   : size_t(c_->maxResponseBodySize);
-        bool tooLarge = false;
-        bool ok = co_await exchange::readAll(*sub.response.body, result.body, limit, tooLarge);
-        if (tooLarge)
-          result.tooLarge = true;
-        else if (!ok)
-          result.failed = true;
+        exchange::ReadResult read = co_await exchange::readBody(*sub.response.body, result.body, c_->maxResponseBodySize);
+        result.tooLarge = read == exchange::ReadResult::TooLarge;
+        result.failed = read == exchange::ReadResult::Failed;
       }
       co_return true;
     } catch (...) {

@@ -200,18 +200,18 @@ class Compress final : public Handler {
       if (gzip && ct.empty()) {
         // gzhttp sniffs the first bytes to apply its content-type filter.
         if (!co_await hold(*body, held, 512, ended)) co_return fail(ex);
-        if (!gzipFilter(http::detectContentType(held))) co_return keep(ex, std::move(held), ended);
+        if (!gzipFilter(http::detectContentType(held))) co_return keep(ex, held);
       }
     } else {
       bool sse = baseMediaType(ct) == "text/event-stream";
       if (!co_await hold(*body, held, sse ? 1 : size_t(minSize_), ended)) co_return fail(ex);
       if (held.empty() || (!sse && ended && held.size() < size_t(minSize_)))
-        co_return keep(ex, std::move(held), ended);
+        co_return keep(ex, held);
       if (gzip && ct.empty() && !gzipFilter(http::detectContentType(held)))
-        co_return keep(ex, std::move(held), ended);
+        co_return keep(ex, held);
     }
     auto encoder = compress::makeEncoder(encoding);
-    if (!encoder) co_return keep(ex, std::move(held), ended);
+    if (!encoder) co_return keep(ex, held);
     r.headers.remove("Content-Length");
     r.headers.set("Content-Encoding", encoder->name());
     if (gzip) r.headers.remove("Accept-Ranges");
@@ -237,9 +237,9 @@ class Compress final : public Handler {
   }
 
   // Sends the held bytes and the rest uncompressed.
-  static void keep(Exchange& ex, std::string held, bool ended) {
+  static void keep(Exchange& ex, std::string_view held) {
     exchange::BodySource* rest = ex.response.body;
-    ex.response.body = ex.arena.make<exchange::HeldBody>(std::move(held), rest, ended, rest->length());
+    ex.response.body = ex.arena.make<exchange::PrefixedBody>(ex.arena.copy(held), rest, rest->length());
   }
   static void fail(Exchange& ex) { ex.response.body = ex.arena.make<exchange::BrokenBody>(); }
 

@@ -122,7 +122,7 @@ class Retry final : public Handler {
           tooLarge = true;
           statusCodes = nullptr;
           once = ex.arena.make<OnceBody>(
-              ex.arena.make<exchange::HeldBody>(std::move(*kept), body, chunk.last, body->length()));
+              ex.arena.make<exchange::PrefixedBody>(*kept, body, body->length()));
           break;
         }
         if (chunk.last) break;

@@ -1,4 +1,4 @@
-// The HTTP/2 side of the active health checks (health_probe.h): one request on a fresh
+// The HTTP/2 side of the active health checks (probe.h): one request on a fresh
 // HTTP/2 connection (prior knowledge over cleartext for h2c, TLS with ALPN h2 for https),
 // used by the HTTP check of h2c:// servers and by `mode: grpc` (grpc.health.v1.Health/Check,
 // Traefik's checkHealthGRPC). Runs on the control thread, never on a worker; the connection
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "io/asio.h"
-#include "upstream/health/probe.h"
+#include "upstream/health/probe_config.h"
 
 namespace causeway::upstream::h2probe {
 

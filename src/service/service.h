@@ -1,6 +1,5 @@
-// What every service handler (loadBalancer, weighted, highestRandomWeight, mirroring,
-// failover) shares: the health a parent observes, and the request-body plumbing of the
-// services that replay a request (mirroring, failover).
+// A service: a handler that also tells whether it can take requests (loadBalancer, weighted,
+// highestRandomWeight, mirroring, failover), and the small pieces the services share.
 #pragma once
 
 #include <atomic>
@@ -21,30 +20,6 @@ class ServiceHandler : public exchange::Handler {
   virtual bool up() const = 0;
 };
 using ServiceHandlerPtr = std::shared_ptr<const ServiceHandler>;
-
-// Reading a request body ahead of forwarding it.
-enum class BufferResult { Complete, TooLarge, Failed };
-// Reads `body` to its end into `out`; stops with TooLarge once `out` holds more than `limit`
-// bytes (limit < 0: no limit), keeping every byte read so far so the body can be replayed.
-awaitable<BufferResult> bufferBody(exchange::BodySource& body, std::string& out, int64_t limit);
-
-// A body that first replays bytes already read from `rest`, then continues with `rest`.
-class PrefixedBody final : public exchange::BodySource {
- public:
-  PrefixedBody(std::string_view prefix, exchange::BodySource& rest) : prefix_(prefix), rest_(rest) {}
-  awaitable<exchange::BodyChunk> read() override;
-  std::optional<uint64_t> length() const override { return rest_.length(); }
-  const http::Headers* trailers() const override { return rest_.trailers(); }
-  bool finished() const override { return prefixSent_ && rest_.finished(); }
-
- private:
-  std::string_view prefix_;
-  exchange::BodySource& rest_;
-  bool prefixSent_ = false;
-};
-
-// A copy of `request` whose strings live in `arena` (no body).
-exchange::Request copyRequest(const exchange::Request& request, Arena& arena);
 
 // Lives in the exchange's arena: decrements an in-flight counter when the exchange ends
 // (arena reset), i.e. after the response body has been sent. The counter's owner (a

@@ -1,0 +1,60 @@
+// What a snapshot build takes (BuildInputs) and what it keeps between builds (BuildCaches),
+// and the naming rules every build step shares.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/dynamic_config.h"
+#include "config/static_config.h"
+#include "exchange/handler.h"
+#include "exchange/middleware_registry.h"
+#include "router/rule.h"
+#include "runtime/entry_point.h"
+#include "tls/tls_store.h"
+#include "upstream/connection_pool.h"
+
+namespace causeway::upstream {
+class HealthRegistry;
+}  // namespace causeway::upstream
+
+namespace causeway::control {
+
+struct BuildInputs {
+  const config::StaticConfig* staticConfig = nullptr;
+  const std::vector<runtime::EntryPoint>* entryPoints = nullptr;
+  unsigned workers = 1;
+  // Decoded configuration per provider name ("file", ...). The builder adds @internal.
+  std::map<std::string, std::shared_ptr<const config::DynamicConfig>> providers;
+  const std::atomic<bool>* terminating = nullptr;  // for ping@internal
+  // Long-lived health of loadBalancer servers (owned by the pipeline, outlives builds);
+  // null: each build starts every server UP and runs no active checks (causeway check).
+  upstream::HealthRegistry* health = nullptr;
+  // Handlers of internal services the application provides ("api@internal",
+  // "dashboard@internal", ...). An enabled feature whose handler is missing (causeway check)
+  // still gets its routers and runtime state, served by a placeholder.
+  std::map<std::string, exchange::HandlerPtr> internalServices;
+};
+
+// Kept from one build to the next, so that a reload costs work in proportion to what
+// changed: each object is stored with the fingerprint of the configuration it was built
+// from and reused while that fingerprint is unchanged.
+struct BuildCaches {
+  std::map<std::string, router::CompiledRulePtr> rules;  // key: syntax + rule text
+  std::map<std::string, std::pair<uint64_t, exchange::HandlerPtr>> services;
+  std::map<std::string, std::pair<uint64_t, exchange::MiddlewareFactoryPtr>> middlewares;
+  std::map<std::string, std::pair<uint64_t, std::shared_ptr<const upstream::Transport>>> transports;
+  tls::TlsStoreBuilder tls;  // keeps loaded certificates between builds
+};
+
+// "name" in provider "file" → "name@file"; "name@other" stays as is.
+std::string qualify(std::string_view name, std::string_view provider);
+
+// "file.yml:3:5: " for a location, or "" when unknown.
+std::string locationPrefix(const config::Location& location);
+
+}  // namespace causeway::control

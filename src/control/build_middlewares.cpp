@@ -1,0 +1,117 @@
+#include "control/snapshot_build.h"
+
+#include <algorithm>
+
+#include "core/strings.h"
+
+namespace causeway::control {
+
+void SnapshotBuild::buildMiddlewares() {
+  for (const auto& [provider, config] : in_.providers) {
+    for (const auto& [name, element] : config->http.middlewares) {
+      std::string qualified = qualify(name, provider);
+      runtime::MiddlewareState& state = runtime_.middlewares[qualified];
+      state.provider = provider;
+      state.type = element.value.type;
+      MiddlewareEntry& entry = middlewares_[qualified];
+      entry.provider = provider;
+      entry.type = element.value.type;
+      for (const auto& e : element.errors) state.addError(e.toString(), !e.warning);
+      if (!element.ok()) {
+        entry.ok = false;
+        continue;
+      }
+      if (iequals(element.value.type, "chain")) {
+        buildChain(qualified, provider, element.value.options, entry, state);
+        continue;
+      }
+      const exchange::MiddlewareCreator* creator = exchange::MiddlewareRegistry::instance().find(element.value.type);
+      if (!creator) {
+        entry.ok = false;
+        state.addError(locationPrefix(element.location) + "unknown middleware type \"" +
+                       element.value.type + "\"");
+        continue;
+      }
+      auto cached = caches_.middlewares.find(qualified);
+      if (cached != caches_.middlewares.end() && cached->second.first == element.fingerprint) {
+        entry.factory = cached->second.second;
+        continue;
+      }
+      exchange::MiddlewareBuildContext context(qualified, provider);
+      context.setDefaultTransport(transports_["default@internal"]);
+      context.setWorkers(in_.workers);
+      exchange::MiddlewareFactoryPtr factory = (*creator)(element.value.options, context);
+      for (const auto& message : context.errors())
+        state.addError(locationPrefix(element.location) + message);
+      if (!factory || !context.errors().empty()) {
+        entry.ok = false;
+        if (context.errors().empty()) state.addError("invalid middleware configuration");
+        continue;
+      }
+      entry.factory = factory;
+      entry.serviceRefs = context.serviceRefs();
+      // Factories that call services hold references filled by this build: never reused.
+      if (entry.serviceRefs.empty()) caches_.middlewares[qualified] = {element.fingerprint, factory};
+      else caches_.middlewares.erase(qualified);
+    }
+  }
+}
+
+void SnapshotBuild::buildChain(const std::string& qualified, const std::string& provider, const config::Node& options,
+                MiddlewareEntry& entry, runtime::MiddlewareState& state) {
+  const config::Node* list = options.find("middlewares");
+  if (!options.isMap() || !list) {
+    entry.ok = false;
+    state.addError(locationPrefix(options.location()) + "chain needs a middlewares list");
+    return;
+  }
+  std::vector<std::string> names;
+  config::DecodeContext context;
+  config::decode(*list, names, context);
+  for (const auto& e : context.errors()) state.addError(e.toString());
+  for (const auto& name : names) entry.chain.push_back(qualify(name, provider));
+  if (hasErrors(context.errors())) entry.ok = false;
+}
+
+// Appends the factories of `name` (expanding chains) to `out`; false with `error` set
+// when a middleware is missing, broken, or a chain loops.
+bool SnapshotBuild::expandMiddleware(const std::string& name, std::vector<std::string>& visiting,
+                      MiddlewareChain& out, std::string& error,
+                      const std::string& usedBy) {
+  auto it = middlewares_.find(name);
+  if (it == middlewares_.end()) {
+    error = "middleware \"" + name + "\" does not exist";
+    return false;
+  }
+  runtime_.middlewares[name].usedBy.push_back(usedBy);
+  if (!it->second.ok) {
+    error = "middleware \"" + name + "\" has errors";
+    return false;
+  }
+  if (!iequals(it->second.type, "chain")) {
+    out.emplace_back(name, it->second.factory);
+    return true;
+  }
+  if (std::find(visiting.begin(), visiting.end(), name) != visiting.end()) {
+    error = "recursion detected in chain \"" + name + "\"";
+    runtime_.middlewares[name].addError(error);
+    return false;
+  }
+  visiting.push_back(name);
+  for (const auto& member : it->second.chain)
+    if (!expandMiddleware(member, visiting, out, error, name)) return false;
+  visiting.pop_back();
+  return true;
+}
+
+bool SnapshotBuild::resolveChain(const std::vector<std::string>& names, const std::string& provider,
+                  MiddlewareChain& out, std::string& error,
+                  const std::string& usedBy) {
+  for (const auto& name : names) {
+    std::vector<std::string> visiting;
+    if (!expandMiddleware(qualify(name, provider), visiting, out, error, usedBy)) return false;
+  }
+  return true;
+}
+
+}  // namespace causeway::control

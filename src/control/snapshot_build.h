@@ -1,0 +1,132 @@
+// One snapshot build (SnapshotBuilder::build), in steps, each in its own file:
+//   build_transports.cpp   serversTransports (and default@internal)
+//   build_middlewares.cpp  middleware factories, chains and their expansion
+//   snapshot_builder.cpp   services (service_builder.cpp builds each handler) and the order
+//   build_routers.cpp      routers: entryPoints, TLS options, rule, service, chains, routes
+//   build_internal.cpp     @internal services and routers (ping, api, dashboard, metrics,
+//                          entryPoint redirections)
+// Internal to src/control; runs on the control thread.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "control/build_inputs.h"
+#include "runtime/snapshot.h"
+
+namespace causeway::control {
+
+struct MiddlewareEntry {
+  std::string provider;
+  std::string type;
+  exchange::MiddlewareFactoryPtr factory;          // null for chains and broken middlewares
+  std::vector<std::string> chain;        // qualified members when type is chain
+  std::vector<exchange::ServiceRefPtr> serviceRefs;  // services it calls, resolved after services
+  bool ok = true;
+};
+
+// Qualified middleware names with their factories, outermost first.
+using MiddlewareChain = std::vector<std::pair<std::string, exchange::MiddlewareFactoryPtr>>;
+
+// A composed chain: middlewares in order, the innermost wrapping `last`. With `spanNames`
+// (one per middleware: the router traces in detail), the chain records middleware spans
+// (exchange/middleware_span.h); an empty name is a middleware that records its own.
+exchange::HandlerPtr compose(const MiddlewareChain& chain, exchange::HandlerPtr last, std::string_view routerName,
+                             unsigned workers, const std::vector<std::string>* spanNames = nullptr);
+
+class SnapshotBuild {
+ public:
+  SnapshotBuild(const BuildInputs& in, runtime::Snapshot& snapshot, BuildCaches& caches)
+      : in_(in), snapshot_(snapshot), runtime_(snapshot.runtime), caches_(caches) {}
+
+  void run();
+
+ private:
+  // --- transports --------------------------------------------------------------------------------
+  void buildTransports();
+  // --- middlewares -------------------------------------------------------------------------------
+  void buildMiddlewares();
+  void buildChain(const std::string& qualified, const std::string& provider, const config::Node& options,
+                  MiddlewareEntry& entry, runtime::MiddlewareState& state);
+  // Appends the factories of `name` (expanding chains) to `out`; false with `error` set
+  // when a middleware is missing, broken, or a chain loops.
+  bool expandMiddleware(const std::string& name, std::vector<std::string>& visiting,
+                        MiddlewareChain& out, std::string& error,
+                        const std::string& usedBy);
+  bool resolveChain(const std::vector<std::string>& names, const std::string& provider,
+                    MiddlewareChain& out, std::string& error,
+                    const std::string& usedBy);
+  // --- services ----------------------------------------------------------------------------------
+  void buildServices();
+  // --- routers -----------------------------------------------------------------------------------
+  std::vector<const runtime::EntryPoint*> defaultEntryPoints() const;
+  const runtime::EntryPoint* findEntryPoint(const std::string& name) const;
+  router::CompiledRulePtr compile(const std::string& rule, router::RuleSyntax syntax, std::string& error);
+  void addRoute(const std::string& name, const std::string& service, router::CompiledRulePtr rule,
+                int64_t priority, exchange::HandlerPtr handler, const std::vector<const runtime::EntryPoint*>& entryPoints,
+                bool tls = false);
+  // Does TLS option set `name` exist (the implicit "default" always does)?
+  bool tlsOptionsExist(const std::string& name) const;
+  // The TLS store's certificates and options, before the routers that refer to them.
+  void buildTlsStore(tls::TlsStoreBuilder& builder);
+  // Which options serve which host, from the routers' Host() domains.
+  void bindTlsHosts();
+  void buildRouters();
+  std::vector<const runtime::EntryPoint*> routerEntryPoints(const config::Router& r, const std::string& where,
+                                                            runtime::RouterState& state) const;
+  bool routerTlsOptions(const config::Router& r, const std::string& provider, const std::string& where,
+                        runtime::RouterState& state, std::string& tlsOptions) const;
+  const exchange::HandlerPtr* routerService(const config::Router& r, const std::string& qualified,
+                                            const std::string& provider, const std::string& where,
+                                            runtime::RouterState& state);
+  std::vector<std::string> spanNames(const MiddlewareChain& chain);
+  void buildRouter(const std::string& qualified, const std::string& provider,
+                   const config::Element<config::Router>& element, router::RuleSyntax defaultSyntax,
+                   runtime::RouterState& state);
+  // Whether the router's traces on `ep` are detailed (tracing on, traceVerbosity detailed on
+  // the router or, unset there, on the entryPoint): its middlewares then get spans.
+  bool tracesInDetail(const config::Router& r, const runtime::EntryPoint& ep) const;
+  // --- internal services and routers -------------------------------------------------------------
+  void buildInternal();
+  // entryPoints.<ep>.http.redirections.entryPoint → router <ep>-to-<target>@internal.
+  void buildRedirections();
+  // ping@internal on ping.entryPoint, unless ping.manualRouting.
+  void buildPing();
+  // api@internal and dashboard@internal exist whenever `api` is configured (users may route
+  // to them); their handlers come from the application (src/admin), a placeholder when it
+  // gives none (causeway check). The dashboard's own middlewares are made here too, so any
+  // router may use them.
+  void buildApiServices();
+  void addInternalMiddleware(const std::string& name, const std::string& type, config::Node options);
+  // api.insecure: routers api@internal (PathPrefix(`/api`), MaxInt-1) and, with the
+  // dashboard, dashboard@internal (PathPrefix(`/`), MaxInt-2) on the `traefik` entryPoint.
+  void buildApiRouters();
+  void addInternalRouter(const std::string& name, const std::string& ruleText, int64_t priority,
+                         const std::string& service, const std::vector<std::string>& middlewares,
+                         const runtime::EntryPoint& ep);
+  // prometheus@internal exists whenever metrics.prometheus is configured; its handler comes
+  // from the application (src/observe), a placeholder when it gives none (causeway check).
+  void buildPrometheusService();
+  // Unless metrics.prometheus.manualRouting: router prometheus@internal (PathPrefix(`/metrics`),
+  // MaxInt) on metrics.prometheus.entryPoint.
+  void buildPrometheusRouter();
+
+  const BuildInputs& in_;
+  runtime::Snapshot& snapshot_;
+  runtime::RuntimeState& runtime_;
+  BuildCaches& caches_;
+  std::set<std::string> usedRules_;  // rule cache keys this build used
+  std::map<std::string, std::shared_ptr<const upstream::Transport>> transports_;
+  std::map<std::string, std::string> transportErrors_;
+  std::map<std::string, MiddlewareEntry> middlewares_;
+  std::map<std::string, exchange::HandlerPtr> services_;
+  std::vector<std::tuple<size_t, std::string, std::string>> tlsHosts_;  // (entryPoint, host, options)
+  std::shared_ptr<tls::TlsStore> tlsStore_;  // being built; moved into the snapshot
+};
+
+}  // namespace causeway::control
