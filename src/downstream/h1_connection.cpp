@@ -6,10 +6,10 @@
 
 #include "core/log.h"
 #include "core/strings.h"
-#include "exchange/h1_body_reader.h"
 #include "downstream/forwarded_headers.h"
 #include "downstream/request_prep.h"
 #include "downstream/streams.h"
+#include "exchange/h1_body_reader.h"
 #include "exchange/local_reply.h"
 #include "http/go_text.h"
 #include "http/h1/chunked.h"

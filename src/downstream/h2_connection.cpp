@@ -17,8 +17,9 @@
 #include "http/go_text.h"
 #include "http/h1/chunked.h"
 #include "http/hop_by_hop.h"
-#include "http/nghttp2_nv.h"
+#include "http/nghttp2_util.h"
 #include "http/uri.h"
+#include "io/serial_writer.h"
 #include "io/signal.h"
 #include "io/watchdog.h"
 #include "runtime/entry_point.h"
@@ -32,6 +33,7 @@ namespace {
 constexpr size_t kConnectionHeaderBudget = 4 << 20;  // decoded header bytes across open streams
 constexpr int32_t kStreamWindow = 256 * 1024;
 constexpr int32_t kConnectionWindow = 4 << 20;
+constexpr size_t kWriteBatch = 64 * 1024;  // frames gathered into one write
 constexpr std::chrono::seconds kCloseLinger{2};  // for the last frames once reading has stopped
 // After a GOAWAY that ends the session (an error, or nothing left to serve), the peer gets this
 // long to read it before the socket closes, as Go's goAwayTimeout (reliability F08, F11).
@@ -137,9 +139,7 @@ class Http2Connection final : public runtime::DownstreamConnection, public io::W
   nghttp2_session* session_ = nullptr;
   std::unordered_map<int32_t, std::shared_ptr<H2Stream>> streams_;
   std::vector<std::shared_ptr<H2Stream>> ready_;  // complete request heads not started yet
-  std::string out_;
-  bool writing_ = false;
-  bool flushAgain_ = false;
+  io::SerialWriter writer_;
   bool dead_ = false;
   bool goingAway_ = false;
   size_t headerBytes_ = 0;  // decoded header bytes held by open streams
@@ -478,30 +478,12 @@ ssize_t Http2Connection<Stream>::readResponse(nghttp2_session* session, int32_t 
 
 template <class Stream>
 awaitable<void> Http2Connection<Stream>::flush() {
-  // One writer at a time; callers that find it busy leave their frames to it.
-  if (writing_) {
-    flushAgain_ = true;
-    co_return;
-  }
-  writing_ = true;
-  do {
-    flushAgain_ = false;
-    out_.clear();
-    while (!dead_ && out_.size() < 64 * 1024) {
-      const uint8_t* data = nullptr;
-      ssize_t n = nghttp2_session_mem_send(session_, &data);
-      if (n <= 0) break;
-      out_.append(reinterpret_cast<const char*>(data), size_t(n));
-    }
-    if (out_.empty()) break;
-    auto [ec, written] = co_await stream_.write(asio::buffer(out_));
-    if (ec) {
-      closeSocket();
-      break;
-    }
-    flushAgain_ = true;
-  } while (flushAgain_ && !dead_);
-  writing_ = false;
+  bool ok = co_await writer_.flush(
+      [this](std::string& out) {
+        if (!dead_) http::takeFrames(session_, out, kWriteBatch);
+      },
+      [this](asio::const_buffer buffer) { return stream_.write(buffer); });
+  if (!ok) closeSocket();
   if (closeWhenFlushed_ && !dead_ && !nghttp2_session_want_write(session_)) {
     closeSocket();
   } else if (!dead_ && !terminating_ && !nghttp2_session_want_read(session_) &&

@@ -5,7 +5,6 @@
 namespace causeway::exchange {
 namespace {
 
-
 ExchangeNotes* sampledNotes(Exchange& ex) {
   ExchangeNotes* notes = ex.record.notes;
   return notes && notes->traced && notes->sampled ? notes : nullptr;

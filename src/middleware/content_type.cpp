@@ -71,12 +71,9 @@ class Factory final : public exchange::MiddlewareFactory {
 };
 
 MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& context) {
-  Options options;
-  config::DecodeContext decode;
-  config::decode(node, options, decode);
-  for (const auto& error : decode.errors())
-    if (!error.warning) context.error(error.toString());
-  if (!context.errors().empty()) return nullptr;
+  std::optional<Options> decoded = decodeOptions<Options>(node, context);
+  if (!decoded) return nullptr;
+  Options& options = *decoded;
   if (options.autoDetect)
     log::warn("AutoDetect option is deprecated, Content-Type middleware is only meant to be used "
               "to enable the "

@@ -160,12 +160,9 @@ class Factory final : public exchange::MiddlewareFactory {
 };
 
 exchange::MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& context) {
-  Options options;
-  config::DecodeContext decode;
-  config::decode(node, options, decode);
-  for (const auto& e : decode.errors())
-    if (!e.warning) context.error(e.toString());
-  if (!context.errors().empty()) return nullptr;
+  std::optional<Options> decoded = decodeOptions<Options>(node, context);
+  if (!decoded) return nullptr;
+  Options& options = *decoded;
   std::string error;
   auto ranges = http::parseStatusRanges(options.status, error);
   if (!ranges) {

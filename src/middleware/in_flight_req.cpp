@@ -110,12 +110,9 @@ class Factory final : public exchange::MiddlewareFactory {
 };
 
 MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& context) {
-  Options options;
-  config::DecodeContext decode;
-  config::decode(node, options, decode);
-  for (const auto& error : decode.errors())
-    if (!error.warning) context.error(error.toString());
-  if (!context.errors().empty()) return nullptr;
+  std::optional<Options> decoded = decodeOptions<Options>(node, context);
+  if (!decoded) return nullptr;
+  Options& options = *decoded;
   std::string error;
   auto extractor =
       limits::SourceExtractor::make(options.sourceCriterion, limits::SourceExtractor::Fallback::RequestHost, error);

@@ -117,12 +117,9 @@ class Factory final : public exchange::MiddlewareFactory {
 template <class Options>
 MiddlewareFactoryPtr create(std::string_view type, const config::Node& node,
                             MiddlewareBuildContext& context) {
-  Options options;
-  config::DecodeContext decode;
-  config::decode(node, options, decode);
-  for (const auto& error : decode.errors())
-    if (!error.warning) context.error(error.toString());
-  if (!context.errors().empty()) return nullptr;
+  std::optional<Options> decoded = decodeOptions<Options>(node, context);
+  if (!decoded) return nullptr;
+  Options& options = *decoded;
   int64_t reject = 0;
   if constexpr (requires { options.rejectStatusCode; }) reject = options.rejectStatusCode;
   auto compiled = compile(type, options.sourceRange, options.ipStrategy, reject, context);

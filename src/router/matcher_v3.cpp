@@ -5,7 +5,7 @@
 #include <re2/re2.h>
 
 #include "core/strings.h"
-#include "router/go_regex.h"
+#include "router/go_regexp.h"
 #include "router/matcher_factory.h"
 
 namespace causeway::router::detail {

@@ -339,6 +339,89 @@ bool mayResend(const exchange::Request& request) {
          request.headers.has("X-Idempotency-Key");
 }
 
+// The usual case, a bodiless request on a plain connection: writes its head from here,
+// without a coroutine of its own. True when that settled the send (`sent` tells how); false
+// when sendRequest must do it (a body, TLS, or a partial write).
+bool sendHeadNow(const exchange::Exchange& ex, UpstreamConnection& c, Attempt& attempt, bool& sent) {
+  if (ex.request.body || c.tls) return false;
+  asio::const_buffer headBuffer = asio::buffer(c.writeBuffer);
+  io::SendResult now = io::sendNow(c.socket, std::span(&headBuffer, 1));
+  if (now.complete) {
+    attempt.requestSent = sent = true;
+    return true;
+  }
+  if (now.error) {
+    attempt.error = ProxyError::UpstreamClosed;
+    sent = false;
+    return true;
+  }
+  c.writeBuffer.erase(0, now.sent);
+  return false;
+}
+
+enum class HeadStep { Complete, NeedMore, Error };
+
+// Parses the response head from what `c` has buffered. Interim responses (100 Continue,
+// 103 Early Hints) are consumed and not forwarded; 101 is final.
+HeadStep parseBufferedHead(UpstreamConnection& c, std::string_view method) {
+  http::h1::Limits limits;
+  limits.maxHeadBytes = kMaxResponseHead;
+  limits.maxHeaderCount = 1000;
+  http::h1::ParseError parseError;
+  http::h1::ResponseHead& head = c.responseHead;
+  while (!c.buffer.empty()) {
+    auto status = http::h1::parseResponseHead(c.buffer.data(), method, limits, head, parseError);
+    if (status == http::h1::ParseStatus::Error) return HeadStep::Error;
+    if (status == http::h1::ParseStatus::Incomplete) return HeadStep::NeedMore;
+    if (head.status >= 100 && head.status < 200 && head.status != 101) {
+      c.buffer.consume(head.headBytes);
+      continue;
+    }
+    return HeadStep::Complete;
+  }
+  return HeadStep::NeedMore;
+}
+
+// Copies the parsed head into the exchange's response (its bytes into the arena, so that
+// the connection's buffer can move on), without the hop-by-hop fields.
+void adoptResponseHead(exchange::Exchange& ex, UpstreamConnection& c) {
+  const http::h1::ResponseHead& head = c.responseHead;
+  std::string_view raw = c.buffer.data().substr(0, head.headBytes);
+  std::string_view copy = ex.arena.copy(raw);
+  const char* to = copy.data();
+  exchange::Response& response = ex.response;
+  response.status = head.status;
+  response.reason = rebase(head.reason, raw, to);
+  response.headers.clear();
+  for (const auto& f : head.headers) {
+    // Trailer stays: the trailers it announces are forwarded.
+    if (http::isHopByHopField(f.name) && !iequals(f.name, "Trailer") &&
+        !(head.status == 101 && iequals(f.name, "Upgrade")))
+      continue;
+    response.headers.add(rebase(f.name, raw, to), rebase(f.value, raw, to));
+  }
+  // Fields named in the response's Connection are hop-by-hop too ("keep-alive" and the
+  // other hop-by-hop names are gone already).
+  if (head.connectionField)
+    http::forEachConnectionToken(head.headers, [&](std::string_view token) {
+      if (!iequals(token, "Upgrade") && !iequals(token, "close") && !http::isHopByHopField(token))
+        response.headers.remove(token);
+    });
+  c.buffer.consume(head.headBytes);
+  response.body = nullptr;
+  response.tunnel = nullptr;
+  ex.record.originStatus = head.status;
+  ex.record.originEnd = Clock::now();
+}
+
+// While it waits for the response head, a client that goes away abandons the connection
+// (Exchange::clientGone).
+struct WaitingOn {
+  WaitingOn(exchange::Exchange& e, UpstreamConnection& c) : ex(e) { ex.waiting = &c; }
+  ~WaitingOn() { ex.waiting = nullptr; }
+  exchange::Exchange& ex;
+};
+
 }  // namespace
 
 awaitable<ForwardResult> forwardHttp1(exchange::Exchange& ex, const UpstreamEndpoint& endpoint,
@@ -347,6 +430,7 @@ awaitable<ForwardResult> forwardHttp1(exchange::Exchange& ex, const UpstreamEndp
   ForwardResult result;
   bool allowReuse = true;
   for (int attemptNumber = 0; attemptNumber < 2; ++attemptNumber) {
+    // 1. A connection: pooled, or dialed (with TLS, ALPN may choose h2: hand it back).
     Acquired acquired = co_await pool.acquire(endpoint, allowReuse);
     if (!acquired.connection) {
       result.error = acquired.timedOut ? ProxyError::DialTimeout : ProxyError::DialFailed;
@@ -363,27 +447,14 @@ awaitable<ForwardResult> forwardHttp1(exchange::Exchange& ex, const UpstreamEndp
     }
     UpstreamConnection& c = *connection;
     ++c.requests;
-    serializeRequestHead(ex.request, ex.connection, endpoint, options, c.writeBuffer);
 
+    // 2. The request.
+    serializeRequestHead(ex.request, ex.connection, endpoint, options, c.writeBuffer);
     Attempt attempt;
     c.timedOut = false;
     ex.record.originStart = Clock::now();
     bool sent = false;
-    if (!ex.request.body && !c.tls) {
-      // The usual case, a bodiless request on a plain connection: send the head from here.
-      asio::const_buffer headBuffer = asio::buffer(c.writeBuffer);
-      io::SendResult now = io::sendNow(c.socket, std::span(&headBuffer, 1));
-      if (now.complete) {
-        attempt.requestSent = sent = true;
-      } else if (now.error) {
-        attempt.error = ProxyError::UpstreamClosed;
-      } else {
-        c.writeBuffer.erase(0, now.sent);
-        sent = co_await sendRequest(ex, c, attempt);
-      }
-    } else {
-      sent = co_await sendRequest(ex, c, attempt);
-    }
+    if (!sendHeadNow(ex, c, attempt, sent)) sent = co_await sendRequest(ex, c, attempt);
     result.requestSent = result.requestSent || attempt.requestSent;
     if (!sent && attempt.error == ProxyError::RequestBodyFailed) {
       result.error = attempt.error;
@@ -391,66 +462,39 @@ awaitable<ForwardResult> forwardHttp1(exchange::Exchange& ex, const UpstreamEndp
     }
     // Even when the body write failed, the upstream may have answered early (413...).
 
+    // 3. The response head, within responseHeaderTimeout.
     c.armIn(endpoint.transport->responseHeaderTimeout);
-    // The head lives in the connection, not in this frame: a frame over 1 KiB is not
-    // recycled by Asio's per-thread cache and would cost an allocation per request.
-    http::h1::ResponseHead& head = c.responseHead;
-    http::h1::ParseError parseError;
-    http::h1::Limits limits;
-    limits.maxHeadBytes = kMaxResponseHead;
-    limits.maxHeaderCount = 1000;
-    ProxyError error = ProxyError::None;
+    ProxyError error = ex.record.clientGone ? ProxyError::ClientGone : ProxyError::None;
     bool gotBytes = false;
-    // While waiting, a client that goes away abandons this connection (Exchange::clientGone).
-    struct Waiting {
-      exchange::Exchange& ex;
-      ~Waiting() { ex.waiting = nullptr; }
-    } waiting{ex};
-    ex.waiting = &c;
-    if (ex.record.clientGone) error = ProxyError::ClientGone;
-    while (error == ProxyError::None) {
-      if (!c.buffer.empty()) {
-        gotBytes = true;
-        auto status = http::h1::parseResponseHead(c.buffer.data(), ex.request.method, limits, head,
-                                                  parseError);
-        if (status == http::h1::ParseStatus::Error) {
+    {
+      WaitingOn waiting(ex, c);
+      while (error == ProxyError::None) {
+        gotBytes = gotBytes || !c.buffer.empty();
+        HeadStep step = parseBufferedHead(c, ex.request.method);
+        if (step == HeadStep::Complete) break;
+        auto buffer = c.buffer.prepare(4096, kMaxResponseHead + 4096);
+        if (step == HeadStep::Error || buffer.size() == 0) {
           error = ProxyError::BadResponse;
           break;
         }
-        if (status == http::h1::ParseStatus::Complete) {
-          if (head.status >= 100 && head.status < 200 && head.status != 101) {
-            // Interim responses (100 Continue, 103 Early Hints) are not forwarded.
-            c.buffer.consume(head.headBytes);
-            continue;
-          }
+        auto [ec, n] = co_await c.readSome(buffer);
+        if (ec) {
+          error = c.abandoned  ? ProxyError::ClientGone
+                  : c.timedOut ? ProxyError::ResponseHeaderTimeout
+                               : ProxyError::UpstreamClosed;
           break;
         }
+        c.buffer.commit(n);
       }
-      auto buffer = c.buffer.prepare(4096, kMaxResponseHead + 4096);
-      if (buffer.size() == 0) {
-        error = ProxyError::BadResponse;
-        break;
-      }
-      auto [ec, n] = co_await c.readSome(buffer);
-      if (ec) {
-        error = c.abandoned  ? ProxyError::ClientGone
-                : c.timedOut ? ProxyError::ResponseHeaderTimeout
-                             : ProxyError::UpstreamClosed;
-        break;
-      }
-      c.buffer.commit(n);
     }
-    ex.waiting = nullptr;
     c.disarm();
-
     if (error != ProxyError::None) {
       // A pooled connection the upstream had already closed: try once more on a new one,
       // when nothing of a body could have been consumed and the request may be sent twice,
       // as Go's Transport decides: nothing of it was written, or its method is idempotent
-      // (GET, HEAD, OPTIONS, TRACE) or it carries an Idempotency-Key (reliability R06).
+      // (GET, HEAD, OPTIONS, TRACE) or it carries an Idempotency-Key (docs/security.md, R06).
       bool replayable = ex.request.body == nullptr && (!attempt.requestSent || mayResend(ex.request));
-      if (error == ProxyError::UpstreamClosed && acquired.reused && !gotBytes && replayable &&
-          attemptNumber == 0) {
+      if (error == ProxyError::UpstreamClosed && acquired.reused && !gotBytes && replayable && attemptNumber == 0) {
         allowReuse = false;
         continue;
       }
@@ -458,35 +502,10 @@ awaitable<ForwardResult> forwardHttp1(exchange::Exchange& ex, const UpstreamEndp
       co_return result;
     }
 
-    // Copy the head into the exchange's arena so the connection buffer can move on.
-    std::string_view raw = c.buffer.data().substr(0, head.headBytes);
-    std::string_view copy = ex.arena.copy(raw);
-    std::string_view from = raw;
-    const char* to = copy.data();
+    // 4. The response: head into the exchange, then a tunnel (101) or a streamed body.
+    adoptResponseHead(ex, c);
     exchange::Response& response = ex.response;
-    response.status = head.status;
-    response.reason = rebase(head.reason, from, to);
-    response.headers.clear();
-    for (const auto& f : head.headers) {
-      // Trailer stays: the trailers it announces are forwarded.
-      if (http::isHopByHopField(f.name) && !iequals(f.name, "Trailer") &&
-          !(head.status == 101 && iequals(f.name, "Upgrade")))
-        continue;
-      response.headers.add(rebase(f.name, from, to), rebase(f.value, from, to));
-    }
-    // Fields named in the response's Connection are hop-by-hop too ("keep-alive" and the
-    // other hop-by-hop names are gone already).
-    if (head.connectionField)
-      http::forEachConnectionToken(head.headers, [&](std::string_view token) {
-        if (!iequals(token, "Upgrade") && !iequals(token, "close") && !http::isHopByHopField(token))
-          response.headers.remove(token);
-      });
-    c.buffer.consume(head.headBytes);
-    response.body = nullptr;
-    response.tunnel = nullptr;
-    ex.record.originStatus = head.status;
-    ex.record.originEnd = Clock::now();
-
+    const http::h1::ResponseHead& head = c.responseHead;
     if (head.status == 101) {
       // Only to the protocol the client asked for, as Go's ReverseProxy checks (S63).
       if (!ex.request.upgrade ||
@@ -499,14 +518,12 @@ awaitable<ForwardResult> forwardHttp1(exchange::Exchange& ex, const UpstreamEndp
       co_return result;
     }
     bool keepAlive = head.keepAlive && !ex.request.upgrade && sent;
-    Framing framing = head.framing;
-    uint64_t contentLength = head.contentLength;
-    if (framing == Framing::None) {
+    if (head.framing == Framing::None) {
       if (keepAlive && c.buffer.empty()) pool.release(endpoint, std::move(connection));
       co_return result;
     }
-    response.body = ex.arena.make<H1ResponseBody>(pool, endpoint, std::move(connection), framing, contentLength,
-                                                  keepAlive, ex.arena);
+    response.body = ex.arena.make<H1ResponseBody>(pool, endpoint, std::move(connection), head.framing,
+                                                  head.contentLength, keepAlive, ex.arena);
     co_return result;
   }
   result.error = ProxyError::UpstreamClosed;

@@ -10,7 +10,8 @@
 #include "core/log.h"
 #include "core/strings.h"
 #include "http/hop_by_hop.h"
-#include "http/nghttp2_nv.h"
+#include "http/nghttp2_util.h"
+#include "io/serial_writer.h"
 #include "io/signal.h"
 #include "upstream/connection_pool.h"
 
@@ -18,6 +19,7 @@ namespace causeway::upstream {
 namespace {
 
 constexpr int32_t kWindow = 1 << 20;
+constexpr size_t kWriteBatch = 64 * 1024;  // frames gathered into one write
 
 bool isLowerCase(std::string_view s) {
   for (char c : s)
@@ -98,9 +100,7 @@ class H2UpstreamSession : public std::enable_shared_from_this<H2UpstreamSession>
   UpstreamConnectionPtr connection_;
   nghttp2_session* session_ = nullptr;
   std::unordered_map<int32_t, std::shared_ptr<H2UpstreamStream>> streams_;
-  std::string out_;
-  bool writing_ = false;
-  bool flushAgain_ = false;
+  io::SerialWriter writer_;
   bool dead_ = false;
   bool goingAway_ = false;
   std::optional<io::Signal> writeWanted_;
@@ -242,30 +242,13 @@ int32_t H2UpstreamSession::submit(const std::shared_ptr<H2UpstreamStream>& strea
 }
 
 awaitable<void> H2UpstreamSession::flush() {
-  if (writing_) {
-    flushAgain_ = true;
-    co_return;
-  }
-  writing_ = true;
   auto self = shared_from_this();
-  do {
-    flushAgain_ = false;
-    out_.clear();
-    while (!dead_ && out_.size() < 64 * 1024) {
-      const uint8_t* data = nullptr;
-      ssize_t n = nghttp2_session_mem_send(session_, &data);
-      if (n <= 0) break;
-      out_.append(reinterpret_cast<const char*>(data), size_t(n));
-    }
-    if (out_.empty()) break;
-    auto [ec, written] = co_await connection_->write(asio::buffer(out_));
-    if (ec) {
-      fail();
-      break;
-    }
-    flushAgain_ = true;
-  } while (flushAgain_ && !dead_);
-  writing_ = false;
+  bool ok = co_await writer_.flush(
+      [this](std::string& out) {
+        if (!dead_) http::takeFrames(session_, out, kWriteBatch);
+      },
+      [this](asio::const_buffer buffer) { return connection_->write(buffer); });
+  if (!ok) fail();
 }
 
 awaitable<void> H2UpstreamSession::writerLoop() {

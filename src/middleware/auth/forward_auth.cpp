@@ -20,7 +20,7 @@
 #include "exchange/replies.h"
 #include "http/go_text.h"
 #include "middleware/contract.h"
-#include "router/go_regex.h"
+#include "router/go_regexp.h"
 #include "tls/tls_stream.h"
 #include "upstream/forward.h"
 
@@ -441,12 +441,9 @@ std::shared_ptr<const upstream::Transport> authTransport(const MiddlewareBuildCo
 }
 
 MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& context) {
-  Options options;
-  config::DecodeContext decode;
-  config::decode(node, options, decode);
-  for (const auto& error : decode.errors())
-    if (!error.warning) context.error(error.toString());
-  if (!context.errors().empty()) return nullptr;
+  std::optional<Options> decoded = decodeOptions<Options>(node, context);
+  if (!decoded) return nullptr;
+  Options& options = *decoded;
 
   auto c = std::make_shared<Compiled>();
   if (options.address.empty()) {
@@ -480,7 +477,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
   c->responseHeaders = options.authResponseHeaders;
   if (!options.authResponseHeadersRegex.empty()) {
     c->responseHeadersRegex =
-        router::detail::compileGoRegex(options.authResponseHeadersRegex, error);
+        router::compileGoRegex(options.authResponseHeadersRegex, error);
     if (!c->responseHeadersRegex) {
       context.error("forwardAuth: error compiling regular expression " +
                     options.authResponseHeadersRegex + ": " + error);

@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "core/arena.h"
-#include "router/go_regex.h"
+#include "router/go_regexp.h"
 
 namespace causeway::middleware {
 namespace {
@@ -33,7 +33,7 @@ std::optional<Cors> Cors::make(CorsOptions options, std::string& error) {
   Cors cors;
   for (const auto& pattern : options.allowOriginListRegex) {
     std::string why;
-    auto regex = router::detail::compileGoRegex(pattern, why);
+    auto regex = router::compileGoRegex(pattern, why);
     if (!regex) {
       error = "error occurred during origin parsing: " + why;
       return std::nullopt;

@@ -291,12 +291,9 @@ std::vector<CustomHeader> customHeaders(const std::map<std::string, std::string>
 }
 
 MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& context) {
-  Options options;
-  config::DecodeContext decode;
-  config::decode(node, options, decode);
-  for (const auto& error : decode.errors())
-    if (!error.warning) context.error(error.toString());
-  if (!context.errors().empty()) return nullptr;
+  std::optional<Options> decoded = decodeOptions<Options>(node, context);
+  if (!decoded) return nullptr;
+  Options& options = *decoded;
 
   auto c = std::make_shared<Compiled>();
   c->custom = options.hasCustom();

@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "core/strings.h"
-#include "http/nghttp2_nv.h"
+#include "http/nghttp2_util.h"
 #include "tls/tls_stream.h"
 
 namespace causeway::upstream::h2probe {
@@ -238,17 +238,10 @@ awaitable<std::string> exchange(asio::any_io_executor executor, const std::strin
   std::string error;
   while (error.empty()) {
     out.clear();
-    while (true) {
-      const uint8_t* data = nullptr;
-      ssize_t n = nghttp2_session_mem_send(raw, &data);
-      if (n < 0) {
-        error = std::string("http2: ") + nghttp2_strerror(int(n));
-        break;
-      }
-      if (n == 0) break;
-      out.append(reinterpret_cast<const char*>(data), size_t(n));
+    if (int failed = http::takeFrames(raw, out)) {
+      error = std::string("http2: ") + nghttp2_strerror(failed);
+      break;
     }
-    if (!error.empty()) break;
     if (!out.empty())
       if (error_code ec = co_await write(out)) {
         error = "write request: " + ec.message();
@@ -279,9 +272,7 @@ awaitable<std::string> exchange(asio::any_io_executor executor, const std::strin
   if (!response.reset && error.empty()) {
     nghttp2_session_terminate_session(raw, NGHTTP2_NO_ERROR);
     out.clear();
-    const uint8_t* data = nullptr;
-    for (ssize_t n; (n = nghttp2_session_mem_send(raw, &data)) > 0;)
-      out.append(reinterpret_cast<const char*>(data), size_t(n));
+    http::takeFrames(raw, out);
     if (!out.empty()) co_await write(out);
   }
   error_code ignored;

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <re2/re2.h>
 
-#include "router/go_regex.h"
+#include "router/go_regexp.h"
 #include "router/mux_template.h"
 #include "router/query_string.h"
 
