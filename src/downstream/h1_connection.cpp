@@ -241,7 +241,7 @@ int Http1Connection<Stream>::buildRequest(exchange::Exchange& ex, const http::h1
   if (r.method == "CONNECT") return 501;  // Traefik v3.7.9: HTTP/1 CONNECT is not proxied
   const http::Target& target = head.uri;
   r.scheme = info_.tls ? "https" : "http";
-  // Routing host: the absolute-form authority when present (S42), else Host.
+  // Routing host: the absolute-form authority when present (docs/security.md, S42), else Host.
   r.authority = rebase(head.host, from, to);
   int status = prepareRequestPath(r, arena_, entryPoint_, scratch_, rebase(target.path, from, to),
                                   rebase(target.query, from, to), target.hasQuery,
@@ -249,7 +249,7 @@ int Http1Connection<Stream>::buildRequest(exchange::Exchange& ex, const http::h1
                                   r.authority.empty() ? std::string_view() : head.authority.host);
   if (status) return status;
 
-  // An h2c upgrade is never forwarded (reliability S62, Traefik GHSA-w4v4-9rw7-5326): the
+  // An h2c upgrade is never forwarded (docs/security.md, S62, Traefik GHSA-w4v4-9rw7-5326): the
   // request goes on as plain HTTP/1.1 and the upgrade fields are dropped as hop-by-hop.
   r.upgrade = head.upgrade && !listContainsToken(r.headers.get("Upgrade"), "h2c");
   r.websocket = head.upgrade && iequals(r.headers.get("Upgrade"), "websocket");

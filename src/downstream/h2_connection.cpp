@@ -36,11 +36,11 @@ constexpr int32_t kConnectionWindow = 4 << 20;
 constexpr size_t kWriteBatch = 64 * 1024;  // frames gathered into one write
 constexpr std::chrono::seconds kCloseLinger{2};  // for the last frames once reading has stopped
 // After a GOAWAY that ends the session (an error, or nothing left to serve), the peer gets this
-// long to read it before the socket closes, as Go's goAwayTimeout (reliability F08, F11).
+// long to read it before the socket closes, as Go's goAwayTimeout (docs/security.md, F08, F11).
 constexpr std::chrono::seconds kGoAwayLinger{1};
 // Streams this server resets because of the peer's errors share one budget per connection,
 // as nghttp2 budgets the peer's own resets (1000, then 33 per second): MadeYouReset
-// (CVE-2025-8671, reliability F02) makes the server reset streams with invalid frames instead.
+// (CVE-2025-8671; docs/security.md, F02) makes the server reset streams with invalid frames instead.
 constexpr double kResetBurst = 1000;
 constexpr double kResetsPerSecond = 33;
 
@@ -246,7 +246,7 @@ int Http2Connection<Stream>::onBeginHeaders(nghttp2_session* session, const nght
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   // Streams whose handlers still run count against the limit even after a reset, so
   // resetting streams cannot multiply the work sent upstream (Rapid Reset).
-  // Streams decoded in this read but not started yet count too (reliability F02).
+  // Streams decoded in this read but not started yet count too (docs/security.md, F02).
   if (c->handlers_ + c->ready_.size() >= c->entryPoint_.http2MaxConcurrentStreams || c->goingAway_) {
     nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_REFUSED_STREAM);
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;

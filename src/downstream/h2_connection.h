@@ -4,7 +4,7 @@
 // coroutine on the connection's worker. Request bodies flow with HTTP/2 flow control as
 // back-pressure: window credit is returned only as the handler consumes data.
 //
-// Hardening (reliability §3, §4): nghttp2 validates messages (malformed requests reset
+// Hardening (docs/security.md, F01–F11): nghttp2 validates messages (malformed requests reset
 // the stream before anything reaches an upstream); rapid resets are rate-limited;
 // CONTINUATION sequences are capped; decoded header lists are bounded per stream and per
 // connection (HPACK bombs); queued control-frame acknowledgements are bounded (floods).

@@ -1,6 +1,6 @@
 // The codec-independent steps between a parsed request and its handler, shared by the
 // HTTP/1.1 and HTTP/2 codecs so every protocol routes and validates the same way
-// (reliability T09: protocol-path parity).
+// (docs/security.md, T09: protocol-path parity).
 #pragma once
 
 #include <string>

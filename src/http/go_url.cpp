@@ -1,18 +1,11 @@
 #include "http/go_url.h"
 
+#include "http/h1/char_class.h"
 #include "http/uri.h"
 
 namespace causeway::http::gourl {
 namespace {
 
-bool isHex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return c - 'A' + 10;
-}
 bool isAlnum(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
@@ -43,27 +36,20 @@ bool shouldEscapePath(unsigned char c) {
 
 const char* kHex = "0123456789ABCDEF";
 
-// Go's unescape() error text for the escape starting at `i`.
-std::string escapeError(std::string_view s, size_t i) {
-  std::string_view bad = s.substr(i, 3);
-  return "invalid URL escape \"" + std::string(bad) + "\"";
+// Go's unescape() error text for the first invalid escape of `s`.
+std::string escapeError(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i)
+    if (s[i] == '%' && (i + 2 >= s.size() || !chars::isHex(s[i + 1]) || !chars::isHex(s[i + 2])))
+      return "invalid URL escape \"" + std::string(s.substr(i, 3)) + "\"";
+  return {};
 }
 
+// url.PathUnescape (http::pathUnescape) with Go's error text; `out` may be null.
 bool unescapeChecked(std::string_view in, std::string* out, std::string* error) {
-  if (out) out->clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%') {
-      if (i + 2 >= in.size() || !isHex(in[i + 1]) || !isHex(in[i + 2])) {
-        if (error) *error = escapeError(in, i);
-        return false;
-      }
-      if (out) *out += char(hexValue(in[i + 1]) * 16 + hexValue(in[i + 2]));
-      i += 2;
-    } else if (out) {
-      *out += in[i];
-    }
-  }
-  return true;
+  std::string scratch;
+  if (http::pathUnescape(in, out ? *out : scratch)) return true;
+  if (error) *error = escapeError(in);
+  return false;
 }
 
 }  // namespace

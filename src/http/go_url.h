@@ -28,7 +28,7 @@ std::string escapedPath(std::string_view raw, std::string_view decoded);
 // (Traefik's encodedPrefixLen: each %XX counts as one decoded byte).
 size_t encodedPrefixLen(std::string_view rawPath, std::string_view decodedPrefix);
 
-// The path re-normalization every rewrite applies (reliability T04; Traefik 3.7.3 for
+// The path re-normalization every rewrite applies (docs/security.md, T04; Traefik 3.7.3 for
 // stripPrefix, stripPrefixRegex and replacePathRegex, where req.URL.JoinPath() must not change
 // the rewritten path): `escaped` is normalized (unreserved %XX decoded, hex upper-cased,
 // raw bytes that cannot stay raw escaped) into `out`; false when it holds an invalid escape

@@ -11,12 +11,12 @@ namespace causeway::http {
 
 // The fixed hop-by-hop set. It is Go's httputil.ReverseProxy hopHeaders list, which Traefik
 // uses (Connection, Proxy-Connection, Keep-Alive, Proxy-Authenticate, Proxy-Authorization,
-// TE, Trailer, Transfer-Encoding, Upgrade), plus HTTP2-Settings (reliability S61/S62).
+// TE, Trailer, Transfer-Encoding, Upgrade), plus HTTP2-Settings (docs/security.md, S61/S62).
 // "Trailer" is Go's choice too: the forwarder announces the trailers it actually sends.
 bool isHopByHopField(std::string_view name);
 
 // Names a Connection field may never remove, because framing, routing, authentication or
-// the gateway's own forwarding headers depend on them (reliability S60, Traefik
+// the gateway's own forwarding headers depend on them (docs/security.md, S60, Traefik
 // CVE-2021-32813): Host, Content-Length, Transfer-Encoding, Authorization, Cookie,
 // Forwarded, X-Real-Ip, X-Scheme and X-Forwarded-*. A Connection token naming one of these
 // is ignored.

@@ -9,7 +9,7 @@
 //   2. if http.sanitizePath (default true): dot segments removed and "//" merged, as Go's
 //      url.URL.JoinPath() does (path.Clean + keep a trailing slash).
 // Reserved escapes (%2F %5C %25 %3F ...) are never decoded, so nothing is decoded twice and
-// an encoded slash never becomes a segment separator (reliability T04, P01–P09).
+// an encoded slash never becomes a segment separator (docs/security.md, T04, P01–P09).
 #pragma once
 
 #include <optional>
@@ -27,7 +27,7 @@ struct Authority {
 };
 
 // Validates a Host field value or the authority of an absolute-form / authority-form target
-// (reliability §2 S40/S41) and splits it. Rejected (nullopt):
+// (docs/security.md, S40/S41) and splits it. Rejected (nullopt):
 //  - empty text or empty host; userinfo ('@'); '/', '\\', '%', SP, CTLs, bytes >= 0x80 and
 //    every other byte outside RFC 3986 reg-name (unreserved / sub-delims);
 //  - a host starting with '.' or containing ".." (a single trailing dot is fine, see S41);

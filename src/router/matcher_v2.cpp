@@ -49,7 +49,7 @@ BuildResult buildHost(const RuleCall& call, MatcherSink sink, bool literalHost) 
     m.kind = MatcherKind::HostExact;
     m.value = toLower(arg.value);
     if (m.value.ends_with('.')) m.value.pop_back();
-    if (literalHost) sink.hosts.push_back(m.value);  // as matched (reliability T08)
+    if (literalHost) sink.hosts.push_back(m.value);  // as matched (docs/security.md, T08)
     return std::optional<RuleError>();
   });
 }

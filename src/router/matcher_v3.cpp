@@ -22,7 +22,7 @@ BuildResult buildHost(const RuleCall& call, MatcherSink sink) {
   const RuleArgument& arg = call.args[0];
   Matcher m;
   // Hosts are recorded as matched: lower case, without a trailing dot (the TLS options bound
-  // to them are looked up by SNI and Host, which never carry one; reliability T08).
+  // to them are looked up by SNI and Host, which never carry one; docs/security.md, T08).
   std::string expression = toLower(arg.value);
   if (expression.ends_with('.')) expression.pop_back();
   sink.hosts.push_back(expression);

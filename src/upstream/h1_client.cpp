@@ -507,7 +507,7 @@ awaitable<ForwardResult> forwardHttp1(exchange::Exchange& ex, const UpstreamEndp
     exchange::Response& response = ex.response;
     const http::h1::ResponseHead& head = c.responseHead;
     if (head.status == 101) {
-      // Only to the protocol the client asked for, as Go's ReverseProxy checks (S63).
+      // Only to the protocol the client asked for, as Go's ReverseProxy checks (docs/security.md, S63).
       if (!ex.request.upgrade ||
           !iequals(trim(response.headers.get("Upgrade")), trim(ex.request.headers.get("Upgrade")))) {
         response.headers.clear();

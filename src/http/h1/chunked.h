@@ -17,7 +17,7 @@ namespace causeway::http::h1 {
 // input, never empty) and never buffers body data. One decoder per connection direction;
 // reset() it before the next message. Not thread-safe.
 //
-// Strictness (reliability §2):
+// Strictness (docs/security.md, S16–S23):
 //  - chunk-size = 1*HEXDIG, at most 16 digits: no "0x", sign, leading whitespace, '_' (S16, S17);
 //  - the size line, the CRLF after chunk data, the last chunk and the trailer lines must end
 //    in CRLF exactly: a bare LF (S18) or a bare CR (S19) is an error;

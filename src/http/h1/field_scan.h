@@ -1,6 +1,7 @@
 // Internal building blocks of the HTTP/1.1 head parsers (request, response, trailers):
 // the field-line scanner and the parsers of the framing-related field values. Not part of
-// the public API; include request_parser.h / response_parser.h instead.
+// the public API; include request_parser.h / response_parser.h instead. Case ids (S07…)
+// refer to docs/security.md.
 #pragma once
 
 #include <cstdint>

@@ -51,7 +51,7 @@ ParseStatus parseRequestHead(std::string_view input, const Limits& limits, Reque
   out.authority = {};
   out.headBytes = 0;
 
-  // Empty lines before the request line (S52).
+  // Empty lines before the request line (docs/security.md, S52).
   const char* p = begin;
   for (int empty = 0; p < end && (*p == '\r' || *p == '\n');) {
     if (*p == '\r') {
@@ -150,7 +150,7 @@ ParseStatus parseRequestHead(std::string_view input, const Limits& limits, Reque
   if (fields.kind == detail::FieldsResult::NeedMore) return needMore();
   if (fields.kind == detail::FieldsResult::Error) return fail(fields.status, fields.reason);
 
-  // Framing (S01–S15).
+  // Framing (docs/security.md, S01–S15).
   if (f.codings.present) {
     if (f.contentLengthSeen) return fail(400, "Content-Length with Transfer-Encoding");
     if (http10) return fail(400, "Transfer-Encoding in an HTTP/1.0 request");

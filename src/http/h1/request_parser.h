@@ -1,4 +1,4 @@
-// Strict HTTP/1.1 request-head parser (RFC 9112, reliability.md §2 "Gateway must" column).
+// Strict HTTP/1.1 request-head parser (RFC 9112, docs/security.md).
 // A pure function over a byte buffer: it never allocates (apart from growing the reused
 // Headers vector), never reads past the input, and every view it returns points into the
 // input. The connection keeps the bytes alive until the request has been forwarded.
@@ -54,7 +54,7 @@ struct RequestHead {
 // prefix gives either Incomplete or the same answer as parsing the whole input; syntax
 // errors are therefore reported as soon as their bytes arrive.
 //
-// Rules, in brief (see the tests for one case per reliability row):
+// Rules, in brief (docs/security.md; the tests have one case per row):
 //  - up to 8 empty lines (CRLF or LF) before the request line are skipped (S52);
 //  - request line: token SP request-target SP HTTP-version, single SPs, no HTAB (S46), the
 //    target checked by parseTarget() for the method (S42–S45);

@@ -1,7 +1,7 @@
 // Strict HTTP/1.1 response-head parser for upstream responses. Upstreams are untrusted:
 // anything that could make the proxy and the upstream disagree on where the response ends
 // is an error, and the proxy answers 502 and never reuses that upstream connection
-// (reliability R08, RFC 9112 §6.3). Same buffer and view rules as parseRequestHead().
+// (docs/security.md, R08, RFC 9112 §6.3). Same buffer and view rules as parseRequestHead().
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,7 @@
 // replacePath: replaces the path with `path` and keeps the previous (escaped) path in
 // X-Replaced-Path. `path` is taken as Go's URL.RawPath: it must decode (else 500 with Go's
 // error, as Traefik); like every rewrite, a result that would change under normalization
-// (dot or empty segments) is refused with 400 (reliability T04).
+// (dot or empty segments) is refused with 400 (docs/security.md, T04).
 #include "exchange/local_reply.h"
 #include "http/go_url.h"
 #include "http/uri.h"
