@@ -245,6 +245,7 @@ bool normalizePath(std::string_view rawPath, bool sanitize, std::string& out) {
     } else if (is(c, chars::kPathKeep)) {
       out.push_back(c);
     } else {
+      if (c == '\0') return false;  // it would be forwarded as %00, which is refused above
       unsigned char u = static_cast<unsigned char>(c);
       out.push_back('%');
       out.push_back(chars::kUpperHex[u >> 4]);

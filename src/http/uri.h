@@ -89,7 +89,8 @@ std::optional<Target> parseTarget(std::string_view target, std::string_view meth
 //  - the result always starts with '/' (one is prepended to a relative input, e.g. after a
 //    StripPrefix), except that "*" stays "*" and "" becomes "/".
 // Returns false, leaving `out` unspecified, for an invalid escape ("%", "%1", "%zz") and for
-// %00 (an encoded NUL is rejected whatever the encodedCharacters options say: T04, P05).
+// %00 or a raw NUL (an encoded NUL is rejected whatever the encodedCharacters options say:
+// docs/security.md, T04, P05; a raw one can only come from a rewrite).
 bool normalizePath(std::string_view rawPath, bool sanitize, std::string& out);
 
 // Percent-decoding with the semantics of Go's url.QueryUnescape ('+' becomes ' ') and
