@@ -47,15 +47,21 @@ struct EntryPointTls {
   }
 };
 
-// Which percent-encoded characters are allowed in request paths (false → 400).
+// Which percent-encoded characters are allowed in request paths (false → 400). The
+// entryPoint's http.encodedCharacters allows each by default; the encodedCharacters
+// middleware starts from `EncodedCharacters(false)`.
 struct EncodedCharacters {
-  bool allowEncodedSlash = true;
-  bool allowEncodedBackSlash = true;
-  bool allowEncodedNullCharacter = true;
-  bool allowEncodedSemicolon = true;
-  bool allowEncodedPercent = true;
-  bool allowEncodedQuestionMark = true;
-  bool allowEncodedHash = true;
+  explicit EncodedCharacters(bool allowed = true)
+      : allowEncodedSlash(allowed), allowEncodedBackSlash(allowed), allowEncodedNullCharacter(allowed),
+        allowEncodedSemicolon(allowed), allowEncodedPercent(allowed), allowEncodedQuestionMark(allowed),
+        allowEncodedHash(allowed) {}
+  bool allowEncodedSlash;
+  bool allowEncodedBackSlash;
+  bool allowEncodedNullCharacter;
+  bool allowEncodedSemicolon;
+  bool allowEncodedPercent;
+  bool allowEncodedQuestionMark;
+  bool allowEncodedHash;
 
   static void describe(auto& self, auto& v) {
     v("allowEncodedSlash", self.allowEncodedSlash);

@@ -8,31 +8,17 @@
 #include <string>
 #include <vector>
 
+#include "config/client_tls.h"
 #include "config/decode.h"
 #include "config/duration.h"
 #include "config/node.h"
 
 namespace causeway::config {
 
-// Client TLS towards an OpenTelemetry collector (Traefik's types.ClientTLS).
-struct OtelClientTls {
-  std::string ca;   // file path or PEM
-  std::string cert; // file path or PEM
-  std::string key;  // file path or PEM
-  bool insecureSkipVerify = false;
-
-  static void describe(auto& self, auto& v) {
-    v("ca", self.ca);
-    v("cert", self.cert);
-    v("key", self.key);
-    v("insecureSkipVerify", self.insecureSkipVerify);
-  }
-};
-
 // OTLP over HTTP: `endpoint` is scheme://host:port[/path] (path default /v1/traces).
 struct OtelHttp {
   std::string endpoint = "https://localhost:4318";
-  std::optional<OtelClientTls> tls;
+  std::optional<ClientTls> tls;
   std::map<std::string, std::string> headers;
 
   static void describe(auto& self, auto& v) {
@@ -46,7 +32,7 @@ struct OtelHttp {
 struct OtelGrpc {
   std::string endpoint = "localhost:4317";
   bool insecure = false;
-  std::optional<OtelClientTls> tls;
+  std::optional<ClientTls> tls;
   std::map<std::string, std::string> headers;
 
   static void describe(auto& self, auto& v) {

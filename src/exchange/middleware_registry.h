@@ -123,18 +123,23 @@ struct MiddlewareRegistration {
   }
 };
 
-// A factory for middlewares that need only their decoded options: `Make(options, next)`
-// builds the handler.
-template <class Options, class HandlerType>
+// A factory that keeps `State` (a middleware's decoded options, or what it compiled from
+// them) and wraps each router's next handler in a HandlerType(state, next, context).
+template <class State, class HandlerType>
 class SimpleMiddlewareFactory final : public MiddlewareFactory {
  public:
-  explicit SimpleMiddlewareFactory(Options options) : options_(std::move(options)) {}
+  explicit SimpleMiddlewareFactory(State state) : state_(std::move(state)) {}
   HandlerPtr wrap(HandlerPtr next, const WrapContext& context) const override {
-    return std::make_shared<HandlerType>(options_, std::move(next), context);
+    return std::make_shared<HandlerType>(state_, std::move(next), context);
   }
 
  private:
-  Options options_;
+  State state_;
 };
+
+template <class HandlerType, class State>
+MiddlewareFactoryPtr factoryOf(State state) {
+  return std::make_shared<SimpleMiddlewareFactory<State, HandlerType>>(std::move(state));
+}
 
 }  // namespace causeway::exchange

@@ -11,6 +11,7 @@ namespace causeway::middleware {
 using causeway::awaitable;
 using exchange::decodeOptions;
 using exchange::Exchange;
+using exchange::factoryOf;
 using exchange::Handler;
 using exchange::HandlerPtr;
 using exchange::makeFactory;

@@ -2,30 +2,16 @@
 // allow* option defaults to false here: a path holding a percent-encoded character that is
 // not allowed (%2F/%2f, %5C/%5c, %00, %3B/%3b, %25, %3F/%3f, %23) is answered with 400 and
 // an empty body, as Traefik writes it (rw.WriteHeader(400)).
+#include "config/entry_point.h"
 #include "exchange/replies.h"
 #include "middleware/contract.h"
 
 namespace causeway::middleware {
 namespace {
 
-struct Options {
-  bool allowEncodedSlash = false;
-  bool allowEncodedBackSlash = false;
-  bool allowEncodedNullCharacter = false;
-  bool allowEncodedSemicolon = false;
-  bool allowEncodedPercent = false;
-  bool allowEncodedQuestionMark = false;
-  bool allowEncodedHash = false;
-
-  static void describe(auto& self, auto& v) {
-    v("allowEncodedSlash", self.allowEncodedSlash);
-    v("allowEncodedBackSlash", self.allowEncodedBackSlash);
-    v("allowEncodedNullCharacter", self.allowEncodedNullCharacter);
-    v("allowEncodedSemicolon", self.allowEncodedSemicolon);
-    v("allowEncodedPercent", self.allowEncodedPercent);
-    v("allowEncodedQuestionMark", self.allowEncodedQuestionMark);
-    v("allowEncodedHash", self.allowEncodedHash);
-  }
+// Every allow* option defaults to false here (true on entryPoints).
+struct Options : config::EncodedCharacters {
+  Options() : config::EncodedCharacters(false) {}
 };
 
 class EncodedCharacters final : public Handler {

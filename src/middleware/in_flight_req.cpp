@@ -98,17 +98,6 @@ class InFlightReq final : public Handler {
   std::shared_ptr<InFlightTable> table_;  // one per router, shared by every worker
 };
 
-class Factory final : public exchange::MiddlewareFactory {
- public:
-  explicit Factory(Compiled c) : c_(std::move(c)) {}
-  HandlerPtr wrap(HandlerPtr next, const WrapContext& context) const override {
-    return std::make_shared<InFlightReq>(c_, std::move(next), context);
-  }
-
- private:
-  Compiled c_;
-};
-
 MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& context) {
   std::optional<Options> decoded = decodeOptions<Options>(node, context);
   if (!decoded) return nullptr;
@@ -120,7 +109,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     context.error("inFlightReq: error creating requests limiter: " + error);
     return nullptr;
   }
-  return std::make_shared<Factory>(Compiled{options.amount, std::move(*extractor)});
+  return factoryOf<InFlightReq>(Compiled{options.amount, std::move(*extractor)});
 }
 
 const exchange::MiddlewareRegistration registration("inFlightReq", create);

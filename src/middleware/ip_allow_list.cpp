@@ -103,17 +103,6 @@ class IpAllowList final : public Handler {
   std::string name_;
 };
 
-class Factory final : public exchange::MiddlewareFactory {
- public:
-  explicit Factory(Compiled c) : c_(std::move(c)) {}
-  HandlerPtr wrap(HandlerPtr next, const WrapContext& context) const override {
-    return std::make_shared<IpAllowList>(c_, std::move(next), context);
-  }
-
- private:
-  Compiled c_;
-};
-
 template <class Options>
 MiddlewareFactoryPtr create(std::string_view type, const config::Node& node,
                             MiddlewareBuildContext& context) {
@@ -124,7 +113,7 @@ MiddlewareFactoryPtr create(std::string_view type, const config::Node& node,
   if constexpr (requires { options.rejectStatusCode; }) reject = options.rejectStatusCode;
   auto compiled = compile(type, options.sourceRange, options.ipStrategy, reject, context);
   if (!compiled) return nullptr;
-  return std::make_shared<Factory>(std::move(*compiled));
+  return factoryOf<IpAllowList>(std::move(*compiled));
 }
 
 const exchange::MiddlewareRegistration allowList("ipAllowList", [](const config::Node& node,

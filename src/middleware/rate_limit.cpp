@@ -14,6 +14,7 @@
 #include <cmath>
 
 #include "clients/redis/redis_client.h"
+#include "config/client_tls.h"
 #include "core/bytes.h"
 #include "core/log.h"
 #include "exchange/local_reply.h"
@@ -25,24 +26,9 @@
 namespace causeway::middleware {
 namespace {
 
-struct ClientTlsOptions {
-  std::string ca;
-  std::string cert;
-  std::string key;
-  bool insecureSkipVerify = false;
-  std::optional<bool> caOptional;
-  static void describe(auto& self, auto& v) {
-    v("ca", self.ca);
-    v("cert", self.cert);
-    v("key", self.key);
-    v("insecureSkipVerify", self.insecureSkipVerify);
-    v("caOptional", self.caOptional);
-  }
-};
-
 struct RedisOptions {
   std::vector<std::string> endpoints{"localhost:6379"};
-  std::optional<ClientTlsOptions> tls;
+  std::optional<config::ClientTls> tls;
   std::string username;
   std::string password;
   int64_t db = 0;
@@ -248,17 +234,6 @@ class RateLimit final : public Handler {
   mutable limits::BucketTable buckets_;  // per router, shared by every worker (locked inside)
 };
 
-class Factory final : public exchange::MiddlewareFactory {
- public:
-  explicit Factory(Compiled c) : c_(std::move(c)) {}
-  HandlerPtr wrap(HandlerPtr next, const WrapContext& context) const override {
-    return std::make_shared<RateLimit>(c_, std::move(next), context);
-  }
-
- private:
-  Compiled c_;
-};
-
 MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& context) {
   std::optional<Options> decoded = decodeOptions<Options>(node, context);
   if (!decoded) return nullptr;
@@ -299,13 +274,8 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     // go-redis keeps its 5 s default for a dial timeout that is not positive.
     s.dialTimeout = r.dialTimeout.value.count() > 0 ? r.dialTimeout.value : std::chrono::seconds(5);
     if (r.tls) {
-      std::vector<std::string> roots;
-      std::vector<std::pair<std::string, std::string>> certificates;
-      if (!r.tls->ca.empty()) roots.push_back(r.tls->ca);
-      if (!r.tls->cert.empty() && !r.tls->key.empty())
-        certificates.emplace_back(r.tls->cert, r.tls->key);
       std::string tlsError;
-      s.tls.context = tls::makeClientContext(roots, certificates, "", "", {}, tlsError);
+      s.tls.context = tls::makeClientContext(*r.tls, tlsError);
       if (!s.tls.context) {
         context.error("rateLimit: creating redis TLS config: " + tlsError);
         return nullptr;
@@ -316,7 +286,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     c.redis = std::move(s);
     c.scriptSha = sha1Hex(kScript);
   }
-  return std::make_shared<Factory>(std::move(c));
+  return factoryOf<RateLimit>(std::move(c));
 }
 
 const exchange::MiddlewareRegistration registration("rateLimit", create, "RateLimiter");

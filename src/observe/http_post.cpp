@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "core/strings.h"
+#include "tls/tls_stream.h"
 
 namespace causeway::observe {
 namespace {
@@ -29,23 +30,6 @@ std::string openSslError() {
   ERR_error_string_n(code, text, sizeof text);
   ERR_clear_error();
   return text;
-}
-
-// A file path or inline PEM (Traefik's FileOrContent).
-bool readPem(const std::string& value, std::string& out, std::string& error) {
-  if (value.find("-----BEGIN") != std::string::npos) {
-    out = value;
-    return true;
-  }
-  std::ifstream file(value);
-  if (!file) {
-    error = "cannot read " + value;
-    return false;
-  }
-  std::stringstream text;
-  text << file.rdbuf();
-  out = text.str();
-  return true;
 }
 
 int remainingMillis(SteadyClock::time_point deadline) {
@@ -193,53 +177,16 @@ bool parseHttpEndpoint(std::string_view url, std::string_view defaultPath, HttpE
   return true;
 }
 
-HttpPost::HttpPost(HttpEndpoint endpoint, const config::OtelClientTls* tls, std::map<std::string, std::string> headers)
+HttpPost::HttpPost(HttpEndpoint endpoint, const config::ClientTls* tls, std::map<std::string, std::string> headers)
     : endpoint_(std::move(endpoint)), headers_(std::move(headers)) {
   if (!endpoint_.tls) return;
-  ctx_ = SSL_CTX_new(TLS_client_method());
-  if (!ctx_) {
-    setupError_ = openSslError();
-    return;
-  }
-  SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
+  ctx_ = tls::makeClientContext(tls ? *tls : config::ClientTls{}, setupError_);
+  if (!ctx_) return;
   bool verify = !(tls && tls->insecureSkipVerify);
-  SSL_CTX_set_verify(ctx_, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
-  if (tls && !tls->ca.empty()) {
-    std::string pem;
-    if (!readPem(tls->ca, pem, setupError_)) return;
-    BIO* bio = BIO_new_mem_buf(pem.data(), int(pem.size()));
-    X509_STORE* store = SSL_CTX_get_cert_store(ctx_);
-    int loaded = 0;
-    while (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
-      X509_STORE_add_cert(store, cert);
-      X509_free(cert);
-      ++loaded;
-    }
-    BIO_free(bio);
-    ERR_clear_error();
-    if (!loaded) setupError_ = "tls.ca: no certificate found";
-  } else {
-    SSL_CTX_set_default_verify_paths(ctx_);
-  }
-  if (tls && !tls->cert.empty() && !tls->key.empty()) {
-    std::string certPem, keyPem;
-    if (!readPem(tls->cert, certPem, setupError_) || !readPem(tls->key, keyPem, setupError_)) return;
-    BIO* certBio = BIO_new_mem_buf(certPem.data(), int(certPem.size()));
-    BIO* keyBio = BIO_new_mem_buf(keyPem.data(), int(keyPem.size()));
-    X509* cert = PEM_read_bio_X509(certBio, nullptr, nullptr, nullptr);
-    EVP_PKEY* key = PEM_read_bio_PrivateKey(keyBio, nullptr, nullptr, nullptr);
-    if (!cert || !key || SSL_CTX_use_certificate(ctx_, cert) != 1 || SSL_CTX_use_PrivateKey(ctx_, key) != 1)
-      setupError_ = "tls.cert/tls.key: " + openSslError();
-    X509_free(cert);
-    EVP_PKEY_free(key);
-    BIO_free(certBio);
-    BIO_free(keyBio);
-  }
+  SSL_CTX_set_verify(ctx_.get(), verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
 }
 
-HttpPost::~HttpPost() {
-  if (ctx_) SSL_CTX_free(ctx_);
-}
+HttpPost::~HttpPost() = default;
 
 bool HttpPost::ready(std::string& error) const {
   if (setupError_.empty()) return true;
@@ -258,7 +205,7 @@ int HttpPost::post(std::string_view contentType, std::string_view body, std::chr
   if (fd < 0) return 0;
   SSL* ssl = nullptr;
   if (ctx_) {
-    ssl = SSL_new(ctx_);
+    ssl = SSL_new(ctx_.get());
     SSL_set_fd(ssl, fd);
     if (isIpLiteral(endpoint_.host)) {
       X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), endpoint_.host.c_str());

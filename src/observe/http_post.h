@@ -29,7 +29,7 @@ bool parseHttpEndpoint(std::string_view url, std::string_view defaultPath, HttpE
 class HttpPost {
  public:
   // `tls` (may be null) configures trust and a client certificate for https endpoints.
-  HttpPost(HttpEndpoint endpoint, const config::OtelClientTls* tls, std::map<std::string, std::string> headers);
+  HttpPost(HttpEndpoint endpoint, const config::ClientTls* tls, std::map<std::string, std::string> headers);
   ~HttpPost();
   HttpPost(const HttpPost&) = delete;
   HttpPost& operator=(const HttpPost&) = delete;
@@ -44,7 +44,7 @@ class HttpPost {
  private:
   HttpEndpoint endpoint_;
   std::map<std::string, std::string> headers_;
-  SSL_CTX* ctx_ = nullptr;
+  std::shared_ptr<SSL_CTX> ctx_;
   std::string setupError_;
 };
 

@@ -233,6 +233,14 @@ SSL_CTX* TlsClientSettings::get() const {
   return shared.get();
 }
 
+std::shared_ptr<SSL_CTX> makeClientContext(const config::ClientTls& tls, std::string& error) {
+  std::vector<std::string> roots;
+  std::vector<std::pair<std::string, std::string>> certificates;
+  if (!tls.ca.empty()) roots.push_back(tls.ca);
+  if (!tls.cert.empty() && !tls.key.empty()) certificates.emplace_back(tls.cert, tls.key);
+  return makeClientContext(roots, certificates, "", "", {}, error);
+}
+
 std::shared_ptr<SSL_CTX> makeClientContext(const std::vector<std::string>& rootCAs,
                                            const std::vector<std::pair<std::string, std::string>>& certificates,
                                            const std::string& minVersion, const std::string& maxVersion,

@@ -15,6 +15,7 @@
 #include <tuple>
 #include <vector>
 
+#include "config/client_tls.h"
 #include "io/asio.h"
 #include "tls/tls_store.h"
 
@@ -45,7 +46,12 @@ struct TlsClientSettings {
   SSL_CTX* get() const;
 };
 
-// Builds the client context of a serversTransport. False with `error` set on bad input.
+// A client context for `tls` (Traefik's ClientTLS): its CA as trust roots (the system's
+// without one) and its client certificate; TLS 1.2 at least. Whether the peer is verified
+// is the caller's (`!tls.insecureSkipVerify`). Null with `error` set on bad input.
+std::shared_ptr<SSL_CTX> makeClientContext(const config::ClientTls& tls, std::string& error);
+
+// Builds the client context of a serversTransport. Null with `error` set on bad input.
 std::shared_ptr<SSL_CTX> makeClientContext(const std::vector<std::string>& rootCAs,
                                            const std::vector<std::pair<std::string, std::string>>& certificates,
                                            const std::string& minVersion, const std::string& maxVersion,

@@ -78,17 +78,6 @@ class BasicAuth final : public Handler {
   std::string name_;
 };
 
-class Factory final : public exchange::MiddlewareFactory {
- public:
-  explicit Factory(std::shared_ptr<const Compiled> c) : c_(std::move(c)) {}
-  HandlerPtr wrap(HandlerPtr next, const WrapContext& context) const override {
-    return std::make_shared<BasicAuth>(c_, std::move(next), context);
-  }
-
- private:
-  std::shared_ptr<const Compiled> c_;
-};
-
 MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& context) {
   std::optional<Options> decoded = decodeOptions<Options>(node, context);
   if (!decoded) return nullptr;
@@ -121,7 +110,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
   c->challenge = "Basic realm=\"" + realm + "\"";
   c->headerField = options.headerField;
   c->removeHeader = options.removeHeader;
-  return std::make_shared<Factory>(std::move(c));
+  return factoryOf<BasicAuth>(std::move(c));
 }
 
 const exchange::MiddlewareRegistration registration("basicAuth", create);

@@ -177,17 +177,6 @@ class DigestAuth final : public Handler {
   mutable digest::NonceTable nonces_;  // shared by every worker (locked inside)
 };
 
-class Factory final : public exchange::MiddlewareFactory {
- public:
-  explicit Factory(std::shared_ptr<const Compiled> c) : c_(std::move(c)) {}
-  HandlerPtr wrap(HandlerPtr next, const WrapContext& context) const override {
-    return std::make_shared<DigestAuth>(c_, std::move(next), context);
-  }
-
- private:
-  std::shared_ptr<const Compiled> c_;
-};
-
 MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& context) {
   std::optional<Options> decoded = decodeOptions<Options>(node, context);
   if (!decoded) return nullptr;
@@ -213,7 +202,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
   c->realm = options.realm.empty() ? "traefik" : options.realm;
   c->headerField = options.headerField;
   c->removeHeader = options.removeHeader;
-  return std::make_shared<Factory>(std::move(c));
+  return factoryOf<DigestAuth>(std::move(c));
 }
 
 const exchange::MiddlewareRegistration registration("digestAuth", create, "digestAuth");

@@ -15,6 +15,7 @@
 #include <boost/url.hpp>
 #include <set>
 
+#include "config/client_tls.h"
 #include "core/log.h"
 #include "core/strings.h"
 #include "exchange/replies.h"
@@ -27,24 +28,9 @@
 namespace causeway::middleware {
 namespace {
 
-struct ClientTlsOptions {
-  std::string ca;
-  std::string cert;
-  std::string key;
-  bool insecureSkipVerify = false;
-  std::optional<bool> caOptional;
-  static void describe(auto& self, auto& v) {
-    v("ca", self.ca);
-    v("cert", self.cert);
-    v("key", self.key);
-    v("insecureSkipVerify", self.insecureSkipVerify);
-    v("caOptional", self.caOptional);
-  }
-};
-
 struct Options {
   std::string address;
-  std::optional<ClientTlsOptions> tls;
+  std::optional<config::ClientTls> tls;
   std::optional<bool> trustForwardHeader;
   std::vector<std::string> authResponseHeaders;
   std::string authResponseHeadersRegex;
@@ -404,33 +390,17 @@ class ForwardAuth final : public Handler {
   std::string name_;
 };
 
-class Factory final : public exchange::MiddlewareFactory {
- public:
-  explicit Factory(std::shared_ptr<const Compiled> c) : c_(std::move(c)) {}
-  HandlerPtr wrap(HandlerPtr next, const WrapContext& context) const override {
-    return std::make_shared<ForwardAuth>(c_, std::move(next), context);
-  }
-
- private:
-  std::shared_ptr<const Compiled> c_;
-};
-
 // The auth client's transport: Go's default client (30 s dial, 2 idle connections per host,
 // system trust roots) unless `tls` says otherwise. Not the serversTransport of services.
 std::shared_ptr<const upstream::Transport> authTransport(const MiddlewareBuildContext& context,
-                                                       const std::optional<ClientTlsOptions>& tls,
+                                                       const std::optional<config::ClientTls>& tls,
                                                        std::string& error) {
   auto t = std::make_shared<upstream::Transport>();
   t->name = context.name() + "#forwardAuth";
   t->dialTimeout = std::chrono::seconds(30);
   t->idleConnTimeout = std::chrono::seconds(90);
   t->maxIdleConnsPerHost = 2;
-  std::vector<std::string> roots;
-  std::vector<std::pair<std::string, std::string>> certificates;
-  if (tls && !tls->ca.empty()) roots.push_back(tls->ca);
-  if (tls && !tls->cert.empty() && !tls->key.empty())
-    certificates.emplace_back(tls->cert, tls->key);
-  t->tls.context = tls::makeClientContext(roots, certificates, "", "", {}, error);
+  t->tls.context = tls::makeClientContext(tls.value_or(config::ClientTls{}), error);
   if (!t->tls.context) return nullptr;
   t->tls.verify = !(tls && tls->insecureSkipVerify);
   // HTTP/1.1 only: the whole auth call can then be cancelled at its deadline safely.
@@ -502,7 +472,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
               "forwarded "
               "untouched; set it to false to remove them all, or true to trust them all",
               {{"middlewareName", context.name()}});
-  return std::make_shared<Factory>(std::move(c));
+  return factoryOf<ForwardAuth>(std::move(c));
 }
 
 const exchange::MiddlewareRegistration registration("forwardAuth", create);

@@ -265,17 +265,6 @@ class Headers final : public Handler {
   HandlerPtr next_;
 };
 
-class Factory final : public exchange::MiddlewareFactory {
- public:
-  explicit Factory(std::shared_ptr<const Compiled> c) : c_(std::move(c)) {}
-  HandlerPtr wrap(HandlerPtr next, const WrapContext& context) const override {
-    return std::make_shared<Headers>(c_, std::move(next), context);
-  }
-
- private:
-  std::shared_ptr<const Compiled> c_;
-};
-
 std::vector<CustomHeader> customHeaders(const std::map<std::string, std::string>& map,
                                         bool request) {
   std::vector<CustomHeader> out;
@@ -329,7 +318,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
   c->cspNonce = options.contentSecurityPolicy.find(kNonceMarker) != std::string::npos ||
                 options.contentSecurityPolicyReportOnly.find(kNonceMarker) != std::string::npos;
   c->o = std::move(options);
-  return std::make_shared<Factory>(std::move(c));
+  return factoryOf<Headers>(std::move(c));
 }
 
 const exchange::MiddlewareRegistration registration("headers", create);

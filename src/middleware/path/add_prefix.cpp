@@ -5,6 +5,7 @@
 #include "http/go_url.h"
 #include "http/uri.h"
 #include "middleware/contract.h"
+#include "middleware/path/path_rewrite.h"
 
 namespace causeway::middleware {
 namespace {
@@ -27,10 +28,7 @@ class AddPrefix final : public Handler {
 
   awaitable<void> handle(Exchange& ex) const override {
     auto& r = ex.request;
-    r.path = ex.arena.concat({prefix_, r.path.empty() ? std::string_view("/") : r.path});
-    r.rawPath = r.path;
-    std::string routing;
-    r.routingPath = http::routingPath(r.path, routing) ? ex.arena.copy(routing) : r.path;
+    path::setPath(ex, ex.arena.concat({prefix_, r.path.empty() ? std::string_view("/") : r.path}));
     co_await next_->handle(ex);
   }
 

@@ -6,6 +6,7 @@
 #include "http/go_url.h"
 #include "http/uri.h"
 #include "middleware/contract.h"
+#include "middleware/path/path_rewrite.h"
 
 namespace causeway::middleware {
 namespace {
@@ -38,10 +39,7 @@ class ReplacePath final : public Handler {
       exchange::errorReply(ex, 400, "Bad Request");
       co_return;
     }
-    r.path = normalized_;
-    r.rawPath = r.path;
-    std::string routing;
-    r.routingPath = http::routingPath(r.path, routing) ? ex.arena.copy(routing) : r.path;
+    path::setPath(ex, normalized_);
     co_await next_->handle(ex);
   }
 

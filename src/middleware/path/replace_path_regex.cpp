@@ -6,6 +6,7 @@
 #include "http/go_url.h"
 #include "http/uri.h"
 #include "middleware/contract.h"
+#include "middleware/path/path_rewrite.h"
 #include "router/go_regexp.h"
 
 namespace causeway::middleware {
@@ -50,10 +51,7 @@ class ReplacePathRegex final : public Handler {
         exchange::errorReply(ex, 400, "Bad Request");
         co_return;
       }
-      r.path = ex.arena.copy(normalized);
-      r.rawPath = r.path;
-      std::string routing;
-      r.routingPath = http::routingPath(r.path, routing) ? ex.arena.copy(routing) : r.path;
+      path::setPath(ex, ex.arena.copy(normalized));
     }
     co_await next_->handle(ex);
   }

@@ -5,6 +5,7 @@
 #include "http/go_url.h"
 #include "http/uri.h"
 #include "middleware/contract.h"
+#include "middleware/path/path_rewrite.h"
 #include "router/go_regexp.h"
 
 namespace causeway::middleware {
@@ -43,20 +44,7 @@ class StripPrefixRegex final : public Handler {
         std::string prefix(*match);
         if (!std::string_view(decoded).starts_with(prefix)) continue;
         r.headers.add("X-Forwarded-Prefix", ex.arena.copy(prefix));
-        std::string_view rest = r.path.substr(http::gourl::encodedPrefixLen(r.path, prefix));
-        std::string normalized = "/";
-        if (!rest.empty()) {
-          std::string stripped =
-              rest.starts_with('/') ? std::string(rest) : "/" + std::string(rest);
-          if (!http::gourl::renormalize(stripped, normalized)) {
-            exchange::errorReply(ex, 400, "Bad Request");
-            co_return;
-          }
-        }
-        r.path = ex.arena.copy(normalized);
-        r.rawPath = r.path;
-        std::string routing;
-        r.routingPath = http::routingPath(r.path, routing) ? ex.arena.copy(routing) : r.path;
+        if (!path::stripDecodedPrefix(ex, prefix)) co_return;
         break;
       }
     }

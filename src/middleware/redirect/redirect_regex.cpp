@@ -3,10 +3,8 @@
 // path) and, when the replacement (Go's ${1} expansion) gives a different URL, redirects to
 // it: 302/307, or 301/308 when `permanent` (the 30x7/30x8 forms for every method but GET).
 // A replacement that is not a valid URL → 500; an unchanged URL passes through.
-#include "exchange/replies.h"
-#include "http/go_text.h"
-#include "http/go_url.h"
 #include "middleware/contract.h"
+#include "middleware/redirect/redirect.h"
 #include "router/go_regexp.h"
 
 namespace causeway::middleware {
@@ -41,28 +39,9 @@ class RedirectRegex final : public Handler {
     const auto& r = ex.request;
     std::string oldUrl = ex.connection.tls ? "https://" : "http://";
     oldUrl += r.authority;
-    oldUrl += r.path.empty() ? std::string_view("/") : r.path;
-    if (r.hasQuery) {
-      oldUrl += '?';
-      oldUrl += r.query;
-    }
-    if (!regex_->matchString(oldUrl)) {
+    redirect::appendPathAndQuery(oldUrl, r);
+    if (!redirect::redirectIfRewritten(ex, *regex_, replacement_, oldUrl, permanent_, "redirectRegex: invalid replacement URL"))
       co_await next_->handle(ex);
-      co_return;
-    }
-    std::string newUrl = regex_->replaceAllString(oldUrl, replacement_);
-    std::string error;
-    auto parsed = http::gourl::parse(newUrl, error);
-    if (!parsed) {
-      ex.record.errorDetail = "redirectRegex: invalid replacement URL";
-      exchange::bareReply(ex, 500, http::goStatusText(500));
-      co_return;
-    }
-    if (newUrl != oldUrl) {
-      exchange::redirectReply(ex, parsed->string(), permanent_);
-      co_return;
-    }
-    co_await next_->handle(ex);
   }
 
  private:

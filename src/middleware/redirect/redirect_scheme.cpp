@@ -5,10 +5,8 @@
 // `^(https?://)?(host)?(:port)?(rest)$` → `<scheme>://${2}<:port>${4}`, the port being
 // omitted when it is the default of the target scheme. Same URL → pass through.
 // Status: 302/307 (301/308 when permanent; the 30x7/30x8 forms for every method but GET).
-#include "exchange/replies.h"
-#include "http/go_text.h"
-#include "http/go_url.h"
 #include "middleware/contract.h"
+#include "middleware/redirect/redirect.h"
 #include "router/go_regexp.h"
 
 namespace causeway::middleware {
@@ -84,27 +82,9 @@ class RedirectScheme final : public Handler {
     if ((scheme == "http" && portText == ":80") || (scheme == "https" && portText == ":443"))
       portText.clear();
     std::string oldUrl = std::string(scheme) + "://" + std::string(host) + portText;
-    oldUrl += r.path.empty() ? std::string_view("/") : r.path;
-    if (r.hasQuery) {
-      oldUrl += '?';
-      oldUrl += r.query;
-    }
-    if (!regex_->matchString(oldUrl)) {
+    redirect::appendPathAndQuery(oldUrl, r);
+    if (!redirect::redirectIfRewritten(ex, *regex_, replacement_, oldUrl, permanent_, {}))
       co_await next_->handle(ex);
-      co_return;
-    }
-    std::string newUrl = regex_->replaceAllString(oldUrl, replacement_);
-    std::string error;
-    auto parsed = http::gourl::parse(newUrl, error);
-    if (!parsed) {
-      exchange::bareReply(ex, 500, http::goStatusText(500));
-      co_return;
-    }
-    if (newUrl != oldUrl) {
-      exchange::redirectReply(ex, parsed->string(), permanent_);
-      co_return;
-    }
-    co_await next_->handle(ex);
   }
 
  private:
