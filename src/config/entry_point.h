@@ -51,7 +51,8 @@ struct EntryPointTls {
 // entryPoint's http.encodedCharacters allows each by default; the encodedCharacters
 // middleware starts from `EncodedCharacters(false)`.
 struct EncodedCharacters {
-  explicit EncodedCharacters(bool allowed = true)
+  EncodedCharacters() : EncodedCharacters(true) {}
+  explicit EncodedCharacters(bool allowed)
       : allowEncodedSlash(allowed), allowEncodedBackSlash(allowed), allowEncodedNullCharacter(allowed),
         allowEncodedSemicolon(allowed), allowEncodedPercent(allowed), allowEncodedQuestionMark(allowed),
         allowEncodedHash(allowed) {}

@@ -84,8 +84,12 @@ class Lexer {
         for (auto two : kTwo)
           if (s_.substr(pos_, 2) == two) op = two;
         if (op.empty()) {
-          if (std::string_view("+-*/%&|^<>!=(),.[]{}:;~").find(char(c)) == std::string_view::npos)
-            return fail(error, std::string("invalid character '") + char(c) + "'");
+          if (std::string_view("+-*/%&|^<>!=(),.[]{}:;~").find(char(c)) == std::string_view::npos) {
+            std::string message = "invalid character '";
+            message.push_back(char(c));
+            message.push_back('\'');
+            return fail(error, message);
+          }
           op = std::string(1, char(c));
         }
         pos_ += op.size();

@@ -193,8 +193,7 @@ awaitable<std::string> exchange(asio::any_io_executor executor, const std::strin
     co_return ec;
   };
 
-  Exchange x{response, wholeResponse};
-  x.unsent = request.body;
+  Exchange x{response, wholeResponse, -1, request.body};
   nghttp2_session_callbacks* callbacks = nullptr;
   if (nghttp2_session_callbacks_new(&callbacks) != 0) co_return "http2: out of memory";
   nghttp2_session_callbacks_set_on_header_callback(callbacks, &onHeader);
