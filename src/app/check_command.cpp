@@ -1,6 +1,7 @@
 // `causeway check`: loads the static and dynamic configuration exactly as `run` would,
 // without opening any socket, and prints every problem with its file, line and element.
-// Exit code 1 when there is at least one error, 0 otherwise (warnings are printed too).
+// Exit status: 1 when there is at least one error; else 3 when the configuration uses an option
+// causeway does not implement yet (unless --acceptUnsupported); else 0. Warnings are printed too.
 #include <iostream>
 
 #include "app/commands.h"
@@ -11,15 +12,28 @@
 namespace causeway::app {
 
 int checkCommand(const CommandLine& cl) {
-  auto result = config::loadStaticConfig(cl.args, cl.environ, cl.workingDir);
-  int errors = 0, warnings = 0;
-  auto print = [&](const std::string& line, bool warning) {
-    std::cout << (warning ? "warning: " : "error: ") << line << "\n";
+  std::vector<std::string> args;
+  bool acceptUnsupported = false;
+  for (const std::string& arg : cl.args) {
+    if (arg == "--acceptUnsupported" || arg == "--acceptUnsupported=true") acceptUnsupported = true;
+    else if (arg != "--acceptUnsupported=false") args.push_back(arg);
+  }
+  auto result = config::loadStaticConfig(args, cl.environ, cl.workingDir);
+  int errors = 0, warnings = 0, unsupported = 0;
+  auto print = [&](const std::string& line, bool warning, bool notImplemented = false) {
+    std::cout << (warning ? (notImplemented ? "warning (not supported yet): " : "warning: ") : "error: ") << line
+              << "\n";
     (warning ? warnings : errors) += 1;
+    if (notImplemented) ++unsupported;
   };
-  for (const auto& e : result.errors) print(e.toString(), e.warning);
+  auto summary = [&] {
+    std::string line = std::to_string(errors) + " error(s), " + std::to_string(warnings) + " warning(s)";
+    if (unsupported > 0) line += ", " + std::to_string(unsupported) + " about options causeway does not implement yet";
+    return line;
+  };
+  for (const auto& e : result.errors) print(e.toString(), e.warning, e.unsupported);
   if (!result.ok()) {
-    std::cout << errors << " error(s), " << warnings << " warning(s)\n";
+    std::cout << summary() << "\n";
     return 1;
   }
   const config::StaticConfig& config = result.config;
@@ -28,12 +42,12 @@ int checkCommand(const CommandLine& cl) {
   std::vector<config::ConfigError> startErrors;
   auto entryPoints = control::resolveEntryPoints(config, startErrors);
   auto providers = makeProviders(config, startErrors);
-  for (const auto& e : startErrors) print(e.toString(), e.warning);
+  for (const auto& e : startErrors) print(e.toString(), e.warning, e.unsupported);
 
   std::map<std::string, config::Node> roots;
   for (auto& provider : providers) {
     provider::LoadResult loaded = provider->load();
-    for (const auto& e : loaded.errors) print(e.toString(), e.warning);
+    for (const auto& e : loaded.errors) print(e.toString(), e.warning, e.unsupported);
     if (loaded.ok) roots[provider->name()] = std::move(loaded.config.root);
   }
   std::vector<config::ConfigError> decodeErrors;
@@ -44,11 +58,12 @@ int checkCommand(const CommandLine& cl) {
     if (e.element.rfind("http.routers.", 0) == 0 || e.element.rfind("http.services.", 0) == 0 ||
         e.element.rfind("http.middlewares.", 0) == 0)
       continue;
-    print(e.toString(), e.warning);
+    print(e.toString(), e.warning, e.unsupported);
   }
   auto report = [&](const char* kind, const std::string& name, const runtime::ElementState& state) {
     for (const auto& error : state.errors)
-      print(std::string(kind) + " " + name + ": " + error, state.status != runtime::ElementStatus::Disabled);
+      print(std::string(kind) + " " + name + ": " + error,
+            state.unsupported || state.status != runtime::ElementStatus::Disabled, state.unsupported);
   };
   for (const auto& [name, state] : snapshot->runtime.routers) report("router", name, state);
   for (const auto& [name, state] : snapshot->runtime.services) report("service", name, state);
@@ -58,9 +73,15 @@ int checkCommand(const CommandLine& cl) {
   size_t routers = 0;
   for (const auto& [name, state] : snapshot->runtime.routers)
     if (state.status != runtime::ElementStatus::Disabled) ++routers;
-  std::cout << "routers: " << routers << " enabled of " << snapshot->runtime.routers.size()
-            << "; " << errors << " error(s), " << warnings << " warning(s)\n";
-  return errors > 0 ? 1 : 0;
+  std::cout << "routers: " << routers << " enabled of " << snapshot->runtime.routers.size() << "; " << summary()
+            << "\n";
+  if (errors > 0) return 1;
+  if (unsupported > 0 && !acceptUnsupported) {
+    std::cout << "exit status 3: the configuration uses options causeway does not implement yet "
+                 "(--acceptUnsupported accepts them; docs/compatibility.md)\n";
+    return 3;
+  }
+  return 0;
 }
 
 }  // namespace causeway::app

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace causeway::app {
@@ -18,5 +19,7 @@ int checkCommand(const CommandLine& cl);
 int versionCommand(const CommandLine& cl);
 int healthcheckCommand(const CommandLine& cl);
 int whoamiCommand(const CommandLine& cl);
+// Help for `command` (empty: the whole program), on stdout; returns 0.
+int helpCommand(std::string_view command);
 
 }  // namespace causeway::app

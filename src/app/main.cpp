@@ -9,22 +9,6 @@
 
 extern char** environ;
 
-namespace {
-
-void usage() {
-  std::cout << "causeway: a Traefik-compatible reverse proxy and API, AI and MCP gateway\n\n"
-               "Usage:\n"
-               "  causeway [--configFile=FILE] [--<static.option>=VALUE ...]   serve\n"
-               "  causeway check [--configFile=FILE] [...]                      validate configuration\n"
-               "  causeway healthcheck [--configFile=FILE] [...]                call the ping endpoint\n"
-               "  causeway version                                              print the version\n"
-               "  causeway whoami --port N [--name NAME] [--host ADDR]          test upstream\n\n"
-               "Static configuration comes from a file (causeway.yml / traefik.yml ...), environment\n"
-               "variables (CAUSEWAY_* or TRAEFIK_*) and flags with Traefik's key names.\n";
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   causeway::app::CommandLine cl;
   for (char** e = environ; e && *e; ++e) cl.environ.emplace_back(*e);
@@ -34,12 +18,13 @@ int main(int argc, char** argv) {
   std::string_view command = argc > 1 ? std::string_view(argv[1]) : std::string_view();
   int first = 2;
   if (command.empty() || command.starts_with("-")) {
-    if (command == "-h" || command == "--help") {
-      usage();
-      return 0;
-    }
     command = "run";
     first = 1;
+  }
+  for (int i = first; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg == "-h" || arg == "--help" || arg == "-help") return causeway::app::helpCommand(command == "run" ? "" : command);
   }
   for (int i = first; i < argc; ++i) cl.args.emplace_back(argv[i]);
 
@@ -48,11 +33,7 @@ int main(int argc, char** argv) {
   if (command == "version") return causeway::app::versionCommand(cl);
   if (command == "healthcheck") return causeway::app::healthcheckCommand(cl);
   if (command == "whoami") return causeway::app::whoamiCommand(cl);
-  if (command == "help") {
-    usage();
-    return 0;
-  }
-  std::cerr << "causeway: unknown command \"" << command << "\"\n\n";
-  usage();
+  if (command == "help") return causeway::app::helpCommand(argc > 2 ? std::string_view(argv[2]) : "");
+  std::cerr << "causeway: unknown command \"" << command << "\"; see causeway --help\n";
   return 2;
 }

@@ -8,6 +8,7 @@
 #include "app/commands.h"
 #include "app/setup.h"
 #include "core/strings.h"
+#include "app/build_info.h"
 #include "core/version.h"
 #include "whoami/whoami.h"
 
@@ -15,6 +16,7 @@ namespace causeway::app {
 
 int versionCommand(const CommandLine&) {
   std::cout << "Version:      " << kVersion << "\n"
+            << "Commit:       " << kCommit << "\n"
             << "Codename:     " << kCodename << "\n"
             << "Compatible:   Traefik Proxy v3 configuration\n"
             << "Built:        " << __DATE__ << "\n"

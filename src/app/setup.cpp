@@ -46,6 +46,7 @@ std::vector<std::unique_ptr<provider::Provider>> makeProviders(const config::Sta
     warning.element = std::string("providers.") + name;
     warning.message = "this provider is not supported yet; it is ignored";
     warning.warning = true;
+    warning.unsupported = true;
     errors.push_back(warning);
   };
   unsupported(p.docker, "docker");

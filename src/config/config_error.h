@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace causeway::config {
@@ -31,6 +32,9 @@ struct ConfigError {
   std::string element; // dotted path of the element at fault, e.g. "http.routers.api"
   std::string message; // what was wrong and what was expected
   bool warning = false;
+  // A warning about something Traefik supports and causeway ignores for now: `causeway check`
+  // exits with a distinct status when one is present (docs/compatibility.md).
+  bool unsupported = false;
 
   // "conf/dyn.yml:12:5: http.routers.api: unknown key 'rul'; expected one of: rule, ..."
   // Empty parts are left out. The severity is not included: printers prefix it themselves.
@@ -39,5 +43,9 @@ struct ConfigError {
 
 // True when `errors` holds at least one entry that is not a warning.
 bool hasErrors(const std::vector<ConfigError>& errors);
+
+// The expected name closest to `key` (case-insensitive edit distance of at most a third of its
+// length, and 2 at most), for "did you mean" hints; empty when none is close.
+std::string_view closestName(std::string_view key, const std::vector<std::string_view>& expected);
 
 } // namespace causeway::config

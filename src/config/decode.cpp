@@ -151,8 +151,11 @@ void FieldDecoder::reportUnknownKeys(std::span<const std::string_view> expected)
   for (size_t i = 0; i < used_.size(); ++i) {
     if (used_[i]) continue;
     const NodeEntry& entry = map_.entries()[i];
+    std::string hint;
+    std::string_view closest = closestName(entry.key, {expected.begin(), expected.end()});
+    if (!closest.empty()) hint = "did you mean '" + std::string(closest) + "'? ";
     context_.error(entry.keyLocation,
-                   "unknown key '" + entry.key + "'; " +
+                   "unknown key '" + entry.key + "'; " + hint +
                        (expected.empty() ? std::string("this section takes no keys")
                                          : "expected one of: " + joinNames(expected)));
   }

@@ -60,6 +60,13 @@ namespace causeway::config {
 template <size_t N> struct OneOf { std::array<std::string_view, N> values; };
 template <class... A> OneOf(A...) -> OneOf<sizeof...(A)>;
 
+// Field option: a Traefik option causeway does not implement yet. When the key is present its
+// value is kept (decoded as usual) and an `unsupported` warning names it with `what` (what is
+// ignored and what happens instead), so that nothing is ignored in silence.
+struct NotYet {
+  std::string_view what;
+};
+
 // A named dynamic element (router, service, ...) with its own status: an element with errors
 // is disabled, its siblings are not affected.
 template <class T> struct Element {
@@ -167,7 +174,15 @@ public:
                                                   joinNames(allowed.values));
   }
 
-  // Reports every map key that no field claimed.
+  template <class F> void operator()(std::string_view name, F& field, const NotYet& notYet) {
+    const NodeEntry* entry = take(name);
+    if (!entry) return;
+    auto scope = context_.enter(name, entry->keyLocation);
+    decode(entry->value, field, context_);
+    if (!isFalse(entry->value)) context_.unsupported(entry->keyLocation, std::string(notYet.what));
+  }
+
+  // Reports every map key that no field claimed (with the closest expected name as a hint).
   void reportUnknownKeys(std::span<const std::string_view> expected);
 
 private:

@@ -32,8 +32,14 @@ const ConfigError& DecodeContext::warning(const Location& where, std::string mes
   return add(where, std::move(message), true);
 }
 
+const ConfigError& DecodeContext::unsupported(const Location& where, std::string message) {
+  add(where, std::move(message), true);
+  errors_.back().unsupported = true;
+  return errors_.back();
+}
+
 const ConfigError& DecodeContext::add(const Location& where, std::string message, bool warning) {
-  errors_.push_back({where.known() ? where : location_, path_, std::move(message), warning});
+  errors_.push_back({where.known() ? where : location_, path_, std::move(message), warning, false});
   return errors_.back();
 }
 

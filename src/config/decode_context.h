@@ -39,6 +39,8 @@ public:
   // `where` is unknown). Returns the recorded error.
   const ConfigError& error(const Location& where, std::string message);
   const ConfigError& warning(const Location& where, std::string message);
+  // A warning about an option Traefik has and causeway does not implement yet (ignored).
+  const ConfigError& unsupported(const Location& where, std::string message);
   // Records an error at the current element's location.
   const ConfigError& error(std::string message) { return error(location_, std::move(message)); }
 

@@ -1,5 +1,7 @@
 #include "config/dynamic_config.h"
 
+#include "config/static_config.h"
+
 namespace causeway::config {
 
 void Service::validate(DecodeContext& context) const {
@@ -44,11 +46,25 @@ void Middleware::decodeNode(const Node& node, DecodeContext& context) {
 DynamicConfig decodeDynamic(const Node& root, std::vector<ConfigError>& errors) {
   DynamicConfig config;
   DecodeContext context;
-  if (root.isMap() || root.isNull())
+  if (root.isMap()) {
+    // A file may hold the static configuration too (Traefik's loaders each take their own
+    // root keys): those keys are skipped here, and only a copy without them is decoded.
+    std::vector<std::string_view> staticKeys;
+    for (std::string_view key : fieldNames<StaticConfig>())
+      if (root.find(key)) staticKeys.push_back(key);
+    if (staticKeys.empty()) {
+      decode(root, config, context);
+    } else {
+      Node dynamicPart = root;
+      for (std::string_view key : staticKeys) dynamicPart.erase(key);
+      decode(dynamicPart, config, context);
+    }
+  } else if (root.isNull()) {
     decode(root, config, context);
-  else
+  } else {
     context.error(root.location(), "expected a map with keys: http, tcp, udp, tls; got " +
                                        std::string(root.kindName()));
+  }
   std::vector<ConfigError> decodeErrors = context.takeErrors();
   errors.insert(errors.end(), decodeErrors.begin(), decodeErrors.end());
   return config;

@@ -103,13 +103,15 @@ struct DynamicConfig {
 
   static void describe(auto& self, auto& v) {
     v("http", self.http);
-    v("tcp", self.tcp);
-    v("udp", self.udp);
+    v("tcp", self.tcp, NotYet{"TCP routers and services are not supported yet; this tcp section is ignored"});
+    v("udp", self.udp, NotYet{"UDP routers and services are not supported yet; this udp section is ignored"});
     v("tls", self.tls);
   }
 };
 
 // Decodes one provider's configuration tree. An empty document is an empty configuration.
+// Root keys of the static configuration (entryPoints, providers, ...) are skipped, as Traefik's
+// file provider skips them: one file may hold both (a key neither kind knows is an error).
 // Every error and warning is appended to `errors`; those about a router, service, middleware or
 // servers transport are also attached to that element. Never throws.
 DynamicConfig decodeDynamic(const Node& root, std::vector<ConfigError>& errors);

@@ -69,28 +69,52 @@ std::optional<std::vector<std::string>> splitVariableName(std::string_view name)
 
 } // namespace
 
-Node nodeFromFlags(const std::vector<std::string>& args, std::vector<ConfigError>& errors) {
+Node nodeFromFlags(const std::vector<std::string>& args, std::vector<ConfigError>& errors,
+                   const FlagKindFn& kindOf) {
   auto source = sourceName("command line");
   Node root = Node::map(Location{source, 0, 0, {}});
-  for (const std::string& arg : args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--") {
+      for (size_t j = i + 1; j < args.size(); ++j)
+        errors.push_back({Location{source, 0, 0, args[j]}, {}, "unexpected argument '" + args[j] + "' after --", false});
+      break;
+    }
     std::string_view text = arg;
-    const size_t equals = text.find('=');
+    size_t dashes = text.starts_with("--") ? 2 : text.starts_with("-") ? 1 : 0;
+    const size_t equals = text.find('=', dashes);
     const std::string_view name = text.substr(0, equals);
     Location location{source, 0, 0, std::string(name)};
-    if (!text.starts_with("--")) {
-      errors.push_back({location,
-                        {},
-                        "unexpected argument '" + arg + "'; expected --key=value or --key",
-                        false});
+    if (dashes == 0 || name.size() == dashes || text.substr(dashes).starts_with('-')) {
+      errors.push_back({location, {}, "unexpected argument '" + arg + "'; expected --key=value, --key value or --key", false});
       continue;
     }
     std::string error;
-    auto segments = splitFlagPath(name.substr(2), error);
+    auto segments = splitFlagPath(name.substr(dashes), error);
     if (!segments) {
-      errors.push_back({location, std::string(name.substr(2)), error, false});
+      errors.push_back({location, std::string(name.substr(dashes)), error, false});
       continue;
     }
-    const std::string value = equals == std::string_view::npos ? "true" : arg.substr(equals + 1);
+    FlagKind kind = kindOf ? kindOf(*segments) : FlagKind::Bool;
+    std::string value;
+    if (equals != std::string_view::npos) {
+      value = arg.substr(equals + 1);
+    } else if (kind == FlagKind::Bool || kind == FlagKind::Section) {
+      value = "true";
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    } else {
+      errors.push_back({location, std::string(name.substr(dashes)), "flag needs an argument", false});
+      continue;
+    }
+    if (kind == FlagKind::List) {
+      // Repeated list flags collect their values (--entryPoints.web.forwardedHeaders.trustedIPs=a
+      // --entryPoints.web.forwardedHeaders.trustedIPs=b).
+      const Node* parent = &root;
+      for (size_t s = 0; parent && s + 1 < segments->size(); ++s) parent = parent->find((*segments)[s]);
+      const Node* existing = parent ? parent->find(segments->back()) : nullptr;
+      if (existing && existing->isScalar() && !existing->text().empty()) value = existing->text() + "," + value;
+    }
     setPath(root, *segments, value, location);
   }
   return root;

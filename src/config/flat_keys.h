@@ -1,22 +1,30 @@
 // Flat key paths (CLI flags, environment variables) → the generic tree.
 #pragma once
 
+#include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "config/config_error.h"
 #include "config/node.h"
+#include "config/static_keys.h"
 
 namespace causeway::config {
 
-// Builds a map tree from flags: "--entryPoints.web.address=:8080" sets entryPoints.web.address;
-// "--api" (no value) means "true"; "--a.domains[0].main=x" addresses list item 0 (stored as a map
-// key "0"; the decoder reads maps whose keys are all indexes as lists). Values are kept as text
-// (comma-separated lists are split by the decoder). "--key value" is NOT supported. Arguments not
-// starting with "--" and malformed paths are reported in `errors` and skipped. Later flags win;
-// a bare "true" on a key that other flags configure as a section keeps that section.
-// `args` are the arguments after the program name and sub-command. Returns a map (maybe empty).
-Node nodeFromFlags(const std::vector<std::string>& args, std::vector<ConfigError>& errors);
+// Builds a map tree from flags as Traefik's flag parser reads them: "--entryPoints.web.address=:8080"
+// or "-entryPoints.web.address=:8080" sets entryPoints.web.address; without "=", a flag whose
+// `kindOf` is Bool or Section means "true" ("--api") and any other flag takes the next argument
+// as its value ("--log.level DEBUG"); a List flag given twice collects both values ("a,b").
+// "--a.domains[0].main=x" addresses list item 0 (stored as a map key "0"; the decoder reads maps
+// whose keys are all indexes as lists). Values are kept as text (comma-separated lists are split
+// by the decoder). "--" ends the flags. Other arguments, malformed paths and a value-taking flag
+// at the end are reported in `errors` and skipped. Later flags win; a bare "true" on a key that
+// other flags configure as a section keeps that section. `args` are the arguments after the
+// program name and sub-command. Returns a map (maybe empty).
+using FlagKindFn = std::function<FlagKind(std::span<const std::string>)>;
+Node nodeFromFlags(const std::vector<std::string>& args, std::vector<ConfigError>& errors,
+                   const FlagKindFn& kindOf = {});
 
 // Builds a map tree from "NAME=value" strings: CAUSEWAY_ENTRYPOINTS_WEB_ADDRESS and
 // TRAEFIK_ENTRYPOINTS_WEB_ADDRESS both set entrypoints.web.address (prefix matched ignoring case,

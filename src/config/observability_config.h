@@ -89,10 +89,10 @@ struct Metrics {
   static void describe(auto& self, auto& v) {
     v("addInternals", self.addInternals);
     v("prometheus", self.prometheus);
-    v("datadog", self.datadog);
-    v("statsD", self.statsD);
-    v("influxDB2", self.influxDB2);
-    v("otlp", self.otlp);
+    v("datadog", self.datadog, NotYet{"metrics.datadog is not supported yet (use metrics.prometheus); no metrics are sent"});
+    v("statsD", self.statsD, NotYet{"metrics.statsD is not supported yet (use metrics.prometheus); no metrics are sent"});
+    v("influxDB2", self.influxDB2, NotYet{"metrics.influxDB2 is not supported yet (use metrics.prometheus); no metrics are sent"});
+    v("otlp", self.otlp, NotYet{"metrics.otlp is not supported yet (use metrics.prometheus); no metrics are sent"});
   }
 };
 
@@ -156,7 +156,7 @@ struct AccessLog {
     v("bufferingSize", self.bufferingSize);
     v("addInternals", self.addInternals);
     v("dualOutput", self.dualOutput);
-    v("otlp", self.otlp);
+    v("otlp", self.otlp, NotYet{"accessLog.otlp is not supported yet; access log lines go to the file or stdout"});
   }
 
   void validate(DecodeContext& context) const {
@@ -169,7 +169,7 @@ struct OtlpTracing {
   std::optional<OtelHttp> http;
 
   static void describe(auto& self, auto& v) {
-    v("grpc", self.grpc);
+    v("grpc", self.grpc, NotYet{"tracing.otlp.grpc is not supported yet (use tracing.otlp.http); no spans are exported"});
     v("http", self.http);
   }
 };

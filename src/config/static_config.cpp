@@ -3,8 +3,10 @@
 #include <filesystem>
 #include <system_error>
 
+#include "config/dynamic_config.h"
 #include "config/flat_keys.h"
 #include "config/parse.h"
+#include "config/static_keys.h"
 
 namespace causeway::config {
 
@@ -18,12 +20,13 @@ bool isRegularFile(const std::filesystem::path& path) {
   return std::filesystem::is_regular_file(path, ec);
 }
 
-// Removes the `configFile` key from a flags or environment tree; returns its value node.
-std::optional<Node> takeConfigFileKey(Node& root) {
-  const Node* value = root.find("configFile");
+// Removes a meta key (configFile, configLayering) from a flags or environment tree; returns its
+// value node.
+std::optional<Node> takeKey(Node& root, std::string_view key) {
+  const Node* value = root.find(key);
   if (!value) return std::nullopt;
   Node result = *value;
-  root.erase("configFile");
+  root.erase(key);
   return result;
 }
 
@@ -87,12 +90,18 @@ StaticLoadResult loadStaticConfig(const std::vector<std::string>& args,
                                   const std::vector<std::string>& environ,
                                   const std::string& workingDir) {
   StaticLoadResult result;
-  Node flags = nodeFromFlags(args, result.errors);
+  Node flags = nodeFromFlags(args, result.errors, [](std::span<const std::string> path) {
+    if (path.size() == 1 && (iequals(path[0], "configFile"))) return FlagKind::Value;
+    if (path.size() == 1 && (iequals(path[0], "configLayering"))) return FlagKind::Bool;
+    return flagKind(path);
+  });
   Node environment = nodeFromEnvironment(environ, result.errors);
 
   // Which file.
-  std::optional<Node> configFileFlag = takeConfigFileKey(flags);
-  std::optional<Node> configFileEnv = takeConfigFileKey(environment);
+  std::optional<Node> configFileFlag = takeKey(flags, "configFile");
+  std::optional<Node> configFileEnv = takeKey(environment, "configFile");
+  std::optional<Node> layeringFlag = takeKey(flags, "configLayering");
+  std::optional<Node> layeringEnv = takeKey(environment, "configLayering");
   const std::optional<Node>& chosen = configFileFlag ? configFileFlag : configFileEnv;
   if (chosen) {
     std::filesystem::path path = chosen->text();
@@ -108,8 +117,15 @@ StaticLoadResult loadStaticConfig(const std::vector<std::string>& args,
   } else {
     result.configFile = findStaticConfigFile(staticConfigSearchDirectories(workingDir, environ));
   }
+  bool layering = false;
+  for (const auto& flag : {layeringFlag, layeringEnv}) {
+    if (!flag || layering) continue;
+    DecodeContext context;
+    decode(*flag, layering, context);
+    for (auto& e : context.takeErrors()) result.errors.push_back(std::move(e));
+  }
+  dropUnknownSections(environment);
 
-  // File < environment < flags.
   Node root = Node::map();
   if (!result.configFile.empty()) {
     ParseResult parsed = parseConfigFile(result.configFile);
@@ -123,9 +139,38 @@ StaticLoadResult loadStaticConfig(const std::vector<std::string>& args,
            "expected a map of static sections; got " + std::string(parsed.root.kindName()),
            false});
   }
-  dropUnknownSections(environment);
-  overlay(root, environment);
-  overlay(root, flags);
+  if (layering) {
+    // causeway's opt-in: file < environment < flags.
+    overlay(root, environment);
+    overlay(root, flags);
+    result.sources = "file, environment and flags (configLayering)";
+  } else {
+    // Traefik's rule: one source, the file if there is one, else the flags, else the
+    // environment. What the others set is ignored, and said so.
+    auto ignored = [&](const Node& source, const std::string& why) {
+      for (const NodeEntry& entry : source.entries())
+        result.errors.push_back({entry.keyLocation.known() ? entry.keyLocation : source.location(), entry.key,
+                                 "ignored: " + why + " (Traefik reads the static configuration from one source; "
+                                 "--configLayering=true combines them)",
+                                 true});
+    };
+    if (!result.configFile.empty()) {
+      ignored(flags, "the static configuration comes from " + result.configFile);
+      ignored(environment, "the static configuration comes from " + result.configFile);
+      result.sources = "file";
+    } else if (flags.size() > 0) {
+      root = std::move(flags);
+      ignored(environment, "the static configuration comes from the command line");
+      result.sources = "flags";
+    } else {
+      root = std::move(environment);
+      result.sources = root.size() > 0 ? "environment" : "defaults";
+    }
+  }
+
+  // The same file may hold dynamic configuration for the file provider (Traefik's loaders each
+  // take their own root keys): those keys are not static ones, and are skipped here.
+  for (std::string_view key : fieldNames<DynamicConfig>()) root.erase(key);
 
   DecodeContext context;
   decode(root, result.config, context);

@@ -110,7 +110,7 @@ struct StaticServersTransport {
     v("rootCAs", self.rootCAs);
     v("maxIdleConnsPerHost", self.maxIdleConnsPerHost);
     v("forwardingTimeouts", self.forwardingTimeouts);
-    v("spiffe", self.spiffe);
+    v("spiffe", self.spiffe, NotYet{"serversTransport.spiffe is not supported yet; upstream TLS uses rootCAs and certificates"});
   }
 };
 
@@ -130,11 +130,11 @@ struct Log {
     v("format", self.format);
     v("filePath", self.filePath);
     v("noColor", self.noColor);
-    v("maxSize", self.maxSize);
-    v("maxBackups", self.maxBackups);
-    v("maxAge", self.maxAge);
-    v("compress", self.compress);
-    v("otlp", self.otlp);
+    v("maxSize", self.maxSize, NotYet{"log rotation (maxSize) is not supported yet; rotate with logrotate and SIGUSR1"});
+    v("maxBackups", self.maxBackups, NotYet{"log rotation (maxBackups) is not supported yet; rotate with logrotate and SIGUSR1"});
+    v("maxAge", self.maxAge, NotYet{"log rotation (maxAge) is not supported yet; rotate with logrotate and SIGUSR1"});
+    v("compress", self.compress, NotYet{"log rotation (compress) is not supported yet; rotate with logrotate and SIGUSR1"});
+    v("otlp", self.otlp, NotYet{"log.otlp is not supported yet; logs go to the file or stderr"});
   }
 };
 
@@ -208,12 +208,13 @@ struct StaticConfig {
   Core core;
   std::optional<Node> spiffe;
   std::optional<Node> ocsp;
+  std::optional<Node> hub;
   int workers = 0; // causeway extension: worker threads; 0 = one per CPU core
 
   static void describe(auto& self, auto& v) {
     v("global", self.global);
     v("serversTransport", self.serversTransport);
-    v("tcpServersTransport", self.tcpServersTransport);
+    v("tcpServersTransport", self.tcpServersTransport, NotYet{"TCP routing is not supported yet; tcpServersTransport is ignored"});
     v("entryPoints", self.entryPoints);
     v("providers", self.providers);
     v("api", self.api);
@@ -222,12 +223,13 @@ struct StaticConfig {
     v("log", self.log);
     v("accessLog", self.accessLog);
     v("tracing", self.tracing);
-    v("hostResolver", self.hostResolver);
-    v("certificatesResolvers", self.certificatesResolvers);
-    v("experimental", self.experimental);
+    v("hostResolver", self.hostResolver, NotYet{"hostResolver (CNAME flattening) is not supported yet; it is ignored"});
+    v("certificatesResolvers", self.certificatesResolvers, NotYet{"ACME certificate resolvers are not supported yet; routers that name one are served with the default certificate store"});
+    v("experimental", self.experimental, NotYet{"experimental features (plugins, ...) are not supported yet; they are ignored"});
     v("core", self.core);
-    v("spiffe", self.spiffe);
-    v("ocsp", self.ocsp);
+    v("spiffe", self.spiffe, NotYet{"spiffe is not supported yet; it is ignored"});
+    v("ocsp", self.ocsp, NotYet{"OCSP stapling is not supported yet; no OCSP response is stapled"});
+    v("hub", self.hub, NotYet{"Traefik Hub is not supported: causeway serves the open parts of its gateways itself; hub is ignored"});
     v("workers", self.workers);
   }
 
@@ -246,12 +248,15 @@ struct StaticLoadResult {
   StaticConfig config;
   std::vector<ConfigError> errors; // errors and warnings, each with its location
   std::string configFile;          // the file used; empty when none
+  std::string sources;             // where the configuration came from ("file", "flags", ...)
 
   bool ok() const { return !hasErrors(errors); }
 };
 
-// Loads the static configuration: a file, then environment variables over it, then CLI flags
-// over both (flags win). The file is `--configFile=path` (or CAUSEWAY_CONFIGFILE /
+// Loads the static configuration from one source as Traefik does: the file if there is one,
+// else the CLI flags, else the environment variables; what another source sets is reported as
+// ignored (a warning). With configLayering=true (flag or CAUSEWAY_CONFIGLAYERING) the sources
+// are combined instead: a file, then environment variables over it, then CLI flags over both. The file is `--configFile=path` (or CAUSEWAY_CONFIGFILE /
 // TRAEFIK_CONFIGFILE; relative to `workingDir`; a missing file is an error), else the first of
 // findStaticConfigFile(staticConfigSearchDirectories(workingDir)); no file is fine.
 // Environment variables whose first segment is not a static section are ignored (as Traefik).

@@ -41,8 +41,8 @@ void SnapshotBuild::buildMiddlewares() {
       context.setDefaultTransport(transports_["default@internal"]);
       context.setWorkers(in_.workers);
       exchange::MiddlewareFactoryPtr factory = (*creator)(element.value.options, context);
-      for (const auto& message : context.errors())
-        state.addError(locationPrefix(element.location) + message);
+      for (const auto& error : context.errors())
+        state.addError(error.location.known() ? error.toString() : locationPrefix(element.location) + error.message);
       if (!factory || !context.errors().empty()) {
         entry.ok = false;
         if (context.errors().empty()) state.addError("invalid middleware configuration");

@@ -138,9 +138,9 @@ bool SnapshotBuild::routerTlsOptions(const config::Router& r, const std::string&
     return false;
   }
   if (!r.tls->certResolver.empty())
-    state.addError(where + "certificate resolver \"" + r.tls->certResolver +
-                       "\" is not available (ACME is not supported yet); the default certificate store is used",
-                   false);
+    state.addUnsupported(where + "certificate resolver \"" + r.tls->certResolver +
+                             "\" is not available (ACME is not supported yet); the default certificate store is used",
+                         false);
   return true;
 }
 
@@ -190,7 +190,7 @@ void SnapshotBuild::buildRouter(const std::string& qualified, const std::string&
     return;
   }
   if (!r.parentRefs.empty()) {
-    state.addError(where + "parentRefs (multi-layer routing) are not supported yet");
+    state.addUnsupported(where + "parentRefs (multi-layer routing) are not supported yet", true);
     return;
   }
   std::vector<const runtime::EntryPoint*> entryPoints = routerEntryPoints(r, where, state);

@@ -95,6 +95,7 @@ std::vector<runtime::EntryPoint> resolveEntryPoints(const config::StaticConfig& 
     if (udp) {
       auto warning = entryPointError(name, "UDP entryPoints are not supported yet; \"" + cfg.address + "\" is not opened");
       warning.warning = true;
+      warning.unsupported = true;
       errors.push_back(warning);
       continue;
     }

@@ -35,6 +35,7 @@ exchange::ConnectionInfo describe(tcp::socket& socket, const runtime::EntryPoint
   info.peerAddress.append(port, size_t(end - port));
   info.localPort = localPort;
   info.peerTrusted = entryPoint.trusts(info.peerIp);
+  info.notAppendForwardedFor = entryPoint.notAppendXForwardedFor;
   error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
   return info;

@@ -48,6 +48,9 @@ struct ConnectionInfo {
   std::string peerAddress;    // "127.0.0.1:5678" or "[::1]:5678"
   uint16_t localPort = 0;
   bool peerTrusted = false;   // peer may supply X-Forwarded-* (forwardedHeaders)
+  // The entryPoint's forwardedHeaders.notAppendXForwardedFor: the peer is not appended to
+  // X-Forwarded-For upstream (as global.notAppendXForwardedFor does for every entryPoint).
+  bool notAppendForwardedFor = false;
   // TLS (when tls is true): what the handshake settled.
   bool tls = false;
   std::string_view tlsVersion;        // "TLS 1.3"

@@ -64,8 +64,10 @@ class MiddlewareBuildContext {
       : name_(std::move(qualifiedName)), provider_(std::move(provider)) {}
   const std::string& name() const { return name_; }
   const std::string& provider() const { return provider_; }
-  void error(std::string message) { errors_.push_back(std::move(message)); }
-  std::vector<std::string>& errors() { return errors_; }
+  // A problem with the options; without a location it is reported at the middleware's own.
+  void error(std::string message) { errors_.push_back({{}, {}, std::move(message), false, false}); }
+  void error(config::ConfigError error) { errors_.push_back(std::move(error)); }
+  const std::vector<config::ConfigError>& errors() const { return errors_; }
 
   // A reference to service `name` (qualified with this middleware's provider unless it
   // has an @). A middleware that asks for one is rebuilt on every configuration change.
@@ -82,7 +84,7 @@ class MiddlewareBuildContext {
  private:
   std::string name_;
   std::string provider_;
-  std::vector<std::string> errors_;
+  std::vector<config::ConfigError> errors_;
   std::vector<ServiceRefPtr> serviceRefs_;
   std::shared_ptr<const upstream::Transport> defaultTransport_;
   unsigned workers_ = 1;

@@ -25,10 +25,17 @@ struct ElementState {
   std::string provider;
   ElementStatus status = ElementStatus::Enabled;
   std::vector<std::string> errors;  // "file:line: what went wrong"
+  // Some error is about a Traefik option causeway does not implement yet (`causeway check`
+  // exits with a distinct status for those; docs/compatibility.md).
+  bool unsupported = false;
   void addError(std::string message, bool critical = true) {
     errors.push_back(std::move(message));
     if (critical) status = ElementStatus::Disabled;
     else if (status == ElementStatus::Enabled) status = ElementStatus::Warning;
+  }
+  void addUnsupported(std::string message, bool critical) {
+    addError(std::move(message), critical);
+    unsupported = true;
   }
 };
 
@@ -62,6 +69,15 @@ struct RuntimeState {
   std::map<std::string, ServiceState> services;
   std::map<std::string, MiddlewareState> middlewares;
   std::vector<std::string> globalErrors;               // not tied to one element (e.g. unparsable file)
+  // Warnings not tied to one element, with their location: options of the static and dynamic
+  // configuration that causeway ignores, sources that were not read. Shown by the API
+  // (/api/warnings) and the dashboard.
+  struct Notice {
+    std::string location;  // "conf/dyn.yml:12:5", "command line --log.level", or ""
+    std::string message;
+    bool unsupported = false;
+  };
+  std::vector<Notice> warnings;
 };
 
 }  // namespace causeway::runtime

@@ -42,6 +42,7 @@ bool isHeaderNamed(const http::HeaderField& f, std::string_view name) {
 void serializeRequestHead(const exchange::Request& r, const exchange::ConnectionInfo& connection,
                           const UpstreamEndpoint& endpoint, const ForwardOptions& options,
                           std::string& out) {
+  const bool appendForwardedFor = options.appendXForwardedFor && !connection.notAppendForwardedFor;
   std::string_view host = options.passHostHeader && !r.authority.empty()
                               ? r.authority
                               : std::string_view(endpoint.authority);
@@ -93,7 +94,7 @@ void serializeRequestHead(const exchange::Request& r, const exchange::Connection
       if (isHeaderNamed(f, "TE") && listContainsToken(f.value, "trailers")) trailers = true;
       continue;
     }
-    if (options.appendXForwardedFor && isHeaderNamed(f, "X-Forwarded-For")) {
+    if (appendForwardedFor && isHeaderNamed(f, "X-Forwarded-For")) {
       sawForwardedFor = true;
       w.put(f.name);
       w.put(": ");
@@ -105,7 +106,7 @@ void serializeRequestHead(const exchange::Request& r, const exchange::Connection
     }
     w.field(f.name, f.value);
   }
-  if (options.appendXForwardedFor && !sawForwardedFor && !r.omitForwardedFor)
+  if (appendForwardedFor && !sawForwardedFor && !r.omitForwardedFor)
     w.field("X-Forwarded-For", connection.peerIpText);
   if (trailers) w.field("Te", "trailers");
   if (r.upgrade) {

@@ -485,6 +485,7 @@ awaitable<ForwardResult> forwardHttp2(exchange::Exchange& ex, const UpstreamEndp
   nv.push_back(http::makeNv(":authority", authority));
   nv.push_back(http::makeNv(":path", path));
   bool sawForwardedFor = false;
+  const bool appendForwardedFor = options.appendXForwardedFor && !ex.connection.notAppendForwardedFor;
   for (const auto& f : r.headers) {
     if (iequals(f.name, "Host") || iequals(f.name, "Content-Length")) continue;
     if (http::isHopByHopField(f.name)) {
@@ -492,14 +493,14 @@ awaitable<ForwardResult> forwardHttp2(exchange::Exchange& ex, const UpstreamEndp
       continue;
     }
     std::string_view name = isLowerCase(f.name) ? f.name : ex.arena.copy(toLower(f.name));
-    if (options.appendXForwardedFor && name == "x-forwarded-for") {
+    if (appendForwardedFor && name == "x-forwarded-for") {
       sawForwardedFor = true;
       nv.push_back(http::makeNv(name, ex.arena.concat({f.value, ", ", ex.connection.peerIpText})));
       continue;
     }
     nv.push_back(http::makeNv(name, f.value));
   }
-  if (options.appendXForwardedFor && !sawForwardedFor)
+  if (appendForwardedFor && !sawForwardedFor && !r.omitForwardedFor)
     nv.push_back(http::makeNv("x-forwarded-for", ex.connection.peerIpText));
   if (r.body) {
     if (auto length = r.body->length()) nv.push_back(http::makeNv("content-length", ex.arena.copy(std::to_string(*length))));

@@ -16,6 +16,7 @@ const std::filesystem::path kTestData = std::filesystem::path(__FILE__).parent_p
 struct Loaded {
   DynamicConfig config;
   std::vector<ConfigError> errors;
+  std::vector<ConfigError> unsupported;
   std::string errorText() const {
     std::string out;
     for (const ConfigError& e : errors)
@@ -24,11 +25,19 @@ struct Loaded {
   }
 };
 
+// Unsupported-option warnings (tcp, udp, ...) go to `unsupported`, the rest to `errors`.
+void separate(Loaded& loaded) {
+  std::vector<ConfigError> rest;
+  for (auto& e : loaded.errors) (e.unsupported ? loaded.unsupported : rest).push_back(std::move(e));
+  loaded.errors = std::move(rest);
+}
+
 Loaded fromYaml(std::string_view text) {
   ParseResult parsed = parseYaml(text, "dyn.yml");
   Loaded loaded;
   loaded.errors = parsed.errors;
   loaded.config = decodeDynamic(parsed.root, loaded.errors);
+  separate(loaded);
   return loaded;
 }
 
@@ -37,6 +46,7 @@ Loaded fromToml(std::string_view text) {
   Loaded loaded;
   loaded.errors = parsed.errors;
   loaded.config = decodeDynamic(parsed.root, loaded.errors);
+  separate(loaded);
   return loaded;
 }
 
@@ -45,6 +55,7 @@ Loaded fromFile(const std::string& name) {
   Loaded loaded;
   loaded.errors = parsed.errors;
   loaded.config = decodeDynamic(parsed.root, loaded.errors);
+  separate(loaded);
   return loaded;
 }
 
@@ -59,6 +70,11 @@ TEST(DynamicConfig, YamlAndTomlDecodeIdentically) {
   Loaded fromTomlFile = fromFile("dynamic.toml");
   EXPECT_TRUE(fromYamlFile.errors.empty()) << fromYamlFile.errorText();
   EXPECT_TRUE(fromTomlFile.errors.empty()) << fromTomlFile.errorText();
+  // The tcp section is not implemented yet: said once, with its line.
+  ASSERT_EQ(fromYamlFile.unsupported.size(), 1u);
+  EXPECT_EQ(fromYamlFile.unsupported[0].element, "tcp");
+  EXPECT_GT(fromYamlFile.unsupported[0].location.line, 0);
+  EXPECT_TRUE(fromYamlFile.unsupported[0].warning);
   EXPECT_EQ(testing::encode(fromYamlFile.config).toString(),
             testing::encode(fromTomlFile.config).toString());
   // Element fingerprints depend on content only.
@@ -155,7 +171,7 @@ TEST(DynamicConfig, UnknownKeyErrorTextWithYamlLine) {
   Loaded loaded = fromYaml("http:\n  routers:\n    api:\n      rul: Host(`a`)\n      service: s\n");
   ASSERT_EQ(loaded.errors.size(), 1u);
   EXPECT_EQ(loaded.errors[0].toString(),
-            "dyn.yml:4:7: http.routers.api: unknown key 'rul'; expected one of: rule, ruleSyntax, "
+            "dyn.yml:4:7: http.routers.api: unknown key 'rul'; did you mean 'rule'? expected one of: rule, ruleSyntax, "
             "priority, entryPoints, middlewares, service, tls, observability, parentRefs");
 }
 
@@ -260,7 +276,7 @@ TEST(DynamicConfig, TopLevelErrors) {
   Loaded loaded = fromYaml("htp:\n  routers: {}\n");
   ASSERT_EQ(loaded.errors.size(), 1u);
   EXPECT_EQ(loaded.errors[0].toString(),
-            "dyn.yml:1:1: unknown key 'htp'; expected one of: http, tcp, udp, tls");
+            "dyn.yml:1:1: unknown key 'htp'; did you mean 'http'? expected one of: http, tcp, udp, tls");
   loaded = fromYaml("- a\n- b\n");
   ASSERT_EQ(loaded.errors.size(), 1u);
   EXPECT_EQ(loaded.errors[0].message, "expected a map with keys: http, tcp, udp, tls; got a list");

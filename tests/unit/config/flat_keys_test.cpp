@@ -56,14 +56,68 @@ TEST(Flags, LocationsNameTheFlag) {
 TEST(Flags, Errors) {
   std::vector<ConfigError> errors;
   Node node = nodeFromFlags(
-      {"--log.level", "DEBUG", "-x", "--a..b=1", "--a[x]=1", "--b[0=1", "--=1", "--ok=1"}, errors);
-  ASSERT_EQ(errors.size(), 6u);
+      {"stray", "-", "--a..b=1", "--a[x]=1", "--b[0=1", "--=1", "--ok=1", "--", "late"}, errors);
+  ASSERT_EQ(errors.size(), 7u);
   EXPECT_EQ(errors[0].toString(),
-            "command line DEBUG: unexpected argument 'DEBUG'; expected --key=value or --key");
-  EXPECT_EQ(errors[1].location.key, "-x");
+            "command line stray: unexpected argument 'stray'; expected --key=value, --key value or --key");
+  EXPECT_EQ(errors[1].location.key, "-");
   EXPECT_EQ(errors[2].element, "a..b");
   EXPECT_NE(errors[3].message.find("malformed list index"), std::string::npos);
-  EXPECT_EQ(node.toString(), "{log: {level: true}, ok: 1}");
+  EXPECT_NE(errors[6].message.find("after --"), std::string::npos);
+  EXPECT_EQ(node.toString(), "{ok: 1}");
+}
+
+TEST(Flags, TypedAsTraefiksParser) {
+  std::vector<ConfigError> errors;
+  auto kindOf = [](std::span<const std::string> path) { return flagKind(path); };
+  Node node = nodeFromFlags({"--log.level", "DEBUG", "-api", "--api.insecure", "-ping=true",
+                             "--entryPoints.web.address", ":80",
+                             "--entryPoints.web.forwardedHeaders.trustedIPs=10.0.0.0/8",
+                             "--entryPoints.web.forwardedHeaders.trustedIPs", "127.0.0.1",
+                             "--providers.docker"},
+                            errors, kindOf);
+  EXPECT_TRUE(errors.empty());
+  EXPECT_EQ(node.find("log")->find("level")->text(), "DEBUG");
+  EXPECT_EQ(node.find("api")->find("insecure")->text(), "true");
+  EXPECT_EQ(node.find("ping")->text(), "true");
+  const Node* web = node.find("entryPoints")->find("web");
+  EXPECT_EQ(web->find("address")->text(), ":80");
+  EXPECT_EQ(web->find("forwardedHeaders")->find("trustedIPs")->text(), "10.0.0.0/8,127.0.0.1");
+  EXPECT_EQ(node.find("providers")->find("docker")->text(), "true");
+
+  errors.clear();
+  nodeFromFlags({"--log.level"}, errors, kindOf);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].message, "flag needs an argument");
+}
+
+TEST(Flags, KindsComeFromTheDescribedConfiguration) {
+  auto kind = [](std::vector<std::string> path) { return flagKind(path); };
+  EXPECT_EQ(kind({"api"}), FlagKind::Section);
+  EXPECT_EQ(kind({"API", "Insecure"}), FlagKind::Bool);
+  EXPECT_EQ(kind({"log", "level"}), FlagKind::Value);
+  EXPECT_EQ(kind({"entryPoints", "web", "address"}), FlagKind::Value);
+  EXPECT_EQ(kind({"entryPoints", "web", "forwardedHeaders", "trustedIPs"}), FlagKind::List);
+  EXPECT_EQ(kind({"providers", "docker"}), FlagKind::Section);
+  EXPECT_EQ(kind({"providers", "docker", "endpoint"}), FlagKind::Value);
+  EXPECT_EQ(kind({"nope"}), FlagKind::Unknown);
+}
+
+TEST(Help, ListsEveryStaticOptionWithItsDefault) {
+  std::vector<StaticKey> keys = listStaticKeys();
+  auto find = [&](std::string_view flag) -> const StaticKey* {
+    for (const auto& k : keys)
+      if (k.flag == flag) return &k;
+    return nullptr;
+  };
+  ASSERT_NE(find("--entryPoints.<name>.address"), nullptr);
+  EXPECT_EQ(find("--entryPoints.<name>.transport.respondingTimeouts.idleTimeout")->defaultValue, "3m0s");
+  EXPECT_EQ(find("--entryPoints.<name>.http2.maxConcurrentStreams")->defaultValue, "250");
+  EXPECT_EQ(find("--log.level")->defaultValue, "\"ERROR\"");
+  EXPECT_TRUE(find("--api")->section);
+  EXPECT_EQ(find("--api.dashboard")->defaultValue, "true");
+  EXPECT_TRUE(find("--certificatesResolvers")->notYet);
+  EXPECT_TRUE(find("--entryPoints.<name>.http3")->notYet);
 }
 
 TEST(Environment, PrefixesAndSegments) {
