@@ -165,6 +165,7 @@ void ApiHandler::serveApi(Exchange& ex, std::string_view route) const {
          jsonReply(e, overviewJson(s, h.config_));
        }},
       {"/rawdata", [](const ApiHandler&, Exchange& e, const runtime::Snapshot& s) { jsonReply(e, rawDataJson(s)); }},
+      {"/warnings", [](const ApiHandler&, Exchange& e, const runtime::Snapshot& s) { jsonReply(e, warningsJson(s)); }},
       {"/version", [](const ApiHandler& h, Exchange& e, const runtime::Snapshot&) {
          jsonReply(e, versionJson(h.config_, h.startDate_), "application/json; charset=UTF-8");
        }},

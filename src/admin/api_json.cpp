@@ -219,6 +219,18 @@ json::object overviewJson(const runtime::Snapshot& snapshot, const config::Stati
   return out;
 }
 
+json::array warningsJson(const runtime::Snapshot& snapshot) {
+  json::array out;
+  for (const auto& w : snapshot.runtime.warnings) {
+    json::object item;
+    if (!w.location.empty()) item["location"] = w.location;
+    item["message"] = w.message;
+    item["notSupportedYet"] = w.unsupported;
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
 json::object rawDataJson(const runtime::Snapshot& snapshot) {
   json::object routers, services, middlewares;
   for (const auto& [name, state] : snapshot.runtime.routers) {

@@ -35,6 +35,9 @@ boost::json::object overviewJson(const runtime::Snapshot& snapshot, const config
 // /api/rawdata: routers, middlewares and services keyed by name (without the list fields
 // name, provider, type and priorityStr, as Traefik).
 boost::json::object rawDataJson(const runtime::Snapshot& snapshot);
+// causeway extension (/api/warnings): configuration warnings that belong to no element, with
+// their location: options causeway ignores (notSupportedYet) and sources that were not read.
+boost::json::array warningsJson(const runtime::Snapshot& snapshot);
 
 // /api/version: Version, Codename, startDate (+ dashboard options).
 boost::json::object versionJson(const config::StaticConfig& config,

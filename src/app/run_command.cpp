@@ -27,6 +27,8 @@ class Controller {
         reloadSignals_(io_, SIGHUP, SIGUSR1),
         timer_(io_) {}
 
+  void setStaticWarnings(std::vector<config::ConfigError> warnings) { pipeline_.setStaticWarnings(std::move(warnings)); }
+
   // Metrics, access log and tracing (null when none is configured).
   void setObservability(std::shared_ptr<observe::Observability> observability) {
     observe_ = std::move(observability);
@@ -164,7 +166,8 @@ class Controller {
 
 int runCommand(const CommandLine& cl) {
   std::string configFile;
-  auto config = loadStatic(cl, &configFile);
+  std::vector<config::ConfigError> warnings;
+  auto config = loadStatic(cl, &configFile, &warnings);
   if (!config) return 1;
   if (!setupLogging(*config)) return 1;
   if (!configFile.empty()) log::info("static configuration loaded", {{"file", configFile}});
@@ -173,14 +176,15 @@ int runCommand(const CommandLine& cl) {
   auto entryPoints = control::resolveEntryPoints(*config, errors);
   auto providers = makeProviders(*config, errors);
   bool failed = false;
-  for (const auto& error : errors) {
+  for (auto& error : errors) {
     if (error.warning) {
-      log::warn(error.toString());
+      warnings.push_back(std::move(error));
     } else {
       std::cerr << error.toString() << "\n";
       failed = true;
     }
   }
+  logWarnings(warnings);
   if (failed) return 1;
 
   std::signal(SIGPIPE, SIG_IGN);
@@ -208,6 +212,7 @@ int runCommand(const CommandLine& cl) {
   if (observability) server.addObserver(observability);
   Controller controller(*config, server, providers);
   controller.setObservability(std::move(observability));
+  controller.setStaticWarnings(std::move(warnings));
   return controller.run();
 }
 

@@ -7,12 +7,29 @@
 
 namespace causeway::app {
 
-std::optional<config::StaticConfig> loadStatic(const CommandLine& cl, std::string* configFile) {
+std::optional<config::StaticConfig> loadStatic(const CommandLine& cl, std::string* configFile,
+                                               std::vector<config::ConfigError>* warnings) {
   auto result = config::loadStaticConfig(cl.args, cl.environ, cl.workingDir);
-  for (const auto& error : result.errors) std::cerr << error.toString() << "\n";
   if (configFile) *configFile = result.configFile;
-  if (!result.ok()) return std::nullopt;
+  if (!result.ok()) {
+    for (const auto& error : result.errors)
+      std::cerr << (error.warning ? "warning: " : "error: ") << error.toString() << "\n";
+    return std::nullopt;
+  }
+  // Warnings are logged once logging is set up (the configuration says where logs go).
+  if (warnings) *warnings = std::move(result.errors);
+  else
+    for (const auto& error : result.errors) std::cerr << "warning: " << error.toString() << "\n";
   return std::move(result.config);
+}
+
+void logWarnings(const std::vector<config::ConfigError>& warnings) {
+  for (const auto& warning : warnings) {
+    if (warning.unsupported)
+      log::warn(warning.toString(), {{"notSupportedYet", true}});
+    else
+      log::warn(warning.toString());
+  }
 }
 
 bool setupLogging(const config::StaticConfig& config) {

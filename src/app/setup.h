@@ -14,7 +14,12 @@ namespace causeway::app {
 
 // Loads the static configuration; prints every error and warning to stderr. nullopt when
 // it has errors.
-std::optional<config::StaticConfig> loadStatic(const CommandLine& cl, std::string* configFile = nullptr);
+// Loads the static configuration; errors are printed to stderr (nullopt). Warnings go to
+// `warnings` when given (to be logged once logging is set up), else to stderr.
+std::optional<config::StaticConfig> loadStatic(const CommandLine& cl, std::string* configFile = nullptr,
+                                               std::vector<config::ConfigError>* warnings = nullptr);
+// Logs configuration warnings (those about unimplemented options carry notSupportedYet=true).
+void logWarnings(const std::vector<config::ConfigError>& warnings);
 
 // Applies the `log` section. Returns false (and prints why) on failure.
 bool setupLogging(const config::StaticConfig& config);

@@ -66,6 +66,12 @@ DynamicConfig decodeDynamic(const Node& root, std::vector<ConfigError>& errors) 
                                        std::string(root.kindName()));
   }
   std::vector<ConfigError> decodeErrors = context.takeErrors();
+  for (const ConfigError& e : decodeErrors) {
+    bool element = false;
+    for (std::string_view kind : {"http.routers.", "http.services.", "http.middlewares.", "http.serversTransports."})
+      element = element || e.element.starts_with(kind);
+    if (e.warning && !element) config.notices.push_back(e);
+  }
   errors.insert(errors.end(), decodeErrors.begin(), decodeErrors.end());
   return config;
 }

@@ -100,6 +100,9 @@ struct DynamicConfig {
   std::optional<Node> tcp; // raw until TCP routing is typed
   std::optional<Node> udp; // raw until UDP routing is typed
   TlsConfig tls;
+  // Warnings of this configuration that belong to no router, service, middleware or transport
+  // (e.g. a tcp section, which is not supported yet), for the API and dashboard.
+  std::vector<ConfigError> notices;
 
   static void describe(auto& self, auto& v) {
     v("http", self.http);

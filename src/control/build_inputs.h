@@ -38,6 +38,9 @@ struct BuildInputs {
   // "dashboard@internal", ...). An enabled feature whose handler is missing (causeway check)
   // still gets its routers and runtime state, served by a placeholder.
   std::map<std::string, exchange::HandlerPtr> internalServices;
+  // Warnings of the static configuration (ignored options and sources, providers and
+  // entryPoints not supported yet), kept in every snapshot for the API and dashboard.
+  std::vector<config::ConfigError> staticWarnings;
 };
 
 // Kept from one build to the next, so that a reload costs work in proportion to what

@@ -79,6 +79,7 @@ void ConfigPipeline::rebuild() {
   inputs.terminating = &terminating_;
   inputs.health = &health_;
   inputs.internalServices = internalServices_;
+  inputs.staticWarnings = staticWarnings_;
   for (const auto& [name, state] : providers_)
     if (state.decoded) inputs.providers[name] = state.decoded;
   auto started = Clock::now();

@@ -51,6 +51,9 @@ class ConfigPipeline {
 
   // Registers the handler of an internal service ("api@internal", ...) for every build.
   // Call before the first publish.
+  // Warnings of the static configuration, shown with every snapshot (API, dashboard).
+  void setStaticWarnings(std::vector<config::ConfigError> warnings) { staticWarnings_ = std::move(warnings); }
+
   void setInternalService(const std::string& name, exchange::HandlerPtr handler) {
     internalServices_[name] = std::move(handler);
   }
@@ -85,6 +88,7 @@ class ConfigPipeline {
   std::map<std::string, ProviderState> providers_;
   upstream::HealthRegistry health_;  // outlives every build; the snapshots share its entries
   std::map<std::string, exchange::HandlerPtr> internalServices_;
+  std::vector<config::ConfigError> staticWarnings_;
   SnapshotBuilder builder_;
   std::set<std::string> loggedErrors_;
   bool published_ = false;

@@ -35,6 +35,14 @@ std::string locationPrefix(const config::Location& location) {
 
 void SnapshotBuild::run() {
   snapshot_.routes.resize(in_.entryPoints->size());
+  auto notice = [&](const config::ConfigError& e, const std::string& provider) {
+    std::string message = e.element.empty() ? e.message : e.element + ": " + e.message;
+    if (!provider.empty()) message += " (provider " + provider + ")";
+    runtime_.warnings.push_back({e.location.toString(), std::move(message), e.unsupported});
+  };
+  for (const auto& e : in_.staticWarnings) notice(e, {});
+  for (const auto& [provider, config] : in_.providers)
+    for (const auto& e : config->notices) notice(e, provider);
   buildTransports();
   buildMiddlewares();
   buildInternal();

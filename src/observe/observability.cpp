@@ -97,10 +97,6 @@ std::shared_ptr<Observability> Observability::create(const config::StaticConfig&
 
   if (config.metrics) {
     const auto& m = *config.metrics;
-    if (m.datadog) warnings.push_back("metrics.datadog is not supported yet; use metrics.prometheus");
-    if (m.statsD) warnings.push_back("metrics.statsD is not supported yet; use metrics.prometheus");
-    if (m.influxDB2) warnings.push_back("metrics.influxDB2 is not supported yet; use metrics.prometheus");
-    if (m.otlp) warnings.push_back("metrics.otlp is not supported yet; use metrics.prometheus");
     if (m.prometheus) {
       MetricsOptions options;
       options.entryPoints = m.prometheus->addEntryPointsLabels;
@@ -114,7 +110,6 @@ std::shared_ptr<Observability> Observability::create(const config::StaticConfig&
   }
 
   if (config.accessLog) {
-    if (config.accessLog->otlp) warnings.push_back("accessLog.otlp is not supported yet; lines go to the file");
     AccessLogOptions options = AccessLogOptions::from(*config.accessLog, warnings);
     o->accessLog_ = std::make_unique<AccessLog>(std::move(options), names, workers);
     o->accessLogInternals_ = config.accessLog->addInternals;

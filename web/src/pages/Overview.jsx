@@ -83,6 +83,32 @@ function Problems() {
   )
 }
 
+// Configuration warnings that belong to no element (/api/warnings): options causeway does not
+// implement yet and configuration sources that were not read, each with its file and line.
+function ConfigWarnings() {
+  const warnings = useApi('/warnings')
+  const rows = warnings.data || []
+  if (rows.length === 0) return null
+  return (
+    <Card title="Configuration warnings" className="problems" testid="config-warnings">
+      <table className="table">
+        <tbody>
+          {rows.map((w, i) => (
+            <tr key={i} className="problem-warning" data-testid="config-warning">
+              <td className="col-status">
+                <StatusBadge status="warning" />
+              </td>
+              <td className="muted col-kind">{w.notSupportedYet ? 'not supported yet' : 'warning'}</td>
+              <td className="muted">{w.location || ''}</td>
+              <td className="error-text">{w.message}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Card>
+  )
+}
+
 export default function Overview() {
   const overview = useApi('/overview')
   const entryPoints = useApi('/entrypoints?per_page=1000')
@@ -109,6 +135,7 @@ export default function Overview() {
         <StatsCard kind="middlewares" title="Middlewares" stats={o.http?.middlewares} />
       </div>
       <Problems />
+      <ConfigWarnings />
       <div className="grid two">
         <Card title="Features">
           <ul className="features">
