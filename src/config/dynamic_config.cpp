@@ -19,10 +19,14 @@ void Service::validate(DecodeContext& context) const {
   check(failover.has_value(), "failover");
   check(highestRandomWeight.has_value(), "highestRandomWeight");
   if (count == 1) return;
-  context.error(
-      "expected exactly one of: loadBalancer, weighted, mirroring, failover, highestRandomWeight; "
-      "got " +
-      (count == 0 ? std::string("none") : present));
+  if (count == 0) {
+    // Traefik's words (the builder names the service with its provider in them).
+    context.error(std::string(kServiceWithoutType) +
+                  "; expected one of: loadBalancer, weighted, mirroring, failover, highestRandomWeight");
+    return;
+  }
+  context.error("expected exactly one of: loadBalancer, weighted, mirroring, failover, highestRandomWeight; got " +
+                present);
 }
 
 void Middleware::decodeNode(const Node& node, DecodeContext& context) {

@@ -46,6 +46,10 @@ struct RouterObservability {
   }
 };
 
+// The message of a service with none of the service types (Traefik: `the service "x@file"
+// does not have any type defined`).
+inline constexpr std::string_view kServiceWithoutType = "does not have any type defined";
+
 struct Router {
   std::string rule;
   std::optional<std::string> ruleSyntax; // absent → core.defaultRuleSyntax

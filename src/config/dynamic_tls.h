@@ -89,7 +89,9 @@ struct TlsStore {
 
   static void describe(auto& self, auto& v) {
     v("defaultCertificate", self.defaultCertificate);
-    v("defaultGeneratedCert", self.defaultGeneratedCert);
+    v("defaultGeneratedCert", self.defaultGeneratedCert,
+      NotYet{"defaultGeneratedCert needs a certificate resolver (ACME), which is not supported yet; the default "
+             "certificate is used"});
   }
 };
 

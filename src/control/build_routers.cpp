@@ -31,7 +31,7 @@ router::CompiledRulePtr SnapshotBuild::compile(const std::string& rule, router::
   }
   auto result = router::compileRule(rule, syntax);
   if (auto* failure = std::get_if<router::RuleError>(&result)) {
-    error = "invalid rule: " + failure->describe(rule);
+    error = failure->routerError(rule);
     return nullptr;
   }
   auto compiled = std::get<router::CompiledRulePtr>(result);
@@ -74,15 +74,28 @@ void SnapshotBuild::buildTlsStore(tls::TlsStoreBuilder& builder) {
 
 // Which options serve which host, from the routers' Host() domains.
 void SnapshotBuild::bindTlsHosts() {
-  std::vector<std::string> errors;
-  tls::TlsStoreBuilder::bindHosts(*tlsStore_, in_.entryPoints->size(), tlsHosts_, errors);
-  for (auto& error : errors) runtime_.globalErrors.push_back(std::move(error));
+  std::vector<std::pair<size_t, std::string>> conflicts;
+  tls::TlsStoreBuilder::bindHosts(*tlsStore_, in_.entryPoints->size(), tlsHosts_, conflicts);
+  // As Traefik: every router that gave a conflicting host its options is in warning.
+  for (const auto& [entryPoint, host] : conflicts)
+    for (const auto& [router, hostEntryPoint, routerHost, options] : tlsHostRouters_)
+      if (hostEntryPoint == entryPoint && routerHost == host) {
+        runtime::RouterState& state = runtime_.routers[router];
+        const std::string message =
+            "router's TLSOptions configuration is conflicting with other routers on the same entrypoint and host, "
+            "default TLS options will be used instead";
+        if (std::find(state.errors.begin(), state.errors.end(), message) == state.errors.end())
+          state.addError(message, false);
+      }
   snapshot_.tls = std::move(tlsStore_);
   for (const auto& [entryPoint, host, options] : tlsHosts_)
     if (options != "default") snapshot_.routes[entryPoint].sniCheck = true;
 }
 
 void SnapshotBuild::buildRouters() {
+  for (const auto& [provider, config] : in_.providers)
+    for (const auto& [name, element] : config->http.routers)
+      for (const auto& parent : element.value.parentRefs) parentRouters_.insert(qualify(parent, provider));
   router::RuleSyntax defaultSyntax =
       router::parseRuleSyntax(in_.staticConfig->core.defaultRuleSyntax).value_or(router::RuleSyntax::V3);
   for (const auto& [provider, config] : in_.providers) {
@@ -149,11 +162,19 @@ const exchange::HandlerPtr* SnapshotBuild::routerService(const config::Router& r
                                                          const std::string& provider, const std::string& where,
                                                          runtime::RouterState& state) {
   if (r.service.empty()) {
-    state.addError(where + "missing service");
+    if (parentRouters_.count(qualified))
+      state.addUnsupported(where + "multi-layer routing is not supported yet (routers name this one in parentRefs)",
+                           true);
+    else
+      state.addError(where + "missing service");
     return nullptr;
   }
   std::string serviceName = qualify(r.service, provider);
   state.service = serviceName;
+  if (serviceName == "rest@internal" && in_.staticConfig->providers.rest) {
+    state.addUnsupported(where + "the REST provider is not supported yet, so rest@internal does not exist", true);
+    return nullptr;
+  }
   auto service = services_.find(serviceName);
   if (service == services_.end()) {
     auto known = runtime_.services.find(serviceName);
@@ -239,7 +260,10 @@ void SnapshotBuild::buildRouter(const std::string& qualified, const std::string&
         continue;
       }
       // The router's Host() domains carry its TLS options on this entryPoint.
-      for (const auto& host : rule->hosts()) tlsHosts_.emplace_back(ep->index, host, options);
+      for (const auto& host : rule->hosts()) {
+        tlsHosts_.emplace_back(ep->index, host, options);
+        tlsHostRouters_.emplace_back(qualified, ep->index, host, options);
+      }
     }
     const MiddlewareChain& chain = chains[i];
     const bool detailed = tracesInDetail(r, *ep) && !chain.empty();

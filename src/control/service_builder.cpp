@@ -106,8 +106,12 @@ class GraphBuilder {
     runtime::ServiceState& state = env_.runtime.services[qualified];
     state.provider = config.provider;
     state.type = typeOf(element.value);
-    for (const auto& e : element.errors)
-      state.addError(e.toString(), !e.warning);
+    for (const auto& e : element.errors) {
+      if (e.message.starts_with(config::kServiceWithoutType))
+        state.addError(e.location.toString() + ": the service \"" + qualified + "\" " + e.message, !e.warning);
+      else
+        state.addError(e.toString(), !e.warning);
+    }
     if (!element.ok()) return {};
     const config::Service& service = element.value;
     Built built;

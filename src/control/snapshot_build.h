@@ -121,11 +121,13 @@ class SnapshotBuild {
   runtime::RuntimeState& runtime_;
   BuildCaches& caches_;
   std::set<std::string> usedRules_;  // rule cache keys this build used
+  std::set<std::string> parentRouters_;  // routers other routers name in parentRefs
   std::map<std::string, std::shared_ptr<const upstream::Transport>> transports_;
   std::map<std::string, std::string> transportErrors_;
   std::map<std::string, MiddlewareEntry> middlewares_;
   std::map<std::string, exchange::HandlerPtr> services_;
   std::vector<std::tuple<size_t, std::string, std::string>> tlsHosts_;  // (entryPoint, host, options)
+  std::vector<std::tuple<std::string, size_t, std::string, std::string>> tlsHostRouters_;  // + router
   std::shared_ptr<tls::TlsStore> tlsStore_;  // being built; moved into the snapshot
 };
 

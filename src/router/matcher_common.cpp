@@ -66,7 +66,15 @@ bool isMatcherSpelling(std::string_view written, std::string_view canonical) {
   return lower || upper || title;
 }
 
+RuleError unknownMatcherMessage(const RuleCall& call, RuleSyntax syntax);
+
 RuleError unknownMatcherError(const RuleCall& call, RuleSyntax syntax) {
+  RuleError error = unknownMatcherMessage(call, syntax);
+  error.traefik = "unsupported function: " + std::string(call.name);
+  return error;
+}
+
+RuleError unknownMatcherMessage(const RuleCall& call, RuleSyntax syntax) {
   std::string name(call.name);
   bool v3 = syntax == RuleSyntax::V3;
   std::string_view same = v3 ? findIgnoringCase(kV3Names, name) : findIgnoringCase(kV2Names, name);

@@ -159,8 +159,13 @@ std::variant<uint32_t, RuleError> buildMatcherV3(const RuleCall& call, MatcherSi
     size_t count = call.args.size();
     if (count < spec.minArgs || count > spec.maxArgs) {
       size_t offset = count > spec.maxArgs ? call.args[spec.maxArgs].offset : call.closeOffset;
-      return RuleError{offset, std::string(spec.name) + " expects " + expectedCount(spec) +
-                                   ", got " + std::to_string(count)};
+      RuleError error{offset, std::string(spec.name) + " expects " + expectedCount(spec) + ", got " +
+                                  std::to_string(count)};
+      std::string allowed;
+      for (size_t n = spec.minArgs; n <= spec.maxArgs; ++n) allowed += (allowed.empty() ? "" : " ") + std::to_string(n);
+      error.traefik = "unexpected number of parameters; got " + std::to_string(count) + ", expected one of [" + allowed + "]";
+      error.matcher = spec.name;
+      return error;
     }
     if (auto error = checkNoEmptyArgument(call, spec.name)) return *error;
     return spec.build(call, sink);

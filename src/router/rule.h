@@ -43,10 +43,18 @@ struct MatchInput {
 struct RuleError {
   size_t offset = 0;
   std::string message; // e.g. "expected ')' after the arguments of Host"
+  // Traefik's own text for the same error, when it has one, so that what tools and people grep
+  // for in the API matches: "unsupported function: QueryRegexp" (while parsing the rule), or
+  // "unexpected number of parameters; got 2, expected one of [1]" (while adding `matcher`).
+  std::string traefik;
+  std::string matcher;  // set for an error Traefik reports while adding that matcher
 
   // Multi-line text: the message, the line of the rule holding the offset, and a caret under
   // the offending character. `rule` must be the text that was compiled.
   std::string describe(std::string_view rule) const;
+  // What the router shows: Traefik's text first when there is one ("error while parsing rule
+  // <rule>: unsupported function: X"), then describe()'s.
+  std::string routerError(std::string_view rule) const;
 };
 
 // An immutable, compiled rule. Create it with compileRule().

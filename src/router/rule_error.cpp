@@ -42,4 +42,13 @@ std::string RuleError::describe(std::string_view rule) const {
   return out;
 }
 
+std::string RuleError::routerError(std::string_view rule) const {
+  std::string out = "invalid rule: ";
+  if (!traefik.empty()) {
+    out += matcher.empty() ? "error while parsing rule " + std::string(rule) : "error while adding rule " + matcher;
+    out += ": " + traefik + "; ";
+  }
+  return out + describe(rule);
+}
+
 } // namespace causeway::router

@@ -371,9 +371,6 @@ std::shared_ptr<TlsStore> TlsStoreBuilder::build(const Providers& providers, std
         else store->exact_.emplace(name, c);
       }
     }
-    if (auto it = tls->stores.find("default"); it != tls->stores.end() && it->second.defaultGeneratedCert)
-      errors.push_back("tls.stores.default.defaultGeneratedCert needs a certificate resolver (ACME), which is not "
-                       "supported yet; the default certificate is used");
     if (auto it = tls->stores.find("default"); it != tls->stores.end() && it->second.defaultCertificate) {
       std::string error;
       const auto& d = *it->second.defaultCertificate;
@@ -385,17 +382,19 @@ std::shared_ptr<TlsStore> TlsStoreBuilder::build(const Providers& providers, std
 }
 
 void TlsStoreBuilder::bindHosts(TlsStore& store, size_t entryPoints, const HostOptions& hostOptions,
-                                std::vector<std::string>& errors) {
+                                std::vector<std::pair<size_t, std::string>>& conflicts) {
   // Which options serve which host, per entryPoint.
   store.hostOptions_.assign(entryPoints, {});
   std::map<std::pair<size_t, std::string>, std::string> chosen;
   for (const auto& [entryPoint, host, optionsName] : hostOptions) {
     if (entryPoint >= entryPoints) continue;
     auto [it, inserted] = chosen.emplace(std::make_pair(entryPoint, host), optionsName);
-    if (!inserted && it->second != optionsName) {
-      errors.push_back("host \"" + host + "\" has conflicting TLS options \"" + it->second + "\" and \"" +
-                       optionsName + "\"; using default");
+    if (!inserted && it->second != optionsName && it->second != "default") {
+      conflicts.emplace_back(entryPoint, host);
       it->second = "default";
+    } else if (!inserted && it->second == "default" && optionsName != "default" &&
+               std::find(conflicts.begin(), conflicts.end(), std::make_pair(entryPoint, host)) == conflicts.end()) {
+      conflicts.emplace_back(entryPoint, host);
     }
   }
   for (const auto& [where, optionsName] : chosen) {

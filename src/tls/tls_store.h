@@ -105,8 +105,10 @@ class TlsStoreBuilder {
   // the store always has a default certificate and options.
   std::shared_ptr<TlsStore> build(const Providers& providers, std::vector<std::string>& errors);
   // Binds routers' hosts to their options, once the routers are known.
+  // Hosts given different options by different routers on one entryPoint get the default
+  // options; each such (entryPoint, host) is added to `conflicts`.
   static void bindHosts(TlsStore& store, size_t entryPoints, const HostOptions& hostOptions,
-                        std::vector<std::string>& errors);
+                        std::vector<std::pair<size_t, std::string>>& conflicts);
 
  private:
   struct Cached {

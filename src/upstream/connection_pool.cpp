@@ -19,7 +19,10 @@ bool makeEndpoint(const std::string& url, std::shared_ptr<const Transport> trans
                     UpstreamEndpoint& endpoint, std::string& error) {
   auto parsed = boost::urls::parse_uri(url);
   if (!parsed) {
-    error = "invalid server URL \"" + url + "\": " + parsed.error().message();
+    if (url.find("://") == std::string::npos)
+      error = "invalid server URL \"" + url + "\": missing scheme; expected http://, https:// or h2c:// before the host";
+    else
+      error = "invalid server URL \"" + url + "\": " + parsed.error().message();
     return false;
   }
   endpoint.url = url;
@@ -36,8 +39,15 @@ bool makeEndpoint(const std::string& url, std::shared_ptr<const Transport> trans
   endpoint.host = host;
   endpoint.port = parsed->has_port() ? parsed->port_number() : (endpoint.scheme == "https" ? 443 : 80);
   if (parsed->has_port() && endpoint.port == 0) {
-    error = "server URL \"" + url + "\" has an invalid port";
-    return false;
+    std::string_view port = parsed->port();
+    if (port.empty() || port.find_first_not_of("0123456789") != std::string_view::npos) {
+      error = "invalid server URL \"" + url + "\": invalid port \":" + std::string(port) + "\" after host";
+      return false;
+    }
+    // Digits out of range: Go's url.Parse accepts them and only the dial fails, so the
+    // service is built and every request to this server gets 502 (Traefik's error-pages
+    // setups rely on it).
+    endpoint.dialError = "dial tcp: address " + std::string(port) + ": invalid port";
   }
   endpoint.authority = std::string(parsed->encoded_host_and_port());
   endpoint.path = std::string(parsed->encoded_path());
@@ -71,6 +81,7 @@ awaitable<Acquired> UpstreamPool::acquire(const UpstreamEndpoint& endpoint, bool
     }
   }
 
+  if (!endpoint.dialError.empty()) co_return result;  // no connection: the caller answers 502
   auto connection = std::make_unique<UpstreamConnection>(io_);
   std::vector<tcp::endpoint> candidates;
   if (endpoint.address) {

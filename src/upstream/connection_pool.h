@@ -44,6 +44,7 @@ struct UpstreamEndpoint {
   std::optional<tcp::endpoint> address;  // set when host is an IP literal
   std::shared_ptr<const Transport> transport;
   uint64_t poolId = 0;      // same id ⇔ connections are interchangeable
+  std::string dialError;    // set when every dial fails at once (a port number out of range)
 };
 
 // Interns (scheme, host, port, transport) into small integers for the pools' hash maps.
