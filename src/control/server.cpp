@@ -121,7 +121,9 @@ std::vector<runtime::EntryPoint> resolveEntryPoints(const config::StaticConfig& 
     ep.graceTimeout = cfg.transport.lifeCycle.graceTimeOut.value;
     ep.keepAliveMaxRequests = uint64_t(std::max(0, cfg.transport.keepAliveMaxRequests));
     ep.keepAliveMaxTime = cfg.transport.keepAliveMaxTime.value;
-    if (cfg.http.maxHeaderBytes > 0) ep.limits.maxHeadBytes = size_t(cfg.http.maxHeaderBytes);
+    // Go reads a head up to maxHeaderBytes plus 4 KiB ("bufio slop", http.Server's
+    // initialReadLimitSize): the request line and headers a Traefik user sized to the limit pass.
+    if (cfg.http.maxHeaderBytes > 0) ep.limits.maxHeadBytes = size_t(cfg.http.maxHeaderBytes) + 4096;
     ep.sanitizePath = cfg.http.sanitizePath;
     const auto& enc = cfg.http.encodedCharacters;
     ep.allowEncoded.slash = enc.allowEncodedSlash;

@@ -207,7 +207,10 @@ std::optional<Target> parseTarget(std::string_view target, std::string_view meth
   rest.remove_prefix(2);
   size_t authorityEnd = rest.find_first_of("/?");
   std::string_view authority = rest.substr(0, authorityEnd);
-  if (!parseAuthority(authority)) return std::nullopt;
+  // "http://@/": an empty userinfo and an empty host. Go then takes the Host field, and
+  // Traefik's routing relies on it; any other userinfo is refused (docs/security.md, S40).
+  if (authority == "@") authority = {};
+  else if (!parseAuthority(authority)) return std::nullopt;
   rest = authorityEnd == std::string_view::npos ? std::string_view{} : rest.substr(authorityEnd);
   if (!validTargetBytes(rest)) return std::nullopt;
   t.form = TargetForm::Absolute;

@@ -62,7 +62,8 @@ struct Target {
 // Splits and validates a request-target against its method (S42–S45, RFC 9112 §3.2):
 //  - origin-form "/p?q" for any method except CONNECT;
 //  - absolute-form "http://h/p?q" with scheme http or https (case-insensitive) and a valid
-//    authority (parseAuthority) for any method except CONNECT;
+//    authority (parseAuthority) for any method except CONNECT; "http://@/p" (empty userinfo and
+//    host) is accepted with an empty absoluteAuthority, so that the Host field routes, as in Go;
 //  - asterisk-form "*" for OPTIONS only; authority-form "h:port" (port required) for
 //    CONNECT only.
 // Rejected (nullopt): anything else ("a", "GET *", "OPTIONS */x", "CONNECT /p"), '#'

@@ -79,6 +79,16 @@ LoadBalancerService::LoadBalancerService(std::string name, std::vector<BalancedS
   if (options_.strategy == BalancerStrategy::P2c ||
       options_.strategy == BalancerStrategy::LeastTime)
     stats_ = std::make_unique<ServerStats[]>(servers_.size());
+  if (options_.strategy == BalancerStrategy::Wrr) {
+    constexpr int64_t kMaxPeriod = 1 << 16;
+    int64_t period = 0;
+    for (int w : weights_) period += std::max(w, 0);
+    if (period > 0 && period <= kMaxPeriod) {
+      std::vector<int64_t> current(servers_.size(), 0);
+      for (int64_t i = 0; i < period; ++i)
+        wrrSequence_.push_back(uint32_t(smoothWrrPick(current, weights_, [](size_t) { return true; })));
+    }
+  }
   if (options_.sticky && options_.strategy != BalancerStrategy::Hrw) {
     sticky_.emplace(*options_.sticky);
     setCookies_.resize(servers_.size());
@@ -108,8 +118,16 @@ size_t LoadBalancerService::pick(unsigned worker, std::string_view clientIp) con
   WorkerState& state = workers_[worker];
   auto isUp = [this](size_t i) { return servers_[i].health->up(); };
   switch (options_.strategy) {
-  case BalancerStrategy::Wrr:
+  case BalancerStrategy::Wrr: {
+    if (!wrrSequence_.empty()) {
+      uint64_t ticket = wrrTicket_.fetch_add(1, std::memory_order_relaxed);
+      size_t chosen = wrrSequence_[ticket % wrrSequence_.size()];
+      if (isUp(chosen)) return chosen;
+    }
+    // A period too long to store, or the scheduled server is down: this worker's own schedule
+    // over the servers that are up.
     return smoothWrrPick(state.wrr, weights_, isUp);
+  }
   case BalancerStrategy::Hrw:
     return hrwPick(clientIp, names_, weights_, isUp);
   case BalancerStrategy::P2c: {

@@ -80,6 +80,12 @@ class LoadBalancerService final : public ServiceHandler {
   std::optional<StickyTable> sticky_;
   std::unique_ptr<WorkerState[]> workers_;
   std::unique_ptr<ServerStats[]> stats_;  // p2c and leasttime
+  // wrr: one schedule for the whole service, as Traefik keeps one, so that the weights hold
+  // exactly over any run of requests whatever worker serves them: the smooth WRR sequence of
+  // one period (the sum of the weights), walked by a shared ticket. Empty when the period is too
+  // long to store (then each worker keeps its own schedule).
+  std::vector<uint32_t> wrrSequence_;
+  alignas(64) mutable std::atomic<uint64_t> wrrTicket_{0};
 };
 
 }  // namespace causeway::service

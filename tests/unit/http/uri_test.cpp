@@ -116,6 +116,15 @@ TEST(Target, S42_AbsoluteForm) {
   EXPECT_EQ(t->absoluteAuthority, "[::1]:80");
   EXPECT_EQ(parseTarget("http://b", "OPTIONS")->path, "*");  // RFC 9112 §3.2.4
   EXPECT_EQ(parseTarget("http://b?x", "OPTIONS")->path, "/");
+  // Empty userinfo and host: the Host field routes (Go, Traefik's TestMuxer); any other
+  // userinfo is refused.
+  t = parseTarget("http://@/", "GET");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->form, TargetForm::Absolute);
+  EXPECT_TRUE(t->absoluteAuthority.empty());
+  EXPECT_EQ(t->path, "/");
+  EXPECT_FALSE(parseTarget("http://@b/", "GET"));
+  EXPECT_FALSE(parseTarget("http://u@/", "GET"));
   for (std::string_view bad :
        {"ftp://b/", "http:/b/", "http:b", "http://", "http:///x", "http://u@b/", "http://b:99999/",
         "ws://b/", "http://b/%zz", "http://b/\x80"})
