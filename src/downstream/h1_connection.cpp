@@ -400,6 +400,7 @@ awaitable<void> Http1Connection<Stream>::lingeringClose() {
   // Half-close, then read and discard for a moment so that closing with unread input
   // does not reset the connection before the client has read our answer.
   phase_ = Phase::Closing;
+  closeNotify();
   error_code ignored;
   socket_.shutdown(tcp::socket::shutdown_send, ignored);
   armIn(std::chrono::seconds(2));
@@ -475,7 +476,10 @@ awaitable<void> Http1Connection<Stream>::run() {
     if (body) ex.record.requestBytes = body->bytes();
     worker_.observeComplete(ex);
     arena_.reset();
-    if (!written || close) break;
+    if (!written || close) {
+      if (written) closeNotify();  // an orderly end, not a broken write
+      break;
+    }
   }
   if (socket_.is_open()) {
     error_code ignored;

@@ -54,6 +54,10 @@ class Http1Connection final : public runtime::DownstreamConnection, public io::W
   awaitable<void> lingeringClose();
   awaitable<bool> writeAll(std::span<const asio::const_buffer> buffers);
   void updateDeadline();
+  // TLS: close_notify before an orderly close (nothing for a plain stream).
+  void closeNotify() {
+    if constexpr (requires(Stream& s) { s.closeNotify(); }) stream_.closeNotify();
+  }
 
   runtime::Worker& worker_;
   const runtime::EntryPoint& entryPoint_;

@@ -94,7 +94,11 @@ class Http2Connection final : public runtime::DownstreamConnection, public io::W
     requestFlush();
   }
 
-  void closeSocket() {
+  // `orderly`: the session ended in good order (its GOAWAY is written): TLS sends close_notify.
+  void closeSocket(bool orderly = false) {
+    if (orderly && !dead_) {
+      if constexpr (requires(Stream& s) { s.closeNotify(); }) stream_.closeNotify();
+    }
     dead_ = true;
     error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
@@ -408,7 +412,7 @@ void Http2Connection<Stream>::armDeadline() {
 template <class Stream>
 void Http2Connection<Stream>::onDeadline() {
   if (streams_.empty() || dead_ || terminating_) {
-    closeSocket();  // idle timeout, the linger after a final GOAWAY, or after reading stopped
+    closeSocket(streams_.empty());  // idle timeout, the linger after a final GOAWAY, or after reading stopped
     return;
   }
   const Clock::time_point now = Clock::now();
@@ -485,7 +489,7 @@ awaitable<void> Http2Connection<Stream>::flush() {
       [this](asio::const_buffer buffer) { return stream_.write(buffer); });
   if (!ok) closeSocket();
   if (closeWhenFlushed_ && !dead_ && !nghttp2_session_want_write(session_)) {
-    closeSocket();
+    closeSocket(true);
   } else if (!dead_ && !terminating_ && !nghttp2_session_want_read(session_) &&
              !nghttp2_session_want_write(session_)) {
     // nghttp2 ended the session (a GOAWAY for a protocol error or a flood is written): the

@@ -443,6 +443,19 @@ awaitable<std::tuple<error_code, size_t>> TlsStream::write(std::span<const asio:
   co_return std::tuple{error_code(), total};
 }
 
+void TlsStream::closeNotify() {
+  if (failed_ || flushing_ || !SSL_is_init_finished(ssl_) || (SSL_get_shutdown(ssl_) & SSL_SENT_SHUTDOWN)) return;
+  SSL_shutdown(ssl_);
+  ERR_clear_error();
+  size_t pending = BIO_ctrl_pending(out_);
+  if (pending == 0) return;
+  sending_.resize(pending);
+  int n = BIO_read(out_, sending_.data(), int(pending));
+  if (n <= 0) return;
+  asio::const_buffer alert(sending_.data(), size_t(n));
+  io::sendNow(socket_, std::span(&alert, 1));
+}
+
 awaitable<void> TlsStream::close() {
   SSL_shutdown(ssl_);
   co_await flush();

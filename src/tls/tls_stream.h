@@ -82,6 +82,11 @@ class TlsStream {
   }
   // Sends close_notify (best effort).
   awaitable<void> close();
+  // Sends close_notify now, without waiting: the alert is handed to the socket if it has room
+  // (it always has at the end of a connection). For every orderly close, downstream and
+  // upstream, as nginx does, so that clients do not see a truncated stream. Does nothing after
+  // an error or when a write is in progress.
+  void closeNotify();
 
   tcp::socket& socket() { return socket_; }
   std::string_view alpn() const;

@@ -59,6 +59,11 @@ class UpstreamConnection : public io::Watched, public io::Abandonable {
  public:
   // 32 KiB: a head and a 16 KiB body arrive in one read (untouched pages cost no memory).
   explicit UpstreamConnection(asio::io_context& io) : socket(io), buffer(32768) {}
+  // A connection that ends in good order (given up by the pool, or its response complete)
+  // says so with close_notify over TLS; a broken or abandoned one just closes.
+  ~UpstreamConnection() override {
+    if (tls && !timedOut && !abandoned && socket.is_open()) tls->closeNotify();
+  }
   void onDeadline() override {
     timedOut = true;
     error_code ignored;
