@@ -20,11 +20,16 @@ $(BUILD_DIR)/build.ninja:
 build: $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# Starts a whoami upstream and causeway on the quickstart configuration.
-run: deps build
+# Builds only the binary (not the tests and micro-benchmarks), then starts a whoami upstream
+# and causeway on the quickstart configuration.
+run: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target causeway
 	@scripts/run-quickstart $(BUILD_DIR)/causeway $(CONFIG)
 
-test: deps build
+# Configures again first: a build directory made by `make run` had no test packages yet.
+test: deps
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+	cmake --build $(BUILD_DIR) -j $(JOBS)
 	@scripts/npm-deps
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
 	$(MAKE) fuzz-smoke
