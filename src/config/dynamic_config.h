@@ -50,6 +50,22 @@ struct RouterObservability {
 // does not have any type defined`).
 inline constexpr std::string_view kServiceWithoutType = "does not have any type defined";
 
+// causeway extension: per-router timeouts (Traefik has entryPoint and transport timeouts only;
+// traefik/traefik#10962). Zero leaves the entryPoint's or the transport's.
+struct RouterTimeouts {
+  Duration requestBody;     // the whole request body must arrive within this (408)
+  Duration responseHeader;  // the upstream's response head within this (504)
+  Duration exchange;        // from the request head to the end of the response (504, or cut)
+  Duration idle;            // HTTP/1.1: keep-alive idle time after this router's response
+
+  static void describe(auto& self, auto& v) {
+    v("requestBody", self.requestBody);
+    v("responseHeader", self.responseHeader);
+    v("exchange", self.exchange);
+    v("idle", self.idle);
+  }
+};
+
 struct Router {
   std::string rule;
   std::optional<std::string> ruleSyntax; // absent → core.defaultRuleSyntax
@@ -60,6 +76,9 @@ struct Router {
   std::optional<RouterTls> tls; // present → TLS-only router
   std::optional<RouterObservability> observability;
   std::vector<std::string> parentRefs; // multi-layer routing
+  // causeway extensions (Traefik reports these keys as unknown; docs/compatibility.md):
+  std::optional<int64_t> maxRequestBodyBytes;  // a larger request body gets 413 before the upstream sees it
+  std::optional<RouterTimeouts> timeouts;
 
   static void describe(auto& self, auto& v) {
     v("rule", self.rule);
@@ -71,6 +90,12 @@ struct Router {
     v("tls", self.tls);
     v("observability", self.observability);
     v("parentRefs", self.parentRefs);
+    v("maxRequestBodyBytes", self.maxRequestBodyBytes);
+    v("timeouts", self.timeouts);
+  }
+
+  void validate(DecodeContext& context) const {
+    if (maxRequestBodyBytes && *maxRequestBodyBytes < 0) context.error("maxRequestBodyBytes must be 0 or more");
   }
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "exchange/middleware_span.h"
+#include "exchange/router_policy.h"
 
 namespace causeway::control {
 
@@ -232,6 +233,15 @@ void SnapshotBuild::buildRouter(const std::string& qualified, const std::string&
   state.priority = priority;
   const exchange::HandlerPtr* service = routerService(r, qualified, provider, where, state);
   if (!service) return;
+  // causeway's router limits (maxRequestBodyBytes, timeouts), in front of the chain.
+  exchange::RouterLimits limits;
+  if (r.maxRequestBodyBytes) limits.maxRequestBodyBytes = *r.maxRequestBodyBytes;
+  if (r.timeouts) {
+    limits.requestBodyTimeout = r.timeouts->requestBody.value;
+    limits.responseHeaderTimeout = r.timeouts->responseHeader.value;
+    limits.exchangeTimeout = r.timeouts->exchange.value;
+    if (r.timeouts->idle.value.count() > 0) limits.idleTimeout = r.timeouts->idle.value;
+  }
   // Middlewares: each entryPoint's defaults, then the router's own. Entry points with
   // different defaults get different chains.
   std::vector<MiddlewareChain> chains;
@@ -269,6 +279,7 @@ void SnapshotBuild::buildRouter(const std::string& qualified, const std::string&
     const bool detailed = tracesInDetail(r, *ep) && !chain.empty();
     std::vector<std::string> names = detailed ? spanNames(chain) : std::vector<std::string>();
     exchange::HandlerPtr handler = compose(chain, *service, qualified, in_.workers, detailed ? &names : nullptr);
+    if (limits.any()) handler = std::make_shared<exchange::RouterPolicy>(limits, std::move(handler));
     addRoute(qualified, state.service, rule, priority, handler, {ep}, tls);
   }
   state.tls = r.tls.has_value() || std::any_of(entryPoints.begin(), entryPoints.end(),

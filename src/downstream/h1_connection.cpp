@@ -116,6 +116,7 @@ Http1Connection<Stream>::Http1Connection(runtime::Worker& worker, const runtime:
     : worker_(worker), entryPoint_(entryPoint), socket_(socket), stream_(stream), info_(info),
       in_(std::move(initial)), arena_(4096) {
   openedAt_ = Clock::now();
+  nextIdleTimeout_ = entryPoint.idleTimeout;
   worker_.track(*this);
   worker_.watchdog().watch(*this);
 }
@@ -174,7 +175,7 @@ awaitable<bool> Http1Connection<Stream>::readHead(http::h1::RequestHead& head) {
     // Go arms ReadTimeout as soon as it reads a connection's first request; idleTimeout
     // only applies between requests of a keep-alive connection.
     bool first = served_ == 0 && entryPoint_.readTimeout.count() > 0;
-    armIn(first ? entryPoint_.readTimeout : entryPoint_.idleTimeout);
+    armIn(first ? entryPoint_.readTimeout : nextIdleTimeout_);
   } else {
     armIn(entryPoint_.readTimeout);
   }
@@ -460,6 +461,11 @@ awaitable<void> Http1Connection<Stream>::run() {
     if (body && !body->finished()) close = true;
     if (ex.request.upgrade && ex.response.status == 101) close = true;
 
+    if (ex.limits.deadline < writeDeadline_) {
+      writeDeadline_ = ex.limits.deadline;  // the router's exchange timeout bounds the write
+      updateDeadline();
+    }
+    nextIdleTimeout_ = ex.limits.idleTimeout.count() >= 0 ? ex.limits.idleTimeout : entryPoint_.idleTimeout;
     bool written = co_await writeResponse(ex, headRequest, close);
     if (!ex.background.empty()) {
       // A request-body pump still runs beside the exchange (HTTP/2 upstream): stop it from

@@ -77,6 +77,7 @@ class Http1Connection final : public runtime::DownstreamConnection, public io::W
   Clock::time_point readDeadline_ = Clock::time_point::max();
   Clock::time_point writeDeadline_ = Clock::time_point::max();
   bool readingBody_ = false;
+  std::chrono::nanoseconds nextIdleTimeout_{0};  // between requests: the entryPoint's, or the last router's
 };
 
 class PlainStream;

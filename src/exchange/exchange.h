@@ -163,6 +163,15 @@ class ExchangeObserver {
   virtual void onComplete(const struct Exchange& ex) {}
 };
 
+// What a router's own limits change for one exchange (router_policy.h); the codecs and the
+// upstream clients read them. Defaults leave the entryPoint's and the transport's.
+struct ExchangeLimits {
+  std::chrono::nanoseconds responseHeaderTimeout{0};  // 0: the transport's
+  std::chrono::nanoseconds idleTimeout{-1};            // < 0: the entryPoint's (HTTP/1.1)
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  bool timedOut = false;  // the router's exchange timeout expired (504 instead of 499)
+};
+
 struct Exchange {
   Exchange(WorkerContext& w, Arena& a, const ConnectionInfo& c) : worker(w), arena(a), connection(c) {}
   Exchange(const Exchange&) = delete;
@@ -175,6 +184,7 @@ struct Exchange {
   Request request;
   Response response;
   RequestRecord record;
+  ExchangeLimits limits;
   io::TaskGroup background;  // joined by the codec before the arena is reset
   io::Abandonable* waiting = nullptr;  // see Abandonable
 

@@ -213,6 +213,11 @@ awaitable<void> LoadBalancerService::handle(exchange::Exchange& ex) const {
   if (stats_) ex.arena.make<InflightGuard>(stats_[index].active);
   ex.record.serviceUrl = server.endpoint.url;
   ex.record.upstreamService = name_;
+  if (ex.limits.timedOut) {
+    ex.record.errorDetail = "router exchange timeout";
+    exchange::statusTextReply(ex, 504);
+    co_return;
+  }
   upstream::ForwardOptions options = options_.forward;
   options.preservePath = server.preservePath;
   bool timed = options_.strategy == BalancerStrategy::LeastTime;
@@ -226,6 +231,10 @@ awaitable<void> LoadBalancerService::handle(exchange::Exchange& ex) const {
   } else {
     int status = upstream::statusFor(result.error);
     ex.record.errorDetail = describe(result.error);
+    if (result.error == upstream::ProxyError::ClientGone && ex.limits.timedOut) {
+      status = 504;  // the router's exchange timeout gave the wait up, not the client
+      ex.record.errorDetail = "router exchange timeout";
+    }
     // Nothing reached a live server: the dial failed (perhaps after a stale pooled connection
     // that forwardHttp1 already replaced), or no request byte was written.
     ex.record.networkError = result.error == upstream::ProxyError::DialFailed ||

@@ -464,7 +464,12 @@ awaitable<ForwardResult> forwardHttp1(exchange::Exchange& ex, const UpstreamEndp
     // Even when the body write failed, the upstream may have answered early (413...).
 
     // 3. The response head, within responseHeaderTimeout.
-    c.armIn(endpoint.transport->responseHeaderTimeout);
+    {
+      auto timeout = ex.limits.responseHeaderTimeout.count() > 0 ? ex.limits.responseHeaderTimeout
+                                                                 : endpoint.transport->responseHeaderTimeout;
+      Clock::time_point at = timeout.count() > 0 ? Clock::now() + timeout : Clock::time_point::max();
+      c.armAt(std::min(at, ex.limits.deadline));  // a router's exchange timeout bounds it too
+    }
     ProxyError error = ex.record.clientGone ? ProxyError::ClientGone : ProxyError::None;
     bool gotBytes = false;
     {

@@ -517,9 +517,12 @@ awaitable<ForwardResult> forwardHttp2(exchange::Exchange& ex, const UpstreamEndp
   session->requestFlush();
 
   // Wait for the response head (responseHeaderTimeout when set).
-  auto timeout = endpoint.transport->responseHeaderTimeout;
-  if (timeout.count() > 0) {
-    asio::steady_timer timer(session->executor(), timeout);
+  auto timeout = ex.limits.responseHeaderTimeout.count() > 0 ? ex.limits.responseHeaderTimeout
+                                                             : endpoint.transport->responseHeaderTimeout;
+  Clock::time_point headDeadline = timeout.count() > 0 ? Clock::now() + timeout : Clock::time_point::max();
+  headDeadline = std::min(headDeadline, ex.limits.deadline);  // a router's exchange timeout bounds it too
+  if (headDeadline != Clock::time_point::max()) {
+    asio::steady_timer timer(session->executor(), headDeadline);
     using namespace asio::experimental::awaitable_operators;
     while (!stream->headDone && !stream->reset) {
       auto which = co_await (stream->headReady.wait() || timer.async_wait(asio::use_awaitable));

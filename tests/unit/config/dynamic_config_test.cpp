@@ -172,7 +172,8 @@ TEST(DynamicConfig, UnknownKeyErrorTextWithYamlLine) {
   ASSERT_EQ(loaded.errors.size(), 1u);
   EXPECT_EQ(loaded.errors[0].toString(),
             "dyn.yml:4:7: http.routers.api: unknown key 'rul'; did you mean 'rule'? expected one of: rule, ruleSyntax, "
-            "priority, entryPoints, middlewares, service, tls, observability, parentRefs");
+            "priority, entryPoints, middlewares, service, tls, observability, parentRefs, "
+            "maxRequestBodyBytes, timeouts");
 }
 
 TEST(DynamicConfig, UnknownKeyErrorTextWithTomlLine) {
@@ -252,7 +253,7 @@ TEST(DynamicConfig, PerElementErrorsLeaveSiblingsIntact) {
             "dyn.yml:15:5: http.services.both: expected exactly one of: loadBalancer, weighted, "
             "mirroring, failover, highestRandomWeight; got loadBalancer, weighted");
   ASSERT_EQ(http.services.at("none").errors.size(), 1u);
-  EXPECT_NE(http.services.at("none").errors[0].message.find("got none"), std::string::npos);
+  EXPECT_NE(http.services.at("none").errors[0].message.find("does not have any type defined"), std::string::npos);
 
   EXPECT_TRUE(http.middlewares.at("ok").ok());
   EXPECT_EQ(http.middlewares.at("ok").value.type, "addPrefix");
