@@ -12,16 +12,7 @@
 namespace causeway::downstream {
 namespace {
 
-// Equality that treats '_' like '-' and ignores case (X_Forwarded_For == X-Forwarded-For).
-bool sameFieldName(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i] == '_' ? '-' : asciiLower(a[i]);
-    char y = b[i] == '_' ? '-' : asciiLower(b[i]);
-    if (x != y) return false;
-  }
-  return true;
-}
+using http::sameFieldName;
 
 constexpr std::array<std::string_view, 13> kManaged = {
     "X-Forwarded-For",  "X-Forwarded-Proto",           "X-Forwarded-Host",

@@ -1,5 +1,7 @@
 #include "downstream/h1_connection.h"
 
+#include <poll.h>
+
 #include <charconv>
 #include <cstring>
 #include <type_traits>
@@ -26,6 +28,7 @@ namespace {
 using http::h1::Framing;
 
 constexpr size_t kBodyChunk = 16384;
+constexpr std::chrono::seconds kClientProbe{1};  // how often a waiting exchange checks its client
 
 // Moves a view into a copy of the buffer it points into. Views that point elsewhere
 // (string literals chosen by the parser, such as "/" for an empty absolute-form path) are
@@ -137,6 +140,20 @@ void Http1Connection<Stream>::drain() {
 
 template <class Stream>
 void Http1Connection<Stream>::onDeadline() {
+  const Clock::time_point now = Clock::now();
+  if (handling_ && !readingBody_ && now < writeDeadline_) {
+    // A probe, not a timeout (docs/security.md, R12).
+    if (peerClosed()) {
+      log::debug("client closed while its request was being handled", {{"peer", info_.peerAddress}});
+      clientLeft_ = true;
+      probeAt_ = Clock::time_point::max();
+      handling_->clientGone();
+    } else {
+      probeAt_ = now + kClientProbe;
+    }
+    updateDeadline();
+    return;
+  }
   // Shut the socket down rather than cancel: the exchange may be waiting on its upstream,
   // with no operation pending here, and must still never write after its deadline.
   timedOut_ = true;
@@ -149,7 +166,16 @@ template <class Stream>
 void Http1Connection<Stream>::updateDeadline() {
   Clock::time_point at = writeDeadline_;
   if (readingBody_ && readDeadline_ < at) at = readDeadline_;
+  if (handling_ && !readingBody_ && probeAt_ < at) at = probeAt_;
   armAt(at);
+}
+
+template <class Stream>
+bool Http1Connection<Stream>::peerClosed() const {
+  // POLLRDHUP: the peer shut down its sending side, seen even with unread bytes queued
+  // (a TLS close_notify, pipelined requests).
+  pollfd p{socket_.native_handle(), POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 template <class Stream>
@@ -238,6 +264,7 @@ int Http1Connection<Stream>::buildRequest(exchange::Exchange& ex, const http::h1
     r.headers.add(rebase(f.name, from, to), rebase(f.value, from, to));
   }
   in_.consume(head.headBytes);
+  if (int status = checkRequestFields(r.headers)) return status;
 
   if (r.method == "CONNECT") return 501;  // Traefik v3.7.9: HTTP/1 CONNECT is not proxied
   const http::Target& target = head.uri;
@@ -344,7 +371,12 @@ awaitable<bool> Http1Connection<Stream>::writeResponse(exchange::Exchange& ex, b
     exchange::BodyChunk chunk = co_await body->read();
     if (chunk.error) {
       close = true;
-      co_return false;  // cannot signal a broken body over HTTP/1: cut the connection
+      if (headPending && !ex.record.clientGone) {
+        // Nothing has been sent: the broken upstream answer becomes a 502 (docs/security.md, R11).
+        exchange::statusTextReply(ex, 502);
+        co_return co_await writeResponse(ex, headRequest, close);
+      }
+      co_return false;  // the response has started: cutting the connection is the only signal
     }
     std::array<asio::const_buffer, 5> buffers;
     size_t count = 0;
@@ -451,7 +483,13 @@ awaitable<void> Http1Connection<Stream>::run() {
     // buffered copy), but whether the connection can be reused depends on this one.
     auto* body = static_cast<RequestBody*>(ex.request.body);
     worker_.observeRequest(ex);
+    handling_ = &ex;
+    clientLeft_ = false;
+    probeAt_ = ex.record.start + kClientProbe;
+    updateDeadline();
     co_await routeAndServe(ex, entryPoint_);
+    handling_ = nullptr;
+    updateDeadline();  // the probe is over
 
     bool close = !keepAlive || draining_ || worker_.draining() || ex.response.closeConnection ||
                  (entryPoint_.keepAliveMaxRequests > 0 && served_ >= entryPoint_.keepAliveMaxRequests) ||
@@ -460,6 +498,7 @@ awaitable<void> Http1Connection<Stream>::run() {
     // An unread request body would be parsed as the next request: never reuse then.
     if (body && !body->finished()) close = true;
     if (ex.request.upgrade && ex.response.status == 101) close = true;
+    if (clientLeft_) close = true;
 
     if (ex.limits.deadline < writeDeadline_) {
       writeDeadline_ = ex.limits.deadline;  // the router's exchange timeout bounds the write

@@ -77,6 +77,13 @@ class Http1Connection final : public runtime::DownstreamConnection, public io::W
   Clock::time_point readDeadline_ = Clock::time_point::max();
   Clock::time_point writeDeadline_ = Clock::time_point::max();
   bool readingBody_ = false;
+  // While the handler waits (request read, response not started), the watchdog checks every
+  // kClientProbe whether the client has gone; if so the exchange is told (clientGone), which
+  // abandons the upstream request, as Go's server cancels the request context on EOF.
+  exchange::Exchange* handling_ = nullptr;
+  Clock::time_point probeAt_ = Clock::time_point::max();
+  bool clientLeft_ = false;
+  bool peerClosed() const;
   std::chrono::nanoseconds nextIdleTimeout_{0};  // between requests: the entryPoint's, or the last router's
 };
 

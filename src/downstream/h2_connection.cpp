@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "core/log.h"
+#include "core/memory_budget.h"
 #include "core/strings.h"
 #include "downstream/forwarded_headers.h"
 #include "downstream/request_prep.h"
@@ -30,7 +31,13 @@
 namespace causeway::downstream {
 namespace {
 
-constexpr size_t kConnectionHeaderBudget = 4 << 20;  // decoded header bytes across open streams
+// Decoded header lists (HPACK amplification, docs/security.md R10): each stream is bounded by
+// maxHeaderBytes and maxHeaderCount (over them: 431), each connection by kConnectionHeaderBudget,
+// and the process by requestHeadBudget(), charged beyond each stream's first kFreeHeaderBytes in
+// kHeaderGranule steps (over either: RST_STREAM REFUSED_STREAM, the client may retry).
+constexpr size_t kConnectionHeaderBudget = 4 << 20;
+constexpr size_t kFreeHeaderBytes = 8 << 10;
+constexpr size_t kHeaderGranule = 64 << 10;
 constexpr int32_t kStreamWindow = 256 * 1024;
 constexpr int32_t kConnectionWindow = 4 << 20;
 constexpr size_t kWriteBatch = 64 * 1024;  // frames gathered into one write
@@ -125,9 +132,14 @@ class Http2Connection final : public runtime::DownstreamConnection, public io::W
   static ssize_t readResponse(nghttp2_session*, int32_t id, uint8_t* buf, size_t length, uint32_t* flags,
                               nghttp2_data_source* source, void* self);
 
+  // Adds SETTINGS_MAX_CONCURRENT_STREAMS to the server's first SETTINGS frame, the frame at
+  // out[first]. nghttp2 is never told the limit: it would answer one stream too many with a
+  // connection error (GOAWAY PROTOCOL_ERROR) and lose every response in flight, where
+  // onBeginHeaders refuses only the excess stream, as Go does.
+  void announceStreamLimit(std::string& out, size_t first);
   // Re-arms the watchdog for the earliest deadline (after streams start or end).
   void armDeadline();
-  // After a response: the connection goes away after keepAliveMaxRequests or keepAliveMaxTime.
+  // After a response: the connection goes away after keepAliveMaxTime.
   void countServed();
 
   H2Stream* find(int32_t id) {
@@ -158,7 +170,8 @@ class Http2Connection final : public runtime::DownstreamConnection, public io::W
   // The earliest stream deadline set since the last scan; may belong to a stream that has
   // finished (onDeadline then rescans), so the read loop never walks the streams.
   Clock::time_point nextStreamDeadline_ = Clock::time_point::max();
-  uint64_t served_ = 0;                   // responses sent (keepAliveMaxRequests)
+  uint64_t accepted_ = 0;                 // streams taken (keepAliveMaxRequests)
+  bool limitAnnounced_ = false;           // SETTINGS_MAX_CONCURRENT_STREAMS is on the wire
   Clock::time_point openedAt_ = Clock::now();  // keepAliveMaxTime
 };
 
@@ -168,13 +181,21 @@ template <class Stream>
 struct Http2Connection<Stream>::H2Stream {
   H2Stream(int32_t streamId, asio::any_io_executor executor)
       : id(streamId), arena(2048), bodyReady(executor), sendReady(executor) {}
+  ~H2Stream() {
+    if (budgetTaken) requestHeadBudget().give(budgetTaken);
+  }
   int32_t id;
   Arena arena;
   // Request head as decoded.
   std::string_view method, scheme, authority, path, protocol;
   http::Headers headers;
   size_t headerBytes = 0;
+  size_t budgetTaken = 0;  // from requestHeadBudget(), given back with the stream
   bool malformed = false;  // RFC 9113 §8.1.1: reset with PROTOCOL_ERROR, never served
+  bool refused = false;    // over a limit before any work: RST_STREAM REFUSED_STREAM at END_HEADERS
+  bool tooLarge = false;   // over maxHeaderBytes or maxHeaderCount: answered 431, fields not kept
+  size_t overflowBytes = 0, overflowFields = 0;  // decoded after tooLarge
+  bool underscore = false; // a field name with '_' under underscoreHeadersStrategy: reject (400)
   std::optional<uint64_t> contentLength;
   // Request body: pieces delivered by DATA frames, consumed by the handler.
   std::deque<std::string> body;
@@ -248,15 +269,23 @@ template <class Stream>
 int Http2Connection<Stream>::onBeginHeaders(nghttp2_session* session, const nghttp2_frame* frame, void* self) {
   auto* c = static_cast<Http2Connection*>(self);
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
-  // Streams whose handlers still run count against the limit even after a reset, so
-  // resetting streams cannot multiply the work sent upstream (Rapid Reset).
-  // Streams decoded in this read but not started yet count too (docs/security.md, F02).
-  if (c->handlers_ + c->ready_.size() >= c->entryPoint_.http2MaxConcurrentStreams || c->goingAway_) {
-    nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_REFUSED_STREAM);
-    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-  }
   auto stream = std::make_shared<H2Stream>(frame->hd.stream_id, c->socket_.get_executor());
-  c->streams_[frame->hd.stream_id] = stream;
+  // Over the stream limit only this stream is refused (RFC 9113 §5.1.2; nghttp2 would end the
+  // connection, so it never learns the limit, see announceStreamLimit). Streams whose handlers
+  // still run count even after a reset, so resets cannot multiply upstream work (Rapid Reset),
+  // and so do streams decoded in this read but not started yet (docs/security.md, F02).
+  if (c->handlers_ + c->ready_.size() >= c->entryPoint_.http2MaxConcurrentStreams || c->goingAway_) {
+    stream->refused = true;
+  } else if (c->entryPoint_.keepAliveMaxRequests > 0 && ++c->accepted_ >= c->entryPoint_.keepAliveMaxRequests) {
+    // The last request this connection takes: GOAWAY names it, later streams are refused
+    // and the client retries them on a new connection (exactly keepAliveMaxRequests served).
+    if (c->accepted_ == c->entryPoint_.keepAliveMaxRequests) {
+      c->goingAway_ = true;
+      nghttp2_submit_goaway(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR, nullptr, 0);
+      c->requestFlush();
+    }
+  }
+  c->streams_[frame->hd.stream_id] = std::move(stream);
   return 0;
 }
 
@@ -266,19 +295,43 @@ int Http2Connection<Stream>::onHeader(nghttp2_session*, const nghttp2_frame* fra
                                       void* self) {
   auto* c = static_cast<Http2Connection*>(self);
   H2Stream* s = c->find(frame->hd.stream_id);
-  if (!s) return 0;
-  // HPACK bomb guard: the decoded list is bounded per stream and per connection.
-  size_t cost = namelen + valuelen + 32;
-  s->headerBytes += cost;
-  c->headerBytes_ += cost;
-  if (s->headerBytes > c->entryPoint_.limits.maxHeadBytes || c->headerBytes_ > kConnectionHeaderBudget ||
-      s->headers.size() >= c->entryPoint_.limits.maxHeaderCount * 2)
-    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // resets the stream
+  // Request trailers are not forwarded; the fields of a stream that will not be served are
+  // decoded (HPACK state) but not kept.
+  if (!s || s->refused || frame->headers.cat == NGHTTP2_HCAT_HEADERS) return 0;
+  const size_t cost = namelen + valuelen + 32;  // HPACK's field size (RFC 7541 §4.1)
+  if (s->tooLarge) {
+    // Past the limits the fields are dropped; a list far past them is an HPACK bomb: nghttp2
+    // checks every field it hands over, so stop the work with a reset (INTERNAL_ERROR).
+    s->overflowBytes += cost;
+    return ++s->overflowFields > 8 * c->entryPoint_.limits.maxHeaderCount ||
+                   s->overflowBytes > c->entryPoint_.limits.maxHeadBytes
+               ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE
+               : 0;
+  }
   std::string_view n(reinterpret_cast<const char*>(name), namelen);
   std::string_view v(reinterpret_cast<const char*>(value), valuelen);
-  bool trailer = frame->headers.cat == NGHTTP2_HCAT_HEADERS;
-  if (trailer) return 0;  // request trailers are not forwarded
-  if (!n.empty() && n[0] == ':') {
+  const bool pseudo = !n.empty() && n[0] == ':';
+  const size_t after = s->headerBytes + cost;
+  if (after > c->entryPoint_.limits.maxHeadBytes || (!pseudo && s->headers.size() >= c->entryPoint_.limits.maxHeaderCount)) {
+    s->tooLarge = true;  // as HTTP/1.1: 431
+    return 0;
+  }
+  if (c->headerBytes_ + cost > kConnectionHeaderBudget) {
+    s->refused = true;
+    return 0;
+  }
+  if (after > kFreeHeaderBytes + s->budgetTaken) {
+    size_t need = after - kFreeHeaderBytes - s->budgetTaken;
+    need = (need + kHeaderGranule - 1) / kHeaderGranule * kHeaderGranule;
+    if (!requestHeadBudget().tryTake(need)) {
+      s->refused = true;
+      return 0;
+    }
+    s->budgetTaken += need;
+  }
+  s->headerBytes = after;
+  c->headerBytes_ += cost;
+  if (pseudo) {
     std::string_view copy = s->arena.copy(v);
     if (n == ":method") s->method = copy;
     else if (n == ":scheme") s->scheme = copy;
@@ -289,6 +342,12 @@ int Http2Connection<Stream>::onHeader(nghttp2_session*, const nghttp2_frame* fra
     }
     else if (n == ":path") s->path = copy;
     else if (n == ":protocol") s->protocol = copy;
+    return 0;
+  }
+  if (c->entryPoint_.underscoreHeaders != runtime::EntryPoint::UnderscoreHeaders::Keep &&
+      n.find('_') != std::string_view::npos) {
+    // underscoreHeadersStrategy applies to every protocol alike (docs/security.md, T09).
+    if (c->entryPoint_.underscoreHeaders == runtime::EntryPoint::UnderscoreHeaders::Reject) s->underscore = true;
     return 0;
   }
   if (n == "content-length") {
@@ -319,6 +378,10 @@ int Http2Connection<Stream>::onFrameRecv(nghttp2_session*, const nghttp2_frame* 
     if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
       if (s->malformed) {
         nghttp2_submit_rst_stream(c->session_, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_PROTOCOL_ERROR);
+        return 0;
+      }
+      if (s->refused) {
+        nghttp2_submit_rst_stream(c->session_, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_REFUSED_STREAM);
         return 0;
       }
       if (endStream) s->endStream = true;
@@ -399,6 +462,26 @@ int Http2Connection<Stream>::onFrameSend(nghttp2_session* session, const nghttp2
 }
 
 template <class Stream>
+void Http2Connection<Stream>::announceStreamLimit(std::string& out, size_t first) {
+  if (out.size() < first + 9) return;  // nothing written yet
+  limitAnnounced_ = true;
+  auto* frame = reinterpret_cast<unsigned char*>(out.data() + first);
+  const size_t length = size_t(frame[0]) << 16 | size_t(frame[1]) << 8 | frame[2];
+  if (frame[3] != NGHTTP2_SETTINGS || (frame[4] & NGHTTP2_FLAG_ACK)) {
+    log::error("HTTP/2: the first frame is not the server's SETTINGS; stream limit not announced");
+    return;
+  }
+  const uint32_t limit = entryPoint_.http2MaxConcurrentStreams;
+  const size_t grown = length + 6;
+  frame[0] = uint8_t(grown >> 16);
+  frame[1] = uint8_t(grown >> 8);
+  frame[2] = uint8_t(grown);
+  const char entry[6] = {0, char(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS), char(limit >> 24), char(limit >> 16),
+                         char(limit >> 8), char(limit)};
+  out.insert(first + 9, entry, sizeof entry);
+}
+
+template <class Stream>
 void Http2Connection<Stream>::armDeadline() {
   if (terminating_) return;  // the linger deadline stands
   if (streams_.empty()) {
@@ -440,9 +523,8 @@ void Http2Connection<Stream>::onDeadline() {
 
 template <class Stream>
 void Http2Connection<Stream>::countServed() {
-  ++served_;
-  if ((entryPoint_.keepAliveMaxRequests > 0 && served_ >= entryPoint_.keepAliveMaxRequests) ||
-      (entryPoint_.keepAliveMaxTime.count() > 0 && Clock::now() - openedAt_ >= entryPoint_.keepAliveMaxTime))
+  // keepAliveMaxRequests is counted as streams are accepted (onBeginHeaders).
+  if (entryPoint_.keepAliveMaxTime.count() > 0 && Clock::now() - openedAt_ >= entryPoint_.keepAliveMaxTime)
     drain();  // GOAWAY, as Go does for a handler's "Connection: close"
 }
 
@@ -484,7 +566,10 @@ template <class Stream>
 awaitable<void> Http2Connection<Stream>::flush() {
   bool ok = co_await writer_.flush(
       [this](std::string& out) {
-        if (!dead_) http::takeFrames(session_, out, kWriteBatch);
+        if (dead_) return;
+        size_t first = out.size();
+        http::takeFrames(session_, out, kWriteBatch);
+        if (!limitAnnounced_) announceStreamLimit(out, first);
       },
       [this](asio::const_buffer buffer) { return stream_.write(buffer); });
   if (!ok) closeSocket();
@@ -538,10 +623,10 @@ awaitable<void> Http2Connection<Stream>::serveStream(std::shared_ptr<H2Stream> s
   // :authority wins over a host field (RFC 9113 §8.3.1); the host field is dropped.
   std::string_view authority = s.authority.empty() ? r.headers.get("host") : s.authority;
   r.headers.remove("host");
-  int status = 0;
+  int status = s.tooLarge ? 431 : s.underscore ? 400 : checkRequestFields(r.headers);
   std::string scratch;
   std::optional<http::Authority> parsedAuthority;
-  if (!authority.empty()) {
+  if (!status && !authority.empty()) {
     parsedAuthority = http::parseAuthority(authority);
     if (!parsedAuthority) status = 400;
   }
@@ -699,8 +784,8 @@ awaitable<void> Http2Connection<Stream>::run(io::ReadBuffer initial) {
   nghttp2_option_del(option);
   nghttp2_session_callbacks_del(callbacks);
 
+  // SETTINGS_MAX_CONCURRENT_STREAMS is added on the wire only (announceStreamLimit).
   nghttp2_settings_entry settings[] = {
-      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, entryPoint_.http2MaxConcurrentStreams},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, uint32_t(kStreamWindow)},
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, uint32_t(std::min<size_t>(entryPoint_.limits.maxHeadBytes, UINT32_MAX))},
       {NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, entryPoint_.http2MaxDecoderHeaderTableSize},

@@ -9,6 +9,29 @@
 
 namespace causeway::downstream {
 
+int checkRequestFields(const http::Headers& headers) {
+  bool authorization = false, proxyAuthorization = false, host = false, contentLength = false;
+  auto once = [](bool& seen) {
+    if (seen) return false;
+    seen = true;
+    return true;
+  };
+  for (const auto& f : headers) {
+    const std::string_view n = f.name;
+    if (n.size() < 4) continue;
+    bool ok = true;
+    switch (n[0] | 0x20) {
+    case 'a': ok = !iequals(n, "authorization") || once(authorization); break;
+    case 'p': ok = !iequals(n, "proxy-authorization") || once(proxyAuthorization); break;
+    case 'h': ok = !iequals(n, "host") || once(host); break;
+    case 'c': ok = !iequals(n, "content-length") || once(contentLength); break;
+    default: break;
+    }
+    if (!ok) return 400;
+  }
+  return 0;
+}
+
 int prepareRequestPath(exchange::Request& r, Arena& arena, const runtime::EntryPoint& entryPoint, std::string& scratch,
                        std::string_view rawPath, std::string_view rawQuery, bool hasQuery, bool asterisk,
                        std::string_view routingHost) {

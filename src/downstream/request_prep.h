@@ -20,6 +20,11 @@ int prepareRequestPath(exchange::Request& r, Arena& arena, const runtime::EntryP
                        std::string_view rawPath, std::string_view rawQuery, bool hasQuery, bool asterisk,
                        std::string_view routingHost);
 
+// 400 when a field that must be single is repeated (Authorization, Proxy-Authorization,
+// Host, Content-Length): two values would give the middlewares and the upstream two
+// different views of one request (docs/security.md, T10). Else 0.
+int checkRequestFields(const http::Headers& headers);
+
 // Routes the exchange on its entryPoint (TLS routers for TLS connections), applies the
 // 421 rule, and runs the matched handler; 404 when nothing matches. ex.snapshot must be
 // pinned by the caller.

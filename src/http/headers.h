@@ -54,6 +54,10 @@ class Headers {
   void set(std::string_view name, std::string_view value);
   // Removes every field called `name`; returns how many were removed.
   size_t remove(std::string_view name);
+  // Removes `name` and its underscore twins ("X_WebAuth_User" for "X-WebAuth-User"), which
+  // CGI, WSGI and nginx-style upstreams read as the same field: before causeway sets a field
+  // an upstream trusts, so that a client cannot smuggle a second value (docs/security.md, S37).
+  size_t removeWithTwins(std::string_view name);
   // Removes fields for which pred(field) is true.
   template <class Pred>
   size_t removeIf(Pred pred) {
@@ -85,6 +89,21 @@ inline void Headers::set(std::string_view name, std::string_view value) {
 
 inline size_t Headers::remove(std::string_view name) {
   return removeIf([name](const HeaderField& f) { return iequals(f.name, name); });
+}
+
+// Equality of field names that ignores case and treats '_' like '-'.
+inline bool sameFieldName(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i] == '_' ? '-' : (a[i] >= 'A' && a[i] <= 'Z' ? char(a[i] + 32) : a[i]);
+    char y = b[i] == '_' ? '-' : (b[i] >= 'A' && b[i] <= 'Z' ? char(b[i] + 32) : b[i]);
+    if (x != y) return false;
+  }
+  return true;
+}
+
+inline size_t Headers::removeWithTwins(std::string_view name) {
+  return removeIf([name](const HeaderField& f) { return sameFieldName(f.name, name); });
 }
 
 }  // namespace causeway::http

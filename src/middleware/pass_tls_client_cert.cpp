@@ -188,7 +188,8 @@ class PassTlsClientCert final : public Handler {
           if (!value.empty()) value += ',';
           value += pemBody(c);
         }
-        ex.request.headers.set("X-Forwarded-Tls-Client-Cert", ex.arena.copy(value));
+        ex.request.headers.removeWithTwins("X-Forwarded-Tls-Client-Cert");
+        ex.request.headers.add("X-Forwarded-Tls-Client-Cert", ex.arena.copy(value));
       }
       if (options_.info) {
         const InfoOptions& info = *options_.info;
@@ -220,7 +221,8 @@ class PassTlsClientCert final : public Handler {
             all += parts[i];
           }
         }
-        ex.request.headers.set("X-Forwarded-Tls-Client-Cert-Info", ex.arena.copy(http::queryEscape(all)));
+        ex.request.headers.removeWithTwins("X-Forwarded-Tls-Client-Cert-Info");
+        ex.request.headers.add("X-Forwarded-Tls-Client-Cert-Info", ex.arena.copy(http::queryEscape(all)));
       }
     }
     co_await next_->handle(ex);

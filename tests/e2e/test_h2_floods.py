@@ -264,7 +264,8 @@ def test_f04_hpack_bomb(target):
         c.close()
     canary.check()
     if survived:
-        assert all(s.reset is not None and s.status in (None, 431) for s in streams), streams[:5]
+        # Over maxHeaderBytes: 431, as over HTTP/1.1 (the fields past the limit are not kept).
+        assert all(s.status == 431 or (s.reset is not None and s.status is None) for s in streams), streams[:5]
         assert after.status == 200, after
     else:
         assert c.goaway is not None and c.goaway.error_code != NO_ERROR

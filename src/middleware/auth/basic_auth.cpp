@@ -65,7 +65,7 @@ class BasicAuth final : public Handler {
     }
     auto& headers = ex.request.headers;
     if (!c_->headerField.empty()) {
-      headers.remove(c_->headerField);
+      headers.removeWithTwins(c_->headerField);
       headers.add(c_->headerField, ex.record.user);
     }
     if (c_->removeHeader) headers.remove("Authorization");

@@ -117,7 +117,7 @@ class DigestAuth final : public Handler {
     ex.record.user = ex.arena.copy(username);
     auto& headers = ex.request.headers;
     if (!c_->headerField.empty()) {
-      headers.remove(c_->headerField);
+      headers.removeWithTwins(c_->headerField);
       headers.add(c_->headerField, ex.record.user);
     }
     if (c_->removeHeader) headers.remove("Authorization");

@@ -355,7 +355,7 @@ class ForwardAuth final : public Handler {
   void copyAuthHeaders(Exchange& ex, const http::Headers& auth) const {
     auto& headers = ex.request.headers;
     for (const auto& name : c_->responseHeaders) {
-      headers.remove(name);
+      headers.removeWithTwins(name);
       for (const auto& f : auth)
         if (iequals(f.name, name)) headers.add(f.name, f.value);
     }

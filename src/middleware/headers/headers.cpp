@@ -184,12 +184,13 @@ class Headers final : public Handler {
     auto& headers = ex.request.headers;
     for (const auto& h : c_->requestHeaders) {
       if (h.value.empty()) {
-        headers.remove(h.name);
+        headers.removeWithTwins(h.name);
         if (h.omitForwardedFor) ex.request.omitForwardedFor = true;
       } else if (h.host) {
         ex.request.authority = h.value;
       } else {
-        headers.set(h.name, h.value);
+        headers.removeWithTwins(h.name);
+        headers.add(h.name, h.value);
       }
     }
   }

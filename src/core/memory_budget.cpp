@@ -1,0 +1,10 @@
+#include "core/memory_budget.h"
+
+namespace causeway {
+
+MemoryBudget& requestHeadBudget() {
+  static MemoryBudget budget(64u << 20);
+  return budget;
+}
+
+}  // namespace causeway

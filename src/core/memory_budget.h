@@ -1,0 +1,43 @@
+// A process-wide byte budget shared by every worker: memory that clients can make the
+// server hold (partial request heads, decoded HTTP/2 header lists) is taken from it before
+// it is allocated and given back when freed, so that many connections together cannot grow
+// the process without bound (docs/security.md, R10). Lock-free; callers take coarse
+// granules, never one field at a time, so the atomic stays off the common path.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+
+namespace causeway {
+
+class MemoryBudget {
+ public:
+  explicit MemoryBudget(size_t limit) : limit_(limit) {}
+
+  // Takes `bytes` if that keeps the total within the limit.
+  bool tryTake(size_t bytes) {
+    size_t used = used_.load(std::memory_order_relaxed);
+    do {
+      if (bytes > limit_.load(std::memory_order_relaxed) - std::min(used, limit_.load(std::memory_order_relaxed)))
+        return false;
+    } while (!used_.compare_exchange_weak(used, used + bytes, std::memory_order_relaxed));
+    return true;
+  }
+  void give(size_t bytes) { used_.fetch_sub(bytes, std::memory_order_relaxed); }
+
+  size_t used() const { return used_.load(std::memory_order_relaxed); }
+  size_t limit() const { return limit_.load(std::memory_order_relaxed); }
+  void setLimit(size_t limit) { limit_.store(limit, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<size_t> used_{0};
+  std::atomic<size_t> limit_;
+};
+
+// Bytes of request heads held beyond each request's free allowance: HTTP/1.1 heads still
+// being read, and HTTP/2 header lists decoded for open streams. Set at start from the
+// static configuration (a causeway extension); 64 MiB by default.
+MemoryBudget& requestHeadBudget();
+
+}  // namespace causeway
