@@ -6,10 +6,19 @@
 #include <string_view>
 
 #include "app/commands.h"
+#include "core/memory_budget.h"
+
+#ifdef CAUSEWAY_WITH_MIMALLOC
+#include <mimalloc.h>
+#endif
 
 extern char** environ;
 
 int main(int argc, char** argv) {
+#ifdef CAUSEWAY_WITH_MIMALLOC
+  // Freed pages go back to the system soon after a spike rather than staying in the heaps.
+  causeway::setMemoryTrimmer([] { mi_collect(true); });
+#endif
   causeway::app::CommandLine cl;
   for (char** e = environ; e && *e; ++e) cl.environ.emplace_back(*e);
   std::error_code ec;

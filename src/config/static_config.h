@@ -168,6 +168,18 @@ struct Ping {
   }
 };
 
+// causeway extension: process-wide resource bounds (docs/security.md, "Limits and defaults").
+struct ProcessLimits {
+  // Bytes of request heads held beyond each request's free allowance, across every
+  // connection: HTTP/1.1 heads still being read and HTTP/2 header lists of open streams.
+  int64_t requestHeadMemory = 64 << 20;
+
+  static void describe(auto& self, auto& v) { v("requestHeadMemory", self.requestHeadMemory); }
+  void validate(DecodeContext& context) const {
+    if (requestHeadMemory < (1 << 20)) context.error("limits.requestHeadMemory must be at least 1048576 (1 MiB)");
+  }
+};
+
 struct Core {
   std::string defaultRuleSyntax = "v3";
 
@@ -210,6 +222,7 @@ struct StaticConfig {
   std::optional<Node> ocsp;
   std::optional<Node> hub;
   int workers = 0; // causeway extension: worker threads; 0 = one per CPU core
+  ProcessLimits limits; // causeway extension
 
   static void describe(auto& self, auto& v) {
     v("global", self.global);
@@ -231,6 +244,7 @@ struct StaticConfig {
     v("ocsp", self.ocsp, NotYet{"OCSP stapling is not supported yet; no OCSP response is stapled"});
     v("hub", self.hub, NotYet{"Traefik Hub is not supported: causeway serves the open parts of its gateways itself; hub is ignored"});
     v("workers", self.workers);
+    v("limits", self.limits);
   }
 
   void validate(DecodeContext& context) const {

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "core/log.h"
+#include "core/memory_budget.h"
 #include "core/strings.h"
 
 namespace causeway::control {
@@ -161,6 +162,7 @@ Server::Server(const config::StaticConfig& config, std::vector<runtime::EntryPoi
     : config_(config), entryPoints_(std::move(entryPoints)) {
   unsigned count = config.workers > 0 ? unsigned(config.workers) : std::thread::hardware_concurrency();
   if (count == 0) count = 1;
+  requestHeadBudget().setLimit(size_t(config.limits.requestHeadMemory));
   for (unsigned i = 0; i < count; ++i) {
     workers_.push_back(std::make_unique<runtime::Worker>(i, snapshots_, observers_, entryPoints_.size()));
     listeners_.push_back(std::make_unique<downstream::Listener>(*workers_.back()));

@@ -7,4 +7,14 @@ MemoryBudget& requestHeadBudget() {
   return budget;
 }
 
+namespace {
+std::atomic<void (*)()> trimmer{nullptr};
+}  // namespace
+
+void setMemoryTrimmer(void (*t)()) { trimmer.store(t, std::memory_order_relaxed); }
+
+void trimFreeMemory() {
+  if (auto t = trimmer.load(std::memory_order_relaxed)) t();
+}
+
 }  // namespace causeway

@@ -40,4 +40,10 @@ class MemoryBudget {
 // static configuration (a causeway extension); 64 MiB by default.
 MemoryBudget& requestHeadBudget();
 
+// Gives memory that the allocator holds but nothing uses back to the system. The program
+// sets the trimmer for its allocator at start (mimalloc: mi_collect); each worker calls
+// trimFreeMemory() from its own thread every few seconds (allocators keep per-thread heaps).
+void setMemoryTrimmer(void (*trimmer)());
+void trimFreeMemory();
+
 }  // namespace causeway

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "core/log.h"
+#include "core/memory_budget.h"
 #include "core/strings.h"
 #include "downstream/forwarded_headers.h"
 #include "downstream/request_prep.h"
@@ -28,7 +29,11 @@ namespace {
 using http::h1::Framing;
 
 constexpr size_t kBodyChunk = 16384;
-constexpr std::chrono::seconds kClientProbe{1};  // how often a waiting exchange checks its client
+constexpr std::chrono::seconds kClientProbe{1};
+// A request head up to this size needs nothing from requestHeadBudget(); beyond it the read
+// buffer grows in steps of at least kHeadGranule taken from the budget.
+constexpr size_t kFreeHeadBytes = 16 << 10;
+constexpr size_t kHeadGranule = 64 << 10;  // how often a waiting exchange checks its client
 
 // Moves a view into a copy of the buffer it points into. Views that point elsewhere
 // (string literals chosen by the parser, such as "/" for an empty absolute-form path) are
@@ -127,6 +132,15 @@ Http1Connection<Stream>::Http1Connection(runtime::Worker& worker, const runtime:
 template <class Stream>
 Http1Connection<Stream>::~Http1Connection() {
   arena_.reset();
+  if (headBudget_) requestHeadBudget().give(headBudget_);
+}
+
+template <class Stream>
+void Http1Connection<Stream>::giveBackHeadMemory() {
+  if (headBudget_ == 0 || in_.size() > kFreeHeadBytes) return;
+  in_.shrink(kFreeHeadBytes);
+  requestHeadBudget().give(headBudget_);
+  headBudget_ = 0;
 }
 
 template <class Stream>
@@ -228,7 +242,21 @@ awaitable<bool> Http1Connection<Stream>::readHead(http::h1::RequestHead& head) {
       }
     }
     if (draining_ && in_.empty()) co_return false;
-    auto buffer = in_.prepare(2048, entryPoint_.limits.maxHeadBytes + 4096);
+    // Past kFreeHeadBytes the buffer grows only with memory taken from the process-wide
+    // budget (docs/security.md, R10): when many clients send huge heads at once, the one that
+    // finds it spent gets 431 instead of the process growing without bound.
+    const size_t hardLimit = entryPoint_.limits.maxHeadBytes + 4096;
+    auto buffer = in_.prepare(2048, std::min(hardLimit, kFreeHeadBytes + headBudget_));
+    if (buffer.size() == 0 && kFreeHeadBytes + headBudget_ < hardLimit) {
+      size_t more = std::min(std::max(kFreeHeadBytes + headBudget_, kHeadGranule), hardLimit - kFreeHeadBytes - headBudget_);
+      if (!requestHeadBudget().tryTake(more)) {
+        log::debug("request head memory budget spent; answering 431", {{"peer", info_.peerAddress}});
+        co_await writeError(431);
+        co_return false;
+      }
+      headBudget_ += more;
+      buffer = in_.prepare(2048, std::min(hardLimit, kFreeHeadBytes + headBudget_));
+    }
     if (buffer.size() == 0) {
       co_await writeError(431);
       co_return false;
@@ -264,6 +292,7 @@ int Http1Connection<Stream>::buildRequest(exchange::Exchange& ex, const http::h1
     r.headers.add(rebase(f.name, from, to), rebase(f.value, from, to));
   }
   in_.consume(head.headBytes);
+  giveBackHeadMemory();
   if (int status = checkRequestFields(r.headers)) return status;
 
   if (r.method == "CONNECT") return 501;  // Traefik v3.7.9: HTTP/1 CONNECT is not proxied

@@ -84,6 +84,8 @@ class Http1Connection final : public runtime::DownstreamConnection, public io::W
   Clock::time_point probeAt_ = Clock::time_point::max();
   bool clientLeft_ = false;
   bool peerClosed() const;
+  size_t headBudget_ = 0;  // taken from requestHeadBudget() for a large head being read
+  void giveBackHeadMemory();
   std::chrono::nanoseconds nextIdleTimeout_{0};  // between requests: the entryPoint's, or the last router's
 };
 

@@ -35,6 +35,20 @@ class ReadBuffer {
       begin_ = end_ = 0;
     }
   }
+  // Gives back memory past `capacity` when what is held fits in it (after a large head).
+  void shrink(size_t capacity) {
+    if (capacity_ <= capacity || end_ - begin_ > capacity) return;
+    if (begin_ == end_) {
+      release();
+      return;
+    }
+    auto smaller = std::make_unique_for_overwrite<char[]>(capacity);
+    std::memcpy(smaller.get(), data_.get() + begin_, end_ - begin_);
+    data_ = std::move(smaller);
+    capacity_ = capacity;
+    end_ -= begin_;
+    begin_ = 0;
+  }
   size_t capacity() const { return capacity_; }
 
  private:

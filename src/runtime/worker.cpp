@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "core/log.h"
+#include "core/memory_budget.h"
 
 namespace causeway::runtime {
 
@@ -71,6 +72,14 @@ awaitable<void> Worker::tickLoop() {
     auto now = Clock::now();
     watchdog().tick(now);
     if (++ticks % 10 == 0) pool_.sweep(now);
+    if (ticks % 20 == 0) {
+      // After a spike (connections fell to less than half the peak since the last check),
+      // freed memory goes back to the system (docs/security.md, R10); steady load never trims.
+      int64_t open = int64_t(activeConnections());
+      if (open * 2 < connectionPeak_) trimFreeMemory();
+      connectionPeak_ = open;
+    }
+    connectionPeak_ = std::max(connectionPeak_, int64_t(activeConnections()));
   }
 }
 

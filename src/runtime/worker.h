@@ -92,6 +92,7 @@ class Worker final : public exchange::WorkerContext {
   bool draining_ = false;
   std::atomic<size_t> activeConnections_{0};
   std::unique_ptr<std::atomic<int64_t>[]> openByEntryPoint_;  // by EntryPoint::index
+  int64_t connectionPeak_ = 0;  // most open connections seen since the last trim check
   boost::intrusive::list<DownstreamConnection, boost::intrusive::constant_time_size<false>> connections_;
 };
 
