@@ -13,7 +13,7 @@ import pytest
 from hyperframe.frame import HeadersFrame
 
 from h2probe import REFUSED_STREAM, H2Client, block, indexed, literal, request_headers
-from harness import (Causeway, ScriptedUpstream, raw_request, responses, rss_kib, to_yaml, wait_until)
+from harness import Causeway, ScriptedUpstream, raw_request, rss_kib, to_yaml, wait_log, wait_until
 from recorder import Recorder
 
 MiB = 1024  # rss_kib() is in KiB
@@ -36,8 +36,7 @@ def proxy(upstream_url, static_extra="", entrypoint_extra=None, workers=1, route
         dynamic["http"]["middlewares"] = middlewares
     cw = Causeway(dynamic={"d.yml": to_yaml(dynamic) + "\n"}, static_extra=static_extra,
                   entrypoint_extra=entrypoint_extra, workers=workers)
-    wait_until(lambda: raw_request(cw.port(), b"GET /ready HTTP/1.1\r\nHost: a\r\n\r\n").startswith(b"HTTP/1.1 200"),
-               message="routes ready")
+    wait_log(cw, "configuration published")
     return cw
 
 
@@ -146,3 +145,197 @@ def test_partial_heads_are_bounded_and_returned(rec):
     assert [r.target for r in rec.requests() if r.target == "/big"] == []
     assert raw_request(cw.port(), b"GET /after HTTP/1.1\r\nHost: a\r\n\r\n").startswith(b"HTTP/1.1 200")
     cw.stop()
+
+
+# ---------------------------------------------------------------------------------------
+# 2. A client that leaves cancels its upstream request (HTTP/1.1).
+
+def test_client_that_leaves_cancels_the_upstream_request():
+    held = []
+    closed = []
+
+    def hang(conn, head, rest, upstream, index):
+        held.append(index)
+        conn.settimeout(30)
+        try:
+            while upstream.recv(conn, index):  # never answers; returns when causeway gives up
+                pass
+        except OSError:
+            pass
+        closed.append(index)
+
+    up = ScriptedUpstream(hang)
+    cw = proxy(up.url)
+    fds0 = fd_count(cw.pid)
+    clients = []
+    for _ in range(20):
+        s = socket.create_connection(("127.0.0.1", cw.port()), timeout=5)
+        s.sendall(b"GET /hang HTTP/1.1\r\nHost: a\r\n\r\n")
+        clients.append(s)
+    wait_until(lambda: len(held) == 20, message="20 requests upstream")
+    time.sleep(0.3)
+    for s in clients:
+        s.close()
+    began = time.time()
+    wait_until(lambda: len(closed) == 20, timeout=6, message="upstream requests abandoned")
+    took = time.time() - began
+    wait_until(lambda: fd_count(cw.pid) <= fds0, timeout=5, message="client sockets closed")
+    report("client leaves", upstream_requests=20, abandoned=len(closed), seconds=round(took, 2),
+           fds_before=fds0, fds_after=fd_count(cw.pid))
+    cw.stop()
+    up.stop()
+
+
+def test_half_closed_pipelined_client_is_still_answered_quickly(rec):
+    """A quick answer is not affected: the probe only starts after a second of waiting."""
+    cw = proxy(rec.url)
+    s = socket.create_connection(("127.0.0.1", cw.port()), timeout=5)
+    s.sendall(b"GET /one HTTP/1.1\r\nHost: a\r\n\r\n")
+    s.shutdown(socket.SHUT_WR)
+    data = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    assert data.startswith(b"HTTP/1.1 200"), data[:100]
+    cw.stop()
+
+
+# ---------------------------------------------------------------------------------------
+# 5. HTTP/2 stream limit: only the excess stream is refused; keepAliveMaxRequests is exact.
+
+def slow_answer(conn, head, rest, upstream, index):
+    time.sleep(0.5)
+    body = head.split(b" ")[1]
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+
+
+def test_h2_one_stream_over_the_limit_is_refused_alone():
+    up = ScriptedUpstream(slow_answer)
+    cw = proxy(up.url, entrypoint_extra={"web": "http2:\n  maxConcurrentStreams: 10"})
+    c = H2Client(cw.port())
+    c.wait_settings()
+    assert c.server_settings.get(3) == 10, c.server_settings  # SETTINGS_MAX_CONCURRENT_STREAMS
+    hb = block(request_headers(authority="a.test", path="/slow"))
+    sids = [c.new_stream_id() for _ in range(11)]
+    c.send_raw(b"".join(HeadersFrame(s, data=hb, flags=["END_HEADERS", "END_STREAM"]).serialize() for s in sids))
+    for s in sids:
+        c.streams.setdefault(s, __import__("h2probe").Stream(s))
+    c.wait(lambda: all(c.streams[s].done for s in sids), timeout=10)
+    statuses = [c.streams[s].status for s in sids]
+    resets = [c.streams[s].reset for s in sids]
+    report("h2 stream limit", statuses=statuses, resets=resets, goaway=c.goaway)
+    assert c.goaway is None
+    assert statuses[:10] == [200] * 10
+    assert resets[10] == REFUSED_STREAM and statuses[10] is None
+    # The connection goes on serving.
+    assert c.wait_stream(c.request(authority="a.test", path="/next")).status == 200
+    c.close()
+    cw.stop()
+    up.stop()
+
+
+def test_h2_keepalive_max_requests_is_exact(rec):
+    cw = proxy(rec.url, entrypoint_extra={"web": "transport:\n  keepAliveMaxRequests: 5"})
+    c = H2Client(cw.port())
+    c.wait_settings()
+    hb = block(request_headers(authority="a.test", path="/ka"))
+    sids = [c.new_stream_id() for _ in range(8)]
+    c.send_raw(b"".join(HeadersFrame(s, data=hb, flags=["END_HEADERS", "END_STREAM"]).serialize() for s in sids))
+    for s in sids:
+        c.streams.setdefault(s, __import__("h2probe").Stream(s))
+    c.wait(lambda: all(c.streams[s].done for s in sids) or c.closed, timeout=10)
+    statuses = [c.streams[s].status for s in sids]
+    report("h2 keepAliveMaxRequests=5", statuses=statuses,
+           goaway_last=c.goaway and c.goaway.last_stream_id)
+    assert statuses[:5] == [200] * 5
+    assert all(st is None for st in statuses[5:]), statuses
+    assert c.goaway is not None and c.goaway.last_stream_id == sids[4]
+    assert len([r for r in rec.requests() if r.target == "/ka"]) == 5
+    c.close()
+    cw.stop()
+
+
+# ---------------------------------------------------------------------------------------
+# 7. One view of each request: a repeated single field is refused; underscore twins of the
+#    fields causeway sets never reach the upstream.
+
+@pytest.mark.parametrize("name", ["Authorization", "Proxy-Authorization", "Content-Length"])
+def test_repeated_single_fields_are_refused(rec, name):
+    cw = proxy(rec.url)
+    value = "0" if name == "Content-Length" else "Basic dXNlcjpwYXNz"
+    raw = raw_request(cw.port(), f"GET /dup HTTP/1.1\r\nHost: a\r\n{name}: {value}\r\n{name}: {value}\r\n\r\n".encode())
+    assert raw.startswith(b"HTTP/1.1 400"), raw[:100]
+    c = H2Client(cw.port())
+    st = c.wait_stream(c.request(authority="a.test", path="/dup",
+                                 headers=[(name.lower(), value), (name.lower(), value)]))
+    c.close()
+    assert st.status == 400 or st.reset is not None, st
+    assert [r for r in rec.requests() if r.target == "/dup"] == []
+    cw.stop()
+
+
+def test_underscore_twin_of_a_header_causeway_sets_is_stripped(rec):
+    import base64
+    import hashlib
+    sha = base64.b64encode(hashlib.sha1(b"secret").digest()).decode()
+    cw = proxy(rec.url, routers={"all": {"rule": "PathPrefix(`/`)", "service": "up", "middlewares": ["auth"]}},
+               middlewares={"auth": {"basicAuth": {"users": [f"admin:{{SHA}}{sha}"], "headerField": "X-WebAuth-User"}}})
+    token = base64.b64encode(b"admin:secret").decode()
+    raw = raw_request(cw.port(), (f"GET /who HTTP/1.1\r\nHost: a\r\nAuthorization: Basic {token}\r\n"
+                                  "X_WebAuth_User: root\r\nx-webauth_user: root\r\n\r\n").encode())
+    assert raw.startswith(b"HTTP/1.1 200"), raw[:100]
+    got = [r for r in rec.requests() if r.target == "/who"][0]
+    names = {k.lower(): v for k, v in got.headers}
+    report("underscore twins", upstream_headers=got.headers)
+    assert got.values("X-WebAuth-User") == ["admin"]
+    assert not any("_" in k for k in names), got.headers
+    cw.stop()
+
+
+# ---------------------------------------------------------------------------------------
+# 8. The same header limits on HTTP/1.1 and HTTP/2: 431 over maxHeaderCount (100).
+
+@pytest.mark.parametrize("count", [150, 300])
+def test_header_count_limit_is_the_same_on_both_protocols(rec, count):
+    cw = proxy(rec.url)
+    fields = "".join(f"X-F{i}: v\r\n" for i in range(count))
+    raw = raw_request(cw.port(), f"GET /many HTTP/1.1\r\nHost: a\r\n{fields}\r\n".encode())
+    c = H2Client(cw.port())
+    st = c.wait_stream(c.request(authority="a.test", path="/many", headers=[(f"x-f{i}", "v") for i in range(count)]))
+    c.close()
+    report(f"{count} fields", h1=raw[:12], h2=st)
+    assert raw.startswith(b"HTTP/1.1 431"), raw[:100]
+    assert st.status == 431, st
+    assert [r for r in rec.requests() if r.target == "/many"] == []
+    cw.stop()
+
+
+def test_h2_underscore_strategy_applies(rec):
+    cw = proxy(rec.url, entrypoint_extra={"web": "http:\n  underscoreHeadersStrategy: reject"})
+    c = H2Client(cw.port())
+    st = c.wait_stream(c.request(authority="a.test", path="/us", headers=[("x_user", "root")]))
+    c.close()
+    raw = raw_request(cw.port(), b"GET /us HTTP/1.1\r\nHost: a\r\nX_User: root\r\n\r\n")
+    assert st.status == 400, st
+    assert raw.startswith(b"HTTP/1.1 400"), raw[:100]
+    assert [r for r in rec.requests() if r.target == "/us"] == []
+    cw.stop()
+
+
+# ---------------------------------------------------------------------------------------
+# 9. A broken upstream answer is a 502 while nothing has been sent.
+
+def test_bad_chunk_size_before_any_byte_is_a_502():
+    def broken(conn, head, rest, upstream, index):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nZ\r\nhello\r\n0\r\n\r\n")
+        time.sleep(0.5)
+
+    up = ScriptedUpstream(broken)
+    cw = proxy(up.url)
+    raw = raw_request(cw.port(), b"GET /chunk HTTP/1.1\r\nHost: a\r\n\r\n")
+    report("bad chunk size", answer=raw[:40])
+    assert raw.startswith(b"HTTP/1.1 502"), raw[:100]
+    cw.stop()
+    up.stop()
