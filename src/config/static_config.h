@@ -22,11 +22,13 @@ struct FileProvider {
   std::string directory; // or every .yml/.yaml/.toml file in a directory
   bool watch = true;
   bool debugLogGeneratedTemplate = false;
+  bool guardRouterLoss = true;  // causeway extension (docs/security.md, R13)
 
   static void describe(auto& self, auto& v) {
     v("filename", self.filename);
     v("directory", self.directory);
     v("watch", self.watch);
+    v("guardRouterLoss", self.guardRouterLoss);
     v("debugLogGeneratedTemplate", self.debugLogGeneratedTemplate);
   }
 

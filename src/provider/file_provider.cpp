@@ -21,6 +21,15 @@ bool isConfigFile(const fs::path& path) {
   return ext == ".yml" || ext == ".yaml" || ext == ".toml";
 }
 
+size_t countRouters(const config::Node& root) {
+  size_t n = 0;
+  for (const char* protocol : {"http", "tcp", "udp"})
+    if (const config::Node* section = root.find(protocol))
+      if (const config::Node* routers = section->isMap() ? section->find("routers") : nullptr)
+        n += routers->isMap() ? routers->size() : 0;
+  return n;
+}
+
 bool isHidden(const fs::path& path) {
   std::string name = path.filename().string();
   return !name.empty() && name[0] == '.';
@@ -176,6 +185,8 @@ LoadResult FileProvider::load() {
   }
   result.ok = ok;
   result.config.root = std::move(merged);
+  // The first good load is the baseline for guardRouterLoss (whoever sends it on).
+  if (ok && !lastRouters_) lastRouters_ = countRouters(result.config.root);
   return result;
 }
 
@@ -230,6 +241,12 @@ void FileProvider::readEvents() {
       auto* event = reinterpret_cast<const inotify_event*>(eventBuffer_.data() + at);
       std::string file = event->len ? std::string(event->name) : std::string();
       at += sizeof(inotify_event) + event->len;
+      if (!file.empty()) {
+        // A file modified and not yet closed is being written: wait for IN_CLOSE_WRITE.
+        std::string key = std::to_string(event->wd) + "/" + file;
+        if (event->mask & IN_MODIFY) writing_.insert(key);
+        if (event->mask & (IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)) writing_.erase(key);
+      }
       if (!watchedName.empty()) {
         // Single-file mode watches the parent directory: only that file matters.
         if (file == watchedName) relevant = true;
@@ -250,15 +267,46 @@ void FileProvider::scheduleReload() {
   debounce_->async_wait([this](error_code ec) {
     if (ec) return;
     if (!options_.directory.empty()) addWatches();
+    // Apply only a quiet change: nothing open for writing, sizes and mtimes as at the last
+    // check (a file written in several parts is never published half-way).
+    const Clock::time_point now = Clock::now();
+    if (waitingSince_ == Clock::time_point{}) waitingSince_ = now;
+    std::string current = signature();
+    bool quiet = writing_.empty() && current == pendingSignature_;
+    if (!quiet && now - waitingSince_ < options_.maxWriteWait) {
+      pendingSignature_ = std::move(current);
+      debounce_->expires_after(options_.quietPeriod);
+      debounce_->async_wait([this](error_code ec) {
+        if (!ec) scheduleReload();
+      });
+      return;
+    }
+    if (!quiet) log::warn("configuration files still changing; applying them as they are now", {{"providerName", name_}});
+    waitingSince_ = {};
+    pendingSignature_.clear();
+    writing_.clear();
     emitIfChanged();
   });
 }
 
-void FileProvider::reload() {
-  if (control_) asio::post(*control_, [this] { emitIfChanged(); });
+std::string FileProvider::signature() const {
+  std::vector<config::ConfigError> ignored;
+  std::string out;
+  for (const auto& file : listFiles(ignored)) {
+    struct stat st{};
+    if (::stat(file.c_str(), &st) != 0) continue;
+    out += file;
+    out += ':' + std::to_string(st.st_size) + ':' + std::to_string(st.st_mtim.tv_sec) + '.' +
+           std::to_string(st.st_mtim.tv_nsec) + ':' + std::to_string(st.st_ino) + '\n';
+  }
+  return out;
 }
 
-void FileProvider::emitIfChanged() {
+void FileProvider::reload() {
+  if (control_) asio::post(*control_, [this] { emitIfChanged(true); });
+}
+
+void FileProvider::emitIfChanged(bool forced) {
   LoadResult result = load();
   for (const auto& error : result.errors) {
     if (error.warning) log::warn(error.toString(), {{"providerName", name_}});
@@ -274,8 +322,20 @@ void FileProvider::emitIfChanged() {
     log::debug("configuration unchanged", {{"providerName", name_}});
     return;
   }
+  const size_t routers = countRouters(result.config.root);
+  // Suspicious: everything gone, or more than half of at least four routers.
+  if (options_.guardRouterLoss && !forced && lastRouters_ > 0 &&
+      (routers == 0 || (lastRouters_ >= 4 && routers * 2 < lastRouters_))) {
+    log::error("configuration change held back: it would drop " + std::to_string(lastRouters_ - routers) + " of " +
+                   std::to_string(lastRouters_) +
+                   " routers (an empty or truncated file?); keeping the last good configuration. Send SIGHUP to "
+                   "apply it anyway, or set providers.file.guardRouterLoss=false",
+               {{"providerName", name_}, {"routers", std::to_string(routers)}});
+    return;
+  }
   emitted_ = true;
   lastFingerprint_ = fingerprint;
+  lastRouters_ = routers;
   if (sink_) sink_(std::move(result.config));
 }
 

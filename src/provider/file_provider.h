@@ -3,14 +3,19 @@
 // `watch` (default true) changes are picked up through inotify, debounced; SIGHUP re-reads
 // too. A file that does not parse keeps the last good configuration of the provider
 // running and the error (file:line) is logged. When two files define the same element,
-// the first file (by path order) wins and a warning names both, as Traefik does.
+// the first file (by path order) wins and a warning names both, as Traefik does. A change
+// is applied only when the files are quiet (not open for writing, size and mtime steady for
+// quietPeriod), and a change that empties the configuration or drops most routers is held
+// back with a loud error until SIGHUP (guardRouterLoss).
 #pragma once
 
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 
 #include "config/parse.h"
+#include "core/clock.h"
 #include "provider/provider.h"
 
 namespace causeway::provider {
@@ -20,6 +25,13 @@ struct FileProviderOptions {
   std::string directory;
   bool watch = true;
   std::chrono::milliseconds debounce{50};
+  // A change is applied only once the files have kept the same size and modification time
+  // for this long, and none is open for writing (docs/security.md, R13).
+  std::chrono::milliseconds quietPeriod{200};
+  std::chrono::milliseconds maxWriteWait{10000};  // a file held open for writing longer: applied anyway
+  // Keep the last good configuration when a change empties it or drops most of its routers
+  // (a truncated or half-written file); SIGHUP applies it anyway. causeway extension.
+  bool guardRouterLoss = true;
 };
 
 class FileProvider final : public Provider {
@@ -42,7 +54,9 @@ class FileProvider final : public Provider {
   void addWatches();
   void readEvents();
   void scheduleReload();
-  void emitIfChanged();
+  void emitIfChanged(bool forced = false);
+  // Sizes and modification times of the files now (the quiet-period check).
+  std::string signature() const;
   std::vector<std::string> listFiles(std::vector<config::ConfigError>& errors) const;
   const config::ParseResult& parse(const std::string& path, std::vector<config::ConfigError>& errors);
 
@@ -58,6 +72,10 @@ class FileProvider final : public Provider {
   std::array<char, 16384> eventBuffer_{};
   uint64_t lastFingerprint_ = 0;
   bool emitted_ = false;
+  size_t lastRouters_ = 0;               // routers in the last configuration sent
+  std::set<std::string> writing_;        // files modified and not closed yet (inotify)
+  std::string pendingSignature_;         // at the previous quiet-period check
+  Clock::time_point waitingSince_{};     // the first check of the current change
 };
 
 }  // namespace causeway::provider

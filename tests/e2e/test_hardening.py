@@ -339,3 +339,79 @@ def test_bad_chunk_size_before_any_byte_is_a_502():
     assert raw.startswith(b"HTTP/1.1 502"), raw[:100]
     cw.stop()
     up.stop()
+
+
+# ---------------------------------------------------------------------------------------
+# 3. Reloads never publish a half-written or empty file.
+
+def six_routers(upstream_url, tag):
+    return to_yaml({"http": {
+        "routers": {f"r{i}": {"rule": f"Path(`/r{i}`)", "service": "up"} for i in range(6)},
+        "services": {"up": {"loadBalancer": {"servers": [{"url": upstream_url}]}}},
+        "middlewares": {"tag": {"headers": {"customResponseHeaders": {"X-Tag": tag}}}},
+    }}) + "\n"
+
+
+class Poller:
+    """GET /r0 in a loop on a keep-alive connection; counts statuses."""
+
+    def __init__(self, port):
+        import http.client
+        self.port = port
+        self.statuses = {}
+        self.stopping = False
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stopping:
+            self.conn.request("GET", "/r0", headers={"Host": "a"})
+            r = self.conn.getresponse()
+            r.read()
+            self.statuses[r.status] = self.statuses.get(r.status, 0) + 1
+
+    def stop(self):
+        self.stopping = True
+        self.thread.join(timeout=5)
+        return self.statuses
+
+
+def test_reload_waits_for_a_file_written_in_parts(rec):
+    cw = Causeway(dynamic={"d.yml": six_routers(rec.url, "one")}, workers=1)
+    wait_log(cw, "configuration published")
+    poller = Poller(cw.port())
+    time.sleep(0.3)
+    text = six_routers(rec.url, "two")
+    path = cw.dynamic_dir / "d.yml"
+    for _ in range(3):
+        with open(path, "w") as f:  # truncates: the first part is a valid, smaller file
+            f.write(text[:len(text) // 3])
+            f.flush()
+            time.sleep(0.15)
+            f.write(text[len(text) // 3:])
+        time.sleep(0.6)
+    statuses = poller.stop()
+    report("file written in parts", statuses=statuses)
+    assert set(statuses) == {200}, statuses
+    cw.stop()
+
+
+def test_empty_or_shrunk_file_keeps_the_last_good_configuration(rec):
+    cw = Causeway(dynamic={"d.yml": six_routers(rec.url, "one")}, workers=1)
+    wait_log(cw, "configuration published")
+    assert raw_request(cw.port(), b"GET /r5 HTTP/1.1\r\nHost: a\r\n\r\n").startswith(b"HTTP/1.1 200")
+    cw.write("d.yml", "")
+    wait_log(cw, "configuration change held back: it would drop 6 of 6 routers")
+    assert raw_request(cw.port(), b"GET /r5 HTTP/1.1\r\nHost: a\r\n\r\n").startswith(b"HTTP/1.1 200")
+    one = to_yaml({"http": {"routers": {"r0": {"rule": "Path(`/r0`)", "service": "up"}},
+                            "services": {"up": {"loadBalancer": {"servers": [{"url": rec.url}]}}}}}) + "\n"
+    cw.write("d.yml", one)
+    wait_log(cw, "it would drop 5 of 6 routers")
+    assert raw_request(cw.port(), b"GET /r5 HTTP/1.1\r\nHost: a\r\n\r\n").startswith(b"HTTP/1.1 200")
+    # SIGHUP applies it: the operator meant it.
+    os.kill(cw.pid, 1)
+    wait_until(lambda: raw_request(cw.port(), b"GET /r5 HTTP/1.1\r\nHost: a\r\n\r\n").startswith(b"HTTP/1.1 404"),
+               message="the shrunk configuration applied after SIGHUP")
+    assert raw_request(cw.port(), b"GET /r0 HTTP/1.1\r\nHost: a\r\n\r\n").startswith(b"HTTP/1.1 200")
+    cw.stop()
