@@ -50,6 +50,13 @@ constexpr std::chrono::seconds kGoAwayLinger{1};
 // (CVE-2025-8671; docs/security.md, F02) makes the server reset streams with invalid frames instead.
 constexpr double kResetBurst = 1000;
 constexpr double kResetsPerSecond = 33;
+// Window dribbling (docs/security.md, F12): DATA waits for a window of at least
+// kMinDataFrame bytes (or all that is left), so a peer that opens its window a byte at a time
+// does not get one-byte frames (unless its initial window is smaller), and WINDOW_UPDATEs
+// smaller than that spend a budget that the DATA frames sent replenish.
+constexpr size_t kMinDataFrame = 1024;
+constexpr double kTinyUpdateBurst = 1000;
+constexpr double kTinyUpdatesPerSecond = 10;
 
 bool isConnectionSpecific(std::string_view name) {
   return iequals(name, "connection") || iequals(name, "keep-alive") || iequals(name, "proxy-connection") ||
@@ -137,6 +144,10 @@ class Http2Connection final : public runtime::DownstreamConnection, public io::W
   // connection error (GOAWAY PROTOCOL_ERROR) and lose every response in flight, where
   // onBeginHeaders refuses only the excess stream, as Go does.
   void announceStreamLimit(std::string& out, size_t first);
+  // A WINDOW_UPDATE: budgets tiny ones, resumes streams waiting for a useful window.
+  void onWindowUpdate(const nghttp2_frame& frame);
+  bool windowAllows(const H2Stream& stream) const;
+  size_t usefulWindow(size_t pending) const;
   // Re-arms the watchdog for the earliest deadline (after streams start or end).
   void armDeadline();
   // After a response: the connection goes away after keepAliveMaxTime.
@@ -166,6 +177,9 @@ class Http2Connection final : public runtime::DownstreamConnection, public io::W
   bool closeWhenFlushed_ = false;
   bool terminating_ = false;  // the session is over (GOAWAY sent, nothing left): close after kGoAwayLinger
   double resetTokens_ = kResetBurst;  // server-sent resets left (see kResetBurst)
+  double tinyUpdateTokens_ = kTinyUpdateBurst;  // small WINDOW_UPDATEs left (see kMinDataFrame)
+  Clock::time_point tinyUpdateRefill_ = Clock::now();
+  size_t windowWaiters_ = 0;  // streams with windowWait set
   Clock::time_point resetRefill_ = Clock::now();
   // The earliest stream deadline set since the last scan; may belong to a stream that has
   // finished (onDeadline then rescans), so the read loop never walks the streams.
@@ -215,6 +229,7 @@ struct Http2Connection<Stream>::H2Stream {
   std::string_view pending;
   bool responseLast = false;
   bool responseError = false;
+  bool windowWait = false;  // DATA deferred until the peer's window is worth a frame
   const http::Headers* trailers = nullptr;
   io::Signal sendReady;
   std::vector<nghttp2_nv> trailerNv;
@@ -369,8 +384,58 @@ int Http2Connection<Stream>::onHeader(nghttp2_session*, const nghttp2_frame* fra
 }
 
 template <class Stream>
+void Http2Connection<Stream>::onWindowUpdate(const nghttp2_frame& frame) {
+  // Each DATA frame sent earns two tokens (onFrameSend): a client acknowledging small frames
+  // one by one (an event stream) keeps its budget; one that sends updates for data it never
+  // received spends it.
+  if (frame.hd.type == NGHTTP2_WINDOW_UPDATE && frame.window_update.window_size_increment < int32_t(kMinDataFrame)) {
+    const Clock::time_point now = Clock::now();
+    tinyUpdateTokens_ = std::min(kTinyUpdateBurst, tinyUpdateTokens_ + std::chrono::duration<double>(now - tinyUpdateRefill_).count() *
+                                                                       kTinyUpdatesPerSecond);
+    tinyUpdateRefill_ = now;
+    if (tinyUpdateTokens_ < 1) {
+      log::debug("HTTP/2 peer sends too many tiny WINDOW_UPDATEs; closing", {{"peer", info_.peerAddress}});
+      nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
+      return;
+    }
+    tinyUpdateTokens_ -= 1;
+  }
+  if (windowWaiters_ == 0) return;
+  auto wake = [&](H2Stream& stream) {
+    if (!stream.windowWait || !windowAllows(stream)) return;
+    stream.windowWait = false;
+    --windowWaiters_;
+    nghttp2_session_resume_data(session_, stream.id);
+    requestFlush();
+  };
+  if (frame.hd.type == NGHTTP2_WINDOW_UPDATE && frame.hd.stream_id != 0) {
+    if (H2Stream* stream = find(frame.hd.stream_id)) wake(*stream);
+    return;
+  }
+  for (auto& [id, stream] : streams_) wake(*stream);
+}
+
+template <class Stream>
+bool Http2Connection<Stream>::windowAllows(const H2Stream& stream) const {
+  int32_t window = std::min(nghttp2_session_get_stream_remote_window_size(session_, stream.id),
+                            nghttp2_session_get_remote_window_size(session_));
+  return window > 0 && size_t(window) >= usefulWindow(stream.pending.size());
+}
+
+template <class Stream>
+size_t Http2Connection<Stream>::usefulWindow(size_t pending) const {
+  // A peer whose initial window is smaller than kMinDataFrame gets frames of that size.
+  const uint32_t initial = nghttp2_session_get_remote_settings(session_, NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE);
+  return std::max<size_t>(1, std::min({kMinDataFrame, pending, size_t(initial)}));
+}
+
+template <class Stream>
 int Http2Connection<Stream>::onFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* self) {
   auto* c = static_cast<Http2Connection*>(self);
+  if (frame->hd.type == NGHTTP2_WINDOW_UPDATE || (frame->hd.type == NGHTTP2_SETTINGS && c->windowWaiters_)) {
+    c->onWindowUpdate(*frame);  // a SETTINGS frame may raise every stream's window too
+    if (frame->hd.type == NGHTTP2_WINDOW_UPDATE) return 0;
+  }
   H2Stream* s = c->find(frame->hd.stream_id);
   if (!s) return 0;
   bool endStream = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
@@ -430,6 +495,10 @@ int Http2Connection<Stream>::onStreamClose(nghttp2_session*, int32_t id, uint32_
   H2Stream& s = *it->second;
   s.closed = true;
   s.closeError = error;
+  if (s.windowWait) {
+    s.windowWait = false;
+    --c->windowWaiters_;
+  }
   if (error != NGHTTP2_NO_ERROR && s.exchange) s.exchange->clientGone();  // gives up the upstream wait
   c->headerBytes_ -= std::min(c->headerBytes_, s.headerBytes);
   s.bodyReady.notify();
@@ -443,6 +512,10 @@ int Http2Connection<Stream>::onStreamClose(nghttp2_session*, int32_t id, uint32_
 template <class Stream>
 int Http2Connection<Stream>::onFrameSend(nghttp2_session* session, const nghttp2_frame* frame, void* self) {
   auto* c = static_cast<Http2Connection*>(self);
+  if (frame->hd.type == NGHTTP2_DATA) {
+    c->tinyUpdateTokens_ = std::min(kTinyUpdateBurst, c->tinyUpdateTokens_ + 2);
+    return 0;
+  }
   if (frame->hd.type != NGHTTP2_RST_STREAM) return 0;
   uint32_t code = frame->rst_stream.error_code;
   // Our own answers do not count: NO_ERROR (an unread body), REFUSED_STREAM (over the stream
@@ -530,7 +603,7 @@ void Http2Connection<Stream>::countServed() {
 
 template <class Stream>
 ssize_t Http2Connection<Stream>::readResponse(nghttp2_session* session, int32_t id, uint8_t* buf, size_t length,
-                                              uint32_t* flags, nghttp2_data_source* source, void*) {
+                                              uint32_t* flags, nghttp2_data_source* source, void* self) {
   auto* s = static_cast<H2Stream*>(source->ptr);
   if (s->responseError) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   if (s->pending.empty()) {
@@ -544,6 +617,15 @@ ssize_t Http2Connection<Stream>::readResponse(nghttp2_session* session, int32_t 
       nghttp2_submit_trailer(session, id, s->trailerNv.data(), s->trailerNv.size());
     }
     return 0;
+  }
+  auto* c = static_cast<Http2Connection*>(self);
+  if (length < c->usefulWindow(s->pending.size())) {
+    // A window too small to be worth a frame: wait for WINDOW_UPDATEs (onWindowUpdate).
+    if (!s->windowWait) {
+      s->windowWait = true;
+      ++c->windowWaiters_;
+    }
+    return NGHTTP2_ERR_DEFERRED;
   }
   size_t n = std::min(length, s->pending.size());
   std::memcpy(buf, s->pending.data(), n);

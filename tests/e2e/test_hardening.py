@@ -415,3 +415,52 @@ def test_empty_or_shrunk_file_keeps_the_last_good_configuration(rec):
                message="the shrunk configuration applied after SIGHUP")
     assert raw_request(cw.port(), b"GET /r0 HTTP/1.1\r\nHost: a\r\n\r\n").startswith(b"HTTP/1.1 200")
     cw.stop()
+
+
+# ---------------------------------------------------------------------------------------
+# 6. Window dribbling: initial window 1, then one-byte WINDOW_UPDATEs as fast as possible.
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_window_dribbling_is_cheap():
+    from hyperframe.frame import WindowUpdateFrame
+    from h2probe import ENHANCE_YOUR_CALM
+
+    def big(conn, head, rest, upstream, index):
+        body = b"d" * 65536
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        time.sleep(5)
+
+    up = ScriptedUpstream(big)
+    cw = proxy(up.url)
+    c = H2Client(cw.port(), window=1, settings={4: 1})
+    c.auto_window = False
+    c.wait_settings()
+    sid = c.send_headers(request_headers(authority="a.test", path="/big"))
+    c.wait(lambda: c.streams[sid].headers is not None, timeout=5)
+    cpu0 = cpu_seconds(cw.pid)
+    updates = 0
+    began = time.time()
+    one = WindowUpdateFrame(sid, window_increment=1).serialize() + WindowUpdateFrame(0, window_increment=1).serialize()
+    try:
+        while time.time() - began < 3 and not c.closed:
+            c.send_raw(one * 100)
+            updates += 100
+            c.pump(0)
+    except OSError:
+        pass
+    c.wait(lambda: c.closed or c.goaway is not None, timeout=3)
+    cpu1 = cpu_seconds(cw.pid)
+    data_frames = sum(1 for kind, s, _ in c.received if kind == "DataFrame" and s == sid)
+    report("window dribbling", updates_sent=updates, data_frames=data_frames,
+           body_bytes=len(c.streams[sid].body), goaway=c.goaway and c.goaway.error_code, cpu_s=round(cpu1 - cpu0, 3))
+    # Tiny updates share a budget (1000, then 100 a second): the connection is told to calm down.
+    assert c.goaway is not None and c.goaway.error_code == ENHANCE_YOUR_CALM, c.goaway
+    assert data_frames <= 1200, data_frames
+    assert cpu1 - cpu0 < 1.0, cpu1 - cpu0
+    c.close()
+    cw.stop()
+    up.stop()
