@@ -146,11 +146,15 @@ struct RespondingTimeouts {
   Duration readTimeout = std::chrono::seconds(60); // whole request incl. body; 0 = none
   Duration writeTimeout;                           // 0 = none
   Duration idleTimeout = std::chrono::seconds(180);
+  // causeway extension: a response write that makes no progress for this long closes the
+  // connection (a client that stopped reading); 0 = none (docs/security.md, R14).
+  Duration sendTimeout = std::chrono::seconds(60);
 
   static void describe(auto& self, auto& v) {
     v("readTimeout", self.readTimeout);
     v("writeTimeout", self.writeTimeout);
     v("idleTimeout", self.idleTimeout);
+    v("sendTimeout", self.sendTimeout);
   }
 };
 
@@ -169,12 +173,21 @@ struct EntryPointTransport {
   RespondingTimeouts respondingTimeouts;
   Duration keepAliveMaxTime;    // 0 = unlimited
   int keepAliveMaxRequests = 0; // 0 = unlimited
+  // causeway extensions (docs/security.md, R15, R16):
+  // open connections on this entryPoint; at the cap, accepting pauses (new clients wait in
+  // the backlog). 0: derived from the open-file limit; negative: no cap.
+  int64_t maxConnections = 0;
+  // request bodies up to this size (with a Content-Length) are read before routing, so a
+  // slow upload holds no upstream connection; 0 = stream every body.
+  int64_t requestBodyPrefetchBytes = 65536;
 
   static void describe(auto& self, auto& v) {
     v("lifeCycle", self.lifeCycle);
     v("respondingTimeouts", self.respondingTimeouts);
     v("keepAliveMaxTime", self.keepAliveMaxTime);
     v("keepAliveMaxRequests", self.keepAliveMaxRequests);
+    v("maxConnections", self.maxConnections);
+    v("requestBodyPrefetchBytes", self.requestBodyPrefetchBytes);
   }
 };
 

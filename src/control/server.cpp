@@ -1,6 +1,7 @@
 #include "control/server.h"
 
 #include <netdb.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -75,6 +76,21 @@ bool parseAddress(const std::string& name, std::string address, runtime::EntryPo
   return true;
 }
 
+// The open-file limit, raised to the hard limit first as Go (and so Traefik) does at start.
+uint64_t openFileLimit() {
+  static const uint64_t limit = [] {
+    rlimit nofile{};
+    if (getrlimit(RLIMIT_NOFILE, &nofile) != 0) return uint64_t(1024);
+    if (nofile.rlim_cur < nofile.rlim_max) {
+      rlimit raised = nofile;
+      raised.rlim_cur = nofile.rlim_max;
+      if (setrlimit(RLIMIT_NOFILE, &raised) == 0) nofile = raised;
+    }
+    return nofile.rlim_cur == RLIM_INFINITY ? uint64_t(1) << 20 : uint64_t(nofile.rlim_cur);
+  }();
+  return limit;
+}
+
 bool ipv6Available() {
   int fd = ::socket(AF_INET6, SOCK_STREAM, 0);
   if (fd < 0) return false;
@@ -122,6 +138,14 @@ std::vector<runtime::EntryPoint> resolveEntryPoints(const config::StaticConfig& 
     ep.graceTimeout = cfg.transport.lifeCycle.graceTimeOut.value;
     ep.keepAliveMaxRequests = uint64_t(std::max(0, cfg.transport.keepAliveMaxRequests));
     ep.keepAliveMaxTime = cfg.transport.keepAliveMaxTime.value;
+    ep.sendTimeout = timeouts.sendTimeout.value;
+    // Derived cap: a proxied connection uses two descriptors (client and upstream); some are
+    // kept for listeners, logs, providers and health checks.
+    const uint64_t files = openFileLimit();
+    ep.maxConnections = cfg.transport.maxConnections > 0   ? uint64_t(cfg.transport.maxConnections)
+                        : cfg.transport.maxConnections < 0 ? 0
+                                                           : std::max<uint64_t>(256, files > 256 ? (files - 128) / 2 : 128);
+    ep.requestBodyPrefetchBytes = uint64_t(std::max<int64_t>(0, cfg.transport.requestBodyPrefetchBytes));
     // Go reads a head up to maxHeaderBytes plus 4 KiB ("bufio slop", http.Server's
     // initialReadLimitSize): the request line and headers a Traefik user sized to the limit pass.
     if (cfg.http.maxHeaderBytes > 0) ep.limits.maxHeadBytes = size_t(cfg.http.maxHeaderBytes) + 4096;
@@ -165,7 +189,7 @@ Server::Server(const config::StaticConfig& config, std::vector<runtime::EntryPoi
   requestHeadBudget().setLimit(size_t(config.limits.requestHeadMemory));
   for (unsigned i = 0; i < count; ++i) {
     workers_.push_back(std::make_unique<runtime::Worker>(i, snapshots_, observers_, entryPoints_.size()));
-    listeners_.push_back(std::make_unique<downstream::Listener>(*workers_.back()));
+    listeners_.push_back(std::make_unique<downstream::Listener>(*workers_.back(), count));
   }
 }
 

@@ -3,6 +3,9 @@
 // format "common" (timestamp, level, message, key=value fields) or "json".
 #pragma once
 
+#include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <initializer_list>
 #include <string>
@@ -52,5 +55,30 @@ inline void warn(std::string_view m, std::initializer_list<Field> f = {}) {
 inline void error(std::string_view m, std::initializer_list<Field> f = {}) {
   if (enabled(Level::Error)) write(Level::Error, m, f);
 }
+
+// A message that can repeat in a storm (accept failing with EMFILE, an upstream down for
+// every request): at most one line per interval, which says how many it stands for
+// (docs/security.md, R17). Thread-safe; one per call site, usually a function-local static.
+class Throttle {
+ public:
+  explicit Throttle(std::chrono::steady_clock::duration interval) : interval_(interval.count()) {}
+  // True when this occurrence should be written; `suppressed` is then the number of
+  // occurrences dropped since the last line.
+  bool allow(uint64_t& suppressed) {
+    const int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+    int64_t next = next_.load(std::memory_order_relaxed);
+    if (now < next || !next_.compare_exchange_strong(next, now + interval_, std::memory_order_relaxed)) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    suppressed = dropped_.exchange(0, std::memory_order_relaxed);
+    return true;
+  }
+
+ private:
+  int64_t interval_;
+  std::atomic<int64_t> next_{0};
+  std::atomic<uint64_t> dropped_{0};
+};
 
 }  // namespace causeway::log

@@ -36,6 +36,7 @@ exchange::ConnectionInfo describe(tcp::socket& socket, const runtime::EntryPoint
   info.localPort = localPort;
   info.peerTrusted = entryPoint.trusts(info.peerIp);
   info.notAppendForwardedFor = entryPoint.notAppendXForwardedFor;
+  info.bodyPrefetchBytes = entryPoint.requestBodyPrefetchBytes;
   error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
   return info;

@@ -185,6 +185,14 @@ void Http1Connection<Stream>::updateDeadline() {
 }
 
 template <class Stream>
+void Http1Connection<Stream>::armSend() {
+  // sendTimeout: a client that stops reading holds the connection this long at most (R14).
+  if (entryPoint_.sendTimeout.count() <= 0) return;
+  const Clock::time_point at = Clock::now() + entryPoint_.sendTimeout;
+  if (at < deadline()) armAt(at);
+}
+
+template <class Stream>
 bool Http1Connection<Stream>::peerClosed() const {
   // POLLRDHUP: the peer shut down its sending side, seen even with unread bytes queued
   // (a TLS close_notify, pipelined requests).
@@ -200,10 +208,14 @@ awaitable<bool> Http1Connection<Stream>::writeAll(std::span<const asio::const_bu
     if (now.error) co_return false;
     if (now.complete) co_return true;
     io::BufferTail rest(buffers, now.sent);
+    armSend();
     auto [ec, n] = co_await asio::async_write(socket_, rest.span(), nothrow);
+    updateDeadline();
     co_return !ec;
   } else {
+    armSend();
     auto [ec, n] = co_await stream_.write(buffers);
+    updateDeadline();
     co_return !ec;
   }
 }

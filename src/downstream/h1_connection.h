@@ -54,6 +54,7 @@ class Http1Connection final : public runtime::DownstreamConnection, public io::W
   awaitable<void> lingeringClose();
   awaitable<bool> writeAll(std::span<const asio::const_buffer> buffers);
   void updateDeadline();
+  void armSend();  // before a write that may wait: the sendTimeout deadline
   // TLS: close_notify before an orderly close (nothing for a plain stream).
   void closeNotify() {
     if constexpr (requires(Stream& s) { s.closeNotify(); }) stream_.closeNotify();

@@ -180,6 +180,7 @@ class Http2Connection final : public runtime::DownstreamConnection, public io::W
   double tinyUpdateTokens_ = kTinyUpdateBurst;  // small WINDOW_UPDATEs left (see kMinDataFrame)
   Clock::time_point tinyUpdateRefill_ = Clock::now();
   size_t windowWaiters_ = 0;  // streams with windowWait set
+  Clock::time_point sendDeadline_ = Clock::time_point::max();  // while a write waits (sendTimeout)
   Clock::time_point resetRefill_ = Clock::now();
   // The earliest stream deadline set since the last scan; may belong to a stream that has
   // finished (onDeadline then rescans), so the read loop never walks the streams.
@@ -560,13 +561,19 @@ void Http2Connection<Stream>::armDeadline() {
   if (streams_.empty()) {
     nextStreamDeadline_ = Clock::time_point::max();
     armIn(entryPoint_.idleTimeout);
+    if (sendDeadline_ < deadline()) armAt(sendDeadline_);
     return;
   }
-  armAt(nextStreamDeadline_);
+  armAt(std::min(nextStreamDeadline_, sendDeadline_));
 }
 
 template <class Stream>
 void Http2Connection<Stream>::onDeadline() {
+  if (sendDeadline_ != Clock::time_point::max() && Clock::now() >= sendDeadline_) {
+    log::debug("HTTP/2 peer stopped reading (sendTimeout); closing", {{"peer", info_.peerAddress}});
+    closeSocket();
+    return;
+  }
   if (streams_.empty() || dead_ || terminating_) {
     closeSocket(streams_.empty());  // idle timeout, the linger after a final GOAWAY, or after reading stopped
     return;
@@ -653,7 +660,18 @@ awaitable<void> Http2Connection<Stream>::flush() {
         http::takeFrames(session_, out, kWriteBatch);
         if (!limitAnnounced_) announceStreamLimit(out, first);
       },
-      [this](asio::const_buffer buffer) { return stream_.write(buffer); });
+      [this](asio::const_buffer buffer) {
+        // sendTimeout: a peer that stops reading holds the connection this long at most (R14).
+        if (entryPoint_.sendTimeout.count() > 0) {
+          sendDeadline_ = Clock::now() + entryPoint_.sendTimeout;
+          if (sendDeadline_ < deadline()) armAt(sendDeadline_);
+        }
+        return stream_.write(buffer);
+      });
+  if (sendDeadline_ != Clock::time_point::max()) {
+    sendDeadline_ = Clock::time_point::max();
+    if (!dead_) armDeadline();
+  }
   if (!ok) closeSocket();
   if (closeWhenFlushed_ && !dead_ && !nghttp2_session_want_write(session_)) {
     closeSocket(true);

@@ -57,12 +57,28 @@ awaitable<void> Listener::acceptLoop(tcp::acceptor& acceptor, const runtime::Ent
   error_code localError;
   uint16_t localPort = acceptor.local_endpoint(localError).port();
   tcp::endpoint peer;
+  // The entryPoint's connection cap, shared evenly: the kernel spreads new connections over
+  // the workers' SO_REUSEPORT sockets.
+  const uint64_t cap = entryPoint.maxConnections == 0 ? 0 : (entryPoint.maxConnections + workers_ - 1) / workers_;
+  static log::Throttle acceptFailures(std::chrono::seconds(10));
+  static log::Throttle atCap(std::chrono::seconds(60));
   while (acceptor.is_open()) {
+    if (cap && uint64_t(worker_.openConnections(entryPoint.index)) >= cap) {
+      // At the cap: leave new clients in the backlog until a connection closes (R15).
+      if (uint64_t dropped = 0; atCap.allow(dropped))
+        log::warn("entryPoint at maxConnections; new connections wait", {{"entryPoint", entryPoint.name},
+                                                                           {"maxConnections", entryPoint.maxConnections}});
+      asio::steady_timer timer(worker_.io(), std::chrono::milliseconds(10));
+      co_await timer.async_wait(nothrow);
+      continue;
+    }
     auto [ec, socket] = co_await acceptor.async_accept(peer, nothrow);
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-      // EMFILE and friends: back off briefly instead of spinning.
-      log::warn("accept failed", {{"entryPoint", entryPoint.name}, {"error", ec.message()}});
+      // EMFILE and friends: back off briefly instead of spinning, and say so once in a while.
+      if (uint64_t dropped = 0; acceptFailures.allow(dropped))
+        log::warn("accept failed", {{"entryPoint", entryPoint.name}, {"error", ec.message()},
+                                    {"repeated", dropped}});
       asio::steady_timer timer(worker_.io(), std::chrono::milliseconds(50));
       co_await timer.async_wait(nothrow);
       continue;

@@ -14,7 +14,8 @@ namespace causeway::downstream {
 
 class Listener {
  public:
-  explicit Listener(runtime::Worker& worker) : worker_(worker) {}
+  // `workers`: how many workers listen on the same ports (the connection cap is shared).
+  Listener(runtime::Worker& worker, unsigned workers) : worker_(worker), workers_(workers ? workers : 1) {}
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
 
@@ -29,6 +30,7 @@ class Listener {
   awaitable<void> acceptLoop(tcp::acceptor& acceptor, const runtime::EntryPoint& entryPoint);
 
   runtime::Worker& worker_;
+  unsigned workers_;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
   std::vector<const runtime::EntryPoint*> entryPoints_;
 };

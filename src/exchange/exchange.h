@@ -51,6 +51,8 @@ struct ConnectionInfo {
   // The entryPoint's forwardedHeaders.notAppendXForwardedFor: the peer is not appended to
   // X-Forwarded-For upstream (as global.notAppendXForwardedFor does for every entryPoint).
   bool notAppendForwardedFor = false;
+  // The entryPoint's requestBodyPrefetchBytes (upstream/forward.h, prefetchBody).
+  uint64_t bodyPrefetchBytes = 0;
   // TLS (when tls is true): what the handshake settled.
   bool tls = false;
   std::string_view tlsVersion;        // "TLS 1.3"
@@ -170,6 +172,10 @@ struct ExchangeLimits {
   std::chrono::nanoseconds idleTimeout{-1};            // < 0: the entryPoint's (HTTP/1.1)
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   bool timedOut = false;  // the router's exchange timeout expired (504 instead of 499)
+  // The request body as read into memory before the upstream (upstream/forward.h): a retry
+  // can send it again, as nothing of it was consumed by a failed attempt.
+  bool bodyPrefetched = false;
+  std::string_view prefetchedBody;
 };
 
 struct Exchange {

@@ -37,6 +37,12 @@ struct EntryPoint {
   std::chrono::nanoseconds graceTimeout{0};
   uint64_t keepAliveMaxRequests = 0;
   std::chrono::nanoseconds keepAliveMaxTime{0};
+  // causeway extensions (docs/security.md): a write stalled this long closes the connection
+  // (0: never); open connections at which accepting pauses (0: no cap); request bodies up to
+  // this size (Content-Length) are read before routing (0: never).
+  std::chrono::nanoseconds sendTimeout{0};
+  uint64_t maxConnections = 0;
+  uint64_t requestBodyPrefetchBytes = 0;
 
   // http
   http::h1::Limits limits;

@@ -1,5 +1,7 @@
 #include "upstream/forward.h"
 
+#include <cstring>
+
 #include "upstream/h1_client.h"
 #include "upstream/h2_client.h"
 
@@ -44,6 +46,31 @@ const char* describe(ProxyError error) {
     case ProxyError::ClientGone: return "client went away";
   }
   return "";
+}
+
+bool wantsPrefetch(const exchange::Exchange& ex) {
+  const exchange::BodySource* body = ex.request.body;
+  const uint64_t limit = ex.connection.bodyPrefetchBytes;
+  if (!body || limit == 0 || ex.limits.bodyPrefetched) return false;
+  std::optional<uint64_t> length = body->length();
+  return length && *length > 0 && *length <= limit && !body->finished();
+}
+
+awaitable<bool> prefetchBody(exchange::Exchange& ex) {
+  ex.limits.bodyPrefetched = true;
+  const size_t length = size_t(*ex.request.body->length());
+  char* data = static_cast<char*>(ex.arena.allocate(length, 1));
+  size_t got = 0;
+  while (true) {
+    exchange::BodyChunk chunk = co_await ex.request.body->read();
+    if (chunk.error || got + chunk.data.size() > length) co_return false;
+    std::memcpy(data + got, chunk.data.data(), chunk.data.size());
+    got += chunk.data.size();
+    if (chunk.last) break;
+  }
+  ex.limits.prefetchedBody = std::string_view(data, got);
+  ex.request.body = ex.arena.make<exchange::MemoryBody>(ex.limits.prefetchedBody);
+  co_return true;
 }
 
 // Not a coroutine: it hands back the chosen client's awaitable (every argument is a

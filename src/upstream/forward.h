@@ -21,6 +21,13 @@ enum class ProxyError {
   ClientGone,             // 499: the client went away while the upstream had not answered
 };
 int statusFor(ProxyError error);
+
+// A small request body (Content-Length up to the entryPoint's requestBodyPrefetchBytes) is
+// read into the exchange's arena before an upstream connection is taken, so that a slow
+// upload holds no upstream connection (docs/security.md, R16). The check is inline; the
+// coroutine runs only when there is something to read. False: the body broke off.
+bool wantsPrefetch(const exchange::Exchange& ex);
+awaitable<bool> prefetchBody(exchange::Exchange& ex);
 const char* describe(ProxyError error);
 
 struct ForwardOptions {

@@ -429,6 +429,10 @@ awaitable<ForwardResult> forwardHttp1(exchange::Exchange& ex, const UpstreamEndp
                                       const ForwardOptions& options) {
   UpstreamPool& pool = ex.worker.pool();
   ForwardResult result;
+  if (wantsPrefetch(ex) && !co_await prefetchBody(ex)) {
+    result.error = ProxyError::RequestBodyFailed;
+    co_return result;
+  }
   bool allowReuse = true;
   for (int attemptNumber = 0; attemptNumber < 2; ++attemptNumber) {
     // 1. A connection: pooled, or dialed (with TLS, ALPN may choose h2: hand it back).

@@ -464,3 +464,115 @@ def test_window_dribbling_is_cheap():
     c.close()
     cw.stop()
     up.stop()
+
+
+# ---------------------------------------------------------------------------------------
+# 10. Safer defaults past Traefik's, each an option.
+
+def test_send_timeout_closes_clients_that_stop_reading():
+    body = b"z" * (10 << 20)
+
+    def large(conn, head, rest, upstream, index):
+        try:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        except OSError:
+            pass
+
+    up = ScriptedUpstream(large)
+    cw = proxy(up.url, entrypoint_extra={"web": "transport:\n  respondingTimeouts:\n    sendTimeout: 1s"})
+    fds0 = fd_count(cw.pid)
+    readers = []
+    for _ in range(10):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect(("127.0.0.1", cw.port()))
+        s.sendall(b"GET /large HTTP/1.1\r\nHost: a\r\n\r\n")
+        readers.append(s)
+    c = H2Client(cw.port(), rcvbuf=4096)  # a 16 MiB window: the socket, not flow control, stalls
+    c.send_headers(request_headers(authority="a.test", path="/large"))
+    wait_until(lambda: len(up.requests) == 11, message="11 downloads started")
+    peak = fd_count(cw.pid)
+    began = time.time()
+    wait_until(lambda: fd_count(cw.pid) <= fds0, timeout=8,
+               message=f"stalled connections closed (fds {fds0} before, {peak} at peak)")
+    report("sendTimeout 1s", fds_before=fds0, fds_peak=peak, closed_after_s=round(time.time() - began, 2))
+    for s in readers:
+        s.close()
+    c.close()
+    cw.stop()
+    up.stop()
+
+
+def test_max_connections_pauses_accepting(rec):
+    cw = proxy(rec.url, entrypoint_extra={"web": "transport:\n  maxConnections: 4"})
+    first = [socket.create_connection(("127.0.0.1", cw.port()), timeout=5) for _ in range(4)]
+    for s in first:
+        s.sendall(b"GET /first HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert s.recv(100).startswith(b"HTTP/1.1 200")
+    late = socket.create_connection(("127.0.0.1", cw.port()), timeout=5)  # in the backlog
+    late.sendall(b"GET /late HTTP/1.1\r\nHost: a\r\n\r\n")
+    late.settimeout(0.7)
+    with pytest.raises(socket.timeout):
+        late.recv(100)
+    first[0].close()
+    late.settimeout(5)
+    assert late.recv(100).startswith(b"HTTP/1.1 200")
+    assert "entryPoint at maxConnections" in cw.output()
+    for s in first[1:] + [late]:
+        s.close()
+    cw.stop()
+
+
+def test_small_bodies_are_read_before_the_upstream_is_used():
+    connections = []
+
+    def answer(conn, head, rest, upstream, index):
+        connections.append(index)
+        length = int([l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0].split(b":")[1])
+        while len(rest) < length:
+            rest += upstream.recv(conn, index)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+
+    up = ScriptedUpstream(answer)
+    cw = proxy(up.url)
+    slow = []
+    for _ in range(20):
+        s = socket.create_connection(("127.0.0.1", cw.port()), timeout=5)
+        s.sendall(b"POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n" + b"u" * 10)
+        slow.append(s)
+    time.sleep(1)
+    held = len(connections)
+    for s in slow:
+        s.sendall(b"u" * 990)
+    answers = [s.recv(100) for s in slow]
+    report("slow uploads", upstream_connections_while_uploading=held, answered=len(answers))
+    assert held == 0, held
+    assert all(a.startswith(b"HTTP/1.1 200") for a in answers), answers[:3]
+    # Over the prefetch size the body streams as before (the upstream sees the head at once).
+    big = socket.create_connection(("127.0.0.1", cw.port()), timeout=5)
+    big.sendall(b"POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n" + b"b" * 10)
+    wait_until(lambda: any(b"/big" in r for r in up.requests), message="large body streamed")
+    big.close()
+    for s in slow:
+        s.close()
+    cw.stop()
+    up.stop()
+
+
+def test_accept_failures_are_logged_at_a_bounded_rate(rec):
+    import subprocess
+    cw = proxy(rec.url, workers=2)
+    subprocess.run(["prlimit", f"--pid={cw.pid}", "--nofile=48:48"], check=True)
+    socks = []
+    for _ in range(80):
+        try:
+            socks.append(socket.create_connection(("127.0.0.1", cw.port()), timeout=2))
+        except OSError:
+            break
+    time.sleep(3)
+    lines = [l for l in cw.output().splitlines() if "accept failed" in l]
+    report("EMFILE storm", connections=len(socks), accept_failed_lines=len(lines))
+    assert 1 <= len(lines) <= 2, lines
+    for s in socks:
+        s.close()
+    cw.stop()

@@ -142,6 +142,8 @@ class Retry final : public Handler {
       if (hadBody) {
         if (replayable)
           ex.request.body = ex.arena.make<exchange::MemoryBody>(replay);
+        else if (ex.limits.bodyPrefetched)  // read whole before the first attempt's upstream
+          ex.request.body = ex.arena.make<exchange::MemoryBody>(ex.limits.prefetchedBody);
         else
           ex.request.body = once;
       }
@@ -158,7 +160,9 @@ class Retry final : public Handler {
       if (timedOut) co_return;
       bool again = false;
       if (!o_.disableRetryOnNetworkError && ex.record.networkError &&
-          (replayable || !once || !once->touched())) {
+          (replayable || !once || !once->touched() ||
+           // read whole before the upstream, and the upstream got none of it (a dial failure)
+           (ex.limits.bodyPrefetched && ex.request.body && !ex.request.body->finished()))) {
         again = true;
       } else if (statusCodes && statusCodes->contains(r.status)) {
         again = true;
