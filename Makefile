@@ -6,7 +6,7 @@ FUZZ_DIR ?= build/fuzz
 CONFIG ?= examples/quickstart.yml
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run test unit e2e fuzz-smoke fuzz bench bench-micro bench-smoke format clean
+.PHONY: all deps build run test unit e2e fuzz-smoke fuzz soak bench bench-micro bench-smoke format clean
 
 all: build
 
@@ -53,6 +53,12 @@ fuzz: $(FUZZ_DIR)/build.ninja
 	@scripts/install-deps fuzz
 	cmake --build $(FUZZ_DIR) -j $(JOBS)
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-300} tests/fuzz/run-long $(FUZZ_DIR)
+
+# The hardening and flood tests at SOAK_SCALE times the attackers, repeated for SOAK_MINUTES
+# (default 30); not part of make test (docs/security.md).
+soak: build
+	@scripts/npm-deps
+	SOAK_MINUTES=$${SOAK_MINUTES:-30} CAUSEWAY_SOAK_SCALE=$${SOAK_SCALE:-4} scripts/soak $(BUILD_DIR)/causeway
 
 bench: deps build
 	@scripts/install-deps bench

@@ -147,7 +147,7 @@ struct RespondingTimeouts {
   Duration writeTimeout;                           // 0 = none
   Duration idleTimeout = std::chrono::seconds(180);
   // causeway extension: a response write that makes no progress for this long closes the
-  // connection (a client that stopped reading); 0 = none (docs/security.md, R14).
+  // connection (a client that stopped reading); 0 = none (docs/security.md, H10).
   Duration sendTimeout = std::chrono::seconds(60);
 
   static void describe(auto& self, auto& v) {
@@ -173,7 +173,7 @@ struct EntryPointTransport {
   RespondingTimeouts respondingTimeouts;
   Duration keepAliveMaxTime;    // 0 = unlimited
   int keepAliveMaxRequests = 0; // 0 = unlimited
-  // causeway extensions (docs/security.md, R15, R16):
+  // causeway extensions (docs/security.md, H10):
   // open connections on this entryPoint; at the cap, accepting pauses (new clients wait in
   // the backlog). 0: derived from the open-file limit; negative: no cap.
   int64_t maxConnections = 0;

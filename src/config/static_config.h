@@ -22,7 +22,7 @@ struct FileProvider {
   std::string directory; // or every .yml/.yaml/.toml file in a directory
   bool watch = true;
   bool debugLogGeneratedTemplate = false;
-  bool guardRouterLoss = true;  // causeway extension (docs/security.md, R13)
+  bool guardRouterLoss = true;  // causeway extension (docs/security.md, H03)
 
   static void describe(auto& self, auto& v) {
     v("filename", self.filename);

@@ -58,7 +58,7 @@ inline void error(std::string_view m, std::initializer_list<Field> f = {}) {
 
 // A message that can repeat in a storm (accept failing with EMFILE, an upstream down for
 // every request): at most one line per interval, which says how many it stands for
-// (docs/security.md, R17). Thread-safe; one per call site, usually a function-local static.
+// (docs/security.md, H10). Thread-safe; one per call site, usually a function-local static.
 class Throttle {
  public:
   explicit Throttle(std::chrono::steady_clock::duration interval) : interval_(interval.count()) {}

@@ -156,7 +156,7 @@ template <class Stream>
 void Http1Connection<Stream>::onDeadline() {
   const Clock::time_point now = Clock::now();
   if (handling_ && !readingBody_ && now < writeDeadline_) {
-    // A probe, not a timeout (docs/security.md, R12).
+    // A probe, not a timeout (docs/security.md, H02).
     if (peerClosed()) {
       log::debug("client closed while its request was being handled", {{"peer", info_.peerAddress}});
       clientLeft_ = true;
@@ -186,7 +186,7 @@ void Http1Connection<Stream>::updateDeadline() {
 
 template <class Stream>
 void Http1Connection<Stream>::armSend() {
-  // sendTimeout: a client that stops reading holds the connection this long at most (R14).
+  // sendTimeout: a client that stops reading holds the connection this long at most (docs/security.md, H10).
   if (entryPoint_.sendTimeout.count() <= 0) return;
   const Clock::time_point at = Clock::now() + entryPoint_.sendTimeout;
   if (at < deadline()) armAt(at);
@@ -413,7 +413,7 @@ awaitable<bool> Http1Connection<Stream>::writeResponse(exchange::Exchange& ex, b
     if (chunk.error) {
       close = true;
       if (headPending && !ex.record.clientGone) {
-        // Nothing has been sent: the broken upstream answer becomes a 502 (docs/security.md, R11).
+        // Nothing has been sent: the broken upstream answer becomes a 502 (docs/security.md, R08).
         exchange::statusTextReply(ex, 502);
         co_return co_await writeResponse(ex, headRequest, close);
       }

@@ -50,7 +50,7 @@ constexpr std::chrono::seconds kGoAwayLinger{1};
 // (CVE-2025-8671; docs/security.md, F02) makes the server reset streams with invalid frames instead.
 constexpr double kResetBurst = 1000;
 constexpr double kResetsPerSecond = 33;
-// Window dribbling (docs/security.md, F12): DATA waits for a window of at least
+// Window dribbling (docs/security.md, F09): DATA waits for a window of at least
 // kMinDataFrame bytes (or all that is left), so a peer that opens its window a byte at a time
 // does not get one-byte frames (unless its initial window is smaller), and WINDOW_UPDATEs
 // smaller than that spend a budget that the DATA frames sent replenish.
@@ -661,7 +661,7 @@ awaitable<void> Http2Connection<Stream>::flush() {
         if (!limitAnnounced_) announceStreamLimit(out, first);
       },
       [this](asio::const_buffer buffer) {
-        // sendTimeout: a peer that stops reading holds the connection this long at most (R14).
+        // sendTimeout: a peer that stops reading holds the connection this long at most (docs/security.md, H10).
         if (entryPoint_.sendTimeout.count() > 0) {
           sendDeadline_ = Clock::now() + entryPoint_.sendTimeout;
           if (sendDeadline_ < deadline()) armAt(sendDeadline_);

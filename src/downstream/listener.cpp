@@ -64,7 +64,7 @@ awaitable<void> Listener::acceptLoop(tcp::acceptor& acceptor, const runtime::Ent
   static log::Throttle atCap(std::chrono::seconds(60));
   while (acceptor.is_open()) {
     if (cap && uint64_t(worker_.openConnections(entryPoint.index)) >= cap) {
-      // At the cap: leave new clients in the backlog until a connection closes (R15).
+      // At the cap: leave new clients in the backlog until a connection closes (docs/security.md, H10).
       if (uint64_t dropped = 0; atCap.allow(dropped))
         log::warn("entryPoint at maxConnections; new connections wait", {{"entryPoint", entryPoint.name},
                                                                            {"maxConnections", entryPoint.maxConnections}});

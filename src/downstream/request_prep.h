@@ -22,7 +22,7 @@ int prepareRequestPath(exchange::Request& r, Arena& arena, const runtime::EntryP
 
 // 400 when a field that must be single is repeated (Authorization, Proxy-Authorization,
 // Host, Content-Length): two values would give the middlewares and the upstream two
-// different views of one request (docs/security.md, T10). Else 0.
+// different views of one request (docs/security.md, H07). Else 0.
 int checkRequestFields(const http::Headers& headers);
 
 // Routes the exchange on its entryPoint (TLS routers for TLS connections), applies the

@@ -26,7 +26,7 @@ struct FileProviderOptions {
   bool watch = true;
   std::chrono::milliseconds debounce{50};
   // A change is applied only once the files have kept the same size and modification time
-  // for this long, and none is open for writing (docs/security.md, R13).
+  // for this long, and none is open for writing (docs/security.md, H03).
   std::chrono::milliseconds quietPeriod{200};
   std::chrono::milliseconds maxWriteWait{10000};  // a file held open for writing longer: applied anyway
   // Keep the last good configuration when a change empties it or drops most of its routers

@@ -24,7 +24,7 @@ int statusFor(ProxyError error);
 
 // A small request body (Content-Length up to the entryPoint's requestBodyPrefetchBytes) is
 // read into the exchange's arena before an upstream connection is taken, so that a slow
-// upload holds no upstream connection (docs/security.md, R16). The check is inline; the
+// upload holds no upstream connection (docs/security.md, H10). The check is inline; the
 // coroutine runs only when there is something to read. False: the body broke off.
 bool wantsPrefetch(const exchange::Exchange& ex);
 awaitable<bool> prefetchBody(exchange::Exchange& ex);

@@ -7,7 +7,7 @@ not a canonical HTTP/1.1 request (bare LF or CR, obs-fold, a field line without 
 several or conflicting framing headers, a malformed chunk) marks the connection with an
 `error` and the recorder stops answering on it; the bytes are still recorded.
 
-reliability.md §2: "A raw recording backend must see exactly the expected requests, each
+docs/security.md §2: "A raw recording backend must see exactly the expected requests, each
 well-formed (CRLF only, one framing header, no leftover bytes)".
 """
 import re

@@ -1,4 +1,4 @@
-"""The REST API (reference traefik-proxy.md §1.4, §7; Traefik pkg/api): routes, JSON shapes
+"""The REST API (reference docs/compatibility.md; Traefik pkg/api): routes, JSON shapes
 (names qualified name@provider, status, error, using, usedBy, serverStatus, type), live
 server health, pagination (page, per_page, X-Next-Page), filters (search, status,
 serviceName, middlewareName), 404s, api.basePath with a user router to api@internal, the

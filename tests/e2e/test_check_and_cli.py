@@ -1,6 +1,6 @@
 """`causeway check`, the other commands, and where the static configuration comes from.
 
-Reference: traefik-proxy.md §1.1 (file, CLI flags, environment; search order; keys
+Reference: docs/compatibility.md (file, CLI flags, environment; search order; keys
 case-insensitive), §1.4 (ping, healthcheck), design.md "Errors and limits" (errors say
 file, line, element, what was expected; `causeway check` prints them without starting).
 """

@@ -1,4 +1,4 @@
-"""The web dashboard (reference traefik-proxy.md §7), driven in Debian's Chromium through
+"""The web dashboard (reference docs/compatibility.md), driven in Debian's Chromium through
 playwright-core: pages load with no console error and nothing fetched from elsewhere, the
 overview shows the counts, a broken router's error is visible, the search filters the list, a
 router's detail shows its middleware chain in order, and a server whose upstream is killed

@@ -1,8 +1,8 @@
 """X-Forwarded-* and hop-by-hop handling on the way to the upstream.
 
-Reference: traefik-proxy.md §1.2 (forwardedHeaders.*) and §9.1, Traefik's
+Reference: docs/compatibility.md (forwardedHeaders.*) and §9.1, Traefik's
 pkg/middlewares/forwardedheaders/forwarded_header.go and pkg/proxy/httputil/proxy.go
-(Go's ReverseProxy), reliability.md S37, S60–S62. whoami echoes the headers it received.
+(Go's ReverseProxy), docs/security.md S37, S60–S62. whoami echoes the headers it received.
 """
 import socket
 

@@ -1,4 +1,4 @@
-"""HTTP/2 denial-of-service classes (reliability.md §4b, rows F01, F03, F04, F05, F10).
+"""HTTP/2 denial-of-service classes (docs/security.md §4, rows F01, F03, F04, F05, F10).
 
 Each attack runs on one connection of a raw client (h2probe.py) against causeway with one
 worker, so the attacked connection and a canary share the same event loop. The canary keeps

@@ -1,4 +1,4 @@
-"""Malformed HTTP/2 requests (reliability.md §3, rows D01–D15; RFC 9113 §8).
+"""Malformed HTTP/2 requests (docs/security.md §3, rows D01–D15; RFC 9113 §8).
 
 Each malformed request is sent as raw frames (h2probe.py) on a fresh connection, all its
 frames in one write. The stream must be reset with PROTOCOL_ERROR (a 400 may precede the

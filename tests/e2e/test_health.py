@@ -1,4 +1,4 @@
-"""Health of loadBalancer servers (reference traefik-proxy.md §2.2): active health checks
+"""Health of loadBalancer servers (reference docs/compatibility.md): active health checks
 (options, once per process, state kept across reloads, transitions logged), failover driven
 by health (switch within one interval, back again, chains), passive health checks, and an
 upstream killed under load.

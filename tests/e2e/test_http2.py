@@ -1,4 +1,4 @@
-"""HTTP/2 on both sides (traefik-proxy.md §1.2 http2.*, §2.3 serversTransports, §9.3).
+"""HTTP/2 on both sides (docs/compatibility.md http2.*, §2.3 serversTransports, §9.3).
 
 Downstream: nghttp (-nv shows the SETTINGS causeway sends) over TLS (h2 by ALPN) and h2c with
 prior knowledge, many streams on one connection (h2probe.py), a 1 MiB upload with curl, and

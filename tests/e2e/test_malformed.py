@@ -1,6 +1,6 @@
-"""Malformed and ambiguous HTTP/1.1 requests (reliability.md §2, rows S01–S52).
+"""Malformed and ambiguous HTTP/1.1 requests (docs/security.md §2, rows S01–S52).
 
-Oracle (reliability.md §2): each payload goes on a fresh client connection followed by a
+Oracle (docs/security.md §2): each payload goes on a fresh client connection followed by a
 pipelined canary `GET /canary`. For a `400c` row the client gets exactly one error response
 with the expected status, the connection is then closed, and the raw recording upstream
 receives nothing at all (not even the canary). For a `pass`/`norm` row the upstream sees

@@ -1,7 +1,7 @@
 """addPrefix: the prefix is prepended to the path (with a leading '/' added when missing);
 the query is kept; characters that cannot stay raw in a path are escaped.
 
-Reference: traefik-proxy.md §4 (AddPrefix); Traefik pkg/middlewares/addprefix."""
+Reference: docs/compatibility.md (middleware AddPrefix); Traefik pkg/middlewares/addprefix."""
 from harness import whoami_echo
 from mwkit import request, start
 

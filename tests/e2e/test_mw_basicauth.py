@@ -1,7 +1,7 @@
 """basicAuth with users files made by Debian's htpasswd (bcrypt, SHA-1, Apache MD5), realm,
 headerField, removeHeader; the 401 as Traefik (go-http-auth) writes it.
 
-Reference: traefik-proxy.md §4 (BasicAuth: 401 + WWW-Authenticate; empty users → error)."""
+Reference: docs/compatibility.md (middlewares) (BasicAuth: 401 + WWW-Authenticate; empty users → error)."""
 import base64
 import shutil
 import subprocess

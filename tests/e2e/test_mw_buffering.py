@@ -2,7 +2,7 @@
 memRequestBodyBytes with bounded memory, chunked requests forwarded with Content-Length, and
 retryExpression replaying the buffered request.
 
-Reference: traefik-proxy.md §4 (Buffering); Traefik pkg/middlewares/buffering on vulcand/oxy
+Reference: docs/compatibility.md (middleware Buffering); Traefik pkg/middlewares/buffering on vulcand/oxy
 buffer and mailgun/multibuf."""
 import hashlib
 import http.client

@@ -1,7 +1,7 @@
 """chain: a reusable, ordered group of middlewares; chains nest; a missing member or a loop
 disables the routers that use the chain.
 
-Reference: traefik-proxy.md §4 (Chain); Traefik pkg/middlewares/chain."""
+Reference: docs/compatibility.md (middleware Chain); Traefik pkg/middlewares/chain."""
 from harness import header_values, whoami_echo
 from mwkit import request, start
 

@@ -3,7 +3,7 @@ Unavailable" or responseCode) without calling the service, recovers after fallba
 with a growing share of requests, closes after recoveryDuration; statistics shared by all
 workers; one breaker per router.
 
-Reference: traefik-proxy.md §4 (CircuitBreaker); Traefik pkg/middlewares/circuitbreaker on
+Reference: docs/compatibility.md (middleware CircuitBreaker); Traefik pkg/middlewares/circuitbreaker on
 vulcand/oxy cbreaker (states standby → tripped → recovering → standby)."""
 import threading
 import time

@@ -2,7 +2,7 @@
 tools), Accept-Encoding negotiation, minResponseBodyBytes, content-type filters, streaming
 (SSE events arrive one by one; a large body streams with bounded memory).
 
-Reference: traefik-proxy.md §4 (Compress); Traefik pkg/middlewares/compress (compress.go,
+Reference: docs/compatibility.md (middleware Compress); Traefik pkg/middlewares/compress (compress.go,
 acceptencoding.go, compression_handler.go) and klauspost gzhttp for gzip."""
 import hashlib
 import socket

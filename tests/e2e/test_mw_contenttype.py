@@ -1,7 +1,7 @@
 """contentType: a missing Content-Type is set by sniffing the body (Go's
 http.DetectContentType); Traefik v3 does not sniff without this middleware.
 
-Reference: traefik-proxy.md §4 (ContentType)."""
+Reference: docs/compatibility.md (middleware ContentType)."""
 import gzip
 
 import pytest

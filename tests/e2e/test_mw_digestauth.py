@@ -2,7 +2,7 @@
 response check, nonce counts (replay refused, older count → stale), nonces valid on every
 worker, headerField and removeHeader.
 
-Reference: traefik-proxy.md §4 (DigestAuth)."""
+Reference: docs/compatibility.md (middleware DigestAuth)."""
 import hashlib
 import http.client
 import re

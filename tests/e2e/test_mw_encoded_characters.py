@@ -1,7 +1,7 @@
 """encodedCharacters: the per-router check of percent-encoded characters in the path; every
 allow* option defaults to false here; a refused path gets 400 with an empty body.
 
-Reference: traefik-proxy.md §4 (EncodedCharacters); Traefik pkg/middlewares/encodedcharacters."""
+Reference: docs/compatibility.md (middleware EncodedCharacters); Traefik pkg/middlewares/encodedcharacters."""
 from mwkit import request, start, values
 
 ENCODED = {"%2F": "allowEncodedSlash", "%2f": "allowEncodedSlash", "%5C": "allowEncodedBackSlash",

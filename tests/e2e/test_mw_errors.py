@@ -2,7 +2,7 @@
 fetched from `service` with the client's Host and headers (or only errorRequestHeaders) and
 returned with the original or rewritten (statusRewrites) status; other statuses pass.
 
-Reference: traefik-proxy.md §4 (Errors); Traefik pkg/middlewares/customerrors."""
+Reference: docs/compatibility.md (middleware Errors); Traefik pkg/middlewares/customerrors."""
 import urllib.parse
 
 import pytest

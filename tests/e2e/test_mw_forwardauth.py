@@ -4,7 +4,7 @@ authResponseHeadersRegex and addAuthCookiesToResponse; deny with the server's st
 and body; Location handling, authSigninURL, forwardBody/maxBodySize, maxResponseBodySize,
 authRequestHeaders, trustForwardHeader, and an unreachable server.
 
-Reference: traefik-proxy.md §4 (ForwardAuth)."""
+Reference: docs/compatibility.md (middleware ForwardAuth)."""
 import http.server
 import shutil
 import ssl

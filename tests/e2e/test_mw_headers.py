@@ -1,7 +1,7 @@
 """headers middleware: custom headers, CORS, security headers (Traefik v3
 pkg/middlewares/headers, unrolled/secure v1.0.9).
 
-Reference: traefik-proxy.md §4 (Headers middleware options)."""
+Reference: docs/compatibility.md (middlewares) (Headers middleware options)."""
 import re
 
 from harness import header_values, whoami_echo

@@ -1,7 +1,7 @@
 """inFlightReq: `amount` requests in flight per source for the whole process (two workers),
 429 "max connections reached: N" beyond; the source is the request Host by default.
 
-Reference: traefik-proxy.md §4 (InFlightReq)."""
+Reference: docs/compatibility.md (middleware InFlightReq)."""
 import threading
 import time
 

@@ -1,7 +1,7 @@
 """ipAllowList (and the deprecated ipWhiteList): sourceRange, ipStrategy (depth,
 excludedIPs), rejectStatusCode; rejected requests get the status text as body.
 
-Reference: traefik-proxy.md §4 (IPAllowList, shared ipStrategy)."""
+Reference: docs/compatibility.md (middlewares) (IPAllowList, shared ipStrategy)."""
 from mwkit import get, request, start, values, wait_log
 
 INSECURE = {"web": "forwardedHeaders:\n  insecure: true"}

@@ -3,7 +3,7 @@ X-Retry-In, one bucket table per router shared by every worker; and the `redis` 
 bucket in a real redis-server (key "rate:<middleware>:<source>"), shared by routers and
 proxies, 500 when Redis cannot be reached.
 
-Reference: traefik-proxy.md §4 (RateLimit)."""
+Reference: docs/compatibility.md (middleware RateLimit)."""
 import math
 import re
 import shutil

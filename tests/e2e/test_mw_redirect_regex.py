@@ -2,7 +2,7 @@
 a redirect (302 for GET, 307 otherwise; 301/308 when permanent) with the status text as body
 and no Content-Type; the same URL passes through; a replacement that is not a URL is a 500.
 
-Reference: traefik-proxy.md §4 (RedirectRegex); Traefik pkg/middlewares/redirect."""
+Reference: docs/compatibility.md (middleware RedirectRegex); Traefik pkg/middlewares/redirect."""
 from mwkit import request, start, values
 
 

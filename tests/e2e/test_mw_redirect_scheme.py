@@ -2,7 +2,7 @@
 URL already; X-Forwarded-Proto (http/ws, https/wss) counts as the current scheme; default
 ports are omitted; 302/307 (301/308 when permanent) with the status text as body.
 
-Reference: traefik-proxy.md §4 (RedirectScheme); Traefik pkg/middlewares/redirect."""
+Reference: docs/compatibility.md (middleware RedirectScheme); Traefik pkg/middlewares/redirect."""
 from mwkit import request, start, values
 
 INSECURE = {"web": "forwardedHeaders:\n  insecure: true"}

@@ -2,8 +2,8 @@
 X-Replaced-Path; a result that changes under normalization is refused with 400; a result
 that does not decode is a 500 with Go's error.
 
-Reference: traefik-proxy.md §4 (ReplacePath, ReplacePathRegex); Traefik
-pkg/middlewares/replacepath, replacepathregex; reliability.md T04."""
+Reference: docs/compatibility.md (middlewares) (ReplacePath, ReplacePathRegex); Traefik
+pkg/middlewares/replacepath, replacepathregex; docs/security.md T04."""
 from harness import header_values, whoami_echo
 from mwkit import request, start
 

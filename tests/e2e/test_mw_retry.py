@@ -3,7 +3,7 @@ server, for any method; status retries (v3.7 `status`) only for idempotent metho
 retryNonIdempotentMethod, and only for bodies up to maxRequestBodyBytes; attempts, backoff
 (initialInterval) and timeout bound the retries.
 
-Reference: traefik-proxy.md §4 (Retry); Traefik pkg/middlewares/retry/retry.go."""
+Reference: docs/compatibility.md (middleware Retry); Traefik pkg/middlewares/retry/retry.go."""
 import threading
 import time
 

@@ -2,8 +2,8 @@
 X-Forwarded-Prefix; an empty result is "/"; a stripped path that changes under normalization
 is refused with 400 (Traefik v3.7.3, CVE-2026-48020).
 
-Reference: traefik-proxy.md §4 (StripPrefix, StripPrefixRegex); Traefik
-pkg/middlewares/stripprefix, stripprefixregex; reliability.md P09."""
+Reference: docs/compatibility.md (middlewares) (StripPrefix, StripPrefixRegex); Traefik
+pkg/middlewares/stripprefix, stripprefixregex; docs/security.md P09."""
 from harness import header_values, whoami_echo
 from mwkit import request, start
 

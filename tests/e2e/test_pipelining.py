@@ -1,7 +1,7 @@
 """HTTP/1.1 pipelining, request bodies, Expect: 100-continue, HTTP/1.0 and HEAD.
 
 Reference: RFC 9112 §9.3 (persistence, pipelining: responses in order), §9.3 HTTP/1.0
-keep-alive, RFC 9110 §10.1.1 (Expect), §9.3.2 (HEAD), reliability.md S24–S26.
+keep-alive, RFC 9110 §10.1.1 (Expect), §9.3.2 (HEAD), docs/security.md S24–S26.
 whoami echoes the request line and reports "Body-Length: N" for a request body.
 """
 import socket

@@ -1,6 +1,6 @@
-"""HTTP/1.1 reliability rows of reliability.md that need a raw client and a raw upstream.
+"""HTTP/1.1 reliability rows of docs/security.md that need a raw client and a raw upstream.
 
-Covered cases (reliability.md; Traefik semantics from traefik-proxy.md):
+Covered cases (docs/security.md; Traefik semantics from docs/compatibility.md):
 
 - S25 / S66, early answer: causeway answers (basicAuth 401, redirectScheme 302, buffering 413
   from Content-Length) before the request body is read. A pipelined canary that follows must
@@ -13,7 +13,7 @@ Covered cases (reliability.md; Traefik semantics from traefik-proxy.md):
   the tunnel when the upgrade is accepted; never sent raw to the upstream when it is refused.
 - R05: dial to a blackholed server (a loopback listener with backlog 0 whose accept queue is
   full, so SYNs are dropped) with `forwardingTimeouts.dialTimeout: 1s` → 504 after about 1 s
-  (traefik-proxy.md: "dial/connection error → 502, timeout → 504"); a refused dial → 502 at once.
+  (docs/compatibility.md: "dial/connection error → 502, timeout → 504"); a refused dial → 502 at once.
 - R08: a response broken mid-body (bad chunk size after good chunks, Content-Length body cut
   short) is cut for the client (no clean end, connection closed) and the upstream connection is
   closed and never reused; a malformed response head → 502, same upstream-side rule.

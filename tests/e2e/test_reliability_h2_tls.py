@@ -1,4 +1,4 @@
-"""HTTP/2 and TLS reliability rows not covered elsewhere (reliability.md §2 S65, §4b F02, F06,
+"""HTTP/2 and TLS reliability rows not covered elsewhere (docs/security.md §2 S65, §4b F02, F06,
 F07, F08, F09, F11, §6 R04, §7 T01).
 
 S65  CONNECT over HTTP/2 (plain, with a tunnel payload, extended CONNECT with :protocol that

@@ -1,7 +1,7 @@
 """Routing as Traefik v3 does it: matchers, rule syntax, priorities, element errors,
 entryPoints, middlewares, redirections, load balancing and upstream errors.
 
-Reference: /work/shared/reference/traefik-proxy.md §1.2, §2.1–§2.3, §3, §9.4.
+Reference: docs/compatibility.md.
 Every test starts its own causeway (about 50 ms) so that one broken element cannot hide
 another. A sentinel router (Host `ready.sentinel`) tells when the dynamic configuration
 is live, so that a 404 is never the answer of a proxy that has not loaded it yet.

@@ -1,4 +1,4 @@
-"""The service layer as Traefik v3 defines it (reference traefik-proxy.md §2.2):
+"""The service layer as Traefik v3 defines it (reference docs/compatibility.md):
 loadBalancer strategies (wrr, p2c, hrw, leasttime), sticky cookies at every level,
 weighted / highestRandomWeight / mirroring / failover services, reference errors between
 services, and streaming responses (responseForwarding.flushInterval).

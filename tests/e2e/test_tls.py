@@ -1,4 +1,4 @@
-"""TLS termination as Traefik does it (traefik-proxy.md §1.2, §2.5, §8, §9.1).
+"""TLS termination as Traefik does it (docs/compatibility.md).
 
 Clients: curl (--http1.1 and --http2, `--resolve name:port:127.0.0.1`, `--cacert` the test
 CA), `openssl s_client` for versions, ciphers, groups, alerts and session resumption, and

@@ -1,4 +1,4 @@
-"""Client certificates: tls.options.<name>.clientAuth (traefik-proxy.md §2.5).
+"""Client certificates: tls.options.<name>.clientAuth (docs/compatibility.md).
 
 One proxy, one router per clientAuthType on its own host (the SNI picks the options). Each
 type is driven with curl (--cert/--key) and `openssl s_client` (-cert/-key) over TLS 1.2

@@ -1,4 +1,4 @@
-"""TLS towards https:// servers (traefik-proxy.md §1.9 static serversTransport, §2.3
+"""TLS towards https:// servers (docs/compatibility.md static serversTransport, §2.3
 http.serversTransports, §8 "Backend TLS").
 
 The upstream is tls_upstream.TlsUpstream, a Python HTTPS server that records what the proxy

@@ -1,4 +1,4 @@
-// HTTP/1.1 request-head parser: one test per reliability.md §2 row that a parser decides
+// HTTP/1.1 request-head parser: one test per docs/security.md §2 row that a parser decides
 // (S01–S52), plus valid requests of every shape and incremental feeding.
 #include <gtest/gtest.h>
 

@@ -227,7 +227,7 @@ TEST(NormalizePath, InvalidEscapesAndNul) {
     EXPECT_EQ(norm(bad), "<invalid>") << bad;
 }
 
-// Path-normalisation rows of reliability.md §9.
+// Path-normalisation rows of docs/security.md §5.
 TEST(NormalizePathP, P01_DotDot) {
   EXPECT_EQ(norm("/public/../admin/x"), "/admin/x");
 }
