@@ -127,6 +127,14 @@ std::vector<runtime::EntryPoint> resolveEntryPoints(const config::StaticConfig& 
       else errors.push_back(entryPointError(name, "forwardedHeaders.trustedIPs: invalid IP or CIDR \"" + text + "\""));
     }
     ep.forwardedInsecure = cfg.forwardedHeaders.insecure;
+    if (cfg.proxyProtocol) {
+      ep.proxyProtocol = true;
+      ep.proxyProtocolInsecure = cfg.proxyProtocol->insecure;
+      for (const auto& text : cfg.proxyProtocol->trustedIPs) {
+        if (auto network = net::IpNetwork::parse(text)) ep.proxyProtocolTrustedIPs.push_back(*network);
+        else errors.push_back(entryPointError(name, "proxyProtocol.trustedIPs: invalid IP or CIDR \"" + text + "\""));
+      }
+    }
     ep.keepConnectionHeaders = cfg.forwardedHeaders.connection;
     ep.notAppendXForwardedFor = cfg.forwardedHeaders.notAppendXForwardedFor;
     ep.addXForwardedSchemeHeaders = cfg.forwardedHeaders.addXForwardedSchemeHeaders;

@@ -6,6 +6,7 @@
 #include "downstream/h1_connection.h"
 #include "downstream/h2_connection.h"
 #include "downstream/streams.h"
+#include "net/proxy_protocol.h"
 #include "runtime/entry_point.h"
 #include "runtime/snapshot.h"
 #include "runtime/worker.h"
@@ -100,6 +101,41 @@ awaitable<void> serveTls(runtime::Worker& worker, const runtime::EntryPoint& ent
   co_await tls.close();
 }
 
+// proxyProtocol: reads a PROXY header (v1 or v2) at the start of the connection when there is
+// one, optional per connection as in Traefik. From a trusted peer its source address becomes the
+// client's (forwarded headers, ipAllowList and access logs see it); from another peer it is
+// removed and its addresses are ignored. A malformed header closes the connection.
+awaitable<bool> readProxyHeader(tcp::socket& socket, const runtime::EntryPoint& entryPoint, io::ReadBuffer& first,
+                                exchange::ConnectionInfo& info, uint16_t localPort) {
+  while (true) {
+    net::ProxyHeader header;
+    size_t consumed = 0;
+    switch (net::parseProxyHeader(first.data(), header, consumed)) {
+    case net::ProxyParse::Absent: co_return true;
+    case net::ProxyParse::Invalid:
+      log::debug("malformed PROXY protocol header; closing", {{"peer", info.peerAddress}});
+      co_return false;
+    case net::ProxyParse::Complete:
+      first.consume(consumed);
+      if (header.hasAddresses && entryPoint.trustsProxyHeader(info.peerIp)) {
+        const auto& bytes = header.source.bytes();
+        tcp::endpoint client = header.source.isV4()
+                                   ? tcp::endpoint(asio::ip::address_v4({bytes[12], bytes[13], bytes[14], bytes[15]}),
+                                                   header.sourcePort)
+                                   : tcp::endpoint(asio::ip::address_v6(bytes), header.sourcePort);
+        info = describe(socket, entryPoint, client, localPort);
+      }
+      co_return true;
+    case net::ProxyParse::NeedMore: break;
+    }
+    auto buffer = first.prepare(512, net::kMaxProxyHeader);
+    if (buffer.size() == 0) co_return false;
+    auto [ec, n] = co_await socket.async_read_some(buffer, nothrow);
+    if (ec) co_return false;
+    first.commit(n);
+  }
+}
+
 }  // namespace
 
 awaitable<void> serveConnection(runtime::Worker& worker, const runtime::EntryPoint& entryPoint, tcp::socket socket, tcp::endpoint peer,
@@ -114,6 +150,14 @@ awaitable<void> serveConnection(runtime::Worker& worker, const runtime::EntryPoi
   auto [ec, n] = co_await socket.async_read_some(first.prepare(4096, 4096), nothrow);
   if (ec) co_return;
   first.commit(n);
+  if (entryPoint.proxyProtocol) {
+    if (!co_await readProxyHeader(socket, entryPoint, first, info, localPort)) co_return;
+    if (first.empty()) {
+      auto [again, more] = co_await socket.async_read_some(first.prepare(4096, 4096), nothrow);
+      if (again) co_return;
+      first.commit(more);
+    }
+  }
 
   std::string_view start = first.data();
   if (uint8_t(start[0]) == 0x16) {

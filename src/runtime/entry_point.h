@@ -29,6 +29,12 @@ struct EntryPoint {
   bool notAppendXForwardedFor = false;
   bool addXForwardedSchemeHeaders = false;
 
+  // proxyProtocol: a PROXY header (v1 or v2) is read when present; its addresses are believed
+  // only from these peers (or from everyone with proxyProtocolInsecure).
+  bool proxyProtocol = false;
+  bool proxyProtocolInsecure = false;
+  std::vector<net::IpNetwork> proxyProtocolTrustedIPs;
+
   // transport
   std::chrono::nanoseconds readTimeout{0};
   std::chrono::nanoseconds writeTimeout{0};
@@ -62,6 +68,13 @@ struct EntryPoint {
   uint32_t http2MaxConcurrentStreams = 250;
   uint32_t http2MaxDecoderHeaderTableSize = 4096;
   uint32_t http2MaxEncoderHeaderTableSize = 4096;
+
+  bool trustsProxyHeader(const net::IpAddress& peer) const {
+    if (proxyProtocolInsecure) return true;
+    for (const auto& n : proxyProtocolTrustedIPs)
+      if (n.contains(peer)) return true;
+    return false;
+  }
 
   bool trusts(const net::IpAddress& peer) const {
     if (forwardedInsecure) return true;
