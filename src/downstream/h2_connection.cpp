@@ -225,6 +225,7 @@ struct Http2Connection<Stream>::H2Stream {
   // exchange done by writeDeadline.
   Clock::time_point readDeadline = Clock::time_point::max();
   Clock::time_point writeDeadline = Clock::time_point::max();
+  Clock::time_point stallDeadline = Clock::time_point::max();  // the current piece's sendTimeout
   io::Signal bodyReady;
   // Response body: the current piece and whether it is the last.
   std::string_view pending;
@@ -588,13 +589,15 @@ void Http2Connection<Stream>::onDeadline() {
       stream.readTimedOut = true;
       stream.bodyReady.notify();
     }
-    if (!stream.responseError && now >= stream.writeDeadline) {
+    if (!stream.responseError && (now >= stream.writeDeadline || now >= stream.stallDeadline)) {
+      // writeTimeout, or sendTimeout: a piece of the response made no progress that long
+      // (the client's window stayed shut; docs/security.md, H10).
       stream.responseError = true;
       nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream.id, NGHTTP2_INTERNAL_ERROR);
       reset = true;
     }
     if (!stream.endStream && !stream.readTimedOut) next = std::min(next, stream.readDeadline);
-    if (!stream.responseError) next = std::min(next, stream.writeDeadline);
+    if (!stream.responseError) next = std::min({next, stream.writeDeadline, stream.stallDeadline});
   }
   if (reset) requestFlush();
   nextStreamDeadline_ = next;
@@ -637,6 +640,7 @@ ssize_t Http2Connection<Stream>::readResponse(nghttp2_session* session, int32_t 
   size_t n = std::min(length, s->pending.size());
   std::memcpy(buf, s->pending.data(), n);
   s->pending.remove_prefix(n);
+  if (s->pending.empty()) s->stallDeadline = Clock::time_point::max();
   if (s->pending.empty()) {
     if (s->responseLast) {
       *flags |= NGHTTP2_DATA_FLAG_EOF;
@@ -828,6 +832,14 @@ awaitable<void> Http2Connection<Stream>::sendResponse(H2Stream& s, exchange::Exc
       break;
     }
     s.pending = chunk.data;
+    if (entryPoint_.sendTimeout.count() > 0 && !chunk.data.empty()) {
+      // This piece must be framed within sendTimeout (readResponse clears the deadline).
+      s.stallDeadline = Clock::now() + entryPoint_.sendTimeout;
+      if (s.stallDeadline < nextStreamDeadline_) {
+        nextStreamDeadline_ = s.stallDeadline;
+        armDeadline();
+      }
+    }
     ex.record.responseBytes += chunk.data.size();
     if (chunk.last) {
       s.responseLast = true;

@@ -506,6 +506,37 @@ def test_send_timeout_closes_clients_that_stop_reading():
     up.stop()
 
 
+def test_send_timeout_resets_h2_streams_whose_window_stays_shut():
+    body = b"z" * (1 << 20)
+    gone = []
+
+    def large(conn, head, rest, upstream, index):
+        try:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            conn.settimeout(10)
+            while upstream.recv(conn, index):
+                pass
+        except OSError:
+            pass
+        gone.append(index)
+
+    up = ScriptedUpstream(large)
+    cw = proxy(up.url, entrypoint_extra={"web": "transport:\n  respondingTimeouts:\n    sendTimeout: 1s"})
+    c = H2Client(cw.port(), window=0, settings={4: 0})  # no window: not a byte of DATA may be sent
+    c.auto_window = False
+    c.wait_settings()
+    sid = c.send_headers(request_headers(authority="a.test", path="/large"))
+    began = time.time()
+    c.wait(lambda: c.streams[sid].reset is not None, timeout=6)
+    took = time.time() - began
+    report("h2 window shut, sendTimeout 1s", reset=c.streams[sid].reset, seconds=round(took, 2))
+    assert c.streams[sid].reset is not None and took < 4, (c.streams[sid], took)
+    wait_until(lambda: gone, timeout=5, message="upstream connection released")
+    c.close()
+    cw.stop()
+    up.stop()
+
+
 def test_max_connections_pauses_accepting(rec):
     cw = proxy(rec.url, entrypoint_extra={"web": "transport:\n  maxConnections: 4"})
     first = [socket.create_connection(("127.0.0.1", cw.port()), timeout=5) for _ in range(4)]
