@@ -80,11 +80,47 @@ struct PrometheusMetrics {
   }
 };
 
-// metrics (Traefik's other backends are accepted and kept raw; causeway exports Prometheus).
+// metrics.otlp: pushed over OTLP/HTTP (JSON encoding); gRPC is not supported yet.
+struct OtlpMetrics {
+  bool addEntryPointsLabels = true;
+  bool addRoutersLabels = false;
+  bool addServicesLabels = true;
+  std::vector<double> explicitBoundaries = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25,
+                                            0.5,   0.75, 1,     2.5,  5,     7.5,  10};
+  Duration pushInterval = std::chrono::seconds(10);
+  std::string serviceName = "traefik";
+  std::map<std::string, std::string> resourceAttributes;
+  std::optional<OtelHttp> http;
+  std::optional<Node> grpc;
+
+  static void describe(auto& self, auto& v) {
+    v("addEntryPointsLabels", self.addEntryPointsLabels);
+    v("addRoutersLabels", self.addRoutersLabels);
+    v("addServicesLabels", self.addServicesLabels);
+    v("explicitBoundaries", self.explicitBoundaries);
+    v("pushInterval", self.pushInterval);
+    v("serviceName", self.serviceName);
+    v("resourceAttributes", self.resourceAttributes);
+    v("http", self.http);
+    v("grpc", self.grpc, NotYet{"metrics.otlp.grpc is not supported yet (use metrics.otlp.http); no metrics are pushed"});
+  }
+
+  void validate(DecodeContext& context) const {
+    for (size_t i = 1; i < explicitBoundaries.size(); ++i)
+      if (!(explicitBoundaries[i - 1] < explicitBoundaries[i])) {
+        context.error("explicitBoundaries must be in increasing order");
+        break;
+      }
+    if (pushInterval.value.count() <= 0) context.error("pushInterval must be positive");
+  }
+};
+
+// metrics (Traefik's other backends are accepted and kept raw).
 struct Metrics {
   bool addInternals = false;
   std::optional<PrometheusMetrics> prometheus;
-  std::optional<Node> datadog, statsD, influxDB2, otlp;
+  std::optional<OtlpMetrics> otlp;
+  std::optional<Node> datadog, statsD, influxDB2;
 
   static void describe(auto& self, auto& v) {
     v("addInternals", self.addInternals);
@@ -92,7 +128,7 @@ struct Metrics {
     v("datadog", self.datadog, NotYet{"metrics.datadog is not supported yet (use metrics.prometheus); no metrics are sent"});
     v("statsD", self.statsD, NotYet{"metrics.statsD is not supported yet (use metrics.prometheus); no metrics are sent"});
     v("influxDB2", self.influxDB2, NotYet{"metrics.influxDB2 is not supported yet (use metrics.prometheus); no metrics are sent"});
-    v("otlp", self.otlp, NotYet{"metrics.otlp is not supported yet (use metrics.prometheus); no metrics are sent"});
+    v("otlp", self.otlp);
   }
 };
 

@@ -10,6 +10,7 @@
 #include "core/version.h"
 #include "exchange/trace_notes.h"
 #include "observe/otlp_json.h"
+#include "observe/otlp_metrics.h"
 #include "observe/prometheus_service.h"
 #include "observe/request_facts.h"
 #include "runtime/snapshot.h"
@@ -107,6 +108,44 @@ std::shared_ptr<Observability> Observability::create(const config::StaticConfig&
       o->metrics_ = std::make_shared<Metrics>(std::move(options), names, workers);
       o->metricsInternals_ = m.addInternals;
     }
+    if (m.otlp && m.otlp->grpc && !m.otlp->http) {
+      warnings.push_back("metrics.otlp.grpc is not supported yet (use metrics.otlp.http); no metrics are pushed");
+    } else if (m.otlp) {
+      const auto& otlp = *m.otlp;
+      config::OtelHttp http;
+      http.endpoint = "https://localhost:4318/v1/metrics";
+      if (otlp.http) http = *otlp.http;
+      HttpEndpoint endpoint;
+      std::string error;
+      if (!parseHttpEndpoint(http.endpoint, "/v1/metrics", endpoint, error)) {
+        errors.push_back("metrics.otlp.http.endpoint: " + error);
+      } else if (auto client = std::make_unique<HttpPost>(endpoint, http.tls ? &*http.tls : nullptr, http.headers);
+                 !client->ready(error)) {
+        errors.push_back("metrics.otlp.http.tls: " + error);
+      } else {
+        MetricsOptions options;
+        options.entryPoints = otlp.addEntryPointsLabels;
+        options.routers = otlp.addRoutersLabels;
+        options.services = otlp.addServicesLabels;
+        options.buckets = otlp.explicitBoundaries;
+        auto metrics = std::make_shared<Metrics>(std::move(options), names, workers);
+        o->otlpMetrics_ = metrics;
+        o->metricsInternals_ = m.addInternals;
+        std::vector<std::pair<std::string, std::string>> resource;
+        setAttribute(resource, "service.name", otlp.serviceName);
+        setAttribute(resource, "service.version", kVersion);
+        setAttribute(resource, "telemetry.sdk.language", "cpp");
+        setAttribute(resource, "telemetry.sdk.name", "causeway");
+        for (const auto& [k, v] : otlp.resourceAttributes) setAttribute(resource, k, v);
+        o->metricsPusher_ = std::make_unique<MetricsPusher>(
+            [metrics] {
+              ScrapeInputs inputs;
+              inputs.processMetrics = false;
+              return metrics->render(inputs);
+            },
+            std::move(client), otlp.pushInterval.value, resourceAttributesJson(resource));
+      }
+    }
   }
 
   if (config.accessLog) {
@@ -150,7 +189,7 @@ std::shared_ptr<Observability> Observability::create(const config::StaticConfig&
       }
     }
   }
-  if (!o->metrics_ && !o->accessLog_ && !o->tracer_) return nullptr;
+  if (!o->metrics_ && !o->otlpMetrics_ && !o->accessLog_ && !o->tracer_) return nullptr;
   return o;
 }
 
@@ -162,12 +201,14 @@ bool Observability::start(std::string& error) {
     error.clear();
   }
   if (exporter_) exporter_->start();
+  if (metricsPusher_) metricsPusher_->start();
   return true;
 }
 
 void Observability::stop() {
   if (accessLog_) accessLog_->stop();
   if (exporter_) exporter_->stop();
+  if (metricsPusher_) metricsPusher_->stop();
 }
 
 void Observability::reopenLogs() {
@@ -175,10 +216,9 @@ void Observability::reopenLogs() {
 }
 
 void Observability::configPublished(const runtime::Snapshot&) {
-  if (metrics_) {
-    auto now = std::chrono::system_clock::now().time_since_epoch();
-    metrics_->configReloaded(double(std::chrono::duration_cast<std::chrono::seconds>(now).count()));
-  }
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  for (Metrics* m : {metrics_.get(), otlpMetrics_.get()})
+    if (m) m->configReloaded(double(std::chrono::duration_cast<std::chrono::seconds>(now).count()));
 }
 
 exchange::HandlerPtr Observability::prometheusService(OpenConnectionCounts openConnections,
@@ -253,7 +293,7 @@ void Observability::onRequest(exchange::Exchange& ex) {
 void Observability::onComplete(const exchange::Exchange& ex) {
   const Flags flags = flagsOf(ex);
   const bool internal = isInternal(ex.record.serviceName);
-  if (metrics_ && flags.metrics && (!internal || metricsInternals_)) {
+  if ((metrics_ || otlpMetrics_) && flags.metrics && (!internal || metricsInternals_)) {
     const exchange::Request& req = ex.request;
     RequestSample s;
     s.entryPoint = ex.connection.entryPoint ? uint32_t(ex.connection.entryPoint->index) : 0;
@@ -280,7 +320,8 @@ void Observability::onComplete(const exchange::Exchange& ex) {
     s.tlsVersion = ex.connection.tlsVersion;
     s.tlsCipher = ex.connection.tlsCipher;
     s.headers = &req.headers;
-    metrics_->record(ex.worker.index(), s);
+    if (metrics_) metrics_->record(ex.worker.index(), s);
+    if (otlpMetrics_) otlpMetrics_->record(ex.worker.index(), s);
   }
   if (tracer_ && flags.tracing && ex.record.notes && (!internal || tracingInternals_))
     tracer_->onComplete(ex, *ex.record.notes, flags.detailed);

@@ -18,6 +18,7 @@
 #include "exchange/handler.h"
 #include "observe/access_log.h"
 #include "observe/metrics.h"
+#include "observe/otlp_metrics.h"
 #include "observe/prometheus_service.h"
 #include "observe/span_exporter.h"
 #include "observe/tracer.h"
@@ -71,6 +72,8 @@ class Observability final : public exchange::ExchangeObserver {
   std::vector<Flags> entryPoints_;  // by EntryPoint::index
   std::vector<std::unique_ptr<RouterCache>> routerCaches_;  // by worker
   std::shared_ptr<Metrics> metrics_;
+  std::shared_ptr<Metrics> otlpMetrics_;  // metrics.otlp: its own labels and boundaries
+  std::unique_ptr<MetricsPusher> metricsPusher_;
   bool metricsInternals_ = false;
   std::unique_ptr<AccessLog> accessLog_;
   bool accessLogInternals_ = false;

@@ -1,5 +1,5 @@
-"""A fake OpenTelemetry collector for the tracing tests: an HTTP server on loopback that takes
-OTLP/HTTP JSON export requests (POST /v1/traces) and keeps the spans it decoded.
+"""A fake OpenTelemetry collector for the tracing and metrics tests: an HTTP server on loopback
+that takes OTLP/HTTP JSON export requests (POST /v1/traces, /v1/metrics) and keeps what it decoded.
 
 It is a fake because Debian ships no OpenTelemetry collector. It implements only what the
 tests need: the JSON encoding of ExportTraceServiceRequest (gzip accepted), answering 200 with
@@ -78,6 +78,24 @@ class FakeOtlpCollector:
                         span["scope"] = ss.get("scope", {}).get("name")
                         span["attrs"] = attributes(span.get("attributes", []))
                         out.append(span)
+        return out
+
+    def metrics(self):
+        """The metrics of the latest POST /v1/metrics: {name: metric dict}, each data point with
+        'attrs' (its attributes as a dict), plus '_resource' (the resource attributes)."""
+        with self.lock:
+            requests = [r for r in self.requests if r[0] == "/v1/metrics"]
+        if not requests:
+            return {}
+        out = {}
+        for rm in (requests[-1][2] or {}).get("resourceMetrics", []):
+            out["_resource"] = attributes(rm.get("resource", {}).get("attributes", []))
+            for sm in rm.get("scopeMetrics", []):
+                for metric in sm.get("metrics", []):
+                    for kind in ("sum", "gauge", "histogram"):
+                        for point in metric.get(kind, {}).get("dataPoints", []):
+                            point["attrs"] = attributes(point.get("attributes", []))
+                    out[metric["name"]] = metric
         return out
 
     def wait_spans(self, predicate, timeout=10.0):
