@@ -43,6 +43,21 @@ struct OtelGrpc {
   }
 };
 
+// log.otlp and accessLog.otlp: records pushed over OTLP/HTTP (JSON); gRPC is not supported yet.
+struct OtlpLogs {
+  std::string serviceName = "traefik";
+  std::map<std::string, std::string> resourceAttributes;
+  std::optional<OtelHttp> http;
+  std::optional<Node> grpc;
+
+  static void describe(auto& self, auto& v) {
+    v("serviceName", self.serviceName);
+    v("resourceAttributes", self.resourceAttributes);
+    v("http", self.http);
+    v("grpc", self.grpc, NotYet{"OTLP logs over gRPC are not supported yet (use otlp.http); no log records are pushed"});
+  }
+};
+
 // metrics.prometheus
 struct PrometheusMetrics {
   std::vector<double> buckets = {0.1, 0.3, 1.2, 5.0};
@@ -182,7 +197,7 @@ struct AccessLog {
   int64_t bufferingSize = 0;
   bool addInternals = false;
   bool dualOutput = false;
-  std::optional<Node> otlp;       // OTLP logs: accepted, not supported yet
+  std::optional<OtlpLogs> otlp;   // access log lines as OTLP log records (dualOutput: the file too)
 
   static void describe(auto& self, auto& v) {
     v("filePath", self.filePath);
@@ -192,7 +207,7 @@ struct AccessLog {
     v("bufferingSize", self.bufferingSize);
     v("addInternals", self.addInternals);
     v("dualOutput", self.dualOutput);
-    v("otlp", self.otlp, NotYet{"accessLog.otlp is not supported yet; access log lines go to the file or stdout"});
+    v("otlp", self.otlp);
   }
 
   void validate(DecodeContext& context) const {

@@ -125,7 +125,7 @@ struct Log {
   int maxBackups = 0;
   int maxAge = 0; // days
   bool compress = false;
-  std::optional<Node> otlp;
+  std::optional<OtlpLogs> otlp;  // log lines as OTLP log records too
 
   static void describe(auto& self, auto& v) {
     v("level", self.level, OneOf{"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "PANIC"});
@@ -136,7 +136,7 @@ struct Log {
     v("maxBackups", self.maxBackups, NotYet{"log rotation (maxBackups) is not supported yet; rotate with logrotate and SIGUSR1"});
     v("maxAge", self.maxAge, NotYet{"log rotation (maxAge) is not supported yet; rotate with logrotate and SIGUSR1"});
     v("compress", self.compress, NotYet{"log rotation (compress) is not supported yet; rotate with logrotate and SIGUSR1"});
-    v("otlp", self.otlp, NotYet{"log.otlp is not supported yet; logs go to the file or stderr"});
+    v("otlp", self.otlp);
   }
 };
 

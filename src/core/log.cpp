@@ -15,6 +15,7 @@ struct State {
   Options options;
   FILE* file = stdout;
   std::atomic<int> level{int(Level::Error)};
+  std::atomic<Sink> sink{nullptr};
 };
 
 State& state() {
@@ -175,9 +176,16 @@ void write(Level level, std::string_view message, std::initializer_list<Field> f
     }
     line += '\n';
   }
-  std::lock_guard lock(s.mutex);
-  std::fwrite(line.data(), 1, line.size(), s.file);
-  std::fflush(s.file);
+  {
+    std::lock_guard lock(s.mutex);
+    std::fwrite(line.data(), 1, line.size(), s.file);
+    std::fflush(s.file);
+  }
+  if (Sink sink = s.sink.load(std::memory_order_acquire)) sink(level, message, fields);
 }
+
+void setSink(Sink sink) { state().sink.store(sink, std::memory_order_release); }
+
+std::string_view levelName(Level level) { return longName(level); }
 
 }  // namespace causeway::log

@@ -39,6 +39,12 @@ bool configure(const Options& options, std::string& error);
 void reopen();
 bool enabled(Level level);
 void write(Level level, std::string_view message, std::initializer_list<Field> fields = {});
+// A second destination for every line written (log.otlp); null removes it. Called on the
+// writing thread, after the line is out.
+using Sink = void (*)(Level level, std::string_view message, std::initializer_list<Field> fields);
+void setSink(Sink sink);
+// "debug", "info", ... (the level names of the JSON format).
+std::string_view levelName(Level level);
 
 inline void trace(std::string_view m, std::initializer_list<Field> f = {}) {
   if (enabled(Level::Trace)) write(Level::Trace, m, f);

@@ -449,6 +449,12 @@ void AccessLog::push(unsigned worker, const LogRecord& record) {
     case LogFormat::GenericClf: formatGenericClf(record, options_.keep, w.line); break;
     case LogFormat::Json: formatJson(record, options_.keep, w.line); break;
   }
+  if (otlpSink_) {
+    std::string_view line = std::string_view(w.line).substr(sizeof record.requestCount);
+    while (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+    otlpSink_(record, line);
+    if (!fileToo_) return;
+  }
   if (!w.ring.push(w.line)) w.dropped.fetch_add(1, std::memory_order_relaxed);
 }
 

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -78,6 +79,12 @@ class AccessLog {
 
   uint64_t dropped() const;
   const AccessLogOptions& options() const { return options_; }
+  // accessLog.otlp: every kept line also goes to `sink` (with its record), on the worker
+  // thread; with `fileToo` false (no dualOutput) the file or stdout gets nothing. Before start().
+  void setOtlpSink(std::function<void(const LogRecord&, std::string_view line)> sink, bool fileToo) {
+    otlpSink_ = std::move(sink);
+    fileToo_ = fileToo;
+  }
 
  private:
   struct WorkerState;
@@ -89,6 +96,8 @@ class AccessLog {
   void collectHeaders(const http::Headers& headers, bool request, std::vector<LogHeader>& out) const;
 
   AccessLogOptions options_;
+  std::function<void(const LogRecord&, std::string_view line)> otlpSink_;
+  bool fileToo_ = true;
   std::vector<std::string> entryPoints_;
   std::vector<std::unique_ptr<WorkerState>> workers_;
   bool anyHeaders_ = false;  // some header may be kept or redacted

@@ -10,6 +10,7 @@
 #include "core/version.h"
 #include "exchange/trace_notes.h"
 #include "observe/otlp_json.h"
+#include "observe/otlp_logs.h"
 #include "observe/otlp_metrics.h"
 #include "observe/prometheus_service.h"
 #include "observe/request_facts.h"
@@ -78,6 +79,67 @@ std::vector<std::pair<std::string, std::string>> tracingResource(const config::T
   if (const char* name = std::getenv("OTEL_SERVICE_NAME"); name && *name) setAttribute(out, "service.name", name);
   return out;
 }
+
+namespace {
+
+// accessLog.otlp / log.otlp → a pusher, or nothing with the reason in warnings or errors.
+std::unique_ptr<LogPusher> makeLogPusher(const config::OtlpLogs& otlp, const std::string& what,
+                                         std::vector<std::string>& warnings, std::vector<std::string>& errors) {
+  if (otlp.grpc && !otlp.http) {
+    warnings.push_back(what + ".grpc is not supported yet (use " + what + ".http); no log records are pushed");
+    return nullptr;
+  }
+  config::OtelHttp http;
+  http.endpoint = "https://localhost:4318/v1/logs";
+  if (otlp.http) http = *otlp.http;
+  HttpEndpoint endpoint;
+  std::string error;
+  if (!parseHttpEndpoint(http.endpoint, "/v1/logs", endpoint, error)) {
+    errors.push_back(what + ".http.endpoint: " + error);
+    return nullptr;
+  }
+  auto client = std::make_unique<HttpPost>(endpoint, http.tls ? &*http.tls : nullptr, http.headers);
+  if (!client->ready(error)) {
+    errors.push_back(what + ".http.tls: " + error);
+    return nullptr;
+  }
+  std::vector<std::pair<std::string, std::string>> resource;
+  setAttribute(resource, "service.name", otlp.serviceName);
+  setAttribute(resource, "service.version", kVersion);
+  setAttribute(resource, "telemetry.sdk.language", "cpp");
+  setAttribute(resource, "telemetry.sdk.name", "causeway");
+  for (const auto& [k, v] : otlp.resourceAttributes) setAttribute(resource, k, v);
+  return std::make_unique<LogPusher>(std::move(client), resourceAttributesJson(resource), "github.com/traefik/traefik");
+}
+
+std::atomic<LogPusher*> logSinkTarget{nullptr};
+
+int severityOf(log::Level level) {
+  switch (level) {
+    case log::Level::Trace: return 1;
+    case log::Level::Debug: return 5;
+    case log::Level::Info: return 9;
+    case log::Level::Warn: return 13;
+    case log::Level::Error: return 17;
+    case log::Level::Fatal: return 21;
+    case log::Level::Panic: return 21;
+  }
+  return 0;
+}
+
+void logSink(log::Level level, std::string_view message, std::initializer_list<log::Field> fields) {
+  LogPusher* pusher = logSinkTarget.load(std::memory_order_acquire);
+  if (!pusher || LogPusher::onPusherThread()) return;  // the pusher's own errors are not pushed
+  std::vector<std::pair<std::string_view, std::string_view>> attributes;
+  attributes.reserve(fields.size());
+  for (const auto& f : fields) attributes.emplace_back(f.key, f.value);
+  std::string text = toUpper(log::levelName(level));
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  pusher->add(now, severityOf(level), text, message, attributes);
+}
+
+}  // namespace
 
 std::shared_ptr<Observability> Observability::create(const config::StaticConfig& config,
                                                       const std::vector<runtime::EntryPoint>& entryPoints,
@@ -152,7 +214,31 @@ std::shared_ptr<Observability> Observability::create(const config::StaticConfig&
     AccessLogOptions options = AccessLogOptions::from(*config.accessLog, warnings);
     o->accessLog_ = std::make_unique<AccessLog>(std::move(options), names, workers);
     o->accessLogInternals_ = config.accessLog->addInternals;
+    if (config.accessLog->otlp) {
+      o->accessLogPusher_ = makeLogPusher(*config.accessLog->otlp, "accessLog.otlp", warnings, errors);
+      if (LogPusher* pusher = o->accessLogPusher_.get()) {
+        o->accessLog_->setOtlpSink(
+            [pusher](const LogRecord& r, std::string_view line) {
+              std::string status = std::to_string(r.downstreamStatus);
+              std::string duration = std::to_string(r.durationNanos);
+              pusher->add(r.startUnixNanos, 9, "INFO", line,
+                          {{"EntryPointName", r.entryPointName},
+                           {"RouterName", r.routerName},
+                           {"ServiceName", r.serviceName},
+                           {"ClientHost", r.clientHost},
+                           {"RequestMethod", r.requestMethod},
+                           {"RequestPath", r.requestPath},
+                           {"RequestProtocol", r.requestProtocol},
+                           {"DownstreamStatus", status},
+                           {"Duration", duration},
+                           {"TraceId", r.traceId},
+                           {"SpanId", r.spanId}});
+            },
+            config.accessLog->dualOutput);
+      }
+    }
   }
+  if (config.log.otlp) o->logPusher_ = makeLogPusher(*config.log.otlp, "log.otlp", warnings, errors);
 
   if (config.tracing) {
     const auto& t = *config.tracing;
@@ -189,7 +275,7 @@ std::shared_ptr<Observability> Observability::create(const config::StaticConfig&
       }
     }
   }
-  if (!o->metrics_ && !o->otlpMetrics_ && !o->accessLog_ && !o->tracer_) return nullptr;
+  if (!o->metrics_ && !o->otlpMetrics_ && !o->accessLog_ && !o->tracer_ && !o->logPusher_) return nullptr;
   return o;
 }
 
@@ -202,6 +288,12 @@ bool Observability::start(std::string& error) {
   }
   if (exporter_) exporter_->start();
   if (metricsPusher_) metricsPusher_->start();
+  if (accessLogPusher_) accessLogPusher_->start();
+  if (logPusher_) {
+    logPusher_->start();
+    logSinkTarget.store(logPusher_.get(), std::memory_order_release);
+    log::setSink(&logSink);
+  }
   return true;
 }
 
@@ -209,6 +301,12 @@ void Observability::stop() {
   if (accessLog_) accessLog_->stop();
   if (exporter_) exporter_->stop();
   if (metricsPusher_) metricsPusher_->stop();
+  if (accessLogPusher_) accessLogPusher_->stop();
+  if (logPusher_) {
+    log::setSink(nullptr);
+    logSinkTarget.store(nullptr, std::memory_order_release);
+    logPusher_->stop();
+  }
 }
 
 void Observability::reopenLogs() {

@@ -18,6 +18,7 @@
 #include "exchange/handler.h"
 #include "observe/access_log.h"
 #include "observe/metrics.h"
+#include "observe/otlp_logs.h"
 #include "observe/otlp_metrics.h"
 #include "observe/prometheus_service.h"
 #include "observe/span_exporter.h"
@@ -74,6 +75,8 @@ class Observability final : public exchange::ExchangeObserver {
   std::shared_ptr<Metrics> metrics_;
   std::shared_ptr<Metrics> otlpMetrics_;  // metrics.otlp: its own labels and boundaries
   std::unique_ptr<MetricsPusher> metricsPusher_;
+  std::unique_ptr<LogPusher> accessLogPusher_;  // accessLog.otlp
+  std::unique_ptr<LogPusher> logPusher_;        // log.otlp
   bool metricsInternals_ = false;
   std::unique_ptr<AccessLog> accessLog_;
   bool accessLogInternals_ = false;

@@ -1,5 +1,5 @@
 """A fake OpenTelemetry collector for the tracing and metrics tests: an HTTP server on loopback
-that takes OTLP/HTTP JSON export requests (POST /v1/traces, /v1/metrics) and keeps what it decoded.
+that takes OTLP/HTTP JSON export requests (POST /v1/traces, /v1/metrics, /v1/logs) and keeps what it decoded.
 
 It is a fake because Debian ships no OpenTelemetry collector. It implements only what the
 tests need: the JSON encoding of ExportTraceServiceRequest (gzip accepted), answering 200 with
@@ -96,6 +96,24 @@ class FakeOtlpCollector:
                         for point in metric.get(kind, {}).get("dataPoints", []):
                             point["attrs"] = attributes(point.get("attributes", []))
                     out[metric["name"]] = metric
+        return out
+
+    def logs(self):
+        """Every log record received on /v1/logs: dicts with the OTLP JSON fields plus 'attrs'
+        (attributes as a dict), 'text' (the body string) and 'resource'."""
+        out = []
+        with self.lock:
+            requests = [r for r in self.requests if r[0] == "/v1/logs"]
+        for _, _, body in requests:
+            for rl in (body or {}).get("resourceLogs", []):
+                resource = attributes(rl.get("resource", {}).get("attributes", []))
+                for sl in rl.get("scopeLogs", []):
+                    for record in sl.get("logRecords", []):
+                        record = dict(record)
+                        record["attrs"] = attributes(record.get("attributes", []))
+                        record["text"] = record.get("body", {}).get("stringValue")
+                        record["resource"] = resource
+                        out.append(record)
         return out
 
     def wait_spans(self, predicate, timeout=10.0):
