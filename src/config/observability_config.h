@@ -28,7 +28,7 @@ struct OtelHttp {
   }
 };
 
-// OTLP over gRPC: accepted, not supported by causeway yet.
+// OTLP over gRPC: `endpoint` is host:port (TLS unless `insecure`).
 struct OtelGrpc {
   std::string endpoint = "localhost:4317";
   bool insecure = false;
@@ -43,18 +43,18 @@ struct OtelGrpc {
   }
 };
 
-// log.otlp and accessLog.otlp: records pushed over OTLP/HTTP (JSON); gRPC is not supported yet.
+// log.otlp and accessLog.otlp: records pushed over OTLP/HTTP (JSON) or OTLP/gRPC.
 struct OtlpLogs {
   std::string serviceName = "traefik";
   std::map<std::string, std::string> resourceAttributes;
   std::optional<OtelHttp> http;
-  std::optional<Node> grpc;
+  std::optional<OtelGrpc> grpc;
 
   static void describe(auto& self, auto& v) {
     v("serviceName", self.serviceName);
     v("resourceAttributes", self.resourceAttributes);
     v("http", self.http);
-    v("grpc", self.grpc, NotYet{"OTLP logs over gRPC are not supported yet (use otlp.http); no log records are pushed"});
+    v("grpc", self.grpc);
   }
 };
 
@@ -95,7 +95,7 @@ struct PrometheusMetrics {
   }
 };
 
-// metrics.otlp: pushed over OTLP/HTTP (JSON encoding); gRPC is not supported yet.
+// metrics.otlp: pushed over OTLP/HTTP (JSON encoding) or OTLP/gRPC.
 struct OtlpMetrics {
   bool addEntryPointsLabels = true;
   bool addRoutersLabels = false;
@@ -106,7 +106,7 @@ struct OtlpMetrics {
   std::string serviceName = "traefik";
   std::map<std::string, std::string> resourceAttributes;
   std::optional<OtelHttp> http;
-  std::optional<Node> grpc;
+  std::optional<OtelGrpc> grpc;
 
   static void describe(auto& self, auto& v) {
     v("addEntryPointsLabels", self.addEntryPointsLabels);
@@ -117,7 +117,7 @@ struct OtlpMetrics {
     v("serviceName", self.serviceName);
     v("resourceAttributes", self.resourceAttributes);
     v("http", self.http);
-    v("grpc", self.grpc, NotYet{"metrics.otlp.grpc is not supported yet (use metrics.otlp.http); no metrics are pushed"});
+    v("grpc", self.grpc);
   }
 
   void validate(DecodeContext& context) const {
@@ -220,7 +220,7 @@ struct OtlpTracing {
   std::optional<OtelHttp> http;
 
   static void describe(auto& self, auto& v) {
-    v("grpc", self.grpc, NotYet{"tracing.otlp.grpc is not supported yet (use tracing.otlp.http); no spans are exported"});
+    v("grpc", self.grpc);
     v("http", self.http);
   }
 };

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "core/strings.h"
+#include "http/nghttp2_util.h"
 #include "tls/tls_stream.h"
 
 namespace causeway::observe {
@@ -177,11 +178,26 @@ bool parseHttpEndpoint(std::string_view url, std::string_view defaultPath, HttpE
   return true;
 }
 
+bool parseGrpcEndpoint(std::string_view endpoint, bool insecure, OtlpSignal signal, HttpEndpoint& out,
+                       std::string& error) {
+  std::string url(endpoint);
+  if (url.find("://") == std::string::npos) url = (insecure ? "http://" : "https://") + url;
+  if (!parseHttpEndpoint(url, "/", out, error)) return false;
+  if (insecure) out.tls = false;
+  out.path = signal == OtlpSignal::Traces    ? "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+             : signal == OtlpSignal::Metrics ? "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"
+                                             : "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
+  return true;
+}
+
 HttpPost::HttpPost(HttpEndpoint endpoint, const config::ClientTls* tls, std::map<std::string, std::string> headers)
     : endpoint_(std::move(endpoint)), headers_(std::move(headers)) {
   if (!endpoint_.tls) return;
   ctx_ = tls::makeClientContext(tls ? *tls : config::ClientTls{}, setupError_);
   if (!ctx_) return;
+  // gRPC needs HTTP/2; HTTP/1.1 stays acceptable for OTLP/HTTP.
+  static const unsigned char alpn[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  SSL_CTX_set_alpn_protos(ctx_.get(), alpn, sizeof alpn);
   bool verify = !(tls && tls->insecureSkipVerify);
   SSL_CTX_set_verify(ctx_.get(), verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
 }
@@ -220,6 +236,7 @@ int HttpPost::post(std::string_view contentType, std::string_view body, std::chr
       return 0;
     }
   }
+  if (grpc_) return grpcCall(fd, ssl, body, error);
   Connection connection(fd, ssl);
   std::string head;
   head.reserve(256);
@@ -258,6 +275,131 @@ int HttpPost::post(std::string_view contentType, std::string_view body, std::chr
     return 0;
   }
   return int(*status);
+}
+
+}  // namespace causeway::observe
+
+namespace causeway::observe {
+namespace {
+
+// One unary gRPC call on a fresh HTTP/2 connection, driven by an nghttp2 client session over the
+// blocking socket (socket timeouts are the deadline).
+struct GrpcExchange {
+  std::string request;  // the length-prefixed message
+  size_t sent = 0;
+  int httpStatus = 0;
+  int grpcStatus = -1;
+  std::string grpcMessage;
+  bool closed = false;
+  uint32_t resetCode = 0;
+
+  static ssize_t read(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags,
+                      nghttp2_data_source* source, void*) {
+    auto* x = static_cast<GrpcExchange*>(source->ptr);
+    size_t n = std::min(length, x->request.size() - x->sent);
+    std::memcpy(buf, x->request.data() + x->sent, n);
+    x->sent += n;
+    if (x->sent == x->request.size()) *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return ssize_t(n);
+  }
+  static int onHeader(nghttp2_session*, const nghttp2_frame*, const uint8_t* name, size_t namelen,
+                      const uint8_t* value, size_t valuelen, uint8_t, void* self) {
+    auto* x = static_cast<GrpcExchange*>(self);
+    std::string_view n(reinterpret_cast<const char*>(name), namelen);
+    std::string_view v(reinterpret_cast<const char*>(value), valuelen);
+    if (n == ":status") x->httpStatus = int(parseDecimal(v).value_or(0));
+    else if (n == "grpc-status") x->grpcStatus = int(parseDecimal(v).value_or(2));
+    else if (n == "grpc-message") x->grpcMessage = std::string(v);
+    return 0;
+  }
+  static int onClose(nghttp2_session*, int32_t, uint32_t error, void* self) {
+    auto* x = static_cast<GrpcExchange*>(self);
+    x->closed = true;
+    x->resetCode = error;
+    return 0;
+  }
+};
+
+}  // namespace
+
+int HttpPost::grpcCall(int fd, SSL* ssl, std::string_view json, std::string& error) {
+  Connection connection(fd, ssl);
+  if (ssl) {
+    const unsigned char* chosen = nullptr;
+    unsigned length = 0;
+    SSL_get0_alpn_selected(ssl, &chosen, &length);
+    if (std::string_view(reinterpret_cast<const char*>(chosen), length) != "h2") {
+      error = endpoint_.authority + " did not agree to HTTP/2 (ALPN)";
+      return 0;
+    }
+  }
+  GrpcExchange x;
+  std::string message;
+  if (!otlpJsonToProtobuf(json, signal_, message, error)) return 0;
+  x.request.push_back('\0');  // not compressed
+  for (int shift = 24; shift >= 0; shift -= 8) x.request.push_back(char(message.size() >> shift));
+  x.request += message;
+
+  nghttp2_session_callbacks* callbacks = nullptr;
+  nghttp2_session_callbacks_new(&callbacks);
+  nghttp2_session_callbacks_set_on_header_callback(callbacks, &GrpcExchange::onHeader);
+  nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &GrpcExchange::onClose);
+  nghttp2_session* session = nullptr;
+  nghttp2_session_client_new(&session, callbacks, &x);
+  nghttp2_session_callbacks_del(callbacks);
+  struct Free {
+    nghttp2_session* s;
+    ~Free() { nghttp2_session_del(s); }
+  } free{session};
+
+  nghttp2_submit_settings(session, NGHTTP2_FLAG_NONE, nullptr, 0);
+  const std::string scheme = ssl ? "https" : "http";
+  std::vector<nghttp2_nv> nv = {
+      http::makeNv(":method", "POST"),         http::makeNv(":scheme", scheme),
+      http::makeNv(":path", endpoint_.path),   http::makeNv(":authority", endpoint_.authority),
+      http::makeNv("content-type", "application/grpc"), http::makeNv("te", "trailers"),
+      http::makeNv("user-agent", "causeway")};
+  std::vector<std::string> names;
+  names.reserve(headers_.size());
+  for (const auto& [name, value] : headers_) {
+    names.push_back(toLower(name));
+    nv.push_back(http::makeNv(names.back(), value));
+  }
+  nghttp2_data_provider provider;
+  provider.source.ptr = &x;
+  provider.read_callback = &GrpcExchange::read;
+  if (nghttp2_submit_request(session, nullptr, nv.data(), nv.size(), &provider, nullptr) < 0) {
+    error = "cannot build the gRPC request";
+    return 0;
+  }
+  std::string out;
+  char buffer[16384];
+  while (!x.closed) {
+    out.clear();
+    http::takeFrames(session, out);
+    if (!out.empty() && !connection.writeAll(out)) {
+      error = "sending to " + endpoint_.authority + " failed";
+      return 0;
+    }
+    if (x.closed) break;
+    long n = connection.readSome(buffer, sizeof buffer);
+    if (n <= 0) {
+      error = "no gRPC answer from " + endpoint_.authority;
+      return 0;
+    }
+    if (nghttp2_session_mem_recv(session, reinterpret_cast<const uint8_t*>(buffer), size_t(n)) < 0) {
+      error = "malformed HTTP/2 from " + endpoint_.authority;
+      return 0;
+    }
+  }
+  out.clear();
+  http::takeFrames(session, out);  // the last acknowledgements
+  if (!out.empty()) connection.writeAll(out);
+  if (x.grpcStatus == 0 && x.httpStatus == 200) return 200;
+  error = x.grpcStatus >= 0 ? "grpc-status " + std::to_string(x.grpcStatus) + ": " + x.grpcMessage
+                            : "HTTP/2 status " + std::to_string(x.httpStatus) +
+                                  (x.resetCode ? ", stream reset " + std::to_string(x.resetCode) : "");
+  return 0;
 }
 
 }  // namespace causeway::observe

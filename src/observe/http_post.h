@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "config/observability_config.h"
+#include "observe/otlp_protobuf.h"
 
 namespace causeway::observe {
 
@@ -25,6 +26,10 @@ struct HttpEndpoint {
 
 // "http[s]://host[:port][/path]"; an empty path becomes `defaultPath`.
 bool parseHttpEndpoint(std::string_view url, std::string_view defaultPath, HttpEndpoint& out, std::string& error);
+// An OTLP/gRPC endpoint ("host:port", or with an http:// or https:// scheme) for `signal`: TLS
+// unless `insecure` or the scheme is http; the path is the signal's Export method.
+bool parseGrpcEndpoint(std::string_view endpoint, bool insecure, OtlpSignal signal, HttpEndpoint& out,
+                       std::string& error);
 
 class HttpPost {
  public:
@@ -34,6 +39,9 @@ class HttpPost {
   HttpPost(const HttpPost&) = delete;
   HttpPost& operator=(const HttpPost&) = delete;
 
+  // From now on post() sends an OTLP/gRPC unary call (HTTP/2, ALPN h2 over TLS) with the JSON
+  // body transcoded to protobuf; it returns 200 when grpc-status is 0.
+  void useGrpc(OtlpSignal signal) { grpc_ = true, signal_ = signal; }
   // False with the reason when the TLS settings cannot be loaded.
   bool ready(std::string& error) const;
   // Sends the request and reads the status; 0 with `error` on failure.
@@ -42,8 +50,12 @@ class HttpPost {
   const HttpEndpoint& endpoint() const { return endpoint_; }
 
  private:
+  int grpcCall(int fd, SSL* ssl, std::string_view body, std::string& error);
+
   HttpEndpoint endpoint_;
   std::map<std::string, std::string> headers_;
+  bool grpc_ = false;
+  OtlpSignal signal_ = OtlpSignal::Traces;
   std::shared_ptr<SSL_CTX> ctx_;
   std::string setupError_;
 };

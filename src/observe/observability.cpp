@@ -82,34 +82,62 @@ std::vector<std::pair<std::string, std::string>> tracingResource(const config::T
 
 namespace {
 
-// accessLog.otlp / log.otlp → a pusher, or nothing with the reason in warnings or errors.
-std::unique_ptr<LogPusher> makeLogPusher(const config::OtlpLogs& otlp, const std::string& what,
-                                         std::vector<std::string>& warnings, std::vector<std::string>& errors) {
-  if (otlp.grpc && !otlp.http) {
-    warnings.push_back(what + ".grpc is not supported yet (use " + what + ".http); no log records are pushed");
-    return nullptr;
-  }
-  config::OtelHttp http;
-  http.endpoint = "https://localhost:4318/v1/logs";
-  if (otlp.http) http = *otlp.http;
+// Resource attributes (JSON) of the metrics and logs exporters.
+std::string otlpResource(const std::string& serviceName, const std::map<std::string, std::string>& attributes) {
+  std::vector<std::pair<std::string, std::string>> resource;
+  setAttribute(resource, "service.name", serviceName);
+  setAttribute(resource, "service.version", kVersion);
+  setAttribute(resource, "telemetry.sdk.language", "cpp");
+  setAttribute(resource, "telemetry.sdk.name", "causeway");
+  for (const auto& [k, v] : attributes) setAttribute(resource, k, v);
+  return resourceAttributesJson(resource);
+}
+
+// The client of an OTLP exporter: gRPC when only `grpc` is configured, else HTTP (with
+// `defaultEndpoint` when `http` is absent too, as Traefik). Null with the reason in `errors`.
+std::unique_ptr<HttpPost> otlpClient(const std::optional<config::OtelHttp>& http,
+                                     const std::optional<config::OtelGrpc>& grpc, const std::string& defaultEndpoint,
+                                     std::string_view defaultPath, OtlpSignal signal, const std::string& what,
+                                     std::vector<std::string>& errors) {
   HttpEndpoint endpoint;
   std::string error;
-  if (!parseHttpEndpoint(http.endpoint, "/v1/logs", endpoint, error)) {
+  std::unique_ptr<HttpPost> client;
+  if (grpc && !http) {
+    if (!parseGrpcEndpoint(grpc->endpoint, grpc->insecure, signal, endpoint, error)) {
+      errors.push_back(what + ".grpc.endpoint: " + error);
+      return nullptr;
+    }
+    client = std::make_unique<HttpPost>(endpoint, grpc->tls ? &*grpc->tls : nullptr, grpc->headers);
+    client->useGrpc(signal);
+    if (!client->ready(error)) {
+      errors.push_back(what + ".grpc.tls: " + error);
+      return nullptr;
+    }
+    return client;
+  }
+  config::OtelHttp settings;
+  settings.endpoint = defaultEndpoint;
+  if (http) settings = *http;
+  if (!parseHttpEndpoint(settings.endpoint, defaultPath, endpoint, error)) {
     errors.push_back(what + ".http.endpoint: " + error);
     return nullptr;
   }
-  auto client = std::make_unique<HttpPost>(endpoint, http.tls ? &*http.tls : nullptr, http.headers);
+  client = std::make_unique<HttpPost>(endpoint, settings.tls ? &*settings.tls : nullptr, settings.headers);
   if (!client->ready(error)) {
     errors.push_back(what + ".http.tls: " + error);
     return nullptr;
   }
-  std::vector<std::pair<std::string, std::string>> resource;
-  setAttribute(resource, "service.name", otlp.serviceName);
-  setAttribute(resource, "service.version", kVersion);
-  setAttribute(resource, "telemetry.sdk.language", "cpp");
-  setAttribute(resource, "telemetry.sdk.name", "causeway");
-  for (const auto& [k, v] : otlp.resourceAttributes) setAttribute(resource, k, v);
-  return std::make_unique<LogPusher>(std::move(client), resourceAttributesJson(resource), "github.com/traefik/traefik");
+  return client;
+}
+
+// accessLog.otlp / log.otlp → a pusher, or nothing with the reason in errors.
+std::unique_ptr<LogPusher> makeLogPusher(const config::OtlpLogs& otlp, const std::string& what,
+                                         std::vector<std::string>& errors) {
+  auto client = otlpClient(otlp.http, otlp.grpc, "https://localhost:4318/v1/logs", "/v1/logs", OtlpSignal::Logs, what,
+                           errors);
+  if (!client) return nullptr;
+  return std::make_unique<LogPusher>(std::move(client), otlpResource(otlp.serviceName, otlp.resourceAttributes),
+                                     "github.com/traefik/traefik");
 }
 
 std::atomic<LogPusher*> logSinkTarget{nullptr};
@@ -170,21 +198,10 @@ std::shared_ptr<Observability> Observability::create(const config::StaticConfig&
       o->metrics_ = std::make_shared<Metrics>(std::move(options), names, workers);
       o->metricsInternals_ = m.addInternals;
     }
-    if (m.otlp && m.otlp->grpc && !m.otlp->http) {
-      warnings.push_back("metrics.otlp.grpc is not supported yet (use metrics.otlp.http); no metrics are pushed");
-    } else if (m.otlp) {
+    if (m.otlp) {
       const auto& otlp = *m.otlp;
-      config::OtelHttp http;
-      http.endpoint = "https://localhost:4318/v1/metrics";
-      if (otlp.http) http = *otlp.http;
-      HttpEndpoint endpoint;
-      std::string error;
-      if (!parseHttpEndpoint(http.endpoint, "/v1/metrics", endpoint, error)) {
-        errors.push_back("metrics.otlp.http.endpoint: " + error);
-      } else if (auto client = std::make_unique<HttpPost>(endpoint, http.tls ? &*http.tls : nullptr, http.headers);
-                 !client->ready(error)) {
-        errors.push_back("metrics.otlp.http.tls: " + error);
-      } else {
+      if (auto client = otlpClient(otlp.http, otlp.grpc, "https://localhost:4318/v1/metrics", "/v1/metrics",
+                                   OtlpSignal::Metrics, "metrics.otlp", errors)) {
         MetricsOptions options;
         options.entryPoints = otlp.addEntryPointsLabels;
         options.routers = otlp.addRoutersLabels;
@@ -193,19 +210,13 @@ std::shared_ptr<Observability> Observability::create(const config::StaticConfig&
         auto metrics = std::make_shared<Metrics>(std::move(options), names, workers);
         o->otlpMetrics_ = metrics;
         o->metricsInternals_ = m.addInternals;
-        std::vector<std::pair<std::string, std::string>> resource;
-        setAttribute(resource, "service.name", otlp.serviceName);
-        setAttribute(resource, "service.version", kVersion);
-        setAttribute(resource, "telemetry.sdk.language", "cpp");
-        setAttribute(resource, "telemetry.sdk.name", "causeway");
-        for (const auto& [k, v] : otlp.resourceAttributes) setAttribute(resource, k, v);
         o->metricsPusher_ = std::make_unique<MetricsPusher>(
             [metrics] {
               ScrapeInputs inputs;
               inputs.processMetrics = false;
               return metrics->render(inputs);
             },
-            std::move(client), otlp.pushInterval.value, resourceAttributesJson(resource));
+            std::move(client), otlp.pushInterval.value, otlpResource(otlp.serviceName, otlp.resourceAttributes));
       }
     }
   }
@@ -215,7 +226,7 @@ std::shared_ptr<Observability> Observability::create(const config::StaticConfig&
     o->accessLog_ = std::make_unique<AccessLog>(std::move(options), names, workers);
     o->accessLogInternals_ = config.accessLog->addInternals;
     if (config.accessLog->otlp) {
-      o->accessLogPusher_ = makeLogPusher(*config.accessLog->otlp, "accessLog.otlp", warnings, errors);
+      o->accessLogPusher_ = makeLogPusher(*config.accessLog->otlp, "accessLog.otlp", errors);
       if (LogPusher* pusher = o->accessLogPusher_.get()) {
         o->accessLog_->setOtlpSink(
             [pusher](const LogRecord& r, std::string_view line) {
@@ -238,41 +249,25 @@ std::shared_ptr<Observability> Observability::create(const config::StaticConfig&
       }
     }
   }
-  if (config.log.otlp) o->logPusher_ = makeLogPusher(*config.log.otlp, "log.otlp", warnings, errors);
+  if (config.log.otlp) o->logPusher_ = makeLogPusher(*config.log.otlp, "log.otlp", errors);
 
   if (config.tracing) {
     const auto& t = *config.tracing;
-    config::OtelHttp http;  // the default exporter: OTLP over HTTP
-    bool usable = true;
-    if (t.otlp && t.otlp->http) {
-      http = *t.otlp->http;
-    } else if (t.otlp && t.otlp->grpc) {
-      warnings.push_back("tracing.otlp.grpc is not supported yet (use tracing.otlp.http); tracing is disabled");
-      usable = false;
-    }
-    HttpEndpoint endpoint;
-    std::string error;
-    if (usable && !parseHttpEndpoint(http.endpoint, "/v1/traces", endpoint, error)) {
-      errors.push_back("tracing.otlp.http.endpoint: " + error);
-      usable = false;
-    }
-    if (usable) {
-      auto client = std::make_unique<HttpPost>(endpoint, http.tls ? &*http.tls : nullptr, http.headers);
-      if (!client->ready(error)) {
-        errors.push_back("tracing.otlp.http.tls: " + error);
-      } else {
-        ExporterOptions exporterOptions;
-        exporterOptions.applyEnvironment();
-        exporterOptions.resourceAttributes = resourceAttributesJson(tracingResource(t));
-        o->exporter_ = std::make_shared<SpanExporter>(std::move(exporterOptions), std::move(client), workers);
-        TracerOptions options;
-        options.sampleRate = t.sampleRate;
-        options.capturedRequestHeaders = t.capturedRequestHeaders;
-        options.capturedResponseHeaders = t.capturedResponseHeaders;
-        options.safeQueryParams = t.safeQueryParams;
-        o->tracer_ = std::make_unique<Tracer>(std::move(options), o->exporter_, workers);
-        o->tracingInternals_ = t.addInternals;
-      }
+    // The default exporter: OTLP over HTTP.
+    const std::optional<config::OtelHttp> none;
+    if (auto client = otlpClient(t.otlp ? t.otlp->http : none, t.otlp ? t.otlp->grpc : std::nullopt,
+                                 "https://localhost:4318", "/v1/traces", OtlpSignal::Traces, "tracing.otlp", errors)) {
+      ExporterOptions exporterOptions;
+      exporterOptions.applyEnvironment();
+      exporterOptions.resourceAttributes = resourceAttributesJson(tracingResource(t));
+      o->exporter_ = std::make_shared<SpanExporter>(std::move(exporterOptions), std::move(client), workers);
+      TracerOptions options;
+      options.sampleRate = t.sampleRate;
+      options.capturedRequestHeaders = t.capturedRequestHeaders;
+      options.capturedResponseHeaders = t.capturedResponseHeaders;
+      options.safeQueryParams = t.safeQueryParams;
+      o->tracer_ = std::make_unique<Tracer>(std::move(options), o->exporter_, workers);
+      o->tracingInternals_ = t.addInternals;
     }
   }
   if (!o->metrics_ && !o->otlpMetrics_ && !o->accessLog_ && !o->tracer_ && !o->logPusher_) return nullptr;

@@ -1,6 +1,7 @@
 """accessLog.otlp and log.otlp over HTTP: access log lines and causeway's own log lines pushed
 as OTLP/JSON log records (POST /v1/logs), received by a fake collector. Without dualOutput the
-access log file stays empty; with it both get the line. gRPC is reported as not supported yet."""
+access log file stays empty; with it both get the line.
+Over gRPC: test_otlp_grpc.py."""
 import pathlib
 
 from harness import Causeway, Whoami, curl, to_yaml, wait_log, wait_until
@@ -69,12 +70,3 @@ def test_own_log_lines_are_pushed_with_log_otlp():
         cw.stop()
         whoami.stop()
         collector.stop()
-
-
-def test_grpc_logs_are_reported_as_not_supported_yet():
-    static = {"accessLog": {"otlp": {"grpc": {"endpoint": "127.0.0.1:4317"}}}}
-    cw = Causeway(dynamic={"d.yml": "http: {}\n"}, static_extra=to_yaml(static) + "\n")
-    try:
-        wait_log(cw, "accessLog.otlp.grpc is not supported yet")
-    finally:
-        cw.stop()

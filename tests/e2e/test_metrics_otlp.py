@@ -1,7 +1,7 @@
 """metrics.otlp over HTTP: Traefik's metrics pushed every pushInterval to a collector as an
 OTLP/JSON ExportMetricsServiceRequest (counters as cumulative monotonic sums, histograms with
 per-bucket counts over explicitBoundaries), received by a fake collector (otlp_collector_fake.py).
-metrics.otlp.grpc is reported as not supported yet."""
+Over gRPC: test_otlp_grpc.py."""
 import time
 
 from harness import Causeway, Whoami, curl, to_yaml, wait_log, wait_until
@@ -46,12 +46,3 @@ def test_requests_are_pushed_as_otlp_metrics():
         cw.stop()
         whoami.stop()
         collector.stop()
-
-
-def test_grpc_is_reported_as_not_supported_yet():
-    static = to_yaml({"metrics": {"otlp": {"grpc": {"endpoint": "127.0.0.1:4317", "insecure": True}}}}) + "\n"
-    cw = Causeway(dynamic={"d.yml": "http: {}\n"}, static_extra=static)
-    try:
-        wait_log(cw, "metrics.otlp.grpc is not supported yet")
-    finally:
-        cw.stop()
