@@ -29,6 +29,19 @@ def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+_started = []
+
+
+@pytest.fixture(autouse=True)
+def _stop_leftovers():
+    """A failing test still stops the causeway it started (tests stop theirs on success)."""
+    yield
+    while _started:
+        cw = _started.pop()
+        if cw.proc.poll() is None:
+            cw.stop()
+
+
 def proxy(upstream_url, static_extra="", entrypoint_extra=None, workers=1, routers=None, middlewares=None):
     dynamic = {"http": {
         "routers": routers or {"all": {"rule": "PathPrefix(`/`)", "service": "up"}},
@@ -38,6 +51,7 @@ def proxy(upstream_url, static_extra="", entrypoint_extra=None, workers=1, route
         dynamic["http"]["middlewares"] = middlewares
     cw = Causeway(dynamic={"d.yml": to_yaml(dynamic) + "\n"}, static_extra=static_extra,
                   entrypoint_extra=entrypoint_extra, workers=workers)
+    _started.append(cw)
     wait_log(cw, "configuration published")
     return cw
 
@@ -382,6 +396,7 @@ class Poller:
 
 def test_reload_waits_for_a_file_written_in_parts(rec):
     cw = Causeway(dynamic={"d.yml": six_routers(rec.url, "one")}, workers=1)
+    _started.append(cw)
     wait_log(cw, "configuration published")
     poller = Poller(cw.port())
     time.sleep(0.3)
@@ -402,6 +417,7 @@ def test_reload_waits_for_a_file_written_in_parts(rec):
 
 def test_empty_or_shrunk_file_keeps_the_last_good_configuration(rec):
     cw = Causeway(dynamic={"d.yml": six_routers(rec.url, "one")}, workers=1)
+    _started.append(cw)
     wait_log(cw, "configuration published")
     assert raw_request(cw.port(), b"GET /r5 HTTP/1.1\r\nHost: a\r\n\r\n").startswith(b"HTTP/1.1 200")
     cw.write("d.yml", "")
