@@ -24,8 +24,8 @@ struct ForwardingTimeouts {
     v("dialTimeout", self.dialTimeout);
     v("responseHeaderTimeout", self.responseHeaderTimeout);
     v("idleConnTimeout", self.idleConnTimeout);
-    v("readIdleTimeout", self.readIdleTimeout);
-    v("pingTimeout", self.pingTimeout);
+    v("readIdleTimeout", self.readIdleTimeout, NotYet{"forwardingTimeouts.readIdleTimeout is not supported yet; no HTTP/2 pings are sent to idle upstreams"});
+    v("pingTimeout", self.pingTimeout, NotYet{"forwardingTimeouts.pingTimeout is not supported yet; no HTTP/2 pings are sent to idle upstreams"});
   }
 };
 
@@ -56,10 +56,10 @@ struct ServersTransport {
     v("maxVersion", self.maxVersion, kTlsVersions);
     v("maxIdleConnsPerHost", self.maxIdleConnsPerHost);
     v("disableHTTP2", self.disableHTTP2);
-    v("peerCertURI", self.peerCertURI);
-    v("peerCertSANs", self.peerCertSANs);
+    v("peerCertURI", self.peerCertURI, NotYet{"peerCertURI is not supported yet; the upstream certificate is verified against rootCAs and serverName only"});
+    v("peerCertSANs", self.peerCertSANs, NotYet{"peerCertSANs is not supported yet; the upstream certificate is verified against rootCAs and serverName only"});
     v("forwardingTimeouts", self.forwardingTimeouts);
-    v("spiffe", self.spiffe);
+    v("spiffe", self.spiffe, NotYet{"serversTransport spiffe is not supported yet; upstream TLS uses rootCAs and certificates"});
   }
 };
 

@@ -29,7 +29,7 @@ struct FileProvider {
     v("directory", self.directory);
     v("watch", self.watch);
     v("guardRouterLoss", self.guardRouterLoss);
-    v("debugLogGeneratedTemplate", self.debugLogGeneratedTemplate);
+    v("debugLogGeneratedTemplate", self.debugLogGeneratedTemplate, NotYet{"debugLogGeneratedTemplate is not supported yet: causeway does not render Go templates in dynamic files"});
   }
 
   void validate(DecodeContext& context) const {
@@ -152,7 +152,7 @@ struct Api {
     v("insecure", self.insecure);
     v("dashboard", self.dashboard);
     v("basePath", self.basePath);
-    v("debug", self.debug);
+    v("debug", self.debug, NotYet{"api.debug is not supported yet; /debug/vars and /debug/pprof are not served"});
     v("disableDashboardAd", self.disableDashboardAd);
     v("dashboardName", self.dashboardName);
   }

@@ -114,13 +114,19 @@ def test_statistics_are_shared_by_all_workers(start_upstream, start_causeway):
     up = start_upstream(switch)
     cw = start(start_causeway, up.url, workers=2, middlewares={"cb": {"circuitBreaker": {
         "expression": "RequestThreshold() >= 12 && ResponseCodeRatio(500, 600, 0, 600) > 0.5",
-        "checkPeriod": "500ms", "fallbackDuration": "5s"}}},
+        "checkPeriod": "2s", "fallbackDuration": "5s"}}},
         routers={"s": ("Host(`s.test`)", ["cb"])})
     switch.status = 500
+    # The first request is checked at once (1 request: below the threshold); the next check
+    # is due a checkPeriod later. The 12 requests must all land before it, or the check would
+    # fall on the 12th and trip the breaker a request early: a loaded CI machine spawning
+    # curl 12 times took more than the 500 ms this test once used.
+    first = time.monotonic()
     for _ in range(12):
         assert curl(cw.url("web", "/work"), host="s.test")[0] == 500
+    assert time.monotonic() - first < 1.9, "the 12 requests took longer than the checkPeriod"
     # After a checkPeriod the next request is checked against the shared window (13 requests).
-    time.sleep(0.6)
+    time.sleep(max(0.0, first + 2.1 - time.monotonic()))
     assert curl(cw.url("web", "/work"), host="s.test")[0] == 500
     assert curl(cw.url("web", "/work"), host="s.test")[0] == 503
     assert up.count("/work") == 13
