@@ -14,6 +14,7 @@
 #include <tuple>
 
 #include "core/arena.h"
+#include "exchange/ai_record.h"
 #include "exchange/body.h"
 #include "exchange/worker_context.h"
 #include "http/headers.h"
@@ -151,6 +152,8 @@ struct RequestRecord {
   // The observers' own per-exchange state (src/observe: the request as it entered the chain,
   // trace context), placed in the arena by onRequest; null when no observer needed it.
   ExchangeNotes* notes = nullptr;
+  // What the AI gateway learned (ai_record.h); null on exchanges that are not LLM calls.
+  AiRecord* ai = nullptr;
 };
 
 // Watches exchanges: metrics, access logs, tracing. Called on the worker thread that

@@ -1,0 +1,80 @@
+#include "limits/token_budget.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace causeway::limits {
+
+TokenBudget::TokenBudget(Kind kind, double limit, Nanos period, size_t maxSources)
+    : kind_(kind), limit_(limit), period_(std::max<int64_t>(period.count(), 1)), maxSources_(maxSources) {}
+
+void TokenBudget::advance(State& s, int64_t now) const {
+  if (s.fresh) {
+    s.fresh = false;
+    s.value = kind_ == Kind::Bucket ? limit_ : 0;
+    s.stamp = kind_ == Kind::Bucket ? now : now - now % period_;
+    return;
+  }
+  if (kind_ == Kind::Bucket) {
+    if (now > s.stamp) {
+      s.value = std::min(limit_, s.value + double(now - s.stamp) * limit_ / double(period_));
+      s.stamp = now;
+    }
+    return;
+  }
+  int64_t windowStart = now - now % period_;
+  if (windowStart == s.stamp) return;
+  s.previous = windowStart - s.stamp == period_ ? s.value : 0;
+  s.value = 0;
+  s.stamp = windowStart;
+}
+
+double TokenBudget::available(const State& s, int64_t now) const {
+  if (kind_ == Kind::Bucket) return s.value;
+  double overlap = 1.0 - double(now - s.stamp) / double(period_);
+  return limit_ - (s.value + s.previous * overlap);
+}
+
+TokenBudget::Decision TokenBudget::check(const std::string& source, int64_t now, double need) {
+  std::lock_guard lock(mutex_);
+  State& s = sources_[source];
+  advance(s, now);
+  Decision d;
+  d.remaining = available(s, now);
+  double required = std::max(need, 1e-9);
+  if (d.remaining >= required || (need <= 0 && d.remaining > 0)) return d;
+  d.allowed = false;
+  double missing = required - d.remaining;
+  if (kind_ == Kind::Bucket) {
+    d.retryAfter = Nanos(int64_t(std::ceil(missing * double(period_) / limit_)));
+  } else {
+    // The previous window's share shrinks as time passes; the current one clears at its end.
+    double perNano = s.previous / double(period_);
+    int64_t toWindowEnd = s.stamp + period_ - now;
+    int64_t wait = perNano > 0 ? int64_t(std::ceil(missing / perNano)) : toWindowEnd;
+    d.retryAfter = Nanos(std::clamp<int64_t>(wait, 1, toWindowEnd + period_));
+  }
+  if (sources_.size() > maxSources_) trim(now);
+  return d;
+}
+
+void TokenBudget::debit(const std::string& source, int64_t now, double used) {
+  if (used <= 0) return;
+  std::lock_guard lock(mutex_);
+  State& s = sources_[source];
+  advance(s, now);
+  if (kind_ == Kind::Bucket) s.value -= used;
+  else s.value += used;
+  if (sources_.size() > maxSources_) trim(now);
+}
+
+void TokenBudget::trim(int64_t now) {
+  for (auto it = sources_.begin(); it != sources_.end() && sources_.size() > maxSources_ / 2;) {
+    State& s = it->second;
+    advance(s, now);
+    bool recovered = available(s, now) >= limit_;
+    it = recovered ? sources_.erase(it) : std::next(it);
+  }
+}
+
+}  // namespace causeway::limits
