@@ -1,0 +1,54 @@
+// Token budgets: a bucket refills continuously, a window caps any period, both can go below
+// zero after a large answer, and Retry-After says when the budget allows a request again.
+#include <gtest/gtest.h>
+
+#include "limits/token_budget.h"
+
+namespace causeway::limits {
+namespace {
+
+constexpr int64_t kSecond = 1'000'000'000;
+
+TEST(TokenBudgetTest, BucketRefillsAtLimitPerPeriod) {
+  TokenBudget b(TokenBudget::Kind::Bucket, 60, std::chrono::seconds(60));
+  int64_t t = 1000 * kSecond;
+  EXPECT_TRUE(b.check("a", t).allowed);
+  b.debit("a", t, 70);  // an answer larger than what was left: the budget goes below zero
+  auto refused = b.check("a", t);
+  EXPECT_FALSE(refused.allowed);
+  EXPECT_NEAR(double(refused.retryAfter.count()) / kSecond, 10.0, 0.01);  // 10 tokens owed at 1/s
+  EXPECT_FALSE(b.check("a", t + 9 * kSecond).allowed);
+  EXPECT_TRUE(b.check("a", t + 11 * kSecond).allowed);
+  EXPECT_TRUE(b.check("b", t).allowed);  // another source has its own bucket
+}
+
+TEST(TokenBudgetTest, EstimatedNeedMustFit) {
+  TokenBudget b(TokenBudget::Kind::Bucket, 100, std::chrono::seconds(100));
+  int64_t t = 5 * kSecond;
+  b.debit("a", t, 60);
+  EXPECT_TRUE(b.check("a", t, 40).allowed);
+  EXPECT_FALSE(b.check("a", t, 41).allowed);
+}
+
+TEST(TokenBudgetTest, WindowIsAHardCapThatSlides) {
+  TokenBudget w(TokenBudget::Kind::Window, 100, std::chrono::seconds(10));
+  int64_t start = 100 * kSecond;  // a window boundary
+  w.debit("a", start + 1 * kSecond, 100);
+  EXPECT_FALSE(w.check("a", start + 9 * kSecond).allowed);
+  // Half-way through the next window half of the previous one still counts: 50 used.
+  auto half = w.check("a", start + 15 * kSecond);
+  EXPECT_TRUE(half.allowed);
+  EXPECT_NEAR(half.remaining, 50, 0.01);
+  // Two windows later nothing counts.
+  EXPECT_NEAR(w.check("a", start + 25 * kSecond).remaining, 100, 0.01);
+}
+
+TEST(TokenBudgetTest, KeepsABoundedNumberOfSources) {
+  TokenBudget b(TokenBudget::Kind::Bucket, 10, std::chrono::seconds(1), 100);
+  for (int i = 0; i < 1000; ++i) b.check("s" + std::to_string(i), kSecond);
+  b.debit("hot", kSecond, 20);
+  EXPECT_FALSE(b.check("hot", kSecond).allowed);  // a source that owes is kept
+}
+
+}  // namespace
+}  // namespace causeway::limits
