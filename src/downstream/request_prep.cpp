@@ -1,5 +1,6 @@
 #include "downstream/request_prep.h"
 
+#include "core/json_peek.h"
 #include "core/strings.h"
 #include "exchange/local_reply.h"
 #include "http/uri.h"
@@ -75,6 +76,40 @@ int prepareRequestPath(exchange::Request& r, Arena& arena, const runtime::EntryP
   return 0;
 }
 
+// The AI gateway's Model() matcher: the JSON body's "model", read before routing (up to
+// kModelPeekBytes, as Traefik Hub's maxRequestBodySize) and replayed to the router's handlers.
+constexpr int64_t kModelPeekBytes = 1 << 20;
+
+awaitable<std::string_view> peekModel(exchange::Exchange& ex) {
+  exchange::Request& r = ex.request;
+  if (!r.body || r.method != "POST") co_return std::string_view();
+  auto* body = ex.arena.make<std::string>();
+  exchange::ReadResult read = co_await exchange::readBody(*r.body, *body, kModelPeekBytes);
+  r.body = ex.arena.make<exchange::PrefixedBody>(*body, exchange::restOf(ex.arena, read, r.body), r.body->length());
+  if (read != exchange::ReadResult::Complete) co_return std::string_view();
+  std::optional<std::string> model = peekTopLevelString(*body, "model");
+  co_return model ? ex.arena.copy(*model) : std::string_view();
+}
+
+// No router takes this model: a 404 an LLM client understands (its own error format:
+// Anthropic's when the request carries anthropic-version or goes to …/messages).
+void unknownModel(exchange::Exchange& ex, std::string_view model) {
+  std::string quoted;
+  for (char c : model) {
+    if (c == '"' || c == '\\') quoted += '\\';
+    if (static_cast<unsigned char>(c) >= 0x20) quoted += c;
+  }
+  std::string message = "The model '" + quoted + "' is not served here";
+  bool anthropic = ex.request.headers.has("anthropic-version") || ex.request.path.ends_with("/messages");
+  std::string body = anthropic
+      ? R"({"type":"error","error":{"type":"not_found_error","message":")" + message + R"("}})"
+      : R"({"error":{"message":")" + message + R"(","type":"invalid_request_error","param":"model","code":"model_not_found"}})";
+  exchange::localReply(ex, 404, body);
+  ex.response.headers.set("Content-Type", "application/json");
+  ex.response.headers.remove("X-Content-Type-Options");
+  ex.record.errorDetail = "no router for this model";
+}
+
 awaitable<void> routeAndServe(exchange::Exchange& ex, const runtime::EntryPoint& entryPoint) {
   const runtime::Snapshot* snapshot = ex.snapshot;
   if (!snapshot || entryPoint.index >= snapshot->routes.size()) {
@@ -100,7 +135,13 @@ awaitable<void> routeAndServe(exchange::Exchange& ex, const runtime::EntryPoint&
   input.rawQuery = ex.request.query;
   input.headers = &ex.request.headers;
   input.clientIp = &info.peerIp;
-  const runtime::RouteTargetPtr* target = (info.tls ? routes.tlsTable : routes.table).match(input);
+  const router::RouteTable<runtime::RouteTargetPtr>& table = info.tls ? routes.tlsTable : routes.table;
+  if (table.usesModel()) input.model = co_await peekModel(ex);
+  const runtime::RouteTargetPtr* target = table.match(input);
+  if (!target && !input.model.empty()) {
+    unknownModel(ex, input.model);
+    co_return;
+  }
   if (!target) {
     exchange::errorReply(ex, 404, "404 page not found");
     co_return;

@@ -41,4 +41,13 @@ awaitable<void> drainBody(BodySource* body, size_t limit) {
   }
 }
 
+BodySource* restOf(Arena& arena, ReadResult read, BodySource* body) {
+  switch (read) {
+  case ReadResult::Complete: return nullptr;
+  case ReadResult::TooLarge: return body;
+  case ReadResult::Failed: break;
+  }
+  return arena.make<BrokenBody>();
+}
+
 }  // namespace causeway::exchange

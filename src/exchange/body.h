@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "http/headers.h"
+#include "core/arena.h"
 #include "io/asio.h"
 
 namespace causeway::exchange {
@@ -99,6 +100,11 @@ enum class ReadResult { Complete, TooLarge, Failed };
 // `limit` bytes (limit < 0: no limit), keeping every byte read so far so that the body can
 // still be replayed (PrefixedBody over `out` and the rest); Failed when the body broke off.
 awaitable<ReadResult> readBody(BodySource& body, std::string& out, int64_t limit);
+
+// What follows `readBody`'s bytes when they are replayed (PrefixedBody): nothing when the body
+// was read to its end, the rest of it when the limit stopped the read, and a broken body when
+// it broke off (so that whoever reads the replay sees the break).
+BodySource* restOf(Arena& arena, ReadResult read, BodySource* body);
 
 // Reads and discards at most `limit` bytes of `body` so that an upstream connection can go
 // back to its pool; stops at the end, at an error, or at the limit (the body's owner then

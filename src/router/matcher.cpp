@@ -63,6 +63,27 @@ bool queryFinds(std::string_view rawQuery, std::string_view key, const re2::RE2&
 }
 
 // gorilla/mux Queries: only the first value of the key counts, matched as "key=value".
+// '*' matches any run of characters (also none); everything else matches itself.
+bool globMatches(std::string_view pattern, std::string_view text) {
+  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = t;
+    } else if (p < pattern.size() && pattern[p] == text[t]) {
+      ++p;
+      ++t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
 bool queryTemplateFinds(std::string_view rawQuery, std::string_view key, const re2::RE2& regex) {
   bool matched = false;
   forEachQueryPair(rawQuery, [&](std::string_view rawKey, std::string_view rawValue) {
@@ -109,6 +130,8 @@ bool Matcher::matches(const MatchInput& input) const {
     return queryTemplateFinds(input.rawQuery, key, *regex);
   case MatcherKind::ClientIp:
     return input.clientIp != nullptr && network.contains(*input.clientIp);
+  case MatcherKind::Model:
+    return !input.model.empty() && globMatches(value, input.model);
   }
   return false;
 }

@@ -12,9 +12,9 @@ namespace causeway::router::detail {
 
 namespace {
 
-constexpr std::array<std::string_view, 11> kV3Names = {
+constexpr std::array<std::string_view, 12> kV3Names = {
     "ClientIP",   "Method", "Host",         "HostRegexp", "Path",       "PathRegexp",
-    "PathPrefix", "Header", "HeaderRegexp", "Query",      "QueryRegexp"};
+    "PathPrefix", "Header", "HeaderRegexp", "Query",      "QueryRegexp", "Model"};
 constexpr std::array<std::string_view, 10> kV2Names = {
     "Host",       "HostHeader", "HostRegexp", "ClientIP",      "Path",
     "PathPrefix", "Method",     "Headers",    "HeadersRegexp", "Query"};

@@ -124,6 +124,15 @@ BuildResult buildClientIp(const RuleCall& call, MatcherSink sink) {
   return leaf(sink, std::move(m));
 }
 
+// Model(`pattern`): the AI gateway's matcher on the JSON body's "model" ('*' globs).
+BuildResult buildModel(const RuleCall& call, MatcherSink sink) {
+  Matcher m;
+  m.kind = MatcherKind::Model;
+  m.value = call.args[0].value;
+  if (m.value.empty()) return RuleError{call.args[0].offset, "empty model pattern in Model"};
+  return leaf(sink, std::move(m));
+}
+
 struct Spec {
   std::string_view name;
   size_t minArgs;
@@ -131,7 +140,7 @@ struct Spec {
   BuildResult (*build)(const RuleCall&, MatcherSink);
 };
 
-constexpr std::array<Spec, 11> kSpecs = {{
+constexpr std::array<Spec, 12> kSpecs = {{
     {"Host", 1, 1, buildHost},
     {"HostRegexp", 1, 1, buildHostRegexp},
     {"Path", 1, 1, buildExactPath},
@@ -143,6 +152,7 @@ constexpr std::array<Spec, 11> kSpecs = {{
     {"Query", 1, 2, buildQuery},
     {"QueryRegexp", 1, 2, buildQueryRegexp},
     {"ClientIP", 1, 1, buildClientIp},
+    {"Model", 1, 1, buildModel},
 }};
 
 std::string expectedCount(const Spec& spec) {

@@ -40,8 +40,13 @@ public:
     for (const Entry& entry : entries_)
       rules.push_back(entry.rule.get());
     index_.build(std::move(rules));
+    usesModel_ = false;
+    for (const Entry& entry : entries_) usesModel_ = usesModel_ || entry.rule->usesModel();
     built_ = true;
   }
+
+  // Some rule of the table holds a Model() matcher (MatchInput::model must be filled in).
+  bool usesModel() const { return usesModel_; }
 
   // The value of the highest-priority entry whose rule matches, or nullptr (none matches, or
   // build() has not run since the last add()). The pointer lives as long as the table.
@@ -70,6 +75,7 @@ private:
   std::vector<Entry> entries_;
   detail::RouteIndex index_;
   bool built_ = false;
+  bool usesModel_ = false;
 };
 
 } // namespace causeway::router

@@ -36,6 +36,9 @@ struct MatchInput {
   std::string_view rawQuery; // text after '?', not decoded ("" when none)
   const http::Headers* headers = nullptr;   // nullptr = no header fields
   const net::IpAddress* clientIp = nullptr; // TCP peer (after PROXY protocol); nullptr = unknown
+  // The JSON body's top-level "model" (the AI gateway's Model() matcher); "" when the body was
+  // not read (no rule of the entryPoint uses Model) or has none.
+  std::string_view model;
 };
 
 // A rule's parse or compile error. `offset` is the byte offset into the rule text of the
@@ -74,6 +77,9 @@ public:
   // duplicates (what Traefik's ParseDomains returns: used for TLS options and certificate
   // domains). Includes hosts under `!`; excludes the v2 alias HostHeader.
   const std::vector<std::string>& hosts() const { return hosts_; }
+
+  // True when the rule holds a Model() matcher: the request body must be read before routing.
+  bool usesModel() const { return program_.hasMatcher(detail::MatcherKind::Model); }
 
   // The rule text as compiled.
   std::string_view text() const { return text_; }

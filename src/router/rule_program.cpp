@@ -23,6 +23,7 @@ uint32_t Matcher::cost() const {
   case MatcherKind::Path:
   case MatcherKind::PathPrefix:
   case MatcherKind::ClientIp:
+  case MatcherKind::Model:
     return 2;
   case MatcherKind::Header:
     return 4;

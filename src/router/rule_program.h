@@ -36,6 +36,7 @@ enum class MatcherKind : uint8_t {
   QueryPattern,  // key, regex: some decoded value of key matches
   QueryTemplate, // v2: regex on "key=" + first decoded value of key (gorilla/mux Queries)
   ClientIp,      // network contains MatchInput::clientIp
+  Model,         // value = glob ('*' for any run of characters) on MatchInput::model
 };
 
 // One leaf test. Move-only (owns its compiled regex).
@@ -83,6 +84,11 @@ public:
   const Node& node(uint32_t index) const { return nodes_[index]; }
   uint32_t child(const Node& list, uint32_t i) const { return children_[list.first + i]; }
   const Matcher& matcher(const Node& leaf) const { return matchers_[leaf.first]; }
+  bool hasMatcher(MatcherKind kind) const {
+    for (const Matcher& m : matchers_)
+      if (m.kind == kind) return true;
+    return false;
+  }
 
   static constexpr uint32_t kNone = UINT32_MAX;
 

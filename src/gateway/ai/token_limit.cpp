@@ -162,7 +162,7 @@ class TokenLimit final : public Handler {
       // The prompt is read here (bounded) to estimate it, then replayed to the next handler.
       auto* body = ex.arena.make<std::string>();
       exchange::ReadResult read = co_await exchange::readBody(*ex.request.body, *body, c_.maxRequestBodySize);
-      ex.request.body = ex.arena.make<exchange::PrefixedBody>(*body, read == exchange::ReadResult::Complete ? nullptr : ex.request.body,
+      ex.request.body = ex.arena.make<exchange::PrefixedBody>(*body, exchange::restOf(ex.arena, read, ex.request.body),
                                                               ex.request.body->length());
       need = double((body->size() + 3) / 4);
     }

@@ -221,6 +221,18 @@ TEST(QueryRegexpMatcherTest, SingleArgumentIsQuery) {
   EXPECT_FALSE(matches("QueryRegexp(`debug`)", Request().withQuery("debug=1")));
 }
 
+TEST(ModelMatcherTest, GlobsOnTheBodysModel) {
+  EXPECT_TRUE(matches("Model(`gpt-4o`)", Request().withModel("gpt-4o")));
+  EXPECT_FALSE(matches("Model(`gpt-4o`)", Request().withModel("gpt-4o-mini")));
+  EXPECT_TRUE(matches("Model(`gpt-4*`)", Request().withModel("gpt-4o-mini")));
+  EXPECT_TRUE(matches("Model(`*sonnet*`)", Request().withModel("claude-3-5-sonnet-latest")));
+  EXPECT_FALSE(matches("Model(`claude-*`)", Request().withModel("gpt-4o")));
+  EXPECT_FALSE(matches("Model(`*`)", Request()));  // no model: no match
+  EXPECT_TRUE(compileOk("Model(`a`) && Path(`/v1/chat/completions`)")->usesModel());
+  EXPECT_FALSE(compileOk("Path(`/v1/chat/completions`)")->usesModel());
+  EXPECT_TRUE(testing::compileError("Model(``)"));
+}
+
 TEST(ClientIpMatcherTest, AddressesAndNetworks) {
   EXPECT_TRUE(matches("ClientIP(`192.168.1.0/24`)", Request().withClientIp("192.168.1.7")));
   EXPECT_FALSE(matches("ClientIP(`192.168.1.0/24`)", Request().withClientIp("192.168.2.1")));

@@ -19,6 +19,7 @@ struct Request {
   std::string query;
   std::vector<std::pair<std::string, std::string>> headerFields;
   std::optional<net::IpAddress> clientIp;
+  std::string model;
 
   Request& withHost(std::string h) {
     host = std::move(h);
@@ -40,6 +41,10 @@ struct Request {
     headerFields.emplace_back(std::move(name), std::move(value));
     return *this;
   }
+  Request& withModel(std::string_view m) {
+    model = m;
+    return *this;
+  }
   Request& withClientIp(std::string_view ip) {
     clientIp = net::IpAddress::parse(ip);
     return *this;
@@ -58,6 +63,7 @@ public:
     input_.rawQuery = request_.query;
     input_.headers = &headers_;
     input_.clientIp = request_.clientIp ? &*request_.clientIp : nullptr;
+    input_.model = request_.model;
   }
   const MatchInput& input() const { return input_; }
 
