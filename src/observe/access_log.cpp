@@ -410,6 +410,16 @@ void AccessLog::log(const exchange::Exchange& ex) {
   r.overheadNanos = duration - r.originDurationNanos;
   r.requestCount = count;
   r.retryAttempts = rec.retryAttempts;
+  if (const exchange::AiRecord* ai = rec.ai) {
+    r.ai = true;
+    r.aiProvider = ai->provider;
+    r.aiRequestModel = ai->requestModel;
+    r.aiResponseModel = ai->responseModel;
+    r.aiCacheResult = ai->cacheResult;
+    r.aiInputTokens = ai->inputTokens;
+    r.aiOutputTokens = ai->outputTokens;
+    r.aiCostUsd = ai->costUsd;
+  }
   if (conn.tls) {
     r.tls = true;
     r.tlsVersion = tlsVersionLabel(conn.tlsVersion);

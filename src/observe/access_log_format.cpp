@@ -1,6 +1,7 @@
 #include "observe/access_log_format.h"
 
 #include <array>
+#include <cstdio>
 
 #include "core/strings.h"
 #include "observe/text_format.h"
@@ -10,7 +11,8 @@ namespace {
 
 constexpr std::array<std::string_view, kLogFieldCount> kNames = {
     "ClientAddr",     "ClientHost",         "ClientPort",     "ClientUsername", "DownstreamContentSize",
-    "DownstreamStatus", "Duration",         "GzipRatio",      "OriginContentSize", "OriginDuration",
+    "DownstreamStatus", "Duration",         "GenAICacheResult", "GenAICostUSD", "GenAIInputTokens",
+    "GenAIOutputTokens", "GenAIProvider",   "GenAIRequestModel", "GenAIResponseModel", "GzipRatio",      "OriginContentSize", "OriginDuration",
     "OriginStatus",   "Overhead",           "RequestAddr",    "RequestContentSize", "RequestCount",
     "RequestHost",    "RequestMethod",      "RequestPath",    "RequestPort",    "RequestProtocol",
     "RequestScheme",  "RetryAttempts",      "RouterName",     "ServiceAddr",    "ServiceName",
@@ -24,6 +26,13 @@ bool kept(FieldMask keep, LogField f) { return (keep & bit(f)) != 0; }
 bool present(const LogRecord& r, LogField f) {
   switch (f) {
     case LogField::GzipRatio: return false;
+    case LogField::GenAICostUSD:
+    case LogField::GenAIInputTokens:
+    case LogField::GenAIOutputTokens:
+    case LogField::GenAIProvider:
+    case LogField::GenAIRequestModel: return r.ai;
+    case LogField::GenAIResponseModel: return r.ai && !r.aiResponseModel.empty();
+    case LogField::GenAICacheResult: return r.ai && !r.aiCacheResult.empty();
     case LogField::RouterName: return !r.routerName.empty();
     case LogField::ServiceName:
     case LogField::ServiceURL:
@@ -67,6 +76,10 @@ std::string_view textOf(const LogRecord& r, LogField f) {
     case LogField::SpanId:
     case LogField::OtelSpanId: return r.spanId;
     case LogField::EntryPointName: return r.entryPointName;
+    case LogField::GenAIProvider: return r.aiProvider;
+    case LogField::GenAIRequestModel: return r.aiRequestModel;
+    case LogField::GenAIResponseModel: return r.aiResponseModel;
+    case LogField::GenAICacheResult: return r.aiCacheResult;
     default: return {};
   }
 }
@@ -84,6 +97,14 @@ void appendJsonValue(std::string& out, const LogRecord& r, LogField f) {
     case LogField::RequestContentSize: appendDecimal(out, r.requestContentSize); return;
     case LogField::RequestCount: appendDecimal(out, r.requestCount); return;
     case LogField::RetryAttempts: appendDecimal(out, r.retryAttempts); return;
+    case LogField::GenAIInputTokens: appendDecimal(out, r.aiInputTokens); return;
+    case LogField::GenAIOutputTokens: appendDecimal(out, r.aiOutputTokens); return;
+    case LogField::GenAICostUSD: {
+      char buffer[32];
+      int n = std::snprintf(buffer, sizeof buffer, "%.9g", r.aiCostUsd);
+      out.append(buffer, size_t(n));
+      return;
+    }
     case LogField::StartUTC:
       out.push_back('"');
       appendRfc3339Nano(out, r.startUnixNanos, 0);

@@ -22,6 +22,14 @@ enum class LogField : uint8_t {
   DownstreamContentSize,
   DownstreamStatus,
   Duration,
+  // The AI gateway's, present on LLM calls only (exchange/ai_record.h).
+  GenAICacheResult,
+  GenAICostUSD,
+  GenAIInputTokens,
+  GenAIOutputTokens,
+  GenAIProvider,
+  GenAIRequestModel,
+  GenAIResponseModel,
   GzipRatio,
   OriginContentSize,
   OriginDuration,
@@ -93,6 +101,10 @@ struct LogRecord {
   uint64_t requestCount = 0;
   int64_t overheadNanos = 0;
   int retryAttempts = 0;
+  bool ai = false;  // an LLM call: the GenAI* fields apply
+  std::string_view aiProvider, aiRequestModel, aiResponseModel, aiCacheResult;
+  int64_t aiInputTokens = 0, aiOutputTokens = 0;
+  double aiCostUsd = 0;
   bool tls = false;
   std::string_view tlsVersion, tlsCipher, tlsClientSubject;  // subject empty: no client certificate
   std::string_view traceId, spanId;                          // empty: not traced

@@ -362,18 +362,9 @@ class LlmEndpoint final : public Handler {
       r.body = ex.arena.make<exchange::OwnedBody>(std::move(body));
       co_return;
     } else {
-      std::string_view type;
-      std::string providerBody = body;
-      boost::system::error_code ec;
-      json::value v = json::parse(providerBody, ec);
-      if (!ec && v.is_object())
-        if (const json::value* error = field(v.get_object(), "error"); error && error->is_object())
-          type = stringField(error->get_object(), "type");
-      std::string typeCopy(type);
-      if (typeCopy == "server_error") typeCopy.clear();
-      if (e_.client == Wire::OpenAIChat && !typeCopy.empty() && typeCopy.find("_error") == std::string::npos) typeCopy.clear();
+      // The error types differ between the formats: the client's type for the status.
       int clientStatus = status == 529 && e_.client == Wire::OpenAIChat ? 503 : status;
-      reply(ex, clientStatus, errorBody(e_.client, clientStatus, errorMessageOf(body), typeCopy));
+      reply(ex, clientStatus, errorBody(e_.client, clientStatus, errorMessageOf(body)));
     }
     if (!retryAfter.empty()) r.headers.set("Retry-After", ex.arena.copy(retryAfter));
     if (!requestId.empty()) r.headers.set("request-id", ex.arena.copy(requestId));
