@@ -236,7 +236,7 @@ struct Metrics::WorkerTables {
 };
 
 Metrics::Metrics(MetricsOptions options, std::vector<std::string> entryPointNames, unsigned workers)
-    : options_(std::move(options)), entryPoints_(std::move(entryPointNames)) {
+    : options_(std::move(options)), entryPoints_(std::move(entryPointNames)), genAi_(workers) {
   std::sort(options_.headerLabels.begin(), options_.headerLabels.end());
   for (double bound : options_.buckets)
     bucketNanos_.push_back(std::isinf(bound) ? INT64_MAX : int64_t(std::llround(bound * 1e9)));
@@ -522,6 +522,7 @@ std::string Metrics::render(const ScrapeInputs& in) const {
       for (const auto& [labels, value] : certificates) sample(out, "traefik_tls_certs_not_after", "", labels, "", value);
     }
   }
+  genAi_.render(out);
   return out;
 }
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "http/headers.h"
+#include "observe/genai_metrics.h"
 #include "observe/request_facts.h"
 
 namespace causeway::runtime {
@@ -80,6 +81,11 @@ class Metrics {
 
   // Worker thread `worker`: counts one finished request.
   void record(unsigned worker, const RequestSample& sample);
+  // Worker thread `worker`: one finished LLM call (genai_metrics.h).
+  void recordAi(unsigned worker, const exchange::AiRecord& ai, std::string_view router, std::string_view errorType,
+                std::chrono::steady_clock::time_point start, std::chrono::steady_clock::time_point end) {
+    genAi_.record(worker, ai, router, errorType, start, end);
+  }
   // Control thread: a configuration was published at `unixSeconds`.
   void configReloaded(double unixSeconds);
   // Any thread: the text exposition (format 0.0.4).
@@ -94,6 +100,7 @@ class Metrics {
   std::vector<std::unique_ptr<WorkerTables>> workers_;
   std::atomic<uint64_t> reloads_{0};
   std::atomic<double> lastReload_{0};
+  GenAiMetrics genAi_;
 };
 
 }  // namespace causeway::observe

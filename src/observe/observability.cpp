@@ -415,6 +415,19 @@ void Observability::onComplete(const exchange::Exchange& ex) {
     s.headers = &req.headers;
     if (metrics_) metrics_->record(ex.worker.index(), s);
     if (otlpMetrics_) otlpMetrics_->record(ex.worker.index(), s);
+    if (const exchange::AiRecord* ai = ex.record.ai) {
+      // An LLM call: failed when the answer is an error or a stream that did not end cleanly.
+      char status[8] = {};
+      std::string_view errorType;
+      if (ex.response.status >= 400) {
+        std::snprintf(status, sizeof status, "%d", ex.response.status);
+        errorType = status;
+      } else if (ai->stream && ai->finishReason.empty()) {
+        errorType = "stream_cut";
+      }
+      if (metrics_) metrics_->recordAi(ex.worker.index(), *ai, s.router, errorType, ex.record.start, now);
+      if (otlpMetrics_) otlpMetrics_->recordAi(ex.worker.index(), *ai, s.router, errorType, ex.record.start, now);
+    }
   }
   if (tracer_ && flags.tracing && ex.record.notes && (!internal || tracingInternals_))
     tracer_->onComplete(ex, *ex.record.notes, flags.detailed);

@@ -1,0 +1,173 @@
+#include "observe/genai_metrics.h"
+
+#include <array>
+#include <cstdio>
+#include <span>
+
+namespace causeway::observe {
+namespace {
+
+constexpr std::array<double, 14> kTokenBuckets = {1,     4,      16,      64,      256,      1024,     4096,
+                                                  16384, 65536,  262144,  1048576, 4194304,  16777216, 67108864};
+constexpr std::array<double, 14> kDurationBuckets = {0.01, 0.02, 0.04, 0.08, 0.16,  0.32,  0.64,
+                                                     1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92};
+constexpr std::array<double, 16> kFirstTokenBuckets = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1,
+                                                       0.25,  0.5,   0.75, 1.0,  2.5,  5.0,  7.5,  10.0};
+constexpr std::array<double, 13> kPerTokenBuckets = {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2,
+                                                     0.3,  0.4,   0.5,  0.75,  1.0, 2.5};
+
+struct Histogram {
+  std::vector<uint64_t> counts;  // one per bucket (not cumulative), then +Inf
+  double sum = 0;
+  uint64_t count = 0;
+  void observe(std::span<const double> bounds, double value) {
+    if (counts.empty()) counts.assign(bounds.size() + 1, 0);
+    size_t i = 0;
+    while (i < bounds.size() && value > bounds[i]) ++i;
+    ++counts[i];
+    sum += value;
+    ++count;
+  }
+  void add(const Histogram& other) {
+    if (counts.empty()) counts.assign(other.counts.size(), 0);
+    for (size_t i = 0; i < other.counts.size() && i < counts.size(); ++i) counts[i] += other.counts[i];
+    sum += other.sum;
+    count += other.count;
+  }
+};
+
+using Family = std::map<std::string, Histogram>;  // labels → histogram
+
+void appendEscaped(std::string& out, std::string_view value) {
+  for (char c : value) {
+    if (c == '\\' || c == '"') out.push_back('\\');
+    if (c == '\n') {
+      out.append("\\n");
+      continue;
+    }
+    out.push_back(c);
+  }
+}
+
+void appendLabel(std::string& out, std::string_view name, std::string_view value) {
+  if (!out.empty()) out.push_back(',');
+  out.append(name);
+  out.append("=\"");
+  appendEscaped(out, value);
+  out.push_back('"');
+}
+
+void appendNumber(std::string& out, double value) {
+  char buffer[32];
+  int n = std::snprintf(buffer, sizeof buffer, "%.10g", value);
+  out.append(buffer, size_t(n));
+}
+
+void renderHistogram(std::string& out, const char* name, const char* help, std::span<const double> bounds,
+                     const Family& family) {
+  if (family.empty()) return;
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" histogram\n");
+  for (const auto& [labels, h] : family) {
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i <= bounds.size() && i < h.counts.size(); ++i) {
+      cumulative += h.counts[i];
+      out.append(name).append("_bucket{").append(labels).append(",le=\"");
+      if (i < bounds.size()) appendNumber(out, bounds[i]);
+      else out.append("+Inf");
+      out.append("\"} ");
+      appendNumber(out, double(cumulative));
+      out.push_back('\n');
+    }
+    out.append(name).append("_sum{").append(labels).append("} ");
+    appendNumber(out, h.sum);
+    out.append("\n").append(name).append("_count{").append(labels).append("} ");
+    appendNumber(out, double(h.count));
+    out.push_back('\n');
+  }
+}
+
+}  // namespace
+
+struct GenAiMetrics::Worker {
+  mutable std::mutex mutex;
+  Family tokens, duration, firstToken, perToken;
+  std::map<std::string, double> cost;
+
+  // Whether one more series may be created in `family`.
+  template <class Map>
+  static bool room(const Map& family, const std::string& labels) {
+    return family.size() < kMaxSeries || family.count(labels) > 0;
+  }
+};
+
+GenAiMetrics::GenAiMetrics(unsigned workers) {
+  for (unsigned i = 0; i < std::max(workers, 1u); ++i) workers_.push_back(std::make_unique<Worker>());
+}
+
+GenAiMetrics::~GenAiMetrics() = default;
+
+void GenAiMetrics::record(unsigned worker, const exchange::AiRecord& ai, std::string_view router,
+                          std::string_view errorType, std::chrono::steady_clock::time_point start,
+                          std::chrono::steady_clock::time_point end) {
+  Worker& w = *workers_[worker < workers_.size() ? worker : 0];
+  std::string base;
+  appendLabel(base, "gen_ai_operation_name", ai.operation);
+  appendLabel(base, "gen_ai_provider_name", ai.provider);
+  appendLabel(base, "gen_ai_request_model", ai.requestModel);
+  appendLabel(base, "gen_ai_response_model", ai.responseModel);
+  appendLabel(base, "router", router);
+  std::string input = base, output = base, timed = base;
+  appendLabel(input, "gen_ai_token_type", "input");
+  appendLabel(output, "gen_ai_token_type", "output");
+  if (!errorType.empty()) appendLabel(timed, "error_type", errorType);
+
+  std::lock_guard lock(w.mutex);
+  if (ai.inputTokens > 0 || ai.outputTokens > 0) {
+    if (Worker::room(w.tokens, input)) w.tokens[input].observe(kTokenBuckets, double(ai.inputTokens));
+    if (Worker::room(w.tokens, output)) w.tokens[output].observe(kTokenBuckets, double(ai.outputTokens));
+  }
+  if (Worker::room(w.duration, timed)) w.duration[timed].observe(kDurationBuckets, std::chrono::duration<double>(end - start).count());
+  using Clock = std::chrono::steady_clock;
+  if (ai.stream && ai.firstTokenAt != Clock::time_point{}) {
+    double first = std::chrono::duration<double>(ai.firstTokenAt - start).count();
+    if (first >= 0 && Worker::room(w.firstToken, base)) w.firstToken[base].observe(kFirstTokenBuckets, first);
+    Clock::time_point last = ai.endAt != Clock::time_point{} ? ai.endAt : end;
+    if (ai.outputTokens > 1 && last > ai.firstTokenAt && Worker::room(w.perToken, base)) {
+      double perToken = std::chrono::duration<double>(last - ai.firstTokenAt).count() / double(ai.outputTokens - 1);
+      w.perToken[base].observe(kPerTokenBuckets, perToken);
+    }
+  }
+  if (ai.costUsd > 0 && Worker::room(w.cost, base)) w.cost[base] += ai.costUsd;
+}
+
+void GenAiMetrics::render(std::string& out) const {
+  Family tokens, duration, firstToken, perToken;
+  std::map<std::string, double> cost;
+  for (const auto& worker : workers_) {
+    std::lock_guard lock(worker->mutex);
+    for (const auto& [labels, h] : worker->tokens) tokens[labels].add(h);
+    for (const auto& [labels, h] : worker->duration) duration[labels].add(h);
+    for (const auto& [labels, h] : worker->firstToken) firstToken[labels].add(h);
+    for (const auto& [labels, h] : worker->perToken) perToken[labels].add(h);
+    for (const auto& [labels, v] : worker->cost) cost[labels] += v;
+  }
+  renderHistogram(out, "gen_ai_client_token_usage", "Number of input and output tokens used per LLM call.",
+                  kTokenBuckets, tokens);
+  renderHistogram(out, "gen_ai_client_operation_duration_seconds", "Duration of LLM calls through the gateway.",
+                  kDurationBuckets, duration);
+  renderHistogram(out, "gen_ai_server_time_to_first_token_seconds",
+                  "Time from the request to the first content of a streamed answer.", kFirstTokenBuckets, firstToken);
+  renderHistogram(out, "gen_ai_server_time_per_output_token_seconds",
+                  "Time per output token of a streamed answer, after the first one.", kPerTokenBuckets, perToken);
+  if (!cost.empty()) {
+    out.append("# HELP causeway_gen_ai_cost_usd_total Cost of LLM calls in US dollars, from the token limits' price tables.\n"
+               "# TYPE causeway_gen_ai_cost_usd_total counter\n");
+    for (const auto& [labels, value] : cost) {
+      out.append("causeway_gen_ai_cost_usd_total{").append(labels).append("} ");
+      appendNumber(out, value);
+      out.push_back('\n');
+    }
+  }
+}
+
+}  // namespace causeway::observe
