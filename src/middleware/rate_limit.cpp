@@ -8,14 +8,12 @@
 // (shared by every router and every proxy using it), updated by Traefik's Lua script; when
 // Redis cannot be reached the request is refused with 500 "Could not insert/update bucket",
 // as Traefik does. redis.tls (ca, cert/key, insecureSkipVerify) puts TLS on every connection.
-#include <openssl/sha.h>
-
 #include <charconv>
 #include <cmath>
 
 #include "clients/redis/redis_client.h"
-#include "config/client_tls.h"
-#include "core/bytes.h"
+#include "clients/redis/redis_settings.h"
+#include "config/redis_options.h"
 #include "core/log.h"
 #include "exchange/local_reply.h"
 #include "http/go_text.h"
@@ -26,40 +24,12 @@
 namespace causeway::middleware {
 namespace {
 
-struct RedisOptions {
-  std::vector<std::string> endpoints{"localhost:6379"};
-  std::optional<config::ClientTls> tls;
-  std::string username;
-  std::string password;
-  int64_t db = 0;
-  int64_t poolSize = 0;
-  int64_t minIdleConns = 0;
-  int64_t maxActiveConns = 0;
-  config::Duration readTimeout = std::chrono::seconds(3);
-  config::Duration writeTimeout = std::chrono::seconds(3);
-  config::Duration dialTimeout = std::chrono::seconds(5);
-
-  static void describe(auto& self, auto& v) {
-    v("endpoints", self.endpoints);
-    v("tls", self.tls);
-    v("username", self.username);
-    v("password", self.password);
-    v("db", self.db);
-    v("poolSize", self.poolSize);
-    v("minIdleConns", self.minIdleConns);
-    v("maxActiveConns", self.maxActiveConns);
-    v("readTimeout", self.readTimeout);
-    v("writeTimeout", self.writeTimeout);
-    v("dialTimeout", self.dialTimeout);
-  }
-};
-
 struct Options {
   int64_t average = 0;
   config::Duration period = std::chrono::seconds(1);
   int64_t burst = 1;
   std::optional<limits::SourceCriterionOptions> sourceCriterion;
-  std::optional<RedisOptions> redis;
+  std::optional<config::RedisOptions> redis;
 
   static void describe(auto& self, auto& v) {
     v("average", self.average);
@@ -101,12 +71,6 @@ redis.call('HSET', KEYS[1], 'last', now, 'tokens', tokens)
 redis.call('EXPIRE', KEYS[1], ttl)
 return {'true', tostring(wait), tostring(tokens)}
 )lua";
-
-std::string sha1Hex(std::string_view data) {
-  unsigned char digest[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  return hexEncode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
-}
 
 // strconv.FormatFloat(f, 'f', -1, 64): the shortest decimal that reads back as f.
 std::string goFloat(double f) {
@@ -254,37 +218,14 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
              {},
              {}};
   if (options.redis) {
-    const auto& r = *options.redis;
-    if (r.endpoints.empty()) {
-      context.error("rateLimit: redis.endpoints is empty");
+    std::optional<clients::redis::RedisSettings> settings =
+        clients::redis::settingsFrom(*options.redis, context.workers(), error);
+    if (!settings) {
+      context.error("rateLimit: " + error);
       return nullptr;
     }
-    clients::redis::RedisSettings s;
-    s.endpoints = r.endpoints;
-    s.username = r.username;
-    s.password = r.password;
-    s.db = r.db;
-    s.poolSize = r.poolSize;
-    // maxActiveConns limits the whole process in go-redis: share it out between workers.
-    unsigned workers = std::max(1u, context.workers());
-    s.maxActiveConns =
-        r.maxActiveConns > 0 ? std::max<int64_t>(1, (r.maxActiveConns + workers - 1) / workers) : 0;
-    s.readTimeout = r.readTimeout.value;
-    s.writeTimeout = r.writeTimeout.value;
-    // go-redis keeps its 5 s default for a dial timeout that is not positive.
-    s.dialTimeout = r.dialTimeout.value.count() > 0 ? r.dialTimeout.value : std::chrono::seconds(5);
-    if (r.tls) {
-      std::string tlsError;
-      s.tls.context = tls::makeClientContext(*r.tls, tlsError);
-      if (!s.tls.context) {
-        context.error("rateLimit: creating redis TLS config: " + tlsError);
-        return nullptr;
-      }
-      s.tls.verify = !r.tls->insecureSkipVerify;
-      s.useTls = true;
-    }
-    c.redis = std::move(s);
-    c.scriptSha = sha1Hex(kScript);
+    c.redis = std::move(*settings);
+    c.scriptSha = clients::redis::scriptSha1(kScript);
   }
   return factoryOf<RateLimit>(std::move(c));
 }

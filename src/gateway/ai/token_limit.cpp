@@ -6,14 +6,24 @@
 // Options: inputTokens, outputTokens, totalTokens (each a limit per period; 0 = none),
 // costUsd with `prices` {model: {input, output}} in USD per million tokens (a "prefix*" key
 // prices every model it prefixes), period (default 1m), estimate (refuse a request whose
-// estimated input does not fit in what is left), sourceCriterion.
+// estimated input does not fit in what is left), sourceCriterion, and `redis` (Traefik's
+// rateLimit block): the budgets then live in Redis, under
+// "ai:<kind>:<middleware>:<dimension>:<source>", so that every causeway using that Redis
+// enforces one budget. Redis's clock is used (TIME), so instances need not agree on theirs;
+// when Redis cannot be reached the request is refused with 500, as Traefik's rateLimit does.
 // Place it before the protocol middleware (chat-completion, messages-api) on the router. A
 // request is let through while every budget has something left; its use is taken when its
 // answer ends (a cut stream counts what went out). A refused request gets 429 with
 // Retry-After in the client's format (Anthropic when the request carries anthropic-version
 // or goes to …/messages, OpenAI otherwise) and never reaches the provider.
+#include <array>
+#include <charconv>
 #include <cmath>
 
+#include "clients/redis/redis_client.h"
+#include "clients/redis/redis_settings.h"
+#include "config/redis_options.h"
+#include "core/log.h"
 #include "exchange/ai_record.h"
 #include "exchange/middleware_options.h"
 #include "gateway/ai/wire.h"
@@ -49,6 +59,7 @@ struct Options {
   bool estimate = false;
   int64_t maxRequestBodySize = 1 << 20;
   std::optional<limits::SourceCriterionOptions> sourceCriterion;
+  std::optional<config::RedisOptions> redis;
 
   static void describe(auto& self, auto& v) {
     v("inputTokens", self.inputTokens);
@@ -60,12 +71,74 @@ struct Options {
     v("estimate", self.estimate);
     v("maxRequestBodySize", self.maxRequestBodySize);
     v("sourceCriterion", self.sourceCriterion);
+    v("redis", self.redis);
   }
 };
 
 enum Dimension { kInput, kOutput, kTotal, kCost, kDimensions };
 constexpr std::string_view kDimensionNames[kDimensions] = {"input tokens", "output tokens", "total tokens",
                                                            "cost (USD)"};
+constexpr std::string_view kDimensionKeys[kDimensions] = {"input", "output", "total", "cost"};
+
+// The budgets in Redis, one hash per (dimension, source) with fields v (Bucket: left; Window:
+// used in the current window), p (Window: used in the previous one) and t (Bucket: last refill;
+// Window: start of the current window), in microseconds of Redis's clock — the arithmetic of
+// limits::TokenBudget. ARGV: kind ("bucket"|"window"), period (µs), mode ("check"|"debit"),
+// then for each key its limit and amount (check: what must fit; debit: what was used).
+// Returns {index of the first refusing key (0: none), wait in µs}.
+constexpr std::string_view kBudgetScript = R"lua(local kind = ARGV[1]
+local period = tonumber(ARGV[2])
+local mode = ARGV[3]
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+for i, key in ipairs(KEYS) do
+  local limit = tonumber(ARGV[2 + 2 * i])
+  local amount = tonumber(ARGV[3 + 2 * i])
+  local s = redis.call('HMGET', key, 'v', 'p', 't')
+  local v, p, t
+  if s[1] and s[3] then
+    v = tonumber(s[1]); p = tonumber(s[2] or '0'); t = tonumber(s[3])
+  elseif kind == 'bucket' then
+    v = limit; p = 0; t = now
+  else
+    v = 0; p = 0; t = now - now % period
+  end
+  if kind == 'bucket' then
+    if now > t then v = math.min(limit, v + (now - t) * limit / period); t = now end
+  else
+    local start = now - now % period
+    if start ~= t then
+      if start - t == period then p = v else p = 0 end
+      v = 0; t = start
+    end
+  end
+  if mode == 'debit' then
+    if kind == 'bucket' then v = v - amount else v = v + amount end
+  else
+    local available
+    if kind == 'bucket' then available = v else available = limit - (v + p * (1 - (now - t) / period)) end
+    local required = math.max(amount, 1e-9)
+    if not (available >= required or (amount <= 0 and available > 0)) then
+      local missing = required - available
+      local wait
+      if kind == 'bucket' then
+        wait = math.ceil(missing * period / limit)
+      else
+        local perMicro = p / period
+        local toEnd = t + period - now
+        if perMicro > 0 then wait = math.ceil(missing / perMicro) else wait = toEnd end
+        wait = math.max(1, math.min(wait, toEnd + period))
+      end
+      redis.call('HSET', key, 'v', tostring(v), 'p', tostring(p), 't', tostring(t))
+      redis.call('PEXPIRE', key, math.ceil(2 * period / 1000))
+      return {i, tostring(wait)}
+    end
+  end
+  redis.call('HSET', key, 'v', tostring(v), 'p', tostring(p), 't', tostring(t))
+  redis.call('PEXPIRE', key, math.ceil(2 * period / 1000))
+end
+return {0, '0'}
+)lua";
 
 struct Compiled {
   limits::TokenBudget::Kind kind;
@@ -75,6 +148,9 @@ struct Compiled {
   bool estimate = false;
   int64_t maxRequestBodySize = 0;
   limits::SourceExtractor extractor;
+  std::optional<clients::redis::RedisSettings> redis;
+  std::string scriptSha;
+  std::string keyPrefix;  // "ai:<kind>:<middleware>:"
 };
 
 // The budgets of one router's middleware, shared by every worker, kept alive by the bodies
@@ -108,16 +184,79 @@ int64_t steadyNanos() {
       .count();
 }
 
-void debit(Budgets& budgets, const std::string& source, exchange::AiRecord& record) {
-  const Compiled& c = budgets.c;
+// What an exchange used in each dimension; prices it (AiRecord::costUsd) on the way.
+std::array<double, kDimensions> usedBy(const Compiled& c, exchange::AiRecord& record) {
   const Price* price = priceOf(c.prices, record.requestModel);
   if (!price && !record.responseModel.empty()) price = priceOf(c.prices, record.responseModel);
   if (price) record.costUsd = (double(record.inputTokens) * price->input + double(record.outputTokens) * price->output) / 1e6;
-  double used[kDimensions] = {double(record.inputTokens), double(record.outputTokens), double(record.totalTokens()),
-                              record.costUsd};
+  return {double(record.inputTokens), double(record.outputTokens), double(record.totalTokens()), record.costUsd};
+}
+
+std::string formatAmount(double v) {
+  char buffer[40];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v, std::chars_format::fixed, 9);
+  return std::string(buffer, ec == std::errc() ? end : buffer);
+}
+
+// One run of kBudgetScript over the configured dimensions: {refusing dimension or -1, wait},
+// or nullopt when Redis could not be asked.
+awaitable<std::optional<std::pair<int, std::chrono::nanoseconds>>> redisBudgets(
+    std::shared_ptr<Budgets> budgets, std::string source, std::array<double, kDimensions> amounts, bool debit,
+    unsigned workerIndex, asio::io_context& io, io::Watchdog& watchdog) {
+  const Compiled& c = budgets->c;
+  std::vector<std::string> keys;
+  std::vector<int> dimensionOfKey;
+  std::vector<std::string> args{c.kind == limits::TokenBudget::Kind::Bucket ? "bucket" : "window",
+                                std::to_string(std::max<int64_t>(1, c.period.count() / 1000)),
+                                debit ? "debit" : "check"};
+  for (int d = 0; d < kDimensions; ++d) {
+    if (c.limits[d] <= 0) continue;
+    keys.push_back(c.keyPrefix + std::string(kDimensionKeys[d]) + ":" + source);
+    dimensionOfKey.push_back(d);
+    args.push_back(formatAmount(c.limits[d]));
+    args.push_back(formatAmount(amounts[d]));
+  }
+  auto client = clients::redis::RedisClient::forWorker(workerIndex, io, watchdog, *c.redis);
+  clients::redis::resp::Value reply;
+  std::string error;
+  bool ok = co_await client->runScript(std::string(kBudgetScript), c.scriptSha, std::move(keys), std::move(args),
+                                       reply, error);
+  if (ok && reply.isError()) {
+    error = "redis: " + reply.text;
+    ok = false;
+  }
+  if (ok && (reply.type != clients::redis::resp::Value::Type::Array || reply.items.size() < 2)) {
+    error = "unexpected reply from the token budget script";
+    ok = false;
+  }
+  if (!ok) {
+    log::error("AI token budget: Redis could not be asked", {{"error", error}, {"key", c.keyPrefix}});
+    co_return std::nullopt;
+  }
+  int64_t index = reply.items[0].integer;
+  double waitMicros = 0;
+  const std::string& text = reply.items[1].text;
+  std::from_chars(text.data(), text.data() + text.size(), waitMicros);
+  int dimension = index > 0 && size_t(index) <= dimensionOfKey.size() ? dimensionOfKey[size_t(index - 1)] : -1;
+  co_return std::make_pair(dimension, std::chrono::nanoseconds(int64_t(waitMicros * 1000)));
+}
+
+// Takes what an exchange used from the budgets: at once in memory, in the background in Redis.
+void debit(const std::shared_ptr<Budgets>& budgets, const std::string& source, exchange::AiRecord& record,
+           exchange::WorkerContext& worker) {
+  std::array<double, kDimensions> used = usedBy(budgets->c, record);
+  if (budgets->c.redis) {
+    asio::co_spawn(worker.io(),
+                   [](std::shared_ptr<Budgets> b, std::string s, std::array<double, kDimensions> u, unsigned index,
+                      asio::io_context& io, io::Watchdog& watchdog) -> awaitable<void> {
+                     co_await redisBudgets(std::move(b), std::move(s), u, true, index, io, watchdog);
+                   }(budgets, source, used, worker.index(), worker.io(), worker.watchdog()),
+                   asio::detached);
+    return;
+  }
   int64_t now = steadyNanos();
   for (int d = 0; d < kDimensions; ++d)
-    if (budgets.budget[d]) budgets.budget[d]->debit(source, now, used[d]);
+    if (budgets->budget[d]) budgets->budget[d]->debit(source, now, used[d]);
 }
 
 // The response body, passed on as it is; when it ends (or the client leaves), the tokens the
@@ -125,8 +264,8 @@ void debit(Budgets& budgets, const std::string& source, exchange::AiRecord& reco
 class DebitAtEnd final : public exchange::BodySource {
  public:
   DebitAtEnd(exchange::BodySource* inner, std::shared_ptr<Budgets> budgets, std::string source,
-             exchange::AiRecord& record)
-      : inner_(inner), budgets_(std::move(budgets)), source_(std::move(source)), record_(record) {}
+             exchange::AiRecord& record, exchange::WorkerContext& worker)
+      : inner_(inner), budgets_(std::move(budgets)), source_(std::move(source)), record_(record), worker_(worker) {}
   ~DebitAtEnd() override { settle(); }
   awaitable<exchange::BodyChunk> read() override {
     exchange::BodyChunk chunk = co_await inner_->read();
@@ -141,12 +280,13 @@ class DebitAtEnd final : public exchange::BodySource {
   void settle() {
     if (settled_) return;
     settled_ = true;
-    debit(*budgets_, source_, record_);
+    debit(budgets_, source_, record_, worker_);
   }
   exchange::BodySource* inner_;
   std::shared_ptr<Budgets> budgets_;
   std::string source_;
   exchange::AiRecord& record_;
+  exchange::WorkerContext& worker_;
   bool settled_ = false;
 };
 
@@ -166,42 +306,62 @@ class TokenLimit final : public Handler {
                                                               ex.request.body->length());
       need = double((body->size() + 3) / 4);
     }
-    int64_t now = steadyNanos();
-    for (int d = 0; d < kDimensions; ++d) {
-      if (!budgets_->budget[d]) continue;
-      double required = d == kInput || d == kTotal ? need : 0;
-      limits::TokenBudget::Decision decision = budgets_->budget[d]->check(source, now, required);
-      if (!decision.allowed) co_return refuse(ex, d, decision.retryAfter, required > 0 && required > c_.limits[d]);
+    std::array<double, kDimensions> required = {need, 0, need, 0};
+    if (c_.redis) {
+      auto verdict = co_await redisBudgets(budgets_, source, required, false, ex.worker.index(), ex.worker.io(),
+                                           ex.worker.watchdog());
+      if (!verdict) co_return unavailable(ex);
+      if (verdict->first >= 0)
+        co_return refuse(ex, verdict->first, verdict->second, required[verdict->first] > c_.limits[verdict->first]);
+    } else {
+      int64_t now = steadyNanos();
+      for (int d = 0; d < kDimensions; ++d) {
+        if (!budgets_->budget[d]) continue;
+        limits::TokenBudget::Decision decision = budgets_->budget[d]->check(source, now, required[d]);
+        if (!decision.allowed) co_return refuse(ex, d, decision.retryAfter, required[d] > c_.limits[d]);
+      }
     }
     co_await next_->handle(ex);
     exchange::AiRecord* record = ex.record.ai;
     if (!record) co_return;  // not an LLM call (no protocol middleware after this one)
     if (ex.response.body && !record->finished) {
-      ex.response.body = ex.arena.make<DebitAtEnd>(ex.response.body, budgets_, std::move(source), *record);
+      ex.response.body = ex.arena.make<DebitAtEnd>(ex.response.body, budgets_, std::move(source), *record, ex.worker);
     } else {
-      debit(*budgets_, source, *record);
+      debit(budgets_, source, *record, ex.worker);
     }
   }
 
  private:
+  static Wire clientWire(const Exchange& ex) {
+    return ex.request.headers.has("anthropic-version") || ex.request.path.ends_with("/messages")
+               ? Wire::AnthropicMessages
+               : Wire::OpenAIChat;
+  }
+
+  static void reply(Exchange& ex, int status, std::string body) {
+    exchange::Response& r = ex.response;
+    r.status = status;
+    r.reason = {};
+    r.headers.clear();
+    r.headers.add("Content-Type", kJsonType);
+    r.body = ex.arena.make<exchange::OwnedBody>(std::move(body));
+    r.tunnel = nullptr;
+  }
+
+  void unavailable(Exchange& ex) const {
+    ex.record.errorDetail = "token budget store unavailable";
+    reply(ex, 500, errorBody(clientWire(ex), 500, "the token budget could not be checked"));
+  }
+
   void refuse(Exchange& ex, int dimension, std::chrono::nanoseconds retryAfter, bool neverFits) const {
-    Wire wire = ex.request.headers.has("anthropic-version") || ex.request.path.ends_with("/messages")
-                    ? Wire::AnthropicMessages
-                    : Wire::OpenAIChat;
     std::string message = neverFits ? "the request is larger than the " + std::string(kDimensionNames[dimension]) +
                                           " limit of " + std::to_string(int64_t(c_.limits[dimension]))
                                     : "token limit reached: " + std::string(kDimensionNames[dimension]) +
                                           " budget exhausted; retry later";
     ex.record.errorDetail = ex.arena.copy(message);
-    exchange::Response& r = ex.response;
-    r.status = 429;
-    r.reason = {};
-    r.headers.clear();
-    r.headers.add("Content-Type", kJsonType);
+    reply(ex, 429, errorBody(clientWire(ex), 429, message));
     int64_t seconds = std::max<int64_t>(1, int64_t(std::ceil(double(retryAfter.count()) / 1e9)));
-    r.headers.add("Retry-After", ex.arena.copy(std::to_string(seconds)));
-    r.body = ex.arena.make<exchange::OwnedBody>(errorBody(wire, 429, message));
-    r.tunnel = nullptr;
+    ex.response.headers.add("Retry-After", ex.arena.copy(std::to_string(seconds)));
   }
 
   std::shared_ptr<Budgets> budgets_;
@@ -237,6 +397,16 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
   }
   Compiled c{kind, {double(o->inputTokens), double(o->outputTokens), double(o->totalTokens), o->costUsd},
              o->prices, o->period.value, o->estimate, o->maxRequestBodySize, std::move(*extractor)};
+  if (o->redis) {
+    c.redis = clients::redis::settingsFrom(*o->redis, context.workers(), error);
+    if (!c.redis) {
+      context.error(error);
+      return nullptr;
+    }
+    c.scriptSha = clients::redis::scriptSha1(kBudgetScript);
+    c.keyPrefix = std::string("ai:") + (kind == limits::TokenBudget::Kind::Bucket ? "bucket:" : "window:") +
+                  context.name() + ":";
+  }
   return exchange::factoryOf<TokenLimit>(std::move(c));
 }
 
