@@ -62,7 +62,6 @@ bool queryFinds(std::string_view rawQuery, std::string_view key, const re2::RE2&
   });
 }
 
-// gorilla/mux Queries: only the first value of the key counts, matched as "key=value".
 // '*' matches any run of characters (also none); everything else matches itself.
 bool globMatches(std::string_view pattern, std::string_view text) {
   size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
@@ -84,6 +83,7 @@ bool globMatches(std::string_view pattern, std::string_view text) {
   return p == pattern.size();
 }
 
+// gorilla/mux Queries: only the first value of the key counts, matched as "key=value".
 bool queryTemplateFinds(std::string_view rawQuery, std::string_view key, const re2::RE2& regex) {
   bool matched = false;
   forEachQueryPair(rawQuery, [&](std::string_view rawKey, std::string_view rawValue) {

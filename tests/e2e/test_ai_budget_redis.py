@@ -121,3 +121,17 @@ def test_redis_down_refuses_with_a_clear_error(fake):
         assert fake.requests == []
     finally:
         cw.stop()
+
+
+def test_a_reload_keeps_the_budget_spent(fake):
+    """An unrelated configuration change rebuilds the handlers; the in-memory budget stays spent."""
+    cw = start(fake, 30, None)
+    try:
+        assert spend_until_refused(cw, "quota") == 5
+        published = cw.output().count("configuration published")
+        (cw.dynamic_dir / "other.yml").write_text(
+            'http:\n  routers:\n    other: {rule: "PathPrefix(`/other/`)", service: llm}\n')
+        wait_until(lambda: cw.output().count("configuration published") > published, message="the reload")
+        assert chat(cw, "quota")[0] == 429
+    finally:
+        cw.stop()

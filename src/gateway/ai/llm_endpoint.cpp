@@ -18,6 +18,8 @@
 // in the client's format: whole answers are translated at once, streams event by event
 // (stream_body.h). Errors, from causeway or from the provider, reach the client in its own
 // format with the provider's status and Retry-After. docs/ai-gateway.md is the reference.
+#include <algorithm>
+
 #include <boost/json.hpp>
 
 #include "core/log.h"
@@ -164,7 +166,8 @@ int64_t estimateTokens(const json::value& v) {
     else if (x.is_array()) for (const auto& item : x.get_array()) self(self, item);
     else if (x.is_object())
       for (const auto& [k, item] : x.get_object())
-        if (k == "content" || k == "text" || k == "system" || k == "messages" || k == "arguments" || k == "input")
+        if (k == "content" || k == "text" || k == "system" || k == "messages" || k == "arguments" || k == "input" ||
+            k == "choices" || k == "message" || k == "tool_calls" || k == "function")
           self(self, item);
   };
   walk(walk, v);
@@ -180,8 +183,10 @@ class LlmEndpoint final : public Handler {
     record->provider = providerName(e_.target.kind);
     record->clientFormat = wireName(e_.client);
     ex.record.ai = record;
-    if (ex.request.method != "POST") {
-      // Anything but a completion (a model list …) goes through with the provider's key.
+    if (ex.request.method != "POST" || ex.request.path.ends_with("/count_tokens") ||
+        ex.request.path.ends_with("/embeddings")) {
+      // Anything but a completion (a model list, token counting, embeddings) goes through as
+      // it is, with the provider's key.
       swapCredentials(ex);
       co_await next_->handle(ex);
       co_return;
@@ -397,6 +402,8 @@ class LlmEndpoint final : public Handler {
       record.outputTokens = usage.output;
       record.usageKnown = true;
       record.estimated = false;
+    } else {
+      record.outputTokens = std::max<int64_t>(1, estimateTokens(v));  // a server that reports no usage
     }
     record.responseModel = ex.arena.copy(stringField(answer, "model"));
     record.finished = true;

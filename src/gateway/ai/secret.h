@@ -2,7 +2,8 @@
 // configuration (which the API and dashboard show) holds no secret:
 //   env:NAME        the environment variable NAME of the causeway process
 //   file:/path      the file's content, without a trailing newline (a mounted secret)
-// The value is read when the configuration is built; a reload reads it again.
+// The value is read when the middleware is built: at start, and when its configuration
+// changes. A rotated key needs a change to the middleware (or a restart) to be read again.
 #pragma once
 
 #include <optional>

@@ -211,9 +211,11 @@ class AnthropicToOpenAI final : public StreamTranslator {
       ended = true;
     } else if (type == "error") {
       failed = true;
-      std::string_view errorType = "api_error";
-      if (const json::object* error = asObject(field(event, "error"))) errorType = stringField(*error, "type");
-      appendEvent(out, {}, errorBody(Wire::OpenAIChat, 500, errorText(event), errorType));
+      // Anthropic's error types are not OpenAI's: an overloaded provider is a 503, the rest a 500.
+      int status = 500;
+      if (const json::object* error = asObject(field(event, "error")); error && stringField(*error, "type") == "overloaded_error")
+        status = 503;
+      appendEvent(out, {}, errorBody(Wire::OpenAIChat, status, errorText(event)));
     }
     // ping and unknown events are dropped.
     return true;

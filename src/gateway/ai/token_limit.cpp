@@ -8,7 +8,7 @@
 // prices every model it prefixes), period (default 1m), estimate (refuse a request whose
 // estimated input does not fit in what is left), sourceCriterion, and `redis` (Traefik's
 // rateLimit block): the budgets then live in Redis, under
-// "ai:<kind>:<middleware>:<dimension>:<source>", so that every causeway using that Redis
+// "ai:<kind>:<middleware>:{<source>}:<dimension>", so that every causeway using that Redis
 // enforces one budget. Redis's clock is used (TIME), so instances need not agree on theirs;
 // when Redis cannot be reached the request is refused with 500, as Traefik's rateLimit does.
 // Place it before the protocol middleware (chat-completion, messages-api) on the router. A
@@ -19,6 +19,8 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <map>
+#include <mutex>
 
 #include "clients/redis/redis_client.h"
 #include "clients/redis/redis_settings.h"
@@ -86,7 +88,13 @@ constexpr std::string_view kDimensionKeys[kDimensions] = {"input", "output", "to
 // limits::TokenBudget. ARGV: kind ("bucket"|"window"), period (µs), mode ("check"|"debit"),
 // then for each key its limit and amount (check: what must fit; debit: what was used).
 // Returns {index of the first refusing key (0: none), wait in µs}.
-constexpr std::string_view kBudgetScript = R"lua(local kind = ARGV[1]
+constexpr std::string_view kBudgetScript = R"lua(-- Kept two periods, plus the time a bucket in debt needs to climb back to zero.
+local function ttl(kind, v, limit, period)
+  local micros = 2 * period
+  if kind == 'bucket' and v < 0 then micros = micros + (-v) * period / limit end
+  return math.ceil(micros / 1000)
+end
+local kind = ARGV[1]
 local period = tonumber(ARGV[2])
 local mode = ARGV[3]
 local clock = redis.call('TIME')
@@ -130,12 +138,12 @@ for i, key in ipairs(KEYS) do
         wait = math.max(1, math.min(wait, toEnd + period))
       end
       redis.call('HSET', key, 'v', tostring(v), 'p', tostring(p), 't', tostring(t))
-      redis.call('PEXPIRE', key, math.ceil(2 * period / 1000))
+      redis.call('PEXPIRE', key, ttl(kind, v, limit, period))
       return {i, tostring(wait)}
     end
   end
   redis.call('HSET', key, 'v', tostring(v), 'p', tostring(p), 't', tostring(t))
-  redis.call('PEXPIRE', key, math.ceil(2 * period / 1000))
+  redis.call('PEXPIRE', key, ttl(kind, v, limit, period))
 end
 return {0, '0'}
 )lua";
@@ -153,15 +161,38 @@ struct Compiled {
   std::string keyPrefix;  // "ai:<kind>:<middleware>:"
 };
 
-// The budgets of one router's middleware, shared by every worker, kept alive by the bodies
-// still streaming when a reload replaces the handler.
-struct Budgets {
-  explicit Budgets(const Compiled& compiled) : c(compiled) {
-    for (int d = 0; d < kDimensions; ++d)
-      if (c.limits[d] > 0) budget[d] = std::make_unique<limits::TokenBudget>(c.kind, c.limits[d], c.period);
-  }
-  const Compiled c;
+// The in-memory budgets of a middleware, shared by every worker and by every router and
+// entryPoint using it. They outlive a reload: a registry keyed by the middleware's name, kind,
+// limits and period hands the same budgets to the handlers a new configuration builds (an
+// unrelated change must not refill a quota), and forgets them once no handler holds them.
+struct LocalBudgets {
   std::unique_ptr<limits::TokenBudget> budget[kDimensions];
+};
+
+std::shared_ptr<LocalBudgets> sharedLocalBudgets(const std::string& middleware, const Compiled& c) {
+  std::string key = middleware + (c.kind == limits::TokenBudget::Kind::Bucket ? "|bucket|" : "|window|") +
+                    std::to_string(c.period.count());
+  for (double limit : c.limits) key += "|" + std::to_string(limit);
+  static std::mutex mutex;
+  static std::map<std::string, std::weak_ptr<LocalBudgets>> registry;
+  std::lock_guard lock(mutex);
+  for (auto it = registry.begin(); it != registry.end();) it = it->second.expired() ? registry.erase(it) : std::next(it);
+  std::weak_ptr<LocalBudgets>& slot = registry[key];
+  if (std::shared_ptr<LocalBudgets> existing = slot.lock()) return existing;
+  auto made = std::make_shared<LocalBudgets>();
+  for (int d = 0; d < kDimensions; ++d)
+    if (c.limits[d] > 0) made->budget[d] = std::make_unique<limits::TokenBudget>(c.kind, c.limits[d], c.period);
+  slot = made;
+  return made;
+}
+
+// A handler's options and its budgets, kept alive by the bodies still streaming when a reload
+// replaces the handler.
+struct Budgets {
+  Budgets(const Compiled& compiled, const std::string& middleware)
+      : c(compiled), local(sharedLocalBudgets(middleware, c)) {}
+  const Compiled c;
+  std::shared_ptr<LocalBudgets> local;
 };
 
 const Price* priceOf(const std::map<std::string, Price>& prices, std::string_view model) {
@@ -211,7 +242,8 @@ awaitable<std::optional<std::pair<int, std::chrono::nanoseconds>>> redisBudgets(
                                 debit ? "debit" : "check"};
   for (int d = 0; d < kDimensions; ++d) {
     if (c.limits[d] <= 0) continue;
-    keys.push_back(c.keyPrefix + std::string(kDimensionKeys[d]) + ":" + source);
+    // One hash tag per source: its keys share a slot in a Redis Cluster.
+    keys.push_back(c.keyPrefix + "{" + source + "}:" + std::string(kDimensionKeys[d]));
     dimensionOfKey.push_back(d);
     args.push_back(formatAmount(c.limits[d]));
     args.push_back(formatAmount(amounts[d]));
@@ -244,6 +276,9 @@ awaitable<std::optional<std::pair<int, std::chrono::nanoseconds>>> redisBudgets(
 // Takes what an exchange used from the budgets: at once in memory, in the background in Redis.
 void debit(const std::shared_ptr<Budgets>& budgets, const std::string& source, exchange::AiRecord& record,
            exchange::WorkerContext& worker) {
+  // A call that failed before the provider reported anything (its error, a refused
+  // translation) used nothing: only the estimate was recorded.
+  if (!record.usageKnown && record.outputTokens == 0) return;
   std::array<double, kDimensions> used = usedBy(budgets->c, record);
   if (budgets->c.redis) {
     asio::co_spawn(worker.io(),
@@ -256,7 +291,7 @@ void debit(const std::shared_ptr<Budgets>& budgets, const std::string& source, e
   }
   int64_t now = steadyNanos();
   for (int d = 0; d < kDimensions; ++d)
-    if (budgets->budget[d]) budgets->budget[d]->debit(source, now, used[d]);
+    if (budgets->local->budget[d]) budgets->local->budget[d]->debit(source, now, used[d]);
 }
 
 // The response body, passed on as it is; when it ends (or the client leaves), the tokens the
@@ -292,8 +327,9 @@ class DebitAtEnd final : public exchange::BodySource {
 
 class TokenLimit final : public Handler {
  public:
-  TokenLimit(const Compiled& c, HandlerPtr next, const WrapContext&)
-      : budgets_(std::make_shared<Budgets>(c)), c_(budgets_->c), next_(std::move(next)) {}
+  TokenLimit(const Compiled& c, HandlerPtr next, const WrapContext& context)
+      : budgets_(std::make_shared<Budgets>(c, std::string(context.middlewareName))), c_(budgets_->c),
+        next_(std::move(next)) {}
 
   awaitable<void> handle(Exchange& ex) const override {
     std::string source = c_.extractor.extract(ex);
@@ -316,8 +352,8 @@ class TokenLimit final : public Handler {
     } else {
       int64_t now = steadyNanos();
       for (int d = 0; d < kDimensions; ++d) {
-        if (!budgets_->budget[d]) continue;
-        limits::TokenBudget::Decision decision = budgets_->budget[d]->check(source, now, required[d]);
+        if (!budgets_->local->budget[d]) continue;
+        limits::TokenBudget::Decision decision = budgets_->local->budget[d]->check(source, now, required[d]);
         if (!decision.allowed) co_return refuse(ex, d, decision.retryAfter, required[d] > c_.limits[d]);
       }
     }
@@ -354,10 +390,16 @@ class TokenLimit final : public Handler {
   }
 
   void refuse(Exchange& ex, int dimension, std::chrono::nanoseconds retryAfter, bool neverFits) const {
-    std::string message = neverFits ? "the request is larger than the " + std::string(kDimensionNames[dimension]) +
-                                          " limit of " + std::to_string(int64_t(c_.limits[dimension]))
-                                    : "token limit reached: " + std::string(kDimensionNames[dimension]) +
-                                          " budget exhausted; retry later";
+    if (neverFits) {
+      // Waiting would not help: the estimated prompt alone is over the limit.
+      std::string message = "the request's estimated " + std::string(kDimensionNames[dimension]) +
+                            " are over the limit of " + std::to_string(int64_t(c_.limits[dimension]));
+      ex.record.errorDetail = ex.arena.copy(message);
+      reply(ex, 413, errorBody(clientWire(ex), 413, message));
+      return;
+    }
+    std::string message = "token limit reached: " + std::string(kDimensionNames[dimension]) +
+                          " budget exhausted; retry later";
     ex.record.errorDetail = ex.arena.copy(message);
     reply(ex, 429, errorBody(clientWire(ex), 429, message));
     int64_t seconds = std::max<int64_t>(1, int64_t(std::ceil(double(retryAfter.count()) / 1e9)));
@@ -383,6 +425,10 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
   }
   if (o->costUsd > 0 && o->prices.empty()) {
     context.error("costUsd: needs prices ({model: {input, output}} in USD per million tokens)");
+    return nullptr;
+  }
+  if (o->maxRequestBodySize <= 0) {
+    context.error("maxRequestBodySize: must be > 0");
     return nullptr;
   }
   if (o->period.value.count() <= 0) {
