@@ -24,6 +24,7 @@
 
 #include "core/log.h"
 #include "exchange/ai_record.h"
+#include "gateway/ai/gemini.h"
 #include "gateway/ai/provider.h"
 #include "gateway/ai/secret.h"
 #include "gateway/ai/stream_body.h"
@@ -113,7 +114,7 @@ std::optional<Endpoint> compile(const Options& o, Wire client, MiddlewareBuildCo
   std::optional<ProviderKind> kind = providerFromName(o.provider);
   if (!kind) {
     context.error("provider: unknown provider \"" + o.provider +
-                  "\"; expected one of: openai, azureOpenai, anthropic, mistral, deepSeek, ollama, openaiCompatible");
+                  "\"; expected one of: openai, azureOpenai, anthropic, mistral, deepSeek, ollama, openaiCompatible, gemini");
     return std::nullopt;
   }
   e.target.kind = *kind;
@@ -237,7 +238,13 @@ class LlmEndpoint final : public Handler {
     std::string error;
     RequestTranslation options{e_.defaultMaxTokens, e_.target.kind == ProviderKind::OpenAI ||
                                                         e_.target.kind == ProviderKind::AzureOpenAI};
-    if (e_.client == e_.providerWire) {
+    if (e_.providerWire == Wire::Gemini) {
+      // Through Chat Completions: the client's request as OpenAI's, then as Gemini's.
+      json::object pivot;
+      if (e_.client == Wire::OpenAIChat) pivot = std::move(request);
+      else if (!anthropicToOpenAIRequest(request, pivot, options, error)) co_return reject(ex, 400, error);
+      if (!openAIToGeminiRequest(pivot, upstream, error)) co_return reject(ex, 400, error);
+    } else if (e_.client == e_.providerWire) {
       upstream = std::move(request);
     } else if (e_.client == Wire::OpenAIChat) {
       if (!openAIToAnthropicRequest(request, upstream, options, error)) co_return reject(ex, 400, error);
@@ -253,13 +260,14 @@ class LlmEndpoint final : public Handler {
         so["include_usage"] = true;
         upstream["stream_options"] = std::move(so);
       }
-    } else {
+    } else if (e_.providerWire == Wire::AnthropicMessages) {
       if (!field(upstream, "max_tokens")) upstream["max_tokens"] = e_.defaultMaxTokens;
       upstream.erase("stream_options");
     }
 
     // 4. The request as the provider gets it.
-    std::string_view path = e_.path;
+    std::string geminiTarget = e_.providerWire == Wire::Gemini ? geminiPath(model, stream) : std::string();
+    std::string_view path = e_.providerWire == Wire::Gemini ? std::string_view(ex.arena.copy(geminiTarget)) : e_.path;
     size_t q = path.find('?');
     ex.request.path = path.substr(0, q);
     ex.request.hasQuery = q != std::string_view::npos;
@@ -282,8 +290,8 @@ class LlmEndpoint final : public Handler {
     }
     std::string_view contentType = r.headers.get("Content-Type");
     if (stream && contentType.starts_with(kEventStreamType)) {
-      ex.response.body = ex.arena.make<TranslatedStream>(
-          r.body, makeStreamTranslator(e_.providerWire, e_.client, clientWantsUsage), *record, estimatedInput);
+      ex.response.body = ex.arena.make<TranslatedStream>(r.body, streamTranslator(model, clientWantsUsage), *record,
+                                                         estimatedInput);
       r.headers.remove("Content-Length");
       r.headers.set("Content-Type", "text/event-stream; charset=utf-8");
       r.headers.set("Cache-Control", "no-cache");
@@ -294,6 +302,13 @@ class LlmEndpoint final : public Handler {
   }
 
  private:
+  std::unique_ptr<StreamTranslator> streamTranslator(const std::string& model, bool clientWantsUsage) const {
+    if (e_.providerWire != Wire::Gemini) return makeStreamTranslator(e_.providerWire, e_.client, clientWantsUsage);
+    if (e_.client == Wire::OpenAIChat) return makeGeminiToOpenAIStream(model, clientWantsUsage);
+    return chainStreams(makeGeminiToOpenAIStream(model, true),
+                        makeStreamTranslator(Wire::OpenAIChat, Wire::AnthropicMessages, false));
+  }
+
   void applyParams(json::object& request) const {
     const bool openAI = e_.client == Wire::OpenAIChat;
     auto set = [&](std::string_view key, const json::value& value) {
@@ -318,6 +333,7 @@ class LlmEndpoint final : public Handler {
     h.remove("Authorization");
     h.remove("x-api-key");
     h.remove("api-key");
+    h.remove("x-goog-api-key");
     if (e_.providerWire == Wire::AnthropicMessages) {
       if (!h.has("anthropic-version")) h.set("anthropic-version", e_.target.anthropicVersion);
       if (!e_.key.empty()) h.set("x-api-key", e_.key);
@@ -325,6 +341,10 @@ class LlmEndpoint final : public Handler {
     }
     h.remove("anthropic-version");
     h.remove("anthropic-beta");
+    if (e_.providerWire == Wire::Gemini) {
+      if (!e_.key.empty()) h.set("x-goog-api-key", e_.key);
+      return;
+    }
     if (e_.key.empty()) return;
     if (e_.target.kind == ProviderKind::AzureOpenAI) h.set("api-key", e_.key);
     else h.set("Authorization", ex.arena.concat({"Bearer ", e_.key}));
@@ -396,7 +416,8 @@ class LlmEndpoint final : public Handler {
       co_return;
     }
     const json::object& answer = v.get_object();
-    Usage usage = usageOf(e_.providerWire, field(answer, "usage"));
+    Usage usage = e_.providerWire == Wire::Gemini ? geminiUsage(field(answer, "usageMetadata"))
+                                                  : usageOf(e_.providerWire, field(answer, "usage"));
     if (usage.known) {
       record.inputTokens = usage.input;
       record.outputTokens = usage.output;
@@ -414,8 +435,14 @@ class LlmEndpoint final : public Handler {
       r.body = ex.arena.make<exchange::OwnedBody>(std::move(body));
       co_return;
     }
-    json::object translated =
-        e_.client == Wire::OpenAIChat ? anthropicToOpenAIResponse(answer) : openAIToAnthropicResponse(answer);
+    json::object translated;
+    if (e_.providerWire == Wire::Gemini) {
+      translated = geminiToOpenAIResponse(answer, record.requestModel);
+      if (e_.client == Wire::AnthropicMessages) translated = openAIToAnthropicResponse(translated);
+    } else {
+      translated = e_.client == Wire::OpenAIChat ? anthropicToOpenAIResponse(answer) : openAIToAnthropicResponse(answer);
+    }
+    if (record.responseModel.empty()) record.responseModel = ex.arena.copy(stringField(translated, "model"));
     record.finishReason = ex.arena.copy(finishOf(translated, e_.client));
     r.headers.remove("Content-Length");
     r.headers.remove("Content-Encoding");

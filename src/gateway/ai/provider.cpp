@@ -13,7 +13,7 @@ constexpr Entry kProviders[] = {
     {"openai", ProviderKind::OpenAI},       {"azureOpenai", ProviderKind::AzureOpenAI},
     {"anthropic", ProviderKind::Anthropic}, {"mistral", ProviderKind::Mistral},
     {"deepSeek", ProviderKind::DeepSeek},   {"ollama", ProviderKind::Ollama},
-    {"openaiCompatible", ProviderKind::OpenAICompatible},
+    {"openaiCompatible", ProviderKind::OpenAICompatible}, {"gemini", ProviderKind::Gemini},
 };
 }  // namespace
 
@@ -32,12 +32,15 @@ std::string_view providerName(ProviderKind kind) {
   case ProviderKind::DeepSeek: return "deepseek";
   case ProviderKind::Ollama: return "ollama";
   case ProviderKind::OpenAICompatible: return "openai_compatible";
+  case ProviderKind::Gemini: return "gcp.gemini";
   }
   return "openai";
 }
 
 Wire providerWire(ProviderKind kind) {
-  return kind == ProviderKind::Anthropic ? Wire::AnthropicMessages : Wire::OpenAIChat;
+  if (kind == ProviderKind::Anthropic) return Wire::AnthropicMessages;
+  if (kind == ProviderKind::Gemini) return Wire::Gemini;
+  return Wire::OpenAIChat;
 }
 
 std::string chatPath(const ProviderTarget& target) {

@@ -20,10 +20,11 @@ enum class ProviderKind {
   DeepSeek,          // OpenAI format at /chat/completions (also served under /v1)
   Ollama,            // Ollama's OpenAI-compatible endpoint, /v1/chat/completions
   OpenAICompatible,  // vLLM, llama.cpp server, LM Studio …: /v1/chat/completions
+  Gemini,            // POST /v1beta/models/{model}:generateContent (streams: streamGenerateContent), x-goog-api-key
 };
 
 // From the configuration's name ("openai", "azureOpenai", "anthropic", "mistral",
-// "deepSeek", "ollama", "openaiCompatible"; case-insensitive).
+// "deepSeek", "ollama", "openaiCompatible", "gemini"; case-insensitive).
 std::optional<ProviderKind> providerFromName(std::string_view name);
 std::string_view providerName(ProviderKind kind);  // gen_ai.provider.name
 Wire providerWire(ProviderKind kind);
@@ -35,7 +36,8 @@ struct ProviderTarget {
   std::string anthropicVersion = "2023-06-01";
 };
 
-// The path (with query, if any) a chat request is sent to.
+// The path (with query, if any) a chat request is sent to (Gemini's depends on the model and
+// on streaming: gemini.h, geminiPath).
 std::string chatPath(const ProviderTarget& target);
 
 }  // namespace causeway::gateway::ai

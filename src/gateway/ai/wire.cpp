@@ -5,7 +5,12 @@
 namespace causeway::gateway::ai {
 
 std::string_view wireName(Wire wire) {
-  return wire == Wire::OpenAIChat ? "openai" : "anthropic";
+  switch (wire) {
+  case Wire::OpenAIChat: return "openai";
+  case Wire::AnthropicMessages: return "anthropic";
+  case Wire::Gemini: return "gemini";
+  }
+  return "openai";
 }
 
 std::string_view errorType(Wire wire, int status) {

@@ -14,9 +14,10 @@
 
 namespace causeway::gateway::ai {
 
-enum class Wire { OpenAIChat, AnthropicMessages };
+// Gemini is a provider format only (generateContent); clients speak one of the other two.
+enum class Wire { OpenAIChat, AnthropicMessages, Gemini };
 
-std::string_view wireName(Wire wire);  // "openai" or "anthropic"
+std::string_view wireName(Wire wire);  // "openai", "anthropic" or "gemini"
 
 // The error `type` each format uses for an HTTP status (OpenAI: invalid_request_error,
 // authentication_error, rate_limit_error, api_error…; Anthropic: the same names plus
