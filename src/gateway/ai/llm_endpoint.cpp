@@ -13,6 +13,9 @@
 //   modelAliases        {alias: model}: a client's model name replaced before anything else
 //   maxRequestBodySize  bytes of request read (default 1 MiB): 413 beyond
 //   deploymentName, apiVersion (azureOpenai), anthropicVersion, defaultMaxTokens (anthropic)
+//   region, host, awsAccessKeyId, awsSecretAccessKey, awsSessionToken (bedrock: SigV4 with the
+//                       keys from env:AWS_ACCESS_KEY_ID … by default; `token` instead is a
+//                       Bedrock API key, sent as a bearer token)
 // The request body is read once, checked, rewritten for the provider (model, params, format)
 // and sent with the provider's key in place of the client's credentials. The answer comes back
 // in the client's format: whole answers are translated at once, streams event by event
@@ -24,7 +27,9 @@
 
 #include "core/log.h"
 #include "exchange/ai_record.h"
+#include "gateway/ai/bedrock.h"
 #include "gateway/ai/gemini.h"
+#include "gateway/ai/sigv4.h"
 #include "gateway/ai/provider.h"
 #include "gateway/ai/secret.h"
 #include "gateway/ai/stream_body.h"
@@ -75,6 +80,11 @@ struct Options {
   std::string apiVersion = "2024-10-21";
   std::string anthropicVersion = "2023-06-01";
   int64_t defaultMaxTokens = 4096;
+  std::string region;
+  std::string host;
+  std::string awsAccessKeyId = "env:AWS_ACCESS_KEY_ID";
+  std::string awsSecretAccessKey = "env:AWS_SECRET_ACCESS_KEY";
+  std::string awsSessionToken = "env:AWS_SESSION_TOKEN";
 
   static void describe(auto& self, auto& v) {
     v("provider", self.provider);
@@ -89,6 +99,11 @@ struct Options {
     v("apiVersion", self.apiVersion);
     v("anthropicVersion", self.anthropicVersion);
     v("defaultMaxTokens", self.defaultMaxTokens);
+    v("region", self.region);
+    v("host", self.host);
+    v("awsAccessKeyId", self.awsAccessKeyId);
+    v("awsSecretAccessKey", self.awsSecretAccessKey);
+    v("awsSessionToken", self.awsSessionToken);
   }
 };
 
@@ -106,6 +121,7 @@ struct Endpoint {
   std::map<std::string, std::string> modelAliases;
   int64_t maxRequestBodySize = kDefaultMaxRequestBody;
   int64_t defaultMaxTokens = 4096;
+  AwsCredentials aws;  // Bedrock without a token: SigV4
 };
 
 std::optional<Endpoint> compile(const Options& o, Wire client, MiddlewareBuildContext& context) {
@@ -114,7 +130,7 @@ std::optional<Endpoint> compile(const Options& o, Wire client, MiddlewareBuildCo
   std::optional<ProviderKind> kind = providerFromName(o.provider);
   if (!kind) {
     context.error("provider: unknown provider \"" + o.provider +
-                  "\"; expected one of: openai, azureOpenai, anthropic, mistral, deepSeek, ollama, openaiCompatible, gemini");
+                  "\"; expected one of: openai, azureOpenai, anthropic, mistral, deepSeek, ollama, openaiCompatible, gemini, bedrock");
     return std::nullopt;
   }
   e.target.kind = *kind;
@@ -124,6 +140,27 @@ std::optional<Endpoint> compile(const Options& o, Wire client, MiddlewareBuildCo
   if (*kind == ProviderKind::AzureOpenAI && o.deploymentName.empty()) {
     context.error("deploymentName: required with provider azureOpenai");
     return std::nullopt;
+  }
+  if (*kind == ProviderKind::Bedrock) {
+    if (o.region.empty()) {
+      context.error("region: required with provider bedrock (e.g. us-east-1)");
+      return std::nullopt;
+    }
+    e.target.region = o.region;
+    e.target.host = o.host.empty() ? "bedrock-runtime." + o.region + ".amazonaws.com" : o.host;
+    if (o.token.empty()) {
+      std::string error;
+      auto id = resolveSecret(o.awsAccessKeyId, error);
+      auto secret = id ? resolveSecret(o.awsSecretAccessKey, error) : std::nullopt;
+      if (!id || !secret) {
+        context.error("bedrock credentials: " + error + " (set awsAccessKeyId and awsSecretAccessKey, or token)");
+        return std::nullopt;
+      }
+      e.aws.accessKeyId = *id;
+      e.aws.secretAccessKey = *secret;
+      std::string ignored;
+      if (auto session = resolveSecret(o.awsSessionToken, ignored)) e.aws.sessionToken = *session;
+    }
   }
   e.providerWire = providerWire(*kind);
   e.path = chatPath(e.target);
@@ -135,7 +172,7 @@ std::optional<Endpoint> compile(const Options& o, Wire client, MiddlewareBuildCo
       return std::nullopt;
     }
     e.key = std::move(*key);
-  } else if (*kind != ProviderKind::Ollama && *kind != ProviderKind::OpenAICompatible) {
+  } else if (*kind != ProviderKind::Ollama && *kind != ProviderKind::OpenAICompatible && *kind != ProviderKind::Bedrock) {
     context.error("token: required with provider " + o.provider + " (env:NAME or file:PATH)");
     return std::nullopt;
   }
@@ -238,12 +275,14 @@ class LlmEndpoint final : public Handler {
     std::string error;
     RequestTranslation options{e_.defaultMaxTokens, e_.target.kind == ProviderKind::OpenAI ||
                                                         e_.target.kind == ProviderKind::AzureOpenAI};
-    if (e_.providerWire == Wire::Gemini) {
-      // Through Chat Completions: the client's request as OpenAI's, then as Gemini's.
+    if (e_.providerWire == Wire::Gemini || e_.providerWire == Wire::BedrockConverse) {
+      // Through Chat Completions: the client's request as OpenAI's, then as the provider's.
       json::object pivot;
       if (e_.client == Wire::OpenAIChat) pivot = std::move(request);
       else if (!anthropicToOpenAIRequest(request, pivot, options, error)) co_return reject(ex, 400, error);
-      if (!openAIToGeminiRequest(pivot, upstream, error)) co_return reject(ex, 400, error);
+      bool translated = e_.providerWire == Wire::Gemini ? openAIToGeminiRequest(pivot, upstream, error)
+                                                        : openAIToConverseRequest(pivot, upstream, error);
+      if (!translated) co_return reject(ex, 400, error);
     } else if (e_.client == e_.providerWire) {
       upstream = std::move(request);
     } else if (e_.client == Wire::OpenAIChat) {
@@ -266,18 +305,22 @@ class LlmEndpoint final : public Handler {
     }
 
     // 4. The request as the provider gets it.
-    std::string geminiTarget = e_.providerWire == Wire::Gemini ? geminiPath(model, stream) : std::string();
-    std::string_view path = e_.providerWire == Wire::Gemini ? std::string_view(ex.arena.copy(geminiTarget)) : e_.path;
+    std::string_view path = e_.path;
+    if (e_.providerWire == Wire::Gemini) path = ex.arena.copy(geminiPath(model, stream));
+    if (e_.providerWire == Wire::BedrockConverse) path = ex.arena.copy(conversePath(model, stream));
     size_t q = path.find('?');
     ex.request.path = path.substr(0, q);
     ex.request.hasQuery = q != std::string_view::npos;
     ex.request.query = ex.request.hasQuery ? path.substr(q + 1) : std::string_view();
-    ex.request.body = ex.arena.make<exchange::OwnedBody>(json::serialize(upstream));
+    std::string_view upstreamBody = ex.arena.copy(json::serialize(upstream));
+    ex.request.body = ex.arena.make<exchange::MemoryBody>(upstreamBody);
     ex.request.headers.remove("Transfer-Encoding");
     ex.request.headers.remove("Accept-Encoding");  // the answer is read here
     ex.request.headers.set("Content-Type", kJsonType);
-    ex.request.headers.set("Accept", stream ? kEventStreamType : kJsonType);
+    ex.request.headers.set("Accept", stream ? (e_.providerWire == Wire::BedrockConverse ? kAwsEventStreamType : kEventStreamType)
+                                            : kJsonType);
     swapCredentials(ex);
+    if (e_.providerWire == Wire::BedrockConverse) signForBedrock(ex, upstreamBody);
 
     co_await next_->handle(ex);
 
@@ -289,9 +332,11 @@ class LlmEndpoint final : public Handler {
       co_return;
     }
     std::string_view contentType = r.headers.get("Content-Type");
-    if (stream && contentType.starts_with(kEventStreamType)) {
-      ex.response.body = ex.arena.make<TranslatedStream>(r.body, streamTranslator(model, clientWantsUsage), *record,
-                                                         estimatedInput);
+    bool awsEvents = contentType.starts_with(kAwsEventStreamType);
+    if (stream && (contentType.starts_with(kEventStreamType) || awsEvents)) {
+      ex.response.body = ex.arena.make<TranslatedStream>(
+          r.body, streamTranslator(model, clientWantsUsage), *record, estimatedInput,
+          awsEvents ? std::make_unique<AwsEventStreamParser>() : std::unique_ptr<EventFramer>());
       r.headers.remove("Content-Length");
       r.headers.set("Content-Type", "text/event-stream; charset=utf-8");
       r.headers.set("Cache-Control", "no-cache");
@@ -303,10 +348,30 @@ class LlmEndpoint final : public Handler {
 
  private:
   std::unique_ptr<StreamTranslator> streamTranslator(const std::string& model, bool clientWantsUsage) const {
-    if (e_.providerWire != Wire::Gemini) return makeStreamTranslator(e_.providerWire, e_.client, clientWantsUsage);
-    if (e_.client == Wire::OpenAIChat) return makeGeminiToOpenAIStream(model, clientWantsUsage);
-    return chainStreams(makeGeminiToOpenAIStream(model, true),
-                        makeStreamTranslator(Wire::OpenAIChat, Wire::AnthropicMessages, false));
+    auto pivot = [&](bool wantsUsage) {
+      return e_.providerWire == Wire::Gemini ? makeGeminiToOpenAIStream(model, wantsUsage)
+                                             : makeConverseToOpenAIStream(model, wantsUsage);
+    };
+    if (e_.providerWire != Wire::Gemini && e_.providerWire != Wire::BedrockConverse)
+      return makeStreamTranslator(e_.providerWire, e_.client, clientWantsUsage);
+    if (e_.client == Wire::OpenAIChat) return pivot(clientWantsUsage);
+    return chainStreams(pivot(true), makeStreamTranslator(Wire::OpenAIChat, Wire::AnthropicMessages, false));
+  }
+
+  // Bedrock: the Host it expects, and either its API key or a SigV4 signature over the body.
+  void signForBedrock(Exchange& ex, std::string_view bytes) const {
+    ex.request.authority = e_.target.host;
+    http::Headers& h = ex.request.headers;
+    if (!e_.key.empty()) {
+      h.set("Authorization", ex.arena.concat({"Bearer ", e_.key}));
+      return;
+    }
+    std::string query = ex.request.hasQuery ? std::string(ex.request.query) : std::string();
+    SignedHeaders signature = signV4(e_.aws, e_.target.region, "bedrock", "POST", e_.target.host, ex.request.path,
+                                     query, kJsonType, bytes, std::chrono::system_clock::now());
+    h.set("X-Amz-Date", ex.arena.copy(signature.amzDate));
+    if (!signature.securityToken.empty()) h.set("X-Amz-Security-Token", ex.arena.copy(signature.securityToken));
+    h.set("Authorization", ex.arena.copy(signature.authorization));
   }
 
   void applyParams(json::object& request) const {
@@ -345,6 +410,7 @@ class LlmEndpoint final : public Handler {
       if (!e_.key.empty()) h.set("x-goog-api-key", e_.key);
       return;
     }
+    if (e_.providerWire == Wire::BedrockConverse) return;  // signForBedrock, once the body is final
     if (e_.key.empty()) return;
     if (e_.target.kind == ProviderKind::AzureOpenAI) h.set("api-key", e_.key);
     else h.set("Authorization", ex.arena.concat({"Bearer ", e_.key}));
@@ -416,8 +482,9 @@ class LlmEndpoint final : public Handler {
       co_return;
     }
     const json::object& answer = v.get_object();
-    Usage usage = e_.providerWire == Wire::Gemini ? geminiUsage(field(answer, "usageMetadata"))
-                                                  : usageOf(e_.providerWire, field(answer, "usage"));
+    Usage usage = e_.providerWire == Wire::Gemini            ? geminiUsage(field(answer, "usageMetadata"))
+                  : e_.providerWire == Wire::BedrockConverse ? converseUsage(field(answer, "usage"))
+                                                             : usageOf(e_.providerWire, field(answer, "usage"));
     if (usage.known) {
       record.inputTokens = usage.input;
       record.outputTokens = usage.output;
@@ -436,8 +503,9 @@ class LlmEndpoint final : public Handler {
       co_return;
     }
     json::object translated;
-    if (e_.providerWire == Wire::Gemini) {
-      translated = geminiToOpenAIResponse(answer, record.requestModel);
+    if (e_.providerWire == Wire::Gemini || e_.providerWire == Wire::BedrockConverse) {
+      translated = e_.providerWire == Wire::Gemini ? geminiToOpenAIResponse(answer, record.requestModel)
+                                                   : converseToOpenAIResponse(answer, record.requestModel);
       if (e_.client == Wire::AnthropicMessages) translated = openAIToAnthropicResponse(translated);
     } else {
       translated = e_.client == Wire::OpenAIChat ? anthropicToOpenAIResponse(answer) : openAIToAnthropicResponse(answer);

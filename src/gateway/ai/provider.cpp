@@ -14,6 +14,7 @@ constexpr Entry kProviders[] = {
     {"anthropic", ProviderKind::Anthropic}, {"mistral", ProviderKind::Mistral},
     {"deepSeek", ProviderKind::DeepSeek},   {"ollama", ProviderKind::Ollama},
     {"openaiCompatible", ProviderKind::OpenAICompatible}, {"gemini", ProviderKind::Gemini},
+    {"bedrock", ProviderKind::Bedrock},
 };
 }  // namespace
 
@@ -33,6 +34,7 @@ std::string_view providerName(ProviderKind kind) {
   case ProviderKind::Ollama: return "ollama";
   case ProviderKind::OpenAICompatible: return "openai_compatible";
   case ProviderKind::Gemini: return "gcp.gemini";
+  case ProviderKind::Bedrock: return "aws.bedrock";
   }
   return "openai";
 }
@@ -40,6 +42,7 @@ std::string_view providerName(ProviderKind kind) {
 Wire providerWire(ProviderKind kind) {
   if (kind == ProviderKind::Anthropic) return Wire::AnthropicMessages;
   if (kind == ProviderKind::Gemini) return Wire::Gemini;
+  if (kind == ProviderKind::Bedrock) return Wire::BedrockConverse;
   return Wire::OpenAIChat;
 }
 

@@ -21,6 +21,7 @@ enum class ProviderKind {
   Ollama,            // Ollama's OpenAI-compatible endpoint, /v1/chat/completions
   OpenAICompatible,  // vLLM, llama.cpp server, LM Studio …: /v1/chat/completions
   Gemini,            // POST /v1beta/models/{model}:generateContent (streams: streamGenerateContent), x-goog-api-key
+  Bedrock,           // POST /model/{model}/converse (streams: converse-stream), SigV4 or a Bedrock API key
 };
 
 // From the configuration's name ("openai", "azureOpenai", "anthropic", "mistral",
@@ -34,6 +35,8 @@ struct ProviderTarget {
   std::string deploymentName;  // Azure
   std::string apiVersion = "2024-10-21";  // Azure
   std::string anthropicVersion = "2023-06-01";
+  std::string region;  // Bedrock
+  std::string host;    // Bedrock: the Host signed and sent (bedrock-runtime.<region>.amazonaws.com)
 };
 
 // The path (with query, if any) a chat request is sent to (Gemini's depends on the model and

@@ -11,15 +11,24 @@
 
 namespace causeway::gateway::ai {
 
-class SseParser {
+// How a provider frames the events of a streamed answer: server-sent events (every provider
+// but one) or AWS's binary event stream (Bedrock, bedrock.h).
+class EventFramer {
  public:
   using OnEvent = std::function<bool(std::string_view name, std::string_view data)>;
-  explicit SseParser(size_t maxEventBytes = 4 << 20) : max_(maxEventBytes) {}
-  // Feeds bytes; calls onEvent for every complete event. Returns false when an event is over
-  // the bound or onEvent returned false (then stop feeding).
-  bool feed(std::string_view bytes, const OnEvent& onEvent);
+  virtual ~EventFramer() = default;
+  // Feeds bytes; calls onEvent for every complete event. Returns false when the framing is
+  // broken, an event is over the bound, or onEvent returned false (then stop feeding).
+  virtual bool feed(std::string_view bytes, const OnEvent& onEvent) = 0;
   // Bytes of an event that has not ended yet.
-  bool pending() const { return !line_.empty() || !data_.empty() || !name_.empty(); }
+  virtual bool pending() const = 0;
+};
+
+class SseParser final : public EventFramer {
+ public:
+  explicit SseParser(size_t maxEventBytes = 4 << 20) : max_(maxEventBytes) {}
+  bool feed(std::string_view bytes, const OnEvent& onEvent) override;
+  bool pending() const override { return !line_.empty() || !data_.empty() || !name_.empty(); }
 
  private:
   bool endLine(const OnEvent& onEvent);

@@ -5,8 +5,13 @@
 namespace causeway::gateway::ai {
 
 TranslatedStream::TranslatedStream(exchange::BodySource* upstream, std::unique_ptr<StreamTranslator> translator,
-                                   exchange::AiRecord& record, int64_t estimatedInput)
-    : upstream_(upstream), translator_(std::move(translator)), record_(record), estimatedInput_(estimatedInput) {
+                                   exchange::AiRecord& record, int64_t estimatedInput,
+                                   std::unique_ptr<EventFramer> framer)
+    : upstream_(upstream),
+      translator_(std::move(translator)),
+      record_(record),
+      estimatedInput_(estimatedInput),
+      parser_(framer ? std::move(framer) : std::make_unique<SseParser>()) {
   record_.inputTokens = estimatedInput_;
   record_.estimated = true;
 }
@@ -27,14 +32,14 @@ awaitable<exchange::BodyChunk> TranslatedStream::read() {
       done_ = true;
       break;
     }
-    if (!parser_.feed(chunk.data, onEvent)) {
+    if (!parser_->feed(chunk.data, onEvent)) {
       // The rest of the provider's stream is not read: its connection is not reused.
       t.finish(false, "the provider sent a malformed event", out_);
       done_ = true;
       break;
     }
     if (chunk.last) {
-      t.finish(t.ended || (!parser_.pending() && !t.finishReason.empty()),
+      t.finish(t.ended || (!parser_->pending() && !t.finishReason.empty()),
                "the provider closed the stream before it ended", out_);
       done_ = true;
       break;

@@ -18,8 +18,9 @@ namespace causeway::gateway::ai {
 class TranslatedStream final : public exchange::BodySource {
  public:
   // `estimatedInput`: the request's tokens as estimated, used until the provider reports usage.
+  // `framer`: how the provider frames its events (null: server-sent events).
   TranslatedStream(exchange::BodySource* upstream, std::unique_ptr<StreamTranslator> translator,
-                   exchange::AiRecord& record, int64_t estimatedInput);
+                   exchange::AiRecord& record, int64_t estimatedInput, std::unique_ptr<EventFramer> framer = nullptr);
   awaitable<exchange::BodyChunk> read() override;
   bool finished() const override { return done_; }
 
@@ -30,7 +31,7 @@ class TranslatedStream final : public exchange::BodySource {
   std::unique_ptr<StreamTranslator> translator_;
   exchange::AiRecord& record_;
   int64_t estimatedInput_;
-  SseParser parser_;
+  std::unique_ptr<EventFramer> parser_;
   std::string out_;
   std::string model_;  // owns record_.responseModel's bytes
   std::string finish_; // owns record_.finishReason's bytes

@@ -9,6 +9,7 @@ std::string_view wireName(Wire wire) {
   case Wire::OpenAIChat: return "openai";
   case Wire::AnthropicMessages: return "anthropic";
   case Wire::Gemini: return "gemini";
+  case Wire::BedrockConverse: return "bedrock";
   }
   return "openai";
 }

@@ -14,8 +14,8 @@
 
 namespace causeway::gateway::ai {
 
-// Gemini is a provider format only (generateContent); clients speak one of the other two.
-enum class Wire { OpenAIChat, AnthropicMessages, Gemini };
+// Gemini and Bedrock Converse are provider formats only; clients speak one of the first two.
+enum class Wire { OpenAIChat, AnthropicMessages, Gemini, BedrockConverse };
 
 std::string_view wireName(Wire wire);  // "openai", "anthropic" or "gemini"
 
@@ -33,5 +33,6 @@ void appendEvent(std::string& out, std::string_view name, std::string_view data)
 // The Content-Type of a JSON answer and of an event stream.
 inline constexpr std::string_view kJsonType = "application/json";
 inline constexpr std::string_view kEventStreamType = "text/event-stream";
+inline constexpr std::string_view kAwsEventStreamType = "application/vnd.amazon.eventstream";
 
 }  // namespace causeway::gateway::ai
