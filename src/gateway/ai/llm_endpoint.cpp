@@ -16,25 +16,29 @@
 //   region, host, awsAccessKeyId, awsSecretAccessKey, awsSessionToken (bedrock: SigV4 with the
 //                       keys from env:AWS_ACCESS_KEY_ID … by default; `token` instead is a
 //                       Bedrock API key, sent as a bearer token)
+//   fallbacks           [{service, provider, token, model, …}]: when the provider answers 429
+//                       or 5xx (a 502/504 of its own included: unreachable, timed out), the
+//                       request goes to the next one, translated for it, with its key and model,
+//                       through its own service (load balancing, health checks and circuit
+//                       breakers apply). A 429's Retry-After puts that provider aside for that
+//                       long (at most 10 min): the next requests start with the next one.
 // The request body is read once, checked, rewritten for the provider (model, params, format)
 // and sent with the provider's key in place of the client's credentials. The answer comes back
 // in the client's format: whole answers are translated at once, streams event by event
 // (stream_body.h). Errors, from causeway or from the provider, reach the client in its own
 // format with the provider's status and Retry-After. docs/ai-gateway.md is the reference.
 #include <algorithm>
+#include <atomic>
 
 #include <boost/json.hpp>
 
 #include "core/log.h"
 #include "exchange/ai_record.h"
+#include "exchange/middleware_options.h"
+#include "gateway/ai/backend.h"
 #include "gateway/ai/bedrock.h"
-#include "gateway/ai/gemini.h"
-#include "gateway/ai/sigv4.h"
-#include "gateway/ai/provider.h"
-#include "gateway/ai/secret.h"
 #include "gateway/ai/stream_body.h"
 #include "gateway/ai/translate.h"
-#include "exchange/middleware_options.h"
 
 namespace causeway::gateway::ai {
 namespace {
@@ -50,6 +54,7 @@ using exchange::WrapContext;
 constexpr int64_t kDefaultMaxRequestBody = 1 << 20;
 constexpr int64_t kMaxResponseBody = 32 << 20;   // a whole (non-streamed) answer
 constexpr int64_t kMaxErrorBody = 64 << 10;      // a provider's error answer
+constexpr auto kMaxCooldown = std::chrono::minutes(10);
 
 struct Params {
   std::optional<double> temperature;
@@ -67,121 +72,68 @@ struct Params {
   }
 };
 
-struct Options {
-  std::string provider = "openai";
-  std::string token;
-  std::string model;
+struct FallbackOptions : ProviderOptions {
+  std::string service;
+  static void describe(auto& self, auto& v) {
+    v("service", self.service);
+    ProviderOptions::describe(self, v);
+  }
+};
+
+struct Options : ProviderOptions {
   std::optional<bool> allowModelOverride;
   bool allowParamsOverride = false;
   Params params;
   std::map<std::string, std::string> modelAliases;
   int64_t maxRequestBodySize = kDefaultMaxRequestBody;
-  std::string deploymentName;
-  std::string apiVersion = "2024-10-21";
-  std::string anthropicVersion = "2023-06-01";
-  int64_t defaultMaxTokens = 4096;
-  std::string region;
-  std::string host;
-  std::string awsAccessKeyId = "env:AWS_ACCESS_KEY_ID";
-  std::string awsSecretAccessKey = "env:AWS_SECRET_ACCESS_KEY";
-  std::string awsSessionToken = "env:AWS_SESSION_TOKEN";
+  std::vector<FallbackOptions> fallbacks;
 
   static void describe(auto& self, auto& v) {
-    v("provider", self.provider);
-    v("token", self.token);
-    v("model", self.model);
+    ProviderOptions::describe(self, v);
     v("allowModelOverride", self.allowModelOverride);
     v("allowParamsOverride", self.allowParamsOverride);
     v("params", self.params);
     v("modelAliases", self.modelAliases);
     v("maxRequestBodySize", self.maxRequestBodySize);
-    v("deploymentName", self.deploymentName);
-    v("apiVersion", self.apiVersion);
-    v("anthropicVersion", self.anthropicVersion);
-    v("defaultMaxTokens", self.defaultMaxTokens);
-    v("region", self.region);
-    v("host", self.host);
-    v("awsAccessKeyId", self.awsAccessKeyId);
-    v("awsSecretAccessKey", self.awsSecretAccessKey);
-    v("awsSessionToken", self.awsSessionToken);
+    v("fallbacks", self.fallbacks);
   }
 };
 
 // What a middleware compiled from its options.
 struct Endpoint {
   Wire client = Wire::OpenAIChat;
-  ProviderTarget target;
-  Wire providerWire = Wire::OpenAIChat;
-  std::string path;
-  std::string key;
+  std::vector<Backend> backends;  // the primary first, then the fallbacks in order
   std::string model;
   bool allowModelOverride = true;
   bool allowParamsOverride = false;
   Params params;
   std::map<std::string, std::string> modelAliases;
   int64_t maxRequestBodySize = kDefaultMaxRequestBody;
-  int64_t defaultMaxTokens = 4096;
-  AwsCredentials aws;  // Bedrock without a token: SigV4
 };
 
 std::optional<Endpoint> compile(const Options& o, Wire client, MiddlewareBuildContext& context) {
   Endpoint e;
   e.client = client;
-  std::optional<ProviderKind> kind = providerFromName(o.provider);
-  if (!kind) {
-    context.error("provider: unknown provider \"" + o.provider +
-                  "\"; expected one of: openai, azureOpenai, anthropic, mistral, deepSeek, ollama, openaiCompatible, gemini, bedrock");
-    return std::nullopt;
-  }
-  e.target.kind = *kind;
-  e.target.deploymentName = o.deploymentName;
-  e.target.apiVersion = o.apiVersion;
-  e.target.anthropicVersion = o.anthropicVersion;
-  if (*kind == ProviderKind::AzureOpenAI && o.deploymentName.empty()) {
-    context.error("deploymentName: required with provider azureOpenai");
-    return std::nullopt;
-  }
-  if (*kind == ProviderKind::Bedrock) {
-    if (o.region.empty()) {
-      context.error("region: required with provider bedrock (e.g. us-east-1)");
+  std::optional<Backend> primary = compileBackend(o, "", context);
+  if (!primary) return std::nullopt;
+  primary->name = "primary";
+  primary->model.clear();  // the primary's model is the endpoint's, with overrides and aliases
+  e.backends.push_back(std::move(*primary));
+  for (size_t i = 0; i < o.fallbacks.size(); ++i) {
+    const FallbackOptions& f = o.fallbacks[i];
+    std::string where = "fallbacks[" + std::to_string(i) + "].";
+    if (f.service.empty()) {
+      context.error(where + "service: required (the service that reaches this provider)");
       return std::nullopt;
     }
-    e.target.region = o.region;
-    e.target.host = o.host.empty() ? "bedrock-runtime." + o.region + ".amazonaws.com" : o.host;
-    if (o.token.empty()) {
-      std::string error;
-      auto id = resolveSecret(o.awsAccessKeyId, error);
-      auto secret = id ? resolveSecret(o.awsSecretAccessKey, error) : std::nullopt;
-      if (!id || !secret) {
-        context.error("bedrock credentials: " + error + " (set awsAccessKeyId and awsSecretAccessKey, or token)");
-        return std::nullopt;
-      }
-      e.aws.accessKeyId = *id;
-      e.aws.secretAccessKey = *secret;
-      std::string ignored;
-      if (auto session = resolveSecret(o.awsSessionToken, ignored)) e.aws.sessionToken = *session;
-    }
-  }
-  e.providerWire = providerWire(*kind);
-  e.path = chatPath(e.target);
-  if (!o.token.empty()) {
-    std::string error;
-    std::optional<std::string> key = resolveSecret(o.token, error);
-    if (!key) {
-      context.error("token: " + error);
-      return std::nullopt;
-    }
-    e.key = std::move(*key);
-  } else if (*kind != ProviderKind::Ollama && *kind != ProviderKind::OpenAICompatible && *kind != ProviderKind::Bedrock) {
-    context.error("token: required with provider " + o.provider + " (env:NAME or file:PATH)");
-    return std::nullopt;
+    std::optional<Backend> b = compileBackend(f, where, context);
+    if (!b) return std::nullopt;
+    b->name = f.service;
+    b->service = context.service(f.service);
+    e.backends.push_back(std::move(*b));
   }
   if (o.maxRequestBodySize <= 0) {
     context.error("maxRequestBodySize: must be > 0");
-    return std::nullopt;
-  }
-  if (o.defaultMaxTokens <= 0) {
-    context.error("defaultMaxTokens: must be > 0");
     return std::nullopt;
   }
   e.model = o.model;
@@ -191,7 +143,6 @@ std::optional<Endpoint> compile(const Options& o, Wire client, MiddlewareBuildCo
   e.params = o.params;
   e.modelAliases = o.modelAliases;
   e.maxRequestBodySize = o.maxRequestBodySize;
-  e.defaultMaxTokens = o.defaultMaxTokens;
   return e;
 }
 
@@ -212,20 +163,37 @@ int64_t estimateTokens(const json::value& v) {
   return int64_t((chars + 3) / 4);
 }
 
+int64_t steadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// A Retry-After in seconds (the HTTP-date form is not used by LLM providers).
+std::chrono::nanoseconds retryAfterOf(std::string_view value) {
+  int64_t seconds = 0;
+  for (char c : value) {
+    if (c < '0' || c > '9') return std::chrono::nanoseconds(0);
+    seconds = std::min<int64_t>(seconds * 10 + (c - '0'), 3600);
+  }
+  return std::min<std::chrono::nanoseconds>(std::chrono::seconds(seconds), kMaxCooldown);
+}
+
 class LlmEndpoint final : public Handler {
  public:
-  LlmEndpoint(const Endpoint& e, HandlerPtr next, const WrapContext&) : e_(e), next_(std::move(next)) {}
+  LlmEndpoint(const Endpoint& e, HandlerPtr next, const WrapContext&)
+      : e_(e), next_(std::move(next)), coolUntil_(e_.backends.size()) {}
 
   awaitable<void> handle(Exchange& ex) const override {
     auto* record = ex.arena.make<exchange::AiRecord>();
-    record->provider = providerName(e_.target.kind);
+    const Backend& primary = e_.backends[0];
+    record->provider = providerName(primary.target.kind);
     record->clientFormat = wireName(e_.client);
     ex.record.ai = record;
     if (ex.request.method != "POST" || ex.request.path.ends_with("/count_tokens") ||
         ex.request.path.ends_with("/embeddings")) {
       // Anything but a completion (a model list, token counting, embeddings) goes through as
       // it is, with the provider's key.
-      swapCredentials(ex);
+      swapCredentials(ex, primary);
       co_await next_->handle(ex);
       co_return;
     }
@@ -264,78 +232,62 @@ class LlmEndpoint final : public Handler {
     if (const json::value* so = field(request, "stream_options"); so && so->is_object())
       if (const json::value* iu = field(so->get_object(), "include_usage"); iu && iu->is_bool())
         clientWantsUsage = iu->get_bool();
-    record->requestModel = ex.arena.copy(model);
     record->stream = stream;
     int64_t estimatedInput = estimateTokens(parsed);
     record->inputTokens = estimatedInput;
     record->estimated = true;
 
-    // 3. The provider's format.
-    json::object upstream;
-    std::string error;
-    RequestTranslation options{e_.defaultMaxTokens, e_.target.kind == ProviderKind::OpenAI ||
-                                                        e_.target.kind == ProviderKind::AzureOpenAI};
-    if (e_.providerWire == Wire::Gemini || e_.providerWire == Wire::BedrockConverse) {
-      // Through Chat Completions: the client's request as OpenAI's, then as the provider's.
-      json::object pivot;
-      if (e_.client == Wire::OpenAIChat) pivot = std::move(request);
-      else if (!anthropicToOpenAIRequest(request, pivot, options, error)) co_return reject(ex, 400, error);
-      bool translated = e_.providerWire == Wire::Gemini ? openAIToGeminiRequest(pivot, upstream, error)
-                                                        : openAIToConverseRequest(pivot, upstream, error);
-      if (!translated) co_return reject(ex, 400, error);
-    } else if (e_.client == e_.providerWire) {
-      upstream = std::move(request);
-    } else if (e_.client == Wire::OpenAIChat) {
-      if (!openAIToAnthropicRequest(request, upstream, options, error)) co_return reject(ex, 400, error);
-    } else {
-      if (!anthropicToOpenAIRequest(request, upstream, options, error)) co_return reject(ex, 400, error);
-    }
-    if (e_.providerWire == Wire::OpenAIChat) {
-      if (stream) {
-        // Usage in every stream, so that tokens are counted; dropped again for a client that
-        // did not ask for it (stream_translate.h).
-        json::object so;
-        if (const json::value* old = field(upstream, "stream_options"); old && old->is_object()) so = old->get_object();
-        so["include_usage"] = true;
-        upstream["stream_options"] = std::move(so);
+    // 3. The providers in order, until one answers (or the last one fails).
+    const std::string_view authority = ex.request.authority;
+    const http::Headers clientHeaders = ex.request.headers;
+    size_t last = e_.backends.size() - 1;
+    int64_t now = steadyNanos();
+    size_t first = 0;
+    while (first < last && coolUntil_[first].load(std::memory_order_relaxed) > now) ++first;
+    for (size_t i = first; i <= last; ++i) {
+      const Backend& b = e_.backends[i];
+      std::string backendModel = b.model.empty() ? model : b.model;
+      ex.request.headers = clientHeaders;
+      std::string error;
+      if (!prepareRequest(ex, b, e_.client, request, backendModel, stream, authority, error))
+        co_return reject(ex, 400, error);
+      record->provider = providerName(b.target.kind);
+      record->requestModel = ex.arena.copy(backendModel);
+      const HandlerPtr& handler = b.service ? b.service->handler() : next_;
+      co_await handler->handle(ex);
+      int status = ex.response.status;
+      bool retry = i < last && !ex.response.tunnel && (status == 429 || status >= 500);
+      if (!retry) {
+        co_await answer(ex, b, *record, backendModel, stream, clientWantsUsage, estimatedInput);
+        co_return;
       }
-    } else if (e_.providerWire == Wire::AnthropicMessages) {
-      if (!field(upstream, "max_tokens")) upstream["max_tokens"] = e_.defaultMaxTokens;
-      upstream.erase("stream_options");
+      if (status == 429) {
+        auto cooldown = retryAfterOf(ex.response.headers.get("Retry-After"));
+        if (cooldown.count() > 0) coolUntil_[i].store(steadyNanos() + cooldown.count(), std::memory_order_relaxed);
+      }
+      log::info("AI provider failed; trying the next one",
+                {{"provider", b.name}, {"status", std::to_string(status)}, {"next", e_.backends[i + 1].name}});
+      co_await exchange::drainBody(ex.response.body, kMaxErrorBody);
+      ex.response = exchange::Response{};
+      ex.record.originStatus = 0;
     }
+  }
 
-    // 4. The request as the provider gets it.
-    std::string_view path = e_.path;
-    if (e_.providerWire == Wire::Gemini) path = ex.arena.copy(geminiPath(model, stream));
-    if (e_.providerWire == Wire::BedrockConverse) path = ex.arena.copy(conversePath(model, stream));
-    size_t q = path.find('?');
-    ex.request.path = path.substr(0, q);
-    ex.request.hasQuery = q != std::string_view::npos;
-    ex.request.query = ex.request.hasQuery ? path.substr(q + 1) : std::string_view();
-    std::string_view upstreamBody = ex.arena.copy(json::serialize(upstream));
-    ex.request.body = ex.arena.make<exchange::MemoryBody>(upstreamBody);
-    ex.request.headers.remove("Transfer-Encoding");
-    ex.request.headers.remove("Accept-Encoding");  // the answer is read here
-    ex.request.headers.set("Content-Type", kJsonType);
-    ex.request.headers.set("Accept", stream ? (e_.providerWire == Wire::BedrockConverse ? kAwsEventStreamType : kEventStreamType)
-                                            : kJsonType);
-    swapCredentials(ex);
-    if (e_.providerWire == Wire::BedrockConverse) signForBedrock(ex, upstreamBody);
-
-    co_await next_->handle(ex);
-
-    // 5. The answer in the client's format.
+ private:
+  // The answer of backend `b` in the client's format.
+  awaitable<void> answer(Exchange& ex, const Backend& b, exchange::AiRecord& record, const std::string& model,
+                         bool stream, bool clientWantsUsage, int64_t estimatedInput) const {
     exchange::Response& r = ex.response;
     if (r.tunnel) co_return;
     if (r.status >= 400 || r.status < 200) {
-      co_await providerError(ex);
+      co_await providerError(ex, b);
       co_return;
     }
     std::string_view contentType = r.headers.get("Content-Type");
     bool awsEvents = contentType.starts_with(kAwsEventStreamType);
     if (stream && (contentType.starts_with(kEventStreamType) || awsEvents)) {
-      ex.response.body = ex.arena.make<TranslatedStream>(
-          r.body, streamTranslator(model, clientWantsUsage), *record, estimatedInput,
+      r.body = ex.arena.make<TranslatedStream>(
+          r.body, streamTranslatorFor(b, e_.client, model, clientWantsUsage), record, estimatedInput,
           awsEvents ? std::make_unique<AwsEventStreamParser>() : std::unique_ptr<EventFramer>());
       r.headers.remove("Content-Length");
       r.headers.set("Content-Type", "text/event-stream; charset=utf-8");
@@ -343,35 +295,7 @@ class LlmEndpoint final : public Handler {
       r.headers.set("X-Accel-Buffering", "no");
       co_return;
     }
-    co_await wholeAnswer(ex, *record, stream, clientWantsUsage);
-  }
-
- private:
-  std::unique_ptr<StreamTranslator> streamTranslator(const std::string& model, bool clientWantsUsage) const {
-    auto pivot = [&](bool wantsUsage) {
-      return e_.providerWire == Wire::Gemini ? makeGeminiToOpenAIStream(model, wantsUsage)
-                                             : makeConverseToOpenAIStream(model, wantsUsage);
-    };
-    if (e_.providerWire != Wire::Gemini && e_.providerWire != Wire::BedrockConverse)
-      return makeStreamTranslator(e_.providerWire, e_.client, clientWantsUsage);
-    if (e_.client == Wire::OpenAIChat) return pivot(clientWantsUsage);
-    return chainStreams(pivot(true), makeStreamTranslator(Wire::OpenAIChat, Wire::AnthropicMessages, false));
-  }
-
-  // Bedrock: the Host it expects, and either its API key or a SigV4 signature over the body.
-  void signForBedrock(Exchange& ex, std::string_view bytes) const {
-    ex.request.authority = e_.target.host;
-    http::Headers& h = ex.request.headers;
-    if (!e_.key.empty()) {
-      h.set("Authorization", ex.arena.concat({"Bearer ", e_.key}));
-      return;
-    }
-    std::string query = ex.request.hasQuery ? std::string(ex.request.query) : std::string();
-    SignedHeaders signature = signV4(e_.aws, e_.target.region, "bedrock", "POST", e_.target.host, ex.request.path,
-                                     query, kJsonType, bytes, std::chrono::system_clock::now());
-    h.set("X-Amz-Date", ex.arena.copy(signature.amzDate));
-    if (!signature.securityToken.empty()) h.set("X-Amz-Security-Token", ex.arena.copy(signature.securityToken));
-    h.set("Authorization", ex.arena.copy(signature.authorization));
+    co_await wholeAnswer(ex, b, record);
   }
 
   void applyParams(json::object& request) const {
@@ -392,30 +316,6 @@ class LlmEndpoint final : public Handler {
     if (openAI && p.presencePenalty) set("presence_penalty", *p.presencePenalty);
   }
 
-  // The client's credentials stay here; the provider gets its own key.
-  void swapCredentials(Exchange& ex) const {
-    http::Headers& h = ex.request.headers;
-    h.remove("Authorization");
-    h.remove("x-api-key");
-    h.remove("api-key");
-    h.remove("x-goog-api-key");
-    if (e_.providerWire == Wire::AnthropicMessages) {
-      if (!h.has("anthropic-version")) h.set("anthropic-version", e_.target.anthropicVersion);
-      if (!e_.key.empty()) h.set("x-api-key", e_.key);
-      return;
-    }
-    h.remove("anthropic-version");
-    h.remove("anthropic-beta");
-    if (e_.providerWire == Wire::Gemini) {
-      if (!e_.key.empty()) h.set("x-goog-api-key", e_.key);
-      return;
-    }
-    if (e_.providerWire == Wire::BedrockConverse) return;  // signForBedrock, once the body is final
-    if (e_.key.empty()) return;
-    if (e_.target.kind == ProviderKind::AzureOpenAI) h.set("api-key", e_.key);
-    else h.set("Authorization", ex.arena.concat({"Bearer ", e_.key}));
-  }
-
   // An error in the client's format; nothing reaches the provider.
   void reject(Exchange& ex, int status, std::string_view message) const {
     ex.record.errorDetail = ex.arena.copy(message);
@@ -434,7 +334,7 @@ class LlmEndpoint final : public Handler {
 
   // A failed answer: the provider's (translated when the formats differ) or causeway's own
   // (502/503/504 when the provider could not be reached).
-  awaitable<void> providerError(Exchange& ex) const {
+  awaitable<void> providerError(Exchange& ex, const Backend& b) const {
     exchange::Response& r = ex.response;
     int status = r.status;
     std::string body;
@@ -447,7 +347,7 @@ class LlmEndpoint final : public Handler {
       std::string message = "the provider could not be reached: " + errorMessageOf(body);
       if (status < 400) status = 502;
       reply(ex, status, errorBody(e_.client, status, message));
-    } else if (e_.providerWire == e_.client && !body.empty() && body.front() == '{') {
+    } else if (b.wire == e_.client && !body.empty() && body.front() == '{') {
       r.headers.remove("Content-Length");
       r.headers.remove("Content-Encoding");
       r.body = ex.arena.make<exchange::OwnedBody>(std::move(body));
@@ -462,7 +362,7 @@ class LlmEndpoint final : public Handler {
   }
 
   // A whole answer: read (bounded), counted, translated when the formats differ.
-  awaitable<void> wholeAnswer(Exchange& ex, exchange::AiRecord& record, bool stream, bool clientWantsUsage) const {
+  awaitable<void> wholeAnswer(Exchange& ex, const Backend& b, exchange::AiRecord& record) const {
     exchange::Response& r = ex.response;
     std::string body;
     if (r.body) {
@@ -470,7 +370,6 @@ class LlmEndpoint final : public Handler {
       if (read != exchange::ReadResult::Complete) {
         ex.record.errorDetail = "the provider's answer broke off or was too large";
         reply(ex, 502, errorBody(e_.client, 502, "the provider's answer broke off or was too large"));
-        ex.response.closeConnection = false;
         co_return;
       }
     }
@@ -482,9 +381,7 @@ class LlmEndpoint final : public Handler {
       co_return;
     }
     const json::object& answer = v.get_object();
-    Usage usage = e_.providerWire == Wire::Gemini            ? geminiUsage(field(answer, "usageMetadata"))
-                  : e_.providerWire == Wire::BedrockConverse ? converseUsage(field(answer, "usage"))
-                                                             : usageOf(e_.providerWire, field(answer, "usage"));
+    Usage usage = answerUsage(b, answer);
     if (usage.known) {
       record.inputTokens = usage.input;
       record.outputTokens = usage.output;
@@ -496,26 +393,19 @@ class LlmEndpoint final : public Handler {
     record.responseModel = ex.arena.copy(stringField(answer, "model"));
     record.finished = true;
     record.endAt = record.firstTokenAt = std::chrono::steady_clock::now();
-    if (e_.providerWire == e_.client) {
+    std::optional<json::object> translated = translateAnswer(b, e_.client, answer, record.requestModel);
+    if (!translated) {
       record.finishReason = ex.arena.copy(finishOf(answer, e_.client));
       r.headers.remove("Content-Length");
       r.body = ex.arena.make<exchange::OwnedBody>(std::move(body));
       co_return;
     }
-    json::object translated;
-    if (e_.providerWire == Wire::Gemini || e_.providerWire == Wire::BedrockConverse) {
-      translated = e_.providerWire == Wire::Gemini ? geminiToOpenAIResponse(answer, record.requestModel)
-                                                   : converseToOpenAIResponse(answer, record.requestModel);
-      if (e_.client == Wire::AnthropicMessages) translated = openAIToAnthropicResponse(translated);
-    } else {
-      translated = e_.client == Wire::OpenAIChat ? anthropicToOpenAIResponse(answer) : openAIToAnthropicResponse(answer);
-    }
-    if (record.responseModel.empty()) record.responseModel = ex.arena.copy(stringField(translated, "model"));
-    record.finishReason = ex.arena.copy(finishOf(translated, e_.client));
+    if (record.responseModel.empty()) record.responseModel = ex.arena.copy(stringField(*translated, "model"));
+    record.finishReason = ex.arena.copy(finishOf(*translated, e_.client));
     r.headers.remove("Content-Length");
     r.headers.remove("Content-Encoding");
     r.headers.set("Content-Type", kJsonType);
-    r.body = ex.arena.make<exchange::OwnedBody>(json::serialize(translated));
+    r.body = ex.arena.make<exchange::OwnedBody>(json::serialize(*translated));
   }
 
   static std::string finishOf(const json::object& answer, Wire wire) {
@@ -528,6 +418,7 @@ class LlmEndpoint final : public Handler {
 
   Endpoint e_;
   HandlerPtr next_;
+  mutable std::vector<std::atomic<int64_t>> coolUntil_;  // per backend: set aside until (steady ns)
 };
 
 template <Wire client>
