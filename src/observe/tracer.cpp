@@ -112,6 +112,23 @@ uint8_t Tracer::encode(const exchange::Exchange& ex, const exchange::ExchangeNot
   const int code = ex.response.status;
   const std::string_view ua = req.headers.get("User-Agent");
   uint8_t count = 0;
+  // An LLM call (exchange/ai_record.h): OpenTelemetry's GenAI attributes, on the span of the call
+  // to the provider (ReverseProxy) or, when the provider was never reached, on the entryPoint's.
+  const exchange::AiRecord* ai = rec.ai;
+  const bool proxied = rec.originStart != SteadyClock::time_point{} && !rec.serviceUrl.empty();
+  auto genAi = [&](SpanJson& span) {
+    if (!ai) return;
+    span.attribute("gen_ai.operation.name", ai->operation);
+    span.attribute("gen_ai.provider.name", ai->provider);
+    span.attribute("gen_ai.request.model", ai->requestModel);
+    if (!ai->responseModel.empty()) span.attribute("gen_ai.response.model", ai->responseModel);
+    span.attribute("gen_ai.usage.input_tokens", ai->inputTokens);
+    span.attribute("gen_ai.usage.output_tokens", ai->outputTokens);
+    if (!ai->finishReason.empty())
+      span.attribute("gen_ai.response.finish_reasons", std::vector<std::string_view>{ai->finishReason});
+    if (ai->costUsd > 0) span.attribute("causeway.gen_ai.cost_usd", std::to_string(ai->costUsd));
+    if (!ai->cacheResult.empty()) span.attribute("causeway.gen_ai.cache", ai->cacheResult);
+  };
 
   // The entryPoint span.
   {
@@ -139,6 +156,7 @@ uint8_t Tracer::encode(const exchange::Exchange& ex, const exchange::ExchangeNot
     captureHeaders(span, req.headers, options_.capturedRequestHeaders, "http.request.header.", true);
     if (code > 0) span.attribute("http.response.status_code", int64_t(code));
     captureHeaders(span, ex.response.headers, options_.capturedResponseHeaders, "http.response.header.", false);
+    if (!proxied) genAi(span);
     int status = statusFor(code, false);
     span.end(status, status && (code < 100 || code >= 600) ? "Invalid HTTP status code " + std::to_string(code) : "");
     ++count;
@@ -193,7 +211,7 @@ uint8_t Tracer::encode(const exchange::Exchange& ex, const exchange::ExchangeNot
       proxyParent = &notes.serviceSpan;
     }
   }
-  if (rec.originStart != SteadyClock::time_point{} && !rec.serviceUrl.empty()) {
+  if (proxied) {
     // ReverseProxy: from sending the request to receiving the response head.
     std::string_view url = rec.serviceUrl;
     std::string_view scheme = url.substr(0, url.find("://"));
@@ -225,6 +243,7 @@ uint8_t Tracer::encode(const exchange::Exchange& ex, const exchange::ExchangeNot
     int originCode = rec.originStatus ? rec.originStatus : code;
     if (originCode > 0) proxy.attribute("http.response.status_code", int64_t(originCode));
     captureHeaders(proxy, ex.response.headers, options_.capturedResponseHeaders, "http.response.header.", false);
+    genAi(proxy);
     proxy.end(statusFor(originCode, true));
     ++count;
   }

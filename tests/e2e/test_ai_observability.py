@@ -1,4 +1,4 @@
-"""AI gateway observability: the GenAI Prometheus metrics (gen_ai_client_token_usage,
+"""AI gateway observability: the GenAI span attributes (gen_ai.*), the GenAI Prometheus metrics (gen_ai_client_token_usage,
 gen_ai_client_operation_duration_seconds, gen_ai_server_time_to_first_token_seconds,
 gen_ai_server_time_per_output_token_seconds, causeway_gen_ai_cost_usd_total) and the access
 log's GenAI* fields, for a whole answer, a stream translated from Anthropic, and a stream the
@@ -14,6 +14,7 @@ import pytest
 from fake_llm import FakeLLM
 from harness import Causeway, wait_until
 from mwkit import wait_log
+from otlp_collector_fake import FakeOtlpCollector
 
 KEY = "sk-provider-secret"
 
@@ -145,3 +146,31 @@ def test_a_cut_stream_still_counts_what_went_out(setup):
                          and len(e) > before and e)
     cut = entries[before]
     assert cut["GenAIOutputTokens"] > 0  # estimated from the text that went out
+
+
+def test_the_provider_call_span_has_gen_ai_attributes(tmp_path):
+    openai = FakeLLM("openai", expected_key=KEY)
+    anthropic = FakeLLM("anthropic", expected_key=KEY)
+    collector = FakeOtlpCollector()
+    static = f"tracing:\n  otlp:\n    http:\n      endpoint: {collector.endpoint}/v1/traces\n"
+    cw = Causeway(dynamic={"ai.yml": dynamic(openai, anthropic)}, static_extra=static,
+                  env={"CW_AI_KEY": KEY, "OTEL_BSP_SCHEDULE_DELAY": "100"})
+    try:
+        wait_log(cw, "configuration published")
+        wait_until(lambda: post(cw, "/an/v1/chat/completions", b"{")[0] == 400, message="the AI routers")
+        assert chat(cw, "/an/v1/chat/completions", "one two three")[0] == 200
+        span = wait_until(lambda: [s for s in collector.spans()
+                                   if s["name"] == "ReverseProxy" and "gen_ai.provider.name" in s["attrs"]])[-1]
+        attrs = span["attrs"]
+        assert span["name"] == "ReverseProxy"
+        assert attrs["gen_ai.provider.name"] == "anthropic"
+        assert attrs["gen_ai.operation.name"] == "chat"
+        assert attrs["gen_ai.request.model"] == "any"
+        assert int(attrs["gen_ai.usage.input_tokens"]) == 3
+        assert int(attrs["gen_ai.usage.output_tokens"]) == 4
+        assert attrs["gen_ai.response.finish_reasons"] == ["stop"]
+    finally:
+        cw.stop()
+        collector.server.shutdown()
+        openai.close()
+        anthropic.close()
