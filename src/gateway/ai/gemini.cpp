@@ -357,6 +357,9 @@ class Chain final : public StreamTranslator {
   }
   Wire clientWire() const override { return Wire::AnthropicMessages; }
 
+ public:
+  void writeFailure(std::string_view reason, std::string& out) override { second_->writeFailure(reason, out); }
+
  private:
   bool pass(std::string_view middle, std::string& out) {
     return parser_.feed(middle, [&](std::string_view n, std::string_view d) { return second_->onEvent(n, d, out); });

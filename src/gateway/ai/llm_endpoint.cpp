@@ -1,6 +1,8 @@
 // The protocol middlewares of the AI gateway: a router becomes an LLM endpoint by carrying one.
 //   chat-completion   the client speaks OpenAI Chat Completions
 //   messages-api      the client speaks Anthropic Messages
+//   responses-api     the client speaks the OpenAI Responses API (carried as Chat Completions,
+//                     responses.h)
 // Options (Traefik Hub's, plus the provider the service behind the router is):
 //   provider            openai (default) | azureOpenai | anthropic | mistral | deepSeek |
 //                       ollama | openaiCompatible: the provider's wire format and paths
@@ -37,6 +39,8 @@
 #include "exchange/middleware_options.h"
 #include "gateway/ai/backend.h"
 #include "gateway/ai/bedrock.h"
+#include "gateway/ai/gemini.h"
+#include "gateway/ai/responses.h"
 #include "gateway/ai/stream_body.h"
 #include "gateway/ai/translate.h"
 
@@ -214,6 +218,13 @@ class LlmEndpoint final : public Handler {
     json::value parsed = json::parse(body, ec);
     if (ec) co_return reject(ex, 400, "the request body is not valid JSON: " + ec.message());
     if (!parsed.is_object()) co_return reject(ex, 400, "the request body must be a JSON object");
+    if (e_.client == Wire::OpenAIResponses) {
+      // Carried as Chat Completions from here on.
+      json::object chat;
+      std::string error;
+      if (!responsesToChatRequest(parsed.get_object(), chat, error)) co_return reject(ex, 400, error);
+      parsed = std::move(chat);
+    }
     json::object& request = parsed.get_object();
     if (!field(request, "messages") || !field(request, "messages")->is_array())
       co_return reject(ex, 400, e_.client == Wire::OpenAIChat ? "'messages' is required and must be an array"
@@ -249,7 +260,7 @@ class LlmEndpoint final : public Handler {
       std::string backendModel = b.model.empty() ? model : b.model;
       ex.request.headers = clientHeaders;
       std::string error;
-      if (!prepareRequest(ex, b, e_.client, request, backendModel, stream, authority, error))
+      if (!prepareRequest(ex, b, carried(), request, backendModel, stream, authority, error))
         co_return reject(ex, 400, error);
       record->provider = providerName(b.target.kind);
       record->requestModel = ex.arena.copy(backendModel);
@@ -286,8 +297,12 @@ class LlmEndpoint final : public Handler {
     std::string_view contentType = r.headers.get("Content-Type");
     bool awsEvents = contentType.starts_with(kAwsEventStreamType);
     if (stream && (contentType.starts_with(kEventStreamType) || awsEvents)) {
+      std::unique_ptr<StreamTranslator> translator =
+          e_.client == Wire::OpenAIResponses
+              ? chainStreams(streamTranslatorFor(b, Wire::OpenAIChat, model, true), makeChatToResponsesStream())
+              : streamTranslatorFor(b, e_.client, model, clientWantsUsage);
       r.body = ex.arena.make<TranslatedStream>(
-          r.body, streamTranslatorFor(b, e_.client, model, clientWantsUsage), record, estimatedInput,
+          r.body, std::move(translator), record, estimatedInput,
           awsEvents ? std::make_unique<AwsEventStreamParser>() : std::unique_ptr<EventFramer>());
       r.headers.remove("Content-Length");
       r.headers.set("Content-Type", "text/event-stream; charset=utf-8");
@@ -299,7 +314,7 @@ class LlmEndpoint final : public Handler {
   }
 
   void applyParams(json::object& request) const {
-    const bool openAI = e_.client == Wire::OpenAIChat;
+    const bool openAI = carried() == Wire::OpenAIChat;
     auto set = [&](std::string_view key, const json::value& value) {
       if (e_.allowParamsOverride && field(request, key) && !field(request, key)->is_null()) return;
       request[key] = value;
@@ -354,7 +369,7 @@ class LlmEndpoint final : public Handler {
       co_return;
     } else {
       // The error types differ between the formats: the client's type for the status.
-      int clientStatus = status == 529 && e_.client == Wire::OpenAIChat ? 503 : status;
+      int clientStatus = status == 529 && e_.client != Wire::AnthropicMessages ? 503 : status;
       reply(ex, clientStatus, errorBody(e_.client, clientStatus, errorMessageOf(body)));
     }
     if (!retryAfter.empty()) r.headers.set("Retry-After", ex.arena.copy(retryAfter));
@@ -393,20 +408,28 @@ class LlmEndpoint final : public Handler {
     record.responseModel = ex.arena.copy(stringField(answer, "model"));
     record.finished = true;
     record.endAt = record.firstTokenAt = std::chrono::steady_clock::now();
-    std::optional<json::object> translated = translateAnswer(b, e_.client, answer, record.requestModel);
-    if (!translated) {
+    std::optional<json::object> translated = translateAnswer(b, carried(), answer, record.requestModel);
+    if (e_.client == Wire::OpenAIResponses) {
+      json::object chat = translated ? std::move(*translated) : answer;
+      record.finishReason = ex.arena.copy(finishOf(chat, Wire::OpenAIChat));
+      if (record.responseModel.empty()) record.responseModel = ex.arena.copy(stringField(chat, "model"));
+      translated = chatToResponsesResponse(chat);
+    } else if (!translated) {
       record.finishReason = ex.arena.copy(finishOf(answer, e_.client));
       r.headers.remove("Content-Length");
       r.body = ex.arena.make<exchange::OwnedBody>(std::move(body));
       co_return;
     }
     if (record.responseModel.empty()) record.responseModel = ex.arena.copy(stringField(*translated, "model"));
-    record.finishReason = ex.arena.copy(finishOf(*translated, e_.client));
+    if (e_.client != Wire::OpenAIResponses) record.finishReason = ex.arena.copy(finishOf(*translated, e_.client));
     r.headers.remove("Content-Length");
     r.headers.remove("Content-Encoding");
     r.headers.set("Content-Type", kJsonType);
     r.body = ex.arena.make<exchange::OwnedBody>(json::serialize(*translated));
   }
+
+  // The format the request travels in: the client's, or Chat Completions for a Responses client.
+  Wire carried() const { return e_.client == Wire::OpenAIResponses ? Wire::OpenAIChat : e_.client; }
 
   static std::string finishOf(const json::object& answer, Wire wire) {
     if (wire == Wire::AnthropicMessages) return std::string(stringField(answer, "stop_reason"));
@@ -432,6 +455,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
 
 const exchange::MiddlewareRegistration kChatCompletion("chat-completion", create<Wire::OpenAIChat>, "ChatCompletion");
 const exchange::MiddlewareRegistration kMessagesApi("messages-api", create<Wire::AnthropicMessages>, "MessagesAPI");
+const exchange::MiddlewareRegistration kResponsesApi("responses-api", create<Wire::OpenAIResponses>, "ResponsesAPI");
 
 }  // namespace
 }  // namespace causeway::gateway::ai

@@ -393,8 +393,7 @@ void StreamTranslator::finish(bool clean, std::string_view reason, std::string& 
     ended = true;
   } else if (!failed) {
     failed = true;
-    if (clientWire() == Wire::OpenAIChat) appendEvent(out, {}, errorBody(Wire::OpenAIChat, 502, reason));
-    else appendEvent(out, "error", errorBody(Wire::AnthropicMessages, 502, reason, "api_error"));
+    writeFailure(reason, out);
   }
   // A stream cut short never got its final usage (or only message_start's): what went out is
   // counted at about 4 characters per token.
@@ -403,6 +402,11 @@ void StreamTranslator::finish(bool clean, std::string_view reason, std::string& 
     usage.output = estimate;
     estimated = true;
   }
+}
+
+void StreamTranslator::writeFailure(std::string_view reason, std::string& out) {
+  if (clientWire() == Wire::AnthropicMessages) appendEvent(out, "error", errorBody(Wire::AnthropicMessages, 502, reason, "api_error"));
+  else appendEvent(out, {}, errorBody(Wire::OpenAIChat, 502, reason));
 }
 
 std::unique_ptr<StreamTranslator> makeStreamTranslator(Wire provider, Wire client, bool clientWantsUsage) {

@@ -35,6 +35,8 @@ class StreamTranslator {
   // The provider's stream is over. `clean`: it ended the way its format ends a stream;
   // otherwise the client gets an error event saying why (`reason`).
   void finish(bool clean, std::string_view reason, std::string& out);
+  // The client's error event for a stream that broke off (finish(false, …) writes it).
+  virtual void writeFailure(std::string_view reason, std::string& out);
 
   Usage usage;                // as reported, or estimated by finish() when never reported
   std::string responseModel;

@@ -10,6 +10,7 @@ std::string_view wireName(Wire wire) {
   case Wire::AnthropicMessages: return "anthropic";
   case Wire::Gemini: return "gemini";
   case Wire::BedrockConverse: return "bedrock";
+  case Wire::OpenAIResponses: return "openai.responses";
   }
   return "openai";
 }
@@ -32,7 +33,7 @@ std::string_view errorType(Wire wire, int status) {
 std::string errorBody(Wire wire, int status, std::string_view message, std::string_view type) {
   if (type.empty()) type = errorType(wire, status);
   boost::json::object error;
-  if (wire == Wire::OpenAIChat) {
+  if (wire != Wire::AnthropicMessages) {
     error["message"] = message;
     error["type"] = type;
     error["param"] = nullptr;

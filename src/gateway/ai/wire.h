@@ -14,8 +14,9 @@
 
 namespace causeway::gateway::ai {
 
-// Gemini and Bedrock Converse are provider formats only; clients speak one of the first two.
-enum class Wire { OpenAIChat, AnthropicMessages, Gemini, BedrockConverse };
+// Gemini and Bedrock Converse are provider formats only; OpenAI Responses is a client format
+// only (carried as Chat Completions, responses.h). Its errors are OpenAI's.
+enum class Wire { OpenAIChat, AnthropicMessages, Gemini, BedrockConverse, OpenAIResponses };
 
 std::string_view wireName(Wire wire);  // "openai", "anthropic" or "gemini"
 

@@ -3,10 +3,11 @@
 // tests/e2e/test_ai_gateway.py. It never talks to a real provider: the tests point baseURL at
 // causeway (or straight at the fake providers of tests/e2e/fake_llm.py).
 //
-//   node ai_client.js '{"sdk":"openai"|"anthropic"|"azure","baseURL":"...","apiKey":"...",
+//   node ai_client.js '{"sdk":"openai"|"anthropic"|"azure"|"responses","baseURL":"...","apiKey":"...",
 //                       "call":"chat"|"stream","request":{...},"headers":{...}}'
 //   ("azure": the openai package's AzureOpenAI client; baseURL is the endpoint, with
-//    "deployment" and "apiVersion" in the argument.)
+//    "deployment" and "apiVersion" in the argument. "responses": the openai package's
+//    client.responses.create, the Responses API.)
 //
 // chat   → {ok:true, status, headers, response}
 // stream → {ok:true, status, headers, chunks:[...], text, toolCalls:[{id,name,arguments}],
@@ -29,7 +30,7 @@ function headersObject(headers) {
 function makeClient(arg) {
   const common = { baseURL: arg.baseURL, apiKey: arg.apiKey, maxRetries: 0, timeout: arg.timeoutMs || 30000,
                    defaultHeaders: arg.headers || {} };
-  if (arg.sdk === 'openai') return new OpenAI(common);
+  if (arg.sdk === 'openai' || arg.sdk === 'responses') return new OpenAI(common);
   if (arg.sdk === 'azure') {
     // The SDK's Azure client: baseURL is the resource endpoint, requests go to
     // /openai/deployments/<deployment>/chat/completions?api-version=<apiVersion> with `api-key`.
@@ -41,6 +42,7 @@ function makeClient(arg) {
 }
 
 function create(client, arg, request) {
+  if (arg.sdk === 'responses') return client.responses.create(request);
   return arg.sdk === 'anthropic' ? client.messages.create(request) : client.chat.completions.create(request);
 }
 
@@ -57,6 +59,19 @@ class Collector {
 
   add(chunk) {
     this.chunks.push(chunk);
+    if (this.sdk === 'responses') {
+      // The Responses API's events (response.output_text.delta …, response.completed).
+      if (chunk.type === 'response.output_text.delta') this.text += chunk.delta;
+      if (chunk.type === 'response.output_item.done' && chunk.item.type === 'function_call') {
+        this.tools.set(chunk.output_index, { id: chunk.item.call_id, name: chunk.item.name, arguments: chunk.item.arguments });
+      }
+      if (chunk.type === 'response.completed') {
+        this.usage = chunk.response.usage;
+        this.finishReason = chunk.response.status;
+      }
+      if (chunk.type === 'response.failed') this.finishReason = 'failed';
+      return;
+    }
     if (this.sdk !== 'anthropic') {
       if (chunk.usage) this.usage = chunk.usage;
       for (const choice of chunk.choices || []) {
