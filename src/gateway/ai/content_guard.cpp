@@ -20,6 +20,7 @@
 #include <set>
 
 #include "exchange/middleware_options.h"
+#include "gateway/ai/client_reply.h"
 #include "gateway/ai/detectors.h"
 #include "gateway/ai/sse.h"
 #include "gateway/ai/translate.h"
@@ -67,11 +68,6 @@ struct Guard {
   int64_t maxResponseBodySize = 0;
 };
 
-Wire clientWire(const Exchange& ex) {
-  return ex.request.headers.has("anthropic-version") || ex.request.path.ends_with("/messages") ? Wire::AnthropicMessages
-                                                                                                : Wire::OpenAIChat;
-}
-
 // Scans (and in mask mode rewrites) every string value of `v`; the names of what was found.
 void guardValue(const Guard& g, json::value& v, std::set<std::string>& found) {
   if (v.is_string()) {
@@ -112,16 +108,6 @@ std::string names(const std::set<std::string>& found) {
   std::string out;
   for (const std::string& n : found) out += (out.empty() ? "" : ", ") + n;
   return out;
-}
-
-void reply(Exchange& ex, int status, std::string body) {
-  exchange::Response& r = ex.response;
-  r.status = status;
-  r.reason = {};
-  r.headers.clear();
-  r.headers.add("Content-Type", kJsonType);
-  r.body = ex.arena.make<exchange::OwnedBody>(std::move(body));
-  r.tunnel = nullptr;
 }
 
 // A streamed answer scanned as it passes (see the file comment).
@@ -243,19 +229,19 @@ class ContentGuard final : public Handler {
   ContentGuard(const Guard& g, HandlerPtr next, const WrapContext&) : g_(g), next_(std::move(next)) {}
 
   awaitable<void> handle(Exchange& ex) const override {
-    Wire wire = clientWire(ex);
+    Wire wire = clientWireOf(ex);
     if (g_.request && ex.request.body) {
       auto* body = ex.arena.make<std::string>();
       exchange::ReadResult read = co_await exchange::readBody(*ex.request.body, *body, g_.maxRequestBodySize);
       if (read == exchange::ReadResult::TooLarge) {
         ex.record.errorDetail = "content-guard: request body over maxRequestBodySize";
-        co_return reply(ex, 413, errorBody(wire, 413, "the request body is too large to be checked"));
+        co_return jsonReply(ex, 413, errorBody(wire, 413, "the request body is too large to be checked"));
       }
-      if (read == exchange::ReadResult::Failed) co_return reply(ex, 400, errorBody(wire, 400, "the request body broke off"));
+      if (read == exchange::ReadResult::Failed) co_return jsonReply(ex, 400, errorBody(wire, 400, "the request body broke off"));
       std::set<std::string> found = guardBody(g_, *body);
       if (!found.empty() && !g_.mask) {
         ex.record.errorDetail = "content-guard blocked the request";
-        co_return reply(ex, 400, errorBody(wire, 400, "the request was blocked by content-guard: " + names(found)));
+        co_return jsonReply(ex, 400, errorBody(wire, 400, "the request was blocked by content-guard: " + names(found)));
       }
       ex.request.body = ex.arena.make<exchange::MemoryBody>(*body);
       ex.request.headers.remove("Transfer-Encoding");
@@ -273,12 +259,12 @@ class ContentGuard final : public Handler {
     exchange::ReadResult read = co_await exchange::readBody(*r.body, body, g_.maxResponseBodySize);
     if (read != exchange::ReadResult::Complete) {
       ex.record.errorDetail = "content-guard: answer broke off or over maxResponseBodySize";
-      co_return reply(ex, 502, errorBody(wire, 502, "the answer could not be checked"));
+      co_return jsonReply(ex, 502, errorBody(wire, 502, "the answer could not be checked"));
     }
     std::set<std::string> found = guardBody(g_, body);
     if (!found.empty() && !g_.mask) {
       ex.record.errorDetail = "content-guard blocked the answer";
-      co_return reply(ex, 403, errorBody(wire, 403, "the answer was blocked by content-guard: " + names(found)));
+      co_return jsonReply(ex, 403, errorBody(wire, 403, "the answer was blocked by content-guard: " + names(found)));
     }
     r.headers.remove("Content-Length");
     r.body = ex.arena.make<exchange::OwnedBody>(std::move(body));

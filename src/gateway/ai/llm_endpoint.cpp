@@ -37,6 +37,7 @@
 #include "core/log.h"
 #include "exchange/ai_record.h"
 #include "exchange/middleware_options.h"
+#include "gateway/ai/client_reply.h"
 #include "gateway/ai/backend.h"
 #include "gateway/ai/bedrock.h"
 #include "gateway/ai/gemini.h"
@@ -334,17 +335,7 @@ class LlmEndpoint final : public Handler {
   // An error in the client's format; nothing reaches the provider.
   void reject(Exchange& ex, int status, std::string_view message) const {
     ex.record.errorDetail = ex.arena.copy(message);
-    reply(ex, status, errorBody(e_.client, status, message));
-  }
-
-  static void reply(Exchange& ex, int status, std::string body) {
-    exchange::Response& r = ex.response;
-    r.status = status;
-    r.reason = {};
-    r.headers.clear();
-    r.headers.add("Content-Type", kJsonType);
-    r.body = ex.arena.make<exchange::OwnedBody>(std::move(body));
-    r.tunnel = nullptr;
+    jsonReply(ex, status, errorBody(e_.client, status, message));
   }
 
   // A failed answer: the provider's (translated when the formats differ) or causeway's own
@@ -361,7 +352,7 @@ class LlmEndpoint final : public Handler {
       // causeway answered (no server reachable, timeout …): say so in the client's format.
       std::string message = "the provider could not be reached: " + errorMessageOf(body);
       if (status < 400) status = 502;
-      reply(ex, status, errorBody(e_.client, status, message));
+      jsonReply(ex, status, errorBody(e_.client, status, message));
     } else if (b.wire == e_.client && !body.empty() && body.front() == '{') {
       r.headers.remove("Content-Length");
       r.headers.remove("Content-Encoding");
@@ -370,7 +361,7 @@ class LlmEndpoint final : public Handler {
     } else {
       // The error types differ between the formats: the client's type for the status.
       int clientStatus = status == 529 && e_.client != Wire::AnthropicMessages ? 503 : status;
-      reply(ex, clientStatus, errorBody(e_.client, clientStatus, errorMessageOf(body)));
+      jsonReply(ex, clientStatus, errorBody(e_.client, clientStatus, errorMessageOf(body)));
     }
     if (!retryAfter.empty()) r.headers.set("Retry-After", ex.arena.copy(retryAfter));
     if (!requestId.empty()) r.headers.set("request-id", ex.arena.copy(requestId));
@@ -384,7 +375,7 @@ class LlmEndpoint final : public Handler {
       exchange::ReadResult read = co_await exchange::readBody(*r.body, body, kMaxResponseBody);
       if (read != exchange::ReadResult::Complete) {
         ex.record.errorDetail = "the provider's answer broke off or was too large";
-        reply(ex, 502, errorBody(e_.client, 502, "the provider's answer broke off or was too large"));
+        jsonReply(ex, 502, errorBody(e_.client, 502, "the provider's answer broke off or was too large"));
         co_return;
       }
     }
@@ -392,7 +383,7 @@ class LlmEndpoint final : public Handler {
     json::value v = json::parse(body, ec);
     if (ec || !v.is_object()) {
       ex.record.errorDetail = "the provider's answer is not JSON";
-      reply(ex, 502, errorBody(e_.client, 502, "the provider's answer is not valid JSON"));
+      jsonReply(ex, 502, errorBody(e_.client, 502, "the provider's answer is not valid JSON"));
       co_return;
     }
     const json::object& answer = v.get_object();

@@ -19,6 +19,7 @@
 
 #include "core/log.h"
 #include "exchange/middleware_options.h"
+#include "gateway/ai/client_reply.h"
 #include "gateway/ai/json_condition.h"
 #include "gateway/ai/secret.h"
 #include "gateway/ai/sse.h"
@@ -297,32 +298,17 @@ awaitable<Verdict> askAll(const Compiled& c, Exchange& ex, const std::string& te
   co_return Verdict::Allow;
 }
 
-Wire clientWire(const Exchange& ex) {
-  return ex.request.headers.has("anthropic-version") || ex.request.path.ends_with("/messages") ? Wire::AnthropicMessages
-                                                                                                : Wire::OpenAIChat;
-}
-
-void reply(Exchange& ex, int status, std::string body) {
-  exchange::Response& r = ex.response;
-  r.status = status;
-  r.reason = {};
-  r.headers.clear();
-  r.headers.add("Content-Type", kJsonType);
-  r.body = ex.arena.make<exchange::OwnedBody>(std::move(body));
-  r.tunnel = nullptr;
-}
-
 class LlmGuard final : public Handler {
  public:
   LlmGuard(const Compiled& c, HandlerPtr next, const WrapContext&) : c_(c), next_(std::move(next)) {}
 
   awaitable<void> handle(Exchange& ex) const override {
-    Wire wire = clientWire(ex);
+    Wire wire = clientWireOf(ex);
     if (c_.request && ex.request.body) {
       auto* body = ex.arena.make<std::string>();
       exchange::ReadResult read = co_await exchange::readBody(*ex.request.body, *body, c_.maxRequestBodySize);
       if (read != exchange::ReadResult::Complete)
-        co_return reply(ex, read == exchange::ReadResult::TooLarge ? 413 : 400,
+        co_return jsonReply(ex, read == exchange::ReadResult::TooLarge ? 413 : 400,
                         errorBody(wire, read == exchange::ReadResult::TooLarge ? 413 : 400,
                                   "the request body could not be checked"));
       ex.request.body = ex.arena.make<exchange::MemoryBody>(*body);
@@ -337,7 +323,7 @@ class LlmGuard final : public Handler {
           ex.record.errorDetail = v == Verdict::Block ? "llm-guard blocked the request" : "llm-guard unavailable";
           std::string message = v == Verdict::Block ? "the request was blocked by llm-guard " + by
                                                     : "the request could not be checked by llm-guard " + by;
-          co_return reply(ex, v == Verdict::Block ? 400 : 503, errorBody(wire, v == Verdict::Block ? 400 : 503, message));
+          co_return jsonReply(ex, v == Verdict::Block ? 400 : 503, errorBody(wire, v == Verdict::Block ? 400 : 503, message));
         }
       }
     }
@@ -349,7 +335,7 @@ class LlmGuard final : public Handler {
     std::string body;
     if (co_await exchange::readBody(*r.body, body, c_.maxResponseBodySize) != exchange::ReadResult::Complete) {
       ex.record.errorDetail = "llm-guard: answer broke off or over maxResponseBodySize";
-      co_return reply(ex, 502, errorBody(wire, 502, "the answer could not be checked"));
+      co_return jsonReply(ex, 502, errorBody(wire, 502, "the answer could not be checked"));
     }
     std::string text = answerText(body, stream);
     if (!text.empty()) {
@@ -359,7 +345,7 @@ class LlmGuard final : public Handler {
         ex.record.errorDetail = v == Verdict::Block ? "llm-guard blocked the answer" : "llm-guard unavailable";
         std::string message = v == Verdict::Block ? "the answer was blocked by llm-guard " + by
                                                   : "the answer could not be checked by llm-guard " + by;
-        co_return reply(ex, v == Verdict::Block ? 403 : 503, errorBody(wire, v == Verdict::Block ? 403 : 503, message));
+        co_return jsonReply(ex, v == Verdict::Block ? 403 : 503, errorBody(wire, v == Verdict::Block ? 403 : 503, message));
       }
     }
     r.headers.remove("Content-Length");

@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "exchange/ai_record.h"
 #include "exchange/middleware_options.h"
+#include "gateway/ai/client_reply.h"
 #include "gateway/ai/secret.h"
 #include "gateway/ai/sse.h"
 #include "gateway/ai/translate.h"
@@ -91,11 +92,6 @@ struct Compiled {
   size_t messageHistory = 1;
   std::shared_ptr<VectorStore> store;
 };
-
-Wire clientWire(const Exchange& ex) {
-  return ex.request.headers.has("anthropic-version") || ex.request.path.ends_with("/messages") ? Wire::AnthropicMessages
-                                                                                                : Wire::OpenAIChat;
-}
 
 void appendText(std::string& out, const json::value* content) {
   if (!content) return;
@@ -325,7 +321,7 @@ class SemanticCache final : public Handler {
       co_return;
     }
     const json::object& request = parsed.get_object();
-    const Wire wire = clientWire(ex);
+    const Wire wire = clientWireOf(ex);
     const bool stream = request.if_contains("stream") && request.at("stream").is_bool() && request.at("stream").get_bool();
     std::string scope = partition(ex) + '\0' + std::string(wireName(wire)) + '\0' + std::string(stringField(request, "model"));
 

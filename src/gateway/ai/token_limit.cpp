@@ -28,6 +28,7 @@
 #include "core/log.h"
 #include "exchange/ai_record.h"
 #include "exchange/middleware_options.h"
+#include "gateway/ai/client_reply.h"
 #include "gateway/ai/wire.h"
 #include "limits/source_criterion.h"
 #include "limits/token_budget.h"
@@ -368,25 +369,9 @@ class TokenLimit final : public Handler {
   }
 
  private:
-  static Wire clientWire(const Exchange& ex) {
-    return ex.request.headers.has("anthropic-version") || ex.request.path.ends_with("/messages")
-               ? Wire::AnthropicMessages
-               : Wire::OpenAIChat;
-  }
-
-  static void reply(Exchange& ex, int status, std::string body) {
-    exchange::Response& r = ex.response;
-    r.status = status;
-    r.reason = {};
-    r.headers.clear();
-    r.headers.add("Content-Type", kJsonType);
-    r.body = ex.arena.make<exchange::OwnedBody>(std::move(body));
-    r.tunnel = nullptr;
-  }
-
   void unavailable(Exchange& ex) const {
     ex.record.errorDetail = "token budget store unavailable";
-    reply(ex, 500, errorBody(clientWire(ex), 500, "the token budget could not be checked"));
+    jsonReply(ex, 500, errorBody(clientWireOf(ex), 500, "the token budget could not be checked"));
   }
 
   void refuse(Exchange& ex, int dimension, std::chrono::nanoseconds retryAfter, bool neverFits) const {
@@ -395,13 +380,13 @@ class TokenLimit final : public Handler {
       std::string message = "the request's estimated " + std::string(kDimensionNames[dimension]) +
                             " are over the limit of " + std::to_string(int64_t(c_.limits[dimension]));
       ex.record.errorDetail = ex.arena.copy(message);
-      reply(ex, 413, errorBody(clientWire(ex), 413, message));
+      jsonReply(ex, 413, errorBody(clientWireOf(ex), 413, message));
       return;
     }
     std::string message = "token limit reached: " + std::string(kDimensionNames[dimension]) +
                           " budget exhausted; retry later";
     ex.record.errorDetail = ex.arena.copy(message);
-    reply(ex, 429, errorBody(clientWire(ex), 429, message));
+    jsonReply(ex, 429, errorBody(clientWireOf(ex), 429, message));
     int64_t seconds = std::max<int64_t>(1, int64_t(std::ceil(double(retryAfter.count()) / 1e9)));
     ex.response.headers.add("Retry-After", ex.arena.copy(std::to_string(seconds)));
   }
