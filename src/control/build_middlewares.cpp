@@ -43,6 +43,11 @@ void SnapshotBuild::buildMiddlewares() {
       exchange::MiddlewareFactoryPtr factory = (*creator)(element.value.options, context);
       for (const auto& error : context.errors())
         state.addError(error.location.known() ? error.toString() : locationPrefix(element.location) + error.message);
+      for (const auto& warning : context.warnings()) {
+        std::string text = warning.location.known() ? warning.toString() : locationPrefix(element.location) + warning.message;
+        if (warning.unsupported) state.addUnsupported(std::move(text), false);
+        else state.addError(std::move(text), false);
+      }
       if (!factory || !context.errors().empty()) {
         entry.ok = false;
         if (context.errors().empty()) state.addError("invalid middleware configuration");
@@ -51,7 +56,8 @@ void SnapshotBuild::buildMiddlewares() {
       entry.factory = factory;
       entry.serviceRefs = context.serviceRefs();
       // Factories that call services hold references filled by this build: never reused.
-      if (entry.serviceRefs.empty()) caches_.middlewares[qualified] = {element.fingerprint, factory};
+      // (and those with warnings, which are shown again with every build).
+      if (entry.serviceRefs.empty() && context.warnings().empty()) caches_.middlewares[qualified] = {element.fingerprint, factory};
       else caches_.middlewares.erase(qualified);
     }
   }

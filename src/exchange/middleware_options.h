@@ -18,8 +18,10 @@ std::optional<Options> decodeOptions(const config::Node& node, MiddlewareBuildCo
   Options options;
   config::DecodeContext decode;
   config::decode(node, options, decode);
-  for (const auto& error : decode.errors())
-    if (!error.warning) context.error(error);
+  for (const auto& error : decode.errors()) {
+    if (error.warning) context.warning(error);
+    else context.error(error);
+  }
   if (!context.errors().empty()) return std::nullopt;
   if constexpr (requires(const Options& o) { o.check(context); }) options.check(context);
   if (!context.errors().empty()) return std::nullopt;

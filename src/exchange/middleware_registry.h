@@ -68,6 +68,10 @@ class MiddlewareBuildContext {
   void error(std::string message) { errors_.push_back({{}, {}, std::move(message), false, false}); }
   void error(config::ConfigError error) { errors_.push_back(std::move(error)); }
   const std::vector<config::ConfigError>& errors() const { return errors_; }
+  // An option accepted but without effect (not supported yet, deprecated): the middleware
+  // still works, and the warning is shown with it (`causeway check`, the API, the dashboard).
+  void warning(config::ConfigError warning) { warnings_.push_back(std::move(warning)); }
+  const std::vector<config::ConfigError>& warnings() const { return warnings_; }
 
   // A reference to service `name` (qualified with this middleware's provider unless it
   // has an @). A middleware that asks for one is rebuilt on every configuration change.
@@ -85,6 +89,7 @@ class MiddlewareBuildContext {
   std::string name_;
   std::string provider_;
   std::vector<config::ConfigError> errors_;
+  std::vector<config::ConfigError> warnings_;
   std::vector<ServiceRefPtr> serviceRefs_;
   std::shared_ptr<const upstream::Transport> defaultTransport_;
   unsigned workers_ = 1;

@@ -174,3 +174,20 @@ def test_the_provider_call_span_has_gen_ai_attributes(tmp_path):
         collector.server.shutdown()
         openai.close()
         anthropic.close()
+
+
+def test_hub_observability_levels_are_accepted_with_a_warning(tmp_path):
+    """Traefik Hub's per-middleware `observability` block is not implemented: `causeway check`
+    names it (exit status 3, options not supported yet) and the middleware still works."""
+    import subprocess
+    from harness import BIN
+    dynamic_file = tmp_path / "dyn.yml"
+    dynamic_file.write_text('http:\n  middlewares:\n    chat:\n      chat-completion:\n'
+                            '        token: "env:CW_AI_KEY"\n        observability: {metrics: {level: detailed}}\n')
+    static_file = tmp_path / "static.yml"
+    static_file.write_text(f"providers:\n  file:\n    filename: {dynamic_file}\n")
+    out = subprocess.run([BIN, "check", f"--configFile={static_file}"], capture_output=True, text=True,
+                         env={"CW_AI_KEY": KEY, "PATH": "/usr/bin:/bin"}, timeout=30)
+    assert out.returncode == 3, out.stdout + out.stderr
+    text = out.stdout + out.stderr
+    assert "not supported yet" in text and "dyn.yml:6" in text and "observability" in text

@@ -92,9 +92,13 @@ struct Options : ProviderOptions {
   std::map<std::string, std::string> modelAliases;
   int64_t maxRequestBodySize = kDefaultMaxRequestBody;
   std::vector<FallbackOptions> fallbacks;
+  std::optional<config::Node> observability;
 
   static void describe(auto& self, auto& v) {
     ProviderOptions::describe(self, v);
+    v("observability", self.observability,
+      config::NotYet{"observability levels of Traefik Hub's AI middlewares are not supported yet; the GenAI metrics, "
+                     "spans and access-log fields are always recorded (docs/ai-gateway.md)"});
     v("allowModelOverride", self.allowModelOverride);
     v("allowParamsOverride", self.allowParamsOverride);
     v("params", self.params);
