@@ -1,7 +1,7 @@
 // The internal services behind Traefik's API and dashboard:
 //
 // - api@internal (ApiHandler): under api.basePath, GET /api/{overview, entrypoints[/name],
-//   http/{routers,services,middlewares}[/name], tcp/..., udp/..., rawdata, version}; with the
+//   http/{routers,services,middlewares}[/name], tcp/..., udp/..., rawdata, version, ai}; with the
 //   dashboard, also GET basePath → 302 to basePath/dashboard/, basePath/dashboard → 302 to
 //   basePath/dashboard/, and basePath/dashboard/... → the embedded files. This is what users
 //   route to (`service: api@internal`, usually with an auth middleware).
@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "admin/ai_stats.h"
 #include "config/static_config.h"
 #include "exchange/handler.h"
 
@@ -26,7 +27,9 @@ namespace causeway::admin {
 class ApiHandler final : public exchange::Handler {
  public:
   // `config` must outlive the handler (the static configuration lives as long as the process).
-  ApiHandler(const config::StaticConfig& config, std::chrono::system_clock::time_point startDate);
+  // `aiStats` (may be null): the AI gateway's figures, served at /api/ai.
+  ApiHandler(const config::StaticConfig& config, std::chrono::system_clock::time_point startDate,
+             std::shared_ptr<const AiStats> aiStats = nullptr);
   awaitable<void> handle(exchange::Exchange& ex) const override;
 
  private:
@@ -34,6 +37,7 @@ class ApiHandler final : public exchange::Handler {
 
   const config::StaticConfig& config_;
   std::chrono::system_clock::time_point startDate_;
+  std::shared_ptr<const AiStats> aiStats_;
   std::string base_;  // api.basePath without its trailing '/' ("" for "/")
   bool dashboard_ = false;
 };
@@ -49,6 +53,7 @@ void serveDashboardFile(exchange::Exchange& ex, std::string_view path);
 
 // The handlers of api@internal and dashboard@internal for this static configuration (none
 // when `api` is not configured), for ConfigPipeline::setInternalService.
-std::map<std::string, exchange::HandlerPtr> makeInternalServices(const config::StaticConfig& config);
+std::map<std::string, exchange::HandlerPtr> makeInternalServices(const config::StaticConfig& config,
+                                                                 std::shared_ptr<const AiStats> aiStats = nullptr);
 
 }  // namespace causeway::admin

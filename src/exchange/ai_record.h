@@ -28,6 +28,9 @@ struct AiRecord {
   bool finished = false;     // the response (or stream) has ended, one way or another
   double costUsd = 0;        // from the price table of a token limit, when one is configured
   std::string_view cacheResult;   // "hit", "miss" or empty (no semantic cache on the route)
+  // The AI middleware that refused the exchange itself ("content-guard", "llm-guard",
+  // "ai-rate-limit", "ai-quota"), or empty.
+  std::string_view refusedBy;
   std::string_view finishReason;  // in the client's vocabulary
   std::chrono::steady_clock::time_point firstTokenAt{};  // the first content sent to the client
   std::chrono::steady_clock::time_point endAt{};

@@ -6,6 +6,7 @@ import { RefreshContext, useApi } from './api.js'
 import { href, useRoute } from './router.js'
 import List from './pages/List.jsx'
 import MiddlewareDetail from './pages/MiddlewareDetail.jsx'
+import AiGateway from './pages/AiGateway.jsx'
 import Overview from './pages/Overview.jsx'
 import RouterDetail from './pages/RouterDetail.jsx'
 import ServiceDetail from './pages/ServiceDetail.jsx'
@@ -39,6 +40,7 @@ function Nav({ section }) {
     ['routers', 'Routers', href('http', 'routers')],
     ['services', 'Services', href('http', 'services')],
     ['middlewares', 'Middlewares', href('http', 'middlewares')],
+    ['ai', 'AI', href('ai')],
   ]
   return (
     <nav className="nav">
@@ -53,6 +55,7 @@ function Nav({ section }) {
 
 function Page({ parts, query }) {
   if (parts.length === 0) return <Overview />
+  if (parts[0] === 'ai' && parts.length === 1) return <AiGateway />
   if (parts[0] === 'http' && parts.length >= 2) {
     const kind = parts[1]
     const name = parts.slice(2).join('/')
@@ -87,7 +90,7 @@ function App() {
     return () => window.clearInterval(id)
   }, [interval])
   const context = useMemo(() => ({ tick }), [tick])
-  const section = parts[0] === 'http' ? parts[1] : ''
+  const section = parts[0] === 'http' ? parts[1] : parts[0] === 'ai' ? 'ai' : ''
   const choose = (ms) => {
     setIntervalMs(ms)
     try {

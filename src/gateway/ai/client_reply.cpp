@@ -17,4 +17,13 @@ void jsonReply(exchange::Exchange& ex, int status, std::string body) {
   r.tunnel = nullptr;
 }
 
+void noteRefusal(exchange::Exchange& ex, std::string_view type) {
+  if (!ex.record.ai) {
+    ex.record.ai = ex.arena.make<exchange::AiRecord>();
+    ex.record.ai->clientFormat = wireName(clientWireOf(ex));
+    ex.record.ai->finished = true;
+  }
+  ex.record.ai->refusedBy = type;
+}
+
 }  // namespace causeway::gateway::ai

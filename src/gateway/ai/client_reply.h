@@ -16,4 +16,8 @@ Wire clientWireOf(const exchange::Exchange& ex);
 // ex.response becomes `status` with `body` as application/json (no other header).
 void jsonReply(exchange::Exchange& ex, int status, std::string body);
 
+// Records that middleware `type` refused the exchange (AiRecord::refusedBy), creating the
+// exchange's AI record when no protocol middleware has yet.
+void noteRefusal(exchange::Exchange& ex, std::string_view type);
+
 }  // namespace causeway::gateway::ai

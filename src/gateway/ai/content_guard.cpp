@@ -241,6 +241,7 @@ class ContentGuard final : public Handler {
       std::set<std::string> found = guardBody(g_, *body);
       if (!found.empty() && !g_.mask) {
         ex.record.errorDetail = "content-guard blocked the request";
+        noteRefusal(ex, "content-guard");
         co_return jsonReply(ex, 400, errorBody(wire, 400, "the request was blocked by content-guard: " + names(found)));
       }
       ex.request.body = ex.arena.make<exchange::MemoryBody>(*body);
@@ -264,6 +265,7 @@ class ContentGuard final : public Handler {
     std::set<std::string> found = guardBody(g_, body);
     if (!found.empty() && !g_.mask) {
       ex.record.errorDetail = "content-guard blocked the answer";
+      noteRefusal(ex, "content-guard");
       co_return jsonReply(ex, 403, errorBody(wire, 403, "the answer was blocked by content-guard: " + names(found)));
     }
     r.headers.remove("Content-Length");

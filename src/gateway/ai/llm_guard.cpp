@@ -321,6 +321,7 @@ class LlmGuard final : public Handler {
         Verdict v = co_await askAll(c_, ex, text, by);
         if (v == Verdict::Block || (v == Verdict::Error && !c_.allowOnError)) {
           ex.record.errorDetail = v == Verdict::Block ? "llm-guard blocked the request" : "llm-guard unavailable";
+          noteRefusal(ex, "llm-guard");
           std::string message = v == Verdict::Block ? "the request was blocked by llm-guard " + by
                                                     : "the request could not be checked by llm-guard " + by;
           co_return jsonReply(ex, v == Verdict::Block ? 400 : 503, errorBody(wire, v == Verdict::Block ? 400 : 503, message));
@@ -343,6 +344,7 @@ class LlmGuard final : public Handler {
       Verdict v = co_await askAll(c_, ex, text, by);
       if (v == Verdict::Block || (v == Verdict::Error && !c_.allowOnError)) {
         ex.record.errorDetail = v == Verdict::Block ? "llm-guard blocked the answer" : "llm-guard unavailable";
+        noteRefusal(ex, "llm-guard");
         std::string message = v == Verdict::Block ? "the answer was blocked by llm-guard " + by
                                                   : "the answer could not be checked by llm-guard " + by;
         co_return jsonReply(ex, v == Verdict::Block ? 403 : 503, errorBody(wire, v == Verdict::Block ? 403 : 503, message));

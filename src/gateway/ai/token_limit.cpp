@@ -369,6 +369,10 @@ class TokenLimit final : public Handler {
   }
 
  private:
+  std::string_view refuser() const {
+    return c_.kind == limits::TokenBudget::Kind::Bucket ? "ai-rate-limit" : "ai-quota";
+  }
+
   void unavailable(Exchange& ex) const {
     ex.record.errorDetail = "token budget store unavailable";
     jsonReply(ex, 500, errorBody(clientWireOf(ex), 500, "the token budget could not be checked"));
@@ -380,12 +384,14 @@ class TokenLimit final : public Handler {
       std::string message = "the request's estimated " + std::string(kDimensionNames[dimension]) +
                             " are over the limit of " + std::to_string(int64_t(c_.limits[dimension]));
       ex.record.errorDetail = ex.arena.copy(message);
+      noteRefusal(ex, refuser());
       jsonReply(ex, 413, errorBody(clientWireOf(ex), 413, message));
       return;
     }
     std::string message = "token limit reached: " + std::string(kDimensionNames[dimension]) +
                           " budget exhausted; retry later";
     ex.record.errorDetail = ex.arena.copy(message);
+    noteRefusal(ex, refuser());
     jsonReply(ex, 429, errorBody(clientWireOf(ex), 429, message));
     int64_t seconds = std::max<int64_t>(1, int64_t(std::ceil(double(retryAfter.count()) / 1e9)));
     ex.response.headers.add("Retry-After", ex.arena.copy(std::to_string(seconds)));
