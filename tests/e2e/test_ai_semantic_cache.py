@@ -1,12 +1,13 @@
 """semantic-cache before an LLM route: the same question and a paraphrase are answered from
 the cache without calling the provider, a different question is not, another caller does not
 see a private entry, a hit on a streaming request is replayed as a stream, a streamed answer is
-kept once it ended, readOnly never adds, and a failing embeddings service leaves requests
-uncached but answered. Embeddings come from a FAKE endpoint backed by real word vectors
+kept once it ended, readOnly never adds, a failing embeddings service leaves requests uncached
+but answered, and two instances share one cache through a real redis-server. Embeddings come from a FAKE endpoint backed by real word vectors
 (fake_embeddings.py); the provider is the FAKE of fake_llm.py.
 
 Reference: docs/ai-gateway.md, "Semantic cache"."""
 import json
+import time
 import urllib.request
 
 import pytest
@@ -15,6 +16,7 @@ from fake_embeddings import FakeEmbeddings
 from fake_llm import FakeLLM
 from harness import Causeway, free_port, wait_until
 from mwkit import wait_log
+from redis_peer import needs_redis, start_redis  # noqa: F401 (fixture)
 
 KEY = "sk-provider-secret"
 
@@ -117,3 +119,45 @@ def test_read_only_never_adds_and_a_broken_embedder_leaves_requests_uncached(set
     status, cache, body = ask(cw, "broken", "paris")
     assert (status, cache) == (200, "error")
     assert content(body) == "echo: paris"
+
+
+@needs_redis
+def test_two_instances_share_the_cache_through_redis(start_redis):
+    """An answer kept by one instance is a hit on the other, by the same words and by meaning."""
+    redis = start_redis()
+    llm, embeddings = FakeLLM("openai", expected_key=KEY), FakeEmbeddings()
+    config = f"""
+http:
+  routers:
+    cached: {{rule: "PathPrefix(`/cached/`)", service: llm, middlewares: [cache, chat]}}
+  middlewares:
+    cache:
+      semantic-cache:
+        embeddings: {{service: embeddings}}
+        maxDistance: 0.08
+        public: true
+        redis: {{endpoints: ["127.0.0.1:{redis.port}"]}}
+    chat: {{chat-completion: {{token: "env:CW_AI_KEY", model: gpt-4o-mini}}}}
+  services:
+    llm: {{loadBalancer: {{passHostHeader: false, servers: [{{url: "{llm.url}"}}]}}}}
+    embeddings: {{loadBalancer: {{passHostHeader: false, servers: [{{url: "{embeddings.url}"}}]}}}}
+"""
+    a = Causeway(dynamic={"ai.yml": config}, env={"CW_AI_KEY": KEY})
+    b = Causeway(dynamic={"ai.yml": config}, env={"CW_AI_KEY": KEY})
+    try:
+        for cw in (a, b):
+            wait_log(cw, "configuration published")
+            wait_until(lambda cw=cw: ask(cw, "cached", "paris berlin")[0] == 200, message="the AI routers")
+        assert ask(a, "cached", "What is the capital of France?")[1] == "miss"
+        calls = len(llm.requests)
+        wait_until(lambda: redis.command("XLEN", "sc:cache@file") >= 2, message="a's answer in Redis")
+        time.sleep(0.3)  # b reads the stream at most every 250 ms
+        assert ask(b, "cached", "What is the capital of France?")[1] == "hit"
+        assert ask(b, "cached", "Which city is the capital of France?")[1] == "hit"
+        assert len(llm.requests) == calls
+        assert redis.command("XLEN", "sc:cache@file") >= 2
+    finally:
+        a.stop()
+        b.stop()
+        llm.close()
+        embeddings.close()

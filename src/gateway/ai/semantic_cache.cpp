@@ -17,8 +17,20 @@
 // when the request asked for one, with X-Semantic-Cache: hit (miss otherwise); the access log,
 // metrics and spans see it as the AI record's cache result. When the embeddings service
 // fails, the request goes on uncached (X-Semantic-Cache: error).
+// With `redis` (Traefik's rateLimit block) several causeway instances share one cache: every
+// answer kept is also appended to the Redis stream "sc:<middleware>" (capped near maxEntries),
+// and each instance reads what the others appended, at most every 250 ms and before a lookup,
+// into its own in-memory index; lookups stay local. When Redis cannot be reached the cache
+// works on alone and says so in the log.
 #include <boost/json.hpp>
 
+#include <atomic>
+#include <charconv>
+#include <cstring>
+
+#include "clients/redis/redis_client.h"
+#include "clients/redis/redis_settings.h"
+#include "config/redis_options.h"
 #include "core/log.h"
 #include "exchange/ai_record.h"
 #include "exchange/middleware_options.h"
@@ -66,6 +78,7 @@ struct Options {
   bool ignoreSystem = true;
   bool ignoreAssistant = true;
   int64_t messageHistory = 1;
+  std::optional<config::RedisOptions> redis;
   static void describe(auto& self, auto& v) {
     v("embeddings", self.embeddings);
     v("maxDistance", self.maxDistance);
@@ -76,7 +89,19 @@ struct Options {
     v("ignoreSystem", self.ignoreSystem);
     v("ignoreAssistant", self.ignoreAssistant);
     v("messageHistory", self.messageHistory);
+    v("redis", self.redis);
   }
+};
+
+// A middleware's cache: the in-memory index, and where it stands in the shared Redis stream.
+struct CacheState {
+  CacheState(size_t maxEntries, std::chrono::nanoseconds ttl) : store(maxEntries, ttl), maxEntries(maxEntries), ttl(ttl) {}
+  VectorStore store;
+  size_t maxEntries;
+  std::chrono::nanoseconds ttl;
+  std::atomic<int64_t> nextSync{0};   // steady ns
+  std::atomic<bool> syncing{false};   // one worker reads the stream at a time
+  std::string lastId = "0";           // the last stream entry read (guarded by `syncing`)
 };
 
 struct Compiled {
@@ -90,8 +115,95 @@ struct Compiled {
   bool ignoreSystem = true;
   bool ignoreAssistant = true;
   size_t messageHistory = 1;
-  std::shared_ptr<VectorStore> store;
+  std::shared_ptr<CacheState> state;
+  std::shared_ptr<const struct Sharing> sharing;  // null: this instance only
 };
+
+// Where the cache is shared (the `redis` option).
+struct Sharing {
+  clients::redis::RedisSettings redis;
+  std::string streamKey;  // "sc:<middleware>"
+};
+
+int64_t unixMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string vectorBytes(const std::vector<float>& v) {
+  std::string out(v.size() * sizeof(float), '\0');
+  std::memcpy(out.data(), v.data(), out.size());
+  return out;
+}
+
+std::vector<float> vectorOf(std::string_view bytes) {
+  std::vector<float> v(bytes.size() / sizeof(float));
+  std::memcpy(v.data(), bytes.data(), v.size() * sizeof(float));
+  return v;
+}
+
+// Appends a kept answer to the shared stream (in the background: the client does not wait).
+awaitable<void> share(std::shared_ptr<const Sharing> sharing, size_t maxEntries, unsigned workerIndex,
+                      asio::io_context& io, io::Watchdog& watchdog, std::vector<std::string> fields) {
+  std::vector<std::string> args{"XADD", sharing->streamKey, "MAXLEN", "~", std::to_string(maxEntries), "*"};
+  for (std::string& f : fields) args.push_back(std::move(f));
+  auto client = clients::redis::RedisClient::forWorker(workerIndex, io, watchdog, sharing->redis);
+  clients::redis::resp::Value reply;
+  std::string error;
+  if (!co_await client->call(std::move(args), reply, error) || reply.isError())
+    log::warn("semantic-cache: could not share an answer through Redis", {{"error", error.empty() ? reply.text : error}});
+}
+
+// Keeps an answer: in this instance's index, and in the shared stream.
+void keep(const std::shared_ptr<CacheState>& state, const std::shared_ptr<const Sharing>& sharing,
+          exchange::WorkerContext& worker, const std::string& scope, const std::string& question,
+          std::vector<float> vector, std::string answer) {
+  if (sharing) {
+    int64_t expires = unixMillis() + std::chrono::duration_cast<std::chrono::milliseconds>(state->ttl).count();
+    asio::co_spawn(worker.io(),
+                   share(sharing, state->maxEntries, worker.index(), worker.io(), worker.watchdog(),
+                         {"scope", scope, "text", question, "vector", vectorBytes(vector), "answer", answer, "expires",
+                          std::to_string(expires)}),
+                   asio::detached);
+  }
+  state->store.insert(scope, question, std::move(vector), std::move(answer), VectorStore::Clock::now());
+}
+
+// Reads what other instances appended to the shared stream since the last read (at most every
+// 250 ms, one worker at a time) into this instance's index.
+awaitable<void> catchUp(std::shared_ptr<CacheState> state, std::shared_ptr<const Sharing> sharing,
+                        exchange::WorkerContext& worker) {
+  int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+  if (now < state->nextSync.load(std::memory_order_relaxed) || state->syncing.exchange(true)) co_return;
+  auto client = clients::redis::RedisClient::forWorker(worker.index(), worker.io(), worker.watchdog(), sharing->redis);
+  clients::redis::resp::Value reply;
+  std::string error;
+  std::string from = state->lastId == "0" ? "-" : "(" + state->lastId;
+  // (Built apart: GCC 12 does not take a braced list of literals inside a co_await.)
+  std::vector<std::string> args{"XRANGE", sharing->streamKey, from, "+", "COUNT", "1000"};
+  bool ok = co_await client->call(std::move(args), reply, error);
+  if (ok && !reply.isError() && reply.type == clients::redis::resp::Value::Type::Array) {
+    int64_t unixNow = unixMillis();
+    auto steadyNow = VectorStore::Clock::now();
+    for (const auto& entry : reply.items) {
+      if (entry.items.size() < 2) continue;
+      state->lastId = entry.items[0].text;
+      std::map<std::string, std::string> fields;
+      const auto& list = entry.items[1].items;
+      for (size_t i = 0; i + 1 < list.size(); i += 2) fields[list[i].text] = list[i + 1].text;
+      int64_t expires = 0;
+      std::from_chars(fields["expires"].data(), fields["expires"].data() + fields["expires"].size(), expires);
+      if (expires <= unixNow || fields["answer"].empty()) continue;
+      state->store.insert(fields["scope"], fields["text"], vectorOf(fields["vector"]), fields["answer"], steadyNow,
+                          steadyNow + std::chrono::milliseconds(expires - unixNow));
+    }
+  } else {
+    log::warn("semantic-cache: could not read the shared cache from Redis", {{"error", error.empty() ? reply.text : error}});
+  }
+  state->nextSync.store(std::chrono::steady_clock::now().time_since_epoch().count() + 250'000'000,
+                        std::memory_order_relaxed);
+  state->syncing.store(false);
+}
 
 void appendText(std::string& out, const json::value* content) {
   if (!content) return;
@@ -267,10 +379,11 @@ class StreamAssembler {
 // The answer's body, passed on as it is; a clean end stores what it amounted to.
 class KeepAtEnd final : public exchange::BodySource {
  public:
-  KeepAtEnd(exchange::BodySource* inner, Wire wire, std::shared_ptr<VectorStore> store, std::string scope,
+  KeepAtEnd(exchange::BodySource* inner, Wire wire, std::shared_ptr<CacheState> state,
+            std::shared_ptr<const Sharing> sharing, exchange::WorkerContext& worker, std::string scope,
             std::string question, std::vector<float> vector)
-      : inner_(inner), assembler_(wire), store_(std::move(store)), scope_(std::move(scope)),
-        question_(std::move(question)), vector_(std::move(vector)) {}
+      : inner_(inner), assembler_(wire), state_(std::move(state)), sharing_(std::move(sharing)), worker_(worker),
+        scope_(std::move(scope)), question_(std::move(question)), vector_(std::move(vector)) {}
   awaitable<exchange::BodyChunk> read() override {
     exchange::BodyChunk chunk = co_await inner_->read();
     if (chunk.error) {
@@ -282,7 +395,7 @@ class KeepAtEnd final : public exchange::BodySource {
         broken_ = true;
       if (chunk.last && !broken_)
         if (std::optional<std::string> answer = assembler_.answer())
-          store_->insert(scope_, question_, std::move(vector_), std::move(*answer), VectorStore::Clock::now());
+          keep(state_, sharing_, worker_, scope_, question_, std::move(vector_), std::move(*answer));
     }
     co_return chunk;
   }
@@ -293,7 +406,9 @@ class KeepAtEnd final : public exchange::BodySource {
   exchange::BodySource* inner_;
   SseParser parser_;
   StreamAssembler assembler_;
-  std::shared_ptr<VectorStore> store_;
+  std::shared_ptr<CacheState> state_;
+  std::shared_ptr<const Sharing> sharing_;
+  exchange::WorkerContext& worker_;
   std::string scope_, question_;
   std::vector<float> vector_;
   size_t size_ = 0;
@@ -325,9 +440,10 @@ class SemanticCache final : public Handler {
     const bool stream = request.if_contains("stream") && request.at("stream").is_bool() && request.at("stream").get_bool();
     std::string scope = partition(ex) + '\0' + std::string(wireName(wire)) + '\0' + std::string(stringField(request, "model"));
 
-    // 1. The same words.
+    // 1. The same words (after what other instances shared, with `redis`).
+    if (c_.sharing) co_await catchUp(c_.state, c_.sharing, ex.worker);
     auto now = VectorStore::Clock::now();
-    if (auto hit = c_.store->exact(scope, question, now)) co_return serve(ex, *hit->answer, wire, stream, "hit");
+    if (auto hit = c_.state->store.exact(scope, question, now)) co_return serve(ex, *hit->answer, wire, stream, "hit");
     // 2. The same meaning.
     std::optional<std::vector<float>> vector = co_await embed(ex, question);
     if (!vector) {
@@ -336,7 +452,7 @@ class SemanticCache final : public Handler {
       co_return;
     }
     VectorStore::normalize(*vector);
-    if (auto hit = c_.store->nearest(scope, *vector, c_.maxDistance, VectorStore::Clock::now()))
+    if (auto hit = c_.state->store.nearest(scope, *vector, c_.maxDistance, VectorStore::Clock::now()))
       co_return serve(ex, *hit->answer, wire, stream, "hit");
     // 3. Ask, and keep a good answer.
     co_await next_->handle(ex);
@@ -344,7 +460,8 @@ class SemanticCache final : public Handler {
     exchange::Response& r = ex.response;
     if (c_.readOnly || r.status != 200 || !r.body || r.tunnel) co_return;
     if (r.headers.get("Content-Type").starts_with(kEventStreamType)) {
-      r.body = ex.arena.make<KeepAtEnd>(r.body, wire, c_.store, std::move(scope), std::move(question), std::move(*vector));
+      r.body = ex.arena.make<KeepAtEnd>(r.body, wire, c_.state, c_.sharing, ex.worker, std::move(scope),
+                                        std::move(question), std::move(*vector));
       co_return;
     }
     if (!r.headers.get("Content-Encoding").empty()) co_return;
@@ -356,7 +473,7 @@ class SemanticCache final : public Handler {
     }
     json::value a = json::parse(answer, ec);
     if (!ec && a.is_object() && plainAnswer(a.get_object(), wire))
-      c_.store->insert(scope, question, std::move(*vector), answer, VectorStore::Clock::now());
+      keep(c_.state, c_.sharing, ex.worker, scope, question, std::move(*vector), answer);
     r.headers.remove("Content-Length");
     r.body = ex.arena.make<exchange::OwnedBody>(std::move(answer));
   }
@@ -450,14 +567,14 @@ class SemanticCache final : public Handler {
 
 // The stores outlive reloads (a changed unrelated file must not empty the cache): one per
 // middleware name and store settings, kept while a handler holds it.
-std::shared_ptr<VectorStore> sharedStore(const std::string& middleware, size_t maxEntries, std::chrono::nanoseconds ttl) {
+std::shared_ptr<CacheState> sharedState(const std::string& middleware, size_t maxEntries, std::chrono::nanoseconds ttl) {
   static std::mutex mutex;
-  static std::map<std::string, std::weak_ptr<VectorStore>> registry;
+  static std::map<std::string, std::weak_ptr<CacheState>> registry;
   std::string key = middleware + "|" + std::to_string(maxEntries) + "|" + std::to_string(ttl.count());
   std::lock_guard lock(mutex);
   for (auto it = registry.begin(); it != registry.end();) it = it->second.expired() ? registry.erase(it) : std::next(it);
   if (auto existing = registry[key].lock()) return existing;
-  auto made = std::make_shared<VectorStore>(maxEntries, ttl);
+  auto made = std::make_shared<CacheState>(maxEntries, ttl);
   registry[key] = made;
   return made;
 }
@@ -496,7 +613,19 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
   c.ignoreSystem = o->ignoreSystem;
   c.ignoreAssistant = o->ignoreAssistant;
   c.messageHistory = size_t(o->messageHistory);
-  c.store = sharedStore(context.name(), size_t(o->maxEntries), o->ttl.value);
+  c.state = sharedState(context.name(), size_t(o->maxEntries), o->ttl.value);
+  if (o->redis) {
+    std::string error;
+    auto settings = clients::redis::settingsFrom(*o->redis, context.workers(), error);
+    if (!settings) {
+      context.error(error);
+      return nullptr;
+    }
+    auto sharing = std::make_shared<Sharing>();
+    sharing->redis = std::move(*settings);
+    sharing->streamKey = "sc:" + context.name();
+    c.sharing = std::move(sharing);
+  }
   return exchange::factoryOf<SemanticCache>(std::move(c));
 }
 

@@ -73,7 +73,9 @@ void VectorStore::evictOne() {
 }
 
 void VectorStore::insert(const std::string& scope, const std::string& text, std::vector<float> vector,
-                         std::string answer, Clock::time_point now) {
+                         std::string answer, Clock::time_point now, std::optional<Clock::time_point> expires) {
+  Clock::time_point until = expires.value_or(now + ttl_);
+  if (until <= now) return;
   normalize(vector);
   std::unique_lock lock(mutex_);
   // Expired entries go first (they are the oldest of their age), then the oldest while full.
@@ -86,11 +88,11 @@ void VectorStore::insert(const std::string& scope, const std::string& text, std:
     Entry& e = entries_.at(old->second);
     e.answer = std::make_shared<const std::string>(std::move(answer));
     std::copy(vector.begin(), vector.end(), s.matrix.begin() + e.row * s.dims);
-    e.expires = now + ttl_;
+    e.expires = until;
     return;
   }
   uint64_t id = nextId_++;
-  Entry e{id, scope, key, s.ids.size(), std::make_shared<const std::string>(std::move(answer)), now + ttl_};
+  Entry e{id, scope, key, s.ids.size(), std::make_shared<const std::string>(std::move(answer)), until};
   s.matrix.insert(s.matrix.end(), vector.begin(), vector.end());
   s.ids.push_back(id);
   byKey_[key] = id;

@@ -35,8 +35,10 @@ class VectorStore {
   std::optional<Hit> exact(const std::string& scope, const std::string& text, Clock::time_point now) const;
   std::optional<Hit> nearest(const std::string& scope, const std::vector<float>& vector, double maxDistance,
                              Clock::time_point now) const;
+  // `expires`: when the entry goes (default: now + ttl; an entry another instance shared keeps
+  // its own).
   void insert(const std::string& scope, const std::string& text, std::vector<float> vector, std::string answer,
-              Clock::time_point now);
+              Clock::time_point now, std::optional<Clock::time_point> expires = std::nullopt);
   size_t size() const;
 
   static void normalize(std::vector<float>& v);
