@@ -125,7 +125,9 @@ class GuardedStream final : public exchange::BodySource {
         done_ = true;
         co_return exchange::BodyChunk{out_, false, true};
       }
-      if (!parser_.feed(chunk.data, onEvent) || chunk.last) {
+      if (!parser_.feed(chunk.data, onEvent) || chunk.last || blocked_) {
+        // Once blocked, the rest of the provider's stream is not read: the client's stream
+        // ends now, and the provider's connection is closed rather than reused.
         if (!blocked_) flush();
         done_ = true;
         break;
@@ -141,6 +143,12 @@ class GuardedStream final : public exchange::BodySource {
   json::value* textOf(json::value& v) {
     if (!v.is_object()) return nullptr;
     json::object& o = v.get_object();
+    // The Responses API's text and function-argument deltas (a responses-api route).
+    if (std::string_view type = stringField(o, "type");
+        type == "response.output_text.delta" || type == "response.function_call_arguments.delta") {
+      json::value* delta = o.if_contains("delta");
+      return delta && delta->is_string() ? delta : nullptr;
+    }
     if (wire_ == Wire::OpenAIChat) {
       json::value* choices = o.if_contains("choices");
       if (!choices || !choices->is_array() || choices->get_array().empty()) return nullptr;
@@ -149,12 +157,20 @@ class GuardedStream final : public exchange::BodySource {
       json::value* delta = choice.get_object().if_contains("delta");
       if (!delta || !delta->is_object()) return nullptr;
       json::value* content = delta->get_object().if_contains("content");
-      return content && content->is_string() && !content->get_string().empty() ? content : nullptr;
+      if (content && content->is_string() && !content->get_string().empty()) return content;
+      // A tool call's argument fragment (one call per event, as providers stream them).
+      json::value* calls = delta->get_object().if_contains("tool_calls");
+      if (!calls || !calls->is_array() || calls->get_array().size() != 1 || !calls->get_array()[0].is_object())
+        return nullptr;
+      json::value* function = calls->get_array()[0].get_object().if_contains("function");
+      json::value* arguments = function && function->is_object() ? function->get_object().if_contains("arguments") : nullptr;
+      return arguments && arguments->is_string() && !arguments->get_string().empty() ? arguments : nullptr;
     }
     if (stringField(o, "type") != "content_block_delta") return nullptr;
     json::value* delta = o.if_contains("delta");
     if (!delta || !delta->is_object()) return nullptr;
     json::value* text = delta->get_object().if_contains("text");
+    if (!text) text = delta->get_object().if_contains("partial_json");
     return text && text->is_string() ? text : nullptr;
   }
 
@@ -247,6 +263,7 @@ class ContentGuard final : public Handler {
       ex.request.body = ex.arena.make<exchange::MemoryBody>(*body);
       ex.request.headers.remove("Transfer-Encoding");
     }
+    if (g_.response) ex.request.headers.remove("Accept-Encoding");  // answers are read here
     co_await next_->handle(ex);
     exchange::Response& r = ex.response;
     if (!g_.response || !r.body || r.tunnel || r.status < 200 || r.status >= 300) co_return;
@@ -255,7 +272,12 @@ class ContentGuard final : public Handler {
       r.headers.remove("Content-Length");
       co_return;
     }
-    if (!r.headers.get("Content-Encoding").empty()) co_return;  // compressed: not readable here
+    if (!r.headers.get("Content-Encoding").empty()) {
+      // Compressed although not asked to be: it cannot be read here, so it does not pass.
+      ex.record.errorDetail = "content-guard: compressed answer";
+      noteRefusal(ex, "content-guard");
+      co_return jsonReply(ex, 502, errorBody(wire, 502, "the answer could not be checked"));
+    }
     std::string body;
     exchange::ReadResult read = co_await exchange::readBody(*r.body, body, g_.maxResponseBodySize);
     if (read != exchange::ReadResult::Complete) {

@@ -193,19 +193,19 @@ class LlmEndpoint final : public Handler {
       : e_(e), next_(std::move(next)), coolUntil_(e_.backends.size()) {}
 
   awaitable<void> handle(Exchange& ex) const override {
-    auto* record = ex.arena.make<exchange::AiRecord>();
     const Backend& primary = e_.backends[0];
-    record->provider = providerName(primary.target.kind);
-    record->clientFormat = wireName(e_.client);
-    ex.record.ai = record;
     if (ex.request.method != "POST" || ex.request.path.ends_with("/count_tokens") ||
         ex.request.path.ends_with("/embeddings")) {
       // Anything but a completion (a model list, token counting, embeddings) goes through as
-      // it is, with the provider's key.
+      // it is, with the provider's key; it is not an LLM call for the metrics.
       swapCredentials(ex, primary);
       co_await next_->handle(ex);
       co_return;
     }
+    auto* record = ex.arena.make<exchange::AiRecord>();
+    record->provider = providerName(primary.target.kind);
+    record->clientFormat = wireName(e_.client);
+    ex.record.ai = record;
 
     // 1. The request body, read once (bounded).
     if (auto length = ex.request.body ? ex.request.body->length() : std::optional<uint64_t>(0);
@@ -259,8 +259,9 @@ class LlmEndpoint final : public Handler {
     size_t last = e_.backends.size() - 1;
     int64_t now = steadyNanos();
     size_t first = 0;
-    while (first < last && coolUntil_[first].load(std::memory_order_relaxed) > now) ++first;
     for (size_t i = first; i <= last; ++i) {
+      // A provider set aside by its Retry-After is skipped, unless it is the last one left.
+      if (i < last && coolUntil_[i].load(std::memory_order_relaxed) > now) continue;
       const Backend& b = e_.backends[i];
       std::string backendModel = b.model.empty() ? model : b.model;
       ex.request.headers = clientHeaders;

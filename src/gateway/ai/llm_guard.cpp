@@ -138,6 +138,12 @@ std::string requestText(const json::value& body, bool all) {
   const json::object& o = body.get_object();
   const json::value* messages = o.if_contains("messages");
   if (all) appendText(text, o.if_contains("system"));
+  if (all) appendText(text, o.if_contains("instructions"));
+  if (!messages) messages = o.if_contains("input");  // the Responses API: a string or items
+  if (messages && messages->is_string()) {
+    appendText(text, messages);
+    return text;
+  }
   if (!messages || !messages->is_array()) return text;
   const json::array& list = messages->get_array();
   for (size_t i = list.size(); i-- > 0;) {
@@ -170,6 +176,12 @@ std::string answerText(std::string_view body, bool stream) {
       }
     }
     if (const json::value* content = o.if_contains("content"); content && content->is_array()) appendText(text, content);
+    // The Responses API: output items of a whole answer, text deltas of a stream.
+    if (const json::value* output = o.if_contains("output"); output && output->is_array())
+      for (const json::value& item : output->get_array())
+        if (item.is_object()) appendText(text, item.get_object().if_contains("content"));
+    if (stringField(o, "type") == "response.output_text.delta")
+      if (const json::value* piece = o.if_contains("delta"); piece && piece->is_string()) text += piece->get_string();
     if (const json::value* delta = o.if_contains("delta"); delta && delta->is_object())
       if (const json::value* piece = delta->get_object().if_contains("text"); piece && piece->is_string())
         text += piece->get_string();
@@ -251,12 +263,18 @@ awaitable<Verdict> ask(std::shared_ptr<const Guard> guard, exchange::WorkerConte
   co_return guard->blockWhen.evaluate(document) ? Verdict::Block : Verdict::Allow;
 }
 
+// The text each guard checks: the last user message, or everything (its `content`).
+struct Texts {
+  std::string last, all;
+  const std::string& of(const Guard& g) const { return g.allContent ? all : last; }
+};
+
 // Asks every guard at once. Returns the first Block (the others are cancelled), else an Error
 // if any guard failed, else Allow; `by` names the deciding guard.
-awaitable<Verdict> askAll(const Compiled& c, Exchange& ex, const std::string& text, std::string& by) {
+awaitable<Verdict> askAll(const Compiled& c, Exchange& ex, const Texts& texts, std::string& by) {
   if (c.guards.size() == 1) {
     by = c.guards[0]->name;
-    co_return co_await ask(c.guards[0], ex.worker, ex.connection, text);
+    co_return co_await ask(c.guards[0], ex.worker, ex.connection, texts.of(*c.guards[0]));
   }
   struct Race {
     explicit Race(asio::io_context& io, size_t n) : wake(io), signals(n) {}
@@ -283,7 +301,7 @@ awaitable<Verdict> askAll(const Compiled& c, Exchange& ex, const std::string& te
           }
           if (v == Verdict::Error && race->failedBy < 0) race->failedBy = int(i);
           if (--race->pending == 0) race->wake.cancel();
-        }(race, i, c.guards[i], ex.worker, ex.connection, text),
+        }(race, i, c.guards[i], ex.worker, ex.connection, texts.of(*c.guards[i])),
         asio::bind_cancellation_slot(race->signals[i].slot(), asio::detached));
   }
   co_await race->wake.async_wait(nothrow);
@@ -315,10 +333,10 @@ class LlmGuard final : public Handler {
       ex.request.headers.remove("Transfer-Encoding");
       boost::system::error_code ec;
       json::value parsed = json::parse(*body, ec);
-      std::string text = ec ? *body : requestText(parsed, c_.guards[0]->allContent);
-      if (!text.empty()) {
+      Texts texts{ec ? *body : requestText(parsed, false), ec ? *body : requestText(parsed, true)};
+      if (!texts.last.empty() || !texts.all.empty()) {
         std::string by;
-        Verdict v = co_await askAll(c_, ex, text, by);
+        Verdict v = co_await askAll(c_, ex, texts, by);
         if (v == Verdict::Block || (v == Verdict::Error && !c_.allowOnError)) {
           ex.record.errorDetail = v == Verdict::Block ? "llm-guard blocked the request" : "llm-guard unavailable";
           noteRefusal(ex, "llm-guard");
@@ -341,7 +359,7 @@ class LlmGuard final : public Handler {
     std::string text = answerText(body, stream);
     if (!text.empty()) {
       std::string by;
-      Verdict v = co_await askAll(c_, ex, text, by);
+      Verdict v = co_await askAll(c_, ex, Texts{text, text}, by);
       if (v == Verdict::Block || (v == Verdict::Error && !c_.allowOnError)) {
         ex.record.errorDetail = v == Verdict::Block ? "llm-guard blocked the answer" : "llm-guard unavailable";
         noteRefusal(ex, "llm-guard");

@@ -465,12 +465,14 @@ class SemanticCache final : public Handler {
       co_return;
     }
     if (!r.headers.get("Content-Encoding").empty()) co_return;
-    std::string answer;
-    if (co_await exchange::readBody(*r.body, answer, kMaxKeptAnswer) != exchange::ReadResult::Complete) {
-      ex.record.errorDetail = "semantic-cache: the answer broke off";
-      r.body = ex.arena.make<exchange::BrokenBody>();
+    auto* kept = ex.arena.make<std::string>();
+    exchange::ReadResult answerRead = co_await exchange::readBody(*r.body, *kept, kMaxKeptAnswer);
+    if (answerRead != exchange::ReadResult::Complete) {
+      // Too large to keep (or broken): passed on as it is, uncached.
+      r.body = ex.arena.make<exchange::PrefixedBody>(*kept, exchange::restOf(ex.arena, answerRead, r.body), r.body->length());
       co_return;
     }
+    std::string answer = *kept;
     json::value a = json::parse(answer, ec);
     if (!ec && a.is_object() && plainAnswer(a.get_object(), wire))
       keep(c_.state, c_.sharing, ex.worker, scope, question, std::move(*vector), answer);
