@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
@@ -162,7 +163,7 @@ Usage converseUsage(const json::value* usage) {
   if (!o) return u;
   auto number = [&](std::string_view key) -> int64_t {
     const json::value* v = o->if_contains(key);
-    return v && v->is_number() ? v->to_number<int64_t>() : 0;
+    return integerOf(v);
   };
   u.known = true;
   u.cachedInput = number("cacheReadInputTokens");
@@ -322,7 +323,7 @@ class ConverseToOpenAI final : public StreamTranslator {
  private:
   static int blockIndex(const json::object& event) {
     const json::value* v = event.if_contains("contentBlockIndex");
-    return v && v->is_number() ? v->to_number<int>() : 0;
+    return int(std::clamp<int64_t>(integerOf(v), 0, 1 << 20));
   }
   json::object base() const {
     return json::object{{"id", "chatcmpl-bedrock"}, {"object", "chat.completion.chunk"}, {"created", created_}, {"model", model_}};

@@ -175,7 +175,7 @@ Usage geminiUsage(const json::value* usageMetadata) {
   if (!m) return u;
   auto number = [&](std::string_view key) -> int64_t {
     const json::value* v = m->if_contains(key);
-    return v && v->is_number() ? v->to_number<int64_t>() : 0;
+    return integerOf(v);
   };
   u.known = true;
   u.input = number("promptTokenCount");

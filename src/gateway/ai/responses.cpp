@@ -1,5 +1,6 @@
 #include "gateway/ai/responses.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
@@ -290,7 +291,7 @@ class ChatToResponses final : public StreamTranslator {
     const json::object* call = objectOf(&c);
     if (!call) return;
     const json::value* indexValue = call->if_contains("index");
-    int index = indexValue && indexValue->is_number() ? indexValue->to_number<int>() : 0;
+    int index = int(std::clamp<int64_t>(integerOf(indexValue), 0, 1 << 20));
     const json::object* function = objectOf(call->if_contains("function"));
     auto it = calls_.find(index);
     if (it == calls_.end()) {

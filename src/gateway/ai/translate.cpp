@@ -13,6 +13,20 @@ namespace causeway::gateway::ai {
 
 namespace json = boost::json;
 
+int64_t integerOf(const json::value* v) {
+  if (!v) return 0;
+  if (v->is_int64()) return v->get_int64();
+  if (v->is_uint64()) return v->get_uint64() > uint64_t(INT64_MAX) ? INT64_MAX : int64_t(v->get_uint64());
+  if (v->is_double()) {
+    double d = v->get_double();
+    if (!(d == d)) return 0;  // NaN
+    if (d >= 9.2e18) return INT64_MAX;
+    if (d <= -9.2e18) return INT64_MIN;
+    return int64_t(d);
+  }
+  return 0;
+}
+
 const json::value* field(const json::object& o, std::string_view key) {
   auto it = o.find(key);
   return it == o.end() ? nullptr : &it->value();
@@ -36,13 +50,6 @@ const json::array* arrayField(const json::object& o, std::string_view key) {
   return v && v->is_array() ? &v->get_array() : nullptr;
 }
 
-int64_t intOf(const json::value* v) {
-  if (!v) return 0;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return int64_t(v->get_uint64());
-  if (v->is_double()) return int64_t(v->get_double());
-  return 0;
-}
 
 void copyIf(const json::object& in, std::string_view from, json::object& out, std::string_view to) {
   if (const json::value* v = field(in, from); v && !v->is_null()) out[to] = *v;
@@ -188,8 +195,8 @@ bool openAIToAnthropicRequest(const json::object& in, json::object& out,
   out["messages"] = std::move(turns);
 
   int64_t maxTokens = options.defaultMaxTokens;
-  if (const json::value* v = field(in, "max_completion_tokens"); v && !v->is_null()) maxTokens = intOf(v);
-  else if (const json::value* v = field(in, "max_tokens"); v && !v->is_null()) maxTokens = intOf(v);
+  if (const json::value* v = field(in, "max_completion_tokens"); v && !v->is_null()) maxTokens = integerOf(v);
+  else if (const json::value* v = field(in, "max_tokens"); v && !v->is_null()) maxTokens = integerOf(v);
   out["max_tokens"] = maxTokens;
 
   if (const json::value* stop = field(in, "stop"); stop && !stop->is_null()) {
@@ -317,7 +324,7 @@ bool anthropicToOpenAIRequest(const json::object& in, json::object& out,
   }
   out["messages"] = std::move(converted);
   if (const json::value* v = field(in, "max_tokens"); v && !v->is_null())
-    out[options.maxCompletionTokens ? "max_completion_tokens" : "max_tokens"] = intOf(v);
+    out[options.maxCompletionTokens ? "max_completion_tokens" : "max_tokens"] = integerOf(v);
   copyIf(in, "stop_sequences", out, "stop");
   copyIf(in, "temperature", out, "temperature");
   copyIf(in, "top_p", out, "top_p");
@@ -372,14 +379,14 @@ Usage usageOf(Wire wire, const json::value* usage) {
   const json::object& o = usage->get_object();
   u.known = true;
   if (wire == Wire::OpenAIChat) {
-    u.input = intOf(field(o, "prompt_tokens"));
-    u.output = intOf(field(o, "completion_tokens"));
+    u.input = integerOf(field(o, "prompt_tokens"));
+    u.output = integerOf(field(o, "completion_tokens"));
     if (const json::object* details = objectField(o, "prompt_tokens_details"))
-      u.cachedInput = intOf(field(*details, "cached_tokens"));
+      u.cachedInput = integerOf(field(*details, "cached_tokens"));
   } else {
-    u.cachedInput = intOf(field(o, "cache_read_input_tokens"));
-    u.input = intOf(field(o, "input_tokens")) + u.cachedInput + intOf(field(o, "cache_creation_input_tokens"));
-    u.output = intOf(field(o, "output_tokens"));
+    u.cachedInput = integerOf(field(o, "cache_read_input_tokens"));
+    u.input = integerOf(field(o, "input_tokens")) + u.cachedInput + integerOf(field(o, "cache_creation_input_tokens"));
+    u.output = integerOf(field(o, "output_tokens"));
   }
   return u;
 }

@@ -49,6 +49,8 @@ std::string_view anthropicStopReason(std::string_view openAIFinishReason);
 std::string errorMessageOf(std::string_view body);
 
 // Helpers over boost::json that never throw.
+// A number as an integer (a fraction truncated, out of range clamped; 0 when not a number).
+int64_t integerOf(const boost::json::value* v);
 const boost::json::value* field(const boost::json::object& o, std::string_view key);
 std::string_view stringField(const boost::json::object& o, std::string_view key);
 
