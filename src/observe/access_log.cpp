@@ -35,8 +35,10 @@ HeaderMode parseMode(std::string_view text, HeaderMode fallback) {
 }
 
 bool sensitive(std::string_view canonicalName) {
+  // The AI gateway's provider keys travel in these too.
   return canonicalName == "Authorization" || canonicalName == "Proxy-Authorization" || canonicalName == "Cookie" ||
-         canonicalName == "Set-Cookie";
+         canonicalName == "Set-Cookie" || canonicalName == "X-Api-Key" || canonicalName == "Api-Key" ||
+         canonicalName == "X-Goog-Api-Key" || canonicalName == "X-Amz-Security-Token";
 }
 
 std::string subjectText(X509* cert) {

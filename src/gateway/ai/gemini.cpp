@@ -3,6 +3,7 @@
 #include <chrono>
 #include <map>
 
+#include "gateway/ai/sigv4.h"
 #include "gateway/ai/sse.h"
 
 namespace causeway::gateway::ai {
@@ -65,7 +66,8 @@ int64_t now() {
 }  // namespace
 
 std::string geminiPath(std::string_view model, bool stream) {
-  std::string path = "/v1beta/models/" + std::string(model);
+  // Percent-encoded: the model may come from the client and must not reach another path.
+  std::string path = "/v1beta/models/" + uriEncode(model, false);
   return path + (stream ? ":streamGenerateContent?alt=sse" : ":generateContent");
 }
 
