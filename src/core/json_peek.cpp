@@ -130,17 +130,20 @@ std::optional<std::string> peekTopLevelString(std::string_view json, std::string
   Scanner scan(json);
   if (!scan.eat('{')) return std::nullopt;
   if (scan.eat('}')) return std::nullopt;
+  std::optional<std::string> found;
   for (;;) {
     std::string name;
     if (!scan.string(&name) || !scan.eat(':')) return std::nullopt;
     if (name == key) {
-      if (scan.peek() != '"') return std::nullopt;
-      std::string value;
-      if (!scan.string(&value)) return std::nullopt;
-      return value;
+      // Twice is refused: parsers differ on which one counts, and the router must read the
+      // same model as the handler that parses the body afterwards.
+      if (found || scan.peek() != '"') return std::nullopt;
+      found.emplace();
+      if (!scan.string(&*found)) return std::nullopt;
+    } else if (!scan.skipValue()) {
+      return std::nullopt;
     }
-    if (!scan.skipValue()) return std::nullopt;
-    if (scan.eat('}')) return std::nullopt;
+    if (scan.eat('}')) return found;
     if (!scan.eat(',')) return std::nullopt;
   }
 }

@@ -1,8 +1,8 @@
 // Reads one string member of a JSON object's top level without building a document: what
 // routing needs from an LLM request (its "model") before any handler has parsed the body.
 // The scan skips nested values (strings with escapes, objects, arrays, literals) without
-// recursion and stops at the member; a body that is not a JSON object, or is malformed before
-// the member, yields nothing.
+// recursion and reads the whole object; a body that is not a well-formed JSON object (up to
+// its closing brace), or holds the member twice or not as a string, yields nothing.
 #pragma once
 
 #include <optional>

@@ -136,7 +136,13 @@ awaitable<void> routeAndServe(exchange::Exchange& ex, const runtime::EntryPoint&
   input.headers = &ex.request.headers;
   input.clientIp = &info.peerIp;
   const router::RouteTable<runtime::RouteTargetPtr>& table = info.tls ? routes.tlsTable : routes.table;
-  if (table.usesModel()) input.model = co_await peekModel(ex);
+  // The body is read for its model only when the model can decide the route (a request to a
+  // path no Model() router serves is routed without waiting for, or buffering, its body).
+  input.modelUnread = table.usesModel();
+  if (input.modelUnread && table.modelDecides(input)) {
+    input.modelUnread = false;
+    input.model = co_await peekModel(ex);
+  }
   const runtime::RouteTargetPtr* target = table.match(input);
   if (!target && !input.model.empty()) {
     unknownModel(ex, input.model);

@@ -35,6 +35,17 @@ double TokenBudget::available(const State& s, int64_t now) const {
   return limit_ - (s.value + s.previous * overlap);
 }
 
+namespace {
+
+// A wait in nanoseconds from a double that may be huge (a need far over the limit): clamped to
+// [1 ns, 100 years] before the conversion, which would otherwise be undefined.
+int64_t clampedNanos(double nanos) {
+  if (!(nanos > 1)) return 1;
+  return nanos >= 3.1e18 ? int64_t(3.1e18) : int64_t(std::ceil(nanos));
+}
+
+}  // namespace
+
 TokenBudget::Decision TokenBudget::check(const std::string& source, int64_t now, double need) {
   std::lock_guard lock(mutex_);
   State& s = sources_[source];
@@ -46,12 +57,12 @@ TokenBudget::Decision TokenBudget::check(const std::string& source, int64_t now,
   d.allowed = false;
   double missing = required - d.remaining;
   if (kind_ == Kind::Bucket) {
-    d.retryAfter = Nanos(int64_t(std::ceil(missing * double(period_) / limit_)));
+    d.retryAfter = Nanos(clampedNanos(missing * double(period_) / limit_));
   } else {
     // The previous window's share shrinks as time passes; the current one clears at its end.
     double perNano = s.previous / double(period_);
     int64_t toWindowEnd = s.stamp + period_ - now;
-    int64_t wait = perNano > 0 ? int64_t(std::ceil(missing / perNano)) : toWindowEnd;
+    int64_t wait = perNano > 0 ? clampedNanos(missing / perNano) : toWindowEnd;
     d.retryAfter = Nanos(std::clamp<int64_t>(wait, 1, toWindowEnd + period_));
   }
   if (sources_.size() > maxSources_) trim(now);

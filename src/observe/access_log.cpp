@@ -34,13 +34,6 @@ HeaderMode parseMode(std::string_view text, HeaderMode fallback) {
   return fallback;
 }
 
-bool sensitive(std::string_view canonicalName) {
-  // The AI gateway's provider keys travel in these too.
-  return canonicalName == "Authorization" || canonicalName == "Proxy-Authorization" || canonicalName == "Cookie" ||
-         canonicalName == "Set-Cookie" || canonicalName == "X-Api-Key" || canonicalName == "Api-Key" ||
-         canonicalName == "X-Goog-Api-Key" || canonicalName == "X-Amz-Security-Token";
-}
-
 std::string subjectText(X509* cert) {
   std::string out;
   X509_NAME* name = cert ? X509_get_subject_name(cert) : nullptr;
@@ -343,7 +336,7 @@ void AccessLog::collectHeaders(const http::Headers& headers, bool request, std::
   std::erase_if(out, [&](LogHeader& h) {
     HeaderMode mode = options_.modeOf(h.name);
     if (mode == HeaderMode::Drop) return true;
-    if (mode == HeaderMode::Redact || sensitive(h.name)) h.value = "REDACTED";
+    if (mode == HeaderMode::Redact || secretHeader(h.name)) h.value = "REDACTED";
     return false;
   });
   std::sort(out.begin(), out.end(), [](const LogHeader& a, const LogHeader& b) { return a.name < b.name; });

@@ -99,6 +99,13 @@ std::string cipherLabel(std::string_view opensslName) {
   return it == names.end() ? std::string("unknown") : it->second;
 }
 
+bool secretHeader(std::string_view name) {
+  for (std::string_view secret : {"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "X-Api-Key",
+                                  "Api-Key", "X-Goog-Api-Key", "X-Amz-Security-Token"})
+    if (iequals(name, secret)) return true;
+  return false;
+}
+
 std::string_view protoText(const exchange::Request& request) {
   if (request.versionMajor == 2) return "HTTP/2.0";
   if (request.versionMajor == 1 && request.versionMinor == 0) return "HTTP/1.0";

@@ -32,6 +32,12 @@ std::string_view tlsVersionLabel(std::string_view connectionVersion);
 // the same in both. "unknown" when OpenSSL does not know the name.
 std::string cipherLabel(std::string_view opensslName);
 
+// Headers whose values are credentials (case-insensitive): Authorization, Proxy-Authorization,
+// Cookie, Set-Cookie, and the headers the AI gateway carries provider keys in (X-Api-Key,
+// Api-Key, X-Goog-Api-Key, X-Amz-Security-Token). Access logs and trace attributes show them
+// as "REDACTED" whatever the configuration asks (docs/security.md).
+bool secretHeader(std::string_view name);
+
 // "HTTP/1.1", "HTTP/1.0", "HTTP/2.0" (Go's Request.Proto).
 std::string_view protoText(const exchange::Request& request);
 // "1.1", "1.0", "2" (OpenTelemetry network.protocol.version).

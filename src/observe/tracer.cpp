@@ -33,6 +33,11 @@ void captureHeaders(SpanJson& span, const http::Headers& headers, const std::vec
     if (values.empty()) continue;
     std::string key(prefix);
     key += toLower(name);
+    if (secretHeader(name)) {
+      std::vector<std::string_view> redacted(values.size(), "REDACTED");
+      span.attribute(key, redacted);
+      continue;
+    }
     span.attribute(key, values);
   }
 }

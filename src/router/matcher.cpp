@@ -131,7 +131,7 @@ bool Matcher::matches(const MatchInput& input) const {
   case MatcherKind::ClientIp:
     return input.clientIp != nullptr && network.contains(*input.clientIp);
   case MatcherKind::Model:
-    return !input.model.empty() && globMatches(value, input.model);
+    return input.modelUnread || (!input.model.empty() && globMatches(value, input.model));
   }
   return false;
 }

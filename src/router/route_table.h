@@ -40,13 +40,27 @@ public:
     for (const Entry& entry : entries_)
       rules.push_back(entry.rule.get());
     index_.build(std::move(rules));
-    usesModel_ = false;
-    for (const Entry& entry : entries_) usesModel_ = usesModel_ || entry.rule->usesModel();
+    usesModel_ = negatesModel_ = false;
+    for (const Entry& entry : entries_) {
+      usesModel_ = usesModel_ || entry.rule->usesModel();
+      negatesModel_ = negatesModel_ || entry.rule->negatesModel();
+    }
     built_ = true;
   }
 
   // Some rule of the table holds a Model() matcher (MatchInput::model must be filled in).
   bool usesModel() const { return usesModel_; }
+
+  // Whether the body's model can change the outcome of match() for this request, looked up with
+  // `input.modelUnread` set: the entry that would win if every Model() matched holds a Model()
+  // matcher (or some rule negates one, when only reading tells). Otherwise that entry, or no
+  // entry, is the answer whatever the model is, and the body need not be read before routing.
+  bool modelDecides(const MatchInput& input) const {
+    if (!built_ || !usesModel_) return false;
+    if (negatesModel_) return true;
+    size_t position = index_.findFirst(input);
+    return position != detail::RouteIndex::npos && entries_[position].rule->usesModel();
+  }
 
   // The value of the highest-priority entry whose rule matches, or nullptr (none matches, or
   // build() has not run since the last add()). The pointer lives as long as the table.
@@ -76,6 +90,7 @@ private:
   detail::RouteIndex index_;
   bool built_ = false;
   bool usesModel_ = false;
+  bool negatesModel_ = false;
 };
 
 } // namespace causeway::router

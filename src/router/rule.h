@@ -39,6 +39,9 @@ struct MatchInput {
   // The JSON body's top-level "model" (the AI gateway's Model() matcher); "" when the body was
   // not read (no rule of the entryPoint uses Model) or has none.
   std::string_view model;
+  // The body has not been read yet: every Model() matcher counts as matching, so that a lookup
+  // tells whether the model could decide the route at all (RouteTable::modelDecides).
+  bool modelUnread = false;
 };
 
 // A rule's parse or compile error. `offset` is the byte offset into the rule text of the
@@ -80,6 +83,8 @@ public:
 
   // True when the rule holds a Model() matcher: the request body must be read before routing.
   bool usesModel() const { return program_.hasMatcher(detail::MatcherKind::Model); }
+  // True when a Model() matcher sits under `!`: assuming it matches can then hide a match.
+  bool negatesModel() const { return program_.negates(detail::MatcherKind::Model); }
 
   // The rule text as compiled.
   std::string_view text() const { return text_; }

@@ -67,6 +67,25 @@ uint32_t Program::addList(Op op, std::span<const uint32_t> children) {
   return uint32_t(nodes_.size() - 1);
 }
 
+bool Program::negates(MatcherKind kind) const {
+  auto holds = [&](auto&& self, uint32_t index) -> bool {
+    const Node& node = nodes_[index];
+    switch (node.op) {
+    case Op::Leaf: return matchers_[node.first].kind == kind;
+    case Op::Not: return self(self, node.first);
+    case Op::And:
+    case Op::Or:
+      for (uint32_t i = 0; i < node.count; ++i)
+        if (self(self, children_[node.first + i])) return true;
+      return false;
+    }
+    return false;
+  };
+  for (const Node& node : nodes_)
+    if (node.op == Op::Not && holds(holds, node.first)) return true;
+  return false;
+}
+
 bool Program::evaluate(uint32_t index, const MatchInput& input) const {
   const Node& node = nodes_[index];
   switch (node.op) {

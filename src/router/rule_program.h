@@ -89,6 +89,8 @@ public:
       if (m.kind == kind) return true;
     return false;
   }
+  // Some matcher of `kind` sits below a Not node.
+  bool negates(MatcherKind kind) const;
 
   static constexpr uint32_t kNone = UINT32_MAX;
 

@@ -104,7 +104,10 @@ def test_api_key_and_wrong_secret(setup):
     assert ok["ok"], ok
     assert bedrock.requests[-1]["headers"]["authorization"] == "Bearer bedrock-api-key"
     refused = run_ai("openai", cw.url("web", "/wrong/v1"), {"model": "x", "messages": [{"role": "user", "content": "hi"}]})
-    assert not refused["ok"] and refused["status"] == 403
+    # The provider refused the gateway's own credentials: a 502 that says so, not the
+    # provider's 403 (its message is about a key the client never sent).
+    assert not refused["ok"] and refused["status"] == 502, refused
+    assert "refused the gateway's credentials (403)" in json.dumps(refused)
 
 
 def test_throttling_reaches_the_client_in_its_format(setup):

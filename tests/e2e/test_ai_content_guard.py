@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from fake_llm import FakeLLM
+from fake_llm import TOOL_ARGUMENTS, FakeLLM
 from harness import Causeway, wait_until
 from mwkit import wait_log
 
@@ -18,7 +18,7 @@ KEY = "sk-provider-secret"
 CARD = "4111 1111 1111 1111"
 
 
-def dynamic(fake):
+def dynamic(fake, ollama):
     routes = {
         "req-block": "{detectors: [email, creditCard]}",
         "req-mask": "{detectors: [email, creditCard], action: mask}",
@@ -28,19 +28,24 @@ def dynamic(fake):
     lines = ["http:", "  routers:"]
     for name in routes:
         lines.append(f'    {name}: {{rule: "PathPrefix(`/{name}/`)", service: llm, middlewares: [{name}, chat]}}')
+    # The same masking guard before an Ollama provider, which streams a tool call whole, in one
+    # event carrying its id and name with the arguments.
+    lines.append('    resp-mask-ol: {rule: "PathPrefix(`/resp-mask-ol/`)", service: ollama, middlewares: [resp-mask, chat-ol]}')
     lines.append("  middlewares:")
     for name, options in routes.items():
         lines.append(f"    {name}: {{content-guard: {options}}}")
     lines.append('    chat: {chat-completion: {token: "env:CW_AI_KEY", model: gpt-4o-mini}}')
+    lines.append('    chat-ol: {chat-completion: {provider: ollama, model: llama3.2}}')
     lines.append("  services:")
     lines.append(f'    llm: {{loadBalancer: {{passHostHeader: false, servers: [{{url: "{fake.url}"}}]}}}}')
+    lines.append(f'    ollama: {{loadBalancer: {{passHostHeader: false, servers: [{{url: "{ollama.url}"}}]}}}}')
     return "\n".join(lines) + "\n"
 
 
 @pytest.fixture(scope="module")
 def setup():
-    fake = FakeLLM("openai", expected_key=KEY)
-    cw = Causeway(dynamic={"ai.yml": dynamic(fake)}, env={"CW_AI_KEY": KEY})
+    fake, ollama = FakeLLM("openai", expected_key=KEY), FakeLLM("ollama")
+    cw = Causeway(dynamic={"ai.yml": dynamic(fake, ollama)}, env={"CW_AI_KEY": KEY})
     try:
         wait_log(cw, "configuration published")
         wait_until(lambda: chat(cw, "req-mask", "hello")[0] == 200, message="the AI routers")
@@ -48,10 +53,14 @@ def setup():
     finally:
         cw.stop()
         fake.close()
+        ollama.close()
 
 
-def chat(cw, route, text, stream=False, anthropic=False):
-    body = json.dumps({"model": "m", "stream": stream, "messages": [{"role": "user", "content": text}]}).encode()
+def chat(cw, route, text, stream=False, anthropic=False, tools=None):
+    request = {"model": "m", "stream": stream, "messages": [{"role": "user", "content": text}]}
+    if tools:
+        request["tools"] = tools
+    body = json.dumps(request).encode()
     headers = {"Content-Type": "application/json"}
     if anthropic:
         headers["anthropic-version"] = "2023-06-01"
@@ -123,6 +132,37 @@ def test_streamed_answer_finds_a_card_split_over_events(setup):
     text, error = stream_text(body)
     assert error is not None and "creditCard" in error["message"]
     assert "1111" not in text
+
+
+WEATHER_TOOL = {"type": "function", "function": {"name": "get_weather", "description": "weather of a city",
+                                                 "parameters": {"type": "object",
+                                                                "properties": {"city": {"type": "string"}}}}}
+
+
+@pytest.mark.parametrize("route", ["resp-mask", "resp-mask-ol"])
+def test_streamed_tool_call_passes_whole_through_the_hold_back(setup, route):
+    cw, _ = setup
+    status, body = chat(cw, route, "what is the weather in Paris", stream=True, tools=[WEATHER_TOOL])
+    assert status == 200, body
+    calls, finish = {}, None
+    for line in body.decode().splitlines():
+        if not line.startswith("data: ") or line == "data: [DONE]":
+            continue
+        for choice in json.loads(line[6:]).get("choices", []):
+            finish = choice.get("finish_reason") or finish
+            for call in choice.get("delta", {}).get("tool_calls") or []:
+                entry = calls.setdefault(call["index"], {"ids": [], "names": [], "arguments": ""})
+                if call.get("id"):
+                    entry["ids"].append(call["id"])
+                function = call.get("function") or {}
+                if function.get("name"):
+                    entry["names"].append(function["name"])
+                entry["arguments"] += function.get("arguments") or ""
+    # One call, its id and name sent once, its arguments whole and in order.
+    assert list(calls) == [0], body
+    assert len(calls[0]["ids"]) == 1 and calls[0]["names"] == ["get_weather"], calls
+    assert json.loads(calls[0]["arguments"]) == json.loads(TOOL_ARGUMENTS)
+    assert finish == "tool_calls"
 
 
 def test_unknown_detector_is_a_configuration_error(tmp_path):

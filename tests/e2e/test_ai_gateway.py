@@ -780,3 +780,41 @@ def test_budget_counts_tokens_of_a_cut_stream(cw, fakes):
                                  headers={"X-User": user})
     assert status == 429, body
     assert_client_error("anthropic", headers, body, "rate_limit_error")
+
+
+# ---- what passes through besides completions -------------------------------------------------
+
+def raw_request(cw, method, path, headers=None, body=None):
+    conn = http.client.HTTPConnection("127.0.0.1", cw.port(), timeout=20)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+def test_model_list_passes_with_the_provider_key_and_without_the_clients(cw, fakes):
+    fake = fakes["openai"]
+    status, _, _ = raw_request(cw, "GET", "/oa/v1/models?key=AIza-client-secret&limit=2",
+                               {"Authorization": f"Bearer {CLIENT_KEY}", "x-goog-api-key": CLIENT_KEY})
+    assert status == 404  # the fake lists no models; what matters is what it received
+    (req,) = fake.requests
+    assert req["method"] == "GET" and req["path"] == "/oa/v1/models"
+    assert req["query"] == {"limit": "2"}, "the client's key= query parameter reached the provider"
+    assert_provider_auth(req, "openai")
+    assert "x-goog-api-key" not in req["headers"]
+
+
+@pytest.mark.parametrize("method, path, status", [("DELETE", "/oa/v1/files/file-1", 405),
+                                                  ("PUT", "/oa/v1/files/file-1", 405),
+                                                  ("GET", "/oa/v1/files", 404),
+                                                  ("GET", "/oa/v1/responses/resp_1", 404)])
+def test_other_requests_never_reach_the_provider_with_its_key(cw, fakes, method, path, status):
+    got, headers, body = raw_request(cw, method, path, {"Authorization": f"Bearer {CLIENT_KEY}"},
+                                     body=b"" if method == "PUT" else None)
+    assert got == status, body
+    assert json.loads(body)["error"]["message"]
+    if status == 405:
+        assert "POST" in headers["allow"]
+    assert not fakes["openai"].requests

@@ -6,6 +6,7 @@ the FAKES of fake_llm.py.
 
 Reference: docs/ai-gateway.md, "Routing by model"."""
 import json
+import socket
 import urllib.request
 
 import pytest
@@ -26,7 +27,9 @@ http:
     gpt: {{rule: "Path(`/v1/chat/completions`) && Model(`gpt-*`)", service: openai, middlewares: [oa]}}
     claude: {{rule: "Path(`/v1/chat/completions`) && Model(`claude-*`)", service: anthropic, middlewares: [an]}}
     claude-native: {{rule: "Path(`/v1/messages`) && Model(`claude-*`)", service: anthropic, middlewares: [native]}}
+    upload: {{rule: "PathPrefix(`/upload`)", service: noop@internal, middlewares: [moved]}}
   middlewares:
+    moved: {{redirectRegex: {{regex: "^(.*)/upload$", replacement: "${{1}}/elsewhere"}}}}
     oa: {{chat-completion: {{token: "env:CW_AI_KEY"}}}}
     an: {{chat-completion: {{provider: anthropic, token: "env:CW_AI_KEY"}}}}
     native: {{messages-api: {{provider: anthropic, token: "env:CW_AI_KEY"}}}}
@@ -84,3 +87,24 @@ def test_a_body_without_a_model_matches_no_model_rule(setup):
     cw, _, _ = setup
     assert post(cw, "/v1/chat/completions", b"{not json")[0] == 404
     assert post(cw, "/v1/chat/completions", {"messages": []})[0] == 404
+
+
+def test_a_route_the_model_cannot_decide_is_not_held_for_the_body(setup):
+    """Only a request the model could route is read before routing: a POST to another path gets
+    its answer while its body is still on the way."""
+    cw, _, _ = setup
+    with socket.create_connection(("127.0.0.1", cw.port()), timeout=5) as s:
+        s.sendall(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" + b"x" * 10)
+        s.settimeout(3)
+        head = s.recv(4096)
+    assert head.startswith(b"HTTP/1.1 30"), head
+    assert b"/elsewhere" in head
+
+
+def test_a_model_given_twice_matches_no_model_rule(setup):
+    cw, openai, _ = setup
+    before = len(openai.requests)
+    body = b'{"model": "gpt-4o", "model": "claude-3-5-haiku", "messages": [{"role": "user", "content": "hi"}]}'
+    status, _ = post(cw, "/v1/chat/completions", body)
+    assert status == 404
+    assert len(openai.requests) == before

@@ -62,13 +62,14 @@ def by_trace(spans, trace_id):
 def test_client_trace_is_continued_and_propagated_upstream(start_whoami, start_causeway, collector):
     app = start_whoami("app")
     otel = collector()
-    cw = start_causeway(static_extra=tracing_static(otel.endpoint, capturedRequestHeaders=["X-Request-Id"],
+    cw = start_causeway(static_extra=tracing_static(otel.endpoint, capturedRequestHeaders=["X-Request-Id", "X-Api-Key"],
                                                     capturedResponseHeaders=["Content-Type"]),
                         dynamic=app_config(app.url), env=FAST_EXPORT)
     routed(cw, "app.test")
     status, _, body = curl(cw.url("web", "/api/items?id=7&secret=x"), host="app.test",
                            headers=[f"traceparent: 00-{CLIENT_TRACE}-{CLIENT_SPAN}-01", "tracestate: vendor=abc",
-                                    "X-Request-Id: req-42", "User-Agent: tracing-test/1"])
+                                    "X-Request-Id: req-42", "User-Agent: tracing-test/1",
+                                    "X-Api-Key: sk-secret-of-the-client"])
     assert status == 200
     version, trace, parent, flags = upstream_traceparent(body)
     assert (version, trace, flags) == ("00", CLIENT_TRACE, "01")
@@ -96,6 +97,9 @@ def test_client_trace_is_continued_and_propagated_upstream(start_whoami, start_c
     assert a["network.protocol.version"] == "1.1"
     assert a["user_agent.original"] == "tracing-test/1"
     assert a["http.request.header.x-request-id"] == ["req-42"]
+    # A credential header is named but never shown, even when configured (provider keys travel
+    # in these on AI routes).
+    assert a["http.request.header.x-api-key"] == ["REDACTED"]
     assert a["http.response.header.content-type"][0].startswith("text/plain")
     # ReverseProxy: CLIENT, child of the entryPoint span, and the parent the upstream saw.
     assert proxy["name"] == "ReverseProxy"

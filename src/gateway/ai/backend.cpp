@@ -71,7 +71,29 @@ std::optional<Backend> compileBackend(const ProviderOptions& o, const std::strin
   return b;
 }
 
+namespace {
+
+// The query without its `key=` parameters (Gemini's and Google's key in the URL).
+void dropQueryKey(exchange::Exchange& ex) {
+  if (!ex.request.hasQuery || ex.request.query.find("key=") == std::string_view::npos) return;
+  std::string kept;
+  std::string_view rest = ex.request.query;
+  while (!rest.empty()) {
+    size_t amp = rest.find('&');
+    std::string_view part = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    if (part == "key" || part.starts_with("key=")) continue;
+    if (!kept.empty()) kept += '&';
+    kept += part;
+  }
+  ex.request.query = ex.arena.copy(kept);
+  ex.request.hasQuery = !kept.empty();
+}
+
+}  // namespace
+
 void swapCredentials(exchange::Exchange& ex, const Backend& b) {
+  dropQueryKey(ex);
   http::Headers& h = ex.request.headers;
   for (std::string_view name : {"Authorization", "x-api-key", "api-key", "x-goog-api-key", "X-Amz-Date",
                                 "X-Amz-Security-Token"})

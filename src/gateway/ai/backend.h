@@ -66,9 +66,9 @@ struct Backend {
 std::optional<Backend> compileBackend(const ProviderOptions& o, const std::string& where,
                                       exchange::MiddlewareBuildContext& context);
 
-// The client's credentials (Authorization, x-api-key, api-key, x-goog-api-key, AWS headers)
-// replaced by `b`'s key in `b`'s header. Bedrock is signed by prepareRequest, once the body is
-// final; here it only loses the client's credentials.
+// The client's credentials (Authorization, x-api-key, api-key, x-goog-api-key, AWS headers,
+// and Gemini's `key` query parameter) replaced by `b`'s key in `b`'s header. Bedrock is signed
+// by prepareRequest, once the body is final; here it only loses the client's credentials.
 void swapCredentials(exchange::Exchange& ex, const Backend& b);
 
 // Sets up ex.request for `b`: the client's request (already with model and params) translated

@@ -59,6 +59,21 @@ uint32_t be32(const char* p) {
   return uint32_t(uint8_t(p[0])) << 24 | uint32_t(uint8_t(p[1])) << 16 | uint32_t(uint8_t(p[2])) << 8 | uint8_t(p[3]);
 }
 
+// A Converse request whose messages hold toolUse or toolResult blocks.
+bool mentionsTools(const json::object& converse) {
+  const json::array* messages = arrayOf(converse.if_contains("messages"));
+  if (!messages) return false;
+  for (const json::value& m : *messages) {
+    const json::object* message = objectOf(&m);
+    const json::array* content = message ? arrayOf(message->if_contains("content")) : nullptr;
+    if (!content) continue;
+    for (const json::value& block : *content)
+      if (const json::object* b = objectOf(&block); b && (b->contains("toolUse") || b->contains("toolResult")))
+        return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string conversePath(std::string_view model, bool stream) {
@@ -142,9 +157,14 @@ bool openAIToConverseRequest(const json::object& in, json::object& out, std::str
       spec["inputSchema"] = json::object{{"json", params ? *params : json::value(json::object{{"type", "object"}})}};
       specs.push_back(json::object{{"toolSpec", std::move(spec)}});
     }
+    // Converse has no "none": the tools are left out, unless the conversation already holds
+    // tool calls or results (Converse then requires the tools; the model may call one).
+    const json::value* choice = in.if_contains("tool_choice");
+    bool none = choice && choice->is_string() && choice->get_string() == "none";
+    if (none && !mentionsTools(out)) specs.clear();
     if (!specs.empty()) {
       json::object config{{"tools", std::move(specs)}};
-      if (const json::value* choice = in.if_contains("tool_choice")) {
+      if (choice) {
         if (choice->is_string() && choice->get_string() == "required") config["toolChoice"] = json::object{{"any", json::object{}}};
         else if (choice->is_string() && choice->get_string() == "auto") config["toolChoice"] = json::object{{"auto", json::object{}}};
         else if (const json::object* named = objectOf(choice))
@@ -163,7 +183,7 @@ Usage converseUsage(const json::value* usage) {
   if (!o) return u;
   auto number = [&](std::string_view key) -> int64_t {
     const json::value* v = o->if_contains(key);
-    return integerOf(v);
+    return tokenCountOf(v);
   };
   u.known = true;
   u.cachedInput = number("cacheReadInputTokens");
@@ -220,7 +240,7 @@ bool AwsEventStreamParser::feed(std::string_view bytes, const OnEvent& onEvent) 
       return false;
     std::string_view headers(buffer_.data() + 12, headersLength);
     std::string_view payload(buffer_.data() + 12 + headersLength, total - 16 - headersLength);
-    std::string eventType, messageType;
+    std::string eventType, messageType, exceptionType, errorCode, errorMessage;
     for (size_t at = 0; at < headers.size();) {
       size_t nameLength = uint8_t(headers[at]);
       if (at + 1 + nameLength + 1 > headers.size()) return false;
@@ -235,8 +255,27 @@ bool AwsEventStreamParser::feed(std::string_view bytes, const OnEvent& onEvent) 
       at += 2 + valueLength;
       if (name == ":event-type") eventType = value;
       else if (name == ":message-type") messageType = value;
+      else if (name == ":exception-type") exceptionType = value;
+      else if (name == ":error-code") errorCode = value;
+      else if (name == ":error-message") errorMessage = value;
     }
-    bool ok = onEvent(messageType == "event" ? std::string_view(eventType) : std::string_view("exception"), payload);
+    bool ok;
+    if (messageType == "event") {
+      ok = onEvent(eventType, payload);
+    } else {
+      // An exception carries {"message": …} with its type in a header; an error frame has its
+      // code and message in headers only. Both reach the translator as one "exception".
+      std::string message = errorMessage;
+      if (messageType == "exception") {
+        boost::system::error_code ec;
+        json::value v = json::parse(payload, ec);
+        if (!ec && v.is_object()) message = stringField(v.get_object(), "message");
+      }
+      std::string_view kind = !exceptionType.empty() ? exceptionType : errorCode;
+      if (message.empty()) message = "the provider's stream failed";
+      if (!kind.empty()) message = std::string(kind) + ": " + message;
+      ok = onEvent("exception", json::serialize(json::object{{"message", message}}));
+    }
     buffer_.erase(0, total);
     if (!ok) return false;
   }

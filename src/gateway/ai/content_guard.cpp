@@ -174,6 +174,62 @@ class GuardedStream final : public exchange::BodySource {
     return text && text->is_string() ? text : nullptr;
   }
 
+  // Which piece of the answer a text event continues: the text, one tool call's arguments, one
+  // content block (Anthropic), one output item's part (Responses). Held-back text is never
+  // carried into an event of another slot.
+  std::string slotOf(const json::value& v) const {
+    const json::object& o = v.get_object();
+    if (std::string_view type = stringField(o, "type"); type.starts_with("response.")) {
+      std::string key(type);
+      key += '/';
+      key += stringField(o, "item_id");
+      if (const json::value* part = o.if_contains("content_index"); part && part->is_int64())
+        key += "/" + std::to_string(part->get_int64());
+      return key;
+    }
+    if (wire_ != Wire::OpenAIChat) {
+      const json::value* index = o.if_contains("index");
+      return "block/" + (index ? json::serialize(*index) : std::string());
+    }
+    const json::object& delta = o.at("choices").get_array()[0].get_object().at("delta").get_object();
+    const json::value* content = delta.if_contains("content");
+    const json::value* calls = delta.if_contains("tool_calls");
+    if (!calls || (content && content->is_string() && !content->get_string().empty())) return "content";
+    const json::value* index = calls->get_array()[0].get_object().if_contains("index");
+    return "tool/" + (index ? json::serialize(*index) : std::string());
+  }
+
+  // An OpenAI chunk that ends its choice (a finish_reason beside the last text).
+  static bool finishes(const json::value& v) {
+    const json::value* choices = v.get_object().if_contains("choices");
+    if (!choices || !choices->is_array() || choices->get_array().empty()) return false;
+    const json::value& choice = choices->get_array()[0];
+    const json::value* reason = choice.is_object() ? choice.get_object().if_contains("finish_reason") : nullptr;
+    return reason && !reason->is_null();
+  }
+
+  // A later piece of the same slot: only the text field is kept, so that a tool call's id,
+  // type and name (and a role) are sent once, with the first piece.
+  void plainTemplate() {
+    if (wire_ != Wire::OpenAIChat || !template_.is_object()) return;
+    json::value* choices = template_.get_object().if_contains("choices");
+    if (!choices || !choices->is_array() || choices->get_array().empty()) return;
+    json::value& choice = choices->get_array()[0];
+    json::value* delta = choice.is_object() ? choice.get_object().if_contains("delta") : nullptr;
+    if (!delta || !delta->is_object()) return;
+    json::object& d = delta->get_object();
+    d.erase("role");
+    if (json::value* calls = d.if_contains("tool_calls"); calls && calls->is_array() && !calls->get_array().empty()) {
+      json::value& call = calls->get_array()[0];
+      if (call.is_object()) {
+        json::object& c = call.get_object();
+        c.erase("id");
+        c.erase("type");
+        if (json::value* f = c.if_contains("function"); f && f->is_object()) f->get_object().erase("name");
+      }
+    }
+  }
+
   bool event(std::string_view name, std::string_view data) {
     if (blocked_) return true;
     boost::system::error_code ec;
@@ -184,9 +240,31 @@ class GuardedStream final : public exchange::BodySource {
       if (!blocked_) appendEvent(out_, name, data);
       return true;
     }
+    std::string slot = slotOf(v);
+    if (slot != slot_) {
+      flush();
+      if (blocked_) return true;
+      slot_ = std::move(slot);
+      template_ = nullptr;
+      templateSent_ = false;
+    }
     pending_ += text->get_string();
-    template_ = v;
-    templateName_ = name;
+    // The first event of a slot stays the template until it is sent (it carries the slot's
+    // metadata); after that each later event is.
+    if (templateSent_ || template_.is_null()) {
+      template_ = v;
+      templateName_ = name;
+      if (templateSent_) plainTemplate();
+    }
+    if (wire_ == Wire::OpenAIChat && finishes(v)) {
+      release(true);
+      if (blocked_) return true;
+      *textOf(v) = json::string();
+      appendEvent(out_, name, json::serialize(v));
+      template_ = nullptr;
+      slot_.clear();
+      return true;
+    }
     release(false);
     return true;
   }
@@ -208,12 +286,14 @@ class GuardedStream final : public exchange::BodySource {
       boundary = std::max(boundary, f.offset + f.length);
       sent.push_back(f);
     }
-    if (boundary == 0) return;
+    if (boundary == 0 || template_.is_null()) return;
     std::string piece = pending_.substr(0, boundary);
     mask(g_.detectors, piece, sent);
     pending_.erase(0, boundary);
     *textOf(template_) = json::string(piece);
     appendEvent(out_, templateName_, json::serialize(template_));
+    templateSent_ = true;
+    plainTemplate();
   }
 
   void flush() {
@@ -234,8 +314,10 @@ class GuardedStream final : public exchange::BodySource {
   SseParser parser_;
   std::string out_;
   std::string pending_;
-  json::value template_;
+  json::value template_;  // the event the next piece of text is sent in
   std::string templateName_;
+  std::string slot_;
+  bool templateSent_ = false;
   bool blocked_ = false;
   bool done_ = false;
 };

@@ -111,24 +111,35 @@ std::optional<Detector> customDetector(std::string name, const std::string& patt
 }
 
 std::vector<Finding> scan(const std::vector<Detector>& detectors, std::string_view text) {
+  // `findings` stays sorted by offset and free of overlaps: each detector's matches (found in
+  // increasing order, never overlapping each other) are checked against it by binary search and
+  // merged in after the detector, so a text full of matches costs O(n log n), not O(n²).
   std::vector<Finding> findings;
+  std::vector<Finding> mine;
+  auto byOffset = [](const Finding& a, const Finding& b) { return a.offset < b.offset; };
+  auto taken = [&](size_t offset, size_t length) {
+    auto next = std::lower_bound(findings.begin(), findings.end(), Finding{offset, 0, nullptr}, byOffset);
+    if (next != findings.end() && next->offset < offset + length) return true;
+    return next != findings.begin() && std::prev(next)->offset + std::prev(next)->length > offset;
+  };
   for (const Detector& d : detectors) {
     re2::StringPiece input(text.data(), text.size());
     re2::StringPiece match;
     size_t start = 0;
+    mine.clear();
     while (start <= text.size() &&
            d.regex->Match(input, start, text.size(), re2::RE2::UNANCHORED, &match, 1)) {
       size_t offset = size_t(match.data() - text.data());
       size_t length = match.size();
       std::string_view found = text.substr(offset, length);
-      bool overlaps = std::any_of(findings.begin(), findings.end(), [&](const Finding& f) {
-        return offset < f.offset + f.length && f.offset < offset + length;
-      });
-      if (length > 0 && !overlaps && (!d.confirm || d.confirm(found))) findings.push_back({offset, length, &d});
+      if (length > 0 && !taken(offset, length) && (!d.confirm || d.confirm(found)))
+        mine.push_back({offset, length, &d});
       start = offset + std::max<size_t>(length, 1);
     }
+    size_t middle = findings.size();
+    findings.insert(findings.end(), mine.begin(), mine.end());
+    std::inplace_merge(findings.begin(), findings.begin() + std::ptrdiff_t(middle), findings.end(), byOffset);
   }
-  std::sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) { return a.offset < b.offset; });
   return findings;
 }
 

@@ -70,6 +70,36 @@ std::string geminiPath(std::string_view model, bool stream) {
   std::string path = "/v1beta/models/" + uriEncode(model, false);
   return path + (stream ? ":streamGenerateContent?alt=sse" : ":generateContent");
 }
+namespace {
+
+// A JSON Schema as Gemini's function declarations take it: an OpenAPI subset that refuses
+// the keywords OpenAI tools commonly carry ($schema, $id, $comment, additionalProperties,
+// strict), which are dropped at every level.
+json::value geminiSchema(const json::value& schema) {
+  if (schema.is_array()) {
+    json::array out;
+    for (const json::value& item : schema.get_array()) out.push_back(geminiSchema(item));
+    return out;
+  }
+  if (!schema.is_object()) return schema;
+  json::object out;
+  for (const auto& [key, value] : schema.get_object()) {
+    if (key == "$schema" || key == "$id" || key == "$comment" || key == "additionalProperties" || key == "strict")
+      continue;
+    if (key == "properties" && value.is_object()) {
+      json::object properties;
+      for (const auto& [name, property] : value.get_object()) properties[name] = geminiSchema(property);
+      out[key] = std::move(properties);
+    } else if (key == "items" || key == "anyOf") {
+      out[key] = geminiSchema(value);
+    } else {
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 bool openAIToGeminiRequest(const json::object& in, json::object& out, std::string& error) {
   const json::array* messages = arrayOf(in.if_contains("messages"));
@@ -151,7 +181,7 @@ bool openAIToGeminiRequest(const json::object& in, json::object& out, std::strin
       if (!function) continue;
       json::object d{{"name", stringField(*function, "name")}};
       if (const json::value* desc = function->if_contains("description")) d["description"] = *desc;
-      if (const json::value* params = function->if_contains("parameters")) d["parameters"] = *params;
+      if (const json::value* params = function->if_contains("parameters")) d["parameters"] = geminiSchema(*params);
       declarations.push_back(std::move(d));
     }
     if (!declarations.empty()) out["tools"] = json::array{json::object{{"functionDeclarations", std::move(declarations)}}};
@@ -177,7 +207,7 @@ Usage geminiUsage(const json::value* usageMetadata) {
   if (!m) return u;
   auto number = [&](std::string_view key) -> int64_t {
     const json::value* v = m->if_contains(key);
-    return integerOf(v);
+    return tokenCountOf(v);
   };
   u.known = true;
   u.input = number("promptTokenCount");

@@ -35,6 +35,7 @@
 #include <boost/json.hpp>
 
 #include "core/log.h"
+#include "core/strings.h"
 #include "exchange/ai_record.h"
 #include "exchange/middleware_options.h"
 #include "gateway/ai/client_reply.h"
@@ -187,6 +188,17 @@ std::chrono::nanoseconds retryAfterOf(std::string_view value) {
   return std::min<std::chrono::nanoseconds>(std::chrono::seconds(seconds), kMaxCooldown);
 }
 
+// The requests other than completions an AI endpoint passes to its provider: model lists and
+// one model's description (GET/HEAD …/models[/id]), token counting and embeddings (POST).
+bool readOnlyPassThrough(const exchange::Request& r) {
+  if (r.method == "POST") return r.path.ends_with("/count_tokens") || r.path.ends_with("/embeddings");
+  if (r.method != "GET" && r.method != "HEAD") return false;
+  std::string_view path = r.path;
+  if (path.ends_with("/models")) return true;
+  size_t slash = path.rfind('/');
+  return slash != std::string_view::npos && path.substr(0, slash).ends_with("/models") && slash + 1 < path.size();
+}
+
 class LlmEndpoint final : public Handler {
  public:
   LlmEndpoint(const Endpoint& e, HandlerPtr next, const WrapContext&)
@@ -196,8 +208,16 @@ class LlmEndpoint final : public Handler {
     const Backend& primary = e_.backends[0];
     if (ex.request.method != "POST" || ex.request.path.ends_with("/count_tokens") ||
         ex.request.path.ends_with("/embeddings")) {
-      // Anything but a completion (a model list, token counting, embeddings) goes through as
-      // it is, with the provider's key; it is not an LLM call for the metrics.
+      // A model list, token counting and embeddings go through as they are, with the
+      // provider's key; they are not LLM calls for the metrics. Nothing else does: the gateway's
+      // key must not delete files or read stored answers for whoever reaches a wide route.
+      if (!readOnlyPassThrough(ex.request)) {
+        bool read = ex.request.method == "GET" || ex.request.method == "HEAD";
+        reject(ex, read ? 404 : 405,
+               read ? "only model lists pass through this AI endpoint" : "this AI endpoint accepts POST requests only");
+        if (!read) ex.response.headers.set("Allow", "GET, HEAD, POST");
+        co_return;
+      }
       swapCredentials(ex, primary);
       co_await next_->handle(ex);
       co_return;
@@ -296,6 +316,9 @@ class LlmEndpoint final : public Handler {
                          bool stream, bool clientWantsUsage, int64_t estimatedInput) const {
     exchange::Response& r = ex.response;
     if (r.tunnel) co_return;
+    // The provider account's identity is not the client's business.
+    for (std::string_view name : {"openai-organization", "openai-project", "anthropic-organization-id"})
+      r.headers.remove(name);
     if (r.status >= 400 || r.status < 200) {
       co_await providerError(ex, b);
       co_return;
@@ -353,11 +376,21 @@ class LlmEndpoint final : public Handler {
     std::string_view retryAfter = r.headers.get("Retry-After");
     std::string_view requestId = r.headers.get("request-id");
     if (requestId.empty()) requestId = r.headers.get("x-request-id");
+    const bool encoded = !r.headers.get("Content-Encoding").empty() && !iequals(r.headers.get("Content-Encoding"), "identity");
     if (ex.record.originStatus == 0) {
       // causeway answered (no server reachable, timeout …): say so in the client's format.
       std::string message = "the provider could not be reached: " + errorMessageOf(body);
       if (status < 400) status = 502;
       jsonReply(ex, status, errorBody(e_.client, status, message));
+    } else if (status == 401 || status == 403) {
+      // The provider refused the gateway's own key: its message may quote part of that key
+      // and means nothing to the client, whose credentials never reached the provider.
+      log::warn("AI provider refused the gateway's credentials", {{"provider", b.name}, {"status", std::to_string(status)}});
+      ex.record.errorDetail = "the provider refused the gateway's credentials";
+      jsonReply(ex, 502, errorBody(e_.client, 502, "the AI provider refused the gateway's credentials (" +
+                                                       std::to_string(status) + "); see the gateway's log"));
+    } else if (encoded) {
+      jsonReply(ex, status, errorBody(e_.client, status, "the provider answered " + std::to_string(status)));
     } else if (b.wire == e_.client && !body.empty() && body.front() == '{') {
       r.headers.remove("Content-Length");
       r.headers.remove("Content-Encoding");

@@ -7,8 +7,11 @@
 // For each guard: `template` is the JSON body sent (default {"input": "{{text}}"}, the OpenAI
 // moderation shape), where {{text}} is replaced by the checked text, JSON-escaped; `blockWhen`
 // is a condition over the guard's JSON reply (json_condition.h; default
-// "results.0.flagged == true"); `content` picks the request's text: last (the last user
-// message, default) or all (every message and the system prompt); `timeout` (default 5s).
+// "results.0.flagged == true"); `content` picks the request's text: last (the latest turn:
+// every message since the model last spoke, user words and tool results; the default) or all
+// (every message and the system prompt); `timeout` (default 5s). Tool results and tool-call
+// arguments are read as text too; a body with no readable text, or an answer the provider
+// compressed, counts as the guard failing (onError).
 // `request` (default true) and `response` (default false) choose what is checked; an answer is
 // checked whole: a streamed answer is held until it ends (bounded by maxResponseBodySize) and
 // then replayed, so a guarded stream loses its incremental delivery. `onError` (block, the
@@ -18,6 +21,7 @@
 #include <boost/url.hpp>
 
 #include "core/log.h"
+#include "core/strings.h"
 #include "exchange/middleware_options.h"
 #include "gateway/ai/client_reply.h"
 #include "gateway/ai/json_condition.h"
@@ -119,19 +123,49 @@ std::string jsonEscaped(std::string_view text) {
   return quoted.substr(1, quoted.size() - 2);
 }
 
-// The text of a content value of either format (a string, or parts/blocks with "text").
+// The text of a content value of any format: a string, or parts and blocks with "text", a
+// tool's result ("content" of Anthropic's tool_result, "output" of a Responses
+// function_call_output), a tool call's arguments.
 void appendText(std::string& out, const json::value* content) {
   if (!content) return;
   if (content->is_string()) {
+    if (content->get_string().empty()) return;
     if (!out.empty()) out += '\n';
     out += content->get_string();
   } else if (content->is_array()) {
-    for (const json::value& part : content->get_array())
-      if (part.is_object()) appendText(out, part.get_object().if_contains("text"));
+    for (const json::value& part : content->get_array()) {
+      if (!part.is_object()) continue;
+      const json::object& p = part.get_object();
+      appendText(out, p.if_contains("text"));
+      std::string_view type = stringField(p, "type");
+      if (type == "tool_result" || type == "message") appendText(out, p.if_contains("content"));
+      if (type == "function_call_output") appendText(out, p.if_contains("output"));
+      if (type == "function_call") appendText(out, p.if_contains("arguments"));
+      if (type == "tool_use")
+        if (const json::value* input = p.if_contains("input"); input && !input->is_null()) {
+          json::value serialized(json::serialize(*input));
+          appendText(out, &serialized);
+        }
+    }
   }
 }
 
-// What a request asks, in either format: the last user message, or everything.
+// The text of one message or input item (its content, tool results, tool calls' arguments).
+void appendMessage(std::string& out, const json::object& m) {
+  appendText(out, m.if_contains("content"));
+  std::string_view type = stringField(m, "type");
+  if (type == "function_call_output") appendText(out, m.if_contains("output"));
+  if (type == "function_call") appendText(out, m.if_contains("arguments"));
+  if (const json::value* calls = m.if_contains("tool_calls"); calls && calls->is_array())
+    for (const json::value& call : calls->get_array())
+      if (call.is_object())
+        if (const json::value* f = call.get_object().if_contains("function"); f && f->is_object())
+          appendText(out, f->get_object().if_contains("arguments"));
+}
+
+// What a request asks, in any format: the latest turn (every message after the model last
+// spoke: the user's words and the tools' results, where an injected instruction would hide), or
+// everything.
 std::string requestText(const json::value& body, bool all) {
   std::string text;
   if (!body.is_object()) return text;
@@ -139,23 +173,30 @@ std::string requestText(const json::value& body, bool all) {
   const json::value* messages = o.if_contains("messages");
   if (all) appendText(text, o.if_contains("system"));
   if (all) appendText(text, o.if_contains("instructions"));
-  if (!messages) messages = o.if_contains("input");  // the Responses API: a string or items
+  if (!messages) messages = o.if_contains("input");  // the Responses API (or embeddings): a string or items
   if (messages && messages->is_string()) {
     appendText(text, messages);
     return text;
   }
   if (!messages || !messages->is_array()) return text;
   const json::array& list = messages->get_array();
-  for (size_t i = list.size(); i-- > 0;) {
-    if (!list[i].is_object()) continue;
-    if (!all && stringField(list[i].get_object(), "role") != "user") continue;
-    if (!all) {
-      appendText(text, list[i].get_object().if_contains("content"));
-      return text;
+  size_t from = 0;
+  if (!all) {
+    from = list.size();
+    while (from > 0) {
+      const json::value& m = list[from - 1];
+      if (m.is_object() && (stringField(m.get_object(), "role") == "assistant" ||
+                            stringField(m.get_object(), "type") == "function_call"))
+        break;
+      --from;
     }
   }
-  for (const json::value& m : list)
-    if (m.is_object()) appendText(text, m.get_object().if_contains("content"));
+  for (size_t i = from; i < list.size(); ++i) {
+    if (!list[i].is_object()) continue;
+    std::string_view role = stringField(list[i].get_object(), "role");
+    if (!all && (role == "system" || role == "developer")) continue;  // the operator's, not the turn's
+    appendMessage(text, list[i].get_object());
+  }
   return text;
 }
 
@@ -169,22 +210,31 @@ std::string answerText(std::string_view body, bool stream) {
       for (const json::value& c : choices->get_array()) {
         if (!c.is_object()) continue;
         if (const json::value* m = c.get_object().if_contains("message"); m && m->is_object())
-          appendText(text, m->get_object().if_contains("content"));
-        if (const json::value* d = c.get_object().if_contains("delta"); d && d->is_object())
+          appendMessage(text, m->get_object());
+        if (const json::value* d = c.get_object().if_contains("delta"); d && d->is_object()) {
           if (const json::value* piece = d->get_object().if_contains("content"); piece && piece->is_string())
             text += piece->get_string();
+          if (const json::value* calls = d->get_object().if_contains("tool_calls"); calls && calls->is_array())
+            for (const json::value& call : calls->get_array())
+              if (call.is_object())
+                if (const json::value* f = call.get_object().if_contains("function"); f && f->is_object())
+                  if (const json::value* a = f->get_object().if_contains("arguments"); a && a->is_string())
+                    text += a->get_string();
+        }
       }
     }
     if (const json::value* content = o.if_contains("content"); content && content->is_array()) appendText(text, content);
     // The Responses API: output items of a whole answer, text deltas of a stream.
     if (const json::value* output = o.if_contains("output"); output && output->is_array())
       for (const json::value& item : output->get_array())
-        if (item.is_object()) appendText(text, item.get_object().if_contains("content"));
-    if (stringField(o, "type") == "response.output_text.delta")
+        if (item.is_object()) appendMessage(text, item.get_object());
+    if (std::string_view type = stringField(o, "type");
+        type == "response.output_text.delta" || type == "response.function_call_arguments.delta")
       if (const json::value* piece = o.if_contains("delta"); piece && piece->is_string()) text += piece->get_string();
     if (const json::value* delta = o.if_contains("delta"); delta && delta->is_object())
-      if (const json::value* piece = delta->get_object().if_contains("text"); piece && piece->is_string())
-        text += piece->get_string();
+      for (std::string_view name : {"text", "partial_json"})
+        if (const json::value* piece = delta->get_object().if_contains(name); piece && piece->is_string())
+          text += piece->get_string();
   };
   boost::system::error_code ec;
   if (!stream) {
@@ -334,9 +384,12 @@ class LlmGuard final : public Handler {
       boost::system::error_code ec;
       json::value parsed = json::parse(*body, ec);
       Texts texts{ec ? *body : requestText(parsed, false), ec ? *body : requestText(parsed, true)};
-      if (!texts.last.empty() || !texts.all.empty()) {
-        std::string by;
-        Verdict v = co_await askAll(c_, ex, texts, by);
+      if (!body->empty()) {
+        // A body with nothing the guard can read (no text in any field it knows) is not
+        // passed unchecked: it is the guard failing, and onError decides.
+        std::string by = "(no text to check)";
+        Verdict v = Verdict::Error;
+        if (!texts.last.empty() || !texts.all.empty()) v = co_await askAll(c_, ex, texts, by);
         if (v == Verdict::Block || (v == Verdict::Error && !c_.allowOnError)) {
           ex.record.errorDetail = v == Verdict::Block ? "llm-guard blocked the request" : "llm-guard unavailable";
           noteRefusal(ex, "llm-guard");
@@ -346,20 +399,24 @@ class LlmGuard final : public Handler {
         }
       }
     }
+    // The answer is read as text: the provider is asked for it unencoded.
+    if (c_.response) ex.request.headers.remove("Accept-Encoding");
     co_await next_->handle(ex);
     exchange::Response& r = ex.response;
     if (!c_.response || !r.body || r.tunnel || r.status < 200 || r.status >= 300) co_return;
-    if (!r.headers.get("Content-Encoding").empty()) co_return;
     bool stream = r.headers.get("Content-Type").starts_with(kEventStreamType);
     std::string body;
     if (co_await exchange::readBody(*r.body, body, c_.maxResponseBodySize) != exchange::ReadResult::Complete) {
       ex.record.errorDetail = "llm-guard: answer broke off or over maxResponseBodySize";
       co_return jsonReply(ex, 502, errorBody(wire, 502, "the answer could not be checked"));
     }
-    std::string text = answerText(body, stream);
-    if (!text.empty()) {
-      std::string by;
-      Verdict v = co_await askAll(c_, ex, Texts{text, text}, by);
+    // An encoded answer (sent although not asked for) cannot be read: never passed unchecked.
+    bool encoded = !r.headers.get("Content-Encoding").empty() && !iequals(r.headers.get("Content-Encoding"), "identity");
+    std::string text = encoded ? std::string() : answerText(body, stream);
+    if (!body.empty()) {
+      std::string by = encoded ? "(the answer is compressed)" : "(no text to check)";
+      Verdict v = Verdict::Error;
+      if (!text.empty()) v = co_await askAll(c_, ex, Texts{text, text}, by);
       if (v == Verdict::Block || (v == Verdict::Error && !c_.allowOnError)) {
         ex.record.errorDetail = v == Verdict::Block ? "llm-guard blocked the answer" : "llm-guard unavailable";
         noteRefusal(ex, "llm-guard");
@@ -400,7 +457,6 @@ std::shared_ptr<const Guard> compileGuard(const GuardOptions& o, size_t index, M
     return nullptr;
   }
   auto g = std::make_shared<Guard>();
-  g->name = o.name.empty() ? o.endpoint : o.name;
   std::string error;
   if (!upstream::makeEndpoint(o.endpoint, transport, g->endpoint, error)) {
     context.error(where + "endpoint: " + error);
@@ -411,6 +467,13 @@ std::shared_ptr<const Guard> compileGuard(const GuardOptions& o, size_t index, M
     g->path = url->encoded_path().empty() ? "/" : std::string(url->encoded_path());
     if (url->has_query()) g->path += "?" + std::string(url->encoded_query());
   }
+  // Unnamed, a guard is shown (logs, access log, API) by scheme, host and path only: the URL's
+  // query or user part may hold a key.
+  g->name = o.name;
+  if (g->name.empty() && url)
+    g->name = std::string(url->scheme()) + "://" + std::string(url->encoded_host_and_port()) +
+              std::string(url->encoded_path());
+  if (g->name.empty()) g->name = index == SIZE_MAX ? "guard" : "guards[" + std::to_string(index) + "]";
   if (!o.token.empty()) {
     std::optional<std::string> key = resolveSecret(o.token, error);
     if (!key) {

@@ -198,6 +198,7 @@ class ChatToResponses final : public StreamTranslator {
     if (const json::object* delta = objectOf(choice->if_contains("delta"))) {
       std::string_view text = stringField(*delta, "content");
       if (!text.empty()) {
+        if (!keep(out, text.size())) return true;
         if (!textOpen_) openText(out);
         text_ += text;
         outputChars += text.size();
@@ -206,7 +207,8 @@ class ChatToResponses final : public StreamTranslator {
              json::object{{"item_id", messageId()}, {"output_index", textIndex_}, {"content_index", 0}, {"delta", text}});
       }
       if (const json::value* calls = delta->if_contains("tool_calls"); calls && calls->is_array())
-        for (const json::value& c : calls->get_array()) toolCall(out, c);
+        for (const json::value& c : calls->get_array())
+          if (!ended) toolCall(out, c);
     }
     if (std::string_view f = stringField(*choice, "finish_reason"); !f.empty()) finishReason = f;
     return true;
@@ -246,7 +248,22 @@ class ChatToResponses final : public StreamTranslator {
     bool done = false;
   };
 
-  std::string messageId() const { return "msg_" + id_.substr(5); }
+  // Each text item its own id: text after a tool call opens a new message.
+  std::string messageId() const {
+    return "msg_" + id_.substr(5) + (textItems_ > 1 ? "_" + std::to_string(textItems_) : std::string());
+  }
+  // The text and arguments kept for the closing events are bounded (kMaxKept bytes, kMaxCalls
+  // calls): past them the stream fails instead of growing without end.
+  static constexpr size_t kMaxKept = size_t(16) << 20;
+  static constexpr size_t kMaxCalls = 128;
+  bool keep(std::string& out, size_t bytes) {
+    kept_ += bytes;
+    if (kept_ <= kMaxKept) return true;
+    failed = true;
+    ended = true;
+    fail(out, "the answer is larger than causeway keeps to translate a Responses stream");
+    return false;
+  }
   json::object shell(std::string_view status) const {
     return json::object{{"id", id_}, {"object", "response"}, {"created_at", created_}, {"status", status},
                         {"model", responseModel}, {"output", json::array{}}};
@@ -264,6 +281,8 @@ class ChatToResponses final : public StreamTranslator {
   void openText(std::string& out) {
     textOpen_ = true;
     textIndex_ = nextIndex_++;
+    ++textItems_;
+    text_.clear();
     json::object item{{"type", "message"}, {"id", messageId()}, {"status", "in_progress"}, {"role", "assistant"}, {"content", json::array{}}};
     emit(out, "response.output_item.added", json::object{{"output_index", textIndex_}, {"item", item}});
     emit(out, "response.content_part.added",
@@ -282,6 +301,7 @@ class ChatToResponses final : public StreamTranslator {
                       {"content", json::array{part}}};
     items_.push_back(item);
     emit(out, "response.output_item.done", json::object{{"output_index", textIndex_}, {"item", std::move(item)}});
+    text_.clear();
   }
   json::object callItem(const Call& call, std::string_view status) const {
     return json::object{{"type", "function_call"}, {"id", call.itemId}, {"call_id", call.callId}, {"name", call.name},
@@ -295,6 +315,10 @@ class ChatToResponses final : public StreamTranslator {
     const json::object* function = objectOf(call->if_contains("function"));
     auto it = calls_.find(index);
     if (it == calls_.end()) {
+      if (calls_.size() >= kMaxCalls) {
+        keep(out, kMaxKept + 1);
+        return;
+      }
       closeText(out);
       Call fresh;
       fresh.callId = stringField(*call, "id");
@@ -306,7 +330,7 @@ class ChatToResponses final : public StreamTranslator {
       emit(out, "response.output_item.added", json::object{{"output_index", it->second.outputIndex}, {"item", callItem(it->second, "in_progress")}});
     }
     std::string_view arguments = function ? stringField(*function, "arguments") : std::string_view();
-    if (arguments.empty()) return;
+    if (arguments.empty() || !keep(out, arguments.size())) return;
     it->second.arguments += arguments;
     outputChars += arguments.size();
     emit(out, "response.function_call_arguments.delta",
@@ -320,6 +344,8 @@ class ChatToResponses final : public StreamTranslator {
   int nextIndex_ = 0;
   bool textOpen_ = false;
   int textIndex_ = 0;
+  int textItems_ = 0;
+  size_t kept_ = 0;
   std::string text_;
   std::map<int, Call> calls_;
   json::array items_;

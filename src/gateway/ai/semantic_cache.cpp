@@ -6,7 +6,8 @@
 //   embeddings   {service, provider: openai (POST /v1/embeddings, default) | ollama
 //                (POST /api/embed), model, token}: where embeddings come from, through a service
 //   maxDistance  cosine distance for a similar question to count (default 0.2)
-//   ttl          how long an answer is kept (default 1h); maxEntries (default 100000)
+//   ttl          how long an answer is kept (default 1h); maxEntries (default 100000) and
+//                maxBytes (default 256 MiB: answers, questions and vectors): the oldest go first
 //   readOnly     serve from the cache but never add to it
 //   public       one cache for every caller; by default each caller (its API key, else its
 //                address) has its own
@@ -26,6 +27,7 @@
 
 #include <atomic>
 #include <charconv>
+#include <cmath>
 #include <cstring>
 
 #include "clients/redis/redis_client.h"
@@ -73,6 +75,7 @@ struct Options {
   double maxDistance = 0.2;
   config::Duration ttl = std::chrono::hours(1);
   int64_t maxEntries = 100000;
+  int64_t maxBytes = int64_t(256) << 20;
   bool readOnly = false;
   bool isPublic = false;
   bool ignoreSystem = true;
@@ -84,6 +87,7 @@ struct Options {
     v("maxDistance", self.maxDistance);
     v("ttl", self.ttl);
     v("maxEntries", self.maxEntries);
+    v("maxBytes", self.maxBytes);
     v("readOnly", self.readOnly);
     v("public", self.isPublic);
     v("ignoreSystem", self.ignoreSystem);
@@ -95,7 +99,8 @@ struct Options {
 
 // A middleware's cache: the in-memory index, and where it stands in the shared Redis stream.
 struct CacheState {
-  CacheState(size_t maxEntries, std::chrono::nanoseconds ttl) : store(maxEntries, ttl), maxEntries(maxEntries), ttl(ttl) {}
+  CacheState(size_t maxEntries, size_t maxBytes, std::chrono::nanoseconds ttl)
+      : store(maxEntries, maxBytes, ttl), maxEntries(maxEntries), ttl(ttl) {}
   VectorStore store;
   size_t maxEntries;
   std::chrono::nanoseconds ttl;
@@ -180,7 +185,8 @@ awaitable<void> catchUp(std::shared_ptr<CacheState> state, std::shared_ptr<const
   std::string error;
   std::string from = state->lastId == "0" ? "-" : "(" + state->lastId;
   // (Built apart: GCC 12 does not take a braced list of literals inside a co_await.)
-  std::vector<std::string> args{"XRANGE", sharing->streamKey, from, "+", "COUNT", "1000"};
+  // A bounded batch: this runs before a lookup, and entries carry whole answers and vectors.
+  std::vector<std::string> args{"XRANGE", sharing->streamKey, from, "+", "COUNT", "64"};
   bool ok = co_await client->call(std::move(args), reply, error);
   if (ok && !reply.isError() && reply.type == clients::redis::resp::Value::Type::Array) {
     int64_t unixNow = unixMillis();
@@ -443,7 +449,7 @@ class SemanticCache final : public Handler {
     // 1. The same words (after what other instances shared, with `redis`).
     if (c_.sharing) co_await catchUp(c_.state, c_.sharing, ex.worker);
     auto now = VectorStore::Clock::now();
-    if (auto hit = c_.state->store.exact(scope, question, now)) co_return serve(ex, *hit->answer, wire, stream, "hit");
+    if (auto hit = c_.state->store.exact(scope, question, now); hit && serve(ex, *hit->answer, wire, stream)) co_return;
     // 2. The same meaning.
     std::optional<std::vector<float>> vector = co_await embed(ex, question);
     if (!vector) {
@@ -452,8 +458,9 @@ class SemanticCache final : public Handler {
       co_return;
     }
     VectorStore::normalize(*vector);
-    if (auto hit = c_.state->store.nearest(scope, *vector, c_.maxDistance, VectorStore::Clock::now()))
-      co_return serve(ex, *hit->answer, wire, stream, "hit");
+    if (auto hit = c_.state->store.nearest(scope, *vector, c_.maxDistance, VectorStore::Clock::now());
+        hit && serve(ex, *hit->answer, wire, stream))
+      co_return;
     // 3. Ask, and keep a good answer.
     co_await next_->handle(ex);
     mark(ex, "miss");
@@ -484,8 +491,9 @@ class SemanticCache final : public Handler {
   // Whose cache: everyone's (public), else the caller's API key (hashed), else its address.
   std::string partition(const Exchange& ex) const {
     if (c_.isPublic) return "*";
-    std::string_view key = ex.request.headers.get("Authorization");
-    if (key.empty()) key = ex.request.headers.get("x-api-key");
+    std::string_view key;
+    for (std::string_view name : {"Authorization", "x-api-key", "api-key", "x-goog-api-key"})
+      if (key = ex.request.headers.get(name); !key.empty()) break;
     if (!key.empty()) return "k" + std::to_string(std::hash<std::string_view>{}(key));
     return "a" + ex.connection.peerIpText;
   }
@@ -495,15 +503,18 @@ class SemanticCache final : public Handler {
     if (ex.response.status > 0) ex.response.headers.set("X-Semantic-Cache", result);
   }
 
-  void serve(Exchange& ex, const std::string& answer, Wire wire, bool stream, std::string_view result) const {
+  // Answers from a kept answer; false (nothing sent) when it is not a plain answer in the
+  // client's format (an entry another instance shared through Redis is not trusted blindly).
+  bool serve(Exchange& ex, const std::string& answer, Wire wire, bool stream) const {
+    boost::system::error_code ec;
+    json::value a = json::parse(answer, ec);
+    if (ec || !a.is_object() || !plainAnswer(a.get_object(), wire)) return false;
     auto* record = ex.arena.make<exchange::AiRecord>();
-    record->cacheResult = result;
+    record->cacheResult = "hit";
     record->clientFormat = wireName(wire);
     record->stream = stream;
     record->finished = true;
-    boost::system::error_code ec;
-    json::value a = json::parse(answer, ec);
-    if (!ec && a.is_object()) record->responseModel = ex.arena.copy(stringField(a.get_object(), "model"));
+    record->responseModel = ex.arena.copy(stringField(a.get_object(), "model"));
     record->requestModel = record->responseModel;
     ex.record.ai = record;
     exchange::Response& r = ex.response;
@@ -511,7 +522,7 @@ class SemanticCache final : public Handler {
     r.reason = {};
     r.headers.clear();
     r.tunnel = nullptr;
-    if (stream && !ec && a.is_object()) {
+    if (stream) {
       r.headers.add("Content-Type", "text/event-stream; charset=utf-8");
       r.headers.add("Cache-Control", "no-cache");
       r.body = ex.arena.make<exchange::OwnedBody>(asStream(a.get_object(), wire));
@@ -519,7 +530,8 @@ class SemanticCache final : public Handler {
       r.headers.add("Content-Type", kJsonType);
       r.body = ex.arena.make<exchange::MemoryBody>(ex.arena.copy(answer));
     }
-    r.headers.add("X-Semantic-Cache", result);
+    r.headers.add("X-Semantic-Cache", "hit");
+    return true;
   }
 
   // The question's embedding from the embeddings service, or nullopt when it failed.
@@ -557,8 +569,9 @@ class SemanticCache final : public Handler {
     std::vector<float> out;
     out.reserve(embedding->get_array().size());
     for (const json::value& x : embedding->get_array()) {
-      if (!x.is_number()) co_return std::nullopt;
-      out.push_back(x.to_number<float>());
+      double d = x.is_double() ? x.get_double() : x.is_int64() ? double(x.get_int64()) : x.is_uint64() ? double(x.get_uint64()) : NAN;
+      if (!std::isfinite(d) || std::fabs(d) > 1e30) co_return std::nullopt;
+      out.push_back(float(d));
     }
     co_return out;
   }
@@ -569,14 +582,16 @@ class SemanticCache final : public Handler {
 
 // The stores outlive reloads (a changed unrelated file must not empty the cache): one per
 // middleware name and store settings, kept while a handler holds it.
-std::shared_ptr<CacheState> sharedState(const std::string& middleware, size_t maxEntries, std::chrono::nanoseconds ttl) {
+std::shared_ptr<CacheState> sharedState(const std::string& middleware, size_t maxEntries, size_t maxBytes,
+                                        std::chrono::nanoseconds ttl) {
   static std::mutex mutex;
   static std::map<std::string, std::weak_ptr<CacheState>> registry;
-  std::string key = middleware + "|" + std::to_string(maxEntries) + "|" + std::to_string(ttl.count());
+  std::string key = middleware + "|" + std::to_string(maxEntries) + "|" + std::to_string(maxBytes) + "|" +
+                    std::to_string(ttl.count());
   std::lock_guard lock(mutex);
   for (auto it = registry.begin(); it != registry.end();) it = it->second.expired() ? registry.erase(it) : std::next(it);
   if (auto existing = registry[key].lock()) return existing;
-  auto made = std::make_shared<CacheState>(maxEntries, ttl);
+  auto made = std::make_shared<CacheState>(maxEntries, maxBytes, ttl);
   registry[key] = made;
   return made;
 }
@@ -592,8 +607,8 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     context.error("maxDistance: expected a cosine distance between 0 and 2");
     return nullptr;
   }
-  if (o->maxEntries <= 0 || o->messageHistory <= 0 || o->ttl.value.count() <= 0) {
-    context.error("maxEntries, messageHistory and ttl must be > 0");
+  if (o->maxEntries <= 0 || o->maxBytes <= 0 || o->messageHistory <= 0 || o->ttl.value.count() <= 0) {
+    context.error("maxEntries, maxBytes, messageHistory and ttl must be > 0");
     return nullptr;
   }
   Compiled c;
@@ -615,7 +630,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
   c.ignoreSystem = o->ignoreSystem;
   c.ignoreAssistant = o->ignoreAssistant;
   c.messageHistory = size_t(o->messageHistory);
-  c.state = sharedState(context.name(), size_t(o->maxEntries), o->ttl.value);
+  c.state = sharedState(context.name(), size_t(o->maxEntries), size_t(o->maxBytes), o->ttl.value);
   if (o->redis) {
     std::string error;
     auto settings = clients::redis::settingsFrom(*o->redis, context.workers(), error);

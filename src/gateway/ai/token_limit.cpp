@@ -21,6 +21,7 @@
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <sstream>
 
 #include "clients/redis/redis_client.h"
 #include "clients/redis/redis_settings.h"
@@ -224,6 +225,14 @@ std::array<double, kDimensions> usedBy(const Compiled& c, exchange::AiRecord& re
   return {double(record.inputTokens), double(record.outputTokens), double(record.totalTokens()), record.costUsd};
 }
 
+// A configured limit as shown in a refusal: an integer when it is one ("1000"), else as is.
+std::string formatLimit(double v) {
+  if (v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(int64_t(v));
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
 std::string formatAmount(double v) {
   char buffer[40];
   auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v, std::chars_format::fixed, 9);
@@ -271,7 +280,9 @@ awaitable<std::optional<std::pair<int, std::chrono::nanoseconds>>> redisBudgets(
   const std::string& text = reply.items[1].text;
   std::from_chars(text.data(), text.data() + text.size(), waitMicros);
   int dimension = index > 0 && size_t(index) <= dimensionOfKey.size() ? dimensionOfKey[size_t(index - 1)] : -1;
-  co_return std::make_pair(dimension, std::chrono::nanoseconds(int64_t(waitMicros * 1000)));
+  // From Redis: a number of microseconds, clamped (and NaN refused) before the conversion.
+  double waitNanos = std::clamp(waitMicros == waitMicros ? waitMicros * 1000 : 0.0, 0.0, 3.1e18);
+  co_return std::make_pair(dimension, std::chrono::nanoseconds(int64_t(waitNanos)));
 }
 
 // Takes what an exchange used from the budgets: at once in memory, in the background in Redis.
@@ -382,7 +393,7 @@ class TokenLimit final : public Handler {
     if (neverFits) {
       // Waiting would not help: the estimated prompt alone is over the limit.
       std::string message = "the request's estimated " + std::string(kDimensionNames[dimension]) +
-                            " are over the limit of " + std::to_string(int64_t(c_.limits[dimension]));
+                            " are over the limit of " + formatLimit(c_.limits[dimension]);
       ex.record.errorDetail = ex.arena.copy(message);
       noteRefusal(ex, refuser());
       jsonReply(ex, 413, errorBody(clientWireOf(ex), 413, message));

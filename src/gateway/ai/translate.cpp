@@ -7,6 +7,7 @@
 //   parallel_tool_calls=false ⇄ disable_parallel_tool_use; user ⇄ metadata.user_id.
 #include "gateway/ai/translate.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace causeway::gateway::ai {
@@ -25,6 +26,10 @@ int64_t integerOf(const json::value* v) {
     return int64_t(d);
   }
   return 0;
+}
+
+int64_t tokenCountOf(const json::value* v) {
+  return std::clamp<int64_t>(integerOf(v), 0, 1'000'000'000'000);
 }
 
 const json::value* field(const json::object& o, std::string_view key) {
@@ -379,14 +384,14 @@ Usage usageOf(Wire wire, const json::value* usage) {
   const json::object& o = usage->get_object();
   u.known = true;
   if (wire == Wire::OpenAIChat) {
-    u.input = integerOf(field(o, "prompt_tokens"));
-    u.output = integerOf(field(o, "completion_tokens"));
+    u.input = tokenCountOf(field(o, "prompt_tokens"));
+    u.output = tokenCountOf(field(o, "completion_tokens"));
     if (const json::object* details = objectField(o, "prompt_tokens_details"))
-      u.cachedInput = integerOf(field(*details, "cached_tokens"));
+      u.cachedInput = tokenCountOf(field(*details, "cached_tokens"));
   } else {
-    u.cachedInput = integerOf(field(o, "cache_read_input_tokens"));
-    u.input = integerOf(field(o, "input_tokens")) + u.cachedInput + integerOf(field(o, "cache_creation_input_tokens"));
-    u.output = integerOf(field(o, "output_tokens"));
+    u.cachedInput = tokenCountOf(field(o, "cache_read_input_tokens"));
+    u.input = tokenCountOf(field(o, "input_tokens")) + u.cachedInput + tokenCountOf(field(o, "cache_creation_input_tokens"));
+    u.output = tokenCountOf(field(o, "output_tokens"));
   }
   return u;
 }

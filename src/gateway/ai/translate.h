@@ -51,6 +51,9 @@ std::string errorMessageOf(std::string_view body);
 // Helpers over boost::json that never throw.
 // A number as an integer (a fraction truncated, out of range clamped; 0 when not a number).
 int64_t integerOf(const boost::json::value* v);
+// A token count a provider reported, clamped to [0, 10^12]: sums and prices of a few of them
+// can then never overflow, whatever a provider (or a fake one) sends.
+int64_t tokenCountOf(const boost::json::value* v);
 const boost::json::value* field(const boost::json::object& o, std::string_view key);
 std::string_view stringField(const boost::json::object& o, std::string_view key);
 

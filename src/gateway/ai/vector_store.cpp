@@ -1,15 +1,84 @@
 #include "gateway/ai/vector_store.h"
 
+#include <hnswlib/hnswlib.h>
+
 #include <algorithm>
 #include <cmath>
 
 namespace causeway::gateway::ai {
+namespace {
+
+// HNSW parameters: 16 links per node (32 on the base layer), a candidate list of 64 while
+// building and 64 while searching. docs/ai-gateway.md ("Semantic cache") has the measured
+// recall and cost.
+constexpr size_t kLinks = 16;
+constexpr size_t kBuildCandidates = 64;
+constexpr size_t kSearchCandidates = 64;
+// The nearest few the graph returns: an expired one among them is passed over.
+constexpr size_t kGraphResults = 4;
+
+bool finite(const std::vector<float>& v) {
+  return std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); });
+}
+
+}  // namespace
+
+struct VectorStore::Scope {
+  size_t dims = 0;
+  std::vector<float> matrix;  // one row of `dims` floats per slot
+  std::vector<uint64_t> ids;  // the entry in each slot, 0 when free
+  std::vector<size_t> free;   // free slots
+  size_t live = 0;
+  // The graph, once the scope reached kIndexFrom entries. Labels are slots.
+  std::unique_ptr<hnswlib::InnerProductSpace> space;
+  std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph;
+
+  const float* row(size_t slot) const { return matrix.data() + slot * dims; }
+
+  // hnswlib reports failures (memory) by exceptions: the scope then goes back to scanning.
+  void buildGraph() {
+    try {
+      space = std::make_unique<hnswlib::InnerProductSpace>(dims);
+      graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(space.get(), std::max<size_t>(ids.size() * 2, 1024),
+                                                                kLinks, kBuildCandidates);
+      graph->setEf(kSearchCandidates);
+      for (size_t slot = 0; slot < ids.size(); ++slot)
+        if (ids[slot] != 0) graph->addPoint(row(slot), slot);
+    } catch (const std::exception&) {
+      graph.reset();
+    }
+  }
+
+  void addToGraph(size_t slot) {
+    if (!graph) return;
+    try {
+      if (slot >= graph->max_elements_) graph->resizeIndex(graph->max_elements_ * 2);
+      graph->addPoint(row(slot), slot);  // a slot seen before is updated (and undeleted)
+    } catch (const std::exception&) {
+      graph.reset();
+    }
+  }
+
+  void removeFromGraph(size_t slot) {
+    if (!graph) return;
+    try {
+      graph->markDelete(slot);
+    } catch (const std::exception&) {
+      graph.reset();
+    }
+  }
+};
+
+VectorStore::VectorStore(size_t maxEntries, size_t maxBytes, std::chrono::nanoseconds ttl)
+    : maxEntries_(maxEntries), maxBytes_(maxBytes), ttl_(ttl) {}
+
+VectorStore::~VectorStore() = default;
 
 void VectorStore::normalize(std::vector<float>& v) {
   double norm = 0;
   for (float x : v) norm += double(x) * x;
   norm = std::sqrt(norm);
-  if (norm > 0)
+  if (norm > 0 && std::isfinite(norm))
     for (float& x : v) x = float(x / norm);
 }
 
@@ -23,18 +92,13 @@ std::optional<VectorStore::Hit> VectorStore::exact(const std::string& scope, con
   return Hit{e.answer, 0, true};
 }
 
-std::optional<VectorStore::Hit> VectorStore::nearest(const std::string& scope, const std::vector<float>& vector,
-                                                     double maxDistance, Clock::time_point now) const {
-  std::shared_lock lock(mutex_);
-  auto it = byScope_.find(scope);
-  if (it == byScope_.end() || it->second.dims != vector.size()) return std::nullopt;
-  const Scope& s = it->second;
+const VectorStore::Entry* VectorStore::scanNearest(const Scope& s, const float* query, Clock::time_point now,
+                                                   float& similarity) const {
   const size_t dims = s.dims;
-  const float* query = vector.data();
   const Entry* best = nullptr;
-  float bestSimilarity = -2;
-  for (size_t row = 0; row < s.ids.size(); ++row) {
-    const float* v = s.matrix.data() + row * dims;
+  for (size_t slot = 0; slot < s.ids.size(); ++slot) {
+    if (s.ids[slot] == 0) continue;
+    const float* v = s.row(slot);
     // Eight independent sums: the compiler may then use vector registers without reordering
     // one sum (which strict floating point forbids).
     float part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -43,14 +107,46 @@ std::optional<VectorStore::Hit> VectorStore::nearest(const std::string& scope, c
       for (size_t k = 0; k < 8; ++k) part[k] += v[i + k] * query[i + k];
     float dot = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
     for (; i < dims; ++i) dot += v[i] * query[i];
-    if (dot <= bestSimilarity) continue;
-    const Entry& e = entries_.at(s.ids[row]);
+    if (!(dot > similarity)) continue;  // NaN never wins
+    const Entry& e = entries_.at(s.ids[slot]);
     if (e.expires <= now) continue;
-    bestSimilarity = dot;
+    similarity = dot;
     best = &e;
   }
-  if (!best || 1.0 - bestSimilarity > maxDistance) return std::nullopt;
-  return Hit{best->answer, 1.0 - bestSimilarity, false};
+  return best;
+}
+
+const VectorStore::Entry* VectorStore::graphNearest(const Scope& s, const float* query, Clock::time_point now,
+                                                    float& similarity) const {
+  auto found = s.graph->searchKnn(query, kGraphResults);  // farthest on top
+  std::vector<std::pair<float, size_t>> order;
+  while (!found.empty()) {
+    order.emplace_back(found.top().first, size_t(found.top().second));
+    found.pop();
+  }
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {  // nearest first
+    size_t slot = it->second;
+    if (slot >= s.ids.size() || s.ids[slot] == 0) continue;
+    const Entry& e = entries_.at(s.ids[slot]);
+    if (e.expires <= now) continue;
+    similarity = 1.0f - it->first;  // hnswlib's inner-product distance is 1 - dot
+    return &e;
+  }
+  return nullptr;
+}
+
+std::optional<VectorStore::Hit> VectorStore::nearest(const std::string& scope, const std::vector<float>& vector,
+                                                     double maxDistance, Clock::time_point now) const {
+  if (!finite(vector)) return std::nullopt;
+  std::shared_lock lock(mutex_);
+  auto it = byScope_.find(scope);
+  if (it == byScope_.end() || it->second->dims != vector.size()) return std::nullopt;
+  const Scope& s = *it->second;
+  float similarity = -2;
+  const Entry* best = s.graph ? graphNearest(s, vector.data(), now, similarity)
+                              : scanNearest(s, vector.data(), now, similarity);
+  if (!best || !(1.0 - similarity <= maxDistance)) return std::nullopt;
+  return Hit{best->answer, 1.0 - similarity, false};
 }
 
 void VectorStore::evictOne() {
@@ -58,50 +154,86 @@ void VectorStore::evictOne() {
   if (oldest == entries_.end()) return;
   const Entry& e = oldest->second;
   byKey_.erase(e.key);
-  Scope& s = byScope_[e.scope];
-  // Swap-remove its row: the last row takes its place.
-  size_t last = s.ids.size() - 1;
-  if (e.row != last) {
-    std::copy_n(s.matrix.begin() + last * s.dims, s.dims, s.matrix.begin() + e.row * s.dims);
-    s.ids[e.row] = s.ids[last];
-    entries_.at(s.ids[e.row]).row = e.row;
-  }
-  s.ids.pop_back();
-  s.matrix.resize(s.ids.size() * s.dims);
-  if (s.ids.empty()) byScope_.erase(e.scope);
+  auto scope = byScope_.find(e.scope);
+  Scope& s = *scope->second;
+  s.ids[e.slot] = 0;
+  s.free.push_back(e.slot);
+  s.removeFromGraph(e.slot);
+  if (--s.live == 0) byScope_.erase(scope);
+  bytes_ -= e.bytes;
   entries_.erase(oldest);
 }
 
 void VectorStore::insert(const std::string& scope, const std::string& text, std::vector<float> vector,
                          std::string answer, Clock::time_point now, std::optional<Clock::time_point> expires) {
   Clock::time_point until = expires.value_or(now + ttl_);
-  if (until <= now) return;
+  if (until <= now || vector.empty() || !finite(vector)) return;
   normalize(vector);
+  // What an entry holds: its answer, its text twice (the exact key and the entry), its vector
+  // twice (the scope's matrix and, in a large scope, the graph's copy).
+  const size_t bytes = answer.size() + 2 * (scope.size() + text.size()) + 2 * vector.size() * sizeof(float) + 128;
+  if (bytes > maxBytes_) return;
   std::unique_lock lock(mutex_);
-  // Expired entries go first (they are the oldest of their age), then the oldest while full.
-  while (!entries_.empty() && (entries_.begin()->second.expires <= now || entries_.size() >= maxEntries_)) evictOne();
-  Scope& s = byScope_[scope];
-  if (s.ids.empty()) s.dims = vector.size();
-  if (vector.size() != s.dims) return;  // another embedding model in the same scope: not comparable
   std::string key = scope + '\0' + text;
   if (auto old = byKey_.find(key); old != byKey_.end()) {
     Entry& e = entries_.at(old->second);
+    Scope& s = *byScope_.at(scope);
+    if (vector.size() != s.dims) return;
+    bytes_ = bytes_ - e.bytes + bytes;
+    e.bytes = bytes;
     e.answer = std::make_shared<const std::string>(std::move(answer));
-    std::copy(vector.begin(), vector.end(), s.matrix.begin() + e.row * s.dims);
+    std::copy(vector.begin(), vector.end(), s.matrix.begin() + std::ptrdiff_t(e.slot * s.dims));
+    s.addToGraph(e.slot);
     e.expires = until;
     return;
   }
+  if (auto existing = byScope_.find(scope); existing != byScope_.end() && existing->second->dims != vector.size())
+    return;  // another embedding model in the same scope: not comparable
+  // Expired entries go first (they are the oldest of their age), then the oldest while full.
+  while (!entries_.empty() && (entries_.begin()->second.expires <= now || entries_.size() >= maxEntries_ ||
+                               bytes_ + bytes > maxBytes_))
+    evictOne();
+  std::unique_ptr<Scope>& held = byScope_[scope];
+  if (!held) {
+    held = std::make_unique<Scope>();
+    held->dims = vector.size();
+  }
+  Scope& s = *held;
   uint64_t id = nextId_++;
-  Entry e{id, scope, key, s.ids.size(), std::make_shared<const std::string>(std::move(answer)), until};
-  s.matrix.insert(s.matrix.end(), vector.begin(), vector.end());
-  s.ids.push_back(id);
+  size_t slot;
+  if (!s.free.empty()) {
+    slot = s.free.back();
+    s.free.pop_back();
+    std::copy(vector.begin(), vector.end(), s.matrix.begin() + std::ptrdiff_t(slot * s.dims));
+    s.ids[slot] = id;
+  } else {
+    slot = s.ids.size();
+    s.matrix.insert(s.matrix.end(), vector.begin(), vector.end());
+    s.ids.push_back(id);
+  }
+  ++s.live;
+  if (s.graph) s.addToGraph(slot);
+  else if (s.live >= kIndexFrom) s.buildGraph();
+  bytes_ += bytes;
   byKey_[key] = id;
-  entries_.emplace(id, std::move(e));
+  entries_.emplace(id, Entry{id, scope, std::move(key), slot, bytes,
+                             std::make_shared<const std::string>(std::move(answer)), until});
 }
 
 size_t VectorStore::size() const {
   std::shared_lock lock(mutex_);
   return entries_.size();
+}
+
+size_t VectorStore::bytes() const {
+  std::shared_lock lock(mutex_);
+  return bytes_;
+}
+
+bool VectorStore::indexed(const std::string& scope) const {
+  std::shared_lock lock(mutex_);
+  auto it = byScope_.find(scope);
+  return it != byScope_.end() && it->second->graph != nullptr;
 }
 
 }  // namespace causeway::gateway::ai

@@ -22,6 +22,10 @@ TEST(JsonPeekTest, NothingWhenAbsentMalformedOrNotAString) {
   EXPECT_EQ(peekTopLevelString(R"({"a": "unterminated, "model": "x")", "model"), std::nullopt);
   EXPECT_EQ(peekTopLevelString("", "model"), std::nullopt);
   EXPECT_EQ(peekTopLevelString(R"({"model": "x)", "model"), std::nullopt);
+  // Malformed after the member, or the member twice (parsers differ on which one counts).
+  EXPECT_EQ(peekTopLevelString(R"({"model": "x", "a": [})", "model"), std::nullopt);
+  EXPECT_EQ(peekTopLevelString(R"({"model": "x", "a": 1)", "model"), std::nullopt);
+  EXPECT_EQ(peekTopLevelString(R"({"model": "cheap", "model": "expensive"})", "model"), std::nullopt);
 }
 
 }  // namespace

@@ -192,3 +192,40 @@ TEST(RouteTableTest, TenThousandHostRoutersFindTheRightOneQuickly) {
 
 } // namespace
 } // namespace causeway::router
+
+namespace causeway::router {
+namespace {
+
+bool modelDecides(const RouteTable<std::string>& table, const testing::Request& request) {
+  testing::BoundRequest bound(request);
+  MatchInput input = bound.input();
+  input.modelUnread = true;
+  return table.modelDecides(input);
+}
+
+TEST(RouteTableModelTest, TheBodyIsReadOnlyWhenItsModelCanDecide) {
+  RouteTable<std::string> table;
+  add(table, "PathPrefix(`/v1/`) && Model(`gpt-*`)", 10, "gpt");
+  add(table, "PathPrefix(`/v1/`)", 5, "fallback");
+  add(table, "PathPrefix(`/static/`)", 20, "static");
+  table.build();
+  EXPECT_TRUE(modelDecides(table, testing::path("/v1/chat/completions")));
+  EXPECT_FALSE(modelDecides(table, testing::path("/static/app.js")));  // no Model() router wins
+  EXPECT_FALSE(modelDecides(table, testing::path("/other")));          // nothing matches at all
+  EXPECT_EQ(matchName(table, testing::path("/v1/x").withModel("gpt-4o")), "gpt");
+  EXPECT_EQ(matchName(table, testing::path("/v1/x").withModel("claude")), "fallback");
+}
+
+TEST(RouteTableModelTest, ANegatedModelAlwaysNeedsTheBody) {
+  RouteTable<std::string> table;
+  add(table, "PathPrefix(`/v1/`) && !Model(`gpt-*`)", 10, "not-gpt");
+  add(table, "PathPrefix(`/static/`)", 20, "static");
+  table.build();
+  EXPECT_TRUE(modelDecides(table, testing::path("/static/app.js")));
+  EXPECT_TRUE(compileOk("!Model(`a`)")->negatesModel());
+  EXPECT_TRUE(compileOk("Host(`a`) && !(Path(`/x`) || Model(`a`))")->negatesModel());
+  EXPECT_FALSE(compileOk("!Path(`/x`) && Model(`a`)")->negatesModel());
+}
+
+}  // namespace
+}  // namespace causeway::router
