@@ -24,7 +24,7 @@ void BM_SemanticLookup(benchmark::State& state) {
   const size_t entries = size_t(state.range(0));
   const size_t dims = size_t(state.range(1));
   std::mt19937 rng(7);
-  VectorStore store(entries + 1, std::chrono::hours(1));
+  VectorStore store(entries + 1, size_t(8) << 30, std::chrono::hours(1));
   auto now = VectorStore::Clock::now();
   for (size_t i = 0; i < entries; ++i) store.insert("scope", "q" + std::to_string(i), randomVector(rng, dims), "answer", now);
   std::vector<float> query = randomVector(rng, dims);
