@@ -22,6 +22,9 @@ awaitable<BodyChunk> PrefixedBody::read() {
 }
 
 awaitable<ReadResult> readBody(BodySource& body, std::string& out, int64_t limit) {
+  // A declared length is reserved at once (up to the limit): no regrowth, no copies.
+  if (std::optional<uint64_t> length = body.length(); length && (limit < 0 || *length <= uint64_t(limit) + 1))
+    out.reserve(out.size() + size_t(*length));
   while (!body.finished()) {
     BodyChunk chunk = co_await body.read();
     if (chunk.error) co_return ReadResult::Failed;

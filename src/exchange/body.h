@@ -31,6 +31,9 @@ class BodySource {
   virtual const http::Headers* trailers() const { return nullptr; }
   // True once the body has been read to its end.
   virtual bool finished() const = 0;
+  // The whole body, when it is already in memory and unread (it stays valid as long as the
+  // source); nullopt otherwise. Lets a reader that needs it whole skip a copy.
+  virtual std::optional<std::string_view> whole() const { return std::nullopt; }
 };
 
 // A body held in memory (local replies, small synthesized bodies). The view must outlive
@@ -44,6 +47,9 @@ class MemoryBody final : public BodySource {
   }
   std::optional<uint64_t> length() const override { return data_.size(); }
   bool finished() const override { return done_; }
+  std::optional<std::string_view> whole() const override {
+    return done_ ? std::nullopt : std::optional<std::string_view>(data_);
+  }
 
  private:
   std::string_view data_;

@@ -58,6 +58,10 @@ bool wantsPrefetch(const exchange::Exchange& ex) {
 
 awaitable<bool> prefetchBody(exchange::Exchange& ex) {
   ex.limits.bodyPrefetched = true;
+  if (std::optional<std::string_view> whole = ex.request.body->whole()) {
+    ex.limits.prefetchedBody = *whole;  // already in memory (a body a middleware rewrote)
+    co_return true;
+  }
   const size_t length = size_t(*ex.request.body->length());
   char* data = static_cast<char*>(ex.arena.allocate(length, 1));
   size_t got = 0;

@@ -1,5 +1,8 @@
 #include "gateway/ai/backend.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include "gateway/ai/bedrock.h"
 #include "gateway/ai/gemini.h"
 #include "gateway/ai/secret.h"
@@ -73,6 +76,24 @@ std::optional<Backend> compileBackend(const ProviderOptions& o, const std::strin
 
 namespace {
 
+// `v` serialized straight into the arena (no std::string grown and zero-filled on the way).
+std::string_view serializeInto(Arena& arena, const json::object& v, size_t sizeHint) {
+  json::serializer out;
+  out.reset(&v);
+  size_t capacity = std::max<size_t>(sizeHint, 1024), size = 0;
+  char* buffer = static_cast<char*>(arena.allocate(capacity, 1));
+  while (!out.done()) {
+    if (size == capacity) {
+      char* bigger = static_cast<char*>(arena.allocate(capacity * 2, 1));
+      std::memcpy(bigger, buffer, size);
+      buffer = bigger;
+      capacity *= 2;
+    }
+    size += out.read(buffer + size, capacity - size).size();
+  }
+  return {buffer, size};
+}
+
 // The query without its `key=` parameters (Gemini's and Google's key in the URL).
 void dropQueryKey(exchange::Exchange& ex) {
   if (!ex.request.hasQuery || ex.request.query.find("key=") == std::string_view::npos) return;
@@ -135,14 +156,20 @@ void signForBedrock(exchange::Exchange& ex, const Backend& b, std::string_view b
 
 }  // namespace
 
-bool prepareRequest(exchange::Exchange& ex, const Backend& b, Wire client, const json::object& clientRequest,
+bool prepareRequest(exchange::Exchange& ex, const Backend& b, Wire client, json::object& clientRequest,
                     const std::string& model, bool stream, std::string_view originalAuthority, std::string& error) {
-  json::object request = clientRequest;
+  const bool inPlace = client == b.wire;
+  json::object copy;
+  if (!inPlace) copy = clientRequest;
+  json::object& request = inPlace ? clientRequest : copy;
   request["model"] = model;
-  json::object upstream;
+  json::object translated;
+  json::object& upstream = inPlace ? request : translated;
   RequestTranslation options{b.defaultMaxTokens,
                              b.target.kind == ProviderKind::OpenAI || b.target.kind == ProviderKind::AzureOpenAI};
-  if (b.wire == Wire::Gemini || b.wire == Wire::BedrockConverse) {
+  if (inPlace) {
+    // The provider speaks the client's format: nothing to translate.
+  } else if (b.wire == Wire::Gemini || b.wire == Wire::BedrockConverse) {
     // Through Chat Completions: the client's request as OpenAI's, then as the provider's.
     json::object pivot;
     if (client == Wire::OpenAIChat) pivot = std::move(request);
@@ -150,8 +177,6 @@ bool prepareRequest(exchange::Exchange& ex, const Backend& b, Wire client, const
     bool translated = b.wire == Wire::Gemini ? openAIToGeminiRequest(pivot, upstream, error)
                                              : openAIToConverseRequest(pivot, upstream, error);
     if (!translated) return false;
-  } else if (client == b.wire) {
-    upstream = std::move(request);
   } else if (client == Wire::OpenAIChat) {
     if (!openAIToAnthropicRequest(request, upstream, options, error)) return false;
   } else {
@@ -161,10 +186,9 @@ bool prepareRequest(exchange::Exchange& ex, const Backend& b, Wire client, const
     if (stream) {
       // Usage in every stream, so that tokens are counted; dropped again for a client that did
       // not ask for it (stream_translate.h).
-      json::object so;
-      if (const json::value* old = field(upstream, "stream_options"); old && old->is_object()) so = old->get_object();
-      so["include_usage"] = true;
-      upstream["stream_options"] = std::move(so);
+      json::value& so = upstream["stream_options"];
+      if (!so.is_object()) so = json::object(so.storage());
+      so.get_object()["include_usage"] = true;
     }
   } else if (b.wire == Wire::AnthropicMessages) {
     if (!field(upstream, "max_tokens")) upstream["max_tokens"] = b.defaultMaxTokens;
@@ -180,7 +204,9 @@ bool prepareRequest(exchange::Exchange& ex, const Backend& b, Wire client, const
   r.hasQuery = q != std::string_view::npos;
   r.query = r.hasQuery ? path.substr(q + 1) : std::string_view();
   r.authority = originalAuthority;
-  std::string_view body = ex.arena.copy(json::serialize(upstream));
+  // About the client's body's size (its declared length), when known.
+  std::optional<uint64_t> clientLength = ex.request.body ? ex.request.body->length() : std::nullopt;
+  std::string_view body = serializeInto(ex.arena, upstream, clientLength ? size_t(std::min<uint64_t>(*clientLength, 16 << 20)) + 512 : 4096);
   r.body = ex.arena.make<exchange::MemoryBody>(body);
   r.headers.remove("Transfer-Encoding");
   r.headers.remove("Accept-Encoding");  // the answer is read here

@@ -416,7 +416,9 @@ class LlmGuard final : public Handler {
     if (!body.empty()) {
       std::string by = encoded ? "(the answer is compressed)" : "(no text to check)";
       Verdict v = Verdict::Error;
-      if (!text.empty()) v = co_await askAll(c_, ex, Texts{text, text}, by);
+      // (A named Texts: GCC 12 destroys a temporary inside a co_await expression twice.)
+      const Texts answerTexts{text, text};
+      if (!text.empty()) v = co_await askAll(c_, ex, answerTexts, by);
       if (v == Verdict::Block || (v == Verdict::Error && !c_.allowOnError)) {
         ex.record.errorDetail = v == Verdict::Block ? "llm-guard blocked the answer" : "llm-guard unavailable";
         noteRefusal(ex, "llm-guard");
