@@ -1,6 +1,7 @@
 // The semantic cache's lookup (the embedding call excluded): the nearest of N entries in one
 // scope, for 100-d (the tests' word vectors) and 1536-d (OpenAI's text-embedding-3-small)
-// embeddings. The project's goal is ≤ 1 ms at 100,000 entries (docs/benchmarks.md).
+// embeddings (20,000 of those: building a graph of 100,000 takes minutes). The project's goal is
+// ≤ 1 ms at 100,000 entries (docs/benchmarks.md).
 
 #include <benchmark/benchmark.h>
 
@@ -30,6 +31,6 @@ void BM_SemanticLookup(benchmark::State& state) {
   std::vector<float> query = randomVector(rng, dims);
   for (auto _ : state) benchmark::DoNotOptimize(store.nearest("scope", query, 0.2, now));
 }
-BENCHMARK(BM_SemanticLookup)->Args({10000, 100})->Args({100000, 100})->Args({100000, 1536})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SemanticLookup)->Args({10000, 100})->Args({100000, 100})->Args({20000, 1536})->Unit(benchmark::kMicrosecond);
 
 }  // namespace
