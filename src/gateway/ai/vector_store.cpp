@@ -5,10 +5,14 @@
 #include <algorithm>
 #include <cmath>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 namespace causeway::gateway::ai {
 namespace {
 
-// HNSW parameters: 16 links per node (32 on the base layer), a candidate list of 64 while
+// HNSW parameters (distances by CosineSpace below): 16 links per node (32 on the base layer), a candidate list of 64 while
 // building and 64 while searching. docs/ai-gateway.md ("Semantic cache") has the measured
 // recall and cost.
 constexpr size_t kLinks = 16;
@@ -21,6 +25,65 @@ bool finite(const std::vector<float>& v) {
   return std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); });
 }
 
+// Dot products: eight independent sums (so the compiler may use vector registers without
+// reordering one sum, which strict floating point forbids), or AVX2 with FMA where the CPU has
+// them (chosen once at start: the build targets baseline x86-64, as Debian's hnswlib does, which
+// would otherwise leave the graph's distances on SSE).
+float dotPortable(const float* a, const float* b, size_t n) {
+  float part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (size_t k = 0; k < 8; ++k) part[k] += a[i + k] * b[i + k];
+  float dot = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+  for (; i < n; ++i) dot += a[i] * b[i];
+  return dot;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma"))) float dotAvx2(const float* a, const float* b, size_t n) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+  }
+  for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+  s0 = _mm256_add_ps(s0, s1);
+  __m128 sum = _mm_add_ps(_mm256_castps256_ps128(s0), _mm256_extractf128_ps(s0, 1));
+  sum = _mm_hadd_ps(sum, sum);
+  sum = _mm_hadd_ps(sum, sum);
+  float dot = _mm_cvtss_f32(sum);
+  for (; i < n; ++i) dot += a[i] * b[i];
+  return dot;
+}
+#endif
+
+using DotFunction = float (*)(const float*, const float*, size_t);
+
+DotFunction pickDot() {
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return dotAvx2;
+#endif
+  return dotPortable;
+}
+
+const DotFunction kDot = pickDot();
+
+// hnswlib's space for normalized vectors: distance = 1 - dot, through kDot.
+class CosineSpace final : public hnswlib::SpaceInterface<float> {
+ public:
+  explicit CosineSpace(size_t dims) : dims_(dims) {}
+  size_t get_data_size() override { return dims_ * sizeof(float); }
+  hnswlib::DISTFUNC<float> get_dist_func() override { return &distance; }
+  void* get_dist_func_param() override { return &dims_; }
+
+ private:
+  static float distance(const void* a, const void* b, const void* dims) {
+    return 1.0f - kDot(static_cast<const float*>(a), static_cast<const float*>(b), *static_cast<const size_t*>(dims));
+  }
+  size_t dims_;
+};
+
 }  // namespace
 
 struct VectorStore::Scope {
@@ -30,7 +93,7 @@ struct VectorStore::Scope {
   std::vector<size_t> free;   // free slots
   size_t live = 0;
   // The graph, once the scope reached kIndexFrom entries. Labels are slots.
-  std::unique_ptr<hnswlib::InnerProductSpace> space;
+  std::unique_ptr<CosineSpace> space;
   std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph;
 
   const float* row(size_t slot) const { return matrix.data() + slot * dims; }
@@ -38,7 +101,7 @@ struct VectorStore::Scope {
   // hnswlib reports failures (memory) by exceptions: the scope then goes back to scanning.
   void buildGraph() {
     try {
-      space = std::make_unique<hnswlib::InnerProductSpace>(dims);
+      space = std::make_unique<CosineSpace>(dims);
       graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(space.get(), std::max<size_t>(ids.size() * 2, 1024),
                                                                 kLinks, kBuildCandidates);
       graph->setEf(kSearchCandidates);
@@ -98,15 +161,7 @@ const VectorStore::Entry* VectorStore::scanNearest(const Scope& s, const float* 
   const Entry* best = nullptr;
   for (size_t slot = 0; slot < s.ids.size(); ++slot) {
     if (s.ids[slot] == 0) continue;
-    const float* v = s.row(slot);
-    // Eight independent sums: the compiler may then use vector registers without reordering
-    // one sum (which strict floating point forbids).
-    float part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    size_t i = 0;
-    for (; i + 8 <= dims; i += 8)
-      for (size_t k = 0; k < 8; ++k) part[k] += v[i + k] * query[i + k];
-    float dot = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-    for (; i < dims; ++i) dot += v[i] * query[i];
+    float dot = kDot(s.row(slot), query, dims);
     if (!(dot > similarity)) continue;  // NaN never wins
     const Entry& e = entries_.at(s.ids[slot]);
     if (e.expires <= now) continue;
@@ -129,7 +184,7 @@ const VectorStore::Entry* VectorStore::graphNearest(const Scope& s, const float*
     if (slot >= s.ids.size() || s.ids[slot] == 0) continue;
     const Entry& e = entries_.at(s.ids[slot]);
     if (e.expires <= now) continue;
-    similarity = 1.0f - it->first;  // hnswlib's inner-product distance is 1 - dot
+    similarity = 1.0f - it->first;  // CosineSpace: distance = 1 - dot
     return &e;
   }
   return nullptr;
