@@ -99,16 +99,19 @@ def setup():
         fake.close()
 
 
-def chat(cw, route, text, stream=False):
-    body = json.dumps({"model": "m", "stream": stream, "messages": [
-        {"role": "system", "content": "be kind"}, {"role": "user", "content": text}]}).encode()
-    req = urllib.request.Request(cw.url("web", f"/{route}/v1/chat/completions"), data=body,
-                                 headers={"Content-Type": "application/json"}, method="POST")
+def post_json(cw, route, request, headers=None):
+    req = urllib.request.Request(cw.url("web", f"/{route}/v1/chat/completions"), data=json.dumps(request).encode(),
+                                 headers={"Content-Type": "application/json", **(headers or {})}, method="POST")
     try:
         with urllib.request.urlopen(req, timeout=15) as r:
             return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
+
+
+def chat(cw, route, text, stream=False):
+    return post_json(cw, route, {"model": "m", "stream": stream, "messages": [
+        {"role": "system", "content": "be kind"}, {"role": "user", "content": text}]})
 
 
 def test_flagged_request_never_reaches_the_provider(setup):
@@ -154,16 +157,6 @@ def test_bad_block_condition_is_a_configuration_error():
         wait_log(cw, "blockWhen: at 4: expected a number")
     finally:
         cw.stop()
-
-
-def post_json(cw, route, request, headers=None):
-    req = urllib.request.Request(cw.url("web", f"/{route}/v1/chat/completions"), data=json.dumps(request).encode(),
-                                 headers={"Content-Type": "application/json", **(headers or {})}, method="POST")
-    try:
-        with urllib.request.urlopen(req, timeout=15) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
 
 
 def test_tool_results_of_the_latest_turn_are_checked(setup):

@@ -158,29 +158,28 @@ void signForBedrock(exchange::Exchange& ex, const Backend& b, std::string_view b
 
 bool prepareRequest(exchange::Exchange& ex, const Backend& b, Wire client, json::object& clientRequest,
                     const std::string& model, bool stream, std::string_view originalAuthority, std::string& error) {
-  const bool inPlace = client == b.wire;
-  json::object copy;
-  if (!inPlace) copy = clientRequest;
-  json::object& request = inPlace ? clientRequest : copy;
-  request["model"] = model;
+  // The model is set on the client's request itself: a later provider of the failover list
+  // sets its own. The translators read it without copying it.
+  clientRequest["model"] = model;
   json::object translated;
-  json::object& upstream = inPlace ? request : translated;
+  json::object& upstream = client == b.wire ? clientRequest : translated;
   RequestTranslation options{b.defaultMaxTokens,
                              b.target.kind == ProviderKind::OpenAI || b.target.kind == ProviderKind::AzureOpenAI};
-  if (inPlace) {
-    // The provider speaks the client's format: nothing to translate.
-  } else if (b.wire == Wire::Gemini || b.wire == Wire::BedrockConverse) {
+  if (b.wire == Wire::Gemini || b.wire == Wire::BedrockConverse) {
     // Through Chat Completions: the client's request as OpenAI's, then as the provider's.
-    json::object pivot;
-    if (client == Wire::OpenAIChat) pivot = std::move(request);
-    else if (!anthropicToOpenAIRequest(request, pivot, options, error)) return false;
-    bool translated = b.wire == Wire::Gemini ? openAIToGeminiRequest(pivot, upstream, error)
-                                             : openAIToConverseRequest(pivot, upstream, error);
-    if (!translated) return false;
-  } else if (client == Wire::OpenAIChat) {
-    if (!openAIToAnthropicRequest(request, upstream, options, error)) return false;
-  } else {
-    if (!anthropicToOpenAIRequest(request, upstream, options, error)) return false;
+    json::object converted;
+    const json::object* pivot = &clientRequest;
+    if (client != Wire::OpenAIChat) {
+      if (!anthropicToOpenAIRequest(clientRequest, converted, options, error)) return false;
+      pivot = &converted;
+    }
+    bool ok = b.wire == Wire::Gemini ? openAIToGeminiRequest(*pivot, upstream, error)
+                                     : openAIToConverseRequest(*pivot, upstream, error);
+    if (!ok) return false;
+  } else if (client != b.wire) {
+    bool ok = client == Wire::OpenAIChat ? openAIToAnthropicRequest(clientRequest, upstream, options, error)
+                                         : anthropicToOpenAIRequest(clientRequest, upstream, options, error);
+    if (!ok) return false;
   }
   if (b.wire == Wire::OpenAIChat) {
     if (stream) {

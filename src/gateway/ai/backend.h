@@ -71,11 +71,11 @@ std::optional<Backend> compileBackend(const ProviderOptions& o, const std::strin
 // by prepareRequest, once the body is final; here it only loses the client's credentials.
 void swapCredentials(exchange::Exchange& ex, const Backend& b);
 
-// Sets up ex.request for `b`: the client's request (already with model and params) translated
-// to the provider's format, its path, body, key and (Bedrock) signature. False with `error`
-// when the request cannot be expressed for this provider. When the provider speaks the client's
-// format the request is edited in place (model, stream_options or max_tokens), not copied: a
-// later provider of the failover list sets its own model again.
+// Sets up ex.request for `b`: the client's request (already with params) translated to the
+// provider's format, its path, body, key and (Bedrock) signature. False with `error` when the
+// request cannot be expressed for this provider. `clientRequest` gets `model`; when the provider
+// speaks the client's format it is also edited in place (stream_options or max_tokens) rather
+// than copied. A later provider of the failover list sets its own model again.
 bool prepareRequest(exchange::Exchange& ex, const Backend& b, Wire client, boost::json::object& clientRequest,
                     const std::string& model, bool stream, std::string_view originalAuthority, std::string& error);
 

@@ -314,9 +314,10 @@ awaitable<Verdict> ask(std::shared_ptr<const Guard> guard, exchange::WorkerConte
 }
 
 // The text each guard checks: the last user message, or everything (its `content`).
+// Views of strings the caller keeps alive while it awaits askAll (each guard gets its own copy).
 struct Texts {
-  std::string last, all;
-  const std::string& of(const Guard& g) const { return g.allContent ? all : last; }
+  std::string_view last, all;
+  std::string_view of(const Guard& g) const { return g.allContent ? all : last; }
 };
 
 // Asks every guard at once. Returns the first Block (the others are cancelled), else an Error
@@ -324,7 +325,7 @@ struct Texts {
 awaitable<Verdict> askAll(const Compiled& c, Exchange& ex, const Texts& texts, std::string& by) {
   if (c.guards.size() == 1) {
     by = c.guards[0]->name;
-    co_return co_await ask(c.guards[0], ex.worker, ex.connection, texts.of(*c.guards[0]));
+    co_return co_await ask(c.guards[0], ex.worker, ex.connection, std::string(texts.of(*c.guards[0])));
   }
   struct Race {
     explicit Race(asio::io_context& io, size_t n) : wake(io), signals(n) {}
@@ -351,7 +352,7 @@ awaitable<Verdict> askAll(const Compiled& c, Exchange& ex, const Texts& texts, s
           }
           if (v == Verdict::Error && race->failedBy < 0) race->failedBy = int(i);
           if (--race->pending == 0) race->wake.cancel();
-        }(race, i, c.guards[i], ex.worker, ex.connection, texts.of(*c.guards[i])),
+        }(race, i, c.guards[i], ex.worker, ex.connection, std::string(texts.of(*c.guards[i]))),
         asio::bind_cancellation_slot(race->signals[i].slot(), asio::detached));
   }
   co_await race->wake.async_wait(nothrow);
@@ -383,7 +384,10 @@ class LlmGuard final : public Handler {
       ex.request.headers.remove("Transfer-Encoding");
       boost::system::error_code ec;
       json::value parsed = json::parse(*body, ec);
-      Texts texts{ec ? *body : requestText(parsed, false), ec ? *body : requestText(parsed, true)};
+      // A body that is not JSON is checked whole.
+      const std::string last = ec ? std::string() : requestText(parsed, false);
+      const std::string all = ec ? std::string() : requestText(parsed, true);
+      const Texts texts = ec ? Texts{*body, *body} : Texts{last, all};
       if (!body->empty()) {
         // A body with nothing the guard can read (no text in any field it knows) is not
         // passed unchecked: it is the guard failing, and onError decides.
@@ -416,7 +420,7 @@ class LlmGuard final : public Handler {
     if (!body.empty()) {
       std::string by = encoded ? "(the answer is compressed)" : "(no text to check)";
       Verdict v = Verdict::Error;
-      // (A named Texts: GCC 12 destroys a temporary inside a co_await expression twice.)
+      // (Named: GCC 12 destroys a temporary inside a co_await expression twice.)
       const Texts answerTexts{text, text};
       if (!text.empty()) v = co_await askAll(c_, ex, answerTexts, by);
       if (v == Verdict::Block || (v == Verdict::Error && !c_.allowOnError)) {
