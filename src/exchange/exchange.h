@@ -15,6 +15,7 @@
 
 #include "core/arena.h"
 #include "exchange/ai_record.h"
+#include "exchange/mcp_record.h"
 #include "exchange/body.h"
 #include "exchange/worker_context.h"
 #include "http/headers.h"
@@ -154,6 +155,8 @@ struct RequestRecord {
   ExchangeNotes* notes = nullptr;
   // What the AI gateway learned (ai_record.h); null on exchanges that are not LLM calls.
   AiRecord* ai = nullptr;
+  // What the MCP gateway learned (mcp_record.h); null on exchanges that are not MCP traffic.
+  McpRecord* mcp = nullptr;
 };
 
 // Watches exchanges: metrics, access logs, tracing. Called on the worker thread that
@@ -181,6 +184,14 @@ struct ExchangeLimits {
   std::string_view prefetchedBody;
 };
 
+// A server a middleware requires for this request: the MCP gateway pins a session to the server
+// that created it. The loadBalancer service that handles the request uses the server whose URL
+// is `url` and, when it has none or that server is down, forwards nothing and sets `missed`.
+struct ServerAffinity {
+  std::string_view url;  // empty: none required
+  bool missed = false;
+};
+
 struct Exchange {
   Exchange(WorkerContext& w, Arena& a, const ConnectionInfo& c) : worker(w), arena(a), connection(c) {}
   Exchange(const Exchange&) = delete;
@@ -194,6 +205,7 @@ struct Exchange {
   Response response;
   RequestRecord record;
   ExchangeLimits limits;
+  ServerAffinity affinity;
   io::TaskGroup background;  // joined by the codec before the arena is reset
   io::Abandonable* waiting = nullptr;  // see Abandonable
 

@@ -415,6 +415,15 @@ void AccessLog::log(const exchange::Exchange& ex) {
     r.aiOutputTokens = ai->outputTokens;
     r.aiCostUsd = ai->costUsd;
   }
+  if (const exchange::McpRecord* mcp = rec.mcp) {
+    r.mcp = true;
+    r.mcpDecision = mcp->decision;
+    r.mcpErrorCode = mcp->errorCode;
+    r.mcpMethod = mcp->method;
+    r.mcpName = mcp->name;
+    r.mcpRule = mcp->rule;
+    r.mcpSessionId = mcp->sessionId;
+  }
   if (conn.tls) {
     r.tls = true;
     r.tlsVersion = tlsVersionLabel(conn.tlsVersion);

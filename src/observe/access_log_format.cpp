@@ -12,7 +12,8 @@ namespace {
 constexpr std::array<std::string_view, kLogFieldCount> kNames = {
     "ClientAddr",     "ClientHost",         "ClientPort",     "ClientUsername", "DownstreamContentSize",
     "DownstreamStatus", "Duration",         "GenAICacheResult", "GenAICostUSD", "GenAIInputTokens",
-    "GenAIOutputTokens", "GenAIProvider",   "GenAIRequestModel", "GenAIResponseModel", "GzipRatio",      "OriginContentSize", "OriginDuration",
+    "GenAIOutputTokens", "GenAIProvider",   "GenAIRequestModel", "GenAIResponseModel", "GzipRatio",
+    "MCPDecision",    "MCPErrorCode",       "MCPMethod",      "MCPName",        "MCPRule",        "MCPSessionId",      "OriginContentSize", "OriginDuration",
     "OriginStatus",   "Overhead",           "RequestAddr",    "RequestContentSize", "RequestCount",
     "RequestHost",    "RequestMethod",      "RequestPath",    "RequestPort",    "RequestProtocol",
     "RequestScheme",  "RetryAttempts",      "RouterName",     "ServiceAddr",    "ServiceName",
@@ -33,6 +34,12 @@ bool present(const LogRecord& r, LogField f) {
     case LogField::GenAIRequestModel: return r.ai;
     case LogField::GenAIResponseModel: return r.ai && !r.aiResponseModel.empty();
     case LogField::GenAICacheResult: return r.ai && !r.aiCacheResult.empty();
+    case LogField::MCPDecision: return r.mcp && !r.mcpDecision.empty();
+    case LogField::MCPErrorCode: return r.mcp && r.mcpErrorCode != 0;
+    case LogField::MCPMethod: return r.mcp && !r.mcpMethod.empty();
+    case LogField::MCPName: return r.mcp && !r.mcpName.empty();
+    case LogField::MCPRule: return r.mcp && !r.mcpRule.empty();
+    case LogField::MCPSessionId: return r.mcp && !r.mcpSessionId.empty();
     case LogField::RouterName: return !r.routerName.empty();
     case LogField::ServiceName:
     case LogField::ServiceURL:
@@ -80,6 +87,11 @@ std::string_view textOf(const LogRecord& r, LogField f) {
     case LogField::GenAIRequestModel: return r.aiRequestModel;
     case LogField::GenAIResponseModel: return r.aiResponseModel;
     case LogField::GenAICacheResult: return r.aiCacheResult;
+    case LogField::MCPDecision: return r.mcpDecision;
+    case LogField::MCPMethod: return r.mcpMethod;
+    case LogField::MCPName: return r.mcpName;
+    case LogField::MCPRule: return r.mcpRule;
+    case LogField::MCPSessionId: return r.mcpSessionId;
     default: return {};
   }
 }
@@ -99,6 +111,7 @@ void appendJsonValue(std::string& out, const LogRecord& r, LogField f) {
     case LogField::RetryAttempts: appendDecimal(out, r.retryAttempts); return;
     case LogField::GenAIInputTokens: appendDecimal(out, r.aiInputTokens); return;
     case LogField::GenAIOutputTokens: appendDecimal(out, r.aiOutputTokens); return;
+    case LogField::MCPErrorCode: appendDecimal(out, int64_t(r.mcpErrorCode)); return;
     case LogField::GenAICostUSD: {
       char buffer[32];
       int n = std::snprintf(buffer, sizeof buffer, "%.9g", r.aiCostUsd);

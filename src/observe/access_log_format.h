@@ -31,6 +31,13 @@ enum class LogField : uint8_t {
   GenAIRequestModel,
   GenAIResponseModel,
   GzipRatio,
+  // The MCP gateway's, present on MCP traffic only (exchange/mcp_record.h).
+  MCPDecision,
+  MCPErrorCode,
+  MCPMethod,
+  MCPName,
+  MCPRule,
+  MCPSessionId,
   OriginContentSize,
   OriginDuration,
   OriginStatus,
@@ -105,6 +112,9 @@ struct LogRecord {
   std::string_view aiProvider, aiRequestModel, aiResponseModel, aiCacheResult;
   int64_t aiInputTokens = 0, aiOutputTokens = 0;
   double aiCostUsd = 0;
+  bool mcp = false;  // MCP traffic: the MCP* fields apply (each when it has a value)
+  std::string_view mcpDecision, mcpMethod, mcpName, mcpRule, mcpSessionId;
+  int mcpErrorCode = 0;
   bool tls = false;
   std::string_view tlsVersion, tlsCipher, tlsClientSubject;  // subject empty: no client certificate
   std::string_view traceId, spanId;                          // empty: not traced

@@ -195,7 +195,21 @@ awaitable<void> LoadBalancerService::handle(exchange::Exchange& ex) const {
   const size_t none = servers_.size();
   size_t index = none;
   bool writeCookie = false;
-  if (sticky_) {
+  if (!ex.affinity.url.empty()) {
+    // A middleware requires one server (an MCP session lives on the server that created it):
+    // that one or none, never another.
+    for (size_t i = 0; i < servers_.size(); ++i) {
+      if (names_[i] == ex.affinity.url) {
+        if (eligible(i)) index = i;
+        break;
+      }
+    }
+    if (index == none) {
+      ex.affinity.missed = true;
+      exchange::errorReply(ex, 503, "no available server");
+      co_return;
+    }
+  } else if (sticky_) {
     if (auto match = sticky_->find(ex.request.headers); match && eligible(match->index)) {
       index = match->index;
       writeCookie = match->rewrite;

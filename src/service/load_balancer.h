@@ -13,7 +13,8 @@
 //    weighted round robin (per worker).
 //
 // Only servers whose ServerHealth is up are picked; when none is, the answer is 503
-// "no available server". sticky.cookie (not with hrw, as Traefik) pins a client to a
+// "no available server". A server required by a middleware (Exchange::affinity, the MCP
+// gateway's sessions) overrides the strategy and stickiness. sticky.cookie (not with hrw, as Traefik) pins a client to a
 // server and re-pins it when that server is down. Passive health checks record each
 // answer. Handlers are shared by every worker: per-worker state is indexed by
 // ex.worker.index(), shared state is atomic.

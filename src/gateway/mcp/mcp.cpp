@@ -1,0 +1,462 @@
+// The `mcp` middleware: an MCP gateway on an ordinary router (docs/mcp-gateway.md). It speaks
+// Streamable HTTP on both sides, in both dialects: the 2025 revisions (initialize, sessions,
+// the GET stream, DELETE) and the stateless 2026-07-28 revision (server/discover, the mirrored
+// Mcp-Method/Mcp-Name headers). Per request it
+//  1. refuses a browser Origin that is not allowed (403; DNS rebinding);
+//  2. reads a POST's JSON-RPC message (at most maxRequestBodySize), refuses what is not one
+//     message (-32700, -32600; batches are refused), and checks that the mirrored headers say
+//     what the body says (400, -32020);
+//  3. opens the client's session id (session_token.h) and sends the request to the server that
+//     holds the session, with that server's own id; an id that is not ours gets 404 (-32001),
+//     as an expired session does, and the client starts a new one;
+//  4. judges the message by the policies (policy.h): a denied call gets a JSON-RPC error
+//     (-32003) from causeway and never reaches a server;
+//  5. on the way back, seals a new session's id, marks event streams X-Accel-Buffering: no,
+//     exposes Mcp-Session-Id to browsers, and filters list answers (list_filter.h).
+// Streams pass through as they arrive: only a list answer is ever parsed.
+#include <boost/json.hpp>
+#include <openssl/sha.h>
+
+#include <memory>
+
+#include "core/bytes.h"
+#include "core/log.h"
+#include "core/strings.h"
+#include "exchange/mcp_record.h"
+#include "exchange/middleware_options.h"
+#include "exchange/middleware_registry.h"
+#include "gateway/mcp/list_filter.h"
+#include "gateway/mcp/policy.h"
+#include "gateway/mcp/session_token.h"
+
+namespace causeway::gateway::mcp {
+namespace {
+
+using exchange::Exchange;
+using exchange::Handler;
+using exchange::HandlerPtr;
+using exchange::MiddlewareBuildContext;
+using exchange::MiddlewareFactoryPtr;
+using exchange::WrapContext;
+
+// JSON-RPC and MCP error codes causeway answers with (docs/mcp-gateway.md, "Errors").
+constexpr int kParseError = -32700;
+constexpr int kInvalidRequest = -32600;
+constexpr int kInternalError = -32603;
+constexpr int kSessionNotFound = -32001;  // the code MCP servers use for an unknown session
+constexpr int kForbidden = -32003;        // denied by a policy (implementation-defined range)
+constexpr int kOriginRefused = -32004;    // Origin not allowed
+constexpr int kHeaderMismatch = -32020;   // MCP 2026-07-28 HeaderMismatch
+
+constexpr std::string_view kSessionHeader = "Mcp-Session-Id";
+constexpr std::string_view kVersionHeader = "MCP-Protocol-Version";
+constexpr std::string_view kMethodHeader = "Mcp-Method";
+constexpr std::string_view kNameHeader = "Mcp-Name";
+constexpr std::string_view kVersionMeta = "io.modelcontextprotocol/protocolVersion";
+// The first revision whose requests carry Mcp-Method and Mcp-Name (dates compare as text).
+constexpr std::string_view kHeaderRevision = "2026-07-28";
+
+struct PolicyOptions {
+  std::string match;
+  std::string action;
+  static void describe(auto& self, auto& v) {
+    v("match", self.match);
+    v("action", self.action);
+  }
+};
+
+struct Options {
+  int64_t maxRequestBodySize = 1 << 20;
+  int64_t maxResponseBodySize = 16 << 20;  // a list answer read whole (or one event) to filter it
+  std::vector<PolicyOptions> policies;
+  std::string defaultAction = "allow";
+  std::string sessionSecret;
+  std::vector<std::string> allowedOrigins;
+  static void describe(auto& self, auto& v) {
+    v("maxRequestBodySize", self.maxRequestBodySize);
+    v("maxResponseBodySize", self.maxResponseBodySize);
+    v("policies", self.policies);
+    v("defaultAction", self.defaultAction);
+    v("sessionSecret", self.sessionSecret);
+    v("allowedOrigins", self.allowedOrigins);
+  }
+};
+
+struct Compiled {
+  int64_t maxRequestBodySize;
+  int64_t maxResponseBodySize;
+  PolicySet policies;
+  std::shared_ptr<const SessionSealer> sessions;
+  std::vector<std::string> allowedOrigins;  // lower-case
+};
+
+// The body field Mcp-Name mirrors for `method`, or "" when the method has none.
+std::string_view nameSource(std::string_view method) {
+  if (method == "tools/call" || method == "prompts/get") return "name";
+  if (method == "resources/read") return "uri";
+  if (method == "tasks/get" || method == "tasks/update" || method == "tasks/cancel") return "taskId";
+  return {};
+}
+
+// A mirrored header's value: as sent, or decoded from MCP's `=?base64?…?=` form.
+std::optional<std::string> headerValue(std::string_view raw) {
+  constexpr std::string_view kOpen = "=?base64?", kClose = "?=";
+  if (raw.size() >= kOpen.size() + kClose.size() && raw.starts_with(kOpen) && raw.ends_with(kClose)) {
+    std::string out;
+    if (!base64Decode(raw.substr(kOpen.size(), raw.size() - kOpen.size() - kClose.size()), out)) return std::nullopt;
+    return out;
+  }
+  return std::string(raw);
+}
+
+// A session id as logs and traces show it: the id is a bearer credential (whoever has it joins
+// the session), so only a fingerprint of it is written: 16 hex digits of its SHA-256.
+std::string_view fingerprint(Exchange& ex, std::string_view session) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(session.data()), session.size(), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  char out[16];
+  for (size_t i = 0; i < 8; ++i) {
+    out[2 * i] = kHex[digest[i] >> 4];
+    out[2 * i + 1] = kHex[digest[i] & 15];
+  }
+  return ex.arena.copy(std::string_view(out, sizeof out));
+}
+
+std::string_view idText(Exchange& ex, const boost::json::value* id) {
+  if (!id) return {};
+  if (const boost::json::string* s = id->if_string()) return ex.arena.copy(*s);
+  return ex.arena.copy(boost::json::serialize(*id));
+}
+
+class McpGateway final : public Handler {
+ public:
+  McpGateway(const Compiled& c, HandlerPtr next, const WrapContext& context)
+      : c_(c), next_(std::move(next)), router_(context.routerName) {}
+
+  awaitable<void> handle(Exchange& ex) const override {
+    auto* rec = ex.arena.make<exchange::McpRecord>();
+    ex.record.mcp = rec;
+    rec->protocolVersion = ex.request.headers.get(kVersionHeader);
+
+    std::string_view origin = ex.request.headers.get("Origin");
+    if (!origin.empty() && !originAllowed(ex, origin)) {
+      log::info("MCP request refused: Origin not allowed", {{"router", router_}, {"origin", origin}});
+      {
+        reply(ex, *rec, 403, nullptr, kOriginRefused, "Origin not allowed");
+        co_return;
+      }
+    }
+
+    // The client's session: open it and pin the request to the server that holds it.
+    std::string_view session = ex.request.headers.get(kSessionHeader);
+    if (!session.empty()) {
+      rec->sessionId = fingerprint(ex, session);
+      std::optional<SessionTarget> target = c_.sessions->open(session);
+      if (!target) {
+        reply(ex, *rec, 404, nullptr, kSessionNotFound, "Session not found");
+        co_return;
+      }
+      ex.affinity.url = ex.arena.copy(target->serverUrl);
+      ex.request.headers.set(kSessionHeader, ex.arena.copy(target->upstreamId));
+    }
+
+    boost::json::value id;  // the request's id (null: none), to find its answer
+    std::string_view listMethod;
+    if (ex.request.method == "POST") {
+      auto* body = ex.arena.make<std::string>();
+      if (ex.request.body) {
+        exchange::ReadResult read = co_await exchange::readBody(*ex.request.body, *body, c_.maxRequestBodySize);
+        if (read == exchange::ReadResult::TooLarge)
+          {
+        reply(ex, *rec, 413, nullptr, kInvalidRequest,
+                          "request body larger than " + std::to_string(c_.maxRequestBodySize) + " bytes");
+        co_return;
+      }
+        if (read == exchange::ReadResult::Failed) {
+          ex.record.errorDetail = "request body broke off";
+          ex.response.status = 400;
+          ex.response.closeConnection = true;
+          co_return;
+        }
+      }
+      ex.request.body = ex.arena.make<exchange::MemoryBody>(*body);
+      boost::system::error_code ec;
+      boost::json::value message = boost::json::parse(*body, ec);
+      if (ec) {
+        reply(ex, *rec, 400, nullptr, kParseError, "Parse error: the body is not JSON");
+        co_return;
+      }
+      if (message.is_array())
+        {
+        reply(ex, *rec, 400, nullptr, kInvalidRequest,
+                        "Invalid Request: batches are not accepted; send one JSON-RPC message per request");
+        co_return;
+      }
+      std::string problem;
+      const boost::json::object* o = message.if_object();
+      const boost::json::value* methodValue = o ? o->if_contains("method") : nullptr;
+      const boost::json::value* idValue = o ? o->if_contains("id") : nullptr;
+      const boost::json::value* params = o ? o->if_contains("params") : nullptr;
+      if (!o) problem = "not a JSON-RPC message";
+      else if (const boost::json::value* v = o->if_contains("jsonrpc"); !v || !v->is_string() || v->get_string() != "2.0")
+        problem = "\"jsonrpc\" must be \"2.0\"";
+      else if (idValue && !idValue->is_string() && !idValue->is_int64() && !idValue->is_uint64())
+        problem = "\"id\" must be a string or an integer";
+      else if (methodValue && !methodValue->is_string())
+        problem = "\"method\" must be a string";
+      else if (!methodValue && !(idValue && (o->contains("result") || o->contains("error"))))
+        problem = "expected a request, a notification or a response";
+      else if (params && !params->is_object() && !params->is_array())
+        problem = "\"params\" must be an object";
+      if (!problem.empty()) {
+        reply(ex, *rec, 400, idValue, kInvalidRequest, "Invalid Request: " + problem);
+        co_return;
+      }
+      if (idValue && methodValue) {
+        id = *idValue;
+        rec->requestId = idText(ex, idValue);
+      }
+
+      if (methodValue) {
+        std::string_view method = methodValue->get_string();
+        rec->method = ex.arena.copy(method);
+        std::string_view source = nameSource(method);
+        const boost::json::value* nameValue = nullptr;
+        if (params && params->is_object()) {
+          nameValue = params->get_object().if_contains(source.empty() ? std::string_view("name") : source);
+          if (nameValue && nameValue->is_string()) rec->name = ex.arena.copy(nameValue->get_string());
+          if (const boost::json::value* meta = params->get_object().if_contains("_meta"); meta && meta->is_object())
+            if (const boost::json::value* v = meta->get_object().if_contains(kVersionMeta); v && v->is_string()) {
+              if (rec->protocolVersion.empty()) rec->protocolVersion = ex.arena.copy(v->get_string());
+              else if (rec->protocolVersion != v->get_string())
+                {
+        mismatch(ex, *rec, idValue, "MCP-Protocol-Version differs from the body's protocol version");
+        co_return;
+      }
+            }
+        }
+        if (std::string why = checkMirrors(ex, method, idValue != nullptr, source, nameValue); !why.empty())
+          {
+        mismatch(ex, *rec, idValue, why);
+        co_return;
+      }
+
+        if (!c_.policies.empty()) {
+          Decision d = c_.policies.decide(method, params);
+          if (d.rule != Decision::kPassed) {
+            rec->decision = d.allow ? "allow" : "deny";
+            rec->rule = d.rule == Decision::kDefault ? std::string_view("defaultAction")
+                                                     : ex.arena.copy("policies[" + std::to_string(d.rule) + "]");
+          }
+          if (!d.allow) {
+            log::info("MCP call denied by policy", {{"router", router_},
+                                                    {"method", rec->method},
+                                                    {"name", rec->name},
+                                                    {"rule", rec->rule},
+                                                    {"client", ex.connection.peerIpText}});
+            ex.record.errorDetail = "denied by MCP policy";
+            if (!idValue) {
+        reply(ex, *rec, 403, nullptr, kForbidden, "Forbidden by policy");
+        co_return;
+      }
+            {
+        reply(ex, *rec, 200, idValue, kForbidden,
+                            "Forbidden: " + std::string(method) +
+                                (rec->name.empty() ? std::string() : " " + std::string(rec->name)) +
+                                " is not allowed by the gateway's policy");
+        co_return;
+      }
+          }
+          if (idValue && PolicySet::isList(method)) listMethod = rec->method;
+        }
+      }
+    }
+
+    co_await next_->handle(ex);
+
+    if (ex.affinity.missed) {
+      // The server that held the session is gone: the session is, too.
+      {
+        reply(ex, *rec, 404, nullptr, kSessionNotFound, "Session not found (its server is not available)");
+        co_return;
+      }
+    }
+    exchange::Response& r = ex.response;
+    if (std::string_view upstreamSession = r.headers.get(kSessionHeader); !upstreamSession.empty()) {
+      if (ex.record.serviceUrl.empty()) {
+        r.headers.remove(kSessionHeader);  // not from a server we can find again
+      } else {
+        std::string sealed = c_.sessions->seal(ex.record.serviceUrl, upstreamSession);
+        r.headers.set(kSessionHeader, ex.arena.copy(sealed));
+        if (rec->sessionId.empty()) rec->sessionId = fingerprint(ex, sealed);
+      }
+    }
+    if (!origin.empty()) exposeSessionHeader(ex);
+    std::string_view type = r.headers.get("Content-Type");
+    bool stream = istartsWith(type, "text/event-stream");
+    if (stream) r.headers.set("X-Accel-Buffering", "no");
+    if (!listMethod.empty() && r.body && r.status == 200) {
+      if (stream) {
+        r.body = ex.arena.make<SseListFilter>(r.body, c_.policies, listMethod, std::move(id), *rec,
+                                              size_t(c_.maxResponseBodySize));
+        r.headers.remove("Content-Length");
+      } else if (istartsWith(type, "application/json")) {
+        co_await filterJson(ex, *rec, id, listMethod);
+      }
+    }
+  }
+
+ private:
+  bool originAllowed(const Exchange& ex, std::string_view origin) const {
+    std::string lower = toLower(origin);
+    if (!c_.allowedOrigins.empty()) {
+      for (const std::string& o : c_.allowedOrigins)
+        if (o == "*" || o == lower) return true;
+      return false;
+    }
+    // No list: only the gateway's own origin (a page it served itself).
+    size_t scheme = lower.find("://");
+    if (scheme == std::string::npos) return false;
+    return iequals(std::string_view(lower).substr(scheme + 3), ex.request.authority);
+  }
+
+  // Mcp-Method and Mcp-Name must say what the body says; from 2026-07-28 on, requests must send
+  // them. Returns why not, or "".
+  std::string checkMirrors(Exchange& ex, std::string_view method, bool request, std::string_view source,
+                           const boost::json::value* nameValue) const {
+    const http::HeaderField* methodHeader = ex.request.headers.find(kMethodHeader);
+    const http::HeaderField* nameHeader = ex.request.headers.find(kNameHeader);
+    std::string_view version = ex.request.headers.get(kVersionHeader);
+    bool required = request && !version.empty() && version >= kHeaderRevision;
+    if (methodHeader) {
+      auto v = headerValue(methodHeader->value);
+      if (!v || *v != method) return "Mcp-Method does not match the body's method";
+    } else if (required) {
+      return "Mcp-Method is required from protocol revision 2026-07-28";
+    }
+    if (source.empty()) return {};
+    std::string bodyName;
+    if (nameValue && nameValue->is_string()) bodyName = std::string(nameValue->get_string());
+    if (nameHeader) {
+      auto v = headerValue(nameHeader->value);
+      if (!v || *v != bodyName) return "Mcp-Name does not match the body's params." + std::string(source);
+    } else if (required) {
+      return "Mcp-Name is required for " + std::string(method) + " from protocol revision 2026-07-28";
+    }
+    return {};
+  }
+
+  awaitable<void> filterJson(Exchange& ex, exchange::McpRecord& rec, const boost::json::value& id,
+                             std::string_view method) const {
+    std::string body;
+    exchange::ReadResult read = co_await exchange::readBody(*ex.response.body, body, c_.maxResponseBodySize);
+    if (read != exchange::ReadResult::Complete) {
+      {
+        reply(ex, rec, 502, &id, kInternalError,
+                      read == exchange::ReadResult::TooLarge ? "the server's list answer is too large to filter"
+                                                             : "the server's answer broke off");
+        co_return;
+      }
+    }
+    int hidden = 0;
+    std::optional<std::string> filtered = filterListResponse(body, id, method, c_.policies, hidden);
+    rec.hidden += hidden;
+    ex.response.headers.remove("Content-Length");
+    ex.response.body = ex.arena.make<exchange::OwnedBody>(filtered ? std::move(*filtered) : std::move(body));
+  }
+
+  static void exposeSessionHeader(Exchange& ex) {
+    http::Headers& h = ex.response.headers;
+    std::string_view current = h.get("Access-Control-Expose-Headers");
+    if (current == "*" || listContainsToken(current, kSessionHeader)) return;
+    h.set("Access-Control-Expose-Headers",
+          current.empty() ? kSessionHeader : ex.arena.concat({current, ", ", kSessionHeader}));
+  }
+
+  void mismatch(Exchange& ex, exchange::McpRecord& rec, const boost::json::value* id, std::string_view why) const {
+    reply(ex, rec, 400, id, kHeaderMismatch, "Header mismatch: " + std::string(why));
+  }
+
+  // Answers with a JSON-RPC error (id null when the request's id is unknown or absent).
+  static void reply(Exchange& ex, exchange::McpRecord& rec, int status, const boost::json::value* id, int code,
+                    std::string message) {
+    boost::json::object error;
+    error["code"] = code;
+    error["message"] = message;
+    boost::json::object out;
+    out["jsonrpc"] = "2.0";
+    out["id"] = id ? *id : boost::json::value(nullptr);
+    out["error"] = std::move(error);
+    rec.errorCode = code;
+    if (ex.record.errorDetail.empty()) ex.record.errorDetail = ex.arena.copy(message);
+    exchange::Response& r = ex.response;
+    r.status = status;
+    r.reason = {};
+    r.headers.clear();
+    r.headers.add("Content-Type", "application/json");
+    r.body = ex.arena.make<exchange::OwnedBody>(boost::json::serialize(out));
+    r.tunnel = nullptr;
+  }
+
+  const Compiled& c_;
+  HandlerPtr next_;
+  std::string router_;
+};
+
+// Without a configured sessionSecret: one random secret for the life of the process, so that
+// sessions survive reloads (but not a restart, nor a move to another replica).
+const std::string& processSecret() {
+  static const std::string secret = base64Encode(randomBytes(32));
+  return secret;
+}
+
+MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& context) {
+  std::optional<Options> o = exchange::decodeOptions<Options>(node, context);
+  if (!o) return nullptr;
+  if (o->maxRequestBodySize <= 0 || o->maxResponseBodySize <= 0) {
+    context.error("maxRequestBodySize and maxResponseBodySize: must be > 0");
+    return nullptr;
+  }
+  auto actionOf = [](std::string_view a) -> std::optional<bool> {
+    if (iequals(a, "allow")) return true;
+    if (iequals(a, "deny")) return false;
+    return std::nullopt;
+  };
+  auto defaultAllow = actionOf(o->defaultAction);
+  if (!defaultAllow) {
+    context.error("defaultAction: expected allow or deny, got \"" + o->defaultAction + "\"");
+    return nullptr;
+  }
+  std::vector<PolicyRule> rules;
+  for (size_t i = 0; i < o->policies.size(); ++i) {
+    const PolicyOptions& p = o->policies[i];
+    std::string where = "policies[" + std::to_string(i) + "]";
+    auto allow = actionOf(p.action);
+    if (!allow) {
+      context.error(where + ".action: expected allow or deny, got \"" + p.action + "\"");
+      return nullptr;
+    }
+    std::string error;
+    auto match = expr::claims::parse(p.match, error);
+    if (!match) {
+      context.error(where + ".match: " + error);
+      return nullptr;
+    }
+    for (const expr::claims::Field& f : match->fields())
+      if (std::string why = PolicySet::checkField(f); !why.empty()) {
+        context.error(where + ".match: " + why);
+        return nullptr;
+      }
+    rules.push_back({std::move(*match), *allow});
+  }
+  Compiled c{o->maxRequestBodySize, o->maxResponseBodySize, PolicySet(std::move(rules), *defaultAllow),
+             std::make_shared<SessionSealer>(o->sessionSecret.empty() ? processSecret() : o->sessionSecret), {}};
+  for (const std::string& origin : o->allowedOrigins) c.allowedOrigins.push_back(toLower(origin));
+  return exchange::factoryOf<McpGateway>(std::move(c));
+}
+
+const exchange::MiddlewareRegistration kRegistration("mcp", create, "MCP");
+
+}  // namespace
+}  // namespace causeway::gateway::mcp

@@ -1,0 +1,113 @@
+#include "gateway/mcp/policy.h"
+
+#include <boost/json.hpp>
+
+namespace causeway::gateway::mcp {
+namespace {
+
+using expr::claims::Field;
+using expr::claims::Resolver;
+using expr::claims::Truth;
+
+// The request as the rules see it: `mcp.method` and `mcp.params…`.
+class RequestFields final : public Resolver {
+ public:
+  RequestFields(const boost::json::value& method, const boost::json::value* params, bool listing)
+      : method_(method), params_(params), listing_(listing) {}
+  const boost::json::value* find(const Field& f) const override {
+    if (f.path.size() < 2 || f.path[0] != "mcp") return nullptr;
+    if (f.path[1] == "method") return f.path.size() == 2 ? &method_ : nullptr;
+    if (f.path[1] != "params") return nullptr;
+    // Judging a list entry: only the entry's name (or uri) is known of the call it lists.
+    if (listing_ && !(f.path.size() == 3 && (f.path[2] == "name" || f.path[2] == "uri"))) return unknown();
+    if (!params_) return nullptr;
+    return expr::claims::walk(*params_, f.path, 2);
+  }
+
+ private:
+  const boost::json::value& method_;
+  const boost::json::value* params_;
+  bool listing_;
+};
+
+bool sessionMessage(std::string_view method) {
+  return method == "initialize" || method == "ping" || method == "server/discover" ||
+         method == "subscriptions/listen" || method == "logging/setLevel" || method.starts_with("notifications/");
+}
+
+struct ListKind {
+  std::string_view list;
+  std::string_view entries;  // the result's array
+  std::string_view call;     // the method an entry is used with
+  std::string_view key;      // the entry's field naming it
+};
+constexpr ListKind kLists[] = {
+    {"tools/list", "tools", "tools/call", "name"},
+    {"prompts/list", "prompts", "prompts/get", "name"},
+    {"resources/list", "resources", "resources/read", "uri"},
+};
+
+}  // namespace
+
+bool PolicySet::isList(std::string_view method) {
+  for (const ListKind& k : kLists)
+    if (k.list == method) return true;
+  return false;
+}
+
+std::string PolicySet::checkField(const Field& field) {
+  if (field.path.size() >= 2 && field.path[0] == "mcp" && (field.path[1] == "method" || field.path[1] == "params")) {
+    if (field.path[1] == "method" && field.path.size() != 2) return "`mcp.method` has no fields";
+    return {};
+  }
+  if (field.path[0] == "mcp")
+    return "`" + field.text + "`: the request's fields are `mcp.method` and `mcp.params.<name>`";
+  return "`" + field.text +
+         "`: token claims need a jwt middleware before this one, which causeway does not have yet; policies "
+         "read `mcp.method` and `mcp.params.<name>` (docs/mcp-gateway.md)";
+}
+
+Decision PolicySet::decide(std::string_view method, const boost::json::value* params) const {
+  boost::json::value methodValue(method);
+  RequestFields fields(methodValue, params, false);
+  for (size_t i = 0; i < rules_.size(); ++i)
+    if (rules_[i].match.evaluate(fields) == Truth::True) return Decision{rules_[i].allow, int(i)};
+  if (sessionMessage(method) || isList(method)) return Decision{true, Decision::kPassed};
+  return Decision{defaultAllow_, Decision::kDefault};
+}
+
+bool PolicySet::visible(std::string_view callMethod, std::string_view key, const boost::json::value& id) const {
+  boost::json::value methodValue(callMethod);
+  boost::json::value params = {{key, id}};
+  RequestFields fields(methodValue, &params, true);
+  for (const PolicyRule& rule : rules_) {
+    Truth t = rule.match.evaluate(fields);
+    if (t == Truth::True) return rule.allow;
+    if (t == Truth::Unknown && rule.allow) return true;  // some arguments are allowed
+  }
+  return defaultAllow_;
+}
+
+int PolicySet::filter(std::string_view listMethod, boost::json::object& result) const {
+  for (const ListKind& k : kLists) {
+    if (k.list != listMethod) continue;
+    auto it = result.find(k.entries);
+    if (it == result.end() || !it->value().is_array()) return 0;
+    boost::json::array& entries = it->value().get_array();
+    int hidden = 0;
+    for (size_t i = 0; i < entries.size();) {
+      const boost::json::object* entry = entries[i].if_object();
+      const boost::json::value* id = entry ? entry->if_contains(k.key) : nullptr;
+      if (id && visible(k.call, k.key, *id)) {
+        ++i;
+      } else {
+        entries.erase(entries.begin() + i);
+        ++hidden;
+      }
+    }
+    return hidden;
+  }
+  return 0;
+}
+
+}  // namespace causeway::gateway::mcp

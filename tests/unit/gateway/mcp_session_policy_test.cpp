@@ -1,0 +1,120 @@
+// The MCP gateway's pure parts: sealed session ids (gateway/mcp/session_token.h), policies and
+// list filtering (gateway/mcp/policy.h, list_filter.h).
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "gateway/mcp/list_filter.h"
+#include "gateway/mcp/policy.h"
+#include "gateway/mcp/session_token.h"
+
+namespace causeway::gateway::mcp {
+namespace {
+
+TEST(McpSessionTest, SealedIdsOpenOnlyWithTheSameSecret) {
+  SessionSealer a("shared secret"), b("shared secret"), other("another secret");
+  std::string token = a.seal("http://10.0.0.7:8080", "3f1c-upstream-session");
+  ASSERT_EQ(token.rfind("cw1.", 0), 0u);
+  for (char c : token) ASSERT_TRUE(c >= 0x21 && c <= 0x7E) << token;
+  EXPECT_EQ(token.find("10.0.0.7"), std::string::npos);  // the server's URL is not readable
+  auto opened = b.open(token);  // another replica with the same secret
+  ASSERT_TRUE(opened);
+  EXPECT_EQ(opened->serverUrl, "http://10.0.0.7:8080");
+  EXPECT_EQ(opened->upstreamId, "3f1c-upstream-session");
+  EXPECT_FALSE(other.open(token));
+  EXPECT_NE(a.seal("http://10.0.0.7:8080", "3f1c-upstream-session"), token);  // a fresh nonce each time
+}
+
+TEST(McpSessionTest, ForgedOrAlteredIdsDoNotOpen) {
+  SessionSealer s("k");
+  std::string token = s.seal("http://a", "b");
+  for (size_t i = 4; i < token.size(); ++i) {
+    std::string altered = token;
+    altered[i] = altered[i] == 'A' ? 'B' : 'A';
+    EXPECT_FALSE(s.open(altered)) << i;
+  }
+  EXPECT_FALSE(s.open(""));
+  EXPECT_FALSE(s.open("cw1."));
+  EXPECT_FALSE(s.open("cw1.!!!!"));
+  EXPECT_FALSE(s.open("3f1c-upstream-session"));
+  EXPECT_FALSE(s.open(token.substr(0, token.size() - 2)));
+  EXPECT_FALSE(s.open("cw1." + std::string(10000, 'A')));
+}
+
+PolicySet compile(std::vector<std::pair<std::string, bool>> rules, bool defaultAllow) {
+  std::vector<PolicyRule> out;
+  for (auto& [text, allow] : rules) {
+    std::string error;
+    auto e = expr::claims::parse(text, error);
+    EXPECT_TRUE(e) << error;
+    out.push_back({std::move(*e), allow});
+  }
+  return PolicySet(std::move(out), defaultAllow);
+}
+
+boost::json::value params(std::string_view json) { return boost::json::parse(json); }
+
+TEST(McpPolicyTest, FirstMatchingRuleDecidesCallsAndDefaultActionTheRest) {
+  PolicySet p = compile({{"Equals(`mcp.params.name`, `transfer_funds`) && "
+                          "LessOrEqual(`mcp.params.arguments.amount`, `1000`)", true},
+                         {"Equals(`mcp.params.name`, `transfer_funds`)", false},
+                         {"OneOf(`mcp.params.name`, `echo`, `add`)", true}},
+                        false);
+  auto small = params(R"({"name":"transfer_funds","arguments":{"amount":50,"to":"x"}})");
+  auto big = params(R"({"name":"transfer_funds","arguments":{"amount":5000,"to":"x"}})");
+  auto echo = params(R"({"name":"echo","arguments":{}})");
+  auto other = params(R"({"name":"rm_rf"})");
+  EXPECT_TRUE(p.decide("tools/call", &small).allow);
+  EXPECT_EQ(p.decide("tools/call", &small).rule, 0);
+  EXPECT_FALSE(p.decide("tools/call", &big).allow);
+  EXPECT_EQ(p.decide("tools/call", &big).rule, 1);
+  EXPECT_TRUE(p.decide("tools/call", &echo).allow);
+  EXPECT_FALSE(p.decide("tools/call", &other).allow);
+  EXPECT_EQ(p.decide("tools/call", &other).rule, Decision::kDefault);
+  // The session's own messages and lists pass when no rule names them.
+  for (const char* m : {"initialize", "ping", "notifications/initialized", "server/discover", "tools/list"})
+    EXPECT_EQ(p.decide(m, nullptr).rule, Decision::kPassed) << m;
+}
+
+TEST(McpPolicyTest, ListsShowWhatCouldBeCalled) {
+  PolicySet p = compile({{"Equals(`mcp.params.name`, `transfer_funds`) && "
+                          "LessOrEqual(`mcp.params.arguments.amount`, `1000`)", true},
+                         {"Equals(`mcp.params.name`, `transfer_funds`)", false},
+                         {"Equals(`mcp.method`, `tools/call`) && Prefix(`mcp.params.name`, `admin_`)", false},
+                         {"Prefix(`mcp.params.uri`, `mem://`)", true}},
+                        true);
+  boost::json::object result = boost::json::parse(R"({"tools":[{"name":"transfer_funds"},{"name":"admin_drop"},
+      {"name":"echo"},{"nameless":true}],"nextCursor":"c2"})").as_object();
+  EXPECT_EQ(p.filter("tools/list", result), 2);
+  EXPECT_EQ(boost::json::serialize(result["tools"]), R"([{"name":"transfer_funds"},{"name":"echo"}])");
+  EXPECT_EQ(result["nextCursor"], "c2");
+  // A deny rule that may match depending on arguments does not hide the tool.
+  PolicySet q = compile({{"GreaterThan(`mcp.params.arguments.amount`, `10`)", false}}, true);
+  boost::json::object r2 = boost::json::parse(R"({"tools":[{"name":"pay"}]})").as_object();
+  EXPECT_EQ(q.filter("tools/list", r2), 0);
+}
+
+TEST(McpPolicyTest, FilterListResponseRewritesOnlyTheAnswer) {
+  PolicySet p = compile({{"Equals(`mcp.params.name`, `secret`)", false}}, true);
+  boost::json::value id = 7;
+  int hidden = 0;
+  std::string answer = R"({"jsonrpc":"2.0","id":7,"result":{"tools":[{"name":"secret"},{"name":"echo"}]}})";
+  auto out = filterListResponse(answer, id, "tools/list", p, hidden);
+  ASSERT_TRUE(out);
+  EXPECT_EQ(hidden, 1);
+  EXPECT_EQ(out->find("secret"), std::string::npos);
+  EXPECT_FALSE(filterListResponse(R"({"jsonrpc":"2.0","id":8,"result":{"tools":[]}})", id, "tools/list", p, hidden));
+  EXPECT_FALSE(filterListResponse(R"({"jsonrpc":"2.0","method":"notifications/progress"})", id, "tools/list", p, hidden));
+  EXPECT_FALSE(filterListResponse("not json", id, "tools/list", p, hidden));
+}
+
+TEST(McpPolicyTest, RulesReadOnlyRequestFields) {
+  std::string error;
+  auto e = expr::claims::parse("Equals(`grp`, `admin`) && Equals(`mcp.method`, `tools/call`)", error);
+  ASSERT_TRUE(e);
+  EXPECT_NE(PolicySet::checkField(e->fields()[0]).find("jwt middleware"), std::string::npos);
+  EXPECT_EQ(PolicySet::checkField(e->fields()[1]), "");
+}
+
+}  // namespace
+}  // namespace causeway::gateway::mcp
