@@ -570,3 +570,103 @@ def test_conformance_suite_through_the_gateway():
     finally:
         cw.stop()
         server.stop()
+
+
+# ---- limits ----------------------------------------------------------------------------------
+
+def test_rate_limits_per_caller_and_tool(stateful_pair):
+    """rateLimits: tools/call per (caller, tool); over the burst → 429 with Retry-After and
+    -32005; another tool and another caller have their own buckets."""
+    opts = {"rateLimits": [{"average": 1, "period": "1m", "burst": 2,
+                            "sourceCriterion": {"requestHeaderName": "X-Agent"}}]}
+    cw = Causeway(dynamic={"a.yml": gateway(stateful_pair, opts)})
+    try:
+        sid, version = initialize(cw.port())
+
+        def echo(agent, tool="echo", rid=1):
+            return post(cw.port(), {"jsonrpc": "2.0", "id": rid, "method": "tools/call",
+                                    "params": {"name": tool, "arguments": {"text": "x"} if tool == "echo" else {}}},
+                        {"Mcp-Session-Id": sid, "MCP-Protocol-Version": version, "X-Agent": agent})
+
+        assert [echo("a", rid=i)[0] for i in range(2)] == [200, 200]
+        status, headers, text = echo("a", rid=3)
+        assert status == 429 and int(headers["retry-after"]) >= 1, text
+        err = json.loads(text)
+        assert err["error"]["code"] == -32005 and err["id"] == 3
+        assert echo("a", tool="whoami")[0] == 200   # another tool
+        assert echo("b")[0] == 200                  # another caller
+        # Lists and the session's own messages are not counted.
+        for i in range(4):
+            status, _, _ = post(cw.port(), {"jsonrpc": "2.0", "id": 50 + i, "method": "tools/list"},
+                                {"Mcp-Session-Id": sid, "MCP-Protocol-Version": version, "X-Agent": "a"})
+            assert status == 200
+        assert "MCP request over a rate limit" in cw.output()
+    finally:
+        cw.stop()
+
+
+@pytest.mark.parametrize("json_answers", [True, False])
+def test_call_timeout_cancels_the_call(json_answers):
+    """callTimeout bounds a request: a JSON answer that is late becomes -32006 (504); a streamed
+    one is cut. Either way the server sees the call cancelled (its connection closes)."""
+    server = McpServer("T", extra=(["--json"] if json_answers else []) + ["--log"])
+    cw = Causeway(dynamic={"a.yml": gateway([server], {"callTimeout": "1s"})})
+    try:
+        sid, version = initialize(cw.port())
+        started = time.monotonic()
+        conn = http.client.HTTPConnection("127.0.0.1", cw.port(), timeout=15)
+        conn.request("POST", "/mcp", body=json.dumps({
+            "jsonrpc": "2.0", "id": 4, "method": "tools/call",
+            "params": {"name": "slow", "arguments": {"ms": 6000}, "_meta": {"progressToken": "p"}}}),
+            headers={"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+                     "Mcp-Session-Id": sid, "MCP-Protocol-Version": version})
+        status, body = 0, ""
+        try:
+            r = conn.getresponse()
+            status = r.status
+            body = r.read().decode()
+        except (http.client.HTTPException, ConnectionError) as e:
+            body = repr(e)  # a stream cut before its first event: the connection closes
+        elapsed = time.monotonic() - started
+        assert elapsed < 4, elapsed
+        if json_answers:
+            assert status == 504, body
+            assert json.loads(body)["error"]["code"] == -32006
+        else:
+            assert '"result"' not in body, body
+        # The server's call was cancelled: it stops early (mcp_server.mjs logs it).
+        wait_until(lambda: "call-cancelled" in server.output(), timeout=8, message="the server saw the call cancelled")
+        status, _, msgs = call(cw.port(), sid, version, "echo", {"text": "next"})
+        assert status == 200 and answer_text(msgs) == "T:next"
+    finally:
+        cw.stop()
+        server.stop()
+
+
+def test_client_leaving_mid_stream_cancels_the_call(stateful_pair):
+    """A 2025 server keeps running a call whose stream closed (a closed stream is not a
+    cancellation in MCP): the gateway sends it notifications/cancelled when the client leaves."""
+    server = McpServer("L", extra=["--log"])
+    cw = Causeway(dynamic={"a.yml": gateway([server])})
+    try:
+        sid, version = initialize(cw.port())
+        sock = socket.create_connection(("127.0.0.1", cw.port()))
+        body = json.dumps({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+                           "params": {"name": "slow", "arguments": {"ms": 8000}, "_meta": {"progressToken": 1}}})
+        sock.sendall((f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                      f"Accept: application/json, text/event-stream\r\nMcp-Session-Id: {sid}\r\n"
+                      f"MCP-Protocol-Version: {version}\r\nContent-Length: {len(body)}\r\n\r\n{body}").encode())
+        sock.settimeout(10)
+        got = b""
+        while b"notifications/progress" not in got:
+            chunk = sock.recv(4096)
+            assert chunk, got
+            got += chunk
+        sock.close()  # the client leaves after the first progress event
+        wait_until(lambda: "call-cancelled" in server.output(), timeout=8, message="the server saw the call cancelled")
+        assert "MCP call cancelled on its server" in cw.output()
+        status, _, msgs = call(cw.port(), sid, version, "echo", {"text": "after"})
+        assert status == 200 and answer_text(msgs) == "L:after"
+    finally:
+        cw.stop()
+        server.stop()

@@ -11,14 +11,23 @@
 //     as an expired session does, and the client starts a new one;
 //  4. judges the message by the policies (policy.h): a denied call gets a JSON-RPC error
 //     (-32003) from causeway and never reaches a server;
-//  5. on the way back, seals a new session's id, marks event streams X-Accel-Buffering: no,
+//  5. spends the caller's rate limits (per caller and tool; 429, -32005) and bounds the time a
+//     request may take (callTimeout; a late answer becomes -32006, a late stream is cut, and the
+//     server sees the connection close, which cancels the call);
+//  6. on the way back, seals a new session's id, marks event streams X-Accel-Buffering: no,
 //     exposes Mcp-Session-Id to browsers, and filters list answers (list_filter.h).
 // Streams pass through as they arrive: only a list answer is ever parsed.
 #include <boost/json.hpp>
 #include <openssl/sha.h>
 
+#include <cmath>
 #include <memory>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "config/duration.h"
 #include "core/bytes.h"
 #include "core/log.h"
 #include "core/strings.h"
@@ -28,6 +37,8 @@
 #include "gateway/mcp/list_filter.h"
 #include "gateway/mcp/policy.h"
 #include "gateway/mcp/session_token.h"
+#include "limits/source_criterion.h"
+#include "limits/token_bucket.h"
 
 namespace causeway::gateway::mcp {
 namespace {
@@ -46,6 +57,8 @@ constexpr int kInternalError = -32603;
 constexpr int kSessionNotFound = -32001;  // the code MCP servers use for an unknown session
 constexpr int kForbidden = -32003;        // denied by a policy (implementation-defined range)
 constexpr int kOriginRefused = -32004;    // Origin not allowed
+constexpr int kRateLimited = -32005;      // a rate limit of the gateway
+constexpr int kTimedOut = -32006;         // no answer within callTimeout
 constexpr int kHeaderMismatch = -32020;   // MCP 2026-07-28 HeaderMismatch
 
 constexpr std::string_view kSessionHeader = "Mcp-Session-Id";
@@ -65,6 +78,24 @@ struct PolicyOptions {
   }
 };
 
+// A rate limit on requests (by default every tools/call), per caller and per tool or prompt or
+// resource name: Traefik's rateLimit figures (average per period, burst; a short wait is
+// waited, a longer one refused).
+struct RateLimitOptions {
+  std::string match;  // which requests count, in the policies' language; empty: tools/call
+  int64_t average = 0;
+  config::Duration period = std::chrono::seconds(1);
+  int64_t burst = 1;
+  std::optional<limits::SourceCriterionOptions> sourceCriterion;  // the caller; default: client IP
+  static void describe(auto& self, auto& v) {
+    v("match", self.match);
+    v("average", self.average);
+    v("period", self.period);
+    v("burst", self.burst);
+    v("sourceCriterion", self.sourceCriterion);
+  }
+};
+
 struct Options {
   int64_t maxRequestBodySize = 1 << 20;
   int64_t maxResponseBodySize = 16 << 20;  // a list answer read whole (or one event) to filter it
@@ -72,6 +103,8 @@ struct Options {
   std::string defaultAction = "allow";
   std::string sessionSecret;
   std::vector<std::string> allowedOrigins;
+  std::vector<RateLimitOptions> rateLimits;
+  config::Duration callTimeout{};  // 0: none
   static void describe(auto& self, auto& v) {
     v("maxRequestBodySize", self.maxRequestBodySize);
     v("maxResponseBodySize", self.maxResponseBodySize);
@@ -79,7 +112,15 @@ struct Options {
     v("defaultAction", self.defaultAction);
     v("sessionSecret", self.sessionSecret);
     v("allowedOrigins", self.allowedOrigins);
+    v("rateLimits", self.rateLimits);
+    v("callTimeout", self.callTimeout);
   }
+};
+
+struct RateLimit {
+  std::optional<expr::claims::Expression> match;
+  limits::RateParameters params;
+  limits::SourceExtractor extractor;
 };
 
 struct Compiled {
@@ -88,6 +129,8 @@ struct Compiled {
   PolicySet policies;
   std::shared_ptr<const SessionSealer> sessions;
   std::vector<std::string> allowedOrigins;  // lower-case
+  std::vector<RateLimit> rateLimits;
+  std::chrono::nanoseconds callTimeout{0};
 };
 
 // The body field Mcp-Name mirrors for `method`, or "" when the method has none.
@@ -129,10 +172,97 @@ std::string_view idText(Exchange& ex, const boost::json::value* id) {
   return ex.arena.copy(boost::json::serialize(*id));
 }
 
+
+// What a call's cancellation needs once its exchange is gone.
+struct CallOnServer {
+  std::string serverUrl;
+  std::string session;          // the server's own id
+  std::string protocolVersion;
+  std::string requestId;        // JSON text
+  std::string path;
+  std::string authority;
+  std::string authorization;
+  std::string cookie;
+};
+
+// MCP 2025: a closed stream is not a cancellation, so a call whose client went away (or whose
+// callTimeout expired) keeps running on the server unless told: POSTs notifications/cancelled
+// for it on its session, to the server that holds the session, through the rest of the chain.
+// In the background, bounded by 5 s; the answer is dropped.
+void cancelOnServer(HandlerPtr next, exchange::WorkerContext& worker, const exchange::ConnectionInfo& connection,
+                    CallOnServer call, std::string_view reason) {
+  exchange::ConnectionInfo conn = connection;
+  // The downstream connection may be gone by now: nothing of it that it owns is kept.
+  conn.entryPoint = nullptr;
+  conn.tlsOptions = nullptr;
+  conn.tlsStore = nullptr;
+  conn.peerCertificate = nullptr;
+  conn.peerChain = nullptr;
+  auto run = [](HandlerPtr next, exchange::WorkerContext& worker, exchange::ConnectionInfo conn, CallOnServer call,
+                std::string reason) -> awaitable<void> {
+    Arena arena;
+    Exchange sub(worker, arena, conn);
+    exchange::Request& r = sub.request;
+    r.method = "POST";
+    r.path = r.rawPath = r.routingPath = call.path;
+    r.authority = call.authority;
+    r.scheme = "http";
+    r.headers.add("Content-Type", "application/json");
+    r.headers.add("Accept", "application/json, text/event-stream");
+    r.headers.add(kSessionHeader, call.session);
+    if (!call.protocolVersion.empty()) r.headers.add(kVersionHeader, call.protocolVersion);
+    if (!call.authorization.empty()) r.headers.add("Authorization", call.authorization);
+    if (!call.cookie.empty()) r.headers.add("Cookie", call.cookie);
+    std::string body = R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":)" +
+                       call.requestId + R"(,"reason":)" + boost::json::serialize(boost::json::value(reason)) + "}}";
+    r.body = arena.make<exchange::MemoryBody>(body);
+    sub.affinity.url = call.serverUrl;
+    sub.limits.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    try {
+      co_await next->handle(sub);
+      co_await exchange::drainBody(sub.response.body, 64 << 10);
+    } catch (...) {
+    }
+    co_await sub.background.join();
+    log::debug("MCP call cancelled on its server", {{"server", call.serverUrl}, {"requestId", call.requestId}});
+  };
+  asio::co_spawn(worker.io(), run(std::move(next), worker, std::move(conn), std::move(call), std::string(reason)),
+                 asio::detached);
+}
+
+// A streamed answer to a call: when it is dropped before its end (the client left, the
+// callTimeout cut it), the call is cancelled on its server.
+class CancelUnfinished final : public exchange::BodySource {
+ public:
+  CancelUnfinished(exchange::BodySource* inner, HandlerPtr next, exchange::WorkerContext& worker,
+                   const exchange::ConnectionInfo& connection, CallOnServer call)
+      : inner_(inner), next_(std::move(next)), worker_(worker), connection_(connection), call_(std::move(call)) {}
+  ~CancelUnfinished() override {
+    if (!inner_->finished() && !ended_) cancelOnServer(next_, worker_, connection_, std::move(call_), "the client's stream closed");
+  }
+  awaitable<exchange::BodyChunk> read() override {
+    exchange::BodyChunk chunk = co_await inner_->read();
+    ended_ = chunk.last;
+    co_return chunk;
+  }
+  bool finished() const override { return inner_->finished(); }
+  const http::Headers* trailers() const override { return inner_->trailers(); }
+
+ private:
+  exchange::BodySource* inner_;
+  HandlerPtr next_;
+  exchange::WorkerContext& worker_;
+  const exchange::ConnectionInfo& connection_;
+  CallOnServer call_;
+  bool ended_ = false;
+};
+
 class McpGateway final : public Handler {
  public:
   McpGateway(const Compiled& c, HandlerPtr next, const WrapContext& context)
-      : c_(c), next_(std::move(next)), router_(context.routerName) {}
+      : c_(c), next_(std::move(next)), router_(context.routerName) {
+    for (const RateLimit& limit : c_.rateLimits) buckets_.push_back(std::make_unique<limits::BucketTable>(limit.params));
+  }
 
   awaitable<void> handle(Exchange& ex) const override {
     auto* rec = ex.arena.make<exchange::McpRecord>();
@@ -150,6 +280,7 @@ class McpGateway final : public Handler {
 
     // The client's session: open it and pin the request to the server that holds it.
     std::string_view session = ex.request.headers.get(kSessionHeader);
+    std::string_view upstreamSession;  // the server's own id for the session
     if (!session.empty()) {
       rec->sessionId = fingerprint(ex, session);
       std::optional<SessionTarget> target = c_.sessions->open(session);
@@ -158,7 +289,8 @@ class McpGateway final : public Handler {
         co_return;
       }
       ex.affinity.url = ex.arena.copy(target->serverUrl);
-      ex.request.headers.set(kSessionHeader, ex.arena.copy(target->upstreamId));
+      upstreamSession = ex.arena.copy(target->upstreamId);
+      ex.request.headers.set(kSessionHeader, upstreamSession);
     }
 
     boost::json::value id;  // the request's id (null: none), to find its answer
@@ -270,6 +402,12 @@ class McpGateway final : public Handler {
           }
           if (idValue && PolicySet::isList(method)) listMethod = rec->method;
         }
+        if (idValue && !c_.rateLimits.empty()) {
+          std::chrono::nanoseconds wait = co_await spendRateLimits(ex, *rec, idValue, params);
+          if (wait.count() < 0) co_return;
+        }
+        if (idValue && c_.callTimeout.count() > 0)
+          ex.limits.deadline = std::min(ex.limits.deadline, std::chrono::steady_clock::now() + c_.callTimeout);
       }
     }
 
@@ -277,17 +415,31 @@ class McpGateway final : public Handler {
 
     if (ex.affinity.missed) {
       // The server that held the session is gone: the session is, too.
-      {
-        reply(ex, *rec, 404, nullptr, kSessionNotFound, "Session not found (its server is not available)");
-        co_return;
-      }
+      reply(ex, *rec, 404, nullptr, kSessionNotFound, "Session not found (its server is not available)");
+      co_return;
+    }
+    // A call in a session whose answer will not be read: tell its server (2026-07-28 servers
+    // have no sessions; for them the closed connection is the cancellation).
+    bool cancellable = !upstreamSession.empty() && !rec->requestId.empty() && !ex.record.serviceUrl.empty() &&
+                       rec->method != "initialize";
+    if (cancellable && ex.record.originStatus == 0 &&
+        (ex.record.clientGone || ex.limits.timedOut || ex.response.status == 504)) {
+      cancelOnServer(next_, ex.worker, ex.connection, callOnServer(ex, upstreamSession, id), "the client's request ended");
+      cancellable = false;
+    }
+    if (ex.response.status == 504 && !rec->method.empty() && c_.callTimeout.count() > 0 &&
+        std::chrono::steady_clock::now() >= ex.limits.deadline) {
+      reply(ex, *rec, 504, id.is_null() ? nullptr : &id, kTimedOut,
+            "Request timed out: no answer from the server within the gateway's callTimeout");
+      ex.limits.deadline = std::chrono::steady_clock::time_point::max();  // the error itself may be written
+      co_return;
     }
     exchange::Response& r = ex.response;
-    if (std::string_view upstreamSession = r.headers.get(kSessionHeader); !upstreamSession.empty()) {
+    if (std::string_view given = r.headers.get(kSessionHeader); !given.empty()) {
       if (ex.record.serviceUrl.empty()) {
         r.headers.remove(kSessionHeader);  // not from a server we can find again
       } else {
-        std::string sealed = c_.sessions->seal(ex.record.serviceUrl, upstreamSession);
+        std::string sealed = c_.sessions->seal(ex.record.serviceUrl, given);
         r.headers.set(kSessionHeader, ex.arena.copy(sealed));
         if (rec->sessionId.empty()) rec->sessionId = fingerprint(ex, sealed);
       }
@@ -296,6 +448,9 @@ class McpGateway final : public Handler {
     std::string_view type = r.headers.get("Content-Type");
     bool stream = istartsWith(type, "text/event-stream");
     if (stream) r.headers.set("X-Accel-Buffering", "no");
+    if (stream && cancellable && r.body && r.status == 200)
+      r.body = ex.arena.make<CancelUnfinished>(r.body, next_, ex.worker, ex.connection,
+                                               callOnServer(ex, upstreamSession, id));
     if (!listMethod.empty() && r.body && r.status == 200) {
       if (stream) {
         r.body = ex.arena.make<SseListFilter>(r.body, c_.policies, listMethod, std::move(id), *rec,
@@ -345,6 +500,54 @@ class McpGateway final : public Handler {
       return "Mcp-Name is required for " + std::string(method) + " from protocol revision 2026-07-28";
     }
     return {};
+  }
+
+  static CallOnServer callOnServer(const Exchange& ex, std::string_view upstreamSession, const boost::json::value& id) {
+    return CallOnServer{std::string(ex.record.serviceUrl),
+                        std::string(upstreamSession),
+                        std::string(ex.request.headers.get(kVersionHeader)),
+                        boost::json::serialize(id),
+                        std::string(ex.request.path),
+                        std::string(ex.request.authority),
+                        std::string(ex.request.headers.get("Authorization")),
+                        std::string(ex.request.headers.get("Cookie"))};
+  }
+
+  // Spends a token of every rate limit the request falls under; waits a short delay. Returns
+  // the time waited, or a negative duration when a limit refused (the reply is set).
+  awaitable<std::chrono::nanoseconds> spendRateLimits(Exchange& ex, exchange::McpRecord& rec,
+                                                      const boost::json::value* id,
+                                                      const boost::json::value* params) const {
+    limits::Nanos longest{0};
+    for (size_t i = 0; i < c_.rateLimits.size(); ++i) {
+      const RateLimit& limit = c_.rateLimits[i];
+      bool applies = limit.match ? PolicySet::matches(*limit.match, rec.method, params) : rec.method == "tools/call";
+      if (!applies) continue;
+      std::string key = limit.extractor.extract(ex);
+      key += '\n';
+      key += rec.name;
+      int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::steady_clock::now().time_since_epoch()).count();
+      limits::Nanos delay = buckets_[i]->allow(key, now, now / 1000000000);
+      if (delay > limit.params.maxDelay) {
+        log::info("MCP request over a rate limit", {{"router", router_},
+                                                    {"method", rec.method},
+                                                    {"name", rec.name},
+                                                    {"limit", int64_t(i)},
+                                                    {"client", ex.connection.peerIpText}});
+        ex.record.errorDetail = "MCP rate limit exceeded";
+        reply(ex, rec, 429, id, kRateLimited, "Rate limit exceeded: rateLimits[" + std::to_string(i) + "]");
+        int64_t seconds = std::max<int64_t>(1, int64_t(std::ceil(double(delay.count()) / 1e9)));
+        ex.response.headers.set("Retry-After", ex.arena.copy(std::to_string(seconds)));
+        co_return std::chrono::nanoseconds(-1);
+      }
+      longest = std::max(longest, delay);
+    }
+    if (longest.count() > 0) {
+      asio::steady_timer timer(ex.worker.io(), longest);
+      co_await timer.async_wait(nothrow);
+    }
+    co_return longest;
   }
 
   awaitable<void> filterJson(Exchange& ex, exchange::McpRecord& rec, const boost::json::value& id,
@@ -402,6 +605,7 @@ class McpGateway final : public Handler {
   const Compiled& c_;
   HandlerPtr next_;
   std::string router_;
+  std::vector<std::unique_ptr<limits::BucketTable>> buckets_;  // one per rate limit, shared by the workers
 };
 
 // Without a configured sessionSecret: one random secret for the life of the process, so that
@@ -450,9 +654,46 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
       }
     rules.push_back({std::move(*match), *allow});
   }
+  std::vector<RateLimit> rateLimits;
+  for (size_t i = 0; i < o->rateLimits.size(); ++i) {
+    const RateLimitOptions& r = o->rateLimits[i];
+    std::string where = "rateLimits[" + std::to_string(i) + "]";
+    if (r.average <= 0 || r.burst <= 0 || r.period.value.count() <= 0) {
+      context.error(where + ": average, burst and period must be > 0");
+      return nullptr;
+    }
+    RateLimit limit{std::nullopt, limits::rateParameters(r.average, r.period.value, r.burst), {}};
+    if (!r.match.empty()) {
+      std::string error;
+      limit.match = expr::claims::parse(r.match, error);
+      if (!limit.match) {
+        context.error(where + ".match: " + error);
+        return nullptr;
+      }
+      for (const expr::claims::Field& f : limit.match->fields())
+        if (std::string why = PolicySet::checkField(f); !why.empty()) {
+          context.error(where + ".match: " + why);
+          return nullptr;
+        }
+    }
+    std::string error;
+    auto extractor = limits::SourceExtractor::make(r.sourceCriterion, limits::SourceExtractor::Fallback::PeerIp, error);
+    if (!extractor) {
+      context.error(where + ".sourceCriterion: " + error);
+      return nullptr;
+    }
+    limit.extractor = std::move(*extractor);
+    rateLimits.push_back(std::move(limit));
+  }
+  if (o->callTimeout.value.count() < 0) {
+    context.error("callTimeout: must be >= 0");
+    return nullptr;
+  }
   Compiled c{o->maxRequestBodySize, o->maxResponseBodySize, PolicySet(std::move(rules), *defaultAllow),
-             std::make_shared<SessionSealer>(o->sessionSecret.empty() ? processSecret() : o->sessionSecret), {}};
+             std::make_shared<SessionSealer>(o->sessionSecret.empty() ? processSecret() : o->sessionSecret), {}, {}, {}};
   for (const std::string& origin : o->allowedOrigins) c.allowedOrigins.push_back(toLower(origin));
+  c.rateLimits = std::move(rateLimits);
+  c.callTimeout = o->callTimeout.value;
   return exchange::factoryOf<McpGateway>(std::move(c));
 }
 

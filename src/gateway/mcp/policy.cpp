@@ -67,6 +67,12 @@ std::string PolicySet::checkField(const Field& field) {
          "read `mcp.method` and `mcp.params.<name>` (docs/mcp-gateway.md)";
 }
 
+bool PolicySet::matches(const expr::claims::Expression& match, std::string_view method,
+                        const boost::json::value* params) {
+  boost::json::value methodValue(method);
+  return match.evaluate(RequestFields(methodValue, params, false)) == Truth::True;
+}
+
 Decision PolicySet::decide(std::string_view method, const boost::json::value* params) const {
   boost::json::value methodValue(method);
   RequestFields fields(methodValue, params, false);

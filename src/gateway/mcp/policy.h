@@ -51,6 +51,9 @@ class PolicySet {
   // resources/list) in place; returns how many were hidden.
   int filter(std::string_view listMethod, boost::json::object& result) const;
 
+  // Whether `match` holds for a request (the rules' fields; for rate limits and the like).
+  static bool matches(const expr::claims::Expression& match, std::string_view method,
+                      const boost::json::value* params);
   // The list methods whose answers filter() knows.
   static bool isList(std::string_view method);
   // The fields a rule may read: `mcp.method` and `mcp.params…`. "" when `field` is one, else why

@@ -149,7 +149,11 @@ function populate(server) {
                         const steps = 5;
                         for (let i = 1; i <= steps; i++) {
                           await sleep(ms / steps, r.signal);
-                          if (r.signal?.aborted) return text('cancelled');
+                          if (r.signal?.aborted) {
+                            // Tests look for this line: the call was cancelled, not finished.
+                            process.stderr.write(JSON.stringify({ event: 'call-cancelled', tool: 'slow', server: NAME }) + '\n');
+                            return text('cancelled');
+                          }
                           if (r.progressToken !== undefined) {
                             await r.notify({ method: 'notifications/progress',
                                              params: { progressToken: r.progressToken, progress: i, total: steps,
