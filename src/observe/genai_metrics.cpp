@@ -16,6 +16,9 @@ constexpr std::array<double, 16> kFirstTokenBuckets = {0.001, 0.005, 0.01, 0.02,
 constexpr std::array<double, 13> kPerTokenBuckets = {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2,
                                                      0.3,  0.4,   0.5,  0.75,  1.0, 2.5};
 
+constexpr std::array<double, 14> kMcpDurationBuckets = {0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1,
+                                                       2,    5,    10,   30,  60,  120, 300};
+
 struct Histogram {
   std::vector<uint64_t> counts;  // one per bucket (not cumulative), then +Inf
   double sum = 0;
@@ -86,12 +89,22 @@ void renderHistogram(std::string& out, const char* name, const char* help, std::
   }
 }
 
+void renderCounter(std::string& out, const char* name, const char* help, const std::map<std::string, double>& family) {
+  if (family.empty()) return;
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" counter\n");
+  for (const auto& [labels, value] : family) {
+    out.append(name).append("{").append(labels).append("} ");
+    appendNumber(out, value);
+    out.push_back('\n');
+  }
+}
+
 }  // namespace
 
 struct GenAiMetrics::Worker {
   mutable std::mutex mutex;
-  Family tokens, duration, firstToken, perToken;
-  std::map<std::string, double> cost;
+  Family tokens, duration, firstToken, perToken, mcpDuration;
+  std::map<std::string, double> cost, mcpDenials;
 
   // Whether one more series may be created in `family`.
   template <class Map>
@@ -140,9 +153,28 @@ void GenAiMetrics::record(unsigned worker, const exchange::AiRecord& ai, std::st
   if (ai.costUsd > 0 && Worker::room(w.cost, base)) w.cost[base] += ai.costUsd;
 }
 
+void GenAiMetrics::recordMcp(unsigned worker, const exchange::McpRecord& mcp, std::string_view router, int status,
+                             std::chrono::steady_clock::time_point start, std::chrono::steady_clock::time_point end) {
+  Worker& w = *workers_[worker < workers_.size() ? worker : 0];
+  std::string base;
+  appendLabel(base, "mcp_method_name", mcp.method);
+  if (mcp.method == "tools/call") appendLabel(base, "gen_ai_tool_name", mcp.name);
+  appendLabel(base, "router", router);
+  std::string timed = base;
+  if (mcp.errorCode != 0) appendLabel(timed, "error_type", std::to_string(mcp.errorCode));
+  else if (status >= 400) appendLabel(timed, "error_type", std::to_string(status));
+  std::lock_guard lock(w.mutex);
+  if (Worker::room(w.mcpDuration, timed))
+    w.mcpDuration[timed].observe(kMcpDurationBuckets, std::chrono::duration<double>(end - start).count());
+  if (mcp.decision == "deny") {
+    appendLabel(base, "rule", mcp.rule);
+    if (Worker::room(w.mcpDenials, base)) w.mcpDenials[base] += 1;
+  }
+}
+
 void GenAiMetrics::render(std::string& out) const {
-  Family tokens, duration, firstToken, perToken;
-  std::map<std::string, double> cost;
+  Family tokens, duration, firstToken, perToken, mcpDuration;
+  std::map<std::string, double> cost, mcpDenials;
   for (const auto& worker : workers_) {
     std::lock_guard lock(worker->mutex);
     for (const auto& [labels, h] : worker->tokens) tokens[labels].add(h);
@@ -150,6 +182,8 @@ void GenAiMetrics::render(std::string& out) const {
     for (const auto& [labels, h] : worker->firstToken) firstToken[labels].add(h);
     for (const auto& [labels, h] : worker->perToken) perToken[labels].add(h);
     for (const auto& [labels, v] : worker->cost) cost[labels] += v;
+    for (const auto& [labels, h] : worker->mcpDuration) mcpDuration[labels].add(h);
+    for (const auto& [labels, v] : worker->mcpDenials) mcpDenials[labels] += v;
   }
   renderHistogram(out, "gen_ai_client_token_usage", "Number of input and output tokens used per LLM call.",
                   kTokenBuckets, tokens);
@@ -159,15 +193,11 @@ void GenAiMetrics::render(std::string& out) const {
                   "Time from the request to the first content of a streamed answer.", kFirstTokenBuckets, firstToken);
   renderHistogram(out, "gen_ai_server_time_per_output_token_seconds",
                   "Time per output token of a streamed answer, after the first one.", kPerTokenBuckets, perToken);
-  if (!cost.empty()) {
-    out.append("# HELP causeway_gen_ai_cost_usd_total Cost of LLM calls in US dollars, from the token limits' price tables.\n"
-               "# TYPE causeway_gen_ai_cost_usd_total counter\n");
-    for (const auto& [labels, value] : cost) {
-      out.append("causeway_gen_ai_cost_usd_total{").append(labels).append("} ");
-      appendNumber(out, value);
-      out.push_back('\n');
-    }
-  }
+  renderHistogram(out, "mcp_server_operation_duration_seconds", "Duration of MCP requests through the gateway.",
+                  kMcpDurationBuckets, mcpDuration);
+  renderCounter(out, "causeway_mcp_denials_total", "MCP requests denied by a policy of the gateway.", mcpDenials);
+  renderCounter(out, "causeway_gen_ai_cost_usd_total",
+                "Cost of LLM calls in US dollars, from the token limits' price tables.", cost);
 }
 
 }  // namespace causeway::observe

@@ -8,6 +8,12 @@
 //   causeway_gen_ai_cost_usd_total        counter of cost, when a token limit prices the model
 // Labels: gen_ai_operation_name, gen_ai_provider_name, gen_ai_request_model,
 // gen_ai_response_model and router. Buckets are the conventions' advice.
+// And the MCP gateway's, after the conventions' MCP page:
+//   mcp_server_operation_duration_seconds  histogram of MCP requests through the gateway, labels
+//                                         mcp_method_name, gen_ai_tool_name (tools/call),
+//                                         router, error_type (JSON-RPC code or HTTP status)
+//   causeway_mcp_denials_total             counter of requests a policy denied, labels
+//                                         mcp_method_name, gen_ai_tool_name, router, rule
 //
 // Threads: record() runs on the worker that served the call, under that worker's own mutex
 // (LLM calls are slow; the lock is uncontended except while a scrape copies the worker's
@@ -24,6 +30,7 @@
 #include <vector>
 
 #include "exchange/ai_record.h"
+#include "exchange/mcp_record.h"
 
 namespace causeway::observe {
 
@@ -37,6 +44,9 @@ class GenAiMetrics {
   // or "stream_cut" for a stream that ended early.
   void record(unsigned worker, const exchange::AiRecord& ai, std::string_view router, std::string_view errorType,
               std::chrono::steady_clock::time_point start, std::chrono::steady_clock::time_point end);
+  // One MCP request (a POST's JSON-RPC message, or a GET/DELETE leg).
+  void recordMcp(unsigned worker, const exchange::McpRecord& mcp, std::string_view router, int status,
+                 std::chrono::steady_clock::time_point start, std::chrono::steady_clock::time_point end);
   // Appends the families (nothing before the first LLM call).
   void render(std::string& out) const;
 

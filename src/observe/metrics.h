@@ -86,6 +86,10 @@ class Metrics {
                 std::chrono::steady_clock::time_point start, std::chrono::steady_clock::time_point end) {
     genAi_.record(worker, ai, router, errorType, start, end);
   }
+  void recordMcp(unsigned worker, const exchange::McpRecord& mcp, std::string_view router, int status,
+                 std::chrono::steady_clock::time_point start, std::chrono::steady_clock::time_point end) {
+    genAi_.recordMcp(worker, mcp, router, status, start, end);
+  }
   // Control thread: a configuration was published at `unixSeconds`.
   void configReloaded(double unixSeconds);
   // Any thread: the text exposition (format 0.0.4).

@@ -415,9 +415,11 @@ void Observability::onComplete(const exchange::Exchange& ex) {
     s.headers = &req.headers;
     if (metrics_) metrics_->record(ex.worker.index(), s);
     if (otlpMetrics_) otlpMetrics_->record(ex.worker.index(), s);
+    if (const exchange::McpRecord* mcp = ex.record.mcp; mcp && metrics_)
+      metrics_->recordMcp(ex.worker.index(), *mcp, s.router, ex.response.status, ex.record.start, now);
     if (const exchange::AiRecord* ai = ex.record.ai) {
       // An LLM call: failed when the answer is an error or a stream that did not end cleanly.
-      char status[8] = {};
+      char status[12] = {};
       std::string_view errorType;
       if (ex.response.status >= 400) {
         std::snprintf(status, sizeof status, "%d", ex.response.status);

@@ -135,6 +135,27 @@ uint8_t Tracer::encode(const exchange::Exchange& ex, const exchange::ExchangeNot
     if (!ai->cacheResult.empty()) span.attribute("causeway.gen_ai.cache", ai->cacheResult);
   };
 
+  // MCP traffic (exchange/mcp_record.h): OpenTelemetry's MCP attributes, on the entryPoint's span
+  // (the MCP server operation as the gateway serves it).
+  auto mcpAttributes = [&](SpanJson& span) {
+    const exchange::McpRecord* mcp = rec.mcp;
+    if (!mcp) return;
+    if (!mcp->method.empty()) span.attribute("mcp.method.name", mcp->method);
+    if (!mcp->sessionId.empty()) span.attribute("mcp.session.id", mcp->sessionId);
+    if (!mcp->protocolVersion.empty()) span.attribute("mcp.protocol.version", mcp->protocolVersion);
+    if (!mcp->requestId.empty()) span.attribute("jsonrpc.request.id", mcp->requestId);
+    if (!mcp->name.empty()) {
+      if (mcp->method == "tools/call") span.attribute("gen_ai.tool.name", mcp->name);
+      else if (mcp->method == "resources/read") span.attribute("mcp.resource.uri", mcp->name);
+      else if (mcp->method == "prompts/get") span.attribute("gen_ai.prompt.name", mcp->name);
+    }
+    if (!mcp->decision.empty()) {
+      span.attribute("causeway.mcp.decision", mcp->decision);
+      span.attribute("causeway.mcp.rule", mcp->rule);
+    }
+    if (mcp->errorCode != 0) span.attribute("rpc.jsonrpc.error_code", int64_t(mcp->errorCode));
+  };
+
   // The entryPoint span.
   {
     SpanJson span(out);
@@ -162,6 +183,7 @@ uint8_t Tracer::encode(const exchange::Exchange& ex, const exchange::ExchangeNot
     if (code > 0) span.attribute("http.response.status_code", int64_t(code));
     captureHeaders(span, ex.response.headers, options_.capturedResponseHeaders, "http.response.header.", false);
     if (!proxied) genAi(span);
+    mcpAttributes(span);
     int status = statusFor(code, false);
     span.end(status, status && (code < 100 || code >= 600) ? "Invalid HTTP status code " + std::to_string(code) : "");
     ++count;

@@ -22,6 +22,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.request
 
 import pytest
 
@@ -670,3 +671,44 @@ def test_client_leaving_mid_stream_cancels_the_call(stateful_pair):
     finally:
         cw.stop()
         server.stop()
+
+
+# ---- observability ---------------------------------------------------------------------------
+
+def test_metrics_and_spans_carry_mcp_conventions(stateful_pair):
+    """Prometheus: mcp_server_operation_duration_seconds per method and tool, and
+    causeway_mcp_denials_total per rule; OTLP spans: mcp.method.name, gen_ai.tool.name,
+    mcp.session.id (a fingerprint, never the id itself)."""
+    from otlp_collector_fake import FakeOtlpCollector
+    collector = FakeOtlpCollector()
+    static = ("metrics:\n  prometheus:\n    addRoutersLabels: true\n"
+              f"tracing:\n  otlp:\n    http:\n      endpoint: {collector.endpoint}/v1/traces\n")
+    opts = {"policies": [{"match": "Equals(`mcp.params.name`, `add`)", "action": "deny"}]}
+    cw = Causeway(entrypoints=("web", "traefik"), dynamic={"a.yml": gateway(stateful_pair, opts)},
+                  static_extra=static, env={"OTEL_BSP_SCHEDULE_DELAY": "100"})
+    try:
+        r = run_client(cw.url(path="/mcp"), [{"op": "callTool", "name": "echo", "args": {"text": "m"}},
+                                             {"op": "callTool", "name": "add", "args": {"a": 1, "b": 1}}])
+        assert step(r, 1)["code"] == -32003
+        sid = r["sessionId"]
+
+        def metrics():
+            return urllib.request.urlopen(cw.url("traefik", "/metrics"), timeout=5).read().decode()
+
+        text = wait_until(lambda: "causeway_mcp_denials_total" in metrics() and metrics(), message="MCP metrics")
+        assert 'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",gen_ai_tool_name="echo",' \
+               'router="mcp@file"} 1' in text, text
+        assert 'mcp_server_operation_duration_seconds_count{mcp_method_name="initialize",router="mcp@file"} 1' in text
+        assert 'causeway_mcp_denials_total{mcp_method_name="tools/call",gen_ai_tool_name="add",router="mcp@file",' \
+               'rule="policies[0]"} 1' in text
+        spans = wait_until(lambda: [s for s in collector.spans() if s["attrs"].get("gen_ai.tool.name") == "echo"])
+        attrs = spans[-1]["attrs"]
+        assert attrs["mcp.method.name"] == "tools/call"
+        assert len(attrs["mcp.session.id"]) == 16 and attrs["mcp.session.id"] not in sid
+        assert attrs["mcp.protocol.version"] == "2025-11-25"
+        denied = wait_until(lambda: [s for s in collector.spans() if s["attrs"].get("gen_ai.tool.name") == "add"])
+        assert denied[-1]["attrs"]["causeway.mcp.decision"] == "deny"
+        assert int(denied[-1]["attrs"]["rpc.jsonrpc.error_code"]) == -32003
+    finally:
+        cw.stop()
+        collector.server.shutdown()
