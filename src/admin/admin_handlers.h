@@ -18,7 +18,7 @@
 #include <string>
 #include <string_view>
 
-#include "admin/ai_stats.h"
+#include "admin/gateway_stats.h"
 #include "config/static_config.h"
 #include "exchange/handler.h"
 
@@ -27,9 +27,9 @@ namespace causeway::admin {
 class ApiHandler final : public exchange::Handler {
  public:
   // `config` must outlive the handler (the static configuration lives as long as the process).
-  // `aiStats` (may be null): the AI gateway's figures, served at /api/ai.
+  // `gatewayStats` (may be null): the AI and MCP gateways' figures, served at /api/ai and /api/mcp.
   ApiHandler(const config::StaticConfig& config, std::chrono::system_clock::time_point startDate,
-             std::shared_ptr<const AiStats> aiStats = nullptr);
+             std::shared_ptr<const GatewayStats> gatewayStats = nullptr);
   awaitable<void> handle(exchange::Exchange& ex) const override;
 
  private:
@@ -37,7 +37,7 @@ class ApiHandler final : public exchange::Handler {
 
   const config::StaticConfig& config_;
   std::chrono::system_clock::time_point startDate_;
-  std::shared_ptr<const AiStats> aiStats_;
+  std::shared_ptr<const GatewayStats> gatewayStats_;
   std::string base_;  // api.basePath without its trailing '/' ("" for "/")
   bool dashboard_ = false;
 };
@@ -54,6 +54,6 @@ void serveDashboardFile(exchange::Exchange& ex, std::string_view path);
 // The handlers of api@internal and dashboard@internal for this static configuration (none
 // when `api` is not configured), for ConfigPipeline::setInternalService.
 std::map<std::string, exchange::HandlerPtr> makeInternalServices(const config::StaticConfig& config,
-                                                                 std::shared_ptr<const AiStats> aiStats = nullptr);
+                                                                 std::shared_ptr<const GatewayStats> gatewayStats = nullptr);
 
 }  // namespace causeway::admin

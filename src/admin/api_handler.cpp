@@ -111,8 +111,8 @@ std::optional<std::string> oneSegment(std::string_view rest) {
 }  // namespace
 
 ApiHandler::ApiHandler(const config::StaticConfig& config, std::chrono::system_clock::time_point startDate,
-                       std::shared_ptr<const AiStats> aiStats)
-    : config_(config), startDate_(startDate), aiStats_(std::move(aiStats)) {
+                       std::shared_ptr<const GatewayStats> gatewayStats)
+    : config_(config), startDate_(startDate), gatewayStats_(std::move(gatewayStats)) {
   base_ = config.api ? config.api->basePath : "/";
   while (!base_.empty() && base_.back() == '/') base_.pop_back();
   dashboard_ = config.api && config.api->dashboard;
@@ -168,7 +168,10 @@ void ApiHandler::serveApi(Exchange& ex, std::string_view route) const {
       {"/rawdata", [](const ApiHandler&, Exchange& e, const runtime::Snapshot& s) { jsonReply(e, rawDataJson(s)); }},
       {"/warnings", [](const ApiHandler&, Exchange& e, const runtime::Snapshot& s) { jsonReply(e, warningsJson(s)); }},
       {"/ai", [](const ApiHandler& h, Exchange& e, const runtime::Snapshot& s) {
-         jsonReply(e, h.aiStats_ ? h.aiStats_->json(s) : boost::json::object{{"routers", boost::json::array{}}});
+         jsonReply(e, h.gatewayStats_ ? h.gatewayStats_->json(s) : boost::json::object{{"routers", boost::json::array{}}});
+       }},
+      {"/mcp", [](const ApiHandler& h, Exchange& e, const runtime::Snapshot& s) {
+         jsonReply(e, h.gatewayStats_ ? h.gatewayStats_->mcpJson(s) : boost::json::object{{"routers", boost::json::array{}}});
        }},
       {"/version", [](const ApiHandler& h, Exchange& e, const runtime::Snapshot&) {
          jsonReply(e, versionJson(h.config_, h.startDate_), "application/json; charset=UTF-8");
@@ -259,10 +262,10 @@ void ApiHandler::serveApi(Exchange& ex, std::string_view route) const {
 }
 
 std::map<std::string, exchange::HandlerPtr> makeInternalServices(const config::StaticConfig& config,
-                                                                 std::shared_ptr<const AiStats> aiStats) {
+                                                                 std::shared_ptr<const GatewayStats> gatewayStats) {
   std::map<std::string, exchange::HandlerPtr> out;
   if (!config.api) return out;
-  out["api@internal"] = std::make_shared<ApiHandler>(config, std::chrono::system_clock::now(), std::move(aiStats));
+  out["api@internal"] = std::make_shared<ApiHandler>(config, std::chrono::system_clock::now(), std::move(gatewayStats));
   if (config.api->dashboard) out["dashboard@internal"] = std::make_shared<DashboardHandler>();
   return out;
 }

@@ -30,7 +30,7 @@ class Controller {
   void setStaticWarnings(std::vector<config::ConfigError> warnings) { pipeline_.setStaticWarnings(std::move(warnings)); }
 
   // The AI gateway's figures for the API and the dashboard (an exchange observer).
-  void setAiStats(std::shared_ptr<const admin::AiStats> stats) { aiStats_ = std::move(stats); }
+  void setGatewayStats(std::shared_ptr<const admin::GatewayStats> stats) { gatewayStats_ = std::move(stats); }
 
   // Metrics, access log and tracing (null when none is configured).
   void setObservability(std::shared_ptr<observe::Observability> observability) {
@@ -39,7 +39,7 @@ class Controller {
 
   int run() {
     // api@internal and dashboard@internal, when `api` is configured.
-    for (auto& [name, handler] : admin::makeInternalServices(config_, aiStats_))
+    for (auto& [name, handler] : admin::makeInternalServices(config_, gatewayStats_))
       pipeline_.setInternalService(name, std::move(handler));
     startObservability();  // before the first build: prometheus@internal, reload counters
     // Watches first, then the initial load: a change made while we load is not lost (it
@@ -163,7 +163,7 @@ class Controller {
   bool terminating_ = false;
   Clock::time_point deadline_{};
   std::shared_ptr<observe::Observability> observe_;
-  std::shared_ptr<const admin::AiStats> aiStats_;
+  std::shared_ptr<const admin::GatewayStats> gatewayStats_;
 };
 
 }  // namespace
@@ -214,10 +214,10 @@ int runCommand(const CommandLine& cl) {
     return 1;
   }
   if (observability) server.addObserver(observability);
-  auto aiStats = std::make_shared<admin::AiStats>();
-  server.addObserver(aiStats);
+  auto gatewayStats = std::make_shared<admin::GatewayStats>();
+  server.addObserver(gatewayStats);
   Controller controller(*config, server, providers);
-  controller.setAiStats(aiStats);
+  controller.setGatewayStats(gatewayStats);
   controller.setObservability(std::move(observability));
   controller.setStaticWarnings(std::move(warnings));
   return controller.run();

@@ -712,3 +712,43 @@ def test_metrics_and_spans_carry_mcp_conventions(stateful_pair):
     finally:
         cw.stop()
         collector.server.shutdown()
+
+
+# ---- API and dashboard -----------------------------------------------------------------------
+
+def test_api_and_dashboard_list_mcp_routes(stateful_pair):
+    """GET /api/mcp and the dashboard's MCP page (Chromium): the route with its servers, tools,
+    denials per rule and hidden list entries."""
+    from browser import Browser, screenshot_dir
+    opts = {"policies": [{"match": "Equals(`mcp.params.name`, `add`)", "action": "deny"}]}
+    cw = Causeway(entrypoints=("web", "traefik"), dynamic={"a.yml": gateway(stateful_pair, opts)},
+                  static_extra="api:\n  insecure: true\n")
+    try:
+        r = run_client(cw.url(path="/mcp"), ["listTools",
+                                             {"op": "callTool", "name": "echo", "args": {"text": "d"}},
+                                             {"op": "callTool", "name": "echo", "args": {"text": "e"}},
+                                             {"op": "callTool", "name": "add", "args": {"a": 1, "b": 1}}])
+        assert step(r, 3)["code"] == -32003
+
+        def api():
+            with urllib.request.urlopen(cw.url("traefik", "/api/mcp"), timeout=5) as resp:
+                return json.loads(resp.read())
+
+        router = wait_until(lambda: [x for x in api()["routers"] if x["name"] == "mcp@file" and x["denials"] == 1])[0]
+        assert router["hidden"] == 1  # add, hidden from tools/list
+        assert router["rules"] == {"policies[0]": 1}
+        tools = {t["name"]: t for t in router["tools"]}
+        assert tools["echo"]["calls"] == 2 and tools["add"]["denials"] == 1
+        assert set(router["servers"]) <= {s.url for s in stateful_pair} and router["servers"]
+        with Browser() as browser:
+            browser.goto(cw.url("traefik", "/dashboard/#/mcp"))
+            row = "[data-testid=mcp-router][data-name='mcp@file']"
+            browser.wait(row)
+            assert browser.text(row + " [data-testid=denials]") == "1"
+            assert browser.text(row + " [data-testid=mcp-tool][data-name=echo] [data-testid=calls]") == "2"
+            assert "policies[0]: 1" in browser.text(row + " [data-testid=rules]")
+            assert router["servers"][0] in browser.text(row + " [data-testid=servers]")
+            browser.screenshot(screenshot_dir() / "mcp.png")
+            assert browser.errors() == []
+    finally:
+        cw.stop()

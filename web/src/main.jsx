@@ -7,6 +7,7 @@ import { href, useRoute } from './router.js'
 import List from './pages/List.jsx'
 import MiddlewareDetail from './pages/MiddlewareDetail.jsx'
 import AiGateway from './pages/AiGateway.jsx'
+import McpGateway from './pages/McpGateway.jsx'
 import Overview from './pages/Overview.jsx'
 import RouterDetail from './pages/RouterDetail.jsx'
 import ServiceDetail from './pages/ServiceDetail.jsx'
@@ -41,6 +42,7 @@ function Nav({ section }) {
     ['services', 'Services', href('http', 'services')],
     ['middlewares', 'Middlewares', href('http', 'middlewares')],
     ['ai', 'AI', href('ai')],
+    ['mcp', 'MCP', href('mcp')],
   ]
   return (
     <nav className="nav">
@@ -56,6 +58,7 @@ function Nav({ section }) {
 function Page({ parts, query }) {
   if (parts.length === 0) return <Overview />
   if (parts[0] === 'ai' && parts.length === 1) return <AiGateway />
+  if (parts[0] === 'mcp' && parts.length === 1) return <McpGateway />
   if (parts[0] === 'http' && parts.length >= 2) {
     const kind = parts[1]
     const name = parts.slice(2).join('/')
@@ -90,7 +93,7 @@ function App() {
     return () => window.clearInterval(id)
   }, [interval])
   const context = useMemo(() => ({ tick }), [tick])
-  const section = parts[0] === 'http' ? parts[1] : parts[0] === 'ai' ? 'ai' : ''
+  const section = parts[0] === 'http' ? parts[1] : ['ai', 'mcp'].includes(parts[0]) ? parts[0] : ''
   const choose = (ms) => {
     setIntervalMs(ms)
     try {
