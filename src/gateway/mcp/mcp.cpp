@@ -20,6 +20,7 @@
 #include <boost/json.hpp>
 #include <openssl/sha.h>
 
+#include <cctype>
 #include <cmath>
 #include <memory>
 
@@ -34,6 +35,8 @@
 #include "exchange/mcp_record.h"
 #include "exchange/middleware_options.h"
 #include "exchange/middleware_registry.h"
+#include "gateway/mcp/federation.h"
+#include "gateway/mcp/jsonrpc.h"
 #include "gateway/mcp/list_filter.h"
 #include "gateway/mcp/policy.h"
 #include "gateway/mcp/session_token.h"
@@ -49,17 +52,6 @@ using exchange::HandlerPtr;
 using exchange::MiddlewareBuildContext;
 using exchange::MiddlewareFactoryPtr;
 using exchange::WrapContext;
-
-// JSON-RPC and MCP error codes causeway answers with (docs/mcp-gateway.md, "Errors").
-constexpr int kParseError = -32700;
-constexpr int kInvalidRequest = -32600;
-constexpr int kInternalError = -32603;
-constexpr int kSessionNotFound = -32001;  // the code MCP servers use for an unknown session
-constexpr int kForbidden = -32003;        // denied by a policy (implementation-defined range)
-constexpr int kOriginRefused = -32004;    // Origin not allowed
-constexpr int kRateLimited = -32005;      // a rate limit of the gateway
-constexpr int kTimedOut = -32006;         // no answer within callTimeout
-constexpr int kHeaderMismatch = -32020;   // MCP 2026-07-28 HeaderMismatch
 
 constexpr std::string_view kSessionHeader = "Mcp-Session-Id";
 constexpr std::string_view kVersionHeader = "MCP-Protocol-Version";
@@ -96,6 +88,25 @@ struct RateLimitOptions {
   }
 };
 
+// One endpoint in front of several MCP servers (federation.h).
+struct FederatedServerOptions {
+  std::string name;     // the prefix of its tools and prompts
+  std::string service;  // a service of the dynamic configuration
+  static void describe(auto& self, auto& v) {
+    v("name", self.name);
+    v("service", self.service);
+  }
+};
+
+struct FederationOptions {
+  std::vector<FederatedServerOptions> servers;
+  std::string separator = "_";
+  static void describe(auto& self, auto& v) {
+    v("servers", self.servers);
+    v("separator", self.separator);
+  }
+};
+
 struct Options {
   int64_t maxRequestBodySize = 1 << 20;
   int64_t maxResponseBodySize = 16 << 20;  // a list answer read whole (or one event) to filter it
@@ -105,6 +116,7 @@ struct Options {
   std::vector<std::string> allowedOrigins;
   std::vector<RateLimitOptions> rateLimits;
   config::Duration callTimeout{};  // 0: none
+  std::optional<FederationOptions> federation;
   static void describe(auto& self, auto& v) {
     v("maxRequestBodySize", self.maxRequestBodySize);
     v("maxResponseBodySize", self.maxResponseBodySize);
@@ -114,6 +126,7 @@ struct Options {
     v("allowedOrigins", self.allowedOrigins);
     v("rateLimits", self.rateLimits);
     v("callTimeout", self.callTimeout);
+    v("federation", self.federation);
   }
 };
 
@@ -131,6 +144,7 @@ struct Compiled {
   std::vector<std::string> allowedOrigins;  // lower-case
   std::vector<RateLimit> rateLimits;
   std::chrono::nanoseconds callTimeout{0};
+  std::shared_ptr<const Federation> federation;  // null: the router's service is the MCP server
 };
 
 // The body field Mcp-Name mirrors for `method`, or "" when the method has none.
@@ -281,8 +295,8 @@ class McpGateway final : public Handler {
     // The client's session: open it and pin the request to the server that holds it.
     std::string_view session = ex.request.headers.get(kSessionHeader);
     std::string_view upstreamSession;  // the server's own id for the session
-    if (!session.empty()) {
-      rec->sessionId = fingerprint(ex, session);
+    if (!session.empty()) rec->sessionId = fingerprint(ex, session);
+    if (!session.empty() && !c_.federation) {
       std::optional<SessionTarget> target = c_.sessions->open(session);
       if (!target) {
         reply(ex, *rec, 404, nullptr, kSessionNotFound, "Session not found");
@@ -294,6 +308,7 @@ class McpGateway final : public Handler {
     }
 
     boost::json::value id;  // the request's id (null: none), to find its answer
+    boost::json::value message;  // a POST's JSON-RPC message
     std::string_view listMethod;
     if (ex.request.method == "POST") {
       auto* body = ex.arena.make<std::string>();
@@ -314,7 +329,7 @@ class McpGateway final : public Handler {
       }
       ex.request.body = ex.arena.make<exchange::MemoryBody>(*body);
       boost::system::error_code ec;
-      boost::json::value message = boost::json::parse(*body, ec);
+      message = boost::json::parse(*body, ec);
       if (ec) {
         reply(ex, *rec, 400, nullptr, kParseError, "Parse error: the body is not JSON");
         co_return;
@@ -411,6 +426,15 @@ class McpGateway final : public Handler {
       }
     }
 
+    if (c_.federation) {
+      co_await c_.federation->handle(ex, *rec, message.is_object() ? &message : nullptr, c_.policies);
+      if (std::string_view given = ex.response.headers.get(kSessionHeader); !given.empty() && rec->sessionId.empty())
+        rec->sessionId = fingerprint(ex, given);
+      if (!origin.empty()) exposeSessionHeader(ex);
+      if (istartsWith(ex.response.headers.get("Content-Type"), "text/event-stream"))
+        ex.response.headers.set("X-Accel-Buffering", "no");
+      co_return;
+    }
     co_await next_->handle(ex);
 
     if (ex.affinity.missed) {
@@ -581,28 +605,12 @@ class McpGateway final : public Handler {
     reply(ex, rec, 400, id, kHeaderMismatch, "Header mismatch: " + std::string(why));
   }
 
-  // Answers with a JSON-RPC error (id null when the request's id is unknown or absent).
   static void reply(Exchange& ex, exchange::McpRecord& rec, int status, const boost::json::value* id, int code,
                     std::string message) {
-    boost::json::object error;
-    error["code"] = code;
-    error["message"] = message;
-    boost::json::object out;
-    out["jsonrpc"] = "2.0";
-    out["id"] = id ? *id : boost::json::value(nullptr);
-    out["error"] = std::move(error);
-    rec.errorCode = code;
-    if (ex.record.errorDetail.empty()) ex.record.errorDetail = ex.arena.copy(message);
-    exchange::Response& r = ex.response;
-    r.status = status;
-    r.reason = {};
-    r.headers.clear();
-    r.headers.add("Content-Type", "application/json");
-    r.body = ex.arena.make<exchange::OwnedBody>(boost::json::serialize(out));
-    r.tunnel = nullptr;
+    replyError(ex, rec, status, id, code, std::move(message));
   }
 
-  const Compiled& c_;
+  const Compiled c_;  // a copy: the factory that built the handler does not outlive the build
   HandlerPtr next_;
   std::string router_;
   std::vector<std::unique_ptr<limits::BucketTable>> buckets_;  // one per rate limit, shared by the workers
@@ -690,10 +698,43 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     return nullptr;
   }
   Compiled c{o->maxRequestBodySize, o->maxResponseBodySize, PolicySet(std::move(rules), *defaultAllow),
-             std::make_shared<SessionSealer>(o->sessionSecret.empty() ? processSecret() : o->sessionSecret), {}, {}, {}};
+             std::make_shared<SessionSealer>(o->sessionSecret.empty() ? processSecret() : o->sessionSecret), {}, {}, {}, {}};
   for (const std::string& origin : o->allowedOrigins) c.allowedOrigins.push_back(toLower(origin));
   c.rateLimits = std::move(rateLimits);
   c.callTimeout = o->callTimeout.value;
+  if (o->federation) {
+    const FederationOptions& f = *o->federation;
+    if (f.servers.empty()) {
+      context.error("federation.servers: expected at least one {name, service}");
+      return nullptr;
+    }
+    if (f.separator.empty()) {
+      context.error("federation.separator: must not be empty");
+      return nullptr;
+    }
+    std::vector<Federation::Server> servers;
+    for (size_t i = 0; i < f.servers.size(); ++i) {
+      const FederatedServerOptions& s = f.servers[i];
+      std::string where = "federation.servers[" + std::to_string(i) + "]";
+      bool nameOk = !s.name.empty() && s.name.size() <= 64;
+      for (char ch : s.name) nameOk = nameOk && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.');
+      if (!nameOk) {
+        context.error(where + ".name: expected 1 to 64 letters, digits, '-' or '.', got \"" + s.name + "\"");
+        return nullptr;
+      }
+      for (const Federation::Server& other : servers)
+        if (other.name == s.name) {
+          context.error(where + ".name: \"" + s.name + "\" is used twice");
+          return nullptr;
+        }
+      if (s.service.empty()) {
+        context.error(where + ".service: expected a service name");
+        return nullptr;
+      }
+      servers.push_back({s.name, context.service(s.service)});
+    }
+    c.federation = std::make_shared<Federation>(std::move(servers), f.separator, c.sessions, c.maxResponseBodySize);
+  }
   return exchange::factoryOf<McpGateway>(std::move(c));
 }
 

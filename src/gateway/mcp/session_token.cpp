@@ -13,7 +13,7 @@ namespace {
 constexpr std::string_view kPrefix = "cw1.";
 constexpr size_t kNonce = 12;
 constexpr size_t kTag = 16;
-constexpr size_t kMaxToken = 4096;
+constexpr size_t kMaxToken = 8192;
 
 std::string toBase64Url(std::string_view raw) {
   std::string s = base64Encode(raw, false);
@@ -45,6 +45,18 @@ std::string SessionSealer::seal(std::string_view serverUrl, std::string_view ups
   plain.reserve(serverUrl.size() + 1 + upstreamId.size());
   plain.append(serverUrl).push_back('\0');
   plain.append(upstreamId);
+  return sealText(plain);
+}
+
+std::optional<SessionTarget> SessionSealer::open(std::string_view token) const {
+  std::optional<std::string> plain = openText(token);
+  if (!plain) return std::nullopt;
+  size_t zero = plain->find('\0');
+  if (zero == std::string::npos) return std::nullopt;
+  return SessionTarget{plain->substr(0, zero), plain->substr(zero + 1)};
+}
+
+std::string SessionSealer::sealText(std::string_view plain) const {
   std::string raw = randomBytes(kNonce);
   raw.resize(kNonce + plain.size() + kTag);
   auto* out = reinterpret_cast<unsigned char*>(raw.data());
@@ -59,7 +71,7 @@ std::string SessionSealer::seal(std::string_view serverUrl, std::string_view ups
   return std::string(kPrefix) + toBase64Url(raw);
 }
 
-std::optional<SessionTarget> SessionSealer::open(std::string_view token) const {
+std::optional<std::string> SessionSealer::openText(std::string_view token) const {
   if (token.size() > kMaxToken || token.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
   std::string raw;
   if (!fromBase64Url(token.substr(kPrefix.size()), raw) || raw.size() < kNonce + kTag + 1) return std::nullopt;
@@ -75,9 +87,7 @@ std::optional<SessionTarget> SessionSealer::open(std::string_view token) const {
                                 const_cast<unsigned char*>(in + kNonce + cipherLen)) == 1 &&
             EVP_DecryptFinal_ex(ctx.get(), out + len, &len) == 1;
   if (!ok) return std::nullopt;
-  size_t zero = plain.find('\0');
-  if (zero == std::string::npos) return std::nullopt;
-  return SessionTarget{plain.substr(0, zero), plain.substr(zero + 1)};
+  return plain;
 }
 
 }  // namespace causeway::gateway::mcp

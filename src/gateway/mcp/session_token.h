@@ -27,6 +27,9 @@ class SessionSealer {
   // nullopt when `token` is not one of ours (malformed, forged, altered, or sealed with
   // another secret).
   std::optional<SessionTarget> open(std::string_view token) const;
+  // Any text sealed the same way (a federated session's servers and ids).
+  std::string sealText(std::string_view plain) const;
+  std::optional<std::string> openText(std::string_view token) const;
 
  private:
   std::array<unsigned char, 32> key_{};

@@ -118,3 +118,17 @@ TEST(McpPolicyTest, RulesReadOnlyRequestFields) {
 
 }  // namespace
 }  // namespace causeway::gateway::mcp
+
+namespace causeway::gateway::mcp {
+namespace {
+
+TEST(McpSessionTest, SealedTextRoundTrips) {
+  SessionSealer s("k");
+  std::string text = R"({"f":1,"v":"2025-11-25","m":[["alpha","http://127.0.0.1:18101","0f8e2b1c-1234-4d5e-9abc-0123456789ab"]]})";
+  auto opened = s.openText(s.sealText(text));
+  ASSERT_TRUE(opened);
+  EXPECT_EQ(*opened, text);
+}
+
+}  // namespace
+}  // namespace causeway::gateway::mcp

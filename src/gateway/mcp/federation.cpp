@@ -1,0 +1,427 @@
+#include "gateway/mcp/federation.h"
+
+#include <boost/json.hpp>
+
+#include "core/bytes.h"
+#include "core/log.h"
+#include "core/strings.h"
+#include "core/version.h"
+#include "gateway/mcp/jsonrpc.h"
+
+namespace causeway::gateway::mcp {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::string_view kSessionHeader = "Mcp-Session-Id";
+constexpr std::string_view kVersionHeader = "MCP-Protocol-Version";
+constexpr std::string_view kCursorPrefix = "cwf.";
+
+// The JSON-RPC messages of an answer: the one JSON body, or the data of each event of a stream.
+std::vector<json::value> messagesOf(std::string_view contentType, std::string_view body) {
+  std::vector<json::value> out;
+  boost::system::error_code ec;
+  if (!istartsWith(contentType, "text/event-stream")) {
+    json::value v = json::parse(body, ec);
+    if (!ec) out.push_back(std::move(v));
+    return out;
+  }
+  std::string data;
+  size_t pos = 0;
+  auto flush = [&] {
+    if (data.empty()) return;
+    json::value v = json::parse(data, ec);
+    if (!ec) out.push_back(std::move(v));
+    data.clear();
+  };
+  while (pos < body.size()) {
+    size_t nl = body.find('\n', pos);
+    std::string_view line = body.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    pos = nl == std::string_view::npos ? body.size() : nl + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) {
+      flush();
+    } else if (line.starts_with("data:")) {
+      line.remove_prefix(5);
+      if (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+      if (!data.empty()) data += '\n';
+      data += line;
+    }
+  }
+  flush();
+  return out;
+}
+
+std::string toBase64Url(std::string_view raw) {
+  std::string s = base64Encode(raw, false);
+  for (char& c : s) c = c == '+' ? '-' : c == '/' ? '_' : c;
+  return s;
+}
+
+std::optional<std::string> fromBase64Url(std::string_view text) {
+  std::string s(text), out;
+  for (char& c : s) c = c == '-' ? '+' : c == '_' ? '/' : c;
+  while (s.size() % 4) s += '=';
+  if (!base64Decode(s, out)) return std::nullopt;
+  return out;
+}
+
+json::value request(const json::value* id, std::string_view method, const json::value* params) {
+  json::object o;
+  o["jsonrpc"] = "2.0";
+  if (id) o["id"] = *id;
+  o["method"] = method;
+  if (params) o["params"] = *params;
+  return o;
+}
+
+struct ListKind {
+  std::string_view method;
+  std::string_view entries;
+  bool renamed;  // entries named by "name" get the server's prefix
+};
+constexpr ListKind kLists[] = {
+    {"tools/list", "tools", true},
+    {"prompts/list", "prompts", true},
+    {"resources/list", "resources", false},
+    {"resources/templates/list", "resourceTemplates", false},
+};
+
+}  // namespace
+
+struct Federation::Answer {
+  bool reached = false;     // a server answered at HTTP level
+  int status = 0;
+  std::string session;      // Mcp-Session-Id it gave
+  std::string url;          // the server that answered
+  std::optional<json::value> message;  // the JSON-RPC response to the request (id matched)
+};
+
+std::string Federation::seal(const Session& session) const {
+  json::array members;
+  for (const Member& m : session.members) members.push_back(json::array{servers_[m.server].name, m.url, m.session});
+  return sealer_->sealText(json::serialize(json::object{{"f", 1}, {"v", session.version}, {"m", std::move(members)}}));
+}
+
+std::optional<Federation::Session> Federation::open(std::string_view token) const {
+  std::optional<std::string> text = sealer_->openText(token);
+  if (!text) return std::nullopt;
+  boost::system::error_code ec;
+  json::value v = json::parse(*text, ec);
+  const json::object* o = ec ? nullptr : v.if_object();
+  if (!o || !o->contains("f")) return std::nullopt;  // a single server's session, not a federation's
+  Session s;
+  if (const json::value* version = o->if_contains("v"); version && version->is_string())
+    s.version = std::string(version->get_string());
+  if (const json::value* members = o->if_contains("m"); members && members->is_array()) {
+    for (const json::value& m : members->get_array()) {
+      const json::array* a = m.if_array();
+      if (!a || a->size() != 3 || !(*a)[0].is_string() || !(*a)[1].is_string() || !(*a)[2].is_string()) continue;
+      for (size_t i = 0; i < servers_.size(); ++i)
+        if (servers_[i].name == (*a)[0].get_string())  // servers removed since are left out
+          s.members.push_back({i, std::string((*a)[1].get_string()), std::string((*a)[2].get_string())});
+    }
+  }
+  return s;
+}
+
+awaitable<Federation::Answer> Federation::ask(exchange::Exchange& ex, const Member& member, std::string_view method,
+                                              const std::string& body, const json::value* id) const {
+  Arena arena;
+  exchange::Exchange sub(ex.worker, arena, ex.connection);
+  exchange::Request& r = sub.request;
+  r.method = method;
+  r.path = r.rawPath = r.routingPath = ex.request.path;
+  r.authority = ex.request.authority;
+  r.host = ex.request.host;
+  r.scheme = ex.request.scheme;
+  r.headers.add("Accept", "application/json, text/event-stream");
+  if (!body.empty()) r.headers.add("Content-Type", "application/json");
+  if (!member.session.empty()) r.headers.add(kSessionHeader, member.session);
+  if (std::string_view v = ex.request.headers.get(kVersionHeader); !v.empty()) r.headers.add(kVersionHeader, v);
+  if (std::string_view a = ex.request.headers.get("Authorization"); !a.empty()) r.headers.add("Authorization", a);
+  if (!body.empty()) r.body = arena.make<exchange::MemoryBody>(body);
+  sub.affinity.url = member.url;
+  sub.limits.deadline = ex.limits.deadline;
+  Answer answer;
+  co_await servers_[member.server].service->handler()->handle(sub);
+  if (!sub.affinity.missed && !sub.record.serviceUrl.empty()) {
+    answer.reached = true;
+    answer.status = sub.response.status;
+    answer.session = std::string(sub.response.headers.get(kSessionHeader));
+    answer.url = std::string(sub.record.serviceUrl);
+    std::string text;
+    if (sub.response.body &&
+        co_await exchange::readBody(*sub.response.body, text, maxAnswerBytes_) == exchange::ReadResult::Complete &&
+        id) {
+      for (json::value& m : messagesOf(sub.response.headers.get("Content-Type"), text)) {
+        const json::object* o = m.if_object();
+        const json::value* answerId = o ? o->if_contains("id") : nullptr;
+        if (answerId && *answerId == *id && (o->contains("result") || o->contains("error"))) {
+          answer.message = std::move(m);
+          break;
+        }
+      }
+    }
+  }
+  co_await sub.background.join();
+  co_return answer;
+}
+
+awaitable<int> Federation::everyone(exchange::Exchange& ex, const Session& session, std::string_view method,
+                                    const std::string& body, const json::value* id) const {
+  int reached = 0;
+  for (const Member& m : session.members) {
+    Answer a = co_await ask(ex, m, method, body, id);
+    if (a.reached && a.status < 300) ++reached;
+  }
+  co_return reached;
+}
+
+awaitable<void> Federation::initialize(exchange::Exchange& ex, exchange::McpRecord& rec,
+                                       const json::value& message) const {
+  const json::value& id = message.at("id");
+  Session session;
+  json::object capabilities;
+  std::string instructions;
+  std::string body = json::serialize(message);
+  for (size_t i = 0; i < servers_.size(); ++i) {
+    const Member fresh{i, {}, {}};
+    Answer a = co_await ask(ex, fresh, "POST", body, &id);
+    const json::object* result = nullptr;
+    if (a.message)
+      if (const json::value* r = a.message->as_object().if_contains("result")) result = r->if_object();
+    if (!result || a.session.empty()) {
+      log::warn("MCP federation: a server did not initialize; the session goes without it",
+                {{"server", servers_[i].name}, {"status", a.status}});
+      continue;
+    }
+    session.members.push_back({i, a.url, a.session});
+    if (session.version.empty())
+      if (const json::value* v = result->if_contains("protocolVersion"); v && v->is_string())
+        session.version = std::string(v->get_string());
+    if (const json::value* caps = result->if_contains("capabilities"); caps && caps->is_object())
+      for (const auto& [key, value] : caps->get_object())
+        // The servers' notifications are not carried (no GET stream): no listChanged, no subscribe.
+        if (key == "tools" || key == "prompts" || key == "resources" || key == "logging" || key == "completions")
+          capabilities[key] = json::object();
+    if (const json::value* text = result->if_contains("instructions"); text && text->is_string()) {
+      if (!instructions.empty()) instructions += "\n\n";
+      instructions += "[" + servers_[i].name + "] " + std::string(text->get_string());
+    }
+  }
+  if (session.members.empty()) {
+    replyError(ex, rec, 502, &id, kInternalError, "no federated MCP server answered initialize");
+    co_return;
+  }
+  json::object result{{"protocolVersion", session.version},
+                      {"capabilities", std::move(capabilities)},
+                      {"serverInfo", json::object{{"name", "causeway-federation"}, {"version", kVersion}}}};
+  if (!instructions.empty()) result["instructions"] = instructions;
+  replyResult(ex, id, std::move(result));
+  ex.response.headers.add(kSessionHeader, ex.arena.copy(seal(session)));
+}
+
+awaitable<void> Federation::list(exchange::Exchange& ex, exchange::McpRecord& rec, const Session& session,
+                                 const json::value& message, const PolicySet& policies) const {
+  const json::value& id = message.at("id");
+  const json::object* params = message.as_object().if_contains("params") ?
+                                   message.as_object().at("params").if_object() : nullptr;
+  const ListKind* kind = nullptr;
+  for (const ListKind& k : kLists)
+    if (k.method == rec.method) kind = &k;
+  // The cursor: every server's own cursor, by server name; no cursor is the first page of all.
+  std::optional<json::object> cursors;
+  if (const json::value* c = params ? params->if_contains("cursor") : nullptr; c && c->is_string()) {
+    std::string_view text = c->get_string();
+    std::optional<std::string> raw =
+        text.starts_with(kCursorPrefix) ? fromBase64Url(text.substr(kCursorPrefix.size())) : std::nullopt;
+    boost::system::error_code ec;
+    json::value v = raw ? json::parse(*raw, ec) : json::value();
+    if (!raw || ec || !v.is_object()) {
+      replyError(ex, rec, 200, &id, kInvalidParams, "Invalid cursor");
+      co_return;
+    }
+    cursors = std::move(v.get_object());
+  }
+  json::array merged;
+  json::object next;
+  for (const Member& m : session.members) {
+    const std::string& name = servers_[m.server].name;
+    json::object p;
+    if (cursors) {
+      const json::value* own = cursors->if_contains(name);
+      if (!own || !own->is_string()) continue;  // this server's list has ended
+      p["cursor"] = *own;
+    }
+    const json::value pageParams(std::move(p));
+    const std::string body = json::serialize(request(&id, rec.method, &pageParams));
+    Answer a = co_await ask(ex, m, "POST", body, &id);
+    const json::object* result = nullptr;
+    if (a.message)
+      if (const json::value* r = a.message->as_object().if_contains("result")) result = r->if_object();
+    if (!result) {
+      log::warn("MCP federation: a server's list is left out", {{"server", name}, {"method", rec.method},
+                                                                {"status", a.status}});
+      continue;
+    }
+    if (const json::value* entries = result->if_contains(kind->entries); entries && entries->is_array())
+      for (const json::value& e : entries->get_array()) {
+        json::value entry = e;
+        if (kind->renamed)
+          if (json::object* o = entry.if_object())
+            if (json::value* n = o->if_contains("name"); n && n->is_string())
+              *n = name + separator_ + std::string(n->get_string());
+        merged.push_back(std::move(entry));
+      }
+    if (const json::value* c = result->if_contains("nextCursor"); c && c->is_string()) next[name] = *c;
+  }
+  json::object result{{kind->entries, std::move(merged)}};
+  if (!next.empty()) result["nextCursor"] = std::string(kCursorPrefix) + toBase64Url(json::serialize(next));
+  if (!policies.empty()) rec.hidden += policies.filter(rec.method, result);
+  replyResult(ex, id, std::move(result));
+}
+
+awaitable<void> Federation::call(exchange::Exchange& ex, exchange::McpRecord& rec, const Session& session,
+                                 const json::value& message) const {
+  const json::value* id = message.as_object().if_contains("id");
+  std::string_view federated = rec.name;
+  const Member* owner = nullptr;
+  std::string_view local;
+  for (const Member& m : session.members) {
+    const std::string& name = servers_[m.server].name;
+    if (federated.size() > name.size() + separator_.size() && federated.starts_with(name) &&
+        federated.substr(name.size(), separator_.size()) == separator_) {
+      owner = &m;
+      local = federated.substr(name.size() + separator_.size());
+      break;
+    }
+  }
+  if (!owner) {
+    replyError(ex, rec, 200, id, kInvalidParams, "Unknown " + std::string(rec.method == "prompts/get" ? "prompt" : "tool") +
+                                                     ": " + std::string(federated));
+    co_return;
+  }
+  // The request goes on as it is, with the server's own name, session and address.
+  json::value renamed = message;
+  renamed.as_object()["params"].as_object()["name"] = local;
+  std::string_view body = ex.arena.copy(json::serialize(renamed));
+  ex.request.body = ex.arena.make<exchange::MemoryBody>(body);
+  ex.request.headers.remove("Content-Length");
+  std::string_view token = ex.request.headers.get(kSessionHeader);  // the federation's, in the arena
+  ex.request.headers.set(kSessionHeader, ex.arena.copy(owner->session));
+  ex.affinity.url = ex.arena.copy(owner->url);
+  co_await servers_[owner->server].service->handler()->handle(ex);
+  if (ex.affinity.missed) {
+    replyError(ex, rec, 404, nullptr, kSessionNotFound, "Session not found (a server is gone)");
+    co_return;
+  }
+  // The client keeps the federation's session id, never one server's.
+  if (ex.response.headers.has(kSessionHeader)) ex.response.headers.set(kSessionHeader, token);
+}
+
+awaitable<void> Federation::firstThatHas(exchange::Exchange& ex, exchange::McpRecord& rec, const Session& session,
+                                         const json::value& message) const {
+  const json::value& id = message.at("id");
+  std::string body = json::serialize(message);
+  std::optional<json::value> lastError;
+  for (const Member& m : session.members) {
+    Answer a = co_await ask(ex, m, "POST", body, &id);
+    if (!a.message) continue;
+    if (const json::value* result = a.message->as_object().if_contains("result")) {
+      replyResult(ex, id, *result);
+      co_return;
+    }
+    lastError = a.message;
+  }
+  if (lastError) {
+    ex.response.status = 200;
+    ex.response.headers.clear();
+    ex.response.headers.add("Content-Type", "application/json");
+    ex.response.body = ex.arena.make<exchange::OwnedBody>(json::serialize(*lastError));
+    co_return;
+  }
+  replyError(ex, rec, 200, &id, kInvalidParams, "Resource not found: " + std::string(rec.name));
+}
+
+awaitable<void> Federation::handle(exchange::Exchange& ex, exchange::McpRecord& rec, const json::value* message,
+                                   const PolicySet& policies) const {
+  if (ex.request.method == "GET") {
+    ex.response.status = 405;
+    ex.response.headers.clear();
+    ex.response.headers.add("Allow", "POST, DELETE");
+    co_return;
+  }
+  std::optional<Session> session;
+  if (std::string_view token = ex.request.headers.get(kSessionHeader); !token.empty()) {
+    session = open(token);
+    if (!session) {
+      replyError(ex, rec, 404, nullptr, kSessionNotFound, "Session not found");
+      co_return;
+    }
+  }
+  if (ex.request.method == "DELETE") {
+    if (!session) {
+      replyError(ex, rec, 400, nullptr, kInvalidRequest, "Bad Request: Mcp-Session-Id required");
+      co_return;
+    }
+    const std::string none;
+    co_await everyone(ex, *session, "DELETE", none, nullptr);
+    ex.response.status = 200;
+    ex.response.headers.clear();
+    co_return;
+  }
+  if (!message || ex.request.method != "POST") {
+    ex.response.status = 405;
+    ex.response.headers.clear();
+    ex.response.headers.add("Allow", "POST, DELETE");
+    co_return;
+  }
+  const json::object& o = message->get_object();
+  const json::value* id = o.if_contains("id");
+  if (rec.method.empty()) {
+    replyError(ex, rec, 400, id, kInvalidRequest,
+               "Invalid Request: answers to a server's requests are not carried through a federation");
+    co_return;
+  }
+  if (rec.method == "initialize") {
+    if (!id) {
+      replyError(ex, rec, 400, nullptr, kInvalidRequest, "Invalid Request: initialize needs an id");
+      co_return;
+    }
+    co_await initialize(ex, rec, *message);
+    co_return;
+  }
+  if (!session) {
+    replyError(ex, rec, 400, id, kInvalidRequest, "Bad Request: Mcp-Session-Id required");
+    co_return;
+  }
+  std::string method(rec.method);
+  const std::string body = json::serialize(*message);
+  if (method.starts_with("notifications/")) {
+    co_await everyone(ex, *session, "POST", body, nullptr);
+    ex.response.status = 202;
+    ex.response.headers.clear();
+    co_return;
+  }
+  if (!id) {
+    replyError(ex, rec, 400, nullptr, kInvalidRequest, "Invalid Request: a request needs an id");
+    co_return;
+  }
+  if (method == "ping") {
+    replyResult(ex, *id, json::object());
+  } else if (method == "logging/setLevel") {
+    co_await everyone(ex, *session, "POST", body, id);
+    replyResult(ex, *id, json::object());
+  } else if (PolicySet::isList(method) || method == "resources/templates/list") {
+    co_await list(ex, rec, *session, *message, policies);
+  } else if (method == "tools/call" || method == "prompts/get") {
+    co_await call(ex, rec, *session, *message);
+  } else if (method == "resources/read" || method == "resources/subscribe" || method == "resources/unsubscribe") {
+    co_await firstThatHas(ex, rec, *session, *message);
+  } else {
+    replyError(ex, rec, 200, id, kMethodNotFound, "Method not found through the federation: " + method);
+  }
+}
+
+}  // namespace causeway::gateway::mcp
