@@ -60,16 +60,19 @@ soak: build
 	@scripts/npm-deps
 	SOAK_MINUTES=$${SOAK_MINUTES:-30} CAUSEWAY_SOAK_SCALE=$${SOAK_SCALE:-4} scripts/soak $(BUILD_DIR)/causeway
 
-# bench/run ends with bench/ai_gateway (the AI gateway beside Portkey's), which it skips when
-# bench/npm-deps could not install Portkey (no npm or no registry).
+# bench/run ends with bench/ai_gateway (the AI gateway beside Portkey's) and bench/mcp_gateway
+# (the MCP gateway beside mcp-proxy), which it skips when bench/npm-deps could not install their
+# peers, or scripts/npm-deps the MCP SDKs (no npm or no registry).
 bench: deps build
 	@scripts/install-deps bench
-	@bench/npm-deps || echo "bench/npm-deps failed: the AI gateway benchmark will be skipped"
+	@bench/npm-deps || echo "bench/npm-deps failed: the AI and MCP gateway benchmarks will be skipped"
+	@scripts/npm-deps || echo "scripts/npm-deps failed: the MCP gateway benchmark will be skipped"
 	bench/run $(BUILD_DIR)/causeway
 
 bench-smoke: build
 	@scripts/install-deps bench
-	@bench/npm-deps || echo "bench/npm-deps failed: the AI gateway benchmark will be skipped"
+	@bench/npm-deps || echo "bench/npm-deps failed: the AI and MCP gateway benchmarks will be skipped"
+	@scripts/npm-deps || echo "scripts/npm-deps failed: the MCP gateway benchmark will be skipped"
 	BENCH_SMOKE=1 bench/run $(BUILD_DIR)/causeway
 
 bench-micro: build
