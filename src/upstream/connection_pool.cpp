@@ -1,5 +1,9 @@
 #include "upstream/connection_pool.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include <boost/url/parse.hpp>
 #include <mutex>
 
@@ -62,6 +66,24 @@ bool makeEndpoint(const std::string& url, std::shared_ptr<const Transport> trans
   return true;
 }
 
+namespace {
+
+// Whether the server closed (or wrote on) a connection while it sat in the pool. Servers close
+// idle keep-alive connections after their own timeout (Node.js after 5 s, nginx after 75 s); a
+// request sent on such a connection fails, and one with a body cannot be sent again (Go's
+// Transport notices the close in its background read; this is the same check, made when the
+// connection is taken). Only connections idle for a while are checked, so that a busy pool pays
+// nothing: a non-blocking peek sees the FIN (0) or unexpected bytes (> 0); EAGAIN means alive.
+bool closedByPeer(UpstreamConnection& connection, Clock::time_point now) {
+  constexpr auto kCheckAfter = std::chrono::milliseconds(250);
+  if (now - connection.idleSince < kCheckAfter) return false;
+  char byte;
+  ssize_t n = ::recv(connection.socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+}  // namespace
+
 awaitable<Acquired> UpstreamPool::acquire(const UpstreamEndpoint& endpoint, bool allowReuse) {
   Acquired result;
   if (allowReuse) {
@@ -72,7 +94,7 @@ awaitable<Acquired> UpstreamPool::acquire(const UpstreamEndpoint& endpoint, bool
       while (!list.empty()) {
         UpstreamConnectionPtr connection = std::move(list.back());
         list.pop_back();
-        if (now - connection->idleSince < it->second.idleTimeout) {
+        if (now - connection->idleSince < it->second.idleTimeout && !closedByPeer(*connection, now)) {
           result.connection = std::move(connection);
           result.reused = true;
           co_return result;

@@ -743,3 +743,31 @@ def test_P06_public_double_encoding_forwarded_undecoded(paths):
     got, _, body = raw_path_request(cw, "/public/%252e%252e/admin/x")
     assert got == 200, body
     assert targets_since(rec, before) == ["/public/%252e%252e/admin/x"]
+
+
+def test_pooled_connection_closed_by_the_server_is_not_reused():
+    """R06: a server that closes idle keep-alive connections (Node.js does after 5 s) must not
+    cost a POST its answer: a pooled connection the server closed while it sat idle is noticed
+    when it is taken, and a new one is dialed (a POST with a body could not be sent twice)."""
+    def keep_alive_then_close(conn, head, rest, upstream, index):
+        # Answers one request with keep-alive, then closes the connection after 0.3 s idle.
+        length = int(next((line.split(b":", 1)[1] for line in head.split(b"\r\n")
+                           if line.lower().startswith(b"content-length:")), b"0"))
+        while len(rest) < length:
+            rest += upstream.recv(conn, index)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok")
+        time.sleep(0.3)
+
+    up = ScriptedUpstream(keep_alive_then_close)
+    cw = Causeway(dynamic={"d.yml": to_yaml({"http": {
+        "routers": {"r": {"rule": "PathPrefix(`/`)", "service": "s"}},
+        "services": {"s": {"loadBalancer": {"servers": [{"url": up.url}]}}}}})})
+    try:
+        wait_until(lambda: curl(cw.url(path="/warm"))[0] == 200, message="the router")
+        for i in range(3):
+            time.sleep(0.8)  # the server has closed the pooled connection by now
+            status, body = curl(cw.url(path=f"/p{i}"), method="POST", data="x" * 100)[:2]
+            assert status == 200, (i, status, body)
+    finally:
+        cw.stop()
+        up.stop()

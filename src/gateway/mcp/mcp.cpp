@@ -462,6 +462,8 @@ class McpGateway final : public Handler {
     if (std::string_view given = r.headers.get(kSessionHeader); !given.empty()) {
       if (ex.record.serviceUrl.empty()) {
         r.headers.remove(kSessionHeader);  // not from a server we can find again
+      } else if (given == upstreamSession && ex.record.serviceUrl == ex.affinity.url) {
+        r.headers.set(kSessionHeader, session);  // the session the client has: its id stays
       } else {
         std::string sealed = c_.sessions->seal(ex.record.serviceUrl, given);
         r.headers.set(kSessionHeader, ex.arena.copy(sealed));
