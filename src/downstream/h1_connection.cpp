@@ -407,6 +407,14 @@ awaitable<bool> Http1Connection<Stream>::writeResponse(exchange::Exchange& ex, b
   }
 
   bool headPending = true;
+  // An event stream's head goes out at once, as Go's ReverseProxy flushes it: its first event may
+  // be long in coming, and clients wait for the head (the MCP GET stream, SSE). A stream that
+  // breaks before its first byte is then cut rather than answered 502.
+  if (istartsWith(response.headers.get("Content-Type"), "text/event-stream")) {
+    asio::const_buffer buffer = asio::buffer(out_);
+    if (!co_await writeAll(std::span<const asio::const_buffer>(&buffer, 1))) co_return false;
+    headPending = false;
+  }
   char sizeLine[24];
   while (true) {
     exchange::BodyChunk chunk = co_await body->read();

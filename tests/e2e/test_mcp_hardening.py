@@ -328,3 +328,21 @@ def test_api_and_dashboard_list_mcp_routes(stateful_pair):
             assert browser.errors() == []
     finally:
         cw.stop()
+
+
+def test_get_stream_head_arrives_before_any_event(stateful_pair):
+    """The session's GET stream (server messages) may stay silent for long: its head reaches the
+    client at once, not with the first event, as Go's ReverseProxy flushes event streams."""
+    cw = Causeway(dynamic={"a.yml": gateway(stateful_pair)})
+    try:
+        sid, version = initialize(cw.port())
+        conn = http.client.HTTPConnection("127.0.0.1", cw.port(), timeout=3)
+        conn.request("GET", "/mcp", headers={"Accept": "text/event-stream", "Mcp-Session-Id": sid,
+                                             "MCP-Protocol-Version": version})
+        r = conn.getresponse()  # times out (3 s) if the head waits for an event
+        assert r.status == 200
+        assert r.getheader("Content-Type").startswith("text/event-stream")
+        assert r.getheader("X-Accel-Buffering") == "no"
+        conn.close()
+    finally:
+        cw.stop()
