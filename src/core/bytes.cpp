@@ -45,6 +45,7 @@ std::string base64Encode(std::string_view data, bool pad) {
 
 bool base64Decode(std::string_view text, std::string& out) {
   out.clear();
+  out.reserve(text.size() / 4 * 3 + 3);
   std::string clean;
   clean.reserve(text.size());
   for (char c : text)

@@ -229,7 +229,7 @@ def test_client_leaving_mid_stream_cancels_the_call(stateful_pair):
         sid, version = initialize(cw.port())
         sock = socket.create_connection(("127.0.0.1", cw.port()))
         body = json.dumps({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
-                           "params": {"name": "slow", "arguments": {"ms": 8000}, "_meta": {"progressToken": 1}}})
+                           "params": {"name": "slow", "arguments": {"ms": 12000}, "_meta": {"progressToken": 1}}})
         sock.sendall((f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                       f"Accept: application/json, text/event-stream\r\nMcp-Session-Id: {sid}\r\n"
                       f"MCP-Protocol-Version: {version}\r\nContent-Length: {len(body)}\r\n\r\n{body}").encode())
@@ -240,7 +240,8 @@ def test_client_leaving_mid_stream_cancels_the_call(stateful_pair):
             assert chunk, got
             got += chunk
         sock.close()  # the client leaves after the first progress event
-        wait_until(lambda: "call-cancelled" in server.output(), timeout=8, message="the server saw the call cancelled")
+        # causeway notices when a write fails (an event or two later; the call has 12 s to run).
+        wait_until(lambda: "call-cancelled" in server.output(), timeout=15, message="the server saw the call cancelled")
         assert "MCP call cancelled on its server" in cw.output()
         status, _, msgs = call(cw.port(), sid, version, "echo", {"text": "after"})
         assert status == 200 and answer_text(msgs) == "L:after"

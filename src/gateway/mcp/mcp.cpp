@@ -23,6 +23,7 @@
 #include <cctype>
 #include <cmath>
 #include <memory>
+#include <unordered_map>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -274,7 +275,9 @@ class CancelUnfinished final : public exchange::BodySource {
 class McpGateway final : public Handler {
  public:
   McpGateway(const Compiled& c, HandlerPtr next, const WrapContext& context)
-      : c_(c), next_(std::move(next)), router_(context.routerName) {
+      : c_(c), next_(std::move(next)), router_(context.routerName),
+        sessionCaches_(std::make_unique<SessionCache[]>(std::max(context.workers, 1u))),
+        workers_(std::max(context.workers, 1u)) {
     for (const RateLimit& limit : c_.rateLimits) buckets_.push_back(std::make_unique<limits::BucketTable>(limit.params));
   }
 
@@ -295,16 +298,20 @@ class McpGateway final : public Handler {
     // The client's session: open it and pin the request to the server that holds it.
     std::string_view session = ex.request.headers.get(kSessionHeader);
     std::string_view upstreamSession;  // the server's own id for the session
-    if (!session.empty()) rec->sessionId = fingerprint(ex, session);
     if (!session.empty() && !c_.federation) {
-      std::optional<SessionTarget> target = c_.sessions->open(session);
-      if (!target) {
+      const OpenedSession* opened = openSession(ex, session);
+      if (!opened) {
+        rec->sessionId = fingerprint(ex, session);
         reply(ex, *rec, 404, nullptr, kSessionNotFound, "Session not found");
         co_return;
       }
-      ex.affinity.url = ex.arena.copy(target->serverUrl);
-      upstreamSession = ex.arena.copy(target->upstreamId);
+      // Copies: another request on this worker may empty the cache while this one runs.
+      rec->sessionId = ex.arena.copy(opened->fingerprint);
+      ex.affinity.url = ex.arena.copy(opened->serverUrl);
+      upstreamSession = ex.arena.copy(opened->upstreamId);
       ex.request.headers.set(kSessionHeader, upstreamSession);
+    } else if (!session.empty()) {
+      rec->sessionId = fingerprint(ex, session);
     }
 
     boost::json::value id;  // the request's id (null: none), to find its answer
@@ -612,10 +619,33 @@ class McpGateway final : public Handler {
     replyError(ex, rec, status, id, code, std::move(message));
   }
 
+  // The sessions this handler opened, per worker: a client sends the same id on every request,
+  // and opening it (base64, AES-GCM, the fingerprint) costs more than the rest of the middleware.
+  struct OpenedSession {
+    std::string serverUrl, upstreamId, fingerprint;
+  };
+  struct SessionCache {
+    std::unordered_map<std::string, OpenedSession> entries;
+  };
+  static constexpr size_t kSessionCacheSize = 4096;  // per worker; emptied when full
+
+  const OpenedSession* openSession(Exchange& ex, std::string_view token) const {
+    SessionCache& cache = sessionCaches_[ex.worker.index() < workers_ ? ex.worker.index() : 0];
+    if (auto it = cache.entries.find(std::string(token)); it != cache.entries.end()) return &it->second;
+    std::optional<SessionTarget> target = c_.sessions->open(token);
+    if (!target) return nullptr;
+    if (cache.entries.size() >= kSessionCacheSize) cache.entries.clear();
+    OpenedSession opened{std::move(target->serverUrl), std::move(target->upstreamId),
+                         std::string(fingerprint(ex, token))};
+    return &cache.entries.emplace(std::string(token), std::move(opened)).first->second;
+  }
+
   const Compiled c_;  // a copy: the factory that built the handler does not outlive the build
   HandlerPtr next_;
   std::string router_;
   std::vector<std::unique_ptr<limits::BucketTable>> buckets_;  // one per rate limit, shared by the workers
+  std::unique_ptr<SessionCache[]> sessionCaches_;
+  unsigned workers_;
 };
 
 // Without a configured sessionSecret: one random secret for the life of the process, so that
