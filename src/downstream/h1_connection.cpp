@@ -555,6 +555,7 @@ awaitable<void> Http1Connection<Stream>::run() {
     }
     nextIdleTimeout_ = ex.limits.idleTimeout.count() >= 0 ? ex.limits.idleTimeout : entryPoint_.idleTimeout;
     bool written = co_await writeResponse(ex, headRequest, close);
+    if (!written) ex.clientGone();  // gives up what still waits on the upstream (a stream's reader)
     if (!ex.background.empty()) {
       // A request-body pump still runs beside the exchange (HTTP/2 upstream): stop it from
       // waiting on a client that will send no more, then let it finish.

@@ -331,19 +331,33 @@ def test_api_and_dashboard_list_mcp_routes(stateful_pair):
         cw.stop()
 
 
-def test_get_stream_head_arrives_before_any_event(stateful_pair):
+def test_get_stream_head_arrives_at_once_and_idle_streams_get_keep_alives(stateful_pair):
     """The session's GET stream (server messages) may stay silent for long: its head reaches the
-    client at once, not with the first event, as Go's ReverseProxy flushes event streams."""
-    cw = Causeway(dynamic={"a.yml": gateway(stateful_pair)})
+    client at once, not with the first event, as Go's ReverseProxy flushes event streams; then a
+    comment line every streamKeepAlive keeps it from looking dead, and a tool call's stream still
+    ends with its answer."""
+    cw = Causeway(dynamic={"a.yml": gateway(stateful_pair, {"streamKeepAlive": "500ms"})},
+                  static_extra="accessLog:\n  format: json\n")
     try:
         sid, version = initialize(cw.port())
-        conn = http.client.HTTPConnection("127.0.0.1", cw.port(), timeout=3)
-        conn.request("GET", "/mcp", headers={"Accept": "text/event-stream", "Mcp-Session-Id": sid,
-                                             "MCP-Protocol-Version": version})
-        r = conn.getresponse()  # times out (3 s) if the head waits for an event
-        assert r.status == 200
-        assert r.getheader("Content-Type").startswith("text/event-stream")
-        assert r.getheader("X-Accel-Buffering") == "no"
-        conn.close()
+        sock = socket.create_connection(("127.0.0.1", cw.port()), timeout=3)
+        sock.sendall((f"GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
+                      f"Mcp-Session-Id: {sid}\r\nMCP-Protocol-Version: {version}\r\n\r\n").encode())
+        got = b""
+        while b"\r\n\r\n" not in got:
+            got += sock.recv(4096)  # times out (3 s) if the head waits for an event
+        head = got.split(b"\r\n\r\n")[0].lower()
+        assert head.startswith(b"http/1.1 200") and b"content-type: text/event-stream" in head
+        assert b"x-accel-buffering: no" in head
+        deadline = time.monotonic() + 5
+        while got.count(b": keep-alive") < 2 and time.monotonic() < deadline:
+            got += sock.recv(4096)
+        assert got.count(b": keep-alive") >= 2, got
+        sock.close()
+        # The next comment finds the client gone: the server's stream is given up and the
+        # exchange ends (its access-log line), instead of waiting for the server to speak.
+        wait_until(lambda: '"RequestMethod":"GET"' in cw.output(), timeout=5, message="the GET exchange ended")
+        status, headers, msgs = call(cw.port(), sid, version, "slow", {"ms": 1300})
+        assert status == 200 and answer_text(msgs).endswith("slept 1300"), msgs
     finally:
         cw.stop()

@@ -38,6 +38,7 @@
 #include "exchange/middleware_registry.h"
 #include "gateway/mcp/federation.h"
 #include "gateway/mcp/jsonrpc.h"
+#include "gateway/mcp/keep_alive.h"
 #include "gateway/mcp/list_filter.h"
 #include "gateway/mcp/policy.h"
 #include "gateway/mcp/session_token.h"
@@ -117,6 +118,7 @@ struct Options {
   std::vector<std::string> allowedOrigins;
   std::vector<RateLimitOptions> rateLimits;
   config::Duration callTimeout{};  // 0: none
+  config::Duration streamKeepAlive = std::chrono::seconds(15);  // 0: no keep-alive comments
   std::optional<FederationOptions> federation;
   static void describe(auto& self, auto& v) {
     v("maxRequestBodySize", self.maxRequestBodySize);
@@ -127,6 +129,7 @@ struct Options {
     v("allowedOrigins", self.allowedOrigins);
     v("rateLimits", self.rateLimits);
     v("callTimeout", self.callTimeout);
+    v("streamKeepAlive", self.streamKeepAlive);
     v("federation", self.federation);
   }
 };
@@ -145,6 +148,7 @@ struct Compiled {
   std::vector<std::string> allowedOrigins;  // lower-case
   std::vector<RateLimit> rateLimits;
   std::chrono::nanoseconds callTimeout{0};
+  std::chrono::nanoseconds streamKeepAlive{0};
   std::shared_ptr<const Federation> federation;  // null: the router's service is the MCP server
 };
 
@@ -438,8 +442,13 @@ class McpGateway final : public Handler {
       if (std::string_view given = ex.response.headers.get(kSessionHeader); !given.empty() && rec->sessionId.empty())
         rec->sessionId = fingerprint(ex, given);
       if (!origin.empty()) exposeSessionHeader(ex);
-      if (istartsWith(ex.response.headers.get("Content-Type"), "text/event-stream"))
+      if (istartsWith(ex.response.headers.get("Content-Type"), "text/event-stream")) {
         ex.response.headers.set("X-Accel-Buffering", "no");
+        if (c_.streamKeepAlive.count() > 0 && ex.response.body && ex.response.status == 200) {
+          ex.response.body = ex.arena.make<KeepAliveStream>(ex.response.body, ex, c_.streamKeepAlive);
+          ex.response.headers.remove("Content-Length");
+        }
+      }
       co_return;
     }
     co_await next_->handle(ex);
@@ -481,9 +490,6 @@ class McpGateway final : public Handler {
     std::string_view type = r.headers.get("Content-Type");
     bool stream = istartsWith(type, "text/event-stream");
     if (stream) r.headers.set("X-Accel-Buffering", "no");
-    if (stream && cancellable && r.body && r.status == 200)
-      r.body = ex.arena.make<CancelUnfinished>(r.body, next_, ex.worker, ex.connection,
-                                               callOnServer(ex, upstreamSession, id));
     if (!listMethod.empty() && r.body && r.status == 200) {
       if (stream) {
         r.body = ex.arena.make<SseListFilter>(r.body, c_.policies, listMethod, std::move(id), *rec,
@@ -492,6 +498,15 @@ class McpGateway final : public Handler {
       } else if (istartsWith(type, "application/json")) {
         co_await filterJson(ex, *rec, id, listMethod);
       }
+    }
+    if (stream && r.body && r.status == 200) {
+      if (c_.streamKeepAlive.count() > 0) {
+        r.body = ex.arena.make<KeepAliveStream>(r.body, ex, c_.streamKeepAlive);
+        r.headers.remove("Content-Length");
+      }
+      if (cancellable)
+        r.body = ex.arena.make<CancelUnfinished>(r.body, next_, ex.worker, ex.connection,
+                                                 callOnServer(ex, upstreamSession, id));
     }
   }
 
@@ -730,10 +745,15 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     return nullptr;
   }
   Compiled c{o->maxRequestBodySize, o->maxResponseBodySize, PolicySet(std::move(rules), *defaultAllow),
-             std::make_shared<SessionSealer>(o->sessionSecret.empty() ? processSecret() : o->sessionSecret), {}, {}, {}, {}};
+             std::make_shared<SessionSealer>(o->sessionSecret.empty() ? processSecret() : o->sessionSecret), {}, {}, {}, {}, {}};
   for (const std::string& origin : o->allowedOrigins) c.allowedOrigins.push_back(toLower(origin));
   c.rateLimits = std::move(rateLimits);
   c.callTimeout = o->callTimeout.value;
+  if (o->streamKeepAlive.value.count() < 0) {
+    context.error("streamKeepAlive: must be >= 0");
+    return nullptr;
+  }
+  c.streamKeepAlive = o->streamKeepAlive.value;
   if (o->federation) {
     const FederationOptions& f = *o->federation;
     if (f.servers.empty()) {
