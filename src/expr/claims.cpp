@@ -351,6 +351,9 @@ Truth Expression::eval(uint32_t index, const Resolver& resolver) const {
     case Node::Kind::Call: {
       const boost::json::value* v = resolver.find(fields_[n.field]);
       if (v == Resolver::unknown()) return Truth::Unknown;
+      // A value that is there but not a number cannot be compared: a server may still read it as
+      // one (" 5000", [5000]), so the comparison is Unknown, not false.
+      if (v && numeric(n.function) && !numberOf(*v)) return Truth::Unknown;
       return v && test(n, *v) ? Truth::True : Truth::False;
     }
   }

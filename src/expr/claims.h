@@ -16,9 +16,11 @@
 // booleans compare as their JSON text (`Equals(`admin`, `true`)`). Equals, Prefix and OneOf over
 // an array hold when one element does; numeric comparisons need a number (or a numeric string).
 //
-// Evaluation is three-valued for one use: when a resolver answers "unknown" for a field (the
-// MCP gateway filtering a tool list cannot know the arguments of a call not made yet), the
-// predicates over it are Unknown, and `&&`, `||`, `!` follow Kleene's logic.
+// Evaluation is three-valued: when a resolver answers "unknown" for a field (the MCP gateway
+// filtering a tool list cannot know the arguments of a call not made yet), or a numeric
+// comparison meets a value that is not a number (`" 5000"`, `[5000]`, which a server may still
+// read as one), the predicate is Unknown, and `&&`, `||`, `!` follow Kleene's logic. The caller
+// decides what Unknown means (the MCP policies: a deny rule denies, an allow rule does not allow).
 //
 // Pure code: compiled once, evaluated without allocation.
 #pragma once

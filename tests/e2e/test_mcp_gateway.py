@@ -230,6 +230,12 @@ def test_policy_hides_and_denies_tools(json_answers):
         assert all("ServiceURL" not in x for x in denied)
         assert all(x.get("ServiceURL") == server.url for x in calls if x.get("MCPDecision") == "allow")
         assert "MCP call denied by policy" in cw.output()
+        # An amount that is not a number (a server may still read " 5000" as 5000) is not under
+        # the cap: the deny rule that may hold denies.
+        sid, version = initialize(cw.port())
+        for amount in (" 5000", [5000], "5e3"):
+            status, _, msgs = call(cw.port(), sid, version, "transfer_funds", {"amount": amount, "to": "bob"})
+            assert msgs and msgs[-1].get("error", {}).get("code") == -32003, (amount, msgs)
     finally:
         cw.stop()
         server.stop()
@@ -361,6 +367,30 @@ def test_conformance_suite_through_the_gateway():
         through = run(cw.url(path="/mcp"))
         assert direct["total"] >= 40 and direct["failed"] == 0, direct
         assert (through["passed"], through["failed"]) == (direct["passed"], 0), through["failedScenarios"]
+    finally:
+        cw.stop()
+        server.stop()
+
+
+def test_list_requests_ask_for_answers_that_can_be_filtered():
+    """A compressed list answer could not be filtered: a list request reaches the server without
+    the client's Accept-Encoding (other requests keep it)."""
+    server = McpServer("Z", extra=["--log"])
+    cw = Causeway(dynamic={"a.yml": gateway([server], {"policies": [
+        {"match": "Equals(`mcp.params.name`, `add`)", "action": "deny"}]})})
+    try:
+        sid, version = initialize(cw.port())
+        h = {"Mcp-Session-Id": sid, "MCP-Protocol-Version": version, "Accept-Encoding": "gzip",
+             "X-Test-Seen": "list"}
+        status, headers, text = post(cw.port(), {"jsonrpc": "2.0", "id": 3, "method": "tools/list"}, h)
+        assert status == 200 and "add" not in [t["name"] for t in rpc_messages(headers, text)[-1]["result"]["tools"]]
+        h["X-Test-Seen"] = "call"
+        post(cw.port(), {"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+                         "params": {"name": "echo", "arguments": {"text": "x"}}}, h)
+        seen = [json.loads(line) for line in server.output().splitlines() if line.startswith('{"method"')]
+        by_test = {r["headers"].get("x-test-seen"): r["headers"] for r in seen if r["headers"].get("x-test-seen")}
+        assert "accept-encoding" not in by_test["list"], by_test["list"]
+        assert by_test["call"].get("accept-encoding") == "gzip"
     finally:
         cw.stop()
         server.stop()

@@ -57,6 +57,33 @@ def test_bad_input_gets_the_right_status_and_error(stateful_pair):
         got, headers, text = post(cw.port(), call_body,
                                   {**h, "Mcp-Method": "tools/call", "Mcp-Name": "=?base64?ZWNobw==?="})
         assert got == 200, text  # base64 form of "echo"
+        # What the policies key on must be one plain string; params an object; methods bounded.
+        for body, status, code in [
+            ({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": ["echo", {"text": "x"}]}, 400, -32600),
+            ({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": ["echo", "add"]}}, 400, -32602),
+            ({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "e" * 2000}}, 400, -32602),
+            ({"jsonrpc": "2.0", "id": 4, "method": "m" * 200}, 400, -32600),
+        ]:
+            got, _, text = post(cw.port(), body, h)
+            assert got == status and json.loads(text)["error"]["code"] == code, (body, text)
+        # A mirrored header sent twice, and a method Streamable HTTP does not have.
+        conn = http.client.HTTPConnection("127.0.0.1", cw.port(), timeout=10)
+        conn.putrequest("POST", "/mcp")
+        for k, v in [("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream"),
+                     ("Mcp-Session-Id", sid), ("MCP-Protocol-Version", version), ("Mcp-Name", "echo"),
+                     ("Mcp-Name", "add")]:
+            conn.putheader(k, v)
+        payload = json.dumps(call_body).encode()
+        conn.putheader("Content-Length", str(len(payload)))
+        conn.endheaders(payload)
+        r = conn.getresponse()
+        assert r.status == 400 and json.loads(r.read())["error"]["code"] == -32020
+        conn.close()
+        conn = http.client.HTTPConnection("127.0.0.1", cw.port(), timeout=10)
+        conn.request("PUT", "/mcp", body=json.dumps(call_body), headers={"Content-Type": "application/json"})
+        r = conn.getresponse()
+        assert r.status == 405 and "POST" in r.getheader("Allow")
+        conn.close()
         # The session keeps working after all of it.
         status, _, msgs = call(cw.port(), sid, version, "echo", {"text": "still"})
         assert status == 200 and answer_text(msgs).endswith(":still")
@@ -90,6 +117,10 @@ def test_origin_checks_and_stream_headers(stateful_pair):
     try:
         status, _, text = post(cw.port(), INIT, {"Origin": "https://evil.example"})
         assert status == 403 and json.loads(text)["error"]["code"] == -32004
+        # DNS rebinding: the attacker's name resolves to the gateway, so Origin and Host agree.
+        status, _, _ = post(cw.port(), INIT, {"Origin": f"http://evil.example:{cw.port()}",
+                                              "Host": f"evil.example:{cw.port()}"})
+        assert status == 403
         status, headers, _ = post(cw.port(), INIT, {"Origin": f"http://127.0.0.1:{cw.port()}"})
         assert status == 200
         assert "mcp-session-id" in headers.get("access-control-expose-headers", "").lower()

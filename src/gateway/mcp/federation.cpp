@@ -22,7 +22,7 @@ std::vector<json::value> messagesOf(std::string_view contentType, std::string_vi
   std::vector<json::value> out;
   boost::system::error_code ec;
   if (!istartsWith(contentType, "text/event-stream")) {
-    json::value v = json::parse(body, ec);
+    json::value v = json::parse(body, ec, {}, jsonOptions());
     if (!ec) out.push_back(std::move(v));
     return out;
   }
@@ -30,7 +30,7 @@ std::vector<json::value> messagesOf(std::string_view contentType, std::string_vi
   size_t pos = 0;
   auto flush = [&] {
     if (data.empty()) return;
-    json::value v = json::parse(data, ec);
+    json::value v = json::parse(data, ec, {}, jsonOptions());
     if (!ec) out.push_back(std::move(v));
     data.clear();
   };
@@ -151,9 +151,9 @@ awaitable<Federation::Answer> Federation::ask(exchange::Exchange& ex, const Memb
     answer.session = std::string(sub.response.headers.get(kSessionHeader));
     answer.url = std::string(sub.record.serviceUrl);
     std::string text;
-    if (sub.response.body &&
-        co_await exchange::readBody(*sub.response.body, text, maxAnswerBytes_) == exchange::ReadResult::Complete &&
-        id) {
+    exchange::ReadResult read = exchange::ReadResult::Failed;
+    if (sub.response.body) read = co_await exchange::readBody(*sub.response.body, text, maxAnswerBytes_);
+    if (read == exchange::ReadResult::Complete && id) {
       for (json::value& m : messagesOf(sub.response.headers.get("Content-Type"), text)) {
         const json::object* o = m.if_object();
         const json::value* answerId = o ? o->if_contains("id") : nullptr;
@@ -288,13 +288,13 @@ awaitable<void> Federation::call(exchange::Exchange& ex, exchange::McpRecord& re
   std::string_view federated = rec.name;
   const Member* owner = nullptr;
   std::string_view local;
-  for (const Member& m : session.members) {
+  for (const Member& m : session.members) {  // the longest server name that prefixes it
     const std::string& name = servers_[m.server].name;
     if (federated.size() > name.size() + separator_.size() && federated.starts_with(name) &&
-        federated.substr(name.size(), separator_.size()) == separator_) {
+        federated.substr(name.size(), separator_.size()) == separator_ &&
+        (!owner || name.size() > servers_[owner->server].name.size())) {
       owner = &m;
       local = federated.substr(name.size() + separator_.size());
-      break;
     }
   }
   if (!owner) {
@@ -308,6 +308,7 @@ awaitable<void> Federation::call(exchange::Exchange& ex, exchange::McpRecord& re
   std::string_view body = ex.arena.copy(json::serialize(renamed));
   ex.request.body = ex.arena.make<exchange::MemoryBody>(body);
   ex.request.headers.remove("Content-Length");
+  ex.request.headers.removeWithTwins("Mcp-Name");  // it named the federated tool, not the server's
   std::string_view token = ex.request.headers.get(kSessionHeader);  // the federation's, in the arena
   ex.request.headers.set(kSessionHeader, ex.arena.copy(owner->session));
   ex.affinity.url = ex.arena.copy(owner->url);

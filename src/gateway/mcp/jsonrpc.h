@@ -3,6 +3,7 @@
 // implementations; -32020 is MCP's HeaderMismatch.
 #pragma once
 
+#include <boost/json/parse_options.hpp>
 #include <boost/json/value.hpp>
 
 #include <string>
@@ -23,6 +24,14 @@ constexpr int kOriginRefused = -32004;    // Origin not allowed
 constexpr int kRateLimited = -32005;      // a rate limit of the gateway
 constexpr int kTimedOut = -32006;         // no answer within callTimeout
 constexpr int kHeaderMismatch = -32020;   // MCP 2026-07-28 HeaderMismatch
+
+// How MCP messages are parsed: deeper than boost::json's default of 32 levels, since tool
+// schemas and arguments nest (a list that cannot be parsed cannot be filtered).
+inline boost::json::parse_options jsonOptions() {
+  boost::json::parse_options o;
+  o.max_depth = 256;
+  return o;
+}
 
 // Answers with a JSON-RPC error (id null when `id` is null or absent) as application/json.
 void replyError(exchange::Exchange& ex, exchange::McpRecord& rec, int status, const boost::json::value* id, int code,

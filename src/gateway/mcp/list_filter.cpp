@@ -4,26 +4,47 @@
 
 #include <algorithm>
 
-namespace causeway::gateway::mcp {
+#include "gateway/mcp/jsonrpc.h"
 
-std::optional<std::string> filterListResponse(std::string_view message, const boost::json::value& id,
-                                              std::string_view method, const PolicySet& policies, int& hidden) {
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(message, ec);
-  if (ec) return std::nullopt;
+namespace causeway::gateway::mcp {
+namespace {
+
+// Filters the result of one message; NotAnswer when it has none.
+ListAnswer filterOne(boost::json::value& v, std::string_view method, const PolicySet& policies, int& hidden) {
   boost::json::object* o = v.if_object();
-  if (!o) return std::nullopt;
-  const boost::json::value* answerId = o->if_contains("id");
+  if (!o) return ListAnswer::Unreadable;
+  if (o->contains("method")) return ListAnswer::NotAnswer;  // the server's notification or request
   boost::json::value* result = o->if_contains("result");
-  if (!answerId || *answerId != id || !result || !result->is_object()) return std::nullopt;
+  if (!result) return o->contains("error") ? ListAnswer::NotAnswer : ListAnswer::Unreadable;
+  if (!result->is_object()) return ListAnswer::Unreadable;
   hidden += policies.filter(method, result->get_object());
-  return boost::json::serialize(v);
+  return ListAnswer::Filtered;
+}
+
+}  // namespace
+
+ListAnswer filterListAnswer(std::string_view message, std::string_view method, const PolicySet& policies,
+                            int& hidden, std::string& out) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(message, ec, {}, jsonOptions());
+  if (ec) return ListAnswer::Unreadable;
+  ListAnswer answer = ListAnswer::NotAnswer;
+  if (boost::json::array* batch = v.if_array()) {
+    for (boost::json::value& m : *batch) {
+      ListAnswer one = filterOne(m, method, policies, hidden);
+      if (one == ListAnswer::Unreadable) return one;
+      if (one == ListAnswer::Filtered) answer = one;
+    }
+  } else {
+    answer = filterOne(v, method, policies, hidden);
+  }
+  if (answer == ListAnswer::Filtered) out = boost::json::serialize(v);
+  return answer;
 }
 
 SseListFilter::SseListFilter(exchange::BodySource* upstream, const PolicySet& policies, std::string_view method,
-                             boost::json::value id, exchange::McpRecord& record, size_t maxEventBytes)
-    : upstream_(upstream), policies_(policies), method_(method), id_(std::move(id)), record_(record),
-      maxEventBytes_(maxEventBytes) {}
+                             exchange::McpRecord& record, size_t maxEventBytes)
+    : upstream_(upstream), policies_(policies), method_(method), record_(record), maxEventBytes_(maxEventBytes) {}
 
 awaitable<exchange::BodyChunk> SseListFilter::read() {
   out_.clear();
@@ -37,7 +58,7 @@ awaitable<exchange::BodyChunk> SseListFilter::read() {
     }
     in_.append(chunk.data);
     takeEvents(chunk.last);
-    if (!chunk.last && in_.size() > maxEventBytes_) co_return exchange::BodyChunk{{}, false, true};
+    if (broken_ || (!chunk.last && in_.size() > maxEventBytes_)) co_return exchange::BodyChunk{{}, false, true};
     if (chunk.last) {
       done_ = true;
       co_return exchange::BodyChunk{out_, true, false};
@@ -48,20 +69,27 @@ awaitable<exchange::BodyChunk> SseListFilter::read() {
 
 void SseListFilter::takeEvents(bool atEnd) {
   size_t start = 0;
-  while (start < in_.size()) {
-    // An event ends with an empty line: LF LF, or CRLF CRLF (CR alone is not used by MCP servers).
-    size_t lf = in_.find("\n\n", start);
-    size_t crlf = in_.find("\r\n\r\n", start);
+  while (start < in_.size() && !broken_) {
+    // An event ends with an empty line: LF LF, or CRLF CRLF. The search resumes where the last
+    // one stopped (less the three bytes an end could straddle).
+    size_t from = std::max(start, scanned_ > 3 ? scanned_ - 3 : size_t(0));
+    size_t lf = in_.find("\n\n", from);
+    size_t crlf = in_.find("\r\n\r\n", from);
     size_t end = std::string::npos;
     if (lf != std::string::npos) end = lf + 2;
     if (crlf != std::string::npos) end = std::min(end, crlf + 4);
-    if (end == std::string::npos) break;
+    if (end == std::string::npos) {
+      scanned_ = in_.size();
+      break;
+    }
     emit(std::string_view(in_).substr(start, end - start));
     start = end;
+    scanned_ = end;
   }
   in_.erase(0, start);
-  if (atEnd && !in_.empty()) {
-    out_ += in_;  // a last event without its empty line: as it came
+  scanned_ = scanned_ >= start ? scanned_ - start : 0;
+  if (atEnd && !in_.empty() && !broken_) {
+    emit(in_);  // a last event without its empty line
     in_.clear();
   }
 }
@@ -92,18 +120,27 @@ void SseListFilter::emit(std::string_view event) {
       other.append(line).push_back('\n');
     }
   }
-  int hidden = 0;
-  std::optional<std::string> rewritten;
-  if (hasData) rewritten = filterListResponse(data, id_, method_, policies_, hidden);
-  if (!rewritten) {
-    out_ += event;
+  if (!hasData) {
+    out_ += event;  // a comment or a bare id: no message
     return;
+  }
+  int hidden = 0;
+  std::string rewritten;
+  switch (filterListAnswer(data, method_, policies_, hidden, rewritten)) {
+    case ListAnswer::NotAnswer:
+      out_ += event;
+      return;
+    case ListAnswer::Unreadable:
+      broken_ = true;
+      return;
+    case ListAnswer::Filtered:
+      break;
   }
   answered_ = true;
   record_.hidden += hidden;
   out_ += other;
   out_ += "data: ";
-  out_ += *rewritten;  // serialized JSON holds no newline
+  out_ += rewritten;  // serialized JSON holds no newline
   out_ += "\n\n";
 }
 

@@ -60,6 +60,9 @@ constexpr std::string_view kVersionHeader = "MCP-Protocol-Version";
 constexpr std::string_view kMethodHeader = "Mcp-Method";
 constexpr std::string_view kNameHeader = "Mcp-Name";
 constexpr std::string_view kVersionMeta = "io.modelcontextprotocol/protocolVersion";
+// Bounds on what the policies, limits, metrics and logs key on.
+constexpr size_t kMaxMethodBytes = 128;
+constexpr size_t kMaxNameBytes = 1024;
 // The first revision whose requests carry Mcp-Method and Mcp-Name (dates compare as text).
 constexpr std::string_view kHeaderRevision = "2026-07-28";
 
@@ -290,6 +293,20 @@ class McpGateway final : public Handler {
     ex.record.mcp = rec;
     rec->protocolVersion = ex.request.headers.get(kVersionHeader);
 
+    if (ex.request.method != "POST" && ex.request.method != "GET" && ex.request.method != "DELETE" &&
+        ex.request.method != "OPTIONS") {
+      // Streamable HTTP has no other method: none reaches a server unchecked.
+      reply(ex, *rec, 405, nullptr, kInvalidRequest, "Method not allowed: MCP uses POST, GET and DELETE");
+      ex.response.headers.add("Allow", "POST, GET, DELETE, OPTIONS");
+      co_return;
+    }
+    // The mirrored headers must be single: a server that routes on them must not see another
+    // one than the gateway checked.
+    for (std::string_view h : {kSessionHeader, kVersionHeader, kMethodHeader, kNameHeader})
+      if (ex.request.headers.count(h) > 1) {
+        reply(ex, *rec, 400, nullptr, kHeaderMismatch, "Header mismatch: " + std::string(h) + " is repeated");
+        co_return;
+      }
     std::string_view origin = ex.request.headers.get("Origin");
     if (!origin.empty() && !originAllowed(ex, origin)) {
       log::info("MCP request refused: Origin not allowed", {{"router", router_}, {"origin", origin}});
@@ -313,7 +330,8 @@ class McpGateway final : public Handler {
       rec->sessionId = ex.arena.copy(opened->fingerprint);
       ex.affinity.url = ex.arena.copy(opened->serverUrl);
       upstreamSession = ex.arena.copy(opened->upstreamId);
-      ex.request.headers.set(kSessionHeader, upstreamSession);
+      ex.request.headers.removeWithTwins(kSessionHeader);
+      ex.request.headers.add(kSessionHeader, upstreamSession);
     } else if (!session.empty()) {
       rec->sessionId = fingerprint(ex, session);
     }
@@ -340,7 +358,7 @@ class McpGateway final : public Handler {
       }
       ex.request.body = ex.arena.make<exchange::MemoryBody>(*body);
       boost::system::error_code ec;
-      message = boost::json::parse(*body, ec);
+      message = boost::json::parse(*body, ec, {}, jsonOptions());
       if (ec) {
         reply(ex, *rec, 400, nullptr, kParseError, "Parse error: the body is not JSON");
         co_return;
@@ -365,8 +383,10 @@ class McpGateway final : public Handler {
         problem = "\"method\" must be a string";
       else if (!methodValue && !(idValue && (o->contains("result") || o->contains("error"))))
         problem = "expected a request, a notification or a response";
-      else if (params && !params->is_object() && !params->is_array())
+      else if (params && !params->is_object())
         problem = "\"params\" must be an object";
+      else if (methodValue && methodValue->get_string().size() > kMaxMethodBytes)
+        problem = "\"method\" is longer than " + std::to_string(kMaxMethodBytes) + " bytes";
       if (!problem.empty()) {
         reply(ex, *rec, 400, idValue, kInvalidRequest, "Invalid Request: " + problem);
         co_return;
@@ -393,6 +413,14 @@ class McpGateway final : public Handler {
         co_return;
       }
             }
+        }
+        if (!source.empty() && (!nameValue || !nameValue->is_string() ||
+                                nameValue->get_string().empty() || nameValue->get_string().size() > kMaxNameBytes)) {
+          // What the policies, the limits and the logs key on must be one plain string.
+          reply(ex, *rec, 400, idValue, kInvalidParams,
+                "Invalid params: " + std::string(method) + " needs params." + std::string(source) +
+                    ", a string of 1 to " + std::to_string(kMaxNameBytes) + " bytes");
+          co_return;
         }
         if (std::string why = checkMirrors(ex, method, idValue != nullptr, source, nameValue); !why.empty())
           {
@@ -426,7 +454,10 @@ class McpGateway final : public Handler {
         co_return;
       }
           }
-          if (idValue && PolicySet::isList(method)) listMethod = rec->method;
+          if (idValue && PolicySet::isList(method)) {
+            listMethod = rec->method;
+            ex.request.headers.removeWithTwins("Accept-Encoding");  // the answer must be readable to filter it
+          }
         }
         if (idValue && !c_.rateLimits.empty()) {
           std::chrono::nanoseconds wait = co_await spendRateLimits(ex, *rec, idValue, params);
@@ -439,6 +470,13 @@ class McpGateway final : public Handler {
 
     if (c_.federation) {
       co_await c_.federation->handle(ex, *rec, message.is_object() ? &message : nullptr, c_.policies);
+      if (ex.response.status == 504 && !rec->method.empty() && c_.callTimeout.count() > 0 &&
+          std::chrono::steady_clock::now() >= ex.limits.deadline) {
+        reply(ex, *rec, 504, id.is_null() ? nullptr : &id, kTimedOut,
+              "Request timed out: no answer from the server within the gateway's callTimeout");
+        ex.limits.deadline = std::chrono::steady_clock::time_point::max();
+        co_return;
+      }
       if (std::string_view given = ex.response.headers.get(kSessionHeader); !given.empty() && rec->sessionId.empty())
         rec->sessionId = fingerprint(ex, given);
       if (!origin.empty()) exposeSessionHeader(ex);
@@ -462,7 +500,7 @@ class McpGateway final : public Handler {
     // have no sessions; for them the closed connection is the cancellation).
     bool cancellable = !upstreamSession.empty() && !rec->requestId.empty() && !ex.record.serviceUrl.empty() &&
                        rec->method != "initialize";
-    if (cancellable && ex.record.originStatus == 0 &&
+    if (cancellable && ex.record.originStatus == 0 && !ex.record.networkError &&
         (ex.record.clientGone || ex.limits.timedOut || ex.response.status == 504)) {
       cancelOnServer(next_, ex.worker, ex.connection, callOnServer(ex, upstreamSession, id), "the client's request ended");
       cancellable = false;
@@ -491,12 +529,20 @@ class McpGateway final : public Handler {
     bool stream = istartsWith(type, "text/event-stream");
     if (stream) r.headers.set("X-Accel-Buffering", "no");
     if (!listMethod.empty() && r.body && r.status == 200) {
+      // A list answer is passed on filtered or not at all.
+      std::string_view encoding = r.headers.get("Content-Encoding");
+      if (!encoding.empty() && !iequals(encoding, "identity")) {
+        reply(ex, *rec, 502, &id, kInternalError, "the server's list answer is compressed and cannot be filtered");
+        co_return;
+      }
       if (stream) {
-        r.body = ex.arena.make<SseListFilter>(r.body, c_.policies, listMethod, std::move(id), *rec,
-                                              size_t(c_.maxResponseBodySize));
+        r.body = ex.arena.make<SseListFilter>(r.body, c_.policies, listMethod, *rec, size_t(c_.maxResponseBodySize));
         r.headers.remove("Content-Length");
       } else if (istartsWith(type, "application/json")) {
         co_await filterJson(ex, *rec, id, listMethod);
+      } else {
+        reply(ex, *rec, 502, &id, kInternalError, "the server's list answer is neither JSON nor an event stream");
+        co_return;
       }
     }
     if (stream && r.body && r.status == 200) {
@@ -518,10 +564,14 @@ class McpGateway final : public Handler {
         if (o == "*" || o == lower) return true;
       return false;
     }
-    // No list: only the gateway's own origin (a page it served itself).
+    // No list: only pages on this machine. Comparing the Origin with the Host would not do: after
+    // DNS rebinding both name the attacker's host.
     size_t scheme = lower.find("://");
     if (scheme == std::string::npos) return false;
-    return iequals(std::string_view(lower).substr(scheme + 3), ex.request.authority);
+    std::string_view host = std::string_view(lower).substr(scheme + 3);
+    if (host.starts_with("[::1]")) host = "[::1]";
+    else host = host.substr(0, host.find(':'));
+    return host == "localhost" || host == "127.0.0.1" || host == "[::1]";
   }
 
   // Mcp-Method and Mcp-Name must say what the body says; from 2026-07-28 on, requests must send
@@ -611,10 +661,16 @@ class McpGateway final : public Handler {
       }
     }
     int hidden = 0;
-    std::optional<std::string> filtered = filterListResponse(body, id, method, c_.policies, hidden);
+    std::string filtered;
+    ListAnswer answer = filterListAnswer(body, method, c_.policies, hidden, filtered);
+    if (answer == ListAnswer::Unreadable) {
+      reply(ex, rec, 502, &id, kInternalError, "the server's list answer cannot be read to filter it");
+      co_return;
+    }
     rec.hidden += hidden;
     ex.response.headers.remove("Content-Length");
-    ex.response.body = ex.arena.make<exchange::OwnedBody>(filtered ? std::move(*filtered) : std::move(body));
+    ex.response.body =
+        ex.arena.make<exchange::OwnedBody>(answer == ListAnswer::Filtered ? std::move(filtered) : std::move(body));
   }
 
   static void exposeSessionHeader(Exchange& ex) {
@@ -760,8 +816,13 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
       context.error("federation.servers: expected at least one {name, service}");
       return nullptr;
     }
-    if (f.separator.empty()) {
-      context.error("federation.separator: must not be empty");
+    bool separatorOk = !f.separator.empty() && f.separator.size() <= 8;
+    for (char ch : f.separator)
+      separatorOk = separatorOk && !std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '.';
+    if (!separatorOk) {
+      // It must not be part of a name, or "git-hub-x" could belong to "git" or to "git-hub".
+      context.error("federation.separator: expected 1 to 8 characters that are not letters, digits, '-' or '.', got \"" +
+                    f.separator + "\"");
       return nullptr;
     }
     std::vector<Federation::Server> servers;

@@ -70,14 +70,18 @@ std::string PolicySet::checkField(const Field& field) {
 bool PolicySet::matches(const expr::claims::Expression& match, std::string_view method,
                         const boost::json::value* params) {
   boost::json::value methodValue(method);
-  return match.evaluate(RequestFields(methodValue, params, false)) == Truth::True;
+  return match.evaluate(RequestFields(methodValue, params, false)) != Truth::False;  // Unknown counts
 }
 
 Decision PolicySet::decide(std::string_view method, const boost::json::value* params) const {
   boost::json::value methodValue(method);
   RequestFields fields(methodValue, params, false);
-  for (size_t i = 0; i < rules_.size(); ++i)
-    if (rules_[i].match.evaluate(fields) == Truth::True) return Decision{rules_[i].allow, int(i)};
+  for (size_t i = 0; i < rules_.size(); ++i) {
+    Truth t = rules_[i].match.evaluate(fields);
+    // Unknown (an argument that is not a number where a rule compares numbers): a deny rule that
+    // may hold denies; an allow rule that may not hold does not allow.
+    if (t == Truth::True || (t == Truth::Unknown && !rules_[i].allow)) return Decision{rules_[i].allow, int(i)};
+  }
   if (sessionMessage(method) || isList(method)) return Decision{true, Decision::kPassed};
   return Decision{defaultAllow_, Decision::kDefault};
 }

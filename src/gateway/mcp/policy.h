@@ -1,7 +1,8 @@
 // The MCP gateway's policies (Traefik Hub's `mcp` policies): an ordered list of rules, each a
 // claims-language expression (expr/claims.h) over the fields of the MCP request — `mcp.method`,
 // `mcp.params.name`, `mcp.params.uri`, `mcp.params.arguments.<name>`… — and an action, allow or
-// deny. The first rule that matches decides. When none does:
+// deny. The first rule that matches decides; a rule that may or may not match (a numeric
+// comparison over an argument that is not a number) decides only when it denies. When none does:
 //  - the calls (tools/call, prompts/get, resources/read and every other request) get
 //    defaultAction;
 //  - the session's own messages pass: initialize, ping, server/discover,

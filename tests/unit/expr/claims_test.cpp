@@ -48,7 +48,8 @@ TEST(ClaimsTest, FunctionsOverScalars) {
   EXPECT_EQ(eval("LessOrEqual(`n`, `42`)", d), Truth::True);
   EXPECT_EQ(eval("GreaterThan(`f`, `1.5`)", d), Truth::False);
   EXPECT_EQ(eval("GreaterOrEqual(`f`, `1.5`)", d), Truth::True);
-  EXPECT_EQ(eval("LessThan(`grp`, `10`)", d), Truth::False);  // not a number
+  EXPECT_EQ(eval("LessThan(`grp`, `10`)", d), Truth::Unknown);  // there, but not a number
+  EXPECT_EQ(eval("LessThan(`nothere`, `10`)", d), Truth::False);
 }
 
 TEST(ClaimsTest, Arrays) {

@@ -94,18 +94,36 @@ TEST(McpPolicyTest, ListsShowWhatCouldBeCalled) {
   EXPECT_EQ(q.filter("tools/list", r2), 0);
 }
 
-TEST(McpPolicyTest, FilterListResponseRewritesOnlyTheAnswer) {
+TEST(McpPolicyTest, ListAnswersAreFilteredOrNeverPassed) {
   PolicySet p = compile({{"Equals(`mcp.params.name`, `secret`)", false}}, true);
-  boost::json::value id = 7;
   int hidden = 0;
+  std::string out;
   std::string answer = R"({"jsonrpc":"2.0","id":7,"result":{"tools":[{"name":"secret"},{"name":"echo"}]}})";
-  auto out = filterListResponse(answer, id, "tools/list", p, hidden);
-  ASSERT_TRUE(out);
+  ASSERT_EQ(filterListAnswer(answer, "tools/list", p, hidden, out), ListAnswer::Filtered);
   EXPECT_EQ(hidden, 1);
-  EXPECT_EQ(out->find("secret"), std::string::npos);
-  EXPECT_FALSE(filterListResponse(R"({"jsonrpc":"2.0","id":8,"result":{"tools":[]}})", id, "tools/list", p, hidden));
-  EXPECT_FALSE(filterListResponse(R"({"jsonrpc":"2.0","method":"notifications/progress"})", id, "tools/list", p, hidden));
-  EXPECT_FALSE(filterListResponse("not json", id, "tools/list", p, hidden));
+  EXPECT_EQ(out.find("secret"), std::string::npos);
+  // Whatever id or wrapping the server uses, a result on a list request's answer is the list.
+  EXPECT_EQ(filterListAnswer(R"({"jsonrpc":"2.0","id":"7","result":{"tools":[{"name":"secret"}]}})", "tools/list", p,
+                             hidden, out),
+            ListAnswer::Filtered);
+  EXPECT_EQ(out.find("secret"), std::string::npos);
+  EXPECT_EQ(filterListAnswer(R"([{"jsonrpc":"2.0","id":7,"result":{"tools":[{"name":"secret"}]}}])", "tools/list", p,
+                             hidden, out),
+            ListAnswer::Filtered);
+  EXPECT_EQ(out.find("secret"), std::string::npos);
+  // Deep schemas parse (boost::json stops at 32 levels by default).
+  std::string deep = R"({"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"secret","inputSchema":)" +
+                     std::string(40, '[') + std::string(40, ']') + "}]}}";
+  EXPECT_EQ(filterListAnswer(deep, "tools/list", p, hidden, out), ListAnswer::Filtered);
+  EXPECT_EQ(out.find("secret"), std::string::npos);
+  EXPECT_EQ(filterListAnswer(R"({"jsonrpc":"2.0","method":"notifications/progress"})", "tools/list", p, hidden, out),
+            ListAnswer::NotAnswer);
+  EXPECT_EQ(filterListAnswer(R"({"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"x"}})", "tools/list", p, hidden,
+                             out),
+            ListAnswer::NotAnswer);
+  EXPECT_EQ(filterListAnswer("not json", "tools/list", p, hidden, out), ListAnswer::Unreadable);
+  EXPECT_EQ(filterListAnswer(R"({"jsonrpc":"2.0","id":1,"result":[1]})", "tools/list", p, hidden, out),
+            ListAnswer::Unreadable);
 }
 
 TEST(McpPolicyTest, RulesReadOnlyRequestFields) {
