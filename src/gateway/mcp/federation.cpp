@@ -132,6 +132,8 @@ awaitable<Federation::Answer> Federation::ask(exchange::Exchange& ex, const Memb
   exchange::Request& r = sub.request;
   r.method = method;
   r.path = r.rawPath = r.routingPath = ex.request.path;
+  r.query = ex.request.query;
+  r.hasQuery = ex.request.hasQuery;
   r.authority = ex.request.authority;
   r.host = ex.request.host;
   r.scheme = ex.request.scheme;
@@ -414,7 +416,7 @@ awaitable<void> Federation::handle(exchange::Exchange& ex, exchange::McpRecord& 
   } else if (method == "logging/setLevel") {
     co_await everyone(ex, *session, "POST", body, id);
     replyResult(ex, *id, json::object());
-  } else if (PolicySet::isList(method) || method == "resources/templates/list") {
+  } else if (PolicySet::isList(method)) {
     co_await list(ex, rec, *session, *message, policies);
   } else if (method == "tools/call" || method == "prompts/get") {
     co_await call(ex, rec, *session, *message);

@@ -40,11 +40,14 @@ struct ListKind {
   std::string_view entries;  // the result's array
   std::string_view call;     // the method an entry is used with
   std::string_view key;      // the entry's field naming it
+  std::string_view param;    // the call's parameter it becomes
 };
 constexpr ListKind kLists[] = {
-    {"tools/list", "tools", "tools/call", "name"},
-    {"prompts/list", "prompts", "prompts/get", "name"},
-    {"resources/list", "resources", "resources/read", "uri"},
+    {"tools/list", "tools", "tools/call", "name", "name"},
+    {"prompts/list", "prompts", "prompts/get", "name", "name"},
+    {"resources/list", "resources", "resources/read", "uri", "uri"},
+    // A template stands for the URIs it expands to: rules over `mcp.params.uri` judge it as one.
+    {"resources/templates/list", "resourceTemplates", "resources/read", "uriTemplate", "uri"},
 };
 
 }  // namespace
@@ -108,7 +111,7 @@ int PolicySet::filter(std::string_view listMethod, boost::json::object& result) 
     for (size_t i = 0; i < entries.size();) {
       const boost::json::object* entry = entries[i].if_object();
       const boost::json::value* id = entry ? entry->if_contains(k.key) : nullptr;
-      if (id && visible(k.call, k.key, *id)) {
+      if (id && visible(k.call, k.param, *id)) {
         ++i;
       } else {
         entries.erase(entries.begin() + i);

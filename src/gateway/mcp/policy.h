@@ -55,7 +55,7 @@ class PolicySet {
   // Whether `match` holds for a request (the rules' fields; for rate limits and the like).
   static bool matches(const expr::claims::Expression& match, std::string_view method,
                       const boost::json::value* params);
-  // The list methods whose answers filter() knows.
+  // The list methods whose answers filter() knows (tools, prompts, resources and resource templates).
   static bool isList(std::string_view method);
   // The fields a rule may read: `mcp.method` and `mcp.params…`. "" when `field` is one, else why
   // not (claims need a jwt middleware, which causeway does not have yet).

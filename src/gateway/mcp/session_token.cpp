@@ -13,7 +13,7 @@ namespace {
 constexpr std::string_view kPrefix = "cw1.";
 constexpr size_t kNonce = 12;
 constexpr size_t kTag = 16;
-constexpr size_t kMaxToken = 8192;
+constexpr size_t kMaxToken = 16384;
 
 std::string toBase64Url(std::string_view raw) {
   std::string s = base64Encode(raw, false);
@@ -75,6 +75,8 @@ std::optional<std::string> SessionSealer::openText(std::string_view token) const
   if (token.size() > kMaxToken || token.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
   std::string raw;
   if (!fromBase64Url(token.substr(kPrefix.size()), raw) || raw.size() < kNonce + kTag + 1) return std::nullopt;
+  // One spelling per id: base64 leaves spare bits in its last character, which must be ours.
+  if (toBase64Url(raw) != token.substr(kPrefix.size())) return std::nullopt;
   const auto* in = reinterpret_cast<const unsigned char*>(raw.data());
   size_t cipherLen = raw.size() - kNonce - kTag;
   std::string plain(cipherLen, '\0');

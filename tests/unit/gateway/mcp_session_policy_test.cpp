@@ -150,3 +150,33 @@ TEST(McpSessionTest, SealedTextRoundTrips) {
 
 }  // namespace
 }  // namespace causeway::gateway::mcp
+
+namespace causeway::gateway::mcp {
+namespace {
+
+TEST(McpPolicyTest, ResourceTemplatesAreJudgedAsTheUrisTheyExpandTo) {
+  PolicySet p = compile({{"Prefix(`mcp.params.uri`, `secret://`)", false}}, true);
+  boost::json::object result = boost::json::parse(
+      R"({"resourceTemplates":[{"uriTemplate":"secret://{id}"},{"uriTemplate":"mem://{id}"}]})").as_object();
+  EXPECT_EQ(p.filter("resources/templates/list", result), 1);
+  EXPECT_EQ(boost::json::serialize(result["resourceTemplates"]), R"([{"uriTemplate":"mem://{id}"}])");
+}
+
+TEST(McpSessionTest, AnIdHasOneSpelling) {
+  SessionSealer s("k");
+  std::string token = s.seal("http://a", "b");
+  ASSERT_TRUE(s.open(token));
+  // The last character carries spare bits: a variant that decodes to the same bytes is refused.
+  std::string variant = token;
+  static const std::string kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  size_t at = kAlphabet.find(variant.back());
+  int opened = 0;
+  for (int d = 1; d < 4; ++d) {
+    variant.back() = kAlphabet[(at ^ size_t(d)) % 64];
+    opened += s.open(variant) ? 1 : 0;
+  }
+  EXPECT_EQ(opened, 0);
+}
+
+}  // namespace
+}  // namespace causeway::gateway::mcp
