@@ -327,11 +327,7 @@ def test_federation_merges_lists_and_routes_calls():
         assert status == 200, text
         who = json.loads(answer_text(rpc_messages(headers, text)).split(":", 1)[1])
         assert who["server"] == "A" and who["sessionId"] and not who["sessionId"].startswith("cw1.")
-        # The GET stream is not offered; DELETE ends the session on both servers.
-        conn = http.client.HTTPConnection("127.0.0.1", cw.port(), timeout=10)
-        conn.request("GET", "/mcp", headers={"Accept": "text/event-stream", "Mcp-Session-Id": sid})
-        assert conn.getresponse().status == 405
-        conn.close()
+        # DELETE ends the session on both servers.
         conn = http.client.HTTPConnection("127.0.0.1", cw.port(), timeout=10)
         conn.request("DELETE", "/mcp", headers={"Mcp-Session-Id": sid, "MCP-Protocol-Version": r["protocolVersion"]})
         assert conn.getresponse().status == 200
@@ -345,6 +341,35 @@ def test_federation_merges_lists_and_routes_calls():
         cw2.stop()
         alpha.stop()
         beta.stop()
+
+def test_federation_carries_list_changed_on_the_merged_get_stream():
+    """The client's GET stream merges the servers' own: a tool added on one server reaches the
+    client as notifications/tools/list_changed, and the new tool is listed with its prefix."""
+    alpha, beta = McpServer("A"), McpServer("B")
+    # streamKeepAlive 1s: once the client has gone, the next comment finds it gone and the
+    # servers' streams are closed (the gateway then stops at once).
+    cw = Causeway(dynamic={"a.yml": federation({"alpha": alpha, "beta": beta}, {"streamKeepAlive": "1s"})})
+    try:
+        r = run_client(cw.url(path="/mcp"), [
+            {"op": "wait", "ms": 500},  # the SDK opens its GET stream after initialize
+            {"op": "callTool", "name": "beta_add_tool", "args": {"name": "fresh"}},
+            {"op": "wait", "ms": 1500},
+            "listTools"])
+        assert r["ok"], r
+        assert r["capabilities"]["tools"].get("listChanged") is True, r["capabilities"]
+        methods = [n["method"] for n in r["notifications"]]
+        assert "notifications/tools/list_changed" in methods, r["notifications"]
+        assert "beta_fresh" in step(r, 3)["tools"]
+        # The merged stream ends once the client has left: stopping does not wait for it.
+        time.sleep(1.5)
+        started = time.monotonic()
+        cw.stop()
+        assert time.monotonic() - started < 5, "the merged GET stream outlived its client"
+    finally:
+        cw.stop()
+        alpha.stop()
+        beta.stop()
+
 
 # ---- conformance -----------------------------------------------------------------------------
 

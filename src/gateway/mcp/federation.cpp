@@ -7,6 +7,7 @@
 #include "core/strings.h"
 #include "core/version.h"
 #include "gateway/mcp/jsonrpc.h"
+#include "gateway/mcp/merged_stream.h"
 
 namespace causeway::gateway::mcp {
 namespace {
@@ -204,9 +205,14 @@ awaitable<void> Federation::initialize(exchange::Exchange& ex, exchange::McpReco
         session.version = std::string(v->get_string());
     if (const json::value* caps = result->if_contains("capabilities"); caps && caps->is_object())
       for (const auto& [key, value] : caps->get_object())
-        // The servers' notifications are not carried (no GET stream): no listChanged, no subscribe.
-        if (key == "tools" || key == "prompts" || key == "resources" || key == "logging" || key == "completions")
-          capabilities[key] = json::object();
+        if (key == "tools" || key == "prompts" || key == "resources" || key == "logging" || key == "completions") {
+          // The servers' notifications reach clients through the merged GET stream.
+          json::object& mine = capabilities[key].is_object() ? capabilities[key].get_object()
+                                                             : (capabilities[key] = json::object()).get_object();
+          if (const json::object* theirs = value.if_object())
+            for (std::string_view flag : {"listChanged", "subscribe"})
+              if (const json::value* f = theirs->if_contains(flag); f && f->is_bool() && f->get_bool()) mine[flag] = true;
+        }
     if (const json::value* text = result->if_contains("instructions"); text && text->is_string()) {
       if (!instructions.empty()) instructions += "\n\n";
       instructions += "[" + servers_[i].name + "] " + std::string(text->get_string());
@@ -347,14 +353,46 @@ awaitable<void> Federation::firstThatHas(exchange::Exchange& ex, exchange::McpRe
   replyError(ex, rec, 200, &id, kInvalidParams, "Resource not found: " + std::string(rec.name));
 }
 
-awaitable<void> Federation::handle(exchange::Exchange& ex, exchange::McpRecord& rec, const json::value* message,
-                                   const PolicySet& policies) const {
-  if (ex.request.method == "GET") {
+awaitable<void> Federation::listen(exchange::Exchange& ex, const Session& session) const {
+  // Each server's GET stream, opened in an exchange of its own that lives as long as the client's.
+  std::vector<exchange::BodySource*> streams;
+  for (const Member& m : session.members) {
+    auto* arena = ex.arena.make<Arena>();
+    auto* sub = ex.arena.make<exchange::Exchange>(ex.worker, *arena, ex.connection);
+    exchange::Request& r = sub->request;
+    r.method = "GET";
+    r.path = r.rawPath = r.routingPath = ex.request.path;
+    r.query = ex.request.query;
+    r.hasQuery = ex.request.hasQuery;
+    r.authority = ex.request.authority;
+    r.host = ex.request.host;
+    r.scheme = ex.request.scheme;
+    r.headers.add("Accept", "text/event-stream");
+    r.headers.add(kSessionHeader, arena->copy(m.session));
+    if (std::string_view v = ex.request.headers.get(kVersionHeader); !v.empty()) r.headers.add(kVersionHeader, v);
+    if (std::string_view a = ex.request.headers.get("Authorization"); !a.empty()) r.headers.add("Authorization", a);
+    sub->affinity.url = arena->copy(m.url);
+    co_await servers_[m.server].service->handler()->handle(*sub);
+    if (sub->response.status == 200 && sub->response.body &&
+        istartsWith(sub->response.headers.get("Content-Type"), "text/event-stream"))
+      streams.push_back(sub->response.body);
+  }
+  if (streams.empty()) {  // no server offers one
     ex.response.status = 405;
     ex.response.headers.clear();
     ex.response.headers.add("Allow", "POST, DELETE");
     co_return;
   }
+  exchange::Response& out = ex.response;
+  out.status = 200;
+  out.headers.clear();
+  out.headers.add("Content-Type", "text/event-stream");
+  out.headers.add("Cache-Control", "no-cache");
+  out.body = ex.arena.make<MergedEventStream>(std::move(streams), ex, keepAlive_, size_t(maxAnswerBytes_));
+}
+
+awaitable<void> Federation::handle(exchange::Exchange& ex, exchange::McpRecord& rec, const json::value* message,
+                                   const PolicySet& policies) const {
   std::optional<Session> session;
   if (std::string_view token = ex.request.headers.get(kSessionHeader); !token.empty()) {
     session = open(token);
@@ -362,6 +400,14 @@ awaitable<void> Federation::handle(exchange::Exchange& ex, exchange::McpRecord& 
       replyError(ex, rec, 404, nullptr, kSessionNotFound, "Session not found");
       co_return;
     }
+  }
+  if (ex.request.method == "GET") {
+    if (!session) {
+      replyError(ex, rec, 400, nullptr, kInvalidRequest, "Bad Request: Mcp-Session-Id required");
+      co_return;
+    }
+    co_await listen(ex, *session);
+    co_return;
   }
   if (ex.request.method == "DELETE") {
     if (!session) {

@@ -11,15 +11,16 @@
 //    the answer (JSON or a stream) passes through as it comes;
 //  - resources/read, subscribe and unsubscribe go to the servers in turn until one has the
 //    resource; notifications, logging/setLevel and DELETE go to every server; ping is answered
-//    here.
-// The federated servers must speak a 2025 revision (sessions), as must the clients. The GET
-// stream is not offered (405), so servers' notifications (list_changed, logs outside a call) do
-// not reach clients, and the servers' own requests to clients (sampling, elicitation) are not
-// carried.
+//    here;
+//  - GET opens every server's GET stream and merges them (merged_stream.h): the servers'
+//    notifications (list_changed, logs) reach the client; their requests to the client
+//    (sampling, elicitation) are not carried, since their answers could not be routed back.
+// The federated servers must speak a 2025 revision (sessions), as must the clients.
 #pragma once
 
 #include <boost/json/value.hpp>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,9 +41,9 @@ class Federation {
   };
 
   Federation(std::vector<Server> servers, std::string separator, std::shared_ptr<const SessionSealer> sealer,
-             int64_t maxAnswerBytes)
+             int64_t maxAnswerBytes, std::chrono::nanoseconds keepAlive)
       : servers_(std::move(servers)), separator_(std::move(separator)), sealer_(std::move(sealer)),
-        maxAnswerBytes_(maxAnswerBytes) {}
+        maxAnswerBytes_(maxAnswerBytes), keepAlive_(keepAlive) {}
 
   // Serves one request of the federated endpoint. `message`: the POST's JSON-RPC message, already
   // checked (null for GET and DELETE).
@@ -63,6 +64,7 @@ class Federation {
  private:
   awaitable<Answer> ask(exchange::Exchange& ex, const Member& member, std::string_view method,
                         const std::string& body, const boost::json::value* id) const;
+  awaitable<void> listen(exchange::Exchange& ex, const Session& session) const;
   awaitable<void> initialize(exchange::Exchange& ex, exchange::McpRecord& rec, const boost::json::value& message) const;
   awaitable<void> list(exchange::Exchange& ex, exchange::McpRecord& rec, const Session& session,
                        const boost::json::value& message, const PolicySet& policies) const;
@@ -79,6 +81,7 @@ class Federation {
   std::string separator_;
   std::shared_ptr<const SessionSealer> sealer_;
   int64_t maxAnswerBytes_;
+  std::chrono::nanoseconds keepAlive_;  // comments on the merged GET stream (0: none)
 };
 
 }  // namespace causeway::gateway::mcp

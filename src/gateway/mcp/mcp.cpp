@@ -482,7 +482,8 @@ class McpGateway final : public Handler {
       if (!origin.empty()) exposeSessionHeader(ex);
       if (istartsWith(ex.response.headers.get("Content-Type"), "text/event-stream")) {
         ex.response.headers.set("X-Accel-Buffering", "no");
-        if (c_.streamKeepAlive.count() > 0 && ex.response.body && ex.response.status == 200) {
+        if (c_.streamKeepAlive.count() > 0 && ex.response.body && ex.response.status == 200 &&
+            ex.request.method == "POST") {  // the merged GET stream keeps itself alive
           ex.response.body = ex.arena.make<KeepAliveStream>(ex.response.body, ex, c_.streamKeepAlive);
           ex.response.headers.remove("Content-Length");
         }
@@ -846,7 +847,8 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
       }
       servers.push_back({s.name, context.service(s.service)});
     }
-    c.federation = std::make_shared<Federation>(std::move(servers), f.separator, c.sessions, c.maxResponseBodySize);
+    c.federation = std::make_shared<Federation>(std::move(servers), f.separator, c.sessions, c.maxResponseBodySize,
+                                                c.streamKeepAlive);
   }
   return exchange::factoryOf<McpGateway>(std::move(c));
 }
