@@ -4,13 +4,19 @@
 //
 //   node mcp_load.mjs --url http://127.0.0.1:PORT/mcp [--host H] [--sessions N] [--warmup S]
 //                     [--duration S] [--max-calls N] [--tool echo] [--timeout-ms MS]
-//   node mcp_load.mjs --url ... [--host H] --probe
+//                     [--stateless] [--expect TEXT]
+//   node mcp_load.mjs --url ... [--host H] [--stateless] [--expect TEXT] --probe
 //
 // Each session has its own keep-alive connection (an http.Agent with one socket). It sends
 // initialize (2025-11-25) and, when the answer carries an Mcp-Session-Id, notifications/initialized
 // and that id (and MCP-Protocol-Version) on every later request, then loops POST tools/call
 // {name: echo, arguments: {text}} with `Accept: application/json, text/event-stream`, reading the
 // answer whole, JSON or SSE, and checking that it is the echo ("<server name>:<text>").
+// --stateless: no initialize, no session (a stateless server): every request carries only
+// MCP-Protocol-Version 2025-11-25, and no DELETE at the end.
+// --expect TEXT: the server gives a fixed answer (bench/mcp_gateway's nginx fake): a call is good
+// when its answer is a result whose first content item's text is TEXT, whatever the answer's
+// JSON-RPC id (the fake always answers id 1); JSON-RPC errors still count as errors.
 // The first --warmup seconds are not recorded; at their end the client prints
 // {"phase": "measure"} (the harness samples the gateway's CPU then); the calls that end in the
 // next --duration seconds are recorded. No call starts after that window, nor once --max-calls
@@ -27,7 +33,7 @@ import http from 'node:http';
 
 function parseArgs(argv) {
   const o = { url: null, host: null, sessions: 64, warmup: 2, duration: 10, maxCalls: 1e9, tool: 'echo',
-              timeoutMs: 10000, probe: false };
+              timeoutMs: 10000, probe: false, stateless: false, expect: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -43,6 +49,8 @@ function parseArgs(argv) {
     else if (a === '--tool') o.tool = next();
     else if (a === '--timeout-ms') o.timeoutMs = Number(next());
     else if (a === '--probe') o.probe = true;
+    else if (a === '--stateless') o.stateless = true;
+    else if (a === '--expect') o.expect = next();
     else usage(`unknown argument ${a}`);
   }
   if (!o.url) usage('--url is required');
@@ -82,20 +90,22 @@ function request(agent, method, headers, body) {
   });
 }
 
-// The JSON-RPC message answering id: the JSON body, or the SSE event that carries it.
+// The JSON-RPC message answering id: the JSON body, or the SSE event that carries it. With
+// --expect (a fixed-answer server), the first message that is an answer, whatever its id.
 function answer(res, id) {
+  const ours = (msg) => (opts.expect !== null ? msg.id !== undefined && (msg.result || msg.error) : msg.id === id);
   const type = res.headers['content-type'] || '';
   if (type.startsWith('text/event-stream')) {
     for (const event of res.body.replace(/\r\n/g, '\n').split('\n\n')) {
       const data = event.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
       if (!data) continue;
       const msg = JSON.parse(data);
-      if (msg.id === id) return msg;
+      if (ours(msg)) return msg;
     }
     throw new Error('no answer in the event stream');
   }
   const msg = JSON.parse(res.body);
-  if (msg.id !== id) throw new Error(`answer with id ${msg.id}, not ${id}`);
+  if (!ours(msg)) throw new Error(`answer with id ${msg.id}, not ${id}`);
   return msg;
 }
 
@@ -107,6 +117,10 @@ class Session {
   }
 
   async open() {
+    if (opts.stateless) {
+      this.headers = { 'MCP-Protocol-Version': PROTOCOL };
+      return;
+    }
     const id = this.nextId++;
     const res = await request(this.agent, 'POST', {}, JSON.stringify({
       jsonrpc: '2.0', id, method: 'initialize',
@@ -145,7 +159,8 @@ class Session {
 
 function echoed(msg, text) {
   const t = msg.result?.content?.[0]?.text;
-  return !msg.result?.isError && typeof t === 'string' && t.endsWith(`:${text}`);
+  if (msg.result?.isError || typeof t !== 'string') return false;
+  return opts.expect !== null ? t === opts.expect : t.endsWith(`:${text}`);
 }
 
 async function probe() {

@@ -1,8 +1,7 @@
 #include "expr/claims.h"
 
-#include <boost/json/serialize.hpp>
-
 #include <array>
+#include <boost/json/serialize.hpp>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -47,42 +46,48 @@ std::optional<double> toNumber(std::string_view s) {
 // their JSON text. False for objects, arrays and null.
 bool scalarText(const boost::json::value& v, std::string_view& out, char (&buffer)[32]) {
   switch (v.kind()) {
-    case boost::json::kind::string:
-      out = v.get_string();
-      return true;
-    case boost::json::kind::bool_:
-      out = v.get_bool() ? "true" : "false";
-      return true;
-    case boost::json::kind::int64: {
-      auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v.get_int64());
-      out = std::string_view(buffer, size_t(end - buffer));
-      return ec == std::errc();
-    }
-    case boost::json::kind::uint64: {
-      auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v.get_uint64());
-      out = std::string_view(buffer, size_t(end - buffer));
-      return ec == std::errc();
-    }
-    case boost::json::kind::double_: {
-      double d = v.get_double();
-      int n = (std::trunc(d) == d && std::fabs(d) < 1e15) ? std::snprintf(buffer, sizeof buffer, "%.0f", d)
-                                                          : std::snprintf(buffer, sizeof buffer, "%.17g", d);
-      if (n <= 0 || size_t(n) >= sizeof buffer) return false;
-      out = std::string_view(buffer, size_t(n));
-      return true;
-    }
-    default:
-      return false;
+  case boost::json::kind::string:
+    out = v.get_string();
+    return true;
+  case boost::json::kind::bool_:
+    out = v.get_bool() ? "true" : "false";
+    return true;
+  case boost::json::kind::int64: {
+    auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v.get_int64());
+    out = std::string_view(buffer, size_t(end - buffer));
+    return ec == std::errc();
+  }
+  case boost::json::kind::uint64: {
+    auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v.get_uint64());
+    out = std::string_view(buffer, size_t(end - buffer));
+    return ec == std::errc();
+  }
+  case boost::json::kind::double_: {
+    double d = v.get_double();
+    int n = (std::trunc(d) == d && std::fabs(d) < 1e15)
+                ? std::snprintf(buffer, sizeof buffer, "%.0f", d)
+                : std::snprintf(buffer, sizeof buffer, "%.17g", d);
+    if (n <= 0 || size_t(n) >= sizeof buffer) return false;
+    out = std::string_view(buffer, size_t(n));
+    return true;
+  }
+  default:
+    return false;
   }
 }
 
 std::optional<double> numberOf(const boost::json::value& v) {
   switch (v.kind()) {
-    case boost::json::kind::int64: return double(v.get_int64());
-    case boost::json::kind::uint64: return double(v.get_uint64());
-    case boost::json::kind::double_: return v.get_double();
-    case boost::json::kind::string: return toNumber(v.get_string());
-    default: return std::nullopt;
+  case boost::json::kind::int64:
+    return double(v.get_int64());
+  case boost::json::kind::uint64:
+    return double(v.get_uint64());
+  case boost::json::kind::double_:
+    return v.get_double();
+  case boost::json::kind::string:
+    return toNumber(v.get_string());
+  default:
+    return std::nullopt;
   }
 }
 
@@ -91,7 +96,8 @@ bool splitContains(std::string_view text, std::string_view sep, std::string_view
   size_t start = 0;
   while (true) {
     size_t at = text.find(sep, start);
-    std::string_view piece = text.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start);
+    std::string_view piece =
+        text.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start);
     if (piece == want) return true;
     if (at == std::string_view::npos) return false;
     start = at + sep.size();
@@ -101,15 +107,20 @@ bool splitContains(std::string_view text, std::string_view sep, std::string_view
 // One scalar against a string function.
 bool testScalar(Function f, std::string_view text, const std::vector<std::string>& args) {
   switch (f) {
-    case Function::Equals: return text == args[0];
-    case Function::Prefix: return text.substr(0, args[0].size()) == args[0];
-    case Function::Contains: return text.find(args[0]) != std::string_view::npos;
-    case Function::SplitContains: return splitContains(text, args[0], args[1]);
-    case Function::OneOf:
-      for (const std::string& a : args)
-        if (text == a) return true;
-      return false;
-    default: return false;
+  case Function::Equals:
+    return text == args[0];
+  case Function::Prefix:
+    return text.substr(0, args[0].size()) == args[0];
+  case Function::Contains:
+    return text.find(args[0]) != std::string_view::npos;
+  case Function::SplitContains:
+    return splitContains(text, args[0], args[1]);
+  case Function::OneOf:
+    for (const std::string& a : args)
+      if (text == a) return true;
+    return false;
+  default:
+    return false;
   }
 }
 
@@ -120,17 +131,23 @@ bool test(const Expression::Node& n, const boost::json::value& v) {
     auto x = numberOf(v);
     if (!x) return false;
     switch (n.function) {
-      case Function::LessThan: return *x < n.number;
-      case Function::LessOrEqual: return *x <= n.number;
-      case Function::GreaterThan: return *x > n.number;
-      default: return *x >= n.number;
+    case Function::LessThan:
+      return *x < n.number;
+    case Function::LessOrEqual:
+      return *x <= n.number;
+    case Function::GreaterThan:
+      return *x > n.number;
+    default:
+      return *x >= n.number;
     }
   }
   if (const boost::json::array* arr = v.if_array()) {
     for (const boost::json::value& e : *arr) {
       if (!scalarText(e, text, buffer)) continue;
       // Contains over an array asks for an element equal to the text, not a substring of one.
-      if (n.function == Function::Contains ? text == n.args[0] : testScalar(n.function, text, n.args)) return true;
+      if (n.function == Function::Contains ? text == n.args[0]
+                                           : testScalar(n.function, text, n.args))
+        return true;
     }
     return false;
   }
@@ -156,7 +173,9 @@ class Parser {
 
  private:
   void skip() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) ++pos_;
+    while (pos_ < s_.size() &&
+           (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r'))
+      ++pos_;
   }
   bool eat(std::string_view token) {
     skip();
@@ -168,8 +187,10 @@ class Parser {
     if (error_.empty()) {
       skip();
       error_ = "at offset " + std::to_string(pos_) + ": expected " + std::string(expected);
-      if (pos_ < s_.size()) error_ += ", found `" + std::string(s_.substr(pos_, 12)) + "`";
-      else error_ += ", found the end of the expression";
+      if (pos_ < s_.size())
+        error_ += ", found `" + std::string(s_.substr(pos_, 12)) + "`";
+      else
+        error_ += ", found the end of the expression";
     }
     return std::nullopt;
   }
@@ -239,15 +260,17 @@ class Parser {
   std::optional<uint32_t> parseCall() {
     skip();
     size_t start = pos_;
-    while (pos_ < s_.size() && std::isalpha(static_cast<unsigned char>(s_[pos_]))) ++pos_;
+    while (pos_ < s_.size() && std::isalpha(static_cast<unsigned char>(s_[pos_])))
+      ++pos_;
     std::string_view name = s_.substr(start, pos_ - start);
     const Spec* spec = nullptr;
     for (const Spec& s : kSpecs)
       if (s.name == name) spec = &s;
     if (!spec) {
       pos_ = start;
-      return fail("a function (Equals, Prefix, Contains, SplitContains, OneOf, LessThan, LessOrEqual, "
-                  "GreaterThan, GreaterOrEqual), `!` or `(`");
+      return fail(
+          "a function (Equals, Prefix, Contains, SplitContains, OneOf, LessThan, LessOrEqual, "
+          "GreaterThan, GreaterOrEqual), `!` or `(`");
     }
     if (!eat("(")) return fail("`(` after " + std::string(name));
     auto field = parseString();
@@ -288,7 +311,8 @@ class Parser {
     size_t start = 0;
     while (true) {
       size_t dot = text.find('.', start);
-      f.path.push_back(text.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+      f.path.push_back(
+          text.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
       if (dot == std::string::npos) break;
       start = dot + 1;
     }
@@ -311,7 +335,8 @@ const boost::json::value* Resolver::unknown() {
   return &sentinel;
 }
 
-const boost::json::value* walk(const boost::json::value& root, const std::vector<std::string>& path, size_t from) {
+const boost::json::value* walk(const boost::json::value& root, const std::vector<std::string>& path,
+                               size_t from) {
   const boost::json::value* v = &root;
   for (size_t i = from; i < path.size(); ++i) {
     const boost::json::object* o = v->if_object();
@@ -330,32 +355,32 @@ Truth Expression::evaluate(const Resolver& resolver) const {
 Truth Expression::eval(uint32_t index, const Resolver& resolver) const {
   const Node& n = nodes_[index];
   switch (n.kind) {
-    case Node::Kind::And: {
-      Truth a = eval(n.left, resolver);
-      if (a == Truth::False) return Truth::False;
-      Truth b = eval(n.right, resolver);
-      if (b == Truth::False) return Truth::False;
-      return a == Truth::True && b == Truth::True ? Truth::True : Truth::Unknown;
-    }
-    case Node::Kind::Or: {
-      Truth a = eval(n.left, resolver);
-      if (a == Truth::True) return Truth::True;
-      Truth b = eval(n.right, resolver);
-      if (b == Truth::True) return Truth::True;
-      return a == Truth::False && b == Truth::False ? Truth::False : Truth::Unknown;
-    }
-    case Node::Kind::Not: {
-      Truth a = eval(n.left, resolver);
-      return a == Truth::Unknown ? a : (a == Truth::True ? Truth::False : Truth::True);
-    }
-    case Node::Kind::Call: {
-      const boost::json::value* v = resolver.find(fields_[n.field]);
-      if (v == Resolver::unknown()) return Truth::Unknown;
-      // A value that is there but not a number cannot be compared: a server may still read it as
-      // one (" 5000", [5000]), so the comparison is Unknown, not false.
-      if (v && numeric(n.function) && !numberOf(*v)) return Truth::Unknown;
-      return v && test(n, *v) ? Truth::True : Truth::False;
-    }
+  case Node::Kind::And: {
+    Truth a = eval(n.left, resolver);
+    if (a == Truth::False) return Truth::False;
+    Truth b = eval(n.right, resolver);
+    if (b == Truth::False) return Truth::False;
+    return a == Truth::True && b == Truth::True ? Truth::True : Truth::Unknown;
+  }
+  case Node::Kind::Or: {
+    Truth a = eval(n.left, resolver);
+    if (a == Truth::True) return Truth::True;
+    Truth b = eval(n.right, resolver);
+    if (b == Truth::True) return Truth::True;
+    return a == Truth::False && b == Truth::False ? Truth::False : Truth::Unknown;
+  }
+  case Node::Kind::Not: {
+    Truth a = eval(n.left, resolver);
+    return a == Truth::Unknown ? a : (a == Truth::True ? Truth::False : Truth::True);
+  }
+  case Node::Kind::Call: {
+    const boost::json::value* v = resolver.find(fields_[n.field]);
+    if (v == Resolver::unknown()) return Truth::Unknown;
+    // A value that is there but not a number cannot be compared: a server may still read it as
+    // one (" 5000", [5000]), so the comparison is Unknown, not false.
+    if (v && numeric(n.function) && !numberOf(*v)) return Truth::Unknown;
+    return v && test(n, *v) ? Truth::True : Truth::False;
+  }
   }
   return Truth::False;
 }

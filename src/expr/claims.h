@@ -26,7 +26,6 @@
 #pragma once
 
 #include <boost/json/value.hpp>
-
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -57,7 +56,15 @@ const boost::json::value* walk(const boost::json::value& root, const std::vector
                                size_t from = 0);
 
 enum class Function : uint8_t {
-  Equals, Prefix, Contains, SplitContains, OneOf, LessThan, LessOrEqual, GreaterThan, GreaterOrEqual
+  Equals,
+  Prefix,
+  Contains,
+  SplitContains,
+  OneOf,
+  LessThan,
+  LessOrEqual,
+  GreaterThan,
+  GreaterOrEqual
 };
 
 class Expression {

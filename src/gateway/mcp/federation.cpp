@@ -37,7 +37,8 @@ std::vector<json::value> messagesOf(std::string_view contentType, std::string_vi
   };
   while (pos < body.size()) {
     size_t nl = body.find('\n', pos);
-    std::string_view line = body.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    std::string_view line =
+        body.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
     pos = nl == std::string_view::npos ? body.size() : nl + 1;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty()) {
@@ -55,14 +56,17 @@ std::vector<json::value> messagesOf(std::string_view contentType, std::string_vi
 
 std::string toBase64Url(std::string_view raw) {
   std::string s = base64Encode(raw, false);
-  for (char& c : s) c = c == '+' ? '-' : c == '/' ? '_' : c;
+  for (char& c : s)
+    c = c == '+' ? '-' : c == '/' ? '_' : c;
   return s;
 }
 
 std::optional<std::string> fromBase64Url(std::string_view text) {
   std::string s(text), out;
-  for (char& c : s) c = c == '-' ? '+' : c == '_' ? '/' : c;
-  while (s.size() % 4) s += '=';
+  for (char& c : s)
+    c = c == '-' ? '+' : c == '_' ? '/' : c;
+  while (s.size() % 4)
+    s += '=';
   if (!base64Decode(s, out)) return std::nullopt;
   return out;
 }
@@ -91,17 +95,19 @@ constexpr ListKind kLists[] = {
 }  // namespace
 
 struct Federation::Answer {
-  bool reached = false;     // a server answered at HTTP level
+  bool reached = false;  // a server answered at HTTP level
   int status = 0;
-  std::string session;      // Mcp-Session-Id it gave
-  std::string url;          // the server that answered
+  std::string session;                 // Mcp-Session-Id it gave
+  std::string url;                     // the server that answered
   std::optional<json::value> message;  // the JSON-RPC response to the request (id matched)
 };
 
 std::string Federation::seal(const Session& session) const {
   json::array members;
-  for (const Member& m : session.members) members.push_back(json::array{servers_[m.server].name, m.url, m.session});
-  return sealer_->sealText(json::serialize(json::object{{"f", 1}, {"v", session.version}, {"m", std::move(members)}}));
+  for (const Member& m : session.members)
+    members.push_back(json::array{servers_[m.server].name, m.url, m.session});
+  return sealer_->sealText(
+      json::serialize(json::object{{"f", 1}, {"v", session.version}, {"m", std::move(members)}}));
 }
 
 std::optional<Federation::Session> Federation::open(std::string_view token) const {
@@ -110,24 +116,29 @@ std::optional<Federation::Session> Federation::open(std::string_view token) cons
   boost::system::error_code ec;
   json::value v = json::parse(*text, ec);
   const json::object* o = ec ? nullptr : v.if_object();
-  if (!o || !o->contains("f")) return std::nullopt;  // a single server's session, not a federation's
+  if (!o || !o->contains("f"))
+    return std::nullopt;  // a single server's session, not a federation's
   Session s;
   if (const json::value* version = o->if_contains("v"); version && version->is_string())
     s.version = std::string(version->get_string());
   if (const json::value* members = o->if_contains("m"); members && members->is_array()) {
     for (const json::value& m : members->get_array()) {
       const json::array* a = m.if_array();
-      if (!a || a->size() != 3 || !(*a)[0].is_string() || !(*a)[1].is_string() || !(*a)[2].is_string()) continue;
+      if (!a || a->size() != 3 || !(*a)[0].is_string() || !(*a)[1].is_string() ||
+          !(*a)[2].is_string())
+        continue;
       for (size_t i = 0; i < servers_.size(); ++i)
         if (servers_[i].name == (*a)[0].get_string())  // servers removed since are left out
-          s.members.push_back({i, std::string((*a)[1].get_string()), std::string((*a)[2].get_string())});
+          s.members.push_back(
+              {i, std::string((*a)[1].get_string()), std::string((*a)[2].get_string())});
     }
   }
   return s;
 }
 
-awaitable<Federation::Answer> Federation::ask(exchange::Exchange& ex, const Member& member, std::string_view method,
-                                              const std::string& body, const json::value* id) const {
+awaitable<Federation::Answer> Federation::ask(exchange::Exchange& ex, const Member& member,
+                                              std::string_view method, const std::string& body,
+                                              const json::value* id) const {
   Arena arena;
   exchange::Exchange sub(ex.worker, arena, ex.connection);
   exchange::Request& r = sub.request;
@@ -141,8 +152,10 @@ awaitable<Federation::Answer> Federation::ask(exchange::Exchange& ex, const Memb
   r.headers.add("Accept", "application/json, text/event-stream");
   if (!body.empty()) r.headers.add("Content-Type", "application/json");
   if (!member.session.empty()) r.headers.add(kSessionHeader, member.session);
-  if (std::string_view v = ex.request.headers.get(kVersionHeader); !v.empty()) r.headers.add(kVersionHeader, v);
-  if (std::string_view a = ex.request.headers.get("Authorization"); !a.empty()) r.headers.add("Authorization", a);
+  if (std::string_view v = ex.request.headers.get(kVersionHeader); !v.empty())
+    r.headers.add(kVersionHeader, v);
+  if (std::string_view a = ex.request.headers.get("Authorization"); !a.empty())
+    r.headers.add("Authorization", a);
   if (!body.empty()) r.body = arena.make<exchange::MemoryBody>(body);
   sub.affinity.url = member.url;
   sub.limits.deadline = ex.limits.deadline;
@@ -155,7 +168,8 @@ awaitable<Federation::Answer> Federation::ask(exchange::Exchange& ex, const Memb
     answer.url = std::string(sub.record.serviceUrl);
     std::string text;
     exchange::ReadResult read = exchange::ReadResult::Failed;
-    if (sub.response.body) read = co_await exchange::readBody(*sub.response.body, text, maxAnswerBytes_);
+    if (sub.response.body)
+      read = co_await exchange::readBody(*sub.response.body, text, maxAnswerBytes_);
     if (read == exchange::ReadResult::Complete && id) {
       for (json::value& m : messagesOf(sub.response.headers.get("Content-Type"), text)) {
         const json::object* o = m.if_object();
@@ -171,8 +185,9 @@ awaitable<Federation::Answer> Federation::ask(exchange::Exchange& ex, const Memb
   co_return answer;
 }
 
-awaitable<int> Federation::everyone(exchange::Exchange& ex, const Session& session, std::string_view method,
-                                    const std::string& body, const json::value* id) const {
+awaitable<int> Federation::everyone(exchange::Exchange& ex, const Session& session,
+                                    std::string_view method, const std::string& body,
+                                    const json::value* id) const {
   int reached = 0;
   for (const Member& m : session.members) {
     Answer a = co_await ask(ex, m, method, body, id);
@@ -193,7 +208,8 @@ awaitable<void> Federation::initialize(exchange::Exchange& ex, exchange::McpReco
     Answer a = co_await ask(ex, fresh, "POST", body, &id);
     const json::object* result = nullptr;
     if (a.message)
-      if (const json::value* r = a.message->as_object().if_contains("result")) result = r->if_object();
+      if (const json::value* r = a.message->as_object().if_contains("result"))
+        result = r->if_object();
     if (!result || a.session.empty()) {
       log::warn("MCP federation: a server did not initialize; the session goes without it",
                 {{"server", servers_[i].name}, {"status", a.status}});
@@ -205,13 +221,17 @@ awaitable<void> Federation::initialize(exchange::Exchange& ex, exchange::McpReco
         session.version = std::string(v->get_string());
     if (const json::value* caps = result->if_contains("capabilities"); caps && caps->is_object())
       for (const auto& [key, value] : caps->get_object())
-        if (key == "tools" || key == "prompts" || key == "resources" || key == "logging" || key == "completions") {
+        if (key == "tools" || key == "prompts" || key == "resources" || key == "logging" ||
+            key == "completions") {
           // The servers' notifications reach clients through the merged GET stream.
-          json::object& mine = capabilities[key].is_object() ? capabilities[key].get_object()
-                                                             : (capabilities[key] = json::object()).get_object();
+          json::object& mine = capabilities[key].is_object()
+                                   ? capabilities[key].get_object()
+                                   : (capabilities[key] = json::object()).get_object();
           if (const json::object* theirs = value.if_object())
             for (std::string_view flag : {"listChanged", "subscribe"})
-              if (const json::value* f = theirs->if_contains(flag); f && f->is_bool() && f->get_bool()) mine[flag] = true;
+              if (const json::value* f = theirs->if_contains(flag);
+                  f && f->is_bool() && f->get_bool())
+                mine[flag] = true;
         }
     if (const json::value* text = result->if_contains("instructions"); text && text->is_string()) {
       if (!instructions.empty()) instructions += "\n\n";
@@ -222,28 +242,33 @@ awaitable<void> Federation::initialize(exchange::Exchange& ex, exchange::McpReco
     replyError(ex, rec, 502, &id, kInternalError, "no federated MCP server answered initialize");
     co_return;
   }
-  json::object result{{"protocolVersion", session.version},
-                      {"capabilities", std::move(capabilities)},
-                      {"serverInfo", json::object{{"name", "causeway-federation"}, {"version", kVersion}}}};
+  json::object result{
+      {"protocolVersion", session.version},
+      {"capabilities", std::move(capabilities)},
+      {"serverInfo", json::object{{"name", "causeway-federation"}, {"version", kVersion}}}};
   if (!instructions.empty()) result["instructions"] = instructions;
   replyResult(ex, id, std::move(result));
   ex.response.headers.add(kSessionHeader, ex.arena.copy(seal(session)));
 }
 
-awaitable<void> Federation::list(exchange::Exchange& ex, exchange::McpRecord& rec, const Session& session,
-                                 const json::value& message, const PolicySet& policies) const {
+awaitable<void> Federation::list(exchange::Exchange& ex, exchange::McpRecord& rec,
+                                 const Session& session, const json::value& message,
+                                 const PolicySet& policies) const {
   const json::value& id = message.at("id");
-  const json::object* params = message.as_object().if_contains("params") ?
-                                   message.as_object().at("params").if_object() : nullptr;
+  const json::object* params = message.as_object().if_contains("params")
+                                   ? message.as_object().at("params").if_object()
+                                   : nullptr;
   const ListKind* kind = nullptr;
   for (const ListKind& k : kLists)
     if (k.method == rec.method) kind = &k;
   // The cursor: every server's own cursor, by server name; no cursor is the first page of all.
   std::optional<json::object> cursors;
-  if (const json::value* c = params ? params->if_contains("cursor") : nullptr; c && c->is_string()) {
+  if (const json::value* c = params ? params->if_contains("cursor") : nullptr;
+      c && c->is_string()) {
     std::string_view text = c->get_string();
-    std::optional<std::string> raw =
-        text.starts_with(kCursorPrefix) ? fromBase64Url(text.substr(kCursorPrefix.size())) : std::nullopt;
+    std::optional<std::string> raw = text.starts_with(kCursorPrefix)
+                                         ? fromBase64Url(text.substr(kCursorPrefix.size()))
+                                         : std::nullopt;
     boost::system::error_code ec;
     json::value v = raw ? json::parse(*raw, ec) : json::value();
     if (!raw || ec || !v.is_object()) {
@@ -267,13 +292,15 @@ awaitable<void> Federation::list(exchange::Exchange& ex, exchange::McpRecord& re
     Answer a = co_await ask(ex, m, "POST", body, &id);
     const json::object* result = nullptr;
     if (a.message)
-      if (const json::value* r = a.message->as_object().if_contains("result")) result = r->if_object();
+      if (const json::value* r = a.message->as_object().if_contains("result"))
+        result = r->if_object();
     if (!result) {
-      log::warn("MCP federation: a server's list is left out", {{"server", name}, {"method", rec.method},
-                                                                {"status", a.status}});
+      log::warn("MCP federation: a server's list is left out",
+                {{"server", name}, {"method", rec.method}, {"status", a.status}});
       continue;
     }
-    if (const json::value* entries = result->if_contains(kind->entries); entries && entries->is_array())
+    if (const json::value* entries = result->if_contains(kind->entries);
+        entries && entries->is_array())
       for (const json::value& e : entries->get_array()) {
         json::value entry = e;
         if (kind->renamed)
@@ -282,16 +309,18 @@ awaitable<void> Federation::list(exchange::Exchange& ex, exchange::McpRecord& re
               *n = name + separator_ + std::string(n->get_string());
         merged.push_back(std::move(entry));
       }
-    if (const json::value* c = result->if_contains("nextCursor"); c && c->is_string()) next[name] = *c;
+    if (const json::value* c = result->if_contains("nextCursor"); c && c->is_string())
+      next[name] = *c;
   }
   json::object result{{kind->entries, std::move(merged)}};
-  if (!next.empty()) result["nextCursor"] = std::string(kCursorPrefix) + toBase64Url(json::serialize(next));
+  if (!next.empty())
+    result["nextCursor"] = std::string(kCursorPrefix) + toBase64Url(json::serialize(next));
   if (!policies.empty()) rec.hidden += policies.filter(rec.method, result);
   replyResult(ex, id, std::move(result));
 }
 
-awaitable<void> Federation::call(exchange::Exchange& ex, exchange::McpRecord& rec, const Session& session,
-                                 const json::value& message) const {
+awaitable<void> Federation::call(exchange::Exchange& ex, exchange::McpRecord& rec,
+                                 const Session& session, const json::value& message) const {
   const json::value* id = message.as_object().if_contains("id");
   std::string_view federated = rec.name;
   const Member* owner = nullptr;
@@ -306,8 +335,9 @@ awaitable<void> Federation::call(exchange::Exchange& ex, exchange::McpRecord& re
     }
   }
   if (!owner) {
-    replyError(ex, rec, 200, id, kInvalidParams, "Unknown " + std::string(rec.method == "prompts/get" ? "prompt" : "tool") +
-                                                     ": " + std::string(federated));
+    replyError(ex, rec, 200, id, kInvalidParams,
+               "Unknown " + std::string(rec.method == "prompts/get" ? "prompt" : "tool") + ": " +
+                   std::string(federated));
     co_return;
   }
   // The request goes on as it is, with the server's own name, session and address.
@@ -317,7 +347,8 @@ awaitable<void> Federation::call(exchange::Exchange& ex, exchange::McpRecord& re
   ex.request.body = ex.arena.make<exchange::MemoryBody>(body);
   ex.request.headers.remove("Content-Length");
   ex.request.headers.removeWithTwins("Mcp-Name");  // it named the federated tool, not the server's
-  std::string_view token = ex.request.headers.get(kSessionHeader);  // the federation's, in the arena
+  std::string_view token =
+      ex.request.headers.get(kSessionHeader);  // the federation's, in the arena
   ex.request.headers.set(kSessionHeader, ex.arena.copy(owner->session));
   ex.affinity.url = ex.arena.copy(owner->url);
   co_await servers_[owner->server].service->handler()->handle(ex);
@@ -329,8 +360,8 @@ awaitable<void> Federation::call(exchange::Exchange& ex, exchange::McpRecord& re
   if (ex.response.headers.has(kSessionHeader)) ex.response.headers.set(kSessionHeader, token);
 }
 
-awaitable<void> Federation::firstThatHas(exchange::Exchange& ex, exchange::McpRecord& rec, const Session& session,
-                                         const json::value& message) const {
+awaitable<void> Federation::firstThatHas(exchange::Exchange& ex, exchange::McpRecord& rec,
+                                         const Session& session, const json::value& message) const {
   const json::value& id = message.at("id");
   std::string body = json::serialize(message);
   std::optional<json::value> lastError;
@@ -369,8 +400,10 @@ awaitable<void> Federation::listen(exchange::Exchange& ex, const Session& sessio
     r.scheme = ex.request.scheme;
     r.headers.add("Accept", "text/event-stream");
     r.headers.add(kSessionHeader, arena->copy(m.session));
-    if (std::string_view v = ex.request.headers.get(kVersionHeader); !v.empty()) r.headers.add(kVersionHeader, v);
-    if (std::string_view a = ex.request.headers.get("Authorization"); !a.empty()) r.headers.add("Authorization", a);
+    if (std::string_view v = ex.request.headers.get(kVersionHeader); !v.empty())
+      r.headers.add(kVersionHeader, v);
+    if (std::string_view a = ex.request.headers.get("Authorization"); !a.empty())
+      r.headers.add("Authorization", a);
     sub->affinity.url = arena->copy(m.url);
     co_await servers_[m.server].service->handler()->handle(*sub);
     if (sub->response.status == 200 && sub->response.body &&
@@ -388,11 +421,12 @@ awaitable<void> Federation::listen(exchange::Exchange& ex, const Session& sessio
   out.headers.clear();
   out.headers.add("Content-Type", "text/event-stream");
   out.headers.add("Cache-Control", "no-cache");
-  out.body = ex.arena.make<MergedEventStream>(std::move(streams), ex, keepAlive_, size_t(maxAnswerBytes_));
+  out.body =
+      ex.arena.make<MergedEventStream>(std::move(streams), ex, keepAlive_, size_t(maxAnswerBytes_));
 }
 
-awaitable<void> Federation::handle(exchange::Exchange& ex, exchange::McpRecord& rec, const json::value* message,
-                                   const PolicySet& policies) const {
+awaitable<void> Federation::handle(exchange::Exchange& ex, exchange::McpRecord& rec,
+                                   const json::value* message, const PolicySet& policies) const {
   std::optional<Session> session;
   if (std::string_view token = ex.request.headers.get(kSessionHeader); !token.empty()) {
     session = open(token);
@@ -429,8 +463,9 @@ awaitable<void> Federation::handle(exchange::Exchange& ex, exchange::McpRecord& 
   const json::object& o = message->get_object();
   const json::value* id = o.if_contains("id");
   if (rec.method.empty()) {
-    replyError(ex, rec, 400, id, kInvalidRequest,
-               "Invalid Request: answers to a server's requests are not carried through a federation");
+    replyError(
+        ex, rec, 400, id, kInvalidRequest,
+        "Invalid Request: answers to a server's requests are not carried through a federation");
     co_return;
   }
   if (rec.method == "initialize") {
@@ -466,10 +501,12 @@ awaitable<void> Federation::handle(exchange::Exchange& ex, exchange::McpRecord& 
     co_await list(ex, rec, *session, *message, policies);
   } else if (method == "tools/call" || method == "prompts/get") {
     co_await call(ex, rec, *session, *message);
-  } else if (method == "resources/read" || method == "resources/subscribe" || method == "resources/unsubscribe") {
+  } else if (method == "resources/read" || method == "resources/subscribe" ||
+             method == "resources/unsubscribe") {
     co_await firstThatHas(ex, rec, *session, *message);
   } else {
-    replyError(ex, rec, 200, id, kMethodNotFound, "Method not found through the federation: " + method);
+    replyError(ex, rec, 200, id, kMethodNotFound,
+               "Method not found through the federation: " + method);
   }
 }
 

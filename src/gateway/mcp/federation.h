@@ -19,7 +19,6 @@
 #pragma once
 
 #include <boost/json/value.hpp>
-
 #include <chrono>
 #include <memory>
 #include <string>
@@ -40,15 +39,16 @@ class Federation {
     exchange::ServiceRefPtr service;
   };
 
-  Federation(std::vector<Server> servers, std::string separator, std::shared_ptr<const SessionSealer> sealer,
-             int64_t maxAnswerBytes, std::chrono::nanoseconds keepAlive)
+  Federation(std::vector<Server> servers, std::string separator,
+             std::shared_ptr<const SessionSealer> sealer, int64_t maxAnswerBytes,
+             std::chrono::nanoseconds keepAlive)
       : servers_(std::move(servers)), separator_(std::move(separator)), sealer_(std::move(sealer)),
         maxAnswerBytes_(maxAnswerBytes), keepAlive_(keepAlive) {}
 
   // Serves one request of the federated endpoint. `message`: the POST's JSON-RPC message, already
   // checked (null for GET and DELETE).
-  awaitable<void> handle(exchange::Exchange& ex, exchange::McpRecord& rec, const boost::json::value* message,
-                         const PolicySet& policies) const;
+  awaitable<void> handle(exchange::Exchange& ex, exchange::McpRecord& rec,
+                         const boost::json::value* message, const PolicySet& policies) const;
 
   struct Member {
     size_t server = 0;    // index into servers_
@@ -65,13 +65,14 @@ class Federation {
   awaitable<Answer> ask(exchange::Exchange& ex, const Member& member, std::string_view method,
                         const std::string& body, const boost::json::value* id) const;
   awaitable<void> listen(exchange::Exchange& ex, const Session& session) const;
-  awaitable<void> initialize(exchange::Exchange& ex, exchange::McpRecord& rec, const boost::json::value& message) const;
+  awaitable<void> initialize(exchange::Exchange& ex, exchange::McpRecord& rec,
+                             const boost::json::value& message) const;
   awaitable<void> list(exchange::Exchange& ex, exchange::McpRecord& rec, const Session& session,
                        const boost::json::value& message, const PolicySet& policies) const;
   awaitable<void> call(exchange::Exchange& ex, exchange::McpRecord& rec, const Session& session,
                        const boost::json::value& message) const;
-  awaitable<void> firstThatHas(exchange::Exchange& ex, exchange::McpRecord& rec, const Session& session,
-                               const boost::json::value& message) const;
+  awaitable<void> firstThatHas(exchange::Exchange& ex, exchange::McpRecord& rec,
+                               const Session& session, const boost::json::value& message) const;
   awaitable<int> everyone(exchange::Exchange& ex, const Session& session, std::string_view method,
                           const std::string& body, const boost::json::value* id) const;
   std::string seal(const Session& session) const;

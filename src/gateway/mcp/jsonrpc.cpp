@@ -17,8 +17,8 @@ void replyJson(exchange::Exchange& ex, int status, std::string body) {
 
 }  // namespace
 
-void replyError(exchange::Exchange& ex, exchange::McpRecord& rec, int status, const boost::json::value* id, int code,
-                std::string message) {
+void replyError(exchange::Exchange& ex, exchange::McpRecord& rec, int status,
+                const boost::json::value* id, int code, std::string message) {
   boost::json::object error;
   error["code"] = code;
   error["message"] = message;

@@ -5,7 +5,6 @@
 
 #include <boost/json/parse_options.hpp>
 #include <boost/json/value.hpp>
-
 #include <string>
 
 #include "exchange/exchange.h"
@@ -34,8 +33,8 @@ inline boost::json::parse_options jsonOptions() {
 }
 
 // Answers with a JSON-RPC error (id null when `id` is null or absent) as application/json.
-void replyError(exchange::Exchange& ex, exchange::McpRecord& rec, int status, const boost::json::value* id, int code,
-                std::string message);
+void replyError(exchange::Exchange& ex, exchange::McpRecord& rec, int status,
+                const boost::json::value* id, int code, std::string message);
 // Answers a request with `result` (HTTP 200, application/json).
 void replyResult(exchange::Exchange& ex, const boost::json::value& id, boost::json::value result);
 

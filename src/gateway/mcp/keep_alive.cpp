@@ -1,14 +1,13 @@
 #include "gateway/mcp/keep_alive.h"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
-
 #include <optional>
 
 namespace causeway::gateway::mcp {
 
 // What the reading task hands over: one piece of the server's stream, copied.
 struct KeepAliveStream::Shared {
-  std::optional<asio::steady_timer> signal;  // cancelled when a piece is ready (a wake-up)
+  std::optional<asio::steady_timer> signal;     // cancelled when a piece is ready (a wake-up)
   std::optional<asio::steady_timer> abandoned;  // cancelled when the client is gone
   std::string data;
   bool last = false;
@@ -19,7 +18,8 @@ struct KeepAliveStream::Shared {
 namespace {
 
 // Reads one piece of the server's stream into `shared` and wakes the reader.
-awaitable<void> readOnce(exchange::BodySource* upstream, std::shared_ptr<KeepAliveStream::Shared> shared) {
+awaitable<void> readOnce(exchange::BodySource* upstream,
+                         std::shared_ptr<KeepAliveStream::Shared> shared) {
   using namespace asio::experimental::awaitable_operators;
   shared->abandoned->expires_at(asio::steady_timer::time_point::max());
   auto first = co_await (upstream->read() || shared->abandoned->async_wait(nothrow));

@@ -24,7 +24,8 @@ namespace causeway::gateway::mcp {
 
 class KeepAliveStream final : public exchange::BodySource, public io::Abandonable {
  public:
-  KeepAliveStream(exchange::BodySource* upstream, exchange::Exchange& ex, std::chrono::nanoseconds interval);
+  KeepAliveStream(exchange::BodySource* upstream, exchange::Exchange& ex,
+                  std::chrono::nanoseconds interval);
   awaitable<exchange::BodyChunk> read() override;
   bool finished() const override { return done_; }
   const http::Headers* trailers() const override { return upstream_->trailers(); }
@@ -38,8 +39,8 @@ class KeepAliveStream final : public exchange::BodySource, public io::Abandonabl
   std::chrono::nanoseconds interval_;
   std::shared_ptr<Shared> shared_;
   std::string out_;
-  bool reading_ = false;   // a read of the server's stream is under way
-  bool boundary_ = true;   // what went to the client so far ends between events
+  bool reading_ = false;  // a read of the server's stream is under way
+  bool boundary_ = true;  // what went to the client so far ends between events
   bool done_ = false;
 };
 

@@ -1,8 +1,7 @@
 #include "gateway/mcp/list_filter.h"
 
-#include <boost/json.hpp>
-
 #include <algorithm>
+#include <boost/json.hpp>
 
 #include "gateway/mcp/jsonrpc.h"
 
@@ -10,7 +9,8 @@ namespace causeway::gateway::mcp {
 namespace {
 
 // Filters the result of one message; NotAnswer when it has none.
-ListAnswer filterOne(boost::json::value& v, std::string_view method, const PolicySet& policies, int& hidden) {
+ListAnswer filterOne(boost::json::value& v, std::string_view method, const PolicySet& policies,
+                     int& hidden) {
   boost::json::object* o = v.if_object();
   if (!o) return ListAnswer::Unreadable;
   if (o->contains("method")) return ListAnswer::NotAnswer;  // the server's notification or request
@@ -23,8 +23,8 @@ ListAnswer filterOne(boost::json::value& v, std::string_view method, const Polic
 
 }  // namespace
 
-ListAnswer filterListAnswer(std::string_view message, std::string_view method, const PolicySet& policies,
-                            int& hidden, std::string& out) {
+ListAnswer filterListAnswer(std::string_view message, std::string_view method,
+                            const PolicySet& policies, int& hidden, std::string& out) {
   boost::system::error_code ec;
   boost::json::value v = boost::json::parse(message, ec, {}, jsonOptions());
   if (ec) return ListAnswer::Unreadable;
@@ -42,9 +42,11 @@ ListAnswer filterListAnswer(std::string_view message, std::string_view method, c
   return answer;
 }
 
-SseListFilter::SseListFilter(exchange::BodySource* upstream, const PolicySet& policies, std::string_view method,
-                             exchange::McpRecord& record, size_t maxEventBytes)
-    : upstream_(upstream), policies_(policies), method_(method), record_(record), maxEventBytes_(maxEventBytes) {}
+SseListFilter::SseListFilter(exchange::BodySource* upstream, const PolicySet& policies,
+                             std::string_view method, exchange::McpRecord& record,
+                             size_t maxEventBytes)
+    : upstream_(upstream), policies_(policies), method_(method), record_(record),
+      maxEventBytes_(maxEventBytes) {}
 
 awaitable<exchange::BodyChunk> SseListFilter::read() {
   out_.clear();
@@ -58,7 +60,8 @@ awaitable<exchange::BodyChunk> SseListFilter::read() {
     }
     in_.append(chunk.data);
     takeEvents(chunk.last);
-    if (broken_ || (!chunk.last && in_.size() > maxEventBytes_)) co_return exchange::BodyChunk{{}, false, true};
+    if (broken_ || (!chunk.last && in_.size() > maxEventBytes_))
+      co_return exchange::BodyChunk{{}, false, true};
     if (chunk.last) {
       done_ = true;
       co_return exchange::BodyChunk{out_, true, false};
@@ -106,7 +109,8 @@ void SseListFilter::emit(std::string_view event) {
   size_t pos = 0;
   while (pos < event.size()) {
     size_t nl = event.find('\n', pos);
-    std::string_view line = event.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    std::string_view line =
+        event.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
     pos = nl == std::string_view::npos ? event.size() : nl + 1;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty()) continue;
@@ -127,14 +131,14 @@ void SseListFilter::emit(std::string_view event) {
   int hidden = 0;
   std::string rewritten;
   switch (filterListAnswer(data, method_, policies_, hidden, rewritten)) {
-    case ListAnswer::NotAnswer:
-      out_ += event;
-      return;
-    case ListAnswer::Unreadable:
-      broken_ = true;
-      return;
-    case ListAnswer::Filtered:
-      break;
+  case ListAnswer::NotAnswer:
+    out_ += event;
+    return;
+  case ListAnswer::Unreadable:
+    broken_ = true;
+    return;
+  case ListAnswer::Filtered:
+    break;
   }
   answered_ = true;
   record_.hidden += hidden;

@@ -25,8 +25,8 @@ enum class ListAnswer {
 };
 
 // Judges one JSON-RPC message (or batch) of the answer to the list request `method`.
-ListAnswer filterListAnswer(std::string_view message, std::string_view method, const PolicySet& policies,
-                            int& hidden, std::string& out);
+ListAnswer filterListAnswer(std::string_view message, std::string_view method,
+                            const PolicySet& policies, int& hidden, std::string& out);
 
 class SseListFilter final : public exchange::BodySource {
  public:
@@ -45,9 +45,9 @@ class SseListFilter final : public exchange::BodySource {
   std::string method_;
   exchange::McpRecord& record_;
   size_t maxEventBytes_;
-  std::string in_;   // bytes of events not complete yet
+  std::string in_;      // bytes of events not complete yet
   size_t scanned_ = 0;  // how far in_ was searched for an event's end
-  std::string out_;  // what the next read hands on
+  std::string out_;     // what the next read hands on
   bool done_ = false;
   bool answered_ = false;  // the list's answer went by: the rest passes untouched
   bool broken_ = false;    // an event that cannot be read: the stream is cut

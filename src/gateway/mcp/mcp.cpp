@@ -17,17 +17,16 @@
 //  6. on the way back, seals a new session's id, marks event streams X-Accel-Buffering: no,
 //     exposes Mcp-Session-Id to browsers, and filters list answers (list_filter.h).
 // Streams pass through as they arrive: only a list answer is ever parsed.
-#include <boost/json.hpp>
 #include <openssl/sha.h>
-
-#include <cctype>
-#include <cmath>
-#include <memory>
-#include <unordered_map>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/json.hpp>
+#include <cctype>
+#include <cmath>
+#include <memory>
+#include <unordered_map>
 
 #include "config/duration.h"
 #include "core/bytes.h"
@@ -120,7 +119,7 @@ struct Options {
   std::string sessionSecret;
   std::vector<std::string> allowedOrigins;
   std::vector<RateLimitOptions> rateLimits;
-  config::Duration callTimeout{};  // 0: none
+  config::Duration callTimeout{};                               // 0: none
   config::Duration streamKeepAlive = std::chrono::seconds(15);  // 0: no keep-alive comments
   std::optional<FederationOptions> federation;
   static void describe(auto& self, auto& v) {
@@ -159,16 +158,19 @@ struct Compiled {
 std::string_view nameSource(std::string_view method) {
   if (method == "tools/call" || method == "prompts/get") return "name";
   if (method == "resources/read") return "uri";
-  if (method == "tasks/get" || method == "tasks/update" || method == "tasks/cancel") return "taskId";
+  if (method == "tasks/get" || method == "tasks/update" || method == "tasks/cancel")
+    return "taskId";
   return {};
 }
 
 // A mirrored header's value: as sent, or decoded from MCP's `=?base64?…?=` form.
 std::optional<std::string> headerValue(std::string_view raw) {
   constexpr std::string_view kOpen = "=?base64?", kClose = "?=";
-  if (raw.size() >= kOpen.size() + kClose.size() && raw.starts_with(kOpen) && raw.ends_with(kClose)) {
+  if (raw.size() >= kOpen.size() + kClose.size() && raw.starts_with(kOpen) &&
+      raw.ends_with(kClose)) {
     std::string out;
-    if (!base64Decode(raw.substr(kOpen.size(), raw.size() - kOpen.size() - kClose.size()), out)) return std::nullopt;
+    if (!base64Decode(raw.substr(kOpen.size(), raw.size() - kOpen.size() - kClose.size()), out))
+      return std::nullopt;
     return out;
   }
   return std::string(raw);
@@ -194,13 +196,12 @@ std::string_view idText(Exchange& ex, const boost::json::value* id) {
   return ex.arena.copy(boost::json::serialize(*id));
 }
 
-
 // What a call's cancellation needs once its exchange is gone.
 struct CallOnServer {
   std::string serverUrl;
-  std::string session;          // the server's own id
+  std::string session;  // the server's own id
   std::string protocolVersion;
-  std::string requestId;        // JSON text
+  std::string requestId;  // JSON text
   std::string path;
   std::string authority;
   std::string authorization;
@@ -211,8 +212,9 @@ struct CallOnServer {
 // callTimeout expired) keeps running on the server unless told: POSTs notifications/cancelled
 // for it on its session, to the server that holds the session, through the rest of the chain.
 // In the background, bounded by 5 s; the answer is dropped.
-void cancelOnServer(HandlerPtr next, exchange::WorkerContext& worker, const exchange::ConnectionInfo& connection,
-                    CallOnServer call, std::string_view reason) {
+void cancelOnServer(HandlerPtr next, exchange::WorkerContext& worker,
+                    const exchange::ConnectionInfo& connection, CallOnServer call,
+                    std::string_view reason) {
   exchange::ConnectionInfo conn = connection;
   // The downstream connection may be gone by now: nothing of it that it owns is kept.
   conn.entryPoint = nullptr;
@@ -220,8 +222,8 @@ void cancelOnServer(HandlerPtr next, exchange::WorkerContext& worker, const exch
   conn.tlsStore = nullptr;
   conn.peerCertificate = nullptr;
   conn.peerChain = nullptr;
-  auto run = [](HandlerPtr next, exchange::WorkerContext& worker, exchange::ConnectionInfo conn, CallOnServer call,
-                std::string reason) -> awaitable<void> {
+  auto run = [](HandlerPtr next, exchange::WorkerContext& worker, exchange::ConnectionInfo conn,
+                CallOnServer call, std::string reason) -> awaitable<void> {
     Arena arena;
     Exchange sub(worker, arena, conn);
     exchange::Request& r = sub.request;
@@ -235,8 +237,10 @@ void cancelOnServer(HandlerPtr next, exchange::WorkerContext& worker, const exch
     if (!call.protocolVersion.empty()) r.headers.add(kVersionHeader, call.protocolVersion);
     if (!call.authorization.empty()) r.headers.add("Authorization", call.authorization);
     if (!call.cookie.empty()) r.headers.add("Cookie", call.cookie);
-    std::string body = R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":)" +
-                       call.requestId + R"(,"reason":)" + boost::json::serialize(boost::json::value(reason)) + "}}";
+    std::string body =
+        R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":)" +
+        call.requestId + R"(,"reason":)" + boost::json::serialize(boost::json::value(reason)) +
+        "}}";
     r.body = arena.make<exchange::MemoryBody>(body);
     sub.affinity.url = call.serverUrl;
     sub.limits.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
@@ -246,10 +250,13 @@ void cancelOnServer(HandlerPtr next, exchange::WorkerContext& worker, const exch
     } catch (...) {
     }
     co_await sub.background.join();
-    log::debug("MCP call cancelled on its server", {{"server", call.serverUrl}, {"requestId", call.requestId}});
+    log::debug("MCP call cancelled on its server",
+               {{"server", call.serverUrl}, {"requestId", call.requestId}});
   };
-  asio::co_spawn(worker.io(), run(std::move(next), worker, std::move(conn), std::move(call), std::string(reason)),
-                 asio::detached);
+  asio::co_spawn(
+      worker.io(),
+      run(std::move(next), worker, std::move(conn), std::move(call), std::string(reason)),
+      asio::detached);
 }
 
 // A streamed answer to a call: when it is dropped before its end (the client left, the
@@ -258,9 +265,11 @@ class CancelUnfinished final : public exchange::BodySource {
  public:
   CancelUnfinished(exchange::BodySource* inner, HandlerPtr next, exchange::WorkerContext& worker,
                    const exchange::ConnectionInfo& connection, CallOnServer call)
-      : inner_(inner), next_(std::move(next)), worker_(worker), connection_(connection), call_(std::move(call)) {}
+      : inner_(inner), next_(std::move(next)), worker_(worker), connection_(connection),
+        call_(std::move(call)) {}
   ~CancelUnfinished() override {
-    if (!inner_->finished() && !ended_) cancelOnServer(next_, worker_, connection_, std::move(call_), "the client's stream closed");
+    if (!inner_->finished() && !ended_)
+      cancelOnServer(next_, worker_, connection_, std::move(call_), "the client's stream closed");
   }
   awaitable<exchange::BodyChunk> read() override {
     exchange::BodyChunk chunk = co_await inner_->read();
@@ -285,7 +294,8 @@ class McpGateway final : public Handler {
       : c_(c), next_(std::move(next)), router_(context.routerName),
         sessionCaches_(std::make_unique<SessionCache[]>(std::max(context.workers, 1u))),
         workers_(std::max(context.workers, 1u)) {
-    for (const RateLimit& limit : c_.rateLimits) buckets_.push_back(std::make_unique<limits::BucketTable>(limit.params));
+    for (const RateLimit& limit : c_.rateLimits)
+      buckets_.push_back(std::make_unique<limits::BucketTable>(limit.params));
   }
 
   awaitable<void> handle(Exchange& ex) const override {
@@ -293,10 +303,11 @@ class McpGateway final : public Handler {
     ex.record.mcp = rec;
     rec->protocolVersion = ex.request.headers.get(kVersionHeader);
 
-    if (ex.request.method != "POST" && ex.request.method != "GET" && ex.request.method != "DELETE" &&
-        ex.request.method != "OPTIONS") {
+    if (ex.request.method != "POST" && ex.request.method != "GET" &&
+        ex.request.method != "DELETE" && ex.request.method != "OPTIONS") {
       // Streamable HTTP has no other method: none reaches a server unchecked.
-      reply(ex, *rec, 405, nullptr, kInvalidRequest, "Method not allowed: MCP uses POST, GET and DELETE");
+      reply(ex, *rec, 405, nullptr, kInvalidRequest,
+            "Method not allowed: MCP uses POST, GET and DELETE");
       ex.response.headers.add("Allow", "POST, GET, DELETE, OPTIONS");
       co_return;
     }
@@ -304,16 +315,16 @@ class McpGateway final : public Handler {
     // one than the gateway checked.
     for (std::string_view h : {kSessionHeader, kVersionHeader, kMethodHeader, kNameHeader})
       if (ex.request.headers.count(h) > 1) {
-        reply(ex, *rec, 400, nullptr, kHeaderMismatch, "Header mismatch: " + std::string(h) + " is repeated");
+        reply(ex, *rec, 400, nullptr, kHeaderMismatch,
+              "Header mismatch: " + std::string(h) + " is repeated");
         co_return;
       }
     std::string_view origin = ex.request.headers.get("Origin");
     if (!origin.empty() && !originAllowed(ex, origin)) {
-      log::info("MCP request refused: Origin not allowed", {{"router", router_}, {"origin", origin}});
-      {
-        reply(ex, *rec, 403, nullptr, kOriginRefused, "Origin not allowed");
-        co_return;
-      }
+      log::info("MCP request refused: Origin not allowed",
+                {{"router", router_}, {"origin", origin}});
+      reply(ex, *rec, 403, nullptr, kOriginRefused, "Origin not allowed");
+      co_return;
     }
 
     // The client's session: open it and pin the request to the server that holds it.
@@ -336,19 +347,19 @@ class McpGateway final : public Handler {
       rec->sessionId = fingerprint(ex, session);
     }
 
-    boost::json::value id;  // the request's id (null: none), to find its answer
+    boost::json::value id;       // the request's id (null: none), to find its answer
     boost::json::value message;  // a POST's JSON-RPC message
     std::string_view listMethod;
     if (ex.request.method == "POST") {
       auto* body = ex.arena.make<std::string>();
       if (ex.request.body) {
-        exchange::ReadResult read = co_await exchange::readBody(*ex.request.body, *body, c_.maxRequestBodySize);
-        if (read == exchange::ReadResult::TooLarge)
-          {
-        reply(ex, *rec, 413, nullptr, kInvalidRequest,
-                          "request body larger than " + std::to_string(c_.maxRequestBodySize) + " bytes");
-        co_return;
-      }
+        exchange::ReadResult read =
+            co_await exchange::readBody(*ex.request.body, *body, c_.maxRequestBodySize);
+        if (read == exchange::ReadResult::TooLarge) {
+          reply(ex, *rec, 413, nullptr, kInvalidRequest,
+                "request body larger than " + std::to_string(c_.maxRequestBodySize) + " bytes");
+          co_return;
+        }
         if (read == exchange::ReadResult::Failed) {
           ex.record.errorDetail = "request body broke off";
           ex.response.status = 400;
@@ -363,10 +374,9 @@ class McpGateway final : public Handler {
         reply(ex, *rec, 400, nullptr, kParseError, "Parse error: the body is not JSON");
         co_return;
       }
-      if (message.is_array())
-        {
+      if (message.is_array()) {
         reply(ex, *rec, 400, nullptr, kInvalidRequest,
-                        "Invalid Request: batches are not accepted; send one JSON-RPC message per request");
+              "Invalid Request: batches are not accepted; send one JSON-RPC message per request");
         co_return;
       }
       std::string problem;
@@ -374,8 +384,10 @@ class McpGateway final : public Handler {
       const boost::json::value* methodValue = o ? o->if_contains("method") : nullptr;
       const boost::json::value* idValue = o ? o->if_contains("id") : nullptr;
       const boost::json::value* params = o ? o->if_contains("params") : nullptr;
-      if (!o) problem = "not a JSON-RPC message";
-      else if (const boost::json::value* v = o->if_contains("jsonrpc"); !v || !v->is_string() || v->get_string() != "2.0")
+      if (!o)
+        problem = "not a JSON-RPC message";
+      else if (const boost::json::value* v = o->if_contains("jsonrpc");
+               !v || !v->is_string() || v->get_string() != "2.0")
         problem = "\"jsonrpc\" must be \"2.0\"";
       else if (idValue && !idValue->is_string() && !idValue->is_int64() && !idValue->is_uint64())
         problem = "\"id\" must be a string or an integer";
@@ -402,38 +414,45 @@ class McpGateway final : public Handler {
         std::string_view source = nameSource(method);
         const boost::json::value* nameValue = nullptr;
         if (params && params->is_object()) {
-          nameValue = params->get_object().if_contains(source.empty() ? std::string_view("name") : source);
-          if (nameValue && nameValue->is_string()) rec->name = ex.arena.copy(nameValue->get_string());
-          if (const boost::json::value* meta = params->get_object().if_contains("_meta"); meta && meta->is_object())
-            if (const boost::json::value* v = meta->get_object().if_contains(kVersionMeta); v && v->is_string()) {
-              if (rec->protocolVersion.empty()) rec->protocolVersion = ex.arena.copy(v->get_string());
-              else if (rec->protocolVersion != v->get_string())
-                {
-        mismatch(ex, *rec, idValue, "MCP-Protocol-Version differs from the body's protocol version");
-        co_return;
-      }
+          nameValue =
+              params->get_object().if_contains(source.empty() ? std::string_view("name") : source);
+          if (nameValue && nameValue->is_string())
+            rec->name = ex.arena.copy(nameValue->get_string());
+          if (const boost::json::value* meta = params->get_object().if_contains("_meta");
+              meta && meta->is_object())
+            if (const boost::json::value* v = meta->get_object().if_contains(kVersionMeta);
+                v && v->is_string()) {
+              if (rec->protocolVersion.empty())
+                rec->protocolVersion = ex.arena.copy(v->get_string());
+              else if (rec->protocolVersion != v->get_string()) {
+                mismatch(ex, *rec, idValue,
+                         "MCP-Protocol-Version differs from the body's protocol version");
+                co_return;
+              }
             }
         }
-        if (!source.empty() && (!nameValue || !nameValue->is_string() ||
-                                nameValue->get_string().empty() || nameValue->get_string().size() > kMaxNameBytes)) {
+        if (!source.empty() &&
+            (!nameValue || !nameValue->is_string() || nameValue->get_string().empty() ||
+             nameValue->get_string().size() > kMaxNameBytes)) {
           // What the policies, the limits and the logs key on must be one plain string.
           reply(ex, *rec, 400, idValue, kInvalidParams,
                 "Invalid params: " + std::string(method) + " needs params." + std::string(source) +
                     ", a string of 1 to " + std::to_string(kMaxNameBytes) + " bytes");
           co_return;
         }
-        if (std::string why = checkMirrors(ex, method, idValue != nullptr, source, nameValue); !why.empty())
-          {
-        mismatch(ex, *rec, idValue, why);
-        co_return;
-      }
+        if (std::string why = checkMirrors(ex, method, idValue != nullptr, source, nameValue);
+            !why.empty()) {
+          mismatch(ex, *rec, idValue, why);
+          co_return;
+        }
 
         if (!c_.policies.empty()) {
           Decision d = c_.policies.decide(method, params);
           if (d.rule != Decision::kPassed) {
             rec->decision = d.allow ? "allow" : "deny";
-            rec->rule = d.rule == Decision::kDefault ? std::string_view("defaultAction")
-                                                     : ex.arena.copy("policies[" + std::to_string(d.rule) + "]");
+            rec->rule = d.rule == Decision::kDefault
+                            ? std::string_view("defaultAction")
+                            : ex.arena.copy("policies[" + std::to_string(d.rule) + "]");
           }
           if (!d.allow) {
             log::info("MCP call denied by policy", {{"router", router_},
@@ -443,20 +462,19 @@ class McpGateway final : public Handler {
                                                     {"client", ex.connection.peerIpText}});
             ex.record.errorDetail = "denied by MCP policy";
             if (!idValue) {
-        reply(ex, *rec, 403, nullptr, kForbidden, "Forbidden by policy");
-        co_return;
-      }
-            {
-        reply(ex, *rec, 200, idValue, kForbidden,
-                            "Forbidden: " + std::string(method) +
-                                (rec->name.empty() ? std::string() : " " + std::string(rec->name)) +
-                                " is not allowed by the gateway's policy");
-        co_return;
-      }
+              reply(ex, *rec, 403, nullptr, kForbidden, "Forbidden by policy");
+              co_return;
+            }
+            reply(ex, *rec, 200, idValue, kForbidden,
+                  "Forbidden: " + std::string(method) +
+                      (rec->name.empty() ? std::string() : " " + std::string(rec->name)) +
+                      " is not allowed by the gateway's policy");
+            co_return;
           }
           if (idValue && PolicySet::isList(method)) {
             listMethod = rec->method;
-            ex.request.headers.removeWithTwins("Accept-Encoding");  // the answer must be readable to filter it
+            // The answer must be readable to filter it.
+            ex.request.headers.removeWithTwins("Accept-Encoding");
           }
         }
         if (idValue && !c_.rateLimits.empty()) {
@@ -464,12 +482,14 @@ class McpGateway final : public Handler {
           if (wait.count() < 0) co_return;
         }
         if (idValue && c_.callTimeout.count() > 0)
-          ex.limits.deadline = std::min(ex.limits.deadline, std::chrono::steady_clock::now() + c_.callTimeout);
+          ex.limits.deadline =
+              std::min(ex.limits.deadline, std::chrono::steady_clock::now() + c_.callTimeout);
       }
     }
 
     if (c_.federation) {
-      co_await c_.federation->handle(ex, *rec, message.is_object() ? &message : nullptr, c_.policies);
+      co_await c_.federation->handle(ex, *rec, message.is_object() ? &message : nullptr,
+                                     c_.policies);
       if (ex.response.status == 504 && !rec->method.empty() && c_.callTimeout.count() > 0 &&
           std::chrono::steady_clock::now() >= ex.limits.deadline) {
         reply(ex, *rec, 504, id.is_null() ? nullptr : &id, kTimedOut,
@@ -477,14 +497,16 @@ class McpGateway final : public Handler {
         ex.limits.deadline = std::chrono::steady_clock::time_point::max();
         co_return;
       }
-      if (std::string_view given = ex.response.headers.get(kSessionHeader); !given.empty() && rec->sessionId.empty())
+      if (std::string_view given = ex.response.headers.get(kSessionHeader);
+          !given.empty() && rec->sessionId.empty())
         rec->sessionId = fingerprint(ex, given);
       if (!origin.empty()) exposeSessionHeader(ex);
       if (istartsWith(ex.response.headers.get("Content-Type"), "text/event-stream")) {
         ex.response.headers.set("X-Accel-Buffering", "no");
         if (c_.streamKeepAlive.count() > 0 && ex.response.body && ex.response.status == 200 &&
             ex.request.method == "POST") {  // the merged GET stream keeps itself alive
-          ex.response.body = ex.arena.make<KeepAliveStream>(ex.response.body, ex, c_.streamKeepAlive);
+          ex.response.body =
+              ex.arena.make<KeepAliveStream>(ex.response.body, ex, c_.streamKeepAlive);
           ex.response.headers.remove("Content-Length");
         }
       }
@@ -494,23 +516,26 @@ class McpGateway final : public Handler {
 
     if (ex.affinity.missed) {
       // The server that held the session is gone: the session is, too.
-      reply(ex, *rec, 404, nullptr, kSessionNotFound, "Session not found (its server is not available)");
+      reply(ex, *rec, 404, nullptr, kSessionNotFound,
+            "Session not found (its server is not available)");
       co_return;
     }
     // A call in a session whose answer will not be read: tell its server (2026-07-28 servers
     // have no sessions; for them the closed connection is the cancellation).
-    bool cancellable = !upstreamSession.empty() && !rec->requestId.empty() && !ex.record.serviceUrl.empty() &&
-                       rec->method != "initialize";
+    bool cancellable = !upstreamSession.empty() && !rec->requestId.empty() &&
+                       !ex.record.serviceUrl.empty() && rec->method != "initialize";
     if (cancellable && ex.record.originStatus == 0 && !ex.record.networkError &&
         (ex.record.clientGone || ex.limits.timedOut || ex.response.status == 504)) {
-      cancelOnServer(next_, ex.worker, ex.connection, callOnServer(ex, upstreamSession, id), "the client's request ended");
+      cancelOnServer(next_, ex.worker, ex.connection, callOnServer(ex, upstreamSession, id),
+                     "the client's request ended");
       cancellable = false;
     }
     if (ex.response.status == 504 && !rec->method.empty() && c_.callTimeout.count() > 0 &&
         std::chrono::steady_clock::now() >= ex.limits.deadline) {
       reply(ex, *rec, 504, id.is_null() ? nullptr : &id, kTimedOut,
             "Request timed out: no answer from the server within the gateway's callTimeout");
-      ex.limits.deadline = std::chrono::steady_clock::time_point::max();  // the error itself may be written
+      ex.limits.deadline =
+          std::chrono::steady_clock::time_point::max();  // the error itself may be written
       co_return;
     }
     exchange::Response& r = ex.response;
@@ -533,16 +558,19 @@ class McpGateway final : public Handler {
       // A list answer is passed on filtered or not at all.
       std::string_view encoding = r.headers.get("Content-Encoding");
       if (!encoding.empty() && !iequals(encoding, "identity")) {
-        reply(ex, *rec, 502, &id, kInternalError, "the server's list answer is compressed and cannot be filtered");
+        reply(ex, *rec, 502, &id, kInternalError,
+              "the server's list answer is compressed and cannot be filtered");
         co_return;
       }
       if (stream) {
-        r.body = ex.arena.make<SseListFilter>(r.body, c_.policies, listMethod, *rec, size_t(c_.maxResponseBodySize));
+        r.body = ex.arena.make<SseListFilter>(r.body, c_.policies, listMethod, *rec,
+                                              size_t(c_.maxResponseBodySize));
         r.headers.remove("Content-Length");
       } else if (istartsWith(type, "application/json")) {
         co_await filterJson(ex, *rec, id, listMethod);
       } else {
-        reply(ex, *rec, 502, &id, kInternalError, "the server's list answer is neither JSON nor an event stream");
+        reply(ex, *rec, 502, &id, kInternalError,
+              "the server's list answer is neither JSON nor an event stream");
         co_return;
       }
     }
@@ -570,15 +598,17 @@ class McpGateway final : public Handler {
     size_t scheme = lower.find("://");
     if (scheme == std::string::npos) return false;
     std::string_view host = std::string_view(lower).substr(scheme + 3);
-    if (host.starts_with("[::1]")) host = "[::1]";
-    else host = host.substr(0, host.find(':'));
+    if (host.starts_with("[::1]"))
+      host = "[::1]";
+    else
+      host = host.substr(0, host.find(':'));
     return host == "localhost" || host == "127.0.0.1" || host == "[::1]";
   }
 
   // Mcp-Method and Mcp-Name must say what the body says; from 2026-07-28 on, requests must send
   // them. Returns why not, or "".
-  std::string checkMirrors(Exchange& ex, std::string_view method, bool request, std::string_view source,
-                           const boost::json::value* nameValue) const {
+  std::string checkMirrors(Exchange& ex, std::string_view method, bool request,
+                           std::string_view source, const boost::json::value* nameValue) const {
     const http::HeaderField* methodHeader = ex.request.headers.find(kMethodHeader);
     const http::HeaderField* nameHeader = ex.request.headers.find(kNameHeader);
     std::string_view version = ex.request.headers.get(kVersionHeader);
@@ -594,14 +624,17 @@ class McpGateway final : public Handler {
     if (nameValue && nameValue->is_string()) bodyName = std::string(nameValue->get_string());
     if (nameHeader) {
       auto v = headerValue(nameHeader->value);
-      if (!v || *v != bodyName) return "Mcp-Name does not match the body's params." + std::string(source);
+      if (!v || *v != bodyName)
+        return "Mcp-Name does not match the body's params." + std::string(source);
     } else if (required) {
-      return "Mcp-Name is required for " + std::string(method) + " from protocol revision 2026-07-28";
+      return "Mcp-Name is required for " + std::string(method) +
+             " from protocol revision 2026-07-28";
     }
     return {};
   }
 
-  static CallOnServer callOnServer(const Exchange& ex, std::string_view upstreamSession, const boost::json::value& id) {
+  static CallOnServer callOnServer(const Exchange& ex, std::string_view upstreamSession,
+                                   const boost::json::value& id) {
     return CallOnServer{std::string(ex.record.serviceUrl),
                         std::string(upstreamSession),
                         std::string(ex.request.headers.get(kVersionHeader)),
@@ -620,13 +653,15 @@ class McpGateway final : public Handler {
     limits::Nanos longest{0};
     for (size_t i = 0; i < c_.rateLimits.size(); ++i) {
       const RateLimit& limit = c_.rateLimits[i];
-      bool applies = limit.match ? PolicySet::matches(*limit.match, rec.method, params) : rec.method == "tools/call";
+      bool applies = limit.match ? PolicySet::matches(*limit.match, rec.method, params)
+                                 : rec.method == "tools/call";
       if (!applies) continue;
       std::string key = limit.extractor.extract(ex);
       key += '\n';
       key += rec.name;
       int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                        std::chrono::steady_clock::now().time_since_epoch()).count();
+                        std::chrono::steady_clock::now().time_since_epoch())
+                        .count();
       limits::Nanos delay = buckets_[i]->allow(key, now, now / 1000000000);
       if (delay > limit.params.maxDelay) {
         log::info("MCP request over a rate limit", {{"router", router_},
@@ -635,7 +670,8 @@ class McpGateway final : public Handler {
                                                     {"limit", int64_t(i)},
                                                     {"client", ex.connection.peerIpText}});
         ex.record.errorDetail = "MCP rate limit exceeded";
-        reply(ex, rec, 429, id, kRateLimited, "Rate limit exceeded: rateLimits[" + std::to_string(i) + "]");
+        reply(ex, rec, 429, id, kRateLimited,
+              "Rate limit exceeded: rateLimits[" + std::to_string(i) + "]");
         int64_t seconds = std::max<int64_t>(1, int64_t(std::ceil(double(delay.count()) / 1e9)));
         ex.response.headers.set("Retry-After", ex.arena.copy(std::to_string(seconds)));
         co_return std::chrono::nanoseconds(-1);
@@ -652,26 +688,27 @@ class McpGateway final : public Handler {
   awaitable<void> filterJson(Exchange& ex, exchange::McpRecord& rec, const boost::json::value& id,
                              std::string_view method) const {
     std::string body;
-    exchange::ReadResult read = co_await exchange::readBody(*ex.response.body, body, c_.maxResponseBodySize);
+    exchange::ReadResult read =
+        co_await exchange::readBody(*ex.response.body, body, c_.maxResponseBodySize);
     if (read != exchange::ReadResult::Complete) {
-      {
-        reply(ex, rec, 502, &id, kInternalError,
-                      read == exchange::ReadResult::TooLarge ? "the server's list answer is too large to filter"
-                                                             : "the server's answer broke off");
-        co_return;
-      }
+      reply(ex, rec, 502, &id, kInternalError,
+            read == exchange::ReadResult::TooLarge
+                ? "the server's list answer is too large to filter"
+                : "the server's answer broke off");
+      co_return;
     }
     int hidden = 0;
     std::string filtered;
     ListAnswer answer = filterListAnswer(body, method, c_.policies, hidden, filtered);
     if (answer == ListAnswer::Unreadable) {
-      reply(ex, rec, 502, &id, kInternalError, "the server's list answer cannot be read to filter it");
+      reply(ex, rec, 502, &id, kInternalError,
+            "the server's list answer cannot be read to filter it");
       co_return;
     }
     rec.hidden += hidden;
     ex.response.headers.remove("Content-Length");
-    ex.response.body =
-        ex.arena.make<exchange::OwnedBody>(answer == ListAnswer::Filtered ? std::move(filtered) : std::move(body));
+    ex.response.body = ex.arena.make<exchange::OwnedBody>(
+        answer == ListAnswer::Filtered ? std::move(filtered) : std::move(body));
   }
 
   static void exposeSessionHeader(Exchange& ex) {
@@ -682,12 +719,13 @@ class McpGateway final : public Handler {
           current.empty() ? kSessionHeader : ex.arena.concat({current, ", ", kSessionHeader}));
   }
 
-  void mismatch(Exchange& ex, exchange::McpRecord& rec, const boost::json::value* id, std::string_view why) const {
+  void mismatch(Exchange& ex, exchange::McpRecord& rec, const boost::json::value* id,
+                std::string_view why) const {
     reply(ex, rec, 400, id, kHeaderMismatch, "Header mismatch: " + std::string(why));
   }
 
-  static void reply(Exchange& ex, exchange::McpRecord& rec, int status, const boost::json::value* id, int code,
-                    std::string message) {
+  static void reply(Exchange& ex, exchange::McpRecord& rec, int status,
+                    const boost::json::value* id, int code, std::string message) {
     replyError(ex, rec, status, id, code, std::move(message));
   }
 
@@ -703,7 +741,8 @@ class McpGateway final : public Handler {
 
   const OpenedSession* openSession(Exchange& ex, std::string_view token) const {
     SessionCache& cache = sessionCaches_[ex.worker.index() < workers_ ? ex.worker.index() : 0];
-    if (auto it = cache.entries.find(std::string(token)); it != cache.entries.end()) return &it->second;
+    if (auto it = cache.entries.find(std::string(token)); it != cache.entries.end())
+      return &it->second;
     std::optional<SessionTarget> target = c_.sessions->open(token);
     if (!target) return nullptr;
     if (cache.entries.size() >= kSessionCacheSize) cache.entries.clear();
@@ -715,7 +754,8 @@ class McpGateway final : public Handler {
   const Compiled c_;  // a copy: the factory that built the handler does not outlive the build
   HandlerPtr next_;
   std::string router_;
-  std::vector<std::unique_ptr<limits::BucketTable>> buckets_;  // one per rate limit, shared by the workers
+  std::vector<std::unique_ptr<limits::BucketTable>>
+      buckets_;  // one per rate limit, shared by the workers
   std::unique_ptr<SessionCache[]> sessionCaches_;
   unsigned workers_;
 };
@@ -789,7 +829,8 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
         }
     }
     std::string error;
-    auto extractor = limits::SourceExtractor::make(r.sourceCriterion, limits::SourceExtractor::Fallback::PeerIp, error);
+    auto extractor = limits::SourceExtractor::make(
+        r.sourceCriterion, limits::SourceExtractor::Fallback::PeerIp, error);
     if (!extractor) {
       context.error(where + ".sourceCriterion: " + error);
       return nullptr;
@@ -801,9 +842,18 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     context.error("callTimeout: must be >= 0");
     return nullptr;
   }
-  Compiled c{o->maxRequestBodySize, o->maxResponseBodySize, PolicySet(std::move(rules), *defaultAllow),
-             std::make_shared<SessionSealer>(o->sessionSecret.empty() ? processSecret() : o->sessionSecret), {}, {}, {}, {}, {}};
-  for (const std::string& origin : o->allowedOrigins) c.allowedOrigins.push_back(toLower(origin));
+  Compiled c{o->maxRequestBodySize,
+             o->maxResponseBodySize,
+             PolicySet(std::move(rules), *defaultAllow),
+             std::make_shared<SessionSealer>(o->sessionSecret.empty() ? processSecret()
+                                                                      : o->sessionSecret),
+             {},
+             {},
+             {},
+             {},
+             {}};
+  for (const std::string& origin : o->allowedOrigins)
+    c.allowedOrigins.push_back(toLower(origin));
   c.rateLimits = std::move(rateLimits);
   c.callTimeout = o->callTimeout.value;
   if (o->streamKeepAlive.value.count() < 0) {
@@ -819,10 +869,12 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     }
     bool separatorOk = !f.separator.empty() && f.separator.size() <= 8;
     for (char ch : f.separator)
-      separatorOk = separatorOk && !std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '.';
+      separatorOk =
+          separatorOk && !std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '.';
     if (!separatorOk) {
       // It must not be part of a name, or "git-hub-x" could belong to "git" or to "git-hub".
-      context.error("federation.separator: expected 1 to 8 characters that are not letters, digits, '-' or '.', got \"" +
+      context.error("federation.separator: expected 1 to 8 characters that are not letters, "
+                    "digits, '-' or '.', got \"" +
                     f.separator + "\"");
       return nullptr;
     }
@@ -831,9 +883,11 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
       const FederatedServerOptions& s = f.servers[i];
       std::string where = "federation.servers[" + std::to_string(i) + "]";
       bool nameOk = !s.name.empty() && s.name.size() <= 64;
-      for (char ch : s.name) nameOk = nameOk && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.');
+      for (char ch : s.name)
+        nameOk = nameOk && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.');
       if (!nameOk) {
-        context.error(where + ".name: expected 1 to 64 letters, digits, '-' or '.', got \"" + s.name + "\"");
+        context.error(where + ".name: expected 1 to 64 letters, digits, '-' or '.', got \"" +
+                      s.name + "\"");
         return nullptr;
       }
       for (const Federation::Server& other : servers)
@@ -847,8 +901,8 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
       }
       servers.push_back({s.name, context.service(s.service)});
     }
-    c.federation = std::make_shared<Federation>(std::move(servers), f.separator, c.sessions, c.maxResponseBodySize,
-                                                c.streamKeepAlive);
+    c.federation = std::make_shared<Federation>(std::move(servers), f.separator, c.sessions,
+                                                c.maxResponseBodySize, c.streamKeepAlive);
   }
   return exchange::factoryOf<McpGateway>(std::move(c));
 }

@@ -2,7 +2,6 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/json.hpp>
-
 #include <optional>
 
 #include "gateway/mcp/jsonrpc.h"
@@ -10,7 +9,7 @@
 namespace causeway::gateway::mcp {
 
 struct MergedEventStream::Shared {
-  std::optional<asio::steady_timer> signal;     // cancelled when an event is queued or a stream ends
+  std::optional<asio::steady_timer> signal;  // cancelled when an event is queued or a stream ends
   std::optional<asio::steady_timer> abandoned;  // cancelled when the client is gone
   std::deque<std::string> events;
   size_t running = 0;  // streams still being read
@@ -29,7 +28,8 @@ std::optional<std::string> relayed(std::string_view event) {
   size_t pos = 0;
   while (pos < event.size()) {
     size_t nl = event.find('\n', pos);
-    std::string_view line = event.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    std::string_view line =
+        event.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
     pos = nl == std::string_view::npos ? event.size() : nl + 1;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.starts_with("data:")) {
@@ -51,7 +51,8 @@ std::optional<std::string> relayed(std::string_view event) {
   return out;
 }
 
-awaitable<void> pump(exchange::BodySource* stream, std::shared_ptr<MergedEventStream::Shared> shared) {
+awaitable<void> pump(exchange::BodySource* stream,
+                     std::shared_ptr<MergedEventStream::Shared> shared) {
   using namespace asio::experimental::awaitable_operators;
   std::string pending;
   while (true) {
@@ -81,9 +82,11 @@ awaitable<void> pump(exchange::BodySource* stream, std::shared_ptr<MergedEventSt
 
 }  // namespace
 
-MergedEventStream::MergedEventStream(std::vector<exchange::BodySource*> streams, exchange::Exchange& ex,
-                                     std::chrono::nanoseconds keepAlive, size_t maxEventBytes)
-    : streams_(std::move(streams)), ex_(ex), keepAlive_(keepAlive), shared_(std::make_shared<Shared>()) {
+MergedEventStream::MergedEventStream(std::vector<exchange::BodySource*> streams,
+                                     exchange::Exchange& ex, std::chrono::nanoseconds keepAlive,
+                                     size_t maxEventBytes)
+    : streams_(std::move(streams)), ex_(ex), keepAlive_(keepAlive),
+      shared_(std::make_shared<Shared>()) {
   shared_->maxEventBytes = maxEventBytes;
 }
 
@@ -100,7 +103,8 @@ awaitable<exchange::BodyChunk> MergedEventStream::read() {
     shared_->abandoned->expires_at(asio::steady_timer::time_point::max());
     if (!ex_.waiting) ex_.waiting = this;  // the client leaving reaches abandon()
     shared_->running = streams_.size();
-    for (exchange::BodySource* s : streams_) ex_.background.spawn(executor, pump(s, shared_));
+    for (exchange::BodySource* s : streams_)
+      ex_.background.spawn(executor, pump(s, shared_));
   }
   while (shared_->events.empty() && shared_->running > 0) {
     shared_->signal->expires_at(asio::steady_timer::time_point::max());

@@ -19,7 +19,8 @@ class RequestFields final : public Resolver {
     if (f.path[1] == "method") return f.path.size() == 2 ? &method_ : nullptr;
     if (f.path[1] != "params") return nullptr;
     // Judging a list entry: only the entry's name (or uri) is known of the call it lists.
-    if (listing_ && !(f.path.size() == 3 && (f.path[2] == "name" || f.path[2] == "uri"))) return unknown();
+    if (listing_ && !(f.path.size() == 3 && (f.path[2] == "name" || f.path[2] == "uri")))
+      return unknown();
     if (!params_) return nullptr;
     return expr::claims::walk(*params_, f.path, 2);
   }
@@ -32,7 +33,8 @@ class RequestFields final : public Resolver {
 
 bool sessionMessage(std::string_view method) {
   return method == "initialize" || method == "ping" || method == "server/discover" ||
-         method == "subscriptions/listen" || method == "logging/setLevel" || method.starts_with("notifications/");
+         method == "subscriptions/listen" || method == "logging/setLevel" ||
+         method.starts_with("notifications/");
 }
 
 struct ListKind {
@@ -59,21 +61,24 @@ bool PolicySet::isList(std::string_view method) {
 }
 
 std::string PolicySet::checkField(const Field& field) {
-  if (field.path.size() >= 2 && field.path[0] == "mcp" && (field.path[1] == "method" || field.path[1] == "params")) {
+  if (field.path.size() >= 2 && field.path[0] == "mcp" &&
+      (field.path[1] == "method" || field.path[1] == "params")) {
     if (field.path[1] == "method" && field.path.size() != 2) return "`mcp.method` has no fields";
     return {};
   }
   if (field.path[0] == "mcp")
     return "`" + field.text + "`: the request's fields are `mcp.method` and `mcp.params.<name>`";
   return "`" + field.text +
-         "`: token claims need a jwt middleware before this one, which causeway does not have yet; policies "
+         "`: token claims need a jwt middleware before this one, which causeway does not have yet; "
+         "policies "
          "read `mcp.method` and `mcp.params.<name>` (docs/mcp-gateway.md)";
 }
 
 bool PolicySet::matches(const expr::claims::Expression& match, std::string_view method,
                         const boost::json::value* params) {
   boost::json::value methodValue(method);
-  return match.evaluate(RequestFields(methodValue, params, false)) != Truth::False;  // Unknown counts
+  return match.evaluate(RequestFields(methodValue, params, false)) !=
+         Truth::False;  // Unknown counts
 }
 
 Decision PolicySet::decide(std::string_view method, const boost::json::value* params) const {
@@ -83,13 +88,15 @@ Decision PolicySet::decide(std::string_view method, const boost::json::value* pa
     Truth t = rules_[i].match.evaluate(fields);
     // Unknown (an argument that is not a number where a rule compares numbers): a deny rule that
     // may hold denies; an allow rule that may not hold does not allow.
-    if (t == Truth::True || (t == Truth::Unknown && !rules_[i].allow)) return Decision{rules_[i].allow, int(i)};
+    if (t == Truth::True || (t == Truth::Unknown && !rules_[i].allow))
+      return Decision{rules_[i].allow, int(i)};
   }
   if (sessionMessage(method) || isList(method)) return Decision{true, Decision::kPassed};
   return Decision{defaultAllow_, Decision::kDefault};
 }
 
-bool PolicySet::visible(std::string_view callMethod, std::string_view key, const boost::json::value& id) const {
+bool PolicySet::visible(std::string_view callMethod, std::string_view key,
+                        const boost::json::value& id) const {
   boost::json::value methodValue(callMethod);
   boost::json::value params = {{key, id}};
   RequestFields fields(methodValue, &params, true);

@@ -16,7 +16,6 @@
 #pragma once
 
 #include <boost/json/fwd.hpp>
-
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,7 +42,8 @@ struct Decision {
 class PolicySet {
  public:
   PolicySet() = default;
-  PolicySet(std::vector<PolicyRule> rules, bool defaultAllow) : rules_(std::move(rules)), defaultAllow_(defaultAllow) {}
+  PolicySet(std::vector<PolicyRule> rules, bool defaultAllow)
+      : rules_(std::move(rules)), defaultAllow_(defaultAllow) {}
   bool empty() const { return rules_.empty() && defaultAllow_; }
 
   // A request or notification from the client; `params` may be null.
@@ -55,14 +55,16 @@ class PolicySet {
   // Whether `match` holds for a request (the rules' fields; for rate limits and the like).
   static bool matches(const expr::claims::Expression& match, std::string_view method,
                       const boost::json::value* params);
-  // The list methods whose answers filter() knows (tools, prompts, resources and resource templates).
+  // The list methods whose answers filter() knows (tools, prompts, resources and resource
+  // templates).
   static bool isList(std::string_view method);
   // The fields a rule may read: `mcp.method` and `mcp.params…`. "" when `field` is one, else why
   // not (claims need a jwt middleware, which causeway does not have yet).
   static std::string checkField(const expr::claims::Field& field);
 
  private:
-  bool visible(std::string_view callMethod, std::string_view key, const boost::json::value& id) const;
+  bool visible(std::string_view callMethod, std::string_view key,
+               const boost::json::value& id) const;
   std::vector<PolicyRule> rules_;
   bool defaultAllow_ = true;
 };

@@ -17,7 +17,8 @@ constexpr size_t kMaxToken = 16384;
 
 std::string toBase64Url(std::string_view raw) {
   std::string s = base64Encode(raw, false);
-  for (char& c : s) c = c == '+' ? '-' : c == '/' ? '_' : c;
+  for (char& c : s)
+    c = c == '+' ? '-' : c == '/' ? '_' : c;
   return s;
 }
 
@@ -27,7 +28,8 @@ bool fromBase64Url(std::string_view text, std::string& out) {
     if (c == '+' || c == '/' || c == '=') return false;
     c = c == '-' ? '+' : c == '_' ? '/' : c;
   }
-  while (s.size() % 4) s += '=';
+  while (s.size() % 4)
+    s += '=';
   return base64Decode(s, out);
 }
 
@@ -36,7 +38,8 @@ using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)
 }  // namespace
 
 SessionSealer::SessionSealer(std::string_view secret) {
-  std::string material = secret.empty() ? randomBytes(32) : "causeway mcp session ids\n" + std::string(secret);
+  std::string material =
+      secret.empty() ? randomBytes(32) : "causeway mcp session ids\n" + std::string(secret);
   SHA256(reinterpret_cast<const unsigned char*>(material.data()), material.size(), key_.data());
 }
 
@@ -62,11 +65,14 @@ std::string SessionSealer::sealText(std::string_view plain) const {
   auto* out = reinterpret_cast<unsigned char*>(raw.data());
   CipherCtx ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
   int len = 0;
-  bool ok = ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(), out) == 1 &&
-            EVP_EncryptUpdate(ctx.get(), out + kNonce, &len, reinterpret_cast<const unsigned char*>(plain.data()),
+  bool ok = ctx &&
+            EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(), out) == 1 &&
+            EVP_EncryptUpdate(ctx.get(), out + kNonce, &len,
+                              reinterpret_cast<const unsigned char*>(plain.data()),
                               int(plain.size())) == 1 &&
             EVP_EncryptFinal_ex(ctx.get(), out + kNonce + len, &len) == 1 &&
-            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, int(kTag), out + kNonce + plain.size()) == 1;
+            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, int(kTag),
+                                out + kNonce + plain.size()) == 1;
   if (!ok) return {};
   return std::string(kPrefix) + toBase64Url(raw);
 }
@@ -74,7 +80,8 @@ std::string SessionSealer::sealText(std::string_view plain) const {
 std::optional<std::string> SessionSealer::openText(std::string_view token) const {
   if (token.size() > kMaxToken || token.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
   std::string raw;
-  if (!fromBase64Url(token.substr(kPrefix.size()), raw) || raw.size() < kNonce + kTag + 1) return std::nullopt;
+  if (!fromBase64Url(token.substr(kPrefix.size()), raw) || raw.size() < kNonce + kTag + 1)
+    return std::nullopt;
   // One spelling per id: base64 leaves spare bits in its last character, which must be ours.
   if (toBase64Url(raw) != token.substr(kPrefix.size())) return std::nullopt;
   const auto* in = reinterpret_cast<const unsigned char*>(raw.data());
@@ -83,7 +90,8 @@ std::optional<std::string> SessionSealer::openText(std::string_view token) const
   auto* out = reinterpret_cast<unsigned char*>(plain.data());
   CipherCtx ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
   int len = 0;
-  bool ok = ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(), in) == 1 &&
+  bool ok = ctx &&
+            EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(), in) == 1 &&
             EVP_DecryptUpdate(ctx.get(), out, &len, in + kNonce, int(cipherLen)) == 1 &&
             EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, int(kTag),
                                 const_cast<unsigned char*>(in + kNonce + cipherLen)) == 1 &&
