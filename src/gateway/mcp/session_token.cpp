@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "core/bytes.h"
@@ -14,6 +15,7 @@ constexpr std::string_view kPrefix = "cw1.";
 constexpr size_t kNonce = 12;
 constexpr size_t kTag = 16;
 constexpr size_t kMaxToken = 16384;
+constexpr int kIterations = 20000;
 
 std::string toBase64Url(std::string_view raw) {
   std::string s = base64Encode(raw, false);
@@ -38,9 +40,21 @@ using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)
 }  // namespace
 
 SessionSealer::SessionSealer(std::string_view secret) {
-  std::string material =
-      secret.empty() ? randomBytes(32) : "causeway mcp session ids\n" + std::string(secret);
-  SHA256(reinterpret_cast<const unsigned char*>(material.data()), material.size(), key_.data());
+  if (secret.empty()) {
+    std::string random = randomBytes(key_.size());
+    std::copy(random.begin(), random.end(), key_.begin());
+    return;
+  }
+  // A stretched key: whoever holds a session id can test guesses at the secret offline against
+  // its tag, so each guess must cost (PBKDF2-SHA256, kIterations rounds, once per configuration).
+  constexpr std::string_view kSalt = "causeway mcp session ids";
+  if (PKCS5_PBKDF2_HMAC(secret.data(), int(secret.size()), reinterpret_cast<const unsigned char*>(kSalt.data()),
+                        int(kSalt.size()), kIterations, EVP_sha256(), int(key_.size()), key_.data()) != 1) {
+    std::string material(kSalt);
+    material.push_back('\n');
+    material.append(secret);
+    SHA256(reinterpret_cast<const unsigned char*>(material.data()), material.size(), key_.data());
+  }
 }
 
 std::string SessionSealer::seal(std::string_view serverUrl, std::string_view upstreamId) const {
