@@ -84,6 +84,24 @@ bool base64Decode(std::string_view text, std::string& out) {
   return true;
 }
 
+std::string base64UrlEncode(std::string_view data) {
+  std::string s = base64Encode(data, false);
+  for (char& c : s)
+    c = c == '+' ? '-' : c == '/' ? '_' : c;
+  return s;
+}
+
+bool base64UrlDecode(std::string_view text, std::string& out) {
+  std::string s(text);
+  for (char& c : s) {
+    if (c == '+' || c == '/' || c == '=' || c == '\r' || c == '\n') return false;
+    c = c == '-' ? '+' : c == '_' ? '/' : c;
+  }
+  while (s.size() % 4)
+    s += '=';
+  return base64Decode(s, out) && base64UrlEncode(out) == text;
+}
+
 bool constantTimeEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   // Every byte is compared whatever the earlier ones were; volatile keeps the compiler from

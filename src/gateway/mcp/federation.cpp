@@ -8,6 +8,7 @@
 #include "core/version.h"
 #include "gateway/mcp/jsonrpc.h"
 #include "gateway/mcp/merged_stream.h"
+#include "gateway/mcp/sse_events.h"
 
 namespace causeway::gateway::mcp {
 namespace {
@@ -27,48 +28,37 @@ std::vector<json::value> messagesOf(std::string_view contentType, std::string_vi
     if (!ec) out.push_back(std::move(v));
     return out;
   }
-  std::string data;
-  size_t pos = 0;
-  auto flush = [&] {
-    if (data.empty()) return;
-    json::value v = json::parse(data, ec, {}, jsonOptions());
-    if (!ec) out.push_back(std::move(v));
-    data.clear();
-  };
-  while (pos < body.size()) {
-    size_t nl = body.find('\n', pos);
-    std::string_view line =
-        body.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-    pos = nl == std::string_view::npos ? body.size() : nl + 1;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) {
-      flush();
-    } else if (line.starts_with("data:")) {
-      line.remove_prefix(5);
-      if (!line.empty() && line.front() == ' ') line.remove_prefix(1);
-      if (!data.empty()) data += '\n';
-      data += line;
-    }
+  for (size_t start = 0; start < body.size();) {
+    size_t end = eventEnd(body, start);
+    if (end == std::string_view::npos) end = body.size();  // a last event without its empty line
+    SseEvent e = parseEvent(body.substr(start, end - start));
+    json::value v = e.hasData ? json::parse(e.data, ec, {}, jsonOptions()) : json::value();
+    if (e.hasData && !ec) out.push_back(std::move(v));
+    start = end;
   }
-  flush();
   return out;
 }
 
-std::string toBase64Url(std::string_view raw) {
-  std::string s = base64Encode(raw, false);
-  for (char& c : s)
-    c = c == '+' ? '-' : c == '/' ? '_' : c;
-  return s;
-}
-
-std::optional<std::string> fromBase64Url(std::string_view text) {
-  std::string s(text), out;
-  for (char& c : s)
-    c = c == '-' ? '+' : c == '_' ? '/' : c;
-  while (s.size() % 4)
-    s += '=';
-  if (!base64Decode(s, out)) return std::nullopt;
-  return out;
+// Makes `sub` a request of the gateway's own to one federated server on behalf of the client's
+// `ex`: the same path, query, host and credentials, that server's session and address. The views
+// must outlive `sub`.
+void addressTo(exchange::Exchange& sub, const exchange::Exchange& ex, std::string_view method,
+               std::string_view accept, std::string_view session, std::string_view url) {
+  exchange::Request& r = sub.request;
+  r.method = method;
+  r.path = r.rawPath = r.routingPath = ex.request.path;
+  r.query = ex.request.query;
+  r.hasQuery = ex.request.hasQuery;
+  r.authority = ex.request.authority;
+  r.host = ex.request.host;
+  r.scheme = ex.request.scheme;
+  r.headers.add("Accept", accept);
+  if (!session.empty()) r.headers.add(kSessionHeader, session);
+  if (std::string_view v = ex.request.headers.get(kVersionHeader); !v.empty())
+    r.headers.add(kVersionHeader, v);
+  if (std::string_view a = ex.request.headers.get("Authorization"); !a.empty())
+    r.headers.add("Authorization", a);
+  sub.affinity.url = url;
 }
 
 json::value request(const json::value* id, std::string_view method, const json::value* params) {
@@ -141,23 +131,11 @@ awaitable<Federation::Answer> Federation::ask(exchange::Exchange& ex, const Memb
                                               const json::value* id) const {
   Arena arena;
   exchange::Exchange sub(ex.worker, arena, ex.connection);
-  exchange::Request& r = sub.request;
-  r.method = method;
-  r.path = r.rawPath = r.routingPath = ex.request.path;
-  r.query = ex.request.query;
-  r.hasQuery = ex.request.hasQuery;
-  r.authority = ex.request.authority;
-  r.host = ex.request.host;
-  r.scheme = ex.request.scheme;
-  r.headers.add("Accept", "application/json, text/event-stream");
-  if (!body.empty()) r.headers.add("Content-Type", "application/json");
-  if (!member.session.empty()) r.headers.add(kSessionHeader, member.session);
-  if (std::string_view v = ex.request.headers.get(kVersionHeader); !v.empty())
-    r.headers.add(kVersionHeader, v);
-  if (std::string_view a = ex.request.headers.get("Authorization"); !a.empty())
-    r.headers.add("Authorization", a);
-  if (!body.empty()) r.body = arena.make<exchange::MemoryBody>(body);
-  sub.affinity.url = member.url;
+  addressTo(sub, ex, method, "application/json, text/event-stream", member.session, member.url);
+  if (!body.empty()) {
+    sub.request.headers.add("Content-Type", "application/json");
+    sub.request.body = arena.make<exchange::MemoryBody>(body);
+  }
   sub.limits.deadline = ex.limits.deadline;
   Answer answer;
   co_await servers_[member.server].service->handler()->handle(sub);
@@ -266,12 +244,12 @@ awaitable<void> Federation::list(exchange::Exchange& ex, exchange::McpRecord& re
   if (const json::value* c = params ? params->if_contains("cursor") : nullptr;
       c && c->is_string()) {
     std::string_view text = c->get_string();
-    std::optional<std::string> raw = text.starts_with(kCursorPrefix)
-                                         ? fromBase64Url(text.substr(kCursorPrefix.size()))
-                                         : std::nullopt;
+    std::string raw;
+    bool decoded =
+        text.starts_with(kCursorPrefix) && base64UrlDecode(text.substr(kCursorPrefix.size()), raw);
     boost::system::error_code ec;
-    json::value v = raw ? json::parse(*raw, ec) : json::value();
-    if (!raw || ec || !v.is_object()) {
+    json::value v = decoded ? json::parse(raw, ec) : json::value();
+    if (!decoded || ec || !v.is_object()) {
       replyError(ex, rec, 200, &id, kInvalidParams, "Invalid cursor");
       co_return;
     }
@@ -314,7 +292,7 @@ awaitable<void> Federation::list(exchange::Exchange& ex, exchange::McpRecord& re
   }
   json::object result{{kind->entries, std::move(merged)}};
   if (!next.empty())
-    result["nextCursor"] = std::string(kCursorPrefix) + toBase64Url(json::serialize(next));
+    result["nextCursor"] = std::string(kCursorPrefix) + base64UrlEncode(json::serialize(next));
   if (!policies.empty()) rec.hidden += policies.filter(rec.method, result);
   replyResult(ex, id, std::move(result));
 }
@@ -390,21 +368,7 @@ awaitable<void> Federation::listen(exchange::Exchange& ex, const Session& sessio
   for (const Member& m : session.members) {
     auto* arena = ex.arena.make<Arena>();
     auto* sub = ex.arena.make<exchange::Exchange>(ex.worker, *arena, ex.connection);
-    exchange::Request& r = sub->request;
-    r.method = "GET";
-    r.path = r.rawPath = r.routingPath = ex.request.path;
-    r.query = ex.request.query;
-    r.hasQuery = ex.request.hasQuery;
-    r.authority = ex.request.authority;
-    r.host = ex.request.host;
-    r.scheme = ex.request.scheme;
-    r.headers.add("Accept", "text/event-stream");
-    r.headers.add(kSessionHeader, arena->copy(m.session));
-    if (std::string_view v = ex.request.headers.get(kVersionHeader); !v.empty())
-      r.headers.add(kVersionHeader, v);
-    if (std::string_view a = ex.request.headers.get("Authorization"); !a.empty())
-      r.headers.add("Authorization", a);
-    sub->affinity.url = arena->copy(m.url);
+    addressTo(*sub, ex, "GET", "text/event-stream", arena->copy(m.session), arena->copy(m.url));
     co_await servers_[m.server].service->handler()->handle(*sub);
     if (sub->response.status == 200 && sub->response.body &&
         istartsWith(sub->response.headers.get("Content-Type"), "text/event-stream"))

@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include "gateway/mcp/jsonrpc.h"
+#include "gateway/mcp/sse_events.h"
 
 namespace causeway::gateway::mcp {
 namespace {
@@ -75,12 +76,7 @@ void SseListFilter::takeEvents(bool atEnd) {
   while (start < in_.size() && !broken_) {
     // An event ends with an empty line: LF LF, or CRLF CRLF. The search resumes where the last
     // one stopped (less the three bytes an end could straddle).
-    size_t from = std::max(start, scanned_ > 3 ? scanned_ - 3 : size_t(0));
-    size_t lf = in_.find("\n\n", from);
-    size_t crlf = in_.find("\r\n\r\n", from);
-    size_t end = std::string::npos;
-    if (lf != std::string::npos) end = lf + 2;
-    if (crlf != std::string::npos) end = std::min(end, crlf + 4);
+    size_t end = eventEnd(in_, std::max(start, scanned_ > 3 ? scanned_ - 3 : size_t(0)));
     if (end == std::string::npos) {
       scanned_ = in_.size();
       break;
@@ -102,35 +98,15 @@ void SseListFilter::emit(std::string_view event) {
     out_ += event;
     return;
   }
-  // Join the data lines; keep the others (id, event, retry, comments) to write them back.
-  std::string data;
-  std::string other;
-  bool hasData = false;
-  size_t pos = 0;
-  while (pos < event.size()) {
-    size_t nl = event.find('\n', pos);
-    std::string_view line =
-        event.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-    pos = nl == std::string_view::npos ? event.size() : nl + 1;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) continue;
-    if (line.starts_with("data:")) {
-      std::string_view value = line.substr(5);
-      if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-      if (hasData) data += '\n';
-      data += value;
-      hasData = true;
-    } else {
-      other.append(line).push_back('\n');
-    }
-  }
-  if (!hasData) {
+  // The data, and the other lines (id, event, retry, comments) to write them back.
+  SseEvent e = parseEvent(event);
+  if (!e.hasData) {
     out_ += event;  // a comment or a bare id: no message
     return;
   }
   int hidden = 0;
   std::string rewritten;
-  switch (filterListAnswer(data, method_, policies_, hidden, rewritten)) {
+  switch (filterListAnswer(e.data, method_, policies_, hidden, rewritten)) {
   case ListAnswer::NotAnswer:
     out_ += event;
     return;
@@ -142,7 +118,7 @@ void SseListFilter::emit(std::string_view event) {
   }
   answered_ = true;
   record_.hidden += hidden;
-  out_ += other;
+  out_ += e.fields;
   out_ += "data: ";
   out_ += rewritten;  // serialized JSON holds no newline
   out_ += "\n\n";

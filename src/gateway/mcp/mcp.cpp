@@ -181,13 +181,7 @@ std::optional<std::string> headerValue(std::string_view raw) {
 std::string_view fingerprint(Exchange& ex, std::string_view session) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(session.data()), session.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  char out[16];
-  for (size_t i = 0; i < 8; ++i) {
-    out[2 * i] = kHex[digest[i] >> 4];
-    out[2 * i + 1] = kHex[digest[i] & 15];
-  }
-  return ex.arena.copy(std::string_view(out, sizeof out));
+  return ex.arena.copy(hexEncode(std::string_view(reinterpret_cast<const char*>(digest), 8)));
 }
 
 std::string_view idText(Exchange& ex, const boost::json::value* id) {
@@ -306,8 +300,8 @@ class McpGateway final : public Handler {
     if (ex.request.method != "POST" && ex.request.method != "GET" &&
         ex.request.method != "DELETE" && ex.request.method != "OPTIONS") {
       // Streamable HTTP has no other method: none reaches a server unchecked.
-      reply(ex, *rec, 405, nullptr, kInvalidRequest,
-            "Method not allowed: MCP uses POST, GET and DELETE");
+      replyError(ex, *rec, 405, nullptr, kInvalidRequest,
+                 "Method not allowed: MCP uses POST, GET and DELETE");
       ex.response.headers.add("Allow", "POST, GET, DELETE, OPTIONS");
       co_return;
     }
@@ -315,15 +309,15 @@ class McpGateway final : public Handler {
     // one than the gateway checked.
     for (std::string_view h : {kSessionHeader, kVersionHeader, kMethodHeader, kNameHeader})
       if (ex.request.headers.count(h) > 1) {
-        reply(ex, *rec, 400, nullptr, kHeaderMismatch,
-              "Header mismatch: " + std::string(h) + " is repeated");
+        replyError(ex, *rec, 400, nullptr, kHeaderMismatch,
+                   "Header mismatch: " + std::string(h) + " is repeated");
         co_return;
       }
     std::string_view origin = ex.request.headers.get("Origin");
     if (!origin.empty() && !originAllowed(ex, origin)) {
       log::info("MCP request refused: Origin not allowed",
                 {{"router", router_}, {"origin", origin}});
-      reply(ex, *rec, 403, nullptr, kOriginRefused, "Origin not allowed");
+      replyError(ex, *rec, 403, nullptr, kOriginRefused, "Origin not allowed");
       co_return;
     }
 
@@ -334,7 +328,7 @@ class McpGateway final : public Handler {
       const OpenedSession* opened = openSession(ex, session);
       if (!opened) {
         rec->sessionId = fingerprint(ex, session);
-        reply(ex, *rec, 404, nullptr, kSessionNotFound, "Session not found");
+        replyError(ex, *rec, 404, nullptr, kSessionNotFound, "Session not found");
         co_return;
       }
       // Copies: another request on this worker may empty the cache while this one runs.
@@ -356,8 +350,9 @@ class McpGateway final : public Handler {
         exchange::ReadResult read =
             co_await exchange::readBody(*ex.request.body, *body, c_.maxRequestBodySize);
         if (read == exchange::ReadResult::TooLarge) {
-          reply(ex, *rec, 413, nullptr, kInvalidRequest,
-                "request body larger than " + std::to_string(c_.maxRequestBodySize) + " bytes");
+          replyError(ex, *rec, 413, nullptr, kInvalidRequest,
+                     "request body larger than " + std::to_string(c_.maxRequestBodySize) +
+                         " bytes");
           co_return;
         }
         if (read == exchange::ReadResult::Failed) {
@@ -371,12 +366,13 @@ class McpGateway final : public Handler {
       boost::system::error_code ec;
       message = boost::json::parse(*body, ec, {}, jsonOptions());
       if (ec) {
-        reply(ex, *rec, 400, nullptr, kParseError, "Parse error: the body is not JSON");
+        replyError(ex, *rec, 400, nullptr, kParseError, "Parse error: the body is not JSON");
         co_return;
       }
       if (message.is_array()) {
-        reply(ex, *rec, 400, nullptr, kInvalidRequest,
-              "Invalid Request: batches are not accepted; send one JSON-RPC message per request");
+        replyError(
+            ex, *rec, 400, nullptr, kInvalidRequest,
+            "Invalid Request: batches are not accepted; send one JSON-RPC message per request");
         co_return;
       }
       std::string problem;
@@ -400,7 +396,7 @@ class McpGateway final : public Handler {
       else if (methodValue && methodValue->get_string().size() > kMaxMethodBytes)
         problem = "\"method\" is longer than " + std::to_string(kMaxMethodBytes) + " bytes";
       if (!problem.empty()) {
-        reply(ex, *rec, 400, idValue, kInvalidRequest, "Invalid Request: " + problem);
+        replyError(ex, *rec, 400, idValue, kInvalidRequest, "Invalid Request: " + problem);
         co_return;
       }
       if (idValue && methodValue) {
@@ -435,9 +431,10 @@ class McpGateway final : public Handler {
             (!nameValue || !nameValue->is_string() || nameValue->get_string().empty() ||
              nameValue->get_string().size() > kMaxNameBytes)) {
           // What the policies, the limits and the logs key on must be one plain string.
-          reply(ex, *rec, 400, idValue, kInvalidParams,
-                "Invalid params: " + std::string(method) + " needs params." + std::string(source) +
-                    ", a string of 1 to " + std::to_string(kMaxNameBytes) + " bytes");
+          replyError(ex, *rec, 400, idValue, kInvalidParams,
+                     "Invalid params: " + std::string(method) + " needs params." +
+                         std::string(source) + ", a string of 1 to " +
+                         std::to_string(kMaxNameBytes) + " bytes");
           co_return;
         }
         if (std::string why = checkMirrors(ex, method, idValue != nullptr, source, nameValue);
@@ -462,13 +459,13 @@ class McpGateway final : public Handler {
                                                     {"client", ex.connection.peerIpText}});
             ex.record.errorDetail = "denied by MCP policy";
             if (!idValue) {
-              reply(ex, *rec, 403, nullptr, kForbidden, "Forbidden by policy");
+              replyError(ex, *rec, 403, nullptr, kForbidden, "Forbidden by policy");
               co_return;
             }
-            reply(ex, *rec, 200, idValue, kForbidden,
-                  "Forbidden: " + std::string(method) +
-                      (rec->name.empty() ? std::string() : " " + std::string(rec->name)) +
-                      " is not allowed by the gateway's policy");
+            replyError(ex, *rec, 200, idValue, kForbidden,
+                       "Forbidden: " + std::string(method) +
+                           (rec->name.empty() ? std::string() : " " + std::string(rec->name)) +
+                           " is not allowed by the gateway's policy");
             co_return;
           }
           if (idValue && PolicySet::isList(method)) {
@@ -492,8 +489,8 @@ class McpGateway final : public Handler {
                                      c_.policies);
       if (ex.response.status == 504 && !rec->method.empty() && c_.callTimeout.count() > 0 &&
           std::chrono::steady_clock::now() >= ex.limits.deadline) {
-        reply(ex, *rec, 504, id.is_null() ? nullptr : &id, kTimedOut,
-              "Request timed out: no answer from the server within the gateway's callTimeout");
+        replyError(ex, *rec, 504, id.is_null() ? nullptr : &id, kTimedOut,
+                   "Request timed out: no answer from the server within the gateway's callTimeout");
         ex.limits.deadline = std::chrono::steady_clock::time_point::max();
         co_return;
       }
@@ -516,8 +513,8 @@ class McpGateway final : public Handler {
 
     if (ex.affinity.missed) {
       // The server that held the session is gone: the session is, too.
-      reply(ex, *rec, 404, nullptr, kSessionNotFound,
-            "Session not found (its server is not available)");
+      replyError(ex, *rec, 404, nullptr, kSessionNotFound,
+                 "Session not found (its server is not available)");
       co_return;
     }
     // A call in a session whose answer will not be read: tell its server (2026-07-28 servers
@@ -532,8 +529,8 @@ class McpGateway final : public Handler {
     }
     if (ex.response.status == 504 && !rec->method.empty() && c_.callTimeout.count() > 0 &&
         std::chrono::steady_clock::now() >= ex.limits.deadline) {
-      reply(ex, *rec, 504, id.is_null() ? nullptr : &id, kTimedOut,
-            "Request timed out: no answer from the server within the gateway's callTimeout");
+      replyError(ex, *rec, 504, id.is_null() ? nullptr : &id, kTimedOut,
+                 "Request timed out: no answer from the server within the gateway's callTimeout");
       ex.limits.deadline =
           std::chrono::steady_clock::time_point::max();  // the error itself may be written
       co_return;
@@ -558,8 +555,8 @@ class McpGateway final : public Handler {
       // A list answer is passed on filtered or not at all.
       std::string_view encoding = r.headers.get("Content-Encoding");
       if (!encoding.empty() && !iequals(encoding, "identity")) {
-        reply(ex, *rec, 502, &id, kInternalError,
-              "the server's list answer is compressed and cannot be filtered");
+        replyError(ex, *rec, 502, &id, kInternalError,
+                   "the server's list answer is compressed and cannot be filtered");
         co_return;
       }
       if (stream) {
@@ -569,8 +566,8 @@ class McpGateway final : public Handler {
       } else if (istartsWith(type, "application/json")) {
         co_await filterJson(ex, *rec, id, listMethod);
       } else {
-        reply(ex, *rec, 502, &id, kInternalError,
-              "the server's list answer is neither JSON nor an event stream");
+        replyError(ex, *rec, 502, &id, kInternalError,
+                   "the server's list answer is neither JSON nor an event stream");
         co_return;
       }
     }
@@ -670,8 +667,8 @@ class McpGateway final : public Handler {
                                                     {"limit", int64_t(i)},
                                                     {"client", ex.connection.peerIpText}});
         ex.record.errorDetail = "MCP rate limit exceeded";
-        reply(ex, rec, 429, id, kRateLimited,
-              "Rate limit exceeded: rateLimits[" + std::to_string(i) + "]");
+        replyError(ex, rec, 429, id, kRateLimited,
+                   "Rate limit exceeded: rateLimits[" + std::to_string(i) + "]");
         int64_t seconds = std::max<int64_t>(1, int64_t(std::ceil(double(delay.count()) / 1e9)));
         ex.response.headers.set("Retry-After", ex.arena.copy(std::to_string(seconds)));
         co_return std::chrono::nanoseconds(-1);
@@ -691,18 +688,18 @@ class McpGateway final : public Handler {
     exchange::ReadResult read =
         co_await exchange::readBody(*ex.response.body, body, c_.maxResponseBodySize);
     if (read != exchange::ReadResult::Complete) {
-      reply(ex, rec, 502, &id, kInternalError,
-            read == exchange::ReadResult::TooLarge
-                ? "the server's list answer is too large to filter"
-                : "the server's answer broke off");
+      replyError(ex, rec, 502, &id, kInternalError,
+                 read == exchange::ReadResult::TooLarge
+                     ? "the server's list answer is too large to filter"
+                     : "the server's answer broke off");
       co_return;
     }
     int hidden = 0;
     std::string filtered;
     ListAnswer answer = filterListAnswer(body, method, c_.policies, hidden, filtered);
     if (answer == ListAnswer::Unreadable) {
-      reply(ex, rec, 502, &id, kInternalError,
-            "the server's list answer cannot be read to filter it");
+      replyError(ex, rec, 502, &id, kInternalError,
+                 "the server's list answer cannot be read to filter it");
       co_return;
     }
     rec.hidden += hidden;
@@ -721,12 +718,7 @@ class McpGateway final : public Handler {
 
   void mismatch(Exchange& ex, exchange::McpRecord& rec, const boost::json::value* id,
                 std::string_view why) const {
-    reply(ex, rec, 400, id, kHeaderMismatch, "Header mismatch: " + std::string(why));
-  }
-
-  static void reply(Exchange& ex, exchange::McpRecord& rec, int status,
-                    const boost::json::value* id, int code, std::string message) {
-    replyError(ex, rec, status, id, code, std::move(message));
+    replyError(ex, rec, 400, id, kHeaderMismatch, "Header mismatch: " + std::string(why));
   }
 
   // The sessions this handler opened, per worker: a client sends the same id on every request,

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "gateway/mcp/jsonrpc.h"
+#include "gateway/mcp/sse_events.h"
 
 namespace causeway::gateway::mcp {
 
@@ -24,29 +25,25 @@ namespace {
 // One event as it goes to the client: its data and event lines, without `id:`; nothing when it is
 // a request of the server's (it has an id and a method) or carries no data.
 std::optional<std::string> relayed(std::string_view event) {
-  std::string out, data;
-  size_t pos = 0;
-  while (pos < event.size()) {
-    size_t nl = event.find('\n', pos);
-    std::string_view line =
-        event.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-    pos = nl == std::string_view::npos ? event.size() : nl + 1;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.starts_with("data:")) {
-      std::string_view value = line.substr(5);
-      if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-      if (!data.empty()) data += '\n';
-      data += value;
-      out.append(line).push_back('\n');
-    } else if (line.starts_with("event:")) {
-      out.append(line).push_back('\n');
-    }
-  }
-  if (data.empty()) return std::nullopt;
+  SseEvent e = parseEvent(event);
+  if (!e.hasData) return std::nullopt;
   boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(data, ec, {}, jsonOptions());
+  boost::json::value v = boost::json::parse(e.data, ec, {}, jsonOptions());
   const boost::json::object* o = ec ? nullptr : v.if_object();
   if (!o || (o->contains("id") && o->contains("method"))) return std::nullopt;
+  std::string out;
+  for (size_t pos = 0; pos < e.fields.size();) {  // the event's name, if it has one
+    size_t nl = e.fields.find('\n', pos);
+    std::string_view line = std::string_view(e.fields).substr(pos, nl - pos + 1);
+    if (line.starts_with("event:")) out += line;
+    pos = nl + 1;
+  }
+  for (size_t pos = 0; pos <= e.data.size();) {
+    size_t nl = e.data.find('\n', pos);
+    if (nl == std::string::npos) nl = e.data.size();
+    out.append("data: ").append(e.data, pos, nl - pos).push_back('\n');
+    pos = nl + 1;
+  }
   out.push_back('\n');
   return out;
 }
@@ -62,11 +59,7 @@ awaitable<void> pump(exchange::BodySource* stream,
     if (chunk.error) break;
     pending.append(chunk.data);
     while (true) {
-      size_t lf = pending.find("\n\n");
-      size_t crlf = pending.find("\r\n\r\n");
-      size_t end = std::string::npos;
-      if (lf != std::string::npos) end = lf + 2;
-      if (crlf != std::string::npos) end = std::min(end, crlf + 4);
+      size_t end = eventEnd(pending);
       if (end == std::string::npos) break;
       if (auto event = relayed(std::string_view(pending).substr(0, end))) {
         shared->events.push_back(std::move(*event));

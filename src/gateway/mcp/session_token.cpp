@@ -17,24 +17,6 @@ constexpr size_t kTag = 16;
 constexpr size_t kMaxToken = 16384;
 constexpr int kIterations = 20000;
 
-std::string toBase64Url(std::string_view raw) {
-  std::string s = base64Encode(raw, false);
-  for (char& c : s)
-    c = c == '+' ? '-' : c == '/' ? '_' : c;
-  return s;
-}
-
-bool fromBase64Url(std::string_view text, std::string& out) {
-  std::string s(text);
-  for (char& c : s) {
-    if (c == '+' || c == '/' || c == '=') return false;
-    c = c == '-' ? '+' : c == '_' ? '/' : c;
-  }
-  while (s.size() % 4)
-    s += '=';
-  return base64Decode(s, out);
-}
-
 using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
 
 }  // namespace
@@ -48,8 +30,9 @@ SessionSealer::SessionSealer(std::string_view secret) {
   // A stretched key: whoever holds a session id can test guesses at the secret offline against
   // its tag, so each guess must cost (PBKDF2-SHA256, kIterations rounds, once per configuration).
   constexpr std::string_view kSalt = "causeway mcp session ids";
-  if (PKCS5_PBKDF2_HMAC(secret.data(), int(secret.size()), reinterpret_cast<const unsigned char*>(kSalt.data()),
-                        int(kSalt.size()), kIterations, EVP_sha256(), int(key_.size()), key_.data()) != 1) {
+  if (PKCS5_PBKDF2_HMAC(secret.data(), int(secret.size()),
+                        reinterpret_cast<const unsigned char*>(kSalt.data()), int(kSalt.size()),
+                        kIterations, EVP_sha256(), int(key_.size()), key_.data()) != 1) {
     std::string material(kSalt);
     material.push_back('\n');
     material.append(secret);
@@ -88,16 +71,14 @@ std::string SessionSealer::sealText(std::string_view plain) const {
             EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, int(kTag),
                                 out + kNonce + plain.size()) == 1;
   if (!ok) return {};
-  return std::string(kPrefix) + toBase64Url(raw);
+  return std::string(kPrefix) + base64UrlEncode(raw);
 }
 
 std::optional<std::string> SessionSealer::openText(std::string_view token) const {
   if (token.size() > kMaxToken || token.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
   std::string raw;
-  if (!fromBase64Url(token.substr(kPrefix.size()), raw) || raw.size() < kNonce + kTag + 1)
+  if (!base64UrlDecode(token.substr(kPrefix.size()), raw) || raw.size() < kNonce + kTag + 1)
     return std::nullopt;
-  // One spelling per id: base64 leaves spare bits in its last character, which must be ours.
-  if (toBase64Url(raw) != token.substr(kPrefix.size())) return std::nullopt;
   const auto* in = reinterpret_cast<const unsigned char*>(raw.data());
   size_t cipherLen = raw.size() - kNonce - kTag;
   std::string plain(cipherLen, '\0');
