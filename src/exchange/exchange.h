@@ -23,6 +23,10 @@
 #include "io/task_group.h"
 #include "net/ip.h"
 
+namespace boost::json {
+class value;
+}
+
 typedef struct x509_st X509;
 struct stack_st_X509;
 using STACK_OF_X509 = struct stack_st_X509;
@@ -206,6 +210,10 @@ struct Exchange {
   RequestRecord record;
   ExchangeLimits limits;
   ServerAffinity affinity;
+  // The claims of the caller's verified token (a JSON object), set by the authentication
+  // middlewares (jwt) for those after them (the mcp policies, ai token grouping); null when
+  // none ran. Owned by the arena or by the middleware's cache, alive until the exchange ends.
+  const boost::json::value* claims = nullptr;
   io::TaskGroup background;  // joined by the codec before the arena is reset
   io::Abandonable* waiting = nullptr;  // see Abandonable
 

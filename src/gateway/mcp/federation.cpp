@@ -293,7 +293,7 @@ awaitable<void> Federation::list(exchange::Exchange& ex, exchange::McpRecord& re
   json::object result{{kind->entries, std::move(merged)}};
   if (!next.empty())
     result["nextCursor"] = std::string(kCursorPrefix) + base64UrlEncode(json::serialize(next));
-  if (!policies.empty()) rec.hidden += policies.filter(rec.method, result);
+  if (!policies.empty()) rec.hidden += policies.filter(rec.method, result, ex.claims);
   replyResult(ex, id, std::move(result));
 }
 

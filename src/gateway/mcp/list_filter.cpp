@@ -11,42 +11,43 @@ namespace {
 
 // Filters the result of one message; NotAnswer when it has none.
 ListAnswer filterOne(boost::json::value& v, std::string_view method, const PolicySet& policies,
-                     int& hidden) {
+                     const boost::json::value* claims, int& hidden) {
   boost::json::object* o = v.if_object();
   if (!o) return ListAnswer::Unreadable;
   if (o->contains("method")) return ListAnswer::NotAnswer;  // the server's notification or request
   boost::json::value* result = o->if_contains("result");
   if (!result) return o->contains("error") ? ListAnswer::NotAnswer : ListAnswer::Unreadable;
   if (!result->is_object()) return ListAnswer::Unreadable;
-  hidden += policies.filter(method, result->get_object());
+  hidden += policies.filter(method, result->get_object(), claims);
   return ListAnswer::Filtered;
 }
 
 }  // namespace
 
 ListAnswer filterListAnswer(std::string_view message, std::string_view method,
-                            const PolicySet& policies, int& hidden, std::string& out) {
+                            const PolicySet& policies, const boost::json::value* claims, int& hidden,
+                            std::string& out) {
   boost::system::error_code ec;
   boost::json::value v = boost::json::parse(message, ec, {}, jsonOptions());
   if (ec) return ListAnswer::Unreadable;
   ListAnswer answer = ListAnswer::NotAnswer;
   if (boost::json::array* batch = v.if_array()) {
     for (boost::json::value& m : *batch) {
-      ListAnswer one = filterOne(m, method, policies, hidden);
+      ListAnswer one = filterOne(m, method, policies, claims, hidden);
       if (one == ListAnswer::Unreadable) return one;
       if (one == ListAnswer::Filtered) answer = one;
     }
   } else {
-    answer = filterOne(v, method, policies, hidden);
+    answer = filterOne(v, method, policies, claims, hidden);
   }
   if (answer == ListAnswer::Filtered) out = boost::json::serialize(v);
   return answer;
 }
 
 SseListFilter::SseListFilter(exchange::BodySource* upstream, const PolicySet& policies,
-                             std::string_view method, exchange::McpRecord& record,
-                             size_t maxEventBytes)
-    : upstream_(upstream), policies_(policies), method_(method), record_(record),
+                             std::string_view method, const boost::json::value* claims,
+                             exchange::McpRecord& record, size_t maxEventBytes)
+    : upstream_(upstream), policies_(policies), method_(method), claims_(claims), record_(record),
       maxEventBytes_(maxEventBytes) {}
 
 awaitable<exchange::BodyChunk> SseListFilter::read() {
@@ -106,7 +107,7 @@ void SseListFilter::emit(std::string_view event) {
   }
   int hidden = 0;
   std::string rewritten;
-  switch (filterListAnswer(e.data, method_, policies_, hidden, rewritten)) {
+  switch (filterListAnswer(e.data, method_, policies_, claims_, hidden, rewritten)) {
   case ListAnswer::NotAnswer:
     out_ += event;
     return;

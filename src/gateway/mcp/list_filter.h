@@ -26,12 +26,14 @@ enum class ListAnswer {
 
 // Judges one JSON-RPC message (or batch) of the answer to the list request `method`.
 ListAnswer filterListAnswer(std::string_view message, std::string_view method,
-                            const PolicySet& policies, int& hidden, std::string& out);
+                            const PolicySet& policies, const boost::json::value* claims, int& hidden,
+                            std::string& out);
 
 class SseListFilter final : public exchange::BodySource {
  public:
+  // `claims` (the exchange's) must outlive the filter.
   SseListFilter(exchange::BodySource* upstream, const PolicySet& policies, std::string_view method,
-                exchange::McpRecord& record, size_t maxEventBytes);
+                const boost::json::value* claims, exchange::McpRecord& record, size_t maxEventBytes);
   awaitable<exchange::BodyChunk> read() override;
   bool finished() const override { return done_; }
   const http::Headers* trailers() const override { return upstream_->trailers(); }
@@ -43,6 +45,7 @@ class SseListFilter final : public exchange::BodySource {
   exchange::BodySource* upstream_;
   const PolicySet& policies_;
   std::string method_;
+  const boost::json::value* claims_;
   exchange::McpRecord& record_;
   size_t maxEventBytes_;
   std::string in_;      // bytes of events not complete yet

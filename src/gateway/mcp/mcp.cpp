@@ -444,7 +444,7 @@ class McpGateway final : public Handler {
         }
 
         if (!c_.policies.empty()) {
-          Decision d = c_.policies.decide(method, params);
+          Decision d = c_.policies.decide(method, params, ex.claims);
           if (d.rule != Decision::kPassed) {
             rec->decision = d.allow ? "allow" : "deny";
             rec->rule = d.rule == Decision::kDefault
@@ -560,7 +560,7 @@ class McpGateway final : public Handler {
         co_return;
       }
       if (stream) {
-        r.body = ex.arena.make<SseListFilter>(r.body, c_.policies, listMethod, *rec,
+        r.body = ex.arena.make<SseListFilter>(r.body, c_.policies, listMethod, ex.claims, *rec,
                                               size_t(c_.maxResponseBodySize));
         r.headers.remove("Content-Length");
       } else if (istartsWith(type, "application/json")) {
@@ -650,7 +650,7 @@ class McpGateway final : public Handler {
     limits::Nanos longest{0};
     for (size_t i = 0; i < c_.rateLimits.size(); ++i) {
       const RateLimit& limit = c_.rateLimits[i];
-      bool applies = limit.match ? PolicySet::matches(*limit.match, rec.method, params)
+      bool applies = limit.match ? PolicySet::matches(*limit.match, rec.method, params, ex.claims)
                                  : rec.method == "tools/call";
       if (!applies) continue;
       std::string key = limit.extractor.extract(ex);
@@ -696,7 +696,7 @@ class McpGateway final : public Handler {
     }
     int hidden = 0;
     std::string filtered;
-    ListAnswer answer = filterListAnswer(body, method, c_.policies, hidden, filtered);
+    ListAnswer answer = filterListAnswer(body, method, c_.policies, ex.claims, hidden, filtered);
     if (answer == ListAnswer::Unreadable) {
       replyError(ex, rec, 502, &id, kInternalError,
                  "the server's list answer cannot be read to filter it");

@@ -12,10 +12,18 @@ using expr::claims::Truth;
 // The request as the rules see it: `mcp.method` and `mcp.params…`.
 class RequestFields final : public Resolver {
  public:
-  RequestFields(const boost::json::value& method, const boost::json::value* params, bool listing)
-      : method_(method), params_(params), listing_(listing) {}
+  RequestFields(const boost::json::value& method, const boost::json::value* params, bool listing,
+                const boost::json::value* claims)
+      : method_(method), params_(params), claims_(claims), listing_(listing) {}
   const boost::json::value* find(const Field& f) const override {
-    if (f.path.size() < 2 || f.path[0] != "mcp") return nullptr;
+    if (f.path[0] != "mcp") {
+      // A claim of the caller's token (a jwt middleware before this one): the name whole first
+      // (claims such as `https://example.com/roles` hold dots), then as a dotted path.
+      if (!claims_ || !claims_->is_object()) return nullptr;
+      if (const boost::json::value* whole = claims_->get_object().if_contains(f.text)) return whole;
+      return expr::claims::walk(*claims_, f.path);
+    }
+    if (f.path.size() < 2) return nullptr;
     if (f.path[1] == "method") return f.path.size() == 2 ? &method_ : nullptr;
     if (f.path[1] != "params") return nullptr;
     // Judging a list entry: only the entry's name (or uri) is known of the call it lists.
@@ -28,6 +36,7 @@ class RequestFields final : public Resolver {
  private:
   const boost::json::value& method_;
   const boost::json::value* params_;
+  const boost::json::value* claims_;
   bool listing_;
 };
 
@@ -68,22 +77,20 @@ std::string PolicySet::checkField(const Field& field) {
   }
   if (field.path[0] == "mcp")
     return "`" + field.text + "`: the request's fields are `mcp.method` and `mcp.params.<name>`";
-  return "`" + field.text +
-         "`: token claims need a jwt middleware before this one, which causeway does not have yet; "
-         "policies "
-         "read `mcp.method` and `mcp.params.<name>` (docs/mcp-gateway.md)";
+  return {};  // a claim of the caller's token
 }
 
 bool PolicySet::matches(const expr::claims::Expression& match, std::string_view method,
-                        const boost::json::value* params) {
+                        const boost::json::value* params, const boost::json::value* claims) {
   boost::json::value methodValue(method);
-  return match.evaluate(RequestFields(methodValue, params, false)) !=
+  return match.evaluate(RequestFields(methodValue, params, false, claims)) !=
          Truth::False;  // Unknown counts
 }
 
-Decision PolicySet::decide(std::string_view method, const boost::json::value* params) const {
+Decision PolicySet::decide(std::string_view method, const boost::json::value* params,
+                           const boost::json::value* claims) const {
   boost::json::value methodValue(method);
-  RequestFields fields(methodValue, params, false);
+  RequestFields fields(methodValue, params, false, claims);
   for (size_t i = 0; i < rules_.size(); ++i) {
     Truth t = rules_[i].match.evaluate(fields);
     // Unknown (an argument that is not a number where a rule compares numbers): a deny rule that
@@ -96,10 +103,10 @@ Decision PolicySet::decide(std::string_view method, const boost::json::value* pa
 }
 
 bool PolicySet::visible(std::string_view callMethod, std::string_view key,
-                        const boost::json::value& id) const {
+                        const boost::json::value& id, const boost::json::value* claims) const {
   boost::json::value methodValue(callMethod);
   boost::json::value params = {{key, id}};
-  RequestFields fields(methodValue, &params, true);
+  RequestFields fields(methodValue, &params, true, claims);
   for (const PolicyRule& rule : rules_) {
     Truth t = rule.match.evaluate(fields);
     if (t == Truth::True) return rule.allow;
@@ -108,7 +115,8 @@ bool PolicySet::visible(std::string_view callMethod, std::string_view key,
   return defaultAllow_;
 }
 
-int PolicySet::filter(std::string_view listMethod, boost::json::object& result) const {
+int PolicySet::filter(std::string_view listMethod, boost::json::object& result,
+                      const boost::json::value* claims) const {
   for (const ListKind& k : kLists) {
     if (k.list != listMethod) continue;
     auto it = result.find(k.entries);
@@ -118,7 +126,7 @@ int PolicySet::filter(std::string_view listMethod, boost::json::object& result) 
     for (size_t i = 0; i < entries.size();) {
       const boost::json::object* entry = entries[i].if_object();
       const boost::json::value* id = entry ? entry->if_contains(k.key) : nullptr;
-      if (id && visible(k.call, k.param, *id)) {
+      if (id && visible(k.call, k.param, *id, claims)) {
         ++i;
       } else {
         entries.erase(entries.begin() + i);

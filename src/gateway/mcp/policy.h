@@ -1,6 +1,7 @@
 // The MCP gateway's policies (Traefik Hub's `mcp` policies): an ordered list of rules, each a
 // claims-language expression (expr/claims.h) over the fields of the MCP request — `mcp.method`,
-// `mcp.params.name`, `mcp.params.uri`, `mcp.params.arguments.<name>`… — and an action, allow or
+// `mcp.params.name`, `mcp.params.uri`, `mcp.params.arguments.<name>`…, and the claims of the
+// caller's token (`grp`, `scope`…: a jwt middleware before the mcp one) — and an action, allow or
 // deny. The first rule that matches decides; a rule that may or may not match (a numeric
 // comparison over an argument that is not a number) decides only when it denies. When none does:
 //  - the calls (tools/call, prompts/get, resources/read and every other request) get
@@ -47,24 +48,27 @@ class PolicySet {
   bool empty() const { return rules_.empty() && defaultAllow_; }
 
   // A request or notification from the client; `params` may be null.
-  Decision decide(std::string_view method, const boost::json::value* params) const;
+  // `claims`: the caller's verified token claims (Exchange::claims), null without a jwt middleware.
+  Decision decide(std::string_view method, const boost::json::value* params,
+                  const boost::json::value* claims) const;
   // Filters the entries of a list answer (`result` of tools/list, prompts/list,
   // resources/list) in place; returns how many were hidden.
-  int filter(std::string_view listMethod, boost::json::object& result) const;
+  int filter(std::string_view listMethod, boost::json::object& result,
+             const boost::json::value* claims) const;
 
   // Whether `match` holds for a request (the rules' fields; for rate limits and the like).
   static bool matches(const expr::claims::Expression& match, std::string_view method,
-                      const boost::json::value* params);
+                      const boost::json::value* params, const boost::json::value* claims);
   // The list methods whose answers filter() knows (tools, prompts, resources and resource
   // templates).
   static bool isList(std::string_view method);
-  // The fields a rule may read: `mcp.method` and `mcp.params…`. "" when `field` is one, else why
-  // not (claims need a jwt middleware, which causeway does not have yet).
+  // The fields a rule may read: `mcp.method`, `mcp.params…`, and any other name as a claim of the
+  // caller's token (set by a jwt middleware before this one). "" when `field` is one, else why not.
   static std::string checkField(const expr::claims::Field& field);
 
  private:
   bool visible(std::string_view callMethod, std::string_view key,
-               const boost::json::value& id) const;
+               const boost::json::value& id, const boost::json::value* claims) const;
   std::vector<PolicyRule> rules_;
   bool defaultAllow_ = true;
 };

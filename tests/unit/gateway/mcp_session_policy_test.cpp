@@ -64,16 +64,16 @@ TEST(McpPolicyTest, FirstMatchingRuleDecidesCallsAndDefaultActionTheRest) {
   auto big = params(R"({"name":"transfer_funds","arguments":{"amount":5000,"to":"x"}})");
   auto echo = params(R"({"name":"echo","arguments":{}})");
   auto other = params(R"({"name":"rm_rf"})");
-  EXPECT_TRUE(p.decide("tools/call", &small).allow);
-  EXPECT_EQ(p.decide("tools/call", &small).rule, 0);
-  EXPECT_FALSE(p.decide("tools/call", &big).allow);
-  EXPECT_EQ(p.decide("tools/call", &big).rule, 1);
-  EXPECT_TRUE(p.decide("tools/call", &echo).allow);
-  EXPECT_FALSE(p.decide("tools/call", &other).allow);
-  EXPECT_EQ(p.decide("tools/call", &other).rule, Decision::kDefault);
+  EXPECT_TRUE(p.decide("tools/call", &small, nullptr).allow);
+  EXPECT_EQ(p.decide("tools/call", &small, nullptr).rule, 0);
+  EXPECT_FALSE(p.decide("tools/call", &big, nullptr).allow);
+  EXPECT_EQ(p.decide("tools/call", &big, nullptr).rule, 1);
+  EXPECT_TRUE(p.decide("tools/call", &echo, nullptr).allow);
+  EXPECT_FALSE(p.decide("tools/call", &other, nullptr).allow);
+  EXPECT_EQ(p.decide("tools/call", &other, nullptr).rule, Decision::kDefault);
   // The session's own messages and lists pass when no rule names them.
   for (const char* m : {"initialize", "ping", "notifications/initialized", "server/discover", "tools/list"})
-    EXPECT_EQ(p.decide(m, nullptr).rule, Decision::kPassed) << m;
+    EXPECT_EQ(p.decide(m, nullptr, nullptr).rule, Decision::kPassed) << m;
 }
 
 TEST(McpPolicyTest, ListsShowWhatCouldBeCalled) {
@@ -85,13 +85,13 @@ TEST(McpPolicyTest, ListsShowWhatCouldBeCalled) {
                         true);
   boost::json::object result = boost::json::parse(R"({"tools":[{"name":"transfer_funds"},{"name":"admin_drop"},
       {"name":"echo"},{"nameless":true}],"nextCursor":"c2"})").as_object();
-  EXPECT_EQ(p.filter("tools/list", result), 2);
+  EXPECT_EQ(p.filter("tools/list", result, nullptr), 2);
   EXPECT_EQ(boost::json::serialize(result["tools"]), R"([{"name":"transfer_funds"},{"name":"echo"}])");
   EXPECT_EQ(result["nextCursor"], "c2");
   // A deny rule that may match depending on arguments does not hide the tool.
   PolicySet q = compile({{"GreaterThan(`mcp.params.arguments.amount`, `10`)", false}}, true);
   boost::json::object r2 = boost::json::parse(R"({"tools":[{"name":"pay"}]})").as_object();
-  EXPECT_EQ(q.filter("tools/list", r2), 0);
+  EXPECT_EQ(q.filter("tools/list", r2, nullptr), 0);
 }
 
 TEST(McpPolicyTest, ListAnswersAreFilteredOrNeverPassed) {
@@ -99,39 +99,62 @@ TEST(McpPolicyTest, ListAnswersAreFilteredOrNeverPassed) {
   int hidden = 0;
   std::string out;
   std::string answer = R"({"jsonrpc":"2.0","id":7,"result":{"tools":[{"name":"secret"},{"name":"echo"}]}})";
-  ASSERT_EQ(filterListAnswer(answer, "tools/list", p, hidden, out), ListAnswer::Filtered);
+  ASSERT_EQ(filterListAnswer(answer, "tools/list", p, nullptr, hidden, out), ListAnswer::Filtered);
   EXPECT_EQ(hidden, 1);
   EXPECT_EQ(out.find("secret"), std::string::npos);
   // Whatever id or wrapping the server uses, a result on a list request's answer is the list.
   EXPECT_EQ(filterListAnswer(R"({"jsonrpc":"2.0","id":"7","result":{"tools":[{"name":"secret"}]}})", "tools/list", p,
-                             hidden, out),
+                             nullptr, hidden, out),
             ListAnswer::Filtered);
   EXPECT_EQ(out.find("secret"), std::string::npos);
   EXPECT_EQ(filterListAnswer(R"([{"jsonrpc":"2.0","id":7,"result":{"tools":[{"name":"secret"}]}}])", "tools/list", p,
-                             hidden, out),
+                             nullptr, hidden, out),
             ListAnswer::Filtered);
   EXPECT_EQ(out.find("secret"), std::string::npos);
   // Deep schemas parse (boost::json stops at 32 levels by default).
   std::string deep = R"({"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"secret","inputSchema":)" +
                      std::string(40, '[') + std::string(40, ']') + "}]}}";
-  EXPECT_EQ(filterListAnswer(deep, "tools/list", p, hidden, out), ListAnswer::Filtered);
+  EXPECT_EQ(filterListAnswer(deep, "tools/list", p, nullptr, hidden, out), ListAnswer::Filtered);
   EXPECT_EQ(out.find("secret"), std::string::npos);
-  EXPECT_EQ(filterListAnswer(R"({"jsonrpc":"2.0","method":"notifications/progress"})", "tools/list", p, hidden, out),
+  EXPECT_EQ(filterListAnswer(R"({"jsonrpc":"2.0","method":"notifications/progress"})", "tools/list", p, nullptr, hidden, out),
             ListAnswer::NotAnswer);
-  EXPECT_EQ(filterListAnswer(R"({"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"x"}})", "tools/list", p, hidden,
-                             out),
+  EXPECT_EQ(filterListAnswer(R"({"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"x"}})", "tools/list", p, nullptr,
+                             hidden, out),
             ListAnswer::NotAnswer);
-  EXPECT_EQ(filterListAnswer("not json", "tools/list", p, hidden, out), ListAnswer::Unreadable);
-  EXPECT_EQ(filterListAnswer(R"({"jsonrpc":"2.0","id":1,"result":[1]})", "tools/list", p, hidden, out),
+  EXPECT_EQ(filterListAnswer("not json", "tools/list", p, nullptr, hidden, out), ListAnswer::Unreadable);
+  EXPECT_EQ(filterListAnswer(R"({"jsonrpc":"2.0","id":1,"result":[1]})", "tools/list", p, nullptr, hidden, out),
             ListAnswer::Unreadable);
 }
 
-TEST(McpPolicyTest, RulesReadOnlyRequestFields) {
+TEST(McpPolicyTest, RulesReadRequestFieldsAndTokenClaims) {
   std::string error;
-  auto e = expr::claims::parse("Equals(`grp`, `admin`) && Equals(`mcp.method`, `tools/call`)", error);
+  auto e = expr::claims::parse("Equals(`grp`, `admin`) && Equals(`mcp.method`, `tools/call`) && "
+                               "Equals(`mcp.nothing`, `x`)", error);
   ASSERT_TRUE(e);
-  EXPECT_NE(PolicySet::checkField(e->fields()[0]).find("jwt middleware"), std::string::npos);
+  EXPECT_EQ(PolicySet::checkField(e->fields()[0]), "");
   EXPECT_EQ(PolicySet::checkField(e->fields()[1]), "");
+  EXPECT_NE(PolicySet::checkField(e->fields()[2]), "");
+}
+
+TEST(McpPolicyTest, ClaimsDecideCallsAndFilterLists) {
+  // TBAC: the token's tasks name the tools an agent may call.
+  PolicySet p = compile({{"Equals(`mcp.method`, `tools/call`) && Contains(`tasks`, `billing`) && "
+                          "Prefix(`mcp.params.name`, `invoice_`)", true},
+                         {"Equals(`https://example.com/role`, `admin`)", true}},
+                        false);
+  auto call = params(R"({"name":"invoice_create"})");
+  auto billing = params(R"({"sub":"agent-1","tasks":["billing","search"]})");
+  auto search = params(R"({"sub":"agent-2","tasks":["search"]})");
+  auto admin = params(R"({"sub":"root","https://example.com/role":"admin"})");
+  EXPECT_TRUE(p.decide("tools/call", &call, &billing).allow);
+  EXPECT_FALSE(p.decide("tools/call", &call, &search).allow);
+  EXPECT_FALSE(p.decide("tools/call", &call, nullptr).allow);
+  EXPECT_TRUE(p.decide("tools/call", &call, &admin).allow);
+  boost::json::object result =
+      boost::json::parse(R"({"tools":[{"name":"invoice_create"},{"name":"wipe"}]})").as_object();
+  boost::json::object copy = result;
+  EXPECT_EQ(p.filter("tools/list", result, &billing), 1);
+  EXPECT_EQ(p.filter("tools/list", copy, &search), 2);
 }
 
 }  // namespace
@@ -158,7 +181,7 @@ TEST(McpPolicyTest, ResourceTemplatesAreJudgedAsTheUrisTheyExpandTo) {
   PolicySet p = compile({{"Prefix(`mcp.params.uri`, `secret://`)", false}}, true);
   boost::json::object result = boost::json::parse(
       R"({"resourceTemplates":[{"uriTemplate":"secret://{id}"},{"uriTemplate":"mem://{id}"}]})").as_object();
-  EXPECT_EQ(p.filter("resources/templates/list", result), 1);
+  EXPECT_EQ(p.filter("resources/templates/list", result, nullptr), 1);
   EXPECT_EQ(boost::json::serialize(result["resourceTemplates"]), R"([{"uriTemplate":"mem://{id}"}])");
 }
 

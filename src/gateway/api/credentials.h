@@ -1,0 +1,52 @@
+// Where the API gateway's authentication middlewares find a caller's credentials (the
+// Authorization header with a scheme, another header, a query parameter, a cookie, a form
+// field), how they take them off the request before it goes on, and how they refuse: 401 with
+// a `WWW-Authenticate` challenge, or 403 (RFC 6750 §3 for Bearer tokens).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "io/asio.h"
+
+namespace causeway::exchange {
+struct Exchange;
+}
+
+namespace causeway::gateway::api {
+
+// The value after `scheme` (case-insensitive, then a space) in the request's only Authorization
+// header; nullopt when there is none or it has another scheme.
+std::optional<std::string_view> schemeCredential(const exchange::Exchange& ex,
+                                                 std::string_view scheme);
+
+// The first value of query parameter `name`, unescaped; nullopt when absent.
+std::optional<std::string> queryParameter(std::string_view query, std::string_view name);
+// The query without any `name` parameter (the others unchanged).
+std::string withoutParameter(std::string_view query, std::string_view name);
+// Removes query parameter `name` from the request (its path and raw path keep their own form).
+void removeQueryParameter(exchange::Exchange& ex, std::string_view name);
+
+// The value of cookie `name` in the request's Cookie headers; nullopt when absent.
+std::optional<std::string_view> cookieValue(const exchange::Exchange& ex, std::string_view name);
+// Removes cookie `name` from the request's Cookie headers (a header left empty goes).
+void removeCookie(exchange::Exchange& ex, std::string_view name);
+
+// Field `name` of an application/x-www-form-urlencoded request body of at most 1 MiB. The body
+// is read into the arena (and replaced by that copy); with `remove`, the field is taken out of
+// it. nullopt when the request has no such body or field.
+awaitable<std::optional<std::string>> formField(exchange::Exchange& ex, std::string_view name,
+                                                bool remove);
+
+// 401 with `WWW-Authenticate: <challenge>` (no header when empty), or 403; a short text body.
+// `detail` goes to the access log's error detail, never to the client.
+void refuse(exchange::Exchange& ex, int status, std::string_view challenge,
+            std::string_view detail);
+
+// A Bearer challenge (RFC 6750 §3): `Bearer realm="…"`, with error="…" and error_description
+// when `error` is set. `description` must not hold the token or a secret.
+std::string bearerChallenge(std::string_view realm, std::string_view error,
+                            std::string_view description);
+
+}  // namespace causeway::gateway::api

@@ -1,0 +1,514 @@
+// jwt: Traefik Hub's JWT middleware (docs/api-gateway.md, "jwt"). The request must carry a
+// signed JWT: `Authorization: Bearer <token>` first, else the query parameter or form field
+// named by `tokenKey`. It is checked against exactly one key source — `signingSecret`,
+// `publicKey`, `jwksFile`, `jwksUrl` — or, causeway's form of Hub's multiple identity providers,
+// `trustedIssuers` (each `issuer` with its own `jwksUrl`; the token's `iss` picks the set).
+// Then `exp`, `nbf` and `iat` (when present, within `clockSkewSeconds`), the token's `aud`
+// against `audiences` (when set), and the `claims` expression.
+//
+// Answers: no token → 401 `WWW-Authenticate: Bearer realm="causeway"`; a token that does not
+// check → 401 with error="invalid_token" and a short reason (never the token); claims that do
+// not hold → 403 with error="insufficient_scope". On success the token leaves the request
+// (header, query parameter or form field) unless `forwardAuthorization`, the headers of
+// `forwardHeaders` are set from claims (any such header the client sent is removed first),
+// `usernameClaim` names the access log's user, and the claims stay on the exchange for the
+// middlewares after this one (the mcp policies).
+//
+// Checking a signature costs tens of microseconds (ES256, RS256); the same token comes back
+// many times, so each worker keeps the tokens it verified (up to 4096, by their exact text):
+// a known token costs a lookup and the time checks. An entry is checked again when its key
+// set changed since (a rotated-out key no longer verifies).
+#include <boost/json.hpp>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <unordered_map>
+
+#include "core/bytes.h"
+#include "core/log.h"
+#include "core/strings.h"
+#include "exchange/exchange.h"
+#include "exchange/middleware_options.h"
+#include "exchange/middleware_registry.h"
+#include "expr/claims.h"
+#include "gateway/ai/secret.h"
+#include "gateway/api/credentials.h"
+#include "gateway/api/jwks.h"
+
+namespace causeway::gateway::api {
+namespace {
+
+namespace json = boost::json;
+using exchange::Exchange;
+using exchange::Handler;
+using exchange::HandlerPtr;
+using exchange::MiddlewareBuildContext;
+using exchange::MiddlewareFactoryPtr;
+using exchange::WrapContext;
+
+constexpr size_t kMaxToken = 16 << 10;
+constexpr size_t kCacheEntries = 4096;
+constexpr std::string_view kRealm = "causeway";
+
+struct TrustedIssuer {
+  std::string issuer;
+  std::string jwksUrl;
+  static void describe(auto& self, auto& v) {
+    v("issuer", self.issuer);
+    v("jwksUrl", self.jwksUrl);
+  }
+};
+
+struct Options {
+  std::string signingSecret;
+  bool signingSecretBase64Encoded = false;
+  std::string publicKey;
+  std::string jwksFile;
+  std::string jwksUrl;
+  std::vector<TrustedIssuer> trustedIssuers;
+  bool forwardAuthorization = false;
+  std::string tokenKey;
+  std::string claims;
+  std::string usernameClaim;
+  std::map<std::string, std::string> forwardHeaders;
+  ClientConfig clientConfig;
+  std::vector<std::string> audiences;
+  int clockSkewSeconds = 60;
+  int jwksMinRefreshSeconds = 30;
+
+  static void describe(auto& self, auto& v) {
+    v("signingSecret", self.signingSecret);
+    v("signingSecretBase64Encoded", self.signingSecretBase64Encoded);
+    v("publicKey", self.publicKey);
+    v("jwksFile", self.jwksFile);
+    v("jwksUrl", self.jwksUrl);
+    v("trustedIssuers", self.trustedIssuers);
+    v("forwardAuthorization", self.forwardAuthorization);
+    v("tokenKey", self.tokenKey);
+    v("claims", self.claims);
+    v("usernameClaim", self.usernameClaim);
+    v("forwardHeaders", self.forwardHeaders);
+    v("clientConfig", self.clientConfig);
+    v("audiences", self.audiences);
+    v("clockSkewSeconds", self.clockSkewSeconds);
+    v("jwksMinRefreshSeconds", self.jwksMinRefreshSeconds);
+  }
+};
+
+// A claim's value as a header value: strings as they are, numbers and booleans as JSON text
+// (integral numbers without a fraction), arrays of those joined by ",", objects as JSON.
+// nullopt when the result would not be a valid header value (control characters).
+std::optional<std::string> headerValue(const json::value& v) {
+  std::string out;
+  auto scalar = [](const json::value& x) -> std::string {
+    if (x.is_string()) return std::string(x.get_string());
+    if (x.is_double() && std::isfinite(x.get_double()) &&
+        x.get_double() == std::floor(x.get_double()) && std::fabs(x.get_double()) < 1e15)
+      return std::to_string(static_cast<int64_t>(x.get_double()));
+    return json::serialize(x);
+  };
+  if (v.is_array()) {
+    for (const json::value& e : v.get_array()) {
+      if (!out.empty()) out += ',';
+      out += e.is_object() || e.is_array() ? json::serialize(e) : scalar(e);
+    }
+  } else {
+    out = scalar(v);
+  }
+  for (char c : out)
+    if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) return std::nullopt;
+  return out;
+}
+
+// Claims judged by the claims expression: a name is first looked up whole (claims such as
+// `https://example.com/roles` hold dots), then as a dotted path.
+class ClaimFields final : public expr::claims::Resolver {
+ public:
+  explicit ClaimFields(const json::value& claims) : claims_(claims) {}
+  const json::value* find(const expr::claims::Field& f) const override {
+    if (!claims_.is_object()) return nullptr;
+    if (const json::value* whole = claims_.get_object().if_contains(f.text)) return whole;
+    return expr::claims::walk(claims_, f.path);
+  }
+
+ private:
+  const json::value& claims_;
+};
+
+const json::value* claimNamed(const json::value& claims, const std::string& name) {
+  if (!claims.is_object()) return nullptr;
+  if (const json::value* whole = claims.get_object().if_contains(name)) return whole;
+  expr::claims::Field f{name, {}};
+  for (std::string_view part : splitTrimmed(name, '.'))
+    f.path.emplace_back(part);
+  return expr::claims::walk(claims, f.path);
+}
+
+// A verified token: everything the request path needs, worked out once.
+struct Verified {
+  json::value claims;
+  std::optional<double> exp, nbf, iat;
+  bool claimsHold = true;
+  std::string user;
+  std::vector<std::pair<std::string_view, std::string>> headers;  // names point into Compiled
+  const RemoteKeySet* keySet = nullptr;  // whose generation the verification used
+  uint64_t generation = 0;
+};
+using VerifiedPtr = std::shared_ptr<const Verified>;
+
+struct TokenHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+struct WorkerCache {
+  std::unordered_map<std::string, VerifiedPtr, TokenHash, std::equal_to<>> entries;
+};
+
+struct Issuer {
+  std::string issuer;  // empty: any (jwksUrl)
+  std::shared_ptr<RemoteKeySet> keys;
+};
+
+struct Compiled {
+  std::string name;
+  KeyList staticKeys;           // signingSecret, publicKey, jwksFile
+  std::vector<Issuer> issuers;  // jwksUrl, trustedIssuers
+  bool forwardAuthorization = false;
+  std::string tokenKey;
+  std::optional<expr::claims::Expression> claims;
+  std::string usernameClaim;
+  std::vector<std::pair<std::string, std::string>> forwardHeaders;  // header, claim
+  std::vector<std::string> audiences;
+  double skew = 60;
+  mutable std::vector<WorkerCache> caches;  // one per worker
+};
+
+std::string_view stringClaim(const json::value& claims, std::string_view name) {
+  const json::value* v = claims.is_object() ? claims.get_object().if_contains(name) : nullptr;
+  return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
+}
+
+// exp, nbf, iat: numbers when present.
+bool readTimes(const json::value& claims, Verified& v, std::string& error) {
+  for (auto [name, slot] :
+       {std::pair{"exp", &v.exp}, std::pair{"nbf", &v.nbf}, std::pair{"iat", &v.iat}}) {
+    const json::value* t = claims.get_object().if_contains(name);
+    if (!t) continue;
+    if (!t->is_number()) {
+      error = std::string("the ") + name + " claim is not a number";
+      return false;
+    }
+    *slot = t->to_number<double>();
+  }
+  return true;
+}
+
+bool audienceMatches(const json::value& claims, const std::vector<std::string>& audiences) {
+  const json::value* aud = claims.get_object().if_contains("aud");
+  if (!aud) return false;
+  auto one = [&](const json::value& x) {
+    return x.is_string() && std::find(audiences.begin(), audiences.end(),
+                                      std::string_view(x.get_string())) != audiences.end();
+  };
+  if (aud->is_array()) return std::any_of(aud->get_array().begin(), aud->get_array().end(), one);
+  return one(*aud);
+}
+
+class Jwt final : public Handler {
+ public:
+  Jwt(std::shared_ptr<const Compiled> c, HandlerPtr next, const WrapContext&)
+      : c_(std::move(c)), next_(std::move(next)) {}
+
+  awaitable<void> handle(Exchange& ex) const override {
+    const Compiled& c = *c_;
+    auto& headers = ex.request.headers;
+    if (headers.count("Authorization") > 1) {
+      refuse(ex, 400, {}, "several Authorization headers");
+      co_return;
+    }
+    enum class From { None, Header, Query, Form } from = From::None;
+    std::string_view token;
+    std::string owned;
+    if (auto bearer = schemeCredential(ex, "Bearer")) {
+      token = *bearer;
+      from = From::Header;
+    } else if (!c.tokenKey.empty()) {
+      if (auto q = queryParameter(ex.request.hasQuery ? ex.request.query : std::string_view(),
+                                  c.tokenKey)) {
+        owned = std::move(*q);
+        from = From::Query;
+      } else if (auto f = co_await formField(ex, c.tokenKey, !c.forwardAuthorization)) {
+        owned = std::move(*f);
+        from = From::Form;
+      }
+      token = owned;
+    }
+    if (token.empty()) {
+      refuse(ex, 401, bearerChallenge(kRealm, {}, {}), "no token");
+      co_return;
+    }
+    if (token.size() > kMaxToken) {
+      refuse(ex, 401, bearerChallenge(kRealm, "invalid_token", "the token is too large"),
+             "token too large");
+      co_return;
+    }
+
+    WorkerCache& cache = c.caches[ex.worker.index() % c.caches.size()];
+    VerifiedPtr v;
+    if (auto it = cache.entries.find(token); it != cache.entries.end()) {
+      const Verified& hit = *it->second;
+      if (!hit.keySet || hit.keySet->generation() == hit.generation) v = it->second;
+    }
+    std::string error;
+    if (!v) {
+      std::string key(token);
+      v = co_await verify(ex, key, error);
+      if (!v) {
+        refuse(ex, 401, bearerChallenge(kRealm, "invalid_token", error), error);
+        co_return;
+      }
+      if (cache.entries.size() >= kCacheEntries) cache.entries.clear();
+      cache.entries[std::move(key)] = v;
+    }
+
+    double now =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    if (v->exp && now >= *v->exp + c.skew)
+      error = "the token has expired";
+    else if (v->nbf && now + c.skew < *v->nbf)
+      error = "the token is not valid yet";
+    else if (v->iat && *v->iat > now + c.skew)
+      error = "the token was issued in the future";
+    if (!error.empty()) {
+      refuse(ex, 401, bearerChallenge(kRealm, "invalid_token", error), error);
+      co_return;
+    }
+    if (!v->user.empty()) ex.record.user = ex.arena.copy(v->user);
+    if (!v->claimsHold) {
+      refuse(ex, 403,
+             bearerChallenge(kRealm, "insufficient_scope",
+                             "the token's claims do not allow this request"),
+             "claims do not match");
+      co_return;
+    }
+
+    for (const auto& [header, claim] : c.forwardHeaders)
+      headers.removeWithTwins(header);
+    for (const auto& [header, value] : v->headers)
+      headers.add(header, value);
+    if (!c.forwardAuthorization) {
+      if (from == From::Header) headers.remove("Authorization");
+      if (from == From::Query) removeQueryParameter(ex, c.tokenKey);
+    }
+    // The claims outlive this handler's cache entry for as long as the exchange runs.
+    ex.claims = &(*ex.arena.make<VerifiedPtr>(v))->claims;
+    co_await next_->handle(ex);
+  }
+
+ private:
+  // Checks the signature and works out what the request path needs. Null with `error`.
+  awaitable<VerifiedPtr> verify(Exchange& ex, const std::string& text, std::string& error) const {
+    const Compiled& c = *c_;
+    jose::Token token;
+    if (!jose::parse(text, token, error)) co_return nullptr;
+    auto v = std::make_shared<Verified>();
+    std::shared_ptr<const KeyList> remote;
+    const KeyList* keys = &c.staticKeys;
+    if (!c.issuers.empty()) {
+      const Issuer* issuer = nullptr;
+      std::string_view iss = stringClaim(token.claims, "iss");
+      for (const Issuer& i : c.issuers)
+        if (i.issuer.empty() || i.issuer == iss) {
+          issuer = &i;
+          break;
+        }
+      if (!issuer) {
+        error = "the token's issuer is not trusted";
+        co_return nullptr;
+      }
+      v->keySet = issuer->keys.get();
+      RemoteKeySet::View view = co_await issuer->keys->keysFor(ex.worker, token.kid);
+      if (!view.keys) {
+        error = "no key to check the token with (the JWK set could not be fetched)";
+        co_return nullptr;
+      }
+      v->generation = view.generation;
+      remote = view.keys;
+      keys = remote.get();
+    }
+    // The key named by kid when there is one; otherwise every key that fits the algorithm.
+    bool named =
+        !token.kid.empty() && std::any_of(keys->begin(), keys->end(),
+                                          [&](const jose::Key& k) { return k.kid == token.kid; });
+    bool verified = false, candidate = false;
+    int tries = 0;
+    for (const jose::Key& key : *keys) {
+      if (named && key.kid != token.kid) continue;
+      if (!jose::fits(token.alg, key.type) || (key.alg && *key.alg != token.alg)) continue;
+      candidate = true;
+      if (++tries > 8) break;
+      if (jose::verify(token, key)) {
+        verified = true;
+        break;
+      }
+    }
+    if (!verified) {
+      error = candidate ? "the signature is not valid"
+                        : "no key fits the token (algorithm " +
+                              std::string(jose::algName(token.alg)) + ")";
+      co_return nullptr;
+    }
+    if (!readTimes(token.claims, *v, error)) co_return nullptr;
+    if (!c.audiences.empty() && !audienceMatches(token.claims, c.audiences)) {
+      error = "the token is not meant for this audience";
+      co_return nullptr;
+    }
+    v->claims = std::move(token.claims);
+    if (c.claims)
+      v->claimsHold = c.claims->evaluate(ClaimFields(v->claims)) == expr::claims::Truth::True;
+    if (!c.usernameClaim.empty())
+      if (const json::value* u = claimNamed(v->claims, c.usernameClaim))
+        if (auto text = headerValue(*u)) v->user = std::move(*text);
+    for (const auto& [header, claim] : c.forwardHeaders)
+      if (const json::value* value = claimNamed(v->claims, claim))
+        if (auto text = headerValue(*value)) v->headers.emplace_back(header, std::move(*text));
+    co_return v;
+  }
+
+  std::shared_ptr<const Compiled> c_;
+  HandlerPtr next_;
+};
+
+// An option that holds either the text itself or a file's path.
+bool inlineOrFile(const std::string& value, bool isInline, std::string& out, std::string& error) {
+  if (isInline) {
+    out = value;
+    return true;
+  }
+  std::ifstream in(value, std::ios::binary);
+  if (!in) {
+    error = "cannot read " + value;
+    return false;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  out = ss.str();
+  return true;
+}
+
+MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& context) {
+  std::optional<Options> decoded = exchange::decodeOptions<Options>(node, context);
+  if (!decoded) return nullptr;
+  Options& o = *decoded;
+  auto c = std::make_shared<Compiled>();
+  c->name = context.name();
+  int sources = !o.signingSecret.empty() + !o.publicKey.empty() + !o.jwksFile.empty() +
+                !o.jwksUrl.empty() + !o.trustedIssuers.empty();
+  if (sources != 1) {
+    context.error("jwt: exactly one of signingSecret, publicKey, jwksFile, jwksUrl, trustedIssuers "
+                  "must be set (" +
+                  std::to_string(sources) + " are)");
+    return nullptr;
+  }
+  std::string error;
+  if (o.jwksMinRefreshSeconds < 1 || o.jwksMinRefreshSeconds > 3600) {
+    context.error("jwt: jwksMinRefreshSeconds must be between 1 and 3600");
+    return nullptr;
+  }
+  if (!o.signingSecret.empty()) {
+    std::string secret = o.signingSecret;
+    if (secret.starts_with("env:") || secret.starts_with("file:")) {
+      auto resolved = ai::resolveSecret(secret, error);
+      if (!resolved) {
+        context.error("jwt: signingSecret: " + error);
+        return nullptr;
+      }
+      secret = std::move(*resolved);
+    }
+    if (o.signingSecretBase64Encoded) {
+      std::string raw;
+      if (!base64Decode(trim(secret), raw)) {
+        context.error("jwt: signingSecret is not base64 (signingSecretBase64Encoded is true)");
+        return nullptr;
+      }
+      secret = std::move(raw);
+    }
+    c->staticKeys.push_back(jose::keyFromSecret(std::move(secret)));
+  } else if (!o.publicKey.empty()) {
+    std::string pem;
+    std::optional<jose::Key> key;
+    if (inlineOrFile(o.publicKey, o.publicKey.find("-----BEGIN") != std::string::npos, pem, error))
+      key = jose::keyFromPem(pem, error);
+    if (!key) {
+      context.error("jwt: publicKey: " + error);
+      return nullptr;
+    }
+    c->staticKeys.push_back(std::move(*key));
+  } else if (!o.jwksFile.empty()) {
+    std::string text;
+    std::vector<std::string> skipped;
+    if (!inlineOrFile(o.jwksFile, trim(o.jwksFile).starts_with("{"), text, error) ||
+        !jose::parseJwks(text, c->staticKeys, skipped, error)) {
+      context.error("jwt: jwksFile: " + error);
+      return nullptr;
+    }
+    for (const std::string& why : skipped)
+      context.warning(config::ConfigError{{}, {}, "jwt: jwksFile: " + why, true, false});
+    if (c->staticKeys.empty()) {
+      context.error("jwt: jwksFile: no usable key");
+      return nullptr;
+    }
+  } else {
+    std::vector<TrustedIssuer> list = o.trustedIssuers;
+    if (!o.jwksUrl.empty()) list.push_back({"", o.jwksUrl});
+    for (size_t i = 0; i < list.size(); ++i) {
+      std::string where =
+          o.jwksUrl.empty() ? "jwt: trustedIssuers[" + std::to_string(i) + "]: " : "jwt: jwksUrl: ";
+      if (o.jwksUrl.empty() && list[i].issuer.empty()) {
+        context.error(where + "issuer is required");
+        return nullptr;
+      }
+      auto client =
+          HttpClient::make(list[i].jwksUrl, o.clientConfig, context.name() + "#jwks", error);
+      if (!client) {
+        context.error(where + error);
+        return nullptr;
+      }
+      c->issuers.push_back({list[i].issuer, std::make_shared<RemoteKeySet>(
+                                                std::move(client), context.name(),
+                                                std::chrono::seconds(o.jwksMinRefreshSeconds))});
+    }
+  }
+  if (!o.claims.empty()) {
+    c->claims = expr::claims::parse(o.claims, error);
+    if (!c->claims) {
+      context.error("jwt: claims: " + error);
+      return nullptr;
+    }
+  }
+  if (o.clockSkewSeconds < 0 || o.clockSkewSeconds > 300) {
+    context.error("jwt: clockSkewSeconds must be between 0 and 300");
+    return nullptr;
+  }
+  c->skew = o.clockSkewSeconds;
+  c->forwardAuthorization = o.forwardAuthorization;
+  c->tokenKey = o.tokenKey;
+  c->usernameClaim = o.usernameClaim;
+  c->audiences = o.audiences;
+  for (const auto& [header, claim] : o.forwardHeaders) {
+    if (header.empty() || claim.empty()) {
+      context.error("jwt: forwardHeaders: header and claim names must not be empty");
+      return nullptr;
+    }
+    c->forwardHeaders.emplace_back(header, claim);
+  }
+  c->caches.resize(std::max(1u, context.workers()));
+  return exchange::factoryOf<Jwt>(std::shared_ptr<const Compiled>(std::move(c)));
+}
+
+const exchange::MiddlewareRegistration registration("jwt", create, "JWT");
+
+}  // namespace
+}  // namespace causeway::gateway::api
