@@ -260,11 +260,11 @@ def test_policy_filters_every_page():
 
 def test_policy_errors_name_the_rule():
     nowhere = type("Nowhere", (), {"url": "http://127.0.0.1:1"})()
-    bad = gateway([nowhere], {"policies": [{"match": "Equals(`grp`, `admin`)", "action": "allow"}]})
+    bad = gateway([nowhere], {"policies": [{"match": "Equals(`mcp.tool`, `x`)", "action": "allow"}]})
     cw = Causeway(dynamic={"a.yml": bad})
     try:
         wait_log(cw, "policies[0].match")
-        assert "jwt middleware" in cw.output()
+        assert "the request's fields are `mcp.method` and `mcp.params.<name>`" in cw.output()
     finally:
         cw.stop()
 

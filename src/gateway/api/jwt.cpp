@@ -338,14 +338,15 @@ class Jwt final : public Handler {
       remote = view.keys;
       keys = remote.get();
     }
-    // The key named by kid when there is one; otherwise every key that fits the algorithm.
-    bool named =
-        !token.kid.empty() && std::any_of(keys->begin(), keys->end(),
-                                          [&](const jose::Key& k) { return k.kid == token.kid; });
+    // The key named by the token's kid; a token with a kid no key has is checked only by keys
+    // without one (a publicKey, a secret), and a token without kid by every key that fits. So a
+    // made-up kid costs no signature check against the whole set.
+    bool named = !token.kid.empty() &&
+                 std::any_of(keys->begin(), keys->end(), [&](const jose::Key& k) { return k.kid == token.kid; });
     bool verified = false, candidate = false;
     int tries = 0;
     for (const jose::Key& key : *keys) {
-      if (named && key.kid != token.kid) continue;
+      if (named ? key.kid != token.kid : !token.kid.empty() && !key.kid.empty()) continue;
       if (!jose::fits(token.alg, key.type) || (key.alg && *key.alg != token.alg)) continue;
       candidate = true;
       if (++tries > 8) break;
