@@ -26,6 +26,8 @@ class Controller {
         signals_(io_, SIGINT, SIGTERM),
         reloadSignals_(io_, SIGHUP, SIGUSR1),
         timer_(io_) {}
+  // The providers' watches (inotify descriptors) live on io_: they go before it does.
+  ~Controller() { providers_.clear(); }
 
   void setStaticWarnings(std::vector<config::ConfigError> warnings) { pipeline_.setStaticWarnings(std::move(warnings)); }
 

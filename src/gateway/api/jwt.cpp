@@ -341,8 +341,9 @@ class Jwt final : public Handler {
     // The key named by the token's kid; a token with a kid no key has is checked only by keys
     // without one (a publicKey, a secret), and a token without kid by every key that fits. So a
     // made-up kid costs no signature check against the whole set.
-    bool named = !token.kid.empty() &&
-                 std::any_of(keys->begin(), keys->end(), [&](const jose::Key& k) { return k.kid == token.kid; });
+    bool named =
+        !token.kid.empty() && std::any_of(keys->begin(), keys->end(),
+                                          [&](const jose::Key& k) { return k.kid == token.kid; });
     bool verified = false, candidate = false;
     int tries = 0;
     for (const jose::Key& key : *keys) {

@@ -67,8 +67,11 @@ asio::thread_pool& slowChecks() {
 
 }  // namespace
 
+// Not a coroutine itself: GCC 12 destroys a by-value coroutine parameter twice when the
+// argument is a prvalue, which a std::function holding a captured string does not survive. The
+// check is moved into the spawned coroutine's own frame instead.
 awaitable<bool> offload(std::function<bool()> check) {
-  co_return co_await asio::co_spawn(
+  return asio::co_spawn(
       slowChecks(), [check = std::move(check)]() -> awaitable<bool> { co_return check(); },
       asio::use_awaitable);
 }
