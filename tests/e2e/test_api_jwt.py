@@ -4,7 +4,7 @@ JWKS served over HTTP (ES256) with rotation, unknown kids and an outage; a PEM p
 wrong-audience tokens, `alg: none`, an HS token made with an RSA public key; claims, forwarded
 headers, the access log's user, the token kept away from the upstream; claims in MCP policies.
 
-Reference: docs/api-gateway.md ("jwt"), docs/security.md (A01–A06)."""
+Reference: docs/api-gateway.md ("jwt"), docs/security.md (G01–G06)."""
 import base64
 import json
 import os

@@ -3,7 +3,7 @@ scheme, query parameter, cookie; the key removed before the upstream) and hmac (
 computed here as draft-cavage-http-signatures describes; digest, replay window, enforced
 headers, Proxy-Authorization).
 
-Reference: docs/api-gateway.md ("apiKey", "hmac"), docs/security.md (A07, A08)."""
+Reference: docs/api-gateway.md ("apiKey", "hmac"), docs/security.md (G07, G08)."""
 import base64
 import hashlib
 import hmac as hmaclib
