@@ -268,16 +268,19 @@ awaitable<bool> RedisClient::call(std::vector<std::string> args, resp::Value& re
   bool ask = reply.isError() && reply.text.starts_with("ASK ");
   release(std::move(c));
   if (!moved && !ask) co_return true;
+  co_return co_await redirected(request, reply, error);
+}
 
-  // Cluster redirection: "MOVED <slot> <host:port>". One more try on that node.
+awaitable<bool> RedisClient::redirected(const std::string& request, resp::Value& reply, std::string& error) {
+  // Cluster redirection: "MOVED <slot> <host:port>" or "ASK …". One more try on that node.
+  bool ask = reply.text.starts_with("ASK ");
   auto parts = splitTrimmed(reply.text, ' ');
   if (parts.size() < 3) co_return true;
   std::string target(parts[2]);
   ConnectionPtr other = co_await dial(target, error);
   if (!other) co_return false;
-  if (ask && !co_await exchange(*other, resp::encodeCommand(std::vector<std::string>(1, "ASKING")),
-                                reply, error))
-    co_return false;
+  std::string asking = resp::encodeCommand(std::vector<std::string>(1, "ASKING"));
+  if (ask && !co_await exchange(*other, asking, reply, error)) co_return false;
   co_return co_await exchange(*other, request, reply, error);
 }
 
@@ -285,11 +288,147 @@ awaitable<bool> RedisClient::runScript(const std::string& script, const std::str
                                        std::vector<std::string> keys, std::vector<std::string> args,
                                        resp::Value& reply, std::string& error) {
   std::vector<std::string> command = scriptCommand(sha1, keys, args);
-  if (!co_await call(command, reply, error)) co_return false;
+  if (!co_await callPipelined(command, reply, error)) co_return false;
   if (!(reply.isError() && reply.text.starts_with("NOSCRIPT"))) co_return true;
   command[0] = "EVAL";
   command[1] = script;
-  co_return co_await call(std::move(command), reply, error);
+  co_return co_await callPipelined(std::move(command), reply, error);
+}
+
+void RedisClient::finish(Waiting& w, bool ok, const std::string& error) {
+  if (w.done) return;
+  w.done = true;
+  w.ok = ok;
+  if (!ok) w.error = error;
+  if (w.timer) w.timer->cancel();
+}
+
+void RedisClient::failPipeline(const std::string& error) {
+  for (auto& w : toWrite_) finish(*w, false, error);
+  for (auto& w : toRead_) finish(*w, false, error);
+  toWrite_.clear();
+  toRead_.clear();
+  if (pipe_) {
+    error_code ignored;
+    pipe_->socket.close(ignored);  // the loops still holding it see their operations fail
+    pipe_.reset();
+  }
+}
+
+awaitable<bool> RedisClient::callPipelined(std::vector<std::string> args, resp::Value& reply, std::string& error) {
+  if (settings_.useTls) co_return co_await call(std::move(args), reply, error);
+  co_return co_await callPipelinedEncoded(resp::encodeCommand(args), reply, error);
+}
+
+awaitable<bool> RedisClient::callPipelinedEncoded(std::string request, resp::Value& reply, std::string& error) {
+  auto self = shared_from_this();
+  if (settings_.useTls) {
+    // One operation at a time on a TLS stream: the pooled path, with the same bytes.
+    ConnectionPtr c = co_await acquire(error);
+    if (!c) co_return false;
+    if (!co_await exchange(*c, request, reply, error)) {
+      c.reset();
+      release(nullptr);
+      co_return false;
+    }
+    release(std::move(c));
+    co_return true;
+  }
+  auto w = std::make_shared<Waiting>();
+  w->request = std::move(request);
+  asio::steady_timer timer(io_);
+  auto budget = std::chrono::nanoseconds(0);
+  for (auto t : {settings_.dialTimeout, settings_.writeTimeout, settings_.readTimeout})
+    budget += t.count() > 0 ? t : std::chrono::nanoseconds(std::chrono::hours(1));
+  timer.expires_after(budget);
+  w->timer = &timer;
+  toWrite_.push_back(w);
+  if (!writing_) {
+    writing_ = true;
+    asio::co_spawn(io_, writeLoop(self), asio::detached);
+  }
+  co_await timer.async_wait(nothrow);
+  w->timer = nullptr;
+  if (!w->done) {
+    // Out of time: the connection is stuck; everything on it fails and the next call dials anew.
+    failPipeline("redis: i/o timeout");
+    w->done = true;
+    w->error = "redis: i/o timeout";
+  }
+  if (!w->ok) {
+    error = w->error;
+    co_return false;
+  }
+  reply = std::move(w->reply);
+  if (reply.isError() && (reply.text.starts_with("MOVED ") || reply.text.starts_with("ASK ")))
+    co_return co_await redirected(w->request, reply, error);  // a cluster: follow it on its own connection
+  co_return true;
+}
+
+awaitable<void> RedisClient::writeLoop(std::shared_ptr<RedisClient> self) {
+  while (!self->toWrite_.empty()) {
+    if (!self->pipe_) {
+      std::string error;
+      ConnectionPtr dialled;
+      for (const auto& endpoint : self->settings_.endpoints) {
+        dialled = co_await self->dial(endpoint, error);
+        if (dialled) break;
+      }
+      if (!dialled) {
+        self->failPipeline(error);
+        break;
+      }
+      self->pipe_ = std::shared_ptr<Connection>(std::move(dialled));
+    }
+    std::shared_ptr<Connection> connection = self->pipe_;
+    std::string batch;
+    for (auto& w : self->toWrite_) {
+      batch += w->request;
+      self->toRead_.push_back(std::move(w));
+    }
+    self->toWrite_.clear();
+    if (self->reader_ != connection.get()) {
+      self->reader_ = connection.get();
+      asio::co_spawn(self->io_, readLoop(self, connection), asio::detached);
+    }
+    auto [writeError, written] = co_await asio::async_write(connection->socket, asio::buffer(batch), nothrow);
+    if (writeError && connection == self->pipe_) self->failPipeline("redis: write: " + writeError.message());
+  }
+  self->writing_ = false;
+}
+
+awaitable<void> RedisClient::readLoop(std::shared_ptr<RedisClient> self, std::shared_ptr<Connection> connection) {
+  char buffer[16384];
+  while (connection == self->pipe_ && !self->toRead_.empty()) {
+    while (!connection->in.empty() && !self->toRead_.empty()) {
+      size_t consumed = 0;
+      std::string why;
+      resp::Value value;
+      auto status = resp::parse(connection->in, value, consumed, why);
+      if (status == resp::Status::Incomplete) break;
+      if (status == resp::Status::Error) {
+        self->failPipeline("redis: protocol error: " + why);
+        break;
+      }
+      connection->in.erase(0, consumed);
+      WaitingPtr w = std::move(self->toRead_.front());
+      self->toRead_.pop_front();
+      w->reply = std::move(value);
+      self->finish(*w, true, {});
+    }
+    if (connection != self->pipe_ || self->toRead_.empty()) break;
+    if (connection->in.size() > kMaxReply) {
+      self->failPipeline("redis: reply too large");
+      break;
+    }
+    auto [readError, n] = co_await connection->socket.async_read_some(asio::buffer(buffer), nothrow);
+    if (readError) {
+      if (connection == self->pipe_) self->failPipeline("redis: read: " + readError.message());
+      break;
+    }
+    connection->in.append(buffer, n);
+  }
+  if (self->reader_ == connection.get()) self->reader_ = nullptr;
 }
 
 }  // namespace causeway::clients::redis

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,8 +50,16 @@ class RedisClient : public std::enable_shared_from_this<RedisClient> {
   // timeout or malformed reply; a Redis error reply ("-ERR ...") is a successful call.
   awaitable<bool> call(std::vector<std::string> args, resp::Value& reply, std::string& error);
 
+  // Like call(), over the worker's one pipelined connection: the commands of concurrent callers
+  // go out in one write and their replies are read in order, so under load one write and one
+  // read serve many callers. A cluster redirection, TLS, or a broken pipelined connection falls
+  // back to call() (TLS streams take one operation at a time).
+  awaitable<bool> callPipelined(std::vector<std::string> args, resp::Value& reply, std::string& error);
+  // The same with the command already in RESP (resp::encodeCommand), for callers that build
+  // most of it once.
+  awaitable<bool> callPipelinedEncoded(std::string request, resp::Value& reply, std::string& error);
   // EVALSHA of `script` (loading it with EVAL when Redis answers NOSCRIPT), as go-redis's
-  // Script.Run does.
+  // Script.Run does; pipelined.
   awaitable<bool> runScript(const std::string& script, const std::string& sha1,
                             std::vector<std::string> keys, std::vector<std::string> args,
                             resp::Value& reply, std::string& error);
@@ -58,6 +67,22 @@ class RedisClient : public std::enable_shared_from_this<RedisClient> {
  private:
   class Connection;
   using ConnectionPtr = std::unique_ptr<Connection>;
+  // A command waiting on the pipelined connection.
+  struct Waiting {
+    std::string request;
+    resp::Value reply;
+    std::string error;
+    bool done = false;
+    bool ok = false;
+    asio::steady_timer* timer = nullptr;  // the caller's; null once it stopped waiting
+  };
+  using WaitingPtr = std::shared_ptr<Waiting>;
+  static awaitable<void> writeLoop(std::shared_ptr<RedisClient> self);
+  static awaitable<void> readLoop(std::shared_ptr<RedisClient> self, std::shared_ptr<Connection> connection);
+  void finish(Waiting& w, bool ok, const std::string& error);
+  // Sends `request` again to the node a MOVED/ASK `reply` names.
+  awaitable<bool> redirected(const std::string& request, resp::Value& reply, std::string& error);
+  void failPipeline(const std::string& error);
 
   awaitable<ConnectionPtr> acquire(std::string& error);
   awaitable<ConnectionPtr> dial(const std::string& endpoint, std::string& error);
@@ -72,6 +97,11 @@ class RedisClient : public std::enable_shared_from_this<RedisClient> {
   std::vector<ConnectionPtr> idle_;
   int64_t active_ = 0;  // connections in use or idle
   std::vector<asio::steady_timer*> waiters_;
+  std::shared_ptr<Connection> pipe_;     // the pipelined connection, once dialled
+  std::vector<WaitingPtr> toWrite_;      // queued, not written yet
+  std::deque<WaitingPtr> toRead_;        // written, replies awaited in this order
+  bool writing_ = false;
+  Connection* reader_ = nullptr;  // the connection a read loop runs on
 };
 
 }  // namespace causeway::clients::redis

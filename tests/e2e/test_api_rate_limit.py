@@ -1,0 +1,151 @@
+"""distributedRateLimit: two causeway instances share limits through a real redis-server (token
+bucket and sliding window, X-RateLimit-* headers, sources), Redis stopped under denyOnError
+true and false, and a Sentinel failover (Debian's redis-sentinel) in the middle of traffic.
+
+Reference: docs/api-gateway.md ("distributedRateLimit")."""
+import time
+
+import pytest
+
+from harness import to_yaml, wait_until
+from mwkit import READY, get, lb
+from harness import routed
+from redis_peer import Sentinel, needs_redis, needs_sentinel, start_redis  # noqa: F401 (fixture)
+
+pytestmark = needs_redis
+
+
+def config(upstream, middlewares):
+    routers = {"sentinel": {"rule": f"Host(`{READY}`)", "service": "app"}}
+    for name in middlewares:
+        routers[name] = {"rule": f"Host(`{name}.test`)", "service": "app", "middlewares": [name]}
+    return {"routing.yml": to_yaml({"http": {"routers": routers, "middlewares": middlewares,
+                                             "services": {"app": lb(upstream)}}}) + "\n"}
+
+
+def instances(start_causeway, upstream, middlewares, count=2):
+    out = []
+    for _ in range(count):
+        cw = start_causeway(dynamic=config(upstream, middlewares))
+        routed(cw, READY)
+        out.append(cw)
+    return out
+
+
+def store(redis, **extra):
+    return {"redis": {"endpoints": [f"127.0.0.1:{redis.port}"], "timeout": "1s", **extra}}
+
+
+def test_two_instances_share_a_token_bucket(start_whoami, start_causeway, start_redis):
+    redis = start_redis()
+    w = start_whoami()
+    mws = {"bucket": {"distributedRateLimit": {
+        "limit": 5, "period": "1m", "burst": 5, "responseHeaders": True,
+        "sourceCriterion": {"requestHeaderName": "X-Client"}, "store": store(redis)}}}
+    a, b = instances(start_causeway, w.url, mws)
+    statuses, remaining = [], []
+    for i in range(7):
+        cw = (a, b)[i % 2]
+        status, headers, _ = get(cw, "bucket.test", headers=["X-Client: alice"])
+        statuses.append(status)
+        remaining.append(headers.get("x-ratelimit-remaining"))
+        if status == 200:
+            assert headers["x-ratelimit-limit"] == "5"
+        else:
+            assert int(headers["retry-after"]) >= 1
+            assert int(headers["x-ratelimit-reset"]) >= 1
+    assert statuses == [200] * 5 + [429] * 2, statuses
+    assert remaining[:5] == ["4", "3", "2", "1", "0"], remaining
+    # Another source has its own bucket, on either instance.
+    assert get(b, "bucket.test", headers=["X-Client: bob"])[0] == 200
+    keys = redis.command("KEYS", "causeway:drl:*")
+    assert sorted(keys) == ["causeway:drl:bucket@file:alice", "causeway:drl:bucket@file:bob"], keys
+    assert 0 < redis.command("PTTL", "causeway:drl:bucket@file:alice") <= 182000
+
+
+def test_sliding_window(start_whoami, start_causeway, start_redis):
+    redis = start_redis()
+    w = start_whoami()
+    mws = {"window": {"distributedRateLimit": {
+        "limit": 3, "period": "2s", "algorithm": "slidingWindow", "responseHeaders": True,
+        "store": store(redis, database=2)}}}
+    a, b = instances(start_causeway, w.url, mws)
+    # Start right after a window boundary, so the three fit in one window.
+    time.sleep(2 - (time.time() % 2) + 0.05)
+    got = [get((a, b)[i % 2], "window.test")[0] for i in range(5)]
+    assert got == [200, 200, 200, 429, 429], got
+    assert redis.command("KEYS", "*") == []  # database 2, not 0
+    assert len(redis.command("KEYS", "*", db=2)) == 1
+    # Two windows later everything the sliding window saw has aged out.
+    time.sleep(4.1)
+    assert get(a, "window.test")[0] == 200
+
+
+def test_redis_stopped_deny_or_allow(start_whoami, start_causeway, start_redis):
+    redis = start_redis()
+    port = redis.port
+    w = start_whoami()
+    mws = {"closed": {"distributedRateLimit": {"limit": 100, "period": "1s", "burst": 100, "store": store(redis)}},
+           "open": {"distributedRateLimit": {"limit": 100, "period": "1s", "burst": 100, "denyOnError": False,
+                                             "store": store(redis)}}}
+    (cw,) = instances(start_causeway, w.url, mws, count=1)
+    assert get(cw, "closed.test")[0] == 200 and get(cw, "open.test")[0] == 200
+    redis.stop()
+    for _ in range(3):
+        status, _, body = get(cw, "closed.test")
+        assert status == 503, body
+        assert get(cw, "open.test")[0] == 200
+    assert "distributedRateLimit: the store cannot be used" in cw.output()
+    assert cw.output().count("the store cannot be used") <= 2  # not one line per request
+    # Redis comes back on the same port: limits work again.
+    again = start_redis(port=port)
+    wait_until(lambda: get(cw, "closed.test")[0] == 200, timeout=10, message="store back")
+    assert again.command("KEYS", "causeway:drl:*")
+    assert cw.proc.poll() is None
+
+
+@needs_sentinel
+def test_sentinel_failover(start_whoami, start_causeway, start_redis):
+    master = start_redis()
+    replica = start_redis(replicaof=master.port)
+    sentinel = Sentinel(master.port)
+    try:
+        wait_until(lambda: replica.command("INFO", "replication").find("master_link_status:up") >= 0,
+                   timeout=15, message="replica in sync")
+        w = start_whoami()
+        mws = {"ha": {"distributedRateLimit": {
+            "limit": 1000, "period": "1s", "burst": 1000,
+            "store": {"redis": {"endpoints": [f"127.0.0.1:{sentinel.port}"], "timeout": "500ms",
+                                "sentinel": {"masterSet": "mymaster"}}}}}}
+        a, b = instances(start_causeway, w.url, mws)
+        assert get(a, "ha.test")[0] == 200 and get(b, "ha.test")[0] == 200
+        assert master.command("KEYS", "causeway:drl:*")
+        master.stop()
+        wait_until(lambda: sentinel.master() == replica.port, timeout=30, interval=0.2, message="failover")
+        # After the failover both instances find the new master (a few 503s may come first).
+        for cw in (a, b):
+            wait_until(lambda: get(cw, "ha.test")[0] == 200, timeout=15, interval=0.2, message="new master used")
+        assert replica.command("KEYS", "causeway:drl:*")
+        assert "master of the sentinel set" in a.output()
+        assert a.proc.poll() is None and b.proc.poll() is None
+    finally:
+        sentinel.stop()
+
+
+def test_configuration_errors(start_whoami, start_causeway):
+    w = start_whoami()
+    mws = {"nolimit": {"distributedRateLimit": {"store": {"redis": {"endpoints": ["127.0.0.1:1"]}}}},
+           "nostore": {"distributedRateLimit": {"limit": 5}},
+           "algo": {"distributedRateLimit": {"limit": 5, "algorithm": "leaky",
+                                             "store": {"redis": {"endpoints": ["127.0.0.1:1"]}}}},
+           "both": {"distributedRateLimit": {"limit": 5, "store": {"redis": {
+               "endpoints": ["127.0.0.1:1"], "cluster": {}, "sentinel": {"masterSet": "m"}}}}}}
+    cw = start_causeway(dynamic=config(w.url, mws))
+    routed(cw, READY)
+    out = cw.output()
+    assert "limit must be positive" in out
+    assert "store.redis.endpoints is required" in out
+    assert "algorithm must be tokenBucket or slidingWindow" in out
+    assert "cluster and sentinel cannot both be set" in out
+    for name in mws:
+        assert get(cw, f"{name}.test")[0] == 404
