@@ -42,21 +42,8 @@ constexpr size_t kMaxKey = 4096;
 constexpr size_t kRemembered = 4096;
 constexpr size_t kRememberedWrong = 1024;
 
-struct KeySource {
-  std::string header;
-  std::string headerAuthScheme;
-  std::string query;
-  std::string cookie;
-  static void describe(auto& self, auto& v) {
-    v("header", self.header);
-    v("headerAuthScheme", self.headerAuthScheme);
-    v("query", self.query);
-    v("cookie", self.cookie);
-  }
-};
-
 struct Options {
-  KeySource keySource;
+  CredentialSource keySource;
   std::vector<std::string> secretValues;
   bool secretNonBase64Encoded = false;
   static void describe(auto& self, auto& v) {
@@ -72,7 +59,7 @@ struct WorkerMemory {
 };
 
 struct Compiled {
-  KeySource source;
+  CredentialSource source;
   std::vector<std::string> hashes;
   bool slow = false;  // some hash is bcrypt
   std::string challenge;
@@ -111,30 +98,8 @@ class ApiKey final : public Handler {
 
   awaitable<void> handle(Exchange& ex) const override {
     const Compiled& c = *c_;
-    enum class From { None, Header, Query, Cookie } from = From::None;
-    std::string key;
-    if (!c.source.header.empty() && ex.request.headers.count(c.source.header) == 1) {
-      std::string_view value = trim(ex.request.headers.get(c.source.header));
-      if (c.source.headerAuthScheme.empty()) {
-        key = value;
-        from = From::Header;
-      } else if (value.size() > c.source.headerAuthScheme.size() &&
-                 istartsWith(value, c.source.headerAuthScheme) &&
-                 value[c.source.headerAuthScheme.size()] == ' ') {
-        key = trim(value.substr(c.source.headerAuthScheme.size() + 1));
-        from = From::Header;
-      }
-    }
-    if (from == From::None && !c.source.query.empty() && ex.request.hasQuery)
-      if (auto q = queryParameter(ex.request.query, c.source.query)) {
-        key = std::move(*q);
-        from = From::Query;
-      }
-    if (from == From::None && !c.source.cookie.empty())
-      if (auto v = cookieValue(ex, c.source.cookie)) {
-        key = *v;
-        from = From::Cookie;
-      }
+    FoundCredential found = findCredential(ex, c.source);
+    const std::string& key = found.value;
     if (key.empty() || key.size() > kMaxKey) {
       refuse(ex, 401, c.challenge, key.empty() ? "no API key" : "API key too long");
       co_return;
@@ -158,9 +123,7 @@ class ApiKey final : public Handler {
       refuse(ex, 401, c.challenge, "invalid API key");
       co_return;
     }
-    if (from == From::Header) ex.request.headers.remove(c.source.header);
-    if (from == From::Query) removeQueryParameter(ex, c.source.query);
-    if (from == From::Cookie) removeCookie(ex, c.source.cookie);
+    removeCredential(ex, c.source, found.in);
     co_await next_->handle(ex);
   }
 
@@ -175,7 +138,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
   Options& o = *decoded;
   auto c = std::make_shared<Compiled>();
   c->source = o.keySource;
-  if (o.keySource.header.empty() && o.keySource.query.empty() && o.keySource.cookie.empty()) {
+  if (o.keySource.empty()) {
     context.error("apiKey: keySource needs at least one of header, query, cookie");
     return nullptr;
   }

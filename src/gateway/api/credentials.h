@@ -39,6 +39,31 @@ void removeCookie(exchange::Exchange& ex, std::string_view name);
 awaitable<std::optional<std::string>> formField(exchange::Exchange& ex, std::string_view name,
                                                 bool remove);
 
+// Where a credential may be (Hub's apiKey `keySource`, oAuthIntrospection `tokenSource`): a
+// header (with `headerAuthScheme`, its value must be "<scheme> <credential>"), a query
+// parameter, a cookie; tried in that order.
+struct CredentialSource {
+  std::string header;
+  std::string headerAuthScheme;
+  std::string query;
+  std::string cookie;
+  static void describe(auto& self, auto& v) {
+    v("header", self.header);
+    v("headerAuthScheme", self.headerAuthScheme);
+    v("query", self.query);
+    v("cookie", self.cookie);
+  }
+  bool empty() const { return header.empty() && query.empty() && cookie.empty(); }
+};
+
+struct FoundCredential {
+  enum class In : uint8_t { None, Header, Query, Cookie } in = In::None;
+  std::string value;
+};
+FoundCredential findCredential(const exchange::Exchange& ex, const CredentialSource& source);
+// Takes the credential found by findCredential off the request.
+void removeCredential(exchange::Exchange& ex, const CredentialSource& source, FoundCredential::In in);
+
 // 401 with `WWW-Authenticate: <challenge>` (no header when empty), or 403; a short text body.
 // `detail` goes to the access log's error detail, never to the client.
 void refuse(exchange::Exchange& ex, int status, std::string_view challenge,

@@ -33,6 +33,7 @@
 #include "exchange/middleware_registry.h"
 #include "expr/claims.h"
 #include "gateway/ai/secret.h"
+#include "gateway/api/claims_use.h"
 #include "gateway/api/credentials.h"
 #include "gateway/api/jwks.h"
 
@@ -96,62 +97,11 @@ struct Options {
   }
 };
 
-// A claim's value as a header value: strings as they are, numbers and booleans as JSON text
-// (integral numbers without a fraction), arrays of those joined by ",", objects as JSON.
-// nullopt when the result would not be a valid header value (control characters).
-std::optional<std::string> headerValue(const json::value& v) {
-  std::string out;
-  auto scalar = [](const json::value& x) -> std::string {
-    if (x.is_string()) return std::string(x.get_string());
-    if (x.is_double() && std::isfinite(x.get_double()) &&
-        x.get_double() == std::floor(x.get_double()) && std::fabs(x.get_double()) < 1e15)
-      return std::to_string(static_cast<int64_t>(x.get_double()));
-    return json::serialize(x);
-  };
-  if (v.is_array()) {
-    for (const json::value& e : v.get_array()) {
-      if (!out.empty()) out += ',';
-      out += e.is_object() || e.is_array() ? json::serialize(e) : scalar(e);
-    }
-  } else {
-    out = scalar(v);
-  }
-  for (char c : out)
-    if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) return std::nullopt;
-  return out;
-}
-
-// Claims judged by the claims expression: a name is first looked up whole (claims such as
-// `https://example.com/roles` hold dots), then as a dotted path.
-class ClaimFields final : public expr::claims::Resolver {
- public:
-  explicit ClaimFields(const json::value& claims) : claims_(claims) {}
-  const json::value* find(const expr::claims::Field& f) const override {
-    if (!claims_.is_object()) return nullptr;
-    if (const json::value* whole = claims_.get_object().if_contains(f.text)) return whole;
-    return expr::claims::walk(claims_, f.path);
-  }
-
- private:
-  const json::value& claims_;
-};
-
-const json::value* claimNamed(const json::value& claims, const std::string& name) {
-  if (!claims.is_object()) return nullptr;
-  if (const json::value* whole = claims.get_object().if_contains(name)) return whole;
-  expr::claims::Field f{name, {}};
-  for (std::string_view part : splitTrimmed(name, '.'))
-    f.path.emplace_back(part);
-  return expr::claims::walk(claims, f.path);
-}
-
 // A verified token: everything the request path needs, worked out once.
 struct Verified {
   json::value claims;
   std::optional<double> exp, nbf, iat;
-  bool claimsHold = true;
-  std::string user;
-  std::vector<std::pair<std::string_view, std::string>> headers;  // names point into Compiled
+  ClaimOutcome outcome;
   const RemoteKeySet* keySet = nullptr;  // whose generation the verification used
   uint64_t generation = 0;
 };
@@ -177,9 +127,7 @@ struct Compiled {
   std::vector<Issuer> issuers;  // jwksUrl, trustedIssuers
   bool forwardAuthorization = false;
   std::string tokenKey;
-  std::optional<expr::claims::Expression> claims;
-  std::string usernameClaim;
-  std::vector<std::pair<std::string, std::string>> forwardHeaders;  // header, claim
+  ClaimUse use;
   std::vector<std::string> audiences;
   double skew = 60;
   mutable std::vector<WorkerCache> caches;  // one per worker
@@ -285,8 +233,8 @@ class Jwt final : public Handler {
       refuse(ex, 401, bearerChallenge(kRealm, "invalid_token", error), error);
       co_return;
     }
-    if (!v->user.empty()) ex.record.user = ex.arena.copy(v->user);
-    if (!v->claimsHold) {
+    if (!v->outcome.user.empty()) ex.record.user = ex.arena.copy(v->outcome.user);
+    if (!v->outcome.claimsHold) {
       refuse(ex, 403,
              bearerChallenge(kRealm, "insufficient_scope",
                              "the token's claims do not allow this request"),
@@ -294,10 +242,7 @@ class Jwt final : public Handler {
       co_return;
     }
 
-    for (const auto& [header, claim] : c.forwardHeaders)
-      headers.removeWithTwins(header);
-    for (const auto& [header, value] : v->headers)
-      headers.add(header, value);
+    c.use.apply(ex, v->outcome);
     if (!c.forwardAuthorization) {
       if (from == From::Header) headers.remove("Authorization");
       if (from == From::Query) removeQueryParameter(ex, c.tokenKey);
@@ -368,14 +313,7 @@ class Jwt final : public Handler {
       co_return nullptr;
     }
     v->claims = std::move(token.claims);
-    if (c.claims)
-      v->claimsHold = c.claims->evaluate(ClaimFields(v->claims)) == expr::claims::Truth::True;
-    if (!c.usernameClaim.empty())
-      if (const json::value* u = claimNamed(v->claims, c.usernameClaim))
-        if (auto text = headerValue(*u)) v->user = std::move(*text);
-    for (const auto& [header, claim] : c.forwardHeaders)
-      if (const json::value* value = claimNamed(v->claims, claim))
-        if (auto text = headerValue(*value)) v->headers.emplace_back(header, std::move(*text));
+    v->outcome = c.use.outcome(v->claims);
     co_return v;
   }
 
@@ -483,13 +421,12 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
                                                 std::chrono::seconds(o.jwksMinRefreshSeconds))});
     }
   }
-  if (!o.claims.empty()) {
-    c->claims = expr::claims::parse(o.claims, error);
-    if (!c->claims) {
-      context.error("jwt: claims: " + error);
-      return nullptr;
-    }
+  auto use = ClaimUse::make(o.claims, o.usernameClaim, o.forwardHeaders, error);
+  if (!use) {
+    context.error("jwt: " + error);
+    return nullptr;
   }
+  c->use = std::move(*use);
   if (o.clockSkewSeconds < 0 || o.clockSkewSeconds > 300) {
     context.error("jwt: clockSkewSeconds must be between 0 and 300");
     return nullptr;
@@ -497,15 +434,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
   c->skew = o.clockSkewSeconds;
   c->forwardAuthorization = o.forwardAuthorization;
   c->tokenKey = o.tokenKey;
-  c->usernameClaim = o.usernameClaim;
   c->audiences = o.audiences;
-  for (const auto& [header, claim] : o.forwardHeaders) {
-    if (header.empty() || claim.empty()) {
-      context.error("jwt: forwardHeaders: header and claim names must not be empty");
-      return nullptr;
-    }
-    c->forwardHeaders.emplace_back(header, claim);
-  }
   c->caches.resize(std::max(1u, context.workers()));
   return exchange::factoryOf<Jwt>(std::shared_ptr<const Compiled>(std::move(c)));
 }
