@@ -12,8 +12,8 @@ namespace json = boost::json;
 std::optional<std::string> claimHeaderValue(const json::value& v) {
   auto scalar = [](const json::value& x) -> std::string {
     if (x.is_string()) return std::string(x.get_string());
-    if (x.is_double() && std::isfinite(x.get_double()) && x.get_double() == std::floor(x.get_double()) &&
-        std::fabs(x.get_double()) < 1e15)
+    if (x.is_double() && std::isfinite(x.get_double()) &&
+        x.get_double() == std::floor(x.get_double()) && std::fabs(x.get_double()) < 1e15)
       return std::to_string(static_cast<int64_t>(x.get_double()));
     return json::serialize(x);
   };
@@ -35,7 +35,8 @@ const json::value* claimNamed(const json::value& claims, std::string_view name) 
   if (!claims.is_object()) return nullptr;
   if (const json::value* whole = claims.get_object().if_contains(name)) return whole;
   std::vector<std::string> path;
-  for (std::string_view part : splitTrimmed(name, '.')) path.emplace_back(part);
+  for (std::string_view part : splitTrimmed(name, '.'))
+    path.emplace_back(part);
   return expr::claims::walk(claims, path);
 }
 
@@ -46,7 +47,8 @@ const json::value* ClaimFields::find(const expr::claims::Field& f) const {
 }
 
 std::optional<ClaimUse> ClaimUse::make(const std::string& claims, const std::string& usernameClaim,
-                                       const std::map<std::string, std::string>& forwardHeaders, std::string& error) {
+                                       const std::map<std::string, std::string>& forwardHeaders,
+                                       std::string& error) {
   ClaimUse use;
   if (!claims.empty()) {
     use.claims_ = expr::claims::parse(claims, error);
@@ -80,8 +82,10 @@ ClaimOutcome ClaimUse::outcome(const json::value& claims) const {
 
 void ClaimUse::apply(exchange::Exchange& ex, const ClaimOutcome& outcome) const {
   auto& headers = ex.request.headers;
-  for (const auto& [header, claim] : forwardHeaders_) headers.removeWithTwins(header);
-  for (const auto& [header, value] : outcome.headers) headers.add(header, ex.arena.copy(value));
+  for (const auto& [header, claim] : forwardHeaders_)
+    headers.removeWithTwins(header);
+  for (const auto& [header, value] : outcome.headers)
+    headers.add(header, ex.arena.copy(value));
   if (!outcome.user.empty()) ex.record.user = ex.arena.copy(outcome.user);
 }
 

@@ -50,7 +50,8 @@ class ClaimUse {
  public:
   // nullopt with `error` set when `claims` does not parse or a header or claim name is empty.
   static std::optional<ClaimUse> make(const std::string& claims, const std::string& usernameClaim,
-                                      const std::map<std::string, std::string>& forwardHeaders, std::string& error);
+                                      const std::map<std::string, std::string>& forwardHeaders,
+                                      std::string& error);
   ClaimOutcome outcome(const boost::json::value& claims) const;
   // Removes every header named in forwardHeaders (the client's), then adds the outcome's; sets
   // the access log's user.

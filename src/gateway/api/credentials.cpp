@@ -148,18 +148,22 @@ FoundCredential findCredential(const exchange::Exchange& ex, const CredentialSou
     const std::string& scheme = source.headerAuthScheme;
     if (scheme.empty()) {
       found = {FoundCredential::In::Header, std::string(value)};
-    } else if (value.size() > scheme.size() && istartsWith(value, scheme) && value[scheme.size()] == ' ') {
+    } else if (value.size() > scheme.size() && istartsWith(value, scheme) &&
+               value[scheme.size()] == ' ') {
       found = {FoundCredential::In::Header, std::string(trim(value.substr(scheme.size() + 1)))};
     }
   }
   if (found.in == FoundCredential::In::None && !source.query.empty() && ex.request.hasQuery)
-    if (auto q = queryParameter(ex.request.query, source.query)) found = {FoundCredential::In::Query, std::move(*q)};
+    if (auto q = queryParameter(ex.request.query, source.query))
+      found = {FoundCredential::In::Query, std::move(*q)};
   if (found.in == FoundCredential::In::None && !source.cookie.empty())
-    if (auto v = cookieValue(ex, source.cookie)) found = {FoundCredential::In::Cookie, std::string(*v)};
+    if (auto v = cookieValue(ex, source.cookie))
+      found = {FoundCredential::In::Cookie, std::string(*v)};
   return found;
 }
 
-void removeCredential(exchange::Exchange& ex, const CredentialSource& source, FoundCredential::In in) {
+void removeCredential(exchange::Exchange& ex, const CredentialSource& source,
+                      FoundCredential::In in) {
   if (in == FoundCredential::In::Header) ex.request.headers.remove(source.header);
   if (in == FoundCredential::In::Query) removeQueryParameter(ex, source.query);
   if (in == FoundCredential::In::Cookie) removeCookie(ex, source.cookie);

@@ -62,7 +62,8 @@ struct FoundCredential {
 };
 FoundCredential findCredential(const exchange::Exchange& ex, const CredentialSource& source);
 // Takes the credential found by findCredential off the request.
-void removeCredential(exchange::Exchange& ex, const CredentialSource& source, FoundCredential::In in);
+void removeCredential(exchange::Exchange& ex, const CredentialSource& source,
+                      FoundCredential::In in);
 
 // 401 with `WWW-Authenticate: <challenge>` (no header when empty), or 403; a short text body.
 // `detail` goes to the access log's error detail, never to the client.
