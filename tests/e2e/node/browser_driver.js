@@ -4,8 +4,10 @@
 //   {op: "fill", selector, value} {op: "click", selector}     {op: "select", selector, value}
 //   {op: "wait", selector, text?, timeout?}  (until an element matching selector [containing text] is visible)
 //   {op: "screenshot", path}     {op: "errors"} (console errors and page errors so far)
+//   {op: "cookies"} (the context's cookies)  {op: "setCookie", cookie} (playwright's cookie object)
+//   {op: "url"} (the page's URL)
 //   {op: "close"}
-// Loopback only: the page is causeway's dashboard; nothing else is fetched.
+// Loopback only: causeway's pages and the test's own OpenID provider; nothing else is fetched.
 'use strict'
 const fs = require('fs')
 const os = require('os')
@@ -44,6 +46,9 @@ async function main() {
     },
     screenshot: async (c) => { await page.screenshot({ path: c.path, fullPage: true }); return c.path },
     errors: async () => errors.slice(),
+    cookies: async () => context.cookies(),
+    setCookie: async (c) => { await context.addCookies([c.cookie]); return true },
+    url: async () => page.url(),
     close: async () => { await context.close(); fs.rmSync(userDataDir, { recursive: true, force: true }); return true },
   }
 

@@ -1,19 +1,24 @@
 // An OpenID provider for the API gateway's tests: the npm package `oidc-provider` (a certified
 // implementation) on 127.0.0.1, with the clients the tests use.
 //
-//   node oidc_idp.mjs [--port 0]
+//   node oidc_idp.mjs [--port 0] [--redirect URI --post-logout URI --backchannel URI] [--access-ttl S]
 // First stdout line: {"port": N, "issuer": "http://127.0.0.1:N"}.
 //
 // Clients:
 //   machine   / machine-secret    client_credentials, scopes api:read api:write (opaque tokens)
 //   jwtmachine / jwtmachine-secret client_credentials for resource urn:orders (JWT access tokens)
 //   resource  / resource-secret   may introspect any token
+//   app       / app-secret        authorization code (+ refresh tokens) for a browser login, with
+//                                 --redirect, --post-logout and --backchannel as its URIs; any
+//                                 login name is accepted (the provider's development login pages)
 // Endpoints are oidc-provider's: /.well-known/openid-configuration, /token,
 // /token/introspection, /token/revocation, /jwks.
 import Provider from 'oidc-provider';
 
 const args = process.argv.slice(2);
-const port = Number(args[args.indexOf('--port') + 1] || 0);
+const arg = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
+const port = Number(arg('--port', 0));
+const redirect = arg('--redirect', null);
 
 // oidc-provider prints a warning on Node 20; the tests read only our JSON line.
 process.removeAllListeners('warning');
@@ -31,13 +36,35 @@ async function start() {
         redirect_uris: [], response_types: [], scope: 'orders:read' },
       { client_id: 'resource', client_secret: 'resource-secret', grant_types: [], redirect_uris: [],
         response_types: [] },
+      ...(redirect ? [{
+        client_id: 'app', client_secret: 'app-secret', grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'], redirect_uris: [redirect],
+        post_logout_redirect_uris: [arg('--post-logout', redirect)],
+        ...(args.includes('--backchannel') ? { backchannel_logout_uri: arg('--backchannel'),
+          backchannel_logout_session_required: true } : {}),
+      }] : []),
     ],
-    scopes: ['openid', 'api:read', 'api:write', 'orders:read'],
+    findAccount: (ctx, id) => ({
+      accountId: id,
+      claims: () => ({ sub: id, email: `${id}@example.com`, groups: id.startsWith('admin') ? ['admins', 'staff'] : ['staff'] }),
+    }),
+    claims: { openid: ['sub'], email: ['email'], groups: ['groups'] },
+    conformIdTokenClaims: false,
+    issueRefreshToken: async () => true,
+    // The provider refuses outgoing requests to special-use addresses (SSRF protection); the
+    // back-channel logout here goes to causeway on 127.0.0.1, so the test lifts it.
+    fetch: (url, options) => {
+      delete options.dispatcher;
+      return globalThis.fetch(url, options);
+    },
+    scopes: ['openid', 'offline_access', 'email', 'groups', 'api:read', 'api:write', 'orders:read'],
     features: {
       clientCredentials: { enabled: true },
       introspection: { enabled: true, allowedPolicy: async () => true },
       revocation: { enabled: true },
-      devInteractions: { enabled: false },
+      devInteractions: { enabled: true },
+      backchannelLogout: { enabled: true },
+      rpInitiatedLogout: { enabled: true },
       resourceIndicators: {
         enabled: true,
         defaultResource: (ctx, client) => (client && client.clientId === 'jwtmachine' ? 'urn:orders' : undefined),
@@ -50,9 +77,13 @@ async function start() {
         },
       },
     },
-    ttl: { ClientCredentials: 300 },
+    ttl: { ClientCredentials: 300, AccessToken: Number(arg('--access-ttl', 3600)), IdToken: 3600 },
   });
   provider.proxy = false;
+  provider.on('backchannel.error', (ctx, error, client) => console.log(JSON.stringify({ backchannel: 'error', client: client && client.clientId, error: String(error), cause: String(error && error.cause) })));
+  provider.on('backchannel.success', (ctx, client) => console.log(JSON.stringify({ backchannel: 'sent', client: client.clientId })));
+  provider.on('end_session.success', () => console.log(JSON.stringify({ endSession: 'success' })));
+  provider.on('server_error', (ctx, error) => console.log(JSON.stringify({ serverError: String(error) })));
   server.on('request', provider.callback());
   console.log(JSON.stringify({ port: server.address().port, issuer }));
 }
