@@ -25,7 +25,6 @@
 #include "exchange/exchange.h"
 #include "exchange/middleware_options.h"
 #include "exchange/middleware_registry.h"
-#include "gateway/ai/secret.h"
 #include "gateway/api/claims_use.h"
 #include "gateway/api/credentials.h"
 #include "gateway/api/http_client.h"
@@ -245,15 +244,12 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     return nullptr;
   }
   c->clientId = o.clientId;
-  c->clientSecret = o.clientSecret;
-  if (c->clientSecret.starts_with("env:") || c->clientSecret.starts_with("file:")) {
-    auto resolved = ai::resolveSecret(c->clientSecret, error);
-    if (!resolved) {
-      context.error("oAuthClientCredentials: clientSecret: " + error);
-      return nullptr;
-    }
-    c->clientSecret = std::move(*resolved);
+  auto secret = secretOption(o.clientSecret, error);
+  if (!secret) {
+    context.error("oAuthClientCredentials: clientSecret: " + error);
+    return nullptr;
   }
+  c->clientSecret = std::move(*secret);
   std::string scopes;
   for (const std::string& s : o.scopes)
     scopes += (scopes.empty() ? "" : " ") + s;

@@ -3,6 +3,7 @@
 #include "core/strings.h"
 #include "exchange/body.h"
 #include "exchange/exchange.h"
+#include "gateway/ai/secret.h"
 #include "http/uri.h"
 
 namespace causeway::gateway::api {
@@ -167,6 +168,24 @@ void removeCredential(exchange::Exchange& ex, const CredentialSource& source,
   if (in == FoundCredential::In::Header) ex.request.headers.remove(source.header);
   if (in == FoundCredential::In::Query) removeQueryParameter(ex, source.query);
   if (in == FoundCredential::In::Cookie) removeCookie(ex, source.cookie);
+}
+
+std::optional<std::string> secretOption(const std::string& value, std::string& error) {
+  if (value.starts_with("env:") || value.starts_with("file:"))
+    return ai::resolveSecret(value, error);
+  return value;
+}
+
+double epochSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+bool ThrottledWarning::due() const {
+  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                    std::chrono::steady_clock::now().time_since_epoch())
+                    .count();
+  int64_t last = last_.load(std::memory_order_relaxed);
+  return now - last >= 10 && last_.compare_exchange_strong(last, now);
 }
 
 void refuse(exchange::Exchange& ex, int status, std::string_view challenge,

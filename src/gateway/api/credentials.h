@@ -4,6 +4,9 @@
 // a `WWW-Authenticate` challenge, or 403 (RFC 6750 §3 for Bearer tokens).
 #pragma once
 
+#include <atomic>
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,6 +67,28 @@ FoundCredential findCredential(const exchange::Exchange& ex, const CredentialSou
 // Takes the credential found by findCredential off the request.
 void removeCredential(exchange::Exchange& ex, const CredentialSource& source,
                       FoundCredential::In in);
+
+// A secret option: the value itself, or the one an `env:NAME`/`file:/path` reference names
+// (gateway/ai/secret.h). nullopt with `error` when the reference cannot be read.
+std::optional<std::string> secretOption(const std::string& value, std::string& error);
+
+// Seconds since the epoch, as token times (`exp`, `iat`) count them.
+double epochSeconds();
+
+// Hash for maps keyed by a token's text and looked up by a string_view of it.
+struct TokenTextHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+// An outage warning a middleware logs at most once every 10 s, whichever worker sees it.
+class ThrottledWarning {
+ public:
+  bool due() const;
+
+ private:
+  mutable std::atomic<int64_t> last_{0};
+};
 
 // 401 with `WWW-Authenticate: <challenge>` (no header when empty), or 403; a short text body.
 // `detail` goes to the access log's error detail, never to the client.

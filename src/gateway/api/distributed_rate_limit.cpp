@@ -205,7 +205,7 @@ struct Compiled {
   clients::redis::RedisSettings redis;
   std::shared_ptr<clients::redis::SentinelMaster> sentinel;
   mutable std::vector<WorkerRoute> routes;  // one per worker
-  mutable std::atomic<int64_t> lastWarning{0};
+  ThrottledWarning outage;
 };
 
 double number(const resp::Value& v) {
@@ -257,12 +257,7 @@ class DistributedRateLimit final : public Handler {
   }
 
   void warn(const std::string& error) const {
-    // At most one warning per 10 s per middleware: an outage must not flood the log.
-    int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                      std::chrono::steady_clock::now().time_since_epoch())
-                      .count();
-    int64_t last = c_->lastWarning.load(std::memory_order_relaxed);
-    if (now - last < 10 || !c_->lastWarning.compare_exchange_strong(last, now)) return;
+    if (!c_->outage.due()) return;  // an outage must not flood the log
     log::warn("distributedRateLimit: the store cannot be used",
               {{"middlewareName", c_->name},
                {"error", error},

@@ -31,7 +31,6 @@
 #include "exchange/exchange.h"
 #include "exchange/middleware_options.h"
 #include "exchange/middleware_registry.h"
-#include "gateway/ai/secret.h"
 #include "gateway/api/credentials.h"
 
 namespace causeway::gateway::api {
@@ -222,8 +221,7 @@ class Hmac final : public Handler {
     std::string expected;
     if (!base64Decode(signature, expected) || expected.empty()) co_return "signature is not base64";
 
-    double now =
-        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    double now = epochSeconds();
     double createdAt = 0, expiresAt = 0;
     if (!created.empty()) {
       if (!parseTime(created, createdAt)) co_return "created is not a timestamp";
@@ -323,16 +321,13 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
       context.error(where + "id and key are required");
       return nullptr;
     }
-    if (secret.starts_with("env:") || secret.starts_with("file:")) {
-      std::string error;
-      auto resolved = ai::resolveSecret(secret, error);
-      if (!resolved) {
-        context.error(where + "key: " + error);
-        return nullptr;
-      }
-      secret = std::move(*resolved);
+    std::string error;
+    auto resolved = secretOption(secret, error);
+    if (!resolved) {
+      context.error(where + "key: " + error);
+      return nullptr;
     }
-    c->keys.emplace_back(o.keys[i].id, std::move(secret));
+    c->keys.emplace_back(o.keys[i].id, std::move(*resolved));
   }
   for (const std::string& h : o.enforcedHeaders)
     c->enforced.push_back(toLower(trim(h)));

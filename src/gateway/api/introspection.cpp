@@ -22,7 +22,6 @@
 #include "exchange/exchange.h"
 #include "exchange/middleware_options.h"
 #include "exchange/middleware_registry.h"
-#include "gateway/ai/secret.h"
 #include "gateway/api/claims_use.h"
 #include "gateway/api/credentials.h"
 #include "gateway/api/http_client.h"
@@ -88,11 +87,6 @@ struct Answer {
 };
 using AnswerPtr = std::shared_ptr<const Answer>;
 
-struct TokenHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-};
-
 struct Compiled {
   std::string name;
   std::shared_ptr<const HttpClient> client;
@@ -102,14 +96,10 @@ struct Compiled {
   ClaimUse use;
   bool forwardAuthorization = false;
   double maxCache = 60;
-  mutable std::vector<std::unordered_map<std::string, AnswerPtr, TokenHash, std::equal_to<>>>
+  mutable std::vector<std::unordered_map<std::string, AnswerPtr, TokenTextHash, std::equal_to<>>>
       caches;
-  mutable std::atomic<int64_t> lastWarning{0};
+  ThrottledWarning outage;
 };
-
-double nowSeconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 class Introspection final : public Handler {
  public:
@@ -128,7 +118,7 @@ class Introspection final : public Handler {
              "token too large");
       co_return;
     }
-    double now = nowSeconds();
+    double now = epochSeconds();
     auto& cache = c.caches[ex.worker.index() % c.caches.size()];
     AnswerPtr answer;
     if (auto it = cache.find(found.value); it != cache.end() && now < it->second->until)
@@ -209,11 +199,7 @@ class Introspection final : public Handler {
   }
 
   void warn(const std::string& error) const {
-    int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                      std::chrono::steady_clock::now().time_since_epoch())
-                      .count();
-    int64_t last = c_->lastWarning.load(std::memory_order_relaxed);
-    if (now - last < 10 || !c_->lastWarning.compare_exchange_strong(last, now)) return;
+    if (!c_->outage.due()) return;
     log::warn("oAuthIntrospection: the introspection endpoint cannot be used",
               {{"middlewareName", c_->name}, {"url", c_->client->url()}, {"error", error}});
   }
@@ -249,16 +235,12 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     return nullptr;
   }
   for (const auto& [name, value] : o.clientConfig.headers) {
-    std::string v = value;
-    if (v.starts_with("env:") || v.starts_with("file:")) {
-      auto resolved = ai::resolveSecret(v, error);
-      if (!resolved) {
-        context.error("oAuthIntrospection: clientConfig.headers." + name + ": " + error);
-        return nullptr;
-      }
-      v = std::move(*resolved);
+    auto resolved = secretOption(value, error);
+    if (!resolved) {
+      context.error("oAuthIntrospection: clientConfig.headers." + name + ": " + error);
+      return nullptr;
     }
-    c->headers.emplace_back(name, std::move(v));
+    c->headers.emplace_back(name, std::move(*resolved));
   }
   auto use = ClaimUse::make(o.claims, o.usernameClaim, o.forwardHeaders, error);
   if (!use) {

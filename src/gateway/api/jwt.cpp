@@ -32,7 +32,6 @@
 #include "exchange/middleware_options.h"
 #include "exchange/middleware_registry.h"
 #include "expr/claims.h"
-#include "gateway/ai/secret.h"
 #include "gateway/api/claims_use.h"
 #include "gateway/api/credentials.h"
 #include "gateway/api/jwks.h"
@@ -107,13 +106,8 @@ struct Verified {
 };
 using VerifiedPtr = std::shared_ptr<const Verified>;
 
-struct TokenHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-};
-
 struct WorkerCache {
-  std::unordered_map<std::string, VerifiedPtr, TokenHash, std::equal_to<>> entries;
+  std::unordered_map<std::string, VerifiedPtr, TokenTextHash, std::equal_to<>> entries;
 };
 
 struct Issuer {
@@ -221,8 +215,7 @@ class Jwt final : public Handler {
       cache.entries[std::move(key)] = v;
     }
 
-    double now =
-        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    double now = epochSeconds();
     if (v->exp && now >= *v->exp + c.skew)
       error = "the token has expired";
     else if (v->nbf && now + c.skew < *v->nbf)
@@ -358,15 +351,12 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     return nullptr;
   }
   if (!o.signingSecret.empty()) {
-    std::string secret = o.signingSecret;
-    if (secret.starts_with("env:") || secret.starts_with("file:")) {
-      auto resolved = ai::resolveSecret(secret, error);
-      if (!resolved) {
-        context.error("jwt: signingSecret: " + error);
-        return nullptr;
-      }
-      secret = std::move(*resolved);
+    auto resolved = secretOption(o.signingSecret, error);
+    if (!resolved) {
+      context.error("jwt: signingSecret: " + error);
+      return nullptr;
     }
+    std::string secret = std::move(*resolved);
     if (o.signingSecretBase64Encoded) {
       std::string raw;
       if (!base64Decode(trim(secret), raw)) {

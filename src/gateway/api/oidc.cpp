@@ -37,7 +37,6 @@
 #include "exchange/exchange.h"
 #include "exchange/middleware_options.h"
 #include "exchange/middleware_registry.h"
-#include "gateway/ai/secret.h"
 #include "gateway/api/claims_use.h"
 #include "gateway/api/credentials.h"
 #include "gateway/api/http_client.h"
@@ -218,10 +217,6 @@ struct Compiled {
   mutable std::shared_ptr<Revocations> revoked = std::make_shared<Revocations>();
 };
 
-double nowSeconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 std::string pathOf(const std::string& url) {
   if (url.starts_with("/")) return url.substr(0, url.find('?'));
   size_t scheme = url.find("://");
@@ -319,7 +314,7 @@ class Oidc final : public Handler {
     }
 
     std::optional<json::value> session = openSession(ex);
-    double now = nowSeconds();
+    double now = epochSeconds();
     if (session && c.refresh && !stringMember(*session, "rt").empty() &&
         numberMember(*session, "ate") > 0 && numberMember(*session, "ate") <= now + 5) {
       if (!co_await refreshTokens(ex, *session))
@@ -437,7 +432,7 @@ class Oidc final : public Handler {
     boost::system::error_code ec;
     json::value v = json::parse(*plain, ec);
     if (ec || !v.is_object() || !v.get_object().contains("claims")) return std::nullopt;
-    double now = nowSeconds();
+    double now = epochSeconds();
     if (numberMember(v, "exp") <= now) return std::nullopt;
     if (c.revoked->count.load(std::memory_order_relaxed) > 0) {
       std::lock_guard lock(c.revoked->mutex);
@@ -468,7 +463,7 @@ class Oidc final : public Handler {
     std::string state = base64UrlEncode(randomBytes(24));
     std::string nonce = base64UrlEncode(randomBytes(24));
     std::string verifier = c.pkce ? base64UrlEncode(randomBytes(32)) : std::string();
-    json::object s{{"state", state}, {"nonce", nonce}, {"target", target}, {"at", nowSeconds()}};
+    json::object s{{"state", state}, {"nonce", nonce}, {"target", target}, {"at", epochSeconds()}};
     if (c.pkce) s["verifier"] = verifier;
     std::string scope;
     for (const std::string& sc : c.scopes)
@@ -498,7 +493,7 @@ class Oidc final : public Handler {
     json::value s = sealed ? json::parse(*sealed, ec) : json::value();
     if (!code || !state || !sealed || ec || !s.is_object() ||
         !constantTimeEquals(stringMember(s, "state"), *state) ||
-        nowSeconds() - numberMember(s, "at") > double(c.stateMaxAge)) {
+        epochSeconds() - numberMember(s, "at") > double(c.stateMaxAge)) {
       refuse(ex, 401, {}, "login state missing, wrong or expired");
       co_return;
     }
@@ -524,7 +519,7 @@ class Oidc final : public Handler {
       refuse(ex, 401, {}, "ID token refused: " + error);
       co_return;
     }
-    double now = nowSeconds();
+    double now = epochSeconds();
     json::object session{{"claims", std::move(*claims)},
                          {"at", stringMember(*tokens, "access_token")},
                          {"rt", stringMember(*tokens, "refresh_token")},
@@ -587,7 +582,7 @@ class Oidc final : public Handler {
           ok = true;
           break;
         }
-    double now = nowSeconds();
+    double now = epochSeconds();
     if (!ok)
       error = "the signature does not check with the provider's keys";
     else if (c.checkIssuer && stringMember(token.claims, "iss") != c.expectedIssuer)
@@ -608,7 +603,7 @@ class Oidc final : public Handler {
     std::optional<json::value> tokens = co_await tokenCall(ex, *e, form);
     if (!tokens) co_return false;
     json::object& s = session.as_object();
-    double now = nowSeconds();
+    double now = epochSeconds();
     s["at"] = stringMember(*tokens, "access_token");
     if (std::string rt = stringMember(*tokens, "refresh_token"); !rt.empty()) s["rt"] = rt;
     double expiresIn = numberMember(*tokens, "expires_in");
@@ -677,7 +672,7 @@ class Oidc final : public Handler {
     }
     {
       std::lock_guard lock(c.revoked->mutex);
-      double now = nowSeconds();
+      double now = epochSeconds();
       if (!sid.empty())
         c.revoked->sids[sid] = now;
       else
@@ -725,15 +720,14 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
   c->checkIssuer = !o.disableIssuerCheck;
   c->clientId = o.clientId;
   c->clientSecret = o.clientSecret;
-  for (std::string* secret : {&c->clientSecret, &o.secret})
-    if (secret->starts_with("env:") || secret->starts_with("file:")) {
-      auto resolved = ai::resolveSecret(*secret, error);
-      if (!resolved) {
-        context.error("oidc: " + error);
-        return nullptr;
-      }
-      *secret = std::move(*resolved);
+  for (std::string* secret : {&c->clientSecret, &o.secret}) {
+    auto resolved = secretOption(*secret, error);
+    if (!resolved) {
+      context.error("oidc: " + error);
+      return nullptr;
     }
+    *secret = std::move(*resolved);
+  }
   if (o.secret.empty())
     log::warn("oidc: no `secret`: sessions are sealed with a random key, so they end when causeway "
               "restarts and "
