@@ -114,9 +114,9 @@ def test_client_credentials(start_whoami, start_causeway, idp):
     auth = header_values(seen, "Authorization")
     assert len(auth) == 1 and auth[0].startswith("Bearer ey") and "client-token" not in auth[0]
     assert header_values(seen, "X-Token-Audience") == ["urn:orders"]
-    # The token is cached: the same one again.
-    again = header_values(whoami_echo(get(cw, "m.test")[2])[1], "Authorization")
-    assert again == auth
+    # Tokens are cached by each worker (two here): six requests see at most two tokens.
+    seen_tokens = {header_values(whoami_echo(get(cw, "m.test")[2])[1], "Authorization")[0] for _ in range(6)}
+    assert len(seen_tokens | set(auth)) <= 2, seen_tokens
 
     status, _, body = get(cw, "r.test", headers=[basic("machine", "machine-secret")])
     assert status == 200, body
