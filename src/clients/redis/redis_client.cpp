@@ -300,7 +300,9 @@ void RedisClient::finish(Waiting& w, bool ok, const std::string& error) {
   w.done = true;
   w.ok = ok;
   if (!ok) w.error = error;
-  if (w.timer) w.timer->cancel();
+  if (!w.resume) return;
+  // Resumed from the event loop, not from inside the read loop.
+  asio::post(io_, [resume = std::move(w.resume)] { (*resume)(); });
 }
 
 void RedisClient::failPipeline(const std::string& error) {
@@ -336,25 +338,20 @@ awaitable<bool> RedisClient::callPipelinedEncoded(std::string request, resp::Val
   }
   auto w = std::make_shared<Waiting>();
   w->request = std::move(request);
-  asio::steady_timer timer(io_);
   auto budget = std::chrono::nanoseconds(0);
-  for (auto t : {settings_.dialTimeout, settings_.writeTimeout, settings_.readTimeout})
+  for (auto t : {settings_.writeTimeout, settings_.readTimeout})
     budget += t.count() > 0 ? t : std::chrono::nanoseconds(std::chrono::hours(1));
-  timer.expires_after(budget);
-  w->timer = &timer;
+  w->due = Clock::now() + budget;
   toWrite_.push_back(w);
   if (!writing_) {
     writing_ = true;
     asio::co_spawn(io_, writeLoop(self), asio::detached);
   }
-  co_await timer.async_wait(nothrow);
-  w->timer = nullptr;
-  if (!w->done) {
-    // Out of time: the connection is stuck; everything on it fails and the next call dials anew.
-    failPipeline("redis: i/o timeout");
-    w->done = true;
-    w->error = "redis: i/o timeout";
-  }
+  // Suspended until finish() posts the handler: the reply came, or the pipeline failed.
+  auto suspend = [w](auto handler) {
+    w->resume = std::make_unique<ResumeWith<decltype(handler)>>(std::move(handler));
+  };
+  if (!w->done) co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(suspend, asio::use_awaitable);
   if (!w->ok) {
     error = w->error;
     co_return false;
@@ -387,20 +384,26 @@ awaitable<void> RedisClient::writeLoop(std::shared_ptr<RedisClient> self) {
       self->toRead_.push_back(std::move(w));
     }
     self->toWrite_.clear();
+    if (connection->deadline() == Clock::time_point::max()) connection->armAt(self->toRead_.front()->due);
     if (self->reader_ != connection.get()) {
       self->reader_ = connection.get();
       asio::co_spawn(self->io_, readLoop(self, connection), asio::detached);
     }
     auto [writeError, written] = co_await asio::async_write(connection->socket, asio::buffer(batch), nothrow);
-    if (writeError && connection == self->pipe_) self->failPipeline("redis: write: " + writeError.message());
+    if (writeError && connection == self->pipe_)
+      self->failPipeline(connection->timedOut ? "redis: i/o timeout" : "redis: write: " + writeError.message());
   }
   self->writing_ = false;
 }
 
 awaitable<void> RedisClient::readLoop(std::shared_ptr<RedisClient> self, std::shared_ptr<Connection> connection) {
   char buffer[16384];
-  while (connection == self->pipe_ && !self->toRead_.empty()) {
-    while (!connection->in.empty() && !self->toRead_.empty()) {
+  while (connection == self->pipe_) {
+    while (!connection->in.empty()) {
+      if (self->toRead_.empty()) {
+        self->failPipeline("redis: a reply nobody asked for");
+        break;
+      }
       size_t consumed = 0;
       std::string why;
       resp::Value value;
@@ -413,17 +416,24 @@ awaitable<void> RedisClient::readLoop(std::shared_ptr<RedisClient> self, std::sh
       connection->in.erase(0, consumed);
       WaitingPtr w = std::move(self->toRead_.front());
       self->toRead_.pop_front();
+      // The deadline follows the oldest command still waiting, or none.
+      if (self->toRead_.empty())
+        connection->disarm();
+      else
+        connection->armAt(self->toRead_.front()->due);
       w->reply = std::move(value);
       self->finish(*w, true, {});
     }
-    if (connection != self->pipe_ || self->toRead_.empty()) break;
+    if (connection != self->pipe_) break;
     if (connection->in.size() > kMaxReply) {
       self->failPipeline("redis: reply too large");
       break;
     }
     auto [readError, n] = co_await connection->socket.async_read_some(asio::buffer(buffer), nothrow);
     if (readError) {
-      if (connection == self->pipe_) self->failPipeline("redis: read: " + readError.message());
+      // An idle connection the server closed fails nobody; the next command dials anew.
+      if (connection == self->pipe_)
+        self->failPipeline(connection->timedOut ? "redis: i/o timeout" : "redis: read: " + readError.message());
       break;
     }
     connection->in.append(buffer, n);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "clients/redis/resp_protocol.h"
+#include "core/clock.h"
 #include "io/asio.h"
 #include "io/watchdog.h"
 #include "tls/tls_stream.h"
@@ -53,7 +54,11 @@ class RedisClient : public std::enable_shared_from_this<RedisClient> {
   // Like call(), over the worker's one pipelined connection: the commands of concurrent callers
   // go out in one write and their replies are read in order, so under load one write and one
   // read serve many callers. A cluster redirection, TLS, or a broken pipelined connection falls
-  // back to call() (TLS streams take one operation at a time).
+  // back to call() (TLS streams take one operation at a time). No timer per call: the
+  // connection's watchdog deadline is the oldest waiting command's (write + read timeout), and
+  // when it passes every command on the connection fails and the next one dials anew. The
+  // connection keeps one read outstanding while it lives, so a server that closes it is
+  // noticed before the next command is written to it.
   awaitable<bool> callPipelined(std::vector<std::string> args, resp::Value& reply, std::string& error);
   // The same with the command already in RESP (resp::encodeCommand), for callers that build
   // most of it once.
@@ -67,6 +72,17 @@ class RedisClient : public std::enable_shared_from_this<RedisClient> {
  private:
   class Connection;
   using ConnectionPtr = std::unique_ptr<Connection>;
+  // A suspended caller's completion handler. (Not asio::any_completion_handler: Boost 1.81's
+  // move assignment of it wraps itself endlessly.)
+  struct Resume {
+    virtual ~Resume() = default;
+    virtual void operator()() = 0;
+  };
+  template <class Handler> struct ResumeWith final : Resume {
+    explicit ResumeWith(Handler&& h) : handler(std::move(h)) {}
+    void operator()() override { std::move(handler)(); }
+    Handler handler;
+  };
   // A command waiting on the pipelined connection.
   struct Waiting {
     std::string request;
@@ -74,7 +90,8 @@ class RedisClient : public std::enable_shared_from_this<RedisClient> {
     std::string error;
     bool done = false;
     bool ok = false;
-    asio::steady_timer* timer = nullptr;  // the caller's; null once it stopped waiting
+    Clock::time_point due;          // the pipeline is out of time for it then
+    std::unique_ptr<Resume> resume;  // the caller, suspended until done
   };
   using WaitingPtr = std::shared_ptr<Waiting>;
   static awaitable<void> writeLoop(std::shared_ptr<RedisClient> self);
