@@ -1,5 +1,6 @@
 """distributedRateLimit: two causeway instances share limits through a real redis-server (token
-bucket and sliding window, X-RateLimit-* headers, sources), Redis stopped under denyOnError
+bucket and sliding window, X-RateLimit-* headers, sources, a rate limit with a quota as API plans
+have them), Redis stopped under denyOnError
 true and false, and a Sentinel failover (Debian's redis-sentinel) in the middle of traffic.
 
 Reference: docs/api-gateway.md ("distributedRateLimit")."""
@@ -81,6 +82,43 @@ def test_sliding_window(start_whoami, start_causeway, start_redis):
     assert get(a, "window.test")[0] == 200
 
 
+def test_rate_limit_and_quota(start_whoami, start_causeway, start_redis):
+    """A plan: 1 request/s with a burst of 2, and 3 requests per hour. A request one of them
+    refuses costs neither; the quota's 429 says when the hour's window lets one more in."""
+    redis = start_redis()
+    w = start_whoami()
+    mws = {"plan": {"distributedRateLimit": {
+        "limit": 1, "period": "1s", "burst": 2, "quota": {"limit": 3, "period": "1h"},
+        "responseHeaders": True, "sourceCriterion": {"requestHeaderName": "X-App"}, "store": store(redis)}}}
+    a, b = instances(start_causeway, w.url, mws)
+
+    def call(cw):
+        status, headers, _ = get(cw, "plan.test", headers=["X-App: shop"])
+        return status, headers
+
+    s1, h1 = call(a)
+    s2, h2 = call(b)
+    assert (s1, s2) == (200, 200)
+    assert (h1["x-quota-limit"], h1["x-quota-remaining"], h2["x-quota-remaining"]) == ("3", "2", "1")
+    assert 0 < int(h2["x-quota-reset"]) <= 3600
+    # The burst is spent: the rate limit refuses, and the quota keeps its last request.
+    s3, h3 = call(a)
+    assert s3 == 429 and h3["x-quota-remaining"] == "1" and int(h3["retry-after"]) <= 2
+    time.sleep(1.1)
+    s4, h4 = call(b)
+    assert s4 == 200 and h4["x-quota-remaining"] == "0"
+    time.sleep(1.1)
+    # A token is back, but the quota is spent for the hour; the rate limit is not charged.
+    before = redis.command("HGETALL", "causeway:drl:plan@file:shop")
+    s5, h5 = call(a)
+    assert s5 == 429 and h5["x-quota-remaining"] == "0" and int(h5["retry-after"]) > 60, h5
+    assert int(h5["x-ratelimit-remaining"]) >= 1
+    assert redis.command("HGETALL", "causeway:drl:plan@file:shop") == before
+    # Another application has its own plan counters.
+    assert get(b, "plan.test", headers=["X-App: blog"])[0] == 200
+    assert redis.command("HGET", "causeway:drl:plan@file:shop", "q2") == "3"
+
+
 def test_redis_stopped_deny_or_allow(start_whoami, start_causeway, start_redis):
     redis = start_redis()
     port = redis.port
@@ -139,7 +177,9 @@ def test_configuration_errors(start_whoami, start_causeway):
            "algo": {"distributedRateLimit": {"limit": 5, "algorithm": "leaky",
                                              "store": {"redis": {"endpoints": ["127.0.0.1:1"]}}}},
            "both": {"distributedRateLimit": {"limit": 5, "store": {"redis": {
-               "endpoints": ["127.0.0.1:1"], "cluster": {}, "sentinel": {"masterSet": "m"}}}}}}
+               "endpoints": ["127.0.0.1:1"], "cluster": {}, "sentinel": {"masterSet": "m"}}}}},
+           "quota": {"distributedRateLimit": {"limit": 5, "quota": {"limit": 10, "period": "10000h"},
+                                              "store": {"redis": {"endpoints": ["127.0.0.1:1"]}}}}}
     cw = start_causeway(dynamic=config(w.url, mws))
     routed(cw, READY)
     out = cw.output()
@@ -147,5 +187,6 @@ def test_configuration_errors(start_whoami, start_causeway):
     assert "store.redis.endpoints is required" in out
     assert "algorithm must be tokenBucket or slidingWindow" in out
     assert "cluster and sentinel cannot both be set" in out
+    assert "quota needs a positive limit and a period from 1s to 9999h" in out
     for name in mws:
         assert get(cw, f"{name}.test")[0] == 404

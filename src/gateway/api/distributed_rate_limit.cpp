@@ -6,10 +6,15 @@
 //  - slidingWindow (a causeway option): at most `limit` requests in any `period`, counted over
 //    the current and the previous window, the previous weighted by how much of it the sliding
 //    window still covers (two numbers per source, whatever the limit).
+// With `quota` (a causeway option, the shape of Traefik Hub's API plans: `limit` requests in any
+// `period` of up to 9,999 h, counted as a sliding window), a source must pass both the rate
+// limit and the quota; a request either refuses costs neither.
 // Each request costs one round trip: a Lua script that reads, decides and writes atomically,
-// with Redis's own clock (TIME), so instances with different clocks agree. Over the limit: 429
-// with Retry-After. With `responseHeaders`: X-RateLimit-Limit, -Remaining and -Reset (seconds
-// until the limit is whole again) on every answer.
+// one hash per source, with Redis's own clock (TIME), so instances with different clocks agree.
+// Over the limit or the quota: 429 with Retry-After. With `responseHeaders`: X-RateLimit-Limit,
+// -Remaining and -Reset (seconds until the limit is whole again), and with a quota
+// X-Quota-Limit, -Remaining and -Reset (seconds until the quota's current window ends), on
+// every answer.
 //
 // When Redis cannot be reached or answers an error, `denyOnError` (true) refuses with 503;
 // false lets the request through. Redis may be one server (`endpoints`), a Cluster (`cluster`;
@@ -18,18 +23,15 @@
 #include <boost/json.hpp>
 #include <cmath>
 
-#include "clients/redis/redis_client.h"
 #include "clients/redis/redis_settings.h"
-#include "clients/redis/sentinel.h"
-#include "config/client_tls.h"
 #include "config/duration.h"
-#include "config/redis_options.h"
 #include "core/log.h"
 #include "core/strings.h"
 #include "exchange/exchange.h"
 #include "exchange/middleware_options.h"
 #include "exchange/middleware_registry.h"
 #include "gateway/api/credentials.h"
+#include "gateway/api/redis_store.h"
 #include "limits/source_criterion.h"
 
 namespace causeway::gateway::api {
@@ -43,48 +45,21 @@ using exchange::MiddlewareFactoryPtr;
 using exchange::WrapContext;
 namespace resp = clients::redis::resp;
 
-struct SentinelOptions {
-  std::string masterSet;
-  std::string username;
-  std::string password;
-  static void describe(auto& self, auto& v) {
-    v("masterSet", self.masterSet);
-    v("username", self.username);
-    v("password", self.password);
-  }
-};
-
-struct ClusterOptions {
-  static void describe(auto&, auto&) {}
-};
-
-struct RedisStore {
-  std::vector<std::string> endpoints;
-  std::string username;
-  std::string password;
-  int64_t database = 0;
-  config::Duration timeout = std::chrono::seconds(2);
-  std::optional<ClusterOptions> cluster;
-  std::optional<SentinelOptions> sentinel;
-  std::optional<config::ClientTls> tls;
-  static void describe(auto& self, auto& v) {
-    v("endpoints", self.endpoints);
-    v("username", self.username);
-    v("password", self.password);
-    v("database", self.database);
-    v("timeout", self.timeout);
-    v("cluster", self.cluster);
-    v("sentinel", self.sentinel);
-    v("tls", self.tls);
-  }
-};
-
 struct Store {
-  std::optional<RedisStore> redis;
+  std::optional<RedisStoreOptions> redis;
   std::string keyPrefix;
   static void describe(auto& self, auto& v) {
     v("redis", self.redis);
     v("keyPrefix", self.keyPrefix);
+  }
+};
+
+struct QuotaOptions {
+  int64_t limit = 0;
+  config::Duration period = std::chrono::hours(24 * 30);
+  static void describe(auto& self, auto& v) {
+    v("limit", self.limit);
+    v("period", self.period);
   }
 };
 
@@ -95,6 +70,7 @@ struct Options {
   bool denyOnError = true;
   bool responseHeaders = false;
   std::string algorithm = "tokenBucket";
+  std::optional<QuotaOptions> quota;
   std::optional<limits::SourceCriterionOptions> sourceCriterion;
   Store store;
   static void describe(auto& self, auto& v) {
@@ -104,75 +80,86 @@ struct Options {
     v("denyOnError", self.denyOnError);
     v("responseHeaders", self.responseHeaders);
     v("algorithm", self.algorithm);
+    v("quota", self.quota);
     v("sourceCriterion", self.sourceCriterion);
     v("store", self.store);
   }
 };
 
-// KEYS[1]: the bucket. ARGV: rate (tokens per µs), burst, ttl (ms).
-// Returns {allowed (1/0), tokens left, µs until one token, µs until the bucket is full}.
-constexpr std::string_view kTokenBucket = R"lua(local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local t = redis.call('TIME')
+// KEYS[1]: the source's hash (fields r1..r3 for the rate limit, q1..q3 for the quota).
+// ARGV: the rate limit ("bucket" with tokens per µs and burst, or "window" with period in µs and
+// limit), ttl (ms), then the quota's period (µs; 0: none) and limit.
+// Returns {allowed (1/0), then for the rate limit and the quota: left, µs until one more is
+// allowed (0 when allowed), µs until whole again (bucket) or until the window ends}.
+constexpr std::string_view kScript = R"lua(local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local state = redis.call('HMGET', KEYS[1], 'last', 'tokens')
-local last, tokens = now, burst
-if state[1] and state[2] then
-  last = tonumber(state[1])
-  tokens = tonumber(state[2])
-end
-if last > now then now = last end
-tokens = math.min(tokens + (now - last) * rate, burst)
-local allowed, retry = 0, 0
-if tokens >= 1 then
-  tokens = tokens - 1
-  allowed = 1
-else
-  retry = (1 - tokens) / rate
-end
-redis.call('HSET', KEYS[1], 'last', now, 'tokens', tokens)
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return {allowed, tostring(tokens), tostring(retry), tostring((burst - tokens) / rate)}
-)lua";
+local s = redis.call('HMGET', KEYS[1], 'r1', 'r2', 'r3', 'q1', 'q2', 'q3')
 
-// KEYS[1]: the counters. ARGV: period (µs), limit, ttl (ms).
-// Returns {allowed (1/0), requests left, µs until one more is allowed, µs until the window ends}.
-constexpr std::string_view kSlidingWindow = R"lua(local period = tonumber(ARGV[1])
-local limit = tonumber(ARGV[2])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local window = math.floor(now / period)
-local state = redis.call('HMGET', KEYS[1], 'w', 'cur', 'prev')
-local w, cur, prev = window, 0, 0
-if state[1] then
-  w = tonumber(state[1])
-  cur = tonumber(state[2]) or 0
-  prev = tonumber(state[3]) or 0
-end
-if w < window then
-  if w == window - 1 then prev = cur else prev = 0 end
-  cur = 0
-  w = window
-end
-local offset = now - window * period
-local weight = 1 - offset / period
-local used = prev * weight + cur
-local allowed, retry = 0, 0
-if used + 1 <= limit then
-  cur = cur + 1
-  used = used + 1
-  allowed = 1
-elseif cur + 1 <= limit and prev > 0 then
-  retry = ((1 - (limit - 1 - cur) / prev) - offset / period) * period
-else
-  retry = period - offset
-  if cur > 0 and cur + 1 > limit then
+-- At most `limit` in any `period`: the current and the previous fixed window, the previous
+-- weighted by how much of it the sliding window still covers.
+local function slide(period, limit, w, cur, prev)
+  local window = math.floor(now / period)
+  w = tonumber(w) or window
+  cur = tonumber(cur) or 0
+  prev = tonumber(prev) or 0
+  if w < window then
+    if w == window - 1 then prev = cur else prev = 0 end
+    cur = 0
+    w = window
+  end
+  local offset = now - window * period
+  local used = prev * (1 - offset / period) + cur
+  if used + 1 <= limit then
+    return true, {w, cur + 1, prev}, limit - used - 1, 0, period - offset
+  end
+  local retry = period - offset
+  if cur + 1 <= limit and prev > 0 then
+    retry = ((1 - (limit - 1 - cur) / prev) - offset / period) * period
+  elseif cur > 0 and cur + 1 > limit then
     retry = retry + (1 - (limit - 1) / cur) * period
   end
+  return false, nil, limit - used, math.max(retry, 0), period - offset
 end
-redis.call('HSET', KEYS[1], 'w', w, 'cur', cur, 'prev', prev)
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return {allowed, tostring(limit - used), tostring(math.max(retry, 0)), tostring(period - offset)}
+
+-- `burst` tokens, refilled at `rate` per µs.
+local function bucket(rate, burst, last, tokens)
+  last = tonumber(last)
+  tokens = tonumber(tokens)
+  if not last or not tokens then
+    last = now
+    tokens = burst
+  end
+  local at = math.max(now, last)
+  tokens = math.min(tokens + (at - last) * rate, burst)
+  if tokens >= 1 then
+    return true, {at, tokens - 1, 0}, tokens - 1, 0, (burst - tokens + 1) / rate
+  end
+  return false, nil, tokens, (1 - tokens) / rate, (burst - tokens) / rate
+end
+
+local rok, rs, rleft, rretry, rreset
+if ARGV[1] == 'bucket' then
+  rok, rs, rleft, rretry, rreset = bucket(tonumber(ARGV[2]), tonumber(ARGV[3]), s[1], s[2])
+else
+  rok, rs, rleft, rretry, rreset = slide(tonumber(ARGV[2]), tonumber(ARGV[3]), s[1], s[2], s[3])
+end
+local qok, qs, qleft, qretry, qreset = true, nil, 0, 0, 0
+local qperiod = tonumber(ARGV[5])
+if qperiod > 0 then
+  qok, qs, qleft, qretry, qreset = slide(qperiod, tonumber(ARGV[6]), s[4], s[5], s[6])
+end
+local function f(x) return string.format('%.17g', x) end
+-- What is left counts this request only when it was let in.
+if rok and not qok then rleft = rleft + 1 end
+if qok and qperiod > 0 and not rok then qleft = qleft + 1 end
+local allowed = 0
+if rok and qok then
+  allowed = 1
+  redis.call('HSET', KEYS[1], 'r1', f(rs[1]), 'r2', f(rs[2]), 'r3', f(rs[3]))
+  if qs then redis.call('HSET', KEYS[1], 'q1', f(qs[1]), 'q2', f(qs[2]), 'q3', f(qs[3])) end
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+end
+return {allowed, f(rleft), f(rretry), f(rreset), f(qleft), f(qretry), f(qreset)}
 )lua";
 
 struct Decision {
@@ -180,21 +167,17 @@ struct Decision {
   double remaining = 0;
   double retryMicros = 0;
   double resetMicros = 0;
-};
-
-// A worker's client: to the store, or to the master Sentinel names.
-struct WorkerRoute {
-  uint64_t generation = UINT64_MAX;
-  std::string endpoint;
-  std::shared_ptr<clients::redis::RedisClient> client;
+  double quotaRemaining = 0;
+  double quotaRetryMicros = 0;
+  double quotaResetMicros = 0;
 };
 
 struct Compiled {
   std::string name;
   limits::SourceExtractor extractor;
-  bool sliding = false;
   int64_t limit = 0;
-  std::string script;
+  int64_t quotaLimit = 0;  // 0: no quota
+  std::string script{kScript};
   std::string sha;
   std::vector<std::string> args;  // the script's ARGV
   std::string requestHead;        // EVALSHA <sha> 1, in RESP: the key and requestTail follow
@@ -202,9 +185,7 @@ struct Compiled {
   bool denyOnError = true;
   bool responseHeaders = false;
   std::string keyPrefix;
-  clients::redis::RedisSettings redis;
-  std::shared_ptr<clients::redis::SentinelMaster> sentinel;
-  mutable std::vector<WorkerRoute> routes;  // one per worker
+  std::shared_ptr<const RedisStore> store;
   ThrottledWarning outage;
 };
 
@@ -235,8 +216,10 @@ class DistributedRateLimit final : public Handler {
       co_return;
     }
     if (!d->allowed) {
-      refuse(ex, 429, {}, "rate limit exceeded");
-      int64_t retry = std::max<int64_t>(1, int64_t(std::ceil(d->retryMicros / 1e6)));
+      bool quota = d->quotaRetryMicros > 0;
+      refuse(ex, 429, {}, quota && d->retryMicros <= 0 ? "quota exceeded" : "rate limit exceeded");
+      double wait = std::max(d->retryMicros, d->quotaRetryMicros);
+      int64_t retry = std::max<int64_t>(1, int64_t(std::ceil(wait / 1e6)));
       ex.response.headers.add("Retry-After", ex.arena.copy(std::to_string(retry)));
       addHeaders(ex, *d);
       co_return;
@@ -254,6 +237,12 @@ class DistributedRateLimit final : public Handler {
           ex.arena.copy(std::to_string(int64_t(std::max(0.0, std::floor(d.remaining))))));
     h.set("X-RateLimit-Reset",
           ex.arena.copy(std::to_string(int64_t(std::ceil(d.resetMicros / 1e6)))));
+    if (c_->quotaLimit <= 0) return;
+    h.set("X-Quota-Limit", ex.arena.copy(std::to_string(c_->quotaLimit)));
+    h.set("X-Quota-Remaining",
+          ex.arena.copy(std::to_string(int64_t(std::max(0.0, std::floor(d.quotaRemaining))))));
+    h.set("X-Quota-Reset",
+          ex.arena.copy(std::to_string(int64_t(std::ceil(d.quotaResetMicros / 1e6)))));
   }
 
   void warn(const std::string& error) const {
@@ -267,22 +256,6 @@ class DistributedRateLimit final : public Handler {
   awaitable<std::optional<Decision>> decide(Exchange& ex, const std::string& key,
                                             std::string& error) const {
     const Compiled& c = *c_;
-    WorkerRoute* route = &c.routes[ex.worker.index() % c.routes.size()];
-    if (c.sentinel && (!route->client || route->generation != c.sentinel->generation())) {
-      uint64_t generation = c.sentinel->generation();
-      auto settings = co_await c.sentinel->master(ex.worker.index(), ex.worker.io(),
-                                                  ex.worker.watchdog(), error);
-      if (!settings) co_return std::nullopt;
-      route = &c.routes[ex.worker.index() % c.routes.size()];
-      route->endpoint = settings->endpoints.front();
-      route->client = clients::redis::RedisClient::forWorker(ex.worker.index(), ex.worker.io(),
-                                                             ex.worker.watchdog(), *settings);
-      route->generation = std::max(generation, c.sentinel->generation());
-    } else if (!route->client) {
-      route->client = clients::redis::RedisClient::forWorker(ex.worker.index(), ex.worker.io(),
-                                                             ex.worker.watchdog(), c.redis);
-    }
-    std::shared_ptr<clients::redis::RedisClient> client = route->client;
     // EVALSHA in RESP, most of it built once; the script is loaded when Redis does not know it.
     std::string request;
     request.reserve(c.requestHead.size() + key.size() + 16 + c.requestTail.size());
@@ -294,37 +267,29 @@ class DistributedRateLimit final : public Handler {
     request += "\r\n";
     request += c.requestTail;
     resp::Value reply;
-    bool ok = co_await client->callPipelinedEncoded(std::move(request), reply, error);
-    if (ok && reply.isError() && reply.text.starts_with("NOSCRIPT")) {
-      std::vector<std::string> keys{key};
-      std::vector<std::string> args = c.args;
-      ok = co_await client->runScript(c.script, c.sha, std::move(keys), std::move(args), reply,
-                                      error);
-    }
-    bool readOnly = ok && reply.isError() && reply.text.starts_with("READONLY");
-    if (c.sentinel && (!ok || readOnly)) {
-      // The master failed or was demoted: ask the sentinels again next time.
-      WorkerRoute& r = c.routes[ex.worker.index() % c.routes.size()];
-      c.sentinel->unusable(r.endpoint);
-      r.client.reset();
-    }
+    std::span<const std::string> keys(&key, 1);
+    std::span<const std::string> args(c.args);
+    bool ok = co_await c.store->evalsha(ex.worker, std::move(request), c.script, c.sha, keys, args,
+                                        reply, error);
     if (!ok) co_return std::nullopt;
     if (reply.isError()) {
       error = "redis: " + reply.text;
       co_return std::nullopt;
     }
-    if (reply.type != resp::Value::Type::Array || reply.items.size() != 4) {
+    if (reply.type != resp::Value::Type::Array || reply.items.size() != 7) {
       error = "unexpected reply from the rate limit script";
       co_return std::nullopt;
     }
     Decision d;
     d.allowed = reply.items[0].type == resp::Value::Type::Integer && reply.items[0].integer == 1;
-    d.remaining = number(reply.items[1]);
-    d.retryMicros = number(reply.items[2]);
-    d.resetMicros = number(reply.items[3]);
-    if (std::isnan(d.remaining) || std::isnan(d.retryMicros) || std::isnan(d.resetMicros)) {
-      error = "unexpected numbers from the rate limit script";
-      co_return std::nullopt;
+    double* fields[] = {&d.remaining,      &d.retryMicros,      &d.resetMicros,
+                        &d.quotaRemaining, &d.quotaRetryMicros, &d.quotaResetMicros};
+    for (size_t i = 0; i < 6; ++i) {
+      *fields[i] = number(reply.items[i + 1]);
+      if (std::isnan(*fields[i])) {
+        error = "unexpected numbers from the rate limit script";
+        co_return std::nullopt;
+      }
     }
     co_return d;
   }
@@ -361,64 +326,49 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
                   o.algorithm + "\"");
     return nullptr;
   }
-  if (!o.store.redis || o.store.redis->endpoints.empty()) {
+  if (!o.store.redis) {
     context.error("distributedRateLimit: store.redis.endpoints is required");
     return nullptr;
   }
-  const RedisStore& r = *o.store.redis;
-  if (r.cluster && r.sentinel) {
-    context.error("distributedRateLimit: store.redis: cluster and sentinel cannot both be set");
+  c->store = RedisStore::make(*o.store.redis, context.workers(), error);
+  if (!c->store) {
+    context.error("distributedRateLimit: " + error);
     return nullptr;
   }
-  if (r.cluster && r.database != 0) {
-    context.error("distributedRateLimit: store.redis.database must be 0 in cluster mode");
-    return nullptr;
-  }
-  config::RedisOptions ro;
-  ro.endpoints = r.endpoints;
-  ro.username = r.username;
-  ro.password = r.password;
-  ro.db = r.database;
-  ro.tls = r.tls;
-  ro.readTimeout = r.timeout;
-  ro.writeTimeout = r.timeout;
-  ro.dialTimeout = r.timeout;
-  auto settings = clients::redis::settingsFrom(ro, context.workers(), error);
-  if (!settings) {
-    context.error("distributedRateLimit: store.redis: " + error);
-    return nullptr;
-  }
-  c->redis = *settings;
-  if (r.sentinel) {
-    if (r.sentinel->masterSet.empty()) {
-      context.error("distributedRateLimit: store.redis.sentinel.masterSet is required");
-      return nullptr;
-    }
-    clients::redis::RedisSettings sentinels = *settings;
-    sentinels.username = r.sentinel->username;
-    sentinels.password = r.sentinel->password;
-    c->sentinel = std::make_shared<clients::redis::SentinelMaster>(
-        std::move(sentinels), r.sentinel->masterSet, *settings);
-  }
-  c->routes.resize(std::max(1u, context.workers()));
-  c->sliding = o.algorithm == "slidingWindow";
   c->limit = o.limit;
   double periodMicros = std::chrono::duration<double, std::micro>(o.period.value).count();
   int64_t ttlMillis = int64_t(std::ceil(periodMicros / 1000.0)) * 2 + 1000;
-  if (c->sliding) {
-    c->script = std::string(kSlidingWindow);
-    c->args = {std::to_string(int64_t(periodMicros)), std::to_string(o.limit),
-               std::to_string(ttlMillis)};
+  auto exact = [](double x) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", x);
+    return std::string(buf);
+  };
+  if (o.algorithm == "slidingWindow") {
+    c->args = {"window", std::to_string(int64_t(periodMicros)), std::to_string(o.limit)};
   } else {
     int64_t burst = std::max<int64_t>(1, o.burst);
     double rate = double(o.limit) / periodMicros;
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.17g", rate);
+    c->args = {"bucket", exact(rate), std::to_string(burst)};
     // The bucket is forgotten once it would be full again (plus the period).
-    double fill = double(burst) / rate / 1000.0;
-    c->args = {buf, std::to_string(burst), std::to_string(int64_t(std::ceil(fill)) + ttlMillis)};
-    c->script = std::string(kTokenBucket);
+    ttlMillis += int64_t(std::ceil(double(burst) / rate / 1000.0));
   }
+  std::string quotaPeriod = "0", quotaLimit = "0";
+  if (o.quota) {
+    auto period = o.quota->period.value;
+    if (o.quota->limit <= 0 || period < std::chrono::seconds(1) || period > std::chrono::hours(9999)) {
+      context.error("distributedRateLimit: quota needs a positive limit and a period from 1s to "
+                    "9999h");
+      return nullptr;
+    }
+    int64_t micros = std::chrono::duration_cast<std::chrono::microseconds>(period).count();
+    quotaPeriod = std::to_string(micros);
+    quotaLimit = std::to_string(o.quota->limit);
+    c->quotaLimit = o.quota->limit;
+    ttlMillis = std::max(ttlMillis, micros / 1000 * 2 + 1000);
+  }
+  c->args.push_back(std::to_string(ttlMillis));
+  c->args.push_back(quotaPeriod);
+  c->args.push_back(quotaLimit);
   c->sha = clients::redis::scriptSha1(c->script);
   std::vector<std::string> head{"EVALSHA", c->sha, "1"};
   c->requestHead = clients::redis::resp::encodeCommand(head);

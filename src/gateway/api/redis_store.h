@@ -1,0 +1,102 @@
+// The `store.redis` block of Traefik Hub's API-gateway middlewares (distributedRateLimit,
+// oidc's session.store, oAuthClientCredentials' store), in Hub's spelling, and the shared
+// store it compiles to: one Redis server, a Cluster (`cluster: {}`; redirections followed) or
+// a Sentinel set (`sentinel.masterSet`: the sentinels at `endpoints` name the master, asked
+// again after a connection failure or a READONLY answer from a demoted master). Commands go
+// over each worker's pipelined connection (clients/redis/redis_client.h), so concurrent
+// requests share one write and one read. docs/api-gateway.md, "Redis stores".
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "clients/redis/redis_client.h"
+#include "config/client_tls.h"
+#include "config/duration.h"
+
+namespace causeway::exchange {
+class WorkerContext;
+}
+namespace causeway::clients::redis {
+class SentinelMaster;
+}
+
+namespace causeway::gateway::api {
+
+struct RedisSentinelOptions {
+  std::string masterSet;
+  std::string username;
+  std::string password;
+  static void describe(auto& self, auto& v) {
+    v("masterSet", self.masterSet);
+    v("username", self.username);
+    v("password", self.password);
+  }
+};
+
+struct RedisClusterOptions {
+  static void describe(auto&, auto&) {}
+};
+
+struct RedisStoreOptions {
+  std::vector<std::string> endpoints;
+  std::string username;
+  std::string password;
+  int64_t database = 0;
+  config::Duration timeout = std::chrono::seconds(2);
+  std::optional<RedisClusterOptions> cluster;
+  std::optional<RedisSentinelOptions> sentinel;
+  std::optional<config::ClientTls> tls;
+  static void describe(auto& self, auto& v) {
+    v("endpoints", self.endpoints);
+    v("username", self.username);
+    v("password", self.password);
+    v("database", self.database);
+    v("timeout", self.timeout);
+    v("cluster", self.cluster);
+    v("sentinel", self.sentinel);
+    v("tls", self.tls);
+  }
+};
+
+class RedisStore {
+ public:
+  // nullopt-like null with `error` set ("store.redis…: what was expected") when the options
+  // cannot work. Shared by the workers: `workers` sizes the per-worker routes.
+  static std::shared_ptr<RedisStore> make(const RedisStoreOptions& options, unsigned workers,
+                                          std::string& error);
+
+  // One command already in RESP (resp::encodeCommand). False with `error` when the store
+  // cannot be reached; a Redis error reply is a successful call (the caller reads it), except
+  // that READONLY also makes a Sentinel set be asked for its master again.
+  awaitable<bool> call(exchange::WorkerContext& worker, std::string request,
+                       clients::redis::resp::Value& reply, std::string& error) const;
+  awaitable<bool> command(exchange::WorkerContext& worker, std::vector<std::string> args,
+                          clients::redis::resp::Value& reply, std::string& error) const;
+  // EVALSHA `request` (built by the caller, with the script's sha), and EVAL of `script` with
+  // `keys` and `args` when Redis does not know the script yet.
+  awaitable<bool> evalsha(exchange::WorkerContext& worker, std::string request,
+                          const std::string& script, const std::string& sha,
+                          std::span<const std::string> keys, std::span<const std::string> args,
+                          clients::redis::resp::Value& reply, std::string& error) const;
+
+ private:
+  struct Route {
+    uint64_t generation = UINT64_MAX;
+    std::string endpoint;
+    std::shared_ptr<clients::redis::RedisClient> client;
+  };
+  awaitable<std::shared_ptr<clients::redis::RedisClient>> client(exchange::WorkerContext& worker,
+                                                                 std::string& error) const;
+  void checkAnswer(exchange::WorkerContext& worker, bool ok,
+                   const clients::redis::resp::Value& reply) const;
+
+  clients::redis::RedisSettings settings_;
+  std::shared_ptr<clients::redis::SentinelMaster> sentinel_;
+  mutable std::vector<Route> routes_;  // one per worker, touched by its thread only
+};
+
+}  // namespace causeway::gateway::api
