@@ -2,7 +2,9 @@
 package `oidc-provider` (node/oidc_idp.mjs, its development login pages) with PKCE; the session
 cookie carries the user to the upstream as headers; the access token is refreshed; a tampered
 cookie starts a new login; CSRF is enforced on POST; logout ends the session at the provider,
-whose back-channel logout also ends a copy of the session kept elsewhere.
+whose back-channel logout also ends a copy of the session kept elsewhere. With
+`session.store.redis`, two instances share sessions through a real redis-server, and a
+back-channel logout received by one ends the session on the other.
 
 Reference: docs/api-gateway.md ("oidc")."""
 import json
@@ -17,6 +19,7 @@ from browser import Browser
 from harness import free_port, wait_until
 from mcp_peer import NODE_DIR
 from mwkit import start
+from redis_peer import needs_redis, start_redis  # noqa: F401 (fixture)
 from test_api_oauth import Idp as BaseIdp
 
 pytestmark = [
@@ -162,6 +165,67 @@ def test_login_session_refresh_csrf_and_logout(start_whoami, start_causeway):
         idp.stop()
 
 
+@needs_redis
+def test_sessions_in_redis_shared_by_two_instances(start_whoami, start_causeway, start_redis):
+    redis = start_redis()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    idp = Idp("--redirect", base + "/oauth2/callback", "--backchannel", base + "/oauth2/backchannel")
+    try:
+        w = start_whoami()
+        mws = {"login": {"oidc": {
+            "issuer": idp.issuer, "clientId": "app", "clientSecret": "app-secret",
+            "redirectUrl": base + "/oauth2/callback", "secret": "a-long-secret-shared-by-replicas",
+            "scopes": ["openid", "email"], "backchannelLogoutUrl": "/oauth2/backchannel",
+            "forwardHeaders": {"X-User-Email": "email"},
+            "session": {"secure": False, "store": {"redis": {"endpoints": [f"127.0.0.1:{redis.port}"], "timeout": "1s"},
+                                                   "keyPrefix": "sessions:"}},
+            "stateCookie": {"secure": False}}}}
+        routers = {"app": ("PathPrefix(`/`)", ["login"])}
+        a = start(start_causeway, w.url, middlewares=mws, routers=routers, ports={"web": port})
+        b = start(start_causeway, w.url, middlewares=mws, routers=routers)
+        other = b.url("web", "/")[:-1]
+        with Browser() as br:
+            br.goto(base + "/hello")
+            login(br, "alice")
+            wait_until(lambda: br.call("url").startswith(base + "/hello"), timeout=15, message="back at the app")
+            assert "X-User-Email: alice@example.com" in br.text("body")
+            session = cookie(br, "login-session")
+            # The cookie carries only a sealed id; the session is in Redis, sealed too.
+            assert len(session["value"]) < 200, len(session["value"])
+            keys = [k for k in redis.command("KEYS", "sessions:*") if ":sid:" not in k and ":sub:" not in k]
+            assert len(keys) == 1, keys
+            kept = redis.command("GET", keys[0])
+            assert "alice@example.com" not in kept and kept.startswith("cw1.")
+            assert 0 < int(redis.command("PTTL", keys[0])) <= 86400 * 1000
+            assert int(redis.command("SCARD", "sessions:sub:alice")) == 1
+
+            # Browsers send cookies to every port of a host: the other instance finds the session.
+            br.goto(other + "/there")
+            assert "GET /there HTTP/1.1" in br.text("body")
+            assert "X-User-Email: alice@example.com" in br.text("body")
+
+            # The provider ends the session (its own logout page): the back-channel logout goes to
+            # instance A only, and the session ends for B as well.
+            br.goto(idp.issuer + "/session/end")
+            br.wait("button[name=logout]", timeout=15000)
+            br.click("button[name=logout]")
+            wait_until(lambda: "back-channel logout" in a.output(), timeout=15, message="back-channel logout")
+            status, location = head("GET", other + "/private", [session])
+            assert status == 302 and location.startswith(idp.issuer)
+            assert redis.command("EXISTS", keys[0]) == 0
+
+            # Redis stopped: a request with a session cookie gets 503, not a login loop.
+            redis.stop()
+            status, _ = head("GET", other + "/private", [session])
+            assert status == 503
+            wait_until(lambda: "the session store cannot be used" in b.output(), timeout=10, message="store warning")
+        for cw in (a, b):
+            assert "a-long-secret" not in cw.output()
+    finally:
+        idp.stop()
+
+
 def test_disable_login_and_configuration_errors(start_whoami, start_causeway):
     w = start_whoami()
     cw = start(start_causeway, w.url, middlewares={
@@ -173,3 +237,13 @@ def test_disable_login_and_configuration_errors(start_whoami, start_causeway):
     assert get(cw, "a.test")[0] == 401
     assert "issuer, clientId, clientSecret and redirectUrl are required" in cw.output()
     assert get(cw, "b.test")[0] == 404
+    # A session store needs a shared `secret`, and a usable redis block.
+    cw2 = start(start_causeway, w.url, middlewares={
+        "nosecret": {"oidc": {"issuer": "http://127.0.0.1:1", "clientId": "a", "clientSecret": "s", "redirectUrl": "/cb",
+                              "session": {"store": {"redis": {"endpoints": ["127.0.0.1:1"]}}}}},
+        "both": {"oidc": {"issuer": "http://127.0.0.1:1", "clientId": "a", "clientSecret": "s", "redirectUrl": "/cb",
+                          "secret": "k", "session": {"store": {"redis": {"endpoints": ["127.0.0.1:1"], "cluster": {},
+                                                                         "sentinel": {"masterSet": "m"}}}}}},
+    }, routers={"a": ("Host(`a.test`)", ["nosecret"]), "b": ("Host(`b.test`)", ["both"])})
+    assert "a session store needs `secret`" in cw2.output()
+    assert "session.store.redis: cluster and sentinel cannot both be set" in cw2.output()

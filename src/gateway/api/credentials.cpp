@@ -1,9 +1,12 @@
 #include "gateway/api/credentials.h"
 
+#include <boost/json.hpp>
+
 #include "core/strings.h"
 #include "exchange/body.h"
 #include "exchange/exchange.h"
 #include "gateway/ai/secret.h"
+#include "http/go_text.h"
 #include "http/uri.h"
 
 namespace causeway::gateway::api {
@@ -176,6 +179,16 @@ std::optional<std::string> secretOption(const std::string& value, std::string& e
   return value;
 }
 
+std::string stringMember(const boost::json::value& v, std::string_view key) {
+  const boost::json::value* m = v.is_object() ? v.get_object().if_contains(key) : nullptr;
+  return m && m->is_string() ? std::string(m->get_string()) : std::string();
+}
+
+double numberMember(const boost::json::value& v, std::string_view key) {
+  const boost::json::value* m = v.is_object() ? v.get_object().if_contains(key) : nullptr;
+  return m && m->is_number() ? m->to_number<double>() : 0;
+}
+
 double epochSeconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -195,15 +208,14 @@ void refuse(exchange::Exchange& ex, int status, std::string_view challenge,
   response.headers.clear();
   response.headers.add("Content-Type", "text/plain; charset=utf-8");
   if (!challenge.empty()) response.headers.add("WWW-Authenticate", ex.arena.copy(challenge));
-  std::string_view body = status == 401   ? "401 Unauthorized\n"
-                          : status == 403 ? "403 Forbidden\n"
-                                          : "400 Bad Request\n";
+  std::string_view body =
+      ex.arena.copy(std::to_string(status) + " " + std::string(http::reasonPhrase(status)) + "\n");
   response.body = ex.arena.make<exchange::MemoryBody>(body);
   ex.record.errorDetail = ex.arena.copy(detail);
 }
 
 std::string bearerChallenge(std::string_view realm, std::string_view error,
-                            std::string_view description) {
+                            std::string_view description, std::string_view extra) {
   std::string out = "Bearer realm=\"" + std::string(realm) + "\"";
   if (!error.empty()) {
     out += ", error=\"" + std::string(error) + "\"";
@@ -214,6 +226,7 @@ std::string bearerChallenge(std::string_view realm, std::string_view error,
       out += '"';
     }
   }
+  out += extra;
   return out;
 }
 

@@ -13,6 +13,9 @@
 
 #include "io/asio.h"
 
+namespace boost::json {
+class value;
+}
 namespace causeway::exchange {
 struct Exchange;
 }
@@ -75,6 +78,11 @@ std::optional<std::string> secretOption(const std::string& value, std::string& e
 // Seconds since the epoch, as token times (`exp`, `iat`) count them.
 double epochSeconds();
 
+// Member `key` of a JSON object when it is a string (else "") or a number (else 0): for token
+// answers and claims, whose members may be missing or of another type.
+std::string stringMember(const boost::json::value& v, std::string_view key);
+double numberMember(const boost::json::value& v, std::string_view key);
+
 // Hash for maps keyed by a token's text and looked up by a string_view of it.
 struct TokenTextHash {
   using is_transparent = void;
@@ -98,6 +106,6 @@ void refuse(exchange::Exchange& ex, int status, std::string_view challenge,
 // A Bearer challenge (RFC 6750 §3): `Bearer realm="…"`, with error="…" and error_description
 // when `error` is set. `description` must not hold the token or a secret.
 std::string bearerChallenge(std::string_view realm, std::string_view error,
-                            std::string_view description);
+                            std::string_view description, std::string_view extra = {});
 
 }  // namespace causeway::gateway::api

@@ -20,6 +20,10 @@
 //    id_token_hint and `postLogoutRedirectUrl`); `backchannelLogoutUrl` receives the provider's
 //    logout tokens (verified) and ends the sessions they name (`sid`, or every session of
 //    `sub` started before), in every worker of this process.
+//  - With `session.store.redis`, the session itself is kept in Redis (sealed the same way) and
+//    the cookie carries only its sealed random id: cookies stay small, RP-initiated logout
+//    deletes the session, and a back-channel logout received by one instance ends the
+//    session for every instance sharing the store. A store that cannot be reached gets 503.
 // A tampered, foreign or expired cookie is no session: the request starts a login again.
 #include <openssl/sha.h>
 
@@ -29,7 +33,6 @@
 #include <unordered_map>
 
 #include "config/duration.h"
-#include "config/redis_options.h"
 #include "core/bytes.h"
 #include "core/log.h"
 #include "core/strings.h"
@@ -42,6 +45,7 @@
 #include "gateway/api/http_client.h"
 #include "gateway/api/jose.h"
 #include "gateway/api/jwks.h"
+#include "gateway/api/redis_store.h"
 #include "gateway/mcp/session_token.h"
 #include "http/uri.h"
 
@@ -49,6 +53,7 @@ namespace causeway::gateway::api {
 namespace {
 
 namespace json = boost::json;
+namespace resp = clients::redis::resp;
 using exchange::Exchange;
 using exchange::Handler;
 using exchange::HandlerPtr;
@@ -60,7 +65,7 @@ constexpr size_t kChunk = 3800;
 constexpr int kMaxChunks = 8;
 
 struct SessionStore {
-  std::optional<config::RedisOptions> redis;
+  std::optional<RedisStoreOptions> redis;
   std::string keyPrefix;
   static void describe(auto& self, auto& v) {
     v("redis", self.redis);
@@ -91,7 +96,7 @@ struct CookieOptions {
     v("secure", self.secure);
     v("path", self.path);
     v("domain", self.domain);
-    v("store", self.store, config::NotYet{"sessions stay in encrypted cookies, not in Redis"});
+    v("store", self.store);
   }
 };
 
@@ -210,11 +215,17 @@ struct Compiled {
   ClientConfig clientConfig;
   std::shared_ptr<const HttpClient> discoveryClient;
   mcp::SessionSealer sealer{""};
+  // With session.store.redis: the cookie carries a sealed random id, the session (sealed too)
+  // is kept at keyPrefix + id, and keyPrefix + "sid:"/"sub:" + value list the ids a
+  // back-channel logout ends.
+  std::shared_ptr<const RedisStore> store;
+  std::string keyPrefix;
   // Discovery, shared by the workers.
   mutable std::mutex mutex;
   mutable std::shared_ptr<const Endpoints> endpoints;
   mutable bool discovering = false;
   mutable std::shared_ptr<Revocations> revoked = std::make_shared<Revocations>();
+  ThrottledWarning storeOutage;
 };
 
 std::string pathOf(const std::string& url) {
@@ -268,16 +279,6 @@ std::string b64urlSha256(std::string_view text) {
   return base64UrlEncode(std::string_view(reinterpret_cast<char*>(out), sizeof out));
 }
 
-std::string stringMember(const json::value& v, std::string_view key) {
-  const json::value* m = v.is_object() ? v.get_object().if_contains(key) : nullptr;
-  return m && m->is_string() ? std::string(m->get_string()) : std::string();
-}
-
-double numberMember(const json::value& v, std::string_view key) {
-  const json::value* m = v.is_object() ? v.get_object().if_contains(key) : nullptr;
-  return m && m->is_number() ? m->to_number<double>() : 0;
-}
-
 bool audienceHas(const json::value& claims, const std::string& clientId) {
   const json::value* aud = claims.get_object().if_contains("aud");
   if (!aud) return false;
@@ -313,17 +314,22 @@ class Oidc final : public Handler {
       co_return;
     }
 
-    std::optional<json::value> session = openSession(ex);
+    bool storeDown = false;
+    std::optional<json::value> session = co_await openSession(ex, storeDown);
     double now = epochSeconds();
     if (session && c.refresh && !stringMember(*session, "rt").empty() &&
         numberMember(*session, "ate") > 0 && numberMember(*session, "ate") <= now + 5) {
       if (!co_await refreshTokens(ex, *session))
         session.reset();
       else
-        writeSession(ex, *session, now);
+        storeDown = !co_await writeSession(ex, *session, now);
     } else if (session && c.sliding && now - numberMember(*session, "iss_at") > 60) {
       (*session).as_object()["exp"] = now + double(c.expiry);
-      writeSession(ex, *session, now);
+      storeDown = !co_await writeSession(ex, *session, now);
+    }
+    if (storeDown) {
+      refuse(ex, 503, {}, "session store unavailable");
+      co_return;
     }
     if (!session) {
       bool page = ex.request.method == "GET" || ex.request.method == "HEAD";
@@ -423,34 +429,122 @@ class Oidc final : public Handler {
     co_return e;
   }
 
-  std::optional<json::value> openSession(const Exchange& ex) const {
+  // The request's session: nullopt when there is none, or a tampered, foreign, expired or
+  // revoked one. With a store that cannot be reached, `unavailable` is set too.
+  awaitable<std::optional<json::value>> openSession(Exchange& ex, bool& unavailable) const {
     const Compiled& c = *c_;
     std::string sealed = readCookie(ex, c.session.name);
-    if (sealed.empty()) return std::nullopt;
-    auto plain = c.sealer.openText(sealed);
-    if (!plain) return std::nullopt;
+    if (sealed.empty()) co_return std::nullopt;
+    std::optional<std::string> plain = c.sealer.openText(sealed);
+    if (!plain) co_return std::nullopt;
+    std::string id;
+    if (c.store) {
+      id = std::move(*plain);
+      std::vector<std::string> get{"GET", c.keyPrefix + id};
+      resp::Value reply;
+      std::string error;
+      bool ok = co_await c.store->command(ex.worker, std::move(get), reply, error);
+      if (!ok || reply.isError()) {
+        storeFailed(ok ? reply.text : error);
+        unavailable = true;
+        co_return std::nullopt;
+      }
+      if (reply.type != resp::Value::Type::Bulk) co_return std::nullopt;  // ended or expired
+      plain = c.sealer.openText(reply.text);
+      if (!plain) co_return std::nullopt;
+    }
     boost::system::error_code ec;
     json::value v = json::parse(*plain, ec);
-    if (ec || !v.is_object() || !v.get_object().contains("claims")) return std::nullopt;
+    if (ec || !v.is_object() || !v.get_object().contains("claims")) co_return std::nullopt;
     double now = epochSeconds();
-    if (numberMember(v, "exp") <= now) return std::nullopt;
-    if (c.revoked->count.load(std::memory_order_relaxed) > 0) {
+    if (numberMember(v, "exp") <= now) co_return std::nullopt;
+    if (c.store) {
+      v.as_object()["key"] = id;
+    } else if (c.revoked->count.load(std::memory_order_relaxed) > 0) {
       std::lock_guard lock(c.revoked->mutex);
       std::string sid = stringMember(v.at("claims"), "sid");
-      if (!sid.empty() && c.revoked->sids.count(sid)) return std::nullopt;
+      if (!sid.empty() && c.revoked->sids.count(sid)) co_return std::nullopt;
       if (auto it = c.revoked->subs.find(stringMember(v.at("claims"), "sub"));
           it != c.revoked->subs.end() && numberMember(v, "began") <= it->second)
-        return std::nullopt;
+        co_return std::nullopt;
     }
-    return v;
+    co_return v;
   }
 
-  void writeSession(Exchange& ex, json::value& session, double now) const {
+  // Sets the session cookie; with a store, writes the session there first, listed under its
+  // `sid` and `sub` for back-channel logouts (each list lives as long as its longest session).
+  // False when the store cannot be written.
+  awaitable<bool> writeSession(Exchange& ex, json::value& session, double now) const {
     const Compiled& c = *c_;
     session.as_object()["iss_at"] = now;
     double exp = numberMember(session, "exp");
-    setCookie(ex, c.session, c.session.name, c.sealer.sealText(json::serialize(session)),
-              int64_t(exp - now));
+    int64_t maxAge = int64_t(exp - now);
+    if (!c.store) {
+      setCookie(ex, c.session, c.session.name, c.sealer.sealText(json::serialize(session)), maxAge);
+      co_return true;
+    }
+    std::string id = stringMember(session, "key");
+    if (id.empty()) id = base64UrlEncode(randomBytes(32));
+    session.as_object().erase("key");
+    std::string ttl = std::to_string(std::max<int64_t>(1, maxAge) * 1000);
+    std::vector<std::vector<std::string>> commands;
+    commands.push_back(
+        {"SET", c.keyPrefix + id, c.sealer.sealText(json::serialize(session)), "PX", ttl});
+    const json::value& claims = session.at("claims");
+    for (const char* what : {"sid", "sub"}) {
+      std::string value = stringMember(claims, what);
+      if (value.empty()) continue;
+      std::string index = c.keyPrefix + what + ":" + value;
+      commands.push_back({"SADD", index, id});
+      commands.push_back({"PEXPIRE", index, ttl, "GT"});  // longer than the list's TTL
+      commands.push_back({"PEXPIRE", index, ttl, "NX"});  // a new list has none
+    }
+    session.as_object()["key"] = id;
+    for (std::vector<std::string>& command : commands) {
+      resp::Value reply;
+      std::string error;
+      bool ok = co_await c.store->command(ex.worker, std::move(command), reply, error);
+      if (!ok || reply.isError()) {
+        storeFailed(ok ? reply.text : error);
+        co_return false;
+      }
+    }
+    setCookie(ex, c.session, c.session.name, c.sealer.sealText(id), maxAge);
+    co_return true;
+  }
+
+  // Ends the sessions a back-channel logout names: their ids are listed at `index`.
+  awaitable<bool> endStoredSessions(Exchange& ex, const std::string& index) const {
+    const Compiled& c = *c_;
+    std::vector<std::string> members{"SMEMBERS", index};
+    resp::Value reply;
+    std::string error;
+    bool ok = co_await c.store->command(ex.worker, std::move(members), reply, error);
+    if (!ok || reply.isError()) {
+      storeFailed(ok ? reply.text : error);
+      co_return false;
+    }
+    std::vector<std::string> del{"DEL", index};
+    for (const resp::Value& id : reply.items)
+      if (id.type == resp::Value::Type::Bulk) del.push_back(c.keyPrefix + id.text);
+    // One key per DEL: in a Cluster the keys live on different nodes.
+    for (const std::string& key : del) {
+      if (key == "DEL") continue;
+      std::vector<std::string> one{"DEL", key};
+      resp::Value answer;
+      if (!co_await c.store->command(ex.worker, std::move(one), answer, error) ||
+          answer.isError()) {
+        storeFailed(error.empty() ? answer.text : error);
+        co_return false;
+      }
+    }
+    co_return true;
+  }
+
+  void storeFailed(const std::string& error) const {
+    if (!c_->storeOutage.due()) return;  // an outage must not flood the log
+    log::warn("oidc: the session store cannot be used",
+              {{"middlewareName", c_->name}, {"error", error}});
   }
 
   awaitable<void> startLogin(Exchange& ex, const std::string& target) const {
@@ -532,8 +626,11 @@ class Oidc final : public Handler {
     std::string target = stringMember(s, "target");
     if (target.empty() || !target.starts_with("/") || target.starts_with("//"))
       target = c.postLogin.empty() ? "/" : c.postLogin;
+    if (!co_await writeSession(ex, v, now)) {
+      refuse(ex, 503, {}, "session store unavailable");
+      co_return;
+    }
     redirect(ex, target);
-    writeSession(ex, v, now);
     setCookie(ex, c.state, c.state.name, "", 0);
     if (c.csrf) {
       Cookie csrf = c.session;
@@ -614,7 +711,17 @@ class Oidc final : public Handler {
 
   awaitable<void> logout(Exchange& ex) const {
     const Compiled& c = *c_;
-    std::optional<json::value> session = openSession(ex);
+    bool storeDown = false;
+    std::optional<json::value> session = co_await openSession(ex, storeDown);
+    if (session && c.store) {
+      std::vector<std::string> del{"DEL", c.keyPrefix + stringMember(*session, "key")};
+      resp::Value reply;
+      std::string error;
+      if (!co_await c.store->command(ex.worker, std::move(del), reply, error) || reply.isError()) {
+        refuse(ex, 503, {}, "session store unavailable");
+        co_return;
+      }
+    }
     setCookie(ex, c.session, c.session.name, "", 0);
     std::string after = c.postLogout.empty() ? "/" : c.postLogout;
     auto e = co_await endpoints(ex);
@@ -670,7 +777,14 @@ class Oidc final : public Handler {
       refuse(ex, 400, {}, "logout token refused: " + why);
       co_return;
     }
-    {
+    if (c.store) {
+      // Shared by every instance using the store: the sessions are deleted there.
+      std::string index = c.keyPrefix + (sid.empty() ? "sub:" + sub : "sid:" + sid);
+      if (!co_await endStoredSessions(ex, index)) {
+        refuse(ex, 503, {}, "session store unavailable");
+        co_return;
+      }
+    } else {
       std::lock_guard lock(c.revoked->mutex);
       double now = epochSeconds();
       if (!sid.empty())
@@ -760,6 +874,20 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     return nullptr;
   }
   c->csrf = o.csrf;
+  if (o.session.store && o.session.store->redis) {
+    c->store = RedisStore::make(*o.session.store->redis, context.workers(), error);
+    if (!c->store) {
+      context.error("oidc: session." + error);
+      return nullptr;
+    }
+    c->keyPrefix = o.session.store->keyPrefix.empty() ? "causeway:oidc:" + base + ":"
+                                                      : o.session.store->keyPrefix;
+    if (o.secret.empty()) {
+      context.error("oidc: a session store needs `secret`: every instance must open the same "
+                    "session cookies");
+      return nullptr;
+    }
+  }
   auto use = ClaimUse::make(o.claims, o.usernameClaim, o.forwardHeaders, error);
   if (!use) {
     context.error("oidc: " + error);
