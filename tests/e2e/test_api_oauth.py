@@ -1,6 +1,7 @@
 """oAuthIntrospection and oAuthClientCredentials against the endpoints of the npm package
 `oidc-provider` (node/oidc_idp.mjs), and the jwt middleware against its JWK set: tokens made by
-the provider, revoked, expired from the cache, refused credentials, the provider stopped.
+the provider, revoked, expired from the cache, refused credentials, the provider stopped; client
+credential tokens shared by two instances through a real redis-server, sealed there.
 
 Reference: docs/api-gateway.md ("oAuthIntrospection", "oAuthClientCredentials")."""
 import base64
@@ -14,6 +15,7 @@ import pytest
 from harness import Process, header_values, wait_until, whoami_echo
 from mcp_peer import NODE_DIR
 from mwkit import get, start
+from redis_peer import needs_redis, start_redis  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.skipif(not (NODE_DIR / "node_modules" / "oidc-provider").exists(),
                                 reason="npm package oidc-provider missing: scripts/npm-deps")
@@ -128,6 +130,65 @@ def test_client_credentials(start_whoami, start_causeway, idp):
     assert status == 401 and headers["www-authenticate"] == 'Basic realm="causeway"'
     assert get(cw, "r.test")[0] == 401
     assert "machine-secret" not in cw.output() and "jwtmachine-secret" not in cw.output()
+
+
+@needs_redis
+def test_client_credentials_shared_through_redis(start_whoami, start_causeway, start_redis, idp):
+    redis = start_redis()
+    w = start_whoami()
+    secret = "0123456789abcdef0123456789abcdef"
+    mws = {"m2m": {"oAuthClientCredentials": {
+        "url": idp.issuer + "/token", "clientId": "jwtmachine", "clientSecret": "jwtmachine-secret",
+        "scopes": ["orders:read"], "resource": "urn:orders",
+        "store": {"redis": {"endpoints": [f"127.0.0.1:{redis.port}"], "timeout": "1s"},
+                  "secret": secret, "keyPrefix": "occ-test:"}}}}
+    routers = {"m": ("Host(`m.test`)", ["m2m"])}
+    a = start(start_causeway, w.url, middlewares=mws, routers=routers)
+    b = start(start_causeway, w.url, middlewares=mws, routers=routers)
+
+    def token_via(cw):
+        status, _, body = get(cw, "m.test")
+        assert status == 200, body
+        return header_values(whoami_echo(body)[1], "Authorization")[0]
+
+    # The first request fetches a token and keeps it in Redis; every worker of both instances
+    # then finds it there instead of asking the token endpoint again.
+    tokens = {token_via((a, b)[i % 2]) for i in range(8)}
+    assert len(tokens) == 1, tokens
+    keys = redis.command("KEYS", "occ-test:*")
+    assert len(keys) == 1 and len(keys[0]) == len("occ-test:") + 64, keys
+    kept = redis.command("GET", keys[0])
+    token = tokens.pop()[len("Bearer "):]
+    assert token not in kept and token.split(".")[1] not in kept  # sealed, not in clear
+    ttl = int(redis.command("PTTL", keys[0]))
+    assert 0 < ttl <= 3600 * 1000
+
+    # A value sealed with another secret (or altered) is not used: a new token is fetched.
+    redis.command("SET", keys[0], "cw1.AAAA", "PX", "60000")
+    c = start(start_causeway, w.url, middlewares=mws, routers=routers)
+    assert token_via(c) != "Bearer " + token
+
+    # Redis stopped: the middleware still works, fetching tokens itself, and says why once.
+    redis.stop()
+    assert token_via(c).startswith("Bearer ey")
+    wait_until(lambda: "the token store cannot be used" in c.output(), timeout=10, message="store warning")
+    for cw in (a, b, c):
+        assert secret not in cw.output() and "jwtmachine-secret" not in cw.output()
+
+
+def test_client_credentials_store_errors(start_whoami, start_causeway):
+    w = start_whoami()
+    cw = start(start_causeway, w.url, middlewares={
+        "short": {"oAuthClientCredentials": {"url": "http://127.0.0.1:1/token", "clientId": "a", "clientSecret": "b",
+                                             "store": {"redis": {"endpoints": ["127.0.0.1:1"]}, "secret": "too-short"}}},
+        "none": {"oAuthClientCredentials": {"url": "http://127.0.0.1:1/token", "clientId": "a", "clientSecret": "b",
+                                            "store": {"secret": "0123456789abcdef"}}},
+    }, routers={"s": ("Host(`s.test`)", ["short"]), "n": ("Host(`n.test`)", ["none"])})
+    out = cw.output()
+    assert "store.secret must be 16, 24 or 32 characters" in out and "not 9" in out
+    assert "store needs store.redis" in out
+    assert "too-short" not in out
+    assert get(cw, "s.test")[0] == 404
 
 
 def test_jwt_against_the_providers_jwks(start_whoami, start_causeway, idp):

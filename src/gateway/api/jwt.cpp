@@ -14,6 +14,13 @@
 // `usernameClaim` names the access log's user, and the claims stay on the exchange for the
 // middlewares after this one (the mcp policies).
 //
+// As an OAuth 2.0 protected resource (RFC 9728; what the MCP authorization spec asks of an MCP
+// server), with `resourceMetadata` the middleware also serves its metadata document at the
+// well-known URL derived from `resource` (`/.well-known/oauth-protected-resource` + the
+// resource's path), names that URL in every challenge (`resource_metadata="…"`), checks the
+// token's audience against `resource` unless `audiences` says otherwise (RFC 8707), and with
+// `requiredScopes` answers a token without them 403 error="insufficient_scope" with `scope`.
+//
 // Checking a signature costs tens of microseconds (ES256, RS256); the same token comes back
 // many times, so each worker keeps the tokens it verified (up to 4096, by their exact text):
 // a known token costs a lookup and the time checks. An entry is checked again when its key
@@ -28,6 +35,7 @@
 #include "core/bytes.h"
 #include "core/log.h"
 #include "core/strings.h"
+#include "exchange/body.h"
 #include "exchange/exchange.h"
 #include "exchange/middleware_options.h"
 #include "exchange/middleware_registry.h"
@@ -60,6 +68,21 @@ struct TrustedIssuer {
   }
 };
 
+struct ResourceMetadataOptions {
+  std::string resource;
+  std::vector<std::string> authorizationServers;
+  std::vector<std::string> scopesSupported;
+  std::string resourceName;
+  std::string resourceDocumentation;
+  static void describe(auto& self, auto& v) {
+    v("resource", self.resource);
+    v("authorizationServers", self.authorizationServers);
+    v("scopesSupported", self.scopesSupported);
+    v("resourceName", self.resourceName);
+    v("resourceDocumentation", self.resourceDocumentation);
+  }
+};
+
 struct Options {
   std::string signingSecret;
   bool signingSecretBase64Encoded = false;
@@ -76,6 +99,8 @@ struct Options {
   std::vector<std::string> audiences;
   int clockSkewSeconds = 60;
   int jwksMinRefreshSeconds = 30;
+  std::vector<std::string> requiredScopes;
+  std::optional<ResourceMetadataOptions> resourceMetadata;
 
   static void describe(auto& self, auto& v) {
     v("signingSecret", self.signingSecret);
@@ -93,6 +118,8 @@ struct Options {
     v("audiences", self.audiences);
     v("clockSkewSeconds", self.clockSkewSeconds);
     v("jwksMinRefreshSeconds", self.jwksMinRefreshSeconds);
+    v("requiredScopes", self.requiredScopes);
+    v("resourceMetadata", self.resourceMetadata);
   }
 };
 
@@ -124,6 +151,10 @@ struct Compiled {
   ClaimUse use;
   std::vector<std::string> audiences;
   double skew = 60;
+  std::vector<std::string> requiredScopes;
+  std::string metadataPath;      // with resourceMetadata: where its document is served
+  std::string metadataDocument;  // the document (JSON)
+  std::string challengeExtra;    // `, scope="…", resource_metadata="…"` for every challenge
   mutable std::vector<WorkerCache> caches;  // one per worker
 };
 
@@ -147,6 +178,27 @@ bool readTimes(const json::value& claims, Verified& v, std::string& error) {
   return true;
 }
 
+// The token's scopes (`scope`, space-separated, or `scp`, a list or a string) hold every one of
+// `required`.
+bool hasScopes(const json::value& claims, const std::vector<std::string>& required) {
+  std::vector<std::string_view> granted;
+  auto words = [&](std::string_view text) {
+    for (std::string_view w : splitTrimmed(text, ' '))
+      granted.push_back(w);
+  };
+  const json::object& o = claims.get_object();
+  if (const json::value* s = o.if_contains("scope"); s && s->is_string()) words(s->get_string());
+  if (const json::value* s = o.if_contains("scp")) {
+    if (s->is_string()) words(s->get_string());
+    if (s->is_array())
+      for (const json::value& x : s->get_array())
+        if (x.is_string()) granted.push_back(x.get_string());
+  }
+  return std::all_of(required.begin(), required.end(), [&](const std::string& r) {
+    return std::find(granted.begin(), granted.end(), r) != granted.end();
+  });
+}
+
 bool audienceMatches(const json::value& claims, const std::vector<std::string>& audiences) {
   const json::value* aud = claims.get_object().if_contains("aud");
   if (!aud) return false;
@@ -166,6 +218,10 @@ class Jwt final : public Handler {
   awaitable<void> handle(Exchange& ex) const override {
     const Compiled& c = *c_;
     auto& headers = ex.request.headers;
+    if (!c.metadataPath.empty() && ex.request.path == c.metadataPath) {
+      serveMetadata(ex);
+      co_return;
+    }
     if (headers.count("Authorization") > 1) {
       refuse(ex, 400, {}, "several Authorization headers");
       co_return;
@@ -188,11 +244,11 @@ class Jwt final : public Handler {
       token = owned;
     }
     if (token.empty()) {
-      refuse(ex, 401, bearerChallenge(kRealm, {}, {}), "no token");
+      refuse(ex, 401, bearerChallenge(kRealm, {}, {}, c.challengeExtra), "no token");
       co_return;
     }
     if (token.size() > kMaxToken) {
-      refuse(ex, 401, bearerChallenge(kRealm, "invalid_token", "the token is too large"),
+      refuse(ex, 401, bearerChallenge(kRealm, "invalid_token", "the token is too large", c.challengeExtra),
              "token too large");
       co_return;
     }
@@ -208,7 +264,7 @@ class Jwt final : public Handler {
       std::string key(token);
       v = co_await verify(ex, key, error);
       if (!v) {
-        refuse(ex, 401, bearerChallenge(kRealm, "invalid_token", error), error);
+        refuse(ex, 401, bearerChallenge(kRealm, "invalid_token", error, c.challengeExtra), error);
         co_return;
       }
       if (cache.entries.size() >= kCacheEntries) cache.entries.clear();
@@ -223,15 +279,22 @@ class Jwt final : public Handler {
     else if (v->iat && *v->iat > now + c.skew)
       error = "the token was issued in the future";
     if (!error.empty()) {
-      refuse(ex, 401, bearerChallenge(kRealm, "invalid_token", error), error);
+      refuse(ex, 401, bearerChallenge(kRealm, "invalid_token", error, c.challengeExtra), error);
       co_return;
     }
     if (!v->outcome.user.empty()) ex.record.user = ex.arena.copy(v->outcome.user);
     if (!v->outcome.claimsHold) {
       refuse(ex, 403,
              bearerChallenge(kRealm, "insufficient_scope",
-                             "the token's claims do not allow this request"),
+                             "the token's claims do not allow this request", c.challengeExtra),
              "claims do not match");
+      co_return;
+    }
+    if (!c.requiredScopes.empty() && !hasScopes(v->claims, c.requiredScopes)) {
+      refuse(ex, 403,
+             bearerChallenge(kRealm, "insufficient_scope", "the token lacks a required scope",
+                             c.challengeExtra),
+             "insufficient scope");
       co_return;
     }
 
@@ -246,6 +309,21 @@ class Jwt final : public Handler {
   }
 
  private:
+  // RFC 9728 §3: the metadata document, public (any origin may read it).
+  void serveMetadata(Exchange& ex) const {
+    if (ex.request.method != "GET" && ex.request.method != "HEAD") {
+      ex.response.status = 405;
+      ex.response.headers.set("Allow", "GET, HEAD");
+      ex.response.body = nullptr;
+      return;
+    }
+    ex.response.status = 200;
+    ex.response.headers.set("Content-Type", "application/json");
+    ex.response.headers.set("Cache-Control", "public, max-age=300");
+    ex.response.headers.set("Access-Control-Allow-Origin", "*");
+    ex.response.body = ex.arena.make<exchange::MemoryBody>(c_->metadataDocument);
+  }
+
   // Checks the signature and works out what the request path needs. Null with `error`.
   awaitable<VerifiedPtr> verify(Exchange& ex, const std::string& text, std::string& error) const {
     const Compiled& c = *c_;
@@ -328,6 +406,56 @@ bool inlineOrFile(const std::string& value, bool isInline, std::string& out, std
   std::stringstream ss;
   ss << in.rdbuf();
   out = ss.str();
+  return true;
+}
+
+// RFC 9728 §3.1: the metadata URL inserts /.well-known/oauth-protected-resource between the
+// resource's authority and its path.
+bool resourceMetadata(const ResourceMetadataOptions& o, Compiled& c, std::string& error) {
+  size_t scheme = o.resource.find("://");
+  if (!o.resource.starts_with("https://") && !o.resource.starts_with("http://")) {
+    error = "resource must be an http(s) URL, not \"" + o.resource + "\"";
+    return false;
+  }
+  if (o.resource.find_first_of("?#") != std::string::npos) {
+    error = "resource must have no query or fragment (RFC 9728 §1.2)";
+    return false;
+  }
+  if (o.authorizationServers.empty()) {
+    error = "authorizationServers needs at least one issuer";
+    return false;
+  }
+  size_t slash = o.resource.find('/', scheme + 3);
+  std::string origin = o.resource.substr(0, slash);
+  std::string path = slash == std::string::npos ? "" : o.resource.substr(slash);
+  if (path == "/") path.clear();
+  c.metadataPath = "/.well-known/oauth-protected-resource" + path;
+  json::object doc{{"resource", o.resource},
+                   {"bearer_methods_supported", json::array{"header"}}};
+  json::array servers;
+  for (const std::string& s : o.authorizationServers)
+    servers.emplace_back(s);
+  doc["authorization_servers"] = std::move(servers);
+  std::vector<std::string> scopes = o.scopesSupported;
+  for (const std::string& r : c.requiredScopes)
+    if (std::find(scopes.begin(), scopes.end(), r) == scopes.end()) scopes.push_back(r);
+  if (!scopes.empty()) {
+    json::array list;
+    for (const std::string& s : scopes)
+      list.emplace_back(s);
+    doc["scopes_supported"] = std::move(list);
+  }
+  if (!o.resourceName.empty()) doc["resource_name"] = o.resourceName;
+  if (!o.resourceDocumentation.empty()) doc["resource_documentation"] = o.resourceDocumentation;
+  c.metadataDocument = json::serialize(doc);
+  if (c.audiences.empty()) c.audiences.push_back(o.resource);  // RFC 8707: tokens for us only
+  if (!c.requiredScopes.empty()) {
+    std::string scope;
+    for (const std::string& s : c.requiredScopes)
+      scope += (scope.empty() ? "" : " ") + s;
+    c.challengeExtra += ", scope=\"" + scope + "\"";
+  }
+  c.challengeExtra += ", resource_metadata=\"" + origin + c.metadataPath + "\"";
   return true;
 }
 
@@ -425,6 +553,11 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
   c->forwardAuthorization = o.forwardAuthorization;
   c->tokenKey = o.tokenKey;
   c->audiences = o.audiences;
+  c->requiredScopes = o.requiredScopes;
+  if (o.resourceMetadata && !resourceMetadata(*o.resourceMetadata, *c, error)) {
+    context.error("jwt: resourceMetadata: " + error);
+    return nullptr;
+  }
   c->caches.resize(std::max(1u, context.workers()));
   return exchange::factoryOf<Jwt>(std::shared_ptr<const Compiled>(std::move(c)));
 }

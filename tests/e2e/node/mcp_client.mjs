@@ -21,6 +21,15 @@
 //                            anew: no initialize is sent.
 //   --protocol-version V     (with --session-id) the MCP-Protocol-Version header to send
 //                            (without it, a resumed session sends none).
+//   --client-credentials ID:SECRET@ISSUER
+//                            (1.x streamable) authorize as an OAuth client with the SDK's own
+//                            ClientCredentialsProvider: on a 401 the SDK follows the server's
+//                            RFC 9728 resource_metadata, discovers the authorization server
+//                            (which must be ISSUER), gets a token for the server's `resource`
+//                            and retries (--trace shows each of those exchanges).
+//   --scope S                (with --client-credentials) the scope the token request asks for:
+//                            this SDK's client-credentials flow sends its configured scope, not
+//                            the one the server's challenge names.
 //   --timeout MS             per-request timeout (default 10000).
 //   --trace                  add "trace": every HTTP exchange the SDK made (method, url, request
 //                            headers and JSON body, status, response headers, and the body when it
@@ -49,6 +58,7 @@
 // The exit status is 0 in every case (2 only for a bad argument).
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as StreamableV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
 import { SSEClientTransport as SSEV1 } from '@modelcontextprotocol/sdk/client/sse.js';
 import { ToolListChangedNotificationSchema, PromptListChangedNotificationSchema,
          ResourceListChangedNotificationSchema, ResourceUpdatedNotificationSchema,
@@ -78,6 +88,11 @@ function parseArgs(argv) {
     else if (a === '--no-close') o.close = false;
     else if (a === '--session-id') o.sessionId = next();
     else if (a === '--protocol-version') o.protocolVersion = next();
+    else if (a === '--client-credentials') {
+      const m = /^([^:]+):([^@]+)@(.+)$/.exec(next());
+      if (!m) usage('--client-credentials needs ID:SECRET@ISSUER');
+      o.clientCredentials = { clientId: m[1], clientSecret: m[2], expectedIssuer: m[3] };
+    } else if (a === '--scope') o.scope = next();
     else if (a.startsWith('--')) usage(`unknown option ${a}`);
     else o.positional.push(a);
   }
@@ -173,7 +188,9 @@ function makeTransport() {
   const requestInit = { headers: { ...opts.headers } };
   if (opts.transport === 'sse') return new SSEV1(url, { requestInit, fetch: tracingFetch });
   const T = sdk === 'v1' ? StreamableV1 : StreamableV2;
-  const t = new T(url, { requestInit, fetch: tracingFetch, sessionId: opts.sessionId,
+  const authProvider = opts.clientCredentials
+    ? new ClientCredentialsProvider({ ...opts.clientCredentials, scope: opts.scope }) : undefined;
+  const t = new T(url, { requestInit, fetch: tracingFetch, sessionId: opts.sessionId, authProvider,
                          reconnectionOptions: { maxReconnectionDelay: 1000, initialReconnectionDelay: 200,
                                                 reconnectionDelayGrowFactor: 1.5, maxRetries: 0 } });
   if (opts.protocolVersion) t.setProtocolVersion(opts.protocolVersion);
