@@ -399,7 +399,8 @@ awaitable<void> RedisClient::writeLoop(std::shared_ptr<RedisClient> self) {
 awaitable<void> RedisClient::readLoop(std::shared_ptr<RedisClient> self, std::shared_ptr<Connection> connection) {
   char buffer[16384];
   while (connection == self->pipe_) {
-    while (!connection->in.empty()) {
+    size_t parsed = 0;  // the replies read so far are erased once, after the batch
+    while (parsed < connection->in.size()) {
       if (self->toRead_.empty()) {
         self->failPipeline("redis: a reply nobody asked for");
         break;
@@ -407,13 +408,13 @@ awaitable<void> RedisClient::readLoop(std::shared_ptr<RedisClient> self, std::sh
       size_t consumed = 0;
       std::string why;
       resp::Value value;
-      auto status = resp::parse(connection->in, value, consumed, why);
+      auto status = resp::parse(std::string_view(connection->in).substr(parsed), value, consumed, why);
       if (status == resp::Status::Incomplete) break;
       if (status == resp::Status::Error) {
         self->failPipeline("redis: protocol error: " + why);
         break;
       }
-      connection->in.erase(0, consumed);
+      parsed += consumed;
       WaitingPtr w = std::move(self->toRead_.front());
       self->toRead_.pop_front();
       // The deadline follows the oldest command still waiting, or none.
@@ -424,6 +425,7 @@ awaitable<void> RedisClient::readLoop(std::shared_ptr<RedisClient> self, std::sh
       w->reply = std::move(value);
       self->finish(*w, true, {});
     }
+    connection->in.erase(0, parsed);
     if (connection != self->pipe_) break;
     if (connection->in.size() > kMaxReply) {
       self->failPipeline("redis: reply too large");

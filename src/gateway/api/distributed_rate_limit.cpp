@@ -89,8 +89,9 @@ struct Options {
 // KEYS[1]: the source's hash (fields r1..r3 for the rate limit, q1..q3 for the quota).
 // ARGV: the rate limit ("bucket" with tokens per µs and burst, or "window" with period in µs and
 // limit), ttl (ms), then the quota's period (µs; 0: none) and limit.
-// Returns {allowed (1/0), then for the rate limit and the quota: left, µs until one more is
-// allowed (0 when allowed), µs until whole again (bucket) or until the window ends}.
+// Returns integers (no text to format or parse): {1 allowed, 0 refused by the rate limit, -1
+// refused by the quota alone; then for the rate limit and the quota: left (floored), µs until
+// one more is allowed (0 when allowed), µs until whole again (bucket) or until the window ends}.
 constexpr std::string_view kScript = R"lua(local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local s = redis.call('HMGET', KEYS[1], 'r1', 'r2', 'r3', 'q1', 'q2', 'q3')
@@ -153,17 +154,20 @@ local function f(x) return string.format('%.17g', x) end
 if rok and not qok then rleft = rleft + 1 end
 if qok and qperiod > 0 and not rok then qleft = qleft + 1 end
 local allowed = 0
+if rok and not qok then allowed = -1 end
 if rok and qok then
   allowed = 1
   redis.call('HSET', KEYS[1], 'r1', f(rs[1]), 'r2', f(rs[2]), 'r3', f(rs[3]))
   if qs then redis.call('HSET', KEYS[1], 'q1', f(qs[1]), 'q2', f(qs[2]), 'q3', f(qs[3])) end
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
 end
-return {allowed, f(rleft), f(rretry), f(rreset), f(qleft), f(qretry), f(qreset)}
+local c = math.ceil
+return {allowed, math.floor(rleft), c(rretry), c(rreset), math.floor(qleft), c(qretry), c(qreset)}
 )lua";
 
 struct Decision {
   bool allowed = true;
+  bool quotaRefused = false;  // refused by the quota, not the rate limit
   double remaining = 0;
   double retryMicros = 0;
   double resetMicros = 0;
@@ -189,13 +193,6 @@ struct Compiled {
   ThrottledWarning outage;
 };
 
-double number(const resp::Value& v) {
-  if (v.type == resp::Value::Type::Integer) return static_cast<double>(v.integer);
-  char* end = nullptr;
-  double d = std::strtod(v.text.c_str(), &end);
-  return end && *end == '\0' ? d : NAN;
-}
-
 class DistributedRateLimit final : public Handler {
  public:
   DistributedRateLimit(std::shared_ptr<const Compiled> c, HandlerPtr next, const WrapContext&)
@@ -216,8 +213,7 @@ class DistributedRateLimit final : public Handler {
       co_return;
     }
     if (!d->allowed) {
-      bool quota = d->quotaRetryMicros > 0;
-      refuse(ex, 429, {}, quota && d->retryMicros <= 0 ? "quota exceeded" : "rate limit exceeded");
+      refuse(ex, 429, {}, d->quotaRefused ? "quota exceeded" : "rate limit exceeded");
       double wait = std::max(d->retryMicros, d->quotaRetryMicros);
       int64_t retry = std::max<int64_t>(1, int64_t(std::ceil(wait / 1e6)));
       ex.response.headers.add("Retry-After", ex.arena.copy(std::to_string(retry)));
@@ -281,16 +277,17 @@ class DistributedRateLimit final : public Handler {
       co_return std::nullopt;
     }
     Decision d;
-    d.allowed = reply.items[0].type == resp::Value::Type::Integer && reply.items[0].integer == 1;
     double* fields[] = {&d.remaining,      &d.retryMicros,      &d.resetMicros,
                         &d.quotaRemaining, &d.quotaRetryMicros, &d.quotaResetMicros};
-    for (size_t i = 0; i < 6; ++i) {
-      *fields[i] = number(reply.items[i + 1]);
-      if (std::isnan(*fields[i])) {
-        error = "unexpected numbers from the rate limit script";
+    for (const resp::Value& item : reply.items)
+      if (item.type != resp::Value::Type::Integer) {
+        error = "unexpected values from the rate limit script";
         co_return std::nullopt;
       }
-    }
+    d.allowed = reply.items[0].integer == 1;
+    d.quotaRefused = reply.items[0].integer == -1;
+    for (size_t i = 0; i < 6; ++i)
+      *fields[i] = double(reply.items[i + 1].integer);
     co_return d;
   }
 

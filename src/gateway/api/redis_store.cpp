@@ -80,6 +80,13 @@ awaitable<std::shared_ptr<clients::redis::RedisClient>> RedisStore::client(
   co_return route->client;
 }
 
+std::shared_ptr<clients::redis::RedisClient> RedisStore::ready(
+    exchange::WorkerContext& worker) const {
+  const Route& route = routes_[worker.index() % routes_.size()];
+  if (sentinel_ && route.generation != sentinel_->generation()) return nullptr;
+  return route.client;
+}
+
 void RedisStore::checkAnswer(exchange::WorkerContext& worker, bool ok,
                              const resp::Value& reply) const {
   if (!sentinel_) return;
@@ -92,7 +99,8 @@ void RedisStore::checkAnswer(exchange::WorkerContext& worker, bool ok,
 
 awaitable<bool> RedisStore::call(exchange::WorkerContext& worker, std::string request,
                                  resp::Value& reply, std::string& error) const {
-  std::shared_ptr<clients::redis::RedisClient> c = co_await client(worker, error);
+  std::shared_ptr<clients::redis::RedisClient> c = ready(worker);
+  if (!c) c = co_await client(worker, error);
   if (!c) co_return false;
   bool ok = co_await c->callPipelinedEncoded(std::move(request), reply, error);
   checkAnswer(worker, ok, reply);
@@ -110,7 +118,8 @@ awaitable<bool> RedisStore::evalsha(exchange::WorkerContext& worker, std::string
                                     std::span<const std::string> keys,
                                     std::span<const std::string> args, resp::Value& reply,
                                     std::string& error) const {
-  std::shared_ptr<clients::redis::RedisClient> c = co_await client(worker, error);
+  std::shared_ptr<clients::redis::RedisClient> c = ready(worker);
+  if (!c) c = co_await client(worker, error);
   if (!c) co_return false;
   bool ok = co_await c->callPipelinedEncoded(std::move(request), reply, error);
   if (ok && reply.isError() && reply.text.starts_with("NOSCRIPT")) {

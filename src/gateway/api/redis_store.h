@@ -89,6 +89,9 @@ class RedisStore {
     std::string endpoint;
     std::shared_ptr<clients::redis::RedisClient> client;
   };
+  // The worker's client when it is ready (no coroutine on the common path), else null.
+  std::shared_ptr<clients::redis::RedisClient> ready(exchange::WorkerContext& worker) const;
+  // The worker's client, made (and with Sentinel, the master asked for) when needed.
   awaitable<std::shared_ptr<clients::redis::RedisClient>> client(exchange::WorkerContext& worker,
                                                                  std::string& error) const;
   void checkAnswer(exchange::WorkerContext& worker, bool ok,
