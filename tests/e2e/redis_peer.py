@@ -16,8 +16,9 @@ needs_redis = pytest.mark.skipif(shutil.which("redis-server") is None,
 
 
 class Redis(Process):
-    def __init__(self, password=None, tls=None, port=None, replicaof=None):
-        """tls: (certificate path, key path) to serve TLS only; replicaof: the master's port."""
+    def __init__(self, password=None, tls=None, port=None, replicaof=None, extra=()):
+        """tls: (certificate path, key path) to serve TLS only; replicaof: the master's port;
+        extra: more redis-server arguments."""
         self.port = port or free_port()
         args = ["redis-server", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         if replicaof:
@@ -29,6 +30,7 @@ class Redis(Process):
             args += ["--port", str(self.port)]
         if password:
             args += ["--requirepass", password]
+        args += list(extra)
         self.password = password
         self.tls = tls
         super().__init__(args, name="redis")

@@ -4,11 +4,12 @@ have them), Redis stopped under denyOnError
 true and false, and a Sentinel failover (Debian's redis-sentinel) in the middle of traffic.
 
 Reference: docs/api-gateway.md ("distributedRateLimit")."""
+import subprocess
 import time
 
 import pytest
 
-from harness import to_yaml, wait_until
+from harness import free_port, to_yaml, wait_until
 from mwkit import READY, get, lb
 from harness import routed
 from redis_peer import Sentinel, needs_redis, needs_sentinel, start_redis  # noqa: F401 (fixture)
@@ -168,6 +169,51 @@ def test_sentinel_failover(start_whoami, start_causeway, start_redis):
         assert a.proc.poll() is None and b.proc.poll() is None
     finally:
         sentinel.stop()
+
+
+def test_redis_cluster(start_whoami, start_causeway, start_redis, tmp_path):
+    """Three masters made into a Redis Cluster with redis-cli; causeway knows one of them. Keys of
+    many sources spread over the nodes; each limit still holds, and after its first MOVED a key's
+    script goes straight to its node."""
+    nodes = []
+    for i in range(3):
+        d = tmp_path / f"node{i}"
+        d.mkdir()
+        # The cluster bus port is a free one too (by default it is the port + 10000).
+        nodes.append(start_redis(extra=["--cluster-enabled", "yes", "--cluster-port", str(free_port()),
+                                        "--dir", str(d), "--cluster-config-file", str(d / "nodes.conf")]))
+    made = subprocess.run(["redis-cli", "--cluster", "create", *[f"127.0.0.1:{n.port}" for n in nodes],
+                           "--cluster-replicas", "0", "--cluster-yes"], capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stdout + made.stderr
+    wait_until(lambda: all("cluster_state:ok" in n.command("CLUSTER", "INFO") for n in nodes), timeout=20,
+               message="cluster ready")
+    w = start_whoami()
+    mws = {"spread": {"distributedRateLimit": {
+        "limit": 2, "period": "1m", "burst": 2, "sourceCriterion": {"requestHeaderName": "X-Client"},
+        "store": {"redis": {"endpoints": [f"127.0.0.1:{nodes[0].port}"], "timeout": "1s", "cluster": {}}}}}}
+    a, b = instances(start_causeway, w.url, mws)
+    clients = [f"c{i}" for i in range(12)]
+    rounds = 10
+    for round_ in range(rounds):
+        for i, c in enumerate(clients):
+            status = get((a, b)[(i + round_) % 2], "spread.test", headers=[f"X-Client: {c}"])[0]
+            assert status == (200 if round_ < 2 else 429), (c, round_, status)
+    per_node = [len(n.command("KEYS", "causeway:drl:*")) for n in nodes]
+    assert sum(per_node) == len(clients) and sum(1 for k in per_node if k) >= 2, per_node
+    # Keys away from the node causeway was given cost a MOVED until each worker (2 instances × 2)
+    # has learned their node, not on every request.
+    away = len(clients) - per_node[0]
+    assert moved_answers(nodes) <= away * 4 < away * rounds
+
+
+def moved_answers(nodes):
+    """How many commands the nodes answered with MOVED (INFO errorstats), summed."""
+    total = 0
+    for n in nodes:
+        for line in n.command("INFO", "errorstats").splitlines():
+            if line.startswith("errorstat_MOVED:"):
+                total += int(line.split("count=")[1].split(",")[0])
+    return total
 
 
 def test_configuration_errors(start_whoami, start_causeway):

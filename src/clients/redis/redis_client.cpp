@@ -322,7 +322,8 @@ awaitable<bool> RedisClient::callPipelined(std::vector<std::string> args, resp::
   co_return co_await callPipelinedEncoded(resp::encodeCommand(args), reply, error);
 }
 
-awaitable<bool> RedisClient::callPipelinedEncoded(std::string request, resp::Value& reply, std::string& error) {
+awaitable<bool> RedisClient::callPipelinedEncoded(std::string request, resp::Value& reply, std::string& error,
+                                                  std::string* movedTo) {
   auto self = shared_from_this();
   if (settings_.useTls) {
     // One operation at a time on a TLS stream: the pooled path, with the same bytes.
@@ -357,8 +358,13 @@ awaitable<bool> RedisClient::callPipelinedEncoded(std::string request, resp::Val
     co_return false;
   }
   reply = std::move(w->reply);
-  if (reply.isError() && (reply.text.starts_with("MOVED ") || reply.text.starts_with("ASK ")))
+  if (reply.isError() && (reply.text.starts_with("MOVED ") || reply.text.starts_with("ASK "))) {
+    if (movedTo && reply.text.starts_with("MOVED ")) {
+      auto parts = splitTrimmed(reply.text, ' ');
+      if (parts.size() >= 3) *movedTo = std::string(parts[2]);
+    }
     co_return co_await redirected(w->request, reply, error);  // a cluster: follow it on its own connection
+  }
   co_return true;
 }
 

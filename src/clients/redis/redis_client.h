@@ -61,8 +61,11 @@ class RedisClient : public std::enable_shared_from_this<RedisClient> {
   // noticed before the next command is written to it.
   awaitable<bool> callPipelined(std::vector<std::string> args, resp::Value& reply, std::string& error);
   // The same with the command already in RESP (resp::encodeCommand), for callers that build
-  // most of it once.
-  awaitable<bool> callPipelinedEncoded(std::string request, resp::Value& reply, std::string& error);
+  // most of it once. When a cluster answered MOVED (and the command was sent on to the node it
+  // named), `movedTo` receives that node's "host:port", so the caller can go there directly
+  // next time.
+  awaitable<bool> callPipelinedEncoded(std::string request, resp::Value& reply, std::string& error,
+                                       std::string* movedTo = nullptr);
   // EVALSHA of `script` (loading it with EVAL when Redis answers NOSCRIPT), as go-redis's
   // Script.Run does; pipelined.
   awaitable<bool> runScript(const std::string& script, const std::string& sha1,

@@ -1,5 +1,7 @@
 #include "gateway/api/redis_store.h"
 
+#include <array>
+
 #include "clients/redis/redis_settings.h"
 #include "clients/redis/sentinel.h"
 #include "config/redis_options.h"
@@ -9,6 +11,34 @@
 namespace causeway::gateway::api {
 
 namespace resp = clients::redis::resp;
+
+namespace {
+
+// Redis Cluster's key slot: CRC16 (XMODEM) of the key, or of its hash tag (the text between the
+// first `{` and the next `}` when not empty), modulo 16384.
+constexpr std::array<uint16_t, 256> kCrc16 = [] {
+  std::array<uint16_t, 256> table{};
+  for (int i = 0; i < 256; ++i) {
+    uint16_t crc = uint16_t(i << 8);
+    for (int bit = 0; bit < 8; ++bit)
+      crc = crc & 0x8000 ? uint16_t((crc << 1) ^ 0x1021) : uint16_t(crc << 1);
+    table[i] = crc;
+  }
+  return table;
+}();
+
+uint16_t clusterSlot(std::string_view key) {
+  if (size_t open = key.find('{'); open != std::string_view::npos) {
+    size_t close = key.find('}', open + 1);
+    if (close != std::string_view::npos && close > open + 1) key = key.substr(open + 1, close - open - 1);
+  }
+  uint16_t crc = 0;
+  for (unsigned char c : key)
+    crc = uint16_t((crc << 8) ^ kCrc16[((crc >> 8) ^ c) & 0xff]);
+  return crc & 16383;
+}
+
+}  // namespace
 
 std::shared_ptr<RedisStore> RedisStore::make(const RedisStoreOptions& r, unsigned workers,
                                              std::string& error) {
@@ -50,6 +80,7 @@ std::shared_ptr<RedisStore> RedisStore::make(const RedisStoreOptions& r, unsigne
   }
   auto store = std::make_shared<RedisStore>();
   store->settings_ = *settings;
+  store->cluster_ = r.cluster.has_value();
   if (r.sentinel) {
     clients::redis::RedisSettings sentinels = *settings;
     sentinels.username = r.sentinel->username;
@@ -97,12 +128,40 @@ void RedisStore::checkAnswer(exchange::WorkerContext& worker, bool ok,
   route.client.reset();
 }
 
+std::shared_ptr<clients::redis::RedisClient> RedisStore::nodeFor(exchange::WorkerContext& worker,
+                                                                 std::string_view key) const {
+  if (!cluster_ || key.empty()) return nullptr;
+  Route& route = routes_[worker.index() % routes_.size()];
+  auto slot = route.slots.find(clusterSlot(key));
+  if (slot == route.slots.end()) return nullptr;
+  std::shared_ptr<clients::redis::RedisClient>& node = route.nodes[slot->second];
+  if (!node) {
+    clients::redis::RedisSettings settings = settings_;
+    settings.endpoints = {slot->second};
+    node = clients::redis::RedisClient::forWorker(worker.index(), worker.io(), worker.watchdog(),
+                                                  settings);
+  }
+  return node;
+}
+
+void RedisStore::learn(exchange::WorkerContext& worker, std::string_view key,
+                       std::string node) const {
+  if (!cluster_ || key.empty() || node.empty()) return;
+  Route& route = routes_[worker.index() % routes_.size()];
+  if (route.nodes.size() > 1024) route.nodes.clear();  // a cluster that keeps changing its nodes
+  route.slots[clusterSlot(key)] = std::move(node);
+}
+
 awaitable<bool> RedisStore::call(exchange::WorkerContext& worker, std::string request,
-                                 resp::Value& reply, std::string& error) const {
-  std::shared_ptr<clients::redis::RedisClient> c = ready(worker);
+                                 std::string_view key, resp::Value& reply,
+                                 std::string& error) const {
+  std::shared_ptr<clients::redis::RedisClient> c = nodeFor(worker, key);
+  if (!c) c = ready(worker);
   if (!c) c = co_await client(worker, error);
   if (!c) co_return false;
-  bool ok = co_await c->callPipelinedEncoded(std::move(request), reply, error);
+  std::string moved;
+  bool ok = co_await c->callPipelinedEncoded(std::move(request), reply, error, &moved);
+  learn(worker, key, std::move(moved));
   checkAnswer(worker, ok, reply);
   co_return ok;
 }
@@ -110,7 +169,8 @@ awaitable<bool> RedisStore::call(exchange::WorkerContext& worker, std::string re
 awaitable<bool> RedisStore::command(exchange::WorkerContext& worker, std::vector<std::string> args,
                                     resp::Value& reply, std::string& error) const {
   std::string request = resp::encodeCommand(args);
-  co_return co_await call(worker, std::move(request), reply, error);
+  std::string key = args.size() > 1 ? args[1] : std::string();
+  co_return co_await call(worker, std::move(request), key, reply, error);
 }
 
 awaitable<bool> RedisStore::evalsha(exchange::WorkerContext& worker, std::string request,
@@ -118,11 +178,16 @@ awaitable<bool> RedisStore::evalsha(exchange::WorkerContext& worker, std::string
                                     std::span<const std::string> keys,
                                     std::span<const std::string> args, resp::Value& reply,
                                     std::string& error) const {
-  std::shared_ptr<clients::redis::RedisClient> c = ready(worker);
+  std::string_view key = keys.empty() ? std::string_view() : std::string_view(keys.front());
+  std::shared_ptr<clients::redis::RedisClient> c = nodeFor(worker, key);
+  if (!c) c = ready(worker);
   if (!c) c = co_await client(worker, error);
   if (!c) co_return false;
-  bool ok = co_await c->callPipelinedEncoded(std::move(request), reply, error);
+  std::string moved;
+  bool ok = co_await c->callPipelinedEncoded(std::move(request), reply, error, &moved);
+  learn(worker, key, std::move(moved));
   if (ok && reply.isError() && reply.text.starts_with("NOSCRIPT")) {
+    if (auto node = nodeFor(worker, key)) c = std::move(node);  // where the MOVED pointed
     std::vector<std::string> k(keys.begin(), keys.end()), a(args.begin(), args.end());
     ok = co_await c->runScript(script, sha, std::move(k), std::move(a), reply, error);
   }

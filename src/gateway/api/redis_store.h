@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -72,12 +73,15 @@ class RedisStore {
   // One command already in RESP (resp::encodeCommand). False with `error` when the store
   // cannot be reached; a Redis error reply is a successful call (the caller reads it), except
   // that READONLY also makes a Sentinel set be asked for its master again.
-  awaitable<bool> call(exchange::WorkerContext& worker, std::string request,
+  // `key`: the command's key, which picks the node in a Cluster (the slot's node, learned from
+  // MOVED answers, so that a key's commands go straight to its node after the first).
+  awaitable<bool> call(exchange::WorkerContext& worker, std::string request, std::string_view key,
                        clients::redis::resp::Value& reply, std::string& error) const;
+  // A command whose key is args[1] (GET, SET, SADD, DEL, …).
   awaitable<bool> command(exchange::WorkerContext& worker, std::vector<std::string> args,
                           clients::redis::resp::Value& reply, std::string& error) const;
   // EVALSHA `request` (built by the caller, with the script's sha), and EVAL of `script` with
-  // `keys` and `args` when Redis does not know the script yet.
+  // `keys` and `args` when Redis does not know the script yet. keys[0] picks a Cluster's node.
   awaitable<bool> evalsha(exchange::WorkerContext& worker, std::string request,
                           const std::string& script, const std::string& sha,
                           std::span<const std::string> keys, std::span<const std::string> args,
@@ -88,7 +92,14 @@ class RedisStore {
     uint64_t generation = UINT64_MAX;
     std::string endpoint;
     std::shared_ptr<clients::redis::RedisClient> client;
+    // Cluster: the node of each slot seen in a MOVED answer, and a client per node.
+    std::unordered_map<uint16_t, std::string> slots;
+    std::unordered_map<std::string, std::shared_ptr<clients::redis::RedisClient>> nodes;
   };
+  // Cluster: the client of the node that serves `key`'s slot, when known; else null.
+  std::shared_ptr<clients::redis::RedisClient> nodeFor(exchange::WorkerContext& worker,
+                                                       std::string_view key) const;
+  void learn(exchange::WorkerContext& worker, std::string_view key, std::string node) const;
   // The worker's client when it is ready (no coroutine on the common path), else null.
   std::shared_ptr<clients::redis::RedisClient> ready(exchange::WorkerContext& worker) const;
   // The worker's client, made (and with Sentinel, the master asked for) when needed.
@@ -98,6 +109,7 @@ class RedisStore {
                    const clients::redis::resp::Value& reply) const;
 
   clients::redis::RedisSettings settings_;
+  bool cluster_ = false;
   std::shared_ptr<clients::redis::SentinelMaster> sentinel_;
   mutable std::vector<Route> routes_;  // one per worker, touched by its thread only
 };
