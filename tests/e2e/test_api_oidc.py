@@ -96,6 +96,7 @@ def test_login_session_refresh_csrf_and_logout(start_whoami, start_causeway):
             "redirectUrl": base + "/oauth2/callback", "secret": "a-long-secret-shared-by-replicas", "pkce": True,
             "scopes": ["openid", "email", "groups", "offline_access"], "authParams": {"prompt": "consent"},
             "logoutUrl": "/logout", "postLogoutRedirectUrl": base + "/bye", "backchannelLogoutUrl": "/oauth2/backchannel",
+            "discoveryParams": {"ui_locales": "en"}, "backchannelLogoutSessionsRequired": True,
             "session": {"secure": False}, "stateCookie": {"secure": False}, "csrf": {},
             "forwardHeaders": {"X-User-Email": "email", "X-Groups": "groups"}, "usernameClaim": "sub",
             "claims": "Contains(`groups`, `staff`)"}}},

@@ -152,10 +152,8 @@ struct Options {
     v("postLogoutRedirectUrl", self.postLogoutRedirectUrl);
     v("backchannelLogoutUrl", self.backchannelLogoutUrl);
     v("authParams", self.authParams);
-    v("discoveryParams", self.discoveryParams,
-      config::NotYet{"discovery is fetched without extra parameters"});
-    v("backchannelLogoutSessionsRequired", self.backchannelLogoutSessionsRequired,
-      config::NotYet{"logout tokens with only `sub` are accepted too"});
+    v("discoveryParams", self.discoveryParams);
+    v("backchannelLogoutSessionsRequired", self.backchannelLogoutSessionsRequired);
     v("session", self.session);
     v("stateCookie", self.stateCookie);
     v("csrf", self.csrf);
@@ -204,6 +202,7 @@ struct Compiled {
   std::string redirectUrl, callbackPath;
   std::vector<std::string> scopes;
   bool pkce = false, disableLogin = false, checkIssuer = true;
+  bool sessionsRequired = false;  // backchannelLogoutSessionsRequired: logout tokens need `sid`
   std::string expectedIssuer;
   std::string loginPath, logoutPath, backchannelPath, postLogin, postLogout;
   std::string authParams;  // "&k=v…"
@@ -772,6 +771,8 @@ class Oidc final : public Handler {
     std::string sid = why.empty() ? stringMember(token.claims, "sid") : "";
     std::string sub = why.empty() ? stringMember(token.claims, "sub") : "";
     if (why.empty() && sid.empty() && sub.empty()) why = "neither sid nor sub";
+    if (why.empty() && sid.empty() && c.sessionsRequired)
+      why = "no sid (backchannelLogoutSessionsRequired)";
     if (!why.empty()) {
       log::warn("oidc: logout token refused", {{"middlewareName", c.name}, {"reason", why}});
       refuse(ex, 400, {}, "logout token refused: " + why);
@@ -895,8 +896,12 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
   }
   c->use = std::move(*use);
   c->clientConfig = o.clientConfig;
-  c->discoveryClient = HttpClient::make(c->issuer + "/.well-known/openid-configuration",
-                                        o.clientConfig, context.name() + "#discovery", error);
+  std::string discovery = c->issuer + "/.well-known/openid-configuration";
+  for (const auto& [k, v] : o.discoveryParams)
+    discovery += (discovery.find('?') == std::string::npos ? "?" : "&") + http::queryEscape(k) + "=" +
+                 http::queryEscape(v);
+  c->sessionsRequired = o.backchannelLogoutSessionsRequired;
+  c->discoveryClient = HttpClient::make(discovery, o.clientConfig, context.name() + "#discovery", error);
   if (!c->discoveryClient) {
     context.error("oidc: issuer: " + error);
     return nullptr;
