@@ -1,7 +1,10 @@
 #include "limits/source_criterion.h"
 
+#include <boost/json.hpp>
+
 #include "core/strings.h"
 #include "exchange/exchange.h"
+#include "expr/claims.h"
 
 namespace causeway::limits {
 
@@ -151,9 +154,13 @@ SourceExtractor::make(const std::optional<SourceCriterionOptions>& options, Fall
       error = "requestHost and RequestHeaderName are mutually exclusive";
       return std::nullopt;
     }
+    if (!o.requestClaim.empty() && (o.ipStrategy || o.requestHost || !o.requestHeaderName.empty())) {
+      error = "requestClaim and the other criteria are mutually exclusive";
+      return std::nullopt;
+    }
   }
-  bool none = !options ||
-              (!options->ipStrategy && options->requestHeaderName.empty() && !options->requestHost);
+  bool none = !options || (!options->ipStrategy && options->requestHeaderName.empty() &&
+                           !options->requestHost && options->requestClaim.empty());
   if (none) {
     if (fallback == Fallback::RequestHost) {
       e.kind_ = Kind::Host;
@@ -174,6 +181,13 @@ SourceExtractor::make(const std::optional<SourceCriterionOptions>& options, Fall
     e.header_ = options->requestHeaderName;
     return e;
   }
+  if (!options->requestClaim.empty()) {
+    e.kind_ = Kind::Claim;
+    e.header_ = options->requestClaim;
+    for (std::string_view part : splitTrimmed(e.header_, '.'))
+      e.claimPath.emplace_back(part);
+    return e;
+  }
   e.kind_ = Kind::Host;
   return e;
 }
@@ -186,6 +200,13 @@ std::string SourceExtractor::extract(const exchange::Exchange& ex) const {
     return std::string(ex.request.headers.get(header_));
   case Kind::Host:
     return std::string(ex.request.authority);
+  case Kind::Claim: {
+    if (!ex.claims || !ex.claims->is_object()) return {};
+    const boost::json::value* v = ex.claims->get_object().if_contains(header_);
+    if (!v) v = expr::claims::walk(*ex.claims, claimPath);
+    if (!v) return {};
+    return v->is_string() ? std::string(v->get_string()) : boost::json::serialize(*v);
+  }
   }
   return {};
 }

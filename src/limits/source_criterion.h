@@ -37,11 +37,16 @@ struct SourceCriterionOptions {
   std::optional<IpStrategyOptions> ipStrategy;
   std::string requestHeaderName;
   bool requestHost = false;
+  // causeway: the value of a claim of the request's verified token (`jwt`, `oidc`,
+  // `oAuthIntrospection` … before this middleware set them): a top-level member of that name,
+  // else a dotted path. Requests without it share one source.
+  std::string requestClaim;
 
   static void describe(auto& self, auto& v) {
     v("ipStrategy", self.ipStrategy);
     v("requestHeaderName", self.requestHeaderName);
     v("requestHost", self.requestHost);
+    v("requestClaim", self.requestClaim);
   }
 };
 
@@ -98,9 +103,10 @@ class SourceExtractor {
   std::string extract(const exchange::Exchange& ex) const;
 
  private:
-  enum class Kind { Ip, Header, Host };
+  enum class Kind { Ip, Header, Host, Claim };
   Kind kind_ = Kind::Ip;
-  std::string header_;
+  std::string header_;  // or the claim's name
+  std::vector<std::string> claimPath;
   std::optional<IpStrategy> strategy_;
 };
 

@@ -255,6 +255,32 @@ def test_trusted_issuers_pick_the_key_set(start_whoami, start_causeway, issuer):
     assert status == 401 and "issuer is not trusted" in headers["www-authenticate"]
 
 
+def hs256(secret, claims):
+    """An HS256 token made here (RFC 7515 §3: base64url(header).base64url(claims), HMAC-SHA256)."""
+    import hashlib
+    import hmac
+    signing = b64({"alg": "HS256", "typ": "JWT"}) + "." + b64(claims)
+    mac = hmac.new(secret.encode(), signing.encode(), hashlib.sha256).digest()
+    return signing + "." + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def test_limits_grouped_by_a_claim(start_whoami, start_causeway):
+    """sourceCriterion.requestClaim: each tenant of a verified token has its own bucket, whatever
+    address or token it comes with."""
+    secret = "claims-group-limits-secret-32-bytes"
+    w = start_whoami()
+    cw = start(start_causeway, w.url, middlewares={
+        "auth": {"jwt": {"signingSecret": secret}},
+        "per-tenant": {"rateLimit": {"average": 1, "period": "1m", "burst": 2,
+                                     "sourceCriterion": {"requestClaim": "org.id"}}},
+    }, routers={"api": ("Host(`api.test`)", ["auth", "per-tenant"])})
+    acme1 = hs256(secret, {"sub": "u1", "org": {"id": "acme"}, "exp": now() + 600})
+    acme2 = hs256(secret, {"sub": "u2", "org": {"id": "acme"}, "exp": now() + 600})
+    globex = hs256(secret, {"sub": "u3", "org": {"id": "globex"}, "exp": now() + 600})
+    got = [get(cw, "api.test", headers=[bearer(t)])[0] for t in (acme1, acme2, acme1, globex, globex)]
+    assert got == [200, 200, 429, 200, 200], got  # acme's two users share one bucket of 2
+
+
 def test_configuration_errors_name_the_problem(start_whoami, start_causeway):
     w = start_whoami()
     cw = start(start_causeway, w.url, middlewares={
