@@ -342,6 +342,26 @@ def test_federation_merges_lists_and_routes_calls():
         alpha.stop()
         beta.stop()
 
+def test_federation_asks_the_servers_at_once():
+    """A merged list asks every server at the same time: two servers that each take 1.5 s to
+    answer tools/list are both asked before either answers."""
+    alpha = McpServer("A", extra=["--list-delay", "1500"])
+    beta = McpServer("B", extra=["--list-delay", "1500"])
+    cw = Causeway(dynamic={"a.yml": federation({"alpha": alpha, "beta": beta})})
+    try:
+        r = run_client(cw.url(path="/mcp"), ["listTools"])
+        assert r["ok"], r
+        assert {"alpha_echo", "beta_echo"} <= set(step(r, 0)["tools"])
+        asked = [json.loads(line)["listAsked"] for srv in (alpha, beta)
+                 for line in srv.output().splitlines() if "listAsked" in line]
+        assert len(asked) == 2, asked
+        assert abs(asked[0] - asked[1]) < 750, asked  # one after the other would be 1,500 ms apart
+    finally:
+        cw.stop()
+        alpha.stop()
+        beta.stop()
+
+
 def test_federation_carries_list_changed_on_the_merged_get_stream():
     """The client's GET stream merges the servers' own: a tool added on one server reaches the
     client as notifications/tools/list_changed, and the new tool is listed with its prefix."""

@@ -1,5 +1,8 @@
 #include "gateway/mcp/federation.h"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 
 #include "core/bytes.h"
@@ -163,14 +166,45 @@ awaitable<Federation::Answer> Federation::ask(exchange::Exchange& ex, const Memb
   co_return answer;
 }
 
+struct Federation::Fanout {
+  Fanout(asio::io_context& io, size_t n) : answers(n), left(n), done(io) {}
+  std::vector<Answer> answers;
+  size_t left;
+  asio::steady_timer done;  // cancelled when the last answer is in
+};
+
+awaitable<void> Federation::askInto(exchange::Exchange& ex, Member member, std::string_view method,
+                                    std::string body, const json::value* id,
+                                    std::shared_ptr<Fanout> fanout, size_t slot) const {
+  try {
+    fanout->answers[slot] = co_await ask(ex, member, method, body, id);
+  } catch (const std::exception& e) {  // an answer missing, never a fan-out waiting forever
+    log::warn("MCP federation: a server's request failed",
+              {{"server", servers_[member.server].name}, {"error", e.what()}});
+  }
+  if (--fanout->left == 0) fanout->done.cancel();
+}
+
+awaitable<std::vector<Federation::Answer>> Federation::askAll(
+    exchange::Exchange& ex, const std::vector<Member>& members, std::string_view method,
+    const std::vector<std::string>& bodies, const json::value* id) const {
+  auto fanout = std::make_shared<Fanout>(ex.worker.io(), members.size());
+  fanout->done.expires_at(asio::steady_timer::time_point::max());
+  for (size_t i = 0; i < members.size(); ++i)
+    asio::co_spawn(ex.worker.io(), askInto(ex, members[i], method, bodies[i], id, fanout, i),
+                   asio::detached);
+  while (fanout->left > 0) co_await fanout->done.async_wait(nothrow);
+  co_return std::move(fanout->answers);
+}
+
 awaitable<int> Federation::everyone(exchange::Exchange& ex, const Session& session,
                                     std::string_view method, const std::string& body,
                                     const json::value* id) const {
+  std::vector<std::string> bodies(session.members.size(), body);
+  std::vector<Answer> answers = co_await askAll(ex, session.members, method, bodies, id);
   int reached = 0;
-  for (const Member& m : session.members) {
-    Answer a = co_await ask(ex, m, method, body, id);
+  for (const Answer& a : answers)
     if (a.reached && a.status < 300) ++reached;
-  }
   co_return reached;
 }
 
@@ -180,10 +214,13 @@ awaitable<void> Federation::initialize(exchange::Exchange& ex, exchange::McpReco
   Session session;
   json::object capabilities;
   std::string instructions;
-  std::string body = json::serialize(message);
+  std::vector<Member> fresh;
+  for (size_t i = 0; i < servers_.size(); ++i)
+    fresh.push_back({i, {}, {}});
+  std::vector<std::string> bodies(fresh.size(), json::serialize(message));
+  std::vector<Answer> answers = co_await askAll(ex, fresh, "POST", bodies, &id);
   for (size_t i = 0; i < servers_.size(); ++i) {
-    const Member fresh{i, {}, {}};
-    Answer a = co_await ask(ex, fresh, "POST", body, &id);
+    Answer& a = answers[i];
     const json::object* result = nullptr;
     if (a.message)
       if (const json::value* r = a.message->as_object().if_contains("result"))
@@ -255,19 +292,26 @@ awaitable<void> Federation::list(exchange::Exchange& ex, exchange::McpRecord& re
     }
     cursors = std::move(v.get_object());
   }
-  json::array merged;
-  json::object next;
+  // Every server whose list has not ended, asked at once.
+  std::vector<Member> asked;
+  std::vector<std::string> bodies;
   for (const Member& m : session.members) {
-    const std::string& name = servers_[m.server].name;
     json::object p;
     if (cursors) {
-      const json::value* own = cursors->if_contains(name);
+      const json::value* own = cursors->if_contains(servers_[m.server].name);
       if (!own || !own->is_string()) continue;  // this server's list has ended
       p["cursor"] = *own;
     }
     const json::value pageParams(std::move(p));
-    const std::string body = json::serialize(request(&id, rec.method, &pageParams));
-    Answer a = co_await ask(ex, m, "POST", body, &id);
+    asked.push_back(m);
+    bodies.push_back(json::serialize(request(&id, rec.method, &pageParams)));
+  }
+  std::vector<Answer> answers = co_await askAll(ex, asked, "POST", bodies, &id);
+  json::array merged;
+  json::object next;
+  for (size_t i = 0; i < asked.size(); ++i) {
+    const std::string& name = servers_[asked[i].server].name;
+    Answer& a = answers[i];
     const json::object* result = nullptr;
     if (a.message)
       if (const json::value* r = a.message->as_object().if_contains("result"))

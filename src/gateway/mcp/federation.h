@@ -4,14 +4,14 @@
 // into the one it gives the client (session_token.h), so that any replica with the same secret
 // serves the session. Then:
 //  - tools/list, prompts/list and resources/list (and resources/templates/list) ask every server
-//    and merge the answers; tool and prompt names get the server's name and the separator as a
+//    at once and merge the answers (in the servers' order, whichever answers first); tool and prompt names get the server's name and the separator as a
 //    prefix ("github_create_issue"); a page's cursor holds every server's own cursor, so
 //    pagination walks all of them; the merged list is filtered by the policies;
 //  - tools/call and prompts/get go to the server the prefix names, with the name it knows, and
 //    the answer (JSON or a stream) passes through as it comes;
 //  - resources/read, subscribe and unsubscribe go to the servers in turn until one has the
-//    resource; notifications, logging/setLevel and DELETE go to every server; ping is answered
-//    here;
+//    resource; initialize, notifications, logging/setLevel and DELETE go to every server at
+//    once; ping is answered here;
 //  - GET opens every server's GET stream and merges them (merged_stream.h): the servers'
 //    notifications (list_changed, logs) reach the client; their requests to the client
 //    (sampling, elicitation) are not carried, since their answers could not be routed back.
@@ -62,8 +62,18 @@ class Federation {
   struct Answer;
 
  private:
+  struct Fanout;
   awaitable<Answer> ask(exchange::Exchange& ex, const Member& member, std::string_view method,
                         const std::string& body, const boost::json::value* id) const;
+  // The same request (body i to member i) to several servers at once; the answers in the
+  // members' order, once every server answered or failed.
+  awaitable<std::vector<Answer>> askAll(exchange::Exchange& ex, const std::vector<Member>& members,
+                                        std::string_view method,
+                                        const std::vector<std::string>& bodies,
+                                        const boost::json::value* id) const;
+  awaitable<void> askInto(exchange::Exchange& ex, Member member, std::string_view method,
+                          std::string body, const boost::json::value* id,
+                          std::shared_ptr<Fanout> fanout, size_t slot) const;
   awaitable<void> listen(exchange::Exchange& ex, const Session& session) const;
   awaitable<void> initialize(exchange::Exchange& ex, exchange::McpRecord& rec,
                              const boost::json::value& message) const;

@@ -2,7 +2,7 @@
 // end-to-end tests. It never talks to anything but its own listening socket.
 //
 //   node mcp_server.mjs [--port N] [--dialect D] [--name X] [--json] [--tools N] [--page-size N]
-//                       [--log] [--conformance]
+//                       [--log] [--conformance] [--list-delay MS]
 //
 //   --port N        port on 127.0.0.1 (default: $PORT, else 0 = any free port). The first stdout
 //                   line, once listening, is {"port": N, "dialect": D, "name": X}.
@@ -30,6 +30,8 @@
 //                   McpServer paginates tools/list itself (it always returns every tool), so this
 //                   wraps the SDK's own tools/list handler. Default 0 = no pagination.
 //   --log           one JSON line per HTTP request on stderr (method, url, headers).
+//   --list-delay MS answer tools/list MS milliseconds late, printing {"listAsked": <epoch ms>} on
+//                   stdout when it is asked (to see a gateway ask several servers at once).
 //   --conformance   (2025-era dialects only) also serve the fixtures the official conformance
 //                   suite (@modelcontextprotocol/conformance `server` command, see mcp_conformance.mjs)
 //                   calls by name — test_simple_text, test_image_content, test_tool_with_progress,
@@ -72,7 +74,7 @@ import { McpServer as McpServerV2, createMcpHandler } from '@modelcontextprotoco
 
 function parseArgs(argv) {
   const o = { port: Number(process.env.PORT || 0), dialect: 'stateful', name: 'mcp-test', json: false,
-              tools: 0, pageSize: 0, log: false, conformance: false };
+              tools: 0, pageSize: 0, log: false, conformance: false, listDelay: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => { if (i + 1 >= argv.length) usage(`${a} needs a value`); return argv[++i]; };
@@ -83,6 +85,7 @@ function parseArgs(argv) {
     else if (a === '--tools') o.tools = Number(next());
     else if (a === '--page-size') o.pageSize = Number(next());
     else if (a === '--log') o.log = true;
+    else if (a === '--list-delay') o.listDelay = Number(next());
     else if (a === '--conformance') o.conformance = true;
     else usage(`unknown argument ${a}`);
   }
@@ -207,6 +210,7 @@ function populate(server) {
                           }));
   if (opts.conformance) populateConformance(server);
   if (opts.pageSize > 0) paginateTools(server.server);
+  if (opts.listDelay > 0) delayToolsList(server.server);
   return server;
 }
 
@@ -378,6 +382,17 @@ function paginateTools(lowLevel) {
     if (end < all.tools.length) page.nextCursor = Buffer.from(`page:${end}`).toString('base64url');
     else delete page.nextCursor;
     return page;
+  });
+}
+
+// Wraps the SDK's tools/list handler (as paginateTools does) to answer opts.listDelay ms late.
+function delayToolsList(lowLevel) {
+  const handlers = lowLevel._requestHandlers;
+  const orig = handlers.get('tools/list');
+  handlers.set('tools/list', async (request, ctx) => {
+    process.stdout.write(JSON.stringify({ listAsked: Date.now() }) + '\n');
+    await new Promise((resolve) => setTimeout(resolve, opts.listDelay));
+    return orig(request, ctx);
   });
 }
 
