@@ -4,6 +4,7 @@
 
 #include "core/log.h"
 #include "provider/file_provider.h"
+#include "provider/redis_provider.h"
 
 namespace causeway::app {
 
@@ -57,6 +58,7 @@ std::vector<std::unique_ptr<provider::Provider>> makeProviders(const config::Sta
     options.guardRouterLoss = p.file->guardRouterLoss;
     providers.push_back(std::make_unique<provider::FileProvider>(options));
   }
+  if (p.redis) providers.push_back(std::make_unique<provider::RedisProvider>(*p.redis));
   auto unsupported = [&](const std::optional<config::Node>& section, const char* name) {
     if (!section) return;
     config::ConfigError warning;
@@ -81,7 +83,6 @@ std::vector<std::unique_ptr<provider::Provider>> makeProviders(const config::Sta
   unsupported(p.consul, "consul");
   unsupported(p.etcd, "etcd");
   unsupported(p.zooKeeper, "zooKeeper");
-  unsupported(p.redis, "redis");
   unsupported(p.http, "http");
   unsupported(p.plugin, "plugin");
   return providers;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "config/client_tls.h"
 #include "config/config_error.h"
 #include "config/decode.h"
 #include "config/duration.h"
@@ -37,7 +38,59 @@ struct FileProvider {
   }
 };
 
-// Providers other than `file` are kept raw until they are implemented: absent → nullopt;
+// providers.redis: dynamic configuration from Redis keys under `rootKey`, in Traefik's KV layout
+// (provider/redis_provider.h).
+struct RedisProviderSentinel {
+  std::string masterName;
+  std::string username;
+  std::string password;
+  bool latencyStrategy = false;
+  bool randomStrategy = false;
+  bool replicaStrategy = false;
+  bool useDisconnectedReplicas = false;
+  static void describe(auto& self, auto& v) {
+    v("masterName", self.masterName);
+    v("username", self.username);
+    v("password", self.password);
+    v("latencyStrategy", self.latencyStrategy);
+    v("randomStrategy", self.randomStrategy);
+    v("replicaStrategy", self.replicaStrategy);
+    v("useDisconnectedReplicas", self.useDisconnectedReplicas);
+  }
+};
+
+struct RedisProvider {
+  std::vector<std::string> endpoints{"127.0.0.1:6379"};
+  std::string rootKey = "traefik";
+  std::string username;
+  std::string password;
+  int64_t db = 0;
+  std::optional<ClientTls> tls;
+  std::optional<RedisProviderSentinel> sentinel;
+  // causeway: how often the keys are read again (the provider polls; see docs/providers.md).
+  Duration pollInterval = std::chrono::seconds(1);
+
+  static void describe(auto& self, auto& v) {
+    v("endpoints", self.endpoints);
+    v("rootKey", self.rootKey);
+    v("username", self.username);
+    v("password", self.password);
+    v("db", self.db);
+    v("tls", self.tls);
+    v("sentinel", self.sentinel,
+      NotYet{"the redis provider reads the endpoints directly, not through Redis Sentinel"});
+    v("pollInterval", self.pollInterval);
+  }
+
+  void validate(DecodeContext& context) const {
+    if (endpoints.empty()) context.error("expected at least one endpoint");
+    if (rootKey.empty()) context.error("rootKey must not be empty");
+    if (pollInterval.value < std::chrono::milliseconds(100))
+      context.error("pollInterval must be at least 100ms");
+  }
+};
+
+// Providers other than `file` and `redis` are kept raw until they are implemented: absent → nullopt;
 // present (even as an empty value, which enables them with defaults) → the node as written.
 struct Providers {
   Duration providersThrottleDuration = std::chrono::seconds(2);
@@ -59,9 +112,10 @@ struct Providers {
                                          "zookeeper",
                                          "rest"};
   std::optional<FileProvider> file;
+  std::optional<RedisProvider> redis;
   std::optional<Node> docker, swarm, kubernetesIngress, kubernetesIngressNGINX, kubernetesCRD,
-      kubernetesGateway, knative, rest, consulCatalog, nomad, ecs, consul, etcd, zooKeeper, redis,
-      http, plugin;
+      kubernetesGateway, knative, rest, consulCatalog, nomad, ecs, consul, etcd, zooKeeper, http,
+      plugin;
 
   static void describe(auto& self, auto& v) {
     v("providersThrottleDuration", self.providersThrottleDuration);

@@ -116,7 +116,9 @@ class Causeway(Process):
     """
 
     def __init__(self, entrypoints=("web",), dynamic=None, static_extra="", args=(), wait=True,
-                 env=None, workers=2, entrypoint_extra=None, file_provider=None, ports=None):
+                 env=None, workers=2, entrypoint_extra=None, file_provider=None, ports=None,
+                 providers_extra=None):
+        self.providers_extra = providers_extra  # more providers beside `file` ({"redis": {...}})
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="cw-config-"))
         self.dynamic_dir = self.dir / "dynamic"
         self.dynamic_dir.mkdir()
@@ -155,6 +157,8 @@ class Causeway(Process):
             for k, v in file_provider.items()}
         lines += ["providers:", "  providersThrottleDuration: 100ms", "  file:"]
         lines += ["    " + line for line in to_yaml(provider).split("\n")]
+        if getattr(self, "providers_extra", None):
+            lines += ["  " + line for line in to_yaml(self.providers_extra).split("\n")]
         lines += ["log:", "  level: DEBUG", f"workers: {workers}"]
         self.static_path = self.dir / "causeway.yml"
         self.static_path.write_text("\n".join(lines) + "\n" + static_extra)

@@ -1,0 +1,269 @@
+#include "provider/redis_provider.h"
+
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "clients/redis/redis_client.h"
+#include "clients/redis/redis_settings.h"
+#include "config/redis_options.h"
+#include "core/log.h"
+#include "core/strings.h"
+#include "io/watchdog.h"
+
+namespace causeway::provider {
+
+namespace resp = clients::redis::resp;
+
+config::Node nodeFromKeyValues(const std::vector<std::pair<std::string, std::string>>& pairs,
+                               std::string_view rootKey, const std::string& source,
+                               std::vector<config::ConfigError>& errors) {
+  config::Node root = config::Node::map();
+  auto origin = std::make_shared<const std::string>(source);
+  std::string prefix = std::string(rootKey) + "/";
+  for (const auto& [key, value] : pairs) {
+    if (!key.starts_with(prefix)) continue;
+    config::Location location;
+    location.source = origin;
+    location.key = key;
+    std::vector<std::string> segments;
+    bool bad = key.size() == prefix.size();
+    for (std::string_view rest = std::string_view(key).substr(prefix.size()); !bad;) {
+      size_t slash = rest.find('/');
+      std::string_view segment = rest.substr(0, slash);
+      if (segment.empty()) bad = true;
+      segments.emplace_back(segment);
+      if (slash == std::string_view::npos) break;
+      rest = rest.substr(slash + 1);
+    }
+    if (bad) {
+      config::ConfigError error;
+      error.location = location;
+      error.element = key;
+      error.message = "expected a key of the form " + prefix + "<section>/<name>/…, without empty segments";
+      errors.push_back(std::move(error));
+      continue;
+    }
+    config::Node* current = &root;
+    for (size_t i = 0; i + 1 < segments.size(); ++i) {
+      config::Node* child = current->find(segments[i]);
+      if (!child)
+        child = &current->set(segments[i], config::Node::map(location), location);
+      else if (!child->isMap())
+        *child = config::Node::map(location);  // a key is both a value and a section: the section wins
+      current = child;
+    }
+    if (config::Node* existing = current->find(segments.back()); existing && existing->isMap())
+      continue;  // …/tls = "true" beside …/tls/options: the section wins
+    current->set(segments.back(), config::Node::scalar(value, location), location);
+  }
+  return root;
+}
+
+namespace {
+
+// SCAN rootKey/* then MGET, in batches. False with `error` when Redis cannot be used.
+awaitable<bool> readKeys(std::shared_ptr<clients::redis::RedisClient> client, std::string rootKey,
+                         std::vector<std::pair<std::string, std::string>>* out, std::string* error) {
+  std::vector<std::string> keys;
+  std::string cursor = "0";
+  do {
+    std::vector<std::string> scan{"SCAN", cursor, "MATCH", rootKey + "/*", "COUNT", "1000"};
+    resp::Value reply;
+    if (!co_await client->call(std::move(scan), reply, *error)) co_return false;
+    if (reply.isError() || reply.type != resp::Value::Type::Array || reply.items.size() != 2) {
+      *error = reply.isError() ? "redis: " + reply.text : "redis: unexpected SCAN answer";
+      co_return false;
+    }
+    cursor = reply.items[0].text;
+    for (const resp::Value& k : reply.items[1].items)
+      if (k.type == resp::Value::Type::Bulk) keys.push_back(k.text);
+  } while (cursor != "0");
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());  // SCAN may repeat a key
+  out->clear();
+  for (size_t start = 0; start < keys.size(); start += 500) {
+    std::vector<std::string> mget{"MGET"};
+    size_t end = std::min(keys.size(), start + 500);
+    mget.insert(mget.end(), keys.begin() + long(start), keys.begin() + long(end));
+    resp::Value reply;
+    if (!co_await client->call(std::move(mget), reply, *error)) co_return false;
+    if (reply.type != resp::Value::Type::Array || reply.items.size() != end - start) {
+      *error = reply.isError() ? "redis: " + reply.text : "redis: unexpected MGET answer";
+      co_return false;
+    }
+    for (size_t i = start; i < end; ++i) {
+      const resp::Value& v = reply.items[i - start];
+      if (v.type == resp::Value::Type::Bulk) out->emplace_back(keys[i], v.text);
+      else if (v.type != resp::Value::Type::Nil) {  // a hash or list under the root: not a value
+        *error = "redis: " + keys[i] + " is not a string";
+        co_return false;
+      }
+    }
+  }
+  co_return true;
+}
+
+}  // namespace
+
+struct RedisProvider::State {
+  config::RedisProvider options;
+  clients::redis::RedisSettings settings;
+  std::string settingsError;
+  std::string source;  // "redis 127.0.0.1:6379" in error locations
+  // The watch, on the control thread.
+  asio::io_context* control = nullptr;
+  ConfigSink sink;
+  io::Watchdog watchdog;
+  std::shared_ptr<clients::redis::RedisClient> client;
+  std::unique_ptr<asio::steady_timer> timer;
+  uint64_t lastFingerprint = 0;
+  bool emitted = false;
+  bool failing = false;
+  bool stopped = false;
+
+  LoadResult build(const std::vector<std::pair<std::string, std::string>>& pairs) const {
+    LoadResult result;
+    result.config.provider = "redis";
+    result.config.root = nodeFromKeyValues(pairs, options.rootKey, source, result.errors);
+    result.ok = true;
+    return result;
+  }
+
+  void report(const std::string& error) {
+    if (!failing)
+      log::error("redis provider: cannot read the configuration; the last good one keeps serving",
+                 {{"providerName", "redis"}, {"error", error}});
+    failing = true;
+  }
+};
+
+RedisProvider::RedisProvider(config::RedisProvider options) : state_(std::make_shared<State>()) {
+  state_->options = std::move(options);
+  config::RedisOptions ro;
+  ro.endpoints = state_->options.endpoints;
+  ro.username = state_->options.username;
+  ro.password = state_->options.password;
+  ro.db = state_->options.db;
+  ro.tls = state_->options.tls;
+  ro.readTimeout = ro.writeTimeout = std::chrono::seconds(3);
+  ro.dialTimeout = std::chrono::seconds(3);
+  auto settings = clients::redis::settingsFrom(ro, 1, state_->settingsError);
+  if (settings) state_->settings = *settings;
+  state_->source = "redis " + (state_->options.endpoints.empty() ? std::string()
+                                                                  : state_->options.endpoints.front());
+}
+
+RedisProvider::~RedisProvider() {
+  state_->stopped = true;
+  if (state_->timer) state_->timer->cancel();
+}
+
+LoadResult RedisProvider::load() {
+  LoadResult result;
+  result.config.provider = "redis";
+  if (!state_->settingsError.empty()) {
+    result.errors.push_back({{}, "providers.redis", state_->settingsError, false, false});
+    return result;
+  }
+  // Once, on an event loop of its own (start-up and `causeway check`).
+  asio::io_context io;
+  io::Watchdog watchdog;
+  auto client = std::make_shared<clients::redis::RedisClient>(io, watchdog, state_->settings);
+  std::vector<std::pair<std::string, std::string>> pairs;
+  std::string error;
+  bool ok = false, done = false;
+  asio::co_spawn(io, readKeys(client, state_->options.rootKey, &pairs, &error),
+                 [&](std::exception_ptr, bool read) {
+                   ok = read;
+                   done = true;
+                 });
+  asio::steady_timer tick(io);
+  std::function<void()> arm = [&] {
+    tick.expires_after(std::chrono::milliseconds(100));
+    tick.async_wait([&](error_code ec) {
+      if (ec || done) return;
+      watchdog.tick(Clock::now());
+      arm();
+    });
+  };
+  arm();
+  while (!done && io.run_one()) {
+  }
+  tick.cancel();
+  io.run();
+  if (!ok) {
+    // The configuration is not wrong: the store is away. A warning, as Traefik starts and retries.
+    result.errors.push_back({{}, "providers.redis",
+                             "cannot read the configuration: " + error + " (tried again every pollInterval)",
+                             true, false});
+    return result;
+  }
+  return state_->build(pairs);
+}
+
+namespace {
+
+awaitable<void> pollLoop(std::shared_ptr<RedisProvider::State> s);
+
+}  // namespace
+
+void RedisProvider::watch(asio::io_context& control, ConfigSink sink) {
+  if (!state_->settingsError.empty()) return;  // load() reports it
+  State& s = *state_;
+  s.control = &control;
+  s.sink = std::move(sink);
+  s.client = std::make_shared<clients::redis::RedisClient>(control, s.watchdog, s.settings);
+  s.timer = std::make_unique<asio::steady_timer>(control);
+  asio::co_spawn(control, pollLoop(state_), asio::detached);
+}
+
+void RedisProvider::reload() {
+  if (state_->timer) state_->timer->cancel();  // the poll loop reads again now
+}
+
+namespace {
+
+awaitable<void> pollLoop(std::shared_ptr<RedisProvider::State> s) {
+  auto ticker = std::make_shared<asio::steady_timer>(*s->control);
+  // The client's timeouts: its watchdog ticks every 100 ms while the provider lives.
+  struct Ticker {
+    static void start(std::shared_ptr<RedisProvider::State> s, std::shared_ptr<asio::steady_timer> t) {
+      t->expires_after(std::chrono::milliseconds(100));
+      t->async_wait([s, t](error_code ec) {
+        if (ec || s->stopped) return;
+        s->watchdog.tick(Clock::now());
+        start(s, t);
+      });
+    }
+  };
+  Ticker::start(s, ticker);
+  while (!s->stopped) {
+    std::vector<std::pair<std::string, std::string>> pairs;
+    std::string error;
+    bool ok = co_await readKeys(s->client, s->options.rootKey, &pairs, &error);
+    if (s->stopped) break;
+    if (!ok) {
+      s->report(error);
+    } else {
+      if (s->failing) log::info("redis provider: the store answers again", {{"providerName", "redis"}});
+      s->failing = false;
+      LoadResult built = s->build(pairs);
+      uint64_t fingerprint = config::fingerprint(built.config.root);
+      if (!s->emitted || fingerprint != s->lastFingerprint) {
+        for (const auto& e : built.errors) log::error(e.toString(), {{"providerName", "redis"}});
+        s->emitted = true;
+        s->lastFingerprint = fingerprint;
+        s->sink(std::move(built.config));
+      }
+    }
+    s->timer->expires_after(s->options.pollInterval.value);
+    co_await s->timer->async_wait(nothrow);
+  }
+  ticker->cancel();
+}
+
+}  // namespace
+
+}  // namespace causeway::provider
