@@ -52,10 +52,12 @@ struct RedisProviderSentinel {
     v("masterName", self.masterName);
     v("username", self.username);
     v("password", self.password);
-    v("latencyStrategy", self.latencyStrategy);
-    v("randomStrategy", self.randomStrategy);
-    v("replicaStrategy", self.replicaStrategy);
-    v("useDisconnectedReplicas", self.useDisconnectedReplicas);
+    // Read routing among replicas: causeway reads the master.
+    const NotYet replicas{"the redis provider reads the master, never a replica"};
+    v("latencyStrategy", self.latencyStrategy, replicas);
+    v("randomStrategy", self.randomStrategy, replicas);
+    v("replicaStrategy", self.replicaStrategy, replicas);
+    v("useDisconnectedReplicas", self.useDisconnectedReplicas, replicas);
   }
 };
 
@@ -77,8 +79,7 @@ struct RedisProvider {
     v("password", self.password);
     v("db", self.db);
     v("tls", self.tls);
-    v("sentinel", self.sentinel,
-      NotYet{"the redis provider reads the endpoints directly, not through Redis Sentinel"});
+    v("sentinel", self.sentinel);
     v("pollInterval", self.pollInterval);
   }
 

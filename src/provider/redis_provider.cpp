@@ -105,12 +105,36 @@ awaitable<bool> readKeys(std::shared_ptr<clients::redis::RedisClient> client, st
   co_return true;
 }
 
+// With `sentinel`: the master's "host:port" as the first sentinel that answers names it; "" with
+// `error` when none does.
+awaitable<std::string> askSentinels(asio::io_context* io, io::Watchdog* watchdog,
+                                    clients::redis::RedisSettings sentinels, std::string masterName,
+                                    std::string* error) {
+  for (const std::string& endpoint : sentinels.endpoints) {
+    clients::redis::RedisSettings one = sentinels;
+    one.endpoints = {endpoint};
+    one.db = 0;
+    auto client = std::make_shared<clients::redis::RedisClient>(*io, *watchdog, one);
+    std::vector<std::string> command{"SENTINEL", "get-master-addr-by-name", masterName};
+    resp::Value reply;
+    std::string why;
+    bool ok = co_await client->call(std::move(command), reply, why);
+    if (ok && reply.type == resp::Value::Type::Array && reply.items.size() == 2)
+      co_return reply.items[0].text + ":" + reply.items[1].text;
+    *error = "sentinel " + endpoint + ": " +
+             (ok ? (reply.isError() ? reply.text : "no master named " + masterName) : why);
+  }
+  co_return std::string();
+}
+
 }  // namespace
 
 struct RedisProvider::State {
   config::RedisProvider options;
-  clients::redis::RedisSettings settings;
+  clients::redis::RedisSettings settings;  // the data's (with sentinel: the master's, once named)
+  clients::redis::RedisSettings sentinels;  // with sentinel: the sentinels' (endpoints, credentials)
   std::string settingsError;
+  std::string master;  // with sentinel: the master the client reaches
   std::string source;  // "redis 127.0.0.1:6379" in error locations
   // The watch, on the control thread.
   asio::io_context* control = nullptr;
@@ -122,6 +146,7 @@ struct RedisProvider::State {
   bool emitted = false;
   bool failing = false;
   bool stopped = false;
+  uint64_t polls = 0;
 
   LoadResult build(const std::vector<std::pair<std::string, std::string>>& pairs) const {
     LoadResult result;
@@ -139,6 +164,22 @@ struct RedisProvider::State {
   }
 };
 
+// One read on `io`, with a client of its own (through the sentinels' master with `sentinel`).
+static awaitable<bool> readOnce(std::shared_ptr<RedisProvider::State> s, asio::io_context* io,
+                         io::Watchdog* watchdog,
+                         std::vector<std::pair<std::string, std::string>>* pairs,
+                         std::string* error) {
+  clients::redis::RedisSettings settings = s->settings;
+  if (s->options.sentinel) {
+    std::string master = co_await askSentinels(io, watchdog, s->sentinels,
+                                               s->options.sentinel->masterName, error);
+    if (master.empty()) co_return false;
+    settings.endpoints = {master};
+  }
+  auto client = std::make_shared<clients::redis::RedisClient>(*io, *watchdog, settings);
+  co_return co_await readKeys(client, s->options.rootKey, pairs, error);
+}
+
 RedisProvider::RedisProvider(config::RedisProvider options) : state_(std::make_shared<State>()) {
   state_->options = std::move(options);
   config::RedisOptions ro;
@@ -151,6 +192,13 @@ RedisProvider::RedisProvider(config::RedisProvider options) : state_(std::make_s
   ro.dialTimeout = std::chrono::seconds(3);
   auto settings = clients::redis::settingsFrom(ro, 1, state_->settingsError);
   if (settings) state_->settings = *settings;
+  if (settings && state_->options.sentinel) {
+    state_->sentinels = *settings;
+    state_->sentinels.username = state_->options.sentinel->username;
+    state_->sentinels.password = state_->options.sentinel->password;
+    if (state_->options.sentinel->masterName.empty())
+      state_->settingsError = "providers.redis.sentinel.masterName is required";
+  }
   state_->source = "redis " + (state_->options.endpoints.empty() ? std::string()
                                                                   : state_->options.endpoints.front());
 }
@@ -170,11 +218,10 @@ LoadResult RedisProvider::load() {
   // Once, on an event loop of its own (start-up and `causeway check`).
   asio::io_context io;
   io::Watchdog watchdog;
-  auto client = std::make_shared<clients::redis::RedisClient>(io, watchdog, state_->settings);
   std::vector<std::pair<std::string, std::string>> pairs;
   std::string error;
   bool ok = false, done = false;
-  asio::co_spawn(io, readKeys(client, state_->options.rootKey, &pairs, &error),
+  asio::co_spawn(io, readOnce(state_, &io, &watchdog, &pairs, &error),
                  [&](std::exception_ptr, bool read) {
                    ok = read;
                    done = true;
@@ -242,7 +289,25 @@ awaitable<void> pollLoop(std::shared_ptr<RedisProvider::State> s) {
   while (!s->stopped) {
     std::vector<std::pair<std::string, std::string>> pairs;
     std::string error;
-    bool ok = co_await readKeys(s->client, s->options.rootKey, &pairs, &error);
+    bool ok = true;
+    if (s->options.sentinel && (s->master.empty() || s->failing)) {
+      // The master named anew: at start, and after any failure (a failover in progress).
+      std::string master = co_await askSentinels(s->control, &s->watchdog, s->sentinels,
+                                                 s->options.sentinel->masterName, &error);
+      ok = !master.empty();
+      if (ok && master != s->master) {
+        log::info("redis provider: master of the sentinel set",
+                  {{"masterName", s->options.sentinel->masterName}, {"master", master}});
+        clients::redis::RedisSettings settings = s->settings;
+        settings.endpoints = {master};
+        s->client = std::make_shared<clients::redis::RedisClient>(*s->control, s->watchdog, settings);
+        s->master = master;
+      }
+    }
+    if (ok) ok = co_await readKeys(s->client, s->options.rootKey, &pairs, &error);
+    // A demoted master answers reads but is stale: READONLY shows only on writes, so ask the
+    // sentinels again from time to time too.
+    if (ok && s->options.sentinel && ++s->polls % 10 == 0) s->master.clear();
     if (s->stopped) break;
     if (!ok) {
       s->report(error);

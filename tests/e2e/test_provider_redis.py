@@ -1,7 +1,8 @@
 """providers.redis end to end: a real redis-server holds the dynamic configuration in Traefik's KV
 layout, written with redis-cli; causeway serves it, follows changes (under wrk load, without a
 failed request), keeps the last good configuration while Redis is gone and reads again when it is
-back; a malformed key or an unknown field is an error naming the key, and the rest keeps serving.
+back; through Redis Sentinel, across a failover; a malformed key or an unknown field is an error
+naming the key, and the rest keeps serving.
 
 Reference: docs/providers.md ("Redis")."""
 import shutil
@@ -11,7 +12,7 @@ import pytest
 
 from harness import Causeway, to_yaml, wait_until
 from mwkit import get
-from redis_peer import needs_redis, start_redis  # noqa: F401 (fixture)
+from redis_peer import Sentinel, needs_redis, needs_sentinel, start_redis  # noqa: F401 (fixture)
 
 pytestmark = needs_redis
 
@@ -85,6 +86,33 @@ def test_serves_follows_and_survives(start_whoami, start_redis):
         assert "the store answers again" in cw.output()
     finally:
         cw.stop()
+
+
+@needs_sentinel
+def test_through_sentinel_across_a_failover(start_whoami, start_redis):
+    master = start_redis()
+    replica = start_redis(replicaof=master.port)
+    sentinel = Sentinel(master.port)
+    try:
+        w = start_whoami()
+        write(master, app_keys(w.url))
+        providers = {"redis": {"endpoints": [f"127.0.0.1:{sentinel.port}"], "pollInterval": "200ms",
+                               "sentinel": {"masterName": "mymaster"}}}
+        cw = Causeway(providers_extra=providers)
+        try:
+            wait_until(lambda: get(cw, "app.test")[0] == 200, timeout=10, message="served through sentinel")
+            wait_until(lambda: "master_link_status:up" in replica.command("INFO", "replication"), timeout=15,
+                       message="replica in sync")
+            master.stop()
+            wait_until(lambda: sentinel.master() == replica.port, timeout=30, interval=0.2, message="failover")
+            # Written to the new master: the provider follows the sentinels there.
+            cli(replica, "SET", "traefik/http/routers/app/rule", "Host(`after.test`)")
+            wait_until(lambda: get(cw, "after.test")[0] == 200, timeout=15, message="new master read")
+            assert get(cw, "app.test")[0] == 404
+        finally:
+            cw.stop()
+    finally:
+        sentinel.stop()
 
 
 def test_bad_keys_are_errors_on_their_element(start_whoami, start_redis):
