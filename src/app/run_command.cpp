@@ -47,6 +47,9 @@ class Controller {
     // Watches first, then the initial load: a change made while we load is not lost (it
     // triggers a reload once the loop runs; unchanged content is skipped by fingerprint).
     for (auto& provider : providers_) {
+      provider->onStatus([this, name = provider->name()](const std::string& error) {
+        pipeline_.setProviderError(name, error);
+      });
       provider->watch(io_, [this](provider::ProviderConfig config) {
         pipeline_.submit(config.provider, std::move(config.root));
       });

@@ -59,6 +59,17 @@ void ConfigPipeline::apply(const std::string& provider) {
   rebuild();
 }
 
+void ConfigPipeline::setProviderError(const std::string& provider, const std::string& error) {
+  auto it = providerErrors_.find(provider);
+  if (error.empty() ? it == providerErrors_.end() : it != providerErrors_.end() && it->second == error)
+    return;
+  if (error.empty())
+    providerErrors_.erase(it);
+  else
+    providerErrors_[provider] = error;
+  if (published_) rebuild();  // the warnings change; the configurations do not
+}
+
 void ConfigPipeline::publishNow() {
   bool applied = false;
   for (auto& [name, state] : providers_) {
@@ -80,6 +91,13 @@ void ConfigPipeline::rebuild() {
   inputs.health = &health_;
   inputs.internalServices = internalServices_;
   inputs.staticWarnings = staticWarnings_;
+  for (const auto& [provider, error] : providerErrors_) {
+    config::ConfigError warning;
+    warning.element = "providers." + provider;
+    warning.message = error;
+    warning.warning = true;
+    inputs.staticWarnings.push_back(std::move(warning));
+  }
   for (const auto& [name, state] : providers_)
     if (state.decoded) inputs.providers[name] = state.decoded;
   auto started = Clock::now();

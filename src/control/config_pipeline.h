@@ -53,6 +53,9 @@ class ConfigPipeline {
   // Call before the first publish.
   // Warnings of the static configuration, shown with every snapshot (API, dashboard).
   void setStaticWarnings(std::vector<config::ConfigError> warnings) { staticWarnings_ = std::move(warnings); }
+  // A provider that cannot read its source now ("" once it can): a warning of every snapshot
+  // from then on (API, dashboard), while its last good configuration keeps serving.
+  void setProviderError(const std::string& provider, const std::string& error);
 
   void setInternalService(const std::string& name, exchange::HandlerPtr handler) {
     internalServices_[name] = std::move(handler);
@@ -89,6 +92,7 @@ class ConfigPipeline {
   upstream::HealthRegistry health_;  // outlives every build; the snapshots share its entries
   std::map<std::string, exchange::HandlerPtr> internalServices_;
   std::vector<config::ConfigError> staticWarnings_;
+  std::map<std::string, std::string> providerErrors_;
   SnapshotBuilder builder_;
   std::set<std::string> loggedErrors_;
   bool published_ = false;

@@ -42,6 +42,18 @@ class Provider {
   virtual void watch(asio::io_context& control, ConfigSink sink) = 0;
   // Re-reads now (SIGHUP).
   virtual void reload() = 0;
+
+  // Where the provider reports that it cannot read its source now ("" once it can again), for
+  // the API's and the dashboard's warnings. Set before watch(); called on the control thread.
+  void onStatus(std::function<void(const std::string& error)> status) { status_ = std::move(status); }
+
+ protected:
+  void reportStatus(const std::string& error) const {
+    if (status_) status_(error);
+  }
+
+ private:
+  std::function<void(const std::string&)> status_;
 };
 
 }  // namespace causeway::provider

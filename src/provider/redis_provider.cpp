@@ -157,11 +157,13 @@ struct RedisProvider::State {
   }
 
   void report(const std::string& error) {
-    if (!failing)
-      log::error("redis provider: cannot read the configuration; the last good one keeps serving",
-                 {{"providerName", "redis"}, {"error", error}});
+    if (failing) return;  // said once per outage
     failing = true;
+    log::error("redis provider: cannot read the configuration; the last good one keeps serving",
+               {{"providerName", "redis"}, {"error", error}});
+    if (status) status("cannot read the configuration (the last good one keeps serving): " + error);
   }
+  std::function<void(const std::string&)> status;  // the provider's reportStatus
 };
 
 // One read on `io`, with a client of its own (through the sentinels' master with `sentinel`).
@@ -205,6 +207,7 @@ RedisProvider::RedisProvider(config::RedisProvider options) : state_(std::make_s
 
 RedisProvider::~RedisProvider() {
   state_->stopped = true;
+  state_->status = nullptr;  // the poll loop may wake once more after the provider
   if (state_->timer) state_->timer->cancel();
 }
 
@@ -263,6 +266,7 @@ void RedisProvider::watch(asio::io_context& control, ConfigSink sink) {
   s.sink = std::move(sink);
   s.client = std::make_shared<clients::redis::RedisClient>(control, s.watchdog, s.settings);
   s.timer = std::make_unique<asio::steady_timer>(control);
+  s.status = [this](const std::string& error) { reportStatus(error); };
   asio::co_spawn(control, pollLoop(state_), asio::detached);
 }
 
@@ -312,7 +316,10 @@ awaitable<void> pollLoop(std::shared_ptr<RedisProvider::State> s) {
     if (!ok) {
       s->report(error);
     } else {
-      if (s->failing) log::info("redis provider: the store answers again", {{"providerName", "redis"}});
+      if (s->failing) {
+        log::info("redis provider: the store answers again", {{"providerName", "redis"}});
+        if (s->status) s->status("");
+      }
       s->failing = false;
       LoadResult built = s->build(pairs);
       uint64_t fingerprint = config::fingerprint(built.config.root);
