@@ -5,6 +5,8 @@
 #include <iostream>
 
 #include "admin/admin_handlers.h"
+#include "admin/rest_handler.h"
+#include "provider/rest_provider.h"
 #include "app/commands.h"
 #include "app/setup.h"
 #include "control/config_pipeline.h"
@@ -43,6 +45,12 @@ class Controller {
     // api@internal and dashboard@internal, when `api` is configured.
     for (auto& [name, handler] : admin::makeInternalServices(config_, gatewayStats_))
       pipeline_.setInternalService(name, std::move(handler));
+    for (auto& provider : providers_)
+      if (auto* rest = dynamic_cast<provider::RestProvider*>(provider.get()))
+        pipeline_.setInternalService("rest@internal",
+                                     std::make_shared<admin::RestHandler>([rest](config::Node root) {
+                                       return rest->deliver(std::move(root));
+                                     }));
     startObservability();  // before the first build: prometheus@internal, reload counters
     // Watches first, then the initial load: a change made while we load is not lost (it
     // triggers a reload once the loop runs; unchanged content is skipped by fingerprint).

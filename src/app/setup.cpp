@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "provider/file_provider.h"
 #include "provider/redis_provider.h"
+#include "provider/rest_provider.h"
 
 namespace causeway::app {
 
@@ -59,6 +60,7 @@ std::vector<std::unique_ptr<provider::Provider>> makeProviders(const config::Sta
     providers.push_back(std::make_unique<provider::FileProvider>(options));
   }
   if (p.redis) providers.push_back(std::make_unique<provider::RedisProvider>(*p.redis));
+  if (p.rest) providers.push_back(std::make_unique<provider::RestProvider>());
   auto unsupported = [&](const std::optional<config::Node>& section, const char* name) {
     if (!section) return;
     config::ConfigError warning;
@@ -76,7 +78,6 @@ std::vector<std::unique_ptr<provider::Provider>> makeProviders(const config::Sta
   unsupported(p.kubernetesCRD, "kubernetesCRD");
   unsupported(p.kubernetesGateway, "kubernetesGateway");
   unsupported(p.knative, "knative");
-  unsupported(p.rest, "rest");
   unsupported(p.consulCatalog, "consulCatalog");
   unsupported(p.nomad, "nomad");
   unsupported(p.ecs, "ecs");

@@ -55,7 +55,9 @@ void applyImplicitEntryPoints(StaticConfig& config) {
   const bool metricsNeedIt = config.metrics && config.metrics->prometheus &&
                              !config.metrics->prometheus->manualRouting &&
                              config.metrics->prometheus->entryPoint == "traefik";
-  if ((apiNeedsIt || pingNeedsIt || metricsNeedIt) && !config.entryPoints.contains("traefik"))
+  const bool restNeedsIt = config.providers.rest && config.providers.rest->insecure;
+  if ((apiNeedsIt || pingNeedsIt || metricsNeedIt || restNeedsIt) &&
+      !config.entryPoints.contains("traefik"))
     config.entryPoints["traefik"].address = ":8080";
 }
 

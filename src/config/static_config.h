@@ -91,7 +91,14 @@ struct RedisProvider {
   }
 };
 
-// Providers other than `file` and `redis` are kept raw until they are implemented: absent → nullopt;
+// providers.rest: dynamic configuration PUT to the API (provider/rest_provider.h). With
+// `insecure`, a router rest@internal on the `traefik` entryPoint serves it.
+struct RestProvider {
+  bool insecure = false;
+  static void describe(auto& self, auto& v) { v("insecure", self.insecure); }
+};
+
+// Providers other than `file`, `redis` and `rest` are kept raw until they are implemented: absent → nullopt;
 // present (even as an empty value, which enables them with defaults) → the node as written.
 struct Providers {
   Duration providersThrottleDuration = std::chrono::seconds(2);
@@ -114,8 +121,9 @@ struct Providers {
                                          "rest"};
   std::optional<FileProvider> file;
   std::optional<RedisProvider> redis;
+  std::optional<RestProvider> rest;
   std::optional<Node> docker, swarm, kubernetesIngress, kubernetesIngressNGINX, kubernetesCRD,
-      kubernetesGateway, knative, rest, consulCatalog, nomad, ecs, consul, etcd, zooKeeper, http,
+      kubernetesGateway, knative, consulCatalog, nomad, ecs, consul, etcd, zooKeeper, http,
       plugin;
 
   static void describe(auto& self, auto& v) {
@@ -311,8 +319,7 @@ struct StaticConfig {
 
 // Adds Traefik's implicit entry points: `http` on ":80" when none is defined, and `traefik` on
 // ":8080" when api.insecure is set, or ping or metrics.prometheus use the `traefik` entry point
-// without manual routing, unless the user defined `traefik`. (providers.rest.insecure will
-// trigger it too once it is typed.)
+// without manual routing, or providers.rest.insecure is set, unless the user defined `traefik`.
 void applyImplicitEntryPoints(StaticConfig& config);
 
 struct StaticLoadResult {

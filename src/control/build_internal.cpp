@@ -96,6 +96,14 @@ void SnapshotBuild::buildPing() {
 // gives none (causeway check). The dashboard's own middlewares are made here too, so any
 // router may use them.
 void SnapshotBuild::buildApiServices() {
+  // rest@internal exists whenever providers.rest is configured (its handler: src/admin).
+  if (in_.staticConfig->providers.rest) {
+    auto given = in_.internalServices.find("rest@internal");
+    services_["rest@internal"] = given != in_.internalServices.end() && given->second
+                                     ? given->second
+                                     : std::make_shared<NoopService>();
+    runtime_.services["rest@internal"].provider = "internal";
+  }
   const auto& api = in_.staticConfig->api;
   if (!api) return;
   std::vector<std::string> names = {"api@internal"};
@@ -140,6 +148,14 @@ void SnapshotBuild::addInternalMiddleware(const std::string& name, const std::st
 // api.insecure: routers api@internal (PathPrefix(`/api`), MaxInt-1) and, with the
 // dashboard, dashboard@internal (PathPrefix(`/`), MaxInt-2) on the `traefik` entryPoint.
 void SnapshotBuild::buildApiRouters() {
+  const auto& rest = in_.staticConfig->providers.rest;
+  if (rest && rest->insecure) {
+    if (const runtime::EntryPoint* ep = findEntryPoint("traefik"))
+      addInternalRouter("rest@internal", "PathPrefix(`/api/providers`)", kMaxPriority, "rest@internal",
+                        {}, *ep);
+    else
+      runtime_.globalErrors.push_back("providers.rest.insecure: entryPoint \"traefik\" does not exist");
+  }
   const auto& api = in_.staticConfig->api;
   if (!api || !api->insecure) return;
   const runtime::EntryPoint* ep = findEntryPoint("traefik");

@@ -172,10 +172,6 @@ const exchange::HandlerPtr* SnapshotBuild::routerService(const config::Router& r
   }
   std::string serviceName = qualify(r.service, provider);
   state.service = serviceName;
-  if (serviceName == "rest@internal" && in_.staticConfig->providers.rest) {
-    state.addUnsupported(where + "the REST provider is not supported yet, so rest@internal does not exist", true);
-    return nullptr;
-  }
   auto service = services_.find(serviceName);
   if (service == services_.end()) {
     auto known = runtime_.services.find(serviceName);

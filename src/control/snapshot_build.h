@@ -104,7 +104,8 @@ class SnapshotBuild {
   void buildApiServices();
   void addInternalMiddleware(const std::string& name, const std::string& type, config::Node options);
   // api.insecure: routers api@internal (PathPrefix(`/api`), MaxInt-1) and, with the
-  // dashboard, dashboard@internal (PathPrefix(`/`), MaxInt-2) on the `traefik` entryPoint.
+  // dashboard, dashboard@internal (PathPrefix(`/`), MaxInt-2) on the `traefik` entryPoint;
+  // providers.rest.insecure: rest@internal (PathPrefix(`/api/providers`), MaxInt) there too.
   void buildApiRouters();
   void addInternalRouter(const std::string& name, const std::string& ruleText, int64_t priority,
                          const std::string& service, const std::vector<std::string>& middlewares,
