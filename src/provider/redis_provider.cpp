@@ -294,12 +294,14 @@ awaitable<void> pollLoop(std::shared_ptr<RedisProvider::State> s) {
     std::vector<std::pair<std::string, std::string>> pairs;
     std::string error;
     bool ok = true;
-    if (s->options.sentinel && (s->master.empty() || s->failing)) {
-      // The master named anew: at start, and after any failure (a failover in progress).
+    // The master is asked for at start, after any failure (a failover in progress), and every
+    // tenth poll (a demoted master still answers reads, so no error tells).
+    bool recheck = s->options.sentinel && s->polls++ % 10 == 9;
+    if (s->options.sentinel && (s->master.empty() || s->failing || recheck)) {
       std::string master = co_await askSentinels(s->control, &s->watchdog, s->sentinels,
                                                  s->options.sentinel->masterName, &error);
-      ok = !master.empty();
-      if (ok && master != s->master) {
+      ok = !master.empty() || (recheck && s->client);  // sentinels away: the known master still serves
+      if (!master.empty() && master != s->master) {
         log::info("redis provider: master of the sentinel set",
                   {{"masterName", s->options.sentinel->masterName}, {"master", master}});
         clients::redis::RedisSettings settings = s->settings;
@@ -309,9 +311,6 @@ awaitable<void> pollLoop(std::shared_ptr<RedisProvider::State> s) {
       }
     }
     if (ok) ok = co_await readKeys(s->client, s->options.rootKey, &pairs, &error);
-    // A demoted master answers reads but is stale: READONLY shows only on writes, so ask the
-    // sentinels again from time to time too.
-    if (ok && s->options.sentinel && ++s->polls % 10 == 0) s->master.clear();
     if (s->stopped) break;
     if (!ok) {
       s->report(error);

@@ -319,7 +319,8 @@ void RedisClient::failPipeline(const std::string& error) {
 
 awaitable<bool> RedisClient::callPipelined(std::vector<std::string> args, resp::Value& reply, std::string& error) {
   if (settings_.useTls) co_return co_await call(std::move(args), reply, error);
-  co_return co_await callPipelinedEncoded(resp::encodeCommand(args), reply, error);
+  std::string request = resp::encodeCommand(args);
+  co_return co_await callPipelinedEncoded(std::move(request), reply, error);
 }
 
 awaitable<bool> RedisClient::callPipelinedEncoded(std::string request, resp::Value& reply, std::string& error,
@@ -335,12 +336,30 @@ awaitable<bool> RedisClient::callPipelinedEncoded(std::string request, resp::Val
       co_return false;
     }
     release(std::move(c));
-    co_return true;
+    if (!(reply.isError() && (reply.text.starts_with("MOVED ") || reply.text.starts_with("ASK "))))
+      co_return true;
+  } else {
+    bool ok = co_await pipelined(request, reply, error);
+    if (!ok || !(reply.isError() && (reply.text.starts_with("MOVED ") || reply.text.starts_with("ASK "))))
+      co_return ok;
   }
+  // A cluster's redirection: followed on a connection of its own, the node named to the caller.
+  if (movedTo && reply.text.starts_with("MOVED ")) {
+    auto parts = splitTrimmed(reply.text, ' ');
+    if (parts.size() >= 3) *movedTo = std::string(parts[2]);
+  }
+  co_return co_await redirected(request, reply, error);
+}
+
+awaitable<bool> RedisClient::pipelined(std::string& request, resp::Value& reply, std::string& error) {
+  auto self = shared_from_this();
   auto w = std::make_shared<Waiting>();
   w->request = std::move(request);
   auto budget = std::chrono::nanoseconds(0);
-  for (auto t : {settings_.writeTimeout, settings_.readTimeout})
+  // Dialling (when the pipeline has no connection yet, every endpoint may take its dial
+  // timeout), writing and reading.
+  std::chrono::nanoseconds dial = settings_.dialTimeout * int64_t(std::max<size_t>(1, settings_.endpoints.size()));
+  for (auto t : {dial, settings_.writeTimeout, settings_.readTimeout})
     budget += t.count() > 0 ? t : std::chrono::nanoseconds(std::chrono::hours(1));
   w->due = Clock::now() + budget;
   toWrite_.push_back(w);
@@ -353,18 +372,12 @@ awaitable<bool> RedisClient::callPipelinedEncoded(std::string request, resp::Val
     w->resume = std::make_unique<ResumeWith<decltype(handler)>>(std::move(handler));
   };
   if (!w->done) co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(suspend, asio::use_awaitable);
+  request = std::move(w->request);  // the caller's again (a redirection sends it once more)
   if (!w->ok) {
     error = w->error;
     co_return false;
   }
   reply = std::move(w->reply);
-  if (reply.isError() && (reply.text.starts_with("MOVED ") || reply.text.starts_with("ASK "))) {
-    if (movedTo && reply.text.starts_with("MOVED ")) {
-      auto parts = splitTrimmed(reply.text, ' ');
-      if (parts.size() >= 3) *movedTo = std::string(parts[2]);
-    }
-    co_return co_await redirected(w->request, reply, error);  // a cluster: follow it on its own connection
-  }
   co_return true;
 }
 
@@ -437,6 +450,13 @@ awaitable<void> RedisClient::readLoop(std::shared_ptr<RedisClient> self, std::sh
       self->failPipeline("redis: reply too large");
       break;
     }
+    if (connection->timedOut && !self->toRead_.empty()) {
+      // The deadline passed while a read had already completed: nothing was cancelled.
+      self->failPipeline("redis: i/o timeout");
+      break;
+    }
+    if (!self->toRead_.empty() && connection->deadline() == Clock::time_point::max())
+      connection->armAt(self->toRead_.front()->due);
     auto [readError, n] = co_await connection->socket.async_read_some(asio::buffer(buffer), nothrow);
     if (readError) {
       // An idle connection the server closed fails nobody; the next command dials anew.

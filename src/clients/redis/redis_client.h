@@ -97,6 +97,8 @@ class RedisClient : public std::enable_shared_from_this<RedisClient> {
     std::unique_ptr<Resume> resume;  // the caller, suspended until done
   };
   using WaitingPtr = std::shared_ptr<Waiting>;
+  // One command over the pipelined connection; `request` is given back once answered.
+  awaitable<bool> pipelined(std::string& request, resp::Value& reply, std::string& error);
   static awaitable<void> writeLoop(std::shared_ptr<RedisClient> self);
   static awaitable<void> readLoop(std::shared_ptr<RedisClient> self, std::shared_ptr<Connection> connection);
   void finish(Waiting& w, bool ok, const std::string& error);

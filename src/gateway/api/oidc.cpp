@@ -489,15 +489,9 @@ class Oidc final : public Handler {
     std::vector<std::vector<std::string>> commands;
     commands.push_back(
         {"SET", c.keyPrefix + id, c.sealer.sealText(json::serialize(session)), "PX", ttl});
-    const json::value& claims = session.at("claims");
-    for (const char* what : {"sid", "sub"}) {
-      std::string value = stringMember(claims, what);
-      if (value.empty()) continue;
-      std::string index = c.keyPrefix + what + ":" + value;
+    std::vector<std::string> indexes = indexesOf(session);
+    for (const std::string& index : indexes)
       commands.push_back({"SADD", index, id});
-      commands.push_back({"PEXPIRE", index, ttl, "GT"});  // longer than the list's TTL
-      commands.push_back({"PEXPIRE", index, ttl, "NX"});  // a new list has none
-    }
     session.as_object()["key"] = id;
     for (std::vector<std::string>& command : commands) {
       resp::Value reply;
@@ -505,6 +499,23 @@ class Oidc final : public Handler {
       bool ok = co_await c.store->command(ex.worker, std::move(command), reply, error);
       if (!ok || reply.isError()) {
         storeFailed(ok ? reply.text : error);
+        co_return false;
+      }
+    }
+    // Each list lives as long as its longest session (PTTL, then PEXPIRE when longer: the GT
+    // option would need Redis 7).
+    for (const std::string& index : indexes) {
+      std::vector<std::string> pttl{"PTTL", index};
+      resp::Value left;
+      std::string error;
+      bool ok = co_await c.store->command(ex.worker, std::move(pttl), left, error);
+      if (ok && !left.isError() && left.type == resp::Value::Type::Integer &&
+          left.integer >= 0 && left.integer >= std::stoll(ttl))
+        continue;
+      std::vector<std::string> expire{"PEXPIRE", index, ttl};
+      if (ok && !left.isError()) ok = co_await c.store->command(ex.worker, std::move(expire), left, error);
+      if (!ok || left.isError()) {
+        storeFailed(ok ? left.text : error);
         co_return false;
       }
     }
@@ -538,6 +549,16 @@ class Oidc final : public Handler {
       }
     }
     co_return true;
+  }
+
+  // The back-channel logout lists a stored session belongs to: by its `sid` and its `sub`.
+  std::vector<std::string> indexesOf(const json::value& session) const {
+    std::vector<std::string> out;
+    const json::value& claims = session.at("claims");
+    for (const char* what : {"sid", "sub"})
+      if (std::string value = stringMember(claims, what); !value.empty())
+        out.push_back(c_->keyPrefix + what + ":" + value);
+    return out;
   }
 
   void storeFailed(const std::string& error) const {
@@ -712,13 +733,23 @@ class Oidc final : public Handler {
     const Compiled& c = *c_;
     bool storeDown = false;
     std::optional<json::value> session = co_await openSession(ex, storeDown);
+    if (storeDown) {  // the session could not be ended: say so rather than pretend
+      refuse(ex, 503, {}, "session store unavailable");
+      co_return;
+    }
     if (session && c.store) {
-      std::vector<std::string> del{"DEL", c.keyPrefix + stringMember(*session, "key")};
-      resp::Value reply;
-      std::string error;
-      if (!co_await c.store->command(ex.worker, std::move(del), reply, error) || reply.isError()) {
-        refuse(ex, 503, {}, "session store unavailable");
-        co_return;
+      std::string id = stringMember(*session, "key");
+      std::vector<std::vector<std::string>> commands{{"DEL", c.keyPrefix + id}};
+      for (const std::string& index : indexesOf(*session))
+        commands.push_back({"SREM", index, id});
+      for (std::vector<std::string>& command : commands) {
+        resp::Value reply;
+        std::string error;
+        if (!co_await c.store->command(ex.worker, std::move(command), reply, error) ||
+            reply.isError()) {
+          refuse(ex, 503, {}, "session store unavailable");
+          co_return;
+        }
       }
     }
     setCookie(ex, c.session, c.session.name, "", 0);

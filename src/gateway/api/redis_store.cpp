@@ -144,6 +144,21 @@ std::shared_ptr<clients::redis::RedisClient> RedisStore::nodeFor(exchange::Worke
   return node;
 }
 
+void RedisStore::forget(exchange::WorkerContext& worker,
+                        const std::shared_ptr<clients::redis::RedisClient>& failed) const {
+  if (!cluster_) return;
+  Route& route = routes_[worker.index() % routes_.size()];
+  for (auto node = route.nodes.begin(); node != route.nodes.end(); ++node) {
+    if (node->second != failed) continue;
+    // The node is gone (or moved): its slots are asked through the seed again, and a MOVED
+    // will name their node anew.
+    for (auto slot = route.slots.begin(); slot != route.slots.end();)
+      slot = slot->second == node->first ? route.slots.erase(slot) : std::next(slot);
+    route.nodes.erase(node);
+    return;
+  }
+}
+
 void RedisStore::learn(exchange::WorkerContext& worker, std::string_view key,
                        std::string node) const {
   if (!cluster_ || key.empty() || node.empty()) return;
@@ -161,6 +176,7 @@ awaitable<bool> RedisStore::call(exchange::WorkerContext& worker, std::string re
   if (!c) co_return false;
   std::string moved;
   bool ok = co_await c->callPipelinedEncoded(std::move(request), reply, error, &moved);
+  if (!ok) forget(worker, c);
   learn(worker, key, std::move(moved));
   checkAnswer(worker, ok, reply);
   co_return ok;
@@ -185,6 +201,7 @@ awaitable<bool> RedisStore::evalsha(exchange::WorkerContext& worker, std::string
   if (!c) co_return false;
   std::string moved;
   bool ok = co_await c->callPipelinedEncoded(std::move(request), reply, error, &moved);
+  if (!ok) forget(worker, c);
   learn(worker, key, std::move(moved));
   if (ok && reply.isError() && reply.text.starts_with("NOSCRIPT")) {
     if (auto node = nodeFor(worker, key)) c = std::move(node);  // where the MOVED pointed

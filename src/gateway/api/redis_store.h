@@ -100,6 +100,9 @@ class RedisStore {
   std::shared_ptr<clients::redis::RedisClient> nodeFor(exchange::WorkerContext& worker,
                                                        std::string_view key) const;
   void learn(exchange::WorkerContext& worker, std::string_view key, std::string node) const;
+  // Cluster: `failed` could not be reached; the slots it served are learned anew.
+  void forget(exchange::WorkerContext& worker,
+              const std::shared_ptr<clients::redis::RedisClient>& failed) const;
   // The worker's client when it is ready (no coroutine on the common path), else null.
   std::shared_ptr<clients::redis::RedisClient> ready(exchange::WorkerContext& worker) const;
   // The worker's client, made (and with Sentinel, the master asked for) when needed.
