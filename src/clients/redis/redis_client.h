@@ -53,12 +53,12 @@ class RedisClient : public std::enable_shared_from_this<RedisClient> {
 
   // Like call(), over the worker's one pipelined connection: the commands of concurrent callers
   // go out in one write and their replies are read in order, so under load one write and one
-  // read serve many callers. A cluster redirection, TLS, or a broken pipelined connection falls
-  // back to call() (TLS streams take one operation at a time). No timer per call: the
-  // connection's watchdog deadline is the oldest waiting command's (write + read timeout), and
-  // when it passes every command on the connection fails and the next one dials anew. The
-  // connection keeps one read outstanding while it lives, so a server that closes it is
-  // noticed before the next command is written to it.
+  // read serve many callers. With TLS the pooled connections serve instead (TLS streams take
+  // one operation at a time); a cluster redirection is followed on a connection of its own.
+  // No timer per call: the connection's watchdog deadline is the oldest waiting command's
+  // (dial, write and read timeouts), and when it passes every command on the connection fails
+  // and the next one dials anew. The connection keeps one read outstanding while it lives, so
+  // a server that closes it is noticed before the next command is written to it.
   awaitable<bool> callPipelined(std::vector<std::string> args, resp::Value& reply, std::string& error);
   // The same with the command already in RESP (resp::encodeCommand), for callers that build
   // most of it once. When a cluster answered MOVED (and the command was sent on to the node it
