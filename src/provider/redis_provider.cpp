@@ -147,6 +147,8 @@ struct RedisProvider::State {
   bool failing = false;
   bool stopped = false;
   uint64_t polls = 0;
+  bool dirty = false;  // a keyspace notification came since the last read began
+  std::shared_ptr<tcp::socket> subscriber;
 
   LoadResult build(const std::vector<std::pair<std::string, std::string>>& pairs) const {
     LoadResult result;
@@ -209,6 +211,10 @@ RedisProvider::~RedisProvider() {
   state_->stopped = true;
   state_->status = nullptr;  // the poll loop may wake once more after the provider
   if (state_->timer) state_->timer->cancel();
+  if (state_->subscriber) {
+    error_code ignored;
+    state_->subscriber->close(ignored);
+  }
 }
 
 LoadResult RedisProvider::load() {
@@ -256,6 +262,7 @@ LoadResult RedisProvider::load() {
 namespace {
 
 awaitable<void> pollLoop(std::shared_ptr<RedisProvider::State> s);
+awaitable<void> subscribeLoop(std::shared_ptr<RedisProvider::State> s);
 
 }  // namespace
 
@@ -268,6 +275,7 @@ void RedisProvider::watch(asio::io_context& control, ConfigSink sink) {
   s.timer = std::make_unique<asio::steady_timer>(control);
   s.status = [this](const std::string& error) { reportStatus(error); };
   asio::co_spawn(control, pollLoop(state_), asio::detached);
+  if (!s.settings.useTls) asio::co_spawn(control, subscribeLoop(state_), asio::detached);
 }
 
 void RedisProvider::reload() {
@@ -329,10 +337,103 @@ awaitable<void> pollLoop(std::shared_ptr<RedisProvider::State> s) {
         s->sink(std::move(built.config));
       }
     }
+    if (s->dirty) {  // a change was notified while reading: read again, a burst coalesced
+      asio::steady_timer coalesce(*s->control);
+      coalesce.expires_after(std::chrono::milliseconds(100));
+      co_await coalesce.async_wait(nothrow);
+      s->dirty = false;
+      continue;
+    }
     s->timer->expires_after(s->options.pollInterval.value);
     co_await s->timer->async_wait(nothrow);
+    s->dirty = false;
   }
   ticker->cancel();
+  if (s->subscriber) {
+    error_code ignored;
+    s->subscriber->close(ignored);
+  }
+}
+
+// Keyspace notifications (when the server has `notify-keyspace-events` with K and a key-event
+// class, e.g. "KA"): a connection PSUBSCRIBEd to __keyspace@<db>__:<rootKey>/* makes any change
+// under the root read at once instead of at the next poll. Without notifications nothing
+// arrives and polling alone serves. Plain TCP only (with `tls`, polling alone); reconnects
+// after a second when the connection fails.
+awaitable<void> subscribeLoop(std::shared_ptr<RedisProvider::State> s) {
+  asio::steady_timer pause(*s->control);
+  while (!s->stopped) {
+    std::string endpoint = s->options.sentinel ? s->master : s->settings.endpoints.front();
+    std::string host, port;
+    if (size_t colon = endpoint.rfind(':'); colon != std::string::npos) {
+      host = endpoint.substr(0, colon);
+      port = endpoint.substr(colon + 1);
+    }
+    if (!host.empty() && host.front() == '[') host = host.substr(1, host.size() - 2);
+    if (!host.empty()) {
+      auto socket = std::make_shared<tcp::socket>(*s->control);
+      s->subscriber = socket;
+      // A dial that hangs is closed after the client's dial timeout.
+      asio::steady_timer guard(*s->control);
+      guard.expires_after(s->settings.dialTimeout);
+      guard.async_wait([socket](error_code ec) {
+        error_code ignored;
+        if (!ec) socket->close(ignored);  // not cancelled: the dial took too long
+      });
+      tcp::resolver resolver(*s->control);
+      auto [resolveError, results] = co_await resolver.async_resolve(host, port, nothrow);
+      error_code connectError = resolveError;
+      if (!resolveError) {
+        auto [dialError, peer] = co_await asio::async_connect(*socket, results, nothrow);
+        connectError = dialError;
+      }
+      guard.cancel();
+      if (!connectError && !s->stopped) {
+        std::string request;
+        if (!s->settings.password.empty()) {
+          std::vector<std::string> auth{"AUTH"};
+          if (!s->settings.username.empty()) auth.push_back(s->settings.username);
+          auth.push_back(s->settings.password);
+          request += resp::encodeCommand(auth);
+        }
+        std::vector<std::string> subscribe{
+            "PSUBSCRIBE", "__keyspace@" + std::to_string(s->options.db) + "__:" + s->options.rootKey + "/*"};
+        request += resp::encodeCommand(subscribe);
+        auto [writeError, written] = co_await asio::async_write(*socket, asio::buffer(request), nothrow);
+        std::string in;
+        char buffer[4096];
+        while (!writeError && !s->stopped) {
+          auto [readError, n] = co_await socket->async_read_some(asio::buffer(buffer), nothrow);
+          if (readError) break;
+          in.append(buffer, n);
+          bool broken = false;
+          while (!in.empty()) {
+            resp::Value value;
+            size_t consumed = 0;
+            std::string why;
+            auto status = resp::parse(in, value, consumed, why);
+            if (status == resp::Status::Incomplete) break;
+            if (status == resp::Status::Error || value.isError()) {
+              broken = true;  // e.g. -NOAUTH: polling alone serves
+              break;
+            }
+            in.erase(0, consumed);
+            if (value.type == resp::Value::Type::Array && !value.items.empty() &&
+                value.items[0].text == "pmessage") {
+              s->dirty = true;
+              s->timer->cancel();  // the poll loop reads now
+            }
+          }
+          if (broken || in.size() > (1u << 20)) break;
+        }
+      }
+      error_code ignored;
+      socket->close(ignored);
+    }
+    if (s->stopped) break;
+    pause.expires_after(std::chrono::seconds(1));
+    co_await pause.async_wait(nothrow);
+  }
 }
 
 }  // namespace

@@ -5,7 +5,8 @@
 // configuration source's do. Values are plain strings (a JSON object is not expanded).
 //
 // The keys are read with SCAN (MATCH rootKey/*) and MGET, and read again every `pollInterval`
-// (1 s); a new configuration is emitted only when the keys or values changed. When Redis cannot
+// (1 s), or at once when a keyspace notification says a key under the root changed (when the
+// server publishes them); a new configuration is emitted only when the keys or values changed. When Redis cannot
 // be reached or answers an error, the last good configuration keeps serving, the error is logged
 // once (and once more when Redis is back), and the next poll reconnects. Runs on the control
 // thread's event loop, with a watchdog of its own for the client's timeouts.

@@ -101,6 +101,22 @@ def test_serves_follows_and_survives(start_whoami, start_redis):
         cw.stop()
 
 
+def test_keyspace_notifications_make_changes_immediate(start_whoami, start_redis):
+    """With the server's keyspace notifications on, a change is read at once, not at the next
+    poll (here a minute away)."""
+    redis = start_redis(extra=["--notify-keyspace-events", "KA"])
+    w = start_whoami()
+    write(redis, app_keys(w.url))
+    cw = Causeway(providers_extra={"redis": {"endpoints": [f"127.0.0.1:{redis.port}"], "pollInterval": "60s"}})
+    try:
+        wait_until(lambda: get(cw, "app.test")[0] == 200, timeout=10, message="first read")
+        wait_until(lambda: int(redis.command("PUBSUB", "NUMPAT")) == 1, timeout=10, message="subscribed")
+        cli(redis, "SET", "traefik/http/routers/app/rule", "Host(`now.test`)")
+        wait_until(lambda: get(cw, "now.test")[0] == 200, timeout=10, message="change read at once")
+    finally:
+        cw.stop()
+
+
 @needs_sentinel
 def test_through_sentinel_across_a_failover(start_whoami, start_redis):
     master = start_redis()
