@@ -4,10 +4,6 @@
 
 namespace causeway::config {
 
-namespace {
-
-// Sets root[segments...] = value, creating maps on the way. A scalar met on the way (e.g. "true"
-// from "--api") becomes a map; a bare "true" landing on an existing map keeps the map.
 void setPath(Node& root, const std::vector<std::string>& segments, const std::string& value,
              const Location& location) {
   Node* current = &root;
@@ -23,6 +19,8 @@ void setPath(Node& root, const std::vector<std::string>& segments, const std::st
   if (existing && existing->isMap() && iequals(value, "true")) return;
   current->set(segments.back(), Node::scalar(value, location), location);
 }
+
+namespace {
 
 // "entryPoints.web.http.tls.domains[0].main" → entryPoints, web, http, tls, domains, 0, main.
 std::optional<std::vector<std::string>> splitFlagPath(std::string_view path, std::string& error) {

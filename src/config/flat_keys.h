@@ -23,6 +23,13 @@ namespace causeway::config {
 // other flags configure as a section keeps that section. `args` are the arguments after the
 // program name and sub-command. Returns a map (maybe empty).
 using FlagKindFn = std::function<FlagKind(std::span<const std::string>)>;
+
+// Sets root[segments...] = value (segments not empty), creating maps on the way: what flags,
+// environment variables and KV keys have in common. A scalar met on the way (e.g. "true" from
+// "--api") becomes a map; a bare "true" landing on an existing map keeps the map.
+void setPath(Node& root, const std::vector<std::string>& segments, const std::string& value,
+             const Location& location);
+
 Node nodeFromFlags(const std::vector<std::string>& args, std::vector<ConfigError>& errors,
                    const FlagKindFn& kindOf = {});
 

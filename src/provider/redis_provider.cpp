@@ -7,6 +7,8 @@
 
 #include "clients/redis/redis_client.h"
 #include "clients/redis/redis_settings.h"
+#include "clients/redis/sentinel.h"
+#include "config/flat_keys.h"
 #include "config/redis_options.h"
 #include "core/log.h"
 #include "core/strings.h"
@@ -45,18 +47,7 @@ config::Node nodeFromKeyValues(const std::vector<std::pair<std::string, std::str
       errors.push_back(std::move(error));
       continue;
     }
-    config::Node* current = &root;
-    for (size_t i = 0; i + 1 < segments.size(); ++i) {
-      config::Node* child = current->find(segments[i]);
-      if (!child)
-        child = &current->set(segments[i], config::Node::map(location), location);
-      else if (!child->isMap())
-        *child = config::Node::map(location);  // a key is both a value and a section: the section wins
-      current = child;
-    }
-    if (config::Node* existing = current->find(segments.back()); existing && existing->isMap())
-      continue;  // …/tls = "true" beside …/tls/options: the section wins
-    current->set(segments.back(), config::Node::scalar(value, location), location);
+    config::setPath(root, segments, value, location);
   }
   return root;
 }
@@ -105,26 +96,15 @@ awaitable<bool> readKeys(std::shared_ptr<clients::redis::RedisClient> client, st
   co_return true;
 }
 
-// With `sentinel`: the master's "host:port" as the first sentinel that answers names it; "" with
-// `error` when none does.
-awaitable<std::string> askSentinels(asio::io_context* io, io::Watchdog* watchdog,
-                                    clients::redis::RedisSettings sentinels, std::string masterName,
-                                    std::string* error) {
-  for (const std::string& endpoint : sentinels.endpoints) {
-    clients::redis::RedisSettings one = sentinels;
-    one.endpoints = {endpoint};
-    one.db = 0;
-    auto client = std::make_shared<clients::redis::RedisClient>(*io, *watchdog, one);
-    std::vector<std::string> command{"SENTINEL", "get-master-addr-by-name", masterName};
-    resp::Value reply;
-    std::string why;
-    bool ok = co_await client->call(std::move(command), reply, why);
-    if (ok && reply.type == resp::Value::Type::Array && reply.items.size() == 2)
-      co_return reply.items[0].text + ":" + reply.items[1].text;
-    *error = "sentinel " + endpoint + ": " +
-             (ok ? (reply.isError() ? reply.text : "no master named " + masterName) : why);
-  }
-  co_return std::string();
+// With `sentinel`: the master's "host:port", asked with clients of this event loop (never the
+// workers' pools); "" with `error` when no sentinel names it.
+awaitable<std::string> askMaster(asio::io_context* io, io::Watchdog* watchdog,
+                                 const clients::redis::RedisSettings& sentinels,
+                                 const std::string& masterName, std::string* error) {
+  const clients::redis::ClientFor clientFor = [io, watchdog](const clients::redis::RedisSettings& one) {
+    return std::make_shared<clients::redis::RedisClient>(*io, *watchdog, one);
+  };
+  co_return co_await clients::redis::askSentinels(sentinels, masterName, clientFor, *error);
 }
 
 }  // namespace
@@ -175,7 +155,7 @@ static awaitable<bool> readOnce(std::shared_ptr<RedisProvider::State> s, asio::i
                          std::string* error) {
   clients::redis::RedisSettings settings = s->settings;
   if (s->options.sentinel) {
-    std::string master = co_await askSentinels(io, watchdog, s->sentinels,
+    std::string master = co_await askMaster(io, watchdog, s->sentinels,
                                                s->options.sentinel->masterName, error);
     if (master.empty()) co_return false;
     settings.endpoints = {master};
@@ -306,7 +286,7 @@ awaitable<void> pollLoop(std::shared_ptr<RedisProvider::State> s) {
     // tenth poll (a demoted master still answers reads, so no error tells).
     bool recheck = s->options.sentinel && s->polls++ % 10 == 9;
     if (s->options.sentinel && (s->master.empty() || s->failing || recheck)) {
-      std::string master = co_await askSentinels(s->control, &s->watchdog, s->sentinels,
+      std::string master = co_await askMaster(s->control, &s->watchdog, s->sentinels,
                                                  s->options.sentinel->masterName, &error);
       ok = !master.empty() || (recheck && s->client);  // sentinels away: the known master still serves
       if (!master.empty() && master != s->master) {

@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from harness import Causeway, to_yaml
+from harness import Causeway, free_port, to_yaml
 from mcp_peer import NODE_DIR, SDK_INSTALLED, McpServer, post, run_client, step
 from test_api_oauth import Idp
 
@@ -47,11 +47,22 @@ def idp():
     i.stop()
 
 
-def test_sdk_client_discovers_authorizes_and_calls(idp):
-    from harness import free_port
-    server = McpServer("S")
-    port = free_port()
-    cw = Causeway(dynamic={"mcp.yml": config(idp, port, upstream=server.url)}, ports={"web": port})
+@pytest.fixture
+def server():
+    s = McpServer("S")
+    yield s
+    s.stop()
+
+
+def gateway(idp, server, port=None, **options):
+    """(causeway in front of `server` with the authorization chain of config(), its web port)."""
+    port = port or free_port()
+    dynamic = {"mcp.yml": config(idp, port, upstream=server.url, **options)}
+    return Causeway(dynamic=dynamic, ports={"web": port}), port
+
+
+def test_sdk_client_discovers_authorizes_and_calls(idp, server):
+    cw, port = gateway(idp, server)
     try:
         # The metadata document, at the path RFC 9728 §3.1 derives from the resource.
         with urllib.request.urlopen(cw.url(path="/.well-known/oauth-protected-resource/mcp"), timeout=10) as r:
@@ -89,15 +100,11 @@ def test_sdk_client_discovers_authorizes_and_calls(idp):
         assert "agent-secret" not in cw.output() and "gateway-secret" not in cw.output()
     finally:
         cw.stop()
-        server.stop()
 
 
-def test_wrong_audience_and_missing_scope(idp):
-    from harness import free_port
-    server = McpServer("S")
-    port = free_port()
+def test_wrong_audience_and_missing_scope(idp, server):
     # Tokens for another resource are refused (the audience is the resource unless configured).
-    cw = Causeway(dynamic={"mcp.yml": config(idp, port, upstream=server.url)}, ports={"web": port})
+    cw, port = gateway(idp, server)
     try:
         other = idp.post("/token", {"grant_type": "client_credentials", "scope": "mcp:tools",
                                     "resource": "http://127.0.0.1:1/other"}, "agent", "agent-secret")["access_token"]
@@ -110,8 +117,7 @@ def test_wrong_audience_and_missing_scope(idp):
     finally:
         cw.stop()
     # A scope the token does not carry: 403 insufficient_scope, with the scope to ask for.
-    cw = Causeway(dynamic={"mcp.yml": config(idp, port, scopes=("mcp:tools", "mcp:admin"), upstream=server.url)},
-                  ports={"web": port})
+    cw, _ = gateway(idp, server, port, scopes=("mcp:tools", "mcp:admin"))
     try:
         status, headers, _ = post(port, INIT, {"Authorization": "Bearer " + mine})
         challenge = headers["www-authenticate"]
@@ -122,7 +128,6 @@ def test_wrong_audience_and_missing_scope(idp):
         assert post(port, INIT, path="/raw")[0] == 401
     finally:
         cw.stop()
-        server.stop()
 
 
 def test_configuration_errors(idp):

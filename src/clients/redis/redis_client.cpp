@@ -25,6 +25,11 @@ namespace {
 
 constexpr size_t kMaxReply = (16u << 20) + 4096;
 
+// A Cluster's "MOVED <slot> <host:port>" or "ASK <slot> <host:port>".
+bool isRedirection(const resp::Value& reply) {
+  return reply.isError() && (reply.text.starts_with("MOVED ") || reply.text.starts_with("ASK "));
+}
+
 bool splitHostPort(std::string_view endpoint, std::string& host, std::string& port) {
   if (!endpoint.empty() && endpoint.front() == '[') {
     size_t end = endpoint.find(']');
@@ -96,7 +101,14 @@ std::shared_ptr<RedisClient> RedisClient::forWorker(unsigned workerIndex, asio::
 }
 
 RedisClient::RedisClient(asio::io_context& io, io::Watchdog& watchdog, RedisSettings settings)
-    : io_(io), watchdog_(watchdog), settings_(std::move(settings)) {}
+    : io_(io), watchdog_(watchdog), settings_(std::move(settings)) {
+  // A pipelined command's time: dialling (when the pipeline has no connection yet, every
+  // endpoint may take its dial timeout), writing and reading.
+  std::chrono::nanoseconds dial =
+      settings_.dialTimeout * int64_t(std::max<size_t>(1, settings_.endpoints.size()));
+  for (auto t : {dial, settings_.writeTimeout, settings_.readTimeout})
+    budget_ += t.count() > 0 ? t : std::chrono::nanoseconds(std::chrono::hours(1));
+}
 
 RedisClient::~RedisClient() = default;
 
@@ -257,6 +269,12 @@ awaitable<bool> RedisClient::call(std::vector<std::string> args, resp::Value& re
                                   std::string& error) {
   auto self = shared_from_this();  // the pool outlives this call even if the worker stops
   std::string request = resp::encodeCommand(args);
+  if (!co_await pooled(request, reply, error)) co_return false;
+  if (!isRedirection(reply)) co_return true;
+  co_return co_await redirected(request, reply, error, nullptr);
+}
+
+awaitable<bool> RedisClient::pooled(const std::string& request, resp::Value& reply, std::string& error) {
   ConnectionPtr c = co_await acquire(error);
   if (!c) co_return false;
   if (!co_await exchange(*c, request, reply, error)) {
@@ -264,19 +282,18 @@ awaitable<bool> RedisClient::call(std::vector<std::string> args, resp::Value& re
     release(nullptr);
     co_return false;
   }
-  bool moved = reply.isError() && reply.text.starts_with("MOVED ");
-  bool ask = reply.isError() && reply.text.starts_with("ASK ");
   release(std::move(c));
-  if (!moved && !ask) co_return true;
-  co_return co_await redirected(request, reply, error);
+  co_return true;
 }
 
-awaitable<bool> RedisClient::redirected(const std::string& request, resp::Value& reply, std::string& error) {
+awaitable<bool> RedisClient::redirected(const std::string& request, resp::Value& reply, std::string& error,
+                                        std::string* movedTo) {
   // Cluster redirection: "MOVED <slot> <host:port>" or "ASK …". One more try on that node.
   bool ask = reply.text.starts_with("ASK ");
   auto parts = splitTrimmed(reply.text, ' ');
   if (parts.size() < 3) co_return true;
   std::string target(parts[2]);
+  if (movedTo && !ask) *movedTo = target;
   ConnectionPtr other = co_await dial(target, error);
   if (!other) co_return false;
   std::string asking = resp::encodeCommand(std::vector<std::string>(1, "ASKING"));
@@ -326,42 +343,21 @@ awaitable<bool> RedisClient::callPipelined(std::vector<std::string> args, resp::
 awaitable<bool> RedisClient::callPipelinedEncoded(std::string request, resp::Value& reply, std::string& error,
                                                   std::string* movedTo) {
   auto self = shared_from_this();
-  if (settings_.useTls) {
-    // One operation at a time on a TLS stream: the pooled path, with the same bytes.
-    ConnectionPtr c = co_await acquire(error);
-    if (!c) co_return false;
-    if (!co_await exchange(*c, request, reply, error)) {
-      c.reset();
-      release(nullptr);
-      co_return false;
-    }
-    release(std::move(c));
-    if (!(reply.isError() && (reply.text.starts_with("MOVED ") || reply.text.starts_with("ASK "))))
-      co_return true;
-  } else {
-    bool ok = co_await pipelined(request, reply, error);
-    if (!ok || !(reply.isError() && (reply.text.starts_with("MOVED ") || reply.text.starts_with("ASK "))))
-      co_return ok;
-  }
+  bool ok = false;
+  if (settings_.useTls)  // one operation at a time on a TLS stream: the pooled path, same bytes
+    ok = co_await pooled(request, reply, error);
+  else
+    ok = co_await pipelined(request, reply, error);
+  if (!ok || !isRedirection(reply)) co_return ok;
   // A cluster's redirection: followed on a connection of its own, the node named to the caller.
-  if (movedTo && reply.text.starts_with("MOVED ")) {
-    auto parts = splitTrimmed(reply.text, ' ');
-    if (parts.size() >= 3) *movedTo = std::string(parts[2]);
-  }
-  co_return co_await redirected(request, reply, error);
+  co_return co_await redirected(request, reply, error, movedTo);
 }
 
 awaitable<bool> RedisClient::pipelined(std::string& request, resp::Value& reply, std::string& error) {
   auto self = shared_from_this();
   auto w = std::make_shared<Waiting>();
   w->request = std::move(request);
-  auto budget = std::chrono::nanoseconds(0);
-  // Dialling (when the pipeline has no connection yet, every endpoint may take its dial
-  // timeout), writing and reading.
-  std::chrono::nanoseconds dial = settings_.dialTimeout * int64_t(std::max<size_t>(1, settings_.endpoints.size()));
-  for (auto t : {dial, settings_.writeTimeout, settings_.readTimeout})
-    budget += t.count() > 0 ? t : std::chrono::nanoseconds(std::chrono::hours(1));
-  w->due = Clock::now() + budget;
+  w->due = Clock::now() + budget_;
   toWrite_.push_back(w);
   if (!writing_) {
     writing_ = true;

@@ -102,8 +102,11 @@ class RedisClient : public std::enable_shared_from_this<RedisClient> {
   static awaitable<void> writeLoop(std::shared_ptr<RedisClient> self);
   static awaitable<void> readLoop(std::shared_ptr<RedisClient> self, std::shared_ptr<Connection> connection);
   void finish(Waiting& w, bool ok, const std::string& error);
-  // Sends `request` again to the node a MOVED/ASK `reply` names.
-  awaitable<bool> redirected(const std::string& request, resp::Value& reply, std::string& error);
+  // Sends `request` again to the node a MOVED/ASK `reply` names (a MOVED's node to `movedTo`).
+  awaitable<bool> redirected(const std::string& request, resp::Value& reply, std::string& error,
+                             std::string* movedTo);
+  // One command on a pooled connection (taken and given back).
+  awaitable<bool> pooled(const std::string& request, resp::Value& reply, std::string& error);
   void failPipeline(const std::string& error);
 
   awaitable<ConnectionPtr> acquire(std::string& error);
@@ -116,6 +119,7 @@ class RedisClient : public std::enable_shared_from_this<RedisClient> {
   asio::io_context& io_;
   io::Watchdog& watchdog_;
   RedisSettings settings_;
+  std::chrono::nanoseconds budget_{0};  // a pipelined command's deadline, from when it is queued
   std::vector<ConnectionPtr> idle_;
   int64_t active_ = 0;  // connections in use or idle
   std::vector<asio::steady_timer*> waiters_;

@@ -9,6 +9,25 @@ constexpr std::chrono::milliseconds kAskEvery{250};
 
 }  // namespace
 
+awaitable<std::string> askSentinels(const RedisSettings& sentinels, const std::string& masterSet,
+                                    const ClientFor& clientFor, std::string& error) {
+  for (const std::string& endpoint : sentinels.endpoints) {
+    RedisSettings one = sentinels;
+    one.endpoints = {endpoint};
+    one.db = 0;
+    std::shared_ptr<RedisClient> client = clientFor(one);
+    resp::Value reply;
+    std::string why;
+    std::vector<std::string> command{"SENTINEL", "get-master-addr-by-name", masterSet};
+    bool ok = co_await client->call(std::move(command), reply, why);
+    if (ok && reply.type == resp::Value::Type::Array && reply.items.size() == 2)
+      co_return reply.items[0].text + ":" + reply.items[1].text;
+    error = "sentinel " + endpoint + ": " +
+            (ok ? (reply.isError() ? reply.text : "no master for " + masterSet) : why);
+  }
+  co_return std::string();
+}
+
 awaitable<std::optional<RedisSettings>> SentinelMaster::master(unsigned workerIndex,
                                                                asio::io_context& io,
                                                                io::Watchdog& watchdog,
@@ -25,23 +44,10 @@ awaitable<std::optional<RedisSettings>> SentinelMaster::master(unsigned workerIn
     if (known.empty()) asked_ = now;
   }
   if (known.empty()) {
-    for (const std::string& endpoint : sentinels_.endpoints) {
-      RedisSettings one = sentinels_;
-      one.endpoints = {endpoint};
-      one.db = 0;
-      auto client = RedisClient::forWorker(workerIndex, io, watchdog, one);
-      resp::Value reply;
-      std::string why;
-      std::vector<std::string> command{"SENTINEL", "get-master-addr-by-name", masterSet_};
-      bool ok = co_await client->call(std::move(command), reply, why);
-      if (!ok || reply.type != resp::Value::Type::Array || reply.items.size() != 2) {
-        error = "sentinel " + endpoint + ": " +
-                (ok ? (reply.isError() ? reply.text : "no master for " + masterSet_) : why);
-        continue;
-      }
-      known = reply.items[0].text + ":" + reply.items[1].text;
-      break;
-    }
+    const ClientFor clientFor = [&](const RedisSettings& one) {
+      return RedisClient::forWorker(workerIndex, io, watchdog, one);
+    };
+    known = co_await askSentinels(sentinels_, masterSet_, clientFor, error);
     if (known.empty()) co_return std::nullopt;
     std::lock_guard lock(mutex_);
     if (master_ != known) {

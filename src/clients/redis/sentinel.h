@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -16,6 +17,13 @@
 #include "clients/redis/redis_client.h"
 
 namespace causeway::clients::redis {
+
+// Asks the sentinels of `sentinels.endpoints` in turn for the master of `masterSet`: its
+// "host:port", or "" with `error` (the last sentinel's reason) when none names it. `clientFor`
+// gives the client that reaches one sentinel (settings with that one endpoint).
+using ClientFor = std::function<std::shared_ptr<RedisClient>(const RedisSettings&)>;
+awaitable<std::string> askSentinels(const RedisSettings& sentinels, const std::string& masterSet,
+                                    const ClientFor& clientFor, std::string& error);
 
 class SentinelMaster {
  public:

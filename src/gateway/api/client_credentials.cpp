@@ -263,17 +263,15 @@ class ClientCredentials final : public Handler {
     double lifetime = 300;
     if (const json::value* e = v.get_object().if_contains("expires_in"); e && e->is_number())
       lifetime = e->to_number<double>();
-    if (c.exchange) {
-      // Never kept beyond the subject token's own expiry.
-      json::value subjectClaims = jwtPayload(subject);
-      if (double exp = numberMember(subjectClaims, "exp"); exp > 0)
-        lifetime = std::min(lifetime, exp - epochSeconds() + 30);
-    }
+    json::value subjectClaims = c.exchange ? jwtPayload(subject) : json::value();
+    // An exchanged token is never kept beyond the subject token's own expiry.
+    if (double exp = numberMember(subjectClaims, "exp"); exp > 0)
+      lifetime = std::min(lifetime, exp - epochSeconds() + 30);
     t->until = std::chrono::steady_clock::now() +
                std::chrono::milliseconds(int64_t(std::max(0.0, lifetime - 30) * 1000));
     t->expires = epochSeconds() + std::max(0.0, lifetime - 30);
     t->claims = jwtPayload(text);
-    if (t->claims.is_null() && c.exchange) t->claims = jwtPayload(subject);
+    if (t->claims.is_null()) t->claims = std::move(subjectClaims);
     if (t->claims.is_null()) {
       json::object o{{"client_id", id}};
       if (const json::value* s = v.get_object().if_contains("scope")) o["scope"] = *s;

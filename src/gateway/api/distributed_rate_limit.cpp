@@ -188,7 +188,7 @@ struct Compiled {
   std::string requestTail;        // the ARGV, in RESP
   bool denyOnError = true;
   bool responseHeaders = false;
-  std::string keyPrefix;
+  std::string keyHead;  // store.keyPrefix + the middleware's name + ":", then the source
   std::shared_ptr<const RedisStore> store;
   ThrottledWarning outage;
 };
@@ -200,7 +200,7 @@ class DistributedRateLimit final : public Handler {
 
   awaitable<void> handle(Exchange& ex) const override {
     const Compiled& c = *c_;
-    std::string key = c.keyPrefix + c.name + ":" + c.extractor.extract(ex);
+    std::string key = c.keyHead + c.extractor.extract(ex);
     std::string error;
     std::optional<Decision> d = co_await decide(ex, key, error);
     if (!d) {
@@ -375,7 +375,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
   c->requestTail = tail.substr(tail.find("\r\n") + 2);  // without its own "*N"
   c->denyOnError = o.denyOnError;
   c->responseHeaders = o.responseHeaders;
-  c->keyPrefix = o.store.keyPrefix.empty() ? "causeway:drl:" : o.store.keyPrefix;
+  c->keyHead = (o.store.keyPrefix.empty() ? "causeway:drl:" : o.store.keyPrefix) + c->name + ":";
   return exchange::factoryOf<DistributedRateLimit>(std::shared_ptr<const Compiled>(std::move(c)));
 }
 

@@ -128,6 +128,7 @@ struct Verified {
   json::value claims;
   std::optional<double> exp, nbf, iat;
   ClaimOutcome outcome;
+  bool scopesHold = true;                // the token carries every one of requiredScopes
   const RemoteKeySet* keySet = nullptr;  // whose generation the verification used
   uint64_t generation = 0;
 };
@@ -290,7 +291,7 @@ class Jwt final : public Handler {
              "claims do not match");
       co_return;
     }
-    if (!c.requiredScopes.empty() && !hasScopes(v->claims, c.requiredScopes)) {
+    if (!v->scopesHold) {
       refuse(ex, 403,
              bearerChallenge(kRealm, "insufficient_scope", "the token lacks a required scope",
                              c.challengeExtra),
@@ -385,6 +386,7 @@ class Jwt final : public Handler {
     }
     v->claims = std::move(token.claims);
     v->outcome = c.use.outcome(v->claims);
+    v->scopesHold = c.requiredScopes.empty() || hasScopes(v->claims, c.requiredScopes);
     co_return v;
   }
 

@@ -441,10 +441,7 @@ class Oidc final : public Handler {
       id = std::move(*plain);
       std::vector<std::string> get{"GET", c.keyPrefix + id};
       resp::Value reply;
-      std::string error;
-      bool ok = co_await c.store->command(ex.worker, std::move(get), reply, error);
-      if (!ok || reply.isError()) {
-        storeFailed(ok ? reply.text : error);
+      if (!co_await store(ex, std::move(get), reply)) {
         unavailable = true;
         co_return std::nullopt;
       }
@@ -485,39 +482,23 @@ class Oidc final : public Handler {
     std::string id = stringMember(session, "key");
     if (id.empty()) id = base64UrlEncode(randomBytes(32));
     session.as_object().erase("key");
-    std::string ttl = std::to_string(std::max<int64_t>(1, maxAge) * 1000);
-    std::vector<std::vector<std::string>> commands;
-    commands.push_back(
-        {"SET", c.keyPrefix + id, c.sealer.sealText(json::serialize(session)), "PX", ttl});
+    int64_t ttlMillis = std::max<int64_t>(1, maxAge) * 1000;
+    std::string ttl = std::to_string(ttlMillis);
+    std::vector<std::string> set{"SET", c.keyPrefix + id,
+                                 c.sealer.sealText(json::serialize(session)), "PX", ttl};
     std::vector<std::string> indexes = indexesOf(session);
-    for (const std::string& index : indexes)
-      commands.push_back({"SADD", index, id});
     session.as_object()["key"] = id;
-    for (std::vector<std::string>& command : commands) {
-      resp::Value reply;
-      std::string error;
-      bool ok = co_await c.store->command(ex.worker, std::move(command), reply, error);
-      if (!ok || reply.isError()) {
-        storeFailed(ok ? reply.text : error);
-        co_return false;
-      }
-    }
-    // Each list lives as long as its longest session (PTTL, then PEXPIRE when longer: the GT
-    // option would need Redis 7).
+    resp::Value reply;
+    if (!co_await store(ex, std::move(set), reply)) co_return false;
     for (const std::string& index : indexes) {
-      std::vector<std::string> pttl{"PTTL", index};
-      resp::Value left;
-      std::string error;
-      bool ok = co_await c.store->command(ex.worker, std::move(pttl), left, error);
-      if (ok && !left.isError() && left.type == resp::Value::Type::Integer &&
-          left.integer >= 0 && left.integer >= std::stoll(ttl))
-        continue;
-      std::vector<std::string> expire{"PEXPIRE", index, ttl};
-      if (ok && !left.isError()) ok = co_await c.store->command(ex.worker, std::move(expire), left, error);
-      if (!ok || left.isError()) {
-        storeFailed(ok ? left.text : error);
-        co_return false;
-      }
+      // Each list lives as long as its longest session (PTTL, then PEXPIRE when longer: the GT
+      // option would need Redis 7).
+      std::vector<std::string> add{"SADD", index, id}, pttl{"PTTL", index},
+          expire{"PEXPIRE", index, ttl};
+      if (!co_await store(ex, std::move(add), reply)) co_return false;
+      if (!co_await store(ex, std::move(pttl), reply)) co_return false;
+      if (reply.type == resp::Value::Type::Integer && reply.integer >= ttlMillis) continue;
+      if (!co_await store(ex, std::move(expire), reply)) co_return false;
     }
     setCookie(ex, c.session, c.session.name, c.sealer.sealText(id), maxAge);
     co_return true;
@@ -528,27 +509,26 @@ class Oidc final : public Handler {
     const Compiled& c = *c_;
     std::vector<std::string> members{"SMEMBERS", index};
     resp::Value reply;
-    std::string error;
-    bool ok = co_await c.store->command(ex.worker, std::move(members), reply, error);
-    if (!ok || reply.isError()) {
-      storeFailed(ok ? reply.text : error);
-      co_return false;
-    }
-    std::vector<std::string> del{"DEL", index};
+    if (!co_await store(ex, std::move(members), reply)) co_return false;
+    std::vector<std::string> keys{index};
     for (const resp::Value& id : reply.items)
-      if (id.type == resp::Value::Type::Bulk) del.push_back(c.keyPrefix + id.text);
+      if (id.type == resp::Value::Type::Bulk) keys.push_back(c.keyPrefix + id.text);
     // One key per DEL: in a Cluster the keys live on different nodes.
-    for (const std::string& key : del) {
-      if (key == "DEL") continue;
-      std::vector<std::string> one{"DEL", key};
-      resp::Value answer;
-      if (!co_await c.store->command(ex.worker, std::move(one), answer, error) ||
-          answer.isError()) {
-        storeFailed(error.empty() ? answer.text : error);
-        co_return false;
-      }
+    for (const std::string& key : keys) {
+      std::vector<std::string> del{"DEL", key};
+      if (!co_await store(ex, std::move(del), reply)) co_return false;
     }
     co_return true;
+  }
+
+  // One command on the session store: false, with a warning at most every 10 s, when the store
+  // cannot be reached or answers an error.
+  awaitable<bool> store(Exchange& ex, std::vector<std::string> command, resp::Value& reply) const {
+    std::string error;
+    bool ok = co_await c_->store->command(ex.worker, std::move(command), reply, error);
+    if (ok && !reply.isError()) co_return true;
+    storeFailed(ok ? reply.text : error);
+    co_return false;
   }
 
   // The back-channel logout lists a stored session belongs to: by its `sid` and its `sub`.
@@ -744,9 +724,7 @@ class Oidc final : public Handler {
         commands.push_back({"SREM", index, id});
       for (std::vector<std::string>& command : commands) {
         resp::Value reply;
-        std::string error;
-        if (!co_await c.store->command(ex.worker, std::move(command), reply, error) ||
-            reply.isError()) {
+        if (!co_await store(ex, std::move(command), reply)) {
           refuse(ex, 503, {}, "session store unavailable");
           co_return;
         }

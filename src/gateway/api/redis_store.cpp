@@ -144,6 +144,20 @@ std::shared_ptr<clients::redis::RedisClient> RedisStore::nodeFor(exchange::Worke
   return node;
 }
 
+std::shared_ptr<clients::redis::RedisClient> RedisStore::known(exchange::WorkerContext& worker,
+                                                               std::string_view key) const {
+  std::shared_ptr<clients::redis::RedisClient> c = nodeFor(worker, key);
+  return c ? c : ready(worker);
+}
+
+void RedisStore::settle(exchange::WorkerContext& worker,
+                        const std::shared_ptr<clients::redis::RedisClient>& used, bool ok,
+                        const resp::Value& reply, std::string_view key, std::string moved) const {
+  if (!ok) forget(worker, used);
+  learn(worker, key, std::move(moved));
+  checkAnswer(worker, ok, reply);
+}
+
 void RedisStore::forget(exchange::WorkerContext& worker,
                         const std::shared_ptr<clients::redis::RedisClient>& failed) const {
   if (!cluster_) return;
@@ -170,15 +184,12 @@ void RedisStore::learn(exchange::WorkerContext& worker, std::string_view key,
 awaitable<bool> RedisStore::call(exchange::WorkerContext& worker, std::string request,
                                  std::string_view key, resp::Value& reply,
                                  std::string& error) const {
-  std::shared_ptr<clients::redis::RedisClient> c = nodeFor(worker, key);
-  if (!c) c = ready(worker);
+  std::shared_ptr<clients::redis::RedisClient> c = known(worker, key);
   if (!c) c = co_await client(worker, error);
   if (!c) co_return false;
   std::string moved;
   bool ok = co_await c->callPipelinedEncoded(std::move(request), reply, error, &moved);
-  if (!ok) forget(worker, c);
-  learn(worker, key, std::move(moved));
-  checkAnswer(worker, ok, reply);
+  settle(worker, c, ok, reply, key, std::move(moved));
   co_return ok;
 }
 
@@ -195,20 +206,18 @@ awaitable<bool> RedisStore::evalsha(exchange::WorkerContext& worker, std::string
                                     std::span<const std::string> args, resp::Value& reply,
                                     std::string& error) const {
   std::string_view key = keys.empty() ? std::string_view() : std::string_view(keys.front());
-  std::shared_ptr<clients::redis::RedisClient> c = nodeFor(worker, key);
-  if (!c) c = ready(worker);
+  std::shared_ptr<clients::redis::RedisClient> c = known(worker, key);
   if (!c) c = co_await client(worker, error);
   if (!c) co_return false;
   std::string moved;
   bool ok = co_await c->callPipelinedEncoded(std::move(request), reply, error, &moved);
-  if (!ok) forget(worker, c);
-  learn(worker, key, std::move(moved));
+  settle(worker, c, ok, reply, key, std::move(moved));
   if (ok && reply.isError() && reply.text.starts_with("NOSCRIPT")) {
     if (auto node = nodeFor(worker, key)) c = std::move(node);  // where the MOVED pointed
     std::vector<std::string> k(keys.begin(), keys.end()), a(args.begin(), args.end());
     ok = co_await c->runScript(script, sha, std::move(k), std::move(a), reply, error);
+    checkAnswer(worker, ok, reply);
   }
-  checkAnswer(worker, ok, reply);
   co_return ok;
 }
 

@@ -103,6 +103,16 @@ class RedisStore {
   // Cluster: `failed` could not be reached; the slots it served are learned anew.
   void forget(exchange::WorkerContext& worker,
               const std::shared_ptr<clients::redis::RedisClient>& failed) const;
+  // The client for `key` without a coroutine: its Cluster node when known, else the worker's
+  // when ready; null when client() must make it.
+  std::shared_ptr<clients::redis::RedisClient> known(exchange::WorkerContext& worker,
+                                                     std::string_view key) const;
+  // After a command on `used`: a failed node forgotten, a MOVED learned, a Sentinel master that
+  // failed or turned READONLY asked for again.
+  void settle(exchange::WorkerContext& worker,
+              const std::shared_ptr<clients::redis::RedisClient>& used, bool ok,
+              const clients::redis::resp::Value& reply, std::string_view key,
+              std::string moved) const;
   // The worker's client when it is ready (no coroutine on the common path), else null.
   std::shared_ptr<clients::redis::RedisClient> ready(exchange::WorkerContext& worker) const;
   // The worker's client, made (and with Sentinel, the master asked for) when needed.
