@@ -3,7 +3,9 @@
 #include <iostream>
 
 #include "core/log.h"
+#include "provider/etcd_provider.h"
 #include "provider/file_provider.h"
+#include "provider/http_provider.h"
 #include "provider/redis_provider.h"
 #include "provider/rest_provider.h"
 
@@ -60,6 +62,8 @@ std::vector<std::unique_ptr<provider::Provider>> makeProviders(const config::Sta
     providers.push_back(std::make_unique<provider::FileProvider>(options));
   }
   if (p.redis) providers.push_back(std::make_unique<provider::RedisProvider>(*p.redis));
+  if (p.etcd) providers.push_back(std::make_unique<provider::EtcdProvider>(*p.etcd));
+  if (p.http) providers.push_back(std::make_unique<provider::HttpProvider>(*p.http));
   if (p.rest) providers.push_back(std::make_unique<provider::RestProvider>());
   auto unsupported = [&](const std::optional<config::Node>& section, const char* name) {
     if (!section) return;
@@ -82,9 +86,7 @@ std::vector<std::unique_ptr<provider::Provider>> makeProviders(const config::Sta
   unsupported(p.nomad, "nomad");
   unsupported(p.ecs, "ecs");
   unsupported(p.consul, "consul");
-  unsupported(p.etcd, "etcd");
   unsupported(p.zooKeeper, "zooKeeper");
-  unsupported(p.http, "http");
   unsupported(p.plugin, "plugin");
   return providers;
 }

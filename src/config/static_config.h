@@ -91,6 +91,57 @@ struct RedisProvider {
   }
 };
 
+// providers.etcd: dynamic configuration from etcd v3 keys under `rootKey`, in Traefik's KV
+// layout, read and then watched (provider/etcd_provider.h).
+struct EtcdProvider {
+  std::vector<std::string> endpoints{"127.0.0.1:2379"};
+  std::string rootKey = "traefik";
+  std::string username;
+  std::string password;
+  std::optional<ClientTls> tls;
+
+  static void describe(auto& self, auto& v) {
+    v("endpoints", self.endpoints);
+    v("rootKey", self.rootKey);
+    v("username", self.username);
+    v("password", self.password);
+    v("tls", self.tls);
+  }
+
+  void validate(DecodeContext& context) const {
+    if (endpoints.empty()) context.error("expected at least one endpoint");
+    if (rootKey.empty()) context.error("rootKey must not be empty");
+  }
+};
+
+// providers.http: a dynamic configuration (JSON or YAML) polled from an HTTP endpoint
+// (provider/http_provider.h).
+struct HttpProvider {
+  std::string endpoint;
+  Duration pollInterval = std::chrono::seconds(5);
+  Duration pollTimeout = std::chrono::seconds(5);
+  std::map<std::string, std::string> headers;
+  std::optional<ClientTls> tls;
+  int64_t maxResponseBodySize = -1;  // bytes; < 0: no bound
+
+  static void describe(auto& self, auto& v) {
+    v("endpoint", self.endpoint);
+    v("pollInterval", self.pollInterval);
+    v("pollTimeout", self.pollTimeout);
+    v("headers", self.headers);
+    v("tls", self.tls);
+    v("maxResponseBodySize", self.maxResponseBodySize);
+  }
+
+  void validate(DecodeContext& context) const {
+    if (endpoint.empty()) context.error("expected an endpoint (the URL to poll)");
+    if (pollInterval.value <= std::chrono::milliseconds(0))
+      context.error("pollInterval must be positive");
+    if (pollTimeout.value <= std::chrono::milliseconds(0))
+      context.error("pollTimeout must be positive");
+  }
+};
+
 // providers.rest: dynamic configuration PUT to the API (provider/rest_provider.h). With
 // `insecure`, a router rest@internal on the `traefik` entryPoint serves it.
 struct RestProvider {
@@ -98,7 +149,7 @@ struct RestProvider {
   static void describe(auto& self, auto& v) { v("insecure", self.insecure); }
 };
 
-// Providers other than `file`, `redis` and `rest` are kept raw until they are implemented: absent → nullopt;
+// Providers other than `file`, `redis`, `etcd`, `http` and `rest` are kept raw until they are implemented: absent → nullopt;
 // present (even as an empty value, which enables them with defaults) → the node as written.
 struct Providers {
   Duration providersThrottleDuration = std::chrono::seconds(2);
@@ -122,9 +173,10 @@ struct Providers {
   std::optional<FileProvider> file;
   std::optional<RedisProvider> redis;
   std::optional<RestProvider> rest;
+  std::optional<EtcdProvider> etcd;
+  std::optional<HttpProvider> http;
   std::optional<Node> docker, swarm, kubernetesIngress, kubernetesIngressNGINX, kubernetesCRD,
-      kubernetesGateway, knative, consulCatalog, nomad, ecs, consul, etcd, zooKeeper, http,
-      plugin;
+      kubernetesGateway, knative, consulCatalog, nomad, ecs, consul, zooKeeper, plugin;
 
   static void describe(auto& self, auto& v) {
     v("providersThrottleDuration", self.providersThrottleDuration);

@@ -8,49 +8,16 @@
 #include "clients/redis/redis_client.h"
 #include "clients/redis/redis_settings.h"
 #include "clients/redis/sentinel.h"
-#include "config/flat_keys.h"
 #include "config/redis_options.h"
 #include "core/log.h"
 #include "core/strings.h"
 #include "io/watchdog.h"
+#include "provider/kv_layout.h"
+#include "provider/source_watch.h"
 
 namespace causeway::provider {
 
 namespace resp = clients::redis::resp;
-
-config::Node nodeFromKeyValues(const std::vector<std::pair<std::string, std::string>>& pairs,
-                               std::string_view rootKey, const std::string& source,
-                               std::vector<config::ConfigError>& errors) {
-  config::Node root = config::Node::map();
-  auto origin = std::make_shared<const std::string>(source);
-  std::string prefix = std::string(rootKey) + "/";
-  for (const auto& [key, value] : pairs) {
-    if (!key.starts_with(prefix)) continue;
-    config::Location location;
-    location.source = origin;
-    location.key = key;
-    std::vector<std::string> segments;
-    bool bad = key.size() == prefix.size();
-    for (std::string_view rest = std::string_view(key).substr(prefix.size()); !bad;) {
-      size_t slash = rest.find('/');
-      std::string_view segment = rest.substr(0, slash);
-      if (segment.empty()) bad = true;
-      segments.emplace_back(segment);
-      if (slash == std::string_view::npos) break;
-      rest = rest.substr(slash + 1);
-    }
-    if (bad) {
-      config::ConfigError error;
-      error.location = location;
-      error.element = key;
-      error.message = "expected a key of the form " + prefix + "<section>/<name>/…, without empty segments";
-      errors.push_back(std::move(error));
-      continue;
-    }
-    config::setPath(root, segments, value, location);
-  }
-  return root;
-}
 
 namespace {
 
@@ -118,13 +85,10 @@ struct RedisProvider::State {
   std::string source;  // "redis 127.0.0.1:6379" in error locations
   // The watch, on the control thread.
   asio::io_context* control = nullptr;
-  ConfigSink sink;
   io::Watchdog watchdog;
   std::shared_ptr<clients::redis::RedisClient> client;
   std::unique_ptr<asio::steady_timer> timer;
-  uint64_t lastFingerprint = 0;
-  bool emitted = false;
-  bool failing = false;
+  std::unique_ptr<SourceWatch> watch;
   bool stopped = false;
   uint64_t polls = 0;
   bool dirty = false;  // a keyspace notification came since the last read began
@@ -137,15 +101,6 @@ struct RedisProvider::State {
     result.ok = true;
     return result;
   }
-
-  void report(const std::string& error) {
-    if (failing) return;  // said once per outage
-    failing = true;
-    log::error("redis provider: cannot read the configuration; the last good one keeps serving",
-               {{"providerName", "redis"}, {"error", error}});
-    if (status) status("cannot read the configuration (the last good one keeps serving): " + error);
-  }
-  std::function<void(const std::string&)> status;  // the provider's reportStatus
 };
 
 // One read on `io`, with a client of its own (through the sentinels' master with `sentinel`).
@@ -189,7 +144,7 @@ RedisProvider::RedisProvider(config::RedisProvider options) : state_(std::make_s
 
 RedisProvider::~RedisProvider() {
   state_->stopped = true;
-  state_->status = nullptr;  // the poll loop may wake once more after the provider
+  if (state_->watch) state_->watch->detach();  // the poll loop may wake once more
   if (state_->timer) state_->timer->cancel();
   if (state_->subscriber) {
     error_code ignored;
@@ -230,10 +185,7 @@ LoadResult RedisProvider::load() {
   tick.cancel();
   io.run();
   if (!ok) {
-    // The configuration is not wrong: the store is away. A warning, as Traefik starts and retries.
-    result.errors.push_back({{}, "providers.redis",
-                             "cannot read the configuration: " + error + " (tried again every pollInterval)",
-                             true, false});
+    result.errors.push_back(unreachable("redis", error, "tried again every pollInterval"));
     return result;
   }
   return state_->build(pairs);
@@ -250,10 +202,10 @@ void RedisProvider::watch(asio::io_context& control, ConfigSink sink) {
   if (!state_->settingsError.empty()) return;  // load() reports it
   State& s = *state_;
   s.control = &control;
-  s.sink = std::move(sink);
   s.client = std::make_shared<clients::redis::RedisClient>(control, s.watchdog, s.settings);
   s.timer = std::make_unique<asio::steady_timer>(control);
-  s.status = [this](const std::string& error) { reportStatus(error); };
+  s.watch = std::make_unique<SourceWatch>(
+      "redis", std::move(sink), [this](const std::string& error) { reportStatus(error); });
   asio::co_spawn(control, pollLoop(state_), asio::detached);
   if (!s.settings.useTls) asio::co_spawn(control, subscribeLoop(state_), asio::detached);
 }
@@ -285,7 +237,7 @@ awaitable<void> pollLoop(std::shared_ptr<RedisProvider::State> s) {
     // The master is asked for at start, after any failure (a failover in progress), and every
     // tenth poll (a demoted master still answers reads, so no error tells).
     bool recheck = s->options.sentinel && s->polls++ % 10 == 9;
-    if (s->options.sentinel && (s->master.empty() || s->failing || recheck)) {
+    if (s->options.sentinel && (s->master.empty() || s->watch->failing() || recheck)) {
       std::string master = co_await askMaster(s->control, &s->watchdog, s->sentinels,
                                                  s->options.sentinel->masterName, &error);
       ok = !master.empty() || (recheck && s->client);  // sentinels away: the known master still serves
@@ -300,23 +252,8 @@ awaitable<void> pollLoop(std::shared_ptr<RedisProvider::State> s) {
     }
     if (ok) ok = co_await readKeys(s->client, s->options.rootKey, &pairs, &error);
     if (s->stopped) break;
-    if (!ok) {
-      s->report(error);
-    } else {
-      if (s->failing) {
-        log::info("redis provider: the store answers again", {{"providerName", "redis"}});
-        if (s->status) s->status("");
-      }
-      s->failing = false;
-      LoadResult built = s->build(pairs);
-      uint64_t fingerprint = config::fingerprint(built.config.root);
-      if (!s->emitted || fingerprint != s->lastFingerprint) {
-        for (const auto& e : built.errors) log::error(e.toString(), {{"providerName", "redis"}});
-        s->emitted = true;
-        s->lastFingerprint = fingerprint;
-        s->sink(std::move(built.config));
-      }
-    }
+    if (!ok) s->watch->failed(error);
+    else s->watch->read(s->build(pairs));
     if (s->dirty) {  // a change was notified while reading: read again, a burst coalesced
       asio::steady_timer coalesce(*s->control);
       coalesce.expires_after(std::chrono::milliseconds(100));

@@ -21,13 +21,6 @@
 
 namespace causeway::provider {
 
-// Keys and values read from a KV store, and the tree they make: keys outside `rootKey` + "/"
-// are skipped; a key that is empty past the root, or whose segments are empty, is an error
-// naming it (the rest of the tree is kept). `source` names the store in errors' locations.
-config::Node nodeFromKeyValues(const std::vector<std::pair<std::string, std::string>>& pairs,
-                               std::string_view rootKey, const std::string& source,
-                               std::vector<config::ConfigError>& errors);
-
 class RedisProvider final : public Provider {
  public:
   explicit RedisProvider(config::RedisProvider options);

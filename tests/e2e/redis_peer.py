@@ -20,7 +20,9 @@ class Redis(Process):
         """tls: (certificate path, key path) to serve TLS only; replicaof: the master's port;
         extra: more redis-server arguments."""
         self.port = port or free_port()
-        args = ["redis-server", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        # Its own working directory: a replica's full sync writes an RDB file there.
+        self.dir = tempfile.mkdtemp(prefix="cw-redis-")
+        args = ["redis-server", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", self.dir]
         if replicaof:
             args += ["--replicaof", "127.0.0.1", str(replicaof)]
         if tls:
@@ -71,6 +73,10 @@ class Redis(Process):
         if kind == b"*":
             return [self._read(f) for _ in range(int(rest))]
         raise ValueError(line)
+
+    def stop(self, timeout=15):
+        super().stop(timeout)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 needs_sentinel = pytest.mark.skipif(shutil.which("redis-sentinel") is None,

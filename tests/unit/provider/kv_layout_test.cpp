@@ -1,7 +1,7 @@
-// Traefik's KV layout → the configuration tree (provider/redis_provider.h, nodeFromKeyValues).
+// Traefik's KV layout → the configuration tree (provider/kv_layout.h, nodeFromKeyValues).
 #include <gtest/gtest.h>
 
-#include "provider/redis_provider.h"
+#include "provider/kv_layout.h"
 
 namespace causeway::provider {
 namespace {

@@ -1,0 +1,29 @@
+// Traefik's KV layout (docs/providers.md, "The KV layout"), shared by the KV providers (Redis,
+// etcd): every key under `rootKey` + "/" is one value of the dynamic configuration tree,
+// `traefik/http/routers/api/rule` = "Host(`a`)", list items by index
+// (`traefik/http/routers/api/entryPoints/0` = "web"); names match case-insensitively, as every
+// configuration source's do. Values are plain strings (a JSON object is not expanded).
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "config/config_error.h"
+#include "config/node.h"
+
+namespace causeway::provider {
+
+// Keys and values read from a KV store, and the tree they make: keys outside `rootKey` + "/"
+// are skipped; a key that is empty past the root, or whose segments are empty, is an error
+// naming it (the rest of the tree is kept). `source` names the store in errors' locations.
+config::Node nodeFromKeyValues(const std::vector<std::pair<std::string, std::string>>& pairs,
+                               std::string_view rootKey, const std::string& source,
+                               std::vector<config::ConfigError>& errors);
+config::Node nodeFromKeyValues(const std::map<std::string, std::string>& pairs,
+                               std::string_view rootKey, const std::string& source,
+                               std::vector<config::ConfigError>& errors);
+
+}  // namespace causeway::provider

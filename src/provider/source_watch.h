@@ -1,0 +1,52 @@
+// What every provider that reads a remote source (a KV store, an HTTP endpoint) does with what
+// it read, in one place: a configuration is emitted only when it differs from the last one
+// (the fingerprint of its tree); a source that cannot be read is logged once per outage and
+// reported through the provider's status (API warnings, dashboard) until it answers again,
+// while the last good configuration keeps serving.
+//
+// Threading: the control thread's, as the provider's watch.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "io/asio.h"
+#include "provider/provider.h"
+
+namespace causeway::provider {
+
+class SourceWatch {
+ public:
+  SourceWatch(std::string provider, ConfigSink sink, std::function<void(const std::string&)> status)
+      : provider_(std::move(provider)), sink_(std::move(sink)), status_(std::move(status)) {}
+
+  // The source cannot be read now: said once per outage.
+  void failed(const std::string& error);
+  // The source answered (clears an outage) and gave `built`: emitted when it changed. The
+  // element errors of a new configuration are logged.
+  void read(LoadResult built);
+  // The source answers again, before anything is read (a watch re-established).
+  void answering();
+  bool failing() const { return failing_; }
+  // The provider is going away: nothing more is reported.
+  void detach() { status_ = nullptr; }
+
+ private:
+  std::string provider_;
+  ConfigSink sink_;
+  std::function<void(const std::string&)> status_;
+  uint64_t lastFingerprint_ = 0;
+  bool emitted_ = false;
+  bool failing_ = false;
+};
+
+// Runs `task` to completion on an event loop of its own (a provider's load(): start-up and
+// `causeway check`, before the control loop runs).
+void runAlone(std::function<awaitable<void>(asio::io_context&)> task);
+
+// The warning of a load() that could not reach its source: the configuration is not wrong,
+// the store is away; Traefik starts and retries, and so does causeway.
+config::ConfigError unreachable(const std::string& provider, const std::string& error,
+                                const std::string& retried);
+
+}  // namespace causeway::provider
