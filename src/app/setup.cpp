@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "core/log.h"
+#include "provider/consul_provider.h"
 #include "provider/etcd_provider.h"
 #include "provider/file_provider.h"
 #include "provider/http_provider.h"
@@ -62,6 +63,7 @@ std::vector<std::unique_ptr<provider::Provider>> makeProviders(const config::Sta
     providers.push_back(std::make_unique<provider::FileProvider>(options));
   }
   if (p.redis) providers.push_back(std::make_unique<provider::RedisProvider>(*p.redis));
+  if (p.consul) providers.push_back(std::make_unique<provider::ConsulProvider>(*p.consul));
   if (p.etcd) providers.push_back(std::make_unique<provider::EtcdProvider>(*p.etcd));
   if (p.http) providers.push_back(std::make_unique<provider::HttpProvider>(*p.http));
   if (p.rest) providers.push_back(std::make_unique<provider::RestProvider>());
@@ -85,7 +87,6 @@ std::vector<std::unique_ptr<provider::Provider>> makeProviders(const config::Sta
   unsupported(p.consulCatalog, "consulCatalog");
   unsupported(p.nomad, "nomad");
   unsupported(p.ecs, "ecs");
-  unsupported(p.consul, "consul");
   unsupported(p.zooKeeper, "zooKeeper");
   unsupported(p.plugin, "plugin");
   return providers;

@@ -114,6 +114,29 @@ struct EtcdProvider {
   }
 };
 
+// providers.consul: dynamic configuration from Consul KV under `rootKey`, in Traefik's KV layout,
+// followed with blocking queries (provider/consul_provider.h).
+struct ConsulProvider {
+  std::vector<std::string> endpoints{"127.0.0.1:8500"};
+  std::string rootKey = "traefik";
+  std::string token;
+  std::vector<std::string> namespaces;
+  std::optional<ClientTls> tls;
+
+  static void describe(auto& self, auto& v) {
+    v("endpoints", self.endpoints);
+    v("rootKey", self.rootKey);
+    v("token", self.token);
+    v("namespaces", self.namespaces, NotYet{"Consul Enterprise namespaces are not supported yet: the default namespace is read"});
+    v("tls", self.tls);
+  }
+
+  void validate(DecodeContext& context) const {
+    if (endpoints.empty()) context.error("expected at least one endpoint");
+    if (rootKey.empty()) context.error("rootKey must not be empty");
+  }
+};
+
 // providers.http: a dynamic configuration (JSON or YAML) polled from an HTTP endpoint
 // (provider/http_provider.h).
 struct HttpProvider {
@@ -149,7 +172,7 @@ struct RestProvider {
   static void describe(auto& self, auto& v) { v("insecure", self.insecure); }
 };
 
-// Providers other than `file`, `redis`, `etcd`, `http` and `rest` are kept raw until they are implemented: absent → nullopt;
+// Providers other than `file`, `redis`, `etcd`, `consul`, `http` and `rest` are kept raw until they are implemented: absent → nullopt;
 // present (even as an empty value, which enables them with defaults) → the node as written.
 struct Providers {
   Duration providersThrottleDuration = std::chrono::seconds(2);
@@ -174,9 +197,10 @@ struct Providers {
   std::optional<RedisProvider> redis;
   std::optional<RestProvider> rest;
   std::optional<EtcdProvider> etcd;
+  std::optional<ConsulProvider> consul;
   std::optional<HttpProvider> http;
   std::optional<Node> docker, swarm, kubernetesIngress, kubernetesIngressNGINX, kubernetesCRD,
-      kubernetesGateway, knative, consulCatalog, nomad, ecs, consul, zooKeeper, plugin;
+      kubernetesGateway, knative, consulCatalog, nomad, ecs, zooKeeper, plugin;
 
   static void describe(auto& self, auto& v) {
     v("providersThrottleDuration", self.providersThrottleDuration);

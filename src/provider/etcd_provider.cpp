@@ -209,17 +209,9 @@ struct EtcdProvider::State {
 EtcdProvider::EtcdProvider(config::EtcdProvider options) : state_(std::make_shared<State>()) {
   State& s = *state_;
   s.options = std::move(options);
-  for (const std::string& address : s.options.endpoints) {
-    // Traefik's endpoints are host:port; a URL is taken as written.
-    std::string url = address.find("://") == std::string::npos
-                          ? (s.options.tls ? "https://" : "http://") + address
-                          : address;
-    clients::http::Endpoint endpoint;
-    if (!clients::http::parseEndpoint(url, s.options.tls ? &*s.options.tls : nullptr, endpoint,
-                                      s.settingsError))
-      return;
-    s.endpoints.push_back(std::move(endpoint));
-  }
+  if (!clients::http::parseEndpoints(s.options.endpoints, s.options.tls ? &*s.options.tls : nullptr,
+                                     s.endpoints, s.settingsError))
+    return;
   s.prefix = s.options.rootKey + "/";
   s.rangeEnd = prefixEnd(s.prefix);
   s.source = "etcd " + (s.options.endpoints.empty() ? std::string() : s.options.endpoints.front());
@@ -262,7 +254,7 @@ void emitSoon(const std::shared_ptr<EtcdProvider::State>& s, asio::io_context& i
 }
 
 awaitable<void> watchLoop(std::shared_ptr<EtcdProvider::State> s, asio::io_context* io) {
-  auto backoff = std::chrono::milliseconds(500);
+  Backoff backoff;
   bool needRead = true;
   while (!s->stopped) {
     std::string error;
@@ -299,7 +291,7 @@ awaitable<void> watchLoop(std::shared_ptr<EtcdProvider::State> s, asio::io_conte
           ok = false;
         }
         if (created) {
-          backoff = std::chrono::milliseconds(500);
+          backoff.reset();
           s->watch->answering();
         }
         if (changed) emitSoon(s, *io);
@@ -324,9 +316,8 @@ awaitable<void> watchLoop(std::shared_ptr<EtcdProvider::State> s, asio::io_conte
     if (s->stopped) break;
     s->watch->failed(error);
     ++s->current;  // the next member
-    s->timer->expires_after(backoff);
+    s->timer->expires_after(backoff.next());
     co_await s->timer->async_wait(nothrow);
-    backoff = std::min<std::chrono::milliseconds>(backoff * 2, 30s);
   }
 }
 

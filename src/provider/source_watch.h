@@ -7,6 +7,8 @@
 // Threading: the control thread's, as the provider's watch.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <functional>
 #include <string>
 
@@ -38,6 +40,20 @@ class SourceWatch {
   uint64_t lastFingerprint_ = 0;
   bool emitted_ = false;
   bool failing_ = false;
+};
+
+// The pause before trying a source again: 0.5 s, doubling to 30 s, back to 0.5 s once it answers.
+class Backoff {
+ public:
+  std::chrono::milliseconds next() {
+    auto now = pause_;
+    pause_ = std::min<std::chrono::milliseconds>(pause_ * 2, std::chrono::seconds(30));
+    return now;
+  }
+  void reset() { pause_ = std::chrono::milliseconds(500); }
+
+ private:
+  std::chrono::milliseconds pause_{500};
 };
 
 // Runs `task` to completion on an event loop of its own (a provider's load(): start-up and

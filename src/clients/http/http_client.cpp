@@ -60,6 +60,20 @@ bool parseEndpoint(std::string_view url, const config::ClientTls* tls, Endpoint&
   return true;
 }
 
+bool parseEndpoints(const std::vector<std::string>& addresses, const config::ClientTls* tls,
+                    std::vector<Endpoint>& out, std::string& error) {
+  out.clear();
+  for (const std::string& address : addresses) {
+    std::string url = address.find("://") == std::string::npos
+                          ? (tls ? "https://" : "http://") + address
+                          : address;
+    Endpoint endpoint;
+    if (!parseEndpoint(url, tls, endpoint, error)) return false;
+    out.push_back(std::move(endpoint));
+  }
+  return true;
+}
+
 namespace {
 
 // One connection: TCP (optionally TLS) or a unix socket. Shared with the deadline's handler,

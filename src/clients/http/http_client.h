@@ -42,6 +42,10 @@ struct Endpoint {
 bool parseEndpoint(std::string_view url, const config::ClientTls* tls, Endpoint& out,
                    std::string& error);
 
+// Traefik's `endpoints` of a KV store: each "host:port" (http, or https with `tls`) or a URL.
+bool parseEndpoints(const std::vector<std::string>& addresses, const config::ClientTls* tls,
+                    std::vector<Endpoint>& out, std::string& error);
+
 struct Request {
   std::string method = "GET";
   std::string target = "/";  // path and query, appended to the endpoint's base path
