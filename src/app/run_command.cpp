@@ -59,7 +59,7 @@ class Controller {
         pipeline_.setProviderError(name, error);
       });
       provider->watch(io_, [this](provider::ProviderConfig config) {
-        pipeline_.submit(config.provider, std::move(config.root));
+        pipeline_.submit(config.provider, std::move(config.root), config.fingerprint);
       });
     }
     // Initial configuration, before the first connection is accepted.

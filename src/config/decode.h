@@ -231,6 +231,22 @@ template <class T> void decodeList(const Node& node, std::vector<T>& out, Decode
   out = std::move(result);
 }
 
+// An unchanged element of the previous decoding (DecodeContext::previous), copied into `out`.
+template <class E>
+bool reuseElement(const NodeEntry& entry, const std::map<std::string, E>& before,
+                  std::map<std::string, E>& out, const DecodeContext& context) {
+  auto it = before.find(entry.key);
+  if (it == before.end() || !it->second.errors.empty()) return false;
+  const Location& was = it->second.location;
+  const Location& now = context.location();
+  if (was.source != now.source && !(was.source && now.source && *was.source == *now.source))
+    return false;
+  if (was.line != now.line || was.column != now.column || was.key != now.key) return false;
+  if (fingerprint(entry.value) != it->second.fingerprint) return false;
+  out.insert_or_assign(entry.key, it->second);
+  return true;
+}
+
 template <class T>
 void decodeMap(const Node& node, std::map<std::string, T>& out, DecodeContext& context) {
   if (node.isNull()) return;
@@ -239,8 +255,15 @@ void decodeMap(const Node& node, std::map<std::string, T>& out, DecodeContext& c
                   "expected a map of named entries; got " + std::string(node.kindName()));
     return;
   }
+  const std::map<std::string, T>* before = nullptr;
+  if constexpr (IsElement<T>::value)
+    if (context.previous)
+      before = static_cast<const std::map<std::string, T>*>(context.previous(context.path()));
   for (const NodeEntry& entry : node.entries()) {
     auto scope = context.enter(entry.key, entry.keyLocation);
+    if constexpr (IsElement<T>::value) {
+      if (before && reuseElement(entry, *before, out, context)) continue;
+    }
     T value{};
     decode(entry.value, value, context);
     if constexpr (IsElement<T>::value) {

@@ -47,9 +47,20 @@ void Middleware::decodeNode(const Node& node, DecodeContext& context) {
   options = node.entries().front().value;
 }
 
-DynamicConfig decodeDynamic(const Node& root, std::vector<ConfigError>& errors) {
+DynamicConfig decodeDynamic(const Node& root, std::vector<ConfigError>& errors,
+                            const DynamicConfig* previous) {
   DynamicConfig config;
   DecodeContext context;
+  if (previous) {
+    // Each path with the map of the same type in the previous decoding (decodeMap casts back).
+    context.previous = [previous](std::string_view path) -> const void* {
+      if (iequals(path, "http.routers")) return &previous->http.routers;
+      if (iequals(path, "http.services")) return &previous->http.services;
+      if (iequals(path, "http.middlewares")) return &previous->http.middlewares;
+      if (iequals(path, "http.serversTransports")) return &previous->http.serversTransports;
+      return nullptr;
+    };
+  }
   if (root.isMap()) {
     // A file may hold the static configuration too (Traefik's loaders each take their own
     // root keys): those keys are skipped here, and only a copy without them is decoded.

@@ -146,6 +146,9 @@ struct DynamicConfig {
 // file provider skips them: one file may hold both (a key neither kind knows is an error).
 // Every error and warning is appended to `errors`; those about a router, service, middleware or
 // servers transport are also attached to that element. Never throws.
-DynamicConfig decodeDynamic(const Node& root, std::vector<ConfigError>& errors);
+// `previous`: the last decoding of the same provider's configuration, if any; its unchanged
+// routers, services, middlewares and transports are copied instead of decoded again.
+DynamicConfig decodeDynamic(const Node& root, std::vector<ConfigError>& errors,
+                            const DynamicConfig* previous = nullptr);
 
 } // namespace causeway::config

@@ -16,14 +16,15 @@ ConfigPipeline::ConfigPipeline(asio::io_context& control, const config::StaticCo
       throttle_(staticConfig.providers.providersThrottleDuration.value),
       health_(control) {}
 
-void ConfigPipeline::submit(const std::string& provider, config::Node root) {
+void ConfigPipeline::submit(const std::string& provider, config::Node root, uint64_t fingerprint) {
   ProviderState& state = providers_[provider];
-  uint64_t fingerprint = config::fingerprint(root);
+  if (fingerprint == 0) fingerprint = config::fingerprint(root);
   if (state.applied && !state.hasPending && fingerprint == state.appliedFingerprint) {
     log::debug("skipping unchanged configuration", {{"providerName", provider}});
     return;
   }
   state.pending = std::move(root);
+  state.pendingFingerprint = fingerprint;
   state.hasPending = true;
   auto now = Clock::now();
   auto due = state.lastApplied + throttle_;
@@ -43,14 +44,15 @@ void ConfigPipeline::apply(const std::string& provider) {
   ProviderState& state = providers_[provider];
   if (!state.hasPending) return;
   std::vector<config::ConfigError> errors;
-  auto decoded = std::make_shared<config::DynamicConfig>(config::decodeDynamic(state.pending, errors));
+  auto decoded = std::make_shared<config::DynamicConfig>(
+      config::decodeDynamic(state.pending, errors, state.decoded.get()));
   for (const auto& error : errors) {
     // Element errors are logged with the element after the build; others now.
     if (!error.element.empty() && (error.element.rfind("http.", 0) == 0)) continue;
     if (error.warning) log::warn(error.toString(), {{"providerName", provider}});
     else log::error(error.toString(), {{"providerName", provider}});
   }
-  state.appliedFingerprint = config::fingerprint(state.pending);
+  state.appliedFingerprint = state.pendingFingerprint;
   state.applied = true;
   state.hasPending = false;
   state.pending = config::Node();

@@ -32,8 +32,9 @@ class ConfigPipeline {
                  const std::vector<runtime::EntryPoint>& entryPoints, unsigned workers,
                  const std::atomic<bool>& terminating, runtime::SnapshotHolder& holder);
 
-  // A provider's latest complete configuration. Unchanged content is ignored.
-  void submit(const std::string& provider, config::Node root);
+  // A provider's latest complete configuration. Unchanged content is ignored. `fingerprint` is
+  // config::fingerprint(root) when the provider computed it already (0: computed here).
+  void submit(const std::string& provider, config::Node root, uint64_t fingerprint = 0);
   // Applies what is pending, ignoring the throttle; publishes at least once (an empty
   // configuration when no provider delivered one).
   void publishNow();
@@ -70,6 +71,7 @@ class ConfigPipeline {
  private:
   struct ProviderState {
     config::Node pending;
+    uint64_t pendingFingerprint = 0;
     bool hasPending = false;
     uint64_t appliedFingerprint = 0;
     bool applied = false;

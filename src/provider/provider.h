@@ -20,6 +20,7 @@ namespace causeway::provider {
 struct ProviderConfig {
   std::string provider;  // "file", "redis", ... (the @suffix of qualified names)
   config::Node root;     // dynamic configuration: {http: ..., tls: ..., tcp: ..., udp: ...}
+  uint64_t fingerprint = 0;  // config::fingerprint(root) when the provider computed it (0: not)
 };
 
 // Outcome of loading: `ok` false means the configuration could not be read at all and

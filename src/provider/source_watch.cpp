@@ -29,6 +29,7 @@ void SourceWatch::read(LoadResult built) {
   for (const auto& e : built.errors) log::error(e.toString(), {{"providerName", provider_}});
   emitted_ = true;
   lastFingerprint_ = fingerprint;
+  built.config.fingerprint = fingerprint;  // the pipeline need not compute it again
   sink_(std::move(built.config));
 }
 

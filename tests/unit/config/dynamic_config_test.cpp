@@ -294,3 +294,49 @@ TEST(DynamicConfig, RouterOptionalSections) {
 
 } // namespace
 } // namespace causeway::config
+
+namespace causeway::config {
+namespace {
+
+// decodeDynamic with the previous decoding: unchanged elements come out as they were; a changed
+// one, one that moved, and one with errors are decoded again.
+TEST(DynamicConfigReuse, DecodesOnlyWhatChanged) {
+  const char* before = R"Y(http:
+  routers:
+    same: {rule: "Host(`same`)", service: s}
+    edited: {rule: "Host(`old`)", service: s}
+    broken: {rule: "Host(`b`)", service: s, bogus: 1}
+  services:
+    s: {loadBalancer: {servers: [{url: "http://127.0.0.1:1"}]}}
+)Y";
+  const char* after = R"Y(http:
+  routers:
+    same: {rule: "Host(`same`)", service: s}
+    edited: {rule: "Host(`new`)", service: s}
+    broken: {rule: "Host(`b`)", service: s, bogus: 1}
+  services:
+
+    s: {loadBalancer: {servers: [{url: "http://127.0.0.1:1"}]}}
+)Y";
+  std::vector<ConfigError> errors;
+  DynamicConfig first = decodeDynamic(parseYaml(before, "dyn.yml").root, errors);
+  errors.clear();
+  DynamicConfig second = decodeDynamic(parseYaml(after, "dyn.yml").root, errors, &first);
+  EXPECT_EQ(second.http.routers.at("same").value.rule, "Host(`same`)");
+  EXPECT_EQ(second.http.routers.at("same").location.line, 3);
+  EXPECT_EQ(second.http.routers.at("edited").value.rule, "Host(`new`)");
+  // Errors are found again and reported to the caller each time.
+  EXPECT_FALSE(second.http.routers.at("broken").ok());
+  bool reported = false;
+  for (const ConfigError& e : errors) reported = reported || e.element.find("broken") != std::string::npos;
+  EXPECT_TRUE(reported);
+  // The service moved a line down: decoded again, with its new location.
+  EXPECT_EQ(second.http.services.at("s").location.line, 8);
+  EXPECT_EQ(first.http.services.at("s").location.line, 7);
+  // Nothing of the previous decoding is kept when the element is gone.
+  DynamicConfig third = decodeDynamic(parseYaml("http: {routers: {}}", "dyn.yml").root, errors, &second);
+  EXPECT_TRUE(third.http.routers.empty());
+}
+
+}  // namespace
+}  // namespace causeway::config
