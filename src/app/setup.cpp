@@ -59,6 +59,7 @@ std::vector<std::unique_ptr<provider::Provider>> makeProviders(const config::Sta
     options.filename = p.file->filename;
     options.directory = p.file->directory;
     options.watch = p.file->watch;
+    options.debugLogGeneratedTemplate = p.file->debugLogGeneratedTemplate;
     options.guardRouterLoss = p.file->guardRouterLoss;
     providers.push_back(std::make_unique<provider::FileProvider>(options));
   }

@@ -27,7 +27,13 @@ ParseResult parseYaml(std::string_view text, const std::string& sourceName);
 ParseResult parseToml(std::string_view text, const std::string& sourceName);
 
 // Reads a file and parses it by extension: .yml / .yaml / .toml (case-insensitive). Another
-// extension, an unreadable file or one larger than 64 MiB is an error.
-ParseResult parseConfigFile(const std::string& path);
+// extension, an unreadable file or one larger than 64 MiB is an error. With `templated` (the
+// file provider's dynamic files), the text is rendered as a Go template first
+// (config/go_template.h), as Traefik's file provider does; a template error is the file's
+// error at its line.
+struct TemplateOptions {
+  std::string* generated = nullptr;  // receives the rendered text when rendering changed it
+};
+ParseResult parseConfigFile(const std::string& path, const TemplateOptions* templated = nullptr);
 
 } // namespace causeway::config

@@ -2,6 +2,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/go_template.h"
 #include "config/parse.h"
 
 namespace causeway::config {
@@ -22,7 +23,7 @@ ParseResult failure(const std::string& path, std::string message) {
 
 } // namespace
 
-ParseResult parseConfigFile(const std::string& path) {
+ParseResult parseConfigFile(const std::string& path, const TemplateOptions* templated) {
   const bool yaml = endsWith(path, ".yml") || endsWith(path, ".yaml");
   const bool toml = endsWith(path, ".toml");
   if (!yaml && !toml)
@@ -39,7 +40,27 @@ ParseResult parseConfigFile(const std::string& path) {
   if (size > 0 && !file.read(text.data(), size))
     return failure(path, "cannot read configuration file");
 
-  return yaml ? parseYaml(text, path) : parseToml(text, path);
+  if (!templated) return yaml ? parseYaml(text, path) : parseToml(text, path);
+
+  // A dynamic file is a Go template first (Traefik's file provider): rendered with no data,
+  // then parsed. A file without actions renders to itself.
+  if (!gotemplate::hasActions(text)) return yaml ? parseYaml(text, path) : parseToml(text, path);
+  std::string rendered;
+  gotemplate::Error error;
+  if (!gotemplate::render(text, gotemplate::Value(), rendered, error)) {
+    ParseResult result;
+    result.errors.push_back({Location{sourceName(path), error.line, 0, {}}, {},
+                             "template: " + error.message, false});
+    return result;
+  }
+  if (templated->generated) *templated->generated = rendered;
+  ParseResult result = yaml ? parseYaml(rendered, path) : parseToml(rendered, path);
+  if (rendered != text)
+    for (ConfigError& e : result.errors)
+      if (e.location.line > 0)
+        e.message += " (at a line of the text the template generated; "
+                     "providers.file.debugLogGeneratedTemplate logs it)";
+  return result;
 }
 
 } // namespace causeway::config

@@ -30,7 +30,7 @@ struct FileProvider {
     v("directory", self.directory);
     v("watch", self.watch);
     v("guardRouterLoss", self.guardRouterLoss);
-    v("debugLogGeneratedTemplate", self.debugLogGeneratedTemplate, NotYet{"debugLogGeneratedTemplate is not supported yet: causeway does not render Go templates in dynamic files"});
+    v("debugLogGeneratedTemplate", self.debugLogGeneratedTemplate);
   }
 
   void validate(DecodeContext& context) const {

@@ -148,7 +148,11 @@ const config::ParseResult& FileProvider::parse(const std::string& path,
     entry.ctimeNs = ctimeNs;
     entry.inode = inode;
     entry.size = size;
-    entry.parsed = config::parseConfigFile(path);
+    std::string generated;
+    config::TemplateOptions templated{&generated};
+    entry.parsed = config::parseConfigFile(path, &templated);
+    if (options_.debugLogGeneratedTemplate && !generated.empty())
+      log::debug("generated template", {{"providerName", name_}, {"file", path}, {"content", generated}});
     it = cache_.insert_or_assign(path, std::move(entry)).first;
   }
   return it->second.parsed;

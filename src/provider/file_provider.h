@@ -24,6 +24,7 @@ struct FileProviderOptions {
   std::string filename;
   std::string directory;
   bool watch = true;
+  bool debugLogGeneratedTemplate = false;  // log each file's rendered text (debug level)
   std::chrono::milliseconds debounce{50};
   // A change is applied only once the files have kept the same size and modification time
   // for this long, and none is open for writing (docs/security.md, H03).
