@@ -4,6 +4,7 @@
 
 #include "core/log.h"
 #include "provider/consul_provider.h"
+#include "provider/docker_provider.h"
 #include "provider/etcd_provider.h"
 #include "provider/file_provider.h"
 #include "provider/http_provider.h"
@@ -65,6 +66,7 @@ std::vector<std::unique_ptr<provider::Provider>> makeProviders(const config::Sta
   }
   if (p.redis) providers.push_back(std::make_unique<provider::RedisProvider>(*p.redis));
   if (p.consul) providers.push_back(std::make_unique<provider::ConsulProvider>(*p.consul));
+  if (p.docker) providers.push_back(std::make_unique<provider::DockerProvider>(*p.docker));
   if (p.etcd) providers.push_back(std::make_unique<provider::EtcdProvider>(*p.etcd));
   if (p.http) providers.push_back(std::make_unique<provider::HttpProvider>(*p.http));
   if (p.rest) providers.push_back(std::make_unique<provider::RestProvider>());
@@ -78,7 +80,6 @@ std::vector<std::unique_ptr<provider::Provider>> makeProviders(const config::Sta
     warning.unsupported = true;
     errors.push_back(warning);
   };
-  unsupported(p.docker, "docker");
   unsupported(p.swarm, "swarm");
   unsupported(p.kubernetesIngress, "kubernetesIngress");
   unsupported(p.kubernetesIngressNGINX, "kubernetesIngressNGINX");

@@ -20,10 +20,8 @@ void setPath(Node& root, const std::vector<std::string>& segments, const std::st
   current->set(segments.back(), Node::scalar(value, location), location);
 }
 
-namespace {
-
 // "entryPoints.web.http.tls.domains[0].main" → entryPoints, web, http, tls, domains, 0, main.
-std::optional<std::vector<std::string>> splitFlagPath(std::string_view path, std::string& error) {
+std::optional<std::vector<std::string>> splitDottedPath(std::string_view path, std::string& error) {
   std::vector<std::string> segments;
   while (true) {
     const size_t dot = path.find('.');
@@ -51,6 +49,8 @@ std::optional<std::vector<std::string>> splitFlagPath(std::string_view path, std
   }
   return segments;
 }
+
+namespace {
 
 // "ENTRYPOINTS_WEB_ADDRESS" → entrypoints, web, address; nullopt when a segment is empty.
 std::optional<std::vector<std::string>> splitVariableName(std::string_view name) {
@@ -88,7 +88,7 @@ Node nodeFromFlags(const std::vector<std::string>& args, std::vector<ConfigError
       continue;
     }
     std::string error;
-    auto segments = splitFlagPath(name.substr(dashes), error);
+    auto segments = splitDottedPath(name.substr(dashes), error);
     if (!segments) {
       errors.push_back({location, std::string(name.substr(dashes)), error, false});
       continue;

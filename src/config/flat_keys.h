@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -29,6 +30,11 @@ using FlagKindFn = std::function<FlagKind(std::span<const std::string>)>;
 // "--api") becomes a map; a bare "true" landing on an existing map keeps the map.
 void setPath(Node& root, const std::vector<std::string>& segments, const std::string& value,
              const Location& location);
+
+// "entryPoints.web.http.tls.domains[0].main" → entryPoints, web, http, tls, domains, 0, main:
+// the paths of flags and Docker labels. Nullopt with `error` on an empty segment or a malformed
+// index.
+std::optional<std::vector<std::string>> splitDottedPath(std::string_view path, std::string& error);
 
 Node nodeFromFlags(const std::vector<std::string>& args, std::vector<ConfigError>& errors,
                    const FlagKindFn& kindOf = {});

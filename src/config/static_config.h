@@ -137,6 +137,42 @@ struct ConsulProvider {
   }
 };
 
+// providers.docker: containers and their labels from the Docker Engine API
+// (provider/docker_provider.h, provider/docker_labels.h).
+struct DockerProvider {
+  std::string endpoint = "unix:///var/run/docker.sock";
+  std::string defaultRule = "Host(`{{ normalize .Name }}`)";
+  bool exposedByDefault = true;
+  std::string network;
+  bool useBindPortIP = false;
+  bool watch = true;
+  std::string constraints;
+  bool allowEmptyServices = false;
+  Duration httpClientTimeout;  // 0: 10 s for a listing (the events stream has none)
+  std::string username;
+  std::string password;
+  std::optional<ClientTls> tls;
+
+  static void describe(auto& self, auto& v) {
+    v("endpoint", self.endpoint);
+    v("defaultRule", self.defaultRule);
+    v("exposedByDefault", self.exposedByDefault);
+    v("network", self.network);
+    v("useBindPortIP", self.useBindPortIP);
+    v("watch", self.watch);
+    v("constraints", self.constraints);
+    v("allowEmptyServices", self.allowEmptyServices);
+    v("httpClientTimeout", self.httpClientTimeout);
+    v("username", self.username);
+    v("password", self.password);
+    v("tls", self.tls);
+  }
+
+  void validate(DecodeContext& context) const {
+    if (endpoint.empty()) context.error("expected an endpoint (unix:///var/run/docker.sock or tcp://host:port)");
+  }
+};
+
 // providers.http: a dynamic configuration (JSON or YAML) polled from an HTTP endpoint
 // (provider/http_provider.h).
 struct HttpProvider {
@@ -172,7 +208,7 @@ struct RestProvider {
   static void describe(auto& self, auto& v) { v("insecure", self.insecure); }
 };
 
-// Providers other than `file`, `redis`, `etcd`, `consul`, `http` and `rest` are kept raw until they are implemented: absent → nullopt;
+// Providers other than `file`, `redis`, `etcd`, `consul`, `docker`, `http` and `rest` are kept raw until they are implemented: absent → nullopt;
 // present (even as an empty value, which enables them with defaults) → the node as written.
 struct Providers {
   Duration providersThrottleDuration = std::chrono::seconds(2);
@@ -198,8 +234,9 @@ struct Providers {
   std::optional<RestProvider> rest;
   std::optional<EtcdProvider> etcd;
   std::optional<ConsulProvider> consul;
+  std::optional<DockerProvider> docker;
   std::optional<HttpProvider> http;
-  std::optional<Node> docker, swarm, kubernetesIngress, kubernetesIngressNGINX, kubernetesCRD,
+  std::optional<Node> swarm, kubernetesIngress, kubernetesIngressNGINX, kubernetesCRD,
       kubernetesGateway, knative, consulCatalog, nomad, ecs, zooKeeper, plugin;
 
   static void describe(auto& self, auto& v) {
