@@ -1,5 +1,8 @@
 // `causeway check`: loads the static and dynamic configuration exactly as `run` would,
 // without opening any socket, and prints every problem with its file, line and element.
+// --kvDump=FILE reads the configured KV provider's keys from a dump (provider/kv_layout.h) and
+// --dockerInspect=FILE the docker provider's containers from `docker inspect` output, instead
+// of the live store and engine.
 // Exit status: 1 when there is at least one error; else 3 when the configuration uses an option
 // causeway does not implement yet (unless --acceptUnsupported); else 0. Warnings are printed too.
 #include <iostream>
@@ -8,14 +11,19 @@
 #include "app/setup.h"
 #include "control/config_pipeline.h"
 #include "control/server.h"
+#include "provider/docker_provider.h"
+#include "provider/kv_layout.h"
 
 namespace causeway::app {
 
 int checkCommand(const CommandLine& cl) {
   std::vector<std::string> args;
   bool acceptUnsupported = false;
+  std::string kvDump, dockerInspect;  // offline sources instead of the live store or engine
   for (const std::string& arg : cl.args) {
     if (arg == "--acceptUnsupported" || arg == "--acceptUnsupported=true") acceptUnsupported = true;
+    else if (arg.starts_with("--kvDump=")) kvDump = arg.substr(9);
+    else if (arg.starts_with("--dockerInspect=")) dockerInspect = arg.substr(16);
     else if (arg != "--acceptUnsupported=false") args.push_back(arg);
   }
   auto result = config::loadStaticConfig(args, cl.environ, cl.workingDir);
@@ -44,9 +52,35 @@ int checkCommand(const CommandLine& cl) {
   auto providers = makeProviders(config, startErrors);
   for (const auto& e : startErrors) print(e.toString(), e.warning, e.unsupported);
 
+  // --kvDump stands for the KV provider configured (its name and rootKey), --dockerInspect for
+  // the docker provider.
+  std::string kvProvider, rootKey;
+  if (config.providers.etcd) kvProvider = "etcd", rootKey = config.providers.etcd->rootKey;
+  if (config.providers.consul) kvProvider = "consul", rootKey = config.providers.consul->rootKey;
+  if (config.providers.redis) kvProvider = "redis", rootKey = config.providers.redis->rootKey;
+  if (!kvDump.empty() && kvProvider.empty())
+    print("--kvDump: configure the KV provider it stands for (providers.etcd, consul or redis)", false);
+  if (!dockerInspect.empty() && !config.providers.docker)
+    print("--dockerInspect: configure providers.docker (its options apply to the containers)", false);
+
   std::map<std::string, config::Node> roots;
   for (auto& provider : providers) {
-    provider::LoadResult loaded = provider->load();
+    provider::LoadResult loaded;
+    if (!kvDump.empty() && provider->name() == kvProvider) {
+      std::vector<std::pair<std::string, std::string>> pairs;
+      std::string error;
+      loaded.config.provider = kvProvider;
+      if (provider::readKvDump(kvDump, pairs, error)) {
+        loaded.ok = true;
+        loaded.config.root = provider::nodeFromKeyValues(pairs, rootKey, kvProvider + " dump " + kvDump, loaded.errors);
+      } else {
+        loaded.errors.push_back({{}, "--kvDump", error, false, false});
+      }
+    } else if (auto* docker = dynamic_cast<provider::DockerProvider*>(provider.get()); docker && !dockerInspect.empty()) {
+      loaded = docker->loadInspect(dockerInspect);
+    } else {
+      loaded = provider->load();
+    }
     for (const auto& e : loaded.errors) print(e.toString(), e.warning, e.unsupported);
     if (loaded.ok) roots[provider->name()] = std::move(loaded.config.root);
   }

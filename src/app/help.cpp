@@ -35,12 +35,16 @@ void printOptions() {
 int helpCommand(std::string_view command) {
   if (command == "check") {
     std::cout << "causeway check: validates the static and dynamic configuration without starting.\n\n"
-                 "Usage: causeway check [--acceptUnsupported] [static options]\n\n"
+                 "Usage: causeway check [--acceptUnsupported] [--kvDump=FILE] [--dockerInspect=FILE] [static options]\n\n"
                  "Prints every error and warning with its file, line and element. Exit status:\n"
                  "  0  the configuration loads and uses nothing causeway ignores\n"
                  "  1  at least one error\n"
                  "  3  no error, but the configuration uses options causeway does not implement yet\n"
-                 "     (each named by a warning); --acceptUnsupported makes this 0\n";
+                 "     (each named by a warning); --acceptUnsupported makes this 0\n"
+                 "--kvDump=FILE reads the configured KV provider's keys from a dump (a JSON object of\n"
+                 "keys, etcdctl get --prefix -w json, or consul kv export) instead of the store;\n"
+                 "--dockerInspect=FILE reads the containers from `docker inspect` output instead of\n"
+                 "the engine.\n";
     printOptions();
     return 0;
   }

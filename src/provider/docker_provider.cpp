@@ -3,6 +3,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/json.hpp>
+#include <fstream>
+#include <sstream>
 
 #include "clients/http/http_client.h"
 #include "core/bytes.h"
@@ -255,6 +257,30 @@ awaitable<void> eventsLoop(std::shared_ptr<DockerProvider::State> s, asio::io_co
 }
 
 }  // namespace
+
+LoadResult DockerProvider::loadInspect(const std::string& path) const {
+  LoadResult result;
+  result.config.provider = "docker";
+  std::ifstream file(path, std::ios::binary);
+  std::stringstream text;
+  text << file.rdbuf();
+  error_code ec;
+  json::value v = json::parse(text.str(), ec);
+  if (!file || ec || !v.is_array()) {
+    result.errors.push_back({{}, "--dockerInspect", path + ": expected the JSON list `docker inspect` prints", false, false});
+    return result;
+  }
+  std::vector<DockerContainer> containers;
+  for (const json::value& item : v.as_array()) {
+    DockerContainer c;
+    if (!parseInspect(item, c)) {
+      result.errors.push_back({{}, "--dockerInspect", path + ": an entry without an Id", false, false});
+      return result;
+    }
+    containers.push_back(std::move(c));
+  }
+  return state_->configuration(containers);
+}
 
 LoadResult DockerProvider::load() {
   LoadResult result;

@@ -26,6 +26,9 @@ class DockerProvider final : public Provider {
   LoadResult load() override;
   void watch(asio::io_context& control, ConfigSink sink) override;
   void reload() override;
+  // The configuration of `docker inspect` output (a JSON list of containers) with this
+  // provider's options, instead of the engine's: `causeway check --dockerInspect`.
+  LoadResult loadInspect(const std::string& path) const;
 
   struct State;  // shared with the loops, which may outlive the provider by one wake-up
 

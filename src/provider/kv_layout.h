@@ -26,4 +26,10 @@ config::Node nodeFromKeyValues(const std::map<std::string, std::string>& pairs,
                                std::string_view rootKey, const std::string& source,
                                std::vector<config::ConfigError>& errors);
 
+// A KV store's dump, for `causeway check --kvDump`: a JSON object of keys and values, etcdctl's
+// `get --prefix -w json` output (base64 keys and values), or `consul kv export` (a list of
+// {key, value} with base64 values). False with `error` when the file is none of these.
+bool readKvDump(const std::string& path, std::vector<std::pair<std::string, std::string>>& out,
+                std::string& error);
+
 }  // namespace causeway::provider
