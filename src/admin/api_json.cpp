@@ -216,6 +216,22 @@ json::object overviewJson(const runtime::Snapshot& snapshot, const config::Stati
   out["features"] = std::move(features);
   json::array providers = providerNames(config);
   if (!providers.empty()) out["providers"] = std::move(providers);
+  // causeway: each provider's last update and current error (RFC 3339, UTC).
+  json::object status;
+  for (const auto& [name, provider] : snapshot.runtime.providers) {
+    json::object one;
+    if (provider.lastUpdate > 0) {
+      std::time_t t = std::time_t(provider.lastUpdate);
+      std::tm tm{};
+      gmtime_r(&t, &tm);
+      char text[32];
+      std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+      one["lastUpdate"] = text;
+    }
+    one["lastError"] = provider.lastError;
+    status[name] = std::move(one);
+  }
+  out["providerStatus"] = std::move(status);
   return out;
 }
 

@@ -15,6 +15,7 @@
 #include "exchange/middleware_registry.h"
 #include "router/rule.h"
 #include "runtime/entry_point.h"
+#include "runtime/runtime_state.h"
 #include "tls/tls_store.h"
 #include "upstream/connection_pool.h"
 
@@ -41,6 +42,8 @@ struct BuildInputs {
   // Warnings of the static configuration (ignored options and sources, providers and
   // entryPoints not supported yet), kept in every snapshot for the API and dashboard.
   std::vector<config::ConfigError> staticWarnings;
+  // Each provider's last update and current error, copied into the snapshot for the API.
+  std::map<std::string, runtime::RuntimeState::ProviderStatus> providerStatus;
 };
 
 // Kept from one build to the next, so that a reload costs work in proportion to what

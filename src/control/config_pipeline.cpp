@@ -57,6 +57,8 @@ void ConfigPipeline::apply(const std::string& provider) {
   state.hasPending = false;
   state.pending = config::Node();
   state.lastApplied = Clock::now();
+  state.appliedAtUnix = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
   state.decoded = std::move(decoded);
   rebuild();
 }
@@ -100,8 +102,11 @@ void ConfigPipeline::rebuild() {
     warning.warning = true;
     inputs.staticWarnings.push_back(std::move(warning));
   }
-  for (const auto& [name, state] : providers_)
+  for (const auto& [name, state] : providers_) {
     if (state.decoded) inputs.providers[name] = state.decoded;
+    inputs.providerStatus[name].lastUpdate = state.appliedAtUnix;
+  }
+  for (const auto& [provider, error] : providerErrors_) inputs.providerStatus[provider].lastError = error;
   auto started = Clock::now();
   runtime::SnapshotPtr snapshot = builder_.build(inputs);
   auto micros = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();

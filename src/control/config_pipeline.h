@@ -76,6 +76,7 @@ class ConfigPipeline {
     uint64_t appliedFingerprint = 0;
     bool applied = false;
     Clock::time_point lastApplied{};
+    int64_t appliedAtUnix = 0;  // wall-clock time of lastApplied, for the API
     std::unique_ptr<asio::steady_timer> timer;
     std::shared_ptr<const config::DynamicConfig> decoded;
   };

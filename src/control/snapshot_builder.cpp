@@ -41,6 +41,7 @@ void SnapshotBuild::run() {
     runtime_.warnings.push_back({e.location.toString(), std::move(message), e.unsupported});
   };
   for (const auto& e : in_.staticWarnings) notice(e, {});
+  runtime_.providers = in_.providerStatus;
   for (const auto& [provider, config] : in_.providers)
     for (const auto& e : config->notices) notice(e, provider);
   buildTransports();

@@ -78,6 +78,14 @@ struct RuntimeState {
     bool unsupported = false;
   };
   std::vector<Notice> warnings;
+  // Each provider as the pipeline sees it: when its configuration last changed (Unix seconds;
+  // 0: never read) and why it cannot read its source now ("" when it can). Shown by
+  // /api/overview (providerStatus) and the dashboard.
+  struct ProviderStatus {
+    int64_t lastUpdate = 0;
+    std::string lastError;
+  };
+  std::map<std::string, ProviderStatus> providers;
 };
 
 }  // namespace causeway::runtime

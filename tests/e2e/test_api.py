@@ -26,7 +26,7 @@ def test_overview_counts_features_and_providers(start_causeway, start_whoami):
     cw, _, _ = start_admin(start_causeway, start_whoami)
     status, headers, o = api_get(cw, "/api/overview")
     assert status == 200 and headers["content-type"] == "application/json"
-    assert set(o) == {"http", "tcp", "udp", "features", "providers"}
+    assert set(o) == {"http", "tcp", "udp", "features", "providers", "providerStatus"}  # the last: causeway's
     assert o["http"]["routers"] == {"total": ROUTERS_TOTAL, "warnings": ROUTERS_WARNINGS, "errors": ROUTERS_ERRORS}
     assert o["http"]["services"] == {"total": SERVICES_TOTAL, "warnings": 0, "errors": SERVICES_ERRORS}
     assert o["http"]["middlewares"] == {"total": MIDDLEWARES_TOTAL, "warnings": 0, "errors": MIDDLEWARES_ERRORS}

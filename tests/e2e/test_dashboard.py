@@ -44,6 +44,9 @@ def test_overview_shows_entrypoints_and_counts(start_causeway, start_whoami, bro
     # Problems are listed on the overview with their errors.
     problems = browser.wait("[data-testid=problems]")
     assert "broken-service@file" in problems and 'the service "missing@file" does not exist' in problems
+    # Each provider's last update and status.
+    row = browser.wait("[data-provider=file]")
+    assert "file" in row and "ok" in row and "T" in row  # an RFC 3339 time
     browser.screenshot(screenshot_dir() / "overview.png")
     no_errors(browser)
 

@@ -87,6 +87,11 @@ def test_serves_follows_and_resumes(start_whoami, start_etcd):
         assert get(cw, "app2.test")[0] == 200
         wait_until(lambda: outage(cw), timeout=10, message="provider warning in the API")
         assert cw.output().count("cannot read the configuration") == 1
+        # …and in the overview's provider status, with the time of the last update.
+        with urllib.request.urlopen(cw.url("traefik", "/api/overview"), timeout=5) as r:
+            status = json.loads(r.read())["providerStatus"]
+        assert "cannot read" in status["etcd"]["lastError"] and status["etcd"]["lastUpdate"].endswith("Z")
+        assert status["file"]["lastError"] == ""
 
         # Back with its data: the watch resumes from the revision it had, and what is written now
         # is served without the keys being read whole again.

@@ -311,7 +311,7 @@ TEST_F(StaticConfigTest, FlagsAlone) {
   EXPECT_EQ(config.providers.file->directory, "/x");
   EXPECT_TRUE(config.providers.file->watch);
   ASSERT_TRUE(config.providers.docker);
-  EXPECT_EQ(config.providers.docker->text(), "true");
+  EXPECT_EQ(config.providers.docker->endpoint, "unix:///var/run/docker.sock");  // enabled with defaults
   ASSERT_TRUE(config.api);
   EXPECT_TRUE(config.api->dashboard);
   EXPECT_FALSE(config.api->insecure);

@@ -162,6 +162,26 @@ export default function Overview() {
               <span className="muted">none</span>
             )}
           </div>
+          {Object.keys(o.providerStatus || {}).length ? (
+            <table className="provider-status">
+              <thead>
+                <tr>
+                  <th>provider</th>
+                  <th>last update</th>
+                  <th>status</th>
+                </tr>
+              </thead>
+              <tbody>
+                {Object.entries(o.providerStatus).map(([name, st]) => (
+                  <tr key={name} data-provider={name}>
+                    <td>{name}</td>
+                    <td>{st.lastUpdate || 'never'}</td>
+                    <td className={st.lastError ? 'error' : 'ok'}>{st.lastError || 'ok'}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          ) : null}
         </Card>
       </div>
     </div>
