@@ -58,8 +58,9 @@ int checkCommand(const CommandLine& cl) {
   if (config.providers.etcd) kvProvider = "etcd", rootKey = config.providers.etcd->rootKey;
   if (config.providers.consul) kvProvider = "consul", rootKey = config.providers.consul->rootKey;
   if (config.providers.redis) kvProvider = "redis", rootKey = config.providers.redis->rootKey;
+  if (config.providers.zooKeeper) kvProvider = "zookeeper", rootKey = config.providers.zooKeeper->rootKey;
   if (!kvDump.empty() && kvProvider.empty())
-    print("--kvDump: configure the KV provider it stands for (providers.etcd, consul or redis)", false);
+    print("--kvDump: configure the KV provider it stands for (providers.etcd, consul, redis or zooKeeper)", false);
   if (!dockerInspect.empty() && !config.providers.docker)
     print("--dockerInspect: configure providers.docker (its options apply to the containers)", false);
 

@@ -10,6 +10,7 @@
 #include "provider/http_provider.h"
 #include "provider/redis_provider.h"
 #include "provider/rest_provider.h"
+#include "provider/zookeeper_provider.h"
 
 namespace causeway::app {
 
@@ -67,6 +68,7 @@ std::vector<std::unique_ptr<provider::Provider>> makeProviders(const config::Sta
   if (p.redis) providers.push_back(std::make_unique<provider::RedisProvider>(*p.redis));
   if (p.consul) providers.push_back(std::make_unique<provider::ConsulProvider>(*p.consul));
   if (p.docker) providers.push_back(std::make_unique<provider::DockerProvider>(*p.docker));
+  if (p.zooKeeper) providers.push_back(std::make_unique<provider::ZooKeeperProvider>(*p.zooKeeper));
   if (p.etcd) providers.push_back(std::make_unique<provider::EtcdProvider>(*p.etcd));
   if (p.http) providers.push_back(std::make_unique<provider::HttpProvider>(*p.http));
   if (p.rest) providers.push_back(std::make_unique<provider::RestProvider>());
@@ -89,7 +91,6 @@ std::vector<std::unique_ptr<provider::Provider>> makeProviders(const config::Sta
   unsupported(p.consulCatalog, "consulCatalog");
   unsupported(p.nomad, "nomad");
   unsupported(p.ecs, "ecs");
-  unsupported(p.zooKeeper, "zooKeeper");
   unsupported(p.plugin, "plugin");
   return providers;
 }

@@ -173,6 +173,29 @@ struct DockerProvider {
   }
 };
 
+// providers.zooKeeper: dynamic configuration from ZooKeeper znodes under `/rootKey`, in
+// Traefik's KV layout, followed with watches (provider/zookeeper_provider.h).
+struct ZooKeeperProvider {
+  std::vector<std::string> endpoints{"127.0.0.1:2181"};
+  std::string rootKey = "traefik";
+  std::string username;
+  std::string password;
+  std::optional<ClientTls> tls;
+
+  static void describe(auto& self, auto& v) {
+    v("endpoints", self.endpoints);
+    v("rootKey", self.rootKey);
+    v("username", self.username);
+    v("password", self.password);
+    v("tls", self.tls, NotYet{"TLS to ZooKeeper is not supported yet: the connection is plain TCP"});
+  }
+
+  void validate(DecodeContext& context) const {
+    if (endpoints.empty()) context.error("expected at least one endpoint");
+    if (rootKey.empty()) context.error("rootKey must not be empty");
+  }
+};
+
 // providers.http: a dynamic configuration (JSON or YAML) polled from an HTTP endpoint
 // (provider/http_provider.h).
 struct HttpProvider {
@@ -208,7 +231,7 @@ struct RestProvider {
   static void describe(auto& self, auto& v) { v("insecure", self.insecure); }
 };
 
-// Providers other than `file`, `redis`, `etcd`, `consul`, `docker`, `http` and `rest` are kept raw until they are implemented: absent → nullopt;
+// Providers other than `file`, `redis`, `etcd`, `consul`, `zooKeeper`, `docker`, `http` and `rest` are kept raw until they are implemented: absent → nullopt;
 // present (even as an empty value, which enables them with defaults) → the node as written.
 struct Providers {
   Duration providersThrottleDuration = std::chrono::seconds(2);
@@ -235,9 +258,10 @@ struct Providers {
   std::optional<EtcdProvider> etcd;
   std::optional<ConsulProvider> consul;
   std::optional<DockerProvider> docker;
+  std::optional<ZooKeeperProvider> zooKeeper;
   std::optional<HttpProvider> http;
   std::optional<Node> swarm, kubernetesIngress, kubernetesIngressNGINX, kubernetesCRD,
-      kubernetesGateway, knative, consulCatalog, nomad, ecs, zooKeeper, plugin;
+      kubernetesGateway, knative, consulCatalog, nomad, ecs, plugin;
 
   static void describe(auto& self, auto& v) {
     v("providersThrottleDuration", self.providersThrottleDuration);

@@ -1,0 +1,74 @@
+"""A real ZooKeeper (Debian's zookeeper package) for the ZooKeeper provider's tests: a standalone
+server (ZooKeeperServerMain) on a free loopback port with a data directory of its own, which
+survives restart(); `write` and `delete` go through Debian's zkCli.sh, a batch of commands per
+call."""
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+from harness import Process, free_port, wait_for_port
+
+JAR = "/usr/share/java/zookeeper.jar"
+CLI = "/usr/share/zookeeper/bin/zkCli.sh"
+needs_zookeeper = pytest.mark.skipif(not os.path.exists(JAR) or shutil.which("java") is None,
+                                     reason="ZooKeeper is not installed: scripts/install-deps test")
+
+
+class ZooKeeper(Process):
+    def __init__(self, data_dir=None, port=None):
+        self.port = port or free_port()
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="cw-zk-")
+        super().__init__(["java", "-Xmx128m", "-cp", f"/etc/zookeeper/conf:{JAR}",
+                          "-Dzookeeper.admin.enableServer=false", "-Dzookeeper.4lw.commands.whitelist=ruok",
+                          "org.apache.zookeeper.server.ZooKeeperServerMain", str(self.port), self.data_dir],
+                         name="zookeeper")
+        wait_for_port(self.port, proc=self.proc, timeout=30)
+
+    def cli(self, commands):
+        out = subprocess.run([CLI, "-server", f"127.0.0.1:{self.port}"], input="\n".join(commands) + "\n",
+                             capture_output=True, text=True, timeout=60)
+        return out.stdout + out.stderr
+
+    def write(self, pairs):
+        """Creates each key's znode and its parents, or sets it when it exists."""
+        commands, made = [], set()
+        for key, value in pairs.items():
+            parts = key.strip("/").split("/")
+            for i in range(1, len(parts)):
+                parent = "/" + "/".join(parts[:i])
+                if parent not in made:
+                    commands.append(f'create {parent} ""')
+                    made.add(parent)
+            quoted = '"' + value.replace('"', '\\"') + '"'
+            commands.append(f"create /{key} {quoted}")
+            commands.append(f"set /{key} {quoted}")
+        self.cli(commands)
+
+    def delete(self, key):
+        self.cli([f"deleteall /{key}"])
+
+    def restart(self):
+        self.stop(keep=True)
+        ZooKeeper.__init__(self, self.data_dir, self.port)
+
+    def stop(self, timeout=15, keep=False):
+        super().stop(timeout)
+        if not keep:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def start_zookeeper():
+    started = []
+
+    def start_one(**kwargs):
+        z = ZooKeeper(**kwargs)
+        started.append(z)
+        return z
+
+    yield start_one
+    for z in started:
+        z.stop()
