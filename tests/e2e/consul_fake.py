@@ -34,6 +34,7 @@ def parse_wait(text):
 class ConsulFake:
     def __init__(self, token=None):
         self.token = token
+        self.garbage = False  # True: every KV answer is a 200 with a body that is not JSON
         self.port = free_port()
         self.index = 1
         self.keys = {}        # key -> (value bytes or None, create index, modify index)
@@ -83,6 +84,8 @@ class ConsulFake:
                 key, q = self.parsed()
                 if key is None:
                     return
+                if fake.garbage:
+                    return self.reply(200, "<html>this is not Consul</html>", fake.index)
                 recurse = "recurse" in q
                 with fake.cond:
                     if "index" in q:

@@ -94,6 +94,15 @@ def test_serves_follows_and_survives(start_whoami, consul):
         wait_until(lambda: get(cw, "app3.test")[0] == 200, timeout=40, message="consul back")
         wait_until(lambda: not outage(cw), timeout=10, message="outage cleared")
 
+        # A store that answers garbage: an error that says so; the configuration stays.
+        fake.garbage = True
+        fake.put("traefik/http/routers/app/rule", "Host(`never.test`)")  # wakes the blocking query
+        wait_until(lambda: outage(cw), timeout=15, message="garbage reported")
+        assert "not a JSON list of keys" in cw.output()
+        assert get(cw, "app3.test")[0] == 200
+        fake.garbage = False
+        wait_until(lambda: get(cw, "never.test")[0] == 200, timeout=40, message="sense again")
+
         # Restored from a snapshot at a lower index: read again from scratch.
         fake.restore(app_keys(w.url, "Host(`restored.test`)"))
         wait_until(lambda: get(cw, "restored.test")[0] == 200, timeout=10, message="restore read")
