@@ -95,13 +95,15 @@ def test_serves_follows_and_survives(start_whoami, consul):
         wait_until(lambda: not outage(cw), timeout=10, message="outage cleared")
 
         # A store that answers garbage: an error that says so; the configuration stays.
+        # (The blocking query held now still answers sense; the next one gets the garbage.)
         fake.garbage = True
-        fake.put("traefik/http/routers/app/rule", "Host(`never.test`)")  # wakes the blocking query
+        fake.put("traefik/http/middlewares/unused/headers/customResponseHeaders/X", "1")
         wait_until(lambda: outage(cw), timeout=15, message="garbage reported")
         assert "not a JSON list of keys" in cw.output()
         assert get(cw, "app3.test")[0] == 200
         fake.garbage = False
-        wait_until(lambda: get(cw, "never.test")[0] == 200, timeout=40, message="sense again")
+        fake.put("traefik/http/routers/app/rule", "Host(`sense.test`)")
+        wait_until(lambda: get(cw, "sense.test")[0] == 200, timeout=40, message="sense again")
 
         # Restored from a snapshot at a lower index: read again from scratch.
         fake.restore(app_keys(w.url, "Host(`restored.test`)"))
