@@ -19,6 +19,14 @@ namespace {
 constexpr size_t kMaxOutput = 64 << 20;     // rendered bytes
 constexpr int64_t kMaxList = 1 << 20;       // items made by until/seq, iterations of a range
 constexpr int kMaxDepth = 200;              // nested control structures and parentheses
+constexpr uint64_t kMaxSteps = 10'000'000;  // actions, iterations and calls in one rendering
+
+// A value the functions are about to build: false (and `e` set) when it would pass the bound.
+bool fits(uint64_t bytes, std::string& e) {
+  if (bytes <= kMaxOutput) return true;
+  e = "the result would be larger than 64 MiB";
+  return false;
+}
 
 std::string formatValue(const Value& value, bool top);
 
@@ -564,7 +572,7 @@ std::string sprintf(const std::string& format, const Args& args, size_t first) {
       if (const std::string* s = v.string()) text = *s;
       size_t dot = spec.find('.');
       if (dot != std::string::npos) text = text.substr(0, size_t(std::atoi(spec.c_str() + dot + 1)));
-      int width = std::atoi(spec.c_str() + 1 + (spec.size() > 1 && spec[1] == '-'));
+      int width = std::min(std::atoi(spec.c_str() + 1 + (spec.size() > 1 && spec[1] == '-')), 1 << 16);
       if (spec.find('-') != std::string::npos)
         out += text + std::string(size_t(std::max<int>(0, width - int(text.size()))), ' ');
       else
@@ -773,6 +781,7 @@ const Functions& builtins() {
           size_t k = s.find(from, i);
           if (k == std::string::npos) { out += s.substr(i); break; }
           out += s.substr(i, k - i) + to;
+          if (!fits(out.size(), e)) return false;
           i = k + from.size();
         }
         r = out;
@@ -781,7 +790,15 @@ const Functions& builtins() {
       FN("contains") { NEED(2); r = str(a[1]).find(str(a[0])) != std::string::npos; return true; }},
       FN("hasPrefix") { NEED(2); r = str(a[1]).starts_with(str(a[0])); return true; }},
       FN("hasSuffix") { NEED(2); r = str(a[1]).ends_with(str(a[0])); return true; }},
-      FN("repeat") { NEED(2); int64_t n = std::clamp<int64_t>(toInt(a[0]), 0, 1 << 20); std::string s, one = str(a[1]); for (int64_t i = 0; i < n; ++i) s += one; r = s; return true; }},
+      FN("repeat") {
+        NEED(2);
+        int64_t n = std::max<int64_t>(toInt(a[0]), 0);
+        std::string s, one = str(a[1]);
+        if (!fits(uint64_t(n) * one.size(), e) || n > kMaxList) { if (e.empty()) e = "repeat: too many copies"; return false; }
+        for (int64_t i = 0; i < n; ++i) s += one;
+        r = s;
+        return true;
+      }},
       FN("nospace") { NEED(1); std::string s = str(a[0]); std::erase_if(s, [](char c) { return std::isspace(static_cast<unsigned char>(c)); }); r = s; return true; }},
       FN("trunc") {
         NEED(2);
@@ -791,8 +808,20 @@ const Functions& builtins() {
         else r = size_t(-n) >= s.size() ? s : s.substr(s.size() - size_t(-n));
         return true;
       }},
-      FN("indent") { NEED(2); r = indentText(toInt(a[0]), str(a[1])); return true; }},
-      FN("nindent") { NEED(2); r = "\n" + indentText(toInt(a[0]), str(a[1])); return true; }},
+      FN("indent") {
+        NEED(2);
+        std::string s = str(a[1]);
+        if (!fits(uint64_t(std::clamp<int64_t>(toInt(a[0]), 0, 1024)) * (1 + uint64_t(std::count(s.begin(), s.end(), '\n'))) + s.size(), e)) return false;
+        r = indentText(toInt(a[0]), s);
+        return true;
+      }},
+      FN("nindent") {
+        NEED(2);
+        std::string s = str(a[1]);
+        if (!fits(uint64_t(std::clamp<int64_t>(toInt(a[0]), 0, 1024)) * (1 + uint64_t(std::count(s.begin(), s.end(), '\n'))) + s.size(), e)) return false;
+        r = "\n" + indentText(toInt(a[0]), s);
+        return true;
+      }},
       FN("b64enc") { NEED(1); r = base64Encode(str(a[0])); return true; }},
       FN("b64dec") { NEED(1); std::string out; if (!base64Decode(str(a[0]), out)) { e = "illegal base64 data"; return false; } r = out; return true; }},
       FN("toString") { NEED(1); r = str(a[0]); return true; }},
@@ -829,7 +858,10 @@ const Functions& builtins() {
         NEED(2);
         std::string sep = str(a[0]), out;
         Value::List items = a[1].list() ? *a[1].list() : Value::List{a[1]};
-        for (size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + str(items[i]);
+        for (size_t i = 0; i < items.size(); ++i) {
+          out += (i ? sep : "") + str(items[i]);
+          if (!fits(out.size(), e)) return false;
+        }
         r = out;
         return true;
       }},
@@ -988,6 +1020,7 @@ class Executor {
   }
 
   bool node(const Node& n, const Value& dot) {
+    if (++steps_ > kMaxSteps) return fail(n.line, "the template takes more than 10 million steps");
     switch (n.kind) {
     case Node::Kind::Text:
       return emit(n.text, n.line);
@@ -1073,6 +1106,7 @@ class Executor {
   }
 
   bool command(const Command& c, const Value& dot, const Value* piped, Value& result, int line) {
+    if (++steps_ > kMaxSteps) return fail(line, "the template takes more than 10 million steps");
     const Operand& head = c.args.front();
     if (head.kind == Operand::Kind::Function) {
       const Function* fn = nullptr;
@@ -1150,6 +1184,7 @@ class Executor {
   Error& error_;
   const Functions* extra_;
   std::vector<std::pair<std::string, Value>> variables_;
+  uint64_t steps_ = 0;
 };
 
 }  // namespace
