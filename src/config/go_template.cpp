@@ -20,6 +20,7 @@ constexpr size_t kMaxOutput = 64 << 20;     // rendered bytes
 constexpr int64_t kMaxList = 1 << 20;       // items made by until/seq, iterations of a range
 constexpr int kMaxDepth = 200;              // nested control structures and parentheses
 constexpr uint64_t kMaxSteps = 10'000'000;  // actions, iterations and calls in one rendering
+constexpr uint64_t kMaxProduced = 256 << 20;  // bytes of values built by functions in one rendering
 
 // A value the functions are about to build: false (and `e` set) when it would pass the bound.
 bool fits(uint64_t bytes, std::string& e) {
@@ -506,6 +507,7 @@ std::string sprintf(const std::string& format, const Args& args, size_t first) {
   std::string out;
   size_t arg = first;
   for (size_t i = 0; i < format.size(); ++i) {
+    if (out.size() > kMaxOutput) break;  // printf's caller refuses the result
     if (format[i] != '%') {
       out += format[i];
       continue;
@@ -687,7 +689,7 @@ const Functions& builtins() {
       }},
       FN("print") { r = sprint(a); return true; }},
       FN("println") { std::string s; for (size_t i = 0; i < a.size(); ++i) s += (i ? " " : "") + formatValue(a[i], false); r = s + "\n"; return true; }},
-      FN("printf") { NEED(1); r = sprintf(str(a[0]), a, 1); return true; }},
+      FN("printf") { NEED(1); std::string out = sprintf(str(a[0]), a, 1); if (!fits(out.size(), e)) return false; r = out; return true; }},
       FN("eq") {
         NEED(2);
         bool any = false;
@@ -908,8 +910,20 @@ const Functions& builtins() {
       FN("add1") { NEED(1); r = toInt(a[0]) + 1; return true; }},
       FN("sub") { NEED(2); r = toInt(a[0]) - toInt(a[1]); return true; }},
       FN("mul") { int64_t s = 1; for (const Value& v : a) s *= toInt(v); r = s; return true; }},
-      FN("div") { NEED(2); if (toInt(a[1]) == 0) { e = "integer divide by zero"; return false; } r = toInt(a[0]) / toInt(a[1]); return true; }},
-      FN("mod") { NEED(2); if (toInt(a[1]) == 0) { e = "integer divide by zero"; return false; } r = toInt(a[0]) % toInt(a[1]); return true; }},
+      FN("div") {
+        NEED(2);
+        int64_t x = toInt(a[0]), y = toInt(a[1]);
+        if (y == 0) { e = "integer divide by zero"; return false; }
+        r = y == -1 ? int64_t(0 - uint64_t(x)) : x / y;  // INT64_MIN / -1 wraps, as in Go
+        return true;
+      }},
+      FN("mod") {
+        NEED(2);
+        int64_t x = toInt(a[0]), y = toInt(a[1]);
+        if (y == 0) { e = "integer divide by zero"; return false; }
+        r = y == -1 ? int64_t(0) : x % y;
+        return true;
+      }},
       FN("max") { NEED(1); int64_t m = toInt(a[0]); for (const Value& v : a) m = std::max(m, toInt(v)); r = m; return true; }},
       FN("min") { NEED(1); int64_t m = toInt(a[0]); for (const Value& v : a) m = std::min(m, toInt(v)); r = m; return true; }},
       FN("until") {
@@ -959,11 +973,9 @@ const Functions& builtins() {
       FN("uniq") {
         NEED(1);
         Value::List out;
-        for (const Value& v : asList(a[0])) {
-          bool seen = false;
-          for (const Value& w : out) { bool c; seen = seen || basicEqual(v, w, c); }
-          if (!seen) out.push_back(v);
-        }
+        std::set<std::string> seen;
+        for (const Value& v : asList(a[0]))
+          if (seen.insert(std::to_string(v.v.index()) + ":" + formatValue(v, false)).second) out.push_back(v);
         r = out;
         return true;
       }},
@@ -1054,6 +1066,7 @@ class Executor {
     Value v;
     if (!pipe(p, dot, v)) return false;
     auto iteration = [&](const Value& key, const Value& element) {
+      if (++steps_ > kMaxSteps) return fail(n.line, "the template takes more than 10 million steps");
       variables_.resize(mark);
       if (names.size() == 1) variables_.emplace_back(names[0], element);
       if (names.size() == 2) {
@@ -1108,6 +1121,21 @@ class Executor {
   bool command(const Command& c, const Value& dot, const Value* piped, Value& result, int line) {
     if (++steps_ > kMaxSteps) return fail(line, "the template takes more than 10 million steps");
     const Operand& head = c.args.front();
+    // and/or stop at the first argument that decides, as Go's do since 1.18.
+    if (head.kind == Operand::Kind::Function && (head.text == "and" || head.text == "or") &&
+        (!extra_ || !extra_->count(head.text)) && c.args.size() + (piped ? 1 : 0) > 1) {
+      bool isAnd = head.text == "and";
+      size_t count = c.args.size() - 1 + (piped ? 1 : 0);
+      for (size_t i = 0; i < count; ++i) {
+        if (i + 1 < c.args.size()) {
+          if (!operand(c.args[i + 1], dot, result, line)) return false;
+        } else {
+          result = *piped;
+        }
+        if (result.truthy() != isAnd) break;  // and: the first false; or: the first true
+      }
+      return true;
+    }
     if (head.kind == Operand::Kind::Function) {
       const Function* fn = nullptr;
       if (extra_)
@@ -1124,6 +1152,10 @@ class Executor {
       if (piped) args.push_back(*piped);
       std::string why;
       if (!(*fn)(args, result, why)) return fail(line, "error calling " + head.text + ": " + why);
+      if (result.depth > 100) return fail(line, "error calling " + head.text + ": values nested more than 100 deep");
+      produced_ += weight(result);
+      if (produced_ > kMaxProduced)
+        return fail(line, "the template builds more than 256 MiB of values");
       return true;
     }
     if (c.args.size() > 1 || piped)
@@ -1183,8 +1215,20 @@ class Executor {
   std::string& out_;
   Error& error_;
   const Functions* extra_;
+  // The bytes of a value a function built, for the budget (lists and maps count their items).
+  static uint64_t weight(const Value& v) {
+    if (const std::string* s = v.string()) return s->size();
+    uint64_t total = 8;
+    if (const Value::List* l = v.list())
+      for (const Value& item : *l) total += weight(item);
+    if (const Value::Map* m = v.map())
+      for (const auto& [k, item] : *m) total += k.size() + weight(item);
+    return total;
+  }
+
   std::vector<std::pair<std::string, Value>> variables_;
   uint64_t steps_ = 0;
+  uint64_t produced_ = 0;  // bytes of values functions built so far
 };
 
 }  // namespace

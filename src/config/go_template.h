@@ -11,6 +11,7 @@
 // `define`, `template` and `block` are refused with an error.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -37,8 +38,15 @@ struct Value {
   Value(double d) : v(d) {}
   Value(std::string s) : v(std::move(s)) {}
   Value(const char* s) : v(std::string(s)) {}
-  Value(List l) : v(std::make_shared<List>(std::move(l))) {}
-  Value(Map m) : v(std::make_shared<Map>(std::move(m))) {}
+  Value(List l) : v(std::make_shared<List>(std::move(l))) {
+    for (const Value& item : *list()) depth = std::max<uint16_t>(depth, uint16_t(item.depth + 1));
+  }
+  Value(Map m) : v(std::make_shared<Map>(std::move(m))) {
+    for (const auto& entry : *map()) depth = std::max<uint16_t>(depth, uint16_t(entry.second.depth + 1));
+  }
+  // How deeply lists and maps nest inside (0 for a scalar or a flat list); rendering refuses
+  // values nested more than 100 deep.
+  uint16_t depth = 0;
 
   bool isNil() const { return v.index() == 0; }
   const std::string* string() const { return std::get_if<std::string>(&v); }

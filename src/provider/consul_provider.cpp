@@ -36,6 +36,7 @@ struct ConsulProvider::State {
   std::unique_ptr<asio::steady_timer> timer;
   std::shared_ptr<clients::http::StreamStop> pending;
   bool stopped = false;
+  bool reread = false;  // reload(): the next read is a plain one
 
   const clients::http::Endpoint& endpoint() const { return endpoints[current % endpoints.size()]; }
 
@@ -152,6 +153,8 @@ awaitable<void> watchLoop(std::shared_ptr<ConsulProvider::State> s, asio::io_con
   auto lastAnswer = std::chrono::steady_clock::now() - 1h;
   uint64_t lastIndex = 0;
   while (!s->stopped) {
+    if (s->reread) s->index = 0;
+    s->reread = false;
     std::string error = co_await s->read(*io);
     if (s->stopped) break;
     if (error == "stopped") {  // reload(): read again at once, whole
@@ -206,6 +209,7 @@ void ConsulProvider::watch(asio::io_context& control, ConfigSink sink) {
 }
 
 void ConsulProvider::reload() {
+  state_->reread = true;
   if (state_->pending) state_->pending->stop();
   if (state_->timer) state_->timer->cancel();
 }

@@ -260,9 +260,11 @@ struct Merge {
     bool services = iequals(kindKey, "services");
     if (services && withoutServers(*existing) == withoutServers(element.value)) {
       // Replicas of one service: their servers add up.
-      config::Node* into = existing->find("loadBalancer")->find("servers");
+      config::Node* lb = existing->find("loadBalancer");
+      config::Node* into = lb->find("servers");
       const config::Node* from = element.value.find("loadBalancer")->find("servers");
-      if (into && from)
+      if (from && !into) lb->set("servers", *from, element.keyLocation);  // the first had none
+      else if (into && from)
         for (const config::Node& server : from->items()) into->append(server);
       return;
     }

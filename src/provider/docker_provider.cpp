@@ -201,10 +201,25 @@ awaitable<void> listLoop(std::shared_ptr<DockerProvider::State> s, asio::io_cont
         wait = backoff.next();
       }
     }
+    if (s->dirty && wait == kRelist) continue;  // an event came while listing: list again now
     s->timer->expires_after(wait);
     auto [ec] = co_await s->timer->async_wait(nothrow);
     if (!ec) s->dirty = true;  // the interval or the backoff ran out; a cancel comes with dirty set
   }
+}
+
+// The events that change what is served (not exec_* and the like, which every health check
+// makes).
+bool relevant(std::string_view line) {
+  error_code ec;
+  json::value v = json::parse(line, ec);
+  const json::object* o = ec ? nullptr : v.if_object();
+  if (!o) return true;  // not understood: list again rather than miss something
+  std::string action = stringAt(*o, "Action");
+  if (action.empty()) action = stringAt(*o, "status");
+  for (std::string_view a : {"start", "die", "stop", "kill", "destroy", "rename", "update", "pause", "unpause", "create"})
+    if (action == a) return true;
+  return action.starts_with("health_status");
 }
 
 void changed(const std::shared_ptr<DockerProvider::State>& s, asio::io_context& io) {
@@ -239,7 +254,9 @@ awaitable<void> eventsLoop(std::shared_ptr<DockerProvider::State> s, asio::io_co
     std::function<bool(std::string_view)> onData = [&](std::string_view data) {
       any = true;
       backoff.reset();
-      lines.feed(data, [&](std::string_view) { changed(s, *io); });
+      lines.feed(data, [&](std::string_view line) {
+        if (relevant(line)) changed(s, *io);
+      });
       return true;
     };
     auto answer = co_await clients::http::stream(*io, s->endpoint, s->get(target), s->timeout, onData, s->events);

@@ -197,11 +197,12 @@ struct EtcdProvider::State {
         }
         if (type && type->is_string() && type->as_string() == "DELETE") keys.erase(key);
         else keys[key] = std::move(value);  // PUT (the default, left out of the JSON)
+        // The revision applied: only from the events themselves. A header carries etcd's current
+        // revision, which may be ahead of events still to come while the watch catches up.
+        revision = std::max(revision, int64Field(kv->as_object(), "mod_revision"));
         changed = true;
       }
     }
-    if (const json::value* h = result.if_contains("header"); h && h->is_object())
-      revision = std::max(revision, int64Field(h->as_object(), "revision"));
     return true;
   }
 };

@@ -28,6 +28,12 @@ awaitable<std::string> readTree(zk::Session& session, const std::string& rootKey
     if (std::string error = co_await session.call(requests, replies); !error.empty()) co_return error;
     std::vector<std::string> next;
     std::vector<zk::Request> leaves;
+    if (level.size() == 1 && level[0] == "/" + rootKey && replies[0].err != 0) {
+      // No root yet: an exists watch fires when it is created (getChildren left none).
+      std::vector<zk::Request> exists{{zk::Request::Op::Exists, level[0], true}};
+      if (std::string error = co_await session.call(exists, replies); !error.empty()) co_return error;
+      co_return "";
+    }
     for (size_t i = 0; i < level.size(); ++i) {
       if (replies[i].err != 0) continue;  // gone since its parent was read
       if (replies[i].children.empty() && level[i] != "/" + rootKey) {  // a value

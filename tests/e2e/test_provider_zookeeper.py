@@ -78,3 +78,17 @@ def test_serves_follows_and_survives(start_whoami, start_zookeeper, tmp_path):
                                "providers": {"zooKeeper": {"endpoints": [f"127.0.0.1:{zk.port}"]}}}))
     out = subprocess.run([BIN, "check", f"--configFile={static}"], capture_output=True, text=True, timeout=30)
     assert "traefik/http/routers/app/rul" in out.stdout, out.stdout + out.stderr
+
+
+def test_a_root_created_later_is_seen(start_whoami, start_zookeeper):
+    """No /traefik at start: an exists watch sees it created (getChildren leaves no watch on a
+    node that does not exist)."""
+    zk = start_zookeeper()
+    w = start_whoami()
+    cw = Causeway(providers_extra={"zooKeeper": {"endpoints": [f"127.0.0.1:{zk.port}"]}})
+    try:
+        wait_until(lambda: "zookeeper" in cw.output(), timeout=10, message="provider started")
+        zk.write(app_keys(w.url))
+        wait_until(lambda: get(cw, "app.test")[0] == 200, timeout=10, message="root created, then served")
+    finally:
+        cw.stop()

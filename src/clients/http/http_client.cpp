@@ -194,6 +194,9 @@ struct StreamCall {
     };
 
     std::string why = co_await dial(io, endpoint, *c);
+    // close() cannot cancel a DNS lookup, and a connect reopens the socket: a deadline or a
+    // stop that came meanwhile is seen here.
+    if (c->timedOut || (stop && stop->stopped_)) why = "stopped";
     if (why.empty()) {
       error_code ec = co_await c->write(serialize(endpoint, request));
       if (ec) why = "cannot send the request: " + ec.message();

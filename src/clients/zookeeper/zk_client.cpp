@@ -8,7 +8,7 @@ namespace {
 
 constexpr size_t kMaxPacket = 64 << 20;
 constexpr int32_t kNotification = -1, kPing = -2, kAuth = -4;
-constexpr int32_t kOpGetData = 4, kOpGetChildren = 8, kOpPing = 11, kOpAuth = 100;
+constexpr int32_t kOpExists = 3, kOpGetData = 4, kOpGetChildren = 8, kOpPing = 11, kOpAuth = 100;
 
 struct Writer {
   std::string out;
@@ -90,6 +90,7 @@ awaitable<std::string> Session::readPacket(std::string& packet) {
       if (in_.size() >= 4 + size_t(length)) {
         packet = in_.substr(4, size_t(length));
         in_.erase(0, 4 + size_t(length));
+        lastHeard_ = std::chrono::steady_clock::now();
         co_return "";
       }
     }
@@ -105,6 +106,7 @@ awaitable<std::string> Session::open(const std::vector<std::string>& endpoints,
   timeout_ = timeout;
   std::string error = "no endpoint";
   for (const std::string& endpoint : endpoints) {
+    *guarding_ = false;  // the previous endpoint's guard
     close();
     socket_ = tcp::socket(io_);
     in_.clear();
@@ -114,8 +116,9 @@ awaitable<std::string> Session::open(const std::vector<std::string>& endpoints,
     if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
     // The whole handshake is bounded by the session timeout: the socket is closed at its end.
     asio::steady_timer guard(io_, timeout);
-    guard.async_wait([this](error_code ec) {
-      if (!ec) close();
+    auto guarding = guarding_ = std::make_shared<bool>(true);
+    guard.async_wait([this, guarding](error_code ec) {
+      if (!ec && *guarding) close();
     });
     tcp::resolver resolver(io_);
     auto [resolveError, results] = co_await resolver.async_resolve(host, port, nothrow);
@@ -124,6 +127,8 @@ awaitable<std::string> Session::open(const std::vector<std::string>& endpoints,
       continue;
     }
     auto [connectError, peer] = co_await asio::async_connect(socket_, results, nothrow);
+    if (!connectError && guard.expiry() <= asio::steady_timer::clock_type::now())
+      connectError = asio::error::timed_out;  // the guard fired during the lookup or the connect
     if (connectError) {
       error = "cannot connect to ZooKeeper at " + endpoint + ": " + connectError.message();
       continue;
@@ -168,9 +173,11 @@ awaitable<std::string> Session::open(const std::vector<std::string>& endpoints,
       }
       if (!error.empty()) continue;
     }
+    *guarding = false;
     guard.cancel();
     co_return "";
   }
+  *guarding_ = false;
   close();
   co_return error;
 }
@@ -182,7 +189,9 @@ awaitable<std::string> Session::call(const std::vector<Request>& requests, std::
   for (const Request& request : requests) {
     Writer w;
     w.i32(xid_++);
-    w.i32(request.op == Request::Op::Data ? kOpGetData : kOpGetChildren);
+    w.i32(request.op == Request::Op::Data ? kOpGetData
+          : request.op == Request::Op::Exists ? kOpExists
+                                              : kOpGetChildren);
     w.bytes(request.path);
     w.boolean(request.watch);
     batch += w.packet();
@@ -190,9 +199,14 @@ awaitable<std::string> Session::call(const std::vector<Request>& requests, std::
   if (std::string error = co_await send(batch); !error.empty()) co_return error;
   // Replies to a request that is stuck: the session timeout closes the connection.
   asio::steady_timer guard(io_, timeout_);
-  guard.async_wait([this](error_code ec) {
-    if (!ec) close();
+  auto guarding = guarding_ = std::make_shared<bool>(true);
+  guard.async_wait([this, guarding](error_code ec) {
+    if (!ec && *guarding) close();
   });
+  struct Unguard {
+    std::shared_ptr<bool> flag;
+    ~Unguard() { *flag = false; }
+  } unguard{guarding};
   size_t received = 0;
   while (received < requests.size()) {
     std::string packet;
@@ -210,7 +224,7 @@ awaitable<std::string> Session::call(const std::vector<Request>& requests, std::
     if (xid < first || index >= requests.size()) co_return "ZooKeeper answered a request it was not sent";
     Reply& reply = replies[index];
     reply.err = err;
-    if (err == 0) {
+    if (err == 0 && requests[index].op != Request::Op::Exists) {
       if (requests[index].op == Request::Op::Data) {
         reply.data = r.bytes();
       } else {
@@ -232,16 +246,22 @@ awaitable<std::string> Session::idle() {
   asio::steady_timer wait(io_, timeout_ / 3);
   std::string packet;
   auto result = co_await (readPacket(packet) || wait.async_wait(nothrow));
-  if (result.index() == 1) {  // nothing for a third of the timeout: keep the session alive
+  if (!packet.empty()) {  // a packet taken whichever side won: a notification must not be lost
+    Reader r{packet};
+    if (r.i32() == kNotification) notified_ = true;
+    co_return "";
+  }
+  if (result.index() == 1) {  // nothing for a third of the timeout
+    // No answer, not even to the pings, for two thirds of the session: the server is gone
+    // without closing the connection (a partition), and the session with it.
+    if (std::chrono::steady_clock::now() - lastHeard_ > timeout_ * 2 / 3)
+      co_return "ZooKeeper stopped answering";
     Writer ping;
     ping.i32(kPing);
     ping.i32(kOpPing);
     co_return co_await send(ping.packet());
   }
-  if (std::string error = std::get<0>(result); !error.empty()) co_return error;
-  Reader r{packet};
-  if (r.i32() == kNotification) notified_ = true;
-  co_return "";
+  co_return std::get<0>(result);
 }
 
 }  // namespace causeway::clients::zookeeper

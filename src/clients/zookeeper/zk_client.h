@@ -22,7 +22,8 @@
 namespace causeway::clients::zookeeper {
 
 struct Request {
-  enum class Op { Children, Data } op = Op::Children;
+  // Exists: only leaves a watch (on a node that does not exist yet, its creation fires it).
+  enum class Op { Children, Data, Exists } op = Op::Children;
   std::string path;
   bool watch = true;
 };
@@ -63,6 +64,10 @@ class Session {
   std::chrono::milliseconds timeout_{10000};
   int32_t xid_ = 1;
   bool notified_ = false;
+  std::chrono::steady_clock::time_point lastHeard_{};  // the last packet read
+  // Set while a guard timer may close the socket; the guard's handler checks it, so that a
+  // handler that runs after the operation (or the session) ended touches nothing.
+  std::shared_ptr<bool> guarding_ = std::make_shared<bool>(false);
 };
 
 }  // namespace causeway::clients::zookeeper

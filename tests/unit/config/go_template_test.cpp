@@ -46,6 +46,10 @@ TEST(GoTemplate, ControlStructuresAndVariables) {
   EXPECT_EQ(run("{{ $x := 5 }}{{ $x = add $x 1 }}{{ $x }}"), "6");
   EXPECT_EQ(run("{{ range .List }}{{ $.Map.x }}{{ end }}", data), "11");
   EXPECT_EQ(run("{{ if and (gt 3 1) (not false) }}yes{{ end }}"), "yes");
+  // and/or stop at the deciding argument (Go 1.18+): the index is never evaluated.
+  EXPECT_EQ(run("{{ if and false (index .List 9) }}x{{ else }}short{{ end }}", data), "short");
+  EXPECT_EQ(run("{{ or 0 \"\" \"b\" (index .List 9) }}", data), "b");
+  EXPECT_EQ(run("{{ div -9223372036854775807 -1 }} {{ mod 7 -1 }} {{ div 7 2 }}"), "9223372036854775807 0 3");
   EXPECT_EQ(run("{{ len .List }} {{ index .List 1 }} {{ index .Map \"y\" }}", data), "2 b 2");
 }
 
@@ -92,6 +96,12 @@ TEST(GoTemplate, ErrorsNameTheLine) {
   EXPECT_NE(e.message.find("more than"), std::string::npos);
   e = failure("{{ required \"NAME must be set\" (env \"CW_TEMPLATE_UNSET\") }}");
   EXPECT_NE(e.message.find("NAME must be set"), std::string::npos);
+  e = failure("{{ $l := list }}{{ range until 1000 }}{{ $l = list $l }}{{ end }}");
+  EXPECT_NE(e.message.find("nested more than 100 deep"), std::string::npos) << e.message;
+  e = failure("{{ range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}");
+  EXPECT_NE(e.message.find("10 million steps"), std::string::npos) << e.message;
+  e = failure("{{ $s := repeat 1000000 \"x\" }}{{ range until 1000 }}{{ $s = printf \"%s%s\" $s \"y\" }}{{ end }}");
+  EXPECT_NE(e.message.find("256 MiB"), std::string::npos) << e.message;
   e = failure("{{ end }}");
   EXPECT_NE(e.message.find("unexpected"), std::string::npos);
 }
