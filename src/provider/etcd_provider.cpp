@@ -20,6 +20,7 @@ namespace {
 
 constexpr auto kTimeout = 5s;              // a read, an authentication, a watch's head
 constexpr int64_t kMaxRange = 256 << 20;   // the whole prefix in one answer
+constexpr auto kWatchSilence = 15min;      // longer than etcd's progress notifications (10 min)
 
 // The key after every key that starts with `prefix` (etcd's range_end for a prefix).
 std::string prefixEnd(std::string prefix) {
@@ -274,7 +275,10 @@ awaitable<void> watchLoop(std::shared_ptr<EtcdProvider::State> s, asio::io_conte
       // reconnection, and nothing is applied twice.
       json::object create{{"key", base64Encode(s->prefix)},
                           {"range_end", base64Encode(s->rangeEnd)},
-                          {"start_revision", std::to_string(s->revision + 1)}};
+                          {"start_revision", std::to_string(s->revision + 1)},
+                          // etcd then says "nothing new" now and then (every 10 min by default),
+                          // so that a watch that hears nothing for longer is known dead.
+                          {"progress_notify", true}};
       json::object body{{"create_request", std::move(create)}};
       auto request = s->post("/v3/watch", body);
       s->streaming = std::make_shared<clients::http::StreamStop>();
@@ -299,7 +303,7 @@ awaitable<void> watchLoop(std::shared_ptr<EtcdProvider::State> s, asio::io_conte
         return ok;
       };
       auto answer = co_await clients::http::stream(*io, s->endpoint(), request, kTimeout, onData,
-                                                   s->streaming);
+                                                   s->streaming, kWatchSilence);
       s->streaming = nullptr;
       if (s->stopped) break;
       if (compacted) {

@@ -85,6 +85,7 @@ struct Connection {
   std::unique_ptr<tls::TlsStream> tls;
   bool unix = false;
   bool timedOut = false;
+  bool idled = false;  // a stream's body sent nothing for its idle time
 
   void close() {
     error_code ignored;
@@ -166,7 +167,8 @@ struct StreamCall {
   static awaitable<Answer> run(asio::io_context& io, const Endpoint& endpoint,
                                const Request& request, std::chrono::milliseconds timeout,
                                int64_t maxBody, const std::function<bool(std::string_view)>* onData,
-                               std::shared_ptr<StreamStop> stop) {
+                               std::shared_ptr<StreamStop> stop,
+                               std::chrono::milliseconds idle = std::chrono::milliseconds(0)) {
     Answer answer;
     auto c = std::make_shared<Connection>(io);
     auto deadline = std::make_shared<asio::steady_timer>(io, timeout);
@@ -183,6 +185,7 @@ struct StreamCall {
       answer.status = 0;
       answer.body.clear();
       answer.error = c->timedOut ? "no answer within " + std::to_string(timeout.count()) + " ms"
+                     : c->idled ? "nothing received for " + std::to_string(idle.count()) + " ms"
                      : stop && stop->stopped_ ? "stopped"
                                               : std::move(why);
       return answer;
@@ -233,7 +236,20 @@ struct StreamCall {
     answer.status = head.status;
     for (const auto& f : head.headers)
       answer.headers.emplace_back(std::string(f.name), std::string(f.value));
-    if (onData) deadline->cancel();  // a stream may last as long as the server holds it
+    // A stream may last as long as the server holds it; with `idle`, as long as it sends.
+    auto armIdle = [&] {
+      if (idle.count() <= 0) return;
+      deadline->expires_after(idle);  // cancels the wait in place
+      deadline->async_wait([c](error_code ec) {
+        if (ec) return;
+        c->idled = true;
+        c->close();
+      });
+    };
+    if (onData) {
+      deadline->cancel();
+      armIdle();
+    }
     in.erase(0, head.headBytes);
 
     // The body.
@@ -284,6 +300,7 @@ struct StreamCall {
         break;
       }
       in.assign(buffer.data(), n);
+      if (onData) armIdle();
     }
     if (tooLarge) failed("the answer is larger than " + std::to_string(maxBody) + " bytes");
     else if (!done && !refused) failed(error.empty() ? "the answer broke off" : error);
@@ -300,8 +317,8 @@ awaitable<Answer> fetch(asio::io_context& io, const Endpoint& endpoint, const Re
 awaitable<Answer> stream(asio::io_context& io, const Endpoint& endpoint, const Request& request,
                          std::chrono::milliseconds timeout,
                          std::function<bool(std::string_view)> onData,
-                         std::shared_ptr<StreamStop> stop) {
-  co_return co_await StreamCall::run(io, endpoint, request, timeout, -1, &onData, std::move(stop));
+                         std::shared_ptr<StreamStop> stop, std::chrono::milliseconds idle) {
+  co_return co_await StreamCall::run(io, endpoint, request, timeout, -1, &onData, std::move(stop), idle);
 }
 
 bool LineSplitter::feed(std::string_view data,

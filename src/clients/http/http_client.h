@@ -82,10 +82,13 @@ class StreamStop {
 // query held open). The head must arrive within `timeout`; then every piece of the body goes
 // to `onData` as it arrives, until the server ends the body (Answer.error empty), the
 // connection fails (error set), `onData` returns false, or `stop` is stopped.
+// With `idle` (> 0), a body that sends nothing for that long is broken off (a peer gone without
+// closing the connection).
 awaitable<Answer> stream(asio::io_context& io, const Endpoint& endpoint, const Request& request,
                          std::chrono::milliseconds timeout,
                          std::function<bool(std::string_view)> onData,
-                         std::shared_ptr<StreamStop> stop);
+                         std::shared_ptr<StreamStop> stop,
+                         std::chrono::milliseconds idle = std::chrono::milliseconds(0));
 
 // Splits a byte stream into lines ('\n', a trailing '\r' dropped), for newline-delimited JSON
 // streams; a line longer than `maxLine` is an error.

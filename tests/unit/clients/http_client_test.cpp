@@ -163,3 +163,27 @@ TEST(HttpStream, HandsOnPiecesUntilStopped) {
 
 }  // namespace
 }  // namespace causeway::clients::http
+
+namespace causeway::clients::http {
+namespace {
+
+TEST(HttpStream, ASilentStreamIsBrokenOffAfterItsIdleTime) {
+  FixedServer s("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n", true);
+  asio::io_context io;
+  std::string got;
+  Answer out;
+  std::function<bool(std::string_view)> onData = [&](std::string_view d) {
+    got.append(d);
+    return true;
+  };
+  asio::co_spawn(io,
+                 stream(io, s.endpoint(), Request{}, std::chrono::seconds(5), onData,
+                        std::make_shared<StreamStop>(), std::chrono::milliseconds(200)),
+                 [&](std::exception_ptr, Answer a) { out = std::move(a); });
+  io.run();
+  EXPECT_EQ(got, "ok");
+  EXPECT_EQ(out.error, "nothing received for 200 ms");
+}
+
+}  // namespace
+}  // namespace causeway::clients::http
