@@ -1,4 +1,4 @@
-"""A FAKE of the Docker Engine API (no Docker engine runs in the test environment), kept to what
+"""A FAKE of the Docker Engine API (no container image can be pulled where the tests run, so no real engine has anything to run), kept to what
 the docker provider uses, on a unix socket as dockerd serves it, with response shapes from
 Docker's Engine API reference (v1.43, https://docs.docker.com/engine/api/v1.43/):
 

@@ -1,5 +1,5 @@
 """providers.docker end to end, against a FAKE of the Docker Engine API on a unix socket
-(docker_fake.py: no Docker engine runs in the test environment), with real whoami servers
+(docker_fake.py: no container image can be pulled where the tests run, so no real engine has anything to run), with real whoami servers
 standing for the containers' processes (each "container" has the IP 127.0.0.1 and exposes its
 whoami's port):
 
