@@ -1,5 +1,6 @@
-"""A FAKE of the Docker Engine API (no container image can be pulled where the tests run, so no real engine has anything to run), kept to what
-the docker provider uses, on a unix socket as dockerd serves it, with response shapes from
+"""A FAKE of the Docker Engine API (no container image can be pulled where the tests run, so a
+real engine would have nothing to run), kept to what the docker provider uses, on a unix socket
+as dockerd serves it, with response shapes from
 Docker's Engine API reference (v1.43, https://docs.docker.com/engine/api/v1.43/):
 
 - `GET /_ping` → "OK"; `GET /version` → {Version, ApiVersion, …};

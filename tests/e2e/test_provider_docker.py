@@ -1,6 +1,6 @@
 """providers.docker end to end, against a FAKE of the Docker Engine API on a unix socket
-(docker_fake.py: no container image can be pulled where the tests run, so no real engine has anything to run), with real whoami servers
-standing for the containers' processes (each "container" has the IP 127.0.0.1 and exposes its
+(docker_fake.py: no container image can be pulled where the tests run), with real whoami
+servers standing for the containers' processes (each "container" has the IP 127.0.0.1 and exposes its
 whoami's port):
 
 - Compose replicas (com.docker.compose.service/project) become one service `web-shop` with both
