@@ -59,7 +59,8 @@ class Controller {
         pipeline_.setProviderError(name, error);
       });
       provider->watch(io_, [this](provider::ProviderConfig config) {
-        pipeline_.submit(config.provider, std::move(config.root), config.fingerprint);
+        if (config.shared) pipeline_.submit(config.provider, std::move(config.shared), config.fingerprint);
+        else pipeline_.submit(config.provider, std::move(config.root), config.fingerprint);
       });
     }
     // Initial configuration, before the first connection is accepted.

@@ -17,8 +17,14 @@ ConfigPipeline::ConfigPipeline(asio::io_context& control, const config::StaticCo
       health_(control) {}
 
 void ConfigPipeline::submit(const std::string& provider, config::Node root, uint64_t fingerprint) {
-  ProviderState& state = providers_[provider];
   if (fingerprint == 0) fingerprint = config::fingerprint(root);
+  submit(provider, std::make_shared<const config::Node>(std::move(root)), fingerprint);
+}
+
+void ConfigPipeline::submit(const std::string& provider, std::shared_ptr<const config::Node> root,
+                            uint64_t fingerprint) {
+  ProviderState& state = providers_[provider];
+  if (fingerprint == 0) fingerprint = config::fingerprint(*root);
   if (state.applied && !state.hasPending && fingerprint == state.appliedFingerprint) {
     log::debug("skipping unchanged configuration", {{"providerName", provider}});
     return;
@@ -45,7 +51,7 @@ void ConfigPipeline::apply(const std::string& provider) {
   if (!state.hasPending) return;
   std::vector<config::ConfigError> errors;
   auto decoded = std::make_shared<config::DynamicConfig>(
-      config::decodeDynamic(state.pending, errors, state.decoded.get()));
+      config::decodeDynamic(*state.pending, errors, state.decoded.get()));
   for (const auto& error : errors) {
     // Element errors are logged with the element after the build; others now.
     if (!error.element.empty() && (error.element.rfind("http.", 0) == 0)) continue;
@@ -55,7 +61,7 @@ void ConfigPipeline::apply(const std::string& provider) {
   state.appliedFingerprint = state.pendingFingerprint;
   state.applied = true;
   state.hasPending = false;
-  state.pending = config::Node();
+  state.pending = nullptr;  // a provider's shared tree is its own again
   state.lastApplied = Clock::now();
   state.appliedAtUnix = std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::system_clock::now().time_since_epoch()).count();

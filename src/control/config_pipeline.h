@@ -35,6 +35,9 @@ class ConfigPipeline {
   // A provider's latest complete configuration. Unchanged content is ignored. `fingerprint` is
   // config::fingerprint(root) when the provider computed it already (0: computed here).
   void submit(const std::string& provider, config::Node root, uint64_t fingerprint = 0);
+  // The same, for a tree the provider keeps and shares (ProviderConfig::shared): held only
+  // until it is applied.
+  void submit(const std::string& provider, std::shared_ptr<const config::Node> root, uint64_t fingerprint = 0);
   // Applies what is pending, ignoring the throttle; publishes at least once (an empty
   // configuration when no provider delivered one).
   void publishNow();
@@ -70,7 +73,7 @@ class ConfigPipeline {
 
  private:
   struct ProviderState {
-    config::Node pending;
+    std::shared_ptr<const config::Node> pending;
     uint64_t pendingFingerprint = 0;
     bool hasPending = false;
     uint64_t appliedFingerprint = 0;

@@ -78,8 +78,9 @@ struct EtcdProvider::State {
   std::string source;            // "etcd 127.0.0.1:2379" in error locations
   size_t current = 0;            // the endpoint in use
 
-  // The keys as etcd holds them, and the revision they are at (0: nothing read yet).
-  std::map<std::string, std::string> keys;
+  // The keys as etcd holds them, as a tree kept key by key, and the revision they are at (0:
+  // nothing read yet).
+  std::unique_ptr<KvTree> keys;
   int64_t revision = 0;
   std::string token;  // with username: the authentication token
 
@@ -102,13 +103,20 @@ struct EtcdProvider::State {
     return request;
   }
 
-  LoadResult build() const {
+  // The configuration: the tree shared with the pipeline (`copy`: a tree of its own, for
+  // load()).
+  LoadResult build(bool copy = false) const {
     LoadResult result;
     result.ok = true;
     result.config.provider = "etcd";
-    result.config.root = nodeFromKeyValues(keys, options.rootKey, source, result.errors);
+    if (!keys) keys_ = std::make_unique<KvTree>(options.rootKey, source);
+    const KvTree& tree = keys ? *keys : *keys_;
+    if (copy) result.config.root = *tree.tree();
+    else result.config.shared = tree.tree();
+    result.errors = tree.errors();
     return result;
   }
+  mutable std::unique_ptr<KvTree> keys_;  // the empty tree before the first read
 
   // Authenticates when a username is set. "" or why not.
   awaitable<std::string> authenticate(asio::io_context& io) {
@@ -138,7 +146,7 @@ struct EtcdProvider::State {
     const json::object& o = v.as_object();
     const json::value* header = o.if_contains("header");
     if (!header || !header->is_object()) co_return "etcd's range answer has no header";
-    std::map<std::string, std::string> read;
+    auto read = std::make_unique<KvTree>(options.rootKey, source);
     if (const json::value* kvs = o.if_contains("kvs")) {
       if (!kvs->is_array()) co_return "etcd's range answer has no list of keys";
       for (const json::value& kv : kvs->as_array()) {
@@ -146,7 +154,7 @@ struct EtcdProvider::State {
         if (!kv.is_object() || !bytesField(kv.as_object(), "key", key) ||
             !bytesField(kv.as_object(), "value", value))
           co_return "etcd's range answer has a malformed key";
-        read.emplace(std::move(key), std::move(value));
+        read->put(key, value);
       }
     }
     keys = std::move(read);
@@ -196,8 +204,8 @@ struct EtcdProvider::State {
           error = "etcd's watch sent a malformed event";
           return false;
         }
-        if (type && type->is_string() && type->as_string() == "DELETE") keys.erase(key);
-        else keys[key] = std::move(value);  // PUT (the default, left out of the JSON)
+        if (type && type->is_string() && type->as_string() == "DELETE") keys->remove(key);
+        else keys->put(key, value);  // PUT (the default, left out of the JSON)
         // The revision applied: only from the events themselves. A header carries etcd's current
         // revision, which may be ahead of events still to come while the watch catches up.
         revision = std::max(revision, int64Field(kv->as_object(), "mod_revision"));
@@ -257,7 +265,9 @@ void emitSoon(const std::shared_ptr<EtcdProvider::State>& s, asio::io_context& i
 
 awaitable<void> watchLoop(std::shared_ptr<EtcdProvider::State> s, asio::io_context* io) {
   Backoff backoff;
-  bool needRead = true;
+  // load() read the keys at start: the watch begins where that read ended.
+  bool needRead = s->revision == 0;
+  if (!needRead) s->watch->read(s->build());
   while (!s->stopped) {
     std::string error;
     if (needRead || s->rereadRequested) {
@@ -341,7 +351,7 @@ LoadResult EtcdProvider::load() {
     result.errors.push_back(unreachable("etcd", error, "tried again until etcd answers"));
     return result;
   }
-  return state_->build();
+  return state_->build(true);
 }
 
 void EtcdProvider::watch(asio::io_context& control, ConfigSink sink) {

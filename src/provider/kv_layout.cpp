@@ -9,40 +9,85 @@
 
 namespace causeway::provider {
 
+KvTree::KvTree(std::string_view rootKey, const std::string& source)
+    : prefix_(std::string(rootKey) + "/"),
+      origin_(std::make_shared<const std::string>(source)),
+      root_(std::make_shared<config::Node>(config::Node::map())) {}
+
+config::Node& KvTree::root() {
+  if (root_.use_count() > 1) root_ = std::make_shared<config::Node>(*root_);
+  return *root_;
+}
+
+config::Node KvTree::take() {
+  if (root_.use_count() > 1) return *root_;
+  return std::move(*root_);
+}
+
+bool KvTree::split(const std::string& key, std::vector<std::string>& segments) const {
+  segments.clear();
+  if (key.size() == prefix_.size()) return false;
+  for (std::string_view rest = std::string_view(key).substr(prefix_.size());;) {
+    size_t slash = rest.find('/');
+    std::string_view segment = rest.substr(0, slash);
+    if (segment.empty()) return false;
+    segments.emplace_back(segment);
+    if (slash == std::string_view::npos) return true;
+    rest = rest.substr(slash + 1);
+  }
+}
+
+void KvTree::put(const std::string& key, const std::string& value) {
+  if (!key.starts_with(prefix_)) return;
+  // The store and the key in one shared string, which every node of the key's path points to
+  // (a Location is copied into each): it prints as "<store> <key>", as a source and a key do.
+  config::Location location;
+  location.source = std::make_shared<const std::string>(*origin_ + " " + key);
+  std::vector<std::string> segments;
+  if (!split(key, segments)) {
+    config::ConfigError error;
+    error.location = location;
+    error.element = key;
+    error.message = "expected a key of the form " + prefix_ + "<section>/<name>/…, without empty segments";
+    std::erase_if(bad_, [&](const config::ConfigError& e) { return e.element == key; });
+    bad_.push_back(std::move(error));
+    return;
+  }
+  config::setPath(root(), segments, value, location);
+}
+
+void KvTree::remove(const std::string& key) {
+  if (!key.starts_with(prefix_)) return;
+  if (std::erase_if(bad_, [&](const config::ConfigError& e) { return e.element == key; })) return;
+  std::vector<std::string> segments;
+  if (!split(key, segments)) return;
+  // The path to the key, then the key, then the maps it leaves empty.
+  config::Node* node = &root();
+  std::vector<config::Node*> chain{node};
+  for (size_t i = 0; i + 1 < segments.size(); ++i) {
+    node = node->find(segments[i]);
+    if (!node || !node->isMap()) return;
+    chain.push_back(node);
+  }
+  // A key that is also a directory of other keys ("…/tls" = "true" beside "…/tls/certResolver")
+  // holds their values: they stay.
+  const config::Node* leaf = chain.back()->find(segments.back());
+  if (!leaf || leaf->isMap()) return;
+  chain.back()->erase(segments.back());
+  for (size_t i = chain.size() - 1; i > 0 && chain[i]->size() == 0; --i) chain[i - 1]->erase(segments[i - 1]);
+}
+
+std::vector<config::ConfigError> KvTree::errors() const { return bad_; }
+
 namespace {
 
 template <class Pairs>
 config::Node build(const Pairs& pairs, std::string_view rootKey, const std::string& source,
                    std::vector<config::ConfigError>& errors) {
-  config::Node root = config::Node::map();
-  auto origin = std::make_shared<const std::string>(source);
-  std::string prefix = std::string(rootKey) + "/";
-  for (const auto& [key, value] : pairs) {
-    if (!key.starts_with(prefix)) continue;
-    config::Location location;
-    location.source = origin;
-    location.key = key;
-    std::vector<std::string> segments;
-    bool bad = key.size() == prefix.size();
-    for (std::string_view rest = std::string_view(key).substr(prefix.size()); !bad;) {
-      size_t slash = rest.find('/');
-      std::string_view segment = rest.substr(0, slash);
-      if (segment.empty()) bad = true;
-      segments.emplace_back(segment);
-      if (slash == std::string_view::npos) break;
-      rest = rest.substr(slash + 1);
-    }
-    if (bad) {
-      config::ConfigError error;
-      error.location = location;
-      error.element = key;
-      error.message = "expected a key of the form " + prefix + "<section>/<name>/…, without empty segments";
-      errors.push_back(std::move(error));
-      continue;
-    }
-    config::setPath(root, segments, value, location);
-  }
-  return root;
+  KvTree tree(rootKey, source);
+  for (const auto& [key, value] : pairs) tree.put(key, value);
+  for (config::ConfigError& e : tree.errors()) errors.push_back(std::move(e));
+  return tree.take();
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,6 +16,30 @@
 #include "config/node.h"
 
 namespace causeway::provider {
+
+// The tree of one store's keys, kept up to date key by key (etcd's watch): put() and remove()
+// change only the key's path, so a change costs in proportion to it. tree() hands the tree on
+// without copying it; a change made while it is still held elsewhere copies it first.
+class KvTree {
+ public:
+  KvTree(std::string_view rootKey, const std::string& source);
+  // Sets `key` (outside rootKey + "/": ignored; a malformed key: one of errors()).
+  void put(const std::string& key, const std::string& value);
+  void remove(const std::string& key);
+  std::shared_ptr<const config::Node> tree() const { return root_; }
+  // The tree itself, when nothing else holds it (else a copy).
+  config::Node take();
+  std::vector<config::ConfigError> errors() const;
+
+ private:
+  config::Node& root();  // copy-on-write
+  bool split(const std::string& key, std::vector<std::string>& segments) const;
+
+  std::string prefix_;
+  std::shared_ptr<const std::string> origin_;
+  std::shared_ptr<config::Node> root_;
+  std::vector<config::ConfigError> bad_;  // malformed keys (rare), in the order they came
+};
 
 // Keys and values read from a KV store, and the tree they make: keys outside `rootKey` + "/"
 // are skipped; a key that is empty past the root, or whose segments are empty, is an error

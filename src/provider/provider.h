@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,12 @@ namespace causeway::provider {
 struct ProviderConfig {
   std::string provider;  // "file", "redis", ... (the @suffix of qualified names)
   config::Node root;     // dynamic configuration: {http: ..., tls: ..., tcp: ..., udp: ...}
-  uint64_t fingerprint = 0;  // config::fingerprint(root) when the provider computed it (0: not)
+  // Instead of `root`: a tree the provider keeps and shares (it copies it before changing it
+  // while the pipeline still holds it), so that a large configuration is not copied per change.
+  std::shared_ptr<const config::Node> shared;
+  uint64_t fingerprint = 0;  // config::fingerprint of the tree when the provider computed it (0: not)
+
+  const config::Node& tree() const { return shared ? *shared : root; }
 };
 
 // Outcome of loading: `ok` false means the configuration could not be read at all and

@@ -24,7 +24,7 @@ void SourceWatch::answering() {
 
 void SourceWatch::read(LoadResult built) {
   answering();
-  uint64_t fingerprint = config::fingerprint(built.config.root);
+  uint64_t fingerprint = config::fingerprint(built.config.tree());
   if (emitted_ && fingerprint == lastFingerprint_) return;
   for (const auto& e : built.errors) log::error(e.toString(), {{"providerName", provider_}});
   emitted_ = true;

@@ -24,7 +24,6 @@ TEST(KvLayout, PathsBecomeMapsAndIndexesStayKeys) {
   EXPECT_EQ(api->find("entryPoints")->find("1")->text(), "websecure");
   EXPECT_EQ(root.find("TLS")->find("options")->find("modern")->find("minversion")->text(),
             "VersionTLS13");  // names match case-insensitively
-  EXPECT_EQ(api->find("rule")->location().key, "traefik/http/routers/api/rule");
   EXPECT_EQ(api->find("rule")->location().toString(), "redis 127.0.0.1:6379 traefik/http/routers/api/rule");
 }
 
@@ -56,6 +55,39 @@ TEST(KvLayout, ASectionWinsOverAValueAtTheSamePath) {
     ASSERT_TRUE(tls->isMap());
     EXPECT_EQ(tls->find("options")->text(), "modern");
   }
+}
+
+}  // namespace
+}  // namespace causeway::provider
+
+namespace causeway::provider {
+namespace {
+
+// KvTree, kept key by key, gives the tree a full build gives; a tree handed on does not change.
+TEST(KvTree, KeyByKeyEqualsAFullBuildAndSharedTreesStay) {
+  KvTree tree("traefik", "etcd");
+  tree.put("traefik/http/routers/a/rule", "Host(`a`)");
+  tree.put("traefik/http/routers/a/tls", "true");
+  tree.put("traefik/http/routers/a/tls/certResolver", "le");
+  tree.put("traefik/http/routers/b/rule", "Host(`b`)");
+  tree.put("traefik/http//bad", "x");
+  std::shared_ptr<const config::Node> before = tree.tree();
+  std::string snapshot = before->toString();
+
+  tree.remove("traefik/http/routers/b/rule");  // b's map is left empty: it goes
+  tree.remove("traefik/http/routers/a/tls");   // a directory of other keys: it stays
+  tree.put("traefik/http/routers/a/rule", "Host(`c`)");
+  tree.remove("traefik/http//bad");
+  EXPECT_EQ(before->toString(), snapshot);  // what was handed on did not change
+
+  std::vector<config::ConfigError> errors;
+  config::Node full = nodeFromKeyValues(
+      std::map<std::string, std::string>{{"traefik/http/routers/a/rule", "Host(`c`)"},
+                                         {"traefik/http/routers/a/tls/certResolver", "le"}},
+      "traefik", "etcd", errors);
+  EXPECT_EQ(tree.tree()->toString(), full.toString());
+  EXPECT_EQ(config::fingerprint(*tree.tree()), config::fingerprint(full));
+  EXPECT_TRUE(tree.errors().empty());
 }
 
 }  // namespace
