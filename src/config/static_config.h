@@ -187,7 +187,7 @@ struct ZooKeeperProvider {
     v("rootKey", self.rootKey);
     v("username", self.username);
     v("password", self.password);
-    v("tls", self.tls, NotYet{"TLS to ZooKeeper is not supported yet: the connection is plain TCP"});
+    v("tls", self.tls);
   }
 
   void validate(DecodeContext& context) const {

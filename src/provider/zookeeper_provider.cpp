@@ -56,6 +56,8 @@ awaitable<std::string> readTree(zk::Session& session, const std::string& rootKey
 
 struct ZooKeeperProvider::State {
   config::ZooKeeperProvider options;
+  std::optional<tls::TlsClientSettings> tls;  // with options.tls
+  std::string settingsError;
   std::string source;
   std::map<std::string, std::string> keys;
   std::unique_ptr<SourceWatch> watch;
@@ -75,6 +77,12 @@ struct ZooKeeperProvider::State {
 
 ZooKeeperProvider::ZooKeeperProvider(config::ZooKeeperProvider options) : state_(std::make_shared<State>()) {
   state_->options = std::move(options);
+  if (state_->options.tls) {
+    tls::TlsClientSettings settings;
+    settings.context = tls::makeClientContext(*state_->options.tls, state_->settingsError);
+    settings.verify = !state_->options.tls->insecureSkipVerify;
+    if (settings.context) state_->tls = std::move(settings);
+  }
   state_->source = "zookeeper " + (state_->options.endpoints.empty() ? std::string() : state_->options.endpoints.front());
 }
 
@@ -89,7 +97,8 @@ namespace {
 
 awaitable<void> readOnce(std::shared_ptr<ZooKeeperProvider::State> s, asio::io_context* io, std::string* error) {
   zk::Session session(*io);
-  *error = co_await session.open(s->options.endpoints, kSessionTimeout, s->options.username, s->options.password);
+  *error = co_await session.open(s->options.endpoints, kSessionTimeout, s->options.username, s->options.password,
+                                    s->tls ? &*s->tls : nullptr);
   if (error->empty()) *error = co_await readTree(session, s->options.rootKey, s->keys);
   session.close();
 }
@@ -100,7 +109,7 @@ awaitable<void> watchLoop(std::shared_ptr<ZooKeeperProvider::State> s, asio::io_
     auto session = std::make_shared<zk::Session>(*io);
     s->session = session;
     std::string error = co_await session->open(s->options.endpoints, kSessionTimeout, s->options.username,
-                                               s->options.password);
+                                               s->options.password, s->tls ? &*s->tls : nullptr);
     while (error.empty() && !s->stopped) {
       session->clearNotified();
       s->reread = false;
@@ -125,6 +134,12 @@ awaitable<void> watchLoop(std::shared_ptr<ZooKeeperProvider::State> s, asio::io_
 }  // namespace
 
 LoadResult ZooKeeperProvider::load() {
+  if (!state_->settingsError.empty()) {
+    LoadResult result;
+    result.config.provider = "zookeeper";
+    result.errors.push_back({{}, "providers.zooKeeper.tls", state_->settingsError, false, false});
+    return result;
+  }
   std::string error;
   runAlone([&](asio::io_context& io) { return readOnce(state_, &io, &error); });
   if (!error.empty()) {
@@ -137,6 +152,7 @@ LoadResult ZooKeeperProvider::load() {
 }
 
 void ZooKeeperProvider::watch(asio::io_context& control, ConfigSink sink) {
+  if (!state_->settingsError.empty()) return;  // load() reports it
   state_->watch = std::make_unique<SourceWatch>(
       "zookeeper", std::move(sink), [this](const std::string& error) { reportStatus(error); });
   state_->timer = std::make_unique<asio::steady_timer>(control);

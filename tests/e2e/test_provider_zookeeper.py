@@ -12,6 +12,7 @@ import urllib.request
 
 from harness import BIN, Causeway, to_yaml, wait_until
 from mwkit import get
+from tls_certs import Pki
 from zk_peer import needs_zookeeper, start_zookeeper  # noqa: F401 (fixture)
 
 pytestmark = needs_zookeeper
@@ -92,3 +93,27 @@ def test_a_root_created_later_is_seen(start_whoami, start_zookeeper):
         wait_until(lambda: get(cw, "app.test")[0] == 200, timeout=10, message="root created, then served")
     finally:
         cw.stop()
+
+
+def test_over_tls(start_whoami, start_zookeeper, tmp_path):
+    """ZooKeeper's secureClientPort: served over TLS with the CA given; another CA is an error
+    that says the handshake failed."""
+    pki = Pki(tmp_path / "pki")
+    ca = pki.ca(rsa=True)
+    server = pki.issue(ca, "127.0.0.1", ips=["127.0.0.1"], rsa=True)
+    zk = start_zookeeper(tls=(server.cert, server.key))
+    w = start_whoami()
+    zk.write(app_keys(w.url))
+    cw = Causeway(providers_extra={"zooKeeper": {"endpoints": [f"127.0.0.1:{zk.secure_port}"], "tls": {"ca": ca.cert}}})
+    try:
+        wait_until(lambda: get(cw, "app.test")[0] == 200, timeout=15, message="served over TLS")
+        zk.write({"traefik/http/routers/app/rule": "Host(`tls2.test`)"})
+        wait_until(lambda: get(cw, "tls2.test")[0] == 200, timeout=10, message="watch over TLS")
+    finally:
+        cw.stop()
+    other = pki.ca(name="another CA", rsa=True)
+    static = tmp_path / "static.yml"
+    static.write_text(to_yaml({"entryPoints": {"web": {"address": "127.0.0.1:0"}}, "providers": {
+        "zooKeeper": {"endpoints": [f"127.0.0.1:{zk.secure_port}"], "tls": {"ca": other.cert}}}}))
+    out = subprocess.run([BIN, "check", f"--configFile={static}"], capture_output=True, text=True, timeout=30)
+    assert "TLS handshake with ZooKeeper" in out.stdout, out.stdout + out.stderr

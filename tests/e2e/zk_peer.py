@@ -17,15 +17,39 @@ needs_zookeeper = pytest.mark.skipif(not os.path.exists(JAR) or shutil.which("ja
                                      reason="ZooKeeper is not installed: scripts/install-deps test")
 
 
+NETTY = ["netty-codec", "netty-handler", "netty-buffer", "netty-common", "netty-transport", "netty-resolver",
+         "netty-transport-native-unix-common"]
+
+
 class ZooKeeper(Process):
-    def __init__(self, data_dir=None, port=None):
+    def __init__(self, data_dir=None, port=None, tls=None):
+        """tls: (certificate path, key path): also serve TLS on `secure_port` (Netty, a PKCS12
+        keystore made with openssl), as ZooKeeper's secureClientPort."""
         self.port = port or free_port()
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="cw-zk-")
-        super().__init__(["java", "-Xmx128m", "-cp", f"/etc/zookeeper/conf:{JAR}",
+        self.tls = tls
+        classpath = f"/etc/zookeeper/conf:{JAR}"
+        args = [str(self.port), self.data_dir]
+        if tls:
+            self.secure_port = free_port()
+            keystore = os.path.join(self.data_dir, "keystore.p12")
+            subprocess.run(["openssl", "pkcs12", "-export", "-in", tls[0], "-inkey", tls[1], "-out", keystore,
+                            "-passout", "pass:secret"], check=True, capture_output=True)
+            config = os.path.join(self.data_dir, "zoo.cfg")
+            with open(config, "w") as f:
+                f.write(f"dataDir={self.data_dir}\nclientPort={self.port}\nsecureClientPort={self.secure_port}\n"
+                        "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory\n"
+                        f"ssl.keyStore.location={keystore}\nssl.keyStore.password=secret\n"
+                        "ssl.keyStore.type=PKCS12\nssl.clientAuth=none\n")
+            classpath += "".join(f":/usr/share/java/{j}.jar" for j in NETTY if os.path.exists(f"/usr/share/java/{j}.jar"))
+            args = [config]
+        super().__init__(["java", "-Xmx128m", "-cp", classpath,
                           "-Dzookeeper.admin.enableServer=false", "-Dzookeeper.4lw.commands.whitelist=ruok",
-                          "org.apache.zookeeper.server.ZooKeeperServerMain", str(self.port), self.data_dir],
+                          "org.apache.zookeeper.server.ZooKeeperServerMain", *args],
                          name="zookeeper")
         wait_for_port(self.port, proc=self.proc, timeout=30)
+        if tls:
+            wait_for_port(self.secure_port, proc=self.proc, timeout=30)
 
     def cli(self, commands):
         out = subprocess.run([CLI, "-server", f"127.0.0.1:{self.port}"], input="\n".join(commands) + "\n",
@@ -52,7 +76,7 @@ class ZooKeeper(Process):
 
     def restart(self):
         self.stop(keep=True)
-        ZooKeeper.__init__(self, self.data_dir, self.port)
+        ZooKeeper.__init__(self, self.data_dir, self.port, self.tls)
 
     def stop(self, timeout=15, keep=False):
         super().stop(timeout)

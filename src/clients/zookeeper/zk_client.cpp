@@ -76,7 +76,14 @@ void Session::close() {
 }
 
 awaitable<std::string> Session::send(const std::string& packet) {
-  auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(packet), nothrow);
+  error_code ec;
+  if (tls_) {
+    auto [e, n] = co_await tls_->write(asio::buffer(packet));
+    ec = e;
+  } else {
+    auto [e, n] = co_await asio::async_write(socket_, asio::buffer(packet), nothrow);
+    ec = e;
+  }
   co_return ec ? "cannot send to ZooKeeper: " + ec.message() : "";
 }
 
@@ -94,7 +101,10 @@ awaitable<std::string> Session::readPacket(std::string& packet) {
         co_return "";
       }
     }
-    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buffer), nothrow);
+    error_code ec;
+    size_t n = 0;
+    if (tls_) std::tie(ec, n) = co_await tls_->readSome(asio::buffer(buffer));
+    else std::tie(ec, n) = co_await socket_.async_read_some(asio::buffer(buffer), nothrow);
     if (ec) co_return ec == asio::error::eof ? "ZooKeeper closed the connection" : "ZooKeeper: " + ec.message();
     in_.append(buffer, n);
   }
@@ -102,12 +112,13 @@ awaitable<std::string> Session::readPacket(std::string& packet) {
 
 awaitable<std::string> Session::open(const std::vector<std::string>& endpoints,
                                      std::chrono::milliseconds timeout, const std::string& username,
-                                     const std::string& password) {
+                                     const std::string& password, const tls::TlsClientSettings* tls) {
   timeout_ = timeout;
   std::string error = "no endpoint";
   for (const std::string& endpoint : endpoints) {
     *guarding_ = false;  // the previous endpoint's guard
     close();
+    tls_.reset();
     socket_ = tcp::socket(io_);
     in_.clear();
     size_t colon = endpoint.rfind(':');
@@ -132,6 +143,13 @@ awaitable<std::string> Session::open(const std::vector<std::string>& endpoints,
     if (connectError) {
       error = "cannot connect to ZooKeeper at " + endpoint + ": " + connectError.message();
       continue;
+    }
+    if (tls) {
+      tls_ = std::make_unique<tls::TlsStream>(socket_, *tls, host);
+      if (!co_await tls_->handshake()) {
+        error = "TLS handshake with ZooKeeper at " + endpoint + " failed: " + tls_->error();
+        continue;
+      }
     }
     Writer hello;
     hello.i32(0);                        // protocolVersion

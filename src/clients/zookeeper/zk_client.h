@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "io/asio.h"
+#include "tls/tls_stream.h"
 
 namespace causeway::clients::zookeeper {
 
@@ -40,8 +41,11 @@ class Session {
 
   // Connects to the first of `endpoints` ("host:port") that answers and opens a session of
   // `timeout`; with `username`, authenticates with the digest scheme. "" or why not.
+  // With `tls`, over TLS (ZooKeeper's secureClientPort), the server verified against its
+  // host name unless `tls->verify` is false.
   awaitable<std::string> open(const std::vector<std::string>& endpoints, std::chrono::milliseconds timeout,
-                              const std::string& username, const std::string& password);
+                              const std::string& username, const std::string& password,
+                              const tls::TlsClientSettings* tls = nullptr);
   // Sends the requests at once and reads their replies (in order). "" or why not (the session
   // is then unusable).
   awaitable<std::string> call(const std::vector<Request>& requests, std::vector<Reply>& replies);
@@ -60,6 +64,7 @@ class Session {
 
   asio::io_context& io_;
   tcp::socket socket_;
+  std::unique_ptr<tls::TlsStream> tls_;  // over socket_, when the session uses TLS
   std::string in_;  // bytes read and not yet consumed
   std::chrono::milliseconds timeout_{10000};
   int32_t xid_ = 1;
