@@ -39,20 +39,14 @@ awaitable<void> RestHandler::handle(exchange::Exchange& ex) const {
     exchange::errorReply(ex, 400, "the request body broke off");
     co_return;
   }
-  config::ParseResult parsed = config::parseYaml(body, "rest request");  // JSON is YAML too
-  if (config::hasErrors(parsed.errors)) {
-    for (const config::ConfigError& e : parsed.errors)
-      if (!e.warning) {
-        exchange::errorReply(ex, 400, e.toString());
-        co_return;
-      }
-  }
-  if (parsed.root.isNull()) parsed.root = config::Node::map();
-  if (!parsed.root.isMap()) {
-    exchange::errorReply(ex, 400, "expected a dynamic configuration object (http, tcp, udp, tls)");
+  config::Node root;
+  std::vector<config::ConfigError> warnings;
+  std::string error;
+  if (!config::parseDynamicText(body, "rest request", root, warnings, error)) {
+    exchange::errorReply(ex, 400, error);
     co_return;
   }
-  if (!deliver_(std::move(parsed.root))) {
+  if (!deliver_(std::move(root))) {
     exchange::errorReply(ex, 503, "causeway is not ready to take a configuration");
     co_return;
   }

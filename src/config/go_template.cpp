@@ -11,6 +11,7 @@
 
 #include "core/bytes.h"
 #include "core/strings.h"
+#include "http/uri.h"
 
 namespace causeway::config::gotemplate {
 
@@ -706,17 +707,7 @@ const Functions& builtins() {
       FN("le") { NEED(2); r = isNumber(a[0]) ? toReal(a[0]) <= toReal(a[1]) : str(a[0]) <= str(a[1]); return true; }},
       FN("gt") { NEED(2); r = isNumber(a[0]) ? toReal(a[0]) > toReal(a[1]) : str(a[0]) > str(a[1]); return true; }},
       FN("ge") { NEED(2); r = isNumber(a[0]) ? toReal(a[0]) >= toReal(a[1]) : str(a[0]) >= str(a[1]); return true; }},
-      FN("urlquery") {
-        std::string s = sprint(a), out;
-        static const char* hex = "0123456789ABCDEF";
-        for (unsigned char c : s) {
-          if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += char(c);
-          else if (c == ' ') out += '+';
-          else { out += '%'; out += hex[c >> 4]; out += hex[c & 15]; }
-        }
-        r = out;
-        return true;
-      }},
+      FN("urlquery") { r = http::queryEscape(sprint(a)); return true; }},  // Go's url.QueryEscape
       // Sprig: environment and defaults.
       FN("env") { NEED(1); const char* v = std::getenv(str(a[0]).c_str()); r = std::string(v ? v : ""); return true; }},
       FN("expandenv") {

@@ -26,6 +26,12 @@ ParseResult parseYaml(std::string_view text, const std::string& sourceName);
 // entries keep their document order.
 ParseResult parseToml(std::string_view text, const std::string& sourceName);
 
+// A dynamic configuration sent as text, JSON or YAML (the REST and HTTP providers): `out` is the
+// map (an empty document is an empty map) and `warnings` the parser's warnings; false with
+// `error` when the text does not parse (the error with its line and column) or is not a map.
+bool parseDynamicText(std::string_view text, const std::string& sourceName, Node& out,
+                      std::vector<ConfigError>& warnings, std::string& error);
+
 // Reads a file and parses it by extension: .yml / .yaml / .toml (case-insensitive). Another
 // extension, an unreadable file or one larger than 64 MiB is an error. With `templated` (the
 // file provider's dynamic files), the text is rendered as a Go template first

@@ -23,6 +23,25 @@ ParseResult failure(const std::string& path, std::string message) {
 
 } // namespace
 
+bool parseDynamicText(std::string_view text, const std::string& sourceName, Node& out,
+                      std::vector<ConfigError>& warnings, std::string& error) {
+  ParseResult parsed = parseYaml(text, sourceName);  // JSON is YAML too
+  for (ConfigError& e : parsed.errors) {
+    if (!e.warning) {
+      error = e.toString();
+      return false;
+    }
+    warnings.push_back(std::move(e));
+  }
+  if (parsed.root.isNull()) parsed.root = Node::map();
+  if (!parsed.root.isMap()) {
+    error = "expected a dynamic configuration object (http, tcp, udp, tls)";
+    return false;
+  }
+  out = std::move(parsed.root);
+  return true;
+}
+
 ParseResult parseConfigFile(const std::string& path, const TemplateOptions* templated) {
   const bool yaml = endsWith(path, ".yml") || endsWith(path, ".yaml");
   const bool toml = endsWith(path, ".toml");

@@ -38,6 +38,14 @@ struct FileProvider {
   }
 };
 
+// What the KV providers' options have in common (Traefik's kv.Provider): where the store is,
+// the root of the keys, and the checks on both.
+inline void validateKvStore(DecodeContext& context, const std::vector<std::string>& endpoints,
+                            const std::string& rootKey) {
+  if (endpoints.empty()) context.error("expected at least one endpoint");
+  if (rootKey.empty()) context.error("rootKey must not be empty");
+}
+
 // providers.redis: dynamic configuration from Redis keys under `rootKey`, in Traefik's KV layout
 // (provider/redis_provider.h).
 struct RedisProviderSentinel {
@@ -84,17 +92,15 @@ struct RedisProvider {
   }
 
   void validate(DecodeContext& context) const {
-    if (endpoints.empty()) context.error("expected at least one endpoint");
-    if (rootKey.empty()) context.error("rootKey must not be empty");
+    validateKvStore(context, endpoints, rootKey);
     if (pollInterval.value < std::chrono::milliseconds(100))
       context.error("pollInterval must be at least 100ms");
   }
 };
 
-// providers.etcd: dynamic configuration from etcd v3 keys under `rootKey`, in Traefik's KV
-// layout, read and then watched (provider/etcd_provider.h).
-struct EtcdProvider {
-  std::vector<std::string> endpoints{"127.0.0.1:2379"};
+// The options of the etcd and ZooKeeper providers: endpoints, rootKey, credentials and TLS.
+struct KvStoreOptions {
+  std::vector<std::string> endpoints;
   std::string rootKey = "traefik";
   std::string username;
   std::string password;
@@ -107,11 +113,13 @@ struct EtcdProvider {
     v("password", self.password);
     v("tls", self.tls);
   }
+  void validate(DecodeContext& context) const { validateKvStore(context, endpoints, rootKey); }
+};
 
-  void validate(DecodeContext& context) const {
-    if (endpoints.empty()) context.error("expected at least one endpoint");
-    if (rootKey.empty()) context.error("rootKey must not be empty");
-  }
+// providers.etcd: dynamic configuration from etcd v3 keys under `rootKey`, in Traefik's KV
+// layout, read and then watched (provider/etcd_provider.h).
+struct EtcdProvider : KvStoreOptions {
+  EtcdProvider() { endpoints = {"127.0.0.1:2379"}; }
 };
 
 // providers.consul: dynamic configuration from Consul KV under `rootKey`, in Traefik's KV layout,
@@ -131,10 +139,7 @@ struct ConsulProvider {
     v("tls", self.tls);
   }
 
-  void validate(DecodeContext& context) const {
-    if (endpoints.empty()) context.error("expected at least one endpoint");
-    if (rootKey.empty()) context.error("rootKey must not be empty");
-  }
+  void validate(DecodeContext& context) const { validateKvStore(context, endpoints, rootKey); }
 };
 
 // providers.docker: containers and their labels from the Docker Engine API
@@ -175,25 +180,8 @@ struct DockerProvider {
 
 // providers.zooKeeper: dynamic configuration from ZooKeeper znodes under `/rootKey`, in
 // Traefik's KV layout, followed with watches (provider/zookeeper_provider.h).
-struct ZooKeeperProvider {
-  std::vector<std::string> endpoints{"127.0.0.1:2181"};
-  std::string rootKey = "traefik";
-  std::string username;
-  std::string password;
-  std::optional<ClientTls> tls;
-
-  static void describe(auto& self, auto& v) {
-    v("endpoints", self.endpoints);
-    v("rootKey", self.rootKey);
-    v("username", self.username);
-    v("password", self.password);
-    v("tls", self.tls);
-  }
-
-  void validate(DecodeContext& context) const {
-    if (endpoints.empty()) context.error("expected at least one endpoint");
-    if (rootKey.empty()) context.error("rootKey must not be empty");
-  }
+struct ZooKeeperProvider : KvStoreOptions {
+  ZooKeeperProvider() { endpoints = {"127.0.0.1:2181"}; }
 };
 
 // providers.http: a dynamic configuration (JSON or YAML) polled from an HTTP endpoint

@@ -6,6 +6,7 @@
 
 #include "clients/http/http_client.h"
 #include "core/bytes.h"
+#include "core/strings.h"
 #include "provider/kv_layout.h"
 #include "provider/source_watch.h"
 
@@ -74,11 +75,10 @@ struct ConsulProvider::State {
       while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
       co_return "Consul answered " + std::to_string(answer.status) + (text.empty() ? "" : ": " + text);
     }
-    uint64_t next = 0;
-    for (char c : answer.header("X-Consul-Index")) {
-      if (c < '0' || c > '9') co_return "Consul's X-Consul-Index is not a number";
-      next = next * 10 + uint64_t(c - '0');
-    }
+    std::string_view indexHeader = answer.header("X-Consul-Index");
+    std::optional<uint64_t> parsedIndex = indexHeader.empty() ? std::optional<uint64_t>(0) : parseDecimal(indexHeader);
+    if (!parsedIndex) co_return "Consul's X-Consul-Index is not a number";
+    uint64_t next = *parsedIndex;
     std::map<std::string, std::string> read;
     if (answer.status == 200) {  // 404: no key under the prefix
       error_code ec;

@@ -233,20 +233,11 @@ void changed(const std::shared_ptr<DockerProvider::State>& s, asio::io_context& 
   });
 }
 
-// The events stream; every container event lists again.
+// The events stream; the events that change what is served list again.
 awaitable<void> eventsLoop(std::shared_ptr<DockerProvider::State> s, asio::io_context* io) {
   Backoff backoff;
-  std::string filters = R"({"type":["container"]})";
-  std::string target = "/events?filters=";
-  static const char* hex = "0123456789ABCDEF";
-  for (unsigned char c : filters) {
-    if (std::isalnum(c)) target += char(c);
-    else {
-      target += '%';
-      target += hex[c >> 4];
-      target += hex[c & 15];
-    }
-  }
+  // filters={"type":["container"]}, percent-encoded.
+  const std::string target = "/events?filters=%7B%22type%22%3A%5B%22container%22%5D%7D";
   while (!s->stopped) {
     s->events = std::make_shared<clients::http::StreamStop>();
     clients::http::LineSplitter lines;

@@ -8,6 +8,7 @@
 #include "clients/http/http_client.h"
 #include "core/bytes.h"
 #include "core/log.h"
+#include "core/strings.h"
 #include "provider/kv_layout.h"
 #include "provider/source_watch.h"
 
@@ -40,12 +41,8 @@ int64_t int64Field(const json::object& o, std::string_view name) {
   if (!v) return 0;
   if (v->is_int64()) return v->as_int64();
   if (!v->is_string()) return 0;
-  int64_t out = 0;
-  for (char c : v->as_string()) {
-    if (c < '0' || c > '9') return 0;
-    out = out * 10 + (c - '0');
-  }
-  return out;
+  std::optional<uint64_t> parsed = parseDecimal(std::string_view(v->as_string()));
+  return parsed && *parsed <= uint64_t(INT64_MAX) ? int64_t(*parsed) : 0;
 }
 
 // A base64 field (keys and values); absent or empty is "".

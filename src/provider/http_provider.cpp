@@ -32,21 +32,14 @@ struct HttpProvider::State {
       error = options.endpoint + " answered " + std::to_string(answer.status) + ", expected 200";
       co_return false;
     }
-    config::ParseResult parsed = config::parseYaml(answer.body, "http " + options.endpoint);
-    for (const config::ConfigError& e : parsed.errors)
-      if (!e.warning) {
-        error = "the endpoint's configuration does not parse: " + e.toString();
-        co_return false;
-      }
-    if (parsed.root.isNull()) parsed.root = config::Node::map();
-    if (!parsed.root.isMap()) {
-      error = options.endpoint + " did not send a dynamic configuration object (http, tcp, udp, tls)";
+    config::Node root;
+    if (!config::parseDynamicText(answer.body, "http " + options.endpoint, root, result.errors, error)) {
+      error = "the configuration of " + options.endpoint + " does not parse: " + error;
       co_return false;
     }
     result.ok = true;
     result.config.provider = "http";
-    result.config.root = std::move(parsed.root);
-    result.errors = std::move(parsed.errors);
+    result.config.root = std::move(root);
     co_return true;
   }
 };

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.request
 
 BIN = os.environ.get("CAUSEWAY_BIN") or str(
     pathlib.Path(__file__).resolve().parents[2] / "build" / "release" / "causeway")
@@ -185,6 +186,17 @@ class Causeway(Process):
     def stop(self, timeout=15):
         super().stop(timeout)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def api_warnings(cw):
+    """The messages of /api/warnings (the API on the `traefik` entryPoint, `api.insecure`)."""
+    with urllib.request.urlopen(cw.url("traefik", "/api/warnings"), timeout=5) as r:
+        return [w["message"] for w in json.loads(r.read())]
+
+
+def provider_outage(cw):
+    """True while a provider reports in the API that it cannot read its source."""
+    return any("cannot read the configuration" in m for m in api_warnings(cw))
 
 
 def curl(url, *args, host=None, method=None, data=None, headers=(), timeout=10):

@@ -6,16 +6,14 @@ it is back, or restored from a snapshot at a lower index, the keys are read agai
 is sent; bad keys are errors naming the key.
 
 Reference: docs/providers.md ("Consul KV")."""
-import json
 import shutil
 import subprocess
 import time
-import urllib.request
 
 import pytest
 
 from consul_fake import ConsulFake
-from harness import BIN, Causeway, to_yaml, wait_until
+from harness import BIN, Causeway, provider_outage, to_yaml, wait_until
 from mwkit import get
 
 
@@ -47,11 +45,6 @@ def start(port, **options):
     providers = {"consul": {"endpoints": [f"127.0.0.1:{port}"], **options}}
     return Causeway(providers_extra=providers, entrypoints=("web", "traefik"),
                     static_extra="api:\n  insecure: true\n")
-
-
-def outage(cw):
-    with urllib.request.urlopen(cw.url("traefik", "/api/warnings"), timeout=5) as r:
-        return any("cannot read the configuration" in w["message"] for w in json.loads(r.read()))
 
 
 def test_serves_follows_and_survives(start_whoami, consul):
@@ -86,19 +79,19 @@ def test_serves_follows_and_survives(start_whoami, consul):
 
         # Consul gone: the last good configuration keeps serving, the outage is in the API.
         fake.stop()
-        wait_until(lambda: outage(cw), timeout=10, message="outage shown")
+        wait_until(lambda: provider_outage(cw), timeout=10, message="outage shown")
         assert get(cw, "app2.test")[0] == 200
         assert cw.output().count("cannot read the configuration") == 1
         fake.start()
         fake.put("traefik/http/routers/app/rule", "Host(`app3.test`)")
         wait_until(lambda: get(cw, "app3.test")[0] == 200, timeout=40, message="consul back")
-        wait_until(lambda: not outage(cw), timeout=10, message="outage cleared")
+        wait_until(lambda: not provider_outage(cw), timeout=10, message="outage cleared")
 
         # A store that answers garbage: an error that says so; the configuration stays.
         # (The blocking query held now still answers sense; the next one gets the garbage.)
         fake.garbage = True
         fake.put("traefik/http/middlewares/unused/headers/customResponseHeaders/X", "1")
-        wait_until(lambda: outage(cw), timeout=15, message="garbage reported")
+        wait_until(lambda: provider_outage(cw), timeout=15, message="garbage reported")
         assert "not a JSON list of keys" in cw.output()
         assert get(cw, "app3.test")[0] == 200
         fake.garbage = False

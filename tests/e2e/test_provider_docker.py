@@ -13,15 +13,12 @@ whoami's port):
 - the engine going away keeps the configuration and shows a warning until it is back.
 
 Reference: docs/providers.md ("Docker")."""
-import json
-import os
-import urllib.request
 from collections import Counter
 
 import pytest
 
 from docker_fake import DockerFake
-from harness import Causeway, wait_until
+from harness import Causeway, provider_outage, wait_until
 from mwkit import get
 
 
@@ -50,11 +47,6 @@ def names(cw, host, n=12):
         else:
             seen[status] += 1
     return seen
-
-
-def outage(cw):
-    with urllib.request.urlopen(cw.url("traefik", "/api/warnings"), timeout=5) as r:
-        return any("cannot read the configuration" in w["message"] for w in json.loads(r.read()))
 
 
 def test_labels_replicas_events_and_errors(start_whoami, engine):
@@ -97,12 +89,12 @@ def test_labels_replicas_events_and_errors(start_whoami, engine):
 
         # The engine gone: the configuration stays, a warning says so until it is back.
         engine.stop_engine()
-        wait_until(lambda: outage(cw), timeout=15, message="outage shown")
+        wait_until(lambda: provider_outage(cw), timeout=15, message="outage shown")
         assert get(cw, "late")[0] == 200
         engine.start_engine()
         engine.add("after", {}, ports=[c.port])
         wait_until(lambda: get(cw, "after")[0] == 200, timeout=40, message="engine back")
-        wait_until(lambda: not outage(cw), timeout=10, message="warning cleared")
+        wait_until(lambda: not provider_outage(cw), timeout=10, message="warning cleared")
     finally:
         cw.stop()
 

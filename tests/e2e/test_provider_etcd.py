@@ -13,7 +13,7 @@ import subprocess
 import urllib.request
 
 from etcd_peer import Gate, needs_etcd, start_etcd  # noqa: F401 (fixture)
-from harness import BIN, Causeway, to_yaml, wait_until
+from harness import BIN, Causeway, provider_outage, to_yaml, wait_until
 from mwkit import get
 
 pytestmark = needs_etcd
@@ -41,13 +41,8 @@ def start(port, dynamic=None, **options):
                     static_extra="api:\n  insecure: true\n")
 
 
-def warnings(cw):
-    with urllib.request.urlopen(cw.url("traefik", "/api/warnings"), timeout=5) as r:
-        return json.loads(r.read())
 
 
-def outage(cw):
-    return any("cannot read the configuration" in w["message"] for w in warnings(cw))
 
 
 def test_serves_follows_and_resumes(start_whoami, start_etcd):
@@ -85,7 +80,7 @@ def test_serves_follows_and_resumes(start_whoami, start_etcd):
         etcd.stop(keep=True)
         wait_until(lambda: "cannot read the configuration" in cw.output(), timeout=10, message="outage")
         assert get(cw, "app2.test")[0] == 200
-        wait_until(lambda: outage(cw), timeout=10, message="provider warning in the API")
+        wait_until(lambda: provider_outage(cw), timeout=10, message="provider warning in the API")
         assert cw.output().count("cannot read the configuration") == 1
         # …and in the overview's provider status, with the time of the last update.
         with urllib.request.urlopen(cw.url("traefik", "/api/overview"), timeout=5) as r:
@@ -100,7 +95,7 @@ def test_serves_follows_and_resumes(start_whoami, start_etcd):
         wait_until(lambda: get(cw, "app3.test")[0] == 200, timeout=40, message="etcd back")
         assert "the store answers again" in cw.output()
         assert "reading every key again" not in cw.output()
-        wait_until(lambda: not outage(cw), timeout=10, message="provider warning cleared")
+        wait_until(lambda: not provider_outage(cw), timeout=10, message="provider warning cleared")
         assert get(cw, "e4.test")[0] == 200
     finally:
         cw.stop()
@@ -119,7 +114,7 @@ def test_compacted_revision_is_read_whole(start_whoami, start_etcd):
         wait_until(lambda: get(cw, "app.test")[0] == 200, timeout=10, message="served")
         assert get(cw, "gone.test")[0] == 200
         gate.shut()
-        wait_until(lambda: outage(cw), timeout=10, message="cut off")
+        wait_until(lambda: provider_outage(cw), timeout=10, message="cut off")
         etcd.put("traefik/http/routers/app/rule", "Host(`later.test`)")
         etcd.delete("traefik/http/routers/gone/rule")
         etcd.delete("traefik/http/routers/gone/service")

@@ -9,12 +9,11 @@ import json
 import subprocess
 import threading
 import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from harness import BIN, Causeway, to_yaml, wait_until
+from harness import BIN, Causeway, api_warnings, to_yaml, wait_until
 from mwkit import get
 
 
@@ -80,11 +79,6 @@ def dynamic(upstream, rule="Host(`app.test`)"):
         "services": {"app": {"loadBalancer": {"servers": [{"url": upstream}]}}}}})
 
 
-def warnings(cw):
-    with urllib.request.urlopen(cw.url("traefik", "/api/warnings"), timeout=5) as r:
-        return [w["message"] for w in json.loads(r.read())]
-
-
 def start(server, **options):
     provider = {"endpoint": server.url("/config?env=test"), "pollInterval": "200ms", **options}
     return Causeway(providers_extra={"http": provider}, entrypoints=("web", "traefik"),
@@ -117,11 +111,11 @@ def test_polls_follows_and_keeps_the_last_good(start_whoami, config_server):
             before = (config_server.status, config_server.body, config_server.delay, config_server.flood)
             for key, value in change.items():
                 setattr(config_server, key, value)
-            wait_until(lambda: any(reason in m for m in warnings(cw)), timeout=15, message=reason)
+            wait_until(lambda: any(reason in m for m in api_warnings(cw)), timeout=15, message=reason)
             assert reason in cw.output()
             assert get(cw, "yaml.test")[0] == 200
             config_server.status, config_server.body, config_server.delay, config_server.flood = before
-            wait_until(lambda: not any("cannot read" in m for m in warnings(cw)), timeout=15,
+            wait_until(lambda: not any("cannot read" in m for m in api_warnings(cw)), timeout=15,
                        message=f"recovered from: {reason}")
         assert "the store answers again" in cw.output()
     finally:

@@ -5,14 +5,10 @@ back; through Redis Sentinel, across a failover; a malformed key or an unknown f
 naming the key, and the rest keeps serving.
 
 Reference: docs/providers.md ("Redis")."""
-import json
 import shutil
 import subprocess
-import urllib.request
 
-import pytest
-
-from harness import Causeway, to_yaml, wait_until
+from harness import Causeway, provider_outage, to_yaml, wait_until
 from mwkit import get
 from redis_peer import Sentinel, needs_redis, needs_sentinel, start_redis  # noqa: F401 (fixture)
 
@@ -45,11 +41,6 @@ def start(redis, dynamic=None):
     providers = {"redis": {"endpoints": [f"127.0.0.1:{redis.port}"], "pollInterval": "200ms"}}
     return Causeway(dynamic=dynamic or {}, providers_extra=providers, entrypoints=("web", "traefik"),
                     static_extra="api:\n  insecure: true\n")
-
-
-def warnings(cw):
-    with urllib.request.urlopen(cw.url("traefik", "/api/warnings"), timeout=5) as r:
-        return json.loads(r.read())
 
 
 def test_serves_follows_and_survives(start_whoami, start_redis):
@@ -88,14 +79,14 @@ def test_serves_follows_and_survives(start_whoami, start_redis):
         assert get(cw, "app2.test")[0] == 200
         assert cw.output().count("cannot read the configuration") == 1
         # …and shown as a warning in the API (and so the dashboard) while it lasts.
-        wait_until(lambda: any("cannot read the configuration" in w["message"] for w in warnings(cw)),
+        wait_until(lambda: provider_outage(cw),
                    timeout=10, message="provider warning in the API")
         # Back (empty, as a restarted Redis without persistence is): the keys written again are read.
         again = start_redis(port=port)
         write(again, app_keys(w.url, "Host(`app3.test`)"))
         wait_until(lambda: get(cw, "app3.test")[0] == 200, timeout=10, message="store back")
         assert "the store answers again" in cw.output()
-        wait_until(lambda: not any("cannot read the configuration" in w["message"] for w in warnings(cw)),
+        wait_until(lambda: not provider_outage(cw),
                    timeout=10, message="provider warning cleared")
     finally:
         cw.stop()

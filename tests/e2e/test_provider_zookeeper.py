@@ -5,12 +5,10 @@ last good configuration keeps serving and the outage is an API warning; when it 
 its data) the keys are read again; a bad key is an error naming it.
 
 Reference: docs/providers.md ("ZooKeeper")."""
-import json
 import shutil
 import subprocess
-import urllib.request
 
-from harness import BIN, Causeway, to_yaml, wait_until
+from harness import BIN, Causeway, provider_outage, to_yaml, wait_until
 from mwkit import get
 from tls_certs import Pki
 from zk_peer import needs_zookeeper, start_zookeeper  # noqa: F401 (fixture)
@@ -26,11 +24,6 @@ def app_keys(upstream, rule="Host(`app.test`)"):
         "traefik/http/middlewares/tag/headers/customResponseHeaders/X-From": "zookeeper",
         "traefik/http/services/app/loadBalancer/servers/0/url": upstream,
     }
-
-
-def outage(cw):
-    with urllib.request.urlopen(cw.url("traefik", "/api/warnings"), timeout=5) as r:
-        return any("cannot read the configuration" in w["message"] for w in json.loads(r.read()))
 
 
 def test_serves_follows_and_survives(start_whoami, start_zookeeper, tmp_path):
@@ -62,13 +55,13 @@ def test_serves_follows_and_survives(start_whoami, start_zookeeper, tmp_path):
 
         # Gone: the configuration stays; the outage is said once and shown in the API.
         zk.stop(keep=True)
-        wait_until(lambda: outage(cw), timeout=20, message="outage shown")
+        wait_until(lambda: provider_outage(cw), timeout=20, message="outage shown")
         assert get(cw, "app2.test")[0] == 200
         assert cw.output().count("cannot read the configuration") == 1
         zk.restart()
         zk.write({"traefik/http/routers/app/rule": "Host(`app3.test`)"})
         wait_until(lambda: get(cw, "app3.test")[0] == 200, timeout=40, message="zookeeper back")
-        wait_until(lambda: not outage(cw), timeout=10, message="outage cleared")
+        wait_until(lambda: not provider_outage(cw), timeout=10, message="outage cleared")
     finally:
         cw.stop()
 

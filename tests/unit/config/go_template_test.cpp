@@ -68,6 +68,7 @@ TEST(GoTemplate, PipelinesPrintAndSprig) {
   EXPECT_EQ(run("{{ regexReplaceAll \"a(x*)b\" \"-ab-axxb-\" \"${1}W\" }}"), "-W-xxW-");
   EXPECT_EQ(run("{{ \"x\" | b64enc }} {{ toJson (dict \"a\" (list 1 \"b\")) }}"), "eA== {\"a\":[1,\"b\"]}");
   EXPECT_EQ(run("{{ nindent 2 \"a\\nb\" }}"), "\n  a\n  b");
+  EXPECT_EQ(run("{{ urlquery \"a b&c/\" }}"), "a+b%26c%2F");
 }
 
 TEST(GoTemplate, ExtraFunctions) {
