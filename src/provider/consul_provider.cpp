@@ -24,19 +24,15 @@ constexpr int64_t kMaxAnswer = 256 << 20;  // the whole prefix in one answer
 
 }  // namespace
 
-struct ConsulProvider::State {
+struct ConsulProvider::State : RemoteSource {
   config::ConsulProvider options;
   std::vector<clients::http::Endpoint> endpoints;
-  std::string settingsError;
   std::string source;  // "consul 127.0.0.1:8500" in error locations
   size_t current = 0;
   std::map<std::string, std::string> keys;
   uint64_t index = 0;  // X-Consul-Index of the last answer (0: a plain read)
 
-  std::unique_ptr<SourceWatch> watch;
-  std::unique_ptr<asio::steady_timer> timer;
   std::shared_ptr<clients::http::StreamStop> pending;
-  bool stopped = false;
   bool reread = false;  // reload(): the next read is a plain one
 
   const clients::http::Endpoint& endpoint() const { return endpoints[current % endpoints.size()]; }
@@ -130,9 +126,7 @@ ConsulProvider::ConsulProvider(config::ConsulProvider options) : state_(std::mak
 }
 
 ConsulProvider::~ConsulProvider() {
-  state_->stopped = true;
-  if (state_->watch) state_->watch->detach();
-  if (state_->timer) state_->timer->cancel();
+  state_->stop();
   if (state_->pending) state_->pending->stop();
 }
 
@@ -202,9 +196,7 @@ LoadResult ConsulProvider::load() {
 
 void ConsulProvider::watch(asio::io_context& control, ConfigSink sink) {
   if (!state_->settingsError.empty()) return;  // load() reports it
-  state_->watch = std::make_unique<SourceWatch>(
-      "consul", std::move(sink), [this](const std::string& error) { reportStatus(error); });
-  state_->timer = std::make_unique<asio::steady_timer>(control);
+  state_->start(control, "consul", std::move(sink), statusReporter());
   asio::co_spawn(control, watchLoop(state_, &control), asio::detached);
 }
 

@@ -80,20 +80,16 @@ bool parseInspect(const json::value& v, DockerContainer& c) {
 
 }  // namespace
 
-struct DockerProvider::State {
+struct DockerProvider::State : RemoteSource {
   config::DockerProvider options;
   DockerOptions build;
   clients::http::Endpoint endpoint;
   std::vector<std::pair<std::string, std::string>> headers;
   std::chrono::milliseconds timeout{10000};
-  std::string settingsError;
 
-  std::unique_ptr<SourceWatch> watch;
-  std::unique_ptr<asio::steady_timer> timer;
   std::shared_ptr<clients::http::StreamStop> events;
   bool dirty = true;
   bool coalescing = false;
-  bool stopped = false;
 
   clients::http::Request get(std::string target) const {
     clients::http::Request request;
@@ -168,9 +164,7 @@ DockerProvider::DockerProvider(config::DockerProvider options) : state_(std::mak
 }
 
 DockerProvider::~DockerProvider() {
-  state_->stopped = true;
-  if (state_->watch) state_->watch->detach();
-  if (state_->timer) state_->timer->cancel();
+  state_->stop();
   if (state_->events) state_->events->stop();
 }
 
@@ -309,9 +303,7 @@ LoadResult DockerProvider::load() {
 
 void DockerProvider::watch(asio::io_context& control, ConfigSink sink) {
   if (!state_->settingsError.empty()) return;  // load() reports it
-  state_->watch = std::make_unique<SourceWatch>(
-      "docker", std::move(sink), [this](const std::string& error) { reportStatus(error); });
-  state_->timer = std::make_unique<asio::steady_timer>(control);
+  state_->start(control, "docker", std::move(sink), statusReporter());
   asio::co_spawn(control, listLoop(state_, &control), asio::detached);
   if (state_->options.watch) asio::co_spawn(control, eventsLoop(state_, &control), asio::detached);
 }

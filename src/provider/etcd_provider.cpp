@@ -67,10 +67,9 @@ std::string errorOf(const clients::http::Answer& answer) {
 
 }  // namespace
 
-struct EtcdProvider::State {
+struct EtcdProvider::State : RemoteSource {
   config::EtcdProvider options;
   std::vector<clients::http::Endpoint> endpoints;
-  std::string settingsError;
   std::string prefix, rangeEnd;  // rootKey + "/", and the key after the prefix
   std::string source;            // "etcd 127.0.0.1:2379" in error locations
   size_t current = 0;            // the endpoint in use
@@ -81,12 +80,9 @@ struct EtcdProvider::State {
   int64_t revision = 0;
   std::string token;  // with username: the authentication token
 
-  std::unique_ptr<SourceWatch> watch;
-  std::unique_ptr<asio::steady_timer> timer;
   std::shared_ptr<clients::http::StreamStop> streaming;
   bool emitPending = false;
   bool rereadRequested = false;
-  bool stopped = false;
 
   const clients::http::Endpoint& endpoint() const { return endpoints[current % endpoints.size()]; }
 
@@ -225,9 +221,7 @@ EtcdProvider::EtcdProvider(config::EtcdProvider options) : state_(std::make_shar
 }
 
 EtcdProvider::~EtcdProvider() {
-  state_->stopped = true;
-  if (state_->watch) state_->watch->detach();
-  if (state_->timer) state_->timer->cancel();
+  state_->stop();
   if (state_->streaming) state_->streaming->stop();
 }
 
@@ -353,9 +347,7 @@ LoadResult EtcdProvider::load() {
 
 void EtcdProvider::watch(asio::io_context& control, ConfigSink sink) {
   if (!state_->settingsError.empty()) return;  // load() reports it
-  state_->watch = std::make_unique<SourceWatch>(
-      "etcd", std::move(sink), [this](const std::string& error) { reportStatus(error); });
-  state_->timer = std::make_unique<asio::steady_timer>(control);
+  state_->start(control, "etcd", std::move(sink), statusReporter());
   asio::co_spawn(control, watchLoop(state_, &control), asio::detached);
 }
 

@@ -9,14 +9,10 @@
 
 namespace causeway::provider {
 
-struct HttpProvider::State {
+struct HttpProvider::State : RemoteSource {
   config::HttpProvider options;
   clients::http::Endpoint endpoint;
   clients::http::Request request;
-  std::string settingsError;
-  std::unique_ptr<SourceWatch> watch;
-  std::unique_ptr<asio::steady_timer> timer;
-  bool stopped = false;
 
   // One read: the configuration, or `error` (nothing built).
   awaitable<bool> read(asio::io_context& io, LoadResult& result, std::string& error) const {
@@ -57,9 +53,7 @@ HttpProvider::HttpProvider(config::HttpProvider options) : state_(std::make_shar
 }
 
 HttpProvider::~HttpProvider() {
-  state_->stopped = true;
-  if (state_->watch) state_->watch->detach();
-  if (state_->timer) state_->timer->cancel();
+  state_->stop();
 }
 
 namespace {
@@ -103,9 +97,7 @@ LoadResult HttpProvider::load() {
 
 void HttpProvider::watch(asio::io_context& control, ConfigSink sink) {
   if (!state_->settingsError.empty()) return;  // load() reports it
-  state_->watch = std::make_unique<SourceWatch>(
-      "http", std::move(sink), [this](const std::string& error) { reportStatus(error); });
-  state_->timer = std::make_unique<asio::steady_timer>(control);
+  state_->start(control, "http", std::move(sink), statusReporter());
   asio::co_spawn(control, pollLoop(state_, &control), asio::detached);
 }
 

@@ -58,6 +58,10 @@ class Provider {
   void reportStatus(const std::string& error) const {
     if (status_) status_(error);
   }
+  // reportStatus as a callable, for a provider's watch.
+  std::function<void(const std::string&)> statusReporter() const {
+    return [this](const std::string& error) { reportStatus(error); };
+  }
 
  private:
   std::function<void(const std::string&)> status_;

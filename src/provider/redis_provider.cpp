@@ -76,20 +76,16 @@ awaitable<std::string> askMaster(asio::io_context* io, io::Watchdog* watchdog,
 
 }  // namespace
 
-struct RedisProvider::State {
+struct RedisProvider::State : RemoteSource {
   config::RedisProvider options;
   clients::redis::RedisSettings settings;  // the data's (with sentinel: the master's, once named)
   clients::redis::RedisSettings sentinels;  // with sentinel: the sentinels' (endpoints, credentials)
-  std::string settingsError;
   std::string master;  // with sentinel: the master the client reaches
   std::string source;  // "redis 127.0.0.1:6379" in error locations
   // The watch, on the control thread.
   asio::io_context* control = nullptr;
   io::Watchdog watchdog;
   std::shared_ptr<clients::redis::RedisClient> client;
-  std::unique_ptr<asio::steady_timer> timer;
-  std::unique_ptr<SourceWatch> watch;
-  bool stopped = false;
   uint64_t polls = 0;
   bool dirty = false;  // a keyspace notification came since the last read began
   std::shared_ptr<tcp::socket> subscriber;
@@ -143,9 +139,7 @@ RedisProvider::RedisProvider(config::RedisProvider options) : state_(std::make_s
 }
 
 RedisProvider::~RedisProvider() {
-  state_->stopped = true;
-  if (state_->watch) state_->watch->detach();  // the poll loop may wake once more
-  if (state_->timer) state_->timer->cancel();
+  state_->stop();
   if (state_->subscriber) {
     error_code ignored;
     state_->subscriber->close(ignored);
@@ -203,9 +197,7 @@ void RedisProvider::watch(asio::io_context& control, ConfigSink sink) {
   State& s = *state_;
   s.control = &control;
   s.client = std::make_shared<clients::redis::RedisClient>(control, s.watchdog, s.settings);
-  s.timer = std::make_unique<asio::steady_timer>(control);
-  s.watch = std::make_unique<SourceWatch>(
-      "redis", std::move(sink), [this](const std::string& error) { reportStatus(error); });
+  s.start(control, "redis", std::move(sink), statusReporter());
   asio::co_spawn(control, pollLoop(state_), asio::detached);
   if (!s.settings.useTls) asio::co_spawn(control, subscribeLoop(state_), asio::detached);
 }

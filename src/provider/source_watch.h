@@ -10,7 +10,10 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
+
+#include <boost/asio/steady_timer.hpp>
 
 #include "io/asio.h"
 #include "provider/provider.h"
@@ -40,6 +43,28 @@ class SourceWatch {
   uint64_t lastFingerprint_ = 0;
   bool emitted_ = false;
   bool failing_ = false;
+};
+
+// What the state of every remote provider holds, shared with its loop (which may outlive the
+// provider by one wake-up): the SourceWatch, the loop's timer, and whether the provider is gone.
+struct RemoteSource {
+  std::unique_ptr<SourceWatch> watch;
+  std::unique_ptr<asio::steady_timer> timer;
+  std::string settingsError;  // the options are unusable: load() reports it, watch() does nothing
+  bool stopped = false;
+
+  // watch(): the SourceWatch and the timer, on the control loop.
+  void start(asio::io_context& control, const std::string& provider, ConfigSink sink,
+             std::function<void(const std::string&)> status) {
+    watch = std::make_unique<SourceWatch>(provider, std::move(sink), std::move(status));
+    timer = std::make_unique<asio::steady_timer>(control);
+  }
+  // The provider is going away: nothing more is reported, and the loop ends when it wakes.
+  void stop() {
+    stopped = true;
+    if (watch) watch->detach();
+    if (timer) timer->cancel();
+  }
 };
 
 // The pause before trying a source again: 0.5 s, doubling to 30 s, back to 0.5 s once it answers.

@@ -54,16 +54,12 @@ awaitable<std::string> readTree(zk::Session& session, const std::string& rootKey
 
 }  // namespace
 
-struct ZooKeeperProvider::State {
+struct ZooKeeperProvider::State : RemoteSource {
   config::ZooKeeperProvider options;
   std::optional<tls::TlsClientSettings> tls;  // with options.tls
-  std::string settingsError;
   std::string source;
   std::map<std::string, std::string> keys;
-  std::unique_ptr<SourceWatch> watch;
-  std::unique_ptr<asio::steady_timer> timer;
   std::shared_ptr<zk::Session> session;
-  bool stopped = false;
   bool reread = false;
 
   LoadResult build() const {
@@ -87,9 +83,7 @@ ZooKeeperProvider::ZooKeeperProvider(config::ZooKeeperProvider options) : state_
 }
 
 ZooKeeperProvider::~ZooKeeperProvider() {
-  state_->stopped = true;
-  if (state_->watch) state_->watch->detach();
-  if (state_->timer) state_->timer->cancel();
+  state_->stop();
   if (state_->session) state_->session->close();
 }
 
@@ -153,9 +147,7 @@ LoadResult ZooKeeperProvider::load() {
 
 void ZooKeeperProvider::watch(asio::io_context& control, ConfigSink sink) {
   if (!state_->settingsError.empty()) return;  // load() reports it
-  state_->watch = std::make_unique<SourceWatch>(
-      "zookeeper", std::move(sink), [this](const std::string& error) { reportStatus(error); });
-  state_->timer = std::make_unique<asio::steady_timer>(control);
+  state_->start(control, "zookeeper", std::move(sink), statusReporter());
   asio::co_spawn(control, watchLoop(state_, &control), asio::detached);
 }
 
