@@ -59,8 +59,10 @@ class Controller {
         pipeline_.setProviderError(name, error);
       });
       provider->watch(io_, [this](provider::ProviderConfig config) {
-        if (config.shared) pipeline_.submit(config.provider, std::move(config.shared), config.fingerprint);
-        else pipeline_.submit(config.provider, std::move(config.root), config.fingerprint);
+        if (config.shared)
+          pipeline_.submit(config.provider, std::move(config.shared), config.fingerprint, std::move(config.notices));
+        else
+          pipeline_.submit(config.provider, std::move(config.root), config.fingerprint, std::move(config.notices));
       });
     }
     // Initial configuration, before the first connection is accepted.
@@ -70,7 +72,8 @@ class Controller {
         if (error.warning) log::warn(error.toString(), {{"providerName", provider->name()}});
         else log::error(error.toString(), {{"providerName", provider->name()}});
       }
-      if (loaded.ok) pipeline_.submit(provider->name(), std::move(loaded.config.root));
+      if (loaded.ok)
+        pipeline_.submit(provider->name(), std::move(loaded.config.root), 0, std::move(loaded.config.notices));
     }
     pipeline_.publishNow();
     server_.start();

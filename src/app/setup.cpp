@@ -8,6 +8,9 @@
 #include "provider/etcd_provider.h"
 #include "provider/file_provider.h"
 #include "provider/http_provider.h"
+#include "provider/kubernetes/crd_builder.h"
+#include "provider/kubernetes/ingress_builder.h"
+#include "provider/kubernetes/kube_provider.h"
 #include "provider/redis_provider.h"
 #include "provider/rest_provider.h"
 #include "provider/zookeeper_provider.h"
@@ -72,6 +75,35 @@ std::vector<std::unique_ptr<provider::Provider>> makeProviders(const config::Sta
   if (p.etcd) providers.push_back(std::make_unique<provider::EtcdProvider>(*p.etcd));
   if (p.http) providers.push_back(std::make_unique<provider::HttpProvider>(*p.http));
   if (p.rest) providers.push_back(std::make_unique<provider::RestProvider>());
+  if (p.kubernetesCRD) {
+    provider::kube::CrdOptions options;
+    options.ingressClass = p.kubernetesCRD->ingressClass;
+    options.allowCrossNamespace = p.kubernetesCRD->allowCrossNamespace;
+    options.allowExternalNameServices = p.kubernetesCRD->allowExternalNameServices;
+    options.allowEmptyServices = p.kubernetesCRD->allowEmptyServices;
+    options.nativeLBByDefault = p.kubernetesCRD->nativeLBByDefault;
+    providers.push_back(std::make_unique<provider::KubernetesProvider>(
+        "kubernetescrd", "providers.kubernetesCRD", *p.kubernetesCRD, provider::kube::crdResources(),
+        [options](const provider::kube::KubeObjects& objects) { return buildCrdConfig(objects, options); }));
+  }
+  if (p.kubernetesIngress) {
+    const config::KubernetesIngressProvider& k = *p.kubernetesIngress;
+    provider::kube::IngressOptions options;
+    options.ingressClass = k.ingressClass;
+    options.allowExternalNameServices = k.allowExternalNameServices;
+    options.allowEmptyServices = k.allowEmptyServices;
+    options.nativeLBByDefault = k.nativeLBByDefault;
+    options.strictPrefixMatching = k.strictPrefixMatching;
+    options.disableIngressClassLookup = k.disableIngressClassLookup || k.disableClusterScopeResources;
+    if (k.ingressEndpoint) {
+      options.endpointIp = k.ingressEndpoint->ip;
+      options.endpointHostname = k.ingressEndpoint->hostname;
+      options.publishedService = k.ingressEndpoint->publishedService;
+    }
+    providers.push_back(std::make_unique<provider::KubernetesProvider>(
+        "kubernetes", "providers.kubernetesIngress", k, provider::kube::ingressResources(),
+        [options](const provider::kube::KubeObjects& objects) { return buildIngressConfig(objects, options); }));
+  }
   auto unsupported = [&](const std::optional<config::Node>& section, const char* name) {
     if (!section) return;
     config::ConfigError warning;
@@ -83,9 +115,7 @@ std::vector<std::unique_ptr<provider::Provider>> makeProviders(const config::Sta
     errors.push_back(warning);
   };
   unsupported(p.swarm, "swarm");
-  unsupported(p.kubernetesIngress, "kubernetesIngress");
   unsupported(p.kubernetesIngressNGINX, "kubernetesIngressNGINX");
-  unsupported(p.kubernetesCRD, "kubernetesCRD");
   unsupported(p.kubernetesGateway, "kubernetesGateway");
   unsupported(p.knative, "knative");
   unsupported(p.consulCatalog, "consulCatalog");

@@ -212,6 +212,90 @@ struct HttpProvider {
   }
 };
 
+// What every Kubernetes provider shares: where the API server is (docs/kubernetes.md), which
+// objects are read, and how fast.
+struct KubernetesOptions {
+  std::string endpoint;          // empty: in-cluster, or KUBECONFIG
+  std::string token;
+  std::string certAuthFilePath;
+  std::vector<std::string> namespaces;  // empty: all
+  std::string labelSelector;
+  Duration throttleDuration;  // the least time between two configurations (0: 50 ms, a burst of events)
+  bool allowEmptyServices = false;
+  bool allowExternalNameServices = false;
+  bool nativeLBByDefault = false;
+  bool disableClusterScopeResources = false;
+  double qps = 50;  // requests per second to the API server (causeway's; Traefik's Gateway provider has them)
+  int burst = 100;
+  std::optional<std::vector<std::string>> crossProviderNamespaces;
+
+  static void describe(auto& self, auto& v) {
+    v("endpoint", self.endpoint);
+    v("token", self.token);
+    v("certAuthFilePath", self.certAuthFilePath);
+    v("namespaces", self.namespaces);
+    v("labelSelector", self.labelSelector);
+    v("throttleDuration", self.throttleDuration);
+    v("allowEmptyServices", self.allowEmptyServices);
+    v("allowExternalNameServices", self.allowExternalNameServices);
+    v("nativeLBByDefault", self.nativeLBByDefault);
+    v("disableClusterScopeResources", self.disableClusterScopeResources);
+    v("qps", self.qps);
+    v("burst", self.burst);
+    v("crossProviderNamespaces", self.crossProviderNamespaces,
+      NotYet{"references to other providers' objects (x@file) are allowed from every namespace"});
+  }
+  void validate(DecodeContext& context) const {
+    if (qps < 0) context.error("qps must not be negative");
+    if (burst < 1) context.error("burst must be at least 1");
+  }
+};
+
+// providers.kubernetesCRD: Traefik's custom resources (traefik.io/v1alpha1), Services,
+// EndpointSlices and Secrets (provider/kubernetes/crd_builder.h).
+struct KubernetesCrdProvider : KubernetesOptions {
+  std::string ingressClass;
+  bool allowCrossNamespace = false;
+
+  static void describe(auto& self, auto& v) {
+    KubernetesOptions::describe(self, v);
+    v("ingressClass", self.ingressClass);
+    v("allowCrossNamespace", self.allowCrossNamespace);
+  }
+};
+
+struct KubernetesIngressEndpoint {
+  std::string ip;
+  std::string hostname;
+  std::string publishedService;  // namespace/name of the Service whose load balancer is published
+
+  static void describe(auto& self, auto& v) {
+    v("ip", self.ip);
+    v("hostname", self.hostname);
+    v("publishedService", self.publishedService);
+  }
+};
+
+// providers.kubernetesIngress: networking.k8s.io/v1 Ingresses of causeway's class
+// (provider/kubernetes/ingress_builder.h).
+struct KubernetesIngressProvider : KubernetesOptions {
+  std::string ingressClass;
+  std::optional<KubernetesIngressEndpoint> ingressEndpoint;
+  bool disableIngressClassLookup = false;
+  bool strictPrefixMatching = false;
+  bool reportNodeInternalIPs = false;
+
+  static void describe(auto& self, auto& v) {
+    KubernetesOptions::describe(self, v);
+    v("ingressClass", self.ingressClass);
+    v("ingressEndpoint", self.ingressEndpoint);
+    v("disableIngressClassLookup", self.disableIngressClassLookup);
+    v("strictPrefixMatching", self.strictPrefixMatching);
+    v("reportNodeInternalIPs", self.reportNodeInternalIPs,
+      NotYet{"node addresses are not read; only ingressEndpoint is written to the Ingress status"});
+  }
+};
+
 // providers.rest: dynamic configuration PUT to the API (provider/rest_provider.h). With
 // `insecure`, a router rest@internal on the `traefik` entryPoint serves it.
 struct RestProvider {
@@ -248,8 +332,9 @@ struct Providers {
   std::optional<DockerProvider> docker;
   std::optional<ZooKeeperProvider> zooKeeper;
   std::optional<HttpProvider> http;
-  std::optional<Node> swarm, kubernetesIngress, kubernetesIngressNGINX, kubernetesCRD,
-      kubernetesGateway, knative, consulCatalog, nomad, ecs, plugin;
+  std::optional<KubernetesCrdProvider> kubernetesCRD;
+  std::optional<KubernetesIngressProvider> kubernetesIngress;
+  std::optional<Node> swarm, kubernetesIngressNGINX, kubernetesGateway, knative, consulCatalog, nomad, ecs, plugin;
 
   static void describe(auto& self, auto& v) {
     v("providersThrottleDuration", self.providersThrottleDuration);

@@ -16,13 +16,14 @@ ConfigPipeline::ConfigPipeline(asio::io_context& control, const config::StaticCo
       throttle_(staticConfig.providers.providersThrottleDuration.value),
       health_(control) {}
 
-void ConfigPipeline::submit(const std::string& provider, config::Node root, uint64_t fingerprint) {
+void ConfigPipeline::submit(const std::string& provider, config::Node root, uint64_t fingerprint,
+                            std::vector<config::ConfigError> notices) {
   if (fingerprint == 0) fingerprint = config::fingerprint(root);
-  submit(provider, std::make_shared<const config::Node>(std::move(root)), fingerprint);
+  submit(provider, std::make_shared<const config::Node>(std::move(root)), fingerprint, std::move(notices));
 }
 
 void ConfigPipeline::submit(const std::string& provider, std::shared_ptr<const config::Node> root,
-                            uint64_t fingerprint) {
+                            uint64_t fingerprint, std::vector<config::ConfigError> notices) {
   ProviderState& state = providers_[provider];
   if (fingerprint == 0) fingerprint = config::fingerprint(*root);
   if (state.applied && !state.hasPending && fingerprint == state.appliedFingerprint) {
@@ -30,6 +31,7 @@ void ConfigPipeline::submit(const std::string& provider, std::shared_ptr<const c
     return;
   }
   state.pending = std::move(root);
+  state.pendingNotices = std::move(notices);
   state.pendingFingerprint = fingerprint;
   state.hasPending = true;
   auto now = Clock::now();
@@ -52,6 +54,9 @@ void ConfigPipeline::apply(const std::string& provider) {
   std::vector<config::ConfigError> errors;
   auto decoded = std::make_shared<config::DynamicConfig>(
       config::decodeDynamic(*state.pending, errors, state.decoded.get()));
+  decoded->notices.insert(decoded->notices.begin(), std::make_move_iterator(state.pendingNotices.begin()),
+                          std::make_move_iterator(state.pendingNotices.end()));
+  state.pendingNotices.clear();
   for (const auto& error : errors) {
     // Element errors are logged with the element after the build; others now.
     if (!error.element.empty() && (error.element.rfind("http.", 0) == 0)) continue;

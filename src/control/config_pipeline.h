@@ -34,10 +34,14 @@ class ConfigPipeline {
 
   // A provider's latest complete configuration. Unchanged content is ignored. `fingerprint` is
   // config::fingerprint(root) when the provider computed it already (0: computed here).
-  void submit(const std::string& provider, config::Node root, uint64_t fingerprint = 0);
+  // `notices` are what the provider could not turn into configuration (a Kubernetes object
+  // that refers to a missing Secret): they are shown with the configuration's own warnings.
+  void submit(const std::string& provider, config::Node root, uint64_t fingerprint = 0,
+              std::vector<config::ConfigError> notices = {});
   // The same, for a tree the provider keeps and shares (ProviderConfig::shared): held only
   // until it is applied.
-  void submit(const std::string& provider, std::shared_ptr<const config::Node> root, uint64_t fingerprint = 0);
+  void submit(const std::string& provider, std::shared_ptr<const config::Node> root, uint64_t fingerprint = 0,
+              std::vector<config::ConfigError> notices = {});
   // Applies what is pending, ignoring the throttle; publishes at least once (an empty
   // configuration when no provider delivered one).
   void publishNow();
@@ -74,6 +78,7 @@ class ConfigPipeline {
  private:
   struct ProviderState {
     std::shared_ptr<const config::Node> pending;
+    std::vector<config::ConfigError> pendingNotices;
     uint64_t pendingFingerprint = 0;
     bool hasPending = false;
     uint64_t appliedFingerprint = 0;

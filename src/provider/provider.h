@@ -25,6 +25,10 @@ struct ProviderConfig {
   // while the pipeline still holds it), so that a large configuration is not copied per change.
   std::shared_ptr<const config::Node> shared;
   uint64_t fingerprint = 0;  // config::fingerprint of the tree when the provider computed it (0: not)
+  // What the provider could not turn into configuration, with where it was (a Kubernetes
+  // object's kind and name): shown in the API's and the dashboard's warnings. Part of the
+  // fingerprint SourceWatch computes, so that a new notice alone is delivered.
+  std::vector<config::ConfigError> notices;
 
   const config::Node& tree() const { return shared ? *shared : root; }
 };

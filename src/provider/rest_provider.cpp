@@ -10,7 +10,10 @@ void RestProvider::watch(asio::io_context& control, ConfigSink sink) {
 bool RestProvider::deliver(config::Node root) {
   if (!control_) return false;
   asio::post(*control_, [this, root = std::move(root)]() mutable {
-    sink_(ProviderConfig{"rest", std::move(root)});
+    ProviderConfig config;
+    config.provider = "rest";
+    config.root = std::move(root);
+    sink_(std::move(config));
   });
   return true;
 }

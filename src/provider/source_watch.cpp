@@ -25,6 +25,8 @@ void SourceWatch::answering() {
 void SourceWatch::read(LoadResult built) {
   answering();
   uint64_t fingerprint = config::fingerprint(built.config.tree());
+  for (const auto& notice : built.config.notices)
+    fingerprint = fingerprint * 1099511628211ULL ^ std::hash<std::string>{}(notice.toString());
   if (emitted_ && fingerprint == lastFingerprint_) return;
   for (const auto& e : built.errors) log::error(e.toString(), {{"providerName", provider_}});
   emitted_ = true;

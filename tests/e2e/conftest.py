@@ -8,8 +8,8 @@ from service_upstreams import PyUpstream
 def start_whoami():
     started = []
 
-    def start(name="whoami", port=None):
-        w = Whoami(name=name, port=port)
+    def start(name="whoami", port=None, host="127.0.0.1"):
+        w = Whoami(name=name, port=port, host=host)
         started.append(w)
         return w
 

@@ -91,13 +91,14 @@ def lost_port_race(process, chose_ports, attempt):
 
 
 class Whoami(Process):
-    def __init__(self, name="whoami", port=None):
+    def __init__(self, name="whoami", port=None, host="127.0.0.1"):
         self.name = name
+        self.host = host  # another loopback address (127.0.0.2) stands for another pod's IP
         for attempt in range(5):
             self.port = port or free_port()
-            super().__init__([BIN, "whoami", "--port", str(self.port), "--name", name], name=name)
+            super().__init__([BIN, "whoami", "--port", str(self.port), "--name", name, "--host", host], name=name)
             try:
-                wait_for_port(self.port, proc=self.proc)
+                wait_for_port(self.port, host=host, proc=self.proc)
                 return
             except RuntimeError:
                 if not lost_port_race(self, port is None, attempt):
@@ -105,7 +106,7 @@ class Whoami(Process):
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
 
 class Causeway(Process):

@@ -1,0 +1,727 @@
+#include "provider/kubernetes/crd_builder.h"
+
+#include <openssl/sha.h>
+
+#include <boost/json.hpp>
+
+#include "core/bytes.h"
+#include "core/strings.h"
+
+namespace causeway::provider::kube {
+
+namespace k8s = clients::kubernetes;
+
+std::vector<WatchedResource> crdResources() {
+  auto traefik = [](const char* plural, const char* kind) {
+    return WatchedResource{{"traefik.io", "v1alpha1", plural, kind, true}, true};
+  };
+  return {
+      traefik("ingressroutes", "IngressRoute"),
+      traefik("ingressroutetcps", "IngressRouteTCP"),
+      traefik("ingressrouteudps", "IngressRouteUDP"),
+      traefik("middlewares", "Middleware"),
+      traefik("middlewaretcps", "MiddlewareTCP"),
+      traefik("traefikservices", "TraefikService"),
+      traefik("serverstransports", "ServersTransport"),
+      traefik("serverstransporttcps", "ServersTransportTCP"),
+      traefik("tlsoptions", "TLSOption"),
+      traefik("tlsstores", "TLSStore"),
+      {{"", "v1", "services", "Service", true}, false},
+      {{"discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true}, false},
+      {{"", "v1", "secrets", "Secret", true}, false},
+      {{"", "v1", "configmaps", "ConfigMap", true}, false},
+  };
+}
+
+std::string makeId(std::string_view ns, std::string_view name) {
+  return ns.empty() ? std::string(name) : std::string(ns) + "-" + std::string(name);
+}
+
+std::string crdRouterName(std::string_view ns, std::string_view name, std::string_view match) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(match.data()), match.size(), digest);
+  // Go's %.10x of the digest: its first 10 bytes, in hex.
+  std::string hash = hexEncode(std::string_view(reinterpret_cast<const char*>(digest), 10));
+  return normalize(makeId(ns, name) + "-" + hash);
+}
+
+std::string serviceName(std::string_view ns, std::string_view service, std::string_view port) {
+  return normalize(std::string(ns) + "-" + std::string(service) + "-" + std::string(port));
+}
+
+namespace {
+
+using config::Node;
+
+class CrdBuild {
+ public:
+  CrdBuild(const KubeObjects& objects, const CrdOptions& options) : objects_(objects), options_(options) {}
+
+  KubeBuild run() {
+    objects_.each("Middleware", [&](const json::object& o) { middleware(o); });
+    objects_.each("TraefikService", [&](const json::object& o) { traefikService(o); });
+    objects_.each("ServersTransport", [&](const json::object& o) { serversTransport(o); });
+    objects_.each("TLSOption", [&](const json::object& o) { tlsOption(o); });
+    objects_.each("TLSStore", [&](const json::object& o) { tlsStore(o); });
+    objects_.each("IngressRoute", [&](const json::object& o) { if (wanted(o)) ingressRoute(o); });
+    for (const char* kind : {"IngressRouteTCP", "IngressRouteUDP", "MiddlewareTCP", "ServersTransportTCP"})
+      objects_.each(kind, [&](const json::object& o) {
+        if (std::string_view(kind).starts_with("IngressRoute") && !wanted(o)) return;
+        config::ConfigError e = objectError(kind, o, std::string(kind) +
+                                                         " is read but not served: TCP and UDP routing is not supported yet");
+        e.unsupported = true;
+        out_.notices.push_back(std::move(e));
+      });
+    if (defaultOptions_ > 1) {
+      tlsOptions_.erase("default");
+      out_.notices.push_back({{}, "tls.options.default", "more than one TLSOption is named default; none of them is used", true, false});
+    }
+    Node root = Node::map();
+    Node http = Node::map();
+    if (routers_.size()) http.set("routers", std::move(routers_));
+    if (services_.size()) http.set("services", std::move(services_));
+    if (middlewares_.size()) http.set("middlewares", std::move(middlewares_));
+    if (transports_.size()) http.set("serversTransports", std::move(transports_));
+    if (http.size()) root.set("http", std::move(http));
+    Node tls = Node::map();
+    if (certificates_.size()) tls.set("certificates", std::move(certificates_));
+    if (tlsOptions_.size()) tls.set("options", std::move(tlsOptions_));
+    if (stores_.size()) tls.set("stores", std::move(stores_));
+    if (tls.size()) root.set("tls", std::move(tls));
+    out_.root = std::move(root);
+    return std::move(out_);
+  }
+
+ private:
+  // The IngressRoutes of our class: spec.ingressClassName, else the kubernetes.io/ingress.class
+  // annotation, equal to `ingressClass`; without it, no class or "traefik". (Middlewares and
+  // the other kinds have no class.)
+  bool wanted(const json::object& o) const {
+    std::string cls = stringAt(objectAt(&o, "spec"), "ingressClassName");
+    if (cls.empty()) cls = annotation(o, "kubernetes.io/ingress.class");
+    if (options_.ingressClass.empty()) return cls.empty() || cls == "traefik";
+    return cls == options_.ingressClass;
+  }
+
+  // A provider-qualified reference (x@provider): @kubernetescrd points into this provider,
+  // possibly another namespace, which allowCrossNamespace must allow.
+  bool qualified(const std::string& name, std::string& error) const {
+    if (name.ends_with("@kubernetescrd") && !options_.allowCrossNamespace) {
+      error = "the reference " + name + ": when allowCrossNamespace is false, @kubernetescrd references are not allowed";
+      return false;
+    }
+    return true;
+  }
+
+  void fail(std::string_view kind, const json::object& o, std::string message) {
+    out_.notices.push_back(objectError(kind, o, std::move(message)));
+  }
+
+  // The namespace a reference points to, or "" with `error` when it may not.
+  std::string referencedNamespace(const json::object* ref, const std::string& ownNs, std::string_view what,
+                                  std::string& error) const {
+    std::string ns = stringAt(ref, "namespace");
+    if (ns.empty()) return ownNs;
+    if (ns != ownNs && !options_.allowCrossNamespace) {
+      error = std::string(what) + " " + ns + "/" + stringAt(ref, "name") +
+              " is in another namespace, and allowCrossNamespace is false";
+      return "";
+    }
+    return ns;
+  }
+
+  // A reference to a Middleware (or a provider-qualified name) → its configuration name.
+  std::string middlewareRef(const json::object* ref, const std::string& ownNs, std::string& error) const {
+    std::string name = stringAt(ref, "name");
+    if (name.empty()) {
+      error = "a middleware reference without a name";
+      return "";
+    }
+    if (name.find('@') != std::string::npos) return qualified(name, error) ? name : "";
+    std::string ns = referencedNamespace(ref, ownNs, "the middleware", error);
+    return ns.empty() ? "" : normalize(makeId(ns, name));
+  }
+
+  // A Secret's data field, decoded; false when the Secret or the field is missing.
+  bool secretData(const std::string& ns, const std::string& name, std::initializer_list<std::string_view> keys,
+                  std::string& out, std::string& error) const {
+    const json::object* secret = this->secret(ns, name);
+    if (!secret) {
+      error = "the Secret " + ns + "/" + name + " does not exist";
+      return false;
+    }
+    for (std::string_view key : keys) {
+      std::string encoded = stringAt(objectAt(secret, "data"), key);
+      if (encoded.empty()) {
+        if (std::string plain = stringAt(objectAt(secret, "stringData"), key); !plain.empty()) {
+          out = plain;
+          return true;
+        }
+        continue;
+      }
+      if (!base64Decode(encoded, out)) {
+        error = "the Secret " + ns + "/" + name + " has a " + std::string(key) + " that is not base64";
+        return false;
+      }
+      return true;
+    }
+    std::string expected;
+    for (std::string_view key : keys) expected += (expected.empty() ? "" : " or ") + std::string(key);
+    error = "the Secret " + ns + "/" + name + " has no " + expected;
+    return false;
+  }
+
+  // A Secret; Helm's release Secrets (label owner=helm) are not visible, as in Traefik.
+  const json::object* secret(const std::string& ns, const std::string& name) const {
+    const json::object* s = objects_.find("Secret", ns, name);
+    return s && label(*s, "owner") != "helm" ? s : nullptr;
+  }
+
+  // The one data field of a Secret (basicAuth's and digestAuth's users), decoded.
+  bool onlySecretData(const std::string& ns, const std::string& name, std::string& out, std::string& error) const {
+    const json::object* s = secret(ns, name);
+    const json::object* data = objectAt(s, "data");
+    if (!s || !data || data->size() != 1) {
+      error = !s ? "the Secret " + ns + "/" + name + " does not exist"
+                 : "the Secret " + ns + "/" + name + " must have exactly one data key (the users, one per line)";
+      return false;
+    }
+    const json::value& value = data->begin()->value();
+    if (!value.is_string() || !base64Decode(value.as_string(), out)) {
+      error = "the Secret " + ns + "/" + name + " has data that is not base64";
+      return false;
+    }
+    return true;
+  }
+
+  // A kubernetes.io/tls Secret as {certFile, keyFile} (PEM text).
+  bool certificate(const std::string& ns, const std::string& name, const config::Location& where, Node& out,
+                   std::string& error) const {
+    std::string cert, key;
+    if (!secretData(ns, name, {"tls.crt"}, cert, error) || !secretData(ns, name, {"tls.key"}, key, error)) return false;
+    out = Node::map(where);
+    out.set("certFile", Node::scalar(cert, where));
+    out.set("keyFile", Node::scalar(key, where));
+    return true;
+  }
+
+  // A CA bundle from a Secret (tls.ca or ca.crt) or a ConfigMap (the same keys, not encoded).
+  bool caBundle(const std::string& ns, const json::object* ref, std::string& out, std::string& error) const {
+    if (std::string secret = stringAt(ref, "secret"); !secret.empty())
+      return secretData(ns, secret, {"tls.ca", "ca.crt"}, out, error);
+    if (std::string map = stringAt(ref, "configMap"); !map.empty()) {
+      const json::object* configMap = objects_.find("ConfigMap", ns, map);
+      if (!configMap) {
+        error = "the ConfigMap " + ns + "/" + map + " does not exist";
+        return false;
+      }
+      for (const char* key : {"tls.ca", "ca.crt"})
+        if (std::string ca = stringAt(objectAt(configMap, "data"), key); !ca.empty()) {
+          out = ca;
+          return true;
+        }
+      error = "the ConfigMap " + ns + "/" + map + " has no tls.ca or ca.crt";
+      return false;
+    }
+    error = "a root CA reference needs a secret or a configMap";
+    return false;
+  }
+
+  // A Service (or TraefikService) reference → the name of the configuration's service,
+  // building a load balancer for a Kubernetes Service. "" with `error`.
+  // `as`: the name of the load balancer of a Kubernetes Service (default <ns>-<service>-<port>).
+  std::string serviceRef(const json::object* ref, const std::string& ownNs, std::string& error, std::string as = "") {
+    std::string name = stringAt(ref, "name"), kind = stringAt(ref, "kind");
+    if (name.empty()) {
+      error = "a service reference without a name";
+      return "";
+    }
+    if (kind == "TraefikService") {
+      if (name.ends_with("@kubernetescrd")) {
+        if (!qualified(name, error)) return "";
+        return normalize(makeId(stringAt(ref, "namespace"), name.substr(0, name.size() - 14)));
+      }
+      if (name.find('@') != std::string::npos) return name;
+      std::string ns = referencedNamespace(ref, ownNs, "the TraefikService", error);
+      if (ns.empty()) return "";
+      if (!objects_.find("TraefikService", ns, name)) {
+        error = "the TraefikService " + ns + "/" + name + " does not exist";
+        return "";
+      }
+      return normalize(makeId(ns, name));
+    }
+    if (!kind.empty() && kind != "Service") {
+      error = "a service reference of kind " + kind + "; expected Service or TraefikService";
+      return "";
+    }
+    std::string ns = referencedNamespace(ref, ownNs, "the Service", error);
+    if (ns.empty()) return "";
+    Node lb;
+    std::string port = portText(valueAt(ref, "port"));
+    if (!loadBalancer(ref, ns, lb, error)) return "";
+    std::string id = as.empty() ? serviceName(ns, name, port) : as;
+    Node service = Node::map(lb.location());
+    service.set("loadBalancer", std::move(lb));
+    if (!services_.find(id)) services_.set(id, std::move(service));
+    return id;
+  }
+
+  bool loadBalancer(const json::object* ref, const std::string& ns, Node& out, std::string& error) {
+    std::string name = stringAt(ref, "name");
+    ServersOptions how;
+    how.scheme = stringAt(ref, "scheme");
+    how.nativeLB = boolAt(ref, "nativeLB", options_.nativeLBByDefault);
+    how.allowExternalNameServices = options_.allowExternalNameServices;
+    how.allowEmptyServices = options_.allowEmptyServices;
+    std::vector<std::string> urls;
+    if (!serviceServers(objects_, ns, name, valueAt(ref, "port"), how, urls, error)) return false;
+    const json::object* service = objects_.find("Service", ns, name);
+    config::Location where = locationOf("Service", *service);
+    if (valueAt(ref, "healthCheck") && stringAt(objectAt(service, "spec"), "type") != "ExternalName") {
+      error = "healthCheck is only allowed for ExternalName Services; the Service " + ns + "/" + name + " is not one";
+      return false;
+    }
+    out = Node::map(where);
+    Node servers = Node::list(where);
+    for (const std::string& url : urls) {
+      Node s = Node::map(where);
+      s.set("url", Node::scalar(url, where));
+      servers.append(std::move(s));
+    }
+    out.set("servers", std::move(servers));
+    for (std::string_view key : {"passHostHeader", "responseForwarding", "sticky", "strategy", "healthCheck"})
+      if (const json::value* v = valueAt(ref, key)) out.set(std::string(key), toNode(*v, where));
+    if (std::string transport = stringAt(ref, "serversTransport"); !transport.empty()) {
+      if (transport.find('@') != std::string::npos && !qualified(transport, error)) return false;
+      out.set("serversTransport",
+              Node::scalar(transport.find('@') != std::string::npos ? transport : normalize(makeId(ns, transport)), where));
+    }
+    return true;
+  }
+
+  void ingressRoute(const json::object& o) {
+    std::string ns = namespaceOf(o), name = nameOf(o);
+    config::Location where = locationOf("IngressRoute", o);
+    const json::object* spec = objectAt(&o, "spec");
+    const json::array* routes = arrayAt(spec, "routes");
+    if (!routes || routes->empty()) {
+      fail("IngressRoute", o, "spec.routes: expected at least one route");
+      return;
+    }
+    // The router's TLS, the same for every route of the object.
+    Node tls;
+    bool hasTls = false;
+    if (const json::object* t = objectAt(spec, "tls")) {
+      hasTls = true;
+      tls = Node::map(where);
+      std::string error;
+      if (std::string secret = stringAt(t, "secretName"); !secret.empty()) {
+        Node cert;
+        if (!certificate(ns, secret, where, cert, error)) {
+          fail("IngressRoute", o, "spec.tls.secretName: " + error);
+          return;
+        }
+        addCertificate(std::move(cert));
+      }
+      if (const json::object* options = objectAt(t, "options")) {
+        std::string optionsName = stringAt(options, "name");
+        if (optionsName != "default" && optionsName.find('@') == std::string::npos && !optionsName.empty()) {
+          std::string optionsNs = referencedNamespace(options, ns, "the TLSOption", error);
+          if (optionsNs.empty()) {
+            fail("IngressRoute", o, "spec.tls.options: " + error);
+            return;
+          }
+          optionsName = normalize(makeId(optionsNs, optionsName));
+        }
+        if (!optionsName.empty()) tls.set("options", Node::scalar(optionsName, where));
+      }
+      if (std::string resolver = stringAt(t, "certResolver"); !resolver.empty())
+        tls.set("certResolver", Node::scalar(resolver, where));
+      if (const json::value* domains = valueAt(t, "domains")) tls.set("domains", toNode(*domains, where));
+    }
+    for (size_t i = 0; i < routes->size(); ++i) {
+      const json::object* route = (*routes)[i].if_object();
+      std::string at = "spec.routes[" + std::to_string(i) + "]";
+      std::string match = stringAt(route, "match");
+      std::string kind = stringAt(route, "kind");
+      if (!kind.empty() && kind != "Rule") {
+        fail("IngressRoute", o, at + ".kind: expected Rule, not " + kind);
+        continue;
+      }
+      if (match.empty()) {
+        fail("IngressRoute", o, at + ".match: expected a rule");
+        continue;
+      }
+      std::string routerName = crdRouterName(ns, name, match);
+      Node router = Node::map(where);
+      router.set("rule", Node::scalar(match, where));
+      if (const json::value* eps = valueAt(spec, "entryPoints")) router.set("entryPoints", toNode(*eps, where));
+      if (const json::value* priority = valueAt(route, "priority"); priority && !priority->is_null())
+        router.set("priority", toNode(*priority, where));
+      if (std::string syntax = stringAt(route, "syntax"); !syntax.empty())
+        router.set("ruleSyntax", Node::scalar(syntax, where));
+      if (const json::value* observability = valueAt(route, "observability"))
+        router.set("observability", toNode(*observability, where));
+      std::string error;
+      Node middlewares = Node::list(where);
+      if (const json::array* refs = arrayAt(route, "middlewares"))
+        for (const json::value& ref : *refs) {
+          std::string mw = middlewareRef(ref.if_object(), ns, error);
+          if (mw.empty()) break;
+          middlewares.append(Node::scalar(mw, where));
+        }
+      if (!error.empty()) {
+        fail("IngressRoute", o, at + ".middlewares: " + error);
+        continue;
+      }
+      if (middlewares.size()) router.set("middlewares", std::move(middlewares));
+      std::string service = routeService(route, ns, routerName, where, error);
+      if (service.empty()) {
+        fail("IngressRoute", o, at + ".services: " + error);
+        continue;
+      }
+      router.set("service", Node::scalar(service, where));
+      if (hasTls) router.set("tls", tls);
+      if (routers_.find(routerName)) {
+        fail("IngressRoute", o, at + ": another route of this IngressRoute has the same match; it is served once");
+        continue;
+      }
+      routers_.set(routerName, std::move(router));
+    }
+  }
+
+  // The service of one route: its only backend, or a weighted service named after the router.
+  std::string routeService(const json::object* route, const std::string& ns, const std::string& routerName,
+                           const config::Location& where, std::string& error) {
+    const json::array* refs = arrayAt(route, "services");
+    if (!refs || refs->empty()) {
+      error = "expected at least one service";
+      return "";
+    }
+    if (refs->size() == 1) return serviceRef((*refs)[0].if_object(), ns, error, routerName);
+    Node weighted = Node::map(where);
+    Node children = Node::list(where);
+    for (const json::value& ref : *refs) {
+      std::string child = serviceRef(ref.if_object(), ns, error);
+      if (child.empty()) return "";
+      Node entry = Node::map(where);
+      entry.set("name", Node::scalar(child, where));
+      const json::value* weight = valueAt(ref.if_object(), "weight");
+      entry.set("weight", weight ? toNode(*weight, where) : Node::scalar("1", where));
+      children.append(std::move(entry));
+    }
+    weighted.set("services", std::move(children));
+    Node service = Node::map(where);
+    service.set("weighted", std::move(weighted));
+    services_.set(routerName, std::move(service));
+    return routerName;
+  }
+
+  void middleware(const json::object& o) {
+    std::string ns = namespaceOf(o), id = normalize(makeId(ns, nameOf(o)));
+    config::Location where = locationOf("Middleware", o);
+    const json::object* spec = objectAt(&o, "spec");
+    if (!spec || spec->size() != 1) {
+      fail("Middleware", o, "spec: expected exactly one middleware type (stripPrefix, headers, basicAuth, …)");
+      return;
+    }
+    const auto& [type, body] = *spec->begin();
+    Node node = toNode(body, where);
+    const json::object* options = body.if_object();
+    std::string error;
+    std::string t = toLower(type);
+    if (t == "basicauth" || t == "digestauth") {
+      if (std::string secret = stringAt(options, "secret"); !secret.empty()) {
+        Node users = Node::list(where);
+        const json::object* s = this->secret(ns, secret);
+        if (s && stringAt(s, "type") == "kubernetes.io/basic-auth" && t == "basicauth") {
+          std::string user, password;
+          if (!secretData(ns, secret, {"username"}, user, error) || !secretData(ns, secret, {"password"}, password, error)) {
+            fail("Middleware", o, std::string(type) + ".secret: " + error);
+            return;
+          }
+          unsigned char digest[SHA_DIGEST_LENGTH];
+          SHA1(reinterpret_cast<const unsigned char*>(password.data()), password.size(), digest);
+          users.append(Node::scalar(
+              user + ":{SHA}" + base64Encode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest)), where));
+        } else {
+          std::string text;
+          if (!onlySecretData(ns, secret, text, error)) {
+            fail("Middleware", o, std::string(type) + ".secret: " + error);
+            return;
+          }
+          for (std::string_view line : splitTrimmed(text, '\n'))
+            if (!line.empty()) users.append(Node::scalar(std::string(line), where));
+        }
+        node.erase("secret");
+        node.set("users", std::move(users));
+      }
+    } else if (t == "forwardauth") {
+      if (const json::object* tls = objectAt(options, "tls")) {
+        Node* tlsNode = node.find("tls");
+        if (std::string ca = stringAt(tls, "caSecret"); !ca.empty()) {
+          std::string pem;
+          if (!secretData(ns, ca, {"tls.ca", "ca.crt"}, pem, error)) {
+            fail("Middleware", o, "forwardAuth.tls.caSecret: " + error);
+            return;
+          }
+          tlsNode->erase("caSecret");
+          tlsNode->set("ca", Node::scalar(pem, where));
+        }
+        if (std::string cert = stringAt(tls, "certSecret"); !cert.empty()) {
+          Node pair;
+          if (!certificate(ns, cert, where, pair, error)) {
+            fail("Middleware", o, "forwardAuth.tls.certSecret: " + error);
+            return;
+          }
+          tlsNode->erase("certSecret");
+          tlsNode->set("cert", *pair.find("certFile"));
+          tlsNode->set("key", *pair.find("keyFile"));
+        }
+      }
+    } else if (t == "errors") {
+      if (const json::object* service = objectAt(options, "service")) {
+        std::string name = serviceRef(service, ns, error, id + "-errorpage-service");
+        if (name.empty()) {
+          fail("Middleware", o, "errors.service: " + error);
+          return;
+        }
+        node.set("service", Node::scalar(name, where));
+      }
+    } else if (t == "chain") {
+      Node names = Node::list(where);
+      if (const json::array* refs = arrayAt(options, "middlewares"))
+        for (const json::value& ref : *refs) {
+          std::string mw = middlewareRef(ref.if_object(), ns, error);
+          if (mw.empty()) {
+            fail("Middleware", o, "chain.middlewares: " + error);
+            return;
+          }
+          names.append(Node::scalar(mw, where));
+        }
+      node.set("middlewares", std::move(names));
+    } else if (t == "plugin") {
+      config::ConfigError e = objectError("Middleware", o, "plugin middlewares are not supported yet");
+      e.unsupported = true;
+      out_.notices.push_back(std::move(e));
+      return;
+    }
+    Node entry = Node::map(where);
+    entry.set(std::string(type), std::move(node), where);
+    middlewares_.set(id, std::move(entry));
+  }
+
+  // One backend of a TraefikService: {name, kind, namespace, port, weight, …}.
+  bool traefikChild(const json::object* ref, const std::string& ns, const config::Location& where, Node& out,
+                    std::string& error) {
+    std::string child = serviceRef(ref, ns, error);
+    if (child.empty()) return false;
+    out = Node::map(where);
+    out.set("name", Node::scalar(child, where));
+    return true;
+  }
+
+  void traefikService(const json::object& o) {
+    std::string ns = namespaceOf(o), id = normalize(makeId(ns, nameOf(o)));
+    config::Location where = locationOf("TraefikService", o);
+    const json::object* spec = objectAt(&o, "spec");
+    std::string error;
+    Node service = Node::map(where);
+    if (const json::object* weighted = objectAt(spec, "weighted")) {
+      Node body = Node::map(where), children = Node::list(where);
+      if (const json::array* refs = arrayAt(weighted, "services"))
+        for (const json::value& ref : *refs) {
+          Node child;
+          if (!traefikChild(ref.if_object(), ns, where, child, error)) break;
+          const json::value* w = valueAt(ref.if_object(), "weight");
+          child.set("weight", w ? toNode(*w, where) : Node::scalar("1", where));
+          children.append(std::move(child));
+        }
+      body.set("services", std::move(children));
+      if (const json::value* sticky = valueAt(weighted, "sticky")) body.set("sticky", toNode(*sticky, where));
+      service.set("weighted", std::move(body));
+    } else if (const json::object* hrw = objectAt(spec, "highestRandomWeight")) {
+      Node body = Node::map(where), children = Node::list(where);
+      if (const json::array* refs = arrayAt(hrw, "services"))
+        for (const json::value& ref : *refs) {
+          Node child;
+          if (!traefikChild(ref.if_object(), ns, where, child, error)) break;
+          if (const json::value* w = valueAt(ref.if_object(), "weight")) child.set("weight", toNode(*w, where));
+          children.append(std::move(child));
+        }
+      body.set("services", std::move(children));
+      service.set("highestRandomWeight", std::move(body));
+    } else if (const json::object* mirroring = objectAt(spec, "mirroring")) {
+      Node body = Node::map(where);
+      std::string main = serviceRef(mirroring, ns, error);
+      if (!main.empty()) {
+        body.set("service", Node::scalar(main, where));
+        Node mirrors = Node::list(where);
+        if (const json::array* refs = arrayAt(mirroring, "mirrors"))
+          for (const json::value& ref : *refs) {
+            Node child;
+            if (!traefikChild(ref.if_object(), ns, where, child, error)) break;
+            if (const json::value* p = valueAt(ref.if_object(), "percent")) child.set("percent", toNode(*p, where));
+            mirrors.append(std::move(child));
+          }
+        body.set("mirrors", std::move(mirrors));
+        for (std::string_view key : {"maxBodySize", "mirrorBody", "healthCheck"})
+          if (const json::value* v = valueAt(mirroring, key)) body.set(std::string(key), toNode(*v, where));
+      }
+      service.set("mirroring", std::move(body));
+    } else if (const json::object* failover = objectAt(spec, "failover")) {
+      Node body = Node::map(where);
+      for (const char* key : {"service", "fallback"}) {
+        const json::value* ref = valueAt(failover, key);
+        // Either a reference object or the name of a TraefikService in the same namespace.
+        std::string child;
+        if (ref && ref->is_string()) {
+          json::object named;
+          named["name"] = ref->as_string();
+          named["kind"] = "TraefikService";
+          child = serviceRef(&named, ns, error);
+        } else {
+          child = serviceRef(ref ? ref->if_object() : nullptr, ns, error);
+        }
+        if (child.empty()) break;
+        body.set(key, Node::scalar(child, where));
+      }
+      if (const json::value* hc = valueAt(failover, "healthCheck")) body.set("healthCheck", toNode(*hc, where));
+      service.set("failover", std::move(body));
+    } else {
+      error = "spec: expected weighted, mirroring, highestRandomWeight or failover";
+    }
+    if (!error.empty()) {
+      fail("TraefikService", o, error);
+      return;
+    }
+    services_.set(id, std::move(service));
+  }
+
+  void serversTransport(const json::object& o) {
+    std::string ns = namespaceOf(o), id = normalize(makeId(ns, nameOf(o)));
+    config::Location where = locationOf("ServersTransport", o);
+    const json::object* spec = objectAt(&o, "spec");
+    Node node = spec ? toNode(json::value(*spec), where) : Node::map(where);
+    std::string error;
+    Node roots = Node::list(where);
+    if (const json::array* cas = arrayAt(spec, "rootCAs"))
+      for (const json::value& ref : *cas) {
+        std::string pem;
+        if (!caBundle(ns, ref.if_object(), pem, error)) {
+          fail("ServersTransport", o, "spec.rootCAs: " + error);
+          return;
+        }
+        roots.append(Node::scalar(pem, where));
+      }
+    if (const json::array* secrets = arrayAt(spec, "rootCAsSecrets"))  // deprecated spelling
+      for (const json::value& name : *secrets) {
+        std::string pem;
+        if (!name.is_string() || !secretData(ns, std::string(name.as_string()), {"tls.ca", "ca.crt"}, pem, error)) {
+          fail("ServersTransport", o, "spec.rootCAsSecrets: " + (error.empty() ? "expected Secret names" : error));
+          return;
+        }
+        roots.append(Node::scalar(pem, where));
+      }
+    node.erase("rootCAsSecrets");
+    if (roots.size()) node.set("rootCAs", std::move(roots));
+    else node.erase("rootCAs");
+    if (const json::array* secrets = arrayAt(spec, "certificatesSecrets")) {
+      Node certificates = Node::list(where);
+      for (const json::value& name : *secrets) {
+        Node pair;
+        if (!name.is_string() || !certificate(ns, std::string(name.as_string()), where, pair, error)) {
+          fail("ServersTransport", o, "spec.certificatesSecrets: " + (error.empty() ? "expected Secret names" : error));
+          return;
+        }
+        certificates.append(std::move(pair));
+      }
+      node.erase("certificatesSecrets");
+      node.set("certificates", std::move(certificates));
+    }
+    transports_.set(id, std::move(node));
+  }
+
+  void tlsOption(const json::object& o) {
+    std::string ns = namespaceOf(o), name = nameOf(o);
+    std::string id = name == "default" ? "default" : makeId(ns, name);
+    if (name == "default") ++defaultOptions_;
+    config::Location where = locationOf("TLSOption", o);
+    const json::object* spec = objectAt(&o, "spec");
+    Node node = spec ? toNode(json::value(*spec), where) : Node::map(where);
+    if (const json::object* clientAuth = objectAt(spec, "clientAuth")) {
+      Node* auth = node.find("clientAuth");
+      Node cas = Node::list(where);
+      std::string error;
+      if (const json::array* names = arrayAt(clientAuth, "secretNames"))
+        for (const json::value& secret : *names) {
+          std::string pem;
+          if (!secret.is_string() || !secretData(ns, std::string(secret.as_string()), {"tls.ca", "ca.crt"}, pem, error)) {
+            fail("TLSOption", o, "spec.clientAuth.secretNames: " + (error.empty() ? "expected Secret names" : error));
+            return;
+          }
+          cas.append(Node::scalar(pem, where));
+        }
+      auth->erase("secretNames");
+      if (cas.size()) auth->set("caFiles", std::move(cas));
+    }
+    tlsOptions_.set(id, std::move(node));
+  }
+
+  void tlsStore(const json::object& o) {
+    std::string ns = namespaceOf(o), name = nameOf(o);
+    config::Location where = locationOf("TLSStore", o);
+    if (name != "default") {
+      fail("TLSStore", o, "only the TLSStore named default is used (Traefik's rule); this one is ignored");
+      return;
+    }
+    if (stores_.find("default")) {
+      fail("TLSStore", o, "another TLSStore named default exists in another namespace; only the first is used");
+      return;
+    }
+    const json::object* spec = objectAt(&o, "spec");
+    Node store = Node::map(where);
+    std::string error;
+    if (const json::object* def = objectAt(spec, "defaultCertificate")) {
+      Node pair;
+      if (!certificate(ns, stringAt(def, "secretName"), where, pair, error)) {
+        fail("TLSStore", o, "spec.defaultCertificate: " + error);
+        return;
+      }
+      store.set("defaultCertificate", std::move(pair));
+    }
+    if (const json::value* generated = valueAt(spec, "defaultGeneratedCert"))
+      store.set("defaultGeneratedCert", toNode(*generated, where));
+    if (const json::array* certs = arrayAt(spec, "certificates"))
+      for (const json::value& c : *certs) {
+        Node pair;
+        if (!certificate(ns, stringAt(c.if_object(), "secretName"), where, pair, error)) {
+          fail("TLSStore", o, "spec.certificates: " + error);
+          continue;
+        }
+        addCertificate(std::move(pair));
+      }
+    stores_.set("default", std::move(store));
+  }
+
+  void addCertificate(Node cert) {
+    for (const Node& existing : certificates_.items())
+      if (existing.find("certFile")->text() == cert.find("certFile")->text()) return;
+    certificates_.append(std::move(cert));
+  }
+
+  const KubeObjects& objects_;
+  const CrdOptions& options_;
+  KubeBuild out_;
+  Node routers_ = Node::map(), services_ = Node::map(), middlewares_ = Node::map(), transports_ = Node::map();
+  Node certificates_ = Node::list(), tlsOptions_ = Node::map(), stores_ = Node::map();
+  int defaultOptions_ = 0;
+};
+
+}  // namespace
+
+KubeBuild buildCrdConfig(const KubeObjects& objects, const CrdOptions& options) {
+  return CrdBuild(objects, options).run();
+}
+
+}  // namespace causeway::provider::kube

@@ -1,0 +1,46 @@
+// providers.kubernetesCRD: Traefik's custom resources (traefik.io/v1alpha1) as dynamic
+// configuration, with the names Traefik generates (docs/kubernetes.md, "kubernetesCRD"):
+//
+//   IngressRoute   → routers `<ns>-<name>-<first 10 bytes of sha256(match) in hex>`, each with
+//                    the service of its one backend or a weighted service of its backends;
+//   Service refs   → load-balancer services `<ns>-<service>-<port>` whose servers are the
+//                    ready endpoints of the Service's EndpointSlices (or its ClusterIP with
+//                    nativeLB, or its externalName when allowed);
+//   Middleware, TraefikService, ServersTransport, TLSOption → `<ns>-<name>`;
+//   TLSStore `default` → the default store; Secrets → certificates, CAs and credentials.
+//
+// An object that cannot be served (a missing Service or Secret, a reference to another
+// namespace without allowCrossNamespace, a malformed field) becomes a notice on that object
+// and the rest is served. IngressRouteTCP, IngressRouteUDP, MiddlewareTCP and
+// ServersTransportTCP are read and reported as not supported yet.
+//
+// Pure: a function of the objects (kube_objects.h).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "provider/kubernetes/kube_objects.h"
+
+namespace causeway::provider::kube {
+
+struct CrdOptions {
+  std::string ingressClass;  // only objects with this kubernetes.io/ingress.class annotation
+  bool allowCrossNamespace = false;
+  bool allowExternalNameServices = false;
+  bool allowEmptyServices = false;
+  bool nativeLBByDefault = false;
+};
+
+// The resources the build reads: Traefik's kinds (selected by `labelSelector`), Services,
+// EndpointSlices, Secrets and ConfigMaps.
+std::vector<WatchedResource> crdResources();
+
+KubeBuild buildCrdConfig(const KubeObjects& objects, const CrdOptions& options);
+
+// Traefik's generated names.
+std::string makeId(std::string_view ns, std::string_view name);                 // "<ns>-<name>"
+std::string crdRouterName(std::string_view ns, std::string_view name, std::string_view match);
+std::string serviceName(std::string_view ns, std::string_view service, std::string_view port);
+
+}  // namespace causeway::provider::kube

@@ -1,0 +1,343 @@
+#include "provider/kubernetes/kube_objects.h"
+
+#include <boost/json.hpp>
+#include <set>
+
+#include "core/strings.h"
+
+namespace causeway::provider::kube {
+
+const json::object* KubeObjects::find(std::string_view kind, std::string_view ns, std::string_view name) const {
+  auto it = kinds_.find(kind);
+  if (it == kinds_.end()) return nullptr;
+  std::string key = ns.empty() ? std::string(name) : std::string(ns) + "/" + std::string(name);
+  for (const ObjectMap* objects : it->second)
+    if (auto found = objects->find(key); found != objects->end()) return found->second->if_object();
+  return nullptr;
+}
+
+void KubeObjects::each(std::string_view kind, const std::function<void(const json::object&)>& visit) const {
+  auto it = kinds_.find(kind);
+  if (it == kinds_.end()) return;
+  for (const ObjectMap* objects : it->second)
+    for (const auto& [key, object] : *objects)
+      if (const json::object* o = object->if_object()) visit(*o);
+}
+
+const json::value* valueAt(const json::object* o, std::string_view key) { return o ? o->if_contains(key) : nullptr; }
+
+const json::object* objectAt(const json::object* o, std::string_view key) {
+  const json::value* v = valueAt(o, key);
+  return v ? v->if_object() : nullptr;
+}
+
+const json::array* arrayAt(const json::object* o, std::string_view key) {
+  const json::value* v = valueAt(o, key);
+  return v ? v->if_array() : nullptr;
+}
+
+std::string stringAt(const json::object* o, std::string_view key) {
+  const json::value* v = valueAt(o, key);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+int64_t intAt(const json::object* o, std::string_view key, int64_t fallback) {
+  const json::value* v = valueAt(o, key);
+  if (!v) return fallback;
+  if (v->is_int64()) return v->as_int64();
+  if (v->is_uint64()) return int64_t(v->as_uint64());
+  if (v->is_string()) {
+    const std::string text(v->as_string());
+    if (!text.empty() && text.find_first_not_of("0123456789-") == std::string::npos) return std::atoll(text.c_str());
+  }
+  return fallback;
+}
+
+bool boolAt(const json::object* o, std::string_view key, bool fallback) {
+  const json::value* v = valueAt(o, key);
+  if (!v) return fallback;
+  if (v->is_bool()) return v->as_bool();
+  if (v->is_string()) {
+    if (iequals(v->as_string(), "true")) return true;
+    if (iequals(v->as_string(), "false")) return false;
+  }
+  return fallback;
+}
+
+std::string nameOf(const json::object& object) { return stringAt(objectAt(&object, "metadata"), "name"); }
+std::string namespaceOf(const json::object& object) { return stringAt(objectAt(&object, "metadata"), "namespace"); }
+
+std::string annotation(const json::object& object, std::string_view key) {
+  return stringAt(objectAt(objectAt(&object, "metadata"), "annotations"), key);
+}
+
+std::string label(const json::object& object, std::string_view key) {
+  return stringAt(objectAt(objectAt(&object, "metadata"), "labels"), key);
+}
+
+std::string normalize(std::string_view name) {
+  std::string out;
+  bool dash = false;
+  for (char c : name) {
+    if (std::isalnum(static_cast<unsigned char>(c))) {
+      if (dash && !out.empty()) out += '-';
+      dash = false;
+      out += c;
+    } else {
+      dash = true;
+    }
+  }
+  return out;
+}
+
+config::Location locationOf(std::string_view kind, const json::object& object) {
+  config::Location where;
+  std::string ns = namespaceOf(object);
+  where.source = config::sourceName(std::string(kind) + " " + (ns.empty() ? "" : ns + "/") + nameOf(object));
+  return where;
+}
+
+config::Node toNode(const json::value& value, const config::Location& where) {
+  switch (value.kind()) {
+    case json::kind::null:
+      return config::Node::null(where);
+    case json::kind::bool_:
+      return config::Node::scalar(value.get_bool() ? "true" : "false", where);
+    case json::kind::int64:
+      return config::Node::scalar(std::to_string(value.get_int64()), where);
+    case json::kind::uint64:
+      return config::Node::scalar(std::to_string(value.get_uint64()), where);
+    case json::kind::double_:
+      return config::Node::scalar(json::serialize(value), where);
+    case json::kind::string:
+      return config::Node::scalar(std::string(value.get_string()), where);
+    case json::kind::array: {
+      config::Node list = config::Node::list(where);
+      for (const json::value& item : value.get_array()) list.append(toNode(item, where));
+      return list;
+    }
+    case json::kind::object: {
+      config::Node map = config::Node::map(where);
+      for (const auto& [key, item] : value.get_object()) map.set(std::string(key), toNode(item, where), where);
+      return map;
+    }
+  }
+  return config::Node::null(where);
+}
+
+namespace {
+
+// Splits on commas outside parentheses.
+std::vector<std::string_view> requirements(std::string_view selector) {
+  std::vector<std::string_view> out;
+  int depth = 0;
+  size_t start = 0;
+  for (size_t i = 0; i <= selector.size(); ++i) {
+    if (i == selector.size() || (selector[i] == ',' && depth == 0)) {
+      if (auto r = trim(selector.substr(start, i - start)); !r.empty()) out.push_back(r);
+      start = i + 1;
+    } else if (selector[i] == '(') {
+      ++depth;
+    } else if (selector[i] == ')') {
+      --depth;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+bool parseSelector(std::string_view selector, std::vector<std::function<bool(const json::object*)>>& out,
+                   std::string& error) {
+  for (std::string_view r : requirements(selector)) {
+    auto valueOf = [](const json::object* labels, const std::string& key, std::string& value) {
+      const json::value* v = valueAt(labels, key);
+      if (!v || !v->is_string()) return false;
+      value = v->as_string();
+      return true;
+    };
+    size_t paren = r.find('(');
+    if (paren != std::string_view::npos) {  // key in (a,b) / key notin (a)
+      std::string_view head = trim(r.substr(0, paren));
+      bool negate = head.ends_with(" notin");
+      if (!negate && !head.ends_with(" in")) {
+        error = "expected `key in (…)` or `key notin (…)` in " + std::string(r);
+        return false;
+      }
+      std::string key(trim(head.substr(0, head.size() - (negate ? 6 : 3))));
+      if (r.back() != ')') {
+        error = "unclosed parenthesis in " + std::string(r);
+        return false;
+      }
+      std::set<std::string> values;
+      for (std::string_view v : splitTrimmed(r.substr(paren + 1, r.size() - paren - 2), ',')) values.emplace(v);
+      out.push_back([key, values, negate, valueOf](const json::object* labels) {
+        std::string value;
+        bool has = valueOf(labels, key, value);
+        return negate ? !has || !values.count(value) : has && values.count(value) > 0;
+      });
+      continue;
+    }
+    size_t op = r.find_first_of("!=");
+    if (op == std::string_view::npos) {  // key: exists
+      std::string key(r);
+      out.push_back([key, valueOf](const json::object* labels) {
+        std::string value;
+        return valueOf(labels, key, value);
+      });
+      continue;
+    }
+    if (op == 0 && r[0] == '!') {  // !key: does not exist
+      std::string key(trim(r.substr(1)));
+      out.push_back([key, valueOf](const json::object* labels) {
+        std::string value;
+        return !valueOf(labels, key, value);
+      });
+      continue;
+    }
+    bool negate = r[op] == '!';
+    size_t valueStart = op + 1;
+    if (negate) {
+      if (op + 1 >= r.size() || r[op + 1] != '=') {
+        error = "expected != in " + std::string(r);
+        return false;
+      }
+      valueStart = op + 2;
+    } else if (valueStart < r.size() && r[valueStart] == '=') {
+      ++valueStart;  // ==
+    }
+    std::string key(trim(r.substr(0, op))), expected(trim(r.substr(valueStart)));
+    if (key.empty()) {
+      error = "a requirement without a key: " + std::string(r);
+      return false;
+    }
+    out.push_back([key, expected, negate, valueOf](const json::object* labels) {
+      std::string value;
+      bool equal = valueOf(labels, key, value) && value == expected;
+      return negate ? !equal : equal;
+    });
+  }
+  return true;
+}
+
+ServicePort findServicePort(const KubeObjects& objects, std::string_view ns, std::string_view service,
+                            const json::value* port) {
+  ServicePort out;
+  out.service = objects.find("Service", ns, service);
+  if (!out.service || !port) return out;
+  const json::array* ports = arrayAt(objectAt(out.service, "spec"), "ports");
+  if (!ports) return out;
+  for (const json::value& p : *ports) {
+    const json::object* o = p.if_object();
+    if (!o) continue;
+    bool match = port->is_string() ? stringAt(o, "name") == port->as_string() ||
+                                         std::to_string(intAt(o, "port", -1)) == std::string(port->as_string())
+                                   : port->is_number() && intAt(o, "port", -1) == port->to_number<int64_t>();
+    if (match) {
+      out.port = o;
+      break;
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> endpointAddresses(const KubeObjects& objects, const ServicePort& port) {
+  std::vector<std::string> ready;
+  if (!port.service || !port.port) return ready;
+  std::string ns = namespaceOf(*port.service), name = nameOf(*port.service);
+  std::string portName = stringAt(port.port, "name");
+  std::set<std::string> seen;
+  objects.each("EndpointSlice", [&](const json::object& slice) {
+    if (namespaceOf(slice) != ns || label(slice, "kubernetes.io/service-name") != name) return;
+    // The slice's port with the Service port's name (an unnamed Service port: the only one).
+    int64_t number = -1;
+    if (const json::array* ports = arrayAt(&slice, "ports"))
+      for (const json::value& p : *ports)
+        if (stringAt(p.if_object(), "name") == portName) number = intAt(p.if_object(), "port", -1);
+    if (number <= 0) return;
+    bool v6 = stringAt(&slice, "addressType") == "IPv6";
+    if (const json::array* endpoints = arrayAt(&slice, "endpoints"))
+      for (const json::value& e : *endpoints) {
+        const json::object* endpoint = e.if_object();
+        const json::object* conditions = objectAt(endpoint, "conditions");
+        // As Traefik: an endpoint serves unless `serving` is false; a terminating one is left
+        // out (Traefik keeps it for sticky requests only, which causeway does not do yet).
+        if (!boolAt(conditions, "serving", true) || boolAt(conditions, "terminating", false)) continue;
+        if (const json::array* addresses = arrayAt(endpoint, "addresses"))
+          for (const json::value& a : *addresses) {
+            if (!a.is_string() || !seen.insert(std::string(a.as_string())).second) continue;  // by IP, as Traefik
+            std::string address = v6 ? "[" + std::string(a.as_string()) + "]" : std::string(a.as_string());
+            ready.push_back(address + ":" + std::to_string(number));
+          }
+      }
+  });
+  return ready;
+}
+
+std::string portText(const json::value* port) {
+  if (!port) return "";
+  if (port->is_string()) return std::string(port->as_string());
+  if (port->is_int64()) return std::to_string(port->as_int64());
+  if (port->is_uint64()) return std::to_string(port->as_uint64());
+  return "";
+}
+
+bool serviceServers(const KubeObjects& objects, const std::string& ns, const std::string& name,
+                    const json::value* portValue, const ServersOptions& options, std::vector<std::string>& urls,
+                    std::string& error) {
+  ServicePort port = findServicePort(objects, ns, name, portValue);
+  if (!port.service) {
+    error = "the Service " + ns + "/" + name + " does not exist";
+    return false;
+  }
+  const json::object* spec = objectAt(port.service, "spec");
+  std::string type = stringAt(spec, "type");
+  int64_t number = -1;
+  if (type == "ExternalName") {
+    if (!options.allowExternalNameServices) {
+      error = "the Service " + ns + "/" + name + " is of type ExternalName, and allowExternalNameServices is false";
+      return false;
+    }
+    number = portValue && portValue->is_number() ? portValue->to_number<int64_t>() : intAt(port.port, "port", -1);
+  } else {
+    if (!port.port) {
+      error = "the Service " + ns + "/" + name + " has no port " + portText(portValue);
+      return false;
+    }
+    number = intAt(port.port, "port", -1);
+  }
+  std::string scheme = options.scheme;
+  if (scheme.empty())
+    scheme = number == 443 || stringAt(port.port, "name").starts_with("https") ? "https" : "http";
+  urls.clear();
+  if (type == "ExternalName") {
+    urls.push_back(scheme + "://" + stringAt(spec, "externalName") + ":" + std::to_string(number));
+    return true;
+  }
+  if (options.nativeLB) {
+    std::string ip = stringAt(spec, "clusterIP");
+    if (ip.empty() || ip == "None") {
+      error = "the Service " + ns + "/" + name + " has no cluster IP for nativeLB";
+      return false;
+    }
+    urls.push_back(scheme + "://" + (ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":" +
+                   std::to_string(number));
+    return true;
+  }
+  for (const std::string& address : endpointAddresses(objects, port)) urls.push_back(scheme + "://" + address);
+  if (urls.empty() && !options.allowEmptyServices) {
+    error = "the Service " + ns + "/" + name + " has no ready endpoints (allowEmptyServices is false)";
+    return false;
+  }
+  return true;
+}
+
+config::ConfigError objectError(std::string_view kind, const json::object& object, std::string message) {
+  config::ConfigError error;
+  error.location = locationOf(kind, object);
+  error.message = std::move(message);
+  error.warning = true;
+  return error;
+}
+
+}  // namespace causeway::provider::kube

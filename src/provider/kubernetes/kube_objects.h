@@ -1,0 +1,119 @@
+// What a Kubernetes provider's build reads: the objects its reflectors keep, by kind, and the
+// helpers every builder needs to read them (fields of JSON objects, Traefik's name
+// normalisation, Services and their endpoints) and to report a problem with one object.
+//
+// Pure: no I/O, so that the builders are tested with objects written in the test.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "clients/kubernetes/kube_client.h"
+#include "config/config_error.h"
+#include "config/node.h"
+
+namespace causeway::provider::kube {
+
+namespace json = boost::json;
+using Object = std::shared_ptr<const json::value>;
+using ObjectMap = std::map<std::string, Object>;  // "namespace/name" → object
+
+// The objects of every kind the provider reads (several maps per kind when it reads several
+// namespaces one by one).
+class KubeObjects {
+ public:
+  void add(const std::string& kind, const ObjectMap* objects) { kinds_[kind].push_back(objects); }
+  const json::object* find(std::string_view kind, std::string_view ns, std::string_view name) const;
+  // Every object of `kind`, by namespace then name.
+  void each(std::string_view kind, const std::function<void(const json::object&)>& visit) const;
+
+ private:
+  std::map<std::string, std::vector<const ObjectMap*>, std::less<>> kinds_;
+};
+
+// A resource a provider reads; `selected`: the provider's `labelSelector` applies to it (the
+// provider's own kinds, not the Services and Secrets they refer to).
+struct WatchedResource {
+  clients::kubernetes::Resource resource;
+  bool selected = false;
+};
+
+// A write of an object's status: a merge patch to `path` (…/status).
+struct StatusWrite {
+  std::string path;
+  std::string patch;  // JSON merge patch
+};
+
+// What a build makes of the objects.
+struct KubeBuild {
+  config::Node root;                         // the dynamic configuration
+  std::vector<config::ConfigError> notices;  // per object: what could not be served, and why
+  std::vector<StatusWrite> statusWrites;     // statuses that differ from what the objects say
+};
+
+// Field access that never throws: a missing field or one of another type reads as empty.
+const json::object* objectAt(const json::object* o, std::string_view key);
+const json::array* arrayAt(const json::object* o, std::string_view key);
+std::string stringAt(const json::object* o, std::string_view key);
+// A number or a numeric string; `fallback` otherwise.
+int64_t intAt(const json::object* o, std::string_view key, int64_t fallback = 0);
+// true/false or "true"/"false"; `fallback` otherwise.
+bool boolAt(const json::object* o, std::string_view key, bool fallback = false);
+const json::value* valueAt(const json::object* o, std::string_view key);
+
+std::string nameOf(const json::object& object);
+std::string namespaceOf(const json::object& object);
+std::string annotation(const json::object& object, std::string_view key);
+std::string label(const json::object& object, std::string_view key);
+
+// Traefik's provider.Normalize: every run of characters other than letters and digits becomes
+// one '-', without a leading or trailing '-'.
+std::string normalize(std::string_view name);
+
+// The location of an object, for errors: "IngressRoute default/whoami".
+config::Location locationOf(std::string_view kind, const json::object& object);
+
+// A JSON value as a configuration tree (scalars as their text: numbers in decimal, booleans
+// as true/false), every node located at `where`.
+config::Node toNode(const json::value& value, const config::Location& where);
+
+// Kubernetes' label selector syntax (equality and set based): true when `labels` match.
+// False with `error` set when the selector is malformed.
+bool parseSelector(std::string_view selector, std::vector<std::function<bool(const json::object*)>>& out,
+                   std::string& error);
+
+// The servers of a Service's port, from its EndpointSlices (endpoints that are serving and
+// not terminating, each IP once — see docs/kubernetes.md), as "ip:port".
+struct ServicePort {
+  const json::object* service = nullptr;
+  const json::object* port = nullptr;  // the matching entry of spec.ports
+};
+// The port of `service` named `port` (a number or a port name); null port when none matches.
+ServicePort findServicePort(const KubeObjects& objects, std::string_view ns, std::string_view service,
+                            const json::value* port);
+std::vector<std::string> endpointAddresses(const KubeObjects& objects, const ServicePort& port);
+
+// How a Service becomes a load balancer's servers.
+struct ServersOptions {
+  std::string scheme;  // empty: https for port 443 or a port named https, else http
+  bool nativeLB = false;  // the ClusterIP and port as the one server
+  bool allowExternalNameServices = false;
+  bool allowEmptyServices = false;
+};
+// The server URLs of port `port` (a number or a name) of the Service `ns/name`; false with
+// `error` when it cannot be served (missing Service or port, no ready endpoints, …).
+bool serviceServers(const KubeObjects& objects, const std::string& ns, const std::string& name,
+                    const json::value* port, const ServersOptions& options, std::vector<std::string>& urls,
+                    std::string& error);
+// "80" or "http" as written.
+std::string portText(const json::value* port);
+
+// A problem with one object: the warning the API and the dashboard show next to its name.
+config::ConfigError objectError(std::string_view kind, const json::object& object, std::string message);
+
+}  // namespace causeway::provider::kube
