@@ -14,21 +14,6 @@ namespace causeway::provider {
 
 namespace tpl = config::gotemplate;
 
-std::string normalizeName(const std::string& name) {
-  std::string out;
-  bool dash = false;
-  for (unsigned char c : name) {
-    if (std::isalnum(c)) {
-      if (dash && !out.empty()) out += '-';
-      out += char(c);
-      dash = false;
-    } else {
-      dash = true;
-    }
-  }
-  return out;
-}
-
 namespace {
 
 // ---------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@
 
 #include "config/config_error.h"
 #include "config/node.h"
+#include "provider/normalize.h"
 
 namespace causeway::provider {
 
@@ -64,9 +65,5 @@ std::string checkConstraints(const std::string& expression);
 config::Node buildDockerConfig(const std::vector<DockerContainer>& containers,
                                const DockerOptions& options,
                                std::vector<config::ConfigError>& errors);
-
-// Traefik's `normalize`: runs of characters other than letters and digits become one '-',
-// trimmed at both ends.
-std::string normalizeName(const std::string& name);
 
 }  // namespace causeway::provider

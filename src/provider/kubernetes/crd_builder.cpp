@@ -42,11 +42,11 @@ std::string crdRouterName(std::string_view ns, std::string_view name, std::strin
   SHA256(reinterpret_cast<const unsigned char*>(match.data()), match.size(), digest);
   // Go's %.10x of the digest: its first 10 bytes, in hex.
   std::string hash = hexEncode(std::string_view(reinterpret_cast<const char*>(digest), 10));
-  return normalize(makeId(ns, name) + "-" + hash);
+  return normalizeName(makeId(ns, name) + "-" + hash);
 }
 
 std::string serviceName(std::string_view ns, std::string_view service, std::string_view port) {
-  return normalize(std::string(ns) + "-" + std::string(service) + "-" + std::string(port));
+  return normalizeName(std::string(ns) + "-" + std::string(service) + "-" + std::string(port));
 }
 
 namespace {
@@ -139,7 +139,7 @@ class CrdBuild {
     }
     if (name.find('@') != std::string::npos) return qualified(name, error) ? name : "";
     std::string ns = referencedNamespace(ref, ownNs, "the middleware", error);
-    return ns.empty() ? "" : normalize(makeId(ns, name));
+    return ns.empty() ? "" : normalizeName(makeId(ns, name));
   }
 
   // A Secret's data field, decoded; false when the Secret or the field is missing.
@@ -239,7 +239,7 @@ class CrdBuild {
     if (kind == "TraefikService") {
       if (name.ends_with("@kubernetescrd")) {
         if (!qualified(name, error)) return "";
-        return normalize(makeId(stringAt(ref, "namespace"), name.substr(0, name.size() - 14)));
+        return normalizeName(makeId(stringAt(ref, "namespace"), name.substr(0, name.size() - 14)));
       }
       if (name.find('@') != std::string::npos) return name;
       std::string ns = referencedNamespace(ref, ownNs, "the TraefikService", error);
@@ -248,7 +248,7 @@ class CrdBuild {
         error = "the TraefikService " + ns + "/" + name + " does not exist";
         return "";
       }
-      return normalize(makeId(ns, name));
+      return normalizeName(makeId(ns, name));
     }
     if (!kind.empty() && kind != "Service") {
       error = "a service reference of kind " + kind + "; expected Service or TraefikService";
@@ -294,7 +294,7 @@ class CrdBuild {
     if (std::string transport = stringAt(ref, "serversTransport"); !transport.empty()) {
       if (transport.find('@') != std::string::npos && !qualified(transport, error)) return false;
       out.set("serversTransport",
-              Node::scalar(transport.find('@') != std::string::npos ? transport : normalize(makeId(ns, transport)), where));
+              Node::scalar(transport.find('@') != std::string::npos ? transport : normalizeName(makeId(ns, transport)), where));
     }
     return true;
   }
@@ -331,7 +331,7 @@ class CrdBuild {
             fail("IngressRoute", o, "spec.tls.options: " + error);
             return;
           }
-          optionsName = normalize(makeId(optionsNs, optionsName));
+          optionsName = normalizeName(makeId(optionsNs, optionsName));
         }
         if (!optionsName.empty()) tls.set("options", Node::scalar(optionsName, where));
       }
@@ -418,7 +418,7 @@ class CrdBuild {
   }
 
   void middleware(const json::object& o) {
-    std::string ns = namespaceOf(o), id = normalize(makeId(ns, nameOf(o)));
+    std::string ns = namespaceOf(o), id = normalizeName(makeId(ns, nameOf(o)));
     config::Location where = locationOf("Middleware", o);
     const json::object* spec = objectAt(&o, "spec");
     if (!spec || spec->size() != 1) {
@@ -522,7 +522,7 @@ class CrdBuild {
   }
 
   void traefikService(const json::object& o) {
-    std::string ns = namespaceOf(o), id = normalize(makeId(ns, nameOf(o)));
+    std::string ns = namespaceOf(o), id = normalizeName(makeId(ns, nameOf(o)));
     config::Location where = locationOf("TraefikService", o);
     const json::object* spec = objectAt(&o, "spec");
     std::string error;
@@ -599,7 +599,7 @@ class CrdBuild {
   }
 
   void serversTransport(const json::object& o) {
-    std::string ns = namespaceOf(o), id = normalize(makeId(ns, nameOf(o)));
+    std::string ns = namespaceOf(o), id = normalizeName(makeId(ns, nameOf(o)));
     config::Location where = locationOf("ServersTransport", o);
     const json::object* spec = objectAt(&o, "spec");
     Node node = spec ? toNode(json::value(*spec), where) : Node::map(where);

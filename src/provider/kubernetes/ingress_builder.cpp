@@ -266,7 +266,7 @@ class IngressBuild {
           router.set("rule", Node::scalar(ruleText, where));
           if (!routerAnnotations(o, router, tlsSection, where)) return;
           router.set("service", Node::scalar(service, where));
-          routers[normalize(ns + "-" + name + "-" + host + pathText)].push_back(std::move(router));
+          routers[normalizeName(ns + "-" + name + "-" + host + pathText)].push_back(std::move(router));
         }
       }
     for (auto& [key, list] : routers) {

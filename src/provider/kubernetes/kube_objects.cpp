@@ -75,21 +75,6 @@ std::string label(const json::object& object, std::string_view key) {
   return stringAt(objectAt(objectAt(&object, "metadata"), "labels"), key);
 }
 
-std::string normalize(std::string_view name) {
-  std::string out;
-  bool dash = false;
-  for (char c : name) {
-    if (std::isalnum(static_cast<unsigned char>(c))) {
-      if (dash && !out.empty()) out += '-';
-      dash = false;
-      out += c;
-    } else {
-      dash = true;
-    }
-  }
-  return out;
-}
-
 config::Location locationOf(std::string_view kind, const json::object& object) {
   config::Location where;
   std::string ns = namespaceOf(object);

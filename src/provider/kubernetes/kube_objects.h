@@ -16,6 +16,7 @@
 #include "clients/kubernetes/kube_client.h"
 #include "config/config_error.h"
 #include "config/node.h"
+#include "provider/normalize.h"
 
 namespace causeway::provider::kube {
 
@@ -71,9 +72,7 @@ std::string namespaceOf(const json::object& object);
 std::string annotation(const json::object& object, std::string_view key);
 std::string label(const json::object& object, std::string_view key);
 
-// Traefik's provider.Normalize: every run of characters other than letters and digits becomes
-// one '-', without a leading or trailing '-'.
-std::string normalize(std::string_view name);
+using provider::normalizeName;
 
 // The location of an object, for errors: "IngressRoute default/whoami".
 config::Location locationOf(std::string_view kind, const json::object& object);

@@ -1,0 +1,225 @@
+// The Kubernetes providers' builds (provider/kubernetes/*_builder.h): Traefik's generated names,
+// EndpointSlice conditions, label selectors, and per-object errors, on objects written here as
+// the API server would send them.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "provider/kubernetes/crd_builder.h"
+#include "provider/kubernetes/ingress_builder.h"
+
+namespace causeway::provider::kube {
+namespace {
+
+// Objects by kind, from JSON text.
+struct Cluster {
+  std::map<std::string, ObjectMap> kinds;
+  void add(const std::string& kind, std::string_view text) {
+    auto object = std::make_shared<const json::value>(json::parse(text));
+    std::string ns = namespaceOf(object->as_object()), name = nameOf(object->as_object());
+    kinds[kind][ns.empty() ? name : ns + "/" + name] = object;
+  }
+  KubeObjects objects() const {
+    KubeObjects o;
+    for (const auto& [kind, map] : kinds) o.add(kind, &map);
+    return o;
+  }
+  void service(const std::string& name, int port = 80, const std::string& portName = "http") {
+    add("Service", R"J({"metadata":{"name":")J" + name + R"J(","namespace":"default"},"spec":{"ports":[{"name":")J" +
+                       portName + R"J(","port":)J" + std::to_string(port) + "}]}}");
+  }
+  void slice(const std::string& name, const std::string& service, const std::string& endpoints, int port = 8080,
+             const std::string& portName = "http") {
+    add("EndpointSlice", R"J({"metadata":{"name":")J" + name +
+                             R"J(","namespace":"default","labels":{"kubernetes.io/service-name":")J" + service +
+                             R"J("}},"addressType":"IPv4","ports":[{"name":")J" + portName + R"J(","port":)J" +
+                             std::to_string(port) + R"J(}],"endpoints":)J" + endpoints + "}");
+  }
+};
+
+std::string at(const config::Node& root, std::initializer_list<std::string_view> path) {
+  const config::Node* n = &root;
+  for (std::string_view p : path) {
+    if (!n) return "<none>";
+    n = n->isList() ? (std::stoul(std::string(p)) < n->items().size() ? &n->items()[std::stoul(std::string(p))] : nullptr)
+                    : n->find(p);
+  }
+  return n ? (n->isScalar() ? n->text() : n->toString()) : "<none>";
+}
+
+std::string notices(const KubeBuild& b) {
+  std::string out;
+  for (const auto& e : b.notices) out += e.toString() + "\n";
+  return out;
+}
+
+TEST(KubeNames, TraefiksGeneratedNames) {
+  // Traefik's own test vector (crd/kubernetes_test.go): default/test.route with this match.
+  EXPECT_EQ(crdRouterName("default", "test.route", "Host(`foo.com`) && PathPrefix(`/bar`)"),
+            "default-test-route-6b204d94623b3df4370c");
+  EXPECT_EQ(serviceName("default", "whoami", "80"), "default-whoami-80");
+  EXPECT_EQ(serviceName("default", "who.ami", "http"), "default-who-ami-http");
+  EXPECT_EQ(normalizeName("--a..b__"), "a-b");
+}
+
+TEST(KubeSelector, EqualitySetAndExistence) {
+  std::vector<std::function<bool(const json::object*)>> match;
+  std::string error;
+  ASSERT_TRUE(parseSelector("team=edge, tier in (a, b), !legacy, env!=prod", match, error)) << error;
+  auto labels = json::parse(R"J({"team":"edge","tier":"b","env":"dev"})J");
+  for (const auto& m : match) EXPECT_TRUE(m(&labels.as_object()));
+  auto other = json::parse(R"J({"team":"edge","tier":"c"})J");
+  EXPECT_FALSE(match[1](&other.as_object()));
+  EXPECT_FALSE(parseSelector("tier in (a", match, error));
+}
+
+TEST(KubeEndpoints, ServingNotTerminatingEachIpOnce) {
+  Cluster c;
+  c.service("app");
+  c.slice("app-1", "app",
+          R"J([{"addresses":["10.0.0.1"],"conditions":{"ready":true,"serving":true,"terminating":false}},
+              {"addresses":["10.0.0.2"],"conditions":{"ready":false,"serving":false}},
+              {"addresses":["10.0.0.3"],"conditions":{"ready":false,"serving":true,"terminating":true}},
+              {"addresses":["10.0.0.4"]},
+              {"addresses":["10.0.0.1"],"conditions":{"ready":true}}])J");
+  c.slice("other", "another-service", R"J([{"addresses":["10.9.9.9"]}])J");
+  KubeObjects objects = c.objects();
+  json::value port = 80;
+  ServicePort p = findServicePort(objects, "default", "app", &port);
+  ASSERT_TRUE(p.port);
+  EXPECT_EQ(endpointAddresses(objects, p), (std::vector<std::string>{"10.0.0.1:8080", "10.0.0.4:8080"}));
+  json::value byName = "http";
+  EXPECT_TRUE(findServicePort(objects, "default", "app", &byName).port);
+}
+
+TEST(CrdBuild, OneServiceIsNamedAfterTheRouterSeveralAreWeighted) {
+  Cluster c;
+  c.service("a");
+  c.slice("a-1", "a", R"J([{"addresses":["10.0.0.1"]}])J");
+  c.service("b", 443, "https");
+  c.slice("b-1", "b", R"J([{"addresses":["10.0.0.2"]}])J", 8443, "https");
+  c.add("IngressRoute", R"J({"metadata":{"name":"web","namespace":"default"},"spec":{"entryPoints":["web"],"routes":[
+      {"match":"Host(`one`)","kind":"Rule","services":[{"name":"a","port":80}]},
+      {"match":"Host(`two`)","kind":"Rule","services":[{"name":"a","port":80,"weight":3},{"name":"b","port":443}]}]}})J");
+  KubeBuild b = buildCrdConfig(c.objects(), {});
+  std::string one = crdRouterName("default", "web", "Host(`one`)"), two = crdRouterName("default", "web", "Host(`two`)");
+  EXPECT_EQ(at(b.root, {"http", "routers", one, "service"}), one);
+  EXPECT_EQ(at(b.root, {"http", "services", one, "loadBalancer", "servers", "0", "url"}), "http://10.0.0.1:8080");
+  EXPECT_EQ(at(b.root, {"http", "routers", two, "service"}), two);
+  EXPECT_EQ(at(b.root, {"http", "services", two, "weighted", "services", "0", "name"}), "default-a-80");
+  EXPECT_EQ(at(b.root, {"http", "services", two, "weighted", "services", "0", "weight"}), "3");
+  EXPECT_EQ(at(b.root, {"http", "services", two, "weighted", "services", "1", "weight"}), "1");
+  // Port 443 / a port named https: https to the endpoints.
+  EXPECT_EQ(at(b.root, {"http", "services", "default-b-443", "loadBalancer", "servers", "0", "url"}),
+            "https://10.0.0.2:8443");
+  EXPECT_EQ(notices(b), "");
+}
+
+TEST(CrdBuild, ProblemsAreNoticesOnTheObjectAndTheRestIsBuilt) {
+  Cluster c;
+  c.service("a");
+  c.slice("a-1", "a", R"J([{"addresses":["10.0.0.1"]}])J");
+  c.service("empty");
+  c.add("IngressRoute", R"J({"metadata":{"name":"r","namespace":"default"},"spec":{"routes":[
+      {"match":"Host(`ok`)","services":[{"name":"a","port":80}]},
+      {"match":"Host(`missing`)","services":[{"name":"nope","port":80}]},
+      {"match":"Host(`empty`)","services":[{"name":"empty","port":80}]},
+      {"match":"Host(`x`)","middlewares":[{"name":"m","namespace":"other"}],"services":[{"name":"a","port":80}]},
+      {"match":"","services":[{"name":"a","port":80}]}]}})J");
+  c.add("Middleware", R"J({"metadata":{"name":"auth","namespace":"default"},"spec":{"basicAuth":{"secret":"gone"}}})J");
+  c.add("IngressRouteUDP", R"J({"metadata":{"name":"dns","namespace":"default"},"spec":{}})J");
+  KubeBuild b = buildCrdConfig(c.objects(), {});
+  std::string text = notices(b);
+  EXPECT_NE(text.find("IngressRoute default/r: spec.routes[1].services: the Service default/nope does not exist"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("spec.routes[2].services: the Service default/empty has no ready endpoints"), std::string::npos);
+  EXPECT_NE(text.find("spec.routes[3].middlewares: the middleware other/m is in another namespace"), std::string::npos);
+  EXPECT_NE(text.find("spec.routes[4].match: expected a rule"), std::string::npos);
+  EXPECT_NE(text.find("Middleware default/auth: basicAuth.secret: the Secret default/gone does not exist"),
+            std::string::npos);
+  EXPECT_NE(text.find("IngressRouteUDP default/dns"), std::string::npos);
+  EXPECT_NE(at(b.root, {"http", "routers", crdRouterName("default", "r", "Host(`ok`)")}), "<none>");
+  EXPECT_EQ(at(b.root, {"http", "routers", crdRouterName("default", "r", "Host(`missing`)")}), "<none>");
+  // allowEmptyServices: the route is served by an empty load balancer (503).
+  CrdOptions allow;
+  allow.allowEmptyServices = true;
+  KubeBuild empty = buildCrdConfig(c.objects(), allow);
+  EXPECT_EQ(at(empty.root, {"http", "services", crdRouterName("default", "r", "Host(`empty`)"), "loadBalancer", "servers"}),
+            "[]");
+}
+
+TEST(CrdBuild, IngressClassSelectsIngressRoutesOnly) {
+  Cluster c;
+  c.service("a");
+  c.slice("a-1", "a", R"J([{"addresses":["10.0.0.1"]}])J");
+  c.add("IngressRoute", R"J({"metadata":{"name":"mine","namespace":"default","annotations":{"kubernetes.io/ingress.class":"edge"}},
+      "spec":{"routes":[{"match":"Host(`m`)","services":[{"name":"a","port":80}]}]}})J");
+  c.add("IngressRoute", R"J({"metadata":{"name":"plain","namespace":"default"},
+      "spec":{"routes":[{"match":"Host(`p`)","services":[{"name":"a","port":80}]}]}})J");
+  c.add("Middleware", R"J({"metadata":{"name":"strip","namespace":"default"},"spec":{"stripPrefix":{"prefixes":["/a"]}}})J");
+  CrdOptions edge;
+  edge.ingressClass = "edge";
+  KubeBuild b = buildCrdConfig(c.objects(), edge);
+  EXPECT_NE(at(b.root, {"http", "routers", crdRouterName("default", "mine", "Host(`m`)")}), "<none>");
+  EXPECT_EQ(at(b.root, {"http", "routers", crdRouterName("default", "plain", "Host(`p`)")}), "<none>");
+  EXPECT_EQ(at(b.root, {"http", "middlewares", "default-strip", "stripPrefix", "prefixes", "0"}), "/a");
+  KubeBuild none = buildCrdConfig(c.objects(), {});
+  EXPECT_EQ(at(none.root, {"http", "routers", crdRouterName("default", "mine", "Host(`m`)")}), "<none>");
+  EXPECT_NE(at(none.root, {"http", "routers", crdRouterName("default", "plain", "Host(`p`)")}), "<none>");
+}
+
+TEST(IngressBuild, PathTypesAnnotationsAndStatus) {
+  Cluster c;
+  c.service("a");
+  c.slice("a-1", "a", R"J([{"addresses":["10.0.0.1"]}])J");
+  c.add("Ingress", R"J({"metadata":{"name":"site","namespace":"default","annotations":{
+        "traefik.ingress.kubernetes.io/router.entrypoints":"web, websecure",
+        "traefik.ingress.kubernetes.io/router.middlewares":"default-strip@kubernetescrd",
+        "traefik.ingress.kubernetes.io/router.tls":"true"}},
+      "spec":{"rules":[{"host":"example.com","http":{"paths":[
+        {"path":"/exact","pathType":"Exact","backend":{"service":{"name":"a","port":{"number":80}}}},
+        {"path":"/pre","pathType":"Prefix","backend":{"service":{"name":"a","port":{"name":"http"}}}},
+        {"path":"/gone","pathType":"Prefix","backend":{"service":{"name":"nope","port":{"number":80}}}}]}},
+        {"host":"*.wild.test","http":{"paths":[{"path":"/","pathType":"ImplementationSpecific",
+          "backend":{"service":{"name":"a","port":{"number":80}}}}]}}]},
+      "status":{"loadBalancer":{}}})J");
+  c.add("Ingress", R"J({"metadata":{"name":"other","namespace":"default","annotations":{"kubernetes.io/ingress.class":"nginx"}},
+      "spec":{"rules":[{"host":"nginx.test","http":{"paths":[{"path":"/","pathType":"Prefix",
+      "backend":{"service":{"name":"a","port":{"number":80}}}}]}}]}})J");
+  IngressOptions options;
+  options.endpointHostname = "lb.example.com";
+  KubeBuild b = buildIngressConfig(c.objects(), options);
+  EXPECT_EQ(at(b.root, {"http", "routers", "default-site-example-com-exact", "rule"}),
+            "Host(`example.com`) && Path(`/exact`)");
+  EXPECT_EQ(at(b.root, {"http", "routers", "default-site-example-com-pre", "rule"}),
+            "Host(`example.com`) && PathPrefix(`/pre`)");
+  EXPECT_EQ(at(b.root, {"http", "routers", "default-site-example-com-pre", "service"}), "default-a-http");
+  EXPECT_EQ(at(b.root, {"http", "routers", "default-site-example-com-pre", "entryPoints"}), "[web, websecure]");
+  EXPECT_EQ(at(b.root, {"http", "routers", "default-site-example-com-pre", "middlewares", "0"}),
+            "default-strip@kubernetescrd");
+  EXPECT_EQ(at(b.root, {"http", "routers", "default-site-wild-test", "rule"}),
+            "HostRegexp(`^[a-zA-Z0-9-]+\\.wild\\.test$`) && PathPrefix(`/`)");
+  EXPECT_EQ(at(b.root, {"http", "routers", "default-site-example-com-pre", "tls"}), "{}");
+  EXPECT_EQ(at(b.root, {"http", "routers", "default-other-nginx-test-"}), "<none>");
+  EXPECT_NE(notices(b).find("Ingress default/site: spec.rules[0].http.paths[2].backend: the Service default/nope"),
+            std::string::npos);
+  ASSERT_EQ(b.statusWrites.size(), 1u);
+  EXPECT_EQ(b.statusWrites[0].path, "/apis/networking.k8s.io/v1/namespaces/default/ingresses/site/status");
+  EXPECT_EQ(b.statusWrites[0].patch, R"J({"status":{"loadBalancer":{"ingress":[{"hostname":"lb.example.com"}]}}})J");
+}
+
+TEST(IngressBuild, DefaultBackendOnlyWithoutRules) {
+  Cluster c;
+  c.service("a");
+  c.slice("a-1", "a", R"J([{"addresses":["10.0.0.1"]}])J");
+  c.add("Ingress", R"J({"metadata":{"name":"catchall","namespace":"default"},
+      "spec":{"defaultBackend":{"service":{"name":"a","port":{"number":80}}}}})J");
+  KubeBuild b = buildIngressConfig(c.objects(), {});
+  EXPECT_EQ(at(b.root, {"http", "routers", "default-router", "priority"}), "-2147483648");
+  EXPECT_EQ(at(b.root, {"http", "routers", "default-router", "service"}), "default-backend");
+  EXPECT_EQ(at(b.root, {"http", "services", "default-backend", "loadBalancer", "servers", "0", "url"}),
+            "http://10.0.0.1:8080");
+}
+
+}  // namespace
+}  // namespace causeway::provider::kube
