@@ -24,6 +24,18 @@ void KubeObjects::each(std::string_view kind, const std::function<void(const jso
       if (const json::object* o = object->if_object()) visit(*o);
 }
 
+const std::vector<const json::object*>& KubeObjects::slicesOf(const std::string& ns, const std::string& service) const {
+  if (!slicesIndexed_) {
+    slicesIndexed_ = true;
+    each("EndpointSlice", [&](const json::object& slice) {
+      slices_[namespaceOf(slice) + "/" + label(slice, "kubernetes.io/service-name")].push_back(&slice);
+    });
+  }
+  static const std::vector<const json::object*> none;
+  auto it = slices_.find(ns + "/" + service);
+  return it == slices_.end() ? none : it->second;
+}
+
 const json::value* valueAt(const json::object* o, std::string_view key) { return o ? o->if_contains(key) : nullptr; }
 
 const json::object* objectAt(const json::object* o, std::string_view key) {
@@ -232,14 +244,14 @@ std::vector<std::string> endpointAddresses(const KubeObjects& objects, const Ser
   std::string ns = namespaceOf(*port.service), name = nameOf(*port.service);
   std::string portName = stringAt(port.port, "name");
   std::set<std::string> seen;
-  objects.each("EndpointSlice", [&](const json::object& slice) {
-    if (namespaceOf(slice) != ns || label(slice, "kubernetes.io/service-name") != name) return;
+  for (const json::object* s : objects.slicesOf(ns, name)) {
+    const json::object& slice = *s;
     // The slice's port with the Service port's name (an unnamed Service port: the only one).
     int64_t number = -1;
     if (const json::array* ports = arrayAt(&slice, "ports"))
       for (const json::value& p : *ports)
         if (stringAt(p.if_object(), "name") == portName) number = intAt(p.if_object(), "port", -1);
-    if (number <= 0) return;
+    if (number <= 0) continue;
     bool v6 = stringAt(&slice, "addressType") == "IPv6";
     if (const json::array* endpoints = arrayAt(&slice, "endpoints"))
       for (const json::value& e : *endpoints) {
@@ -255,7 +267,7 @@ std::vector<std::string> endpointAddresses(const KubeObjects& objects, const Ser
             ready.push_back(address + ":" + std::to_string(number));
           }
       }
-  });
+  }
   return ready;
 }
 

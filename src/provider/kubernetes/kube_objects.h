@@ -32,9 +32,14 @@ class KubeObjects {
   const json::object* find(std::string_view kind, std::string_view ns, std::string_view name) const;
   // Every object of `kind`, by namespace then name.
   void each(std::string_view kind, const std::function<void(const json::object&)>& visit) const;
+  // The EndpointSlices of the Service ns/name (label kubernetes.io/service-name), indexed on
+  // first use so that a build is linear in the objects.
+  const std::vector<const json::object*>& slicesOf(const std::string& ns, const std::string& service) const;
 
  private:
   std::map<std::string, std::vector<const ObjectMap*>, std::less<>> kinds_;
+  mutable std::map<std::string, std::vector<const json::object*>> slices_;  // "ns/service" → slices
+  mutable bool slicesIndexed_ = false;
 };
 
 // A resource a provider reads; `selected`: the provider's `labelSelector` applies to it (the

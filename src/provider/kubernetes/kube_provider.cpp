@@ -69,7 +69,12 @@ awaitable<void> writeStatus(std::shared_ptr<KubernetesProvider::State> s, asio::
 
 void emit(const std::shared_ptr<KubernetesProvider::State>& s) {
   if (s->stopped || !s->listed()) return;
-  s->watch->read(s->configuration());
+  auto began = std::chrono::steady_clock::now();
+  LoadResult built = s->configuration();
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - began).count();
+  log::debug(s->name + " provider: configuration built from the objects",
+             {{"providerName", s->name}, {"buildMicros", micros}});
+  s->watch->read(std::move(built));
   for (kube::StatusWrite& w : s->pendingWrites) {
     auto& last = s->written[w.path];
     if (last == w.patch) continue;
