@@ -9,6 +9,7 @@
 #include "provider/file_provider.h"
 #include "provider/http_provider.h"
 #include "provider/kubernetes/crd_builder.h"
+#include "provider/kubernetes/gateway_builder.h"
 #include "provider/kubernetes/ingress_builder.h"
 #include "provider/kubernetes/kube_provider.h"
 #include "provider/redis_provider.h"
@@ -86,6 +87,29 @@ std::vector<std::unique_ptr<provider::Provider>> makeProviders(const config::Sta
         "kubernetescrd", "providers.kubernetesCRD", *p.kubernetesCRD, provider::kube::crdResources(),
         [options](const provider::kube::KubeObjects& objects) { return buildCrdConfig(objects, options); }));
   }
+  if (p.kubernetesGateway) {
+    const config::KubernetesGatewayProvider& k = *p.kubernetesGateway;
+    provider::kube::GatewayOptions options;
+    for (const auto& [name, ep] : config.entryPoints) {
+      std::string address = ep.address.substr(0, ep.address.find('/'));
+      size_t colon = address.rfind(':');
+      int port = colon == std::string::npos ? 0 : std::atoi(address.c_str() + colon + 1);
+      options.entryPoints.push_back({name, port, ep.http.tls.has_value()});
+    }
+    if (k.statusAddress) {
+      options.statusIp = k.statusAddress->ip;
+      options.statusHostname = k.statusAddress->hostname;
+      if (k.statusAddress->service) {
+        options.statusServiceName = k.statusAddress->service->name;
+        options.statusServiceNamespace = k.statusAddress->service->namespace_;
+      }
+    }
+    options.nativeLBByDefault = k.nativeLBByDefault;
+    options.experimentalChannel = k.experimentalChannel;
+    providers.push_back(std::make_unique<provider::KubernetesProvider>(
+        "kubernetesgateway", "providers.kubernetesGateway", k, provider::kube::gatewayResources(k.experimentalChannel),
+        [options](const provider::kube::KubeObjects& objects) { return buildGatewayConfig(objects, options); }));
+  }
   if (p.kubernetesIngress) {
     const config::KubernetesIngressProvider& k = *p.kubernetesIngress;
     provider::kube::IngressOptions options;
@@ -116,7 +140,6 @@ std::vector<std::unique_ptr<provider::Provider>> makeProviders(const config::Sta
   };
   unsupported(p.swarm, "swarm");
   unsupported(p.kubernetesIngressNGINX, "kubernetesIngressNGINX");
-  unsupported(p.kubernetesGateway, "kubernetesGateway");
   unsupported(p.knative, "knative");
   unsupported(p.consulCatalog, "consulCatalog");
   unsupported(p.nomad, "nomad");

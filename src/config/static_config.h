@@ -296,6 +296,38 @@ struct KubernetesIngressProvider : KubernetesOptions {
   }
 };
 
+struct KubernetesStatusService {
+  std::string name;
+  std::string namespace_;
+  static void describe(auto& self, auto& v) {
+    v("name", self.name);
+    v("namespace", self.namespace_);
+  }
+};
+
+struct KubernetesStatusAddress {
+  std::string ip;
+  std::string hostname;
+  std::optional<KubernetesStatusService> service;
+  static void describe(auto& self, auto& v) {
+    v("ip", self.ip);
+    v("hostname", self.hostname);
+    v("service", self.service);
+  }
+};
+
+// providers.kubernetesGateway: the Gateway API (provider/kubernetes/gateway_builder.h).
+struct KubernetesGatewayProvider : KubernetesOptions {
+  std::optional<KubernetesStatusAddress> statusAddress;
+  bool experimentalChannel = false;
+
+  static void describe(auto& self, auto& v) {
+    KubernetesOptions::describe(self, v);
+    v("statusAddress", self.statusAddress);
+    v("experimentalChannel", self.experimentalChannel);
+  }
+};
+
 // providers.rest: dynamic configuration PUT to the API (provider/rest_provider.h). With
 // `insecure`, a router rest@internal on the `traefik` entryPoint serves it.
 struct RestProvider {
@@ -334,7 +366,8 @@ struct Providers {
   std::optional<HttpProvider> http;
   std::optional<KubernetesCrdProvider> kubernetesCRD;
   std::optional<KubernetesIngressProvider> kubernetesIngress;
-  std::optional<Node> swarm, kubernetesIngressNGINX, kubernetesGateway, knative, consulCatalog, nomad, ecs, plugin;
+  std::optional<KubernetesGatewayProvider> kubernetesGateway;
+  std::optional<Node> swarm, kubernetesIngressNGINX, knative, consulCatalog, nomad, ecs, plugin;
 
   static void describe(auto& self, auto& v) {
     v("providersThrottleDuration", self.providersThrottleDuration);

@@ -14,9 +14,11 @@ constexpr int64_t kMaxPriority = std::numeric_limits<int64_t>::max();
 }  // namespace
 
 void SnapshotBuild::buildInternal() {
-  services_["noop@internal"] = std::make_shared<NoopService>();
+  services_["noop@internal"] = std::make_shared<StatusService>(418);
   runtime_.services["noop@internal"].provider = "internal";
   runtime_.services["noop@internal"].type = "internal";
+  // Not listed in the API: it exists for the Gateway provider's failed backendRefs only.
+  services_["invalid-backend@internal"] = std::make_shared<StatusService>(500);
   if (in_.staticConfig->ping && in_.terminating) {
     services_["ping@internal"] =
         std::make_shared<PingService>(*in_.terminating, in_.staticConfig->ping->terminatingStatusCode);
@@ -101,7 +103,7 @@ void SnapshotBuild::buildApiServices() {
     auto given = in_.internalServices.find("rest@internal");
     services_["rest@internal"] = given != in_.internalServices.end() && given->second
                                      ? given->second
-                                     : std::make_shared<NoopService>();
+                                     : std::make_shared<StatusService>(418);
     runtime_.services["rest@internal"].provider = "internal";
   }
   const auto& api = in_.staticConfig->api;
@@ -112,7 +114,7 @@ void SnapshotBuild::buildApiServices() {
     auto given = in_.internalServices.find(name);
     services_[name] = given != in_.internalServices.end() && given->second
                           ? given->second
-                          : std::make_shared<NoopService>();
+                          : std::make_shared<StatusService>(418);
     runtime_.services[name].provider = "internal";
   }
   if (!api->insecure || !api->dashboard) return;
@@ -198,7 +200,7 @@ void SnapshotBuild::buildPrometheusService() {
   auto given = in_.internalServices.find("prometheus@internal");
   services_["prometheus@internal"] = given != in_.internalServices.end() && given->second
                                          ? given->second
-                                         : std::make_shared<NoopService>();
+                                         : std::make_shared<StatusService>(418);
   runtime_.services["prometheus@internal"].provider = "internal";
 }
 

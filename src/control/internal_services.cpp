@@ -6,8 +6,8 @@
 
 namespace causeway::control {
 
-awaitable<void> NoopService::handle(exchange::Exchange& ex) const {
-  exchange::localReply(ex, 418, "");
+awaitable<void> StatusService::handle(exchange::Exchange& ex) const {
+  exchange::localReply(ex, status_, "");
   co_return;
 }
 

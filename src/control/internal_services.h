@@ -7,10 +7,16 @@
 
 namespace causeway::control {
 
-// noop@internal: answers 418; the placeholder service of redirect routers.
-class NoopService final : public exchange::Handler {
+// A service that answers one status with an empty body: noop@internal (418, the placeholder
+// service of redirect routers) and invalid-backend@internal (500, what the Gateway API asks of
+// a backendRef that cannot be used).
+class StatusService final : public exchange::Handler {
  public:
+  explicit StatusService(int status) : status_(status) {}
   awaitable<void> handle(exchange::Exchange& ex) const override;
+
+ private:
+  int status_;
 };
 
 // ping@internal: 200 "OK" (any method, as Traefik v3); while shutting down →

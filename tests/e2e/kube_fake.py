@@ -104,7 +104,7 @@ TABLE = [
     (GW, ["v1", "v1beta1"], "HTTPRoute", "httproutes", True, True),
     (GW, ["v1", "v1alpha2"], "GRPCRoute", "grpcroutes", True, True),
     (GW, ["v1beta1", "v1"], "ReferenceGrant", "referencegrants", True, False),
-    (GW, ["v1alpha2", "v1alpha3"], "TLSRoute", "tlsroutes", True, True),
+    (GW, ["v1", "v1alpha2", "v1alpha3"], "TLSRoute", "tlsroutes", True, True),
     (GW, ["v1alpha2"], "TCPRoute", "tcproutes", True, True),
     (GW, ["v1alpha2"], "UDPRoute", "udproutes", True, True),
     (GW, ["v1", "v1alpha3"], "BackendTLSPolicy", "backendtlspolicies", True, True),

@@ -301,6 +301,15 @@ awaitable<std::string> Reflector::list(asio::io_context& io) {
       continue;
     }
     if (answer.status == 0) co_return "the API server (" + client_->access().description + "): " + answer.error;
+    if (answer.status == 404 && continueToken.empty()) {
+      // The resource is not served (its CRD is not installed): nothing of it, looked for again later.
+      if (!absent_) ++counters_.absent;
+      absent_ = true;
+      store_.objects.clear();
+      store_.resourceVersion.clear();
+      store_.listed = true;
+      co_return "";
+    }
     if (answer.status != 200)
       co_return "listing " + description() + ": the API server answered " + std::to_string(answer.status) + ": " +
           statusMessage(answer);
@@ -323,6 +332,7 @@ awaitable<std::string> Reflector::list(asio::io_context& io) {
       if (const json::value* c = m.if_contains("continue"); c && c->is_string()) next = c->as_string();
     }
     ++counters_.lists;
+    absent_ = false;
     if (next.empty()) break;
     continueToken = next;
   }
@@ -390,6 +400,15 @@ awaitable<void> Reflector::run(asio::io_context& io, std::function<void()> chang
     status(error);
   };
   while (!stopped_) {
+    if (absent_) {  // not served: list again in a while, in case its CRD is installed
+      pause_->expires_after(std::chrono::seconds(30));
+      co_await pause_->async_wait(nothrow);
+      if (stopped_) break;
+      bool had = !store_.objects.empty();
+      std::string error = co_await list(io);
+      if (error.empty() && (had || !absent_)) changed();
+      continue;
+    }
     if (!store_.listed) {
       std::string error = co_await list(io);
       if (stopped_) break;

@@ -7,7 +7,9 @@
 //   list (paged with limit/continue) → watch from the list's resourceVersion, with bookmarks
 //   → a watch that ends is resumed from the last resourceVersion seen
 //   → 410 Gone (the version was compacted away) lists again
-//   → an error waits (0.5 s doubling to 30 s) and tries again.
+//   → an error waits (0.5 s doubling to 30 s) and tries again;
+//   → a resource the server does not serve (404: its CRD is not installed) reads as empty and is
+//     listed again every 30 s.
 //
 // Objects are kept as JSON with what causeway never reads dropped (metadata.managedFields and
 // kubectl's last-applied-configuration annotation), each shared immutable, so that a build
@@ -137,7 +139,7 @@ class Reflector {
 
   // The server's answers since the start, for tests of resumption.
   struct Counters {
-    uint64_t lists = 0, watches = 0, expired = 0, bookmarks = 0, events = 0;
+    uint64_t lists = 0, watches = 0, expired = 0, bookmarks = 0, events = 0, absent = 0;
   };
   const Counters& counters() const { return counters_; }
 
@@ -152,6 +154,7 @@ class Reflector {
   ObjectStore store_;
   Counters counters_;
   bool stopped_ = false;
+  bool absent_ = false;  // the API server does not serve the resource (404): read as empty
   std::shared_ptr<http::StreamStop> watchStop_;
   std::shared_ptr<asio::steady_timer> pause_;
 };

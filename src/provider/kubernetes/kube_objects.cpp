@@ -238,7 +238,7 @@ ServicePort findServicePort(const KubeObjects& objects, std::string_view ns, std
   return out;
 }
 
-std::vector<std::string> endpointAddresses(const KubeObjects& objects, const ServicePort& port) {
+std::vector<std::string> endpointAddresses(const KubeObjects& objects, const ServicePort& port, bool readyOnly) {
   std::vector<std::string> ready;
   if (!port.service || !port.port) return ready;
   std::string ns = namespaceOf(*port.service), name = nameOf(*port.service);
@@ -259,7 +259,9 @@ std::vector<std::string> endpointAddresses(const KubeObjects& objects, const Ser
         const json::object* conditions = objectAt(endpoint, "conditions");
         // As Traefik: an endpoint serves unless `serving` is false; a terminating one is left
         // out (Traefik keeps it for sticky requests only, which causeway does not do yet).
-        if (!boolAt(conditions, "serving", true) || boolAt(conditions, "terminating", false)) continue;
+        if (readyOnly ? !boolAt(conditions, "ready", false)
+                      : !boolAt(conditions, "serving", true) || boolAt(conditions, "terminating", false))
+          continue;
         if (const json::array* addresses = arrayAt(endpoint, "addresses"))
           for (const json::value& a : *addresses) {
             if (!a.is_string() || !seen.insert(std::string(a.as_string())).second) continue;  // by IP, as Traefik

@@ -100,7 +100,8 @@ struct ServicePort {
 // The port of `service` named `port` (a number or a port name); null port when none matches.
 ServicePort findServicePort(const KubeObjects& objects, std::string_view ns, std::string_view service,
                             const json::value* port);
-std::vector<std::string> endpointAddresses(const KubeObjects& objects, const ServicePort& port);
+// `readyOnly`: the Gateway provider's rule instead (conditions.ready must be true).
+std::vector<std::string> endpointAddresses(const KubeObjects& objects, const ServicePort& port, bool readyOnly = false);
 
 // How a Service becomes a load balancer's servers.
 struct ServersOptions {

@@ -1,0 +1,165 @@
+"""providers.kubernetesGateway end to end, against the FAKE Kubernetes API server of the tests
+(kube_fake.py) holding the Gateway API objects a user would apply
+(fixtures/kubernetes/gateway-basic.yaml: Traefik's and the Gateway API's documented examples),
+with real whoami servers behind the EndpointSlices:
+
+- a GatewayClass of Traefik's controller, a Gateway whose listeners map to the entryPoints with
+  their ports (HTTP and HTTPS with a certificateRef), HTTPRoutes with hostnames, path and
+  header matches, weighted backends, header and URL rewriting filters;
+- ReferenceGrant: a backend in another namespace without a grant answers 500, with one it is
+  served; a route in a namespace the listener does not allow is not served;
+- the statuses written back as the Gateway API specifies: GatewayClass Accepted, the Gateway's
+  listeners with attachedRoutes, each route's parents with Accepted and ResolvedRefs; a
+  certificate Secret removed makes the HTTPS listener invalid.
+
+Reference: docs/kubernetes.md ("kubernetesGateway")."""
+import base64
+import hashlib
+import json
+import pathlib
+import string
+import urllib.request
+from collections import Counter
+
+import pytest
+
+from harness import Causeway, curl, free_port, wait_until
+from kube_fake import KubeFake
+from mwkit import get
+from tls_certs import Pki
+
+FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "kubernetes"
+
+
+@pytest.fixture
+def kube():
+    fake = KubeFake(bookmark_interval=0.5)
+    yield fake
+    fake.stop()
+
+
+def names(cw, host, path="/", headers=(), n=8):
+    seen = Counter()
+    for _ in range(n):
+        status, _, body = get(cw, host, path, headers=headers)
+        name = [line.split(":", 1)[1].strip() for line in body.decode(errors="replace").splitlines()
+                if line.startswith("Name:")]
+        seen[name[0] if status == 200 and name else status] += 1
+    return seen
+
+
+def conditions(obj):
+    return {c["type"]: (c["status"], c["reason"]) for c in obj.get("conditions", [])}
+
+
+def test_gateway_httproutes_filters_grants_and_statuses(start_whoami, kube, tmp_path):
+    w1, w2 = start_whoami("w1"), start_whoami("w2")
+    pki = Pki(tmp_path)
+    ca = pki.ca()
+    cert = pki.issue(ca, "whoami.localhost", dns=("whoami.localhost",))
+    web, websecure = free_port(), free_port()
+    b64 = lambda p: base64.b64encode(pathlib.Path(p).read_bytes()).decode()  # noqa: E731
+    kube.apply(string.Template((FIXTURES / "gateway-basic.yaml").read_text()).safe_substitute(
+        WEB_PORT=web, WEBSECURE_PORT=websecure, WHOAMI_PORT=w1.port, WHOAMI2_PORT=w2.port,
+        TLS_CRT_B64=b64(cert.cert), TLS_KEY_B64=b64(cert.key)))
+    cw = Causeway(entrypoints=("web", "websecure", "traefik"), ports={"web": web, "websecure": websecure},
+                  providers_extra={"kubernetesGateway": {"endpoint": kube.url}},
+                  static_extra="api:\n  insecure: true\n")
+    try:
+        wait_until(lambda: get(cw, "whoami.localhost", "/rewrite/foo")[0] == 200, timeout=10, message="served")
+        # Weights 3:1 on the rule that matches /api and the header traffic: test.
+        seen = names(cw, "whoami.localhost", "/api/x", headers=("traffic: test",), n=40)
+        assert set(seen) == {"w1", "w2"} and 24 <= seen["w1"] <= 36, seen  # each worker balances 3:1
+        assert get(cw, "whoami.localhost", "/api/x")[0] == 404
+        assert get(cw, "whoami.localhost", "/apix", headers=("traffic: test",))[0] == 404
+        # RequestHeaderModifier and URLRewrite (ReplacePrefixMatch).
+        status, _, body = get(cw, "whoami.localhost", "/rewrite/foo", headers=("X-Remove-Me: 1",))
+        text = body.decode()
+        assert status == 200 and "GET /rewritten/foo " in text, text
+        assert "X-Gateway-Filter: rewrite" in text and "X-Added: 1" in text and "X-Remove-Me" not in text
+        assert "GET /rewritten " in get(cw, "whoami.localhost", "/rewrite")[2].decode()
+        # The HTTPS listener: the certificateRef's certificate, the same routes.
+        status, _, body = curl(f"https://whoami.localhost:{websecure}/rewrite/foo", "--resolve",
+                               f"whoami.localhost:{websecure}:127.0.0.1", "--cacert", str(ca.cert))
+        assert status == 200 and "GET /rewritten/foo " in body.decode()
+        # ReferenceGrant: refused → 500 (invalid-backend@internal); granted → served.
+        assert get(cw, "denied.localhost")[0] == 500
+        assert "Name: w2" in get(cw, "granted.localhost", "/any")[2].decode()
+        assert get(cw, "other.localhost")[0] == 404  # its namespace is not allowed by the listener
+
+        routers = {r["name"] for r in json.loads(urllib.request.urlopen(
+            cw.url("traefik", "/api/http/routers"), timeout=5).read())}
+        # Traefik's names: the route, Gateway, entryPoint and rule index, then the first 10 bytes of
+        # sha256 of the rule, written with Go's %q quoting.
+        rule0 = 'Host("whoami.localhost") && (Path("/api") || PathPrefix("/api/")) && Header("traffic","test")'
+        rule1 = 'Host("whoami.localhost") && (Path("/rewrite") || PathPrefix("/rewrite/"))'
+        sha = lambda rule: hashlib.sha256(rule.encode()).hexdigest()[:20]  # noqa: E731
+        assert f"httproute-default-whoami-gw-default-traefik-ep-web-0-{sha(rule0)}@kubernetesgateway" in routers
+        assert f"httproute-default-whoami-gw-default-traefik-ep-websecure-1-{sha(rule1)}@kubernetesgateway" in routers
+
+        # Statuses.
+        def statuses_written():
+            gc = kube.get("GatewayClass", "traefik", namespace=None)
+            gw = kube.get("Gateway", "traefik")
+            return gc.get("status") and gw.get("status", {}).get("listeners") and \
+                kube.get("HTTPRoute", "crossns-denied").get("status")
+        wait_until(statuses_written, timeout=10, message="statuses written")
+        assert conditions(kube.get("GatewayClass", "traefik", namespace=None)["status"])["Accepted"] == ("True", "Handled")
+        gw = kube.get("Gateway", "traefik")["status"]
+        assert conditions(gw) == {"Accepted": ("True", "Accepted"), "Programmed": ("True", "Programmed")}
+        listeners = {listener["name"]: listener for listener in gw["listeners"]}
+        assert listeners["http"]["attachedRoutes"] == 3 and listeners["https"]["attachedRoutes"] == 1
+        assert conditions(listeners["https"])["Programmed"] == ("True", "Programmed")
+        parent = kube.get("HTTPRoute", "crossns-denied")["status"]["parents"][0]
+        assert parent["controllerName"] == "traefik.io/gateway-controller"
+        assert conditions(parent) == {"Accepted": ("True", "Accepted"), "ResolvedRefs": ("False", "RefNotPermitted")}
+        assert conditions(kube.get("HTTPRoute", "crossns-granted")["status"]["parents"][0])["ResolvedRefs"] == \
+            ("True", "ResolvedRefs")
+        other = kube.get("HTTPRoute", "other-route", namespace="other")["status"]["parents"][0]
+        assert conditions(other)["Accepted"] == ("False", "NotAllowedByListeners")
+
+        # The certificate's Secret removed: the HTTPS listener is invalid, the HTTP one serves on.
+        kube.delete("Secret", "secret-tls")
+
+        def https_invalid():
+            listener = {x["name"]: x for x in kube.get("Gateway", "traefik")["status"]["listeners"]}["https"]
+            return conditions(listener).get("ResolvedRefs") == ("False", "InvalidCertificateRef")
+        wait_until(https_invalid, timeout=10, message="listener https invalid")
+        assert conditions(kube.get("Gateway", "traefik")["status"])["Accepted"] == ("False", "ListenersNotValid")
+        assert get(cw, "whoami.localhost", "/rewrite/foo")[0] == 200
+    finally:
+        cw.stop()
+
+
+NODE_DIR = pathlib.Path(__file__).resolve().parent / "node"
+
+
+@pytest.mark.skipif(not (NODE_DIR / "node_modules" / "@grpc" / "grpc-js").exists(),
+                    reason="npm packages not installed (make test runs npm ci in tests/e2e/node)")
+def test_gateway_grpcroute_to_h2c_backend(kube):
+    """A GRPCRoute (fixtures/kubernetes/gateway-grpc.yaml): every call kind of causeway.test.Echo
+    (@grpc/grpc-js client and server) through the Gateway's HTTP listener, h2c to the backend."""
+    import subprocess
+    from harness import Process
+    grpc_port, web = free_port(), free_port()
+    server = Process(["node", str(NODE_DIR / "grpc_peer.js"), "server", str(grpc_port)], name="grpc-server")
+    wait_until(lambda: "listening" in server.output(), message="grpc server listening")
+    kube.apply(string.Template((FIXTURES / "gateway-grpc.yaml").read_text()).safe_substitute(
+        WEB_PORT=web, GRPC_PORT=grpc_port))
+    cw = Causeway(entrypoints=("web", "traefik"), ports={"web": web},
+                  providers_extra={"kubernetesGateway": {"endpoint": kube.url}},
+                  static_extra="api:\n  insecure: true\n")
+    try:
+        wait_until(lambda: kube.get("GRPCRoute", "echo").get("status"), timeout=10, message="route status")
+        out = subprocess.run(["node", str(NODE_DIR / "grpc_peer.js"), "client", f"127.0.0.1:{web}"],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert '"bidi":true' in out.stdout
+        parent = kube.get("GRPCRoute", "echo")["status"]["parents"][0]
+        assert conditions(parent) == {"Accepted": ("True", "Accepted"), "ResolvedRefs": ("True", "ResolvedRefs")}
+        # Another gRPC service is not routed.
+        assert curl(cw.url("web", "/grpc.health.v1.Health/Check"), method="POST",
+                    headers=["Content-Type: application/grpc"], data=b"")[0] == 404
+    finally:
+        cw.stop()
+        server.stop()
