@@ -12,6 +12,7 @@
 #include "provider/kubernetes/gateway_builder.h"
 #include "provider/kubernetes/ingress_builder.h"
 #include "provider/kubernetes/kube_provider.h"
+#include "provider/kubernetes/nginx_builder.h"
 #include "provider/redis_provider.h"
 #include "provider/rest_provider.h"
 #include "provider/zookeeper_provider.h"
@@ -110,6 +111,37 @@ std::vector<std::unique_ptr<provider::Provider>> makeProviders(const config::Sta
         "kubernetesgateway", "providers.kubernetesGateway", k, provider::kube::gatewayResources(k.experimentalChannel),
         [options](const provider::kube::KubeObjects& objects) { return buildGatewayConfig(objects, options); }));
   }
+  if (p.kubernetesIngressNGINX) {
+    config::KubernetesIngressNginxProvider k = *p.kubernetesIngressNGINX;
+    if (!k.watchNamespace.empty()) k.namespaces = {k.watchNamespace};
+    provider::kube::NginxOptions options;
+    options.ingressClass = k.ingressClass;
+    options.controllerClass = k.controllerClass;
+    options.watchIngressWithoutClass = k.watchIngressWithoutClass;
+    options.ingressClassByName = k.ingressClassByName;
+    options.publishService = k.publishService;
+    options.publishStatusAddress = k.publishStatusAddress;
+    options.defaultBackendService = k.defaultBackendService;
+    options.allowSnippetAnnotations = k.allowSnippetAnnotations;
+    options.allowCrossNamespaceResources = k.allowCrossNamespaceResources;
+    options.strictValidatePathType = k.strictValidatePathType;
+    options.disableSvcExternalName = k.disableSvcExternalName;
+    options.globalAllowedResponseHeaders = k.globalAllowedResponseHeaders;
+    options.proxyBodySize = k.proxyBodySize;
+    options.proxyConnectTimeout = k.proxyConnectTimeout;
+    options.proxyReadTimeout = k.proxyReadTimeout;
+    options.proxySendTimeout = k.proxySendTimeout;
+    options.upstreamKeepaliveTimeout = k.upstreamKeepaliveTimeout;
+    options.proxyNextUpstreamTries = k.proxyNextUpstreamTries;
+    if (!k.httpEntryPoint.empty()) options.nonTlsEntryPoints = {k.httpEntryPoint};
+    else
+      for (const auto& [name, ep] : config.entryPoints)
+        if (!ep.http.tls) options.nonTlsEntryPoints.push_back(name);
+    if (!k.httpsEntryPoint.empty()) options.tlsEntryPoints = {k.httpsEntryPoint};
+    providers.push_back(std::make_unique<provider::KubernetesProvider>(
+        "kubernetesingressnginx", "providers.kubernetesIngressNGINX", k, provider::kube::nginxResources(),
+        [options](const provider::kube::KubeObjects& objects) { return buildNginxConfig(objects, options); }));
+  }
   if (p.kubernetesIngress) {
     const config::KubernetesIngressProvider& k = *p.kubernetesIngress;
     provider::kube::IngressOptions options;
@@ -139,7 +171,6 @@ std::vector<std::unique_ptr<provider::Provider>> makeProviders(const config::Sta
     errors.push_back(warning);
   };
   unsupported(p.swarm, "swarm");
-  unsupported(p.kubernetesIngressNGINX, "kubernetesIngressNGINX");
   unsupported(p.knative, "knative");
   unsupported(p.consulCatalog, "consulCatalog");
   unsupported(p.nomad, "nomad");

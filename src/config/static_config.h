@@ -328,6 +328,66 @@ struct KubernetesGatewayProvider : KubernetesOptions {
   }
 };
 
+// providers.kubernetesIngressNGINX: Ingresses of ingress-nginx's class with its annotations
+// (provider/kubernetes/nginx_builder.h).
+struct KubernetesIngressNginxProvider : KubernetesOptions {
+  std::string watchNamespace;  // one namespace ("" all); `namespaces` works too
+  std::string watchNamespaceSelector;
+  std::string ingressClass = "nginx";
+  std::string controllerClass = "k8s.io/ingress-nginx";
+  bool watchIngressWithoutClass = false;
+  bool ingressClassByName = false;
+  std::string publishService;
+  std::vector<std::string> publishStatusAddress;
+  std::string defaultBackendService;
+  bool disableSvcExternalName = false;
+  std::string httpEntryPoint;
+  std::string httpsEntryPoint;
+  bool allowSnippetAnnotations = false;
+  bool allowCrossNamespaceResources = false;
+  bool strictValidatePathType = true;
+  std::vector<std::string> globalAllowedResponseHeaders;
+  int64_t proxyBodySize = 1048576;
+  int proxyConnectTimeout = 60;
+  int proxyReadTimeout = 60;
+  int proxySendTimeout = 60;
+  int upstreamKeepaliveTimeout = 60;
+  int proxyNextUpstreamTries = 3;
+  std::optional<Node> globalAuthURL, customHTTPErrors, proxyRequestBuffering, proxyBuffering, ipAllowListStrategy;
+
+  static void describe(auto& self, auto& v) {
+    KubernetesOptions::describe(self, v);
+    v("watchNamespace", self.watchNamespace);
+    v("watchNamespaceSelector", self.watchNamespaceSelector,
+      NotYet{"watchNamespaceSelector is not supported yet; use watchNamespace or namespaces"});
+    v("ingressClass", self.ingressClass);
+    v("controllerClass", self.controllerClass);
+    v("watchIngressWithoutClass", self.watchIngressWithoutClass);
+    v("ingressClassByName", self.ingressClassByName);
+    v("publishService", self.publishService);
+    v("publishStatusAddress", self.publishStatusAddress);
+    v("defaultBackendService", self.defaultBackendService);
+    v("disableSvcExternalName", self.disableSvcExternalName);
+    v("httpEntryPoint", self.httpEntryPoint);
+    v("httpsEntryPoint", self.httpsEntryPoint);
+    v("allowSnippetAnnotations", self.allowSnippetAnnotations);
+    v("allowCrossNamespaceResources", self.allowCrossNamespaceResources);
+    v("strictValidatePathType", self.strictValidatePathType);
+    v("globalAllowedResponseHeaders", self.globalAllowedResponseHeaders);
+    v("proxyBodySize", self.proxyBodySize);
+    v("proxyConnectTimeout", self.proxyConnectTimeout);
+    v("proxyReadTimeout", self.proxyReadTimeout);
+    v("proxySendTimeout", self.proxySendTimeout);
+    v("upstreamKeepaliveTimeout", self.upstreamKeepaliveTimeout);
+    v("proxyNextUpstreamTries", self.proxyNextUpstreamTries);
+    v("globalAuthURL", self.globalAuthURL, NotYet{"globalAuthURL is not supported yet; use the auth-url annotation"});
+    v("customHTTPErrors", self.customHTTPErrors, NotYet{"customHTTPErrors is not supported yet"});
+    v("proxyRequestBuffering", self.proxyRequestBuffering, NotYet{"request buffering is not supported yet"});
+    v("proxyBuffering", self.proxyBuffering, NotYet{"response buffering is not supported yet"});
+    v("ipAllowListStrategy", self.ipAllowListStrategy, NotYet{"ipAllowListStrategy is not supported yet"});
+  }
+};
+
 // providers.rest: dynamic configuration PUT to the API (provider/rest_provider.h). With
 // `insecure`, a router rest@internal on the `traefik` entryPoint serves it.
 struct RestProvider {
@@ -367,7 +427,8 @@ struct Providers {
   std::optional<KubernetesCrdProvider> kubernetesCRD;
   std::optional<KubernetesIngressProvider> kubernetesIngress;
   std::optional<KubernetesGatewayProvider> kubernetesGateway;
-  std::optional<Node> swarm, kubernetesIngressNGINX, knative, consulCatalog, nomad, ecs, plugin;
+  std::optional<KubernetesIngressNginxProvider> kubernetesIngressNGINX;
+  std::optional<Node> swarm, knative, consulCatalog, nomad, ecs, plugin;
 
   static void describe(auto& self, auto& v) {
     v("providersThrottleDuration", self.providersThrottleDuration);
