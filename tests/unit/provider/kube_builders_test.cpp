@@ -6,6 +6,8 @@
 #include <boost/json.hpp>
 
 #include "provider/kubernetes/crd_builder.h"
+#include "provider/kubernetes/gateway_builder.h"
+#include "provider/kubernetes/nginx_builder.h"
 #include "provider/kubernetes/ingress_builder.h"
 
 namespace causeway::provider::kube {
@@ -219,6 +221,87 @@ TEST(IngressBuild, DefaultBackendOnlyWithoutRules) {
   EXPECT_EQ(at(b.root, {"http", "routers", "default-router", "service"}), "default-backend");
   EXPECT_EQ(at(b.root, {"http", "services", "default-backend", "loadBalancer", "servers", "0", "url"}),
             "http://10.0.0.1:8080");
+}
+
+}  // namespace
+}  // namespace causeway::provider::kube
+
+namespace causeway::provider::kube {
+namespace {
+
+TEST(GatewayBuild, ListenersRoutesNamesAndStatuses) {
+  Cluster c;
+  c.service("app");
+  c.slice("app-1", "app", R"J([{"addresses":["10.0.0.1"],"conditions":{"ready":true}},
+                              {"addresses":["10.0.0.2"],"conditions":{"ready":false,"serving":true}}])J");
+  c.add("GatewayClass", R"J({"metadata":{"name":"traefik","generation":2},"spec":{"controllerName":"traefik.io/gateway-controller"}})J");
+  c.add("Gateway", R"J({"metadata":{"name":"gw","namespace":"default","generation":1},"spec":{"gatewayClassName":"traefik",
+      "listeners":[{"name":"http","protocol":"HTTP","port":8000},{"name":"nowhere","protocol":"HTTP","port":9999}]}})J");
+  c.add("HTTPRoute", R"J({"metadata":{"name":"r","namespace":"default","generation":3},"spec":{
+      "parentRefs":[{"name":"gw","sectionName":"http"}],"hostnames":["foo.com"],
+      "rules":[{"matches":[{"path":{"type":"Exact","value":"/bar"}}],"backendRefs":[{"name":"app","port":80},{"name":"gone","port":80}]}]}})J");
+  GatewayOptions options;
+  options.entryPoints = {{"web", 8000, false}};
+  KubeBuild b = buildGatewayConfig(c.objects(), options);
+  std::string rule = R"(Host("foo.com") && Path("/bar"))";
+  // The name's hash part is Traefik's: the first 10 bytes of sha256 of the rule, in hex.
+  std::string router = "httproute-default-r-gw-default-gw-ep-web-0-" + crdRouterName("x", "y", rule).substr(4);
+  EXPECT_EQ(at(b.root, {"http", "routers", router, "rule"}), rule);
+  EXPECT_EQ(at(b.root, {"http", "routers", router, "priority"}), "100008");  // Exact + len(foo.com) + 1 rule
+  EXPECT_EQ(at(b.root, {"http", "routers", router, "service"}), router + "-wrr");
+  EXPECT_EQ(at(b.root, {"http", "services", router + "-wrr", "weighted", "services", "0", "name"}),
+            router + "-svc-default-app-0");
+  EXPECT_EQ(at(b.root, {"http", "services", router + "-wrr", "weighted", "services", "1", "name"}),
+            "invalid-backend@internal");
+  // Only ready endpoints.
+  EXPECT_EQ(at(b.root, {"http", "services", router + "-svc-default-app-0", "loadBalancer", "servers"}),
+            "[{url: \"http://10.0.0.1:8080\"}]");
+  std::string writes;
+  for (const auto& w : b.statusWrites) writes += w.path + " " + w.patch + "\n";
+  EXPECT_NE(writes.find("/apis/gateway.networking.k8s.io/v1/gatewayclasses/traefik/status"), std::string::npos);
+  EXPECT_NE(writes.find("\"reason\":\"PortUnavailable\""), std::string::npos) << writes;
+  EXPECT_NE(writes.find("\"reason\":\"ListenersNotValid\""), std::string::npos);
+  EXPECT_NE(writes.find("\"attachedRoutes\":1"), std::string::npos);
+  EXPECT_NE(writes.find("\"reason\":\"BackendNotFound\""), std::string::npos);
+  EXPECT_NE(writes.find("\"observedGeneration\":3"), std::string::npos);
+}
+
+TEST(NginxBuild, NamesRegexHostsCanariesAndUnsupportedAnnotations) {
+  Cluster c;
+  c.service("app");
+  c.slice("app-1", "app", R"J([{"addresses":["10.0.0.1"]}])J");
+  c.service("next");
+  c.slice("next-1", "next", R"J([{"addresses":["10.0.0.2"]}])J");
+  c.add("IngressClass", R"J({"metadata":{"name":"nginx"},"spec":{"controller":"k8s.io/ingress-nginx"}})J");
+  c.add("Ingress", R"J({"metadata":{"name":"site","namespace":"default","annotations":{
+        "nginx.ingress.kubernetes.io/rewrite-target":"/$2",
+        "nginx.ingress.kubernetes.io/limit-rps":"3",
+        "nginx.ingress.kubernetes.io/mirror-target":"http://elsewhere"}},
+      "spec":{"ingressClassName":"nginx","rules":[{"host":"a.test","http":{"paths":[
+        {"path":"/api(/|$)(.*)","pathType":"ImplementationSpecific","backend":{"service":{"name":"app","port":{"number":80}}}}]}}]}})J");
+  c.add("Ingress", R"J({"metadata":{"name":"canary","namespace":"default","annotations":{
+        "nginx.ingress.kubernetes.io/canary":"true","nginx.ingress.kubernetes.io/canary-weight":"20"}},
+      "spec":{"ingressClassName":"nginx","rules":[{"host":"a.test","http":{"paths":[
+        {"path":"/api(/|$)(.*)","pathType":"ImplementationSpecific","backend":{"service":{"name":"next","port":{"number":80}}}}]}}]}})J");
+  c.add("Ingress", R"J({"metadata":{"name":"bad","namespace":"default","annotations":{
+        "nginx.ingress.kubernetes.io/server-snippet":"return 200;"}},
+      "spec":{"ingressClassName":"nginx","rules":[{"host":"b.test"}]}})J");
+  NginxOptions options;
+  options.nonTlsEntryPoints = {"web"};
+  KubeBuild b = buildNginxConfig(c.objects(), options);
+  EXPECT_EQ(at(b.root, {"http", "routers", "default-site-rule-0-path-0", "rule"}),
+            R"J(Host("a.test") && PathRegexp("(?i)^/api(/|$)(.*)"))J");
+  EXPECT_EQ(at(b.root, {"http", "routers", "default-site-rule-0-path-0", "service"}), "default-site-app-80-wrr");
+  EXPECT_EQ(at(b.root, {"http", "services", "default-site-app-80-wrr", "weighted", "services", "1", "weight"}), "20");
+  EXPECT_EQ(at(b.root, {"http", "routers", "default-site-rule-0-path-0-tls", "tls"}), "{}");
+  EXPECT_EQ(at(b.root, {"http", "middlewares", "default-site-rule-0-path-0-rewrite-target", "replacePathRegex", "replacement"}),
+            "/$2");
+  EXPECT_EQ(at(b.root, {"http", "middlewares", "default-site-rule-0-path-0-limit-rps", "rateLimit", "burst"}), "15");
+  EXPECT_NE(at(b.root, {"http", "middlewares", "default-site-rule-0-path-0-retry"}), "<none>");
+  std::string text = notices(b);
+  EXPECT_NE(text.find("Ingress default/site: the annotation nginx.ingress.kubernetes.io/mirror-target is not supported"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("Ingress default/bad: the server-snippet annotation is not allowed"), std::string::npos);
 }
 
 }  // namespace

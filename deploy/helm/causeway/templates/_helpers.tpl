@@ -68,6 +68,9 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- if $v.providers.kubernetesGateway.enabled -}}
 {{- $_ := set $providers "kubernetesGateway" (dict) -}}
 {{- end -}}
+{{- if $v.providers.kubernetesIngressNGINX.enabled -}}
+{{- $_ := set $providers "kubernetesIngressNGINX" (dict "httpEntryPoint" "web" "httpsEntryPoint" "websecure") -}}
+{{- end -}}
 {{- $config := dict
       "global" (dict "checkNewVersion" false "sendAnonymousUsage" false)
       "workers" (int $v.workers)
