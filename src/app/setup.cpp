@@ -84,9 +84,12 @@ std::vector<std::unique_ptr<provider::Provider>> makeProviders(const config::Sta
     options.allowExternalNameServices = p.kubernetesCRD->allowExternalNameServices;
     options.allowEmptyServices = p.kubernetesCRD->allowEmptyServices;
     options.nativeLBByDefault = p.kubernetesCRD->nativeLBByDefault;
+    auto cache = std::make_shared<provider::kube::CrdCache>();  // the IngressRoutes built last time
     providers.push_back(std::make_unique<provider::KubernetesProvider>(
         "kubernetescrd", "providers.kubernetesCRD", *p.kubernetesCRD, provider::kube::crdResources(),
-        [options](const provider::kube::KubeObjects& objects) { return buildCrdConfig(objects, options); }));
+        [options, cache](const provider::kube::KubeObjects& objects) {
+          return buildCrdConfig(objects, options, cache.get());
+        }));
   }
   if (p.kubernetesGateway) {
     const config::KubernetesGatewayProvider& k = *p.kubernetesGateway;

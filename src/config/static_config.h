@@ -220,7 +220,7 @@ struct KubernetesOptions {
   std::string certAuthFilePath;
   std::vector<std::string> namespaces;  // empty: all
   std::string labelSelector;
-  Duration throttleDuration;  // the least time between two configurations (0: 50 ms, a burst of events)
+  Duration throttleDuration;  // the least time between two configurations (0: 5 ms, a burst of events)
   bool allowEmptyServices = false;
   bool allowExternalNameServices = false;
   bool nativeLBByDefault = false;

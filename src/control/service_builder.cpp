@@ -216,6 +216,34 @@ class GraphBuilder {
       runChecks = false;
     }
 
+    uint64_t key = element.fingerprint ^ (std::hash<std::string>{}(transportName)*31) ^
+                   transportFingerprint(transportName);
+    // Unchanged and without active checks: the previous service, without parsing its servers'
+    // URLs again (a large Kubernetes configuration changes one service at a time).
+    if (!runChecks)
+      if (auto reused = cached<service::LoadBalancerService>(qualified, key);
+          reused && reused->servers().size() == lb.servers.size()) {
+        bool same = true;
+        for (size_t i = 0; health_ && same && i < lb.servers.size(); ++i)
+          same = reused->servers()[i].health == health_->server(qualified, lb.servers[i].url);
+        if (same) {
+          if (health_)
+            for (const auto& server : lb.servers) health_->setActiveCheck(qualified, server.url, std::nullopt);
+          Built built;
+          built.ok = true;
+          if (!check)
+            built.statusError = std::string("healthCheck not enabled in config for this ") +
+                                strategyLabel(*strategy) + " service";
+          for (const auto& server : reused->servers()) {
+            state.serverStatus[server.endpoint.url] = server.health->up() ? "UP" : "DOWN";
+            state.servers.push_back(server.health);
+          }
+          built.core = reused;
+          built.handler = reused;
+          return built;
+        }
+      }
+
     std::vector<service::BalancedServer> servers;
     std::vector<std::optional<upstream::ProbeConfig>> probes;
     bool warned = false;
@@ -256,8 +284,6 @@ class GraphBuilder {
       built.statusError = std::string("healthCheck not enabled in config for this ") +
                           strategyLabel(*strategy) + " service";
 
-    uint64_t key = element.fingerprint ^ (std::hash<std::string>{}(transportName)*31) ^
-                   transportFingerprint(transportName);
     if (auto reused = cached<service::LoadBalancerService>(qualified, key)) {
       // With a registry, reusable only while it reads the registry's current health
       // entries; without one, its own entries are the service's health.

@@ -396,3 +396,39 @@ def test_check_reports_unreachable_api_server(tmp_path):
     out = subprocess.run([BIN, "check", f"--configFile={static}"], capture_output=True, text=True, timeout=30)
     assert "kubernetescrd" in (out.stdout + out.stderr).lower()
     assert "not supported" not in out.stdout + out.stderr
+
+
+NODE_DIR = pathlib.Path(__file__).resolve().parent / "node"
+
+
+@pytest.mark.skipif(not (NODE_DIR / "node_modules" / "playwright-core").exists(),
+                    reason="npm packages not installed (make test runs npm ci in tests/e2e/node)")
+def test_dashboard_shows_each_objects_status(start_whoami, kube):
+    """The dashboard (Chromium) lists the routers made from IngressRoutes with their status, and
+    the warning of a bad IngressRoute with the object it is about."""
+    from browser import Browser
+    w1 = start_whoami("w1")
+    kube.apply(SERVICE.format(name="app", port=80) + "---" + SLICE.format(name="app-1", service="app", port=w1.port,
+                                                                          ready="true"))
+    kube.apply(ROUTE.format(name="app", host="app.test", service="app"))
+    kube.apply(ROUTE.format(name="nosvc", host="nosvc.test", service="missing"))
+    cw = start(kube, crd={})
+    try:
+        wait_until(lambda: get(cw, "app.test")[0] == 200, timeout=10, message="served")
+        router = crdRouterName("default", "app", "Host(`app.test`)")
+        with Browser() as browser:
+            browser.goto(cw.url("traefik", "/dashboard/"))
+            warning = browser.wait("[data-testid=config-warning]", text="IngressRoute default/nosvc")
+            assert "the Service default/missing does not exist" in warning
+            browser.goto(cw.url("traefik", "/dashboard/#/http/routers"))
+            row = browser.wait(f"[data-testid=row][data-name='{router}@kubernetescrd']")
+            assert "kubernetescrd" in row and "Host(`app.test`)" in row
+    finally:
+        cw.stop()
+
+
+def crdRouterName(ns, name, match):
+    """Traefik's IngressRoute router name: <ns>-<name>-<first 10 bytes of sha256(match) in hex>."""
+    import hashlib
+    import re
+    return re.sub(r"[^A-Za-z0-9]+", "-", f"{ns}-{name}-" + hashlib.sha256(match.encode()).hexdigest()[:20]).strip("-")

@@ -52,10 +52,12 @@ std::string serviceName(std::string_view ns, std::string_view service, std::stri
 namespace {
 
 using config::Node;
+using config::NodeEntry;
 
 class CrdBuild {
  public:
-  CrdBuild(const KubeObjects& objects, const CrdOptions& options) : objects_(objects), options_(options) {}
+  CrdBuild(const KubeObjects& objects, const CrdOptions& options, CrdCache* cache)
+      : objects_(objects), options_(options), cache_(cache) {}
 
   KubeBuild run() {
     objects_.each("Middleware", [&](const json::object& o) { middleware(o); });
@@ -63,7 +65,7 @@ class CrdBuild {
     objects_.each("ServersTransport", [&](const json::object& o) { serversTransport(o); });
     objects_.each("TLSOption", [&](const json::object& o) { tlsOption(o); });
     objects_.each("TLSStore", [&](const json::object& o) { tlsStore(o); });
-    objects_.each("IngressRoute", [&](const json::object& o) { if (wanted(o)) ingressRoute(o); });
+    if (!cache_) objects_.each("IngressRoute", [&](const json::object& o) { if (wanted(o)) ingressRoute(o); });
     for (const char* kind : {"IngressRouteTCP", "IngressRouteUDP", "MiddlewareTCP", "ServersTransportTCP"})
       objects_.each(kind, [&](const json::object& o) {
         if (std::string_view(kind).starts_with("IngressRoute") && !wanted(o)) return;
@@ -76,6 +78,7 @@ class CrdBuild {
       tlsOptions_.erase("default");
       out_.notices.push_back({{}, "tls.options.default", "more than one TLSOption is named default; none of them is used", true, false});
     }
+    if (cache_) return runCached();
     Node root = Node::map();
     Node http = Node::map();
     if (routers_.size()) http.set("routers", std::move(routers_));
@@ -114,7 +117,123 @@ class CrdBuild {
   }
 
   void fail(std::string_view kind, const json::object& o, std::string message) {
-    out_.notices.push_back(objectError(kind, o, std::move(message)));
+    noticesOut_->push_back(objectError(kind, o, std::move(message)));
+  }
+
+  static std::string versionOf(const json::object* o) { return stringAt(objectAt(o, "metadata"), "resourceVersion"); }
+
+  // objects_.find, recorded as a dependency of the IngressRoute being built.
+  const json::object* lookup(std::string_view kind, const std::string& ns, const std::string& name) const {
+    const json::object* o = objects_.find(kind, ns, name);
+    if (recording_) recording_->dependencies.emplace_back(std::string(kind) + " " + ns + "/" + name, versionOf(o));
+    return o;
+  }
+  std::string slicesVersion(const std::string& ns, const std::string& service) const {
+    std::string versions;
+    for (const json::object* slice : objects_.slicesOf(ns, service)) versions += versionOf(slice) + ",";
+    return versions;
+  }
+  bool unchanged(const CrdCache::Entry& entry) const {
+    for (const auto& [key, version] : entry.dependencies) {
+      size_t space = key.find(' '), slash = key.find('/', space);
+      std::string kind = key.substr(0, space), ns = key.substr(space + 1, slash - space - 1), name = key.substr(slash + 1);
+      std::string now = kind == "EndpointSlices" ? slicesVersion(ns, name) : versionOf(objects_.find(kind, ns, name));
+      if (now != version) return false;
+    }
+    return true;
+  }
+
+  static Node& mapAt(Node& parent, const char* key) {
+    Node* n = parent.find(key);
+    return n && n->isMap() ? *n : parent.set(key, Node::map());
+  }
+
+  // The build with a cache: the previous tree patched where IngressRoutes changed.
+  KubeBuild runCached() {
+    CrdCache& c = *cache_;
+    if (!c.tree) c.tree = std::make_shared<Node>(Node::map());
+    else if (c.tree.use_count() > 1) c.tree = std::make_shared<Node>(*c.tree);  // the pipeline still holds it
+    Node& root = *c.tree;
+    Node& http = mapAt(root, "http");
+    mapAt(http, "routers");
+    mapAt(http, "services");  // both exist before either is held: a new entry moves the others
+    Node& routers = *http.find("routers");
+    Node& services = *http.find("services");
+    // The services of TraefikServices and middlewares: replaced whole (there are few).
+    for (const std::string& name : c.otherServices)
+      if (!c.serviceOwners.count(name)) services.erase(name);
+    c.otherServices.clear();
+    for (const NodeEntry& e : services_.entries()) {
+      c.otherServices.insert(e.key);
+      services.set(e.key, e.value);
+    }
+    auto drop = [&](const CrdCache::Entry& entry) {
+      for (const std::string& name : entry.routers) routers.erase(name);
+      for (const std::string& name : entry.services)
+        if (auto owner = c.serviceOwners.find(name); owner != c.serviceOwners.end() && --owner->second == 0) {
+          c.serviceOwners.erase(owner);
+          if (!c.otherServices.count(name)) services.erase(name);
+        }
+    };
+    std::set<std::string> seen;
+    objects_.each("IngressRoute", [&](const json::object& o) {
+      if (!wanted(o)) return;
+      std::string key = namespaceOf(o) + "/" + nameOf(o), version = versionOf(&o);
+      seen.insert(key);
+      auto it = c.routes.find(key);
+      if (it != c.routes.end() && it->second.version == version && unchanged(it->second)) return;
+      if (it != c.routes.end()) drop(it->second);
+      CrdCache::Entry entry;
+      entry.version = version;
+      Node builtRouters = Node::map(), builtServices = Node::map();
+      recording_ = &entry;
+      routersOut_ = &builtRouters;
+      servicesOut_ = &builtServices;
+      certificatesOut_ = &entry.certificates;
+      noticesOut_ = &entry.notices;
+      ingressRoute(o);
+      recording_ = nullptr;
+      routersOut_ = &routers_;
+      servicesOut_ = &services_;
+      certificatesOut_ = &certificates_;
+      noticesOut_ = &out_.notices;
+      for (const NodeEntry& r : builtRouters.entries()) {
+        routers.set(r.key, r.value);
+        entry.routers.push_back(r.key);
+      }
+      for (const NodeEntry& sv : builtServices.entries()) {
+        services.set(sv.key, sv.value);  // the newest wins (IngressRoutes sharing a Service build it alike)
+        ++c.serviceOwners[sv.key];
+        entry.services.push_back(sv.key);
+      }
+      c.routes[key] = std::move(entry);
+    });
+    for (auto it = c.routes.begin(); it != c.routes.end();) {
+      if (seen.count(it->first)) {
+        ++it;
+        continue;
+      }
+      drop(it->second);
+      it = c.routes.erase(it);
+    }
+    for (const auto& [key, entry] : c.routes) {
+      out_.notices.insert(out_.notices.end(), entry.notices.begin(), entry.notices.end());
+      for (const Node& cert : entry.certificates.items()) addCertificate(cert);
+    }
+    auto place = [](Node& parent, const char* key, Node value) {
+      if (value.size()) parent.set(key, std::move(value));
+      else parent.erase(key);
+    };
+    // (routers and services are not used from here: a new entry of http may move them.)
+    place(http, "middlewares", std::move(middlewares_));
+    place(http, "serversTransports", std::move(transports_));
+    Node tls = Node::map();
+    if (certificates_.size()) tls.set("certificates", std::move(certificates_));
+    if (tlsOptions_.size()) tls.set("options", std::move(tlsOptions_));
+    if (stores_.size()) tls.set("stores", std::move(stores_));
+    place(root, "tls", std::move(tls));
+    out_.shared = c.tree;
+    return std::move(out_);
   }
 
   // The namespace a reference points to, or "" with `error` when it may not.
@@ -173,7 +292,7 @@ class CrdBuild {
 
   // A Secret; Helm's release Secrets (label owner=helm) are not visible, as in Traefik.
   const json::object* secret(const std::string& ns, const std::string& name) const {
-    const json::object* s = objects_.find("Secret", ns, name);
+    const json::object* s = lookup("Secret", ns, name);
     return s && label(*s, "owner") != "helm" ? s : nullptr;
   }
 
@@ -210,7 +329,7 @@ class CrdBuild {
     if (std::string secret = stringAt(ref, "secret"); !secret.empty())
       return secretData(ns, secret, {"tls.ca", "ca.crt"}, out, error);
     if (std::string map = stringAt(ref, "configMap"); !map.empty()) {
-      const json::object* configMap = objects_.find("ConfigMap", ns, map);
+      const json::object* configMap = lookup("ConfigMap", ns, map);
       if (!configMap) {
         error = "the ConfigMap " + ns + "/" + map + " does not exist";
         return false;
@@ -244,7 +363,7 @@ class CrdBuild {
       if (name.find('@') != std::string::npos) return name;
       std::string ns = referencedNamespace(ref, ownNs, "the TraefikService", error);
       if (ns.empty()) return "";
-      if (!objects_.find("TraefikService", ns, name)) {
+      if (!lookup("TraefikService", ns, name)) {
         error = "the TraefikService " + ns + "/" + name + " does not exist";
         return "";
       }
@@ -262,7 +381,7 @@ class CrdBuild {
     std::string id = as.empty() ? serviceName(ns, name, port) : as;
     Node service = Node::map(lb.location());
     service.set("loadBalancer", std::move(lb));
-    if (!services_.find(id)) services_.set(id, std::move(service));
+    if (!servicesOut_->find(id)) servicesOut_->set(id, std::move(service));
     return id;
   }
 
@@ -274,8 +393,9 @@ class CrdBuild {
     how.allowExternalNameServices = options_.allowExternalNameServices;
     how.allowEmptyServices = options_.allowEmptyServices;
     std::vector<std::string> urls;
+    const json::object* service = lookup("Service", ns, name);
+    if (recording_) recording_->dependencies.emplace_back("EndpointSlices " + ns + "/" + name, slicesVersion(ns, name));
     if (!serviceServers(objects_, ns, name, valueAt(ref, "port"), how, urls, error)) return false;
-    const json::object* service = objects_.find("Service", ns, name);
     config::Location where = locationOf("Service", *service);
     if (valueAt(ref, "healthCheck") && stringAt(objectAt(service, "spec"), "type") != "ExternalName") {
       error = "healthCheck is only allowed for ExternalName Services; the Service " + ns + "/" + name + " is not one";
@@ -321,7 +441,7 @@ class CrdBuild {
           fail("IngressRoute", o, "spec.tls.secretName: " + error);
           return;
         }
-        addCertificate(std::move(cert));
+        certificatesOut_->append(std::move(cert));
       }
       if (const json::object* options = objectAt(t, "options")) {
         std::string optionsName = stringAt(options, "name");
@@ -382,11 +502,11 @@ class CrdBuild {
       }
       router.set("service", Node::scalar(service, where));
       if (hasTls) router.set("tls", tls);
-      if (routers_.find(routerName)) {
+      if (routersOut_->find(routerName)) {
         fail("IngressRoute", o, at + ": another route of this IngressRoute has the same match; it is served once");
         continue;
       }
-      routers_.set(routerName, std::move(router));
+      routersOut_->set(routerName, std::move(router));
     }
   }
 
@@ -413,7 +533,7 @@ class CrdBuild {
     weighted.set("services", std::move(children));
     Node service = Node::map(where);
     service.set("weighted", std::move(weighted));
-    services_.set(routerName, std::move(service));
+    servicesOut_->set(routerName, std::move(service));
     return routerName;
   }
 
@@ -704,24 +824,31 @@ class CrdBuild {
     stores_.set("default", std::move(store));
   }
 
-  void addCertificate(Node cert) {
+  void addCertificate(const Node& cert) {
     for (const Node& existing : certificates_.items())
       if (existing.find("certFile")->text() == cert.find("certFile")->text()) return;
-    certificates_.append(std::move(cert));
+    certificates_.append(cert);
   }
 
   const KubeObjects& objects_;
   const CrdOptions& options_;
+  CrdCache* cache_;
+  CrdCache::Entry* recording_ = nullptr;  // the IngressRoute being built records what it reads
   KubeBuild out_;
   Node routers_ = Node::map(), services_ = Node::map(), middlewares_ = Node::map(), transports_ = Node::map();
   Node certificates_ = Node::list(), tlsOptions_ = Node::map(), stores_ = Node::map();
   int defaultOptions_ = 0;
+  // Where ingressRoute() writes: the build's maps, or the cache entry being built.
+  Node* routersOut_ = &routers_;
+  Node* servicesOut_ = &services_;
+  Node* certificatesOut_ = &certificates_;
+  std::vector<config::ConfigError>* noticesOut_ = &out_.notices;
 };
 
 }  // namespace
 
-KubeBuild buildCrdConfig(const KubeObjects& objects, const CrdOptions& options) {
-  return CrdBuild(objects, options).run();
+KubeBuild buildCrdConfig(const KubeObjects& objects, const CrdOptions& options, CrdCache* cache) {
+  return CrdBuild(objects, options, cache).run();
 }
 
 }  // namespace causeway::provider::kube

@@ -57,7 +57,8 @@ struct StatusWrite {
 
 // What a build makes of the objects.
 struct KubeBuild {
-  config::Node root;                         // the dynamic configuration
+  config::Node root;                         // the dynamic configuration, or
+  std::shared_ptr<const config::Node> shared;  // one the builder keeps (ProviderConfig::shared)
   std::vector<config::ConfigError> notices;  // per object: what could not be served, and why
   std::vector<StatusWrite> statusWrites;     // statuses that differ from what the objects say
 };

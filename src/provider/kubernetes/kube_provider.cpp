@@ -15,10 +15,13 @@ using namespace std::chrono_literals;
 
 struct KubernetesProvider::State : RemoteSource {
   std::string name, optionsPath;
+  // Where the API server is cannot be found (no endpoint, not in a pod, no KUBECONFIG): not a
+  // configuration error but the environment's, a warning as for an unreachable server.
+  std::string accessError;
   Build build;
   std::shared_ptr<k8s::Client> client;
   std::vector<std::unique_ptr<k8s::Reflector>> reflectors;
-  std::chrono::milliseconds throttle{20};
+  std::chrono::milliseconds throttle{5};  // one kubectl apply of several objects: one build
   asio::io_context* io = nullptr;
   bool pending = false;
   std::map<const k8s::Reflector*, std::string> failures;
@@ -37,7 +40,8 @@ struct KubernetesProvider::State : RemoteSource {
     LoadResult result;
     result.ok = true;
     result.config.provider = name;
-    result.config.root = std::move(built.root);
+    if (built.shared) result.config.shared = std::move(built.shared);
+    else result.config.root = std::move(built.root);
     result.config.notices = built.notices;
     result.errors = std::move(built.notices);
     pendingWrites = std::move(built.statusWrites);
@@ -123,7 +127,7 @@ KubernetesProvider::KubernetesProvider(std::string name, std::string optionsPath
     s.throttle = std::chrono::duration_cast<std::chrono::milliseconds>(options.throttleDuration.value);
   k8s::AccessOptions access{options.endpoint, options.token, options.certAuthFilePath};
   k8s::ClusterAccess cluster;
-  if (!k8s::resolveAccess(access, cluster, s.settingsError)) return;
+  if (!k8s::resolveAccess(access, cluster, s.accessError)) return;
   if (!options.labelSelector.empty()) {
     std::vector<std::function<bool(const boost::json::object*)>> parsed;
     std::string error;
@@ -158,6 +162,10 @@ LoadResult KubernetesProvider::load() {
     result.errors.push_back({{}, state_->optionsPath, state_->settingsError, false, false});
     return result;
   }
+  if (!state_->accessError.empty()) {
+    result.errors.push_back(unreachable(name_, state_->accessError, "not read until causeway starts where it can"));
+    return result;
+  }
   std::string error;
   runAlone([&](asio::io_context& io) { return listAll(state_, &io, &error); });
   if (!error.empty()) {
@@ -172,6 +180,10 @@ LoadResult KubernetesProvider::load() {
 
 void KubernetesProvider::watch(asio::io_context& control, ConfigSink sink) {
   if (!state_->settingsError.empty()) return;  // load() reports it
+  if (!state_->accessError.empty()) {
+    reportStatus("cannot read the configuration: " + state_->accessError);
+    return;
+  }
   state_->start(control, name_, std::move(sink), statusReporter());
   state_->io = &control;
   for (auto& r : state_->reflectors) asio::co_spawn(control, runReflector(state_, r.get(), &control), asio::detached);

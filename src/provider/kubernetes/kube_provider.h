@@ -1,7 +1,7 @@
 // What the Kubernetes providers (kubernetesCRD, kubernetesIngress) share: the API client, one
 // reflector per resource (and per namespace when `namespaces` is set), the build of a complete
 // configuration from the objects once every resource has been listed, again after a change
-// (coalesced over `throttleDuration`, 20 ms by default), and status writes back to the
+// (coalesced over `throttleDuration`, 5 ms by default), and status writes back to the
 // objects (the Ingress status). The build itself is the provider's: a pure function of the
 // objects (crd_builder.h, ingress_builder.h).
 //

@@ -306,3 +306,46 @@ TEST(NginxBuild, NamesRegexHostsCanariesAndUnsupportedAnnotations) {
 
 }  // namespace
 }  // namespace causeway::provider::kube
+
+namespace causeway::provider::kube {
+namespace {
+
+// The cached build patches its previous tree: after changes it must equal a build from scratch.
+TEST(CrdBuild, CachedBuildEqualsAFreshOne) {
+  Cluster c;
+  for (int i = 0; i < 3; ++i) {
+    std::string n = std::to_string(i);
+    c.service("s" + n);
+    c.slice("s" + n + "-1", "s" + n, R"J([{"addresses":["10.0.0.)J" + n + R"J("]}])J");
+    c.kinds["EndpointSlice"]["default/s" + n + "-1"] = std::make_shared<const json::value>(json::parse(
+        R"J({"metadata":{"name":"s)J" + n + R"J(-1","namespace":"default","resourceVersion":"1","labels":{"kubernetes.io/service-name":"s)J" + n +
+        R"J("}},"addressType":"IPv4","ports":[{"name":"http","port":8080}],"endpoints":[{"addresses":["10.0.0.)J" + n + R"J("]}]})J"));
+    c.add("IngressRoute", R"J({"metadata":{"name":"r)J" + n + R"J(","namespace":"default","resourceVersion":"1"},
+        "spec":{"routes":[{"match":"Host(`r)J" + n + R"J(`)","services":[{"name":"s)J" + n + R"J(","port":80},{"name":"s0","port":80}]}]}})J");
+  }
+  c.add("TraefikService", R"J({"metadata":{"name":"w","namespace":"default"},"spec":{"weighted":{"services":[{"name":"s1","port":80}]}}})J");
+  CrdCache cache;
+  auto fresh = [&] { return config::fingerprint(buildCrdConfig(c.objects(), {}).root); };
+  auto cached = [&] {
+    KubeBuild b = buildCrdConfig(c.objects(), {}, &cache);
+    return config::fingerprint(*b.shared);
+  };
+  EXPECT_EQ(cached(), fresh());
+  std::shared_ptr<config::Node> held = cache.tree;  // the pipeline still holds the tree: copied, not changed
+  uint64_t before = config::fingerprint(*held);
+  // A changed EndpointSlice (new resourceVersion), a removed IngressRoute.
+  c.kinds["EndpointSlice"]["default/s0-1"] = std::make_shared<const json::value>(json::parse(
+      R"J({"metadata":{"name":"s0-1","namespace":"default","resourceVersion":"2","labels":{"kubernetes.io/service-name":"s0"}},
+          "addressType":"IPv4","ports":[{"name":"http","port":8080}],"endpoints":[{"addresses":["10.9.9.9"]}]})J"));
+  c.kinds["IngressRoute"].erase("default/r2");
+  EXPECT_EQ(cached(), fresh());
+  EXPECT_EQ(config::fingerprint(*held), before);
+  EXPECT_EQ(cache.routes.size(), 2u);
+  KubeBuild again = buildCrdConfig(c.objects(), {}, &cache);
+  EXPECT_EQ(at(*again.shared, {"http", "services", "default-s0-80", "loadBalancer", "servers", "0", "url"}),
+            "http://10.9.9.9:8080");
+  EXPECT_EQ(at(*again.shared, {"http", "routers", crdRouterName("default", "r2", "Host(`r2`)")}), "<none>");
+}
+
+}  // namespace
+}  // namespace causeway::provider::kube
