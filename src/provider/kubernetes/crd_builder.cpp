@@ -402,13 +402,7 @@ class CrdBuild {
       return false;
     }
     out = Node::map(where);
-    Node servers = Node::list(where);
-    for (const std::string& url : urls) {
-      Node s = Node::map(where);
-      s.set("url", Node::scalar(url, where));
-      servers.append(std::move(s));
-    }
-    out.set("servers", std::move(servers));
+    out.set("servers", serversNode(urls, where));
     for (std::string_view key : {"passHostHeader", "responseForwarding", "sticky", "strategy", "healthCheck"})
       if (const json::value* v = valueAt(ref, key)) out.set(std::string(key), toNode(*v, where));
     if (std::string transport = stringAt(ref, "serversTransport"); !transport.empty()) {

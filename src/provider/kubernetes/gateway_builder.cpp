@@ -313,23 +313,18 @@ class GatewayBuild {
           continue;
         }
         const json::object* secret = objects_.find("Secret", ns, name);
-        std::string cert, key;
-        const json::object* data = objectAt(secret, "data");
+        Node pair;
+        std::string error;
         if (!secret || label(*secret, "owner") == "helm") {
           fail("ResolvedRefs", false, "InvalidCertificateRef",
                "Cannot load CertificateRef " + ns + "/" + name + ": getting secret: secret \"" + name + "\" not found");
           bad = true;
-        } else if (!base64Decode(stringAt(data, "tls.crt"), cert) || !base64Decode(stringAt(data, "tls.key"), key) ||
-                   cert.empty() || key.empty()) {
+        } else if (!tlsCertificate(objects_, ns, name, locationOf("Secret", *secret), pair, error)) {
           fail("ResolvedRefs", false, "InvalidCertificateRef",
                "Cannot load CertificateRef " + ns + "/" + name + ": getting certificate blocks: secret " + ns + "/" + name +
                    " is missing the following TLS data entries: tls.crt, tls.key");
           bad = true;
         } else if (certificatesSeen_.insert(ns + "/" + name).second) {
-          config::Location where = locationOf("Secret", *secret);
-          Node pair = Node::map(where);
-          pair.set("certFile", Node::scalar(cert, where));
-          pair.set("keyFile", Node::scalar(key, where));
           certificates_.append(std::move(pair));
         }
       }
@@ -815,14 +810,9 @@ class GatewayBuild {
       }
       addresses = endpointAddresses(objects_, sp, true);
     }
-    Node servers = Node::list(where);
-    for (const std::string& a : addresses) {
-      Node s = Node::map(where);
-      s.set("url", Node::scalar(scheme + "://" + a, where));
-      servers.append(std::move(s));
-    }
+    for (std::string& a : addresses) a = scheme + "://" + a;
     Node lb = Node::map(where);
-    lb.set("servers", std::move(servers));
+    lb.set("servers", serversNode(addresses, where));
     lb.set("passHostHeader", Node::scalar("true", where));
     if (!transport.empty()) lb.set("serversTransport", Node::scalar(transport, where));
     Node service2 = Node::map(where);

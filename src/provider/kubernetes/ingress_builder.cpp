@@ -118,13 +118,7 @@ class IngressBuild {
     if (!serviceServers(objects_, ns, name, &portValue, how, urls, error)) return "";
     config::Location where = locationOf("Service", *svc);
     Node lb = Node::map(where);
-    Node servers = Node::list(where);
-    for (const std::string& url : urls) {
-      Node s = Node::map(where);
-      s.set("url", Node::scalar(url, where));
-      servers.append(std::move(s));
-    }
-    lb.set("servers", std::move(servers));
+    lb.set("servers", serversNode(urls, where));
     if (notes.count("passhostheader")) lb.set("passHostHeader", Node::scalar(notes["passhostheader"], where));
     if (notes.count("serverstransport")) lb.set("serversTransport", Node::scalar(notes["serverstransport"], where));
     if (iequals(notes["sticky.cookie"], "true") || notes.count("sticky.cookie.name")) {
@@ -286,24 +280,9 @@ class IngressBuild {
   }
 
   bool certificate(const std::string& ns, const std::string& name, const config::Location& where, std::string& error) {
-    const json::object* secret = objects_.find("Secret", ns, name);
-    if (!secret) {
-      error = "the Secret " + ns + "/" + name + " does not exist";
-      return false;
-    }
-    std::string cert, key;
-    const json::object* data = objectAt(secret, "data");
-    if (!base64Decode(stringAt(data, "tls.crt"), cert) || !base64Decode(stringAt(data, "tls.key"), key) || cert.empty() ||
-        key.empty()) {
-      error = "the Secret " + ns + "/" + name + " has no tls.crt and tls.key";
-      return false;
-    }
-    if (seenCertificates_.insert(ns + "/" + name).second) {
-      Node pair = Node::map(where);
-      pair.set("certFile", Node::scalar(cert, where));
-      pair.set("keyFile", Node::scalar(key, where));
-      certificates_.append(std::move(pair));
-    }
+    Node pair;
+    if (!tlsCertificate(objects_, ns, name, where, pair, error)) return false;
+    if (seenCertificates_.insert(ns + "/" + name).second) certificates_.append(std::move(pair));
     return true;
   }
 
@@ -327,12 +306,7 @@ class IngressBuild {
     } else {
       return;
     }
-    const json::array* current = arrayAt(objectAt(objectAt(&o, "status"), "loadBalancer"), "ingress");
-    if (current && *current == wanted) return;
-    json::object patch;
-    patch["status"] = json::object{{"loadBalancer", json::object{{"ingress", wanted}}}};
-    clients::kubernetes::Resource ingresses{"networking.k8s.io", "v1", "ingresses", "Ingress", true};
-    out_.statusWrites.push_back({ingresses.objectPath(namespaceOf(o), nameOf(o)) + "/status", json::serialize(patch)});
+    ingressStatus(o, wanted, out_.statusWrites);
   }
 
   const KubeObjects& objects_;

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <set>
 
+#include "core/bytes.h"
 #include "core/strings.h"
 
 namespace causeway::provider::kube {
@@ -329,6 +330,44 @@ bool serviceServers(const KubeObjects& objects, const std::string& ns, const std
     return false;
   }
   return true;
+}
+
+config::Node serversNode(const std::vector<std::string>& urls, const config::Location& where) {
+  config::Node servers = config::Node::list(where);
+  for (const std::string& url : urls) {
+    config::Node server = config::Node::map(where);
+    server.set("url", config::Node::scalar(url, where));
+    servers.append(std::move(server));
+  }
+  return servers;
+}
+
+bool tlsCertificate(const KubeObjects& objects, const std::string& ns, const std::string& name,
+                    const config::Location& where, config::Node& out, std::string& error) {
+  const json::object* secret = objects.find("Secret", ns, name);
+  if (!secret || label(*secret, "owner") == "helm") {
+    error = "the Secret " + ns + "/" + name + " does not exist";
+    return false;
+  }
+  std::string cert, key;
+  const json::object* data = objectAt(secret, "data");
+  if (!base64Decode(stringAt(data, "tls.crt"), cert) || !base64Decode(stringAt(data, "tls.key"), key) || cert.empty() ||
+      key.empty()) {
+    error = "the Secret " + ns + "/" + name + " has no tls.crt and tls.key";
+    return false;
+  }
+  out = config::Node::map(where);
+  out.set("certFile", config::Node::scalar(cert, where));
+  out.set("keyFile", config::Node::scalar(key, where));
+  return true;
+}
+
+void ingressStatus(const json::object& ingress, const json::array& wanted, std::vector<StatusWrite>& writes) {
+  const json::array* current = arrayAt(objectAt(objectAt(&ingress, "status"), "loadBalancer"), "ingress");
+  if (current && *current == wanted) return;
+  json::object patch{{"status", json::object{{"loadBalancer", json::object{{"ingress", wanted}}}}}};
+  clients::kubernetes::Resource ingresses{"networking.k8s.io", "v1", "ingresses", "Ingress", true};
+  writes.push_back({ingresses.objectPath(namespaceOf(ingress), nameOf(ingress)) + "/status", json::serialize(patch)});
 }
 
 config::ConfigError objectError(std::string_view kind, const json::object& object, std::string message) {

@@ -119,6 +119,18 @@ bool serviceServers(const KubeObjects& objects, const std::string& ns, const std
 // "80" or "http" as written.
 std::string portText(const json::value* port);
 
+// `servers: [{url: …}, …]` of a load balancer.
+config::Node serversNode(const std::vector<std::string>& urls, const config::Location& where);
+
+// A kubernetes.io/tls Secret's certificate and key (PEM) as {certFile, keyFile}; false with
+// `error` when the Secret is missing or lacks tls.crt or tls.key.
+bool tlsCertificate(const KubeObjects& objects, const std::string& ns, const std::string& name,
+                    const config::Location& where, config::Node& out, std::string& error);
+
+// The status write of an Ingress whose status.loadBalancer.ingress should be `wanted` (nothing
+// when it already is).
+void ingressStatus(const json::object& ingress, const json::array& wanted, std::vector<StatusWrite>& writes);
+
 // A problem with one object: the warning the API and the dashboard show next to its name.
 config::ConfigError objectError(std::string_view kind, const json::object& object, std::string message);
 

@@ -225,13 +225,8 @@ class NginxBuild {
 
   Node loadBalancer(const std::vector<std::string>& urls, const std::map<std::string, std::string>& notes,
                     const std::string& transport, const config::Location& where) {
-    Node lb = Node::map(where), list = Node::list(where);
-    for (const std::string& u : urls) {
-      Node s = Node::map(where);
-      s.set("url", Node::scalar(u, where));
-      list.append(std::move(s));
-    }
-    lb.set("servers", std::move(list));
+    Node lb = Node::map(where);
+    lb.set("servers", serversNode(urls, where));
     lb.set("passHostHeader", Node::scalar("true", where));
     if (!urls.empty()) lb.set("serversTransport", Node::scalar(transport, where));
     if (get(notes, "affinity") == "cookie") {
@@ -600,17 +595,11 @@ class NginxBuild {
       for (const json::value& entry : *tls) {
         std::string secretName = stringAt(entry.if_object(), "secretName");
         if (secretName.empty() || !certificatesSeen_.insert(ns + "/" + secretName).second) continue;
-        const json::object* secret = objects_.find("Secret", ns, secretName);
-        std::string cert, key;
-        if (!secret || !base64Decode(stringAt(objectAt(secret, "data"), "tls.crt"), cert) ||
-            !base64Decode(stringAt(objectAt(secret, "data"), "tls.key"), key) || cert.empty() || key.empty()) {
-          out_.notices.push_back(objectError("Ingress", o, "spec.tls: the Secret " + ns + "/" + secretName +
-                                                               " does not exist or has no tls.crt and tls.key; the default certificate is served"));
+        Node pair;
+        if (!tlsCertificate(objects_, ns, secretName, where, pair, error)) {
+          out_.notices.push_back(objectError("Ingress", o, "spec.tls: " + error + "; the default certificate is served"));
           continue;
         }
-        Node pair = Node::map(where);
-        pair.set("certFile", Node::scalar(cert, where));
-        pair.set("keyFile", Node::scalar(key, where));
         certificates_.append(std::move(pair));
       }
     if (any) status(o);
@@ -660,11 +649,7 @@ class NginxBuild {
     } else {
       return;
     }
-    const json::array* current = arrayAt(objectAt(objectAt(&o, "status"), "loadBalancer"), "ingress");
-    if (current && *current == wanted) return;
-    json::object patch{{"status", json::object{{"loadBalancer", json::object{{"ingress", wanted}}}}}};
-    clients::kubernetes::Resource ingresses{"networking.k8s.io", "v1", "ingresses", "Ingress", true};
-    out_.statusWrites.push_back({ingresses.objectPath(namespaceOf(o), nameOf(o)) + "/status", json::serialize(patch)});
+    ingressStatus(o, wanted, out_.statusWrites);
   }
 
   struct CanaryEntry {
