@@ -43,11 +43,21 @@ class ZooKeeper(Process):
                         "ssl.keyStore.type=PKCS12\nssl.clientAuth=none\n")
             classpath += "".join(f":/usr/share/java/{j}.jar" for j in NETTY if os.path.exists(f"/usr/share/java/{j}.jar"))
             args = [config]
-        super().__init__(["java", "-Xmx128m", "-cp", classpath,
-                          "-Dzookeeper.admin.enableServer=false", "-Dzookeeper.4lw.commands.whitelist=ruok",
-                          "org.apache.zookeeper.server.ZooKeeperServerMain", *args],
-                         name="zookeeper")
-        wait_for_port(self.port, proc=self.proc, timeout=30)
+        for attempt in range(3):
+            super().__init__(["java", "-Xmx128m", "-cp", classpath,
+                              "-Dzookeeper.admin.enableServer=false", "-Dzookeeper.4lw.commands.whitelist=ruok",
+                              "org.apache.zookeeper.server.ZooKeeperServerMain", *args],
+                             name="zookeeper")
+            try:
+                wait_for_port(self.port, proc=self.proc, timeout=30)
+                break
+            except RuntimeError:
+                # The port chosen here was taken by another test's process in between (it exits
+                # with 1, "Address already in use"): try another, unless the caller chose it.
+                if port or tls or attempt == 2:
+                    raise
+                self.port = free_port()
+                args = [str(self.port), self.data_dir]
         if tls:
             wait_for_port(self.secure_port, proc=self.proc, timeout=30)
 
