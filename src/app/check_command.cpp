@@ -83,7 +83,7 @@ int checkCommand(const CommandLine& cl) {
       loaded = provider->load();
     }
     for (const auto& e : loaded.errors) print(e.toString(), e.warning, e.unsupported);
-    if (loaded.ok) roots[provider->name()] = std::move(loaded.config.root);
+    if (loaded.ok) roots[provider->name()] = loaded.config.shared ? *loaded.config.shared : std::move(loaded.config.root);
   }
   std::vector<config::ConfigError> decodeErrors;
   runtime::SnapshotPtr snapshot =

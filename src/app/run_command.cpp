@@ -72,7 +72,9 @@ class Controller {
         if (error.warning) log::warn(error.toString(), {{"providerName", provider->name()}});
         else log::error(error.toString(), {{"providerName", provider->name()}});
       }
-      if (loaded.ok)
+      if (loaded.ok && loaded.config.shared)
+        pipeline_.submit(provider->name(), std::move(loaded.config.shared), 0, std::move(loaded.config.notices));
+      else if (loaded.ok)
         pipeline_.submit(provider->name(), std::move(loaded.config.root), 0, std::move(loaded.config.notices));
     }
     pipeline_.publishNow();

@@ -17,6 +17,7 @@ whoami servers as the pods behind the EndpointSlices:
 Reference: docs/kubernetes.md."""
 import base64
 import json
+import os
 import pathlib
 import shutil
 import string
@@ -27,7 +28,7 @@ from collections import Counter
 
 import pytest
 
-from harness import Causeway, curl, provider_outage, wait_until
+from harness import BIN, Causeway, curl, free_port, provider_outage, wait_until
 from kube_fake import KubeFake
 from mwkit import get
 from tls_certs import Pki
@@ -382,15 +383,19 @@ def test_kubeconfig_and_label_selector(start_whoami, kube, tmp_path):
     config = kube.write_kubeconfig(tmp_path / "kubeconfig", embed_ca=True)
     cw = start(kube, crd={"labelSelector": "team=edge"}, access=False, env={"KUBECONFIG": config})
     try:
-        wait_until(lambda: get(cw, "labelled.test")[0] == 200, timeout=10, message="served through kubeconfig")
+        # Served from the first connection: the objects are read before causeway listens.
+        assert get(cw, "labelled.test")[0] == 200
         assert get(cw, "app.test")[0] == 404  # not selected
+        # `causeway check` reads the same objects and builds the same routers.
+        out = subprocess.run([BIN, "check", f"--configFile={cw.static_path}"], capture_output=True, text=True,
+                             timeout=30, env={**os.environ, "KUBECONFIG": config})
+        assert "routers: 3 enabled of 3" in out.stdout, out.stdout + out.stderr  # api, dashboard, the IngressRoute
     finally:
         cw.stop()
 
 
 def test_check_reports_unreachable_api_server(tmp_path):
     """`causeway check` with an API server that is not there: a warning, not a crash."""
-    from harness import BIN, free_port
     static = tmp_path / "causeway.yml"
     static.write_text(f"providers:\n  kubernetesCRD:\n    endpoint: http://127.0.0.1:{free_port()}\n")
     out = subprocess.run([BIN, "check", f"--configFile={static}"], capture_output=True, text=True, timeout=30)
