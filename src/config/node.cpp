@@ -1,5 +1,7 @@
 #include "config/node.h"
 
+#include <unordered_set>
+
 #include <cassert>
 
 namespace causeway::config {
@@ -173,6 +175,16 @@ bool Node::erase(std::string_view key) {
   index_.clear();
   if (entries_.size() >= kIndexThreshold) rebuildIndex();
   return true;
+}
+
+size_t Node::eraseKeys(const std::vector<std::string>& keys) {
+  if (keys.empty() || entries_.empty()) return 0;
+  std::unordered_set<std::string_view> doomed(keys.begin(), keys.end());
+  size_t before = entries_.size();
+  std::erase_if(entries_, [&](const NodeEntry& e) { return doomed.count(e.key) > 0; });
+  index_.clear();
+  if (entries_.size() >= kIndexThreshold) rebuildIndex();
+  return before - entries_.size();
 }
 
 void Node::rebuildIndex() {

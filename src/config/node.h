@@ -61,6 +61,9 @@ public:
   Node& set(std::string key, Node value, Location keyLocation = {});
   // Removes a map entry; false when absent.
   bool erase(std::string_view key);
+  // Removes every map entry whose key is in `keys` (compared exactly), rebuilding the index once:
+  // many removals from a large map. Returns how many were removed.
+  size_t eraseKeys(const std::vector<std::string>& keys);
 
   // Number of list items or map entries; 0 for null and scalars.
   size_t size() const;

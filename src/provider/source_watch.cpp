@@ -22,8 +22,8 @@ void SourceWatch::answering() {
   if (status_) status_("");
 }
 
-void SourceWatch::read(LoadResult built) {
-  answering();
+void SourceWatch::read(LoadResult built, bool answers) {
+  if (answers) answering();
   uint64_t fingerprint = config::fingerprint(built.config.tree());
   for (const auto& notice : built.config.notices)
     fingerprint = fingerprint * 1099511628211ULL ^ std::hash<std::string>{}(notice.toString());

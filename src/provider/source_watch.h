@@ -27,9 +27,10 @@ class SourceWatch {
 
   // The source cannot be read now: said once per outage.
   void failed(const std::string& error);
-  // The source answered (clears an outage) and gave `built`: emitted when it changed. The
-  // element errors of a new configuration are logged.
-  void read(LoadResult built);
+  // The source answered (clears an outage, unless `answering` is false: a part of it still
+  // cannot be read) and gave `built`: emitted when it changed. The element errors of a new
+  // configuration are logged.
+  void read(LoadResult built, bool answering = true);
   // The source answers again, before anything is read (a watch re-established).
   void answering();
   bool failing() const { return failing_; }

@@ -301,8 +301,9 @@ awaitable<std::string> Reflector::list(asio::io_context& io) {
       continue;
     }
     if (answer.status == 0) co_return "the API server (" + client_->access().description + "): " + answer.error;
-    if (answer.status == 404 && continueToken.empty()) {
-      // The resource is not served (its CRD is not installed): nothing of it, looked for again later.
+    if (answer.status == 404 && continueToken.empty() && (!store_.listed || absent_)) {
+      // The resource is not served (its CRD is not installed): nothing of it, looked for again
+      // later. (A 404 once it was read is an error: its objects are kept.)
       if (!absent_) ++counters_.absent;
       absent_ = true;
       store_.objects.clear();
@@ -423,20 +424,22 @@ awaitable<void> Reflector::run(asio::io_context& io, std::function<void()> chang
       }
     } else {
       bool expired = false, any = false;
-      std::string error;
+      std::string error, body;  // body: the start of what came, for an error answer's message
       clients::http::LineSplitter lines;
       std::function<bool(std::string_view)> onData = [&](std::string_view data) {
-        if (!any && failing) {
-          status("");
-          failing = false;
-        }
-        any = true;
+        if (body.size() < 4096) body.append(data.substr(0, 4096 - body.size()));
         bool keep = true;
         bool ok = lines.feed(data, [&](std::string_view line) {
           if (!keep || line.empty()) return;
-          uint64_t before = counters_.events;
+          uint64_t events = counters_.events, bookmarks = counters_.bookmarks;
           keep = apply(line, expired, error);
-          if (counters_.events != before) changed();
+          if (counters_.events == events && counters_.bookmarks == bookmarks) return;
+          any = true;  // an event applied: the server answers again
+          if (failing) {
+            status("");
+            failing = false;
+          }
+          if (counters_.events != events) changed();
         });
         return ok && keep;
       };
@@ -453,17 +456,23 @@ awaitable<void> Reflector::run(asio::io_context& io, std::function<void()> chang
         store_.listed = false;  // compacted away: list again
         continue;
       }
-      if (answer.status == 200 && error.empty() && (any || answer.error.empty())) {
+      if (answer.status != 200 && answer.status != 0) {
+        // Refused (429 while the server sheds load, 5xx, 403): the objects read stay; the watch
+        // is tried again from the same version after a pause.
+        answer.body = body;
+        failed("watching " + description() + ": the API server answered " + std::to_string(answer.status) + ": " +
+               statusMessage(answer));
+      } else if (answer.status == 200 && error.empty() && (any || answer.error.empty())) {
         backoff = 500ms;
         continue;  // the server ended it (timeoutSeconds) or the connection broke: resume
-      }
-      if (answer.status == 200 && error.empty()) {
+      } else if (answer.status == 200 && error.empty()) {
         // Broken off before anything came: resume after a pause, without calling it an outage.
-      } else if (!error.empty()) failed(error);
-      else if (answer.status == 0) failed("watching " + description() + ": " + answer.error);
-      else failed("watching " + description() + ": the API server answered " + std::to_string(answer.status) + ": " +
-                  statusMessage(answer));
-      if (!error.empty()) store_.listed = false;  // the stream was garbage: trust a fresh list only
+      } else if (!error.empty()) {
+        failed(error);
+        store_.listed = false;  // the stream was garbage: trust a fresh list only
+      } else {
+        failed("watching " + description() + ": " + answer.error);
+      }
     }
     pause_->expires_after(backoff);
     backoff = std::min<std::chrono::milliseconds>(backoff * 2, 30s);

@@ -167,46 +167,34 @@ class CrdBuild {
       c.otherServices.insert(e.key);
       services.set(e.key, e.value);
     }
-    auto drop = [&](const CrdCache::Entry& entry) {
-      for (const std::string& name : entry.routers) routers.erase(name);
-      for (const std::string& name : entry.services)
-        if (auto owner = c.serviceOwners.find(name); owner != c.serviceOwners.end() && --owner->second == 0) {
-          c.serviceOwners.erase(owner);
-          if (!c.otherServices.count(name)) services.erase(name);
-        }
+    // First what changed or went away is taken out (in one pass over each map), then the changed
+    // IngressRoutes are built and put in.
+    std::vector<std::string> goneRouters, goneServices;
+    auto release = [](std::map<std::string, int>& owners, const std::string& name) {
+      auto owner = owners.find(name);
+      if (owner == owners.end() || --owner->second > 0) return false;
+      owners.erase(owner);
+      return true;
     };
+    auto drop = [&](const CrdCache::Entry& entry) {
+      for (const std::string& name : entry.routers)
+        if (release(c.routerOwners, name)) goneRouters.push_back(name);
+      for (const std::string& name : entry.services)
+        if (release(c.serviceOwners, name) && !c.otherServices.count(name)) goneServices.push_back(name);
+    };
+    std::vector<const json::object*> changed;
     std::set<std::string> seen;
     objects_.each("IngressRoute", [&](const json::object& o) {
       if (!wanted(o)) return;
-      std::string key = namespaceOf(o) + "/" + nameOf(o), version = versionOf(&o);
+      std::string key = namespaceOf(o) + "/" + nameOf(o);
       seen.insert(key);
       auto it = c.routes.find(key);
-      if (it != c.routes.end() && it->second.version == version && unchanged(it->second)) return;
-      if (it != c.routes.end()) drop(it->second);
-      CrdCache::Entry entry;
-      entry.version = version;
-      Node builtRouters = Node::map(), builtServices = Node::map();
-      recording_ = &entry;
-      routersOut_ = &builtRouters;
-      servicesOut_ = &builtServices;
-      certificatesOut_ = &entry.certificates;
-      noticesOut_ = &entry.notices;
-      ingressRoute(o);
-      recording_ = nullptr;
-      routersOut_ = &routers_;
-      servicesOut_ = &services_;
-      certificatesOut_ = &certificates_;
-      noticesOut_ = &out_.notices;
-      for (const NodeEntry& r : builtRouters.entries()) {
-        routers.set(r.key, r.value);
-        entry.routers.push_back(r.key);
+      if (it != c.routes.end() && it->second.version == versionOf(&o) && unchanged(it->second)) return;
+      if (it != c.routes.end()) {
+        drop(it->second);
+        c.routes.erase(it);
       }
-      for (const NodeEntry& sv : builtServices.entries()) {
-        services.set(sv.key, sv.value);  // the newest wins (IngressRoutes sharing a Service build it alike)
-        ++c.serviceOwners[sv.key];
-        entry.services.push_back(sv.key);
-      }
-      c.routes[key] = std::move(entry);
+      changed.push_back(&o);
     });
     for (auto it = c.routes.begin(); it != c.routes.end();) {
       if (seen.count(it->first)) {
@@ -215,6 +203,35 @@ class CrdBuild {
       }
       drop(it->second);
       it = c.routes.erase(it);
+    }
+    routers.eraseKeys(goneRouters);
+    services.eraseKeys(goneServices);
+    for (const json::object* o : changed) {
+      CrdCache::Entry entry;
+      entry.version = versionOf(o);
+      Node builtRouters = Node::map(), builtServices = Node::map();
+      recording_ = &entry;
+      routersOut_ = &builtRouters;
+      servicesOut_ = &builtServices;
+      certificatesOut_ = &entry.certificates;
+      noticesOut_ = &entry.notices;
+      ingressRoute(*o);
+      recording_ = nullptr;
+      routersOut_ = &routers_;
+      servicesOut_ = &services_;
+      certificatesOut_ = &certificates_;
+      noticesOut_ = &out_.notices;
+      for (const NodeEntry& r : builtRouters.entries()) {
+        routers.set(r.key, r.value);
+        ++c.routerOwners[r.key];
+        entry.routers.push_back(r.key);
+      }
+      for (const NodeEntry& sv : builtServices.entries()) {
+        services.set(sv.key, sv.value);  // the newest wins (IngressRoutes sharing a Service build it alike)
+        ++c.serviceOwners[sv.key];
+        entry.services.push_back(sv.key);
+      }
+      c.routes[namespaceOf(*o) + "/" + nameOf(*o)] = std::move(entry);
     }
     for (const auto& [key, entry] : c.routes) {
       out_.notices.insert(out_.notices.end(), entry.notices.begin(), entry.notices.end());

@@ -57,6 +57,8 @@ struct CrdCache {
   };
   std::map<std::string, Entry> routes;  // by "ns/name" of the IngressRoute
   std::shared_ptr<config::Node> tree;
+  std::map<std::string, int> routerOwners;   // a router → how many IngressRoutes put it there (a name
+                                             // can collide: a/b-c and a-b/c)
   std::map<std::string, int> serviceOwners;  // a service of IngressRoutes → how many put it there
   std::set<std::string> otherServices;       // the services of TraefikServices and middlewares
 };

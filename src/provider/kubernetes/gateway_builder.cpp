@@ -203,7 +203,13 @@ class GatewayBuild {
         L.protocol = stringAt(l, "protocol");
         L.hostname = stringAt(l, "hostname");
         L.port = intAt(l, "port");
+        // One condition per type (the API server refuses two): later messages are appended.
         auto fail = [&](std::string_view type, bool status, std::string_view reason, std::string message) {
+          for (json::value& c : L.conditions)
+            if (stringAt(c.if_object(), "type") == type) {
+              c.as_object()["message"] = stringAt(c.if_object(), "message") + "; " + message;
+              return;
+            }
           L.conditions.push_back(condition(type, status, reason, message, generation, nullptr));
         };
         for (const GatewayEntryPoint& ep : options_.entryPoints)

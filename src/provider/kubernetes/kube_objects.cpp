@@ -218,6 +218,17 @@ bool parseSelector(std::string_view selector, std::vector<std::function<bool(con
   return true;
 }
 
+namespace {
+
+// A JSON number as an int64; -1 when it is not one exactly (1e20, 1.5), never an exception.
+int64_t numberOf(const json::value& v) {
+  error_code ec;
+  int64_t n = v.to_number<int64_t>(ec);
+  return ec ? -1 : n;
+}
+
+}  // namespace
+
 ServicePort findServicePort(const KubeObjects& objects, std::string_view ns, std::string_view service,
                             const json::value* port) {
   ServicePort out;
@@ -230,7 +241,7 @@ ServicePort findServicePort(const KubeObjects& objects, std::string_view ns, std
     if (!o) continue;
     bool match = port->is_string() ? stringAt(o, "name") == port->as_string() ||
                                          std::to_string(intAt(o, "port", -1)) == std::string(port->as_string())
-                                   : port->is_number() && intAt(o, "port", -1) == port->to_number<int64_t>();
+                                   : port->is_number() && intAt(o, "port", -1) == numberOf(*port);
     if (match) {
       out.port = o;
       break;
@@ -298,7 +309,7 @@ bool serviceServers(const KubeObjects& objects, const std::string& ns, const std
       error = "the Service " + ns + "/" + name + " is of type ExternalName, and allowExternalNameServices is false";
       return false;
     }
-    number = portValue && portValue->is_number() ? portValue->to_number<int64_t>() : intAt(port.port, "port", -1);
+    number = portValue && portValue->is_number() ? numberOf(*portValue) : intAt(port.port, "port", -1);
   } else {
     if (!port.port) {
       error = "the Service " + ns + "/" + name + " has no port " + portText(portValue);

@@ -4,6 +4,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <map>
+#include <set>
 
 #include "core/log.h"
 #include "provider/source_watch.h"
@@ -78,7 +79,13 @@ void emit(const std::shared_ptr<KubernetesProvider::State>& s) {
   auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - began).count();
   log::debug(s->name + " provider: configuration built from the objects",
              {{"providerName", s->name}, {"buildMicros", micros}});
-  s->watch->read(std::move(built));
+  // While a resource cannot be read, its outage stays shown (a build from the others' changes
+  // does not mean the API server answers again).
+  s->watch->read(std::move(built), s->failures.empty());
+  // A status no longer wanted is forgotten: an object deleted and created again gets its status.
+  std::set<std::string> wanted;
+  for (const kube::StatusWrite& w : s->pendingWrites) wanted.insert(w.path);
+  std::erase_if(s->written, [&](const auto& entry) { return !wanted.count(entry.first); });
   for (kube::StatusWrite& w : s->pendingWrites) {
     auto& last = s->written[w.path];
     if (last == w.patch) continue;

@@ -40,6 +40,17 @@ TEST(Node, LargeMapsUseTheIndexConsistently) {
   EXPECT_EQ(map.entries().front().key, "Key1");
 }
 
+TEST(Node, EraseKeysRemovesManyAndKeepsTheIndex) {
+  Node map = Node::map();
+  for (int i = 0; i < 40; ++i) map.set("k" + std::to_string(i), Node::scalar(std::to_string(i)));
+  EXPECT_EQ(map.eraseKeys({"k3", "k17", "absent", "k39"}), 3u);
+  EXPECT_EQ(map.size(), 37u);
+  EXPECT_EQ(map.find("k17"), nullptr);
+  ASSERT_NE(map.find("K18"), nullptr);  // still found through the index, case-insensitively
+  EXPECT_EQ(map.find("k18")->text(), "18");
+  EXPECT_EQ(map.eraseKeys({}), 0u);
+}
+
 TEST(Node, ToString) {
   Node node = yaml("a: 1\nb: [x, 'y z']\nc:\nd: {e: ''}\n");
   EXPECT_EQ(node.toString(), "{a: 1, b: [x, y z], c: ~, d: {e: \"\"}}");
