@@ -3,6 +3,7 @@ that use the middlewares under test, a sentinel router to know when it is live, 
 HTTP helpers on top of harness.curl."""
 import http.client
 import socket
+from collections import Counter
 
 from harness import curl, routed, to_yaml, wait_until
 
@@ -39,6 +40,17 @@ def start(start_causeway, upstream, middlewares=None, routers=None, services=Non
 
 def get(cw, host, path="/", method=None, headers=(), data=None, args=()):
     return curl(cw.url("web", path), *args, host=host, method=method, headers=headers, data=data)
+
+
+def answered_by(cw, host, path="/", headers=(), n=8):
+    """Which whoami (its Name) answered each of n requests; the status for the others."""
+    seen = Counter()
+    for _ in range(n):
+        status, _, body = get(cw, host, path, headers=headers)
+        name = [line.split(":", 1)[1].strip() for line in body.decode(errors="replace").splitlines()
+                if line.startswith("Name:")]
+        seen[name[0] if status == 200 and name else status] += 1
+    return seen
 
 
 def request(cw, host, path="/", method="GET", headers=None, body=None, timeout=10):

@@ -24,13 +24,12 @@ import string
 import subprocess
 import time
 import urllib.request
-from collections import Counter
 
 import pytest
 
 from harness import BIN, Causeway, curl, free_port, provider_outage, wait_until
 from kube_fake import KubeFake
-from mwkit import get
+from mwkit import answered_by, get
 from tls_certs import Pki
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "kubernetes"
@@ -69,17 +68,6 @@ def object_warnings(cw):
     return " | ".join(f"{w.get('location', '')}: {w['message']}" for w in api(cw, "/api/warnings"))
 
 
-def names(cw, host, path="/", n=8):
-    """Which whoami answered, over n requests (statuses for the others)."""
-    seen = Counter()
-    for _ in range(n):
-        status, _, body = get(cw, host, path)
-        name = [line.split(":", 1)[1].strip() for line in body.decode(errors="replace").splitlines()
-                if line.startswith("Name:")]
-        seen[name[0] if status == 200 and name else status] += 1
-    return seen
-
-
 def whoami_path(body):
     for line in body.decode().splitlines():
         if line.startswith("GET ") or line.startswith("POST "):
@@ -107,7 +95,7 @@ def test_crd_ingressroutes_middlewares_and_weights(start_whoami, kube):
         assert status == 200 and whoami_path(body) == "/abc" and "Name: w1" in body.decode()
         status, _, body = get(cw, "test.example.com", "/bar")
         assert status == 200 and whoami_path(body) == "/foo/bar" and "Name: w2" in body.decode()
-        seen = names(cw, "example.com", "/foo", 40)
+        seen = answered_by(cw, "example.com", "/foo", n=40)
         assert set(seen) == {"w1", "w2"} and 24 <= seen["w1"] <= 36, seen  # weights 3:1, per worker
         assert get(cw, "example.com", "/other")[0] == 404
     finally:
@@ -123,7 +111,7 @@ def test_crd_traefikservices(start_whoami, kube):
         services = {s["name"]: s for s in api(cw, "/api/http/services")}
         assert {"default-wrr1@kubernetescrd", "default-wrr2@kubernetescrd",
                 "default-mirror1@kubernetescrd"} <= set(services)
-        seen = names(cw, "example.com", "/foo", 40)
+        seen = answered_by(cw, "example.com", "/foo", n=40)
         assert set(seen) == {"w1", "w2"} and 14 <= seen["w1"] <= 26, seen
         status, _, body = get(cw, "example.com", "/mirror")
         assert status == 200 and "Name: w1" in body.decode()
@@ -296,7 +284,7 @@ def test_changes_watch_resumption_outage_and_bad_objects(start_whoami, kube):
             assert "requests in" in out and "Non-2xx" not in out and "Socket errors" not in out, out
         wait_until(lambda: get(cw, "e5.test")[0] == 200, timeout=5, message="last extra route")
         assert get(cw, "e4.test")[0] == 404
-        wait_until(lambda: set(names(cw, "app.test", n=4)) == {"w1"}, timeout=5, message="endpoint change")
+        wait_until(lambda: set(answered_by(cw, "app.test", n=4)) == {"w1"}, timeout=5, message="endpoint change")
 
         # A second pod (another IP: 127.0.0.2) that is not serving is left out; once serving it is
         # a server of the Service too.
@@ -304,9 +292,9 @@ def test_changes_watch_resumption_outage_and_bad_objects(start_whoami, kube):
         pod2 = SLICE.replace('"127.0.0.1"', '"127.0.0.2"')
         kube.apply(pod2.format(name="app-2", service="app", port=w3.port, ready="false"))
         time.sleep(0.5)
-        assert set(names(cw, "app.test", n=6)) == {"w1"}
+        assert set(answered_by(cw, "app.test", n=6)) == {"w1"}
         kube.apply(pod2.format(name="app-2", service="app", port=w3.port, ready="true"))
-        wait_until(lambda: set(names(cw, "app.test", n=8)) == {"w1", "w3"}, timeout=5, message="serving endpoint")
+        wait_until(lambda: set(answered_by(cw, "app.test", n=8)) == {"w1", "w3"}, timeout=5, message="serving endpoint")
         kube.delete("EndpointSlice", "app-2")
 
         # A watch cut without its chunked end is resumed; a compacted resourceVersion lists again.

@@ -19,13 +19,12 @@ import json
 import pathlib
 import string
 import urllib.request
-from collections import Counter
 
 import pytest
 
 from harness import Causeway, curl, free_port, wait_until
 from kube_fake import KubeFake
-from mwkit import get
+from mwkit import answered_by, get
 from tls_certs import Pki
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "kubernetes"
@@ -36,16 +35,6 @@ def kube():
     fake = KubeFake(bookmark_interval=0.5)
     yield fake
     fake.stop()
-
-
-def names(cw, host, path="/", headers=(), n=8):
-    seen = Counter()
-    for _ in range(n):
-        status, _, body = get(cw, host, path, headers=headers)
-        name = [line.split(":", 1)[1].strip() for line in body.decode(errors="replace").splitlines()
-                if line.startswith("Name:")]
-        seen[name[0] if status == 200 and name else status] += 1
-    return seen
 
 
 def conditions(obj):
@@ -68,7 +57,7 @@ def test_gateway_httproutes_filters_grants_and_statuses(start_whoami, kube, tmp_
     try:
         wait_until(lambda: get(cw, "whoami.localhost", "/rewrite/foo")[0] == 200, timeout=10, message="served")
         # Weights 3:1 on the rule that matches /api and the header traffic: test.
-        seen = names(cw, "whoami.localhost", "/api/x", headers=("traffic: test",), n=40)
+        seen = answered_by(cw, "whoami.localhost", "/api/x", headers=("traffic: test",), n=40)
         assert set(seen) == {"w1", "w2"} and 24 <= seen["w1"] <= 36, seen  # each worker balances 3:1
         assert get(cw, "whoami.localhost", "/api/x")[0] == 404
         assert get(cw, "whoami.localhost", "/apix", headers=("traffic: test",))[0] == 404

@@ -17,24 +17,13 @@ import json
 import pathlib
 import string
 import urllib.request
-from collections import Counter
 
 from harness import Causeway, curl, wait_until
 from kube_fake import KubeFake
-from mwkit import get
+from mwkit import answered_by, get
 from tls_certs import Pki
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "kubernetes"
-
-
-def names(cw, host, headers=(), n=8):
-    seen = Counter()
-    for _ in range(n):
-        status, _, body = get(cw, host, headers=headers)
-        name = [line.split(":", 1)[1].strip() for line in body.decode(errors="replace").splitlines()
-                if line.startswith("Name:")]
-        seen[name[0] if status == 200 and name else status] += 1
-    return seen
 
 
 def test_ingress_nginx_annotations(start_whoami, tmp_path):
@@ -72,10 +61,10 @@ def test_ingress_nginx_annotations(start_whoami, tmp_path):
         statuses = [get(cw, "ratelimit.example.com")[0] for _ in range(16)]
         assert statuses.count(200) >= 10 and 429 in statuses, statuses
         # Canary by weight (50/50) and by header.
-        seen = names(cw, "canary.example.com", n=40)
+        seen = answered_by(cw, "canary.example.com", n=40)
         assert set(seen) == {"w1", "w2"}, seen
-        assert set(names(cw, "canary-header.example.com", n=4)) == {"w1"}
-        assert set(names(cw, "canary-header.example.com", headers=("X-Canary: always",), n=4)) == {"w2"}
+        assert set(answered_by(cw, "canary-header.example.com", n=4)) == {"w1"}
+        assert set(answered_by(cw, "canary-header.example.com", headers=("X-Canary: always",), n=4)) == {"w2"}
         # Cookie affinity.
         status, headers, _ = get(cw, "stickyingress.example.com")
         assert status == 200 and headers.get("set-cookie", "").startswith("route=")

@@ -75,23 +75,11 @@ class CrdBuild {
         out_.notices.push_back(std::move(e));
       });
     if (defaultOptions_ > 1) {
-      tlsOptions_.erase("default");
+      parts_.tlsOptions.erase("default");
       out_.notices.push_back({{}, "tls.options.default", "more than one TLSOption is named default; none of them is used", true, false});
     }
     if (cache_) return runCached();
-    Node root = Node::map();
-    Node http = Node::map();
-    if (routers_.size()) http.set("routers", std::move(routers_));
-    if (services_.size()) http.set("services", std::move(services_));
-    if (middlewares_.size()) http.set("middlewares", std::move(middlewares_));
-    if (transports_.size()) http.set("serversTransports", std::move(transports_));
-    if (http.size()) root.set("http", std::move(http));
-    Node tls = Node::map();
-    if (certificates_.size()) tls.set("certificates", std::move(certificates_));
-    if (tlsOptions_.size()) tls.set("options", std::move(tlsOptions_));
-    if (stores_.size()) tls.set("stores", std::move(stores_));
-    if (tls.size()) root.set("tls", std::move(tls));
-    out_.root = std::move(root);
+    out_.root = std::move(parts_).assemble();
     return std::move(out_);
   }
 
@@ -163,7 +151,7 @@ class CrdBuild {
     for (const std::string& name : c.otherServices)
       if (!c.serviceOwners.count(name)) services.erase(name);
     c.otherServices.clear();
-    for (const NodeEntry& e : services_.entries()) {
+    for (const NodeEntry& e : parts_.services.entries()) {
       c.otherServices.insert(e.key);
       services.set(e.key, e.value);
     }
@@ -217,9 +205,9 @@ class CrdBuild {
       noticesOut_ = &entry.notices;
       ingressRoute(*o);
       recording_ = nullptr;
-      routersOut_ = &routers_;
-      servicesOut_ = &services_;
-      certificatesOut_ = &certificates_;
+      routersOut_ = &parts_.routers;
+      servicesOut_ = &parts_.services;
+      certificatesOut_ = &parts_.certificates;
       noticesOut_ = &out_.notices;
       for (const NodeEntry& r : builtRouters.entries()) {
         routers.set(r.key, r.value);
@@ -242,12 +230,12 @@ class CrdBuild {
       else parent.erase(key);
     };
     // (routers and services are not used from here: a new entry of http may move them.)
-    place(http, "middlewares", std::move(middlewares_));
-    place(http, "serversTransports", std::move(transports_));
+    place(http, "middlewares", std::move(parts_.middlewares));
+    place(http, "serversTransports", std::move(parts_.transports));
     Node tls = Node::map();
-    if (certificates_.size()) tls.set("certificates", std::move(certificates_));
-    if (tlsOptions_.size()) tls.set("options", std::move(tlsOptions_));
-    if (stores_.size()) tls.set("stores", std::move(stores_));
+    if (parts_.certificates.size()) tls.set("certificates", std::move(parts_.certificates));
+    if (parts_.tlsOptions.size()) tls.set("options", std::move(parts_.tlsOptions));
+    if (parts_.stores.size()) tls.set("stores", std::move(parts_.stores));
     place(root, "tls", std::move(tls));
     out_.shared = c.tree;
     return std::move(out_);
@@ -639,7 +627,7 @@ class CrdBuild {
     }
     Node entry = Node::map(where);
     entry.set(std::string(type), std::move(node), where);
-    middlewares_.set(id, std::move(entry));
+    parts_.middlewares.set(id, std::move(entry));
   }
 
   // One backend of a TraefikService: {name, kind, namespace, port, weight, …}.
@@ -726,7 +714,7 @@ class CrdBuild {
       fail("TraefikService", o, error);
       return;
     }
-    services_.set(id, std::move(service));
+    parts_.services.set(id, std::move(service));
   }
 
   void serversTransport(const json::object& o) {
@@ -770,7 +758,7 @@ class CrdBuild {
       node.erase("certificatesSecrets");
       node.set("certificates", std::move(certificates));
     }
-    transports_.set(id, std::move(node));
+    parts_.transports.set(id, std::move(node));
   }
 
   void tlsOption(const json::object& o) {
@@ -796,7 +784,7 @@ class CrdBuild {
       auth->erase("secretNames");
       if (cas.size()) auth->set("caFiles", std::move(cas));
     }
-    tlsOptions_.set(id, std::move(node));
+    parts_.tlsOptions.set(id, std::move(node));
   }
 
   void tlsStore(const json::object& o) {
@@ -806,7 +794,7 @@ class CrdBuild {
       fail("TLSStore", o, "only the TLSStore named default is used (Traefik's rule); this one is ignored");
       return;
     }
-    if (stores_.find("default")) {
+    if (parts_.stores.find("default")) {
       fail("TLSStore", o, "another TLSStore named default exists in another namespace; only the first is used");
       return;
     }
@@ -832,13 +820,13 @@ class CrdBuild {
         }
         addCertificate(std::move(pair));
       }
-    stores_.set("default", std::move(store));
+    parts_.stores.set("default", std::move(store));
   }
 
   void addCertificate(const Node& cert) {
-    for (const Node& existing : certificates_.items())
+    for (const Node& existing : parts_.certificates.items())
       if (existing.find("certFile")->text() == cert.find("certFile")->text()) return;
-    certificates_.append(cert);
+    parts_.certificates.append(cert);
   }
 
   const KubeObjects& objects_;
@@ -846,13 +834,12 @@ class CrdBuild {
   CrdCache* cache_;
   CrdCache::Entry* recording_ = nullptr;  // the IngressRoute being built records what it reads
   KubeBuild out_;
-  Node routers_ = Node::map(), services_ = Node::map(), middlewares_ = Node::map(), transports_ = Node::map();
-  Node certificates_ = Node::list(), tlsOptions_ = Node::map(), stores_ = Node::map();
+  DynamicParts parts_;
   int defaultOptions_ = 0;
   // Where ingressRoute() writes: the build's maps, or the cache entry being built.
-  Node* routersOut_ = &routers_;
-  Node* servicesOut_ = &services_;
-  Node* certificatesOut_ = &certificates_;
+  Node* routersOut_ = &parts_.routers;
+  Node* servicesOut_ = &parts_.services;
+  Node* certificatesOut_ = &parts_.certificates;
   std::vector<config::ConfigError>* noticesOut_ = &out_.notices;
 };
 

@@ -140,19 +140,7 @@ class GatewayBuild {
         out_.notices.push_back(std::move(e));
       });
     for (auto& [key, gw] : gateways_) gatewayStatus(gw);
-    Node root = Node::map();
-    Node http = Node::map();
-    if (routers_.size()) http.set("routers", std::move(routers_));
-    if (services_.size()) http.set("services", std::move(services_));
-    if (middlewares_.size()) http.set("middlewares", std::move(middlewares_));
-    if (transports_.size()) http.set("serversTransports", std::move(transports_));
-    if (http.size()) root.set("http", std::move(http));
-    if (certificates_.size()) {
-      Node tls = Node::map();
-      tls.set("certificates", std::move(certificates_));
-      root.set("tls", std::move(tls));
-    }
-    out_.root = std::move(root);
+    out_.root = std::move(parts_).assemble();
     return std::move(out_);
   }
 
@@ -331,7 +319,7 @@ class GatewayBuild {
                    " is missing the following TLS data entries: tls.crt, tls.key");
           bad = true;
         } else if (certificatesSeen_.insert(ns + "/" + name).second) {
-          certificates_.append(std::move(pair));
+          parts_.certificates.append(std::move(pair));
         }
       }
     if (bad) fail("Programmed", false, "Invalid", "Invalid CertificateRefs");
@@ -485,12 +473,12 @@ class GatewayBuild {
         if (middlewares.size()) router.set("middlewares", std::move(middlewares));
         if (!filtersOk) {
           serviceName = routerName + "-err-wrr";
-          services_.set(serviceName, weighted({{kInvalidBackend, "1"}}, where));
+          parts_.services.set(serviceName, weighted({{kInvalidBackend, "1"}}, where));
         } else {
-          services_.set(serviceName, backends(r, kind, rule, routerName, where, failure, reason));
+          parts_.services.set(serviceName, backends(r, kind, rule, routerName, where, failure, reason));
         }
         router.set("service", Node::scalar(serviceName, where));
-        if (L.attached) routers_.set(routerName, std::move(router));
+        if (L.attached) parts_.routers.set(routerName, std::move(router));
       }
     }
   }
@@ -630,7 +618,7 @@ class GatewayBuild {
         out_.notices.push_back(std::move(e));
         return false;
       }
-      middlewares_.set(id, std::move(mw));
+      parts_.middlewares.set(id, std::move(mw));
       names.append(Node::scalar(id, where));
     }
     return true;
@@ -684,7 +672,7 @@ class GatewayBuild {
       headers.set("Host", Node::scalar(host, where));
       options.set("customRequestHeaders", std::move(headers));
       mw.set("headers", std::move(options));
-      middlewares_.set(id + "-host", std::move(mw));
+      parts_.middlewares.set(id + "-host", std::move(mw));
       names.append(Node::scalar(id + "-host", where));
     }
     if (path) {
@@ -700,7 +688,7 @@ class GatewayBuild {
         options.set("replacement", Node::scalar(with.empty() ? "/$1" : with + "$1", where));
         mw.set("replacePathRegex", std::move(options));
       }
-      middlewares_.set(id, std::move(mw));
+      parts_.middlewares.set(id, std::move(mw));
       names.append(Node::scalar(id, where));
     }
     return true;
@@ -823,7 +811,7 @@ class GatewayBuild {
     if (!transport.empty()) lb.set("serversTransport", Node::scalar(transport, where));
     Node service2 = Node::map(where);
     service2.set("loadBalancer", std::move(lb));
-    services_.set(child, std::move(service2));
+    parts_.services.set(child, std::move(service2));
     return true;
   }
 
@@ -874,7 +862,7 @@ class GatewayBuild {
         roots.append(Node::scalar(pem, where));
       }
     if (roots.size()) st.set("rootCAs", std::move(roots));
-    transports_.set(child, std::move(st));
+    parts_.transports.set(child, std::move(st));
     transport = child;
     return true;
   }
@@ -951,8 +939,7 @@ class GatewayBuild {
   KubeBuild out_;
   std::set<std::string> classes_, certificatesSeen_;
   std::map<std::string, Gateway> gateways_;
-  Node routers_ = Node::map(), services_ = Node::map(), middlewares_ = Node::map(), transports_ = Node::map();
-  Node certificates_ = Node::list();
+  DynamicParts parts_;
 };
 
 }  // namespace

@@ -58,17 +58,7 @@ class IngressBuild {
     objects_.each("Ingress", [&](const json::object& o) {
       if (ours(o)) ingress(o);
     });
-    Node root = Node::map();
-    Node http = Node::map();
-    if (routers_.size()) http.set("routers", std::move(routers_));
-    if (services_.size()) http.set("services", std::move(services_));
-    if (http.size()) root.set("http", std::move(http));
-    if (certificates_.size()) {
-      Node tls = Node::map();
-      tls.set("certificates", std::move(certificates_));
-      root.set("tls", std::move(tls));
-    }
-    out_.root = std::move(root);
+    out_.root = std::move(parts_).assemble();
     return std::move(out_);
   }
 
@@ -143,7 +133,7 @@ class IngressBuild {
     std::string id = serviceName(ns, name, portText(&portValue));
     Node entry = Node::map(where);
     entry.set("loadBalancer", std::move(lb));
-    if (!services_.find(id)) services_.set(id, std::move(entry));
+    if (!parts_.services.find(id)) parts_.services.set(id, std::move(entry));
     return id;
   }
 
@@ -208,7 +198,7 @@ class IngressBuild {
       std::string service = backendService(o, backend, error);
       if (service.empty()) {
         fail(o, "spec.defaultBackend: " + error);
-      } else if (routers_.find("default-router")) {
+      } else if (parts_.routers.find("default-router")) {
         fail(o, "spec.defaultBackend: another Ingress has a default backend already; this one is not used");
       } else {
         Node router = Node::map(where);
@@ -216,8 +206,8 @@ class IngressBuild {
         if (!routerAnnotations(o, router, tlsSection, where)) return;
         router.set("priority", Node::scalar(std::to_string(INT_MIN), where));  // the annotation's is ignored
         router.set("service", Node::scalar("default-backend", where));
-        services_.set("default-backend", *services_.find(service));
-        routers_.set("default-router", std::move(router));
+        parts_.services.set("default-backend", *parts_.services.find(service));
+        parts_.routers.set("default-router", std::move(router));
       }
     }
     std::map<std::string, std::vector<Node>> routers;  // key → routers (several: the same host and path)
@@ -265,10 +255,10 @@ class IngressBuild {
       }
     for (auto& [key, list] : routers) {
       if (list.size() == 1) {
-        routers_.set(key, std::move(list.front()));
+        parts_.routers.set(key, std::move(list.front()));
         continue;
       }
-      for (Node& router : list) routers_.set(crdRouterName("", key, router.find("rule")->text()), std::move(router));
+      for (Node& router : list) parts_.routers.set(crdRouterName("", key, router.find("rule")->text()), std::move(router));
     }
     if (const json::array* tls = arrayAt(spec, "tls"))
       for (const json::value& entry : *tls) {
@@ -282,7 +272,7 @@ class IngressBuild {
   bool certificate(const std::string& ns, const std::string& name, const config::Location& where, std::string& error) {
     Node pair;
     if (!tlsCertificate(objects_, ns, name, where, pair, error)) return false;
-    if (seenCertificates_.insert(ns + "/" + name).second) certificates_.append(std::move(pair));
+    if (seenCertificates_.insert(ns + "/" + name).second) parts_.certificates.append(std::move(pair));
     return true;
   }
 
@@ -314,7 +304,7 @@ class IngressBuild {
   KubeBuild out_;
   std::set<std::string> classes_;
   std::set<std::string> seenCertificates_;
-  Node routers_ = Node::map(), services_ = Node::map(), certificates_ = Node::list();
+  DynamicParts parts_;
 };
 
 }  // namespace

@@ -343,6 +343,23 @@ bool serviceServers(const KubeObjects& objects, const std::string& ns, const std
   return true;
 }
 
+config::Node DynamicParts::assemble() && {
+  config::Node root = config::Node::map(), http = config::Node::map(), tls = config::Node::map();
+  auto put = [](config::Node& parent, const char* key, config::Node& value) {
+    if (value.size()) parent.set(key, std::move(value));
+  };
+  put(http, "routers", routers);
+  put(http, "services", services);
+  put(http, "middlewares", middlewares);
+  put(http, "serversTransports", transports);
+  put(tls, "certificates", certificates);
+  put(tls, "options", tlsOptions);
+  put(tls, "stores", stores);
+  put(root, "http", http);
+  put(root, "tls", tls);
+  return root;
+}
+
 config::Node serversNode(const std::vector<std::string>& urls, const config::Location& where) {
   config::Node servers = config::Node::list(where);
   for (const std::string& url : urls) {

@@ -119,6 +119,15 @@ bool serviceServers(const KubeObjects& objects, const std::string& ns, const std
 // "80" or "http" as written.
 std::string portText(const json::value* port);
 
+// The dynamic configuration of a build's parts, each section left out when empty:
+// {http: {routers, services, middlewares, serversTransports}, tls: {certificates, options, stores}}.
+struct DynamicParts {
+  config::Node routers = config::Node::map(), services = config::Node::map(), middlewares = config::Node::map(),
+               transports = config::Node::map(), certificates = config::Node::list(),
+               tlsOptions = config::Node::map(), stores = config::Node::map();
+  config::Node assemble() &&;
+};
+
 // `servers: [{url: …}, …]` of a load balancer.
 config::Node serversNode(const std::vector<std::string>& urls, const config::Location& where);
 

@@ -9,6 +9,7 @@
 #include "core/bytes.h"
 #include "core/strings.h"
 #include "provider/kubernetes/gateway_builder.h"
+#include "provider/kubernetes/ingress_builder.h"
 
 namespace causeway::provider::kube {
 
@@ -110,19 +111,8 @@ class NginxBuild {
     Node unavailable = Node::map(), lb = Node::map();
     lb.set("servers", Node::list());
     unavailable.set("loadBalancer", std::move(lb));
-    services_.set("unavailable-service", std::move(unavailable));
-    Node root = Node::map(), http = Node::map();
-    if (routers_.size()) http.set("routers", std::move(routers_));
-    http.set("services", std::move(services_));
-    if (middlewares_.size()) http.set("middlewares", std::move(middlewares_));
-    if (transports_.size()) http.set("serversTransports", std::move(transports_));
-    root.set("http", std::move(http));
-    if (certificates_.size()) {
-      Node tls = Node::map();
-      tls.set("certificates", std::move(certificates_));
-      root.set("tls", std::move(tls));
-    }
-    out_.root = std::move(root);
+    parts_.services.set("unavailable-service", std::move(unavailable));
+    out_.root = std::move(parts_).assemble();
     return std::move(out_);
   }
 
@@ -320,7 +310,7 @@ class NginxBuild {
   }
 
   void add(std::vector<std::string>& names, const std::string& name, Node mw) {
-    middlewares_.set(name, std::move(mw));
+    parts_.middlewares.set(name, std::move(mw));
     names.push_back(name);
   }
 
@@ -459,7 +449,7 @@ class NginxBuild {
     if (!mws.empty()) r.set("middlewares", list(mws, where));
     r.set("service", Node::scalar(service, where));
     if (tls) r.set("tls", Node::map(where));
-    routers_.set(name, std::move(r));
+    parts_.routers.set(name, std::move(r));
   }
 
   void ingress(const json::object& o) {
@@ -486,7 +476,7 @@ class NginxBuild {
       std::string serverName = get(notes, "proxy-ssl-name", get(notes, "proxy-ssl-server-name"));
       if (!serverName.empty()) st.set("serverName", Node::scalar(serverName, where));
     }
-    transports_.set(transport, std::move(st));
+    parts_.transports.set(transport, std::move(st));
     bool sslRedirect = isTrue(get(notes, "force-ssl-redirect")) ||
                        (arrayAt(spec, "tls") && !arrayAt(spec, "tls")->empty() && get(notes, "ssl-redirect") != "false");
     bool upstream = isTrue(get(notes, "service-upstream"));
@@ -507,8 +497,8 @@ class NginxBuild {
           json::value port = stringAt(portObject, "name").empty() ? json::value(intAt(portObject, "number", 0))
                                                                    : json::value(stringAt(portObject, "name"));
           std::string serviceName = normalizeName(ns + "-" + name + "-" + svc + "-" + portText(&port));
-          if (!services_.find(serviceName))
-            services_.set(serviceName, loadBalancer(servers(o, ns, svc, port, backendScheme, upstream), notes, transport, where));
+          if (!parts_.services.find(serviceName))
+            parts_.services.set(serviceName, loadBalancer(servers(o, ns, svc, port, backendScheme, upstream), notes, transport, where));
           std::string routerName = normalizeName(ns + "-" + name + "-rule-" + std::to_string(ri) + "-path-" + std::to_string(pi));
           std::string text = stringAt(path, "path"), type = stringAt(path, "pathType");
           std::string ruleText = host.empty() ? "" : "Host(" + goQuote(host) + ")";
@@ -533,7 +523,7 @@ class NginxBuild {
             canary->second.matched = true;
             const Canary& c = canary->second.canary;
             canaryService = serviceName + "-canary";
-            services_.set(canaryService, loadBalancer(servers(*c.ingress, ns, c.service, c.port, backendScheme, upstream),
+            parts_.services.set(canaryService, loadBalancer(servers(*c.ingress, ns, c.service, c.port, backendScheme, upstream),
                                                       notes, transport, where));
             int64_t total = std::max<int64_t>(number(c.notes, "canary-weight-total", 100), 100);
             int64_t weight = std::clamp<int64_t>(number(c.notes, "canary-weight", 0), 0, total);
@@ -548,7 +538,7 @@ class NginxBuild {
             weighted.set("services", std::move(children));
             wrr.set("weighted", std::move(weighted));
             target = serviceName + "-wrr";
-            services_.set(target, std::move(wrr));
+            parts_.services.set(target, std::move(wrr));
             std::string header = get(c.notes, "canary-by-header"), cookie = get(c.notes, "canary-by-cookie");
             if (!header.empty()) {
               if (std::string value = get(c.notes, "canary-by-header-value"); !value.empty())
@@ -580,11 +570,11 @@ class NginxBuild {
       }
     // spec.defaultBackend: of an Ingress without rules, the catch-all.
     if (const json::object* backend = objectAt(objectAt(spec, "defaultBackend"), "service");
-        backend && (!rules || rules->empty()) && options_.defaultBackendService.empty() && !routers_.find("default-backend")) {
+        backend && (!rules || rules->empty()) && options_.defaultBackendService.empty() && !parts_.routers.find("default-backend")) {
       const json::object* portObject = objectAt(backend, "port");
       json::value port = stringAt(portObject, "name").empty() ? json::value(intAt(portObject, "number", 0))
                                                                : json::value(stringAt(portObject, "name"));
-      services_.set("default-backend", loadBalancer(servers(o, ns, stringAt(backend, "name"), port, backendScheme, upstream),
+      parts_.services.set("default-backend", loadBalancer(servers(o, ns, stringAt(backend, "name"), port, backendScheme, upstream),
                                                     notes, transport, where));
       for (bool tls : {false, true})
         router(tls ? "default-backend-tls" : "default-backend", "PathPrefix(\"/\")", tls, "default-backend", {}, where,
@@ -600,7 +590,7 @@ class NginxBuild {
           out_.notices.push_back(objectError("Ingress", o, "spec.tls: " + error + "; the default certificate is served"));
           continue;
         }
-        certificates_.append(std::move(pair));
+        parts_.certificates.append(std::move(pair));
       }
     if (any) status(o);
   }
@@ -621,7 +611,7 @@ class NginxBuild {
     json::value port = intAt((*ports)[0].if_object(), "port", 0);
     config::Location where = locationOf("Service", *service);
     std::vector<std::string> urls = servers(*service, ns, name, port, "http", false);
-    services_.set("default-backend", loadBalancer(urls, {}, "", where));
+    parts_.services.set("default-backend", loadBalancer(urls, {}, "", where));
     for (bool tls : {false, true})
       router(tls ? "default-backend-tls" : "default-backend", "PathPrefix(\"/\")", tls, "default-backend", {}, where,
              std::to_string(INT_MIN));
@@ -662,21 +652,15 @@ class NginxBuild {
   KubeBuild out_;
   std::set<std::string> classes_, regexHosts_, certificatesSeen_;
   std::map<std::string, CanaryEntry> canaries_;
-  Node routers_ = Node::map(), services_ = Node::map(), middlewares_ = Node::map(), transports_ = Node::map();
-  Node certificates_ = Node::list();
+  DynamicParts parts_;
 };
 
 }  // namespace
 
 std::vector<WatchedResource> nginxResources() {
-  return {
-      {{"networking.k8s.io", "v1", "ingresses", "Ingress", true}, true},
-      {{"networking.k8s.io", "v1", "ingressclasses", "IngressClass", false}, false},
-      {{"", "v1", "services", "Service", true}, false},
-      {{"discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true}, false},
-      {{"", "v1", "secrets", "Secret", true}, false},
-      {{"", "v1", "configmaps", "ConfigMap", true}, false},
-  };
+  std::vector<WatchedResource> out = ingressResources();  // and ConfigMaps (custom-headers)
+  out.push_back({{"", "v1", "configmaps", "ConfigMap", true}, false});
+  return out;
 }
 
 KubeBuild buildNginxConfig(const KubeObjects& objects, const NginxOptions& options) {
