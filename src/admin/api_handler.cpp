@@ -245,11 +245,17 @@ void ApiHandler::serveApi(Exchange& ex, std::string_view route) const {
     return element(runtime.middlewares, "middlewares", middlewareJson, keepMiddleware, "middlewareID",
                    "middleware not found: ");
 
-  // TCP and UDP: causeway routes neither yet; the lists are empty.
+  if (collection("/tcp/routers", id))
+    return element(runtime.tcpRouters, "routers", tcpRouterJson, keepRouter, "routerID", "router not found: ");
+  if (collection("/tcp/services", id))
+    return element(runtime.tcpServices, "services", tcpServiceJson, keepService, "serviceID", "service not found: ");
+  if (collection("/tcp/middlewares", id))
+    return element(runtime.tcpMiddlewares, "middlewares", tcpMiddlewareJson, keepMiddleware, "middlewareID",
+                   "middleware not found: ");
+
+  // UDP: causeway does not route it yet; the lists are empty.
   static const std::pair<std::string_view, const char*> others[] = {
-      {"/tcp/routers", "router not found: "},    {"/tcp/services", "service not found: "},
-      {"/tcp/middlewares", "middleware not found: "}, {"/udp/routers", "router not found: "},
-      {"/udp/services", "service not found: "}};
+      {"/udp/routers", "router not found: "}, {"/udp/services", "service not found: "}};
   for (const auto& [prefix, message] : others) {
     if (!collection(prefix, id)) continue;
     if (!get) return methodNotAllowed(ex);

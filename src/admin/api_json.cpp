@@ -26,6 +26,18 @@ const config::Element<T>* findElement(const runtime::Snapshot& snapshot, const s
   return it == elements.end() ? nullptr : &it->second;
 }
 
+template <class T>
+const config::Element<T>* findTcpElement(const runtime::Snapshot& snapshot, const std::string& name,
+                                         const std::map<std::string, config::Element<T>> config::TcpConfig::*member) {
+  size_t at = name.find('@');
+  if (at == std::string::npos) return nullptr;
+  auto provider = snapshot.configs.find(name.substr(at + 1));
+  if (provider == snapshot.configs.end() || !provider->second) return nullptr;
+  const auto& elements = provider->second->tcp.*member;
+  auto it = elements.find(name.substr(0, at));
+  return it == elements.end() ? nullptr : &it->second;
+}
+
 json::array stringArray(const std::vector<std::string>& values) {
   json::array out;
   out.reserve(values.size());
@@ -194,6 +206,55 @@ json::object middlewareJson(const runtime::Snapshot& snapshot, const std::string
   return out;
 }
 
+json::object tcpRouterJson(const runtime::Snapshot& snapshot, const std::string& name,
+                           const runtime::RouterState& state) {
+  const auto* element = findTcpElement(snapshot, name, &config::TcpConfig::routers);
+  json::object out;
+  int64_t priority = state.priority;
+  if (element) {
+    out = toJsonObject(element->value);
+    if (element->value.priority != 0) priority = element->value.priority;
+  }
+  if (!out.contains("entryPoints") && !state.entryPoints.empty()) out["entryPoints"] = stringArray(state.entryPoints);
+  if (auto tls = out.find("tls"); tls != out.end()) {
+    if (!tls->value().is_object()) tls->value() = json::object();
+    auto& object = tls->value().as_object();
+    if (!object.contains("passthrough")) object["passthrough"] = state.passthrough;
+    if (!state.passthrough && !object.contains("options")) object["options"] = "default";
+  }
+  addRuntime(out, name, state);
+  if (!state.entryPoints.empty()) out["using"] = sortedUnique(state.entryPoints);
+  out["priorityStr"] = std::to_string(priority);
+  return out;
+}
+
+json::object tcpServiceJson(const runtime::Snapshot& snapshot, const std::string& name,
+                            const runtime::ServiceState& state) {
+  const auto* element = findTcpElement(snapshot, name, &config::TcpConfig::services);
+  json::object out;
+  if (element) out = toJsonObject(element->value);
+  addRuntime(out, name, state);
+  if (!state.usedBy.empty()) out["usedBy"] = sortedUnique(state.usedBy);
+  if (!state.type.empty()) out["type"] = state.type;
+  if (!state.serverStatus.empty()) {
+    json::object servers;
+    for (const auto& [address, value] : state.serverStatus) servers[address] = value;
+    out["serverStatus"] = std::move(servers);
+  }
+  return out;
+}
+
+json::object tcpMiddlewareJson(const runtime::Snapshot& snapshot, const std::string& name,
+                               const runtime::MiddlewareState& state) {
+  const auto* element = findTcpElement(snapshot, name, &config::TcpConfig::middlewares);
+  json::object out;
+  if (element) out = toJsonObject(element->value);
+  addRuntime(out, name, state);
+  if (!state.usedBy.empty()) out["usedBy"] = sortedUnique(state.usedBy);
+  if (!state.type.empty()) out["type"] = state.type;
+  return out;
+}
+
 json::object entryPointJson(const std::string& name, const config::EntryPoint& entryPoint) {
   json::object out = toJsonObject(entryPoint);
   out["name"] = name;
@@ -205,9 +266,9 @@ json::object overviewJson(const runtime::Snapshot& snapshot, const config::Stati
   out["http"] = json::object{{"routers", countSection(snapshot.runtime.routers)},
                              {"services", countSection(snapshot.runtime.services)},
                              {"middlewares", countSection(snapshot.runtime.middlewares)}};
-  out["tcp"] = json::object{{"routers", section(0, 0, 0)},
-                            {"services", section(0, 0, 0)},
-                            {"middlewares", section(0, 0, 0)}};
+  out["tcp"] = json::object{{"routers", countSection(snapshot.runtime.tcpRouters)},
+                            {"services", countSection(snapshot.runtime.tcpServices)},
+                            {"middlewares", countSection(snapshot.runtime.tcpMiddlewares)}};
   out["udp"] = json::object{{"routers", section(0, 0, 0)}, {"services", section(0, 0, 0)}};
   json::object features;
   features["tracing"] = config.tracing ? "OTLP" : "";
@@ -264,10 +325,29 @@ json::object rawDataJson(const runtime::Snapshot& snapshot) {
     for (const char* key : {"name", "provider", "type"}) m.erase(key);
     middlewares[name] = std::move(m);
   }
+  json::object tcpRouters, tcpServices, tcpMiddlewares;
+  for (const auto& [name, state] : snapshot.runtime.tcpRouters) {
+    json::object r = tcpRouterJson(snapshot, name, state);
+    for (const char* key : {"name", "provider", "priorityStr"}) r.erase(key);
+    tcpRouters[name] = std::move(r);
+  }
+  for (const auto& [name, state] : snapshot.runtime.tcpServices) {
+    json::object s = tcpServiceJson(snapshot, name, state);
+    for (const char* key : {"name", "provider", "type"}) s.erase(key);
+    tcpServices[name] = std::move(s);
+  }
+  for (const auto& [name, state] : snapshot.runtime.tcpMiddlewares) {
+    json::object m = tcpMiddlewareJson(snapshot, name, state);
+    for (const char* key : {"name", "provider", "type"}) m.erase(key);
+    tcpMiddlewares[name] = std::move(m);
+  }
   json::object out;
   if (!routers.empty()) out["routers"] = std::move(routers);
   if (!middlewares.empty()) out["middlewares"] = std::move(middlewares);
   if (!services.empty()) out["services"] = std::move(services);
+  if (!tcpRouters.empty()) out["tcpRouters"] = std::move(tcpRouters);
+  if (!tcpMiddlewares.empty()) out["tcpMiddlewares"] = std::move(tcpMiddlewares);
+  if (!tcpServices.empty()) out["tcpServices"] = std::move(tcpServices);
   return out;
 }
 

@@ -27,6 +27,13 @@ boost::json::object middlewareJson(const runtime::Snapshot& snapshot, const std:
                                    const runtime::MiddlewareState& state);
 
 // An entryPoint's static configuration with its name.
+// The same for the tcp section (Traefik's /api/tcp/*): routers show tls.passthrough.
+boost::json::object tcpRouterJson(const runtime::Snapshot& snapshot, const std::string& name,
+                                  const runtime::RouterState& state);
+boost::json::object tcpServiceJson(const runtime::Snapshot& snapshot, const std::string& name,
+                                   const runtime::ServiceState& state);
+boost::json::object tcpMiddlewareJson(const runtime::Snapshot& snapshot, const std::string& name,
+                                      const runtime::MiddlewareState& state);
 boost::json::object entryPointJson(const std::string& name, const config::EntryPoint& entryPoint);
 
 // /api/overview: counts per kind with warnings and errors, features and providers.

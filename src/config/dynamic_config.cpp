@@ -29,6 +29,32 @@ void Service::validate(DecodeContext& context) const {
                 present);
 }
 
+void TcpService::validate(DecodeContext& context) const {
+  if (loadBalancer.has_value() + weighted.has_value() == 1) return;
+  if (!loadBalancer && !weighted) {
+    context.error(std::string(kServiceWithoutType) + "; expected one of: loadBalancer, weighted");
+    return;
+  }
+  context.error("expected exactly one of: loadBalancer, weighted; got loadBalancer, weighted");
+}
+
+void TcpMiddleware::validate(DecodeContext& context) const {
+  int count = ipAllowList.has_value() + ipWhiteList.has_value() + inFlightConn.has_value();
+  if (count == 1) {
+    if (inFlightConn && inFlightConn->amount <= 0) context.error("inFlightConn.amount must be greater than 0");
+    return;
+  }
+  context.error(count == 0 ? "expected one middleware type: ipAllowList, inFlightConn"
+                           : "expected exactly one middleware type: ipAllowList, inFlightConn");
+}
+
+std::string TcpMiddleware::typeName() const {
+  if (ipAllowList) return "ipallowlist";
+  if (ipWhiteList) return "ipwhitelist";
+  if (inFlightConn) return "inflightconn";
+  return "";
+}
+
 void Middleware::decodeNode(const Node& node, DecodeContext& context) {
   const std::string expected =
       "expected exactly one middleware type (e.g. stripPrefix: {...}); got ";
@@ -58,6 +84,10 @@ DynamicConfig decodeDynamic(const Node& root, std::vector<ConfigError>& errors,
       if (iequals(path, "http.services")) return &previous->http.services;
       if (iequals(path, "http.middlewares")) return &previous->http.middlewares;
       if (iequals(path, "http.serversTransports")) return &previous->http.serversTransports;
+      if (iequals(path, "tcp.routers")) return &previous->tcp.routers;
+      if (iequals(path, "tcp.services")) return &previous->tcp.services;
+      if (iequals(path, "tcp.middlewares")) return &previous->tcp.middlewares;
+      if (iequals(path, "tcp.serversTransports")) return &previous->tcp.serversTransports;
       return nullptr;
     };
   }
@@ -83,7 +113,8 @@ DynamicConfig decodeDynamic(const Node& root, std::vector<ConfigError>& errors,
   std::vector<ConfigError> decodeErrors = context.takeErrors();
   for (const ConfigError& e : decodeErrors) {
     bool element = false;
-    for (std::string_view kind : {"http.routers.", "http.services.", "http.middlewares.", "http.serversTransports."})
+    for (std::string_view kind : {"http.routers.", "http.services.", "http.middlewares.", "http.serversTransports.",
+                                  "tcp.routers.", "tcp.services.", "tcp.middlewares.", "tcp.serversTransports."})
       element = element || e.element.starts_with(kind);
     if (e.warning && !element) config.notices.push_back(e);
   }

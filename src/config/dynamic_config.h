@@ -13,6 +13,7 @@
 #include "config/decode.h"
 #include "config/domain.h"
 #include "config/dynamic_service.h"
+#include "config/dynamic_tcp.h"
 #include "config/dynamic_tls.h"
 #include "config/node.h"
 #include "config/servers_transport.h"
@@ -126,16 +127,16 @@ struct HttpConfig {
 
 struct DynamicConfig {
   HttpConfig http;
-  std::optional<Node> tcp; // raw until TCP routing is typed
+  TcpConfig tcp;
   std::optional<Node> udp; // raw until UDP routing is typed
   TlsConfig tls;
   // Warnings of this configuration that belong to no router, service, middleware or transport
-  // (e.g. a tcp section, which is not supported yet), for the API and dashboard.
+  // (e.g. a udp section, which is not supported yet), for the API and dashboard.
   std::vector<ConfigError> notices;
 
   static void describe(auto& self, auto& v) {
     v("http", self.http);
-    v("tcp", self.tcp, NotYet{"TCP routers and services are not supported yet; this tcp section is ignored"});
+    v("tcp", self.tcp);
     v("udp", self.udp, NotYet{"UDP routers and services are not supported yet; this udp section is ignored"});
     v("tls", self.tls);
   }

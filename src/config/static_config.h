@@ -12,6 +12,7 @@
 #include "config/config_error.h"
 #include "config/decode.h"
 #include "config/duration.h"
+#include "config/dynamic_tcp.h"
 #include "config/entry_point.h"
 #include "config/node.h"
 #include "config/observability_config.h"
@@ -574,7 +575,9 @@ struct Global {
 struct StaticConfig {
   Global global;
   StaticServersTransport serversTransport;
-  std::optional<Node> tcpServersTransport;
+  // Defaults of TCP services without a serversTransport (default@internal; proxyProtocol is
+  // dynamic-only in Traefik and accepted here too).
+  std::optional<TcpServersTransport> tcpServersTransport;
   std::map<std::string, EntryPoint> entryPoints;
   Providers providers;
   std::optional<Api> api;
@@ -596,7 +599,7 @@ struct StaticConfig {
   static void describe(auto& self, auto& v) {
     v("global", self.global);
     v("serversTransport", self.serversTransport);
-    v("tcpServersTransport", self.tcpServersTransport, NotYet{"TCP routing is not supported yet; tcpServersTransport is ignored"});
+    v("tcpServersTransport", self.tcpServersTransport);
     v("entryPoints", self.entryPoints);
     v("providers", self.providers);
     v("api", self.api);

@@ -81,7 +81,8 @@ void SnapshotBuild::bindTlsHosts() {
   for (const auto& [entryPoint, host] : conflicts)
     for (const auto& [router, hostEntryPoint, routerHost, options] : tlsHostRouters_)
       if (hostEntryPoint == entryPoint && routerHost == host) {
-        runtime::RouterState& state = runtime_.routers[router];
+        auto tcp = runtime_.tcpRouters.find(router);
+        runtime::RouterState& state = tcp != runtime_.tcpRouters.end() ? tcp->second : runtime_.routers[router];
         const std::string message =
             "router's TLSOptions configuration is conflicting with other routers on the same entrypoint and host, "
             "default TLS options will be used instead";
@@ -114,6 +115,7 @@ void SnapshotBuild::buildRouters() {
   buildPing();
   buildApiRouters();
   buildPrometheusRouter();
+  buildTcp();
   // Rules no router uses any more are dropped from the cache.
   for (auto it = caches_.rules.begin(); it != caches_.rules.end();) {
     if (!usedRules_.count(it->first)) it = caches_.rules.erase(it);

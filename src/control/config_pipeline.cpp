@@ -149,6 +149,9 @@ void ConfigPipeline::logNewErrors(const runtime::Snapshot& snapshot) {
   for (const auto& [name, state] : snapshot.runtime.routers) report("router", name, state);
   for (const auto& [name, state] : snapshot.runtime.services) report("service", name, state);
   for (const auto& [name, state] : snapshot.runtime.middlewares) report("middleware", name, state);
+  for (const auto& [name, state] : snapshot.runtime.tcpRouters) report("TCP router", name, state);
+  for (const auto& [name, state] : snapshot.runtime.tcpServices) report("TCP service", name, state);
+  for (const auto& [name, state] : snapshot.runtime.tcpMiddlewares) report("TCP middleware", name, state);
   for (const auto& error : snapshot.runtime.globalErrors) {
     if (!loggedErrors_.count(error)) log::error(error);
     current.insert(error);

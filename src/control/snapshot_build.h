@@ -18,6 +18,7 @@
 
 #include "control/build_inputs.h"
 #include "runtime/snapshot.h"
+#include "upstream/tcp_dial.h"
 
 namespace causeway::control {
 
@@ -117,6 +118,19 @@ class SnapshotBuild {
   // MaxInt) on metrics.prometheus.entryPoint.
   void buildPrometheusRouter();
 
+  // --- tcp (build_tcp.cpp) -------------------------------------------------------------------------
+  void buildTcp();
+  void buildTcpTransports();
+  void buildTcpMiddlewares();
+  void buildTcpServices();
+  void buildTcpRouters();
+  void buildTcpRouter(const std::string& qualified, const std::string& provider,
+                      const config::Element<config::TcpRouter>& element, router::RuleSyntax defaultSyntax,
+                      runtime::RouterState& state);
+  // The HTTPS hosts of each entryPoint (runtime::EntryPointRoutes::httpsHosts), once the
+  // TLS route tables are built.
+  void collectHttpsHosts();
+
   const BuildInputs& in_;
   runtime::Snapshot& snapshot_;
   runtime::RuntimeState& runtime_;
@@ -130,6 +144,10 @@ class SnapshotBuild {
   std::vector<std::tuple<size_t, std::string, std::string>> tlsHosts_;  // (entryPoint, host, options)
   std::vector<std::tuple<std::string, size_t, std::string, std::string>> tlsHostRouters_;  // + router
   std::shared_ptr<tls::TlsStore> tlsStore_;  // being built; moved into the snapshot
+  std::map<std::string, std::shared_ptr<const upstream::TcpTransport>> tcpTransports_;
+  std::map<std::string, std::string> tcpTransportErrors_;
+  std::map<std::string, exchange::TcpMiddlewareFactoryPtr> tcpMiddlewares_;
+  std::map<std::string, exchange::TcpHandlerPtr> tcpServices_;
 };
 
 }  // namespace causeway::control

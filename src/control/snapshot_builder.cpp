@@ -1,5 +1,7 @@
 #include "control/snapshot_builder.h"
 
+#include <algorithm>
+
 #include "control/service_builder.h"
 #include "control/snapshot_build.h"
 #include "exchange/middleware_span.h"
@@ -56,6 +58,25 @@ void SnapshotBuild::run() {
   for (auto& routes : snapshot_.routes) {
     routes.table.build();
     routes.tlsTable.build();
+    routes.tcpTable.build();
+    routes.tcpTlsTable.build();
+  }
+  collectHttpsHosts();
+}
+
+void SnapshotBuild::collectHttpsHosts() {
+  for (auto& routes : snapshot_.routes) {
+    routes.tlsTable.forEach([&](const router::CompiledRule& rule, int64_t, const std::string&, const auto&) {
+      bool specific = false;
+      for (const std::string& host : rule.hosts())
+        if (host != "*") {
+          routes.httpsHosts.push_back(host);
+          specific = true;
+        }
+      if (!specific) routes.httpsCatchAll = true;
+    });
+    std::sort(routes.httpsHosts.begin(), routes.httpsHosts.end());
+    routes.httpsHosts.erase(std::unique(routes.httpsHosts.begin(), routes.httpsHosts.end()), routes.httpsHosts.end());
   }
 }
 

@@ -6,6 +6,8 @@
 #include "downstream/h1_connection.h"
 #include "downstream/h2_connection.h"
 #include "downstream/streams.h"
+#include "downstream/tcp_connection.h"
+#include "net/client_hello.h"
 #include "net/proxy_protocol.h"
 #include "runtime/entry_point.h"
 #include "runtime/snapshot.h"
@@ -106,7 +108,7 @@ awaitable<void> serveTls(runtime::Worker& worker, const runtime::EntryPoint& ent
 // client's (forwarded headers, ipAllowList and access logs see it); from another peer it is
 // removed and its addresses are ignored. A malformed header closes the connection.
 awaitable<bool> readProxyHeader(tcp::socket& socket, const runtime::EntryPoint& entryPoint, io::ReadBuffer& first,
-                                exchange::ConnectionInfo& info, uint16_t localPort) {
+                                exchange::ConnectionInfo& info, uint16_t localPort, TcpLocal& local) {
   while (true) {
     net::ProxyHeader header;
     size_t consumed = 0;
@@ -124,6 +126,8 @@ awaitable<bool> readProxyHeader(tcp::socket& socket, const runtime::EntryPoint& 
                                                    header.sourcePort)
                                    : tcp::endpoint(asio::ip::address_v6(bytes), header.sourcePort);
         info = describe(socket, entryPoint, client, localPort);
+        local.ip = header.destination;
+        local.port = header.destinationPort;
       }
       co_return true;
     case net::ProxyParse::NeedMore: break;
@@ -136,6 +140,40 @@ awaitable<bool> readProxyHeader(tcp::socket& socket, const runtime::EntryPoint& 
   }
 }
 
+// Reads until `first` holds a whole ClientHello (or proves it is none). False when the
+// connection must close: a malformed hello, a read error, or the hello's bound exceeded.
+awaitable<bool> readClientHello(tcp::socket& socket, io::ReadBuffer& first, net::ClientHello& hello,
+                                const exchange::ConnectionInfo& info) {
+  while (true) {
+    switch (net::parseClientHello(first.data(), hello)) {
+    case net::HelloParse::Complete: co_return true;
+    case net::HelloParse::NotTls: co_return true;
+    case net::HelloParse::Invalid:
+      log::debug("malformed TLS ClientHello; closing", {{"peer", info.peerAddress}});
+      co_return false;
+    case net::HelloParse::NeedMore: break;
+    }
+    auto buffer = first.prepare(4096, net::kMaxClientHello);
+    if (buffer.size() == 0) co_return false;
+    auto [ec, n] = co_await socket.async_read_some(buffer, nothrow);
+    if (ec) co_return false;
+    first.commit(n);
+  }
+}
+
+TcpLocal localAddress(tcp::socket& socket) {
+  error_code ec;
+  tcp::endpoint local = socket.local_endpoint(ec);
+  TcpLocal out;
+  if (ec) return out;
+  auto address = local.address();
+  if (address.is_v6() && address.to_v6().is_v4_mapped())
+    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  out.ip = address.is_v4() ? net::IpAddress::v4(address.to_v4().to_uint()) : net::IpAddress::v6(address.to_v6().to_bytes());
+  out.port = local.port();
+  return out;
+}
+
 }  // namespace
 
 awaitable<void> serveConnection(runtime::Worker& worker, const runtime::EntryPoint& entryPoint, tcp::socket socket, tcp::endpoint peer,
@@ -146,12 +184,37 @@ awaitable<void> serveConnection(runtime::Worker& worker, const runtime::EntryPoi
   worker.watchdog().watch(deadline);
   deadline.armIn(entryPoint.readTimeout.count() > 0 ? entryPoint.readTimeout : entryPoint.idleTimeout);
 
+  // TCP routers (docs/tcp-udp.md) are arbitrated with the routes of the snapshot current at
+  // accept time, as Traefik's TCP router does.
+  runtime::SnapshotPtr snapshot = worker.snapshot();
+  const runtime::EntryPointRoutes* routes =
+      snapshot && entryPoint.index < snapshot->routes.size() ? &snapshot->routes[entryPoint.index] : nullptr;
+  const bool tcpPlain = routes && routes->tcpTable.size() > 0;
+  const bool tcpTls = routes && routes->tcpTlsTable.size() > 0;
+  if (!tcpPlain && !tcpTls) snapshot.reset();
+  TcpLocal local = localAddress(socket);
   io::ReadBuffer first(4096);
+
+  // Only cleartext TCP routers and no TLS router of either kind: the connection is matched
+  // without reading from it, so protocols where the server speaks first work (Traefik #7366).
+  if (tcpPlain && !tcpTls && routes->tlsTable.size() == 0 && !entryPoint.proxyProtocol) {
+    router::MatchInput input;
+    input.clientIp = &info.peerIp;
+    if (const runtime::TcpRouteTargetPtr* target = routes->tcpTable.match(input)) {
+      deadline.disarm();
+      co_await serveTcpPlain(entryPoint, socket, info, local, {}, first, **target);
+      error_code ignored;
+      socket.shutdown(tcp::socket::shutdown_both, ignored);
+      socket.close(ignored);
+      co_return;
+    }
+  }
+
   auto [ec, n] = co_await socket.async_read_some(first.prepare(4096, 4096), nothrow);
   if (ec) co_return;
   first.commit(n);
   if (entryPoint.proxyProtocol) {
-    if (!co_await readProxyHeader(socket, entryPoint, first, info, localPort)) co_return;
+    if (!co_await readProxyHeader(socket, entryPoint, first, info, localPort, local)) co_return;
     if (first.empty()) {
       auto [again, more] = co_await socket.async_read_some(first.prepare(4096, 4096), nothrow);
       if (again) co_return;
@@ -160,6 +223,48 @@ awaitable<void> serveConnection(runtime::Worker& worker, const runtime::EntryPoi
   }
 
   std::string_view start = first.data();
+  if (uint8_t(start[0]) == 0x16 && tcpTls) {
+    net::ClientHello hello;
+    if (!co_await readClientHello(socket, first, hello, info)) co_return;
+    router::MatchInput input;
+    input.host = hello.serverName;
+    input.clientIp = &info.peerIp;
+    input.alpn = &hello.alpn;
+    // Traefik's order: an HTTPS router for this very host, then a TCP router with a specific
+    // rule, then an HTTPS catch-all, then a TCP catch-all, then HTTPS (404).
+    const runtime::TcpRouteTargetPtr* target = nullptr;
+    if (!routes->httpsHostMatches(hello.serverName)) {
+      target = routes->tcpTlsTable.match(input);
+      if (target && (*target)->catchAll && routes->httpsCatchAll) target = nullptr;
+    }
+    if (target) {
+      const runtime::TcpRouteTarget& route = **target;
+      if (route.tls == runtime::TcpRouteTarget::Tls::Passthrough) {
+        deadline.disarm();
+        co_await serveTcpPlain(entryPoint, socket, info, local, hello.serverName, first, route);
+      } else {
+        co_await serveTcpTerminated(entryPoint, socket, info, local, first, deadline, snapshot->tls, route);
+      }
+      error_code ignored;
+      socket.shutdown(tcp::socket::shutdown_both, ignored);
+      socket.close(ignored);
+      co_return;
+    }
+  } else if (uint8_t(start[0]) != 0x16 && tcpPlain) {
+    router::MatchInput input;
+    input.clientIp = &info.peerIp;
+    if (const runtime::TcpRouteTargetPtr* target = routes->tcpTable.match(input)) {
+      deadline.disarm();
+      co_await serveTcpPlain(entryPoint, socket, info, local, {}, first, **target);
+      error_code ignored;
+      socket.shutdown(tcp::socket::shutdown_both, ignored);
+      socket.close(ignored);
+      co_return;
+    }
+  }
+  snapshot.reset();
+  start = first.data();
+
   if (uint8_t(start[0]) == 0x16) {
     co_await serveTls(worker, entryPoint, socket, info, first, deadline);
   } else {

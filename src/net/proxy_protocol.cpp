@@ -113,4 +113,47 @@ ProxyParse parseProxyHeader(std::string_view data, ProxyHeader& out, size_t& con
   return ProxyParse::Absent;
 }
 
+namespace {
+
+// An address as the v1 line writes it: dotted for TCP4, IPv6 text (v4-mapped if need be) for TCP6.
+std::string v1Address(const IpAddress& address, bool v6) {
+  return v6 && address.isV4() ? "::ffff:" + address.toString() : address.toString();
+}
+
+void appendBe16(std::string& out, uint16_t value) {
+  out += char(value >> 8);
+  out += char(value & 0xFF);
+}
+
+}  // namespace
+
+std::string proxyHeader(int version, const IpAddress& source, uint16_t sourcePort, const IpAddress& destination,
+                        uint16_t destinationPort) {
+  const bool v6 = !source.isV4() || !destination.isV4();
+  std::string out;
+  if (version == 1) {
+    out = v6 ? "PROXY TCP6 " : "PROXY TCP4 ";
+    out += v1Address(source, v6);
+    out += ' ';
+    out += v1Address(destination, v6);
+    out += ' ';
+    out += std::to_string(sourcePort);
+    out += ' ';
+    out += std::to_string(destinationPort);
+    out += "\r\n";
+  } else if (version == 2) {
+    out = kV2Signature;
+    out += char(0x21);              // version 2, command PROXY
+    out += char(v6 ? 0x21 : 0x11);  // AF_INET6 or AF_INET, STREAM
+    appendBe16(out, v6 ? 36 : 12);
+    // IpAddress keeps IPv4 as v4-mapped IPv6: the last 4 bytes are the IPv4 address.
+    const size_t offset = v6 ? 0 : 12;
+    for (const IpAddress* address : {&source, &destination})
+      out.append(reinterpret_cast<const char*>(address->bytes().data()) + offset, 16 - offset);
+    appendBe16(out, sourcePort);
+    appendBe16(out, destinationPort);
+  }
+  return out;
+}
+
 }  // namespace causeway::net

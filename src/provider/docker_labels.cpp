@@ -345,7 +345,16 @@ config::Node buildDockerConfig(const std::vector<DockerContainer>& containers,
     service = normalizeName(service);
     config::Node* tcp = tree.find("tcp");
     config::Node* udp = tree.find("udp");
+    if (tcp) {
+      // Traefik fills TCP services from the container's address; causeway does not yet, so
+      // the TCP labels are dropped with a warning rather than decoded half-wired.
+      errors.push_back({tcp->location(), "container " + c.name,
+                        "traefik.tcp labels are not supported yet by the docker provider; they are ignored "
+                        "(TCP routers from the file and KV providers work: docs/tcp-udp.md)",
+                        true, true});
+    }
     bool otherRouters = (tcp && hasEntries(tcp->find("routers"))) || (udp && hasEntries(udp->find("routers")));
+    if (tcp) tree.erase("tcp");
     bool httpLabels = tree.find("http") != nullptr;
     if (otherRouters && !httpLabels) {  // a TCP/UDP container: no automatic HTTP router
       merge.add(tree, c.name);

@@ -11,8 +11,8 @@ namespace causeway::router {
 
 class RuleCompiler {
 public:
-  RuleCompiler(const detail::RuleAst& ast, RuleSyntax syntax, CompiledRule& rule)
-      : ast_(ast), syntax_(syntax), rule_(rule) {}
+  RuleCompiler(const detail::RuleAst& ast, RuleSyntax syntax, bool tcp, CompiledRule& rule)
+      : ast_(ast), syntax_(syntax), tcp_(tcp), rule_(rule) {}
 
   // CompiledRule's constructor is private to this friend; nullptr when out of memory.
   static std::shared_ptr<CompiledRule> makeRule(std::string_view text) {
@@ -36,6 +36,7 @@ private:
     if (node.kind == detail::AstNode::Kind::Call) {
       detail::MatcherSink sink{rule_.program_, rule_.hosts_};
       const detail::RuleCall& call = ast_.calls[node.call];
+      if (tcp_) return detail::buildMatcherTcp(call, sink, syntax_);
       return syntax_ == RuleSyntax::V3 ? detail::buildMatcherV3(call, sink)
                                        : detail::buildMatcherV2(call, sink);
     }
@@ -58,22 +59,35 @@ private:
 
   const detail::RuleAst& ast_;
   RuleSyntax syntax_;
+  bool tcp_;
   CompiledRule& rule_;
 };
 
-std::variant<CompiledRulePtr, RuleError> compileRule(std::string_view rule, RuleSyntax syntax) {
+namespace {
+
+std::variant<CompiledRulePtr, RuleError> compileAny(std::string_view rule, RuleSyntax syntax, bool tcp) {
   try {
     auto parsed = detail::parseRule(rule);
     if (auto* error = std::get_if<RuleError>(&parsed)) return std::move(*error);
     std::shared_ptr<CompiledRule> compiled = RuleCompiler::makeRule(rule);
     if (!compiled) return RuleError{0, "out of memory"};
-    if (auto error = RuleCompiler(std::get<detail::RuleAst>(parsed), syntax, *compiled).run())
+    if (auto error = RuleCompiler(std::get<detail::RuleAst>(parsed), syntax, tcp, *compiled).run())
       return std::move(*error);
     return CompiledRulePtr(std::move(compiled));
   } catch (const std::exception& e) {
     // Only allocation failure can get here; the API promises not to throw.
     return RuleError{0, std::string("cannot compile rule: ") + e.what()};
   }
+}
+
+}  // namespace
+
+std::variant<CompiledRulePtr, RuleError> compileRule(std::string_view rule, RuleSyntax syntax) {
+  return compileAny(rule, syntax, false);
+}
+
+std::variant<CompiledRulePtr, RuleError> compileTcpRule(std::string_view rule, RuleSyntax syntax) {
+  return compileAny(rule, syntax, true);
 }
 
 } // namespace causeway::router

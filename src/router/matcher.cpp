@@ -132,6 +132,11 @@ bool Matcher::matches(const MatchInput& input) const {
     return input.clientIp != nullptr && network.contains(*input.clientIp);
   case MatcherKind::Model:
     return input.modelUnread || (!input.model.empty() && globMatches(value, input.model));
+  case MatcherKind::Alpn:
+    if (input.alpn)
+      for (const std::string& protocol : *input.alpn)
+        if (protocol == value) return true;
+    return false;
   }
   return false;
 }

@@ -24,6 +24,8 @@ struct MatcherSink {
 // The node index of the call's compiled form, or an error pointing into the rule.
 std::variant<uint32_t, RuleError> buildMatcherV3(const RuleCall& call, MatcherSink sink);
 std::variant<uint32_t, RuleError> buildMatcherV2(const RuleCall& call, MatcherSink sink);
+// TCP routers' matchers (matcher_tcp.cpp); v2 takes several values per call.
+std::variant<uint32_t, RuleError> buildMatcherTcp(const RuleCall& call, MatcherSink sink, RuleSyntax syntax);
 
 // True when `written` is one of the spellings Traefik accepts for `canonical`: exact, lower,
 // UPPER, or Title (first letter upper, the rest lower).

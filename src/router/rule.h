@@ -42,6 +42,8 @@ struct MatchInput {
   // The body has not been read yet: every Model() matcher counts as matching, so that a lookup
   // tells whether the model could decide the route at all (RouteTable::modelDecides).
   bool modelUnread = false;
+  // TCP rules: the protocols the client's ClientHello offers (ALPN); `host` is then the SNI.
+  const std::vector<std::string>* alpn = nullptr;
 };
 
 // A rule's parse or compile error. `offset` is the byte offset into the rule text of the
@@ -85,6 +87,20 @@ public:
   bool usesModel() const { return program_.hasMatcher(detail::MatcherKind::Model); }
   // True when a Model() matcher sits under `!`: assuming it matches can then hide a match.
   bool negatesModel() const { return program_.negates(detail::MatcherKind::Model); }
+  // TCP: the rule looks at the ClientHello (a HostSNI other than `*`, HostSNIRegexp, ALPN), so
+  // it can only match TLS connections.
+  bool needsClientHello() const {
+    return program_.hasMatcher(detail::MatcherKind::HostExact) || program_.hasMatcher(detail::MatcherKind::HostWildcard) ||
+           program_.hasMatcher(detail::MatcherKind::HostPattern) || program_.hasMatcher(detail::MatcherKind::Alpn);
+  }
+  // The rule is one matcher that matches everything (Host(`*`), HostSNI(`*`)): Traefik's
+  // "catch-all", which yields to more specific routers of other kinds.
+  bool isCatchAll() const {
+    if (program_.root() == detail::Program::kNone) return false;
+    const detail::Node& root = program_.node(program_.root());
+    return root.op == detail::Op::Leaf && program_.matcher(root).kind == detail::MatcherKind::Always;
+  }
+  bool usesAlpn() const { return program_.hasMatcher(detail::MatcherKind::Alpn); }
 
   // The rule text as compiled.
   std::string_view text() const { return text_; }
@@ -105,5 +121,9 @@ using CompiledRulePtr = std::shared_ptr<const CompiledRule>;
 // (syntax, unknown matcher, wrong argument count, invalid regex, IP or path) comes back as a
 // RuleError. The returned rule owns copies of everything it needs.
 std::variant<CompiledRulePtr, RuleError> compileRule(std::string_view rule, RuleSyntax syntax);
+
+// The same for a TCP router's rule (HostSNI, HostSNIRegexp, ClientIP, ALPN; docs/tcp-udp.md).
+// The rule's hosts() are its HostSNI arguments ("*" included); MatchInput::host is the SNI.
+std::variant<CompiledRulePtr, RuleError> compileTcpRule(std::string_view rule, RuleSyntax syntax);
 
 } // namespace causeway::router

@@ -24,6 +24,7 @@ uint32_t Matcher::cost() const {
   case MatcherKind::PathPrefix:
   case MatcherKind::ClientIp:
   case MatcherKind::Model:
+  case MatcherKind::Alpn:
     return 2;
   case MatcherKind::Header:
     return 4;

@@ -37,6 +37,7 @@ enum class MatcherKind : uint8_t {
   QueryTemplate, // v2: regex on "key=" + first decoded value of key (gorilla/mux Queries)
   ClientIp,      // network contains MatchInput::clientIp
   Model,         // value = glob ('*' for any run of characters) on MatchInput::model
+  Alpn,          // TCP: value = a protocol the client offers (MatchInput::alpn)
 };
 
 // One leaf test. Move-only (owns its compiled regex).

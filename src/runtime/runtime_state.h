@@ -46,6 +46,7 @@ struct RouterState : ElementState {
   std::vector<std::string> entryPoints;  // effective ("using")
   std::vector<std::string> middlewares;  // qualified, in order
   bool tls = false;
+  bool passthrough = false;  // TCP routers
 };
 
 struct ServiceState : ElementState {
@@ -68,6 +69,10 @@ struct RuntimeState {
   std::map<std::string, RouterState> routers;          // by qualified name
   std::map<std::string, ServiceState> services;
   std::map<std::string, MiddlewareState> middlewares;
+  // The tcp section (docs/tcp-udp.md); serverStatus is keyed by address.
+  std::map<std::string, RouterState> tcpRouters;
+  std::map<std::string, ServiceState> tcpServices;
+  std::map<std::string, MiddlewareState> tcpMiddlewares;
   std::vector<std::string> globalErrors;               // not tied to one element (e.g. unparsable file)
   // Warnings not tied to one element, with their location: options of the static and dynamic
   // configuration that causeway ignores, sources that were not read. Shown by the API

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "exchange/handler.h"
+#include "exchange/tcp_handler.h"
 #include "router/route_table.h"
 #include "runtime/runtime_state.h"
 #include "tls/tls_store.h"
@@ -29,10 +30,31 @@ struct RouteTarget {
 };
 using RouteTargetPtr = std::shared_ptr<const RouteTarget>;
 
+// What a TCP router resolves to (docs/tcp-udp.md).
+struct TcpRouteTarget {
+  enum class Tls { None, Terminate, Passthrough };
+  std::string name;     // qualified router name
+  std::string service;  // qualified service name
+  Tls tls = Tls::None;
+  bool catchAll = false;  // the rule is HostSNI(`*`) (possibly with ClientIP): it yields to HTTPS hosts
+  exchange::TcpHandlerPtr handler;  // router middlewares → service
+};
+using TcpRouteTargetPtr = std::shared_ptr<const TcpRouteTarget>;
+
 struct EntryPointRoutes {
   router::RouteTable<RouteTargetPtr> table;     // routers without tls: cleartext connections
   router::RouteTable<RouteTargetPtr> tlsTable;  // routers with tls: TLS connections
   bool sniCheck = false;  // some host on this entryPoint has non-default TLS options (421 rule)
+
+  // TCP routers, tried before the HTTP routers as Traefik arbitrates (downstream/connection.cpp).
+  router::RouteTable<TcpRouteTargetPtr> tcpTable;     // without tls: HostSNI(`*`), ClientIP
+  router::RouteTable<TcpRouteTargetPtr> tcpTlsTable;  // with tls (terminated or passthrough)
+  // The hosts of the HTTPS routers (lower-case exact names and "*.parent" wildcards), which
+  // take a TLS connection before a TCP router whose rule is a catch-all; and whether some
+  // HTTPS router has no Host (an HTTPS catch-all).
+  std::vector<std::string> httpsHosts;
+  bool httpsCatchAll = false;
+  bool httpsHostMatches(std::string_view serverName) const;
 };
 
 struct Snapshot {

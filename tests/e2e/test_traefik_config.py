@@ -105,14 +105,14 @@ UNSUPPORTED_STATIC = textwrap.dedent("""\
 def test_unsupported_options_are_named_with_their_line(tmp_path):
     conf = tmp_path / "traefik.yml"
     combined_file(conf, free_port(), free_port(), UNSUPPORTED_STATIC,
-                  "tcp:\n  routers:\n    db:\n      rule: HostSNI(`*`)\n      service: db\n")
+                  "udp:\n  routers:\n    dns:\n      service: dns\n")
     text = conf.read_text().splitlines()
     resolvers_line = text.index("certificatesResolvers:") + 1
-    tcp_line = text.index("tcp:") + 1
+    udp_line = text.index("udp:") + 1
     out = run(["check", f"--configFile={conf}"], tmp_path)
     assert out.returncode == 3, out.stdout
     assert f"warning (not supported yet): {conf}:{resolvers_line}:1: certificatesResolvers: ACME" in out.stdout
-    assert f"{conf}:{tcp_line}:1: tcp: TCP routers and services are not supported yet" in out.stdout
+    assert f"{conf}:{udp_line}:1: udp: UDP routers and services are not supported yet" in out.stdout
     assert "exit status 3" in out.stdout
     out = run(["check", f"--configFile={conf}", "--acceptUnsupported"], tmp_path)
     assert out.returncode == 0, out.stdout

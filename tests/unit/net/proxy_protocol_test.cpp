@@ -6,9 +6,11 @@
 
 #include <string>
 
+using causeway::net::IpAddress;
 using causeway::net::ProxyHeader;
 using causeway::net::ProxyParse;
 using causeway::net::parseProxyHeader;
+using causeway::net::proxyHeader;
 
 namespace {
 
@@ -24,6 +26,8 @@ std::string v2(unsigned char command, unsigned char familyTransport, std::string
   out += char(addresses.size() & 0xFF);
   return out + addresses;
 }
+
+IpAddress ip(std::string_view text) { return *IpAddress::parse(text); }
 
 }  // namespace
 
@@ -125,4 +129,51 @@ TEST(ProxyProtocol, V2Malformed) {
   std::string wrongVersion = v2(1, 0x11, std::string(12, '\0'));
   wrongVersion[12] = char(0x11);
   EXPECT_EQ(parse(wrongVersion, h, consumed), ProxyParse::Invalid);
+}
+
+// -- The header causeway writes upstream (proxyHeader), read back by the parser.
+
+TEST(ProxyProtocolWriter, RoundTrips) {
+  struct Case {
+    const char* source;
+    const char* destination;
+  };
+  for (Case c : {Case{"192.0.2.7", "198.51.100.1"}, Case{"2001:db8::1", "2001:db8::2"},
+                 Case{"192.0.2.7", "2001:db8::2"}, Case{"::1", "10.0.0.1"}, Case{"::ffff:10.1.2.3", "10.0.0.1"}}) {
+    for (int version : {1, 2}) {
+      std::string header = proxyHeader(version, ip(c.source), 56324, ip(c.destination), 443);
+      ProxyHeader h;
+      size_t consumed = 0;
+      ASSERT_EQ(parse(header + "payload", h, consumed), ProxyParse::Complete) << version << " " << c.source;
+      EXPECT_EQ(consumed, header.size());
+      EXPECT_EQ(h.version, version);
+      EXPECT_TRUE(h.hasAddresses);
+      EXPECT_EQ(h.source, ip(c.source)) << version << " " << c.source;
+      EXPECT_EQ(h.destination, ip(c.destination)) << version << " " << c.destination;
+      EXPECT_EQ(h.sourcePort, 56324);
+      EXPECT_EQ(h.destinationPort, 443);
+    }
+  }
+}
+
+TEST(ProxyProtocolWriter, V1Bytes) {
+  EXPECT_EQ(proxyHeader(1, ip("192.0.2.7"), 56324, ip("198.51.100.1"), 443),
+            "PROXY TCP4 192.0.2.7 198.51.100.1 56324 443\r\n");
+  EXPECT_EQ(proxyHeader(1, ip("2001:db8::1"), 0, ip("2001:db8::2"), 65535),
+            "PROXY TCP6 2001:db8::1 2001:db8::2 0 65535\r\n");
+  EXPECT_EQ(proxyHeader(1, ip("192.0.2.7"), 56324, ip("2001:db8::2"), 443),
+            "PROXY TCP6 ::ffff:192.0.2.7 2001:db8::2 56324 443\r\n");  // mixed: v4-mapped
+}
+
+TEST(ProxyProtocolWriter, V2Bytes) {
+  std::string expected("\r\n\r\n\0\r\nQUIT\n", 12);
+  expected += std::string("\x21\x11\x00\x0c", 4);
+  expected += std::string("\xc0\x00\x02\x07\xc6\x33\x64\x01\xdc\x04\x01\xbb", 12);
+  EXPECT_EQ(proxyHeader(2, ip("192.0.2.7"), 56324, ip("198.51.100.1"), 443), expected);
+  std::string v6 = proxyHeader(2, ip("192.0.2.7"), 1, ip("2001:db8::2"), 2);
+  ASSERT_EQ(v6.size(), 16u + 36u);
+  EXPECT_EQ(v6.substr(12, 4), std::string("\x21\x21\x00\x24", 4));
+  EXPECT_EQ(v6.substr(16, 16), std::string("\0\0\0\0\0\0\0\0\0\0\xff\xff\xc0\x00\x02\x07", 16));
+  EXPECT_EQ(proxyHeader(3, ip("192.0.2.7"), 1, ip("192.0.2.8"), 2), "");
+  EXPECT_EQ(proxyHeader(0, ip("192.0.2.7"), 1, ip("192.0.2.8"), 2), "");
 }

@@ -1,0 +1,10 @@
+#include "exchange/tcp_handler.h"
+
+namespace causeway::exchange {
+
+TcpMiddlewareRegistry& TcpMiddlewareRegistry::instance() {
+  static TcpMiddlewareRegistry registry;
+  return registry;
+}
+
+}  // namespace causeway::exchange
