@@ -5,31 +5,27 @@
 
 #include "core/log.h"
 #include "net/proxy_protocol.h"
+#include "service/strategies.h"
 
 namespace causeway::service {
 
 WeightedSchedule::WeightedSchedule(const std::vector<int>& weights) {
-  // Bound the schedule's length: scale weights down when their sum is huge.
+  // One cycle of smooth weighted round robin, with weights scaled down when their sum is
+  // large so that the cycle stays short.
   int64_t total = 0;
   for (int w : weights) total += std::max(w, 0);
   if (total == 0) return;
   int64_t divisor = total > 4096 ? (total + 4095) / 4096 : 1;
-  std::vector<int64_t> effective(weights.size()), current(weights.size(), 0);
-  int64_t sum = 0;
+  std::vector<int> scaled(weights.size());
+  int64_t cycle = 0;
   for (size_t i = 0; i < weights.size(); ++i) {
-    effective[i] = weights[i] > 0 ? std::max<int64_t>(1, weights[i] / divisor) : 0;
-    sum += effective[i];
+    scaled[i] = weights[i] > 0 ? int(std::max<int64_t>(1, weights[i] / divisor)) : 0;
+    cycle += scaled[i];
   }
-  order_.reserve(size_t(sum));
-  for (int64_t step = 0; step < sum; ++step) {
-    size_t best = 0;
-    for (size_t i = 0; i < weights.size(); ++i) {
-      current[i] += effective[i];
-      if (current[i] > current[best]) best = i;
-    }
-    current[best] -= sum;
-    order_.push_back(uint32_t(best));
-  }
+  std::vector<int64_t> current(weights.size(), 0);
+  order_.reserve(size_t(cycle));
+  for (int64_t step = 0; step < cycle; ++step)
+    order_.push_back(uint32_t(smoothWrrPick(current, scaled, [](size_t) { return true; })));
 }
 
 TcpLoadBalancer::TcpLoadBalancer(std::string name, std::vector<TcpServerTarget> servers,

@@ -81,8 +81,9 @@ export function qualify(name, provider) {
 
 // An element that may not exist (a router's service or middleware): looked up through the
 // list's search, so a missing one is "not found" without a failed request in the console.
-export function useElement(kind, name) {
-  const { data, error } = useApi(name ? '/http/' + kind + '?per_page=1000&search=' + encodeURIComponent(name) : null)
+// protocol: 'http' or 'tcp'.
+export function useElement(kind, name, protocol = 'http') {
+  const { data, error } = useApi(name ? '/' + protocol + '/' + kind + '?per_page=1000&search=' + encodeURIComponent(name) : null)
   const found = (data || []).find((item) => item.name === name)
   const missing = data !== undefined && !found
   return { data: found, error: error || (missing ? new ApiError('not found', 404) : null) }

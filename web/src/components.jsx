@@ -94,11 +94,26 @@ export function ProviderTag({ provider }) {
   return <span className={'provider provider-' + (provider || 'unknown')}>{provider || '—'}</span>
 }
 
-export function NameLink({ kind, name }) {
+export function NameLink({ kind, name, protocol = 'http' }) {
   return (
-    <a href={href('http', kind, name)} className="name-link">
+    <a href={href(protocol, kind, name)} className="name-link">
       {name}
     </a>
+  )
+}
+
+// A TCP router's TLS mode: passthrough (the client's TLS goes through untouched to the
+// server) or terminated here.
+export function TlsTag({ tls }) {
+  if (!tls) return null
+  return tls.passthrough ? (
+    <span className="tls tls-passthrough" title="TLS passthrough: the connection goes to the server still encrypted" data-testid="tls-mode">
+      passthrough
+    </span>
+  ) : (
+    <span className="tls" title={'TLS options: ' + (tls.options || 'default')} data-testid="tls-mode">
+      TLS
+    </span>
   )
 }
 

@@ -1,5 +1,6 @@
-// The causeway dashboard: what Traefik's dashboard shows (overview, routers, services,
-// middlewares with their status and errors), read from the API and refreshed automatically.
+// The causeway dashboard: what Traefik's dashboard shows (overview, HTTP and TCP routers,
+// services, middlewares with their status and errors), read from the API and refreshed
+// automatically.
 import { StrictMode, useEffect, useMemo, useState } from 'react'
 import { createRoot } from 'react-dom/client'
 import { RefreshContext, useApi } from './api.js'
@@ -35,21 +36,45 @@ function Version() {
   )
 }
 
-function Nav({ section }) {
-  const links = [
-    ['', 'Dashboard', href()],
-    ['routers', 'Routers', href('http', 'routers')],
-    ['services', 'Services', href('http', 'services')],
-    ['middlewares', 'Middlewares', href('http', 'middlewares')],
-    ['ai', 'AI', href('ai')],
-    ['mcp', 'MCP', href('mcp')],
+const KINDS = ['routers', 'services', 'middlewares']
+const PROTOCOLS = ['http', 'tcp']
+
+// The section of a page, as the navigation names it: 'routers' (HTTP), 'tcp-routers', 'ai'...
+function sectionOf(parts) {
+  if (PROTOCOLS.includes(parts[0])) return (parts[0] === 'http' ? '' : parts[0] + '-') + (parts[1] || '')
+  return ['ai', 'mcp'].includes(parts[0]) ? parts[0] : ''
+}
+
+// [group title, [[section, label, link]]]: HTTP and TCP each list routers, services, middlewares.
+function navGroups() {
+  const lists = (protocol) =>
+    KINDS.map((kind) => [sectionOf([protocol, kind]), kind[0].toUpperCase() + kind.slice(1), href(protocol, kind)])
+  return [
+    ['', [['', 'Dashboard', href()]]],
+    ['HTTP', lists('http')],
+    ['TCP', lists('tcp')],
+    [
+      '',
+      [
+        ['ai', 'AI', href('ai')],
+        ['mcp', 'MCP', href('mcp')],
+      ],
+    ],
   ]
+}
+
+function Nav({ section }) {
   return (
     <nav className="nav">
-      {links.map(([key, label, to]) => (
-        <a key={key} href={to} className={section === key ? 'active' : ''} data-testid={'nav-' + (key || 'dashboard')}>
-          {label}
-        </a>
+      {navGroups().map(([title, links], i) => (
+        <div key={i} className="nav-group" data-testid={title ? 'nav-' + title.toLowerCase() : undefined}>
+          {title && <span className="nav-group-title">{title}</span>}
+          {links.map(([key, label, to]) => (
+            <a key={key} href={to} className={section === key ? 'active' : ''} data-testid={'nav-' + (key || 'dashboard')}>
+              {label}
+            </a>
+          ))}
+        </div>
       ))}
     </nav>
   )
@@ -59,14 +84,15 @@ function Page({ parts, query }) {
   if (parts.length === 0) return <Overview />
   if (parts[0] === 'ai' && parts.length === 1) return <AiGateway />
   if (parts[0] === 'mcp' && parts.length === 1) return <McpGateway />
-  if (parts[0] === 'http' && parts.length >= 2) {
+  if (PROTOCOLS.includes(parts[0]) && parts.length >= 2) {
+    const protocol = parts[0]
     const kind = parts[1]
     const name = parts.slice(2).join('/')
-    if (['routers', 'services', 'middlewares'].includes(kind)) {
-      if (!name) return <List key={kind} kind={kind} query={query} />
-      if (kind === 'routers') return <RouterDetail name={name} />
-      if (kind === 'services') return <ServiceDetail name={name} />
-      return <MiddlewareDetail name={name} />
+    if (KINDS.includes(kind)) {
+      if (!name) return <List key={protocol + kind} kind={kind} query={query} protocol={protocol} />
+      if (kind === 'routers') return <RouterDetail key={protocol} name={name} protocol={protocol} />
+      if (kind === 'services') return <ServiceDetail key={protocol} name={name} protocol={protocol} />
+      return <MiddlewareDetail key={protocol} name={name} protocol={protocol} />
     }
   }
   return (
@@ -93,7 +119,7 @@ function App() {
     return () => window.clearInterval(id)
   }, [interval])
   const context = useMemo(() => ({ tick }), [tick])
-  const section = parts[0] === 'http' ? parts[1] : ['ai', 'mcp'].includes(parts[0]) ? parts[0] : ''
+  const section = sectionOf(parts)
   const choose = (ms) => {
     setIntervalMs(ms)
     try {

@@ -1,11 +1,11 @@
-// Searchable, filterable, paginated lists of routers, services and middlewares. The
-// filtering and paging are the API's own (search, status, page, per_page, X-Next-Page).
+// Searchable, filterable, paginated lists of HTTP and TCP routers, services and middlewares.
+// The filtering and paging are the API's own (search, status, page, per_page, X-Next-Page).
 import { useEffect, useState } from 'react'
 import { providerOf, useApi } from '../api.js'
-import { Loading, Problem, ProviderTag, StatusBadge } from '../components.jsx'
+import { Loading, Problem, ProviderTag, StatusBadge, TlsTag } from '../components.jsx'
 import { href } from '../router.js'
 
-const TITLES = { routers: 'HTTP Routers', services: 'HTTP Services', middlewares: 'HTTP Middlewares' }
+const TITLES = { routers: 'Routers', services: 'Services', middlewares: 'Middlewares' }
 const PER_PAGE = 50
 
 function serversSummary(service) {
@@ -37,33 +37,34 @@ export function priorityLabel(text) {
   return text
 }
 
+// [title, render(item, protocol), class]: the same columns for HTTP and TCP ('http', 'tcp').
 const COLUMNS = {
   routers: [
     ['Status', (r) => <StatusBadge status={r.status} />, 'col-status'],
-    ['TLS', (r) => (r.tls ? <span className="tls" title={'TLS options: ' + (r.tls.options || 'default')}>TLS</span> : ''), 'col-tls'],
+    ['TLS', (r) => <TlsTag tls={r.tls} />, 'col-tls'],
     ['Rule', (r) => <code className="rule">{r.rule}</code>],
     ['Entrypoints', (r) => (r.using || r.entryPoints || []).join(', ')],
-    ['Name', (r) => <a href={href('http', 'routers', r.name)}>{r.name}</a>],
+    ['Name', (r, p) => <a href={href(p, 'routers', r.name)}>{r.name}</a>],
     ['Service', (r) => r.service],
     ['Provider', (r) => <ProviderTag provider={r.provider} />],
     ['Priority', (r) => <span title={r.priorityStr}>{priorityLabel(r.priorityStr)}</span>, 'col-num'],
   ],
   services: [
     ['Status', (s) => <StatusBadge status={s.status} />, 'col-status'],
-    ['Name', (s) => <a href={href('http', 'services', s.name)}>{s.name}</a>],
+    ['Name', (s, p) => <a href={href(p, 'services', s.name)}>{s.name}</a>],
     ['Type', (s) => s.type || <span className="muted">—</span>],
     ['Servers', serversSummary, 'col-num'],
     ['Provider', (s) => <ProviderTag provider={s.provider || providerOf(s.name)} />],
   ],
   middlewares: [
     ['Status', (m) => <StatusBadge status={m.status} />, 'col-status'],
-    ['Name', (m) => <a href={href('http', 'middlewares', m.name)}>{m.name}</a>],
+    ['Name', (m, p) => <a href={href(p, 'middlewares', m.name)}>{m.name}</a>],
     ['Type', (m) => m.type],
     ['Provider', (m) => <ProviderTag provider={m.provider} />],
   ],
 }
 
-export default function List({ kind, query }) {
+export default function List({ kind, query, protocol = 'http' }) {
   const [search, setSearch] = useState(query.get('search') || '')
   const [debounced, setDebounced] = useState(search)
   const [status, setStatus] = useState(query.get('status') || '')
@@ -72,15 +73,15 @@ export default function List({ kind, query }) {
     const t = setTimeout(() => setDebounced(search.trim()), 200)
     return () => clearTimeout(t)
   }, [search])
-  useEffect(() => setPage(1), [debounced, status, kind])
+  useEffect(() => setPage(1), [debounced, status, kind, protocol])
   const params = new URLSearchParams({ per_page: String(PER_PAGE), page: String(page) })
   if (debounced) params.set('search', debounced)
   if (status) params.set('status', status)
-  const { data, error, nextPage } = useApi('/http/' + kind + '?' + params.toString())
+  const { data, error, nextPage } = useApi('/' + protocol + '/' + kind + '?' + params.toString())
   const columns = COLUMNS[kind]
   return (
     <div className="page">
-      <h1>{TITLES[kind]}</h1>
+      <h1>{protocol.toUpperCase() + ' ' + TITLES[kind]}</h1>
       <div className="toolbar">
         <input
           type="search"
@@ -102,7 +103,7 @@ export default function List({ kind, query }) {
       {!data && !error ? (
         <Loading />
       ) : (
-        <table className="table list" data-testid={'list-' + kind}>
+        <table className="table list" data-testid={'list-' + kind} data-protocol={protocol}>
           <thead>
             <tr>
               {columns.map(([title, , cls]) => (
@@ -124,11 +125,11 @@ export default function List({ kind, query }) {
               const rows = [
                 <tr key={item.name} data-testid="row" data-name={item.name} className={'row-' + item.status} onClick={(e) => {
                   if (e.target.closest('a')) return
-                  window.location.hash = href('http', kind, item.name)
+                  window.location.hash = href(protocol, kind, item.name)
                 }}>
                   {columns.map(([title, render, cls]) => (
                     <td key={title} className={cls}>
-                      {render(item)}
+                      {render(item, protocol)}
                     </td>
                   ))}
                 </tr>,

@@ -1,24 +1,28 @@
-// One middleware: its type, options and who uses it.
+// One HTTP or TCP middleware: its type, options and who uses it.
 import { seg, useApi } from '../api.js'
 import { Card, Chips, ErrorList, JsonBlock, Loading, Problem, ProviderTag, StatusBadge } from '../components.jsx'
 import { href } from '../router.js'
 
 const RUNTIME_KEYS = ['name', 'provider', 'status', 'error', 'usedBy', 'type']
 
-export default function MiddlewareDetail({ name }) {
-  const { data: m, error } = useApi('/http/middlewares/' + seg(name))
+export default function MiddlewareDetail({ name, protocol = 'http' }) {
+  const { data: m, error } = useApi('/' + protocol + '/middlewares/' + seg(name))
   if (!m && !error) return <Loading />
   if (!m) return <Problem error={error} />
   const config = Object.entries(m).filter(([k]) => !RUNTIME_KEYS.includes(k))
   return (
-    <div className="page" data-testid="middleware-detail">
+    <div className="page" data-testid="middleware-detail" data-protocol={protocol}>
       <div className="title-row">
         <h1>
-          <span className="kind">Middleware</span> {m.name}
+          <span className="kind">{protocol === 'tcp' ? 'TCP middleware' : 'Middleware'}</span> {m.name}
         </h1>
         <StatusBadge status={m.status} />
         <ProviderTag provider={m.provider} />
-        {m.type && <span className="chip">{m.type}</span>}
+        {m.type && (
+          <span className="chip" data-testid="type">
+            {m.type}
+          </span>
+        )}
       </div>
       <Problem error={error} />
       <ErrorList errors={m.error} status={m.status} />
@@ -32,7 +36,7 @@ export default function MiddlewareDetail({ name }) {
           )) : <span className="muted">No options.</span>}
         </Card>
         <Card title="Used by" testid="used-by">
-          <Chips items={m.usedBy} link={(n) => href('http', 'routers', n)} />
+          <Chips items={m.usedBy} link={(n) => href(protocol, 'routers', n)} />
         </Card>
       </div>
     </div>

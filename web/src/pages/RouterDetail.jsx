@@ -1,16 +1,17 @@
-// One router: its rule, entryPoints, TLS, middleware chain in order and service, drawn as
-// the path a request takes (entryPoints → router → middlewares → service).
+// One HTTP or TCP router: its rule, entryPoints, TLS (for TCP: passthrough or terminated),
+// middleware chain in order and service, drawn as the path a request or connection takes
+// (entryPoints → router → middlewares → service).
 import { qualify, seg, useApi, useElement } from '../api.js'
-import { Card, ErrorList, Field, HealthBadge, Loading, Problem, ProviderTag, StatusBadge } from '../components.jsx'
+import { Card, ErrorList, Field, HealthBadge, Loading, Problem, ProviderTag, StatusBadge, TlsTag } from '../components.jsx'
 import { href } from '../router.js'
 
-function MiddlewareStep({ name, index }) {
-  const { data, error } = useElement('middlewares', name)
+function MiddlewareStep({ name, index, protocol }) {
+  const { data, error } = useElement('middlewares', name, protocol)
   return (
     <li className="chain-step" data-testid="chain-item" data-name={name}>
       <span className="chain-index">{index + 1}</span>
       <div className="chain-body">
-        <a href={href('http', 'middlewares', name)} className="chain-name">
+        <a href={href(protocol, 'middlewares', name)} className="chain-name">
           {name}
         </a>
         <div className="chain-meta">
@@ -27,15 +28,18 @@ function MiddlewareStep({ name, index }) {
   )
 }
 
-function ServiceCard({ name }) {
-  const { data, error } = useElement('services', name)
+// A server is a URL (HTTP) or an address (TCP).
+const serverKey = (s) => s.url || s.address
+
+function ServiceCard({ name, protocol }) {
+  const { data, error } = useElement('services', name, protocol)
   if (!name) return <Card title="Service">No service</Card>
   const servers = data?.loadBalancer?.servers || []
   const status = data?.serverStatus || {}
   return (
     <Card title="Service" testid="router-service">
       <div className="service-head">
-        <a href={href('http', 'services', name)} className="strong">
+        <a href={href(protocol, 'services', name)} className="strong">
           {name}
         </a>
         {data && <StatusBadge status={data.status} />}
@@ -45,8 +49,8 @@ function ServiceCard({ name }) {
       {servers.length > 0 && (
         <ul className="servers-mini">
           {servers.map((s) => (
-            <li key={s.url}>
-              <HealthBadge health={status[s.url]} /> <span className="mono">{s.url}</span>
+            <li key={serverKey(s)}>
+              <HealthBadge health={status[serverKey(s)]} /> <span className="mono">{serverKey(s)}</span>
             </li>
           ))}
         </ul>
@@ -56,8 +60,35 @@ function ServiceCard({ name }) {
   )
 }
 
-export default function RouterDetail({ name }) {
-  const { data: r, error } = useApi('/http/routers/' + seg(name))
+function TlsCard({ tls, protocol }) {
+  const noTls = protocol === 'tcp' ? 'No TLS: this router takes TCP connections as they come.' : 'No TLS: this router serves cleartext connections.'
+  return (
+    <Card title="TLS" testid="tls">
+      {tls ? (
+        <>
+          {protocol === 'tcp' && (
+            <Field label="Passthrough" testid="passthrough">
+              {tls.passthrough ? 'yes: the connection goes to the service still encrypted' : 'no: TLS is terminated here'}
+            </Field>
+          )}
+          {!tls.passthrough && <Field label="Options">{tls.options || 'default'}</Field>}
+          {tls.certResolver && <Field label="Certificate resolver">{tls.certResolver}</Field>}
+          {(tls.domains || []).map((d, i) => (
+            <Field key={i} label="Domain">
+              {d.main}
+              {d.sans && d.sans.length ? ' (' + d.sans.join(', ') + ')' : ''}
+            </Field>
+          ))}
+        </>
+      ) : (
+        <span className="muted">{noTls}</span>
+      )}
+    </Card>
+  )
+}
+
+export default function RouterDetail({ name, protocol = 'http' }) {
+  const { data: r, error } = useApi('/' + protocol + '/routers/' + seg(name))
   if (!r && !error) return <Loading />
   if (!r) return <Problem error={error} />
   const provider = r.provider
@@ -65,13 +96,14 @@ export default function RouterDetail({ name }) {
   const service = qualify(r.service, provider)
   const entryPoints = r.using || r.entryPoints || []
   return (
-    <div className="page" data-testid="router-detail">
+    <div className="page" data-testid="router-detail" data-protocol={protocol}>
       <div className="title-row">
         <h1>
-          <span className="kind">Router</span> {r.name}
+          <span className="kind">{protocol === 'tcp' ? 'TCP router' : 'Router'}</span> {r.name}
         </h1>
         <StatusBadge status={r.status} />
         <ProviderTag provider={provider} />
+        {protocol === 'tcp' && <TlsTag tls={r.tls} />}
       </div>
       <Problem error={error} />
       <ErrorList errors={r.error} status={r.status} />
@@ -123,36 +155,21 @@ export default function RouterDetail({ name }) {
           {r.ruleSyntax && <Field label="Rule syntax">{r.ruleSyntax}</Field>}
           <Field label="Provider">{provider}</Field>
         </Card>
-        <Card title="TLS" testid="tls">
-          {r.tls ? (
-            <>
-              <Field label="Options">{r.tls.options || 'default'}</Field>
-              {r.tls.certResolver && <Field label="Certificate resolver">{r.tls.certResolver}</Field>}
-              {(r.tls.domains || []).map((d, i) => (
-                <Field key={i} label="Domain">
-                  {d.main}
-                  {d.sans && d.sans.length ? ' (' + d.sans.join(', ') + ')' : ''}
-                </Field>
-              ))}
-            </>
-          ) : (
-            <span className="muted">No TLS: this router serves cleartext connections.</span>
-          )}
-        </Card>
+        <TlsCard tls={r.tls} protocol={protocol} />
       </div>
       <div className="grid two">
         <Card title="Middlewares" testid="middleware-chain">
           {middlewares.length ? (
             <ol className="chain">
               {middlewares.map((m, i) => (
-                <MiddlewareStep key={m + i} name={m} index={i} />
+                <MiddlewareStep key={m + i} name={m} index={i} protocol={protocol} />
               ))}
             </ol>
           ) : (
             <span className="muted">No middleware.</span>
           )}
         </Card>
-        <ServiceCard name={service} />
+        <ServiceCard name={service} protocol={protocol} />
       </div>
     </div>
   )

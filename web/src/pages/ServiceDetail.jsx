@@ -1,12 +1,14 @@
-// One service: its servers with their live health (UP/DOWN, refreshed automatically), load
-// balancing and health check settings, child services, and who uses it.
+// One HTTP or TCP service: its servers with their live health (UP/DOWN, refreshed
+// automatically), load balancing and health check settings, child services, and who uses it.
 import { qualify, seg, useApi } from '../api.js'
 import { Card, Chips, ErrorList, Field, HealthBadge, JsonBlock, Loading, Problem, ProviderTag, StatusBadge } from '../components.jsx'
 import { href } from '../router.js'
 
-function Servers({ service }) {
+// An HTTP server has a URL, a TCP server an address (host:port).
+function Servers({ service, protocol }) {
   const servers = service.loadBalancer?.servers || []
   const status = service.serverStatus || {}
+  const key = protocol === 'tcp' ? 'address' : 'url'
   return (
     <Card title="Servers" testid="servers">
       {servers.length === 0 ? (
@@ -16,17 +18,20 @@ function Servers({ service }) {
           <thead>
             <tr>
               <th className="col-status">Status</th>
-              <th>URL</th>
+              <th>{protocol === 'tcp' ? 'Address' : 'URL'}</th>
               <th className="col-num">Weight</th>
             </tr>
           </thead>
           <tbody>
             {servers.map((s) => (
-              <tr key={s.url} data-testid="server-row" data-url={s.url}>
+              <tr key={s[key]} data-testid="server-row" data-url={s.url} data-address={s.address}>
                 <td className="col-status">
-                  <HealthBadge health={status[s.url]} />
+                  <HealthBadge health={status[s[key]]} />
                 </td>
-                <td className="mono">{s.url}</td>
+                <td className="mono">
+                  {s[key]}
+                  {s.tls && <span className="chip server-tls">TLS</span>}
+                </td>
                 <td className="col-num">{s.weight ?? 1}</td>
               </tr>
             ))}
@@ -37,7 +42,7 @@ function Servers({ service }) {
   )
 }
 
-function Children({ title, rows }) {
+function Children({ title, rows, protocol }) {
   return (
     <Card title={title} testid="children">
       <table className="table">
@@ -51,7 +56,7 @@ function Children({ title, rows }) {
           {rows.map((row) => (
             <tr key={row.name + row.label}>
               <td>
-                <a href={href('http', 'services', row.name)}>{row.name}</a>
+                <a href={href(protocol, 'services', row.name)}>{row.name}</a>
               </td>
               <td className="col-num">{row.value}</td>
             </tr>
@@ -66,8 +71,20 @@ function duration(v) {
   return v || null
 }
 
-export default function ServiceDetail({ name }) {
-  const { data: s, error } = useApi('/http/services/' + seg(name))
+// Routers that use the service; a TCP service is also used by the weighted services above it,
+// told apart with the list of TCP services.
+function UsedBy({ names, protocol }) {
+  const { data } = useApi(protocol === 'tcp' && names?.length ? '/tcp/services?per_page=1000' : null)
+  const services = new Set((data || []).map((s) => s.name))
+  return (
+    <Card title="Used by" testid="used-by">
+      <Chips items={names} link={(n) => href(protocol, services.has(n) ? 'services' : 'routers', n)} />
+    </Card>
+  )
+}
+
+export default function ServiceDetail({ name, protocol = 'http' }) {
+  const { data: s, error } = useApi('/' + protocol + '/services/' + seg(name))
   if (!s && !error) return <Loading />
   if (!s) return <Problem error={error} />
   const provider = s.provider
@@ -75,13 +92,14 @@ export default function ServiceDetail({ name }) {
   const hc = lb?.healthCheck
   const q = (n) => qualify(n, provider)
   let children = null
-  if (s.weighted) children = <Children title="Weighted services" rows={(s.weighted.services || []).map((c) => ({ name: q(c.name), label: 'Weight', value: c.weight ?? 1 }))} />
+  if (s.weighted) children = <Children title="Weighted services" protocol={protocol} rows={(s.weighted.services || []).map((c) => ({ name: q(c.name), label: 'Weight', value: c.weight ?? 1 }))} />
   else if (s.highestRandomWeight)
-    children = <Children title="Services" rows={(s.highestRandomWeight.services || []).map((c) => ({ name: q(c.name), label: 'Weight', value: c.weight ?? 1 }))} />
+    children = <Children title="Services" protocol={protocol} rows={(s.highestRandomWeight.services || []).map((c) => ({ name: q(c.name), label: 'Weight', value: c.weight ?? 1 }))} />
   else if (s.mirroring)
     children = (
       <Children
         title="Mirroring"
+        protocol={protocol}
         rows={[{ name: q(s.mirroring.service), label: 'Percent', value: 'main' }].concat((s.mirroring.mirrors || []).map((m) => ({ name: q(m.name), label: 'Percent', value: (m.percent ?? 0) + '%' })))}
       />
     )
@@ -89,6 +107,7 @@ export default function ServiceDetail({ name }) {
     children = (
       <Children
         title="Failover"
+        protocol={protocol}
         rows={[
           { name: q(s.failover.service), label: 'Role', value: 'main' },
           { name: q(s.failover.fallback), label: 'Role', value: 'fallback' },
@@ -96,10 +115,10 @@ export default function ServiceDetail({ name }) {
       />
     )
   return (
-    <div className="page" data-testid="service-detail">
+    <div className="page" data-testid="service-detail" data-protocol={protocol}>
       <div className="title-row">
         <h1>
-          <span className="kind">Service</span> {s.name}
+          <span className="kind">{protocol === 'tcp' ? 'TCP service' : 'Service'}</span> {s.name}
         </h1>
         <StatusBadge status={s.status} />
         <ProviderTag provider={provider} />
@@ -107,10 +126,18 @@ export default function ServiceDetail({ name }) {
       </div>
       <Problem error={error} />
       <ErrorList errors={s.error} status={s.status} />
-      {lb && <Servers service={s} />}
+      {lb && <Servers service={s} protocol={protocol} />}
       {children}
       <div className="grid two">
-        {lb && (
+        {lb && protocol === 'tcp' && (
+          <Card title="Load balancing">
+            <Field label="Strategy">wrr</Field>
+            {lb.serversTransport && <Field label="Servers transport">{lb.serversTransport}</Field>}
+            {lb.proxyProtocol && <Field label="PROXY protocol">{'version ' + (lb.proxyProtocol.version ?? 2)}</Field>}
+            {lb.terminationDelay != null && <Field label="Termination delay">{lb.terminationDelay + ' ms'}</Field>}
+          </Card>
+        )}
+        {lb && protocol === 'http' && (
           <Card title="Load balancing">
             <Field label="Strategy">{lb.strategy || 'wrr'}</Field>
             <Field label="Pass Host header">{lb.passHostHeader ? 'yes' : 'no'}</Field>
@@ -135,12 +162,10 @@ export default function ServiceDetail({ name }) {
             {hc.status ? <Field label="Expected status">{hc.status}</Field> : null}
           </Card>
         )}
-        <Card title="Used by" testid="used-by">
-          <Chips items={s.usedBy} link={(n) => href('http', 'routers', n)} />
-        </Card>
+        <UsedBy names={s.usedBy} protocol={protocol} />
         {s.middlewares && s.middlewares.length > 0 && (
           <Card title="Service middlewares">
-            <Chips items={s.middlewares.map(q)} link={(n) => href('http', 'middlewares', n)} />
+            <Chips items={s.middlewares.map(q)} link={(n) => href(protocol, 'middlewares', n)} />
           </Card>
         )}
       </div>
