@@ -88,19 +88,6 @@ void serveList(Exchange& ex, const runtime::Snapshot& snapshot, const Map& eleme
   ex.response.headers.add("X-Next-Page", ex.arena.copy(std::to_string(page->nextPage)));
 }
 
-// An empty list (TCP and UDP, which causeway does not route yet), paginated like the others.
-void serveEmptyList(Exchange& ex) {
-  std::string error;
-  auto query = ListQuery::parse(ex.request.query, error);
-  auto page = query ? paginate(*query, 0, error) : std::nullopt;
-  if (!page) {
-    apiError(ex, 400, error);
-    return;
-  }
-  jsonReply(ex, json::array());
-  ex.response.headers.add("X-Next-Page", "1");
-}
-
 // "name" from the rest of a route after its collection ("/name"); nullopt when the rest is
 // not one segment.
 std::optional<std::string> oneSegment(std::string_view rest) {
@@ -253,17 +240,10 @@ void ApiHandler::serveApi(Exchange& ex, std::string_view route) const {
     return element(runtime.tcpMiddlewares, "middlewares", tcpMiddlewareJson, keepMiddleware, "middlewareID",
                    "middleware not found: ");
 
-  // UDP: causeway does not route it yet; the lists are empty.
-  static const std::pair<std::string_view, const char*> others[] = {
-      {"/udp/routers", "router not found: "}, {"/udp/services", "service not found: "}};
-  for (const auto& [prefix, message] : others) {
-    if (!collection(prefix, id)) continue;
-    if (!get) return methodNotAllowed(ex);
-    if (!id) return serveEmptyList(ex);
-    std::string name;
-    if (!decodeId(*id, name, "ID")) return;
-    return apiError(ex, 404, message + name);
-  }
+  if (collection("/udp/routers", id))
+    return element(runtime.udpRouters, "routers", udpRouterJson, keepRouter, "routerID", "router not found: ");
+  if (collection("/udp/services", id))
+    return element(runtime.udpServices, "services", udpServiceJson, keepService, "serviceID", "service not found: ");
   notFound(ex);
 }
 

@@ -27,6 +27,18 @@ const config::Element<T>* findElement(const runtime::Snapshot& snapshot, const s
 }
 
 template <class T>
+const config::Element<T>* findUdpElement(const runtime::Snapshot& snapshot, const std::string& name,
+                                         const std::map<std::string, config::Element<T>> config::UdpConfig::*member) {
+  size_t at = name.find('@');
+  if (at == std::string::npos) return nullptr;
+  auto provider = snapshot.configs.find(name.substr(at + 1));
+  if (provider == snapshot.configs.end() || !provider->second) return nullptr;
+  const auto& elements = provider->second->udp.*member;
+  auto it = elements.find(name.substr(0, at));
+  return it == elements.end() ? nullptr : &it->second;
+}
+
+template <class T>
 const config::Element<T>* findTcpElement(const runtime::Snapshot& snapshot, const std::string& name,
                                          const std::map<std::string, config::Element<T>> config::TcpConfig::*member) {
   size_t at = name.find('@');
@@ -255,6 +267,33 @@ json::object tcpMiddlewareJson(const runtime::Snapshot& snapshot, const std::str
   return out;
 }
 
+json::object udpRouterJson(const runtime::Snapshot& snapshot, const std::string& name,
+                           const runtime::RouterState& state) {
+  const auto* element = findUdpElement(snapshot, name, &config::UdpConfig::routers);
+  json::object out;
+  if (element) out = toJsonObject(element->value);
+  if (!out.contains("entryPoints") && !state.entryPoints.empty()) out["entryPoints"] = stringArray(state.entryPoints);
+  addRuntime(out, name, state);
+  if (!state.entryPoints.empty()) out["using"] = sortedUnique(state.entryPoints);
+  return out;
+}
+
+json::object udpServiceJson(const runtime::Snapshot& snapshot, const std::string& name,
+                            const runtime::ServiceState& state) {
+  const auto* element = findUdpElement(snapshot, name, &config::UdpConfig::services);
+  json::object out;
+  if (element) out = toJsonObject(element->value);
+  addRuntime(out, name, state);
+  if (!state.usedBy.empty()) out["usedBy"] = sortedUnique(state.usedBy);
+  if (!state.type.empty()) out["type"] = state.type;
+  if (!state.serverStatus.empty()) {
+    json::object servers;
+    for (const auto& [address, value] : state.serverStatus) servers[address] = value;
+    out["serverStatus"] = std::move(servers);
+  }
+  return out;
+}
+
 json::object entryPointJson(const std::string& name, const config::EntryPoint& entryPoint) {
   json::object out = toJsonObject(entryPoint);
   out["name"] = name;
@@ -269,7 +308,8 @@ json::object overviewJson(const runtime::Snapshot& snapshot, const config::Stati
   out["tcp"] = json::object{{"routers", countSection(snapshot.runtime.tcpRouters)},
                             {"services", countSection(snapshot.runtime.tcpServices)},
                             {"middlewares", countSection(snapshot.runtime.tcpMiddlewares)}};
-  out["udp"] = json::object{{"routers", section(0, 0, 0)}, {"services", section(0, 0, 0)}};
+  out["udp"] = json::object{{"routers", countSection(snapshot.runtime.udpRouters)},
+                            {"services", countSection(snapshot.runtime.udpServices)}};
   json::object features;
   features["tracing"] = config.tracing ? "OTLP" : "";
   features["metrics"] = metricsExporter(config.metrics);
@@ -348,6 +388,19 @@ json::object rawDataJson(const runtime::Snapshot& snapshot) {
   if (!tcpRouters.empty()) out["tcpRouters"] = std::move(tcpRouters);
   if (!tcpMiddlewares.empty()) out["tcpMiddlewares"] = std::move(tcpMiddlewares);
   if (!tcpServices.empty()) out["tcpServices"] = std::move(tcpServices);
+  json::object udpRouters, udpServices;
+  for (const auto& [name, state] : snapshot.runtime.udpRouters) {
+    json::object r = udpRouterJson(snapshot, name, state);
+    for (const char* key : {"name", "provider"}) r.erase(key);
+    udpRouters[name] = std::move(r);
+  }
+  for (const auto& [name, state] : snapshot.runtime.udpServices) {
+    json::object s = udpServiceJson(snapshot, name, state);
+    for (const char* key : {"name", "provider", "type"}) s.erase(key);
+    udpServices[name] = std::move(s);
+  }
+  if (!udpRouters.empty()) out["udpRouters"] = std::move(udpRouters);
+  if (!udpServices.empty()) out["udpServices"] = std::move(udpServices);
   return out;
 }
 

@@ -34,6 +34,11 @@ boost::json::object tcpServiceJson(const runtime::Snapshot& snapshot, const std:
                                    const runtime::ServiceState& state);
 boost::json::object tcpMiddlewareJson(const runtime::Snapshot& snapshot, const std::string& name,
                                       const runtime::MiddlewareState& state);
+// And the udp section (Traefik's /api/udp/*).
+boost::json::object udpRouterJson(const runtime::Snapshot& snapshot, const std::string& name,
+                                  const runtime::RouterState& state);
+boost::json::object udpServiceJson(const runtime::Snapshot& snapshot, const std::string& name,
+                                   const runtime::ServiceState& state);
 boost::json::object entryPointJson(const std::string& name, const config::EntryPoint& entryPoint);
 
 // /api/overview: counts per kind with warnings and errors, features and providers.

@@ -106,6 +106,8 @@ int checkCommand(const CommandLine& cl) {
   for (const auto& [name, state] : snapshot->runtime.tcpRouters) report("TCP router", name, state);
   for (const auto& [name, state] : snapshot->runtime.tcpServices) report("TCP service", name, state);
   for (const auto& [name, state] : snapshot->runtime.tcpMiddlewares) report("TCP middleware", name, state);
+  for (const auto& [name, state] : snapshot->runtime.udpRouters) report("UDP router", name, state);
+  for (const auto& [name, state] : snapshot->runtime.udpServices) report("UDP service", name, state);
   for (const auto& error : snapshot->runtime.globalErrors) print(error, false);
 
   size_t routers = 0;

@@ -38,6 +38,15 @@ void TcpService::validate(DecodeContext& context) const {
   context.error("expected exactly one of: loadBalancer, weighted; got loadBalancer, weighted");
 }
 
+void UdpService::validate(DecodeContext& context) const {
+  if (loadBalancer.has_value() + weighted.has_value() == 1) return;
+  if (!loadBalancer && !weighted) {
+    context.error(std::string(kServiceWithoutType) + "; expected one of: loadBalancer, weighted");
+    return;
+  }
+  context.error("expected exactly one of: loadBalancer, weighted; got loadBalancer, weighted");
+}
+
 void TcpMiddleware::validate(DecodeContext& context) const {
   int count = ipAllowList.has_value() + ipWhiteList.has_value() + inFlightConn.has_value();
   if (count == 1) {
@@ -88,6 +97,8 @@ DynamicConfig decodeDynamic(const Node& root, std::vector<ConfigError>& errors,
       if (iequals(path, "tcp.services")) return &previous->tcp.services;
       if (iequals(path, "tcp.middlewares")) return &previous->tcp.middlewares;
       if (iequals(path, "tcp.serversTransports")) return &previous->tcp.serversTransports;
+      if (iequals(path, "udp.routers")) return &previous->udp.routers;
+      if (iequals(path, "udp.services")) return &previous->udp.services;
       return nullptr;
     };
   }
@@ -114,7 +125,8 @@ DynamicConfig decodeDynamic(const Node& root, std::vector<ConfigError>& errors,
   for (const ConfigError& e : decodeErrors) {
     bool element = false;
     for (std::string_view kind : {"http.routers.", "http.services.", "http.middlewares.", "http.serversTransports.",
-                                  "tcp.routers.", "tcp.services.", "tcp.middlewares.", "tcp.serversTransports."})
+                                  "tcp.routers.", "tcp.services.", "tcp.middlewares.", "tcp.serversTransports.",
+                                  "udp.routers.", "udp.services."})
       element = element || e.element.starts_with(kind);
     if (e.warning && !element) config.notices.push_back(e);
   }

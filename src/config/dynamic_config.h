@@ -14,6 +14,7 @@
 #include "config/domain.h"
 #include "config/dynamic_service.h"
 #include "config/dynamic_tcp.h"
+#include "config/dynamic_udp.h"
 #include "config/dynamic_tls.h"
 #include "config/node.h"
 #include "config/servers_transport.h"
@@ -128,16 +129,16 @@ struct HttpConfig {
 struct DynamicConfig {
   HttpConfig http;
   TcpConfig tcp;
-  std::optional<Node> udp; // raw until UDP routing is typed
+  UdpConfig udp;
   TlsConfig tls;
   // Warnings of this configuration that belong to no router, service, middleware or transport
-  // (e.g. a udp section, which is not supported yet), for the API and dashboard.
+  // (e.g. an option causeway does not implement yet), for the API and dashboard.
   std::vector<ConfigError> notices;
 
   static void describe(auto& self, auto& v) {
     v("http", self.http);
     v("tcp", self.tcp);
-    v("udp", self.udp, NotYet{"UDP routers and services are not supported yet; this udp section is ignored"});
+    v("udp", self.udp);
     v("tls", self.tls);
   }
 };

@@ -10,7 +10,7 @@ namespace causeway::control {
 std::vector<const runtime::EntryPoint*> SnapshotBuild::defaultEntryPoints() const {
   std::vector<const runtime::EntryPoint*> all, marked;
   for (const auto& ep : *in_.entryPoints) {
-    if (ep.name == "traefik") continue;
+    if (ep.name == "traefik" || ep.udp) continue;
     all.push_back(&ep);
     if (ep.asDefault) marked.push_back(&ep);
   }
@@ -116,6 +116,7 @@ void SnapshotBuild::buildRouters() {
   buildApiRouters();
   buildPrometheusRouter();
   buildTcp();
+  buildUdp();
   // Rules no router uses any more are dropped from the cache.
   for (auto it = caches_.rules.begin(); it != caches_.rules.end();) {
     if (!usedRules_.count(it->first)) it = caches_.rules.erase(it);
@@ -131,8 +132,10 @@ std::vector<const runtime::EntryPoint*> SnapshotBuild::routerEntryPoints(const c
     entryPoints = defaultEntryPoints();
   } else {
     for (const auto& name : r.entryPoints) {
-      if (const runtime::EntryPoint* ep = findEntryPoint(name)) entryPoints.push_back(ep);
-      else state.addError(where + "entryPoint \"" + name + "\" doesn't exist", false);
+      const runtime::EntryPoint* ep = findEntryPoint(name);
+      if (!ep) state.addError(where + "entryPoint \"" + name + "\" doesn't exist", false);
+      else if (ep->udp) state.addError(where + "entryPoint \"" + name + "\" is a UDP entryPoint", false);
+      else entryPoints.push_back(ep);
     }
   }
   for (const runtime::EntryPoint* ep : entryPoints) state.entryPoints.push_back(ep->name);

@@ -141,7 +141,7 @@ void SnapshotBuild::buildTcpServices() {
       for (const auto& server : lb.servers) {
         service::TcpServerTarget target;
         std::string error;
-        if (!upstream::parseTcpServerAddress(server.address, target.address, error)) {
+        if (!upstream::parseServerAddress(server.address, target.address, error)) {
           state.addError(where + error);
           ok = false;
           break;
@@ -214,8 +214,10 @@ void SnapshotBuild::buildTcpRouter(const std::string& qualified, const std::stri
     entryPoints = defaultEntryPoints();
   } else {
     for (const auto& name : r.entryPoints) {
-      if (const runtime::EntryPoint* ep = findEntryPoint(name)) entryPoints.push_back(ep);
-      else state.addError(where + "entryPoint \"" + name + "\" doesn't exist", false);
+      const runtime::EntryPoint* ep = findEntryPoint(name);
+      if (!ep) state.addError(where + "entryPoint \"" + name + "\" doesn't exist", false);
+      else if (ep->udp) state.addError(where + "entryPoint \"" + name + "\" is a UDP entryPoint", false);
+      else entryPoints.push_back(ep);
     }
   }
   for (const runtime::EntryPoint* ep : entryPoints) state.entryPoints.push_back(ep->name);

@@ -152,6 +152,8 @@ void ConfigPipeline::logNewErrors(const runtime::Snapshot& snapshot) {
   for (const auto& [name, state] : snapshot.runtime.tcpRouters) report("TCP router", name, state);
   for (const auto& [name, state] : snapshot.runtime.tcpServices) report("TCP service", name, state);
   for (const auto& [name, state] : snapshot.runtime.tcpMiddlewares) report("TCP middleware", name, state);
+  for (const auto& [name, state] : snapshot.runtime.udpRouters) report("UDP router", name, state);
+  for (const auto& [name, state] : snapshot.runtime.udpServices) report("UDP service", name, state);
   for (const auto& error : snapshot.runtime.globalErrors) {
     if (!loggedErrors_.count(error)) log::error(error);
     current.insert(error);

@@ -110,11 +110,12 @@ std::vector<runtime::EntryPoint> resolveEntryPoints(const config::StaticConfig& 
     bool udp = false;
     if (!parseAddress(name, cfg.address, ep, errors, udp)) continue;
     if (udp) {
-      auto warning = entryPointError(name, "UDP entryPoints are not supported yet; \"" + cfg.address + "\" is not opened");
-      warning.warning = true;
-      warning.unsupported = true;
-      errors.push_back(warning);
-      continue;
+      ep.udp = true;
+      ep.udpTimeout = cfg.udp.timeout.value;
+      if (ep.udpTimeout <= std::chrono::nanoseconds(0)) {
+        errors.push_back(entryPointError(name, "udp.timeout must be greater than 0"));
+        continue;
+      }
     }
     if (ep.dualStack && !ipv6Available()) {
       ep.endpoint = tcp::endpoint(tcp::v4(), ep.endpoint.port());
@@ -217,8 +218,8 @@ bool Server::bind(std::string& error) {
     int lock = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
-    std::string name = "causeway-listen-" + ep.endpoint.address().to_string() + "-" +
-                       std::to_string(ep.endpoint.port());
+    std::string name = std::string(ep.udp ? "causeway-listen-udp-" : "causeway-listen-") +
+                       ep.endpoint.address().to_string() + "-" + std::to_string(ep.endpoint.port());
     std::memcpy(address.sun_path + 1, name.data(), std::min(name.size(), sizeof(address.sun_path) - 2));
     socklen_t length = socklen_t(offsetof(sockaddr_un, sun_path) + 1 + name.size());
     if (lock < 0 || ::bind(lock, reinterpret_cast<sockaddr*>(&address), length) != 0) {
@@ -230,6 +231,14 @@ bool Server::bind(std::string& error) {
     portLocks_.push_back(lock);
     try {
       asio::io_context probeContext;
+      if (ep.udp) {
+        asio::ip::udp::socket probe(probeContext);
+        asio::ip::udp::endpoint endpoint(ep.endpoint.address(), ep.endpoint.port());
+        probe.open(endpoint.protocol());
+        if (endpoint.protocol() == asio::ip::udp::v6()) probe.set_option(asio::ip::v6_only(!ep.dualStack));
+        probe.bind(endpoint);
+        continue;
+      }
       tcp::acceptor probe(probeContext);
       probe.open(ep.endpoint.protocol());
       probe.set_option(asio::socket_base::reuse_address(true));

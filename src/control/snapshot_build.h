@@ -127,6 +127,8 @@ class SnapshotBuild {
   void buildTcpRouter(const std::string& qualified, const std::string& provider,
                       const config::Element<config::TcpRouter>& element, router::RuleSyntax defaultSyntax,
                       runtime::RouterState& state);
+  // --- udp (build_udp.cpp) -------------------------------------------------------------------------
+  void buildUdp();
   // The HTTPS hosts of each entryPoint (runtime::EntryPointRoutes::httpsHosts), once the
   // TLS route tables are built.
   void collectHttpsHosts();

@@ -21,6 +21,11 @@ void logFailure(std::exception_ptr e, const char* what) {
 
 void Listener::bind(const std::vector<const runtime::EntryPoint*>& entryPoints) {
   for (const runtime::EntryPoint* entryPoint : entryPoints) {
+    if (entryPoint->udp) {
+      udp_.push_back(std::make_unique<UdpListener>(worker_, *entryPoint));
+      udp_.back()->bind();
+      continue;
+    }
     auto acceptor = std::make_unique<tcp::acceptor>(worker_.io());
     const tcp::endpoint& endpoint = entryPoint->endpoint;
     acceptor->open(endpoint.protocol());
@@ -40,9 +45,11 @@ void Listener::start() {
   for (size_t i = 0; i < acceptors_.size(); ++i)
     asio::co_spawn(worker_.io(), acceptLoop(*acceptors_[i], *entryPoints_[i]),
                    [](std::exception_ptr e) { logFailure(e, "accept loop failed"); });
+  for (auto& udp : udp_) udp->start();
 }
 
 void Listener::close() {
+  for (auto& udp : udp_) udp->close();
   asio::post(worker_.io(), [this] {
     for (auto& acceptor : acceptors_) {
       error_code ignored;

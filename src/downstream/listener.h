@@ -1,4 +1,4 @@
-// One worker's listening sockets: one per TCP entryPoint, bound with SO_REUSEPORT so that
+// One worker's listening sockets: one per TCP entryPoint (and a UdpListener per UDP one), bound with SO_REUSEPORT so that
 // every worker accepts on the same port and the kernel spreads connections between them.
 // Accepted sockets are served on the worker that accepted them (downstream/connection.h).
 #pragma once
@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "downstream/udp_listener.h"
 #include "io/asio.h"
 #include "runtime/entry_point.h"
 #include "runtime/worker.h"
@@ -33,6 +34,7 @@ class Listener {
   unsigned workers_;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
   std::vector<const runtime::EntryPoint*> entryPoints_;
+  std::vector<std::unique_ptr<UdpListener>> udp_;
 };
 
 }  // namespace causeway::downstream

@@ -21,6 +21,10 @@ struct EntryPoint {
   bool dualStack = false;    // bound to [::] with IPV6_V6ONLY off (":port" form)
   bool reusePort = false;    // user asked for SO_REUSEPORT sharing with other processes
   bool asDefault = false;
+  // A UDP entryPoint ("…/udp"): only UDP routers use it (downstream/udp_listener.h); an idle
+  // session is released after udpTimeout.
+  bool udp = false;
+  std::chrono::nanoseconds udpTimeout{std::chrono::seconds(3)};
 
   // forwardedHeaders
   std::vector<net::IpNetwork> trustedIPs;

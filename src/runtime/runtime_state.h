@@ -73,6 +73,8 @@ struct RuntimeState {
   std::map<std::string, RouterState> tcpRouters;
   std::map<std::string, ServiceState> tcpServices;
   std::map<std::string, MiddlewareState> tcpMiddlewares;
+  std::map<std::string, RouterState> udpRouters;
+  std::map<std::string, ServiceState> udpServices;
   std::vector<std::string> globalErrors;               // not tied to one element (e.g. unparsable file)
   // Warnings not tied to one element, with their location: options of the static and dynamic
   // configuration that causeway ignores, sources that were not read. Shown by the API

@@ -15,6 +15,7 @@
 #include "router/route_table.h"
 #include "runtime/runtime_state.h"
 #include "tls/tls_store.h"
+#include "upstream/udp_balancer.h"
 
 namespace causeway::config {
 struct DynamicConfig;
@@ -41,6 +42,13 @@ struct TcpRouteTarget {
 };
 using TcpRouteTargetPtr = std::shared_ptr<const TcpRouteTarget>;
 
+// The UDP router of a UDP entryPoint (it has no rule: one router per entryPoint).
+struct UdpRouteTarget {
+  std::string name;
+  std::string service;
+  upstream::UdpBalancerPtr balancer;
+};
+
 struct EntryPointRoutes {
   router::RouteTable<RouteTargetPtr> table;     // routers without tls: cleartext connections
   router::RouteTable<RouteTargetPtr> tlsTable;  // routers with tls: TLS connections
@@ -55,6 +63,8 @@ struct EntryPointRoutes {
   std::vector<std::string> httpsHosts;
   bool httpsCatchAll = false;
   bool httpsHostMatches(std::string_view serverName) const;
+
+  std::shared_ptr<const UdpRouteTarget> udp;  // UDP entryPoints only
 };
 
 struct Snapshot {

@@ -30,7 +30,7 @@ class WeightedSchedule {
 };
 
 struct TcpServerTarget {
-  upstream::TcpServerAddress address;
+  upstream::ServerAddress address;
   int weight = 1;
 };
 

@@ -10,7 +10,7 @@
 
 namespace causeway::upstream {
 
-bool parseTcpServerAddress(const std::string& address, TcpServerAddress& out, std::string& error) {
+bool parseServerAddress(const std::string& address, ServerAddress& out, std::string& error) {
   out.address = address;
   size_t colon = address.rfind(':');
   if (colon == std::string::npos || colon + 1 == address.size()) {
@@ -75,7 +75,7 @@ void setKeepAlive(tcp::socket& socket, std::chrono::nanoseconds period) {
 }
 
 // Connects and (for TLS servers) shakes hands; false with `error` set.
-awaitable<bool> connect(TcpUpstream& upstream, const TcpServerAddress& server, const TcpTransport& transport,
+awaitable<bool> connect(TcpUpstream& upstream, const ServerAddress& server, const TcpTransport& transport,
                         std::unique_ptr<tls::TlsStream>& tls, std::string& error) {
   tcp::socket& socket = upstream.socket();
   std::vector<tcp::endpoint> candidates;
@@ -117,7 +117,7 @@ awaitable<bool> connect(TcpUpstream& upstream, const TcpServerAddress& server, c
 
 }  // namespace
 
-awaitable<std::unique_ptr<TcpUpstream>> dialTcp(const TcpServerAddress& server, const TcpTransport& transport,
+awaitable<std::unique_ptr<TcpUpstream>> dialTcp(const ServerAddress& server, const TcpTransport& transport,
                                                std::string_view proxyHeader, std::string& error) {
   auto executor = co_await asio::this_coro::executor;
   auto upstream = std::make_unique<TcpUpstream>(executor);

@@ -27,8 +27,8 @@ struct TcpTransport {
   tls::TlsClientSettings tls;    // for servers with `tls: true`
 };
 
-// One server of a TCP loadBalancer.
-struct TcpServerAddress {
+// One server of a TCP or UDP loadBalancer: "host:port".
+struct ServerAddress {
   std::string address;  // as configured: "host:port"
   std::string host;     // without brackets
   uint16_t port = 0;
@@ -37,7 +37,7 @@ struct TcpServerAddress {
 };
 
 // Parses "host:port" ("[v6]:port" for IPv6). False with `error` set otherwise.
-bool parseTcpServerAddress(const std::string& address, TcpServerAddress& out, std::string& error);
+bool parseServerAddress(const std::string& address, ServerAddress& out, std::string& error);
 
 // An upstream connection as a DuplexStream (plain or TLS).
 class TcpUpstream final : public exchange::DuplexStream {
@@ -52,7 +52,7 @@ class TcpUpstream final : public exchange::DuplexStream {
   tls::TlsStream* tlsStream() { return tls_.get(); }
 
  private:
-  friend awaitable<std::unique_ptr<TcpUpstream>> dialTcp(const TcpServerAddress&, const TcpTransport&,
+  friend awaitable<std::unique_ptr<TcpUpstream>> dialTcp(const ServerAddress&, const TcpTransport&,
                                                          std::string_view, std::string&);
   tcp::socket socket_;
   std::unique_ptr<tls::TlsStream> tls_;
@@ -60,7 +60,7 @@ class TcpUpstream final : public exchange::DuplexStream {
 
 // Connects to `server` with `transport` (TLS handshake included in dialTimeout) and writes
 // `proxyHeader` first when it is not empty. nullptr with `error` set when it fails.
-awaitable<std::unique_ptr<TcpUpstream>> dialTcp(const TcpServerAddress& server, const TcpTransport& transport,
+awaitable<std::unique_ptr<TcpUpstream>> dialTcp(const ServerAddress& server, const TcpTransport& transport,
                                                std::string_view proxyHeader, std::string& error);
 
 }  // namespace causeway::upstream

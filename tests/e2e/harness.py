@@ -27,6 +27,12 @@ def free_port():
         return s.getsockname()[1]
 
 
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def wait_for_port(port, host="127.0.0.1", timeout=10.0, proc=None):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -114,13 +120,15 @@ class Causeway(Process):
 
     static: dict (YAML-able via JSON) or str; dynamic: {filename: text}.
     `entrypoints` maps entryPoint names to ports chosen here; `entrypoint_extra` adds options
-    under some of them ({"web": "forwardedHeaders:\n  insecure: true"} or a dict).
+    under some of them ({"web": "forwardedHeaders:\n  insecure: true"} or a dict). `udp` names
+    UDP entryPoints ("127.0.0.1:<port>/udp", ports in `udp_ports`), which are not waited for.
     """
 
     def __init__(self, entrypoints=("web",), dynamic=None, static_extra="", args=(), wait=True,
                  env=None, workers=2, entrypoint_extra=None, file_provider=None, ports=None,
-                 providers_extra=None):
+                 providers_extra=None, udp=()):
         self.providers_extra = providers_extra  # more providers beside `file` ({"redis": {...}})
+        self.udp = tuple(udp)
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="cw-config-"))
         self.dynamic_dir = self.dir / "dynamic"
         self.dynamic_dir.mkdir()
@@ -141,9 +149,17 @@ class Causeway(Process):
                ports):
         # ports: {entryPoint name: port} to use instead of a free one (e.g. a port in use).
         self.ports = {name: (ports or {}).get(name) or free_port() for name in entrypoints}
+        self.udp_ports = {name: free_udp_port() for name in getattr(self, "udp", ())}
         for name, text in (dynamic or {}).items():
             (self.dynamic_dir / name).write_text(text)
         lines = ["entryPoints:"]
+        for name, port in self.udp_ports.items():
+            lines.append(f"  {name}:")
+            lines.append(f"    address: \"127.0.0.1:{port}/udp\"")
+            extra = (entrypoint_extra or {}).get(name)
+            if extra:
+                text = to_yaml(extra) if isinstance(extra, dict) else extra
+                lines += ["    " + line for line in text.strip("\n").split("\n")]
         for name, port in self.ports.items():
             lines.append(f"  {name}:")
             lines.append(f"    address: \"127.0.0.1:{port}\"")

@@ -105,14 +105,14 @@ UNSUPPORTED_STATIC = textwrap.dedent("""\
 def test_unsupported_options_are_named_with_their_line(tmp_path):
     conf = tmp_path / "traefik.yml"
     combined_file(conf, free_port(), free_port(), UNSUPPORTED_STATIC,
-                  "udp:\n  routers:\n    dns:\n      service: dns\n")
+                  "tls:\n  stores:\n    default:\n      defaultGeneratedCert:\n        resolver: le\n")
     text = conf.read_text().splitlines()
     resolvers_line = text.index("certificatesResolvers:") + 1
-    udp_line = text.index("udp:") + 1
+    generated_line = next(i for i, line in enumerate(text) if "defaultGeneratedCert:" in line) + 1
     out = run(["check", f"--configFile={conf}"], tmp_path)
     assert out.returncode == 3, out.stdout
     assert f"warning (not supported yet): {conf}:{resolvers_line}:1: certificatesResolvers: ACME" in out.stdout
-    assert f"{conf}:{udp_line}:1: udp: UDP routers and services are not supported yet" in out.stdout
+    assert f"{conf}:{generated_line}:" in out.stdout and "defaultGeneratedCert needs a certificate resolver" in out.stdout
     assert "exit status 3" in out.stdout
     out = run(["check", f"--configFile={conf}", "--acceptUnsupported"], tmp_path)
     assert out.returncode == 0, out.stdout
@@ -129,8 +129,11 @@ def test_unsupported_options_reach_the_log_the_api_and_the_dashboard(start_cause
                                 app:
                                   loadBalancer:
                                     servers: [{{url: "http://127.0.0.1:{who.port}"}}]
-                            udp:
-                              services: {{}}
+                            tls:
+                              stores:
+                                default:
+                                  defaultGeneratedCert:
+                                    resolver: le
                             """)})
     wait_log(cw, "certificatesResolvers: ACME certificate resolvers are not supported yet")
     def warnings():
@@ -142,8 +145,11 @@ def test_unsupported_options_reach_the_log_the_api_and_the_dashboard(start_cause
     assert by_message["certificatesResolvers"]["location"].endswith("causeway.yml:" +
                                                                       str(cw.static_path.read_text().splitlines()
                                                                           .index("certificatesResolvers:") + 1) + ":1")
-    udp_line = (cw.dynamic_dir / "app.yml").read_text().splitlines().index("udp:") + 1
-    assert by_message["udp"]["location"].endswith(f"app.yml:{udp_line}:1")
+    generated_line = next(i for i, line in enumerate((cw.dynamic_dir / "app.yml").read_text().splitlines())
+                          if "defaultGeneratedCert:" in line) + 1
+    generated = next(w for w in warnings() if "defaultGeneratedCert" in w["message"])
+    assert generated["notSupportedYet"] is True
+    assert f"app.yml:{generated_line}:" in generated["location"], generated
     with Browser() as browser:
         browser.goto(cw.url("traefik", "/dashboard/"))
         browser.wait("[data-testid=config-warnings]")

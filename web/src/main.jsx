@@ -41,32 +41,31 @@ const PROTOCOLS = ['http', 'tcp']
 
 // The section of a page, as the navigation names it: 'routers' (HTTP), 'tcp-routers', 'ai'...
 function sectionOf(parts) {
-  if (PROTOCOLS.includes(parts[0])) return (parts[0] === 'http' ? '' : parts[0] + '-') + (parts[1] || '')
+  if (PROTOCOLS.includes(parts[0])) return parts[1] ? (parts[0] === 'http' ? '' : parts[0] + '-') + parts[1] : null
   return ['ai', 'mcp'].includes(parts[0]) ? parts[0] : ''
 }
 
+const lists = (protocol) =>
+  KINDS.map((kind) => [sectionOf([protocol, kind]), kind[0].toUpperCase() + kind.slice(1), href(protocol, kind)])
+
 // [group title, [[section, label, link]]]: HTTP and TCP each list routers, services, middlewares.
-function navGroups() {
-  const lists = (protocol) =>
-    KINDS.map((kind) => [sectionOf([protocol, kind]), kind[0].toUpperCase() + kind.slice(1), href(protocol, kind)])
-  return [
-    ['', [['', 'Dashboard', href()]]],
-    ['HTTP', lists('http')],
-    ['TCP', lists('tcp')],
+const NAV = [
+  ['', [['', 'Dashboard', href()]]],
+  ['HTTP', lists('http')],
+  ['TCP', lists('tcp')],
+  [
+    '',
     [
-      '',
-      [
-        ['ai', 'AI', href('ai')],
-        ['mcp', 'MCP', href('mcp')],
-      ],
+      ['ai', 'AI', href('ai')],
+      ['mcp', 'MCP', href('mcp')],
     ],
-  ]
-}
+  ],
+]
 
 function Nav({ section }) {
   return (
     <nav className="nav">
-      {navGroups().map(([title, links], i) => (
+      {NAV.map(([title, links], i) => (
         <div key={i} className="nav-group" data-testid={title ? 'nav-' + title.toLowerCase() : undefined}>
           {title && <span className="nav-group-title">{title}</span>}
           {links.map(([key, label, to]) => (
@@ -90,9 +89,9 @@ function Page({ parts, query }) {
     const name = parts.slice(2).join('/')
     if (KINDS.includes(kind)) {
       if (!name) return <List key={protocol + kind} kind={kind} query={query} protocol={protocol} />
-      if (kind === 'routers') return <RouterDetail key={protocol} name={name} protocol={protocol} />
-      if (kind === 'services') return <ServiceDetail key={protocol} name={name} protocol={protocol} />
-      return <MiddlewareDetail key={protocol} name={name} protocol={protocol} />
+      if (kind === 'routers') return <RouterDetail name={name} protocol={protocol} />
+      if (kind === 'services') return <ServiceDetail name={name} protocol={protocol} />
+      return <MiddlewareDetail name={name} protocol={protocol} />
     }
   }
   return (

@@ -150,7 +150,7 @@ TEST(DynamicConfig, DecodedValues) {
   EXPECT_EQ(tls.stores.at("default").defaultCertificate->certFile, "/certs/default.crt");
 
   EXPECT_EQ(loaded.config.tcp.routers.at("db").value.service, "db");
-  EXPECT_FALSE(loaded.config.udp);
+  EXPECT_TRUE(loaded.config.udp.routers.empty());
 }
 
 TEST(DynamicConfig, EmptyDocumentIsValid) {

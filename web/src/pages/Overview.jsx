@@ -1,17 +1,17 @@
-// The overview: entryPoints, HTTP routers/services/middlewares with their warnings and
-// errors, features and providers, and every element that has a problem.
+// The overview: entryPoints, HTTP and TCP routers/services/middlewares with their warnings
+// and errors, features and providers, and every element that has a problem.
 import { useApi } from '../api.js'
 import { Card, Loading, Problem, StatusBadge } from '../components.jsx'
 import { href } from '../router.js'
 
-function StatsCard({ kind, title, stats }) {
+function StatsCard({ kind, title, stats, protocol = 'http' }) {
   const total = stats?.total ?? 0
   const warnings = stats?.warnings ?? 0
   const errors = stats?.errors ?? 0
   const success = Math.max(0, total - warnings - errors)
   const pct = (n) => (total ? Math.round((n * 100) / total) : 0)
   return (
-    <a className="card stats" href={href('http', kind)} data-testid={'overview-' + kind}>
+    <a className="card stats" href={href(protocol, kind)} data-testid={'overview-' + (protocol === 'http' ? '' : protocol + '-') + kind}>
       <div className="stats-head">
         <h3 className="card-title">{title}</h3>
         <span className="stats-total" data-testid="total">
@@ -47,32 +47,42 @@ function StatsCard({ kind, title, stats }) {
   )
 }
 
-// Every router, service and middleware that is not enabled, with its first error.
-function Problems() {
+// Has the overview's section ({routers, services, middlewares}) any warning or error?
+const hasProblems = (section) => Object.values(section || {}).some((c) => c.warnings || c.errors)
+
+// Every router, service and middleware that is not enabled, with its first error. The TCP lists
+// are read only while the overview counts a TCP problem.
+function Problems({ tcp }) {
   const routers = useApi('/http/routers?per_page=1000')
   const services = useApi('/http/services?per_page=1000')
   const middlewares = useApi('/http/middlewares?per_page=1000')
+  const tcpRouters = useApi(tcp ? '/tcp/routers?per_page=1000' : null)
+  const tcpServices = useApi(tcp ? '/tcp/services?per_page=1000' : null)
+  const tcpMiddlewares = useApi(tcp ? '/tcp/middlewares?per_page=1000' : null)
   const rows = []
-  for (const [kind, res] of [
-    ['routers', routers],
-    ['services', services],
-    ['middlewares', middlewares],
+  for (const [protocol, kind, res] of [
+    ['http', 'routers', routers],
+    ['http', 'services', services],
+    ['http', 'middlewares', middlewares],
+    ['tcp', 'routers', tcpRouters],
+    ['tcp', 'services', tcpServices],
+    ['tcp', 'middlewares', tcpMiddlewares],
   ]) {
-    for (const item of res.data || []) if (item.status !== 'enabled') rows.push({ kind, item })
+    for (const item of res.data || []) if (item.status !== 'enabled') rows.push({ protocol, kind, item })
   }
   if (rows.length === 0) return null
   return (
     <Card title="Problems" className="problems" testid="problems">
       <table className="table">
         <tbody>
-          {rows.map(({ kind, item }) => (
-            <tr key={kind + item.name} className={'problem-' + item.status}>
+          {rows.map(({ protocol, kind, item }) => (
+            <tr key={protocol + kind + item.name} className={'problem-' + item.status} data-protocol={protocol}>
               <td className="col-status">
                 <StatusBadge status={item.status} />
               </td>
-              <td className="muted col-kind">{kind.slice(0, -1)}</td>
+              <td className="muted col-kind">{(protocol === 'http' ? '' : protocol.toUpperCase() + ' ') + kind.slice(0, -1)}</td>
               <td>
-                <a href={href('http', kind, item.name)}>{item.name}</a>
+                <a href={href(protocol, kind, item.name)}>{item.name}</a>
               </td>
               <td className="error-text">{(item.error || []).join('; ')}</td>
             </tr>
@@ -134,7 +144,13 @@ export default function Overview() {
         <StatsCard kind="services" title="Services" stats={o.http?.services} />
         <StatsCard kind="middlewares" title="Middlewares" stats={o.http?.middlewares} />
       </div>
-      <Problems />
+      <h2>TCP</h2>
+      <div className="grid">
+        <StatsCard protocol="tcp" kind="routers" title="Routers" stats={o.tcp?.routers} />
+        <StatsCard protocol="tcp" kind="services" title="Services" stats={o.tcp?.services} />
+        <StatsCard protocol="tcp" kind="middlewares" title="Middlewares" stats={o.tcp?.middlewares} />
+      </div>
+      <Problems tcp={hasProblems(o.tcp)} />
       <ConfigWarnings />
       <div className="grid two">
         <Card title="Features">
