@@ -126,6 +126,7 @@ awaitable<bool> readProxyHeader(tcp::socket& socket, const runtime::EntryPoint& 
                                                    header.sourcePort)
                                    : tcp::endpoint(asio::ip::address_v6(bytes), header.sourcePort);
         info = describe(socket, entryPoint, client, localPort);
+        local.known = true;
         local.ip = header.destination;
         local.port = header.destinationPort;
       }
@@ -161,19 +162,6 @@ awaitable<bool> readClientHello(tcp::socket& socket, io::ReadBuffer& first, net:
   }
 }
 
-TcpLocal localAddress(tcp::socket& socket) {
-  error_code ec;
-  tcp::endpoint local = socket.local_endpoint(ec);
-  TcpLocal out;
-  if (ec) return out;
-  auto address = local.address();
-  if (address.is_v6() && address.to_v6().is_v4_mapped())
-    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
-  out.ip = address.is_v4() ? net::IpAddress::v4(address.to_v4().to_uint()) : net::IpAddress::v6(address.to_v6().to_bytes());
-  out.port = local.port();
-  return out;
-}
-
 }  // namespace
 
 awaitable<void> serveConnection(runtime::Worker& worker, const runtime::EntryPoint& entryPoint, tcp::socket socket, tcp::endpoint peer,
@@ -192,7 +180,7 @@ awaitable<void> serveConnection(runtime::Worker& worker, const runtime::EntryPoi
   const bool tcpPlain = routes && routes->tcpTable.size() > 0;
   const bool tcpTls = routes && routes->tcpTlsTable.size() > 0;
   if (!tcpPlain && !tcpTls) snapshot.reset();
-  TcpLocal local = localAddress(socket);
+  TcpLocal local;
   io::ReadBuffer first(4096);
 
   // Only cleartext TCP routers and no TLS router of either kind: the connection is matched
@@ -202,9 +190,8 @@ awaitable<void> serveConnection(runtime::Worker& worker, const runtime::EntryPoi
     input.clientIp = &info.peerIp;
     if (const runtime::TcpRouteTargetPtr* target = routes->tcpTable.match(input)) {
       deadline.disarm();
-      co_await serveTcpPlain(entryPoint, socket, info, local, {}, first, **target);
+      co_await serveTcpPlain(worker, entryPoint, socket, info, local, {}, first, **target);
       error_code ignored;
-      socket.shutdown(tcp::socket::shutdown_both, ignored);
       socket.close(ignored);
       co_return;
     }
@@ -241,12 +228,11 @@ awaitable<void> serveConnection(runtime::Worker& worker, const runtime::EntryPoi
       const runtime::TcpRouteTarget& route = **target;
       if (route.tls == runtime::TcpRouteTarget::Tls::Passthrough) {
         deadline.disarm();
-        co_await serveTcpPlain(entryPoint, socket, info, local, hello.serverName, first, route);
+        co_await serveTcpPlain(worker, entryPoint, socket, info, local, hello.serverName, first, route);
       } else {
-        co_await serveTcpTerminated(entryPoint, socket, info, local, first, deadline, snapshot->tls, route);
+        co_await serveTcpTerminated(worker, entryPoint, socket, info, local, first, deadline, snapshot->tls, route);
       }
       error_code ignored;
-      socket.shutdown(tcp::socket::shutdown_both, ignored);
       socket.close(ignored);
       co_return;
     }
@@ -255,9 +241,8 @@ awaitable<void> serveConnection(runtime::Worker& worker, const runtime::EntryPoi
     input.clientIp = &info.peerIp;
     if (const runtime::TcpRouteTargetPtr* target = routes->tcpTable.match(input)) {
       deadline.disarm();
-      co_await serveTcpPlain(entryPoint, socket, info, local, {}, first, **target);
+      co_await serveTcpPlain(worker, entryPoint, socket, info, local, {}, first, **target);
       error_code ignored;
-      socket.shutdown(tcp::socket::shutdown_both, ignored);
       socket.close(ignored);
       co_return;
     }

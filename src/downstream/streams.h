@@ -5,6 +5,7 @@
 
 #include <span>
 #include <tuple>
+#include <type_traits>
 
 #include "exchange/exchange.h"
 #include "io/asio.h"
@@ -44,6 +45,10 @@ class StreamDuplex final : public exchange::DuplexStream {
     error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.socket().cancel(ignored);
+  }
+  tcp::socket* plainSocket() override {
+    if constexpr (std::is_same_v<Stream, PlainStream>) return &stream_.socket();
+    else return nullptr;
   }
 
  private:

@@ -32,12 +32,15 @@ class TlsDuplex final : public exchange::DuplexStream {
   tls::TlsStream& stream_;
 };
 
-awaitable<void> run(const runtime::EntryPoint& entryPoint, exchange::DuplexStream& client, std::string_view pending,
-                    const exchange::ConnectionInfo& info, const TcpLocal& local, std::string_view serverName,
-                    const runtime::TcpRouteTarget& target) {
+awaitable<void> run(runtime::Worker& worker, const runtime::EntryPoint& entryPoint, tcp::socket& socket,
+                    exchange::DuplexStream& client, std::string_view pending, const exchange::ConnectionInfo& info,
+                    const TcpLocal& local, std::string_view serverName, const runtime::TcpRouteTarget& target) {
   exchange::TcpSession session{client, pending};
   session.clientIp = info.peerIp;
   session.clientPort = info.peerPort;
+  session.watchdog = &worker.watchdog();
+  session.socket = &socket;
+  session.localKnown = local.known;
   session.localIp = local.ip;
   session.localPort = local.port;
   session.serverName = serverName;
@@ -51,15 +54,15 @@ awaitable<void> run(const runtime::EntryPoint& entryPoint, exchange::DuplexStrea
 
 }  // namespace
 
-awaitable<void> serveTcpPlain(const runtime::EntryPoint& entryPoint, tcp::socket& socket,
+awaitable<void> serveTcpPlain(runtime::Worker& worker, const runtime::EntryPoint& entryPoint, tcp::socket& socket,
                               const exchange::ConnectionInfo& info, const TcpLocal& local, std::string_view serverName,
                               io::ReadBuffer& pending, const runtime::TcpRouteTarget& target) {
   PlainStream plain(socket);
   StreamDuplex<PlainStream> client(plain);
-  co_await run(entryPoint, client, pending.data(), info, local, serverName, target);
+  co_await run(worker, entryPoint, socket, client, pending.data(), info, local, serverName, target);
 }
 
-awaitable<void> serveTcpTerminated(const runtime::EntryPoint& entryPoint, tcp::socket& socket,
+awaitable<void> serveTcpTerminated(runtime::Worker& worker, const runtime::EntryPoint& entryPoint, tcp::socket& socket,
                                    const exchange::ConnectionInfo& info, const TcpLocal& local, io::ReadBuffer& hello,
                                    io::Watched& deadline, const tls::TlsStorePtr& store, const runtime::TcpRouteTarget& target) {
   tls::TlsHandshakeState state;
@@ -74,7 +77,7 @@ awaitable<void> serveTcpTerminated(const runtime::EntryPoint& entryPoint, tcp::s
   }
   deadline.disarm();
   TlsDuplex client(stream);
-  co_await run(entryPoint, client, {}, info, local, state.serverName, target);
+  co_await run(worker, entryPoint, socket, client, {}, info, local, state.serverName, target);
 }
 
 }  // namespace causeway::downstream

@@ -107,6 +107,9 @@ class DuplexStream {
   virtual awaitable<std::tuple<error_code, size_t>> writeAll(asio::const_buffer buffer) = 0;
   virtual void shutdownSend() = 0;  // the client sees EOF
   virtual void close() = 0;         // both directions end
+  // The socket itself when the stream is plain TCP (no TLS): a byte pipe between two plain
+  // streams can then use the socket directly, and splice(2). nullptr otherwise.
+  virtual tcp::socket* plainSocket() { return nullptr; }
 };
 
 // A bidirectional byte stream after a successful upgrade (101): the downstream codec

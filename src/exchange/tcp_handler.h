@@ -17,6 +17,7 @@
 #include "config/dynamic_tcp.h"
 #include "exchange/exchange.h"
 #include "io/asio.h"
+#include "io/watchdog.h"
 #include "net/ip.h"
 
 namespace causeway::exchange {
@@ -27,7 +28,12 @@ struct TcpSession {
   std::string_view pending;  // bytes already read from the client, to forward first (passthrough: the ClientHello)
   net::IpAddress clientIp;   // after the PROXY protocol, when trusted
   uint16_t clientPort = 0;
-  net::IpAddress localIp;    // the address the client connected to
+  io::Watchdog* watchdog = nullptr;  // the worker's: coarse deadlines without a timer each
+  tcp::socket* socket = nullptr;     // the client's socket (its local address, read on demand)
+  // The address the client connected to: set by the downstream after a trusted PROXY header,
+  // else read from `socket` by local() the first time it is needed (the PROXY header out).
+  bool localKnown = false;
+  net::IpAddress localIp;
   uint16_t localPort = 0;
   std::string_view serverName;  // SNI ("" when none or cleartext)
   std::string_view router;      // qualified router name
@@ -39,6 +45,19 @@ struct TcpSession {
   std::string error;         // why the session ended early ("" when it ran to the end)
   uint64_t bytesFromClient = 0;
   uint64_t bytesToClient = 0;
+
+  void ensureLocal() {
+    if (localKnown || !socket) return;
+    localKnown = true;
+    error_code ec;
+    tcp::endpoint local = socket->local_endpoint(ec);
+    if (ec) return;
+    auto address = local.address();
+    if (address.is_v6() && address.to_v6().is_v4_mapped())
+      address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+    localIp = address.is_v4() ? net::IpAddress::v4(address.to_v4().to_uint()) : net::IpAddress::v6(address.to_v6().to_bytes());
+    localPort = local.port();
+  }
 };
 
 class TcpHandler {

@@ -59,8 +59,11 @@ class TcpWeighted final : public exchange::TcpHandler {
 
 // Copies bytes both ways until both directions end. When one side ends its sending (EOF),
 // the other side's sending is shut down and it gets `terminationDelay` to finish (negative:
-// unlimited); an error on either side ends both. Counts the bytes each way.
+// unlimited; enforced by `watchdog`, so to its tick's precision); an error on either side
+// ends both. Between two plain sockets a direction that carries a stream moves to splice(2).
+// Counts the bytes each way.
 awaitable<void> pipeTcp(exchange::DuplexStream& client, exchange::DuplexStream& upstream,
-                        std::chrono::nanoseconds terminationDelay, uint64_t& fromClient, uint64_t& toClient);
+                        std::chrono::nanoseconds terminationDelay, io::Watchdog* watchdog, uint64_t& fromClient,
+                        uint64_t& toClient);
 
 }  // namespace causeway::service

@@ -3,7 +3,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <charconv>
 
 #include "core/log.h"
@@ -75,8 +74,9 @@ void setKeepAlive(tcp::socket& socket, std::chrono::nanoseconds period) {
 }
 
 // Connects and (for TLS servers) shakes hands; false with `error` set.
+// `timedOut` turns true when the dial's deadline closed the socket: no further attempt then.
 awaitable<bool> connect(TcpUpstream& upstream, const ServerAddress& server, const TcpTransport& transport,
-                        std::unique_ptr<tls::TlsStream>& tls, std::string& error) {
+                        std::unique_ptr<tls::TlsStream>& tls, const bool& timedOut, std::string& error) {
   tcp::socket& socket = upstream.socket();
   std::vector<tcp::endpoint> candidates;
   if (server.resolved) {
@@ -93,6 +93,7 @@ awaitable<bool> connect(TcpUpstream& upstream, const ServerAddress& server, cons
   }
   error_code last = asio::error::host_not_found;
   for (const auto& candidate : candidates) {
+    if (timedOut) break;
     error_code ignored;
     if (socket.is_open()) socket.close(ignored);
     auto [ec] = co_await socket.async_connect(candidate, nothrow);
@@ -117,24 +118,42 @@ awaitable<bool> connect(TcpUpstream& upstream, const ServerAddress& server, cons
 
 }  // namespace
 
+namespace {
+
+// The dial's deadline: on expiry the socket is closed, which ends the pending connect,
+// resolve or handshake with an error.
+class DialDeadline final : public io::Watched {
+ public:
+  explicit DialDeadline(tcp::socket& socket) : socket_(socket) {}
+  void onDeadline() override {
+    timedOut = true;
+    error_code ignored;
+    socket_.close(ignored);
+  }
+  bool timedOut = false;
+
+ private:
+  tcp::socket& socket_;
+};
+
+}  // namespace
+
 awaitable<std::unique_ptr<TcpUpstream>> dialTcp(const ServerAddress& server, const TcpTransport& transport,
-                                               std::string_view proxyHeader, std::string& error) {
+                                               std::string_view proxyHeader, io::Watchdog* watchdog,
+                                               std::string& error) {
   auto executor = co_await asio::this_coro::executor;
   auto upstream = std::make_unique<TcpUpstream>(executor);
-  bool connected = false;
-  if (transport.dialTimeout > std::chrono::nanoseconds(0)) {
-    using namespace asio::experimental::awaitable_operators;
-    asio::steady_timer timer(executor);
-    timer.expires_after(transport.dialTimeout);
-    auto outcome = co_await (connect(*upstream, server, transport, upstream->tls_, error) || timer.async_wait(nothrow));
-    if (outcome.index() == 0) {
-      connected = std::get<0>(outcome);
-    } else {
-      error = "dial tcp " + server.address + ": i/o timeout";
-    }
-  } else {
-    connected = co_await connect(*upstream, server, transport, upstream->tls_, error);
+  DialDeadline deadline(upstream->socket_);
+  if (watchdog && transport.dialTimeout > std::chrono::nanoseconds(0)) {
+    watchdog->watch(deadline);
+    deadline.armIn(std::chrono::duration_cast<Clock::duration>(transport.dialTimeout));
   }
+  bool connected = co_await connect(*upstream, server, transport, upstream->tls_, deadline.timedOut, error);
+  if (deadline.timedOut) {
+    connected = false;
+    error = "dial tcp " + server.address + ": i/o timeout";
+  }
+  deadline.disarm();
   if (!connected) co_return nullptr;
   if (!proxyHeader.empty()) {
     asio::const_buffer header(proxyHeader.data(), proxyHeader.size());

@@ -11,6 +11,7 @@
 
 #include "exchange/exchange.h"
 #include "io/asio.h"
+#include "io/watchdog.h"
 #include "tls/tls_stream.h"
 
 namespace causeway::upstream {
@@ -47,20 +48,23 @@ class TcpUpstream final : public exchange::DuplexStream {
   awaitable<std::tuple<error_code, size_t>> writeAll(asio::const_buffer buffer) override;
   void shutdownSend() override;
   void close() override;
+  tcp::socket* plainSocket() override { return tls_ ? nullptr : &socket_; }
 
   tcp::socket& socket() { return socket_; }
   tls::TlsStream* tlsStream() { return tls_.get(); }
 
  private:
-  friend awaitable<std::unique_ptr<TcpUpstream>> dialTcp(const ServerAddress&, const TcpTransport&,
-                                                         std::string_view, std::string&);
+  friend awaitable<std::unique_ptr<TcpUpstream>> dialTcp(const ServerAddress&, const TcpTransport&, std::string_view,
+                                                         io::Watchdog*, std::string&);
   tcp::socket socket_;
   std::unique_ptr<tls::TlsStream> tls_;
 };
 
-// Connects to `server` with `transport` (TLS handshake included in dialTimeout) and writes
-// `proxyHeader` first when it is not empty. nullptr with `error` set when it fails.
+// Connects to `server` with `transport` (TLS handshake included in dialTimeout, enforced by
+// `watchdog` when given) and writes `proxyHeader` first when it is not empty. nullptr with
+// `error` set when it fails.
 awaitable<std::unique_ptr<TcpUpstream>> dialTcp(const ServerAddress& server, const TcpTransport& transport,
-                                               std::string_view proxyHeader, std::string& error);
+                                               std::string_view proxyHeader, io::Watchdog* watchdog,
+                                               std::string& error);
 
 }  // namespace causeway::upstream
