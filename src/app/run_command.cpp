@@ -125,8 +125,9 @@ class Controller {
   void startObservability() {
     if (!observe_) return;
     auto openConnections = [this] {
-      std::vector<std::pair<std::string, int64_t>> counts;
-      for (const auto& ep : server_.entryPoints()) counts.emplace_back(ep.name, server_.openConnections(ep.index));
+      std::vector<std::pair<std::pair<std::string, std::string>, int64_t>> counts;
+      for (const auto& ep : server_.entryPoints())
+        counts.push_back({{ep.name, ep.udp ? "UDP" : "TCP"}, server_.openConnections(ep.index)});
       return counts;
     };
     if (auto prometheus = observe_->prometheusService(openConnections, &pipeline_.health()))

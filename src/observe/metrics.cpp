@@ -472,8 +472,8 @@ std::string Metrics::render(const ScrapeInputs& in) const {
 
   if (!in.openConnections.empty())
     header(out, "traefik_open_connections", "gauge", "How many open connections exist, by entryPoint and protocol");
-  for (const auto& [ep, count] : in.openConnections)
-    sample(out, "traefik_open_connections", "", formatLabels({{"entrypoint", ep}, {"protocol", "TCP"}}), "",
+  for (const auto& [key, count] : in.openConnections)
+    sample(out, "traefik_open_connections", "", formatLabels({{"entrypoint", key.first}, {"protocol", key.second}}), "",
            double(count));
 
   if (options_.routers)

@@ -66,7 +66,8 @@ struct ScrapeInputs {
   const runtime::Snapshot* snapshot = nullptr;  // existing routers/services, certificates
   // Live status of a service's servers: URL → "UP"/"DOWN" (HealthRegistry::serverStatus).
   std::function<std::map<std::string, std::string>(const std::string&)> serverStatus;
-  std::vector<std::pair<std::string, int64_t>> openConnections;  // entryPoint → count
+  // (entryPoint, protocol "TCP" or "UDP") → open connections (UDP: sessions).
+  std::vector<std::pair<std::pair<std::string, std::string>, int64_t>> openConnections;
   bool processMetrics = true;  // process_* (as Prometheus' Go client adds)
 };
 

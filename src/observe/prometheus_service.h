@@ -17,7 +17,8 @@ class HealthRegistry;
 namespace causeway::observe {
 
 // Open downstream connections per entryPoint name, read at scrape time (any thread).
-using OpenConnectionCounts = std::function<std::vector<std::pair<std::string, int64_t>>()>;
+using OpenConnectionCounts =
+    std::function<std::vector<std::pair<std::pair<std::string, std::string>, int64_t>>()>;
 
 class PrometheusService final : public exchange::Handler {
  public:

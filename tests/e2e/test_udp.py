@@ -6,8 +6,9 @@ What is shown:
 - a client keeps its session (same server, same source port towards it) while it talks, and
   gets a new one after the entryPoint's `udp.timeout` of silence;
 - a server that refuses (nothing listening) ends the session without harming the others;
-- the API (/api/udp/*, overview) and `causeway check`; a reload changes the service of new sessions.
+- the API (/api/udp/*, overview), the open-sessions gauge and `causeway check`; a reload changes the service of new sessions.
 """
+import re
 import shutil
 import socket
 import struct
@@ -100,7 +101,7 @@ def start(dynamic, timeout=None, api=False):
     extra = {"dns": {"udp": {"timeout": timeout}}} if timeout else None
     entrypoints = ("web", "traefik") if api else ("web",)
     return Causeway(entrypoints=entrypoints, udp=("dns",), dynamic=dynamic, entrypoint_extra=extra,
-                    static_extra="api:\n  insecure: true\n" if api else "")
+                    static_extra="api:\n  insecure: true\nmetrics:\n  prometheus: {}\n" if api else "")
 
 
 def api(cw, path):
@@ -212,6 +213,10 @@ def test_api_check_and_reload(dns, tmp_path):
     try:
         port = cw.udp_ports["dns"]
         assert wait_until(lambda: ask(client, port, b"PING-0000001", 0.5) == b"PONG -0000001", 10)
+        # The open session counts in the entryPoint's open connections, as UDP.
+        metrics = api_get(cw, "/metrics")[2].decode()
+        assert re.search(r'traefik_open_connections\{entrypoint="dns",protocol="UDP"\} [1-9]', metrics), metrics
+        assert 'traefik_open_connections{entrypoint="web",protocol="TCP"}' in metrics
         router = api(cw, "/api/udp/routers/dns@file")
         assert router["status"] == "enabled" and router["service"] == "one" and router["using"] == ["dns"]
         stray = api(cw, "/api/udp/routers/stray@file")

@@ -174,7 +174,7 @@ TEST(MetricsTest, GaugesFromTheScrapeAndGoneElementsHidden) {
   snapshot.runtime.services["kept@file"];
   ScrapeInputs in = plain();
   in.snapshot = &snapshot;
-  in.openConnections = {{"web", 3}};
+  in.openConnections = {{{"web", "TCP"}, 3}};
   in.serverStatus = [](const std::string& service) {
     std::map<std::string, std::string> out;
     if (service == "kept@file") out = {{"http://a:80", "UP"}, {"http://b:80", "DOWN"}};
