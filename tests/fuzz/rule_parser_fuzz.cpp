@@ -1,5 +1,5 @@
-// libFuzzer target for the rule language: compiles the input as a v3 and as a v2 rule; a
-// rule that compiles is matched against fixed requests, and its host index is checked against
+// libFuzzer target for the rule language: compiles the input as a v3 and as a v2 rule, HTTP
+// and TCP (HostSNI, ClientIP, ALPN); a rule that compiles is matched against fixed requests, and its host index is checked against
 // what it matches (a match outside the index would make the route table skip a router).
 
 #include <cstddef>
@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "router/route_table.h"
 #include "router/rule.h"
@@ -24,6 +25,7 @@ struct Fixture {
   causeway::net::IpAddress v6 = *causeway::net::IpAddress::parse("2001:db8::1");
   MatchInput full;
   MatchInput bare;
+  std::vector<std::string> alpn{"h2", "http/1.1"};
 
   Fixture() {
     headers.add("X-Forwarded-Proto", "https");
@@ -35,6 +37,7 @@ struct Fixture {
     full.rawQuery = "a=1&b=%20x+y&mobile&c=%zz;&d=";
     full.headers = &headers;
     full.clientIp = &v4;
+    full.alpn = &alpn;
     bare.method = "post";
     bare.path = "/";
     bare.rawQuery = "%zz=1&=";
@@ -71,8 +74,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > 4096) return 0;
   static const Fixture fixture;
   std::string_view text(reinterpret_cast<const char*>(data), size);
-  for (RuleSyntax syntax : {RuleSyntax::V3, RuleSyntax::V2}) {
-    auto result = causeway::router::compileRule(text, syntax);
+  for (int kind = 0; kind < 4; ++kind) {
+    RuleSyntax syntax = kind % 2 == 0 ? RuleSyntax::V3 : RuleSyntax::V2;
+    auto result = kind < 2 ? causeway::router::compileRule(text, syntax) : causeway::router::compileTcpRule(text, syntax);
     if (auto* error = std::get_if<RuleError>(&result)) {
       if (error->offset > size || error->message.empty()) std::abort();
       (void)error->describe(text);

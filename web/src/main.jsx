@@ -1,4 +1,4 @@
-// The causeway dashboard: what Traefik's dashboard shows (overview, HTTP and TCP routers,
+// The causeway dashboard: what Traefik's dashboard shows (overview, HTTP, TCP and UDP routers,
 // services, middlewares with their status and errors), read from the API and refreshed
 // automatically.
 import { StrictMode, useEffect, useMemo, useState } from 'react'
@@ -37,7 +37,9 @@ function Version() {
 }
 
 const KINDS = ['routers', 'services', 'middlewares']
-const PROTOCOLS = ['http', 'tcp']
+const PROTOCOLS = ['http', 'tcp', 'udp']
+// UDP has no middlewares (Traefik's neither).
+const kindsOf = (protocol) => (protocol === 'udp' ? KINDS.slice(0, 2) : KINDS)
 
 // The section of a page, as the navigation names it: 'routers' (HTTP), 'tcp-routers', 'ai'...
 function sectionOf(parts) {
@@ -46,13 +48,15 @@ function sectionOf(parts) {
 }
 
 const lists = (protocol) =>
-  KINDS.map((kind) => [sectionOf([protocol, kind]), kind[0].toUpperCase() + kind.slice(1), href(protocol, kind)])
+  kindsOf(protocol).map((kind) => [sectionOf([protocol, kind]), kind[0].toUpperCase() + kind.slice(1), href(protocol, kind)])
 
-// [group title, [[section, label, link]]]: HTTP and TCP each list routers, services, middlewares.
+// [group title, [[section, label, link]]]: HTTP and TCP each list routers, services, middlewares;
+// UDP routers and services.
 const NAV = [
   ['', [['', 'Dashboard', href()]]],
   ['HTTP', lists('http')],
   ['TCP', lists('tcp')],
+  ['UDP', lists('udp')],
   [
     '',
     [
@@ -87,7 +91,7 @@ function Page({ parts, query }) {
     const protocol = parts[0]
     const kind = parts[1]
     const name = parts.slice(2).join('/')
-    if (KINDS.includes(kind)) {
+    if (kindsOf(protocol).includes(kind)) {
       if (!name) return <List key={protocol + kind} kind={kind} query={query} protocol={protocol} />
       if (kind === 'routers') return <RouterDetail name={name} protocol={protocol} />
       if (kind === 'services') return <ServiceDetail name={name} protocol={protocol} />

@@ -1,4 +1,4 @@
-// Searchable, filterable, paginated lists of HTTP and TCP routers, services and middlewares.
+// Searchable, filterable, paginated lists of HTTP, TCP and UDP routers, services and middlewares.
 // The filtering and paging are the API's own (search, status, page, per_page, X-Next-Page).
 import { useEffect, useState } from 'react'
 import { providerOf, useApi } from '../api.js'
@@ -37,7 +37,8 @@ export function priorityLabel(text) {
   return text
 }
 
-// [title, render(item, protocol), class]: the same columns for HTTP and TCP ('http', 'tcp').
+// [title, render(item, protocol), class]: the same columns for HTTP and TCP ('http', 'tcp');
+// UDP routers have no TLS, rule or priority (NOT_UDP).
 const COLUMNS = {
   routers: [
     ['Status', (r) => <StatusBadge status={r.status} />, 'col-status'],
@@ -64,6 +65,8 @@ const COLUMNS = {
   ],
 }
 
+const NOT_UDP = ['TLS', 'Rule', 'Priority']
+
 export default function List({ kind, query, protocol = 'http' }) {
   const [search, setSearch] = useState(query.get('search') || '')
   const [debounced, setDebounced] = useState(search)
@@ -78,7 +81,7 @@ export default function List({ kind, query, protocol = 'http' }) {
   if (debounced) params.set('search', debounced)
   if (status) params.set('status', status)
   const { data, error, nextPage } = useApi('/' + protocol + '/' + kind + '?' + params.toString())
-  const columns = COLUMNS[kind]
+  const columns = COLUMNS[kind].filter(([title]) => protocol !== 'udp' || !NOT_UDP.includes(title))
   return (
     <div className="page">
       <h1>{protocol.toUpperCase() + ' ' + TITLES[kind]}</h1>
@@ -86,7 +89,7 @@ export default function List({ kind, query, protocol = 'http' }) {
         <input
           type="search"
           className="search"
-          placeholder={kind === 'routers' ? 'Search by name or rule' : 'Search by name'}
+          placeholder={kind === 'routers' && protocol !== 'udp' ? 'Search by name or rule' : 'Search by name'}
           value={search}
           onChange={(e) => setSearch(e.target.value)}
           data-testid="search"

@@ -1,6 +1,6 @@
-// One HTTP or TCP router: its rule, entryPoints, TLS (for TCP: passthrough or terminated),
+// One HTTP, TCP or UDP router: its rule, entryPoints, TLS (for TCP: passthrough or terminated),
 // middleware chain in order and service, drawn as the path a request or connection takes
-// (entryPoints → router → middlewares → service).
+// (entryPoints → router → middlewares → service). A UDP router has only entryPoints and a service.
 import { qualify, seg, useApi, useElement } from '../api.js'
 import { Card, ErrorList, Field, HealthBadge, Loading, Problem, ProviderTag, StatusBadge, TlsTag } from '../components.jsx'
 import { href } from '../router.js'
@@ -28,7 +28,7 @@ function MiddlewareStep({ name, index, protocol }) {
   )
 }
 
-// A server is a URL (HTTP) or an address (TCP).
+// A server is a URL (HTTP) or an address (TCP, UDP).
 const serverKey = (s) => s.url || s.address
 
 function ServiceCard({ name, protocol }) {
@@ -95,11 +95,12 @@ export default function RouterDetail({ name, protocol = 'http' }) {
   const middlewares = (r.middlewares || []).map((m) => qualify(m, provider))
   const service = qualify(r.service, provider)
   const entryPoints = r.using || r.entryPoints || []
+  const udp = protocol === 'udp'
   return (
     <div className="page" data-testid="router-detail" data-protocol={protocol}>
       <div className="title-row">
         <h1>
-          <span className="kind">{protocol === 'tcp' ? 'TCP router' : 'Router'}</span> {r.name}
+          <span className="kind">{protocol === 'http' ? 'Router' : protocol.toUpperCase() + ' router'}</span> {r.name}
         </h1>
         <StatusBadge status={r.status} />
         <ProviderTag provider={provider} />
@@ -142,35 +143,39 @@ export default function RouterDetail({ name, protocol = 'http' }) {
 
       <div className="grid two">
         <Card title="Router" testid="router-fields">
-          <Field label="Rule" testid="rule">
-            <code className="rule">{r.rule}</code>
-          </Field>
+          {!udp && (
+            <Field label="Rule" testid="rule">
+              <code className="rule">{r.rule}</code>
+            </Field>
+          )}
           <Field label="Entrypoints" testid="entrypoints">
             {entryPoints.join(', ') || null}
           </Field>
           {r.entryPoints && r.using && r.entryPoints.join() !== r.using.join() && (
             <Field label="Configured entrypoints">{r.entryPoints.join(', ')}</Field>
           )}
-          <Field label="Priority">{r.priorityStr}</Field>
+          {!udp && <Field label="Priority">{r.priorityStr}</Field>}
           {r.ruleSyntax && <Field label="Rule syntax">{r.ruleSyntax}</Field>}
           <Field label="Provider">{provider}</Field>
         </Card>
-        <TlsCard tls={r.tls} protocol={protocol} />
+        {udp ? <ServiceCard name={service} protocol={protocol} /> : <TlsCard tls={r.tls} protocol={protocol} />}
       </div>
-      <div className="grid two">
-        <Card title="Middlewares" testid="middleware-chain">
-          {middlewares.length ? (
-            <ol className="chain">
-              {middlewares.map((m, i) => (
-                <MiddlewareStep key={m + i} name={m} index={i} protocol={protocol} />
-              ))}
-            </ol>
-          ) : (
-            <span className="muted">No middleware.</span>
-          )}
-        </Card>
-        <ServiceCard name={service} protocol={protocol} />
-      </div>
+      {!udp && (
+        <div className="grid two">
+          <Card title="Middlewares" testid="middleware-chain">
+            {middlewares.length ? (
+              <ol className="chain">
+                {middlewares.map((m, i) => (
+                  <MiddlewareStep key={m + i} name={m} index={i} protocol={protocol} />
+                ))}
+              </ol>
+            ) : (
+              <span className="muted">No middleware.</span>
+            )}
+          </Card>
+          <ServiceCard name={service} protocol={protocol} />
+        </div>
+      )}
     </div>
   )
 }

@@ -1,14 +1,14 @@
-// One HTTP or TCP service: its servers with their live health (UP/DOWN, refreshed
+// One HTTP, TCP or UDP service: its servers with their live health (UP/DOWN, refreshed
 // automatically), load balancing and health check settings, child services, and who uses it.
 import { qualify, seg, useApi } from '../api.js'
 import { Card, Chips, ErrorList, Field, HealthBadge, JsonBlock, Loading, Problem, ProviderTag, StatusBadge } from '../components.jsx'
 import { href } from '../router.js'
 
-// An HTTP server has a URL, a TCP server an address (host:port).
+// An HTTP server has a URL, a TCP or UDP server an address (host:port).
 function Servers({ service, protocol }) {
   const servers = service.loadBalancer?.servers || []
   const status = service.serverStatus || {}
-  const key = protocol === 'tcp' ? 'address' : 'url'
+  const key = protocol === 'http' ? 'url' : 'address'
   return (
     <Card title="Servers" testid="servers">
       {servers.length === 0 ? (
@@ -18,7 +18,7 @@ function Servers({ service, protocol }) {
           <thead>
             <tr>
               <th className="col-status">Status</th>
-              <th>{protocol === 'tcp' ? 'Address' : 'URL'}</th>
+              <th>{protocol === 'http' ? 'URL' : 'Address'}</th>
               <th className="col-num">Weight</th>
             </tr>
           </thead>
@@ -71,10 +71,10 @@ function duration(v) {
   return v || null
 }
 
-// Routers that use the service; a TCP service is also used by the weighted services above it,
-// told apart with the list of TCP services.
+// Routers that use the service; a TCP or UDP service is also used by the weighted services above
+// it, told apart with the list of the protocol's services.
 function UsedBy({ names, protocol }) {
-  const { data } = useApi(protocol === 'tcp' && names?.length ? '/tcp/services?per_page=1000' : null)
+  const { data } = useApi(protocol !== 'http' && names?.length ? '/' + protocol + '/services?per_page=1000' : null)
   const services = new Set((data || []).map((s) => s.name))
   return (
     <Card title="Used by" testid="used-by">
@@ -118,7 +118,7 @@ export default function ServiceDetail({ name, protocol = 'http' }) {
     <div className="page" data-testid="service-detail" data-protocol={protocol}>
       <div className="title-row">
         <h1>
-          <span className="kind">{protocol === 'tcp' ? 'TCP service' : 'Service'}</span> {s.name}
+          <span className="kind">{protocol === 'http' ? 'Service' : protocol.toUpperCase() + ' service'}</span> {s.name}
         </h1>
         <StatusBadge status={s.status} />
         <ProviderTag provider={provider} />
@@ -129,7 +129,7 @@ export default function ServiceDetail({ name, protocol = 'http' }) {
       {lb && <Servers service={s} protocol={protocol} />}
       {children}
       <div className="grid two">
-        {lb && protocol === 'tcp' && (
+        {lb && protocol !== 'http' && (
           <Card title="Load balancing">
             <Field label="Strategy">wrr</Field>
             {lb.serversTransport && <Field label="Servers transport">{lb.serversTransport}</Field>}
