@@ -248,9 +248,12 @@ json::object tcpServiceJson(const runtime::Snapshot& snapshot, const std::string
   addRuntime(out, name, state);
   if (!state.usedBy.empty()) out["usedBy"] = sortedUnique(state.usedBy);
   if (!state.type.empty()) out["type"] = state.type;
-  if (!state.serverStatus.empty()) {
+  std::map<std::string, std::string> status = state.serverStatus;
+  for (const auto& server : state.servers)
+    if (server) status[server->url()] = server->up() ? "UP" : "DOWN";  // live
+  if (!status.empty()) {
     json::object servers;
-    for (const auto& [address, value] : state.serverStatus) servers[address] = value;
+    for (const auto& [address, value] : status) servers[address] = value;
     out["serverStatus"] = std::move(servers);
   }
   return out;

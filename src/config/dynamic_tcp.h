@@ -72,8 +72,9 @@ struct TcpProxyProtocol {
   }
 };
 
+// Active check of each server (Traefik v3.3): connect, write `send`, expect `expect` back.
 struct TcpHealthCheck {
-  int port = 0;
+  int port = 0;  // 0: the server's port
   std::string send;
   std::string expect;
   Duration interval = std::chrono::seconds(30);
@@ -87,6 +88,12 @@ struct TcpHealthCheck {
     v("interval", self.interval);
     v("unhealthyInterval", self.unhealthyInterval);
     v("timeout", self.timeout);
+  }
+
+  void validate(DecodeContext& context) const {
+    if (port < 0 || port > 65535) context.error("healthCheck.port must be between 0 and 65535");
+    if (interval.value <= std::chrono::nanoseconds(0)) context.error("healthCheck.interval must be greater than 0");
+    if (timeout.value <= std::chrono::nanoseconds(0)) context.error("healthCheck.timeout must be greater than 0");
   }
 };
 
@@ -103,7 +110,7 @@ struct TcpLoadBalancer {
     v("serversTransport", self.serversTransport);
     v("proxyProtocol", self.proxyProtocol);
     v("terminationDelay", self.terminationDelay);
-    v("healthCheck", self.healthCheck, NotYet{"TCP health checks are not supported yet; every server counts as UP"});
+    v("healthCheck", self.healthCheck);
   }
 };
 

@@ -7,6 +7,7 @@
 #include "control/snapshot_build.h"
 #include "service/tcp_service.h"
 #include "tls/tls_stream.h"
+#include "upstream/health/registry.h"
 
 namespace causeway::control {
 
@@ -148,7 +149,31 @@ void SnapshotBuild::buildTcpServices() {
         }
         target.address.tls = server.tls;
         target.weight = server.weight.value_or(1);
-        state.serverStatus[server.address] = "UP";
+        if (in_.health) {
+          // Live status (the health check's, UP without one), shown by the API.
+          target.health = in_.health->server(qualified, server.address);
+          state.servers.push_back(target.health);
+          std::optional<upstream::ProbeConfig> probe;
+          if (lb.healthCheck) {
+            probe.emplace();
+            probe->tcp = true;
+            probe->url = server.address;
+            probe->tcpServer = target.address;
+            if (lb.healthCheck->port > 0) {
+              probe->tcpServer.port = uint16_t(lb.healthCheck->port);
+              if (probe->tcpServer.resolved) probe->tcpServer.resolved->port(probe->tcpServer.port);
+            }
+            probe->send = lb.healthCheck->send;
+            probe->expect = lb.healthCheck->expect;
+            probe->timeout = lb.healthCheck->timeout.value;
+            probe->interval = lb.healthCheck->interval.value;
+            probe->unhealthyInterval = lb.healthCheck->unhealthyInterval.value_or(lb.healthCheck->interval).value;
+            probe->tcpTransport = chosen;
+          }
+          in_.health->setActiveCheck(qualified, server.address, std::move(probe));
+        } else {
+          state.serverStatus[server.address] = "UP";
+        }
         servers.push_back(std::move(target));
       }
       if (!ok) continue;

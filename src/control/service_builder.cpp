@@ -46,13 +46,11 @@ class GraphBuilder {
       : env_(env), services_(services), health_(env.in.health) {}
 
   void run() {
-    if (health_) health_->beginBuild();
     for (const auto& [provider, config] : env_.in.providers)
       for (const auto& [name, element] : config->http.services)
         configs_[qualify(name, provider)] = Config{provider, &element};
     for (const auto& [qualified, config] : configs_)
       resolve(qualified);
-    if (health_) health_->commitBuild();
   }
 
  private:

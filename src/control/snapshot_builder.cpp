@@ -5,6 +5,7 @@
 #include "control/service_builder.h"
 #include "control/snapshot_build.h"
 #include "exchange/middleware_span.h"
+#include "upstream/health/registry.h"
 
 namespace causeway::control {
 
@@ -51,9 +52,12 @@ void SnapshotBuild::run() {
   buildInternal();
   buildApiServices();
   buildPrometheusService();
+  // The health registry keeps the servers this build names (HTTP and TCP services).
+  if (in_.health) in_.health->beginBuild();
   buildServices();
   buildTlsStore(caches_.tls);
   buildRouters();
+  if (in_.health) in_.health->commitBuild();
   bindTlsHosts();
   for (auto& routes : snapshot_.routes) {
     routes.table.build();

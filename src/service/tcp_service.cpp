@@ -45,7 +45,17 @@ awaitable<void> TcpLoadBalancer::serve(exchange::TcpSession& session) const {
     session.error = "no servers available";
     co_return;
   }
-  const TcpServerTarget& server = servers_[schedule_.next()];
+  // The next server in weighted order that is UP (health check); none UP: the connection ends.
+  const TcpServerTarget* chosen = nullptr;
+  for (size_t attempt = 0; attempt < schedule_.order().size() && !chosen; ++attempt) {
+    const TcpServerTarget& candidate = servers_[schedule_.next()];
+    if (!candidate.health || candidate.health->up()) chosen = &candidate;
+  }
+  if (!chosen) {
+    session.error = "no healthy server";
+    co_return;
+  }
+  const TcpServerTarget& server = *chosen;
   session.upstream = server.address.address;
   std::string header;
   if (transport_->proxyProtocolVersion) {

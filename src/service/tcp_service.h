@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "exchange/tcp_handler.h"
+#include "upstream/health/state.h"
 #include "upstream/tcp_dial.h"
 
 namespace causeway::service {
@@ -32,6 +33,7 @@ class WeightedSchedule {
 struct TcpServerTarget {
   upstream::ServerAddress address;
   int weight = 1;
+  std::shared_ptr<upstream::ServerHealth> health;  // null: always UP
 };
 
 class TcpLoadBalancer final : public exchange::TcpHandler {

@@ -540,6 +540,39 @@ def test_load_balancer_with_a_dead_server(start_causeway, peers):
     assert sum(1 for c in live.conns if bytes(c.received).startswith(b"conn ")) == sum(outcomes)
 
 
+def test_health_check_takes_failing_servers_out(start_causeway, peers):
+    """`loadBalancer.healthCheck` (Traefik v3.3): each server is connected to every interval,
+    sent `send` and must answer `expect`. A server that answers something else (a banner) is
+    DOWN in the API and gets no connection; when the healthy one stops too, it turns DOWN and
+    connections are closed at once."""
+    good = peers(EchoServer())
+    bad = peers(BannerServer(banner=b"220 hello\r\n"))
+    cw = start_causeway(dynamic=config(tcp={
+        "routers": {"hc": router("HostSNI(`*`)", "hc")},
+        "services": {"hc": {"loadBalancer": {
+            "servers": [{"address": good.address}, {"address": bad.address}],
+            "healthCheck": {"send": "PING\n", "expect": "PING", "interval": "200ms", "timeout": "1s"}}}}}),
+        entrypoints=("web", "traefik"), static_extra="api:\n  insecure: true\n")
+
+    def status():
+        code, _, body = api_get(cw, "/api/tcp/services/hc@file")
+        return body.get("serverStatus", {}) if code == 200 else {}
+    until(cw, lambda: status() == {good.address: "UP", bad.address: "DOWN"}, "the health check verdicts")
+    before = len([c for c in bad.conns if not bytes(c.received).startswith(b"PING")])
+    for i in range(10):
+        payload = f"conn {i}\n".encode()
+        data, how = exchange(cw.port(), payload, timeout=5.0)
+        assert data == payload + BYE, (i, data, how)
+    # The failing server saw health checks only.
+    assert len([c for c in bad.conns if not bytes(c.received).startswith(b"PING")]) == before
+
+    good.stop()
+    until(cw, lambda: status().get(good.address) == "DOWN", "the stopped server DOWN")
+    start = time.time()
+    data, how = exchange(cw.port(), b"nobody\n", timeout=5.0)
+    assert data == b"" and how != "timeout" and time.time() - start < 2.0, (data, how)
+
+
 # ---------------------------------------------------------------------------------------------
 # Half-close
 

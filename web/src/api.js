@@ -81,7 +81,7 @@ export function qualify(name, provider) {
 
 // An element that may not exist (a router's service or middleware): looked up through the
 // list's search, so a missing one is "not found" without a failed request in the console.
-// protocol: 'http' or 'tcp'.
+// protocol: 'http', 'tcp' or 'udp'.
 export function useElement(kind, name, protocol = 'http') {
   const { data, error } = useApi(name ? '/' + protocol + '/' + kind + '?per_page=1000&search=' + encodeURIComponent(name) : null)
   const found = (data || []).find((item) => item.name === name)

@@ -158,14 +158,39 @@ awaitable<std::string> probeWithRedirects(asio::any_io_executor executor,
   }
 }
 
+// A TCP service's check: connect (and shake hands), send, compare the first bytes back.
+awaitable<std::string> checkTcp(const ProbeConfig& probe) {
+  std::string error;
+  std::unique_ptr<TcpUpstream> connection = co_await dialTcp(probe.tcpServer, *probe.tcpTransport, {}, nullptr, error);
+  if (!connection) co_return error;
+  if (!probe.send.empty()) {
+    asio::const_buffer payload(probe.send.data(), probe.send.size());
+    auto [ec, n] = co_await connection->writeAll(payload);
+    if (ec) co_return "sending the health check payload: " + ec.message();
+  }
+  if (!probe.expect.empty()) {
+    std::string received(probe.expect.size(), '\0');
+    size_t have = 0;
+    while (have < received.size()) {
+      asio::mutable_buffer space(received.data() + have, received.size() - have);
+      auto [ec, n] = co_await connection->readSome(space);
+      if (ec) co_return "reading the health check response: " + ec.message();
+      have += n;
+    }
+    if (received != probe.expect) co_return "unexpected health check response";
+  }
+  co_return std::string();
+}
+
 }  // namespace
 
 awaitable<std::string> runProbe(asio::any_io_executor executor, const ProbeConfig& probe) {
   using namespace asio::experimental::awaitable_operators;
   asio::steady_timer timer(executor, probe.timeout);
   // A named awaitable: GCC 12 mishandles a conditional expression inside co_await.
-  awaitable<std::string> check =
-      probe.grpc ? h2probe::checkGrpc(executor, probe) : probeWithRedirects(executor, probe);
+  awaitable<std::string> check = probe.tcp    ? checkTcp(probe)
+                                 : probe.grpc ? h2probe::checkGrpc(executor, probe)
+                                              : probeWithRedirects(executor, probe);
   auto result = co_await (std::move(check) || timer.async_wait(nothrow));
   if (result.index() == 1 && probe.grpc)
     co_return "gRPC health check timeout: rpc error: code = DeadlineExceeded desc = context "

@@ -11,6 +11,7 @@
 
 #include "config/dynamic_service.h"
 #include "upstream/connection_pool.h"
+#include "upstream/tcp_dial.h"
 
 namespace causeway::upstream {
 
@@ -26,13 +27,21 @@ struct ProbeConfig {
   std::chrono::nanoseconds interval{std::chrono::seconds(30)};
   std::chrono::nanoseconds unhealthyInterval{std::chrono::seconds(30)};
   std::shared_ptr<const Transport> transport;  // TLS settings for https checks
+  // A TCP service's check (Traefik's tcp healthCheck): connect to `tcpServer` (TLS when the
+  // server has `tls: true`), write `send`, then expect `expect` as the first bytes back.
+  bool tcp = false;
+  ServerAddress tcpServer;
+  std::string send;
+  std::string expect;
+  std::shared_ptr<const TcpTransport> tcpTransport;
 
   // Equal checks: every field but the transport (rebuilt by every reload, same content).
   bool operator==(const ProbeConfig& o) const {
     return url == o.url && grpc == o.grpc && method == o.method && hostname == o.hostname &&
            headers == o.headers && status == o.status && followRedirects == o.followRedirects &&
            timeout == o.timeout && interval == o.interval &&
-           unhealthyInterval == o.unhealthyInterval;
+           unhealthyInterval == o.unhealthyInterval && tcp == o.tcp && tcpServer.address == o.tcpServer.address &&
+           tcpServer.tls == o.tcpServer.tls && send == o.send && expect == o.expect;
   }
 };
 

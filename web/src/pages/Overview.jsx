@@ -1,4 +1,4 @@
-// The overview: entryPoints, HTTP and TCP routers/services/middlewares with their warnings
+// The overview: entryPoints, HTTP, TCP and UDP routers/services/middlewares with their warnings
 // and errors, features and providers, and every element that has a problem.
 import { useApi } from '../api.js'
 import { Card, Loading, Problem, StatusBadge } from '../components.jsx'
@@ -50,15 +50,17 @@ function StatsCard({ kind, title, stats, protocol = 'http' }) {
 // Has the overview's section ({routers, services, middlewares}) any warning or error?
 const hasProblems = (section) => Object.values(section || {}).some((c) => c.warnings || c.errors)
 
-// Every router, service and middleware that is not enabled, with its first error. The TCP lists
-// are read only while the overview counts a TCP problem.
-function Problems({ tcp }) {
+// Every router, service and middleware that is not enabled, with its first error. The TCP and UDP
+// lists are read only while the overview counts a TCP or UDP problem.
+function Problems({ tcp, udp }) {
   const routers = useApi('/http/routers?per_page=1000')
   const services = useApi('/http/services?per_page=1000')
   const middlewares = useApi('/http/middlewares?per_page=1000')
   const tcpRouters = useApi(tcp ? '/tcp/routers?per_page=1000' : null)
   const tcpServices = useApi(tcp ? '/tcp/services?per_page=1000' : null)
   const tcpMiddlewares = useApi(tcp ? '/tcp/middlewares?per_page=1000' : null)
+  const udpRouters = useApi(udp ? '/udp/routers?per_page=1000' : null)
+  const udpServices = useApi(udp ? '/udp/services?per_page=1000' : null)
   const rows = []
   for (const [protocol, kind, res] of [
     ['http', 'routers', routers],
@@ -67,6 +69,8 @@ function Problems({ tcp }) {
     ['tcp', 'routers', tcpRouters],
     ['tcp', 'services', tcpServices],
     ['tcp', 'middlewares', tcpMiddlewares],
+    ['udp', 'routers', udpRouters],
+    ['udp', 'services', udpServices],
   ]) {
     for (const item of res.data || []) if (item.status !== 'enabled') rows.push({ protocol, kind, item })
   }
@@ -150,7 +154,12 @@ export default function Overview() {
         <StatsCard protocol="tcp" kind="services" title="Services" stats={o.tcp?.services} />
         <StatsCard protocol="tcp" kind="middlewares" title="Middlewares" stats={o.tcp?.middlewares} />
       </div>
-      <Problems tcp={hasProblems(o.tcp)} />
+      <h2>UDP</h2>
+      <div className="grid">
+        <StatsCard protocol="udp" kind="routers" title="Routers" stats={o.udp?.routers} />
+        <StatsCard protocol="udp" kind="services" title="Services" stats={o.udp?.services} />
+      </div>
+      <Problems tcp={hasProblems(o.tcp)} udp={hasProblems(o.udp)} />
       <ConfigWarnings />
       <div className="grid two">
         <Card title="Features">
