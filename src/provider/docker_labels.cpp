@@ -205,6 +205,68 @@ bool fillServers(config::Node& service, const DockerContainer& c, const DockerOp
   return true;
 }
 
+// The tcp or udp section of one container (Traefik's TCP/UDP auto-wiring): a service named
+// after the container when routers exist without any service, each loadBalancer's
+// `server.{port,tls,weight}` turned into `servers: [{address: ip:port, ...}]` (the lowest
+// exposed port without a port label), and a router without a service given the only one.
+bool wireLayer4(config::Node& section, std::string_view kind, const std::string& defaultService,
+                const DockerContainer& c, const DockerOptions& options, const config::Location& at,
+                const std::function<void(std::string, std::string)>& fail) {
+  if (!section.find("services")) section.set("services", config::Node::map(at), at);
+  // Looked up after the insertion, which may move the section's entries.
+  config::Node* routers = section.find("routers");
+  config::Node* services = section.find("services");
+  if (services->size() == 0 && routers && routers->size() > 0)
+    services->set(defaultService, config::Node::map(at), at).set("loadBalancer", config::Node::map(at), at);
+  bool ok = true;
+  for (const config::NodeEntry& entry : std::vector<config::NodeEntry>(services->entries())) {
+    config::Node& service = *services->find(entry.key);
+    config::Node* lb = service.isMap() ? service.find("loadBalancer") : nullptr;
+    if (!lb) continue;  // weighted: nothing of the container's
+    if (!lb->isMap()) *lb = config::Node::map(at);
+    if (const config::Node* servers = lb->find("servers"); servers && servers->size() > 0) continue;
+    config::Node server = config::Node::map(at);
+    int port = 0;
+    if (config::Node* given = lb->find("server"); given && given->isMap()) {
+      if (const config::Node* p = given->find("port")) port = std::atoi(p->text().c_str());
+      for (const config::NodeEntry& e : given->entries())
+        if (!iequals(e.key, "port")) server.set(e.key, e.value, e.keyLocation);  // tls, weight
+      lb->erase("server");
+    }
+    if (port == 0 && !c.exposedPorts.empty()) port = *std::min_element(c.exposedPorts.begin(), c.exposedPorts.end());
+    if (port == 0) {
+      fail(std::string(kind) + " service " + entry.key,
+           "the container exposes no port: set traefik." + std::string(kind) + ".services." + entry.key +
+               ".loadbalancer.server.port");
+      ok = false;
+      continue;
+    }
+    std::string error;
+    std::string hostPort = address(c, options, port, error);
+    if (hostPort.empty()) {
+      fail(std::string(kind) + " service " + entry.key, error);
+      ok = false;
+      continue;
+    }
+    server.set("address", config::Node::scalar(hostPort, at), at);
+    config::Node list = config::Node::list(at);
+    list.append(std::move(server));
+    lb->set("servers", std::move(list), at);
+  }
+  if (routers)
+    for (const config::NodeEntry& entry : std::vector<config::NodeEntry>(routers->entries())) {
+      config::Node& r = *routers->find(entry.key);
+      if (!r.isMap() || r.find("service")) continue;
+      if (services->size() != 1) {
+        fail(std::string(kind) + " router " + entry.key, "could not define the service name for the router: too many services");
+        ok = false;
+        continue;
+      }
+      r.set("service", config::Node::scalar(services->entries().front().key, at), at);
+    }
+  return ok;
+}
+
 // A service without its servers, to compare definitions from several containers.
 uint64_t withoutServers(const config::Node& service) {
   config::Node copy = service;
@@ -345,16 +407,14 @@ config::Node buildDockerConfig(const std::vector<DockerContainer>& containers,
     service = normalizeName(service);
     config::Node* tcp = tree.find("tcp");
     config::Node* udp = tree.find("udp");
-    if (tcp) {
-      // Traefik fills TCP services from the container's address; causeway does not yet, so
-      // the TCP labels are dropped with a warning rather than decoded half-wired.
-      errors.push_back({tcp->location(), "container " + c.name,
-                        "traefik.tcp labels are not supported yet by the docker provider; they are ignored "
-                        "(TCP routers from the file and KV providers work: docs/tcp-udp.md)",
-                        true, true});
-    }
     bool otherRouters = (tcp && hasEntries(tcp->find("routers"))) || (udp && hasEntries(udp->find("routers")));
-    if (tcp) tree.erase("tcp");
+    {
+      auto failAt = [&](std::string element, std::string message) { fail(std::move(element), std::move(message), at); };
+      bool wired = true;
+      if (tcp && tcp->isMap()) wired = wireLayer4(*tcp, "tcp", service, c, options, at, failAt) && wired;
+      if (udp && udp->isMap()) wired = wireLayer4(*udp, "udp", service, c, options, at, failAt) && wired;
+      if (!wired) continue;
+    }
     bool httpLabels = tree.find("http") != nullptr;
     if (otherRouters && !httpLabels) {  // a TCP/UDP container: no automatic HTTP router
       merge.add(tree, c.name);

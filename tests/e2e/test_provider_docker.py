@@ -10,15 +10,19 @@ whoami's port):
   stream makes a start or a stop served at once;
 - a bad rule in a label disables that router only; two containers defining one service
   differently are an error naming both;
-- the engine going away keeps the configuration and shows a warning until it is back.
+- the engine going away keeps the configuration and shows a warning until it is back;
+- TCP and UDP labels are wired to the container's address as Traefik wires them.
 
 Reference: docs/providers.md ("Docker")."""
+import socket
+import threading
 from collections import Counter
 
 import pytest
 
 from docker_fake import DockerFake
 from harness import Causeway, provider_outage, wait_until
+from tcp_peers import BYE, EchoServer, exchange
 from mwkit import get
 
 
@@ -112,3 +116,55 @@ def test_exposed_by_default_off_default_rule_and_constraints(start_whoami, engin
         assert get(cw, "svc-c.x.test")[0] == 404  # exposedByDefault off
     finally:
         cw.stop()
+
+
+def test_tcp_and_udp_labels_are_wired_to_the_container(engine):
+    """`traefik.tcp.*` and `traefik.udp.*` labels as Traefik wires them: a TCP router without a
+    service gets the container's service, whose server is the container's address and the
+    port label (or its lowest exposed port); the same for UDP. A PostgreSQL-like container
+    is reached through the TCP router, a DNS-like one through the UDP router."""
+    echo = EchoServer().start()
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    udp.settimeout(0.2)
+    udp_port = udp.getsockname()[1]
+    running = [True]
+
+    def answer():
+        while running[0]:
+            try:
+                data, source = udp.recvfrom(2048)
+            except OSError:
+                continue
+            udp.sendto(b"pong:" + data, source)
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    engine.add("db", {"traefik.tcp.routers.db.rule": "HostSNI(`*`)",
+                      "traefik.tcp.routers.db.entrypoints": "pg"}, ports=[echo.port])
+    engine.add("dns", {"traefik.udp.routers.dns.entrypoints": "dns",
+                       "traefik.udp.services.resolver.loadbalancer.server.port": str(udp_port)}, ports=[9])
+    providers = {"docker": {"endpoint": f"unix://{engine.path}"}}
+    cw = Causeway(providers_extra=providers, entrypoints=("pg", "traefik"), udp=("dns",),
+                  static_extra="api:\n  insecure: true\n")
+    client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        def tcp_ok():
+            data, how = exchange(cw.port("pg"), b"select 1\n", 2.0)
+            return data == b"select 1\n" + BYE
+        wait_until(tcp_ok, timeout=10, message="the TCP router from docker labels")
+
+        def udp_ok():
+            client.settimeout(0.5)
+            client.sendto(b"q", ("127.0.0.1", cw.udp_ports["dns"]))
+            try:
+                return client.recvfrom(2048)[0] == b"pong:q"
+            except socket.timeout:
+                return False
+        wait_until(udp_ok, timeout=10, message="the UDP router from docker labels")
+    finally:
+        running[0] = False
+        client.close()
+        cw.stop()
+        thread.join(2)
+        udp.close()
+        echo.stop()

@@ -135,16 +135,29 @@ TEST(DockerLabels, BadLabelsAndAmbiguousServices) {
   buildDockerConfig({tls}, DockerOptions{}, errors);
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_NE(errors[0].message.find("cannot be set by labels"), std::string::npos);
-  // A TCP-only container gets no automatic HTTP router.
+  // A TCP-only container gets no automatic HTTP router; its TCP service is wired to the
+  // container (the lowest exposed port, or the port label) and its router to that service.
   errors.clear();
-  auto tcp = container("db", {{"traefik.tcp.routers.db.rule", "HostSNI(`*`)"}});
+  auto tcp = container("db", {{"traefik.tcp.routers.db.rule", "HostSNI(`*`)"}}, {5432, 9187});
   config::Node root = buildDockerConfig({tcp}, DockerOptions{}, errors);
+  EXPECT_TRUE(errors.empty()) << errors[0].toString();
   EXPECT_EQ(at(root, {"http"}), "<none>");
-  // Its TCP labels are dropped with a warning until the provider wires TCP services.
-  EXPECT_EQ(at(root, {"tcp"}), "<none>");
+  EXPECT_EQ(at(root, {"tcp", "routers", "db", "rule"}), "HostSNI(`*`)");
+  EXPECT_EQ(at(root, {"tcp", "routers", "db", "service"}), "db");
+  EXPECT_EQ(at(root, {"tcp", "services", "db", "loadBalancer", "servers", "0", "address"}), "172.17.0.2:5432");
+  // UDP: the port label and a named service.
+  auto udp = container("dns", {{"traefik.udp.routers.dns.entrypoints", "dns"},
+                               {"traefik.udp.services.resolver.loadbalancer.server.port", "53"}});
+  root = buildDockerConfig({udp}, DockerOptions{}, errors);
+  EXPECT_TRUE(errors.empty()) << errors[0].toString();
+  EXPECT_EQ(at(root, {"udp", "routers", "dns", "service"}), "resolver");
+  EXPECT_EQ(at(root, {"udp", "services", "resolver", "loadBalancer", "servers", "0", "address"}), "172.17.0.2:53");
+  // TLS to the server passes through; no port anywhere is an error naming the label.
+  auto bare = container("bare", {{"traefik.tcp.routers.b.rule", "HostSNI(`*`)"},
+                                 {"traefik.tcp.services.b.loadbalancer.server.tls", "true"}}, {});
+  buildDockerConfig({bare}, DockerOptions{}, errors);
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_TRUE(errors[0].warning);
-  EXPECT_NE(errors[0].message.find("traefik.tcp labels are not supported yet"), std::string::npos);
+  EXPECT_NE(errors[0].message.find("traefik.tcp.services.b.loadbalancer.server.port"), std::string::npos);
 }
 
 }  // namespace
