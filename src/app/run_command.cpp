@@ -6,10 +6,13 @@
 
 #include "admin/admin_handlers.h"
 #include "admin/rest_handler.h"
+#include "provider/acme/acme_provider.h"
 #include "provider/rest_provider.h"
+#include "app/acme_requests.h"
 #include "app/commands.h"
 #include "app/setup.h"
 #include "control/config_pipeline.h"
+#include "control/internal_services.h"
 #include "control/server.h"
 #include "core/log.h"
 #include "core/version.h"
@@ -51,6 +54,18 @@ class Controller {
                                      std::make_shared<admin::RestHandler>([rest](config::Node root) {
                                        return rest->deliver(std::move(root));
                                      }));
+    // The ACME provider answers HTTP-01 through acme-http@internal and orders what each
+    // published configuration's routers want (docs/acme.md).
+    for (auto& provider : providers_)
+      if (auto* acme = dynamic_cast<provider::AcmeProvider*>(provider.get())) {
+        pipeline_.setInternalService("acme-http@internal",
+                                     std::make_shared<control::AcmeHttpChallengeService>(acme->challenges()));
+        auto previous = std::move(pipeline_.onPublish);
+        pipeline_.onPublish = [this, acme, previous](const runtime::Snapshot& snapshot) {
+          if (previous) previous(snapshot);
+          acme->request(certificateRequests(snapshot, config_));
+        };
+      }
     startObservability();  // before the first build: prometheus@internal, reload counters
     // Watches first, then the initial load: a change made while we load is not lost (it
     // triggers a reload once the loop runs; unchanged content is skipped by fingerprint).

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "core/log.h"
+#include "provider/acme/acme_provider.h"
 #include "provider/consul_provider.h"
 #include "provider/docker_provider.h"
 #include "provider/etcd_provider.h"
@@ -163,6 +164,11 @@ std::vector<std::unique_ptr<provider::Provider>> makeProviders(const config::Sta
         "kubernetes", "providers.kubernetesIngress", k, provider::kube::ingressResources(),
         [options](const provider::kube::KubeObjects& objects) { return buildIngressConfig(objects, options); }));
   }
+  for (const auto& [name, resolver] : config.certificatesResolvers)
+    if (resolver.acme) {
+      providers.push_back(std::make_unique<provider::AcmeProvider>(config, std::make_shared<tls::AcmeChallenges>()));
+      break;
+    }
   auto unsupported = [&](const std::optional<config::Node>& section, const char* name) {
     if (!section) return;
     config::ConfigError warning;

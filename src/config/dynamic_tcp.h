@@ -26,7 +26,7 @@ struct TcpRouterTls {
   static void describe(auto& self, auto& v) {
     v("passthrough", self.passthrough);
     v("options", self.options);
-    v("certResolver", self.certResolver, NotYet{"certificate resolvers (ACME) are not supported yet; the router is served with the certificates of the tls section"});
+    v("certResolver", self.certResolver);
     v("domains", self.domains);
   }
 };

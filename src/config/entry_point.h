@@ -42,8 +42,8 @@ struct EntryPointTls {
 
   static void describe(auto& self, auto& v) {
     v("options", self.options);
-    v("certResolver", self.certResolver, NotYet{"http.tls.certResolver needs ACME, which is not supported yet; the default certificate store serves these routers"});
-    v("domains", self.domains, NotYet{"http.tls.domains is used by ACME, which is not supported yet; it is ignored"});
+    v("certResolver", self.certResolver);
+    v("domains", self.domains);
   }
 };
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "config/acme_config.h"
 #include "config/client_tls.h"
 #include "config/config_error.h"
 #include "config/decode.h"
@@ -587,7 +588,7 @@ struct StaticConfig {
   std::optional<AccessLog> accessLog;
   std::optional<Tracing> tracing;
   std::optional<Node> hostResolver;
-  std::optional<Node> certificatesResolvers;
+  std::map<std::string, CertificatesResolver> certificatesResolvers;
   std::optional<Node> experimental;
   Core core;
   std::optional<Node> spiffe;
@@ -609,7 +610,7 @@ struct StaticConfig {
     v("accessLog", self.accessLog);
     v("tracing", self.tracing);
     v("hostResolver", self.hostResolver, NotYet{"hostResolver (CNAME flattening) is not supported yet; it is ignored"});
-    v("certificatesResolvers", self.certificatesResolvers, NotYet{"ACME certificate resolvers are not supported yet; routers that name one are served with the default certificate store"});
+    v("certificatesResolvers", self.certificatesResolvers);
     v("experimental", self.experimental, NotYet{"experimental features (plugins, ...) are not supported yet; they are ignored"});
     v("core", self.core);
     v("spiffe", self.spiffe, NotYet{"spiffe is not supported yet; it is ignored"});

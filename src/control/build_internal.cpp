@@ -73,6 +73,43 @@ void SnapshotBuild::buildRedirections() {
 }
 
 // ping@internal on ping.entryPoint, unless ping.manualRouting.
+// certificatesResolvers.<r>.acme.httpChallenge.entryPoint → router acme-http@internal
+// (PathPrefix(`/.well-known/acme-challenge/`), the highest priority unless the entryPoint
+// has allowACMEByPass) to acme-http@internal, whose handler the application gives (the
+// ACME provider's answers; a 404 placeholder for causeway check).
+void SnapshotBuild::buildAcmeHttpChallenge() {
+  std::set<std::string> entryPoints;
+  for (const auto& [name, resolver] : in_.staticConfig->certificatesResolvers)
+    if (resolver.acme && resolver.acme->httpChallenge) entryPoints.insert(resolver.acme->httpChallenge->entryPoint);
+  if (entryPoints.empty()) return;
+  const std::string name = "acme-http@internal";
+  auto given = in_.internalServices.find(name);
+  services_[name] = given != in_.internalServices.end() ? given->second : std::make_shared<StatusService>(404);
+  runtime_.services[name].provider = "internal";
+  runtime_.services[name].type = "internal";
+  const std::string ruleText = "PathPrefix(`/.well-known/acme-challenge/`)";
+  std::string error;
+  auto rule = compile(ruleText, router::RuleSyntax::V3, error);
+  runtime::RouterState& state = runtime_.routers[name];
+  state.provider = "internal";
+  state.rule = ruleText;
+  state.service = name;
+  state.priority = kMaxPriority;
+  for (const std::string& epName : entryPoints) {
+    const runtime::EntryPoint* ep = findEntryPoint(epName);
+    if (!ep || ep->udp) {
+      runtime_.globalErrors.push_back("certificatesResolvers: httpChallenge.entryPoint \"" + epName +
+                                      "\" is not a TCP entryPoint");
+      continue;
+    }
+    auto configured = in_.staticConfig->entryPoints.find(epName);
+    bool bypass = configured != in_.staticConfig->entryPoints.end() && configured->second.allowACMEByPass;
+    state.entryPoints.push_back(ep->name);
+    addRoute(name, name, rule, bypass ? 0 : kMaxPriority, services_[name], {ep});
+  }
+  runtime_.services[name].usedBy.push_back(name);
+}
+
 void SnapshotBuild::buildPing() {
   const auto& ping = in_.staticConfig->ping;
   if (!ping || ping->manualRouting) return;

@@ -115,6 +115,7 @@ void SnapshotBuild::buildRouters() {
   buildPing();
   buildApiRouters();
   buildPrometheusRouter();
+  buildAcmeHttpChallenge();
   buildTcp();
   buildUdp();
   // Rules no router uses any more are dropped from the cache.
@@ -156,10 +157,8 @@ bool SnapshotBuild::routerTlsOptions(const config::Router& r, const std::string&
     state.addError(where + "TLS options " + tlsOptions + " are invalid (see the errors above); not served");
     return false;
   }
-  if (!r.tls->certResolver.empty())
-    state.addUnsupported(where + "certificate resolver \"" + r.tls->certResolver +
-                             "\" is not available (ACME is not supported yet); the default certificate store is used",
-                         false);
+  if (!r.tls->certResolver.empty() && !in_.staticConfig->certificatesResolvers.count(r.tls->certResolver))
+    state.addError(where + "the router uses a nonexistent certificate resolver: " + r.tls->certResolver, false);
   return true;
 }
 

@@ -287,6 +287,8 @@ void SnapshotBuild::buildTcpRouter(const std::string& qualified, const std::stri
       return;
     }
   }
+  if (r.tls && !r.tls->certResolver.empty() && !in_.staticConfig->certificatesResolvers.count(r.tls->certResolver))
+    state.addError(where + "the router uses a nonexistent certificate resolver: " + r.tls->certResolver, false);
   if (r.service.empty()) {
     state.addError(where + "the service is missing on the router");
     return;

@@ -22,4 +22,18 @@ awaitable<void> PingService::handle(exchange::Exchange& ex) const {
   co_return;
 }
 
+awaitable<void> AcmeHttpChallengeService::handle(exchange::Exchange& ex) const {
+  constexpr std::string_view prefix = "/.well-known/acme-challenge/";
+  std::string_view path = ex.request.path;
+  std::optional<std::string> answer;
+  if (path.starts_with(prefix)) answer = challenges_->keyAuthorization(std::string(path.substr(prefix.size())));
+  if (!answer) {
+    exchange::localReply(ex, 404, "404 page not found\n");
+    co_return;
+  }
+  exchange::localReply(ex, 200, *answer);
+  ex.response.headers.set("Content-Type", "text/plain");
+  co_return;
+}
+
 }  // namespace causeway::control

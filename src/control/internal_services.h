@@ -2,8 +2,10 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 
 #include "exchange/handler.h"
+#include "tls/acme_challenges.h"
 
 namespace causeway::control {
 
@@ -30,6 +32,19 @@ class PingService final : public exchange::Handler {
  private:
   const std::atomic<bool>& terminating_;
   int terminatingStatusCode_;
+};
+
+// acme-http@internal: the HTTP-01 answers of the ACME provider (docs/acme.md): GET
+// /.well-known/acme-challenge/<token> → 200 with the key authorization while the CA
+// validates; any other token → 404.
+class AcmeHttpChallengeService final : public exchange::Handler {
+ public:
+  explicit AcmeHttpChallengeService(std::shared_ptr<const tls::AcmeChallenges> challenges)
+      : challenges_(std::move(challenges)) {}
+  awaitable<void> handle(exchange::Exchange& ex) const override;
+
+ private:
+  std::shared_ptr<const tls::AcmeChallenges> challenges_;
 };
 
 }  // namespace causeway::control

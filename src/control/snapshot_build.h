@@ -117,6 +117,7 @@ class SnapshotBuild {
   // Unless metrics.prometheus.manualRouting: router prometheus@internal (PathPrefix(`/metrics`),
   // MaxInt) on metrics.prometheus.entryPoint.
   void buildPrometheusRouter();
+  void buildAcmeHttpChallenge();
 
   // --- tcp (build_tcp.cpp) -------------------------------------------------------------------------
   void buildTcp();

@@ -1,0 +1,398 @@
+#include "provider/acme/acme_provider.h"
+
+#include <fcntl.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include "core/bytes.h"
+#include "core/log.h"
+
+namespace causeway::provider {
+namespace json = boost::json;
+
+std::chrono::hours renewBefore(int64_t durationHours) {
+  using std::chrono::hours;
+  if (durationHours >= 265 * 24) return hours(4 * 30 * 24);
+  if (durationHours >= 3 * 30 * 24) return hours(30 * 24);
+  if (durationHours >= 7 * 24) return hours(24);
+  if (durationHours >= 24) return hours(6);
+  return std::chrono::duration_cast<hours>(std::chrono::minutes(20)) + hours(0);
+}
+
+namespace {
+
+// How often the stored certificates are looked at for renewal (Traefik's second duration).
+std::chrono::seconds checkInterval(int64_t durationHours) {
+  using namespace std::chrono;
+  if (durationHours >= 265 * 24) return duration_cast<seconds>(hours(24 * 7));
+  if (durationHours >= 3 * 30 * 24) return duration_cast<seconds>(hours(24));
+  if (durationHours >= 7 * 24) return duration_cast<seconds>(hours(1));
+  if (durationHours >= 24) return duration_cast<seconds>(minutes(10));
+  return duration_cast<seconds>(minutes(1));
+}
+
+std::string traefikKeyType(const std::string& keyType) {
+  if (keyType == "EC256") return "P256";
+  if (keyType == "EC384") return "P384";
+  if (keyType == "RSA2048") return "2048";
+  if (keyType == "RSA8192") return "8192";
+  return "4096";
+}
+
+int64_t notAfter(const std::string& pem) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), int(pem.size()));
+  X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  if (!cert) return 0;
+  std::tm tm{};
+  int64_t out = ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1 ? int64_t(timegm(&tm)) : 0;
+  X509_free(cert);
+  return out;
+}
+
+bool readFile(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream text;
+  text << in.rdbuf();
+  out = text.str();
+  return true;
+}
+
+// A domain name of a stored certificate covers a wanted one exactly or as a one-label wildcard.
+bool covers(const std::string& name, const std::string& wanted) {
+  if (name == wanted) return true;
+  size_t dot = wanted.find('.');
+  return name.starts_with("*.") && dot != std::string::npos && wanted.substr(dot) == name.substr(1);
+}
+
+std::string describe(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+}  // namespace
+
+AcmeProvider::AcmeProvider(const config::StaticConfig& config, std::shared_ptr<tls::AcmeChallenges> challenges)
+    : challenges_(std::move(challenges)) {
+  for (const auto& [name, resolver] : config.certificatesResolvers)
+    if (resolver.acme) resolvers_[name] = Resolver{name, *resolver.acme, {}, {}, {}, {}};
+}
+
+AcmeProvider::~AcmeProvider() { *alive_ = false; }
+
+bool AcmeProvider::readStorage(Resolver& resolver, std::string& error) {
+  const std::string& path = resolver.options.storage;
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return true;  // nothing stored yet
+  if ((info.st_mode & 0077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%o", unsigned(info.st_mode & 0777));
+    error = "permissions " + std::string(mode) + " for " + path + " are too open, please use 600";
+    return false;
+  }
+  std::string text;
+  if (!readFile(path, text)) {
+    error = "cannot read " + path;
+    return false;
+  }
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) return true;
+  boost::system::error_code ec;
+  json::value document = json::parse(text, ec);
+  if (ec || !document.is_object()) {
+    error = path + ": not a JSON object (" + (ec ? ec.message() : "another type") + ")";
+    return false;
+  }
+  auto* entry = document.as_object().if_contains(resolver.name);
+  if (!entry || !entry->is_object()) return true;
+  const json::object& object = entry->as_object();
+  if (auto* account = object.if_contains("Account"); account && account->is_object()) {
+    const json::object& a = account->as_object();
+    if (auto* key = a.if_contains("PrivateKey"); key && key->is_string()) {
+      std::string der;
+      if (base64Decode(key->as_string(), der)) resolver.accountKeyDer = der;
+    }
+    if (auto* registration = a.if_contains("Registration"); registration && registration->is_object()) {
+      if (auto* uri = registration->as_object().if_contains("uri"); uri && uri->is_string())
+        resolver.accountUrl = std::string(uri->as_string());
+      if (auto* body = registration->as_object().if_contains("body")) resolver.registration = json::serialize(*body);
+    }
+  }
+  if (auto* certificates = object.if_contains("Certificates"); certificates && certificates->is_array()) {
+    for (const auto& item : certificates->as_array()) {
+      if (!item.is_object()) continue;
+      const json::object& c = item.as_object();
+      Stored stored;
+      if (auto* domain = c.if_contains("domain"); domain && domain->is_object()) {
+        if (auto* main = domain->as_object().if_contains("main"); main && main->is_string())
+          stored.names.emplace_back(main->as_string());
+        if (auto* sans = domain->as_object().if_contains("sans"); sans && sans->is_array())
+          for (const auto& san : sans->as_array())
+            if (san.is_string()) stored.names.emplace_back(san.as_string());
+      }
+      auto* certificate = c.if_contains("certificate");
+      auto* key = c.if_contains("key");
+      if (!certificate || !certificate->is_string() || !key || !key->is_string()) continue;
+      if (!base64Decode(certificate->as_string(), stored.certificatePem) || !base64Decode(key->as_string(), stored.keyPem))
+        continue;
+      stored.notAfter = notAfter(stored.certificatePem);
+      if (!stored.names.empty()) resolver.certificates.push_back(std::move(stored));
+    }
+  }
+  return true;
+}
+
+bool AcmeProvider::writeStorage(const std::string& path, std::string& error) {
+  // Read-modify-write: resolvers sharing the file keep each other's entries.
+  json::object document;
+  std::string text;
+  if (readFile(path, text) && text.find_first_not_of(" \t\r\n") != std::string::npos) {
+    boost::system::error_code ec;
+    json::value parsed = json::parse(text, ec);
+    if (!ec && parsed.is_object()) document = parsed.as_object();
+  }
+  for (const auto& [name, resolver] : resolvers_) {
+    if (resolver.options.storage != path) continue;
+    json::object account;
+    account["Email"] = resolver.options.email;
+    json::object registration;
+    boost::system::error_code ec;
+    json::value body = resolver.registration.empty() ? json::value(json::object()) : json::parse(resolver.registration, ec);
+    registration["body"] = ec ? json::value(json::object()) : body;
+    registration["uri"] = resolver.accountUrl;
+    account["Registration"] = resolver.accountUrl.empty() ? json::value(nullptr) : json::value(registration);
+    account["PrivateKey"] = base64Encode(resolver.accountKeyDer);
+    account["KeyType"] = traefikKeyType(resolver.options.keyType);
+    json::array certificates;
+    for (const Stored& stored : resolver.certificates) {
+      json::object domain;
+      domain["main"] = stored.names.front();
+      json::array sans;
+      for (size_t i = 1; i < stored.names.size(); ++i) sans.emplace_back(stored.names[i]);
+      if (!sans.empty()) domain["sans"] = std::move(sans);
+      json::object c;
+      c["domain"] = std::move(domain);
+      c["certificate"] = base64Encode(stored.certificatePem);
+      c["key"] = base64Encode(stored.keyPem);
+      c["Store"] = "default";
+      certificates.push_back(std::move(c));
+    }
+    json::object entry;
+    entry["Account"] = std::move(account);
+    entry["Certificates"] = std::move(certificates);
+    document[name] = std::move(entry);
+  }
+  std::string out = json::serialize(document);
+  std::string temporary = path + ".tmp";
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    error = "cannot write " + temporary + ": " + std::strerror(errno);
+    return false;
+  }
+  bool ok = ::fchmod(fd, 0600) == 0 && ::write(fd, out.data(), out.size()) == ssize_t(out.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(temporary.c_str(), path.c_str()) != 0) {
+    error = "cannot write " + path + ": " + std::strerror(errno);
+    ::unlink(temporary.c_str());
+    return false;
+  }
+  return true;
+}
+
+ProviderConfig AcmeProvider::current() const {
+  ProviderConfig config;
+  config.provider = name_;
+  config::Node certificates = config::Node::list();
+  for (const auto& [name, resolver] : resolvers_)
+    for (const Stored& stored : resolver.certificates) {
+      config::Node entry = config::Node::map();
+      entry.set("certFile", config::Node::scalar(stored.certificatePem));
+      entry.set("keyFile", config::Node::scalar(stored.keyPem));
+      certificates.append(std::move(entry));
+    }
+  config::Node tls = config::Node::map();
+  tls.set("certificates", std::move(certificates));
+  config.root = config::Node::map();
+  config.root.set("tls", std::move(tls));
+  for (const auto& [request, error] : errors_)
+    if (!error.empty())
+      config.notices.push_back({{}, "certificatesResolvers." + request.resolver,
+                                "cannot obtain a certificate for " + describe(request.names) + ": " + error, true, false});
+  // The notices count in the fingerprint: a new failure alone is delivered (as SourceWatch does).
+  config.fingerprint = config::fingerprint(config.root);
+  for (const config::ConfigError& notice : config.notices)
+    config.fingerprint = config.fingerprint * 1099511628211ULL ^ std::hash<std::string>{}(notice.toString());
+  return config;
+}
+
+LoadResult AcmeProvider::load() {
+  LoadResult result;
+  result.ok = true;
+  for (auto& [name, resolver] : resolvers_) {
+    std::string error;
+    if (!readStorage(resolver, error))
+      result.errors.push_back({{}, "certificatesResolvers." + name, error + "; no certificate is read from it", true, false});
+  }
+  result.config = current();
+  return result;
+}
+
+void AcmeProvider::watch(asio::io_context& control, ConfigSink sink) {
+  control_ = &control;
+  sink_ = std::move(sink);
+  wake_ = std::make_unique<asio::steady_timer>(control);
+}
+
+const AcmeProvider::Stored* AcmeProvider::covering(const Resolver& resolver, const std::vector<std::string>& names) const {
+  const int64_t now = std::time(nullptr);
+  const int64_t renew = std::chrono::duration_cast<std::chrono::seconds>(renewBefore(resolver.options.certificatesDuration)).count();
+  for (const Stored& stored : resolver.certificates) {
+    if (stored.notAfter != 0 && stored.notAfter - renew <= now) continue;  // due for renewal
+    bool all = true;
+    for (const std::string& wanted : names) {
+      bool one = false;
+      for (const std::string& name : stored.names) one = one || covers(name, wanted);
+      all = all && one;
+    }
+    if (all) return &stored;
+  }
+  return nullptr;
+}
+
+void AcmeProvider::request(std::vector<CertificateRequest> wanted) {
+  std::set<CertificateRequest> next;
+  for (auto& request : wanted)
+    if (resolvers_.count(request.resolver) && !request.names.empty()) next.insert(std::move(request));
+  wanted_ = std::move(next);
+  for (auto it = errors_.begin(); it != errors_.end();)
+    it = wanted_.count(it->first) ? std::next(it) : errors_.erase(it);
+  if (!control_ || working_) return;
+  working_ = true;
+  asio::co_spawn(*control_, work(), asio::detached);
+}
+
+awaitable<void> AcmeProvider::work() {
+  std::shared_ptr<bool> alive = alive_;
+  while (*alive) {
+    auto now = std::chrono::steady_clock::now();
+    const CertificateRequest* next = nullptr;
+    auto soonest = now + std::chrono::hours(24);
+    for (const CertificateRequest& request : wanted_) {
+      const Resolver& resolver = resolvers_.at(request.resolver);
+      if (covering(resolver, request.names)) {
+        soonest = std::min(soonest, now + checkInterval(resolver.options.certificatesDuration));
+        continue;
+      }
+      auto retry = retryAt_.find(request);
+      if (retry != retryAt_.end() && retry->second > now) {
+        soonest = std::min(soonest, retry->second);
+        continue;
+      }
+      next = &request;
+      break;
+    }
+    if (!next) {
+      // Nothing to do now: wait for the next retry or renewal check, or a new request.
+      working_ = false;
+      if (wanted_.empty()) co_return;
+      wake_->expires_at(soonest);
+      auto [ec] = co_await wake_->async_wait(nothrow);
+      if (ec || !*alive || working_) co_return;
+      working_ = true;
+      continue;
+    }
+    CertificateRequest request = *next;
+    std::string error;
+    Resolver& resolver = resolvers_.at(request.resolver);
+    bool ok = co_await obtain(resolver, request, error);
+    if (!*alive) co_return;
+    if (ok) {
+      errors_.erase(request);
+      retryAt_.erase(request);
+      backoff_.erase(request);
+      log::info("ACME certificate obtained", {{"resolver", request.resolver}, {"domains", describe(request.names)}});
+    } else {
+      auto& delay = backoff_[request];
+      delay = delay.count() == 0 ? std::chrono::seconds(60) : std::min(delay * 2, std::chrono::seconds(3600));
+      retryAt_[request] = std::chrono::steady_clock::now() + delay;
+      errors_[request] = error;
+      log::error("ACME certificate not obtained", {{"resolver", request.resolver}, {"domains", describe(request.names)},
+                                                   {"error", error}, {"retryInSeconds", int64_t(delay.count())}});
+    }
+    if (sink_) sink_(current());
+  }
+}
+
+awaitable<bool> AcmeProvider::obtain(Resolver& resolver, const CertificateRequest& request, std::string& error) {
+  const config::Acme& options = resolver.options;
+  clients::acme::Settings settings;
+  settings.directoryUrl = options.caServer;
+  for (const std::string& ca : options.caCertificates) {
+    std::string pem;
+    if (ca.find("-----BEGIN") != std::string::npos) pem = ca;
+    else if (!readFile(ca, pem)) {
+      error = "cannot read caCertificates file " + ca;
+      co_return false;
+    }
+    settings.tls.ca += pem + "\n";
+  }
+  settings.requestTimeout = std::chrono::duration_cast<std::chrono::milliseconds>(options.clientResponseHeaderTimeout.value);
+  settings.orderTimeout = std::chrono::duration_cast<std::chrono::milliseconds>(options.clientTimeout.value);
+  settings.email = options.email;
+  settings.keyType = options.keyType;
+  settings.disableCommonName = options.disableCommonName;
+  if (options.eab) {
+    settings.eabKid = options.eab->kid;
+    if (!base64UrlDecode(options.eab->hmacEncoded, settings.eabMacKey)) {
+      error = "eab.hmacEncoded is not base64url";
+      co_return false;
+    }
+  }
+  clients::acme::Client client(*control_, settings);
+  clients::acme::Account account;
+  if (!resolver.accountKeyDer.empty()) account.key = clients::acme::accountKeyFromDer(resolver.accountKeyDer);
+  if (!account.key) {
+    // Traefik's account keys are RSA 4096 (PKCS#1 in acme.json).
+    account.key = clients::acme::generateKey("RSA4096");
+    resolver.accountKeyDer = clients::acme::accountKeyDer(account.key.get());
+    resolver.accountUrl.clear();
+  }
+  account.url = resolver.accountUrl;
+  if (account.url.empty()) {
+    if (!co_await client.registerAccount(account, error)) co_return false;
+    resolver.accountUrl = account.url;
+    resolver.registration = account.registration;
+    std::string storageError;
+    if (!writeStorage(options.storage, storageError)) log::error("ACME storage", {{"error", storageError}});
+  }
+  std::shared_ptr<tls::AcmeChallenges> challenges = challenges_;
+  clients::acme::ChallengeHooks hooks;
+  hooks.publish = [challenges](const std::string& token, const std::string& keyAuthorization) {
+    challenges->publish(token, keyAuthorization);
+  };
+  hooks.unpublish = [challenges](const std::string& token) { challenges->withdraw(token); };
+  std::optional<clients::acme::Issued> issued = co_await client.order(account, request.names, hooks, error);
+  if (!issued) co_return false;
+  Stored stored;
+  stored.names = request.names;
+  stored.certificatePem = std::move(issued->certificatePem);
+  stored.keyPem = std::move(issued->keyPem);
+  stored.notAfter = notAfter(stored.certificatePem);
+  // The new certificate replaces one for the same names (a renewal).
+  std::erase_if(resolver.certificates, [&](const Stored& s) { return s.names == stored.names; });
+  resolver.certificates.push_back(std::move(stored));
+  std::string storageError;
+  if (!writeStorage(options.storage, storageError)) log::error("ACME storage", {{"error", storageError}});
+  co_return true;
+}
+
+}  // namespace causeway::provider

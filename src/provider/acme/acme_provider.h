@@ -1,0 +1,101 @@
+// Certificates from ACME CAs for the routers that name a certificate resolver (Traefik's
+// `certificatesResolvers.<name>.acme`; docs/acme.md). A provider like the others: what it
+// emits is a `tls.certificates` section with the certificates it holds, so a new
+// certificate is served by the next snapshot, without a restart or a dropped connection.
+//
+// - Storage: Traefik's acme.json (one object per resolver: Account, Certificates), mode 0600
+//   enforced (a file open to others is refused, as Traefik refuses it), so an existing file is
+//   reused as is and a file causeway writes can be read by Traefik.
+// - Orders: each publish hands over what the routers want (request()); what no stored
+//   certificate covers, or what expires within Traefik's renewal window, is ordered one at a
+//   time, in the background. A failure is retried with a backoff (1 min, doubling to 1 h) and
+//   shown on the routers that want the certificate (lastErrors()).
+// - Challenges: HTTP-01, answered by the acme-http@internal router through tls::AcmeChallenges.
+//
+// Threading: everything runs on the control thread's io_context.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "clients/acme/acme_client.h"
+#include "config/static_config.h"
+#include "provider/provider.h"
+#include "tls/acme_challenges.h"
+
+namespace causeway::provider {
+
+// A certificate some routers want: its resolver and names (main first, then the SANs).
+struct CertificateRequest {
+  std::string resolver;
+  std::vector<std::string> names;
+  bool operator<(const CertificateRequest& o) const {
+    return std::tie(resolver, names) < std::tie(o.resolver, o.names);
+  }
+  bool operator==(const CertificateRequest& o) const = default;
+};
+
+// Traefik's renewal schedule (pkg/provider/acme/provider.go): how long before expiry a
+// certificate of `durationHours` is renewed.
+std::chrono::hours renewBefore(int64_t durationHours);
+
+class AcmeProvider final : public Provider {
+ public:
+  AcmeProvider(const config::StaticConfig& config, std::shared_ptr<tls::AcmeChallenges> challenges);
+  ~AcmeProvider() override;
+
+  const std::string& name() const override { return name_; }
+  // The stored certificates (and errors of unreadable storage files).
+  LoadResult load() override;
+  void watch(asio::io_context& control, ConfigSink sink) override;
+  void reload() override {}
+
+  // What the routers of the current configuration want (control thread, after each publish).
+  void request(std::vector<CertificateRequest> wanted);
+  // The HTTP-01 answers, for the acme-http@internal service.
+  std::shared_ptr<tls::AcmeChallenges> challenges() const { return challenges_; }
+  // The last failure per request ("" once it succeeded): shown on the routers.
+  const std::map<CertificateRequest, std::string>& lastErrors() const { return errors_; }
+
+ private:
+  struct Stored {
+    std::vector<std::string> names;
+    std::string certificatePem;
+    std::string keyPem;
+    int64_t notAfter = 0;  // unix seconds
+  };
+  struct Resolver {
+    std::string name;
+    config::Acme options;
+    std::string accountUrl;
+    std::string registration;  // JSON text
+    std::string accountKeyDer;
+    std::vector<Stored> certificates;
+  };
+
+  bool readStorage(Resolver& resolver, std::string& error);
+  bool writeStorage(const std::string& path, std::string& error);
+  ProviderConfig current() const;
+  const Stored* covering(const Resolver& resolver, const std::vector<std::string>& names) const;
+  awaitable<void> work();
+  awaitable<bool> obtain(Resolver& resolver, const CertificateRequest& request, std::string& error);
+
+  std::string name_ = "acme";
+  std::shared_ptr<tls::AcmeChallenges> challenges_;
+  std::map<std::string, Resolver> resolvers_;
+  asio::io_context* control_ = nullptr;
+  ConfigSink sink_;
+  std::set<CertificateRequest> wanted_;
+  std::map<CertificateRequest, std::string> errors_;
+  std::map<CertificateRequest, std::chrono::steady_clock::time_point> retryAt_;
+  std::map<CertificateRequest, std::chrono::seconds> backoff_;
+  std::unique_ptr<asio::steady_timer> wake_;
+  bool working_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace causeway::provider

@@ -1,0 +1,191 @@
+"""ACME certificate resolvers (`certificatesResolvers.<name>.acme`) against Debian's pebble, a
+real ACME server, with pebble-challtestsrv as its DNS (every name resolves to 127.0.0.1, so
+pebble's validation reaches causeway's entryPoint).
+
+What is shown (docs/acme.md):
+- HTTP-01: a router with `tls.certResolver` gets a certificate for the names of its Host()
+  rule, issued by pebble and served on the TLS entryPoint without a restart; pebble fetched
+  /.well-known/acme-challenge/<token> from causeway's `httpChallenge.entryPoint`;
+- acme.json is written in Traefik's format with mode 0600, and the next run serves the stored
+  certificate with no CA at all (pebble stopped);
+- `tls.domains` asks for one certificate with the main name and the SANs; an entryPoint's
+  `http.tls.certResolver` applies to its routers;
+- a CA refusing the order (a blocklisted name) is an error in /api/warnings, the routers keep
+  serving with the default certificate;
+- an acme.json open to other users is refused with Traefik's message, and a router naming a
+  resolver that does not exist is in warning.
+"""
+import json
+import os
+import socket
+import ssl
+import stat
+import subprocess
+
+import pytest
+
+from acme_peer import ChallTestSrv, Pebble, needs_pebble
+from admin_env import api_get
+from harness import BIN, Causeway, free_port, to_yaml, wait_until
+from tls_certs import peer_certificate
+
+pytestmark = needs_pebble
+
+
+@pytest.fixture
+def dns():
+    server = ChallTestSrv()
+    yield server
+    server.stop()
+
+
+def acme_static(pebble, storage, extra=""):
+    return to_yaml({"certificatesResolvers": {"le": {"acme": {
+        "email": "ops@example.test",
+        "storage": str(storage),
+        "caServer": pebble.directory_url,
+        "caCertificates": [pebble.ca_bundle_path],
+        "keyType": "EC256",
+        "certificatesDuration": 2160,
+        "httpChallenge": {"entryPoint": "web"},
+    }}}}) + "\napi:\n  insecure: true\n" + extra
+
+
+def routers(whoami_port, **tls):
+    return {"app.yml": to_yaml({"http": {
+        "routers": {"app": {"rule": "Host(`app.example.test`) || Host(`www.example.test`)",
+                            "entryPoints": ["websecure"], "service": "who",
+                            "tls": {"certResolver": "le", **tls}}},
+        "services": {"who": {"loadBalancer": {"servers": [{"url": f"http://127.0.0.1:{whoami_port}"}]}}}}})}
+
+
+def served_by_pebble(cw, sni):
+    try:
+        cert = peer_certificate(cw.port("websecure"), sni)
+    except (OSError, ssl.SSLError):
+        return None
+    return cert if "Pebble" in cert.get("issuer", "") else None
+
+
+def verify_chain(cw, sni, pebble, tmp_path):
+    """The served chain verifies against pebble's root, for `sni`."""
+    root, _ = pebble.write_chain_files(tmp_path)
+    context = ssl.create_default_context(cafile=root)
+    with socket.create_connection(("127.0.0.1", cw.port("websecure")), timeout=5) as raw:
+        with context.wrap_socket(raw, server_hostname=sni) as tls:
+            tls.sendall(f"GET / HTTP/1.1\r\nHost: {sni}\r\nConnection: close\r\n\r\n".encode())
+            data = b""
+            while chunk := tls.recv(4096):
+                data += chunk
+    return data
+
+
+def test_http01_issues_serves_stores_and_reuses(dns, start_whoami, tmp_path):
+    who = start_whoami("app")
+    web = free_port()
+    pebble = Pebble(http_port=web, dns_port=dns.dns_port, env={"PEBBLE_AUTHZREUSE": "0"})
+    storage = tmp_path / "acme.json"
+    cw = Causeway(entrypoints=("web", "websecure", "traefik"), ports={"web": web},
+                  static_extra=acme_static(pebble, storage), dynamic=routers(who.port))
+    try:
+        assert wait_until(lambda: served_by_pebble(cw, "app.example.test"), 60), cw.output()[-3000:]
+        cert = served_by_pebble(cw, "www.example.test")
+        assert cert, "one certificate covers both Host() names"
+        body = verify_chain(cw, "app.example.test", pebble, tmp_path)
+        assert b"200 OK" in body and b"Name: app" in body
+        # acme.json: Traefik's layout, mode 0600.
+        assert stat.S_IMODE(os.stat(storage).st_mode) == 0o600
+        stored = json.loads(storage.read_text())
+        account = stored["le"]["Account"]
+        assert account["Email"] == "ops@example.test" and account["PrivateKey"] and account["KeyType"] == "P256"
+        assert account["Registration"]["uri"].startswith("https://127.0.0.1")
+        certificates = stored["le"]["Certificates"]
+        assert [c["domain"]["main"] for c in certificates] == ["app.example.test"]
+        assert certificates[0]["domain"]["sans"] == ["www.example.test"] and certificates[0]["Store"] == "default"
+        # Nothing failed: no ACME warning.
+        status, _, warnings = api_get(cw, "/api/warnings")
+        assert status == 200 and not [w for w in warnings if "certificatesResolvers" in w["message"]], warnings
+    finally:
+        cw.stop()
+        pebble.stop()
+
+    # The next run serves the stored certificate at once, with no CA to ask.
+    cw = Causeway(entrypoints=("web", "websecure", "traefik"), ports={"web": web},
+                  static_extra=acme_static(pebble, storage), dynamic=routers(who.port))
+    try:
+        cert = served_by_pebble(cw, "app.example.test")
+        assert cert, cw.output()[-3000:]
+    finally:
+        cw.stop()
+
+
+def test_domains_and_entrypoint_default_resolver(dns, start_whoami, tmp_path):
+    who = start_whoami("app")
+    web = free_port()
+    pebble = Pebble(http_port=web, dns_port=dns.dns_port, env={"PEBBLE_AUTHZREUSE": "0"})
+    storage = tmp_path / "acme.json"
+    dynamic = {"app.yml": to_yaml({"http": {
+        "routers": {
+            # tls.domains decides the certificate's names, not the rule.
+            "pinned": {"rule": "Host(`pinned.example.test`)", "entryPoints": ["websecure"], "service": "who",
+                       "tls": {"certResolver": "le",
+                               "domains": [{"main": "main.example.test", "sans": ["pinned.example.test"]}]}},
+            # No tls of its own: the entryPoint's http.tls.certResolver.
+            "plain": {"rule": "Host(`plain.example.test`)", "entryPoints": ["websecure"], "service": "who"}},
+        "services": {"who": {"loadBalancer": {"servers": [{"url": f"http://127.0.0.1:{who.port}"}]}}}}})}
+    cw = Causeway(entrypoints=("web", "websecure", "traefik"), ports={"web": web},
+                  entrypoint_extra={"websecure": {"http": {"tls": {"certResolver": "le"}}}},
+                  static_extra=acme_static(pebble, storage), dynamic=dynamic)
+    try:
+        assert wait_until(lambda: served_by_pebble(cw, "pinned.example.test"), 60), cw.output()[-3000:]
+        assert served_by_pebble(cw, "main.example.test")
+        assert wait_until(lambda: served_by_pebble(cw, "plain.example.test"), 60), cw.output()[-3000:]
+        mains = sorted(c["domain"]["main"] for c in json.loads(storage.read_text())["le"]["Certificates"])
+        assert mains == ["main.example.test", "plain.example.test"]
+    finally:
+        cw.stop()
+        pebble.stop()
+
+
+def test_refused_order_is_reported_and_nothing_breaks(dns, start_whoami, tmp_path):
+    who = start_whoami("app")
+    web = free_port()
+    pebble = Pebble(http_port=web, dns_port=dns.dns_port, blocklist=["example.test"])
+    cw = Causeway(entrypoints=("web", "websecure", "traefik"), ports={"web": web},
+                  static_extra=acme_static(pebble, tmp_path / "acme.json"), dynamic=routers(who.port))
+    try:
+        def acme_warning():
+            status, _, warnings = api_get(cw, "/api/warnings")
+            return [w for w in warnings if "certificatesResolvers.le" in w["message"]] if status == 200 else []
+        assert wait_until(acme_warning, 60), cw.output()[-3000:]
+        message = acme_warning()[0]["message"]
+        assert "app.example.test" in message and "rejectedIdentifier" in message, message
+        # The router still serves, with the default certificate.
+        assert not served_by_pebble(cw, "app.example.test")
+        assert "ACME certificate not obtained" in cw.output()
+    finally:
+        cw.stop()
+        pebble.stop()
+
+
+def test_storage_too_open_and_unknown_resolver(dns, tmp_path):
+    pebble = Pebble(dns_port=dns.dns_port)
+    storage = tmp_path / "acme.json"
+    storage.write_text("{}")
+    os.chmod(storage, 0o644)
+    conf = tmp_path / "traefik.yml"
+    conf.write_text(to_yaml({
+        "entryPoints": {"web": {"address": f"127.0.0.1:{free_port()}"},
+                        "websecure": {"address": f"127.0.0.1:{free_port()}"}},
+        "providers": {"file": {"filename": str(tmp_path / "dyn.yml")}}}) + "\n" + acme_static(pebble, storage))
+    (tmp_path / "dyn.yml").write_text(to_yaml({"http": {
+        "routers": {"typo": {"rule": "Host(`a.example.test`)", "service": "noop@internal",
+                             "tls": {"certResolver": "letsencrypt"}}}}}))
+    try:
+        out = subprocess.run([BIN, "check", f"--configFile={conf}"], capture_output=True, text=True, timeout=30,
+                             cwd=str(tmp_path))
+        assert "permissions 644 for " + str(storage) + " are too open, please use 600" in out.stdout + out.stderr, \
+            out.stdout + out.stderr
+        assert "nonexistent certificate resolver: letsencrypt" in out.stdout, out.stdout
+    finally:
+        pebble.stop()
