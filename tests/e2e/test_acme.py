@@ -189,3 +189,26 @@ def test_storage_too_open_and_unknown_resolver(dns, tmp_path):
         assert "nonexistent certificate resolver: letsencrypt" in out.stdout, out.stdout
     finally:
         pebble.stop()
+
+
+def test_renewal_before_expiry(dns, start_whoami, tmp_path):
+    """certificatesDuration: 1 (hour) renews 20 minutes before expiry (Traefik's schedule); pebble
+    issues certificates valid for 20 min 5 s, so each falls due 5 s after it is issued: a new
+    certificate (another serial) is served without a restart, and acme.json holds only it."""
+    who = start_whoami("app")
+    web = free_port()
+    pebble = Pebble(http_port=web, dns_port=dns.dns_port, validity_seconds=1205, env={"PEBBLE_AUTHZREUSE": "0"})
+    storage = tmp_path / "acme.json"
+    static = acme_static(pebble, storage).replace("certificatesDuration: 2160", "certificatesDuration: 1")
+    assert "certificatesDuration: 1\n" in static
+    cw = Causeway(entrypoints=("web", "websecure", "traefik"), ports={"web": web}, static_extra=static,
+                  dynamic=routers(who.port))
+    try:
+        first = wait_until(lambda: served_by_pebble(cw, "app.example.test"), 60)
+        renewed = wait_until(lambda: (c := served_by_pebble(cw, "app.example.test")) and
+                             c["serial"] != first["serial"] and c, 40)
+        assert renewed["cn"] == "app.example.test"
+        assert len(json.loads(storage.read_text())["le"]["Certificates"]) == 1
+    finally:
+        cw.stop()
+        pebble.stop()

@@ -437,15 +437,15 @@ def test_disable_session_tickets(proxy, tmp_path):
 
 
 # ---------------------------------------------------------------------------------------
-# certResolver without ACME; X-Forwarded-* on TLS requests
+# A certResolver that is not configured; X-Forwarded-* on TLS requests
 
 def test_cert_resolver_is_reported_and_the_store_serves(pki, whoamis, start_causeway):
     secure, _ = whoamis
     routers = {"r": {"rule": "Host(`a.example.test`)", "service": "s", "tls": {"certResolver": "le"}}}
     cw = start_causeway(dynamic=config(routers, {"s": lb(secure.url)}, {"certificates": certificates(pki.exact)}))
     https_ready(cw, pki)
-    log = wait_log(cw, "certificate resolver")
-    line = next(l for l in log.splitlines() if "certificate resolver" in l)
+    log = wait_log(cw, "nonexistent certificate resolver")
+    line = next(l for l in log.splitlines() if "nonexistent certificate resolver" in l)
     assert " WRN " in line and "le" in line, line
     for http in ("1.1", "2"):
         r = curl_tls(cw.port(), "a.example.test", ca=pki.ca_cert, http=http)

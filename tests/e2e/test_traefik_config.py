@@ -96,9 +96,8 @@ def test_static_configuration_comes_from_one_source(tmp_path):
 
 UNSUPPORTED_STATIC = textwrap.dedent("""\
     certificatesResolvers:
-      le:
-        acme:
-          email: a@example.com
+      ts:
+        tailscale: {}
     """)
 
 
@@ -107,11 +106,12 @@ def test_unsupported_options_are_named_with_their_line(tmp_path):
     combined_file(conf, free_port(), free_port(), UNSUPPORTED_STATIC,
                   "tls:\n  stores:\n    default:\n      defaultGeneratedCert:\n        resolver: le\n")
     text = conf.read_text().splitlines()
-    resolvers_line = text.index("certificatesResolvers:") + 1
+    resolvers_line = next(i for i, line in enumerate(text) if "tailscale:" in line) + 1
     generated_line = next(i for i, line in enumerate(text) if "defaultGeneratedCert:" in line) + 1
     out = run(["check", f"--configFile={conf}"], tmp_path)
     assert out.returncode == 3, out.stdout
-    assert f"warning (not supported yet): {conf}:{resolvers_line}:1: certificatesResolvers: ACME" in out.stdout
+    assert f"warning (not supported yet): {conf}:{resolvers_line}:" in out.stdout
+    assert "certificatesResolvers.ts.tailscale: the Tailscale certificate resolver is not supported yet" in out.stdout
     assert f"{conf}:{generated_line}:" in out.stdout and "defaultGeneratedCert needs a certificate resolver" in out.stdout
     assert "exit status 3" in out.stdout
     out = run(["check", f"--configFile={conf}", "--acceptUnsupported"], tmp_path)
@@ -135,16 +135,16 @@ def test_unsupported_options_reach_the_log_the_api_and_the_dashboard(start_cause
                                   defaultGeneratedCert:
                                     resolver: le
                             """)})
-    wait_log(cw, "certificatesResolvers: ACME certificate resolvers are not supported yet")
+    wait_log(cw, "the Tailscale certificate resolver is not supported yet")
     def warnings():
         status, _, body = curl(cw.url("traefik", "/api/warnings"))
         return json.loads(body) if status == 200 else []
     assert wait_until(lambda: len(warnings()) == 2, 5), warnings()
     by_message = {w["message"].split(":")[0]: w for w in warnings()}
-    assert by_message["certificatesResolvers"]["notSupportedYet"] is True
-    assert by_message["certificatesResolvers"]["location"].endswith("causeway.yml:" +
-                                                                      str(cw.static_path.read_text().splitlines()
-                                                                          .index("certificatesResolvers:") + 1) + ":1")
+    tailscale = by_message["certificatesResolvers.ts.tailscale"]
+    assert tailscale["notSupportedYet"] is True
+    tailscale_line = next(i for i, line in enumerate(cw.static_path.read_text().splitlines()) if "tailscale:" in line) + 1
+    assert f"causeway.yml:{tailscale_line}:" in tailscale["location"], tailscale
     generated_line = next(i for i, line in enumerate((cw.dynamic_dir / "app.yml").read_text().splitlines())
                           if "defaultGeneratedCert:" in line) + 1
     generated = next(w for w in warnings() if "defaultGeneratedCert" in w["message"])
@@ -178,7 +178,8 @@ def test_help_for_every_command(tmp_path, command):
     if command in ("", "check", "healthcheck"):
         assert "--entryPoints.<name>.transport.respondingTimeouts.idleTimeout" in out.stdout
         assert '(Default: "ERROR")' in out.stdout  # log.level
-        assert "--certificatesResolvers" in out.stdout and "(not supported yet)" in out.stdout
+        assert "--certificatesResolvers.<name>.acme.email" in out.stdout
+        assert "--certificatesResolvers.<name>.tailscale" in out.stdout and "(not supported yet)" in out.stdout
 
 
 def test_version_prints_the_commit(tmp_path):

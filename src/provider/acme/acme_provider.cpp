@@ -18,13 +18,13 @@
 namespace causeway::provider {
 namespace json = boost::json;
 
-std::chrono::hours renewBefore(int64_t durationHours) {
+std::chrono::seconds renewBefore(int64_t durationHours) {
   using std::chrono::hours;
   if (durationHours >= 265 * 24) return hours(4 * 30 * 24);
   if (durationHours >= 3 * 30 * 24) return hours(30 * 24);
   if (durationHours >= 7 * 24) return hours(24);
   if (durationHours >= 24) return hours(6);
-  return std::chrono::duration_cast<hours>(std::chrono::minutes(20)) + hours(0);
+  return std::chrono::minutes(20);
 }
 
 namespace {
@@ -288,11 +288,14 @@ awaitable<void> AcmeProvider::work() {
     auto soonest = now + std::chrono::hours(24);
     for (const CertificateRequest& request : wanted_) {
       const Resolver& resolver = resolvers_.at(request.resolver);
-      if (covering(resolver, request.names)) {
-        soonest = std::min(soonest, now + checkInterval(resolver.options.certificatesDuration));
+      auto retry = retryAt_.find(request);
+      if (const Stored* stored = covering(resolver, request.names)) {
+        // Looked at again when it falls due for renewal, or at Traefik's check interval.
+        auto renew = renewBefore(resolver.options.certificatesDuration);
+        auto due = std::chrono::seconds(std::max<int64_t>(1, stored->notAfter - renew.count() - std::time(nullptr)));
+        soonest = std::min({soonest, now + checkInterval(resolver.options.certificatesDuration), now + due});
         continue;
       }
-      auto retry = retryAt_.find(request);
       if (retry != retryAt_.end() && retry->second > now) {
         soonest = std::min(soonest, retry->second);
         continue;
@@ -320,6 +323,12 @@ awaitable<void> AcmeProvider::work() {
       retryAt_.erase(request);
       backoff_.erase(request);
       log::info("ACME certificate obtained", {{"resolver", request.resolver}, {"domains", describe(request.names)}});
+      if (!covering(resolver, request.names)) {
+        // Issued for less than the renewal window: renewing at once would loop; wait a check.
+        retryAt_[request] = std::chrono::steady_clock::now() + checkInterval(resolver.options.certificatesDuration);
+        log::warn("the CA issued a certificate that is already due for renewal; check certificatesDuration",
+                  {{"resolver", request.resolver}, {"domains", describe(request.names)}});
+      }
     } else {
       auto& delay = backoff_[request];
       delay = delay.count() == 0 ? std::chrono::seconds(60) : std::min(delay * 2, std::chrono::seconds(3600));

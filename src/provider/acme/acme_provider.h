@@ -41,7 +41,7 @@ struct CertificateRequest {
 
 // Traefik's renewal schedule (pkg/provider/acme/provider.go): how long before expiry a
 // certificate of `durationHours` is renewed.
-std::chrono::hours renewBefore(int64_t durationHours);
+std::chrono::seconds renewBefore(int64_t durationHours);
 
 class AcmeProvider final : public Provider {
  public:

@@ -116,7 +116,8 @@ TEST(Help, ListsEveryStaticOptionWithItsDefault) {
   EXPECT_EQ(find("--log.level")->defaultValue, "\"ERROR\"");
   EXPECT_TRUE(find("--api")->section);
   EXPECT_EQ(find("--api.dashboard")->defaultValue, "true");
-  EXPECT_TRUE(find("--certificatesResolvers")->notYet);
+  EXPECT_FALSE(find("--certificatesResolvers.<name>.acme.email")->notYet);
+  EXPECT_TRUE(find("--certificatesResolvers.<name>.acme.dnsChallenge")->notYet);
   EXPECT_TRUE(find("--entryPoints.<name>.http3")->notYet);
 }
 
