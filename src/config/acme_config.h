@@ -65,7 +65,7 @@ struct Acme {
     v("email", self.email);
     v("storage", self.storage);
     v("caServer", self.caServer);
-    v("keyType", self.keyType, OneOf{"EC256", "EC384", "RSA2048", "RSA4096", "RSA8192"});
+    v("keyType", self.keyType);  // anything else: RSA4096, as Traefik (which warns)
     v("certificatesDuration", self.certificatesDuration);
     v("caCertificates", self.caCertificates);
     v("caSystemCertPool", self.caSystemCertPool);
@@ -84,7 +84,7 @@ struct Acme {
   }
 
   void validate(DecodeContext& context) const {
-    if (!httpChallenge) context.error("no challenge: set httpChallenge (tlsChallenge and dnsChallenge are not supported yet)");
+    // A resolver without any challenge is the provider's warning, as in Traefik (it starts).
     if (certificatesDuration < 1) context.error("certificatesDuration must be at least 1 (hour)");
   }
 };

@@ -126,8 +126,12 @@ struct TcpWeightedService {
 
 struct TcpWeighted {
   std::vector<TcpWeightedService> services;
+  std::optional<Node> healthCheck;  // Traefik: propagate the children's health
 
-  static void describe(auto& self, auto& v) { v("services", self.services); }
+  static void describe(auto& self, auto& v) {
+    v("services", self.services);
+    v("healthCheck", self.healthCheck, NotYet{"health propagation from weighted TCP services is not supported yet; the children's servers are still checked"});
+  }
 };
 
 struct TcpService {

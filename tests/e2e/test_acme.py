@@ -24,7 +24,7 @@ import subprocess
 
 import pytest
 
-from acme_peer import ChallTestSrv, Pebble, needs_pebble
+from acme_peer import ChallTestSrv, Pebble, eab_key, needs_pebble
 from admin_env import api_get
 from harness import BIN, Causeway, free_port, to_yaml, wait_until
 from tls_certs import peer_certificate
@@ -212,3 +212,32 @@ def test_renewal_before_expiry(dns, start_whoami, tmp_path):
     finally:
         cw.stop()
         pebble.stop()
+
+
+def test_external_account_binding(dns, start_whoami, tmp_path):
+    """A CA that requires external account binding (pebble with externalAccountMACKeys): the
+    resolver's `eab.kid` and `eab.hmacEncoded` register the account and the certificate is
+    issued; a wrong MAC key is refused by the CA and shown in /api/warnings."""
+    who = start_whoami("app")
+    key = eab_key()
+    for mac, works in ((key, True), (eab_key(), False)):
+        web = free_port()
+        pebble = Pebble(http_port=web, dns_port=dns.dns_port, eab={"kid-1": key}, env={"PEBBLE_AUTHZREUSE": "0"})
+        static = acme_static(pebble, tmp_path / f"acme-{works}.json").replace(
+            "certificatesResolvers:\n  le:\n    acme:\n",
+            f"certificatesResolvers:\n  le:\n    acme:\n      eab:\n        kid: kid-1\n        hmacEncoded: \"{mac}\"\n")
+        assert "hmacEncoded" in static
+        cw = Causeway(entrypoints=("web", "websecure", "traefik"), ports={"web": web}, static_extra=static,
+                      dynamic=routers(who.port))
+        try:
+            if works:
+                assert wait_until(lambda: served_by_pebble(cw, "app.example.test"), 60), cw.output()[-3000:]
+            else:
+                def refused():
+                    status, _, warnings = api_get(cw, "/api/warnings")
+                    return [w for w in warnings if "registering the ACME account" in w["message"]]
+                assert wait_until(refused, 60), cw.output()[-3000:]
+                assert not served_by_pebble(cw, "app.example.test")
+        finally:
+            cw.stop()
+            pebble.stop()

@@ -36,11 +36,14 @@ class ZooKeeper(Process):
             subprocess.run(["openssl", "pkcs12", "-export", "-in", tls[0], "-inkey", tls[1], "-out", keystore,
                             "-passout", "pass:secret"], check=True, capture_output=True)
             config = os.path.join(self.data_dir, "zoo.cfg")
-            with open(config, "w") as f:
-                f.write(f"dataDir={self.data_dir}\nclientPort={self.port}\nsecureClientPort={self.secure_port}\n"
-                        "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory\n"
-                        f"ssl.keyStore.location={keystore}\nssl.keyStore.password=secret\n"
-                        "ssl.keyStore.type=PKCS12\nssl.clientAuth=none\n")
+
+            def write_config():
+                with open(config, "w") as f:
+                    f.write(f"dataDir={self.data_dir}\nclientPort={self.port}\nsecureClientPort={self.secure_port}\n"
+                            "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory\n"
+                            f"ssl.keyStore.location={keystore}\nssl.keyStore.password=secret\n"
+                            "ssl.keyStore.type=PKCS12\nssl.clientAuth=none\n")
+            write_config()
             classpath += "".join(f":/usr/share/java/{j}.jar" for j in NETTY if os.path.exists(f"/usr/share/java/{j}.jar"))
             args = [config]
         for attempt in range(3):
@@ -50,16 +53,20 @@ class ZooKeeper(Process):
                              name="zookeeper")
             try:
                 wait_for_port(self.port, proc=self.proc, timeout=30)
+                if tls:
+                    wait_for_port(self.secure_port, proc=self.proc, timeout=30)
                 break
             except RuntimeError:
-                # The port chosen here was taken by another test's process in between (it exits
-                # with 1, "Address already in use"): try another, unless the caller chose it.
-                if port or tls or attempt == 2:
+                # A port chosen here was taken by another test's process in between (it exits
+                # with 1, "Address already in use"): try others, unless the caller chose them.
+                if port or attempt == 2:
                     raise
                 self.port = free_port()
-                args = [str(self.port), self.data_dir]
-        if tls:
-            wait_for_port(self.secure_port, proc=self.proc, timeout=30)
+                if tls:
+                    self.secure_port = free_port()
+                    write_config()
+                else:
+                    args = [str(self.port), self.data_dir]
 
     def cli(self, commands):
         out = subprocess.run([CLI, "-server", f"127.0.0.1:{self.port}"], input="\n".join(commands) + "\n",

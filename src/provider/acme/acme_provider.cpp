@@ -239,6 +239,10 @@ LoadResult AcmeProvider::load() {
   result.ok = true;
   for (auto& [name, resolver] : resolvers_) {
     std::string error;
+    const config::Acme& options = resolver.options;
+    if (!options.httpChallenge && !options.tlsChallenge && !options.dnsChallenge)
+      result.errors.push_back({{}, "certificatesResolvers." + name,
+                               "ACME challenge not specified, please select TLS or HTTP or DNS Challenge", true, false});
     if (!readStorage(resolver, error))
       result.errors.push_back({{}, "certificatesResolvers." + name, error + "; no certificate is read from it", true, false});
   }
@@ -343,6 +347,12 @@ awaitable<void> AcmeProvider::work() {
 
 awaitable<bool> AcmeProvider::obtain(Resolver& resolver, const CertificateRequest& request, std::string& error) {
   const config::Acme& options = resolver.options;
+  if (!options.httpChallenge) {
+    error = options.tlsChallenge || options.dnsChallenge
+                ? "this resolver has no httpChallenge: tlsChallenge and dnsChallenge are not supported yet"
+                : "ACME challenge not specified, please select TLS or HTTP or DNS Challenge";
+    co_return false;
+  }
   clients::acme::Settings settings;
   settings.directoryUrl = options.caServer;
   for (const std::string& ca : options.caCertificates) {
