@@ -154,6 +154,7 @@ void ApiHandler::serveApi(Exchange& ex, std::string_view route) const {
        }},
       {"/rawdata", [](const ApiHandler&, Exchange& e, const runtime::Snapshot& s) { jsonReply(e, rawDataJson(s)); }},
       {"/warnings", [](const ApiHandler&, Exchange& e, const runtime::Snapshot& s) { jsonReply(e, warningsJson(s)); }},
+      {"/certificates", [](const ApiHandler&, Exchange& e, const runtime::Snapshot& s) { jsonReply(e, certificatesJson(s)); }},
       {"/ai", [](const ApiHandler& h, Exchange& e, const runtime::Snapshot& s) {
          jsonReply(e, h.gatewayStats_ ? h.gatewayStats_->json(s) : boost::json::object{{"routers", boost::json::array{}}});
        }},

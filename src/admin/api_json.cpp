@@ -297,6 +297,30 @@ json::object udpServiceJson(const runtime::Snapshot& snapshot, const std::string
   return out;
 }
 
+json::array certificatesJson(const runtime::Snapshot& snapshot) {
+  json::array out;
+  if (!snapshot.tls) return out;
+  const auto& certificates = snapshot.tls->certificates();
+  const auto& providers = snapshot.tls->certificateProviders();
+  auto when = [](int64_t unix) { return rfc3339Nano(std::chrono::system_clock::time_point(std::chrono::seconds(unix))); };
+  int64_t now = int64_t(std::time(nullptr));
+  for (size_t i = 0; i < certificates.size(); ++i) {
+    const tls::TlsCertificate& c = *certificates[i];
+    json::object item;
+    item["domains"] = stringArray(c.names);
+    item["commonName"] = c.commonName;
+    item["issuer"] = c.issuer;
+    item["serial"] = c.serial;
+    item["notBefore"] = when(c.notBefore);
+    item["notAfter"] = when(c.notAfter);
+    item["provider"] = i < providers.size() ? providers[i] : std::string();
+    // enabled; warning when it expires within 30 days; disabled once it has expired.
+    item["status"] = c.notAfter <= now ? "disabled" : (c.notAfter - now < 30 * 86400 ? "warning" : "enabled");
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
 json::object entryPointJson(const std::string& name, const config::EntryPoint& entryPoint) {
   json::object out = toJsonObject(entryPoint);
   out["name"] = name;

@@ -34,6 +34,10 @@ boost::json::object tcpServiceJson(const runtime::Snapshot& snapshot, const std:
                                    const runtime::ServiceState& state);
 boost::json::object tcpMiddlewareJson(const runtime::Snapshot& snapshot, const std::string& name,
                                       const runtime::MiddlewareState& state);
+// /api/certificates (causeway; Traefik's is unreleased): every certificate of the TLS store,
+// with its names, issuer, validity, serial and the provider it came from ("acme" for the
+// certificates resolvers' ones; their errors are in /api/warnings).
+boost::json::array certificatesJson(const runtime::Snapshot& snapshot);
 // And the udp section (Traefik's /api/udp/*).
 boost::json::object udpRouterJson(const runtime::Snapshot& snapshot, const std::string& name,
                                   const runtime::RouterState& state);

@@ -69,7 +69,17 @@ void describeCertificate(TlsCertificate& c) {
     }
     BN_free(bn);
   }
+  c.notBefore = toUnix(X509_get0_notBefore(c.cert));
   c.notAfter = toUnix(X509_get0_notAfter(c.cert));
+  if (X509_NAME* issuer = X509_get_issuer_name(c.cert)) {
+    char text[256] = {};
+    if (X509_NAME_get_text_by_NID(issuer, NID_commonName, text, sizeof text - 1) > 0) {
+      c.issuer = text;
+    } else if (char* line = X509_NAME_oneline(issuer, nullptr, 0)) {
+      c.issuer = line;
+      OPENSSL_free(line);
+    }
+  }
   auto* sans = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(c.cert, NID_subject_alt_name, nullptr, nullptr));
   if (sans) {
     for (int i = 0; i < sk_GENERAL_NAME_num(sans); ++i) {
@@ -366,6 +376,7 @@ std::shared_ptr<TlsStore> TlsStoreBuilder::build(const Providers& providers, std
         continue;
       }
       store->all_.push_back(c);
+      store->providers_.push_back(provider);
       for (const auto& name : c->names) {
         if (name.rfind("*.", 0) == 0) store->wildcard_.emplace(name.substr(2), c);
         else store->exact_.emplace(name, c);

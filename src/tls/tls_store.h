@@ -34,7 +34,9 @@ struct TlsCertificate {
   STACK_OF(X509)* chain = nullptr;  // intermediates, may be null
   std::vector<std::string> names;   // lower-case DNS names (SANs, or CN without SANs) and IPs
   std::string commonName;
+  std::string issuer;               // the issuer's common name (else its one-line name)
   std::string serial;
+  int64_t notBefore = 0;            // unix seconds
   int64_t notAfter = 0;             // unix seconds
 };
 using TlsCertificatePtr = std::shared_ptr<const TlsCertificate>;
@@ -77,6 +79,8 @@ class TlsStore {
   const TlsOptionSet& defaultOptions() const { return *defaultOptions_; }
   // Every loaded certificate (for metrics and the API).
   const std::vector<TlsCertificatePtr>& certificates() const { return all_; }
+  // The provider each of certificates() came from ("file", "acme", ...), in the same order.
+  const std::vector<std::string>& certificateProviders() const { return providers_; }
 
  private:
   friend class TlsStoreBuilder;
@@ -85,6 +89,7 @@ class TlsStore {
   std::unordered_map<std::string, TlsCertificatePtr> wildcard_;  // by parent domain
   TlsCertificatePtr default_;
   std::vector<TlsCertificatePtr> all_;
+  std::vector<std::string> providers_;
   std::map<std::string, std::shared_ptr<const TlsOptionSet>, std::less<>> options_;
   std::set<std::string, std::less<>> invalid_;
   const TlsOptionSet* defaultOptions_ = nullptr;

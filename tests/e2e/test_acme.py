@@ -6,6 +6,7 @@ What is shown (docs/acme.md):
 - HTTP-01: a router with `tls.certResolver` gets a certificate for the names of its Host()
   rule, issued by pebble and served on the TLS entryPoint without a restart; pebble fetched
   /.well-known/acme-challenge/<token> from causeway's `httpChallenge.entryPoint`;
+- /api/certificates lists it (provider acme, issuer, validity);
 - acme.json is written in Traefik's format with mode 0600, and the next run serves the stored
   certificate with no CA at all (pebble stopped);
 - `tls.domains` asks for one certificate with the main name and the SANs; an entryPoint's
@@ -102,6 +103,15 @@ def test_http01_issues_serves_stores_and_reuses(dns, start_whoami, tmp_path):
         certificates = stored["le"]["Certificates"]
         assert [c["domain"]["main"] for c in certificates] == ["app.example.test"]
         assert certificates[0]["domain"]["sans"] == ["www.example.test"] and certificates[0]["Store"] == "default"
+        # /api/certificates lists it, from the acme provider, with its issuer and validity.
+        status, _, listed = api_get(cw, "/api/certificates")
+        assert status == 200, listed
+        acme = [c for c in listed if c["provider"] == "acme"]
+        assert len(acme) == 1, listed
+        assert sorted(acme[0]["domains"]) == ["app.example.test", "www.example.test"]
+        assert acme[0]["issuer"].startswith("Pebble Intermediate") and acme[0]["status"] == "enabled", acme
+        assert acme[0]["notAfter"] > acme[0]["notBefore"]
+        assert acme[0]["serial"].lstrip("0") == cert["serial"], (acme[0], cert)
         # Nothing failed: no ACME warning.
         status, _, warnings = api_get(cw, "/api/warnings")
         assert status == 200 and not [w for w in warnings if "certificatesResolvers" in w["message"]], warnings
