@@ -35,7 +35,7 @@ class TlsDuplex final : public exchange::DuplexStream {
 awaitable<void> run(runtime::Worker& worker, const runtime::EntryPoint& entryPoint, tcp::socket& socket,
                     exchange::DuplexStream& client, std::string_view pending, const exchange::ConnectionInfo& info,
                     const TcpLocal& local, std::string_view serverName, const runtime::TcpRouteTarget& target) {
-  exchange::TcpSession session{client, pending};
+  exchange::TcpSession session{.client = client, .pending = pending};
   session.clientIp = info.peerIp;
   session.clientPort = info.peerPort;
   session.watchdog = &worker.watchdog();
