@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 #include <set>
+#include <type_traits>
 
 #include "admin/json_encode.h"
 #include "config/dynamic_config.h"
@@ -13,39 +14,23 @@
 namespace causeway::admin {
 namespace {
 
+// A provider's http, tcp or udp section.
+template <class Section>
+const Section& sectionOf(const config::DynamicConfig& config) {
+  if constexpr (std::is_same_v<Section, config::HttpConfig>) return config.http;
+  else if constexpr (std::is_same_v<Section, config::TcpConfig>) return config.tcp;
+  else return config.udp;
+}
+
 // The configuration element `name` ("bare@provider") comes from, or nullptr (internal ones).
-template <class T>
+template <class Section, class T>
 const config::Element<T>* findElement(const runtime::Snapshot& snapshot, const std::string& name,
-                                      const std::map<std::string, config::Element<T>> config::HttpConfig::*member) {
+                                      const std::map<std::string, config::Element<T>> Section::*member) {
   size_t at = name.find('@');
   if (at == std::string::npos) return nullptr;
   auto provider = snapshot.configs.find(name.substr(at + 1));
   if (provider == snapshot.configs.end() || !provider->second) return nullptr;
-  const auto& elements = provider->second->http.*member;
-  auto it = elements.find(name.substr(0, at));
-  return it == elements.end() ? nullptr : &it->second;
-}
-
-template <class T>
-const config::Element<T>* findUdpElement(const runtime::Snapshot& snapshot, const std::string& name,
-                                         const std::map<std::string, config::Element<T>> config::UdpConfig::*member) {
-  size_t at = name.find('@');
-  if (at == std::string::npos) return nullptr;
-  auto provider = snapshot.configs.find(name.substr(at + 1));
-  if (provider == snapshot.configs.end() || !provider->second) return nullptr;
-  const auto& elements = provider->second->udp.*member;
-  auto it = elements.find(name.substr(0, at));
-  return it == elements.end() ? nullptr : &it->second;
-}
-
-template <class T>
-const config::Element<T>* findTcpElement(const runtime::Snapshot& snapshot, const std::string& name,
-                                         const std::map<std::string, config::Element<T>> config::TcpConfig::*member) {
-  size_t at = name.find('@');
-  if (at == std::string::npos) return nullptr;
-  auto provider = snapshot.configs.find(name.substr(at + 1));
-  if (provider == snapshot.configs.end() || !provider->second) return nullptr;
-  const auto& elements = provider->second->tcp.*member;
+  const auto& elements = sectionOf<Section>(*provider->second).*member;
   auto it = elements.find(name.substr(0, at));
   return it == elements.end() ? nullptr : &it->second;
 }
@@ -181,14 +166,20 @@ json::object routerJson(const runtime::Snapshot& snapshot, const std::string& na
   return out;
 }
 
-json::object serviceJson(const runtime::Snapshot& snapshot, const std::string& name,
-                         const runtime::ServiceState& state) {
-  const auto* element = findElement(snapshot, name, &config::HttpConfig::services);
+namespace {
+
+// A service of any section: its configuration, runtime, usedBy, type and serverStatus (live
+// from the health registry when the build registered its servers, else as built).
+template <class Section, class T>
+json::object anyServiceJson(const runtime::Snapshot& snapshot, const std::string& name,
+                            const runtime::ServiceState& state,
+                            const std::map<std::string, config::Element<T>> Section::*member) {
+  const auto* element = findElement(snapshot, name, member);
   json::object out;
   if (element) out = toJsonObject(element->value);
   addRuntime(out, name, state);
   if (!state.usedBy.empty()) out["usedBy"] = sortedUnique(state.usedBy);
-  if (!state.type.empty() && state.type != "internal") out["type"] = state.type;
+  if (!state.type.empty()) out["type"] = state.type;
   std::map<std::string, std::string> status;
   for (const auto& server : state.servers)
     if (server) status[server->url()] = server->up() ? "UP" : "DOWN";
@@ -198,6 +189,15 @@ json::object serviceJson(const runtime::Snapshot& snapshot, const std::string& n
     for (const auto& [url, value] : status) servers[url] = value;
     out["serverStatus"] = std::move(servers);
   }
+  return out;
+}
+
+}  // namespace
+
+json::object serviceJson(const runtime::Snapshot& snapshot, const std::string& name,
+                         const runtime::ServiceState& state) {
+  json::object out = anyServiceJson(snapshot, name, state, &config::HttpConfig::services);
+  if (state.type == "internal") out.erase("type");
   return out;
 }
 
@@ -220,7 +220,7 @@ json::object middlewareJson(const runtime::Snapshot& snapshot, const std::string
 
 json::object tcpRouterJson(const runtime::Snapshot& snapshot, const std::string& name,
                            const runtime::RouterState& state) {
-  const auto* element = findTcpElement(snapshot, name, &config::TcpConfig::routers);
+  const auto* element = findElement(snapshot, name, &config::TcpConfig::routers);
   json::object out;
   int64_t priority = state.priority;
   if (element) {
@@ -242,26 +242,12 @@ json::object tcpRouterJson(const runtime::Snapshot& snapshot, const std::string&
 
 json::object tcpServiceJson(const runtime::Snapshot& snapshot, const std::string& name,
                             const runtime::ServiceState& state) {
-  const auto* element = findTcpElement(snapshot, name, &config::TcpConfig::services);
-  json::object out;
-  if (element) out = toJsonObject(element->value);
-  addRuntime(out, name, state);
-  if (!state.usedBy.empty()) out["usedBy"] = sortedUnique(state.usedBy);
-  if (!state.type.empty()) out["type"] = state.type;
-  std::map<std::string, std::string> status = state.serverStatus;
-  for (const auto& server : state.servers)
-    if (server) status[server->url()] = server->up() ? "UP" : "DOWN";  // live
-  if (!status.empty()) {
-    json::object servers;
-    for (const auto& [address, value] : status) servers[address] = value;
-    out["serverStatus"] = std::move(servers);
-  }
-  return out;
+  return anyServiceJson(snapshot, name, state, &config::TcpConfig::services);
 }
 
 json::object tcpMiddlewareJson(const runtime::Snapshot& snapshot, const std::string& name,
                                const runtime::MiddlewareState& state) {
-  const auto* element = findTcpElement(snapshot, name, &config::TcpConfig::middlewares);
+  const auto* element = findElement(snapshot, name, &config::TcpConfig::middlewares);
   json::object out;
   if (element) out = toJsonObject(element->value);
   addRuntime(out, name, state);
@@ -272,7 +258,7 @@ json::object tcpMiddlewareJson(const runtime::Snapshot& snapshot, const std::str
 
 json::object udpRouterJson(const runtime::Snapshot& snapshot, const std::string& name,
                            const runtime::RouterState& state) {
-  const auto* element = findUdpElement(snapshot, name, &config::UdpConfig::routers);
+  const auto* element = findElement(snapshot, name, &config::UdpConfig::routers);
   json::object out;
   if (element) out = toJsonObject(element->value);
   if (!out.contains("entryPoints") && !state.entryPoints.empty()) out["entryPoints"] = stringArray(state.entryPoints);
@@ -283,18 +269,7 @@ json::object udpRouterJson(const runtime::Snapshot& snapshot, const std::string&
 
 json::object udpServiceJson(const runtime::Snapshot& snapshot, const std::string& name,
                             const runtime::ServiceState& state) {
-  const auto* element = findUdpElement(snapshot, name, &config::UdpConfig::services);
-  json::object out;
-  if (element) out = toJsonObject(element->value);
-  addRuntime(out, name, state);
-  if (!state.usedBy.empty()) out["usedBy"] = sortedUnique(state.usedBy);
-  if (!state.type.empty()) out["type"] = state.type;
-  if (!state.serverStatus.empty()) {
-    json::object servers;
-    for (const auto& [address, value] : state.serverStatus) servers[address] = value;
-    out["serverStatus"] = std::move(servers);
-  }
-  return out;
+  return anyServiceJson(snapshot, name, state, &config::UdpConfig::services);
 }
 
 json::array certificatesJson(const runtime::Snapshot& snapshot) {

@@ -4,47 +4,40 @@
 
 namespace causeway::config {
 
-void Service::validate(DecodeContext& context) const {
-  std::string present;
+namespace {
+
+// A service is exactly one of its kinds: Traefik's words when it has none (the builder names
+// the service with its provider in them), the kinds it has when it has several.
+void validateOneKind(DecodeContext& context, std::initializer_list<std::pair<bool, std::string_view>> kinds) {
+  std::string present, expected;
   int count = 0;
-  auto check = [&](bool set, std::string_view name) {
-    if (!set) return;
+  for (const auto& [set, name] : kinds) {
+    expected += (expected.empty() ? "" : ", ") + std::string(name);
+    if (!set) continue;
     ++count;
-    if (!present.empty()) present += ", ";
-    present += name;
-  };
-  check(loadBalancer.has_value(), "loadBalancer");
-  check(weighted.has_value(), "weighted");
-  check(mirroring.has_value(), "mirroring");
-  check(failover.has_value(), "failover");
-  check(highestRandomWeight.has_value(), "highestRandomWeight");
-  if (count == 1) return;
-  if (count == 0) {
-    // Traefik's words (the builder names the service with its provider in them).
-    context.error(std::string(kServiceWithoutType) +
-                  "; expected one of: loadBalancer, weighted, mirroring, failover, highestRandomWeight");
-    return;
+    present += (present.empty() ? "" : ", ") + std::string(name);
   }
-  context.error("expected exactly one of: loadBalancer, weighted, mirroring, failover, highestRandomWeight; got " +
-                present);
+  if (count == 1) return;
+  if (count == 0) context.error(std::string(kServiceWithoutType) + "; expected one of: " + expected);
+  else context.error("expected exactly one of: " + expected + "; got " + present);
+}
+
+}  // namespace
+
+void Service::validate(DecodeContext& context) const {
+  validateOneKind(context, {{loadBalancer.has_value(), "loadBalancer"},
+                            {weighted.has_value(), "weighted"},
+                            {mirroring.has_value(), "mirroring"},
+                            {failover.has_value(), "failover"},
+                            {highestRandomWeight.has_value(), "highestRandomWeight"}});
 }
 
 void TcpService::validate(DecodeContext& context) const {
-  if (loadBalancer.has_value() + weighted.has_value() == 1) return;
-  if (!loadBalancer && !weighted) {
-    context.error(std::string(kServiceWithoutType) + "; expected one of: loadBalancer, weighted");
-    return;
-  }
-  context.error("expected exactly one of: loadBalancer, weighted; got loadBalancer, weighted");
+  validateOneKind(context, {{loadBalancer.has_value(), "loadBalancer"}, {weighted.has_value(), "weighted"}});
 }
 
 void UdpService::validate(DecodeContext& context) const {
-  if (loadBalancer.has_value() + weighted.has_value() == 1) return;
-  if (!loadBalancer && !weighted) {
-    context.error(std::string(kServiceWithoutType) + "; expected one of: loadBalancer, weighted");
-    return;
-  }
-  context.error("expected exactly one of: loadBalancer, weighted; got loadBalancer, weighted");
+  validateOneKind(context, {{loadBalancer.has_value(), "loadBalancer"}, {weighted.has_value(), "weighted"}});
 }
 
 void TcpMiddleware::validate(DecodeContext& context) const {

@@ -17,21 +17,10 @@
 #include "config/dynamic_udp.h"
 #include "config/dynamic_tls.h"
 #include "config/node.h"
+#include "config/router_tls.h"
 #include "config/servers_transport.h"
 
 namespace causeway::config {
-
-struct RouterTls {
-  std::string options; // empty → "default"
-  std::string certResolver;
-  std::vector<Domain> domains;
-
-  static void describe(auto& self, auto& v) {
-    v("options", self.options);
-    v("certResolver", self.certResolver);
-    v("domains", self.domains);
-  }
-};
 
 // Unset flags inherit the entry point's observability defaults.
 struct RouterObservability {

@@ -14,20 +14,17 @@
 #include "config/duration.h"
 #include "config/dynamic_tls.h"
 #include "config/node.h"
+#include "config/router_tls.h"
 
 namespace causeway::config {
 
-struct TcpRouterTls {
+// An HTTP router's tls section plus `passthrough`.
+struct TcpRouterTls : RouterTls {
   bool passthrough = false;  // forward the TLS bytes as they are, chosen by SNI
-  std::string options;       // empty → "default"
-  std::string certResolver;
-  std::vector<Domain> domains;
 
   static void describe(auto& self, auto& v) {
     v("passthrough", self.passthrough);
-    v("options", self.options);
-    v("certResolver", self.certResolver);
-    v("domains", self.domains);
+    RouterTls::describe(self, v);
   }
 };
 

@@ -23,14 +23,15 @@ const runtime::EntryPoint* SnapshotBuild::findEntryPoint(const std::string& name
   return nullptr;
 }
 
-router::CompiledRulePtr SnapshotBuild::compile(const std::string& rule, router::RuleSyntax syntax, std::string& error) {
-  std::string key = (syntax == router::RuleSyntax::V2 ? "2:" : "3:") + rule;
+router::CompiledRulePtr SnapshotBuild::compile(const std::string& rule, router::RuleSyntax syntax, std::string& error,
+                                               bool tcp) {
+  std::string key = std::string(tcp ? "t" : "") + (syntax == router::RuleSyntax::V2 ? "2:" : "3:") + rule;
   auto it = caches_.rules.find(key);
   if (it != caches_.rules.end()) {
     usedRules_.insert(key);
     return it->second;
   }
-  auto result = router::compileRule(rule, syntax);
+  auto result = tcp ? router::compileTcpRule(rule, syntax) : router::compileRule(rule, syntax);
   if (auto* failure = std::get_if<router::RuleError>(&result)) {
     error = failure->routerError(rule);
     return nullptr;
@@ -125,14 +126,14 @@ void SnapshotBuild::buildRouters() {
   }
 }
 
-// The entryPoints a router listens on: its own list, else the default ones.
-std::vector<const runtime::EntryPoint*> SnapshotBuild::routerEntryPoints(const config::Router& r, const std::string& where,
-                                                                     runtime::RouterState& state) const {
+std::vector<const runtime::EntryPoint*> SnapshotBuild::routerEntryPoints(const std::vector<std::string>& names,
+                                                                         const std::string& where,
+                                                                         runtime::RouterState& state) const {
   std::vector<const runtime::EntryPoint*> entryPoints;
-  if (r.entryPoints.empty()) {
+  if (names.empty()) {
     entryPoints = defaultEntryPoints();
   } else {
-    for (const auto& name : r.entryPoints) {
+    for (const auto& name : names) {
       const runtime::EntryPoint* ep = findEntryPoint(name);
       if (!ep) state.addError(where + "entryPoint \"" + name + "\" doesn't exist", false);
       else if (ep->udp) state.addError(where + "entryPoint \"" + name + "\" is a UDP entryPoint", false);
@@ -143,12 +144,10 @@ std::vector<const runtime::EntryPoint*> SnapshotBuild::routerEntryPoints(const c
   return entryPoints;
 }
 
-// The TLS options of the router's own tls section ("" without one); false after an error.
-bool SnapshotBuild::routerTlsOptions(const config::Router& r, const std::string& provider, const std::string& where,
-                                     runtime::RouterState& state, std::string& tlsOptions) const {
-  if (!r.tls) return true;
-  tlsOptions = r.tls->options.empty() ? "default"
-               : (r.tls->options == "default" ? "default" : qualify(r.tls->options, provider));
+bool SnapshotBuild::resolveTlsOptions(const std::string& configured, const std::string& provider,
+                                      const std::string& where, runtime::RouterState& state,
+                                      std::string& tlsOptions) const {
+  tlsOptions = configured.empty() || configured == "default" ? "default" : qualify(configured, provider);
   if (!tlsOptionsExist(tlsOptions)) {
     state.addError(where + "unknown TLS options: " + tlsOptions);
     return false;
@@ -157,9 +156,13 @@ bool SnapshotBuild::routerTlsOptions(const config::Router& r, const std::string&
     state.addError(where + "TLS options " + tlsOptions + " are invalid (see the errors above); not served");
     return false;
   }
-  if (!r.tls->certResolver.empty() && !in_.staticConfig->certificatesResolvers.count(r.tls->certResolver))
-    state.addError(where + "the router uses a nonexistent certificate resolver: " + r.tls->certResolver, false);
   return true;
+}
+
+void SnapshotBuild::checkCertResolver(const std::string& resolver, const std::string& where,
+                                      runtime::RouterState& state) const {
+  if (!resolver.empty() && !in_.staticConfig->certificatesResolvers.count(resolver))
+    state.addError(where + "the router uses a nonexistent certificate resolver: " + resolver, false);
 }
 
 // The handler of the router's service, or null after an error.
@@ -215,13 +218,16 @@ void SnapshotBuild::buildRouter(const std::string& qualified, const std::string&
     state.addUnsupported(where + "parentRefs (multi-layer routing) are not supported yet", true);
     return;
   }
-  std::vector<const runtime::EntryPoint*> entryPoints = routerEntryPoints(r, where, state);
+  std::vector<const runtime::EntryPoint*> entryPoints = routerEntryPoints(r.entryPoints, where, state);
   if (entryPoints.empty()) {
     state.addError(where + "no valid entryPoint for this router");
     return;
   }
   std::string tlsOptions;  // the router's own; else each entryPoint's http.tls defaults
-  if (!routerTlsOptions(r, provider, where, state, tlsOptions)) return;
+  if (r.tls) {
+    if (!resolveTlsOptions(r.tls->options, provider, where, state, tlsOptions)) return;
+    checkCertResolver(r.tls->certResolver, where, state);
+  }
   router::RuleSyntax syntax = r.ruleSyntax ? *router::parseRuleSyntax(*r.ruleSyntax) : defaultSyntax;
   std::string error;
   router::CompiledRulePtr rule = compile(r.rule, syntax, error);

@@ -180,33 +180,10 @@ void SnapshotBuild::buildTcpServices() {
       tcpServices_[qualified] = std::make_shared<service::TcpLoadBalancer>(qualified, std::move(servers), chosen);
     }
   }
-  std::set<std::string> visiting;
-  std::function<exchange::TcpHandlerPtr(const std::string&)> resolve = [&](const std::string& qualified) -> exchange::TcpHandlerPtr {
-    if (auto built = tcpServices_.find(qualified); built != tcpServices_.end()) return built->second;
-    auto pending = weighted.find(qualified);
-    if (pending == weighted.end() || !visiting.insert(qualified).second) return nullptr;
-    const auto& [provider, element] = pending->second;
-    runtime::ServiceState& state = runtime_.tcpServices[qualified];
-    std::vector<std::pair<exchange::TcpHandlerPtr, int>> children;
-    for (const auto& child : element->value.weighted->services) {
-      std::string childName = qualify(child.name, provider);
-      exchange::TcpHandlerPtr handler = resolve(childName);
-      if (!handler) {
-        bool known = runtime_.tcpServices.count(childName) > 0;
-        state.addError(locationPrefix(element->location) + "the service \"" + childName + "\" " +
-                       (known ? "has errors or is part of a loop" : "does not exist"));
-        visiting.erase(qualified);
-        return nullptr;
-      }
-      runtime_.tcpServices[childName].usedBy.push_back(qualified);
-      children.emplace_back(std::move(handler), child.weight);
-    }
-    visiting.erase(qualified);
-    auto handler = std::make_shared<service::TcpWeighted>(std::move(children));
-    tcpServices_[qualified] = handler;
-    return handler;
-  };
-  for (const auto& [qualified, entry] : weighted) resolve(qualified);
+  resolveWeighted(tcpServices_, weighted, runtime_.tcpServices,
+                  [](std::vector<exchange::TcpHandlerPtr> children, const std::vector<int>& weights) -> exchange::TcpHandlerPtr {
+                    return std::make_shared<service::TcpWeighted>(std::move(children), weights);
+                  });
 }
 
 void SnapshotBuild::buildTcpRouters() {
@@ -234,39 +211,20 @@ void SnapshotBuild::buildTcpRouter(const std::string& qualified, const std::stri
     state.addError(where + "empty rule");
     return;
   }
-  std::vector<const runtime::EntryPoint*> entryPoints;
-  if (r.entryPoints.empty()) {
-    entryPoints = defaultEntryPoints();
-  } else {
-    for (const auto& name : r.entryPoints) {
-      const runtime::EntryPoint* ep = findEntryPoint(name);
-      if (!ep) state.addError(where + "entryPoint \"" + name + "\" doesn't exist", false);
-      else if (ep->udp) state.addError(where + "entryPoint \"" + name + "\" is a UDP entryPoint", false);
-      else entryPoints.push_back(ep);
-    }
-  }
-  for (const runtime::EntryPoint* ep : entryPoints) state.entryPoints.push_back(ep->name);
+  std::vector<const runtime::EntryPoint*> entryPoints = routerEntryPoints(r.entryPoints, where, state);
   if (entryPoints.empty()) {
     state.addError(where + "no valid entryPoint for this router");
     return;
   }
   router::RuleSyntax syntax = r.ruleSyntax ? *router::parseRuleSyntax(*r.ruleSyntax) : defaultSyntax;
-  std::string key = (syntax == router::RuleSyntax::V2 ? "t2:" : "t3:") + r.rule;
-  router::CompiledRulePtr rule;
-  if (auto cached = caches_.rules.find(key); cached != caches_.rules.end()) {
-    rule = cached->second;
-  } else {
-    auto result = router::compileTcpRule(r.rule, syntax);
-    if (auto* failure = std::get_if<router::RuleError>(&result)) {
-      state.addError(where + failure->routerError(r.rule));
-      return;
-    }
-    rule = std::get<router::CompiledRulePtr>(result);
-    caches_.rules[key] = rule;
+  std::string error;
+  router::CompiledRulePtr rule = compile(r.rule, syntax, error, true);
+  if (!rule) {
+    state.addError(where + error);
+    return;
   }
-  usedRules_.insert(key);
   // Traefik's priority: the rule's length, except HostSNI(`*`) alone, which goes last (-1).
-  int64_t priority = r.priority != 0 ? r.priority : (rule->isCatchAll() && r.rule == "HostSNI(`*`)" ? -1 : int64_t(r.rule.size()));
+  int64_t priority = r.priority != 0 ? r.priority : (r.rule == "HostSNI(`*`)" ? -1 : int64_t(r.rule.size()));
   state.priority = priority;
   state.tls = r.tls.has_value();
   state.passthrough = r.tls && r.tls->passthrough;
@@ -276,19 +234,8 @@ void SnapshotBuild::buildTcpRouter(const std::string& qualified, const std::stri
     return;
   }
   std::string tlsOptions;
-  if (r.tls && !r.tls->passthrough) {
-    tlsOptions = r.tls->options.empty() || r.tls->options == "default" ? "default" : qualify(r.tls->options, provider);
-    if (!tlsOptionsExist(tlsOptions)) {
-      state.addError(where + "unknown TLS options: " + tlsOptions);
-      return;
-    }
-    if (tlsStore_->invalid(tlsOptions)) {
-      state.addError(where + "TLS options " + tlsOptions + " are invalid (see the errors above); not served");
-      return;
-    }
-  }
-  if (r.tls && !r.tls->certResolver.empty() && !in_.staticConfig->certificatesResolvers.count(r.tls->certResolver))
-    state.addError(where + "the router uses a nonexistent certificate resolver: " + r.tls->certResolver, false);
+  if (r.tls && !r.tls->passthrough && !resolveTlsOptions(r.tls->options, provider, where, state, tlsOptions)) return;
+  if (r.tls) checkCertResolver(r.tls->certResolver, where, state);
   if (r.service.empty()) {
     state.addError(where + "the service is missing on the router");
     return;

@@ -1,8 +1,6 @@
 // The udp section of a snapshot (docs/tcp-udp.md): services (loadBalancer, weighted), then
 // routers, each with its runtime state (runtime_.udp*). A UDP router has no rule: it takes
 // every datagram of its UDP entryPoints, so each UDP entryPoint serves one router.
-#include <functional>
-
 #include "control/snapshot_build.h"
 #include "service/udp_service.h"
 
@@ -42,35 +40,10 @@ void SnapshotBuild::buildUdp() {
       if (ok) built[qualified] = std::make_shared<service::UdpLoadBalancer>(std::move(servers), weights);
     }
   }
-  std::set<std::string> visiting;
-  std::function<upstream::UdpBalancerPtr(const std::string&)> resolve =
-      [&](const std::string& qualified) -> upstream::UdpBalancerPtr {
-    if (auto it = built.find(qualified); it != built.end()) return it->second;
-    auto pending = weighted.find(qualified);
-    if (pending == weighted.end() || !visiting.insert(qualified).second) return nullptr;
-    const auto& [provider, element] = pending->second;
-    std::vector<upstream::UdpBalancerPtr> children;
-    std::vector<int> weights;
-    for (const auto& child : element->value.weighted->services) {
-      std::string childName = qualify(child.name, provider);
-      upstream::UdpBalancerPtr handler = resolve(childName);
-      if (!handler) {
-        bool known = runtime_.udpServices.count(childName) > 0;
-        runtime_.udpServices[qualified].addError(locationPrefix(element->location) + "the service \"" + childName +
-                                                 "\" " + (known ? "has errors or is part of a loop" : "does not exist"));
-        visiting.erase(qualified);
-        return nullptr;
-      }
-      runtime_.udpServices[childName].usedBy.push_back(qualified);
-      children.push_back(std::move(handler));
-      weights.push_back(child.weight);
-    }
-    visiting.erase(qualified);
-    auto balancer = std::make_shared<service::UdpWeighted>(std::move(children), weights);
-    built[qualified] = balancer;
-    return balancer;
-  };
-  for (const auto& [qualified, entry] : weighted) resolve(qualified);
+  resolveWeighted(built, weighted, runtime_.udpServices,
+                  [](std::vector<upstream::UdpBalancerPtr> children, const std::vector<int>& weights) -> upstream::UdpBalancerPtr {
+                    return std::make_shared<service::UdpWeighted>(std::move(children), weights);
+                  });
 
   for (const auto& [provider, config] : in_.providers) {
     for (const auto& [name, element] : config->udp.routers) {

@@ -8,6 +8,7 @@
 // Internal to src/control; runs on the control thread.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -40,6 +41,43 @@ using MiddlewareChain = std::vector<std::pair<std::string, exchange::MiddlewareF
 exchange::HandlerPtr compose(const MiddlewareChain& chain, exchange::HandlerPtr last, std::string_view routerName,
                              unsigned workers, const std::vector<std::string>* spanNames = nullptr);
 
+// Weighted services (TCP, UDP) over services already in `built`, nested in any order: each is
+// made once its children are; a missing child, or one with errors or in a loop, is an error on
+// the parent. `make(children, weights)` builds the weighted handler.
+template <class Handler, class Config, class Make>
+void resolveWeighted(std::map<std::string, Handler>& built,
+                     const std::map<std::string, std::pair<std::string, const config::Element<Config>*>>& weighted,
+                     std::map<std::string, runtime::ServiceState>& states, Make make) {
+  std::set<std::string> visiting;
+  std::function<Handler(const std::string&)> resolve = [&](const std::string& qualified) -> Handler {
+    if (auto it = built.find(qualified); it != built.end()) return it->second;
+    auto pending = weighted.find(qualified);
+    if (pending == weighted.end() || !visiting.insert(qualified).second) return nullptr;
+    const auto& [provider, element] = pending->second;
+    std::vector<Handler> children;
+    std::vector<int> weights;
+    for (const auto& child : element->value.weighted->services) {
+      std::string childName = qualify(child.name, provider);
+      Handler handler = resolve(childName);
+      if (!handler) {
+        bool known = states.count(childName) > 0;
+        states[qualified].addError(locationPrefix(element->location) + "the service \"" + childName + "\" " +
+                                   (known ? "has errors or is part of a loop" : "does not exist"));
+        visiting.erase(qualified);
+        return nullptr;
+      }
+      states[childName].usedBy.push_back(qualified);
+      children.push_back(std::move(handler));
+      weights.push_back(child.weight);
+    }
+    visiting.erase(qualified);
+    Handler handler = make(std::move(children), weights);
+    built[qualified] = handler;
+    return handler;
+  };
+  for (const auto& [qualified, entry] : weighted) resolve(qualified);
+}
+
 class SnapshotBuild {
  public:
   SnapshotBuild(const BuildInputs& in, runtime::Snapshot& snapshot, BuildCaches& caches)
@@ -67,7 +105,9 @@ class SnapshotBuild {
   // --- routers -----------------------------------------------------------------------------------
   std::vector<const runtime::EntryPoint*> defaultEntryPoints() const;
   const runtime::EntryPoint* findEntryPoint(const std::string& name) const;
-  router::CompiledRulePtr compile(const std::string& rule, router::RuleSyntax syntax, std::string& error);
+  // `tcp`: a TCP router's rule (router::compileTcpRule). Cached across builds either way.
+  router::CompiledRulePtr compile(const std::string& rule, router::RuleSyntax syntax, std::string& error,
+                                  bool tcp = false);
   void addRoute(const std::string& name, const std::string& service, router::CompiledRulePtr rule,
                 int64_t priority, exchange::HandlerPtr handler, const std::vector<const runtime::EntryPoint*>& entryPoints,
                 bool tls = false);
@@ -78,10 +118,16 @@ class SnapshotBuild {
   // Which options serve which host, from the routers' Host() domains.
   void bindTlsHosts();
   void buildRouters();
-  std::vector<const runtime::EntryPoint*> routerEntryPoints(const config::Router& r, const std::string& where,
+  // The entryPoints an HTTP or TCP router listens on: `names`, else the default ones.
+  std::vector<const runtime::EntryPoint*> routerEntryPoints(const std::vector<std::string>& names,
+                                                            const std::string& where,
                                                             runtime::RouterState& state) const;
-  bool routerTlsOptions(const config::Router& r, const std::string& provider, const std::string& where,
-                        runtime::RouterState& state, std::string& tlsOptions) const;
+  // The qualified TLS options `configured` names ("default" when empty) into `tlsOptions`;
+  // false, with the error on the router, when they do not exist or could not be built.
+  bool resolveTlsOptions(const std::string& configured, const std::string& provider, const std::string& where,
+                         runtime::RouterState& state, std::string& tlsOptions) const;
+  // A certResolver the static configuration does not define: a warning on the router.
+  void checkCertResolver(const std::string& resolver, const std::string& where, runtime::RouterState& state) const;
   const exchange::HandlerPtr* routerService(const config::Router& r, const std::string& qualified,
                                             const std::string& provider, const std::string& where,
                                             runtime::RouterState& state);

@@ -13,7 +13,7 @@ struct UdpListener::Session {
   udp::endpoint client;
   udp::socket upstream;
   std::string router;
-  std::string server;
+  upstream::ServerAddress server;  // a copy: the snapshot may be replaced while it resolves
   std::chrono::steady_clock::time_point lastActive = std::chrono::steady_clock::now();
   std::deque<std::string> queued;  // datagrams received before the server socket is ready
   bool ready = false;
@@ -96,11 +96,10 @@ awaitable<void> UdpListener::receiveLoop() {
       auto session = std::make_shared<Session>(worker_.io().get_executor());
       session->client = client;
       session->router = target->name;
-      session->server = server->address;
+      session->server = *server;
       session->queued.emplace_back(datagram);
       sessions_.emplace(client, session);
       worker_.connectionOpened(entryPoint_.index);
-      // The server's address is copied: the snapshot may be replaced while it resolves.
       asio::co_spawn(worker_.io(), runSession(session), asio::detached);
       continue;
     }
@@ -116,12 +115,7 @@ awaitable<void> UdpListener::receiveLoop() {
 }
 
 awaitable<void> UdpListener::runSession(std::shared_ptr<Session> session) {
-  upstream::ServerAddress server;
-  std::string error;
-  if (!upstream::parseServerAddress(session->server, server, error)) {
-    endSession(session);
-    co_return;
-  }
+  const upstream::ServerAddress& server = session->server;
   udp::endpoint destination;
   if (server.resolved) {
     destination = udp::endpoint(server.resolved->address(), server.port);
@@ -130,7 +124,7 @@ awaitable<void> UdpListener::runSession(std::shared_ptr<Session> session) {
     std::string port = std::to_string(server.port);
     auto [resolveError, results] = co_await resolver.async_resolve(server.host, port, nothrow);
     if (resolveError || results.empty() || session->ended) {
-      log::debug("UDP server not resolved", {{"router", session->router}, {"server", session->server}});
+      log::debug("UDP server not resolved", {{"router", session->router}, {"server", session->server.address}});
       endSession(session);
       co_return;
     }
@@ -141,7 +135,7 @@ awaitable<void> UdpListener::runSession(std::shared_ptr<Session> session) {
   if (!ec) session->upstream.connect(destination, ec);
   if (!ec) session->upstream.non_blocking(true, ec);
   if (ec || session->ended) {
-    log::debug("UDP session failed", {{"router", session->router}, {"server", session->server}, {"error", ec.message()}});
+    log::debug("UDP session failed", {{"router", session->router}, {"server", session->server.address}, {"error", ec.message()}});
     endSession(session);
     co_return;
   }
@@ -154,7 +148,7 @@ awaitable<void> UdpListener::runSession(std::shared_ptr<Session> session) {
     if (session->ended) co_return;
     if (readError) {
       // The server refused (ICMP port unreachable) or the socket broke: the session ends.
-      log::debug("UDP session ended", {{"router", session->router}, {"server", session->server},
+      log::debug("UDP session ended", {{"router", session->router}, {"server", session->server.address},
                                        {"error", readError.message()}});
       endSession(session);
       co_return;

@@ -84,19 +84,12 @@ awaitable<void> TcpLoadBalancer::serve(exchange::TcpSession& session) const {
                    session.bytesToClient);
 }
 
-TcpWeighted::TcpWeighted(std::vector<std::pair<exchange::TcpHandlerPtr, int>> children)
-    : children_(std::move(children)), schedule_([&] {
-        std::vector<int> weights;
-        for (const auto& c : children_) weights.push_back(c.second);
-        return weights;
-      }()) {}
-
 awaitable<void> TcpWeighted::serve(exchange::TcpSession& session) const {
   if (schedule_.empty()) {
     session.error = "no service available";
     co_return;
   }
-  co_await children_[schedule_.next()].first->serve(session);
+  co_await children_[schedule_.next()]->serve(session);
 }
 
 namespace {

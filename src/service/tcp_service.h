@@ -51,11 +51,12 @@ class TcpLoadBalancer final : public exchange::TcpHandler {
 
 class TcpWeighted final : public exchange::TcpHandler {
  public:
-  TcpWeighted(std::vector<std::pair<exchange::TcpHandlerPtr, int>> children);
+  TcpWeighted(std::vector<exchange::TcpHandlerPtr> children, const std::vector<int>& weights)
+      : children_(std::move(children)), schedule_(weights) {}
   awaitable<void> serve(exchange::TcpSession& session) const override;
 
  private:
-  std::vector<std::pair<exchange::TcpHandlerPtr, int>> children_;
+  std::vector<exchange::TcpHandlerPtr> children_;
   WeightedSchedule schedule_;
 };
 

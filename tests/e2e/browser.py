@@ -93,3 +93,21 @@ def screenshot_dir():
                         pathlib.Path(os.environ.get("TMPDIR", "/tmp")) / "causeway-dashboard-screenshots")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+# Shared by the dashboard tests (test_dashboard*.py).
+def dashboard(cw, fragment=""):
+    """The dashboard's URL on causeway's `traefik` entryPoint, with a `#/...` fragment."""
+    return cw.url("traefik", "/dashboard/") + fragment
+
+
+def no_errors(browser):
+    """The page logged no error (console or uncaught)."""
+    errors = browser.errors()
+    assert errors == [], errors
+
+
+def row(name):
+    """The selector of a list page's row for element `name`."""
+    return f"[data-testid=row][data-name='{name}']"
+

@@ -1,5 +1,6 @@
 import pytest
 
+from browser import Browser
 from harness import Causeway, Whoami
 from service_upstreams import PyUpstream
 
@@ -45,3 +46,10 @@ def py_upstreams():
     yield make
     for u in started:
         u.stop()
+
+
+@pytest.fixture
+def browser():
+    """A headless Chromium (browser.Browser), closed after the test."""
+    with Browser() as b:
+        yield b

@@ -8,26 +8,9 @@ browser.screenshot_dir()).
 import signal
 import time
 
-import pytest
-
 from admin_env import (MIDDLEWARES_TOTAL, ROUTERS_ERRORS, ROUTERS_TOTAL, ROUTERS_WARNINGS, SERVICES_TOTAL,
                        start_admin)
-from browser import Browser, screenshot_dir
-
-
-@pytest.fixture
-def browser():
-    with Browser() as b:
-        yield b
-
-
-def dashboard(cw, fragment=""):
-    return cw.url("traefik", "/dashboard/") + fragment
-
-
-def no_errors(browser):
-    errors = browser.errors()
-    assert errors == [], errors
+from browser import dashboard, no_errors, screenshot_dir
 
 
 def test_overview_shows_entrypoints_and_counts(start_causeway, start_whoami, browser):

@@ -12,7 +12,7 @@ Traefik's error), all to the loadBalancer service `echo` (an EchoServer of tcp_p
 import pytest
 
 from admin_env import api_get
-from browser import Browser, screenshot_dir
+from browser import dashboard, no_errors, row, screenshot_dir
 from harness import Causeway, to_yaml, wait_until
 from tcp_peers import EchoServer
 
@@ -47,25 +47,6 @@ def setup():
         if cw is not None:
             cw.stop()
         echo.stop()
-
-
-@pytest.fixture
-def browser():
-    with Browser() as b:
-        yield b
-
-
-def dashboard(cw, fragment=""):
-    return cw.url("traefik", "/dashboard/") + fragment
-
-
-def no_errors(browser):
-    errors = browser.errors()
-    assert errors == [], errors
-
-
-def row(name):
-    return f"[data-testid=row][data-name='{name}']"
 
 
 def test_tcp_routers_list_shows_status_tls_and_errors(setup, browser):

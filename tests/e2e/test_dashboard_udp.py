@@ -13,7 +13,7 @@ Traefik's error; a disabled router takes no entryPoint).
 import pytest
 
 from admin_env import api_get
-from browser import Browser, screenshot_dir
+from browser import dashboard, no_errors, row, screenshot_dir
 from harness import Causeway, free_udp_port, to_yaml, wait_until
 
 SERVER = f"127.0.0.1:{free_udp_port()}"
@@ -45,25 +45,6 @@ def cw():
         yield cw
     finally:
         cw.stop()
-
-
-@pytest.fixture
-def browser():
-    with Browser() as b:
-        yield b
-
-
-def dashboard(cw, fragment=""):
-    return cw.url("traefik", "/dashboard/") + fragment
-
-
-def no_errors(browser):
-    errors = browser.errors()
-    assert errors == [], errors
-
-
-def row(name):
-    return f"[data-testid=row][data-name='{name}']"
 
 
 def test_udp_routers_list_shows_status_and_errors(cw, browser):
