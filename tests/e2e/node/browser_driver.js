@@ -28,7 +28,13 @@ async function main() {
   const errors = []
   page.on('console', (m) => { if (m.type() === 'error') errors.push('console: ' + m.text()) })
   page.on('pageerror', (e) => errors.push('page: ' + e.message))
-  page.on('requestfailed', (r) => errors.push('request failed: ' + r.url() + ' ' + (r.failure()?.errorText || '')))
+  // A request the page itself cancelled (the test navigated away while the dashboard was polling)
+  // fails with net::ERR_ABORTED; that is not an error of the page. Resets, refusals and empty
+  // replies still are.
+  page.on('requestfailed', (r) => {
+    const reason = r.failure()?.errorText || ''
+    if (reason !== 'net::ERR_ABORTED') errors.push('request failed: ' + r.url() + ' ' + reason)
+  })
 
   const handlers = {
     goto: async (c) => { await page.goto(c.url, { waitUntil: 'load', timeout: 15000 }); return page.url() },
