@@ -277,7 +277,13 @@ json::array certificatesJson(const runtime::Snapshot& snapshot) {
   if (!snapshot.tls) return out;
   const auto& certificates = snapshot.tls->certificates();
   const auto& providers = snapshot.tls->certificateProviders();
-  auto when = [](int64_t unix) { return rfc3339Nano(std::chrono::system_clock::time_point(std::chrono::seconds(unix))); };
+  auto when = [](int64_t unix) {
+    return unix == 0 ? std::string() : rfc3339Nano(std::chrono::system_clock::time_point(std::chrono::seconds(unix)));
+  };
+  // What the ACME provider knows of each certificate the routers want.
+  std::vector<tls::AcmeOrderStatus> orders;
+  if (const tls::AcmeState* acme = snapshot.tls->acme()) orders = acme->orders();
+  std::vector<bool> shown(orders.size(), false);
   int64_t now = int64_t(std::time(nullptr));
   for (size_t i = 0; i < certificates.size(); ++i) {
     const tls::TlsCertificate& c = *certificates[i];
@@ -291,6 +297,36 @@ json::array certificatesJson(const runtime::Snapshot& snapshot) {
     item["provider"] = i < providers.size() ? providers[i] : std::string();
     // enabled; warning when it expires within 30 days; disabled once it has expired.
     item["status"] = c.notAfter <= now ? "disabled" : (c.notAfter - now < 30 * 86400 ? "warning" : "enabled");
+    std::string resolver, lastError;
+    int64_t nextAttempt = 0;
+    for (size_t o = 0; o < orders.size(); ++o)
+      if (!orders[o].serial.empty() && orders[o].serial == c.serial) {
+        shown[o] = true;
+        resolver = orders[o].resolver;
+        lastError = orders[o].lastError;
+        nextAttempt = orders[o].nextAttempt;
+      }
+    item["resolver"] = resolver;
+    item["lastError"] = lastError;
+    item["nextAttempt"] = when(nextAttempt);
+    out.push_back(std::move(item));
+  }
+  // Wanted but not held: being ordered ("pending") or failed ("error").
+  for (size_t o = 0; o < orders.size(); ++o) {
+    if (shown[o]) continue;
+    const tls::AcmeOrderStatus& order = orders[o];
+    json::object item;
+    item["domains"] = stringArray(order.names);
+    item["commonName"] = "";
+    item["issuer"] = "";
+    item["serial"] = "";
+    item["notBefore"] = "";
+    item["notAfter"] = "";
+    item["provider"] = "acme";
+    item["status"] = order.lastError.empty() ? "pending" : "error";
+    item["resolver"] = order.resolver;
+    item["lastError"] = order.lastError;
+    item["nextAttempt"] = when(order.nextAttempt);
     out.push_back(std::move(item));
   }
   return out;

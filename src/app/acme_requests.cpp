@@ -8,9 +8,11 @@
 namespace causeway::app {
 namespace {
 
+// A wildcard only as a leading "*." (ordered with DNS-01); "*" alone (HostSNI's catch-all)
+// names nothing.
 void addNames(std::vector<std::string>& out, const std::vector<std::string>& names) {
   for (const std::string& name : names)
-    if (!name.empty() && name.find('*') == std::string::npos &&
+    if (!name.empty() && name.find('*', name.starts_with("*.") ? 1 : 0) == std::string::npos &&
         std::find(out.begin(), out.end(), name) == out.end())
       out.push_back(name);
 }

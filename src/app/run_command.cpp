@@ -54,12 +54,14 @@ class Controller {
                                      std::make_shared<admin::RestHandler>([rest](config::Node root) {
                                        return rest->deliver(std::move(root));
                                      }));
-    // The ACME provider answers HTTP-01 through acme-http@internal and orders what each
-    // published configuration's routers want (docs/acme.md).
+    // The ACME provider answers HTTP-01 through acme-http@internal, TLS-ALPN-01 in the TLS
+    // handshake (through the TLS store), and orders what each published configuration's
+    // routers want (docs/acme.md).
     for (auto& provider : providers_)
       if (auto* acme = dynamic_cast<provider::AcmeProvider*>(provider.get())) {
         pipeline_.setInternalService("acme-http@internal",
-                                     std::make_shared<control::AcmeHttpChallengeService>(acme->challenges()));
+                                     std::make_shared<control::AcmeHttpChallengeService>(acme->state()));
+        pipeline_.setAcme(acme->state());
         auto previous = std::move(pipeline_.onPublish);
         pipeline_.onPublish = [this, acme, previous](const runtime::Snapshot& snapshot) {
           if (previous) previous(snapshot);

@@ -166,7 +166,7 @@ std::vector<std::unique_ptr<provider::Provider>> makeProviders(const config::Sta
   }
   for (const auto& [name, resolver] : config.certificatesResolvers)
     if (resolver.acme) {
-      providers.push_back(std::make_unique<provider::AcmeProvider>(config, std::make_shared<tls::AcmeChallenges>()));
+      providers.push_back(std::make_unique<provider::AcmeProvider>(config, std::make_shared<tls::AcmeState>()));
       break;
     }
   auto unsupported = [&](const std::optional<config::Node>& section, const char* name) {

@@ -40,6 +40,53 @@ struct AcmeTlsChallenge {
   static void describe(auto& self, auto& v) { v("delay", self.delay); }
 };
 
+struct AcmeDnsPropagation {
+  bool disableChecks = false;
+  bool disableANSChecks = false;
+  bool requireAllRNS = false;
+  Duration delayBeforeChecks;
+
+  static void describe(auto& self, auto& v) {
+    v("disableChecks", self.disableChecks);
+    v("disableANSChecks", self.disableANSChecks);
+    v("requireAllRNS", self.requireAllRNS);
+    v("delayBeforeChecks", self.delayBeforeChecks);
+  }
+};
+
+// The DNS providers causeway implements; each reads lego's environment variables, as Traefik
+// does (EXEC_PATH, RFC2136_NAMESERVER, ...; docs/acme.md).
+inline bool implementedDnsProvider(std::string_view provider) { return provider == "exec" || provider == "rfc2136"; }
+
+struct AcmeDnsChallenge {
+  std::string provider;
+  std::vector<std::string> resolvers;  // "host:port" asked by the propagation check
+  Duration delayBeforeCheck;            // deprecated: propagation.delayBeforeChecks
+  bool disablePropagationCheck = false;  // deprecated: propagation.disableChecks
+  std::optional<AcmeDnsPropagation> propagation;
+
+  static void describe(auto& self, auto& v) {
+    v("provider", self.provider);
+    v("resolvers", self.resolvers);
+    v("delayBeforeCheck", self.delayBeforeCheck);
+    v("disablePropagationCheck", self.disablePropagationCheck);
+    v("propagation", self.propagation);
+  }
+
+  void validate(DecodeContext& context) const {
+    if (provider.empty()) context.error("dnsChallenge.provider is required (exec or rfc2136)");
+    else if (!implementedDnsProvider(provider))
+      context.unsupported(context.location(), "the DNS provider \"" + provider +
+                                                  "\" is not supported yet (exec and rfc2136 are; exec scripts any DNS); "
+                                                  "this resolver cannot answer DNS-01 challenges");
+  }
+  bool checksPropagation() const { return !disablePropagationCheck && !(propagation && propagation->disableChecks); }
+  Duration delay() const {
+    return propagation && propagation->delayBeforeChecks.value.count() > 0 ? propagation->delayBeforeChecks
+                                                                             : delayBeforeCheck;
+  }
+};
+
 struct Acme {
   std::string email;
   std::string storage = "acme.json";
@@ -52,7 +99,7 @@ struct Acme {
   std::optional<AcmeEab> eab;
   std::optional<AcmeHttpChallenge> httpChallenge;
   std::optional<AcmeTlsChallenge> tlsChallenge;
-  std::optional<Node> dnsChallenge;
+  std::optional<AcmeDnsChallenge> dnsChallenge;
   std::string preferredChain;
   std::string profile;
   std::vector<std::string> emailAddresses;
@@ -72,9 +119,9 @@ struct Acme {
     v("caServerName", self.caServerName);
     v("eab", self.eab);
     v("httpChallenge", self.httpChallenge);
-    v("tlsChallenge", self.tlsChallenge, NotYet{"the TLS-ALPN-01 challenge is not supported yet; use httpChallenge"});
-    v("dnsChallenge", self.dnsChallenge, NotYet{"the DNS-01 challenge is not supported yet; use httpChallenge"});
-    v("preferredChain", self.preferredChain, NotYet{"preferredChain is not supported yet; the CA's default chain is used"});
+    v("tlsChallenge", self.tlsChallenge);
+    v("dnsChallenge", self.dnsChallenge);
+    v("preferredChain", self.preferredChain);
     v("profile", self.profile, NotYet{"ACME profiles are not supported yet; the CA's default profile is used"});
     v("emailAddresses", self.emailAddresses);
     v("disableCommonName", self.disableCommonName);

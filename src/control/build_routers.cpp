@@ -159,10 +159,34 @@ bool SnapshotBuild::resolveTlsOptions(const std::string& configured, const std::
   return true;
 }
 
-void SnapshotBuild::checkCertResolver(const std::string& resolver, const std::string& where,
+void SnapshotBuild::checkCertResolver(const std::string& resolver, const std::vector<config::Domain>& domains,
+                                      const router::CompiledRule* rule, const std::string& where,
                                       runtime::RouterState& state) const {
-  if (!resolver.empty() && !in_.staticConfig->certificatesResolvers.count(resolver))
+  if (resolver.empty()) return;
+  if (!in_.staticConfig->certificatesResolvers.count(resolver)) {
     state.addError(where + "the router uses a nonexistent certificate resolver: " + resolver, false);
+    return;
+  }
+  // The resolver's last failure for a certificate of this router's names (a warning: the
+  // router serves, with the default certificate until the order succeeds).
+  const tls::AcmeState* acme = tlsStore_ ? tlsStore_->acme() : nullptr;
+  if (!acme) return;
+  std::vector<std::string> names;
+  for (const config::Domain& domain : domains) {
+    names.push_back(domain.main);
+    names.insert(names.end(), domain.sans.begin(), domain.sans.end());
+  }
+  if (domains.empty() && rule) names = rule->hosts();
+  for (const tls::AcmeOrderStatus& order : acme->orders()) {
+    if (order.resolver != resolver || order.lastError.empty()) continue;
+    bool mine = std::any_of(order.names.begin(), order.names.end(), [&](const std::string& name) {
+      return std::find(names.begin(), names.end(), name) != names.end();
+    });
+    if (mine)
+      state.addError(where + "certificate resolver " + resolver + " cannot obtain a certificate for " + order.names.front() +
+                         ": " + order.lastError,
+                     false);
+  }
 }
 
 // The handler of the router's service, or null after an error.
@@ -226,11 +250,11 @@ void SnapshotBuild::buildRouter(const std::string& qualified, const std::string&
   std::string tlsOptions;  // the router's own; else each entryPoint's http.tls defaults
   if (r.tls) {
     if (!resolveTlsOptions(r.tls->options, provider, where, state, tlsOptions)) return;
-    checkCertResolver(r.tls->certResolver, where, state);
   }
   router::RuleSyntax syntax = r.ruleSyntax ? *router::parseRuleSyntax(*r.ruleSyntax) : defaultSyntax;
   std::string error;
   router::CompiledRulePtr rule = compile(r.rule, syntax, error);
+  if (r.tls) checkCertResolver(r.tls->certResolver, r.tls->domains, rule.get(), where, state);
   if (!rule) {
     state.addError(where + error);
     return;

@@ -235,7 +235,7 @@ void SnapshotBuild::buildTcpRouter(const std::string& qualified, const std::stri
   }
   std::string tlsOptions;
   if (r.tls && !r.tls->passthrough && !resolveTlsOptions(r.tls->options, provider, where, state, tlsOptions)) return;
-  if (r.tls) checkCertResolver(r.tls->certResolver, where, state);
+  if (r.tls) checkCertResolver(r.tls->certResolver, r.tls->domains, rule.get(), where, state);
   if (r.service.empty()) {
     state.addError(where + "the service is missing on the router");
     return;

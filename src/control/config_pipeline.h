@@ -68,6 +68,9 @@ class ConfigPipeline {
   void setInternalService(const std::string& name, exchange::HandlerPtr handler) {
     internalServices_[name] = std::move(handler);
   }
+  // The ACME provider's state, carried by every TLS store: TLS-ALPN-01 answers in handshakes
+  // and the order states of /api/certificates. Call before the first publish.
+  void setAcme(std::shared_ptr<const tls::AcmeState> acme) { builder_.setAcme(std::move(acme)); }
 
   // Decodes and builds without publishing (causeway check). Errors of every element.
   static runtime::SnapshotPtr buildOnce(const config::StaticConfig& staticConfig,

@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "exchange/handler.h"
-#include "tls/acme_challenges.h"
+#include "tls/acme_state.h"
 
 namespace causeway::control {
 
@@ -39,12 +39,12 @@ class PingService final : public exchange::Handler {
 // validates; any other token → 404.
 class AcmeHttpChallengeService final : public exchange::Handler {
  public:
-  explicit AcmeHttpChallengeService(std::shared_ptr<const tls::AcmeChallenges> challenges)
+  explicit AcmeHttpChallengeService(std::shared_ptr<const tls::AcmeState> challenges)
       : challenges_(std::move(challenges)) {}
   awaitable<void> handle(exchange::Exchange& ex) const override;
 
  private:
-  std::shared_ptr<const tls::AcmeChallenges> challenges_;
+  std::shared_ptr<const tls::AcmeState> challenges_;
 };
 
 }  // namespace causeway::control

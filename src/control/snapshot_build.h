@@ -127,7 +127,10 @@ class SnapshotBuild {
   bool resolveTlsOptions(const std::string& configured, const std::string& provider, const std::string& where,
                          runtime::RouterState& state, std::string& tlsOptions) const;
   // A certResolver the static configuration does not define: a warning on the router.
-  void checkCertResolver(const std::string& resolver, const std::string& where, runtime::RouterState& state) const;
+  // The resolver exists; its last failure for the router's names (tls.domains, else the
+  // rule's hosts) is a warning of the router.
+  void checkCertResolver(const std::string& resolver, const std::vector<config::Domain>& domains,
+                         const router::CompiledRule* rule, const std::string& where, runtime::RouterState& state) const;
   const exchange::HandlerPtr* routerService(const config::Router& r, const std::string& qualified,
                                             const std::string& provider, const std::string& where,
                                             runtime::RouterState& state);

@@ -18,6 +18,8 @@ namespace causeway::control {
 class SnapshotBuilder {
  public:
   runtime::SnapshotPtr build(const BuildInputs& inputs);
+  // The ACME state every TLS store carries from now on (docs/acme.md).
+  void setAcme(std::shared_ptr<const tls::AcmeState> acme) { caches_.tls.setAcme(std::move(acme)); }
 
  private:
   BuildCaches caches_;

@@ -94,7 +94,9 @@ awaitable<void> serveTls(runtime::Worker& worker, const runtime::EntryPoint& ent
   info.tlsStore = store.get();
   info.peerCertificate = tls.peerCertificate();
   info.peerChain = SSL_get_peer_cert_chain(tls.ssl());
-  if (tls.alpn() == "h2") {
+  if (state.acmeTlsAlpn) {
+    log::debug("TLS-ALPN-01 challenge answered", {{"peer", info.peerAddress}, {"serverName", state.serverName}});
+  } else if (tls.alpn() == "h2") {
     co_await serveHttp2(worker, entryPoint, socket, tls, info, io::ReadBuffer(4096));
   } else {
     Http1Connection<tls::TlsStream> connection(worker, entryPoint, socket, tls, info, io::ReadBuffer(4096));
@@ -219,8 +221,10 @@ awaitable<void> serveConnection(runtime::Worker& worker, const runtime::EntryPoi
     input.alpn = &hello.alpn;
     // Traefik's order: an HTTPS router for this very host, then a TCP router with a specific
     // rule, then an HTTPS catch-all, then a TCP catch-all, then HTTPS (404).
+    // A TLS-ALPN-01 validation (ALPN acme-tls/1) is answered by the TLS handshake below.
     const runtime::TcpRouteTargetPtr* target = nullptr;
-    if (!routes->httpsHostMatches(hello.serverName)) {
+    bool acmeTls = std::find(hello.alpn.begin(), hello.alpn.end(), "acme-tls/1") != hello.alpn.end();
+    if (!acmeTls && !routes->httpsHostMatches(hello.serverName)) {
       target = routes->tcpTlsTable.match(input);
       if (target && (*target)->catchAll && routes->httpsCatchAll) target = nullptr;
     }

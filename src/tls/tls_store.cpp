@@ -294,25 +294,14 @@ const TlsOptionSet* TlsStore::options(std::string_view name) const {
   return it == options_.end() ? nullptr : it->second.get();
 }
 
-TlsCertificatePtr TlsStoreBuilder::load(const std::string& certFile, const std::string& keyFile,
-                                        std::string& error) {
-  std::string signature = fileSignature(certFile) + "|" + fileSignature(keyFile);
-  std::string key = certFile + "|" + keyFile;
-  if (auto it = cache_.find(key); it != cache_.end() && it->second.signature == signature)
-    return it->second.certificate;
-
-  std::string certText, keyText;
-  if (isInlinePem(certFile)) certText = certFile;
-  else if (!readText(certFile, certText, error)) return nullptr;
-  if (isInlinePem(keyFile)) keyText = keyFile;
-  else if (!readText(keyFile, keyText, error)) return nullptr;
-
+TlsCertificatePtr certificateFromPem(const std::string& certText, const std::string& keyText, std::string& error,
+                                     const std::string& certLabel, const std::string& keyLabel) {
   auto c = std::make_shared<TlsCertificate>();
   BIO* bio = BIO_new_mem_buf(certText.data(), int(certText.size()));
   c->cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
   if (!c->cert) {
     BIO_free(bio);
-    error = "no PEM certificate in " + (isInlinePem(certFile) ? std::string("inline certFile") : certFile);
+    error = "no PEM certificate in " + certLabel;
     ERR_clear_error();
     return nullptr;
   }
@@ -326,23 +315,42 @@ TlsCertificatePtr TlsStoreBuilder::load(const std::string& certFile, const std::
   c->key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
   BIO_free(bio);
   if (!c->key) {
-    error = "no PEM private key in " + (isInlinePem(keyFile) ? std::string("inline keyFile") : keyFile) +
-            ": " + lastOpensslError();
+    error = "no PEM private key in " + keyLabel + ": " + lastOpensslError();
     return nullptr;
   }
   if (X509_check_private_key(c->cert, c->key) != 1) {
-    error = "the key in " + (isInlinePem(keyFile) ? std::string("inline keyFile") : keyFile) +
-            " does not match the certificate";
+    error = "the key in " + keyLabel + " does not match the certificate";
     ERR_clear_error();
     return nullptr;
   }
   describeCertificate(*c);
+  return c;
+}
+
+TlsCertificatePtr TlsStoreBuilder::load(const std::string& certFile, const std::string& keyFile,
+                                        std::string& error) {
+  std::string signature = fileSignature(certFile) + "|" + fileSignature(keyFile);
+  std::string key = certFile + "|" + keyFile;
+  if (auto it = cache_.find(key); it != cache_.end() && it->second.signature == signature)
+    return it->second.certificate;
+
+  std::string certText, keyText;
+  if (isInlinePem(certFile)) certText = certFile;
+  else if (!readText(certFile, certText, error)) return nullptr;
+  if (isInlinePem(keyFile)) keyText = keyFile;
+  else if (!readText(keyFile, keyText, error)) return nullptr;
+
+  TlsCertificatePtr c = certificateFromPem(certText, keyText, error,
+                                           isInlinePem(certFile) ? std::string("inline certFile") : certFile,
+                                           isInlinePem(keyFile) ? std::string("inline keyFile") : keyFile);
+  if (!c) return nullptr;
   cache_[key] = {signature, c};
   return c;
 }
 
 std::shared_ptr<TlsStore> TlsStoreBuilder::build(const Providers& providers, std::vector<std::string>& errors) {
   auto store = std::make_shared<TlsStore>();
+  store->acme_ = acme_;
   // Options: "default" (from any provider, else built in), then name@provider.
   config::TlsOptions defaults;
   for (const auto& [provider, tls] : providers) {

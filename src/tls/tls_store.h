@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "config/dynamic_tls.h"
+#include "tls/acme_state.h"
 
 namespace causeway::tls {
 
@@ -40,6 +41,12 @@ struct TlsCertificate {
   int64_t notAfter = 0;             // unix seconds
 };
 using TlsCertificatePtr = std::shared_ptr<const TlsCertificate>;
+
+// A certificate and its key from PEM text (the certificate first, then its chain); null with
+// `error` naming `certLabel`/`keyLabel` when either does not parse or they do not match.
+TlsCertificatePtr certificateFromPem(const std::string& certText, const std::string& keyText, std::string& error,
+                                     const std::string& certLabel = "the certificate",
+                                     const std::string& keyLabel = "the key");
 
 // One `tls.options` entry, ready to apply to a connection.
 struct TlsOptionSet {
@@ -81,6 +88,8 @@ class TlsStore {
   const std::vector<TlsCertificatePtr>& certificates() const { return all_; }
   // The provider each of certificates() came from ("file", "acme", ...), in the same order.
   const std::vector<std::string>& certificateProviders() const { return providers_; }
+  // The ACME provider's challenges and order states; null without certificate resolvers.
+  const AcmeState* acme() const { return acme_.get(); }
 
  private:
   friend class TlsStoreBuilder;
@@ -90,6 +99,7 @@ class TlsStore {
   TlsCertificatePtr default_;
   std::vector<TlsCertificatePtr> all_;
   std::vector<std::string> providers_;
+  std::shared_ptr<const AcmeState> acme_;
   std::map<std::string, std::shared_ptr<const TlsOptionSet>, std::less<>> options_;
   std::set<std::string, std::less<>> invalid_;
   const TlsOptionSet* defaultOptions_ = nullptr;
@@ -109,6 +119,8 @@ class TlsStoreBuilder {
   // included). A broken certificate is skipped and a broken option set is marked invalid;
   // the store always has a default certificate and options.
   std::shared_ptr<TlsStore> build(const Providers& providers, std::vector<std::string>& errors);
+  // The ACME state every store built from now on carries (TLS-ALPN-01 answers, the API).
+  void setAcme(std::shared_ptr<const AcmeState> acme) { acme_ = std::move(acme); }
   // Binds routers' hosts to their options, once the routers are known.
   // Hosts given different options by different routers on one entryPoint get the default
   // options; each such (entryPoint, host) is added to `conflicts`.
@@ -121,6 +133,7 @@ class TlsStoreBuilder {
     TlsCertificatePtr certificate;
   };
   TlsCertificatePtr load(const std::string& certFile, const std::string& keyFile, std::string& error);
+  std::shared_ptr<const AcmeState> acme_;
   std::map<std::string, Cached> cache_;
 };
 

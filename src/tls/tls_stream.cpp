@@ -114,6 +114,26 @@ std::string serverNameOf(SSL* ssl) {
 
 int verifyAnything(int, X509_STORE_CTX*) { return 1; }
 
+constexpr std::string_view kAcmeTls = "acme-tls/1";
+
+// True when the ClientHello's ALPN extension lists acme-tls/1.
+bool offersAcmeTls(SSL* ssl) {
+  const unsigned char* p = nullptr;
+  size_t length = 0;
+  if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_application_layer_protocol_negotiation, &p, &length) != 1 ||
+      length < 2)
+    return false;
+  size_t listLength = (size_t(p[0]) << 8) | p[1];
+  if (listLength + 2 != length) return false;
+  for (size_t i = 2; i < length;) {
+    size_t n = p[i];
+    if (i + 1 + n > length) return false;
+    if (std::string_view(reinterpret_cast<const char*>(p + i + 1), n) == kAcmeTls) return true;
+    i += 1 + n;
+  }
+  return false;
+}
+
 int clientHelloCallback(SSL* ssl, int* alert, void*) {
   auto* state = static_cast<TlsHandshakeState*>(SSL_get_ex_data(ssl, stateIndex()));
   if (!state || !state->store) {
@@ -122,6 +142,19 @@ int clientHelloCallback(SSL* ssl, int* alert, void*) {
   }
   const TlsStore& store = *state->store;
   state->serverName = serverNameOf(ssl);
+  // TLS-ALPN-01 (RFC 8737): a CA validating a domain offers only acme-tls/1 and gets the
+  // challenge certificate; the handshake is all it needs, the connection then closes.
+  if (store.acme() && offersAcmeTls(ssl)) {
+    if (auto challenge = store.acme()->tlsAlpnCertificate(state->serverName)) {
+      state->acmeTlsAlpn = true;
+      state->acmeCertificate = challenge;
+      if (SSL_use_cert_and_key(ssl, challenge->cert, challenge->key, nullptr, 1) != 1) {
+        *alert = SSL_AD_INTERNAL_ERROR;
+        return SSL_CLIENT_HELLO_ERROR;
+      }
+      return SSL_CLIENT_HELLO_SUCCESS;
+    }
+  }
   const TlsOptionSet* options = store.optionsFor(state->entryPointIndex, state->serverName);
   state->options = options;
   if (options->sniStrict && !store.covers(state->serverName)) {
@@ -152,6 +185,15 @@ int clientHelloCallback(SSL* ssl, int* alert, void*) {
 int alpnCallback(SSL* ssl, const unsigned char** out, unsigned char* outLength, const unsigned char* in,
                  unsigned int inLength, void*) {
   auto* state = static_cast<TlsHandshakeState*>(SSL_get_ex_data(ssl, stateIndex()));
+  if (state && state->acmeTlsAlpn) {
+    for (size_t j = 0; j < inLength; j += 1 + in[j])
+      if (j + 1 + in[j] <= inLength && std::string_view(reinterpret_cast<const char*>(in + j + 1), in[j]) == kAcmeTls) {
+        *out = in + j + 1;
+        *outLength = in[j];
+        return SSL_TLSEXT_ERR_OK;
+      }
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+  }
   if (!state || !state->options || state->options->alpn.empty()) return SSL_TLSEXT_ERR_NOACK;
   const auto& server = state->options->alpn;
   // Server preference: the first of our protocols the client offers.
@@ -160,7 +202,7 @@ int alpnCallback(SSL* ssl, const unsigned char** out, unsigned char* outLength, 
     for (size_t j = 0; j < inLength; j += 1 + in[j]) {
       if (in[j] == length && j + 1 + length <= inLength && std::memcmp(in + j + 1, &server[i + 1], length) == 0) {
         std::string_view protocol(reinterpret_cast<const char*>(&server[i + 1]), length);
-        if (protocol == "acme-tls/1") continue;  // handled by ACME, not by the HTTP server
+        if (protocol == kAcmeTls) continue;  // only for a TLS-ALPN-01 challenge (above)
         *out = in + j + 1;
         *outLength = length;
         return SSL_TLSEXT_ERR_OK;

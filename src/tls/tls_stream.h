@@ -27,6 +27,10 @@ struct TlsHandshakeState {
   size_t entryPointIndex = 0;
   std::string serverName;  // SNI, lower-case, no trailing dot ("" when absent)
   const TlsOptionSet* options = nullptr;
+  // A TLS-ALPN-01 validation: the challenge certificate was presented (kept alive for the
+  // handshake); the connection serves nothing and closes.
+  bool acmeTlsAlpn = false;
+  std::shared_ptr<const TlsCertificate> acmeCertificate;
 };
 
 // The process-wide server context (callbacks for SNI, ALPN and rotating ticket keys).

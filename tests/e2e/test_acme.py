@@ -14,7 +14,14 @@ What is shown (docs/acme.md):
 - a CA refusing the order (a blocklisted name) is an error in /api/warnings, the routers keep
   serving with the default certificate;
 - an acme.json open to other users is refused with Traefik's message, and a router naming a
-  resolver that does not exist is in warning.
+  resolver that does not exist is in warning;
+- TLS-ALPN-01: pebble's handshake with ALPN acme-tls/1 on the TLS entryPoint gets the
+  challenge certificate, and the router its certificate;
+- DNS-01 through an exec hook (a shell script setting the TXT record in pebble-challtestsrv):
+  a wildcard certificate, the propagation check asking the configured resolver, and the
+  record removed afterwards; a hook that fails is the router's warning and an "error" entry
+  of /api/certificates with its output;
+- preferredChain picks the alternate chain whose top issuer has that name.
 """
 import json
 import os
@@ -251,3 +258,181 @@ def test_external_account_binding(dns, start_whoami, tmp_path):
         finally:
             cw.stop()
             pebble.stop()
+
+
+def resolver_static(pebble, storage, challenge):
+    """A resolver `le` with only the given challenge (a dict of acme options)."""
+    acme = {"email": "ops@example.test", "storage": str(storage), "caServer": pebble.directory_url,
+            "caCertificates": [pebble.ca_bundle_path], "keyType": "EC256", **challenge}
+    return to_yaml({"certificatesResolvers": {"le": {"acme": acme}}}) + "\napi:\n  insecure: true\n"
+
+
+def certificate_entries(cw, resolver="le"):
+    status, _, listed = api_get(cw, "/api/certificates")
+    return [c for c in listed if c.get("resolver") == resolver] if status == 200 else []
+
+
+def test_tls_alpn01(start_whoami, dns, tmp_path):
+    """Only tlsChallenge: pebble validates with a TLS handshake (SNI the name, ALPN acme-tls/1)
+    to the TLS entryPoint, where the challenge certificate answers; the router then serves
+    pebble's certificate, and /api/certificates names its resolver."""
+    who = start_whoami("app")
+    websecure = free_port()
+    pebble = Pebble(tls_port=websecure, dns_port=dns.dns_port, env={"PEBBLE_AUTHZREUSE": "0"})
+    cw = Causeway(entrypoints=("web", "websecure", "traefik"), ports={"websecure": websecure},
+                  static_extra=resolver_static(pebble, tmp_path / "acme.json", {"tlsChallenge": {}}),
+                  dynamic=routers(who.port))
+    try:
+        assert wait_until(lambda: served_by_pebble(cw, "app.example.test"), 60), cw.output()[-3000:]
+        assert b"Name: app" in verify_chain(cw, "www.example.test", pebble, tmp_path)
+        entries = wait_until(lambda: [c for c in certificate_entries(cw) if c["status"] == "enabled"], 10)
+        assert entries and entries[0]["lastError"] == "" and entries[0]["nextAttempt"] > entries[0]["notBefore"], entries
+        # Without a challenge in progress, acme-tls/1 is not negotiated: an ordinary handshake.
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        context.set_alpn_protocols(["acme-tls/1", "http/1.1"])
+        with socket.create_connection(("127.0.0.1", websecure), timeout=5) as raw:
+            with context.wrap_socket(raw, server_hostname="app.example.test") as tls:
+                assert tls.selected_alpn_protocol() == "http/1.1"
+    finally:
+        cw.stop()
+        pebble.stop()
+
+
+EXEC_HOOK = """#!/bin/sh
+# lego's exec DNS provider protocol: $0 present|cleanup <fqdn> <value>
+echo "$1 $2 $3" >> "{log}"
+case "$1" in
+  present) curl -sf -d "{{\\"host\\":\\"$2\\",\\"value\\":\\"$3\\"}}" {url}/set-txt ;;
+  cleanup) curl -sf -d "{{\\"host\\":\\"$2\\"}}" {url}/clear-txt ;;
+  *) exit 3 ;;
+esac
+"""
+
+
+def exec_hook(tmp_path, dns, broken=False):
+    script, log = tmp_path / "dns-hook.sh", tmp_path / "dns-hook.log"
+    body = "#!/bin/sh\necho 'zone example.test is read-only' >&2\nexit 4\n" if broken else \
+        EXEC_HOOK.format(log=log, url=dns.management_url)
+    script.write_text(body)
+    os.chmod(script, 0o755)
+    return str(script), log
+
+
+def wildcard_routers(whoami_port):
+    return {"app.yml": to_yaml({"http": {
+        "routers": {"wild": {"rule": "HostRegexp(`^.+\\.wild\\.example\\.test$`)", "entryPoints": ["websecure"],
+                             "service": "who",
+                             "tls": {"certResolver": "le",
+                                     "domains": [{"main": "*.wild.example.test", "sans": ["wild.example.test"]}]}}},
+        "services": {"who": {"loadBalancer": {"servers": [{"url": f"http://127.0.0.1:{whoami_port}"}]}}}}})}
+
+
+def test_dns01_exec_hook_wildcard(start_whoami, dns, tmp_path):
+    who = start_whoami("app")
+    pebble = Pebble(dns_port=dns.dns_port, env={"PEBBLE_AUTHZREUSE": "0"})
+    script, log = exec_hook(tmp_path, dns)
+    challenge = {"dnsChallenge": {"provider": "exec", "resolvers": [dns.dns_address],
+                                  "propagation": {"delayBeforeChecks": "100ms"}}}
+    cw = Causeway(entrypoints=("web", "websecure", "traefik"),
+                  static_extra=resolver_static(pebble, tmp_path / "acme.json", challenge),
+                  dynamic=wildcard_routers(who.port),
+                  env={"EXEC_PATH": script, "EXEC_POLLING_INTERVAL": "1"})
+    try:
+        cert = wait_until(lambda: served_by_pebble(cw, "any.wild.example.test"), 60)
+        assert cert, cw.output()[-3000:]
+        assert served_by_pebble(cw, "wild.example.test")
+        # Both authorizations (the wildcard and its base) set and removed the same record name.
+        calls = log.read_text().split("\n")
+        presents = [c for c in calls if c.startswith("present _acme-challenge.wild.example.test. ")]
+        cleanups = [c for c in calls if c.startswith("cleanup _acme-challenge.wild.example.test. ")]
+        assert len(presents) == 2 and len(cleanups) == 2, calls
+        assert dns.query("_acme-challenge.wild.example.test", "TXT") == []
+        stored = json.loads((tmp_path / "acme.json").read_text())["le"]["Certificates"]
+        assert stored[0]["domain"] == {"main": "*.wild.example.test", "sans": ["wild.example.test"]}
+    finally:
+        cw.stop()
+        pebble.stop()
+
+
+def test_dns01_failing_hook_is_shown_on_the_router_and_in_the_api(start_whoami, dns, tmp_path):
+    who = start_whoami("app")
+    pebble = Pebble(dns_port=dns.dns_port, env={"PEBBLE_AUTHZREUSE": "0"})
+    script, _ = exec_hook(tmp_path, dns, broken=True)
+    cw = Causeway(entrypoints=("web", "websecure", "traefik"),
+                  static_extra=resolver_static(pebble, tmp_path / "acme.json",
+                                               {"dnsChallenge": {"provider": "exec"}}),
+                  dynamic=wildcard_routers(who.port), env={"EXEC_PATH": script})
+    try:
+        errors = wait_until(lambda: [c for c in certificate_entries(cw) if c["status"] == "error"], 60)
+        assert errors, cw.output()[-3000:]
+        entry = errors[0]
+        assert entry["domains"] == ["*.wild.example.test", "wild.example.test"] and entry["provider"] == "acme"
+        assert "exit status 4" in entry["lastError"] and "zone example.test is read-only" in entry["lastError"], entry
+        assert entry["nextAttempt"] and entry["issuer"] == "" and entry["notAfter"] == ""
+
+        def router_warning():
+            status, _, router = api_get(cw, "/api/http/routers/wild@file")
+            return router if status == 200 and router.get("status") == "warning" else None
+        router = wait_until(router_warning, 10)
+        assert router, cw.output()[-2000:]
+        assert any("certificate resolver le cannot obtain a certificate for *.wild.example.test" in e and
+                   "exit status 4" in e for e in router["error"]), router
+        # It still serves (with the default certificate).
+        assert not served_by_pebble(cw, "a.wild.example.test")
+    finally:
+        cw.stop()
+        pebble.stop()
+
+
+def test_dns01_provider_not_configured_is_reported(tmp_path):
+    conf = tmp_path / "traefik.yml"
+    conf.write_text(to_yaml({
+        "entryPoints": {"websecure": {"address": f"127.0.0.1:{free_port()}"}},
+        "certificatesResolvers": {
+            "ex": {"acme": {"storage": str(tmp_path / "a.json"), "dnsChallenge": {"provider": "exec"}}},
+            "cf": {"acme": {"storage": str(tmp_path / "b.json"), "dnsChallenge": {"provider": "cloudflare"}}}}}))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EXEC_")}
+    out = subprocess.run([BIN, "check", f"--configFile={conf}"], capture_output=True, text=True, timeout=30,
+                         cwd=str(tmp_path), env=env)
+    text = out.stdout + out.stderr
+    assert "the exec DNS provider needs EXEC_PATH" in text, text
+    assert 'the DNS provider "cloudflare" is not supported yet' in text and "traefik.yml:" in text, text
+
+
+def top_issuer(pem):
+    """The common name of the issuer of a PEM chain's last certificate."""
+    marker = "-----BEGIN CERTIFICATE-----"
+    last = marker + pem.split(marker)[-1]
+    out = subprocess.run(["openssl", "x509", "-noout", "-issuer", "-nameopt", "multiline"], input=last,
+                         capture_output=True, text=True, check=True).stdout
+    return [line.split("=", 1)[1].strip() for line in out.splitlines() if "commonName" in line][0]
+
+
+def test_preferred_chain(start_whoami, dns, tmp_path):
+    """Pebble with an alternate root: preferredChain names the alternate root's common name and
+    the stored (and served) chain ends under it; the default chain ends under the first root."""
+    import base64
+    who = start_whoami("app")
+    web = free_port()
+    pebble = Pebble(http_port=web, dns_port=dns.dns_port, env={"PEBBLE_ALTERNATE_ROOTS": "1"})
+    roots = [subprocess.run(["openssl", "x509", "-noout", "-subject", "-nameopt", "multiline"], input=pebble.root_pem(i),
+                            capture_output=True, text=True, check=True).stdout for i in (0, 1)]
+    names = [[line.split("=", 1)[1].strip() for line in r.splitlines() if "commonName" in line][0] for r in roots]
+    assert names[0] != names[1]
+    try:
+        # The alternate root's name picks the alternate; a name no chain has leaves the default.
+        for preferred, expected in ((names[1], names[1]), ("No Such Root", names[0])):
+            storage = tmp_path / f"acme-{expected[-6:]}.json"
+            static = resolver_static(pebble, storage, {"httpChallenge": {"entryPoint": "web"},
+                                                       "preferredChain": preferred})
+            cw = Causeway(entrypoints=("web", "websecure", "traefik"), ports={"web": web}, static_extra=static,
+                          dynamic=routers(who.port))
+            try:
+                assert wait_until(lambda: served_by_pebble(cw, "app.example.test"), 60), cw.output()[-3000:]
+                stored = json.loads(storage.read_text())["le"]["Certificates"][0]["certificate"]
+                assert top_issuer(base64.b64decode(stored).decode()) == expected, (preferred, names)
+            finally:
+                cw.stop()
+    finally:
+        pebble.stop()

@@ -1,5 +1,10 @@
 #include "clients/acme/acme_client.h"
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <boost/algorithm/string/predicate.hpp>
 #include <boost/json.hpp>
 
 #include "core/bytes.h"
@@ -34,6 +39,52 @@ std::string problem(int status, std::string_view body) {
   return "HTTP " + std::to_string(status) + ": " + std::string(body.substr(0, 200));
 }
 
+// The URLs of Link: <url>;rel="alternate" headers (one header may list several links).
+std::vector<std::string> alternates(const http::Answer& answer) {
+  std::vector<std::string> out;
+  for (const auto& [name, value] : answer.headers) {
+    if (!boost::iequals(name, "Link")) continue;
+    std::string_view rest = value;
+    while (true) {
+      size_t open = rest.find('<'), close = rest.find('>', open);
+      if (open == std::string_view::npos || close == std::string_view::npos) break;
+      std::string_view url = rest.substr(open + 1, close - open - 1);
+      size_t next = rest.find('<', close);
+      std::string_view params = rest.substr(close + 1, next == std::string_view::npos ? next : next - close - 1);
+      if (params.find("rel=\"alternate\"") != std::string_view::npos || params.find("rel=alternate") != std::string_view::npos)
+        out.emplace_back(url);
+      if (next == std::string_view::npos) break;
+      rest = rest.substr(next);
+    }
+  }
+  return out;
+}
+
+// The common name of the issuer of the last certificate of a PEM chain ("" when none).
+std::string topIssuer(const std::string& pem) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), int(pem.size()));
+  X509* last = nullptr;
+  while (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+    if (last) X509_free(last);
+    last = cert;
+  }
+  ERR_clear_error();
+  BIO_free(bio);
+  if (!last) return {};
+  std::string out;
+  X509_NAME* issuer = X509_get_issuer_name(last);
+  int index = X509_NAME_get_index_by_NID(issuer, NID_commonName, -1);
+  if (index >= 0) {
+    ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(issuer, index));
+    unsigned char* text = nullptr;
+    int length = ASN1_STRING_to_UTF8(&text, data);
+    if (length > 0) out.assign(reinterpret_cast<char*>(text), size_t(length));
+    OPENSSL_free(text);
+  }
+  X509_free(last);
+  return out;
+}
+
 }  // namespace
 
 awaitable<Client::Reply> Client::get(const std::string& url, const std::string& method) {
@@ -53,6 +104,7 @@ awaitable<Client::Reply> Client::get(const std::string& url, const std::string& 
   reply.status = answer.status;
   reply.body = std::move(answer.body);
   reply.location = std::string(answer.header("Location"));
+  reply.alternates = alternates(answer);
   if (std::string_view nonce = answer.header("Replay-Nonce"); !nonce.empty()) nonce_ = std::string(nonce);
   if (answer.status == 0) reply.error = url + ": " + answer.error;
   else if (answer.status >= 300) reply.error = problem(answer.status, reply.body);
@@ -116,7 +168,7 @@ awaitable<Client::Reply> Client::post(const Account& account, const std::string&
     http::Request request;
     request.method = "POST";
     request.target = endpoint.target;  // the whole path: nothing is prefixed
-  endpoint.basePath.clear();
+    endpoint.basePath.clear();
     request.headers.emplace_back("Content-Type", "application/jose+json");
     request.headers.emplace_back("User-Agent", "causeway-acme");
     if (!accept.empty()) request.headers.emplace_back("Accept", accept);
@@ -127,6 +179,7 @@ awaitable<Client::Reply> Client::post(const Account& account, const std::string&
     reply.status = answer.status;
     reply.body = std::move(answer.body);
     reply.location = std::string(answer.header("Location"));
+    reply.alternates = alternates(answer);
     if (answer.status == 0) {
       reply.error = url + ": " + answer.error;
       co_return reply;
@@ -197,15 +250,91 @@ awaitable<std::optional<std::string>> Client::poll(const Account& account, const
   }
 }
 
+awaitable<bool> Client::authorize(const Account& account, const std::string& authorizationUrl,
+                                  const std::vector<ChallengeSolver>& solvers,
+                                  std::chrono::steady_clock::time_point deadline, std::string& error) {
+  const std::string asGet, empty = "{}";
+  Reply got = co_await post(account, authorizationUrl, asGet);
+  if (!got.error.empty()) {
+    error = "authorization: " + got.error;
+    co_return false;
+  }
+  json::value authorization = parse(got.body);
+  if (field(authorization, "status") == "valid") co_return true;  // reused
+  Challenge challenge;
+  challenge.domain = authorization.is_object() && authorization.as_object().contains("identifier")
+                         ? field(authorization.as_object().at("identifier"), "value")
+                         : std::string();
+  if (auto* wildcard = authorization.is_object() ? authorization.as_object().if_contains("wildcard") : nullptr)
+    challenge.wildcard = wildcard->is_bool() && wildcard->as_bool();
+  const ChallengeSolver* solver = nullptr;
+  std::string challengeUrl, offered;
+  if (authorization.is_object())
+    if (auto* list = authorization.as_object().if_contains("challenges"); list && list->is_array())
+      for (const ChallengeSolver& candidate : solvers) {
+        for (const auto& item : list->as_array()) {
+          if (field(item, "type") != candidate.type) continue;
+          solver = &candidate;
+          challengeUrl = field(item, "url");
+          challenge.type = candidate.type;
+          challenge.token = field(item, "token");
+        }
+        if (solver) break;
+      }
+  if (!solver || challengeUrl.empty() || challenge.token.empty()) {
+    std::string mine;
+    for (const ChallengeSolver& candidate : solvers) mine += (mine.empty() ? "" : ", ") + candidate.type;
+    error = "the CA offers none of this resolver's challenges (" + mine + ") for " +
+            (challenge.wildcard ? "*." : "") + challenge.domain +
+            (challenge.wildcard ? " (a wildcard needs dnsChallenge)" : "");
+    co_return false;
+  }
+  challenge.keyAuthorization = challenge.token + "." + thumbprint(account.key.get());
+  std::string presentError;
+  if (!co_await solver->present(challenge, presentError)) {
+    co_await solver->cleanUp(challenge);
+    error = "answering the " + challenge.type + " challenge for " + challenge.domain + ": " + presentError;
+    co_return false;
+  }
+  Reply started = co_await post(account, challengeUrl, empty);
+  std::optional<std::string> validated;
+  if (started.error.empty())
+    validated = co_await poll(account, authorizationUrl, deadline, error);
+  else
+    error = started.error;
+  co_await solver->cleanUp(challenge);
+  if (!validated) {
+    error = "validating " + challenge.domain + " (" + challenge.type + "): " + error;
+    co_return false;
+  }
+  co_return true;
+}
+
+awaitable<std::optional<std::string>> Client::download(const Account& account, const std::string& url,
+                                                       std::string& error) {
+  const std::string asGet, pemChain = "application/pem-certificate-chain";
+  Reply reply = co_await post(account, url, asGet, pemChain);
+  if (!reply.error.empty() || reply.body.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+    error = "downloading the certificate: " + (reply.error.empty() ? "not a PEM chain" : reply.error);
+    co_return std::nullopt;
+  }
+  if (settings_.preferredChain.empty() || topIssuer(reply.body) == settings_.preferredChain) co_return reply.body;
+  // The alternates in the CA's order; the first whose top issuer matches wins, else the default.
+  for (const std::string& alternate : reply.alternates) {
+    Reply other = co_await post(account, alternate, asGet, pemChain);
+    if (other.error.empty() && topIssuer(other.body) == settings_.preferredChain) co_return other.body;
+  }
+  co_return reply.body;
+}
+
 awaitable<std::optional<Issued>> Client::order(const Account& account, const std::vector<std::string>& names,
-                                               const ChallengeHooks& hooks, std::string& error) {
+                                               const std::vector<ChallengeSolver>& solvers, std::string& error) {
   if (!co_await directory(error)) co_return std::nullopt;
   auto deadline = std::chrono::steady_clock::now() + settings_.orderTimeout;
   std::string identifiers;
   for (const std::string& name : names)
     identifiers += (identifiers.empty() ? "" : ",") + std::string(R"({"type":"dns","value":)") + quoted(name) + "}";
   const std::string newOrder = R"({"identifiers":[)" + identifiers + "]}";
-  const std::string asGet, empty = "{}", pemChain = "application/pem-certificate-chain";
   Reply created = co_await post(account, newOrderUrl_, newOrder);
   if (!created.error.empty() || created.location.empty()) {
     error = "new order: " + (created.error.empty() ? "no order URL" : created.error);
@@ -219,45 +348,8 @@ awaitable<std::optional<Issued>> Client::order(const Account& account, const std
       for (const auto& url : list->as_array())
         if (url.is_string()) authorizations.emplace_back(url.as_string());
   std::string finalizeUrl = field(orderObject, "finalize");
-  const std::string thumb = thumbprint(account.key.get());
-
-  for (const std::string& authorizationUrl : authorizations) {
-    Reply got = co_await post(account, authorizationUrl, asGet);
-    if (!got.error.empty()) {
-      error = "authorization: " + got.error;
-      co_return std::nullopt;
-    }
-    json::value authorization = parse(got.body);
-    if (field(authorization, "status") == "valid") continue;  // reused
-    std::string challengeUrl, token;
-    if (authorization.is_object())
-      if (auto* list = authorization.as_object().if_contains("challenges"); list && list->is_array())
-        for (const auto& challenge : list->as_array())
-          if (field(challenge, "type") == "http-01") {
-            challengeUrl = field(challenge, "url");
-            token = field(challenge, "token");
-          }
-    std::string domain = authorization.is_object() && authorization.as_object().contains("identifier")
-                             ? field(authorization.as_object().at("identifier"), "value")
-                             : std::string();
-    if (challengeUrl.empty() || token.empty()) {
-      error = "the CA offers no http-01 challenge for " + domain + " (a wildcard needs DNS-01, not supported yet)";
-      co_return std::nullopt;
-    }
-    std::string keyAuthorization = token + "." + thumb;
-    hooks.publish(token, keyAuthorization);
-    Reply started = co_await post(account, challengeUrl, empty);
-    std::optional<std::string> validated;
-    if (started.error.empty())
-      validated = co_await poll(account, authorizationUrl, deadline, error);
-    else
-      error = started.error;
-    hooks.unpublish(token);
-    if (!validated) {
-      error = "validating " + domain + ": " + error;
-      co_return std::nullopt;
-    }
-  }
+  for (const std::string& authorizationUrl : authorizations)
+    if (!co_await authorize(account, authorizationUrl, solvers, deadline, error)) co_return std::nullopt;
 
   Key certificateKey = generateKey(settings_.keyType);
   if (!certificateKey) {
@@ -280,14 +372,11 @@ awaitable<std::optional<Issued>> Client::order(const Account& account, const std
     error = "the order: " + error;
     co_return std::nullopt;
   }
-  std::string certificateUrl = field(parse(*ready), "certificate");
-  Reply download = co_await post(account, certificateUrl, asGet, pemChain);
-  if (!download.error.empty() || download.body.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
-    error = "downloading the certificate: " + (download.error.empty() ? "not a PEM chain" : download.error);
-    co_return std::nullopt;
-  }
+  const std::string certificateUrl = field(parse(*ready), "certificate");
+  std::optional<std::string> chain = co_await download(account, certificateUrl, error);
+  if (!chain) co_return std::nullopt;
   Issued issued;
-  issued.certificatePem = std::move(download.body);
+  issued.certificatePem = std::move(*chain);
   issued.keyPem = privateKeyPem(certificateKey.get());
   co_return issued;
 }

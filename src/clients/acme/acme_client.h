@@ -1,8 +1,9 @@
 // An ACME client (RFC 8555) for Traefik's certificate resolvers (docs/acme.md): the
 // directory, nonces, account registration (with external account binding), orders, the
-// HTTP-01 challenge, finalization with a CSR and the certificate download. One request at a
-// time over the control plane's HTTP client (clients/http); every call has the settings'
-// timeout and the whole order `certificateTimeout`.
+// HTTP-01, TLS-ALPN-01 and DNS-01 challenges (answered by the caller's solvers),
+// finalization with a CSR and the certificate download (with the preferred chain among the
+// alternates). One request at a time over the control plane's HTTP client (clients/http);
+// every call has the settings' timeout and the whole order `certificateTimeout`.
 //
 // Threading: runs on the control thread's io_context. Errors come back as text, with the
 // CA's problem document (type and detail) when it sent one: "urn:ietf:params:acme:error:
@@ -32,6 +33,9 @@ struct Settings {
   std::string eabMacKey;   // and its MAC key (raw bytes)
   std::string keyType = "RSA4096";  // of certificate keys
   bool disableCommonName = false;
+  // The chain whose top certificate's issuer has this common name, when the CA offers it
+  // among its alternates (RFC 8555 §7.4.2); "" : the CA's default chain.
+  std::string preferredChain;
 };
 
 struct Account {
@@ -45,11 +49,22 @@ struct Issued {
   std::string keyPem;
 };
 
-// Publishing an HTTP-01 answer: token → key authorization, served at
-// /.well-known/acme-challenge/<token> while the CA validates.
-struct ChallengeHooks {
-  std::function<void(const std::string& token, const std::string& keyAuthorization)> publish;
-  std::function<void(const std::string& token)> unpublish;
+// One challenge of an authorization, with what answers it: `keyAuthorization` is the
+// token and the account's thumbprint (RFC 8555 §8.1).
+struct Challenge {
+  std::string type;  // "http-01", "tls-alpn-01", "dns-01"
+  std::string domain;  // without "*." for a wildcard
+  bool wildcard = false;
+  std::string token;
+  std::string keyAuthorization;
+};
+
+// One way to answer challenges: `present` makes the answer available (false with `error`),
+// `cleanUp` removes it once the CA has validated (or failed to).
+struct ChallengeSolver {
+  std::string type;
+  std::function<awaitable<bool>(const Challenge&, std::string& error)> present;
+  std::function<awaitable<void>(const Challenge&)> cleanUp;
 };
 
 class Client {
@@ -58,15 +73,17 @@ class Client {
 
   // Registers `account` (whose key is set) when it has no URL yet; false with `error`.
   awaitable<bool> registerAccount(Account& account, std::string& error);
-  // Orders a certificate for `names` (the first is the main domain).
+  // Orders a certificate for `names` (the first is the main domain). Each authorization is
+  // answered by the first of `solvers` whose type the CA offers for it.
   awaitable<std::optional<Issued>> order(const Account& account, const std::vector<std::string>& names,
-                                         const ChallengeHooks& hooks, std::string& error);
+                                         const std::vector<ChallengeSolver>& solvers, std::string& error);
 
  private:
   struct Reply {
     int status = 0;
     std::string body;
     std::string location;
+    std::vector<std::string> alternates;  // Link: <url>;rel="alternate"
     std::string error;  // transport error or the CA's problem ("" when the status is 2xx)
   };
   awaitable<bool> directory(std::string& error);
@@ -80,6 +97,12 @@ class Client {
   // object's JSON text.
   awaitable<std::optional<std::string>> poll(const Account& account, const std::string& url,
                                              std::chrono::steady_clock::time_point deadline, std::string& error);
+  // Answers one authorization (nothing to do when it is already valid).
+  awaitable<bool> authorize(const Account& account, const std::string& authorizationUrl,
+                            const std::vector<ChallengeSolver>& solvers, std::chrono::steady_clock::time_point deadline,
+                            std::string& error);
+  // The certificate chain at `url`, or the alternate whose top issuer is the preferred chain.
+  awaitable<std::optional<std::string>> download(const Account& account, const std::string& url, std::string& error);
 
   asio::io_context& io_;
   Settings settings_;

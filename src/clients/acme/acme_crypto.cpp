@@ -165,4 +165,49 @@ std::string certificateRequest(EVP_PKEY* key, const std::vector<std::string>& na
   return out;
 }
 
+std::pair<std::string, std::string> tlsAlpnCertificate(const std::string& domain, std::string_view keyAuthorization) {
+  Key key = generateKey("EC256");
+  X509* cert = X509_new();
+  std::pair<std::string, std::string> out;
+  // id-pe-acmeIdentifier (RFC 8737 §3): critical, its value the DER OCTET STRING of the
+  // SHA-256 of the key authorization.
+  std::string digest = sha256(keyAuthorization);
+  ASN1_OCTET_STRING* inner = ASN1_OCTET_STRING_new();
+  ASN1_OCTET_STRING_set(inner, reinterpret_cast<const unsigned char*>(digest.data()), int(digest.size()));
+  unsigned char* der = nullptr;
+  int derSize = i2d_ASN1_OCTET_STRING(inner, &der);
+  ASN1_OCTET_STRING_free(inner);
+  ASN1_OCTET_STRING* value = ASN1_OCTET_STRING_new();
+  if (derSize > 0) ASN1_OCTET_STRING_set(value, der, derSize);
+  OPENSSL_free(der);
+  ASN1_OBJECT* oid = OBJ_txt2obj("1.3.6.1.5.5.7.1.31", 1);
+  X509_EXTENSION* identifier = X509_EXTENSION_create_by_OBJ(nullptr, oid, 1, value);
+  ASN1_OBJECT_free(oid);
+  ASN1_OCTET_STRING_free(value);
+  const std::string san = "DNS:" + domain;
+  X509_EXTENSION* names = X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name, san.c_str());
+  X509_NAME* subject = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("ACME challenge"), -1,
+                             -1, 0);
+  bool ok = key && derSize > 0 && identifier && names && X509_set_version(cert, 2) == 1 &&
+            ASN1_INTEGER_set(X509_get_serialNumber(cert), 1) == 1 && X509_set_issuer_name(cert, subject) == 1 &&
+            X509_gmtime_adj(X509_getm_notBefore(cert), -3600) && X509_gmtime_adj(X509_getm_notAfter(cert), 7 * 86400) &&
+            X509_add_ext(cert, names, -1) == 1 && X509_add_ext(cert, identifier, -1) == 1 &&
+            X509_set_pubkey(cert, key.get()) == 1 && X509_sign(cert, key.get(), EVP_sha256()) > 0;
+  if (identifier) X509_EXTENSION_free(identifier);
+  if (names) X509_EXTENSION_free(names);
+  if (ok) {
+    BIO* bio = BIO_new(BIO_s_mem());
+    if (PEM_write_bio_X509(bio, cert) == 1) {
+      char* data = nullptr;
+      long size = BIO_get_mem_data(bio, &data);
+      out.first.assign(data, size_t(size));
+    }
+    BIO_free(bio);
+    out.second = privateKeyPem(key.get());
+  }
+  X509_free(cert);
+  return out;
+}
+
 }  // namespace causeway::clients::acme

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace causeway::clients::acme {
@@ -45,5 +46,10 @@ std::string signHmacJws(std::string_view macKey, std::string_view protectedHeade
 std::string certificateRequest(EVP_PKEY* key, const std::vector<std::string>& names, bool noCommonName);
 
 std::string sha256(std::string_view data);
+
+// The self-signed certificate and key (PEM) a TLS-ALPN-01 challenge presents for `domain`
+// (RFC 8737): the domain as its only SAN and the critical acmeIdentifier extension holding
+// SHA-256(keyAuthorization). Empty strings on failure.
+std::pair<std::string, std::string> tlsAlpnCertificate(const std::string& domain, std::string_view keyAuthorization);
 
 }  // namespace causeway::clients::acme

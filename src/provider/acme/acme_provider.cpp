@@ -14,6 +14,7 @@
 
 #include "core/bytes.h"
 #include "core/log.h"
+#include "tls/tls_store.h"
 
 namespace causeway::provider {
 namespace json = boost::json;
@@ -58,6 +59,13 @@ int64_t notAfter(const std::string& pem) {
   return out;
 }
 
+// The serial of a certificate as the TLS store (and so the API) shows it.
+std::string serialOf(const std::string& certificatePem, const std::string& keyPem) {
+  std::string ignored;
+  tls::TlsCertificatePtr certificate = tls::certificateFromPem(certificatePem, keyPem, ignored);
+  return certificate ? certificate->serial : std::string();
+}
+
 bool readFile(const std::string& path, std::string& out) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return false;
@@ -82,10 +90,10 @@ std::string describe(const std::vector<std::string>& names) {
 
 }  // namespace
 
-AcmeProvider::AcmeProvider(const config::StaticConfig& config, std::shared_ptr<tls::AcmeChallenges> challenges)
-    : challenges_(std::move(challenges)) {
+AcmeProvider::AcmeProvider(const config::StaticConfig& config, std::shared_ptr<tls::AcmeState> state)
+    : state_(std::move(state)) {
   for (const auto& [name, resolver] : config.certificatesResolvers)
-    if (resolver.acme) resolvers_[name] = Resolver{name, *resolver.acme, {}, {}, {}, {}};
+    if (resolver.acme) resolvers_[name] = Resolver{name, *resolver.acme, {}, {}, {}, {}, nullptr};
 }
 
 AcmeProvider::~AcmeProvider() { *alive_ = false; }
@@ -145,6 +153,7 @@ bool AcmeProvider::readStorage(Resolver& resolver, std::string& error) {
       if (!base64Decode(certificate->as_string(), stored.certificatePem) || !base64Decode(key->as_string(), stored.keyPem))
         continue;
       stored.notAfter = notAfter(stored.certificatePem);
+      stored.serial = serialOf(stored.certificatePem, stored.keyPem);
       if (!stored.names.empty()) resolver.certificates.push_back(std::move(stored));
     }
   }
@@ -243,6 +252,13 @@ LoadResult AcmeProvider::load() {
     if (!options.httpChallenge && !options.tlsChallenge && !options.dnsChallenge)
       result.errors.push_back({{}, "certificatesResolvers." + name,
                                "ACME challenge not specified, please select TLS or HTTP or DNS Challenge", true, false});
+    if (options.dnsChallenge && config::implementedDnsProvider(options.dnsChallenge->provider)) {
+      std::string dnsError;
+      resolver.dns = DnsSolver::make(control_, *options.dnsChallenge, dnsError);
+      if (!resolver.dns)
+        result.errors.push_back({{}, "certificatesResolvers." + name + ".acme.dnsChallenge",
+                                 dnsError + "; DNS-01 challenges cannot be answered", true, false});
+    }
     if (!readStorage(resolver, error))
       result.errors.push_back({{}, "certificatesResolvers." + name, error + "; no certificate is read from it", true, false});
   }
@@ -252,6 +268,11 @@ LoadResult AcmeProvider::load() {
 
 void AcmeProvider::watch(asio::io_context& control, ConfigSink sink) {
   control_ = &control;
+  for (auto& [name, resolver] : resolvers_) {
+    const auto& dns = resolver.options.dnsChallenge;
+    std::string ignored;  // reported by load()
+    if (dns && config::implementedDnsProvider(dns->provider)) resolver.dns = DnsSolver::make(control_, *dns, ignored);
+  }
   sink_ = std::move(sink);
   wake_ = std::make_unique<asio::steady_timer>(control);
 }
@@ -279,6 +300,7 @@ void AcmeProvider::request(std::vector<CertificateRequest> wanted) {
   wanted_ = std::move(next);
   for (auto it = errors_.begin(); it != errors_.end();)
     it = wanted_.count(it->first) ? std::next(it) : errors_.erase(it);
+  publishOrders();
   if (!control_ || working_) return;
   working_ = true;
   asio::co_spawn(*control_, work(), asio::detached);
@@ -341,18 +363,25 @@ awaitable<void> AcmeProvider::work() {
       log::error("ACME certificate not obtained", {{"resolver", request.resolver}, {"domains", describe(request.names)},
                                                    {"error", error}, {"retryInSeconds", int64_t(delay.count())}});
     }
+    publishOrders();
     if (sink_) sink_(current());
   }
 }
 
 awaitable<bool> AcmeProvider::obtain(Resolver& resolver, const CertificateRequest& request, std::string& error) {
   const config::Acme& options = resolver.options;
-  if (!options.httpChallenge) {
-    error = options.tlsChallenge || options.dnsChallenge
-                ? "this resolver has no httpChallenge: tlsChallenge and dnsChallenge are not supported yet"
+  std::vector<clients::acme::ChallengeSolver> answers = solvers(resolver);
+  if (answers.empty()) {
+    error = options.httpChallenge || options.tlsChallenge || options.dnsChallenge
+                ? "this resolver's dnsChallenge cannot be used (see the warnings) and it has no other challenge"
                 : "ACME challenge not specified, please select TLS or HTTP or DNS Challenge";
     co_return false;
   }
+  for (const std::string& name : request.names)
+    if (name.starts_with("*.") && !resolver.dns) {
+      error = "unable to generate a wildcard certificate for " + name + ": ACME needs a DNSChallenge";
+      co_return false;
+    }
   clients::acme::Settings settings;
   settings.directoryUrl = options.caServer;
   for (const std::string& ca : options.caCertificates) {
@@ -369,6 +398,7 @@ awaitable<bool> AcmeProvider::obtain(Resolver& resolver, const CertificateReques
   settings.email = options.email;
   settings.keyType = options.keyType;
   settings.disableCommonName = options.disableCommonName;
+  settings.preferredChain = options.preferredChain;
   if (options.eab) {
     settings.eabKid = options.eab->kid;
     if (!base64UrlDecode(options.eab->hmacEncoded, settings.eabMacKey)) {
@@ -393,25 +423,82 @@ awaitable<bool> AcmeProvider::obtain(Resolver& resolver, const CertificateReques
     std::string storageError;
     if (!writeStorage(options.storage, storageError)) log::error("ACME storage", {{"error", storageError}});
   }
-  std::shared_ptr<tls::AcmeChallenges> challenges = challenges_;
-  clients::acme::ChallengeHooks hooks;
-  hooks.publish = [challenges](const std::string& token, const std::string& keyAuthorization) {
-    challenges->publish(token, keyAuthorization);
-  };
-  hooks.unpublish = [challenges](const std::string& token) { challenges->withdraw(token); };
-  std::optional<clients::acme::Issued> issued = co_await client.order(account, request.names, hooks, error);
+  std::optional<clients::acme::Issued> issued = co_await client.order(account, request.names, answers, error);
   if (!issued) co_return false;
   Stored stored;
   stored.names = request.names;
   stored.certificatePem = std::move(issued->certificatePem);
   stored.keyPem = std::move(issued->keyPem);
   stored.notAfter = notAfter(stored.certificatePem);
+  stored.serial = serialOf(stored.certificatePem, stored.keyPem);
   // The new certificate replaces one for the same names (a renewal).
   std::erase_if(resolver.certificates, [&](const Stored& s) { return s.names == stored.names; });
   resolver.certificates.push_back(std::move(stored));
   std::string storageError;
   if (!writeStorage(options.storage, storageError)) log::error("ACME storage", {{"error", storageError}});
   co_return true;
+}
+
+std::vector<clients::acme::ChallengeSolver> AcmeProvider::solvers(Resolver& resolver) {
+  using clients::acme::Challenge;
+  std::vector<clients::acme::ChallengeSolver> out;
+  std::shared_ptr<tls::AcmeState> state = state_;
+  if (resolver.options.tlsChallenge)
+    out.push_back({"tls-alpn-01",
+                   [state](const Challenge& challenge, std::string& error) -> awaitable<bool> {
+                     auto [certificatePem, keyPem] = clients::acme::tlsAlpnCertificate(challenge.domain, challenge.keyAuthorization);
+                     tls::TlsCertificatePtr certificate = tls::certificateFromPem(certificatePem, keyPem, error);
+                     if (!certificate) co_return false;
+                     state->publishTlsAlpn(challenge.domain, std::move(certificate));
+                     co_return true;
+                   },
+                   [state](const Challenge& challenge) -> awaitable<void> {
+                     state->withdrawTlsAlpn(challenge.domain);
+                     co_return;
+                   }});
+  if (resolver.options.httpChallenge)
+    out.push_back({"http-01",
+                   [state](const Challenge& challenge, std::string&) -> awaitable<bool> {
+                     state->publish(challenge.token, challenge.keyAuthorization);
+                     co_return true;
+                   },
+                   [state](const Challenge& challenge) -> awaitable<void> {
+                     state->withdraw(challenge.token);
+                     co_return;
+                   }});
+  if (resolver.dns) {
+    DnsSolver* dns = resolver.dns.get();
+    out.push_back({"dns-01",
+                   [dns](const Challenge& challenge, std::string& error) -> awaitable<bool> {
+                     co_return co_await dns->present(challenge, error);
+                   },
+                   [dns](const Challenge& challenge) -> awaitable<void> { co_await dns->cleanUp(challenge); }});
+  }
+  return out;
+}
+
+void AcmeProvider::publishOrders() {
+  std::vector<tls::AcmeOrderStatus> orders;
+  const auto steadyNow = std::chrono::steady_clock::now();
+  const int64_t now = std::time(nullptr);
+  for (const CertificateRequest& request : wanted_) {
+    tls::AcmeOrderStatus order;
+    order.resolver = request.resolver;
+    order.names = request.names;
+    const Resolver& resolver = resolvers_.at(request.resolver);
+    const Stored* held = covering(resolver, request.names);
+    if (!held)  // one due for renewal still serves
+      for (const Stored& stored : resolver.certificates)
+        if (stored.names == request.names) held = &stored;
+    if (held) order.serial = held->serial;
+    if (auto error = errors_.find(request); error != errors_.end()) order.lastError = error->second;
+    if (auto retry = retryAt_.find(request); retry != retryAt_.end())
+      order.nextAttempt = now + std::chrono::duration_cast<std::chrono::seconds>(retry->second - steadyNow).count();
+    else if (held && held->notAfter)
+      order.nextAttempt = held->notAfter - renewBefore(resolver.options.certificatesDuration).count();
+    orders.push_back(std::move(order));
+  }
+  state_->setOrders(std::move(orders));
 }
 
 }  // namespace causeway::provider

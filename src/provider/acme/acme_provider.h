@@ -10,7 +10,12 @@
 //   certificate covers, or what expires within Traefik's renewal window, is ordered one at a
 //   time, in the background. A failure is retried with a backoff (1 min, doubling to 1 h) and
 //   shown on the routers that want the certificate (lastErrors()).
-// - Challenges: HTTP-01, answered by the acme-http@internal router through tls::AcmeChallenges.
+// - Challenges: TLS-ALPN-01 (the challenge certificate, presented in the handshake of a
+//   client that offers acme-tls/1), HTTP-01 (answered by the acme-http@internal router) —
+//   both through tls::AcmeState — and DNS-01 (dns_solver.h). For each authorization the
+//   first the CA offers, in lego's order: tls-alpn-01, http-01, dns-01.
+// - State: the order of every wanted certificate (resolver, last error, next attempt) is
+//   published to tls::AcmeState for /api/certificates, the dashboard and the routers.
 //
 // Threading: everything runs on the control thread's io_context.
 #pragma once
@@ -24,8 +29,9 @@
 
 #include "clients/acme/acme_client.h"
 #include "config/static_config.h"
+#include "provider/acme/dns_solver.h"
 #include "provider/provider.h"
-#include "tls/acme_challenges.h"
+#include "tls/acme_state.h"
 
 namespace causeway::provider {
 
@@ -45,7 +51,7 @@ std::chrono::seconds renewBefore(int64_t durationHours);
 
 class AcmeProvider final : public Provider {
  public:
-  AcmeProvider(const config::StaticConfig& config, std::shared_ptr<tls::AcmeChallenges> challenges);
+  AcmeProvider(const config::StaticConfig& config, std::shared_ptr<tls::AcmeState> state);
   ~AcmeProvider() override;
 
   const std::string& name() const override { return name_; }
@@ -56,8 +62,8 @@ class AcmeProvider final : public Provider {
 
   // What the routers of the current configuration want (control thread, after each publish).
   void request(std::vector<CertificateRequest> wanted);
-  // The HTTP-01 answers, for the acme-http@internal service.
-  std::shared_ptr<tls::AcmeChallenges> challenges() const { return challenges_; }
+  // The challenge answers and order states, for acme-http@internal, TLS handshakes and the API.
+  std::shared_ptr<tls::AcmeState> state() const { return state_; }
   // The last failure per request ("" once it succeeded): shown on the routers.
   const std::map<CertificateRequest, std::string>& lastErrors() const { return errors_; }
 
@@ -67,6 +73,7 @@ class AcmeProvider final : public Provider {
     std::string certificatePem;
     std::string keyPem;
     int64_t notAfter = 0;  // unix seconds
+    std::string serial;    // as the TLS store shows it
   };
   struct Resolver {
     std::string name;
@@ -75,6 +82,7 @@ class AcmeProvider final : public Provider {
     std::string registration;  // JSON text
     std::string accountKeyDer;
     std::vector<Stored> certificates;
+    std::unique_ptr<DnsSolver> dns;  // with dnsChallenge, once watching
   };
 
   bool readStorage(Resolver& resolver, std::string& error);
@@ -83,9 +91,12 @@ class AcmeProvider final : public Provider {
   const Stored* covering(const Resolver& resolver, const std::vector<std::string>& names) const;
   awaitable<void> work();
   awaitable<bool> obtain(Resolver& resolver, const CertificateRequest& request, std::string& error);
+  std::vector<clients::acme::ChallengeSolver> solvers(Resolver& resolver);
+  // Publishes the state of every wanted certificate to state_.
+  void publishOrders();
 
   std::string name_ = "acme";
-  std::shared_ptr<tls::AcmeChallenges> challenges_;
+  std::shared_ptr<tls::AcmeState> state_;
   std::map<std::string, Resolver> resolvers_;
   asio::io_context* control_ = nullptr;
   ConfigSink sink_;
