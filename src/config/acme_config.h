@@ -10,7 +10,9 @@
 
 #include "config/decode.h"
 #include "config/duration.h"
+#include "config/client_tls.h"
 #include "config/node.h"
+#include "config/redis_options.h"
 
 namespace causeway::config {
 
@@ -87,9 +89,47 @@ struct AcmeDnsChallenge {
   }
 };
 
+// causeway's own: certificates shared by every replica (docs/acme.md). Each certificate,
+// the account and the challenges in progress are keys under `prefix`; a lock per
+// certificate lets one replica order it while the others wait, answer the CA's challenges
+// from the store and then serve it. One of redis or etcd.
+struct AcmeEtcdStore {
+  std::vector<std::string> endpoints{"127.0.0.1:2379"};
+  std::string username;
+  std::string password;
+  std::optional<ClientTls> tls;
+
+  static void describe(auto& self, auto& v) {
+    v("endpoints", self.endpoints);
+    v("username", self.username);
+    v("password", self.password);
+    v("tls", self.tls);
+  }
+};
+
+struct AcmeSharedStorage {
+  std::optional<RedisOptions> redis;
+  std::optional<AcmeEtcdStore> etcd;
+  std::string prefix = "causeway/acme";
+  Duration lockTTL = std::chrono::minutes(3);
+
+  static void describe(auto& self, auto& v) {
+    v("redis", self.redis);
+    v("etcd", self.etcd);
+    v("prefix", self.prefix);
+    v("lockTTL", self.lockTTL);
+  }
+  void validate(DecodeContext& context) const {
+    if (bool(redis) == bool(etcd)) context.error("sharedStorage needs exactly one of redis or etcd");
+    if (prefix.empty()) context.error("sharedStorage.prefix must not be empty");
+    if (lockTTL.value < std::chrono::seconds(10)) context.error("sharedStorage.lockTTL must be at least 10s");
+  }
+};
+
 struct Acme {
   std::string email;
   std::string storage = "acme.json";
+  std::optional<AcmeSharedStorage> sharedStorage;
   std::string caServer = "https://acme-v02.api.letsencrypt.org/directory";
   std::string keyType = "RSA4096";
   int64_t certificatesDuration = 2160;  // hours
@@ -111,6 +151,7 @@ struct Acme {
   static void describe(auto& self, auto& v) {
     v("email", self.email);
     v("storage", self.storage);
+    v("sharedStorage", self.sharedStorage);
     v("caServer", self.caServer);
     v("keyType", self.keyType);  // anything else: RSA4096, as Traefik (which warns)
     v("certificatesDuration", self.certificatesDuration);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 
 #include "core/bytes.h"
 #include "core/log.h"
+#include "provider/acme/shared_store.h"
 #include "tls/tls_store.h"
 
 namespace causeway::provider {
@@ -93,10 +95,79 @@ std::string describe(const std::vector<std::string>& names) {
 AcmeProvider::AcmeProvider(const config::StaticConfig& config, std::shared_ptr<tls::AcmeState> state)
     : state_(std::move(state)) {
   for (const auto& [name, resolver] : config.certificatesResolvers)
-    if (resolver.acme) resolvers_[name] = Resolver{name, *resolver.acme, {}, {}, {}, {}, nullptr};
+    if (resolver.acme) resolvers_[name] = Resolver{name, *resolver.acme, {}, {}, {}, {}, nullptr, nullptr};
+  // This replica's lock value: its host name and a random part.
+  unsigned char random[8];
+  RAND_bytes(random, sizeof random);
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  owner_ = std::string(host) + "/" + std::to_string(::getpid()) + "/" + hexEncode(std::string_view(reinterpret_cast<char*>(random), sizeof random));
 }
 
 AcmeProvider::~AcmeProvider() { *alive_ = false; }
+
+// acme.json's Account object, and back.
+json::object AcmeProvider::accountEntry(const Resolver& resolver) {
+  json::object account;
+  account["Email"] = resolver.options.email;
+  json::object registration;
+  boost::system::error_code ec;
+  json::value body = resolver.registration.empty() ? json::value(json::object()) : json::parse(resolver.registration, ec);
+  registration["body"] = ec ? json::value(json::object()) : body;
+  registration["uri"] = resolver.accountUrl;
+  account["Registration"] = resolver.accountUrl.empty() ? json::value(nullptr) : json::value(registration);
+  account["PrivateKey"] = base64Encode(resolver.accountKeyDer);
+  account["KeyType"] = traefikKeyType(resolver.options.keyType);
+  return account;
+}
+
+void AcmeProvider::readAccount(const json::object& account, Resolver& resolver) {
+  if (auto* key = account.if_contains("PrivateKey"); key && key->is_string()) {
+    std::string der;
+    if (base64Decode(key->as_string(), der)) resolver.accountKeyDer = der;
+  }
+  if (auto* registration = account.if_contains("Registration"); registration && registration->is_object()) {
+    if (auto* uri = registration->as_object().if_contains("uri"); uri && uri->is_string())
+      resolver.accountUrl = std::string(uri->as_string());
+    if (auto* body = registration->as_object().if_contains("body")) resolver.registration = json::serialize(*body);
+  }
+}
+
+// One entry of acme.json's Certificates, and back (nullopt when incomplete).
+json::object AcmeProvider::certificateEntry(const Stored& stored) {
+  json::object domain;
+  domain["main"] = stored.names.front();
+  json::array sans;
+  for (size_t i = 1; i < stored.names.size(); ++i) sans.emplace_back(stored.names[i]);
+  if (!sans.empty()) domain["sans"] = std::move(sans);
+  json::object c;
+  c["domain"] = std::move(domain);
+  c["certificate"] = base64Encode(stored.certificatePem);
+  c["key"] = base64Encode(stored.keyPem);
+  c["Store"] = "default";
+  return c;
+}
+
+std::optional<AcmeProvider::Stored> AcmeProvider::readCertificate(const json::value& item) {
+  if (!item.is_object()) return std::nullopt;
+  const json::object& c = item.as_object();
+  Stored stored;
+  if (auto* domain = c.if_contains("domain"); domain && domain->is_object()) {
+    if (auto* main = domain->as_object().if_contains("main"); main && main->is_string())
+      stored.names.emplace_back(main->as_string());
+    if (auto* sans = domain->as_object().if_contains("sans"); sans && sans->is_array())
+      for (const auto& san : sans->as_array())
+        if (san.is_string()) stored.names.emplace_back(san.as_string());
+  }
+  auto* certificate = c.if_contains("certificate");
+  auto* key = c.if_contains("key");
+  if (!certificate || !certificate->is_string() || !key || !key->is_string() || stored.names.empty()) return std::nullopt;
+  if (!base64Decode(certificate->as_string(), stored.certificatePem) || !base64Decode(key->as_string(), stored.keyPem))
+    return std::nullopt;
+  stored.notAfter = notAfter(stored.certificatePem);
+  stored.serial = serialOf(stored.certificatePem, stored.keyPem);
+  return stored;
+}
 
 bool AcmeProvider::readStorage(Resolver& resolver, std::string& error) {
   const std::string& path = resolver.options.storage;
@@ -123,39 +194,11 @@ bool AcmeProvider::readStorage(Resolver& resolver, std::string& error) {
   auto* entry = document.as_object().if_contains(resolver.name);
   if (!entry || !entry->is_object()) return true;
   const json::object& object = entry->as_object();
-  if (auto* account = object.if_contains("Account"); account && account->is_object()) {
-    const json::object& a = account->as_object();
-    if (auto* key = a.if_contains("PrivateKey"); key && key->is_string()) {
-      std::string der;
-      if (base64Decode(key->as_string(), der)) resolver.accountKeyDer = der;
-    }
-    if (auto* registration = a.if_contains("Registration"); registration && registration->is_object()) {
-      if (auto* uri = registration->as_object().if_contains("uri"); uri && uri->is_string())
-        resolver.accountUrl = std::string(uri->as_string());
-      if (auto* body = registration->as_object().if_contains("body")) resolver.registration = json::serialize(*body);
-    }
-  }
+  if (auto* account = object.if_contains("Account"); account && account->is_object())
+    readAccount(account->as_object(), resolver);
   if (auto* certificates = object.if_contains("Certificates"); certificates && certificates->is_array()) {
-    for (const auto& item : certificates->as_array()) {
-      if (!item.is_object()) continue;
-      const json::object& c = item.as_object();
-      Stored stored;
-      if (auto* domain = c.if_contains("domain"); domain && domain->is_object()) {
-        if (auto* main = domain->as_object().if_contains("main"); main && main->is_string())
-          stored.names.emplace_back(main->as_string());
-        if (auto* sans = domain->as_object().if_contains("sans"); sans && sans->is_array())
-          for (const auto& san : sans->as_array())
-            if (san.is_string()) stored.names.emplace_back(san.as_string());
-      }
-      auto* certificate = c.if_contains("certificate");
-      auto* key = c.if_contains("key");
-      if (!certificate || !certificate->is_string() || !key || !key->is_string()) continue;
-      if (!base64Decode(certificate->as_string(), stored.certificatePem) || !base64Decode(key->as_string(), stored.keyPem))
-        continue;
-      stored.notAfter = notAfter(stored.certificatePem);
-      stored.serial = serialOf(stored.certificatePem, stored.keyPem);
-      if (!stored.names.empty()) resolver.certificates.push_back(std::move(stored));
-    }
+    for (const auto& item : certificates->as_array())
+      if (std::optional<Stored> stored = readCertificate(item)) resolver.certificates.push_back(std::move(*stored));
   }
   return true;
 }
@@ -171,32 +214,10 @@ bool AcmeProvider::writeStorage(const std::string& path, std::string& error) {
   }
   for (const auto& [name, resolver] : resolvers_) {
     if (resolver.options.storage != path) continue;
-    json::object account;
-    account["Email"] = resolver.options.email;
-    json::object registration;
-    boost::system::error_code ec;
-    json::value body = resolver.registration.empty() ? json::value(json::object()) : json::parse(resolver.registration, ec);
-    registration["body"] = ec ? json::value(json::object()) : body;
-    registration["uri"] = resolver.accountUrl;
-    account["Registration"] = resolver.accountUrl.empty() ? json::value(nullptr) : json::value(registration);
-    account["PrivateKey"] = base64Encode(resolver.accountKeyDer);
-    account["KeyType"] = traefikKeyType(resolver.options.keyType);
     json::array certificates;
-    for (const Stored& stored : resolver.certificates) {
-      json::object domain;
-      domain["main"] = stored.names.front();
-      json::array sans;
-      for (size_t i = 1; i < stored.names.size(); ++i) sans.emplace_back(stored.names[i]);
-      if (!sans.empty()) domain["sans"] = std::move(sans);
-      json::object c;
-      c["domain"] = std::move(domain);
-      c["certificate"] = base64Encode(stored.certificatePem);
-      c["key"] = base64Encode(stored.keyPem);
-      c["Store"] = "default";
-      certificates.push_back(std::move(c));
-    }
+    for (const Stored& stored : resolver.certificates) certificates.push_back(certificateEntry(stored));
     json::object entry;
-    entry["Account"] = std::move(account);
+    entry["Account"] = accountEntry(resolver);
     entry["Certificates"] = std::move(certificates);
     document[name] = std::move(entry);
   }
@@ -272,6 +293,13 @@ void AcmeProvider::watch(asio::io_context& control, ConfigSink sink) {
     const auto& dns = resolver.options.dnsChallenge;
     std::string ignored;  // reported by load()
     if (dns && config::implementedDnsProvider(dns->provider)) resolver.dns = DnsSolver::make(control_, *dns, ignored);
+    if (resolver.options.sharedStorage) {
+      std::string error;
+      resolver.shared = SharedStore::make(control, *resolver.options.sharedStorage, error);
+      if (!resolver.shared)
+        log::error("ACME shared storage cannot be used; this replica orders on its own",
+                   {{"resolver", name}, {"error", error}});
+    }
   }
   sink_ = std::move(sink);
   wake_ = std::make_unique<asio::steady_timer>(control);
@@ -342,9 +370,12 @@ awaitable<void> AcmeProvider::work() {
     CertificateRequest request = *next;
     std::string error;
     Resolver& resolver = resolvers_.at(request.resolver);
-    bool ok = co_await obtain(resolver, request, error);
+    Outcome outcome = co_await obtain(resolver, request, error);
     if (!*alive) co_return;
-    if (ok) {
+    if (outcome == Outcome::Waiting) {
+      // Another replica holds the lock: look again soon (its challenges are answered here).
+      retryAt_[request] = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    } else if (outcome == Outcome::Obtained) {
       errors_.erase(request);
       retryAt_.erase(request);
       backoff_.erase(request);
@@ -368,7 +399,99 @@ awaitable<void> AcmeProvider::work() {
   }
 }
 
-awaitable<bool> AcmeProvider::obtain(Resolver& resolver, const CertificateRequest& request, std::string& error) {
+std::string AcmeProvider::sharedKey(const Resolver& resolver, const std::string& rest) const {
+  return resolver.options.sharedStorage->prefix + "/" + resolver.name + "/" + rest;
+}
+
+awaitable<bool> AcmeProvider::pullShared(Resolver& resolver, bool& changed, std::string& error) {
+  const std::string base = sharedKey(resolver, "");
+  std::optional<SharedStore::Pairs> pairs = co_await resolver.shared->list(base, error);
+  if (!pairs) co_return false;
+  std::set<std::string> challenges;
+  for (const auto& [key, value] : *pairs) {
+    std::string_view rest = std::string_view(key).substr(base.size());
+    boost::system::error_code ec;
+    json::value parsed = json::parse(value, ec);
+    if (ec || !parsed.is_object()) continue;
+    if (rest == "account") {
+      if (resolver.accountUrl.empty()) readAccount(parsed.as_object(), resolver);
+    } else if (rest.starts_with("certificates/")) {
+      std::optional<Stored> stored = readCertificate(parsed);
+      if (!stored) continue;
+      auto same = std::find_if(resolver.certificates.begin(), resolver.certificates.end(),
+                               [&](const Stored& s) { return s.names == stored->names; });
+      if (same != resolver.certificates.end() && same->notAfter >= stored->notAfter) continue;
+      if (same != resolver.certificates.end()) *same = std::move(*stored);
+      else resolver.certificates.push_back(std::move(*stored));
+      changed = true;
+    } else if (rest.starts_with("challenges/")) {
+      // Another replica's challenge: answered here too, the CA may reach any replica.
+      const json::object& c = parsed.as_object();
+      auto text = [&](const char* name) {
+        const json::value* v = c.if_contains(name);
+        return v && v->is_string() ? std::string(v->as_string()) : std::string();
+      };
+      std::string type = text("type"), domain = text("domain"), token = text("token"), answer = text("keyAuthorization");
+      challenges.insert(key);
+      if (sharedChallenges_.count(key)) continue;
+      if (type == "http-01") {
+        state_->publish(token, answer);
+      } else if (type == "tls-alpn-01") {
+        auto [certificatePem, keyPem] = clients::acme::tlsAlpnCertificate(domain, answer);
+        std::string ignored;
+        if (tls::TlsCertificatePtr certificate = tls::certificateFromPem(certificatePem, keyPem, ignored))
+          state_->publishTlsAlpn(domain, std::move(certificate));
+      }
+      sharedChallenges_[key] = {type, domain, token};
+    }
+  }
+  // The challenges gone from the store are withdrawn here too.
+  for (auto it = sharedChallenges_.begin(); it != sharedChallenges_.end();) {
+    if (challenges.count(it->first) || !it->first.starts_with(base)) {
+      ++it;
+      continue;
+    }
+    if (it->second.type == "http-01") state_->withdraw(it->second.token);
+    else state_->withdrawTlsAlpn(it->second.domain);
+    it = sharedChallenges_.erase(it);
+  }
+  if (changed) {
+    std::string storageError;
+    if (!writeStorage(resolver.options.storage, storageError)) log::error("ACME storage", {{"error", storageError}});
+  }
+  co_return true;
+}
+
+awaitable<AcmeProvider::Outcome> AcmeProvider::obtain(Resolver& resolver, const CertificateRequest& request,
+                                                      std::string& error) {
+  if (!resolver.shared) co_return co_await order(resolver, request, error) ? Outcome::Obtained : Outcome::Failed;
+  // What another replica stored may cover it already.
+  bool changed = false;
+  if (!co_await pullShared(resolver, changed, error)) co_return Outcome::Failed;
+  if (covering(resolver, request.names)) co_return Outcome::Obtained;
+  const std::string lock = sharedKey(resolver, "locks/" + describe(request.names));
+  const auto ttl = std::chrono::duration_cast<std::chrono::seconds>(resolver.options.sharedStorage->lockTTL.value);
+  std::optional<bool> taken = co_await resolver.shared->tryLock(lock, owner_, ttl, error);
+  if (!taken) co_return Outcome::Failed;
+  if (!*taken) co_return Outcome::Waiting;  // another replica orders it; its challenges are answered here
+  bool ok = co_await pullShared(resolver, changed, error);  // stored between the first look and the lock
+  if (ok && !covering(resolver, request.names)) {
+    ok = co_await order(resolver, request, error);
+    if (ok) {
+      auto stored = std::find_if(resolver.certificates.begin(), resolver.certificates.end(),
+                                 [&](const Stored& s) { return s.names == request.names; });
+      const std::string key = sharedKey(resolver, "certificates/" + describe(request.names));
+      const std::string value = json::serialize(certificateEntry(*stored));
+      std::string storeError;
+      if (!co_await resolver.shared->put(key, value, storeError))
+        log::error("ACME shared storage: the certificate is not shared", {{"error", storeError}});
+    }
+  }
+  co_await resolver.shared->unlock(lock, owner_);
+  co_return ok ? Outcome::Obtained : Outcome::Failed;
+}
+
+awaitable<bool> AcmeProvider::order(Resolver& resolver, const CertificateRequest& request, std::string& error) {
   const config::Acme& options = resolver.options;
   std::vector<clients::acme::ChallengeSolver> answers = solvers(resolver);
   if (answers.empty()) {
@@ -422,6 +545,12 @@ awaitable<bool> AcmeProvider::obtain(Resolver& resolver, const CertificateReques
     resolver.registration = account.registration;
     std::string storageError;
     if (!writeStorage(options.storage, storageError)) log::error("ACME storage", {{"error", storageError}});
+    if (resolver.shared) {
+      const std::string key = sharedKey(resolver, "account");
+      const std::string value = json::serialize(accountEntry(resolver));
+      if (!co_await resolver.shared->put(key, value, storageError))
+        log::error("ACME shared storage: the account is not shared", {{"error", storageError}});
+    }
   }
   std::optional<clients::acme::Issued> issued = co_await client.order(account, request.names, answers, error);
   if (!issued) co_return false;
@@ -443,28 +572,56 @@ std::vector<clients::acme::ChallengeSolver> AcmeProvider::solvers(Resolver& reso
   using clients::acme::Challenge;
   std::vector<clients::acme::ChallengeSolver> out;
   std::shared_ptr<tls::AcmeState> state = state_;
+  // HTTP-01 and TLS-ALPN-01 answers are also put in the shared store, for the replicas the
+  // CA may reach instead of this one; they look every second, so the CA is told 2 s later.
+  SharedStore* shared = resolver.shared.get();
+  const std::string prefix = shared ? sharedKey(resolver, "challenges/") : std::string();
+  asio::io_context* io = control_;
+  auto share = [shared, prefix, io](const Challenge& challenge, std::chrono::nanoseconds delay,
+                                    std::string& error) -> awaitable<bool> {
+    if (shared) {
+      json::object entry{{"type", challenge.type}, {"domain", challenge.domain}, {"token", challenge.token},
+                         {"keyAuthorization", challenge.keyAuthorization}};
+      const std::string key = prefix + challenge.type + "-" + challenge.token, value = json::serialize(entry);
+      if (!co_await shared->put(key, value, error)) co_return false;
+      delay = std::max<std::chrono::nanoseconds>(delay, std::chrono::seconds(2));
+    }
+    if (delay.count() > 0) {
+      asio::steady_timer timer(*io);
+      timer.expires_after(delay);
+      co_await timer.async_wait(nothrow);
+    }
+    co_return true;
+  };
+  auto unshare = [shared, prefix](const Challenge& challenge) -> awaitable<void> {
+    std::string ignored;
+    const std::string key = prefix + challenge.type + "-" + challenge.token;
+    if (shared) co_await shared->remove(key, ignored);
+  };
+  const auto tlsDelay = resolver.options.tlsChallenge ? resolver.options.tlsChallenge->delay.value : std::chrono::nanoseconds();
+  const auto httpDelay = resolver.options.httpChallenge ? resolver.options.httpChallenge->delay.value : std::chrono::nanoseconds();
   if (resolver.options.tlsChallenge)
     out.push_back({"tls-alpn-01",
-                   [state](const Challenge& challenge, std::string& error) -> awaitable<bool> {
+                   [state, share, tlsDelay](const Challenge& challenge, std::string& error) -> awaitable<bool> {
                      auto [certificatePem, keyPem] = clients::acme::tlsAlpnCertificate(challenge.domain, challenge.keyAuthorization);
                      tls::TlsCertificatePtr certificate = tls::certificateFromPem(certificatePem, keyPem, error);
                      if (!certificate) co_return false;
                      state->publishTlsAlpn(challenge.domain, std::move(certificate));
-                     co_return true;
+                     co_return co_await share(challenge, tlsDelay, error);
                    },
-                   [state](const Challenge& challenge) -> awaitable<void> {
+                   [state, unshare](const Challenge& challenge) -> awaitable<void> {
                      state->withdrawTlsAlpn(challenge.domain);
-                     co_return;
+                     co_await unshare(challenge);
                    }});
   if (resolver.options.httpChallenge)
     out.push_back({"http-01",
-                   [state](const Challenge& challenge, std::string&) -> awaitable<bool> {
+                   [state, share, httpDelay](const Challenge& challenge, std::string& error) -> awaitable<bool> {
                      state->publish(challenge.token, challenge.keyAuthorization);
-                     co_return true;
+                     co_return co_await share(challenge, httpDelay, error);
                    },
-                   [state](const Challenge& challenge) -> awaitable<void> {
+                   [state, unshare](const Challenge& challenge) -> awaitable<void> {
                      state->withdraw(challenge.token);
-                     co_return;
+                     co_await unshare(challenge);
                    }});
   if (resolver.dns) {
     DnsSolver* dns = resolver.dns.get();

@@ -27,9 +27,12 @@
 #include <string>
 #include <vector>
 
+#include <boost/json/fwd.hpp>
+
 #include "clients/acme/acme_client.h"
 #include "config/static_config.h"
 #include "provider/acme/dns_solver.h"
+#include "provider/acme/shared_store.h"
 #include "provider/provider.h"
 #include "tls/acme_state.h"
 
@@ -83,20 +86,38 @@ class AcmeProvider final : public Provider {
     std::string accountKeyDer;
     std::vector<Stored> certificates;
     std::unique_ptr<DnsSolver> dns;  // with dnsChallenge, once watching
+    std::unique_ptr<SharedStore> shared;  // with sharedStorage, once watching
   };
+  enum class Outcome { Obtained, Failed, Waiting };
 
+  static boost::json::object accountEntry(const Resolver& resolver);
+  static void readAccount(const boost::json::object& account, Resolver& resolver);
+  static boost::json::object certificateEntry(const Stored& stored);
+  static std::optional<Stored> readCertificate(const boost::json::value& item);
   bool readStorage(Resolver& resolver, std::string& error);
   bool writeStorage(const std::string& path, std::string& error);
   ProviderConfig current() const;
   const Stored* covering(const Resolver& resolver, const std::vector<std::string>& names) const;
   awaitable<void> work();
-  awaitable<bool> obtain(Resolver& resolver, const CertificateRequest& request, std::string& error);
+  // With sharedStorage: what the store holds, else an order under the store's lock (Waiting
+  // while another replica holds it). Without: an order.
+  awaitable<Outcome> obtain(Resolver& resolver, const CertificateRequest& request, std::string& error);
+  awaitable<bool> order(Resolver& resolver, const CertificateRequest& request, std::string& error);
+  // Reads the resolver's keys of the shared store: newer certificates (`changed`), the account
+  // when this replica has none, and the challenges other replicas are answering.
+  awaitable<bool> pullShared(Resolver& resolver, bool& changed, std::string& error);
+  std::string sharedKey(const Resolver& resolver, const std::string& rest) const;
   std::vector<clients::acme::ChallengeSolver> solvers(Resolver& resolver);
   // Publishes the state of every wanted certificate to state_.
   void publishOrders();
 
   std::string name_ = "acme";
   std::shared_ptr<tls::AcmeState> state_;
+  struct SharedChallenge {
+    std::string type, domain, token;
+  };
+  std::map<std::string, SharedChallenge> sharedChallenges_;  // published here from the store, by key
+  std::string owner_;  // this replica's lock value
   std::map<std::string, Resolver> resolvers_;
   asio::io_context* control_ = nullptr;
   ConfigSink sink_;
