@@ -1,13 +1,14 @@
 // Small building blocks shared by the pages.
 import { href } from './router.js'
 
-const STATUS_LABEL = { enabled: 'Success', warning: 'Warning', disabled: 'Error' }
+const STATUS_LABEL = { enabled: 'Success', warning: 'Warning', disabled: 'Error', error: 'Error', pending: 'Pending' }
 
-export function StatusBadge({ status }) {
+// `label`: a page's own word for the status (a certificate is "Expired", not "Error").
+export function StatusBadge({ status, label }) {
   const s = status || 'enabled'
   return (
     <span className={'badge badge-' + s} data-testid="status" data-status={s} title={s}>
-      {STATUS_LABEL[s] || s}
+      {label || STATUS_LABEL[s] || s}
     </span>
   )
 }

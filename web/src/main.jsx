@@ -1,10 +1,11 @@
 // The causeway dashboard: what Traefik's dashboard shows (overview, HTTP, TCP and UDP routers,
-// services, middlewares with their status and errors), read from the API and refreshed
-// automatically.
+// services, middlewares with their status and errors) and the TLS certificates, read from the
+// API and refreshed automatically.
 import { StrictMode, useEffect, useMemo, useState } from 'react'
 import { createRoot } from 'react-dom/client'
 import { RefreshContext, useApi } from './api.js'
 import { href, useRoute } from './router.js'
+import Certificates from './pages/Certificates.jsx'
 import List from './pages/List.jsx'
 import MiddlewareDetail from './pages/MiddlewareDetail.jsx'
 import AiGateway from './pages/AiGateway.jsx'
@@ -41,17 +42,20 @@ const PROTOCOLS = ['http', 'tcp', 'udp']
 // UDP has no middlewares (Traefik's neither).
 const kindsOf = (protocol) => (protocol === 'udp' ? KINDS.slice(0, 2) : KINDS)
 
+// Pages of their own beside the protocols' lists.
+const SINGLE = ['certificates', 'ai', 'mcp']
+
 // The section of a page, as the navigation names it: 'routers' (HTTP), 'tcp-routers', 'ai'...
 function sectionOf(parts) {
   if (PROTOCOLS.includes(parts[0])) return parts[1] ? (parts[0] === 'http' ? '' : parts[0] + '-') + parts[1] : null
-  return ['ai', 'mcp'].includes(parts[0]) ? parts[0] : ''
+  return SINGLE.includes(parts[0]) ? parts[0] : ''
 }
 
 const lists = (protocol) =>
   kindsOf(protocol).map((kind) => [sectionOf([protocol, kind]), kind[0].toUpperCase() + kind.slice(1), href(protocol, kind)])
 
 // [group title, [[section, label, link]]]: HTTP and TCP each list routers, services, middlewares;
-// UDP routers and services.
+// UDP routers and services; then the certificates, the AI and MCP gateways.
 const NAV = [
   ['', [['', 'Dashboard', href()]]],
   ['HTTP', lists('http')],
@@ -60,6 +64,7 @@ const NAV = [
   [
     '',
     [
+      ['certificates', 'Certificates', href('certificates')],
       ['ai', 'AI', href('ai')],
       ['mcp', 'MCP', href('mcp')],
     ],
@@ -85,6 +90,7 @@ function Nav({ section }) {
 
 function Page({ parts, query }) {
   if (parts.length === 0) return <Overview />
+  if (parts[0] === 'certificates' && parts.length === 1) return <Certificates query={query} />
   if (parts[0] === 'ai' && parts.length === 1) return <AiGateway />
   if (parts[0] === 'mcp' && parts.length === 1) return <McpGateway />
   if (PROTOCOLS.includes(parts[0]) && parts.length >= 2) {
@@ -141,7 +147,7 @@ function App() {
         <Nav section={section} />
         <div className="top-right">
           <label className="refresh" title={'Last refresh ' + updated.toLocaleTimeString()}>
-            Refresh
+            <span className="refresh-label">Refresh</span>
             <select value={interval} onChange={(e) => choose(parseInt(e.target.value, 10))} data-testid="refresh-interval">
               {INTERVALS.map(([ms, label]) => (
                 <option key={ms} value={ms}>

@@ -116,7 +116,8 @@ awaitable<bool> Client::directory(std::string& error) {
   const std::string method = "GET";
   Reply reply = co_await get(settings_.directoryUrl, method);
   if (!reply.error.empty()) {
-    error = "ACME directory " + settings_.directoryUrl + ": " + reply.error;
+    // A transport error names the URL already.
+    error = "ACME directory " + (reply.status == 0 ? reply.error : settings_.directoryUrl + ": " + reply.error);
     co_return false;
   }
   json::value document = parse(reply.body);
