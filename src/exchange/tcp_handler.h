@@ -26,23 +26,23 @@ namespace causeway::exchange {
 struct TcpSession {
   DuplexStream& client;      // plain, or TLS terminated by causeway
   std::string_view pending;  // bytes already read from the client, to forward first (passthrough: the ClientHello)
-  net::IpAddress clientIp;   // after the PROXY protocol, when trusted
+  net::IpAddress clientIp{};   // after the PROXY protocol, when trusted
   uint16_t clientPort = 0;
   io::Watchdog* watchdog = nullptr;  // the worker's: coarse deadlines without a timer each
   tcp::socket* socket = nullptr;     // the client's socket (its local address, read on demand)
   // The address the client connected to: set by the downstream after a trusted PROXY header,
   // else read from `socket` by local() the first time it is needed (the PROXY header out).
   bool localKnown = false;
-  net::IpAddress localIp;
+  net::IpAddress localIp{};
   uint16_t localPort = 0;
-  std::string_view serverName;  // SNI ("" when none or cleartext)
-  std::string_view router;      // qualified router name
-  std::string_view entryPoint;
+  std::string_view serverName{};  // SNI ("" when none or cleartext)
+  std::string_view router{};      // qualified router name
+  std::string_view entryPoint{};
 
   // Outcome, for the access log and metrics.
-  std::string service;       // qualified name of the service that dialed
-  std::string upstream;      // "host:port" of the server, "" when none was reached
-  std::string error;         // why the session ended early ("" when it ran to the end)
+  std::string service{};       // qualified name of the service that dialed
+  std::string upstream{};      // "host:port" of the server, "" when none was reached
+  std::string error{};       // why the session ended early ("" when it ran to the end)
   uint64_t bytesFromClient = 0;
   uint64_t bytesToClient = 0;
 
