@@ -34,6 +34,7 @@ import pytest
 
 from acme_peer import ChallTestSrv, Pebble, eab_key, needs_pebble
 from admin_env import api_get
+from dns_peer import needs_named, start_named  # noqa: F401 (a fixture)
 from harness import BIN, Causeway, free_port, to_yaml, wait_until
 from tls_certs import peer_certificate
 
@@ -352,6 +353,43 @@ def test_dns01_exec_hook_wildcard(start_whoami, dns, tmp_path):
         assert stored[0]["domain"] == {"main": "*.wild.example.test", "sans": ["wild.example.test"]}
     finally:
         cw.stop()
+        pebble.stop()
+
+
+@needs_named
+def test_dns01_rfc2136_updates_a_real_nameserver(start_named, start_whoami, tmp_path):
+    """DNS-01 through RFC 2136: causeway finds the zone by an SOA query, sends TSIG-signed
+    updates (hmac-sha256) to BIND's named, checks propagation there, and pebble (asking named)
+    validates; the record is deleted afterwards. A wrong secret is refused by named (BADSIG),
+    and that is the error shown."""
+    who = start_whoami("app")
+    named = start_named()
+    pebble = Pebble(dns_port=named.port, env={"PEBBLE_AUTHZREUSE": "0"})
+    challenge = {"dnsChallenge": {"provider": "rfc2136", "resolvers": [named.address]}}
+    env = {"RFC2136_NAMESERVER": named.address, "RFC2136_TSIG_KEY": named.key_name,
+           "RFC2136_TSIG_ALGORITHM": named.algorithm + ".", "RFC2136_TSIG_SECRET": named.secret,
+           "RFC2136_POLLING_INTERVAL": "1"}
+    try:
+        cw = Causeway(entrypoints=("web", "websecure", "traefik"),
+                      static_extra=resolver_static(pebble, tmp_path / "acme.json", challenge),
+                      dynamic=wildcard_routers(who.port), env=env)
+        try:
+            assert wait_until(lambda: served_by_pebble(cw, "x.wild.example.test"), 60), cw.output()[-3000:]
+            assert named.txt("_acme-challenge.wild.example.test") == []
+        finally:
+            cw.stop()
+        # A secret named does not know: the update is refused, and that is what the API says.
+        wrong = dict(env, RFC2136_TSIG_SECRET="c2VjcmV0LXRoYXQtbmFtZWQtZG9lcy1ub3Qta25vdw==")
+        cw = Causeway(entrypoints=("web", "websecure", "traefik"),
+                      static_extra=resolver_static(pebble, tmp_path / "acme-2.json", challenge),
+                      dynamic=wildcard_routers(who.port), env=wrong)
+        try:
+            errors = wait_until(lambda: [c for c in certificate_entries(cw) if c["status"] == "error"], 60)
+            assert errors and "refused by " + named.address in errors[0]["lastError"], cw.output()[-3000:]
+            assert "NOTAUTH" in errors[0]["lastError"] or "BADSIG" in errors[0]["lastError"], errors
+        finally:
+            cw.stop()
+    finally:
         pebble.stop()
 
 
