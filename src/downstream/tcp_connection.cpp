@@ -46,7 +46,20 @@ awaitable<void> run(runtime::Worker& worker, const runtime::EntryPoint& entryPoi
   session.serverName = serverName;
   session.router = target.name;
   session.entryPoint = entryPoint.name;
+  const auto start = std::chrono::steady_clock::now();
+  const auto startWall = std::chrono::system_clock::now();
   co_await target.handler->serve(session);
+  if (worker.observed()) {
+    exchange::Layer4Record record{.worker = worker.index(), .protocol = "TCP", .entryPoint = entryPoint.name,
+                                  .router = target.name, .service = session.service, .upstream = session.upstream,
+                                  .serverName = serverName, .error = session.error,
+                                  .clientAddress = info.peerAddress, .clientIp = info.peerIpText,
+                                  .clientPort = info.peerPort, .tls = target.tls == runtime::TcpRouteTarget::Tls::Terminate,
+                                  .bytesFromClient = session.bytesFromClient, .bytesToClient = session.bytesToClient,
+                                  .start = start, .startWall = startWall};
+    if (record.service.empty()) record.service = target.service;
+    worker.observeLayer4(record);
+  }
   if (!session.error.empty())
     log::debug("TCP connection ended early",
                {{"router", target.name}, {"client", info.peerAddress}, {"error", session.error}});

@@ -12,8 +12,12 @@ struct UdpListener::Session {
   explicit Session(asio::any_io_executor executor) : upstream(executor) {}
   udp::endpoint client;
   udp::socket upstream;
-  std::string router;
-  upstream::ServerAddress server;  // a copy: the snapshot may be replaced while it resolves
+  std::string router, service;
+  upstream::ServerAddress server;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  std::chrono::system_clock::time_point startWall = std::chrono::system_clock::now();
+  uint64_t bytesFromClient = 0, bytesToClient = 0;
+  std::string error;  // why it ended other than by being idle  // a copy: the snapshot may be replaced while it resolves
   std::chrono::steady_clock::time_point lastActive = std::chrono::steady_clock::now();
   std::deque<std::string> queued;  // datagrams received before the server socket is ready
   bool ready = false;
@@ -66,6 +70,19 @@ void UdpListener::endSession(const std::shared_ptr<Session>& session) {
   session->upstream.close(ignored);
   sessions_.erase(session->client);
   worker_.connectionClosed(entryPoint_.index);
+  if (worker_.observed()) {
+    std::string address = session->client.address().to_string();
+    std::string client = session->client.address().is_v6() ? "[" + address + "]:" : address + ":";
+    client += std::to_string(session->client.port());
+    exchange::Layer4Record record{.worker = worker_.index(), .protocol = "UDP", .entryPoint = entryPoint_.name,
+                                  .router = session->router, .service = session->service,
+                                  .upstream = session->server.address, .serverName = {}, .error = session->error,
+                                  .clientAddress = client, .clientIp = address, .clientPort = session->client.port(),
+                                  .tls = false, .bytesFromClient = session->bytesFromClient,
+                                  .bytesToClient = session->bytesToClient, .start = session->start,
+                                  .startWall = session->startWall};
+    worker_.observeLayer4(record);
+  }
 }
 
 awaitable<void> UdpListener::receiveLoop() {
@@ -96,7 +113,9 @@ awaitable<void> UdpListener::receiveLoop() {
       auto session = std::make_shared<Session>(worker_.io().get_executor());
       session->client = client;
       session->router = target->name;
+      session->service = target->service;
       session->server = *server;
+      session->bytesFromClient = n;
       session->queued.emplace_back(datagram);
       sessions_.emplace(client, session);
       worker_.connectionOpened(entryPoint_.index);
@@ -105,6 +124,7 @@ awaitable<void> UdpListener::receiveLoop() {
     }
     Session& session = *it->second;
     session.lastActive = std::chrono::steady_clock::now();
+    session.bytesFromClient += n;
     if (!session.ready) {
       if (session.queued.size() < kMaxQueued) session.queued.emplace_back(datagram);
       continue;
@@ -124,6 +144,7 @@ awaitable<void> UdpListener::runSession(std::shared_ptr<Session> session) {
     std::string port = std::to_string(server.port);
     auto [resolveError, results] = co_await resolver.async_resolve(server.host, port, nothrow);
     if (resolveError || results.empty() || session->ended) {
+      session->error = "cannot resolve " + session->server.host;
       log::debug("UDP server not resolved", {{"router", session->router}, {"server", session->server.address}});
       endSession(session);
       co_return;
@@ -135,6 +156,7 @@ awaitable<void> UdpListener::runSession(std::shared_ptr<Session> session) {
   if (!ec) session->upstream.connect(destination, ec);
   if (!ec) session->upstream.non_blocking(true, ec);
   if (ec || session->ended) {
+    if (ec) session->error = ec.message();
     log::debug("UDP session failed", {{"router", session->router}, {"server", session->server.address}, {"error", ec.message()}});
     endSession(session);
     co_return;
@@ -148,12 +170,14 @@ awaitable<void> UdpListener::runSession(std::shared_ptr<Session> session) {
     if (session->ended) co_return;
     if (readError) {
       // The server refused (ICMP port unreachable) or the socket broke: the session ends.
+      session->error = readError.message();
       log::debug("UDP session ended", {{"router", session->router}, {"server", session->server.address},
                                        {"error", readError.message()}});
       endSession(session);
       co_return;
     }
     session->lastActive = std::chrono::steady_clock::now();
+    session->bytesToClient += n;
     error_code sendError;
     socket_.send_to(asio::buffer(buffer.get(), n), session->client, 0, sendError);
   }

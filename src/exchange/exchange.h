@@ -171,11 +171,28 @@ struct RequestRecord {
 // block. onRequest runs after the request head is parsed and before routing (it may add
 // headers, e.g. trace context); onComplete runs once the response has been written or the
 // exchange broke off.
+// One TCP connection or UDP session a router served, when it ends (metrics, access log).
+struct Layer4Record {
+  unsigned worker = 0;
+  std::string_view protocol;  // "TCP" or "UDP"
+  std::string_view entryPoint, router, service;
+  std::string_view upstream;    // "host:port" of the server, "" when none was reached
+  std::string_view serverName;  // SNI ("" when none)
+  std::string_view error;       // why it ended early ("" when it ran to the end)
+  std::string_view clientAddress, clientIp;
+  uint16_t clientPort = 0;
+  bool tls = false;  // terminated by causeway
+  uint64_t bytesFromClient = 0, bytesToClient = 0;
+  std::chrono::steady_clock::time_point start;
+  std::chrono::system_clock::time_point startWall;
+};
+
 class ExchangeObserver {
  public:
   virtual ~ExchangeObserver() = default;
   virtual void onRequest(struct Exchange& ex) {}
   virtual void onComplete(const struct Exchange& ex) {}
+  virtual void onLayer4(const Layer4Record& record) {}
 };
 
 // What a router's own limits change for one exchange (router_policy.h); the codecs and the

@@ -342,6 +342,46 @@ void AccessLog::collectHeaders(const http::Headers& headers, bool request, std::
   std::sort(out.begin(), out.end(), [](const LogHeader& a, const LogHeader& b) { return a.name < b.name; });
 }
 
+void AccessLog::logLayer4(const exchange::Layer4Record& record) {
+  const unsigned index = record.worker < workers_.size() ? record.worker : 0;
+  WorkerState& w = *workers_[index];
+  const int64_t duration =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - record.start).count();
+  const uint64_t count = requestCount_.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (!options_.keepLine(0, 0, duration)) return;
+  LogRecord r;
+  r.startUnixNanos = std::chrono::duration_cast<std::chrono::nanoseconds>(record.startWall.time_since_epoch()).count();
+  r.nowUnixNanos = r.startUnixNanos + duration;
+  r.localOffset = localOffset_.load(std::memory_order_relaxed);
+  r.durationNanos = duration;
+  r.entryPointName = record.entryPoint;
+  r.routerName = record.router;
+  if (!record.upstream.empty()) {
+    r.serviceName = record.service;
+    r.serviceAddr = record.upstream;
+    r.serviceUrl = record.upstream;
+  }
+  r.clientAddr = record.clientAddress;
+  r.clientHost = record.clientIp;
+  w.port.clear();
+  appendDecimal(w.port, uint64_t(record.clientPort));
+  r.clientPort = w.port;
+  if (!record.serverName.empty()) {
+    r.requestAddr = record.serverName;
+    r.requestHost = record.serverName;
+  }
+  r.requestMethod = record.protocol;
+  r.requestPath = "-";
+  r.requestProtocol = record.protocol;
+  r.requestScheme = record.protocol == "UDP" ? "udp" : "tcp";
+  r.requestContentSize = record.bytesFromClient;
+  r.downstreamContentSize = record.bytesToClient;
+  r.originContentSize = record.bytesToClient;
+  r.requestCount = count;
+  r.tls = record.tls;
+  push(index, r);
+}
+
 void AccessLog::log(const exchange::Exchange& ex) {
   const unsigned index = ex.worker.index() < workers_.size() ? ex.worker.index() : 0;
   WorkerState& w = *workers_[index];

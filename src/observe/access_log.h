@@ -74,6 +74,10 @@ class AccessLog {
 
   // Worker thread: logs one finished exchange.
   void log(const exchange::Exchange& ex);
+  // Worker thread: one line for a TCP connection or UDP session that ended: RequestMethod and
+  // RequestProtocol "TCP"/"UDP", RequestHost the SNI, RequestContentSize the bytes from the
+  // client, DownstreamContentSize those to it, OriginStatus/DownstreamStatus 0.
+  void logLayer4(const exchange::Layer4Record& record);
   // Worker thread: formats a record into the worker's queue (what log() does after gathering).
   void push(unsigned worker, const LogRecord& record);
 

@@ -1,5 +1,7 @@
 #include "observe/genai_metrics.h"
 
+#include "observe/label_families.h"
+
 #include <array>
 #include <cstdio>
 #include <span>
@@ -18,86 +20,6 @@ constexpr std::array<double, 13> kPerTokenBuckets = {0.01, 0.025, 0.05, 0.075, 0
 
 constexpr std::array<double, 14> kMcpDurationBuckets = {0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1,
                                                        2,    5,    10,   30,  60,  120, 300};
-
-struct Histogram {
-  std::vector<uint64_t> counts;  // one per bucket (not cumulative), then +Inf
-  double sum = 0;
-  uint64_t count = 0;
-  void observe(std::span<const double> bounds, double value) {
-    if (counts.empty()) counts.assign(bounds.size() + 1, 0);
-    size_t i = 0;
-    while (i < bounds.size() && value > bounds[i]) ++i;
-    ++counts[i];
-    sum += value;
-    ++count;
-  }
-  void add(const Histogram& other) {
-    if (counts.empty()) counts.assign(other.counts.size(), 0);
-    for (size_t i = 0; i < other.counts.size() && i < counts.size(); ++i) counts[i] += other.counts[i];
-    sum += other.sum;
-    count += other.count;
-  }
-};
-
-using Family = std::map<std::string, Histogram>;  // labels → histogram
-
-void appendEscaped(std::string& out, std::string_view value) {
-  for (char c : value) {
-    if (c == '\\' || c == '"') out.push_back('\\');
-    if (c == '\n') {
-      out.append("\\n");
-      continue;
-    }
-    out.push_back(c);
-  }
-}
-
-void appendLabel(std::string& out, std::string_view name, std::string_view value) {
-  if (!out.empty()) out.push_back(',');
-  out.append(name);
-  out.append("=\"");
-  appendEscaped(out, value);
-  out.push_back('"');
-}
-
-void appendNumber(std::string& out, double value) {
-  char buffer[32];
-  int n = std::snprintf(buffer, sizeof buffer, "%.10g", value);
-  out.append(buffer, size_t(n));
-}
-
-void renderHistogram(std::string& out, const char* name, const char* help, std::span<const double> bounds,
-                     const Family& family) {
-  if (family.empty()) return;
-  out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" histogram\n");
-  for (const auto& [labels, h] : family) {
-    uint64_t cumulative = 0;
-    for (size_t i = 0; i <= bounds.size() && i < h.counts.size(); ++i) {
-      cumulative += h.counts[i];
-      out.append(name).append("_bucket{").append(labels).append(",le=\"");
-      if (i < bounds.size()) appendNumber(out, bounds[i]);
-      else out.append("+Inf");
-      out.append("\"} ");
-      appendNumber(out, double(cumulative));
-      out.push_back('\n');
-    }
-    out.append(name).append("_sum{").append(labels).append("} ");
-    appendNumber(out, h.sum);
-    out.append("\n").append(name).append("_count{").append(labels).append("} ");
-    appendNumber(out, double(h.count));
-    out.push_back('\n');
-  }
-}
-
-void renderCounter(std::string& out, const char* name, const char* help, const std::map<std::string, double>& family) {
-  if (family.empty()) return;
-  out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" counter\n");
-  for (const auto& [labels, value] : family) {
-    out.append(name).append("{").append(labels).append("} ");
-    appendNumber(out, value);
-    out.push_back('\n');
-  }
-}
 
 }  // namespace
 

@@ -236,7 +236,7 @@ struct Metrics::WorkerTables {
 };
 
 Metrics::Metrics(MetricsOptions options, std::vector<std::string> entryPointNames, unsigned workers)
-    : options_(std::move(options)), entryPoints_(std::move(entryPointNames)), genAi_(workers) {
+    : options_(std::move(options)), entryPoints_(std::move(entryPointNames)), genAi_(workers), layer4_(workers) {
   std::sort(options_.headerLabels.begin(), options_.headerLabels.end());
   for (double bound : options_.buckets)
     bucketNanos_.push_back(std::isinf(bound) ? INT64_MAX : int64_t(std::llround(bound * 1e9)));
@@ -523,6 +523,7 @@ std::string Metrics::render(const ScrapeInputs& in) const {
     }
   }
   genAi_.render(out);
+  layer4_.render(out);
   return out;
 }
 

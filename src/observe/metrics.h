@@ -20,6 +20,7 @@
 
 #include "http/headers.h"
 #include "observe/genai_metrics.h"
+#include "observe/layer4_metrics.h"
 #include "observe/request_facts.h"
 
 namespace causeway::runtime {
@@ -91,6 +92,8 @@ class Metrics {
                  std::chrono::steady_clock::time_point start, std::chrono::steady_clock::time_point end) {
     genAi_.recordMcp(worker, mcp, router, status, start, end);
   }
+  // Worker thread: one TCP connection or UDP session ended (layer4_metrics.h).
+  void recordLayer4(const exchange::Layer4Record& record) { layer4_.record(record); }
   // Control thread: a configuration was published at `unixSeconds`.
   void configReloaded(double unixSeconds);
   // Any thread: the text exposition (format 0.0.4).
@@ -106,6 +109,7 @@ class Metrics {
   std::atomic<uint64_t> reloads_{0};
   std::atomic<double> lastReload_{0};
   GenAiMetrics genAi_;
+  Layer4Metrics layer4_;
 };
 
 }  // namespace causeway::observe

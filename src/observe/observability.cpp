@@ -383,6 +383,11 @@ void Observability::onRequest(exchange::Exchange& ex) {
   if (traces) tracer_->onRequest(ex, *notes);
 }
 
+void Observability::onLayer4(const exchange::Layer4Record& record) {
+  if (metrics_) metrics_->recordLayer4(record);
+  if (accessLog_) accessLog_->logLayer4(record);
+}
+
 void Observability::onComplete(const exchange::Exchange& ex) {
   const Flags flags = flagsOf(ex);
   const bool internal = isInternal(ex.record.serviceName);

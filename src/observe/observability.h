@@ -60,6 +60,8 @@ class Observability final : public exchange::ExchangeObserver {
 
   void onRequest(exchange::Exchange& ex) override;
   void onComplete(const exchange::Exchange& ex) override;
+  // A TCP connection or UDP session ended: its metrics and access-log line.
+  void onLayer4(const exchange::Layer4Record& record) override;
 
  private:
   struct Flags {

@@ -62,6 +62,10 @@ class Worker final : public exchange::WorkerContext {
   void observeComplete(const exchange::Exchange& ex) {
     for (const auto& observer : observers_) observer->onComplete(ex);
   }
+  void observeLayer4(const exchange::Layer4Record& record) {
+    for (const auto& observer : observers_) observer->onLayer4(record);
+  }
+  bool observed() const { return !observers_.empty(); }
   bool draining() const { return draining_; }
   // Counted per entryPoint too (traefik_open_connections); the worker thread writes, any
   // thread may read.
