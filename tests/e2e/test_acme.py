@@ -474,3 +474,24 @@ def test_preferred_chain(start_whoami, dns, tmp_path):
                 cw.stop()
     finally:
         pebble.stop()
+
+
+def test_tcp_router_certificate(dns, tmp_path):
+    """A TCP router terminating TLS with tls.certResolver: the HostSNI name's certificate is
+    ordered (HTTP-01 on the web entryPoint) and presented to TCP clients."""
+    from tcp_peers import EchoServer
+    echo = EchoServer().start()
+    web = free_port()
+    pebble = Pebble(http_port=web, dns_port=dns.dns_port, env={"PEBBLE_AUTHZREUSE": "0"})
+    dynamic = {"tcp.yml": to_yaml({"tcp": {
+        "routers": {"db": {"entryPoints": ["websecure"], "rule": "HostSNI(`db.example.test`)", "service": "echo",
+                           "tls": {"certResolver": "le"}}},
+        "services": {"echo": {"loadBalancer": {"servers": [{"address": f"127.0.0.1:{echo.port}"}]}}}}})}
+    cw = Causeway(entrypoints=("web", "websecure", "traefik"), ports={"web": web},
+                  static_extra=acme_static(pebble, tmp_path / "acme.json"), dynamic=dynamic)
+    try:
+        assert wait_until(lambda: served_by_pebble(cw, "db.example.test"), 60), cw.output()[-3000:]
+    finally:
+        cw.stop()
+        pebble.stop()
+        echo.stop()
