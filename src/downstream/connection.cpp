@@ -164,6 +164,33 @@ awaitable<bool> readClientHello(tcp::socket& socket, io::ReadBuffer& first, net:
   }
 }
 
+// PostgreSQL's SSLRequest: length 8, then the code 80877103 (the protocol's "SSL" number).
+constexpr std::string_view kPostgresSslRequest("\x00\x00\x00\x08\x04\xd2\x16\x2f", 8);
+
+enum class Postgres { No, Yes, Broken };
+
+// At the start of `first`: an SSLRequest (read whole when it is split), answered 'S' and
+// consumed, then at least the first byte of what follows.
+awaitable<Postgres> readPostgresSslRequest(tcp::socket& socket, io::ReadBuffer& first) {
+  while (first.size() < kPostgresSslRequest.size()) {
+    if (!kPostgresSslRequest.starts_with(first.data())) co_return Postgres::No;
+    auto [ec, n] = co_await socket.async_read_some(first.prepare(4096, 4096), nothrow);
+    if (ec) co_return Postgres::Broken;
+    first.commit(n);
+  }
+  if (!first.data().starts_with(kPostgresSslRequest)) co_return Postgres::No;
+  first.consume(kPostgresSslRequest.size());
+  static constexpr char kYes = 'S';
+  auto [writeError, written] = co_await asio::async_write(socket, asio::buffer(&kYes, 1), nothrow);
+  if (writeError) co_return Postgres::Broken;
+  if (first.empty()) {
+    auto [ec, n] = co_await socket.async_read_some(first.prepare(4096, 4096), nothrow);
+    if (ec) co_return Postgres::Broken;
+    first.commit(n);
+  }
+  co_return Postgres::Yes;
+}
+
 }  // namespace
 
 awaitable<void> serveConnection(runtime::Worker& worker, const runtime::EntryPoint& entryPoint, tcp::socket socket, tcp::endpoint peer,
@@ -211,7 +238,19 @@ awaitable<void> serveConnection(runtime::Worker& worker, const runtime::EntryPoi
     }
   }
 
+  // PostgreSQL STARTTLS, as Traefik: the client's SSLRequest is answered 'S' here and the TLS
+  // that follows is routed like any, to TCP routers that terminate it.
+  bool postgres = false;
+  if (tcpTls) {
+    switch (co_await readPostgresSslRequest(socket, first)) {
+    case Postgres::No: break;
+    case Postgres::Broken: co_return;
+    case Postgres::Yes: postgres = true; break;
+    }
+  }
+
   std::string_view start = first.data();
+  if (postgres && uint8_t(start[0]) != 0x16) co_return;  // 'S' was answered: TLS must follow
   if (uint8_t(start[0]) == 0x16 && tcpTls) {
     net::ClientHello hello;
     if (!co_await readClientHello(socket, first, hello, info)) co_return;
@@ -227,6 +266,13 @@ awaitable<void> serveConnection(runtime::Worker& worker, const runtime::EntryPoi
     if (!acmeTls && !routes->httpsHostMatches(hello.serverName)) {
       target = routes->tcpTlsTable.match(input);
       if (target && (*target)->catchAll && routes->httpsCatchAll) target = nullptr;
+    }
+    if (postgres && (!target || (*target)->tls == runtime::TcpRouteTarget::Tls::Passthrough)) {
+      // The server behind a passthrough router (or an HTTPS router) would not expect TLS
+      // after an SSLRequest it never saw.
+      log::debug("PostgreSQL STARTTLS without a TCP router terminating TLS; closing",
+                 {{"peer", info.peerAddress}, {"serverName", hello.serverName}});
+      co_return;
     }
     if (target) {
       const runtime::TcpRouteTarget& route = **target;

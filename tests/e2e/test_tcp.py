@@ -22,6 +22,7 @@ from "tcp upstream CA", causeway's own from "causeway test CA").
 import os
 import re
 import socket
+import ssl
 import subprocess
 import time
 
@@ -225,6 +226,68 @@ def test_terminated_tls_to_a_cleartext_echo(start_causeway, peers, pki):
     assert r.connected and "CN = term.example.com" in (r.subject or ""), r
     assert "Verify return code: 0 (ok)" in r.stdout, r
     assert "verified" in r.stdout and "BYE" in r.stdout, r
+
+
+POSTGRES_SSL_REQUEST = b"\x00\x00\x00\x08\x04\xd2\x16\x2f"
+
+
+def postgres_starttls(port, sni, request=POSTGRES_SSL_REQUEST, split=False):
+    """A PostgreSQL client's STARTTLS: the SSLRequest (in two writes when `split`), the
+    server's one-byte answer, then TLS on the same socket. Returns (answer, TLS socket or None)."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+    if split:
+        raw.sendall(request[:3])
+        time.sleep(0.05)
+        raw.sendall(request[3:])
+    else:
+        raw.sendall(request)
+    answer = raw.recv(1)
+    if answer != b"S":
+        raw.close()
+        return answer, None
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    try:
+        return answer, context.wrap_socket(raw, server_hostname=sni)
+    except (OSError, ssl.SSLError):
+        raw.close()
+        return answer, None
+
+
+def test_postgres_starttls_is_terminated(start_causeway, peers, pki):
+    """PostgreSQL STARTTLS, as Traefik: causeway answers the SSLRequest with 'S', terminates the
+    TLS that follows on the TCP router chosen by its SNI, and the server gets the cleartext
+    (never the SSLRequest). Behind a passthrough router the connection is closed instead."""
+    echo = peers(EchoServer(close_on=b"END\n"))
+    up = peers(TlsEchoServer(pki.passthrough))
+    cw = start_causeway(dynamic=config(
+        tcp={"routers": {"pg": router("HostSNI(`term.example.com`)", "echo", tls={}),
+                         "pass": router("HostSNI(`pass.example.com`)", "up", tls=PASSTHROUGH)},
+             "services": {"echo": lb(echo.address), "up": lb(up.address)}},
+        tls=certificates(pki.term)))
+    until(cw, lambda: tls_echoes(cw.port(), "term.example.com"), "the terminated TLS route")
+    for split in (False, True):
+        answer, tls = postgres_starttls(cw.port(), "term.example.com", split=split)
+        assert answer == b"S" and tls is not None, cw.output()[-2000:]
+        with tls:
+            assert tls.getpeercert(binary_form=True)
+            tls.sendall(b"startup message\n")
+            data = b""
+            while b"startup message\n" not in data:
+                chunk = tls.recv(100)
+                if not chunk:
+                    break
+                data += chunk
+            assert b"startup message\n" in data, data
+    assert any(bytes(conn.received).startswith(b"startup message\n") for conn in echo.conns), echo.conns
+    # Passthrough: the TLS server never saw an SSLRequest, so nothing is passed to it.
+    before = up.accepted
+    answer, tls = postgres_starttls(cw.port(), "pass.example.com")
+    assert answer == b"S" and tls is None
+    assert up.accepted == before
+    # Not an SSLRequest (another code): not PostgreSQL STARTTLS, no 'S'.
+    answer, _ = postgres_starttls(cw.port(), "term.example.com", request=b"\x00\x00\x00\x08\x04\xd2\x16\x30")
+    assert answer != b"S"
 
 
 # ---------------------------------------------------------------------------------------------
