@@ -21,7 +21,9 @@ What is shown (docs/acme.md):
   a wildcard certificate, the propagation check asking the configured resolver, and the
   record removed afterwards; a hook that fails is the router's warning and an "error" entry
   of /api/certificates with its output;
-- preferredChain picks the alternate chain whose top issuer has that name.
+- preferredChain picks the alternate chain whose top issuer has that name;
+- a CA answering malformed JSON (a fake, at the directory or the order) is an error in
+  /api/certificates and the log, never a crash.
 """
 import json
 import os
@@ -495,3 +497,87 @@ def test_tcp_router_certificate(dns, tmp_path):
         cw.stop()
         pebble.stop()
         echo.stop()
+
+
+class BrokenAcme:
+    """A fake ACME server (plain HTTP, in a thread) that answers with malformed JSON: at the
+    directory (`broken="directory"`), or with a valid directory, nonce and account but a
+    garbage order (`broken="order"`). Counts the requests it got."""
+
+    def __init__(self, broken):
+        import http.server
+        import threading
+        outer = self
+        self.requests = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def reply(self, status, body, headers=()):
+                self.send_response(status)
+                self.send_header("Replay-Nonce", "nonce-1")
+                for name, value in headers:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def do_HEAD(self):
+                outer.requests.append(("HEAD", self.path))
+                self.reply(200, b"")
+
+            def do_GET(self):
+                outer.requests.append(("GET", self.path))
+                base = f"http://127.0.0.1:{outer.port}"
+                if broken == "directory":
+                    self.reply(200, b'{"newNonce": "' + base.encode() + b'/nonce", "newAccount": \x00\xff')
+                else:
+                    self.reply(200, json.dumps({"newNonce": base + "/nonce", "newAccount": base + "/acct",
+                                                "newOrder": base + "/order"}).encode())
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                outer.requests.append(("POST", self.path))
+                if self.path == "/acct":
+                    self.reply(201, b'{"status": "valid"', [("Location", f"http://127.0.0.1:{outer.port}/acct/1")])
+                else:
+                    self.reply(201, b"[[[{,,", [("Location", f"http://127.0.0.1:{outer.port}/order/1")])
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("broken", ["directory", "order"])
+def test_malformed_json_from_the_ca_is_an_error_not_a_crash(broken, start_whoami, tmp_path):
+    who = start_whoami("app")
+    ca = BrokenAcme(broken)
+    static = to_yaml({"certificatesResolvers": {"le": {"acme": {
+        "email": "ops@example.test", "storage": str(tmp_path / "acme.json"),
+        "caServer": f"http://127.0.0.1:{ca.port}/dir", "keyType": "EC256",
+        "httpChallenge": {"entryPoint": "web"}}}}}) + "\napi:\n  insecure: true\n"
+    cw = Causeway(entrypoints=("web", "websecure", "traefik"), static_extra=static, dynamic=routers(who.port))
+    try:
+        errors = wait_until(lambda: [c for c in certificate_entries(cw) if c["status"] == "error"], 60)
+        assert errors, cw.output()[-3000:]
+        message = errors[0]["lastError"]
+        if broken == "directory":
+            assert "not an ACME directory" in message, message
+        else:
+            assert ("POST", "/order") in ca.requests and message, (ca.requests, message)
+        assert "ACME certificate not obtained" in cw.output()
+        assert cw.proc.poll() is None
+        # Still serving, with the default certificate.
+        status, _, _ = api_get(cw, "/api/version")
+        assert status == 200
+    finally:
+        cw.stop()
+        ca.stop()
