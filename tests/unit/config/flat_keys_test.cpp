@@ -117,7 +117,8 @@ TEST(Help, ListsEveryStaticOptionWithItsDefault) {
   EXPECT_TRUE(find("--api")->section);
   EXPECT_EQ(find("--api.dashboard")->defaultValue, "true");
   EXPECT_FALSE(find("--certificatesResolvers.<name>.acme.email")->notYet);
-  EXPECT_TRUE(find("--certificatesResolvers.<name>.acme.dnsChallenge")->notYet);
+  EXPECT_FALSE(find("--certificatesResolvers.<name>.acme.dnsChallenge.provider")->notYet);
+  EXPECT_TRUE(find("--certificatesResolvers.<name>.acme.profile")->notYet);
   EXPECT_TRUE(find("--entryPoints.<name>.http3")->notYet);
 }
 
