@@ -12,7 +12,9 @@ whoami servers as the pods behind the EndpointSlices:
   resumed, a compacted resourceVersion (410 Gone) listed again, an API server answering 500 or
   gone: the last good configuration keeps serving and the outage is an API warning;
 - bad objects (a missing Service or Secret, an invalid field, a cross-namespace reference) are
-  warnings on that object in the API, and the rest keeps serving.
+  warnings on that object in the API, and the rest keeps serving;
+- IngressRouteTCP (with a MiddlewareTCP and TLS from a Secret) and IngressRouteUDP become `tcp`
+  and `udp` routers and services with Traefik's names, carrying real traffic.
 
 Reference: docs/kubernetes.md."""
 import base64
@@ -331,7 +333,7 @@ apiVersion: traefik.io/v1alpha1
 kind: IngressRouteTCP
 metadata: {name: tcp, namespace: default}
 spec:
-  routes: [{match: "HostSNI(`*`)", services: [{name: app, port: 80}]}]
+  routes: [{match: "HostSNI(`*`)", services: [{name: missing, port: 80}]}]
 """)
         def warned():
             text = object_warnings(cw)
@@ -425,3 +427,137 @@ def crdRouterName(ns, name, match):
     import hashlib
     import re
     return re.sub(r"[^A-Za-z0-9]+", "-", f"{ns}-{name}-" + hashlib.sha256(match.encode()).hexdigest()[:20]).strip("-")
+
+
+LAYER4 = """
+apiVersion: v1
+kind: Service
+metadata: {{name: echo, namespace: default}}
+spec:
+  ports: [{{name: tcp, port: 7000, targetPort: {tcp_port}}}, {{name: udp, port: 7001, protocol: UDP, targetPort: {udp_port}}}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: echo-1
+  namespace: default
+  labels: {{kubernetes.io/service-name: echo}}
+addressType: IPv4
+ports: [{{name: tcp, port: {tcp_port}}}, {{name: udp, port: {udp_port}, protocol: UDP}}]
+endpoints:
+  - addresses: ["127.0.0.1"]
+    conditions: {{ready: true, serving: true, terminating: false}}
+---
+apiVersion: traefik.io/v1alpha1
+kind: MiddlewareTCP
+metadata: {{name: local-only, namespace: default}}
+spec:
+  ipAllowList: {{sourceRange: ["127.0.0.1/32"]}}
+---
+apiVersion: traefik.io/v1alpha1
+kind: MiddlewareTCP
+metadata: {{name: nobody, namespace: default}}
+spec:
+  ipAllowList: {{sourceRange: ["192.0.2.1/32"]}}
+---
+apiVersion: traefik.io/v1alpha1
+kind: IngressRouteTCP
+metadata: {{name: echo, namespace: default}}
+spec:
+  entryPoints: [web]
+  routes:
+    - match: HostSNI(`echo.example.com`)
+      middlewares: [{{name: local-only}}]
+      services: [{{name: echo, port: 7000}}]
+    - match: HostSNI(`denied.example.com`)
+      middlewares: [{{name: nobody}}]
+      services: [{{name: echo, port: tcp}}]
+  tls:
+    secretName: echo-tls
+---
+apiVersion: traefik.io/v1alpha1
+kind: IngressRouteUDP
+metadata: {{name: dgram, namespace: default}}
+spec:
+  entryPoints: [dgram]
+  routes:
+    - services: [{{name: echo, port: 7001}}]
+"""
+
+
+def test_crd_ingressroutetcp_and_udp(kube, tmp_path):
+    import socket
+    import ssl
+    import threading
+    from tcp_peers import EchoServer
+
+    pki = Pki(tmp_path)
+    ca = pki.ca("kube tcp CA")
+    leaf = pki.issue(ca, "echo.example.com", dns=["echo.example.com", "denied.example.com"])
+    tcp = EchoServer().start()
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    udp.settimeout(0.2)
+    running = True
+
+    def serve_udp():
+        while running:
+            try:
+                data, peer = udp.recvfrom(65535)
+            except (socket.timeout, OSError):
+                continue
+            udp.sendto(b"echo:" + data, peer)
+    thread = threading.Thread(target=serve_udp, daemon=True)
+    thread.start()
+    secret = {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+              "metadata": {"name": "echo-tls", "namespace": "default"},
+              "data": {"tls.crt": base64.b64encode(open(leaf.cert, "rb").read()).decode(),
+                       "tls.key": base64.b64encode(open(leaf.key, "rb").read()).decode()}}
+    kube.apply(json.dumps(secret) + "\n---\n" + LAYER4.format(tcp_port=tcp.port, udp_port=udp.getsockname()[1]))
+    cw = start(kube, crd={}, udp=("dgram",))
+    try:
+        def tcp_routers():
+            return {r["name"]: r for r in api(cw, "/api/tcp/routers")}
+        routers = wait_until(lambda: len(tcp_routers()) == 2 and tcp_routers(), timeout=10, message="tcp routers")
+        assert all(n.startswith("default-echo-") and n.endswith("@kubernetescrd") for n in routers), routers
+        echo_router = [r for r in routers.values() if r["rule"] == "HostSNI(`echo.example.com`)"][0]
+        assert echo_router["middlewares"] == ["default-local-only"], echo_router  # as the provider wrote it
+        assert echo_router["status"] == "enabled", echo_router
+        services = {s["name"] for s in api(cw, "/api/tcp/services")}
+        assert echo_router["service"] + "@kubernetescrd" in services
+        assert {m["name"] for m in api(cw, "/api/tcp/middlewares")} == {"default-local-only@kubernetescrd",
+                                                                        "default-nobody@kubernetescrd"}
+
+        context = ssl.create_default_context(cafile=ca.cert)
+
+        def echoed(sni):
+            try:
+                with socket.create_connection(("127.0.0.1", cw.port("web")), timeout=3) as raw:
+                    with context.wrap_socket(raw, server_hostname=sni) as s:
+                        s.sendall(b"hello kube\n")
+                        data = b""
+                        while not data.endswith(b"hello kube\n"):
+                            chunk = s.recv(100)
+                            if not chunk:
+                                break
+                            data += chunk
+                        return data
+            except (OSError, ssl.SSLError):
+                return b""
+        assert wait_until(lambda: echoed("echo.example.com") == b"hello kube\n", timeout=10), cw.output()[-2000:]
+        assert echoed("denied.example.com") == b""  # ipAllowList of MiddlewareTCP nobody
+
+        udp_routers = {r["name"] for r in api(cw, "/api/udp/routers")}
+        assert udp_routers == {"default-dgram-0@kubernetescrd"}, udp_routers
+        client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        client.settimeout(2)
+        client.sendto(b"ping", ("127.0.0.1", cw.udp_ports["dgram"]))
+        assert client.recvfrom(100)[0] == b"echo:ping"
+        client.close()
+        assert "IngressRouteTCP" not in object_warnings(cw)
+    finally:
+        cw.stop()
+        tcp.stop()
+        running = False
+        thread.join(2)
+        udp.close()

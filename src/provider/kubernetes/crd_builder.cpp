@@ -66,14 +66,10 @@ class CrdBuild {
     objects_.each("TLSOption", [&](const json::object& o) { tlsOption(o); });
     objects_.each("TLSStore", [&](const json::object& o) { tlsStore(o); });
     if (!cache_) objects_.each("IngressRoute", [&](const json::object& o) { if (wanted(o)) ingressRoute(o); });
-    for (const char* kind : {"IngressRouteTCP", "IngressRouteUDP", "MiddlewareTCP", "ServersTransportTCP"})
-      objects_.each(kind, [&](const json::object& o) {
-        if (std::string_view(kind).starts_with("IngressRoute") && !wanted(o)) return;
-        config::ConfigError e = objectError(kind, o, std::string(kind) +
-                                                         " is read but not served: TCP and UDP routing is not supported yet");
-        e.unsupported = true;
-        out_.notices.push_back(std::move(e));
-      });
+    objects_.each("MiddlewareTCP", [&](const json::object& o) { middlewareTcp(o); });
+    objects_.each("ServersTransportTCP", [&](const json::object& o) { serversTransportTcp(o); });
+    objects_.each("IngressRouteTCP", [&](const json::object& o) { if (wanted(o)) ingressRouteTcp(o); });
+    objects_.each("IngressRouteUDP", [&](const json::object& o) { if (wanted(o)) ingressRouteUdp(o); });
     if (defaultOptions_ > 1) {
       parts_.tlsOptions.erase("default");
       out_.notices.push_back({{}, "tls.options.default", "more than one TLSOption is named default; none of them is used", true, false});
@@ -237,6 +233,8 @@ class CrdBuild {
     if (parts_.tlsOptions.size()) tls.set("options", std::move(parts_.tlsOptions));
     if (parts_.stores.size()) tls.set("stores", std::move(parts_.stores));
     place(root, "tls", std::move(tls));
+    place(root, "tcp", std::move(parts_).layer4("tcp"));
+    place(root, "udp", std::move(parts_).layer4("udp"));
     out_.shared = c.tree;
     return std::move(out_);
   }
@@ -722,14 +720,26 @@ class CrdBuild {
     config::Location where = locationOf("ServersTransport", o);
     const json::object* spec = objectAt(&o, "spec");
     Node node = spec ? toNode(json::value(*spec), where) : Node::map(where);
-    std::string error;
+    std::string error, field;
+    if (!transportSecrets(ns, spec, where, node, field, error)) {
+      fail("ServersTransport", o, "spec." + field + ": " + error);
+      return;
+    }
+    parts_.transports.set(id, std::move(node));
+  }
+
+  // A transport's TLS trust and client certificates from Secrets and ConfigMaps, into `node`
+  // (the object's `spec`, or its `spec.tls` for TCP): rootCAs, rootCAsSecrets (deprecated),
+  // certificatesSecrets. False with the failing `field` and `error`.
+  bool transportSecrets(const std::string& ns, const json::object* spec, const config::Location& where, Node& node,
+                        std::string& field, std::string& error) const {
     Node roots = Node::list(where);
     if (const json::array* cas = arrayAt(spec, "rootCAs"))
       for (const json::value& ref : *cas) {
         std::string pem;
         if (!caBundle(ns, ref.if_object(), pem, error)) {
-          fail("ServersTransport", o, "spec.rootCAs: " + error);
-          return;
+          field = "rootCAs";
+          return false;
         }
         roots.append(Node::scalar(pem, where));
       }
@@ -737,8 +747,9 @@ class CrdBuild {
       for (const json::value& name : *secrets) {
         std::string pem;
         if (!name.is_string() || !secretData(ns, std::string(name.as_string()), {"tls.ca", "ca.crt"}, pem, error)) {
-          fail("ServersTransport", o, "spec.rootCAsSecrets: " + (error.empty() ? "expected Secret names" : error));
-          return;
+          field = "rootCAsSecrets";
+          if (error.empty()) error = "expected Secret names";
+          return false;
         }
         roots.append(Node::scalar(pem, where));
       }
@@ -750,15 +761,239 @@ class CrdBuild {
       for (const json::value& name : *secrets) {
         Node pair;
         if (!name.is_string() || !certificate(ns, std::string(name.as_string()), where, pair, error)) {
-          fail("ServersTransport", o, "spec.certificatesSecrets: " + (error.empty() ? "expected Secret names" : error));
-          return;
+          field = "certificatesSecrets";
+          if (error.empty()) error = "expected Secret names";
+          return false;
         }
         certificates.append(std::move(pair));
       }
       node.erase("certificatesSecrets");
       node.set("certificates", std::move(certificates));
     }
-    parts_.transports.set(id, std::move(node));
+    return true;
+  }
+
+  // ---- TCP and UDP (docs/kubernetes.md): IngressRouteTCP, IngressRouteUDP, MiddlewareTCP,
+  // ServersTransportTCP, into the `tcp` and `udp` sections with Traefik's generated names.
+
+  void middlewareTcp(const json::object& o) {
+    std::string ns = namespaceOf(o), id = normalizeName(makeId(ns, nameOf(o)));
+    const json::object* spec = objectAt(&o, "spec");
+    if (!spec || spec->size() != 1) {
+      fail("MiddlewareTCP", o, "spec: expected exactly one middleware type (ipAllowList or inFlightConn)");
+      return;
+    }
+    parts_.tcpMiddlewares.set(id, toNode(json::value(*spec), locationOf("MiddlewareTCP", o)));
+  }
+
+  void serversTransportTcp(const json::object& o) {
+    std::string ns = namespaceOf(o), id = normalizeName(makeId(ns, nameOf(o)));
+    config::Location where = locationOf("ServersTransportTCP", o);
+    const json::object* spec = objectAt(&o, "spec");
+    Node node = spec ? toNode(json::value(*spec), where) : Node::map(where);
+    if (const json::object* tls = objectAt(spec, "tls")) {
+      std::string error, field;
+      if (!transportSecrets(ns, tls, where, *node.find("tls"), field, error)) {
+        fail("ServersTransportTCP", o, "spec.tls." + field + ": " + error);
+        return;
+      }
+    }
+    parts_.tcpTransports.set(id, std::move(node));
+  }
+
+  // The router TLS of an IngressRouteTCP: its Secret added to the certificates; false with `error`.
+  bool layer4Tls(const json::object* t, const std::string& ns, const config::Location& where, Node& tls,
+                 std::string& error) {
+    tls = Node::map(where);
+    if (boolAt(t, "passthrough", false)) tls.set("passthrough", Node::scalar("true", where));
+    if (std::string secret = stringAt(t, "secretName"); !secret.empty()) {
+      Node cert;
+      if (!certificate(ns, secret, where, cert, error)) return false;
+      certificatesOut_->append(std::move(cert));
+    }
+    if (const json::object* options = objectAt(t, "options")) {
+      std::string optionsName = stringAt(options, "name");
+      if (optionsName != "default" && optionsName.find('@') == std::string::npos && !optionsName.empty()) {
+        std::string optionsNs = referencedNamespace(options, ns, "the TLSOption", error);
+        if (optionsNs.empty()) return false;
+        optionsName = normalizeName(makeId(optionsNs, optionsName));
+      }
+      if (!optionsName.empty()) tls.set("options", Node::scalar(optionsName, where));
+    }
+    if (std::string resolver = stringAt(t, "certResolver"); !resolver.empty())
+      tls.set("certResolver", Node::scalar(resolver, where));
+    if (const json::value* domains = valueAt(t, "domains")) tls.set("domains", toNode(*domains, where));
+    return true;
+  }
+
+  // One backend of a TCP or UDP route: a load balancer over the Service's endpoints as
+  // "ip:port" addresses. False with `error`.
+  bool layer4LoadBalancer(const json::object* ref, const std::string& ns, bool tcp, const config::Location& where,
+                          Node& out, std::string& error) {
+    std::string name = stringAt(ref, "name");
+    if (name.empty()) {
+      error = "a service reference without a name";
+      return false;
+    }
+    std::string serviceNs = referencedNamespace(ref, ns, "the Service", error);
+    if (serviceNs.empty()) return false;
+    ServersOptions how;
+    how.scheme = "tcp";
+    how.nativeLB = boolAt(ref, "nativeLB", options_.nativeLBByDefault);
+    how.allowExternalNameServices = options_.allowExternalNameServices;
+    how.allowEmptyServices = options_.allowEmptyServices;
+    std::vector<std::string> urls;
+    if (!serviceServers(objects_, serviceNs, name, valueAt(ref, "port"), how, urls, error)) return false;
+    Node servers = Node::list(where);
+    for (const std::string& url : urls) {
+      Node server = Node::map(where);
+      server.set("address", Node::scalar(url.substr(url.find("://") + 3), where));
+      if (tcp && boolAt(ref, "tls", false)) server.set("tls", Node::scalar("true", where));
+      servers.append(std::move(server));
+    }
+    out = Node::map(where);
+    out.set("servers", std::move(servers));
+    if (!tcp) return true;
+    if (const json::value* proxy = valueAt(ref, "proxyProtocol")) out.set("proxyProtocol", toNode(*proxy, where));
+    if (const json::value* delay = valueAt(ref, "terminationDelay")) out.set("terminationDelay", toNode(*delay, where));
+    if (std::string transport = stringAt(ref, "serversTransport"); !transport.empty()) {
+      if (transport.find('@') != std::string::npos && !qualified(transport, error)) return false;
+      out.set("serversTransport",
+              Node::scalar(transport.find('@') != std::string::npos ? transport : normalizeName(makeId(ns, transport)), where));
+    }
+    return true;
+  }
+
+  // The service of a TCP or UDP route, named `id`: the one backend's load balancer, or a
+  // weighted service over one load balancer per backend (<id>-<service>-<port>).
+  bool layer4Service(const json::array* refs, const std::string& ns, bool tcp, const std::string& id,
+                     const config::Location& where, Node& services, std::string& error) {
+    if (!refs || refs->empty()) {
+      error = "expected at least one service";
+      return false;
+    }
+    if (refs->size() == 1) {
+      Node lb;
+      if (!layer4LoadBalancer((*refs)[0].if_object(), ns, tcp, where, lb, error)) return false;
+      Node service = Node::map(where);
+      service.set("loadBalancer", std::move(lb));
+      services.set(id, std::move(service));
+      return true;
+    }
+    Node children = Node::list(where);
+    for (const json::value& ref : *refs) {
+      Node lb;
+      if (!layer4LoadBalancer(ref.if_object(), ns, tcp, where, lb, error)) return false;
+      std::string child = normalizeName(id + "-" + stringAt(ref.if_object(), "name") + "-" +
+                                        portText(valueAt(ref.if_object(), "port")));
+      Node service = Node::map(where);
+      service.set("loadBalancer", std::move(lb));
+      services.set(child, std::move(service));
+      Node entry = Node::map(where);
+      entry.set("name", Node::scalar(child, where));
+      const json::value* weight = valueAt(ref.if_object(), "weight");
+      entry.set("weight", weight ? toNode(*weight, where) : Node::scalar("1", where));
+      children.append(std::move(entry));
+    }
+    Node weighted = Node::map(where);
+    weighted.set("services", std::move(children));
+    Node service = Node::map(where);
+    service.set("weighted", std::move(weighted));
+    services.set(id, std::move(service));
+    return true;
+  }
+
+  void ingressRouteTcp(const json::object& o) {
+    std::string ns = namespaceOf(o), name = nameOf(o);
+    config::Location where = locationOf("IngressRouteTCP", o);
+    const json::object* spec = objectAt(&o, "spec");
+    const json::array* routes = arrayAt(spec, "routes");
+    if (!routes || routes->empty()) {
+      fail("IngressRouteTCP", o, "spec.routes: expected at least one route");
+      return;
+    }
+    Node tls;
+    const json::object* t = objectAt(spec, "tls");
+    std::string error;
+    if (t && !layer4Tls(t, ns, where, tls, error)) {
+      fail("IngressRouteTCP", o, "spec.tls: " + error);
+      return;
+    }
+    for (size_t i = 0; i < routes->size(); ++i) {
+      const json::object* route = (*routes)[i].if_object();
+      std::string at = "spec.routes[" + std::to_string(i) + "]";
+      std::string match = stringAt(route, "match");
+      if (match.empty()) {
+        fail("IngressRouteTCP", o, at + ".match: expected a rule");
+        continue;
+      }
+      std::string id = crdRouterName(ns, name, match);
+      Node services = Node::map(where);
+      if (!layer4Service(arrayAt(route, "services"), ns, true, id, where, services, error)) {
+        fail("IngressRouteTCP", o, at + ".services: " + error);
+        continue;
+      }
+      Node router = Node::map(where);
+      router.set("rule", Node::scalar(match, where));
+      if (const json::value* eps = valueAt(spec, "entryPoints")) router.set("entryPoints", toNode(*eps, where));
+      if (const json::value* priority = valueAt(route, "priority"); priority && !priority->is_null())
+        router.set("priority", toNode(*priority, where));
+      if (std::string syntax = stringAt(route, "syntax"); !syntax.empty())
+        router.set("ruleSyntax", Node::scalar(syntax, where));
+      Node middlewares = Node::list(where);
+      if (const json::array* refs = arrayAt(route, "middlewares"))
+        for (const json::value& ref : *refs) {
+          std::string mw = stringAt(ref.if_object(), "name");
+          if (mw.empty()) {
+            error = "a middleware reference without a name";
+            break;
+          }
+          if (mw.find('@') == std::string::npos) {
+            std::string mwNs = referencedNamespace(ref.if_object(), ns, "the MiddlewareTCP", error);
+            if (mwNs.empty()) break;
+            mw = normalizeName(makeId(mwNs, mw));
+          } else if (!qualified(mw, error)) {
+            break;
+          }
+          middlewares.append(Node::scalar(mw, where));
+        }
+      if (!error.empty()) {
+        fail("IngressRouteTCP", o, at + ".middlewares: " + error);
+        error.clear();
+        continue;
+      }
+      if (middlewares.size()) router.set("middlewares", std::move(middlewares));
+      router.set("service", Node::scalar(id, where));
+      if (t) router.set("tls", tls);
+      for (const NodeEntry& e : services.entries()) parts_.tcpServices.set(e.key, e.value);
+      parts_.tcpRouters.set(id, std::move(router));
+    }
+  }
+
+  void ingressRouteUdp(const json::object& o) {
+    std::string ns = namespaceOf(o), name = nameOf(o);
+    config::Location where = locationOf("IngressRouteUDP", o);
+    const json::object* spec = objectAt(&o, "spec");
+    const json::array* routes = arrayAt(spec, "routes");
+    if (!routes || routes->empty()) {
+      fail("IngressRouteUDP", o, "spec.routes: expected at least one route");
+      return;
+    }
+    for (size_t i = 0; i < routes->size(); ++i) {
+      // Traefik's names: <namespace>-<name>-<index of the route>.
+      std::string id = normalizeName(makeId(ns, name + "-" + std::to_string(i)));
+      std::string error;
+      Node services = Node::map(where);
+      if (!layer4Service(arrayAt((*routes)[i].if_object(), "services"), ns, false, id, where, services, error)) {
+        fail("IngressRouteUDP", o, "spec.routes[" + std::to_string(i) + "].services: " + error);
+        continue;
+      }
+      Node router = Node::map(where);
+      if (const json::value* eps = valueAt(spec, "entryPoints")) router.set("entryPoints", toNode(*eps, where));
+      router.set("service", Node::scalar(id, where));
+      for (const NodeEntry& e : services.entries()) parts_.udpServices.set(e.key, e.value);
+      parts_.udpRouters.set(id, std::move(router));
+    }
   }
 
   void tlsOption(const json::object& o) {

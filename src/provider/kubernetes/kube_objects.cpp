@@ -356,8 +356,28 @@ config::Node DynamicParts::assemble() && {
   put(tls, "options", tlsOptions);
   put(tls, "stores", stores);
   put(root, "http", http);
+  config::Node tcp = std::move(*this).layer4("tcp"), udp = std::move(*this).layer4("udp");
+  put(root, "tcp", tcp);
+  put(root, "udp", udp);
   put(root, "tls", tls);
   return root;
+}
+
+config::Node DynamicParts::layer4(std::string_view protocol) && {
+  config::Node out = config::Node::map();
+  auto put = [&](const char* key, config::Node& value) {
+    if (value.size()) out.set(key, std::move(value));
+  };
+  if (protocol == "tcp") {
+    put("routers", tcpRouters);
+    put("services", tcpServices);
+    put("middlewares", tcpMiddlewares);
+    put("serversTransports", tcpTransports);
+  } else {
+    put("routers", udpRouters);
+    put("services", udpServices);
+  }
+  return out;
 }
 
 config::Node serversNode(const std::vector<std::string>& urls, const config::Location& where) {

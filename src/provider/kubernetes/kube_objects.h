@@ -120,12 +120,18 @@ bool serviceServers(const KubeObjects& objects, const std::string& ns, const std
 std::string portText(const json::value* port);
 
 // The dynamic configuration of a build's parts, each section left out when empty:
-// {http: {routers, services, middlewares, serversTransports}, tls: {certificates, options, stores}}.
+// {http: {routers, services, middlewares, serversTransports}, tcp: {the same},
+//  udp: {routers, services}, tls: {certificates, options, stores}}.
 struct DynamicParts {
   config::Node routers = config::Node::map(), services = config::Node::map(), middlewares = config::Node::map(),
                transports = config::Node::map(), certificates = config::Node::list(),
                tlsOptions = config::Node::map(), stores = config::Node::map();
+  config::Node tcpRouters = config::Node::map(), tcpServices = config::Node::map(),
+               tcpMiddlewares = config::Node::map(), tcpTransports = config::Node::map(),
+               udpRouters = config::Node::map(), udpServices = config::Node::map();
   config::Node assemble() &&;
+  // The `tcp` or `udp` section alone (an empty map when there is nothing).
+  config::Node layer4(std::string_view protocol) &&;
 };
 
 // `servers: [{url: …}, …]` of a load balancer.
