@@ -260,9 +260,13 @@ awaitable<void> serveConnection(runtime::Worker& worker, const runtime::EntryPoi
     input.alpn = &hello.alpn;
     // Traefik's order: an HTTPS router for this very host, then a TCP router with a specific
     // rule, then an HTTPS catch-all, then a TCP catch-all, then HTTPS (404).
-    // A TLS-ALPN-01 validation (ALPN acme-tls/1) is answered by the TLS handshake below.
+    // A TLS-ALPN-01 validation of ours (ALPN acme-tls/1 for a name we are validating) is
+    // answered by the TLS handshake below; any other acme-tls/1 goes where the SNI says, so a
+    // server behind a passthrough router can answer its own.
     const runtime::TcpRouteTargetPtr* target = nullptr;
-    bool acmeTls = std::find(hello.alpn.begin(), hello.alpn.end(), "acme-tls/1") != hello.alpn.end();
+    const tls::AcmeState* acme = snapshot->tls ? snapshot->tls->acme() : nullptr;
+    bool acmeTls = acme && std::find(hello.alpn.begin(), hello.alpn.end(), "acme-tls/1") != hello.alpn.end() &&
+                   acme->tlsAlpnCertificate(hello.serverName) != nullptr;
     if (!acmeTls && !routes->httpsHostMatches(hello.serverName)) {
       target = routes->tcpTlsTable.match(input);
       if (target && (*target)->catchAll && routes->httpsCatchAll) target = nullptr;

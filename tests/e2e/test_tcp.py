@@ -190,6 +190,16 @@ def test_passthrough_python_client_certificate_alpn_and_echo(start_causeway, pee
     assert bytes(conn.received).startswith(b"over tls\n"), conn
 
 
+def test_acme_tls_alpn_of_a_passthrough_server_reaches_it(start_causeway, peers, pki):
+    """A client offering ALPN acme-tls/1 for a name causeway is not validating (a CA checking
+    the server behind a passthrough router) is passed through like any other ClientHello."""
+    cw, up = passthrough_proxy(start_causeway, peers, pki)
+    until(cw, lambda: tls_echoes(cw.port(), "pass.example.com"), "the passthrough route")
+    with TlsClient(cw.port(), "pass.example.com", alpn=["acme-tls/1"]) as c:
+        assert cert_of(c)["serial"] == pki.passthrough.serial
+    assert up.conns[-1].sni == "pass.example.com"
+
+
 def test_passthrough_unknown_sni_does_not_reach_the_upstream(start_causeway, peers, pki):
     """A TLS client whose SNI matches no TCP router is not passed to the upstream (Traefik
     answers it with its HTTPS 404 handler and default certificate)."""
