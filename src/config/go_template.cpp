@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -468,7 +469,12 @@ int64_t toInt(const Value& v) {
   switch (v.v.index()) {
   case 1: return std::get<bool>(v.v) ? 1 : 0;
   case 2: return std::get<int64_t>(v.v);
-  case 3: return int64_t(std::get<double>(v.v));
+  case 3: {
+    // Out of range (or NaN) is undefined in C++; Go on amd64 gives the smallest int64.
+    double d = std::get<double>(v.v);
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) return std::numeric_limits<int64_t>::min();
+    return int64_t(d);
+  }
   case 4: {
     const std::string& s = std::get<std::string>(v.v);
     int64_t out = 0;
