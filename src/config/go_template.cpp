@@ -1058,18 +1058,28 @@ class Executor {
     size_t mark = variables_.size();
     Pipe p = n.pipe;
     std::vector<std::string> names = p.variables;
+    // `range $i, $e := …` declares its variables; `range $i, $e = …` (Go 1.22) assigns
+    // variables declared before it.
+    const bool assign = p.assign;
     p.variables.clear();
-    p.declare = false;
+    p.declare = p.assign = false;
     Value v;
     if (!pipe(p, dot, v)) return false;
+    auto set = [&](const std::string& name, const Value& value) {
+      if (!assign) {
+        variables_.emplace_back(name, value);
+        return true;
+      }
+      Value* target = variable(name);
+      if (!target) return fail(n.line, "undefined variable: " + name);
+      *target = value;
+      return true;
+    };
     auto iteration = [&](const Value& key, const Value& element) {
       if (++steps_ > kMaxSteps) return fail(n.line, "the template takes more than 10 million steps");
       variables_.resize(mark);
-      if (names.size() == 1) variables_.emplace_back(names[0], element);
-      if (names.size() == 2) {
-        variables_.emplace_back(names[0], key);
-        variables_.emplace_back(names[1], element);
-      }
+      if (names.size() == 1 && !set(names[0], element)) return false;
+      if (names.size() == 2 && !(set(names[0], key) && set(names[1], element))) return false;
       return list(n.body, element);
     };
     bool any = false, ok = true;

@@ -59,6 +59,10 @@ TEST(GoTemplate, PipelinesPrintAndSprig) {
   EXPECT_EQ(run("{{ env \"CW_TEMPLATE_UNSET\" | default \"fallback\" }}"), "fallback");
   EXPECT_EQ(run("{{ \"a,b,c\" | splitList \",\" | join \"-\" }}"), "a-b-c");
   EXPECT_EQ(run("{{ range $i := until 3 }}{{ $i }}{{ end }}"), "012");
+  // range with `=` assigns variables declared before it (Go 1.22); undeclared ones are an
+  // error, not a read past the variable list (found by fuzz_go_template).
+  EXPECT_EQ(run("{{ $e := 9 }}{{ range $e = until 3 }}{{ end }}{{ $e }}"), "2");
+  EXPECT_EQ(failure("{{ range $k, $e = until 2 }}{{ $e }}{{ end }}").message, "undefined variable: $k");
   // A float beyond int64 (found by fuzz_go_template) is Go's smallest int64, not undefined.
   EXPECT_EQ(run("{{ range $i := until 5e300 }}{{ $i }}{{ end }}"), "");
   EXPECT_EQ(run("{{ printf \"%s-%03d-%v\" \"x\" 7 true }}"), "x-007-true");
