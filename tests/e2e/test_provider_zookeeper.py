@@ -81,7 +81,8 @@ def test_a_root_created_later_is_seen(start_whoami, start_zookeeper):
     w = start_whoami()
     cw = Causeway(providers_extra={"zooKeeper": {"endpoints": [f"127.0.0.1:{zk.port}"]}})
     try:
-        wait_until(lambda: "zookeeper" in cw.output(), timeout=10, message="provider started")
+        # Its first read (a warning naming the provider) can take a while on a loaded machine.
+        wait_until(lambda: "zookeeper" in cw.output(), timeout=30, message="provider started")
         zk.write(app_keys(w.url))
         wait_until(lambda: get(cw, "app.test")[0] == 200, timeout=10, message="root created, then served")
     finally:
