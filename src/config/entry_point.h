@@ -11,6 +11,7 @@
 #include "config/decode.h"
 #include "config/domain.h"
 #include "config/duration.h"
+#include "config/router_tls.h"
 
 namespace causeway::config {
 
@@ -34,18 +35,9 @@ struct Redirections {
   static void describe(auto& self, auto& v) { v("entryPoint", self.entryPoint); }
 };
 
-// Default TLS for the routers on an entry point; presence makes them TLS routers.
-struct EntryPointTls {
-  std::string options;
-  std::string certResolver;
-  std::vector<Domain> domains;
-
-  static void describe(auto& self, auto& v) {
-    v("options", self.options);
-    v("certResolver", self.certResolver);
-    v("domains", self.domains);
-  }
-};
+// Default TLS for the routers on an entry point (the same keys as a router's `tls`);
+// presence makes them TLS routers.
+using EntryPointTls = RouterTls;
 
 // Which percent-encoded characters are allowed in request paths (false → 400). The
 // entryPoint's http.encodedCharacters allows each by default; the encodedCharacters

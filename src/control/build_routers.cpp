@@ -72,6 +72,10 @@ void SnapshotBuild::buildTlsStore(tls::TlsStoreBuilder& builder) {
   std::vector<std::string> errors;
   tlsStore_ = builder.build(providers, errors);
   for (auto& error : errors) runtime_.globalErrors.push_back(std::move(error));
+  // The resolvers' current failures, read once for every router that names a resolver.
+  if (const tls::AcmeState* acme = tlsStore_->acme())
+    for (tls::AcmeOrderStatus& order : acme->orders())
+      if (!order.lastError.empty()) failedOrders_.push_back(std::move(order));
 }
 
 // Which options serve which host, from the routers' Host() domains.
@@ -169,16 +173,15 @@ void SnapshotBuild::checkCertResolver(const std::string& resolver, const std::ve
   }
   // The resolver's last failure for a certificate of this router's names (a warning: the
   // router serves, with the default certificate until the order succeeds).
-  const tls::AcmeState* acme = tlsStore_ ? tlsStore_->acme() : nullptr;
-  if (!acme) return;
+  if (failedOrders_.empty()) return;
   std::vector<std::string> names;
   for (const config::Domain& domain : domains) {
     names.push_back(domain.main);
     names.insert(names.end(), domain.sans.begin(), domain.sans.end());
   }
   if (domains.empty() && rule) names = rule->hosts();
-  for (const tls::AcmeOrderStatus& order : acme->orders()) {
-    if (order.resolver != resolver || order.lastError.empty()) continue;
+  for (const tls::AcmeOrderStatus& order : failedOrders_) {
+    if (order.resolver != resolver) continue;
     bool mine = std::any_of(order.names.begin(), order.names.end(), [&](const std::string& name) {
       return std::find(names.begin(), names.end(), name) != names.end();
     });

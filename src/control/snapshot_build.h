@@ -196,6 +196,7 @@ class SnapshotBuild {
   std::vector<std::tuple<size_t, std::string, std::string>> tlsHosts_;  // (entryPoint, host, options)
   std::vector<std::tuple<std::string, size_t, std::string, std::string>> tlsHostRouters_;  // + router
   std::shared_ptr<tls::TlsStore> tlsStore_;  // being built; moved into the snapshot
+  std::vector<tls::AcmeOrderStatus> failedOrders_;  // the ACME orders with a last error
   std::map<std::string, std::shared_ptr<const upstream::TcpTransport>> tcpTransports_;
   std::map<std::string, std::string> tcpTransportErrors_;
   std::map<std::string, exchange::TcpMiddlewareFactoryPtr> tcpMiddlewares_;

@@ -46,10 +46,12 @@ awaitable<void> run(runtime::Worker& worker, const runtime::EntryPoint& entryPoi
   session.serverName = serverName;
   session.router = target.name;
   session.entryPoint = entryPoint.name;
-  const auto start = std::chrono::steady_clock::now();
-  const auto startWall = std::chrono::system_clock::now();
+  // Timed only when an observer (metrics, access log) will receive the record.
+  const bool observed = worker.observed();
+  const auto start = observed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+  const auto startWall = observed ? std::chrono::system_clock::now() : std::chrono::system_clock::time_point();
   co_await target.handler->serve(session);
-  if (worker.observed()) {
+  if (observed) {
     exchange::Layer4Record record{.worker = worker.index(), .protocol = "TCP", .entryPoint = entryPoint.name,
                                   .router = target.name, .service = session.service, .upstream = session.upstream,
                                   .serverName = serverName, .error = session.error,

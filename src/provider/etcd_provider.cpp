@@ -9,6 +9,7 @@
 #include "core/bytes.h"
 #include "core/log.h"
 #include "core/strings.h"
+#include "provider/etcd_gateway.h"
 #include "provider/kv_layout.h"
 #include "provider/source_watch.h"
 
@@ -17,23 +18,15 @@ namespace causeway::provider {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
+using etcd::bytesField;
+using etcd::errorOf;
+using etcd::prefixEnd;
+
 namespace {
 
 constexpr auto kTimeout = 5s;              // a read, an authentication, a watch's head
 constexpr int64_t kMaxRange = 256 << 20;   // the whole prefix in one answer
 constexpr auto kWatchSilence = 15min;      // longer than etcd's progress notifications (10 min)
-
-// The key after every key that starts with `prefix` (etcd's range_end for a prefix).
-std::string prefixEnd(std::string prefix) {
-  while (!prefix.empty()) {
-    if (static_cast<unsigned char>(prefix.back()) < 0xff) {
-      prefix.back() = char(prefix.back() + 1);
-      return prefix;
-    }
-    prefix.pop_back();
-  }
-  return std::string(1, '\0');
-}
 
 // etcd's int64 fields are JSON strings ("revision": "42"); absent means 0.
 int64_t int64Field(const json::object& o, std::string_view name) {
@@ -43,26 +36,6 @@ int64_t int64Field(const json::object& o, std::string_view name) {
   if (!v->is_string()) return 0;
   std::optional<uint64_t> parsed = parseDecimal(std::string_view(v->as_string()));
   return parsed && *parsed <= uint64_t(INT64_MAX) ? int64_t(*parsed) : 0;
-}
-
-// A base64 field (keys and values); absent or empty is "".
-bool bytesField(const json::object& o, std::string_view name, std::string& out) {
-  out.clear();
-  const json::value* v = o.if_contains(name);
-  if (!v) return true;
-  return v->is_string() && base64Decode(std::string_view(v->as_string()), out);
-}
-
-// The message of an error answer of the gateway ({"error": "...", "code": 16, "message": ...}).
-std::string errorOf(const clients::http::Answer& answer) {
-  if (answer.status == 0) return answer.error;
-  std::string text = "etcd answered " + std::to_string(answer.status);
-  error_code ec;
-  json::value v = json::parse(answer.body, ec);
-  if (!ec && v.is_object())
-    if (const json::value* m = v.as_object().if_contains("message"); m && m->is_string())
-      text += ": " + std::string(m->as_string());
-  return text;
 }
 
 }  // namespace
@@ -86,14 +59,8 @@ struct EtcdProvider::State : RemoteSource {
 
   const clients::http::Endpoint& endpoint() const { return endpoints[current % endpoints.size()]; }
 
-  clients::http::Request post(std::string path, const json::object& body) const {
-    clients::http::Request request;
-    request.method = "POST";
-    request.target = std::move(path);
-    request.body = json::serialize(body);
-    request.headers.emplace_back("Content-Type", "application/json");
-    if (!token.empty()) request.headers.emplace_back("Authorization", token);
-    return request;
+  clients::http::Request post(std::string_view path, const json::object& body) const {
+    return etcd::post(path, body, token);
   }
 
   // The configuration: the tree shared with the pipeline (`copy`: a tree of its own, for
@@ -115,16 +82,9 @@ struct EtcdProvider::State : RemoteSource {
   awaitable<std::string> authenticate(asio::io_context& io) {
     token.clear();
     if (options.username.empty()) co_return "";
-    json::object body{{"name", options.username}, {"password", options.password}};
-    auto answer = co_await clients::http::fetch(io, endpoint(), post("/v3/auth/authenticate", body),
-                                                kTimeout, 1 << 20);
-    if (answer.status != 200) co_return "authentication failed: " + errorOf(answer);
-    error_code ec;
-    json::value v = json::parse(answer.body, ec);
-    const json::value* t = !ec && v.is_object() ? v.as_object().if_contains("token") : nullptr;
-    if (!t || !t->is_string()) co_return "authentication failed: no token in etcd's answer";
-    token = std::string(t->as_string());
-    co_return "";
+    std::string error;
+    token = co_await etcd::authenticate(io, endpoint(), options.username, options.password, kTimeout, error);
+    co_return error;
   }
 
   // Reads every key under the prefix and the revision. "" or why not (keys untouched).

@@ -80,7 +80,7 @@ def test_tcp_and_udp_sessions_are_counted_and_logged(tmp_path):
         client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         client.settimeout(2)
         client.sendto(b"ping", ("127.0.0.1", cw.udp_ports["dgram"]))
-        assert client.recvfrom(100)[0] == b"echo:ping"
+        assert client.recvfrom(100)[0] == b"echo:ping", cw.output()[-2000:]
         client.close()
 
         def counted():
@@ -88,29 +88,38 @@ def test_tcp_and_udp_sessions_are_counted_and_logged(tmp_path):
             ok = sample(text, "causeway_tcp_connections_total", router="echo@file", service="echo@file", result="ok")
             udp = sample(text, "causeway_udp_sessions_total", router="dgram@file", result="ok")
             return text if ok and udp else None
-        text = wait_until(counted, 10)
+        try:
+            text = wait_until(counted, 10)
+        except TimeoutError:
+            raise AssertionError(metrics(cw)[-3000:] + "\n" + cw.output()[-2000:]) from None
         # Exactly what went through: the payload in; its echo and the peer's BYE out.
         assert sample(text, "causeway_tcp_connections_total", router="echo@file", result="ok") >= 1
         assert sample(text, "causeway_tcp_bytes_total", router="echo@file", direction="in") >= len(payload)
         assert sample(text, "causeway_tcp_bytes_total", router="echo@file", direction="out") >= len(payload + BYE)
         assert sample(text, "causeway_tcp_connection_duration_seconds_count", router="echo@file", entrypoint="web") >= 1
-        assert sample(text, "causeway_udp_bytes_total", router="dgram@file", direction="in") == 4
-        assert sample(text, "causeway_udp_bytes_total", router="dgram@file", direction="out") == 9
+        assert sample(text, "causeway_udp_bytes_total", router="dgram@file", direction="in") == 4, text
+        assert sample(text, "causeway_udp_bytes_total", router="dgram@file", direction="out") == 9, text
 
         def lines():
             found = [json.loads(x) for x in log.read_text().splitlines() if x.strip()] if log.exists() else []
             tcp = [x for x in found if x.get("RequestProtocol") == "TCP"]
             udp = [x for x in found if x.get("RequestProtocol") == "UDP"]
             return (tcp, udp) if tcp and udp else None
-        tcp, udp = wait_until(lines, 10)
-        last = tcp[-1]
+        try:
+            tcp, udp = wait_until(lines, 10)
+        except TimeoutError:
+            raise AssertionError(log.read_text()[-3000:] if log.exists() else "no access log") from None
+        # The harness's own readiness probe (connect, close) is a TCP connection too, with no bytes.
+        sent = [x for x in tcp if x["RequestContentSize"] > 0]
+        assert len(sent) == 1, tcp
+        last = sent[0]
         assert last["RouterName"] == "echo@file" and last["ServiceName"] == "echo@file", last
         assert last["RequestMethod"] == "TCP" and last["entryPointName"] == "web"
         assert last["ServiceAddr"] == f"127.0.0.1:{tcp_server.port}"
-        assert last["RequestContentSize"] == len(payload) and last["DownstreamContentSize"] == len(payload + BYE)
+        assert last["RequestContentSize"] == len(payload) and last["DownstreamContentSize"] == len(payload + BYE), tcp
         assert last["ClientHost"] == "127.0.0.1" and last["Duration"] > 0
         assert udp[-1]["RouterName"] == "dgram@file" and udp[-1]["RequestContentSize"] == 4
-        assert udp[-1]["DownstreamContentSize"] == 9 and udp[-1]["Duration"] >= 300_000_000
+        assert udp[-1]["DownstreamContentSize"] == 9 and udp[-1]["Duration"] >= 300_000_000, udp
     finally:
         cw.stop()
         tcp_server.stop()

@@ -121,3 +121,28 @@ export function TlsTag({ tls }) {
 export function JsonBlock({ value }) {
   return <pre className="json">{JSON.stringify(value, null, 2)}</pre>
 }
+
+// The search box and status filter above a list. `statuses`: [value, label] pairs after "All".
+export function ListToolbar({ search, onSearch, placeholder, status, onStatus, statuses }) {
+  return (
+    <div className="toolbar">
+      <input
+        type="search"
+        className="search"
+        placeholder={placeholder}
+        value={search}
+        onChange={(e) => onSearch(e.target.value)}
+        data-testid="search"
+        aria-label="Search"
+      />
+      <select value={status} onChange={(e) => onStatus(e.target.value)} data-testid="status-filter" aria-label="Status">
+        <option value="">All statuses</option>
+        {statuses.map(([value, label]) => (
+          <option key={value} value={value}>
+            {label}
+          </option>
+        ))}
+      </select>
+    </div>
+  )
+}

@@ -33,15 +33,15 @@ awaitable<std::optional<asio::ip::address>> resolve(asio::io_context& io, const 
 // Closes `socket` when `timeout` passes before the guard is dropped (the exchange is over);
 // the socket outlives the guard.
 template <typename Socket>
-class Watchdog {
+class CloseOnTimeout {
  public:
-  Watchdog(asio::io_context& io, Socket& socket, std::chrono::milliseconds timeout) : timer_(io) {
+  CloseOnTimeout(asio::io_context& io, Socket& socket, std::chrono::milliseconds timeout) : timer_(io) {
     timer_.expires_after(timeout);
     timer_.async_wait([&socket, done = done_](error_code ec) {
       if (!ec && !*done) socket.close(ec);
     });
   }
-  ~Watchdog() {
+  ~CloseOnTimeout() {
     *done_ = true;
     timer_.cancel();
   }
@@ -54,7 +54,7 @@ class Watchdog {
 awaitable<std::optional<std::string>> overUdp(asio::io_context& io, udp::endpoint to, const std::string& message,
                                               std::chrono::milliseconds timeout, std::string& error) {
   udp::socket socket(io, to.protocol());
-  Watchdog watchdog(io, socket, timeout);
+  CloseOnTimeout watchdog(io, socket, timeout);
   auto [sendError, sent] = co_await socket.async_send_to(asio::buffer(message), to, nothrow);
   if (sendError) {
     error = sendError.message();
@@ -79,7 +79,7 @@ awaitable<std::optional<std::string>> overUdp(asio::io_context& io, udp::endpoin
 awaitable<std::optional<std::string>> overTcp(asio::io_context& io, tcp::endpoint to, const std::string& message,
                                               std::chrono::milliseconds timeout, std::string& error) {
   tcp::socket socket(io);
-  Watchdog watchdog(io, socket, timeout);
+  CloseOnTimeout watchdog(io, socket, timeout);
   auto [connectError] = co_await socket.async_connect(to, nothrow);
   if (connectError) {
     error = connectError.message();

@@ -8,6 +8,7 @@
 #include "clients/redis/redis_settings.h"
 #include "core/bytes.h"
 #include "io/watchdog.h"
+#include "provider/etcd_gateway.h"
 
 namespace causeway::provider {
 namespace {
@@ -132,20 +133,16 @@ class EtcdStore final : public SharedStore {
   const std::string& describe() const override { return describe_; }
 
   awaitable<std::optional<Pairs>> list(const std::string& prefix, std::string& error) override {
-    std::string end = prefix;
-    end.back() = char(end.back() + 1);
-    json::object body{{"key", base64Encode(prefix)}, {"range_end", base64Encode(end)}};
+    json::object body{{"key", base64Encode(prefix)}, {"range_end", base64Encode(etcd::prefixEnd(prefix))}};
     std::optional<json::object> answer = co_await call("/v3/kv/range", body, error);
     if (!answer) co_return std::nullopt;
     Pairs out;
     if (auto* kvs = answer->if_contains("kvs"); kvs && kvs->is_array())
       for (const auto& kv : kvs->as_array()) {
         std::string key, value;
-        if (!kv.is_object()) continue;
-        const json::object& o = kv.as_object();
-        if (auto* k = o.if_contains("key"); k && k->is_string()) base64Decode(k->as_string(), key);
-        if (auto* v = o.if_contains("value"); v && v->is_string()) base64Decode(v->as_string(), value);
-        out.emplace_back(std::move(key), std::move(value));
+        if (kv.is_object() && etcd::bytesField(kv.as_object(), "key", key) &&
+            etcd::bytesField(kv.as_object(), "value", value))
+          out.emplace_back(std::move(key), std::move(value));
       }
     co_return out;
   }
@@ -195,33 +192,23 @@ class EtcdStore final : public SharedStore {
   awaitable<std::optional<json::object>> call(std::string_view path, const json::object& body, std::string& error) {
     for (size_t attempt = 0; attempt < endpoints_.size(); ++attempt) {
       if (!options_.username.empty() && token_.empty()) {
-        json::object credentials{{"name", options_.username}, {"password", options_.password}};
-        clients::http::Request login = request("/v3/auth/authenticate", credentials);
-        clients::http::Answer answer = co_await clients::http::fetch(io_, endpoint(), login, kEtcdTimeout, kMaxAnswer);
-        std::optional<json::object> parsed = object(answer);
-        if (parsed && parsed->contains("token") && parsed->at("token").is_string())
-          token_ = std::string(parsed->at("token").as_string());
+        std::string why;
+        token_ = co_await etcd::authenticate(io_, endpoint(), options_.username, options_.password, kEtcdTimeout, why);
+        if (token_.empty()) {
+          error = describe_ + ": " + why;
+          co_return std::nullopt;
+        }
       }
-      clients::http::Request one = request(path, body);
+      const clients::http::Request one = etcd::post(path, body, token_);
       clients::http::Answer answer = co_await clients::http::fetch(io_, endpoint(), one, kEtcdTimeout, kMaxAnswer);
       if (answer.status == 200)
         if (std::optional<json::object> parsed = object(answer)) co_return parsed;
-      error = describe_ + std::string(path) + ": " +
-              (answer.status == 0 ? answer.error : "HTTP " + std::to_string(answer.status) + " " + answer.body.substr(0, 200));
+      error = describe_ + std::string(path) + ": " + etcd::errorOf(answer);
       if (answer.status == 401) token_.clear();
       if (answer.status != 0) break;
       current_ = (current_ + 1) % endpoints_.size();  // unreachable: the next endpoint
     }
     co_return std::nullopt;
-  }
-  clients::http::Request request(std::string_view path, const json::object& body) const {
-    clients::http::Request out;
-    out.method = "POST";
-    out.target = std::string(path);
-    out.body = json::serialize(body);
-    out.headers.emplace_back("Content-Type", "application/json");
-    if (!token_.empty()) out.headers.emplace_back("Authorization", token_);
-    return out;
   }
   static std::optional<json::object> object(const clients::http::Answer& answer) {
     boost::system::error_code ec;

@@ -408,11 +408,72 @@ class CrdBuild {
     out.set("servers", serversNode(urls, where));
     for (std::string_view key : {"passHostHeader", "responseForwarding", "sticky", "strategy", "healthCheck"})
       if (const json::value* v = valueAt(ref, key)) out.set(std::string(key), toNode(*v, where));
-    if (std::string transport = stringAt(ref, "serversTransport"); !transport.empty()) {
-      if (transport.find('@') != std::string::npos && !qualified(transport, error)) return false;
-      out.set("serversTransport",
-              Node::scalar(transport.find('@') != std::string::npos ? transport : normalizeName(makeId(ns, transport)), where));
+    return transportRef(ref, ns, where, out, error);
+  }
+
+  // A backend's `serversTransport` (a name in its namespace, or provider-qualified) onto `lb`.
+  bool transportRef(const json::object* ref, const std::string& ns, const config::Location& where, Node& lb,
+                    std::string& error) const {
+    std::string transport = stringAt(ref, "serversTransport");
+    if (transport.empty()) return true;
+    if (transport.find('@') != std::string::npos) {
+      if (!qualified(transport, error)) return false;
+    } else {
+      transport = normalizeName(makeId(ns, transport));
     }
+    lb.set("serversTransport", Node::scalar(transport, where));
+    return true;
+  }
+
+  // A weighted service over `children` ({name, weight} entries).
+  static Node weightedService(Node children, const config::Location& where) {
+    Node weighted = Node::map(where);
+    weighted.set("services", std::move(children));
+    Node service = Node::map(where);
+    service.set("weighted", std::move(weighted));
+    return service;
+  }
+
+  // One {name, weight} entry of a weighted service, the weight from the backend reference (1).
+  static void addWeighted(Node& children, const std::string& name, const json::object* ref,
+                          const config::Location& where) {
+    Node entry = Node::map(where);
+    entry.set("name", Node::scalar(name, where));
+    const json::value* weight = valueAt(ref, "weight");
+    entry.set("weight", weight ? toNode(*weight, where) : Node::scalar("1", where));
+    children.append(std::move(entry));
+  }
+
+  // spec.routes of an IngressRoute of any kind; null after failing the object when it has none.
+  const json::array* routesOf(std::string_view kind, const json::object& o) {
+    const json::array* routes = arrayAt(objectAt(&o, "spec"), "routes");
+    if (routes && !routes->empty()) return routes;
+    fail(kind, o, "spec.routes: expected at least one route");
+    return nullptr;
+  }
+
+  // What HTTP and TCP routers of an IngressRoute share: the rule, the object's entryPoints, the
+  // route's priority, syntax and middlewares. False with `error` ("middlewares: …").
+  bool routerBase(const json::object* spec, const json::object* route, const std::string& match, const std::string& ns,
+                  const config::Location& where, Node& router, std::string& error) const {
+    router = Node::map(where);
+    router.set("rule", Node::scalar(match, where));
+    if (const json::value* eps = valueAt(spec, "entryPoints")) router.set("entryPoints", toNode(*eps, where));
+    if (const json::value* priority = valueAt(route, "priority"); priority && !priority->is_null())
+      router.set("priority", toNode(*priority, where));
+    if (std::string syntax = stringAt(route, "syntax"); !syntax.empty())
+      router.set("ruleSyntax", Node::scalar(syntax, where));
+    Node middlewares = Node::list(where);
+    if (const json::array* refs = arrayAt(route, "middlewares"))
+      for (const json::value& ref : *refs) {
+        std::string mw = middlewareRef(ref.if_object(), ns, error);
+        if (mw.empty()) {
+          error = "middlewares: " + error;
+          return false;
+        }
+        middlewares.append(Node::scalar(mw, where));
+      }
+    if (middlewares.size()) router.set("middlewares", std::move(middlewares));
     return true;
   }
 
@@ -420,41 +481,15 @@ class CrdBuild {
     std::string ns = namespaceOf(o), name = nameOf(o);
     config::Location where = locationOf("IngressRoute", o);
     const json::object* spec = objectAt(&o, "spec");
-    const json::array* routes = arrayAt(spec, "routes");
-    if (!routes || routes->empty()) {
-      fail("IngressRoute", o, "spec.routes: expected at least one route");
-      return;
-    }
+    const json::array* routes = routesOf("IngressRoute", o);
+    if (!routes) return;
     // The router's TLS, the same for every route of the object.
     Node tls;
-    bool hasTls = false;
-    if (const json::object* t = objectAt(spec, "tls")) {
-      hasTls = true;
-      tls = Node::map(where);
-      std::string error;
-      if (std::string secret = stringAt(t, "secretName"); !secret.empty()) {
-        Node cert;
-        if (!certificate(ns, secret, where, cert, error)) {
-          fail("IngressRoute", o, "spec.tls.secretName: " + error);
-          return;
-        }
-        certificatesOut_->append(std::move(cert));
-      }
-      if (const json::object* options = objectAt(t, "options")) {
-        std::string optionsName = stringAt(options, "name");
-        if (optionsName != "default" && optionsName.find('@') == std::string::npos && !optionsName.empty()) {
-          std::string optionsNs = referencedNamespace(options, ns, "the TLSOption", error);
-          if (optionsNs.empty()) {
-            fail("IngressRoute", o, "spec.tls.options: " + error);
-            return;
-          }
-          optionsName = normalizeName(makeId(optionsNs, optionsName));
-        }
-        if (!optionsName.empty()) tls.set("options", Node::scalar(optionsName, where));
-      }
-      if (std::string resolver = stringAt(t, "certResolver"); !resolver.empty())
-        tls.set("certResolver", Node::scalar(resolver, where));
-      if (const json::value* domains = valueAt(t, "domains")) tls.set("domains", toNode(*domains, where));
+    const json::object* t = objectAt(spec, "tls");
+    const bool hasTls = t != nullptr;
+    if (std::string error; t && !routeTls(t, ns, false, where, tls, error)) {
+      fail("IngressRoute", o, "spec.tls." + error);
+      return;
     }
     for (size_t i = 0; i < routes->size(); ++i) {
       const json::object* route = (*routes)[i].if_object();
@@ -470,28 +505,14 @@ class CrdBuild {
         continue;
       }
       std::string routerName = crdRouterName(ns, name, match);
-      Node router = Node::map(where);
-      router.set("rule", Node::scalar(match, where));
-      if (const json::value* eps = valueAt(spec, "entryPoints")) router.set("entryPoints", toNode(*eps, where));
-      if (const json::value* priority = valueAt(route, "priority"); priority && !priority->is_null())
-        router.set("priority", toNode(*priority, where));
-      if (std::string syntax = stringAt(route, "syntax"); !syntax.empty())
-        router.set("ruleSyntax", Node::scalar(syntax, where));
-      if (const json::value* observability = valueAt(route, "observability"))
-        router.set("observability", toNode(*observability, where));
+      Node router;
       std::string error;
-      Node middlewares = Node::list(where);
-      if (const json::array* refs = arrayAt(route, "middlewares"))
-        for (const json::value& ref : *refs) {
-          std::string mw = middlewareRef(ref.if_object(), ns, error);
-          if (mw.empty()) break;
-          middlewares.append(Node::scalar(mw, where));
-        }
-      if (!error.empty()) {
-        fail("IngressRoute", o, at + ".middlewares: " + error);
+      if (!routerBase(spec, route, match, ns, where, router, error)) {
+        fail("IngressRoute", o, at + "." + error);
         continue;
       }
-      if (middlewares.size()) router.set("middlewares", std::move(middlewares));
+      if (const json::value* observability = valueAt(route, "observability"))
+        router.set("observability", toNode(*observability, where));
       std::string service = routeService(route, ns, routerName, where, error);
       if (service.empty()) {
         fail("IngressRoute", o, at + ".services: " + error);
@@ -516,21 +537,13 @@ class CrdBuild {
       return "";
     }
     if (refs->size() == 1) return serviceRef((*refs)[0].if_object(), ns, error, routerName);
-    Node weighted = Node::map(where);
     Node children = Node::list(where);
     for (const json::value& ref : *refs) {
       std::string child = serviceRef(ref.if_object(), ns, error);
       if (child.empty()) return "";
-      Node entry = Node::map(where);
-      entry.set("name", Node::scalar(child, where));
-      const json::value* weight = valueAt(ref.if_object(), "weight");
-      entry.set("weight", weight ? toNode(*weight, where) : Node::scalar("1", where));
-      children.append(std::move(entry));
+      addWeighted(children, child, ref.if_object(), where);
     }
-    weighted.set("services", std::move(children));
-    Node service = Node::map(where);
-    service.set("weighted", std::move(weighted));
-    servicesOut_->set(routerName, std::move(service));
+    servicesOut_->set(routerName, weightedService(std::move(children), where));
     return routerName;
   }
 
@@ -801,21 +814,28 @@ class CrdBuild {
     parts_.tcpTransports.set(id, std::move(node));
   }
 
-  // The router TLS of an IngressRouteTCP: its Secret added to the certificates; false with `error`.
-  bool layer4Tls(const json::object* t, const std::string& ns, const config::Location& where, Node& tls,
-                 std::string& error) {
+  // The `tls` of an IngressRoute or IngressRouteTCP (`passthrough` only for TCP): its Secret
+  // added to the certificates. False with `error` starting with the failing field.
+  bool routeTls(const json::object* t, const std::string& ns, bool tcp, const config::Location& where, Node& tls,
+                std::string& error) {
     tls = Node::map(where);
-    if (boolAt(t, "passthrough", false)) tls.set("passthrough", Node::scalar("true", where));
+    if (tcp && boolAt(t, "passthrough", false)) tls.set("passthrough", Node::scalar("true", where));
     if (std::string secret = stringAt(t, "secretName"); !secret.empty()) {
       Node cert;
-      if (!certificate(ns, secret, where, cert, error)) return false;
+      if (!certificate(ns, secret, where, cert, error)) {
+        error = "secretName: " + error;
+        return false;
+      }
       certificatesOut_->append(std::move(cert));
     }
     if (const json::object* options = objectAt(t, "options")) {
       std::string optionsName = stringAt(options, "name");
       if (optionsName != "default" && optionsName.find('@') == std::string::npos && !optionsName.empty()) {
         std::string optionsNs = referencedNamespace(options, ns, "the TLSOption", error);
-        if (optionsNs.empty()) return false;
+        if (optionsNs.empty()) {
+          error = "options: " + error;
+          return false;
+        }
         optionsName = normalizeName(makeId(optionsNs, optionsName));
       }
       if (!optionsName.empty()) tls.set("options", Node::scalar(optionsName, where));
@@ -856,12 +876,7 @@ class CrdBuild {
     if (!tcp) return true;
     if (const json::value* proxy = valueAt(ref, "proxyProtocol")) out.set("proxyProtocol", toNode(*proxy, where));
     if (const json::value* delay = valueAt(ref, "terminationDelay")) out.set("terminationDelay", toNode(*delay, where));
-    if (std::string transport = stringAt(ref, "serversTransport"); !transport.empty()) {
-      if (transport.find('@') != std::string::npos && !qualified(transport, error)) return false;
-      out.set("serversTransport",
-              Node::scalar(transport.find('@') != std::string::npos ? transport : normalizeName(makeId(ns, transport)), where));
-    }
-    return true;
+    return transportRef(ref, ns, where, out, error);
   }
 
   // The service of a TCP or UDP route, named `id`: the one backend's load balancer, or a
@@ -889,17 +904,9 @@ class CrdBuild {
       Node service = Node::map(where);
       service.set("loadBalancer", std::move(lb));
       services.set(child, std::move(service));
-      Node entry = Node::map(where);
-      entry.set("name", Node::scalar(child, where));
-      const json::value* weight = valueAt(ref.if_object(), "weight");
-      entry.set("weight", weight ? toNode(*weight, where) : Node::scalar("1", where));
-      children.append(std::move(entry));
+      addWeighted(children, child, ref.if_object(), where);
     }
-    Node weighted = Node::map(where);
-    weighted.set("services", std::move(children));
-    Node service = Node::map(where);
-    service.set("weighted", std::move(weighted));
-    services.set(id, std::move(service));
+    services.set(id, weightedService(std::move(children), where));
     return true;
   }
 
@@ -907,16 +914,13 @@ class CrdBuild {
     std::string ns = namespaceOf(o), name = nameOf(o);
     config::Location where = locationOf("IngressRouteTCP", o);
     const json::object* spec = objectAt(&o, "spec");
-    const json::array* routes = arrayAt(spec, "routes");
-    if (!routes || routes->empty()) {
-      fail("IngressRouteTCP", o, "spec.routes: expected at least one route");
-      return;
-    }
+    const json::array* routes = routesOf("IngressRouteTCP", o);
+    if (!routes) return;
     Node tls;
     const json::object* t = objectAt(spec, "tls");
     std::string error;
-    if (t && !layer4Tls(t, ns, where, tls, error)) {
-      fail("IngressRouteTCP", o, "spec.tls: " + error);
+    if (t && !routeTls(t, ns, true, where, tls, error)) {
+      fail("IngressRouteTCP", o, "spec.tls." + error);
       return;
     }
     for (size_t i = 0; i < routes->size(); ++i) {
@@ -933,36 +937,11 @@ class CrdBuild {
         fail("IngressRouteTCP", o, at + ".services: " + error);
         continue;
       }
-      Node router = Node::map(where);
-      router.set("rule", Node::scalar(match, where));
-      if (const json::value* eps = valueAt(spec, "entryPoints")) router.set("entryPoints", toNode(*eps, where));
-      if (const json::value* priority = valueAt(route, "priority"); priority && !priority->is_null())
-        router.set("priority", toNode(*priority, where));
-      if (std::string syntax = stringAt(route, "syntax"); !syntax.empty())
-        router.set("ruleSyntax", Node::scalar(syntax, where));
-      Node middlewares = Node::list(where);
-      if (const json::array* refs = arrayAt(route, "middlewares"))
-        for (const json::value& ref : *refs) {
-          std::string mw = stringAt(ref.if_object(), "name");
-          if (mw.empty()) {
-            error = "a middleware reference without a name";
-            break;
-          }
-          if (mw.find('@') == std::string::npos) {
-            std::string mwNs = referencedNamespace(ref.if_object(), ns, "the MiddlewareTCP", error);
-            if (mwNs.empty()) break;
-            mw = normalizeName(makeId(mwNs, mw));
-          } else if (!qualified(mw, error)) {
-            break;
-          }
-          middlewares.append(Node::scalar(mw, where));
-        }
-      if (!error.empty()) {
-        fail("IngressRouteTCP", o, at + ".middlewares: " + error);
-        error.clear();
+      Node router;
+      if (!routerBase(spec, route, match, ns, where, router, error)) {
+        fail("IngressRouteTCP", o, at + "." + error);
         continue;
       }
-      if (middlewares.size()) router.set("middlewares", std::move(middlewares));
       router.set("service", Node::scalar(id, where));
       if (t) router.set("tls", tls);
       for (const NodeEntry& e : services.entries()) parts_.tcpServices.set(e.key, e.value);
@@ -974,11 +953,8 @@ class CrdBuild {
     std::string ns = namespaceOf(o), name = nameOf(o);
     config::Location where = locationOf("IngressRouteUDP", o);
     const json::object* spec = objectAt(&o, "spec");
-    const json::array* routes = arrayAt(spec, "routes");
-    if (!routes || routes->empty()) {
-      fail("IngressRouteUDP", o, "spec.routes: expected at least one route");
-      return;
-    }
+    const json::array* routes = routesOf("IngressRouteUDP", o);
+    if (!routes) return;
     for (size_t i = 0; i < routes->size(); ++i) {
       // Traefik's names: <namespace>-<name>-<index of the route>.
       std::string id = normalizeName(makeId(ns, name + "-" + std::to_string(i)));

@@ -6,10 +6,17 @@
 // The API has no search or paging for certificates: they are filtered here.
 import { useState } from 'react'
 import { useApi } from '../api.js'
-import { Chips, Loading, Problem, ProviderTag, StatusBadge } from '../components.jsx'
+import { Chips, ListToolbar, Loading, Problem, ProviderTag, StatusBadge } from '../components.jsx'
 
 const LABELS = { enabled: 'Valid', warning: 'Expiring', disabled: 'Expired', error: 'Error', pending: 'Pending' }
 const DAY = 86400000
+const STATUSES = [
+  ['enabled', 'Valid'],
+  ['warning', 'Expiring'],
+  ['disabled', 'Expired'],
+  ['error', 'Errors'],
+  ['pending', 'Pending'],
+]
 
 const none = <span className="muted">—</span>
 
@@ -81,25 +88,14 @@ export default function Certificates({ query }) {
   return (
     <div className="page" data-testid="certificates-page">
       <h1>Certificates</h1>
-      <div className="toolbar">
-        <input
-          type="search"
-          className="search"
-          placeholder="Search by domain, issuer or resolver"
-          value={search}
-          onChange={(e) => setSearch(e.target.value)}
-          data-testid="search"
-          aria-label="Search"
-        />
-        <select value={status} onChange={(e) => setStatus(e.target.value)} data-testid="status-filter" aria-label="Status">
-          <option value="">All statuses</option>
-          <option value="enabled">Valid</option>
-          <option value="warning">Expiring</option>
-          <option value="disabled">Expired</option>
-          <option value="error">Errors</option>
-          <option value="pending">Pending</option>
-        </select>
-      </div>
+      <ListToolbar
+        search={search}
+        onSearch={setSearch}
+        placeholder="Search by domain, issuer or resolver"
+        status={status}
+        onStatus={setStatus}
+        statuses={STATUSES}
+      />
       <Problem error={error} />
       {!data && !error ? (
         <Loading />

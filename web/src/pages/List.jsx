@@ -2,11 +2,16 @@
 // The filtering and paging are the API's own (search, status, page, per_page, X-Next-Page).
 import { useEffect, useState } from 'react'
 import { providerOf, useApi } from '../api.js'
-import { Loading, Problem, ProviderTag, StatusBadge, TlsTag } from '../components.jsx'
+import { ListToolbar, Loading, Problem, ProviderTag, StatusBadge, TlsTag } from '../components.jsx'
 import { href } from '../router.js'
 
 const TITLES = { routers: 'Routers', services: 'Services', middlewares: 'Middlewares' }
 const PER_PAGE = 50
+const STATUSES = [
+  ['enabled', 'Success'],
+  ['warning', 'Warnings'],
+  ['disabled', 'Errors'],
+]
 
 function serversSummary(service) {
   const servers = service.loadBalancer?.servers || []
@@ -85,23 +90,14 @@ export default function List({ kind, query, protocol = 'http' }) {
   return (
     <div className="page">
       <h1>{protocol.toUpperCase() + ' ' + TITLES[kind]}</h1>
-      <div className="toolbar">
-        <input
-          type="search"
-          className="search"
-          placeholder={kind === 'routers' && protocol !== 'udp' ? 'Search by name or rule' : 'Search by name'}
-          value={search}
-          onChange={(e) => setSearch(e.target.value)}
-          data-testid="search"
-          aria-label="Search"
-        />
-        <select value={status} onChange={(e) => setStatus(e.target.value)} data-testid="status-filter" aria-label="Status">
-          <option value="">All statuses</option>
-          <option value="enabled">Success</option>
-          <option value="warning">Warnings</option>
-          <option value="disabled">Errors</option>
-        </select>
-      </div>
+      <ListToolbar
+        search={search}
+        onSearch={setSearch}
+        placeholder={kind === 'routers' && protocol !== 'udp' ? 'Search by name or rule' : 'Search by name'}
+        status={status}
+        onStatus={setStatus}
+        statuses={STATUSES}
+      />
       <Problem error={error} />
       {!data && !error ? (
         <Loading />
