@@ -31,6 +31,6 @@ void BM_SemanticLookup(benchmark::State& state) {
   std::vector<float> query = randomVector(rng, dims);
   for (auto _ : state) benchmark::DoNotOptimize(store.nearest("scope", query, 0.2, now));
 }
-BENCHMARK(BM_SemanticLookup)->Args({10000, 100})->Args({100000, 100})->Args({20000, 1536})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SemanticLookup)->Args({10000, 100})->Args({100000, 100})->Args({20000, 1536})->Args({100000, 1536})->Unit(benchmark::kMicrosecond);
 
 }  // namespace

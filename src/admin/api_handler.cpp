@@ -241,6 +241,15 @@ void ApiHandler::serveApi(Exchange& ex, std::string_view route) const {
     return element(runtime.tcpMiddlewares, "middlewares", tcpMiddlewareJson, keepMiddleware, "middlewareID",
                    "middleware not found: ");
 
+  // /api/apimanagement/<kind>[/<name>]: the API management resources (docs/api-management.md).
+  for (const char* kind : {"apis", "apiAuths", "apiPlans", "apiBundles", "managedApplications", "managedSubscriptions"}) {
+    if (!collection("/apimanagement/" + std::string(kind), id)) continue;
+    static const std::map<std::string, runtime::ApiResourceState> kNone;
+    auto resources = runtime.apiResources.find(kind);
+    return element(resources == runtime.apiResources.end() ? kNone : resources->second, "middlewares", apiResourceJson,
+                   keepMiddleware, "resourceID", "resource not found: ");
+  }
+
   if (collection("/udp/routers", id))
     return element(runtime.udpRouters, "routers", udpRouterJson, keepRouter, "routerID", "router not found: ");
   if (collection("/udp/services", id))

@@ -218,6 +218,37 @@ json::object middlewareJson(const runtime::Snapshot& snapshot, const std::string
   return out;
 }
 
+json::object apiResourceJson(const runtime::Snapshot& snapshot, const std::string& name,
+                             const runtime::ApiResourceState& state) {
+  json::object out;
+  size_t at = name.find('@');
+  auto provider = at == std::string::npos ? snapshot.configs.end() : snapshot.configs.find(name.substr(at + 1));
+  if (provider != snapshot.configs.end() && provider->second) {
+    const config::ApiManagementConfig& am = provider->second->apiManagement;
+    std::string bare = name.substr(0, at);
+    auto spec = [&](const auto& map) {
+      if (auto it = map.find(bare); it != map.end()) out["spec"] = toJsonObject(it->second.value);
+    };
+    if (state.kind == "apis") spec(am.apis);
+    else if (state.kind == "apiAuths") spec(am.apiAuths);
+    else if (state.kind == "apiPlans") spec(am.apiPlans);
+    else if (state.kind == "apiBundles") spec(am.apiBundles);
+    else if (state.kind == "managedSubscriptions") spec(am.managedSubscriptions);
+    else if (state.kind == "managedApplications") {
+      spec(am.managedApplications);
+      // Keys never leave: each shows its title and whether it is suspended.
+      if (auto s = out.find("spec"); s != out.end())
+        if (auto keys = s->value().as_object().find("apiKeys"); keys != s->value().as_object().end())
+          for (json::value& key : keys->value().as_array())
+            for (const char* secret : {"value", "sha256", "secretName"}) key.as_object().erase(secret);
+    }
+  }
+  addRuntime(out, name, state);
+  out["kind"] = state.kind;
+  if (!state.usedBy.empty()) out["usedBy"] = sortedUnique(state.usedBy);
+  return out;
+}
+
 json::object tcpRouterJson(const runtime::Snapshot& snapshot, const std::string& name,
                            const runtime::RouterState& state) {
   const auto* element = findElement(snapshot, name, &config::TcpConfig::routers);

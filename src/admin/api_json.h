@@ -28,6 +28,10 @@ boost::json::object middlewareJson(const runtime::Snapshot& snapshot, const std:
 
 // An entryPoint's static configuration with its name.
 // The same for the tcp section (Traefik's /api/tcp/*): routers show tls.passthrough.
+// An API management resource (config/api_management.h): its spec (API keys left out), status,
+// errors and users.
+boost::json::object apiResourceJson(const runtime::Snapshot& snapshot, const std::string& name,
+                                    const runtime::ApiResourceState& state);
 boost::json::object tcpRouterJson(const runtime::Snapshot& snapshot, const std::string& name,
                                   const runtime::RouterState& state);
 boost::json::object tcpServiceJson(const runtime::Snapshot& snapshot, const std::string& name,

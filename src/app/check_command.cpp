@@ -15,6 +15,17 @@
 #include "provider/kv_layout.h"
 
 namespace causeway::app {
+namespace {
+
+// An error about one API management resource: printed with the resource's state below.
+bool apiManagementElement(const std::string& element) {
+  for (std::string_view kind : {"apis.", "apiAuths.", "apiPlans.", "apiBundles.", "managedApplications.",
+                                "managedSubscriptions."})
+    if (element.rfind("apiManagement." + std::string(kind), 0) == 0) return true;
+  return false;
+}
+
+}  // namespace
 
 int checkCommand(const CommandLine& cl) {
   std::vector<std::string> args;
@@ -91,7 +102,7 @@ int checkCommand(const CommandLine& cl) {
   // Element errors appear again on their element below; print the others here.
   for (const auto& e : decodeErrors) {
     if (e.element.rfind("http.routers.", 0) == 0 || e.element.rfind("http.services.", 0) == 0 ||
-        e.element.rfind("http.middlewares.", 0) == 0)
+        e.element.rfind("http.middlewares.", 0) == 0 || apiManagementElement(e.element))
       continue;
     print(e.toString(), e.warning, e.unsupported);
   }
@@ -108,6 +119,8 @@ int checkCommand(const CommandLine& cl) {
   for (const auto& [name, state] : snapshot->runtime.tcpMiddlewares) report("TCP middleware", name, state);
   for (const auto& [name, state] : snapshot->runtime.udpRouters) report("UDP router", name, state);
   for (const auto& [name, state] : snapshot->runtime.udpServices) report("UDP service", name, state);
+  for (const auto& [kind, resources] : snapshot->runtime.apiResources)
+    for (const auto& [name, state] : resources) report(("apiManagement." + kind).c_str(), name, state);
   for (const auto& error : snapshot->runtime.globalErrors) print(error, false);
 
   size_t routers = 0;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "config/api_management.h"
 #include "config/config_error.h"
 #include "config/decode.h"
 #include "config/domain.h"
@@ -120,6 +121,7 @@ struct DynamicConfig {
   TcpConfig tcp;
   UdpConfig udp;
   TlsConfig tls;
+  ApiManagementConfig apiManagement;  // causeway's form of Traefik Hub's API management resources
   // Warnings of this configuration that belong to no router, service, middleware or transport
   // (e.g. an option causeway does not implement yet), for the API and dashboard.
   std::vector<ConfigError> notices;
@@ -129,6 +131,7 @@ struct DynamicConfig {
     v("tcp", self.tcp);
     v("udp", self.udp);
     v("tls", self.tls);
+    v("apiManagement", self.apiManagement);
   }
 };
 

@@ -40,6 +40,7 @@ void SnapshotBuild::buildMiddlewares() {
       exchange::MiddlewareBuildContext context(qualified, provider);
       context.setDefaultTransport(transports_["default@internal"]);
       context.setWorkers(in_.workers);
+      context.setApiCatalog(&apiCatalog_);
       exchange::MiddlewareFactoryPtr factory = (*creator)(element.value.options, context);
       for (const auto& error : context.errors())
         state.addError(error.location.known() ? error.toString() : locationPrefix(element.location) + error.message);
@@ -55,9 +56,12 @@ void SnapshotBuild::buildMiddlewares() {
       }
       entry.factory = factory;
       entry.serviceRefs = context.serviceRefs();
+      if (iequals(element.value.type, "api"))  // the API it publishes knows it (docs/api-management.md)
+        if (const config::Node* api = element.value.options.find("name"); api && api->isScalar())
+          runtime_.apiResources["apis"][qualify(api->text(), provider)].usedBy.push_back(qualified);
       // Factories that call services hold references filled by this build: never reused.
       // (and those with warnings, which are shown again with every build).
-      if (entry.serviceRefs.empty() && context.warnings().empty()) caches_.middlewares[qualified] = {element.fingerprint, factory};
+      if (entry.serviceRefs.empty() && context.warnings().empty() && !context.readsCatalog()) caches_.middlewares[qualified] = {element.fingerprint, factory};
       else caches_.middlewares.erase(qualified);
     }
   }

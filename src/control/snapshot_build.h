@@ -1,5 +1,6 @@
 // One snapshot build (SnapshotBuilder::build), in steps, each in its own file:
 //   build_transports.cpp   serversTransports (and default@internal)
+//   build_api_management.cpp  the API management resources (config/api_management.h)
 //   build_middlewares.cpp  middleware factories, chains and their expansion
 //   snapshot_builder.cpp   services (service_builder.cpp builds each handler) and the order
 //   build_routers.cpp      routers: entryPoints, TLS options, rule, service, chains, routes
@@ -88,6 +89,9 @@ class SnapshotBuild {
  private:
   // --- transports --------------------------------------------------------------------------------
   void buildTransports();
+  // --- API management (build_api_management.cpp) ---------------------------------------------------
+  // The providers' resources into apiCatalog_, their states and their references checked.
+  void buildApiManagement();
   // --- middlewares -------------------------------------------------------------------------------
   void buildMiddlewares();
   void buildChain(const std::string& qualified, const std::string& provider, const config::Node& options,
@@ -191,6 +195,7 @@ class SnapshotBuild {
   std::set<std::string> parentRouters_;  // routers other routers name in parentRefs
   std::map<std::string, std::shared_ptr<const upstream::Transport>> transports_;
   std::map<std::string, std::string> transportErrors_;
+  config::ApiCatalog apiCatalog_;
   std::map<std::string, MiddlewareEntry> middlewares_;
   std::map<std::string, exchange::HandlerPtr> services_;
   std::vector<std::tuple<size_t, std::string, std::string>> tlsHosts_;  // (entryPoint, host, options)

@@ -48,6 +48,7 @@ void SnapshotBuild::run() {
   for (const auto& [provider, config] : in_.providers)
     for (const auto& e : config->notices) notice(e, provider);
   buildTransports();
+  buildApiManagement();
   buildMiddlewares();
   buildInternal();
   buildApiServices();

@@ -2,6 +2,7 @@
 // comparison in constant time and random bytes from the kernel's CSPRNG.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,5 +26,7 @@ std::string randomBytes(size_t n);
 
 // Lower-case hex of `data`.
 std::string hexEncode(std::string_view data);
+// The bytes of hex digits (either case); nullopt when `hex` is not an even number of them.
+std::optional<std::string> hexDecode(std::string_view hex);
 
 }  // namespace causeway

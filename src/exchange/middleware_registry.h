@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/api_management.h"
 #include "config/node.h"
 #include "exchange/handler.h"
 
@@ -84,6 +85,15 @@ class MiddlewareBuildContext {
   void setDefaultTransport(std::shared_ptr<const upstream::Transport> t) { defaultTransport_ = std::move(t); }
   unsigned workers() const { return workers_; }
   void setWorkers(unsigned n) { workers_ = n; }
+  // The API management resources of this build (config/api_management.h), for the `api`
+  // middleware; valid while the middleware is built. A middleware that reads it is rebuilt on
+  // every configuration change.
+  const config::ApiCatalog* apiCatalog() {
+    readsCatalog_ = true;
+    return apiCatalog_;
+  }
+  void setApiCatalog(const config::ApiCatalog* catalog) { apiCatalog_ = catalog; }
+  bool readsCatalog() const { return readsCatalog_; }
 
  private:
   std::string name_;
@@ -93,6 +103,8 @@ class MiddlewareBuildContext {
   std::vector<ServiceRefPtr> serviceRefs_;
   std::shared_ptr<const upstream::Transport> defaultTransport_;
   unsigned workers_ = 1;
+  const config::ApiCatalog* apiCatalog_ = nullptr;
+  bool readsCatalog_ = false;
 };
 
 using MiddlewareCreator =

@@ -65,6 +65,13 @@ struct MiddlewareState : ElementState {
   std::shared_ptr<const config::Node> internalOptions;
 };
 
+// An API management resource (config/api_management.h); its status and errors are its
+// conditions in the API and the dashboard.
+struct ApiResourceState : ElementState {
+  std::string kind;                   // "apis", "apiPlans", … (the apiManagement key)
+  std::vector<std::string> usedBy;    // APIs: the api middlewares publishing it; plans, applications: subscriptions
+};
+
 struct RuntimeState {
   std::map<std::string, RouterState> routers;          // by qualified name
   std::map<std::string, ServiceState> services;
@@ -75,6 +82,8 @@ struct RuntimeState {
   std::map<std::string, MiddlewareState> tcpMiddlewares;
   std::map<std::string, RouterState> udpRouters;
   std::map<std::string, ServiceState> udpServices;
+  // API management resources by kind, then qualified name.
+  std::map<std::string, std::map<std::string, ApiResourceState>> apiResources;
   std::vector<std::string> globalErrors;               // not tied to one element (e.g. unparsable file)
   // Warnings not tied to one element, with their location: options of the static and dynamic
   // configuration that causeway ignores, sources that were not read. Shown by the API

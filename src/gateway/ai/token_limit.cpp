@@ -444,7 +444,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     return nullptr;
   }
   Compiled c{kind, {double(o->inputTokens), double(o->outputTokens), double(o->totalTokens), o->costUsd},
-             o->prices, o->period.value, o->estimate, o->maxRequestBodySize, std::move(*extractor)};
+             o->prices, o->period.value, o->estimate, o->maxRequestBodySize, std::move(*extractor), std::nullopt, {}, {}};
   if (o->redis) {
     c.redis = clients::redis::settingsFrom(*o->redis, context.workers(), error);
     if (!c.redis) {

@@ -1,0 +1,65 @@
+#include "config/api_management.h"
+
+#include "core/strings.h"
+
+namespace causeway::config {
+
+void ApiRef::decodeNode(const Node& node, DecodeContext& context) {
+  location = node.location();
+  if (node.isScalar()) {  // a bare name is accepted too: `apiPlan: gold`
+    decode(node, name, context);
+  } else if (node.isMap()) {
+    detail::FieldDecoder decoder(node, context);
+    decoder("name", name);
+    static constexpr std::string_view kNames[] = {"name"};
+    decoder.reportUnknownKeys(kNames);
+    if (const Node* n = node.find("name")) location = n->location();
+  } else {
+    context.error(node.location(), "expected a reference {name: …}; got " + std::string(node.kindName()));
+    return;
+  }
+  if (name.empty()) context.error(node.location(), "a reference needs a name");
+}
+
+void ApiAuth::validate(DecodeContext& context) const {
+  int kinds = apiKey.has_value() + jwt.has_value() + ldap.has_value();
+  if (kinds != 1) context.error(kinds == 0 ? "expected one of: apiKey, jwt, ldap" : "expected exactly one of: apiKey, jwt, ldap");
+}
+
+namespace {
+
+void validateLimit(const std::optional<ApiPlanLimit>& limit, std::string_view what, std::chrono::seconds longest,
+                   DecodeContext& context) {
+  if (!limit) return;
+  if (limit->limit <= 0) context.error(std::string(what) + ".limit: must be greater than 0");
+  if (limit->period < std::chrono::seconds(1) || limit->period > longest)
+    context.error(std::string(what) + ".period: must be between 1s and " + std::to_string(longest.count() / 3600) + "h");
+}
+
+}  // namespace
+
+void ApiPlan::validate(DecodeContext& context) const {
+  validateLimit(rateLimit, "rateLimit", std::chrono::hours(1), context);
+  validateLimit(quota, "quota", std::chrono::hours(9999), context);
+}
+
+void ManagedApiKey::validate(DecodeContext& context) const {
+  int sources = !value.empty() + !sha256.empty() + !secretName.empty();
+  if (sources != 1) {
+    context.error(sources == 0 ? "an API key needs one of: value, sha256" : "an API key has exactly one of: value, sha256");
+    return;
+  }
+  if (!sha256.empty()) {
+    bool hex = sha256.size() == 64;
+    for (char c : sha256) hex = hex && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'));
+    if (!hex) context.error("sha256: expected the key's SHA-256 as 64 hexadecimal digits");
+  }
+}
+
+void ManagedSubscription::validate(DecodeContext& context) const {
+  if (managedApplications.empty()) context.error("managedApplications: a subscription names at least one application");
+  if (apis.empty() && apiBundles.empty()) context.error("a subscription names at least one of: apis, apiBundles");
+  if (!apiPlan) context.error("apiPlan: required (the plan whose limits apply)");
+}
+
+}  // namespace causeway::config

@@ -1,0 +1,264 @@
+// The API management resources (docs/api-management.md): Traefik Hub's API, APIAuth, APIPlan,
+// APIBundle, ManagedApplication and ManagedSubscription custom resources, written in a
+// provider's dynamic configuration under `apiManagement`, one map per kind, each entry's value
+// being the resource's `spec` in Hub's field names. A router publishes an API by carrying an
+// `api` middleware that names it (gateway/api/api_management.cpp enforces the plans).
+//
+//   apiManagement:
+//     apis:                 {weather: {title: Weather API}}
+//     apiAuths:             {keys: {isDefault: true, apiKey: {}}}
+//     apiPlans:             {gold: {rateLimit: {limit: 10, period: 1s}, quota: {limit: 1000, period: 24h}}}
+//     managedApplications:  {billing: {appId: billing, owner: alice, apiKeys: [{value: env:BILLING_KEY}]}}
+//     managedSubscriptions: {billing-gold: {managedApplications: [{name: billing}], apis: [{name: weather}],
+//                                           apiPlan: {name: gold}}}
+//
+// References between resources (`name`, or `name@provider` across providers) are checked by
+// the snapshot build (control/build_api_management.cpp), which reports a missing one at the
+// reference's file and line.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/decode.h"
+#include "config/duration.h"
+#include "config/node.h"
+
+namespace causeway::config {
+
+// `- name: x` in Hub's lists of references.
+struct ApiRef {
+  std::string name;
+  Location location;
+  void decodeNode(const Node& node, DecodeContext& context);
+  static void describe(auto& self, auto& v) { v("name", self.name); }  // for encoders
+};
+
+inline constexpr std::string_view kApiNotYetSpec =
+    "not supported yet on an API resource: put an openApiSpec middleware on the API's router to validate "
+    "requests against the document (docs/api-management.md)";
+
+struct ApiResource {
+  std::string title;
+  std::string description;
+  std::optional<Node> openApiSpec;
+  std::optional<Node> versions;
+  std::optional<Node> cors;
+
+  static void describe(auto& self, auto& v) {
+    v("title", self.title);
+    v("description", self.description);
+    v("openApiSpec", self.openApiSpec, NotYet{kApiNotYetSpec});
+    v("versions", self.versions, NotYet{"API versions (APIVersion) are not supported yet (docs/api-management.md)"});
+    v("cors", self.cors, NotYet{"cors on an API resource is not supported yet: put a headers middleware with the "
+                                "accessControl options on the API's router"});
+  }
+};
+
+// Where an API key is read: Hub's default is the Authorization header's Bearer credential, then
+// the `api_key` query parameter.
+struct ApiKeySource {
+  std::string header = "Authorization";
+  std::string headerAuthScheme = "Bearer";
+  std::string query = "api_key";
+  std::string cookie;
+
+  static void describe(auto& self, auto& v) {
+    v("header", self.header);
+    v("headerAuthScheme", self.headerAuthScheme);
+    v("query", self.query);
+    v("cookie", self.cookie);
+  }
+};
+
+struct ApiKeyAuth {
+  ApiKeySource keySource;
+  static void describe(auto& self, auto& v) { v("keySource", self.keySource); }
+};
+
+struct ApiAuth {
+  bool isDefault = false;
+  std::optional<ApiKeyAuth> apiKey;
+  std::optional<Node> jwt;
+  std::optional<Node> ldap;
+
+  static void describe(auto& self, auto& v) {
+    v("isDefault", self.isDefault);
+    v("apiKey", self.apiKey);
+    v("jwt", self.jwt, NotYet{"APIAuth jwt (appIdClaim) is not supported yet: applications are identified by API key "
+                              "(docs/api-management.md)"});
+    v("ldap", self.ldap, NotYet{"APIAuth ldap is not supported yet"});
+  }
+  void validate(DecodeContext& context) const;
+};
+
+// What a plan's limit counts on: one counter per subscription (Hub's default), per application
+// and API, or per application across its APIs.
+struct ApiPlanLimit {
+  int64_t limit = 0;
+  Duration period = std::chrono::seconds(1);
+  std::string bucket = "subscription";
+
+  static void describe(auto& self, auto& v) {
+    v("limit", self.limit);
+    v("period", self.period);
+    v("bucket", self.bucket, OneOf{"subscription", "application-api", "application"});
+  }
+};
+
+struct ApiPlan {
+  std::string title;
+  std::string description;
+  std::optional<ApiPlanLimit> rateLimit;  // a token bucket: `limit` requests per `period`, bursts up to `limit`
+  std::optional<ApiPlanLimit> quota;      // a sliding window of `period`: at most `limit` requests in it
+
+  static void describe(auto& self, auto& v) {
+    v("title", self.title);
+    v("description", self.description);
+    v("rateLimit", self.rateLimit);
+    v("quota", self.quota);
+  }
+  void validate(DecodeContext& context) const;
+};
+
+struct ApiBundle {
+  std::string title;
+  std::vector<ApiRef> apis;
+  std::optional<Node> apiSelector;
+
+  static void describe(auto& self, auto& v) {
+    v("title", self.title);
+    v("apis", self.apis);
+    v("apiSelector", self.apiSelector, NotYet{"apiSelector is not supported yet: list the APIs by name"});
+  }
+};
+
+// One key of an application: the key itself (`value`, or an env:NAME / file:PATH reference to
+// it) or, so that a file holds no key, its SHA-256 in hex (`sha256`, causeway's).
+struct ManagedApiKey {
+  std::string title;
+  std::string value;
+  std::string sha256;
+  std::string secretName;
+  bool suspended = false;
+
+  static void describe(auto& self, auto& v) {
+    v("title", self.title);
+    v("value", self.value);
+    v("sha256", self.sha256);
+    v("secretName", self.secretName, NotYet{"secretName needs the Kubernetes provider: give the key as value "
+                                            "(env:NAME or file:PATH) or sha256"});
+    v("suspended", self.suspended);
+  }
+  void validate(DecodeContext& context) const;
+};
+
+struct ManagedApplication {
+  std::string appId;  // empty: the resource's name
+  std::string owner;
+  std::string notes;
+  bool suspended = false;  // causeway's: every key of the application refused at once
+  std::vector<ManagedApiKey> apiKeys;
+
+  static void describe(auto& self, auto& v) {
+    v("appId", self.appId);
+    v("owner", self.owner);
+    v("notes", self.notes);
+    v("suspended", self.suspended);
+    v("apiKeys", self.apiKeys);
+  }
+};
+
+struct ManagedSubscription {
+  std::vector<ApiRef> managedApplications;
+  std::vector<ApiRef> apis;
+  std::vector<ApiRef> apiBundles;
+  std::optional<ApiRef> apiPlan;
+  int64_t weight = 0;  // among an application's subscriptions to an API, the highest weight applies
+  std::optional<Node> managedApplicationSelector;
+  std::optional<Node> apiSelector;
+  std::optional<Node> operationFilter;
+  std::string claims;
+
+  static void describe(auto& self, auto& v) {
+    v("managedApplications", self.managedApplications);
+    v("apis", self.apis);
+    v("apiBundles", self.apiBundles);
+    v("apiPlan", self.apiPlan);
+    v("weight", self.weight);
+    v("managedApplicationSelector", self.managedApplicationSelector,
+      NotYet{"managedApplicationSelector is not supported yet: list the applications by name"});
+    v("apiSelector", self.apiSelector, NotYet{"apiSelector is not supported yet: list the APIs by name"});
+    v("operationFilter", self.operationFilter,
+      NotYet{"operationFilter is not supported yet: a subscription covers every operation of its APIs"});
+    v("claims", self.claims, NotYet{"claims expressions on subscriptions are not supported yet"});
+  }
+  void validate(DecodeContext& context) const;
+};
+
+inline constexpr std::string_view kPortalNotYet =
+    "the developer portal and its resources are not supported yet (docs/api-management.md)";
+
+struct ApiManagementConfig {
+  std::map<std::string, Element<ApiResource>> apis;
+  std::map<std::string, Element<ApiAuth>> apiAuths;
+  std::map<std::string, Element<ApiPlan>> apiPlans;
+  std::map<std::string, Element<ApiBundle>> apiBundles;
+  std::map<std::string, Element<ManagedApplication>> managedApplications;
+  std::map<std::string, Element<ManagedSubscription>> managedSubscriptions;
+  // Where the plans' counters are shared by several instances: a Redis store in the shape of
+  // distributedRateLimit's `store.redis` (decoded by the gateway, gateway/api/redis_store.h).
+  std::optional<Node> store;
+  std::optional<Node> apiVersions;
+  std::optional<Node> apiCatalogItems;
+  std::optional<Node> apiPortals;
+  std::optional<Node> apiPortalAuths;
+  std::optional<Node> contentItems;
+
+  static void describe(auto& self, auto& v) {
+    v("apis", self.apis);
+    v("apiAuths", self.apiAuths);
+    v("apiPlans", self.apiPlans);
+    v("apiBundles", self.apiBundles);
+    v("managedApplications", self.managedApplications);
+    v("managedSubscriptions", self.managedSubscriptions);
+    v("store", self.store);
+    v("apiVersions", self.apiVersions, NotYet{"API versions (APIVersion) are not supported yet"});
+    v("apiCatalogItems", self.apiCatalogItems, NotYet{kPortalNotYet});
+    v("apiPortals", self.apiPortals, NotYet{kPortalNotYet});
+    v("apiPortalAuths", self.apiPortalAuths, NotYet{kPortalNotYet});
+    v("contentItems", self.contentItems, NotYet{kPortalNotYet});
+  }
+  bool empty() const {
+    return apis.empty() && apiAuths.empty() && apiPlans.empty() && apiBundles.empty() && managedApplications.empty() &&
+           managedSubscriptions.empty() && !store;
+  }
+};
+
+// Every provider's resources under their qualified names (`name@provider`), as one snapshot
+// build sees them: what an `api` middleware reads to compile its API's plans. `ok` is false for
+// a resource with errors of its own or a reference that does not resolve (the build reports
+// both); such a resource takes no part. Points into the build's configurations: valid during
+// the build only.
+template <class T> struct ApiCatalogEntry {
+  std::string provider;
+  const Element<T>* element = nullptr;
+  bool ok = true;
+};
+
+struct ApiCatalog {
+  std::map<std::string, ApiCatalogEntry<ApiResource>> apis;
+  std::map<std::string, ApiCatalogEntry<ApiAuth>> apiAuths;
+  std::map<std::string, ApiCatalogEntry<ApiPlan>> apiPlans;
+  std::map<std::string, ApiCatalogEntry<ApiBundle>> apiBundles;
+  std::map<std::string, ApiCatalogEntry<ManagedApplication>> managedApplications;
+  std::map<std::string, ApiCatalogEntry<ManagedSubscription>> managedSubscriptions;
+  // The default APIAuth of each provider (qualified name), when it has one.
+  std::map<std::string, std::string> defaultAuth;
+  const Node* store = nullptr;  // the one `store` block, if a provider has one
+};
+
+}  // namespace causeway::config

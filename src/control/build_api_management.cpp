@@ -1,0 +1,108 @@
+// The API management resources of every provider (config/api_management.h): gathered under
+// their qualified names, each with a state for the API and the dashboard, and their references
+// checked. A resource with an error of its own, or a reference that does not resolve, is
+// disabled: it takes no part in any API's enforcement (gateway/api/api_management.cpp), and
+// `causeway check` names the file and line of the reference.
+#include "control/snapshot_build.h"
+
+namespace causeway::control {
+namespace {
+
+template <class T>
+void gather(const std::string& kind, const std::string& provider, const std::map<std::string, config::Element<T>>& elements,
+            std::map<std::string, config::ApiCatalogEntry<T>>& catalog,
+            std::map<std::string, runtime::ApiResourceState>& states) {
+  for (const auto& [name, element] : elements) {
+    std::string qualified = qualify(name, provider);
+    runtime::ApiResourceState& state = states[qualified];
+    state.kind = kind;
+    state.provider = provider;
+    for (const auto& e : element.errors) {
+      if (e.unsupported) state.addUnsupported(e.toString(), false);
+      else state.addError(e.toString(), !e.warning);
+    }
+    catalog[qualified] = {provider, &element, element.ok()};
+  }
+}
+
+}  // namespace
+
+void SnapshotBuild::buildApiManagement() {
+  auto& states = runtime_.apiResources;
+  for (const auto& [provider, config] : in_.providers) {
+    const config::ApiManagementConfig& am = config->apiManagement;
+    gather("apis", provider, am.apis, apiCatalog_.apis, states["apis"]);
+    gather("apiAuths", provider, am.apiAuths, apiCatalog_.apiAuths, states["apiAuths"]);
+    gather("apiPlans", provider, am.apiPlans, apiCatalog_.apiPlans, states["apiPlans"]);
+    gather("apiBundles", provider, am.apiBundles, apiCatalog_.apiBundles, states["apiBundles"]);
+    gather("managedApplications", provider, am.managedApplications, apiCatalog_.managedApplications,
+           states["managedApplications"]);
+    gather("managedSubscriptions", provider, am.managedSubscriptions, apiCatalog_.managedSubscriptions,
+           states["managedSubscriptions"]);
+    if (am.store) {
+      if (apiCatalog_.store)
+        runtime_.globalErrors.push_back(locationPrefix(am.store->location()) +
+                                        "apiManagement.store: another provider already sets the store of the API "
+                                        "plans' counters; only one may");
+      else
+        apiCatalog_.store = &*am.store;
+    }
+    // The provider's default APIAuth: the one with isDefault, or its only one.
+    std::vector<std::string> defaults;
+    for (const auto& [name, element] : am.apiAuths)
+      if (element.value.isDefault) defaults.push_back(name);
+    if (defaults.empty() && am.apiAuths.size() == 1) defaults.push_back(am.apiAuths.begin()->first);
+    if (defaults.size() == 1) {
+      apiCatalog_.defaultAuth[provider] = qualify(defaults[0], provider);
+    } else if (defaults.size() > 1) {
+      for (const std::string& name : defaults)
+        states["apiAuths"][qualify(name, provider)].addError(
+            locationPrefix(am.apiAuths.at(name).location) + "more than one APIAuth of provider " + provider +
+            " has isDefault: true; its APIs would not know which applies");
+    }
+  }
+
+  // A reference that does not resolve disables the resource that makes it.
+  auto resolve = [&](auto& catalog, const config::ApiRef& ref, const std::string& provider, const char* kind,
+                     runtime::ApiResourceState& from, const std::string& fromName, bool& ok) -> std::string {
+    std::string qualified = qualify(ref.name, provider);
+    auto it = catalog.find(qualified);
+    if (it == catalog.end()) {
+      from.addError(locationPrefix(ref.location) + std::string(kind) + " \"" + qualified + "\" does not exist");
+      ok = false;
+    } else if (!it->second.ok) {
+      from.addError(locationPrefix(ref.location) + std::string(kind) + " \"" + qualified + "\" has errors");
+      ok = false;
+    } else {
+      states[kind][qualified].usedBy.push_back(fromName);
+    }
+    return qualified;
+  };
+  for (auto& [name, entry] : apiCatalog_.apiBundles) {
+    if (!entry.ok) continue;
+    runtime::ApiResourceState& state = states["apiBundles"][name];
+    for (const config::ApiRef& ref : entry.element->value.apis) resolve(apiCatalog_.apis, ref, entry.provider, "apis", state, name, entry.ok);
+  }
+  for (auto& [name, entry] : apiCatalog_.managedSubscriptions) {
+    if (!entry.ok) continue;
+    runtime::ApiResourceState& state = states["managedSubscriptions"][name];
+    const config::ManagedSubscription& s = entry.element->value;
+    for (const config::ApiRef& ref : s.managedApplications)
+      resolve(apiCatalog_.managedApplications, ref, entry.provider, "managedApplications", state, name, entry.ok);
+    for (const config::ApiRef& ref : s.apis) resolve(apiCatalog_.apis, ref, entry.provider, "apis", state, name, entry.ok);
+    for (const config::ApiRef& ref : s.apiBundles)
+      resolve(apiCatalog_.apiBundles, ref, entry.provider, "apiBundles", state, name, entry.ok);
+    if (s.apiPlan) resolve(apiCatalog_.apiPlans, *s.apiPlan, entry.provider, "apiPlans", state, name, entry.ok);
+  }
+  // An API needs its provider's default APIAuth to know who calls.
+  for (auto& [name, entry] : apiCatalog_.apis) {
+    if (!entry.ok || apiCatalog_.defaultAuth.count(entry.provider)) continue;
+    states["apis"][name].addError(locationPrefix(entry.element->location) + "provider " + entry.provider +
+                                  " has no default APIAuth (an apiAuths entry with isDefault: true) to identify "
+                                  "the API's callers");
+    entry.ok = false;
+  }
+  for (auto it = states.begin(); it != states.end();) it = it->second.empty() ? states.erase(it) : std::next(it);
+}
+
+}  // namespace causeway::control

@@ -1,0 +1,445 @@
+// api: publishes one API of the API management resources (config/api_management.h) on the
+// routers that carry it, and enforces its plans (docs/api-management.md):
+//   1. the caller is identified as an application by its API key, read where the provider's
+//      default APIAuth says (Hub's default: `Authorization: Bearer <key>`, then `?api_key=`).
+//      No key, or a key no application has: 401. A suspended key or application: 403.
+//   2. its subscription to this API is found: among the subscriptions that name one of its
+//      applications and this API (directly or through a bundle), the highest `weight` applies
+//      (then the first by name). None: 403.
+//   3. the subscription's plan limits it: `rateLimit` (a token bucket of `limit` per `period`)
+//      and `quota` (a sliding window: at most `limit` requests in any `period`), each counted
+//      in its `bucket`: per subscription, per application and API, or per application. Over
+//      either: 429 with Retry-After (seconds until a request is let in again) and
+//      X-RateLimit-*/X-Quota-* headers. A request either refuses costs neither.
+// The key is taken off the request before it goes upstream, and the upstream is told who
+// called: X-Api-Application (the application's appId) and X-Api-Plan.
+//
+// Counters live in memory, shared by every worker and kept across reloads for as long as a
+// plan keeps its limits, or in Redis when `apiManagement.store.redis` is set (the shape of
+// distributedRateLimit's store: one server, Cluster or Sentinel), so that several instances
+// enforce one quota; then Redis unreachable means 503 (plans fail closed).
+//
+// Options: `name`, the API (`name@provider` for another provider's).
+#include <openssl/sha.h>
+
+#include <mutex>
+#include <unordered_map>
+
+#include "core/bytes.h"
+#include "core/log.h"
+#include "exchange/exchange.h"
+#include "exchange/middleware_options.h"
+#include "exchange/middleware_registry.h"
+#include "exchange/replies.h"
+#include "gateway/api/credentials.h"
+#include "gateway/api/redis_limit.h"
+#include "gateway/api/redis_store.h"
+#include "limits/token_budget.h"
+
+namespace causeway::gateway::api {
+namespace {
+
+using exchange::Exchange;
+using exchange::Handler;
+using exchange::HandlerPtr;
+using exchange::MiddlewareBuildContext;
+using exchange::MiddlewareFactoryPtr;
+using exchange::WrapContext;
+
+constexpr size_t kMaxKey = 4096;
+
+struct Options {
+  std::string name;
+  static void describe(auto& self, auto& v) { v("name", self.name); }
+};
+
+// apiManagement.store: where the plans' counters are shared.
+struct StoreOptions {
+  std::optional<RedisStoreOptions> redis;
+  std::string keyPrefix;
+  static void describe(auto& self, auto& v) {
+    v("redis", self.redis);
+    v("keyPrefix", self.keyPrefix);
+  }
+};
+
+std::string qualify(std::string_view name, std::string_view provider) {
+  if (name.find('@') != std::string_view::npos) return std::string(name);
+  return std::string(name) + "@" + std::string(provider);
+}
+
+std::string sha256(std::string_view key) {
+  unsigned char out[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), out);
+  return std::string(reinterpret_cast<char*>(out), sizeof out);
+}
+
+int64_t steadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// One plan limit's counters in memory, shared by every API and reload that uses the same plan
+// with the same limit: a registry keyed by the plan, the kind and the numbers hands out the same
+// budget, and forgets it once nothing holds it.
+std::shared_ptr<limits::TokenBudget> sharedBudget(const std::string& plan, limits::TokenBudget::Kind kind,
+                                                  const config::ApiPlanLimit& l) {
+  std::string key = plan + (kind == limits::TokenBudget::Kind::Bucket ? "|rate|" : "|quota|") +
+                    std::to_string(l.limit) + "|" + std::to_string(l.period.value.count()) + "|" + l.bucket;
+  static std::mutex mutex;
+  static std::map<std::string, std::weak_ptr<limits::TokenBudget>> registry;
+  std::lock_guard lock(mutex);
+  for (auto it = registry.begin(); it != registry.end();) it = it->second.expired() ? registry.erase(it) : std::next(it);
+  std::weak_ptr<limits::TokenBudget>& slot = registry[key];
+  if (auto existing = slot.lock()) return existing;
+  auto made = std::make_shared<limits::TokenBudget>(kind, double(l.limit), l.period.value);
+  slot = made;
+  return made;
+}
+
+// A plan limit as an application meets it on this API.
+struct Limit {
+  int64_t limit = 0;
+  std::string source;                             // the bucket's key
+  std::shared_ptr<limits::TokenBudget> local;     // without a store
+  std::optional<RedisLimit> redis;                // with a store (rate and quota of one key)
+};
+
+// What applies to one application on this API: its subscription and plan.
+struct Grant {
+  std::string subscription;
+  std::string plan;
+  std::string appId;
+  bool suspended = false;
+  std::optional<Limit> rate;
+  std::optional<Limit> quota;
+  bool combined = false;  // Redis: rate and quota share a key and are decided by rate->redis
+};
+
+struct Key {
+  size_t grant = SIZE_MAX;  // SIZE_MAX: the application has no subscription to this API
+  std::string appId;
+  bool suspended = false;
+};
+
+struct Compiled {
+  std::string name;  // the middleware's
+  std::string api;   // qualified
+  CredentialSource source;
+  std::string challenge;
+  std::unordered_map<std::string, Key> keys;  // SHA-256 of a key → its application
+  std::vector<Grant> grants;
+  ThrottledWarning outage;
+};
+
+std::string bucketSource(const std::string& bucket, const std::string& subscription, const std::string& app,
+                         const std::string& api) {
+  if (bucket == "application") return "app:" + app;
+  if (bucket == "application-api") return "app:" + app + "|api:" + api;
+  return "sub:" + subscription;
+}
+
+// A refusal the caller can act on: the status, and a JSON body saying why (nothing secret in
+// it). 401 carries the APIAuth's challenge.
+void deny(Exchange& ex, int status, std::string_view challenge, std::string_view why) {
+  refuse(ex, status, challenge, why);
+  std::string body = "{\"status\":" + std::to_string(status) + ",\"error\":\"";
+  for (char ch : why) {
+    if (ch == '"' || ch == '\\') body += '\\';
+    body += ch;
+  }
+  body += "\"}\n";
+  ex.response.headers.set("Content-Type", "application/json");
+  ex.response.body = ex.arena.make<exchange::MemoryBody>(ex.arena.copy(body));
+}
+
+class ApiEnforcement final : public Handler {
+ public:
+  ApiEnforcement(std::shared_ptr<const Compiled> c, HandlerPtr next, const WrapContext&)
+      : c_(std::move(c)), next_(std::move(next)) {}
+
+  awaitable<void> handle(Exchange& ex) const override {
+    const Compiled& c = *c_;
+    FoundCredential found = findCredential(ex, c.source);
+    if (found.value.empty() || found.value.size() > kMaxKey) {
+      deny(ex, 401, c.challenge, found.value.empty() ? "no API key" : "API key too long");
+      co_return;
+    }
+    auto key = c.keys.find(sha256(found.value));
+    if (key == c.keys.end()) {
+      deny(ex, 401, c.challenge, "unknown API key");
+      co_return;
+    }
+    if (key->second.suspended) {
+      deny(ex, 403, {}, "the API key or its application is suspended");
+      co_return;
+    }
+    if (key->second.grant == SIZE_MAX) {
+      deny(ex, 403, {}, "application " + key->second.appId + " has no subscription to API " + c.api);
+      co_return;
+    }
+    const Grant& g = c.grants[key->second.grant];
+    std::optional<LimitDecision> d = co_await decide(ex, g);
+    if (!d) {
+      deny(ex, 503, {}, "the API plans' counter store cannot be reached");
+      ex.response.headers.set("Retry-After", "1");
+      co_return;
+    }
+    if (!d->allowed) {
+      deny(ex, 429, {}, d->quotaRefused ? "quota of plan " + g.plan + " exceeded" : "rate limit of plan " + g.plan + " exceeded");
+      ex.response.headers.set("Retry-After", ex.arena.copy(std::to_string(d->retryAfterSeconds())));
+      addHeaders(ex, g, *d);
+      co_return;
+    }
+    removeCredential(ex, c.source, found.in);
+    ex.request.headers.set("X-Api-Application", g.appId);
+    ex.request.headers.set("X-Api-Plan", g.plan);
+    co_await next_->handle(ex);
+    addHeaders(ex, g, *d);
+  }
+
+ private:
+  awaitable<std::optional<LimitDecision>> decide(Exchange& ex, const Grant& g) const {
+    LimitDecision d;
+    if (g.rate && g.rate->redis) {
+      // In Redis: one round trip when the rate limit and the quota count in the same bucket,
+      // else the rate limit first, then the quota (a request the quota refuses has then used
+      // a token of the rate limit).
+      std::string error;
+      std::optional<LimitDecision> r = co_await g.rate->redis->decide(ex.worker, g.rate->source, error);
+      if (r && (!r->allowed || g.combined || !g.quota)) co_return r;
+      if (!r) {
+        warn(error);
+        co_return std::nullopt;
+      }
+      d = *r;
+    }
+    if (g.quota && g.quota->redis) {
+      std::string error;
+      std::optional<LimitDecision> q = co_await g.quota->redis->decide(ex.worker, g.quota->source, error);
+      if (!q) {
+        warn(error);
+        co_return std::nullopt;
+      }
+      d.allowed = q->allowed;
+      d.quotaRefused = !q->allowed;
+      d.quotaRemaining = q->quotaRemaining;
+      d.quotaRetryMicros = q->quotaRetryMicros;
+      d.quotaResetMicros = q->quotaResetMicros;
+      co_return d;
+    }
+    if (g.rate && g.rate->redis) co_return d;
+    // In memory: both checked, then both taken.
+    int64_t now = steadyNanos();
+    if (g.rate) {
+      limits::TokenBudget::Decision r = g.rate->local->check(g.rate->source, now, 1);
+      d.remaining = std::max(0.0, r.remaining - 1);
+      if (!r.allowed) {
+        d.allowed = false;
+        d.retryMicros = double(r.retryAfter.count()) / 1e3;
+        d.remaining = 0;
+      }
+    }
+    if (g.quota) {
+      limits::TokenBudget::Decision q = g.quota->local->check(g.quota->source, now, 1);
+      // What is left counts this request only when it is let in.
+      d.quotaRemaining = std::max(0.0, q.remaining - (d.allowed ? 1 : 0));
+      if (!q.allowed) {
+        d.quotaRefused = d.allowed;
+        d.allowed = false;
+        d.quotaRetryMicros = double(q.retryAfter.count()) / 1e3;
+        d.quotaRemaining = 0;
+      }
+    }
+    if (!d.allowed) co_return d;
+    if (g.rate) g.rate->local->debit(g.rate->source, now, 1);
+    if (g.quota) g.quota->local->debit(g.quota->source, now, 1);
+    co_return d;
+  }
+
+  void addHeaders(Exchange& ex, const Grant& g, const LimitDecision& d) const {
+    auto& h = ex.response.headers;
+    auto number = [&](double x) { return ex.arena.copy(std::to_string(int64_t(std::max(0.0, std::floor(x))))); };
+    if (g.rate) {
+      h.set("X-RateLimit-Limit", ex.arena.copy(std::to_string(g.rate->limit)));
+      h.set("X-RateLimit-Remaining", number(d.remaining));
+    }
+    if (g.quota) {
+      h.set("X-Quota-Limit", ex.arena.copy(std::to_string(g.quota->limit)));
+      h.set("X-Quota-Remaining", number(d.quotaRemaining));
+    }
+  }
+
+  void warn(const std::string& error) const {
+    if (!c_->outage.due()) return;
+    log::warn("api: the plans' counter store cannot be used",
+              {{"middlewareName", c_->name}, {"api", c_->api}, {"error", error}});
+  }
+
+  std::shared_ptr<const Compiled> c_;
+  HandlerPtr next_;
+};
+
+// Does subscription `s` (of `provider`) cover API `api`, directly or through one of its bundles?
+bool covers(const config::ManagedSubscription& s, const std::string& provider, const std::string& api,
+            const config::ApiCatalog& catalog) {
+  for (const config::ApiRef& ref : s.apis)
+    if (qualify(ref.name, provider) == api) return true;
+  for (const config::ApiRef& ref : s.apiBundles) {
+    auto bundle = catalog.apiBundles.find(qualify(ref.name, provider));
+    if (bundle == catalog.apiBundles.end() || !bundle->second.ok) continue;
+    for (const config::ApiRef& member : bundle->second.element->value.apis)
+      if (qualify(member.name, bundle->second.provider) == api) return true;
+  }
+  return false;
+}
+
+MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& context) {
+  std::optional<Options> o = exchange::decodeOptions<Options>(node, context);
+  if (!o) return nullptr;
+  const config::ApiCatalog* catalog = context.apiCatalog();
+  if (o->name.empty()) {
+    context.error("name: required (the API this router publishes, from apiManagement.apis)");
+    return nullptr;
+  }
+  auto c = std::make_shared<Compiled>();
+  c->name = context.name();
+  c->api = qualify(o->name, context.provider());
+  auto api = catalog ? catalog->apis.find(c->api) : decltype(catalog->apis.end()){};
+  if (!catalog || api == catalog->apis.end()) {
+    context.error("name: API \"" + c->api + "\" does not exist in apiManagement.apis");
+    return nullptr;
+  }
+  if (!api->second.ok) {
+    context.error("name: API \"" + c->api + "\" has errors");
+    return nullptr;
+  }
+  const auto& auth = catalog->apiAuths.at(catalog->defaultAuth.at(api->second.provider));
+  if (!auth.ok || !auth.element->value.apiKey) {
+    context.error("the default APIAuth of provider " + api->second.provider +
+                  (auth.ok ? " does not use apiKey, the only method supported yet" : " has errors"));
+    return nullptr;
+  }
+  const config::ApiKeySource& ks = auth.element->value.apiKey->keySource;
+  c->source = {ks.header, ks.headerAuthScheme, ks.query, ks.cookie};
+  if (!ks.headerAuthScheme.empty()) c->challenge = ks.headerAuthScheme + " realm=\"causeway\"";
+
+  std::shared_ptr<RedisStore> store;
+  std::string keyHead;  // Redis: the keys' prefix
+  if (catalog->store) {
+    config::DecodeContext decodeContext;
+    StoreOptions storeOptions;
+    config::decode(*catalog->store, storeOptions, decodeContext);
+    for (const auto& e : decodeContext.errors()) context.error(e);
+    if (!decodeContext.errors().empty()) return nullptr;
+    if (!storeOptions.redis) {
+      context.error(config::ConfigError{catalog->store->location(), "apiManagement.store",
+                                        "store: expected redis: {endpoints: [...]}", false, false});
+      return nullptr;
+    }
+    std::string error;
+    store = RedisStore::make(*storeOptions.redis, context.workers(), error);
+    if (!store) {
+      context.error(config::ConfigError{catalog->store->location(), "apiManagement.store", error, false, false});
+      return nullptr;
+    }
+    keyHead = storeOptions.keyPrefix.empty() ? "causeway:apim:" : storeOptions.keyPrefix;
+  }
+
+  // Each application's subscription to this API: the highest weight, then the first by name.
+  std::map<std::string, std::pair<int64_t, std::string>> chosen;  // application → (weight, subscription)
+  for (const auto& [name, entry] : catalog->managedSubscriptions) {
+    if (!entry.ok || !covers(entry.element->value, entry.provider, c->api, *catalog)) continue;
+    const config::ManagedSubscription& s = entry.element->value;
+    for (const config::ApiRef& ref : s.managedApplications) {
+      std::string app = qualify(ref.name, entry.provider);
+      auto it = chosen.find(app);
+      if (it == chosen.end() || s.weight > it->second.first) chosen[app] = {s.weight, name};
+    }
+  }
+  std::map<std::string, size_t> grantOf;  // application → index in grants
+  for (const auto& [app, pick] : chosen) {
+    const auto& sub = catalog->managedSubscriptions.at(pick.second);
+    const auto& appEntry = catalog->managedApplications.at(app);
+    std::string planName = qualify(sub.element->value.apiPlan->name, sub.provider);
+    const config::ApiPlan& plan = catalog->apiPlans.at(planName).element->value;
+    Grant g;
+    g.subscription = pick.second;
+    g.plan = planName;
+    g.appId = appEntry.element->value.appId.empty() ? app.substr(0, app.find('@')) : appEntry.element->value.appId;
+    auto limit = [&](const config::ApiPlanLimit& l, limits::TokenBudget::Kind kind) {
+      Limit out;
+      out.limit = l.limit;
+      out.source = keyHead + planName + ":" + bucketSource(l.bucket, pick.second, app, c->api);
+      if (!store) out.local = sharedBudget(planName, kind, l);
+      return out;
+    };
+    if (plan.rateLimit) g.rate = limit(*plan.rateLimit, limits::TokenBudget::Kind::Bucket);
+    if (plan.quota) g.quota = limit(*plan.quota, limits::TokenBudget::Kind::Window);
+    if (store) {
+      // One key for both when they count in the same bucket; the key's hash keeps r* and q* apart.
+      g.combined = g.rate && g.quota && plan.rateLimit->bucket == plan.quota->bucket;
+      if (g.rate) {
+        LimitSpec spec;
+        spec.limit = plan.rateLimit->limit;
+        spec.period = plan.rateLimit->period.value;
+        spec.burst = plan.rateLimit->limit;
+        if (g.combined) {
+          spec.quotaLimit = plan.quota->limit;
+          spec.quotaPeriod = plan.quota->period.value;
+          g.rate->source = keyHead + planName + ":" + bucketSource(plan.rateLimit->bucket, pick.second, app, c->api);
+        } else {
+          g.rate->source += ":rate";
+        }
+        g.rate->redis.emplace(spec, store);
+      }
+      if (g.quota && !g.combined) {
+        LimitSpec spec;
+        spec.rate = LimitSpec::Rate::None;
+        spec.quotaLimit = plan.quota->limit;
+        spec.quotaPeriod = plan.quota->period.value;
+        g.quota->source += ":quota";
+        g.quota->redis.emplace(spec, store);
+      }
+    }
+    grantOf[app] = c->grants.size();
+    c->grants.push_back(std::move(g));
+  }
+
+  // Every key of every application, subscribed or not (to tell 403 from 401).
+  for (const auto& [app, entry] : catalog->managedApplications) {
+    if (!entry.ok) continue;
+    const config::ManagedApplication& a = entry.element->value;
+    std::string appId = a.appId.empty() ? app.substr(0, app.find('@')) : a.appId;
+    auto grant = grantOf.find(app);
+    for (size_t i = 0; i < a.apiKeys.size(); ++i) {
+      const config::ManagedApiKey& k = a.apiKeys[i];
+      std::string digest;
+      if (!k.sha256.empty()) {
+        digest = hexDecode(k.sha256).value_or(std::string());  // checked by the decoder
+      } else {
+        std::string error;
+        std::optional<std::string> value = secretOption(k.value, error);
+        if (!value || value->empty()) {
+          context.error("application " + app + ", apiKeys[" + std::to_string(i) + "]: " +
+                        (value ? "the key is empty" : error));
+          return nullptr;
+        }
+        digest = sha256(*value);
+      }
+      Key key{grant == grantOf.end() ? SIZE_MAX : grant->second, appId, a.suspended || k.suspended};
+      auto [it, added] = c->keys.emplace(digest, key);
+      if (!added && it->second.appId != appId) {
+        context.error("application " + app + ", apiKeys[" + std::to_string(i) +
+                      "]: the same key belongs to application " + it->second.appId + "; a key identifies one application");
+        return nullptr;
+      }
+    }
+  }
+  return exchange::factoryOf<ApiEnforcement>(std::shared_ptr<const Compiled>(std::move(c)));
+}
+
+const exchange::MiddlewareRegistration registration("api", create, "Api");
+
+}  // namespace
+}  // namespace causeway::gateway::api
