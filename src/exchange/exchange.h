@@ -15,6 +15,7 @@
 
 #include "core/arena.h"
 #include "exchange/ai_record.h"
+#include "exchange/api_record.h"
 #include "exchange/mcp_record.h"
 #include "exchange/body.h"
 #include "exchange/worker_context.h"
@@ -164,6 +165,8 @@ struct RequestRecord {
   AiRecord* ai = nullptr;
   // What the MCP gateway learned (mcp_record.h); null on exchanges that are not MCP traffic.
   McpRecord* mcp = nullptr;
+  // What API management learned (api_record.h); null on exchanges no `api` middleware saw.
+  ApiRecord* api = nullptr;
 };
 
 // Watches exchanges: metrics, access logs, tracing. Called on the worker thread that

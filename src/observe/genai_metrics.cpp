@@ -21,12 +21,14 @@ constexpr std::array<double, 13> kPerTokenBuckets = {0.01, 0.025, 0.05, 0.075, 0
 constexpr std::array<double, 14> kMcpDurationBuckets = {0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1,
                                                        2,    5,    10,   30,  60,  120, 300};
 
+constexpr std::array<double, 12> kApiDurationBuckets = {1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
+
 }  // namespace
 
 struct GenAiMetrics::Worker {
   mutable std::mutex mutex;
-  Family tokens, duration, firstToken, perToken, mcpDuration;
-  std::map<std::string, double> cost, mcpDenials;
+  Family tokens, duration, firstToken, perToken, mcpDuration, apiDuration;
+  std::map<std::string, double> cost, mcpDenials, apiRequests, apiRequestBytes, apiResponseBytes;
 
   // Whether one more series may be created in `family`.
   template <class Map>
@@ -94,9 +96,27 @@ void GenAiMetrics::recordMcp(unsigned worker, const exchange::McpRecord& mcp, st
   }
 }
 
+void GenAiMetrics::recordApi(unsigned worker, const exchange::ApiRecord& api, std::string_view method, int status,
+                             uint64_t requestBytes, uint64_t responseBytes, std::chrono::steady_clock::time_point start,
+                             std::chrono::steady_clock::time_point end) {
+  Worker& w = *workers_[worker < workers_.size() ? worker : 0];
+  std::string labels;
+  appendLabel(labels, "api", api.api);
+  appendLabel(labels, "application", api.application);
+  appendLabel(labels, "plan", api.plan);
+  appendLabel(labels, "method", method);
+  appendLabel(labels, "code", std::to_string(status));
+  std::lock_guard lock(w.mutex);
+  if (!Worker::room(w.apiRequests, labels)) return;
+  w.apiRequests[labels] += 1;
+  w.apiRequestBytes[labels] += double(requestBytes);
+  w.apiResponseBytes[labels] += double(responseBytes);
+  w.apiDuration[labels].observe(kApiDurationBuckets, std::chrono::duration<double, std::milli>(end - start).count());
+}
+
 void GenAiMetrics::render(std::string& out) const {
-  Family tokens, duration, firstToken, perToken, mcpDuration;
-  std::map<std::string, double> cost, mcpDenials;
+  Family tokens, duration, firstToken, perToken, mcpDuration, apiDuration;
+  std::map<std::string, double> cost, mcpDenials, apiRequests, apiRequestBytes, apiResponseBytes;
   for (const auto& worker : workers_) {
     std::lock_guard lock(worker->mutex);
     for (const auto& [labels, h] : worker->tokens) tokens[labels].add(h);
@@ -106,6 +126,10 @@ void GenAiMetrics::render(std::string& out) const {
     for (const auto& [labels, v] : worker->cost) cost[labels] += v;
     for (const auto& [labels, h] : worker->mcpDuration) mcpDuration[labels].add(h);
     for (const auto& [labels, v] : worker->mcpDenials) mcpDenials[labels] += v;
+    for (const auto& [labels, h] : worker->apiDuration) apiDuration[labels].add(h);
+    for (const auto& [labels, v] : worker->apiRequests) apiRequests[labels] += v;
+    for (const auto& [labels, v] : worker->apiRequestBytes) apiRequestBytes[labels] += v;
+    for (const auto& [labels, v] : worker->apiResponseBytes) apiResponseBytes[labels] += v;
   }
   renderHistogram(out, "gen_ai_client_token_usage", "Number of input and output tokens used per LLM call.",
                   kTokenBuckets, tokens);
@@ -118,6 +142,13 @@ void GenAiMetrics::render(std::string& out) const {
   renderHistogram(out, "mcp_server_operation_duration_seconds", "Duration of MCP requests through the gateway.",
                   kMcpDurationBuckets, mcpDuration);
   renderCounter(out, "causeway_mcp_denials_total", "MCP requests denied by a policy of the gateway.", mcpDenials);
+  renderCounter(out, "traefik_hub_api_requests_total", "Requests to the published APIs.", apiRequests);
+  renderHistogram(out, "traefik_hub_api_requests_duration_milliseconds", "Duration of requests to the published APIs.",
+                  kApiDurationBuckets, apiDuration);
+  renderCounter(out, "traefik_hub_api_requests_bytes_total", "Bytes of the requests to the published APIs.",
+                apiRequestBytes);
+  renderCounter(out, "traefik_hub_api_responses_bytes_total", "Bytes of the responses of the published APIs.",
+                apiResponseBytes);
   renderCounter(out, "causeway_gen_ai_cost_usd_total",
                 "Cost of LLM calls in US dollars, from the token limits' price tables.", cost);
 }

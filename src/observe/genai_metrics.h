@@ -14,6 +14,10 @@
 //                                         router, error_type (JSON-RPC code or HTTP status)
 //   causeway_mcp_denials_total             counter of requests a policy denied, labels
 //                                         mcp_method_name, gen_ai_tool_name, router, rule
+// And API management's, with Traefik Hub's names (labels api, application, plan, method, code):
+//   traefik_hub_api_requests_total                 counter of requests an `api` middleware saw
+//   traefik_hub_api_requests_duration_milliseconds histogram of their durations
+//   traefik_hub_api_requests_bytes_total, traefik_hub_api_responses_bytes_total
 //
 // Threads: record() runs on the worker that served the call, under that worker's own mutex
 // (LLM calls are slow; the lock is uncontended except while a scrape copies the worker's
@@ -30,6 +34,7 @@
 #include <vector>
 
 #include "exchange/ai_record.h"
+#include "exchange/api_record.h"
 #include "exchange/mcp_record.h"
 
 namespace causeway::observe {
@@ -47,6 +52,10 @@ class GenAiMetrics {
   // One MCP request (a POST's JSON-RPC message, or a GET/DELETE leg).
   void recordMcp(unsigned worker, const exchange::McpRecord& mcp, std::string_view router, int status,
                  std::chrono::steady_clock::time_point start, std::chrono::steady_clock::time_point end);
+  // One request through an `api` middleware.
+  void recordApi(unsigned worker, const exchange::ApiRecord& api, std::string_view method, int status,
+                 uint64_t requestBytes, uint64_t responseBytes, std::chrono::steady_clock::time_point start,
+                 std::chrono::steady_clock::time_point end);
   // Appends the families (nothing before the first LLM call).
   void render(std::string& out) const;
 

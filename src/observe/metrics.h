@@ -92,6 +92,11 @@ class Metrics {
                  std::chrono::steady_clock::time_point start, std::chrono::steady_clock::time_point end) {
     genAi_.recordMcp(worker, mcp, router, status, start, end);
   }
+  void recordApi(unsigned worker, const exchange::ApiRecord& api, std::string_view method, int status,
+                 uint64_t requestBytes, uint64_t responseBytes, std::chrono::steady_clock::time_point start,
+                 std::chrono::steady_clock::time_point end) {
+    genAi_.recordApi(worker, api, method, status, requestBytes, responseBytes, start, end);
+  }
   // Worker thread: one TCP connection or UDP session ended (layer4_metrics.h).
   void recordLayer4(const exchange::Layer4Record& record) { layer4_.record(record); }
   // Control thread: a configuration was published at `unixSeconds`.

@@ -420,6 +420,9 @@ void Observability::onComplete(const exchange::Exchange& ex) {
     s.headers = &req.headers;
     if (metrics_) metrics_->record(ex.worker.index(), s);
     if (otlpMetrics_) otlpMetrics_->record(ex.worker.index(), s);
+    if (const exchange::ApiRecord* api = ex.record.api; api && metrics_)
+      metrics_->recordApi(ex.worker.index(), *api, methodName(s.method), ex.response.status, s.requestBytes, s.responseBytes,
+                          ex.record.start, now);
     if (const exchange::McpRecord* mcp = ex.record.mcp; mcp && metrics_)
       metrics_->recordMcp(ex.worker.index(), *mcp, s.router, ex.response.status, ex.record.start, now);
     if (const exchange::AiRecord* ai = ex.record.ai) {

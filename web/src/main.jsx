@@ -1,10 +1,11 @@
 // The causeway dashboard: what Traefik's dashboard shows (overview, HTTP, TCP and UDP routers,
-// services, middlewares with their status and errors) and the TLS certificates, read from the
-// API and refreshed automatically.
+// services, middlewares with their status and errors), the TLS certificates, the AI and MCP
+// gateways and the API management resources, read from the API and refreshed automatically.
 import { StrictMode, useEffect, useMemo, useState } from 'react'
 import { createRoot } from 'react-dom/client'
 import { RefreshContext, useApi } from './api.js'
 import { href, useRoute } from './router.js'
+import ApiManagement from './pages/ApiManagement.jsx'
 import Certificates from './pages/Certificates.jsx'
 import List from './pages/List.jsx'
 import MiddlewareDetail from './pages/MiddlewareDetail.jsx'
@@ -43,7 +44,7 @@ const PROTOCOLS = ['http', 'tcp', 'udp']
 const kindsOf = (protocol) => (protocol === 'udp' ? KINDS.slice(0, 2) : KINDS)
 
 // Pages of their own beside the protocols' lists.
-const SINGLE = ['certificates', 'ai', 'mcp']
+const SINGLE = ['certificates', 'ai', 'mcp', 'apimanagement']
 
 // The section of a page, as the navigation names it: 'routers' (HTTP), 'tcp-routers', 'ai'...
 function sectionOf(parts) {
@@ -55,7 +56,7 @@ const lists = (protocol) =>
   kindsOf(protocol).map((kind) => [sectionOf([protocol, kind]), kind[0].toUpperCase() + kind.slice(1), href(protocol, kind)])
 
 // [group title, [[section, label, link]]]: HTTP and TCP each list routers, services, middlewares;
-// UDP routers and services; then the certificates, the AI and MCP gateways.
+// UDP routers and services; then the certificates, the AI and MCP gateways, the API management.
 const NAV = [
   ['', [['', 'Dashboard', href()]]],
   ['HTTP', lists('http')],
@@ -67,6 +68,7 @@ const NAV = [
       ['certificates', 'Certificates', href('certificates')],
       ['ai', 'AI', href('ai')],
       ['mcp', 'MCP', href('mcp')],
+      ['apimanagement', 'APIs', href('apimanagement')],
     ],
   ],
 ]
@@ -93,6 +95,7 @@ function Page({ parts, query }) {
   if (parts[0] === 'certificates' && parts.length === 1) return <Certificates query={query} />
   if (parts[0] === 'ai' && parts.length === 1) return <AiGateway />
   if (parts[0] === 'mcp' && parts.length === 1) return <McpGateway />
+  if (parts[0] === 'apimanagement' && parts.length === 1) return <ApiManagement query={query} />
   if (PROTOCOLS.includes(parts[0]) && parts.length >= 2) {
     const protocol = parts[0]
     const kind = parts[1]

@@ -160,6 +160,9 @@ class ApiEnforcement final : public Handler {
 
   awaitable<void> handle(Exchange& ex) const override {
     const Compiled& c = *c_;
+    auto* record = ex.arena.make<exchange::ApiRecord>();
+    record->api = c.api;
+    ex.record.api = record;
     FoundCredential found = findCredential(ex, c.source);
     if (found.value.empty() || found.value.size() > kMaxKey) {
       deny(ex, 401, c.challenge, found.value.empty() ? "no API key" : "API key too long");
@@ -170,6 +173,7 @@ class ApiEnforcement final : public Handler {
       deny(ex, 401, c.challenge, "unknown API key");
       co_return;
     }
+    record->application = key->second.appId;
     if (key->second.suspended) {
       deny(ex, 403, {}, "the API key or its application is suspended");
       co_return;
@@ -179,6 +183,7 @@ class ApiEnforcement final : public Handler {
       co_return;
     }
     const Grant& g = c.grants[key->second.grant];
+    record->plan = g.plan;
     std::optional<LimitDecision> d = co_await decide(ex, g);
     if (!d) {
       deny(ex, 503, {}, "the API plans' counter store cannot be reached");
@@ -201,34 +206,53 @@ class ApiEnforcement final : public Handler {
  private:
   awaitable<std::optional<LimitDecision>> decide(Exchange& ex, const Grant& g) const {
     LimitDecision d;
-    if (g.rate && g.rate->redis) {
-      // In Redis: one round trip when the rate limit and the quota count in the same bucket,
-      // else the rate limit first, then the quota (a request the quota refuses has then used
-      // a token of the rate limit).
+    if (g.rate && g.rate->redis && (g.combined || !g.quota)) {
+      // In Redis, the rate limit and the quota in one bucket: one round trip decides both.
       std::string error;
       std::optional<LimitDecision> r = co_await g.rate->redis->decide(ex.worker, g.rate->source, error);
-      if (r && (!r->allowed || g.combined || !g.quota)) co_return r;
-      if (!r) {
-        warn(error);
-        co_return std::nullopt;
-      }
-      d = *r;
+      if (!r) warn(error);
+      co_return r;
     }
     if (g.quota && g.quota->redis) {
+      // In different buckets: the rate limit is asked first without counting, then the quota
+      // counts the request, then the rate limit does; so a request the quota refuses costs no
+      // token of the rate limit. (Two concurrent requests may both pass the first question;
+      // the last one can then find the bucket empty after the quota has counted it.)
       std::string error;
+      if (g.rate) {
+        std::optional<LimitDecision> r = co_await g.rate->redis->decide(ex.worker, g.rate->source, error, true);
+        if (!r) {
+          warn(error);
+          co_return std::nullopt;
+        }
+        if (!r->allowed) co_return r;
+        d = *r;
+      }
       std::optional<LimitDecision> q = co_await g.quota->redis->decide(ex.worker, g.quota->source, error);
       if (!q) {
         warn(error);
         co_return std::nullopt;
       }
-      d.allowed = q->allowed;
-      d.quotaRefused = !q->allowed;
       d.quotaRemaining = q->quotaRemaining;
       d.quotaRetryMicros = q->quotaRetryMicros;
       d.quotaResetMicros = q->quotaResetMicros;
+      if (!q->allowed) {
+        d.allowed = false;
+        d.quotaRefused = true;
+        co_return d;
+      }
+      if (g.rate) {
+        std::optional<LimitDecision> r = co_await g.rate->redis->decide(ex.worker, g.rate->source, error);
+        if (!r) {
+          warn(error);
+          co_return std::nullopt;
+        }
+        d.allowed = r->allowed;
+        d.remaining = r->remaining;
+        d.retryMicros = r->retryMicros;
+      }
       co_return d;
     }
-    if (g.rate && g.rate->redis) co_return d;
     // In memory: both checked, then both taken.
     int64_t now = steadyNanos();
     if (g.rate) {

@@ -14,7 +14,8 @@ namespace resp = clients::redis::resp;
 
 // KEYS[1]: the source's hash (fields r1..r3 for the rate limit, q1..q3 for the quota).
 // ARGV: the rate limit ("bucket" with tokens per µs and burst, "window" with period in µs and
-// limit, or "none"), ttl (ms), then the quota's period (µs; 0: none) and limit.
+// limit, or "none"), ttl (ms), then the quota's period (µs; 0: none) and limit, then "take" or
+// "peek" (decide without counting the request).
 // Returns integers (no text to format or parse): {1 allowed, 0 refused by the rate limit, -1
 // refused by the quota alone; then for the rate limit and the quota: left (floored), µs until
 // one more is allowed (0 when allowed), µs until whole again (bucket) or until the window ends}.
@@ -83,6 +84,8 @@ local allowed = 0
 if rok and not qok then allowed = -1 end
 if rok and qok then
   allowed = 1
+end
+if allowed == 1 and ARGV[7] ~= 'peek' then
   if rs then redis.call('HSET', KEYS[1], 'r1', f(rs[1]), 'r2', f(rs[2]), 'r3', f(rs[3])) end
   if qs then redis.call('HSET', KEYS[1], 'q1', f(qs[1]), 'q2', f(qs[2]), 'q3', f(qs[3])) end
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
@@ -131,6 +134,7 @@ RedisLimit::RedisLimit(const LimitSpec& spec, std::shared_ptr<const RedisStore> 
   args_.push_back(std::to_string(ttlMillis));
   args_.push_back(quotaPeriod);
   args_.push_back(quotaLimit);
+  args_.push_back("take");
   sha_ = clients::redis::scriptSha1(kScript);
   std::vector<std::string> head{"EVALSHA", sha_, "1"};
   requestHead_ = resp::encodeCommand(head);
@@ -138,23 +142,28 @@ RedisLimit::RedisLimit(const LimitSpec& spec, std::shared_ptr<const RedisStore> 
   requestHead_.replace(0, requestHead_.find("\r\n"), "*" + std::to_string(4 + args_.size()));
   std::string tail = resp::encodeCommand(args_);
   requestTail_ = tail.substr(tail.find("\r\n") + 2);  // without its own "*N"
+  peekArgs_ = args_;
+  peekArgs_.back() = "peek";
+  tail = resp::encodeCommand(peekArgs_);
+  peekTail_ = tail.substr(tail.find("\r\n") + 2);
 }
 
 awaitable<std::optional<LimitDecision>> RedisLimit::decide(exchange::WorkerContext& worker, const std::string& key,
-                                                           std::string& error) const {
+                                                           std::string& error, bool peek) const {
+  const std::string& tail = peek ? peekTail_ : requestTail_;
   // EVALSHA in RESP, most of it built once; the script is loaded when Redis does not know it.
   std::string request;
-  request.reserve(requestHead_.size() + key.size() + 16 + requestTail_.size());
+  request.reserve(requestHead_.size() + key.size() + 16 + tail.size());
   request += requestHead_;
   request += '$';
   request += std::to_string(key.size());
   request += "\r\n";
   request += key;
   request += "\r\n";
-  request += requestTail_;
+  request += tail;
   resp::Value reply;
   std::span<const std::string> keys(&key, 1);
-  std::span<const std::string> args(args_);
+  std::span<const std::string> args(peek ? peekArgs_ : args_);
   bool ok = co_await store_->evalsha(worker, std::move(request), kScript, sha_, keys, args, reply, error);
   if (!ok) co_return std::nullopt;
   if (reply.isError()) {

@@ -49,15 +49,18 @@ struct LimitDecision {
 class RedisLimit {
  public:
   RedisLimit(const LimitSpec& spec, std::shared_ptr<const RedisStore> store);
-  // The decision for `key` (one request), or nullopt with `error` when Redis could not decide.
+  // The decision for `key` (one request, counted when let in; with `peek`, not counted), or
+  // nullopt with `error` when Redis could not decide.
   awaitable<std::optional<LimitDecision>> decide(exchange::WorkerContext& worker, const std::string& key,
-                                                 std::string& error) const;
+                                                 std::string& error, bool peek = false) const;
 
  private:
   std::string sha_;
   std::vector<std::string> args_;  // the script's ARGV
   std::string requestHead_;        // EVALSHA <sha> 1, in RESP: the key and requestTail_ follow
   std::string requestTail_;        // the ARGV, in RESP
+  std::vector<std::string> peekArgs_;
+  std::string peekTail_;
   std::shared_ptr<const RedisStore> store_;
 };
 

@@ -1,0 +1,615 @@
+"""API management (commit 3caf986): the `apiManagement` resources of the file provider (apis,
+apiAuths, apiPlans, apiBundles, managedApplications, managedSubscriptions, store) enforced by
+the `api` middleware: callers identified by API key (401/403), their subscription chosen by
+weight, plans' rate limits and quotas (429, in memory across reloads or shared through a real
+redis-server by two instances, 503 when Redis is gone), what the upstream sees, `causeway check`
+errors with file and line, and the resources under /api/apimanagement.
+
+Reference: src/config/api_management.h, src/control/build_api_management.cpp,
+src/gateway/api/api_management.cpp."""
+import hashlib
+import json
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+from admin_env import api_get
+from harness import BIN, free_port, routed, to_yaml, wait_until, whoami_echo, header_values
+from mwkit import READY, get, lb
+import redis_peer
+from redis_peer import needs_redis
+
+API_HOST = "api.test"
+MAPS_HOST = "maps.test"
+
+start_redis = redis_peer.start_redis  # the fixture
+
+
+# ---------------------------------------------------------------------------------------
+# Helpers
+
+def dynamic(upstream, apim, routers=None, middlewares=None):
+    """One dynamic file: the sentinel router, router `weather` (api.test) publishing API weather
+    through middleware weather-api, more routers/middlewares if given, and `apiManagement`."""
+    http = {
+        "routers": {"sentinel": {"rule": f"Host(`{READY}`)", "service": "up"},
+                    "weather": {"rule": f"Host(`{API_HOST}`)", "service": "up", "middlewares": ["weather-api"]}},
+        "middlewares": {"weather-api": {"api": {"name": "weather"}}},
+        "services": {"up": lb(upstream)},
+    }
+    http["routers"].update(routers or {})
+    http["middlewares"].update(middlewares or {})
+    return to_yaml({"http": http, "apiManagement": apim}) + "\n"
+
+
+def apim(plans=None, applications=None, subscriptions=None, apis=None, bundles=None, auths=None, **more):
+    out = {"apis": apis or {"weather": {"title": "Weather"}},
+           "apiAuths": auths or {"keys": {"isDefault": True, "apiKey": {}}},
+           "apiPlans": plans or {},
+           "managedApplications": applications or {},
+           "managedSubscriptions": subscriptions or {}}
+    if bundles:
+        out["apiBundles"] = bundles
+    out.update(more)
+    return out
+
+
+def sub(app, plan, apis=("weather",), bundles=(), weight=None):
+    s = {"managedApplications": [{"name": app}], "apiPlan": {"name": plan}}
+    if apis:
+        s["apis"] = [{"name": a} for a in apis]
+    if bundles:
+        s["apiBundles"] = [{"name": b} for b in bundles]
+    if weight is not None:
+        s["weight"] = weight
+    return s
+
+
+BIG = {"rateLimit": {"limit": 1000, "period": "1s"}, "quota": {"limit": 100000, "period": "1h"}}
+
+
+def start(start_causeway, upstream, config, **kwargs):
+    cw = start_causeway(dynamic={"app.yml": dynamic(upstream, config)}, **kwargs)
+    routed(cw, READY)
+    return cw
+
+
+def call(cw, key=None, host=API_HOST, path="/", headers=()):
+    """(status, headers, body) of a request to the API, with the key as a Bearer credential."""
+    hdrs = list(headers)
+    if key is not None:
+        hdrs.append(f"Authorization: Bearer {key}")
+    return get(cw, host, path, headers=hdrs)
+
+
+def error_body(body):
+    data = json.loads(body)
+    assert set(data) == {"status", "error"}, data
+    return data
+
+
+def upstream_saw(body):
+    """(request line, [(name, value)]) of the request whoami received."""
+    request_line, headers, _ = whoami_echo(body)
+    return request_line, headers
+
+
+def check(tmp_path, text, *more):
+    """`causeway check` on one dynamic file app.yml: (exit status, output, path of app.yml)."""
+    dyn = tmp_path / "dynamic"
+    dyn.mkdir(exist_ok=True)
+    app = dyn / "app.yml"
+    app.write_text(text)
+    static = tmp_path / "static.yml"
+    static.write_text(f"entryPoints:\n  web:\n    address: \"127.0.0.1:{free_port()}\"\n"
+                      f"providers:\n  file:\n    directory: \"{dyn}\"\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CAUSEWAY_", "TRAEFIK_"))}
+    out = subprocess.run([BIN, "check", f"--configFile={static}", *more], cwd=str(tmp_path), env=env,
+                         capture_output=True, text=True, timeout=20)
+    return out.returncode, out.stdout + out.stderr, app
+
+
+def position(text, line_marker, token):
+    """1-based (line, column) of `token` on the first line of `text` that contains line_marker."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if line_marker in line:
+            return number, line.index(token) + 1
+    raise AssertionError(f"{line_marker!r} not in the text")
+
+
+# ---------------------------------------------------------------------------------------
+# Identification and subscriptions
+
+def test_keys_identify_the_application(start_whoami, start_causeway):
+    w = start_whoami()
+    config = apim(
+        plans={"bronze": BIG},
+        applications={"shop": {"appId": "shop-42", "owner": "alice",
+                               "apiKeys": [{"value": "key-shop"}, {"value": "key-old", "suspended": True}]},
+                      "frozen": {"suspended": True, "apiKeys": [{"value": "key-frozen"}]},
+                      "lonely": {"apiKeys": [{"value": "key-lonely"}]}},
+        subscriptions={"shop-bronze": sub("shop", "bronze"), "frozen-bronze": sub("frozen", "bronze")})
+    cw = start(start_causeway, w.url, config)
+
+    status, headers, body = call(cw)
+    assert status == 401, body
+    assert headers.get("www-authenticate") == 'Bearer realm="causeway"', headers
+    assert headers.get("content-type", "").startswith("application/json")
+    assert error_body(body) == {"status": 401, "error": "no API key"}
+
+    status, headers, body = call(cw, "key-nobody")
+    assert status == 401 and error_body(body)["status"] == 401, body
+    assert "unknown" in error_body(body)["error"]
+    assert headers.get("www-authenticate") == 'Bearer realm="causeway"'
+
+    for key in ("key-old", "key-frozen"):  # a suspended key; a suspended application
+        status, _, body = call(cw, key)
+        assert status == 403, (key, body)
+        assert "suspended" in error_body(body)["error"]
+
+    status, _, body = call(cw, "key-lonely")
+    assert status == 403, body
+    err = error_body(body)["error"]
+    assert "lonely" in err and "weather@file" in err and "subscription" in err, err
+
+    # No refusal leaks a key.
+    for key in ("key-nobody", "key-old", "key-lonely"):
+        assert key.encode() not in call(cw, key)[2]
+
+    status, headers, body = call(cw, "key-shop", path="/forecast?city=paris")
+    assert status == 200, body
+    request_line, seen = upstream_saw(body)
+    assert request_line.startswith("GET /forecast?city=paris "), request_line
+    assert header_values(seen, "Authorization") == [], seen
+    assert header_values(seen, "X-Api-Application") == ["shop-42"], seen
+    assert header_values(seen, "X-Api-Plan") == ["bronze@file"], seen
+    assert b"key-shop" not in body
+
+
+def test_query_key_is_taken_off_and_identity_headers_not_forgeable(start_whoami, start_causeway):
+    w = start_whoami()
+    config = apim(plans={"bronze": BIG},
+                  applications={"blog": {"apiKeys": [{"value": "key-blog"}]}},  # appId: the name
+                  subscriptions={"blog-bronze": sub("blog", "bronze")})
+    cw = start(start_causeway, w.url, config)
+    status, _, body = call(cw, path="/v1/now?a=1&api_key=key-blog&b=2",
+                           headers=["X-Api-Application: admin", "X-Api-Plan: platinum@file"])
+    assert status == 200, body
+    request_line, seen = upstream_saw(body)
+    path = request_line.split(" ")[1]
+    assert path.startswith("/v1/now?") and "api_key" not in path, request_line
+    assert "a=1" in path and "b=2" in path, request_line
+    assert header_values(seen, "X-Api-Application") == ["blog"], seen
+    assert header_values(seen, "X-Api-Plan") == ["bronze@file"], seen
+    assert b"key-blog" not in body
+    # A Bearer credential of another scheme is no key.
+    assert get(cw, API_HOST, headers=["Authorization: Basic a2V5LWJsb2c="])[0] == 401
+
+
+def test_custom_key_source(start_whoami, start_causeway):
+    w = start_whoami()
+    config = apim(auths={"hdr": {"isDefault": True, "apiKey": {"keySource": {
+                      "header": "X-Api-Key", "headerAuthScheme": "", "query": "", "cookie": "apikey"}}}},
+                  plans={"bronze": BIG},
+                  applications={"shop": {"apiKeys": [{"value": "key-shop"}]}},
+                  subscriptions={"shop-bronze": sub("shop", "bronze")})
+    cw = start(start_causeway, w.url, config)
+    status, _, body = get(cw, API_HOST, headers=["X-Api-Key: key-shop", "X-Other: kept"])
+    assert status == 200, body
+    _, seen = upstream_saw(body)
+    assert header_values(seen, "X-Api-Key") == [] and header_values(seen, "X-Other") == ["kept"], seen
+    status, _, body = get(cw, API_HOST, headers=["Cookie: theme=dark; apikey=key-shop; lang=fr"])
+    assert status == 200, body
+    _, seen = upstream_saw(body)
+    cookies = header_values(seen, "Cookie")
+    assert cookies and all("apikey" not in c for c in cookies), seen
+    assert "theme=dark" in "; ".join(cookies) and "lang=fr" in "; ".join(cookies), seen
+    # Not where this APIAuth reads keys.
+    assert call(cw, "key-shop")[0] == 401
+    assert get(cw, API_HOST, path="/?api_key=key-shop")[0] == 401
+
+
+def test_key_references_and_sha256(start_whoami, start_causeway, tmp_path):
+    w = start_whoami()
+    key_file = tmp_path / "key.txt"
+    key_file.write_text("key-from-file\n")
+    digest = hashlib.sha256(b"key-hashed").hexdigest()
+    config = apim(plans={"bronze": BIG},
+                  applications={"env-app": {"apiKeys": [{"value": "env:CW_TEST_API_KEY"}]},
+                                "file-app": {"apiKeys": [{"value": f"file:{key_file}"}]},
+                                "hash-app": {"apiKeys": [{"sha256": digest.upper()[:32] + digest[32:]}]}},
+                  subscriptions={"s": {"managedApplications": [{"name": "env-app"}, {"name": "file-app"},
+                                                               {"name": "hash-app"}],
+                                       "apis": [{"name": "weather"}], "apiPlan": {"name": "bronze"}}})
+    cw = start(start_causeway, w.url, config, env={"CW_TEST_API_KEY": "key-from-env"})
+    for key, app in (("key-from-env", "env-app"), ("key-from-file", "file-app"), ("key-hashed", "hash-app")):
+        status, _, body = call(cw, key)
+        assert status == 200, (key, body)
+        assert header_values(upstream_saw(body)[1], "X-Api-Application") == [app]
+    for wrong in ("env:CW_TEST_API_KEY", f"file:{key_file}", digest):  # the references are not keys
+        assert call(cw, wrong)[0] == 401, wrong
+
+
+def test_subscription_weight_and_bundles(start_whoami, start_causeway):
+    w = start_whoami()
+    config = apim(
+        apis={"weather": {"title": "Weather"}, "maps": {"title": "Maps"}},
+        bundles={"geo": {"apis": [{"name": "weather"}, {"name": "maps"}]}},
+        plans={"basic": BIG, "premium": BIG, "alpha": BIG, "beta": BIG},
+        applications={"shop": {"apiKeys": [{"value": "key-shop"}]},
+                      "blog": {"apiKeys": [{"value": "key-blog"}]},
+                      "news": {"apiKeys": [{"value": "key-news"}]}},
+        subscriptions={
+            # shop: the heavier subscription, through the bundle, wins over the direct one.
+            "a-shop-basic": sub("shop", "basic", weight=1),
+            "z-shop-premium": sub("shop", "premium", apis=(), bundles=("geo",), weight=5),
+            # blog: equal weights, the first by name wins.
+            "b-blog-beta": sub("blog", "beta", weight=2),
+            "a-blog-alpha": sub("blog", "alpha", weight=2),
+            # news: only maps, directly.
+            "news-basic": sub("news", "basic", apis=("maps",)),
+        })
+    routers = {"maps": {"rule": f"Host(`{MAPS_HOST}`)", "service": "up", "middlewares": ["maps-api"]}}
+    cw = start_causeway(dynamic={"app.yml": dynamic(w.url, config, routers, {"maps-api": {"api": {"name": "maps"}}})})
+    routed(cw, READY)
+
+    def plan(key, host=API_HOST):
+        status, _, body = call(cw, key, host=host)
+        assert status == 200, (key, host, body)
+        return header_values(upstream_saw(body)[1], "X-Api-Plan")
+
+    assert plan("key-shop") == ["premium@file"]
+    assert plan("key-shop", MAPS_HOST) == ["premium@file"]  # the bundle covers maps too
+    assert plan("key-blog") == ["alpha@file"]
+    assert plan("key-news", MAPS_HOST) == ["basic@file"]
+    status, _, body = call(cw, "key-news")
+    assert status == 403 and "no subscription" in error_body(body)["error"], body
+    status, _, body = call(cw, "key-blog", host=MAPS_HOST)
+    assert status == 403, body
+
+
+# ---------------------------------------------------------------------------------------
+# Plans
+
+def test_rate_limit_and_quota_in_memory(start_whoami, start_causeway):
+    """rateLimit 2 per 2 s (a token a second, bursts of 2) and quota 3 per hour: a request the
+    rate limit refuses costs no quota; one the quota refuses costs no token."""
+    w = start_whoami()
+    config = apim(plans={"bronze": {"rateLimit": {"limit": 2, "period": "2s"}, "quota": {"limit": 3, "period": "1h"}}},
+                  applications={"shop": {"apiKeys": [{"value": "key-shop"}]},
+                                "blog": {"apiKeys": [{"value": "key-blog"}]}},
+                  subscriptions={"shop-bronze": sub("shop", "bronze"), "blog-bronze": sub("blog", "bronze")})
+    cw = start(start_causeway, w.url, config)
+
+    s1, h1, _ = call(cw, "key-shop")
+    s2, h2, _ = call(cw, "key-shop")
+    assert (s1, s2) == (200, 200)
+    assert (h1["x-ratelimit-limit"], h1["x-quota-limit"]) == ("2", "3"), h1
+    assert (h1["x-ratelimit-remaining"], h2["x-ratelimit-remaining"]) == ("1", "0")
+    assert (h1["x-quota-remaining"], h2["x-quota-remaining"]) == ("2", "1")
+    # The bucket is empty: refused by the rate limit, twice; the quota is not charged.
+    for _ in range(2):
+        status, headers, body = call(cw, "key-shop")
+        assert status == 429, body
+        assert "rate limit of plan bronze@file" in error_body(body)["error"], body
+        assert 1 <= int(headers["retry-after"]) <= 2, headers
+        assert headers["x-ratelimit-remaining"] == "0" and headers["x-quota-remaining"] == "1", headers
+    # Another subscription of the same plan has its own counters.
+    assert call(cw, "key-blog")[1]["x-quota-remaining"] == "2"
+    time.sleep(1.1)
+    status, headers, _ = call(cw, "key-shop")
+    assert status == 200 and headers["x-quota-remaining"] == "0", headers
+    time.sleep(2.1)  # the bucket is whole again
+    # The quota is spent for the hour: each request is refused by the quota, none takes a
+    # token (else the third would be the rate limit's).
+    for _ in range(3):
+        status, headers, body = call(cw, "key-shop")
+        assert status == 429, body
+        assert "quota of plan bronze@file" in error_body(body)["error"], body
+        assert 60 < int(headers["retry-after"]) <= 3600, headers
+        assert headers["x-quota-remaining"] == "0" and headers["x-quota-limit"] == "3", headers
+        assert headers["x-ratelimit-limit"] == "2", headers
+
+
+def test_plan_buckets(start_whoami, start_causeway):
+    """quota.bucket: `application-api` counts per API, `subscription` (the default) once for
+    every API of the subscription, `application` once for all of the application's APIs."""
+    w = start_whoami()
+    config = apim(
+        apis={"weather": {"title": "Weather"}, "maps": {"title": "Maps"}},
+        plans={"per-api": {"quota": {"limit": 1, "period": "1h", "bucket": "application-api"}},
+               "per-sub": {"quota": {"limit": 1, "period": "1h"}},
+               "per-app": {"quota": {"limit": 2, "period": "1h", "bucket": "application"}}},
+        applications={"shop": {"apiKeys": [{"value": "key-shop"}]},
+                      "blog": {"apiKeys": [{"value": "key-blog"}]},
+                      "news": {"apiKeys": [{"value": "key-news"}]}},
+        subscriptions={"shop-s": sub("shop", "per-api", apis=("weather", "maps")),
+                       "blog-s": sub("blog", "per-sub", apis=("weather", "maps")),
+                       # news: one subscription per API, both on the per-application plan.
+                       "news-w": sub("news", "per-app", apis=("weather",)),
+                       "news-m": sub("news", "per-app", apis=("maps",))})
+    routers = {"maps": {"rule": f"Host(`{MAPS_HOST}`)", "service": "up", "middlewares": ["maps-api"]}}
+    cw = start_causeway(dynamic={"app.yml": dynamic(w.url, config, routers, {"maps-api": {"api": {"name": "maps"}}})})
+    routed(cw, READY)
+
+    def statuses(key, hosts):
+        return [call(cw, key, host=h)[0] for h in hosts]
+
+    assert statuses("key-shop", [API_HOST, MAPS_HOST, API_HOST, MAPS_HOST]) == [200, 200, 429, 429]
+    assert statuses("key-blog", [API_HOST, MAPS_HOST]) == [200, 429]
+    assert statuses("key-news", [API_HOST, MAPS_HOST, API_HOST]) == [200, 200, 429]
+
+
+def test_counters_survive_a_reload_keeping_the_plan(start_whoami, start_causeway):
+    w = start_whoami()
+    plans = {"bronze": {"quota": {"limit": 2, "period": "1h"}}}
+    config = apim(plans=plans, applications={"shop": {"apiKeys": [{"value": "key-shop"}]}},
+                  subscriptions={"shop-bronze": sub("shop", "bronze")})
+    cw = start(start_causeway, w.url, config)
+    status, headers, _ = call(cw, "key-shop")
+    assert status == 200 and headers["x-quota-remaining"] == "1", headers
+
+    # An unrelated router is added: the api middleware is built again, the quota is still spent.
+    cw.write("app.yml", dynamic(w.url, config, routers={"other": {"rule": "Host(`other.test`)", "service": "up"}}))
+    routed(cw, "other.test")
+    status, headers, _ = call(cw, "key-shop")
+    assert status == 200 and headers["x-quota-remaining"] == "0", headers
+    assert call(cw, "key-shop")[0] == 429
+
+    # Another unrelated change (a new application): still spent.
+    config["managedApplications"]["blog"] = {"apiKeys": [{"value": "key-blog"}]}
+    cw.write("app.yml", dynamic(w.url, config, routers={"other2": {"rule": "Host(`other2.test`)", "service": "up"}}))
+    routed(cw, "other2.test")
+    assert call(cw, "key-blog")[0] == 403
+    assert call(cw, "key-shop")[0] == 429
+
+    # A plan with other limits starts new counters.
+    plans["bronze"]["quota"]["limit"] = 3
+    cw.write("app.yml", dynamic(w.url, config, routers={"other3": {"rule": "Host(`other3.test`)", "service": "up"}}))
+    routed(cw, "other3.test")
+    status, headers, _ = call(cw, "key-shop")
+    assert status == 200 and headers["x-quota-limit"] == "3" and headers["x-quota-remaining"] == "2", headers
+
+
+def test_bad_reload_keeps_the_good_subscription(start_whoami, start_causeway):
+    w = start_whoami()
+    config = apim(plans={"bronze": {"quota": {"limit": 5, "period": "1h"}}},
+                  applications={"shop": {"apiKeys": [{"value": "key-shop"}]},
+                                "blog": {"apiKeys": [{"value": "key-blog"}]}},
+                  subscriptions={"shop-bronze": sub("shop", "bronze")})
+    cw = start(start_causeway, w.url, config, entrypoints=("web", "traefik"), static_extra="api:\n  insecure: true\n")
+    assert call(cw, "key-shop")[1]["x-quota-remaining"] == "4"
+
+    config["managedSubscriptions"]["blog-gold"] = sub("blog", "gold")  # no such plan
+    cw.write("app.yml", dynamic(w.url, config, routers={"other": {"rule": "Host(`other.test`)", "service": "up"}}))
+    routed(cw, "other.test")
+    status, _, subscription = api_get(cw, "/api/apimanagement/managedSubscriptions/blog-gold@file")
+    assert status == 200 and subscription["status"] == "disabled", subscription
+    assert any('apiPlans "gold@file" does not exist' in e for e in subscription["error"]), subscription
+    # The good subscription still works, with its counters; the broken one grants nothing.
+    status, headers, _ = call(cw, "key-shop")
+    assert status == 200 and headers["x-quota-remaining"] == "3", headers
+    status, _, body = call(cw, "key-blog")
+    assert status == 403 and "no subscription" in error_body(body)["error"], body
+    assert cw.proc.poll() is None
+
+
+# ---------------------------------------------------------------------------------------
+# Redis store
+
+@needs_redis
+def test_two_instances_share_a_quota_in_redis(start_whoami, start_causeway, start_redis):
+    redis = start_redis()
+    w = start_whoami()
+    config = apim(plans={"bronze": {"rateLimit": {"limit": 100, "period": "1s"}, "quota": {"limit": 3, "period": "1h"}}},
+                  applications={"shop": {"apiKeys": [{"value": "key-shop"}]},
+                                "blog": {"apiKeys": [{"value": "key-blog"}]}},
+                  subscriptions={"shop-bronze": sub("shop", "bronze"), "blog-bronze": sub("blog", "bronze")},
+                  store={"redis": {"endpoints": [f"127.0.0.1:{redis.port}"], "timeout": "1s"}, "keyPrefix": "t:apim:"})
+    a = start(start_causeway, w.url, config)
+    b = start(start_causeway, w.url, config)
+    got = []
+    for i in range(5):
+        status, headers, body = call((a, b)[i % 2], "key-shop")
+        got.append((status, headers.get("x-quota-remaining")))
+        if status == 429:
+            assert "quota" in error_body(body)["error"] and int(headers["retry-after"]) > 60, headers
+    assert got == [(200, "2"), (200, "1"), (200, "0"), (429, "0"), (429, "0")], got
+    assert call(b, "key-blog")[0] == 200  # its own subscription's counters
+    keys = redis.command("KEYS", "*")
+    assert keys and all(k.startswith("t:apim:bronze@file:") for k in keys), keys
+    assert any("shop-bronze@file" in k for k in keys) and any("blog-bronze@file" in k for k in keys), keys
+
+    # Redis gone: plans fail closed.
+    redis.stop()
+    for cw in (a, b):
+        status, headers, body = call(cw, "key-blog")
+        assert status == 503, body
+        assert headers.get("retry-after") == "1", headers
+        assert error_body(body)["status"] == 503
+    # Identification still comes first.
+    assert call(a)[0] == 401
+    assert a.proc.poll() is None and b.proc.poll() is None
+
+
+@pytest.mark.parametrize("where", ["memory", pytest.param("redis", marks=needs_redis)])
+def test_quota_refusals_take_no_rate_limit_tokens(start_whoami, start_causeway, start_redis, where):
+    """The rate limit counts per application (over both of its APIs), the quota per subscription
+    (one per API). Requests the weather quota refuses must not use the application's rate limit,
+    so maps still has tokens left: in memory, and with the counters in Redis."""
+    w = start_whoami()
+    more = {}
+    if where == "redis":
+        redis = start_redis()
+        more["store"] = {"redis": {"endpoints": [f"127.0.0.1:{redis.port}"], "timeout": "1s"}}
+    config = apim(
+        apis={"weather": {"title": "Weather"}, "maps": {"title": "Maps"}},
+        plans={"p": {"rateLimit": {"limit": 3, "period": "1h", "bucket": "application"},
+                     "quota": {"limit": 1, "period": "1h"}}},
+        applications={"shop": {"apiKeys": [{"value": "key-shop"}]}},
+        subscriptions={"shop-weather": sub("shop", "p", apis=("weather",)),
+                       "shop-maps": sub("shop", "p", apis=("maps",))},
+        **more)
+    routers = {"maps": {"rule": f"Host(`{MAPS_HOST}`)", "service": "up", "middlewares": ["maps-api"]}}
+    cw = start_causeway(dynamic={"app.yml": dynamic(w.url, config, routers, {"maps-api": {"api": {"name": "maps"}}})})
+    routed(cw, READY)
+    status, headers, _ = call(cw, "key-shop")
+    assert status == 200 and headers["x-ratelimit-remaining"] == "2", headers
+    for _ in range(2):
+        status, headers, body = call(cw, "key-shop")
+        assert status == 429 and "quota" in error_body(body)["error"], body
+    status, headers, body = call(cw, "key-shop", host=MAPS_HOST)
+    assert status == 200, (status, headers, body)
+    assert headers["x-ratelimit-remaining"] == "1" and headers["x-quota-remaining"] == "0", headers
+
+
+# ---------------------------------------------------------------------------------------
+# causeway check
+
+EXAMPLE = """\
+http:
+  routers:
+    weather: {rule: "Host(`api.test`)", service: up, middlewares: [weather-api]}
+  middlewares:
+    weather-api: {api: {name: weather}}
+  services:
+    up: {loadBalancer: {servers: [{url: "http://127.0.0.1:9"}]}}
+apiManagement:
+  apis: {weather: {title: Weather}}
+  apiAuths: {keys: {isDefault: true, apiKey: {}}}
+  apiPlans:
+    bronze: {rateLimit: {limit: 2, period: 10s}, quota: {limit: 3, period: 1h}}
+  managedApplications:
+    shop: {appId: shop, owner: alice, apiKeys: [{value: key-shop}]}
+  managedSubscriptions:
+    shop-bronze: {managedApplications: [{name: shop}], apis: [{name: weather}], apiPlan: {name: bronze}}
+"""
+
+
+def errors_of(output):
+    return [line for line in output.splitlines() if line.startswith("error:")]
+
+
+def test_check_accepts_the_example(tmp_path):
+    code, output, _ = check(tmp_path, EXAMPLE)
+    assert code == 0, output
+    assert errors_of(output) == [] and "1 enabled of 1" in output, output
+
+
+def test_check_reports_missing_references_with_file_and_line(tmp_path):
+    text = EXAMPLE + ("    broken: {managedApplications: [{name: nobody}], apis: [{name: weather}], "
+                      "apiPlan: {name: gold}}\n")
+    code, output, app = check(tmp_path, text)
+    assert code == 1, output
+    errors = errors_of(output)
+    line, col = position(text, "broken:", "nobody")
+    assert (f'error: apiManagement.managedSubscriptions broken@file: {app}:{line}:{col}: '
+            f'managedApplications "nobody@file" does not exist') in errors, (errors, line, col)
+    line, col = position(text, "broken:", "gold")
+    assert (f'error: apiManagement.managedSubscriptions broken@file: {app}:{line}:{col}: '
+            f'apiPlans "gold@file" does not exist') in errors, (errors, line, col)
+    assert len(errors) == 2, output
+    assert "2 error(s)" in output
+
+
+def test_check_configuration_errors(tmp_path):
+    # An API of a provider without a default APIAuth.
+    text = EXAMPLE.replace("  apiAuths: {keys: {isDefault: true, apiKey: {}}}\n", "")
+    code, output, app = check(tmp_path, text)
+    assert code == 1, output
+    assert any(e.startswith("error: apiManagement.apis weather@file:") and "has no default APIAuth" in e
+               for e in errors_of(output)), output
+    assert any("middleware weather-api@file" in e and "weather@file" in e for e in errors_of(output)), output
+
+    # Two applications with the same key: an error on the api middleware.
+    text = EXAMPLE.replace("    shop: {appId: shop, owner: alice, apiKeys: [{value: key-shop}]}\n",
+                           "    shop: {appId: shop, owner: alice, apiKeys: [{value: key-shop}]}\n"
+                           "    blog: {apiKeys: [{value: key-shop}]}\n")
+    code, output, _ = check(tmp_path, text)
+    assert code == 1, output
+    dup = [e for e in errors_of(output) if "the same key belongs to application" in e]
+    assert len(dup) == 1 and "middleware weather-api@file" in dup[0], output
+    assert "key-shop" not in output
+
+    # A plan with limit 0; a rate limit period over an hour.
+    text = EXAMPLE.replace("rateLimit: {limit: 2, period: 10s}", "rateLimit: {limit: 0, period: 2h}")
+    code, output, _ = check(tmp_path, text)
+    assert code == 1, output
+    plan = [e for e in errors_of(output) if e.startswith("error: apiManagement.apiPlans bronze@file:")]
+    assert any("rateLimit.limit: must be greater than 0" in e for e in plan), output
+    assert any("rateLimit.period: must be between 1s and 1h" in e for e in plan), output
+    # The subscription on it is reported too.
+    assert any("managedSubscriptions shop-bronze@file" in e and 'apiPlans "bronze@file" has errors' in e
+               for e in errors_of(output)), output
+
+
+def test_check_portal_resources_not_supported_yet(tmp_path):
+    text = EXAMPLE + "  apiPortals: {portal: {title: Dev}}\n  apiCatalogItems: {all: {}}\n"
+    code, output, app = check(tmp_path, text)
+    assert code == 3, output
+    warnings = [line for line in output.splitlines() if line.startswith("warning (not supported yet):")]
+    assert any("apiManagement.apiPortals" in w and str(app) in w for w in warnings), output
+    assert any("apiManagement.apiCatalogItems" in w for w in warnings), output
+    assert errors_of(output) == [], output
+    code, output, _ = check(tmp_path, text, "--acceptUnsupported")
+    assert code == 0, output
+
+
+# ---------------------------------------------------------------------------------------
+# REST API
+
+def test_rest_api_lists_resources_without_keys(start_whoami, start_causeway):
+    w = start_whoami()
+    digest = hashlib.sha256(b"key-hashed").hexdigest()
+    config = apim(
+        bundles={"geo": {"apis": [{"name": "weather"}]}},
+        plans={"bronze": {"rateLimit": {"limit": 2, "period": "10s"}, "quota": {"limit": 3, "period": "1h"}}},
+        applications={"shop": {"appId": "shop", "owner": "alice",
+                               "apiKeys": [{"title": "main", "value": "key-shop-secret"},
+                                           {"value": "key-old-secret", "suspended": True}]},
+                      "hashed": {"apiKeys": [{"sha256": digest}]}},
+        subscriptions={"shop-bronze": sub("shop", "bronze", apis=(), bundles=("geo",), weight=1),
+                       "broken": sub("nobody", "bronze")})
+    cw = start(start_causeway, w.url, config, entrypoints=("web", "traefik"), static_extra="api:\n  insecure: true\n")
+
+    wait_until(lambda: api_get(cw, "/api/apimanagement/apis")[0] == 200, message="the API")
+    for kind in ("apis", "apiAuths", "apiPlans", "apiBundles", "managedApplications", "managedSubscriptions"):
+        status, _, listed = api_get(cw, f"/api/apimanagement/{kind}")
+        assert status == 200 and isinstance(listed, list) and listed, (kind, listed)
+        for item in listed:
+            assert item["kind"] == kind and item["provider"] == "file" and item["name"].endswith("@file"), item
+        text = json.dumps(listed)
+        for secret in ("key-shop-secret", "key-old-secret", digest):
+            assert secret not in text, (kind, text)
+
+    status, _, apps = api_get(cw, "/api/apimanagement/managedApplications")
+    assert sorted(a["name"] for a in apps) == ["hashed@file", "shop@file"], apps
+    status, _, shop = api_get(cw, "/api/apimanagement/managedApplications/shop@file")
+    assert status == 200, shop
+    assert shop["spec"]["owner"] == "alice" and shop["status"] == "enabled", shop
+    keys = shop["spec"]["apiKeys"]
+    assert len(keys) == 2 and keys[0].get("title") == "main" and keys[1].get("suspended") is True, keys
+    for key in keys:
+        assert not {"value", "sha256", "secretName"} & set(key), key
+    assert "shop-bronze@file" in shop.get("usedBy", []), shop
+
+    status, _, api = api_get(cw, "/api/apimanagement/apis/weather@file")
+    assert status == 200 and api["spec"]["title"] == "Weather" and api["status"] == "enabled", api
+    assert "weather-api@file" in api["usedBy"], api
+    status, _, plan = api_get(cw, "/api/apimanagement/apiPlans/bronze@file")
+    assert plan["spec"]["quota"]["limit"] == 3 and "shop-bronze@file" in plan["usedBy"], plan
+    status, _, bundle = api_get(cw, "/api/apimanagement/apiBundles/geo@file")
+    assert bundle["usedBy"] == ["shop-bronze@file"], bundle
+
+    status, _, broken = api_get(cw, "/api/apimanagement/managedSubscriptions/broken@file")
+    assert status == 200 and broken["status"] == "disabled", broken
+    assert any('managedApplications "nobody@file" does not exist' in e for e in broken["error"]), broken
+    assert re.search(r"app\.yml:\d+:\d+", broken["error"][0]), broken
+
+    assert api_get(cw, "/api/apimanagement/apiPlans/gold@file")[0] == 404
+    assert api_get(cw, "/api/apimanagement/apiPortals")[0] == 404
+    assert call(cw, "key-shop-secret")[0] == 200
+    assert call(cw, "key-hashed")[0] == 403  # no subscription
