@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import time
+import urllib.request
 
 import pytest
 
@@ -613,3 +614,31 @@ def test_rest_api_lists_resources_without_keys(start_whoami, start_causeway):
     assert api_get(cw, "/api/apimanagement/apiPortals")[0] == 404
     assert call(cw, "key-shop-secret")[0] == 200
     assert call(cw, "key-hashed")[0] == 403  # no subscription
+
+
+def test_metrics_per_api_application_and_plan(start_whoami, start_causeway):
+    """traefik_hub_api_* (Traefik Hub's names): requests, durations and bytes per API, application,
+    plan, method and status; refusals are counted with what was known of the caller."""
+    w = start_whoami()
+    config = apim(plans={"bronze": {"quota": {"limit": 2, "period": "1h"}}},
+                  applications={"shop": {"apiKeys": [{"value": "key-shop"}]}},
+                  subscriptions={"shop-bronze": sub("shop", "bronze")})
+    cw = start(start_causeway, w.url, config, entrypoints=("web", "traefik"),
+               static_extra="metrics:\n  prometheus: {}\n")
+    statuses = [call(cw, "key-shop")[0] for _ in range(3)] + [call(cw, "nope")[0]]
+    assert statuses == [200, 200, 429, 401], statuses
+    text = urllib.request.urlopen(cw.url("traefik", "/metrics"), timeout=10).read().decode()
+
+    def value(name, **labels):
+        for line in text.splitlines():
+            if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+                return float(line.rsplit(" ", 1)[1])
+        return None
+
+    ok = {"api": "weather@file", "application": "shop", "plan": "bronze@file", "method": "GET"}
+    assert value("traefik_hub_api_requests_total", code="200", **ok) == 2
+    assert value("traefik_hub_api_requests_total", code="429", **ok) == 1
+    assert value("traefik_hub_api_requests_total", code="401", api="weather@file", application="") == 1
+    assert value("traefik_hub_api_requests_duration_milliseconds_count", code="200", **ok) == 2
+    assert value("traefik_hub_api_responses_bytes_total", code="200", **ok) > 0
+    assert value("traefik_hub_api_requests_bytes_total", code="200", **ok) is not None
