@@ -24,6 +24,11 @@ void ApiRef::decodeNode(const Node& node, DecodeContext& context) {
 void ApiAuth::validate(DecodeContext& context) const {
   int kinds = apiKey.has_value() + jwt.has_value() + ldap.has_value();
   if (kinds != 1) context.error(kinds == 0 ? "expected one of: apiKey, jwt, ldap" : "expected exactly one of: apiKey, jwt, ldap");
+  if (jwt) {
+    const Node* claim = jwt->isMap() ? jwt->find("appIdClaim") : nullptr;
+    if (!claim || !claim->isScalar() || claim->text().empty())
+      context.error(jwt->location(), "jwt.appIdClaim: required (the claim that holds the application's appId)");
+  }
 }
 
 namespace {

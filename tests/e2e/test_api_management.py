@@ -642,3 +642,64 @@ def test_metrics_per_api_application_and_plan(start_whoami, start_causeway):
     assert value("traefik_hub_api_requests_duration_milliseconds_count", code="200", **ok) == 2
     assert value("traefik_hub_api_responses_bytes_total", code="200", **ok) > 0
     assert value("traefik_hub_api_requests_bytes_total", code="200", **ok) is not None
+
+
+def jwt_hs256(secret, claims):
+    """An HS256 token (RFC 7515: base64url(header).base64url(claims), HMAC-SHA256)."""
+    import base64
+    import hmac
+
+    def b64(data):
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    signing = b64({"alg": "HS256", "typ": "JWT"}) + "." + b64(claims)
+    mac = hmac.new(secret.encode(), signing.encode(), hashlib.sha256).digest()
+    return signing + "." + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def test_jwt_apiauth_names_the_application_by_a_claim(start_whoami, start_causeway):
+    """An APIAuth with jwt: the token is verified as the jwt middleware verifies it, its
+    appIdClaim (here a dotted path) names the application, whose subscription and plan apply;
+    Hub's tokenQueryKey is the token's query parameter."""
+    secret = "apim-jwt-secret-of-thirty-two-bytes"
+    w = start_whoami()
+    config = apim(auths={"tokens": {"isDefault": True, "jwt": {"signingSecret": secret, "appIdClaim": "app.id",
+                                                               "tokenQueryKey": "token"}}},
+                  plans={"bronze": {"quota": {"limit": 2, "period": "1h"}}},
+                  applications={"shop": {"appId": "shop-app"}, "blog": {},
+                                "old": {"appId": "old-app", "suspended": True}},
+                  subscriptions={"shop-bronze": sub("shop", "bronze"), "old-bronze": sub("old", "bronze")})
+    cw = start(start_causeway, w.url, config)
+    exp = int(time.time()) + 600
+
+    def token(claims):
+        return jwt_hs256(secret, {"exp": exp, **claims})
+
+    assert call(cw)[0] == 401  # no token: the jwt middleware's refusal
+    assert call(cw, jwt_hs256("another-secret-of-thirty-two-bytes", {"app": {"id": "shop-app"}, "exp": exp}))[0] == 401
+    status, _, body = call(cw, token({"sub": "u1"}))
+    assert status == 403 and "app.id" in error_body(body)["error"]
+    assert call(cw, token({"app": {"id": "nobody"}}))[0] == 403
+    assert call(cw, token({"app": {"id": "blog"}}))[0] == 403    # no subscription
+    assert call(cw, token({"app": {"id": "old-app"}}))[0] == 403  # suspended
+    status, _, body = call(cw, token({"app": {"id": "shop-app"}}))
+    assert status == 200
+    _, seen = upstream_saw(body)
+    assert ("X-Api-Application", "shop-app") in seen and not [v for k, v in seen if k.lower() == "authorization"]
+    # The token from the query parameter Hub's tokenQueryKey names; then the quota is spent.
+    assert get(cw, API_HOST, "/?token=" + token({"app": {"id": "shop-app"}}))[0] == 200
+    assert call(cw, token({"app": {"id": "shop-app"}}))[0] == 429
+
+
+def test_check_jwt_apiauth_errors(tmp_path):
+    """jwt needs appIdClaim; signingSecretName (a Kubernetes secret) says what to use instead."""
+    def text(jwt):
+        return to_yaml({"http": {"routers": {"r": {"rule": "Host(`a`)", "service": "s", "middlewares": ["pub"]}},
+                                 "middlewares": {"pub": {"api": {"name": "weather"}}},
+                                 "services": {"s": lb("http://127.0.0.1:1")}},
+                        "apiManagement": apim(auths={"t": {"isDefault": True, "jwt": jwt}})})
+
+    code, out, _ = check(tmp_path, text({"signingSecret": "x" * 32}))
+    assert code == 1 and "jwt.appIdClaim: required" in out, out
+    code, out, _ = check(tmp_path, text({"appIdClaim": "app", "signingSecretName": "s"}))
+    assert code == 1 and "signingSecretName needs the Kubernetes provider" in out, out

@@ -1,8 +1,11 @@
 // api: publishes one API of the API management resources (config/api_management.h) on the
 // routers that carry it, and enforces its plans (docs/api-management.md):
-//   1. the caller is identified as an application by its API key, read where the provider's
-//      default APIAuth says (Hub's default: `Authorization: Bearer <key>`, then `?api_key=`).
-//      No key, or a key no application has: 401. A suspended key or application: 403.
+//   1. the caller is identified as an application, as the provider's default APIAuth says:
+//      - apiKey: by its API key (Hub's default: `Authorization: Bearer <key>`, then `?api_key=`).
+//        No key, or a key no application has: 401. A suspended key or application: 403.
+//      - jwt: by a token a jwt middleware built from the APIAuth's options verifies (401 as that
+//        middleware refuses), whose `appIdClaim` names the application's appId. No such claim,
+//        or no application with that appId: 403; a suspended application: 403.
 //   2. its subscription to this API is found: among the subscriptions that name one of its
 //      applications and this API (directly or through a bundle), the highest `weight` applies
 //      (then the first by name). None: 403.
@@ -31,6 +34,7 @@
 #include "exchange/middleware_options.h"
 #include "exchange/middleware_registry.h"
 #include "exchange/replies.h"
+#include "gateway/api/claims_use.h"
 #include "gateway/api/credentials.h"
 #include "gateway/api/redis_limit.h"
 #include "gateway/api/redis_store.h"
@@ -128,6 +132,11 @@ struct Compiled {
   CredentialSource source;
   std::string challenge;
   std::unordered_map<std::string, Key> keys;  // SHA-256 of a key → its application
+  // jwt: the claim naming the application, each application by appId, and the jwt middleware
+  // that verifies the token first.
+  std::string appIdClaim;
+  std::unordered_map<std::string, Key> byAppId;
+  MiddlewareFactoryPtr jwt;
   std::vector<Grant> grants;
   ThrottledWarning outage;
 };
@@ -163,26 +172,44 @@ class ApiEnforcement final : public Handler {
     auto* record = ex.arena.make<exchange::ApiRecord>();
     record->api = c.api;
     ex.record.api = record;
-    FoundCredential found = findCredential(ex, c.source);
-    if (found.value.empty() || found.value.size() > kMaxKey) {
-      deny(ex, 401, c.challenge, found.value.empty() ? "no API key" : "API key too long");
-      co_return;
+    FoundCredential found;
+    const Key* key = nullptr;
+    if (!c.appIdClaim.empty()) {
+      // The jwt middleware before this one verified the token.
+      const boost::json::value* claim = ex.claims ? claimNamed(*ex.claims, c.appIdClaim) : nullptr;
+      if (!claim || !claim->is_string()) {
+        deny(ex, 403, {}, "the token has no " + c.appIdClaim + " claim naming an application");
+        co_return;
+      }
+      auto it = c.byAppId.find(std::string(claim->get_string()));
+      if (it == c.byAppId.end()) {
+        deny(ex, 403, {}, "no application has the token's " + c.appIdClaim);
+        co_return;
+      }
+      key = &it->second;
+    } else {
+      found = findCredential(ex, c.source);
+      if (found.value.empty() || found.value.size() > kMaxKey) {
+        deny(ex, 401, c.challenge, found.value.empty() ? "no API key" : "API key too long");
+        co_return;
+      }
+      auto it = c.keys.find(sha256(found.value));
+      if (it == c.keys.end()) {
+        deny(ex, 401, c.challenge, "unknown API key");
+        co_return;
+      }
+      key = &it->second;
     }
-    auto key = c.keys.find(sha256(found.value));
-    if (key == c.keys.end()) {
-      deny(ex, 401, c.challenge, "unknown API key");
-      co_return;
-    }
-    record->application = key->second.appId;
-    if (key->second.suspended) {
+    record->application = key->appId;
+    if (key->suspended) {
       deny(ex, 403, {}, "the API key or its application is suspended");
       co_return;
     }
-    if (key->second.grant == SIZE_MAX) {
-      deny(ex, 403, {}, "application " + key->second.appId + " has no subscription to API " + c.api);
+    if (key->grant == SIZE_MAX) {
+      deny(ex, 403, {}, "application " + key->appId + " has no subscription to API " + c.api);
       co_return;
     }
-    const Grant& g = c.grants[key->second.grant];
+    const Grant& g = c.grants[key->grant];
     record->plan = g.plan;
     std::optional<LimitDecision> d = co_await decide(ex, g);
     if (!d) {
@@ -196,7 +223,7 @@ class ApiEnforcement final : public Handler {
       addHeaders(ex, g, *d);
       co_return;
     }
-    removeCredential(ex, c.source, found.in);
+    if (found.in != FoundCredential::In::None) removeCredential(ex, c.source, found.in);
     ex.request.headers.set("X-Api-Application", g.appId);
     ex.request.headers.set("X-Api-Plan", g.plan);
     co_await next_->handle(ex);
@@ -304,6 +331,66 @@ class ApiEnforcement final : public Handler {
   HandlerPtr next_;
 };
 
+// The api middleware: the enforcement, behind the jwt middleware when the APIAuth uses tokens.
+class ApiFactory final : public exchange::MiddlewareFactory {
+ public:
+  explicit ApiFactory(std::shared_ptr<const Compiled> c) : c_(std::move(c)) {}
+  HandlerPtr wrap(HandlerPtr next, const WrapContext& context) const override {
+    HandlerPtr handler = std::make_shared<ApiEnforcement>(c_, std::move(next), context);
+    return c_->jwt ? c_->jwt->wrap(std::move(handler), context) : handler;
+  }
+
+ private:
+  std::shared_ptr<const Compiled> c_;
+};
+
+// The jwt middleware an APIAuth's `jwt` describes: Hub's APIAuth names translated to the jwt
+// middleware's (tokenQueryKey → tokenKey, stripAuthorizationHeader → forwardAuthorization), the
+// rest passed as they are. Null with errors in `context`.
+MiddlewareFactoryPtr jwtFor(const config::Node& options, MiddlewareBuildContext& context, std::string& appIdClaim) {
+  config::Node node = options;
+  appIdClaim = node.find("appIdClaim")->text();
+  node.erase("appIdClaim");
+  if (const config::Node* name = node.find("tokenNameClaim")) {
+    context.warning(config::ConfigError{name->location(), "apiManagement.apiAuths",
+                                        "jwt.tokenNameClaim is not supported yet (tokens have no names without the portal)",
+                                        true, true});
+    node.erase("tokenNameClaim");
+  }
+  if (const config::Node* secret = node.find("signingSecretName")) {
+    context.error(config::ConfigError{secret->location(), "apiManagement.apiAuths",
+                                      "jwt.signingSecretName needs the Kubernetes provider: use signingSecret "
+                                      "(env:NAME or file:PATH)",
+                                      false, false});
+    return nullptr;
+  }
+  if (const config::Node* key = node.find("tokenQueryKey")) {
+    config::Node value = *key;
+    node.erase("tokenQueryKey");
+    node.set("tokenKey", std::move(value));
+  }
+  if (const config::Node* strip = node.find("stripAuthorizationHeader")) {
+    bool forward = strip->isScalar() && (strip->text() == "false" || strip->text() == "False");
+    config::Location where = strip->location();
+    node.erase("stripAuthorizationHeader");
+    config::Node value = config::Node::scalar(forward ? "true" : "false");
+    value.setLocation(where);
+    node.set("forwardAuthorization", std::move(value));
+  }
+  const exchange::MiddlewareCreator* creator = exchange::MiddlewareRegistry::instance().find("jwt");
+  if (!creator) {
+    context.error("the jwt middleware is not built into this binary");
+    return nullptr;
+  }
+  MiddlewareBuildContext inner(context.name(), context.provider());
+  inner.setDefaultTransport(context.defaultTransport());
+  inner.setWorkers(context.workers());
+  MiddlewareFactoryPtr factory = (*creator)(node, inner);
+  for (const auto& e : inner.errors()) context.error(e);
+  for (const auto& w : inner.warnings()) context.warning(w);
+  return inner.errors().empty() ? factory : nullptr;
+}
+
 // Does subscription `s` (of `provider`) cover API `api`, directly or through one of its bundles?
 bool covers(const config::ManagedSubscription& s, const std::string& provider, const std::string& api,
             const config::ApiCatalog& catalog) {
@@ -339,14 +426,19 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     return nullptr;
   }
   const auto& auth = catalog->apiAuths.at(catalog->defaultAuth.at(api->second.provider));
-  if (!auth.ok || !auth.element->value.apiKey) {
+  if (!auth.ok || (!auth.element->value.apiKey && !auth.element->value.jwt)) {
     context.error("the default APIAuth of provider " + api->second.provider +
-                  (auth.ok ? " does not use apiKey, the only method supported yet" : " has errors"));
+                  (auth.ok ? " uses ldap, which is not supported yet" : " has errors"));
     return nullptr;
   }
-  const config::ApiKeySource& ks = auth.element->value.apiKey->keySource;
-  c->source = {ks.header, ks.headerAuthScheme, ks.query, ks.cookie};
-  if (!ks.headerAuthScheme.empty()) c->challenge = ks.headerAuthScheme + " realm=\"causeway\"";
+  if (const auto& jwt = auth.element->value.jwt) {
+    c->jwt = jwtFor(*jwt, context, c->appIdClaim);
+    if (!c->jwt) return nullptr;
+  } else {
+    const config::ApiKeySource& ks = auth.element->value.apiKey->keySource;
+    c->source = {ks.header, ks.headerAuthScheme, ks.query, ks.cookie};
+    if (!ks.headerAuthScheme.empty()) c->challenge = ks.headerAuthScheme + " realm=\"causeway\"";
+  }
 
   std::shared_ptr<RedisStore> store;
   std::string keyHead;  // Redis: the keys' prefix
@@ -436,6 +528,12 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     const config::ManagedApplication& a = entry.element->value;
     std::string appId = a.appId.empty() ? app.substr(0, app.find('@')) : a.appId;
     auto grant = grantOf.find(app);
+    Key byApp{grant == grantOf.end() ? SIZE_MAX : grant->second, appId, a.suspended};
+    if (!c->byAppId.emplace(appId, byApp).second && !c->appIdClaim.empty()) {
+      context.error("application " + app + ": another application has appId " + appId +
+                    "; the token's " + c->appIdClaim + " must name one application");
+      return nullptr;
+    }
     for (size_t i = 0; i < a.apiKeys.size(); ++i) {
       const config::ManagedApiKey& k = a.apiKeys[i];
       std::string digest;
@@ -460,7 +558,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
       }
     }
   }
-  return exchange::factoryOf<ApiEnforcement>(std::shared_ptr<const Compiled>(std::move(c)));
+  return std::make_shared<ApiFactory>(std::shared_ptr<const Compiled>(std::move(c)));
 }
 
 const exchange::MiddlewareRegistration registration("api", create, "Api");
