@@ -37,13 +37,11 @@ struct ApiRef {
   static void describe(auto& self, auto& v) { v("name", self.name); }  // for encoders
 };
 
-inline constexpr std::string_view kApiNotYetSpec =
-    "not supported yet on an API resource: put an openApiSpec middleware on the API's router to validate "
-    "requests against the document (docs/api-management.md)";
-
 struct ApiResource {
   std::string title;
   std::string description;
+  // Hub's openApiSpec (url, override, refreshInterval, the validation switches, operationSets),
+  // plus causeway's `file`; decoded by the api middleware (gateway/api/api_management.cpp).
   std::optional<Node> openApiSpec;
   std::optional<Node> versions;
   std::optional<Node> cors;
@@ -51,7 +49,7 @@ struct ApiResource {
   static void describe(auto& self, auto& v) {
     v("title", self.title);
     v("description", self.description);
-    v("openApiSpec", self.openApiSpec, NotYet{kApiNotYetSpec});
+    v("openApiSpec", self.openApiSpec);  // kept raw: the api middleware builds an openApiSpec middleware from it
     v("versions", self.versions, NotYet{"API versions (APIVersion) are not supported yet (docs/api-management.md)"});
     v("cors", self.cors, NotYet{"cors on an API resource is not supported yet: put a headers middleware with the "
                                 "accessControl options on the API's router"});
@@ -171,6 +169,12 @@ struct ManagedApplication {
   }
 };
 
+// Which operations of its APIs a subscription covers: the API's operationSets named here.
+struct ApiOperationFilter {
+  std::vector<std::string> include;
+  static void describe(auto& self, auto& v) { v("include", self.include); }
+};
+
 struct ManagedSubscription {
   std::vector<ApiRef> managedApplications;
   std::vector<ApiRef> apis;
@@ -179,7 +183,7 @@ struct ManagedSubscription {
   int64_t weight = 0;  // among an application's subscriptions to an API, the highest weight applies
   std::optional<Node> managedApplicationSelector;
   std::optional<Node> apiSelector;
-  std::optional<Node> operationFilter;
+  std::optional<ApiOperationFilter> operationFilter;
   std::string claims;
 
   static void describe(auto& self, auto& v) {
@@ -191,8 +195,7 @@ struct ManagedSubscription {
     v("managedApplicationSelector", self.managedApplicationSelector,
       NotYet{"managedApplicationSelector is not supported yet: list the applications by name"});
     v("apiSelector", self.apiSelector, NotYet{"apiSelector is not supported yet: list the APIs by name"});
-    v("operationFilter", self.operationFilter,
-      NotYet{"operationFilter is not supported yet: a subscription covers every operation of its APIs"});
+    v("operationFilter", self.operationFilter);
     v("claims", self.claims, NotYet{"claims expressions on subscriptions are not supported yet"});
   }
   void validate(DecodeContext& context) const;

@@ -703,3 +703,60 @@ def test_check_jwt_apiauth_errors(tmp_path):
     assert code == 1 and "jwt.appIdClaim: required" in out, out
     code, out, _ = check(tmp_path, text({"appIdClaim": "app", "signingSecretName": "s"}))
     assert code == 1 and "signingSecretName needs the Kubernetes provider" in out, out
+
+
+def test_operation_sets_filter_subscriptions_and_the_contract_applies(start_whoami, start_causeway, tmp_path):
+    """The API's openApiSpec: operationSets name groups of operations; a subscription with an
+    operationFilter covers only those, so an application may have a cheap plan for reads and
+    none for writes. With validateRequestMethodAndPath on, a path the document does not
+    declare gets 404 after the caller is identified."""
+    spec = tmp_path / "weather.json"
+    spec.write_text(json.dumps({
+        "openapi": "3.0.3", "info": {"title": "Weather", "version": "1"},
+        "paths": {"/forecast": {"get": {"responses": {"200": {"description": "ok"}}}},
+                  "/alerts": {"get": {"responses": {"200": {"description": "ok"}}},
+                              "post": {"responses": {"200": {"description": "ok"}}}}}}))
+    w = start_whoami()
+    api = {"weather": {"title": "Weather", "openApiSpec": {
+        "file": str(spec), "validateRequestMethodAndPath": True,
+        "operationSets": [{"name": "reads", "matchers": [{"methods": ["GET"]}]},
+                          {"name": "alerts", "matchers": [{"pathPrefix": "/alerts"}]},
+                          {"name": "forecast", "matchers": [{"pathRegex": "/fore[a-z]+"}]}]}}}
+    config = apim(apis=api, plans={"free": BIG, "pro": BIG},
+                  applications={"shop": {"apiKeys": [{"value": "key-shop"}]},
+                                "blog": {"apiKeys": [{"value": "key-blog"}]}},
+                  subscriptions={
+                      "shop-reads": {**sub("shop", "free"), "operationFilter": {"include": ["reads"]}},
+                      "shop-alerts": {**sub("shop", "pro", weight=5), "operationFilter": {"include": ["alerts"]}},
+                      "blog-forecast": {**sub("blog", "free"), "operationFilter": {"include": ["forecast", "missing"]}}})
+    cw = start(start_causeway, w.url, config)
+
+    def plan(key, path, method=None):
+        status, headers, body = get(cw, API_HOST, path, method=method, headers=[f"Authorization: Bearer {key}"])
+        if status != 200:
+            return status
+        return dict(upstream_saw(body)[1]).get("X-Api-Plan")
+
+    assert plan("key-shop", "/forecast") == "free@file"          # only reads covers it
+    assert plan("key-shop", "/alerts") == "pro@file"             # both cover it: the higher weight
+    assert plan("key-shop", "/alerts", method="POST") == "pro@file"
+    assert plan("key-blog", "/forecast") == "free@file"
+    status, _, body = call(cw, "key-blog", path="/alerts")
+    assert status == 403 and "covers this operation" in error_body(body)["error"]
+    assert plan("key-shop", "/nowhere") == 404                   # the contract, after the key
+    assert call(cw, None, path="/nowhere")[0] == 401
+
+
+def test_check_openapi_spec_errors(tmp_path):
+    """openApiSpec.path (a document served by the API's service) is not supported yet; a bad
+    pathRegex is an error naming the set."""
+    def text(spec):
+        return to_yaml({"http": {"routers": {"r": {"rule": "Host(`a`)", "service": "s", "middlewares": ["pub"]}},
+                                 "middlewares": {"pub": {"api": {"name": "weather"}}},
+                                 "services": {"s": lb("http://127.0.0.1:1")}},
+                        "apiManagement": apim(apis={"weather": {"openApiSpec": spec}})})
+
+    code, out, _ = check(tmp_path, text({"path": "/openapi.json"}))
+    assert code == 1 and "openApiSpec.path" in out and "give its url" in out, out
+    code, out, _ = check(tmp_path, text({"operationSets": [{"name": "bad", "matchers": [{"pathRegex": "("}]}]}))
+    assert code == 1 and "operationSets bad: pathRegex" in out, out

@@ -7,13 +7,16 @@
 //        middleware refuses), whose `appIdClaim` names the application's appId. No such claim,
 //        or no application with that appId: 403; a suspended application: 403.
 //   2. its subscription to this API is found: among the subscriptions that name one of its
-//      applications and this API (directly or through a bundle), the highest `weight` applies
-//      (then the first by name). None: 403.
+//      applications and this API (directly or through a bundle) and, with an operationFilter,
+//      include an operation set (the API's openApiSpec.operationSets) the request is in, the
+//      highest `weight` applies (then the first by name). None: 403.
 //   3. the subscription's plan limits it: `rateLimit` (a token bucket of `limit` per `period`)
 //      and `quota` (a sliding window: at most `limit` requests in any `period`), each counted
 //      in its `bucket`: per subscription, per application and API, or per application. Over
 //      either: 429 with Retry-After (seconds until a request is let in again) and
 //      X-RateLimit-*/X-Quota-* headers. A request either refuses costs neither.
+// With one of the API's openApiSpec validation switches on, the request is then checked against
+// its document by an openApiSpec middleware (docs/api-gateway.md §7).
 // The key is taken off the request before it goes upstream, and the upstream is told who
 // called: X-Api-Application (the application's appId) and X-Api-Plan.
 //
@@ -25,6 +28,9 @@
 // Options: `name`, the API (`name@provider` for another provider's).
 #include <openssl/sha.h>
 
+#include <re2/re2.h>
+
+#include <algorithm>
 #include <mutex>
 #include <unordered_map>
 
@@ -120,8 +126,54 @@ struct Grant {
   bool combined = false;  // Redis: rate and quota share a key and are decided by rate->redis
 };
 
+// One of the API's operationSets: a request is in it when one matcher matches its path and
+// method.
+struct OperationMatcher {
+  std::string path;
+  std::string pathPrefix;
+  std::string pathRegex;
+  std::vector<std::string> methods;
+  static void describe(auto& self, auto& v) {
+    v("path", self.path);
+    v("pathPrefix", self.pathPrefix);
+    v("pathRegex", self.pathRegex);
+    v("methods", self.methods);
+  }
+};
+
+struct OperationSetOptions {
+  std::string name;
+  std::vector<OperationMatcher> matchers;
+  static void describe(auto& self, auto& v) {
+    v("name", self.name);
+    v("matchers", self.matchers);
+  }
+};
+
+struct CompiledMatcher {
+  std::string path, pathPrefix;
+  std::shared_ptr<const re2::RE2> pathRegex;
+  std::vector<std::string> methods;  // empty: any
+  bool matches(std::string_view requestPath, std::string_view method) const {
+    if (!methods.empty() && std::find(methods.begin(), methods.end(), method) == methods.end()) return false;
+    if (!path.empty() && requestPath != path) return false;
+    if (!pathPrefix.empty() && !requestPath.starts_with(pathPrefix)) return false;
+    if (pathRegex && !re2::RE2::FullMatch(re2::StringPiece(requestPath.data(), requestPath.size()), *pathRegex))
+      return false;
+    return true;
+  }
+};
+using OperationSet = std::vector<CompiledMatcher>;
+
+// A subscription an application may use on this API: its grant, and the operation sets it is
+// limited to (empty: every operation).
+struct Candidate {
+  size_t grant = 0;
+  std::vector<size_t> sets;  // indices into Compiled::operationSets
+};
+
 struct Key {
-  size_t grant = SIZE_MAX;  // SIZE_MAX: the application has no subscription to this API
+  size_t app = SIZE_MAX;  // index into Compiled::candidates: the application's subscriptions
   std::string appId;
   bool suspended = false;
 };
@@ -132,6 +184,10 @@ struct Compiled {
   CredentialSource source;
   std::string challenge;
   std::unordered_map<std::string, Key> keys;  // SHA-256 of a key → its application
+  std::vector<OperationSet> operationSets;
+  // Per application, its subscriptions to this API, the highest weight first (then by name).
+  std::vector<std::vector<Candidate>> candidates;
+  MiddlewareFactoryPtr contract;  // the openApiSpec middleware of the API's openApiSpec, if any
   // jwt: the claim naming the application, each application by appId, and the jwt middleware
   // that verifies the token first.
   std::string appIdClaim;
@@ -205,11 +261,24 @@ class ApiEnforcement final : public Handler {
       deny(ex, 403, {}, "the API key or its application is suspended");
       co_return;
     }
-    if (key->grant == SIZE_MAX) {
-      deny(ex, 403, {}, "application " + key->appId + " has no subscription to API " + c.api);
+    const Grant* chosen = nullptr;
+    static const std::vector<Candidate> kNone;
+    const std::vector<Candidate>& candidates = key->app == SIZE_MAX ? kNone : c.candidates[key->app];
+    for (const Candidate& candidate : candidates) {
+      bool in = candidate.sets.empty();
+      for (size_t set : candidate.sets)
+        for (const CompiledMatcher& m : c.operationSets[set]) in = in || m.matches(ex.request.path, ex.request.method);
+      if (in) {
+        chosen = &c.grants[candidate.grant];
+        break;
+      }
+    }
+    if (!chosen) {
+      deny(ex, 403, {}, candidates.empty() ? "application " + key->appId + " has no subscription to API " + c.api
+                                           : "no subscription of application " + key->appId + " covers this operation");
       co_return;
     }
-    const Grant& g = c.grants[key->grant];
+    const Grant& g = *chosen;
     record->plan = g.plan;
     std::optional<LimitDecision> d = co_await decide(ex, g);
     if (!d) {
@@ -336,6 +405,7 @@ class ApiFactory final : public exchange::MiddlewareFactory {
  public:
   explicit ApiFactory(std::shared_ptr<const Compiled> c) : c_(std::move(c)) {}
   HandlerPtr wrap(HandlerPtr next, const WrapContext& context) const override {
+    if (c_->contract) next = c_->contract->wrap(std::move(next), context);
     HandlerPtr handler = std::make_shared<ApiEnforcement>(c_, std::move(next), context);
     return c_->jwt ? c_->jwt->wrap(std::move(handler), context) : handler;
   }
@@ -343,6 +413,23 @@ class ApiFactory final : public exchange::MiddlewareFactory {
  private:
   std::shared_ptr<const Compiled> c_;
 };
+
+// A middleware of `type` built from `options` inside this one (its errors and warnings become
+// this middleware's). Null with errors.
+MiddlewareFactoryPtr buildInner(const char* type, const config::Node& options, MiddlewareBuildContext& context) {
+  const exchange::MiddlewareCreator* creator = exchange::MiddlewareRegistry::instance().find(type);
+  if (!creator) {
+    context.error(std::string("the ") + type + " middleware is not built into this binary");
+    return nullptr;
+  }
+  MiddlewareBuildContext inner(context.name(), context.provider());
+  inner.setDefaultTransport(context.defaultTransport());
+  inner.setWorkers(context.workers());
+  MiddlewareFactoryPtr factory = (*creator)(options, inner);
+  for (const auto& e : inner.errors()) context.error(e);
+  for (const auto& w : inner.warnings()) context.warning(w);
+  return inner.errors().empty() ? factory : nullptr;
+}
 
 // The jwt middleware an APIAuth's `jwt` describes: Hub's APIAuth names translated to the jwt
 // middleware's (tokenQueryKey → tokenKey, stripAuthorizationHeader → forwardAuthorization), the
@@ -377,18 +464,56 @@ MiddlewareFactoryPtr jwtFor(const config::Node& options, MiddlewareBuildContext&
     value.setLocation(where);
     node.set("forwardAuthorization", std::move(value));
   }
-  const exchange::MiddlewareCreator* creator = exchange::MiddlewareRegistry::instance().find("jwt");
-  if (!creator) {
-    context.error("the jwt middleware is not built into this binary");
-    return nullptr;
+  return buildInner("jwt", node, context);
+}
+
+// The API's openApiSpec: its operationSets into `sets` (names in `names`), and, when one of
+// Hub's validation switches is on (both off by default, as in Hub), the openApiSpec middleware
+// that checks requests against the document (`url`, or causeway's `file`). False with errors.
+bool compileSpec(const config::Node& options, MiddlewareBuildContext& context, std::vector<OperationSet>& sets,
+                 std::vector<std::string>& names, MiddlewareFactoryPtr& contract) {
+  config::Node node = options;
+  if (const config::Node* path = node.find("path")) {
+    context.error(config::ConfigError{path->location(), "apiManagement.apis",
+                                      "openApiSpec.path (the document served by the API's service) is not supported "
+                                      "yet: give its url, or causeway's file",
+                                      false, false});
+    return false;
   }
-  MiddlewareBuildContext inner(context.name(), context.provider());
-  inner.setDefaultTransport(context.defaultTransport());
-  inner.setWorkers(context.workers());
-  MiddlewareFactoryPtr factory = (*creator)(node, inner);
-  for (const auto& e : inner.errors()) context.error(e);
-  for (const auto& w : inner.warnings()) context.warning(w);
-  return inner.errors().empty() ? factory : nullptr;
+  if (const config::Node* list = node.find("operationSets")) {
+    std::vector<OperationSetOptions> decoded;
+    config::DecodeContext decodeContext;
+    config::decode(*list, decoded, decodeContext);
+    for (const auto& e : decodeContext.errors()) context.error(e);
+    if (!decodeContext.errors().empty()) return false;
+    for (const OperationSetOptions& set : decoded) {
+      OperationSet compiled;
+      for (const OperationMatcher& m : set.matchers) {
+        CompiledMatcher cm{m.path, m.pathPrefix, nullptr, m.methods};
+        if (!m.pathRegex.empty()) {
+          auto re = std::make_shared<re2::RE2>(m.pathRegex, re2::RE2::Quiet);
+          if (!re->ok()) {
+            context.error("openApiSpec.operationSets " + set.name + ": pathRegex: " + re->error());
+            return false;
+          }
+          cm.pathRegex = std::move(re);
+        }
+        compiled.push_back(std::move(cm));
+      }
+      names.push_back(set.name);
+      sets.push_back(std::move(compiled));
+    }
+    node.erase("operationSets");
+  }
+  auto on = [&](std::string_view key) {
+    const config::Node* v = node.find(key);
+    return v && v->isScalar() && (v->text() == "true" || v->text() == "True");
+  };
+  if (!on("validateRequestMethodAndPath") && !on("validateRequestBodySchema")) return true;
+  for (std::string_view key : {"validateRequestMethodAndPath", "validateRequestBodySchema"})
+    if (!node.find(key)) node.set(std::string(key), config::Node::scalar("false"));
+  contract = buildInner("openApiSpec", node, context);
+  return contract != nullptr;
 }
 
 // Does subscription `s` (of `provider`) cover API `api`, directly or through one of its bundles?
@@ -440,6 +565,10 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     if (!ks.headerAuthScheme.empty()) c->challenge = ks.headerAuthScheme + " realm=\"causeway\"";
   }
 
+  std::vector<std::string> setNames;
+  if (const auto& spec = api->second.element->value.openApiSpec)
+    if (!compileSpec(*spec, context, c->operationSets, setNames, c->contract)) return nullptr;
+
   std::shared_ptr<RedisStore> store;
   std::string keyHead;  // Redis: the keys' prefix
   if (catalog->store) {
@@ -462,31 +591,19 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     keyHead = storeOptions.keyPrefix.empty() ? "causeway:apim:" : storeOptions.keyPrefix;
   }
 
-  // Each application's subscription to this API: the highest weight, then the first by name.
-  std::map<std::string, std::pair<int64_t, std::string>> chosen;  // application → (weight, subscription)
-  for (const auto& [name, entry] : catalog->managedSubscriptions) {
-    if (!entry.ok || !covers(entry.element->value, entry.provider, c->api, *catalog)) continue;
-    const config::ManagedSubscription& s = entry.element->value;
-    for (const config::ApiRef& ref : s.managedApplications) {
-      std::string app = qualify(ref.name, entry.provider);
-      auto it = chosen.find(app);
-      if (it == chosen.end() || s.weight > it->second.first) chosen[app] = {s.weight, name};
-    }
-  }
-  std::map<std::string, size_t> grantOf;  // application → index in grants
-  for (const auto& [app, pick] : chosen) {
-    const auto& sub = catalog->managedSubscriptions.at(pick.second);
+  auto makeGrant = [&](const std::string& app, const std::string& subscription) {
+    const auto& sub = catalog->managedSubscriptions.at(subscription);
     const auto& appEntry = catalog->managedApplications.at(app);
     std::string planName = qualify(sub.element->value.apiPlan->name, sub.provider);
     const config::ApiPlan& plan = catalog->apiPlans.at(planName).element->value;
     Grant g;
-    g.subscription = pick.second;
+    g.subscription = subscription;
     g.plan = planName;
     g.appId = appEntry.element->value.appId.empty() ? app.substr(0, app.find('@')) : appEntry.element->value.appId;
     auto limit = [&](const config::ApiPlanLimit& l, limits::TokenBudget::Kind kind) {
       Limit out;
       out.limit = l.limit;
-      out.source = keyHead + planName + ":" + bucketSource(l.bucket, pick.second, app, c->api);
+      out.source = keyHead + planName + ":" + bucketSource(l.bucket, subscription, app, c->api);
       if (!store) out.local = sharedBudget(planName, kind, l);
       return out;
     };
@@ -503,7 +620,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
         if (g.combined) {
           spec.quotaLimit = plan.quota->limit;
           spec.quotaPeriod = plan.quota->period.value;
-          g.rate->source = keyHead + planName + ":" + bucketSource(plan.rateLimit->bucket, pick.second, app, c->api);
+          g.rate->source = keyHead + planName + ":" + bucketSource(plan.rateLimit->bucket, subscription, app, c->api);
         } else {
           g.rate->source += ":rate";
         }
@@ -518,8 +635,43 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
         g.quota->redis.emplace(spec, store);
       }
     }
-    grantOf[app] = c->grants.size();
-    c->grants.push_back(std::move(g));
+    return g;
+  };
+  // Each application's subscriptions to this API: the highest weight first, then by name.
+  std::map<std::string, size_t> setIndex;
+  for (size_t i = 0; i < c->operationSets.size(); ++i) setIndex[setNames[i]] = i;
+  struct Pick {
+    int64_t weight;
+    std::string subscription;
+    std::vector<size_t> sets;
+  };
+  std::map<std::string, std::vector<Pick>> picks;  // application → its subscriptions covering the API
+  for (const auto& [name, entry] : catalog->managedSubscriptions) {
+    if (!entry.ok || !covers(entry.element->value, entry.provider, c->api, *catalog)) continue;
+    const config::ManagedSubscription& s = entry.element->value;
+    Pick pick{s.weight, name, {}};
+    if (s.operationFilter) {
+      for (const std::string& set : s.operationFilter->include) {
+        auto it = setIndex.find(set);
+        if (it != setIndex.end()) pick.sets.push_back(it->second);
+        else
+          context.warning(config::ConfigError{{}, {}, "subscription " + name + " includes operation set \"" + set +
+                                                  "\", which API " + c->api + " does not define: it covers none of its operations there",
+                                              true, false});
+      }
+      if (pick.sets.empty()) continue;  // covers nothing of this API
+    }
+    for (const config::ApiRef& ref : s.managedApplications) picks[qualify(ref.name, entry.provider)].push_back(pick);
+  }
+  std::map<std::string, size_t> appIndex;  // application → index in candidates
+  for (auto& [app, list] : picks) {
+    std::stable_sort(list.begin(), list.end(), [](const Pick& a, const Pick& b) { return a.weight > b.weight; });
+    appIndex[app] = c->candidates.size();
+    auto& out = c->candidates.emplace_back();
+    for (const Pick& pick : list) {
+      out.push_back({c->grants.size(), pick.sets});
+      c->grants.push_back(makeGrant(app, pick.subscription));
+    }
   }
 
   // Every key of every application, subscribed or not (to tell 403 from 401).
@@ -527,8 +679,9 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     if (!entry.ok) continue;
     const config::ManagedApplication& a = entry.element->value;
     std::string appId = a.appId.empty() ? app.substr(0, app.find('@')) : a.appId;
-    auto grant = grantOf.find(app);
-    Key byApp{grant == grantOf.end() ? SIZE_MAX : grant->second, appId, a.suspended};
+    auto index = appIndex.find(app);
+    size_t at = index == appIndex.end() ? SIZE_MAX : index->second;
+    Key byApp{at, appId, a.suspended};
     if (!c->byAppId.emplace(appId, byApp).second && !c->appIdClaim.empty()) {
       context.error("application " + app + ": another application has appId " + appId +
                     "; the token's " + c->appIdClaim + " must name one application");
@@ -549,7 +702,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
         }
         digest = sha256(*value);
       }
-      Key key{grant == grantOf.end() ? SIZE_MAX : grant->second, appId, a.suspended || k.suspended};
+      Key key{at, appId, a.suspended || k.suspended};
       auto [it, added] = c->keys.emplace(digest, key);
       if (!added && it->second.appId != appId) {
         context.error("application " + app + ", apiKeys[" + std::to_string(i) +
