@@ -242,7 +242,8 @@ void ApiHandler::serveApi(Exchange& ex, std::string_view route) const {
                    "middleware not found: ");
 
   // /api/apimanagement/<kind>[/<name>]: the API management resources (docs/api-management.md).
-  for (const char* kind : {"apis", "apiAuths", "apiPlans", "apiBundles", "managedApplications", "managedSubscriptions"}) {
+  for (const char* kind : {"apis", "apiVersions", "apiAuths", "apiPlans", "apiBundles", "managedApplications",
+                           "managedSubscriptions"}) {
     if (!collection("/apimanagement/" + std::string(kind), id)) continue;
     static const std::map<std::string, runtime::ApiResourceState> kNone;
     auto resources = runtime.apiResources.find(kind);

@@ -230,6 +230,7 @@ json::object apiResourceJson(const runtime::Snapshot& snapshot, const std::strin
       if (auto it = map.find(bare); it != map.end()) out["spec"] = toJsonObject(it->second.value);
     };
     if (state.kind == "apis") spec(am.apis);
+    else if (state.kind == "apiVersions") spec(am.apiVersions);
     else if (state.kind == "apiAuths") spec(am.apiAuths);
     else if (state.kind == "apiPlans") spec(am.apiPlans);
     else if (state.kind == "apiBundles") spec(am.apiBundles);

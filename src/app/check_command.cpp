@@ -19,7 +19,7 @@ namespace {
 
 // An error about one API management resource: printed with the resource's state below.
 bool apiManagementElement(const std::string& element) {
-  for (std::string_view kind : {"apis.", "apiAuths.", "apiPlans.", "apiBundles.", "managedApplications.",
+  for (std::string_view kind : {"apis.", "apiVersions.", "apiAuths.", "apiPlans.", "apiBundles.", "managedApplications.",
                                 "managedSubscriptions."})
     if (element.rfind("apiManagement." + std::string(kind), 0) == 0) return true;
   return false;

@@ -21,6 +21,30 @@ void ApiRef::decodeNode(const Node& node, DecodeContext& context) {
   if (name.empty()) context.error(node.location(), "a reference needs a name");
 }
 
+void ApiVersionResource::validate(DecodeContext& context) const {
+  // 1, 1.2 or 1.2.3, with an optional leading v and a -pre-release of [0-9A-Za-z.-].
+  std::string_view r = release;
+  if (r.starts_with('v')) r.remove_prefix(1);
+  std::string_view pre;
+  if (size_t dash = r.find('-'); dash != std::string_view::npos) {
+    pre = r.substr(dash + 1);
+    r = r.substr(0, dash);
+  }
+  int parts = 0;
+  bool ok = !r.empty();
+  for (size_t start = 0; ok && start <= r.size();) {
+    size_t dot = r.find('.', start);
+    std::string_view part = r.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    ok = !part.empty() && part.find_first_not_of("0123456789") == std::string_view::npos && ++parts <= 3;
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  if (release.find('-') != std::string::npos)
+    ok = ok && !pre.empty() &&
+         pre.find_first_not_of("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.-") == std::string_view::npos;
+  if (!ok) context.error("release: expected a semantic version such as 1.2.0 or v2 (got \"" + release + "\")");
+}
+
 void ApiAuth::validate(DecodeContext& context) const {
   int kinds = apiKey.has_value() + jwt.has_value() + ldap.has_value();
   if (kinds != 1) context.error(kinds == 0 ? "expected one of: apiKey, jwt, ldap" : "expected exactly one of: apiKey, jwt, ldap");

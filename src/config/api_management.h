@@ -43,17 +43,38 @@ struct ApiResource {
   // Hub's openApiSpec (url, override, refreshInterval, the validation switches, operationSets),
   // plus causeway's `file`; decoded by the api middleware (gateway/api/api_management.cpp).
   std::optional<Node> openApiSpec;
-  std::optional<Node> versions;
+  std::vector<ApiRef> versions;  // its APIVersions, each published by an api middleware naming it
   std::optional<Node> cors;
 
   static void describe(auto& self, auto& v) {
     v("title", self.title);
     v("description", self.description);
     v("openApiSpec", self.openApiSpec);  // kept raw: the api middleware builds an openApiSpec middleware from it
-    v("versions", self.versions, NotYet{"API versions (APIVersion) are not supported yet (docs/api-management.md)"});
+    v("versions", self.versions);
     v("cors", self.cors, NotYet{"cors on an API resource is not supported yet: put a headers middleware with the "
                                 "accessControl options on the API's router"});
   }
+};
+
+// One release of an API (Hub's APIVersion): published by an api middleware with `version`, it
+// has its own document (and so its own operation sets and contract); subscriptions to the API
+// cover all its versions.
+struct ApiVersionResource {
+  std::string release;  // semantic version: 1, 1.2, 1.2.3, with an optional v and -pre-release
+  std::string title;
+  std::string description;
+  std::optional<Node> openApiSpec;
+  std::optional<Node> cors;
+
+  static void describe(auto& self, auto& v) {
+    v("release", self.release);
+    v("title", self.title);
+    v("description", self.description);
+    v("openApiSpec", self.openApiSpec);
+    v("cors", self.cors, NotYet{"cors on an APIVersion is not supported yet: put a headers middleware with the "
+                                "accessControl options on the version's router"});
+  }
+  void validate(DecodeContext& context) const;
 };
 
 // Where an API key is read: Hub's default is the Authorization header's Bearer credential, then
@@ -206,6 +227,7 @@ inline constexpr std::string_view kPortalNotYet =
 
 struct ApiManagementConfig {
   std::map<std::string, Element<ApiResource>> apis;
+  std::map<std::string, Element<ApiVersionResource>> apiVersions;
   std::map<std::string, Element<ApiAuth>> apiAuths;
   std::map<std::string, Element<ApiPlan>> apiPlans;
   std::map<std::string, Element<ApiBundle>> apiBundles;
@@ -214,7 +236,6 @@ struct ApiManagementConfig {
   // Where the plans' counters are shared by several instances: a Redis store in the shape of
   // distributedRateLimit's `store.redis` (decoded by the gateway, gateway/api/redis_store.h).
   std::optional<Node> store;
-  std::optional<Node> apiVersions;
   std::optional<Node> apiCatalogItems;
   std::optional<Node> apiPortals;
   std::optional<Node> apiPortalAuths;
@@ -222,20 +243,20 @@ struct ApiManagementConfig {
 
   static void describe(auto& self, auto& v) {
     v("apis", self.apis);
+    v("apiVersions", self.apiVersions);
     v("apiAuths", self.apiAuths);
     v("apiPlans", self.apiPlans);
     v("apiBundles", self.apiBundles);
     v("managedApplications", self.managedApplications);
     v("managedSubscriptions", self.managedSubscriptions);
     v("store", self.store);
-    v("apiVersions", self.apiVersions, NotYet{"API versions (APIVersion) are not supported yet"});
     v("apiCatalogItems", self.apiCatalogItems, NotYet{kPortalNotYet});
     v("apiPortals", self.apiPortals, NotYet{kPortalNotYet});
     v("apiPortalAuths", self.apiPortalAuths, NotYet{kPortalNotYet});
     v("contentItems", self.contentItems, NotYet{kPortalNotYet});
   }
   bool empty() const {
-    return apis.empty() && apiAuths.empty() && apiPlans.empty() && apiBundles.empty() && managedApplications.empty() &&
+    return apis.empty() && apiVersions.empty() && apiAuths.empty() && apiPlans.empty() && apiBundles.empty() && managedApplications.empty() &&
            managedSubscriptions.empty() && !store;
   }
 };
@@ -253,6 +274,7 @@ template <class T> struct ApiCatalogEntry {
 
 struct ApiCatalog {
   std::map<std::string, ApiCatalogEntry<ApiResource>> apis;
+  std::map<std::string, ApiCatalogEntry<ApiVersionResource>> apiVersions;
   std::map<std::string, ApiCatalogEntry<ApiAuth>> apiAuths;
   std::map<std::string, ApiCatalogEntry<ApiPlan>> apiPlans;
   std::map<std::string, ApiCatalogEntry<ApiBundle>> apiBundles;

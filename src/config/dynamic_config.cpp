@@ -119,7 +119,7 @@ DynamicConfig decodeDynamic(const Node& root, std::vector<ConfigError>& errors,
     bool element = false;
     for (std::string_view kind : {"http.routers.", "http.services.", "http.middlewares.", "http.serversTransports.",
                                   "tcp.routers.", "tcp.services.", "tcp.middlewares.", "tcp.serversTransports.",
-                                  "udp.routers.", "udp.services.", "apiManagement.apis.", "apiManagement.apiAuths.",
+                                  "udp.routers.", "udp.services.", "apiManagement.apis.", "apiManagement.apiVersions.", "apiManagement.apiAuths.",
                                   "apiManagement.apiPlans.", "apiManagement.apiBundles.",
                                   "apiManagement.managedApplications.", "apiManagement.managedSubscriptions."})
       element = element || e.element.starts_with(kind);

@@ -32,6 +32,7 @@ void SnapshotBuild::buildApiManagement() {
   for (const auto& [provider, config] : in_.providers) {
     const config::ApiManagementConfig& am = config->apiManagement;
     gather("apis", provider, am.apis, apiCatalog_.apis, states["apis"]);
+    gather("apiVersions", provider, am.apiVersions, apiCatalog_.apiVersions, states["apiVersions"]);
     gather("apiAuths", provider, am.apiAuths, apiCatalog_.apiAuths, states["apiAuths"]);
     gather("apiPlans", provider, am.apiPlans, apiCatalog_.apiPlans, states["apiPlans"]);
     gather("apiBundles", provider, am.apiBundles, apiCatalog_.apiBundles, states["apiBundles"]);
@@ -78,6 +79,12 @@ void SnapshotBuild::buildApiManagement() {
     }
     return qualified;
   };
+  for (auto& [name, entry] : apiCatalog_.apis) {
+    if (!entry.ok) continue;
+    runtime::ApiResourceState& state = states["apis"][name];
+    for (const config::ApiRef& ref : entry.element->value.versions)
+      resolve(apiCatalog_.apiVersions, ref, entry.provider, "apiVersions", state, name, entry.ok);
+  }
   for (auto& [name, entry] : apiCatalog_.apiBundles) {
     if (!entry.ok) continue;
     runtime::ApiResourceState& state = states["apiBundles"][name];

@@ -11,6 +11,7 @@ namespace causeway::exchange {
 
 struct ApiRecord {
   std::string_view api;          // qualified: "weather@file"
+  std::string_view version;      // qualified APIVersion; empty when the router publishes the API itself
   std::string_view application;  // appId; empty when the caller was not identified
   std::string_view plan;         // qualified; empty without a subscription
 };

@@ -102,6 +102,7 @@ void GenAiMetrics::recordApi(unsigned worker, const exchange::ApiRecord& api, st
   Worker& w = *workers_[worker < workers_.size() ? worker : 0];
   std::string labels;
   appendLabel(labels, "api", api.api);
+  if (!api.version.empty()) appendLabel(labels, "api_version", api.version);
   appendLabel(labels, "application", api.application);
   appendLabel(labels, "plan", api.plan);
   appendLabel(labels, "method", method);

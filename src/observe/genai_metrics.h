@@ -14,7 +14,8 @@
 //                                         router, error_type (JSON-RPC code or HTTP status)
 //   causeway_mcp_denials_total             counter of requests a policy denied, labels
 //                                         mcp_method_name, gen_ai_tool_name, router, rule
-// And API management's, with Traefik Hub's names (labels api, application, plan, method, code):
+// And API management's, with Traefik Hub's names (labels api, api_version when a version is
+// published, application, plan, method, code):
 //   traefik_hub_api_requests_total                 counter of requests an `api` middleware saw
 //   traefik_hub_api_requests_duration_milliseconds histogram of their durations
 //   traefik_hub_api_requests_bytes_total, traefik_hub_api_responses_bytes_total

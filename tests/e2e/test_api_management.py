@@ -760,3 +760,52 @@ def test_check_openapi_spec_errors(tmp_path):
     assert code == 1 and "openApiSpec.path" in out and "give its url" in out, out
     code, out, _ = check(tmp_path, text({"operationSets": [{"name": "bad", "matchers": [{"pathRegex": "("}]}]}))
     assert code == 1 and "operationSets bad: pathRegex" in out, out
+
+
+def test_api_versions_have_their_own_documents(start_whoami, start_causeway, tmp_path):
+    """APIVersions: each router publishes one version of the API; its own document decides the
+    contract, and the API's subscriptions cover every version."""
+    def doc(path):
+        f = tmp_path / (path.strip("/").replace("/", "-") + ".json")
+        f.write_text(json.dumps({"openapi": "3.0.3", "info": {"title": "Weather", "version": "1"},
+                                 "paths": {path: {"get": {"responses": {"200": {"description": "ok"}}}}}}))
+        return {"file": str(f), "validateRequestMethodAndPath": True}
+
+    w = start_whoami()
+    config = apim(apis={"weather": {"title": "Weather", "versions": [{"name": "weather-v1"}, {"name": "weather-v2"}]}},
+                  apiVersions={"weather-v1": {"release": "1.0.0", "openApiSpec": doc("/v1/forecast")},
+                               "weather-v2": {"release": "v2.0.0-beta.1", "openApiSpec": doc("/v2/forecast/daily")}},
+                  plans={"free": BIG}, applications={"shop": {"apiKeys": [{"value": "key-shop"}]}},
+                  subscriptions={"shop-free": sub("shop", "free")})
+    text = dynamic(w.url, config,
+                   routers={"v1": {"rule": "Host(`api.test`) && PathPrefix(`/v1`)", "service": "up", "middlewares": ["v1"]},
+                            "v2": {"rule": "Host(`api.test`) && PathPrefix(`/v2`)", "service": "up", "middlewares": ["v2"]}},
+                   middlewares={"v1": {"api": {"name": "weather", "version": "weather-v1"}},
+                                "v2": {"api": {"name": "weather", "version": "weather-v2"}}})
+    cw = start_causeway(dynamic={"app.yml": text}, entrypoints=("web", "traefik"), static_extra="api:\n  insecure: true\n")
+    routed(cw, READY)
+    status, _, body = call(cw, "key-shop", path="/v1/forecast")
+    assert status == 200 and ("X-Api-Version", "weather-v1@file") in upstream_saw(body)[1]
+    assert call(cw, "key-shop", path="/v1/forecast/daily")[0] == 404   # not in v1's document
+    assert call(cw, "key-shop", path="/v2/forecast/daily")[0] == 200
+    assert call(cw, "key-shop", path="/v2/forecast")[0] == 404
+    versions = api_get(cw, "/api/apimanagement/apiVersions")[2]
+    assert sorted(v["name"] for v in versions) == ["weather-v1@file", "weather-v2@file"]
+    assert all(v["status"] == "enabled" and v["usedBy"] == ["weather@file"] for v in versions), versions
+
+
+def test_check_api_version_errors(tmp_path):
+    """A version the API does not list, a release that is not a semantic version, a missing one."""
+    def text(versions, listed, published):
+        return to_yaml({"http": {"routers": {"r": {"rule": "Host(`a`)", "service": "s", "middlewares": ["pub"]}},
+                                 "middlewares": {"pub": {"api": {"name": "weather", "version": published}}},
+                                 "services": {"s": lb("http://127.0.0.1:1")}},
+                        "apiManagement": apim(apis={"weather": {"versions": [{"name": n} for n in listed]}},
+                                              apiVersions=versions)})
+
+    code, out, _ = check(tmp_path, text({"v1": {"release": "1.0"}, "v2": {"release": "2"}}, ["v1"], "v2"))
+    assert code == 1 and '"v2@file" is not one of API weather@file\'s versions' in out, out
+    code, out, _ = check(tmp_path, text({"v1": {"release": "one"}}, ["v1"], "v1"))
+    assert code == 1 and "release: expected a semantic version" in out, out
+    code, out, _ = check(tmp_path, text({}, ["v9"], "v9"))
+    assert code == 1 and 'apiVersions "v9@file" does not exist' in out, out

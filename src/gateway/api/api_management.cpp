@@ -25,7 +25,8 @@
 // distributedRateLimit's store: one server, Cluster or Sentinel), so that several instances
 // enforce one quota; then Redis unreachable means 503 (plans fail closed).
 //
-// Options: `name`, the API (`name@provider` for another provider's).
+// Options: `name`, the API (`name@provider` for another provider's); `version`, one of its
+// APIVersions, whose document (operation sets, contract) applies instead of the API's.
 #include <openssl/sha.h>
 
 #include <re2/re2.h>
@@ -60,7 +61,11 @@ constexpr size_t kMaxKey = 4096;
 
 struct Options {
   std::string name;
-  static void describe(auto& self, auto& v) { v("name", self.name); }
+  std::string version;  // an APIVersion of the API: its document instead of the API's
+  static void describe(auto& self, auto& v) {
+    v("name", self.name);
+    v("version", self.version);
+  }
 };
 
 // apiManagement.store: where the plans' counters are shared.
@@ -181,6 +186,7 @@ struct Key {
 struct Compiled {
   std::string name;  // the middleware's
   std::string api;   // qualified
+  std::string version;  // qualified APIVersion, when the router publishes one
   CredentialSource source;
   std::string challenge;
   std::unordered_map<std::string, Key> keys;  // SHA-256 of a key → its application
@@ -227,6 +233,7 @@ class ApiEnforcement final : public Handler {
     const Compiled& c = *c_;
     auto* record = ex.arena.make<exchange::ApiRecord>();
     record->api = c.api;
+    record->version = c.version;
     ex.record.api = record;
     FoundCredential found;
     const Key* key = nullptr;
@@ -295,6 +302,7 @@ class ApiEnforcement final : public Handler {
     if (found.in != FoundCredential::In::None) removeCredential(ex, c.source, found.in);
     ex.request.headers.set("X-Api-Application", g.appId);
     ex.request.headers.set("X-Api-Plan", g.plan);
+    if (!c.version.empty()) ex.request.headers.set("X-Api-Version", c.version);
     co_await next_->handle(ex);
     addHeaders(ex, g, *d);
   }
@@ -565,9 +573,23 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     if (!ks.headerAuthScheme.empty()) c->challenge = ks.headerAuthScheme + " realm=\"causeway\"";
   }
 
+  // The document: the version's when the router publishes one, else the API's.
+  const std::optional<config::Node>* spec = &api->second.element->value.openApiSpec;
+  if (!o->version.empty()) {
+    std::string version = qualify(o->version, context.provider());
+    bool listed = false;
+    for (const config::ApiRef& ref : api->second.element->value.versions)
+      listed = listed || qualify(ref.name, api->second.provider) == version;
+    if (!listed) {
+      context.error("version: \"" + version + "\" is not one of API " + c->api + "'s versions");
+      return nullptr;
+    }
+    const auto& entry = catalog->apiVersions.at(version);  // listed, so resolved by the build
+    c->version = version;
+    if (entry.element->value.openApiSpec) spec = &entry.element->value.openApiSpec;
+  }
   std::vector<std::string> setNames;
-  if (const auto& spec = api->second.element->value.openApiSpec)
-    if (!compileSpec(*spec, context, c->operationSets, setNames, c->contract)) return nullptr;
+  if (*spec && !compileSpec(**spec, context, c->operationSets, setNames, c->contract)) return nullptr;
 
   std::shared_ptr<RedisStore> store;
   std::string keyHead;  // Redis: the keys' prefix
