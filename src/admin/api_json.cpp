@@ -231,7 +231,16 @@ json::object apiResourceJson(const runtime::Snapshot& snapshot, const std::strin
     };
     if (state.kind == "apis") spec(am.apis);
     else if (state.kind == "apiVersions") spec(am.apiVersions);
-    else if (state.kind == "apiAuths") spec(am.apiAuths);
+    else if (state.kind == "apiAuths") {
+      spec(am.apiAuths);
+      // A literal signing secret stays in; references (env:, file:) are shown.
+      if (auto sp = out.find("spec"); sp != out.end())
+        if (auto jwt = sp->value().as_object().find("jwt"); jwt != sp->value().as_object().end() && jwt->value().is_object())
+          if (auto secret = jwt->value().as_object().find("signingSecret"); secret != jwt->value().as_object().end())
+            if (!secret->value().is_string() || !(secret->value().get_string().starts_with("env:") ||
+                                                  secret->value().get_string().starts_with("file:")))
+              secret->value() = "<redacted>";
+    }
     else if (state.kind == "apiPlans") spec(am.apiPlans);
     else if (state.kind == "apiBundles") spec(am.apiBundles);
     else if (state.kind == "managedSubscriptions") spec(am.managedSubscriptions);

@@ -73,7 +73,12 @@ void ApiPlan::validate(DecodeContext& context) const {
 }
 
 void ManagedApiKey::validate(DecodeContext& context) const {
-  int sources = !value.empty() + !sha256.empty() + !secretName.empty();
+  if (!secretName.empty()) {
+    context.error("secretName needs the Kubernetes provider, which does not carry API management yet: give the key "
+                  "as value (env:NAME or file:PATH) or sha256");
+    return;
+  }
+  int sources = !value.empty() + !sha256.empty();
   if (sources != 1) {
     context.error(sources == 0 ? "an API key needs one of: value, sha256" : "an API key has exactly one of: value, sha256");
     return;
@@ -89,6 +94,11 @@ void ManagedSubscription::validate(DecodeContext& context) const {
   if (managedApplications.empty()) context.error("managedApplications: a subscription names at least one application");
   if (apis.empty() && apiBundles.empty()) context.error("a subscription names at least one of: apis, apiBundles");
   if (!apiPlan) context.error("apiPlan: required (the plan whose limits apply)");
+  if (!claims.empty())
+    context.error("claims: expressions on subscriptions are not supported yet; the subscription is disabled rather "
+                  "than granting more than it says");
+  if (operationFilter && operationFilter->include.empty())
+    context.error("operationFilter.include: names no operation set, so the subscription would cover nothing");
 }
 
 }  // namespace causeway::config

@@ -81,7 +81,7 @@ struct ApiVersionResource {
 // the `api_key` query parameter.
 struct ApiKeySource {
   std::string header = "Authorization";
-  std::string headerAuthScheme = "Bearer";
+  std::optional<std::string> headerAuthScheme;  // unset: Bearer for the Authorization header, none for another
   std::string query = "api_key";
   std::string cookie;
 
@@ -167,8 +167,7 @@ struct ManagedApiKey {
     v("title", self.title);
     v("value", self.value);
     v("sha256", self.sha256);
-    v("secretName", self.secretName, NotYet{"secretName needs the Kubernetes provider: give the key as value "
-                                            "(env:NAME or file:PATH) or sha256"});
+    v("secretName", self.secretName);  // an error for now (validate): only Kubernetes has secrets
     v("suspended", self.suspended);
   }
   void validate(DecodeContext& context) const;
@@ -217,7 +216,7 @@ struct ManagedSubscription {
       NotYet{"managedApplicationSelector is not supported yet: list the applications by name"});
     v("apiSelector", self.apiSelector, NotYet{"apiSelector is not supported yet: list the APIs by name"});
     v("operationFilter", self.operationFilter);
-    v("claims", self.claims, NotYet{"claims expressions on subscriptions are not supported yet"});
+    v("claims", self.claims);  // an error for now (validate): ignoring it would grant more than it says
   }
   void validate(DecodeContext& context) const;
 };

@@ -46,10 +46,7 @@ int64_t clampedNanos(double nanos) {
 
 }  // namespace
 
-TokenBudget::Decision TokenBudget::check(const std::string& source, int64_t now, double need) {
-  std::lock_guard lock(mutex_);
-  State& s = sources_[source];
-  advance(s, now);
+TokenBudget::Decision TokenBudget::decide(State& s, int64_t now, double need) const {
   Decision d;
   d.remaining = available(s, now);
   double required = std::max(need, 1e-9);
@@ -65,8 +62,38 @@ TokenBudget::Decision TokenBudget::check(const std::string& source, int64_t now,
     int64_t wait = perNano > 0 ? clampedNanos(missing / perNano) : toWindowEnd;
     d.retryAfter = Nanos(std::clamp<int64_t>(wait, 1, toWindowEnd + period_));
   }
+  return d;
+}
+
+TokenBudget::Decision TokenBudget::check(const std::string& source, int64_t now, double need) {
+  std::lock_guard lock(mutex_);
+  State& s = sources_[source];
+  advance(s, now);
+  Decision d = decide(s, now, need);
   if (sources_.size() > maxSources_) trim(now);
   return d;
+}
+
+TokenBudget::Decision TokenBudget::take(const std::string& source, int64_t now, double need) {
+  std::lock_guard lock(mutex_);
+  State& s = sources_[source];
+  advance(s, now);
+  Decision d = decide(s, now, need);
+  if (d.allowed) {
+    if (kind_ == Kind::Bucket) s.value -= need;
+    else s.value += need;
+  }
+  if (sources_.size() > maxSources_) trim(now);
+  return d;
+}
+
+void TokenBudget::refund(const std::string& source, int64_t now, double amount) {
+  if (amount <= 0) return;
+  std::lock_guard lock(mutex_);
+  State& s = sources_[source];
+  advance(s, now);
+  if (kind_ == Kind::Bucket) s.value = std::min(limit_, s.value + amount);
+  else s.value = std::max(0.0, s.value - amount);
 }
 
 void TokenBudget::debit(const std::string& source, int64_t now, double used) {

@@ -34,6 +34,11 @@ class TokenBudget {
   Decision check(const std::string& source, int64_t nowNanos, double need = 0);
   // Takes what a request used.
   void debit(const std::string& source, int64_t nowNanos, double used);
+  // check() and, when allowed, debit() of `need` at once (no other thread in between): for
+  // costs known before the request (API plans count requests).
+  Decision take(const std::string& source, int64_t nowNanos, double need);
+  // Gives back what take() took for a request that was refused after all.
+  void refund(const std::string& source, int64_t nowNanos, double amount);
 
   double limit() const { return limit_; }
 
@@ -45,6 +50,7 @@ class TokenBudget {
     bool fresh = true;
   };
   void advance(State& s, int64_t now) const;
+  Decision decide(State& s, int64_t now, double need) const;
   double available(const State& s, int64_t now) const;
   void trim(int64_t now);
 

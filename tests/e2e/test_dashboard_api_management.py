@@ -122,7 +122,7 @@ def test_api_management_page_shows_every_kind_and_the_broken_subscription(setup,
     assert browser.count("[data-testid=nav-apimanagement].active") == 1
     # One section per kind (the headings are shown in capitals).
     sections = [t.lower() for t in browser.texts("[data-testid=apimanagement-page] h2")]
-    assert sections == ["apis", "plans", "applications", "subscriptions", "bundles", "auths"], sections
+    assert sections == ["apis", "versions", "plans", "applications", "subscriptions", "bundles", "auths"], sections
     headers = browser.texts("[data-testid=list-apiPlans] th")
     assert headers == ["Status", "Name", "Title", "Rate limit", "Quota", "Used by"], headers
 

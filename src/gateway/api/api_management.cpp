@@ -303,6 +303,7 @@ class ApiEnforcement final : public Handler {
     ex.request.headers.set("X-Api-Application", g.appId);
     ex.request.headers.set("X-Api-Plan", g.plan);
     if (!c.version.empty()) ex.request.headers.set("X-Api-Version", c.version);
+    else ex.request.headers.remove("X-Api-Version");
     co_await next_->handle(ex);
     addHeaders(ex, g, *d);
   }
@@ -318,21 +319,12 @@ class ApiEnforcement final : public Handler {
       co_return r;
     }
     if (g.quota && g.quota->redis) {
-      // In different buckets: the rate limit is asked first without counting, then the quota
-      // counts the request, then the rate limit does; so a request the quota refuses costs no
-      // token of the rate limit. (Two concurrent requests may both pass the first question;
-      // the last one can then find the bucket empty after the quota has counted it.)
+      // In different buckets: the quota is asked first without counting, then the rate limit
+      // counts the request, then the quota does; so a request either refuses costs the quota
+      // nothing. (Two concurrent requests may both pass the first question; the last one can
+      // then find the quota spent after the rate limit has counted it.)
       std::string error;
-      if (g.rate) {
-        std::optional<LimitDecision> r = co_await g.rate->redis->decide(ex.worker, g.rate->source, error, true);
-        if (!r) {
-          warn(error);
-          co_return std::nullopt;
-        }
-        if (!r->allowed) co_return r;
-        d = *r;
-      }
-      std::optional<LimitDecision> q = co_await g.quota->redis->decide(ex.worker, g.quota->source, error);
+      std::optional<LimitDecision> q = co_await g.quota->redis->decide(ex.worker, g.quota->source, error, true);
       if (!q) {
         warn(error);
         co_return std::nullopt;
@@ -340,48 +332,63 @@ class ApiEnforcement final : public Handler {
       d.quotaRemaining = q->quotaRemaining;
       d.quotaRetryMicros = q->quotaRetryMicros;
       d.quotaResetMicros = q->quotaResetMicros;
+      if (g.rate) {
+        std::optional<LimitDecision> r = co_await g.rate->redis->decide(ex.worker, g.rate->source, error, !q->allowed);
+        if (!r) {
+          warn(error);
+          co_return std::nullopt;
+        }
+        d.remaining = r->remaining;
+        d.retryMicros = r->retryMicros;
+        if (!r->allowed) {
+          d.allowed = false;
+          co_return d;
+        }
+      }
       if (!q->allowed) {
         d.allowed = false;
         d.quotaRefused = true;
         co_return d;
       }
-      if (g.rate) {
-        std::optional<LimitDecision> r = co_await g.rate->redis->decide(ex.worker, g.rate->source, error);
-        if (!r) {
-          warn(error);
-          co_return std::nullopt;
-        }
-        d.allowed = r->allowed;
-        d.remaining = r->remaining;
-        d.retryMicros = r->retryMicros;
+      q = co_await g.quota->redis->decide(ex.worker, g.quota->source, error);
+      if (!q) {
+        warn(error);
+        co_return std::nullopt;
       }
+      d.quotaRemaining = q->quotaRemaining;
+      d.quotaRetryMicros = q->quotaRetryMicros;
+      d.quotaResetMicros = q->quotaResetMicros;
+      d.allowed = q->allowed;
+      d.quotaRefused = !q->allowed;
       co_return d;
     }
-    // In memory: both checked, then both taken.
+    // In memory: the rate limit's token taken, then the quota's; a quota that refuses gives
+    // the token back. Each take checks and counts under the budget's lock, so concurrent
+    // requests on several workers never both get the last one.
     int64_t now = steadyNanos();
     if (g.rate) {
-      limits::TokenBudget::Decision r = g.rate->local->check(g.rate->source, now, 1);
-      d.remaining = std::max(0.0, r.remaining - 1);
+      limits::TokenBudget::Decision r = g.rate->local->take(g.rate->source, now, 1);
+      d.remaining = std::max(0.0, r.remaining - (r.allowed ? 1 : 0));
       if (!r.allowed) {
         d.allowed = false;
         d.retryMicros = double(r.retryAfter.count()) / 1e3;
-        d.remaining = 0;
       }
     }
     if (g.quota) {
-      limits::TokenBudget::Decision q = g.quota->local->check(g.quota->source, now, 1);
+      limits::TokenBudget::Decision q = d.allowed ? g.quota->local->take(g.quota->source, now, 1)
+                                                  : g.quota->local->check(g.quota->source, now, 1);
       // What is left counts this request only when it is let in.
-      d.quotaRemaining = std::max(0.0, q.remaining - (d.allowed ? 1 : 0));
+      d.quotaRemaining = std::max(0.0, q.remaining - (d.allowed && q.allowed ? 1 : 0));
       if (!q.allowed) {
+        if (d.allowed && g.rate) {
+          g.rate->local->refund(g.rate->source, now, 1);
+          d.remaining += 1;
+        }
         d.quotaRefused = d.allowed;
         d.allowed = false;
         d.quotaRetryMicros = double(q.retryAfter.count()) / 1e3;
-        d.quotaRemaining = 0;
       }
     }
-    if (!d.allowed) co_return d;
-    if (g.rate) g.rate->local->debit(g.rate->source, now, 1);
-    if (g.quota) g.quota->local->debit(g.quota->source, now, 1);
     co_return d;
   }
 
@@ -465,7 +472,12 @@ MiddlewareFactoryPtr jwtFor(const config::Node& options, MiddlewareBuildContext&
     node.set("tokenKey", std::move(value));
   }
   if (const config::Node* strip = node.find("stripAuthorizationHeader")) {
-    bool forward = strip->isScalar() && (strip->text() == "false" || strip->text() == "False");
+    bool stripIt = true;
+    config::DecodeContext decodeContext;
+    config::decode(*strip, stripIt, decodeContext);
+    for (const auto& e : decodeContext.errors()) context.error(e);
+    if (!decodeContext.errors().empty()) return nullptr;
+    bool forward = !stripIt;
     config::Location where = strip->location();
     node.erase("stripAuthorizationHeader");
     config::Node value = config::Node::scalar(forward ? "true" : "false");
@@ -513,11 +525,27 @@ bool compileSpec(const config::Node& options, MiddlewareBuildContext& context, s
     }
     node.erase("operationSets");
   }
-  auto on = [&](std::string_view key) {
+  bool anyOn = false;
+  for (std::string_view key : {"validateRequestMethodAndPath", "validateRequestBodySchema"}) {
     const config::Node* v = node.find(key);
-    return v && v->isScalar() && (v->text() == "true" || v->text() == "True");
-  };
-  if (!on("validateRequestMethodAndPath") && !on("validateRequestBodySchema")) return true;
+    if (!v) continue;
+    bool on = false;
+    config::DecodeContext decodeContext;
+    config::decode(*v, on, decodeContext);
+    for (const auto& e : decodeContext.errors()) context.error(e);
+    if (!decodeContext.errors().empty()) return false;
+    anyOn = anyOn || on;
+  }
+  if (!anyOn) {
+    // Nothing checks requests (Hub's default): a document given is not read now.
+    if (node.find("url") || node.find("file"))
+      context.warning(config::ConfigError{node.location(), {},
+                                          "openApiSpec: the document is not used: validateRequestMethodAndPath and "
+                                          "validateRequestBodySchema are both off (Hub's default); operationSets "
+                                          "apply either way",
+                                          true, false});
+    return true;
+  }
   for (std::string_view key : {"validateRequestMethodAndPath", "validateRequestBodySchema"})
     if (!node.find(key)) node.set(std::string(key), config::Node::scalar("false"));
   contract = buildInner("openApiSpec", node, context);
@@ -569,8 +597,9 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     if (!c->jwt) return nullptr;
   } else {
     const config::ApiKeySource& ks = auth.element->value.apiKey->keySource;
-    c->source = {ks.header, ks.headerAuthScheme, ks.query, ks.cookie};
-    if (!ks.headerAuthScheme.empty()) c->challenge = ks.headerAuthScheme + " realm=\"causeway\"";
+    std::string scheme = ks.headerAuthScheme.value_or(iequals(ks.header, "Authorization") ? "Bearer" : "");
+    c->source = {ks.header, scheme, ks.query, ks.cookie};
+    if (!scheme.empty()) c->challenge = scheme + " realm=\"causeway\"";
   }
 
   // The document: the version's when the router publishes one, else the API's.
@@ -718,9 +747,12 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
         std::string error;
         std::optional<std::string> value = secretOption(k.value, error);
         if (!value || value->empty()) {
-          context.error("application " + app + ", apiKeys[" + std::to_string(i) + "]: " +
-                        (value ? "the key is empty" : error));
-          return nullptr;
+          // One application's unreadable key must not take every API down: that key is left out.
+          context.warning(config::ConfigError{{}, {}, "application " + app + ", apiKeys[" + std::to_string(i) +
+                                                          "]: " + (value ? "the key is empty" : error) +
+                                                          "; the key is not accepted",
+                                              true, false});
+          continue;
         }
         digest = sha256(*value);
       }

@@ -4,6 +4,10 @@
 
 #include "limits/token_budget.h"
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 namespace causeway::limits {
 namespace {
 
@@ -48,6 +52,35 @@ TEST(TokenBudgetTest, KeepsABoundedNumberOfSources) {
   for (int i = 0; i < 1000; ++i) b.check("s" + std::to_string(i), kSecond);
   b.debit("hot", kSecond, 20);
   EXPECT_FALSE(b.check("hot", kSecond).allowed);  // a source that owes is kept
+}
+
+TEST(TokenBudgetTest, TakeNeverGivesTheLastTokenTwice) {
+  // Eight threads race for a quota of 1,000 requests: exactly 1,000 takes succeed.
+  TokenBudget w(TokenBudget::Kind::Window, 1000, std::chrono::hours(1));
+  std::atomic<int> taken{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 500; ++i)
+        if (w.take("app", kSecond, 1).allowed) ++taken;
+    });
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(taken.load(), 1000);
+  EXPECT_FALSE(w.check("app", kSecond, 1).allowed);
+}
+
+TEST(TokenBudgetTest, RefundGivesBackWithoutOverfilling) {
+  TokenBudget b(TokenBudget::Kind::Bucket, 2, std::chrono::hours(1));
+  EXPECT_TRUE(b.take("a", kSecond, 1).allowed);
+  EXPECT_TRUE(b.take("a", kSecond, 1).allowed);
+  EXPECT_FALSE(b.take("a", kSecond, 1).allowed);
+  b.refund("a", kSecond, 1);
+  EXPECT_TRUE(b.take("a", kSecond, 1).allowed);
+  b.refund("a", kSecond, 5);  // never above the limit
+  EXPECT_NEAR(b.check("a", kSecond).remaining, 2, 1e-9);
+  TokenBudget w(TokenBudget::Kind::Window, 3, std::chrono::hours(1));
+  w.refund("a", kSecond, 1);  // nothing used: stays at zero used
+  EXPECT_NEAR(w.check("a", kSecond).remaining, 3, 1e-9);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // The API management resources (GET /api/apimanagement/<kind>, docs/api-management.md): one
-// table per kind — APIs, plans, applications, subscriptions, bundles and auths — each resource
+// table per kind — APIs, versions, plans, applications, subscriptions, bundles and auths — each resource
 // with its status, the facts that matter for its kind (an API's title; a plan's rate limit and
 // quota with their buckets; an application's appId, owner and keys; what a subscription gives
 // which applications, on which plan), who uses it, and its errors (its conditions) below it.
@@ -116,6 +116,19 @@ const SECTIONS = [
       NAME_COLUMN,
       ['Title', (r, s) => s.title || none, 'title'],
       ['Description', (r, s) => s.description || none, 'description'],
+      ['Versions', (r, s) => <Chips items={names(s.versions)} />, 'versions'],
+      USED_BY_COLUMN,
+    ],
+  ],
+  [
+    'apiVersions',
+    'Versions',
+    'No versions.',
+    [
+      STATUS_COLUMN,
+      NAME_COLUMN,
+      ['Release', (r, s) => s.release || none, 'release'],
+      ['Title', (r, s) => s.title || none, 'title'],
       USED_BY_COLUMN,
     ],
   ],
