@@ -123,6 +123,33 @@ export function JsonBlock({ value }) {
 }
 
 // The search box and status filter above a list. `statuses`: [value, label] pairs after "All".
+// A table's head and its "nothing here" row, for tables whose columns are
+// [title, render, testid, class] and whose body may be empty: `empty` is the text then.
+export function TableStart({ columns, empty }) {
+  return (
+    <>
+      <thead>
+        <tr>
+          {columns.map(([title, , , cls]) => (
+            <th key={title} className={cls}>
+              {title}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      {empty && (
+        <tbody>
+          <tr>
+            <td colSpan={columns.length} className="muted empty" data-testid="empty">
+              {empty}
+            </td>
+          </tr>
+        </tbody>
+      )}
+    </>
+  )
+}
+
 export function ListToolbar({ search, onSearch, placeholder, status, onStatus, statuses }) {
   return (
     <div className="toolbar">

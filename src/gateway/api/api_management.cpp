@@ -429,6 +429,15 @@ class ApiFactory final : public exchange::MiddlewareFactory {
   std::shared_ptr<const Compiled> c_;
 };
 
+// `node` decoded into `out`, its errors this middleware's; false on an error.
+template <class T>
+bool decodeOption(const config::Node& node, T& out, MiddlewareBuildContext& context) {
+  config::DecodeContext decodeContext;
+  config::decode(node, out, decodeContext);
+  for (const auto& e : decodeContext.errors()) context.error(e);
+  return decodeContext.errors().empty();
+}
+
 // A middleware of `type` built from `options` inside this one (its errors and warnings become
 // this middleware's). Null with errors.
 MiddlewareFactoryPtr buildInner(const char* type, const config::Node& options, MiddlewareBuildContext& context) {
@@ -473,10 +482,7 @@ MiddlewareFactoryPtr jwtFor(const config::Node& options, MiddlewareBuildContext&
   }
   if (const config::Node* strip = node.find("stripAuthorizationHeader")) {
     bool stripIt = true;
-    config::DecodeContext decodeContext;
-    config::decode(*strip, stripIt, decodeContext);
-    for (const auto& e : decodeContext.errors()) context.error(e);
-    if (!decodeContext.errors().empty()) return nullptr;
+    if (!decodeOption(*strip, stripIt, context)) return nullptr;
     bool forward = !stripIt;
     config::Location where = strip->location();
     node.erase("stripAuthorizationHeader");
@@ -502,10 +508,7 @@ bool compileSpec(const config::Node& options, MiddlewareBuildContext& context, s
   }
   if (const config::Node* list = node.find("operationSets")) {
     std::vector<OperationSetOptions> decoded;
-    config::DecodeContext decodeContext;
-    config::decode(*list, decoded, decodeContext);
-    for (const auto& e : decodeContext.errors()) context.error(e);
-    if (!decodeContext.errors().empty()) return false;
+    if (!decodeOption(*list, decoded, context)) return false;
     for (const OperationSetOptions& set : decoded) {
       OperationSet compiled;
       for (const OperationMatcher& m : set.matchers) {
@@ -530,10 +533,7 @@ bool compileSpec(const config::Node& options, MiddlewareBuildContext& context, s
     const config::Node* v = node.find(key);
     if (!v) continue;
     bool on = false;
-    config::DecodeContext decodeContext;
-    config::decode(*v, on, decodeContext);
-    for (const auto& e : decodeContext.errors()) context.error(e);
-    if (!decodeContext.errors().empty()) return false;
+    if (!decodeOption(*v, on, context)) return false;
     anyOn = anyOn || on;
   }
   if (!anyOn) {
@@ -623,11 +623,8 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
   std::shared_ptr<RedisStore> store;
   std::string keyHead;  // Redis: the keys' prefix
   if (catalog->store) {
-    config::DecodeContext decodeContext;
     StoreOptions storeOptions;
-    config::decode(*catalog->store, storeOptions, decodeContext);
-    for (const auto& e : decodeContext.errors()) context.error(e);
-    if (!decodeContext.errors().empty()) return nullptr;
+    if (!decodeOption(*catalog->store, storeOptions, context)) return nullptr;
     if (!storeOptions.redis) {
       context.error(config::ConfigError{catalog->store->location(), "apiManagement.store",
                                         "store: expected redis: {endpoints: [...]}", false, false});

@@ -6,7 +6,7 @@
 // The search and the status filter are the API's own and apply to every table.
 import { useEffect, useState } from 'react'
 import { useApi } from '../api.js'
-import { Chips, ListToolbar, Loading, Problem, StatusBadge } from '../components.jsx'
+import { Chips, ListToolbar, Loading, Problem, StatusBadge, TableStart } from '../components.jsx'
 
 const PER_PAGE = 100
 const STATUSES = [
@@ -215,23 +215,8 @@ function Section({ kind, title, empty, columns, search, status }) {
         <Loading />
       ) : (
         <table className="table list" data-testid={'list-' + kind}>
-          <thead>
-            <tr>
-              {columns.map(([title, , , cls]) => (
-                <th key={title} className={cls}>
-                  {title}
-                </th>
-              ))}
-            </tr>
-          </thead>
+          <TableStart columns={columns} empty={items.length === 0 && (search || status ? 'Nothing to show.' : empty)} />
           <tbody>
-            {items.length === 0 && (
-              <tr>
-                <td colSpan={columns.length} className="muted empty" data-testid="empty">
-                  {search || status ? 'Nothing to show.' : empty}
-                </td>
-              </tr>
-            )}
             {items.flatMap((r) => {
               const errors = r.error || []
               const rows = [

@@ -6,7 +6,7 @@
 // The API has no search or paging for certificates: they are filtered here.
 import { useState } from 'react'
 import { useApi } from '../api.js'
-import { Chips, ListToolbar, Loading, Problem, ProviderTag, StatusBadge } from '../components.jsx'
+import { Chips, ListToolbar, Loading, Problem, ProviderTag, StatusBadge, TableStart } from '../components.jsx'
 
 const LABELS = { enabled: 'Valid', warning: 'Expiring', disabled: 'Expired', error: 'Error', pending: 'Pending' }
 const DAY = 86400000
@@ -101,23 +101,11 @@ export default function Certificates({ query }) {
         <Loading />
       ) : (
         <table className="table list" data-testid="list-certificates">
-          <thead>
-            <tr>
-              {COLUMNS.map(([title, , , cls]) => (
-                <th key={title} className={cls}>
-                  {title}
-                </th>
-              ))}
-            </tr>
-          </thead>
+          <TableStart
+            columns={COLUMNS}
+            empty={shown.length === 0 && ((data || []).length === 0 ? 'No certificates.' : 'Nothing to show.')}
+          />
           <tbody>
-            {shown.length === 0 && (
-              <tr>
-                <td colSpan={COLUMNS.length} className="muted empty" data-testid="empty">
-                  {(data || []).length === 0 ? 'No certificates.' : 'Nothing to show.'}
-                </td>
-              </tr>
-            )}
             {shown.flatMap((c) => {
               const domains = (c.domains || []).join(',')
               const rows = [
