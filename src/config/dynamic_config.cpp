@@ -111,7 +111,7 @@ DynamicConfig decodeDynamic(const Node& root, std::vector<ConfigError>& errors,
   } else if (root.isNull()) {
     decode(root, config, context);
   } else {
-    context.error(root.location(), "expected a map with keys: http, tcp, udp, tls; got " +
+    context.error(root.location(), "expected a map with keys: http, tcp, udp, tls, apiManagement; got " +
                                        std::string(root.kindName()));
   }
   std::vector<ConfigError> decodeErrors = context.takeErrors();

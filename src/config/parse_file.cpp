@@ -35,7 +35,7 @@ bool parseDynamicText(std::string_view text, const std::string& sourceName, Node
   }
   if (parsed.root.isNull()) parsed.root = Node::map();
   if (!parsed.root.isMap()) {
-    error = "expected a dynamic configuration object (http, tcp, udp, tls)";
+    error = "expected a dynamic configuration object (http, tcp, udp, tls, apiManagement)";
     return false;
   }
   out = std::move(parsed.root);

@@ -273,10 +273,10 @@ TEST(DynamicConfig, TopLevelErrors) {
   Loaded loaded = fromYaml("htp:\n  routers: {}\n");
   ASSERT_EQ(loaded.errors.size(), 1u);
   EXPECT_EQ(loaded.errors[0].toString(),
-            "dyn.yml:1:1: unknown key 'htp'; did you mean 'http'? expected one of: http, tcp, udp, tls");
+            "dyn.yml:1:1: unknown key 'htp'; did you mean 'http'? expected one of: http, tcp, udp, tls, apiManagement");
   loaded = fromYaml("- a\n- b\n");
   ASSERT_EQ(loaded.errors.size(), 1u);
-  EXPECT_EQ(loaded.errors[0].message, "expected a map with keys: http, tcp, udp, tls; got a list");
+  EXPECT_EQ(loaded.errors[0].message, "expected a map with keys: http, tcp, udp, tls, apiManagement; got a list");
 }
 
 TEST(DynamicConfig, RouterOptionalSections) {
