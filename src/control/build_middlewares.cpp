@@ -42,6 +42,11 @@ void SnapshotBuild::buildMiddlewares() {
       context.setWorkers(in_.workers);
       context.setApiCatalog(&apiCatalog_);
       exchange::MiddlewareFactoryPtr factory = (*creator)(element.value.options, context);
+      if (iequals(element.value.type, "api"))  // the API it publishes knows it (docs/api-management.md)
+        if (const config::Node* api = element.value.options.find("name"); api && api->isScalar())
+          if (auto known = runtime_.apiResources["apis"].find(qualify(api->text(), provider));
+              known != runtime_.apiResources["apis"].end())
+            known->second.usedBy.push_back(qualified);
       for (const auto& error : context.errors())
         state.addError(error.location.known() ? error.toString() : locationPrefix(element.location) + error.message);
       for (const auto& warning : context.warnings()) {
@@ -56,14 +61,24 @@ void SnapshotBuild::buildMiddlewares() {
       }
       entry.factory = factory;
       entry.serviceRefs = context.serviceRefs();
-      if (iequals(element.value.type, "api"))  // the API it publishes knows it (docs/api-management.md)
-        if (const config::Node* api = element.value.options.find("name"); api && api->isScalar())
-          runtime_.apiResources["apis"][qualify(api->text(), provider)].usedBy.push_back(qualified);
       // Factories that call services hold references filled by this build: never reused.
       // (and those with warnings, which are shown again with every build).
       if (entry.serviceRefs.empty() && context.warnings().empty() && !context.readsCatalog()) caches_.middlewares[qualified] = {element.fingerprint, factory};
       else caches_.middlewares.erase(qualified);
     }
+  }
+}
+
+void SnapshotBuild::warnUnpublishedApis() {
+  for (const auto& [name, entry] : apiCatalog_.apis) {
+    if (!entry.ok) continue;
+    runtime::ApiResourceState& state = runtime_.apiResources["apis"][name];
+    bool published = false;
+    for (const std::string& user : state.usedBy) published = published || middlewares_.count(user) > 0;
+    if (!published)
+      state.addError(locationPrefix(entry.element->location) + "no api middleware publishes this API yet: put "
+                         "{api: {name: " + name + "}} on its router (docs/api-management.md)",
+                     false);
   }
 }
 

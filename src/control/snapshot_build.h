@@ -94,6 +94,8 @@ class SnapshotBuild {
   void buildApiManagement();
   // --- middlewares -------------------------------------------------------------------------------
   void buildMiddlewares();
+  // An API no `api` middleware names: a warning on it (it is published nowhere).
+  void warnUnpublishedApis();
   void buildChain(const std::string& qualified, const std::string& provider, const config::Node& options,
                   MiddlewareEntry& entry, runtime::MiddlewareState& state);
   // Appends the factories of `name` (expanding chains) to `out`; false with `error` set

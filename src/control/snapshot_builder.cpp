@@ -50,6 +50,7 @@ void SnapshotBuild::run() {
   buildTransports();
   buildApiManagement();
   buildMiddlewares();
+  warnUnpublishedApis();
   buildInternal();
   buildApiServices();
   buildPrometheusService();

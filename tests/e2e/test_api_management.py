@@ -809,3 +809,15 @@ def test_check_api_version_errors(tmp_path):
     assert code == 1 and "release: expected a semantic version" in out, out
     code, out, _ = check(tmp_path, text({}, ["v9"], "v9"))
     assert code == 1 and 'apiVersions "v9@file" does not exist' in out, out
+
+
+def test_check_warns_about_an_api_no_router_publishes(tmp_path):
+    """An API no api middleware names is published nowhere: a warning, not an error."""
+    text = to_yaml({"http": {"routers": {"r": {"rule": "Host(`a`)", "service": "s", "middlewares": ["pub"]}},
+                             "middlewares": {"pub": {"api": {"name": "weather"}}},
+                             "services": {"s": lb("http://127.0.0.1:1")}},
+                    "apiManagement": apim(apis={"weather": {}, "maps": {}})})
+    code, out, app = check(tmp_path, text)
+    assert code == 0, out
+    warnings = [line for line in out.splitlines() if "no api middleware publishes" in line]
+    assert len(warnings) == 1 and "maps@file" in warnings[0] and str(app) in warnings[0], out
