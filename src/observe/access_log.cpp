@@ -455,6 +455,12 @@ void AccessLog::log(const exchange::Exchange& ex) {
     r.aiOutputTokens = ai->outputTokens;
     r.aiCostUsd = ai->costUsd;
   }
+  if (const exchange::ApiRecord* api = rec.api) {
+    r.apiName = api->api;
+    r.apiVersion = api->version;
+    r.apiApplication = api->application;
+    r.apiPlan = api->plan;
+  }
   if (const exchange::McpRecord* mcp = rec.mcp) {
     r.mcp = true;
     r.mcpDecision = mcp->decision;

@@ -10,6 +10,7 @@ namespace causeway::observe {
 namespace {
 
 constexpr std::array<std::string_view, kLogFieldCount> kNames = {
+    "APIApplication", "APIName",            "APIPlan",        "APIVersion",
     "ClientAddr",     "ClientHost",         "ClientPort",     "ClientUsername", "DownstreamContentSize",
     "DownstreamStatus", "Duration",         "GenAICacheResult", "GenAICostUSD", "GenAIInputTokens",
     "GenAIOutputTokens", "GenAIProvider",   "GenAIRequestModel", "GenAIResponseModel", "GzipRatio",
@@ -34,6 +35,10 @@ bool present(const LogRecord& r, LogField f) {
     case LogField::GenAIRequestModel: return r.ai;
     case LogField::GenAIResponseModel: return r.ai && !r.aiResponseModel.empty();
     case LogField::GenAICacheResult: return r.ai && !r.aiCacheResult.empty();
+    case LogField::APIApplication: return !r.apiApplication.empty();
+    case LogField::APIName: return !r.apiName.empty();
+    case LogField::APIPlan: return !r.apiPlan.empty();
+    case LogField::APIVersion: return !r.apiVersion.empty();
     case LogField::MCPDecision: return r.mcp && !r.mcpDecision.empty();
     case LogField::MCPErrorCode: return r.mcp && r.mcpErrorCode != 0;
     case LogField::MCPMethod: return r.mcp && !r.mcpMethod.empty();
@@ -87,6 +92,10 @@ std::string_view textOf(const LogRecord& r, LogField f) {
     case LogField::GenAIRequestModel: return r.aiRequestModel;
     case LogField::GenAIResponseModel: return r.aiResponseModel;
     case LogField::GenAICacheResult: return r.aiCacheResult;
+    case LogField::APIApplication: return r.apiApplication;
+    case LogField::APIName: return r.apiName;
+    case LogField::APIPlan: return r.apiPlan;
+    case LogField::APIVersion: return r.apiVersion;
     case LogField::MCPDecision: return r.mcpDecision;
     case LogField::MCPMethod: return r.mcpMethod;
     case LogField::MCPName: return r.mcpName;

@@ -15,6 +15,11 @@ namespace causeway::observe {
 // The core fields, in the byte order of their JSON keys (the JSON output is sorted, as Go's
 // encoding/json sorts map keys).
 enum class LogField : uint8_t {
+  // API management's, present on requests an `api` middleware saw (exchange/api_record.h).
+  APIApplication,
+  APIName,
+  APIPlan,
+  APIVersion,
   ClientAddr,
   ClientHost,
   ClientPort,
@@ -76,6 +81,7 @@ std::string_view logFieldName(LogField field);
 bool logFieldByName(std::string_view name, LogField& out);
 
 using FieldMask = uint64_t;
+static_assert(kLogFieldCount <= 64, "a FieldMask holds one bit per field");
 constexpr FieldMask bit(LogField f) { return FieldMask(1) << unsigned(f); }
 constexpr FieldMask kAllFields = (FieldMask(1) << kLogFieldCount) - 1;
 
@@ -112,6 +118,8 @@ struct LogRecord {
   std::string_view aiProvider, aiRequestModel, aiResponseModel, aiCacheResult;
   int64_t aiInputTokens = 0, aiOutputTokens = 0;
   double aiCostUsd = 0;
+  // API management: the API* fields, each when it has a value.
+  std::string_view apiName, apiVersion, apiApplication, apiPlan;
   bool mcp = false;  // MCP traffic: the MCP* fields apply (each when it has a value)
   std::string_view mcpDecision, mcpMethod, mcpName, mcpRule, mcpSessionId;
   int mcpErrorCode = 0;

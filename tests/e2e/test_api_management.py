@@ -821,3 +821,18 @@ def test_check_warns_about_an_api_no_router_publishes(tmp_path):
     assert code == 0, out
     warnings = [line for line in out.splitlines() if "no api middleware publishes" in line]
     assert len(warnings) == 1 and "maps@file" in warnings[0] and str(app) in warnings[0], out
+
+
+def test_access_log_names_api_application_and_plan(start_whoami, start_causeway):
+    """The JSON access log's APIName, APIApplication and APIPlan, on answered and refused calls."""
+    w = start_whoami()
+    config = apim(plans={"bronze": {"quota": {"limit": 1, "period": "1h"}}},
+                  applications={"shop": {"appId": "shop-app", "apiKeys": [{"value": "key-shop"}]}},
+                  subscriptions={"shop-bronze": sub("shop", "bronze")})
+    cw = start(start_causeway, w.url, config, static_extra="accessLog:\n  format: json\n")
+    assert [call(cw, "key-shop")[0], call(cw, "key-shop")[0], call(cw, "nope")[0]] == [200, 429, 401]
+    wait_until(lambda: cw.output().count('"APIName":"weather@file"') >= 3, message="three API log lines")
+    lines = [json.loads(line) for line in cw.output().splitlines() if '"APIName"' in line]
+    got = [(x["DownstreamStatus"], x.get("APIApplication"), x.get("APIPlan")) for x in lines]
+    assert got == [(200, "shop-app", "bronze@file"), (429, "shop-app", "bronze@file"), (401, None, None)], got
+    assert all("key-shop" not in line for line in cw.output().splitlines())
