@@ -1,0 +1,109 @@
+// The API management resources as a provider's dynamic configuration carries them
+// (config/api_management.h): Hub's field names, references written either way, and the checks
+// each resource makes of itself. References between resources are checked by the snapshot
+// build (tests/e2e/test_api_management.py).
+#include <gtest/gtest.h>
+
+#include "config/dynamic_config.h"
+#include "config/parse.h"
+
+namespace causeway::config {
+namespace {
+
+struct Loaded {
+  DynamicConfig config;
+  std::vector<ConfigError> errors;
+  std::string text() const {
+    std::string out;
+    for (const ConfigError& e : errors) out += e.toString() + "\n";
+    return out;
+  }
+};
+
+Loaded load(std::string_view yaml) {
+  ParseResult parsed = parseYaml(yaml, "dyn.yml");
+  Loaded loaded;
+  loaded.errors = parsed.errors;
+  loaded.config = decodeDynamic(parsed.root, loaded.errors);
+  return loaded;
+}
+
+TEST(ApiManagement, HubShapesDecode) {
+  Loaded l = load(R"yaml(apiManagement:
+  apis:
+    weather: {title: Weather, versions: [{name: weather-v1}]}
+  apiVersions:
+    weather-v1: {release: v1.2.3-beta.1}
+  apiAuths:
+    keys: {isDefault: true, apiKey: {keySource: {header: X-Api-Key}}}
+  apiPlans:
+    gold: {rateLimit: {limit: 10, period: 1s}, quota: {limit: 1000, period: 720h, bucket: application}}
+  managedApplications:
+    shop: {appId: shop-app, apiKeys: [{title: prod, value: "env:SHOP_KEY"}, {sha256: 5D41402ABC4B2A76B9719D911017C592aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}]}
+  managedSubscriptions:
+    shop-gold: {managedApplications: [shop], apis: [{name: weather}], apiPlan: gold, weight: 3,
+                operationFilter: {include: [reads]}}
+)yaml");
+  ASSERT_EQ(l.text(), "");
+  const ApiManagementConfig& am = l.config.apiManagement;
+  EXPECT_EQ(am.apis.at("weather").value.versions.at(0).name, "weather-v1");
+  EXPECT_EQ(am.apiAuths.at("keys").value.apiKey->keySource.header, "X-Api-Key");
+  EXPECT_FALSE(am.apiAuths.at("keys").value.apiKey->keySource.headerAuthScheme.has_value());
+  EXPECT_EQ(am.apiPlans.at("gold").value.quota->bucket, "application");
+  EXPECT_EQ(am.apiPlans.at("gold").value.rateLimit->bucket, "subscription");  // Hub's default
+  const ManagedSubscription& s = am.managedSubscriptions.at("shop-gold").value;
+  EXPECT_EQ(s.managedApplications.at(0).name, "shop");  // a bare name is a reference too
+  EXPECT_EQ(s.apiPlan->name, "gold");
+  EXPECT_EQ(s.apiPlan->location.line, 13);  // where the reference is written
+  EXPECT_EQ(s.operationFilter->include, std::vector<std::string>{"reads"});
+}
+
+TEST(ApiManagement, EachResourceChecksItself) {
+  Loaded l = load(R"yaml(apiManagement:
+  apiVersions:
+    bad: {release: one}
+  apiAuths:
+    both: {apiKey: {}, jwt: {appIdClaim: app}}
+    jwt: {jwt: {signingSecret: x}}
+  apiPlans:
+    zero: {rateLimit: {limit: 0, period: 1s}}
+    long: {rateLimit: {limit: 1, period: 2h}, quota: {limit: 1, period: 10000h, bucket: team}}
+  managedApplications:
+    two: {apiKeys: [{value: a, sha256: aa}]}
+    none: {apiKeys: [{title: empty}]}
+    k8s: {apiKeys: [{secretName: s}]}
+  managedSubscriptions:
+    empty: {}
+    claims: {managedApplications: [a], apis: [b], apiPlan: c, claims: "Equals(`sub`, `x`)"}
+)yaml");
+  std::string t = l.text();
+  for (std::string_view expected :
+       {"apiVersions.bad: release: expected a semantic version",
+        "apiAuths.both: expected exactly one of: apiKey, jwt, ldap",
+        "jwt.appIdClaim: required",
+        "apiPlans.zero: rateLimit.limit: must be greater than 0",
+        "apiPlans.long: rateLimit.period: must be between 1s and 1h",
+        "quota.period: must be between 1s and 9999h",
+        "invalid value 'team'; expected one of: subscription, application-api, application",
+        "an API key has exactly one of: value, sha256",
+        "an API key needs one of: value, sha256",
+        "secretName needs the Kubernetes provider",
+        "managedApplications: a subscription names at least one application",
+        "a subscription names at least one of: apis, apiBundles",
+        "apiPlan: required",
+        "claims: expressions on subscriptions are not supported yet"})
+    EXPECT_NE(t.find(expected), std::string::npos) << expected << "\nin:\n" << t;
+  // Errors stay on their element: the others decode.
+  EXPECT_FALSE(l.config.apiManagement.apiPlans.at("zero").ok());
+  EXPECT_FALSE(l.config.apiManagement.managedSubscriptions.at("claims").ok());
+}
+
+TEST(ApiManagement, PortalResourcesAreNotYet) {
+  Loaded l = load("apiManagement:\n  apiPortals: {portal: {title: Dev}}\n");
+  ASSERT_EQ(l.errors.size(), 1u);
+  EXPECT_TRUE(l.errors[0].unsupported);
+  EXPECT_NE(l.errors[0].message.find("developer portal"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace causeway::config
