@@ -73,7 +73,10 @@ std::string quoteCharacter(std::string_view rule, size_t offset) {
 }
 
 RuleError errorAt(size_t offset, std::string message) {
-  return RuleError{offset, std::move(message)};
+  RuleError error;
+  error.offset = offset;
+  error.message = std::move(message);
+  return error;
 }
 
 } // namespace
