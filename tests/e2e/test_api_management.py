@@ -836,3 +836,61 @@ def test_access_log_names_api_application_and_plan(start_whoami, start_causeway)
     got = [(x["DownstreamStatus"], x.get("APIApplication"), x.get("APIPlan")) for x in lines]
     assert got == [(200, "shop-app", "bronze@file"), (429, "shop-app", "bronze@file"), (401, None, None)], got
     assert all("key-shop" not in line for line in cw.output().splitlines())
+
+
+def test_plan_changes_under_load_drop_nothing(start_whoami, start_causeway):
+    """A new plan and a heavier subscription to it, applied while four keep-alive clients call
+    the API: every call is answered 200 (nothing dropped, no 5xx), and the upstream sees the new
+    plan once the reload is in."""
+    import http.client
+    import threading
+
+    w = start_whoami()
+    huge = {"rateLimit": {"limit": 1000000, "period": "1s"}, "quota": {"limit": 100000000, "period": "1h"}}
+    plans = {"bronze": huge}
+    subs = {"shop-bronze": sub("shop", "bronze")}
+    apps = {"shop": {"apiKeys": [{"value": "key-shop"}]}}
+    cw = start(start_causeway, w.url, apim(plans=plans, applications=apps, subscriptions=subs))
+    stop = threading.Event()
+    lock = threading.Lock()
+    seen = {"ok": 0, "failures": [], "plans": set()}
+
+    def load():
+        conn = http.client.HTTPConnection("127.0.0.1", cw.port(), timeout=10)
+        try:
+            while not stop.is_set():
+                try:
+                    conn.request("GET", "/", headers={"Host": API_HOST, "Authorization": "Bearer key-shop"})
+                    response = conn.getresponse()
+                    body = response.read()
+                    plan = [v for k, v in upstream_saw(body)[1] if k == "X-Api-Plan"] if response.status == 200 else []
+                    with lock:
+                        if response.status == 200:
+                            seen["ok"] += 1
+                            seen["plans"].update(plan)
+                        else:
+                            seen["failures"].append(response.status)
+                except Exception as e:  # noqa: BLE001 - every failure is counted
+                    with lock:
+                        seen["failures"].append(repr(e))
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", cw.port(), timeout=10)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=load) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(0.3)
+        new = apim(plans={**plans, "silver": huge}, applications=apps,
+                   subscriptions={**subs, "shop-silver": sub("shop", "silver", weight=10)})
+        cw.write("app.yml", dynamic(w.url, new))
+        wait_until(lambda: "silver@file" in seen["plans"], message="the new plan applied", timeout=10)
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=15)
+    assert seen["failures"] == [], seen["failures"][:5]
+    assert seen["ok"] > 50 and seen["plans"] == {"bronze@file", "silver@file"}, seen
