@@ -1,10 +1,12 @@
 // The semantic cache's lookup (the embedding call excluded): the nearest of N entries in one
 // scope, for 100-d (the tests' word vectors) and 1536-d (OpenAI's text-embedding-3-small)
-// embeddings (20,000 of those: building a graph of 100,000 takes minutes). The project's goal is
-// ≤ 1 ms at 100,000 entries (docs/benchmarks.md).
+// embeddings. The project's goal is ≤ 1 ms at 100,000 entries (docs/benchmarks.md). Building a
+// graph of 100,000 × 1536 takes about 20 minutes, so that case runs only with
+// CAUSEWAY_BENCH_LARGE=1 in the environment.
 
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
 #include <random>
 
 #include "gateway/ai/vector_store.h"
@@ -31,6 +33,16 @@ void BM_SemanticLookup(benchmark::State& state) {
   std::vector<float> query = randomVector(rng, dims);
   for (auto _ : state) benchmark::DoNotOptimize(store.nearest("scope", query, 0.2, now));
 }
-BENCHMARK(BM_SemanticLookup)->Args({10000, 100})->Args({100000, 100})->Args({20000, 1536})->Args({100000, 1536})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SemanticLookup)->Args({10000, 100})->Args({100000, 100})->Args({20000, 1536})->Unit(benchmark::kMicrosecond);
+
+// The long case, registered only on request.
+const bool kLarge = [] {
+  const char* large = std::getenv("CAUSEWAY_BENCH_LARGE");
+  if (large && std::string_view(large) == "1")
+    benchmark::RegisterBenchmark("BM_SemanticLookup", BM_SemanticLookup)
+        ->Args({100000, 1536})
+        ->Unit(benchmark::kMicrosecond);
+  return true;
+}();
 
 }  // namespace
