@@ -166,3 +166,35 @@ def test_check_reads_the_store(start_redis, tmp_path):
     out = subprocess.run([os.environ.get("CAUSEWAY_BIN", "causeway"), "check", f"--configFile={static}"],
                          capture_output=True, text=True, timeout=30)
     assert "missing" in out.stdout + out.stderr, out
+
+
+def test_api_management_from_the_store(start_whoami, start_redis):
+    """API management resources in Traefik's KV layout (apiManagement/...): an API, its plan, an
+    application's key and a subscription read from Redis; the api middleware enforces them."""
+    redis = start_redis()
+    w = start_whoami()
+    am = "traefik/apiManagement/"
+    write(redis, {
+        "traefik/http/routers/api/rule": "Host(`api.test`)",
+        "traefik/http/routers/api/service": "app",
+        "traefik/http/routers/api/middlewares/0": "pub",
+        "traefik/http/middlewares/pub/api/name": "weather",
+        "traefik/http/services/app/loadBalancer/servers/0/url": w.url,
+        am + "apis/weather/title": "Weather",
+        am + "apiAuths/keys/isDefault": "true",
+        am + "apiAuths/keys/apiKey/keySource/query": "key",
+        am + "apiPlans/one/quota/limit": "1",
+        am + "apiPlans/one/quota/period": "1h",
+        am + "managedApplications/shop/apiKeys/0/value": "key-shop",
+        am + "managedSubscriptions/s/managedApplications/0/name": "shop",
+        am + "managedSubscriptions/s/apis/0/name": "weather",
+        am + "managedSubscriptions/s/apiPlan/name": "one",
+    })
+    cw = start(redis)
+    try:
+        wait_until(lambda: get(cw, "api.test")[0] == 401, timeout=10, message="the API served from redis")
+        assert get(cw, "api.test", "/?key=key-shop")[0] == 200
+        assert get(cw, "api.test", "/?key=key-shop")[0] == 429
+        assert get(cw, "api.test", "/?key=other")[0] == 401
+    finally:
+        cw.stop()
