@@ -3,6 +3,7 @@
 #include "admin/admin_handlers.h"
 #include "admin/api_json.h"
 #include "admin/api_query.h"
+#include "config/api_management.h"
 #include "exchange/local_reply.h"
 #include "runtime/snapshot.h"
 
@@ -242,11 +243,10 @@ void ApiHandler::serveApi(Exchange& ex, std::string_view route) const {
                    "middleware not found: ");
 
   // /api/apimanagement/<kind>[/<name>]: the API management resources (docs/api-management.md).
-  for (const char* kind : {"apis", "apiVersions", "apiAuths", "apiPlans", "apiBundles", "managedApplications",
-                           "managedSubscriptions"}) {
+  for (std::string_view kind : config::kApiManagementKinds) {
     if (!collection("/apimanagement/" + std::string(kind), id)) continue;
     static const std::map<std::string, runtime::ApiResourceState> kNone;
-    auto resources = runtime.apiResources.find(kind);
+    auto resources = runtime.apiResources.find(std::string(kind));
     return element(resources == runtime.apiResources.end() ? kNone : resources->second, "middlewares", apiResourceJson,
                    keepMiddleware, "resourceID", "resource not found: ");
   }

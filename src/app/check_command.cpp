@@ -9,6 +9,7 @@
 
 #include "app/commands.h"
 #include "app/setup.h"
+#include "config/api_management.h"
 #include "control/config_pipeline.h"
 #include "control/server.h"
 #include "provider/docker_provider.h"
@@ -19,9 +20,8 @@ namespace {
 
 // An error about one API management resource: printed with the resource's state below.
 bool apiManagementElement(const std::string& element) {
-  for (std::string_view kind : {"apis.", "apiVersions.", "apiAuths.", "apiPlans.", "apiBundles.", "managedApplications.",
-                                "managedSubscriptions."})
-    if (element.rfind("apiManagement." + std::string(kind), 0) == 0) return true;
+  for (std::string_view kind : config::kApiManagementKinds)
+    if (element.rfind("apiManagement." + std::string(kind) + ".", 0) == 0) return true;
   return false;
 }
 

@@ -4,6 +4,14 @@
 
 namespace causeway::config {
 
+std::string qualify(std::string_view name, std::string_view provider) {
+  if (name.find('@') != std::string_view::npos) return std::string(name);
+  std::string out(name);
+  out += '@';
+  out += provider;
+  return out;
+}
+
 void ApiRef::decodeNode(const Node& node, DecodeContext& context) {
   location = node.location();
   if (node.isScalar()) {  // a bare name is accepted too: `apiPlan: gold`

@@ -29,6 +29,15 @@
 
 namespace causeway::config {
 
+// "name" in provider "file" → "name@file"; "name@other" stays as is (every element's full name).
+std::string qualify(std::string_view name, std::string_view provider);
+
+// The resource maps under `apiManagement`, by their keys (the API, `causeway check` and the
+// build list them in this order).
+inline constexpr std::string_view kApiManagementKinds[] = {"apis",       "apiVersions",         "apiAuths",
+                                                           "apiPlans",   "apiBundles",          "managedApplications",
+                                                           "managedSubscriptions"};
+
 // `- name: x` in Hub's lists of references.
 struct ApiRef {
   std::string name;

@@ -119,10 +119,10 @@ DynamicConfig decodeDynamic(const Node& root, std::vector<ConfigError>& errors,
     bool element = false;
     for (std::string_view kind : {"http.routers.", "http.services.", "http.middlewares.", "http.serversTransports.",
                                   "tcp.routers.", "tcp.services.", "tcp.middlewares.", "tcp.serversTransports.",
-                                  "udp.routers.", "udp.services.", "apiManagement.apis.", "apiManagement.apiVersions.", "apiManagement.apiAuths.",
-                                  "apiManagement.apiPlans.", "apiManagement.apiBundles.",
-                                  "apiManagement.managedApplications.", "apiManagement.managedSubscriptions."})
+                                  "udp.routers.", "udp.services."})
       element = element || e.element.starts_with(kind);
+    for (std::string_view kind : kApiManagementKinds)
+      element = element || e.element.starts_with("apiManagement." + std::string(kind) + ".");
     if (e.warning && !element) config.notices.push_back(e);
   }
   errors.insert(errors.end(), decodeErrors.begin(), decodeErrors.end());

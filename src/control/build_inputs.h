@@ -58,7 +58,7 @@ struct BuildCaches {
 };
 
 // "name" in provider "file" → "name@file"; "name@other" stays as is.
-std::string qualify(std::string_view name, std::string_view provider);
+using config::qualify;
 
 // "file.yml:3:5: " for a location, or "" when unknown.
 std::string locationPrefix(const config::Location& location);

@@ -23,14 +23,6 @@ exchange::HandlerPtr compose(const MiddlewareChain& chain, exchange::HandlerPtr 
   return handler;
 }
 
-std::string qualify(std::string_view name, std::string_view provider) {
-  if (name.find('@') != std::string_view::npos) return std::string(name);
-  std::string out(name);
-  out += '@';
-  out += provider;
-  return out;
-}
-
 std::string locationPrefix(const config::Location& location) {
   std::string where = location.toString();
   return where.empty() ? std::string() : where + ": ";

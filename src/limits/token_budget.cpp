@@ -2,11 +2,30 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 namespace causeway::limits {
 
 TokenBudget::TokenBudget(Kind kind, double limit, Nanos period, size_t maxSources)
     : kind_(kind), limit_(limit), period_(std::max<int64_t>(period.count(), 1)), maxSources_(maxSources) {}
+
+std::shared_ptr<TokenBudget> TokenBudget::shared(const std::string& key, Kind kind, double limit, Nanos period) {
+  std::string full = key + (kind == Kind::Bucket ? "|bucket|" : "|window|") + std::to_string(limit) + "|" +
+                     std::to_string(period.count());
+  static std::mutex mutex;
+  static std::map<std::string, std::weak_ptr<TokenBudget>> registry;
+  std::lock_guard lock(mutex);
+  for (auto it = registry.begin(); it != registry.end();) it = it->second.expired() ? registry.erase(it) : std::next(it);
+  std::weak_ptr<TokenBudget>& slot = registry[full];
+  if (auto existing = slot.lock()) return existing;
+  auto made = std::make_shared<TokenBudget>(kind, limit, period);
+  slot = made;
+  return made;
+}
+
+int64_t TokenBudget::nowNanos() {
+  return std::chrono::duration_cast<Nanos>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 void TokenBudget::advance(State& s, int64_t now) const {
   if (s.fresh) {

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -24,6 +25,13 @@ class TokenBudget {
   using Nanos = std::chrono::nanoseconds;
 
   TokenBudget(Kind kind, double limit, Nanos period, size_t maxSources = 100000);
+
+  // The budget registered under `key` with this kind, limit and period, made when no holder is
+  // left: handlers rebuilt by a reload keep counting in the budget of the handlers they replace
+  // as long as its numbers do not change. Thread-safe.
+  static std::shared_ptr<TokenBudget> shared(const std::string& key, Kind kind, double limit, Nanos period);
+  // Now on the monotonic clock, in the nanoseconds check/take/debit expect.
+  static int64_t nowNanos();
 
   struct Decision {
     bool allowed = true;

@@ -20,7 +20,6 @@
 #include <charconv>
 #include <cmath>
 #include <map>
-#include <mutex>
 #include <sstream>
 
 #include "clients/redis/redis_client.h"
@@ -164,27 +163,20 @@ struct Compiled {
 };
 
 // The in-memory budgets of a middleware, shared by every worker and by every router and
-// entryPoint using it. They outlive a reload: a registry keyed by the middleware's name, kind,
-// limits and period hands the same budgets to the handlers a new configuration builds (an
-// unrelated change must not refill a quota), and forgets them once no handler holds them.
+// entryPoint using it. They outlive a reload (limits::TokenBudget::shared, keyed by the
+// middleware's name and dimension): a new configuration's handlers get the same budget for a
+// dimension whose kind, limit and period did not change (an unrelated change must not refill a
+// quota).
 struct LocalBudgets {
-  std::unique_ptr<limits::TokenBudget> budget[kDimensions];
+  std::shared_ptr<limits::TokenBudget> budget[kDimensions];
 };
 
 std::shared_ptr<LocalBudgets> sharedLocalBudgets(const std::string& middleware, const Compiled& c) {
-  std::string key = middleware + (c.kind == limits::TokenBudget::Kind::Bucket ? "|bucket|" : "|window|") +
-                    std::to_string(c.period.count());
-  for (double limit : c.limits) key += "|" + std::to_string(limit);
-  static std::mutex mutex;
-  static std::map<std::string, std::weak_ptr<LocalBudgets>> registry;
-  std::lock_guard lock(mutex);
-  for (auto it = registry.begin(); it != registry.end();) it = it->second.expired() ? registry.erase(it) : std::next(it);
-  std::weak_ptr<LocalBudgets>& slot = registry[key];
-  if (std::shared_ptr<LocalBudgets> existing = slot.lock()) return existing;
   auto made = std::make_shared<LocalBudgets>();
   for (int d = 0; d < kDimensions; ++d)
-    if (c.limits[d] > 0) made->budget[d] = std::make_unique<limits::TokenBudget>(c.kind, c.limits[d], c.period);
-  slot = made;
+    if (c.limits[d] > 0)
+      made->budget[d] = limits::TokenBudget::shared(middleware + "|" + std::string(kDimensionKeys[d]), c.kind,
+                                                    c.limits[d], c.period);
   return made;
 }
 
@@ -210,11 +202,6 @@ const Price* priceOf(const std::map<std::string, Price>& prices, std::string_vie
     }
   }
   return best;
-}
-
-int64_t steadyNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
 }
 
 // What an exchange used in each dimension; prices it (AiRecord::costUsd) on the way.
@@ -301,7 +288,7 @@ void debit(const std::shared_ptr<Budgets>& budgets, const std::string& source, e
                    asio::detached);
     return;
   }
-  int64_t now = steadyNanos();
+  int64_t now = limits::TokenBudget::nowNanos();
   for (int d = 0; d < kDimensions; ++d)
     if (budgets->local->budget[d]) budgets->local->budget[d]->debit(source, now, used[d]);
 }
@@ -362,7 +349,7 @@ class TokenLimit final : public Handler {
       if (verdict->first >= 0)
         co_return refuse(ex, verdict->first, verdict->second, required[verdict->first] > c_.limits[verdict->first]);
     } else {
-      int64_t now = steadyNanos();
+      int64_t now = limits::TokenBudget::nowNanos();
       for (int d = 0; d < kDimensions; ++d) {
         if (!budgets_->local->budget[d]) continue;
         limits::TokenBudget::Decision decision = budgets_->local->budget[d]->check(source, now, required[d]);

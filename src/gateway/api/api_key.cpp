@@ -14,8 +14,6 @@
 // SHA-256, up to 4096), so a known key costs one hash. A wrong key is checked against every
 // hash (there are no key ids), and the last 1024 wrong keys seen are remembered so that
 // repeating one costs a hash too.
-#include <openssl/sha.h>
-
 #include <unordered_set>
 
 #include "core/bytes.h"
@@ -77,12 +75,6 @@ struct Compiled {
   }
 };
 
-std::string digest(std::string_view key) {
-  unsigned char out[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), out);
-  return std::string(reinterpret_cast<char*>(out), sizeof out);
-}
-
 // Checks every hash, whatever matched first, so that the time does not tell which one did.
 bool matchesAny(const std::vector<std::string>& hashes, const std::string& key) {
   bool any = false;
@@ -106,7 +98,7 @@ class ApiKey final : public Handler {
     }
 
     unsigned slot = ex.worker.index() % c.memory.size();
-    std::string id = digest(key);
+    std::string id = sha256Bytes(key);
     int known = c.recall(slot, id);
     bool ok = known > 0;
     if (known == 0) {

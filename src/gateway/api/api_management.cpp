@@ -27,12 +27,9 @@
 //
 // Options: `name`, the API (`name@provider` for another provider's); `version`, one of its
 // APIVersions, whose document (operation sets, contract) applies instead of the API's.
-#include <openssl/sha.h>
-
 #include <re2/re2.h>
 
 #include <algorithm>
-#include <mutex>
 #include <unordered_map>
 
 #include "core/bytes.h"
@@ -78,38 +75,18 @@ struct StoreOptions {
   }
 };
 
-std::string qualify(std::string_view name, std::string_view provider) {
-  if (name.find('@') != std::string_view::npos) return std::string(name);
-  return std::string(name) + "@" + std::string(provider);
-}
-
-std::string sha256(std::string_view key) {
-  unsigned char out[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), out);
-  return std::string(reinterpret_cast<char*>(out), sizeof out);
-}
-
-int64_t steadyNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+using config::qualify;
 
 // One plan limit's counters in memory, shared by every API and reload that uses the same plan
-// with the same limit: a registry keyed by the plan, the kind and the numbers hands out the same
-// budget, and forgets it once nothing holds it.
-std::shared_ptr<limits::TokenBudget> sharedBudget(const std::string& plan, limits::TokenBudget::Kind kind,
-                                                  const config::ApiPlanLimit& l) {
-  std::string key = plan + (kind == limits::TokenBudget::Kind::Bucket ? "|rate|" : "|quota|") +
-                    std::to_string(l.limit) + "|" + std::to_string(l.period.value.count()) + "|" + l.bucket;
-  static std::mutex mutex;
-  static std::map<std::string, std::weak_ptr<limits::TokenBudget>> registry;
-  std::lock_guard lock(mutex);
-  for (auto it = registry.begin(); it != registry.end();) it = it->second.expired() ? registry.erase(it) : std::next(it);
-  std::weak_ptr<limits::TokenBudget>& slot = registry[key];
-  if (auto existing = slot.lock()) return existing;
-  auto made = std::make_shared<limits::TokenBudget>(kind, double(l.limit), l.period.value);
-  slot = made;
-  return made;
+// with the same limit (limits::TokenBudget::shared).
+std::shared_ptr<limits::TokenBudget> planBudget(const std::string& plan, limits::TokenBudget::Kind kind,
+                                                const config::ApiPlanLimit& l) {
+  return limits::TokenBudget::shared(plan + "|" + l.bucket, kind, double(l.limit), l.period.value);
+}
+
+// An application's appId: its own, else the resource's name without the provider.
+std::string appIdOf(const std::string& qualified, const config::ManagedApplication& a) {
+  return a.appId.empty() ? qualified.substr(0, qualified.find('@')) : a.appId;
 }
 
 // A plan limit as an application meets it on this API.
@@ -122,10 +99,8 @@ struct Limit {
 
 // What applies to one application on this API: its subscription and plan.
 struct Grant {
-  std::string subscription;
   std::string plan;
   std::string appId;
-  bool suspended = false;
   std::optional<Limit> rate;
   std::optional<Limit> quota;
   bool combined = false;  // Redis: rate and quota share a key and are decided by rate->redis
@@ -256,7 +231,7 @@ class ApiEnforcement final : public Handler {
         deny(ex, 401, c.challenge, found.value.empty() ? "no API key" : "API key too long");
         co_return;
       }
-      auto it = c.keys.find(sha256(found.value));
+      auto it = c.keys.find(sha256Bytes(found.value));
       if (it == c.keys.end()) {
         deny(ex, 401, c.challenge, "unknown API key");
         co_return;
@@ -309,6 +284,13 @@ class ApiEnforcement final : public Handler {
   }
 
  private:
+  // The quota's figures of a decision about the quota's own key.
+  static void takeQuota(LimitDecision& d, const LimitDecision& quota) {
+    d.quotaRemaining = quota.quotaRemaining;
+    d.quotaRetryMicros = quota.quotaRetryMicros;
+    d.quotaResetMicros = quota.quotaResetMicros;
+  }
+
   awaitable<std::optional<LimitDecision>> decide(Exchange& ex, const Grant& g) const {
     LimitDecision d;
     if (g.rate && g.rate->redis && (g.combined || !g.quota)) {
@@ -329,9 +311,7 @@ class ApiEnforcement final : public Handler {
         warn(error);
         co_return std::nullopt;
       }
-      d.quotaRemaining = q->quotaRemaining;
-      d.quotaRetryMicros = q->quotaRetryMicros;
-      d.quotaResetMicros = q->quotaResetMicros;
+      takeQuota(d, *q);
       if (g.rate) {
         std::optional<LimitDecision> r = co_await g.rate->redis->decide(ex.worker, g.rate->source, error, !q->allowed);
         if (!r) {
@@ -355,9 +335,7 @@ class ApiEnforcement final : public Handler {
         warn(error);
         co_return std::nullopt;
       }
-      d.quotaRemaining = q->quotaRemaining;
-      d.quotaRetryMicros = q->quotaRetryMicros;
-      d.quotaResetMicros = q->quotaResetMicros;
+      takeQuota(d, *q);
       d.allowed = q->allowed;
       d.quotaRefused = !q->allowed;
       co_return d;
@@ -365,7 +343,7 @@ class ApiEnforcement final : public Handler {
     // In memory: the rate limit's token taken, then the quota's; a quota that refuses gives
     // the token back. Each take checks and counts under the budget's lock, so concurrent
     // requests on several workers never both get the last one.
-    int64_t now = steadyNanos();
+    int64_t now = limits::TokenBudget::nowNanos();
     if (g.rate) {
       limits::TokenBudget::Decision r = g.rate->local->take(g.rate->source, now, 1);
       d.remaining = std::max(0.0, r.remaining - (r.allowed ? 1 : 0));
@@ -645,14 +623,13 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     std::string planName = qualify(sub.element->value.apiPlan->name, sub.provider);
     const config::ApiPlan& plan = catalog->apiPlans.at(planName).element->value;
     Grant g;
-    g.subscription = subscription;
     g.plan = planName;
-    g.appId = appEntry.element->value.appId.empty() ? app.substr(0, app.find('@')) : appEntry.element->value.appId;
+    g.appId = appIdOf(app, appEntry.element->value);
     auto limit = [&](const config::ApiPlanLimit& l, limits::TokenBudget::Kind kind) {
       Limit out;
       out.limit = l.limit;
       out.source = keyHead + planName + ":" + bucketSource(l.bucket, subscription, app, c->api);
-      if (!store) out.local = sharedBudget(planName, kind, l);
+      if (!store) out.local = planBudget(planName, kind, l);
       return out;
     };
     if (plan.rateLimit) g.rate = limit(*plan.rateLimit, limits::TokenBudget::Kind::Bucket);
@@ -668,7 +645,6 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
         if (g.combined) {
           spec.quotaLimit = plan.quota->limit;
           spec.quotaPeriod = plan.quota->period.value;
-          g.rate->source = keyHead + planName + ":" + bucketSource(plan.rateLimit->bucket, subscription, app, c->api);
         } else {
           g.rate->source += ":rate";
         }
@@ -726,7 +702,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
   for (const auto& [app, entry] : catalog->managedApplications) {
     if (!entry.ok) continue;
     const config::ManagedApplication& a = entry.element->value;
-    std::string appId = a.appId.empty() ? app.substr(0, app.find('@')) : a.appId;
+    std::string appId = appIdOf(app, a);
     auto index = appIndex.find(app);
     size_t at = index == appIndex.end() ? SIZE_MAX : index->second;
     Key byApp{at, appId, a.suspended};
@@ -751,7 +727,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
                                               true, false});
           continue;
         }
-        digest = sha256(*value);
+        digest = sha256Bytes(*value);
       }
       Key key{at, appId, a.suspended || k.suspended};
       auto [it, added] = c->keys.emplace(digest, key);

@@ -25,8 +25,6 @@
 // ever seeing the caller's token (the confused-deputy rule of the MCP authorization spec).
 // Exchanged tokens are cached by a digest of the subject token, never beyond its `exp`; the
 // authorization server refusing the subject token (400) gives 401 invalid_token.
-#include <openssl/sha.h>
-
 #include <boost/json.hpp>
 #include <unordered_map>
 
@@ -137,10 +135,7 @@ struct Compiled {
 };
 
 std::string digest(std::string_view id, std::string_view secret) {
-  std::string both = std::string(id) + '\0' + std::string(secret);
-  unsigned char out[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(both.data()), both.size(), out);
-  return std::string(reinterpret_cast<char*>(out), sizeof out);
+  return sha256Bytes(std::string(id) + '\0' + std::string(secret));
 }
 
 // The payload of a JWT, or null when the token is not one.

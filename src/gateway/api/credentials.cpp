@@ -1,5 +1,7 @@
 #include "gateway/api/credentials.h"
 
+#include <openssl/sha.h>
+
 #include <boost/json.hpp>
 
 #include "core/strings.h"
@@ -171,6 +173,12 @@ void removeCredential(exchange::Exchange& ex, const CredentialSource& source,
   if (in == FoundCredential::In::Header) ex.request.headers.remove(source.header);
   if (in == FoundCredential::In::Query) removeQueryParameter(ex, source.query);
   if (in == FoundCredential::In::Cookie) removeCookie(ex, source.cookie);
+}
+
+std::string sha256Bytes(std::string_view data) {
+  unsigned char out[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out);
+  return std::string(reinterpret_cast<char*>(out), sizeof out);
 }
 
 std::optional<std::string> secretOption(const std::string& value, std::string& error) {

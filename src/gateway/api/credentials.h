@@ -75,6 +75,9 @@ void removeCredential(exchange::Exchange& ex, const CredentialSource& source,
 // (gateway/ai/secret.h). nullopt with `error` when the reference cannot be read.
 std::optional<std::string> secretOption(const std::string& value, std::string& error);
 
+// The 32 bytes of the SHA-256 of `data` (keys remembered or looked up by their digest).
+std::string sha256Bytes(std::string_view data);
+
 // Seconds since the epoch, as token times (`exp`, `iat`) count them.
 double epochSeconds();
 

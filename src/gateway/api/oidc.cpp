@@ -25,8 +25,6 @@
 //    deletes the session, and a back-channel logout received by one instance ends the
 //    session for every instance sharing the store. A store that cannot be reached gets 503.
 // A tampered, foreign or expired cookie is no session: the request starts a login again.
-#include <openssl/sha.h>
-
 #include <boost/json.hpp>
 #include <map>
 #include <mutex>
@@ -273,9 +271,7 @@ void redirect(Exchange& ex, std::string_view location) {
 }
 
 std::string b64urlSha256(std::string_view text) {
-  unsigned char out[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), out);
-  return base64UrlEncode(std::string_view(reinterpret_cast<char*>(out), sizeof out));
+  return base64UrlEncode(sha256Bytes(text));
 }
 
 bool audienceHas(const json::value& claims, const std::string& clientId) {
