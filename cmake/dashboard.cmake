@@ -38,3 +38,20 @@ add_custom_command(
   VERBATIM)
 
 target_sources(cw_admin PRIVATE ${DASHBOARD_CPP})
+
+# The developer portal's page (web/portal/, web/vite.portal.config.js), embedded in cw_gateway
+# the same way (src/gateway/api/portal_assets.h).
+set(PORTAL_DIST_DIR ${WEB_BUILD_DIR}/portal-dist)
+set(PORTAL_CPP ${PROJECT_BINARY_DIR}/generated/gateway/portal_assets.cpp)
+file(GLOB_RECURSE PORTAL_SOURCES CONFIGURE_DEPENDS
+  ${WEB_DIR}/portal/* ${WEB_DIR}/vite.portal.config.js)
+add_custom_command(
+  OUTPUT ${PORTAL_CPP}
+  COMMAND ${CAUSEWAY_NPM} run --silent build:portal -- --outDir ${PORTAL_DIST_DIR} --emptyOutDir --logLevel warn
+  COMMAND ${CMAKE_COMMAND} -DDIST=${PORTAL_DIST_DIR} -DOUT=${PORTAL_CPP} -DKIND=portal
+          -P ${PROJECT_SOURCE_DIR}/cmake/embed_dashboard.cmake
+  DEPENDS ${WEB_BUILD_DIR}/npm-ci.stamp ${PORTAL_SOURCES} ${PROJECT_SOURCE_DIR}/cmake/embed_dashboard.cmake
+  WORKING_DIRECTORY ${WEB_DIR}
+  COMMENT "portal: vite build and embed (web/portal → ${PORTAL_CPP})"
+  VERBATIM)
+target_sources(cw_gateway PRIVATE ${PORTAL_CPP})

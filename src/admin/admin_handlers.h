@@ -28,8 +28,11 @@ class ApiHandler final : public exchange::Handler {
  public:
   // `config` must outlive the handler (the static configuration lives as long as the process).
   // `gatewayStats` (may be null): the AI and MCP gateways' figures, served at /api/ai and /api/mcp.
+  // `routes`: more GET routes under /api given by the application, from layers this one does not
+  // see (e.g. "/apimanagement/portal/export": the developer portal's export).
   ApiHandler(const config::StaticConfig& config, std::chrono::system_clock::time_point startDate,
-             std::shared_ptr<const GatewayStats> gatewayStats = nullptr);
+             std::shared_ptr<const GatewayStats> gatewayStats = nullptr,
+             std::map<std::string, exchange::HandlerPtr> routes = {});
   awaitable<void> handle(exchange::Exchange& ex) const override;
 
  private:
@@ -38,6 +41,7 @@ class ApiHandler final : public exchange::Handler {
   const config::StaticConfig& config_;
   std::chrono::system_clock::time_point startDate_;
   std::shared_ptr<const GatewayStats> gatewayStats_;
+  std::map<std::string, exchange::HandlerPtr, std::less<>> routes_;
   std::string base_;  // api.basePath without its trailing '/' ("" for "/")
   bool dashboard_ = false;
 };
@@ -53,7 +57,9 @@ void serveDashboardFile(exchange::Exchange& ex, std::string_view path);
 
 // The handlers of api@internal and dashboard@internal for this static configuration (none
 // when `api` is not configured), for ConfigPipeline::setInternalService.
-std::map<std::string, exchange::HandlerPtr> makeInternalServices(const config::StaticConfig& config,
-                                                                 std::shared_ptr<const GatewayStats> gatewayStats = nullptr);
+// `apiRoutes`: ApiHandler's `routes`.
+std::map<std::string, exchange::HandlerPtr> makeInternalServices(
+    const config::StaticConfig& config, std::shared_ptr<const GatewayStats> gatewayStats = nullptr,
+    std::map<std::string, exchange::HandlerPtr> apiRoutes = {});
 
 }  // namespace causeway::admin

@@ -99,8 +99,9 @@ std::optional<std::string> oneSegment(std::string_view rest) {
 }  // namespace
 
 ApiHandler::ApiHandler(const config::StaticConfig& config, std::chrono::system_clock::time_point startDate,
-                       std::shared_ptr<const GatewayStats> gatewayStats)
-    : config_(config), startDate_(startDate), gatewayStats_(std::move(gatewayStats)) {
+                       std::shared_ptr<const GatewayStats> gatewayStats,
+                       std::map<std::string, exchange::HandlerPtr> routes)
+    : config_(config), startDate_(startDate), gatewayStats_(std::move(gatewayStats)), routes_(routes.begin(), routes.end()) {
   base_ = config.api ? config.api->basePath : "/";
   while (!base_.empty() && base_.back() == '/') base_.pop_back();
   dashboard_ = config.api && config.api->dashboard;
@@ -134,6 +135,14 @@ awaitable<void> ApiHandler::handle(Exchange& ex) const {
     }
   }
   if (rest.starts_with("/api/")) {
+    if (auto route = routes_.find(rest.substr(4)); route != routes_.end()) {
+      if (!get) {
+        methodNotAllowed(ex);
+        co_return;
+      }
+      co_await route->second->handle(ex);
+      co_return;
+    }
     serveApi(ex, rest.substr(4));
     co_return;
   }
@@ -259,10 +268,12 @@ void ApiHandler::serveApi(Exchange& ex, std::string_view route) const {
 }
 
 std::map<std::string, exchange::HandlerPtr> makeInternalServices(const config::StaticConfig& config,
-                                                                 std::shared_ptr<const GatewayStats> gatewayStats) {
+                                                                 std::shared_ptr<const GatewayStats> gatewayStats,
+                                                                 std::map<std::string, exchange::HandlerPtr> apiRoutes) {
   std::map<std::string, exchange::HandlerPtr> out;
   if (!config.api) return out;
-  out["api@internal"] = std::make_shared<ApiHandler>(config, std::chrono::system_clock::now(), std::move(gatewayStats));
+  out["api@internal"] = std::make_shared<ApiHandler>(config, std::chrono::system_clock::now(), std::move(gatewayStats),
+                                                     std::move(apiRoutes));
   if (config.api->dashboard) out["dashboard@internal"] = std::make_shared<DashboardHandler>();
   return out;
 }

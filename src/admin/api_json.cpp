@@ -244,6 +244,20 @@ json::object apiResourceJson(const runtime::Snapshot& snapshot, const std::strin
     else if (state.kind == "apiPlans") spec(am.apiPlans);
     else if (state.kind == "apiBundles") spec(am.apiBundles);
     else if (state.kind == "managedSubscriptions") spec(am.managedSubscriptions);
+    else if (state.kind == "apiCatalogItems") spec(am.apiCatalogItems);
+    else if (state.kind == "apiPortals") spec(am.apiPortals);
+    else if (state.kind == "contentItems") spec(am.contentItems);
+    else if (state.kind == "apiPortalAuths") {
+      spec(am.apiPortalAuths);
+      // Literal secrets stay in; references (env:, file:) are shown.
+      if (auto sp = out.find("spec"); sp != out.end())
+        if (auto oidc = sp->value().as_object().find("oidc"); oidc != sp->value().as_object().end() && oidc->value().is_object())
+          for (const char* field : {"clientSecret", "sessionSecret"})
+            if (auto secret = oidc->value().as_object().find(field); secret != oidc->value().as_object().end())
+              if (!secret->value().is_string() || !(secret->value().get_string().starts_with("env:") ||
+                                                    secret->value().get_string().starts_with("file:")))
+                secret->value() = "<redacted>";
+    }
     else if (state.kind == "managedApplications") {
       spec(am.managedApplications);
       // Keys never leave: each shows its title and whether it is suspended.

@@ -11,6 +11,7 @@
 #include "app/acme_requests.h"
 #include "app/commands.h"
 #include "app/setup.h"
+#include "gateway/api/portal.h"
 #include "control/config_pipeline.h"
 #include "control/internal_services.h"
 #include "control/server.h"
@@ -46,7 +47,9 @@ class Controller {
 
   int run() {
     // api@internal and dashboard@internal, when `api` is configured.
-    for (auto& [name, handler] : admin::makeInternalServices(config_, gatewayStats_))
+    std::map<std::string, exchange::HandlerPtr> apiRoutes = {
+        {"/apimanagement/portal/export", std::make_shared<gateway::api::PortalExport>()}};
+    for (auto& [name, handler] : admin::makeInternalServices(config_, gatewayStats_, std::move(apiRoutes)))
       pipeline_.setInternalService(name, std::move(handler));
     for (auto& provider : providers_)
       if (auto* rest = dynamic_cast<provider::RestProvider*>(provider.get()))

@@ -109,4 +109,46 @@ void ManagedSubscription::validate(DecodeContext& context) const {
     context.error("operationFilter.include: names no operation set, so the subscription would cover nothing");
 }
 
+void ApiCatalogItem::validate(DecodeContext& context) const {
+  if (apis.empty() && apiBundles.empty()) context.error("a catalog item names at least one of: apis, apiBundles");
+  if (!everyone && groups.empty())
+    context.error("a catalog item is shown to someone: set everyone: true or list groups");
+  if (operationFilter && operationFilter->include.empty())
+    context.error("operationFilter.include: names no operation set, so subscriptions would cover nothing");
+}
+
+void ApiPortal::validate(DecodeContext& context) const {
+  if (trustedUrls.empty())
+    context.error("trustedUrls: required (the portal's addresses; the first receives the OIDC redirect)");
+  for (const std::string& url : trustedUrls) {
+    std::string_view u = url;
+    bool ok = u.starts_with("http://") || u.starts_with("https://");
+    std::string_view rest = u.substr(u.find("://") == std::string_view::npos ? 0 : u.find("://") + 3);
+    ok = ok && !rest.empty() && rest[0] != '/' && u.find_first_of("?# ") == std::string_view::npos;
+    if (!ok) context.error("trustedUrls: expected http(s)://host[:port][/path] (got \"" + url + "\")");
+  }
+  if (!auth) context.error("auth: required (the APIPortalAuth the portal's users sign in with)");
+}
+
+void ApiPortalAuth::validate(DecodeContext& context) const {
+  if (!oidc && !ldap) context.error("expected one of: oidc, ldap");
+  if (oidc && ldap) context.error("expected exactly one of: oidc, ldap");
+  if (!oidc) return;
+  if (!oidc->secretName.empty())
+    context.error("oidc.secretName needs the Kubernetes provider: give clientId and clientSecret (env:NAME or "
+                  "file:PATH)");
+  if (oidc->issuerUrl.empty()) context.error("oidc.issuerUrl: required");
+  if (oidc->clientId.empty() || oidc->clientSecret.empty())
+    context.error("oidc.clientId and oidc.clientSecret: required (the portal's client at the provider)");
+  if (oidc->claims.groups.empty()) context.error("oidc.claims.groups: required (the claim holding the user's groups)");
+  if (oidc->claims.userId.empty()) context.error("oidc.claims.userId: must name a claim");
+}
+
+void ContentItem::validate(DecodeContext& context) const {
+  if (title.empty()) context.error("title: required");
+  if (content.empty() == link.empty()) context.error("expected exactly one of: content, link");
+  if (!link.empty() && !link.starts_with("http://") && !link.starts_with("https://") && !link.starts_with("/"))
+    context.error("link: expected an http(s) URL or a path (got \"" + link + "\")");
+}
+
 }  // namespace causeway::config

@@ -1,5 +1,6 @@
 // The API management resources (docs/api-management.md): Traefik Hub's API, APIAuth, APIPlan,
-// APIBundle, ManagedApplication and ManagedSubscription custom resources, written in a
+// APIBundle, ManagedApplication and ManagedSubscription custom resources, and the developer
+// portal's APICatalogItem, APIPortal, APIPortalAuth and ContentItem, written in a
 // provider's dynamic configuration under `apiManagement`, one map per kind, each entry's value
 // being the resource's `spec` in Hub's field names. A router publishes an API by carrying an
 // `api` middleware that names it (gateway/api/api_management.cpp enforces the plans).
@@ -34,9 +35,9 @@ std::string qualify(std::string_view name, std::string_view provider);
 
 // The resource maps under `apiManagement`, by their keys (the API, `causeway check` and the
 // build list them in this order).
-inline constexpr std::string_view kApiManagementKinds[] = {"apis",       "apiVersions",         "apiAuths",
-                                                           "apiPlans",   "apiBundles",          "managedApplications",
-                                                           "managedSubscriptions"};
+inline constexpr std::string_view kApiManagementKinds[] = {
+    "apis",        "apiVersions",     "apiAuths",   "apiPlans",       "apiBundles",  "managedApplications",
+    "managedSubscriptions", "apiCatalogItems", "apiPortals", "apiPortalAuths", "contentItems"};
 
 // `- name: x` in Hub's lists of references.
 struct ApiRef {
@@ -230,8 +231,123 @@ struct ManagedSubscription {
   void validate(DecodeContext& context) const;
 };
 
-inline constexpr std::string_view kPortalNotYet =
-    "the developer portal and its resources are not supported yet (docs/api-management.md)";
+// What a developer portal shows to whom (Hub's APICatalogItem): the APIs listed directly or
+// through bundles, to everyone or to members of `groups` (the portal user's groups claim), with
+// the plan portal users subscribe under and the operation sets such a subscription covers.
+struct ApiCatalogItem {
+  std::vector<std::string> groups;
+  bool everyone = false;
+  std::vector<ApiRef> apis;
+  std::vector<ApiRef> apiBundles;
+  std::optional<Node> apiSelector;
+  std::optional<ApiOperationFilter> operationFilter;
+  std::optional<ApiRef> apiPlan;  // unset: the APIs are shown, nobody subscribes through this item
+
+  static void describe(auto& self, auto& v) {
+    v("groups", self.groups);
+    v("everyone", self.everyone);
+    v("apis", self.apis);
+    v("apiBundles", self.apiBundles);
+    v("apiSelector", self.apiSelector, NotYet{"apiSelector is not supported yet: list the APIs by name"});
+    v("operationFilter", self.operationFilter);
+    v("apiPlan", self.apiPlan);
+  }
+  void validate(DecodeContext& context) const;
+};
+
+struct ApiPortalUi {
+  std::string logoUrl;
+  static void describe(auto& self, auto& v) { v("logoUrl", self.logoUrl); }
+};
+
+// A developer portal (Hub's APIPortal), served by the apiportal@internal service at the
+// addresses of `trustedUrls` (the first is its own: the OIDC redirect is <it>/auth/callback).
+struct ApiPortal {
+  std::string title;
+  std::string description;
+  std::vector<std::string> trustedUrls;
+  ApiPortalUi ui;
+  std::optional<ApiRef> auth;  // the APIPortalAuth users sign in with
+
+  static void describe(auto& self, auto& v) {
+    v("title", self.title);
+    v("description", self.description);
+    v("trustedUrls", self.trustedUrls);
+    v("ui", self.ui);
+    v("auth", self.auth);
+  }
+  void validate(DecodeContext& context) const;
+};
+
+// Which ID-token claims say who a portal user is.
+struct PortalClaims {
+  std::string groups = "groups";
+  std::string userId = "sub";
+  std::string firstname = "given_name";
+  std::string lastname = "family_name";
+  std::string email = "email";
+  std::string company;
+  static void describe(auto& self, auto& v) {
+    v("groups", self.groups);
+    v("userId", self.userId);
+    v("firstname", self.firstname);
+    v("lastname", self.lastname);
+    v("email", self.email);
+    v("company", self.company);
+  }
+};
+
+struct PortalOidc {
+  std::string issuerUrl;
+  std::string clientId;      // causeway's, where Hub reads secretName's Secret
+  std::string clientSecret;  // env:NAME or file:PATH, or the secret itself
+  std::string secretName;
+  std::vector<std::string> scopes{"openid", "profile", "email"};
+  PortalClaims claims;
+  // causeway's: the key that seals portal sessions (env:NAME or file:PATH); unset, one derived
+  // from clientSecret, so that every replica with the same client opens the others' sessions.
+  std::string sessionSecret;
+  std::optional<Node> syncedAttributes;
+
+  static void describe(auto& self, auto& v) {
+    v("issuerUrl", self.issuerUrl);
+    v("clientId", self.clientId);
+    v("clientSecret", self.clientSecret);
+    v("secretName", self.secretName);
+    v("scopes", self.scopes);
+    v("claims", self.claims);
+    v("sessionSecret", self.sessionSecret);
+    v("syncedAttributes", self.syncedAttributes,
+      NotYet{"syncedAttributes is not supported yet: the portal reads the claims at each sign-in"});
+  }
+};
+
+// How portal users sign in (Hub's APIPortalAuth).
+struct ApiPortalAuth {
+  std::optional<PortalOidc> oidc;
+  std::optional<Node> ldap;
+  static void describe(auto& self, auto& v) {
+    v("oidc", self.oidc);
+    v("ldap", self.ldap, NotYet{"APIPortalAuth ldap is not supported yet: sign in through oidc"});
+  }
+  void validate(DecodeContext& context) const;
+};
+
+// A page of a portal (Hub's ContentItem): Markdown `content`, or a `link` elsewhere; shown on the
+// portals listed (every portal when none is).
+struct ContentItem {
+  std::string title;
+  std::string content;
+  std::string link;
+  std::vector<ApiRef> portals;
+  static void describe(auto& self, auto& v) {
+    v("title", self.title);
+    v("content", self.content);
+    v("link", self.link);
+    v("portals", self.portals);
+  }
+  void validate(DecodeContext& context) const;
+};
 
 struct ApiManagementConfig {
   std::map<std::string, Element<ApiResource>> apis;
@@ -243,11 +359,12 @@ struct ApiManagementConfig {
   std::map<std::string, Element<ManagedSubscription>> managedSubscriptions;
   // Where the plans' counters are shared by several instances: a Redis store in the shape of
   // distributedRateLimit's `store.redis` (decoded by the gateway, gateway/api/redis_store.h).
+  // The developer portals keep their users' applications and keys there too.
   std::optional<Node> store;
-  std::optional<Node> apiCatalogItems;
-  std::optional<Node> apiPortals;
-  std::optional<Node> apiPortalAuths;
-  std::optional<Node> contentItems;
+  std::map<std::string, Element<ApiCatalogItem>> apiCatalogItems;
+  std::map<std::string, Element<ApiPortal>> apiPortals;
+  std::map<std::string, Element<ApiPortalAuth>> apiPortalAuths;
+  std::map<std::string, Element<ContentItem>> contentItems;
 
   static void describe(auto& self, auto& v) {
     v("apis", self.apis);
@@ -258,14 +375,15 @@ struct ApiManagementConfig {
     v("managedApplications", self.managedApplications);
     v("managedSubscriptions", self.managedSubscriptions);
     v("store", self.store);
-    v("apiCatalogItems", self.apiCatalogItems, NotYet{kPortalNotYet});
-    v("apiPortals", self.apiPortals, NotYet{kPortalNotYet});
-    v("apiPortalAuths", self.apiPortalAuths, NotYet{kPortalNotYet});
-    v("contentItems", self.contentItems, NotYet{kPortalNotYet});
+    v("apiCatalogItems", self.apiCatalogItems);
+    v("apiPortals", self.apiPortals);
+    v("apiPortalAuths", self.apiPortalAuths);
+    v("contentItems", self.contentItems);
   }
   bool empty() const {
     return apis.empty() && apiVersions.empty() && apiAuths.empty() && apiPlans.empty() && apiBundles.empty() && managedApplications.empty() &&
-           managedSubscriptions.empty() && !store;
+           managedSubscriptions.empty() && !store && apiCatalogItems.empty() && apiPortals.empty() &&
+           apiPortalAuths.empty() && contentItems.empty();
   }
 };
 
@@ -288,6 +406,10 @@ struct ApiCatalog {
   std::map<std::string, ApiCatalogEntry<ApiBundle>> apiBundles;
   std::map<std::string, ApiCatalogEntry<ManagedApplication>> managedApplications;
   std::map<std::string, ApiCatalogEntry<ManagedSubscription>> managedSubscriptions;
+  std::map<std::string, ApiCatalogEntry<ApiCatalogItem>> apiCatalogItems;
+  std::map<std::string, ApiCatalogEntry<ApiPortal>> apiPortals;
+  std::map<std::string, ApiCatalogEntry<ApiPortalAuth>> apiPortalAuths;
+  std::map<std::string, ApiCatalogEntry<ContentItem>> contentItems;
   // The default APIAuth of each provider (qualified name), when it has one.
   std::map<std::string, std::string> defaultAuth;
   const Node* store = nullptr;  // the one `store` block, if a provider has one

@@ -40,6 +40,10 @@ void SnapshotBuild::buildApiManagement() {
            states["managedApplications"]);
     gather("managedSubscriptions", provider, am.managedSubscriptions, apiCatalog_.managedSubscriptions,
            states["managedSubscriptions"]);
+    gather("apiCatalogItems", provider, am.apiCatalogItems, apiCatalog_.apiCatalogItems, states["apiCatalogItems"]);
+    gather("apiPortals", provider, am.apiPortals, apiCatalog_.apiPortals, states["apiPortals"]);
+    gather("apiPortalAuths", provider, am.apiPortalAuths, apiCatalog_.apiPortalAuths, states["apiPortalAuths"]);
+    gather("contentItems", provider, am.contentItems, apiCatalog_.contentItems, states["contentItems"]);
     if (am.store) {
       if (apiCatalog_.store)
         runtime_.globalErrors.push_back(locationPrefix(am.store->location()) +
@@ -101,6 +105,35 @@ void SnapshotBuild::buildApiManagement() {
       resolve(apiCatalog_.apiBundles, ref, entry.provider, "apiBundles", state, name, entry.ok);
     if (s.apiPlan) resolve(apiCatalog_.apiPlans, *s.apiPlan, entry.provider, "apiPlans", state, name, entry.ok);
   }
+  for (auto& [name, entry] : apiCatalog_.apiCatalogItems) {
+    if (!entry.ok) continue;
+    runtime::ApiResourceState& state = states["apiCatalogItems"][name];
+    const config::ApiCatalogItem& item = entry.element->value;
+    for (const config::ApiRef& ref : item.apis) resolve(apiCatalog_.apis, ref, entry.provider, "apis", state, name, entry.ok);
+    for (const config::ApiRef& ref : item.apiBundles)
+      resolve(apiCatalog_.apiBundles, ref, entry.provider, "apiBundles", state, name, entry.ok);
+    if (item.apiPlan) resolve(apiCatalog_.apiPlans, *item.apiPlan, entry.provider, "apiPlans", state, name, entry.ok);
+  }
+  std::map<std::string, std::string> urls;  // trusted URL → the portal that has it
+  for (auto& [name, entry] : apiCatalog_.apiPortals) {
+    if (!entry.ok) continue;
+    runtime::ApiResourceState& state = states["apiPortals"][name];
+    resolve(apiCatalog_.apiPortalAuths, *entry.element->value.auth, entry.provider, "apiPortalAuths", state, name,
+            entry.ok);
+    for (const std::string& url : entry.element->value.trustedUrls) {
+      auto [it, added] = urls.emplace(url, name);
+      if (added || it->second == name) continue;
+      state.addError(locationPrefix(entry.element->location) + "trustedUrls: " + url + " is already portal " +
+                     it->second + "'s; a request must tell which portal it is for");
+      entry.ok = false;
+    }
+  }
+  for (auto& [name, entry] : apiCatalog_.contentItems) {
+    if (!entry.ok) continue;
+    runtime::ApiResourceState& state = states["contentItems"][name];
+    for (const config::ApiRef& ref : entry.element->value.portals)
+      resolve(apiCatalog_.apiPortals, ref, entry.provider, "apiPortals", state, name, entry.ok);
+  }
   // An API needs its provider's default APIAuth to know who calls.
   for (auto& [name, entry] : apiCatalog_.apis) {
     if (!entry.ok || apiCatalog_.defaultAuth.count(entry.provider)) continue;
@@ -110,6 +143,31 @@ void SnapshotBuild::buildApiManagement() {
     entry.ok = false;
   }
   for (auto it = states.begin(); it != states.end();) it = it->second.empty() ? states.erase(it) : std::next(it);
+}
+
+void SnapshotBuild::buildApiPortal() {
+  if (apiCatalog_.apiPortals.empty()) return;
+  const std::string name = "apiportal@internal";
+  runtime::ServiceState& state = runtime_.services[name];
+  state.provider = "internal";
+  state.type = "internal";
+  const exchange::MiddlewareCreator* creator = exchange::MiddlewareRegistry::instance().find("apiPortal");
+  if (!creator) {
+    state.addError("the developer portal is not built into this binary");
+    return;
+  }
+  exchange::MiddlewareBuildContext context(name, "internal");
+  context.setDefaultTransport(transports_["default@internal"]);
+  context.setWorkers(in_.workers);
+  context.setApiCatalog(&apiCatalog_);
+  exchange::MiddlewareFactoryPtr factory = (*creator)(config::Node::map(), context);
+  // The portal reports problems of its resources on them (a portal without a usable sign-in is
+  // left out); what is left here concerns the service as a whole.
+  for (const auto& error : context.errors()) state.addError(error.toString());
+  for (const auto& warning : context.warnings()) state.addError(warning.toString(), false);
+  if (!factory || !context.errors().empty()) return;
+  exchange::WrapContext wrap{name, name, in_.workers};
+  services_[name] = factory->wrap(services_["noop@internal"], wrap);
 }
 
 }  // namespace causeway::control

@@ -96,6 +96,9 @@ class SnapshotBuild {
   void buildMiddlewares();
   // An API no `api` middleware names: a warning on it (it is published nowhere).
   void warnUnpublishedApis();
+  // apiportal@internal, when a provider has an APIPortal: the portals' pages and their JSON
+  // API (gateway/api/portal.cpp, registered as the internal middleware type apiPortal).
+  void buildApiPortal();
   void buildChain(const std::string& qualified, const std::string& provider, const config::Node& options,
                   MiddlewareEntry& entry, runtime::MiddlewareState& state);
   // Appends the factories of `name` (expanding chains) to `out`; false with `error` set

@@ -44,6 +44,7 @@ void SnapshotBuild::run() {
   buildMiddlewares();
   warnUnpublishedApis();
   buildInternal();
+  buildApiPortal();
   buildApiServices();
   buildPrometheusService();
   // The health registry keeps the servers this build names (HTTP and TCP services).

@@ -30,6 +30,8 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <functional>
+#include <mutex>
 #include <unordered_map>
 
 #include "core/bytes.h"
@@ -40,6 +42,7 @@
 #include "exchange/replies.h"
 #include "gateway/api/claims_use.h"
 #include "gateway/api/credentials.h"
+#include "gateway/api/portal_store.h"
 #include "gateway/api/redis_limit.h"
 #include "gateway/api/redis_store.h"
 #include "limits/token_budget.h"
@@ -62,16 +65,6 @@ struct Options {
   static void describe(auto& self, auto& v) {
     v("name", self.name);
     v("version", self.version);
-  }
-};
-
-// apiManagement.store: where the plans' counters are shared.
-struct StoreOptions {
-  std::optional<RedisStoreOptions> redis;
-  std::string keyPrefix;
-  static void describe(auto& self, auto& v) {
-    v("redis", self.redis);
-    v("keyPrefix", self.keyPrefix);
   }
 };
 
@@ -176,6 +169,19 @@ struct Compiled {
   MiddlewareFactoryPtr jwt;
   std::vector<Grant> grants;
   ThrottledWarning outage;
+  // Keys made in a developer portal (portal.cpp): the store they are in, and what each catalog
+  // item that lists this API and offers a plan grants a portal application subscribed to it.
+  struct Offer {
+    std::string plan;
+    std::vector<size_t> sets;  // empty: every operation
+  };
+  std::shared_ptr<PortalStore> portal;
+  std::map<std::string, Offer> offers;  // by catalog item
+  std::function<Grant(const std::string& plan, const std::string& subscription, const std::string& app,
+                      const std::string& appId)>
+      makeGrant;
+  mutable std::mutex portalMutex;
+  mutable std::map<std::string, std::shared_ptr<const Grant>> portalGrants;  // by appId|item
 };
 
 std::string bucketSource(const std::string& bucket, const std::string& subscription, const std::string& app,
@@ -212,6 +218,7 @@ class ApiEnforcement final : public Handler {
     ex.record.api = record;
     FoundCredential found;
     const Key* key = nullptr;
+    std::shared_ptr<const Grant> portalGrant;  // a portal key's, held for the request
     if (!c.appIdClaim.empty()) {
       // The jwt middleware before this one verified the token.
       const boost::json::value* claim = ex.claims ? claimNamed(*ex.claims, c.appIdClaim) : nullptr;
@@ -231,34 +238,39 @@ class ApiEnforcement final : public Handler {
         deny(ex, 401, c.challenge, found.value.empty() ? "no API key" : "API key too long");
         co_return;
       }
-      auto it = c.keys.find(sha256Bytes(found.value));
+      std::string digest = sha256Bytes(found.value);
+      auto it = c.keys.find(digest);
       if (it == c.keys.end()) {
-        deny(ex, 401, c.challenge, "unknown API key");
+        if (!c.portal) {
+          deny(ex, 401, c.challenge, "unknown API key");
+          co_return;
+        }
+        portalGrant = co_await fromPortal(ex, digest, *record);
+        if (!portalGrant) co_return;
+      } else {
+        key = &it->second;
+      }
+    }
+    const Grant* chosen = portalGrant.get();
+    if (key) {
+      record->application = key->appId;
+      if (key->suspended) {
+        deny(ex, 403, {}, "the API key or its application is suspended");
         co_return;
       }
-      key = &it->second;
-    }
-    record->application = key->appId;
-    if (key->suspended) {
-      deny(ex, 403, {}, "the API key or its application is suspended");
-      co_return;
-    }
-    const Grant* chosen = nullptr;
-    static const std::vector<Candidate> kNone;
-    const std::vector<Candidate>& candidates = key->app == SIZE_MAX ? kNone : c.candidates[key->app];
-    for (const Candidate& candidate : candidates) {
-      bool in = candidate.sets.empty();
-      for (size_t set : candidate.sets)
-        for (const CompiledMatcher& m : c.operationSets[set]) in = in || m.matches(ex.request.path, ex.request.method);
-      if (in) {
-        chosen = &c.grants[candidate.grant];
-        break;
+      static const std::vector<Candidate> kNone;
+      const std::vector<Candidate>& candidates = key->app == SIZE_MAX ? kNone : c.candidates[key->app];
+      for (const Candidate& candidate : candidates) {
+        if (inSets(ex, candidate.sets)) {
+          chosen = &c.grants[candidate.grant];
+          break;
+        }
       }
-    }
-    if (!chosen) {
-      deny(ex, 403, {}, candidates.empty() ? "application " + key->appId + " has no subscription to API " + c.api
-                                           : "no subscription of application " + key->appId + " covers this operation");
-      co_return;
+      if (!chosen) {
+        deny(ex, 403, {}, candidates.empty() ? "application " + key->appId + " has no subscription to API " + c.api
+                                             : "no subscription of application " + key->appId + " covers this operation");
+        co_return;
+      }
     }
     const Grant& g = *chosen;
     record->plan = g.plan;
@@ -284,6 +296,50 @@ class ApiEnforcement final : public Handler {
   }
 
  private:
+  bool inSets(const Exchange& ex, const std::vector<size_t>& sets) const {
+    bool in = sets.empty();
+    for (size_t set : sets)
+      for (const CompiledMatcher& m : c_->operationSets[set]) in = in || m.matches(ex.request.path, ex.request.method);
+    return in;
+  }
+
+  // A key made in a developer portal: its application's subscription to a catalog item that
+  // offers this API (the first by item name whose operation sets cover the request). Null after
+  // answering when there is none.
+  awaitable<std::shared_ptr<const Grant>> fromPortal(Exchange& ex, const std::string& digest,
+                                                     exchange::ApiRecord& record) const {
+    const Compiled& c = *c_;
+    std::string error;
+    std::shared_ptr<const PortalState> state = co_await c.portal->state(ex.worker, error);
+    auto key = state ? state->keys.find(digest) : decltype(state->keys.end()){};
+    if (!state || key == state->keys.end() || !state->apps.count(key->second.appId)) {
+      if (!state) warn(error);
+      deny(ex, state ? 401 : 503, state ? c.challenge : std::string(),
+           state ? "unknown API key" : "the portal's key store cannot be reached");
+      co_return nullptr;
+    }
+    const std::string& appId = key->second.appId;
+    record.application = ex.arena.copy(appId);
+    auto subs = state->subscriptions.find(appId);
+    bool any = false;
+    if (subs != state->subscriptions.end())
+      for (const PortalSubscription& s : subs->second) {
+        auto offer = c.offers.find(s.catalogItem);
+        if (offer == c.offers.end()) continue;
+        any = true;
+        if (!inSets(ex, offer->second.sets)) continue;
+        std::string id = appId + "|" + s.catalogItem;
+        std::lock_guard lock(c.portalMutex);
+        auto& grant = c.portalGrants[id];
+        if (!grant)
+          grant = std::make_shared<const Grant>(c.makeGrant(offer->second.plan, "portal:" + id, "portal:" + appId, appId));
+        co_return grant;
+      }
+    deny(ex, 403, {}, any ? "no subscription of application " + appId + " covers this operation"
+                          : "application " + appId + " has no subscription to API " + c.api);
+    co_return nullptr;
+  }
+
   // The quota's figures of a decision about the quota's own key.
   static void takeQuota(LimitDecision& d, const LimitDecision& quota) {
     d.quotaRemaining = quota.quotaRemaining;
@@ -601,7 +657,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
   std::shared_ptr<RedisStore> store;
   std::string keyHead;  // Redis: the keys' prefix
   if (catalog->store) {
-    StoreOptions storeOptions;
+    ApiStoreOptions storeOptions;
     if (!decodeOption(*catalog->store, storeOptions, context)) return nullptr;
     if (!storeOptions.redis) {
       context.error(config::ConfigError{catalog->store->location(), "apiManagement.store",
@@ -617,18 +673,17 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     keyHead = storeOptions.keyPrefix.empty() ? "causeway:apim:" : storeOptions.keyPrefix;
   }
 
-  auto makeGrant = [&](const std::string& app, const std::string& subscription) {
-    const auto& sub = catalog->managedSubscriptions.at(subscription);
-    const auto& appEntry = catalog->managedApplications.at(app);
-    std::string planName = qualify(sub.element->value.apiPlan->name, sub.provider);
-    const config::ApiPlan& plan = catalog->apiPlans.at(planName).element->value;
+  // What `plan` grants to one subscription (`subscription`, of application `app`).
+  auto grantFor = [store, keyHead, api = c->api](const std::string& planName, const config::ApiPlan& plan,
+                                                 const std::string& subscription, const std::string& app,
+                                                 const std::string& appId) {
     Grant g;
     g.plan = planName;
-    g.appId = appIdOf(app, appEntry.element->value);
+    g.appId = appId;
     auto limit = [&](const config::ApiPlanLimit& l, limits::TokenBudget::Kind kind) {
       Limit out;
       out.limit = l.limit;
-      out.source = keyHead + planName + ":" + bucketSource(l.bucket, subscription, app, c->api);
+      out.source = keyHead + planName + ":" + bucketSource(l.bucket, subscription, app, api);
       if (!store) out.local = planBudget(planName, kind, l);
       return out;
     };
@@ -660,6 +715,13 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
       }
     }
     return g;
+  };
+  auto makeGrant = [&](const std::string& app, const std::string& subscription) {
+    const auto& sub = catalog->managedSubscriptions.at(subscription);
+    const auto& appEntry = catalog->managedApplications.at(app);
+    std::string planName = qualify(sub.element->value.apiPlan->name, sub.provider);
+    return grantFor(planName, catalog->apiPlans.at(planName).element->value, subscription, app,
+                    appIdOf(app, appEntry.element->value));
   };
   // Each application's subscriptions to this API: the highest weight first, then by name.
   std::map<std::string, size_t> setIndex;
@@ -696,6 +758,42 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
       out.push_back({c->grants.size(), pick.sets});
       c->grants.push_back(makeGrant(app, pick.subscription));
     }
+  }
+
+  // Developer portals: the catalog items that offer this API with a plan.
+  if (!catalog->apiPortals.empty()) {
+    std::string error;
+    c->portal = PortalStore::shared(catalog->store, context.workers(), error);
+    if (!c->portal) {
+      context.error(config::ConfigError{catalog->store ? catalog->store->location() : config::Location{},
+                                        "apiManagement.store", error, false, false});
+      return nullptr;
+    }
+    std::map<std::string, config::ApiPlan> plans;
+    for (const auto& [name, entry] : catalog->apiCatalogItems) {
+      const config::ApiCatalogItem& item = entry.element->value;
+      if (!entry.ok || !item.apiPlan) continue;
+      bool listed = false;
+      for (const config::ApiRef& ref : item.apis) listed = listed || qualify(ref.name, entry.provider) == c->api;
+      for (const config::ApiRef& ref : item.apiBundles) {
+        const auto& bundle = catalog->apiBundles.at(qualify(ref.name, entry.provider));
+        for (const config::ApiRef& member : bundle.element->value.apis)
+          listed = listed || qualify(member.name, bundle.provider) == c->api;
+      }
+      if (!listed) continue;
+      Compiled::Offer offer{qualify(item.apiPlan->name, entry.provider), {}};
+      if (item.operationFilter) {
+        for (const std::string& set : item.operationFilter->include)
+          if (auto it = setIndex.find(set); it != setIndex.end()) offer.sets.push_back(it->second);
+        if (offer.sets.empty()) continue;  // covers nothing of this API
+      }
+      plans.emplace(offer.plan, catalog->apiPlans.at(offer.plan).element->value);
+      c->offers.emplace(name, std::move(offer));
+    }
+    c->makeGrant = [grantFor, plans](const std::string& plan, const std::string& subscription, const std::string& app,
+                                     const std::string& appId) {
+      return grantFor(plan, plans.at(plan), subscription, app, appId);
+    };
   }
 
   // Every key of every application, subscribed or not (to tell 403 from 401).

@@ -98,11 +98,71 @@ TEST(ApiManagement, EachResourceChecksItself) {
   EXPECT_FALSE(l.config.apiManagement.managedSubscriptions.at("claims").ok());
 }
 
-TEST(ApiManagement, PortalResourcesAreNotYet) {
-  Loaded l = load("apiManagement:\n  apiPortals: {portal: {title: Dev}}\n");
-  ASSERT_EQ(l.errors.size(), 1u);
-  EXPECT_TRUE(l.errors[0].unsupported);
-  EXPECT_NE(l.errors[0].message.find("developer portal"), std::string::npos);
+TEST(ApiManagement, PortalResourcesDecode) {
+  Loaded l = load(R"yaml(apiManagement:
+  apiPortals:
+    dev: {title: Dev, trustedUrls: [https://dev.example.com/portal], ui: {logoUrl: /logo.svg}, auth: {name: sso}}
+  apiPortalAuths:
+    sso: {oidc: {issuerUrl: https://sso.example.com, clientId: portal, clientSecret: env:S,
+                 claims: {groups: roles, company: org}}}
+  apiCatalogItems:
+    all: {everyone: true, apis: [weather], apiBundles: [{name: b}], apiPlan: bronze, operationFilter: {include: [reads]}}
+  contentItems:
+    start: {title: Start, content: "# Hi", portals: [{name: dev}]}
+)yaml");
+  EXPECT_TRUE(l.errors.empty()) << l.text();
+  const ApiManagementConfig& am = l.config.apiManagement;
+  EXPECT_EQ(am.apiPortals.at("dev").value.auth->name, "sso");
+  EXPECT_EQ(am.apiPortals.at("dev").value.ui.logoUrl, "/logo.svg");
+  const PortalOidc& oidc = *am.apiPortalAuths.at("sso").value.oidc;
+  EXPECT_EQ(oidc.claims.groups, "roles");
+  EXPECT_EQ(oidc.claims.userId, "sub");  // Hub's default
+  EXPECT_EQ(oidc.scopes, (std::vector<std::string>{"openid", "profile", "email"}));
+  EXPECT_EQ(am.apiCatalogItems.at("all").value.apiBundles.at(0).name, "b");
+  EXPECT_EQ(am.apiCatalogItems.at("all").value.apiPlan->name, "bronze");
+  EXPECT_EQ(am.contentItems.at("start").value.portals.at(0).name, "dev");
+  EXPECT_FALSE(am.empty());
+}
+
+TEST(ApiManagement, PortalResourcesCheckThemselves) {
+  Loaded l = load(R"yaml(apiManagement:
+  apiPortals:
+    nourl: {auth: sso}
+    badurl: {trustedUrls: [ftp://x, "https:///p"], auth: sso}
+    noauth: {trustedUrls: [https://x]}
+  apiPortalAuths:
+    none: {}
+    k8s: {oidc: {issuerUrl: https://i, secretName: s, claims: {groups: ""}}}
+    ldap: {ldap: {url: ldap://x}}
+  apiCatalogItems:
+    nobody: {apis: [a]}
+    nothing: {everyone: true}
+    emptyfilter: {everyone: true, apis: [a], operationFilter: {include: []}}
+  contentItems:
+    both: {title: T, content: x, link: https://x}
+    neither: {title: T}
+    badlink: {title: T, link: "javascript:alert(1)"}
+)yaml");
+  std::string t = l.text();
+  for (std::string_view expected :
+       {"apiPortals.nourl: trustedUrls: required",
+        "apiPortals.badurl: trustedUrls: expected http(s)://host[:port][/path] (got \"ftp://x\")",
+        "(got \"https:///p\")",
+        "apiPortals.noauth: auth: required",
+        "apiPortalAuths.none: expected one of: oidc, ldap",
+        "oidc.secretName needs the Kubernetes provider",
+        "oidc.clientId and oidc.clientSecret: required",
+        "oidc.claims.groups: required",
+        "APIPortalAuth ldap is not supported yet",
+        "apiCatalogItems.nobody: a catalog item is shown to someone",
+        "apiCatalogItems.nothing: a catalog item names at least one of: apis, apiBundles",
+        "apiCatalogItems.emptyfilter: operationFilter.include: names no operation set",
+        "contentItems.both: expected exactly one of: content, link",
+        "contentItems.neither: expected exactly one of: content, link",
+        "contentItems.badlink: link: expected an http(s) URL or a path"})
+    EXPECT_NE(t.find(expected), std::string::npos) << expected << "\nin:\n" << t;
+  EXPECT_FALSE(l.config.apiManagement.apiPortals.at("noauth").ok());
+  EXPECT_TRUE(l.config.apiManagement.apiPortalAuths.at("ldap").ok());  // a warning only
 }
 
 }  // namespace
