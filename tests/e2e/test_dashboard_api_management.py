@@ -1,6 +1,7 @@
 """The dashboard's API management page (#/apimanagement) and /api/apimanagement/<kind> (reference
 docs/api-management.md), in Debian's Chromium through playwright-core: one table per kind (APIs,
-plans, applications, subscriptions, bundles, auths), each resource with its status, the facts of
+plans, applications, subscriptions, bundles, auths, and the developer portal's catalog items,
+portals, sign-ins and content items), each resource with its status, the facts of
 its kind, who uses it and its errors, filtered by the search and the status; the page follows a
 configuration change by itself. Screenshots are saved (see browser.screenshot_dir()).
 
@@ -49,6 +50,14 @@ def dynamic_config(dead_port, plans=None):
             "mobile-gold": {"managedApplications": [{"name": "mobile"}], "apis": [{"name": "weather"}],
                             "apiPlan": {"name": "gold"}},
         },
+        # The developer portal's resources (never signed in to here: the issuer is a closed port).
+        "apiCatalogItems": {"partners-weather": {"groups": ["partners"], "apis": [{"name": "weather"}],
+                                                 "apiPlan": {"name": "basic"}}},
+        "apiPortals": {"devportal": {"title": "Weather developers", "trustedUrls": ["http://portal.test/"],
+                                     "auth": {"name": "sso"}}},
+        "apiPortalAuths": {"sso": {"oidc": {"issuerUrl": f"http://127.0.0.1:{dead_port}", "clientId": "portal",
+                                            "clientSecret": "portal-secret"}}},
+        "contentItems": {"start": {"title": "Getting started", "content": "# Hello"}},
     }
     return to_yaml({"http": http, "apiManagement": api_management}) + "\n"
 
@@ -99,7 +108,7 @@ def test_api_lists_the_resources_with_their_status_and_errors(setup):
 
     plan = by_name(resources(cw, "apiPlans"))["basic@file"]
     assert plan["spec"]["rateLimit"] == {"limit": 2, "period": "10s", "bucket": "subscription"}, plan
-    assert plan["spec"]["quota"]["bucket"] == "application" and plan["usedBy"] == ["billing-basic@file"], plan
+    assert plan["spec"]["quota"]["bucket"] == "application" and plan["usedBy"] == ["billing-basic@file", "partners-weather@file"], plan
 
     # The keys themselves never leave causeway: each shows its title and whether it is suspended.
     billing = by_name(resources(cw, "managedApplications"))["billing@file"]
@@ -107,6 +116,14 @@ def test_api_lists_the_resources_with_their_status_and_errors(setup):
     assert billing["spec"]["appId"] == "billing-app" and billing["spec"]["owner"] == "alice", billing
 
     assert resources(cw, "apiBundles") == []
+    # The portal's resources, its client secret redacted.
+    portal = by_name(resources(cw, "apiPortals"))["devportal@file"]
+    assert portal["status"] == "enabled" and portal["spec"]["trustedUrls"] == ["http://portal.test/"], portal
+    auth = by_name(resources(cw, "apiPortalAuths"))["sso@file"]
+    assert auth["spec"]["oidc"]["clientSecret"] == "<redacted>" and auth["usedBy"] == ["devportal@file"], auth
+    item = by_name(resources(cw, "apiCatalogItems"))["partners-weather@file"]
+    assert item["spec"]["groups"] == ["partners"] and item["status"] == "enabled", item
+    assert by_name(resources(cw, "contentItems"))["start@file"]["spec"]["title"] == "Getting started"
     # The API's own search and status filter.
     assert [r["name"] for r in resources(cw, "managedSubscriptions", "?status=disabled")] == ["mobile-gold@file"]
     assert [r["name"] for r in resources(cw, "managedApplications", "?search=billing")] == ["billing@file"]
@@ -122,7 +139,15 @@ def test_api_management_page_shows_every_kind_and_the_broken_subscription(setup,
     assert browser.count("[data-testid=nav-apimanagement].active") == 1
     # One section per kind (the headings are shown in capitals).
     sections = [t.lower() for t in browser.texts("[data-testid=apimanagement-page] h2")]
-    assert sections == ["apis", "versions", "plans", "applications", "subscriptions", "bundles", "auths"], sections
+    assert sections == ["apis", "versions", "plans", "applications", "subscriptions", "bundles", "auths",
+                        "catalog items", "portals", "portal sign-ins", "content items"], sections
+    portal = resource_row("apiPortals", "devportal@file")
+    browser.wait(portal)
+    assert browser.text(portal + " [data-testid=title]") == "Weather developers"
+    assert browser.text(portal + " [data-testid=auth]") == "sso"
+    item = resource_row("apiCatalogItems", "partners-weather@file")
+    assert browser.text(item + " [data-testid=plan]") == "basic"
+    assert "partners" in browser.text(item + " [data-testid=shown-to]")
     headers = browser.texts("[data-testid=list-apiPlans] th")
     assert headers == ["Status", "Name", "Title", "Rate limit", "Quota", "Used by"], headers
 
@@ -143,7 +168,7 @@ def test_api_management_page_shows_every_kind_and_the_broken_subscription(setup,
     assert browser.text(plan + " [data-testid=rate-limit] [data-testid=bucket]") == "per subscription"
     assert browser.text(plan + " [data-testid=quota] [data-testid=limit]") == "3 / 1h"
     assert browser.text(plan + " [data-testid=quota] [data-testid=bucket]") == "per application"
-    assert browser.texts(plan + " [data-testid=used-by] .chip") == ["billing-basic@file"]
+    assert browser.texts(plan + " [data-testid=used-by] .chip") == ["billing-basic@file", "partners-weather@file"]
 
     # The applications: appId, owner, their keys and how many are suspended.
     billing = resource_row("managedApplications", "billing@file")
@@ -177,7 +202,7 @@ def test_api_management_page_shows_every_kind_and_the_broken_subscription(setup,
     assert browser.count("[data-testid=resource-error]") == 1
 
     # Every kind is listed; the empty one says so.
-    assert browser.count("[data-testid=resource-row]") == 7
+    assert browser.count("[data-testid=resource-row]") == 11
     assert browser.text("[data-testid=list-apiBundles] [data-testid=empty]") == "No bundles."
     auth = resource_row("apiAuths", "keys@file")
     assert browser.text(auth + " [data-testid=default]") == "default"
@@ -200,7 +225,7 @@ def test_api_management_page_shows_every_kind_and_the_broken_subscription(setup,
     wait_until(lambda: browser.count("[data-testid=resource-row]") == 1, timeout=5, message="only the disabled")
     assert browser.count(broken) == 1
     browser.call("select", selector="[data-testid=status-filter]", value="")
-    wait_until(lambda: browser.count("[data-testid=resource-row]") == 7, timeout=5, message="every resource")
+    wait_until(lambda: browser.count("[data-testid=resource-row]") == 11, timeout=5, message="every resource")
 
     # The page polls: once the plan `gold` exists, the subscription is enabled without a reload.
     cw.write("apim.yml", dynamic_config(dead_port, plans={

@@ -1,5 +1,6 @@
 // The API management resources (GET /api/apimanagement/<kind>, docs/api-management.md): one
-// table per kind — APIs, versions, plans, applications, subscriptions, bundles and auths — each resource
+// table per kind — APIs, versions, plans, applications, subscriptions, bundles, auths, and the
+// developer portal's catalog items, portals, sign-ins and content items — each resource
 // with its status, the facts that matter for its kind (an API's title; a plan's rate limit and
 // quota with their buckets; an application's appId, owner and keys; what a subscription gives
 // which applications, on which plan), who uses it, and its errors (its conditions) below it.
@@ -192,6 +193,53 @@ const SECTIONS = [
       ['Method', (r, s) => <AuthMethod spec={s} />, 'method'],
       ['Default', (r, s) => (s.isDefault ? 'default' : none), 'default'],
       USED_BY_COLUMN,
+    ],
+  ],
+  [
+    'apiCatalogItems',
+    'Catalog items',
+    'No catalog items.',
+    [
+      STATUS_COLUMN,
+      NAME_COLUMN,
+      ['Shown to', (r, s) => (s.everyone ? 'everyone' : <Chips items={s.groups || []} />), 'shown-to'],
+      ['APIs', (r, s) => <Chips items={[...names(s.apis), ...names(s.apiBundles)]} />, 'apis'],
+      ['Plan', (r, s) => s.apiPlan?.name || none, 'plan'],
+    ],
+  ],
+  [
+    'apiPortals',
+    'Portals',
+    'No portals.',
+    [
+      STATUS_COLUMN,
+      NAME_COLUMN,
+      ['Title', (r, s) => s.title || none, 'title'],
+      ['Addresses', (r, s) => <Chips items={s.trustedUrls || []} />, 'trusted-urls'],
+      ['Sign-in', (r, s) => s.auth?.name || none, 'auth'],
+      USED_BY_COLUMN,
+    ],
+  ],
+  [
+    'apiPortalAuths',
+    'Portal sign-ins',
+    'No portal sign-ins.',
+    [
+      STATUS_COLUMN,
+      NAME_COLUMN,
+      ['Provider', (r, s) => (s.oidc ? 'OIDC ' + (s.oidc.issuerUrl || '') : s.ldap ? 'LDAP' : none), 'provider'],
+      USED_BY_COLUMN,
+    ],
+  ],
+  [
+    'contentItems',
+    'Content items',
+    'No content items.',
+    [
+      STATUS_COLUMN,
+      NAME_COLUMN,
+      ['Title', (r, s) => s.title || none, 'title'],
+      ['Page', (r, s) => (s.link ? s.link : 'Markdown, ' + (s.content || '').length + ' characters'), 'page'],
     ],
   ],
 ]
