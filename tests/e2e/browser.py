@@ -62,6 +62,14 @@ class Browser:
     def wait(self, selector, text=None, timeout=10000):
         return self.call("wait", selector=selector, text=text, timeout=timeout)
 
+    def value(self, selector):
+        """The current value of an input or textarea."""
+        return self.call("value", selector=selector)
+
+    def eval(self, expression):
+        """A JavaScript expression evaluated in the page (its JSON-serializable value)."""
+        return self.call("eval", expression=expression)
+
     def screenshot(self, path):
         return self.call("screenshot", path=str(path))
 

@@ -531,7 +531,7 @@ MiddlewareFactoryPtr jwtFor(const config::Node& options, MiddlewareBuildContext&
 // Hub's validation switches is on (both off by default, as in Hub), the openApiSpec middleware
 // that checks requests against the document (`url`, or causeway's `file`). False with errors.
 bool compileSpec(const config::Node& options, MiddlewareBuildContext& context, std::vector<OperationSet>& sets,
-                 std::vector<std::string>& names, MiddlewareFactoryPtr& contract) {
+                 std::vector<std::string>& names, MiddlewareFactoryPtr& contract, bool portals) {
   config::Node node = options;
   if (const config::Node* path = node.find("path")) {
     context.error(config::ConfigError{path->location(), "apiManagement.apis",
@@ -571,12 +571,13 @@ bool compileSpec(const config::Node& options, MiddlewareBuildContext& context, s
     anyOn = anyOn || on;
   }
   if (!anyOn) {
-    // Nothing checks requests (Hub's default): a document given is not read now.
-    if (node.find("url") || node.find("file"))
+    // Nothing checks requests (Hub's default): a document given is not read now (the developer
+    // portals read it for their documentation).
+    if (!portals && (node.find("url") || node.find("file")))
       context.warning(config::ConfigError{node.location(), {},
                                           "openApiSpec: the document is not used: validateRequestMethodAndPath and "
-                                          "validateRequestBodySchema are both off (Hub's default); operationSets "
-                                          "apply either way",
+                                          "validateRequestBodySchema are both off (Hub's default) and no developer "
+                                          "portal shows it; operationSets apply either way",
                                           true, false});
     return true;
   }
@@ -652,7 +653,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     if (entry.element->value.openApiSpec) spec = &entry.element->value.openApiSpec;
   }
   std::vector<std::string> setNames;
-  if (*spec && !compileSpec(**spec, context, c->operationSets, setNames, c->contract)) return nullptr;
+  if (*spec && !compileSpec(**spec, context, c->operationSets, setNames, c->contract, !catalog->apiPortals.empty())) return nullptr;
 
   std::shared_ptr<RedisStore> store;
   std::string keyHead;  // Redis: the keys' prefix

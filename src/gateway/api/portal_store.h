@@ -104,7 +104,7 @@ class PortalStore {
   // Applies `change` atomically; Exists/Missing when a precondition fails (nothing written).
   awaitable<Outcome> apply(exchange::WorkerContext& worker, const PortalChange& change, std::string& error);
 
-  bool shared() const { return redis_ != nullptr; }
+  bool inRedis() const { return redis_ != nullptr; }
 
   static std::string encode(const PortalApplication& a);
   static std::string encode(const PortalKey& k);

@@ -6,6 +6,8 @@
 //   {op: "screenshot", path}     {op: "errors"} (console errors and page errors so far)
 //   {op: "cookies"} (the context's cookies)  {op: "setCookie", cookie} (playwright's cookie object)
 //   {op: "url"} (the page's URL)
+//   {op: "value", selector} (an input's or textarea's current value)
+//   {op: "eval", expression} (the JSON-serializable value of a JavaScript expression in the page)
 //   {op: "close"}
 // Loopback only: causeway's pages and the test's own OpenID provider; nothing else is fetched.
 'use strict'
@@ -55,6 +57,8 @@ async function main() {
     cookies: async () => context.cookies(),
     setCookie: async (c) => { await context.addCookies([c.cookie]); return true },
     url: async () => page.url(),
+    value: async (c) => page.locator(c.selector).first().inputValue({ timeout: 10000 }),
+    eval: async (c) => page.evaluate(c.expression),
     close: async () => { await context.close(); fs.rmSync(userDataDir, { recursive: true, force: true }); return true },
   }
 

@@ -47,7 +47,7 @@ function Offer({ offer, applications, reloadApplications }) {
       {offer.planDescription && <div className="muted">{offer.planDescription}</div>}
       {(offer.operationSets || []).length > 0 && (
         <div className="small">
-          Operations: <span className="muted">{offer.operationSets.join(', ')}</span>
+          Operations: <span className="muted">{offer.operationSets.map((o) => (typeof o === 'string' ? o : o.name)).join(', ')}</span>
         </div>
       )}
       {subscribed.length > 0 && (
