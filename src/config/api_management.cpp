@@ -113,6 +113,7 @@ void ApiCatalogItem::validate(DecodeContext& context) const {
   if (apis.empty() && apiBundles.empty()) context.error("a catalog item names at least one of: apis, apiBundles");
   if (!everyone && groups.empty())
     context.error("a catalog item is shown to someone: set everyone: true or list groups");
+  if (everyone && !groups.empty()) context.error("groups and everyone are mutually exclusive");
   if (operationFilter && operationFilter->include.empty())
     context.error("operationFilter.include: names no operation set, so subscriptions would cover nothing");
 }
@@ -146,9 +147,12 @@ void ApiPortalAuth::validate(DecodeContext& context) const {
 
 void ContentItem::validate(DecodeContext& context) const {
   if (title.empty()) context.error("title: required");
-  if (content.empty() == link.empty()) context.error("expected exactly one of: content, link");
-  if (!link.empty() && !link.starts_with("http://") && !link.starts_with("https://") && !link.starts_with("/"))
-    context.error("link: expected an http(s) URL or a path (got \"" + link + "\")");
+  if (order < 0) context.error("order: must be 0 or more");
+  if (parentRef.kind.empty() || parentRef.name.empty())
+    context.error("parentRef: required ({kind: APIPortal, API or APIBundle, name: …})");
+  if (content.empty() == !link.has_value()) context.error("exactly one of content or link must be specified");
+  if (link && !link->href.starts_with("http://") && !link->href.starts_with("https://"))
+    context.error("link.href: must be a valid URL (got \"" + link->href + "\")");
 }
 
 }  // namespace causeway::config

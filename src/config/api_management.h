@@ -287,6 +287,8 @@ struct PortalClaims {
   std::string lastname = "family_name";
   std::string email = "email";
   std::string company;
+  std::string organizationId;
+  std::string organizationName;
   static void describe(auto& self, auto& v) {
     v("groups", self.groups);
     v("userId", self.userId);
@@ -294,6 +296,8 @@ struct PortalClaims {
     v("lastname", self.lastname);
     v("email", self.email);
     v("company", self.company);
+    v("organizationId", self.organizationId);
+    v("organizationName", self.organizationName);
   }
 };
 
@@ -308,6 +312,7 @@ struct PortalOidc {
   // from clientSecret, so that every replica with the same client opens the others' sessions.
   std::string sessionSecret;
   std::optional<Node> syncedAttributes;
+  std::optional<Node> clientConfig;  // the oidc middleware's clientConfig, for the calls to the provider
 
   static void describe(auto& self, auto& v) {
     v("issuerUrl", self.issuerUrl);
@@ -319,6 +324,7 @@ struct PortalOidc {
     v("sessionSecret", self.sessionSecret);
     v("syncedAttributes", self.syncedAttributes,
       NotYet{"syncedAttributes is not supported yet: the portal reads the claims at each sign-in"});
+    v("clientConfig", self.clientConfig);
   }
 };
 
@@ -333,18 +339,35 @@ struct ApiPortalAuth {
   void validate(DecodeContext& context) const;
 };
 
-// A page of a portal (Hub's ContentItem): Markdown `content`, or a `link` elsewhere; shown on the
-// portals listed (every portal when none is).
+// Where a content item is shown: on a portal's catalog, or with an API or the APIs of a bundle.
+struct ContentParent {
+  std::string kind;  // APIPortal, API or APIBundle
+  std::string name;
+  static void describe(auto& self, auto& v) {
+    v("kind", self.kind, OneOf{"APIPortal", "API", "APIBundle"});
+    v("name", self.name);
+  }
+};
+
+struct ContentLink {
+  std::string href;
+  static void describe(auto& self, auto& v) { v("href", self.href); }
+};
+
+// A page of documentation (Hub's ContentItem): Markdown `content`, or a `link` elsewhere,
+// attached to its `parentRef` and shown in `order`.
 struct ContentItem {
   std::string title;
+  int64_t order = 0;
+  ContentParent parentRef;
+  std::optional<ContentLink> link;
   std::string content;
-  std::string link;
-  std::vector<ApiRef> portals;
   static void describe(auto& self, auto& v) {
     v("title", self.title);
-    v("content", self.content);
+    v("order", self.order);
+    v("parentRef", self.parentRef);
     v("link", self.link);
-    v("portals", self.portals);
+    v("content", self.content);
   }
   void validate(DecodeContext& context) const;
 };

@@ -131,8 +131,11 @@ void SnapshotBuild::buildApiManagement() {
   for (auto& [name, entry] : apiCatalog_.contentItems) {
     if (!entry.ok) continue;
     runtime::ApiResourceState& state = states["contentItems"][name];
-    for (const config::ApiRef& ref : entry.element->value.portals)
-      resolve(apiCatalog_.apiPortals, ref, entry.provider, "apiPortals", state, name, entry.ok);
+    const config::ContentParent& parent = entry.element->value.parentRef;
+    config::ApiRef ref{parent.name, entry.element->location};
+    if (parent.kind == "APIPortal") resolve(apiCatalog_.apiPortals, ref, entry.provider, "apiPortals", state, name, entry.ok);
+    else if (parent.kind == "API") resolve(apiCatalog_.apis, ref, entry.provider, "apis", state, name, entry.ok);
+    else resolve(apiCatalog_.apiBundles, ref, entry.provider, "apiBundles", state, name, entry.ok);
   }
   // An API needs its provider's default APIAuth to know who calls.
   for (auto& [name, entry] : apiCatalog_.apis) {

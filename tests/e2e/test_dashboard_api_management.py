@@ -57,7 +57,8 @@ def dynamic_config(dead_port, plans=None):
                                      "auth": {"name": "sso"}}},
         "apiPortalAuths": {"sso": {"oidc": {"issuerUrl": f"http://127.0.0.1:{dead_port}", "clientId": "portal",
                                             "clientSecret": "portal-secret"}}},
-        "contentItems": {"start": {"title": "Getting started", "content": "# Hello"}},
+        "contentItems": {"start": {"title": "Getting started", "content": "# Hello",
+                                   "parentRef": {"kind": "APIPortal", "name": "devportal"}}},
     }
     return to_yaml({"http": http, "apiManagement": api_management}) + "\n"
 

@@ -60,8 +60,9 @@ using config::qualify;
 
 constexpr int64_t kMaxBody = 16 * 1024;
 constexpr size_t kMaxTitle = 100;
-constexpr std::string_view kUserHeaders[] = {"X-Portal-User",      "X-Portal-Groups",   "X-Portal-Email",
-                                             "X-Portal-Firstname", "X-Portal-Lastname", "X-Portal-Company"};
+constexpr std::string_view kUserHeaders[] = {"X-Portal-User",     "X-Portal-Groups",         "X-Portal-Email",
+                                             "X-Portal-Firstname", "X-Portal-Lastname",      "X-Portal-Company",
+                                             "X-Portal-Org-Id",    "X-Portal-Org-Name"};
 
 struct TrustedUrl {
   std::string authority;  // lower-case host[:port]
@@ -103,7 +104,9 @@ struct ApiInfo {
 
 struct ContentInfo {
   std::string title, content, link;
-  std::vector<std::string> portals;  // empty: every portal
+  int64_t order = 0;
+  std::string parentKind, parent;  // APIPortal, API or APIBundle; qualified
+  std::set<std::string> apis;      // an API's, or a bundle's APIs
 };
 
 struct ManagedInfo {
@@ -193,7 +196,7 @@ json::value limitJson(const std::optional<config::ApiPlanLimit>& l) {
 
 // The signed-in user, as the oidc middleware forwarded the claims.
 struct User {
-  std::string id, email, name, company;
+  std::string id, email, name, company, organizationId, organizationName;
   std::vector<std::string> groups;
 };
 
@@ -219,6 +222,8 @@ class PortalApi final : public Handler {
     user.name = std::string(trim(std::string(ex.request.headers.get("X-Portal-Firstname")) + " " +
                                  std::string(ex.request.headers.get("X-Portal-Lastname"))));
     user.company = std::string(ex.request.headers.get("X-Portal-Company"));
+    user.organizationId = std::string(ex.request.headers.get("X-Portal-Org-Id"));
+    user.organizationName = std::string(ex.request.headers.get("X-Portal-Org-Name"));
     user.groups = splitList(ex.request.headers.get("X-Portal-Groups"));
 
     std::vector<std::string> parts;
@@ -280,6 +285,8 @@ class PortalApi final : public Handler {
                                              {"email", user.email},
                                              {"name", user.name.empty() ? user.id : user.name},
                                              {"company", user.company},
+                                             {"organization", json::object{{"id", user.organizationId},
+                                                                           {"name", user.organizationName}}},
                                              {"groups", json::value_from(user.groups)}}},
                        {"portal", json::object{{"name", site_.name},
                                                {"title", site_.title},
@@ -312,12 +319,26 @@ class PortalApi final : public Handler {
                                   {"versions", std::move(versions)},
                                   {"offers", std::move(offers)}});
     }
-    json::array content;
+    // The portal's own pages, and those of the APIs the user sees, in their order.
+    std::vector<std::pair<const std::string*, const ContentInfo*>> shown;
     for (const auto& [name, item] : c_->content) {
-      if (!item.portals.empty() && std::find(item.portals.begin(), item.portals.end(), site_.name) == item.portals.end())
-        continue;
-      content.push_back(
-          json::object{{"name", name}, {"title", item.title}, {"content", item.content}, {"link", item.link}});
+      bool mine = item.parentKind == "APIPortal" ? item.parent == site_.name : false;
+      for (const std::string& api : item.apis) mine = mine || apiVisible(api, user);
+      if (mine) shown.emplace_back(&name, &item);
+    }
+    std::stable_sort(shown.begin(), shown.end(), [](const auto& a, const auto& b) { return a.second->order < b.second->order; });
+    json::array content;
+    for (const auto& [name, item] : shown) {
+      json::array apis;
+      for (const std::string& api : item->apis)
+        if (apiVisible(api, user)) apis.push_back(json::string(api));
+      content.push_back(json::object{{"name", *name},
+                                     {"title", item->title},
+                                     {"content", item->content},
+                                     {"link", item->link},
+                                     {"order", item->order},
+                                     {"parent", json::object{{"kind", item->parentKind}, {"name", item->parent}}},
+                                     {"apis", std::move(apis)}});
     }
     reply(ex, 200, json::object{{"apis", std::move(apis)}, {"content", std::move(content)}});
   }
@@ -630,6 +651,14 @@ class PortalRouter final : public Handler {
       co_return serveAsset(ex, *asset);
     }
     co_await sites_[site]->handle(ex);
+    // The sign-in's own refusals of JSON API calls (no session on a write, a missing or wrong
+    // CSRF token) in the JSON API's shape.
+    if (rel.starts_with("portal-api/") && (ex.response.status == 401 || ex.response.status == 403) &&
+        !ex.response.headers.get("Content-Type").starts_with("application/json"))
+      fail(ex, ex.response.status,
+           ex.response.status == 401
+               ? "not signed in (or the session ended): open the portal to sign in again"
+               : "refused: a write must repeat the hub-csrf-token cookie's value in the Hub-Csrf-Token header");
   }
 
  private:
@@ -731,10 +760,12 @@ MiddlewareFactoryPtr oidcFor(const std::string& portal, const config::ApiPortal&
   const config::PortalClaims& cl = o.claims;
   std::pair<std::string_view, const std::string*> headers[] = {
       {"X-Portal-User", &cl.userId},           {"X-Portal-Groups", &cl.groups},     {"X-Portal-Email", &cl.email},
-      {"X-Portal-Firstname", &cl.firstname}, {"X-Portal-Lastname", &cl.lastname}, {"X-Portal-Company", &cl.company}};
+      {"X-Portal-Firstname", &cl.firstname}, {"X-Portal-Lastname", &cl.lastname}, {"X-Portal-Company", &cl.company},
+      {"X-Portal-Org-Id", &cl.organizationId}, {"X-Portal-Org-Name", &cl.organizationName}};
   for (const auto& [header, claim] : headers)
     if (!claim->empty()) forward.set(std::string(header), scalar(*claim));
   n.set("forwardHeaders", std::move(forward));
+  if (o.clientConfig) n.set("clientConfig", *o.clientConfig);
   const exchange::MiddlewareCreator* creator = exchange::MiddlewareRegistry::instance().find("oidc");
   if (!creator) {
     context.error("the oidc middleware is not built into this binary");
@@ -833,8 +864,14 @@ MiddlewareFactoryPtr create(const config::Node&, MiddlewareBuildContext& context
   for (const auto& [name, entry] : catalog->contentItems) {
     if (!entry.ok) continue;
     const config::ContentItem& i = entry.element->value;
-    ContentInfo info{i.title, i.content, i.link, {}};
-    for (const config::ApiRef& ref : i.portals) info.portals.push_back(qualify(ref.name, entry.provider));
+    ContentInfo info{i.title, i.content, i.link ? i.link->href : "", i.order, i.parentRef.kind,
+                     qualify(i.parentRef.name, entry.provider), {}};
+    if (info.parentKind == "API") {
+      info.apis.insert(info.parent);
+    } else if (info.parentKind == "APIBundle") {
+      const auto& b = catalog->apiBundles.at(info.parent);  // resolved by the build
+      for (const config::ApiRef& member : b.element->value.apis) info.apis.insert(qualify(member.name, b.provider));
+    }
     c->content.emplace(name, std::move(info));
   }
   for (const auto& [name, entry] : catalog->managedApplications) {

@@ -22,6 +22,14 @@
 //   app       / app-secret        authorization code (+ refresh tokens) for a browser login, with
 //                                 --redirect, --post-logout and --backchannel as its URIs; any
 //                                 login name is accepted (the provider's development login pages)
+//   portal    / portal-secret     authorization code (+ refresh tokens) for causeway's developer
+//                                 portal, registered with --portal-redirect URI (repeatable: one
+//                                 per portal address); its post-logout URIs are --portal-post-logout
+//                                 (repeatable), by default each redirect URI without /auth/callback
+//                                 (with a trailing slash)
+// --groups USER=G1,G2 (repeatable) gives USER those groups (default: admin* → admins, staff;
+// anyone else → staff). The `profile` scope gives given_name (the login name, capitalized),
+// family_name "Tester" and name.
 // Endpoints are oidc-provider's: /.well-known/openid-configuration, /token,
 // /token/introspection, /token/revocation, /jwks.
 import Provider from 'oidc-provider';
@@ -32,6 +40,15 @@ const arg = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) +
 const port = Number(arg('--port', 0));
 const redirect = arg('--redirect', null);
 const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const all = (name) => args.flatMap((a, i) => (a === name && i + 1 < args.length ? [args[i + 1]] : []));
+const portalRedirects = all('--portal-redirect');
+const portalPostLogout = all('--portal-post-logout');
+const groupsOf = Object.fromEntries(all('--groups').map((g) => {
+  const [user, list] = g.split('=');
+  return [user, list ? list.split(',').filter(Boolean) : []];
+}));
+const defaultGroups = (id) => (id.startsWith('admin') ? ['admins', 'staff'] : ['staff']);
+const capitalized = (id) => id.charAt(0).toUpperCase() + id.slice(1);
 
 // oidc-provider prints a warning on Node 20; the tests read only our JSON line.
 process.removeAllListeners('warning');
@@ -60,12 +77,19 @@ async function start() {
         ...(args.includes('--backchannel') ? { backchannel_logout_uri: arg('--backchannel'),
           backchannel_logout_session_required: true } : {}),
       }] : []),
+      ...(portalRedirects.length ? [{
+        client_id: 'portal', client_secret: 'portal-secret', grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'], redirect_uris: portalRedirects,
+        post_logout_redirect_uris: portalPostLogout.length ? portalPostLogout
+          : portalRedirects.map((u) => u.replace(/\/auth\/callback$/, '/')),
+      }] : []),
     ],
     findAccount: (ctx, id) => ({
       accountId: id,
-      claims: () => ({ sub: id, email: `${id}@example.com`, groups: id.startsWith('admin') ? ['admins', 'staff'] : ['staff'] }),
+      claims: () => ({ sub: id, email: `${id}@example.com`, groups: groupsOf[id] || defaultGroups(id),
+        given_name: capitalized(id), family_name: 'Tester', name: `${capitalized(id)} Tester` }),
     }),
-    claims: { openid: ['sub'], email: ['email'], groups: ['groups'] },
+    claims: { openid: ['sub'], email: ['email'], groups: ['groups'], profile: ['name', 'given_name', 'family_name'] },
     conformIdTokenClaims: false,
     issueRefreshToken: async () => true,
     // The provider refuses outgoing requests to special-use addresses (SSRF protection); the
@@ -74,7 +98,7 @@ async function start() {
       delete options.dispatcher;
       return globalThis.fetch(url, options);
     },
-    scopes: ['openid', 'offline_access', 'email', 'groups', 'api:read', 'api:write', 'orders:read', 'mcp:tools',
+    scopes: ['openid', 'offline_access', 'email', 'profile', 'groups', 'api:read', 'api:write', 'orders:read', 'mcp:tools',
       'upstream:call'],
     features: {
       clientCredentials: { enabled: true },

@@ -108,7 +108,8 @@ TEST(ApiManagement, PortalResourcesDecode) {
   apiCatalogItems:
     all: {everyone: true, apis: [weather], apiBundles: [{name: b}], apiPlan: bronze, operationFilter: {include: [reads]}}
   contentItems:
-    start: {title: Start, content: "# Hi", portals: [{name: dev}]}
+    start: {title: Start, order: 2, parentRef: {kind: APIPortal, name: dev}, content: "# Hi"}
+    status: {title: Status, parentRef: {kind: API, name: weather}, link: {href: "https://status.example.com"}}
 )yaml");
   EXPECT_TRUE(l.errors.empty()) << l.text();
   const ApiManagementConfig& am = l.config.apiManagement;
@@ -120,7 +121,9 @@ TEST(ApiManagement, PortalResourcesDecode) {
   EXPECT_EQ(oidc.scopes, (std::vector<std::string>{"openid", "profile", "email"}));
   EXPECT_EQ(am.apiCatalogItems.at("all").value.apiBundles.at(0).name, "b");
   EXPECT_EQ(am.apiCatalogItems.at("all").value.apiPlan->name, "bronze");
-  EXPECT_EQ(am.contentItems.at("start").value.portals.at(0).name, "dev");
+  EXPECT_EQ(am.contentItems.at("start").value.parentRef.kind, "APIPortal");
+  EXPECT_EQ(am.contentItems.at("start").value.order, 2);
+  EXPECT_EQ(am.contentItems.at("status").value.link->href, "https://status.example.com");
   EXPECT_FALSE(am.empty());
 }
 
@@ -137,11 +140,14 @@ TEST(ApiManagement, PortalResourcesCheckThemselves) {
   apiCatalogItems:
     nobody: {apis: [a]}
     nothing: {everyone: true}
+    both: {everyone: true, groups: [a], apis: [a]}
     emptyfilter: {everyone: true, apis: [a], operationFilter: {include: []}}
   contentItems:
-    both: {title: T, content: x, link: https://x}
-    neither: {title: T}
-    badlink: {title: T, link: "javascript:alert(1)"}
+    both: {title: T, parentRef: {kind: API, name: a}, content: x, link: {href: https://x}}
+    neither: {title: T, parentRef: {kind: API, name: a}}
+    badlink: {title: T, parentRef: {kind: API, name: a}, link: {href: "javascript:alert(1)"}}
+    orphan: {title: T, content: x}
+    badkind: {title: T, parentRef: {kind: Router, name: a}, content: x}
 )yaml");
   std::string t = l.text();
   for (std::string_view expected :
@@ -157,9 +163,12 @@ TEST(ApiManagement, PortalResourcesCheckThemselves) {
         "apiCatalogItems.nobody: a catalog item is shown to someone",
         "apiCatalogItems.nothing: a catalog item names at least one of: apis, apiBundles",
         "apiCatalogItems.emptyfilter: operationFilter.include: names no operation set",
-        "contentItems.both: expected exactly one of: content, link",
-        "contentItems.neither: expected exactly one of: content, link",
-        "contentItems.badlink: link: expected an http(s) URL or a path"})
+        "apiCatalogItems.both: groups and everyone are mutually exclusive",
+        "contentItems.both: exactly one of content or link must be specified",
+        "contentItems.neither: exactly one of content or link must be specified",
+        "contentItems.badlink: link.href: must be a valid URL",
+        "contentItems.orphan: parentRef: required",
+        "invalid value 'Router'; expected one of: APIPortal, API, APIBundle"})
     EXPECT_NE(t.find(expected), std::string::npos) << expected << "\nin:\n" << t;
   EXPECT_FALSE(l.config.apiManagement.apiPortals.at("noauth").ok());
   EXPECT_TRUE(l.config.apiManagement.apiPortalAuths.at("ldap").ok());  // a warning only

@@ -9,6 +9,7 @@ import { Markdown } from './markdown.jsx'
 import { baseUrl, readDocument } from './openapi.js'
 import { href } from './router.js'
 import TryIt from './TryIt.jsx'
+import { ContentCard } from './Catalog.jsx'
 
 function Offer({ offer, applications, reloadApplications }) {
   const report = useReport()
@@ -258,6 +259,8 @@ export default function ApiPage({ name, query, catalog }) {
   const version = query.get('version') || ''
   const versions = api.versions || []
   const apps = applications.data ? applications.data.applications || [] : null
+  // The content items of this API, or of a bundle it is in.
+  const guides = (data.content || []).filter((c) => (c.apis || []).includes(api.name))
   return (
     <div className="page" data-testid="api-page" data-name={api.name}>
       <div className="crumbs">
@@ -284,6 +287,13 @@ export default function ApiPage({ name, query, catalog }) {
         )}
       </div>
       {api.description && <Markdown text={api.description} testid="api-description" />}
+      {guides.length > 0 && (
+        <div className="grid grid-small" data-testid="api-content-items">
+          {guides.map((item) => (
+            <ContentCard key={item.name} item={item} />
+          ))}
+        </div>
+      )}
       <h2>Plans</h2>
       {(api.offers || []).length === 0 ? (
         <p className="muted">No plan is offered for this API.</p>

@@ -38,7 +38,8 @@ export function ApiCard({ api }) {
   )
 }
 
-function ContentCard({ item }) {
+// A content item: its own page (#/content/<name>), or a link elsewhere.
+export function ContentCard({ item }) {
   const link = item.link && !item.content ? safeUrl(item.link) : null
   if (link) {
     return (
@@ -60,6 +61,10 @@ function ContentCard({ item }) {
     </a>
   )
 }
+
+// The portal's own content items (those of an API or bundle are shown on the API's page), in
+// the server's order.
+const portalContent = (data) => (data.content || []).filter((c) => !c.parent || c.parent.kind === 'APIPortal')
 
 export default function Catalog({ me, catalog }) {
   const { data, error } = catalog
@@ -90,11 +95,11 @@ export default function Catalog({ me, catalog }) {
               ))}
             </div>
           )}
-          {(data.content || []).length > 0 && (
+          {portalContent(data).length > 0 && (
             <>
               <h2>Guides and links</h2>
               <div className="grid grid-small" data-testid="content-items">
-                {data.content.map((item) => (
+                {portalContent(data).map((item) => (
                   <ContentCard key={item.name} item={item} />
                 ))}
               </div>

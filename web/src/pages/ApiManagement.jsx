@@ -239,7 +239,8 @@ const SECTIONS = [
       STATUS_COLUMN,
       NAME_COLUMN,
       ['Title', (r, s) => s.title || none, 'title'],
-      ['Page', (r, s) => (s.link ? s.link : 'Markdown, ' + (s.content || '').length + ' characters'), 'page'],
+      ['Shown with', (r, s) => (s.parentRef ? s.parentRef.kind + ' ' + s.parentRef.name : none), 'parent'],
+      ['Page', (r, s) => (s.link ? s.link.href : 'Markdown, ' + (s.content || '').length + ' characters'), 'page'],
     ],
   ],
 ]
