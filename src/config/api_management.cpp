@@ -102,9 +102,6 @@ void ManagedSubscription::validate(DecodeContext& context) const {
   if (managedApplications.empty()) context.error("managedApplications: a subscription names at least one application");
   if (apis.empty() && apiBundles.empty()) context.error("a subscription names at least one of: apis, apiBundles");
   if (!apiPlan) context.error("apiPlan: required (the plan whose limits apply)");
-  if (!claims.empty())
-    context.error("claims: expressions on subscriptions are not supported yet; the subscription is disabled rather "
-                  "than granting more than it says");
   if (operationFilter && operationFilter->include.empty())
     context.error("operationFilter.include: names no operation set, so the subscription would cover nothing");
 }

@@ -47,6 +47,29 @@ struct ApiRef {
   static void describe(auto& self, auto& v) { v("name", self.name); }  // for encoders
 };
 
+// An API's (or a version's) CORS policy, in Hub's names; the api middleware answers preflight
+// requests and decorates responses as the headers middleware's accessControl* options do.
+struct ApiCors {
+  std::vector<std::string> allowOriginsList;
+  std::vector<std::string> allowOriginListRegex;
+  std::vector<std::string> allowMethodsList;
+  std::vector<std::string> allowHeadersList;
+  std::vector<std::string> exposeHeadersList;
+  std::optional<int64_t> maxAge;
+  bool addVaryHeader = false;
+  bool allowCredentials = false;
+  static void describe(auto& self, auto& v) {
+    v("allowOriginsList", self.allowOriginsList);
+    v("allowOriginListRegex", self.allowOriginListRegex);
+    v("allowMethodsList", self.allowMethodsList);
+    v("allowHeadersList", self.allowHeadersList);
+    v("exposeHeadersList", self.exposeHeadersList);
+    v("maxAge", self.maxAge);
+    v("addVaryHeader", self.addVaryHeader);
+    v("allowCredentials", self.allowCredentials);
+  }
+};
+
 struct ApiResource {
   std::string title;
   std::string description;
@@ -54,15 +77,14 @@ struct ApiResource {
   // plus causeway's `file`; decoded by the api middleware (gateway/api/api_management.cpp).
   std::optional<Node> openApiSpec;
   std::vector<ApiRef> versions;  // its APIVersions, each published by an api middleware naming it
-  std::optional<Node> cors;
+  std::optional<ApiCors> cors;
 
   static void describe(auto& self, auto& v) {
     v("title", self.title);
     v("description", self.description);
     v("openApiSpec", self.openApiSpec);  // kept raw: the api middleware builds an openApiSpec middleware from it
     v("versions", self.versions);
-    v("cors", self.cors, NotYet{"cors on an API resource is not supported yet: put a headers middleware with the "
-                                "accessControl options on the API's router"});
+    v("cors", self.cors);
   }
 };
 
@@ -74,15 +96,14 @@ struct ApiVersionResource {
   std::string title;
   std::string description;
   std::optional<Node> openApiSpec;
-  std::optional<Node> cors;
+  std::optional<ApiCors> cors;  // instead of the API's, on the routers publishing this version
 
   static void describe(auto& self, auto& v) {
     v("release", self.release);
     v("title", self.title);
     v("description", self.description);
     v("openApiSpec", self.openApiSpec);
-    v("cors", self.cors, NotYet{"cors on an APIVersion is not supported yet: put a headers middleware with the "
-                                "accessControl options on the version's router"});
+    v("cors", self.cors);
   }
   void validate(DecodeContext& context) const;
 };
@@ -226,7 +247,7 @@ struct ManagedSubscription {
       NotYet{"managedApplicationSelector is not supported yet: list the applications by name"});
     v("apiSelector", self.apiSelector, NotYet{"apiSelector is not supported yet: list the APIs by name"});
     v("operationFilter", self.operationFilter);
-    v("claims", self.claims);  // an error for now (validate): ignoring it would grant more than it says
+    v("claims", self.claims);  // compiled by the api middleware (a JWT's claims must satisfy it)
   }
   void validate(DecodeContext& context) const;
 };

@@ -695,6 +695,57 @@ def test_jwt_apiauth_names_the_application_by_a_claim(start_whoami, start_causew
     assert call(cw, token({"app": {"id": "shop-app"}}))[0] == 429
 
 
+def test_subscription_claims_decide_with_the_token(start_whoami, start_causeway):
+    """A ManagedSubscription's `claims` (the claims language of the jwt middleware): it applies
+    only to tokens whose claims satisfy it; the next subscription by weight is tried otherwise.
+    An expression that does not parse grants nothing (a warning on the api middleware)."""
+    secret = "apim-jwt-secret-of-thirty-two-bytes"
+    w = start_whoami()
+    gold = dict(sub("shop", "gold", weight=10), claims="Equals(`tier`, `gold`)")
+    broken = dict(sub("blog", "gold"), claims="Equals(`tier`")
+    config = apim(auths={"tokens": {"isDefault": True, "jwt": {"signingSecret": secret, "appIdClaim": "app"}}},
+                  plans={"gold": BIG, "bronze": {"quota": {"limit": 100, "period": "1h"}}},
+                  applications={"shop": {}, "blog": {}},
+                  subscriptions={"shop-gold": gold, "shop-bronze": sub("shop", "bronze"), "blog-gold": broken})
+    cw = start(start_causeway, w.url, config, entrypoints=("web", "traefik"), static_extra="api:\n  insecure: true\n")
+    exp = int(time.time()) + 600
+    status, _, body = call(cw, jwt_hs256(secret, {"exp": exp, "app": "shop", "tier": "gold"}))
+    assert status == 200 and ("X-Api-Plan", "gold@file") in upstream_saw(body)[1], body
+    status, _, body = call(cw, jwt_hs256(secret, {"exp": exp, "app": "shop", "tier": "free"}))
+    assert status == 200 and ("X-Api-Plan", "bronze@file") in upstream_saw(body)[1], body
+    status, _, body = call(cw, jwt_hs256(secret, {"exp": exp, "app": "blog", "tier": "gold"}))
+    assert status == 403, body
+    status, _, mw = api_get(cw, "/api/http/middlewares/weather-api@file")
+    assert any("blog-gold" in e and "claims" in e for e in mw.get("error", [])), mw
+
+
+def test_api_cors_answers_preflights_before_the_key(start_whoami, start_causeway):
+    """An API's cors (Hub's names): a preflight from an allowed origin is answered without a key;
+    responses carry Access-Control-Allow-Origin; a version's own cors replaces the API's."""
+    w = start_whoami()
+    cors = {"allowOriginsList": ["https://app.example.com"], "allowMethodsList": ["GET", "POST"],
+            "allowHeadersList": ["Authorization"], "exposeHeadersList": ["X-Quota-Remaining"], "maxAge": 600}
+    config = apim(apis={"weather": {"cors": cors}},
+                  plans={"big": BIG}, applications={"shop": {"apiKeys": [{"value": "cors-key"}]}},
+                  subscriptions={"shop-big": sub("shop", "big")})
+    cw = start(start_causeway, w.url, config)
+    origin = "Origin: https://app.example.com"
+    status, headers, _ = get(cw, API_HOST, "/", method="OPTIONS",
+                             headers=[origin, "Access-Control-Request-Method: POST",
+                                      "Access-Control-Request-Headers: Authorization"])
+    assert status == 200, headers
+    assert headers.get("access-control-allow-origin") == "https://app.example.com", headers
+    assert "POST" in headers.get("access-control-allow-methods", ""), headers
+    assert headers.get("access-control-max-age") == "600", headers
+    status, headers, _ = call(cw, "cors-key", headers=[origin])
+    assert status == 200 and headers.get("access-control-allow-origin") == "https://app.example.com", headers
+    assert headers.get("access-control-expose-headers") == "X-Quota-Remaining", headers
+    # Another origin gets no grant; the key is still needed for the request itself.
+    status, headers, _ = call(cw, "cors-key", headers=["Origin: https://evil.example.com"])
+    assert status == 200 and "access-control-allow-origin" not in headers, headers
+    assert call(cw, None, headers=[origin])[0] == 401
+
+
 def test_check_jwt_apiauth_errors(tmp_path):
     """jwt needs appIdClaim; signingSecretName (a Kubernetes secret) says what to use instead."""
     def text(jwt):

@@ -40,6 +40,7 @@
 #include "exchange/middleware_options.h"
 #include "exchange/middleware_registry.h"
 #include "exchange/replies.h"
+#include "expr/claims.h"
 #include "gateway/api/claims_use.h"
 #include "gateway/api/credentials.h"
 #include "gateway/api/portal_store.h"
@@ -143,6 +144,8 @@ using OperationSet = std::vector<CompiledMatcher>;
 struct Candidate {
   size_t grant = 0;
   std::vector<size_t> sets;  // indices into Compiled::operationSets
+  // The subscription's `claims`: it applies only to tokens whose claims satisfy it.
+  std::shared_ptr<const expr::claims::Expression> claims;
 };
 
 struct Key {
@@ -162,6 +165,7 @@ struct Compiled {
   // Per application, its subscriptions to this API, the highest weight first (then by name).
   std::vector<std::vector<Candidate>> candidates;
   MiddlewareFactoryPtr contract;  // the openApiSpec middleware of the API's openApiSpec, if any
+  MiddlewareFactoryPtr cors;      // the headers middleware of the API's (or version's) cors, if any
   // jwt: the claim naming the application, each application by appId, and the jwt middleware
   // that verifies the token first.
   std::string appIdClaim;
@@ -260,15 +264,22 @@ class ApiEnforcement final : public Handler {
       }
       static const std::vector<Candidate> kNone;
       const std::vector<Candidate>& candidates = key->app == SIZE_MAX ? kNone : c.candidates[key->app];
+      bool claimsRefused = false;
       for (const Candidate& candidate : candidates) {
+        if (candidate.claims && !(ex.claims && candidate.claims->evaluate(ClaimFields(*ex.claims)) == expr::claims::Truth::True)) {
+          claimsRefused = true;
+          continue;
+        }
         if (inSets(ex, candidate.sets)) {
           chosen = &c.grants[candidate.grant];
           break;
         }
       }
       if (!chosen) {
-        deny(ex, 403, {}, candidates.empty() ? "application " + key->appId + " has no subscription to API " + c.api
-                                             : "no subscription of application " + key->appId + " covers this operation");
+        deny(ex, 403, {},
+             candidates.empty() ? "application " + key->appId + " has no subscription to API " + c.api
+             : claimsRefused    ? "no subscription of application " + key->appId + " covers this operation with these claims"
+                                : "no subscription of application " + key->appId + " covers this operation");
         co_return;
       }
     }
@@ -456,7 +467,9 @@ class ApiFactory final : public exchange::MiddlewareFactory {
   HandlerPtr wrap(HandlerPtr next, const WrapContext& context) const override {
     if (c_->contract) next = c_->contract->wrap(std::move(next), context);
     HandlerPtr handler = std::make_shared<ApiEnforcement>(c_, std::move(next), context);
-    return c_->jwt ? c_->jwt->wrap(std::move(handler), context) : handler;
+    if (c_->jwt) handler = c_->jwt->wrap(std::move(handler), context);
+    // CORS first: a browser's preflight carries no credential.
+    return c_->cors ? c_->cors->wrap(std::move(handler), context) : handler;
   }
 
  private:
@@ -652,6 +665,30 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     c->version = version;
     if (entry.element->value.openApiSpec) spec = &entry.element->value.openApiSpec;
   }
+  // CORS: the version's policy when the router publishes one that has its own, else the API's;
+  // as a headers middleware's accessControl* options.
+  const std::optional<config::ApiCors>* cors = &api->second.element->value.cors;
+  if (!c->version.empty() && catalog->apiVersions.at(c->version).element->value.cors)
+    cors = &catalog->apiVersions.at(c->version).element->value.cors;
+  if (*cors) {
+    const config::ApiCors& p = **cors;
+    config::Node h = config::Node::map();
+    auto list = [](const std::vector<std::string>& items) {
+      config::Node n = config::Node::list();
+      for (const std::string& i : items) n.append(config::Node::scalar(i));
+      return n;
+    };
+    h.set("accessControlAllowOriginList", list(p.allowOriginsList));
+    h.set("accessControlAllowOriginListRegex", list(p.allowOriginListRegex));
+    h.set("accessControlAllowMethods", list(p.allowMethodsList));
+    h.set("accessControlAllowHeaders", list(p.allowHeadersList));
+    h.set("accessControlExposeHeaders", list(p.exposeHeadersList));
+    if (p.maxAge) h.set("accessControlMaxAge", config::Node::scalar(std::to_string(*p.maxAge)));
+    h.set("addVaryHeader", config::Node::scalar(p.addVaryHeader ? "true" : "false"));
+    h.set("accessControlAllowCredentials", config::Node::scalar(p.allowCredentials ? "true" : "false"));
+    c->cors = buildInner("headers", h, context);
+    if (!c->cors) return nullptr;
+  }
   std::vector<std::string> setNames;
   if (*spec && !compileSpec(**spec, context, c->operationSets, setNames, c->contract, !catalog->apiPortals.empty())) return nullptr;
 
@@ -731,12 +768,31 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     int64_t weight;
     std::string subscription;
     std::vector<size_t> sets;
+    std::shared_ptr<const expr::claims::Expression> claims;
   };
   std::map<std::string, std::vector<Pick>> picks;  // application → its subscriptions covering the API
   for (const auto& [name, entry] : catalog->managedSubscriptions) {
     if (!entry.ok || !covers(entry.element->value, entry.provider, c->api, *catalog)) continue;
     const config::ManagedSubscription& s = entry.element->value;
-    Pick pick{s.weight, name, {}};
+    Pick pick{s.weight, name, {}, nullptr};
+    if (!s.claims.empty()) {
+      // Only a token's claims can satisfy it: with API keys, the subscription grants nothing.
+      std::string error;
+      std::optional<expr::claims::Expression> parsed = expr::claims::parse(s.claims, error);
+      if (!parsed) {
+        context.warning(config::ConfigError{entry.element->location, {},
+                                            "subscription " + name + ": claims: " + error +
+                                                "; the subscription grants nothing until it is fixed",
+                                            true, false});
+        continue;
+      }
+      if (c->appIdClaim.empty())
+        context.warning(config::ConfigError{entry.element->location, {},
+                                            "subscription " + name + " has claims, which only a JWT APIAuth's tokens "
+                                            "carry: with API keys it grants nothing",
+                                            true, false});
+      pick.claims = std::make_shared<const expr::claims::Expression>(std::move(*parsed));
+    }
     if (s.operationFilter) {
       for (const std::string& set : s.operationFilter->include) {
         auto it = setIndex.find(set);
@@ -756,7 +812,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     appIndex[app] = c->candidates.size();
     auto& out = c->candidates.emplace_back();
     for (const Pick& pick : list) {
-      out.push_back({c->grants.size(), pick.sets});
+      out.push_back({c->grants.size(), pick.sets, pick.claims});
       c->grants.push_back(makeGrant(app, pick.subscription));
     }
   }
