@@ -815,6 +815,19 @@ def test_check_openapi_spec_errors(tmp_path):
     assert code == 1 and "openApiSpec.path" in out and "give its url" in out, out
     code, out, _ = check(tmp_path, text({"operationSets": [{"name": "bad", "matchers": [{"pathRegex": "("}]}]}))
     assert code == 1 and "operationSets bad: pathRegex" in out, out
+    # A document that does not parse: an error naming the file when requests are checked against it.
+    broken = tmp_path / "broken-openapi.yaml"
+    broken.write_text("openapi: 3.0.0\npaths: {/a: [unclosed\n")
+    code, out, _ = check(tmp_path, text({"file": str(broken), "validateRequestMethodAndPath": True}))
+    assert code == 1 and str(broken) in out, out
+    # With validation off and a developer portal showing the API, a warning on apiportal@internal
+    # names the file: the portal shows no documentation for it; nothing else changes.
+    portal = text({"file": str(broken)}).rstrip("\n") + (
+        "\n  apiCatalogItems: {all: {everyone: true, apis: [weather]}}"
+        "\n  apiPortals: {dev: {trustedUrls: ['http://dev.test'], auth: sso}}"
+        "\n  apiPortalAuths: {sso: {oidc: {issuerUrl: 'http://127.0.0.1:1', clientId: c, clientSecret: s}}}\n")
+    code, out, _ = check(tmp_path, portal)
+    assert code == 0 and "the portal cannot show the OpenAPI document " + str(broken) in out, out
 
 
 def test_api_versions_have_their_own_documents(start_whoami, start_causeway, tmp_path):
