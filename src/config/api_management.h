@@ -456,6 +456,10 @@ struct ApiCatalog {
   std::map<std::string, ApiCatalogEntry<ContentItem>> contentItems;
   // The default APIAuth of each provider (qualified name), when it has one.
   std::map<std::string, std::string> defaultAuth;
+  // Where an API's (or an APIVersion's) own service answers, for openApiSpec.path: the URL of
+  // the first server of the loadBalancer service of a router that publishes it (its `api`
+  // middleware), the first such router by name.
+  std::map<std::string, std::string> serviceUrls;
   const Node* store = nullptr;  // the one `store` block, if a provider has one
 };
 

@@ -5,6 +5,8 @@
 // `causeway check` names the file and line of the reference.
 #include "control/snapshot_build.h"
 
+#include "core/strings.h"
+
 namespace causeway::control {
 namespace {
 
@@ -137,6 +139,32 @@ void SnapshotBuild::buildApiManagement() {
     else if (parent.kind == "API") resolve(apiCatalog_.apis, ref, entry.provider, "apis", state, name, entry.ok);
     else resolve(apiCatalog_.apiBundles, ref, entry.provider, "apiBundles", state, name, entry.ok);
   }
+  // openApiSpec.path: the service of a router publishing the API (or version) serves the document.
+  for (const auto& [provider, config] : in_.providers)
+    for (const auto& [routerName, router] : config->http.routers) {
+      if (!router.ok()) continue;
+      for (const std::string& ref : router.value.middlewares) {
+        std::string middleware = qualify(ref, provider);
+        size_t at = middleware.rfind('@');
+        auto owner = in_.providers.find(middleware.substr(at + 1));
+        if (owner == in_.providers.end()) continue;
+        auto m = owner->second->http.middlewares.find(middleware.substr(0, at));
+        if (m == owner->second->http.middlewares.end() || !iequals(m->second.value.type, "api")) continue;
+        const config::Node* api = m->second.value.options.find("name");
+        const config::Node* version = m->second.value.options.find("version");
+        if (!api || !api->isScalar()) continue;
+        std::string published = qualify(version && version->isScalar() ? version->text() : api->text(), owner->first);
+        std::string service = qualify(router.value.service, provider);
+        size_t sat = service.rfind('@');
+        auto serviceOwner = in_.providers.find(service.substr(sat + 1));
+        if (serviceOwner == in_.providers.end()) continue;
+        auto s = serviceOwner->second->http.services.find(service.substr(0, sat));
+        if (s == serviceOwner->second->http.services.end() || !s->second.value.loadBalancer ||
+            s->second.value.loadBalancer->servers.empty())
+          continue;
+        apiCatalog_.serviceUrls.emplace(published, s->second.value.loadBalancer->servers.front().url);
+      }
+    }
   // An API needs its provider's default APIAuth to know who calls.
   for (auto& [name, entry] : apiCatalog_.apis) {
     if (!entry.ok || apiCatalog_.defaultAuth.count(entry.provider)) continue;

@@ -721,7 +721,7 @@ def test_subscription_claims_decide_with_the_token(start_whoami, start_causeway)
 
 def test_api_cors_answers_preflights_before_the_key(start_whoami, start_causeway):
     """An API's cors (Hub's names): a preflight from an allowed origin is answered without a key;
-    responses carry Access-Control-Allow-Origin; a version's own cors replaces the API's."""
+    responses to that origin carry Access-Control-Allow-Origin, others' do not."""
     w = start_whoami()
     cors = {"allowOriginsList": ["https://app.example.com"], "allowMethodsList": ["GET", "POST"],
             "allowHeadersList": ["Authorization"], "exposeHeadersList": ["X-Quota-Remaining"], "maxAge": 600}
@@ -802,8 +802,61 @@ def test_operation_sets_filter_subscriptions_and_the_contract_applies(start_whoa
     assert call(cw, None, path="/nowhere")[0] == 401
 
 
+class DocumentServer:
+    """The API's own service for openApiSpec.path: /openapi.json is its document (one path,
+    /forecast), anything else answers 200 "served"; counts the document's fetches."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        server_self = self
+        self.fetches = 0
+        document = json.dumps({"openapi": "3.0.3", "info": {"title": "Weather", "version": "1"},
+                               "paths": {"/forecast": {"get": {"responses": {"200": {"description": "ok"}}}}}})
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = document if self.path == "/openapi.json" else "served"
+                if self.path == "/openapi.json":
+                    server_self.fetches += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json" if self.path == "/openapi.json" else "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body.encode())
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_openapi_spec_path_is_read_from_the_apis_own_service(start_causeway):
+    """Hub's openApiSpec.path: the document the API's own service serves, read from the first
+    server of the loadBalancer service of the router that publishes the API; its contract then
+    applies (a path it does not declare: 404, without reaching the service)."""
+    docs = DocumentServer()
+    try:
+        api = {"weather": {"openApiSpec": {"path": "/openapi.json", "validateRequestMethodAndPath": True}}}
+        config = apim(apis=api, plans={"big": BIG}, applications={"shop": {"apiKeys": [{"value": "path-key"}]}},
+                      subscriptions={"shop-big": sub("shop", "big")})
+        cw = start(start_causeway, docs.url, config)
+        status, _, body = call(cw, "path-key", path="/forecast")
+        assert status == 200 and body == b"served", body
+        assert call(cw, "path-key", path="/elsewhere")[0] == 404
+        assert docs.fetches >= 1
+    finally:
+        docs.close()
+
+
 def test_check_openapi_spec_errors(tmp_path):
-    """openApiSpec.path (a document served by the API's service) is not supported yet; a bad
+    """openApiSpec.path needs a router publishing the API through a loadBalancer service; a bad
     pathRegex is an error naming the set."""
     def text(spec):
         return to_yaml({"http": {"routers": {"r": {"rule": "Host(`a`)", "service": "s", "middlewares": ["pub"]}},
@@ -811,8 +864,17 @@ def test_check_openapi_spec_errors(tmp_path):
                                  "services": {"s": lb("http://127.0.0.1:1")}},
                         "apiManagement": apim(apis={"weather": {"openApiSpec": spec}})})
 
+    # A path is read from the publishing router's service; with no such router, an error.
     code, out, _ = check(tmp_path, text({"path": "/openapi.json"}))
-    assert code == 1 and "openApiSpec.path" in out and "give its url" in out, out
+    assert code == 0, out
+    # The router's service is weighted: no server of its own to ask.
+    unpublished = to_yaml({
+        "http": {"routers": {"r": {"rule": "Host(`a`)", "service": "s", "middlewares": ["pub"]}},
+                 "middlewares": {"pub": {"api": {"name": "weather"}}},
+                 "services": {"s": {"weighted": {"services": [{"name": "t"}]}}, "t": lb("http://127.0.0.1:1")}},
+        "apiManagement": apim(apis={"weather": {"openApiSpec": {"path": "/openapi.json"}}})})
+    code, out, _ = check(tmp_path, unpublished)
+    assert code == 1 and "openApiSpec.path: no router publishes this API" in out and "give its url" in out, out
     code, out, _ = check(tmp_path, text({"operationSets": [{"name": "bad", "matchers": [{"pathRegex": "("}]}]}))
     assert code == 1 and "operationSets bad: pathRegex" in out, out
     # A document that does not parse: an error naming the file when requests are checked against it.

@@ -41,6 +41,7 @@
 #include "exchange/middleware_registry.h"
 #include "exchange/replies.h"
 #include "expr/claims.h"
+#include "gateway/api/api_document.h"
 #include "gateway/api/claims_use.h"
 #include "gateway/api/credentials.h"
 #include "gateway/api/portal_store.h"
@@ -544,15 +545,10 @@ MiddlewareFactoryPtr jwtFor(const config::Node& options, MiddlewareBuildContext&
 // Hub's validation switches is on (both off by default, as in Hub), the openApiSpec middleware
 // that checks requests against the document (`url`, or causeway's `file`). False with errors.
 bool compileSpec(const config::Node& options, MiddlewareBuildContext& context, std::vector<OperationSet>& sets,
-                 std::vector<std::string>& names, MiddlewareFactoryPtr& contract, bool portals) {
+                 std::vector<std::string>& names, MiddlewareFactoryPtr& contract, bool portals,
+                 const std::string* serviceUrl) {
   config::Node node = options;
-  if (const config::Node* path = node.find("path")) {
-    context.error(config::ConfigError{path->location(), "apiManagement.apis",
-                                      "openApiSpec.path (the document served by the API's service) is not supported "
-                                      "yet: give its url, or causeway's file",
-                                      false, false});
-    return false;
-  }
+  if (!resolveDocumentPath(node, serviceUrl, context)) return false;
   if (const config::Node* list = node.find("operationSets")) {
     std::vector<OperationSetOptions> decoded;
     if (!decodeOption(*list, decoded, context)) return false;
@@ -690,7 +686,8 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     if (!c->cors) return nullptr;
   }
   std::vector<std::string> setNames;
-  if (*spec && !compileSpec(**spec, context, c->operationSets, setNames, c->contract, !catalog->apiPortals.empty())) return nullptr;
+  if (*spec && !compileSpec(**spec, context, c->operationSets, setNames, c->contract, !catalog->apiPortals.empty(),
+                           serviceUrlOf(*catalog, c->version.empty() ? c->api : c->version, c->api))) return nullptr;
 
   std::shared_ptr<RedisStore> store;
   std::string keyHead;  // Redis: the keys' prefix

@@ -39,6 +39,7 @@
 #include "exchange/exchange.h"
 #include "exchange/middleware_options.h"
 #include "exchange/middleware_registry.h"
+#include "gateway/api/api_document.h"
 #include "gateway/api/credentials.h"
 #include "gateway/api/http_client.h"
 #include "gateway/api/openapi.h"
@@ -779,9 +780,16 @@ MiddlewareFactoryPtr oidcFor(const std::string& portal, const config::ApiPortal&
   return inner.errors().empty() ? factory : nullptr;
 }
 
-std::shared_ptr<DocSource> docSource(const config::Node& spec, const std::string& owner, MiddlewareBuildContext& context) {
+std::shared_ptr<DocSource> docSource(const config::Node& given, const std::string& owner, const std::string* serviceUrl,
+                                     MiddlewareBuildContext& context) {
   auto source = std::make_shared<DocSource>();
   std::string error;
+  config::Node spec = given;
+  if (spec.find("path")) {
+    // Reported by the api middleware that publishes the API; here, no documentation.
+    MiddlewareBuildContext quiet(context.name(), context.provider());
+    if (!resolveDocumentPath(spec, serviceUrl, quiet)) return nullptr;
+  }
   if (const config::Node* file = spec.find("file"); file && file->isScalar()) {
     std::ifstream in(file->text(), std::ios::binary);
     std::stringstream text;
@@ -826,7 +834,8 @@ MiddlewareFactoryPtr create(const config::Node&, MiddlewareBuildContext& context
     const config::ApiResource& a = entry.element->value;
     ApiInfo info{a.title, a.description, {}, {}};
     if (a.openApiSpec)
-      if (auto doc = docSource(*a.openApiSpec, "API " + name, context)) info.docs[""] = doc;
+      if (auto doc = docSource(*a.openApiSpec, "API " + name, serviceUrlOf(*catalog, name, name), context))
+        info.docs[""] = doc;
     for (const config::ApiRef& ref : a.versions) {
       std::string v = qualify(ref.name, entry.provider);
       auto version = catalog->apiVersions.find(v);
@@ -834,7 +843,8 @@ MiddlewareFactoryPtr create(const config::Node&, MiddlewareBuildContext& context
       const config::ApiVersionResource& vr = version->second.element->value;
       info.versions.push_back({v, vr.release, vr.title});
       if (vr.openApiSpec)
-        if (auto doc = docSource(*vr.openApiSpec, "APIVersion " + v, context)) info.docs[v] = doc;
+        if (auto doc = docSource(*vr.openApiSpec, "APIVersion " + v, serviceUrlOf(*catalog, v, name), context))
+          info.docs[v] = doc;
     }
     c->apis.emplace(name, std::move(info));
   }
