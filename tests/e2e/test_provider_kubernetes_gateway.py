@@ -17,6 +17,7 @@ import base64
 import hashlib
 import json
 import pathlib
+import socket
 import string
 import urllib.request
 
@@ -152,3 +153,66 @@ def test_gateway_grpcroute_to_h2c_backend(kube):
     finally:
         cw.stop()
         server.stop()
+
+
+def test_gateway_tlsroute_passthrough_and_tcproute(kube, tmp_path):
+    """TLSRoute and TCPRoute (fixtures/kubernetes/gateway-layer4.yaml, experimentalChannel on):
+    a TLS listener in Passthrough mode routes by SNI to TLS servers that do the handshake
+    themselves, an unknown SNI reaches none of them; a TCP listener sends every connection to its
+    TCPRoute's backend. Traefik's router names; the routes' parents Accepted and ResolvedRefs."""
+    from tcp_peers import EchoServer, TlsClient, TlsEchoServer, connect, read_all
+    pki = Pki(tmp_path)
+    ca = pki.ca()
+    db = TlsEchoServer(pki.issue(ca, "db.tls.test", dns=("db.tls.test",)), greeting=b"db\n").start()
+    cache = TlsEchoServer(pki.issue(ca, "cache.tls.test", dns=("cache.tls.test",)), greeting=b"cache\n").start()
+    raw = EchoServer(greeting=b"raw\n").start()
+    tls_port, tcp_port = free_port(), free_port()
+    kube.apply(string.Template((FIXTURES / "gateway-layer4.yaml").read_text()).safe_substitute(
+        TLS_PORT=tls_port, TCP_PORT=tcp_port, DB_PORT=db.port, CACHE_PORT=cache.port, RAW_PORT=raw.port))
+    cw = Causeway(entrypoints=("tlsin", "tcpin", "traefik"), ports={"tlsin": tls_port, "tcpin": tcp_port},
+                  providers_extra={"kubernetesGateway": {"endpoint": kube.url, "experimentalChannel": True}},
+                  static_extra="api:\n  insecure: true\n")
+    try:
+        def reaches(sni):
+            try:
+                client = TlsClient(tls_port, sni, timeout=3)
+            except (ConnectionError, OSError):
+                return None
+            try:
+                data, _ = client.read_until(b"\n", timeout=3)
+                return data
+            finally:
+                client.close()
+        wait_until(lambda: reaches("db.tls.test") == b"db\n", timeout=10, message="TLSRoute db served")
+        assert reaches("cache.tls.test") == b"cache\n"
+        # Passthrough: the servers did the handshakes and saw the SNI.
+        assert [c.sni for c in db.conns][-1] == "db.tls.test" and [c.sni for c in cache.conns][-1] == "cache.tls.test"
+        before = len(db.conns) + len(cache.conns)
+        assert reaches("unknown.tls.test") not in (b"db\n", b"cache\n")
+        assert len(db.conns) + len(cache.conns) == before
+        # The TCPRoute: any connection, plain bytes.
+        sock = connect(tcp_port)
+        sock.sendall(b"ping\n")
+        sock.shutdown(socket.SHUT_WR)
+        data, _ = read_all(sock)
+        sock.close()
+        assert data.startswith(b"raw\n") and b"ping\n" in data, data
+
+        routers = {r["name"] for r in json.loads(urllib.request.urlopen(
+            cw.url("traefik", "/api/tcp/routers"), timeout=5).read())}
+        empty = hashlib.sha256(b"").hexdigest()[:20]
+        assert f"tlsroute-default-db-gw-default-traefik-ep-tlsin-0-{empty}@kubernetesgateway" in routers, routers
+        assert f"tcproute-default-raw-gw-default-traefik-ep-tcpin-0-{empty}@kubernetesgateway" in routers, routers
+
+        def accepted(kind, name):
+            parents = kube.get(kind, name).get("status", {}).get("parents", [])
+            return parents and conditions(parents[0]) == {"Accepted": ("True", "Accepted"),
+                                                          "ResolvedRefs": ("True", "ResolvedRefs")}
+        wait_until(lambda: accepted("TLSRoute", "db") and accepted("TCPRoute", "raw"), timeout=10,
+                   message="route statuses written")
+        listeners = {x["name"]: x for x in kube.get("Gateway", "traefik")["status"]["listeners"]}
+        assert listeners["tls"]["attachedRoutes"] == 2 and listeners["tcp"]["attachedRoutes"] == 1, listeners
+    finally:
+        cw.stop()
+        for peer in (db, cache, raw):
+            peer.stop()

@@ -132,21 +132,33 @@ class GatewayBuild {
     });
     objects_.each("HTTPRoute", [&](const json::object& r) { route(r, "HTTPRoute", "httproute"); });
     objects_.each("GRPCRoute", [&](const json::object& r) { route(r, "GRPCRoute", "grpcroute"); });
-    for (const char* kind : {"TLSRoute", "TCPRoute"})
-      objects_.each(kind, [&](const json::object& r) {
-        config::ConfigError e = objectError(kind, r, std::string(kind) +
-                                                          " is read but not served: TCP routing is not supported yet");
-        e.unsupported = true;
-        out_.notices.push_back(std::move(e));
-      });
+    objects_.each("TLSRoute", [&](const json::object& r) { route(r, "TLSRoute", "tlsroute"); });
+    objects_.each("TCPRoute", [&](const json::object& r) { route(r, "TCPRoute", "tcproute"); });
+    if (parts_.tcpRouters.size()) {
+      // As Traefik: once TCP routers exist, TLS connections no router claims and that are not
+      // HTTP (by ALPN) are terminated and closed rather than handed to the HTTP routers.
+      config::Location where;
+      Node router = Node::map(where);
+      router.set("rule", Node::scalar("HostSNI(`*`) && !ALPN(`h2`) && !ALPN(`http/1.1`)", where));
+      router.set("priority", Node::scalar("1", where));
+      router.set("service", Node::scalar("deny-unknown-host", where));
+      router.set("tls", Node::map(where));
+      parts_.tcpRouters.set("deny-unknown-host", std::move(router));
+      Node lb = Node::map(where);
+      lb.set("servers", Node::list(where));
+      Node service = Node::map(where);
+      service.set("loadBalancer", std::move(lb));
+      parts_.tcpServices.set("deny-unknown-host", std::move(service));
+    }
     for (auto& [key, gw] : gateways_) gatewayStatus(gw);
     out_.root = std::move(parts_).assemble();
     return std::move(out_);
   }
 
  private:
-  void write(const std::string& plural, const std::string& ns, const std::string& name, json::object status) {
-    clients::kubernetes::Resource resource{std::string(kGroup), "v1", plural, "", !ns.empty()};
+  void write(const std::string& plural, const std::string& ns, const std::string& name, json::object status,
+             std::string version = "v1") {
+    clients::kubernetes::Resource resource{std::string(kGroup), std::move(version), plural, "", !ns.empty()};
     json::object patch{{"status", std::move(status)}};
     out_.statusWrites.push_back({resource.objectPath(ns, name) + "/status", json::serialize(patch)});
   }
@@ -211,7 +223,8 @@ class GatewayBuild {
         std::string error;
         std::set<std::string> supported;
         if (L.protocol == "HTTP" || L.protocol == "HTTPS") supported = {"HTTPRoute", "GRPCRoute"};
-        else if (L.protocol == "TLS") supported = {"TLSRoute"};
+        else if (L.protocol == "TLS") supported = options_.experimentalChannel ? std::set<std::string>{"TLSRoute", "TCPRoute"}
+                                                                               : std::set<std::string>{"TLSRoute"};
         else if (L.protocol == "TCP" && options_.experimentalChannel) supported = {"TCPRoute"};
         if (L.entryPoint.empty()) {
           fail("Accepted", false, "PortUnavailable",
@@ -387,14 +400,16 @@ class GatewayBuild {
             continue;
           }
           bool none = false;
-          std::vector<std::string> hosts = hostnames(L.hostname, routeHosts, none);
+          std::vector<std::string> hosts =
+              kind == "TCPRoute" ? std::vector<std::string>{} : hostnames(L.hostname, routeHosts, none);
           if (none) {
             if (!accepted) acceptedReason = "NoMatchingListenerHostname";
             continue;
           }
           ++L.attachedRoutes;
           std::string failure, reason;
-          buildRoute(r, kind, prefix, gw, L, hosts, failure, reason);
+          if (kind == "TLSRoute" || kind == "TCPRoute") buildLayer4Route(r, kind, prefix, gw, L, hosts, failure, reason);
+          else buildRoute(r, kind, prefix, gw, L, hosts, failure, reason);
           if (!failure.empty() && resolved.empty())
             resolved = condition("ResolvedRefs", false, reason, failure, generation, nullptr);
           if (L.attached) {
@@ -433,8 +448,8 @@ class GatewayBuild {
       same &= merged.size() == previousParents->size();
     }
     if (!parents.empty() && !same) {
-      std::string plural = kind == "HTTPRoute" ? "httproutes" : "grpcroutes";
-      write(plural, ns, name, json::object{{"parents", merged}});
+      std::string plural = toLower(kind) + "s";
+      write(plural, ns, name, json::object{{"parents", merged}}, kind == "TCPRoute" ? "v1alpha2" : "v1");
     }
   }
 
@@ -481,6 +496,154 @@ class GatewayBuild {
         if (L.attached) parts_.routers.set(routerName, std::move(router));
       }
     }
+  }
+
+  // A TLSRoute (routed by SNI: passthrough on a Passthrough listener, else terminated) or a
+  // TCPRoute (every connection of the listener): a TCP router per rule with backends, over a
+  // weighted TCP service of one load balancer per backendRef. Traefik's names.
+  void buildLayer4Route(const json::object& r, std::string_view kind, std::string_view prefix, const Gateway& gw,
+                        const Listener& L, const std::vector<std::string>& hosts, std::string& failure,
+                        std::string& reason) {
+    std::string ns = namespaceOf(r), name = nameOf(r);
+    config::Location where = locationOf(kind, r);
+    const json::array* rules = arrayAt(objectAt(&r, "spec"), "rules");
+    if (!rules) return;
+    for (size_t ri = 0; ri < rules->size(); ++ri) {
+      const json::object* rule = (*rules)[ri].if_object();
+      const json::array* refs = arrayAt(rule, "backendRefs");
+      if (!refs || refs->empty()) continue;
+      std::string key = normalizeName(std::string(prefix) + "-" + ns + "-" + name + "-gw-" + gw.ns + "-" + gw.name +
+                                      "-ep-" + L.entryPoint + "-" + std::to_string(ri));
+      std::string routerName = key + "-" + sha20("");
+      Node router = Node::map(where);
+      Node eps = Node::list(where);
+      eps.append(Node::scalar(L.entryPoint, where));
+      router.set("entryPoints", std::move(eps));
+      int64_t priority = 0;
+      router.set("rule", Node::scalar(kind == "TLSRoute" ? hostSniRule(hosts, priority) : "HostSNI(\"*\")", where));
+      if (priority) router.set("priority", Node::scalar(std::to_string(priority), where));
+      if (L.protocol == "TLS") {
+        Node tls = Node::map(where);
+        if (L.tlsMode == "Passthrough") tls.set("passthrough", Node::scalar("true", where));
+        router.set("tls", std::move(tls));
+      }
+      std::vector<std::pair<std::string, std::string>> children;
+      for (size_t i = 0; i < refs->size(); ++i) {
+        const json::object* ref = (*refs)[i].if_object();
+        std::string group = stringAt(ref, "group"), refKind = stringAt(ref, "kind"), backend = stringAt(ref, "name");
+        if (group.empty()) group = "core";
+        if (refKind.empty()) refKind = "Service";
+        std::string bns = stringAt(ref, "namespace");
+        if (bns.empty()) bns = ns;
+        std::string weight = std::to_string(intAt(ref, "weight", 1));
+        std::string child = normalizeName(routerName + "-svc-" + bns + "-" + backend + "-" + std::to_string(i));
+        std::string what = "Cannot load " + std::string(kind) + " BackendRef " + group + "/" + refKind + "/" + bns + "/" + backend;
+        std::string why, whyReason;
+        std::vector<std::string> addresses;
+        if (!granted(kind, ns, group == "core" ? "" : group, refKind, bns, backend)) {
+          why = what + ": missing ReferenceGrant";
+          whyReason = "RefNotPermitted";
+        } else if (group != "core" || refKind != "Service") {
+          why = what + ": unsupported BackendRef " + group + "/" + refKind;
+          whyReason = "InvalidKind";
+        } else if (!intAt(ref, "port", 0)) {
+          why = what + " port is required";
+          whyReason = "UnsupportedProtocol";
+        } else if (!tcpAddresses(bns, backend, ref, addresses, why)) {
+          why = "Cannot load " + std::string(kind) + " BackendRef " + bns + "/" + backend + ": " + why;
+          whyReason = "BackendNotFound";
+        }
+        if (!why.empty()) {
+          if (failure.empty()) {
+            failure = why;
+            reason = whyReason;
+          }
+          child = routerName + "-err-lb";
+          Node lb = Node::map(where);
+          lb.set("servers", Node::list(where));
+          Node service = Node::map(where);
+          service.set("loadBalancer", std::move(lb));
+          parts_.tcpServices.set(child, std::move(service));
+        } else {
+          Node servers = Node::list(where);
+          for (const std::string& a : addresses) {
+            Node server = Node::map(where);
+            server.set("address", Node::scalar(a, where));
+            servers.append(std::move(server));
+          }
+          Node lb = Node::map(where);
+          lb.set("servers", std::move(servers));
+          Node service = Node::map(where);
+          service.set("loadBalancer", std::move(lb));
+          parts_.tcpServices.set(child, std::move(service));
+        }
+        children.emplace_back(child, weight);
+      }
+      parts_.tcpServices.set(routerName + "-wrr", weighted(children, where));
+      router.set("service", Node::scalar(routerName + "-wrr", where));
+      if (L.attached) parts_.tcpRouters.set(routerName, std::move(router));
+    }
+  }
+
+  // Traefik's TLSRoute rule: HostSNI for each name, HostSNIRegexp for a wildcard; the longest
+  // name (less its wildcard) is the priority. No name: every SNI.
+  static std::string hostSniRule(const std::vector<std::string>& hosts, int64_t& priority) {
+    std::vector<std::string> parts;
+    std::set<std::string> seen;
+    for (const std::string& h : hosts) {
+      if (h.empty()) continue;
+      int64_t wildcard = std::count(h.begin(), h.end(), '*');
+      priority = std::max(priority, int64_t(h.size()) - wildcard);
+      if (!seen.insert(h).second) continue;
+      if (!wildcard) {
+        parts.push_back("HostSNI(" + goQuote(h) + ")");
+        continue;
+      }
+      std::string pattern = regexEscape(h);
+      if (size_t at = pattern.find("\\*\\."); at != std::string::npos) pattern.replace(at, 4, "[a-z0-9-]+\\.");
+      parts.push_back("HostSNIRegexp(" + goQuote("^" + pattern + "$") + ")");
+    }
+    if (parts.empty()) {
+      priority = 0;
+      return "HostSNI(\"*\")";
+    }
+    std::string out;
+    for (const std::string& p : parts) out += (out.empty() ? "" : " || ") + p;
+    return out;
+  }
+
+  // The ready endpoints of a Service's port as host:port (its clusterIP with nativeLB).
+  bool tcpAddresses(const std::string& ns, const std::string& name, const json::object* ref,
+                    std::vector<std::string>& addresses, std::string& why) {
+    int64_t portNumber = intAt(ref, "port", 0);
+    const json::object* service = objects_.find("Service", ns, name);
+    if (!service) {
+      why = "getting service: service \"" + name + "\" not found";
+      return false;
+    }
+    const json::object* spec = objectAt(service, "spec");
+    json::value port = portNumber;
+    ServicePort sp = findServicePort(objects_, ns, name, &port);
+    if (!sp.port) {
+      why = "service port " + std::to_string(portNumber) + " not found";
+      return false;
+    }
+    std::string native = annotation(*service, "traefik.io/service.nativelb");
+    if (native.empty() ? options_.nativeLBByDefault : native == "true") {
+      std::string ip = stringAt(spec, "clusterIP");
+      if (ip.empty() || ip == "None") {
+        why = "no clusterIP for nativeLB";
+        return false;
+      }
+      addresses.push_back((ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":" + std::to_string(portNumber));
+      return true;
+    }
+    if (objects_.slicesOf(ns, name).empty()) {
+      why = "endpointslices not found";
+      return false;
+    }
+    addresses = endpointAddresses(objects_, sp, true);
+    return true;
   }
 
   Node weighted(const std::vector<std::pair<std::string, std::string>>& children, const config::Location& where) {
