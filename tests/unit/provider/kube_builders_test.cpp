@@ -266,6 +266,40 @@ TEST(GatewayBuild, ListenersRoutesNamesAndStatuses) {
   EXPECT_NE(writes.find("\"observedGeneration\":3"), std::string::npos);
 }
 
+TEST(GatewayBuild, TlsRoutesRouteBySniWithWildcardsAndTerminateOrPassThrough) {
+  Cluster c;
+  c.service("db", 5432, "tls");
+  c.slice("db-1", "db", R"J([{"addresses":["10.0.0.7"],"conditions":{"ready":true}}])J", 15432, "tls");
+  c.add("GatewayClass", R"J({"metadata":{"name":"traefik"},"spec":{"controllerName":"traefik.io/gateway-controller"}})J");
+  c.add("Gateway", R"J({"metadata":{"name":"gw","namespace":"default"},"spec":{"gatewayClassName":"traefik",
+      "listeners":[{"name":"pass","protocol":"TLS","port":8443,"tls":{"mode":"Passthrough"}}]}})J");
+  c.add("TLSRoute", R"J({"metadata":{"name":"db","namespace":"default"},"spec":{
+      "parentRefs":[{"name":"gw"}],"hostnames":["*.db.example.com","db.example.com","db.example.com"],
+      "rules":[{"backendRefs":[{"name":"db","port":5432,"weight":3},{"name":"gone","port":1}]}]}})J");
+  GatewayOptions options;
+  options.entryPoints = {{"tls", 8443, false}};
+  KubeBuild b = buildGatewayConfig(c.objects(), options);
+  std::string router = "tlsroute-default-db-gw-default-gw-ep-tls-0-" + crdRouterName("x", "y", "").substr(4);
+  // Traefik's rule: a wildcard as a regexp for one label, each name once, Go-quoted (so the
+  // regexp's backslashes are doubled in the text); the priority is the longest name less its
+  // wildcard.
+  EXPECT_EQ(at(b.root, {"tcp", "routers", router, "rule"}),
+            R"(HostSNIRegexp("^[a-z0-9-]+\\.db\\.example\\.com$") || HostSNI("db.example.com"))");
+  EXPECT_EQ(at(b.root, {"tcp", "routers", router, "priority"}), "15");
+  EXPECT_EQ(at(b.root, {"tcp", "routers", router, "tls", "passthrough"}), "true");
+  EXPECT_EQ(at(b.root, {"tcp", "services", router + "-wrr", "weighted", "services", "0", "weight"}), "3");
+  EXPECT_EQ(at(b.root, {"tcp", "services", router + "-svc-default-db-0", "loadBalancer", "servers"}),
+            "[{address: \"10.0.0.7:15432\"}]");
+  // A backend that cannot be found: an empty load balancer in its place, and ResolvedRefs false.
+  EXPECT_EQ(at(b.root, {"tcp", "services", router + "-wrr", "weighted", "services", "1", "name"}), router + "-err-lb");
+  EXPECT_EQ(at(b.root, {"tcp", "routers", "deny-unknown-host", "priority"}), "1");
+  std::string writes;
+  for (const auto& w : b.statusWrites) writes += w.path + " " + w.patch + "\n";
+  EXPECT_NE(writes.find("/apis/gateway.networking.k8s.io/v1/namespaces/default/tlsroutes/db/status"), std::string::npos)
+      << writes;
+  EXPECT_NE(writes.find("\"reason\":\"BackendNotFound\""), std::string::npos) << writes;
+}
+
 TEST(NginxBuild, NamesRegexHostsCanariesAndUnsupportedAnnotations) {
   Cluster c;
   c.service("app");
