@@ -26,7 +26,7 @@ add_custom_command(
   VERBATIM)
 
 file(GLOB_RECURSE WEB_SOURCES CONFIGURE_DEPENDS
-  ${WEB_DIR}/src/* ${WEB_DIR}/public/* ${WEB_DIR}/index.html ${WEB_DIR}/vite.config.js)
+  ${WEB_DIR}/src/* ${WEB_DIR}/shared/* ${WEB_DIR}/public/* ${WEB_DIR}/index.html ${WEB_DIR}/vite.config.js)
 add_custom_command(
   OUTPUT ${DASHBOARD_CPP}
   COMMAND ${CAUSEWAY_NPM} run --silent build -- --outDir ${WEB_DIST_DIR} --emptyOutDir --logLevel warn
@@ -44,7 +44,7 @@ target_sources(cw_admin PRIVATE ${DASHBOARD_CPP})
 set(PORTAL_DIST_DIR ${WEB_BUILD_DIR}/portal-dist)
 set(PORTAL_CPP ${PROJECT_BINARY_DIR}/generated/gateway/portal_assets.cpp)
 file(GLOB_RECURSE PORTAL_SOURCES CONFIGURE_DEPENDS
-  ${WEB_DIR}/portal/* ${WEB_DIR}/vite.portal.config.js)
+  ${WEB_DIR}/portal/* ${WEB_DIR}/shared/* ${WEB_DIR}/vite.portal.config.js)
 add_custom_command(
   OUTPUT ${PORTAL_CPP}
   COMMAND ${CAUSEWAY_NPM} run --silent build:portal -- --outDir ${PORTAL_DIST_DIR} --emptyOutDir --logLevel warn

@@ -1,21 +1,39 @@
-"""Helpers for the developer portal's tests (test_portal_api.py, test_portal_browser.py): the
-npm `oidc-provider` IdP (node/oidc_idp.mjs) with the `portal` client, a sign-in through its
-development pages with Chromium, and a small client of the portal's JSON API that reuses the
-browser's cookies (the session and `hub-csrf-token`).
+"""Helpers for the developer portal's tests (test_portal_api.py, test_portal_browser.py): their
+skip marks (the npm `oidc-provider`, Chromium) and the names of the APIs and catalog items they
+configure, the IdP (node/oidc_idp.mjs) with the `portal` client, a sign-in through its
+development pages with Chromium (test_api_oidc.py signs in with it too), and a small client of
+the portal's JSON API that reuses the browser's cookies (the session and `hub-csrf-token`).
 
 Reference: /work/notes/portal-contract.md (URLs under B = the path of trustedUrls[0], with a
 trailing slash; `portal-api/...` needs the session; other methods than GET need the header
 Hub-Csrf-Token with the value of the cookie hub-csrf-token)."""
 import json
+import shutil
 import urllib.error
 import urllib.parse
 import urllib.request
 
 from browser import NODE_DIR, Browser
+import pytest
+
 from harness import Process, wait_until
 
 CSRF_COOKIE = "hub-csrf-token"
 CSRF_HEADER = "Hub-Csrf-Token"
+
+# pytestmark of the tests that sign in through the IdP with Chromium.
+needs_idp_and_chromium = [
+    pytest.mark.skipif(not (NODE_DIR / "node_modules" / "oidc-provider").exists(),
+                       reason="npm package oidc-provider missing: scripts/npm-deps"),
+    pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium missing: scripts/install-deps test"),
+]
+
+# The portal tests' APIs and catalog items (file provider): everyone's Bronze plan of the weather
+# API, and the Gold plan of the orders API for group partners.
+WEATHER = "weather@file"
+ORDERS = "orders@file"
+PUBLIC = "public-weather@file"
+PARTNERS = "partners-only@file"
 
 
 class PortalIdp(Process):
@@ -45,7 +63,8 @@ def portal_oidc(issuer, scopes=("openid", "profile", "email", "groups")):
 
 
 def idp_login(b, user):
-    """On the provider's development pages: sign in as `user`, then consent."""
+    """On the provider's development pages: sign in as `user` (unless the provider still has a
+    session), then consent."""
     b.wait("button[type=submit]", timeout=15000)
     if b.count("input[name=login]"):
         b.fill("input[name=login]", user)

@@ -470,24 +470,32 @@ def test_quota_refusals_take_no_rate_limit_tokens(start_whoami, start_causeway, 
 # ---------------------------------------------------------------------------------------
 # causeway check
 
-EXAMPLE = """\
-http:
-  routers:
-    weather: {rule: "Host(`api.test`)", service: up, middlewares: [weather-api]}
-  middlewares:
-    weather-api: {api: {name: weather}}
-  services:
-    up: {loadBalancer: {servers: [{url: "http://127.0.0.1:9"}]}}
-apiManagement:
-  apis: {weather: {title: Weather}}
-  apiAuths: {keys: {isDefault: true, apiKey: {}}}
+def checked_file(api_management, routers=""):
+    """A dynamic file for `causeway check` (here and in test_portal_api.py): router weather on
+    api.test publishes API weather, whose keys are the provider's default APIAuth; `routers`: the
+    lines of more routers, `api_management`: the lines that follow under apiManagement."""
+    return ('http:\n'
+            '  routers:\n'
+            '    weather: {rule: "Host(`api.test`)", service: up, middlewares: [weather-api]}\n'
+            + routers +
+            '  middlewares:\n'
+            '    weather-api: {api: {name: weather}}\n'
+            '  services:\n'
+            '    up: {loadBalancer: {servers: [{url: "http://127.0.0.1:9"}]}}\n'
+            'apiManagement:\n'
+            '  apis: {weather: {title: Weather}}\n'
+            '  apiAuths: {keys: {isDefault: true, apiKey: {}}}\n'
+            + api_management)
+
+
+EXAMPLE = checked_file("""\
   apiPlans:
     bronze: {rateLimit: {limit: 2, period: 10s}, quota: {limit: 3, period: 1h}}
   managedApplications:
     shop: {appId: shop, owner: alice, apiKeys: [{value: key-shop}]}
   managedSubscriptions:
     shop-bronze: {managedApplications: [{name: shop}], apis: [{name: weather}], apiPlan: {name: bronze}}
-"""
+""")
 
 
 def errors_of(output):

@@ -8,25 +8,19 @@ back-channel logout received by one ends the session on the other.
 
 Reference: docs/api-gateway.md ("oidc")."""
 import json
-import shutil
 import time
 import urllib.error
 import urllib.request
-
-import pytest
 
 from browser import Browser
 from harness import free_port, wait_until
 from mcp_peer import NODE_DIR
 from mwkit import start
+from portal_kit import idp_login, needs_idp_and_chromium
 from redis_peer import needs_redis, start_redis  # noqa: F401 (fixture)
 from test_api_oauth import Idp as BaseIdp
 
-pytestmark = [
-    pytest.mark.skipif(not (NODE_DIR / "node_modules" / "oidc-provider").exists(),
-                       reason="npm package oidc-provider missing: scripts/npm-deps"),
-    pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium missing: scripts/install-deps test"),
-]
+pytestmark = needs_idp_and_chromium
 
 
 class Idp(BaseIdp):
@@ -37,18 +31,6 @@ class Idp(BaseIdp):
                    message="oidc-provider listening")
         line = next(l for l in self.output().splitlines() if l.startswith("{"))
         self.issuer = json.loads(line)["issuer"]
-
-
-def login(b, name):
-    """On the provider's development pages: sign in as `name` (unless the provider still has a
-    session), then consent."""
-    b.wait("button[type=submit]", timeout=15000)
-    if b.count("input[name=login]"):
-        b.fill("input[name=login]", name)
-        b.fill("input[name=password]", "any")
-        b.click("button[type=submit]")
-        b.wait("button[type=submit]", timeout=15000)  # the consent page
-    b.click("button[type=submit]")
 
 
 def cookie(b, name):
@@ -107,7 +89,7 @@ def test_login_session_refresh_csrf_and_logout(start_whoami, start_causeway):
             # Login: the provider's pages, then back to the page first asked for.
             b.goto(base + "/hello?x=1")
             assert b.call("url").startswith(idp.issuer)
-            login(b, "alice")
+            idp_login(b, "alice")
             wait_until(lambda: b.call("url").startswith(base + "/hello"), timeout=15, message="back at the app")
             page = b.text("body")
             assert "GET /hello?x=1 HTTP/1.1" in page
@@ -188,7 +170,7 @@ def test_sessions_in_redis_shared_by_two_instances(start_whoami, start_causeway,
         other = b.url("web", "/")[:-1]
         with Browser() as br:
             br.goto(base + "/hello")
-            login(br, "alice")
+            idp_login(br, "alice")
             wait_until(lambda: br.call("url").startswith(base + "/hello"), timeout=15, message="back at the app")
             assert "X-User-Email: alice@example.com" in br.text("body")
             session = cookie(br, "login-session")

@@ -11,35 +11,27 @@ still work in a causeway without the portal. `causeway check` names missing refe
 catalog items and portals with file and line."""
 import hashlib
 import json
-import shutil
 import time
 
 import pytest
 import yaml
 
-from browser import NODE_DIR, Browser
+from browser import Browser
 from admin_env import api_get
 from harness import Causeway, Whoami, curl, free_port, routed, to_yaml, wait_until, whoami_echo, header_values
 from mwkit import READY, lb
-from portal_kit import PortalIdp, portal_oidc, quote, sign_in
+from portal_kit import (ORDERS, PARTNERS, PUBLIC, WEATHER, PortalIdp, needs_idp_and_chromium, portal_oidc, quote,
+                        sign_in)
 import redis_peer
 from redis_peer import needs_redis
-from test_api_management import check, errors_of, position
+from test_api_management import check, checked_file, errors_of, position
 
 start_redis = redis_peer.start_redis  # the fixture
 
-pytestmark = [
-    pytest.mark.skipif(not (NODE_DIR / "node_modules" / "oidc-provider").exists(),
-                       reason="npm package oidc-provider missing: scripts/npm-deps"),
-    pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium missing: scripts/install-deps test"),
-]
+pytestmark = needs_idp_and_chromium
 
 API_HOST = "api.test"        # router publishing API weather
 ORDERS_HOST = "orders.test"  # router publishing API orders
-WEATHER = "weather@file"
-ORDERS = "orders@file"
-PUBLIC = "public-weather@file"
-PARTNERS = "partners-only@file"
 
 WEATHER_YAML = """\
 # The weather API's contract, in YAML: the portal serves it as JSON.
@@ -555,18 +547,7 @@ def test_two_instances_share_portal_state_in_redis(start_redis, tmp_path):
 # ---------------------------------------------------------------------------------------
 # causeway check
 
-CHECKED = """\
-http:
-  routers:
-    weather: {rule: "Host(`api.test`)", service: up, middlewares: [weather-api]}
-    portal: {rule: "PathPrefix(`/portal`)", service: apiportal@internal}
-  middlewares:
-    weather-api: {api: {name: weather}}
-  services:
-    up: {loadBalancer: {servers: [{url: "http://127.0.0.1:9"}]}}
-apiManagement:
-  apis: {weather: {title: Weather}}
-  apiAuths: {keys: {isDefault: true, apiKey: {}}}
+CHECKED = checked_file("""\
   apiPlans:
     bronze: {quota: {limit: 3, period: 1h}}
   apiCatalogItems:
@@ -575,7 +556,7 @@ apiManagement:
     no-api: {groups: [partners], apis: [{name: nowhere}], apiPlan: {name: bronze}}
   apiPortals:
     devportal: {title: Dev, trustedUrls: ["http://127.0.0.1:1/portal"], auth: {name: missing-auth}}
-"""
+""", routers='    portal: {rule: "PathPrefix(`/portal`)", service: apiportal@internal}\n')
 
 
 def test_check_names_missing_references_of_catalog_items_and_portals(tmp_path):

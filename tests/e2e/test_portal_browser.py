@@ -13,26 +13,16 @@ replaces the old one; Unsubscribe and Delete take effect too. Signing out ends t
 
 Reference: web/portal/src/main.jsx (the data-testid attributes), docs/api-management.md."""
 import json
-import shutil
 import time
 
 import pytest
 
-from browser import NODE_DIR, Browser, screenshot_dir
+from browser import Browser, screenshot_dir
 from harness import Causeway, curl, free_port, routed, to_yaml, wait_until
 from mwkit import READY, lb
-from portal_kit import PortalClient, PortalIdp, idp_login, portal_oidc
+from portal_kit import ORDERS, PUBLIC, WEATHER, PortalClient, PortalIdp, idp_login, needs_idp_and_chromium, portal_oidc
 
-pytestmark = [
-    pytest.mark.skipif(not (NODE_DIR / "node_modules" / "oidc-provider").exists(),
-                       reason="npm package oidc-provider missing: scripts/npm-deps"),
-    pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium missing: scripts/install-deps test"),
-]
-
-WEATHER = "weather@file"
-ORDERS = "orders@file"
-PUBLIC = "public-weather@file"
-PARTNERS = "partners-only@file"
+pytestmark = needs_idp_and_chromium
 
 # The weather API's document: relative server (the try-it console calls the page's origin +
 # /weather), a GET with a query parameter and a PUT with a body, a shared schema.

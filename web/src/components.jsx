@@ -1,5 +1,8 @@
-// Small building blocks shared by the pages.
-import { href } from './router.js'
+// Small building blocks shared by the pages; Problem and NotFound are the portal's too
+// (web/shared/components.jsx).
+import { href } from '../shared/router.js'
+
+export { NotFound, Problem } from '../shared/components.jsx'
 
 const STATUS_LABEL = { enabled: 'Success', warning: 'Warning', disabled: 'Error', error: 'Error', pending: 'Pending' }
 
@@ -79,16 +82,6 @@ export function Chips({ items, link }) {
 
 export function Loading() {
   return <div className="loading">Loading…</div>
-}
-
-export function Problem({ error }) {
-  if (!error) return null
-  return (
-    <div className="problem" role="alert" data-testid="load-error">
-      {error.status === 404 ? 'Not found: ' : 'Could not load: '}
-      {error.message}
-    </div>
-  )
 }
 
 export function ProviderTag({ provider }) {

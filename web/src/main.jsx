@@ -4,7 +4,8 @@
 import { StrictMode, useEffect, useMemo, useState } from 'react'
 import { createRoot } from 'react-dom/client'
 import { RefreshContext, useApi } from './api.js'
-import { href, useRoute } from './router.js'
+import { NotFound } from './components.jsx'
+import { href, useRoute } from '../shared/router.js'
 import ApiManagement from './pages/ApiManagement.jsx'
 import Certificates from './pages/Certificates.jsx'
 import List from './pages/List.jsx'
@@ -107,14 +108,7 @@ function Page({ parts, query }) {
       return <MiddlewareDetail name={name} protocol={protocol} />
     }
   }
-  return (
-    <div className="page">
-      <h1>Not found</h1>
-      <p>
-        There is no such page. <a href={href()}>Back to the dashboard</a>.
-      </p>
-    </div>
-  )
+  return <NotFound home="dashboard" />
 }
 
 function App() {

@@ -4,10 +4,10 @@
 // body, responses) and a try-it console per operation.
 import { useMemo, useState } from 'react'
 import { call, seg, useResource } from './api.js'
-import { Loading, PlanSummary, Problem, SchemaView, shortName, useReport } from './components.jsx'
+import { Loading, PlanSummary, Problem, SchemaView, Table, shortName, useReport } from './components.jsx'
 import { Markdown } from './markdown.jsx'
 import { baseUrl, readDocument } from './openapi.js'
-import { href } from './router.js'
+import { href } from '../../shared/router.js'
 import TryIt from './TryIt.jsx'
 import { ContentCard } from './Catalog.jsx'
 
@@ -91,38 +91,28 @@ function Parameters({ doc, op }) {
   return (
     <div className="op-section" data-testid="op-parameters">
       <h4>Parameters</h4>
-      <table className="table">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>In</th>
-            <th>Type</th>
-            <th>Description</th>
+      <Table head={['Name', 'In', 'Type', 'Description']}>
+        {op.parameters.map((p) => (
+          <tr key={p.in + p.name} data-testid="op-parameter" data-name={p.name} data-in={p.in}>
+            <td>
+              <code>{p.name}</code>
+              {p.required && (
+                <span className="required" title="required">
+                  *
+                </span>
+              )}
+            </td>
+            <td>{p.in}</td>
+            <td>
+              <SchemaView doc={doc} schema={p.schema} />
+            </td>
+            <td>
+              <Markdown text={p.description} />
+              {p.deprecated && <span className="badge badge-warning">deprecated</span>}
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {op.parameters.map((p) => (
-            <tr key={p.in + p.name} data-testid="op-parameter" data-name={p.name} data-in={p.in}>
-              <td>
-                <code>{p.name}</code>
-                {p.required && (
-                  <span className="required" title="required">
-                    *
-                  </span>
-                )}
-              </td>
-              <td>{p.in}</td>
-              <td>
-                <SchemaView doc={doc} schema={p.schema} />
-              </td>
-              <td>
-                <Markdown text={p.description} />
-                {p.deprecated && <span className="badge badge-warning">deprecated</span>}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </Table>
     </div>
   )
 }

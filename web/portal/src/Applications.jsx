@@ -5,8 +5,8 @@
 // an administrator manages for the user (`managed`) are read-only here.
 import { useState } from 'react'
 import { call, rememberKey, seg, useResource } from './api.js'
-import { ConfirmButton, Loading, Problem, offerTitle, shortName, useReport, when } from './components.jsx'
-import { href } from './router.js'
+import { ConfirmButton, Loading, Problem, Table, offerTitle, shortName, useReport, when } from './components.jsx'
+import { href } from '../../shared/router.js'
 
 async function copyText(text) {
   try {
@@ -65,7 +65,9 @@ function ShownOnce({ shown, onDismiss }) {
   )
 }
 
-function NewKeyForm({ app, onCreated }) {
+// A form's title field and its submission: create(title) makes the thing; once it is made the
+// field empties and done(what create returned) runs, an error goes to the banner.
+function useTitleForm(create, done) {
   const report = useReport()
   const [title, setTitle] = useState('')
   const [busy, setBusy] = useState(false)
@@ -73,16 +75,24 @@ function NewKeyForm({ app, onCreated }) {
     e.preventDefault()
     setBusy(true)
     try {
-      const key = await call('POST', 'applications/' + seg(app.appId) + '/keys', { title: title.trim() })
+      const made = await create(title.trim())
       report(null)
       setTitle('')
-      onCreated(key, false)
+      done(made)
     } catch (err) {
       report(err)
     } finally {
       setBusy(false)
     }
   }
+  return { title, setTitle, busy, submit }
+}
+
+function NewKeyForm({ app, onCreated }) {
+  const { title, setTitle, busy, submit } = useTitleForm(
+    (keyTitle) => call('POST', 'applications/' + seg(app.appId) + '/keys', { title: keyTitle }),
+    (key) => onCreated(key, false),
+  )
   return (
     <form className="inline-form" onSubmit={submit} data-testid="new-key-form">
       <input
@@ -155,54 +165,44 @@ function Application({ app, catalog, shown, setShown, reload }) {
           No key yet.
         </p>
       ) : (
-        <table className="table keys">
-          <thead>
-            <tr>
-              <th>Title</th>
-              <th>Key</th>
-              <th>Created</th>
-              {!app.managed && <th />}
-            </tr>
-          </thead>
-          <tbody>
-            {keys.map((k) => (
-              <tr key={k.id} data-testid="key-row" data-key-id={k.id} data-prefix={k.prefix}>
-                <td data-testid="key-title">{k.title || <span className="muted">untitled</span>}</td>
-                <td>
-                  <code data-testid="key-prefix">{k.prefix}</code>
-                  <span className="muted">…</span>
+        <Table className="keys" head={['Title', 'Key', 'Created', !app.managed && '']}>
+          {keys.map((k) => (
+            <tr key={k.id} data-testid="key-row" data-key-id={k.id} data-prefix={k.prefix}>
+              <td data-testid="key-title">{k.title || <span className="muted">untitled</span>}</td>
+              <td>
+                <code data-testid="key-prefix">{k.prefix}</code>
+                <span className="muted">…</span>
+              </td>
+              <td data-testid="key-created">{when(k.createdAt)}</td>
+              {!app.managed && (
+                <td className="row-actions">
+                  <ConfirmButton
+                    label="Rotate"
+                    className="button"
+                    question="Replace this key by a new one? The old key stops working."
+                    onConfirm={async () => {
+                      try {
+                        const key = await call('POST', base + '/keys/' + seg(k.id) + '/rotate', {})
+                        report(null)
+                        created(key, true)
+                      } catch (err) {
+                        report(err)
+                        reload()
+                      }
+                    }}
+                    testid="key-rotate"
+                  />{' '}
+                  <ConfirmButton
+                    label="Revoke"
+                    question="Revoke this key? Requests with it will be refused."
+                    onConfirm={() => act('DELETE', base + '/keys/' + seg(k.id), () => shown && shown.id === k.id && setShown(null))}
+                    testid="key-revoke"
+                  />
                 </td>
-                <td data-testid="key-created">{when(k.createdAt)}</td>
-                {!app.managed && (
-                  <td className="row-actions">
-                    <ConfirmButton
-                      label="Rotate"
-                      className="button"
-                      question="Replace this key by a new one? The old key stops working."
-                      onConfirm={async () => {
-                        try {
-                          const key = await call('POST', base + '/keys/' + seg(k.id) + '/rotate', {})
-                          report(null)
-                          created(key, true)
-                        } catch (err) {
-                          report(err)
-                          reload()
-                        }
-                      }}
-                      testid="key-rotate"
-                    />{' '}
-                    <ConfirmButton
-                      label="Revoke"
-                      question="Revoke this key? Requests with it will be refused."
-                      onConfirm={() => act('DELETE', base + '/keys/' + seg(k.id), () => shown && shown.id === k.id && setShown(null))}
-                      testid="key-revoke"
-                    />
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
+              )}
+            </tr>
+          ))}
+        </Table>
       )}
       {!app.managed && <NewKeyForm app={app} onCreated={created} />}
 
@@ -212,65 +212,42 @@ function Application({ app, catalog, shown, setShown, reload }) {
           No subscription: choose an API in the <a href={href()}>catalog</a> and subscribe this application to one of its plans.
         </p>
       ) : (
-        <table className="table subscriptions">
-          <thead>
-            <tr>
-              <th>Offer</th>
-              <th>APIs</th>
-              <th>Since</th>
-              {!app.managed && <th />}
-            </tr>
-          </thead>
-          <tbody>
-            {subscriptions.map((s) => (
-              <tr key={s.catalogItem} data-testid="subscription-row" data-catalog-item={s.catalogItem} data-plan={s.plan}>
-                <td data-testid="subscription-title">{offerTitle(catalog, s.catalogItem)}</td>
-                <td>
-                  {(s.apis || []).map((api, i) => (
-                    <span key={api}>
-                      {i > 0 && ', '}
-                      <a href={href('apis', api)}>{shortName(api)}</a>
-                    </span>
-                  ))}
+        <Table className="subscriptions" head={['Offer', 'APIs', 'Since', !app.managed && '']}>
+          {subscriptions.map((s) => (
+            <tr key={s.catalogItem} data-testid="subscription-row" data-catalog-item={s.catalogItem} data-plan={s.plan}>
+              <td data-testid="subscription-title">{offerTitle(catalog, s.catalogItem)}</td>
+              <td>
+                {(s.apis || []).map((api, i) => (
+                  <span key={api}>
+                    {i > 0 && ', '}
+                    <a href={href('apis', api)}>{shortName(api)}</a>
+                  </span>
+                ))}
+              </td>
+              <td>{when(s.createdAt)}</td>
+              {!app.managed && (
+                <td className="row-actions">
+                  <ConfirmButton
+                    label="Unsubscribe"
+                    question="End this subscription? The application's keys stop working for these APIs."
+                    onConfirm={() => act('DELETE', base + '/subscriptions/' + seg(s.catalogItem))}
+                    testid="unsubscribe"
+                  />
                 </td>
-                <td>{when(s.createdAt)}</td>
-                {!app.managed && (
-                  <td className="row-actions">
-                    <ConfirmButton
-                      label="Unsubscribe"
-                      question="End this subscription? The application's keys stop working for these APIs."
-                      onConfirm={() => act('DELETE', base + '/subscriptions/' + seg(s.catalogItem))}
-                      testid="unsubscribe"
-                    />
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
+              )}
+            </tr>
+          ))}
+        </Table>
       )}
     </section>
   )
 }
 
 function CreateForm({ onCreated }) {
-  const report = useReport()
-  const [title, setTitle] = useState('')
-  const [busy, setBusy] = useState(false)
-  const submit = async (e) => {
-    e.preventDefault()
-    setBusy(true)
-    try {
-      await call('POST', 'applications', { title: title.trim() })
-      report(null)
-      setTitle('')
-      onCreated()
-    } catch (err) {
-      report(err)
-    } finally {
-      setBusy(false)
-    }
-  }
+  const { title, setTitle, busy, submit } = useTitleForm(
+    (appTitle) => call('POST', 'applications', { title: appTitle }),
+    () => onCreated(),
+  )
   return (
     <form className="card inline-form create-app" onSubmit={submit} data-testid="create-app-form">
       <label htmlFor="new-app-title" className="strong">

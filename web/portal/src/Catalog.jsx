@@ -3,7 +3,7 @@
 // pages of their own (#/content/<name>) or links elsewhere.
 import { Markdown, isExternal, safeUrl } from './markdown.jsx'
 import { Loading, PlanSummary, Problem } from './components.jsx'
-import { href } from './router.js'
+import { href } from '../../shared/router.js'
 
 export function ApiCard({ api }) {
   const offers = api.offers || []

@@ -36,23 +36,32 @@ export function readCookie(name) {
 // Segments of a path (names hold '@', app ids and key ids are opaque).
 export const seg = (s) => encodeURIComponent(s)
 
+// A value of this module that components follow: set(value) renders again every component
+// whose hook (use) reads it.
+function watched(value) {
+  const listeners = new Set()
+  const subscribe = (l) => {
+    listeners.add(l)
+    return () => listeners.delete(l)
+  }
+  const get = () => value
+  return {
+    get,
+    set(next) {
+      value = next
+      listeners.forEach((l) => l())
+    },
+    use: () => useSyncExternalStore(subscribe, get),
+  }
+}
+
 // Set when a call finds the session gone (a 401, or a redirect to the identity provider):
 // the app then offers to sign in again instead of showing broken pages.
-const signedOut = { value: false, listeners: new Set() }
+const signedOut = watched(false)
 function markSignedOut() {
-  if (signedOut.value) return
-  signedOut.value = true
-  signedOut.listeners.forEach((l) => l())
+  if (!signedOut.get()) signedOut.set(true)
 }
-export function useSignedOut() {
-  return useSyncExternalStore(
-    (l) => {
-      signedOut.listeners.add(l)
-      return () => signedOut.listeners.delete(l)
-    },
-    () => signedOut.value,
-  )
-}
+export const useSignedOut = signedOut.use
 
 // method path [body] → the parsed JSON answer (null for 204). Errors: ApiError with the
 // server's {"error"} message.
@@ -127,17 +136,6 @@ export function useResource(path) {
 
 // The API key created or rotated last in this page session: the try-it consoles start with it.
 // Kept in memory only (never in localStorage): a reload forgets it.
-const lastKey = { value: '', listeners: new Set() }
-export function rememberKey(key) {
-  lastKey.value = key
-  lastKey.listeners.forEach((l) => l())
-}
-export function useLastKey() {
-  return useSyncExternalStore(
-    (l) => {
-      lastKey.listeners.add(l)
-      return () => lastKey.listeners.delete(l)
-    },
-    () => lastKey.value,
-  )
-}
+const lastKey = watched('')
+export const rememberKey = lastKey.set
+export const useLastKey = lastKey.use

@@ -1,8 +1,11 @@
 // Small building blocks shared by the portal's pages: the error banner, loading and problem
-// notes, a two-step button for what cannot be undone, the schema view of the documentation,
+// notes, the not-found page (these two with the dashboard: web/shared/components.jsx), a
+// two-step button for what cannot be undone, a table, the schema view of the documentation,
 // and the words for plans' limits and dates.
 import { createContext, useContext, useState } from 'react'
 import { deref, refName } from './openapi.js'
+
+export { NotFound, Problem } from '../../shared/components.jsx'
 
 // The banner under the header shows the last error a page reported (a server's {"error"}).
 // report(error) shows it, report(null) clears it.
@@ -25,16 +28,6 @@ export function Loading() {
   return (
     <div className="loading" data-testid="loading">
       Loading…
-    </div>
-  )
-}
-
-export function Problem({ error }) {
-  if (!error) return null
-  return (
-    <div className="problem" role="alert" data-testid="load-error">
-      {error.status === 404 ? 'Not found: ' : 'Could not load: '}
-      {error.message}
     </div>
   )
 }
@@ -68,6 +61,21 @@ export function ConfirmButton({ label, question, onConfirm, testid, className = 
         Cancel
       </button>
     </span>
+  )
+}
+
+// A table with one row of headings: `head` the columns' titles (false: no such column, '': one
+// without a title, e.g. over the rows' buttons); its rows are the children.
+export function Table({ className, head, children }) {
+  return (
+    <table className={className ? 'table ' + className : 'table'}>
+      <thead>
+        <tr>
+          {head.map((title, i) => title !== false && <th key={i}>{title || null}</th>)}
+        </tr>
+      </thead>
+      <tbody>{children}</tbody>
+    </table>
   )
 }
 

@@ -40,9 +40,9 @@ import { setCsrf, useResource, useSignedOut } from './api.js'
 import ApiPage from './ApiPage.jsx'
 import Applications from './Applications.jsx'
 import Catalog, { ContentPage } from './Catalog.jsx'
-import { BannerContext, ErrorBanner, Loading, Problem } from './components.jsx'
+import { BannerContext, ErrorBanner, Loading, NotFound, Problem } from './components.jsx'
 import { safeUrl } from './markdown.jsx'
-import { href, useRoute } from './router.js'
+import { href, useRoute } from '../../shared/router.js'
 import './style.css'
 
 function Page({ parts, query, me, catalog }) {
@@ -53,14 +53,7 @@ function Page({ parts, query, me, catalog }) {
   }
   if (parts[0] === 'content' && parts.length >= 2) return <ContentPage name={parts.slice(1).join('/')} catalog={catalog} />
   if (parts[0] === 'applications' && parts.length === 1) return <Applications catalog={catalog} />
-  return (
-    <div className="page">
-      <h1>Not found</h1>
-      <p>
-        There is no such page. <a href={href()}>Back to the catalog</a>.
-      </p>
-    </div>
-  )
+  return <NotFound home="catalog" />
 }
 
 function SignedOut() {
@@ -78,7 +71,7 @@ function SignedOut() {
 }
 
 function App() {
-  const { parts, query } = useRoute()
+  const { parts, query } = useRoute({ scrollToTop: true })
   const signedOut = useSignedOut()
   const me = useResource('me')
   const catalog = useResource('catalog')

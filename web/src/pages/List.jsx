@@ -3,7 +3,7 @@
 import { useEffect, useState } from 'react'
 import { providerOf, useApi } from '../api.js'
 import { ListToolbar, Loading, Problem, ProviderTag, StatusBadge, TlsTag } from '../components.jsx'
-import { href } from '../router.js'
+import { href } from '../../shared/router.js'
 
 const TITLES = { routers: 'Routers', services: 'Services', middlewares: 'Middlewares' }
 const PER_PAGE = 50

@@ -3,7 +3,7 @@
 // denials and errors (GET /api/mcp).
 import { useApi } from '../api.js'
 import { Card, Loading, Problem } from '../components.jsx'
-import { href } from '../router.js'
+import { href } from '../../shared/router.js'
 
 const number = (n) => (n || 0).toLocaleString('en-US')
 

@@ -1,7 +1,7 @@
 // One HTTP or TCP middleware: its type, options and who uses it.
 import { seg, useApi } from '../api.js'
 import { Card, Chips, ErrorList, JsonBlock, Loading, Problem, ProviderTag, StatusBadge } from '../components.jsx'
-import { href } from '../router.js'
+import { href } from '../../shared/router.js'
 
 const RUNTIME_KEYS = ['name', 'provider', 'status', 'error', 'usedBy', 'type']
 

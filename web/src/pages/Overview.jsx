@@ -2,7 +2,7 @@
 // and errors, features and providers, and every element that has a problem.
 import { useApi } from '../api.js'
 import { Card, Loading, Problem, StatusBadge } from '../components.jsx'
-import { href } from '../router.js'
+import { href } from '../../shared/router.js'
 
 function StatsCard({ kind, title, stats, protocol = 'http' }) {
   const total = stats?.total ?? 0

@@ -3,7 +3,7 @@
 // (entryPoints → router → middlewares → service). A UDP router has only entryPoints and a service.
 import { qualify, seg, useApi, useElement } from '../api.js'
 import { Card, ErrorList, Field, HealthBadge, Loading, Problem, ProviderTag, StatusBadge, TlsTag } from '../components.jsx'
-import { href } from '../router.js'
+import { href } from '../../shared/router.js'
 
 function MiddlewareStep({ name, index, protocol }) {
   const { data, error } = useElement('middlewares', name, protocol)

@@ -2,7 +2,7 @@
 // automatically), load balancing and health check settings, child services, and who uses it.
 import { qualify, seg, useApi } from '../api.js'
 import { Card, Chips, ErrorList, Field, HealthBadge, JsonBlock, Loading, Problem, ProviderTag, StatusBadge } from '../components.jsx'
-import { href } from '../router.js'
+import { href } from '../../shared/router.js'
 
 // An HTTP server has a URL, a TCP or UDP server an address (host:port).
 function Servers({ service, protocol }) {

@@ -1,5 +1,7 @@
-// Hash routing (#/http/routers/name): every page lives at /dashboard/, so the server needs
-// no fallback and links keep working offline and behind prefixes.
+// Hash routing for the dashboard (#/http/routers/name, at /dashboard/) and the developer portal
+// (#/apis/weather@file, at B e.g. /portal/): each app is one page, so the server needs no
+// fallback, links keep working behind prefixes and the portal's session cookie path covers
+// every page.
 import { useEffect, useState } from 'react'
 
 export function parseHash(hash) {
@@ -15,13 +17,18 @@ export function parseHash(hash) {
   return { parts, query: new URLSearchParams(queryPart) }
 }
 
-export function useRoute() {
+// The current route, { parts, query }. scrollToTop: a new route starts at the top of the page
+// (the portal's long documentation pages), rather than where the previous one was scrolled to.
+export function useRoute({ scrollToTop = false } = {}) {
   const [hash, setHash] = useState(window.location.hash)
   useEffect(() => {
-    const onChange = () => setHash(window.location.hash)
+    const onChange = () => {
+      setHash(window.location.hash)
+      if (scrollToTop) window.scrollTo(0, 0)
+    }
     window.addEventListener('hashchange', onChange)
     return () => window.removeEventListener('hashchange', onChange)
-  }, [])
+  }, [scrollToTop])
   return parseHash(hash)
 }
 
