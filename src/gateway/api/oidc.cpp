@@ -309,18 +309,32 @@ class Oidc final : public Handler {
       co_return;
     }
 
-    bool storeDown = false;
+    bool storeDown = false, renewed = false;
     std::optional<json::value> session = co_await openSession(ex, storeDown);
     double now = epochSeconds();
     if (session && c.refresh && !stringMember(*session, "rt").empty() &&
         numberMember(*session, "ate") > 0 && numberMember(*session, "ate") <= now + 5) {
-      if (!co_await refreshTokens(ex, *session))
+      if (!co_await refreshTokens(ex, *session)) {
         session.reset();
-      else
+      } else {
         storeDown = !co_await writeSession(ex, *session, now);
+        renewed = true;
+      }
     } else if (session && c.sliding && now - numberMember(*session, "iss_at") > 60) {
       (*session).as_object()["exp"] = now + double(c.expiry);
       storeDown = !co_await writeSession(ex, *session, now);
+      renewed = true;
+    }
+    if (session && !storeDown && c.csrf) {
+      // The CSRF cookie lives as long as the session: renewed with it, and given again (a new
+      // value) when it has expired while the session slid on, so that writes work again.
+      auto token = cookieValue(ex, c.csrf->cookieName);
+      if (renewed || !token || token->empty()) {
+        Cookie csrf = c.session;
+        csrf.httpOnly = false;
+        setCookie(ex, csrf, c.csrf->cookieName,
+                  token && !token->empty() ? std::string(*token) : base64UrlEncode(randomBytes(24)), c.expiry);
+      }
     }
     if (storeDown) {
       refuse(ex, 503, {}, "session store unavailable");

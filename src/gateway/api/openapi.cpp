@@ -16,19 +16,24 @@ namespace {
 constexpr const char* kMethods[] = {"get",     "put",  "post",  "delete",
                                     "options", "head", "patch", "trace"};
 
-json::value fromYaml(const YAML::Node& n, int depth) {
+// A bound on the values a YAML document may expand to: aliases (*a) repeat what their anchor
+// holds, so a few kilobytes of nested aliases could otherwise grow into gigabytes.
+constexpr size_t kMaxYamlValues = 1'000'000;
+
+json::value fromYaml(const YAML::Node& n, int depth, size_t& values) {
   if (depth > 256) throw std::runtime_error("nested too deeply");
+  if (++values > kMaxYamlValues) throw std::runtime_error("more than 1,000,000 values (aliases expanded)");
   switch (n.Type()) {
   case YAML::NodeType::Map: {
     json::object o;
     for (const auto& kv : n)
-      o[kv.first.as<std::string>()] = fromYaml(kv.second, depth + 1);
+      o[kv.first.as<std::string>()] = fromYaml(kv.second, depth + 1, values);
     return o;
   }
   case YAML::NodeType::Sequence: {
     json::array a;
     for (const auto& e : n)
-      a.push_back(fromYaml(e, depth + 1));
+      a.push_back(fromYaml(e, depth + 1, values));
     return a;
   }
   case YAML::NodeType::Scalar: {
@@ -151,7 +156,8 @@ std::optional<json::value> parseJsonOrYaml(std::string_view text, std::string& e
   if (!ec) return v;
   try {
     YAML::Node root = YAML::Load(std::string(text));
-    return fromYaml(root, 0);
+    size_t values = 0;
+    return fromYaml(root, 0, values);
   } catch (const std::exception& e) {
     error = std::string("neither JSON nor YAML: ") + e.what();
     return std::nullopt;

@@ -25,6 +25,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <ctime>
 #include <fstream>
 #include <mutex>
@@ -61,6 +62,8 @@ using config::qualify;
 
 constexpr int64_t kMaxBody = 16 * 1024;
 constexpr size_t kMaxTitle = 100;
+constexpr size_t kMaxApplications = 20;  // per user of a portal
+constexpr size_t kMaxKeys = 10;          // per application
 constexpr std::string_view kUserHeaders[] = {"X-Portal-User",     "X-Portal-Groups",         "X-Portal-Email",
                                              "X-Portal-Firstname", "X-Portal-Lastname",      "X-Portal-Company",
                                              "X-Portal-Org-Id",    "X-Portal-Org-Name"};
@@ -92,6 +95,8 @@ struct DocSource {
   mutable std::mutex mutex;
   mutable std::string fetched;
   mutable int64_t fetchedAt = 0;
+  mutable std::string failure;  // the last fetch's error, kept 30 s: no fetch per page view
+  mutable int64_t failedAt = 0;
 };
 
 struct ApiInfo {
@@ -195,6 +200,40 @@ json::value limitJson(const std::optional<config::ApiPlanLimit>& l) {
   return json::object{{"limit", l->limit}, {"period", period}, {"bucket", l->bucket}};
 }
 
+// The trusted URL of `urls` a request is for: the longest path the request is under among those
+// with its host, else (a host none names) among all. Null when the request is under none.
+const TrustedUrl* trustedUrlOf(const std::vector<TrustedUrl>& urls, const Exchange& ex, bool byHost) {
+  const TrustedUrl* best = nullptr;
+  for (const TrustedUrl& u : urls) {
+    if (byHost && !iequals(u.authority, ex.request.authority)) continue;
+    if (!ex.request.path.starts_with(u.path)) continue;
+    if (!best || u.path.size() > best->path.size()) best = &u;
+  }
+  return best;
+}
+
+// A title users chose: printable, and no character that a YAML or terminal reader could take for
+// a line break or a hidden format mark (C0 and C1 controls, DEL, U+2028/U+2029, the bidi and
+// zero-width marks, U+FEFF). `text` is valid UTF-8 (boost.json checked it).
+bool safeTitle(std::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7f) return false;
+    if (c == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) < 0xa0) return false;  // C1
+    if (c == 0xe2 && i + 2 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x80) {
+      unsigned char d = static_cast<unsigned char>(text[i + 2]);
+      if ((d >= 0x8b && d <= 0x8f) || (d >= 0xa8 && d <= 0xae)) return false;  // U+200B–200F, U+2028–202E
+    }
+    if (c == 0xe2 && i + 2 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x81 &&
+        static_cast<unsigned char>(text[i + 2]) >= 0xa0)
+      return false;  // U+2060–206F
+    if (c == 0xef && i + 2 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0xbb &&
+        static_cast<unsigned char>(text[i + 2]) == 0xbf)
+      return false;  // U+FEFF
+  }
+  return true;
+}
+
 // The signed-in user, as the oidc middleware forwarded the claims.
 struct User {
   std::string id, email, name, company, organizationId, organizationName;
@@ -261,10 +300,11 @@ class PortalApi final : public Handler {
   }
 
  private:
+  // The path of the trusted URL the request came through (the one PortalRouter chose).
   std::string_view base(const Exchange& ex) const {
-    for (const TrustedUrl& u : site_.urls)
-      if (ex.request.path.starts_with(u.path)) return u.path;
-    return site_.urls.front().path;
+    const TrustedUrl* u = trustedUrlOf(site_.urls, ex, true);
+    if (!u) u = trustedUrlOf(site_.urls, ex, false);
+    return u ? std::string_view(u->path) : std::string_view(site_.urls.front().path);
   }
 
   bool visible(const ItemInfo& item, const User& user) const {
@@ -360,6 +400,8 @@ class PortalApi final : public Handler {
       {
         std::lock_guard lock(source.mutex);
         if (now - source.fetchedAt < 300) text = source.fetched;
+        else if (now - source.failedAt < 30)
+          co_return fail(ex, 502, "the API's OpenAPI document cannot be fetched: " + source.failure);
       }
       if (text.empty()) {
         HttpCall call;
@@ -369,7 +411,14 @@ class PortalApi final : public Handler {
         std::optional<json::value> parsed;
         if (answer.status == 200) parsed = parseJsonOrYaml(answer.body, error);
         else if (error.empty()) error = "status " + std::to_string(answer.status);
-        if (!parsed) co_return fail(ex, 502, "the API's OpenAPI document cannot be fetched: " + error);
+        if (!parsed) {
+          {
+            std::lock_guard lock(source.mutex);
+            source.failure = error;
+            source.failedAt = now;
+          }
+          co_return fail(ex, 502, "the API's OpenAPI document cannot be fetched: " + error);
+        }
         text = json::serialize(*parsed);
         std::lock_guard lock(source.mutex);
         source.fetched = text;
@@ -391,18 +440,27 @@ class PortalApi final : public Handler {
   }
 
   // `app` when the user owns it (managed applications cannot be changed here), else an answer.
+  // Applications belong to a user of one portal: the same user id signed in to another portal
+  // (another identity provider, maybe) is someone else. An application the configuration also
+  // has (an export committed for GitOps) is changed there, not here.
   const PortalApplication* owned(Exchange& ex, const PortalState& state, const User& user, const std::string& app) const {
+    for (const ManagedInfo& m : c_->managed)
+      if (m.appId == app) {
+        fail(ex, m.owner == user.id ? 403 : 404,
+             m.owner == user.id ? "application " + app + " is managed in the configuration; change it there"
+                                : "you have no application " + app);
+        return nullptr;
+      }
     auto it = state.apps.find(app);
-    if (it == state.apps.end() || it->second.owner != user.id) {
-      for (const ManagedInfo& m : c_->managed)
-        if (m.appId == app && m.owner == user.id) {
-          fail(ex, 403, "application " + app + " is managed in the configuration; it cannot be changed here");
-          return nullptr;
-        }
+    if (it == state.apps.end() || !mine(it->second, user)) {
       fail(ex, 404, "you have no application " + app);
       return nullptr;
     }
     return &it->second;
+  }
+
+  bool mine(const PortalApplication& app, const User& user) const {
+    return app.owner == user.id && app.portal == site_.name;
   }
 
   // Answers a change that failed; true when it went through.
@@ -439,9 +497,7 @@ class PortalApi final : public Handler {
       co_return std::nullopt;
     }
     std::string text(trim(std::string_view(f->get_string())));
-    bool printable = true;
-    for (unsigned char ch : text) printable = printable && ch >= 0x20 && ch != 0x7f;
-    if (text.empty() || text.size() > kMaxTitle || !printable) {
+    if (text.empty() || text.size() > kMaxTitle || !safeTitle(text)) {
       fail(ex, 400, std::string(field) + ": expected 1 to 100 printable characters");
       co_return std::nullopt;
     }
@@ -476,8 +532,10 @@ class PortalApi final : public Handler {
     std::shared_ptr<const PortalState> state = co_await stateOr503(ex);
     if (!state) co_return;
     json::array out;
+    std::set<std::string> managed;
+    for (const ManagedInfo& m : c_->managed) managed.insert(m.appId);
     for (const auto& [id, app] : state->apps)
-      if (app.owner == user.id) out.push_back(applicationJson(app, *state));
+      if (mine(app, user) && !managed.count(id)) out.push_back(applicationJson(app, *state));
     for (const ManagedInfo& m : c_->managed) {
       if (m.owner != user.id) continue;
       json::array keys;
@@ -496,10 +554,16 @@ class PortalApi final : public Handler {
     if (!title) co_return;
     // The appId follows from the owner and the title: the same form posted twice names the same
     // application, which the store then refuses to create again.
-    std::string appId = hexEncode(sha256Bytes(user.id + '\0' + toLower(*title))).substr(0, 16);
+    std::string appId = hexEncode(sha256Bytes(site_.name + '\0' + user.id + '\0' + toLower(*title))).substr(0, 16);
     for (const ManagedInfo& m : c_->managed)
       if (m.appId == appId) co_return fail(ex, 409, "an application of the configuration has this appId");
-    PortalApplication app{appId, *title, user.id, site_.name, int64_t(std::time(nullptr))};
+    std::shared_ptr<const PortalState> state = co_await stateOr503(ex);
+    if (!state) co_return;
+    size_t count = 0;
+    for (const auto& [id, a] : state->apps) count += mine(a, user);
+    if (count >= kMaxApplications)
+      co_return fail(ex, 409, "you have " + std::to_string(count) + " applications, the most a user may have");
+    PortalApplication app{appId, *title, user.id, site_.name, hexEncode(randomBytes(8)), int64_t(std::time(nullptr))};
     PortalChange change;
     change.create(PortalChange::Table::Apps, appId, PortalStore::encode(app));
     std::string error;
@@ -541,9 +605,17 @@ class PortalApi final : public Handler {
       if (!given) co_return;
       title = *given;
     }
+    if (!old) {
+      size_t keys = 0;
+      for (const auto& [digest, k] : state->keys) keys += k.appId == appId;
+      if (keys >= kMaxKeys)
+        co_return fail(ex, 409, "application " + appId + " has " + std::to_string(keys) +
+                                    " keys, the most it may have: revoke one first");
+    }
+    const PortalApplication& app = state->apps.at(appId);  // owned() found it
     std::string secret = "cw_" + base64UrlEncode(randomBytes(24));
     PortalKey key{hexEncode(randomBytes(6)), appId, title, secret.substr(0, 8), hexEncode(sha256Bytes(secret)),
-                  int64_t(std::time(nullptr))};
+                  int64_t(std::time(nullptr)), app.generation};
     PortalChange change;
     change.mustExist(PortalChange::Table::Apps, appId);
     if (old) {
@@ -589,7 +661,7 @@ class PortalApi final : public Handler {
     if (item == c_->items.end() || !visible(item->second, user))
       co_return fail(ex, 404, "no catalog item " + *name + " in your catalog");
     if (!item->second.plan) co_return fail(ex, 400, "catalog item " + *name + " offers no plan to subscribe to");
-    PortalSubscription s{appId, *name, int64_t(std::time(nullptr))};
+    PortalSubscription s{appId, *name, int64_t(std::time(nullptr)), state->apps.at(appId).generation};
     PortalChange change;
     change.mustExist(PortalChange::Table::Apps, appId);
     change.create(PortalChange::Table::Subs, appId + "|" + *name, PortalStore::encode(s));
@@ -666,20 +738,16 @@ class PortalRouter final : public Handler {
   // The portal whose trusted URL has the request's host and a path the request is under (the
   // longest such path); with the host unknown to every portal, the path alone decides.
   size_t pick(const Exchange& ex, const TrustedUrl*& url) const {
-    size_t best = SIZE_MAX;
     for (bool byHost : {true, false}) {
+      size_t best = SIZE_MAX;
       for (size_t i = 0; i < c_->sites.size(); ++i)
-        for (const TrustedUrl& u : c_->sites[i].urls) {
-          if (byHost && !iequals(u.authority, ex.request.authority)) continue;
-          if (!ex.request.path.starts_with(u.path)) continue;
-          if (!url || u.path.size() > url->path.size()) {
-            url = &u;
-            best = i;
-          }
+        if (const TrustedUrl* u = trustedUrlOf(c_->sites[i].urls, ex, byHost); u && (!url || u->path.size() > url->path.size())) {
+          url = u;
+          best = i;
         }
       if (best != SIZE_MAX) return best;
     }
-    return best;
+    return SIZE_MAX;
   }
 
   std::shared_ptr<const Compiled> c_;
@@ -721,6 +789,8 @@ MiddlewareFactoryPtr oidcFor(const std::string& portal, const config::ApiPortal&
     context.error("portal " + portal + ": oidc.clientSecret: " + error);
     return nullptr;
   }
+  // The key sealing the sessions: from sessionSecret (each portal its own), else random, so
+  // that no one who knows the client's secret can forge a session.
   std::string sessionSecret;
   if (!o.sessionSecret.empty()) {
     std::optional<std::string> s = secretOption(o.sessionSecret, error);
@@ -728,9 +798,13 @@ MiddlewareFactoryPtr oidcFor(const std::string& portal, const config::ApiPortal&
       context.error("portal " + portal + ": oidc.sessionSecret: " + error);
       return nullptr;
     }
-    sessionSecret = *s;
+    sessionSecret = hexEncode(sha256Bytes("causeway portal sessions\n" + portal + "\n" + *s));
   } else {
-    sessionSecret = hexEncode(sha256Bytes("causeway portal sessions\n" + o.clientId + "\n" + *clientSecret));
+    static const std::string random = hexEncode(randomBytes(32));
+    sessionSecret = hexEncode(sha256Bytes("causeway portal sessions\n" + portal + "\n" + random));
+    log::warn("api portal: no oidc.sessionSecret: sessions end when causeway restarts, and other instances "
+              "cannot open them",
+              {{"portal", portal}});
   }
   auto scalar = [](const std::string& s) { return config::Node::scalar(s); };
   config::Node n = config::Node::map();
@@ -746,7 +820,8 @@ MiddlewareFactoryPtr oidcFor(const std::string& portal, const config::ApiPortal&
   for (const std::string& s : o.scopes) scopes.append(scalar(s));
   n.set("scopes", std::move(scopes));
   config::Node session = config::Node::map();
-  std::string bare = portal.substr(0, portal.find('@'));
+  std::string bare = portal;
+  std::replace(bare.begin(), bare.end(), '@', '-');
   session.set("name", scalar("portal-" + bare + "-session"));
   session.set("path", scalar(parseTrusted(own + "/")->path));
   session.set("secure", scalar(own.starts_with("https://") ? "true" : "false"));
@@ -946,15 +1021,16 @@ awaitable<void> PortalExport::handle(Exchange& ex) const {
   for (const auto& [appId, app] : state->apps) {
     out << YAML::Key << "portal-" + appId << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "appId" << YAML::Value << appId;
-    out << YAML::Key << "owner" << YAML::Value << app.owner;
-    out << YAML::Key << "notes" << YAML::Value << app.title + " (made in portal " + app.portal + ")";
+    out << YAML::Key << "owner" << YAML::Value << YAML::DoubleQuoted << app.owner;
+    out << YAML::Key << "notes" << YAML::Value << YAML::DoubleQuoted << app.title + " (made in portal " + app.portal + ")";
     out << YAML::Key << "apiKeys" << YAML::Value << YAML::BeginSeq;
     std::vector<const PortalKey*> keys;
     for (const auto& [digest, key] : state->keys)
       if (key.appId == appId) keys.push_back(&key);
     std::sort(keys.begin(), keys.end(), [](const PortalKey* a, const PortalKey* b) { return a->id < b->id; });
     for (const PortalKey* k : keys)
-      out << YAML::BeginMap << YAML::Key << "title" << YAML::Value << k->title << YAML::Key << "sha256" << YAML::Value
+      out << YAML::BeginMap << YAML::Key << "title" << YAML::Value << YAML::DoubleQuoted << k->title << YAML::Key
+          << "sha256" << YAML::Value
           << k->sha256 << YAML::EndMap;
     out << YAML::EndSeq << YAML::EndMap;
   }
@@ -965,8 +1041,9 @@ awaitable<void> PortalExport::handle(Exchange& ex) const {
     for (const PortalSubscription& s : subs) {
       auto item = c->items.find(s.catalogItem);
       if (item == c->items.end() || !item->second.plan) continue;  // withdrawn since: nothing to grant
-      std::string bare = s.catalogItem.substr(0, s.catalogItem.find('@'));
-      out << YAML::Key << "portal-" + appId + "-" + bare << YAML::Value << YAML::BeginMap;
+      std::string itemName = s.catalogItem;
+      std::replace(itemName.begin(), itemName.end(), '@', '-');
+      out << YAML::Key << "portal-" + appId + "-" + itemName << YAML::Value << YAML::BeginMap;
       out << YAML::Key << "managedApplications" << YAML::Value << YAML::BeginSeq << YAML::BeginMap << YAML::Key
           << "name" << YAML::Value << "portal-" + appId << YAML::EndMap << YAML::EndSeq;
       out << YAML::Key << "apis" << YAML::Value << YAML::BeginSeq;

@@ -70,8 +70,12 @@ std::map<std::string, std::shared_ptr<PortalStore>> registry;
 }  // namespace
 
 std::string PortalStore::encode(const PortalApplication& a) {
-  return json::serialize(json::object{
-      {"appId", a.appId}, {"title", a.title}, {"owner", a.owner}, {"portal", a.portal}, {"createdAt", a.createdAt}});
+  return json::serialize(json::object{{"appId", a.appId},
+                                      {"title", a.title},
+                                      {"owner", a.owner},
+                                      {"portal", a.portal},
+                                      {"generation", a.generation},
+                                      {"createdAt", a.createdAt}});
 }
 
 std::string PortalStore::encode(const PortalKey& k) {
@@ -79,11 +83,13 @@ std::string PortalStore::encode(const PortalKey& k) {
                                       {"appId", k.appId},
                                       {"title", k.title},
                                       {"prefix", k.prefix},
+                                      {"generation", k.generation},
                                       {"createdAt", k.createdAt}});
 }
 
 std::string PortalStore::encode(const PortalSubscription& s) {
-  return json::serialize(json::object{{"appId", s.appId}, {"catalogItem", s.catalogItem}, {"createdAt", s.createdAt}});
+  return json::serialize(json::object{
+      {"appId", s.appId}, {"catalogItem", s.catalogItem}, {"generation", s.generation}, {"createdAt", s.createdAt}});
 }
 
 std::shared_ptr<PortalStore> PortalStore::shared(const config::Node* options, unsigned workers, std::string& error) {
@@ -136,19 +142,26 @@ std::shared_ptr<const PortalState> PortalStore::parse(const Raw& raw) {
   };
   for (const auto& [appId, text] : raw.tables[0]) {
     json::object o = object(text);
-    state->apps[appId] = {appId, field(o, "title"), field(o, "owner"), field(o, "portal"), number(o, "createdAt")};
+    state->apps[appId] = {appId,         field(o, "title"),      field(o, "owner"),
+                          field(o, "portal"), field(o, "generation"), number(o, "createdAt")};
   }
+  // Only what belongs to the application as it is now.
+  auto current = [&](const std::string& appId, const std::string& generation) {
+    auto app = state->apps.find(appId);
+    return app != state->apps.end() && app->second.generation == generation;
+  };
   for (const auto& [hex, text] : raw.tables[1]) {
     json::object o = object(text);
     std::optional<std::string> digest = hexDecode(hex);
     if (!digest || digest->size() != 32) continue;
-    state->keys[*digest] = {field(o, "id"), field(o, "appId"), field(o, "title"), field(o, "prefix"), hex,
-                            number(o, "createdAt")};
+    PortalKey key{field(o, "id"),     field(o, "appId"),      field(o, "title"), field(o, "prefix"), hex,
+                  number(o, "createdAt"), field(o, "generation")};
+    if (current(key.appId, key.generation)) state->keys[*digest] = std::move(key);
   }
   for (const auto& [id, text] : raw.tables[2]) {
     json::object o = object(text);
-    PortalSubscription s{field(o, "appId"), field(o, "catalogItem"), number(o, "createdAt")};
-    if (!s.appId.empty()) state->subscriptions[s.appId].push_back(std::move(s));
+    PortalSubscription s{field(o, "appId"), field(o, "catalogItem"), number(o, "createdAt"), field(o, "generation")};
+    if (current(s.appId, s.generation)) state->subscriptions[s.appId].push_back(std::move(s));
   }
   return state;
 }
@@ -175,7 +188,7 @@ awaitable<bool> PortalStore::load(exchange::WorkerContext& worker, std::string& 
   }
   std::shared_ptr<const PortalState> parsed = parse(raw);
   std::lock_guard lock(mutex_);
-  if (!current_ || current_->version <= parsed->version) current_ = std::move(parsed);
+  current_ = std::move(parsed);
   checkedAt_ = steadyNanos();
   co_return true;
 }
@@ -192,7 +205,12 @@ awaitable<std::shared_ptr<const PortalState>> PortalStore::state(exchange::Worke
     if (!now) error = "the portal's store has not been read yet";
     co_return now;
   }
-  // One refresh at a time: the others go on with the state they have.
+  // One refresh at a time: the others go on with the state they have. The flag is cleared however
+  // this coroutine ends (a destroyed frame included).
+  struct Release {
+    std::atomic<bool>& flag;
+    ~Release() { flag = false; }
+  } release{refreshing_};
   resp::Value reply;
   std::vector<std::string> get = {"GET", keys_[3]};
   bool ok = co_await redis_->command(worker, get, reply, error);
@@ -204,7 +222,6 @@ awaitable<std::shared_ptr<const PortalState>> PortalStore::state(exchange::Worke
   } else {
     log::warn("api portal: the store cannot be read; using the state read last", {{"error", error}});
   }
-  refreshing_ = false;
   std::lock_guard lock(mutex_);
   co_return current_;
 }

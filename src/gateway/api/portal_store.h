@@ -6,15 +6,17 @@
 // Kept in memory (lost at exit) or, with `apiManagement.store.redis`, in Redis, where several
 // instances share it and it survives restarts. In Redis, three hashes and a version counter,
 // under one hash tag so that a Cluster keeps them on one node:
-//   <keyPrefix>{portal}:apps      appId            → {"appId","title","owner","portal","createdAt"}
-//   <keyPrefix>{portal}:keys      hex SHA-256      → {"id","appId","title","prefix","createdAt"}
-//   <keyPrefix>{portal}:subs      appId|item       → {"appId","catalogItem","createdAt"}
+//   <keyPrefix>{portal}:apps      appId            → {"appId","title","owner","portal","generation","createdAt"}
+//   <keyPrefix>{portal}:keys      hex SHA-256      → {"id","appId","title","prefix","generation","createdAt"}
+//   <keyPrefix>{portal}:subs      appId|item       → {"appId","catalogItem","generation","createdAt"}
 //   <keyPrefix>{portal}:version   incremented by every change
 // Each change is one Lua script: its preconditions (an entry must not exist yet, or must
 // exist), its writes and the version's increment happen atomically, so a form posted twice
 // changes nothing the second time. Readers keep the last state they loaded and ask for the
 // version at most once a second: a change made by another instance is seen within a second;
-// one made here is seen at once.
+// one made here is seen at once. A version that differs from the one held (lower too: Redis
+// restarted empty, or a replica took over) is loaded. When Redis cannot be reached, the state
+// read last stays in use (keys keep working; changes answer 503).
 #pragma once
 
 #include <atomic>
@@ -46,8 +48,12 @@ struct ApiStoreOptions {
   }
 };
 
+// An application, its keys and its subscriptions carry the application's `generation` (random,
+// new each time the application is made): a key or subscription written for an earlier
+// application of the same appId (one deleted while the key was being added elsewhere) is left
+// out of every state, so it can never come back.
 struct PortalApplication {
-  std::string appId, title, owner, portal;
+  std::string appId, title, owner, portal, generation;
   int64_t createdAt = 0;
 };
 
@@ -55,11 +61,13 @@ struct PortalKey {
   std::string id, appId, title, prefix;
   std::string sha256;  // hex
   int64_t createdAt = 0;
+  std::string generation;
 };
 
 struct PortalSubscription {
   std::string appId, catalogItem;
   int64_t createdAt = 0;
+  std::string generation;
 };
 
 // One consistent view of the store.

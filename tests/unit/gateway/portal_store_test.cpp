@@ -64,7 +64,7 @@ TEST(PortalStore, ChangesApplyWholeOrNotAtAll) {
   Fixture f;
   ASSERT_TRUE(f.store);
   EXPECT_FALSE(f.store->inRedis());
-  PortalApplication app{"app-one", "One", "alice", "dev@file", 1};
+  PortalApplication app{"app-one", "One", "alice", "dev@file", "g1", 1};
   PortalChange create;
   create.create(Table::Apps, app.appId, PortalStore::encode(app));
   EXPECT_EQ(f.apply(create), Outcome::Done);
@@ -74,7 +74,7 @@ TEST(PortalStore, ChangesApplyWholeOrNotAtAll) {
   EXPECT_EQ(f.state()->version, version);
 
   std::string secret = "cw_secret-one";
-  PortalKey key{"k1", app.appId, "laptop", secret.substr(0, 8), hexEncode(sha256Bytes(secret)), 2};
+  PortalKey key{"k1", app.appId, "laptop", secret.substr(0, 8), hexEncode(sha256Bytes(secret)), 2, "g1"};
   PortalChange addKey;
   addKey.mustExist(Table::Apps, "app-missing");
   addKey.create(Table::Keys, key.sha256, PortalStore::encode(key));
@@ -83,7 +83,7 @@ TEST(PortalStore, ChangesApplyWholeOrNotAtAll) {
 
   addKey.steps.front().field = app.appId;
   EXPECT_EQ(f.apply(addKey), Outcome::Done);
-  PortalSubscription sub{app.appId, "weather-for-all@file", 3};
+  PortalSubscription sub{app.appId, "weather-for-all@file", 3, "g1"};
   PortalChange subscribe;
   subscribe.create(Table::Subs, app.appId + "|" + sub.catalogItem, PortalStore::encode(sub));
   EXPECT_EQ(f.apply(subscribe), Outcome::Done);
@@ -106,6 +106,14 @@ TEST(PortalStore, ChangesApplyWholeOrNotAtAll) {
   EXPECT_EQ(f.apply(revoke), Outcome::Missing);
   EXPECT_EQ(f.state()->keys.count(sha256Bytes(secret)), 0u);
   EXPECT_GT(f.state()->version, version);
+
+  // A key written for an earlier application of the same appId (deleted meanwhile) never counts.
+  std::string stale = "cw_secret-stale";
+  PortalKey old{"k2", app.appId, "old", stale.substr(0, 8), hexEncode(sha256Bytes(stale)), 4, "g0"};
+  PortalChange addOld;
+  addOld.create(Table::Keys, old.sha256, PortalStore::encode(old));
+  EXPECT_EQ(f.apply(addOld), Outcome::Done);
+  EXPECT_EQ(f.state()->keys.count(sha256Bytes(stale)), 0u);
 }
 
 TEST(PortalStore, BadStoreOptionsAreAnError) {

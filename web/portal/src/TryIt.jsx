@@ -1,7 +1,10 @@
 // The try-it console of one operation: its path, query and header parameters, more headers,
 // the body when the operation takes one, and an API key (the last one created in this page
-// session to start with; in memory only). Send calls the API through causeway at the document's
-// base URL with `Authorization: Bearer <key>` and shows the status, headers and body.
+// session to start with, when the API is on the portal's own origin; in memory only). Send calls
+// the API through causeway at the document's base URL with `Authorization: Bearer <key>` and
+// shows the status, headers and body. A base URL on another origin (the document names it) gets
+// no key by itself, must be confirmed before a key is sent there, and plain http is refused from
+// an https page.
 import { useEffect, useMemo, useState } from 'react'
 import { useLastKey } from './api.js'
 import { sample } from './openapi.js'
@@ -55,8 +58,21 @@ function prettyBody(text, contentType) {
   return text
 }
 
+// Where `url` points, compared with the page: 'same', 'other' or 'downgrade' (http from https).
+function originOf(url) {
+  try {
+    const u = new URL(url, window.location.href)
+    if (u.origin === window.location.origin) return 'same'
+    return window.location.protocol === 'https:' && u.protocol === 'http:' ? 'downgrade' : 'other'
+  } catch {
+    return 'other'
+  }
+}
+
 export default function TryIt({ doc, op, base }) {
-  const lastKey = useLastKey()
+  const sameOrigin = originOf(base) === 'same'
+  const newest = useLastKey()
+  const lastKey = sameOrigin ? newest : ''
   const [key, setKey] = useState(lastKey)
   const [keyTouched, setKeyTouched] = useState(false)
   const [showKey, setShowKey] = useState(false)
@@ -80,6 +96,12 @@ export default function TryIt({ doc, op, base }) {
 
   const send = async (e) => {
     e.preventDefault()
+    const where = originOf(url)
+    if (where === 'downgrade') {
+      setResult({ error: 'refused: this page is on https and the API address is plain http (' + url + ')' })
+      return
+    }
+    if (where === 'other' && key.trim() && !window.confirm('Send your API key to ' + new URL(url, window.location.href).origin + '?')) return
     setSending(true)
     setResult(null)
     const headers = new Headers()
