@@ -122,6 +122,19 @@ std::string_view Node::kindName() const {
   return "?";
 }
 
+Node::Node(const Node& other)
+    : kind_(other.kind_),
+      text_(other.text_),
+      items_(other.items_),
+      entries_(other.entries_),
+      index_(other.index_ ? std::make_unique<Index>(*other.index_) : nullptr),
+      location_(other.location_) {}
+
+Node& Node::operator=(const Node& other) {
+  if (this != &other) *this = Node(other);
+  return *this;
+}
+
 Node& Node::append(Node item) {
   assert(kind_ == Kind::Null || kind_ == Kind::List);
   kind_ = Kind::List;
@@ -131,9 +144,9 @@ Node& Node::append(Node item) {
 
 std::optional<size_t> Node::indexOf(std::string_view key) const {
   if (kind_ != Kind::Map) return std::nullopt;
-  if (!index_.empty()) {
-    auto it = index_.find(key);
-    if (it == index_.end()) return std::nullopt;
+  if (index_) {
+    auto it = index_->find(key);
+    if (it == index_->end()) return std::nullopt;
     return it->second;
   }
   for (size_t i = 0; i < entries_.size(); ++i)
@@ -161,8 +174,8 @@ Node& Node::set(std::string key, Node value, Location keyLocation) {
     return entry.value;
   }
   entries_.push_back(NodeEntry{std::move(key), std::move(keyLocation), std::move(value)});
-  if (!index_.empty())
-    index_.emplace(entries_.back().key, entries_.size() - 1);
+  if (index_)
+    index_->emplace(entries_.back().key, entries_.size() - 1);
   else if (entries_.size() >= kIndexThreshold)
     rebuildIndex();
   return entries_.back().value;
@@ -172,7 +185,7 @@ bool Node::erase(std::string_view key) {
   auto i = indexOf(key);
   if (!i) return false;
   entries_.erase(entries_.begin() + std::ptrdiff_t(*i));
-  index_.clear();
+  index_.reset();
   if (entries_.size() >= kIndexThreshold) rebuildIndex();
   return true;
 }
@@ -182,15 +195,16 @@ size_t Node::eraseKeys(const std::vector<std::string>& keys) {
   std::unordered_set<std::string_view> doomed(keys.begin(), keys.end());
   size_t before = entries_.size();
   std::erase_if(entries_, [&](const NodeEntry& e) { return doomed.count(e.key) > 0; });
-  index_.clear();
+  index_.reset();
   if (entries_.size() >= kIndexThreshold) rebuildIndex();
   return before - entries_.size();
 }
 
 void Node::rebuildIndex() {
-  index_.clear();
+  index_ = std::make_unique<Index>();
+  index_->reserve(entries_.size());
   for (size_t i = 0; i < entries_.size(); ++i)
-    index_.emplace(entries_[i].key, i);
+    index_->emplace(entries_[i].key, i);
 }
 
 size_t Node::size() const {

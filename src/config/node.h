@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +26,11 @@ public:
   enum class Kind : uint8_t { Null, Scalar, List, Map };
 
   Node() = default; // null, unknown location
+  Node(const Node& other);
+  Node& operator=(const Node& other);
+  Node(Node&&) noexcept = default;
+  Node& operator=(Node&&) noexcept = default;
+  ~Node() = default;
   static Node null(Location location = {});
   static Node scalar(std::string text, Location location = {});
   static Node list(Location location = {});
@@ -78,8 +84,10 @@ private:
   std::string text_;
   std::vector<Node> items_;
   std::vector<NodeEntry> entries_;
-  // Key → position in entries_, maintained only for maps with many entries.
-  std::unordered_map<std::string, size_t, CaseInsensitiveHash, CaseInsensitiveEqual> index_;
+  // Key → position in entries_, only for maps with many entries: most maps are small, and a
+  // pointer keeps every node 48 bytes smaller than an inline (empty) hash map would.
+  using Index = std::unordered_map<std::string, size_t, CaseInsensitiveHash, CaseInsensitiveEqual>;
+  std::unique_ptr<Index> index_;
   Location location_;
 };
 
