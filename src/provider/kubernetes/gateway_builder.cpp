@@ -111,6 +111,21 @@ std::string regexEscape(std::string_view s) {
   return out;
 }
 
+// A route's backendRef with the API's defaults filled in (core Services of the route's namespace,
+// weight 1).
+struct BackendRef {
+  std::string group, kind, name, ns, weight;
+};
+
+BackendRef backendRefOf(const json::object* ref, const std::string& routeNs) {
+  BackendRef b{stringAt(ref, "group"), stringAt(ref, "kind"), stringAt(ref, "name"), stringAt(ref, "namespace"),
+               std::to_string(intAt(ref, "weight", 1))};
+  if (b.group.empty()) b.group = "core";
+  if (b.kind.empty()) b.kind = "Service";
+  if (b.ns.empty()) b.ns = routeNs;
+  return b;
+}
+
 class GatewayBuild {
  public:
   GatewayBuild(const KubeObjects& objects, const GatewayOptions& options) : objects_(objects), options_(options) {}
@@ -530,12 +545,7 @@ class GatewayBuild {
       std::vector<std::pair<std::string, std::string>> children;
       for (size_t i = 0; i < refs->size(); ++i) {
         const json::object* ref = (*refs)[i].if_object();
-        std::string group = stringAt(ref, "group"), refKind = stringAt(ref, "kind"), backend = stringAt(ref, "name");
-        if (group.empty()) group = "core";
-        if (refKind.empty()) refKind = "Service";
-        std::string bns = stringAt(ref, "namespace");
-        if (bns.empty()) bns = ns;
-        std::string weight = std::to_string(intAt(ref, "weight", 1));
+        auto [group, refKind, backend, bns, weight] = backendRefOf(ref, ns);
         std::string child = normalizeName(routerName + "-svc-" + bns + "-" + backend + "-" + std::to_string(i));
         std::string what = "Cannot load " + std::string(kind) + " BackendRef " + group + "/" + refKind + "/" + bns + "/" + backend;
         std::string why, whyReason;
@@ -621,16 +631,22 @@ class GatewayBuild {
       why = "getting service: service \"" + name + "\" not found";
       return false;
     }
-    const json::object* spec = objectAt(service, "spec");
     json::value port = portNumber;
     ServicePort sp = findServicePort(objects_, ns, name, &port);
     if (!sp.port) {
       why = "service port " + std::to_string(portNumber) + " not found";
       return false;
     }
-    std::string native = annotation(*service, "traefik.io/service.nativelb");
+    return serviceAddresses(ns, name, *service, portNumber, sp, addresses, why);
+  }
+
+  // Where a Service's port is served, as host:port: its clusterIP with nativeLB, else its ready
+  // endpoints. False with `why` when there is nowhere.
+  bool serviceAddresses(const std::string& ns, const std::string& name, const json::object& service, int64_t portNumber,
+                        const ServicePort& sp, std::vector<std::string>& addresses, std::string& why) {
+    std::string native = annotation(service, "traefik.io/service.nativelb");
     if (native.empty() ? options_.nativeLBByDefault : native == "true") {
-      std::string ip = stringAt(spec, "clusterIP");
+      std::string ip = stringAt(objectAt(&service, "spec"), "clusterIP");
       if (ip.empty() || ip == "None") {
         why = "no clusterIP for nativeLB";
         return false;
@@ -866,12 +882,7 @@ class GatewayBuild {
     if (const json::array* refs = arrayAt(rule, "backendRefs"))
       for (size_t i = 0; i < refs->size(); ++i) {
         const json::object* ref = (*refs)[i].if_object();
-        std::string group = stringAt(ref, "group"), refKind = stringAt(ref, "kind"), name = stringAt(ref, "name");
-        if (group.empty()) group = "core";
-        if (refKind.empty()) refKind = "Service";
-        std::string bns = stringAt(ref, "namespace");
-        if (bns.empty()) bns = ns;
-        std::string weight = std::to_string(intAt(ref, "weight", 1));
+        auto [group, refKind, name, bns, weight] = backendRefOf(ref, ns);
         if (weight == "0") continue;
         std::string child = routerName + "-svc-" + bns + "-" + name + "-" + std::to_string(i);
         std::string why, whyReason;
@@ -952,21 +963,7 @@ class GatewayBuild {
     if (!grpc && !backendTls(ns, name, sp, child, transport, why, reason)) return false;
     if (!transport.empty()) scheme = "https";
     std::vector<std::string> addresses;
-    std::string native = annotation(*service, "traefik.io/service.nativelb");
-    if (native.empty() ? options_.nativeLBByDefault : native == "true") {
-      std::string ip = stringAt(spec, "clusterIP");
-      if (ip.empty() || ip == "None") {
-        why = "no clusterIP for nativeLB";
-        return false;
-      }
-      addresses.push_back((ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":" + std::to_string(portNumber));
-    } else {
-      if (objects_.slicesOf(ns, name).empty()) {
-        why = "endpointslices not found";
-        return false;
-      }
-      addresses = endpointAddresses(objects_, sp, true);
-    }
+    if (!serviceAddresses(ns, name, *service, portNumber, sp, addresses, why)) return false;
     for (std::string& a : addresses) a = scheme + "://" + a;
     Node lb = Node::map(where);
     lb.set("servers", serversNode(addresses, where));
