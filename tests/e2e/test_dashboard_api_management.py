@@ -222,6 +222,8 @@ def test_api_management_page_shows_every_kind_and_the_broken_subscription(setup,
     assert browser.count("[data-testid=resource-error][data-name='mobile-gold@file']") == 1
     # So does the status filter.
     browser.fill("[data-testid=search]", "")
+    # The search applies after a short pause: every resource is back before the filter is tried.
+    wait_until(lambda: browser.count("[data-testid=resource-row]") == 11, timeout=5, message="search cleared")
     browser.call("select", selector="[data-testid=status-filter]", value="disabled")
     wait_until(lambda: browser.count("[data-testid=resource-row]") == 1, timeout=5, message="only the disabled")
     assert browser.count(broken) == 1
