@@ -6,16 +6,11 @@
 #include <cstddef>
 #include <string_view>
 
+#include "exchange/embedded_file.h"
+
 namespace causeway::admin {
 
-struct DashboardAsset {
-  std::string_view path;         // relative to /dashboard/, e.g. "index.html", "assets/index-x1y2.js"
-  std::string_view contentType;  // "text/html; charset=utf-8", ...
-  std::string_view etag;         // quoted strong ETag, from the content's hash
-  const unsigned char* data;
-  size_t size;
-  bool immutable;                // name carries a content hash (Vite's assets/): cache for long
-};
+using DashboardAsset = exchange::EmbeddedFile;
 
 // The generated table (build/…/generated/admin/dashboard_assets.cpp).
 extern const DashboardAsset kDashboardAssets[];

@@ -5,10 +5,7 @@
 namespace causeway::admin {
 
 const DashboardAsset* findDashboardAsset(std::string_view path) {
-  if (path.empty()) path = "index.html";
-  for (size_t i = 0; i < kDashboardAssetCount; ++i)
-    if (kDashboardAssets[i].path == path) return &kDashboardAssets[i];
-  return nullptr;
+  return exchange::findEmbeddedFile({kDashboardAssets, kDashboardAssetCount}, path.empty() ? "index.html" : path);
 }
 
 void serveDashboardFile(exchange::Exchange& ex, std::string_view path) {
@@ -25,24 +22,8 @@ void serveDashboardFile(exchange::Exchange& ex, std::string_view path) {
     exchange::errorReply(ex, 404, "404 page not found");
     return;
   }
-  r.status = 200;
-  r.reason = {};
   r.headers.clear();
-  r.tunnel = nullptr;
-  r.headers.add("Content-Type", asset->contentType);
-  r.headers.add("ETag", asset->etag);
-  // Hashed names never change; index.html must be revalidated to see a new build.
-  r.headers.add("Cache-Control", asset->immutable ? "public, max-age=31536000, immutable" : "no-cache");
-  r.headers.add("X-Content-Type-Options", "nosniff");
-  std::string_view match = ex.request.headers.get("If-None-Match");
-  if (!match.empty() && (match == "*" || match.find(asset->etag) != std::string_view::npos)) {
-    r.status = 304;
-    r.headers.remove("Content-Type");
-    r.body = nullptr;
-    return;
-  }
-  r.body = ex.arena.make<exchange::MemoryBody>(
-      std::string_view(reinterpret_cast<const char*>(asset->data), asset->size));
+  exchange::serveEmbeddedFile(ex, *asset);
 }
 
 // Reached through dashboard_stripprefix@internal: the path is what followed /dashboard/.

@@ -12,6 +12,18 @@ std::string qualify(std::string_view name, std::string_view provider) {
   return out;
 }
 
+std::set<std::string> ApiCatalog::apisOf(const std::vector<ApiRef>& apis, const std::vector<ApiRef>& bundles,
+                                         const std::string& provider) const {
+  std::set<std::string> out;
+  for (const ApiRef& ref : apis) out.insert(qualify(ref.name, provider));
+  for (const ApiRef& ref : bundles) {
+    auto bundle = apiBundles.find(qualify(ref.name, provider));
+    if (bundle == apiBundles.end() || !bundle->second.ok) continue;
+    for (const ApiRef& member : bundle->second.element->value.apis) out.insert(qualify(member.name, bundle->second.provider));
+  }
+  return out;
+}
+
 void ApiRef::decodeNode(const Node& node, DecodeContext& context) {
   location = node.location();
   if (node.isScalar()) {  // a bare name is accepted too: `apiPlan: gold`

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -210,6 +211,11 @@ struct ManagedApplication {
   std::string notes;
   bool suspended = false;  // causeway's: every key of the application refused at once
   std::vector<ManagedApiKey> apiKeys;
+
+  // Its appId: its own, else the resource's name (`qualified` without its provider).
+  std::string appIdOr(std::string_view qualified) const {
+    return appId.empty() ? std::string(qualified.substr(0, qualified.find('@'))) : appId;
+  }
 
   static void describe(auto& self, auto& v) {
     v("appId", self.appId);
@@ -461,6 +467,11 @@ struct ApiCatalog {
   // middleware), the first such router by name.
   std::map<std::string, std::string> serviceUrls;
   const Node* store = nullptr;  // the one `store` block, if a provider has one
+
+  // The APIs (qualified) that references of a resource of `provider` name: `apis` directly, and
+  // the members of `bundles` (those that exist and are usable).
+  std::set<std::string> apisOf(const std::vector<ApiRef>& apis, const std::vector<ApiRef>& bundles,
+                               const std::string& provider) const;
 };
 
 }  // namespace causeway::config

@@ -12,6 +12,28 @@ ServiceRefPtr MiddlewareBuildContext::service(std::string_view name) {
   return ref;
 }
 
+MiddlewareFactoryPtr MiddlewareBuildContext::buildInner(std::string_view type, const config::Node& options,
+                                                        std::string_view prefix) {
+  const MiddlewareCreator* creator = MiddlewareRegistry::instance().find(type);
+  if (!creator) {
+    error(std::string(prefix) + "the " + std::string(type) + " middleware is not built into this binary");
+    return nullptr;
+  }
+  MiddlewareBuildContext inner(name_, provider_);
+  inner.setDefaultTransport(defaultTransport_);
+  inner.setWorkers(workers_);
+  MiddlewareFactoryPtr factory = (*creator)(options, inner);
+  for (config::ConfigError e : inner.errors()) {
+    e.message = std::string(prefix) + e.message;
+    error(std::move(e));
+  }
+  for (config::ConfigError w : inner.warnings()) {
+    w.message = std::string(prefix) + w.message;
+    warning(std::move(w));
+  }
+  return inner.errors().empty() ? factory : nullptr;
+}
+
 MiddlewareRegistry& MiddlewareRegistry::instance() {
   static MiddlewareRegistry registry;
   return registry;

@@ -95,6 +95,11 @@ class MiddlewareBuildContext {
   void setApiCatalog(const config::ApiCatalog* catalog) { apiCatalog_ = catalog; }
   bool readsCatalog() const { return readsCatalog_; }
 
+  // A middleware of `type` built from `options` inside this one (the api middleware's jwt, the
+  // developer portal's oidc): its errors and warnings become this one's, each message after
+  // `prefix`. Null with errors.
+  MiddlewareFactoryPtr buildInner(std::string_view type, const config::Node& options, std::string_view prefix = {});
+
  private:
   std::string name_;
   std::string provider_;

@@ -79,10 +79,6 @@ std::shared_ptr<limits::TokenBudget> planBudget(const std::string& plan, limits:
   return limits::TokenBudget::shared(plan + "|" + l.bucket, kind, double(l.limit), l.period.value);
 }
 
-// An application's appId: its own, else the resource's name without the provider.
-std::string appIdOf(const std::string& qualified, const config::ManagedApplication& a) {
-  return a.appId.empty() ? qualified.substr(0, qualified.find('@')) : a.appId;
-}
 
 // A plan limit as an application meets it on this API.
 struct Limit {
@@ -486,23 +482,6 @@ bool decodeOption(const config::Node& node, T& out, MiddlewareBuildContext& cont
   return decodeContext.errors().empty();
 }
 
-// A middleware of `type` built from `options` inside this one (its errors and warnings become
-// this middleware's). Null with errors.
-MiddlewareFactoryPtr buildInner(const char* type, const config::Node& options, MiddlewareBuildContext& context) {
-  const exchange::MiddlewareCreator* creator = exchange::MiddlewareRegistry::instance().find(type);
-  if (!creator) {
-    context.error(std::string("the ") + type + " middleware is not built into this binary");
-    return nullptr;
-  }
-  MiddlewareBuildContext inner(context.name(), context.provider());
-  inner.setDefaultTransport(context.defaultTransport());
-  inner.setWorkers(context.workers());
-  MiddlewareFactoryPtr factory = (*creator)(options, inner);
-  for (const auto& e : inner.errors()) context.error(e);
-  for (const auto& w : inner.warnings()) context.warning(w);
-  return inner.errors().empty() ? factory : nullptr;
-}
-
 // The jwt middleware an APIAuth's `jwt` describes: Hub's APIAuth names translated to the jwt
 // middleware's (tokenQueryKey → tokenKey, stripAuthorizationHeader → forwardAuthorization), the
 // rest passed as they are. Null with errors in `context`.
@@ -538,7 +517,7 @@ MiddlewareFactoryPtr jwtFor(const config::Node& options, MiddlewareBuildContext&
     value.setLocation(where);
     node.set("forwardAuthorization", std::move(value));
   }
-  return buildInner("jwt", node, context);
+  return context.buildInner("jwt", node);
 }
 
 // The API's openApiSpec: its operationSets into `sets` (names in `names`), and, when one of
@@ -592,22 +571,8 @@ bool compileSpec(const config::Node& options, MiddlewareBuildContext& context, s
   }
   for (std::string_view key : {"validateRequestMethodAndPath", "validateRequestBodySchema"})
     if (!node.find(key)) node.set(std::string(key), config::Node::scalar("false"));
-  contract = buildInner("openApiSpec", node, context);
+  contract = context.buildInner("openApiSpec", node);
   return contract != nullptr;
-}
-
-// Does subscription `s` (of `provider`) cover API `api`, directly or through one of its bundles?
-bool covers(const config::ManagedSubscription& s, const std::string& provider, const std::string& api,
-            const config::ApiCatalog& catalog) {
-  for (const config::ApiRef& ref : s.apis)
-    if (qualify(ref.name, provider) == api) return true;
-  for (const config::ApiRef& ref : s.apiBundles) {
-    auto bundle = catalog.apiBundles.find(qualify(ref.name, provider));
-    if (bundle == catalog.apiBundles.end() || !bundle->second.ok) continue;
-    for (const config::ApiRef& member : bundle->second.element->value.apis)
-      if (qualify(member.name, bundle->second.provider) == api) return true;
-  }
-  return false;
 }
 
 MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& context) {
@@ -682,7 +647,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     if (p.maxAge) h.set("accessControlMaxAge", config::Node::scalar(std::to_string(*p.maxAge)));
     h.set("addVaryHeader", config::Node::scalar(p.addVaryHeader ? "true" : "false"));
     h.set("accessControlAllowCredentials", config::Node::scalar(p.allowCredentials ? "true" : "false"));
-    c->cors = buildInner("headers", h, context);
+    c->cors = context.buildInner("headers", h);
     if (!c->cors) return nullptr;
   }
   std::vector<std::string> setNames;
@@ -756,7 +721,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     const auto& appEntry = catalog->managedApplications.at(app);
     std::string planName = qualify(sub.element->value.apiPlan->name, sub.provider);
     return grantFor(planName, catalog->apiPlans.at(planName).element->value, subscription, app,
-                    appIdOf(app, appEntry.element->value));
+                    appEntry.element->value.appIdOr(app));
   };
   // Each application's subscriptions to this API: the highest weight first, then by name.
   std::map<std::string, size_t> setIndex;
@@ -769,8 +734,9 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
   };
   std::map<std::string, std::vector<Pick>> picks;  // application → its subscriptions covering the API
   for (const auto& [name, entry] : catalog->managedSubscriptions) {
-    if (!entry.ok || !covers(entry.element->value, entry.provider, c->api, *catalog)) continue;
+    if (!entry.ok) continue;
     const config::ManagedSubscription& s = entry.element->value;
+    if (!catalog->apisOf(s.apis, s.apiBundles, entry.provider).count(c->api)) continue;
     Pick pick{s.weight, name, {}, nullptr};
     if (!s.claims.empty()) {
       // Only a token's claims can satisfy it: with API keys, the subscription grants nothing.
@@ -827,14 +793,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
     for (const auto& [name, entry] : catalog->apiCatalogItems) {
       const config::ApiCatalogItem& item = entry.element->value;
       if (!entry.ok || !item.apiPlan) continue;
-      bool listed = false;
-      for (const config::ApiRef& ref : item.apis) listed = listed || qualify(ref.name, entry.provider) == c->api;
-      for (const config::ApiRef& ref : item.apiBundles) {
-        const auto& bundle = catalog->apiBundles.at(qualify(ref.name, entry.provider));
-        for (const config::ApiRef& member : bundle.element->value.apis)
-          listed = listed || qualify(member.name, bundle.provider) == c->api;
-      }
-      if (!listed) continue;
+      if (!catalog->apisOf(item.apis, item.apiBundles, entry.provider).count(c->api)) continue;
       Compiled::Offer offer{qualify(item.apiPlan->name, entry.provider), {}};
       if (item.operationFilter) {
         for (const std::string& set : item.operationFilter->include)
@@ -854,7 +813,7 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
   for (const auto& [app, entry] : catalog->managedApplications) {
     if (!entry.ok) continue;
     const config::ManagedApplication& a = entry.element->value;
-    std::string appId = appIdOf(app, a);
+    std::string appId = a.appIdOr(app);
     auto index = appIndex.find(app);
     size_t at = index == appIndex.end() ? SIZE_MAX : index->second;
     Key byApp{at, appId, a.suspended};

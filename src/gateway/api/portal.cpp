@@ -82,7 +82,6 @@ struct ItemInfo {
   std::vector<std::string> groups;
   bool everyone = false;
   std::set<std::string> apis;  // listed directly or through a bundle
-  std::vector<std::string> apiBundles;
   std::optional<PlanInfo> plan;
   std::vector<std::string> operationSets;
 };
@@ -152,25 +151,15 @@ void fail(Exchange& ex, int status, std::string_view why) {
   ex.record.errorDetail = ex.arena.copy(why);
 }
 
+// A page file, with the framing and script rules of a page that handles keys on the HTML.
 void serveAsset(Exchange& ex, const PortalAsset& asset) {
-  ex.response.headers.set("Content-Type", asset.contentType);
-  ex.response.headers.set("ETag", asset.etag);
-  ex.response.headers.set("Cache-Control", asset.immutable ? "public, max-age=31536000, immutable" : "no-cache");
-  ex.response.headers.set("X-Content-Type-Options", "nosniff");
+  exchange::serveEmbeddedFile(ex, asset);
   if (!asset.immutable) {
     ex.response.headers.set("X-Frame-Options", "DENY");
     ex.response.headers.set("Content-Security-Policy",
                             "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; "
                             "connect-src 'self' http: https:; frame-ancestors 'none'");
   }
-  if (ex.request.headers.get("If-None-Match") == asset.etag) {
-    ex.response.status = 304;
-    return;
-  }
-  ex.response.status = 200;
-  if (ex.request.method == "HEAD") return;
-  ex.response.body = ex.arena.make<exchange::MemoryBody>(
-      std::string_view(reinterpret_cast<const char*>(asset.data), asset.size));
 }
 
 // "a/b//c" → a, b, "", c (empty segments kept: the routes refuse them).
@@ -842,17 +831,7 @@ MiddlewareFactoryPtr oidcFor(const std::string& portal, const config::ApiPortal&
     if (!claim->empty()) forward.set(std::string(header), scalar(*claim));
   n.set("forwardHeaders", std::move(forward));
   if (o.clientConfig) n.set("clientConfig", *o.clientConfig);
-  const exchange::MiddlewareCreator* creator = exchange::MiddlewareRegistry::instance().find("oidc");
-  if (!creator) {
-    context.error("the oidc middleware is not built into this binary");
-    return nullptr;
-  }
-  MiddlewareBuildContext inner(context.name(), "internal");
-  inner.setDefaultTransport(context.defaultTransport());
-  inner.setWorkers(context.workers());
-  MiddlewareFactoryPtr factory = (*creator)(n, inner);
-  for (const auto& e : inner.errors()) context.error("portal " + portal + ": " + e.message);
-  return inner.errors().empty() ? factory : nullptr;
+  return context.buildInner("oidc", n, "portal " + portal + ": ");
 }
 
 std::shared_ptr<DocSource> docSource(const config::Node& given, const std::string& owner, const std::string* serviceUrl,
@@ -929,13 +908,7 @@ MiddlewareFactoryPtr create(const config::Node&, MiddlewareBuildContext& context
     ItemInfo info;
     info.groups = i.groups;
     info.everyone = i.everyone;
-    for (const config::ApiRef& ref : i.apis) info.apis.insert(qualify(ref.name, entry.provider));
-    for (const config::ApiRef& ref : i.apiBundles) {
-      std::string bundle = qualify(ref.name, entry.provider);
-      info.apiBundles.push_back(bundle);
-      const auto& b = catalog->apiBundles.at(bundle);  // resolved by the build
-      for (const config::ApiRef& member : b.element->value.apis) info.apis.insert(qualify(member.name, b.provider));
-    }
+    info.apis = catalog->apisOf(i.apis, i.apiBundles, entry.provider);
     for (auto it = info.apis.begin(); it != info.apis.end();)
       it = c->apis.count(*it) ? std::next(it) : info.apis.erase(it);
     if (i.apiPlan) {
@@ -951,18 +924,15 @@ MiddlewareFactoryPtr create(const config::Node&, MiddlewareBuildContext& context
     const config::ContentItem& i = entry.element->value;
     ContentInfo info{i.title, i.content, i.link ? i.link->href : "", i.order, i.parentRef.kind,
                      qualify(i.parentRef.name, entry.provider), {}};
-    if (info.parentKind == "API") {
-      info.apis.insert(info.parent);
-    } else if (info.parentKind == "APIBundle") {
-      const auto& b = catalog->apiBundles.at(info.parent);  // resolved by the build
-      for (const config::ApiRef& member : b.element->value.apis) info.apis.insert(qualify(member.name, b.provider));
-    }
+    if (info.parentKind == "API") info.apis.insert(info.parent);
+    else if (info.parentKind == "APIBundle")
+      info.apis = catalog->apisOf({}, {config::ApiRef{i.parentRef.name, {}}}, entry.provider);
     c->content.emplace(name, std::move(info));
   }
   for (const auto& [name, entry] : catalog->managedApplications) {
     if (!entry.ok || entry.element->value.owner.empty()) continue;
     const config::ManagedApplication& a = entry.element->value;
-    ManagedInfo m{name, a.appId.empty() ? name.substr(0, name.find('@')) : a.appId, a.owner, {}};
+    ManagedInfo m{name, a.appIdOr(name), a.owner, {}};
     for (const config::ManagedApiKey& k : a.apiKeys) m.keyTitles.push_back(k.title);
     c->managed.push_back(std::move(m));
   }
@@ -998,9 +968,7 @@ const exchange::MiddlewareRegistration registration("apiPortal", create, "ApiPor
 }  // namespace
 
 const PortalAsset* findPortalAsset(std::string_view path) {
-  for (size_t i = 0; i < kPortalAssetCount; ++i)
-    if (kPortalAssets[i].path == path) return &kPortalAssets[i];
-  return nullptr;
+  return exchange::findEmbeddedFile({kPortalAssets, kPortalAssetCount}, path);
 }
 
 awaitable<void> PortalExport::handle(Exchange& ex) const {

@@ -5,16 +5,11 @@
 #include <cstddef>
 #include <string_view>
 
+#include "exchange/embedded_file.h"
+
 namespace causeway::gateway::api {
 
-struct PortalAsset {
-  std::string_view path;         // relative to the portal's path, e.g. "index.html", "assets/index-x1y2.js"
-  std::string_view contentType;
-  std::string_view etag;         // quoted strong ETag, from the content's hash
-  const unsigned char* data;
-  size_t size;
-  bool immutable;                // name carries a content hash (Vite's assets/)
-};
+using PortalAsset = exchange::EmbeddedFile;
 
 // The generated table (build/…/generated/gateway/portal_assets.cpp).
 extern const PortalAsset kPortalAssets[];

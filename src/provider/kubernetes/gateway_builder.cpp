@@ -111,6 +111,21 @@ std::string regexEscape(std::string_view s) {
   return out;
 }
 
+// A TCP service balancing over `addresses` (host:port); none: every connection is refused.
+Node tcpLoadBalancer(const std::vector<std::string>& addresses, const config::Location& where) {
+  Node servers = Node::list(where);
+  for (const std::string& a : addresses) {
+    Node server = Node::map(where);
+    server.set("address", Node::scalar(a, where));
+    servers.append(std::move(server));
+  }
+  Node lb = Node::map(where);
+  lb.set("servers", std::move(servers));
+  Node service = Node::map(where);
+  service.set("loadBalancer", std::move(lb));
+  return service;
+}
+
 // A route's backendRef with the API's defaults filled in (core Services of the route's namespace,
 // weight 1).
 struct BackendRef {
@@ -159,11 +174,7 @@ class GatewayBuild {
       router.set("service", Node::scalar("deny-unknown-host", where));
       router.set("tls", Node::map(where));
       parts_.tcpRouters.set("deny-unknown-host", std::move(router));
-      Node lb = Node::map(where);
-      lb.set("servers", Node::list(where));
-      Node service = Node::map(where);
-      service.set("loadBalancer", std::move(lb));
-      parts_.tcpServices.set("deny-unknown-host", std::move(service));
+      parts_.tcpServices.set("deny-unknown-host", tcpLoadBalancer({}, where));
     }
     for (auto& [key, gw] : gateways_) gatewayStatus(gw);
     out_.root = std::move(parts_).assemble();
@@ -569,24 +580,9 @@ class GatewayBuild {
             reason = whyReason;
           }
           child = routerName + "-err-lb";
-          Node lb = Node::map(where);
-          lb.set("servers", Node::list(where));
-          Node service = Node::map(where);
-          service.set("loadBalancer", std::move(lb));
-          parts_.tcpServices.set(child, std::move(service));
-        } else {
-          Node servers = Node::list(where);
-          for (const std::string& a : addresses) {
-            Node server = Node::map(where);
-            server.set("address", Node::scalar(a, where));
-            servers.append(std::move(server));
-          }
-          Node lb = Node::map(where);
-          lb.set("servers", std::move(servers));
-          Node service = Node::map(where);
-          service.set("loadBalancer", std::move(lb));
-          parts_.tcpServices.set(child, std::move(service));
+          addresses.clear();
         }
+        parts_.tcpServices.set(child, tcpLoadBalancer(addresses, where));
         children.emplace_back(child, weight);
       }
       parts_.tcpServices.set(routerName + "-wrr", weighted(children, where));
