@@ -1,5 +1,7 @@
 // An OpenID provider for the API gateway's tests: the npm package `oidc-provider` (a certified
-// implementation) on 127.0.0.1, with the clients the tests use.
+// implementation) on 127.0.0.1, with the clients the tests use. The package behaviour the tests
+// rely on (development login and consent pages, logout confirmation, revocation) is described in
+// docs/development.md, "The tests' identity provider".
 //
 //   node oidc_idp.mjs [--port 0] [--redirect URI --post-logout URI --backchannel URI] [--access-ttl S]
 // First stdout line: {"port": N, "issuer": "http://127.0.0.1:N"}.
