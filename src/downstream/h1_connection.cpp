@@ -557,6 +557,7 @@ awaitable<void> Http1Connection<Stream>::run() {
     bool written = co_await writeResponse(ex, headRequest, close);
     if (!written) ex.clientGone();  // gives up what still waits on the upstream (a stream's reader)
     if (!ex.background.empty()) {
+      ex.endWaits();
       // A request-body pump still runs beside the exchange (HTTP/2 upstream): stop it from
       // waiting on a client that will send no more, then let it finish.
       if (body && !body->finished()) {

@@ -765,6 +765,7 @@ awaitable<void> Http2Connection<Stream>::serveStream(std::shared_ptr<H2Stream> s
     requestFlush();
   }
   if (!ex.background.empty()) {
+    ex.endWaits();
     s.closed = s.closed || dead_;
     s.bodyReady.notify();
     co_await ex.background.join();

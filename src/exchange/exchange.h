@@ -246,6 +246,12 @@ struct Exchange {
     record.clientGone = true;
     if (waiting) waiting->abandon();
   }
+  // Called by the codec before it joins `background`, when the answer went out whole or not:
+  // whatever still waits on the upstream (a stream the client's side stopped reading early) is
+  // given up, so that the join cannot wait on a server that never speaks again.
+  void endWaits() {
+    if (waiting) waiting->abandon();
+  }
 };
 
 }  // namespace causeway::exchange

@@ -17,6 +17,13 @@ class TaskGroup {
     ++running_;
     asio::co_spawn(executor, std::move(task), [this](std::exception_ptr) { finished(); });
   }
+  // The same, cancelled (terminal) through `slot`: the awaited operations inside throw.
+  template <class Task>
+  void spawn(asio::any_io_executor executor, Task task, asio::cancellation_slot slot) {
+    ++running_;
+    asio::co_spawn(executor, std::move(task),
+                   asio::bind_cancellation_slot(slot, [this](std::exception_ptr) { finished(); }));
+  }
   // Waits until every spawned task has finished.
   awaitable<void> join() {
     while (running_ > 0) {

@@ -4,12 +4,15 @@
 // balancers that close silent connections, and a client that left is noticed on the next write
 // rather than when the server speaks again. Comments go only between events, never inside one.
 //
-// The server's stream is read by a task beside the exchange (Exchange::background, joined by
+// The server's stream is read by one task beside the exchange (Exchange::background, joined by
 // the codec before the exchange's memory goes), so that waiting for it can be given up for a
 // comment without cancelling the read itself: an upstream read that is cancelled would break the
-// stream. When the client is gone (the codec calls Exchange::clientGone(), which reaches this
-// source as the exchange's Abandonable), the read is cancelled, so that the task ends and the
-// server's stream is closed rather than held until the server speaks. Each piece is copied once.
+// stream. The task reads one piece ahead and hands pieces over through a single slot; the two
+// sides wake each other with timers, and the client's side waits on one timer whose expiry is
+// the keep-alive tick, so a piece costs no task, no timer and no race of its own. When the client
+// is gone (the codec calls Exchange::clientGone(), which reaches this source as the exchange's
+// Abandonable, or the exchange ends with the stream unfinished), the task's read is cancelled, so
+// that it ends and the server's stream is closed rather than held until the server speaks.
 #pragma once
 
 #include <chrono>
@@ -39,7 +42,6 @@ class KeepAliveStream final : public exchange::BodySource, public io::Abandonabl
   std::chrono::nanoseconds interval_;
   std::shared_ptr<Shared> shared_;
   std::string out_;
-  bool reading_ = false;  // a read of the server's stream is under way
   bool boundary_ = true;  // what went to the client so far ends between events
   bool done_ = false;
 };
