@@ -11,11 +11,10 @@ bool ServerHealth::recordFailure(Clock::time_point now, const PassiveHealthOptio
     std::lock_guard lock(mutex_);
     failures_.push_back(now);
     size_t keep = size_t(std::max(options.maxFailedAttempts, 1));
-    while (failures_.size() > keep)
-      failures_.pop_front();
+    size_t drop = failures_.size() > keep ? failures_.size() - keep : 0;
     // Only failures inside the sliding window count.
-    while (!failures_.empty() && failures_.front() <= now - options.failureWindow)
-      failures_.pop_front();
+    while (drop < failures_.size() && failures_[drop] <= now - options.failureWindow) ++drop;
+    failures_.erase(failures_.begin(), failures_.begin() + ptrdiff_t(drop));
     failureCount_.store(int(failures_.size()), std::memory_order_relaxed);
     if (int(failures_.size()) < options.maxFailedAttempts) return false;
   }
