@@ -5,13 +5,12 @@
 namespace causeway::config {
 
 std::string Location::toString() const {
-  if (!source) return key;
+  if (!source) return {};
   std::string out = *source;
   if (line > 0) {
     out += ':' + std::to_string(line);
     if (column > 0) out += ':' + std::to_string(column);
   }
-  if (!key.empty()) out += ' ' + key;
   return out;
 }
 

@@ -11,12 +11,10 @@ namespace causeway::config {
 // The origin of a value. Every node of the generic tree carries one; copying is cheap (the
 // source name is shared by all nodes of one file).
 struct Location {
-  // File path, or "command line", or "environment"; null when unknown (e.g. built in code).
+  // File path, or "command line --log.level", or "environment TRAEFIK_LOG_LEVEL" (a flag's or
+  // variable's name is part of its source); null when unknown (e.g. built in code).
   std::shared_ptr<const std::string> source;
   int line = 0, column = 0; // 1-based; 0 when the source has no lines.
-  // For flags and environment variables: the flag or variable name, e.g.
-  // "--entryPoints.web.address" or "TRAEFIK_LOG_LEVEL". Empty for files.
-  std::string key;
 
   bool known() const { return source != nullptr; }
   // "conf/dyn.yml:12:5", "conf/dyn.yml:12", "command line --log.level",

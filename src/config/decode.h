@@ -241,7 +241,7 @@ bool reuseElement(const NodeEntry& entry, const std::map<std::string, E>& before
   const Location& now = context.location();
   if (was.source != now.source && !(was.source && now.source && *was.source == *now.source))
     return false;
-  if (was.line != now.line || was.column != now.column || was.key != now.key) return false;
+  if (was.line != now.line || was.column != now.column) return false;
   if (fingerprint(entry.value) != it->second.fingerprint) return false;
   out.insert_or_assign(entry.key, it->second);
   return true;

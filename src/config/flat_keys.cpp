@@ -70,19 +70,19 @@ std::optional<std::vector<std::string>> splitVariableName(std::string_view name)
 Node nodeFromFlags(const std::vector<std::string>& args, std::vector<ConfigError>& errors,
                    const FlagKindFn& kindOf) {
   auto source = sourceName("command line");
-  Node root = Node::map(Location{source, 0, 0, {}});
+  Node root = Node::map(Location{source, 0, 0});
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "--") {
       for (size_t j = i + 1; j < args.size(); ++j)
-        errors.push_back({Location{source, 0, 0, args[j]}, {}, "unexpected argument '" + args[j] + "' after --", false});
+        errors.push_back({Location{sourceName(*source + " " + args[j]), 0, 0}, {}, "unexpected argument '" + args[j] + "' after --", false});
       break;
     }
     std::string_view text = arg;
     size_t dashes = text.starts_with("--") ? 2 : text.starts_with("-") ? 1 : 0;
     const size_t equals = text.find('=', dashes);
     const std::string_view name = text.substr(0, equals);
-    Location location{source, 0, 0, std::string(name)};
+    Location location{sourceName(*source + " " + std::string(name)), 0, 0};
     if (dashes == 0 || name.size() == dashes || text.substr(dashes).starts_with('-')) {
       errors.push_back({location, {}, "unexpected argument '" + arg + "'; expected --key=value, --key value or --key", false});
       continue;
@@ -121,7 +121,7 @@ Node nodeFromFlags(const std::vector<std::string>& args, std::vector<ConfigError
 Node nodeFromEnvironment(const std::vector<std::string>& environ,
                          std::vector<ConfigError>& errors) {
   auto source = sourceName("environment");
-  Node root = Node::map(Location{source, 0, 0, {}});
+  Node root = Node::map(Location{source, 0, 0});
   // TRAEFIK_ variables first, so that CAUSEWAY_ ones overwrite them.
   for (std::string_view prefix : {"TRAEFIK_", "CAUSEWAY_"}) {
     for (const std::string& variable : environ) {
@@ -129,7 +129,7 @@ Node nodeFromEnvironment(const std::vector<std::string>& environ,
       if (equals == std::string::npos) continue;
       const std::string_view name = std::string_view(variable).substr(0, equals);
       if (!istartsWith(name, prefix) || name.size() == prefix.size()) continue;
-      Location location{source, 0, 0, std::string(name)};
+      Location location{sourceName(*source + " " + std::string(name)), 0, 0};
       auto segments = splitVariableName(name.substr(prefix.size()));
       if (!segments) {
         errors.push_back({location, {}, "empty key segment (double or trailing '_')", false});

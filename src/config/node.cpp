@@ -88,28 +88,48 @@ Node Node::null(Location location) {
 
 Node Node::scalar(std::string text, Location location) {
   Node node;
-  node.kind_ = Kind::Scalar;
-  node.text_ = std::move(text);
+  node.body_ = std::move(text);
   node.location_ = std::move(location);
   return node;
 }
 
 Node Node::list(Location location) {
   Node node;
-  node.kind_ = Kind::List;
+  node.body_ = std::vector<Node>();
   node.location_ = std::move(location);
   return node;
 }
 
 Node Node::map(Location location) {
   Node node;
-  node.kind_ = Kind::Map;
+  node.body_ = MapBody();
   node.location_ = std::move(location);
   return node;
 }
 
+const std::string& Node::text() const {
+  static const std::string none;
+  const std::string* text = std::get_if<std::string>(&body_);
+  return text ? *text : none;
+}
+
+const std::vector<Node>& Node::items() const {
+  static const std::vector<Node> none;
+  const std::vector<Node>* items = std::get_if<std::vector<Node>>(&body_);
+  return items ? *items : none;
+}
+
+const std::vector<NodeEntry>& Node::entries() const {
+  static const std::vector<NodeEntry> none;
+  const MapBody* map = mapBody();
+  return map ? map->entries : none;
+}
+
+Node::MapBody::MapBody(const MapBody& other)
+    : entries(other.entries), index(other.index ? std::make_unique<Index>(*other.index) : nullptr) {}
+
 std::string_view Node::kindName() const {
-  switch (kind_) {
+  switch (kind()) {
   case Kind::Null:
     return "an empty value";
   case Kind::Scalar:
@@ -122,13 +142,7 @@ std::string_view Node::kindName() const {
   return "?";
 }
 
-Node::Node(const Node& other)
-    : kind_(other.kind_),
-      text_(other.text_),
-      items_(other.items_),
-      entries_(other.entries_),
-      index_(other.index_ ? std::make_unique<Index>(*other.index_) : nullptr),
-      location_(other.location_) {}
+Node::Node(const Node& other) : body_(other.body_), location_(other.location_) {}
 
 Node& Node::operator=(const Node& other) {
   if (this != &other) *this = Node(other);
@@ -136,80 +150,86 @@ Node& Node::operator=(const Node& other) {
 }
 
 Node& Node::append(Node item) {
-  assert(kind_ == Kind::Null || kind_ == Kind::List);
-  kind_ = Kind::List;
-  items_.push_back(std::move(item));
-  return items_.back();
+  assert(isNull() || isList());
+  if (isNull()) body_ = std::vector<Node>();
+  std::vector<Node>& items = listItems();
+  items.push_back(std::move(item));
+  return items.back();
 }
 
 std::optional<size_t> Node::indexOf(std::string_view key) const {
-  if (kind_ != Kind::Map) return std::nullopt;
-  if (index_) {
-    auto it = index_->find(key);
-    if (it == index_->end()) return std::nullopt;
+  const MapBody* map = mapBody();
+  if (!map) return std::nullopt;
+  if (map->index) {
+    auto it = map->index->find(key);
+    if (it == map->index->end()) return std::nullopt;
     return it->second;
   }
-  for (size_t i = 0; i < entries_.size(); ++i)
-    if (iequals(entries_[i].key, key)) return i;
+  for (size_t i = 0; i < map->entries.size(); ++i)
+    if (iequals(map->entries[i].key, key)) return i;
   return std::nullopt;
 }
 
 const Node* Node::find(std::string_view key) const {
   auto i = indexOf(key);
-  return i ? &entries_[*i].value : nullptr;
+  return i ? &mapBody()->entries[*i].value : nullptr;
 }
 
 Node* Node::find(std::string_view key) {
   auto i = indexOf(key);
-  return i ? &entries_[*i].value : nullptr;
+  return i ? &mapBody().entries[*i].value : nullptr;
 }
 
 Node& Node::set(std::string key, Node value, Location keyLocation) {
-  assert(kind_ == Kind::Null || kind_ == Kind::Map);
-  kind_ = Kind::Map;
+  assert(isNull() || isMap());
+  if (isNull()) body_ = MapBody();
+  MapBody& map = mapBody();
   if (auto i = indexOf(key)) {
-    NodeEntry& entry = entries_[*i];
+    NodeEntry& entry = map.entries[*i];
     entry.value = std::move(value);
     entry.keyLocation = std::move(keyLocation);
     return entry.value;
   }
-  entries_.push_back(NodeEntry{std::move(key), std::move(keyLocation), std::move(value)});
-  if (index_)
-    index_->emplace(entries_.back().key, entries_.size() - 1);
-  else if (entries_.size() >= kIndexThreshold)
+  map.entries.push_back(NodeEntry{std::move(key), std::move(keyLocation), std::move(value)});
+  if (map.index)
+    map.index->emplace(map.entries.back().key, map.entries.size() - 1);
+  else if (map.entries.size() >= kIndexThreshold)
     rebuildIndex();
-  return entries_.back().value;
+  return map.entries.back().value;
 }
 
 bool Node::erase(std::string_view key) {
   auto i = indexOf(key);
   if (!i) return false;
-  entries_.erase(entries_.begin() + std::ptrdiff_t(*i));
-  index_.reset();
-  if (entries_.size() >= kIndexThreshold) rebuildIndex();
+  MapBody& map = mapBody();
+  map.entries.erase(map.entries.begin() + std::ptrdiff_t(*i));
+  map.index.reset();
+  if (map.entries.size() >= kIndexThreshold) rebuildIndex();
   return true;
 }
 
 size_t Node::eraseKeys(const std::vector<std::string>& keys) {
-  if (keys.empty() || entries_.empty()) return 0;
+  MapBody* map = isMap() ? &mapBody() : nullptr;
+  if (keys.empty() || !map || map->entries.empty()) return 0;
   std::unordered_set<std::string_view> doomed(keys.begin(), keys.end());
-  size_t before = entries_.size();
-  std::erase_if(entries_, [&](const NodeEntry& e) { return doomed.count(e.key) > 0; });
-  index_.reset();
-  if (entries_.size() >= kIndexThreshold) rebuildIndex();
-  return before - entries_.size();
+  size_t before = map->entries.size();
+  std::erase_if(map->entries, [&](const NodeEntry& e) { return doomed.count(e.key) > 0; });
+  map->index.reset();
+  if (map->entries.size() >= kIndexThreshold) rebuildIndex();
+  return before - map->entries.size();
 }
 
 void Node::rebuildIndex() {
-  index_ = std::make_unique<Index>();
-  index_->reserve(entries_.size());
-  for (size_t i = 0; i < entries_.size(); ++i)
-    index_->emplace(entries_[i].key, i);
+  MapBody& map = mapBody();
+  map.index = std::make_unique<Index>();
+  map.index->reserve(map.entries.size());
+  for (size_t i = 0; i < map.entries.size(); ++i)
+    map.index->emplace(map.entries[i].key, i);
 }
 
 size_t Node::size() const {
-  if (kind_ == Kind::List) return items_.size();
-  if (kind_ == Kind::Map) return entries_.size();
+  if (isList()) return items().size();
+  if (isMap()) return entries().size();
   return 0;
 }
 

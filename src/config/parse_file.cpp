@@ -17,7 +17,7 @@ bool endsWith(std::string_view s, std::string_view suffix) {
 
 ParseResult failure(const std::string& path, std::string message) {
   ParseResult result;
-  result.errors.push_back({Location{sourceName(path), 0, 0, {}}, {}, std::move(message), false});
+  result.errors.push_back({Location{sourceName(path), 0, 0}, {}, std::move(message), false});
   return result;
 }
 
@@ -68,7 +68,7 @@ ParseResult parseConfigFile(const std::string& path, const TemplateOptions* temp
   gotemplate::Error error;
   if (!gotemplate::render(text, gotemplate::Value(), rendered, error)) {
     ParseResult result;
-    result.errors.push_back({Location{sourceName(path), error.line, 0, {}}, {},
+    result.errors.push_back({Location{sourceName(path), error.line, 0}, {},
                              "template: " + error.message, false});
     return result;
   }

@@ -90,7 +90,7 @@ ParseResult parseToml(std::string_view text, const std::string& name) {
     fail(e);
   } catch (const std::exception& e) {
     result.errors.push_back(
-        {Location{source, 0, 0, {}}, {}, std::string("invalid TOML: ") + e.what(), false});
+        {Location{source, 0, 0}, {}, std::string("invalid TOML: ") + e.what(), false});
   }
 #else
   toml::parse_result parsed = toml::parse(text, std::string_view(name));

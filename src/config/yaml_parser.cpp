@@ -23,7 +23,7 @@ public:
     return location;
   }
 
-  Location at(const YAML::Mark& mark) const { return at(mark, Location{source_, 0, 0, {}}); }
+  Location at(const YAML::Mark& mark) const { return at(mark, Location{source_, 0, 0}); }
 
   Node convert(const YAML::Node& yaml, const Location& fallback) {
     Location location = at(yaml.Mark(), fallback);
@@ -104,7 +104,7 @@ ParseResult parseYaml(std::string_view text, const std::string& name) {
   YamlConverter converter(source, result.errors);
   try {
     YAML::Node document = YAML::Load(std::string(text));
-    result.root = converter.convert(document, Location{source, 0, 0, {}});
+    result.root = converter.convert(document, Location{source, 0, 0});
   } catch (const YAML::DeepRecursion& e) { // yaml-cpp reports it as "bad file"
     result.root = Node();
     result.errors.push_back({converter.at(e.mark), {}, "invalid YAML: nesting too deep", false});
@@ -114,7 +114,7 @@ ParseResult parseYaml(std::string_view text, const std::string& name) {
   } catch (const std::exception& e) {
     result.root = Node();
     result.errors.push_back(
-        {Location{source, 0, 0, {}}, {}, std::string("invalid YAML: ") + e.what(), false});
+        {Location{source, 0, 0}, {}, std::string("invalid YAML: ") + e.what(), false});
   }
   return result;
 }

@@ -373,7 +373,7 @@ config::Node buildDockerConfig(const std::vector<DockerContainer>& containers,
 
     // The labels under traefik., as a tree.
     auto origin = config::sourceName(options.source + " container " + c.name);
-    config::Location at{origin, 0, 0, {}};
+    config::Location at{origin, 0, 0};
     config::Node tree = config::Node::map(at);
     bool broken = false;
     for (const auto& [key, value] : c.labels) {
@@ -381,7 +381,7 @@ config::Node buildDockerConfig(const std::vector<DockerContainer>& containers,
       std::string path = key.substr(8);
       std::string lower = toLower(path);
       if (lower == "enable" || lower.starts_with("docker.")) continue;
-      config::Location location{origin, 0, 0, key};
+      config::Location location{config::sourceName(*origin + " " + key), 0, 0};
       std::string error;
       auto segments = config::splitDottedPath(path, error);
       if (!segments) {

@@ -60,7 +60,7 @@ TEST(Flags, Errors) {
   ASSERT_EQ(errors.size(), 7u);
   EXPECT_EQ(errors[0].toString(),
             "command line stray: unexpected argument 'stray'; expected --key=value, --key value or --key");
-  EXPECT_EQ(errors[1].location.key, "-");
+  EXPECT_EQ(errors[1].location.toString(), "command line -");
   EXPECT_EQ(errors[2].element, "a..b");
   EXPECT_NE(errors[3].message.find("malformed list index"), std::string::npos);
   EXPECT_NE(errors[6].message.find("after --"), std::string::npos);

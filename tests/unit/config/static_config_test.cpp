@@ -242,7 +242,7 @@ TEST_F(StaticConfigTest, OneSourceAsTraefik) {
   EXPECT_EQ(result.config.log.filePath, "/var/log/t.log");
   ASSERT_EQ(result.errors.size(), 2u) << errorText(result);
   EXPECT_TRUE(result.errors[0].warning);
-  EXPECT_EQ(result.errors[0].location.key, "--log.level");
+  EXPECT_EQ(result.errors[0].location.toString(), "command line --log.level");
   EXPECT_NE(result.errors[0].message.find("ignored: the static configuration comes from"), std::string::npos);
   EXPECT_NE(result.errors[1].message.find("configLayering"), std::string::npos);
 
