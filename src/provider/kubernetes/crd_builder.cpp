@@ -117,12 +117,29 @@ class CrdBuild {
     for (const json::object* slice : objects_.slicesOf(ns, service)) versions += versionOf(slice) + ",";
     return versions;
   }
+  static std::string_view versionViewOf(const json::object* o) {
+    return stringViewAt(objectAt(o, "metadata"), "resourceVersion");
+  }
+  // Whether slicesVersion(ns, service) would be `recorded`, without making it.
+  bool sameSlicesVersion(std::string_view ns, std::string_view service, std::string_view recorded) const {
+    for (const json::object* slice : objects_.slicesOf(ns, service)) {
+      std::string_view v = versionViewOf(slice);
+      if (!recorded.starts_with(v) || recorded.substr(v.size(), 1) != ",") return false;
+      recorded.remove_prefix(v.size() + 1);
+    }
+    return recorded.empty();
+  }
+  // Whether the objects an IngressRoute's build read are as they were (no copies: every
+  // IngressRoute is asked on every change).
   bool unchanged(const CrdCache::Entry& entry) const {
     for (const auto& [key, version] : entry.dependencies) {
-      size_t space = key.find(' '), slash = key.find('/', space);
-      std::string kind = key.substr(0, space), ns = key.substr(space + 1, slash - space - 1), name = key.substr(slash + 1);
-      std::string now = kind == "EndpointSlices" ? slicesVersion(ns, name) : versionOf(objects_.find(kind, ns, name));
-      if (now != version) return false;
+      std::string_view k = key;
+      size_t space = k.find(' '), slash = k.find('/', space);
+      std::string_view kind = k.substr(0, space), ns = k.substr(space + 1, slash - space - 1),
+                       name = k.substr(slash + 1);
+      bool same = kind == "EndpointSlices" ? sameSlicesVersion(ns, name, version)
+                                           : versionViewOf(objects_.find(kind, ns, name)) == version;
+      if (!same) return false;
     }
     return true;
   }
@@ -167,13 +184,17 @@ class CrdBuild {
         if (release(c.serviceOwners, name) && !c.otherServices.count(name)) goneServices.push_back(name);
     };
     std::vector<const json::object*> changed;
-    std::set<std::string> seen;
+    uint64_t scan = ++c.scans;  // the IngressRoutes still there are marked with it
+    std::string key;
     objects_.each("IngressRoute", [&](const json::object& o) {
       if (!wanted(o)) return;
-      std::string key = namespaceOf(o) + "/" + nameOf(o);
-      seen.insert(key);
+      const json::object* meta = objectAt(&o, "metadata");
+      key.assign(stringViewAt(meta, "namespace")).append("/").append(stringViewAt(meta, "name"));
       auto it = c.routes.find(key);
-      if (it != c.routes.end() && it->second.version == versionOf(&o) && unchanged(it->second)) return;
+      if (it != c.routes.end() && it->second.version == versionViewOf(&o) && unchanged(it->second)) {
+        it->second.seenIn = scan;
+        return;
+      }
       if (it != c.routes.end()) {
         drop(it->second);
         c.routes.erase(it);
@@ -181,7 +202,7 @@ class CrdBuild {
       changed.push_back(&o);
     });
     for (auto it = c.routes.begin(); it != c.routes.end();) {
-      if (seen.count(it->first)) {
+      if (it->second.seenIn == scan) {
         ++it;
         continue;
       }
@@ -215,6 +236,7 @@ class CrdBuild {
         ++c.serviceOwners[sv.key];
         entry.services.push_back(sv.key);
       }
+      entry.seenIn = scan;
       c.routes[namespaceOf(*o) + "/" + nameOf(*o)] = std::move(entry);
     }
     for (const auto& [key, entry] : c.routes) {

@@ -25,7 +25,7 @@ void KubeObjects::each(std::string_view kind, const std::function<void(const jso
       if (const json::object* o = object->if_object()) visit(*o);
 }
 
-const std::vector<const json::object*>& KubeObjects::slicesOf(const std::string& ns, const std::string& service) const {
+const std::vector<const json::object*>& KubeObjects::slicesOf(std::string_view ns, std::string_view service) const {
   if (!slicesIndexed_) {
     slicesIndexed_ = true;
     each("EndpointSlice", [&](const json::object& slice) {
@@ -33,7 +33,8 @@ const std::vector<const json::object*>& KubeObjects::slicesOf(const std::string&
     });
   }
   static const std::vector<const json::object*> none;
-  auto it = slices_.find(ns + "/" + service);
+  key_.assign(ns).append("/").append(service);
+  auto it = slices_.find(key_);
   return it == slices_.end() ? none : it->second;
 }
 
@@ -52,6 +53,11 @@ const json::array* arrayAt(const json::object* o, std::string_view key) {
 std::string stringAt(const json::object* o, std::string_view key) {
   const json::value* v = valueAt(o, key);
   return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+std::string_view stringViewAt(const json::object* o, std::string_view key) {
+  const json::value* v = valueAt(o, key);
+  return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
 }
 
 int64_t intAt(const json::object* o, std::string_view key, int64_t fallback) {

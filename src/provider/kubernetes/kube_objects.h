@@ -34,11 +34,12 @@ class KubeObjects {
   void each(std::string_view kind, const std::function<void(const json::object&)>& visit) const;
   // The EndpointSlices of the Service ns/name (label kubernetes.io/service-name), indexed on
   // first use so that a build is linear in the objects.
-  const std::vector<const json::object*>& slicesOf(const std::string& ns, const std::string& service) const;
+  const std::vector<const json::object*>& slicesOf(std::string_view ns, std::string_view service) const;
 
  private:
   std::map<std::string, std::vector<const ObjectMap*>, std::less<>> kinds_;
-  mutable std::map<std::string, std::vector<const json::object*>> slices_;  // "ns/service" → slices
+  mutable std::map<std::string, std::vector<const json::object*>, std::less<>> slices_;  // "ns/service" → slices
+  mutable std::string key_;  // slicesOf's lookup key, reused
   mutable bool slicesIndexed_ = false;
 };
 
@@ -67,6 +68,8 @@ struct KubeBuild {
 const json::object* objectAt(const json::object* o, std::string_view key);
 const json::array* arrayAt(const json::object* o, std::string_view key);
 std::string stringAt(const json::object* o, std::string_view key);
+// The same without a copy: valid while the object is.
+std::string_view stringViewAt(const json::object* o, std::string_view key);
 // A number or a numeric string; `fallback` otherwise.
 int64_t intAt(const json::object* o, std::string_view key, int64_t fallback = 0);
 // true/false or "true"/"false"; `fallback` otherwise.

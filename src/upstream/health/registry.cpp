@@ -36,19 +36,23 @@ HealthRegistry::HealthRegistry(asio::io_context& control) : control_(control) {}
 
 HealthRegistry::~HealthRegistry() {
   std::lock_guard lock(mutex_);
-  for (auto& [key, entry] : entries_)
-    stop(entry);
+  for (auto& [service, servers] : services_)
+    for (auto& [url, entry] : servers) stop(entry);
 }
 
 void HealthRegistry::beginBuild() {
   std::lock_guard lock(mutex_);
-  for (auto& [key, entry] : entries_)
-    entry.used = false;
+  for (auto& [service, servers] : services_)
+    for (auto& [url, entry] : servers) entry.used = false;
 }
 
 ServerHealthPtr HealthRegistry::server(const std::string& service, const std::string& url) {
   std::lock_guard lock(mutex_);
-  Entry& entry = entries_[{service, url}];
+  auto servers = services_.find(service);
+  if (servers == services_.end()) servers = services_.emplace(service, 0).first;
+  auto found = servers->second.find(url);
+  if (found == servers->second.end()) found = servers->second.emplace(url, Entry{}).first;
+  Entry& entry = found->second;
   if (!entry.health) {
     entry.health = std::make_shared<ServerHealth>(service, url);
     entry.health->setControl(&control_);
@@ -60,8 +64,10 @@ ServerHealthPtr HealthRegistry::server(const std::string& service, const std::st
 void HealthRegistry::setActiveCheck(const std::string& service, const std::string& url,
                                     std::optional<ProbeConfig> probe) {
   std::lock_guard lock(mutex_);
-  auto it = entries_.find({service, url});
-  if (it == entries_.end()) return;
+  auto servers = services_.find(service);
+  if (servers == services_.end()) return;
+  auto it = servers->second.find(url);
+  if (it == servers->second.end()) return;
   Entry& entry = it->second;
   if (!probe) {
     if (!entry.loop) return;
@@ -85,25 +91,28 @@ void HealthRegistry::setActiveCheck(const std::string& service, const std::strin
 
 void HealthRegistry::commitBuild() {
   std::lock_guard lock(mutex_);
-  for (auto it = entries_.begin(); it != entries_.end();) {
-    Entry& entry = it->second;
-    if (!entry.used) {
-      stop(entry);
-      it = entries_.erase(it);
-      continue;
+  for (auto servers = services_.begin(); servers != services_.end();) {
+    for (auto it = servers->second.begin(); it != servers->second.end();) {
+      Entry& entry = it->second;
+      if (!entry.used) {
+        stop(entry);
+        it = servers->second.erase(it);
+        continue;
+      }
+      if (entry.loop && !entry.loop->started) {
+        entry.loop->started = true;
+        asio::co_spawn(control_, runCheckLoop(entry.loop), [](std::exception_ptr e) {
+          if (!e) return;
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& ex) {
+            log::error("health check loop failed", {{"error", ex.what()}});
+          }
+        });
+      }
+      ++it;
     }
-    if (entry.loop && !entry.loop->started) {
-      entry.loop->started = true;
-      asio::co_spawn(control_, runCheckLoop(entry.loop), [](std::exception_ptr e) {
-        if (!e) return;
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-          log::error("health check loop failed", {{"error", ex.what()}});
-        }
-      });
-    }
-    ++it;
+    servers = servers->second.empty() ? services_.erase(servers) : std::next(servers);
   }
 }
 
@@ -117,17 +126,16 @@ void HealthRegistry::stop(Entry& entry) {
 std::map<std::string, std::string> HealthRegistry::serverStatus(const std::string& service) const {
   std::map<std::string, std::string> out;
   std::lock_guard lock(mutex_);
-  for (auto it = entries_.lower_bound({service, std::string()});
-       it != entries_.end() && it->first.first == service; ++it)
-    out[it->first.second] = it->second.health->up() ? "UP" : "DOWN";
+  if (auto servers = services_.find(service); servers != services_.end())
+    for (const auto& [url, entry] : servers->second) out[url] = entry.health->up() ? "UP" : "DOWN";
   return out;
 }
 
 size_t HealthRegistry::activeChecks() const {
   std::lock_guard lock(mutex_);
   size_t n = 0;
-  for (const auto& [key, entry] : entries_)
-    n += entry.loop != nullptr;
+  for (const auto& [service, servers] : services_)
+    for (const auto& [url, entry] : servers) n += entry.loop != nullptr;
   return n;
 }
 
