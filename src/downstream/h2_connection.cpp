@@ -2,12 +2,16 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <unordered_map>
 
+#include "core/bytes.h"
 #include "core/log.h"
 #include "core/memory_budget.h"
 #include "core/strings.h"
@@ -62,6 +66,82 @@ bool isConnectionSpecific(std::string_view name) {
   return iequals(name, "connection") || iequals(name, "keep-alive") || iequals(name, "proxy-connection") ||
          iequals(name, "transfer-encoding") || iequals(name, "upgrade");
 }
+
+// RFC 8441 (WebSocket over an HTTP/2 stream): the tunnel's bytes toward the client become the
+// stream's response body. The tunnel writes a piece; the response pump takes it when it asks
+// for the next one (the previous one is framed by then), so one piece is in flight at a time.
+class TunnelPipe final : public exchange::BodySource {
+ public:
+  explicit TunnelPipe(const asio::any_io_executor& executor) : readable_(executor), writable_(executor) {}
+  awaitable<exchange::BodyChunk> read() override {
+    while (!full_ && !last_ && !closed_) co_await readable_.wait();
+    if (full_) {
+      out_.swap(buffer_);
+      full_ = false;
+      writable_.notify();
+      co_return exchange::BodyChunk{out_, false, false};
+    }
+    if (closed_) co_return exchange::BodyChunk{{}, false, true};
+    finished_ = true;
+    co_return exchange::BodyChunk{{}, true, false};
+  }
+  bool finished() const override { return finished_; }
+  awaitable<bool> write(std::string_view data) {
+    while (full_ && !closed_) co_await writable_.wait();
+    if (closed_ || last_) co_return false;
+    buffer_.assign(data);
+    full_ = true;
+    readable_.notify();
+    co_return true;
+  }
+  void end() {
+    last_ = true;
+    readable_.notify();
+  }
+  void close() {
+    closed_ = true;
+    readable_.notify();
+    writable_.notify();
+  }
+
+ private:
+  io::Signal readable_, writable_;
+  std::string buffer_, out_;
+  bool full_ = false, last_ = false, closed_ = false, finished_ = false;
+};
+
+// The client's side of a tunnel over an HTTP/2 stream: reads its DATA frames, writes through the
+// pipe. The stream's end (END_STREAM) is the tunnel's EOF; a reset is an error.
+class StreamTunnelDuplex final : public exchange::DuplexStream {
+ public:
+  StreamTunnelDuplex(exchange::BodySource* in, TunnelPipe& out) : in_(in), out_(out) {}
+  awaitable<std::tuple<error_code, size_t>> readSome(asio::mutable_buffer buffer) override {
+    while (left_.empty()) {
+      if (ended_ || !in_) co_return std::tuple<error_code, size_t>{asio::error::eof, 0};
+      exchange::BodyChunk chunk = co_await in_->read();
+      if (chunk.error) co_return std::tuple<error_code, size_t>{asio::error::connection_reset, 0};
+      left_ = chunk.data;
+      ended_ = chunk.last;
+    }
+    size_t n = std::min(left_.size(), buffer.size());
+    std::memcpy(buffer.data(), left_.data(), n);
+    left_.remove_prefix(n);
+    co_return std::tuple<error_code, size_t>{error_code(), n};
+  }
+  awaitable<std::tuple<error_code, size_t>> writeAll(asio::const_buffer buffer) override {
+    bool ok = co_await out_.write(std::string_view(static_cast<const char*>(buffer.data()), buffer.size()));
+    co_return std::tuple<error_code, size_t>{ok ? error_code() : error_code(asio::error::broken_pipe),
+                                             ok ? buffer.size() : 0};
+  }
+  void shutdownSend() override { out_.end(); }
+  void close() override { out_.close(); }
+
+ private:
+  exchange::BodySource* in_;
+  TunnelPipe& out_;
+  std::string_view left_;  // of the last piece read, valid until the next read
+  bool ended_ = false;
+};
 
 }  // namespace
 
@@ -735,10 +815,28 @@ awaitable<void> Http2Connection<Stream>::serveStream(std::shared_ptr<H2Stream> s
     if (!parsedAuthority) status = 400;
   }
   r.authority = authority;
-  if (!status && (s.method == "CONNECT")) status = 501;
+  // RFC 8441 extended CONNECT (:protocol, which nghttp2 accepts only with CONNECT, :scheme and
+  // :path): a WebSocket opened over this stream goes on as an HTTP/1.1 Upgrade to the upstream,
+  // and its bytes through the tunnel that the 101 gives (docs/websocket-h2.md).
+  bool extendedConnect = s.method == "CONNECT" && !s.protocol.empty();
+  bool tunnelled = false;
+  if (!status && extendedConnect) {
+    if (!iequals(s.protocol, "websocket")) {
+      status = 501;
+    } else {
+      r.method = "GET";
+      r.upgrade = true;
+      r.headers.set("Upgrade", "websocket");
+      // HTTP/1.1's handshake needs a key; over HTTP/2 the client sends none (RFC 8441 §5).
+      if (!r.headers.has("Sec-WebSocket-Key"))
+        r.headers.add("Sec-WebSocket-Key", s.arena.copy(base64Encode(randomBytes(16))));
+    }
+  } else if (!status && (s.method == "CONNECT")) {
+    status = 501;
+  }
   std::optional<http::Target> target;
   if (!status) {
-    target = http::parseTarget(s.path, s.method);
+    target = http::parseTarget(s.path, r.method);  // an extended CONNECT has a path (now GET)
     if (!target || target->form == http::TargetForm::Absolute) status = 400;
   }
   if (!status)
@@ -750,14 +848,46 @@ awaitable<void> Http2Connection<Stream>::serveStream(std::shared_ptr<H2Stream> s
     body = s.arena.template make<RequestBody>(*this, streamPtr);
     r.body = body;
   }
+  // A tunnel's DATA frames are not a request body: they go through the tunnel, if one opens.
+  exchange::BodySource* tunnelIn = extendedConnect ? std::exchange(r.body, nullptr) : nullptr;
   if (status) {
     exchange::errorReply(ex, status, http::reasonPhrase(status));
   } else {
     applyForwardedHeaders(r, s.arena, info_, entryPoint_);
     worker_.observeRequest(ex);
     co_await routeAndServe(ex, entryPoint_);
+    if (extendedConnect && ex.response.status == 101 && ex.response.tunnel) {
+      // The upstream switched protocols: the client gets 200 and the stream carries the bytes.
+      exchange::UpgradeTunnel* tunnel = std::exchange(ex.response.tunnel, nullptr);
+      ex.response.status = 200;
+      // A tunnel lives as long as its ends want, as an HTTP/1.1 one after the 101: the
+      // request's read and write timeouts no longer apply (sendTimeout still does, per piece).
+      s.readDeadline = s.writeDeadline = Clock::time_point::max();
+      for (std::string_view name : {"Upgrade", "Connection", "Sec-WebSocket-Accept"}) ex.response.headers.remove(name);
+      auto* pipe = s.arena.template make<TunnelPipe>(socket_.get_executor());
+      auto* duplex = s.arena.template make<StreamTunnelDuplex>(tunnelIn, *pipe);
+      ex.response.body = pipe;
+      ex.background.spawn(socket_.get_executor(), [](exchange::UpgradeTunnel* t, StreamTunnelDuplex* d,
+                                                     TunnelPipe* p) -> awaitable<void> {
+        co_await t->run(*d, {});
+        p->end();  // whatever way the tunnel ended, the response ends
+      }(tunnel, duplex, pipe));
+      tunnelled = true;
+    } else if (extendedConnect && ex.response.status >= 200 && ex.response.status < 300) {
+      // A 2xx tells the client its tunnel is open: an upstream that answered without switching
+      // protocols has not opened one.
+      ex.record.errorDetail = "the upstream did not switch protocols";
+      exchange::statusTextReply(ex, 502);
+    }
   }
   if (!s.closed && !dead_) co_await sendResponse(s, ex, r.method == "HEAD");
+  if (tunnelled && !s.closed && !dead_ && !s.endStream) {
+    // Our side of the tunnel ended: the client gets a moment to end its own (its close frame
+    // answered, its END_STREAM) before the reset below, which would overtake our END_STREAM.
+    using namespace asio::experimental::awaitable_operators;
+    asio::steady_timer linger(socket_.get_executor(), kCloseLinger);
+    co_await (ex.background.join() || linger.async_wait(nothrow));
+  }
   if (!dead_) countServed();
   // A body the handler did not read: stop the client (NO_ERROR reset after our answer).
   if (!s.closed && !dead_ && !s.endStream) {
@@ -902,6 +1032,7 @@ awaitable<void> Http2Connection<Stream>::run(io::ReadBuffer initial) {
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, uint32_t(kStreamWindow)},
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, uint32_t(std::min<size_t>(entryPoint_.limits.maxHeadBytes, UINT32_MAX))},
       {NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, entryPoint_.http2MaxDecoderHeaderTableSize},
+      {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1},  // RFC 8441: WebSocket over a stream
   };
   nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
   nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
