@@ -820,12 +820,15 @@ awaitable<void> Http2Connection<Stream>::serveStream(std::shared_ptr<H2Stream> s
   // and its bytes through the tunnel that the 101 gives (docs/websocket-h2.md).
   bool extendedConnect = s.method == "CONNECT" && !s.protocol.empty();
   bool tunnelled = false;
+  exchange::UpgradeTunnel* openTunnel = nullptr;  // with tunnelled: ended before the join below
+  TunnelPipe* tunnelPipe = nullptr;
   if (!status && extendedConnect) {
     if (!iequals(s.protocol, "websocket")) {
       status = 501;
     } else {
       r.method = "GET";
       r.upgrade = true;
+      r.websocket = true;  // X-Forwarded-Proto ws/wss, and the protocol in metrics and logs
       r.headers.set("Upgrade", "websocket");
       // HTTP/1.1's handshake needs a key; over HTTP/2 the client sends none (RFC 8441 §5).
       if (!r.headers.has("Sec-WebSocket-Key"))
@@ -856,13 +859,14 @@ awaitable<void> Http2Connection<Stream>::serveStream(std::shared_ptr<H2Stream> s
     applyForwardedHeaders(r, s.arena, info_, entryPoint_);
     worker_.observeRequest(ex);
     co_await routeAndServe(ex, entryPoint_);
-    if (extendedConnect && ex.response.status == 101 && ex.response.tunnel) {
+    if (extendedConnect && ex.response.status == 101 && ex.response.tunnel && !s.closed && !dead_) {
       // The upstream switched protocols: the client gets 200 and the stream carries the bytes.
       exchange::UpgradeTunnel* tunnel = std::exchange(ex.response.tunnel, nullptr);
       ex.response.status = 200;
       // A tunnel lives as long as its ends want, as an HTTP/1.1 one after the 101: the
       // request's read and write timeouts no longer apply (sendTimeout still does, per piece).
       s.readDeadline = s.writeDeadline = Clock::time_point::max();
+      s.readTimedOut = false;  // a readTimeout that passed before the 101 is lifted too
       for (std::string_view name : {"Upgrade", "Connection", "Sec-WebSocket-Accept"}) ex.response.headers.remove(name);
       auto* pipe = s.arena.template make<TunnelPipe>(socket_.get_executor());
       auto* duplex = s.arena.template make<StreamTunnelDuplex>(tunnelIn, *pipe);
@@ -873,6 +877,8 @@ awaitable<void> Http2Connection<Stream>::serveStream(std::shared_ptr<H2Stream> s
         p->end();  // whatever way the tunnel ended, the response ends
       }(tunnel, duplex, pipe));
       tunnelled = true;
+      openTunnel = tunnel;
+      tunnelPipe = pipe;
     } else if (extendedConnect && ex.response.status >= 200 && ex.response.status < 300) {
       // A 2xx tells the client its tunnel is open: an upstream that answered without switching
       // protocols has not opened one.
@@ -893,6 +899,13 @@ awaitable<void> Http2Connection<Stream>::serveStream(std::shared_ptr<H2Stream> s
   if (!s.closed && !dead_ && !s.endStream) {
     nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_NO_ERROR);
     requestFlush();
+  }
+  if (openTunnel && !ex.background.empty()) {
+    // The stream is over but the tunnel still runs (the client reset it or left, the answer
+    // stalled, or the client kept its side open past the linger): both of its ends are closed,
+    // so that neither pump waits on a peer that will not come back.
+    tunnelPipe->close();
+    openTunnel->abort();
   }
   if (!ex.background.empty()) {
     ex.endWaits();

@@ -120,6 +120,9 @@ class UpgradeTunnel {
   virtual ~UpgradeTunnel() = default;
   // `pending` holds bytes the client already sent after the request head.
   virtual awaitable<void> run(DuplexStream& downstream, std::string_view pending) = 0;
+  // Ends the tunnel from outside (the client's side is gone while run() may still wait on the
+  // upstream): the upstream connection is closed, so that run() returns.
+  virtual void abort() = 0;
 };
 
 struct Response {

@@ -260,6 +260,10 @@ class H1UpgradeTunnel final : public exchange::UpgradeTunnel {
     using namespace asio::experimental::awaitable_operators;
     co_await (pumpUp(downstream, upstream) && pumpDown(upstream, downstream));
   }
+  void abort() override {
+    error_code ignored;
+    connection_->socket.close(ignored);
+  }
 
  private:
   UpstreamConnectionPtr connection_;

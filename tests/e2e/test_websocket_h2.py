@@ -14,8 +14,11 @@ import h2.events
 import h2.settings
 import pytest
 
-from harness import wait_until
-from wsclient import OP_BINARY, OP_CLOSE, OP_CONT, OP_TEXT, encode_frame
+import threading
+import time
+
+from harness import ScriptedUpstream, parse_head, wait_until
+from wsclient import OP_BINARY, OP_CLOSE, OP_CONT, OP_TEXT, accept_key, encode_frame
 
 
 class H2Connection:
@@ -269,3 +272,60 @@ def test_other_protocols_are_not_implemented(proxy):
         assert h2c.status(sid) == 501
     finally:
         h2c.close()
+
+
+def silent_upstream():
+    """Answers the Upgrade with 101, then only reads until its peer's EOF (a half-close or a
+    close). After that it sends a byte every 100 ms, as a server that ignores a half-close:
+    when causeway has closed the connection the byte draws a reset, and `closed` is set."""
+    closed = threading.Event()
+
+    def handler(conn, head, rest, upstream, index):
+        _, fields = parse_head(head)
+        key = fields.get("sec-websocket-key", [""])[0]
+        conn.sendall(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      f"Sec-WebSocket-Accept: {accept_key(key)}\r\n\r\n").encode())
+        try:
+            while conn.recv(65536):
+                pass
+            conn.settimeout(0.1)
+            while True:
+                conn.send(encode_frame(OP_TEXT, b".", mask=False))
+                try:
+                    conn.recv(65536)
+                except socket.timeout:
+                    pass
+                time.sleep(0.1)
+        except OSError:  # the reset: causeway closed its end
+            closed.set()
+
+    return ScriptedUpstream(handler), closed
+
+
+@pytest.mark.parametrize("half_close_first", [False, True], ids=["reset", "end-then-reset"])
+def test_a_reset_tunnel_closes_its_silent_upstream(start_causeway, half_close_first):
+    upstream, closed = silent_upstream()
+    try:
+        cw = start_causeway(dynamic={"a.yml": route(upstream.url, host="silent.test")})
+        h2c = wait_until(lambda: H2Connection(cw.port()), message="the proxy")
+        try:
+            sid = wait_until(lambda: (lambda s: s if h2c.status(s) == 200 else None)(
+                open_websocket(h2c, host="silent.test")), message="a tunnel to the silent upstream")
+            request_line, fields = parse_head(upstream.requests[-1])
+            assert request_line == "GET /echo HTTP/1.1" and fields.get("x-forwarded-proto") == ["ws"]
+            assert len(fields.get("sec-websocket-key", [])) == 1
+            h2c.send(sid, encode_frame(OP_TEXT, b"into the void"))
+            if half_close_first:
+                h2c.send(sid, b"", end_stream=True)
+                time.sleep(0.3)
+            h2c.conn.reset_stream(sid, error_code=8)  # CANCEL
+            h2c.flush()
+            assert closed.wait(10), "the upstream connection outlived the client's stream"
+            # The connection serves on.
+            get = h2c.request([(":method", "GET"), (":scheme", "http"), (":path", "/"),
+                               (":authority", "plain.test")], end_stream=True)
+            assert h2c.status(get) is not None
+        finally:
+            h2c.close()
+    finally:
+        upstream.stop()
