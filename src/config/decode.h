@@ -48,6 +48,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "config/box.h"
 #include "config/config_error.h"
 #include "config/decode_context.h"
 #include "config/duration.h"
@@ -88,6 +89,7 @@ template <class T> struct IsMap : std::false_type {};
 template <class T> struct IsMap<std::map<std::string, T>> : std::true_type {};
 template <class T> struct IsOptional : std::false_type {};
 template <class T> struct IsOptional<std::optional<T>> : std::true_type {};
+template <class T> struct IsOptional<Box<T>> : std::true_type {};
 template <class T> struct IsElement : std::false_type {};
 template <class T> struct IsElement<Element<T>> : std::true_type {};
 
@@ -275,8 +277,9 @@ void decodeMap(const Node& node, std::map<std::string, T>& out, DecodeContext& c
   }
 }
 
-template <class T>
-void decodeOptional(const Node& node, std::optional<T>& out, DecodeContext& context) {
+template <class Optional>
+void decodeOptional(const Node& node, Optional& out, DecodeContext& context) {
+  using T = typename Optional::value_type;
   if constexpr (std::is_same_v<T, Node>) {
     out = node; // a raw section: present, whatever its value
   } else if constexpr (Described<T> || CustomDecoded<T>) {

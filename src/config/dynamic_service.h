@@ -2,6 +2,8 @@
 // defaults.
 #pragma once
 
+#include "config/box.h"
+
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -106,8 +108,8 @@ struct LoadBalancer {
   bool passHostHeader = true;
   std::string serversTransport; // empty → default@internal
   ResponseForwarding responseForwarding;
-  std::optional<Sticky> sticky;
-  std::optional<ServerHealthCheck> healthCheck;
+  Box<Sticky> sticky;
+  Box<ServerHealthCheck> healthCheck;
   std::optional<PassiveHealthCheck> passiveHealthCheck;
 
   static void describe(auto& self, auto& v) {
@@ -139,7 +141,7 @@ struct WeightedService {
 
 struct Weighted {
   std::vector<WeightedService> services;
-  std::optional<Sticky> sticky;
+  Box<Sticky> sticky;
   std::optional<ParentHealthCheck> healthCheck;
 
   static void describe(auto& self, auto& v) {
@@ -212,10 +214,10 @@ struct Failover {
 // Exactly one of the five kinds is set (checked by validate), plus service-level middlewares.
 struct Service {
   std::optional<LoadBalancer> loadBalancer;
-  std::optional<Weighted> weighted;
-  std::optional<Mirroring> mirroring;
-  std::optional<Failover> failover;
-  std::optional<HighestRandomWeight> highestRandomWeight;
+  Box<Weighted> weighted;
+  Box<Mirroring> mirroring;
+  Box<Failover> failover;
+  Box<HighestRandomWeight> highestRandomWeight;
   std::vector<std::string> middlewares;
 
   static void describe(auto& self, auto& v) {

@@ -202,7 +202,7 @@ class GraphBuilder {
     }
 
     // Active health check: which servers get one, and how.
-    const std::optional<config::ServerHealthCheck>& check = lb.healthCheck;
+    const config::Box<config::ServerHealthCheck>& check = lb.healthCheck;
     bool runChecks = check.has_value();
     // mode grpc calls grpc.health.v1.Health/Check over HTTP/2; h2c servers (or scheme h2c)
     // get their HTTP check over HTTP/2 with prior knowledge (health_probe.h).

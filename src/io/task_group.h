@@ -17,7 +17,9 @@ class TaskGroup {
     ++running_;
     asio::co_spawn(executor, std::move(task), [this](std::exception_ptr) { finished(); });
   }
-  // The same, cancelled (terminal) through `slot`: the awaited operations inside throw.
+  // The same, cancelled (terminal) through `slot`: the operation the task waits on ends with
+  // operation_aborted (or throws, without `nothrow`), and every later co_await in it throws.
+  // The slot's signal must outlive the task: join() before it goes.
   template <class Task>
   void spawn(asio::any_io_executor executor, Task task, asio::cancellation_slot slot) {
     ++running_;
