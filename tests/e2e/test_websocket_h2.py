@@ -6,6 +6,7 @@ knowledge), framing messages with the tests' RFC 6455 helpers; the upstream is t
 WebSocket echo server (an HTTP/1.1 server).
 """
 import socket
+import ssl
 import struct
 
 import h2.config
@@ -17,15 +18,21 @@ import pytest
 import threading
 import time
 
-from harness import ScriptedUpstream, parse_head, wait_until
+from harness import ScriptedUpstream, parse_head, to_yaml, wait_until
+from tls_certs import Pki
 from wsclient import OP_BINARY, OP_CLOSE, OP_CONT, OP_TEXT, accept_key, encode_frame
 
 
 class H2Connection:
     """One h2c connection driven by python3-h2, with blocking helpers per stream."""
 
-    def __init__(self, port, timeout=10):
+    def __init__(self, port, timeout=10, ca=None, sni=None):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        if ca:  # TLS with ALPN h2, verifying the proxy's certificate
+            ctx = ssl.create_default_context(cafile=ca)
+            ctx.set_alpn_protocols(["h2"])
+            self.sock = ctx.wrap_socket(self.sock, server_hostname=sni)
+            assert self.sock.selected_alpn_protocol() == "h2"
         self.conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True))
         self.conn.initiate_connection()
         self.flush()
@@ -329,3 +336,30 @@ def test_a_reset_tunnel_closes_its_silent_upstream(start_causeway, half_close_fi
             h2c.close()
     finally:
         upstream.stop()
+
+
+def test_a_websocket_over_http2_with_tls(tmp_path, start_whoami, start_causeway):
+    pki = Pki(tmp_path)
+    ca = pki.ca("causeway test CA")
+    front = pki.issue(ca, "ws.test", dns=["ws.test"])
+    whoami = start_whoami("ws")
+    dynamic = {"http": {"routers": {"ws": {"rule": "Host(`ws.test`)", "service": "s", "tls": {}}},
+                        "services": {"s": {"loadBalancer": {"servers": [{"url": whoami.url}]}}}},
+               "tls": {"certificates": [{"certFile": front.cert, "keyFile": front.key}]}}
+    cw = start_causeway(dynamic={"tls.yml": to_yaml(dynamic) + "\n"})
+
+    def opened():
+        h2c = H2Connection(cw.port(), ca=str(ca.cert), sni="ws.test")
+        sid = open_websocket(h2c)
+        if h2c.status(sid) != 200:
+            h2c.close()
+            return None
+        return h2c, sid
+    h2c, sid = wait_until(opened, message="a WebSocket over HTTP/2 with TLS")
+    try:
+        for size in [5, 70000]:
+            payload = bytes((i * 13) % 256 for i in range(size))
+            h2c.send(sid, encode_frame(OP_BINARY, payload))
+            assert recv_message(h2c, sid) == (OP_BINARY, payload)
+    finally:
+        h2c.close()
