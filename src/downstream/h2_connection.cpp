@@ -817,10 +817,10 @@ awaitable<void> Http2Connection<Stream>::serveStream(std::shared_ptr<H2Stream> s
   r.authority = authority;
   // RFC 8441 extended CONNECT (:protocol, which nghttp2 accepts only with CONNECT, :scheme and
   // :path): a WebSocket opened over this stream goes on as an HTTP/1.1 Upgrade to the upstream,
-  // and its bytes through the tunnel that the 101 gives (docs/websocket-h2.md).
+  // and its bytes through the tunnel that the 101 gives (docs/compatibility.md, after the
+  // middleware table).
   bool extendedConnect = s.method == "CONNECT" && !s.protocol.empty();
-  bool tunnelled = false;
-  exchange::UpgradeTunnel* openTunnel = nullptr;  // with tunnelled: ended before the join below
+  exchange::UpgradeTunnel* openTunnel = nullptr;  // the tunnel running on this stream, if any
   TunnelPipe* tunnelPipe = nullptr;
   if (!status && extendedConnect) {
     if (!iequals(s.protocol, "websocket")) {
@@ -876,7 +876,6 @@ awaitable<void> Http2Connection<Stream>::serveStream(std::shared_ptr<H2Stream> s
         co_await t->run(*d, {});
         p->end();  // whatever way the tunnel ended, the response ends
       }(tunnel, duplex, pipe));
-      tunnelled = true;
       openTunnel = tunnel;
       tunnelPipe = pipe;
     } else if (extendedConnect && ex.response.status >= 200 && ex.response.status < 300) {
@@ -887,7 +886,7 @@ awaitable<void> Http2Connection<Stream>::serveStream(std::shared_ptr<H2Stream> s
     }
   }
   if (!s.closed && !dead_) co_await sendResponse(s, ex, r.method == "HEAD");
-  if (tunnelled && !s.closed && !dead_ && !s.endStream) {
+  if (openTunnel && !s.closed && !dead_ && !s.endStream) {
     // Our side of the tunnel ended: the client gets a moment to end its own (its close frame
     // answered, its END_STREAM) before the reset below, which would overtake our END_STREAM.
     using namespace asio::experimental::awaitable_operators;

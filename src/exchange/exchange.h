@@ -247,7 +247,7 @@ struct Exchange {
   // connection lost): the upstream request still waiting for its answer is given up.
   void clientGone() {
     record.clientGone = true;
-    if (waiting) waiting->abandon();
+    endWaits();
   }
   // Called by the codec before it joins `background`, when the answer went out whole or not:
   // whatever still waits on the upstream (a stream the client's side stopped reading early) is

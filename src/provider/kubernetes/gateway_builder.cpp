@@ -111,6 +111,15 @@ std::string regexEscape(std::string_view s) {
   return out;
 }
 
+// A service of `kind` whose body is {listKey: items}: {loadBalancer: {servers: [...]}}.
+Node serviceOf(const char* kind, const char* listKey, Node items, const config::Location& where) {
+  Node body = Node::map(where);
+  body.set(listKey, std::move(items));
+  Node service = Node::map(where);
+  service.set(kind, std::move(body));
+  return service;
+}
+
 // A TCP service balancing over `addresses` (host:port); none: every connection is refused.
 Node tcpLoadBalancer(const std::vector<std::string>& addresses, const config::Location& where) {
   Node servers = Node::list(where);
@@ -119,11 +128,7 @@ Node tcpLoadBalancer(const std::vector<std::string>& addresses, const config::Lo
     server.set("address", Node::scalar(a, where));
     servers.append(std::move(server));
   }
-  Node lb = Node::map(where);
-  lb.set("servers", std::move(servers));
-  Node service = Node::map(where);
-  service.set("loadBalancer", std::move(lb));
-  return service;
+  return serviceOf("loadBalancer", "servers", std::move(servers), where);
 }
 
 // A route's backendRef with the API's defaults filled in (core Services of the route's namespace,
@@ -666,11 +671,7 @@ class GatewayBuild {
       c.set("weight", Node::scalar(weight, where));
       list.append(std::move(c));
     }
-    Node body = Node::map(where);
-    body.set("services", std::move(list));
-    Node service = Node::map(where);
-    service.set("weighted", std::move(body));
-    return service;
+    return serviceOf("weighted", "services", std::move(list), where);
   }
 
   std::string httpRule(const std::vector<std::string>& hosts, const json::object* match, int64_t& priority) {

@@ -38,7 +38,7 @@ class KubeObjects {
 
  private:
   std::map<std::string, std::vector<const ObjectMap*>, std::less<>> kinds_;
-  mutable std::map<std::string, std::vector<const json::object*>, std::less<>> slices_;  // "ns/service" → slices
+  mutable std::map<std::string, std::vector<const json::object*>> slices_;  // "ns/service" → slices
   mutable std::string key_;  // slicesOf's lookup key, reused
   mutable bool slicesIndexed_ = false;
 };

@@ -48,11 +48,7 @@ void HealthRegistry::beginBuild() {
 
 ServerHealthPtr HealthRegistry::server(const std::string& service, const std::string& url) {
   std::lock_guard lock(mutex_);
-  auto servers = services_.find(service);
-  if (servers == services_.end()) servers = services_.emplace(service, 0).first;
-  auto found = servers->second.find(url);
-  if (found == servers->second.end()) found = servers->second.emplace(url, Entry{}).first;
-  Entry& entry = found->second;
+  Entry& entry = services_[service][url];  // the names are copied only when inserted
   if (!entry.health) {
     entry.health = std::make_shared<ServerHealth>(service, url);
     entry.health->setControl(&control_);
