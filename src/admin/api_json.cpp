@@ -180,10 +180,7 @@ json::object anyServiceJson(const runtime::Snapshot& snapshot, const std::string
   addRuntime(out, name, state);
   if (!state.usedBy.empty()) out["usedBy"] = sortedUnique(state.usedBy);
   if (!state.type.empty()) out["type"] = state.type;
-  std::map<std::string, std::string> status;
-  for (const auto& server : state.servers)
-    if (server) status[server->url()] = server->up() ? "UP" : "DOWN";
-  if (state.servers.empty()) status = state.serverStatus;
+  std::map<std::string, std::string> status = state.currentServerStatus();
   if (!status.empty()) {
     json::object servers;
     for (const auto& [url, value] : status) servers[url] = value;

@@ -233,7 +233,6 @@ class GraphBuilder {
             built.statusError = std::string("healthCheck not enabled in config for this ") +
                                 strategyLabel(*strategy) + " service";
           for (const auto& server : reused->servers()) {
-            state.serverStatus[server.endpoint.url] = server.health->up() ? "UP" : "DOWN";
             state.servers.push_back(server.health);
           }
           built.core = reused;
@@ -290,7 +289,6 @@ class GraphBuilder {
         same = reused->servers()[i].health == servers[i].health;
       if (same) {
         for (const auto& server : reused->servers()) {
-          state.serverStatus[server.endpoint.url] = server.health->up() ? "UP" : "DOWN";
           state.servers.push_back(server.health);
         }
         built.core = reused;
@@ -301,7 +299,6 @@ class GraphBuilder {
     for (auto& server : servers) {
       if (!server.health)
         server.health = std::make_shared<upstream::ServerHealth>(qualified, server.endpoint.url);
-      state.serverStatus[server.endpoint.url] = server.health->up() ? "UP" : "DOWN";
       state.servers.push_back(server.health);
     }
 

@@ -1,5 +1,7 @@
 #include "runtime/runtime_state.h"
 
+#include "upstream/health/state.h"
+
 namespace causeway::runtime {
 
 const char* statusName(ElementStatus status) {
@@ -9,6 +11,14 @@ const char* statusName(ElementStatus status) {
     case ElementStatus::Disabled: return "disabled";
   }
   return "unknown";
+}
+
+std::map<std::string, std::string> ServiceState::currentServerStatus() const {
+  if (servers.empty()) return serverStatus;
+  std::map<std::string, std::string> status;
+  for (const auto& server : servers)
+    if (server) status[server->url()] = server->up() ? "UP" : "DOWN";
+  return status;
 }
 
 }  // namespace causeway::runtime

@@ -52,9 +52,14 @@ struct RouterState : ElementState {
 struct ServiceState : ElementState {
   std::string type;                      // "loadbalancer", "weighted", ...
   std::vector<std::string> usedBy;
-  std::map<std::string, std::string> serverStatus;  // url → "UP"/"DOWN" when built
+  // url → "UP"/"DOWN" as built, for services without health records (TCP and UDP); a
+  // loadBalancer's comes from `servers`, live.
+  std::map<std::string, std::string> serverStatus;
   // loadBalancer servers in order, for their live status (API, dashboard).
   std::vector<std::shared_ptr<const upstream::ServerHealth>> servers;
+
+  // url → "UP"/"DOWN": the servers' live status, else serverStatus.
+  std::map<std::string, std::string> currentServerStatus() const;
 };
 
 struct MiddlewareState : ElementState {

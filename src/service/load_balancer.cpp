@@ -60,26 +60,29 @@ struct alignas(64) LoadBalancerService::ServerStats {
 
 LoadBalancerService::LoadBalancerService(std::string name, std::vector<BalancedServer> servers,
                                          LoadBalancerOptions options)
-    : name_(std::move(name)), servers_(std::move(servers)), options_(std::move(options)) {
+    : name_(std::move(name)),
+      servers_(std::move(servers)),
+      strategy_(options.strategy),
+      forward_(options.forward),
+      passive_(options.passive) {
+  weights_.reserve(servers_.size());
+  names_.reserve(servers_.size());
   for (const auto& server : servers_) {
     weights_.push_back(server.weight);
     names_.push_back(server.endpoint.url);
   }
-  unsigned workers = std::max(options_.workers, 1u);
+  unsigned workers = std::max(options.workers, 1u);
   workers_ = std::make_unique<WorkerState[]>(workers);
   std::random_device seed;
   for (unsigned i = 0; i < workers; ++i) {
     WorkerState& state = workers_[i];
-    state.wrr.assign(servers_.size(), 0);
-    state.edf = EdfSchedule(weights_);
-    state.healthy.reserve(servers_.size());
     state.random = (uint64_t(seed()) << 32 | seed()) ^ (0x9E3779B97F4A7C15ull * (i + 1));
     if (state.random == 0) state.random = 1;
   }
-  if (options_.strategy == BalancerStrategy::P2c ||
-      options_.strategy == BalancerStrategy::LeastTime)
+  if (strategy_ == BalancerStrategy::P2c ||
+      strategy_ == BalancerStrategy::LeastTime)
     stats_ = std::make_unique<ServerStats[]>(servers_.size());
-  if (options_.strategy == BalancerStrategy::Wrr) {
+  if (strategy_ == BalancerStrategy::Wrr) {
     constexpr int64_t kMaxPeriod = 1 << 16;
     int64_t period = 0;
     for (int w : weights_) period += std::max(w, 0);
@@ -89,11 +92,11 @@ LoadBalancerService::LoadBalancerService(std::string name, std::vector<BalancedS
         wrrSequence_.push_back(uint32_t(smoothWrrPick(current, weights_, [](size_t) { return true; })));
     }
   }
-  if (options_.sticky && options_.strategy != BalancerStrategy::Hrw) {
-    sticky_.emplace(*options_.sticky);
+  if (options.sticky && strategy_ != BalancerStrategy::Hrw) {
+    sticky_ = std::make_unique<StickyTable>(std::move(*options.sticky));
     setCookies_.resize(servers_.size());
     for (size_t i = 0; i < servers_.size(); ++i)
-      if (options_.strategy == BalancerStrategy::P2c || weights_[i] > 0)
+      if (strategy_ == BalancerStrategy::P2c || weights_[i] > 0)
         setCookies_[i] = sticky_->add(names_[i], i);
   }
 }
@@ -102,7 +105,7 @@ LoadBalancerService::~LoadBalancerService() = default;
 
 bool LoadBalancerService::eligible(size_t index) const {
   // p2c takes every server (Traefik's p2c ignores weights); the others skip weight <= 0.
-  if (weights_[index] <= 0 && options_.strategy != BalancerStrategy::P2c) return false;
+  if (weights_[index] <= 0 && strategy_ != BalancerStrategy::P2c) return false;
   return servers_[index].health->up();
 }
 
@@ -117,7 +120,7 @@ size_t LoadBalancerService::pick(unsigned worker, std::string_view clientIp) con
   const size_t none = servers_.size();
   WorkerState& state = workers_[worker];
   auto isUp = [this](size_t i) { return servers_[i].health->up(); };
-  switch (options_.strategy) {
+  switch (strategy_) {
   case BalancerStrategy::Wrr: {
     if (!wrrSequence_.empty()) {
       uint64_t ticket = wrrTicket_.fetch_add(1, std::memory_order_relaxed);
@@ -126,6 +129,7 @@ size_t LoadBalancerService::pick(unsigned worker, std::string_view clientIp) con
     }
     // A period too long to store, or the scheduled server is down: this worker's own schedule
     // over the servers that are up.
+    if (state.wrr.size() != servers_.size()) state.wrr.assign(servers_.size(), 0);
     return smoothWrrPick(state.wrr, weights_, isUp);
   }
   case BalancerStrategy::Hrw:
@@ -166,6 +170,7 @@ size_t LoadBalancerService::pick(unsigned worker, std::string_view clientIp) con
       if (score == best) state.healthy[kept++] = i;
     }
     if (kept == 1) return state.healthy[0];
+    if (state.edf.empty()) state.edf = EdfSchedule(weights_);
     return state.edf.pick(std::span<const size_t>(state.healthy.data(), kept), weights_);
   }
   }
@@ -174,7 +179,7 @@ size_t LoadBalancerService::pick(unsigned worker, std::string_view clientIp) con
 
 void LoadBalancerService::recordAnswer(size_t index, const exchange::Exchange& ex,
                                        const upstream::ForwardResult& result) const {
-  const upstream::PassiveHealthOptions& passive = *options_.passive;
+  const upstream::PassiveHealthOptions& passive = *passive_;
   upstream::ServerHealth& health = *servers_[index].health;
   // Traefik counts a failure when the upstream was never reached or the status is 5xx.
   bool reached = result.requestSent || result.error == upstream::ProxyError::RequestBodyFailed;
@@ -221,7 +226,7 @@ awaitable<void> LoadBalancerService::handle(exchange::Exchange& ex) const {
       exchange::errorReply(ex, 503, "no available server");
       co_return;
     }
-    writeCookie = sticky_.has_value();
+    writeCookie = sticky_ != nullptr;
   }
   const BalancedServer& server = servers_[index];
   if (stats_) ex.arena.make<InflightGuard>(stats_[index].active);
@@ -232,9 +237,9 @@ awaitable<void> LoadBalancerService::handle(exchange::Exchange& ex) const {
     exchange::statusTextReply(ex, 504);
     co_return;
   }
-  upstream::ForwardOptions options = options_.forward;
+  upstream::ForwardOptions options = forward_;
   options.preservePath = server.preservePath;
-  bool timed = options_.strategy == BalancerStrategy::LeastTime;
+  bool timed = strategy_ == BalancerStrategy::LeastTime;
   auto started = timed ? Clock::now() : Clock::time_point();
   upstream::ForwardResult result = co_await forward(ex, server.endpoint, options);
   if (result.error == upstream::ProxyError::None) {
@@ -261,7 +266,7 @@ awaitable<void> LoadBalancerService::handle(exchange::Exchange& ex) const {
     exchange::statusTextReply(ex, status);
     if (result.error == upstream::ProxyError::RequestBodyFailed) ex.response.closeConnection = true;
   }
-  if (options_.passive) recordAnswer(index, ex, result);
+  if (passive_) recordAnswer(index, ex, result);
   if (writeCookie && !setCookies_[index].empty()) addSetCookie(ex.response, setCookies_[index]);
 }
 

@@ -74,11 +74,16 @@ class LoadBalancerService final : public ServiceHandler {
 
   std::string name_;
   std::vector<BalancedServer> servers_;
-  LoadBalancerOptions options_;
-  std::vector<int> weights_;             // as configured
-  std::vector<std::string> names_;       // server URLs (hrw, sticky)
-  std::vector<std::string> setCookies_;  // Set-Cookie value per server (sticky)
-  std::optional<StickyTable> sticky_;
+  // The options a request reads (sticky's live on in sticky_): a service of a large cluster
+  // holds no inline copy of options it rarely has.
+  BalancerStrategy strategy_;
+  upstream::ForwardOptions forward_;
+  std::optional<upstream::PassiveHealthOptions> passive_;
+  std::vector<int> weights_;               // as configured
+  std::vector<std::string_view> names_;    // server URLs, views of servers_ (hrw, sticky)
+  std::vector<std::string> setCookies_;    // Set-Cookie value per server (sticky)
+  std::unique_ptr<StickyTable> sticky_;
+  // Per worker; a worker sizes its own vectors when its strategy first needs them.
   std::unique_ptr<WorkerState[]> workers_;
   std::unique_ptr<ServerStats[]> stats_;  // p2c and leasttime
   // wrr: one schedule for the whole service, as Traefik keeps one, so that the weights hold

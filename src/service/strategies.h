@@ -42,6 +42,7 @@ class EdfSchedule {
   EdfSchedule() = default;
   // Deadlines start staggered: entry i at sum(1/weight[0..i]), as Traefik adds servers.
   explicit EdfSchedule(std::span<const int> weights);
+  bool empty() const { return deadlines_.empty(); }
   // Picks among `candidates` (indexes); returns the chosen index.
   size_t pick(std::span<const size_t> candidates, std::span<const int> weights);
 
@@ -60,8 +61,8 @@ double hrwScore(std::string_view key, std::string_view name, double weight);
 
 // Index of the highest hrwScore among entries with weight > 0 for which eligible(i) holds
 // (first on ties), or names.size().
-template <class Eligible>
-size_t hrwPick(std::string_view key, std::span<const std::string> names,
+template <class Names, class Eligible>
+size_t hrwPick(std::string_view key, const Names& names,
                std::span<const int> weights, Eligible&& eligible) {
   size_t best = names.size();
   double bestScore = 0;

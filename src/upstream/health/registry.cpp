@@ -37,24 +37,28 @@ HealthRegistry::HealthRegistry(asio::io_context& control) : control_(control) {}
 HealthRegistry::~HealthRegistry() {
   std::lock_guard lock(mutex_);
   for (auto& [service, servers] : services_)
-    for (auto& [url, entry] : servers) stop(entry);
+    for (auto& [url, entry] : servers.byUrl) stop(entry);
 }
 
 void HealthRegistry::beginBuild() {
   std::lock_guard lock(mutex_);
   for (auto& [service, servers] : services_)
-    for (auto& [url, entry] : servers) entry.used = false;
+    for (auto& [url, entry] : servers.byUrl) entry.used = false;
 }
 
 ServerHealthPtr HealthRegistry::server(const std::string& service, const std::string& url) {
   std::lock_guard lock(mutex_);
-  Entry& entry = services_[service][url];  // the names are copied only when inserted
-  if (!entry.health) {
-    entry.health = std::make_shared<ServerHealth>(service, url);
-    entry.health->setControl(&control_);
+  Servers& servers = services_[service];  // the name is copied only when inserted
+  auto it = servers.byUrl.find(url);
+  if (it == servers.byUrl.end()) {
+    if (!servers.name) servers.name = std::make_shared<const std::string>(service);
+    auto health = std::make_shared<ServerHealth>(servers.name, url);
+    health->setControl(&control_);
+    std::string_view key = health->url();
+    it = servers.byUrl.emplace(key, Entry{std::move(health)}).first;
   }
-  entry.used = true;
-  return entry.health;
+  it->second.used = true;
+  return it->second.health;
 }
 
 void HealthRegistry::setActiveCheck(const std::string& service, const std::string& url,
@@ -62,8 +66,8 @@ void HealthRegistry::setActiveCheck(const std::string& service, const std::strin
   std::lock_guard lock(mutex_);
   auto servers = services_.find(service);
   if (servers == services_.end()) return;
-  auto it = servers->second.find(url);
-  if (it == servers->second.end()) return;
+  auto it = servers->second.byUrl.find(url);
+  if (it == servers->second.byUrl.end()) return;
   Entry& entry = it->second;
   if (!probe) {
     if (!entry.loop) return;
@@ -88,11 +92,12 @@ void HealthRegistry::setActiveCheck(const std::string& service, const std::strin
 void HealthRegistry::commitBuild() {
   std::lock_guard lock(mutex_);
   for (auto servers = services_.begin(); servers != services_.end();) {
-    for (auto it = servers->second.begin(); it != servers->second.end();) {
+    auto& byUrl = servers->second.byUrl;
+    for (auto it = byUrl.begin(); it != byUrl.end();) {
       Entry& entry = it->second;
       if (!entry.used) {
         stop(entry);
-        it = servers->second.erase(it);
+        it = byUrl.erase(it);
         continue;
       }
       if (entry.loop && !entry.loop->started) {
@@ -108,7 +113,7 @@ void HealthRegistry::commitBuild() {
       }
       ++it;
     }
-    servers = servers->second.empty() ? services_.erase(servers) : std::next(servers);
+    servers = byUrl.empty() ? services_.erase(servers) : std::next(servers);
   }
 }
 
@@ -123,7 +128,7 @@ std::map<std::string, std::string> HealthRegistry::serverStatus(const std::strin
   std::map<std::string, std::string> out;
   std::lock_guard lock(mutex_);
   if (auto servers = services_.find(service); servers != services_.end())
-    for (const auto& [url, entry] : servers->second) out[url] = entry.health->up() ? "UP" : "DOWN";
+    for (const auto& [url, entry] : servers->second.byUrl) out[std::string(url)] = entry.health->up() ? "UP" : "DOWN";
   return out;
 }
 
@@ -131,7 +136,7 @@ size_t HealthRegistry::activeChecks() const {
   std::lock_guard lock(mutex_);
   size_t n = 0;
   for (const auto& [service, servers] : services_)
-    for (const auto& [url, entry] : servers) n += entry.loop != nullptr;
+    for (const auto& [url, entry] : servers.byUrl) n += entry.loop != nullptr;
   return n;
 }
 

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "io/asio.h"
 #include "upstream/health/probe.h"
@@ -62,9 +63,14 @@ class HealthRegistry {
 
   asio::io_context& control_;
   mutable std::mutex mutex_;
-  // service → url → entry. Hashed, and looked up without copying the names: a build asks for
+  struct Servers {
+    std::shared_ptr<const std::string> name;  // shared by the servers' health records
+    // url → entry. A key views its own entry's health->url(): a URL is held once.
+    std::unordered_map<std::string_view, Entry> byUrl;
+  };
+  // service → its servers. Hashed, and looked up without copying the names: a build asks for
   // every server of every load balancer (20,000 lookups for 5,000 Kubernetes routes).
-  std::unordered_map<std::string, std::unordered_map<std::string, Entry>> services_;
+  std::unordered_map<std::string, Servers> services_;
 };
 
 }  // namespace causeway::upstream

@@ -35,9 +35,12 @@ struct PassiveHealthOptions {
 class ServerHealth : public std::enable_shared_from_this<ServerHealth> {
  public:
   ServerHealth(std::string service, std::string url)
+      : service_(std::make_shared<const std::string>(std::move(service))), url_(std::move(url)) {}
+  // The servers of one service share its name.
+  ServerHealth(std::shared_ptr<const std::string> service, std::string url)
       : service_(std::move(service)), url_(std::move(url)) {}
 
-  const std::string& service() const { return service_; }
+  const std::string& service() const { return *service_; }
   const std::string& url() const { return url_; }
 
   // Any thread. Reads the clock only while a passive failure window is running.
@@ -79,7 +82,7 @@ class ServerHealth : public std::enable_shared_from_this<ServerHealth> {
  private:
   void reportPassiveDown(std::chrono::nanoseconds window);
 
-  const std::string service_;
+  const std::shared_ptr<const std::string> service_;
   const std::string url_;
   std::atomic<bool> activeUp_{true};
   std::atomic<int64_t> passiveDownUntil_{0};  // steady clock, ns; 0 = not passively down

@@ -69,7 +69,7 @@ TEST_F(ServiceBuilderTest, EveryKindBuilds) {
   }
   EXPECT_EQ(s->runtime.services.at("w@file").type, "weighted");
   EXPECT_EQ(s->runtime.services.at("h@file").type, "highestrandomweight");
-  EXPECT_EQ(s->runtime.services.at("b@file").serverStatus.at("http://127.0.0.1:2"), "UP");
+  EXPECT_EQ(s->runtime.services.at("b@file").currentServerStatus().at("http://127.0.0.1:2"), "UP");
 }
 
 TEST_F(ServiceBuilderTest, CyclesAndMissingChildren) {
@@ -139,8 +139,8 @@ TEST_F(ServiceBuilderTest, HealthRegistryKeepsStateAcrossBuilds) {
   auto health = registry.server("s@file", "http://127.0.0.1:2");  // the entry the build made
   health->setActiveUp(false);
   auto second = build(yaml, &registry);
-  EXPECT_EQ(second->runtime.services.at("s@file").serverStatus.at("http://127.0.0.1:2"), "DOWN");
-  EXPECT_EQ(second->runtime.services.at("s@file").serverStatus.at("http://127.0.0.1:1"), "UP");
+  EXPECT_EQ(second->runtime.services.at("s@file").currentServerStatus().at("http://127.0.0.1:2"), "DOWN");
+  EXPECT_EQ(second->runtime.services.at("s@file").currentServerStatus().at("http://127.0.0.1:1"), "UP");
   EXPECT_EQ(registry.serverStatus("s@file").at("http://127.0.0.1:2"), "DOWN");
   EXPECT_EQ(registry.activeChecks(), 2u);
   // The server leaves the configuration: its entry and its check go.
@@ -150,7 +150,7 @@ TEST_F(ServiceBuilderTest, HealthRegistryKeepsStateAcrossBuilds) {
   EXPECT_EQ(registry.serverStatus("s@file").size(), 1u);
   // Back again: fresh, UP.
   auto fourth = build(yaml, &registry);
-  EXPECT_EQ(fourth->runtime.services.at("s@file").serverStatus.at("http://127.0.0.1:2"), "UP");
+  EXPECT_EQ(fourth->runtime.services.at("s@file").currentServerStatus().at("http://127.0.0.1:2"), "UP");
 }
 
 }  // namespace
