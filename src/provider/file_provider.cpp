@@ -256,9 +256,13 @@ void FileProvider::readEvents() {
       }
       if (!watchedName.empty()) {
         // Single-file mode watches the parent directory: only that file matters.
-        if (file == watchedName) relevant = true;
+        if (file == watchedName) {
+          relevant = true;
+          if (!(event->mask & IN_MOVED_TO)) renamedIntoPlace_ = false;
+        }
         continue;
       }
+      renamedIntoPlace_ = false;  // a directory's change is many events: wait until it is quiet
       // Any change in a watched directory counts, hidden names included: Kubernetes
       // ConfigMap volumes swap a hidden "..data" symlink. Unchanged content is dropped
       // later by fingerprint.
@@ -279,7 +283,9 @@ void FileProvider::scheduleReload() {
     const Clock::time_point now = Clock::now();
     if (waitingSince_ == Clock::time_point{}) waitingSince_ = now;
     std::string current = signature();
-    bool quiet = writing_.empty() && current == pendingSignature_;
+    // A file renamed into place was written whole before (editors, configuration tools and
+    // `kubectl cp` do it this way); anything else must stay the same over a quiet period.
+    bool quiet = writing_.empty() && (renamedIntoPlace_ || current == pendingSignature_);
     if (!quiet && now - waitingSince_ < options_.maxWriteWait) {
       pendingSignature_ = std::move(current);
       debounce_->expires_after(options_.quietPeriod);
@@ -292,6 +298,7 @@ void FileProvider::scheduleReload() {
     waitingSince_ = {};
     pendingSignature_.clear();
     writing_.clear();
+    renamedIntoPlace_ = true;
     emitIfChanged();
   });
 }

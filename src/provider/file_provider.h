@@ -5,7 +5,7 @@
 // running and the error (file:line) is logged. When two files define the same element,
 // the first file (by path order) wins and a warning names both, as Traefik does. A change
 // is applied only when the files are quiet (not open for writing, size and mtime steady for
-// quietPeriod), and a change that empties the configuration or drops most routers is held
+// quietPeriod; a file renamed into place is complete at once), and a change that empties the configuration or drops most routers is held
 // back with a loud error until SIGHUP (guardRouterLoss).
 #pragma once
 
@@ -76,6 +76,9 @@ class FileProvider final : public Provider {
   size_t lastRouters_ = 0;               // routers in the last configuration sent
   std::set<std::string> writing_;        // files modified and not closed yet (inotify)
   std::string pendingSignature_;         // at the previous quiet-period check
+  // Every event of the current change renamed the watched file into place: it is complete as
+  // it is (no quiet period).
+  bool renamedIntoPlace_ = true;
   Clock::time_point waitingSince_{};     // the first check of the current change
 };
 

@@ -79,6 +79,47 @@ TEST(ParseYaml, CaseDuplicateKeysWarn) {
   EXPECT_EQ(result.root.find("rule")->text(), "b");
 }
 
+TEST(ParseYaml, NullsAreOnlyPlainNulls) {
+  ParseResult result = parseYaml("a: ~\nb: null\nc:\nd: 'null'\ne: \"\"\nf: NULL\n", "t.yml");
+  ASSERT_TRUE(result.errors.empty());
+  EXPECT_TRUE(result.root.find("a")->isNull());
+  EXPECT_TRUE(result.root.find("b")->isNull());
+  EXPECT_TRUE(result.root.find("c")->isNull());
+  EXPECT_EQ(result.root.find("c")->location().line, 3);  // an implicit value is where its key is
+  EXPECT_TRUE(result.root.find("d")->isScalar());
+  EXPECT_EQ(result.root.find("d")->text(), "null");
+  EXPECT_TRUE(result.root.find("e")->isScalar());
+  EXPECT_TRUE(result.root.find("f")->isNull());
+}
+
+TEST(ParseYaml, AnchorsAndAliasesCopyTheNode) {
+  ParseResult result = parseYaml("servers: &s [{url: 'http://a'}, {url: 'http://b'}]\n"
+                                 "x: {servers: *s, name: &n web}\ny: *n\n",
+                                 "t.yml");
+  ASSERT_TRUE(result.errors.empty());
+  EXPECT_EQ(result.root.find("x")->find("servers")->toString(), "[{url: \"http://a\"}, {url: \"http://b\"}]");
+  EXPECT_EQ(result.root.find("y")->text(), "web");
+
+  result = parseYaml("a: *missing\n", "t.yml");
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].location.line, 1);
+  EXPECT_NE(result.errors[0].message.find("*missing"), std::string::npos);
+  EXPECT_TRUE(result.root.isNull());
+}
+
+TEST(ParseYaml, KeysMustBeScalars) {
+  ParseResult result = parseYaml("? [a, b]\n: 1\nc: 2\n", "t.yml");
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].message, "map keys must be plain values");
+  EXPECT_EQ(result.root.toString(), "{c: 2}");
+}
+
+TEST(ParseYaml, FirstDocumentOnlyAndTagsIgnored) {
+  ParseResult result = parseYaml("---\na: !!str 1\n---\nb: 2\n", "t.yml");
+  ASSERT_TRUE(result.errors.empty());
+  EXPECT_EQ(result.root.toString(), "{a: 1}");
+}
+
 TEST(ParseToml, ValuesAndOrder) {
   ParseResult result =
       parseToml("zeta = 1\nalpha = true\n[m]\nf = 1.5\nlist = [\"a\", \"b\"]\n"
