@@ -9,6 +9,7 @@
 
 #include <yaml.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <string>
@@ -26,7 +27,7 @@ class EventBuilder {
 public:
   EventBuilder(std::string_view text, std::shared_ptr<const std::string> source,
                std::vector<ConfigError>& errors)
-      : source_(std::move(source)), errors_(errors) {
+      : text_(text), source_(std::move(source)), errors_(errors) {
     yaml_parser_initialize(&parser_);
     yaml_parser_set_input_string(&parser_, reinterpret_cast<const unsigned char*>(text.data()),
                                  text.size());
@@ -45,12 +46,26 @@ public:
     if (event_.type != YAML_DOCUMENT_START_EVENT) return Node::null(start);
     if (!next()) return Node();
     Node root = node(start, 0);
-    return failed_ ? Node() : root;
+    // The document must end here, and what follows must be the end or another document
+    // ("---", not read): text after a flow root ("{…}} junk") is an error too.
+    if (failed_ || !next() || !next()) return Node();
+    if (event_.type != YAML_STREAM_END_EVENT && event_.type != YAML_DOCUMENT_START_EVENT) {
+      fail(at(event_.start_mark), "invalid YAML: text after the end of the document");
+      return Node();
+    }
+    return root;
   }
 
 private:
   Location at(const yaml_mark_t& mark) const {
     return Location{source_, int(mark.line) + 1, int(mark.column) + 1};
+  }
+  Location atOffset(size_t offset) const {
+    offset = std::min(offset, text_.size());
+    size_t lineStart = text_.rfind('\n', offset == 0 ? 0 : offset - 1);
+    lineStart = lineStart == std::string_view::npos || offset == 0 ? 0 : lineStart + 1;
+    int line = 1 + int(std::count(text_.begin(), text_.begin() + long(lineStart), '\n'));
+    return Location{source_, line, int(offset - lineStart) + 1};
   }
 
   // Reads the next event into event_; false (with the error recorded) when the text is not
@@ -64,8 +79,11 @@ private:
     if (!yaml_parser_parse(&parser_, &event_)) {
       std::string message = "invalid YAML: ";
       message += parser_.problem ? parser_.problem : "unreadable text";
-      if (parser_.context) message += std::string(" (") + parser_.context + ")";
-      fail(at(parser_.problem ? parser_.problem_mark : parser_.mark), std::move(message));
+      if (parser_.context)
+        message += std::string(" (") + parser_.context + " at line " + std::to_string(parser_.context_mark.line + 1) + ")";
+      // The reader's errors (bad UTF-8, control characters) carry only an offset.
+      fail(parser_.error == YAML_READER_ERROR ? atOffset(parser_.problem_offset) : at(parser_.problem_mark),
+           std::move(message));
       return false;
     }
     hasEvent_ = true;
@@ -93,10 +111,12 @@ private:
     case YAML_SCALAR_EVENT: {
       const auto& s = event_.data.scalar;
       std::string_view text(reinterpret_cast<const char*>(s.value), s.length);
-      bool plain = s.style == YAML_PLAIN_SCALAR_STYLE || s.style == YAML_ANY_SCALAR_STYLE;
+      // Null: an untagged plain empty, ~ or null, or a value tagged !!null ("!!str null" is text).
+      std::string_view tag = s.tag ? reinterpret_cast<const char*>(s.tag) : "";
+      bool plain = tag.empty() && (s.style == YAML_PLAIN_SCALAR_STYLE || s.style == YAML_ANY_SCALAR_STYLE);
       Node out;
-      if (plain && text.empty()) out = Node::null(fallback);
-      else if (plain && (text == "~" || text == "null" || text == "Null" || text == "NULL"))
+      if ((plain || tag == YAML_NULL_TAG) && text.empty()) out = Node::null(fallback);
+      else if ((plain && (text == "~" || text == "null" || text == "Null" || text == "NULL")) || tag == YAML_NULL_TAG)
         out = Node::null(at(event_.start_mark));
       else out = Node::scalar(std::string(text), at(event_.start_mark));
       remember(anchorOf(s.anchor), out);
@@ -136,15 +156,13 @@ private:
     std::vector<Node> mergeSources;  // values of `<<` keys, applied after the explicit keys
     while (next() && event_.type != YAML_MAPPING_END_EVENT) {
       Location keyLocation = at(event_.start_mark);
-      bool plainKey = event_.type == YAML_SCALAR_EVENT;
-      std::string key;
-      if (plainKey) {
-        key.assign(reinterpret_cast<const char*>(event_.data.scalar.value), event_.data.scalar.length);
-      } else {
-        node(keyLocation, depth + 1);  // read past it
-        errors_.push_back({keyLocation, {}, "map keys must be plain values", false});
-      }
-      if (failed_ || !next()) return Node();
+      // A key may carry an anchor or be an alias; it must come out a scalar.
+      Node keyNode = node(keyLocation, depth + 1);
+      if (failed_) return Node();
+      bool plainKey = keyNode.isScalar();
+      std::string key = plainKey ? keyNode.text() : std::string();
+      if (!plainKey) errors_.push_back({keyLocation, {}, "map keys must be plain values", false});
+      if (!next()) return Node();
       Node value = node(keyLocation, depth + 1);
       if (failed_) return Node();
       if (!plainKey) continue;
@@ -186,6 +204,7 @@ private:
     if (!anchor.empty()) anchors_[anchor] = node;
   }
 
+  std::string_view text_;
   yaml_parser_t parser_;
   yaml_event_t event_{};
   bool hasEvent_ = false;

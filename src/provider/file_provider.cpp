@@ -148,14 +148,19 @@ const config::ParseResult& FileProvider::parse(const std::string& path,
     entry.ctimeNs = ctimeNs;
     entry.inode = inode;
     entry.size = size;
-    std::string generated;
-    config::TemplateOptions templated{&generated};
-    entry.parsed = config::parseConfigFile(path, &templated);
-    if (options_.debugLogGeneratedTemplate && !generated.empty())
-      log::debug("generated template", {{"providerName", name_}, {"file", path}, {"content", generated}});
+    entry.parsed = read(path);
     it = cache_.insert_or_assign(path, std::move(entry)).first;
   }
   return it->second.parsed;
+}
+
+config::ParseResult FileProvider::read(const std::string& path) const {
+  std::string generated;
+  config::TemplateOptions templated{&generated};
+  config::ParseResult parsed = config::parseConfigFile(path, &templated);
+  if (options_.debugLogGeneratedTemplate && !generated.empty())
+    log::debug("generated template", {{"providerName", name_}, {"file", path}, {"content", generated}});
+  return parsed;
 }
 
 LoadResult FileProvider::load() {
@@ -178,18 +183,20 @@ LoadResult FileProvider::load() {
   }
   config::Node merged = config::Node::map();
   bool ok = true;
+  // Only a directory's files are kept parsed, for when another one changes (a tree costs about
+  // 1.5 KiB per router). One file is read again at each change anyway: its tree is used as read.
+  const bool single = !options_.filename.empty();
   for (const auto& file : files) {
-    const config::ParseResult& parsed = parse(file, result.errors);
+    config::ParseResult read;
+    const config::ParseResult& parsed = single ? (read = this->read(file)) : parse(file, result.errors);
     for (const auto& error : parsed.errors) {
       result.errors.push_back(error);
       if (!error.warning) ok = false;
     }
     if (config::hasErrors(parsed.errors)) continue;
-    mergeInto(merged, parsed.root, file, result.errors);
+    if (single && read.root.isMap()) merged = std::move(read.root);
+    else mergeInto(merged, parsed.root, file, result.errors);
   }
-  // One file: its tree is in `merged` now, and a change re-reads it anyway. Only a directory's
-  // unchanged files are worth keeping parsed (a tree costs about 1.5 KiB per router).
-  if (!options_.filename.empty()) cache_.clear();
   result.ok = ok;
   result.config.root = std::move(merged);
   // The first good load is the baseline for guardRouterLoss (whoever sends it on).
@@ -248,8 +255,9 @@ void FileProvider::readEvents() {
       auto* event = reinterpret_cast<const inotify_event*>(eventBuffer_.data() + at);
       std::string file = event->len ? std::string(event->name) : std::string();
       at += sizeof(inotify_event) + event->len;
-      if (!file.empty()) {
-        // A file modified and not yet closed is being written: wait for IN_CLOSE_WRITE.
+      if (!file.empty() && (watchedName.empty() || file == watchedName)) {
+        // A file modified and not yet closed is being written: wait for IN_CLOSE_WRITE. (In
+        // single-file mode only that file: a log held open beside it does not hold reloads.)
         std::string key = std::to_string(event->wd) + "/" + file;
         if (event->mask & IN_MODIFY) writing_.insert(key);
         if (event->mask & (IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)) writing_.erase(key);
@@ -274,7 +282,9 @@ void FileProvider::readEvents() {
 }
 
 void FileProvider::scheduleReload() {
-  debounce_->expires_after(options_.debounce);
+  // A file renamed into place is one event: only a burst of renames is worth waiting for.
+  constexpr std::chrono::milliseconds kRenameDebounce{5};
+  debounce_->expires_after(renamedIntoPlace_ ? std::min(kRenameDebounce, options_.debounce) : options_.debounce);
   debounce_->async_wait([this](error_code ec) {
     if (ec) return;
     if (!options_.directory.empty()) addWatches();

@@ -60,6 +60,7 @@ class FileProvider final : public Provider {
   std::string signature() const;
   std::vector<std::string> listFiles(std::vector<config::ConfigError>& errors) const;
   const config::ParseResult& parse(const std::string& path, std::vector<config::ConfigError>& errors);
+  config::ParseResult read(const std::string& path) const;  // parsed, templates rendered
 
   std::string name_ = "file";
   FileProviderOptions options_;

@@ -395,6 +395,23 @@ def test_single_file_mode_is_watched_across_renames(start_watched, upstreams):
     assert status_of(cw.port(), "six.test") == 404
 
 
+def test_single_file_is_not_held_by_another_file_being_written(start_watched, upstreams):
+    """In single-file mode only that file's writes count: a log kept open for writing beside it
+    (written to without a close) must not hold a change until maxWriteWait (10 s)."""
+    alpha, beta = upstreams
+    cw = start_watched(dynamic={"a.yml": dynamic([("r1", "one.test", "s1")], [("s1", alpha.url)])},
+                       file_provider={"filename": "a.yml"})
+    wait_status(cw, "one.test", 200)
+    with open(cw.dynamic_dir / "app.log", "w") as log:
+        log.write("started\n")
+        log.flush()
+        cw.write("a.yml", dynamic([("r1", "one.test", "s1"), ("r2", "two.test", "s1")], [("s1", beta.url)]))
+        log.write("still writing\n")
+        log.flush()
+        assert wait_status(cw, "two.test", 200, timeout=8) < 3.0
+    assert b"Name: beta" in get(cw.port(), "one.test")[1]
+
+
 def test_directory_files_added_and_deleted(start_watched, upstreams):
     alpha, beta = upstreams
     cw = start_watched(dynamic={"a.yml": dynamic([("r1", "one.test", "s1")], [("s1", alpha.url)])})

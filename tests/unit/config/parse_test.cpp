@@ -114,6 +114,33 @@ TEST(ParseYaml, KeysMustBeScalars) {
   EXPECT_EQ(result.root.toString(), "{c: 2}");
 }
 
+TEST(ParseYaml, KeysMayBeAnchoredOrAliases) {
+  ParseResult result = parseYaml("routers:\n  &k app: {service: *k}\nnames: {a: &n web}\n*n : 1\n", "t.yml");
+  ASSERT_TRUE(result.errors.empty()) << result.errors[0].toString();
+  EXPECT_EQ(result.root.find("routers")->find("app")->find("service")->text(), "app");
+  EXPECT_EQ(result.root.find("web")->text(), "1");
+}
+
+TEST(ParseYaml, TaggedNullIsText) {
+  ParseResult result = parseYaml("a: !!str null\nb: !!null x\n", "t.yml");
+  ASSERT_TRUE(result.errors.empty());
+  EXPECT_EQ(result.root.find("a")->text(), "null");
+  EXPECT_TRUE(result.root.find("b")->isNull());
+}
+
+TEST(ParseYaml, ReaderErrorsHaveTheirLine) {
+  ParseResult result = parseYaml("a: 1\nb: 2\n# caf\xe9\n", "t.yml");  // Latin-1, not UTF-8
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].location.line, 3);
+  EXPECT_NE(result.errors[0].message.find("UTF-8"), std::string::npos);
+}
+
+TEST(ParseYaml, TextAfterAFlowRootIsAnError) {
+  ParseResult result = parseYaml("{a: 1}}\n", "t.yml");
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_TRUE(result.root.isNull());
+}
+
 TEST(ParseYaml, FirstDocumentOnlyAndTagsIgnored) {
   ParseResult result = parseYaml("---\na: !!str 1\n---\nb: 2\n", "t.yml");
   ASSERT_TRUE(result.errors.empty());
