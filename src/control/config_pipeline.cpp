@@ -1,6 +1,7 @@
 #include "control/config_pipeline.h"
 
 #include "core/log.h"
+#include "core/memory_budget.h"
 
 namespace causeway::control {
 
@@ -131,6 +132,10 @@ void ConfigPipeline::rebuild() {
                                          {"routes", routes},
                                          {"buildMicros", micros}});
   if (onPublish) onPublish(*snapshot);
+  trim_.expires_after(std::chrono::seconds(2));
+  trim_.async_wait([](error_code ec) {
+    if (!ec) trimFreeMemory();
+  });
 }
 
 void ConfigPipeline::logNewErrors(const runtime::Snapshot& snapshot) {

@@ -110,6 +110,10 @@ class ConfigPipeline {
   SnapshotBuilder builder_;
   std::set<std::string> loggedErrors_;
   bool published_ = false;
+  // A while after a publish, the memory of the build's temporaries and of the snapshot it
+  // replaced (freed once every worker has moved on) goes back to the system: without it, RSS
+  // after a few reloads of 10,000 routers stays half as high again as after the first.
+  asio::steady_timer trim_{control_};
 };
 
 }  // namespace causeway::control
