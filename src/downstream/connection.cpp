@@ -40,9 +40,12 @@ exchange::ConnectionInfo describe(tcp::socket& socket, const runtime::EntryPoint
   info.peerTrusted = entryPoint.trusts(info.peerIp);
   info.notAppendForwardedFor = entryPoint.notAppendXForwardedFor;
   info.bodyPrefetchBytes = entryPoint.requestBodyPrefetchBytes;
-  error_code ec;
-  socket.set_option(tcp::no_delay(true), ec);
   return info;
+}
+
+void setNoDelay(tcp::socket& socket) {
+  error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
 }
 
 // Deadline for the connection's first bytes and the TLS handshake (readTimeout).
@@ -209,6 +212,11 @@ awaitable<void> serveConnection(runtime::Worker& worker, const runtime::EntryPoi
   const bool tcpPlain = routes && routes->tcpTable.size() > 0;
   const bool tcpTls = routes && routes->tcpTlsTable.size() > 0;
   if (!tcpPlain && !tcpTls) snapshot.reset();
+  // TCP_NODELAY, as nginx sets it: at once for TLS, HTTP/2, TCP routing and tunnels; for plain
+  // HTTP/1.1 only before a connection's second write (Http1Connection::writeAll), since a
+  // response written whole in one call is never held by Nagle's algorithm. A connection per
+  // request then makes one system call fewer.
+  if (tcpPlain || tcpTls) setNoDelay(socket);
   TcpLocal local;
   io::ReadBuffer first(4096);
 
@@ -305,12 +313,14 @@ awaitable<void> serveConnection(runtime::Worker& worker, const runtime::EntryPoi
   start = first.data();
 
   if (uint8_t(start[0]) == 0x16) {
+    setNoDelay(socket);
     co_await serveTls(worker, entryPoint, socket, info, first, deadline);
   } else {
     deadline.disarm();
     PlainStream plain(socket);
     if (start.size() >= 3 && start.substr(0, 3) == kH2Preface.substr(0, 3) &&
         kH2Preface.starts_with(start.substr(0, std::min(start.size(), kH2Preface.size())))) {
+      plain.noDelay();
       co_await serveHttp2(worker, entryPoint, socket, plain, info, std::move(first));
     } else {
       Http1Connection<PlainStream> connection(worker, entryPoint, socket, plain, info, std::move(first));

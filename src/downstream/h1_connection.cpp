@@ -203,6 +203,10 @@ bool Http1Connection<Stream>::peerClosed() const {
 template <class Stream>
 awaitable<bool> Http1Connection<Stream>::writeAll(std::span<const asio::const_buffer> buffers) {
   if constexpr (std::is_same_v<Stream, PlainStream>) {
+    // A response written whole in one call is never held by Nagle's algorithm; the next
+    // write could be (connection.cpp, setNoDelay).
+    if (wrote_) stream_.noDelay();
+    wrote_ = true;
     // Straight to the socket; Asio only for what it could not take now.
     io::SendResult now = io::sendNow(socket_, buffers);
     if (now.error) co_return false;

@@ -73,6 +73,7 @@ class Http1Connection final : public runtime::DownstreamConnection, public io::W
   Phase phase_ = Phase::Idle;
   bool timedOut_ = false;
   bool draining_ = false;
+  bool wrote_ = false;  // plain streams: TCP_NODELAY is set before the second write
   uint64_t served_ = 0;
   Clock::time_point openedAt_;
   Clock::time_point readDeadline_ = Clock::time_point::max();

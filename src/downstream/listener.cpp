@@ -1,6 +1,9 @@
 #include "downstream/listener.h"
 
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include "core/log.h"
 #include "downstream/connection.h"
@@ -14,6 +17,34 @@ void logFailure(std::exception_ptr e, const char* what) {
     std::rethrow_exception(e);
   } catch (const std::exception& ex) {
     log::error(what, {{"error", ex.what()}});
+  }
+}
+
+// A socket made from a descriptor that accept4() returned non-blocking. Asio makes a socket
+// non-blocking with ioctl(FIONBIO) before its first operation unless it knows it already is:
+// this marks it so (Asio 1.81's socket state, the `internal_non_blocking` flag), sparing one
+// system call per connection. nginx accepts the same way.
+class AcceptedSocket : public tcp::socket {
+ public:
+  AcceptedSocket(asio::io_context& io, const tcp::endpoint& peer, int fd, error_code& ec) : tcp::socket(io) {
+    assign(peer.protocol(), fd, ec);
+    if (!ec) impl_.get_implementation().state_ |= asio::detail::socket_ops::internal_non_blocking;
+  }
+};
+
+// accept4(SOCK_NONBLOCK | SOCK_CLOEXEC) on the listener; EAGAIN when nobody waits.
+int acceptNonBlocking(tcp::acceptor& acceptor, tcp::endpoint& peer, error_code& ec) {
+  for (;;) {
+    socklen_t length = socklen_t(peer.capacity());
+    int fd = ::accept4(acceptor.native_handle(), peer.data(), &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      peer.resize(length);
+      ec = {};
+      return fd;
+    }
+    if (errno == EINTR || errno == ECONNABORTED) continue;  // a client that left before we took it
+    ec = error_code(errno, asio::error::get_system_category());
+    return -1;
   }
 }
 
@@ -63,6 +94,7 @@ awaitable<void> Listener::acceptLoop(tcp::acceptor& acceptor, const runtime::Ent
   // getsockname per connection.
   error_code localError;
   uint16_t localPort = acceptor.local_endpoint(localError).port();
+  acceptor.non_blocking(true, localError);  // accept4 below reports EAGAIN instead of blocking
   tcp::endpoint peer;
   // The entryPoint's connection cap, shared evenly: the kernel spreads new connections over
   // the workers' SO_REUSEPORT sockets.
@@ -79,7 +111,16 @@ awaitable<void> Listener::acceptLoop(tcp::acceptor& acceptor, const runtime::Ent
       co_await timer.async_wait(nothrow);
       continue;
     }
-    auto [ec, socket] = co_await acceptor.async_accept(peer, nothrow);
+    error_code ec;
+    int fd = acceptNonBlocking(acceptor, peer, ec);
+    // Accept until EAGAIN, then wait: Asio's epoll registration is edge-triggered. Nothing is
+    // lost between the EAGAIN and the wait, because this worker's one thread is the only one
+    // that runs its reactor, and it does not until this coroutine suspends.
+    if (fd < 0 && (ec == asio::error::would_block || ec == asio::error::try_again)) {
+      auto [waitError] = co_await acceptor.async_wait(tcp::acceptor::wait_read, nothrow);
+      if (waitError == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+      continue;
+    }
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
       // EMFILE and friends: back off briefly instead of spinning, and say so once in a while.
@@ -88,6 +129,11 @@ awaitable<void> Listener::acceptLoop(tcp::acceptor& acceptor, const runtime::Ent
                                     {"repeated", dropped}});
       asio::steady_timer timer(worker_.io(), std::chrono::milliseconds(50));
       co_await timer.async_wait(nothrow);
+      continue;
+    }
+    AcceptedSocket socket(worker_.io(), peer, fd, ec);
+    if (ec) {
+      ::close(fd);
       continue;
     }
     asio::co_spawn(worker_.io(), serveConnection(worker_, entryPoint, std::move(socket), peer, localPort),

@@ -17,13 +17,28 @@ class PlainStream {
  public:
   explicit PlainStream(tcp::socket& socket) : socket_(socket) {}
   auto readSome(asio::mutable_buffer buffer) { return socket_.async_read_some(buffer, nothrow); }
-  auto write(std::span<const asio::const_buffer> buffers) { return io::writeAllDirect(socket_, buffers); }
-  auto write(asio::const_buffer buffer) { return io::writeAllDirect(socket_, buffer); }
+  // Writes through here (HTTP/2, tunnels) come in many small pieces: without Nagle's delay.
+  auto write(std::span<const asio::const_buffer> buffers) {
+    noDelay();
+    return io::writeAllDirect(socket_, buffers);
+  }
+  auto write(asio::const_buffer buffer) {
+    noDelay();
+    return io::writeAllDirect(socket_, buffer);
+  }
   awaitable<void> close() { co_return; }
   tcp::socket& socket() { return socket_; }
+  // TCP_NODELAY, once (HTTP/1.1 sets it only before a connection's second write).
+  void noDelay() {
+    if (noDelay_) return;
+    noDelay_ = true;
+    error_code ignored;
+    socket_.set_option(tcp::no_delay(true), ignored);
+  }
 
  private:
   tcp::socket& socket_;
+  bool noDelay_ = false;
 };
 
 // A codec's stream seen through the virtual interface tunnels use (after a 101).
