@@ -299,4 +299,29 @@ uint64_t fingerprint(const Node& node) {
   return 0;
 }
 
+bool sameContent(const Node& a, const Node& b) {
+  if (a.kind() != b.kind()) return false;
+  switch (a.kind()) {
+  case Node::Kind::Null:
+    return true;
+  case Node::Kind::Scalar:
+    return a.text() == b.text();
+  case Node::Kind::List: {
+    if (a.items().size() != b.items().size()) return false;
+    for (size_t i = 0; i < a.items().size(); ++i)
+      if (!sameContent(a.items()[i], b.items()[i])) return false;
+    return true;
+  }
+  case Node::Kind::Map: {
+    if (a.entries().size() != b.entries().size()) return false;  // keys are unique ignoring case
+    for (const NodeEntry& entry : a.entries()) {
+      const Node* other = b.find(entry.key);
+      if (!other || !sameContent(entry.value, *other)) return false;
+    }
+    return true;
+  }
+  }
+  return false;
+}
+
 } // namespace causeway::config

@@ -116,5 +116,10 @@ void overlay(Node& base, const Node& top);
 // Hash of the content (kinds, scalar text, keys compared case-insensitively, list order; not
 // map order, not locations). Equal content gives an equal fingerprint, in every process.
 uint64_t fingerprint(const Node& node);
+// Equal content by the fingerprint's rules (kinds, scalar text, keys ignoring case, list
+// order; not map order, not locations), compared in full: where two definitions from
+// different authors must really be the same, an equal fingerprint is only the quick test
+// (it is a fast hash, not a collision-resistant one).
+bool sameContent(const Node& a, const Node& b);
 
 } // namespace causeway::config

@@ -313,11 +313,11 @@ awaitable<void> serveConnection(runtime::Worker& worker, const runtime::EntryPoi
   start = first.data();
 
   if (uint8_t(start[0]) == 0x16) {
-    setNoDelay(socket);
+    if (!tcpPlain && !tcpTls) setNoDelay(socket);  // else set already
     co_await serveTls(worker, entryPoint, socket, info, first, deadline);
   } else {
     deadline.disarm();
-    PlainStream plain(socket);
+    PlainStream plain(socket, tcpPlain || tcpTls);
     if (start.size() >= 3 && start.substr(0, 3) == kH2Preface.substr(0, 3) &&
         kH2Preface.starts_with(start.substr(0, std::min(start.size(), kH2Preface.size())))) {
       plain.noDelay();

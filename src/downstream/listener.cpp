@@ -42,7 +42,15 @@ int acceptNonBlocking(tcp::acceptor& acceptor, tcp::endpoint& peer, error_code& 
       ec = {};
       return fd;
     }
-    if (errno == EINTR || errno == ECONNABORTED) continue;  // a client that left before we took it
+    // A client that left before we took it, or the network errors accept(2) passes on for
+    // one pending connection: the next one is taken at once (Asio's own accept did the same).
+    switch (errno) {
+    case EINTR: case ECONNABORTED: case EPROTO: case ENETDOWN: case ENOPROTOOPT: case EHOSTDOWN:
+    case ENONET: case EHOSTUNREACH: case EOPNOTSUPP: case ENETUNREACH:
+      continue;
+    default:
+      break;
+    }
     ec = error_code(errno, asio::error::get_system_category());
     return -1;
   }
@@ -67,6 +75,7 @@ void Listener::bind(const std::vector<const runtime::EntryPoint*>& entryPoints) 
     if (endpoint.protocol() == tcp::v6()) acceptor->set_option(asio::ip::v6_only(!entryPoint->dualStack));
     acceptor->bind(endpoint);
     acceptor->listen(asio::socket_base::max_listen_connections);
+    acceptor->non_blocking(true);  // acceptLoop's accept4 reports EAGAIN instead of blocking
     acceptors_.push_back(std::move(acceptor));
     entryPoints_.push_back(entryPoint);
   }
@@ -94,11 +103,13 @@ awaitable<void> Listener::acceptLoop(tcp::acceptor& acceptor, const runtime::Ent
   // getsockname per connection.
   error_code localError;
   uint16_t localPort = acceptor.local_endpoint(localError).port();
-  acceptor.non_blocking(true, localError);  // accept4 below reports EAGAIN instead of blocking
+
   tcp::endpoint peer;
   // The entryPoint's connection cap, shared evenly: the kernel spreads new connections over
   // the workers' SO_REUSEPORT sockets.
   const uint64_t cap = entryPoint.maxConnections == 0 ? 0 : (entryPoint.maxConnections + workers_ - 1) / workers_;
+  constexpr unsigned kAcceptBurst = 32;
+  unsigned burst = 0;
   static log::Throttle acceptFailures(std::chrono::seconds(10));
   static log::Throttle atCap(std::chrono::seconds(60));
   while (acceptor.is_open()) {
@@ -112,11 +123,19 @@ awaitable<void> Listener::acceptLoop(tcp::acceptor& acceptor, const runtime::Ent
       continue;
     }
     error_code ec;
+    // A burst is taken in turns with the worker's other work (each connection runs inline up
+    // to its first wait): a full backlog must not hold the connections already open.
+    if (++burst == kAcceptBurst) {
+      burst = 0;
+      co_await asio::post(worker_.io(), asio::use_awaitable);
+      if (!acceptor.is_open()) co_return;
+    }
     int fd = acceptNonBlocking(acceptor, peer, ec);
     // Accept until EAGAIN, then wait: Asio's epoll registration is edge-triggered. Nothing is
     // lost between the EAGAIN and the wait, because this worker's one thread is the only one
     // that runs its reactor, and it does not until this coroutine suspends.
     if (fd < 0 && (ec == asio::error::would_block || ec == asio::error::try_again)) {
+      burst = 0;
       auto [waitError] = co_await acceptor.async_wait(tcp::acceptor::wait_read, nothrow);
       if (waitError == asio::error::operation_aborted || !acceptor.is_open()) co_return;
       continue;

@@ -15,7 +15,9 @@ namespace causeway::downstream {
 
 class PlainStream {
  public:
-  explicit PlainStream(tcp::socket& socket) : socket_(socket) {}
+  // noDelaySet: the connection already has TCP_NODELAY (connection.cpp sets it at once where
+  // TCP routes may take the connection).
+  explicit PlainStream(tcp::socket& socket, bool noDelaySet = false) : socket_(socket), noDelay_(noDelaySet) {}
   auto readSome(asio::mutable_buffer buffer) { return socket_.async_read_some(buffer, nothrow); }
   // Writes through here (HTTP/2, tunnels) come in many small pieces: without Nagle's delay.
   auto write(std::span<const asio::const_buffer> buffers) {
@@ -38,7 +40,7 @@ class PlainStream {
 
  private:
   tcp::socket& socket_;
-  bool noDelay_ = false;
+  bool noDelay_;
 };
 
 // A codec's stream seen through the virtual interface tunnels use (after a 101).

@@ -72,7 +72,7 @@ awaitable<void> run(runtime::Worker& worker, const runtime::EntryPoint& entryPoi
 awaitable<void> serveTcpPlain(runtime::Worker& worker, const runtime::EntryPoint& entryPoint, tcp::socket& socket,
                               const exchange::ConnectionInfo& info, const TcpLocal& local, std::string_view serverName,
                               io::ReadBuffer& pending, const runtime::TcpRouteTarget& target) {
-  PlainStream plain(socket);
+  PlainStream plain(socket, true);  // TCP routing set TCP_NODELAY (connection.cpp)
   StreamDuplex<PlainStream> client(plain);
   co_await run(worker, entryPoint, socket, client, pending.data(), info, local, serverName, target);
 }

@@ -268,10 +268,10 @@ bool wireLayer4(config::Node& section, std::string_view kind, const std::string&
 }
 
 // A service without its servers, to compare definitions from several containers.
-uint64_t withoutServers(const config::Node& service) {
+config::Node withoutServers(const config::Node& service) {
   config::Node copy = service;
   if (config::Node* lb = copy.find("loadBalancer"); lb && lb->isMap()) lb->erase("servers");
-  return config::fingerprint(copy);
+  return copy;
 }
 
 struct Merge {
@@ -303,9 +303,9 @@ struct Merge {
       owner[id] = container;
       return;
     }
-    if (config::fingerprint(*existing) == config::fingerprint(element.value)) return;
+    if (config::sameContent(*existing, element.value)) return;
     bool services = iequals(kindKey, "services");
-    if (services && withoutServers(*existing) == withoutServers(element.value)) {
+    if (services && config::sameContent(withoutServers(*existing), withoutServers(element.value))) {
       // Replicas of one service: their servers add up.
       config::Node* lb = existing->find("loadBalancer");
       config::Node* into = lb->find("servers");

@@ -101,6 +101,17 @@ TEST(Fingerprint, DifferentContentDifferentFingerprint) {
   EXPECT_NE(fingerprint(yaml("a: {b: 1}")), fingerprint(yaml("b: {a: 1}")));
 }
 
+TEST(Fingerprint, SameContentComparesInFull) {
+  EXPECT_TRUE(sameContent(yaml("a: [x, y]\nB: {c: 1, d: ~}\n"), yaml("b: {D: ~, c: 1}\na: [x, y]\n")));
+  EXPECT_FALSE(sameContent(yaml("a: [x, y]\n"), yaml("a: [y, x]\n")));
+  EXPECT_FALSE(sameContent(yaml("a: 1\n"), yaml("a: 1\nb: 2\n")));
+  EXPECT_FALSE(sameContent(yaml("a: x\n"), yaml("a: X\n")));
+  EXPECT_FALSE(sameContent(yaml("a: ~\n"), yaml("a: ''\n")));
+  // Two texts of one length with the same fast hash (found by search) are still different.
+  Node first = Node::scalar("routerA-servicex"), second = Node::scalar("0000f620O5Lj.7gE");
+  EXPECT_FALSE(sameContent(first, second));
+}
+
 TEST(Fingerprint, StableAcrossRuns) {
   // The value must not depend on the process (no random seeds, no pointers).
   Node node = Node::map();
