@@ -43,11 +43,6 @@ exchange::ConnectionInfo describe(tcp::socket& socket, const runtime::EntryPoint
   return info;
 }
 
-void setNoDelay(tcp::socket& socket) {
-  error_code ignored;
-  socket.set_option(tcp::no_delay(true), ignored);
-}
-
 // Deadline for the connection's first bytes and the TLS handshake (readTimeout).
 class StartDeadline final : public io::Watched {
  public:

@@ -13,6 +13,13 @@
 
 namespace causeway::downstream {
 
+// TCP_NODELAY on a connection's socket: set at once for TLS, HTTP/2, TCP routes and tunnels,
+// for plain HTTP/1.1 only before its second write (connection.cpp).
+inline void setNoDelay(tcp::socket& socket) {
+  error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+}
+
 class PlainStream {
  public:
   // noDelaySet: the connection already has TCP_NODELAY (connection.cpp sets it at once where
@@ -34,8 +41,7 @@ class PlainStream {
   void noDelay() {
     if (noDelay_) return;
     noDelay_ = true;
-    error_code ignored;
-    socket_.set_option(tcp::no_delay(true), ignored);
+    setNoDelay(socket_);
   }
 
  private:

@@ -187,14 +187,14 @@ LoadResult FileProvider::load() {
   // 1.5 KiB per router). One file is read again at each change anyway: its tree is used as read.
   const bool single = !options_.filename.empty();
   for (const auto& file : files) {
-    config::ParseResult read;
-    const config::ParseResult& parsed = single ? (read = this->read(file)) : parse(file, result.errors);
+    config::ParseResult own;
+    const config::ParseResult& parsed = single ? (own = read(file)) : parse(file, result.errors);
     for (const auto& error : parsed.errors) {
       result.errors.push_back(error);
       if (!error.warning) ok = false;
     }
     if (config::hasErrors(parsed.errors)) continue;
-    if (single && read.root.isMap()) merged = std::move(read.root);
+    if (single && own.root.isMap()) merged = std::move(own.root);
     else mergeInto(merged, parsed.root, file, result.errors);
   }
   result.ok = ok;

@@ -5,8 +5,9 @@
 // running and the error (file:line) is logged. When two files define the same element,
 // the first file (by path order) wins and a warning names both, as Traefik does. A change
 // is applied only when the files are quiet (not open for writing, size and mtime steady for
-// quietPeriod; a file renamed into place is complete at once), and a change that empties the configuration or drops most routers is held
-// back with a loud error until SIGHUP (guardRouterLoss).
+// quietPeriod; a file renamed into place is complete at once), and a change that empties the
+// configuration or drops most routers is held back with a loud error until SIGHUP
+// (guardRouterLoss).
 #pragma once
 
 #include <map>
