@@ -5,6 +5,7 @@
 #include "admin/api_query.h"
 #include "config/api_management.h"
 #include "exchange/local_reply.h"
+#include "exchange/response_caches.h"
 #include "runtime/snapshot.h"
 
 namespace causeway::admin {
@@ -201,6 +202,7 @@ void ApiHandler::serveApi(Exchange& ex, std::string_view route) const {
   };
 
   std::optional<std::string> id;
+  if (collection("/http/caches", id)) return serveCaches(ex, id);
   if (collection("/entrypoints", id)) {
     if (!get) return methodNotAllowed(ex);
     if (!id) {
@@ -265,6 +267,36 @@ void ApiHandler::serveApi(Exchange& ex, std::string_view route) const {
   if (collection("/udp/services", id))
     return element(runtime.udpServices, "services", udpServiceJson, keepService, "serviceID", "service not found: ");
   notFound(ex);
+}
+
+// GET /api/http/caches[/{name}]: the httpCache middlewares' stores and counters.
+// DELETE /api/http/caches/{name}[?url=host/path]: purges one URL (every variant; a trailing *
+// purges a prefix) or the whole store (docs/cache.md, Purging).
+void ApiHandler::serveCaches(Exchange& ex, const std::optional<std::string>& id) const {
+  auto statsJson = [](const std::string& name, const exchange::ResponseCache& cache) {
+    exchange::ResponseCache::Stats s = cache.stats();
+    return json::object{{"name", name},          {"entries", s.entries},     {"bytes", s.bytes},
+                        {"limit", s.limit},      {"hits", s.hits},           {"stale", s.stale},
+                        {"revalidated", s.revalidated}, {"misses", s.misses}, {"collapsed", s.collapsed},
+                        {"bypass", s.bypass},    {"stored", s.stored},       {"evicted", s.evicted},
+                        {"servedBytes", s.servedBytes}};
+  };
+  auto caches = exchange::ResponseCaches::instance().all();
+  if (!id) {
+    if (ex.request.method != "GET") return methodNotAllowed(ex);
+    json::array out;
+    for (const auto& [name, cache] : caches) out.push_back(statsJson(name, *cache));
+    return jsonReply(ex, out);
+  }
+  auto name = pathUnescape(*id);
+  if (!name) return apiError(ex, 400, "unable to decode cache name \"" + *id + "\": invalid URL escape");
+  auto it = std::find_if(caches.begin(), caches.end(), [&](const auto& c) { return c.first == *name; });
+  if (it == caches.end()) return apiError(ex, 404, "cache not found: " + *name);
+  if (ex.request.method == "GET") return jsonReply(ex, statsJson(*name, *it->second));
+  if (ex.request.method != "DELETE") return methodNotAllowed(ex);
+  std::string url = queryValue(ex.request.query, "url");
+  size_t purged = it->second->purge(url);
+  jsonReply(ex, json::object{{"purged", purged}});
 }
 
 std::map<std::string, exchange::HandlerPtr> makeInternalServices(const config::StaticConfig& config,

@@ -13,6 +13,8 @@
 #include <set>
 #include <sstream>
 
+#include "exchange/response_caches.h"
+#include "observe/label_families.h"
 #include "observe/series_table.h"
 #include "observe/text_format.h"
 #include "runtime/snapshot.h"
@@ -119,6 +121,50 @@ void sample(std::string& out, std::string_view name, std::string_view suffix, st
   out.push_back(' ');
   appendGoFloat(out, value);
   out.push_back('\n');
+}
+
+// The httpCache middlewares' stores (exchange/response_caches.h), read at each scrape.
+void renderResponseCaches(std::string& out) {
+  auto caches = exchange::ResponseCaches::instance().all();
+  if (caches.empty()) return;
+  std::map<std::string, double> requests, bytes, entries, stored, evicted, served, limit;
+  for (const auto& [name, cache] : caches) {
+    exchange::ResponseCache::Stats s = cache->stats();
+    std::string labels;
+    appendLabel(labels, "middleware", name);
+    const std::pair<const char*, uint64_t> outcomes[] = {{"hit", s.hits},         {"stale", s.stale},
+                                                         {"revalidated", s.revalidated}, {"miss", s.misses},
+                                                         {"collapsed", s.collapsed}, {"bypass", s.bypass}};
+    for (const auto& [result, count] : outcomes) {
+      std::string withResult = labels;
+      appendLabel(withResult, "result", result);
+      requests[withResult] = double(count);
+    }
+    bytes[labels] = double(s.bytes);
+    limit[labels] = double(s.limit);
+    entries[labels] = double(s.entries);
+    stored[labels] = double(s.stored);
+    evicted[labels] = double(s.evicted);
+    served[labels] = double(s.servedBytes);
+  }
+  renderCounter(out, "causeway_http_cache_requests_total",
+                "Requests seen by an httpCache middleware, by result (hit, stale, revalidated, miss, collapsed, bypass).",
+                requests);
+  auto gauge = [&](const char* name, const char* help, const std::map<std::string, double>& family) {
+    out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" gauge\n");
+    for (const auto& [labels, value] : family) {
+      out.append(name).append("{").append(labels).append("} ");
+      appendNumber(out, value);
+      out.push_back('\n');
+    }
+  };
+  gauge("causeway_http_cache_entries", "Responses held by an httpCache store.", entries);
+  gauge("causeway_http_cache_bytes", "Bytes held by an httpCache store.", bytes);
+  gauge("causeway_http_cache_limit_bytes", "The byte limit of an httpCache store (store.memory.limit).", limit);
+  renderCounter(out, "causeway_http_cache_stored_total", "Responses stored by an httpCache middleware.", stored);
+  renderCounter(out, "causeway_http_cache_evicted_total",
+                "Responses evicted from an httpCache store to stay within its limit.", evicted);
+  renderCounter(out, "causeway_http_cache_served_bytes_total", "Body bytes served from an httpCache store.", served);
 }
 
 using Merged = std::map<std::string, std::vector<uint64_t>>;
@@ -524,6 +570,7 @@ std::string Metrics::render(const ScrapeInputs& in) const {
   }
   genAi_.render(out);
   layer4_.render(out);
+  renderResponseCaches(out);
   return out;
 }
 

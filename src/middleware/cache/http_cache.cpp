@@ -1,0 +1,583 @@
+// httpCache: a shared HTTP cache (RFC 9111) in front of the router's service. Traefik's
+// open-source edition has none (traefik/traefik #878); the option names follow Traefik Hub's
+// httpCache (maxTtl, disableCacheStatusHeader, store.memory.limit), the rest is causeway's.
+// docs/cache.md is the user's view; in short:
+//  - GET responses are stored when RFC 9111 §3 allows a shared cache to (explicit freshness,
+//    no no-store/private, the Authorization rule, no Set-Cookie, Vary not *), up to
+//    maxEntrySize each and store.memory.limit in all, least recently used evicted first.
+//    Freshness: s-maxage, max-age or Expires, capped at maxTtl; no heuristic freshness.
+//  - GET and HEAD are answered from a fresh stored response (Age, and 304 for a matching
+//    If-None-Match / If-Modified-Since); a stale one with a validator is revalidated with a
+//    conditional request, and a 304 refreshes it. stale-while-revalidate answers at once and
+//    revalidates in the background; stale-if-error answers when the origin fails (5xx).
+//    Request directives no-cache, max-age, min-fresh, max-stale and only-if-cached apply.
+//  - Coalescing: while one miss for a key is in flight, later GETs for it wait (lockTimeout)
+//    and take its answer when it was stored, or go upstream themselves when it was not.
+//  - Unsafe methods that succeed invalidate the stored responses of their URL (§4.4).
+//  - Every answer carries Cache-Status (RFC 9211, cache name "causeway") and X-Cache-Status
+//    (HIT, MISS, EXPIRED, STALE, REVALIDATED, BYPASS), unless disableCacheStatusHeader.
+#include <algorithm>
+#include <chrono>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/strings.h"
+#include "exchange/local_reply.h"
+#include "exchange/response_caches.h"
+#include "http/cache_control.h"
+#include "http/hop_by_hop.h"
+#include "middleware/cache/cache_store.h"
+#include "middleware/contract.h"
+
+namespace causeway::middleware {
+namespace {
+
+using cache::Store;
+using cache::Stored;
+using cache::StoredPtr;
+using http::CacheDirectives;
+
+// "128Mi", "3Gi", "512K", "1000000": bytes (Kubernetes quantity suffixes, as Traefik Hub).
+std::optional<uint64_t> parseSize(std::string_view text) {
+  text = trim(text);
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  auto number = parseDecimal(text.substr(0, digits));
+  if (!number) return std::nullopt;
+  std::string_view unit = text.substr(digits);
+  static const std::pair<std::string_view, uint64_t> kUnits[] = {
+      {"", 1}, {"K", 1000}, {"M", 1000'000}, {"G", 1000'000'000}, {"Ki", 1024}, {"Mi", 1 << 20}, {"Gi", 1 << 30}};
+  for (const auto& [name, factor] : kUnits)
+    if (unit == name) {
+      if (*number > UINT64_MAX / factor) return std::nullopt;
+      return *number * factor;
+    }
+  return std::nullopt;
+}
+
+struct Options {
+  int64_t maxTtl = 300;  // seconds; no response stays fresh longer
+  bool disableCacheStatusHeader = false;
+  std::string maxEntrySize = "8Mi";
+  // How long a request waits for another one's answer to the same URL before going upstream.
+  config::Duration lockTimeout = std::chrono::seconds(5);
+  // Used when a response names no stale-while-revalidate / stale-if-error of its own.
+  config::Duration staleWhileRevalidate;
+  config::Duration staleIfError;
+  struct Memory {
+    std::string limit = "128Mi";
+    static void describe(auto& self, auto& v) { v("limit", self.limit); }
+  };
+  struct StoreOptions {
+    Memory memory;
+    static void describe(auto& self, auto& v) { v("memory", self.memory); }
+  } store;
+  struct Key {
+    bool disableHost = false;
+    bool disableQuery = false;
+    std::vector<std::string> headers;  // request fields that are part of the key
+    static void describe(auto& self, auto& v) {
+      v("disableHost", self.disableHost);
+      v("disableQuery", self.disableQuery);
+      v("headers", self.headers);
+    }
+  } key;
+
+  static void describe(auto& self, auto& v) {
+    v("maxTtl", self.maxTtl);
+    v("disableCacheStatusHeader", self.disableCacheStatusHeader);
+    v("maxEntrySize", self.maxEntrySize);
+    v("lockTimeout", self.lockTimeout);
+    v("staleWhileRevalidate", self.staleWhileRevalidate);
+    v("staleIfError", self.staleIfError);
+    v("store", self.store);
+    v("key", self.key);
+  }
+  void check(MiddlewareBuildContext& context) const {
+    if (maxTtl <= 0) context.error("httpCache: maxTtl must be a positive number of seconds");
+    if (!parseSize(maxEntrySize))
+      context.error("httpCache: maxEntrySize: expected a size such as 8Mi or 1000000, got \"" + maxEntrySize + "\"");
+    auto limit = parseSize(store.memory.limit);
+    if (!limit || *limit == 0)
+      context.error("httpCache: store.memory.limit: expected a size such as 128Mi or 3Gi, got \"" +
+                    store.memory.limit + "\"");
+    if (lockTimeout.value.count() < 0 || staleWhileRevalidate.value.count() < 0 || staleIfError.value.count() < 0)
+      context.error("httpCache: lockTimeout, staleWhileRevalidate and staleIfError must not be negative");
+  }
+};
+
+// What the handlers of every router share: the decoded options and the store.
+struct Settings {
+  int64_t maxTtl = 300;
+  bool statusHeader = true;
+  uint64_t maxEntrySize = 0;
+  std::chrono::nanoseconds lockTimeout{0};
+  int64_t staleWhileRevalidate = -1, staleIfError = -1;  // defaults, seconds (-1: none)
+  bool keyHost = true, keyQuery = true;
+  std::vector<std::string> keyHeaders;
+  std::shared_ptr<Store> store;
+};
+
+int64_t epochNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+bool isUnsafe(std::string_view method) {
+  return method != "GET" && method != "HEAD" && method != "OPTIONS" && method != "TRACE";
+}
+
+// Fields a cache does not keep with a response (RFC 9111 §3.1), besides hop-by-hop ones; the
+// codec writes framing from the body, and Age is computed when served.
+bool keptField(std::string_view name) {
+  return !http::isHopByHopField(name) && !iequals(name, "Age") && !iequals(name, "Content-Length") &&
+         !iequals(name, "X-Cache-Status");
+}
+
+http::Headers viewOf(const std::vector<std::pair<std::string, std::string>>& fields) {
+  http::Headers headers;
+  for (const auto& [name, value] : fields) headers.add(name, value);
+  return headers;
+}
+
+// Freshness and validators of `stored` from its (stored) header fields.
+void setFreshness(const Settings& s, Stored& stored, int64_t requestTime, int64_t responseTime) {
+  http::Headers headers = viewOf(stored.headers);
+  CacheDirectives d = http::parseCacheControl(headers);
+  stored.responseTime = responseTime;
+  stored.initialAge = http::initialAge(headers, requestTime, responseTime);
+  stored.lifetime = std::min(http::freshnessLifetime(headers, d), s.maxTtl);
+  stored.staleWhileRevalidate = d.staleWhileRevalidate >= 0 ? d.staleWhileRevalidate : s.staleWhileRevalidate;
+  stored.staleIfError = d.staleIfError >= 0 ? d.staleIfError : s.staleIfError;
+  stored.noCache = d.noCache;
+  stored.mustRevalidate = d.mustRevalidate || d.proxyRevalidate || d.sMaxAge >= 0;
+  stored.etag = std::string(headers.get("ETag"));
+  stored.lastModified = std::string(headers.get("Last-Modified"));
+  stored.bytes = 256 + stored.url.size() + (stored.body ? stored.body->size() : 0);
+  for (const auto& [name, value] : stored.headers) stored.bytes += name.size() + value.size() + 32;
+  for (const auto& [name, value] : stored.vary) stored.bytes += name.size() + value.size() + 32;
+}
+
+// A stored response for `response` (body still to come), with the Vary values of `request`.
+std::shared_ptr<Stored> makeStored(const Settings& s, const exchange::Response& response, const http::Headers& request,
+                                   std::string url, int64_t requestTime, int64_t responseTime) {
+  auto stored = std::make_shared<Stored>();
+  stored->status = response.status;
+  stored->url = std::move(url);
+  for (const http::HeaderField& field : response.headers) {
+    if (keptField(field.name)) stored->headers.emplace_back(field.name, field.value);
+    if (!iequals(field.name, "Vary")) continue;
+    for (std::string_view name : splitTrimmed(field.value, ',')) {
+      std::string lower = toLower(name);
+      bool seen = false;
+      for (const auto& [n, v] : stored->vary) seen = seen || n == lower;
+      if (!seen) stored->vary.emplace_back(lower, cache::varyValue(request, lower));
+    }
+  }
+  setFreshness(s, *stored, requestTime, responseTime);
+  return stored;
+}
+
+// `entry` updated by a 304 (RFC 9111 §4.3.4): its fields replaced by the 304's, except framing.
+StoredPtr refreshed(const Settings& s, const Stored& entry, const http::Headers& notModified, int64_t requestTime,
+                    int64_t responseTime) {
+  auto fresh = std::make_shared<Stored>(entry);
+  for (const http::HeaderField& field : notModified) {
+    if (!keptField(field.name) || iequals(field.name, "Content-Type") || iequals(field.name, "Content-Encoding"))
+      continue;
+    std::erase_if(fresh->headers, [&](const auto& f) { return iequals(f.first, field.name); });
+  }
+  for (const http::HeaderField& field : notModified)
+    if (keptField(field.name) && !iequals(field.name, "Content-Type") && !iequals(field.name, "Content-Encoding"))
+      fresh->headers.emplace_back(field.name, field.value);
+  setFreshness(s, *fresh, requestTime, responseTime);
+  return fresh;
+}
+
+// The response body passed on to the client while a copy is kept; at its end the response is
+// stored, unless it grew past maxEntrySize, broke off or carried trailers. The fill (when this
+// request leads the coalescing) ends with it, after the insert, so that waiters find it.
+class CaptureBody final : public exchange::BodySource {
+ public:
+  CaptureBody(exchange::BodySource* inner, std::shared_ptr<Store> store, std::string key,
+              std::shared_ptr<Stored> stored, uint64_t maxSize, std::unique_ptr<Store::Fill> fill)
+      : inner_(inner), store_(std::move(store)), key_(std::move(key)), stored_(std::move(stored)),
+        maxSize_(maxSize), fill_(std::move(fill)) {
+    if (auto length = inner_->length()) captured_.reserve(*length);
+  }
+
+  awaitable<exchange::BodyChunk> read() override {
+    exchange::BodyChunk chunk = co_await inner_->read();
+    if (!stored_) co_return chunk;
+    if (chunk.error || captured_.size() + chunk.data.size() > maxSize_) {
+      abandon();
+      co_return chunk;
+    }
+    captured_.append(chunk.data);
+    if (chunk.last) {
+      if (inner_->trailers()) abandon();
+      else commit();
+    }
+    co_return chunk;
+  }
+  std::optional<uint64_t> length() const override { return inner_->length(); }
+  const http::Headers* trailers() const override { return inner_->trailers(); }
+  bool finished() const override { return inner_->finished(); }
+
+ private:
+  void commit() {
+    stored_->bytes += captured_.size();
+    stored_->body = std::make_shared<const std::string>(std::move(captured_));
+    store_->insert(key_, std::move(stored_));
+    fill_.reset();
+  }
+  void abandon() {
+    stored_.reset();
+    captured_ = {};
+    fill_.reset();
+  }
+
+  exchange::BodySource* inner_;
+  std::shared_ptr<Store> store_;
+  std::string key_;
+  std::shared_ptr<Stored> stored_;  // null once stored or given up
+  uint64_t maxSize_;
+  std::unique_ptr<Store::Fill> fill_;
+  std::string captured_;
+};
+
+// A background revalidation (stale-while-revalidate): the request as the client sent it, sent
+// again as a conditional request after the client got the stale answer.
+struct Revalidation {
+  Revalidation(exchange::WorkerContext& w, const exchange::ConnectionInfo& c) : worker(w), connection(c) {
+    // The downstream connection may be gone before this runs: nothing of it is borrowed.
+    connection.peerCertificate = nullptr;
+    connection.peerChain = nullptr;
+    connection.tlsStore = nullptr;
+  }
+  exchange::WorkerContext& worker;
+  exchange::ConnectionInfo connection;
+  std::shared_ptr<const Settings> settings;
+  HandlerPtr next;
+  std::string key;
+  StoredPtr entry;
+  std::unique_ptr<Store::Fill> fill;
+  Arena requestArena;
+  exchange::Request request;  // views into requestArena
+};
+
+void makeConditional(http::Headers& headers, const Stored& entry) {
+  headers.remove("If-None-Match");
+  headers.remove("If-Modified-Since");
+  headers.remove("If-Match");
+  headers.remove("If-Unmodified-Since");
+  headers.remove("If-Range");
+  headers.remove("Range");
+  if (!entry.etag.empty()) headers.add("If-None-Match", entry.etag);
+  if (!entry.lastModified.empty()) headers.add("If-Modified-Since", entry.lastModified);
+}
+
+bool isServerError(int status) { return status >= 500 && status <= 504; }
+
+awaitable<void> runRevalidation(std::unique_ptr<Revalidation> job) {
+  const Settings& s = *job->settings;
+  Arena arena;
+  exchange::Exchange sub(job->worker, arena, job->connection);
+  sub.request = job->request;
+  sub.request.body = nullptr;
+  http::Headers original = sub.request.headers;
+  makeConditional(sub.request.headers, *job->entry);
+  sub.record.start = Clock::now();
+  int64_t requestTime = epochNow();
+  co_await job->next->handle(sub);
+  int64_t responseTime = epochNow();
+  exchange::Response& r = sub.response;
+  if (r.status == 304) {
+    s.store->insert(job->key, refreshed(s, *job->entry, r.headers, requestTime, responseTime));
+  } else if (!isServerError(r.status) && !r.tunnel) {
+    CacheDirectives rq = http::parseCacheControl(original);
+    CacheDirectives rs = http::parseCacheControl(r.headers);
+    http::StoreVerdict verdict = http::mayStore({"GET", r.status, &original, &rq, &r.headers, &rs});
+    std::string body;
+    exchange::ReadResult read = exchange::ReadResult::Complete;
+    if (r.body) read = co_await exchange::readBody(*r.body, body, int64_t(s.maxEntrySize));
+    if (verdict == http::StoreVerdict::Storable && read == exchange::ReadResult::Complete) {
+      auto stored = makeStored(s, r, original, job->entry->url, requestTime, responseTime);
+      stored->bytes += body.size();
+      stored->body = std::make_shared<const std::string>(std::move(body));
+      s.store->insert(job->key, std::move(stored));
+    } else {
+      s.store->erase(job->key);  // the origin no longer lets it be stored (or it grew too large)
+    }
+  }
+  if (exchange::BodySource* body = r.body; body && !r.tunnel && !body->finished()) {
+    while (true) {
+      exchange::BodyChunk chunk = co_await body->read();
+      if (chunk.error || chunk.last) break;
+    }
+  }
+  if (!sub.background.empty()) co_await sub.background.join();
+}
+
+class HttpCache final : public Handler {
+ public:
+  HttpCache(std::shared_ptr<const Settings> settings, HandlerPtr next, const WrapContext&)
+      : s_(std::move(settings)), next_(std::move(next)) {}
+
+  awaitable<void> handle(Exchange& ex) const override {
+    exchange::Request& req = ex.request;
+    Store& store = *s_->store;
+    bool get = req.method == "GET";
+    if ((!get && req.method != "HEAD") || req.upgrade) {
+      co_await next_->handle(ex);
+      store.bypass.fetch_add(1, std::memory_order_relaxed);
+      int status = ex.response.status;
+      if (isUnsafe(req.method) && status >= 200 && status < 400) store.erase(keyOf(ex));
+      if (!req.upgrade) mark(ex, "fwd=method", "BYPASS");
+      co_return;
+    }
+    CacheDirectives rq = http::parseCacheControl(req.headers);
+    std::string_view key = keyOf(ex);
+    int64_t now = epochNow();
+    bool keyFound = false;
+    StoredPtr entry = store.lookup(key, req.headers, keyFound);
+
+    if (entry) {
+      int64_t age = entry->age(now);
+      bool fresh = entry->lifetime > age;
+      bool accepted = !rq.noCache && !entry->noCache && (rq.maxAge < 0 || age <= rq.maxAge);
+      if (fresh && accepted && (rq.minFresh < 0 || entry->lifetime - age >= rq.minFresh)) {
+        store.hits.fetch_add(1, std::memory_order_relaxed);
+        serve(ex, entry, age, "hit", "HIT");
+        co_return;
+      }
+      if (!fresh && accepted && !entry->mustRevalidate) {
+        int64_t staleFor = age - entry->lifetime;
+        if (rq.maxStale >= 0 && staleFor <= rq.maxStale) {
+          store.stale.fetch_add(1, std::memory_order_relaxed);
+          serve(ex, entry, age, "hit; detail=max-stale", "STALE");
+          co_return;
+        }
+        if (staleFor <= entry->staleWhileRevalidate) {
+          store.stale.fetch_add(1, std::memory_order_relaxed);
+          if (get) revalidateLater(ex, key, entry);
+          serve(ex, entry, age, "hit; detail=stale-while-revalidate", "STALE");
+          co_return;
+        }
+      }
+    }
+    if (rq.onlyIfCached) {
+      exchange::statusTextReply(ex, 504);
+      mark(ex, "detail=only-if-cached", "MISS");
+      co_return;
+    }
+
+    // Coalescing: a plain miss waits while another request for the same key is in flight.
+    std::unique_ptr<Store::Fill> fill;
+    bool waited = false;
+    if (get && !entry && !rq.noCache && !http::isConditional(req.headers) && !req.headers.has("Range")) {
+      auto waiter = std::make_shared<Store::Waiter>(ex.worker.io().get_executor());
+      waiter->timer.expires_after(s_->lockTimeout);
+      fill = store.lead(key, waiter);
+      if (!fill) {
+        co_await waiter->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        waited = true;
+        now = epochNow();
+        entry = store.lookup(key, req.headers, keyFound);
+        if (entry && entry->lifetime > entry->age(now) && !entry->noCache) {
+          store.collapsed.fetch_add(1, std::memory_order_relaxed);
+          serve(ex, entry, entry->age(now), "fwd=miss; collapsed", "HIT");
+          co_return;
+        }
+      }
+    }
+    co_await forward(ex, rq, key, keyFound, std::move(entry), std::move(fill), waited);
+  }
+
+ private:
+  awaitable<void> forward(Exchange& ex, const CacheDirectives& rq, std::string_view key, bool keyFound, StoredPtr entry,
+                          std::unique_ptr<Store::Fill> fill, bool waited) const {
+    exchange::Request& req = ex.request;
+    Store& store = *s_->store;
+    bool get = req.method == "GET";
+    bool revalidating = get && entry && entry->hasValidator();
+    http::Headers original;
+    if (get) original = req.headers;
+    if (revalidating) {
+      ex.arena.make<StoredPtr>(entry);  // its validators are sent as views
+      makeConditional(req.headers, *entry);
+    }
+    int64_t requestTime = epochNow();
+    co_await next_->handle(ex);
+    int64_t responseTime = epochNow();
+    if (get) req.headers = original;
+    exchange::Response& r = ex.response;
+
+    if (revalidating && r.status == 304) {
+      StoredPtr fresh = refreshed(*s_, *entry, r.headers, requestTime, responseTime);
+      store.insert(key, fresh);
+      store.revalidated.fetch_add(1, std::memory_order_relaxed);
+      serve(ex, fresh, fresh->age(responseTime), "fwd=stale; fwd-status=304", "REVALIDATED");
+      co_return;
+    }
+    if (entry && isServerError(r.status) && !entry->mustRevalidate) {
+      int64_t staleFor = entry->age(responseTime) - entry->lifetime;
+      if (staleFor <= std::max(entry->staleIfError, rq.staleIfError)) {
+        store.stale.fetch_add(1, std::memory_order_relaxed);
+        std::string status = "fwd=stale; fwd-status=" + std::to_string(r.status) + "; detail=stale-if-error";
+        serve(ex, entry, entry->age(responseTime), status, "STALE");
+        co_return;
+      }
+    }
+    store.misses.fetch_add(1, std::memory_order_relaxed);
+    std::string_view fwd = entry ? "fwd=stale" : keyFound ? "fwd=vary-miss" : rq.noCache ? "fwd=request" : "fwd=uri-miss";
+    std::string_view x = entry ? "EXPIRED" : "MISS";
+    if (!get || r.tunnel) {
+      mark(ex, fwd, x);
+      co_return;
+    }
+    CacheDirectives rs = http::parseCacheControl(r.headers);
+    http::StoreVerdict verdict = http::mayStore({req.method, r.status, &original, &rq, &r.headers, &rs});
+    std::optional<uint64_t> length = r.body ? r.body->length() : std::optional<uint64_t>(0);
+    if (verdict == http::StoreVerdict::Storable && length && *length > s_->maxEntrySize) {
+      mark(ex, std::string(fwd) + "; detail=too-large", x);
+      co_return;
+    }
+    if (verdict != http::StoreVerdict::Storable) {
+      if (entry && !isServerError(r.status)) store.erase(key);  // what was stored no longer applies
+      std::string detail(storeVerdictText(verdict));
+      std::replace(detail.begin(), detail.end(), ' ', '-');
+      mark(ex, std::string(fwd) + "; detail=" + detail, x);
+      co_return;
+    }
+    std::string url = urlOf(req);
+    auto stored = makeStored(*s_, r, original, std::move(url), requestTime, responseTime);
+    if (!r.body || r.status == 204) {
+      stored->body = std::make_shared<const std::string>();
+      store.insert(key, std::move(stored));
+    } else {
+      r.body = ex.arena.make<CaptureBody>(r.body, s_->store, std::string(key), std::move(stored), s_->maxEntrySize,
+                                          std::move(fill));
+    }
+    mark(ex, std::string(fwd) + (waited ? "; collapsed; stored" : "; stored"), x);
+  }
+
+  // Answers from `entry`: its status, fields and body, Age, and 304 when the request's own
+  // conditional matches it.
+  void serve(Exchange& ex, const StoredPtr& entry, int64_t age, std::string_view status, std::string_view x) const {
+    ex.arena.make<StoredPtr>(entry);  // the fields and the body are sent as views
+    exchange::Response& r = ex.response;
+    r.status = entry->status;
+    r.reason = {};
+    r.tunnel = nullptr;
+    r.headers.clear();
+    for (const auto& [name, value] : entry->headers) r.headers.add(name, value);
+    r.headers.add("Age", ex.arena.copy(std::to_string(age)));
+    if (entry->status == 200 && http::notModified(ex.request.headers, entry->etag, entry->lastModified)) {
+      r.status = 304;
+      r.body = nullptr;
+    } else {
+      r.body = ex.arena.make<exchange::MemoryBody>(*entry->body);
+      if (ex.request.method != "HEAD")
+        s_->store->servedBytes.fetch_add(entry->body->size(), std::memory_order_relaxed);
+    }
+    int64_t ttl = entry->lifetime - age;
+    mark(ex, std::string(status) + "; ttl=" + std::to_string(ttl), x);
+  }
+
+  void mark(Exchange& ex, std::string_view status, std::string_view x) const {
+    if (!s_->statusHeader) return;
+    std::string value = "causeway; ";
+    value += status;
+    ex.response.headers.add("Cache-Status", ex.arena.copy(value));
+    ex.response.headers.set("X-Cache-Status", x);
+  }
+
+  void revalidateLater(Exchange& ex, std::string_view key, const StoredPtr& entry) const {
+    auto fill = s_->store->lead(key, nullptr);
+    if (!fill) return;  // one is in flight already
+    auto job = std::make_unique<Revalidation>(ex.worker, ex.connection);
+    job->settings = s_;
+    job->next = next_;
+    job->key = std::string(key);
+    job->entry = entry;
+    job->fill = std::move(fill);
+    job->request = exchange::copyRequest(ex.request, job->requestArena);
+    asio::co_spawn(ex.worker.io(), runRevalidation(std::move(job)), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& error) {
+        log::error("httpCache: background revalidation failed", {{"error", error.what()}});
+      }
+    });
+  }
+
+  std::string urlOf(const exchange::Request& req) const {
+    std::string url;
+    url.reserve(req.host.size() + req.path.size() + req.query.size() + 1);
+    url += req.host;
+    url += req.path;
+    if (req.hasQuery) {
+      url += '?';
+      url += req.query;
+    }
+    return url;
+  }
+
+  // The key in the arena: [host]path[?query], then each key header as "\n name: value".
+  std::string_view keyOf(Exchange& ex) const {
+    const exchange::Request& req = ex.request;
+    std::string key;
+    key.reserve(req.host.size() + req.path.size() + req.query.size() + 1);
+    if (s_->keyHost) key += req.host;
+    key += req.path;
+    if (s_->keyQuery && req.hasQuery) {
+      key += '?';
+      key += req.query;
+    }
+    for (const std::string& name : s_->keyHeaders) {
+      key += '\n';
+      key += name;
+      key += ": ";
+      key += cache::varyValue(req.headers, name);
+    }
+    return ex.arena.copy(key);
+  }
+
+  std::shared_ptr<const Settings> s_;
+  HandlerPtr next_;
+};
+
+MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& context) {
+  std::optional<Options> o = decodeOptions<Options>(node, context);
+  if (!o) return nullptr;
+  auto s = std::make_shared<Settings>();
+  s->maxTtl = o->maxTtl;
+  s->statusHeader = !o->disableCacheStatusHeader;
+  s->maxEntrySize = *parseSize(o->maxEntrySize);
+  s->lockTimeout = o->lockTimeout.value;
+  auto seconds = [](const config::Duration& d) -> int64_t {
+    return d.isZero() ? -1 : std::chrono::duration_cast<std::chrono::seconds>(d.value).count();
+  };
+  s->staleWhileRevalidate = seconds(o->staleWhileRevalidate);
+  s->staleIfError = seconds(o->staleIfError);
+  s->keyHost = !o->key.disableHost;
+  s->keyQuery = !o->key.disableQuery;
+  s->keyHeaders = o->key.headers;
+  uint64_t limit = *parseSize(o->store.memory.limit);
+  // A reload keeps the stored responses when nothing their keys depend on changed.
+  std::string shape = std::to_string(limit) + (s->keyHost ? "h" : "") + (s->keyQuery ? "q" : "");
+  for (const std::string& name : s->keyHeaders) shape += "\n" + toLower(name);
+  auto& caches = exchange::ResponseCaches::instance();
+  s->store = std::dynamic_pointer_cast<Store>(caches.find(context.name(), shape));
+  if (!s->store) {
+    s->store = std::make_shared<Store>(limit);
+    caches.add(context.name(), shape, s->store);
+  }
+  return exchange::factoryOf<HttpCache>(std::shared_ptr<const Settings>(std::move(s)));
+}
+
+const exchange::MiddlewareRegistration registration("httpCache", create, "HTTPCache");
+
+}  // namespace
+}  // namespace causeway::middleware
