@@ -15,7 +15,6 @@
 
 #include <chrono>
 #include <map>
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -38,7 +37,7 @@ class ApiHandler final : public exchange::Handler {
 
  private:
   void serveApi(exchange::Exchange& ex, std::string_view route) const;
-  void serveCaches(exchange::Exchange& ex, const std::optional<std::string>& id) const;
+  awaitable<void> serveCaches(exchange::Exchange& ex, std::string_view rest) const;
 
   const config::StaticConfig& config_;
   std::chrono::system_clock::time_point startDate_;

@@ -144,7 +144,12 @@ awaitable<void> ApiHandler::handle(Exchange& ex) const {
       co_await route->second->handle(ex);
       co_return;
     }
-    serveApi(ex, rest.substr(4));
+    std::string_view route = rest.substr(4);
+    if (route == "/http/caches" || route.starts_with("/http/caches/")) {
+      co_await serveCaches(ex, route.substr(12));
+      co_return;
+    }
+    serveApi(ex, route);
     co_return;
   }
   notFound(ex);
@@ -202,7 +207,6 @@ void ApiHandler::serveApi(Exchange& ex, std::string_view route) const {
   };
 
   std::optional<std::string> id;
-  if (collection("/http/caches", id)) return serveCaches(ex, id);
   if (collection("/entrypoints", id)) {
     if (!get) return methodNotAllowed(ex);
     if (!id) {
@@ -271,8 +275,8 @@ void ApiHandler::serveApi(Exchange& ex, std::string_view route) const {
 
 // GET /api/http/caches[/{name}]: the httpCache middlewares' stores and counters.
 // DELETE /api/http/caches/{name}[?url=host/path]: purges one URL (every variant; a trailing *
-// purges a prefix) or the whole store (docs/cache.md, Purging).
-void ApiHandler::serveCaches(Exchange& ex, const std::optional<std::string>& id) const {
+// purges a prefix) or the whole store, in memory and in its shared tier (docs/cache.md, Purging).
+awaitable<void> ApiHandler::serveCaches(Exchange& ex, std::string_view rest) const {
   auto statsJson = [](const std::string& name, const exchange::ResponseCache& cache) {
     exchange::ResponseCache::Stats s = cache.stats();
     return json::object{{"name", name},          {"entries", s.entries},     {"bytes", s.bytes},
@@ -282,21 +286,27 @@ void ApiHandler::serveCaches(Exchange& ex, const std::optional<std::string>& id)
                         {"servedBytes", s.servedBytes}};
   };
   auto caches = exchange::ResponseCaches::instance().all();
-  if (!id) {
-    if (ex.request.method != "GET") return methodNotAllowed(ex);
-    json::array out;
-    for (const auto& [name, cache] : caches) out.push_back(statsJson(name, *cache));
-    return jsonReply(ex, out);
+  if (rest.empty()) {
+    if (ex.request.method != "GET") methodNotAllowed(ex);
+    else {
+      json::array out;
+      for (const auto& [name, cache] : caches) out.push_back(statsJson(name, *cache));
+      jsonReply(ex, out);
+    }
+    co_return;
   }
-  auto name = pathUnescape(*id);
-  if (!name) return apiError(ex, 400, "unable to decode cache name \"" + *id + "\": invalid URL escape");
+  std::optional<std::string> id = oneSegment(rest);
+  std::optional<std::string> name = id ? pathUnescape(*id) : std::nullopt;
+  if (!id) co_return notFound(ex);
+  if (!name) co_return apiError(ex, 400, "unable to decode cache name \"" + *id + "\": invalid URL escape");
   auto it = std::find_if(caches.begin(), caches.end(), [&](const auto& c) { return c.first == *name; });
-  if (it == caches.end()) return apiError(ex, 404, "cache not found: " + *name);
-  if (ex.request.method == "GET") return jsonReply(ex, statsJson(*name, *it->second));
-  if (ex.request.method != "DELETE") return methodNotAllowed(ex);
+  if (it == caches.end()) co_return apiError(ex, 404, "cache not found: " + *name);
+  if (ex.request.method == "GET") co_return jsonReply(ex, statsJson(*name, *it->second));
+  if (ex.request.method != "DELETE") co_return methodNotAllowed(ex);
   std::string url = queryValue(ex.request.query, "url");
-  size_t purged = it->second->purge(url);
-  jsonReply(ex, json::object{{"purged", purged}});
+  json::object out{{"purged", it->second->purge(url)}};
+  if (it->second->shared()) out["purgedShared"] = co_await it->second->purgeShared(ex.worker, url);
+  jsonReply(ex, out);
 }
 
 std::map<std::string, exchange::HandlerPtr> makeInternalServices(const config::StaticConfig& config,

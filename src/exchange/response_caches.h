@@ -15,7 +15,11 @@
 #include <utility>
 #include <vector>
 
+#include "io/asio.h"
+
 namespace causeway::exchange {
+
+class WorkerContext;
 
 class ResponseCache {
  public:
@@ -37,6 +41,10 @@ class ResponseCache {
   // empty; a `url` ending in '*' removes every URL that starts with the rest. URLs are written
   // "host/path?query" (docs/cache.md, Purging). Returns how many responses were removed.
   virtual size_t purge(std::string_view url) = 0;
+  // The same in the cache's shared tier, when it has one (store.redis), from `worker`; how
+  // many keys were removed there.
+  virtual awaitable<size_t> purgeShared(WorkerContext& worker, std::string_view url) { co_return 0; }
+  virtual bool shared() const { return false; }
 };
 
 class ResponseCaches {

@@ -12,6 +12,7 @@ import pytest
 from harness import curl, wait_until
 from mw_upstream import Reply, start_upstream  # noqa: F401 (fixture)
 from mwkit import request, start, values
+from redis_peer import needs_redis, start_redis  # noqa: F401 (fixture)
 
 LOCK = threading.Lock()
 
@@ -267,3 +268,35 @@ def test_purge_api_and_metrics(proxy):
     assert 'causeway_http_cache_requests_total{middleware="cache@file",result="miss"} 4' in text
     assert 'causeway_http_cache_entries{middleware="cache@file"} 0' in text
     assert 'causeway_http_cache_limit_bytes{middleware="cache@file"} 134217728' in text
+
+
+@needs_redis
+def test_instances_share_responses_through_redis(start_upstream, start_causeway, start_redis):
+    redis = start_redis()
+    origin = Origin()
+    up = start_upstream(origin)
+    cache = {"httpCache": {"store": {"redis": {"endpoints": [f"127.0.0.1:{redis.port}"]}}}}
+    kwargs = dict(middlewares={"cache": cache}, routers={"c": ("Host(`c.test`)", ["cache"])},
+                  entrypoints=("web", "traefik"), static_extra="api:\n  insecure: true\n")
+    a = start(start_causeway, up.url, **kwargs)
+    b = start(start_causeway, up.url, **kwargs)
+    assert get(a, "/fresh")[1]["x-cache-status"] == "MISS"
+    key = "httpcache:cache@file:c.test/fresh"
+    wait_until(lambda: redis.command("EXISTS", key) == 1, message="the response in Redis")
+    assert 0 < redis.command("TTL", key) <= 2 + 300  # freshness + maxTtl (it has no validator: freshness only)
+    status, h, body, _ = get(b, "/fresh")
+    assert (status, body, h["x-cache-status"]) == (200, b"/fresh 1", "HIT")
+    assert h["cache-status"].startswith("causeway; hit; detail=shared; ttl=")
+    assert get(b, "/fresh")[1]["cache-status"].startswith("causeway; hit; ttl=")
+    assert origin.counts["/fresh"] == 1
+    # Purging on one instance empties its memory and Redis (the other's memory keeps its copy).
+    status, _, body = curl(a.url("traefik", "/api/http/caches/cache@file?url=c.test/fresh"), method="DELETE")
+    assert json.loads(body) == {"purged": 1, "purgedShared": 1}
+    assert redis.command("EXISTS", key) == 0
+    # Without Redis each instance goes on alone, without waiting for it.
+    redis.stop()
+    started = time.monotonic()
+    status, h, body, _ = get(a, "/q?1")
+    assert (status, body, h["x-cache-status"]) == (200, b"/q?1 1", "MISS")
+    assert get(a, "/q?1")[1]["x-cache-status"] == "HIT"
+    assert time.monotonic() - started < 2.5

@@ -1,8 +1,126 @@
 #include "middleware/cache/cache_store.h"
 
+#include <cstring>
+
 #include "core/strings.h"
+#include "middleware/cache/shared_tier.h"
 
 namespace causeway::middleware::cache {
+
+namespace {
+
+constexpr std::string_view kMagic = "CWHC1";
+
+void putNumber(std::string& out, int64_t value) {
+  out.append(reinterpret_cast<const char*>(&value), sizeof value);
+}
+void putText(std::string& out, std::string_view text) {
+  putNumber(out, int64_t(text.size()));
+  out.append(text);
+}
+
+struct Reader {
+  std::string_view in;
+  bool ok = true;
+  int64_t number() {
+    int64_t value = 0;
+    if (in.size() < sizeof value) {
+      ok = false;
+      return 0;
+    }
+    std::memcpy(&value, in.data(), sizeof value);
+    in.remove_prefix(sizeof value);
+    return value;
+  }
+  std::string text() {
+    int64_t size = number();
+    if (!ok || size < 0 || uint64_t(size) > in.size()) {
+      ok = false;
+      return {};
+    }
+    std::string out(in.substr(0, size_t(size)));
+    in.remove_prefix(size_t(size));
+    return out;
+  }
+  std::vector<std::pair<std::string, std::string>> pairs() {
+    int64_t count = number();
+    std::vector<std::pair<std::string, std::string>> out;
+    // Each pair takes at least two lengths: a count past what is left is corrupt.
+    if (!ok || count < 0 || uint64_t(count) > in.size() / 16) {
+      ok = false;
+      return out;
+    }
+    out.reserve(size_t(count));
+    for (int64_t i = 0; ok && i < count; ++i) {
+      std::string name = text();
+      std::string value = text();
+      out.emplace_back(std::move(name), std::move(value));
+    }
+    return out;
+  }
+};
+
+}  // namespace
+
+std::string encodeStored(const Stored& s) {
+  std::string out(kMagic);
+  for (int64_t n : {int64_t(s.status), s.responseTime, s.initialAge, s.lifetime, s.staleWhileRevalidate,
+                    s.staleIfError, int64_t(s.noCache) | int64_t(s.mustRevalidate) << 1})
+    putNumber(out, n);
+  for (std::string_view t : {std::string_view(s.url), std::string_view(s.etag), std::string_view(s.lastModified)})
+    putText(out, t);
+  for (const auto* list : {&s.headers, &s.vary}) {
+    putNumber(out, int64_t(list->size()));
+    for (const auto& [name, value] : *list) {
+      putText(out, name);
+      putText(out, value);
+    }
+  }
+  putText(out, s.body ? std::string_view(*s.body) : std::string_view());
+  return out;
+}
+
+std::shared_ptr<Stored> decodeStored(std::string_view bytes) {
+  if (!bytes.starts_with(kMagic)) return nullptr;
+  Reader r{bytes.substr(kMagic.size())};
+  auto s = std::make_shared<Stored>();
+  s->status = int(r.number());
+  s->responseTime = r.number();
+  s->initialAge = r.number();
+  s->lifetime = r.number();
+  s->staleWhileRevalidate = r.number();
+  s->staleIfError = r.number();
+  int64_t flags = r.number();
+  s->noCache = flags & 1;
+  s->mustRevalidate = flags & 2;
+  s->url = r.text();
+  s->etag = r.text();
+  s->lastModified = r.text();
+  s->headers = r.pairs();
+  s->vary = r.pairs();
+  s->body = std::make_shared<const std::string>(r.text());
+  if (!r.ok || !r.in.empty() || s->status < 200 || s->status > 599) return nullptr;
+  s->bytes = s->footprint();
+  return s;
+}
+
+size_t Stored::footprint() const {
+  size_t total = 256 + url.size() + etag.size() + lastModified.size() + (body ? body->size() : 0);
+  for (const auto* list : {&headers, &vary})
+    for (const auto& [name, value] : *list) total += name.size() + value.size() + 32;
+  return total;
+}
+
+std::string variantName(const Stored& stored) {
+  std::string name;
+  for (const auto& [field, value] : stored.vary) {
+    name += field;
+    name += '\0';
+    name += value;
+    name += '\0';
+  }
+  return name;
+}
 
 std::string varyValue(const http::Headers& request, std::string_view name) {
   std::string value;
@@ -25,6 +143,14 @@ StoredPtr pickVariant(const std::vector<StoredPtr>& variants, const http::Header
     if (match) return variant;
   }
   return nullptr;
+}
+
+Store::Store(uint64_t limit, std::shared_ptr<const SharedTier> tier) : limit_(limit), tier_(std::move(tier)) {}
+Store::~Store() = default;
+
+awaitable<size_t> Store::purgeShared(exchange::WorkerContext& worker, std::string_view url) {
+  if (!tier_) co_return 0;
+  co_return co_await tier_->purge(worker, url);
 }
 
 StoredPtr Store::lookup(std::string_view key, const http::Headers& request, bool& keyFound) {

@@ -45,8 +45,17 @@ struct Stored {
 
   int64_t age(int64_t now) const { return initialAge + (now > responseTime ? now - responseTime : 0); }
   bool hasValidator() const { return !etag.empty() || !lastModified.empty(); }
+  // What it counts against the store's limit: its bytes and a share for the bookkeeping.
+  size_t footprint() const;
 };
 using StoredPtr = std::shared_ptr<const Stored>;
+
+// A stored response as bytes for the shared tier (Redis), and back. decodeStored returns null
+// for bytes it did not write (another version, truncated, or not a response at all).
+std::string encodeStored(const Stored& stored);
+std::shared_ptr<Stored> decodeStored(std::string_view bytes);
+// The variant's name in its key's hash: its Vary values, NUL-separated.
+std::string variantName(const Stored& stored);
 
 // The request field values a Vary name selects: every line of it joined with ", ".
 std::string varyValue(const http::Headers& request, std::string_view name);
@@ -58,11 +67,16 @@ struct StringHash {
   size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>()(s); }
 };
 
+class SharedTier;
+
 class Store final : public exchange::ResponseCache, public std::enable_shared_from_this<Store> {
  public:
   static constexpr size_t kMaxVariants = 32;  // per key; the oldest goes first
 
-  explicit Store(uint64_t limit) : limit_(limit) {}
+  // `tier`: the shared second tier (null: this instance only).
+  Store(uint64_t limit, std::shared_ptr<const SharedTier> tier);
+  ~Store() override;
+  const SharedTier* tier() const { return tier_.get(); }
 
   // The variant stored under `key` that matches `request`'s Vary values, or null; `keyFound`
   // tells a key without a matching variant from no key. The key becomes the most recently used.
@@ -86,6 +100,8 @@ class Store final : public exchange::ResponseCache, public std::enable_shared_fr
 
   Stats stats() const override;
   size_t purge(std::string_view url) override;
+  awaitable<size_t> purgeShared(exchange::WorkerContext& worker, std::string_view url) override;
+  bool shared() const override { return tier_ != nullptr; }
 
   // Counters by outcome (docs/cache.md, Cache-Status).
   std::atomic<uint64_t> hits{0}, stale{0}, revalidated{0}, misses{0}, collapsed{0}, bypass{0}, servedBytes{0};
@@ -100,6 +116,7 @@ class Store final : public exchange::ResponseCache, public std::enable_shared_fr
   void removeLocked(std::list<Node>::iterator node);
 
   const uint64_t limit_;
+  const std::shared_ptr<const SharedTier> tier_;
   mutable std::mutex mutex_;
   std::list<Node> lru_;  // front: most recently used
   std::unordered_map<std::string_view, std::list<Node>::iterator> index_;  // views into Node::key

@@ -26,7 +26,10 @@
 #include "exchange/response_caches.h"
 #include "http/cache_control.h"
 #include "http/hop_by_hop.h"
+#include "clients/redis/redis_settings.h"
+#include "config/redis_options.h"
 #include "middleware/cache/cache_store.h"
+#include "middleware/cache/shared_tier.h"
 #include "middleware/contract.h"
 
 namespace causeway::middleware {
@@ -70,7 +73,11 @@ struct Options {
   };
   struct StoreOptions {
     Memory memory;
-    static void describe(auto& self, auto& v) { v("memory", self.memory); }
+    std::optional<config::RedisOptions> redis;  // the shared second tier
+    static void describe(auto& self, auto& v) {
+      v("memory", self.memory);
+      v("redis", self.redis);
+    }
   } store;
   struct Key {
     bool disableHost = false;
@@ -118,6 +125,17 @@ struct Settings {
   std::shared_ptr<Store> store;
 };
 
+// Stores `stored` in memory and, with store.redis, in the shared tier.
+void keep(const Settings& s, exchange::WorkerContext& worker, std::string_view key, StoredPtr stored) {
+  if (const cache::SharedTier* tier = s.store->tier()) tier->put(worker, key, stored);
+  s.store->insert(key, std::move(stored));
+}
+
+void drop(const Settings& s, exchange::WorkerContext& worker, std::string_view key) {
+  if (const cache::SharedTier* tier = s.store->tier()) tier->remove(worker, key);
+  s.store->erase(key);
+}
+
 int64_t epochNow() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -152,9 +170,7 @@ void setFreshness(const Settings& s, Stored& stored, int64_t requestTime, int64_
   stored.mustRevalidate = d.mustRevalidate || d.proxyRevalidate || d.sMaxAge >= 0;
   stored.etag = std::string(headers.get("ETag"));
   stored.lastModified = std::string(headers.get("Last-Modified"));
-  stored.bytes = 256 + stored.url.size() + (stored.body ? stored.body->size() : 0);
-  for (const auto& [name, value] : stored.headers) stored.bytes += name.size() + value.size() + 32;
-  for (const auto& [name, value] : stored.vary) stored.bytes += name.size() + value.size() + 32;
+  stored.bytes = stored.footprint();
 }
 
 // A stored response for `response` (body still to come), with the Vary values of `request`.
@@ -198,10 +214,10 @@ StoredPtr refreshed(const Settings& s, const Stored& entry, const http::Headers&
 // request leads the coalescing) ends with it, after the insert, so that waiters find it.
 class CaptureBody final : public exchange::BodySource {
  public:
-  CaptureBody(exchange::BodySource* inner, std::shared_ptr<Store> store, std::string key,
-              std::shared_ptr<Stored> stored, uint64_t maxSize, std::unique_ptr<Store::Fill> fill)
-      : inner_(inner), store_(std::move(store)), key_(std::move(key)), stored_(std::move(stored)),
-        maxSize_(maxSize), fill_(std::move(fill)) {
+  CaptureBody(exchange::BodySource* inner, std::shared_ptr<const Settings> settings, exchange::WorkerContext& worker,
+              std::string key, std::shared_ptr<Stored> stored, std::unique_ptr<Store::Fill> fill)
+      : inner_(inner), settings_(std::move(settings)), worker_(worker), key_(std::move(key)),
+        stored_(std::move(stored)), maxSize_(settings_->maxEntrySize), fill_(std::move(fill)) {
     if (auto length = inner_->length()) captured_.reserve(*length);
   }
 
@@ -225,9 +241,9 @@ class CaptureBody final : public exchange::BodySource {
 
  private:
   void commit() {
-    stored_->bytes += captured_.size();
     stored_->body = std::make_shared<const std::string>(std::move(captured_));
-    store_->insert(key_, std::move(stored_));
+    stored_->bytes = stored_->footprint();
+    keep(*settings_, worker_, key_, std::move(stored_));
     fill_.reset();
   }
   void abandon() {
@@ -237,7 +253,8 @@ class CaptureBody final : public exchange::BodySource {
   }
 
   exchange::BodySource* inner_;
-  std::shared_ptr<Store> store_;
+  std::shared_ptr<const Settings> settings_;
+  exchange::WorkerContext& worker_;
   std::string key_;
   std::shared_ptr<Stored> stored_;  // null once stored or given up
   uint64_t maxSize_;
@@ -292,7 +309,7 @@ awaitable<void> runRevalidation(std::unique_ptr<Revalidation> job) {
   int64_t responseTime = epochNow();
   exchange::Response& r = sub.response;
   if (r.status == 304) {
-    s.store->insert(job->key, refreshed(s, *job->entry, r.headers, requestTime, responseTime));
+    keep(s, job->worker, job->key, refreshed(s, *job->entry, r.headers, requestTime, responseTime));
   } else if (!isServerError(r.status) && !r.tunnel) {
     CacheDirectives rq = http::parseCacheControl(original);
     CacheDirectives rs = http::parseCacheControl(r.headers);
@@ -302,11 +319,11 @@ awaitable<void> runRevalidation(std::unique_ptr<Revalidation> job) {
     if (r.body) read = co_await exchange::readBody(*r.body, body, int64_t(s.maxEntrySize));
     if (verdict == http::StoreVerdict::Storable && read == exchange::ReadResult::Complete) {
       auto stored = makeStored(s, r, original, job->entry->url, requestTime, responseTime);
-      stored->bytes += body.size();
       stored->body = std::make_shared<const std::string>(std::move(body));
-      s.store->insert(job->key, std::move(stored));
+      stored->bytes = stored->footprint();
+      keep(s, job->worker, job->key, std::move(stored));
     } else {
-      s.store->erase(job->key);  // the origin no longer lets it be stored (or it grew too large)
+      drop(s, job->worker, job->key);  // the origin no longer lets it be stored (or it grew too large)
     }
   }
   if (exchange::BodySource* body = r.body; body && !r.tunnel && !body->finished()) {
@@ -331,7 +348,7 @@ class HttpCache final : public Handler {
       co_await next_->handle(ex);
       store.bypass.fetch_add(1, std::memory_order_relaxed);
       int status = ex.response.status;
-      if (isUnsafe(req.method) && status >= 200 && status < 400) store.erase(keyOf(ex));
+      if (isUnsafe(req.method) && status >= 200 && status < 400) drop(*s_, ex.worker, keyOf(ex));
       if (!req.upgrade) mark(ex, "fwd=method", "BYPASS");
       co_return;
     }
@@ -340,6 +357,16 @@ class HttpCache final : public Handler {
     int64_t now = epochNow();
     bool keyFound = false;
     StoredPtr entry = store.lookup(key, req.headers, keyFound);
+    std::string_view shared;
+    if (!entry && store.tier()) {
+      // The shared tier: what another instance (or this one, before a restart) stored.
+      auto variants = co_await store.tier()->fetch(ex.worker, key);
+      for (auto& variant : variants) store.insert(key, std::move(variant));
+      if (!variants.empty()) {
+        entry = store.lookup(key, req.headers, keyFound);
+        if (entry) shared = "; detail=shared";
+      }
+    }
 
     if (entry) {
       int64_t age = entry->age(now);
@@ -347,7 +374,7 @@ class HttpCache final : public Handler {
       bool accepted = !rq.noCache && !entry->noCache && (rq.maxAge < 0 || age <= rq.maxAge);
       if (fresh && accepted && (rq.minFresh < 0 || entry->lifetime - age >= rq.minFresh)) {
         store.hits.fetch_add(1, std::memory_order_relaxed);
-        serve(ex, entry, age, "hit", "HIT");
+        serve(ex, entry, age, shared.empty() ? "hit" : "hit; detail=shared", "HIT");
         co_return;
       }
       if (!fresh && accepted && !entry->mustRevalidate) {
@@ -414,7 +441,7 @@ class HttpCache final : public Handler {
 
     if (revalidating && r.status == 304) {
       StoredPtr fresh = refreshed(*s_, *entry, r.headers, requestTime, responseTime);
-      store.insert(key, fresh);
+      keep(*s_, ex.worker, key, fresh);
       store.revalidated.fetch_add(1, std::memory_order_relaxed);
       serve(ex, fresh, fresh->age(responseTime), "fwd=stale; fwd-status=304", "REVALIDATED");
       co_return;
@@ -443,7 +470,7 @@ class HttpCache final : public Handler {
       co_return;
     }
     if (verdict != http::StoreVerdict::Storable) {
-      if (entry && !isServerError(r.status)) store.erase(key);  // what was stored no longer applies
+      if (entry && !isServerError(r.status)) drop(*s_, ex.worker, key);  // what was stored no longer applies
       std::string detail(storeVerdictText(verdict));
       std::replace(detail.begin(), detail.end(), ' ', '-');
       mark(ex, std::string(fwd) + "; detail=" + detail, x);
@@ -453,10 +480,9 @@ class HttpCache final : public Handler {
     auto stored = makeStored(*s_, r, original, std::move(url), requestTime, responseTime);
     if (!r.body || r.status == 204) {
       stored->body = std::make_shared<const std::string>();
-      store.insert(key, std::move(stored));
+      keep(*s_, ex.worker, key, std::move(stored));
     } else {
-      r.body = ex.arena.make<CaptureBody>(r.body, s_->store, std::string(key), std::move(stored), s_->maxEntrySize,
-                                          std::move(fill));
+      r.body = ex.arena.make<CaptureBody>(r.body, s_, ex.worker, std::string(key), std::move(stored), std::move(fill));
     }
     mark(ex, std::string(fwd) + (waited ? "; collapsed; stored" : "; stored"), x);
   }
@@ -565,13 +591,26 @@ MiddlewareFactoryPtr create(const config::Node& node, MiddlewareBuildContext& co
   s->keyQuery = !o->key.disableQuery;
   s->keyHeaders = o->key.headers;
   uint64_t limit = *parseSize(o->store.memory.limit);
-  // A reload keeps the stored responses when nothing their keys depend on changed.
-  std::string shape = std::to_string(limit) + (s->keyHost ? "h" : "") + (s->keyQuery ? "q" : "");
+  std::shared_ptr<const cache::SharedTier> tier;
+  std::string redisKey;
+  if (o->store.redis) {
+    std::string error;
+    auto settings = clients::redis::settingsFrom(*o->store.redis, context.workers(), error);
+    if (!settings) {
+      context.error("httpCache: store.redis: " + error);
+      return nullptr;
+    }
+    redisKey = settings->key();
+    tier = std::make_shared<cache::SharedTier>(std::move(*settings), "httpcache:" + context.name() + ":", s->keyHost,
+                                               s->keyQuery, s->maxTtl);
+  }
+  // A reload keeps the stored responses when nothing their keys or their store depend on changed.
+  std::string shape = std::to_string(limit) + (s->keyHost ? "h" : "") + (s->keyQuery ? "q" : "") + "\n" + redisKey;
   for (const std::string& name : s->keyHeaders) shape += "\n" + toLower(name);
   auto& caches = exchange::ResponseCaches::instance();
   s->store = std::dynamic_pointer_cast<Store>(caches.find(context.name(), shape));
   if (!s->store) {
-    s->store = std::make_shared<Store>(limit);
+    s->store = std::make_shared<Store>(limit, std::move(tier));
     caches.add(context.name(), shape, s->store);
   }
   return exchange::factoryOf<HttpCache>(std::shared_ptr<const Settings>(std::move(s)));

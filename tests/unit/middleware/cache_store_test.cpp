@@ -24,7 +24,7 @@ http::Headers fields(std::initializer_list<std::pair<std::string_view, std::stri
 }
 
 TEST(CacheStore, VariantsByVaryValues) {
-  auto store = std::make_shared<Store>(10000);
+  auto store = std::make_shared<Store>(10000, nullptr);
   store->insert("k", response("a/x", 100, {{"accept-language", "en"}}));
   store->insert("k", response("a/x", 100, {{"accept-language", "fr, de"}}));
   bool found = false;
@@ -41,7 +41,7 @@ TEST(CacheStore, VariantsByVaryValues) {
 }
 
 TEST(CacheStore, EvictsLeastRecentlyUsed) {
-  auto store = std::make_shared<Store>(1000);
+  auto store = std::make_shared<Store>(1000, nullptr);
   store->insert("a", response("h/a", 400));
   store->insert("b", response("h/b", 400));
   bool found = false;
@@ -60,7 +60,7 @@ TEST(CacheStore, EvictsLeastRecentlyUsed) {
 }
 
 TEST(CacheStore, PurgeOneUrlAPrefixOrAll) {
-  auto store = std::make_shared<Store>(100000);
+  auto store = std::make_shared<Store>(100000, nullptr);
   store->insert("h/a", response("h/a", 10));
   store->insert("h/a/1", response("h/a/1", 10));
   store->insert("h/b", response("h/b", 10));
@@ -74,7 +74,7 @@ TEST(CacheStore, PurgeOneUrlAPrefixOrAll) {
 
 TEST(CacheStore, OneLeaderPerKeyAndWaitersWoken) {
   asio::io_context io;
-  auto store = std::make_shared<Store>(1000);
+  auto store = std::make_shared<Store>(1000, nullptr);
   auto fill = store->lead("k", nullptr);
   ASSERT_TRUE(fill);
   auto waiter = std::make_shared<Store::Waiter>(io.get_executor());
@@ -87,6 +87,46 @@ TEST(CacheStore, OneLeaderPerKeyAndWaitersWoken) {
   io.run_for(std::chrono::seconds(5));
   EXPECT_TRUE(woken);
   EXPECT_TRUE(store->lead("k", nullptr));  // the key is free again
+}
+
+TEST(CacheStore, EncodedForTheSharedTierAndBack) {
+  Stored s;
+  s.status = 203;
+  s.headers = {{"Content-Type", "text/plain"}, {"ETag", "\"v\""}};
+  s.body = std::make_shared<const std::string>(std::string("body\0bytes", 10));
+  s.vary = {{"accept-language", "en"}};
+  s.etag = "\"v\"";
+  s.lastModified = "Sun, 06 Nov 1994 08:49:37 GMT";
+  s.url = "h/p?q";
+  s.responseTime = 1796601600;
+  s.initialAge = 3;
+  s.lifetime = 60;
+  s.staleWhileRevalidate = -1;
+  s.staleIfError = 30;
+  s.mustRevalidate = true;
+  std::string bytes = encodeStored(s);
+  auto back = decodeStored(bytes);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->status, 203);
+  EXPECT_EQ(back->headers, s.headers);
+  EXPECT_EQ(*back->body, *s.body);
+  EXPECT_EQ(back->vary, s.vary);
+  EXPECT_EQ(back->etag, s.etag);
+  EXPECT_EQ(back->lastModified, s.lastModified);
+  EXPECT_EQ(back->url, s.url);
+  EXPECT_EQ(back->responseTime, s.responseTime);
+  EXPECT_EQ(back->initialAge, 3);
+  EXPECT_EQ(back->lifetime, 60);
+  EXPECT_EQ(back->staleWhileRevalidate, -1);
+  EXPECT_EQ(back->staleIfError, 30);
+  EXPECT_TRUE(back->mustRevalidate);
+  EXPECT_FALSE(back->noCache);
+  EXPECT_EQ(back->bytes, back->footprint());
+  EXPECT_EQ(variantName(s), std::string("accept-language\0en\0", 19));
+  // Anything else is refused: a prefix, more bytes, another format.
+  for (size_t n = 0; n < bytes.size(); n += 7) EXPECT_FALSE(decodeStored(bytes.substr(0, n))) << n;
+  EXPECT_FALSE(decodeStored(bytes + "x"));
+  EXPECT_FALSE(decodeStored("{\"status\":200}"));
 }
 
 }  // namespace
