@@ -31,7 +31,7 @@ class ResponseCache {
     uint64_t revalidated = 0;  // the origin answered 304 to a conditional request
     uint64_t misses = 0;       // forwarded, nothing usable was stored
     uint64_t collapsed = 0;    // waited for another request's answer to the same URL
-    uint64_t bypass = 0;       // not cacheable (method, request directives)
+    uint64_t bypass = 0;       // not for the cache: a method other than GET and HEAD, or an upgrade
     uint64_t stored = 0, evicted = 0;
     uint64_t servedBytes = 0;  // body bytes served from the store
   };

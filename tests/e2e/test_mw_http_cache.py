@@ -38,6 +38,7 @@ class Origin:
             "/swr": "max-age=1, stale-while-revalidate=60", "/big": "max-age=60", "/bigchunked": "max-age=60",
             "/mutable": "max-age=60", "/q": "max-age=60", "/head": "max-age=60", "/client304": "max-age=60",
             "/onlyif": "max-age=60", "/mustreval": "max-age=1, must-revalidate, stale-if-error=60",
+            "/aged": "max-age=60", "/x": "max-age=60", "/cookie304": "no-cache", "/nosie": "no-cache",
         }.get(path)
         headers = {"Content-Type": "text/plain"}
         if cc:
@@ -47,12 +48,22 @@ class Origin:
         if path == "/vary":
             headers["Vary"] = "Accept-Language"
             body = f"{path} {req.header('Accept-Language')} {n}".encode()
+        if path == "/aged":
+            headers["Age"] = "60"  # a cache before this one kept it for its whole freshness
+        if path in ("/cookie304", "/nosie"):
+            headers["ETag"] = '"c"'
+            if req.header("If-None-Match") == '"c"':
+                extra = {"Set-Cookie": "session=2"} if path == "/cookie304" else {}
+                return Reply(304, b"", {"ETag": '"c"', "Cache-Control": "no-cache", **extra})
         if path in ("/etag", "/client304"):
             headers["ETag"] = '"v1"'
             if path == "/etag":
                 headers["Cache-Control"] = "max-age=1"
                 if req.header("If-None-Match") == '"v1"':
-                    return Reply(304, b"", {"ETag": '"v1"', "Cache-Control": "max-age=1"})
+                    # Fresh for long after the refresh, so that the next request is a hit.
+                    return Reply(304, b"", {"ETag": '"v1"', "Cache-Control": "max-age=60"})
+        if path == "/swr" and n > 1:
+            headers["Cache-Control"] = "max-age=60"  # the background answer stays fresh
         if path == "/slow":
             time.sleep(0.5)
         if path == "/big":
@@ -72,7 +83,9 @@ def proxy(start_upstream, start_causeway):
         "cache": {"httpCache": {"maxEntrySize": "1000", "lockTimeout": "10s"}},
         "quiet": {"httpCache": {"disableCacheStatusHeader": True}},
         "bad-size": {"httpCache": {"maxEntrySize": "lots"}},
+        "strip": {"stripPrefix": {"prefixes": ["/api"]}},
     }, routers={"c": ("Host(`c.test`)", ["cache"]), "quiet": ("Host(`quiet.test`)", ["quiet"]),
+                "s": ("Host(`s.test`)", ["cache", "strip"]),
                 "bad": ("Host(`bad.test`)", ["bad-size"])},
         entrypoints=("web", "traefik"), static_extra="api:\n  insecure: true\nmetrics:\n  prometheus: {}\n")
     cw.origin = origin
@@ -300,3 +313,37 @@ def test_instances_share_responses_through_redis(start_upstream, start_causeway,
     assert (status, body, h["x-cache-status"]) == (200, b"/q?1 1", "MISS")
     assert get(a, "/q?1")[1]["x-cache-status"] == "HIT"
     assert time.monotonic() - started < 2.5
+
+
+def test_age_from_a_cache_before_counts(proxy):
+    assert get(proxy, "/aged")[1]["x-cache-status"] == "MISS"
+    status, h, body, _ = get(proxy, "/aged")  # stored with Age 60 of max-age 60: already stale
+    assert (body, h["x-cache-status"]) == (b"/aged 2", "EXPIRED")
+
+
+def test_a_304_that_sets_a_cookie_is_served_once_and_not_kept(proxy):
+    assert get(proxy, "/cookie304")[2] == b"/cookie304 1"
+    status, h, body, raw = get(proxy, "/cookie304")
+    assert (status, body, h["x-cache-status"]) == (200, b"/cookie304 1", "REVALIDATED")
+    assert values(raw, "Set-Cookie") == ["session=2"]
+    status, h, body, raw = get(proxy, "/cookie304")
+    assert (body, h["cache-status"]) == (b"/cookie304 3", "causeway; fwd=uri-miss; stored")
+    assert values(raw, "Set-Cookie") == []
+
+
+def test_no_stale_answer_for_an_error_unless_allowed(proxy):
+    get(proxy, "/nosie")  # no-cache, no stale-if-error
+    proxy.origin.down.add("/nosie")
+    assert get(proxy, "/nosie")[0] == 503
+    get(proxy, "/flaky")  # stale-if-error=60, but a request for a fresh answer gets the error
+    proxy.origin.down.add("/flaky")
+    assert get(proxy, "/flaky", {"Cache-Control": "no-cache"})[0] == 503
+
+
+def test_key_is_the_url_the_client_asked_for(proxy):
+    assert get(proxy, "/api/x", host="s.test")[2] == b"/x 1"  # stripPrefix after the cache
+    assert get(proxy, "/api/x", host="s.test")[1]["x-cache-status"] == "HIT"
+    assert get(proxy, "/api/x", host="s.test", method="POST")[0] == 200
+    assert get(proxy, "/api/x", host="s.test")[1]["x-cache-status"] == "MISS"
+    status, _, body = curl(proxy.url("traefik", "/api/http/caches/cache@file?url=s.test/api/x"), method="DELETE")
+    assert json.loads(body) == {"purged": 1}

@@ -133,7 +133,8 @@ std::string varyValue(const http::Headers& request, std::string_view name) {
 }
 
 StoredPtr pickVariant(const std::vector<StoredPtr>& variants, const http::Headers& request) {
-  for (const StoredPtr& variant : variants) {
+  for (auto it = variants.rbegin(); it != variants.rend(); ++it) {  // the newest first
+    const StoredPtr& variant = *it;
     bool match = true;
     for (const auto& [name, value] : variant->vary)
       if (varyValue(request, name) != value) {
@@ -176,14 +177,24 @@ void Store::insert(std::string_view key, StoredPtr response) {
     lru_.splice(lru_.begin(), lru_, node);
   }
   auto& variants = node->variants;
-  for (auto v = variants.begin(); v != variants.end(); ++v)
-    if ((*v)->vary == response->vary) {
-      node->bytes -= (*v)->bytes;
-      bytes_ -= (*v)->bytes;
-      --entries_;
-      variants.erase(v);
-      break;
+  // The same Vary values are replaced; so are variants stored under another set of Vary names
+  // (the origin changed what it varies on: they would shadow or outlive the new ones).
+  auto sameNames = [&](const Stored& other) {
+    if (other.vary.size() != response->vary.size()) return false;
+    for (size_t i = 0; i < other.vary.size(); ++i)
+      if (other.vary[i].first != response->vary[i].first) return false;
+    return true;
+  };
+  for (auto v = variants.begin(); v != variants.end();) {
+    if ((*v)->vary != response->vary && sameNames(**v)) {
+      ++v;
+      continue;
     }
+    node->bytes -= (*v)->bytes;
+    bytes_ -= (*v)->bytes;
+    --entries_;
+    v = variants.erase(v);
+  }
   if (variants.size() >= kMaxVariants) {
     node->bytes -= variants.front()->bytes;
     bytes_ -= variants.front()->bytes;

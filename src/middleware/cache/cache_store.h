@@ -59,7 +59,7 @@ std::string variantName(const Stored& stored);
 
 // The request field values a Vary name selects: every line of it joined with ", ".
 std::string varyValue(const http::Headers& request, std::string_view name);
-// The stored variant whose Vary values match `request`, or null.
+// The newest stored variant whose Vary values match `request`, or null.
 StoredPtr pickVariant(const std::vector<StoredPtr>& variants, const http::Headers& request);
 
 struct StringHash {

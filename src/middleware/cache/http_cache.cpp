@@ -157,12 +157,14 @@ http::Headers viewOf(const std::vector<std::pair<std::string, std::string>>& fie
   return headers;
 }
 
-// Freshness and validators of `stored` from its (stored) header fields.
-void setFreshness(const Settings& s, Stored& stored, int64_t requestTime, int64_t responseTime) {
+// Freshness and validators of `stored` from its (stored) header fields; its age from the fields
+// of the response that just arrived (`arrived`: Age is not stored).
+void setFreshness(const Settings& s, Stored& stored, const http::Headers& arrived, int64_t requestTime,
+                  int64_t responseTime) {
   http::Headers headers = viewOf(stored.headers);
   CacheDirectives d = http::parseCacheControl(headers);
   stored.responseTime = responseTime;
-  stored.initialAge = http::initialAge(headers, requestTime, responseTime);
+  stored.initialAge = http::initialAge(arrived, requestTime, responseTime);
   stored.lifetime = std::min(http::freshnessLifetime(headers, d), s.maxTtl);
   stored.staleWhileRevalidate = d.staleWhileRevalidate >= 0 ? d.staleWhileRevalidate : s.staleWhileRevalidate;
   stored.staleIfError = d.staleIfError >= 0 ? d.staleIfError : s.staleIfError;
@@ -189,7 +191,7 @@ std::shared_ptr<Stored> makeStored(const Settings& s, const exchange::Response& 
       if (!seen) stored->vary.emplace_back(lower, cache::varyValue(request, lower));
     }
   }
-  setFreshness(s, *stored, requestTime, responseTime);
+  setFreshness(s, *stored, response.headers, requestTime, responseTime);
   return stored;
 }
 
@@ -205,8 +207,16 @@ StoredPtr refreshed(const Settings& s, const Stored& entry, const http::Headers&
   for (const http::HeaderField& field : notModified)
     if (keptField(field.name) && !iequals(field.name, "Content-Type") && !iequals(field.name, "Content-Encoding"))
       fresh->headers.emplace_back(field.name, field.value);
-  setFreshness(s, *fresh, requestTime, responseTime);
+  setFreshness(s, *fresh, notModified, requestTime, responseTime);
   return fresh;
+}
+
+// Whether `entry` refreshed by a 304 may still be stored: the 304's fields may have made it
+// private, no-store or cookie-setting (they are then served to this client only).
+bool stillStorable(const Stored& entry, const http::Headers& request, const CacheDirectives& rq) {
+  http::Headers headers = viewOf(entry.headers);
+  CacheDirectives d = http::parseCacheControl(headers);
+  return http::mayStore({"GET", entry.status, &request, &rq, &headers, &d}) == http::StoreVerdict::Storable;
 }
 
 // The response body passed on to the client while a copy is kept; at its end the response is
@@ -295,6 +305,8 @@ void makeConditional(http::Headers& headers, const Stored& entry) {
 
 bool isServerError(int status) { return status >= 500 && status <= 504; }
 
+constexpr std::chrono::seconds kRevalidationTimeout{30};
+
 awaitable<void> runRevalidation(std::unique_ptr<Revalidation> job) {
   const Settings& s = *job->settings;
   Arena arena;
@@ -304,12 +316,17 @@ awaitable<void> runRevalidation(std::unique_ptr<Revalidation> job) {
   http::Headers original = sub.request.headers;
   makeConditional(sub.request.headers, *job->entry);
   sub.record.start = Clock::now();
+  // Nobody waits for it: it is bounded on its own (and its key's fill with it).
+  sub.limits.deadline = sub.record.start + kRevalidationTimeout;
+  sub.limits.responseHeaderTimeout = kRevalidationTimeout;
   int64_t requestTime = epochNow();
   co_await job->next->handle(sub);
   int64_t responseTime = epochNow();
   exchange::Response& r = sub.response;
   if (r.status == 304) {
-    keep(s, job->worker, job->key, refreshed(s, *job->entry, r.headers, requestTime, responseTime));
+    StoredPtr fresh = refreshed(s, *job->entry, r.headers, requestTime, responseTime);
+    if (stillStorable(*fresh, original, http::parseCacheControl(original))) keep(s, job->worker, job->key, fresh);
+    else drop(s, job->worker, job->key);
   } else if (!isServerError(r.status) && !r.tunnel) {
     CacheDirectives rq = http::parseCacheControl(original);
     CacheDirectives rs = http::parseCacheControl(r.headers);
@@ -317,6 +334,7 @@ awaitable<void> runRevalidation(std::unique_ptr<Revalidation> job) {
     std::string body;
     exchange::ReadResult read = exchange::ReadResult::Complete;
     if (r.body) read = co_await exchange::readBody(*r.body, body, int64_t(s.maxEntrySize));
+    if (read == exchange::ReadResult::Failed) r.body = nullptr;  // broken: not read again
     if (verdict == http::StoreVerdict::Storable && read == exchange::ReadResult::Complete) {
       auto stored = makeStored(s, r, original, job->entry->url, requestTime, responseTime);
       stored->body = std::make_shared<const std::string>(std::move(body));
@@ -326,12 +344,9 @@ awaitable<void> runRevalidation(std::unique_ptr<Revalidation> job) {
       drop(s, job->worker, job->key);  // the origin no longer lets it be stored (or it grew too large)
     }
   }
-  if (exchange::BodySource* body = r.body; body && !r.tunnel && !body->finished()) {
-    while (true) {
-      exchange::BodyChunk chunk = co_await body->read();
-      if (chunk.error || chunk.last) break;
-    }
-  }
+  // The rest of the answer is read (bounded) so that its connection can serve again.
+  if (exchange::BodySource* body = r.body; body && !r.tunnel && !body->finished())
+    co_await exchange::drainBody(body, s.maxEntrySize);
   if (!sub.background.empty()) co_await sub.background.join();
 }
 
@@ -345,10 +360,14 @@ class HttpCache final : public Handler {
     Store& store = *s_->store;
     bool get = req.method == "GET";
     if ((!get && req.method != "HEAD") || req.upgrade) {
+      // Key and URL as the client asked, before the middlewares after this one rewrite the path.
+      bool unsafe = isUnsafe(req.method) && !req.upgrade;
+      std::string_view key = unsafe ? keyOf(ex) : std::string_view();
+      std::string url = unsafe ? urlOf(req) : std::string();
       co_await next_->handle(ex);
       store.bypass.fetch_add(1, std::memory_order_relaxed);
       int status = ex.response.status;
-      if (isUnsafe(req.method) && status >= 200 && status < 400) drop(*s_, ex.worker, keyOf(ex));
+      if (unsafe && status >= 200 && status < 400) invalidate(ex.worker, key, url);
       if (!req.upgrade) mark(ex, "fwd=method", "BYPASS");
       co_return;
     }
@@ -421,11 +440,25 @@ class HttpCache final : public Handler {
   }
 
  private:
+  // After a successful unsafe request: every stored variant of its URL goes (RFC 9111 §4.4).
+  void invalidate(exchange::WorkerContext& worker, std::string_view key, const std::string& url) const {
+    s_->store->purge(url);
+    const cache::SharedTier* tier = s_->store->tier();
+    if (!tier) return;
+    if (s_->keyHeaders.empty()) {
+      tier->remove(worker, key);
+    } else {  // the other keys of the URL differ in their key.headers values
+      asio::co_spawn(worker.io(), tier->purge(worker, url), asio::detached);
+    }
+  }
+
   awaitable<void> forward(Exchange& ex, const CacheDirectives& rq, std::string_view key, bool keyFound, StoredPtr entry,
                           std::unique_ptr<Store::Fill> fill, bool waited) const {
     exchange::Request& req = ex.request;
     Store& store = *s_->store;
     bool get = req.method == "GET";
+    bool freshEntry = entry && entry->lifetime > entry->age(epochNow());
+    std::string url = get ? urlOf(req) : std::string();  // before the path is rewritten
     bool revalidating = get && entry && entry->hasValidator();
     http::Headers original;
     if (get) original = req.headers;
@@ -441,14 +474,18 @@ class HttpCache final : public Handler {
 
     if (revalidating && r.status == 304) {
       StoredPtr fresh = refreshed(*s_, *entry, r.headers, requestTime, responseTime);
-      keep(*s_, ex.worker, key, fresh);
+      if (stillStorable(*fresh, original, rq)) keep(*s_, ex.worker, key, fresh);
+      else drop(*s_, ex.worker, key);
       store.revalidated.fetch_add(1, std::memory_order_relaxed);
       serve(ex, fresh, fresh->age(responseTime), "fwd=stale; fwd-status=304", "REVALIDATED");
       co_return;
     }
-    if (entry && isServerError(r.status) && !entry->mustRevalidate) {
+    // RFC 5861 §4: a stale answer instead of an error, within the answer's (or the request's)
+    // stale-if-error window; never one that must be revalidated, nor to a request for a fresh one.
+    if (entry && isServerError(r.status) && !entry->mustRevalidate && !entry->noCache && !rq.noCache) {
       int64_t staleFor = entry->age(responseTime) - entry->lifetime;
-      if (staleFor <= std::max(entry->staleIfError, rq.staleIfError)) {
+      int64_t window = std::max(entry->staleIfError, rq.staleIfError);
+      if (window >= 0 && staleFor >= 0 && staleFor <= window) {
         store.stale.fetch_add(1, std::memory_order_relaxed);
         std::string status = "fwd=stale; fwd-status=" + std::to_string(r.status) + "; detail=stale-if-error";
         serve(ex, entry, entry->age(responseTime), status, "STALE");
@@ -456,7 +493,10 @@ class HttpCache final : public Handler {
       }
     }
     store.misses.fetch_add(1, std::memory_order_relaxed);
-    std::string_view fwd = entry ? "fwd=stale" : keyFound ? "fwd=vary-miss" : rq.noCache ? "fwd=request" : "fwd=uri-miss";
+    std::string_view fwd = freshEntry || (!entry && rq.noCache) ? "fwd=request"
+                           : entry                              ? "fwd=stale"
+                           : keyFound                           ? "fwd=vary-miss"
+                                                                : "fwd=uri-miss";
     std::string_view x = entry ? "EXPIRED" : "MISS";
     if (!get || r.tunnel) {
       mark(ex, fwd, x);
@@ -476,7 +516,6 @@ class HttpCache final : public Handler {
       mark(ex, std::string(fwd) + "; detail=" + detail, x);
       co_return;
     }
-    std::string url = urlOf(req);
     auto stored = makeStored(*s_, r, original, std::move(url), requestTime, responseTime);
     if (!r.body || r.status == 204) {
       stored->body = std::make_shared<const std::string>();
@@ -550,7 +589,8 @@ class HttpCache final : public Handler {
     return url;
   }
 
-  // The key in the arena: [host]path[?query], then each key header as "\n name: value".
+  // The key in the arena: [host]path[?query], then "\n:https" for https (an origin may answer
+  // http and https differently: a redirect to https), then each key header as "\nname: value".
   std::string_view keyOf(Exchange& ex) const {
     const exchange::Request& req = ex.request;
     std::string key;
@@ -561,6 +601,7 @@ class HttpCache final : public Handler {
       key += '?';
       key += req.query;
     }
+    if (req.scheme == "https") key += "\n:https";
     for (const std::string& name : s_->keyHeaders) {
       key += '\n';
       key += name;

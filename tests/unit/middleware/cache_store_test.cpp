@@ -40,6 +40,16 @@ TEST(CacheStore, VariantsByVaryValues) {
   EXPECT_EQ(store->stats().bytes, 400u);
 }
 
+TEST(CacheStore, NewVaryNamesReplaceTheOldVariants) {
+  auto store = std::make_shared<Store>(10000, nullptr);
+  store->insert("k", response("a/x", 100));
+  store->insert("k", response("a/x", 100, {{"accept-encoding", "gzip"}}));
+  bool found = false;
+  EXPECT_FALSE(store->lookup("k", fields({{"Accept-Encoding", "br"}}), found));  // not the old no-Vary one
+  EXPECT_TRUE(store->lookup("k", fields({{"Accept-Encoding", "gzip"}}), found));
+  EXPECT_EQ(store->stats().entries, 1u);
+}
+
 TEST(CacheStore, EvictsLeastRecentlyUsed) {
   auto store = std::make_shared<Store>(1000, nullptr);
   store->insert("a", response("h/a", 400));
