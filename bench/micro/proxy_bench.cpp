@@ -110,7 +110,7 @@ void BM_UpstreamPoolReuse(benchmark::State& state) {
   io::Watchdog watchdog;
   upstream::UpstreamPool pool(io, watchdog);
   Fixture f;
-  f.endpoint.poolId = upstream::poolIdFor("bench");
+  f.endpoint.poolId = f.endpoint.transport->poolIdFor("bench");
   pool.release(f.endpoint, std::make_unique<upstream::UpstreamConnection>(io));
   for (auto _ : state) {
     upstream::Acquired acquired;

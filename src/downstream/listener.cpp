@@ -7,6 +7,7 @@
 
 #include "core/log.h"
 #include "downstream/connection.h"
+#include "io/tcp_connect.h"
 
 namespace causeway::downstream {
 namespace {
@@ -20,15 +21,13 @@ void logFailure(std::exception_ptr e, const char* what) {
   }
 }
 
-// A socket made from a descriptor that accept4() returned non-blocking. Asio makes a socket
-// non-blocking with ioctl(FIONBIO) before its first operation unless it knows it already is:
-// this marks it so (Asio 1.81's socket state, the `internal_non_blocking` flag), sparing one
-// system call per connection. nginx accepts the same way.
+// A socket made from a descriptor that accept4() returned non-blocking, marked so for Asio
+// (io/tcp_connect.h): no ioctl(FIONBIO) before its first operation. nginx accepts the same way.
 class AcceptedSocket : public tcp::socket {
  public:
   AcceptedSocket(asio::io_context& io, const tcp::endpoint& peer, int fd, error_code& ec) : tcp::socket(io) {
     assign(peer.protocol(), fd, ec);
-    if (!ec) impl_.get_implementation().state_ |= asio::detail::socket_ops::internal_non_blocking;
+    if (!ec) io::markFreshNonBlocking(*this);
   }
 };
 

@@ -11,9 +11,14 @@ ResponseCaches& ResponseCaches::instance() {
 
 std::shared_ptr<ResponseCache> ResponseCaches::find(std::string_view name, std::string_view shape) const {
   std::lock_guard lock(mutex_);
-  for (const Entry& entry : entries_)
-    if (entry.name == name && entry.shape == shape)
-      if (auto cache = entry.cache.lock()) return cache;
+  // Only the newest of a name counts: after shapes A, B and A again, the first A is not the
+  // one the API lists, so it is not taken back.
+  for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) {
+    if (it->name != name) continue;
+    auto cache = it->cache.lock();
+    if (!cache) continue;
+    return it->shape == shape ? cache : nullptr;
+  }
   return nullptr;
 }
 

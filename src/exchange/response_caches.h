@@ -51,8 +51,8 @@ class ResponseCaches {
  public:
   static ResponseCaches& instance();
 
-  // The cache registered under `name` with the same `shape` (what its keys depend on), or
-  // null; a middleware rebuilt by a reload keeps its stored responses this way.
+  // The newest live cache registered under `name` when it has the same `shape` (what its keys
+  // depend on), else null; a middleware rebuilt by a reload keeps its stored responses this way.
   std::shared_ptr<ResponseCache> find(std::string_view name, std::string_view shape) const;
   void add(std::string name, std::string shape, const std::shared_ptr<ResponseCache>& cache);
   // The live caches, sorted by name.

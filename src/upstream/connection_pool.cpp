@@ -2,20 +2,22 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cerrno>
 
 #include <boost/url/parse.hpp>
 #include <mutex>
 
 #include "core/strings.h"
+#include "io/tcp_connect.h"
 
 namespace causeway::upstream {
 
-uint64_t poolIdFor(const std::string& key) {
-  static std::mutex mutex;
-  static std::unordered_map<std::string, uint64_t> ids;
-  std::lock_guard lock(mutex);
-  auto [it, inserted] = ids.try_emplace(key, ids.size() + 1);
+uint64_t Transport::poolIdFor(const std::string& key) const {
+  static std::atomic<uint64_t> next{1};
+  std::lock_guard lock(poolIdsMutex_);
+  auto [it, inserted] = poolIds_.try_emplace(key, 0);
+  if (inserted) it->second = next.fetch_add(1, std::memory_order_relaxed);
   return it->second;
 }
 
@@ -59,10 +61,7 @@ bool makeEndpoint(const std::string& url, std::shared_ptr<const Transport> trans
   auto address = asio::ip::make_address(host, ec);
   if (!ec) endpoint.address = tcp::endpoint(address, endpoint.port);
   endpoint.transport = std::move(transport);
-  std::string key = endpoint.scheme + "|" + host + "|" + std::to_string(endpoint.port) + "|" +
-                    endpoint.transport->name + "|" +
-                    std::to_string(reinterpret_cast<uintptr_t>(endpoint.transport.get()));
-  endpoint.poolId = poolIdFor(key);
+  endpoint.poolId = endpoint.transport->poolIdFor(endpoint.scheme + "|" + host + "|" + std::to_string(endpoint.port));
   return true;
 }
 
@@ -123,9 +122,7 @@ awaitable<Acquired> UpstreamPool::acquire(const UpstreamEndpoint& endpoint, bool
   connection->armIn(endpoint.transport->dialTimeout);
   error_code lastError = asio::error::host_not_found;
   for (const auto& candidate : candidates) {
-    error_code ec;
-    if (connection->socket.is_open()) connection->socket.close(ec);
-    auto [connectError] = co_await connection->socket.async_connect(candidate, nothrow);
+    error_code connectError = co_await io::connectTcp(connection->socket, candidate);
     if (!connectError) {
       lastError = {};
       break;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -31,6 +32,16 @@ struct Transport {
   // https:// servers: trust, client certificate, SNI, ALPN (h2 unless disableHTTP2).
   tls::TlsClientSettings tls;
   bool disableHTTP2 = false;
+
+  // The pool id of (scheme, host, port) through this transport: equal ids ⇔ interchangeable
+  // connections. Ids are small integers, unique in the process (the pools' hash maps key on
+  // them); the table lives and goes with the transport, so a reload that replaces transports
+  // leaves nothing behind.
+  uint64_t poolIdFor(const std::string& key) const;
+
+ private:
+  mutable std::mutex poolIdsMutex_;
+  mutable std::unordered_map<std::string, uint64_t> poolIds_;
 };
 
 // One upstream server (a loadBalancer server URL), resolved at snapshot build.
@@ -46,9 +57,6 @@ struct UpstreamEndpoint {
   uint64_t poolId = 0;      // same id ⇔ connections are interchangeable
   std::string dialError;    // set when every dial fails at once (a port number out of range)
 };
-
-// Interns (scheme, host, port, transport) into small integers for the pools' hash maps.
-uint64_t poolIdFor(const std::string& key);
 
 // Parses a server URL ("http://10.0.0.1:8080/base") into an endpoint using `transport`.
 // False with `error` set for malformed URLs and schemes causeway cannot reach yet.

@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "core/log.h"
+#include "io/tcp_connect.h"
 
 namespace causeway::upstream {
 
@@ -94,11 +95,8 @@ awaitable<bool> connect(TcpUpstream& upstream, const ServerAddress& server, cons
   error_code last = asio::error::host_not_found;
   for (const auto& candidate : candidates) {
     if (timedOut) break;
-    error_code ignored;
-    if (socket.is_open()) socket.close(ignored);
-    auto [ec] = co_await socket.async_connect(candidate, nothrow);
-    last = ec;
-    if (!ec) break;
+    last = co_await io::connectTcp(socket, candidate);
+    if (!last) break;
   }
   if (last) {
     error = "dial tcp " + server.address + ": " + last.message();

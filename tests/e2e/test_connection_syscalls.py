@@ -2,7 +2,10 @@
 accept4 with SOCK_NONBLOCK instead of accept + ioctl(FIONBIO), and TCP_NODELAY only where
 Nagle's algorithm could hold a write back (as nginx: not for a plain HTTP/1.1 response written
 whole, set before a keep-alive connection's second response; at once for TLS and HTTP/2).
-strace -f records causeway's ioctl and setsockopt calls while real clients connect."""
+strace -f records causeway's ioctl and setsockopt calls while real clients connect. Upstream
+connections are opened non-blocking (socket with SOCK_NONBLOCK: no ioctl) and their connect is
+completed without Asio's extra poll, and no socket is removed from epoll by hand before it is
+closed (io/tcp_connect.h)."""
 import http.client
 import shutil
 import socket
@@ -16,10 +19,14 @@ from harness import BIN, free_port, wait_for_port
 pytestmark = pytest.mark.skipif(not shutil.which("strace"), reason="needs strace")
 
 
-def traced(tmp_path, extra=""):
+def traced(tmp_path, extra="", service="noop@internal", calls="ioctl,setsockopt,accept4,accept"):
     port = free_port()
     dynamic = tmp_path / "d.yml"
-    dynamic.write_text("http:\n  routers:\n    r:\n      rule: PathPrefix(`/`)\n      service: noop@internal\n")
+    services = ""
+    if service.startswith("http://"):
+        services = f"  services:\n    app:\n      loadBalancer:\n        servers:\n          - url: {service}\n"
+        service = "app"
+    dynamic.write_text(f"http:\n  routers:\n    r:\n      rule: PathPrefix(`/`)\n      service: {service}\n{services}")
     config = tmp_path / "causeway.yml"
     config.write_text(f"""entryPoints:
   web:
@@ -30,7 +37,7 @@ def traced(tmp_path, extra=""):
 workers: 1
 """)
     log = tmp_path / "strace.log"
-    tracer = subprocess.Popen(["strace", "-f", "-qq", "-o", str(log), "-e", "trace=ioctl,setsockopt,accept4,accept",
+    tracer = subprocess.Popen(["strace", "-f", "-qq", "-o", str(log), "-e", f"trace={calls}",
                                BIN, f"--configFile={config}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for_port(port, proc=tracer)
     time.sleep(0.3)
@@ -93,3 +100,31 @@ def test_a_connection_per_request_makes_no_ioctl_and_no_nodelay(tmp_path):
         assert counts(log.read_text())[0] - before[0] == 2
     finally:
         stop(tracer, log)
+
+
+def test_an_upstream_connection_is_opened_non_blocking_and_connected_without_poll(tmp_path):
+    from mw_upstream import Reply, Upstream
+    # The upstream closes every connection: each request dials anew.
+    up = Upstream(lambda req: Reply(200, b"hi", {"Connection": "close"}))
+    tracer, port, log = traced(tmp_path, service=up.url, calls="socket,connect,ioctl,poll,getsockopt,epoll_ctl")
+    try:
+        before = log.read_text()
+        for _ in range(10):
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            c.request("GET", "/")
+            r = c.getresponse()
+            assert (r.status, r.read()) == (200, b"hi")
+            c.close()
+        time.sleep(0.2)
+        after = log.read_text()[len(before):]
+        # Neither the accepted nor the upstream sockets are taken out of epoll by hand: close() does it.
+        assert "EPOLL_CTL_DEL" not in after
+        lines = [line for line in after.splitlines()
+                 if f"htons({up.port})" in line or "SOCK_STREAM" in line or "FIONBIO" in line or "poll(" in line]
+        sockets = [line for line in lines if "socket(AF_INET, SOCK_STREAM" in line]
+        assert len(sockets) == 10 and all("SOCK_NONBLOCK" in line for line in sockets), lines
+        assert sum(1 for line in lines if f"htons({up.port})" in line and "connect(" in line) == 10, lines
+        assert not [line for line in lines if "FIONBIO" in line or "poll(" in line], lines
+    finally:
+        stop(tracer, log)
+        up.stop()

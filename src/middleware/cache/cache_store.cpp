@@ -232,12 +232,12 @@ std::unique_ptr<Store::Fill> Store::lead(std::string_view key, const std::shared
     if (waiter) it->second.push_back(waiter);
     return nullptr;
   }
-  filling_.emplace(std::string(key), std::vector<std::shared_ptr<Waiter>>());
+  filling_.emplace(std::string(key), std::vector<std::weak_ptr<Waiter>>());
   return std::make_unique<Fill>(shared_from_this(), std::string(key));
 }
 
 void Store::fillDone(const std::string& key) {
-  std::vector<std::shared_ptr<Waiter>> waiters;
+  std::vector<std::weak_ptr<Waiter>> waiters;
   {
     std::lock_guard lock(mutex_);
     auto it = filling_.find(key);
@@ -246,7 +246,9 @@ void Store::fillDone(const std::string& key) {
     filling_.erase(it);
   }
   // Each waiter's timer belongs to its own worker: it is cancelled there.
-  for (auto& waiter : waiters) {
+  for (auto& weak : waiters) {
+    auto waiter = weak.lock();
+    if (!waiter) continue;
     auto executor = waiter->timer.get_executor();
     asio::post(executor, [waiter = std::move(waiter)] { waiter->timer.cancel(); });
   }

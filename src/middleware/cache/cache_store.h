@@ -120,7 +120,8 @@ class Store final : public exchange::ResponseCache, public std::enable_shared_fr
   mutable std::mutex mutex_;
   std::list<Node> lru_;  // front: most recently used
   std::unordered_map<std::string_view, std::list<Node>::iterator> index_;  // views into Node::key
-  std::unordered_map<std::string, std::vector<std::shared_ptr<Waiter>>, StringHash, std::equal_to<>> filling_;
+  // Waiters are held weakly: one whose request is gone (its worker shutting down) is skipped.
+  std::unordered_map<std::string, std::vector<std::weak_ptr<Waiter>>, StringHash, std::equal_to<>> filling_;
   uint64_t bytes_ = 0, entries_ = 0, stored_ = 0, evicted_ = 0;
 };
 
