@@ -153,6 +153,7 @@ struct RequestRecord {
   bool networkError = false;
   std::string_view errorDetail;  // why causeway answered 4xx/5xx itself
   std::string_view user;         // authenticated (or attempted) user name, for the access log
+  std::string_view cacheStatus;  // what an httpCache middleware did (its X-Cache-Status), static text
   // Filled by the codec for observers (metrics, access log, tracing).
   int downstreamStatus = 0;      // what the client got (0: the connection broke first)
   uint64_t requestBytes = 0;     // request body bytes read from the client

@@ -445,6 +445,7 @@ void AccessLog::log(const exchange::Exchange& ex) {
   r.overheadNanos = duration - r.originDurationNanos;
   r.requestCount = count;
   r.retryAttempts = rec.retryAttempts;
+  r.cacheStatus = rec.cacheStatus;
   if (const exchange::AiRecord* ai = rec.ai) {
     r.ai = true;
     r.aiProvider = ai->provider;

@@ -10,7 +10,7 @@ namespace causeway::observe {
 namespace {
 
 constexpr std::array<std::string_view, kLogFieldCount> kNames = {
-    "APIApplication", "APIName",            "APIPlan",        "APIVersion",
+    "APIApplication", "APIName",            "APIPlan",        "APIVersion",     "CacheStatus",
     "ClientAddr",     "ClientHost",         "ClientPort",     "ClientUsername", "DownstreamContentSize",
     "DownstreamStatus", "Duration",         "GenAICacheResult", "GenAICostUSD", "GenAIInputTokens",
     "GenAIOutputTokens", "GenAIProvider",   "GenAIRequestModel", "GenAIResponseModel", "GzipRatio",
@@ -39,6 +39,7 @@ bool present(const LogRecord& r, LogField f) {
     case LogField::APIName: return !r.apiName.empty();
     case LogField::APIPlan: return !r.apiPlan.empty();
     case LogField::APIVersion: return !r.apiVersion.empty();
+    case LogField::CacheStatus: return !r.cacheStatus.empty();
     case LogField::MCPDecision: return r.mcp && !r.mcpDecision.empty();
     case LogField::MCPErrorCode: return r.mcp && r.mcpErrorCode != 0;
     case LogField::MCPMethod: return r.mcp && !r.mcpMethod.empty();
@@ -96,6 +97,7 @@ std::string_view textOf(const LogRecord& r, LogField f) {
     case LogField::APIName: return r.apiName;
     case LogField::APIPlan: return r.apiPlan;
     case LogField::APIVersion: return r.apiVersion;
+    case LogField::CacheStatus: return r.cacheStatus;
     case LogField::MCPDecision: return r.mcpDecision;
     case LogField::MCPMethod: return r.mcpMethod;
     case LogField::MCPName: return r.mcpName;

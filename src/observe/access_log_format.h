@@ -20,6 +20,8 @@ enum class LogField : uint8_t {
   APIName,
   APIPlan,
   APIVersion,
+  // The httpCache middleware's X-Cache-Status (HIT, MISS, …), on requests one saw.
+  CacheStatus,
   ClientAddr,
   ClientHost,
   ClientPort,
@@ -120,6 +122,7 @@ struct LogRecord {
   double aiCostUsd = 0;
   // API management: the API* fields, each when it has a value.
   std::string_view apiName, apiVersion, apiApplication, apiPlan;
+  std::string_view cacheStatus;  // httpCache: HIT, MISS, EXPIRED, STALE, REVALIDATED, BYPASS
   bool mcp = false;  // MCP traffic: the MCP* fields apply (each when it has a value)
   std::string_view mcpDecision, mcpMethod, mcpName, mcpRule, mcpSessionId;
   int mcpErrorCode = 0;

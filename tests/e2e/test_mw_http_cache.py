@@ -347,3 +347,20 @@ def test_key_is_the_url_the_client_asked_for(proxy):
     assert get(proxy, "/api/x", host="s.test")[1]["x-cache-status"] == "MISS"
     status, _, body = curl(proxy.url("traefik", "/api/http/caches/cache@file?url=s.test/api/x"), method="DELETE")
     assert json.loads(body) == {"purged": 1}
+
+
+def test_access_log_says_what_the_cache_did(start_upstream, start_causeway, tmp_path):
+    up = start_upstream(Origin())
+    log = tmp_path / "access.json"
+    cw = start(start_causeway, up.url, middlewares={"cache": {"httpCache": {}}},
+               routers={"c": ("Host(`c.test`)", ["cache"])},
+               static_extra=f"accessLog:\n  filePath: {log}\n  format: json\n  bufferingSize: 0\n")
+    get(cw, "/fresh")
+    get(cw, "/fresh")
+    get(cw, "/fresh", method="POST")
+
+    def cached():
+        lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log.exists() else []
+        return [line.get("CacheStatus") for line in lines if line.get("RouterName") == "c@file"]
+    wait_until(lambda: len(cached()) == 3, message="three access log lines")
+    assert cached() == ["MISS", "HIT", "BYPASS"]

@@ -550,6 +550,7 @@ class HttpCache final : public Handler {
   }
 
   void mark(Exchange& ex, std::string_view status, std::string_view x) const {
+    ex.record.cacheStatus = x;  // a literal: outlives the exchange's arena
     if (!s_->statusHeader) return;
     std::string value = "causeway; ";
     value += status;
