@@ -42,6 +42,16 @@ std::string_view Arena::concat(std::initializer_list<std::string_view> pieces) {
   return {p, total};
 }
 
+void Arena::release() {
+  runDestructors();
+  blocks_.clear();
+  blocks_.shrink_to_fit();
+  destructors_.shrink_to_fit();
+  current_ = 0;
+  offset_ = 0;
+  used_ = 0;
+}
+
 void Arena::reset() {
   runDestructors();
   if (blocks_.size() > 1) blocks_.resize(1);

@@ -48,6 +48,9 @@ class Arena {
 
   // Runs pending destructors, then releases everything but the first block.
   void reset();
+  // Runs pending destructors and releases every block (an idle connection's arena: the next
+  // allocation takes a new first block).
+  void release();
 
   size_t bytesInUse() const { return used_; }
 

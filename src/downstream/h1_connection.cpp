@@ -144,6 +144,17 @@ void Http1Connection<Stream>::giveBackHeadMemory() {
 }
 
 template <class Stream>
+void Http1Connection<Stream>::releaseIdleMemory(http::h1::RequestHead& head) {
+  releaseNow_ = false;
+  in_.release();
+  arena_.release();
+  out_ = std::string();
+  scratch_ = std::string();
+  head = http::h1::RequestHead();
+  worker_.releasedIdleMemory();
+}
+
+template <class Stream>
 void Http1Connection<Stream>::drain() {
   draining_ = true;
   if (phase_ == Phase::Idle) {
@@ -155,6 +166,18 @@ void Http1Connection<Stream>::drain() {
 template <class Stream>
 void Http1Connection<Stream>::onDeadline() {
   const Clock::time_point now = Clock::now();
+  if (releaseArmed_) {
+    releaseArmed_ = false;
+    if (phase_ == Phase::Idle && !draining_) {
+      // Idle long enough: end the read that holds the buffer (readHead releases it), and keep
+      // the idle timeout where it was.
+      releaseNow_ = true;
+      armAt(idleUntil_);
+      error_code ignored;
+      socket_.cancel(ignored);
+      return;
+    }
+  }
   if (handling_ && !readingBody_ && now < writeDeadline_) {
     // A probe, not a timeout (docs/security.md, H02).
     if (peerClosed()) {
@@ -227,11 +250,23 @@ awaitable<bool> Http1Connection<Stream>::writeAll(std::span<const asio::const_bu
 template <class Stream>
 awaitable<bool> Http1Connection<Stream>::readHead(http::h1::RequestHead& head) {
   phase_ = Phase::Idle;
+  releaseArmed_ = releaseNow_ = false;
   if (in_.empty()) {
     // Go arms ReadTimeout as soon as it reads a connection's first request; idleTimeout
     // only applies between requests of a keep-alive connection.
     bool first = served_ == 0 && entryPoint_.readTimeout.count() > 0;
-    armIn(first ? entryPoint_.readTimeout : nextIdleTimeout_);
+    std::chrono::nanoseconds wait = first ? entryPoint_.readTimeout : nextIdleTimeout_;
+    bool release = false;
+    if constexpr (std::is_same_v<Stream, PlainStream>)
+      release = served_ > 0 && (wait.count() <= 0 || wait > kIdleRelease);
+    if (release) {
+      const Clock::time_point now = Clock::now();
+      idleUntil_ = wait.count() > 0 ? now + std::chrono::duration_cast<Clock::duration>(wait) : Clock::time_point::max();
+      releaseArmed_ = true;
+      armAt(now + kIdleRelease);
+    } else {
+      armIn(wait);
+    }
   } else {
     armIn(entryPoint_.readTimeout);
   }
@@ -278,10 +313,21 @@ awaitable<bool> Http1Connection<Stream>::readHead(http::h1::RequestHead& head) {
       co_return false;
     }
     auto [ec, n] = co_await stream_.readSome(buffer);
-    if (ec) co_return false;  // closed, reset, timed out or drained: nothing to answer
+    if (ec) {
+      if constexpr (std::is_same_v<Stream, PlainStream>) {
+        if (ec == asio::error::operation_aborted && releaseNow_ && !draining_ && !timedOut_ && in_.empty()) {
+          releaseIdleMemory(head);
+          auto [waitError] = co_await socket_.async_wait(tcp::socket::wait_read, nothrow);
+          if (!waitError) continue;
+        }
+      }
+      co_return false;  // closed, reset, timed out or drained: nothing to answer
+    }
+    releaseNow_ = false;
     in_.commit(n);
     if (!started) {
       started = true;
+      releaseArmed_ = false;
       phase_ = Phase::ReadingHead;
       armIn(entryPoint_.readTimeout);
     }

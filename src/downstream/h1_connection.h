@@ -89,6 +89,14 @@ class Http1Connection final : public runtime::DownstreamConnection, public io::W
   size_t headBudget_ = 0;  // taken from requestHeadBudget() for a large head being read
   void giveBackHeadMemory();
   std::chrono::nanoseconds nextIdleTimeout_{0};  // between requests: the entryPoint's, or the last router's
+  // Plain keep-alive connections idle for kIdleRelease give their buffers back (nginx does the
+  // same): the watchdog ends the pending read, the buffers go, and the connection waits for
+  // readability without a buffer until its idle deadline (idleUntil_).
+  static constexpr std::chrono::seconds kIdleRelease{1};
+  bool releaseArmed_ = false;  // the deadline set is kIdleRelease, not a timeout
+  bool releaseNow_ = false;    // the read was ended to release the buffers
+  Clock::time_point idleUntil_;
+  void releaseIdleMemory(http::h1::RequestHead& head);
 };
 
 class PlainStream;

@@ -75,9 +75,11 @@ awaitable<void> Worker::tickLoop() {
     if (ticks % 20 == 0) {
       // After a spike (connections fell to less than half the peak since the last check),
       // freed memory goes back to the system (docs/security.md, R10); steady load never trims.
+      // Also after many idle connections freed their buffers (8 KiB each and more).
       int64_t open = int64_t(activeConnections());
-      if (open * 2 < connectionPeak_) trimFreeMemory();
+      if (open * 2 < connectionPeak_ || idleReleases_ >= 256) trimFreeMemory();
       connectionPeak_ = open;
+      idleReleases_ = 0;
     }
     connectionPeak_ = std::max(connectionPeak_, int64_t(activeConnections()));
   }

@@ -67,6 +67,9 @@ class Worker final : public exchange::WorkerContext {
   }
   bool observed() const { return !observers_.empty(); }
   bool draining() const { return draining_; }
+  // An idle connection gave its buffers back (h1_connection.h, kIdleRelease): enough of them
+  // and the freed memory goes back to the system at the next check.
+  void releasedIdleMemory() { ++idleReleases_; }
   // Counted per entryPoint too (traefik_open_connections); the worker thread writes, any
   // thread may read.
   void connectionOpened(size_t entryPoint) {
@@ -97,6 +100,7 @@ class Worker final : public exchange::WorkerContext {
   std::atomic<size_t> activeConnections_{0};
   std::unique_ptr<std::atomic<int64_t>[]> openByEntryPoint_;  // by EntryPoint::index
   int64_t connectionPeak_ = 0;  // most open connections seen since the last trim check
+  int64_t idleReleases_ = 0;    // idle connections that freed their buffers since the last check
   boost::intrusive::list<DownstreamConnection, boost::intrusive::constant_time_size<false>> connections_;
 };
 

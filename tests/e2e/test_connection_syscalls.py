@@ -128,3 +128,24 @@ def test_an_upstream_connection_is_opened_non_blocking_and_connected_without_pol
     finally:
         stop(tracer, log)
         up.stop()
+
+
+def test_an_idle_keep_alive_connection_waits_without_its_buffers(tmp_path):
+    # After a second without a request, a plain keep-alive connection ends its pending read,
+    # frees its buffers and waits for readability instead (one epoll_ctl), as nginx does.
+    tracer, port, log = traced(tmp_path, calls="epoll_ctl")
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        c.request("GET", "/")
+        assert c.getresponse().read() is not None
+        time.sleep(0.3)
+        before = log.read_text().count("EPOLL_CTL_MOD")
+        time.sleep(1.5)
+        assert log.read_text().count("EPOLL_CTL_MOD") == before + 1
+        c.request("GET", "/")  # and it serves on
+        r = c.getresponse()
+        assert r.status == 418
+        r.read()
+        c.close()
+    finally:
+        stop(tracer, log)

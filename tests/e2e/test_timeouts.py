@@ -103,6 +103,32 @@ def test_idle_keep_alive_connection_is_closed_after_idle_timeout(start_whoami, s
     assert 0.3 <= closed_after <= 1.5, f"closed after {closed_after + 0.5:.2f}s of idleness, expected ~1s"
 
 
+def test_a_connection_idle_past_the_buffer_release_serves_and_still_times_out(start_whoami, start_causeway):
+    # After 1 s of idleness a plain keep-alive connection gives its buffers back and waits
+    # without one (h1_connection.h, kIdleRelease): the next request, even one sent in pieces, is
+    # served, and the idle timeout still closes the connection when it was due.
+    cw = start(start_whoami, start_causeway, idleTimeout="3s")
+    with socket.create_connection(("127.0.0.1", cw.port()), timeout=10) as s:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: app.test\r\n\r\n")
+        assert read_response(s)[0].startswith("HTTP/1.1 200")
+        time.sleep(1.6)  # past the release
+        for piece in (b"GET / HTTP/1.1\r\n", b"Host: app.test\r\n", b"\r\n"):
+            s.sendall(piece)
+            time.sleep(0.05)
+        status, fields, body, rest = read_response(s)
+        assert status.startswith("HTTP/1.1 200") and b"Name: app" in body
+        time.sleep(1.6)  # released again; pipelined requests after it
+        s.sendall(b"GET / HTTP/1.1\r\nHost: app.test\r\n\r\n" * 2)
+        first = read_response(s)
+        assert first[0].startswith("HTTP/1.1 200")
+        second = read_response(s, first[3])
+        assert second[0].startswith("HTTP/1.1 200") and second[3] == b""
+        closed_after, got = wait_closed(s, 6)
+    assert closed_after is not None, "the idle connection was never closed"
+    assert got == b"", got[:200]
+    assert 2.5 <= closed_after <= 4.0, f"closed after {closed_after:.2f}s of idleness, expected ~3s"
+
+
 def test_half_sent_request_head_is_dropped_after_read_timeout(start_whoami, start_causeway):
     cw = start(start_whoami, start_causeway, readTimeout="1s")
     with socket.create_connection(("127.0.0.1", cw.port()), timeout=5) as s:
