@@ -146,6 +146,10 @@ void Http1Connection<Stream>::giveBackHeadMemory() {
 template <class Stream>
 void Http1Connection<Stream>::releaseIdleMemory(http::h1::RequestHead& head) {
   releaseNow_ = false;
+  if (headBudget_) {  // a large head's memory, kept while a long body followed it
+    requestHeadBudget().give(headBudget_);
+    headBudget_ = 0;
+  }
   in_.release();
   arena_.release();
   out_ = std::string();
@@ -168,7 +172,8 @@ void Http1Connection<Stream>::onDeadline() {
   const Clock::time_point now = Clock::now();
   if (releaseArmed_) {
     releaseArmed_ = false;
-    if (phase_ == Phase::Idle && !draining_) {
+    // (An idle timeout already due, at most a watchdog tick after the release's: a timeout.)
+    if (phase_ == Phase::Idle && !draining_ && now < idleUntil_) {
       // Idle long enough: end the read that holds the buffer (readHead releases it), and keep
       // the idle timeout where it was.
       releaseNow_ = true;

@@ -1,9 +1,18 @@
 #include "io/tcp_connect.h"
 
+#include <boost/asio/version.hpp>
+
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+
+// The state flags below are Asio 1.26's (Boost 1.81, Debian 12) on its epoll reactor; another
+// version must be checked before this file is built against it.
+static_assert(BOOST_ASIO_VERSION == 102600, "io/tcp_connect.cpp relies on Asio 1.26's socket state flags");
+#if defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
+#error "io/tcp_connect.cpp assumes Asio's epoll reactor"
+#endif
 
 namespace causeway::io {
 namespace {
@@ -35,17 +44,18 @@ awaitable<error_code> connectTcp(tcp::socket& socket, const tcp::endpoint& peer)
     co_return ec;
   }
   markFreshNonBlocking(socket);
-  int result;
-  do {
-    result = ::connect(fd, peer.data(), peer.size());
-  } while (result != 0 && errno == EINTR);
-  if (result == 0) co_return error_code();
-  if (errno != EINPROGRESS) co_return error_code(errno, boost::system::system_category());
+  if (::connect(fd, peer.data(), peer.size()) == 0) co_return error_code();
+  // EINTR and EALREADY: the connection goes on in the background, as with EINPROGRESS.
+  if (errno != EINPROGRESS && errno != EINTR && errno != EALREADY)
+    co_return error_code(errno, boost::system::system_category());
   auto [waitError] = co_await socket.async_wait(tcp::socket::wait_write, nothrow);
   if (waitError) co_return waitError;
+  // A deadline may have closed the socket while the completion was queued: the descriptor
+  // number may be someone else's by now.
+  if (!socket.is_open()) co_return asio::error::operation_aborted;
   int error = 0;
   socklen_t length = sizeof error;
-  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
+  if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
   co_return error ? error_code(error, boost::system::system_category()) : error_code();
 }
 

@@ -75,9 +75,12 @@ awaitable<void> Worker::tickLoop() {
     if (ticks % 20 == 0) {
       // After a spike (connections fell to less than half the peak since the last check),
       // freed memory goes back to the system (docs/security.md, R10); steady load never trims.
-      // Also after many idle connections freed their buffers (8 KiB each and more).
+      // Also after many idle connections freed their buffers (8 KiB each and more); at most
+      // every 30 s, so that clients pausing between requests do not make steady load trim.
       int64_t open = int64_t(activeConnections());
-      if (open * 2 < connectionPeak_ || idleReleases_ >= 256) trimFreeMemory();
+      bool idleTrim = idleReleases_ >= 256 && ticks - lastIdleTrim_ >= 300;
+      if (idleTrim) lastIdleTrim_ = ticks;
+      if (open * 2 < connectionPeak_ || idleTrim) trimFreeMemory();
       connectionPeak_ = open;
       idleReleases_ = 0;
     }

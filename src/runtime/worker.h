@@ -101,6 +101,7 @@ class Worker final : public exchange::WorkerContext {
   std::unique_ptr<std::atomic<int64_t>[]> openByEntryPoint_;  // by EntryPoint::index
   int64_t connectionPeak_ = 0;  // most open connections seen since the last trim check
   int64_t idleReleases_ = 0;    // idle connections that freed their buffers since the last check
+  int lastIdleTrim_ = -1000;    // the tick of the last trim they caused (at most one per 30 s)
   boost::intrusive::list<DownstreamConnection, boost::intrusive::constant_time_size<false>> connections_;
 };
 

@@ -169,10 +169,13 @@ void UpstreamPool::release(const UpstreamEndpoint& endpoint, UpstreamConnectionP
 }
 
 void UpstreamPool::sweep(Clock::time_point now) {
-  for (auto& [id, list] : idle_) {
+  for (auto it = idle_.begin(); it != idle_.end();) {
+    auto& list = it->second;
     std::erase_if(list.connections, [&](const UpstreamConnectionPtr& c) {
       return now - c->idleSince >= list.idleTimeout;
     });
+    // A pool left empty goes too: its id may belong to a transport a reload replaced.
+    it = list.connections.empty() ? idle_.erase(it) : std::next(it);
   }
 }
 
