@@ -24,6 +24,7 @@
 #include "http/hop_by_hop.h"
 #include "http/nghttp2_util.h"
 #include "http/uri.h"
+#include "io/failures.h"
 #include "io/serial_writer.h"
 #include "io/signal.h"
 #include "io/watchdog.h"
@@ -772,13 +773,7 @@ template <class Stream>
 void Http2Connection<Stream>::startStream(std::shared_ptr<H2Stream> stream) {
   ++handlers_;
   asio::co_spawn(socket_.get_executor(), serveStream(std::move(stream)), [this](std::exception_ptr e) {
-    if (e) {
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        log::error("HTTP/2 stream failed", {{"error", ex.what()}});
-      }
-    }
+    io::logFailure(e, "HTTP/2 stream failed");
     if (--handlers_ == 0) handlersDone_.notify();
   });
 }

@@ -7,19 +7,12 @@
 
 #include "core/log.h"
 #include "downstream/connection.h"
+#include "io/failures.h"
 #include "io/tcp_connect.h"
 
 namespace causeway::downstream {
 namespace {
 
-void logFailure(std::exception_ptr e, const char* what) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    log::error(what, {{"error", ex.what()}});
-  }
-}
 
 // A socket made from a descriptor that accept4() returned non-blocking, marked so for Asio
 // (io/tcp_connect.h): no ioctl(FIONBIO) before its first operation. nginx accepts the same way.
@@ -83,7 +76,7 @@ void Listener::bind(const std::vector<const runtime::EntryPoint*>& entryPoints) 
 void Listener::start() {
   for (size_t i = 0; i < acceptors_.size(); ++i)
     asio::co_spawn(worker_.io(), acceptLoop(*acceptors_[i], *entryPoints_[i]),
-                   [](std::exception_ptr e) { logFailure(e, "accept loop failed"); });
+                   [](std::exception_ptr e) { io::logFailure(e, "accept loop failed"); });
   for (auto& udp : udp_) udp->start();
 }
 
@@ -155,7 +148,7 @@ awaitable<void> Listener::acceptLoop(tcp::acceptor& acceptor, const runtime::Ent
       continue;
     }
     asio::co_spawn(worker_.io(), serveConnection(worker_, entryPoint, std::move(socket), peer, localPort),
-                   [](std::exception_ptr e) { logFailure(e, "connection failed"); });
+                   [](std::exception_ptr e) { io::logFailure(e, "connection failed"); });
   }
 }
 

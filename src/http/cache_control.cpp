@@ -152,34 +152,24 @@ CacheDirectives parseCacheControl(const Headers& headers) {
 std::optional<int64_t> parseHttpDate(std::string_view text) {
   DateReader r{trimOws(text)};
   int h = 0, m = 0, s = 0;
-  if (r.s.size() > 3 && r.s[3] == ',') {  // IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT
-    r.dayName(false);
+  if (r.s.find(',') != std::string_view::npos) {
+    // IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT" or RFC 850 "Sunday, 06-Nov-94 08:49:37 GMT".
+    bool imf = r.s.size() > 3 && r.s[3] == ',';
+    std::string_view separator = imf ? " " : "-";
+    r.dayName(!imf);
     r.literal(", ");
     int day = r.number(2, 2);
-    r.literal(" ");
+    r.literal(separator);
     unsigned month = r.month();
-    r.literal(" ");
-    int year = r.number(4, 4);
-    r.literal(" ");
-    r.time(h, m, s);
-    r.literal(" GMT");
-    if (!r.ok || r.i != r.s.size()) return std::nullopt;
-    return epochOf(year, month, day, h, m, s);
-  }
-  if (r.s.find(',') != std::string_view::npos) {  // RFC 850: Sunday, 06-Nov-94 08:49:37 GMT
-    r.dayName(true);
-    r.literal(", ");
-    int day = r.number(2, 2);
-    r.literal("-");
-    unsigned month = r.month();
-    r.literal("-");
-    int year = r.number(2, 2);
+    r.literal(separator);
+    int year = imf ? r.number(4, 4) : r.number(2, 2);
     r.literal(" ");
     r.time(h, m, s);
     r.literal(" GMT");
     if (!r.ok || r.i != r.s.size()) return std::nullopt;
     // RFC 9110 §5.6.7: a two-digit year more than 50 years ahead is in the past century.
-    return epochOf(year < 70 ? 2000 + year : 1900 + year, month, day, h, m, s);
+    if (!imf) year += year < 70 ? 2000 : 1900;
+    return epochOf(year, month, day, h, m, s);
   }
   // asctime: Sun Nov  6 08:49:37 1994
   r.dayName(false);

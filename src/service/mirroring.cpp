@@ -3,6 +3,7 @@
 #include "http/go_text.h"
 
 #include "core/log.h"
+#include "io/failures.h"
 #include "exchange/local_reply.h"
 
 namespace causeway::service {
@@ -116,14 +117,7 @@ awaitable<void> MirroringService::handle(exchange::Exchange& ex) const {
   co_await main_.handler->handle(ex);
   ex.request.body = original;
 
-  asio::co_spawn(ex.worker.io(), runMirrorJob(std::move(job)), [](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      log::error("mirror request failed", {{"error", ex.what()}});
-    }
-  });
+  asio::co_spawn(ex.worker.io(), runMirrorJob(std::move(job)), io::logFailures("mirror request failed"));
 }
 
 }  // namespace causeway::service

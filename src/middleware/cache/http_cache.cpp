@@ -26,6 +26,7 @@
 #include "exchange/response_caches.h"
 #include "http/cache_control.h"
 #include "http/hop_by_hop.h"
+#include "io/failures.h"
 #include "clients/redis/redis_settings.h"
 #include "config/redis_options.h"
 #include "middleware/cache/cache_store.h"
@@ -568,14 +569,8 @@ class HttpCache final : public Handler {
     job->entry = entry;
     job->fill = std::move(fill);
     job->request = exchange::copyRequest(ex.request, job->requestArena);
-    asio::co_spawn(ex.worker.io(), runRevalidation(std::move(job)), [](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& error) {
-        log::error("httpCache: background revalidation failed", {{"error", error.what()}});
-      }
-    });
+    asio::co_spawn(ex.worker.io(), runRevalidation(std::move(job)),
+                   io::logFailures("httpCache: background revalidation failed"));
   }
 
   std::string urlOf(const exchange::Request& req) const {

@@ -1,6 +1,7 @@
 #include "upstream/health/registry.h"
 
 #include "core/log.h"
+#include "io/failures.h"
 
 namespace causeway::upstream {
 
@@ -102,14 +103,7 @@ void HealthRegistry::commitBuild() {
       }
       if (entry.loop && !entry.loop->started) {
         entry.loop->started = true;
-        asio::co_spawn(control_, runCheckLoop(entry.loop), [](std::exception_ptr e) {
-          if (!e) return;
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::exception& ex) {
-            log::error("health check loop failed", {{"error", ex.what()}});
-          }
-        });
+        asio::co_spawn(control_, runCheckLoop(entry.loop), io::logFailures("health check loop failed"));
       }
       ++it;
     }
