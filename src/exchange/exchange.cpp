@@ -2,6 +2,16 @@
 
 namespace causeway::exchange {
 
+ConnectionInfo detachedConnection(const ConnectionInfo& connection) {
+  ConnectionInfo copy = connection;
+  copy.entryPoint = nullptr;
+  copy.tlsOptions = nullptr;
+  copy.tlsStore = nullptr;
+  copy.peerCertificate = nullptr;
+  copy.peerChain = nullptr;
+  return copy;
+}
+
 Request copyRequest(const Request& request, Arena& arena) {
   Request copy;
   copy.method = arena.copy(request.method);

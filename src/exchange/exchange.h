@@ -100,6 +100,11 @@ struct Request {
 // A copy of `request` whose strings live in `arena` (no body).
 Request copyRequest(const Request& request, Arena& arena);
 
+// A copy of `connection` for a request sent in the background, which may outlive the downstream
+// connection: nothing the connection owns or points at is kept (entryPoint, TLS options and
+// store, the client's certificates).
+ConnectionInfo detachedConnection(const ConnectionInfo& connection);
+
 // The downstream side of a tunnel: the client connection, plain or TLS.
 class DuplexStream {
  public:

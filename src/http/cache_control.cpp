@@ -212,13 +212,13 @@ std::string_view storeVerdictText(StoreVerdict verdict) {
     case StoreVerdict::Storable: return "storable";
     case StoreVerdict::Method: return "method";
     case StoreVerdict::Status: return "status";
-    case StoreVerdict::RequestNoStore: return "request no-store";
+    case StoreVerdict::RequestNoStore: return "request-no-store";
     case StoreVerdict::NoStore: return "no-store";
     case StoreVerdict::Private: return "private";
     case StoreVerdict::Authorization: return "authorization";
-    case StoreVerdict::NoFreshness: return "no explicit freshness";
+    case StoreVerdict::NoFreshness: return "no-explicit-freshness";
     case StoreVerdict::SetCookie: return "set-cookie";
-    case StoreVerdict::VaryStar: return "vary *";
+    case StoreVerdict::VaryStar: return "vary-star";
   }
   return "";
 }

@@ -56,6 +56,7 @@ enum class StoreVerdict {
   SetCookie,      // a response that sets cookies is specific to one client
   VaryStar,       // Vary: * never matches a later request
 };
+// The verdict as one token ("no-store", "no-explicit-freshness"), for Cache-Status' detail.
 std::string_view storeVerdictText(StoreVerdict verdict);
 
 struct StoreQuestion {

@@ -83,14 +83,25 @@ inline void renderHistogram(std::string& out, const char* name, const char* help
   }
 }
 
-inline void renderCounter(std::string& out, const char* name, const char* help, const std::map<std::string, double>& family) {
+// One family of plain samples (labels → value) of `type` ("counter", "gauge").
+inline void renderSamples(std::string& out, const char* name, const char* help, const char* type,
+                          const std::map<std::string, double>& family) {
   if (family.empty()) return;
-  out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" counter\n");
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" ");
+  out.append(type).append("\n");
   for (const auto& [labels, value] : family) {
     out.append(name).append("{").append(labels).append("} ");
     appendNumber(out, value);
     out.push_back('\n');
   }
+}
+
+inline void renderCounter(std::string& out, const char* name, const char* help, const std::map<std::string, double>& family) {
+  renderSamples(out, name, help, "counter", family);
+}
+
+inline void renderGauge(std::string& out, const char* name, const char* help, const std::map<std::string, double>& family) {
+  renderSamples(out, name, help, "gauge", family);
 }
 
 

@@ -150,17 +150,10 @@ void renderResponseCaches(std::string& out) {
   renderCounter(out, "causeway_http_cache_requests_total",
                 "Requests seen by an httpCache middleware, by result (hit, stale, revalidated, miss, collapsed, bypass).",
                 requests);
-  auto gauge = [&](const char* name, const char* help, const std::map<std::string, double>& family) {
-    out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" gauge\n");
-    for (const auto& [labels, value] : family) {
-      out.append(name).append("{").append(labels).append("} ");
-      appendNumber(out, value);
-      out.push_back('\n');
-    }
-  };
-  gauge("causeway_http_cache_entries", "Responses held by an httpCache store.", entries);
-  gauge("causeway_http_cache_bytes", "Bytes held by an httpCache store.", bytes);
-  gauge("causeway_http_cache_limit_bytes", "The byte limit of an httpCache store (store.memory.limit).", limit);
+  renderGauge(out, "causeway_http_cache_entries", "Responses held by an httpCache store.", entries);
+  renderGauge(out, "causeway_http_cache_bytes", "Bytes held by an httpCache store.", bytes);
+  renderGauge(out, "causeway_http_cache_limit_bytes", "The byte limit of an httpCache store (store.memory.limit).",
+              limit);
   renderCounter(out, "causeway_http_cache_stored_total", "Responses stored by an httpCache middleware.", stored);
   renderCounter(out, "causeway_http_cache_evicted_total",
                 "Responses evicted from an httpCache store to stay within its limit.", evicted);

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <map>
 
+#include "core/clock.h"
+
 namespace causeway::gateway::ai {
 
 namespace json = boost::json;
@@ -15,11 +17,6 @@ bool parseObject(std::string_view data, json::value& v) {
   boost::system::error_code ec;
   v = json::parse(data, ec);
   return !ec && v.is_object();
-}
-
-int64_t nowSeconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 void appendJson(std::string& out, std::string_view name, const json::object& o) {
@@ -146,7 +143,7 @@ class AnthropicPassthrough final : public StreamTranslator {
 
 class AnthropicToOpenAI final : public StreamTranslator {
  public:
-  explicit AnthropicToOpenAI(bool clientWantsUsage) : clientWantsUsage_(clientWantsUsage), created_(nowSeconds()) {}
+  explicit AnthropicToOpenAI(bool clientWantsUsage) : clientWantsUsage_(clientWantsUsage), created_(unixSeconds()) {}
 
   bool onEvent(std::string_view name, std::string_view data, std::string& out) override {
     if (ended) return true;

@@ -209,13 +209,8 @@ struct CallOnServer {
 void cancelOnServer(HandlerPtr next, exchange::WorkerContext& worker,
                     const exchange::ConnectionInfo& connection, CallOnServer call,
                     std::string_view reason) {
-  exchange::ConnectionInfo conn = connection;
   // The downstream connection may be gone by now: nothing of it that it owns is kept.
-  conn.entryPoint = nullptr;
-  conn.tlsOptions = nullptr;
-  conn.tlsStore = nullptr;
-  conn.peerCertificate = nullptr;
-  conn.peerChain = nullptr;
+  exchange::ConnectionInfo conn = exchange::detachedConnection(connection);
   auto run = [](HandlerPtr next, exchange::WorkerContext& worker, exchange::ConnectionInfo conn,
                 CallOnServer call, std::string reason) -> awaitable<void> {
     Arena arena;

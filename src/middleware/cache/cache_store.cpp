@@ -185,22 +185,11 @@ void Store::insert(std::string_view key, StoredPtr response) {
       if (other.vary[i].first != response->vary[i].first) return false;
     return true;
   };
-  for (auto v = variants.begin(); v != variants.end();) {
-    if ((*v)->vary != response->vary && sameNames(**v)) {
-      ++v;
-      continue;
-    }
-    node->bytes -= (*v)->bytes;
-    bytes_ -= (*v)->bytes;
-    --entries_;
-    v = variants.erase(v);
-  }
+  for (auto v = variants.begin(); v != variants.end();)
+    v = (*v)->vary != response->vary && sameNames(**v) ? std::next(v) : removeVariantLocked(*node, v);
   if (variants.size() >= kMaxVariants) {
-    node->bytes -= variants.front()->bytes;
-    bytes_ -= variants.front()->bytes;
-    --entries_;
+    removeVariantLocked(*node, variants.begin());
     ++evicted_;
-    variants.erase(variants.begin());
   }
   node->bytes += response->bytes;
   bytes_ += response->bytes;
@@ -212,6 +201,13 @@ void Store::insert(std::string_view key, StoredPtr response) {
     evicted_ += last->variants.size();
     removeLocked(last);
   }
+}
+
+std::vector<StoredPtr>::iterator Store::removeVariantLocked(Node& node, std::vector<StoredPtr>::iterator variant) {
+  node.bytes -= (*variant)->bytes;
+  bytes_ -= (*variant)->bytes;
+  --entries_;
+  return node.variants.erase(variant);
 }
 
 void Store::removeLocked(std::list<Node>::iterator node) {
@@ -294,11 +290,8 @@ size_t Store::purge(std::string_view url) {
         ++v;
         continue;
       }
-      node->bytes -= (*v)->bytes;
-      bytes_ -= (*v)->bytes;
-      --entries_;
+      v = removeVariantLocked(*node, v);
       ++removed;
-      v = variants.erase(v);
     }
     auto next = std::next(node);
     if (variants.empty()) {

@@ -114,6 +114,8 @@ class Store final : public exchange::ResponseCache, public std::enable_shared_fr
   };
   void fillDone(const std::string& key);
   void removeLocked(std::list<Node>::iterator node);
+  // Takes one variant out of `node` (its bytes and count with it); the next variant.
+  std::vector<StoredPtr>::iterator removeVariantLocked(Node& node, std::vector<StoredPtr>::iterator variant);
 
   const uint64_t limit_;
   const std::shared_ptr<const SharedTier> tier_;

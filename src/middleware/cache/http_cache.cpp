@@ -17,6 +17,7 @@
 //  - Every answer carries Cache-Status (RFC 9211, cache name "causeway") and X-Cache-Status
 //    (HIT, MISS, EXPIRED, STALE, REVALIDATED, BYPASS), unless disableCacheStatusHeader.
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 
 #include "core/clock.h"
@@ -137,8 +138,11 @@ void drop(const Settings& s, exchange::WorkerContext& worker, std::string_view k
   s.store->erase(key);
 }
 
-int64_t epochNow() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+// `n` in decimal, in the arena.
+std::string_view decimal(Arena& arena, int64_t n) {
+  char text[24];
+  auto end = std::to_chars(text, text + sizeof text, n).ptr;
+  return arena.copy({text, size_t(end - text)});
 }
 
 bool isUnsafe(std::string_view method) {
@@ -200,14 +204,16 @@ std::shared_ptr<Stored> makeStored(const Settings& s, const exchange::Response& 
 StoredPtr refreshed(const Settings& s, const Stored& entry, const http::Headers& notModified, int64_t requestTime,
                     int64_t responseTime) {
   auto fresh = std::make_shared<Stored>(entry);
-  for (const http::HeaderField& field : notModified) {
-    if (!keptField(field.name) || iequals(field.name, "Content-Type") || iequals(field.name, "Content-Encoding"))
-      continue;
-    std::erase_if(fresh->headers, [&](const auto& f) { return iequals(f.first, field.name); });
-  }
+  // Every stored line of a name the 304 sends goes first, then the 304's lines are added (it may
+  // send a name twice); the fields that describe the stored body stay.
+  auto replaces = [](std::string_view name) {
+    return keptField(name) && !iequals(name, "Content-Type") && !iequals(name, "Content-Encoding");
+  };
   for (const http::HeaderField& field : notModified)
-    if (keptField(field.name) && !iequals(field.name, "Content-Type") && !iequals(field.name, "Content-Encoding"))
-      fresh->headers.emplace_back(field.name, field.value);
+    if (replaces(field.name))
+      std::erase_if(fresh->headers, [&](const auto& f) { return iequals(f.first, field.name); });
+  for (const http::HeaderField& field : notModified)
+    if (replaces(field.name)) fresh->headers.emplace_back(field.name, field.value);
   setFreshness(s, *fresh, notModified, requestTime, responseTime);
   return fresh;
 }
@@ -276,12 +282,9 @@ class CaptureBody final : public exchange::BodySource {
 // A background revalidation (stale-while-revalidate): the request as the client sent it, sent
 // again as a conditional request after the client got the stale answer.
 struct Revalidation {
-  Revalidation(exchange::WorkerContext& w, const exchange::ConnectionInfo& c) : worker(w), connection(c) {
-    // The downstream connection may be gone before this runs: nothing of it is borrowed.
-    connection.peerCertificate = nullptr;
-    connection.peerChain = nullptr;
-    connection.tlsStore = nullptr;
-  }
+  // The downstream connection may be gone before this runs: nothing of it is borrowed.
+  Revalidation(exchange::WorkerContext& w, const exchange::ConnectionInfo& c)
+      : worker(w), connection(exchange::detachedConnection(c)) {}
   exchange::WorkerContext& worker;
   exchange::ConnectionInfo connection;
   std::shared_ptr<const Settings> settings;
@@ -320,9 +323,9 @@ awaitable<void> runRevalidation(std::unique_ptr<Revalidation> job) {
   // Nobody waits for it: it is bounded on its own (and its key's fill with it).
   sub.limits.deadline = sub.record.start + kRevalidationTimeout;
   sub.limits.responseHeaderTimeout = kRevalidationTimeout;
-  int64_t requestTime = epochNow();
+  int64_t requestTime = unixSeconds();
   co_await job->next->handle(sub);
-  int64_t responseTime = epochNow();
+  int64_t responseTime = unixSeconds();
   exchange::Response& r = sub.response;
   if (r.status == 304) {
     StoredPtr fresh = refreshed(s, *job->entry, r.headers, requestTime, responseTime);
@@ -369,12 +372,12 @@ class HttpCache final : public Handler {
       store.bypass.fetch_add(1, std::memory_order_relaxed);
       int status = ex.response.status;
       if (unsafe && status >= 200 && status < 400) invalidate(ex.worker, key, url);
-      if (!req.upgrade) mark(ex, "fwd=method", "BYPASS");
+      if (!req.upgrade) mark(ex, "BYPASS", "fwd=method");
       co_return;
     }
     CacheDirectives rq = http::parseCacheControl(req.headers);
     std::string_view key = keyOf(ex);
-    int64_t now = epochNow();
+    int64_t now = unixSeconds();
     bool keyFound = false;
     StoredPtr entry = store.lookup(key, req.headers, keyFound);
     std::string_view shared;
@@ -394,27 +397,27 @@ class HttpCache final : public Handler {
       bool accepted = !rq.noCache && !entry->noCache && (rq.maxAge < 0 || age <= rq.maxAge);
       if (fresh && accepted && (rq.minFresh < 0 || entry->lifetime - age >= rq.minFresh)) {
         store.hits.fetch_add(1, std::memory_order_relaxed);
-        serve(ex, entry, age, shared.empty() ? "hit" : "hit; detail=shared", "HIT");
+        serve(ex, entry, age, "HIT", "hit", shared);
         co_return;
       }
       if (!fresh && accepted && !entry->mustRevalidate) {
         int64_t staleFor = age - entry->lifetime;
         if (rq.maxStale >= 0 && staleFor <= rq.maxStale) {
           store.stale.fetch_add(1, std::memory_order_relaxed);
-          serve(ex, entry, age, "hit; detail=max-stale", "STALE");
+          serve(ex, entry, age, "STALE", "hit; detail=max-stale");
           co_return;
         }
         if (staleFor <= entry->staleWhileRevalidate) {
           store.stale.fetch_add(1, std::memory_order_relaxed);
           if (get) revalidateLater(ex, key, entry);
-          serve(ex, entry, age, "hit; detail=stale-while-revalidate", "STALE");
+          serve(ex, entry, age, "STALE", "hit; detail=stale-while-revalidate");
           co_return;
         }
       }
     }
     if (rq.onlyIfCached) {
       exchange::statusTextReply(ex, 504);
-      mark(ex, "detail=only-if-cached", "MISS");
+      mark(ex, "MISS", "detail=only-if-cached");
       co_return;
     }
 
@@ -428,11 +431,11 @@ class HttpCache final : public Handler {
       if (!fill) {
         co_await waiter->timer.async_wait(asio::as_tuple(asio::use_awaitable));
         waited = true;
-        now = epochNow();
+        now = unixSeconds();
         entry = store.lookup(key, req.headers, keyFound);
         if (entry && entry->lifetime > entry->age(now) && !entry->noCache) {
           store.collapsed.fetch_add(1, std::memory_order_relaxed);
-          serve(ex, entry, entry->age(now), "fwd=miss; collapsed", "HIT");
+          serve(ex, entry, entry->age(now), "HIT", "fwd=miss; collapsed");
           co_return;
         }
       }
@@ -458,7 +461,7 @@ class HttpCache final : public Handler {
     exchange::Request& req = ex.request;
     Store& store = *s_->store;
     bool get = req.method == "GET";
-    bool freshEntry = entry && entry->lifetime > entry->age(epochNow());
+    bool freshEntry = entry && entry->lifetime > entry->age(unixSeconds());
     std::string url = get ? urlOf(req) : std::string();  // before the path is rewritten
     bool revalidating = get && entry && entry->hasValidator();
     http::Headers original;
@@ -467,9 +470,9 @@ class HttpCache final : public Handler {
       ex.arena.make<StoredPtr>(entry);  // its validators are sent as views
       makeConditional(req.headers, *entry);
     }
-    int64_t requestTime = epochNow();
+    int64_t requestTime = unixSeconds();
     co_await next_->handle(ex);
-    int64_t responseTime = epochNow();
+    int64_t responseTime = unixSeconds();
     if (get) req.headers = original;
     exchange::Response& r = ex.response;
 
@@ -478,7 +481,7 @@ class HttpCache final : public Handler {
       if (stillStorable(*fresh, original, rq)) keep(*s_, ex.worker, key, fresh);
       else drop(*s_, ex.worker, key);
       store.revalidated.fetch_add(1, std::memory_order_relaxed);
-      serve(ex, fresh, fresh->age(responseTime), "fwd=stale; fwd-status=304", "REVALIDATED");
+      serve(ex, fresh, fresh->age(responseTime), "REVALIDATED", "fwd=stale; fwd-status=304");
       co_return;
     }
     // RFC 5861 §4: a stale answer instead of an error, within the answer's (or the request's)
@@ -488,8 +491,8 @@ class HttpCache final : public Handler {
       int64_t window = std::max(entry->staleIfError, rq.staleIfError);
       if (window >= 0 && staleFor >= 0 && staleFor <= window) {
         store.stale.fetch_add(1, std::memory_order_relaxed);
-        std::string status = "fwd=stale; fwd-status=" + std::to_string(r.status) + "; detail=stale-if-error";
-        serve(ex, entry, entry->age(responseTime), status, "STALE");
+        std::string_view status = decimal(ex.arena, r.status);
+        serve(ex, entry, entry->age(responseTime), "STALE", "fwd=stale; fwd-status=", status, "; detail=stale-if-error");
         co_return;
       }
     }
@@ -500,21 +503,19 @@ class HttpCache final : public Handler {
                                                                 : "fwd=uri-miss";
     std::string_view x = entry ? "EXPIRED" : "MISS";
     if (!get || r.tunnel) {
-      mark(ex, fwd, x);
+      mark(ex, x, fwd);
       co_return;
     }
     CacheDirectives rs = http::parseCacheControl(r.headers);
     http::StoreVerdict verdict = http::mayStore({req.method, r.status, &original, &rq, &r.headers, &rs});
     std::optional<uint64_t> length = r.body ? r.body->length() : std::optional<uint64_t>(0);
     if (verdict == http::StoreVerdict::Storable && length && *length > s_->maxEntrySize) {
-      mark(ex, std::string(fwd) + "; detail=too-large", x);
+      mark(ex, x, fwd, "; detail=too-large");
       co_return;
     }
     if (verdict != http::StoreVerdict::Storable) {
       if (entry && !isServerError(r.status)) drop(*s_, ex.worker, key);  // what was stored no longer applies
-      std::string detail(storeVerdictText(verdict));
-      std::replace(detail.begin(), detail.end(), ' ', '-');
-      mark(ex, std::string(fwd) + "; detail=" + detail, x);
+      mark(ex, x, fwd, "; detail=", storeVerdictText(verdict));
       co_return;
     }
     auto stored = makeStored(*s_, r, original, std::move(url), requestTime, responseTime);
@@ -524,12 +525,14 @@ class HttpCache final : public Handler {
     } else {
       r.body = ex.arena.make<CaptureBody>(r.body, s_, ex.worker, std::string(key), std::move(stored), std::move(fill));
     }
-    mark(ex, std::string(fwd) + (waited ? "; collapsed; stored" : "; stored"), x);
+    mark(ex, x, fwd, waited ? "; collapsed; stored" : "; stored");
   }
 
   // Answers from `entry`: its status, fields and body, Age, and 304 when the request's own
   // conditional matches it.
-  void serve(Exchange& ex, const StoredPtr& entry, int64_t age, std::string_view status, std::string_view x) const {
+  // `x` and `status...` as for mark(); ";ttl=" follows.
+  void serve(Exchange& ex, const StoredPtr& entry, int64_t age, std::string_view x, std::string_view status,
+             std::string_view more = {}, std::string_view evenMore = {}) const {
     ex.arena.make<StoredPtr>(entry);  // the fields and the body are sent as views
     exchange::Response& r = ex.response;
     r.status = entry->status;
@@ -537,7 +540,7 @@ class HttpCache final : public Handler {
     r.tunnel = nullptr;
     r.headers.clear();
     for (const auto& [name, value] : entry->headers) r.headers.add(name, value);
-    r.headers.add("Age", ex.arena.copy(std::to_string(age)));
+    r.headers.add("Age", decimal(ex.arena, age));
     if (entry->status == 200 && http::notModified(ex.request.headers, entry->etag, entry->lastModified)) {
       r.status = 304;
       r.body = nullptr;
@@ -546,16 +549,20 @@ class HttpCache final : public Handler {
       if (ex.request.method != "HEAD")
         s_->store->servedBytes.fetch_add(entry->body->size(), std::memory_order_relaxed);
     }
-    int64_t ttl = entry->lifetime - age;
-    mark(ex, std::string(status) + "; ttl=" + std::to_string(ttl), x);
+    ex.record.cacheStatus = x;
+    if (!s_->statusHeader) return;
+    std::string_view ttl = decimal(ex.arena, entry->lifetime - age);
+    ex.response.headers.add("Cache-Status", ex.arena.concat({"causeway; ", status, more, evenMore, "; ttl=", ttl}));
+    ex.response.headers.set("X-Cache-Status", x);
   }
 
-  void mark(Exchange& ex, std::string_view status, std::string_view x) const {
-    ex.record.cacheStatus = x;  // a literal: outlives the exchange's arena
+  // X-Cache-Status `x` (a literal: the access log keeps it past the arena) and Cache-Status
+  // "causeway; " followed by the pieces, unless disableCacheStatusHeader.
+  void mark(Exchange& ex, std::string_view x, std::string_view a, std::string_view b = {},
+            std::string_view c = {}) const {
+    ex.record.cacheStatus = x;
     if (!s_->statusHeader) return;
-    std::string value = "causeway; ";
-    value += status;
-    ex.response.headers.add("Cache-Status", ex.arena.copy(value));
+    ex.response.headers.add("Cache-Status", ex.arena.concat({"causeway; ", a, b, c}));
     ex.response.headers.set("X-Cache-Status", x);
   }
 
@@ -589,22 +596,13 @@ class HttpCache final : public Handler {
   // http and https differently: a redirect to https), then each key header as "\nname: value".
   std::string_view keyOf(Exchange& ex) const {
     const exchange::Request& req = ex.request;
-    std::string key;
-    key.reserve(req.host.size() + req.path.size() + req.query.size() + 1);
-    if (s_->keyHost) key += req.host;
-    key += req.path;
-    if (s_->keyQuery && req.hasQuery) {
-      key += '?';
-      key += req.query;
-    }
-    if (req.scheme == "https") key += "\n:https";
-    for (const std::string& name : s_->keyHeaders) {
-      key += '\n';
-      key += name;
-      key += ": ";
-      key += cache::varyValue(req.headers, name);
-    }
-    return ex.arena.copy(key);
+    bool query = s_->keyQuery && req.hasQuery;
+    std::string_view key = ex.arena.concat({s_->keyHost ? req.host : std::string_view(), req.path, query ? "?" : "",
+                                            query ? req.query : std::string_view(),
+                                            req.scheme == "https" ? "\n:https" : ""});
+    for (const std::string& name : s_->keyHeaders)
+      key = ex.arena.concat({key, "\n", name, ": ", cache::varyValue(req.headers, name)});
+    return key;
   }
 
   std::shared_ptr<const Settings> s_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/clock.h"
 #include "core/log.h"
 
 namespace causeway::middleware::cache {
@@ -9,11 +10,7 @@ namespace {
 
 using clients::redis::resp::Value;
 
-int64_t steadyNanos() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
-
-int64_t epochNow() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+int64_t steadyNanos() { return Clock::now().time_since_epoch().count(); }
 
 // A Redis glob that matches `text` literally.
 std::string globEscape(std::string_view text) {
@@ -74,7 +71,7 @@ awaitable<std::vector<std::shared_ptr<Stored>>> SharedTier::fetch(exchange::Work
 
 void SharedTier::put(exchange::WorkerContext& worker, std::string_view key, StoredPtr stored) const {
   if (paused()) return;
-  int64_t usable = stored->lifetime - stored->age(epochNow()) +
+  int64_t usable = stored->lifetime - stored->age(unixSeconds()) +
                    std::max<int64_t>({0, stored->staleWhileRevalidate, stored->staleIfError}) +
                    (stored->hasValidator() ? maxTtl_ : 0);
   std::string name = prefix_ + std::string(key);
