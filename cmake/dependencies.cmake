@@ -9,6 +9,8 @@ find_package(Threads REQUIRED)
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 pkg_check_modules(LIBYAML REQUIRED IMPORTED_TARGET yaml-0.1)
 pkg_check_modules(NGHTTP2 REQUIRED IMPORTED_TARGET libnghttp2)
+# HTTP/3: QUIC on GnuTLS, the only crypto backend Debian 12 packages for ngtcp2 (docs/http3.md).
+pkg_check_modules(QUIC REQUIRED IMPORTED_TARGET libngtcp2 libngtcp2_crypto_gnutls libnghttp3 gnutls)
 pkg_check_modules(BROTLI REQUIRED IMPORTED_TARGET libbrotlienc libbrotlidec)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 # hnswlib (libhnswlib-dev) is header-only: the semantic cache's similarity graph.

@@ -228,7 +228,7 @@ struct EntryPoint {
     v("forwardedHeaders", self.forwardedHeaders);
     v("http", self.http);
     v("http2", self.http2);
-    v("http3", self.http3, NotYet{"HTTP/3 is not supported yet; the entryPoint serves HTTP/1.1 and HTTP/2 over TCP only"});
+    v("http3", self.http3);
     v("udp", self.udp);
     v("observability", self.observability);
   }

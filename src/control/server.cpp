@@ -185,6 +185,15 @@ std::vector<runtime::EntryPoint> resolveEntryPoints(const config::StaticConfig& 
     ep.http2MaxConcurrentStreams = uint32_t(std::max(1, cfg.http2.maxConcurrentStreams));
     ep.http2MaxDecoderHeaderTableSize = uint32_t(std::max(0, cfg.http2.maxDecoderHeaderTableSize));
     ep.http2MaxEncoderHeaderTableSize = uint32_t(std::max(0, cfg.http2.maxEncoderHeaderTableSize));
+    if (cfg.http3) {
+      if (ep.udp) {
+        errors.push_back(entryPointError(name, "http3: a UDP entryPoint cannot serve HTTP/3 (it already has its UDP port)"));
+      } else {
+        ep.http3 = true;
+        int advertised = cfg.http3->advertisedPort > 0 ? cfg.http3->advertisedPort : int(ep.endpoint.port());
+        ep.altSvc = "h3=\":" + std::to_string(advertised) + "\"; ma=2592000";
+      }
+    }
     ep.index = out.size();
     out.push_back(std::move(ep));
   }
@@ -253,6 +262,15 @@ bool Server::bind(std::string& error) {
   for (const auto& ep : entryPoints_) all.push_back(&ep);
   try {
     for (auto& listener : listeners_) listener->bind(all);
+    // The QUIC sockets of one entryPoint pass each other the datagrams of the connections
+    // they own (a client that migrated lands on another worker's socket).
+    std::vector<std::vector<downstream::QuicListener*>> quic;
+    for (auto& listener : listeners_) quic.push_back(listener->quicListeners());
+    for (size_t i = 0; !quic.empty() && i < quic[0].size(); ++i) {
+      std::vector<downstream::QuicListener*> peers;
+      for (auto& perWorker : quic) peers.push_back(perWorker[i]);
+      for (auto* listener : peers) listener->setPeers(peers);
+    }
   } catch (const boost::system::system_error& e) {
     error = std::string("cannot listen: ") + e.code().message();
     return false;

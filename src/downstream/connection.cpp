@@ -19,29 +19,6 @@ namespace {
 
 constexpr std::string_view kH2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
-exchange::ConnectionInfo describe(tcp::socket& socket, const runtime::EntryPoint& entryPoint, const tcp::endpoint& remote,
-                        uint16_t localPort) {
-  exchange::ConnectionInfo info;
-  info.entryPoint = &entryPoint;
-  auto address = remote.address();
-  info.peerIp = address.is_v4() ? net::IpAddress::v4(address.to_v4().to_uint())
-                                : net::IpAddress::v6(address.to_v6().to_bytes());  // v4-mapped counts as v4
-  info.peerIpText = info.peerIp.toString();
-  info.peerPort = remote.port();
-  char port[8];
-  auto end = std::to_chars(port, port + sizeof port, info.peerPort).ptr;
-  bool v6 = !info.peerIp.isV4();
-  info.peerAddress.reserve(info.peerIpText.size() + 8);
-  if (v6) info.peerAddress += '[';
-  info.peerAddress += info.peerIpText;
-  info.peerAddress += v6 ? "]:" : ":";
-  info.peerAddress.append(port, size_t(end - port));
-  info.localPort = localPort;
-  info.peerTrusted = entryPoint.trusts(info.peerIp);
-  info.notAppendForwardedFor = entryPoint.notAppendXForwardedFor;
-  info.bodyPrefetchBytes = entryPoint.requestBodyPrefetchBytes;
-  return info;
-}
 
 // Deadline for the connection's first bytes and the TLS handshake (readTimeout).
 class StartDeadline final : public io::Watched {
@@ -125,7 +102,7 @@ awaitable<bool> readProxyHeader(tcp::socket& socket, const runtime::EntryPoint& 
                                    ? tcp::endpoint(asio::ip::address_v4({bytes[12], bytes[13], bytes[14], bytes[15]}),
                                                    header.sourcePort)
                                    : tcp::endpoint(asio::ip::address_v6(bytes), header.sourcePort);
-        info = describe(socket, entryPoint, client, localPort);
+        info = describePeer(entryPoint, client.address(), client.port(), localPort);
         local.known = true;
         local.ip = header.destination;
         local.port = header.destinationPort;
@@ -191,10 +168,33 @@ awaitable<Postgres> readPostgresSslRequest(tcp::socket& socket, io::ReadBuffer& 
 
 }  // namespace
 
+exchange::ConnectionInfo describePeer(const runtime::EntryPoint& entryPoint, const asio::ip::address& address,
+                                      uint16_t port, uint16_t localPort) {
+  exchange::ConnectionInfo info;
+  info.entryPoint = &entryPoint;
+  info.peerIp = address.is_v4() ? net::IpAddress::v4(address.to_v4().to_uint())
+                                : net::IpAddress::v6(address.to_v6().to_bytes());  // v4-mapped counts as v4
+  info.peerIpText = info.peerIp.toString();
+  info.peerPort = port;
+  char portText[8];
+  auto end = std::to_chars(portText, portText + sizeof portText, info.peerPort).ptr;
+  bool v6 = !info.peerIp.isV4();
+  info.peerAddress.reserve(info.peerIpText.size() + 8);
+  if (v6) info.peerAddress += '[';
+  info.peerAddress += info.peerIpText;
+  info.peerAddress += v6 ? "]:" : ":";
+  info.peerAddress.append(portText, size_t(end - portText));
+  info.localPort = localPort;
+  info.peerTrusted = entryPoint.trusts(info.peerIp);
+  info.notAppendForwardedFor = entryPoint.notAppendXForwardedFor;
+  info.bodyPrefetchBytes = entryPoint.requestBodyPrefetchBytes;
+  return info;
+}
+
 awaitable<void> serveConnection(runtime::Worker& worker, const runtime::EntryPoint& entryPoint, tcp::socket socket, tcp::endpoint peer,
                                 uint16_t localPort) {
   OpenConnection open(worker, entryPoint);
-  exchange::ConnectionInfo info = describe(socket, entryPoint, peer, localPort);
+  exchange::ConnectionInfo info = describePeer(entryPoint, peer.address(), peer.port(), localPort);
   StartDeadline deadline(socket);
   worker.watchdog().watch(deadline);
   deadline.armIn(entryPoint.readTimeout.count() > 0 ? entryPoint.readTimeout : entryPoint.idleTimeout);

@@ -70,7 +70,17 @@ void Listener::bind(const std::vector<const runtime::EntryPoint*>& entryPoints) 
     acceptor->non_blocking(true);  // acceptLoop's accept4 reports EAGAIN instead of blocking
     acceptors_.push_back(std::move(acceptor));
     entryPoints_.push_back(entryPoint);
+    if (entryPoint->http3) {
+      quic_.push_back(std::make_unique<QuicListener>(worker_, *entryPoint, workers_));
+      quic_.back()->bind();
+    }
   }
+}
+
+std::vector<QuicListener*> Listener::quicListeners() const {
+  std::vector<QuicListener*> out;
+  for (const auto& quic : quic_) out.push_back(quic.get());
+  return out;
 }
 
 void Listener::start() {
@@ -78,10 +88,12 @@ void Listener::start() {
     asio::co_spawn(worker_.io(), acceptLoop(*acceptors_[i], *entryPoints_[i]),
                    [](std::exception_ptr e) { io::logFailure(e, "accept loop failed"); });
   for (auto& udp : udp_) udp->start();
+  for (auto& quic : quic_) quic->start();
 }
 
 void Listener::close() {
   for (auto& udp : udp_) udp->close();
+  for (auto& quic : quic_) quic->close();
   asio::post(worker_.io(), [this] {
     for (auto& acceptor : acceptors_) {
       error_code ignored;

@@ -1,4 +1,4 @@
-// One worker's listening sockets: one per TCP entryPoint (and a UdpListener per UDP one), bound with SO_REUSEPORT so that
+// One worker's listening sockets: one per TCP entryPoint (a QuicListener more with http3, and a UdpListener per UDP one), bound with SO_REUSEPORT so that
 // every worker accepts on the same port and the kernel spreads connections between them.
 // Accepted sockets are served on the worker that accepted them (downstream/connection.h).
 #pragma once
@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "downstream/quic_listener.h"
 #include "downstream/udp_listener.h"
 #include "io/asio.h"
 #include "runtime/entry_point.h"
@@ -26,6 +27,8 @@ class Listener {
   void start();
   // Closes the listening sockets, on the worker thread.
   void close();
+  // The QUIC sockets (entryPoints with http3), in entryPoint order: the same on every worker.
+  std::vector<QuicListener*> quicListeners() const;
 
  private:
   awaitable<void> acceptLoop(tcp::acceptor& acceptor, const runtime::EntryPoint& entryPoint);
@@ -35,6 +38,7 @@ class Listener {
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
   std::vector<const runtime::EntryPoint*> entryPoints_;
   std::vector<std::unique_ptr<UdpListener>> udp_;
+  std::vector<std::unique_ptr<QuicListener>> quic_;
 };
 
 }  // namespace causeway::downstream

@@ -110,7 +110,9 @@ void unknownModel(exchange::Exchange& ex, std::string_view model) {
   ex.record.errorDetail = "no router for this model";
 }
 
-awaitable<void> routeAndServe(exchange::Exchange& ex, const runtime::EntryPoint& entryPoint) {
+namespace {
+
+awaitable<void> route(exchange::Exchange& ex, const runtime::EntryPoint& entryPoint) {
   const runtime::Snapshot* snapshot = ex.snapshot;
   if (!snapshot || entryPoint.index >= snapshot->routes.size()) {
     exchange::errorReply(ex, 404, "404 page not found");
@@ -155,6 +157,16 @@ awaitable<void> routeAndServe(exchange::Exchange& ex, const runtime::EntryPoint&
   ex.record.routerName = (*target)->name;
   ex.record.serviceName = (*target)->service;
   co_await (*target)->handler->handle(ex);
+}
+
+}  // namespace
+
+awaitable<void> routeAndServe(exchange::Exchange& ex, const runtime::EntryPoint& entryPoint) {
+  co_await route(ex, entryPoint);
+  // An entryPoint with http3 tells clients on TLS over TCP where HTTP/3 is, as Traefik does
+  // (RFC 7838), on every answer, whatever its source.
+  if (!entryPoint.altSvc.empty() && ex.connection.tls && !ex.connection.http3 && !ex.response.headers.has("Alt-Svc"))
+    ex.response.headers.add("Alt-Svc", entryPoint.altSvc);
 }
 
 }  // namespace causeway::downstream

@@ -70,6 +70,7 @@ struct ConnectionInfo {
   X509* peerCertificate = nullptr;    // client certificate, owned by the TLS stream
   STACK_OF_X509* peerChain = nullptr; // certificates the client sent after its own (may be null)
   bool http2 = false;
+  bool http3 = false;  // QUIC (downstream/h3_connection.h): tls is true too
 };
 
 struct Request {

@@ -107,12 +107,14 @@ bool secretHeader(std::string_view name) {
 }
 
 std::string_view protoText(const exchange::Request& request) {
+  if (request.versionMajor == 3) return "HTTP/3.0";
   if (request.versionMajor == 2) return "HTTP/2.0";
   if (request.versionMajor == 1 && request.versionMinor == 0) return "HTTP/1.0";
   return "HTTP/1.1";
 }
 
 std::string_view protoVersion(const exchange::Request& request) {
+  if (request.versionMajor == 3) return "3";
   if (request.versionMajor == 2) return "2";
   if (request.versionMajor == 1 && request.versionMinor == 0) return "1.0";
   return "1.1";

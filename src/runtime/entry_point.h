@@ -72,6 +72,10 @@ struct EntryPoint {
   uint32_t http2MaxConcurrentStreams = 250;
   uint32_t http2MaxDecoderHeaderTableSize = 4096;
   uint32_t http2MaxEncoderHeaderTableSize = 4096;
+  // http3: QUIC on the same port number over UDP (downstream/quic_listener.h); responses over
+  // TLS on TCP announce it with this Alt-Svc value (empty: no HTTP/3).
+  bool http3 = false;
+  std::string altSvc;
 
   bool trustsProxyHeader(const net::IpAddress& peer) const {
     if (proxyProtocolInsecure) return true;
