@@ -146,8 +146,10 @@ class Controller {
     if (!observe_) return;
     auto openConnections = [this] {
       std::vector<std::pair<std::pair<std::string, std::string>, int64_t>> counts;
-      for (const auto& ep : server_.entryPoints())
+      for (const auto& ep : server_.entryPoints()) {
         counts.push_back({{ep.name, ep.udp ? "UDP" : "TCP"}, server_.openConnections(ep.index)});
+        if (ep.http3) counts.push_back({{ep.name, "UDP"}, server_.openConnections(ep.index, true)});  // QUIC
+      }
       return counts;
     };
     if (auto prometheus = observe_->prometheusService(openConnections, &pipeline_.health()))

@@ -294,9 +294,9 @@ void Server::drain() {
   for (auto& worker : workers_) worker->drainConnections();
 }
 
-int64_t Server::openConnections(size_t entryPointIndex) const {
+int64_t Server::openConnections(size_t entryPointIndex, bool quic) const {
   int64_t n = 0;
-  for (const auto& worker : workers_) n += worker->openConnections(entryPointIndex);
+  for (const auto& worker : workers_) n += worker->openConnections(entryPointIndex, quic);
   return n;
 }
 

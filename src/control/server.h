@@ -43,7 +43,7 @@ class Server {
   void drain();
   size_t activeConnections() const;
   // Open downstream connections of one entryPoint, over every worker (any thread).
-  int64_t openConnections(size_t entryPointIndex) const;
+  int64_t openConnections(size_t entryPointIndex, bool quic = false) const;
   void stop();
 
   // Observers see every exchange (metrics, access log, tracing). Add them before start().

@@ -80,6 +80,12 @@ struct H3Connection::H3Stream {
   bool endStream = false;
   bool closed = false;
   bool handlerRunning = false;
+  bool handlerFinished = false;
+  bool writeStopped = false;  // the client sent STOP_SENDING: nobody wants the response
+  bool credited = false;      // creditUnread done
+  Clock::time_point readDeadline = Clock::time_point::max();   // the body complete by then
+  Clock::time_point writeDeadline = Clock::time_point::max();  // the whole exchange done by then
+  Clock::time_point stalledSince = Clock::time_point::max();   // waiting for the peer since
   uint64_t closeError = 0;
   exchange::Exchange* exchange = nullptr;
   io::Signal bodyReady;
@@ -130,7 +136,7 @@ class H3Connection::RequestBody final : public exchange::BodySource {
 
 H3Connection::H3Connection(QuicListener& listener, const udp::endpoint& peer)
     : listener_(listener), worker_(listener.worker()), entryPoint_(listener.entryPoint()), peer_(peer),
-      timer_(listener.worker().io()) {
+      timer_(listener.worker().io()), sweepTimer_(listener.worker().io()) {
   info_ = describePeer(entryPoint_, peer.address(), peer.port(), listener.localEndpoint().port());
   info_.tls = true;
   info_.http3 = true;
@@ -141,7 +147,7 @@ H3Connection::~H3Connection() {
   if (h3_) nghttp3_conn_del(h3_);
   if (conn_) ngtcp2_conn_del(conn_);
   if (session_) gnutls_deinit(session_);
-  if (counted_) worker_.connectionClosed(entryPoint_.index);
+  if (counted_) worker_.connectionClosed(entryPoint_.index, true);
 }
 
 uint64_t H3Connection::now() {
@@ -196,6 +202,13 @@ bool H3Connection::init(const ngtcp2_pkt_hd& hd, const ngtcp2_cid* originalDcid)
   settings.handshake_timeout = kHandshakeTimeout;
   settings.max_window = kConnectionWindow * 2;
   settings.max_stream_window = kStreamWindow * 2;
+  if (originalDcid) {
+    // A client that proved its address with a Retry token is no longer held to the 3×
+    // amplification limit (ngtcp2 lifts it when given the token).
+    token_.assign(reinterpret_cast<const char*>(hd.token.base), hd.token.len);
+    settings.token.base = reinterpret_cast<uint8_t*>(token_.data());
+    settings.token.len = token_.size();
+  }
 
   ngtcp2_transport_params params;
   ngtcp2_transport_params_default(&params);
@@ -243,7 +256,7 @@ bool H3Connection::init(const ngtcp2_pkt_hd& hd, const ngtcp2_cid* originalDcid)
   ids_.push_back(std::string(reinterpret_cast<const char*>(scid.data), scid.datalen));
   listener_.addConnectionId(scid.data, scid.datalen, shared_from_this());
   ids_.push_back(std::string(reinterpret_cast<const char*>(hd.dcid.data), hd.dcid.datalen));
-  worker_.connectionOpened(entryPoint_.index);
+  worker_.connectionOpened(entryPoint_.index, true);
   counted_ = true;
   worker_.track(*this);
   return true;
@@ -269,12 +282,13 @@ int H3Connection::onClientHello(gnutls_session_t session) {
     return GNUTLS_E_CERTIFICATE_ERROR;
   }
   std::string error;
-  gnutls_certificate_credentials_t credentials = self->listener_.credentials().forName(self->store_, serverName, error);
+  tls::QuicCredentialPtr credentials = self->listener_.credentials().forName(self->store_, serverName, error);
   if (!credentials) {
     log::warn("HTTP/3 handshake without a certificate", {{"serverName", serverName}, {"error", error}});
     return GNUTLS_E_CERTIFICATE_ERROR;
   }
-  if (gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, credentials) != 0) return GNUTLS_E_CERTIFICATE_ERROR;
+  if (gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, credentials->value) != 0) return GNUTLS_E_CERTIFICATE_ERROR;
+  self->credentials_ = std::move(credentials);
   return 0;
 }
 
@@ -317,20 +331,21 @@ bool H3Connection::setupHttp3() {
 void H3Connection::onPacket(const uint8_t* data, size_t size, const udp::endpoint& from) {
   if (finished_) return;
   if (closing_) {
-    // The closing period: the peer that keeps sending gets our CONNECTION_CLOSE again.
-    if (!closePacket_.empty()) listener_.send(from, reinterpret_cast<const uint8_t*>(closePacket_.data()), closePacket_.size());
+    // The closing period: a peer that keeps sending gets our CONNECTION_CLOSE again, at its
+    // 1st, 2nd, 4th, 8th... packet and only on the path we know (RFC 9000 §10.2.1).
+    if (!closePacket_.empty() && (++closeReplies_ & (closeReplies_ - 1)) == 0)
+      listener_.send(peer_, reinterpret_cast<const uint8_t*>(closePacket_.data()), closePacket_.size());
     return;
   }
   ngtcp2_path p = path(from);
   ngtcp2_pkt_info pi{};
-  inRead_ = true;
   int rv = ngtcp2_conn_read_pkt(conn_, &p, &pi, data, size, now());
-  inRead_ = false;
   if (rv != 0) {
     switch (rv) {
     case NGTCP2_ERR_DRAINING:  // the peer closed: stay silent through the draining period
       closing_ = true;
       closeUntil_ = now() + 3 * ngtcp2_conn_get_pto(conn_);
+      endStreams();
       armTimer();
       return;
     case NGTCP2_ERR_DROP_CONN:
@@ -365,7 +380,7 @@ void H3Connection::requestWrite() {
   writePosted_ = true;
   asio::post(worker_.io(), [self = shared_from_this()] {
     self->writePosted_ = false;
-    if (!self->inRead_) self->writeAll();
+    self->writeAll();
   });
 }
 
@@ -497,13 +512,17 @@ void H3Connection::enterClosing(const uint8_t* packet, size_t size) {
   closePacket_.assign(reinterpret_cast<const char*>(packet), size);
   closing_ = true;
   closeUntil_ = now() + 3 * ngtcp2_conn_get_pto(conn_);
+  endStreams();
+  armTimer();
+}
+
+void H3Connection::endStreams() {
   for (auto& [id, stream] : streams_) {
     stream->closed = true;
     if (stream->exchange) stream->exchange->clientGone();
     stream->bodyReady.notify();
     stream->sendReady.notify();
   }
-  armTimer();
 }
 
 void H3Connection::finish() {
@@ -511,30 +530,47 @@ void H3Connection::finish() {
   finished_ = true;
   closing_ = true;
   timer_.cancel();
+  sweepTimer_.cancel();
   auto self = shared_from_this();  // the listener's references go now
   for (const std::string& id : ids_) listener_.removeConnectionId(reinterpret_cast<const uint8_t*>(id.data()), id.size());
   ids_.clear();
-  for (auto& [id, stream] : streams_) {
-    stream->closed = true;
-    if (stream->exchange) stream->exchange->clientGone();
-    stream->bodyReady.notify();
-    stream->sendReady.notify();
-  }
+  endStreams();
   listener_.connectionEnded(*this);
-  unlink();  // from the worker's drain list
 }
 
 void H3Connection::drain() {
-  if (goingAway_ || closing_) return;
-  goingAway_ = true;
-  if (!h3_ || streams_.empty()) {
-    closeApplication(NGHTTP3_H3_NO_ERROR);
-    return;
+  // Called while the worker walks its connections: the work is posted, so that a connection
+  // that ends at once does not leave the list under the walk.
+  asio::post(worker_.io(), [self = shared_from_this()] {
+    if (self->goingAway_ || self->closing_) return;
+    self->goingAway_ = true;
+    if (!self->h3_ || self->streams_.empty()) {
+      self->closeApplication(NGHTTP3_H3_NO_ERROR);
+      return;
+    }
+    // GOAWAY with the streams this connection will still serve; new ones are refused.
+    nghttp3_conn_submit_shutdown_notice(self->h3_);
+    nghttp3_conn_shutdown(self->h3_);
+    self->writeAll();
+  });
+}
+
+void H3Connection::returnStreamSlot(int64_t id) {
+  if (closing_ || !ngtcp2_is_bidi_stream(id) || ngtcp2_conn_is_local_stream(conn_, id)) return;
+  ngtcp2_conn_extend_max_streams_bidi(conn_, 1);
+  requestWrite();
+}
+
+void H3Connection::creditUnread(H3Stream& s) {
+  if (s.credited) return;
+  s.credited = true;
+  size_t unread = 0;
+  for (const std::string& piece : s.body) unread += piece.size();
+  s.body.clear();
+  if (unread && !closing_) {
+    ngtcp2_conn_extend_max_offset(conn_, unread);
+    requestWrite();
   }
-  // GOAWAY with the streams this connection will still serve; new ones are refused.
-  nghttp3_conn_submit_shutdown_notice(h3_);
-  nghttp3_conn_shutdown(h3_);
-  writeAll();
 }
 
 void H3Connection::consumed(int64_t streamId, size_t bytes) {
@@ -587,6 +623,9 @@ int H3Connection::onStreamClose(ngtcp2_conn*, uint32_t flags, int64_t id, uint64
   if (!(flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET)) error = NGHTTP3_H3_NO_ERROR;
   if (c->h3_) {
     int rv = nghttp3_conn_close_stream(c->h3_, id, error);
+    // A stream nghttp3 never saw (reset or stopped before its first frame): its slot comes
+    // back here, as the library never does it by itself.
+    if (rv == NGHTTP3_ERR_STREAM_NOT_FOUND) c->returnStreamSlot(id);
     if (rv != 0 && rv != NGHTTP3_ERR_STREAM_NOT_FOUND) {
       ngtcp2_connection_close_error_set_application_error(&c->lastError_, nghttp3_err_infer_quic_app_error_code(rv),
                                                           nullptr, 0);
@@ -604,6 +643,13 @@ int H3Connection::onStreamReset(ngtcp2_conn*, int64_t id, uint64_t, uint64_t, vo
 
 int H3Connection::onStreamStopSending(ngtcp2_conn*, int64_t id, uint64_t, void* self, void*) {
   auto* c = static_cast<H3Connection*>(self);
+  // The client does not want the response: what is unacknowledged never will be, so the
+  // handler stops (ngtcp2 resets our side of the stream).
+  if (H3Stream* s = c->find(id)) {
+    s->writeStopped = true;
+    if (s->exchange) s->exchange->clientGone();
+    s->sendReady.notify();
+  }
   if (c->h3_ && nghttp3_conn_shutdown_stream_read(c->h3_, id) != 0) return NGTCP2_ERR_CALLBACK_FAILURE;
   return 0;
 }
@@ -665,6 +711,7 @@ int H3Connection::onH3AckedData(nghttp3_conn*, int64_t id, uint64_t size, void* 
     s->ackedInFront = 0;
     if (s->handed > 0) --s->handed;
   }
+  s->stalledSince = Clock::time_point::max();  // progress
   s->sendReady.notify();
   return 0;
 }
@@ -672,7 +719,10 @@ int H3Connection::onH3AckedData(nghttp3_conn*, int64_t id, uint64_t size, void* 
 int H3Connection::onH3StreamClose(nghttp3_conn*, int64_t id, uint64_t error, void* self, void*) {
   auto* c = static_cast<H3Connection*>(self);
   auto it = c->streams_.find(id);
-  if (it == c->streams_.end()) return 0;
+  if (it == c->streams_.end()) {
+    c->returnStreamSlot(id);
+    return 0;
+  }
   std::shared_ptr<H3Stream> s = it->second;
   c->streams_.erase(it);
   s->closed = true;
@@ -682,7 +732,10 @@ int H3Connection::onH3StreamClose(nghttp3_conn*, int64_t id, uint64_t error, voi
   s->sendReady.notify();
   // A client stream's slot comes back once its handler is done too (so resets cannot
   // multiply the work in flight, as HTTP/2's Rapid Reset did).
-  if (!s->handlerRunning && !c->closing_) ngtcp2_conn_extend_max_streams_bidi(c->conn_, 1);
+  if (!s->handlerRunning) {
+    c->creditUnread(*s);
+    c->returnStreamSlot(id);
+  }
   if (c->goingAway_ && c->streams_.empty() && c->handlers_ == 0) {
     asio::post(c->worker_.io(), [self = c->shared_from_this()] { self->closeApplication(NGHTTP3_H3_NO_ERROR); });
   }
@@ -692,8 +745,8 @@ int H3Connection::onH3StreamClose(nghttp3_conn*, int64_t id, uint64_t error, voi
 int H3Connection::onH3RecvData(nghttp3_conn*, int64_t id, const uint8_t* data, size_t size, void* self, void*) {
   auto* c = static_cast<H3Connection*>(self);
   H3Stream* s = c->find(id);
-  if (!s || s->refused || s->closed) {
-    c->consumed(id, size);
+  if (!s || s->refused || s->malformed || s->closed || s->handlerFinished) {
+    c->consumed(id, size);  // nobody will read it: credit at once
     return 0;
   }
   s->body.emplace_back(reinterpret_cast<const char*>(data), size);
@@ -840,6 +893,7 @@ nghttp3_ssize H3Connection::readResponse(nghttp3_conn*, int64_t id, nghttp3_vec*
     vec[n].len = piece.size();
     ++n;
   }
+  if (n > 0) s->sendReady.notify();  // the pump may fetch the next piece
   if (s->handed == s->outgoing.size() && s->responseLast) *flags |= NGHTTP3_DATA_FLAG_EOF;
   else if (n == 0) return NGHTTP3_ERR_WOULDBLOCK;
   return nghttp3_ssize(n);
@@ -849,6 +903,11 @@ nghttp3_ssize H3Connection::readResponse(nghttp3_conn*, int64_t id, nghttp3_vec*
 
 void H3Connection::startStream(std::shared_ptr<H3Stream> stream) {
   ++handlers_;
+  // Per-stream deadlines, as HTTP/2 applies readTimeout and writeTimeout per stream.
+  const Clock::time_point start = Clock::now();
+  if (entryPoint_.readTimeout.count() > 0 && !stream->endStream) stream->readDeadline = start + entryPoint_.readTimeout;
+  if (entryPoint_.writeTimeout.count() > 0) stream->writeDeadline = start + entryPoint_.writeTimeout;
+  armSweep();
   asio::co_spawn(worker_.io(), serveStream(std::move(stream)), [self = shared_from_this()](std::exception_ptr e) {
     io::logFailure(e, "HTTP/3 stream failed");
     --self->handlers_;
@@ -857,20 +916,66 @@ void H3Connection::startStream(std::shared_ptr<H3Stream> stream) {
 
 void H3Connection::streamDone(H3Stream& s) {
   s.handlerRunning = false;
-  if (s.closed && !closing_) {
-    ngtcp2_conn_extend_max_streams_bidi(conn_, 1);
-    requestWrite();
+  s.handlerFinished = true;
+  if (s.closed) {
+    creditUnread(s);
+    returnStreamSlot(s.id);
   }
   if (goingAway_ && streams_.empty() && handlers_ <= 1 && !closing_) closeApplication(NGHTTP3_H3_NO_ERROR);
+}
+
+void H3Connection::armSweep() {
+  if (sweepArmed_ || finished_) return;
+  if (entryPoint_.readTimeout.count() <= 0 && entryPoint_.writeTimeout.count() <= 0 && entryPoint_.sendTimeout.count() <= 0)
+    return;
+  sweepArmed_ = true;
+  sweepTimer_.expires_after(std::chrono::seconds(1));
+  sweepTimer_.async_wait([self = shared_from_this()](error_code ec) {
+    self->sweepArmed_ = false;
+    if (!ec) self->sweep();
+  });
+}
+
+void H3Connection::sweep() {
+  if (finished_ || closing_) return;
+  const Clock::time_point now = Clock::now();
+  std::vector<H3Stream*> due;
+  for (auto& [id, stream] : streams_) {
+    H3Stream& s = *stream;
+    if (!s.handlerRunning || s.closed) continue;
+    bool stalled = entryPoint_.sendTimeout.count() > 0 && s.stalledSince != Clock::time_point::max() &&
+                   now - s.stalledSince >= entryPoint_.sendTimeout;
+    if ((!s.endStream && now >= s.readDeadline) || now >= s.writeDeadline || stalled) due.push_back(&s);
+  }
+  for (H3Stream* s : due) cancelStream(*s);
+  if (!due.empty()) requestWrite();
+  if (handlers_ > 0) armSweep();
+}
+
+void H3Connection::cancelStream(H3Stream& s) {
+  ngtcp2_conn_shutdown_stream(conn_, s.id, NGHTTP3_H3_REQUEST_CANCELLED);
+  s.closed = true;
+  s.closeError = NGHTTP3_H3_REQUEST_CANCELLED;
+  if (s.exchange) s.exchange->clientGone();
+  s.bodyReady.notify();
+  s.sendReady.notify();
 }
 
 awaitable<void> H3Connection::serveStream(std::shared_ptr<H3Stream> streamPtr) {
   H3Stream& s = *streamPtr;
   auto keep = shared_from_this();
-  if (s.closed) {
-    streamDone(s);
-    co_return;
-  }
+  // Whatever way the handler ends (an exception too), the stream forgets the exchange, its
+  // arena is reset and its slot may come back.
+  struct Done {
+    H3Connection& c;
+    H3Stream& s;
+    ~Done() {
+      s.exchange = nullptr;
+      s.arena.reset();
+      c.streamDone(s);
+    }
+  } done{*this, s};
+  if (s.closed) co_return;
   exchange::Exchange ex(worker_, s.arena, info_);
   s.exchange = &ex;
   ex.record.start = Clock::now();
@@ -924,12 +1029,12 @@ awaitable<void> H3Connection::serveStream(std::shared_ptr<H3Stream> streamPtr) {
     co_await ex.background.join();
   }
   s.exchange = nullptr;
-  ex.record.downstreamStatus = s.closeError == 0 && !(closing_ && !goingAway_) ? ex.response.status : 0;
-  ex.record.clientGone = s.closeError != 0 || (closing_ && !goingAway_);
+  const bool gone = s.closeError != 0 || s.writeStopped || (closing_ && !goingAway_);
+  ex.record.downstreamStatus = gone ? 0 : ex.response.status;
+  ex.record.clientGone = gone;
   ex.record.requestBytes = s.bodyBytes;
   worker_.observeComplete(ex);
   s.arena.reset();
-  streamDone(s);
 }
 
 awaitable<void> H3Connection::sendResponse(H3Stream& s, exchange::Exchange& ex, bool headRequest) {
@@ -968,14 +1073,18 @@ awaitable<void> H3Connection::sendResponse(H3Stream& s, exchange::Exchange& ex, 
     co_return;
   }
   requestWrite();
-  while (body && !s.closed && !closing_ && !s.responseLast) {
-    // Back-pressure: the next piece only once the peer has acknowledged most of the last ones.
-    if (s.unacked >= kStreamSendBuffer) {
+  while (body && !s.closed && !closing_ && !s.writeStopped && !s.responseLast) {
+    // Back-pressure: the next piece only once nghttp3 has taken the previous ones and the peer
+    // has acknowledged most of what is in flight (a client that opens no window holds one
+    // piece per stream, as over HTTP/2).
+    if (s.handed < s.outgoing.size() || s.unacked >= kStreamSendBuffer) {
+      if (s.stalledSince == Clock::time_point::max()) s.stalledSince = Clock::now();
       co_await s.sendReady.wait();
       continue;
     }
+    s.stalledSince = Clock::time_point::max();
     exchange::BodyChunk chunk = co_await body->read();
-    if (s.closed || closing_) break;
+    if (s.closed || closing_ || s.writeStopped) break;
     if (chunk.error) {
       ngtcp2_conn_shutdown_stream(conn_, s.id, NGHTTP3_H3_INTERNAL_ERROR);
       requestWrite();
@@ -991,7 +1100,11 @@ awaitable<void> H3Connection::sendResponse(H3Stream& s, exchange::Exchange& ex, 
     requestWrite();
   }
   // The pieces stay until acknowledged; the handler is done once all of them are.
-  while (!s.closed && !closing_ && s.unacked > 0) co_await s.sendReady.wait();
+  while (!s.closed && !closing_ && !s.writeStopped && s.unacked > 0) {
+    if (s.stalledSince == Clock::time_point::max()) s.stalledSince = Clock::now();
+    co_await s.sendReady.wait();
+  }
+  s.stalledSince = Clock::time_point::max();
 }
 
 }  // namespace causeway::downstream

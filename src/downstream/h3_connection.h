@@ -64,6 +64,13 @@ class H3Connection final : public runtime::DownstreamConnection, public std::ena
   void closeWithError(int liberr);
   void closeApplication(uint64_t h3Error);
   void enterClosing(const uint8_t* packet, size_t size);
+  void endStreams();  // every stream's waits end (closing, draining, finished)
+  void cancelStream(H3Stream& stream);  // a per-stream deadline passed: reset both ways
+  void armSweep();
+  void sweep();
+  // Connection credit for the request body bytes a finished stream never consumed.
+  void creditUnread(H3Stream& stream);
+  void returnStreamSlot(int64_t id);
   void finish();  // forgotten by the listener; streams end
   bool setupHttp3();
   void startStream(std::shared_ptr<H3Stream> stream);
@@ -126,11 +133,15 @@ class H3Connection final : public runtime::DownstreamConnection, public std::ena
   std::unordered_map<int64_t, std::shared_ptr<H3Stream>> streams_;
   std::vector<std::shared_ptr<H3Stream>> ready_;  // request heads complete, handlers not started
   asio::steady_timer timer_;
+  asio::steady_timer sweepTimer_;  // per-stream deadlines, once a second while handlers run
+  bool sweepArmed_ = false;
+  std::shared_ptr<tls::QuicCredential> credentials_;  // what GnuTLS points to until gnutls_deinit
+  std::string token_;  // a validated Retry token, for ngtcp2's settings
+  uint64_t closeReplies_ = 0;  // packets seen in the closing period (answered at powers of two)
   uint64_t timerAt_ = UINT64_MAX;
   size_t handlers_ = 0;
   bool handshakeCompleted_ = false;
   bool writePosted_ = false;
-  bool inRead_ = false;     // inside ngtcp2_conn_read_pkt: writes wait for its end
   bool goingAway_ = false;  // GOAWAY sent (drain)
   bool closing_ = false;    // CONNECTION_CLOSE sent or received: only the closing period is left
   bool finished_ = false;

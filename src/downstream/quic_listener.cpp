@@ -101,12 +101,20 @@ void QuicListener::connectionEnded(H3Connection& connection) {
 
 awaitable<void> QuicListener::receiveLoop() {
   std::vector<uint8_t> buffer(kMaxDatagram);
+  unsigned burst = 0;
   while (socket_.is_open()) {
+    // A full socket buffer is taken in turns with the worker's other work.
+    if (++burst == 64) {
+      burst = 0;
+      co_await asio::post(worker_.io(), asio::use_awaitable);
+      continue;
+    }
     udp::endpoint from;
     socklen_t length = socklen_t(from.capacity());
     ssize_t n = ::recvfrom(socket_.native_handle(), buffer.data(), buffer.size(), MSG_DONTWAIT, from.data(), &length);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        burst = 0;
         auto [ec] = co_await socket_.async_wait(udp::socket::wait_read, nothrow);
         if (ec) co_return;
       } else if (errno != EINTR && errno != ECONNREFUSED) {
@@ -136,7 +144,13 @@ void QuicListener::onDatagram(const uint8_t* data, size_t size, const udp::endpo
   // One of our connection IDs, issued by another worker: that worker has the connection.
   if (vc.dcidlen == kCidLength && vc.dcid[0] != worker_.index() && vc.dcid[0] < peers_.size() && peers_[vc.dcid[0]]) {
     QuicListener* owner = peers_[vc.dcid[0]];
+    // Bounded: datagrams steered at one worker beyond what it has taken yet are dropped.
+    if (owner->forwarded_.fetch_add(size, std::memory_order_relaxed) + size > kMaxForwarded) {
+      owner->forwarded_.fetch_sub(size, std::memory_order_relaxed);
+      return;
+    }
     asio::post(owner->worker_.io(), [owner, packet = std::string(reinterpret_cast<const char*>(data), size), from] {
+      owner->forwarded_.fetch_sub(packet.size(), std::memory_order_relaxed);
       owner->onDatagram(reinterpret_cast<const uint8_t*>(packet.data()), packet.size(), from);
     });
     return;

@@ -15,6 +15,7 @@
 #include <ngtcp2/ngtcp2.h>
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -36,6 +37,7 @@ class QuicListener {
   static constexpr size_t kCidLength = 16;        // the connection IDs this server issues
   static constexpr size_t kRetryAbove = 64;        // handshakes under way past which Retry is required
   static constexpr size_t kMaxDatagram = 65527;
+  static constexpr size_t kMaxForwarded = 4 << 20;  // bytes handed to this worker, not taken yet
 
   QuicListener(runtime::Worker& worker, const runtime::EntryPoint& entryPoint, unsigned workers);
   ~QuicListener();
@@ -88,6 +90,7 @@ class QuicListener {
   double resetTokens_ = 100;  // stateless resets left (refilled at 100 a second)
   std::chrono::steady_clock::time_point resetRefill_ = std::chrono::steady_clock::now();
   bool closed_ = false;
+  std::atomic<size_t> forwarded_{0};  // written by the other workers
 };
 
 }  // namespace causeway::downstream

@@ -14,7 +14,8 @@ Worker::Worker(unsigned index, const SnapshotHolder& snapshots, const Observers&
       snapshots_(snapshots),
       observers_(observers),
       pool_(io(), watchdog()),
-      openByEntryPoint_(new std::atomic<int64_t>[entryPointCount + 1]()) {
+      openByEntryPoint_(new std::atomic<int64_t>[entryPointCount + 1]()),
+      quicByEntryPoint_(new std::atomic<int64_t>[entryPointCount + 1]()) {
   setPools(pool_, h2Sessions_);
 }
 

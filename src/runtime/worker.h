@@ -70,18 +70,18 @@ class Worker final : public exchange::WorkerContext {
   // An idle connection gave its buffers back (h1_connection.h, kIdleRelease): enough of them
   // and the freed memory goes back to the system at the next check.
   void releasedIdleMemory() { ++idleReleases_; }
-  // Counted per entryPoint too (traefik_open_connections); the worker thread writes, any
-  // thread may read.
-  void connectionOpened(size_t entryPoint) {
+  // Counted per entryPoint too (traefik_open_connections), QUIC connections (HTTP/3) apart
+  // from TCP ones; the worker thread writes, any thread may read.
+  void connectionOpened(size_t entryPoint, bool quic = false) {
     activeConnections_.fetch_add(1, std::memory_order_relaxed);
-    openByEntryPoint_[entryPoint].fetch_add(1, std::memory_order_relaxed);
+    (quic ? quicByEntryPoint_ : openByEntryPoint_)[entryPoint].fetch_add(1, std::memory_order_relaxed);
   }
-  void connectionClosed(size_t entryPoint) {
+  void connectionClosed(size_t entryPoint, bool quic = false) {
     activeConnections_.fetch_sub(1, std::memory_order_relaxed);
-    openByEntryPoint_[entryPoint].fetch_sub(1, std::memory_order_relaxed);
+    (quic ? quicByEntryPoint_ : openByEntryPoint_)[entryPoint].fetch_sub(1, std::memory_order_relaxed);
   }
-  int64_t openConnections(size_t entryPoint) const {
-    return openByEntryPoint_[entryPoint].load(std::memory_order_relaxed);
+  int64_t openConnections(size_t entryPoint, bool quic = false) const {
+    return (quic ? quicByEntryPoint_ : openByEntryPoint_)[entryPoint].load(std::memory_order_relaxed);
   }
 
  private:
@@ -99,6 +99,7 @@ class Worker final : public exchange::WorkerContext {
   bool draining_ = false;
   std::atomic<size_t> activeConnections_{0};
   std::unique_ptr<std::atomic<int64_t>[]> openByEntryPoint_;  // by EntryPoint::index
+  std::unique_ptr<std::atomic<int64_t>[]> quicByEntryPoint_;  // by EntryPoint::index
   int64_t connectionPeak_ = 0;  // most open connections seen since the last trim check
   int64_t idleReleases_ = 0;    // idle connections that freed their buffers since the last check
   int lastIdleTrim_ = -1000;    // the tick of the last trim they caused (at most one per 30 s)

@@ -30,17 +30,14 @@ bool certificatePem(const TlsCertificate& certificate, std::string& certText, st
   return appendPem(certs.get(), certText) && appendPem(key.get(), keyText);
 }
 
-QuicCredentials::~QuicCredentials() { clear(); }
-
-void QuicCredentials::clear() {
-  for (auto& [certificate, credentials] : cache_) gnutls_certificate_free_credentials(credentials);
-  cache_.clear();
+QuicCredential::~QuicCredential() {
+  if (value) gnutls_certificate_free_credentials(value);
 }
 
-gnutls_certificate_credentials_t QuicCredentials::forName(const TlsStorePtr& store, std::string_view serverName,
+QuicCredentialPtr QuicCredentials::forName(const TlsStorePtr& store, std::string_view serverName,
                                                           std::string& error) {
   if (store != store_) {
-    clear();
+    cache_.clear();  // connections that use them keep their own references
     store_ = store;
   }
   if (!store_) {
@@ -58,17 +55,16 @@ gnutls_certificate_credentials_t QuicCredentials::forName(const TlsStorePtr& sto
     error = "the certificate cannot be written as PEM";
     return nullptr;
   }
-  gnutls_certificate_credentials_t credentials = nullptr;
-  if (gnutls_certificate_allocate_credentials(&credentials) != 0) {
+  auto credentials = std::make_shared<QuicCredential>();
+  if (gnutls_certificate_allocate_credentials(&credentials->value) != 0) {
     error = "out of memory";
     return nullptr;
   }
   gnutls_datum_t cert{reinterpret_cast<unsigned char*>(certText.data()), unsigned(certText.size())};
   gnutls_datum_t key{reinterpret_cast<unsigned char*>(keyText.data()), unsigned(keyText.size())};
-  int rv = gnutls_certificate_set_x509_key_mem2(credentials, &cert, &key, GNUTLS_X509_FMT_PEM, nullptr, 0);
+  int rv = gnutls_certificate_set_x509_key_mem2(credentials->value, &cert, &key, GNUTLS_X509_FMT_PEM, nullptr, 0);
   OPENSSL_cleanse(keyText.data(), keyText.size());
   if (rv < 0) {
-    gnutls_certificate_free_credentials(credentials);
     error = std::string("GnuTLS does not take the certificate: ") + gnutls_strerror(rv);
     return nullptr;
   }

@@ -6,6 +6,7 @@
 
 #include <gnutls/gnutls.h>
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -14,23 +15,32 @@
 
 namespace causeway::tls {
 
+// GnuTLS credentials; a session points to them until gnutls_deinit, so a connection keeps
+// its own reference.
+struct QuicCredential {
+  QuicCredential() = default;
+  QuicCredential(const QuicCredential&) = delete;
+  QuicCredential& operator=(const QuicCredential&) = delete;
+  ~QuicCredential();
+  gnutls_certificate_credentials_t value = nullptr;
+};
+using QuicCredentialPtr = std::shared_ptr<QuicCredential>;
+
 // One per worker (not thread-safe).
 class QuicCredentials {
  public:
   QuicCredentials() = default;
   QuicCredentials(const QuicCredentials&) = delete;
   QuicCredentials& operator=(const QuicCredentials&) = delete;
-  ~QuicCredentials();
 
   // The credentials of the certificate `store` picks for `serverName` (exact, wildcard, else
   // the default certificate); null with `error` when it cannot be converted. A new store
   // drops the credentials of the previous one.
-  gnutls_certificate_credentials_t forName(const TlsStorePtr& store, std::string_view serverName, std::string& error);
+  QuicCredentialPtr forName(const TlsStorePtr& store, std::string_view serverName, std::string& error);
 
  private:
-  void clear();
   TlsStorePtr store_;
-  std::unordered_map<const TlsCertificate*, gnutls_certificate_credentials_t> cache_;
+  std::unordered_map<const TlsCertificate*, QuicCredentialPtr> cache_;
 };
 
 // The certificate, its chain and its key as PEM text (what GnuTLS reads).

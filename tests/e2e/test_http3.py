@@ -25,6 +25,9 @@ from harness import Causeway, to_yaml, wait_until
 from tls_certs import Pki, curl_tls
 
 GTLSCLIENT = "/usr/bin/gtlsclient"
+# tests/tools/h3_fuzz_client.cpp, built beside causeway (ctest sets H3_FUZZ_CLIENT).
+FUZZ_CLIENT = os.environ.get("H3_FUZZ_CLIENT") or str(
+    pathlib.Path(os.environ.get("CAUSEWAY_BIN", "")).parent / "tests" / "h3_fuzz_client")
 pytestmark = pytest.mark.skipif(not os.path.exists(GTLSCLIENT), reason="ngtcp2-client is not installed")
 
 
@@ -109,16 +112,21 @@ def origin():
 def dynamic(pki, origin, service_url=None):
     return {"h3.yml": to_yaml({
         "http": {"routers": {"r": {"rule": "PathPrefix(`/`)", "service": "s", "tls": {}},
-                             "b": {"rule": "Host(`b.test`)", "service": "s", "tls": {}}},
+                             "b": {"rule": "Host(`b.test`)", "service": "s", "tls": {}},
+                             # answered 403 before the body is read
+                             "deny": {"rule": "PathPrefix(`/deny`)", "service": "s", "tls": {},
+                                      "middlewares": ["nobody"]}},
+                 "middlewares": {"nobody": {"ipAllowList": {"sourceRange": ["192.0.2.1/32"]}}},
                  "services": {"s": {"loadBalancer": {"servers": [
                      {"url": service_url or f"http://127.0.0.1:{origin.port}"}]}}}},
         "tls": {"certificates": [{"certFile": pki.front.cert, "keyFile": pki.front.key},
                                  {"certFile": pki.other.cert, "keyFile": pki.other.key}]}}) + "\n"}
 
 
-def start(pki, origin, http3=None, static_extra="", workers=2, entrypoints=("websecure",), **kwargs):
+def start(pki, origin, http3=None, static_extra="", workers=2, entrypoints=("websecure",), websecure=None, **kwargs):
     cw = Causeway(entrypoints=entrypoints, dynamic=dynamic(pki, origin), workers=workers,
-                  entrypoint_extra={"websecure": {"http3": http3 or {}}}, static_extra=static_extra, **kwargs)
+                  entrypoint_extra={"websecure": {"http3": http3 or {}, **(websecure or {})}},
+                  static_extra=static_extra, **kwargs)
     wait_until(lambda: curl_tls(cw.port("websecure"), "a.test", ca=pki.ca_cert).status == 200,
                message="https://a.test → 200")
     return cw
@@ -192,6 +200,20 @@ def test_post_bodies_large_downloads_and_many_streams(pki, origin, tmp_path):
     r = h3(port, *[f"/many/{i}" for i in range(60)], tmp_path=tmp_path)
     assert r.statuses == [200] * 60, r.output[-2000:]
     assert sorted(json.loads(r.body(f"/many/{i}"))["path"] for i in range(60)) == sorted(f"/many/{i}" for i in range(60))
+    cw.stop()
+
+
+def test_unread_bodies_give_their_flow_control_credit_back(pki, origin, tmp_path):
+    # 24 uploads of 1 MiB answered 403 before their bodies are read, on one connection whose
+    # window is 4 MiB: the bytes nobody reads are credited back, so the upload after them
+    # (and the connection) goes on.
+    cw = start(pki, origin)
+    port = cw.port("websecure")
+    data = tmp_path / "upload"
+    data.write_bytes(os.urandom(1 << 20))
+    r = h3(port, *[f"/deny/{i}" for i in range(24)], "/sha", tmp_path=tmp_path,
+           args=(f"--data={data}", "--http-method=POST"))
+    assert sorted(r.statuses) == [200] + [403] * 24, r.output[-3000:]
     cw.stop()
 
 
@@ -462,6 +484,38 @@ def test_initial_flood_keeps_no_state_and_retry_guards_handshakes(pki, origin, t
         for p in stuck:
             p.kill()
             p.wait()
+    cw.stop()
+
+
+def open_quic_connections(cw):
+    text = subprocess.run(["curl", "-s", cw.url("traefik", "/metrics")], capture_output=True).stdout.decode()
+    m = re.search(r'traefik_open_connections\{entrypoint="websecure",protocol="UDP"\} (\d+)', text)
+    return int(m.group(1)) if m else None
+
+
+@pytest.mark.skipif(not os.path.exists(FUZZ_CLIENT), reason="tests/tools/h3_fuzz_client is not built")
+@pytest.mark.parametrize("seed", [1, 2, int(time.time()) % 100000])
+def test_malformed_http3_frames_from_a_fuzzing_client(pki, origin, tmp_path, seed):
+    # Real handshakes, then garbage and mutated HTTP/3 on the streams (tests/tools/h3_fuzz_client.cpp):
+    # every case ends in a connection error, a stream reset, a response or silence, never a
+    # crash, and every connection is gone after the idle timeout (no leak of connections or
+    # of the counts behind maxConnections).
+    cw = start(pki, origin, entrypoints=("websecure", "traefik"),
+               websecure={"transport": {"respondingTimeouts": {"idleTimeout": "2s"}}},
+               static_extra=to_yaml({"metrics": {"prometheus": {}}}) + "\n")
+    port = cw.port("websecure")
+    out = subprocess.run([FUZZ_CLIENT, "127.0.0.1", str(port), "a.test", "120", str(seed)], capture_output=True,
+                         timeout=300)
+    text = out.stdout.decode()
+    # Connections the client left without a word stay until their idle timeout.
+    left = open_quic_connections(cw)
+    assert left is not None and left > 0, left
+    assert out.returncode == 0, f"seed {seed}: " + text[-3000:] + out.stderr.decode()[-2000:]
+    assert "connection closed" in text, text[-3000:]
+    assert cw.proc.poll() is None, f"seed {seed}"
+    r = h3(port, "/after-fuzz", tmp_path=tmp_path)
+    assert r.statuses == [200], r.output[-2000:]
+    wait_until(lambda: open_quic_connections(cw) == 0, timeout=15, message=f"QUIC connections closed (seed {seed})")
     cw.stop()
 
 
