@@ -17,6 +17,7 @@
 #include "core/strings.h"
 #include "downstream/forwarded_headers.h"
 #include "downstream/request_prep.h"
+#include "downstream/stream_tunnel.h"
 #include "downstream/streams.h"
 #include "exchange/local_reply.h"
 #include "http/go_text.h"
@@ -67,82 +68,6 @@ bool isConnectionSpecific(std::string_view name) {
   return iequals(name, "connection") || iequals(name, "keep-alive") || iequals(name, "proxy-connection") ||
          iequals(name, "transfer-encoding") || iequals(name, "upgrade");
 }
-
-// RFC 8441 (WebSocket over an HTTP/2 stream): the tunnel's bytes toward the client become the
-// stream's response body. The tunnel writes a piece; the response pump takes it when it asks
-// for the next one (the previous one is framed by then), so one piece is in flight at a time.
-class TunnelPipe final : public exchange::BodySource {
- public:
-  explicit TunnelPipe(const asio::any_io_executor& executor) : readable_(executor), writable_(executor) {}
-  awaitable<exchange::BodyChunk> read() override {
-    while (!full_ && !last_ && !closed_) co_await readable_.wait();
-    if (full_) {
-      out_.swap(buffer_);
-      full_ = false;
-      writable_.notify();
-      co_return exchange::BodyChunk{out_, false, false};
-    }
-    if (closed_) co_return exchange::BodyChunk{{}, false, true};
-    finished_ = true;
-    co_return exchange::BodyChunk{{}, true, false};
-  }
-  bool finished() const override { return finished_; }
-  awaitable<bool> write(std::string_view data) {
-    while (full_ && !closed_) co_await writable_.wait();
-    if (closed_ || last_) co_return false;
-    buffer_.assign(data);
-    full_ = true;
-    readable_.notify();
-    co_return true;
-  }
-  void end() {
-    last_ = true;
-    readable_.notify();
-  }
-  void close() {
-    closed_ = true;
-    readable_.notify();
-    writable_.notify();
-  }
-
- private:
-  io::Signal readable_, writable_;
-  std::string buffer_, out_;
-  bool full_ = false, last_ = false, closed_ = false, finished_ = false;
-};
-
-// The client's side of a tunnel over an HTTP/2 stream: reads its DATA frames, writes through the
-// pipe. The stream's end (END_STREAM) is the tunnel's EOF; a reset is an error.
-class StreamTunnelDuplex final : public exchange::DuplexStream {
- public:
-  StreamTunnelDuplex(exchange::BodySource* in, TunnelPipe& out) : in_(in), out_(out) {}
-  awaitable<std::tuple<error_code, size_t>> readSome(asio::mutable_buffer buffer) override {
-    while (left_.empty()) {
-      if (ended_ || !in_) co_return std::tuple<error_code, size_t>{asio::error::eof, 0};
-      exchange::BodyChunk chunk = co_await in_->read();
-      if (chunk.error) co_return std::tuple<error_code, size_t>{asio::error::connection_reset, 0};
-      left_ = chunk.data;
-      ended_ = chunk.last;
-    }
-    size_t n = std::min(left_.size(), buffer.size());
-    std::memcpy(buffer.data(), left_.data(), n);
-    left_.remove_prefix(n);
-    co_return std::tuple<error_code, size_t>{error_code(), n};
-  }
-  awaitable<std::tuple<error_code, size_t>> writeAll(asio::const_buffer buffer) override {
-    bool ok = co_await out_.write(std::string_view(static_cast<const char*>(buffer.data()), buffer.size()));
-    co_return std::tuple<error_code, size_t>{ok ? error_code() : error_code(asio::error::broken_pipe),
-                                             ok ? buffer.size() : 0};
-  }
-  void shutdownSend() override { out_.end(); }
-  void close() override { out_.close(); }
-
- private:
-  exchange::BodySource* in_;
-  TunnelPipe& out_;
-  std::string_view left_;  // of the last piece read, valid until the next read
-  bool ended_ = false;
-};
 
 }  // namespace
 
@@ -818,17 +743,7 @@ awaitable<void> Http2Connection<Stream>::serveStream(std::shared_ptr<H2Stream> s
   exchange::UpgradeTunnel* openTunnel = nullptr;  // the tunnel running on this stream, if any
   TunnelPipe* tunnelPipe = nullptr;
   if (!status && extendedConnect) {
-    if (!iequals(s.protocol, "websocket")) {
-      status = 501;
-    } else {
-      r.method = "GET";
-      r.upgrade = true;
-      r.websocket = true;  // X-Forwarded-Proto ws/wss, and the protocol in metrics and logs
-      r.headers.set("Upgrade", "websocket");
-      // HTTP/1.1's handshake needs a key; over HTTP/2 the client sends none (RFC 8441 §5).
-      if (!r.headers.has("Sec-WebSocket-Key"))
-        r.headers.add("Sec-WebSocket-Key", s.arena.copy(base64Encode(randomBytes(16))));
-    }
+    status = prepareExtendedConnect(r, s.protocol, s.arena);
   } else if (!status && (s.method == "CONNECT")) {
     status = 501;
   }
@@ -854,30 +769,16 @@ awaitable<void> Http2Connection<Stream>::serveStream(std::shared_ptr<H2Stream> s
     applyForwardedHeaders(r, s.arena, info_, entryPoint_);
     worker_.observeRequest(ex);
     co_await routeAndServe(ex, entryPoint_);
-    if (extendedConnect && ex.response.status == 101 && ex.response.tunnel && !s.closed && !dead_) {
-      // The upstream switched protocols: the client gets 200 and the stream carries the bytes.
-      exchange::UpgradeTunnel* tunnel = std::exchange(ex.response.tunnel, nullptr);
-      ex.response.status = 200;
-      // A tunnel lives as long as its ends want, as an HTTP/1.1 one after the 101: the
-      // request's read and write timeouts no longer apply (sendTimeout still does, per piece).
-      s.readDeadline = s.writeDeadline = Clock::time_point::max();
-      s.readTimedOut = false;  // a readTimeout that passed before the 101 is lifted too
-      for (std::string_view name : {"Upgrade", "Connection", "Sec-WebSocket-Accept"}) ex.response.headers.remove(name);
-      auto* pipe = s.arena.template make<TunnelPipe>(socket_.get_executor());
-      auto* duplex = s.arena.template make<StreamTunnelDuplex>(tunnelIn, *pipe);
-      ex.response.body = pipe;
-      ex.background.spawn(socket_.get_executor(), [](exchange::UpgradeTunnel* t, StreamTunnelDuplex* d,
-                                                     TunnelPipe* p) -> awaitable<void> {
-        co_await t->run(*d, {});
-        p->end();  // whatever way the tunnel ended, the response ends
-      }(tunnel, duplex, pipe));
-      openTunnel = tunnel;
-      tunnelPipe = pipe;
-    } else if (extendedConnect && ex.response.status >= 200 && ex.response.status < 300) {
-      // A 2xx tells the client its tunnel is open: an upstream that answered without switching
-      // protocols has not opened one.
-      ex.record.errorDetail = "the upstream did not switch protocols";
-      exchange::statusTextReply(ex, 502);
+    if (extendedConnect && !s.closed && !dead_) {
+      StreamTunnel opened = openStreamTunnel(ex, tunnelIn, s.arena, socket_.get_executor());
+      if (opened.tunnel) {
+        // A tunnel lives as long as its ends want, as an HTTP/1.1 one after the 101: the
+        // request's read and write timeouts no longer apply (sendTimeout still does, per piece).
+        s.readDeadline = s.writeDeadline = Clock::time_point::max();
+        s.readTimedOut = false;  // a readTimeout that passed before the 101 is lifted too
+        openTunnel = opened.tunnel;
+        tunnelPipe = opened.pipe;
+      }
     }
   }
   if (!s.closed && !dead_) co_await sendResponse(s, ex, r.method == "HEAD");

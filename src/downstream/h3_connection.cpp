@@ -2,6 +2,8 @@
 
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
 #include <charconv>
 #include <cstring>
 
@@ -12,6 +14,7 @@
 #include "downstream/connection.h"
 #include "downstream/forwarded_headers.h"
 #include "downstream/request_prep.h"
+#include "downstream/stream_tunnel.h"
 #include "exchange/local_reply.h"
 #include "exchange/replies.h"
 #include "http/go_text.h"
@@ -316,6 +319,7 @@ bool H3Connection::setupHttp3() {
   settings.max_field_section_size = entryPoint_.limits.maxHeadBytes;
   settings.qpack_max_dtable_capacity = 4096;
   settings.qpack_blocked_streams = 100;
+  settings.enable_connect_protocol = 1;  // RFC 9220: WebSocket over a stream
   if (nghttp3_conn_server_new(&h3_, &callbacks, &settings, nullptr, this) != 0) return false;
   nghttp3_conn_set_max_client_streams_bidi(h3_, entryPoint_.http2MaxConcurrentStreams);
   int64_t control = 0, encoder = 0, decoder = 0;
@@ -725,6 +729,7 @@ int H3Connection::onH3StreamClose(nghttp3_conn*, int64_t id, uint64_t error, voi
   }
   std::shared_ptr<H3Stream> s = it->second;
   c->streams_.erase(it);
+  c->headerBytes_ -= std::min(c->headerBytes_, s->headerBytes);
   s->closed = true;
   s->closeError = error == NGHTTP3_H3_NO_ERROR ? 0 : error;
   if (s->exchange && s->closeError) s->exchange->clientGone();
@@ -787,9 +792,7 @@ int H3Connection::onH3RecvHeader(nghttp3_conn*, int64_t id, int32_t, nghttp3_rcb
     s->tooLarge = true;  // 431, as HTTP/1.1 and HTTP/2
     return 0;
   }
-  size_t held = 0;
-  for (const auto& [other, stream] : c->streams_) held += stream->headerBytes;
-  if (held + cost > kConnectionHeaderBudget) {
+  if (c->headerBytes_ + cost > kConnectionHeaderBudget) {
     s->refused = true;
     return 0;
   }
@@ -803,6 +806,7 @@ int H3Connection::onH3RecvHeader(nghttp3_conn*, int64_t id, int32_t, nghttp3_rcb
     s->budgetTaken += need;
   }
   s->headerBytes = after;
+  c->headerBytes_ += cost;
   if (pseudo) {
     std::string_view copy = s->arena.copy(v);
     if (n == ":method") s->method = copy;
@@ -999,8 +1003,11 @@ awaitable<void> H3Connection::serveStream(std::shared_ptr<H3Stream> streamPtr) {
     if (!parsedAuthority) status = 400;
   }
   r.authority = authority;
-  // CONNECT (and RFC 9220's extended CONNECT) is refused, as over HTTP/2 without a tunnel.
-  if (!status && s.method == "CONNECT") status = 501;
+  // RFC 9220 extended CONNECT (:protocol, which nghttp3 accepts only with CONNECT, :scheme and
+  // :path): a WebSocket over this stream, as over HTTP/2 (stream_tunnel.h). Plain CONNECT: 501.
+  const bool extendedConnect = s.method == "CONNECT" && !s.protocol.empty();
+  if (!status && extendedConnect) status = prepareExtendedConnect(r, s.protocol, s.arena);
+  else if (!status && s.method == "CONNECT") status = 501;
   std::optional<http::Target> target;
   if (!status) {
     target = http::parseTarget(s.path, r.method);
@@ -1011,21 +1018,43 @@ awaitable<void> H3Connection::serveStream(std::shared_ptr<H3Stream> streamPtr) {
                                 target->form == http::TargetForm::Asterisk,
                                 parsedAuthority ? parsedAuthority->host : std::string_view());
   if (!s.endStream || !s.body.empty()) r.body = s.arena.template make<RequestBody>(*this, streamPtr);
+  // A tunnel's DATA frames are not a request body: they go through the tunnel, if one opens.
+  exchange::BodySource* tunnelIn = extendedConnect ? std::exchange(r.body, nullptr) : nullptr;
+  StreamTunnel tunnel;
   if (status) {
     exchange::errorReply(ex, status, http::reasonPhrase(status));
   } else {
     applyForwardedHeaders(r, s.arena, info_, entryPoint_);
     worker_.observeRequest(ex);
     co_await routeAndServe(ex, entryPoint_);
+    if (extendedConnect && !s.closed && !closing_) {
+      tunnel = openStreamTunnel(ex, tunnelIn, s.arena, worker_.io().get_executor());
+      // A tunnel lives as long as its ends want: the request's deadlines no longer apply.
+      if (tunnel.tunnel) s.readDeadline = s.writeDeadline = Clock::time_point::max();
+    }
   }
   if (!s.closed && !closing_) co_await sendResponse(s, ex, r.method == "HEAD");
+  if (tunnel.tunnel && !s.closed && !closing_ && !s.endStream) {
+    // Our side of the tunnel ended: the client gets a moment to end its own before the
+    // STOP_SENDING below.
+    using namespace asio::experimental::awaitable_operators;
+    asio::steady_timer linger(worker_.io(), std::chrono::seconds(2));
+    co_await (ex.background.join() || linger.async_wait(nothrow));
+  }
   // A body the handler did not read: STOP_SENDING after our answer (H3_NO_ERROR).
   if (!s.closed && !closing_ && !s.endStream) {
     ngtcp2_conn_shutdown_stream_read(conn_, s.id, NGHTTP3_H3_NO_ERROR);
     requestWrite();
   }
+  if (tunnel.tunnel && !ex.background.empty()) {
+    // The stream is over but the tunnel still runs: both of its ends are closed, so that
+    // neither pump waits on a peer that will not come back.
+    tunnel.pipe->close();
+    tunnel.tunnel->abort();
+  }
   if (!ex.background.empty()) {
     ex.endWaits();
+    s.bodyReady.notify();
     co_await ex.background.join();
   }
   s.exchange = nullptr;

@@ -140,6 +140,7 @@ class H3Connection final : public runtime::DownstreamConnection, public std::ena
   uint64_t closeReplies_ = 0;  // packets seen in the closing period (answered at powers of two)
   uint64_t timerAt_ = UINT64_MAX;
   size_t handlers_ = 0;
+  size_t headerBytes_ = 0;  // decoded header bytes held by open streams
   bool handshakeCompleted_ = false;
   bool writePosted_ = false;
   bool goingAway_ = false;  // GOAWAY sent (drain)

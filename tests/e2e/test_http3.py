@@ -519,6 +519,29 @@ def test_malformed_http3_frames_from_a_fuzzing_client(pki, origin, tmp_path, see
     cw.stop()
 
 
+@pytest.mark.skipif(not os.path.exists(FUZZ_CLIENT), reason="tests/tools/h3_fuzz_client is not built")
+def test_websocket_over_http3(pki, origin, start_whoami):
+    # RFC 9220: an extended CONNECT with :protocol websocket on an HTTP/3 stream becomes an
+    # HTTP/1.1 Upgrade to the upstream (the tests' whoami echoes WebSocket messages on /echo);
+    # the client gets 200 and the WebSocket frames travel in the stream's DATA frames.
+    whoami = start_whoami("ws")
+    cw = Causeway(entrypoints=("websecure",), workers=2, entrypoint_extra={"websecure": {"http3": {}}},
+                  dynamic={"ws.yml": to_yaml({
+                      "http": {"routers": {"ws": {"rule": "PathPrefix(`/echo`)", "service": "ws", "tls": {}}},
+                               "services": {"ws": {"loadBalancer": {"servers": [{"url": whoami.url}]}}}},
+                      "tls": {"certificates": [{"certFile": pki.front.cert, "keyFile": pki.front.key}]}}) + "\n"})
+    port = cw.port("websecure")
+    wait_until(lambda: curl_tls(port, "a.test", path="/echo", ca=pki.ca_cert).status is not None,
+               message="the router is served")
+    for message in ("hello over h3", "x" * 100):
+        out = subprocess.run([FUZZ_CLIENT, "127.0.0.1", str(port), "a.test", "websocket", "/echo", message],
+                             capture_output=True, timeout=30)
+        text = out.stdout.decode()
+        assert out.returncode == 0, text + out.stderr.decode()[-2000:]
+        assert "status: 200" in text and f"echo: {message}" in text, text
+    cw.stop()
+
+
 def test_check_accepts_http3_without_warning(pki, origin):
     cw = start(pki, origin)
     out = subprocess.run([cw.proc.args[0], "check", f"--configFile={cw.static_path}"], capture_output=True,

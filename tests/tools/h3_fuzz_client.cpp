@@ -6,6 +6,10 @@
 // is tested is the server's HTTP/3 layer and the code around it.
 //
 //   h3_fuzz_client HOST PORT SERVERNAME ITERATIONS SEED
+//   h3_fuzz_client HOST PORT SERVERNAME websocket PATH MESSAGE
+//
+// The second form is an RFC 9220 client: an extended CONNECT with :protocol websocket, one
+// masked text message in a DATA frame, the echo read back ("status: 200", "echo: MESSAGE").
 //
 // Prints one line per case ("case N kind: outcome"), and at the end "valid: <status>" for a
 // well-formed request on a fresh connection. Exits 0 when every connection completed its
@@ -251,6 +255,89 @@ std::string mutate(std::string s) {
   return s;
 }
 
+std::string randomBytes(size_t n);
+
+// One QPACK string literal (no Huffman) with an N-bit length prefix under `flags`.
+std::string literal(uint8_t flags, int prefixBits, const std::string& value) {
+  std::string out;
+  const size_t max = (1u << prefixBits) - 1;
+  if (value.size() < max) {
+    out.push_back(char(flags | value.size()));
+  } else {
+    out.push_back(char(flags | max));
+    size_t rest = value.size() - max;
+    while (rest >= 128) {
+      out.push_back(char(0x80 | (rest & 0x7f)));
+      rest >>= 7;
+    }
+    out.push_back(char(rest));
+  }
+  return out + value;
+}
+
+int websocket(Client& c, const std::string& authority, const std::string& path, const std::string& message) {
+  int64_t control = -1;
+  ngtcp2_conn_open_uni_stream(c.conn, &control, nullptr);
+  std::string controlBytes = std::string("\x00", 1) + frame(0x04, "");
+  c.write(control, &controlBytes, false);
+  // QPACK, static table and literals: :method CONNECT (15), :scheme https (23), :path and
+  // :authority by name reference (1, 0), :protocol and sec-websocket-version by literal name.
+  std::string block("\x00\x00", 2);
+  block += char(0xC0 | 15);
+  block += char(0xC0 | 23);
+  block += char(0x51);
+  block += literal(0x00, 7, path);
+  block += char(0x50);
+  block += literal(0x00, 7, authority);
+  block += literal(0x20, 3, ":protocol") + literal(0x00, 7, "websocket");
+  block += literal(0x20, 3, "sec-websocket-version") + literal(0x00, 7, "13");
+  // One masked text frame (RFC 6455 §5.2).
+  std::string ws;
+  ws.push_back(char(0x81));
+  ws.push_back(char(0x80 | message.size()));
+  std::string key = randomBytes(4);
+  ws += key;
+  for (size_t i = 0; i < message.size(); ++i) ws.push_back(char(message[i] ^ key[i % 4]));
+  int64_t stream = -1;
+  ngtcp2_conn_open_bidi_stream(c.conn, &stream, nullptr);
+  std::string bytes = frame(0x01, block) + frame(0x00, ws);
+  c.write(stream, &bytes, false);
+  // Frames back: HEADERS, then DATA carrying the echo.
+  std::string status, echo;
+  auto parse = [&] {
+    std::string_view in(c.received);
+    while (!in.empty()) {
+      auto readVarint = [&](uint64_t& v) {
+        if (in.empty()) return false;
+        size_t n = size_t(1) << (uint8_t(in[0]) >> 6);
+        if (in.size() < n) return false;
+        v = uint8_t(in[0]) & 0x3f;
+        for (size_t i = 1; i < n; ++i) v = (v << 8) | uint8_t(in[i]);
+        in.remove_prefix(n);
+        return true;
+      };
+      uint64_t type = 0, length = 0;
+      if (!readVarint(type) || !readVarint(length) || in.size() < length) return;
+      std::string_view payload = in.substr(0, length);
+      in.remove_prefix(length);
+      if (type == 0x01 && status.empty() && payload.size() >= 3)
+        status = uint8_t(payload[2]) == (0xC0 | 25) ? "200" : "other";  // :status 200 is static 25
+      if (type == 0x00 && payload.size() >= 2 && (uint8_t(payload[1]) & 0x7f) < 126)
+        echo.assign(payload.substr(2, uint8_t(payload[1]) & 0x7f));
+    }
+  };
+  c.run(5000, [&] {
+    parse();
+    return !echo.empty() || c.streamReset;
+  });
+  std::printf("status: %s\necho: %s\n", status.c_str(), echo.c_str());
+  // A close frame and the stream's end.
+  std::string close = frame(0x00, std::string("\x88\x80", 2) + randomBytes(4));
+  c.write(stream, &close, true);
+  c.run(300, [] { return false; });
+  return status == "200" && echo == message ? 0 : 1;
+}
+
 std::string randomBytes(size_t n) {
   std::string s(n, '\0');
   fill(reinterpret_cast<uint8_t*>(s.data()), n);
@@ -260,6 +347,18 @@ std::string randomBytes(size_t n) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 7 && std::string(argv[4]) == "websocket") {
+    rng.seed(uint64_t(now()));
+    Client c;
+    if (!c.start(argv[1], argv[2], argv[3])) return 1;
+    c.write();
+    c.run(2000, [&] { return c.handshaken; });
+    if (!c.handshaken) {
+      std::printf("no handshake\n");
+      return 1;
+    }
+    return websocket(c, std::string(argv[3]) + ":" + argv[2], argv[5], argv[6]);
+  }
   if (argc != 6) {
     std::fprintf(stderr, "usage: %s HOST PORT SERVERNAME ITERATIONS SEED\n", argv[0]);
     return 2;
