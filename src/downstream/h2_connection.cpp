@@ -62,6 +62,9 @@ constexpr double kResetsPerSecond = 33;
 // smaller than that spend a budget that the DATA frames sent replenish.
 constexpr size_t kMinDataFrame = 1024;
 constexpr double kTinyUpdateBurst = 1000;
+// Streams that may wait for a handler beyond the concurrent-stream limit, per unit of it (Go
+// queues up to 4× the limit before it answers ENHANCE_YOUR_CALM).
+constexpr size_t kWaitingFactor = 4;
 constexpr double kTinyUpdatesPerSecond = 10;
 
 bool isConnectionSpecific(std::string_view name) {
@@ -172,6 +175,7 @@ class Http2Connection final : public runtime::DownstreamConnection, public io::W
   nghttp2_session* session_ = nullptr;
   std::unordered_map<int32_t, std::shared_ptr<H2Stream>> streams_;
   std::vector<std::shared_ptr<H2Stream>> ready_;  // complete request heads not started yet
+  std::deque<std::shared_ptr<H2Stream>> waiting_;  // started once fewer handlers run (onBeginHeaders)
   io::SerialWriter writer_;
   bool dead_ = false;
   bool goingAway_ = false;
@@ -294,10 +298,15 @@ int Http2Connection<Stream>::onBeginHeaders(nghttp2_session* session, const nght
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   auto stream = std::make_shared<H2Stream>(frame->hd.stream_id, c->socket_.get_executor());
   // Over the stream limit only this stream is refused (RFC 9113 §5.1.2; nghttp2 would end the
-  // connection, so it never learns the limit, see announceStreamLimit). Streams whose handlers
-  // still run count even after a reset, so resets cannot multiply upstream work (Rapid Reset),
-  // and so do streams decoded in this read but not started yet (docs/security.md, F02).
-  if (c->handlers_ + c->ready_.size() >= c->entryPoint_.http2MaxConcurrentStreams || c->goingAway_) {
+  // connection, so it never learns the limit, see announceStreamLimit). At most `limit`
+  // handlers run at once, streams that ended or were reset while their handlers finish
+  // included, so resets cannot multiply upstream work (Rapid Reset): a stream beyond them
+  // waits for a handler to finish, as Go queues it, and a client that keeps exactly `limit`
+  // streams in flight is never refused. At most kWaitingFactor × limit streams wait; past
+  // them, as past the open-stream limit, the stream is refused (docs/security.md, F01, F10).
+  const size_t limit = c->entryPoint_.http2MaxConcurrentStreams;
+  if (c->goingAway_ || c->streams_.size() >= limit ||
+      c->handlers_ + c->ready_.size() + c->waiting_.size() >= (1 + kWaitingFactor) * limit) {
     stream->refused = true;
   } else if (c->entryPoint_.keepAliveMaxRequests > 0 && ++c->accepted_ >= c->entryPoint_.keepAliveMaxRequests) {
     // The last request this connection takes: GOAWAY names it, later streams are refused
@@ -696,10 +705,21 @@ awaitable<void> Http2Connection<Stream>::flush() {
 
 template <class Stream>
 void Http2Connection<Stream>::startStream(std::shared_ptr<H2Stream> stream) {
+  if (handlers_ >= entryPoint_.http2MaxConcurrentStreams) {
+    waiting_.push_back(std::move(stream));  // until a handler finishes (onBeginHeaders)
+    return;
+  }
   ++handlers_;
   asio::co_spawn(socket_.get_executor(), serveStream(std::move(stream)), [this](std::exception_ptr e) {
     io::logFailure(e, "HTTP/2 stream failed");
-    if (--handlers_ == 0) handlersDone_.notify();
+    --handlers_;
+    // The oldest waiting stream that is still open takes the handler's place.
+    while (!dead_ && !waiting_.empty() && handlers_ < entryPoint_.http2MaxConcurrentStreams) {
+      std::shared_ptr<H2Stream> next = std::move(waiting_.front());
+      waiting_.pop_front();
+      if (!next->closed) startStream(std::move(next));
+    }
+    if (handlers_ == 0) handlersDone_.notify();
   });
 }
 
@@ -974,6 +994,7 @@ awaitable<void> Http2Connection<Stream>::run(io::ReadBuffer initial) {
     requestFlush();
   }
   dead_ = true;
+  waiting_.clear();  // never started: nothing references them
   // The writer may still be sending (a GOAWAY after a protocol error or a flood) to a peer
   // that does not read: give it a moment, then the watchdog closes the socket.
   armIn(kCloseLinger);

@@ -144,6 +144,20 @@ def test_h2load_smoke(proxy, scheme):
         assert "Application protocol: h2" in out.stdout
 
 
+def test_a_client_at_the_stream_limit_is_never_refused(pki, whoami):
+    # h2load keeps exactly maxConcurrentStreams streams in flight on each connection, opening
+    # the next as soon as one ends: a handler still finishing after its stream ended must not
+    # make the new stream look like one too many (it waits for the handler instead).
+    cw = Causeway(dynamic=dynamic(pki, lb(whoami.url)), entrypoint_extra={"web": {"http2": {"maxConcurrentStreams": 10}}})
+    try:
+        ready(cw, pki)
+        out = subprocess.run(["h2load", "-n", "20000", "-c", "4", "-m", "10", f"https://127.0.0.1:{cw.port()}/"],
+                             capture_output=True, text=True, timeout=120)
+        assert "20000 succeeded, 0 failed, 0 errored" in out.stdout, out.stdout
+    finally:
+        cw.stop()
+
+
 # ---------------------------------------------------------------------------------------
 # Upstream HTTP/2: nghttpd (h2c and https with ALPN h2)
 

@@ -255,6 +255,24 @@ def test_access_log_and_metrics_name_the_protocol(pki, origin, tmp_path):
     cw.stop()
 
 
+def test_traces_name_the_protocol(pki, origin, tmp_path):
+    from otlp_collector_fake import FakeOtlpCollector
+    otel = FakeOtlpCollector()
+    try:
+        cw = start(pki, origin, static_extra=to_yaml({"tracing": {"otlp": {"http": {"endpoint": otel.endpoint}}}}) + "\n",
+                   env={"OTEL_BSP_SCHEDULE_DELAY": "100"})
+        r = h3(cw.port("websecure"), "/traced", tmp_path=tmp_path)
+        assert r.statuses == [200]
+        spans = otel.wait_spans(lambda spans: any(s["kind"] == 2 and s["attrs"].get("url.path") == "/traced"
+                                                  for s in spans))
+        server = next(s for s in spans if s["kind"] == 2 and s["attrs"].get("url.path") == "/traced")
+        assert server["attrs"]["network.protocol.version"] == "3"
+        assert server["attrs"]["url.scheme"] == "https"
+        cw.stop()
+    finally:
+        otel.stop()
+
+
 def test_client_migration(pki, origin, tmp_path):
     # gtlsclient moves to a new local port while the response streams in: the connection
     # follows it (path validation), whichever worker's socket the new address hashes to.
