@@ -951,6 +951,11 @@ awaitable<void> Http2Connection<Stream>::run(io::ReadBuffer initial) {
   nghttp2_option_set_max_continuations(option, 8);
   nghttp2_option_set_max_outbound_ack(option, 1000);
   nghttp2_option_set_max_settings(option, 32);
+  // nghttp2 keeps closed streams for the RFC 7540 priority tree, as many as the local
+  // SETTINGS_MAX_CONCURRENT_STREAMS, which it is never told (announceStreamLimit): without this
+  // every stream of a long connection would be kept (about 250 bytes each). Priorities are
+  // not used (RFC 9113 deprecated them).
+  nghttp2_option_set_no_closed_streams(option, 1);
   nghttp2_session_server_new2(&session_, callbacks, this, option);
   nghttp2_option_del(option);
   nghttp2_session_callbacks_del(callbacks);

@@ -211,6 +211,7 @@ bool H2UpstreamSession::start() {
   nghttp2_option_new(&option);
   nghttp2_option_set_no_auto_window_update(option, 1);
   nghttp2_option_set_peer_max_concurrent_streams(option, 100);
+  nghttp2_option_set_no_closed_streams(option, 1);  // no RFC 7540 priority tree (kept closed streams)
   int rv = nghttp2_session_client_new2(&session_, callbacks, this, option);
   nghttp2_option_del(option);
   nghttp2_session_callbacks_del(callbacks);

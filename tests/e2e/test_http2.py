@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from h2probe import H2Client
-from harness import Causeway, Process, Whoami, free_port, to_yaml, wait_for_port, wait_until, whoami_echo
+from harness import Causeway, Process, Whoami, free_port, rss_kib, to_yaml, wait_for_port, wait_until, whoami_echo
 from tls_certs import Pki, curl_tls
 from tls_upstream import TlsUpstream
 
@@ -154,6 +154,34 @@ def test_a_client_at_the_stream_limit_is_never_refused(pki, whoami):
         out = subprocess.run(["h2load", "-n", "20000", "-c", "4", "-m", "10", f"https://127.0.0.1:{cw.port()}/"],
                              capture_output=True, text=True, timeout=120)
         assert "20000 succeeded, 0 failed, 0 errored" in out.stdout, out.stdout
+    finally:
+        cw.stop()
+
+
+def test_long_connections_do_not_keep_their_closed_streams(pki):
+    # nghttp2 keeps closed streams for RFC 7540 priorities, as many as a local stream limit it
+    # is never told: 200,000 streams on 4 connections (answered 403 by the proxy itself) must
+    # not grow the process by their number (about 250 bytes each when they were kept).
+    routers = {"http": {"routers": {"deny": {"rule": "PathPrefix(`/`)", "service": "s", "tls": {},
+                                             "middlewares": ["nobody"]}},
+                        "middlewares": {"nobody": {"ipAllowList": {"sourceRange": ["192.0.2.1/32"]}}},
+                        "services": {"s": lb("http://127.0.0.1:9")}},
+               "tls": {"certificates": [{"certFile": pki.front.cert, "keyFile": pki.front.key}]}}
+    cw = Causeway(dynamic={"h2.yml": to_yaml(routers) + "\n"}, workers=1)
+    try:
+        ready(cw, pki, status=403)
+        url = f"https://127.0.0.1:{cw.port()}/"
+
+        def load(n):
+            out = subprocess.run(["h2load", "-n", str(n), "-c", "4", "-m", "100", url], capture_output=True, text=True,
+                                 timeout=120)
+            assert f"status codes: 0 2xx, 0 3xx, {n} 4xx" in out.stdout, out.stdout
+
+        load(40000)  # buffers, pools and caches at their working size
+        before = rss_kib(cw.pid)
+        load(200000)
+        growth = rss_kib(cw.pid) - before
+        assert growth < 12 * 1024, f"{growth} KiB for 200,000 streams"
     finally:
         cw.stop()
 

@@ -273,6 +273,29 @@ def test_traces_name_the_protocol(pki, origin, tmp_path):
         otel.stop()
 
 
+def test_connection_cap(pki, origin, tmp_path):
+    # transport.maxConnections caps QUIC connections too: past it a new client is refused
+    # (CONNECTION_REFUSED) while the connections open go on.
+    cw = start(pki, origin, workers=1, websecure={"transport": {"maxConnections": 2}})
+    port = cw.port("websecure")
+    results = {}
+    threads = [threading.Thread(target=lambda i=i: results.update({i: h3(port, "/slow/8", tmp_path=tmp_path)}))
+               for i in range(2)]
+    for t in threads:
+        t.start()
+    time.sleep(0.4)
+    third = h3(port, "/size/10", tmp_path=tmp_path, timeout=5)
+    for t in threads:
+        t.join(timeout=40)
+    assert all(results[i].statuses == [200] for i in range(2)), [results[i].output[-1000:] for i in range(2)]
+    assert third.statuses == [], third.output[-2000:]
+    assert "CONNECTION_REFUSED" in third.output or "0x2" in third.output, third.output[-2000:]
+    # Once they are gone, new clients are served again.
+    wait_until(lambda: h3(port, "/size/10", tmp_path=tmp_path, timeout=5).statuses == [200], timeout=20,
+               message="a new connection after the others closed")
+    cw.stop()
+
+
 def test_client_migration(pki, origin, tmp_path):
     # gtlsclient moves to a new local port while the response streams in: the connection
     # follows it (path validation), whichever worker's socket the new address hashes to.
