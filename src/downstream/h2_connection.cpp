@@ -157,6 +157,9 @@ class Http2Connection final : public runtime::DownstreamConnection, public io::W
   void onWindowUpdate(const nghttp2_frame& frame);
   bool windowAllows(const H2Stream& stream) const;
   size_t usefulWindow(size_t pending) const;
+  // Connection credit for the request body bytes a stream's handler never consumed (it answered
+  // without reading, stopped at the last piece, or never ran): nghttp2 gives none back itself.
+  void creditUnread(H2Stream& stream);
   // Re-arms the watchdog for the earliest deadline (after streams start or end).
   void armDeadline();
   // After a response: the connection goes away after keepAliveMaxTime.
@@ -176,6 +179,7 @@ class Http2Connection final : public runtime::DownstreamConnection, public io::W
   std::unordered_map<int32_t, std::shared_ptr<H2Stream>> streams_;
   std::vector<std::shared_ptr<H2Stream>> ready_;  // complete request heads not started yet
   std::deque<std::shared_ptr<H2Stream>> waiting_;  // started once fewer handlers run (onBeginHeaders)
+  size_t waitingLive_ = 0;  // of waiting_, those still open (a closed one is skipped when its turn comes)
   io::SerialWriter writer_;
   bool dead_ = false;
   bool goingAway_ = false;
@@ -228,6 +232,8 @@ struct Http2Connection<Stream>::H2Stream {
   size_t bodyConsumedPending = 0;  // bytes read by the handler not yet credited to the window
   bool endStream = false;          // the client finished sending
   bool closed = false;             // nghttp2 closed the stream (done or reset)
+  bool waiting = false;            // in waiting_ (a handler slot), counted in waitingLive_
+  bool credited = false;           // creditUnread done
   bool readTimedOut = false;       // readTimeout passed before the client finished its body
   exchange::Exchange* exchange = nullptr;    // while the handler runs: told when the client resets
   uint32_t closeError = 0;
@@ -263,8 +269,10 @@ class Http2Connection<Stream>::RequestBody final : public exchange::BodySource {
       size_t n = s.body.front().size();
       s.body.pop_front();
       returned_ = false;
-      if (!s.closed && connection_.session_) {
-        nghttp2_session_consume(connection_.session_, s.id, n);
+      if (connection_.session_ && !connection_.dead_) {
+        // A closed stream has no window left to credit: the connection's still does.
+        if (!s.closed) nghttp2_session_consume(connection_.session_, s.id, n);
+        else nghttp2_session_consume_connection(connection_.session_, n);
         connection_.requestFlush();
       }
     }
@@ -306,7 +314,7 @@ int Http2Connection<Stream>::onBeginHeaders(nghttp2_session* session, const nght
   // them, as past the open-stream limit, the stream is refused (docs/security.md, F01, F10).
   const size_t limit = c->entryPoint_.http2MaxConcurrentStreams;
   if (c->goingAway_ || c->streams_.size() >= limit ||
-      c->handlers_ + c->ready_.size() + c->waiting_.size() >= (1 + kWaitingFactor) * limit) {
+      c->handlers_ + c->ready_.size() + c->waitingLive_ >= (1 + kWaitingFactor) * limit) {
     stream->refused = true;
   } else if (c->entryPoint_.keepAliveMaxRequests > 0 && ++c->accepted_ >= c->entryPoint_.keepAliveMaxRequests) {
     // The last request this connection takes: GOAWAY names it, later streams are refused
@@ -494,7 +502,7 @@ int Http2Connection<Stream>::onDataChunk(nghttp2_session* session, uint8_t, int3
                                          size_t len, void* self) {
   auto* c = static_cast<Http2Connection*>(self);
   H2Stream* s = c->find(id);
-  if (!s || s->closed) {
+  if (!s || s->closed || s->credited) {
     nghttp2_session_consume(session, id, len);  // nobody reads it: keep the connection window open
     return 0;
   }
@@ -518,6 +526,16 @@ int Http2Connection<Stream>::onStreamClose(nghttp2_session*, int32_t id, uint32_
   }
   if (error != NGHTTP2_NO_ERROR && s.exchange) s.exchange->clientGone();  // gives up the upstream wait
   c->headerBytes_ -= std::min(c->headerBytes_, s.headerBytes);
+  if (s.waiting) {
+    // Reset while it waited for a handler: it will never run, so its fields, its body and its
+    // share of the head budget go now (its place in the queue is skipped when its turn comes).
+    s.waiting = false;
+    --c->waitingLive_;
+    c->creditUnread(s);
+    s.headers = {};
+    s.arena.reset();
+    if (s.budgetTaken) requestHeadBudget().give(std::exchange(s.budgetTaken, 0));
+  }
   s.bodyReady.notify();
   s.sendReady.notify();
   c->streams_.erase(it);
@@ -641,6 +659,7 @@ ssize_t Http2Connection<Stream>::readResponse(nghttp2_session* session, int32_t 
       *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
       nghttp2_submit_trailer(session, id, s->trailerNv.data(), s->trailerNv.size());
     }
+    s->sendReady.notify();  // all framed: the handler goes on (a body it did not read is stopped)
     return 0;
   }
   auto* c = static_cast<Http2Connection*>(self);
@@ -663,9 +682,11 @@ ssize_t Http2Connection<Stream>::readResponse(nghttp2_session* session, int32_t 
         *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
         nghttp2_submit_trailer(session, id, s->trailerNv.data(), s->trailerNv.size());
       }
-    } else {
-      s->sendReady.notify();  // the pump may fetch the next piece
     }
+    // The pump may fetch the next piece, or, after the last, the handler goes on: the bytes
+    // are in nghttp2's frame, so a client still sending a body the handler did not read is
+    // stopped now (RST_STREAM NO_ERROR) instead of when its window runs out.
+    s->sendReady.notify();
   }
   return ssize_t(n);
 }
@@ -704,8 +725,27 @@ awaitable<void> Http2Connection<Stream>::flush() {
 }
 
 template <class Stream>
+void Http2Connection<Stream>::creditUnread(H2Stream& s) {
+  if (s.credited) return;
+  s.credited = true;
+  size_t unread = 0;
+  for (const std::string& piece : s.body) unread += piece.size();
+  s.body.clear();
+  if (unread && session_ && !dead_) {
+    nghttp2_session_consume_connection(session_, unread);
+    requestFlush();
+  }
+}
+
+template <class Stream>
 void Http2Connection<Stream>::startStream(std::shared_ptr<H2Stream> stream) {
+  if (stream->closed) {  // reset before its turn: never served
+    creditUnread(*stream);
+    return;
+  }
   if (handlers_ >= entryPoint_.http2MaxConcurrentStreams) {
+    stream->waiting = true;
+    ++waitingLive_;
     waiting_.push_back(std::move(stream));  // until a handler finishes (onBeginHeaders)
     return;
   }
@@ -717,6 +757,10 @@ void Http2Connection<Stream>::startStream(std::shared_ptr<H2Stream> stream) {
     while (!dead_ && !waiting_.empty() && handlers_ < entryPoint_.http2MaxConcurrentStreams) {
       std::shared_ptr<H2Stream> next = std::move(waiting_.front());
       waiting_.pop_front();
+      if (next->waiting) {
+        next->waiting = false;
+        --waitingLive_;
+      }
       if (!next->closed) startStream(std::move(next));
     }
     if (handlers_ == 0) handlersDone_.notify();
@@ -832,6 +876,7 @@ awaitable<void> Http2Connection<Stream>::serveStream(std::shared_ptr<H2Stream> s
   ex.record.clientGone = s.closeError != 0 || dead_;
   ex.record.requestBytes = s.bodyBytes;
   worker_.observeComplete(ex);
+  creditUnread(s);
   s.arena.reset();
 }
 
@@ -917,7 +962,7 @@ awaitable<void> Http2Connection<Stream>::sendResponse(H2Stream& s, exchange::Exc
     nghttp2_session_resume_data(session_, s.id);
     requestFlush();
   }
-  // Wait until the stream is done so the last piece's memory stays valid while framed.
+  // Wait until the last piece is in nghttp2's frames (readResponse copies it and notifies).
   while (!s.closed && !dead_ && (!s.pending.empty() || !s.responseLast)) co_await s.sendReady.wait();
 }
 

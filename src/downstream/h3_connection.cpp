@@ -86,6 +86,8 @@ struct H3Connection::H3Stream {
   bool handlerFinished = false;
   bool writeStopped = false;  // the client sent STOP_SENDING: nobody wants the response
   bool credited = false;      // creditUnread done
+  bool h3Closed = false;      // nghttp3 closed the stream (closed may be set earlier: cancelStream)
+  bool slotReturned = false;  // its MAX_STREAMS slot went back to the client
   Clock::time_point readDeadline = Clock::time_point::max();   // the body complete by then
   Clock::time_point writeDeadline = Clock::time_point::max();  // the whole exchange done by then
   Clock::time_point stalledSince = Clock::time_point::max();   // waiting for the peer since
@@ -113,8 +115,11 @@ class H3Connection::RequestBody final : public exchange::BodySource {
       s.body.pop_front();
       returned_ = false;
       if (!s.closed) connection_.consumed(s.id, n);
+      else connection_.consumedConnection(n);  // the stream is gone, the connection's window is not
     }
-    while (s.body.empty() && !s.endStream && !s.closed && !connection_.closing_) co_await s.bodyReady.wait();
+    while (s.body.empty() && !s.endStream && !s.closed && !s.writeStopped && !connection_.closing_)
+      co_await s.bodyReady.wait();
+    if (s.writeStopped && !s.endStream) co_return exchange::BodyChunk{{}, false, true};  // abandoned
     if (!s.body.empty()) {
       returned_ = true;
       bool last = s.endStream && s.body.size() == 1;
@@ -565,6 +570,13 @@ void H3Connection::returnStreamSlot(int64_t id) {
   requestWrite();
 }
 
+void H3Connection::streamFinished(H3Stream& s) {
+  creditUnread(s);
+  if (s.slotReturned) return;
+  s.slotReturned = true;
+  returnStreamSlot(s.id);
+}
+
 void H3Connection::creditUnread(H3Stream& s) {
   if (s.credited) return;
   s.credited = true;
@@ -575,6 +587,12 @@ void H3Connection::creditUnread(H3Stream& s) {
     ngtcp2_conn_extend_max_offset(conn_, unread);
     requestWrite();
   }
+}
+
+void H3Connection::consumedConnection(size_t bytes) {
+  if (closing_) return;
+  ngtcp2_conn_extend_max_offset(conn_, bytes);
+  requestWrite();
 }
 
 void H3Connection::consumed(int64_t streamId, size_t bytes) {
@@ -653,6 +671,7 @@ int H3Connection::onStreamStopSending(ngtcp2_conn*, int64_t id, uint64_t, void* 
     s->writeStopped = true;
     if (s->exchange) s->exchange->clientGone();
     s->sendReady.notify();
+    s->bodyReady.notify();  // nghttp3 drops the rest of the body from here
   }
   if (c->h3_ && nghttp3_conn_shutdown_stream_read(c->h3_, id) != 0) return NGTCP2_ERR_CALLBACK_FAILURE;
   return 0;
@@ -737,10 +756,8 @@ int H3Connection::onH3StreamClose(nghttp3_conn*, int64_t id, uint64_t error, voi
   s->sendReady.notify();
   // A client stream's slot comes back once its handler is done too (so resets cannot
   // multiply the work in flight, as HTTP/2's Rapid Reset did).
-  if (!s->handlerRunning) {
-    c->creditUnread(*s);
-    c->returnStreamSlot(id);
-  }
+  s->h3Closed = true;
+  if (!s->handlerRunning) c->streamFinished(*s);
   if (c->goingAway_ && c->streams_.empty() && c->handlers_ == 0) {
     asio::post(c->worker_.io(), [self = c->shared_from_this()] { self->closeApplication(NGHTTP3_H3_NO_ERROR); });
   }
@@ -921,10 +938,7 @@ void H3Connection::startStream(std::shared_ptr<H3Stream> stream) {
 void H3Connection::streamDone(H3Stream& s) {
   s.handlerRunning = false;
   s.handlerFinished = true;
-  if (s.closed) {
-    creditUnread(s);
-    returnStreamSlot(s.id);
-  }
+  if (s.h3Closed) streamFinished(s);
   if (goingAway_ && streams_.empty() && handlers_ <= 1 && !closing_) closeApplication(NGHTTP3_H3_NO_ERROR);
 }
 

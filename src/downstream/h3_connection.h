@@ -71,6 +71,9 @@ class H3Connection final : public runtime::DownstreamConnection, public std::ena
   // Connection credit for the request body bytes a finished stream never consumed.
   void creditUnread(H3Stream& stream);
   void returnStreamSlot(int64_t id);
+  // Both nghttp3 and the handler are done with the stream: its unread body is credited and its
+  // slot returned, once.
+  void streamFinished(H3Stream& stream);
   void finish();  // forgotten by the listener; streams end
   bool setupHttp3();
   void startStream(std::shared_ptr<H3Stream> stream);
@@ -78,6 +81,7 @@ class H3Connection final : public runtime::DownstreamConnection, public std::ena
   awaitable<void> sendResponse(H3Stream& stream, exchange::Exchange& ex, bool headRequest);
   void streamDone(H3Stream& stream);
   void consumed(int64_t streamId, size_t bytes);
+  void consumedConnection(size_t bytes);
   H3Stream* find(int64_t id) {
     auto it = streams_.find(id);
     return it == streams_.end() ? nullptr : it->second.get();

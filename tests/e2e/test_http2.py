@@ -186,6 +186,28 @@ def test_long_connections_do_not_keep_their_closed_streams(pki):
         cw.stop()
 
 
+def test_unread_upload_bodies_give_the_connection_window_back(pki, tmp_path):
+    # 600 uploads of 1 MiB on one connection, each answered 403 before its body is read: once
+    # the answer is framed the client is stopped (RST_STREAM NO_ERROR) and what arrived for
+    # nobody goes back to the connection's window. Before, the handler waited for the stream
+    # to close while the client waited for window: the first upload hung until readTimeout.
+    routers = {"http": {"routers": {"deny": {"rule": "PathPrefix(`/`)", "service": "s", "tls": {},
+                                             "middlewares": ["nobody"]}},
+                        "middlewares": {"nobody": {"ipAllowList": {"sourceRange": ["192.0.2.1/32"]}}},
+                        "services": {"s": lb("http://127.0.0.1:9")}},
+               "tls": {"certificates": [{"certFile": pki.front.cert, "keyFile": pki.front.key}]}}
+    cw = Causeway(dynamic={"h2.yml": to_yaml(routers) + "\n"}, workers=1)
+    try:
+        ready(cw, pki, status=403)
+        body = tmp_path / "upload"
+        body.write_bytes(b"u" * (1 << 20))
+        out = subprocess.run(["h2load", "-n", "600", "-c", "1", "-m", "1", "-d", str(body),
+                              f"https://127.0.0.1:{cw.port()}/"], capture_output=True, text=True, timeout=60)
+        assert "status codes: 0 2xx, 0 3xx, 600 4xx" in out.stdout, out.stdout
+    finally:
+        cw.stop()
+
+
 # ---------------------------------------------------------------------------------------
 # Upstream HTTP/2: nghttpd (h2c and https with ALPN h2)
 

@@ -119,7 +119,9 @@ TEST(Help, ListsEveryStaticOptionWithItsDefault) {
   EXPECT_FALSE(find("--certificatesResolvers.<name>.acme.email")->notYet);
   EXPECT_FALSE(find("--certificatesResolvers.<name>.acme.dnsChallenge.provider")->notYet);
   EXPECT_TRUE(find("--certificatesResolvers.<name>.acme.profile")->notYet);
-  EXPECT_TRUE(find("--entryPoints.<name>.http3")->notYet);
+  EXPECT_FALSE(find("--entryPoints.<name>.http3")->notYet);
+  EXPECT_FALSE(find("--entryPoints.<name>.http3.advertisedPort")->notYet);
+  EXPECT_TRUE(find("--certificatesResolvers.<name>.tailscale")->notYet);
 }
 
 TEST(Environment, PrefixesAndSegments) {
