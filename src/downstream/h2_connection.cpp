@@ -13,10 +13,10 @@
 
 #include "core/bytes.h"
 #include "core/log.h"
-#include "core/memory_budget.h"
 #include "core/strings.h"
 #include "downstream/forwarded_headers.h"
 #include "downstream/request_prep.h"
+#include "downstream/stream_head.h"
 #include "downstream/stream_tunnel.h"
 #include "downstream/streams.h"
 #include "exchange/local_reply.h"
@@ -24,7 +24,6 @@
 #include "http/h1/chunked.h"
 #include "http/hop_by_hop.h"
 #include "http/nghttp2_util.h"
-#include "http/uri.h"
 #include "io/failures.h"
 #include "io/serial_writer.h"
 #include "io/signal.h"
@@ -37,13 +36,8 @@
 namespace causeway::downstream {
 namespace {
 
-// Decoded header lists (HPACK amplification, docs/security.md R10): each stream is bounded by
-// maxHeaderBytes and maxHeaderCount (over them: 431), each connection by kConnectionHeaderBudget,
-// and the process by requestHeadBudget(), charged beyond each stream's first kFreeHeaderBytes in
-// kHeaderGranule steps (over either: RST_STREAM REFUSED_STREAM, the client may retry).
-constexpr size_t kConnectionHeaderBudget = 4 << 20;
-constexpr size_t kFreeHeaderBytes = 8 << 10;
-constexpr size_t kHeaderGranule = 64 << 10;
+// Decoded header lists (HPACK amplification, docs/security.md R10) are bounded as
+// stream_head.h says (over a budget: RST_STREAM REFUSED_STREAM, the client may retry).
 constexpr int32_t kStreamWindow = 256 * 1024;
 constexpr int32_t kConnectionWindow = 4 << 20;
 constexpr size_t kWriteBatch = 64 * 1024;  // frames gathered into one write
@@ -67,10 +61,6 @@ constexpr double kTinyUpdateBurst = 1000;
 constexpr size_t kWaitingFactor = 4;
 constexpr double kTinyUpdatesPerSecond = 10;
 
-bool isConnectionSpecific(std::string_view name) {
-  return iequals(name, "connection") || iequals(name, "keep-alive") || iequals(name, "proxy-connection") ||
-         iequals(name, "transfer-encoding") || iequals(name, "upgrade");
-}
 
 }  // namespace
 
@@ -108,8 +98,13 @@ class Http2Connection final : public runtime::DownstreamConnection, public io::W
 
  private:
   struct H2Stream;
-  class RequestBody;
-  friend class RequestBody;
+  using RequestBody = StreamRequestBody<Http2Connection, H2Stream>;
+  friend RequestBody;
+  // For RequestBody: credit for a piece the handler is done with (a closed stream has no
+  // window left to credit, the connection still has one); whether more may come.
+  void bodyConsumed(H2Stream& s, size_t n);
+  bool bodyMayArrive(const H2Stream& s) const;
+  bool bodyAbandoned(const H2Stream&) const { return false; }
 
   // Closes once the writer has sent what is queued (the GOAWAY, a last response's frames).
   void closeWhenFlushed() {
@@ -207,25 +202,10 @@ class Http2Connection final : public runtime::DownstreamConnection, public io::W
 // Per-stream state. Owned by the connection's map while nghttp2 has the stream open, and by
 // its handler coroutine while that runs.
 template <class Stream>
-struct Http2Connection<Stream>::H2Stream {
+struct Http2Connection<Stream>::H2Stream : StreamHead {
   H2Stream(int32_t streamId, asio::any_io_executor executor)
-      : id(streamId), arena(2048), bodyReady(executor), sendReady(executor) {}
-  ~H2Stream() {
-    if (budgetTaken) requestHeadBudget().give(budgetTaken);
-  }
+      : id(streamId), bodyReady(executor), sendReady(executor) {}
   int32_t id;
-  Arena arena;
-  // Request head as decoded.
-  std::string_view method, scheme, authority, path, protocol;
-  http::Headers headers;
-  size_t headerBytes = 0;
-  size_t budgetTaken = 0;  // from requestHeadBudget(), given back with the stream
-  bool malformed = false;  // RFC 9113 §8.1.1: reset with PROTOCOL_ERROR, never served
-  bool refused = false;    // over a limit before any work: RST_STREAM REFUSED_STREAM at END_HEADERS
-  bool tooLarge = false;   // over maxHeaderBytes or maxHeaderCount: answered 431, fields not kept
-  size_t overflowBytes = 0, overflowFields = 0;  // decoded after tooLarge
-  bool underscore = false; // a field name with '_' under underscoreHeadersStrategy: reject (400)
-  std::optional<uint64_t> contentLength;
   // Request body: pieces delivered by DATA frames, consumed by the handler.
   std::deque<std::string> body;
   uint64_t bodyBytes = 0;
@@ -252,52 +232,6 @@ struct Http2Connection<Stream>::H2Stream {
   io::Signal sendReady;
   std::vector<nghttp2_nv> trailerNv;
   std::vector<std::string> trailerNames;
-};
-
-// The request body of one stream, as a pulled BodySource. Returning window credit only when
-// the handler has taken a piece is what gives HTTP/2 uploads back-pressure.
-template <class Stream>
-class Http2Connection<Stream>::RequestBody final : public exchange::BodySource {
- public:
-  RequestBody(Http2Connection& connection, std::shared_ptr<H2Stream> stream)
-      : connection_(connection), stream_(std::move(stream)) {}
-
-  awaitable<exchange::BodyChunk> read() override {
-    H2Stream& s = *stream_;
-    if (returned_) {
-      // Credit the flow-control windows for the piece the caller is done with.
-      size_t n = s.body.front().size();
-      s.body.pop_front();
-      returned_ = false;
-      if (connection_.session_ && !connection_.dead_) {
-        // A closed stream has no window left to credit: the connection's still does.
-        if (!s.closed) nghttp2_session_consume(connection_.session_, s.id, n);
-        else nghttp2_session_consume_connection(connection_.session_, n);
-        connection_.requestFlush();
-      }
-    }
-    while (s.body.empty() && !s.endStream && !s.closed && !s.readTimedOut && !connection_.dead_)
-      co_await s.bodyReady.wait();
-    if (!s.body.empty()) {
-      returned_ = true;
-      bool last = s.endStream && s.body.size() == 1;
-      if (last) finished_ = true;
-      co_return exchange::BodyChunk{s.body.front(), last, false};
-    }
-    if (s.endStream) {
-      finished_ = true;
-      co_return exchange::BodyChunk{{}, true, false};
-    }
-    co_return exchange::BodyChunk{{}, false, true};  // reset or connection gone
-  }
-  std::optional<uint64_t> length() const override { return stream_->contentLength; }
-  bool finished() const override { return finished_; }
-
- private:
-  Http2Connection& connection_;
-  std::shared_ptr<H2Stream> stream_;
-  bool returned_ = false;
-  bool finished_ = false;
 };
 
 template <class Stream>
@@ -338,73 +272,12 @@ int Http2Connection<Stream>::onHeader(nghttp2_session*, const nghttp2_frame* fra
   // Request trailers are not forwarded; the fields of a stream that will not be served are
   // decoded (HPACK state) but not kept.
   if (!s || s->refused || frame->headers.cat == NGHTTP2_HCAT_HEADERS) return 0;
-  const size_t cost = namelen + valuelen + 32;  // HPACK's field size (RFC 7541 §4.1)
-  if (s->tooLarge) {
-    // Past the limits the fields are dropped; a list far past them is an HPACK bomb: nghttp2
-    // checks every field it hands over, so stop the work with a reset (INTERNAL_ERROR).
-    s->overflowBytes += cost;
-    return ++s->overflowFields > 8 * c->entryPoint_.limits.maxHeaderCount ||
-                   s->overflowBytes > c->entryPoint_.limits.maxHeadBytes
-               ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE
-               : 0;
+  switch (addStreamField(*s, c->entryPoint_, c->headerBytes_, std::string_view(reinterpret_cast<const char*>(name), namelen),
+                         std::string_view(reinterpret_cast<const char*>(value), valuelen))) {
+  case FieldVerdict::Taken: return 0;
+  case FieldVerdict::Bomb:
+  case FieldVerdict::BadLength: return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // the stream is reset
   }
-  std::string_view n(reinterpret_cast<const char*>(name), namelen);
-  std::string_view v(reinterpret_cast<const char*>(value), valuelen);
-  const bool pseudo = !n.empty() && n[0] == ':';
-  const size_t after = s->headerBytes + cost;
-  if (after > c->entryPoint_.limits.maxHeadBytes || (!pseudo && s->headers.size() >= c->entryPoint_.limits.maxHeaderCount)) {
-    s->tooLarge = true;  // as HTTP/1.1: 431
-    return 0;
-  }
-  if (c->headerBytes_ + cost > kConnectionHeaderBudget) {
-    s->refused = true;
-    return 0;
-  }
-  if (after > kFreeHeaderBytes + s->budgetTaken) {
-    size_t need = after - kFreeHeaderBytes - s->budgetTaken;
-    need = (need + kHeaderGranule - 1) / kHeaderGranule * kHeaderGranule;
-    if (!requestHeadBudget().tryTake(need)) {
-      s->refused = true;
-      return 0;
-    }
-    s->budgetTaken += need;
-  }
-  s->headerBytes = after;
-  c->headerBytes_ += cost;
-  if (pseudo) {
-    std::string_view copy = s->arena.copy(v);
-    if (n == ":method") s->method = copy;
-    else if (n == ":scheme") s->scheme = copy;
-    else if (n == ":authority") {
-      s->authority = copy;
-      // §8.3.1: :authority must not carry userinfo.
-      if (v.find('@') != std::string_view::npos) s->malformed = true;
-    }
-    else if (n == ":path") s->path = copy;
-    else if (n == ":protocol") s->protocol = copy;
-    return 0;
-  }
-  if (c->entryPoint_.underscoreHeaders != runtime::EntryPoint::UnderscoreHeaders::Keep &&
-      n.find('_') != std::string_view::npos) {
-    // underscoreHeadersStrategy applies to every protocol alike (docs/security.md, T09).
-    if (c->entryPoint_.underscoreHeaders == runtime::EntryPoint::UnderscoreHeaders::Reject) s->underscore = true;
-    return 0;
-  }
-  if (n == "content-length") {
-    auto length = parseDecimal(v);
-    if (!length) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    s->contentLength = *length;
-  }
-  if (n == "cookie" && !s->headers.empty()) {
-    // RFC 9113 §8.2.3: several cookie fields become one for HTTP/1.1 ("; ").
-    for (auto& f : s->headers.fields()) {
-      if (f.name == "cookie") {
-        f.value = s->arena.concat({f.value, "; ", v});
-        return 0;
-      }
-    }
-  }
-  s->headers.add(s->arena.copy(n), s->arena.copy(v));
   return 0;
 }
 
@@ -532,9 +405,7 @@ int Http2Connection<Stream>::onStreamClose(nghttp2_session*, int32_t id, uint32_
     s.waiting = false;
     --c->waitingLive_;
     c->creditUnread(s);
-    s.headers = {};
-    s.arena.reset();
-    if (s.budgetTaken) requestHeadBudget().give(std::exchange(s.budgetTaken, 0));
+    s.release();
   }
   s.bodyReady.notify();
   s.sendReady.notify();
@@ -725,6 +596,19 @@ awaitable<void> Http2Connection<Stream>::flush() {
 }
 
 template <class Stream>
+void Http2Connection<Stream>::bodyConsumed(H2Stream& s, size_t n) {
+  if (!session_ || dead_) return;
+  if (!s.closed) nghttp2_session_consume(session_, s.id, n);
+  else nghttp2_session_consume_connection(session_, n);
+  requestFlush();
+}
+
+template <class Stream>
+bool Http2Connection<Stream>::bodyMayArrive(const H2Stream& s) const {
+  return !s.closed && !s.readTimedOut && !dead_;
+}
+
+template <class Stream>
 void Http2Connection<Stream>::creditUnread(H2Stream& s) {
   if (s.credited) return;
   s.credited = true;
@@ -785,41 +669,11 @@ awaitable<void> Http2Connection<Stream>::serveStream(std::shared_ptr<H2Stream> s
   exchange::Request& r = ex.request;
   r.versionMajor = 2;
   r.versionMinor = 0;
-  r.method = s.method;
-  r.scheme = info_.tls ? "https" : "http";
-  r.headers = s.headers;
-  // :authority wins over a host field (RFC 9113 §8.3.1); the host field is dropped.
-  std::string_view authority = s.authority.empty() ? r.headers.get("host") : s.authority;
-  r.headers.remove("host");
-  int status = s.tooLarge ? 431 : s.underscore ? 400 : checkRequestFields(r.headers);
   std::string scratch;
-  std::optional<http::Authority> parsedAuthority;
-  if (!status && !authority.empty()) {
-    parsedAuthority = http::parseAuthority(authority);
-    if (!parsedAuthority) status = 400;
-  }
-  r.authority = authority;
-  // RFC 8441 extended CONNECT (:protocol, which nghttp2 accepts only with CONNECT, :scheme and
-  // :path): a WebSocket opened over this stream goes on as an HTTP/1.1 Upgrade to the upstream,
-  // and its bytes through the tunnel that the 101 gives (docs/compatibility.md, after the
-  // middleware table).
-  bool extendedConnect = s.method == "CONNECT" && !s.protocol.empty();
+  bool extendedConnect = false;
+  int status = prepareStreamRequest(r, s, entryPoint_, info_.tls ? "https" : "http", scratch, extendedConnect);
   exchange::UpgradeTunnel* openTunnel = nullptr;  // the tunnel running on this stream, if any
   TunnelPipe* tunnelPipe = nullptr;
-  if (!status && extendedConnect) {
-    status = prepareExtendedConnect(r, s.protocol, s.arena);
-  } else if (!status && (s.method == "CONNECT")) {
-    status = 501;
-  }
-  std::optional<http::Target> target;
-  if (!status) {
-    target = http::parseTarget(s.path, r.method);  // an extended CONNECT has a path (now GET)
-    if (!target || target->form == http::TargetForm::Absolute) status = 400;
-  }
-  if (!status)
-    status = prepareRequestPath(r, s.arena, entryPoint_, scratch, target->path, target->query, target->hasQuery,
-                                target->form == http::TargetForm::Asterisk,
-                                parsedAuthority ? parsedAuthority->host : std::string_view());
   RequestBody* body = nullptr;
   if (!s.endStream || !s.body.empty()) {
     body = s.arena.template make<RequestBody>(*this, streamPtr);
@@ -882,33 +736,11 @@ awaitable<void> Http2Connection<Stream>::serveStream(std::shared_ptr<H2Stream> s
 
 template <class Stream>
 awaitable<void> Http2Connection<Stream>::sendResponse(H2Stream& s, exchange::Exchange& ex, bool headRequest) {
-  exchange::Response& response = ex.response;
-  if (response.status < 200 || response.status > 999 || response.tunnel) exchange::statusTextReply(ex, 502);
-  char statusText[4];
-  std::to_chars(statusText, statusText + 3, response.status);
-  statusText[3] = 0;
-  bool noBody = headRequest || response.status == 204 || response.status == 304;
-  exchange::BodySource* body = noBody ? nullptr : response.body;
-
+  StreamResponseHead head(ex, headRequest, worker_.httpDate());
+  exchange::BodySource* body = head.body;
   std::vector<nghttp2_nv> nv;
-  std::vector<std::string> names;  // lower-cased names (HTTP/2 requires lower case)
-  names.reserve(response.headers.size());
-  nv.reserve(response.headers.size() + 3);
-  nv.push_back(http::makeNv(":status", std::string_view(statusText, 3)));
-  for (const auto& f : response.headers) {
-    if (isConnectionSpecific(f.name) || iequals(f.name, "Trailer")) continue;
-    if (body && iequals(f.name, "Content-Length")) continue;
-    names.push_back(toLower(f.name));
-    nv.push_back(http::makeNv(names.back(), f.value));
-  }
-  std::string length;
-  if (body) {
-    if (auto known = body->length()) {
-      length = std::to_string(*known);
-      nv.push_back(http::makeNv("content-length", length));
-    }
-  }
-  if (!response.headers.has("Date")) nv.push_back(http::makeNv("date", worker_.httpDate()));
+  nv.reserve(head.fields.size());
+  for (const auto& f : head.fields) nv.push_back(http::makeNv(f.name, f.value));
 
   if (!body) {
     nghttp2_submit_response(session_, s.id, nv.data(), nv.size(), nullptr);

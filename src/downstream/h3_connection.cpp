@@ -9,17 +9,16 @@
 
 #include "core/bytes.h"
 #include "core/log.h"
-#include "core/memory_budget.h"
 #include "core/strings.h"
 #include "downstream/connection.h"
 #include "downstream/forwarded_headers.h"
 #include "downstream/request_prep.h"
+#include "downstream/stream_head.h"
 #include "downstream/stream_tunnel.h"
 #include "exchange/local_reply.h"
 #include "exchange/replies.h"
 #include "http/go_text.h"
 #include "http/h1/parser.h"
-#include "http/uri.h"
 #include "io/failures.h"
 #include "runtime/snapshot.h"
 
@@ -28,18 +27,11 @@ namespace {
 
 constexpr size_t kMaxPacket = 1452;   // a QUIC packet's UDP payload (fits a 1500-byte path)
 constexpr size_t kWriteBurst = 64;    // packets written per turn before the loop runs others
-constexpr size_t kConnectionHeaderBudget = 4 << 20;  // decoded header bytes held per connection
 constexpr uint64_t kHandshakeTimeout = 10 * NGTCP2_SECONDS;
 // TLS 1.3 only (QUIC), the AEADs QUIC defines, and no middlebox compatibility mode.
 constexpr const char* kPriorities =
     "%DISABLE_TLS13_COMPAT_MODE:NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"
     "+CHACHA20-POLY1305:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1";
-
-bool isConnectionSpecific(std::string_view name) {
-  for (std::string_view n : {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te"})
-    if (iequals(name, n)) return true;
-  return false;
-}
 
 // GnuTLS names the AEAD; logs and the API use the TLS 1.3 suite names OpenSSL gives TCP.
 std::string_view suiteName(gnutls_cipher_algorithm_t cipher) {
@@ -60,23 +52,9 @@ nghttp3_nv makeNv(std::string_view name, std::string_view value) {
 
 // Per-stream state. Owned by the connection's map while nghttp3 has the stream open, and by
 // its handler coroutine while that runs.
-struct H3Connection::H3Stream {
-  H3Stream(int64_t streamId, asio::any_io_executor executor)
-      : id(streamId), arena(2048), bodyReady(executor), sendReady(executor) {}
-  ~H3Stream() {
-    if (budgetTaken) requestHeadBudget().give(budgetTaken);
-  }
+struct H3Connection::H3Stream : StreamHead {
+  H3Stream(int64_t streamId, asio::any_io_executor executor) : id(streamId), bodyReady(executor), sendReady(executor) {}
   int64_t id;
-  Arena arena;
-  std::string_view method, scheme, authority, path, protocol;
-  http::Headers headers;
-  size_t headerBytes = 0;
-  size_t budgetTaken = 0;
-  bool malformed = false;
-  bool tooLarge = false;
-  bool refused = false;
-  bool underscore = false;
-  std::optional<uint64_t> contentLength;
   // Request body, as received; credit goes back to the peer as the handler takes it.
   std::deque<std::string> body;
   uint64_t bodyBytes = 0;
@@ -101,45 +79,6 @@ struct H3Connection::H3Stream {
   size_t unacked = 0;         // bytes in `outgoing`
   bool responseLast = false;
   io::Signal sendReady;
-};
-
-class H3Connection::RequestBody final : public exchange::BodySource {
- public:
-  RequestBody(H3Connection& connection, std::shared_ptr<H3Stream> stream)
-      : connection_(connection), stream_(std::move(stream)) {}
-
-  awaitable<exchange::BodyChunk> read() override {
-    H3Stream& s = *stream_;
-    if (returned_) {
-      size_t n = s.body.front().size();
-      s.body.pop_front();
-      returned_ = false;
-      if (!s.closed) connection_.consumed(s.id, n);
-      else connection_.consumedConnection(n);  // the stream is gone, the connection's window is not
-    }
-    while (s.body.empty() && !s.endStream && !s.closed && !s.writeStopped && !connection_.closing_)
-      co_await s.bodyReady.wait();
-    if (s.writeStopped && !s.endStream) co_return exchange::BodyChunk{{}, false, true};  // abandoned
-    if (!s.body.empty()) {
-      returned_ = true;
-      bool last = s.endStream && s.body.size() == 1;
-      if (last) finished_ = true;
-      co_return exchange::BodyChunk{s.body.front(), last, false};
-    }
-    if (s.endStream) {
-      finished_ = true;
-      co_return exchange::BodyChunk{{}, true, false};
-    }
-    co_return exchange::BodyChunk{{}, false, true};
-  }
-  std::optional<uint64_t> length() const override { return stream_->contentLength; }
-  bool finished() const override { return finished_; }
-
- private:
-  H3Connection& connection_;
-  std::shared_ptr<H3Stream> stream_;
-  bool returned_ = false;
-  bool finished_ = false;
 };
 
 H3Connection::H3Connection(QuicListener& listener, const udp::endpoint& peer)
@@ -589,6 +528,15 @@ void H3Connection::creditUnread(H3Stream& s) {
   }
 }
 
+void H3Connection::bodyConsumed(H3Stream& s, size_t n) {
+  if (!s.closed) consumed(s.id, n);
+  else consumedConnection(n);  // the stream is gone, the connection's window is not
+}
+
+bool H3Connection::bodyMayArrive(const H3Stream& s) const { return !s.closed && !s.writeStopped && !closing_; }
+
+bool H3Connection::bodyAbandoned(const H3Stream& s) const { return s.writeStopped && !s.endStream; }
+
 void H3Connection::consumedConnection(size_t bytes) {
   if (closing_) return;
   ngtcp2_conn_extend_max_offset(conn_, bytes);
@@ -797,67 +745,13 @@ int H3Connection::onH3RecvHeader(nghttp3_conn*, int64_t id, int32_t, nghttp3_rcb
                                  uint8_t, void* self, void*) {
   auto* c = static_cast<H3Connection*>(self);
   H3Stream* s = c->find(id);
-  if (!s || s->refused || s->tooLarge) return 0;
+  if (!s || s->refused || s->malformed) return 0;
   nghttp3_vec nameVec = nghttp3_rcbuf_get_buf(name);
   nghttp3_vec valueVec = nghttp3_rcbuf_get_buf(value);
-  std::string_view n(reinterpret_cast<const char*>(nameVec.base), nameVec.len);
-  std::string_view v(reinterpret_cast<const char*>(valueVec.base), valueVec.len);
-  const size_t cost = n.size() + v.size() + 32;  // QPACK's field size (RFC 9204 §3.2.1)
-  const bool pseudo = !n.empty() && n[0] == ':';
-  const size_t after = s->headerBytes + cost;
-  if (after > c->entryPoint_.limits.maxHeadBytes || (!pseudo && s->headers.size() >= c->entryPoint_.limits.maxHeaderCount)) {
-    s->tooLarge = true;  // 431, as HTTP/1.1 and HTTP/2
-    return 0;
-  }
-  if (c->headerBytes_ + cost > kConnectionHeaderBudget) {
-    s->refused = true;
-    return 0;
-  }
-  constexpr size_t kFree = 8 << 10, kGranule = 64 << 10;
-  if (after > kFree + s->budgetTaken) {
-    size_t need = (after - kFree - s->budgetTaken + kGranule - 1) / kGranule * kGranule;
-    if (!requestHeadBudget().tryTake(need)) {
-      s->refused = true;
-      return 0;
-    }
-    s->budgetTaken += need;
-  }
-  s->headerBytes = after;
-  c->headerBytes_ += cost;
-  if (pseudo) {
-    std::string_view copy = s->arena.copy(v);
-    if (n == ":method") s->method = copy;
-    else if (n == ":scheme") s->scheme = copy;
-    else if (n == ":authority") {
-      s->authority = copy;
-      if (v.find('@') != std::string_view::npos) s->malformed = true;
-    } else if (n == ":path") s->path = copy;
-    else if (n == ":protocol") s->protocol = copy;
-    return 0;
-  }
-  if (c->entryPoint_.underscoreHeaders != runtime::EntryPoint::UnderscoreHeaders::Keep &&
-      n.find('_') != std::string_view::npos) {
-    if (c->entryPoint_.underscoreHeaders == runtime::EntryPoint::UnderscoreHeaders::Reject) s->underscore = true;
-    return 0;
-  }
-  if (n == "content-length") {
-    auto length = parseDecimal(v);
-    if (!length) {
-      s->malformed = true;
-      return 0;
-    }
-    s->contentLength = *length;
-  }
-  if (n == "cookie" && !s->headers.empty()) {
-    // RFC 9114 §4.2.1: several cookie fields become one for HTTP/1.1 ("; ").
-    for (auto& f : s->headers.fields()) {
-      if (f.name == "cookie") {
-        f.value = s->arena.concat({f.value, "; ", v});
-        return 0;
-      }
-    }
-  }
-  s->headers.add(s->arena.copy(n), s->arena.copy(v));
+  FieldVerdict verdict = addStreamField(*s, c->entryPoint_, c->headerBytes_,
+                                        std::string_view(reinterpret_cast<const char*>(nameVec.base), nameVec.len),
+                                        std::string_view(reinterpret_cast<const char*>(valueVec.base), valueVec.len));
+  if (verdict != FieldVerdict::Taken) s->malformed = true;  // reset at the end of the fields
   return 0;
 }
 
@@ -1003,34 +897,9 @@ awaitable<void> H3Connection::serveStream(std::shared_ptr<H3Stream> streamPtr) {
   exchange::Request& r = ex.request;
   r.versionMajor = 3;
   r.versionMinor = 0;
-  r.method = s.method;
-  r.scheme = "https";
-  r.headers = s.headers;
-  // :authority wins over a host field (RFC 9114 §4.3.1); the host field is dropped.
-  std::string_view authority = s.authority.empty() ? r.headers.get("host") : s.authority;
-  r.headers.remove("host");
-  int status = s.tooLarge ? 431 : s.underscore ? 400 : checkRequestFields(r.headers);
   std::string scratch;
-  std::optional<http::Authority> parsedAuthority;
-  if (!status && !authority.empty()) {
-    parsedAuthority = http::parseAuthority(authority);
-    if (!parsedAuthority) status = 400;
-  }
-  r.authority = authority;
-  // RFC 9220 extended CONNECT (:protocol, which nghttp3 accepts only with CONNECT, :scheme and
-  // :path): a WebSocket over this stream, as over HTTP/2 (stream_tunnel.h). Plain CONNECT: 501.
-  const bool extendedConnect = s.method == "CONNECT" && !s.protocol.empty();
-  if (!status && extendedConnect) status = prepareExtendedConnect(r, s.protocol, s.arena);
-  else if (!status && s.method == "CONNECT") status = 501;
-  std::optional<http::Target> target;
-  if (!status) {
-    target = http::parseTarget(s.path, r.method);
-    if (!target || target->form == http::TargetForm::Absolute) status = 400;
-  }
-  if (!status)
-    status = prepareRequestPath(r, s.arena, entryPoint_, scratch, target->path, target->query, target->hasQuery,
-                                target->form == http::TargetForm::Asterisk,
-                                parsedAuthority ? parsedAuthority->host : std::string_view());
+  bool extendedConnect = false;
+  int status = prepareStreamRequest(r, s, entryPoint_, "https", scratch, extendedConnect);
   if (!s.endStream || !s.body.empty()) r.body = s.arena.template make<RequestBody>(*this, streamPtr);
   // A tunnel's DATA frames are not a request body: they go through the tunnel, if one opens.
   exchange::BodySource* tunnelIn = extendedConnect ? std::exchange(r.body, nullptr) : nullptr;
@@ -1081,33 +950,11 @@ awaitable<void> H3Connection::serveStream(std::shared_ptr<H3Stream> streamPtr) {
 }
 
 awaitable<void> H3Connection::sendResponse(H3Stream& s, exchange::Exchange& ex, bool headRequest) {
-  exchange::Response& response = ex.response;
-  if (response.status < 200 || response.status > 999 || response.tunnel) exchange::statusTextReply(ex, 502);
-  char statusText[4];
-  std::to_chars(statusText, statusText + 3, response.status);
-  statusText[3] = 0;
-  bool noBody = headRequest || response.status == 204 || response.status == 304;
-  exchange::BodySource* body = noBody ? nullptr : response.body;
-
+  StreamResponseHead head(ex, headRequest, worker_.httpDate());
+  exchange::BodySource* body = head.body;
   std::vector<nghttp3_nv> nv;
-  std::vector<std::string> names;  // lower-cased names (HTTP/3 requires lower case)
-  names.reserve(response.headers.size());
-  nv.reserve(response.headers.size() + 3);
-  nv.push_back(makeNv(":status", std::string_view(statusText, 3)));
-  for (const auto& f : response.headers) {
-    if (isConnectionSpecific(f.name) || iequals(f.name, "Trailer")) continue;
-    if (body && iequals(f.name, "Content-Length")) continue;
-    names.push_back(toLower(f.name));
-    nv.push_back(makeNv(names.back(), f.value));
-  }
-  std::string length;
-  if (body) {
-    if (auto known = body->length()) {
-      length = std::to_string(*known);
-      nv.push_back(makeNv("content-length", length));
-    }
-  }
-  if (!response.headers.has("Date")) nv.push_back(makeNv("date", worker_.httpDate()));
+  nv.reserve(head.fields.size());
+  for (const auto& f : head.fields) nv.push_back(makeNv(f.name, f.value));
   nghttp3_data_reader reader{&H3Connection::readResponse};
   if (!body) s.responseLast = true;
   if (nghttp3_conn_submit_response(h3_, s.id, nv.data(), nv.size(), &reader) != 0) {

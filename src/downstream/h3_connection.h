@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "downstream/quic_listener.h"
+#include "downstream/stream_head.h"
 #include "exchange/exchange.h"
 #include "io/asio.h"
 #include "io/signal.h"
@@ -50,8 +51,12 @@ class H3Connection final : public runtime::DownstreamConnection, public std::ena
 
  private:
   struct H3Stream;
-  class RequestBody;
-  friend class RequestBody;
+  using RequestBody = StreamRequestBody<H3Connection, H3Stream>;
+  friend RequestBody;
+  // For RequestBody (stream_head.h).
+  void bodyConsumed(H3Stream& s, size_t n);
+  bool bodyMayArrive(const H3Stream& s) const;
+  bool bodyAbandoned(const H3Stream& s) const;
 
   static uint64_t now();
   ngtcp2_path path(const udp::endpoint& remote);

@@ -10,6 +10,7 @@
 #include "core/bytes.h"
 #include "core/log.h"
 #include "downstream/h3_connection.h"
+#include "downstream/udp_listener.h"
 #include "io/failures.h"
 
 namespace causeway::downstream {
@@ -49,18 +50,8 @@ void QuicListener::newConnectionId(uint8_t* out) const {
 }
 
 void QuicListener::bind() {
-  udp::endpoint endpoint(entryPoint_.endpoint.address(), entryPoint_.endpoint.port());
-  socket_.open(endpoint.protocol());
-  socket_.set_option(asio::socket_base::reuse_address(true));
-  int one = 1;
-  if (::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
-    throw std::runtime_error("cannot set SO_REUSEPORT");
-  if (endpoint.protocol() == udp::v6()) socket_.set_option(asio::ip::v6_only(!entryPoint_.dualStack));
   // Room for bursts of packets from many clients between two turns of the loop.
-  socket_.set_option(asio::socket_base::receive_buffer_size(4 << 20));
-  socket_.set_option(asio::socket_base::send_buffer_size(4 << 20));
-  socket_.bind(endpoint);
-  socket_.non_blocking(true);
+  bindUdpReusePort(socket_, entryPoint_, 4 << 20);
   local_ = socket_.local_endpoint();
 }
 

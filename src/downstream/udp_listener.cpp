@@ -36,17 +36,23 @@ UdpListener::UdpListener(runtime::Worker& worker, const runtime::EntryPoint& ent
 
 UdpListener::~UdpListener() = default;
 
-void UdpListener::bind() {
-  udp::endpoint endpoint(entryPoint_.endpoint.address(), entryPoint_.endpoint.port());
-  socket_.open(endpoint.protocol());
-  socket_.set_option(asio::socket_base::reuse_address(true));
+void bindUdpReusePort(udp::socket& socket, const runtime::EntryPoint& entryPoint, int bufferBytes) {
+  udp::endpoint endpoint(entryPoint.endpoint.address(), entryPoint.endpoint.port());
+  socket.open(endpoint.protocol());
+  socket.set_option(asio::socket_base::reuse_address(true));
   int one = 1;
-  if (::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+  if (::setsockopt(socket.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
     throw std::runtime_error("cannot set SO_REUSEPORT");
-  if (endpoint.protocol() == udp::v6()) socket_.set_option(asio::ip::v6_only(!entryPoint_.dualStack));
-  socket_.bind(endpoint);
-  socket_.non_blocking(true);
+  if (endpoint.protocol() == udp::v6()) socket.set_option(asio::ip::v6_only(!entryPoint.dualStack));
+  if (bufferBytes > 0) {
+    socket.set_option(asio::socket_base::receive_buffer_size(bufferBytes));
+    socket.set_option(asio::socket_base::send_buffer_size(bufferBytes));
+  }
+  socket.bind(endpoint);
+  socket.non_blocking(true);
 }
+
+void UdpListener::bind() { bindUdpReusePort(socket_, entryPoint_); }
 
 void UdpListener::start() {
   asio::co_spawn(worker_.io(), receiveLoop(), asio::detached);

@@ -21,6 +21,10 @@
 
 namespace causeway::downstream {
 
+// Opens and binds a worker's UDP socket on the entryPoint's address with SO_REUSEPORT (every
+// worker binds the same port), non-blocking; socket buffers of `bufferBytes` when > 0. Throws.
+void bindUdpReusePort(asio::ip::udp::socket& socket, const runtime::EntryPoint& entryPoint, int bufferBytes = 0);
+
 class UdpListener {
  public:
   static constexpr size_t kMaxSessions = 16384;  // per worker and entryPoint
