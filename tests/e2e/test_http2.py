@@ -158,18 +158,24 @@ def test_a_client_at_the_stream_limit_is_never_refused(pki, whoami):
         cw.stop()
 
 
-def test_long_connections_do_not_keep_their_closed_streams(pki):
-    # nghttp2 keeps closed streams for RFC 7540 priorities, as many as a local stream limit it
-    # is never told: 200,000 streams on 4 connections (answered 403 by the proxy itself) must
-    # not grow the process by their number (about 250 bytes each when they were kept).
+def denying_proxy(pki):
+    """One worker; every request over TLS is answered 403 by the proxy itself (ipAllowList)."""
     routers = {"http": {"routers": {"deny": {"rule": "PathPrefix(`/`)", "service": "s", "tls": {},
                                              "middlewares": ["nobody"]}},
                         "middlewares": {"nobody": {"ipAllowList": {"sourceRange": ["192.0.2.1/32"]}}},
                         "services": {"s": lb("http://127.0.0.1:9")}},
                "tls": {"certificates": [{"certFile": pki.front.cert, "keyFile": pki.front.key}]}}
     cw = Causeway(dynamic={"h2.yml": to_yaml(routers) + "\n"}, workers=1)
+    ready(cw, pki, status=403)
+    return cw
+
+
+def test_long_connections_do_not_keep_their_closed_streams(pki):
+    # nghttp2 keeps closed streams for RFC 7540 priorities, as many as a local stream limit it
+    # is never told: 200,000 streams on 4 connections (answered 403 by the proxy itself) must
+    # not grow the process by their number (about 250 bytes each when they were kept).
+    cw = denying_proxy(pki)
     try:
-        ready(cw, pki, status=403)
         url = f"https://127.0.0.1:{cw.port()}/"
 
         def load(n):
@@ -191,14 +197,8 @@ def test_unread_upload_bodies_give_the_connection_window_back(pki, tmp_path):
     # the answer is framed the client is stopped (RST_STREAM NO_ERROR) and what arrived for
     # nobody goes back to the connection's window. Before, the handler waited for the stream
     # to close while the client waited for window: the first upload hung until readTimeout.
-    routers = {"http": {"routers": {"deny": {"rule": "PathPrefix(`/`)", "service": "s", "tls": {},
-                                             "middlewares": ["nobody"]}},
-                        "middlewares": {"nobody": {"ipAllowList": {"sourceRange": ["192.0.2.1/32"]}}},
-                        "services": {"s": lb("http://127.0.0.1:9")}},
-               "tls": {"certificates": [{"certFile": pki.front.cert, "keyFile": pki.front.key}]}}
-    cw = Causeway(dynamic={"h2.yml": to_yaml(routers) + "\n"}, workers=1)
+    cw = denying_proxy(pki)
     try:
-        ready(cw, pki, status=403)
         body = tmp_path / "upload"
         body.write_bytes(b"u" * (1 << 20))
         out = subprocess.run(["h2load", "-n", "600", "-c", "1", "-m", "1", "-d", str(body),
