@@ -61,6 +61,7 @@ class Origin:
                 if self.path.startswith("/size/"):
                     self._send(pattern(int(self.path.split("/")[2])))
                 elif self.path.startswith("/slow/"):
+                    origin.slow_started.append(self.path)
                     pieces = int(self.path.split("/")[2])
                     self.send_response(200)
                     self.send_header("Content-Length", str(pieces * 65536))
@@ -84,6 +85,7 @@ class Origin:
             daemon_threads = True
 
         self.seen = []
+        self.slow_started = []  # /slow/ requests that reached the origin
         self.server = Server(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -279,11 +281,12 @@ def test_connection_cap(pki, origin, tmp_path):
     cw = start(pki, origin, workers=1, websecure={"transport": {"maxConnections": 2}})
     port = cw.port("websecure")
     results = {}
-    threads = [threading.Thread(target=lambda i=i: results.update({i: h3(port, "/slow/8", tmp_path=tmp_path)}))
+    served = len(origin.slow_started)
+    threads = [threading.Thread(target=lambda i=i: results.update({i: h3(port, "/slow/20", tmp_path=tmp_path)}))
                for i in range(2)]
     for t in threads:
         t.start()
-    time.sleep(0.4)
+    wait_until(lambda: len(origin.slow_started) >= served + 2, message="both downloads under way")
     third = h3(port, "/size/10", tmp_path=tmp_path, timeout=5)
     for t in threads:
         t.join(timeout=40)
@@ -395,9 +398,10 @@ def test_reload_during_a_transfer(pki, origin, tmp_path):
     cw = start(pki, origin)
     port = cw.port("websecure")
     result = {}
+    served = len(origin.slow_started)
     t = threading.Thread(target=lambda: result.update(r=h3(port, "/slow/20", tmp_path=tmp_path)))
     t.start()
-    time.sleep(0.5)
+    wait_until(lambda: len(origin.slow_started) > served, message="the download under way")
     # The router now goes elsewhere: the transfer in flight finishes on the snapshot it began with.
     cw.write("h3.yml", dynamic(pki, origin, service_url="http://127.0.0.1:9")["h3.yml"])
     wait_until(lambda: h3(port, "/", tmp_path=tmp_path).statuses == [502], message="the reload is served")
@@ -412,9 +416,10 @@ def test_graceful_shutdown_finishes_the_request_in_flight(pki, origin, tmp_path)
     cw = start(pki, origin, static_extra="")
     port = cw.port("websecure")
     result = {}
+    served = len(origin.slow_started)
     t = threading.Thread(target=lambda: result.update(r=h3(port, "/slow/10", tmp_path=tmp_path)))
     t.start()
-    time.sleep(0.4)
+    wait_until(lambda: len(origin.slow_started) > served, message="the download under way")
     cw.proc.send_signal(signal.SIGTERM)
     t.join(timeout=40)
     r = result["r"]
