@@ -66,7 +66,6 @@ class QuicListener {
   void newConnectionId(uint8_t* out) const;
   // The secret behind stateless reset and Retry tokens (one per process, shared by workers).
   static const std::array<uint8_t, 32>& secret();
-  size_t connectionCount() const { return connections_.size(); }
 
  private:
   awaitable<void> receiveLoop();

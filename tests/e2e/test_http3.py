@@ -394,14 +394,21 @@ def test_nat_rebinding(pki, origin, tmp_path, workers):
     cw.stop()
 
 
+def download_under_way(port, path, origin, tmp_path):
+    """An h3() GET of a /slow/ path in a thread, returned once it has reached the origin, with
+    the dict that gets its result under "r"."""
+    result = {}
+    served = len(origin.slow_started)
+    t = threading.Thread(target=lambda: result.update(r=h3(port, path, tmp_path=tmp_path)))
+    t.start()
+    wait_until(lambda: len(origin.slow_started) > served, message="the download under way")
+    return t, result
+
+
 def test_reload_during_a_transfer(pki, origin, tmp_path):
     cw = start(pki, origin)
     port = cw.port("websecure")
-    result = {}
-    served = len(origin.slow_started)
-    t = threading.Thread(target=lambda: result.update(r=h3(port, "/slow/20", tmp_path=tmp_path)))
-    t.start()
-    wait_until(lambda: len(origin.slow_started) > served, message="the download under way")
+    t, result = download_under_way(port, "/slow/20", origin, tmp_path)
     # The router now goes elsewhere: the transfer in flight finishes on the snapshot it began with.
     cw.write("h3.yml", dynamic(pki, origin, service_url="http://127.0.0.1:9")["h3.yml"])
     wait_until(lambda: h3(port, "/", tmp_path=tmp_path).statuses == [502], message="the reload is served")
@@ -415,11 +422,7 @@ def test_reload_during_a_transfer(pki, origin, tmp_path):
 def test_graceful_shutdown_finishes_the_request_in_flight(pki, origin, tmp_path):
     cw = start(pki, origin, static_extra="")
     port = cw.port("websecure")
-    result = {}
-    served = len(origin.slow_started)
-    t = threading.Thread(target=lambda: result.update(r=h3(port, "/slow/10", tmp_path=tmp_path)))
-    t.start()
-    wait_until(lambda: len(origin.slow_started) > served, message="the download under way")
+    t, result = download_under_way(port, "/slow/10", origin, tmp_path)
     cw.proc.send_signal(signal.SIGTERM)
     t.join(timeout=40)
     r = result["r"]
