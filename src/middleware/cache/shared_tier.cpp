@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/clock.h"
+#include "clients/redis/redis_settings.h"
 #include "core/log.h"
 
 namespace causeway::middleware::cache {
@@ -22,13 +23,26 @@ std::string globEscape(std::string_view text) {
   return out;
 }
 
-awaitable<void> write(std::shared_ptr<clients::redis::RedisClient> client, std::vector<std::string> hset,
-                      std::vector<std::string> expire, std::string prefix) {
+// One variant written and the key's expiry set in one step, so no key is ever left without an
+// expiry (a connection lost between a separate HSET and EXPIRE would). The expiry only grows:
+// another variant of the same key may be usable for longer than this one.
+constexpr std::string_view kPutScript = R"lua(redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local ttl = tonumber(ARGV[3])
+if redis.call('TTL', KEYS[1]) < ttl then redis.call('EXPIRE', KEYS[1], ttl) end
+return 1)lua";
+
+const std::string& putScriptSha() {
+  static const std::string sha = clients::redis::scriptSha1(kPutScript);
+  return sha;
+}
+
+awaitable<void> write(std::shared_ptr<clients::redis::RedisClient> client, std::vector<std::string> keys,
+                      std::vector<std::string> args, std::string prefix) {
   Value reply;
   std::string error;
-  bool ok = co_await client->callPipelined(std::move(hset), reply, error) && !reply.isError();
-  if (ok) ok = co_await client->callPipelined(std::move(expire), reply, error) && !reply.isError();
-  if (!ok)
+  if (!co_await client->runScript(std::string(kPutScript), putScriptSha(), std::move(keys), std::move(args), reply,
+                                  error) ||
+      reply.isError())
     log::debug("httpCache: could not write to the shared store", {{"prefix", prefix}, {"error", error.empty() ? reply.text : error}});
 }
 
@@ -74,10 +88,9 @@ void SharedTier::put(exchange::WorkerContext& worker, std::string_view key, Stor
   int64_t usable = stored->lifetime - stored->age(unixSeconds()) +
                    std::max<int64_t>({0, stored->staleWhileRevalidate, stored->staleIfError}) +
                    (stored->hasValidator() ? maxTtl_ : 0);
-  std::string name = prefix_ + std::string(key);
-  std::vector<std::string> hset{"HSET", name, variantName(*stored), encodeStored(*stored)};
-  std::vector<std::string> expire{"EXPIRE", std::move(name), std::to_string(std::max<int64_t>(usable, 1))};
-  asio::co_spawn(worker.io(), write(client(worker), std::move(hset), std::move(expire), prefix_), asio::detached);
+  std::vector<std::string> keys{prefix_ + std::string(key)};
+  std::vector<std::string> args{variantName(*stored), encodeStored(*stored), std::to_string(std::max<int64_t>(usable, 1))};
+  asio::co_spawn(worker.io(), write(client(worker), std::move(keys), std::move(args), prefix_), asio::detached);
 }
 
 void SharedTier::remove(exchange::WorkerContext& worker, std::string_view key) const {
