@@ -75,10 +75,19 @@ TokenBudget::Decision TokenBudget::decide(State& s, int64_t now, double need) co
   if (kind_ == Kind::Bucket) {
     d.retryAfter = Nanos(clampedNanos(missing * double(period_) / limit_));
   } else {
-    // The previous window's share shrinks as time passes; the current one clears at its end.
+    // Within this window only the previous window's share shrinks. If that is not enough, the
+    // current window's count becomes the previous one at the boundary and then shrinks in turn:
+    // what is over the limit must slide out of the sliding window, which takes a share of the
+    // next period (not zero: the count does not vanish at the boundary).
     double perNano = s.previous / double(period_);
     int64_t toWindowEnd = s.stamp + period_ - now;
-    int64_t wait = perNano > 0 ? clampedNanos(missing / perNano) : toWindowEnd;
+    int64_t wait = toWindowEnd + period_;  // a need above the limit never fits: the longest
+    if (perNano > 0 && missing / perNano <= double(toWindowEnd)) {
+      wait = clampedNanos(missing / perNano);
+    } else if (required <= limit_) {
+      double over = s.value - (limit_ - required);
+      wait = toWindowEnd + (over > 0 ? clampedNanos(over / s.value * double(period_)) : 0);
+    }
     d.retryAfter = Nanos(std::clamp<int64_t>(wait, 1, toWindowEnd + period_));
   }
   return d;

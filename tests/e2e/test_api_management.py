@@ -310,7 +310,7 @@ def test_rate_limit_and_quota_in_memory(start_whoami, start_causeway):
         status, headers, body = call(cw, "key-shop")
         assert status == 429, body
         assert "quota of plan bronze@file" in error_body(body)["error"], body
-        assert 60 < int(headers["retry-after"]) <= 3600, headers
+        assert 1200 <= int(headers["retry-after"]) <= 4800, headers  # a third of the hour slides out
         assert headers["x-quota-remaining"] == "0" and headers["x-quota-limit"] == "3", headers
         assert headers["x-ratelimit-limit"] == "2", headers
 

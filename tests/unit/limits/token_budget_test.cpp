@@ -47,6 +47,29 @@ TEST(TokenBudgetTest, WindowIsAHardCapThatSlides) {
   EXPECT_NEAR(w.check("a", start + 25 * kSecond).remaining, 100, 0.01);
 }
 
+// Retry-After of a full window is when a request would pass: the count does not vanish at the
+// window's end, it becomes the previous window's and must slide out far enough.
+TEST(TokenBudgetTest, WindowRetryAfterIsWhenARequestPasses) {
+  TokenBudget w(TokenBudget::Kind::Window, 3, std::chrono::seconds(3600));
+  int64_t start = 3600 * kSecond;  // a window boundary
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(w.take("a", start + 3570 * kSecond, 1).allowed);
+  auto refused = w.take("a", start + 3572 * kSecond, 1);
+  EXPECT_FALSE(refused.allowed);
+  // 28 s to the boundary, then a third of the period for one of the three to slide out.
+  double after = double(refused.retryAfter.count()) / kSecond;
+  EXPECT_NEAR(after, 28 + 1200, 0.01);
+  int64_t at = start + 3572 * kSecond + refused.retryAfter.count();
+  EXPECT_FALSE(w.check("a", at - kSecond, 1).allowed);
+  EXPECT_TRUE(w.check("a", at, 1).allowed);
+  // With a previous window's share that is enough, the wait ends inside this window.
+  TokenBudget v(TokenBudget::Kind::Window, 10, std::chrono::seconds(10));
+  v.debit("v", 100 * kSecond, 10);  // window [100, 110)
+  auto soon = v.check("v", 112 * kSecond, 3);  // 8 of the previous 10 count: 2 left, 3 needed
+  EXPECT_FALSE(soon.allowed);
+  EXPECT_NEAR(double(soon.retryAfter.count()) / kSecond, 1.0, 0.01);  // one more slides out a second
+  EXPECT_TRUE(v.check("v", 113 * kSecond, 3).allowed);
+}
+
 TEST(TokenBudgetTest, KeepsABoundedNumberOfSources) {
   TokenBudget b(TokenBudget::Kind::Bucket, 10, std::chrono::seconds(1), 100);
   for (int i = 0; i < 1000; ++i) b.check("s" + std::to_string(i), kSecond);
