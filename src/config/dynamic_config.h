@@ -65,12 +65,12 @@ struct Router {
   std::vector<std::string> entryPoints;  // empty → the default entry points
   std::vector<std::string> middlewares;
   std::string service;
-  std::optional<RouterTls> tls; // present → TLS-only router
-  std::optional<RouterObservability> observability;
+  Box<RouterTls> tls; // present → TLS-only router
+  Box<RouterObservability> observability;
   std::vector<std::string> parentRefs; // multi-layer routing
   // causeway extensions (Traefik reports these keys as unknown; docs/compatibility.md):
   std::optional<int64_t> maxRequestBodyBytes;  // a larger request body gets 413 before the upstream sees it
-  std::optional<RouterTimeouts> timeouts;
+  Box<RouterTimeouts> timeouts;
 
   static void describe(auto& self, auto& v) {
     v("rule", self.rule);

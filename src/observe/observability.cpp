@@ -354,7 +354,8 @@ Observability::Flags Observability::flagsOf(const exchange::Exchange& ex) {
       if (provider != snapshot->configs.end() && provider->second) {
         const auto& routers = provider->second->http.routers;
         auto element = routers.find(std::string(router.substr(0, at)));
-        if (element != routers.end()) found = element->second.value.observability;
+        if (element != routers.end() && element->second.value.observability)
+          found = *element->second.value.observability;
       }
     }
     it = cache.routers.emplace(router.data(), std::move(found)).first;
