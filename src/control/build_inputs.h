@@ -49,8 +49,17 @@ struct BuildInputs {
 // Kept from one build to the next, so that a reload costs work in proportion to what
 // changed: each object is stored with the fingerprint of the configuration it was built
 // from and reused while that fingerprint is unchanged.
+// A compiled rule's cache key: TCP or HTTP, the syntax, and the rule's text as a view of the
+// text the compiled rule keeps, so that the cache holds each rule's text once.
+struct RuleKey {
+  bool tcp = false;
+  bool v2 = false;
+  std::string_view text;
+  auto operator<=>(const RuleKey&) const = default;
+};
+
 struct BuildCaches {
-  std::map<std::string, router::CompiledRulePtr> rules;  // key: syntax + rule text
+  std::map<RuleKey, router::CompiledRulePtr> rules;
   std::map<std::string, std::pair<uint64_t, exchange::HandlerPtr>> services;
   std::map<std::string, std::pair<uint64_t, exchange::MiddlewareFactoryPtr>> middlewares;
   std::map<std::string, std::pair<uint64_t, std::shared_ptr<const upstream::Transport>>> transports;

@@ -25,10 +25,10 @@ const runtime::EntryPoint* SnapshotBuild::findEntryPoint(const std::string& name
 
 router::CompiledRulePtr SnapshotBuild::compile(const std::string& rule, router::RuleSyntax syntax, std::string& error,
                                                bool tcp) {
-  std::string key = std::string(tcp ? "t" : "") + (syntax == router::RuleSyntax::V2 ? "2:" : "3:") + rule;
+  RuleKey key{tcp, syntax == router::RuleSyntax::V2, rule};
   auto it = caches_.rules.find(key);
   if (it != caches_.rules.end()) {
-    usedRules_.insert(key);
+    usedRules_.insert(it->first);
     return it->second;
   }
   auto result = tcp ? router::compileTcpRule(rule, syntax) : router::compileRule(rule, syntax);
@@ -37,7 +37,8 @@ router::CompiledRulePtr SnapshotBuild::compile(const std::string& rule, router::
     return nullptr;
   }
   auto compiled = std::get<router::CompiledRulePtr>(result);
-  caches_.rules[key] = compiled;
+  key.text = compiled->text();  // the compiled rule's own copy, which the cache entry keeps alive
+  caches_.rules.emplace(key, compiled);
   usedRules_.insert(key);
   return compiled;
 }

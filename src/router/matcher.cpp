@@ -109,27 +109,27 @@ bool Matcher::matches(const MatchInput& input) const {
   case MatcherKind::HostWildcard:
     return !input.host.empty() && afterFirstLabel(input.host) == value;
   case MatcherKind::HostPattern:
-    return regexFinds(*regex, input.host);
+    return regexFinds(regex(), input.host);
   case MatcherKind::Path:
     return input.path == value;
   case MatcherKind::PathPrefix:
     return input.path.starts_with(value);
   case MatcherKind::PathPattern:
-    return regexFinds(*regex, input.path);
+    return regexFinds(regex(), input.path);
   case MatcherKind::Method:
     return input.method == value;
   case MatcherKind::Header:
-    return headerEquals(input.headers, key, value);
+    return headerEquals(input.headers, key(), value);
   case MatcherKind::HeaderPattern:
-    return headerFinds(input.headers, key, *regex);
+    return headerFinds(input.headers, key(), regex());
   case MatcherKind::Query:
-    return queryEquals(input.rawQuery, key, value);
+    return queryEquals(input.rawQuery, key(), value);
   case MatcherKind::QueryPattern:
-    return queryFinds(input.rawQuery, key, *regex);
+    return queryFinds(input.rawQuery, key(), regex());
   case MatcherKind::QueryTemplate:
-    return queryTemplateFinds(input.rawQuery, key, *regex);
+    return queryTemplateFinds(input.rawQuery, key(), regex());
   case MatcherKind::ClientIp:
-    return input.clientIp != nullptr && network.contains(*input.clientIp);
+    return input.clientIp != nullptr && extra->network.contains(*input.clientIp);
   case MatcherKind::Model:
     return input.modelUnread || (!input.model.empty() && globMatches(value, input.model));
   case MatcherKind::Alpn:

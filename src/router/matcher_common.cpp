@@ -119,8 +119,8 @@ std::optional<RuleError> checkPathArgument(const RuleArgument& arg, std::string_
 std::optional<RuleError> compileRegexArgument(const RuleArgument& arg, std::string_view name,
                                               Matcher& matcher) {
   std::string error;
-  matcher.regex = compileGoRegex(arg.value, error);
-  if (!matcher.regex)
+  matcher.more().regex = compileGoRegex(arg.value, error);
+  if (!matcher.extra->regex)
     return RuleError{arg.offset,
                      "invalid regular expression in " + std::string(name) + ": " + error};
   return std::nullopt;
@@ -134,7 +134,7 @@ std::optional<RuleError> parseClientIpArgument(const RuleArgument& arg, Matcher&
   if (!network)
     return RuleError{arg.offset, "invalid IP address or CIDR in ClientIP: " + arg.value};
   matcher.kind = MatcherKind::ClientIp;
-  matcher.network = *network;
+  matcher.more().network = *network;
   return std::nullopt;
 }
 

@@ -24,8 +24,8 @@ std::optional<RuleError> compileTemplate(std::string_view tpl, size_t offset, Mu
                                          std::vector<std::string>* variables = nullptr) {
   std::string error;
   std::optional<MuxTemplate> built = buildMuxTemplate(tpl, kind, error);
-  if (built) matcher.regex = compileGoRegex(built->pattern, error);
-  if (!built || !matcher.regex)
+  if (built) matcher.more().regex = compileGoRegex(built->pattern, error);
+  if (!built || !matcher.extra->regex)
     return RuleError{offset, "invalid template in " + std::string(name) + ": " + error};
   if (variables) *variables = std::move(built->variables);
   return std::nullopt;
@@ -121,7 +121,7 @@ BuildResult buildHeaderPairs(const RuleCall& call, MatcherSink sink, bool regexp
   std::vector<uint32_t> nodes;
   for (const auto& [key, valueArg] : lastValue) {
     Matcher m;
-    m.key = key;
+    m.more().key = key;
     if (regexp) {
       if (auto error = compileRegexArgument(*valueArg, name, m)) return *error;
       m.kind = MatcherKind::HeaderPattern;
@@ -164,7 +164,7 @@ BuildResult buildQuery(const RuleCall& call, MatcherSink sink) {
     std::string tpl = std::string(pieces[i].text) + "=" + std::string(pieces[i + 1].text);
     Matcher m;
     m.kind = MatcherKind::QueryTemplate;
-    m.key = tpl.substr(0, tpl.find('='));
+    m.more().key = tpl.substr(0, tpl.find('='));
     std::vector<std::string> variables;
     if (auto error =
             compileTemplate(tpl, pieces[i].offset, MuxTemplateKind::Query, "Query", m, &variables))

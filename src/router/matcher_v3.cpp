@@ -46,7 +46,7 @@ BuildResult buildHostRegexp(const RuleCall& call, MatcherSink sink) {
   if (auto error = compileRegexArgument(arg, "HostRegexp", m)) return *error;
   // Traefik also tests the regexp against the CNAME-flattened host, which is "" unless CNAME
   // flattening is on; so a regexp that matches the empty string matches every request.
-  if (matchesEmpty(*m.regex)) return leaf(sink, Matcher());
+  if (matchesEmpty(m.regex())) return leaf(sink, Matcher());
   m.kind = MatcherKind::HostPattern;
   return leaf(sink, std::move(m));
 }
@@ -87,7 +87,7 @@ BuildResult buildMethod(const RuleCall& call, MatcherSink sink) {
 BuildResult buildHeader(const RuleCall& call, MatcherSink sink) {
   Matcher m;
   m.kind = MatcherKind::Header;
-  m.key = call.args[0].value;
+  m.more().key = call.args[0].value;
   m.value = call.args[1].value;
   return leaf(sink, std::move(m));
 }
@@ -96,7 +96,7 @@ BuildResult buildHeaderRegexp(const RuleCall& call, MatcherSink sink) {
   Matcher m;
   if (auto error = compileRegexArgument(call.args[1], "HeaderRegexp", m)) return *error;
   m.kind = MatcherKind::HeaderPattern;
-  m.key = call.args[0].value;
+  m.more().key = call.args[0].value;
   return leaf(sink, std::move(m));
 }
 
@@ -104,7 +104,7 @@ BuildResult buildHeaderRegexp(const RuleCall& call, MatcherSink sink) {
 BuildResult buildQuery(const RuleCall& call, MatcherSink sink) {
   Matcher m;
   m.kind = MatcherKind::Query;
-  m.key = call.args[0].value;
+  m.more().key = call.args[0].value;
   if (call.args.size() == 2) m.value = call.args[1].value;
   return leaf(sink, std::move(m));
 }
@@ -114,7 +114,7 @@ BuildResult buildQueryRegexp(const RuleCall& call, MatcherSink sink) {
   Matcher m;
   if (auto error = compileRegexArgument(call.args[1], "QueryRegexp", m)) return *error;
   m.kind = MatcherKind::QueryPattern;
-  m.key = call.args[0].value;
+  m.more().key = call.args[0].value;
   return leaf(sink, std::move(m));
 }
 

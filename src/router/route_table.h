@@ -31,6 +31,7 @@ public:
 
   // Sorts the entries into match order and builds the host maps.
   void build() {
+    entries_.shrink_to_fit();  // kept for the snapshot's life: no room left for more
     std::stable_sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) {
       if (a.priority != b.priority) return a.priority > b.priority;
       return a.tieBreak < b.tieBreak;

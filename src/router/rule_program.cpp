@@ -7,6 +7,8 @@
 
 namespace causeway::router::detail {
 
+Matcher::Extra::Extra() = default;
+Matcher::Extra::~Extra() = default;
 Matcher::Matcher() = default;
 Matcher::Matcher(Matcher&&) noexcept = default;
 Matcher& Matcher::operator=(Matcher&&) noexcept = default;
