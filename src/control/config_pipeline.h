@@ -31,6 +31,7 @@ class ConfigPipeline {
   ConfigPipeline(asio::io_context& control, const config::StaticConfig& staticConfig,
                  const std::vector<runtime::EntryPoint>& entryPoints, unsigned workers,
                  const std::atomic<bool>& terminating, runtime::SnapshotHolder& holder);
+  ~ConfigPipeline();
 
   // A provider's latest complete configuration. Unchanged content is ignored. `fingerprint` is
   // config::fingerprint(root) when the provider computed it already (0: computed here).
@@ -114,6 +115,10 @@ class ConfigPipeline {
   // replaced (freed once every worker has moved on) goes back to the system: without it, RSS
   // after a few reloads of 10,000 routers stays half as high again as after the first.
   asio::steady_timer trim_{control_};
+  void scheduleTrim();
+  // Frees replaced snapshots on the control thread (see rebuild()).
+  class Reaper;
+  std::shared_ptr<Reaper> reaper_;
 };
 
 }  // namespace causeway::control

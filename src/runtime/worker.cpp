@@ -72,6 +72,11 @@ awaitable<void> Worker::tickLoop() {
     if (ec) co_return;
     auto now = Clock::now();
     watchdog().tick(now);
+    // A worker that served a request keeps that request's snapshot until its next one; an idle
+    // worker would keep a replaced configuration (all its routers and services) for good. It
+    // takes the current one within a tick, so that the previous generation is freed
+    // (control/config_pipeline.cpp frees it on the control thread and gives its memory back).
+    if (snapshot_ && snapshots_.generation() != snapshotGeneration_) snapshot();
     if (++ticks % 10 == 0) pool_.sweep(now);
     if (ticks % 20 == 0) {
       // After a spike (connections fell to less than half the peak since the last check),
