@@ -1,6 +1,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "config/parse.h"
 #include "control/config_pipeline.h"
 #include "control/server.h"
@@ -74,6 +76,30 @@ TEST_F(ConfigPipelineTest, ProvidersAreThrottledIndependently) {
   // Both applied at once: each provider's first configuration is not delayed.
   EXPECT_EQ(published_.size(), 2u);
   EXPECT_EQ(holder_.load()->runtime.routers.size(), 3u);
+}
+
+
+// A replaced snapshot whose last reference a worker drops is freed on the control thread
+// (where the pipeline's trim can give its memory back), and where it drops once the pipeline
+// is gone.
+TEST_F(ConfigPipelineTest, ReplacedSnapshotsAreFreedOnTheControlThread) {
+  pipeline_->submit("file", dynamicWithRouters(1));
+  runtime::SnapshotPtr first = holder_.load();
+  std::weak_ptr<const config::DynamicConfig> firstConfig = first->configs.at("file");
+  pipeline_->submit("file", dynamicWithRouters(2));
+  io_.run_for(std::chrono::milliseconds(250));
+  ASSERT_EQ(published_.size(), 2u);
+  std::thread([dropped = std::move(first)]() mutable { dropped.reset(); }).join();
+  EXPECT_FALSE(firstConfig.expired());  // handed to the control thread, not freed on the worker
+  io_.poll();
+  EXPECT_TRUE(firstConfig.expired());
+
+  runtime::SnapshotPtr second = holder_.load();
+  std::weak_ptr<const config::DynamicConfig> secondConfig = second->configs.at("file");
+  holder_.publish(nullptr);
+  pipeline_.reset();
+  std::thread([dropped = std::move(second)]() mutable { dropped.reset(); }).join();
+  EXPECT_TRUE(secondConfig.expired());
 }
 
 }  // namespace
