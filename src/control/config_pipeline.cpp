@@ -41,6 +41,8 @@ class ConfigPipeline::Reaper : public std::enable_shared_from_this<Reaper> {
       if (!self->open_) return;  // no pipeline any more: freed here, with the deleter
       asio::post(self->control_, [self, last = std::move(built)]() mutable {
         last.reset();
+        // Unlocked: this runs on the control thread, the one that destroys the pipeline (and
+        // closes the reaper), so the pipeline cannot go away between the check and the call.
         if (self->isOpen()) self->freed_();
       });
     });

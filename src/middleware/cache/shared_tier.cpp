@@ -27,8 +27,7 @@ std::string globEscape(std::string_view text) {
 // expiry (a connection lost between a separate HSET and EXPIRE would). The expiry only grows:
 // another variant of the same key may be usable for longer than this one.
 constexpr std::string_view kPutScript = R"lua(redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-local ttl = tonumber(ARGV[3])
-if redis.call('TTL', KEYS[1]) < ttl then redis.call('EXPIRE', KEYS[1], ttl) end
+if redis.call('TTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
 return 1)lua";
 
 const std::string& putScriptSha() {
