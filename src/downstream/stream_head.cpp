@@ -3,10 +3,10 @@
 #include <charconv>
 
 #include "core/memory_budget.h"
-#include "exchange/local_reply.h"
 #include "core/strings.h"
 #include "downstream/request_prep.h"
 #include "downstream/stream_tunnel.h"
+#include "exchange/local_reply.h"
 #include "http/uri.h"
 
 namespace causeway::downstream {
@@ -92,20 +92,33 @@ bool isConnectionSpecific(std::string_view name) {
   return false;
 }
 
+namespace {
+
+// `name` in lower case (HTTP/2 and HTTP/3 require it): as it is when it already is, else a
+// copy in the exchange's arena, which outlives the response head.
+std::string_view lowerCase(Arena& arena, std::string_view name) {
+  size_t upper = 0;
+  while (upper < name.size() && asciiLower(name[upper]) == name[upper]) ++upper;
+  if (upper == name.size()) return name;
+  char* out = static_cast<char*>(arena.allocate(name.size(), 1));
+  for (size_t i = 0; i < name.size(); ++i) out[i] = asciiLower(name[i]);
+  return {out, name.size()};
+}
+
+}  // namespace
+
 StreamResponseHead::StreamResponseHead(exchange::Exchange& ex, bool headRequest, std::string_view date) {
   exchange::Response& response = ex.response;
   if (response.status < 200 || response.status > 999 || response.tunnel) exchange::statusTextReply(ex, 502);
   std::to_chars(status_, status_ + 3, response.status);
   const bool noBody = headRequest || response.status == 204 || response.status == 304;
   body = noBody ? nullptr : response.body;
-  names_.reserve(response.headers.size());
   fields.reserve(response.headers.size() + 3);
   fields.push_back({":status", std::string_view(status_, 3)});
   for (const auto& f : response.headers) {
     if (isConnectionSpecific(f.name) || iequals(f.name, "Trailer")) continue;
     if (body && iequals(f.name, "Content-Length")) continue;
-    names_.push_back(toLower(f.name));
-    fields.push_back({names_.back(), f.value});
+    fields.push_back({lowerCase(ex.arena, f.name), f.value});
   }
   if (body) {
     if (auto known = body->length()) {

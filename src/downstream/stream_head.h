@@ -10,9 +10,8 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <string_view>
-
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/arena.h"
@@ -126,7 +125,6 @@ struct StreamResponseHead {
 
  private:
   char status_[3];
-  std::vector<std::string> names_;
   std::string length_;
 };
 
