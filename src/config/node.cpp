@@ -184,11 +184,7 @@ Node& Node::append(Node item) {
 std::optional<size_t> Node::indexOf(std::string_view key) const {
   const MapBody* map = mapBody();
   if (!map) return std::nullopt;
-  if (map->index) {
-    auto it = map->index->find(key);
-    if (it == map->index->end()) return std::nullopt;
-    return it->second;
-  }
+  if (map->index) return map->index->find(key, map->entries);
   for (size_t i = 0; i < map->entries.size(); ++i)
     if (iequals(map->entries[i].key, key)) return i;
   return std::nullopt;
@@ -216,7 +212,7 @@ Node& Node::set(std::string key, Node value, Location keyLocation) {
   }
   map.entries.push_back(NodeEntry{std::move(key), std::move(keyLocation), std::move(value)});
   if (map.index)
-    map.index->emplace(map.entries.back().key, map.entries.size() - 1);
+    map.index->added(map.entries.size() - 1, map.entries);
   else if (map.entries.size() >= kIndexThreshold)
     rebuildIndex();
   return map.entries.back().value;
@@ -245,10 +241,44 @@ size_t Node::eraseKeys(const std::vector<std::string>& keys) {
 
 void Node::rebuildIndex() {
   MapBody& map = mapBody();
-  map.index = std::make_unique<Index>();
-  map.index->reserve(map.entries.size());
-  for (size_t i = 0; i < map.entries.size(); ++i)
-    map.index->emplace(map.entries[i].key, i);
+  map.index = std::make_unique<Index>(map.entries);
+}
+
+Node::Index::Index(const std::vector<NodeEntry>& entries) {
+  size_t capacity = 64;
+  while (capacity < entries.size() * 2) capacity *= 2;
+  slots_.resize(capacity);
+  for (size_t i = 0; i < entries.size(); ++i)
+    if (!find(entries[i].key, entries))  // the first of keys equal but for case, as set() keeps it
+      place(uint32_t(i + 1), uint32_t(CaseInsensitiveHash{}(entries[i].key)));
+}
+
+void Node::Index::place(uint32_t position, uint32_t hash) {
+  size_t mask = slots_.size() - 1;
+  for (size_t at = hash & mask;; at = (at + 1) & mask) {
+    if (slots_[at].position == 0) {
+      slots_[at] = {position, hash};
+      return;
+    }
+  }
+}
+
+std::optional<size_t> Node::Index::find(std::string_view key, const std::vector<NodeEntry>& entries) const {
+  auto hash = uint32_t(CaseInsensitiveHash{}(key));
+  size_t mask = slots_.size() - 1;
+  for (size_t at = hash & mask;; at = (at + 1) & mask) {
+    const Slot& slot = slots_[at];
+    if (slot.position == 0) return std::nullopt;
+    if (slot.hash == hash && iequals(entries[slot.position - 1].key, key)) return slot.position - 1;
+  }
+}
+
+void Node::Index::added(size_t position, const std::vector<NodeEntry>& entries) {
+  if ((position + 1) * 2 > slots_.size()) {
+    *this = Index(entries);
+    return;
+  }
+  place(uint32_t(position + 1), uint32_t(CaseInsensitiveHash{}(entries[position].key)));
 }
 
 size_t Node::size() const {

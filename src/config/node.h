@@ -81,8 +81,24 @@ public:
 private:
   void rebuildIndex();
 
-  // Key → position in entries, only for maps with many entries: most maps are small.
-  using Index = std::unordered_map<std::string, size_t, CaseInsensitiveHash, CaseInsensitiveEqual>;
+  // Key → position in entries, only for maps with many entries (most maps are small): open
+  // addressing over the entries' own keys, compared case-insensitively, so that a large map
+  // (100,000 routers) holds its keys once and a lookup allocates nothing.
+  class Index {
+   public:
+    explicit Index(const std::vector<NodeEntry>& entries);
+    std::optional<size_t> find(std::string_view key, const std::vector<NodeEntry>& entries) const;
+    // entries[position] was appended.
+    void added(size_t position, const std::vector<NodeEntry>& entries);
+
+   private:
+    struct Slot {
+      uint32_t position = 0;  // in entries, plus one; 0: empty
+      uint32_t hash = 0;      // the key's, truncated: most probes end without comparing keys
+    };
+    void place(uint32_t position, uint32_t hash);
+    std::vector<Slot> slots_;  // a power of two, at most half full
+  };
   struct MapBody {
     MapBody() = default;
     MapBody(const MapBody& other);

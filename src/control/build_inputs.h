@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "config/dynamic_config.h"
@@ -55,11 +56,25 @@ struct RuleKey {
   bool tcp = false;
   bool v2 = false;
   std::string_view text;
-  auto operator<=>(const RuleKey&) const = default;
+  bool operator==(const RuleKey&) const = default;
+};
+struct RuleKeyHash {
+  size_t operator()(const RuleKey& key) const noexcept {
+    return std::hash<std::string_view>{}(key.text) ^ (size_t(key.tcp) << 1 | size_t(key.v2));
+  }
+};
+// A cached rule and the build that last used it: a build drops the rules it did not use.
+struct CachedRule {
+  router::CompiledRulePtr rule;
+  uint64_t usedBy = 0;
 };
 
 struct BuildCaches {
-  std::map<RuleKey, router::CompiledRulePtr> rules;
+  // Hashed, not ordered: routers' rules share long prefixes ("Host(`…`) && PathPrefix(`…"), so
+  // an ordered map compared most of each text at every step (11 % of a reload's samples at
+  // 100,000 routers).
+  std::unordered_map<RuleKey, CachedRule, RuleKeyHash> rules;
+  uint64_t builds = 0;  // how many builds have used the caches (marks CachedRule::usedBy)
   std::map<std::string, std::pair<uint64_t, exchange::HandlerPtr>> services;
   std::map<std::string, std::pair<uint64_t, exchange::MiddlewareFactoryPtr>> middlewares;
   std::map<std::string, std::pair<uint64_t, std::shared_ptr<const upstream::Transport>>> transports;

@@ -40,6 +40,22 @@ TEST(Node, LargeMapsUseTheIndexConsistently) {
   EXPECT_EQ(map.entries().front().key, "Key1");
 }
 
+TEST(Node, TheIndexGrowsAndIsCopiedWithTheMap) {
+  Node map = Node::map();
+  for (int i = 0; i < 5000; ++i) map.set("r" + std::to_string(i), Node::scalar(std::to_string(i)));
+  map.set("R4999", Node::scalar("last"));  // an existing key, through the grown index
+  Node copy = map;
+  map.set("r0", Node::scalar("changed"));
+  EXPECT_EQ(copy.size(), 5000u);
+  for (int i = 0; i < 4999; ++i) {
+    ASSERT_NE(copy.find("R" + std::to_string(i)), nullptr) << i;
+    EXPECT_EQ(copy.find("r" + std::to_string(i))->text(), std::to_string(i));
+  }
+  EXPECT_EQ(copy.find("r4999")->text(), "last");
+  EXPECT_EQ(map.find("R0")->text(), "changed");
+  EXPECT_EQ(copy.find("r5000"), nullptr);
+}
+
 TEST(Node, EraseKeysRemovesManyAndKeepsTheIndex) {
   Node map = Node::map();
   for (int i = 0; i < 40; ++i) map.set("k" + std::to_string(i), Node::scalar(std::to_string(i)));
