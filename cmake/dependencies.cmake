@@ -31,3 +31,8 @@ target_compile_definitions(causeway_asio INTERFACE
   BOOST_ASIO_NO_DEPRECATED BOOST_ASIO_DISABLE_BOOST_COROUTINE BOOST_ASIO_SEPARATE_COMPILATION
   # Coroutine frames and handlers are recycled per thread; a request nests ~10 frames.
   BOOST_ASIO_RECYCLING_ALLOCATOR_CACHE_SIZE=16)
+if(CAUSEWAY_IO_URING)
+  find_library(LIBURING uring REQUIRED)
+  target_compile_definitions(causeway_asio INTERFACE BOOST_ASIO_HAS_IO_URING BOOST_ASIO_DISABLE_EPOLL)
+  target_link_libraries(causeway_asio INTERFACE ${LIBURING})
+endif()

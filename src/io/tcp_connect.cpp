@@ -7,12 +7,10 @@
 
 #include <cerrno>
 
-// The state flags below are Asio 1.26's (Boost 1.81, Debian 12) on its epoll reactor; another
-// version must be checked before this file is built against it.
+// The state flags below are Asio 1.26's (Boost 1.81, Debian 12), the same on its epoll reactor
+// and on its io_uring backend (CAUSEWAY_IO_URING); another version must be checked before this
+// file is built against it.
 static_assert(BOOST_ASIO_VERSION == 102600, "io/tcp_connect.cpp relies on Asio 1.26's socket state flags");
-#if defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
-#error "io/tcp_connect.cpp assumes Asio's epoll reactor"
-#endif
 
 namespace causeway::io {
 namespace {
@@ -29,7 +27,11 @@ struct SocketAccess : tcp::socket {
 
 void markFreshNonBlocking(tcp::socket& socket) {
   auto& state = SocketAccess::implementation(socket).state_;
+#if !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
   state |= asio::detail::socket_ops::internal_non_blocking;
+#endif
+  // On io_uring the flag would make Asio poll and then call recv/send itself; left unset, a
+  // read or write is one io_uring operation (the descriptor's O_NONBLOCK does not matter there).
   state &= ~asio::detail::socket_ops::possible_dup;
 }
 
