@@ -25,7 +25,7 @@ import pytest
 
 from harness import Causeway, curl, free_port, wait_until
 from kube_fake import KubeFake
-from mwkit import answered_by, get
+from mwkit import answered_by, get, request, values
 from tls_certs import Pki
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "kubernetes"
@@ -68,6 +68,20 @@ def test_gateway_httproutes_filters_grants_and_statuses(start_whoami, kube, tmp_
         assert status == 200 and "GET /rewritten/foo " in text, text
         assert "X-Gateway-Filter: rewrite" in text and "X-Added: 1" in text and "X-Remove-Me" not in text
         assert "GET /rewritten " in get(cw, "whoami.localhost", "/rewrite")[2].decode()
+        # CORS: a preflight from an allowed origin (a literal one, one matching a wildcard) is
+        # answered by causeway with the origin echoed; another origin gets no CORS headers.
+        for origin in ("https://app.example", "https://shop.example.com"):
+            status, headers, _ = request(cw, "whoami.localhost", "/cors/x", method="OPTIONS", headers={
+                "Origin": origin, "Access-Control-Request-Method": "PUT"})
+            assert status == 200 and values(headers, "Access-Control-Allow-Origin") == [origin], (status, headers)
+            assert values(headers, "Access-Control-Allow-Methods") == ["GET,PUT"], headers
+            assert values(headers, "Access-Control-Max-Age") == ["600"], headers
+        status, headers, body = request(cw, "whoami.localhost", "/cors/x", headers={"Origin": "https://app.example"})
+        assert status == 200 and b"GET /cors/x " in body and values(headers, "Access-Control-Expose-Headers") == \
+            ["x-served-by"], headers
+        status, headers, _ = request(cw, "whoami.localhost", "/cors/x", method="OPTIONS", headers={
+            "Origin": "https://evil.example", "Access-Control-Request-Method": "PUT"})
+        assert not values(headers, "Access-Control-Allow-Origin"), headers
         # The HTTPS listener: the certificateRef's certificate, the same routes.
         status, _, body = curl(f"https://whoami.localhost:{websecure}/rewrite/foo", "--resolve",
                                f"whoami.localhost:{websecure}:127.0.0.1", "--cacert", str(ca.cert))

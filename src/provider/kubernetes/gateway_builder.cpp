@@ -780,6 +780,8 @@ class GatewayBuild {
       } else if (type == "URLRewrite" && !grpc) {
         if (!rewrite(objectAt(f, "urlRewrite"), match, id, names, where)) return false;
         continue;
+      } else if (type == "CORS" && !grpc) {
+        mw.set("headers", cors(objectAt(f, "cors"), where));
       } else if (type == "ExtensionRef") {
         const json::object* ext = objectAt(f, "extensionRef");
         if (stringAt(ext, "group") != "traefik.io" || stringAt(ext, "kind") != "Middleware") {
@@ -798,6 +800,44 @@ class GatewayBuild {
       names.append(Node::scalar(id, where));
     }
     return true;
+  }
+
+  // The CORS filter as Traefik makes it: a headers middleware answering preflights. An origin
+  // with a `*` becomes a regular expression (`*` alone: any origin, echoed rather than answered
+  // with `*`, as the Gateway API's conformance tests require); maxAge defaults to the CRD's 5.
+  static Node cors(const json::object* f, const config::Location& where) {
+    Node origins = Node::list(where), patterns = Node::list(where);
+    if (const json::array* list = arrayAt(f, "allowOrigins"))
+      for (const json::value& v : *list) {
+        if (!v.is_string()) continue;
+        std::string_view origin = v.as_string();
+        size_t star = origin.find('*');
+        if (star == std::string_view::npos) {
+          origins.append(Node::scalar(std::string(origin), where));
+        } else if (origin.size() == 1) {
+          patterns.append(Node::scalar(".*", where));
+        } else {
+          patterns.append(Node::scalar("^" + regexEscape(origin.substr(0, star)) + ".*" +
+                                           regexEscape(origin.substr(star + 1)) + "$", where));
+        }
+      }
+    auto strings = [&](std::string_view key) {
+      Node out = Node::list(where);
+      if (const json::array* list = arrayAt(f, key))
+        for (const json::value& v : *list)
+          if (v.is_string()) out.append(Node::scalar(std::string(v.as_string()), where));
+      return out;
+    };
+    Node headers = Node::map(where);
+    headers.set("accessControlAllowCredentials", Node::scalar(boolAt(f, "allowCredentials") ? "true" : "false", where));
+    if (origins.size()) headers.set("accessControlAllowOriginList", std::move(origins));
+    if (patterns.size()) headers.set("accessControlAllowOriginListRegex", std::move(patterns));
+    for (auto [from, to] : {std::pair{"allowMethods", "accessControlAllowMethods"},
+                            std::pair{"allowHeaders", "accessControlAllowHeaders"},
+                            std::pair{"exposeHeaders", "accessControlExposeHeaders"}})
+      if (Node list = strings(from); list.size()) headers.set(to, std::move(list));
+    headers.set("accessControlMaxAge", Node::scalar(std::to_string(intAt(f, "maxAge", 5)), where));
+    return headers;
   }
 
   static std::string matchPrefix(const json::object* match) {
@@ -882,6 +922,14 @@ class GatewayBuild {
         auto [group, refKind, name, bns, weight] = backendRefOf(ref, ns);
         if (weight == "0") continue;
         std::string child = routerName + "-svc-" + bns + "-" + name + "-" + std::to_string(i);
+        if (const json::array* refFilters = arrayAt(ref, "filters"); refFilters && !refFilters->empty() &&
+            refFiltersReported_.insert(ref).second) {  // once, not for each listener and match
+          config::ConfigError e = objectError(kind, r, "the filters of backendRef " + name +
+                                                           " are not applied yet (Traefik 3.7 applies them as "
+                                                           "the service's middlewares); the backend is served without them");
+          e.unsupported = true;
+          out_.notices.push_back(std::move(e));
+        }
         std::string why, whyReason;
         std::string what = std::string(grpc ? "GRPCBackendRef " : "HTTPBackendRef ") + group + "/" + refKind + "/" + bns + "/" + name;
         if (!granted(kind, ns, group == "core" ? "" : group, refKind, bns, name)) {
@@ -1095,6 +1143,7 @@ class GatewayBuild {
   const GatewayOptions& options_;
   KubeBuild out_;
   std::set<std::string> classes_, certificatesSeen_;
+  std::set<const json::object*> refFiltersReported_;  // backendRefs whose filters were reported
   std::map<std::string, Gateway> gateways_;
   DynamicParts parts_;
 };

@@ -266,6 +266,42 @@ TEST(GatewayBuild, ListenersRoutesNamesAndStatuses) {
   EXPECT_NE(writes.find("\"observedGeneration\":3"), std::string::npos);
 }
 
+TEST(GatewayBuild, TheCorsFilterIsAHeadersMiddlewareAsTraefikMakesIt) {
+  Cluster c;
+  c.service("app");
+  c.slice("app-1", "app", R"J([{"addresses":["10.0.0.1"]}])J");
+  c.add("GatewayClass", R"J({"metadata":{"name":"traefik"},"spec":{"controllerName":"traefik.io/gateway-controller"}})J");
+  c.add("Gateway", R"J({"metadata":{"name":"gw","namespace":"default"},"spec":{"gatewayClassName":"traefik",
+      "listeners":[{"name":"http","protocol":"HTTP","port":8000}]}})J");
+  c.add("HTTPRoute", R"J({"metadata":{"name":"r","namespace":"default"},"spec":{"parentRefs":[{"name":"gw"}],
+      "rules":[{"filters":[{"type":"CORS","cors":{"allowOrigins":["https://app.example","https://*.example.com","*"],
+        "allowCredentials":true,"allowMethods":["GET","PUT"],"allowHeaders":["x-a"],"exposeHeaders":["x-b"]}}],
+        "backendRefs":[{"name":"app","port":80}]}]}})J");
+  // Filters on a backendRef are reported, once, and the backend is served without them.
+  c.add("HTTPRoute", R"J({"metadata":{"name":"f","namespace":"default"},"spec":{"parentRefs":[{"name":"gw"}],
+      "hostnames":["f.example"],"rules":[{"matches":[{"path":{"value":"/a"}},{"path":{"value":"/b"}}],
+        "backendRefs":[{"name":"app","port":80,"filters":[{"type":"RequestHeaderModifier"}]}]}]}})J");
+  GatewayOptions options;
+  options.entryPoints = {{"web", 8000, false}};
+  KubeBuild b = buildGatewayConfig(c.objects(), options);
+  EXPECT_EQ(notices(b), "HTTPRoute default/f: the filters of backendRef app are not applied yet (Traefik 3.7 applies "
+                        "them as the service's middlewares); the backend is served without them\n");
+  std::string router = "httproute-default-r-gw-default-gw-ep-web-0-" + crdRouterName("x", "y", "PathPrefix(\"/\")").substr(4);
+  std::string middleware = router + "-cors-0";
+  EXPECT_EQ(at(b.root, {"http", "routers", router, "middlewares", "0"}), middleware);
+  const std::string headers = at(b.root, {"http", "middlewares", middleware, "headers"});
+  EXPECT_EQ(at(b.root, {"http", "middlewares", middleware, "headers", "accessControlAllowOriginList"}),
+            "[\"https://app.example\"]") << headers;
+  EXPECT_EQ(at(b.root, {"http", "middlewares", middleware, "headers", "accessControlAllowOriginListRegex", "0"}),
+            R"(^https://.*\.example\.com$)");
+  EXPECT_EQ(at(b.root, {"http", "middlewares", middleware, "headers", "accessControlAllowOriginListRegex", "1"}), ".*");
+  EXPECT_EQ(at(b.root, {"http", "middlewares", middleware, "headers", "accessControlAllowCredentials"}), "true");
+  EXPECT_EQ(at(b.root, {"http", "middlewares", middleware, "headers", "accessControlAllowMethods"}), "[GET, PUT]");
+  EXPECT_EQ(at(b.root, {"http", "middlewares", middleware, "headers", "accessControlAllowHeaders"}), "[x-a]");
+  EXPECT_EQ(at(b.root, {"http", "middlewares", middleware, "headers", "accessControlExposeHeaders"}), "[x-b]");
+  EXPECT_EQ(at(b.root, {"http", "middlewares", middleware, "headers", "accessControlMaxAge"}), "5");  // the CRD's default
+}
+
 TEST(GatewayBuild, TlsRoutesRouteBySniWithWildcardsAndTerminateOrPassThrough) {
   Cluster c;
   c.service("db", 5432, "tls");
