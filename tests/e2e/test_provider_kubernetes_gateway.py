@@ -82,6 +82,15 @@ def test_gateway_httproutes_filters_grants_and_statuses(start_whoami, kube, tmp_
         status, headers, _ = request(cw, "whoami.localhost", "/cors/x", method="OPTIONS", headers={
             "Origin": "https://evil.example", "Access-Control-Request-Method": "PUT"})
         assert not values(headers, "Access-Control-Allow-Origin"), headers
+        # A backendRef's filters: each backend's requests carry its own header, and only that one.
+        seen = set()
+        for _ in range(8):
+            text = get(cw, "whoami.localhost", "/split")[2].decode()
+            name = "w1" if "Name: w1" in text else "w2"
+            assert ("X-Backend: one" if name == "w1" else "X-Backend: two") in text, text
+            assert text.count("X-Backend:") == 1, text
+            seen.add(name)
+        assert seen == {"w1", "w2"}, seen
         # The HTTPS listener: the certificateRef's certificate, the same routes.
         status, _, body = curl(f"https://whoami.localhost:{websecure}/rewrite/foo", "--resolve",
                                f"whoami.localhost:{websecure}:127.0.0.1", "--cacert", str(ca.cert))

@@ -521,7 +521,7 @@ class GatewayBuild {
           serviceName = routerName + "-err-wrr";
           parts_.services.set(serviceName, weighted({{kInvalidBackend, "1"}}, where));
         } else {
-          parts_.services.set(serviceName, backends(r, kind, rule, routerName, where, failure, reason));
+          parts_.services.set(serviceName, backends(r, kind, rule, m.if_object(), routerName, where, failure, reason));
         }
         router.set("service", Node::scalar(serviceName, where));
         if (L.attached) parts_.routers.set(routerName, std::move(router));
@@ -751,9 +751,11 @@ class GatewayBuild {
     return rule;
   }
 
-  // The rule's filters as middlewares on the router; false when one cannot be served.
+  // The filters of a rule (or of a backendRef) as middlewares named after `routerName` (or the
+  // backend's service); false when one cannot be served, its type in `failed`.
   bool filters(const json::object& r, std::string_view kind, const json::object* rule, const json::object* match,
-               const std::string& routerName, Node& names, const config::Location& where) {
+               const std::string& routerName, Node& names, const config::Location& where,
+               std::string* failed = nullptr) {
     const json::array* list = arrayAt(rule, "filters");
     if (!list) return true;
     bool grpc = kind == "GRPCRoute";
@@ -778,7 +780,10 @@ class GatewayBuild {
       } else if (type == "RequestRedirect" && !grpc) {
         mw = redirect(objectAt(f, "requestRedirect"), match, where);
       } else if (type == "URLRewrite" && !grpc) {
-        if (!rewrite(objectAt(f, "urlRewrite"), match, id, names, where)) return false;
+        if (!rewrite(objectAt(f, "urlRewrite"), match, id, names, where)) {
+          if (failed) *failed = type;
+          return false;
+        }
         continue;
       } else if (type == "CORS" && !grpc) {
         mw.set("headers", cors(objectAt(f, "cors"), where));
@@ -786,14 +791,17 @@ class GatewayBuild {
         const json::object* ext = objectAt(f, "extensionRef");
         if (stringAt(ext, "group") != "traefik.io" || stringAt(ext, "kind") != "Middleware") {
           out_.notices.push_back(objectError(kind, r, "ExtensionRef filter: expected a traefik.io Middleware"));
+          if (failed) *failed = type;
           return false;
         }
         names.append(Node::scalar(makeId(namespaceOf(r), stringAt(ext, "name")) + "@kubernetescrd", where));
         continue;
       } else {
-        config::ConfigError e = objectError(kind, r, "the " + type + " filter is not supported; the rule answers 500");
+        config::ConfigError e = objectError(kind, r, "the " + type + " filter is not supported; the " +
+                                                         (failed ? "backend" : "rule") + " answers 500");
         e.unsupported = true;
         out_.notices.push_back(std::move(e));
+        if (failed) *failed = type;
         return false;
       }
       parts_.middlewares.set(id, std::move(mw));
@@ -911,8 +919,11 @@ class GatewayBuild {
   }
 
   // The weighted service of a rule's backendRefs; a backend that fails is the 500 child.
-  Node backends(const json::object& r, std::string_view kind, const json::object* rule, const std::string& routerName,
-                const config::Location& where, std::string& failure, std::string& reason) {
+  // A Service backendRef's own filters are middlewares of its load balancer (the service-level
+  // `middlewares` of Traefik 3.7, as Traefik applies them), named after it.
+  Node backends(const json::object& r, std::string_view kind, const json::object* rule, const json::object* match,
+                const std::string& routerName, const config::Location& where, std::string& failure,
+                std::string& reason) {
     std::vector<std::pair<std::string, std::string>> children;
     std::string ns = namespaceOf(r);
     bool grpc = kind == "GRPCRoute";
@@ -922,20 +933,20 @@ class GatewayBuild {
         auto [group, refKind, name, bns, weight] = backendRefOf(ref, ns);
         if (weight == "0") continue;
         std::string child = routerName + "-svc-" + bns + "-" + name + "-" + std::to_string(i);
-        if (const json::array* refFilters = arrayAt(ref, "filters"); refFilters && !refFilters->empty() &&
-            refFiltersReported_.insert(ref).second) {  // once, not for each listener and match
-          config::ConfigError e = objectError(kind, r, "the filters of backendRef " + name +
-                                                           " are not applied yet (Traefik 3.7 applies them as "
-                                                           "the service's middlewares); the backend is served without them");
-          e.unsupported = true;
-          out_.notices.push_back(std::move(e));
-        }
+        const json::array* refFilters = arrayAt(ref, "filters");
+        bool hasFilters = refFilters && !refFilters->empty();
         std::string why, whyReason;
         std::string what = std::string(grpc ? "GRPCBackendRef " : "HTTPBackendRef ") + group + "/" + refKind + "/" + bns + "/" + name;
         if (!granted(kind, ns, group == "core" ? "" : group, refKind, bns, name)) {
           why = "Cannot load " + what + ": missing ReferenceGrant";
           whyReason = "RefNotPermitted";
         } else if (group == "traefik.io" && refKind == "TraefikService" && !grpc) {
+          if (hasFilters && refFiltersReported_.insert(ref).second) {  // once, not per listener and match
+            config::ConfigError e = objectError(kind, r, "the filters of backendRef " + name +
+                                                             " (a TraefikService) are not applied; it is served without them");
+            e.unsupported = true;
+            out_.notices.push_back(std::move(e));
+          }
           children.emplace_back(name.find('@') != std::string::npos ? name : makeId(bns, name) + "@kubernetescrd", weight);
           continue;
         } else if (group != "core" || refKind != "Service") {
@@ -943,6 +954,16 @@ class GatewayBuild {
           whyReason = "InvalidKind";
         } else if (!loadBalancer(bns, name, ref, grpc, child, where, why, whyReason)) {
           why = "Cannot load " + what + ": " + why;
+        } else if (hasFilters) {
+          Node names = Node::list(where);
+          std::string unsupported;
+          if (filters(r, kind, ref, match, child, names, where, &unsupported)) {
+            if (Node* service = parts_.services.find(child)) service->set("middlewares", std::move(names));
+          } else {
+            why = "Cannot load filters on " + what + ": unsupported filter " + unsupported;
+            whyReason = "InvalidKind";
+            parts_.services.erase(child);
+          }
         }
         if (!why.empty()) {
           if (failure.empty()) {

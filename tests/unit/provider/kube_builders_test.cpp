@@ -277,15 +277,10 @@ TEST(GatewayBuild, TheCorsFilterIsAHeadersMiddlewareAsTraefikMakesIt) {
       "rules":[{"filters":[{"type":"CORS","cors":{"allowOrigins":["https://app.example","https://*.example.com","*"],
         "allowCredentials":true,"allowMethods":["GET","PUT"],"allowHeaders":["x-a"],"exposeHeaders":["x-b"]}}],
         "backendRefs":[{"name":"app","port":80}]}]}})J");
-  // Filters on a backendRef are reported, once, and the backend is served without them.
-  c.add("HTTPRoute", R"J({"metadata":{"name":"f","namespace":"default"},"spec":{"parentRefs":[{"name":"gw"}],
-      "hostnames":["f.example"],"rules":[{"matches":[{"path":{"value":"/a"}},{"path":{"value":"/b"}}],
-        "backendRefs":[{"name":"app","port":80,"filters":[{"type":"RequestHeaderModifier"}]}]}]}})J");
   GatewayOptions options;
   options.entryPoints = {{"web", 8000, false}};
   KubeBuild b = buildGatewayConfig(c.objects(), options);
-  EXPECT_EQ(notices(b), "HTTPRoute default/f: the filters of backendRef app are not applied yet (Traefik 3.7 applies "
-                        "them as the service's middlewares); the backend is served without them\n");
+  EXPECT_EQ(notices(b), "");
   std::string router = "httproute-default-r-gw-default-gw-ep-web-0-" + crdRouterName("x", "y", "PathPrefix(\"/\")").substr(4);
   std::string middleware = router + "-cors-0";
   EXPECT_EQ(at(b.root, {"http", "routers", router, "middlewares", "0"}), middleware);
@@ -300,6 +295,38 @@ TEST(GatewayBuild, TheCorsFilterIsAHeadersMiddlewareAsTraefikMakesIt) {
   EXPECT_EQ(at(b.root, {"http", "middlewares", middleware, "headers", "accessControlAllowHeaders"}), "[x-a]");
   EXPECT_EQ(at(b.root, {"http", "middlewares", middleware, "headers", "accessControlExposeHeaders"}), "[x-b]");
   EXPECT_EQ(at(b.root, {"http", "middlewares", middleware, "headers", "accessControlMaxAge"}), "5");  // the CRD's default
+}
+
+TEST(GatewayBuild, ABackendRefsFiltersAreItsServicesMiddlewares) {
+  Cluster c;
+  c.service("app");
+  c.slice("app-1", "app", R"J([{"addresses":["10.0.0.1"]}])J");
+  c.add("GatewayClass", R"J({"metadata":{"name":"traefik"},"spec":{"controllerName":"traefik.io/gateway-controller"}})J");
+  c.add("Gateway", R"J({"metadata":{"name":"gw","namespace":"default"},"spec":{"gatewayClassName":"traefik",
+      "listeners":[{"name":"http","protocol":"HTTP","port":8000}]}})J");
+  c.add("HTTPRoute", R"J({"metadata":{"name":"r","namespace":"default"},"spec":{"parentRefs":[{"name":"gw"}],
+      "rules":[{"backendRefs":[
+        {"name":"app","port":80,"filters":[{"type":"RequestHeaderModifier","requestHeaderModifier":{"set":[{"name":"x-b","value":"1"}]}}]},
+        {"name":"app","port":80,"filters":[{"type":"RequestMirror","requestMirror":{}}]}]}]}})J");
+  GatewayOptions options;
+  options.entryPoints = {{"web", 8000, false}};
+  KubeBuild b = buildGatewayConfig(c.objects(), options);
+  std::string router = "httproute-default-r-gw-default-gw-ep-web-0-" + crdRouterName("x", "y", "PathPrefix(\"/\")").substr(4);
+  std::string first = router + "-svc-default-app-0", second = router + "-svc-default-app-1";
+  // Named after the backend's service, as Traefik names them; the router has none of them.
+  EXPECT_EQ(at(b.root, {"http", "services", first, "middlewares"}), "[" + first + "-requestheadermodifier-0]");
+  EXPECT_EQ(at(b.root, {"http", "middlewares", first + "-requestheadermodifier-0", "headers", "customRequestHeaders", "x-b"}), "1");
+  EXPECT_EQ(at(b.root, {"http", "routers", router, "middlewares"}), "<none>");
+  // A filter that cannot be served makes that backend the 500 child, with Traefik's reason.
+  EXPECT_EQ(at(b.root, {"http", "services", router + "-wrr", "weighted", "services", "1", "name"}), "invalid-backend@internal");
+  EXPECT_EQ(at(b.root, {"http", "services", second}), "<none>");
+  std::string writes;
+  for (const auto& w : b.statusWrites) writes += w.patch + "\n";
+  EXPECT_NE(writes.find("Cannot load filters on HTTPBackendRef core/Service/default/app: unsupported filter RequestMirror"),
+            std::string::npos) << writes;
+  EXPECT_NE(writes.find("\"reason\":\"InvalidKind\""), std::string::npos) << writes;
+  EXPECT_NE(notices(b).find("the RequestMirror filter is not supported; the backend answers 500"), std::string::npos)
+      << notices(b);
 }
 
 TEST(GatewayBuild, TlsRoutesRouteBySniWithWildcardsAndTerminateOrPassThrough) {
