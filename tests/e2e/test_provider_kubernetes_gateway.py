@@ -189,10 +189,16 @@ def test_gateway_tlsroute_passthrough_and_tcproute(kube, tmp_path):
     db = TlsEchoServer(pki.issue(ca, "db.tls.test", dns=("db.tls.test",)), greeting=b"db\n").start()
     cache = TlsEchoServer(pki.issue(ca, "cache.tls.test", dns=("cache.tls.test",)), greeting=b"cache\n").start()
     raw = EchoServer(greeting=b"raw\n").start()
-    tls_port, tcp_port = free_port(), free_port()
+    secure = TlsEchoServer(pki.issue(ca, "secure.internal", dns=("secure.internal",)), greeting=b"secure\n").start()
+    term = pki.issue(ca, "secure.term.test", dns=("secure.term.test",))
+    tls_port, tcp_port, term_port = free_port(), free_port(), free_port()
+    b64 = lambda p: base64.b64encode(pathlib.Path(p).read_bytes()).decode()  # noqa: E731
     kube.apply(string.Template((FIXTURES / "gateway-layer4.yaml").read_text()).safe_substitute(
-        TLS_PORT=tls_port, TCP_PORT=tcp_port, DB_PORT=db.port, CACHE_PORT=cache.port, RAW_PORT=raw.port))
-    cw = Causeway(entrypoints=("tlsin", "tcpin", "traefik"), ports={"tlsin": tls_port, "tcpin": tcp_port},
+        TLS_PORT=tls_port, TCP_PORT=tcp_port, DB_PORT=db.port, CACHE_PORT=cache.port, RAW_PORT=raw.port,
+        TERM_PORT=term_port, SECURE_PORT=secure.port, TERM_CRT_B64=b64(term.cert), TERM_KEY_B64=b64(term.key),
+        CA_PEM=pathlib.Path(ca.cert).read_text().replace("\n", "\\n")))
+    cw = Causeway(entrypoints=("tlsin", "tcpin", "termin", "traefik"),
+                  ports={"tlsin": tls_port, "tcpin": tcp_port, "termin": term_port},
                   providers_extra={"kubernetesGateway": {"endpoint": kube.url, "experimentalChannel": True}},
                   static_extra="api:\n  insecure: true\n")
     try:
@@ -220,6 +226,18 @@ def test_gateway_tlsroute_passthrough_and_tcproute(kube, tmp_path):
         data, _ = read_all(sock)
         sock.close()
         assert data.startswith(b"raw\n") and b"ping\n" in data, data
+        # Terminated by causeway, then TLS again to the backend as its BackendTLSPolicy says.
+        def secure_reached():
+            try:
+                client = TlsClient(term_port, "secure.term.test", timeout=3)
+            except (ConnectionError, OSError):
+                return None
+            try:
+                return client.read_until(b"\n", timeout=3)[0]
+            finally:
+                client.close()
+        wait_until(lambda: secure_reached() == b"secure\n", timeout=10, message="TLSRoute secure served")
+        assert [c.sni for c in secure.conns][-1] == "secure.internal", [c.sni for c in secure.conns]
 
         routers = {r["name"] for r in json.loads(urllib.request.urlopen(
             cw.url("traefik", "/api/tcp/routers"), timeout=5).read())}
@@ -237,5 +255,5 @@ def test_gateway_tlsroute_passthrough_and_tcproute(kube, tmp_path):
         assert listeners["tls"]["attachedRoutes"] == 2 and listeners["tcp"]["attachedRoutes"] == 1, listeners
     finally:
         cw.stop()
-        for peer in (db, cache, raw):
+        for peer in (db, cache, raw, secure):
             peer.stop()

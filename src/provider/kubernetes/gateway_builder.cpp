@@ -121,11 +121,15 @@ Node serviceOf(const char* kind, const char* listKey, Node items, const config::
 }
 
 // A TCP service balancing over `addresses` (host:port); none: every connection is refused.
-Node tcpLoadBalancer(const std::vector<std::string>& addresses, const config::Location& where) {
+// `tls`: the servers are dialed with TLS (a BackendTLSPolicy selects them). Traefik 3.7 sets
+// the policy's serversTransport but not the servers' `tls`, so its dials stay plain; causeway
+// does what the policy asks (docs/kubernetes.md).
+Node tcpLoadBalancer(const std::vector<std::string>& addresses, const config::Location& where, bool tls = false) {
   Node servers = Node::list(where);
   for (const std::string& a : addresses) {
     Node server = Node::map(where);
     server.set("address", Node::scalar(a, where));
+    if (tls) server.set("tls", Node::scalar("true", where));
     servers.append(std::move(server));
   }
   return serviceOf("loadBalancer", "servers", std::move(servers), where);
@@ -564,7 +568,7 @@ class GatewayBuild {
         auto [group, refKind, backend, bns, weight] = backendRefOf(ref, ns);
         std::string child = normalizeName(routerName + "-svc-" + bns + "-" + backend + "-" + std::to_string(i));
         std::string what = "Cannot load " + std::string(kind) + " BackendRef " + group + "/" + refKind + "/" + bns + "/" + backend;
-        std::string why, whyReason;
+        std::string why, whyReason, transport;
         std::vector<std::string> addresses;
         if (!granted(kind, ns, group == "core" ? "" : group, refKind, bns, backend)) {
           why = what + ": missing ReferenceGrant";
@@ -578,6 +582,12 @@ class GatewayBuild {
         } else if (!tcpAddresses(bns, backend, ref, addresses, why)) {
           why = "Cannot load " + std::string(kind) + " BackendRef " + bns + "/" + backend + ": " + why;
           whyReason = "BackendNotFound";
+        } else if (kind == "TLSRoute" && L.tlsMode != "Passthrough") {
+          // TLS to the backend when a BackendTLSPolicy selects it (a passed-through connection
+          // already carries the client's own TLS to the backend).
+          json::value port = intAt(ref, "port", 0);
+          ServicePort sp = findServicePort(objects_, bns, backend, &port);
+          if (sp.port && !backendTls(bns, backend, sp, child, transport, why, whyReason, true)) addresses.clear();
         }
         if (!why.empty()) {
           if (failure.empty()) {
@@ -586,8 +596,11 @@ class GatewayBuild {
           }
           child = routerName + "-err-lb";
           addresses.clear();
+          transport.clear();
         }
-        parts_.tcpServices.set(child, tcpLoadBalancer(addresses, where));
+        Node lb = tcpLoadBalancer(addresses, where, !transport.empty());
+        if (!transport.empty()) lb.find("loadBalancer")->set("serversTransport", Node::scalar(transport, where));
+        parts_.tcpServices.set(child, std::move(lb));
         children.emplace_back(child, weight);
       }
       parts_.tcpServices.set(routerName + "-wrr", weighted(children, where));
@@ -1041,9 +1054,10 @@ class GatewayBuild {
     return true;
   }
 
-  // The BackendTLSPolicy of a Service (the first by creation, then name): a serversTransport.
+  // The BackendTLSPolicy of a Service (the first by creation, then name): a serversTransport,
+  // HTTP (`serverName`, `rootCAs`) or, for a TLSRoute's backend, TCP (the same under `tls`).
   bool backendTls(const std::string& ns, const std::string& name, const ServicePort& sp, const std::string& child,
-                  std::string& transport, std::string& why, std::string& reason) {
+                  std::string& transport, std::string& why, std::string& reason, bool tcp = false) {
     const json::object* policy = nullptr;
     std::string policyKey;
     objects_.each("BackendTLSPolicy", [&](const json::object& p) {
@@ -1088,7 +1102,13 @@ class GatewayBuild {
         roots.append(Node::scalar(pem, where));
       }
     if (roots.size()) st.set("rootCAs", std::move(roots));
-    parts_.transports.set(child, std::move(st));
+    if (tcp) {
+      Node tcpTransport = Node::map(where);
+      tcpTransport.set("tls", std::move(st));
+      parts_.tcpTransports.set(child, std::move(tcpTransport));
+    } else {
+      parts_.transports.set(child, std::move(st));
+    }
     transport = child;
     return true;
   }

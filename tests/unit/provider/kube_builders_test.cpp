@@ -363,6 +363,39 @@ TEST(GatewayBuild, TlsRoutesRouteBySniWithWildcardsAndTerminateOrPassThrough) {
   EXPECT_NE(writes.find("\"reason\":\"BackendNotFound\""), std::string::npos) << writes;
 }
 
+TEST(GatewayBuild, ABackendTlsPolicyOnATlsRoutesBackendIsATcpServersTransport) {
+  Cluster c;
+  c.service("db", 5432, "tls");
+  c.slice("db-1", "db", R"J([{"addresses":["10.0.0.7"],"conditions":{"ready":true}}])J", 15432, "tls");
+  c.add("ConfigMap", R"J({"metadata":{"name":"db-ca","namespace":"default"},"data":{"ca.crt":"PEM"}})J");
+  c.add("BackendTLSPolicy", R"J({"metadata":{"name":"db-tls","namespace":"default"},"spec":{
+      "targetRefs":[{"group":"","kind":"Service","name":"db"}],
+      "validation":{"hostname":"db.internal","caCertificateRefs":[{"group":"","kind":"ConfigMap","name":"db-ca"}]}}})J");
+  c.add("GatewayClass", R"J({"metadata":{"name":"traefik"},"spec":{"controllerName":"traefik.io/gateway-controller"}})J");
+  c.add("Gateway", R"J({"metadata":{"name":"gw","namespace":"default"},"spec":{"gatewayClassName":"traefik",
+      "listeners":[{"name":"term","protocol":"TLS","port":8443,"hostname":"db.example.com",
+                    "tls":{"mode":"Terminate","certificateRefs":[{"name":"cert"}]}},
+                   {"name":"pass","protocol":"TLS","port":9443,"tls":{"mode":"Passthrough"}}]}})J");
+  c.add("Secret", R"J({"metadata":{"name":"cert","namespace":"default"},"type":"kubernetes.io/tls",
+      "data":{"tls.crt":"Y2VydA==","tls.key":"a2V5"}})J");
+  c.add("TLSRoute", R"J({"metadata":{"name":"db","namespace":"default"},"spec":{
+      "parentRefs":[{"name":"gw","sectionName":"term"},{"name":"gw","sectionName":"pass"}],
+      "rules":[{"backendRefs":[{"name":"db","port":5432}]}]}})J");
+  GatewayOptions options;
+  options.entryPoints = {{"term", 8443, false}, {"pass", 9443, false}};
+  KubeBuild b = buildGatewayConfig(c.objects(), options);
+  std::string term = "tlsroute-default-db-gw-default-gw-ep-term-0-" + crdRouterName("x", "y", "").substr(4);
+  std::string pass = "tlsroute-default-db-gw-default-gw-ep-pass-0-" + crdRouterName("x", "y", "").substr(4);
+  // Terminated here: TLS again to the backend, with the policy's name and CA.
+  EXPECT_EQ(at(b.root, {"tcp", "services", term + "-svc-default-db-0", "loadBalancer", "serversTransport"}),
+            term + "-svc-default-db-0");
+  EXPECT_EQ(at(b.root, {"tcp", "serversTransports", term + "-svc-default-db-0", "tls", "serverName"}), "db.internal");
+  EXPECT_EQ(at(b.root, {"tcp", "serversTransports", term + "-svc-default-db-0", "tls", "rootCAs"}), "[PEM]");
+  EXPECT_EQ(at(b.root, {"tcp", "services", term + "-svc-default-db-0", "loadBalancer", "servers", "0", "tls"}), "true");
+  // Passed through: the client's own TLS reaches the backend, nothing is added.
+  EXPECT_EQ(at(b.root, {"tcp", "services", pass + "-svc-default-db-0", "loadBalancer", "serversTransport"}), "<none>");
+}
+
 TEST(NginxBuild, NamesRegexHostsCanariesAndUnsupportedAnnotations) {
   Cluster c;
   c.service("app");
