@@ -173,6 +173,9 @@ def test_crd_middlewares_read_secrets(start_whoami, kube):
         assert status == 301 and headers["location"] == "https://redirect.example.com/x"
         assert get(cw, "chain.example.com")[0] == 401
         assert get(cw, "chain.example.com", args=("-u", "test:test"))[0] == 200
+        status, headers, body = get(cw, "service-mw.example.com")
+        assert status == 200 and headers.get("x-custom-response-header") == "value", headers
+        assert "X-Script-Name: test" in body.decode()
     finally:
         cw.stop()
 

@@ -385,6 +385,15 @@ class CrdBuild {
         if (!qualified(name, error)) return "";
         return normalizeName(makeId(stringAt(ref, "namespace"), name.substr(0, name.size() - 14)));
       }
+      if (const json::array* mws = arrayAt(ref, "middlewares"); mws && !mws->empty() && building_.second) {
+        // Traefik 3.7 applies a reference's middlewares to the load balancer of a Kubernetes
+        // Service only; a TraefikService's are its own services'.
+        config::ConfigError e = objectError(building_.first, *building_.second,
+                                            "the middlewares of the TraefikService reference " + name +
+                                                " are not applied (only a Kubernetes Service reference's are)");
+        e.warning = true;
+        noticesOut_->push_back(std::move(e));
+      }
       if (name.find('@') != std::string::npos) return name;
       std::string ns = referencedNamespace(ref, ownNs, "the TraefikService", error);
       if (ns.empty()) return "";
@@ -406,6 +415,20 @@ class CrdBuild {
     std::string id = as.empty() ? serviceName(ns, name, port) : as;
     Node service = Node::map(lb.location());
     service.set("loadBalancer", std::move(lb));
+    // The reference's middlewares (Traefik 3.7): service-level, for every router using it,
+    // looked up in the Service's namespace.
+    if (const json::array* refs = arrayAt(ref, "middlewares"); refs && !refs->empty()) {
+      Node names = Node::list(service.location());
+      for (const json::value& m : *refs) {
+        std::string mw = middlewareRef(m.if_object(), ns, error);
+        if (mw.empty()) {
+          error = "middlewares: " + error;
+          return "";
+        }
+        names.append(Node::scalar(mw, service.location()));
+      }
+      service.set("middlewares", std::move(names));
+    }
     if (!servicesOut_->find(id)) servicesOut_->set(id, std::move(service));
     return id;
   }
@@ -500,6 +523,7 @@ class CrdBuild {
   }
 
   void ingressRoute(const json::object& o) {
+    building_ = {"IngressRoute", &o};
     std::string ns = namespaceOf(o), name = nameOf(o);
     config::Location where = locationOf("IngressRoute", o);
     const json::object* spec = objectAt(&o, "spec");
@@ -570,6 +594,7 @@ class CrdBuild {
   }
 
   void middleware(const json::object& o) {
+    building_ = {"Middleware", &o};
     std::string ns = namespaceOf(o), id = normalizeName(makeId(ns, nameOf(o)));
     config::Location where = locationOf("Middleware", o);
     const json::object* spec = objectAt(&o, "spec");
@@ -674,6 +699,7 @@ class CrdBuild {
   }
 
   void traefikService(const json::object& o) {
+    building_ = {"TraefikService", &o};
     std::string ns = namespaceOf(o), id = normalizeName(makeId(ns, nameOf(o)));
     config::Location where = locationOf("TraefikService", o);
     const json::object* spec = objectAt(&o, "spec");
@@ -1074,6 +1100,8 @@ class CrdBuild {
   Node* servicesOut_ = &parts_.services;
   Node* certificatesOut_ = &parts_.certificates;
   std::vector<config::ConfigError>* noticesOut_ = &out_.notices;
+  // The object being built, for a warning from deep inside it (serviceRef).
+  std::pair<std::string_view, const json::object*> building_{"", nullptr};
 };
 
 }  // namespace

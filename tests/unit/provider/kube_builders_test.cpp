@@ -117,6 +117,30 @@ TEST(CrdBuild, OneServiceIsNamedAfterTheRouterSeveralAreWeighted) {
   EXPECT_EQ(notices(b), "");
 }
 
+TEST(CrdBuild, AServiceReferencesMiddlewaresAreItsLoadBalancers) {
+  Cluster c;
+  c.service("a");
+  c.slice("a-1", "a", R"J([{"addresses":["10.0.0.1"]}])J");
+  c.add("TraefikService", R"J({"metadata":{"name":"ts","namespace":"default"},"spec":{"weighted":{"services":[
+      {"name":"a","port":80,"middlewares":[{"name":"inner"}]}]}}})J");
+  c.add("IngressRoute", R"J({"metadata":{"name":"r","namespace":"default"},"spec":{"routes":[
+      {"match":"Host(`one`)","services":[{"name":"a","port":80,"middlewares":[{"name":"strip"},{"name":"x@file"}]}]},
+      {"match":"Host(`two`)","services":[{"name":"ts","kind":"TraefikService","middlewares":[{"name":"lost"}]}]},
+      {"match":"Host(`three`)","services":[{"name":"a","port":80,"middlewares":[{"name":"m","namespace":"other"}]}]}]}})J");
+  KubeBuild b = buildCrdConfig(c.objects(), {});
+  std::string one = crdRouterName("default", "r", "Host(`one`)");
+  // Traefik 3.7: the reference's middlewares on the load balancer, in the Service's namespace.
+  EXPECT_EQ(at(b.root, {"http", "services", one, "middlewares"}), "[default-strip, x@file]");
+  EXPECT_EQ(at(b.root, {"http", "routers", one, "middlewares"}), "<none>");
+  EXPECT_EQ(at(b.root, {"http", "services", "default-a-80", "middlewares"}), "[default-inner]");  // the TraefikService's child
+  std::string text = notices(b);
+  EXPECT_NE(text.find("IngressRoute default/r: the middlewares of the TraefikService reference ts are not applied"),
+            std::string::npos) << text;
+  EXPECT_NE(at(b.root, {"http", "routers", crdRouterName("default", "r", "Host(`two`)")}), "<none>");
+  EXPECT_NE(text.find("spec.routes[2].services: middlewares: the middleware other/m is in another namespace"),
+            std::string::npos) << text;
+}
+
 TEST(CrdBuild, ProblemsAreNoticesOnTheObjectAndTheRestIsBuilt) {
   Cluster c;
   c.service("a");
