@@ -438,6 +438,12 @@ class CrdBuild {
     ServersOptions how;
     how.scheme = stringAt(ref, "scheme");
     how.nativeLB = boolAt(ref, "nativeLB", options_.nativeLBByDefault);
+    if (boolAt(ref, "nodePortLB") && building_.second) {
+      config::ConfigError e = objectError(building_.first, *building_.second,
+                                          "nodePortLB (service " + name + ") is not supported yet; the endpoints are used");
+      e.unsupported = true;
+      noticesOut_->push_back(std::move(e));
+    }
     how.allowExternalNameServices = options_.allowExternalNameServices;
     how.allowEmptyServices = options_.allowEmptyServices;
     std::vector<std::string> urls;
@@ -529,6 +535,15 @@ class CrdBuild {
     const json::object* spec = objectAt(&o, "spec");
     const json::array* routes = routesOf("IngressRoute", o);
     if (!routes) return;
+    if (const json::array* parents = arrayAt(spec, "parentRefs"); parents && !parents->empty()) {
+      // A child router runs after its parents' middlewares (Traefik 3.6); served alone it would
+      // skip them (an authentication, say), so it is not served.
+      config::ConfigError e = objectError("IngressRoute", o, "spec.parentRefs: multi-layer routing is not supported "
+                                                             "yet; the IngressRoute is not served");
+      e.unsupported = true;
+      noticesOut_->push_back(std::move(e));
+      return;
+    }
     // The router's TLS, the same for every route of the object.
     Node tls;
     const json::object* t = objectAt(spec, "tls");
@@ -908,6 +923,12 @@ class CrdBuild {
     ServersOptions how;
     how.scheme = "tcp";
     how.nativeLB = boolAt(ref, "nativeLB", options_.nativeLBByDefault);
+    if (boolAt(ref, "nodePortLB") && building_.second) {
+      config::ConfigError e = objectError(building_.first, *building_.second,
+                                          "nodePortLB (service " + name + ") is not supported yet; the endpoints are used");
+      e.unsupported = true;
+      noticesOut_->push_back(std::move(e));
+    }
     how.allowExternalNameServices = options_.allowExternalNameServices;
     how.allowEmptyServices = options_.allowEmptyServices;
     std::vector<std::string> urls;

@@ -126,7 +126,10 @@ TEST(CrdBuild, AServiceReferencesMiddlewaresAreItsLoadBalancers) {
   c.add("IngressRoute", R"J({"metadata":{"name":"r","namespace":"default"},"spec":{"routes":[
       {"match":"Host(`one`)","services":[{"name":"a","port":80,"middlewares":[{"name":"strip"},{"name":"x@file"}]}]},
       {"match":"Host(`two`)","services":[{"name":"ts","kind":"TraefikService","middlewares":[{"name":"lost"}]}]},
-      {"match":"Host(`three`)","services":[{"name":"a","port":80,"middlewares":[{"name":"m","namespace":"other"}]}]}]}})J");
+      {"match":"Host(`three`)","services":[{"name":"a","port":80,"middlewares":[{"name":"m","namespace":"other"}]}]},
+      {"match":"Host(`four`)","services":[{"name":"a","port":80,"nodePortLB":true}]}]}})J");
+  c.add("IngressRoute", R"J({"metadata":{"name":"child","namespace":"default"},"spec":{"parentRefs":[{"name":"r"}],
+      "routes":[{"match":"Path(`/c`)","services":[{"name":"a","port":80}]}]}})J");
   KubeBuild b = buildCrdConfig(c.objects(), {});
   std::string one = crdRouterName("default", "r", "Host(`one`)");
   // Traefik 3.7: the reference's middlewares on the load balancer, in the Service's namespace.
@@ -139,6 +142,12 @@ TEST(CrdBuild, AServiceReferencesMiddlewaresAreItsLoadBalancers) {
   EXPECT_NE(at(b.root, {"http", "routers", crdRouterName("default", "r", "Host(`two`)")}), "<none>");
   EXPECT_NE(text.find("spec.routes[2].services: middlewares: the middleware other/m is in another namespace"),
             std::string::npos) << text;
+  // What is not supported yet is said, on the object.
+  EXPECT_NE(text.find("IngressRoute default/r: nodePortLB (service a) is not supported yet; the endpoints are used"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("IngressRoute default/child: spec.parentRefs: multi-layer routing is not supported yet"),
+            std::string::npos) << text;
+  EXPECT_EQ(at(b.root, {"http", "routers", crdRouterName("default", "child", "Path(`/c`)")}), "<none>");
 }
 
 TEST(CrdBuild, ProblemsAreNoticesOnTheObjectAndTheRestIsBuilt) {
