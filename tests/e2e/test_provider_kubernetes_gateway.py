@@ -144,6 +144,80 @@ def test_gateway_httproutes_filters_grants_and_statuses(start_whoami, kube, tmp_
         cw.stop()
 
 
+BACKEND_TLS = """
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: traefik}
+spec: {controllerName: traefik.io/gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: traefik, namespace: default}
+spec:
+  gatewayClassName: traefik
+  listeners: [{name: http, protocol: HTTP, port: ${WEB_PORT}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: secure, namespace: default}
+spec: {ports: [{name: https, port: 443, targetPort: ${UP_PORT}, protocol: TCP}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: secure-e2e, namespace: default, labels: {kubernetes.io/service-name: secure}}
+addressType: IPv4
+ports: [{name: https, port: ${UP_PORT}, protocol: TCP}]
+endpoints: [{addresses: ["127.0.0.1"], conditions: {ready: true}}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: backend-ca, namespace: default}
+data: {ca.crt: "${CA_PEM}"}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: BackendTLSPolicy
+metadata: {name: secure-tls, namespace: default}
+spec:
+  targetRefs: [{group: "", kind: Service, name: secure}]
+  validation:
+    hostname: backend.internal
+    caCertificateRefs: [{group: "", kind: ConfigMap, name: backend-ca}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: secure, namespace: default}
+spec:
+  parentRefs: [{name: traefik}]
+  hostnames: [secure.localhost]
+  rules: [{backendRefs: [{name: secure, port: 443}]}]
+"""
+
+
+def test_gateway_backend_tls_policy(kube, tmp_path):
+    """BackendTLSPolicy (the Gateway API's guide): the Service's endpoints are reached over TLS
+    with the policy's hostname as SNI, their certificate verified with the ConfigMap's CA; with a
+    CA that did not sign it, the backend's certificate is refused (502)."""
+    from tls_upstream import TlsUpstream
+    pki = Pki(tmp_path)
+    ca, other = pki.ca(), pki.ca("other")
+    up = TlsUpstream(pki.issue(ca, "backend.internal", dns=("backend.internal",)), alpn=("http/1.1",))
+    web = free_port()
+    pem = lambda c: pathlib.Path(c.cert).read_text().replace("\n", "\\n")  # noqa: E731
+    kube.apply(string.Template(BACKEND_TLS).safe_substitute(WEB_PORT=web, UP_PORT=up.port, CA_PEM=pem(ca)))
+    cw = Causeway(entrypoints=("web", "traefik"), ports={"web": web},
+                  providers_extra={"kubernetesGateway": {"endpoint": kube.url}})
+    try:
+        wait_until(lambda: get(cw, "secure.localhost")[0] == 200, timeout=10, message="served over TLS")
+        assert "sni=backend.internal" in get(cw, "secure.localhost")[2].decode()
+        assert up.connections and up.connections[-1].sni == "backend.internal", up.connections
+        # Another CA: the handshake fails on causeway's side and the request gets a 502.
+        kube.apply(string.Template(BACKEND_TLS).safe_substitute(WEB_PORT=web, UP_PORT=up.port, CA_PEM=pem(other)))
+        wait_until(lambda: get(cw, "secure.localhost")[0] == 502, timeout=10, message="untrusted backend refused")
+    finally:
+        cw.stop()
+        up.stop()
+
+
 NODE_DIR = pathlib.Path(__file__).resolve().parent / "node"
 
 
