@@ -30,6 +30,15 @@ struct Cluster {
     add("Service", R"J({"metadata":{"name":")J" + name + R"J(","namespace":"default"},"spec":{"ports":[{"name":")J" +
                        portName + R"J(","port":)J" + std::to_string(port) + "}]}}");
   }
+  // The Service app (one endpoint), and the Gateway gw of class traefik with one HTTP listener
+  // on port 8000.
+  void httpGateway() {
+    service("app");
+    slice("app-1", "app", R"J([{"addresses":["10.0.0.1"]}])J");
+    add("GatewayClass", R"J({"metadata":{"name":"traefik"},"spec":{"controllerName":"traefik.io/gateway-controller"}})J");
+    add("Gateway", R"J({"metadata":{"name":"gw","namespace":"default"},"spec":{"gatewayClassName":"traefik",
+        "listeners":[{"name":"http","protocol":"HTTP","port":8000}]}})J");
+  }
   void slice(const std::string& name, const std::string& service, const std::string& endpoints, int port = 8080,
              const std::string& portName = "http") {
     add("EndpointSlice", R"J({"metadata":{"name":")J" + name +
@@ -301,11 +310,7 @@ TEST(GatewayBuild, ListenersRoutesNamesAndStatuses) {
 
 TEST(GatewayBuild, TheCorsFilterIsAHeadersMiddlewareAsTraefikMakesIt) {
   Cluster c;
-  c.service("app");
-  c.slice("app-1", "app", R"J([{"addresses":["10.0.0.1"]}])J");
-  c.add("GatewayClass", R"J({"metadata":{"name":"traefik"},"spec":{"controllerName":"traefik.io/gateway-controller"}})J");
-  c.add("Gateway", R"J({"metadata":{"name":"gw","namespace":"default"},"spec":{"gatewayClassName":"traefik",
-      "listeners":[{"name":"http","protocol":"HTTP","port":8000}]}})J");
+  c.httpGateway();
   c.add("HTTPRoute", R"J({"metadata":{"name":"r","namespace":"default"},"spec":{"parentRefs":[{"name":"gw"}],
       "rules":[{"filters":[{"type":"CORS","cors":{"allowOrigins":["https://app.example","https://*.example.com","*"],
         "allowCredentials":true,"allowMethods":["GET","PUT"],"allowHeaders":["x-a"],"exposeHeaders":["x-b"]}}],
@@ -332,11 +337,7 @@ TEST(GatewayBuild, TheCorsFilterIsAHeadersMiddlewareAsTraefikMakesIt) {
 
 TEST(GatewayBuild, ABackendRefsFiltersAreItsServicesMiddlewares) {
   Cluster c;
-  c.service("app");
-  c.slice("app-1", "app", R"J([{"addresses":["10.0.0.1"]}])J");
-  c.add("GatewayClass", R"J({"metadata":{"name":"traefik"},"spec":{"controllerName":"traefik.io/gateway-controller"}})J");
-  c.add("Gateway", R"J({"metadata":{"name":"gw","namespace":"default"},"spec":{"gatewayClassName":"traefik",
-      "listeners":[{"name":"http","protocol":"HTTP","port":8000}]}})J");
+  c.httpGateway();
   c.add("HTTPRoute", R"J({"metadata":{"name":"r","namespace":"default"},"spec":{"parentRefs":[{"name":"gw"}],
       "rules":[{"backendRefs":[
         {"name":"app","port":80,"filters":[{"type":"RequestHeaderModifier","requestHeaderModifier":{"set":[{"name":"x-b","value":"1"}]}}]},
