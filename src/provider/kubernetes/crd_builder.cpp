@@ -37,12 +37,18 @@ std::string makeId(std::string_view ns, std::string_view name) {
   return ns.empty() ? std::string(name) : std::string(ns) + "-" + std::string(name);
 }
 
-std::string crdRouterName(std::string_view ns, std::string_view name, std::string_view match) {
+namespace {
+// The first `bytes` bytes of the SHA-256 of `text`, in hex.
+std::string sha256Prefix(std::string_view text, size_t bytes) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(match.data()), match.size(), digest);
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  return hexEncode(std::string_view(reinterpret_cast<const char*>(digest), bytes));
+}
+}  // namespace
+
+std::string crdRouterName(std::string_view ns, std::string_view name, std::string_view match) {
   // Go's %.10x of the digest: its first 10 bytes, in hex.
-  std::string hash = hexEncode(std::string_view(reinterpret_cast<const char*>(digest), 10));
-  return normalizeName(makeId(ns, name) + "-" + hash);
+  return normalizeName(makeId(ns, name) + "-" + sha256Prefix(match, 10));
 }
 
 std::string serviceName(std::string_view ns, std::string_view service, std::string_view port) {
@@ -381,10 +387,6 @@ class CrdBuild {
       return "";
     }
     if (kind == "TraefikService") {
-      if (name.ends_with("@kubernetescrd")) {
-        if (!qualified(name, error)) return "";
-        return normalizeName(makeId(stringAt(ref, "namespace"), name.substr(0, name.size() - 14)));
-      }
       if (const json::array* mws = arrayAt(ref, "middlewares"); mws && !mws->empty() && building_.second) {
         // Traefik 3.7 applies a reference's middlewares to the load balancer of a Kubernetes
         // Service only; a TraefikService's are its own services'.
@@ -393,6 +395,10 @@ class CrdBuild {
                                                 " are not applied (only a Kubernetes Service reference's are)");
         e.warning = true;
         noticesOut_->push_back(std::move(e));
+      }
+      if (name.ends_with("@kubernetescrd")) {
+        if (!qualified(name, error)) return "";
+        return normalizeName(makeId(stringAt(ref, "namespace"), name.substr(0, name.size() - 14)));
       }
       if (name.find('@') != std::string::npos) return name;
       std::string ns = referencedNamespace(ref, ownNs, "the TraefikService", error);
@@ -414,21 +420,27 @@ class CrdBuild {
     if (!loadBalancer(ref, ns, lb, error)) return "";
     std::string id = as.empty() ? serviceName(ns, name, port) : as;
     Node service = Node::map(lb.location());
-    service.set("loadBalancer", std::move(lb));
     // The reference's middlewares (Traefik 3.7): service-level, for every router using it,
-    // looked up in the Service's namespace.
+    // looked up in the Service's namespace. A weighted child named <ns>-<service>-<port> is
+    // shared by every reference to that port, so one with middlewares gets a name of its own
+    // (Traefik's names collide there, and the last written wins): another reference's load
+    // balancer never gains or loses them.
     if (const json::array* refs = arrayAt(ref, "middlewares"); refs && !refs->empty()) {
-      Node names = Node::list(service.location());
+      Node names = Node::list(lb.location());
+      std::string joined;
       for (const json::value& m : *refs) {
         std::string mw = middlewareRef(m.if_object(), ns, error);
         if (mw.empty()) {
           error = "middlewares: " + error;
           return "";
         }
-        names.append(Node::scalar(mw, service.location()));
+        joined += mw + ",";
+        names.append(Node::scalar(mw, lb.location()));
       }
       service.set("middlewares", std::move(names));
+      if (as.empty()) id += "-mw-" + sha256Prefix(joined, 4);
     }
+    service.set("loadBalancer", std::move(lb));
     if (!servicesOut_->find(id)) servicesOut_->set(id, std::move(service));
     return id;
   }
@@ -529,7 +541,7 @@ class CrdBuild {
   }
 
   void ingressRoute(const json::object& o) {
-    building_ = {"IngressRoute", &o};
+    Building scope(*this, "IngressRoute", o);
     std::string ns = namespaceOf(o), name = nameOf(o);
     config::Location where = locationOf("IngressRoute", o);
     const json::object* spec = objectAt(&o, "spec");
@@ -609,7 +621,7 @@ class CrdBuild {
   }
 
   void middleware(const json::object& o) {
-    building_ = {"Middleware", &o};
+    Building scope(*this, "Middleware", o);
     std::string ns = namespaceOf(o), id = normalizeName(makeId(ns, nameOf(o)));
     config::Location where = locationOf("Middleware", o);
     const json::object* spec = objectAt(&o, "spec");
@@ -714,7 +726,7 @@ class CrdBuild {
   }
 
   void traefikService(const json::object& o) {
-    building_ = {"TraefikService", &o};
+    Building scope(*this, "TraefikService", o);
     std::string ns = namespaceOf(o), id = normalizeName(makeId(ns, nameOf(o)));
     config::Location where = locationOf("TraefikService", o);
     const json::object* spec = objectAt(&o, "spec");
@@ -980,6 +992,7 @@ class CrdBuild {
   }
 
   void ingressRouteTcp(const json::object& o) {
+    Building scope(*this, "IngressRouteTCP", o);
     std::string ns = namespaceOf(o), name = nameOf(o);
     config::Location where = locationOf("IngressRouteTCP", o);
     const json::object* spec = objectAt(&o, "spec");
@@ -1019,6 +1032,7 @@ class CrdBuild {
   }
 
   void ingressRouteUdp(const json::object& o) {
+    Building scope(*this, "IngressRouteUDP", o);
     std::string ns = namespaceOf(o), name = nameOf(o);
     config::Location where = locationOf("IngressRouteUDP", o);
     const json::object* spec = objectAt(&o, "spec");
@@ -1121,8 +1135,22 @@ class CrdBuild {
   Node* servicesOut_ = &parts_.services;
   Node* certificatesOut_ = &parts_.certificates;
   std::vector<config::ConfigError>* noticesOut_ = &out_.notices;
-  // The object being built, for a warning from deep inside it (serviceRef).
+  // The object being built, for a warning from deep inside it (serviceRef, loadBalancer): set
+  // for the time of one object's build by a Building.
   std::pair<std::string_view, const json::object*> building_{"", nullptr};
+  class Building {
+   public:
+    Building(CrdBuild& build, std::string_view kind, const json::object& o) : build_(build), saved_(build.building_) {
+      build.building_ = {kind, &o};
+    }
+    ~Building() { build_.building_ = saved_; }
+    Building(const Building&) = delete;
+    Building& operator=(const Building&) = delete;
+
+   private:
+    CrdBuild& build_;
+    std::pair<std::string_view, const json::object*> saved_;
+  };
 };
 
 }  // namespace

@@ -121,9 +121,9 @@ Node serviceOf(const char* kind, const char* listKey, Node items, const config::
 }
 
 // A TCP service balancing over `addresses` (host:port); none: every connection is refused.
-// `tls`: the servers are dialed with TLS (a BackendTLSPolicy selects them). Traefik 3.7 sets
-// the policy's serversTransport but not the servers' `tls`, so its dials stay plain; causeway
-// does what the policy asks (docs/kubernetes.md).
+// `tls`: the servers are dialed with TLS (a BackendTLSPolicy selects them). Traefik's main
+// branch sets the policy's serversTransport but not the servers' `tls`, so its dials stay
+// plain; causeway does what the policy asks (docs/kubernetes.md).
 Node tcpLoadBalancer(const std::vector<std::string>& addresses, const config::Location& where, bool tls = false) {
   Node servers = Node::list(where);
   for (const std::string& a : addresses) {
@@ -768,7 +768,7 @@ class GatewayBuild {
   // backend's service); false when one cannot be served, its type in `failed`.
   bool filters(const json::object& r, std::string_view kind, const json::object* rule, const json::object* match,
                const std::string& routerName, Node& names, const config::Location& where,
-               std::string* failed = nullptr) {
+               std::string* failed = nullptr, bool report = true) {
     const json::array* list = arrayAt(rule, "filters");
     if (!list) return true;
     bool grpc = kind == "GRPCRoute";
@@ -803,7 +803,7 @@ class GatewayBuild {
       } else if (type == "ExtensionRef") {
         const json::object* ext = objectAt(f, "extensionRef");
         if (stringAt(ext, "group") != "traefik.io" || stringAt(ext, "kind") != "Middleware") {
-          out_.notices.push_back(objectError(kind, r, "ExtensionRef filter: expected a traefik.io Middleware"));
+          if (report) out_.notices.push_back(objectError(kind, r, "ExtensionRef filter: expected a traefik.io Middleware"));
           if (failed) *failed = type;
           return false;
         }
@@ -813,7 +813,7 @@ class GatewayBuild {
         config::ConfigError e = objectError(kind, r, "the " + type + " filter is not supported; the " +
                                                          (failed ? "backend" : "rule") + " answers 500");
         e.unsupported = true;
-        out_.notices.push_back(std::move(e));
+        if (report) out_.notices.push_back(std::move(e));
         if (failed) *failed = type;
         return false;
       }
@@ -823,7 +823,8 @@ class GatewayBuild {
     return true;
   }
 
-  // The CORS filter as Traefik makes it: a headers middleware answering preflights. An origin
+  // The CORS filter as Traefik's main branch makes it (after 3.7): a headers middleware
+  // answering preflights. An origin
   // with a `*` becomes a regular expression (`*` alone: any origin, echoed rather than answered
   // with `*`, as the Gateway API's conformance tests require); maxAge defaults to the CRD's 5.
   static Node cors(const json::object* f, const config::Location& where) {
@@ -948,13 +949,27 @@ class GatewayBuild {
         std::string child = routerName + "-svc-" + bns + "-" + name + "-" + std::to_string(i);
         const json::array* refFilters = arrayAt(ref, "filters");
         bool hasFilters = refFilters && !refFilters->empty();
-        std::string why, whyReason;
+        // A backendRef is visited for each listener and match: its notices are given once.
+        bool firstVisit = hasFilters && refFiltersReported_.insert(ref).second;
+        std::string why, whyReason, unsupported;
         std::string what = std::string(grpc ? "GRPCBackendRef " : "HTTPBackendRef ") + group + "/" + refKind + "/" + bns + "/" + name;
+        Node middlewares = Node::list(where);
+        if (hasFilters && grpc && firstVisit) {
+          config::ConfigError e = objectError(kind, r, "the filters of backendRef " + name +
+                                                           " are not applied (on a GRPCRoute, as in Traefik)");
+          e.unsupported = true;
+          out_.notices.push_back(std::move(e));
+        }
+        // As Traefik: the grant, then the filters, then what the backend is.
         if (!granted(kind, ns, group == "core" ? "" : group, refKind, bns, name)) {
           why = "Cannot load " + what + ": missing ReferenceGrant";
           whyReason = "RefNotPermitted";
+        } else if (hasFilters && !grpc &&
+                   !filters(r, kind, ref, match, child, middlewares, where, &unsupported, firstVisit)) {
+          why = "Cannot load filters on " + what + ": unsupported filter " + unsupported;
+          whyReason = "InvalidKind";
         } else if (group == "traefik.io" && refKind == "TraefikService" && !grpc) {
-          if (hasFilters && refFiltersReported_.insert(ref).second) {  // once, not per listener and match
+          if (firstVisit) {
             config::ConfigError e = objectError(kind, r, "the filters of backendRef " + name +
                                                              " (a TraefikService) are not applied; it is served without them");
             e.unsupported = true;
@@ -967,16 +982,8 @@ class GatewayBuild {
           whyReason = "InvalidKind";
         } else if (!loadBalancer(bns, name, ref, grpc, child, where, why, whyReason)) {
           why = "Cannot load " + what + ": " + why;
-        } else if (hasFilters) {
-          Node names = Node::list(where);
-          std::string unsupported;
-          if (filters(r, kind, ref, match, child, names, where, &unsupported)) {
-            if (Node* service = parts_.services.find(child)) service->set("middlewares", std::move(names));
-          } else {
-            why = "Cannot load filters on " + what + ": unsupported filter " + unsupported;
-            whyReason = "InvalidKind";
-            parts_.services.erase(child);
-          }
+        } else if (middlewares.size()) {
+          if (Node* service = parts_.services.find(child)) service->set("middlewares", std::move(middlewares));
         }
         if (!why.empty()) {
           if (failure.empty()) {

@@ -139,12 +139,22 @@ TEST(CrdBuild, AServiceReferencesMiddlewaresAreItsLoadBalancers) {
       {"match":"Host(`four`)","services":[{"name":"a","port":80,"nodePortLB":true}]}]}})J");
   c.add("IngressRoute", R"J({"metadata":{"name":"child","namespace":"default"},"spec":{"parentRefs":[{"name":"r"}],
       "routes":[{"match":"Path(`/c`)","services":[{"name":"a","port":80}]}]}})J");
+  c.add("IngressRouteTCP", R"J({"metadata":{"name":"t","namespace":"default"},"spec":{
+      "routes":[{"match":"HostSNI(`*`)","services":[{"name":"a","port":80,"nodePortLB":true}]}]}})J");
   KubeBuild b = buildCrdConfig(c.objects(), {});
   std::string one = crdRouterName("default", "r", "Host(`one`)");
   // Traefik 3.7: the reference's middlewares on the load balancer, in the Service's namespace.
   EXPECT_EQ(at(b.root, {"http", "services", one, "middlewares"}), "[default-strip, x@file]");
   EXPECT_EQ(at(b.root, {"http", "routers", one, "middlewares"}), "<none>");
-  EXPECT_EQ(at(b.root, {"http", "services", "default-a-80", "middlewares"}), "[default-inner]");  // the TraefikService's child
+  // A weighted child with middlewares has a name of its own: the shared default-a-80 (another
+  // reference's) never carries them.
+  const config::Node* services = b.root.find("http")->find("services");
+  std::string child;
+  for (const auto& entry : services->entries())
+    if (entry.key.starts_with("default-a-80-mw-")) child = entry.key;
+  EXPECT_EQ(child.size(), std::string("default-a-80-mw-").size() + 8) << at(b.root, {"http", "services"});
+  EXPECT_EQ(at(b.root, {"http", "services", child, "middlewares"}), "[default-inner]");  // the TraefikService's child
+  EXPECT_EQ(at(b.root, {"http", "services", "default-ts", "weighted", "services", "0", "name"}), child);
   std::string text = notices(b);
   EXPECT_NE(text.find("IngressRoute default/r: the middlewares of the TraefikService reference ts are not applied"),
             std::string::npos) << text;
@@ -154,6 +164,8 @@ TEST(CrdBuild, AServiceReferencesMiddlewaresAreItsLoadBalancers) {
   // What is not supported yet is said, on the object.
   EXPECT_NE(text.find("IngressRoute default/r: nodePortLB (service a) is not supported yet; the endpoints are used"),
             std::string::npos) << text;
+  EXPECT_NE(text.find("IngressRouteTCP default/t: nodePortLB (service a) is not supported yet"), std::string::npos)
+      << text;
   EXPECT_NE(text.find("IngressRoute default/child: spec.parentRefs: multi-layer routing is not supported yet"),
             std::string::npos) << text;
   EXPECT_EQ(at(b.root, {"http", "routers", crdRouterName("default", "child", "Path(`/c`)")}), "<none>");
@@ -342,6 +354,12 @@ TEST(GatewayBuild, ABackendRefsFiltersAreItsServicesMiddlewares) {
       "rules":[{"backendRefs":[
         {"name":"app","port":80,"filters":[{"type":"RequestHeaderModifier","requestHeaderModifier":{"set":[{"name":"x-b","value":"1"}]}}]},
         {"name":"app","port":80,"filters":[{"type":"RequestMirror","requestMirror":{}}]}]}]}})J");
+  // Filters are checked before the backend's kind (a TraefikService too), and reported once
+  // for a backendRef that two matches share.
+  c.add("HTTPRoute", R"J({"metadata":{"name":"m","namespace":"default"},"spec":{"parentRefs":[{"name":"gw"}],
+      "hostnames":["m.example"],"rules":[{"matches":[{"path":{"value":"/a"}},{"path":{"value":"/b"}}],
+        "backendRefs":[{"group":"traefik.io","kind":"TraefikService","name":"ts",
+                        "filters":[{"type":"RequestMirror","requestMirror":{}}]}]}]}})J");
   GatewayOptions options;
   options.entryPoints = {{"web", 8000, false}};
   KubeBuild b = buildGatewayConfig(c.objects(), options);
@@ -361,6 +379,11 @@ TEST(GatewayBuild, ABackendRefsFiltersAreItsServicesMiddlewares) {
   EXPECT_NE(writes.find("\"reason\":\"InvalidKind\""), std::string::npos) << writes;
   EXPECT_NE(notices(b).find("the RequestMirror filter is not supported; the backend answers 500"), std::string::npos)
       << notices(b);
+  std::string m = notices(b);
+  size_t once = m.find("HTTPRoute default/m: the RequestMirror filter");
+  EXPECT_NE(once, std::string::npos) << m;
+  EXPECT_EQ(m.find("HTTPRoute default/m: the RequestMirror filter", once + 1), std::string::npos) << m;
+  EXPECT_EQ(m.find("(a TraefikService) are not applied"), std::string::npos) << m;
 }
 
 TEST(GatewayBuild, TlsRoutesRouteBySniWithWildcardsAndTerminateOrPassThrough) {
