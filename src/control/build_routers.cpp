@@ -28,8 +28,8 @@ router::CompiledRulePtr SnapshotBuild::compile(const std::string& rule, router::
   RuleKey key{tcp, syntax == router::RuleSyntax::V2, rule};
   auto it = caches_.rules.find(key);
   if (it != caches_.rules.end()) {
-    it->second.usedBy = buildNumber_;
-    return it->second.rule;
+    usedRules_.insert(it->first);
+    return it->second;
   }
   auto result = tcp ? router::compileTcpRule(rule, syntax) : router::compileRule(rule, syntax);
   if (auto* failure = std::get_if<router::RuleError>(&result)) {
@@ -38,7 +38,8 @@ router::CompiledRulePtr SnapshotBuild::compile(const std::string& rule, router::
   }
   auto compiled = std::get<router::CompiledRulePtr>(result);
   key.text = compiled->text();  // the compiled rule's own copy, which the cache entry keeps alive
-  caches_.rules.emplace(key, CachedRule{compiled, buildNumber_});
+  caches_.rules.emplace(key, compiled);
+  usedRules_.insert(key);
   return compiled;
 }
 
@@ -124,7 +125,10 @@ void SnapshotBuild::buildRouters() {
   buildTcp();
   buildUdp();
   // Rules no router uses any more are dropped from the cache.
-  std::erase_if(caches_.rules, [&](const auto& entry) { return entry.second.usedBy != buildNumber_; });
+  for (auto it = caches_.rules.begin(); it != caches_.rules.end();) {
+    if (!usedRules_.count(it->first)) it = caches_.rules.erase(it);
+    else ++it;
+  }
 }
 
 std::vector<const runtime::EntryPoint*> SnapshotBuild::routerEntryPoints(const std::vector<std::string>& names,

@@ -196,7 +196,7 @@ class SnapshotBuild {
   runtime::Snapshot& snapshot_;
   runtime::RuntimeState& runtime_;
   BuildCaches& caches_;
-  uint64_t buildNumber_ = ++caches_.builds;  // marks the cached rules this build uses
+  std::set<RuleKey> usedRules_;  // rule cache keys this build used (views of the cache's rules)
   std::set<std::string> parentRouters_;  // routers other routers name in parentRefs
   std::map<std::string, std::shared_ptr<const upstream::Transport>> transports_;
   std::map<std::string, std::string> transportErrors_;
