@@ -38,6 +38,16 @@ def kube():
     fake.stop()
 
 
+def b64(path):
+    """A file's bytes in base64, as a Secret's data holds them."""
+    return base64.b64encode(pathlib.Path(path).read_bytes()).decode()
+
+
+def pem_in_yaml(cert):
+    """A certificate's PEM text for a double-quoted YAML string (newlines escaped)."""
+    return pathlib.Path(cert.cert).read_text().replace("\n", "\\n")
+
+
 def conditions(obj):
     return {c["type"]: (c["status"], c["reason"]) for c in obj.get("conditions", [])}
 
@@ -48,7 +58,6 @@ def test_gateway_httproutes_filters_grants_and_statuses(start_whoami, kube, tmp_
     ca = pki.ca()
     cert = pki.issue(ca, "whoami.localhost", dns=("whoami.localhost",))
     web, websecure = free_port(), free_port()
-    b64 = lambda p: base64.b64encode(pathlib.Path(p).read_bytes()).decode()  # noqa: E731
     kube.apply(string.Template((FIXTURES / "gateway-basic.yaml").read_text()).safe_substitute(
         WEB_PORT=web, WEBSECURE_PORT=websecure, WHOAMI_PORT=w1.port, WHOAMI2_PORT=w2.port,
         TLS_CRT_B64=b64(cert.cert), TLS_KEY_B64=b64(cert.key)))
@@ -202,8 +211,7 @@ def test_gateway_backend_tls_policy(kube, tmp_path):
     ca, other = pki.ca(), pki.ca("other")
     up = TlsUpstream(pki.issue(ca, "backend.internal", dns=("backend.internal",)), alpn=("http/1.1",))
     web = free_port()
-    pem = lambda c: pathlib.Path(c.cert).read_text().replace("\n", "\\n")  # noqa: E731
-    kube.apply(string.Template(BACKEND_TLS).safe_substitute(WEB_PORT=web, UP_PORT=up.port, CA_PEM=pem(ca)))
+    kube.apply(string.Template(BACKEND_TLS).safe_substitute(WEB_PORT=web, UP_PORT=up.port, CA_PEM=pem_in_yaml(ca)))
     cw = Causeway(entrypoints=("web", "traefik"), ports={"web": web},
                   providers_extra={"kubernetesGateway": {"endpoint": kube.url}})
     try:
@@ -211,7 +219,7 @@ def test_gateway_backend_tls_policy(kube, tmp_path):
         assert "sni=backend.internal" in get(cw, "secure.localhost")[2].decode()
         assert up.connections and up.connections[-1].sni == "backend.internal", up.connections
         # Another CA: the handshake fails on causeway's side and the request gets a 502.
-        kube.apply(string.Template(BACKEND_TLS).safe_substitute(WEB_PORT=web, UP_PORT=up.port, CA_PEM=pem(other)))
+        kube.apply(string.Template(BACKEND_TLS).safe_substitute(WEB_PORT=web, UP_PORT=up.port, CA_PEM=pem_in_yaml(other)))
         wait_until(lambda: get(cw, "secure.localhost")[0] == 502, timeout=10, message="untrusted backend refused")
     finally:
         cw.stop()
@@ -266,11 +274,10 @@ def test_gateway_tlsroute_passthrough_and_tcproute(kube, tmp_path):
     secure = TlsEchoServer(pki.issue(ca, "secure.internal", dns=("secure.internal",)), greeting=b"secure\n").start()
     term = pki.issue(ca, "secure.term.test", dns=("secure.term.test",))
     tls_port, tcp_port, term_port = free_port(), free_port(), free_port()
-    b64 = lambda p: base64.b64encode(pathlib.Path(p).read_bytes()).decode()  # noqa: E731
     kube.apply(string.Template((FIXTURES / "gateway-layer4.yaml").read_text()).safe_substitute(
         TLS_PORT=tls_port, TCP_PORT=tcp_port, DB_PORT=db.port, CACHE_PORT=cache.port, RAW_PORT=raw.port,
         TERM_PORT=term_port, SECURE_PORT=secure.port, TERM_CRT_B64=b64(term.cert), TERM_KEY_B64=b64(term.key),
-        CA_PEM=pathlib.Path(ca.cert).read_text().replace("\n", "\\n")))
+        CA_PEM=pem_in_yaml(ca)))
     cw = Causeway(entrypoints=("tlsin", "tcpin", "termin", "traefik"),
                   ports={"tlsin": tls_port, "tcpin": tcp_port, "termin": term_port},
                   providers_extra={"kubernetesGateway": {"endpoint": kube.url, "experimentalChannel": True}},

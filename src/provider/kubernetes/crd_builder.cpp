@@ -110,6 +110,15 @@ class CrdBuild {
     noticesOut_->push_back(objectError(kind, o, std::move(message)));
   }
 
+  // A warning on the object being built (building_), from deep inside its build;
+  // `unsupported`: an option causeway does not implement yet.
+  void warnBuilding(std::string message, bool unsupported) {
+    if (!building_.second) return;
+    config::ConfigError e = objectError(building_.first, *building_.second, std::move(message));
+    e.unsupported = unsupported;
+    noticesOut_->push_back(std::move(e));
+  }
+
   static std::string versionOf(const json::object* o) { return stringAt(objectAt(o, "metadata"), "resourceVersion"); }
 
   // objects_.find, recorded as a dependency of the IngressRoute being built.
@@ -387,15 +396,12 @@ class CrdBuild {
       return "";
     }
     if (kind == "TraefikService") {
-      if (const json::array* mws = arrayAt(ref, "middlewares"); mws && !mws->empty() && building_.second) {
-        // Traefik 3.7 applies a reference's middlewares to the load balancer of a Kubernetes
-        // Service only; a TraefikService's are its own services'.
-        config::ConfigError e = objectError(building_.first, *building_.second,
-                                            "the middlewares of the TraefikService reference " + name +
-                                                " are not applied (only a Kubernetes Service reference's are)");
-        e.warning = true;
-        noticesOut_->push_back(std::move(e));
-      }
+      // Traefik 3.7 applies a reference's middlewares to the load balancer of a Kubernetes
+      // Service only; a TraefikService's are its own services'.
+      if (const json::array* mws = arrayAt(ref, "middlewares"); mws && !mws->empty())
+        warnBuilding("the middlewares of the TraefikService reference " + name +
+                         " are not applied (only a Kubernetes Service reference's are)",
+                     false);
       if (name.ends_with("@kubernetescrd")) {
         if (!qualified(name, error)) return "";
         return normalizeName(makeId(stringAt(ref, "namespace"), name.substr(0, name.size() - 14)));
@@ -450,12 +456,8 @@ class CrdBuild {
     ServersOptions how;
     how.scheme = stringAt(ref, "scheme");
     how.nativeLB = boolAt(ref, "nativeLB", options_.nativeLBByDefault);
-    if (boolAt(ref, "nodePortLB") && building_.second) {
-      config::ConfigError e = objectError(building_.first, *building_.second,
-                                          "nodePortLB (service " + name + ") is not supported yet; the endpoints are used");
-      e.unsupported = true;
-      noticesOut_->push_back(std::move(e));
-    }
+    if (boolAt(ref, "nodePortLB"))
+      warnBuilding("nodePortLB (service " + name + ") is not supported yet; the endpoints are used", true);
     how.allowExternalNameServices = options_.allowExternalNameServices;
     how.allowEmptyServices = options_.allowEmptyServices;
     std::vector<std::string> urls;
@@ -935,12 +937,8 @@ class CrdBuild {
     ServersOptions how;
     how.scheme = "tcp";
     how.nativeLB = boolAt(ref, "nativeLB", options_.nativeLBByDefault);
-    if (boolAt(ref, "nodePortLB") && building_.second) {
-      config::ConfigError e = objectError(building_.first, *building_.second,
-                                          "nodePortLB (service " + name + ") is not supported yet; the endpoints are used");
-      e.unsupported = true;
-      noticesOut_->push_back(std::move(e));
-    }
+    if (boolAt(ref, "nodePortLB"))
+      warnBuilding("nodePortLB (service " + name + ") is not supported yet; the endpoints are used", true);
     how.allowExternalNameServices = options_.allowExternalNameServices;
     how.allowEmptyServices = options_.allowEmptyServices;
     std::vector<std::string> urls;

@@ -824,9 +824,9 @@ class GatewayBuild {
   }
 
   // The CORS filter as Traefik's main branch makes it (after 3.7): a headers middleware
-  // answering preflights. An origin
-  // with a `*` becomes a regular expression (`*` alone: any origin, echoed rather than answered
-  // with `*`, as the Gateway API's conformance tests require); maxAge defaults to the CRD's 5.
+  // answering preflights. An origin with a `*` becomes a regular expression (`*` alone: any
+  // origin, echoed rather than answered with `*`, as the Gateway API's conformance tests
+  // require); maxAge defaults to the CRD's 5.
   static Node cors(const json::object* f, const config::Location& where) {
     Node origins = Node::list(where), patterns = Node::list(where);
     if (const json::array* list = arrayAt(f, "allowOrigins"))
@@ -843,13 +843,6 @@ class GatewayBuild {
                                            regexEscape(origin.substr(star + 1)) + "$", where));
         }
       }
-    auto strings = [&](std::string_view key) {
-      Node out = Node::list(where);
-      if (const json::array* list = arrayAt(f, key))
-        for (const json::value& v : *list)
-          if (v.is_string()) out.append(Node::scalar(std::string(v.as_string()), where));
-      return out;
-    };
     Node headers = Node::map(where);
     headers.set("accessControlAllowCredentials", Node::scalar(boolAt(f, "allowCredentials") ? "true" : "false", where));
     if (origins.size()) headers.set("accessControlAllowOriginList", std::move(origins));
@@ -857,7 +850,7 @@ class GatewayBuild {
     for (auto [from, to] : {std::pair{"allowMethods", "accessControlAllowMethods"},
                             std::pair{"allowHeaders", "accessControlAllowHeaders"},
                             std::pair{"exposeHeaders", "accessControlExposeHeaders"}})
-      if (Node list = strings(from); list.size()) headers.set(to, std::move(list));
+      if (const json::array* list = arrayAt(f, from); list && !list->empty()) headers.set(to, toNode(*list, where));
     headers.set("accessControlMaxAge", Node::scalar(std::to_string(intAt(f, "maxAge", 5)), where));
     return headers;
   }
@@ -954,12 +947,13 @@ class GatewayBuild {
         std::string why, whyReason, unsupported;
         std::string what = std::string(grpc ? "GRPCBackendRef " : "HTTPBackendRef ") + group + "/" + refKind + "/" + bns + "/" + name;
         Node middlewares = Node::list(where);
-        if (hasFilters && grpc && firstVisit) {
-          config::ConfigError e = objectError(kind, r, "the filters of backendRef " + name +
-                                                           " are not applied (on a GRPCRoute, as in Traefik)");
+        auto notApplied = [&](std::string_view why) {
+          if (!firstVisit) return;
+          config::ConfigError e = objectError(kind, r, "the filters of backendRef " + name + " " + std::string(why));
           e.unsupported = true;
           out_.notices.push_back(std::move(e));
-        }
+        };
+        if (hasFilters && grpc) notApplied("are not applied (on a GRPCRoute, as in Traefik)");
         // As Traefik: the grant, then the filters, then what the backend is.
         if (!granted(kind, ns, group == "core" ? "" : group, refKind, bns, name)) {
           why = "Cannot load " + what + ": missing ReferenceGrant";
@@ -969,12 +963,7 @@ class GatewayBuild {
           why = "Cannot load filters on " + what + ": unsupported filter " + unsupported;
           whyReason = "InvalidKind";
         } else if (group == "traefik.io" && refKind == "TraefikService" && !grpc) {
-          if (firstVisit) {
-            config::ConfigError e = objectError(kind, r, "the filters of backendRef " + name +
-                                                             " (a TraefikService) are not applied; it is served without them");
-            e.unsupported = true;
-            out_.notices.push_back(std::move(e));
-          }
+          notApplied("(a TraefikService) are not applied; it is served without them");
           children.emplace_back(name.find('@') != std::string::npos ? name : makeId(bns, name) + "@kubernetescrd", weight);
           continue;
         } else if (group != "core" || refKind != "Service") {
