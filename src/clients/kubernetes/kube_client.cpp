@@ -256,6 +256,23 @@ void trimObject(json::value& object) {
     annotations->as_object().erase("kubectl.kubernetes.io/last-applied-configuration");
 }
 
+Object storeObject(json::value& object, std::string_view indexLabel) {
+  trimObject(object);
+  auto stored = std::make_shared<StoredObject>();
+  const json::object* o = object.if_object();
+  const json::value* m = o ? o->if_contains("metadata") : nullptr;
+  if (const json::object* metadata = m ? m->if_object() : nullptr) {
+    if (const json::value* v = metadata->if_contains("resourceVersion"); v && v->is_string())
+      stored->version = v->get_string();
+    const json::value* labels = indexLabel.empty() ? nullptr : metadata->if_contains("labels");
+    if (const json::value* l = labels && labels->is_object() ? labels->get_object().if_contains(indexLabel) : nullptr;
+        l && l->is_string())
+      stored->indexed = l->get_string();
+  }
+  stored->text = json::serialize(object);
+  return stored;
+}
+
 std::string statusMessage(const http::Answer& answer) {
   error_code ec;
   json::value v = json::parse(answer.body, ec);
@@ -322,9 +339,8 @@ awaitable<std::string> Reflector::list(asio::io_context& io) {
       co_return "listing " + description() + ": the answer is not a list";
     if (items->is_array())
       for (json::value& item : const_cast<json::value*>(items)->as_array()) {
-        trimObject(item);
         std::string key = objectKey(item);
-        if (!key.empty()) objects[key] = std::make_shared<const json::value>(std::move(item));
+        if (!key.empty()) objects[key] = storeObject(item, options_.indexLabel);
       }
     std::string next;
     if (const json::value* metadata = o->if_contains("metadata"); metadata && metadata->is_object()) {
@@ -374,14 +390,13 @@ bool Reflector::apply(std::string_view line, bool& expired, std::string& error) 
     if (!version.empty()) store_.resourceVersion = version;
     return true;
   }
-  trimObject(*object);
   std::string key = objectKey(*object);
   if (key.empty()) {
     error = "watching " + description() + ": an object without a name";
     return false;
   }
   if (t == "DELETED") store_.objects.erase(key);
-  else if (t == "ADDED" || t == "MODIFIED") store_.objects[key] = std::make_shared<const json::value>(std::move(*object));
+  else if (t == "ADDED" || t == "MODIFIED") store_.objects[key] = storeObject(*object, options_.indexLabel);
   else {
     error = "watching " + description() + ": an event of unknown type " + std::string(t);
     return false;

@@ -119,33 +119,29 @@ class CrdBuild {
     noticesOut_->push_back(std::move(e));
   }
 
-  static std::string versionOf(const json::object* o) { return stringAt(objectAt(o, "metadata"), "resourceVersion"); }
-
   // objects_.find, recorded as a dependency of the IngressRoute being built.
   const json::object* lookup(std::string_view kind, const std::string& ns, const std::string& name) const {
-    const json::object* o = objects_.find(kind, ns, name);
-    if (recording_) recording_->dependencies.emplace_back(std::string(kind) + " " + ns + "/" + name, versionOf(o));
-    return o;
+    if (recording_)
+      recording_->dependencies.emplace_back(std::string(kind) + " " + ns + "/" + name,
+                                            std::string(objects_.versionOf(kind, ns, name)));
+    return objects_.find(kind, ns, name);
   }
   std::string slicesVersion(const std::string& ns, const std::string& service) const {
     std::string versions;
-    for (const json::object* slice : objects_.slicesOf(ns, service)) versions += versionOf(slice) + ",";
+    for (const StoredObject* slice : objects_.storedSlicesOf(ns, service)) versions += slice->version + ",";
     return versions;
-  }
-  static std::string_view versionViewOf(const json::object* o) {
-    return stringViewAt(objectAt(o, "metadata"), "resourceVersion");
   }
   // Whether slicesVersion(ns, service) would be `recorded`, without making it.
   bool sameSlicesVersion(std::string_view ns, std::string_view service, std::string_view recorded) const {
-    for (const json::object* slice : objects_.slicesOf(ns, service)) {
-      std::string_view v = versionViewOf(slice);
+    for (const StoredObject* slice : objects_.storedSlicesOf(ns, service)) {
+      std::string_view v = slice->version;
       if (!recorded.starts_with(v) || recorded.substr(v.size(), 1) != ",") return false;
       recorded.remove_prefix(v.size() + 1);
     }
     return recorded.empty();
   }
-  // Whether the objects an IngressRoute's build read are as they were (no copies: every
-  // IngressRoute is asked on every change).
+  // Whether the objects an IngressRoute's build read are as they were (no copies, and no object
+  // read: every IngressRoute is asked on every change).
   bool unchanged(const CrdCache::Entry& entry) const {
     for (const auto& [key, version] : entry.dependencies) {
       std::string_view k = key;
@@ -153,7 +149,7 @@ class CrdBuild {
       std::string_view kind = k.substr(0, space), ns = k.substr(space + 1, slash - space - 1),
                        name = k.substr(slash + 1);
       bool same = kind == "EndpointSlices" ? sameSlicesVersion(ns, name, version)
-                                           : versionViewOf(objects_.find(kind, ns, name)) == version;
+                                           : objects_.versionOf(kind, ns, name) == version;
       if (!same) return false;
     }
     return true;
@@ -200,21 +196,20 @@ class CrdBuild {
     };
     std::vector<const json::object*> changed;
     uint64_t scan = ++c.scans;  // the IngressRoutes still there are marked with it
-    std::string key;
-    objects_.each("IngressRoute", [&](const json::object& o) {
-      if (!wanted(o)) return;
-      const json::object* meta = objectAt(&o, "metadata");
-      key.assign(stringViewAt(meta, "namespace")).append("/").append(stringViewAt(meta, "name"));
+    // Only the IngressRoutes that changed, or whose objects did, are read (parsed).
+    objects_.eachStored("IngressRoute", [&](std::string_view key, const StoredObject& stored) {
       auto it = c.routes.find(key);
-      if (it != c.routes.end() && it->second.version == versionViewOf(&o) && unchanged(it->second)) {
+      if (it != c.routes.end() && it->second.version == stored.version && unchanged(it->second)) {
         it->second.seenIn = scan;
         return;
       }
+      const json::object* o = objects_.read(stored);
+      if (!o || !wanted(*o)) return;  // one it had built goes with the sweep below
       if (it != c.routes.end()) {
         drop(it->second);
         c.routes.erase(it);
       }
-      changed.push_back(&o);
+      changed.push_back(o);
     });
     for (auto it = c.routes.begin(); it != c.routes.end();) {
       if (it->second.seenIn == scan) {
@@ -228,7 +223,7 @@ class CrdBuild {
     services.eraseKeys(goneServices);
     for (const json::object* o : changed) {
       CrdCache::Entry entry;
-      entry.version = versionOf(o);
+      entry.version = stringAt(objectAt(o, "metadata"), "resourceVersion");
       Node builtRouters = Node::map(), builtServices = Node::map();
       recording_ = &entry;
       routersOut_ = &builtRouters;

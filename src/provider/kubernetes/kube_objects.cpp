@@ -1,41 +1,123 @@
 #include "provider/kubernetes/kube_objects.h"
 
+#include <sys/mman.h>
+
 #include <boost/json.hpp>
+#include <boost/json/monotonic_resource.hpp>
+#include <new>
 #include <set>
+#include <unordered_map>
 
 #include "core/bytes.h"
 #include "core/strings.h"
 
 namespace causeway::provider::kube {
 
-const json::object* KubeObjects::find(std::string_view kind, std::string_view ns, std::string_view name) const {
+namespace {
+
+// Whole pages from the kernel, given back when the arena is released: the documents of a build
+// (as large as every object parsed, 23 MB at 5,000 routes) must not stay in the allocator's
+// free lists after it, where they would count in the RSS until it decommits them.
+class PageResource final : public json::memory_resource {
+  static size_t rounded(size_t n) { return (n + 4095) & ~size_t(4095); }
+  void* do_allocate(size_t n, size_t) override {
+    void* p = ::mmap(nullptr, rounded(n), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    return p;
+  }
+  void do_deallocate(void* p, size_t n, size_t) override { ::munmap(p, rounded(n)); }
+  bool do_is_equal(const json::memory_resource& other) const noexcept override { return this == &other; }
+};
+
+}  // namespace
+
+struct KubeObjects::Parsed {
+  PageResource pages;
+  json::monotonic_resource arena{64 * 1024, &pages};
+  std::unordered_map<const StoredObject*, json::value> values;  // destroyed before the arena
+};
+
+KubeObjects::KubeObjects() = default;
+KubeObjects::~KubeObjects() = default;
+KubeObjects::KubeObjects(KubeObjects&&) noexcept = default;
+KubeObjects& KubeObjects::operator=(KubeObjects&&) noexcept = default;
+
+const json::object* KubeObjects::read(const StoredObject& stored) const {
+  if (!parsed_) parsed_ = std::make_unique<Parsed>();
+  auto it = parsed_->values.find(&stored);
+  if (it == parsed_->values.end()) {
+    error_code ec;
+    json::value value = json::parse(stored.text, ec, json::storage_ptr(&parsed_->arena));
+    if (ec) value = json::value(json::storage_ptr(&parsed_->arena));  // null: stored objects are JSON objects
+    it = parsed_->values.emplace(&stored, std::move(value)).first;
+  }
+  return it->second.if_object();
+}
+
+size_t KubeObjects::readCount() const { return parsed_ ? parsed_->values.size() : 0; }
+
+const StoredObject* KubeObjects::findStored(std::string_view kind, std::string_view ns, std::string_view name) const {
   auto it = kinds_.find(kind);
   if (it == kinds_.end()) return nullptr;
-  std::string key = ns.empty() ? std::string(name) : std::string(ns) + "/" + std::string(name);
+  key_.clear();
+  if (!ns.empty()) key_.append(ns).append("/");
+  key_.append(name);
   for (const ObjectMap* objects : it->second)
-    if (auto found = objects->find(key); found != objects->end()) return found->second->if_object();
+    if (auto found = objects->find(key_); found != objects->end()) return found->second.get();
   return nullptr;
 }
 
+const json::object* KubeObjects::find(std::string_view kind, std::string_view ns, std::string_view name) const {
+  const StoredObject* stored = findStored(kind, ns, name);
+  return stored ? read(*stored) : nullptr;
+}
+
+std::string_view KubeObjects::versionOf(std::string_view kind, std::string_view ns, std::string_view name) const {
+  const StoredObject* stored = findStored(kind, ns, name);
+  return stored ? std::string_view(stored->version) : std::string_view();
+}
+
 void KubeObjects::each(std::string_view kind, const std::function<void(const json::object&)>& visit) const {
+  eachStored(kind, [&](std::string_view, const StoredObject& stored) {
+    if (const json::object* o = read(stored)) visit(*o);
+  });
+}
+
+void KubeObjects::eachStored(std::string_view kind,
+                             const std::function<void(std::string_view, const StoredObject&)>& visit) const {
   auto it = kinds_.find(kind);
   if (it == kinds_.end()) return;
   for (const ObjectMap* objects : it->second)
-    for (const auto& [key, object] : *objects)
-      if (const json::object* o = object->if_object()) visit(*o);
+    for (const auto& [key, object] : *objects) visit(key, *object);
 }
 
-const std::vector<const json::object*>& KubeObjects::slicesOf(std::string_view ns, std::string_view service) const {
+const std::vector<const StoredObject*>& KubeObjects::storedSlicesOf(std::string_view ns, std::string_view service) const {
   if (!slicesIndexed_) {
     slicesIndexed_ = true;
-    each("EndpointSlice", [&](const json::object& slice) {
-      slices_[namespaceOf(slice) + "/" + label(slice, "kubernetes.io/service-name")].push_back(&slice);
+    eachStored("EndpointSlice", [&](std::string_view key, const StoredObject& slice) {
+      std::string_view sliceNs = key.substr(0, key.find('/') == std::string_view::npos ? 0 : key.find('/'));
+      slices_[std::string(sliceNs).append("/").append(slice.indexed)].push_back(&slice);
     });
   }
-  static const std::vector<const json::object*> none;
+  static const std::vector<const StoredObject*> none;
   key_.assign(ns).append("/").append(service);
   auto it = slices_.find(key_);
   return it == slices_.end() ? none : it->second;
+}
+
+const std::vector<const json::object*>& KubeObjects::slicesOf(std::string_view ns, std::string_view service) const {
+  const std::vector<const StoredObject*>& stored = storedSlicesOf(ns, service);
+  if (stored.empty()) {
+    static const std::vector<const json::object*> none;
+    return none;
+  }
+  // key_ is "ns/service" (storedSlicesOf)
+  auto it = readSlices_.find(key_);
+  if (it != readSlices_.end()) return it->second;
+  std::vector<const json::object*> read;
+  for (const StoredObject* slice : stored)
+    if (const json::object* o = this->read(*slice)) read.push_back(o);
+  return readSlices_.emplace(key_, std::move(read)).first->second;
 }
 
 const json::value* valueAt(const json::object* o, std::string_view key) { return o ? o->if_contains(key) : nullptr; }

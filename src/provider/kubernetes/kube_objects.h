@@ -21,26 +21,56 @@
 namespace causeway::provider::kube {
 
 namespace json = boost::json;
-using Object = std::shared_ptr<const json::value>;
+using clients::kubernetes::StoredObject;
+using Object = clients::kubernetes::Object;
 using ObjectMap = std::map<std::string, Object>;  // "namespace/name" → object
 
+// The label that ties an EndpointSlice to its Service; the reflectors of EndpointSlices keep its
+// value beside each object (StoredObject::indexed) so that slices are found without reading them.
+inline constexpr std::string_view kServiceNameLabel = "kubernetes.io/service-name";
+
 // The objects of every kind the provider reads (several maps per kind when it reads several
-// namespaces one by one).
+// namespaces one by one). The reflectors keep objects as text; an object is parsed when a build
+// first reads it, into an arena that lives as long as this KubeObjects (one build), so pointers
+// and views into objects stay valid until the build ends and no parsed document outlives it.
 class KubeObjects {
  public:
+  KubeObjects();
+  ~KubeObjects();
+  KubeObjects(KubeObjects&&) noexcept;
+  KubeObjects& operator=(KubeObjects&&) noexcept;
+
   void add(const std::string& kind, const ObjectMap* objects) { kinds_[kind].push_back(objects); }
   const json::object* find(std::string_view kind, std::string_view ns, std::string_view name) const;
-  // Every object of `kind`, by namespace then name.
+  // Every object of `kind`, by namespace then name (each one read).
   void each(std::string_view kind, const std::function<void(const json::object&)>& visit) const;
   // The EndpointSlices of the Service ns/name (label kubernetes.io/service-name), indexed on
   // first use so that a build is linear in the objects.
   const std::vector<const json::object*>& slicesOf(std::string_view ns, std::string_view service) const;
 
+  // Without reading the objects (for a build that only checks what changed):
+  // every object of `kind` with its key ("namespace/name");
+  void eachStored(std::string_view kind,
+                  const std::function<void(std::string_view key, const StoredObject&)>& visit) const;
+  // the resourceVersion of an object ("" when there is none);
+  std::string_view versionOf(std::string_view kind, std::string_view ns, std::string_view name) const;
+  // the EndpointSlices of a Service.
+  const std::vector<const StoredObject*>& storedSlicesOf(std::string_view ns, std::string_view service) const;
+  // The object of a stored entry, read on first use (null when its text is not a JSON object).
+  const json::object* read(const StoredObject& stored) const;
+  // How many objects this build has read (tests: an incremental build reads what changed).
+  size_t readCount() const;
+
  private:
+  const StoredObject* findStored(std::string_view kind, std::string_view ns, std::string_view name) const;
+
   std::map<std::string, std::vector<const ObjectMap*>, std::less<>> kinds_;
-  mutable std::map<std::string, std::vector<const json::object*>> slices_;  // "ns/service" → slices
-  mutable std::string key_;  // slicesOf's lookup key, reused
+  mutable std::map<std::string, std::vector<const StoredObject*>, std::less<>> slices_;  // "ns/service" → slices
+  mutable std::map<std::string, std::vector<const json::object*>, std::less<>> readSlices_;
+  mutable std::string key_;  // lookup keys, reused
   mutable bool slicesIndexed_ = false;
+  struct Parsed;  // the arena and the objects read from it
+  mutable std::unique_ptr<Parsed> parsed_;
 };
 
 // A resource a provider reads; `selected`: the provider's `labelSelector` applies to it (the

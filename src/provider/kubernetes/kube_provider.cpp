@@ -152,6 +152,7 @@ KubernetesProvider::KubernetesProvider(std::string name, std::string optionsPath
       k8s::ReflectorOptions ro;
       ro.ns = ns;
       if (w.selected) ro.labelSelector = options.labelSelector;
+      if (w.resource.kind == "EndpointSlice") ro.indexLabel = kube::kServiceNameLabel;
       s.reflectors.push_back(std::make_unique<k8s::Reflector>(s.client, w.resource, ro));
     }
   }

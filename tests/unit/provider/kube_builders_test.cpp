@@ -16,10 +16,12 @@ namespace {
 // Objects by kind, from JSON text.
 struct Cluster {
   std::map<std::string, ObjectMap> kinds;
+  // Stored as a reflector stores it (text, with EndpointSlices' Service names indexed).
   void add(const std::string& kind, std::string_view text) {
-    auto object = std::make_shared<const json::value>(json::parse(text));
-    std::string ns = namespaceOf(object->as_object()), name = nameOf(object->as_object());
-    kinds[kind][ns.empty() ? name : ns + "/" + name] = object;
+    json::value object = json::parse(text);
+    std::string ns = namespaceOf(object.as_object()), name = nameOf(object.as_object());
+    kinds[kind][ns.empty() ? name : ns + "/" + name] =
+        clients::kubernetes::storeObject(object, kind == "EndpointSlice" ? kServiceNameLabel : std::string_view());
   }
   KubeObjects objects() const {
     KubeObjects o;
@@ -504,9 +506,9 @@ TEST(CrdBuild, CachedBuildEqualsAFreshOne) {
     std::string n = std::to_string(i);
     c.service("s" + n);
     c.slice("s" + n + "-1", "s" + n, R"J([{"addresses":["10.0.0.)J" + n + R"J("]}])J");
-    c.kinds["EndpointSlice"]["default/s" + n + "-1"] = std::make_shared<const json::value>(json::parse(
-        R"J({"metadata":{"name":"s)J" + n + R"J(-1","namespace":"default","resourceVersion":"1","labels":{"kubernetes.io/service-name":"s)J" + n +
-        R"J("}},"addressType":"IPv4","ports":[{"name":"http","port":8080}],"endpoints":[{"addresses":["10.0.0.)J" + n + R"J("]}]})J"));
+    c.add("EndpointSlice",
+          R"J({"metadata":{"name":"s)J" + n + R"J(-1","namespace":"default","resourceVersion":"1","labels":{"kubernetes.io/service-name":"s)J" + n +
+              R"J("}},"addressType":"IPv4","ports":[{"name":"http","port":8080}],"endpoints":[{"addresses":["10.0.0.)J" + n + R"J("]}]})J");
     c.add("IngressRoute", R"J({"metadata":{"name":"r)J" + n + R"J(","namespace":"default","resourceVersion":"1"},
         "spec":{"routes":[{"match":"Host(`r)J" + n + R"J(`)","services":[{"name":"s)J" + n + R"J(","port":80},{"name":"s0","port":80}]}]}})J");
   }
@@ -521,9 +523,9 @@ TEST(CrdBuild, CachedBuildEqualsAFreshOne) {
   std::shared_ptr<config::Node> held = cache.tree;  // the pipeline still holds the tree: copied, not changed
   uint64_t before = config::fingerprint(*held);
   // A changed EndpointSlice (new resourceVersion), a removed IngressRoute.
-  c.kinds["EndpointSlice"]["default/s0-1"] = std::make_shared<const json::value>(json::parse(
-      R"J({"metadata":{"name":"s0-1","namespace":"default","resourceVersion":"2","labels":{"kubernetes.io/service-name":"s0"}},
-          "addressType":"IPv4","ports":[{"name":"http","port":8080}],"endpoints":[{"addresses":["10.9.9.9"]}]})J"));
+  c.add("EndpointSlice",
+        R"J({"metadata":{"name":"s0-1","namespace":"default","resourceVersion":"2","labels":{"kubernetes.io/service-name":"s0"}},
+            "addressType":"IPv4","ports":[{"name":"http","port":8080}],"endpoints":[{"addresses":["10.9.9.9"]}]})J");
   c.kinds["IngressRoute"].erase("default/r2");
   EXPECT_EQ(cached(), fresh());
   EXPECT_EQ(config::fingerprint(*held), before);
@@ -532,6 +534,35 @@ TEST(CrdBuild, CachedBuildEqualsAFreshOne) {
   EXPECT_EQ(at(*again.shared, {"http", "services", "default-s0-80", "loadBalancer", "servers", "0", "url"}),
             "http://10.9.9.9:8080");
   EXPECT_EQ(at(*again.shared, {"http", "routers", crdRouterName("default", "r2", "Host(`r2`)")}), "<none>");
+  // Objects are kept as text and read when a build needs them: with nothing changed, the cached
+  // build reads only what the TraefikService needs (it, its Service and its EndpointSlice), no
+  // IngressRoute; a fresh build reads every object.
+  KubeObjects unchanged = c.objects(), all = c.objects();
+  buildCrdConfig(unchanged, {}, &cache);
+  buildCrdConfig(all, {});
+  EXPECT_LE(unchanged.readCount(), 3u);
+  EXPECT_EQ(all.readCount(), 7u);  // r0, r1, w, the Services s0 and s1 and their EndpointSlices
+}
+
+TEST(KubeObjects, StoredAsTextAndReadOncePerBuild) {
+  json::value v = json::parse(R"J({"metadata":{"name":"a","namespace":"n","resourceVersion":"7",
+      "labels":{"kubernetes.io/service-name":"svc"},"managedFields":[{"manager":"kubectl"}]},"endpoints":[]})J");
+  Object stored = clients::kubernetes::storeObject(v, kServiceNameLabel);
+  EXPECT_EQ(stored->version, "7");
+  EXPECT_EQ(stored->indexed, "svc");
+  EXPECT_EQ(stored->text.find("managedFields"), std::string::npos);
+  ObjectMap slices{{"n/a", stored}};
+  KubeObjects objects;
+  objects.add("EndpointSlice", &slices);
+  EXPECT_EQ(objects.versionOf("EndpointSlice", "n", "a"), "7");
+  EXPECT_EQ(objects.storedSlicesOf("n", "svc").size(), 1u);
+  EXPECT_EQ(objects.readCount(), 0u);
+  const json::object* first = objects.find("EndpointSlice", "n", "a");
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(nameOf(*first), "a");
+  EXPECT_EQ(objects.slicesOf("n", "svc").front(), first);
+  EXPECT_EQ(objects.readCount(), 1u);
+  EXPECT_TRUE(objects.slicesOf("n", "other").empty());
 }
 
 }  // namespace
