@@ -194,23 +194,34 @@ class CrdBuild {
       for (const std::string& name : entry.services)
         if (release(c.serviceOwners, name) && !c.otherServices.count(name)) goneServices.push_back(name);
     };
-    std::vector<const json::object*> changed;
+    std::vector<std::pair<std::string_view, const json::object*>> changed;  // by their keys
     uint64_t scan = ++c.scans;  // the IngressRoutes still there are marked with it
-    // Only the IngressRoutes that changed, or whose objects did, are read (parsed).
+    // Only the IngressRoutes that changed, or whose objects did, are read (parsed); those of
+    // another class are remembered with their versions, so that they are not read again.
+    std::map<std::string, std::string, std::less<>> otherClass;
     objects_.eachStored("IngressRoute", [&](std::string_view key, const StoredObject& stored) {
       auto it = c.routes.find(key);
       if (it != c.routes.end() && it->second.version == stored.version && unchanged(it->second)) {
         it->second.seenIn = scan;
         return;
       }
+      if (auto other = c.otherClass.find(key); other != c.otherClass.end() && other->second == stored.version) {
+        otherClass.emplace(other->first, other->second);
+        return;
+      }
       const json::object* o = objects_.read(stored);
-      if (!o || !wanted(*o)) return;  // one it had built goes with the sweep below
+      if (!o) return;
+      if (!wanted(*o)) {  // one it had built goes with the sweep below
+        otherClass.emplace(key, stored.version);
+        return;
+      }
       if (it != c.routes.end()) {
         drop(it->second);
         c.routes.erase(it);
       }
-      changed.push_back(o);
+      changed.emplace_back(key, o);
     });
+    c.otherClass = std::move(otherClass);
     for (auto it = c.routes.begin(); it != c.routes.end();) {
       if (it->second.seenIn == scan) {
         ++it;
@@ -221,7 +232,7 @@ class CrdBuild {
     }
     routers.eraseKeys(goneRouters);
     services.eraseKeys(goneServices);
-    for (const json::object* o : changed) {
+    for (const auto& [key, o] : changed) {
       CrdCache::Entry entry;
       entry.version = stringAt(objectAt(o, "metadata"), "resourceVersion");
       Node builtRouters = Node::map(), builtServices = Node::map();
@@ -247,7 +258,7 @@ class CrdBuild {
         entry.services.push_back(sv.key);
       }
       entry.seenIn = scan;
-      c.routes[namespaceOf(*o) + "/" + nameOf(*o)] = std::move(entry);
+      c.routes.emplace(key, std::move(entry));
     }
     for (const auto& [key, entry] : c.routes) {
       out_.notices.insert(out_.notices.end(), entry.notices.begin(), entry.notices.end());

@@ -57,6 +57,7 @@ struct CrdCache {
     uint64_t seenIn = 0;  // the last scan that found the IngressRoute
   };
   std::map<std::string, Entry, std::less<>> routes;  // by "ns/name" of the IngressRoute
+  std::map<std::string, std::string, std::less<>> otherClass;  // IngressRoutes of another class → version
   uint64_t scans = 0;
   std::shared_ptr<config::Node> tree;
   std::map<std::string, int> routerOwners;   // a router → how many IngressRoutes put it there (a name

@@ -668,7 +668,7 @@ class GatewayBuild {
       addresses.push_back((ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":" + std::to_string(portNumber));
       return true;
     }
-    if (objects_.slicesOf(ns, name).empty()) {
+    if (objects_.storedSlicesOf(ns, name).empty()) {
       why = "endpointslices not found";
       return false;
     }

@@ -1,6 +1,7 @@
 #include "provider/kubernetes/kube_objects.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <boost/json/monotonic_resource.hpp>
@@ -17,16 +18,32 @@ namespace {
 
 // Whole pages from the kernel, given back when the arena is released: the documents of a build
 // (as large as every object parsed, 23 MB at 5,000 routes) must not stay in the allocator's
-// free lists after it, where they would count in the RSS until it decommits them.
+// free lists after it, where they would count in the RSS until it decommits them. Each mapping's
+// length is recorded: the arena gives back fewer bytes than it asked for (its block header).
 class PageResource final : public json::memory_resource {
-  static size_t rounded(size_t n) { return (n + 4095) & ~size_t(4095); }
+ public:
+  ~PageResource() override {
+    for (auto [p, length] : mapped_) ::munmap(p, length);
+  }
+
+ private:
   void* do_allocate(size_t n, size_t) override {
-    void* p = ::mmap(nullptr, rounded(n), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    static const size_t page = size_t(::sysconf(_SC_PAGESIZE));
+    size_t length = (n + page - 1) / page * page;
+    void* p = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) throw std::bad_alloc();
+    mapped_.emplace(p, length);
     return p;
   }
-  void do_deallocate(void* p, size_t n, size_t) override { ::munmap(p, rounded(n)); }
+  void do_deallocate(void* p, size_t, size_t) override {
+    auto it = mapped_.find(p);
+    if (it == mapped_.end()) return;
+    ::munmap(p, it->second);
+    mapped_.erase(it);
+  }
   bool do_is_equal(const json::memory_resource& other) const noexcept override { return this == &other; }
+
+  std::unordered_map<void*, size_t> mapped_;
 };
 
 }  // namespace
