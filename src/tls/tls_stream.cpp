@@ -21,6 +21,45 @@ namespace {
 
 constexpr size_t kCipherChunk = 16 * 1024 + 512;  // one full TLS record and its overhead
 constexpr size_t kCoalesceLimit = 16 * 1024;       // smaller writes become one record
+// Ciphertext buffers larger than this are given back once sent (an idle connection keeps none).
+constexpr size_t kKeptCiphertext = 64 * 1024;
+
+// The BIO OpenSSL writes ciphertext to: appended to the stream's own buffer (its data pointer),
+// which flush() hands to the socket. A memory BIO would hold it in its own buffer, to be copied
+// out again with BIO_read before every send.
+BIO_METHOD* outputMethod() {
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "causeway ciphertext out");
+    BIO_meth_set_write_ex(m, [](BIO* bio, const char* data, size_t size, size_t* written) -> int {
+      static_cast<std::string*>(BIO_get_data(bio))->append(data, size);
+      *written = size;
+      return 1;
+    });
+    BIO_meth_set_ctrl(m, [](BIO* bio, int command, long, void*) -> long {
+      switch (command) {
+        case BIO_CTRL_PENDING:
+        case BIO_CTRL_WPENDING:
+          return long(static_cast<std::string*>(BIO_get_data(bio))->size());
+        case BIO_CTRL_FLUSH:
+          return 1;
+        default:
+          return 0;
+      }
+    });
+    BIO_meth_set_create(m, [](BIO* bio) -> int {
+      BIO_set_init(bio, 1);
+      return 1;
+    });
+    return m;
+  }();
+  return method;
+}
+
+BIO* outputBio(std::string& buffer) {
+  BIO* bio = BIO_new(outputMethod());
+  BIO_set_data(bio, &buffer);
+  return bio;
+}
 
 int stateIndex() {
   static int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
@@ -236,7 +275,7 @@ TlsStream::TlsStream(tcp::socket& socket, TlsHandshakeState& state)
     : socket_(socket), cipherBuffer_(kCipherChunk) {
   ssl_ = SSL_new(tlsServerContext());
   in_ = BIO_new(BIO_s_mem());
-  out_ = BIO_new(BIO_s_mem());
+  out_ = outputBio(pending_);
   BIO_set_mem_eof_return(in_, -1);
   SSL_set_bio(ssl_, in_, out_);
   SSL_set_accept_state(ssl_);
@@ -247,7 +286,7 @@ TlsStream::TlsStream(tcp::socket& socket, const TlsClientSettings& settings, con
     : socket_(socket), cipherBuffer_(kCipherChunk) {
   ssl_ = SSL_new(settings.get());
   in_ = BIO_new(BIO_s_mem());
-  out_ = BIO_new(BIO_s_mem());
+  out_ = outputBio(pending_);
   BIO_set_mem_eof_return(in_, -1);
   SSL_set_bio(ssl_, in_, out_);
   SSL_set_connect_state(ssl_);
@@ -385,17 +424,14 @@ void TlsStream::feed(std::string_view ciphertext) {
 awaitable<bool> TlsStream::flush() {
   // One flusher at a time: the read path (post-handshake messages) and the write path may
   // both have ciphertext to send; whoever flushes drains everything, including bytes added
-  // while it waits on the socket. The ciphertext is moved out of the BIO first, so appends
+  // while it waits on the socket. The ciphertext is swapped out of pending_ first, so appends
   // cannot move the memory being written.
   if (flushing_) co_return !failed_;
   flushing_ = true;
-  while (!failed_) {
-    size_t pending = BIO_ctrl_pending(out_);
-    if (pending == 0) break;
-    sending_.resize(pending);
-    int n = BIO_read(out_, sending_.data(), int(pending));
-    if (n <= 0) break;
-    asio::const_buffer records(sending_.data(), size_t(n));
+  while (!failed_ && !pending_.empty()) {
+    sending_.swap(pending_);
+    pending_.clear();
+    asio::const_buffer records(sending_.data(), sending_.size());
     io::SendResult now = io::sendNow(socket_, std::span(&records, 1));
     if (now.error) {
       failed_ = true;
@@ -404,6 +440,9 @@ awaitable<bool> TlsStream::flush() {
       if (ec) failed_ = true;
     }
   }
+  sending_.clear();
+  if (sending_.capacity() > kKeptCiphertext) std::string().swap(sending_);
+  if (pending_.capacity() > kKeptCiphertext && pending_.empty()) std::string().swap(pending_);
   flushing_ = false;
   co_return !failed_;
 }
@@ -477,7 +516,7 @@ awaitable<std::tuple<error_code, size_t>> TlsStream::write(std::span<const asio:
       if (b.size() == 0) continue;
       if (!encrypt(b.data(), b.size())) co_return std::tuple{error_code(asio::error::broken_pipe), size_t(0)};
       // Bound the ciphertext held in memory for large bodies.
-      if (BIO_ctrl_pending(out_) > 256 * 1024 && !co_await flush())
+      if (pending_.size() > 256 * 1024 && !co_await flush())
         co_return std::tuple{error_code(asio::error::broken_pipe), size_t(0)};
     }
   }
@@ -489,13 +528,10 @@ void TlsStream::closeNotify() {
   if (failed_ || flushing_ || !SSL_is_init_finished(ssl_) || (SSL_get_shutdown(ssl_) & SSL_SENT_SHUTDOWN)) return;
   SSL_shutdown(ssl_);
   ERR_clear_error();
-  size_t pending = BIO_ctrl_pending(out_);
-  if (pending == 0) return;
-  sending_.resize(pending);
-  int n = BIO_read(out_, sending_.data(), int(pending));
-  if (n <= 0) return;
-  asio::const_buffer alert(sending_.data(), size_t(n));
+  if (pending_.empty()) return;
+  asio::const_buffer alert(pending_.data(), pending_.size());
   io::sendNow(socket_, std::span(&alert, 1));
+  pending_.clear();
 }
 
 awaitable<void> TlsStream::close() {

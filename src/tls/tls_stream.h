@@ -106,9 +106,10 @@ class TlsStream {
   tcp::socket& socket_;
   SSL* ssl_ = nullptr;
   BIO* in_ = nullptr;   // ciphertext from the peer
-  BIO* out_ = nullptr;  // ciphertext to the peer
+  BIO* out_ = nullptr;  // ciphertext to the peer: appended to pending_
   std::vector<char> cipherBuffer_;
   std::string plain_;    // small writes coalesced into one record
+  std::string pending_;  // ciphertext OpenSSL wrote, not yet handed to the socket
   std::string sending_;  // ciphertext being written to the socket
   bool flushing_ = false;
   bool failed_ = false;
