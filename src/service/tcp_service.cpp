@@ -95,6 +95,12 @@ awaitable<void> TcpWeighted::serve(exchange::TcpSession& session) const {
 namespace {
 
 constexpr size_t kChunk = 32 * 1024;
+// Between streams that cannot splice (TLS on either side), a direction whose reads fill the
+// buffer is carrying a stream: it reads 256 KiB at a time from then on. Each write to a loopback
+// or LAN peer wakes the peer, and on a virtual machine the wake-up (an IPI) is most of the
+// cost of a write: with 32 KiB writes it was a fifth of the proxy's CPU in a TLS stream
+// (docs/benchmarks.md, "TCP forwarding").
+constexpr size_t kStreamChunk = 256 * 1024;
 // A direction that has carried this much switches from copying through user space to
 // splice(2) between the two plain sockets (short exchanges never pay for the pipe).
 constexpr uint64_t kSpliceAfter = 128 * 1024;
@@ -175,13 +181,18 @@ awaitable<End> copyPlain(tcp::socket& from, tcp::socket& to, uint64_t& bytes) {
 }
 
 awaitable<End> copyStreams(exchange::DuplexStream& from, exchange::DuplexStream& to, uint64_t& bytes) {
-  std::unique_ptr<char[]> buffer(new char[kChunk]);
+  size_t size = kChunk;
+  std::unique_ptr<char[]> buffer(new char[size]);
   while (true) {
-    auto [readError, n] = co_await from.readSome(asio::buffer(buffer.get(), kChunk));
+    auto [readError, n] = co_await from.readSome(asio::buffer(buffer.get(), size));
     if (readError) co_return readError == asio::error::eof ? End::Eof : End::Failed;
     auto [writeError, written] = co_await to.writeAll(asio::buffer(buffer.get(), n));
     bytes += written;
     if (writeError) co_return End::Failed;
+    if (n == size && size < kStreamChunk) {
+      size = kStreamChunk;
+      buffer.reset(new char[size]);
+    }
   }
 }
 
