@@ -20,6 +20,12 @@ namespace {
 constexpr size_t kMaxResponseHead = size_t(1) << 20;
 constexpr size_t kReadChunk = 16384;
 constexpr uint64_t kTopUpLimit = 64 * 1024;  // bodies up to this size are gathered before writing
+// A response body whose reads fill the connection's buffer is a stream: it is read 256 KiB at a
+// time from then on, so that each write to the client carries more and wakes the client once
+// (on a virtual machine a wake-up is an interrupt to another CPU; docs/benchmarks.md, "TCP
+// forwarding"). The buffer goes back to its usual size before the connection is pooled.
+constexpr size_t kStreamChunk = 256 * 1024;
+constexpr size_t kPooledBuffer = 32 * 1024;
 
 using http::h1::Framing;
 
@@ -153,6 +159,7 @@ class H1ResponseBody final : public exchange::BodySource {
   ~H1ResponseBody() override {
     if (!connection_) return;
     reader_.consumePending();
+    if (streaming_) connection_->buffer.shrink(kPooledBuffer);
     if (reader_.finished() && keepAlive_ && !reader_.broken() && connection_->buffer.empty())
       pool_.release(endpoint_, std::move(connection_));
   }
@@ -166,9 +173,12 @@ class H1ResponseBody final : public exchange::BodySource {
   // The reader's source (exchange/h1_body_reader.h).
   io::ReadBuffer& buffer() { return connection_->buffer; }
   awaitable<error_code> fill() {
-    auto buffer = connection_->buffer.prepare(kReadChunk);
+    auto buffer = connection_->buffer.prepare(streaming_ ? kStreamChunk : kReadChunk);
     auto [ec, n] = co_await connection_->readSome(buffer);
-    if (!ec) connection_->buffer.commit(n);
+    if (!ec) {
+      connection_->buffer.commit(n);
+      if (n == buffer.size()) streaming_ = true;
+    }
     co_return ec;
   }
   // Takes what the socket already holds of a small body, without waiting: the head and
@@ -189,6 +199,7 @@ class H1ResponseBody final : public exchange::BodySource {
   const UpstreamEndpoint& endpoint_;
   UpstreamConnectionPtr connection_;
   bool keepAlive_;
+  bool streaming_ = false;  // a read filled the buffer: reads of kStreamChunk from then on
   exchange::H1BodyReader<H1ResponseBody> reader_;
 };
 

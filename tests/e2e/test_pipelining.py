@@ -302,6 +302,33 @@ def test_large_chunked_upload(proxy):
     assert request_line(answers[1][2]) == "GET /after-big HTTP/1.1"
 
 
+def test_streamed_bodies_arrive_whole_and_the_connection_goes_on(proxy):
+    # A body whose reads fill the upstream buffer is read 256 KiB at a time (upstream/h1_client.cpp),
+    # and the buffer shrinks back before the upstream connection is pooled: three large bodies and
+    # a small request on one client connection, every byte checked against whoami's pattern.
+    pattern = b"abcdefghijklmnopqrstuvwxyz0123456789"
+    sizes = [8 * 1000 * 1000 + 7, 3 * 1000 * 1000, 300 * 1000 + 1]
+    with socket.create_connection(("127.0.0.1", proxy.port())) as s:
+        s.settimeout(10)
+        reader = s.makefile("rb")
+        for size in sizes + [None]:
+            s.sendall(get(f"/data?size={size}" if size else "/after-streams"))
+            status = reader.readline()
+            assert status.startswith(b"HTTP/1.1 200"), status
+            length = None
+            while (line := reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.decode().partition(":")
+                if name.lower() == "content-length":
+                    length = int(value)
+            body = reader.read(length)
+            if size is None:
+                assert request_line(body) == "GET /after-streams HTTP/1.1"
+                continue
+            assert length == size
+            expected = (pattern * (size // len(pattern) + 1))[:size]
+            assert body == expected, next(i for i in range(size) if body[i] != expected[i])
+
+
 def test_large_response_body(proxy):
     size = 5 * 1000 * 1000
     status, headers, body = curl(proxy.url("web", f"/data?size={size}"), host="x.test")
