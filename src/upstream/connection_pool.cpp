@@ -61,7 +61,26 @@ bool makeEndpoint(const std::string& url, std::shared_ptr<const Transport> trans
   auto address = asio::ip::make_address(host, ec);
   if (!ec) endpoint.address = tcp::endpoint(address, endpoint.port);
   endpoint.transport = std::move(transport);
-  endpoint.poolId = endpoint.transport->poolIdFor(endpoint.scheme + "|" + host + "|" + std::to_string(endpoint.port));
+  // The pool's key: the scheme's letter, the port's two bytes, then the address's bytes (an
+  // IPv4 server's key fits in std::string's inline storage: no allocation per server) or the
+  // host name after a '/'.
+  std::string key;
+  key += endpoint.scheme == "https" ? 's' : endpoint.scheme == "h2c" ? 'c' : 'h';
+  key += char(endpoint.port >> 8);
+  key += char(endpoint.port & 0xff);
+  if (endpoint.address && endpoint.address->address().is_v4()) {
+    auto bytes = endpoint.address->address().to_v4().to_bytes();
+    key += '4';
+    key.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  } else if (endpoint.address) {
+    auto bytes = endpoint.address->address().to_v6().to_bytes();  // URLs carry no zone
+    key += '6';
+    key.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  } else {
+    key += '/';
+    key += host;
+  }
+  endpoint.poolId = endpoint.transport->poolIdFor(key);
   return true;
 }
 
