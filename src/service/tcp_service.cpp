@@ -180,6 +180,13 @@ awaitable<End> copyPlain(tcp::socket& from, tcp::socket& to, uint64_t& bytes) {
   co_return co_await spliceOneWay(from, to, bytes);
 }
 
+// Bytes the socket holds, not yet read (0 when it cannot tell).
+size_t queued(tcp::socket& socket) {
+  error_code ec;
+  size_t n = socket.available(ec);
+  return ec ? 0 : n;
+}
+
 awaitable<End> copyStreams(exchange::DuplexStream& from, exchange::DuplexStream& to, uint64_t& bytes) {
   size_t size = kChunk;
   std::unique_ptr<char[]> buffer(new char[size]);
@@ -191,6 +198,11 @@ awaitable<End> copyStreams(exchange::DuplexStream& from, exchange::DuplexStream&
     if (writeError) co_return End::Failed;
     if (n == size && size < kStreamChunk) {
       size = kStreamChunk;
+      buffer.reset(new char[size]);
+    } else if (size == kStreamChunk && (!from.plainSocket() || queued(*from.plainSocket()) < kChunk)) {
+      // The stream paused: the wait for its next bytes holds the small buffer (a client that
+      // sent 32 KiB once must not make the connection hold 256 KiB while it is idle).
+      size = kChunk;
       buffer.reset(new char[size]);
     }
   }

@@ -21,7 +21,8 @@ namespace {
 
 constexpr size_t kCipherChunk = 16 * 1024 + 512;  // one full TLS record and its overhead
 constexpr size_t kCoalesceLimit = 16 * 1024;       // smaller writes become one record
-// Ciphertext buffers larger than this are given back once sent (an idle connection keeps none).
+// Ciphertext buffers larger than this are given back when the stream next waits for its peer
+// (a stream keeps them while it writes: it would grow them again at every write).
 constexpr size_t kKeptCiphertext = 64 * 1024;
 
 // The BIO OpenSSL writes ciphertext to: appended to the stream's own buffer (its data pointer),
@@ -31,7 +32,11 @@ BIO_METHOD* outputMethod() {
   static BIO_METHOD* method = [] {
     BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "causeway ciphertext out");
     BIO_meth_set_write_ex(m, [](BIO* bio, const char* data, size_t size, size_t* written) -> int {
-      static_cast<std::string*>(BIO_get_data(bio))->append(data, size);
+      try {  // no exception may cross OpenSSL's C frames
+        static_cast<std::string*>(BIO_get_data(bio))->append(data, size);
+      } catch (...) {
+        return 0;
+      }
       *written = size;
       return 1;
     });
@@ -441,13 +446,18 @@ awaitable<bool> TlsStream::flush() {
     }
   }
   sending_.clear();
-  if (sending_.capacity() > kKeptCiphertext) std::string().swap(sending_);
-  if (pending_.capacity() > kKeptCiphertext && pending_.empty()) std::string().swap(pending_);
   flushing_ = false;
   co_return !failed_;
 }
 
+void TlsStream::releaseLargeBuffers() {
+  if (flushing_) return;
+  if (sending_.capacity() > kKeptCiphertext) std::string().swap(sending_);
+  if (pending_.empty() && pending_.capacity() > kKeptCiphertext) std::string().swap(pending_);
+}
+
 awaitable<bool> TlsStream::fill() {
+  releaseLargeBuffers();
   auto [ec, n] = co_await socket_.async_read_some(asio::buffer(cipherBuffer_), nothrow);
   if (ec) co_return false;
   BIO_write(in_, cipherBuffer_.data(), int(n));

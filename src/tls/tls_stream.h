@@ -1,6 +1,7 @@
-// TLS termination on a worker's socket with OpenSSL 3. The engine runs on memory BIOs: the
-// ciphertext moves through Asio's own socket operations (speculative reads, epoll), and
-// OpenSSL only transforms bytes. One process-wide SSL_CTX carries the callbacks; each
+// TLS termination on a worker's socket with OpenSSL 3. OpenSSL only transforms bytes: it reads
+// ciphertext from a memory BIO the stream fills and writes ciphertext into the stream's send
+// buffer (a BIO of causeway's own), and the ciphertext moves through Asio's own socket
+// operations (speculative reads, epoll). One process-wide SSL_CTX carries the callbacks; each
 // connection picks its certificate and TLS options at ClientHello time from the snapshot
 // it pinned (TlsStore), by SNI.
 //
@@ -102,6 +103,8 @@ class TlsStream {
  private:
   awaitable<bool> flush();
   awaitable<bool> fill();
+  // Gives back the ciphertext buffers a stream grew, unless a flush is using them.
+  void releaseLargeBuffers();
 
   tcp::socket& socket_;
   SSL* ssl_ = nullptr;

@@ -159,7 +159,7 @@ class H1ResponseBody final : public exchange::BodySource {
   ~H1ResponseBody() override {
     if (!connection_) return;
     reader_.consumePending();
-    if (streaming_) connection_->buffer.shrink(kPooledBuffer);
+    connection_->buffer.shrink(kPooledBuffer);  // after a stream's 256 KiB reads
     if (reader_.finished() && keepAlive_ && !reader_.broken() && connection_->buffer.empty())
       pool_.release(endpoint_, std::move(connection_));
   }
@@ -173,6 +173,11 @@ class H1ResponseBody final : public exchange::BodySource {
   // The reader's source (exchange/h1_body_reader.h).
   io::ReadBuffer& buffer() { return connection_->buffer; }
   awaitable<error_code> fill() {
+    if (streaming_ && connection_->buffer.empty() && queued() < kReadChunk) {
+      // The body paused: its wait for more holds the usual buffer, not the stream's.
+      streaming_ = false;
+      connection_->buffer.shrink(kPooledBuffer);
+    }
     auto buffer = connection_->buffer.prepare(streaming_ ? kStreamChunk : kReadChunk);
     auto [ec, n] = co_await connection_->readSome(buffer);
     if (!ec) {
@@ -183,6 +188,12 @@ class H1ResponseBody final : public exchange::BodySource {
   }
   // Takes what the socket already holds of a small body, without waiting: the head and
   // the whole body then leave in one write instead of a write per read.
+  // Bytes the socket holds, not yet read.
+  size_t queued() {
+    error_code ec;
+    size_t n = connection_->socket.available(ec);
+    return ec ? 0 : n;
+  }
   void topUp(uint64_t remaining) {
     io::ReadBuffer& buffer = connection_->buffer;
     if (connection_->tls || buffer.size() >= remaining || remaining > kTopUpLimit) return;

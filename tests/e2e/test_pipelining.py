@@ -304,15 +304,17 @@ def test_large_chunked_upload(proxy):
 
 def test_streamed_bodies_arrive_whole_and_the_connection_goes_on(proxy):
     # A body whose reads fill the upstream buffer is read 256 KiB at a time (upstream/h1_client.cpp),
-    # and the buffer shrinks back before the upstream connection is pooled: three large bodies and
-    # a small request on one client connection, every byte checked against whoami's pattern.
+    # and the buffer shrinks back before the upstream connection is pooled: three large bodies
+    # between two small requests on one client connection, every byte checked against whoami's
+    # pattern, and the same upstream connection (whoami's RemoteAddr) before and after.
     pattern = b"abcdefghijklmnopqrstuvwxyz0123456789"
     sizes = [8 * 1000 * 1000 + 7, 3 * 1000 * 1000, 300 * 1000 + 1]
+    upstream = []
     with socket.create_connection(("127.0.0.1", proxy.port())) as s:
         s.settimeout(10)
         reader = s.makefile("rb")
-        for size in sizes + [None]:
-            s.sendall(get(f"/data?size={size}" if size else "/after-streams"))
+        for size in [None] + sizes + [None]:
+            s.sendall(get(f"/data?size={size}" if size else "/small"))
             status = reader.readline()
             assert status.startswith(b"HTTP/1.1 200"), status
             length = None
@@ -322,11 +324,15 @@ def test_streamed_bodies_arrive_whole_and_the_connection_goes_on(proxy):
                     length = int(value)
             body = reader.read(length)
             if size is None:
-                assert request_line(body) == "GET /after-streams HTTP/1.1"
+                assert request_line(body) == "GET /small HTTP/1.1"
+                upstream.append(whoami_echo(body)[2].get("RemoteAddr"))
                 continue
             assert length == size
             expected = (pattern * (size // len(pattern) + 1))[:size]
-            assert body == expected, next(i for i in range(size) if body[i] != expected[i])
+            if body != expected:
+                first = next((i for i in range(min(len(body), size)) if body[i] != expected[i]), None)
+                raise AssertionError(f"{size}-byte body: {len(body)} bytes read, first difference at {first}")
+    assert upstream[0] and upstream[0] == upstream[1], upstream
 
 
 def test_large_response_body(proxy):
