@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "core/log.h"
+#include "io/stream_read.h"
 #include "net/proxy_protocol.h"
 #include "service/strategies.h"
 
@@ -95,12 +96,6 @@ awaitable<void> TcpWeighted::serve(exchange::TcpSession& session) const {
 namespace {
 
 constexpr size_t kChunk = 32 * 1024;
-// Between streams that cannot splice (TLS on either side), a direction whose reads fill the
-// buffer is carrying a stream: it reads 256 KiB at a time from then on. Each write to a loopback
-// or LAN peer wakes the peer, and on a virtual machine the wake-up (an IPI) is most of the
-// cost of a write: with 32 KiB writes it was a fifth of the proxy's CPU in a TLS stream
-// (docs/benchmarks.md, "TCP forwarding").
-constexpr size_t kStreamChunk = 256 * 1024;
 // A direction that has carried this much switches from copying through user space to
 // splice(2) between the two plain sockets (short exchanges never pay for the pipe).
 constexpr uint64_t kSpliceAfter = 128 * 1024;
@@ -180,13 +175,6 @@ awaitable<End> copyPlain(tcp::socket& from, tcp::socket& to, uint64_t& bytes) {
   co_return co_await spliceOneWay(from, to, bytes);
 }
 
-// Bytes the socket holds, not yet read (0 when it cannot tell).
-size_t queued(tcp::socket& socket) {
-  error_code ec;
-  size_t n = socket.available(ec);
-  return ec ? 0 : n;
-}
-
 awaitable<End> copyStreams(exchange::DuplexStream& from, exchange::DuplexStream& to, uint64_t& bytes) {
   size_t size = kChunk;
   std::unique_ptr<char[]> buffer(new char[size]);
@@ -196,12 +184,12 @@ awaitable<End> copyStreams(exchange::DuplexStream& from, exchange::DuplexStream&
     auto [writeError, written] = co_await to.writeAll(asio::buffer(buffer.get(), n));
     bytes += written;
     if (writeError) co_return End::Failed;
-    if (n == size && size < kStreamChunk) {
-      size = kStreamChunk;
+    // A stream reads io::kStreamRead at a time (io/stream_read.h) until it pauses: a client
+    // that sent 32 KiB once must not make the connection hold 256 KiB while it is idle.
+    if (n == size && size < io::kStreamRead) {
+      size = io::kStreamRead;
       buffer.reset(new char[size]);
-    } else if (size == kStreamChunk && (!from.plainSocket() || queued(*from.plainSocket()) < kChunk)) {
-      // The stream paused: the wait for its next bytes holds the small buffer (a client that
-      // sent 32 KiB once must not make the connection hold 256 KiB while it is idle).
+    } else if (size == io::kStreamRead && (!from.plainSocket() || io::queuedBytes(*from.plainSocket()) < kChunk)) {
       size = kChunk;
       buffer.reset(new char[size]);
     }

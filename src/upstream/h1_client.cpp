@@ -11,6 +11,7 @@
 #include "http/h1/chunked.h"
 #include "http/h1/head_writer.h"
 #include "http/h1/parser.h"
+#include "io/stream_read.h"
 #include "http/hop_by_hop.h"
 #include "upstream/h2_client.h"
 
@@ -20,11 +21,8 @@ namespace {
 constexpr size_t kMaxResponseHead = size_t(1) << 20;
 constexpr size_t kReadChunk = 16384;
 constexpr uint64_t kTopUpLimit = 64 * 1024;  // bodies up to this size are gathered before writing
-// A response body whose reads fill the connection's buffer is a stream: it is read 256 KiB at a
-// time from then on, so that each write to the client carries more and wakes the client once
-// (on a virtual machine a wake-up is an interrupt to another CPU; docs/benchmarks.md, "TCP
-// forwarding"). The buffer goes back to its usual size before the connection is pooled.
-constexpr size_t kStreamChunk = 256 * 1024;
+// A response body whose reads fill the connection's buffer is a stream (io/stream_read.h); the
+// buffer goes back to this size when the body pauses and before the connection is pooled.
 constexpr size_t kPooledBuffer = 32 * 1024;
 
 using http::h1::Framing;
@@ -173,12 +171,12 @@ class H1ResponseBody final : public exchange::BodySource {
   // The reader's source (exchange/h1_body_reader.h).
   io::ReadBuffer& buffer() { return connection_->buffer; }
   awaitable<error_code> fill() {
-    if (streaming_ && connection_->buffer.empty() && queued() < kReadChunk) {
+    if (streaming_ && connection_->buffer.empty() && io::queuedBytes(connection_->socket) < kReadChunk) {
       // The body paused: its wait for more holds the usual buffer, not the stream's.
       streaming_ = false;
       connection_->buffer.shrink(kPooledBuffer);
     }
-    auto buffer = connection_->buffer.prepare(streaming_ ? kStreamChunk : kReadChunk);
+    auto buffer = connection_->buffer.prepare(streaming_ ? io::kStreamRead : kReadChunk);
     auto [ec, n] = co_await connection_->readSome(buffer);
     if (!ec) {
       connection_->buffer.commit(n);
@@ -188,12 +186,6 @@ class H1ResponseBody final : public exchange::BodySource {
   }
   // Takes what the socket already holds of a small body, without waiting: the head and
   // the whole body then leave in one write instead of a write per read.
-  // Bytes the socket holds, not yet read.
-  size_t queued() {
-    error_code ec;
-    size_t n = connection_->socket.available(ec);
-    return ec ? 0 : n;
-  }
   void topUp(uint64_t remaining) {
     io::ReadBuffer& buffer = connection_->buffer;
     if (connection_->tls || buffer.size() >= remaining || remaining > kTopUpLimit) return;
@@ -210,7 +202,7 @@ class H1ResponseBody final : public exchange::BodySource {
   const UpstreamEndpoint& endpoint_;
   UpstreamConnectionPtr connection_;
   bool keepAlive_;
-  bool streaming_ = false;  // a read filled the buffer: reads of kStreamChunk from then on
+  bool streaming_ = false;  // a read filled the buffer: reads of io::kStreamRead until it pauses
   exchange::H1BodyReader<H1ResponseBody> reader_;
 };
 

@@ -194,7 +194,12 @@ class CrdBuild {
       for (const std::string& name : entry.services)
         if (release(c.serviceOwners, name) && !c.otherServices.count(name)) goneServices.push_back(name);
     };
-    std::vector<std::pair<std::string_view, const json::object*>> changed;  // by their keys
+    struct Changed {
+      std::string_view key;
+      const StoredObject* stored;
+      const json::object* object;
+    };
+    std::vector<Changed> changed;
     uint64_t scan = ++c.scans;  // the IngressRoutes still there are marked with it
     // Only the IngressRoutes that changed, or whose objects did, are read (parsed); those of
     // another class are remembered with their versions, so that they are not read again.
@@ -219,7 +224,7 @@ class CrdBuild {
         drop(it->second);
         c.routes.erase(it);
       }
-      changed.emplace_back(key, o);
+      changed.push_back({key, &stored, o});
     });
     c.otherClass = std::move(otherClass);
     for (auto it = c.routes.begin(); it != c.routes.end();) {
@@ -232,9 +237,9 @@ class CrdBuild {
     }
     routers.eraseKeys(goneRouters);
     services.eraseKeys(goneServices);
-    for (const auto& [key, o] : changed) {
+    for (const auto& [key, stored, o] : changed) {
       CrdCache::Entry entry;
-      entry.version = stringAt(objectAt(o, "metadata"), "resourceVersion");
+      entry.version = stored->version;
       Node builtRouters = Node::map(), builtServices = Node::map();
       recording_ = &entry;
       routersOut_ = &builtRouters;

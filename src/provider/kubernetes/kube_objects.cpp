@@ -112,7 +112,8 @@ const std::vector<const StoredObject*>& KubeObjects::storedSlicesOf(std::string_
   if (!slicesIndexed_) {
     slicesIndexed_ = true;
     eachStored("EndpointSlice", [&](std::string_view key, const StoredObject& slice) {
-      std::string_view sliceNs = key.substr(0, key.find('/') == std::string_view::npos ? 0 : key.find('/'));
+      size_t slash = key.find('/');
+      std::string_view sliceNs = slash == std::string_view::npos ? std::string_view() : key.substr(0, slash);
       slices_[std::string(sliceNs).append("/").append(slice.indexed)].push_back(&slice);
     });
   }
