@@ -1,8 +1,24 @@
 import pytest
 
+import harness
 from browser import Browser
 from harness import Causeway, Whoami
 from service_upstreams import PyUpstream
+
+
+def pytest_runtest_setup(item):
+    harness.forget_processes()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing test's report carries the output of the processes it started (harness.Process):
+    in CI that output is all there is to go on."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and report.when in ("setup", "call"):
+        for title, text in harness.process_outputs():
+            report.sections.append((f"output of {title}", text))
 
 
 @pytest.fixture

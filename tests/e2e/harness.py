@@ -46,15 +46,45 @@ def wait_for_port(port, host="127.0.0.1", timeout=10.0, proc=None):
     raise TimeoutError(f"nothing listening on {host}:{port}")
 
 
+# What a failing test's report shows of the processes it started (conftest.py): the output of
+# those still running, and the tail kept by stop() of those already stopped.
+_running = []
+_stopped = []
+_started = [0, 0]  # processes started in all, and before the current test began
+TAIL = {"causeway": 12000}  # characters kept per name; others keep 3000
+
+
+def process_outputs():
+    """(title, text) of every process started since the test began, running or stopped."""
+    shown = list(_stopped)
+    for p in _running:
+        if p.serial < _started[1]:
+            continue
+        try:
+            shown.append((f"{p.name} (pid {p.pid}, running)", p.output()[-TAIL.get(p.name, 3000):]))
+        except OSError:
+            pass
+    return shown
+
+
+def forget_processes():
+    _stopped.clear()
+    _started[1] = _started[0]
+
+
 class Process:
     """A child process with its output in a file, stopped by PID."""
 
     def __init__(self, args, cwd=None, env=None, name="proc"):
         self.args = args
+        self.name = name
         self.logdir = tempfile.mkdtemp(prefix=f"cw-{name}-")
         self.logpath = os.path.join(self.logdir, "output.log")
         self.log = open(self.logpath, "wb")
         self.proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.serial = _started[0]
+        _started[0] += 1
+        _running.append(self)
 
     @property
     def pid(self):
@@ -80,6 +110,17 @@ class Process:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self._forget()
+
+    def _forget(self):
+        """Keeps the tail of the output for a failing test's report, then removes the log."""
+        if self in _running:
+            _running.remove(self)
+            try:
+                tail = self.output()[-TAIL.get(self.name, 3000):]
+            except (OSError, ValueError):
+                tail = ""
+            _stopped.append((f"{self.name} (pid {self.pid}, exit {self.proc.returncode})", tail))
         self.log.close()
         shutil.rmtree(self.logdir, ignore_errors=True)
 
@@ -91,8 +132,7 @@ def lost_port_race(process, chose_ports, attempt):
         return False
     if "Address already in use" not in process.output():
         return False
-    process.log.close()
-    shutil.rmtree(process.logdir, ignore_errors=True)
+    process._forget()
     return True
 
 

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -61,6 +62,7 @@ class ZooKeeper(Process):
                 # with 1, "Address already in use"): try others, unless the caller chose them.
                 if port or attempt == 2:
                     raise
+                self._forget()
                 self.port = free_port()
                 if tls:
                     self.secure_port = free_port()
@@ -68,10 +70,25 @@ class ZooKeeper(Process):
                 else:
                     args = [str(self.port), self.data_dir]
 
-    def cli(self, commands):
-        out = subprocess.run([CLI, "-server", f"127.0.0.1:{self.port}"], input="\n".join(commands) + "\n",
-                             capture_output=True, text=True, timeout=60)
-        return out.stdout + out.stderr
+    def cli(self, commands, deadline=60):
+        """Runs `commands` in one zkCli.sh, again until none of them lost the connection.
+
+        ZooKeeper listens before it serves: a session opened in between is closed by the server,
+        and zkCli.sh then prints `KeeperErrorCode = ConnectionLoss` for each command and exits 0.
+        On a loaded machine that gap lasts seconds after start and restart, so a write that was
+        not retried could vanish (and a test would wait for a change that was never made). Every
+        batch here is idempotent (create then set; deleteall), so the whole batch is run again."""
+        end = time.time() + deadline
+        while True:
+            out = subprocess.run([CLI, "-server", f"127.0.0.1:{self.port}"], input="\n".join(commands) + "\n",
+                                 capture_output=True, text=True, timeout=60)
+            text = out.stdout + out.stderr
+            lost = any(marker in text for marker in ("ConnectionLoss", "Not connected", "SessionExpired"))
+            if not lost:
+                return text
+            if time.time() > end:
+                raise RuntimeError(f"zkCli.sh could not reach ZooKeeper on {self.port}:\n{text[-2000:]}")
+            time.sleep(0.5)
 
     def write(self, pairs):
         """Creates each key's znode and its parents, or sets it when it exists."""
