@@ -33,8 +33,8 @@ struct Fixture {
     entryPoint.name = "web";
     connection.peerIpText = "127.0.0.1";
     connection.peerIp = *net::IpAddress::parse("127.0.0.1");
-    endpoint.authority = "127.0.0.1:8081";
-    endpoint.transport = std::make_shared<upstream::Transport>();
+    std::string error;
+    upstream::makeEndpoint("http://127.0.0.1:8081", std::make_shared<upstream::Transport>(), endpoint, error);
   }
 };
 

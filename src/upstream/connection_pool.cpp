@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 
@@ -21,8 +22,23 @@ uint64_t Transport::poolIdFor(const std::string& key) const {
   return it->second;
 }
 
+std::string_view UpstreamEndpoint::schemeName() const {
+  switch (scheme) {
+    case UpstreamScheme::Https: return "https";
+    case UpstreamScheme::H2c: return "h2c";
+    case UpstreamScheme::Http: break;
+  }
+  return "http";
+}
+
+std::string_view UpstreamEndpoint::host() const {
+  return rare_ && !rare_->host.empty() ? std::string_view(rare_->host) : part(host_);
+}
+std::string_view UpstreamEndpoint::authority() const { return part(authority_); }
+std::string_view UpstreamEndpoint::path() const { return part(path_); }
+
 bool makeEndpoint(const std::string& url, std::shared_ptr<const Transport> transport,
-                    UpstreamEndpoint& endpoint, std::string& error) {
+                  UpstreamEndpoint& endpoint, std::string& error) {
   auto parsed = boost::urls::parse_uri(url);
   if (!parsed) {
     if (url.find("://") == std::string::npos)
@@ -31,32 +47,54 @@ bool makeEndpoint(const std::string& url, std::shared_ptr<const Transport> trans
       error = "invalid server URL \"" + url + "\": " + parsed.error().message();
     return false;
   }
+  if (url.size() > UINT16_MAX) {
+    error = "server URL \"" + url.substr(0, 64) + "…\" is longer than 65,535 bytes";
+    return false;
+  }
+  endpoint = UpstreamEndpoint();
   endpoint.url = url;
-  endpoint.scheme = toLower(std::string(parsed->scheme()));
-  if (endpoint.scheme != "http" && endpoint.scheme != "https" && endpoint.scheme != "h2c") {
-    error = "server URL \"" + url + "\": unknown scheme \"" + endpoint.scheme + "\"; expected http, https or h2c";
+  std::string scheme = toLower(std::string(parsed->scheme()));
+  if (scheme == "http") endpoint.scheme = UpstreamScheme::Http;
+  else if (scheme == "https") endpoint.scheme = UpstreamScheme::Https;
+  else if (scheme == "h2c") endpoint.scheme = UpstreamScheme::H2c;
+  else {
+    error = "server URL \"" + url + "\": unknown scheme \"" + scheme + "\"; expected http, https or h2c";
     return false;
   }
   if (!parsed->has_authority() || parsed->host().empty()) {
     error = "server URL \"" + url + "\" has no host";
     return false;
   }
-  std::string host = parsed->host_address();  // without brackets for IPv6
-  endpoint.host = host;
-  endpoint.port = parsed->has_port() ? parsed->port_number() : (endpoint.scheme == "https" ? 443 : 80);
-  if (parsed->has_port() && endpoint.port == 0) {
-    std::string_view port = parsed->port();
+  // The parts are views of `url` (the parse's own buffer): their positions are kept.
+  auto partOf = [&](std::string_view piece) {
+    return UpstreamEndpoint::Part{uint16_t(piece.data() - url.data()), uint16_t(piece.size())};
+  };
+  std::string host = parsed->host_address();  // without brackets for IPv6; percent-decoded
+  std::string_view encodedHost = parsed->encoded_host_address();
+  endpoint.host_ = partOf(encodedHost);
+  auto rare = std::make_shared<UpstreamEndpoint::Rare>();
+  if (encodedHost != host) rare->host = host;
+  endpoint.port = endpoint.https() ? 443 : 80;
+  // The port's digits are read here: Boost.URL's port_number() is the value modulo 65,536
+  // (":99999" would dial 34463).
+  uint32_t portValue = 0;
+  std::string_view port = parsed->has_port() ? std::string_view(parsed->port()) : std::string_view();
+  for (char c : port) portValue = std::min<uint32_t>(portValue * 10 + uint32_t(c - '0'), 1u << 20);
+  if (parsed->has_port()) endpoint.port = uint16_t(portValue);
+  if (parsed->has_port() && (portValue == 0 || portValue > UINT16_MAX)) {
     if (port.empty() || port.find_first_not_of("0123456789") != std::string_view::npos) {
       error = "invalid server URL \"" + url + "\": invalid port \":" + std::string(port) + "\" after host";
       return false;
     }
+    endpoint.port = 0;
     // Digits out of range: Go's url.Parse accepts them and only the dial fails, so the
     // service is built and every request to this server gets 502 (Traefik's error-pages
     // setups rely on it).
-    endpoint.dialError = "dial tcp: address " + std::string(port) + ": invalid port";
+    rare->dialError = "dial tcp: address " + std::string(port) + ": invalid port";
   }
-  endpoint.authority = std::string(parsed->encoded_host_and_port());
-  endpoint.path = std::string(parsed->encoded_path());
+  if (!rare->host.empty() || !rare->dialError.empty()) endpoint.rare_ = std::move(rare);
+  endpoint.authority_ = partOf(parsed->encoded_host_and_port());
+  endpoint.path_ = partOf(parsed->encoded_path());
   error_code ec;
   auto address = asio::ip::make_address(host, ec);
   if (!ec) endpoint.address = tcp::endpoint(address, endpoint.port);
@@ -65,7 +103,7 @@ bool makeEndpoint(const std::string& url, std::shared_ptr<const Transport> trans
   // IPv4 server's key fits in std::string's inline storage: no allocation per server) or the
   // host name after a '/'.
   std::string key;
-  key += endpoint.scheme == "https" ? 's' : endpoint.scheme == "h2c" ? 'c' : 'h';
+  key += endpoint.https() ? 's' : endpoint.scheme == UpstreamScheme::H2c ? 'c' : 'h';
   key += char(endpoint.port >> 8);
   key += char(endpoint.port & 0xff);
   if (endpoint.address && endpoint.address->address().is_v4()) {
@@ -121,7 +159,7 @@ awaitable<Acquired> UpstreamPool::acquire(const UpstreamEndpoint& endpoint, bool
     }
   }
 
-  if (!endpoint.dialError.empty()) co_return result;  // no connection: the caller answers 502
+  if (!endpoint.dialError().empty()) co_return result;  // no connection: the caller answers 502
   auto connection = std::make_unique<UpstreamConnection>(io_);
   std::vector<tcp::endpoint> candidates;
   if (endpoint.address) {
@@ -129,7 +167,7 @@ awaitable<Acquired> UpstreamPool::acquire(const UpstreamEndpoint& endpoint, bool
   } else {
     tcp::resolver resolver(io_);
     auto [ec, results] =
-        co_await resolver.async_resolve(endpoint.host, std::to_string(endpoint.port), nothrow);
+        co_await resolver.async_resolve(endpoint.host(), std::to_string(endpoint.port), nothrow);
     if (ec) {
       result.error = ec;
       co_return result;
@@ -157,9 +195,9 @@ awaitable<Acquired> UpstreamPool::acquire(const UpstreamEndpoint& endpoint, bool
   }
   error_code ignored;
   connection->socket.set_option(tcp::no_delay(true), ignored);
-  if (endpoint.scheme == "https") {
+  if (endpoint.https()) {
     // The handshake counts against dialTimeout too.
-    connection->tls = std::make_unique<tls::TlsStream>(connection->socket, endpoint.transport->tls, endpoint.host);
+    connection->tls = std::make_unique<tls::TlsStream>(connection->socket, endpoint.transport->tls, std::string(endpoint.host()));
     if (!co_await connection->tls->handshake()) {
       connection->disarm();
       result.error = asio::error::connection_refused;

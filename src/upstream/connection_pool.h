@@ -12,6 +12,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/unordered/unordered_flat_map.hpp>
+
 #include "http/h1/response_parser.h"
 #include "io/abandonable.h"
 #include "io/asio.h"
@@ -41,21 +43,44 @@ struct Transport {
 
  private:
   mutable std::mutex poolIdsMutex_;
-  mutable std::unordered_map<std::string, uint64_t> poolIds_;
+  // Open addressing: one entry per distinct server, without a node each.
+  mutable boost::unordered_flat_map<std::string, uint64_t> poolIds_;
 };
 
-// One upstream server (a loadBalancer server URL), resolved at snapshot build.
+enum class UpstreamScheme : uint8_t { Http, Https, H2c };
+
+// One upstream server (a loadBalancer server URL), resolved at snapshot build. There is one
+// per server of every load balancer (20,000 for 5,000 Kubernetes routes), so the parts of the
+// URL are positions in `url` rather than copies, and what is rare is boxed: 120 bytes (it was
+// 256 with a string per part).
 struct UpstreamEndpoint {
-  std::string url;          // as configured
-  std::string scheme;       // "http", "https", "h2c"
-  std::string host;         // without brackets
+  std::string url;  // as configured
+  UpstreamScheme scheme = UpstreamScheme::Http;
   uint16_t port = 80;
-  std::string authority;    // host[:port] as it goes in Host when passHostHeader is false
-  std::string path;         // URL path (used with preservePath)
   std::optional<tcp::endpoint> address;  // set when host is an IP literal
   std::shared_ptr<const Transport> transport;
-  uint64_t poolId = 0;      // same id ⇔ connections are interchangeable
-  std::string dialError;    // set when every dial fails at once (a port number out of range)
+  uint64_t poolId = 0;  // same id ⇔ connections are interchangeable
+
+  bool https() const { return scheme == UpstreamScheme::Https; }
+  std::string_view schemeName() const;  // "http", "https", "h2c"
+  std::string_view host() const;       // without brackets
+  std::string_view authority() const;  // host[:port] as it goes in Host when passHostHeader is false
+  std::string_view path() const;       // URL path (used with preservePath)
+  // Set when every dial fails at once (a port number out of range); "" otherwise.
+  std::string_view dialError() const { return rare_ ? std::string_view(rare_->dialError) : std::string_view(); }
+
+ private:
+  friend bool makeEndpoint(const std::string&, std::shared_ptr<const Transport>, UpstreamEndpoint&, std::string&);
+  struct Part {
+    uint16_t offset = 0, size = 0;
+  };
+  struct Rare {
+    std::string host;  // a host name that is not written as-is in url (percent-encoded)
+    std::string dialError;
+  };
+  std::string_view part(Part p) const { return std::string_view(url).substr(p.offset, p.size); }
+  Part host_, authority_, path_;
+  std::shared_ptr<const Rare> rare_;
 };
 
 // Parses a server URL ("http://10.0.0.1:8080/base") into an endpoint using `transport`.

@@ -80,8 +80,8 @@ awaitable<bool> prefetchBody(exchange::Exchange& ex) {
 // Not a coroutine: it hands back the chosen client's awaitable (every argument is a
 // reference the caller keeps alive while it awaits), saving a frame per request.
 awaitable<ForwardResult> forward(exchange::Exchange& ex, const UpstreamEndpoint& endpoint, const ForwardOptions& options) {
-  if (endpoint.scheme == "h2c") return forwardHttp2(ex, endpoint, options);
-  if (endpoint.scheme == "https") {
+  if (endpoint.scheme == UpstreamScheme::H2c) return forwardHttp2(ex, endpoint, options);
+  if (endpoint.https()) {
     if (endpoint.transport->disableHTTP2) return forwardHttp1(ex, endpoint, options);
     auto known = ex.worker.h2Sessions().protocolOf(endpoint.poolId);
     if (known && *known) return forwardHttp2(ex, endpoint, options);

@@ -49,10 +49,10 @@ void serializeRequestHead(const exchange::Request& r, const exchange::Connection
   const bool appendForwardedFor = options.appendXForwardedFor && !connection.notAppendForwardedFor;
   std::string_view host = options.passHostHeader && !r.authority.empty()
                               ? r.authority
-                              : std::string_view(endpoint.authority);
+                              : endpoint.authority();
   std::string_view base;
-  if (options.preservePath && !endpoint.path.empty() && endpoint.path != "/") {
-    base = endpoint.path;
+  if (options.preservePath && !endpoint.path().empty() && endpoint.path() != "/") {
+    base = endpoint.path();
     if (base.back() == '/') base.remove_suffix(1);
   }
   // An upper bound of the head's size; every piece below fits in it.
@@ -460,7 +460,7 @@ awaitable<ForwardResult> forwardHttp1(exchange::Exchange& ex, const UpstreamEndp
       co_return result;
     }
     UpstreamConnectionPtr connection = std::move(acquired.connection);
-    if (endpoint.scheme == "https" && !acquired.reused) {
+    if (endpoint.https() && !acquired.reused) {
       // ALPN decided the protocol of this server; remember it for the next requests.
       ex.worker.h2Sessions().setProtocol(endpoint.poolId, connection->http2);
       if (connection->http2) {

@@ -471,18 +471,18 @@ awaitable<ForwardResult> forwardHttp2(exchange::Exchange& ex, const UpstreamEndp
   // The request head, lower-case as HTTP/2 requires.
   const exchange::Request& r = ex.request;
   std::string_view path = r.path.empty() ? std::string_view("/") : r.path;
-  if (options.preservePath && !endpoint.path.empty() && endpoint.path != "/") {
-    std::string_view base = endpoint.path;
+  if (options.preservePath && !endpoint.path().empty() && endpoint.path() != "/") {
+    std::string_view base = endpoint.path();
     if (base.back() == '/') base.remove_suffix(1);
     path = ex.arena.concat({base, path});
   }
   if (r.hasQuery) path = ex.arena.concat({path, "?", r.query});
   std::string_view authority =
-      options.passHostHeader && !r.authority.empty() ? r.authority : std::string_view(endpoint.authority);
+      options.passHostHeader && !r.authority.empty() ? r.authority : endpoint.authority();
   std::vector<nghttp2_nv> nv;
   nv.reserve(r.headers.size() + 8);
   nv.push_back(http::makeNv(":method", r.method));
-  nv.push_back(http::makeNv(":scheme", endpoint.scheme == "https" ? "https" : "http"));
+  nv.push_back(http::makeNv(":scheme", endpoint.https() ? "https" : "http"));
   nv.push_back(http::makeNv(":authority", authority));
   nv.push_back(http::makeNv(":path", path));
   bool sawForwardedFor = false;

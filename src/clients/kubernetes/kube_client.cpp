@@ -270,6 +270,9 @@ Object storeObject(json::value& object, std::string_view indexLabel) {
       stored->indexed = l->get_string();
   }
   stored->text = json::serialize(object);
+  // serialize() grows its string by doubling: without this, a stored object kept up to twice
+  // its text's size (1.47 KiB per route against 0.72 of text, 1,000 IngressRoutes, massif).
+  stored->text.shrink_to_fit();
   return stored;
 }
 

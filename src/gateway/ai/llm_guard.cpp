@@ -268,7 +268,7 @@ awaitable<Verdict> ask(std::shared_ptr<const Guard> guard, exchange::WorkerConte
   r.path = r.rawPath = r.routingPath = path.substr(0, q);
   r.hasQuery = q != std::string_view::npos;
   r.query = r.hasQuery ? path.substr(q + 1) : std::string_view();
-  r.authority = guard->endpoint.authority;
+  r.authority = guard->endpoint.authority();
   r.scheme = "http";
   r.headers.add("Content-Type", kJsonType);
   r.headers.add("Accept", kJsonType);

@@ -62,7 +62,7 @@ awaitable<HttpAnswer> HttpClient::once(exchange::WorkerContext& worker, const Ht
   r.path = r.rawPath = r.routingPath = target.substr(0, q);
   r.hasQuery = q != std::string_view::npos;
   r.query = r.hasQuery ? target.substr(q + 1) : std::string_view();
-  r.authority = endpoint_.authority;
+  r.authority = endpoint_.authority();
   r.scheme = "http";
   for (const auto& [name, value] : call.headers)
     r.headers.add(name, value);

@@ -159,7 +159,7 @@ class ForwardAuth final : public Handler {
     out.routingPath = c_->path;
     out.query = c_->query;
     out.hasQuery = c_->hasQuery;
-    out.authority = c_->endpoint.authority;
+    out.authority = c_->endpoint.authority();
     out.scheme = "http";
 
     if (c_->forwardBody && ex.request.body &&

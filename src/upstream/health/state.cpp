@@ -8,7 +8,7 @@ namespace causeway::upstream {
 
 bool ServerHealth::recordFailure(Clock::time_point now, const PassiveHealthOptions& options) {
   {
-    std::lock_guard lock(mutex_);
+    Locked lock(busy_);
     failures_.push_back(now);
     size_t keep = size_t(std::max(options.maxFailedAttempts, 1));
     size_t drop = failures_.size() > keep ? failures_.size() - keep : 0;

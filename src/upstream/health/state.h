@@ -4,7 +4,7 @@
 // A server is UP when the active check (if any) last found it healthy and the passive check
 // has not taken it out of rotation. Workers read the status through atomics; the active
 // check writes it on the control thread; passive results are recorded by the worker that
-// saw them (a small mutex guards the failure window, taken only after a failure or on the
+// saw them (a spun flag guards the failure window, taken only after a failure or on the
 // first success after one).
 //
 // Passive health (Traefik v3.6 passiveHealthCheck): a request fails when the upstream was
@@ -17,8 +17,8 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "io/asio.h"
@@ -64,7 +64,7 @@ class ServerHealth : public std::enable_shared_from_this<ServerHealth> {
   bool recordFailure(Clock::time_point now, const PassiveHealthOptions& options);
   void recordSuccess() {
     if (failureCount_.load(std::memory_order_relaxed) == 0) return;
-    std::lock_guard lock(mutex_);
+    Locked lock(busy_);
     failures_.clear();
     failureCount_.store(0, std::memory_order_relaxed);
   }
@@ -87,7 +87,17 @@ class ServerHealth : public std::enable_shared_from_this<ServerHealth> {
   std::atomic<bool> activeUp_{true};
   std::atomic<int64_t> passiveDownUntil_{0};  // steady clock, ns; 0 = not passively down
   std::atomic<int> failureCount_{0};
-  std::mutex mutex_;
+  // Guards failures_. A flag spun on rather than a std::mutex (40 bytes, one per server of every
+  // load balancer): it is taken only after a failure, or on the first success after one, and
+  // held for a few instructions.
+  std::atomic_flag busy_;
+  struct Locked {
+    explicit Locked(std::atomic_flag& flag) : flag_(flag) {
+      while (flag_.test_and_set(std::memory_order_acquire)) std::this_thread::yield();
+    }
+    ~Locked() { flag_.clear(std::memory_order_release); }
+    std::atomic_flag& flag_;
+  };
   // At most maxFailedAttempts, oldest first. A vector: a deque allocates 576 bytes when made,
   // and there is one of these per server of every load balancer.
   std::vector<Clock::time_point> failures_;

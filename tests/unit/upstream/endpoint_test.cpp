@@ -37,5 +37,52 @@ TEST(Endpoint, PoolIdsAreEqualExactlyForInterchangeableConnections) {
   EXPECT_NE(poolId("http://[::1]:8080", transport), v6);
 }
 
+TEST(Endpoint, PartsAreReadFromTheUrl) {
+  auto transport = std::make_shared<Transport>();
+  UpstreamEndpoint e;
+  std::string error;
+  ASSERT_TRUE(makeEndpoint("HTTPS://Example.test:8443/base/path", transport, e, error)) << error;
+  EXPECT_EQ(e.schemeName(), "https");
+  EXPECT_TRUE(e.https());
+  EXPECT_EQ(e.host(), "Example.test");
+  EXPECT_EQ(e.port, 8443);
+  EXPECT_EQ(e.authority(), "Example.test:8443");
+  EXPECT_EQ(e.path(), "/base/path");
+  EXPECT_EQ(e.dialError(), "");
+  EXPECT_FALSE(e.address);
+
+  ASSERT_TRUE(makeEndpoint("http://[2001:db8::1]:8080", transport, e, error)) << error;
+  EXPECT_EQ(e.host(), "2001:db8::1");  // without brackets
+  EXPECT_EQ(e.authority(), "[2001:db8::1]:8080");
+  EXPECT_EQ(e.path(), "");
+  ASSERT_TRUE(e.address);
+  EXPECT_EQ(e.address->port(), 8080);
+
+  ASSERT_TRUE(makeEndpoint("h2c://10.0.0.1", transport, e, error)) << error;
+  EXPECT_EQ(e.schemeName(), "h2c");
+  EXPECT_EQ(e.port, 80);
+  EXPECT_EQ(e.authority(), "10.0.0.1");
+
+  // A percent-encoded host name is dialed decoded; the Host header keeps it as written.
+  ASSERT_TRUE(makeEndpoint("http://my%2Dapp.test:81/", transport, e, error)) << error;
+  EXPECT_EQ(e.host(), "my-app.test");
+  EXPECT_EQ(e.authority(), "my%2Dapp.test:81");
+
+  // A port out of range: built, and every dial fails with Go's message.
+  ASSERT_TRUE(makeEndpoint("http://10.0.0.1:99999", transport, e, error)) << error;
+  EXPECT_EQ(e.dialError(), "dial tcp: address 99999: invalid port");
+
+  // Copies hold their own URL: the parts follow it.
+  ASSERT_TRUE(makeEndpoint("http://copy.test:8080/p", transport, e, error)) << error;
+  UpstreamEndpoint copy = e;
+  e = UpstreamEndpoint();
+  EXPECT_EQ(copy.host(), "copy.test");
+  EXPECT_EQ(copy.path(), "/p");
+
+  EXPECT_FALSE(makeEndpoint("ftp://10.0.0.1", transport, e, error));
+  EXPECT_NE(error.find("unknown scheme \"ftp\""), std::string::npos) << error;
+  EXPECT_FALSE(makeEndpoint("10.0.0.1:80", transport, e, error));
+}
+
 }  // namespace
 }  // namespace causeway::upstream
