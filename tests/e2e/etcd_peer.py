@@ -8,6 +8,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 
 import pytest
 
@@ -31,11 +32,21 @@ class Etcd(Process):
                           "--initial-cluster", f"cw={peer}", "--log-level", "warn"], name="etcd")
         wait_for_port(self.port, proc=self.proc)
 
+    # What etcdctl says while etcd listens but does not serve yet (just started or restarted, on a
+    # loaded machine, before its single member has elected itself): the command is run again.
+    NOT_SERVING = ("connection refused", "context deadline exceeded", "no leader", "leader changed",
+                   "Unavailable", "not capable")
+
     def ctl(self, *args):
         env = dict(os.environ, ETCDCTL_API="3")
         auth = ["--user", self.user] if self.user else []
-        out = subprocess.run(["etcdctl", "--endpoints", f"127.0.0.1:{self.port}", *auth, *args], env=env,
-                             capture_output=True, text=True, timeout=15)
+        end = time.time() + 30
+        while True:
+            out = subprocess.run(["etcdctl", "--endpoints", f"127.0.0.1:{self.port}", *auth, *args], env=env,
+                                 capture_output=True, text=True, timeout=15)
+            if out.returncode == 0 or time.time() > end or not any(m in out.stderr for m in self.NOT_SERVING):
+                break
+            time.sleep(0.3)
         assert out.returncode == 0, out.stderr
         return out.stdout.strip()
 
