@@ -4,7 +4,7 @@
 
 namespace causeway {
 
-void* Arena::allocate(size_t size, size_t align) {
+void* Arena::allocateSlow(size_t size, size_t align) {
   while (true) {
     if (current_ < blocks_.size()) {
       Block& block = blocks_[current_];

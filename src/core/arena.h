@@ -20,8 +20,20 @@ class Arena {
   Arena& operator=(const Arena&) = delete;
   ~Arena() { runDestructors(); }
 
-  // Returns `size` bytes aligned to `align`. Never returns nullptr.
-  void* allocate(size_t size, size_t align = alignof(std::max_align_t));
+  // Returns `size` bytes aligned to `align`. Never returns nullptr. The common case, room left
+  // in the current block, is inline: an exchange makes a few dozen of these.
+  void* allocate(size_t size, size_t align = alignof(std::max_align_t)) {
+    if (current_ < blocks_.size()) {
+      Block& block = blocks_[current_];
+      size_t start = (offset_ + align - 1) & ~(align - 1);
+      if (start + size <= block.size) {
+        offset_ = start + size;
+        used_ += size;
+        return block.data.get() + start;
+      }
+    }
+    return allocateSlow(size, align);
+  }
 
   // Copies `s` into the arena; the view stays valid until reset().
   std::string_view copy(std::string_view s) {
@@ -55,6 +67,7 @@ class Arena {
   size_t bytesInUse() const { return used_; }
 
  private:
+  void* allocateSlow(size_t size, size_t align);
   void runDestructors() {
     while (!destructors_.empty()) {
       Destructor d = destructors_.back();

@@ -738,19 +738,19 @@ template <class Stream>
 awaitable<void> Http2Connection<Stream>::sendResponse(H2Stream& s, exchange::Exchange& ex, bool headRequest) {
   StreamResponseHead head(ex, headRequest, worker_.httpDate());
   exchange::BodySource* body = head.body;
-  std::vector<nghttp2_nv> nv;
-  nv.reserve(head.fields.size());
-  for (const auto& f : head.fields) nv.push_back(http::makeNv(f.name, f.value));
+  // nghttp2 copies the fields into its frame: the array can be the arena's.
+  auto* nv = static_cast<nghttp2_nv*>(ex.arena.allocate(sizeof(nghttp2_nv) * head.fields.size(), alignof(nghttp2_nv)));
+  for (size_t i = 0; i < head.fields.size(); ++i) nv[i] = http::makeNv(head.fields[i].name, head.fields[i].value);
 
   if (!body) {
-    nghttp2_submit_response(session_, s.id, nv.data(), nv.size(), nullptr);
+    nghttp2_submit_response(session_, s.id, nv, head.fields.size(), nullptr);
     requestFlush();
     co_return;
   }
   nghttp2_data_provider provider;
   provider.source.ptr = &s;
   provider.read_callback = &Http2Connection::readResponse;
-  nghttp2_submit_response(session_, s.id, nv.data(), nv.size(), &provider);
+  nghttp2_submit_response(session_, s.id, nv, head.fields.size(), &provider);
   requestFlush();
   // Pump: fetch the next piece only when the previous one has gone into frames.
   while (!s.closed && !dead_) {

@@ -87,16 +87,42 @@ FieldVerdict addStreamField(StreamHead& s, const runtime::EntryPoint& entryPoint
 }
 
 bool isConnectionSpecific(std::string_view name) {
-  for (std::string_view n : {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"})
-    if (iequals(name, n)) return true;
-  return false;
+  // By length first: most fields are kept without a comparison.
+  switch (name.size()) {
+    case 7: return iequals(name, "upgrade");
+    case 10: return iequals(name, "connection") || iequals(name, "keep-alive");
+    case 16: return iequals(name, "proxy-connection");
+    case 17: return iequals(name, "transfer-encoding");
+    default: return false;
+  }
 }
 
 namespace {
 
+// The lower-case form of a field name that origins usually write in this exact spelling, or ""
+// (a static string: most response fields need no copy to go out in lower case).
+std::string_view commonLowerCase(std::string_view name) {
+  auto is = [&](std::string_view canonical) { return name == canonical; };
+  switch (name.size()) {
+    case 4: return is("Date") ? "date" : is("ETag") ? "etag" : is("Vary") ? "vary" : "";
+    case 6: return is("Server") ? "server" : "";
+    case 7: return is("Expires") ? "expires" : "";
+    case 8: return is("Location") ? "location" : "";
+    case 10: return is("Set-Cookie") ? "set-cookie" : "";
+    case 12: return is("Content-Type") ? "content-type" : "";
+    case 13:
+      return is("Last-Modified") ? "last-modified" : is("Accept-Ranges") ? "accept-ranges"
+           : is("Cache-Control") ? "cache-control" : "";
+    case 14: return is("Content-Length") ? "content-length" : "";
+    case 16: return is("Content-Encoding") ? "content-encoding" : "";
+    default: return "";
+  }
+}
+
 // `name` in lower case (HTTP/2 and HTTP/3 require it): as it is when it already is, else a
 // copy in the exchange's arena, which outlives the response head.
 std::string_view lowerCase(Arena& arena, std::string_view name) {
+  if (std::string_view common = commonLowerCase(name); !common.empty()) return common;
   size_t upper = 0;
   while (upper < name.size() && asciiLower(name[upper]) == name[upper]) ++upper;
   if (upper == name.size()) return name;
@@ -113,20 +139,34 @@ StreamResponseHead::StreamResponseHead(exchange::Exchange& ex, bool headRequest,
   std::to_chars(status_, status_ + 3, response.status);
   const bool noBody = headRequest || response.status == 204 || response.status == 304;
   body = noBody ? nullptr : response.body;
-  fields.reserve(response.headers.size() + 3);
-  fields.push_back({":status", std::string_view(status_, 3)});
+  auto* out = static_cast<Field*>(ex.arena.allocate(sizeof(Field) * (response.headers.size() + 3), alignof(Field)));
+  size_t n = 0;
+  auto add = [&](std::string_view name, std::string_view value) { new (&out[n++]) Field{name, value}; };
+  add(":status", std::string_view(status_, 3));
+  bool hasDate = false;
   for (const auto& f : response.headers) {
-    if (isConnectionSpecific(f.name) || iequals(f.name, "Trailer")) continue;
-    if (body && iequals(f.name, "Content-Length")) continue;
-    fields.push_back({lowerCase(ex.arena, f.name), f.value});
+    // Connection-specific fields, Trailer, and Content-Length when the body's length is written
+    // below are left out; by length first, so that most fields are kept without a comparison.
+    std::string_view name = f.name;
+    switch (name.size()) {
+      case 4: hasDate = hasDate || iequals(name, "Date"); break;
+      case 7: if (iequals(name, "Trailer") || iequals(name, "Upgrade")) continue; break;
+      case 10: if (iequals(name, "Connection") || iequals(name, "Keep-Alive")) continue; break;
+      case 14: if (body && iequals(name, "Content-Length")) continue; break;
+      case 16: if (iequals(name, "Proxy-Connection")) continue; break;
+      case 17: if (iequals(name, "Transfer-Encoding")) continue; break;
+      default: break;
+    }
+    add(lowerCase(ex.arena, name), f.value);
   }
   if (body) {
     if (auto known = body->length()) {
-      length_ = std::to_string(*known);
-      fields.push_back({"content-length", length_});
+      auto end = std::to_chars(length_, length_ + sizeof(length_), *known).ptr;
+      add("content-length", std::string_view(length_, size_t(end - length_)));
     }
   }
-  if (!response.headers.has("Date")) fields.push_back({"date", date});
+  if (!hasDate) add("date", date);
+  fields = {out, n};
 }
 
 int prepareStreamRequest(exchange::Request& r, StreamHead& s, const runtime::EntryPoint& entryPoint,

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -120,12 +121,12 @@ struct StreamResponseHead {
   struct Field {
     std::string_view name, value;
   };
-  std::vector<Field> fields;
+  std::span<const Field> fields;  // in the exchange's arena: nothing to allocate or free per response
   exchange::BodySource* body = nullptr;
 
  private:
   char status_[3];
-  std::string length_;
+  char length_[20];
 };
 
 }  // namespace causeway::downstream

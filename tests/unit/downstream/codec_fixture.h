@@ -45,6 +45,7 @@ class RecordingHandler final : public exchange::Handler {
   mutable std::vector<Seen> seen;
   std::string answer = "hello";
   bool unknownLength = false;
+  std::vector<std::pair<std::string, std::string>> responseFields;  // added after X-Handled
 
   awaitable<void> handle(exchange::Exchange& ex) const override {
     Seen s;
@@ -66,6 +67,7 @@ class RecordingHandler final : public exchange::Handler {
     exchange::Response& response = ex.response;
     response.status = 200;
     response.headers.add("X-Handled", "yes");
+    for (const auto& [name, value] : responseFields) response.headers.add(ex.arena.copy(name), ex.arena.copy(value));
     if (unknownLength)
       response.body = ex.arena.make<UnknownLengthBody>(ex.arena.copy(answer));
     else

@@ -139,6 +139,45 @@ TEST_F(CodecTest, ConcurrentStreamsReachTheHandler) {
   EXPECT_TRUE(sawQuery);
 }
 
+// A response head as HTTP/2 sends it (stream_head.cpp): names in lower case, the fields of an
+// HTTP/1.1 connection left out (the client would take the stream as malformed otherwise),
+// content-length from the body, and Date added when the response has none.
+TEST_F(CodecTest, ResponseHeadLeavesOutConnectionFieldsAndLowersNames) {
+  handler_->answer = "8 bytes!";
+  handler_->responseFields = {{"Connection", "close"},        {"Keep-Alive", "timeout=5"},
+                              {"Transfer-Encoding", "chunked"}, {"Upgrade", "h2c"},
+                              {"Proxy-Connection", "close"},  {"Trailer", "X-T"},
+                              {"Content-Length", "999"},      {"Server", "unit"},
+                              {"Content-Type", "text/plain"}, {"X-Mixed-Case", "v"},
+                              {"etag", "\"e\""},              {"CONTENT-ENCODING", "identity"}};
+  H2Client client;
+  int32_t id = client.request(get("/"));
+  converse([&](tcp::socket& socket) -> awaitable<void> {
+    co_await client.run(socket);
+  });
+  const auto& a = client.answer(id);
+  EXPECT_TRUE(a.closed);
+  EXPECT_EQ(a.errorCode, 0u);
+  EXPECT_EQ(a.body, "8 bytes!");
+  std::map<std::string, std::string> expected = {
+      {":status", "200"}, {"x-handled", "yes"}, {"server", "unit"}, {"content-type", "text/plain"},
+      {"x-mixed-case", "v"}, {"etag", "\"e\""}, {"content-encoding", "identity"}, {"content-length", "8"}};
+  std::map<std::string, std::string> got = a.headers;
+  ASSERT_TRUE(got.count("date"));
+  got.erase("date");
+  EXPECT_EQ(got, expected);
+}
+
+TEST_F(CodecTest, ResponseHeadKeepsTheResponsesOwnDate) {
+  handler_->responseFields = {{"Date", "Sun, 06 Nov 1994 08:49:37 GMT"}};
+  H2Client client;
+  int32_t id = client.request(get("/"));
+  converse([&](tcp::socket& socket) -> awaitable<void> {
+    co_await client.run(socket);
+  });
+  EXPECT_EQ(client.answer(id).headers.at("date"), "Sun, 06 Nov 1994 08:49:37 GMT");
+}
+
 TEST_F(CodecTest, RequestBodyStreamsToTheHandler) {
   H2Client client;
   auto fields = get("/upload");
