@@ -84,6 +84,7 @@ class StreamTunnelDuplex final : public exchange::DuplexStream {
   }
   void shutdownSend() override { out_.end(); }
   void close() override { out_.close(); }
+  size_t queuedBytes() override { return left_.size(); }
 
  private:
   exchange::BodySource* in_;

@@ -10,6 +10,7 @@
 #include "exchange/exchange.h"
 #include "io/asio.h"
 #include "io/send_now.h"
+#include "io/stream_read.h"
 
 namespace causeway::downstream {
 
@@ -72,6 +73,11 @@ class StreamDuplex final : public exchange::DuplexStream {
   tcp::socket* plainSocket() override {
     if constexpr (std::is_same_v<Stream, PlainStream>) return &stream_.socket();
     else return nullptr;
+  }
+  size_t queuedBytes() override {
+    size_t n = io::queuedBytes(stream_.socket());
+    if constexpr (requires { stream_.buffered(); }) n += stream_.buffered();  // TLS
+    return n;
   }
 
  private:

@@ -117,6 +117,10 @@ class DuplexStream {
   // The socket itself when the stream is plain TCP (no TLS): a byte pipe between two plain
   // streams can then use the socket directly, and splice(2). nullptr otherwise.
   virtual tcp::socket* plainSocket() { return nullptr; }
+  // Bytes received and not read yet: what the socket holds, and over TLS what the stream has
+  // taken from it and not decrypted. A copy that reads large pieces goes back to small ones
+  // when this is small (io/stream_read.h).
+  virtual size_t queuedBytes() = 0;
 };
 
 // A bidirectional byte stream after a successful upgrade (101): the downstream codec

@@ -189,7 +189,7 @@ awaitable<End> copyStreams(exchange::DuplexStream& from, exchange::DuplexStream&
     if (n == size && size < io::kStreamRead) {
       size = io::kStreamRead;
       buffer.reset(new char[size]);
-    } else if (size == io::kStreamRead && (!from.plainSocket() || io::queuedBytes(*from.plainSocket()) < kChunk)) {
+    } else if (size == io::kStreamRead && from.queuedBytes() < kChunk) {
       size = kChunk;
       buffer.reset(new char[size]);
     }

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/strings.h"
 #include "io/send_now.h"
+#include "io/stream_read.h"
 
 namespace causeway::tls {
 namespace {
@@ -64,6 +65,45 @@ BIO* outputBio(std::string& buffer) {
   BIO* bio = BIO_new(outputMethod());
   BIO_set_data(bio, &buffer);
   return bio;
+}
+
+// The BIO OpenSSL reads ciphertext from: the stream's receive buffer, filled by fill() and
+// feed(). Empty, it asks OpenSSL to retry (SSL_ERROR_WANT_READ), as a memory BIO with an EOF
+// return of -1 does.
+BIO_METHOD* inputMethod() {
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "causeway ciphertext in");
+    BIO_meth_set_read_ex(m, [](BIO* bio, char* out, size_t size, size_t* read) -> int {
+      auto* in = static_cast<ReceivedCiphertext*>(BIO_get_data(bio));
+      BIO_clear_retry_flags(bio);
+      size_t n = std::min(size, in->end - in->begin);
+      *read = n;
+      if (n == 0) {
+        BIO_set_retry_read(bio);
+        return 0;
+      }
+      std::memcpy(out, in->data.get() + in->begin, n);
+      in->begin += n;
+      return 1;
+    });
+    BIO_meth_set_ctrl(m, [](BIO* bio, int command, long, void*) -> long {
+      auto* in = static_cast<ReceivedCiphertext*>(BIO_get_data(bio));
+      switch (command) {
+        case BIO_CTRL_PENDING:
+          return long(in->end - in->begin);
+        case BIO_CTRL_FLUSH:
+          return 1;
+        default:
+          return 0;
+      }
+    });
+    BIO_meth_set_create(m, [](BIO* bio) -> int {
+      BIO_set_init(bio, 1);
+      return 1;
+    });
+    return m;
+  }();
+  return method;
 }
 
 int stateIndex() {
@@ -277,22 +317,24 @@ SSL_CTX* tlsServerContext() {
 }
 
 TlsStream::TlsStream(tcp::socket& socket, TlsHandshakeState& state)
-    : socket_(socket), cipherBuffer_(kCipherChunk) {
+    : socket_(socket) {
   ssl_ = SSL_new(tlsServerContext());
-  in_ = BIO_new(BIO_s_mem());
+  resizeReceived(kCipherChunk);
+  in_ = BIO_new(inputMethod());
+  BIO_set_data(in_, &received_);
   out_ = outputBio(pending_);
-  BIO_set_mem_eof_return(in_, -1);
   SSL_set_bio(ssl_, in_, out_);
   SSL_set_accept_state(ssl_);
   SSL_set_ex_data(ssl_, stateIndex(), &state);
 }
 
 TlsStream::TlsStream(tcp::socket& socket, const TlsClientSettings& settings, const std::string& serverName)
-    : socket_(socket), cipherBuffer_(kCipherChunk) {
+    : socket_(socket) {
   ssl_ = SSL_new(settings.get());
-  in_ = BIO_new(BIO_s_mem());
+  resizeReceived(kCipherChunk);
+  in_ = BIO_new(inputMethod());
+  BIO_set_data(in_, &received_);
   out_ = outputBio(pending_);
-  BIO_set_mem_eof_return(in_, -1);
   SSL_set_bio(ssl_, in_, out_);
   SSL_set_connect_state(ssl_);
   std::string name = settings.serverName.empty() ? serverName : settings.serverName;
@@ -423,7 +465,35 @@ TlsStream::~TlsStream() {
 }
 
 void TlsStream::feed(std::string_view ciphertext) {
-  if (!ciphertext.empty()) BIO_write(in_, ciphertext.data(), int(ciphertext.size()));
+  if (ciphertext.empty()) return;
+  makeRoom(ciphertext.size());
+  std::memcpy(received_.data.get() + received_.end, ciphertext.data(), ciphertext.size());
+  received_.end += ciphertext.size();
+}
+
+void TlsStream::resizeReceived(size_t size) {
+  ReceivedCiphertext& r = received_;
+  auto data = std::make_unique_for_overwrite<char[]>(size);
+  size_t unread = r.end - r.begin;  // fits: callers ask for at least that much
+  if (unread) std::memcpy(data.get(), r.data.get() + r.begin, unread);
+  r.data = std::move(data);
+  r.size = size;
+  r.begin = 0;
+  r.end = unread;
+}
+
+void TlsStream::makeRoom(size_t want) {
+  ReceivedCiphertext& r = received_;
+  if (r.begin == r.end) r.begin = r.end = 0;
+  if (r.size - r.end >= want) return;
+  size_t unread = r.end - r.begin;
+  if (r.size - unread >= want) {
+    std::memmove(r.data.get(), r.data.get() + r.begin, unread);
+    r.begin = 0;
+    r.end = unread;
+    return;
+  }
+  resizeReceived(std::max(r.size * 2, unread + want));
 }
 
 awaitable<bool> TlsStream::flush() {
@@ -451,6 +521,9 @@ awaitable<bool> TlsStream::flush() {
 }
 
 void TlsStream::releaseLargeBuffers() {
+  if (received_.size > kKeptCiphertext && received_.end - received_.begin < kCipherChunk &&
+      io::queuedBytes(socket_) < kCipherChunk)
+    resizeReceived(kCipherChunk);
   if (flushing_) return;
   if (sending_.capacity() > kKeptCiphertext) std::string().swap(sending_);
   if (pending_.empty() && pending_.capacity() > kKeptCiphertext) std::string().swap(pending_);
@@ -458,9 +531,14 @@ void TlsStream::releaseLargeBuffers() {
 
 awaitable<bool> TlsStream::fill() {
   releaseLargeBuffers();
-  auto [ec, n] = co_await socket_.async_read_some(asio::buffer(cipherBuffer_), nothrow);
+  makeRoom(1);
+  size_t room = received_.size - received_.end;
+  auto [ec, n] = co_await socket_.async_read_some(asio::buffer(received_.data.get() + received_.end, room), nothrow);
   if (ec) co_return false;
-  BIO_write(in_, cipherBuffer_.data(), int(n));
+  received_.end += n;
+  // A read that filled the room: the peer streams, and the next reads take io::kStreamRead at a
+  // time (sixteen records, decrypted by one readSome()).
+  if (n == room && received_.size < io::kStreamRead) resizeReceived(io::kStreamRead);
   co_return true;
 }
 
@@ -495,7 +573,21 @@ awaitable<std::tuple<error_code, size_t>> TlsStream::readSome(asio::mutable_buff
   while (true) {
     size_t n = 0;
     ERR_clear_error();
-    if (SSL_read_ex(ssl_, buffer.data(), buffer.size(), &n) == 1) co_return std::tuple{error_code(), n};
+    if (SSL_read_ex(ssl_, buffer.data(), buffer.size(), &n) == 1) {
+      // The records already received are decrypted into the same read: a stream that reads
+      // io::kStreamRead at a time takes up to sixteen records per call instead of one. What
+      // stops it (a partial record, close_notify, an error) is met again by the next call.
+      while (n < buffer.size() && (SSL_has_pending(ssl_) || received_.end > received_.begin)) {
+        size_t more = 0;
+        ERR_clear_error();
+        if (SSL_read_ex(ssl_, static_cast<char*>(buffer.data()) + n, buffer.size() - n, &more) != 1) {
+          ERR_clear_error();
+          break;
+        }
+        n += more;
+      }
+      co_return std::tuple{error_code(), n};
+    }
     int err = SSL_get_error(ssl_, 0);
     if (err == SSL_ERROR_WANT_READ) {
       // Post-handshake messages (session tickets, key updates) may be waiting to go out.

@@ -1,7 +1,7 @@
 // TLS termination on a worker's socket with OpenSSL 3. OpenSSL only transforms bytes: it reads
-// ciphertext from a memory BIO the stream fills and writes ciphertext into the stream's send
-// buffer (a BIO of causeway's own), and the ciphertext moves through Asio's own socket
-// operations (speculative reads, epoll). One process-wide SSL_CTX carries the callbacks; each
+// ciphertext from the stream's receive buffer and writes ciphertext into its send buffer (two
+// BIOs of causeway's own, so that no byte is copied through a memory BIO), and the ciphertext
+// moves through Asio's own socket operations (speculative reads, epoll). One process-wide SSL_CTX carries the callbacks; each
 // connection picks its certificate and TLS options at ClientHello time from the snapshot
 // it pinned (TlsStore), by SNI.
 //
@@ -10,6 +10,7 @@
 
 #include <openssl/ssl.h>
 
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -21,6 +22,14 @@
 #include "tls/tls_store.h"
 
 namespace causeway::tls {
+
+// Ciphertext a TlsStream received and OpenSSL has not taken yet: data[begin, end) of `size`
+// bytes. One record's room at first; a stream whose reads fill it reads io::kStreamRead at a
+// time (io/stream_read.h), and goes back when the socket holds less than a record.
+struct ReceivedCiphertext {
+  std::unique_ptr<char[]> data;
+  size_t size = 0, begin = 0, end = 0;
+};
 
 // What the ClientHello callback decided for one connection.
 struct TlsHandshakeState {
@@ -99,18 +108,27 @@ class TlsStream {
   std::string_view cipher() const;   // OpenSSL name
   X509* peerCertificate() const;     // owned by the stream; null without client certificate
   SSL* ssl() const { return ssl_; }
+  // Bytes taken from the socket and not yet read as plaintext: ciphertext not decrypted, and
+  // plaintext of a record partly read.
+  size_t buffered() const { return received_.end - received_.begin + size_t(SSL_pending(ssl_)); }
 
  private:
   awaitable<bool> flush();
   awaitable<bool> fill();
-  // Gives back the ciphertext buffers a stream grew, unless a flush is using them.
+  // Gives back the ciphertext buffers a stream grew, unless a flush is using them (the
+  // receive buffer: when the socket holds less than a record).
   void releaseLargeBuffers();
+
+  // Room for `want` more bytes after `end` (what is unread moves to the front, or to a larger
+  // buffer).
+  void makeRoom(size_t want);
+  void resizeReceived(size_t size);
 
   tcp::socket& socket_;
   SSL* ssl_ = nullptr;
-  BIO* in_ = nullptr;   // ciphertext from the peer
+  BIO* in_ = nullptr;   // ciphertext from the peer: read from received_
   BIO* out_ = nullptr;  // ciphertext to the peer: appended to pending_
-  std::vector<char> cipherBuffer_;
+  ReceivedCiphertext received_;
   std::string plain_;    // small writes coalesced into one record
   std::string pending_;  // ciphertext OpenSSL wrote, not yet handed to the socket
   std::string sending_;  // ciphertext being written to the socket

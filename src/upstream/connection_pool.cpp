@@ -38,7 +38,7 @@ std::string_view UpstreamEndpoint::authority() const { return part(authority_); 
 std::string_view UpstreamEndpoint::path() const { return part(path_); }
 
 bool makeEndpoint(const std::string& url, std::shared_ptr<const Transport> transport,
-                  UpstreamEndpoint& endpoint, std::string& error) {
+                  UpstreamEndpoint& out, std::string& error) {
   auto parsed = boost::urls::parse_uri(url);
   if (!parsed) {
     if (url.find("://") == std::string::npos)
@@ -51,7 +51,9 @@ bool makeEndpoint(const std::string& url, std::shared_ptr<const Transport> trans
     error = "server URL \"" + url.substr(0, 64) + "…\" is longer than 65,535 bytes";
     return false;
   }
-  endpoint = UpstreamEndpoint();
+  // Built apart and moved into `out` at the end: `out` is left as it was on an error, and `url`
+  // may be `out.url` itself.
+  UpstreamEndpoint endpoint;
   endpoint.url = url;
   std::string scheme = toLower(std::string(parsed->scheme()));
   if (scheme == "http") endpoint.scheme = UpstreamScheme::Http;
@@ -119,6 +121,7 @@ bool makeEndpoint(const std::string& url, std::shared_ptr<const Transport> trans
     key += host;
   }
   endpoint.poolId = endpoint.transport->poolIdFor(key);
+  out = std::move(endpoint);
   return true;
 }
 

@@ -20,6 +20,7 @@
 #include "io/read_buffer.h"
 #include "io/send_now.h"
 #include "io/watchdog.h"
+#include "io/stream_read.h"
 #include "tls/tls_stream.h"
 
 namespace causeway::upstream {
@@ -54,7 +55,7 @@ enum class UpstreamScheme : uint8_t { Http, Https, H2c };
 // URL are positions in `url` rather than copies, and what is rare is boxed: 120 bytes (it was
 // 256 with a string per part).
 struct UpstreamEndpoint {
-  std::string url;  // as configured
+  std::string url;  // as configured; set by makeEndpoint only (the parts below are positions in it)
   UpstreamScheme scheme = UpstreamScheme::Http;
   uint16_t port = 80;
   std::optional<tcp::endpoint> address;  // set when host is an IP literal
@@ -114,6 +115,8 @@ class UpstreamConnection : public io::Watched, public io::Abandonable {
     if (tls) return tls->readSome(b);
     return socket.async_read_some(b, nothrow);
   }
+  // Bytes received and not read yet (over TLS, what the stream holds too).
+  size_t queuedBytes() { return io::queuedBytes(socket) + (tls ? tls->buffered() : 0); }
   awaitable<std::tuple<error_code, size_t>> write(std::span<const asio::const_buffer> b) {
     if (tls) return tls->write(b);
     return io::writeAllDirect(socket, b);

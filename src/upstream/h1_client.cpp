@@ -171,7 +171,7 @@ class H1ResponseBody final : public exchange::BodySource {
   // The reader's source (exchange/h1_body_reader.h).
   io::ReadBuffer& buffer() { return connection_->buffer; }
   awaitable<error_code> fill() {
-    if (streaming_ && connection_->buffer.empty() && io::queuedBytes(connection_->socket) < kReadChunk) {
+    if (streaming_ && connection_->buffer.empty() && connection_->queuedBytes() < kReadChunk) {
       // The body paused: its wait for more holds the usual buffer, not the stream's.
       streaming_ = false;
       connection_->buffer.shrink(kPooledBuffer);

@@ -34,8 +34,10 @@ class Etcd(Process):
 
     # What etcdctl says while etcd listens but does not serve yet (just started or restarted, on a
     # loaded machine, before its single member has elected itself): the command is run again.
-    NOT_SERVING = ("connection refused", "context deadline exceeded", "no leader", "leader changed",
-                   "Unavailable", "not capable")
+    # A timeout ("context deadline exceeded") does not tell whether the command was applied, so
+    # only commands that can be repeated (put, del, get) are run again after one.
+    NOT_SERVING = ("connection refused", "no leader", "leader changed", "Unavailable", "not capable")
+    REPEATABLE = ("put", "del", "get")
 
     def ctl(self, *args):
         env = dict(os.environ, ETCDCTL_API="3")
@@ -44,7 +46,8 @@ class Etcd(Process):
         while True:
             out = subprocess.run(["etcdctl", "--endpoints", f"127.0.0.1:{self.port}", *auth, *args], env=env,
                                  capture_output=True, text=True, timeout=15)
-            if out.returncode == 0 or time.time() > end or not any(m in out.stderr for m in self.NOT_SERVING):
+            markers = self.NOT_SERVING + (("context deadline exceeded",) if args[0] in self.REPEATABLE else ())
+            if out.returncode == 0 or time.time() > end or not any(m in out.stderr for m in markers):
                 break
             time.sleep(0.3)
         assert out.returncode == 0, out.stderr

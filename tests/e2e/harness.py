@@ -61,7 +61,7 @@ def process_outputs():
         if p.serial < _started[1]:
             continue
         try:
-            shown.append((f"{p.name} (pid {p.pid}, running)", p.output()[-TAIL.get(p.name, 3000):]))
+            shown.append((f"{p.label} (pid {p.pid}, running)", p.output()[-TAIL.get(p.label, 3000):]))
         except OSError:
             pass
     return shown
@@ -77,7 +77,7 @@ class Process:
 
     def __init__(self, args, cwd=None, env=None, name="proc"):
         self.args = args
-        self.name = name
+        self.label = name  # in a failing test's report (`name` is some subclasses' own)
         self.logdir = tempfile.mkdtemp(prefix=f"cw-{name}-")
         self.logpath = os.path.join(self.logdir, "output.log")
         self.log = open(self.logpath, "wb")
@@ -117,10 +117,10 @@ class Process:
         if self in _running:
             _running.remove(self)
             try:
-                tail = self.output()[-TAIL.get(self.name, 3000):]
+                tail = self.output()[-TAIL.get(self.label, 3000):]
             except (OSError, ValueError):
                 tail = ""
-            _stopped.append((f"{self.name} (pid {self.pid}, exit {self.proc.returncode})", tail))
+            _stopped.append((f"{self.label} (pid {self.pid}, exit {self.proc.returncode})", tail))
         self.log.close()
         shutil.rmtree(self.logdir, ignore_errors=True)
 

@@ -5,12 +5,14 @@ stream of chunks with back-pressure; trailers are carried").
 causeway's RSS is sampled throughout; growth over the baseline must stay under 16 MiB.
 """
 import socket
+import ssl
 import threading
 import time
 
 import pytest
 
-from harness import ScriptedUpstream, parse_head, rss_kib, wait_until
+from harness import ScriptedUpstream, parse_head, rss_kib, to_yaml, wait_until
+from tls_certs import Pki
 
 GIB = 1 << 30
 MIB = 1 << 20
@@ -187,6 +189,49 @@ def test_one_gib_upload_streams_with_bounded_memory(start_whoami, start_causeway
     growth = rss.peak - baseline
     print(f"RSS baseline {baseline} KiB, peak {rss.peak} KiB, growth {growth} KiB")
     assert growth <= RSS_BUDGET_KIB, f"RSS grew by {growth} KiB (baseline {baseline} KiB)"
+
+
+def test_tls_streams_arrive_whole_both_ways(start_whoami, start_causeway, tmp_path):
+    """Bodies read from TLS, where a stream takes up to 256 KiB of records per read
+    (tls/tls_stream.cpp): 128 MiB downloaded from an https upstream (a second causeway that
+    terminates TLS in front of whoami), checked byte for byte, and 128 MiB uploaded over TLS."""
+    size = 128 * MIB
+    pki = Pki(tmp_path)
+    ca = pki.ca("stream CA")
+    site = pki.issue(ca, "origin.test", dns=["origin.test"], ips=["127.0.0.1"])
+    data = start_whoami("data")
+    origin = start_causeway(dynamic={"tls.yml": to_yaml({
+        "http": {"routers": {"all": {"rule": "PathPrefix(`/`)", "service": "data", "tls": {}}},
+                 "services": {"data": {"loadBalancer": {"servers": [{"url": data.url}]}}}},
+        "tls": {"certificates": [{"certFile": str(site.cert), "keyFile": str(site.key)}]}}) + "\n"})
+    cw = start_causeway(dynamic={"a.yml": to_yaml({
+        "http": {"routers": {"stream": {"rule": "Host(`stream.test`)", "service": "origin"}},
+                 "services": {"origin": {"loadBalancer": {
+                     "servers": [{"url": f"https://127.0.0.1:{origin.port()}"}], "serversTransport": "ca"}}},
+                 "serversTransports": {"ca": {"rootCAs": [str(ca.cert)], "serverName": "origin.test"}}}}) + "\n"})
+    baseline = warm_up(cw)
+    with RssSampler(cw.pid) as rss:
+        assert download(cw.port(), size, check_every=4) == size
+    growth = rss.peak - baseline
+    assert growth <= RSS_BUDGET_KIB, f"RSS grew by {growth} KiB (baseline {baseline} KiB)"
+
+    context = ssl.create_default_context(cafile=str(ca.cert))
+    block = bytes(range(256)) * (MIB // 256)
+    with socket.create_connection(("127.0.0.1", origin.port()), timeout=60) as raw:
+        with context.wrap_socket(raw, server_hostname="origin.test") as s:
+            s.sendall(f"POST / HTTP/1.1\r\nHost: origin.test\r\nContent-Length: {size}\r\n\r\n".encode())
+            for _ in range(size // MIB):
+                s.sendall(block)
+            head, rest = read_head(s)
+            status, fields = parse_head(head)
+            length = int(fields["content-length"][0])
+            while len(rest) < length:
+                more = s.recv(65536)
+                if not more:
+                    break
+                rest += more
+    assert head.startswith(b"HTTP/1.1 200"), head
+    assert f"\nBody-Length: {size}\n".encode() in rest, rest
 
 
 def test_expect_100_continue_upload(start_whoami, start_causeway):

@@ -78,6 +78,13 @@ TEST(Endpoint, PartsAreReadFromTheUrl) {
   e = UpstreamEndpoint();
   EXPECT_EQ(copy.host(), "copy.test");
   EXPECT_EQ(copy.path(), "/p");
+  // Its own URL again (the argument is the endpoint's own string).
+  ASSERT_TRUE(makeEndpoint(copy.url, transport, copy, error)) << error;
+  EXPECT_EQ(copy.url, "http://copy.test:8080/p");
+  EXPECT_EQ(copy.authority(), "copy.test:8080");
+  // A failed parse leaves the endpoint as it was.
+  EXPECT_FALSE(makeEndpoint("gopher://x", transport, copy, error));
+  EXPECT_EQ(copy.host(), "copy.test");
 
   EXPECT_FALSE(makeEndpoint("ftp://10.0.0.1", transport, e, error));
   EXPECT_NE(error.find("unknown scheme \"ftp\""), std::string::npos) << error;
