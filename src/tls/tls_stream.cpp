@@ -586,6 +586,12 @@ awaitable<std::tuple<error_code, size_t>> TlsStream::readSome(asio::mutable_buff
         }
         n += more;
       }
+      // A stream that read everything it was sent may not read again for a while (a pooled
+      // upstream connection, a client waiting for its response): the large buffer goes now,
+      // not at its next read.
+      if (received_.size > kKeptCiphertext && received_.begin == received_.end &&
+          io::queuedBytes(socket_) < kCipherChunk)
+        resizeReceived(kCipherChunk);
       co_return std::tuple{error_code(), n};
     }
     int err = SSL_get_error(ssl_, 0);
