@@ -5,28 +5,19 @@
 namespace causeway {
 
 void* Arena::allocateSlow(size_t size, size_t align) {
-  while (true) {
-    if (current_ < blocks_.size()) {
-      Block& block = blocks_[current_];
-      size_t start = (offset_ + align - 1) & ~(align - 1);
-      if (start + size <= block.size) {
-        offset_ = start + size;
-        used_ += size;
-        return block.data.get() + start;
-      }
-      if (current_ + 1 < blocks_.size() && blocks_[current_ + 1].size >= size + align) {
-        ++current_;
-        offset_ = 0;
-        continue;
-      }
-    }
+  // The current block has no room (or there is none): the next block if it is large enough
+  // (kept by reset()), else a new one after the current, and the allocation fits there.
+  if (current_ + 1 < blocks_.size() && blocks_[current_ + 1].size >= size + align) {
+    ++current_;
+  } else {
     size_t want = std::max(blockSize_, size + align);
     // Oversized allocations get their own block; it is released on reset().
     blocks_.insert(blocks_.begin() + (blocks_.empty() ? 0 : current_ + 1),
                    Block{std::make_unique_for_overwrite<char[]>(want), want});
     current_ = blocks_.size() == 1 ? 0 : current_ + 1;
-    offset_ = 0;
   }
+  offset_ = 0;
+  return allocate(size, align);
 }
 
 std::string_view Arena::concat(std::initializer_list<std::string_view> pieces) {

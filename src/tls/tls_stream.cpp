@@ -26,6 +26,23 @@ constexpr size_t kCoalesceLimit = 16 * 1024;       // smaller writes become one 
 // (a stream keeps them while it writes: it would grow them again at every write).
 constexpr size_t kKeptCiphertext = 64 * 1024;
 
+// What the stream's two BIOs answer to OpenSSL's control calls: the bytes they hold (`held`, as
+// pending output for the sink), flushed at once (the stream flushes its own buffer), and 0 to
+// everything else.
+long control(int command, size_t held, bool sink) {
+  switch (command) {
+    case BIO_CTRL_PENDING: return long(held);
+    case BIO_CTRL_WPENDING: return sink ? long(held) : 0;
+    case BIO_CTRL_FLUSH: return 1;
+    default: return 0;
+  }
+}
+
+int createBio(BIO* bio) {
+  BIO_set_init(bio, 1);
+  return 1;
+}
+
 // The BIO OpenSSL writes ciphertext to: appended to the stream's own buffer (its data pointer),
 // which flush() hands to the socket. A memory BIO would hold it in its own buffer, to be copied
 // out again with BIO_read before every send.
@@ -42,20 +59,9 @@ BIO_METHOD* outputMethod() {
       return 1;
     });
     BIO_meth_set_ctrl(m, [](BIO* bio, int command, long, void*) -> long {
-      switch (command) {
-        case BIO_CTRL_PENDING:
-        case BIO_CTRL_WPENDING:
-          return long(static_cast<std::string*>(BIO_get_data(bio))->size());
-        case BIO_CTRL_FLUSH:
-          return 1;
-        default:
-          return 0;
-      }
+      return control(command, static_cast<std::string*>(BIO_get_data(bio))->size(), true);
     });
-    BIO_meth_set_create(m, [](BIO* bio) -> int {
-      BIO_set_init(bio, 1);
-      return 1;
-    });
+    BIO_meth_set_create(m, &createBio);
     return m;
   }();
   return method;
@@ -88,19 +94,9 @@ BIO_METHOD* inputMethod() {
     });
     BIO_meth_set_ctrl(m, [](BIO* bio, int command, long, void*) -> long {
       auto* in = static_cast<ReceivedCiphertext*>(BIO_get_data(bio));
-      switch (command) {
-        case BIO_CTRL_PENDING:
-          return long(in->end - in->begin);
-        case BIO_CTRL_FLUSH:
-          return 1;
-        default:
-          return 0;
-      }
+      return control(command, in->end - in->begin, false);
     });
-    BIO_meth_set_create(m, [](BIO* bio) -> int {
-      BIO_set_init(bio, 1);
-      return 1;
-    });
+    BIO_meth_set_create(m, &createBio);
     return m;
   }();
   return method;

@@ -161,15 +161,20 @@ def upload(port, size, chunked, host="stream.test"):
                       f"Content-Type: application/octet-stream\r\n\r\n".encode())
             for _ in range(size // len(block)):
                 s.sendall(block)
-        head, rest = read_head(s)
-        status, fields = parse_head(head)
-        length = int(fields["content-length"][0])
-        while len(rest) < length:
-            data = s.recv(65536)
-            if not data:
-                break
-            rest += data
-        return head, rest
+        return read_answer(s)
+
+
+def read_answer(sock):
+    """(head, body) of an answer with a Content-Length."""
+    head, rest = read_head(sock)
+    status, fields = parse_head(head)
+    length = int(fields["content-length"][0])
+    while len(rest) < length:
+        data = sock.recv(65536)
+        if not data:
+            break
+        rest += data
+    return head, rest
 
 
 @pytest.mark.parametrize("framing", ["content-length", "chunked"])
@@ -222,14 +227,7 @@ def test_tls_streams_arrive_whole_both_ways(start_whoami, start_causeway, tmp_pa
             s.sendall(f"POST / HTTP/1.1\r\nHost: origin.test\r\nContent-Length: {size}\r\n\r\n".encode())
             for _ in range(size // MIB):
                 s.sendall(block)
-            head, rest = read_head(s)
-            status, fields = parse_head(head)
-            length = int(fields["content-length"][0])
-            while len(rest) < length:
-                more = s.recv(65536)
-                if not more:
-                    break
-                rest += more
+            head, rest = read_answer(s)
     assert head.startswith(b"HTTP/1.1 200"), head
     assert f"\nBody-Length: {size}\n".encode() in rest, rest
 
