@@ -38,6 +38,12 @@ long control(int command, size_t held, bool sink) {
   }
 }
 
+// Whether a receive buffer grown for a stream can go back to one record's room: it holds less
+// than a record, and so does the socket (the peer has paused).
+bool receiveBufferIdle(const ReceivedCiphertext& r, tcp::socket& socket) {
+  return r.size > kKeptCiphertext && r.end - r.begin < kCipherChunk && io::queuedBytes(socket) < kCipherChunk;
+}
+
 int createBio(BIO* bio) {
   BIO_set_init(bio, 1);
   return 1;
@@ -517,9 +523,7 @@ awaitable<bool> TlsStream::flush() {
 }
 
 void TlsStream::releaseLargeBuffers() {
-  if (received_.size > kKeptCiphertext && received_.end - received_.begin < kCipherChunk &&
-      io::queuedBytes(socket_) < kCipherChunk)
-    resizeReceived(kCipherChunk);
+  if (receiveBufferIdle(received_, socket_)) resizeReceived(kCipherChunk);
   if (flushing_) return;
   if (sending_.capacity() > kKeptCiphertext) std::string().swap(sending_);
   if (pending_.empty() && pending_.capacity() > kKeptCiphertext) std::string().swap(pending_);
@@ -585,9 +589,7 @@ awaitable<std::tuple<error_code, size_t>> TlsStream::readSome(asio::mutable_buff
       // A stream that read everything it was sent may not read again for a while (a pooled
       // upstream connection, a client waiting for its response): the large buffer goes now,
       // not at its next read.
-      if (received_.size > kKeptCiphertext && received_.begin == received_.end &&
-          io::queuedBytes(socket_) < kCipherChunk)
-        resizeReceived(kCipherChunk);
+      if (receiveBufferIdle(received_, socket_)) resizeReceived(kCipherChunk);
       co_return std::tuple{error_code(), n};
     }
     int err = SSL_get_error(ssl_, 0);
