@@ -1,13 +1,14 @@
 """End-to-end test harness: starts the real causeway binary and real peers on loopback.
 
-Every process a test starts is stopped by PID when the test ends. Ports come from the
-kernel (bind to port 0, then release) and are below the ephemeral range only by chance,
-so each start retries once on a bind failure.
+Every process a test starts is stopped by PID when the test ends. Ports are picked at random
+below the kernel's ephemeral range (free_port), and a start whose port was taken in between
+picks again.
 """
 
 import json
 import os
 import pathlib
+import random
 import re
 import shutil
 import signal
@@ -21,16 +22,29 @@ BIN = os.environ.get("CAUSEWAY_BIN") or str(
     pathlib.Path(__file__).resolve().parents[2] / "build" / "release" / "causeway")
 
 
+def _free(kind):
+    """A free loopback port between 20000 and 32767, picked at random. Not one the kernel hands
+    out (binding port 0): those come from the ephemeral range (32768 and up), from which any
+    outgoing connection of any process may take the same port as its local one between the pick
+    and the caller's bind (CI saw causeway fail to listen on such a port, held by another
+    causeway's connection)."""
+    for _ in range(1000):
+        port = random.randrange(20000, 32768)
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free loopback port between 20000 and 32767")
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return _free(socket.SOCK_STREAM)
 
 
 def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return _free(socket.SOCK_DGRAM)
 
 
 def wait_for_port(port, host="127.0.0.1", timeout=10.0, proc=None):
@@ -130,7 +144,8 @@ def lost_port_race(process, chose_ports, attempt):
     between the pick and its bind (tests run in parallel): the caller picks again."""
     if not chose_ports or attempt >= 4 or process.proc.poll() is None:
         return False
-    if "Address already in use" not in process.output():
+    output = process.output()
+    if "Address already in use" not in output and "the port is in use" not in output:
         return False
     process._forget()
     return True
