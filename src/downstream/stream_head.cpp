@@ -145,19 +145,12 @@ StreamResponseHead::StreamResponseHead(exchange::Exchange& ex, bool headRequest,
   add(":status", std::string_view(status_, 3));
   bool hasDate = false;
   for (const auto& f : response.headers) {
-    // Connection-specific fields, Trailer, and Content-Length when the body's length is written
-    // below are left out; by length first, so that most fields are kept without a comparison.
-    std::string_view name = f.name;
-    switch (name.size()) {
-      case 4: hasDate = hasDate || iequals(name, "Date"); break;
-      case 7: if (iequals(name, "Trailer") || iequals(name, "Upgrade")) continue; break;
-      case 10: if (iequals(name, "Connection") || iequals(name, "Keep-Alive")) continue; break;
-      case 14: if (body && iequals(name, "Content-Length")) continue; break;
-      case 16: if (iequals(name, "Proxy-Connection")) continue; break;
-      case 17: if (iequals(name, "Transfer-Encoding")) continue; break;
-      default: break;
-    }
-    add(lowerCase(ex.arena, name), f.value);
+    // Content-Length goes when the body's length is written below (iequals compares lengths
+    // first: most fields are kept without comparing a character).
+    if (isConnectionSpecific(f.name) || iequals(f.name, "Trailer") || (body && iequals(f.name, "Content-Length")))
+      continue;
+    hasDate = hasDate || iequals(f.name, "Date");
+    add(lowerCase(ex.arena, f.name), f.value);
   }
   if (body) {
     if (auto known = body->length()) {

@@ -38,6 +38,7 @@ class PlainStream {
   }
   awaitable<void> close() { co_return; }
   tcp::socket& socket() { return socket_; }
+  size_t queuedBytes() { return io::queuedBytes(socket_); }  // as TlsStream::queuedBytes
   // TCP_NODELAY, once (HTTP/1.1 sets it only before a connection's second write).
   void noDelay() {
     if (noDelay_) return;
@@ -74,11 +75,7 @@ class StreamDuplex final : public exchange::DuplexStream {
     if constexpr (std::is_same_v<Stream, PlainStream>) return &stream_.socket();
     else return nullptr;
   }
-  size_t queuedBytes() override {
-    size_t n = io::queuedBytes(stream_.socket());
-    if constexpr (requires { stream_.buffered(); }) n += stream_.buffered();  // TLS
-    return n;
-  }
+  size_t queuedBytes() override { return stream_.queuedBytes(); }
 
  private:
   Stream& stream_;

@@ -2,7 +2,6 @@
 
 #include "core/log.h"
 #include "downstream/streams.h"
-#include "io/stream_read.h"
 #include "tls/tls_stream.h"
 
 namespace causeway::downstream {
@@ -28,7 +27,7 @@ class TlsDuplex final : public exchange::DuplexStream {
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.socket().cancel(ignored);
   }
-  size_t queuedBytes() override { return io::queuedBytes(stream_.socket()) + stream_.buffered(); }
+  size_t queuedBytes() override { return stream_.queuedBytes(); }
 
  private:
   tls::TlsStream& stream_;

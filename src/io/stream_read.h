@@ -4,8 +4,8 @@
 // (docs/benchmarks.md, "TCP forwarding"). So a transfer whose reads fill its usual buffer reads
 // kStreamRead at a time, and goes back to its usual buffer when the socket holds less than that
 // buffer (the wait for the next bytes does not hold the large one). Used by the TCP routers'
-// copy between streams that cannot splice (service/tcp_service.cpp) and by HTTP/1.1 response
-// bodies (upstream/h1_client.cpp).
+// copy between streams that cannot splice (service/tcp_service.cpp), by HTTP/1.1 response
+// bodies (upstream/h1_client.cpp) and by TLS streams' ciphertext (tls/tls_stream.cpp).
 #pragma once
 
 #include <cstddef>

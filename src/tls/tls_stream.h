@@ -1,8 +1,8 @@
 // TLS termination on a worker's socket with OpenSSL 3. OpenSSL only transforms bytes: it reads
 // ciphertext from the stream's receive buffer and writes ciphertext into its send buffer (two
 // BIOs of causeway's own, so that no byte is copied through a memory BIO), and the ciphertext
-// moves through Asio's own socket operations (speculative reads, epoll). One process-wide SSL_CTX carries the callbacks; each
-// connection picks its certificate and TLS options at ClientHello time from the snapshot
+// moves through Asio's own socket operations (speculative reads, epoll). One process-wide
+// SSL_CTX carries the callbacks; each connection picks its certificate and TLS options at ClientHello time from the snapshot
 // it pinned (TlsStore), by SNI.
 //
 // Threading: a TlsStream belongs to the worker of its connection.
@@ -19,6 +19,7 @@
 
 #include "config/client_tls.h"
 #include "io/asio.h"
+#include "io/stream_read.h"
 #include "tls/tls_store.h"
 
 namespace causeway::tls {
@@ -108,9 +109,9 @@ class TlsStream {
   std::string_view cipher() const;   // OpenSSL name
   X509* peerCertificate() const;     // owned by the stream; null without client certificate
   SSL* ssl() const { return ssl_; }
-  // Bytes taken from the socket and not yet read as plaintext: ciphertext not decrypted, and
-  // plaintext of a record partly read.
-  size_t buffered() const { return received_.end - received_.begin + size_t(SSL_pending(ssl_)); }
+  // Bytes received and not read yet as plaintext: what the socket holds, the ciphertext taken
+  // from it and not decrypted, and the plaintext of a record partly read.
+  size_t queuedBytes() { return io::queuedBytes(socket_) + received_.end - received_.begin + size_t(SSL_pending(ssl_)); }
 
  private:
   awaitable<bool> flush();

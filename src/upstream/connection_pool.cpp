@@ -74,27 +74,26 @@ bool makeEndpoint(const std::string& url, std::shared_ptr<const Transport> trans
   std::string host = parsed->host_address();  // without brackets for IPv6; percent-decoded
   std::string_view encodedHost = parsed->encoded_host_address();
   endpoint.host_ = partOf(encodedHost);
-  auto rare = std::make_shared<UpstreamEndpoint::Rare>();
-  if (encodedHost != host) rare->host = host;
   endpoint.port = endpoint.https() ? 443 : 80;
-  // The port's digits are read here: Boost.URL's port_number() is the value modulo 65,536
-  // (":99999" would dial 34463).
-  uint32_t portValue = 0;
-  std::string_view port = parsed->has_port() ? std::string_view(parsed->port()) : std::string_view();
-  for (char c : port) portValue = std::min<uint32_t>(portValue * 10 + uint32_t(c - '0'), 1u << 20);
-  if (parsed->has_port()) endpoint.port = uint16_t(portValue);
-  if (parsed->has_port() && (portValue == 0 || portValue > UINT16_MAX)) {
-    if (port.empty() || port.find_first_not_of("0123456789") != std::string_view::npos) {
-      error = "invalid server URL \"" + url + "\": invalid port \":" + std::string(port) + "\" after host";
+  std::string dialError;
+  if (parsed->has_port()) {
+    std::string_view port = parsed->port();
+    if (port.empty()) {
+      error = "invalid server URL \"" + url + "\": invalid port \":\" after host";
       return false;
     }
-    endpoint.port = 0;
-    // Digits out of range: Go's url.Parse accepts them and only the dial fails, so the
-    // service is built and every request to this server gets 502 (Traefik's error-pages
-    // setups rely on it).
-    rare->dialError = "dial tcp: address " + std::string(port) + ": invalid port";
+    // The digits are read here: Boost.URL's port_number() is the value modulo 65,536 (":99999"
+    // would dial 34463). The grammar lets only digits through.
+    uint32_t value = 0;
+    for (char c : port) value = std::min<uint32_t>(value * 10 + uint32_t(c - '0'), 1u << 20);
+    // Out of range: Go's url.Parse accepts it and only the dial fails, so the service is built
+    // and every request to this server gets 502 (Traefik's error-pages setups rely on it).
+    if (value == 0 || value > UINT16_MAX) dialError = "dial tcp: address " + std::string(port) + ": invalid port";
+    endpoint.port = dialError.empty() ? uint16_t(value) : 0;
   }
-  if (!rare->host.empty() || !rare->dialError.empty()) endpoint.rare_ = std::move(rare);
+  if (encodedHost != host || !dialError.empty())
+    endpoint.rare_ = std::make_shared<const UpstreamEndpoint::Rare>(
+        UpstreamEndpoint::Rare{encodedHost != host ? host : std::string(), std::move(dialError)});
   endpoint.authority_ = partOf(parsed->encoded_host_and_port());
   endpoint.path_ = partOf(parsed->encoded_path());
   error_code ec;

@@ -12,15 +12,13 @@
 #include <unordered_map>
 #include <vector>
 
-#include <boost/unordered/unordered_flat_map.hpp>
-
 #include "http/h1/response_parser.h"
 #include "io/abandonable.h"
 #include "io/asio.h"
 #include "io/read_buffer.h"
 #include "io/send_now.h"
-#include "io/watchdog.h"
 #include "io/stream_read.h"
+#include "io/watchdog.h"
 #include "tls/tls_stream.h"
 
 namespace causeway::upstream {
@@ -44,8 +42,7 @@ struct Transport {
 
  private:
   mutable std::mutex poolIdsMutex_;
-  // Open addressing: one entry per distinct server, without a node each.
-  mutable boost::unordered_flat_map<std::string, uint64_t> poolIds_;
+  mutable std::unordered_map<std::string, uint64_t> poolIds_;
 };
 
 enum class UpstreamScheme : uint8_t { Http, Https, H2c };
@@ -116,7 +113,7 @@ class UpstreamConnection : public io::Watched, public io::Abandonable {
     return socket.async_read_some(b, nothrow);
   }
   // Bytes received and not read yet (over TLS, what the stream holds too).
-  size_t queuedBytes() { return io::queuedBytes(socket) + (tls ? tls->buffered() : 0); }
+  size_t queuedBytes() { return tls ? tls->queuedBytes() : io::queuedBytes(socket); }
   awaitable<std::tuple<error_code, size_t>> write(std::span<const asio::const_buffer> b) {
     if (tls) return tls->write(b);
     return io::writeAllDirect(socket, b);

@@ -11,8 +11,8 @@
 #include "http/h1/chunked.h"
 #include "http/h1/head_writer.h"
 #include "http/h1/parser.h"
-#include "io/stream_read.h"
 #include "http/hop_by_hop.h"
+#include "io/stream_read.h"
 #include "upstream/h2_client.h"
 
 namespace causeway::upstream {

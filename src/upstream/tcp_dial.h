@@ -11,8 +11,8 @@
 
 #include "exchange/exchange.h"
 #include "io/asio.h"
-#include "io/watchdog.h"
 #include "io/stream_read.h"
+#include "io/watchdog.h"
 #include "tls/tls_stream.h"
 
 namespace causeway::upstream {
@@ -50,7 +50,7 @@ class TcpUpstream final : public exchange::DuplexStream {
   void shutdownSend() override;
   void close() override;
   tcp::socket* plainSocket() override { return tls_ ? nullptr : &socket_; }
-  size_t queuedBytes() override { return io::queuedBytes(socket_) + (tls_ ? tls_->buffered() : 0); }
+  size_t queuedBytes() override { return tls_ ? tls_->queuedBytes() : io::queuedBytes(socket_); }
 
   tcp::socket& socket() { return socket_; }
   tls::TlsStream* tlsStream() { return tls_.get(); }

@@ -77,6 +77,18 @@ def test_wrr_follows_weights_within_5_percent_over_10000_requests(start_whoami, 
         assert abs(names[name] / 10000 - share) <= share * 0.05, names
 
 
+def test_a_port_over_65535_is_built_and_answers_502(start_whoami, start_causeway):
+    """Go's url.Parse takes a port over 65,535 and only the dial fails: the service is built,
+    its server answers 502, and its neighbour serves. The port is not taken modulo 65,536:
+    a whoami listens on the port that wrapping would dial."""
+    who = start_whoami("ok")
+    wrapped = start_whoami("wrapped")
+    cw = start(start_causeway, {"bad": router("bad.test", "bad"), "ok": router("ok.test", "ok")},
+               {"bad": lb(f"http://127.0.0.1:{65536 + wrapped.port}"), "ok": lb(who.url)}, sentinel=who.url)
+    assert get(cw.port(), "bad.test")[0] == 502
+    assert get(cw.port(), "ok.test")[0] == 200
+
+
 def test_wrr_is_the_default_and_skips_zero_weight(start_whoami, start_causeway):
     a, b, c = start_whoami("a"), start_whoami("b"), start_whoami("zero")
     services = {"s": lb(a.url, b.url, c.url, weights=[1, 1, 0])}
