@@ -102,15 +102,24 @@ class Client {
   std::chrono::steady_clock::time_point refilled_;
 };
 
-// An object as a reflector keeps it: its JSON text, not a parsed document. A document costs
-// about three times its text in memory (an IngressRoute, a Service and an EndpointSlice of four
-// endpoints: 4.6 KiB parsed against 1.5 KiB of text); a build parses the objects it reads
-// (provider/kubernetes/kube_objects.h). What a build needs of every object without reading it
-// is kept beside the text.
+// An object as a reflector keeps it: its JSON text, compressed, not a parsed document. A
+// document costs about three times its text in memory (an IngressRoute, a Service and an
+// EndpointSlice of four endpoints: 4.6 KiB parsed against 1.5 KiB of text), and the text
+// compresses well against another object of its kind: zstd with the first object the reflector
+// stored as a raw-content dictionary makes those 1.5 KiB about 0.25. A build parses the objects
+// it reads (provider/kubernetes/kube_objects.h); what it needs of every object without reading
+// it is kept beside the text.
 struct StoredObject {
-  std::string text;     // the object's JSON, trimmed (trimObject)
+  std::string packed;  // the object's JSON, trimmed (trimObject); a zstd frame when `compressed`
+  std::shared_ptr<const std::string> dictionary;  // what `packed` was compressed against (null: nothing)
   std::string version;  // metadata.resourceVersion
   std::string indexed;  // the value of the label ReflectorOptions::indexLabel ("" without one)
+  bool compressed = false;
+
+  // The JSON into `out` (replaced); false when it cannot be read back, which a build treats as
+  // an object that is not JSON.
+  bool text(std::string& out) const;
+  std::string text() const;
 };
 using Object = std::shared_ptr<const StoredObject>;
 
@@ -163,6 +172,8 @@ class Reflector {
   Resource resource_;
   ReflectorOptions options_;
   ObjectStore store_;
+  // What this resource's objects are compressed against: the first one stored (storeObject).
+  std::shared_ptr<const std::string> dictionary_;
   Counters counters_;
   bool stopped_ = false;
   bool absent_ = false;  // the API server does not serve the resource (404): read as empty
@@ -172,11 +183,16 @@ class Reflector {
 
 // "namespace/name" of an object ("name" without a namespace).
 std::string objectKey(const boost::json::value& object);
-// The object as causeway keeps it: managedFields and last-applied-configuration dropped.
+// The object as causeway keeps it: what no build reads is dropped from its metadata
+// (managedFields, the last-applied-configuration annotation, uid, selfLink; resourceVersion is
+// kept beside the text).
 void trimObject(boost::json::value& object);
-// The object trimmed and stored as text, with its resourceVersion and the value of its label
-// `indexLabel` (none when empty).
-Object storeObject(boost::json::value& object, std::string_view indexLabel = {});
+// The object trimmed and stored as compressed text, with its resourceVersion and the value of
+// its label `indexLabel` (none when empty). With `dictionary`, the text is compressed against
+// it; a null one is first made from this object (without a Secret's data: a deleted Secret's
+// values must not live on in a dictionary).
+Object storeObject(boost::json::value& object, std::string_view indexLabel = {},
+                   std::shared_ptr<const std::string>* dictionary = nullptr);
 // The message of a Status answer ("forbidden: …"), or the start of the body.
 std::string statusMessage(const http::Answer& answer);
 

@@ -52,6 +52,7 @@ struct KubeObjects::Parsed {
   PageResource pages;
   json::monotonic_resource arena{64 * 1024, &pages};
   std::unordered_map<const StoredObject*, json::value> values;  // destroyed before the arena
+  std::string text;  // the object being parsed, decompressed
 };
 
 KubeObjects::KubeObjects() = default;
@@ -64,7 +65,9 @@ const json::object* KubeObjects::read(const StoredObject& stored) const {
   auto it = parsed_->values.find(&stored);
   if (it == parsed_->values.end()) {
     error_code ec;
-    json::value value = json::parse(stored.text, ec, json::storage_ptr(&parsed_->arena));
+    json::value value(json::storage_ptr(&parsed_->arena));
+    if (stored.text(parsed_->text)) value = json::parse(parsed_->text, ec, json::storage_ptr(&parsed_->arena));
+    else ec = json::make_error_code(json::error::syntax);
     if (ec) value = json::value(json::storage_ptr(&parsed_->arena));  // null: stored objects are JSON objects
     it = parsed_->values.emplace(&stored, std::move(value)).first;
   }

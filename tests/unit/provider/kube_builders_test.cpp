@@ -555,7 +555,7 @@ TEST(KubeObjects, StoredAsTextAndReadOncePerBuild) {
   Object stored = clients::kubernetes::storeObject(v, kServiceNameLabel);
   EXPECT_EQ(stored->version, "7");
   EXPECT_EQ(stored->indexed, "svc");
-  EXPECT_EQ(stored->text.find("managedFields"), std::string::npos);
+  EXPECT_EQ(stored->text().find("managedFields"), std::string::npos);
   ObjectMap slices{{"n/a", stored}};
   KubeObjects objects;
   objects.add("EndpointSlice", &slices);
@@ -568,6 +568,63 @@ TEST(KubeObjects, StoredAsTextAndReadOncePerBuild) {
   EXPECT_EQ(objects.slicesOf("n", "svc").front(), first);
   EXPECT_EQ(objects.readCount(), 1u);
   EXPECT_TRUE(objects.slicesOf("n", "other").empty());
+}
+
+// Objects of one resource are compressed against the first one stored: the second slice's
+// text differs in names and addresses only, and takes a fraction of its size.
+TEST(KubeObjects, StoredCompressedAgainstTheFirstObjectOfTheirKind) {
+  auto slice = [](int i) {
+    std::string n = std::to_string(i);
+    return json::parse(R"J({"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"svc)J" + n +
+                       R"J(-x1","namespace":"default","uid":"5f2a40c1-9d3e-4c1b-8a47-0c6f1e2d3b4)J" + n +
+                       R"J(","resourceVersion":"10)J" + n + R"J(","labels":{"kubernetes.io/service-name":"svc)J" + n +
+                       R"J("}},"addressType":"IPv4","ports":[{"name":"http","port":8080,"protocol":"TCP"}],"endpoints":[)J" +
+                       R"J({"addresses":["10.1.)J" + n + R"J(.1"],"conditions":{"ready":true,"serving":true,"terminating":false}},)J" +
+                       R"J({"addresses":["10.1.)J" + n + R"J(.2"],"conditions":{"ready":true,"serving":true,"terminating":false}}]})J");
+  };
+  std::shared_ptr<const std::string> dictionary;
+  json::value first = slice(1), second = slice(2);
+  Object a = clients::kubernetes::storeObject(first, kServiceNameLabel, &dictionary);
+  ASSERT_NE(dictionary, nullptr);
+  Object b = clients::kubernetes::storeObject(second, kServiceNameLabel, &dictionary);
+  EXPECT_EQ(b->dictionary, dictionary);
+  std::string text = b->text();
+  EXPECT_EQ(json::parse(text), second);  // trimmed as stored: no uid, no resourceVersion
+  EXPECT_EQ(text.find("uid"), std::string::npos);
+  EXPECT_EQ(text.find("resourceVersion"), std::string::npos);
+  EXPECT_EQ(b->version, "102");
+  EXPECT_TRUE(b->compressed);
+  EXPECT_LT(b->packed.size() * 3, text.size()) << b->packed.size() << " of " << text.size();
+  EXPECT_EQ(json::parse(a->text()), first);
+
+  // Read by a build like any object.
+  ObjectMap slices{{"default/svc2-x1", b}};
+  KubeObjects objects;
+  objects.add("EndpointSlice", &slices);
+  ASSERT_NE(objects.find("EndpointSlice", "default", "svc2-x1"), nullptr);
+  EXPECT_EQ(objects.slicesOf("default", "svc2").size(), 1u);
+
+  // Damaged text is read as no object, not as a crash.
+  auto broken = std::make_shared<clients::kubernetes::StoredObject>(*b);
+  broken->packed.resize(broken->packed.size() / 2);
+  EXPECT_EQ(broken->text(), "");
+  ObjectMap damaged{{"default/svc2-x1", broken}};
+  KubeObjects damagedObjects;
+  damagedObjects.add("EndpointSlice", &damaged);
+  EXPECT_EQ(damagedObjects.find("EndpointSlice", "default", "svc2-x1"), nullptr);
+}
+
+// A Secret's values are not kept in its resource's dictionary once the Secret is gone.
+TEST(KubeObjects, ASecretsDataStaysOutOfTheDictionary) {
+  json::value secret = json::parse(R"J({"kind":"Secret","metadata":{"name":"tls","namespace":"n"},
+      "type":"kubernetes.io/tls","data":{"tls.key":"c2VjcmV0LWtleS12YWx1ZQ=="},"stringData":{"password":"hunter2"}})J");
+  std::shared_ptr<const std::string> dictionary;
+  Object stored = clients::kubernetes::storeObject(secret, {}, &dictionary);
+  ASSERT_NE(dictionary, nullptr);
+  EXPECT_EQ(dictionary->find("c2VjcmV0"), std::string::npos);
+  EXPECT_EQ(dictionary->find("hunter2"), std::string::npos);
+  EXPECT_NE(dictionary->find("kubernetes.io/tls"), std::string::npos);
+  EXPECT_NE(stored->text().find("c2VjcmV0LWtleS12YWx1ZQ=="), std::string::npos);
 }
 
 // A build's parsed objects live in whole pages that are unmapped when the build ends.
