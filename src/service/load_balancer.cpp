@@ -71,14 +71,7 @@ LoadBalancerService::LoadBalancerService(std::string name, std::vector<BalancedS
     weights_.push_back(server.weight);
     names_.push_back(server.endpoint.url);
   }
-  unsigned workers = std::max(options.workers, 1u);
-  workers_ = std::make_unique<WorkerState[]>(workers);
-  std::random_device seed;
-  for (unsigned i = 0; i < workers; ++i) {
-    WorkerState& state = workers_[i];
-    state.random = (uint64_t(seed()) << 32 | seed()) ^ (0x9E3779B97F4A7C15ull * (i + 1));
-    if (state.random == 0) state.random = 1;
-  }
+  workers_ = std::make_unique<std::unique_ptr<WorkerState>[]>(std::max(options.workers, 1u));
   if (strategy_ == BalancerStrategy::P2c ||
       strategy_ == BalancerStrategy::LeastTime)
     stats_ = std::make_unique<ServerStats[]>(servers_.size());
@@ -116,9 +109,19 @@ bool LoadBalancerService::up() const {
   return false;
 }
 
+LoadBalancerService::WorkerState& LoadBalancerService::workerState(unsigned worker) const {
+  std::unique_ptr<WorkerState>& slot = workers_[worker];
+  if (!slot) {
+    slot = std::make_unique<WorkerState>();
+    std::random_device seed;
+    slot->random = (uint64_t(seed()) << 32 | seed()) ^ (0x9E3779B97F4A7C15ull * (worker + 1));
+    if (slot->random == 0) slot->random = 1;
+  }
+  return *slot;
+}
+
 size_t LoadBalancerService::pick(unsigned worker, std::string_view clientIp) const {
   const size_t none = servers_.size();
-  WorkerState& state = workers_[worker];
   auto isUp = [this](size_t i) { return servers_[i].health->up(); };
   switch (strategy_) {
   case BalancerStrategy::Wrr: {
@@ -129,12 +132,14 @@ size_t LoadBalancerService::pick(unsigned worker, std::string_view clientIp) con
     }
     // A period too long to store, or the scheduled server is down: this worker's own schedule
     // over the servers that are up.
+    WorkerState& state = workerState(worker);
     if (state.wrr.size() != servers_.size()) state.wrr.assign(servers_.size(), 0);
     return smoothWrrPick(state.wrr, weights_, isUp);
   }
   case BalancerStrategy::Hrw:
     return hrwPick(clientIp, names_, weights_, isUp);
   case BalancerStrategy::P2c: {
+    WorkerState& state = workerState(worker);
     state.healthy.clear();
     for (size_t i = 0; i < servers_.size(); ++i)
       if (eligible(i)) state.healthy.push_back(i);
@@ -151,6 +156,7 @@ size_t LoadBalancerService::pick(unsigned worker, std::string_view clientIp) con
                : a;
   }
   case BalancerStrategy::LeastTime: {
+    WorkerState& state = workerState(worker);
     state.healthy.clear();
     for (size_t i = 0; i < servers_.size(); ++i)
       if (eligible(i)) state.healthy.push_back(i);
