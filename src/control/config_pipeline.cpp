@@ -40,7 +40,10 @@ class ConfigPipeline::Reaper : public std::enable_shared_from_this<Reaper> {
       std::lock_guard lock(self->mutex_);
       if (!self->open_) return;  // no pipeline any more: freed here, with the deleter
       asio::post(self->control_, [self, last = std::move(built)]() mutable {
-        last.reset();
+        {
+          EagerRelease eager;
+          last.reset();
+        }
         // Unlocked: this runs on the control thread, the one that destroys the pipeline (and
         // closes the reaper), so the pipeline cannot go away between the check and the call.
         if (self->isOpen()) self->freed_();
@@ -102,6 +105,7 @@ void ConfigPipeline::submit(const std::string& provider, std::shared_ptr<const c
 void ConfigPipeline::apply(const std::string& provider) {
   ProviderState& state = providers_[provider];
   if (!state.hasPending) return;
+  EagerRelease eager;
   std::vector<config::ConfigError> errors;
   auto decoded = std::make_shared<config::DynamicConfig>(
       config::decodeDynamic(*state.pending, errors, state.decoded.get()));
@@ -188,7 +192,9 @@ void ConfigPipeline::rebuild() {
 void ConfigPipeline::scheduleTrim() {
   trim_.expires_after(std::chrono::seconds(2));
   trim_.async_wait([](error_code ec) {
-    if (!ec) trimFreeMemory();
+    if (ec) return;
+    EagerRelease eager;
+    trimFreeMemory();
   });
 }
 

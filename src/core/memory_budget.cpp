@@ -9,7 +9,21 @@ MemoryBudget& requestHeadBudget() {
 
 namespace {
 std::atomic<void (*)()> trimmer{nullptr};
+std::atomic<void (*)(bool)> eagerSwitch{nullptr};
+std::atomic<int> eagerHolders{0};  // guards may nest (a trim inside a free's callback)
 }  // namespace
+
+void setEagerRelease(void (*on)(bool)) { eagerSwitch.store(on, std::memory_order_relaxed); }
+
+EagerRelease::EagerRelease() {
+  if (eagerHolders.fetch_add(1, std::memory_order_relaxed) == 0)
+    if (auto on = eagerSwitch.load(std::memory_order_relaxed)) on(true);
+}
+
+EagerRelease::~EagerRelease() {
+  if (eagerHolders.fetch_sub(1, std::memory_order_relaxed) == 1)
+    if (auto on = eagerSwitch.load(std::memory_order_relaxed)) on(false);
+}
 
 void setMemoryTrimmer(void (*t)()) { trimmer.store(t, std::memory_order_relaxed); }
 

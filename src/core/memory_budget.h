@@ -46,4 +46,18 @@ MemoryBudget& requestHeadBudget();
 void setMemoryTrimmer(void (*trimmer)());
 void trimFreeMemory();
 
+// While one lives, memory the program frees goes back to the system at once instead of after
+// the allocator's usual delay (mimalloc keeps a freed span committed for a while in case it is
+// reused soon; that delay is what makes it fast). For the large frees that nothing will reuse
+// soon: a replaced configuration snapshot and the trim after it. The program sets the switch
+// at start; without one this does nothing. The switch is process-wide, so keep these short.
+void setEagerRelease(void (*on)(bool eager));
+class EagerRelease {
+ public:
+  EagerRelease();
+  ~EagerRelease();
+  EagerRelease(const EagerRelease&) = delete;
+  EagerRelease& operator=(const EagerRelease&) = delete;
+};
+
 }  // namespace causeway
