@@ -17,7 +17,18 @@ extern char** environ;
 int main(int argc, char** argv) {
 #ifdef CAUSEWAY_WITH_MIMALLOC
   // Freed pages go back to the system soon after a spike rather than staying in the heaps.
-  causeway::setMemoryTrimmer([] { mi_collect(true); });
+  // Each thread's heap for short-lived data (core/memory_budget.h), made when first used.
+  static thread_local mi_heap_t* shortLived = nullptr;
+  causeway::setShortLivedHeap(
+      []() -> void* {
+        if (!shortLived) shortLived = mi_heap_new();
+        return mi_heap_set_default(shortLived);
+      },
+      [](void* previous) { mi_heap_set_default(static_cast<mi_heap_t*>(previous)); });
+  causeway::setMemoryTrimmer([] {
+    mi_collect(true);
+    if (shortLived) mi_heap_collect(shortLived, true);
+  });
   // mimalloc's decommit delay (25 ms by default, or MIMALLOC_DECOMMIT_DELAY) at 0 while a
   // configuration is applied (the provider's tree and the previous build's leftovers are freed
   // then) and while a replaced snapshot is freed and trimmed: after 20 changes of 10,000

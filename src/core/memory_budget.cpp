@@ -11,7 +11,23 @@ namespace {
 std::atomic<void (*)()> trimmer{nullptr};
 std::atomic<void (*)(bool)> eagerSwitch{nullptr};
 std::atomic<int> eagerHolders{0};  // guards may nest (a trim inside a free's callback)
+std::atomic<void* (*)()> shortLivedEnter{nullptr};
+std::atomic<void (*)(void*)> shortLivedLeave{nullptr};
 }  // namespace
+
+void setShortLivedHeap(void* (*enter)(), void (*leave)(void*)) {
+  shortLivedEnter.store(enter, std::memory_order_relaxed);
+  shortLivedLeave.store(leave, std::memory_order_relaxed);
+}
+
+ShortLivedAllocations::ShortLivedAllocations() {
+  if (auto enter = shortLivedEnter.load(std::memory_order_relaxed)) previous_ = enter();
+}
+
+ShortLivedAllocations::~ShortLivedAllocations() {
+  if (!previous_) return;
+  if (auto leave = shortLivedLeave.load(std::memory_order_relaxed)) leave(previous_);
+}
 
 void setEagerRelease(void (*on)(bool)) { eagerSwitch.store(on, std::memory_order_relaxed); }
 

@@ -60,4 +60,21 @@ class EagerRelease {
   EagerRelease& operator=(const EagerRelease&) = delete;
 };
 
+// While one lives, what this thread allocates goes to a heap of its own kept for short-lived
+// data: a configuration file's tree, freed once it is decoded. Those pages are then not shared
+// with what lives on (the decoded configuration, the snapshot), and come back whole when the
+// tree is freed instead of staying as holes between long-lived blocks. The program sets the
+// hooks at start (`enter` returns what `leave` restores); without them this does nothing.
+void setShortLivedHeap(void* (*enter)(), void (*leave)(void*));
+class ShortLivedAllocations {
+ public:
+  ShortLivedAllocations();
+  ~ShortLivedAllocations();
+  ShortLivedAllocations(const ShortLivedAllocations&) = delete;
+  ShortLivedAllocations& operator=(const ShortLivedAllocations&) = delete;
+
+ private:
+  void* previous_ = nullptr;
+};
+
 }  // namespace causeway

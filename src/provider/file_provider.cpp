@@ -9,6 +9,7 @@
 
 #include "config/parse.h"
 #include "core/log.h"
+#include "core/memory_budget.h"
 #include "core/strings.h"
 
 namespace causeway::provider {
@@ -155,6 +156,7 @@ const config::ParseResult& FileProvider::parse(const std::string& path,
 }
 
 config::ParseResult FileProvider::read(const std::string& path) const {
+  ShortLivedAllocations shortLived;  // the tree is freed once the pipeline has decoded it
   std::string generated;
   config::TemplateOptions templated{&generated};
   config::ParseResult parsed = config::parseConfigFile(path, &templated);
