@@ -34,10 +34,8 @@ void addRequests(std::vector<provider::CertificateRequest>& out, const std::stri
   if (!request.names.empty()) out.push_back(std::move(request));
 }
 
-std::vector<std::string> hostsOf(const std::string& rule, const std::optional<std::string>& ruleSyntax,
-                                 const config::StaticConfig& config, bool tcp) {
-  router::RuleSyntax syntax = router::parseRuleSyntax(ruleSyntax.value_or(config.core.defaultRuleSyntax))
-                                  .value_or(router::RuleSyntax::V3);
+std::vector<std::string> hostsOf(const std::string& rule, const std::string& ruleSyntax, bool tcp) {
+  router::RuleSyntax syntax = router::parseRuleSyntax(ruleSyntax).value_or(router::RuleSyntax::V3);
   auto compiled = tcp ? router::compileTcpRule(rule, syntax) : router::compileRule(rule, syntax);
   if (auto* ok = std::get_if<router::CompiledRulePtr>(&compiled)) return (*ok)->hosts();
   return {};
@@ -67,7 +65,7 @@ std::vector<provider::CertificateRequest> certificateRequests(const runtime::Sna
         }
       }
       if (resolver.empty()) continue;
-      addRequests(out, resolver, domains, domains.empty() ? hostsOf(r.rule, r.ruleSyntax, config, false)
+      addRequests(out, resolver, domains, domains.empty() ? hostsOf(r.rule, r.ruleSyntax.value_or(config.core.defaultRuleSyntax), false)
                                                            : std::vector<std::string>());
     }
     for (const auto& [name, element] : dynamic->tcp.routers) {
@@ -75,7 +73,7 @@ std::vector<provider::CertificateRequest> certificateRequests(const runtime::Sna
       const config::TcpRouter& r = element.value;
       if (!r.tls || r.tls->passthrough || r.tls->certResolver.empty()) continue;
       addRequests(out, r.tls->certResolver, r.tls->domains,
-                  r.tls->domains.empty() ? hostsOf(r.rule, r.ruleSyntax, config, true) : std::vector<std::string>());
+                  r.tls->domains.empty() ? hostsOf(r.rule, r.ruleSyntax.value_or(config.core.defaultRuleSyntax), true) : std::vector<std::string>());
     }
   }
   std::sort(out.begin(), out.end());

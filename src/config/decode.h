@@ -168,8 +168,10 @@ public:
     decode(entry->value, field, context_);
     std::string* value = nullptr;
     if constexpr (std::is_same_v<F, std::string>) value = &field;
-    if constexpr (std::is_same_v<F, std::optional<std::string>>) value = field ? &*field : nullptr;
-    static_assert(std::is_same_v<F, std::string> || std::is_same_v<F, std::optional<std::string>>,
+    if constexpr (std::is_same_v<F, std::optional<std::string>> || std::is_same_v<F, Box<std::string>>)
+      value = field ? &*field : nullptr;
+    static_assert(std::is_same_v<F, std::string> || std::is_same_v<F, std::optional<std::string>> ||
+                      std::is_same_v<F, Box<std::string>>,
                   "OneOf applies to string fields");
     if (value && entry->value.isScalar() && !matchOneOf(*value, allowed.values))
       context_.error(entry->value.location(), "invalid value '" + *value + "'; expected one of: " +

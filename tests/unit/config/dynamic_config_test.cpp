@@ -98,7 +98,7 @@ TEST(DynamicConfig, DecodedValues) {
   EXPECT_FALSE(api.observability->metrics); // unset: inherits from the entry point
   EXPECT_EQ(http.routers.at("api").location.toString(),
             (kTestData / "dynamic.yml").string() + ":4:5");
-  EXPECT_EQ(http.routers.at("web").value.ruleSyntax, "v2");
+  EXPECT_EQ(http.routers.at("web").value.ruleSyntax.value_or(""), "v2");
   EXPECT_FALSE(http.routers.at("web").value.tls);
 
   const LoadBalancer& lb = *http.services.at("backend").value.loadBalancer;
