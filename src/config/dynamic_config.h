@@ -61,14 +61,14 @@ struct RouterTimeouts {
 struct Router {
   std::string rule;
   Box<std::string> ruleSyntax;  // absent → core.defaultRuleSyntax (boxed: rarely set, and a
-                                // configuration of 10,000 routers holds one per router)
+                                // configuration of 10,000 routers holds one for each)
   int64_t priority = 0;                  // 0 → length of the rule
   std::vector<std::string> entryPoints;  // empty → the default entry points
   std::vector<std::string> middlewares;
   std::string service;
   Box<RouterTls> tls; // present → TLS-only router
   Box<RouterObservability> observability;
-  Box<std::vector<std::string>> parentRefs; // multi-layer routing
+  std::vector<std::string> parentRefs; // multi-layer routing
   // causeway extensions (Traefik reports these keys as unknown; docs/compatibility.md):
   Box<int64_t> maxRequestBodyBytes;  // a larger request body gets 413 before the upstream sees it
   Box<RouterTimeouts> timeouts;

@@ -103,15 +103,15 @@ void SnapshotBuild::bindTlsHosts() {
 void SnapshotBuild::buildRouters() {
   for (const auto& [provider, config] : in_.providers)
     for (const auto& [name, element] : config->http.routers)
-      if (element.value.parentRefs)
-        for (const auto& parent : *element.value.parentRefs) parentRouters_.insert(qualify(parent, provider));
+      for (const auto& parent : element.value.parentRefs) parentRouters_.insert(qualify(parent, provider));
   router::RuleSyntax defaultSyntax =
       router::parseRuleSyntax(in_.staticConfig->core.defaultRuleSyntax).value_or(router::RuleSyntax::V3);
   for (const auto& [provider, config] : in_.providers) {
     for (const auto& [name, element] : config->http.routers) {
       std::string qualified = qualify(name, provider);
       runtime::RouterState& state = runtime_.routers[qualified];
-      state.provider = provider;  // the rule is read from the element (Snapshot::configs)
+      state.provider = provider;
+      state.rule = element.value.rule;
       for (const auto& e : element.errors) state.addError(e.toString(), !e.warning);
       if (!element.ok()) continue;
       buildRouter(qualified, provider, element, defaultSyntax, state);
@@ -242,7 +242,7 @@ void SnapshotBuild::buildRouter(const std::string& qualified, const std::string&
     state.addError(where + "missing rule");
     return;
   }
-  if (r.parentRefs && !r.parentRefs->empty()) {
+  if (!r.parentRefs.empty()) {
     state.addUnsupported(where + "parentRefs (multi-layer routing) are not supported yet", true);
     return;
   }

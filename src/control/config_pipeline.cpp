@@ -105,7 +105,6 @@ void ConfigPipeline::submit(const std::string& provider, std::shared_ptr<const c
 void ConfigPipeline::apply(const std::string& provider) {
   ProviderState& state = providers_[provider];
   if (!state.hasPending) return;
-  EagerRelease eager;
   std::vector<config::ConfigError> errors;
   auto decoded = std::make_shared<config::DynamicConfig>(
       config::decodeDynamic(*state.pending, errors, state.decoded.get()));
@@ -121,7 +120,10 @@ void ConfigPipeline::apply(const std::string& provider) {
   state.appliedFingerprint = state.pendingFingerprint;
   state.applied = true;
   state.hasPending = false;
-  state.pending = nullptr;  // a provider's shared tree is its own again
+  {
+    EagerRelease eager;       // the tree is most of what a change frees (docs/benchmarks.md)
+    state.pending = nullptr;  // a provider's shared tree is its own again
+  }
   state.lastApplied = Clock::now();
   state.appliedAtUnix = std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::system_clock::now().time_since_epoch()).count();

@@ -1,9 +1,11 @@
 #include "control/snapshot_builder.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "control/service_builder.h"
 #include "control/snapshot_build.h"
+#include "core/memory_budget.h"
 #include "exchange/middleware_span.h"
 #include "upstream/health/registry.h"
 
@@ -109,7 +111,12 @@ void SnapshotBuild::buildServices() {
 runtime::SnapshotPtr SnapshotBuilder::build(const BuildInputs& inputs) {
   auto snapshot = std::make_shared<runtime::Snapshot>();
   snapshot->generation = ++generation_;
-  SnapshotBuild(inputs, *snapshot, caches_).run();
+  std::optional<SnapshotBuild> build(std::in_place, inputs, *snapshot, caches_);
+  build->run();
+  {
+    EagerRelease eager;  // what the build kept for itself goes back to the system at once
+    build.reset();
+  }
   snapshot->configs = inputs.providers;
   return snapshot;
 }

@@ -49,8 +49,11 @@ void trimFreeMemory();
 // While one lives, memory the program frees goes back to the system at once instead of after
 // the allocator's usual delay (mimalloc keeps a freed span committed for a while in case it is
 // reused soon; that delay is what makes it fast). For the large frees that nothing will reuse
-// soon: a replaced configuration snapshot and the trim after it. The program sets the switch
-// at start; without one this does nothing. The switch is process-wide, so keep these short.
+// soon: a provider's tree once decoded, a build's own leftovers, a replaced configuration
+// snapshot and the trim after it. The program sets the switch at start; without one this does
+// nothing. The switch is process-wide, so keep these short (every thread's frees pay for it
+// meanwhile), and make them on one thread only (the control thread): the count of open guards
+// and the switch are not changed together.
 void setEagerRelease(void (*on)(bool eager));
 class EagerRelease {
  public:

@@ -156,7 +156,9 @@ const config::ParseResult& FileProvider::parse(const std::string& path,
 }
 
 config::ParseResult FileProvider::read(const std::string& path) const {
-  ShortLivedAllocations shortLived;  // the tree is freed once the pipeline has decoded it
+  // One file's tree is freed once the pipeline has decoded it; a directory's, when its file
+  // changes (parse()): either way, not kept beside what lives on.
+  ShortLivedAllocations shortLived;
   std::string generated;
   config::TemplateOptions templated{&generated};
   config::ParseResult parsed = config::parseConfigFile(path, &templated);

@@ -40,8 +40,6 @@ struct ElementState {
 };
 
 struct RouterState : ElementState {
-  // The rule of a router causeway makes itself (@internal) and of a TCP router; an HTTP
-  // router's is read from its configuration (Snapshot::configs), not copied for each router.
   std::string rule;
   std::string service;
   int64_t priority = 0;

@@ -72,6 +72,10 @@ LoadBalancerService::LoadBalancerService(std::string name, std::vector<BalancedS
     names_.push_back(server.endpoint.url);
   }
   workers_ = std::make_unique<std::unique_ptr<WorkerState>[]>(std::max(options.workers, 1u));
+  if (strategy_ == BalancerStrategy::P2c) {
+    std::random_device seed;
+    seed_ = uint64_t(seed()) << 32 | seed();
+  }
   if (strategy_ == BalancerStrategy::P2c ||
       strategy_ == BalancerStrategy::LeastTime)
     stats_ = std::make_unique<ServerStats[]>(servers_.size());
@@ -113,8 +117,7 @@ LoadBalancerService::WorkerState& LoadBalancerService::workerState(unsigned work
   std::unique_ptr<WorkerState>& slot = workers_[worker];
   if (!slot) {
     slot = std::make_unique<WorkerState>();
-    std::random_device seed;
-    slot->random = (uint64_t(seed()) << 32 | seed()) ^ (0x9E3779B97F4A7C15ull * (worker + 1));
+    slot->random = seed_ ^ (0x9E3779B97F4A7C15ull * (worker + 1));
     if (slot->random == 0) slot->random = 1;
   }
   return *slot;

@@ -84,10 +84,11 @@ class LoadBalancerService final : public ServiceHandler {
   std::vector<std::string> setCookies_;    // Set-Cookie value per server (sticky)
   std::unique_ptr<StickyTable> sticky_;
   // Per worker, made by that worker when its strategy first needs it (a wrr service whose
-  // scheduled servers are up never does: 128 bytes a service saved on large clusters); only
-  // that worker reads or writes its slot.
+  // scheduled servers are up never does: 192 bytes a service with one worker, saved on large
+  // clusters); only that worker reads or writes its slot.
   WorkerState& workerState(unsigned worker) const;
   std::unique_ptr<std::unique_ptr<WorkerState>[]> workers_;
+  uint64_t seed_ = 0;  // p2c's random sequence of each worker starts from this and its index
   std::unique_ptr<ServerStats[]> stats_;  // p2c and leasttime
   // wrr: one schedule for the whole service, as Traefik keeps one, so that the weights hold
   // exactly over any run of requests whatever worker serves them: the smooth WRR sequence of
