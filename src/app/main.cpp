@@ -30,9 +30,8 @@ int main(int argc, char** argv) {
     if (shortLived) mi_heap_collect(shortLived, true);
   });
   // mimalloc's decommit delay (25 ms by default, or MIMALLOC_DECOMMIT_DELAY) at 0 while a
-  // configuration is applied (the provider's tree and the previous build's leftovers are freed
-  // then) and while a replaced snapshot is freed and trimmed: after 20 changes of 10,000
-  // routers, RSS 37.4 MiB instead of 40.8 (docs/benchmarks.md, "Reloads at scale").
+  // provider's tree, a build's own leftovers and a replaced snapshot are freed, and during the
+  // trim (docs/benchmarks.md, "Reloads at scale").
   static const long decommitDelay = mi_option_get(mi_option_decommit_delay);
   causeway::setEagerRelease([](bool eager) { mi_option_set(mi_option_decommit_delay, eager ? 0 : decommitDelay); });
 #endif
