@@ -65,15 +65,17 @@ std::vector<provider::CertificateRequest> certificateRequests(const runtime::Sna
         }
       }
       if (resolver.empty()) continue;
-      addRequests(out, resolver, domains, domains.empty() ? hostsOf(r.rule, r.ruleSyntax.value_or(config.core.defaultRuleSyntax), false)
-                                                           : std::vector<std::string>());
+      const std::string syntax = r.ruleSyntax.value_or(config.core.defaultRuleSyntax);
+      addRequests(out, resolver, domains,
+                  domains.empty() ? hostsOf(r.rule, syntax, false) : std::vector<std::string>());
     }
     for (const auto& [name, element] : dynamic->tcp.routers) {
       if (!element.ok()) continue;
       const config::TcpRouter& r = element.value;
       if (!r.tls || r.tls->passthrough || r.tls->certResolver.empty()) continue;
+      const std::string syntax = r.ruleSyntax.value_or(config.core.defaultRuleSyntax);
       addRequests(out, r.tls->certResolver, r.tls->domains,
-                  r.tls->domains.empty() ? hostsOf(r.rule, r.ruleSyntax.value_or(config.core.defaultRuleSyntax), true) : std::vector<std::string>());
+                  r.tls->domains.empty() ? hostsOf(r.rule, syntax, true) : std::vector<std::string>());
     }
   }
   std::sort(out.begin(), out.end());

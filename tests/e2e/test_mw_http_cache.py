@@ -360,8 +360,14 @@ def test_access_log_says_what_the_cache_did(start_upstream, start_causeway, tmp_
     get(cw, "/fresh")
     get(cw, "/fresh", method="POST")
 
+    def started(line):  # RFC 3339 with up to nine digits after the second: compared as numbers
+        head, _, fraction = line.get("StartUTC", "").rstrip("Z").partition(".")
+        return head, int((fraction + "000000000")[:9])
+
     def cached():
+        # A line is written when its exchange ends, after the client has its answer: the next
+        # request, on another connection and worker, can be logged first. In the order sent:
         lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log.exists() else []
-        return [line.get("CacheStatus") for line in lines if line.get("RouterName") == "c@file"]
+        return [line.get("CacheStatus") for line in sorted(lines, key=started) if line.get("RouterName") == "c@file"]
     wait_until(lambda: len(cached()) == 3, message="three access log lines")
     assert cached() == ["MISS", "HIT", "BYPASS"]
