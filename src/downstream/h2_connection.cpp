@@ -41,6 +41,9 @@ namespace {
 constexpr int32_t kStreamWindow = 256 * 1024;
 constexpr int32_t kConnectionWindow = 4 << 20;
 constexpr size_t kWriteBatch = 64 * 1024;  // frames gathered into one write
+// A response's last piece up to this size is copied into its stream, whose handler then ends
+// without waiting for the writer (Http2Connection::ownsTail).
+constexpr size_t kOwnedTail = 16 * 1024;
 constexpr std::chrono::seconds kCloseLinger{2};  // for the last frames once reading has stopped
 // After a GOAWAY that ends the session (an error, or nothing left to serve), the peer gets this
 // long to read it before the socket closes, as Go's goAwayTimeout (docs/security.md, F08, F11).
@@ -155,14 +158,26 @@ class Http2Connection final : public runtime::DownstreamConnection, public io::W
   // Connection credit for the request body bytes a stream's handler never consumed (it answered
   // without reading, stopped at the last piece, or never ran): nghttp2 gives none back itself.
   void creditUnread(H2Stream& stream);
+  // Whether a last response piece of `size` bytes is copied into the stream instead of
+  // waiting, with the handler, for the writer to frame it: when it is small, has no trailers
+  // to follow, and the request is complete (a client still sending a body is reset with
+  // NO_ERROR once the handler ends, and that RST_STREAM must not overtake the DATA).
+  bool ownsTail(const H2Stream& s, size_t size) const {
+    return size <= kOwnedTail && s.endStream && s.trailerNv.empty();
+  }
   // Re-arms the watchdog for the earliest deadline (after streams start or end).
   void armDeadline();
   // After a response: the connection goes away after keepAliveMaxTime.
   void countServed();
 
+  // A header block's fields and frames all name the same stream: the last one found is
+  // checked before the map.
   H2Stream* find(int32_t id) {
+    if (lastFound_ && lastFound_->id == id) return lastFound_;
     auto it = streams_.find(id);
-    return it == streams_.end() ? nullptr : it->second.get();
+    if (it == streams_.end()) return nullptr;
+    lastFound_ = it->second.get();
+    return lastFound_;
   }
 
   runtime::Worker& worker_;
@@ -172,6 +187,7 @@ class Http2Connection final : public runtime::DownstreamConnection, public io::W
   exchange::ConnectionInfo& info_;
   nghttp2_session* session_ = nullptr;
   std::unordered_map<int32_t, std::shared_ptr<H2Stream>> streams_;
+  H2Stream* lastFound_ = nullptr;  // find()'s cache: a stream of streams_, cleared when it leaves
   std::vector<std::shared_ptr<H2Stream>> ready_;  // complete request heads not started yet
   std::deque<std::shared_ptr<H2Stream>> waiting_;  // started once fewer handlers run (onBeginHeaders)
   size_t waitingLive_ = 0;  // of waiting_, those still open (a closed one is skipped when its turn comes)
@@ -225,6 +241,9 @@ struct Http2Connection<Stream>::H2Stream : StreamHead {
   io::Signal bodyReady;
   // Response body: the current piece and whether it is the last.
   std::string_view pending;
+  // A small last piece copied here (sendResponse), so that the handler need not wait for
+  // the writer to frame it: the stream outlives its handler until nghttp2 closes it.
+  std::string ownedTail;
   bool responseLast = false;
   bool responseError = false;
   bool windowWait = false;  // DATA deferred until the peer's window is worth a frame
@@ -259,6 +278,7 @@ int Http2Connection<Stream>::onBeginHeaders(nghttp2_session* session, const nght
       c->requestFlush();
     }
   }
+  c->lastFound_ = stream.get();  // its fields come next
   c->streams_[frame->hd.stream_id] = std::move(stream);
   return 0;
 }
@@ -322,9 +342,12 @@ bool Http2Connection<Stream>::windowAllows(const H2Stream& stream) const {
 
 template <class Stream>
 size_t Http2Connection<Stream>::usefulWindow(size_t pending) const {
-  // A peer whose initial window is smaller than kMinDataFrame gets frames of that size.
+  // A peer with a small initial window gets frames of half of it: a receiver gives credit
+  // back once about half its window is consumed, and may keep the rest of what it consumed
+  // (a frame read in pieces) until more arrives, so waiting for its whole window could wait
+  // forever (nghttp2 with a 1,023-byte window settled at 959).
   const uint32_t initial = nghttp2_session_get_remote_settings(session_, NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE);
-  return std::max<size_t>(1, std::min({kMinDataFrame, pending, size_t(initial)}));
+  return std::max<size_t>(1, std::min({kMinDataFrame, pending, size_t(initial) / 2}));
 }
 
 template <class Stream>
@@ -409,6 +432,7 @@ int Http2Connection<Stream>::onStreamClose(nghttp2_session*, int32_t id, uint32_
   }
   s.bodyReady.notify();
   s.sendReady.notify();
+  if (c->lastFound_ == &s) c->lastFound_ = nullptr;
   c->streams_.erase(it);
   if (c->goingAway_ && c->streams_.empty()) c->closeWhenFlushed();  // called while framing: write first
   else if (c->streams_.empty() && !c->dead_) c->armDeadline();  // idle from now, even while a read waits
@@ -753,7 +777,8 @@ awaitable<void> Http2Connection<Stream>::sendResponse(H2Stream& s, exchange::Exc
   nghttp2_submit_response(session_, s.id, nv, head.fields.size(), &provider);
   requestFlush();
   // Pump: fetch the next piece only when the previous one has gone into frames.
-  while (!s.closed && !dead_) {
+  bool held = false;  // the last piece is the stream's own copy (ownsTail)
+  while (!held && !s.closed && !dead_) {
     if (!s.pending.empty()) {
       co_await s.sendReady.wait();
       continue;
@@ -790,12 +815,18 @@ awaitable<void> Http2Connection<Stream>::sendResponse(H2Stream& s, exchange::Exc
           s.trailerNv.push_back(http::makeNv(s.trailerNames[i++], f.value));
         }
       }
+      if (ownsTail(s, chunk.data.size())) {
+        s.ownedTail.assign(chunk.data);
+        s.pending = s.ownedTail;
+        held = true;
+      }
     }
     nghttp2_session_resume_data(session_, s.id);
     requestFlush();
   }
-  // Wait until the last piece is in nghttp2's frames (readResponse copies it and notifies).
-  while (!s.closed && !dead_ && (!s.pending.empty() || !s.responseLast)) co_await s.sendReady.wait();
+  // Wait until the last piece is in nghttp2's frames (readResponse copies it and notifies),
+  // unless the stream holds it: the writer then sends it after the handler has ended.
+  while (!held && !s.closed && !dead_ && (!s.pending.empty() || !s.responseLast)) co_await s.sendReady.wait();
 }
 
 template <class Stream>

@@ -144,6 +144,22 @@ def test_h2load_smoke(proxy, scheme):
         assert "Application protocol: h2" in out.stdout
 
 
+@pytest.mark.parametrize("size", [6, 900, 4096, 16384, 20000])
+def test_small_responses_reach_a_client_with_a_tiny_window(proxy, size):
+    # A response's last piece up to 16 KiB is copied into its stream and the handler ends
+    # without waiting for the writer (its upstream connection goes back to the pool). With
+    # the client's stream window at 1,023 bytes the writer frames that copy a window at a time
+    # long after the handler has gone: every byte must still arrive. 20,000 bytes is past the
+    # copy's limit (the handler waits). Both used to hang: DATA waited for the client's whole
+    # window, and nghttp2 settled at 959 of its 1,023 bytes (a frame consumed in pieces).
+    rc, out = nghttp(f"https://127.0.0.1:{proxy.port()}/data?size={size}", "-H", ":authority: a.test", "-w", "10",
+                     "-m", "8")
+    assert rc == 0, out[-2000:]
+    data_bytes = sum(int(n) for n in re.findall(r"recv DATA frame <length=(\d+)", out))
+    assert data_bytes == 8 * size, out[-2000:]
+    assert out.count(":status: 200") == 8, out[-2000:]
+
+
 def test_a_client_at_the_stream_limit_is_never_refused(pki, whoami):
     # h2load keeps exactly maxConcurrentStreams streams in flight on each connection, opening
     # the next as soon as one ends: a handler still finishing after its stream ended must not
