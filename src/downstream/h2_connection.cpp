@@ -54,9 +54,10 @@ constexpr std::chrono::seconds kGoAwayLinger{1};
 constexpr double kResetBurst = 1000;
 constexpr double kResetsPerSecond = 33;
 // Window dribbling (docs/security.md, F09): DATA waits for a window of at least
-// kMinDataFrame bytes (or all that is left), so a peer that opens its window a byte at a time
-// does not get one-byte frames (unless its initial window is smaller), and WINDOW_UPDATEs
-// smaller than that spend a budget that the DATA frames sent replenish.
+// kMinDataFrame bytes (or all that is left, or half the peer's initial window when that is
+// smaller: usefulWindow), so a peer that opens its window a byte at a time does not get
+// one-byte frames, and WINDOW_UPDATEs smaller than that spend a budget that the DATA frames
+// sent replenish.
 constexpr size_t kMinDataFrame = 1024;
 constexpr double kTinyUpdateBurst = 1000;
 // Streams that may wait for a handler beyond the concurrent-stream limit, per unit of it (Go
@@ -161,7 +162,10 @@ class Http2Connection final : public runtime::DownstreamConnection, public io::W
   // Whether a last response piece of `size` bytes is copied into the stream instead of
   // waiting, with the handler, for the writer to frame it: when it is small, has no trailers
   // to follow, and the request is complete (a client still sending a body is reset with
-  // NO_ERROR once the handler ends, and that RST_STREAM must not overtake the DATA).
+  // NO_ERROR once the handler ends, and that RST_STREAM must not overtake the DATA). The
+  // exchange is then logged as sent once the piece is handed over, as an HTTP/1.1 response
+  // is once it is in the socket's buffer: a client that resets the stream or keeps its window
+  // shut afterwards does not change its access-log line.
   bool ownsTail(const H2Stream& s, size_t size) const {
     return size <= kOwnedTail && s.endStream && s.trailerNv.empty();
   }

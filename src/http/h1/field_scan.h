@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 #include "http/h1/char_class.h"
@@ -30,10 +31,31 @@ enum class FieldId : uint8_t {
 // a–z among token characters ('-' already has the bit), so this is an exact ASCII
 // case-insensitive comparison for token input.
 inline bool equalsLowerToken(std::string_view name, std::string_view lower) {
-  if (name.size() != lower.size()) return false;
-  for (size_t i = 0; i < name.size(); ++i)
-    if (char(name[i] | 0x20) != lower[i]) return false;
-  return true;
+  const size_t n = name.size();
+  if (n != lower.size()) return false;
+  if (n < 4) {
+    for (size_t i = 0; i < n; ++i)
+      if (char(name[i] | 0x20) != lower[i]) return false;
+    return true;
+  }
+  // Eight bytes at a time (four when shorter), the last load overlapping the one before.
+  constexpr uint64_t kCase = 0x2020202020202020ULL;
+  auto load32 = [](const char* p) {
+    uint32_t v;
+    std::memcpy(&v, p, sizeof v);
+    return uint64_t(v);
+  };
+  auto load64 = [](const char* p) {
+    uint64_t v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  };
+  if (n < 8)
+    return ((load32(name.data()) | load32(name.data() + n - 4) << 32) | kCase) ==
+           (load32(lower.data()) | load32(lower.data() + n - 4) << 32);
+  for (size_t i = 0; i + 8 < n; i += 8)
+    if ((load64(name.data() + i) | kCase) != load64(lower.data() + i)) return false;
+  return (load64(name.data() + n - 8) | kCase) == load64(lower.data() + n - 8);
 }
 
 inline FieldId classifyField(std::string_view name) {
