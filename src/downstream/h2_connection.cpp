@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstring>
 #include <deque>
+#include <list>
 #include <memory>
 #include <unordered_map>
 
@@ -226,8 +227,9 @@ struct Http2Connection<Stream>::H2Stream : StreamHead {
   H2Stream(int32_t streamId, asio::any_io_executor executor)
       : id(streamId), bodyReady(executor), sendReady(executor) {}
   int32_t id;
-  // Request body: pieces delivered by DATA frames, consumed by the handler.
-  std::deque<std::string> body;
+  // Request body: pieces delivered by DATA frames, consumed by the handler. A list, not a
+  // deque: libstdc++'s deque allocates when it is made, and most streams have no body.
+  std::list<std::string> body;
   uint64_t bodyBytes = 0;
   size_t bodyConsumedPending = 0;  // bytes read by the handler not yet credited to the window
   bool endStream = false;          // the client finished sending

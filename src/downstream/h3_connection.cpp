@@ -6,6 +6,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <list>
 
 #include "core/bytes.h"
 #include "core/log.h"
@@ -55,8 +56,9 @@ nghttp3_nv makeNv(std::string_view name, std::string_view value) {
 struct H3Connection::H3Stream : StreamHead {
   H3Stream(int64_t streamId, asio::any_io_executor executor) : id(streamId), bodyReady(executor), sendReady(executor) {}
   int64_t id;
-  // Request body, as received; credit goes back to the peer as the handler takes it.
-  std::deque<std::string> body;
+  // Request body, as received; credit goes back to the peer as the handler takes it (a list:
+  // libstdc++'s deque allocates when it is made, and most streams have no body).
+  std::list<std::string> body;
   uint64_t bodyBytes = 0;
   bool endStream = false;
   bool closed = false;
