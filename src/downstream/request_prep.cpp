@@ -112,11 +112,20 @@ void unknownModel(exchange::Exchange& ex, std::string_view model) {
 
 namespace {
 
-awaitable<void> route(exchange::Exchange& ex, const runtime::EntryPoint& entryPoint) {
+// Routing in two steps around the one wait it may need (reading the body for its model), so
+// that a request whose route does not depend on its body is routed without a coroutine.
+struct Routing {
+  router::MatchInput input;
+  const router::RouteTable<runtime::RouteTargetPtr>* table = nullptr;  // null: already answered
+  bool needsModel = false;  // the model in the body decides: peekModel() first
+};
+
+Routing startRouting(exchange::Exchange& ex, const runtime::EntryPoint& entryPoint) {
+  Routing routing;
   const runtime::Snapshot* snapshot = ex.snapshot;
   if (!snapshot || entryPoint.index >= snapshot->routes.size()) {
     exchange::errorReply(ex, 404, "404 page not found");
-    co_return;
+    return routing;
   }
   const exchange::ConnectionInfo& info = ex.connection;
   const runtime::EntryPointRoutes& routes = snapshot->routes[entryPoint.index];
@@ -127,42 +136,51 @@ awaitable<void> route(exchange::Exchange& ex, const runtime::EntryPoint& entryPo
     const tls::TlsOptionSet* byHost = info.tlsStore->optionsFor(entryPoint.index, ex.request.host);
     if (bySni && byHost && bySni != byHost && bySni->name != byHost->name) {
       exchange::errorReply(ex, 421, "Misdirected Request");
-      co_return;
+      return routing;
     }
   }
-  router::MatchInput input;
+  router::MatchInput& input = routing.input;
   input.host = ex.request.host;
   input.path = ex.request.routingPath;
   input.method = ex.request.method;
   input.rawQuery = ex.request.query;
   input.headers = &ex.request.headers;
   input.clientIp = &info.peerIp;
-  const router::RouteTable<runtime::RouteTargetPtr>& table = info.tls ? routes.tlsTable : routes.table;
+  routing.table = info.tls ? &routes.tlsTable : &routes.table;
   // The body is read for its model only when the model can decide the route (a request to a
   // path no Model() router serves is routed without waiting for, or buffering, its body).
-  input.modelUnread = table.usesModel();
-  if (input.modelUnread && table.modelDecides(input)) {
-    input.modelUnread = false;
-    input.model = co_await peekModel(ex);
-  }
-  const runtime::RouteTargetPtr* target = table.match(input);
-  if (!target && !input.model.empty()) {
-    unknownModel(ex, input.model);
-    co_return;
+  input.modelUnread = routing.table->usesModel();
+  routing.needsModel = input.modelUnread && routing.table->modelDecides(input);
+  return routing;
+}
+
+// The route's handler, or null when the exchange has been answered (404, unknown model).
+const exchange::Handler* finishRouting(exchange::Exchange& ex, const Routing& routing) {
+  const runtime::RouteTargetPtr* target = routing.table->match(routing.input);
+  if (!target && !routing.input.model.empty()) {
+    unknownModel(ex, routing.input.model);
+    return nullptr;
   }
   if (!target) {
     exchange::errorReply(ex, 404, "404 page not found");
-    co_return;
+    return nullptr;
   }
   ex.record.routerName = (*target)->name;
   ex.record.serviceName = (*target)->service;
-  co_await (*target)->handler->handle(ex);
+  return (*target)->handler.get();
 }
 
 }  // namespace
 
 awaitable<void> routeAndServe(exchange::Exchange& ex, const runtime::EntryPoint& entryPoint) {
-  co_await route(ex, entryPoint);
+  Routing routing = startRouting(ex, entryPoint);
+  if (routing.table) {
+    if (routing.needsModel) {
+      routing.input.modelUnread = false;
+      routing.input.model = co_await peekModel(ex);
+    }
+    if (const exchange::Handler* handler = finishRouting(ex, routing)) co_await handler->handle(ex);
+  }
   // An entryPoint with http3 tells clients on TLS over TCP where HTTP/3 is, as Traefik does
   // (RFC 7838), on every answer, whatever its source.
   if (!entryPoint.altSvc.empty() && ex.connection.tls && !ex.connection.http3 && !ex.response.headers.has("Alt-Svc"))

@@ -143,24 +143,33 @@ bool closedByPeer(UpstreamConnection& connection, Clock::time_point now) {
 }  // namespace
 
 awaitable<Acquired> UpstreamPool::acquire(const UpstreamEndpoint& endpoint, bool allowReuse) {
-  Acquired result;
   if (allowReuse) {
-    auto it = idle_.find(endpoint.poolId);
-    if (it != idle_.end()) {
-      auto& list = it->second.connections;
-      auto now = Clock::now();
-      while (!list.empty()) {
-        UpstreamConnectionPtr connection = std::move(list.back());
-        list.pop_back();
-        if (now - connection->idleSince < it->second.idleTimeout && !closedByPeer(*connection, now)) {
-          result.connection = std::move(connection);
-          result.reused = true;
-          co_return result;
-        }
-      }
+    Acquired idle = takeIdle(endpoint);
+    if (idle.connection) co_return idle;
+  }
+  co_return co_await dial(endpoint);
+}
+
+Acquired UpstreamPool::takeIdle(const UpstreamEndpoint& endpoint) {
+  Acquired result;
+  auto it = idle_.find(endpoint.poolId);
+  if (it == idle_.end()) return result;
+  auto& list = it->second.connections;
+  const auto now = Clock::now();
+  while (!list.empty()) {
+    UpstreamConnectionPtr connection = std::move(list.back());
+    list.pop_back();
+    if (now - connection->idleSince < it->second.idleTimeout && !closedByPeer(*connection, now)) {
+      result.connection = std::move(connection);
+      result.reused = true;
+      return result;
     }
   }
+  return result;
+}
 
+awaitable<Acquired> UpstreamPool::dial(const UpstreamEndpoint& endpoint) {
+  Acquired result;
   if (!endpoint.dialError().empty()) co_return result;  // no connection: the caller answers 502
   auto connection = std::make_unique<UpstreamConnection>(io_);
   std::vector<tcp::endpoint> candidates;

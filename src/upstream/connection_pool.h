@@ -148,6 +148,11 @@ class UpstreamPool {
   UpstreamPool(asio::io_context& io, io::Watchdog& watchdog) : io_(io), watchdog_(watchdog) {}
   // An idle connection to `endpoint`, or a newly dialed one.
   awaitable<Acquired> acquire(const UpstreamEndpoint& endpoint, bool allowReuse = true);
+  // An idle connection to `endpoint` when one is alive, without a coroutine (the common case
+  // of a busy pool); else an empty result, and the caller dials.
+  Acquired takeIdle(const UpstreamEndpoint& endpoint);
+  // A newly dialed connection (with TLS for https:// servers).
+  awaitable<Acquired> dial(const UpstreamEndpoint& endpoint);
   // Gives back a connection after a complete keep-alive exchange.
   void release(const UpstreamEndpoint& endpoint, UpstreamConnectionPtr connection);
   // Closes connections idle longer than their transport's idleConnTimeout.

@@ -453,8 +453,10 @@ awaitable<ForwardResult> forwardHttp1(exchange::Exchange& ex, const UpstreamEndp
   }
   bool allowReuse = true;
   for (int attemptNumber = 0; attemptNumber < 2; ++attemptNumber) {
-    // 1. A connection: pooled, or dialed (with TLS, ALPN may choose h2: hand it back).
-    Acquired acquired = co_await pool.acquire(endpoint, allowReuse);
+    // 1. A connection: pooled, or dialed (with TLS, ALPN may choose h2: hand it back). A
+    // pooled one is taken without a coroutine of its own.
+    Acquired acquired = allowReuse ? pool.takeIdle(endpoint) : Acquired{};
+    if (!acquired.connection) acquired = co_await pool.dial(endpoint);
     if (!acquired.connection) {
       result.error = acquired.timedOut ? ProxyError::DialTimeout : ProxyError::DialFailed;
       co_return result;
