@@ -230,6 +230,13 @@ bool Http1Connection<Stream>::peerClosed() const {
 
 template <class Stream>
 awaitable<bool> Http1Connection<Stream>::writeAll(std::span<const asio::const_buffer> buffers) {
+  size_t sent = 0;
+  if (std::optional<bool> done = writeNow(buffers, sent)) co_return *done;
+  co_return co_await writeRest(buffers, sent);
+}
+
+template <class Stream>
+std::optional<bool> Http1Connection<Stream>::writeNow(std::span<const asio::const_buffer> buffers, size_t& sent) {
   if constexpr (std::is_same_v<Stream, PlainStream>) {
     // A response written whole in one call is never held by Nagle's algorithm; the next
     // write could be (connection.cpp, setNoDelay).
@@ -237,9 +244,17 @@ awaitable<bool> Http1Connection<Stream>::writeAll(std::span<const asio::const_bu
     wrote_ = true;
     // Straight to the socket; Asio only for what it could not take now.
     io::SendResult now = io::sendNow(socket_, buffers);
-    if (now.error) co_return false;
-    if (now.complete) co_return true;
-    io::BufferTail rest(buffers, now.sent);
+    if (now.error) return false;
+    if (now.complete) return true;
+    sent = now.sent;
+  }
+  return std::nullopt;
+}
+
+template <class Stream>
+awaitable<bool> Http1Connection<Stream>::writeRest(std::span<const asio::const_buffer> buffers, size_t sent) {
+  if constexpr (std::is_same_v<Stream, PlainStream>) {
+    io::BufferTail rest(buffers, sent);
     armSend();
     auto [ec, n] = co_await asio::async_write(socket_, rest.span(), nothrow);
     updateDeadline();
@@ -504,7 +519,11 @@ awaitable<bool> Http1Connection<Stream>::writeResponse(exchange::Exchange& ex, b
       buffers[count++] = asio::buffer(scratch_);
     }
     if (count > 0) {
-      if (!co_await writeAll(std::span<const asio::const_buffer>(buffers.data(), count))) co_return false;
+      const std::span<const asio::const_buffer> pieces(buffers.data(), count);
+      size_t sent = 0;
+      std::optional<bool> written = writeNow(pieces, sent);
+      if (!written) written = co_await writeRest(pieces, sent);
+      if (!*written) co_return false;
       headPending = false;
     }
     if (chunk.last) co_return true;

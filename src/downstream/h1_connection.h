@@ -10,6 +10,7 @@
 // response.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "core/arena.h"
@@ -53,6 +54,12 @@ class Http1Connection final : public runtime::DownstreamConnection, public io::W
   awaitable<void> writeError(int status);
   awaitable<void> lingeringClose();
   awaitable<bool> writeAll(std::span<const asio::const_buffer> buffers);
+  // writeAll in two steps, so that the usual case runs no coroutine: a plain socket takes the
+  // whole response at once. writeNow() sends what the socket takes now and returns whether
+  // the write succeeded, or nullopt when `sent` bytes went and writeRest() must send the rest
+  // (always, for TLS).
+  std::optional<bool> writeNow(std::span<const asio::const_buffer> buffers, size_t& sent);
+  awaitable<bool> writeRest(std::span<const asio::const_buffer> buffers, size_t sent);
   void updateDeadline();
   void armSend();  // before a write that may wait: the sendTimeout deadline
   // TLS: close_notify before an orderly close (nothing for a plain stream).

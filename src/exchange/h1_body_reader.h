@@ -35,16 +35,18 @@ class H1BodyReader {
   H1BodyReader(Source& source, Framing framing, uint64_t length, Arena& arena)
       : source_(source), framing_(framing), remaining_(length), length_(length), decoder_(arena) {}
 
+  // Not a coroutine: hands back the framing's reader (one coroutine frame per read, not two).
   awaitable<BodyChunk> read() {
     consumePending();
-    if (finished_) co_return BodyChunk{{}, true, false};
-    switch (framing_) {
-      case Framing::ContentLength: co_return co_await readFixed();
-      case Framing::Chunked: co_return co_await readChunked();
-      case Framing::UntilClose: co_return co_await readUntilClose();
-      case Framing::None: break;
+    if (!finished_) {
+      switch (framing_) {
+        case Framing::ContentLength: return readFixed();
+        case Framing::Chunked: return readChunked();
+        case Framing::UntilClose: return readUntilClose();
+        case Framing::None: break;
+      }
     }
-    co_return complete({});
+    return readNothing();
   }
 
   void consumePending() {
@@ -75,6 +77,12 @@ class H1BodyReader {
     finished_ = true;
     if constexpr (requires(Source& s) { s.bodyComplete(); }) source_.bodyComplete();
     return BodyChunk{data, true, false};
+  }
+
+  // A body that has ended (or never had bytes: Framing::None).
+  awaitable<BodyChunk> readNothing() {
+    if (finished_) co_return BodyChunk{{}, true, false};
+    co_return complete({});
   }
 
   awaitable<BodyChunk> readFixed() {
