@@ -208,7 +208,7 @@ awaitable<void> serveConnection(runtime::Worker& worker, const runtime::EntryPoi
   const bool tcpTls = routes && routes->tcpTlsTable.size() > 0;
   if (!tcpPlain && !tcpTls) snapshot.reset();
   // TCP_NODELAY, as nginx sets it: at once for TLS, HTTP/2, TCP routing and tunnels; for plain
-  // HTTP/1.1 only before a connection's second write (Http1Connection::writeAll), since a
+  // HTTP/1.1 only before a connection's second write (Http1Connection::writeNow), since a
   // response written whole in one call is never held by Nagle's algorithm. A connection per
   // request then makes one system call fewer.
   if (tcpPlain || tcpTls) setNoDelay(socket);

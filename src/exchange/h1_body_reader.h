@@ -36,6 +36,8 @@ class H1BodyReader {
       : source_(source), framing_(framing), remaining_(length), length_(length), decoder_(arena) {}
 
   // Not a coroutine: hands back the framing's reader (one coroutine frame per read, not two).
+  // The previous chunk is consumed here, when read() is called, not when the awaitable first
+  // runs: call it only once done with that chunk.
   awaitable<BodyChunk> read() {
     consumePending();
     if (!finished_) {
