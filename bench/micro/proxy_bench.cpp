@@ -113,11 +113,7 @@ void BM_UpstreamPoolReuse(benchmark::State& state) {
   f.endpoint.poolId = f.endpoint.transport->poolIdFor("bench");
   pool.release(f.endpoint, std::make_unique<upstream::UpstreamConnection>(io));
   for (auto _ : state) {
-    upstream::Acquired acquired;
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> { acquired = co_await pool.acquire(f.endpoint); },
-                   asio::detached);
-    io.run();
-    io.restart();
+    upstream::Acquired acquired = pool.takeIdle(f.endpoint);
     pool.release(f.endpoint, std::move(acquired.connection));
   }
 }

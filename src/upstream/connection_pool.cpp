@@ -142,14 +142,6 @@ bool closedByPeer(UpstreamConnection& connection, Clock::time_point now) {
 
 }  // namespace
 
-awaitable<Acquired> UpstreamPool::acquire(const UpstreamEndpoint& endpoint, bool allowReuse) {
-  if (allowReuse) {
-    Acquired idle = takeIdle(endpoint);
-    if (idle.connection) co_return idle;
-  }
-  co_return co_await dial(endpoint);
-}
-
 Acquired UpstreamPool::takeIdle(const UpstreamEndpoint& endpoint) {
   Acquired result;
   auto it = idle_.find(endpoint.poolId);

@@ -146,8 +146,6 @@ struct Acquired {
 class UpstreamPool {
  public:
   UpstreamPool(asio::io_context& io, io::Watchdog& watchdog) : io_(io), watchdog_(watchdog) {}
-  // An idle connection to `endpoint`, or a newly dialed one.
-  awaitable<Acquired> acquire(const UpstreamEndpoint& endpoint, bool allowReuse = true);
   // An idle connection to `endpoint` when one is alive, without a coroutine (the common case
   // of a busy pool); else an empty result, and the caller dials.
   Acquired takeIdle(const UpstreamEndpoint& endpoint);

@@ -454,7 +454,7 @@ awaitable<ForwardResult> forwardHttp2(exchange::Exchange& ex, const UpstreamEndp
         ProxyError& error;
         ~EndDial() { pool.endDial(poolId, error); }
       } endDial{pool, endpoint.poolId, result.error};
-      Acquired acquired = co_await ex.worker.pool().acquire(endpoint, false);
+      Acquired acquired = co_await ex.worker.pool().dial(endpoint);
       if (!acquired.connection) {
         result.error = acquired.timedOut ? ProxyError::DialTimeout : ProxyError::DialFailed;
         co_return result;
